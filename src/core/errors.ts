@@ -1,0 +1,67 @@
+/** @module core/errors
+ * The one error class and the table of stable SP_ERR_* codes (exit code, HTTP status, hint).
+ * docs/errors.md mirrors this table; test/errors-doc.test.ts keeps them in step. */
+
+export interface ErrorSpec {
+  /** Process exit code: 2 = usage, 1 = failure. */
+  exit: 1 | 2;
+  /** HTTP status when the error reaches the API. */
+  http: number;
+  /** What the code means (docs/errors.md). */
+  meaning: string;
+  /** Default hint when the thrower gives none. */
+  hint: string;
+}
+
+export const ERROR_CODES = {
+  SP_ERR_USAGE: { exit: 2, http: 400, meaning: 'The command line is invalid (unknown option, missing argument).', hint: 'Run the command with --help to see its options and an example.' },
+  SP_ERR_CONFIG_INVALID: { exit: 2, http: 500, meaning: 'stockpipe.config.json, a STOCKPIPE_* variable or a flag has an invalid value.', hint: 'Fix or remove the named setting to use its default.' },
+  SP_ERR_SOURCE_UNKNOWN: { exit: 2, http: 400, meaning: 'The --source value names no known data source.', hint: 'Use one of: synthetic, dir:PATH, zip:PATH, kaggle.' },
+  SP_ERR_SOURCE_NOT_FOUND: { exit: 1, http: 404, meaning: 'The folder or archive given to a source does not exist or is not readable.', hint: 'Check the path; it must hold stocks/ and/or etfs/ with <SYMBOL>.csv files.' },
+  SP_ERR_SOURCE_LAYOUT: { exit: 1, http: 422, meaning: 'The source has no CSV files in the Kaggle layout (stocks/*.csv, etfs/*.csv).', hint: 'Point the source at the folder (or zip) that contains stocks/ and etfs/.' },
+  SP_ERR_NO_RAW_DATA: { exit: 1, http: 409, meaning: 'ingest found no fetched source in the workspace.', hint: 'Run `stockpipe fetch` first (the default source is synthetic).' },
+  SP_ERR_WORKSPACE_UNWRITABLE: { exit: 1, http: 500, meaning: 'The workspace folder cannot be created or written.', hint: 'Pass --workspace with a folder you can write, or fix its permissions.' },
+  SP_ERR_INPUT_MALFORMED: { exit: 1, http: 422, meaning: 'A CSV line is malformed and --strict was given.', hint: 'Fix or remove the named line, or run without --strict to drop and report it.' },
+  SP_ERR_INPUT_HEADER: { exit: 1, http: 422, meaning: 'A CSV file lacks a required column in its header.', hint: 'The header must name Date, Open, High, Low, Close, Adj Close and Volume.' },
+  SP_ERR_METADATA: { exit: 1, http: 422, meaning: 'symbols_valid_meta.csv lacks the Symbol or Security Name column.', hint: 'Use the dataset\'s metadata file, or remove it (Security Name is then null).' },
+  SP_ERR_PRICES_MISSING: { exit: 1, http: 409, meaning: 'features needs tables/prices.parquet and it is missing or unreadable.', hint: 'Run `stockpipe ingest` first.' },
+  SP_ERR_PRICES_SCHEMA: { exit: 1, http: 422, meaning: 'The prices table lacks a required column or has the wrong type.', hint: 'Rebuild it with `stockpipe ingest`.' },
+  SP_ERR_ZIP_CORRUPT: { exit: 1, http: 422, meaning: 'The zip archive is corrupt, truncated, or holds an unsafe path.', hint: 'Download the archive again; entries must not contain ../ or absolute paths.' },
+  SP_ERR_KAGGLE_AUTH: { exit: 1, http: 401, meaning: 'Kaggle refused the credentials (401).', hint: 'Create a new API token on kaggle.com (Settings → API) and set KAGGLE_API_TOKEN or ~/.kaggle/kaggle.json.' },
+  SP_ERR_KAGGLE_FORBIDDEN: { exit: 1, http: 403, meaning: 'Kaggle answered 403: the dataset\'s rules are not accepted for this account.', hint: 'Open the dataset page on kaggle.com while logged in and accept its rules, then retry.' },
+  SP_ERR_KAGGLE_NOT_FOUND: { exit: 1, http: 404, meaning: 'Kaggle has no such dataset or version (404).', hint: 'Check the owner/slug (default jacksoncrow/stock-market-dataset).' },
+  SP_ERR_KAGGLE_UNAVAILABLE: { exit: 1, http: 503, meaning: 'Kaggle or its storage kept failing after all retries.', hint: 'Try again later; a partial download is kept and resumed.' },
+  SP_ERR_KAGGLE_CHECKSUM: { exit: 1, http: 502, meaning: 'The downloaded archive does not match its size or md5, or is not a zip.', hint: 'Run the fetch again; the bad file was removed.' },
+  SP_ERR_FEATURES_WINDOW: { exit: 2, http: 400, meaning: '--window is not a whole number from 2 to 1000.', hint: 'Use a window such as 30 (the default).' },
+  SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The only error class: a stable code, a one-line message, a hint. */
+export class StockpipeError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StockpipeError';
+    this.code = code;
+    this.hint = options.hint ?? ERROR_CODES[code].hint;
+  }
+  get exitCode(): 1 | 2 {
+    return ERROR_CODES[this.code].exit;
+  }
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+  toJSON(): { code: ErrorCode; message: string; hint: string } {
+    return { code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+/** Wraps anything thrown into a StockpipeError (unknown errors become SP_ERR_INTERNAL). */
+export function toStockpipeError(err: unknown): StockpipeError {
+  if (err instanceof StockpipeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new StockpipeError('SP_ERR_INTERNAL', message, { cause: err });
+}

@@ -1,0 +1,18 @@
+/** @module core/log
+ * One pino logger writing to stderr; modules take a child. Levels come from --quiet/--debug. */
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+let root: Logger = pino({ level: 'info', base: undefined }, pino.destination({ fd: 2, sync: true }));
+
+/** Reconfigures the root logger (called once by cli/main). */
+export function configureLog(opts: { level: 'silent' | 'error' | 'warn' | 'info' | 'debug' }): Logger {
+  root = pino({ level: opts.level, base: undefined }, pino.destination({ fd: 2, sync: true }));
+  return root;
+}
+
+/** A child logger for one module. */
+export function getLog(module: string): Logger {
+  return root.child({ module });
+}

@@ -1,0 +1,55 @@
+/** @module db/duckdb
+ * The only importer of @duckdb/node-api: opening an embedded DuckDB with its temp folder inside
+ * the workspace and a memory limit, SQL quoting, and small query helpers. */
+import { mkdir } from 'node:fs/promises';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+export type { DuckDBConnection };
+
+export interface DuckDBOptions {
+  /** Spill folder (inside the workspace). */
+  tempDir: string;
+  /** e.g. '1GB'. */
+  memoryLimit: string;
+  threads: number;
+}
+
+export interface DuckDB {
+  connection: DuckDBConnection;
+  close(): void;
+}
+
+/** Opens an in-memory DuckDB for one command. */
+export async function openDuckDB(opts: DuckDBOptions): Promise<DuckDB> {
+  await mkdir(opts.tempDir, { recursive: true });
+  const instance = await DuckDBInstance.create(':memory:', {
+    threads: String(opts.threads),
+    memory_limit: opts.memoryLimit,
+    temp_directory: opts.tempDir,
+    preserve_insertion_order: 'true',
+  });
+  const connection = await instance.connect();
+  return {
+    connection,
+    close() {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** Quotes a string literal for SQL. */
+export function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Quotes an identifier for SQL. */
+export function sqlIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+/** Runs a query and returns its rows as JSON-friendly objects (BIGINT → number when safe). */
+export async function queryRows(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+  const reader = await conn.runAndReadAll(sql);
+  return reader.getRowObjectsJson() as Record<string, unknown>[];
+}

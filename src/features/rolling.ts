@@ -1,0 +1,121 @@
+/** @module features/rolling
+ * Streaming rolling-window kernels equal to pandas `rolling(w).mean()` and `.median()` with
+ * min_periods = w: one state per series, fed value by value in date order. Pure: no I/O.
+ * The mean sums the w values of each window directly (no running sum to drift), so a window's
+ * result depends only on its own values: an incremental rebuild equals a full one bit for bit. */
+
+export class RollingWindow {
+  private readonly ring: Float64Array;
+  private readonly sorted: Float64Array;
+  private count = 0;
+  private head = 0;
+
+  /** `keepSorted` = false skips the sorted copy when only the mean is wanted. */
+  constructor(
+    readonly window: number,
+    private readonly keepSorted = true,
+  ) {
+    this.ring = new Float64Array(window);
+    this.sorted = new Float64Array(keepSorted ? window : 0);
+  }
+
+  /** Starts a new series. */
+  reset(): void {
+    this.count = 0;
+    this.head = 0;
+  }
+
+  /** Adds the next value of the series. */
+  push(x: number): void {
+    const w = this.window;
+    const s = this.sorted;
+    if (this.count < w) {
+      this.ring[(this.head + this.count) % w] = x;
+      if (!this.keepSorted) {
+        this.count++;
+        return;
+      }
+      // insert into sorted[0..count)
+      let i = this.count;
+      while (i > 0 && s[i - 1]! > x) {
+        s[i] = s[i - 1]!;
+        i--;
+      }
+      s[i] = x;
+      this.count++;
+      return;
+    }
+    const old = this.ring[this.head]!;
+    this.ring[this.head] = x;
+    this.head = this.head + 1 === w ? 0 : this.head + 1;
+    if (!this.keepSorted) return;
+    // Remove `old` and insert `x` in one pass over the sorted window.
+    let pos = lowerBound(s, w, old);
+    if (x >= old) {
+      while (pos + 1 < w && s[pos + 1]! < x) {
+        s[pos] = s[pos + 1]!;
+        pos++;
+      }
+    } else {
+      while (pos > 0 && s[pos - 1]! > x) {
+        s[pos] = s[pos - 1]!;
+        pos--;
+      }
+    }
+    s[pos] = x;
+  }
+
+  /** True once the window holds w values (pandas' min_periods = w). */
+  get full(): boolean {
+    return this.count === this.window;
+  }
+
+  /** Mean of the window, summed in window order (oldest first), as pandas' sum / nobs. */
+  mean(): number {
+    const w = this.window;
+    let sum = 0;
+    for (let k = 0; k < w; k++) sum += this.ring[(this.head + k) % w]!;
+    return sum / w;
+  }
+
+  /** Median of the window: the middle value, or the mean of the two middle values. */
+  median(): number {
+    const w = this.window;
+    const s = this.sorted;
+    const mid = w >> 1;
+    return (w & 1) === 1 ? s[mid]! : (s[mid]! + s[mid - 1]!) / 2;
+  }
+}
+
+/** First index in sorted[0..n) whose value is ≥ x (x is present). */
+function lowerBound(s: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (s[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Computes both features for one series; out arrays get NaN where pandas gives NaN
+ * (the first w-1 rows). Convenience over RollingWindow for tests and small data.
+ */
+export function rollingFeatures(volume: ArrayLike<number>, adjClose: ArrayLike<number>, window: number): { mean: Float64Array; median: Float64Array } {
+  const n = volume.length;
+  const mean = new Float64Array(n).fill(NaN);
+  const median = new Float64Array(n).fill(NaN);
+  const v = new RollingWindow(window, false);
+  const a = new RollingWindow(window);
+  for (let i = 0; i < n; i++) {
+    v.push(volume[i]!);
+    a.push(adjClose[i]!);
+    if (v.full) {
+      mean[i] = v.mean();
+      median[i] = a.median();
+    }
+  }
+  return { mean, median };
+}

@@ -1,0 +1,488 @@
+/** @module sources/kaggle
+ * The `kaggle` source (SPEC §1.1): asks the Kaggle REST API for the dataset version, streams the
+ * archive from signed storage to disk (resumable, checksummed, retried), unpacks it, writes the
+ * manifest. Credentials come from sources/kaggle-auth, unzipping from sources/zip. */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import { StockpipeError } from '../core/errors.js';
+import { ensureWritableDir, sha256File, writeFileAtomic } from '../core/fs.js';
+import type { Logger } from '../core/log.js';
+import { resolveKaggleAuth, kaggleCredentialPlaces, type KaggleAuth } from './kaggle-auth.js';
+import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
+import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
+import { extractZip } from './zip.js';
+
+export const DEFAULT_KAGGLE_DATASET = 'jacksoncrow/stock-market-dataset';
+
+export interface KaggleSourceOptions {
+  /** API base, e.g. https://www.kaggle.com (no trailing path). */
+  baseUrl: string;
+  /** owner/slug; default jacksoncrow/stock-market-dataset. */
+  dataset?: string;
+  fetchImpl?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1). */
+  random?: () => number;
+  maxRetries?: number;
+}
+
+/** Sidecar beside the .part file: what a resume needs to know about the storage answer. */
+interface PartInfo { url_host: string; accept_ranges: boolean; total: number | null; md5: string | null }
+
+interface Run {
+  ctx: FetchContext;
+  log: Logger;
+  base: string;
+  owner: string;
+  slug: string;
+  auth: KaggleAuth;
+  http: typeof fetch;
+  retry: RetryBudget;
+}
+
+const ViewSchema = z.object({ currentVersionNumber: z.number().int().positive(), totalBytes: z.number().nonnegative().nullish() });
+const USER_AGENT = 'stockpipe';
+
+/** Builds the kaggle Source for one owner/slug dataset. */
+export function kaggleSource(opts: KaggleSourceOptions): Source {
+  const dataset = opts.dataset ?? DEFAULT_KAGGLE_DATASET;
+  const m = /^([A-Za-z0-9][\w.-]*)\/([A-Za-z0-9][\w.-]*)$/.exec(dataset);
+  if (!m) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `kaggle dataset must be owner/slug (got ${JSON.stringify(dataset)})`, { hint: `Use e.g. ${DEFAULT_KAGGLE_DATASET}.` });
+  const [, owner = '', slug = ''] = m;
+  const base = opts.baseUrl.replace(/\/+$/, '');
+  return {
+    id: 'kaggle',
+    async fetch(ctx: FetchContext): Promise<FetchResult> {
+      const log = ctx.log.child({ source: 'kaggle' });
+      const auth = await resolveKaggleAuth({ env: ctx.env, homeDir: ctx.homeDir, log });
+      log.info({ dataset, auth: auth.kind, origin: auth.origin }, 'kaggle credentials');
+      const retry = new RetryBudget(opts.maxRetries ?? 5, opts.sleep ?? ((ms) => delay(ms, undefined, { signal: ctx.signal })), opts.random ?? defaultRandom, log);
+      const run: Run = { ctx, log, base, owner, slug, auth, http: opts.fetchImpl ?? fetch, retry };
+      return fetchDataset(run);
+    },
+  };
+}
+
+async function fetchDataset(run: Run): Promise<FetchResult> {
+  const { ctx, owner, slug } = run;
+  const dir = rawDir(ctx.workspace, 'kaggle');
+  await ensureWritableDir(dir);
+  const { version, totalBytes } = await getVersion(run);
+  const key = `${owner}/${slug}@v${version}`;
+  const dataDir = join(dir, 'data');
+  const previous = await readManifest(ctx.workspace, 'kaggle').catch((err: unknown) => {
+    if (err instanceof StockpipeError && err.code === 'SP_ERR_NO_RAW_DATA') return null; // unreadable: fetch again
+    throw err;
+  });
+  if (previous?.source_version === key && (await isDir(dataDir))) {
+    run.log.info({ version: key }, 'kaggle dataset unchanged; using the cached copy');
+    return { manifest: previous, manifestPath: manifestPath(ctx.workspace, 'kaggle'), cached: true };
+  }
+  const zipPath = join(dir, `${owner}__${slug}@v${version}.zip`);
+  if ((await sizeOf(zipPath)) === 0) {
+    try {
+      await download(run, version, zipPath, totalBytes ?? null);
+    } finally {
+      ctx.progress.stop();
+    }
+  }
+  return unpack(run, zipPath, dir, key);
+}
+
+async function getVersion(run: Run): Promise<{ version: number; totalBytes: number | null }> {
+  const res = await apiGet(run, `/api/v1/datasets/view/${run.owner}/${run.slug}`, 'follow');
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `Kaggle answered the dataset view of ${run.owner}/${run.slug} with something that is not JSON`, { cause: err });
+  }
+  const parsed = ViewSchema.safeParse(body);
+  if (!parsed.success) throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `Kaggle's dataset view of ${run.owner}/${run.slug} has no currentVersionNumber`);
+  return { version: parsed.data.currentVersionNumber, totalBytes: parsed.data.totalBytes ?? null };
+}
+
+/** GETs an API path with credentials; retries 429/5xx/network errors; maps 401/403/404 to errors. Returns 2xx/3xx. */
+async function apiGet(run: Run, path: string, redirect: RequestRedirect): Promise<Response> {
+  const url = `${run.base}${path}`;
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+  if (run.auth.header !== undefined) headers.authorization = run.auth.header;
+  for (;;) {
+    let res: Response;
+    try {
+      res = await run.http(url, { headers, redirect, signal: run.ctx.signal });
+    } catch (err) {
+      rethrowIfAborted(run.ctx.signal, err);
+      await run.retry.fail(`Kaggle API ${hostOf(url)} unreachable: ${describe(err)}`, { cause: err });
+      continue;
+    }
+    if (res.status < 400) return res;
+    const detail = await errorDetail(res, run.auth.secrets);
+    const what = `${run.owner}/${run.slug}`;
+    if (res.status === 401) {
+      if (run.auth.kind === 'none') throw new StockpipeError('SP_ERR_KAGGLE_AUTH', `Kaggle requires credentials for ${what} and none were found (${detail})`, { hint: `Set KAGGLE_API_TOKEN, or put kaggle.json in one of: ${kaggleCredentialPlaces(run.ctx).join(', ')}.` });
+      throw new StockpipeError('SP_ERR_KAGGLE_AUTH', `Kaggle rejected the credentials from ${run.auth.origin} (${detail})`);
+    }
+    if (res.status === 403) throw new StockpipeError('SP_ERR_KAGGLE_FORBIDDEN', `Kaggle refused ${what} (${detail})`, { hint: `Open https://www.kaggle.com/datasets/${what} while logged in and accept its rules, then retry.` });
+    if (res.status === 404) throw new StockpipeError('SP_ERR_KAGGLE_NOT_FOUND', `Kaggle has no dataset ${what} (${detail})`);
+    if (res.status === 429 || res.status >= 500) {
+      await run.retry.fail(`Kaggle API ${detail}`, { retryAfterMs: retryAfterMs(res, run.ctx.now()) });
+      continue;
+    }
+    throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `Kaggle answered GET ${path} with ${detail}`);
+  }
+}
+
+/** Streams the archive to `<zip>.part`, resuming and retrying, and renames it to `zipPath` once verified. */
+async function download(run: Run, version: number, zipPath: string, totalHint: number | null): Promise<void> {
+  const { ctx, log } = run;
+  const part = `${zipPath}.part`;
+  const side = `${part}.json`;
+  const apiPath = `/api/v1/datasets/download/${run.owner}/${run.slug}?datasetVersionNumber=${version}`;
+  let storageUrl: string | null = null;
+  let best = await sizeOf(part); // bytes on disk never seen before count as progress
+  let progressTotal = -1;
+  for (;;) {
+    ctx.signal?.throwIfAborted();
+    const info = await readPartInfo(side);
+    let have = await sizeOf(part);
+    const resume = have > 0 && info?.accept_ranges === true;
+    if (have > 0 && !resume) {
+      log.info({ bytes: have }, 'partial download cannot be resumed; starting over');
+      await removePart(part);
+      have = 0;
+    }
+    let res: Response;
+    if (storageUrl === null) {
+      res = await apiGet(run, apiPath, 'manual');
+      if (res.status >= 300) {
+        const location = res.headers.get('location');
+        await discard(res);
+        if (location === null) throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `Kaggle answered the download of ${run.owner}/${run.slug} with ${res.status} but no Location`);
+        storageUrl = new URL(location, `${run.base}/`).toString();
+        continue;
+      }
+      // The API sent the archive itself (no Range was asked): any partial file is restarted.
+    } else {
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT }; // never Authorization
+      if (resume) headers.range = `bytes=${have}-`;
+      try {
+        res = await run.http(storageUrl, { headers, redirect: 'follow', signal: ctx.signal });
+      } catch (err) {
+        rethrowIfAborted(ctx.signal, err);
+        await run.retry.fail(`storage ${hostOf(storageUrl)} unreachable: ${describe(err)}`, { cause: err });
+        continue;
+      }
+      if (res.status === 429 || res.status >= 500) {
+        const retryAfter = retryAfterMs(res, ctx.now());
+        await run.retry.fail(`storage ${hostOf(storageUrl)} answered ${await errorDetail(res, [])}`, { retryAfterMs: retryAfter });
+        continue;
+      }
+      if (res.status === 416) {
+        await discard(res);
+        await removePart(part);
+        await run.retry.fail('storage refused the resume range; starting over', { wait: false });
+        continue;
+      }
+      if (res.status !== 200 && res.status !== 206) {
+        // 403 (and any other refusal) means the signed URL expired: ask the API for a fresh one.
+        await discard(res);
+        await run.retry.fail(`storage ${hostOf(storageUrl)} answered ${res.status}; asking Kaggle for a fresh download URL`, { wait: false });
+        storageUrl = null;
+        continue;
+      }
+    }
+    const urlHost = hostOf(storageUrl ?? run.base);
+    let start = 0;
+    let total = headerInt(res, 'content-length');
+    const length = total;
+    if (res.status === 206) {
+      const range = parseContentRange(res.headers.get('content-range'));
+      if (range === null || range.start !== have || (info?.total != null && range.total !== null && range.total !== info.total)) {
+        await discard(res);
+        await removePart(part);
+        await run.retry.fail('storage answered a range that does not continue the partial file; starting over', { wait: false });
+        continue;
+      }
+      start = have;
+      total = range.total ?? info?.total ?? (length === null ? null : have + length);
+    } else if (res.status !== 200) {
+      await discard(res);
+      throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `Kaggle answered the download of ${run.owner}/${run.slug} with ${res.status}`);
+    }
+    const md5 = parseGoogMd5(res.headers.get('x-goog-hash')) ?? (start > 0 ? info?.md5 ?? null : null);
+    const acceptRanges = start > 0 || /\bbytes\b/i.test(res.headers.get('accept-ranges') ?? '');
+    await writeFileAtomic(side, `${JSON.stringify({ url_host: urlHost, accept_ranges: acceptRanges, total, md5 } satisfies PartInfo)}\n`);
+    const hash = createHash('md5');
+    if (start > 0) await hashFile(part, hash); // md5 covers the whole file, old bytes included
+    const shownTotal = total ?? totalHint ?? 0;
+    if (shownTotal !== progressTotal) ctx.progress.start(`kaggle ${run.owner}/${run.slug} v${version}`, (progressTotal = shownTotal));
+    let written = start;
+    ctx.progress.update(written);
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        written += chunk.length;
+        ctx.progress.update(written);
+        cb(null, chunk);
+      },
+    });
+    const out = createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
+    const body = res.body === null ? Readable.from([]) : Readable.fromWeb(res.body as unknown as NodeReadableStream<Uint8Array>);
+    try {
+      await pipeline(body, tap, out);
+    } catch (err) {
+      if (!out.closed) await new Promise((resolve) => out.once('close', resolve)); // bytes on disk settle first
+      rethrowIfAborted(ctx.signal, err);
+      const onDisk = await sizeOf(part);
+      if (onDisk > best) {
+        best = onDisk;
+        run.retry.progressed();
+      }
+      await run.retry.fail(`download interrupted at ${onDisk} bytes: ${describe(err)}`, { cause: err });
+      continue;
+    }
+    await verifyPart(run, part, { size: await sizeOf(part), start, length, total, md5, gotMd5: hash.digest('base64') });
+    await rename(part, zipPath);
+    await rm(side, { force: true });
+    log.info({ path: zipPath, bytes: written }, 'kaggle archive downloaded');
+    return;
+  }
+}
+
+interface PartCheck { size: number; start: number; length: number | null; total: number | null; md5: string | null; gotMd5: string }
+
+/** Size, PK magic and md5 checks; a bad file is deleted and reported as SP_ERR_KAGGLE_CHECKSUM. */
+async function verifyPart(run: Run, part: string, c: PartCheck): Promise<void> {
+  const problems: string[] = [];
+  if (c.total !== null && c.size !== c.total) problems.push(`it has ${c.size} bytes, expected ${c.total}`);
+  if (c.start > 0 && c.length !== null && c.size - c.start !== c.length) problems.push(`received ${c.size - c.start} bytes, Content-Length said ${c.length}`);
+  if (!(await startsWithPk(part))) problems.push('it does not start with the zip magic "PK"');
+  if (c.md5 !== null && c.gotMd5 !== c.md5) problems.push(`its md5 is ${c.gotMd5}, storage said ${c.md5}`);
+  if (problems.length === 0) return;
+  await removePart(part);
+  throw new StockpipeError('SP_ERR_KAGGLE_CHECKSUM', `the downloaded archive of ${run.owner}/${run.slug} is bad: ${problems.join('; ')}`);
+}
+
+/** Unpacks into a staging folder, describes it, swaps it in for data/ and writes the manifest last. */
+async function unpack(run: Run, zipPath: string, dir: string, key: string): Promise<FetchResult> {
+  const { ctx, log } = run;
+  const dataDir = join(dir, 'data');
+  const staging = join(dir, 'data.staging');
+  const old = join(dir, 'data.old');
+  await rm(staging, { recursive: true, force: true });
+  await rm(old, { recursive: true, force: true });
+  try {
+    await extractZip(zipPath, staging);
+  } catch (err) {
+    if (err instanceof StockpipeError && err.code === 'SP_ERR_ZIP_CORRUPT') {
+      log.warn({ path: zipPath }, 'deleting the corrupt kaggle archive');
+      await rm(zipPath, { force: true });
+    }
+    throw err;
+  }
+  try {
+    const files = await describeFiles(staging, ctx);
+    const manifest: Manifest = {
+      format: 1, source: 'kaggle', source_spec: `kaggle:${run.owner}/${run.slug}`, source_version: key,
+      fetched_at: ctx.now().toISOString(), layout: 'dir', root: dataDir, files, bytes: files.reduce((s, f) => s + f.size, 0),
+    };
+    const hadData = await isDir(dataDir);
+    if (hadData) await rename(dataDir, old);
+    await rename(staging, dataDir);
+    let path: string;
+    try {
+      path = await writeManifest(ctx.workspace, manifest);
+    } catch (err) {
+      await rm(dataDir, { recursive: true, force: true });
+      if (hadData) await rename(old, dataDir);
+      throw err;
+    }
+    await rm(old, { recursive: true, force: true });
+    log.info({ files: files.length, bytes: manifest.bytes, version: key }, 'kaggle dataset unpacked');
+    return { manifest, manifestPath: path, cached: false };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Every file under root: size, mtime, sha256 and (for CSVs) data rows, sorted by path. */
+async function describeFiles(root: string, ctx: FetchContext): Promise<ManifestFile[]> {
+  const paths = (await walk(root)).sort();
+  const out: ManifestFile[] = new Array<ManifestFile>(paths.length);
+  ctx.progress.start('kaggle: hashing files', paths.length);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < paths.length; i = next++) {
+      const abs = paths[i] as string;
+      const st = await stat(abs);
+      const rows = /\.csv$/i.test(abs) ? await countDataRows(abs) : null;
+      out[i] = { path: relative(root, abs).split(sep).join('/'), size: st.size, mtime_ms: Math.round(st.mtimeMs), sha256: await sha256File(abs), rows };
+      ctx.progress.update(++done);
+    }
+  };
+  try {
+    await Promise.all([worker(), worker(), worker(), worker()]);
+  } finally {
+    ctx.progress.stop();
+  }
+  return out;
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
+/** Lines after the header; a last line without '\n' counts, a header-only file has 0. */
+export async function countDataRows(path: string): Promise<number> {
+  let newlines = 0;
+  let last = -1;
+  for await (const chunk of createReadStream(path)) {
+    const b = chunk as Buffer;
+    for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) newlines++;
+    if (b.length > 0) last = b[b.length - 1] as number;
+  }
+  const lines = newlines + (last !== -1 && last !== 10 ? 1 : 0);
+  return Math.max(0, lines - 1);
+}
+
+/** Counts failures across one fetch; waits min(2^n + jitter, 60) s (or Retry-After) between tries. */
+class RetryBudget {
+  private failures = 0;
+  constructor(private readonly max: number, private readonly sleep: (ms: number) => Promise<void>, private readonly random: () => number, private readonly log: Logger) {}
+
+  /** Records one failure; throws SP_ERR_KAGGLE_UNAVAILABLE when the retries are used up, else waits. */
+  async fail(reason: string, opts: { retryAfterMs?: number | undefined; wait?: boolean; cause?: unknown } = {}): Promise<void> {
+    if (this.failures >= this.max) throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `${reason}; gave up after ${this.max} retries`, { cause: opts.cause });
+    const n = this.failures++;
+    const delayMs = opts.wait === false ? 0 : (opts.retryAfterMs ?? Math.round(Math.min(2 ** n + this.random(), 60) * 1000));
+    this.log.warn({ reason, retry: n + 1, of: this.max, delay_ms: delayMs }, 'kaggle request failed; retrying');
+    if (delayMs > 0) await this.sleep(delayMs);
+  }
+
+  /** A try that moved the download forward resets the count: only failures in a row use it up. */
+  progressed(): void {
+    this.failures = 0;
+  }
+}
+
+function defaultRandom(): number {
+  return randomBytes(4).readUInt32BE(0) / 2 ** 32;
+}
+
+function retryAfterMs(res: Response, now: Date): number | undefined {
+  const v = res.headers.get('retry-after')?.trim();
+  if (!v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now.getTime());
+}
+
+/** "HTTP 401: <message>" from a Kaggle error body ({"code","message"}), with any secret redacted. */
+async function errorDetail(res: Response, secrets: readonly string[]): Promise<string> {
+  let text = '';
+  try {
+    text = (await res.text()).slice(0, 2000);
+  } catch {
+    text = ''; // the status alone still says what failed
+  }
+  let message = text;
+  try {
+    const body = JSON.parse(text) as { message?: unknown };
+    if (typeof body.message === 'string') message = body.message;
+  } catch {
+    message = text; // not JSON: use the text as is
+  }
+  message = message.replace(/\s+/g, ' ').trim().slice(0, 200);
+  for (const s of secrets) if (s.length > 0) message = message.split(s).join('[redacted]');
+  return message === '' ? `HTTP ${res.status}` : `HTTP ${res.status}: ${message}`;
+}
+
+function parseGoogMd5(header: string | null): string | null {
+  for (const part of (header ?? '').split(',')) {
+    const t = part.trim();
+    if (t.startsWith('md5=')) return t.slice(4);
+  }
+  return null;
+}
+
+function parseContentRange(header: string | null): { start: number; total: number | null } | null {
+  const m = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(header?.trim() ?? '');
+  if (!m) return null;
+  return { start: Number(m[1]), total: m[3] === '*' ? null : Number(m[3]) };
+}
+
+function headerInt(res: Response, name: string): number | null {
+  const v = res.headers.get(name);
+  return v !== null && /^\d+$/.test(v.trim()) ? Number(v) : null;
+}
+
+async function readPartInfo(path: string): Promise<PartInfo | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as PartInfo;
+  } catch {
+    return null; // missing or unreadable sidecar: the part cannot be resumed
+  }
+}
+
+async function removePart(part: string): Promise<void> {
+  await rm(part, { force: true });
+  await rm(`${part}.json`, { force: true });
+}
+
+async function hashFile(path: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+}
+
+async function startsWithPk(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(buf, 0, 2, 0);
+    return bytesRead === 2 && buf.toString('latin1') === 'PK';
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sizeOf(path: string): Promise<number> {
+  const st = await stat(path).catch(() => null);
+  return st?.isFile() ? st.size : 0;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+}
+
+async function discard(res: Response): Promise<void> {
+  // The body is unwanted; a failure to cancel it only leaves a socket for the pool to reap.
+  await res.body?.cancel().catch(() => undefined);
+}
+
+function hostOf(url: string): string {
+  return new URL(url).host;
+}
+
+function describe(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
+  return `${err instanceof Error ? err.message : String(err)}${code}`;
+}
+
+function rethrowIfAborted(signal: AbortSignal | undefined, err: unknown): void {
+  if (signal?.aborted) throw err;
+}

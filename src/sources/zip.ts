@@ -1,0 +1,109 @@
+/** @module sources/zip
+ * Reading zip archives with yauzl, entry by entry, straight from the file (ZIP64; unsafe paths
+ * such as ../x are rejected by yauzl's name validation). Never loads the archive into memory. */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
+import { StockpipeError } from '../core/errors.js';
+
+export interface ZipEntryInfo {
+  name: string;
+  size: number;
+  /** Modification time from the archive, in ms. */
+  mtimeMs: number;
+}
+
+function openZip(path: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) => {
+      if (err || !zip) reject(corrupt(path, err));
+      else resolve(zip);
+    });
+  });
+}
+
+function corrupt(path: string, err: unknown): StockpipeError {
+  const msg = err instanceof Error ? err.message : String(err);
+  if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `zip archive not found: ${path}`, { cause: err });
+  }
+  return new StockpipeError('SP_ERR_ZIP_CORRUPT', `${path}: ${msg}`, { cause: err });
+}
+
+/**
+ * Visits every file entry in archive order. `visit` gets the entry and a function that
+ * reads its bytes (inflated, validated size); it must await what it reads before returning.
+ */
+export async function forEachZipEntry(
+  path: string,
+  visit: (entry: ZipEntryInfo, read: () => Promise<Buffer>, openStream: () => Promise<NodeJS.ReadableStream>) => Promise<void>,
+): Promise<void> {
+  const zip = await openZip(path);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (err: unknown): void => {
+        if (failed) return;
+        failed = true;
+        reject(err instanceof StockpipeError ? err : corrupt(path, err));
+      };
+      zip.on('error', fail);
+      zip.on('end', () => { if (!failed) resolve(); });
+      zip.on('entry', (entry: yauzl.Entry) => {
+        if (entry.fileName.endsWith('/')) {
+          zip.readEntry();
+          return;
+        }
+        const openStream = (): Promise<NodeJS.ReadableStream> =>
+          new Promise((res, rej) => zip.openReadStream(entry, (err, stream) => (err || !stream ? rej(corrupt(path, err)) : res(stream))));
+        const read = async (): Promise<Buffer> => {
+          const stream = await openStream();
+          const chunks: Buffer[] = [];
+          for await (const chunk of stream) chunks.push(chunk as Buffer);
+          return Buffer.concat(chunks);
+        };
+        const info: ZipEntryInfo = { name: entry.fileName, size: entry.uncompressedSize, mtimeMs: entry.getLastModDate().getTime() };
+        visit(info, read, openStream).then(() => { if (!failed) zip.readEntry(); }, fail);
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+}
+
+/** Lists the file entries of an archive. */
+export async function listZipEntries(path: string): Promise<ZipEntryInfo[]> {
+  const out: ZipEntryInfo[] = [];
+  await forEachZipEntry(path, async (e) => {
+    out.push(e);
+  });
+  return out;
+}
+
+/**
+ * Unpacks every entry under `destDir`, streaming each one to disk. Unpacks into a temp folder
+ * first and renames it into place, so a failure leaves no half-unpacked folder.
+ */
+export async function extractZip(path: string, destDir: string, onEntry?: (entry: ZipEntryInfo) => void): Promise<ZipEntryInfo[]> {
+  const tmp = `${destDir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  const entries: ZipEntryInfo[] = [];
+  try {
+    await forEachZipEntry(path, async (entry, _read, openStream) => {
+      const target = join(tmp, entry.name);
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(await openStream(), createWriteStream(target));
+      entries.push(entry);
+      onEntry?.(entry);
+    });
+    await rm(destDir, { recursive: true, force: true });
+    await rename(tmp, destDir);
+    return entries;
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
