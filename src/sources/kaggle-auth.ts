@@ -37,7 +37,8 @@ export async function resolveKaggleAuth(input: KaggleAuthInput): Promise<KaggleA
 
   const envToken = nonEmpty(env.KAGGLE_API_TOKEN);
   if (envToken !== undefined) {
-    const file = await readIfFile(envToken);
+    // The value may be the token itself: a failed stat must never quote it, so any error means "not a file".
+    const file = (await stat(envToken).catch(() => null))?.isFile() ? await readIfFile(envToken) : null;
     if (file !== null) {
       if (checkModes) warnIfShared(envToken, file.mode, log);
       const token = file.text.trim();

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -46,6 +46,7 @@ class FakeKaggle {
   zip: Buffer = ZIP;
   goodMd5: string | null = null; // override the x-goog-hash md5
   acceptRanges = true;
+  hashOnRange = true;
   expired = new Set<number>();
   sig = 0;
   seen = { view: [] as Seen[], download: [] as Seen[], storage: [] as Seen[] };
@@ -93,6 +94,7 @@ class FakeKaggle {
     const from = m && this.acceptRanges ? Number(m[1]) : 0;
     const body = this.zip.subarray(from);
     const headers = this.headers(body.length);
+    if (!this.hashOnRange && from > 0) delete headers['x-goog-hash'];
     if (from > 0) res.writeHead(206, { ...headers, 'content-range': `bytes ${from}-${this.zip.length - 1}/${this.zip.length}` });
     else res.writeHead(200, headers);
     res.end(body);
@@ -102,12 +104,21 @@ class FakeKaggle {
     if (this.acceptRanges) h['accept-ranges'] = 'bytes';
     return h;
   }
-  /** A storage answer that sends half the archive, then drops the connection. */
-  dropHalfway(): Handler {
+  /**
+   * A storage answer that sends half the archive, then drops the connection once the client has
+   * written that half to `partPath` (an errored fetch body drops the chunks it has not yet read).
+   */
+  dropHalfway(partPath: string): Handler {
     return (_req, res) => {
       res.writeHead(200, this.headers(this.zip.length));
-      // Give the client time to read what arrived: an errored fetch body drops chunks not yet read.
-      res.write(this.zip.subarray(0, this.half), () => setTimeout(() => res.socket?.destroy(), 100));
+      res.write(this.zip.subarray(0, this.half), () => {
+        const poll = async (tries: number): Promise<void> => {
+          const size = (await stat(partPath).catch(() => null))?.size ?? 0;
+          if (size >= this.half || tries === 0) res.socket?.destroy();
+          else setTimeout(() => void poll(tries - 1), 5);
+        };
+        void poll(2000);
+      });
     };
   }
   get half(): number {
@@ -160,6 +171,7 @@ async function failure(p: Promise<unknown>): Promise<StockpipeError> {
 
 const kaggleDir = (): string => join(ws, 'raw', 'kaggle');
 const zipName = (v = 1): string => `${OWNER}__${SLUG}@v${v}.zip`;
+const partPath = (): string => join(kaggleDir(), `${zipName()}.part`);
 const rawFiles = async (): Promise<string[]> => (await readdir(kaggleDir()).catch(() => [] as string[])).sort();
 
 describe('kaggle credentials', () => {
@@ -324,27 +336,51 @@ describe('kaggle source', () => {
   });
 
   it('resumes an interrupted download with a Range request', async () => {
-    fake.queue.storage.push(fake.dropHalfway());
+    fake.queue.storage.push(fake.dropHalfway(partPath()));
     const res = await source().fetch(ctx());
     expect(fake.seen.storage).toHaveLength(2);
     expect(fake.seen.storage[0]?.headers.range).toBeUndefined();
     expect(fake.seen.storage[1]?.headers.range).toBe(`bytes=${fake.half}-`);
     expect(sleeps).toEqual([1500]);
+    // The 206 carries the whole object's md5, so this also proves the old bytes were hashed.
     expect(await readFile(join(kaggleDir(), zipName()))).toEqual(ZIP);
     expect(res.manifest.files).toHaveLength(3);
     expect(await rawFiles()).toEqual(['data', zipName(), 'manifest.json']);
   });
 
+  it('keeps the .part when retries run out, and a later fetch resumes it (md5 from the sidecar)', async () => {
+    fake.queue.storage.push(fake.dropHalfway(partPath()));
+    expect((await failure(source({ maxRetries: 0 }).fetch(ctx()))).code).toBe('SP_ERR_KAGGLE_UNAVAILABLE');
+    expect(await rawFiles()).toEqual([`${zipName()}.part`, `${zipName()}.part.json`]);
+    expect(JSON.parse(await readFile(`${partPath()}.json`, 'utf8'))).toEqual({ url_host: new URL(fake.storageUrl).host, accept_ranges: true, total: ZIP.length, md5: md5(ZIP) });
+    fake.hashOnRange = false;
+    fake.goodMd5 = md5(Buffer.from('not used: the 206 carries no hash'));
+    await source().fetch(ctx());
+    expect(fake.seen.storage[1]?.headers.range).toBe(`bytes=${fake.half}-`);
+    expect(await readFile(join(kaggleDir(), zipName()))).toEqual(ZIP);
+  });
+
+  it('checks a resumed file against the md5 remembered in the sidecar', async () => {
+    fake.queue.storage.push(fake.dropHalfway(partPath()));
+    await failure(source({ maxRetries: 0 }).fetch(ctx()));
+    const side = JSON.parse(await readFile(`${partPath()}.json`, 'utf8')) as Record<string, unknown>;
+    await writeFile(`${partPath()}.json`, JSON.stringify({ ...side, md5: md5(Buffer.from('tampered')) }));
+    fake.hashOnRange = false;
+    expect((await failure(source().fetch(ctx()))).code).toBe('SP_ERR_KAGGLE_CHECKSUM');
+    expect(fake.seen.storage[1]?.headers.range).toBe(`bytes=${fake.half}-`);
+    expect(await rawFiles()).toEqual([]);
+  });
+
   it('restarts from zero when storage did not offer ranges, or answers 200 to a Range', async () => {
     fake.acceptRanges = false;
-    fake.queue.storage.push(fake.dropHalfway());
+    fake.queue.storage.push(fake.dropHalfway(partPath()));
     await source().fetch(ctx());
     expect(fake.seen.storage.map((s) => s.headers.range)).toEqual([undefined, undefined]);
     expect(await readFile(join(kaggleDir(), zipName()))).toEqual(ZIP);
 
     await rm(kaggleDir(), { recursive: true });
     fake.acceptRanges = true;
-    fake.queue.storage.push(fake.dropHalfway(), (_q, r) => void r.writeHead(200, fake.headers(ZIP.length)).end(ZIP));
+    fake.queue.storage.push(fake.dropHalfway(partPath()), (_q, r) => void r.writeHead(200, fake.headers(ZIP.length)).end(ZIP));
     await source().fetch(ctx());
     expect(fake.seen.storage[3]?.headers.range).toBe(`bytes=${fake.half}-`);
     expect(await readFile(join(kaggleDir(), zipName()))).toEqual(ZIP);

@@ -205,7 +205,7 @@ async function download(run: Run, version: number, zipPath: string, totalHint: n
     const length = total;
     if (res.status === 206) {
       const range = parseContentRange(res.headers.get('content-range'));
-      if (range === null || range.start !== have || (info?.total != null && range.total !== null && range.total !== info.total)) {
+      if (range === null || range.start !== have || (info !== null && info.total !== null && range.total !== null && range.total !== info.total)) {
         await discard(res);
         await removePart(part);
         await run.retry.fail('storage answered a range that does not continue the partial file; starting over', { wait: false });
@@ -239,7 +239,7 @@ async function download(run: Run, version: number, zipPath: string, totalHint: n
     try {
       await pipeline(body, tap, out);
     } catch (err) {
-      if (!out.closed) await new Promise((resolve) => out.once('close', resolve)); // bytes on disk settle first
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve())); // bytes on disk settle first
       rethrowIfAborted(ctx.signal, err);
       const onDisk = await sizeOf(part);
       if (onDisk > best) {
@@ -325,7 +325,7 @@ async function describeFiles(root: string, ctx: FetchContext): Promise<ManifestF
       const abs = paths[i] as string;
       const st = await stat(abs);
       const rows = /\.csv$/i.test(abs) ? await countDataRows(abs) : null;
-      out[i] = { path: relative(root, abs).split(sep).join('/'), size: st.size, mtime_ms: Math.round(st.mtimeMs), sha256: await sha256File(abs), rows };
+      out[i] = { path: relative(root, abs).split(sep).join('/'), size: st.size, mtime_ms: Math.floor(st.mtimeMs), sha256: await sha256File(abs), rows };
       ctx.progress.update(++done);
     }
   };

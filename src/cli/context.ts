@@ -1,0 +1,24 @@
+/** @module cli/context
+ * What every command gets: the validated config, a logger, progress, the clock and environment. */
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { Progress } from '../core/progress.js';
+
+export interface CommandContext {
+  config: Config;
+  /** The workspace, resolved to an absolute path. */
+  workspace: string;
+  log: Logger;
+  progress: Progress;
+  json: boolean;
+  quiet: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  homeDir: string;
+  now: () => Date;
+}
+
+/** A command's result: `data` is the --json document's data; `human` renders it for people. */
+export interface CommandResult<T = unknown> {
+  data: T;
+  human: string;
+}

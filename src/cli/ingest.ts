@@ -1,0 +1,31 @@
+/** @module cli/ingest
+ * `stockpipe ingest`: the newest fetched source (or --from ID) → tables/prices.parquet + report. */
+import { ensureWritableDir } from '../core/fs.js';
+import { ingest, type IngestReport } from '../etl/ingest.js';
+import { latestManifest } from '../sources/manifest.js';
+import type { CommandContext, CommandResult } from './context.js';
+
+export async function ingestCommand(ctx: CommandContext, opts: { force: boolean }): Promise<CommandResult<IngestReport>> {
+  await ensureWritableDir(ctx.workspace);
+  const manifest = await latestManifest(ctx.workspace, ctx.config.ingest.source_id);
+  const r = await ingest({
+    workspace: ctx.workspace,
+    manifest,
+    threads: ctx.config.threads,
+    strict: ctx.config.ingest.strict,
+    memoryLimit: ctx.config.memory_limit,
+    force: opts.force,
+    log: ctx.log,
+    progress: ctx.progress,
+  });
+  const drops = Object.entries(r.rows_dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const lines = [
+    `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,
+    `  files ${r.files}, symbols ${r.symbols} (${r.symbols_without_metadata} without metadata), dates ${r.date_min} .. ${r.date_max}`,
+    `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
+    ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}`),
+    ...(r.malformed_total > 10 ? [`  … ${r.malformed_total - 10} more malformed lines (see --json)`] : []),
+    `  ${r.seconds} s`,
+  ];
+  return { data: r, human: lines.join('\n') };
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { civilFromDays, daysFromCivil, HeaderError, parseBarsCsv } from './csv-parse.js';
+
+const H = 'Date,Open,High,Low,Close,Adj Close,Volume\n';
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const dates = (p: ReturnType<typeof parseBarsCsv>): string[] => Array.from(p.day, civilFromDays);
+
+describe('parseBarsCsv', () => {
+  it('parses a plain file into typed columns', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-02,1.5,2.25,1,2,1.9,100\n2020-01-03,2,3,1.5,2.5,2.4,200\n`));
+    expect(p.rows).toBe(2);
+    expect(dates(p)).toEqual(['2020-01-02', '2020-01-03']);
+    expect(Array.from(p.open)).toEqual([1.5, 2]);
+    expect(Array.from(p.adjClose)).toEqual([1.9, 2.4]);
+    expect(Array.from(p.volume)).toEqual([100, 200]);
+    expect(p.rowsRead).toBe(2);
+  });
+
+  it('drops rows empty but for the date as null_values', () => {
+    const p = parseBarsCsv(enc(`${H}2001-09-11,1,1,1,1,1,5\n2001-09-12,,,,,,\n2001-09-13,1,1,1,1,1,6\n`));
+    expect(p.rows).toBe(2);
+    expect(p.dropped.null_values).toBe(1);
+    expect(p.rowsRead).toBe(3);
+  });
+
+  it('treats pandas NA strings as null', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-02,NaN,1,1,1,1,5\n2020-01-03,1,1,1,1,null,5\n2020-01-06,1,1,1,1,1,N/A\n`));
+    expect(p.rows).toBe(0);
+    expect(p.dropped.null_values).toBe(3);
+  });
+
+  it('reads float-typed volumes as integers and keeps zero prices, zero volume, negative Adj Close', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-02,0.0,0.0,0.0,25.3,-1.25,84375.0\n2020-01-03,0,1,0,1,1,0\n`));
+    expect(p.rows).toBe(2);
+    expect(Array.from(p.volume)).toEqual([84375, 0]);
+    expect(p.adjClose[0]).toBe(-1.25);
+  });
+
+  it('keeps volumes beyond 2^31 exact', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-02,1,1,1,1,1,2326635323\n2020-01-03,1,1,1,1,1,9007199254740991\n`));
+    expect(Array.from(p.volume)).toEqual([2326635323, 9007199254740991]);
+  });
+
+  it('survives a BOM and CRLF line ends', () => {
+    const p = parseBarsCsv(enc(`\uFEFF${H.replace('\n', '\r\n')}2020-01-02,1,2,0.5,1.5,1.5,10\r\n2020-01-03,1,2,0.5,1.5,1.5,11\r\n`));
+    expect(p.rows).toBe(2);
+    expect(Array.from(p.volume)).toEqual([10, 11]);
+  });
+
+  it('handles header-only, empty and one-row files', () => {
+    expect(parseBarsCsv(enc(H)).rows).toBe(0);
+    expect(parseBarsCsv(enc(H.trimEnd())).rowsRead).toBe(0);
+    expect(parseBarsCsv(new Uint8Array(0)).rows).toBe(0);
+    const one = parseBarsCsv(enc(`${H}2023-04-13,0.0434,0.0882,0.0351,0.056,0.056,119`));
+    expect(one.rows).toBe(1);
+    expect(one.volume[0]).toBe(119);
+  });
+
+  it('reports malformed lines by line number and keeps counting', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-02,1,1,1,1,1,5\n2020-01-03,1,1,1,1,5\n2020-01-06,12.3.4,1,1,1,1,5\n2020-13-01,1,1,1,1,1,5\n2020-01-08,1,1,1,1,1,5.5\n2020-01-09,1,1,1,1,1,7\n`));
+    expect(p.rows).toBe(2);
+    expect(p.dropped.malformed).toBe(4);
+    expect(p.issues.map((i) => i.line)).toEqual([3, 4, 5, 6]);
+    expect(p.rowsRead).toBe(p.rows + p.dropped.malformed);
+  });
+
+  it('counts a blank line in the middle as read and dropped (blank)', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-02,1,1,1,1,1,5\n\n2020-01-03,1,1,1,1,1,5\n`));
+    expect(p.rows).toBe(2);
+    expect(p.dropped.blank).toBe(1);
+    expect(p.rowsRead).toBe(3);
+  });
+
+  it('sorts by date and keeps the last row of a duplicated date', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-03,1,1,1,1,1,30\n2020-01-02,1,1,1,1,1,20\n2020-01-03,1,1,1,1,1,31\n`));
+    expect(dates(p)).toEqual(['2020-01-02', '2020-01-03']);
+    expect(Array.from(p.volume)).toEqual([20, 31]);
+    expect(p.dropped.duplicate).toBe(1);
+  });
+
+  it('finds columns by header name in any order', () => {
+    const p = parseBarsCsv(enc('Volume,Adj Close,Close,Low,High,Open,Date\n7,6,5,4,3,2,2020-01-02\n'));
+    expect(p.volume[0]).toBe(7);
+    expect(p.adjClose[0]).toBe(6);
+    expect(p.open[0]).toBe(2);
+  });
+
+  it('rejects a header without a required column', () => {
+    expect(() => parseBarsCsv(enc('Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,5\n'))).toThrow(HeaderError);
+  });
+
+  it('parses numbers exactly as Number() (correctly rounded) on many random decimals', () => {
+    let seed = 12345;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const texts: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const kind = i % 4;
+      const x = kind === 0 ? Math.fround(rnd() * 1000) : kind === 1 ? rnd() * 1e-3 : kind === 2 ? rnd() * 1e6 : -rnd() * 50;
+      texts.push(kind === 3 ? x.toFixed(1 + (i % 17)) : String(x));
+    }
+    texts.push('1e-05', '2.5E+3', '0.1', '123456789012345678', '.5', '5.');
+    const body = texts.map((t, i) => `${civilFromDays(daysFromCivil(2000, 1, 1) + i)},${t},1,1,1,1,1`).join('\n');
+    const p = parseBarsCsv(enc(`${H}${body}\n`));
+    expect(p.rows).toBe(texts.length);
+    for (let i = 0; i < texts.length; i++) expect(p.open[i]).toBe(Number(texts[i]));
+  });
+
+  it('converts civil dates both ways', () => {
+    expect(daysFromCivil(1970, 1, 1)).toBe(0);
+    expect(civilFromDays(daysFromCivil(2024, 2, 29))).toBe('2024-02-29');
+    expect(civilFromDays(daysFromCivil(1962, 1, 2))).toBe('1962-01-02');
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { rollingFeatures, RollingWindow } from './rolling.js';
+
+/** The naive twin: pandas semantics written the obvious way (slice, sum, sort). */
+function naive(values: number[], w: number): { mean: number[]; median: number[] } {
+  const mean: number[] = [];
+  const median: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    if (i + 1 < w) {
+      mean.push(NaN);
+      median.push(NaN);
+      continue;
+    }
+    const win = values.slice(i + 1 - w, i + 1);
+    mean.push(win.reduce((s, x) => s + x, 0) / w);
+    const s = [...win].sort((a, b) => a - b);
+    median.push(w % 2 === 1 ? s[(w - 1) / 2]! : (s[w / 2]! + s[w / 2 - 1]!) / 2);
+  }
+  return { mean, median };
+}
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+describe('rolling kernels', () => {
+  it('give NaN for every row of a series shorter than the window', () => {
+    const r = rollingFeatures([1, 2, 3], [1, 2, 3], 30);
+    expect(Array.from(r.mean).every(Number.isNaN)).toBe(true);
+    expect(Array.from(r.median).every(Number.isNaN)).toBe(true);
+  });
+
+  it('give exactly one value for a series of exactly the window', () => {
+    const v = Array.from({ length: 30 }, (_, i) => i + 1);
+    const r = rollingFeatures(v, v, 30);
+    expect(r.mean.filter((x) => !Number.isNaN(x)).length).toBe(1);
+    expect(r.mean[29]).toBe(15.5);
+    expect(r.median[29]).toBe(15.5); // even window: mean of the two middle values (15 and 16)
+  });
+
+  it('use the middle value for an odd window', () => {
+    const r = rollingFeatures([5, 1, 4, 2, 3], [5, 1, 4, 2, 3], 5);
+    expect(r.median[4]).toBe(3);
+  });
+
+  it('handle ties and negative values', () => {
+    const v = [2, 2, 2, -1, -1, 2, 2, 7, 7, 7];
+    const r = rollingFeatures(v, v, 4);
+    const n = naive(v, 4);
+    expect(Array.from(r.median)).toEqual(n.median);
+  });
+
+  it('equal the naive twin bit for bit over many seeds and windows', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const rnd = lcg(seed);
+      const len = Math.floor(rnd() * 400);
+      const w = 2 + Math.floor(rnd() * 40);
+      const vol = Array.from({ length: len }, () => Math.floor(rnd() ** 3 * 1e9));
+      // Many ties: prices on a coarse grid.
+      const adj = Array.from({ length: len }, () => Math.round((rnd() - 0.2) * 50) / 4);
+      const r = rollingFeatures(vol, adj, w);
+      const n1 = naive(vol, w);
+      const n2 = naive(adj, w);
+      expect(Array.from(r.mean)).toEqual(n1.mean);
+      expect(Array.from(r.median)).toEqual(n2.median);
+    }
+  });
+
+  it('restart cleanly after reset (a new symbol)', () => {
+    const win = new RollingWindow(3);
+    for (const x of [100, 200, 300]) win.push(x);
+    expect(win.median()).toBe(200);
+    win.reset();
+    expect(win.full).toBe(false);
+    for (const x of [1, 2, 3]) win.push(x);
+    expect(win.median()).toBe(2);
+    expect(win.mean()).toBe(2);
+  });
+});

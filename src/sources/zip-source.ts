@@ -1,0 +1,47 @@
+/** @module sources/zip-source
+ * `zip:PATH` — the downloaded Kaggle archive, read in place by streaming its entries (ingest
+ * inflates one CSV at a time); it is never unpacked to disk or loaded whole into memory. */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import { sha256File } from '../core/fs.js';
+import { readManifest, writeManifest } from './manifest.js';
+import type { FetchContext, FetchResult, Manifest, Source } from './types.js';
+import { listZipEntries } from './zip.js';
+
+export function zipSource(path: string): Source {
+  const root = resolve(path);
+  return {
+    id: 'zip',
+    async fetch(ctx: FetchContext): Promise<FetchResult> {
+      const st = await stat(root).catch(() => null);
+      if (!st || !st.isFile()) throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `zip source: ${root} is not a file`, { hint: 'Pass zip:PATH with the downloaded archive (e.g. archive.zip).' });
+      const archiveHash = ctx.checksum ? await sha256File(root) : null;
+      const version = `archive:${st.size}:${Math.floor(st.mtimeMs)}${archiveHash ? `:${archiveHash}` : ''}`;
+      const prev = await readManifest(ctx.workspace, 'zip');
+      let manifest: Manifest;
+      const cached = prev !== null && prev.root === root && prev.source_version === version;
+      if (cached) manifest = prev;
+      else {
+        const entries = await listZipEntries(root);
+        if (!entries.some((e) => /(^|\/)(stocks|etfs)\/[^/]+\.csv$/i.test(e.name))) {
+          throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `zip source: ${root} has no stocks/*.csv or etfs/*.csv entries (${entries.length} entries)`);
+        }
+        manifest = {
+          format: 1,
+          source: 'zip',
+          source_spec: `zip:${root}`,
+          source_version: version,
+          fetched_at: ctx.now().toISOString(),
+          layout: 'zip',
+          root,
+          files: entries.map((e) => ({ path: e.name, size: e.size, mtime_ms: e.mtimeMs, sha256: null, rows: null })),
+          bytes: entries.reduce((s, e) => s + e.size, 0),
+        };
+      }
+      const stamped = { ...manifest, fetched_at: ctx.now().toISOString() };
+      const manifestPath = await writeManifest(ctx.workspace, stamped);
+      return { manifest: stamped, manifestPath, cached };
+    },
+  };
+}

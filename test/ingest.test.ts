@@ -1,0 +1,143 @@
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { silentProgress } from '../src/core/progress.js';
+import { StockpipeError } from '../src/core/errors.js';
+import { ingest, pricesPath } from '../src/etl/ingest.js';
+import { buildFeatures } from '../src/features/build.js';
+import { dirSource } from '../src/sources/dir.js';
+import { writeQuirkFixture } from './fixtures/quirks.js';
+import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+
+async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?: boolean } = {}) {
+  const fx = await writeQuirkFixture();
+  const ws = await tempWorkspace();
+  const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+  const report = await ingest({ workspace: ws, manifest, threads, strict: opts.strict ?? false, memoryLimit: '512MB', force: opts.force ?? false, log: silentLog, progress: silentProgress });
+  return { fx, ws, manifest, report };
+}
+
+describe('ingest (SPEC §2)', () => {
+  for (const threads of [0, 2]) {
+    it(`accounts for every row of the quirk fixture (threads=${threads})`, async () => {
+      const { fx, report } = await fetchAndIngest(threads);
+      expect(report.files).toBe(fx.expected.files);
+      expect(report.rows_read).toBe(fx.expected.rows_read);
+      expect(report.rows_kept).toBe(fx.expected.rows_kept);
+      expect(report.rows_dropped).toEqual(fx.expected.rows_dropped);
+      expect(report.symbols).toBe(fx.expected.symbols);
+      expect(report.symbols_without_metadata).toBe(fx.expected.symbols_without_metadata);
+      expect(report.duplicates).toBe(2);
+      expect(report.malformed.map((m) => `${m.path}:${m.line}`)).toEqual(['etfs/MAL.csv:12', 'etfs/MAL.csv:23']);
+      expect(report.empty_files).toEqual(['stocks/HDR.csv']);
+      expect(report.date_min).toBe('2016-08-10');
+      expect(report.date_max).toBe('2023-04-13');
+    });
+  }
+
+  it('writes exactly the §2 columns and types, sorted by Symbol, Date', async () => {
+    const { ws, report } = await fetchAndIngest(2);
+    const p = pricesPath(ws);
+    const cols = await sql(`DESCRIBE SELECT * FROM read_parquet('${p}')`);
+    expect(cols.map((c) => `${c.column_name}:${c.column_type}`)).toEqual([
+      'Symbol:VARCHAR', 'Security Name:VARCHAR', 'Date:VARCHAR', 'Open:DOUBLE', 'High:DOUBLE', 'Low:DOUBLE', 'Close:DOUBLE', 'Adj Close:DOUBLE', 'Volume:BIGINT', 'Asset:VARCHAR',
+    ]);
+    const codec = await sql(`SELECT DISTINCT compression FROM parquet_metadata('${p}')`);
+    expect(codec.map((c) => c.compression)).toEqual(['ZSTD']);
+    const unsorted = await sql(`SELECT count(*) AS n FROM (SELECT "Symbol", "Date", lag("Symbol") OVER () AS ps, lag("Date") OVER () AS pd FROM read_parquet('${p}')) WHERE ps > "Symbol" OR (ps = "Symbol" AND pd >= "Date")`);
+    expect(Number(unsorted[0]!.n)).toBe(0);
+    const n = await sql(`SELECT count(*) AS n FROM read_parquet('${p}')`);
+    expect(Number(n[0]!.n)).toBe(report.rows_kept);
+    const rows = await sql(`SELECT "Symbol", "Security Name" AS name, "Asset", "Volume", "Adj Close" AS adj, "Date" FROM read_parquet('${p}') WHERE "Symbol" IN ('AAA','BCV-A','BIG','MAL') QUALIFY row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") = 1 ORDER BY 1`);
+    expect(rows).toEqual([
+      { Symbol: 'AAA', name: 'AAA Holdings, Inc. Common Stock', Asset: 'stock', Volume: '1000', adj: 10.25, Date: '2020-01-01' },
+      { Symbol: 'BCV-A', name: null, Asset: 'stock', Volume: '0', adj: 25.299999237060547, Date: '2016-08-10' },
+      { Symbol: 'BIG', name: null, Asset: 'stock', Volume: '2326635323', adj: 10.25, Date: '2020-01-01' },
+      { Symbol: 'MAL', name: 'Malformed "Quoted" ETF', Asset: 'etf', Volume: '1000', adj: 10.25, Date: '2020-01-01' },
+    ]);
+    const neg = await sql(`SELECT min("Adj Close") AS m FROM read_parquet('${p}') WHERE "Symbol" = 'NEG'`);
+    expect(neg[0]!.m).toBe(-0.5);
+  });
+
+  it('keeps the last row of a duplicated (Symbol, Date), across stocks/ and etfs/ too', async () => {
+    const { ws } = await fetchAndIngest(2);
+    const p = pricesPath(ws);
+    const dup = await sql(`SELECT "Volume" FROM read_parquet('${p}') WHERE "Symbol" = 'DUP' AND "Date" = '2020-01-08'`);
+    expect(dup).toEqual([{ Volume: '999999' }]);
+    const twin = await sql(`SELECT "Date", "Volume", "Asset" FROM read_parquet('${p}') WHERE "Symbol" = 'TWIN' ORDER BY "Date"`);
+    expect(twin.length).toBe(9);
+    expect(twin.find((r) => r.Date === '2020-01-07')).toEqual({ Date: '2020-01-07', Volume: '77', Asset: 'stock' });
+    expect(twin[0]).toEqual({ Date: '2020-01-01', Volume: '1000', Asset: 'etf' });
+  });
+
+  it('is a no-op that says so when the inputs are unchanged, and rebuilds with force', async () => {
+    const { ws, manifest } = await fetchAndIngest(2);
+    const before = await stat(pricesPath(ws));
+    const again = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    expect(again.cached).toBe(true);
+    expect((await stat(pricesPath(ws))).mtimeMs).toBe(before.mtimeMs);
+    const forced = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: true, log: silentLog, progress: silentProgress });
+    expect(forced.cached).toBe(false);
+    expect(forced.rows_kept).toBe(again.rows_kept);
+  });
+
+  it('--strict fails on the first malformed line and leaves the previous table intact', async () => {
+    const { ws, manifest } = await fetchAndIngest(2);
+    const before = await readFile(pricesPath(ws));
+    const err = await ingest({ workspace: ws, manifest, threads: 2, strict: true, memoryLimit: '512MB', force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StockpipeError);
+    expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_MALFORMED');
+    expect((err as StockpipeError).message).toMatch(/MAL\.csv:12/);
+    expect(Buffer.compare(await readFile(pricesPath(ws)), before)).toBe(0);
+    const leftovers = (await import('node:fs/promises')).readdir(join(ws, 'tables'));
+    expect((await leftovers).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('fails with SP_ERR_INPUT_HEADER naming the file when a header lacks a column', async () => {
+    const fx = await writeQuirkFixture();
+    await writeFile(join(fx.dir, 'stocks', 'ZZZ.csv'), 'Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,5\n');
+    const ws = await tempWorkspace();
+    const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+    const err = await ingest({ workspace: ws, manifest, threads: 1, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_HEADER');
+    expect((err as StockpipeError).message).toContain('ZZZ.csv');
+    expect(await stat(pricesPath(ws)).catch(() => null)).toBeNull();
+  });
+
+  it('fails with SP_ERR_SOURCE_NOT_FOUND when a file vanished after fetch', async () => {
+    const fx = await writeQuirkFixture();
+    const ws = await tempWorkspace();
+    const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+    await chmod(join(fx.dir, 'stocks', 'AAA.csv'), 0o644);
+    await (await import('node:fs/promises')).rm(join(fx.dir, 'stocks', 'AAA.csv'));
+    const err = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    expect((err as StockpipeError).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
+  });
+
+  it('features: equal the naive rolling twin on every row, null for the first w-1 rows of each symbol', async () => {
+    const { ws } = await fetchAndIngest(2);
+    const r = await buildFeatures({ workspace: ws, window: 30, threads: 2, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    expect(r.rows).toBe(216);
+    const f = join(ws, 'features', 'features.parquet');
+    const check = await sql(`
+      WITH f AS (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS k FROM read_parquet('${f}')),
+      ref AS (SELECT *, avg("Volume") OVER w AS m, median("Adj Close") OVER w AS med, count(*) OVER w AS c FROM f
+              WINDOW w AS (PARTITION BY "Symbol" ORDER BY "Date" ROWS BETWEEN 29 PRECEDING AND CURRENT ROW))
+      SELECT count(*) AS n,
+        count(*) FILTER (WHERE (c < 30) <> (vol_moving_avg IS NULL)) AS null_mismatch,
+        max(abs(vol_moving_avg - m) / m) AS rel_mean,
+        max(abs(adj_close_rolling_med - med) / abs(med)) AS rel_med
+      FROM ref`);
+    expect(Number(check[0]!.n)).toBe(216);
+    expect(Number(check[0]!.null_mismatch)).toBe(0);
+    expect(check[0]!.rel_mean as number).toBeLessThan(1e-12);
+    expect(check[0]!.rel_med as number).toBeLessThan(1e-12);
+    const cols = await sql(`DESCRIBE SELECT * FROM read_parquet('${f}')`);
+    expect(cols.map((c) => c.column_name)).toEqual(['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med']);
+    const again = await buildFeatures({ workspace: ws, window: 30, threads: 2, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    expect(again.cached).toBe(true);
+    const w5 = await buildFeatures({ workspace: ws, window: 5, threads: 2, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    expect(w5.cached).toBe(false);
+    expect(w5.rows_with_features).toBe(182); // Σ max(0, rows - 4) over the 10 symbols
+  });
+});
