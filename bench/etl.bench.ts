@@ -1,0 +1,117 @@
+/** @module bench/etl
+ * `npm run bench -- etl`: ingest + features at full scale (synthetic, ≈ 28M rows, 8,000 symbols)
+ * and a quarter of it; wall time, peak RSS, rows/s; next to the pandas reference
+ * (../shared/reference/pandas_etl.py, when Debian's python3-pandas is present) and a plain
+ * DuckDB SQL version of the same job, on the same data in the same run. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { SYNTHETIC_BENCH } from '../src/sources/synthetic.js';
+import { machine, measure } from './measure.js';
+
+const ROOT = resolve(new URL('..', import.meta.url).pathname);
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CACHE = join(ROOT, 'bench', '.cache');
+const REFERENCE = resolve(ROOT, '..', 'shared', 'reference', 'pandas_etl.py');
+
+interface Scale {
+  name: string;
+  symbols: number;
+}
+
+function cli(ws: string, args: string[]) {
+  const r = measure(process.execPath, [CLI, ...args, '--workspace', ws, '--json']);
+  if (r.status !== 0) throw new Error(`stockpipe ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
+  return { ...r, data: (JSON.parse(r.stdout) as { data: Record<string, unknown> }).data };
+}
+
+async function plainDuckDB(dataDir: string, out: string): Promise<{ seconds: number; rows: number }> {
+  // The job written as one SQL query, the way a DuckDB user would (SPEC §12 measured this at 54 s on 7.88M rows).
+  const inst = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB', temp_directory: join(CACHE, 'duck-tmp') });
+  const c = await inst.connect();
+  const t0 = performance.now();
+  await c.run(`COPY (
+    WITH raw AS (SELECT regexp_extract(filename, '([^/]+)\\.csv$', 1) AS "Symbol", CASE WHEN filename LIKE '%/etfs/%' THEN 'etf' ELSE 'stock' END AS "Asset", *
+                 FROM read_csv(['${dataDir}/stocks/*.csv', '${dataDir}/etfs/*.csv'], filename = true, union_by_name = true, ignore_errors = true,
+                   columns = {'Date': 'VARCHAR', 'Open': 'DOUBLE', 'High': 'DOUBLE', 'Low': 'DOUBLE', 'Close': 'DOUBLE', 'Adj Close': 'DOUBLE', 'Volume': 'DOUBLE'})),
+         meta AS (SELECT "Symbol", "Security Name" FROM read_csv('${dataDir}/symbols_valid_meta.csv', all_varchar = true)),
+         clean AS (SELECT r."Symbol", m."Security Name", r."Date", r."Open", r."High", r."Low", r."Close", r."Adj Close", r."Volume"::BIGINT AS "Volume", r."Asset"
+                   FROM raw r LEFT JOIN meta m USING ("Symbol")
+                   WHERE r."Open" IS NOT NULL AND r."High" IS NOT NULL AND r."Low" IS NOT NULL AND r."Close" IS NOT NULL AND r."Adj Close" IS NOT NULL AND r."Volume" IS NOT NULL)
+    SELECT *, CASE WHEN count(*) OVER w = 30 THEN avg("Volume") OVER w END AS vol_moving_avg,
+              CASE WHEN count(*) OVER w = 30 THEN median("Adj Close") OVER w END AS adj_close_rolling_med
+    FROM clean WINDOW w AS (PARTITION BY "Symbol" ORDER BY "Date" ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
+    ORDER BY "Symbol", "Date") TO '${out}' (FORMAT parquet, COMPRESSION zstd)`);
+  const seconds = (performance.now() - t0) / 1000;
+  const r = await c.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM read_parquet('${out}')`);
+  const rows = Number((r.getRowObjectsJson()[0] as { n: string }).n);
+  c.closeSync();
+  inst.closeSync();
+  return { seconds: Math.round(seconds * 1000) / 1000, rows };
+}
+
+export async function runEtlBench(argv: string[]): Promise<Record<string, unknown>> {
+  const scales: Scale[] = [
+    { name: 'quarter', symbols: SYNTHETIC_BENCH.symbols / 4 },
+    { name: 'full', symbols: SYNTHETIC_BENCH.symbols },
+  ].filter((s) => !argv.includes('--quarter-only') || s.name === 'quarter');
+  const runs = Number(argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 2);
+  const withPandas = !argv.includes('--no-pandas');
+  const withSql = !argv.includes('--no-sql');
+  const results: Record<string, unknown>[] = [];
+  for (const scale of scales) {
+    const ws = join(CACHE, `ws-${scale.name}`);
+    mkdirSync(ws, { recursive: true });
+    const fetch = cli(ws, ['fetch', '--source', 'synthetic', '--seed', String(SYNTHETIC_BENCH.seed), '--symbols', String(scale.symbols), '--years', String(SYNTHETIC_BENCH.years), '--start', SYNTHETIC_BENCH.start]);
+    process.stderr.write(`[etl ${scale.name}] data: ${fetch.data.files} files, ${((fetch.data.bytes as number) / 1e9).toFixed(2)} GB (${fetch.data.cached ? 'cached' : `generated in ${fetch.seconds} s`})\n`);
+    const ingestRuns = [];
+    const featureRuns = [];
+    for (let i = 0; i < runs; i++) {
+      const ing = cli(ws, ['ingest', '--force']);
+      const fea = cli(ws, ['features', '--force']);
+      ingestRuns.push({ seconds: ing.seconds, peak_rss_mb: ing.peak_rss_mb, rows: ing.data.rows_kept as number, rows_read: ing.data.rows_read as number });
+      featureRuns.push({ seconds: fea.seconds, peak_rss_mb: fea.peak_rss_mb, rows: fea.data.rows as number });
+      process.stderr.write(`[etl ${scale.name}] run ${i + 1}: ingest ${ing.seconds} s (${ing.peak_rss_mb} MB), features ${fea.seconds} s (${fea.peak_rss_mb} MB)\n`);
+    }
+    const best = <T extends { seconds: number }>(xs: T[]): T => xs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const ing = best(ingestRuns);
+    const fea = best(featureRuns);
+    const row: Record<string, unknown> = {
+      scale: scale.name,
+      symbols: scale.symbols,
+      rows: ing.rows,
+      rows_read: ing.rows_read,
+      csv_gb: Math.round(((fetch.data.bytes as number) / 1e9) * 100) / 100,
+      ingest_s: ing.seconds,
+      ingest_peak_mb: Math.max(...ingestRuns.map((r) => r.peak_rss_mb ?? 0)),
+      features_s: fea.seconds,
+      features_peak_mb: Math.max(...featureRuns.map((r) => r.peak_rss_mb ?? 0)),
+      total_s: Math.round((ing.seconds + fea.seconds) * 1000) / 1000,
+      rows_per_s: Math.round(ing.rows / (ing.seconds + fea.seconds)),
+    };
+    const dataDir = fetch.data.path as string;
+    if (withPandas && existsSync(REFERENCE)) {
+      const py = measure('/usr/bin/python3', [REFERENCE, dataDir], { cwd: resolve(REFERENCE, '..') });
+      if (py.status === 0) {
+        const p = JSON.parse(py.stdout.trim().split('\n').pop()!) as { combine_s: number; features_s: number; total_s: number; rows: number };
+        row.pandas = { ...p, wall_s: py.seconds, peak_rss_mb: py.peak_rss_mb };
+        row.speedup_vs_pandas = Math.round((py.seconds / (row.total_s as number)) * 10) / 10;
+        process.stderr.write(`[etl ${scale.name}] pandas: ${py.seconds} s, ${py.peak_rss_mb} MB\n`);
+      } else {
+        row.pandas = `skipped: reference failed (${py.stderr.trim().split('\n').pop()}); install Debian's python3-pandas`;
+      }
+    } else row.pandas = withPandas ? `skipped: ${REFERENCE} not found` : 'skipped (--no-pandas)';
+    if (withSql) {
+      const sqlOut = join(CACHE, `plain-sql-${scale.name}.parquet`);
+      const s = await plainDuckDB(dataDir, sqlOut);
+      row.plain_duckdb_sql = s;
+      row.speedup_vs_plain_sql = Math.round((s.seconds / (row.total_s as number)) * 10) / 10;
+      process.stderr.write(`[etl ${scale.name}] plain DuckDB SQL: ${s.seconds} s\n`);
+    }
+    results.push(row);
+  }
+  const out = { bench: 'etl', machine: machine(), runs, results };
+  mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'out', 'etl.json'), `${JSON.stringify(out, null, 2)}\n`);
+  return out;
+}

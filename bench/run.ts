@@ -1,0 +1,15 @@
+/** @module bench/run
+ * `npm run bench -- <name> [options]`: runs one benchmark (etl) and prints its JSON result.
+ * Benchmarks are never part of `npm test`. */
+import { runEtlBench } from './etl.bench.js';
+
+const [name = 'etl', ...rest] = process.argv.slice(2);
+const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench };
+const bench = benches[name];
+if (!bench) {
+  process.stderr.write(`unknown benchmark '${name}'; available: ${Object.keys(benches).join(', ')}\n`);
+  process.exitCode = 2;
+} else {
+  const result = await bench(rest);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}

@@ -1,0 +1,49 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { silentProgress } from '../src/core/progress.js';
+import { StockpipeError } from '../src/core/errors.js';
+import { ingest, pricesPath } from '../src/etl/ingest.js';
+import { dirSource, listFiles } from '../src/sources/dir.js';
+import { zipSource } from '../src/sources/zip-source.js';
+import { writeQuirkFixture } from './fixtures/quirks.js';
+import { buildZip } from './helpers/zip-writer.js';
+import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+
+describe('zip:PATH source', () => {
+  it('ingests straight from the archive with the same report and table as the folder', async () => {
+    const fx = await writeQuirkFixture();
+    const entries = await Promise.all((await listFiles(fx.dir)).map(async (p) => ({ name: `stock-market-dataset/${p}`, data: await readFile(join(fx.dir, p)) })));
+    const zipPath = join(fx.dir, '..', `${fx.dir.split('/').pop()}.zip`);
+    await writeFile(zipPath, buildZip(entries));
+    const wsZip = await tempWorkspace();
+    const z = await zipSource(zipPath).fetch(fetchContext(wsZip));
+    expect(z.manifest.layout).toBe('zip');
+    expect(z.manifest.files.length).toBe(entries.length);
+    const rz = await ingest({ workspace: wsZip, manifest: z.manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    expect(rz.rows_read).toBe(fx.expected.rows_read);
+    expect(rz.rows_kept).toBe(fx.expected.rows_kept);
+    expect(rz.rows_dropped).toEqual(fx.expected.rows_dropped);
+    expect(rz.symbols_without_metadata).toBe(fx.expected.symbols_without_metadata);
+    // Nothing was unpacked into the workspace.
+    expect(await readdir(join(wsZip, 'raw', 'zip'))).toEqual(['manifest.json']);
+    const wsDir = await tempWorkspace();
+    const d = await dirSource(fx.dir).fetch(fetchContext(wsDir));
+    await ingest({ workspace: wsDir, manifest: d.manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const diff = await sql(`SELECT count(*) AS n FROM ((SELECT * FROM read_parquet('${pricesPath(wsZip)}') EXCEPT ALL SELECT * FROM read_parquet('${pricesPath(wsDir)}')) UNION ALL (SELECT * FROM read_parquet('${pricesPath(wsDir)}') EXCEPT ALL SELECT * FROM read_parquet('${pricesPath(wsZip)}')))`);
+    expect(Number(diff[0]!.n)).toBe(0);
+    const again = await zipSource(zipPath).fetch(fetchContext(wsZip));
+    expect(again.cached).toBe(true);
+  });
+
+  it('rejects a missing archive and a corrupt one with clear codes', async () => {
+    const ws = await tempWorkspace();
+    const missing = await zipSource(join(ws, 'nope.zip')).fetch(fetchContext(ws)).catch((e: unknown) => e);
+    expect((missing as StockpipeError).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
+    const bad = join(ws, 'bad.zip');
+    await writeFile(bad, Buffer.from('PK\u0003\u0004 this is not really a zip archive at all'));
+    const corrupt = await zipSource(bad).fetch(fetchContext(ws)).catch((e: unknown) => e);
+    expect((corrupt as StockpipeError).code).toBe('SP_ERR_ZIP_CORRUPT');
+    expect(await readdir(ws)).toEqual(['bad.zip']);
+  });
+});
