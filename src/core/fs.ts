@@ -2,7 +2,7 @@
  * Safe file output (temp file + rename, so a killed run never leaves half a file) and hashing. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile, access, constants } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile, access, constants } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { StockpipeError } from './errors.js';
 
@@ -24,9 +24,36 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   }
 }
 
+/** True when a process with this pid is alive (signal 0 probes without signalling). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temp files of `target` left by killed runs (their writer pid is gone). */
+export async function removeStaleTemps(target: string): Promise<string[]> {
+  const prefix = `.${basename(target)}.tmp-`;
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
+      await rm(join(dirname(target), name), { force: true, recursive: true });
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
 /** Runs `produce(tmp)` then renames tmp to target; removes tmp on failure. */
 export async function withAtomicOutput<T>(target: string, produce: (tmpPath: string) => Promise<T>): Promise<T> {
   await mkdir(dirname(target), { recursive: true });
+  await removeStaleTemps(target);
   const tmp = tempPathFor(target);
   try {
     const result = await produce(tmp);

@@ -12,6 +12,10 @@ export interface Rng {
   int(n: number): number;
   /** A standard normal draw (Marsaglia polar method). */
   normal(): number;
+  /** Fills `out[0..count)` with standard normal draws (the hot-loop form of normal()). */
+  fillNormal(out: Float64Array, count?: number): Float64Array;
+  /** Fills `out[0..count)` with uniform draws in [0, 1). */
+  fillUniform(out: Float64Array, count?: number): Float64Array;
   /** A Gamma(shape, 1) draw (Marsaglia–Tsang). */
   gamma(shape: number): number;
   /** A Student-t draw with `df` degrees of freedom (heavy tails; variance df/(df-2)). */
@@ -28,14 +32,22 @@ export function mix32(x: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** Derives a sub-seed from a seed and a stream number (e.g. one stream per symbol). */
-export function deriveSeed(seed: number, stream: number): number {
-  return mix32((mix32(seed >>> 0) ^ Math.imul(stream | 0, 0x632be5ab)) >>> 0);
+/** Folds any safe integer into 32 bits (seeds beyond 2^32 stay distinct from small ones). */
+function fold32(seed: number): number {
+  const n = Math.trunc(seed);
+  const lo = n >>> 0;
+  const hi = Math.floor(n / 4294967296) | 0;
+  return hi === 0 ? lo : (lo ^ mix32(hi)) >>> 0;
 }
 
-/** A seeded generator; `seed` is taken as a 32-bit integer (fractions are dropped). */
+/** Derives a sub-seed from a seed and a stream number (e.g. one stream per symbol). */
+export function deriveSeed(seed: number, stream: number): number {
+  return mix32((mix32(fold32(seed)) ^ Math.imul(stream | 0, 0x632be5ab)) >>> 0);
+}
+
+/** A seeded generator for any safe integer seed (fractions are dropped). */
 export function createRng(seed: number): Rng {
-  return new Sfc32(Math.trunc(seed));
+  return new Sfc32(fold32(seed));
 }
 
 const TWO_NEG_32 = 2 ** -32;
@@ -94,6 +106,37 @@ class Sfc32 implements Rng {
     this.spare = v * f;
     this.hasSpare = true;
     return u * f;
+  }
+
+  fillNormal(out: Float64Array, count = out.length): Float64Array {
+    let i = 0;
+    if (this.hasSpare && count > 0) {
+      this.hasSpare = false;
+      out[i++] = this.spare;
+    }
+    while (i < count) {
+      let u: number;
+      let v: number;
+      let r: number;
+      do {
+        u = 2 * this.next() - 1;
+        v = 2 * this.next() - 1;
+        r = u * u + v * v;
+      } while (r >= 1 || r === 0);
+      const f = Math.sqrt((-2 * Math.log(r)) / r);
+      out[i++] = u * f;
+      if (i < count) out[i++] = v * f;
+      else {
+        this.spare = v * f;
+        this.hasSpare = true;
+      }
+    }
+    return out;
+  }
+
+  fillUniform(out: Float64Array, count = out.length): Float64Array {
+    for (let i = 0; i < count; i++) out[i] = this.uint32() * TWO_NEG_32;
+    return out;
   }
 
   gamma(shape: number): number {
