@@ -141,3 +141,17 @@ describe('ingest (SPEC §2)', () => {
     expect(w5.rows_with_features).toBe(182); // Σ max(0, rows - 4) over the 10 symbols
   });
 });
+
+describe('ingest date dictionary', () => {
+  it('falls back to the full date range when a file is not sorted by date', async () => {
+    const fx = await writeQuirkFixture();
+    await writeFile(join(fx.dir, 'stocks', 'UNS.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2021-01-04,1,1,1,1,1,5\n1999-12-31,1,1,1,1,1,6\n2021-01-05,1,1,1,1,1,7\n');
+    const ws = await tempWorkspace();
+    const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+    const r = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    expect(r.date_min).toBe('1999-12-31');
+    expect(r.rows_kept).toBe(fx.expected.rows_kept + 3);
+    const rows = await sql(`SELECT "Date", "Volume" FROM read_parquet('${pricesPath(ws)}') WHERE "Symbol" = 'UNS' ORDER BY "Date"`);
+    expect(rows).toEqual([{ Date: '1999-12-31', Volume: '6' }, { Date: '2021-01-04', Volume: '5' }, { Date: '2021-01-05', Volume: '7' }]);
+  });
+});

@@ -2,6 +2,8 @@
  * Parses one Kaggle-layout daily-bars CSV (bytes) into typed columns, with every dropped row
  * counted by reason. Pure: no I/O. Numbers are parsed correctly rounded (as strtod would). */
 
+import { divPow10 } from './decimal.js';
+
 /** Reasons a data line is not kept; every line read ends up kept or in exactly one of these. */
 export const DROP_REASONS = ['null_values', 'malformed', 'duplicate', 'blank'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
@@ -73,59 +75,100 @@ const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
 const TWO53 = 9007199254740992;
 const latin1 = new TextDecoder('latin1');
 
-/** Result codes of parseNumber beside a finite value. */
+/** Result codes of scanNumber beside OK. */
+const OK = 0;
 const NULL = -1;
 const BAD = -2;
 
+/** Outputs of scanNumber (module state: no allocation per field). */
+let numValue = 0;
+let numEnd = 0;
+
+function sliceText(bytes: Uint8Array, start: number, end: number): string {
+  // Buffer's latin1Slice is the fastest bytes → string here (no TextDecoder object per call).
+  const b = bytes as Uint8Array & { latin1Slice?: (s: number, e: number) => string };
+  return b.latin1Slice !== undefined ? b.latin1Slice(start, end) : latin1.decode(bytes.subarray(start, end));
+}
+
 /**
- * Parses bytes[start,end) as a decimal number into out[0]; returns 0 (ok), NULL or BAD.
- * Fast path (Clinger): integer mantissa < 2^53 and ≤ 22 fraction digits gives one correctly
- * rounded division; anything else falls back to Number() on the text, also correctly rounded.
+ * The exact path for mantissas ≥ 2^53: splits the significant digits of bytes[from, to) into the
+ * first 15 (h) and the rest (l, k digits) and divides exactly; NaN when it cannot decide.
  */
-function parseNumber(bytes: Uint8Array, start: number, end: number, out: Float64Array): number {
-  if (start < end && bytes[start] === 0x22 && bytes[end - 1] === 0x22 && end - start >= 2) {
-    start++;
-    end--;
+function splitAndDivide(bytes: Uint8Array, from: number, to: number, frac: number): number {
+  let h = 0;
+  let l = 0;
+  let k = 0;
+  let sig = 0;
+  for (let j = from; j < to; j++) {
+    const c = bytes[j]!;
+    if (c === 0x2e) continue;
+    const d = c - 0x30;
+    if (sig === 0 && d === 0) continue; // leading zero
+    if (sig < 15) h = h * 10 + d;
+    else {
+      l = l * 10 + d;
+      k++;
+    }
+    sig++;
   }
-  if (start === end) return NULL;
+  return k <= 4 ? divPow10(h, k, l, POW10[k]!, POW10[frac]!) : NaN;
+}
+
+/**
+ * Scans one field from `start` up to the next comma or `lineEnd`, parsing it as a decimal.
+ * Sets numValue and numEnd (the delimiter's index); returns OK, NULL (empty or an NA string)
+ * or BAD. Fast path (Clinger): integer mantissa < 2^53 and ≤ 22 fraction digits gives one
+ * correctly rounded division; longer plain decimals go to Number() on the text (correctly
+ * rounded too); anything unusual is checked against a strict pattern first.
+ */
+function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
+  // The byte after a line (\r, \n, or past the end: undefined) is never a digit, so the digit
+  // loops need no bounds check.
   let i = start;
-  let neg = false;
-  const c0 = bytes[i]!;
-  if (c0 === 0x2d) {
-    neg = true;
-    i++;
-  } else if (c0 === 0x2b) i++;
-  let mant = 0;
+  let c = bytes[i];
+  const neg = c === 0x2d;
+  if (neg) c = bytes[++i];
+  const first = i;
+  let m = 0;
+  while (c !== undefined && c >= 0x30 && c <= 0x39) {
+    m = m * 10 + (c - 0x30);
+    c = bytes[++i];
+  }
+  const intEnd = i;
   let frac = 0;
-  let digits = 0;
-  let seenDot = false;
-  let ok = i < end;
-  for (; i < end; i++) {
-    const c = bytes[i]!;
-    if (c >= 0x30 && c <= 0x39) {
-      mant = mant * 10 + (c - 0x30);
-      digits++;
-      if (seenDot) frac++;
-    } else if (c === 0x2e && !seenDot) {
-      seenDot = true;
-    } else {
-      ok = false;
-      break;
+  if (c === 0x2e) {
+    c = bytes[++i];
+    while (c !== undefined && c >= 0x30 && c <= 0x39) {
+      m = m * 10 + (c - 0x30);
+      frac++;
+      c = bytes[++i];
     }
   }
-  if (ok && digits > 0 && mant < TWO53 && frac <= 22) {
-    const v = frac === 0 ? mant : mant / POW10[frac]!;
-    out[0] = neg ? -v : v;
-    return 0;
+  const digits = intEnd - first + frac;
+  if ((c === 0x2c || i === lineEnd) && i <= lineEnd) {
+    numEnd = i;
+    if (digits > 0) {
+      let v = NaN;
+      if (m < TWO53 && frac <= 22) v = frac === 0 ? m : m / POW10[frac]!;
+      else if (frac <= 22) v = splitAndDivide(bytes, first, i, frac);
+      if (Number.isNaN(v)) v = Number(sliceText(bytes, first, i));
+      numValue = neg ? -v : v;
+      return OK;
+    }
+    if (i === start) return NULL;
   }
-  const text = latin1.decode(bytes.subarray(start, end));
+  // Something unusual: find the field's end and judge the text as a whole.
+  while (i < lineEnd && bytes[i] !== 0x2c) i++;
+  numEnd = i;
+  let text = sliceText(bytes, start, i);
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
   if (NA_STRINGS.has(text)) return NULL;
   // Number() accepts forms read_csv does not ('0x1A', ' 1', 'Infinity'): require a plain decimal.
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return BAD;
   const v = Number(text);
   if (!Number.isFinite(v)) return BAD;
-  out[0] = v;
-  return 0;
+  numValue = v;
+  return OK;
 }
 
 function parseDate(bytes: Uint8Array, start: number, end: number): number {
@@ -171,17 +214,19 @@ export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
     throw new HeaderError(`header lacks ${missing.map((m) => `'${m}'`).join(', ')} (got: ${names.join(',')})`);
   }
   const nFields = names.length;
-  const [cDate, cOpen, cHigh, cLow, cClose, cAdj, cVol] = col as [number, number, number, number, number, number, number];
-  // Upper bound on rows: newline count + 1.
+  // slotOf[field] = 0 for Date, 1..6 for Open..Volume, -1 for a column we do not read.
+  const slotOf = new Int8Array(nFields).fill(-1);
+  col.forEach((c, k) => {
+    if (c >= 0) slotOf[c] = k;
+  });
+  // Upper bound on rows: newline count + 1 (memchr-speed counting).
   let cap = 1;
-  for (let k = eol; k < n; k++) if (bytes[k] === 0x0a) cap++;
+  for (let k = bytes.indexOf(0x0a, eol + 1); k >= 0; k = bytes.indexOf(0x0a, k + 1)) cap++;
   const day = new Int32Array(cap);
   const cols = [new Float64Array(cap), new Float64Array(cap), new Float64Array(cap), new Float64Array(cap), new Float64Array(cap), new Float64Array(cap)];
-  const colIdx = [cOpen, cHigh, cLow, cClose, cAdj, cVol];
+  const [open, high, low, close, adj, vol] = cols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
   const dropped = emptyDrops();
   const issues: LineIssue[] = [];
-  const starts = new Int32Array(nFields + 1);
-  const tmp = new Float64Array(1);
   let rows = 0;
   let rowsRead = 0;
   let lineNo = 1;
@@ -195,65 +240,68 @@ export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
     let end = bytes.indexOf(0x0a, pos);
     const next = end < 0 ? n : end + 1;
     if (end < 0) end = n;
-    let lineEnd = end;
-    if (lineEnd > pos && bytes[lineEnd - 1] === 0x0d) lineEnd--;
+    const lineEnd = end > pos && bytes[end - 1] === 0x0d ? end - 1 : end;
     rowsRead++;
     if (lineEnd === pos) {
       dropped.blank++;
       pos = next;
       continue;
     }
-    // Field boundaries.
-    let f = 0;
-    starts[0] = pos;
-    for (let k = pos; k < lineEnd && f <= nFields; k++) {
-      if (bytes[k] === 0x2c) {
-        f++;
-        if (f <= nFields) starts[f] = k + 1;
-      }
-    }
-    if (f !== nFields - 1) {
-      note(`expected ${nFields} fields, got ${f + 1}`);
-      pos = next;
-      continue;
-    }
-    starts[nFields] = lineEnd + 1;
-    const fieldEnd = (c: number): number => starts[c + 1]! - 1;
-    const d = parseDate(bytes, starts[cDate]!, fieldEnd(cDate));
+    let i = pos;
+    let d = NaN;
     let isNull = false;
-    let bad = Number.isNaN(d) ? 'Date is not a valid YYYY-MM-DD date in 1900..2099' : '';
-    for (let k = 0; k < 6 && bad === ''; k++) {
-      const c = colIdx[k]!;
-      const r = parseNumber(bytes, starts[c]!, fieldEnd(c), tmp);
-      if (r === NULL) isNull = true;
-      else if (r === BAD) bad = `${REQUIRED_COLUMNS[k + 1]} is not a number`;
-      else cols[k]![rows] = tmp[0]!;
+    let bad = '';
+    let field = 0;
+    for (; field < nFields; field++) {
+      const slot = slotOf[field]!;
+      if (slot === 0) {
+        let e = i;
+        while (e < lineEnd && bytes[e] !== 0x2c) e++;
+        d = parseDate(bytes, i, e);
+        if (Number.isNaN(d) && bad === '') bad = 'Date is not a valid YYYY-MM-DD date in 1900..2099';
+        i = e;
+      } else if (slot > 0) {
+        const r = scanNumber(bytes, i, lineEnd);
+        i = numEnd;
+        if (r === NULL) isNull = true;
+        else if (r === BAD) {
+          if (bad === '') bad = `${REQUIRED_COLUMNS[slot]} is not a number`;
+        } else cols[slot - 1]![rows] = numValue;
+      } else {
+        while (i < lineEnd && bytes[i] !== 0x2c) i++;
+      }
+      if (i >= lineEnd) break;
+      i++; // past the comma
     }
-    if (bad === '' && !isNull) {
-      const v = cols[5]![rows]!;
-      if (!Number.isInteger(v)) bad = 'Volume is not a whole number';
-      else if (v < 0) bad = 'Volume is negative';
-    }
-    if (bad !== '') {
-      // An empty-but-for-the-date row is null, not malformed, even when its date is odd.
+    if (field !== nFields - 1 || i < lineEnd) {
+      // too few fields (loop ended early) or too many (text left over)
+      let count = 1;
+      for (let k = pos; k < lineEnd; k++) if (bytes[k] === 0x2c) count++;
+      note(`expected ${nFields} fields, got ${count}`);
+    } else if (bad !== '') {
       note(bad);
     } else if (isNull) {
       dropped.null_values++;
     } else {
-      day[rows] = d;
-      rows++;
+      const v = vol[rows]!;
+      if (!Number.isInteger(v)) note('Volume is not a whole number');
+      else if (v < 0) note('Volume is negative');
+      else {
+        day[rows] = d;
+        rows++;
+      }
     }
     pos = next;
   }
   const out: ParsedBars = {
     rows,
     day: day.subarray(0, rows),
-    open: cols[0]!.subarray(0, rows),
-    high: cols[1]!.subarray(0, rows),
-    low: cols[2]!.subarray(0, rows),
-    close: cols[3]!.subarray(0, rows),
-    adjClose: cols[4]!.subarray(0, rows),
-    volume: cols[5]!.subarray(0, rows),
+    open: open.subarray(0, rows),
+    high: high.subarray(0, rows),
+    low: low.subarray(0, rows),
+    close: close.subarray(0, rows),
+    adjClose: adj.subarray(0, rows),
+    volume: vol.subarray(0, rows),
     rowsRead,
     dropped,
     issues,

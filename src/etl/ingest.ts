@@ -4,18 +4,17 @@
  * threads; rows stream into DuckDB's Parquet writer in (Symbol, Date) order, never all in memory. */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BIGINT, DOUBLE, ENUM } from '@duckdb/node-api';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import { openDuckDB } from '../db/duckdb.js';
-import { enumIndexArray } from '../db/enum-index.js';
-import { CHUNK_ROWS, copyStreamToParquet, type ChunkWriter } from '../db/parquet-stream.js';
+import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { forEachZipEntry } from '../sources/zip.js';
 import type { Manifest } from '../sources/types.js';
 import { DROP_REASONS, MAX_DAY, MIN_DAY, civilFromDays, emptyDrops, keepOrder, pickRows, sortAndDedupe, type DropCounts, type ParsedBars } from './csv-parse.js';
 import { classifyFiles, type Asset, type BarFile } from './layout.js';
+import { scanDateRange } from './date-range.js';
 import { parseSymbolMetadata } from './metadata.js';
 import { ParsePool } from './parse-pool.js';
 
@@ -178,147 +177,113 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   const symbols = groups.map((g) => g.symbol);
   const nameList = [...new Set(symbols.map((s) => names.get(s)).filter((n): n is string => n !== undefined))].sort();
   const nameIndex = new Map(nameList.map((n, i) => [n, i]));
-  const dateDict: string[] = [];
-  for (let d = MIN_DAY; d <= MAX_DAY; d++) dateDict.push(civilFromDays(d));
-
-  const pool = new ParsePool({ root: m.root, layout: m.layout, files: layout.bars.map((b) => b.path), threads: opts.threads, lookahead: 256 });
-  const report: IngestReport = {
-    output,
-    source: m.source,
-    files: layout.bars.length,
-    rows_read: 0,
-    rows_kept: 0,
-    rows_dropped: emptyDrops(),
-    symbols: 0,
-    symbols_without_metadata: 0,
-    duplicates: 0,
-    date_min: null,
-    date_max: null,
-    seconds: 0,
-    cached: false,
-    input_hash: hash,
-    metadata_file: layout.metadata,
-    metadata_rows: metadataRows,
-    files_ignored: layout.ignored.filter((p) => !p.endsWith('manifest.json')),
-    empty_files: [],
-    malformed: [],
-    malformed_total: 0,
-  };
+  // The Date dictionary spans the data's dates when a quick look at each file's first and last
+  // line can tell them (sorted files, a folder); otherwise, or if a file proves unsorted, 1900..2099.
+  const guessed = m.layout === 'dir' ? await scanDateRange(m.root, layout.bars.map((b) => b.path)) : null;
+  const ranges = guessed ? [guessed, { min: MIN_DAY, max: MAX_DAY }] : [{ min: MIN_DAY, max: MAX_DAY }];
+  let report: IngestReport | undefined;
   let dayMin = Infinity;
   let dayMax = -Infinity;
-
-  // Producer state: the current symbol's rows and how far they were emitted.
-  const symIdx = enumIndexArray(symbols.length, CHUNK_ROWS);
-  const nameIdx = enumIndexArray(Math.max(nameList.length, 1), CHUNK_ROWS);
-  const dateIdx = new Uint32Array(CHUNK_ROWS);
-  const vol64 = new Int32Array(CHUNK_ROWS * 2);
-  const noNames = new Uint32Array(CHUNK_ROWS / 32);
-  let g = 0;
-  let file = 0;
-  let cur: { parsed: ParsedBars; asset: Uint8Array; sym: number; name: number | undefined } | null = null;
-  let off = 0;
-  opts.progress.start('ingest', layout.bars.length);
-
-  const nextGroup = (): boolean => {
-    while (g < groups.length) {
-      const group = groups[g]!;
-      const parts: { parsed: ParsedBars; asset: Asset }[] = [];
-      for (const f of group.files) {
-        const r = pool.takeSync(file++);
-        if (!r.ok) {
-          const where = join(m.root, f.path);
-          if (r.kind === 'header') throw new StockpipeError('SP_ERR_INPUT_HEADER', `${where}: ${r.message}`);
-          if (r.kind === 'missing') throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
-          throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${r.message}`);
-        }
-        const p = r.parsed;
-        report.rows_read += p.rowsRead;
-        if (p.rowsRead === 0) report.empty_files.push(f.path);
-        for (const reason of DROP_REASONS) report.rows_dropped[reason] += p.dropped[reason];
-        report.malformed_total += p.dropped.malformed;
-        for (const issue of p.issues) {
-          if (opts.strict) throw new StockpipeError('SP_ERR_INPUT_MALFORMED', `${join(m.root, f.path)}:${issue.line}: ${issue.reason}`);
-          if (report.malformed.length < MAX_REPORTED_ISSUES) report.malformed.push({ path: f.path, line: issue.line, reason: issue.reason });
-        }
-        parts.push({ parsed: p, asset: f.asset });
-      }
-      opts.progress.update(file);
-      g++;
-      const merged = mergeParsed(parts);
-      const extraDup = merged.parsed.dropped.duplicate - parts.reduce((s, p) => s + p.parsed.dropped.duplicate, 0);
-      report.rows_dropped.duplicate += extraDup;
-      if (merged.parsed.rows === 0) continue;
-      const name = names.get(group.symbol);
-      report.symbols++;
-      if (name === undefined) report.symbols_without_metadata++;
-      report.rows_kept += merged.parsed.rows;
-      dayMin = Math.min(dayMin, merged.parsed.day[0]!);
-      dayMax = Math.max(dayMax, merged.parsed.day[merged.parsed.rows - 1]!);
-      cur = { ...merged, sym: g - 1, name: name === undefined ? undefined : nameIndex.get(name) };
-      off = 0;
-      return true;
-    }
-    return false;
-  };
-
-  const produce = (w: ChunkWriter): number => {
-    if ((cur === null || off >= cur.parsed.rows) && !nextGroup()) return 0;
-    const c = cur!;
-    const n = Math.min(CHUNK_ROWS, c.parsed.rows - off);
-    symIdx.fill(c.sym, 0, n);
-    w.set(0, symIdx, 0, n);
-    if (c.name === undefined) w.setValidity(1, noNames, n);
-    else {
-      nameIdx.fill(c.name, 0, n);
-      w.set(1, nameIdx, 0, n);
-    }
-    const p = c.parsed;
-    for (let i = 0; i < n; i++) dateIdx[i] = p.day[off + i]! - MIN_DAY;
-    w.set(2, dateIdx, 0, n);
-    w.set(3, p.open, off, n);
-    w.set(4, p.high, off, n);
-    w.set(5, p.low, off, n);
-    w.set(6, p.close, off, n);
-    w.set(7, p.adjClose, off, n);
-    for (let i = 0; i < n; i++) {
-      const v = p.volume[off + i]!; // a whole number in [0, 2^53)
-      const hi = Math.floor(v / 4294967296);
-      vol64[2 * i] = (v - hi * 4294967296) | 0;
-      vol64[2 * i + 1] = hi | 0;
-    }
-    w.set(8, vol64, 0, 2 * n);
-    w.set(9, c.asset, off, n);
-    off += n;
-    return n;
-  };
-
   const db = await openDuckDB({ tempDir: join(workspace, 'tmp', 'duckdb'), memoryLimit: opts.memoryLimit, threads: Math.max(1, opts.threads) });
   try {
-    await withAtomicOutput(output, async (tmp) => {
-      await copyStreamToParquet(
-        db.connection,
-        [
-          { name: 'Symbol', type: ENUM(symbols) },
-          { name: 'Security Name', type: ENUM(nameList.length > 0 ? nameList : ['']) },
-          { name: 'Date', type: ENUM(dateDict) },
-          { name: 'Open', type: DOUBLE },
-          { name: 'High', type: DOUBLE },
-          { name: 'Low', type: DOUBLE },
-          { name: 'Close', type: DOUBLE },
-          { name: 'Adj Close', type: DOUBLE },
-          { name: 'Volume', type: BIGINT },
-          { name: 'Asset', type: ENUM(['etf', 'stock']) },
-        ],
-        produce,
-        tmp,
-        { kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } },
-      );
-    });
+    for (const [attempt, range] of ranges.entries()) {
+      dayMin = Infinity;
+      dayMax = -Infinity;
+      const r: IngestReport = {
+        output,
+        source: m.source,
+        files: layout.bars.length,
+        rows_read: 0,
+        rows_kept: 0,
+        rows_dropped: emptyDrops(),
+        symbols: 0,
+        symbols_without_metadata: 0,
+        duplicates: 0,
+        date_min: null,
+        date_max: null,
+        seconds: 0,
+        cached: false,
+        input_hash: hash,
+        metadata_file: layout.metadata,
+        metadata_rows: metadataRows,
+        files_ignored: layout.ignored.filter((p) => !p.endsWith('manifest.json')),
+        empty_files: [],
+        malformed: [],
+        malformed_total: 0,
+      };
+      const pool = new ParsePool({ root: m.root, layout: m.layout, files: layout.bars.map((b) => b.path), threads: opts.threads, lookahead: 256 });
+      let g = 0;
+      let file = 0;
+      opts.progress.start('ingest', layout.bars.length);
+      const next = (): BarsBatch | null => {
+        while (g < groups.length) {
+          const group = groups[g]!;
+          const parts: { parsed: ParsedBars; asset: Asset }[] = [];
+          for (const f of group.files) {
+            const res = pool.takeSync(file++);
+            if (!res.ok) {
+              const where = join(m.root, f.path);
+              if (res.kind === 'header') throw new StockpipeError('SP_ERR_INPUT_HEADER', `${where}: ${res.message}`);
+              if (res.kind === 'missing') throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
+              throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${res.message}`);
+            }
+            const p = res.parsed;
+            r.rows_read += p.rowsRead;
+            if (p.rowsRead === 0) r.empty_files.push(f.path);
+            for (const reason of DROP_REASONS) r.rows_dropped[reason] += p.dropped[reason];
+            r.malformed_total += p.dropped.malformed;
+            for (const issue of p.issues) {
+              if (opts.strict) throw new StockpipeError('SP_ERR_INPUT_MALFORMED', `${join(m.root, f.path)}:${issue.line}: ${issue.reason}`);
+              if (r.malformed.length < MAX_REPORTED_ISSUES) r.malformed.push({ path: f.path, line: issue.line, reason: issue.reason });
+            }
+            parts.push({ parsed: p, asset: f.asset });
+          }
+          opts.progress.update(file);
+          g++;
+          const merged = mergeParsed(parts);
+          r.rows_dropped.duplicate += merged.parsed.dropped.duplicate - parts.reduce((s, p) => s + p.parsed.dropped.duplicate, 0);
+          const p = merged.parsed;
+          if (p.rows === 0) continue;
+          const name = names.get(group.symbol);
+          r.symbols++;
+          if (name === undefined) r.symbols_without_metadata++;
+          r.rows_kept += p.rows;
+          dayMin = Math.min(dayMin, p.day[0]!);
+          dayMax = Math.max(dayMax, p.day[p.rows - 1]!);
+          return { sym: g - 1, name: name === undefined ? undefined : nameIndex.get(name), rows: p.rows, day: p.day, open: p.open, high: p.high, low: p.low, close: p.close, adjClose: p.adjClose, volume: p.volume, asset: merged.asset };
+        }
+        return null;
+      };
+      try {
+        await withAtomicOutput(output, (tmp) =>
+          writeBarsParquet(
+            db.connection,
+            {
+              symbols,
+              names: nameList,
+              dayMin: range.min,
+              dayMax: range.max,
+              formatDay: civilFromDays,
+              kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) },
+            },
+            next,
+            tmp,
+          ),
+        );
+        report = r;
+        break;
+      } catch (err) {
+        if (!(err instanceof DateRangeError) || attempt === ranges.length - 1) throw err;
+        log.debug({ err: err.message }, 'a file is not sorted by date: writing again with the full date dictionary');
+      } finally {
+        opts.progress.stop();
+        await pool.close();
+      }
+    }
   } finally {
-    opts.progress.stop();
     db.close();
-    await pool.close();
   }
+  if (!report) throw new StockpipeError('SP_ERR_INTERNAL', 'ingest wrote nothing');
   report.duplicates = report.rows_dropped.duplicate;
   report.date_min = report.rows_kept > 0 ? civilFromDays(dayMin) : null;
   report.date_max = report.rows_kept > 0 ? civilFromDays(dayMax) : null;

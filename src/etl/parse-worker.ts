@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import yauzl from 'yauzl';
 import { HeaderError, parseBarsCsv, type ParsedBars } from './csv-parse.js';
-import { CTRL_CONSUMED, CTRL_NEXT, CTRL_SIGNAL, type ParseResult, type WorkerInit } from './parse-protocol.js';
+import { InboxProducer } from '../core/sync-inbox.js';
+import type { ParseResult, WorkerInit } from './parse-protocol.js';
 
 const init = workerData as WorkerInit;
-const ctrl = new Int32Array(init.ctrl);
 
 function openZip(path: string): Promise<Map<string, { zip: yauzl.ZipFile; entry: yauzl.Entry }>> {
   return new Promise((resolve, reject) => {
@@ -45,42 +45,32 @@ function transferList(p: ParsedBars): ArrayBuffer[] {
   return [...set];
 }
 
-async function main(port: MessagePort): Promise<void> {
+async function main(inbox: InboxProducer): Promise<void> {
   const zipMap = init.layout === 'zip' ? await openZip(init.root) : null;
   for (;;) {
-    const index = Atomics.add(ctrl, CTRL_NEXT, 1);
-    if (index >= init.files.length) break;
-    for (;;) {
-      const consumed = Atomics.load(ctrl, CTRL_CONSUMED);
-      if (index - consumed < init.lookahead) break;
-      Atomics.wait(ctrl, CTRL_CONSUMED, consumed, 1000);
-    }
+    const index = inbox.claim(init.files.length);
+    if (index < 0) break;
+    inbox.waitForRoom(index);
     const path = init.files[index]!;
-    let result: ParseResult;
     try {
       const bytes = zipMap ? await readZipEntry(zipMap, path) : await readFile(join(init.root, path));
       const parsed = parseBarsCsv(bytes);
-      result = { index, ok: true, parsed, bytes: bytes.length };
-      port.postMessage(result, transferList(parsed));
+      inbox.post<ParseResult>({ index, ok: true, parsed, bytes: bytes.length }, transferList(parsed));
     } catch (err) {
       const kind = err instanceof HeaderError ? 'header' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';
-      result = { index, ok: false, kind, message: err instanceof Error ? err.message : String(err) };
-      port.postMessage(result);
+      inbox.post<ParseResult>({ index, ok: false, kind, message: err instanceof Error ? err.message : String(err) });
     }
-    Atomics.add(ctrl, CTRL_SIGNAL, 1);
-    Atomics.notify(ctrl, CTRL_SIGNAL);
   }
 }
 
-const port = init.port;
-main(port).then(
+const port: MessagePort = init.port;
+const inbox = new InboxProducer(init.control, port, init.lookahead);
+main(inbox).then(
   () => {
     port.close();
     parentPort?.close();
   },
   (err: unknown) => {
-    port.postMessage({ index: -1, ok: false, kind: 'read', message: err instanceof Error ? err.message : String(err) } satisfies ParseResult);
-    Atomics.add(ctrl, CTRL_SIGNAL, 1);
-    Atomics.notify(ctrl, CTRL_SIGNAL);
+    inbox.post<ParseResult>({ index: -1, ok: false, kind: 'read', message: err instanceof Error ? err.message : String(err) });
   },
 );

@@ -2,18 +2,22 @@
  * Features (SPEC §3): reads tables/prices.parquet (sorted by Symbol, Date, as ingest writes it),
  * computes vol_moving_avg and adj_close_rolling_med per symbol with the typed-array kernels, and
  * writes features/features.parquet = every prices column + the two features, in the same order.
- * DuckDB scans the Parquet; the features go back in through a table function, positionally joined. */
+ * A worker scans prices (numeric columns, its own DuckDB) and computes the features per symbol;
+ * the main thread writes every column back through the same table-function writer as ingest. */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DOUBLE } from '@duckdb/node-api';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
-import { CHUNK_ROWS, copyStreamToParquet } from '../db/parquet-stream.js';
+import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
+import { InboxConsumer, createControl } from '../core/sync-inbox.js';
+import { workerScript } from '../core/worker-script.js';
+import { civilFromDays } from '../etl/csv-parse.js';
+import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { PRICES_COLUMNS, pricesPath } from '../etl/ingest.js';
-import { RollingWindow } from './rolling.js';
 
 export const FEATURES_VERSION = 1;
 export const DEFAULT_WINDOW = 30;
@@ -100,78 +104,60 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       if (err instanceof StockpipeError) throw err;
       throw new StockpipeError('SP_ERR_PRICES_MISSING', `${input} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
     });
-    const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM read_parquet(${sqlString(input)}) GROUP BY "Symbol" ORDER BY "Symbol"`);
-    const lengths = counts.map((r) => Number(r.n));
-    const rows = lengths.reduce((s, n) => s + n, 0);
-    const mean = new Float64Array(rows);
-    const median = new Float64Array(rows);
-    opts.progress.start('features', rows);
-    // Pass 1: stream Volume and Adj Close in file order through the kernels.
-    const vol = new RollingWindow(w, false);
-    const adj = new RollingWindow(w);
-    let sym = 0;
-    let left = lengths[0] ?? 0;
-    let row = 0;
-    let withFeatures = 0;
-    const result = await conn.stream(`SELECT "Volume"::DOUBLE AS v, "Adj Close" AS a FROM read_parquet(${sqlString(input)})`);
-    for (;;) {
-      const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) break;
-      const n = chunk.rowCount;
-      const vs = (chunk.getColumnVector(0) as unknown as { items: Float64Array }).items;
-      const as = (chunk.getColumnVector(1) as unknown as { items: Float64Array }).items;
-      for (let i = 0; i < n; i++) {
-        while (left === 0) {
-          sym++;
-          left = lengths[sym]!;
-          vol.reset();
-          adj.reset();
-        }
-        vol.push(vs[i]!);
-        adj.push(as[i]!);
-        if (vol.full) {
-          mean[row] = vol.mean();
-          median[row] = adj.median();
-          withFeatures++;
-        } else {
-          mean[row] = NaN;
-          median[row] = NaN;
-        }
-        row++;
-        left--;
-      }
-      opts.progress.update(row);
-    }
-    if (row !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features read ${row} rows of ${input}, expected ${rows}`);
-    // Pass 2: prices columns + features, positionally joined, to Parquet.
-    const mask = new Uint32Array(CHUNK_ROWS / 32);
-    let off = 0;
-    await withAtomicOutput(output, (tmp) =>
-      copyStreamToParquet(
-        conn,
-        [
-          { name: 'vol_moving_avg', type: DOUBLE },
-          { name: 'adj_close_rolling_med', type: DOUBLE },
-        ],
-        (wr) => {
-          const n = Math.min(CHUNK_ROWS, rows - off);
-          if (n <= 0) return 0;
-          mask.fill(0);
-          for (let i = 0; i < n; i++) if (!Number.isNaN(mean[off + i]!)) mask[i >> 5]! |= 1 << (i & 31);
-          wr.set(0, mean, off, n);
-          wr.set(1, median, off, n);
-          wr.setValidity(0, mask, n);
-          wr.setValidity(1, mask, n);
-          off += n;
-          return n;
-        },
-        tmp,
-        {
-          select: (from) => `SELECT p.*, f.vol_moving_avg, f.adj_close_rolling_med FROM read_parquet(${sqlString(input)}) p POSITIONAL JOIN ${from} f`,
-          kvMetadata: { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(w), stockpipe_features_version: String(FEATURES_VERSION) },
-        },
-      ),
+    // Per symbol, in file order: row count and Security Name; and the table's date range.
+    const symbolsInfo = await queryRows(
+      conn,
+      `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM read_parquet(${sqlString(input)}) GROUP BY "Symbol" ORDER BY "Symbol"`,
     );
+    const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM read_parquet(${sqlString(input)})`);
+    const symbols = symbolsInfo.map((r) => String(r.s));
+    const lengths = symbolsInfo.map((r) => Number(r.n));
+    const names = [...new Set(symbolsInfo.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
+    const nameIndex = new Map(names.map((n, i) => [n, i]));
+    const nameIdx = symbolsInfo.map((r) => (typeof r.name === 'string' ? nameIndex.get(r.name)! : -1));
+    const rows = lengths.reduce((s, n) => s + n, 0);
+    const control = createControl();
+    const { port1, port2 } = new MessageChannel();
+    const init: FeatureWorkerInit = { input, lengths, nameIdx, window: w, memoryLimit: opts.memoryLimit, tempDir: join(workspace, 'tmp', 'duckdb-reader'), lookahead: 64, control, port: port2 };
+    const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
+    const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${symbols[i]}`);
+    worker.on('error', (err) => inbox.fail(err.message));
+    opts.progress.start('features', rows);
+    let sym = 0;
+    let done = 0;
+    let withFeatures = 0;
+    const next = (): BarsBatch | null => {
+      while (sym < lengths.length && lengths[sym] === 0) sym++;
+      if (sym >= lengths.length) return null;
+      const msg = inbox.take(sym++, (m) => (m.ok ? undefined : m.message));
+      if (!msg.ok) throw new Error(msg.message);
+      done += msg.batch.rows;
+      withFeatures += msg.withFeatures;
+      opts.progress.update(done);
+      return msg.batch;
+    };
+    try {
+      await withAtomicOutput(output, (tmp) =>
+        writeBarsParquet(
+          conn,
+          {
+            symbols,
+            names,
+            dayMin: Number(range!.lo),
+            dayMax: Number(range!.hi),
+            formatDay: civilFromDays,
+            extraColumns: ['vol_moving_avg', 'adj_close_rolling_med'],
+            kvMetadata: { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(w), stockpipe_features_version: String(FEATURES_VERSION) },
+          },
+          next,
+          tmp,
+        ),
+      );
+    } finally {
+      port1.close();
+      await worker.terminate();
+    }
+    if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows of ${input}, expected ${rows}`);
     opts.progress.stop();
     const report: FeaturesReport = {
       output,

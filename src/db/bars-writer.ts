@@ -1,0 +1,128 @@
+/** @module db/bars-writer
+ * Writes the prices columns (and optional extra double columns, e.g. features) to one zstd
+ * Parquet file, batch by batch in the order given, through a DuckDB table function. Symbol,
+ * Security Name, Date and Asset go in as ENUM indexes — no per-row strings in JS — and come out
+ * as dictionary-encoded UTF8 strings. */
+import { BIGINT, DOUBLE, ENUM } from '@duckdb/node-api';
+import type { DuckDBConnection } from './duckdb.js';
+import { enumIndexArray } from './enum-index.js';
+import { CHUNK_ROWS, copyStreamToParquet, type ChunkWriter } from './parquet-stream.js';
+
+/** One symbol's rows (or a slice of them), in date order. */
+export interface BarsBatch {
+  /** Index into BarsTableSpec.symbols. */
+  sym: number;
+  /** Index into BarsTableSpec.names, or undefined for a null Security Name. */
+  name: number | undefined;
+  rows: number;
+  /** Days since 1970-01-01, within [dayMin, dayMax] of the spec. */
+  day: Int32Array;
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+  adjClose: Float64Array;
+  /** Whole numbers in [0, 2^53). */
+  volume: Float64Array;
+  /** 0 = etf, 1 = stock, per row. */
+  asset: Uint8Array;
+  /** One array per extra column; NaN is written as null. */
+  extra?: Float64Array[];
+}
+
+export interface BarsTableSpec {
+  symbols: readonly string[];
+  names: readonly string[];
+  dayMin: number;
+  dayMax: number;
+  /** Names of extra DOUBLE columns after Asset. */
+  extraColumns?: readonly string[];
+  kvMetadata: Record<string, string>;
+  /** YYYY-MM-DD for a day number. */
+  formatDay: (day: number) => string;
+}
+
+export const BARS_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
+
+/** A batch held a date outside the spec's [dayMin, dayMax]: the caller may retry with a wider range. */
+export class DateRangeError extends Error {}
+
+/** Writes batches from `next()` (null = done) to `target`. `next` may block; it may throw. */
+export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSpec, next: () => BarsBatch | null, target: string): Promise<void> {
+  const extras = spec.extraColumns ?? [];
+  const dates: string[] = [];
+  for (let d = spec.dayMin; d <= spec.dayMax; d++) dates.push(spec.formatDay(d));
+  const symIdx = enumIndexArray(spec.symbols.length, CHUNK_ROWS);
+  const nameIdx = enumIndexArray(Math.max(spec.names.length, 1), CHUNK_ROWS);
+  const dateIdx = enumIndexArray(dates.length, CHUNK_ROWS);
+  const vol64 = new Int32Array(CHUNK_ROWS * 2);
+  const noRows = new Uint32Array(CHUNK_ROWS / 32);
+  const mask = new Uint32Array(CHUNK_ROWS / 32);
+  let cur: BarsBatch | null = null;
+  let off = 0;
+
+  const produce = (w: ChunkWriter): number => {
+    while (cur === null || off >= cur.rows) {
+      cur = next();
+      off = 0;
+      if (cur === null) return 0;
+    }
+    const b: BarsBatch = cur;
+    const n = Math.min(CHUNK_ROWS, b.rows - off);
+    symIdx.fill(b.sym, 0, n);
+    w.set(0, symIdx, 0, n);
+    if (b.name === undefined) w.setValidity(1, noRows, n);
+    else {
+      nameIdx.fill(b.name, 0, n);
+      w.set(1, nameIdx, 0, n);
+    }
+    for (let i = 0; i < n; i++) {
+      const d = b.day[off + i]!;
+      if (d < spec.dayMin || d > spec.dayMax) throw new DateRangeError(`date ${spec.formatDay(d)} of ${spec.symbols[b.sym]} is outside the table's range ${spec.formatDay(spec.dayMin)}..${spec.formatDay(spec.dayMax)}`);
+      dateIdx[i] = d - spec.dayMin;
+    }
+    w.set(2, dateIdx, 0, n);
+    w.set(3, b.open, off, n);
+    w.set(4, b.high, off, n);
+    w.set(5, b.low, off, n);
+    w.set(6, b.close, off, n);
+    w.set(7, b.adjClose, off, n);
+    for (let i = 0; i < n; i++) {
+      const v = b.volume[off + i]!;
+      const hi = Math.floor(v / 4294967296);
+      vol64[2 * i] = (v - hi * 4294967296) | 0;
+      vol64[2 * i + 1] = hi | 0;
+    }
+    w.set(8, vol64, 0, 2 * n);
+    w.set(9, b.asset, off, n);
+    for (let e = 0; e < extras.length; e++) {
+      const col = b.extra![e]!;
+      mask.fill(0);
+      for (let i = 0; i < n; i++) if (!Number.isNaN(col[off + i]!)) mask[i >> 5]! |= 1 << (i & 31);
+      w.set(10 + e, col, off, n);
+      w.setValidity(10 + e, mask, n);
+    }
+    off += n;
+    return n;
+  };
+
+  await copyStreamToParquet(
+    conn,
+    [
+      { name: 'Symbol', type: ENUM([...spec.symbols]) },
+      { name: 'Security Name', type: ENUM(spec.names.length > 0 ? [...spec.names] : ['']) },
+      { name: 'Date', type: ENUM(dates) },
+      { name: 'Open', type: DOUBLE },
+      { name: 'High', type: DOUBLE },
+      { name: 'Low', type: DOUBLE },
+      { name: 'Close', type: DOUBLE },
+      { name: 'Adj Close', type: DOUBLE },
+      { name: 'Volume', type: BIGINT },
+      { name: 'Asset', type: ENUM(['etf', 'stock']) },
+      ...extras.map((name) => ({ name, type: DOUBLE })),
+    ],
+    produce,
+    target,
+    { kvMetadata: spec.kvMetadata },
+  );
+}

@@ -1,0 +1,22 @@
+/** @module features/feature-protocol
+ * Messages between features/build and its reader worker. */
+import type { MessagePort } from 'node:worker_threads';
+import type { BarsBatch } from '../db/bars-writer.js';
+
+export interface FeatureWorkerInit {
+  input: string;
+  /** Rows per symbol, in file order. */
+  lengths: number[];
+  /** Security Name index per symbol (-1 = null). */
+  nameIdx: number[];
+  window: number;
+  memoryLimit: string;
+  tempDir: string;
+  lookahead: number;
+  control: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+export type FeatureMessage =
+  | { index: number; ok: true; batch: BarsBatch; withFeatures: number }
+  | { index: number; ok: false; message: string };
