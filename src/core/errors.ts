@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   SP_ERR_KAGGLE_UNAVAILABLE: { exit: 1, http: 503, meaning: 'Kaggle or its storage kept failing after all retries.', hint: 'Try again later; a partial download is kept and resumed.' },
   SP_ERR_KAGGLE_CHECKSUM: { exit: 1, http: 502, meaning: 'The downloaded archive does not match its size or md5, or is not a zip.', hint: 'Run the fetch again; the bad file was removed.' },
   SP_ERR_FEATURES_WINDOW: { exit: 2, http: 400, meaning: '--window is not a whole number from 2 to 1000.', hint: 'Use a window such as 30 (the default).' },
+  SP_ERR_TRAIN_DATA: { exit: 1, http: 422, meaning: 'The features table cannot train a model: missing, lacking a required column, or empty after filtering.', hint: 'Run `stockpipe features` first; check that the data has more than 30 rows per symbol and a non-null Volume.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,0 +1,123 @@
+/** @module ml/baselines
+ * The baselines every model is reported next to (SPEC §4.1): `naive` (tomorrow's volume is the
+ * 30-day mean: predict vol_moving_avg) and `polyreg` (degree-2 polynomial least squares on
+ * log1p(Volume), over standardized [log1p(vol_moving_avg), adj_close_rolling_med]). Pure. */
+import { StockpipeError } from '../core/errors.js';
+
+export interface NaiveModel {
+  format: 'stockpipe-naive';
+  format_version: 1;
+  kind: 'naive';
+  feature_names: string[];
+}
+
+export interface PolyModel {
+  format: 'stockpipe-poly2';
+  format_version: 1;
+  kind: 'polyreg';
+  feature_names: string[];
+  /** Input transforms applied before standardizing: 'log1p' (of max(x, 0)) or 'identity'. */
+  transforms: ('log1p' | 'identity')[];
+  mean: number[];
+  std: number[];
+  /** Coefficients of [1, a, b, a², a·b, b²] on the standardized inputs a, b. */
+  coef: number[];
+  target_transform: 'log1p';
+}
+
+export const FEATURE_NAMES = ['vol_moving_avg', 'adj_close_rolling_med'];
+
+export function naiveModel(): NaiveModel {
+  return { format: 'stockpipe-naive', format_version: 1, kind: 'naive', feature_names: [...FEATURE_NAMES] };
+}
+
+const TRANSFORMS: ('log1p' | 'identity')[] = ['log1p', 'identity'];
+
+function transformed(t: 'log1p' | 'identity', x: number): number {
+  return t === 'log1p' ? Math.log1p(Math.max(0, x)) : x;
+}
+
+/** The 6 terms of the degree-2 polynomial of (a, b). */
+function terms(a: number, b: number, out: Float64Array): void {
+  out[0] = 1;
+  out[1] = a;
+  out[2] = b;
+  out[3] = a * a;
+  out[4] = a * b;
+  out[5] = b * b;
+}
+
+/** Solves A x = b (n×n, row-major) by Gaussian elimination with partial pivoting. */
+export function solveLinear(A: Float64Array, b: Float64Array, n: number): Float64Array {
+  const M = Float64Array.from(A);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * n + c]!) > Math.abs(M[p * n + c]!)) p = r;
+    if (Math.abs(M[p * n + c]!) < 1e-300) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'polyreg: the design matrix is singular (a feature is constant)');
+    if (p !== c) {
+      for (let k = 0; k < n; k++) [M[c * n + k], M[p * n + k]] = [M[p * n + k]!, M[c * n + k]!];
+      [x[c], x[p]] = [x[p]!, x[c]!];
+    }
+    for (let r = c + 1; r < n; r++) {
+      const f = M[r * n + c]! / M[c * n + c]!;
+      if (f === 0) continue;
+      for (let k = c; k < n; k++) M[r * n + k]! -= f * M[c * n + k]!;
+      x[r]! -= f * x[c]!;
+    }
+  }
+  for (let r = n - 1; r >= 0; r--) {
+    let s = x[r]!;
+    for (let k = r + 1; k < n; k++) s -= M[r * n + k]! * x[k]!;
+    x[r] = s / M[r * n + r]!;
+  }
+  return x;
+}
+
+/** Least-squares fit of log1p(y) on the degree-2 polynomial, over rows `idx`. */
+export function fitPolyreg(x0: Float64Array, x1: Float64Array, y: Float64Array, idx: Int32Array): PolyModel {
+  const n = idx.length;
+  if (n < 6) throw new StockpipeError('SP_ERR_TRAIN_DATA', `polyreg needs at least 6 training rows (got ${n})`);
+  const mean = [0, 0];
+  const sq = [0, 0];
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    const a = transformed(TRANSFORMS[0]!, x0[i]!);
+    const b = transformed(TRANSFORMS[1]!, x1[i]!);
+    mean[0]! += a;
+    mean[1]! += b;
+    sq[0]! += a * a;
+    sq[1]! += b * b;
+  }
+  mean[0]! /= n;
+  mean[1]! /= n;
+  const std = [Math.sqrt(Math.max(sq[0]! / n - mean[0]! ** 2, 0)) || 1, Math.sqrt(Math.max(sq[1]! / n - mean[1]! ** 2, 0)) || 1];
+  const XtX = new Float64Array(36);
+  const Xty = new Float64Array(6);
+  const t = new Float64Array(6);
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    terms((transformed('log1p', x0[i]!) - mean[0]!) / std[0]!, (transformed('identity', x1[i]!) - mean[1]!) / std[1]!, t);
+    const target = Math.log1p(y[i]!);
+    for (let r = 0; r < 6; r++) {
+      Xty[r]! += t[r]! * target;
+      for (let c = r; c < 6; c++) XtX[r * 6 + c]! += t[r]! * t[c]!;
+    }
+  }
+  for (let r = 0; r < 6; r++) for (let c = 0; c < r; c++) XtX[r * 6 + c] = XtX[c * 6 + r]!;
+  const coef = solveLinear(XtX, Xty, 6);
+  return { format: 'stockpipe-poly2', format_version: 1, kind: 'polyreg', feature_names: [...FEATURE_NAMES], transforms: [...TRANSFORMS], mean, std, coef: Array.from(coef), target_transform: 'log1p' };
+}
+
+/** Predicted Volume (≥ 0) for one row. */
+export function predictPoly(m: PolyModel, vma: number, acm: number): number {
+  const a = (transformed(m.transforms[0]!, vma) - m.mean[0]!) / m.std[0]!;
+  const b = (transformed(m.transforms[1]!, acm) - m.mean[1]!) / m.std[1]!;
+  const c = m.coef;
+  const z = c[0]! + c[1]! * a + c[2]! * b + c[3]! * a * a + c[4]! * a * b + c[5]! * b * b;
+  return Math.max(0, Math.expm1(z));
+}
+
+export function predictNaive(_m: NaiveModel, vma: number): number {
+  return Math.max(0, vma);
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { regressionMetrics } from './regression.js';
+
+describe('regressionMetrics', () => {
+  it('matches hand-computed values on raw and log scale', () => {
+    const y = new Float64Array([1, 3, 5, 7]);
+    const p = new Float64Array([2, 3, 4, -1]); // the negative prediction is clipped to 0
+    const m = regressionMetrics(y, p);
+    expect(m.mae).toBeCloseTo((1 + 0 + 1 + 7) / 4, 12);
+    expect(m.rmse).toBeCloseTo(Math.sqrt((1 + 0 + 1 + 49) / 4), 12);
+    expect(m.r2).toBeCloseTo(1 - 51 / 20, 12);
+    const ly = [1, 3, 5, 7].map(Math.log1p);
+    const lp = [2, 3, 4, 0].map(Math.log1p);
+    const mae = ly.reduce((s, v, i) => s + Math.abs(v - lp[i]!), 0) / 4;
+    expect(m.mae_log).toBeCloseTo(mae, 12);
+    expect(m.rows).toBe(4);
+  });
+
+  it('restricts to an index subset and gives R² = 1 for a perfect fit', () => {
+    const y = new Float64Array([10, 20, 30, 40]);
+    const m = regressionMetrics(y, new Float64Array([10, 0, 30, 0]), new Int32Array([0, 2]));
+    expect(m.mae).toBe(0);
+    expect(m.r2).toBe(1);
+    expect(m.rows).toBe(2);
+  });
+});

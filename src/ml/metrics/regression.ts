@@ -1,0 +1,49 @@
+/** @module ml/metrics/regression
+ * Regression metrics on raw Volume and on log1p(Volume): MAE, RMSE, R². Predictions are clipped
+ * at 0 first (a volume is never negative), as the reference protocol does. Pure. */
+
+export interface RegressionMetrics {
+  mae: number;
+  rmse: number;
+  r2: number;
+  mae_log: number;
+  rmse_log: number;
+  r2_log: number;
+  rows: number;
+}
+
+/** Metrics over the rows `idx` (all rows when omitted). */
+export function regressionMetrics(y: Float64Array, pred: Float64Array, idx?: Int32Array | Uint32Array): RegressionMetrics {
+  const n = idx ? idx.length : y.length;
+  if (n === 0) return { mae: NaN, rmse: NaN, r2: NaN, mae_log: NaN, rmse_log: NaN, r2_log: NaN, rows: 0 };
+  let sumY = 0;
+  let sumLy = 0;
+  for (let k = 0; k < n; k++) {
+    const i = idx ? idx[k]! : k;
+    sumY += y[i]!;
+    sumLy += Math.log1p(y[i]!);
+  }
+  const meanY = sumY / n;
+  const meanLy = sumLy / n;
+  let ae = 0;
+  let se = 0;
+  let ss = 0;
+  let aeL = 0;
+  let seL = 0;
+  let ssL = 0;
+  for (let k = 0; k < n; k++) {
+    const i = idx ? idx[k]! : k;
+    const t = y[i]!;
+    const p = Math.max(0, pred[i]!);
+    const d = t - p;
+    ae += Math.abs(d);
+    se += d * d;
+    ss += (t - meanY) ** 2;
+    const lt = Math.log1p(t);
+    const dl = lt - Math.log1p(p);
+    aeL += Math.abs(dl);
+    seL += dl * dl;
+    ssL += (lt - meanLy) ** 2;
+  }
+  return { mae: ae / n, rmse: Math.sqrt(se / n), r2: 1 - se / ss, mae_log: aeL / n, rmse_log: Math.sqrt(seL / n), r2_log: 1 - seL / ssL, rows: n };
+}

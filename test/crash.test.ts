@@ -1,0 +1,47 @@
+/** A run killed half-way (SIGKILL while the new table is being written) leaves the previous
+ * outputs intact; the next run clears the dead run's temp file and produces the same table. */
+import { spawn } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { silentProgress } from '../src/core/progress.js';
+import { ingest, pricesPath } from '../src/etl/ingest.js';
+import { syntheticSource } from '../src/sources/synthetic.js';
+import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+
+const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('a killed ingest', () => {
+  it('leaves the previous prices.parquet byte for byte, and the next run recovers', async () => {
+    const ws = await tempWorkspace();
+    const { manifest } = await syntheticSource({ seed: 7, symbols: 400, years: 10, start: '2010-01-04' }).fetch(fetchContext(ws));
+    const first = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const before = await readFile(pricesPath(ws));
+    const tables = join(ws, 'tables');
+    let killedMidWrite = false;
+    for (let attempt = 0; attempt < 5 && !killedMidWrite; attempt++) {
+      const child = spawn(process.execPath, [CLI, 'ingest', '--force', '--quiet', '-w', ws], { stdio: 'ignore' });
+      const exited = new Promise<void>((r) => child.on('exit', () => r()));
+      // Wait until the new table's temp file exists, then kill the process without warning.
+      for (let i = 0; i < 2000 && child.exitCode === null; i++) {
+        if ((await readdir(tables)).some((f) => f.startsWith('.prices.parquet.tmp-'))) {
+          child.kill('SIGKILL');
+          killedMidWrite = true;
+          break;
+        }
+        await sleep(5);
+      }
+      await exited;
+    }
+    expect(killedMidWrite).toBe(true);
+    expect(Buffer.compare(await readFile(pricesPath(ws)), before)).toBe(0);
+    expect((await readdir(tables)).some((f) => f.startsWith('.prices.parquet.tmp-'))).toBe(true);
+    const again = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: true, log: silentLog, progress: silentProgress });
+    expect(again.rows_kept).toBe(first.rows_kept);
+    expect((await readdir(tables)).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    // Same input, same (single-threaded, ordered) writer: the rebuilt table is identical.
+    expect(Buffer.compare(await readFile(pricesPath(ws)), before)).toBe(0);
+  });
+});
