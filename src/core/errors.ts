@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   SP_ERR_KAGGLE_CHECKSUM: { exit: 1, http: 502, meaning: 'The downloaded archive does not match its size or md5, or is not a zip.', hint: 'Run the fetch again; the bad file was removed.' },
   SP_ERR_FEATURES_WINDOW: { exit: 2, http: 400, meaning: '--window is not a whole number from 2 to 1000.', hint: 'Use a window such as 30 (the default).' },
   SP_ERR_TRAIN_DATA: { exit: 1, http: 422, meaning: 'The features table cannot train a model: missing, lacking a required column, or empty after filtering.', hint: 'Run `stockpipe features` first; check that the data has more than 30 rows per symbol and a non-null Volume.' },
+  SP_ERR_REGISTRY: { exit: 1, http: 500, meaning: 'The registry store <workspace>/stockpipe.db is unreadable, corrupt, locked for too long, or newer than this stockpipe.', hint: 'Retry when the other stockpipe process finishes; if the file is corrupt, move it aside (a new empty registry is created) or restore a backup; if it is newer, upgrade stockpipe.' },
+  SP_ERR_MODEL_NOT_FOUND: { exit: 1, http: 404, meaning: 'No registered model version has this id, and no alias has this name.', hint: 'Run `stockpipe models list` to see model ids and aliases (e.g. champion).' },
+  SP_ERR_MODEL_MISSING: { exit: 1, http: 500, meaning: 'The model version is registered but its folder or model.json is gone.', hint: 'Restore the named folder, or train again and promote the new model.' },
+  SP_ERR_PROMOTE_REFUSED: { exit: 1, http: 409, meaning: 'The candidate is not better than the alias holder on the same test slice, or the two were evaluated on different test slices.', hint: 'Re-evaluate both models on the same test slice, or pass --force to promote anyway (recorded as forced).' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

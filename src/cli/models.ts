@@ -1,0 +1,128 @@
+/** @module cli/models
+ * `stockpipe models list|show|promote|compare|at|history`: command bodies over registry/store.
+ * Argument parsing and output live in cli/main.ts; `data` is snake_case (SPEC §10.1). */
+import { StockpipeError } from '../core/errors.js';
+import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
+import type { CommandContext, CommandResult } from './context.js';
+
+/** One row of `models list --json` (SPEC §10.1: id, kind, created_at, aliases, metrics). */
+export interface ModelListItem {
+  id: string;
+  kind: string;
+  created_at: string;
+  aliases: string[];
+  metrics: ModelVersion['metrics'];
+  data_hash: string | null;
+  run_id: string | null;
+}
+
+export interface ModelAtResult {
+  alias: string;
+  /** The instant asked about, normalised to ISO-8601 UTC. */
+  at: string;
+  model_id: string | null;
+  /** When that model took the alias (null when no model held it). */
+  since: string | null;
+  reason: AliasMove['reason'] | null;
+}
+
+const SHOWN = ['rmse_log', 'mae_log', 'r2_log', 'rmse', 'mae', 'r2'];
+
+function fmt(x: number | null | undefined): string {
+  if (x === null || x === undefined) return '-';
+  if (!Number.isFinite(x)) return String(x);
+  if (Math.abs(x) >= 1e15) return x.toExponential(4);
+  return Math.abs(x) >= 1000 ? Math.round(x).toString() : Number(x.toPrecision(5)).toString();
+}
+
+/** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
+function table(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+function withRegistry<T>(ctx: CommandContext, readonly: boolean, fn: (reg: Registry) => T): T {
+  const reg = openRegistry(ctx.workspace, { readonly, now: ctx.now });
+  try {
+    return fn(reg);
+  } finally {
+    reg.close();
+  }
+}
+
+/** `models list`: every model version, newest first, with its aliases and test metrics. */
+export async function modelsListCommand(ctx: CommandContext, opts: { limit?: number } = {}): Promise<CommandResult<ModelListItem[]>> {
+  const { models, file } = withRegistry(ctx, true, (reg) => ({ models: reg.listModels({ limit: opts.limit }), file: reg.file }));
+  const data = models.map((m) => ({ id: m.id, kind: m.kind, created_at: m.created_at, aliases: m.aliases, metrics: m.metrics, data_hash: m.data_hash, run_id: m.run_id }));
+  if (data.length === 0) return { data, human: `no model versions in ${file}; train one with \`stockpipe train\`` };
+  const rows = data.map((m) => [m.id, m.kind, m.created_at, m.aliases.join(',') || '-', ...SHOWN.slice(0, 3).map((k) => fmt(m.metrics[m.kind]?.[k]))]);
+  return { data, human: table(['ID', 'KIND', 'CREATED', 'ALIASES', ...SHOWN.slice(0, 3).map((k) => k.toUpperCase())], rows, new Set([4, 5, 6])) };
+}
+
+/** `models show <id|alias>`: one model version (its folder must still hold model.json). */
+export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string): Promise<CommandResult<ModelVersion>> {
+  const m = withRegistry(ctx, true, (reg) => reg.getModel(idOrAlias));
+  const s = m.test_slice;
+  const kinds = Object.keys(m.metrics).sort((a, b) => (a === m.kind ? -1 : b === m.kind ? 1 : a.localeCompare(b)));
+  const lines = [
+    `${m.id}  (${m.kind})${m.aliases.length ? `  aliases: ${m.aliases.join(', ')}` : ''}`,
+    `  created ${m.created_at}, run ${m.run_id ?? '-'}, data ${m.data_hash ?? '-'}`,
+    `  folder ${m.path}`,
+    `  test slice ${s === null ? 'not recorded' : `${s.date_min} .. ${s.date_max}, ${s.rows} rows, data ${s.data_hash}`}`,
+    '',
+    table(['MODEL', ...SHOWN.map((k) => k.toUpperCase())], kinds.map((k) => [k === m.kind ? `${k} (this)` : k, ...SHOWN.map((x) => fmt(m.metrics[k]?.[x]))]), new Set([1, 2, 3, 4, 5, 6])),
+  ];
+  return { data: m, human: lines.join('\n') };
+}
+
+/**
+ * `models promote <id> [--alias champion] [--force]`: moves the alias only when the model beats the
+ * holder on the same test slice; otherwise SP_ERR_PROMOTE_REFUSED (exit 1). Recorded as 'manual'.
+ */
+export async function modelsPromoteCommand(
+  ctx: CommandContext,
+  id: string,
+  opts: { alias?: string; force?: boolean; metric?: string; note?: string } = {},
+): Promise<CommandResult<PromoteDecision>> {
+  const alias = opts.alias ?? 'champion';
+  const actor = ctx.env.USER ?? ctx.env.USERNAME;
+  const d = withRegistry(ctx, false, (reg) => reg.promoteIfBetter(id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note }));
+  if (!d.promoted && d.champion_before !== d.candidate) {
+    throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${d.candidate} to '${alias}': ${d.reason}`, {
+      hint: 'Keep the current model, or pass --force to promote anyway (recorded as forced).',
+    });
+  }
+  const head = d.promoted ? `'${alias}' → ${d.candidate}${d.champion_before ? ` (was ${d.champion_before})` : ''}` : `'${alias}' unchanged`;
+  return { data: d, human: `${head}\n  ${d.reason}` };
+}
+
+/** `models compare <a> <b>`: the two models' own-kind test metrics side by side. */
+export async function modelsCompareCommand(ctx: CommandContext, a: string, b: string): Promise<CommandResult<ModelComparison>> {
+  const c = withRegistry(ctx, true, (reg) => reg.compareModels(a, b));
+  const rows = c.differences.map((d) => [d.metric, fmt(d.a), fmt(d.b), d.diff === null ? '-' : `${d.diff > 0 ? '+' : ''}${fmt(d.diff)}`, d.better === 'a' ? c.a.id : d.better === 'b' ? c.b.id : (d.better ?? '-')]);
+  const human = [
+    table(['METRIC', `A ${c.a.id} (${c.a.kind})`, `B ${c.b.id} (${c.b.kind})`, 'B-A', 'BETTER'], rows, new Set([1, 2, 3])),
+    c.same_test_slice ? '  same test slice: the metrics compare directly' : '  warning: different test slices; re-evaluate both on one slice before choosing',
+  ];
+  return { data: c, human: human.join('\n') };
+}
+
+/** `models at <time> [--alias champion]`: which model held the alias at that time (from the history). */
+export async function modelsAtCommand(ctx: CommandContext, time: string, opts: { alias?: string } = {}): Promise<CommandResult<ModelAtResult>> {
+  const alias = opts.alias ?? 'champion';
+  const at = parseTime(time).toISOString();
+  const move = withRegistry(ctx, true, (reg) => reg.aliasMoveAt(alias, at));
+  const data: ModelAtResult = { alias, at, model_id: move?.model_id ?? null, since: move?.at ?? null, reason: move?.reason ?? null };
+  const human = move === null ? `no model held '${alias}' at ${at}` : `${move.model_id} held '${alias}' at ${at} (since ${move.at}, ${move.reason})`;
+  return { data, human };
+}
+
+/** `models history [--alias A]`: every alias move, oldest first (append-only). */
+export async function modelsHistoryCommand(ctx: CommandContext, opts: { alias?: string } = {}): Promise<CommandResult<AliasMove[]>> {
+  const moves = withRegistry(ctx, true, (reg) => reg.aliasHistory(opts.alias));
+  if (moves.length === 0) return { data: moves, human: `no alias moves${opts.alias ? ` for '${opts.alias}'` : ''}` };
+  const rows = moves.map((m) => [m.at, m.alias, m.model_id, m.previous_model_id ?? '-', m.reason, m.actor ?? '-', m.note ?? '']);
+  return { data: moves, human: table(['AT', 'ALIAS', 'MODEL', 'PREVIOUS', 'REASON', 'ACTOR', 'NOTE'], rows) };
+}

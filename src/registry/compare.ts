@@ -1,0 +1,62 @@
+/** @module registry/compare
+ * Which metric value is better, whether two test slices are the same, and metric differences.
+ * Pure: the store (store.ts) reads the models and applies the decision. */
+import { StockpipeError } from '../core/errors.js';
+import type { MetricDifference, MetricSet, TestSlice } from './types.js';
+
+const LOWER = new Set(['mae', 'rmse', 'mse', 'mape']);
+const HIGHER = new Set(['r2', 'skill']);
+const ORDER = ['mae', 'rmse', 'r2', 'mae_log', 'rmse_log', 'r2_log'];
+
+/** 'lower' for error metrics (mae, rmse…, also their _log forms), 'higher' for r2/skill, null otherwise. */
+export function metricDirection(metric: string): 'lower' | 'higher' | null {
+  const base = metric.replace(/_log$/, '');
+  if (LOWER.has(base)) return 'lower';
+  if (HIGHER.has(base)) return 'higher';
+  return null;
+}
+
+/** The direction of a metric used to promote, or SP_ERR_USAGE naming the valid ones. */
+export function promotionDirection(metric: string): 'lower' | 'higher' {
+  const d = metricDirection(metric);
+  if (d === null) {
+    throw new StockpipeError('SP_ERR_USAGE', `cannot promote on metric '${metric}': its direction is unknown`, {
+      hint: `Use one of: ${ORDER.join(', ')} (lower is better for mae/rmse, higher for r2).`,
+    });
+  }
+  return d;
+}
+
+/** True when `x` strictly beats `y` in `direction`. */
+export function isBetter(direction: 'lower' | 'higher', x: number, y: number): boolean {
+  return direction === 'lower' ? x < y : x > y;
+}
+
+/** Same data (hash) and same date range: the only case where two models' metrics compare. */
+export function sameTestSlice(a: TestSlice | null, b: TestSlice | null): boolean {
+  if (a === null || b === null) return false;
+  return a.data_hash === b.data_hash && a.date_min === b.date_min && a.date_max === b.date_max;
+}
+
+/** Describes a slice in one phrase, for messages. */
+export function describeSlice(s: TestSlice | null): string {
+  return s === null ? 'no recorded test slice' : `${s.date_min}..${s.date_max}, ${s.rows} rows, data ${s.data_hash.slice(0, 12)}`;
+}
+
+const num = (v: number | undefined): number | null => (typeof v === 'number' && !Number.isNaN(v) ? v : null);
+
+/** The metrics of `a` and `b` side by side (known metrics first), with b − a and which is better. */
+export function metricDifferences(a: MetricSet, b: MetricSet): MetricDifference[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  const rank = (k: string): number => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
+  keys.sort((x, y) => rank(x) - rank(y) || x.localeCompare(y));
+  return keys.map((metric) => {
+    const va = num(a[metric]);
+    const vb = num(b[metric]);
+    const d = metricDirection(metric);
+    const both = va !== null && vb !== null;
+    let better: MetricDifference['better'] = null;
+    if (both && d !== null) better = va === vb ? 'tie' : isBetter(d, va, vb) ? 'a' : 'b';
+    return { metric, a: va, b: vb, diff: both ? vb - va : null, better };
+  });
+}

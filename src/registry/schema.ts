@@ -1,0 +1,149 @@
+/** @module registry/schema
+ * The registry's SQLite schema as an ordered list of migrations, applied in one transaction at open.
+ * Append new migrations at the end; never edit one that has shipped. The typed API is store.ts. */
+import type { Database } from 'better-sqlite3';
+import { StockpipeError } from '../core/errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive'] as const;
+export const ALIAS_REASONS = ['auto', 'manual', 'forced'] as const;
+export const RUN_STATUSES = ['running', 'finished', 'failed', 'cancelled'] as const;
+
+const list = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'runs, params, metrics, artifacts, data versions, model versions, aliases',
+    sql: `
+CREATE TABLE runs (
+  run_id        TEXT PRIMARY KEY,
+  kind          TEXT NOT NULL,               -- 'train' | 'evaluate' | 'pipeline' | 'task' | …
+  name          TEXT,                        -- e.g. the pipeline or task name
+  parent_run_id TEXT REFERENCES runs(run_id),-- a task run points at its pipeline run
+  status        TEXT NOT NULL CHECK (status IN (${list(RUN_STATUSES)})),
+  started_at    TEXT NOT NULL,
+  ended_at      TEXT,
+  git_sha       TEXT,
+  config_hash   TEXT,
+  seed          INTEGER,
+  error         TEXT
+);
+CREATE INDEX runs_started ON runs(started_at);
+CREATE INDEX runs_parent ON runs(parent_run_id);
+
+CREATE TABLE params (
+  run_id TEXT NOT NULL REFERENCES runs(run_id),
+  key    TEXT NOT NULL,
+  value  TEXT,
+  PRIMARY KEY (run_id, key)
+);
+
+CREATE TABLE metrics (
+  id     INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL REFERENCES runs(run_id),
+  key    TEXT NOT NULL,                      -- 'rmse_log', 'mae', …
+  value  REAL,                               -- NULL stands for NaN
+  step   INTEGER NOT NULL DEFAULT 0,
+  slice  TEXT NOT NULL DEFAULT '',           -- 'test', 'test/etf', 'valid', … ('' = none)
+  at     TEXT NOT NULL
+);
+CREATE INDEX metrics_run_key ON metrics(run_id, key, slice, step);
+
+CREATE TABLE artifacts (
+  run_id TEXT NOT NULL REFERENCES runs(run_id),
+  path   TEXT NOT NULL,
+  kind   TEXT NOT NULL,
+  sha256 TEXT,
+  bytes  INTEGER,
+  PRIMARY KEY (run_id, path)
+);
+
+CREATE TABLE data_versions (
+  hash       TEXT PRIMARY KEY,
+  kind       TEXT NOT NULL,                  -- 'raw' | 'prices' | 'features' | …
+  path       TEXT,
+  rows       INTEGER,
+  created_at TEXT NOT NULL,
+  details    TEXT                            -- JSON
+);
+
+CREATE TABLE model_versions (
+  model_id   TEXT PRIMARY KEY,
+  kind       TEXT NOT NULL CHECK (kind IN (${list(MODEL_KINDS)})),
+  run_id     TEXT REFERENCES runs(run_id),
+  data_hash  TEXT,
+  created_at TEXT NOT NULL,
+  path       TEXT NOT NULL,                  -- the model folder; relative to the workspace when inside it
+  metrics    TEXT NOT NULL,                  -- JSON: model kind → {mae, rmse, r2, mae_log, rmse_log, r2_log}
+  test_slice TEXT                            -- JSON: {date_min, date_max, rows, data_hash}
+);
+CREATE INDEX model_versions_created ON model_versions(created_at);
+
+CREATE TABLE aliases (
+  alias      TEXT PRIMARY KEY,
+  model_id   TEXT NOT NULL REFERENCES model_versions(model_id),
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE alias_history (
+  id                INTEGER PRIMARY KEY AUTOINCREMENT,
+  alias             TEXT NOT NULL,
+  model_id          TEXT NOT NULL REFERENCES model_versions(model_id),
+  previous_model_id TEXT REFERENCES model_versions(model_id),
+  at                TEXT NOT NULL,
+  reason            TEXT NOT NULL CHECK (reason IN (${list(ALIAS_REASONS)})),
+  actor             TEXT,
+  note              TEXT
+);
+CREATE INDEX alias_history_alias_at ON alias_history(alias, at);
+CREATE TRIGGER alias_history_no_update BEFORE UPDATE ON alias_history
+BEGIN SELECT RAISE(ABORT, 'alias_history is append-only: rows are never updated'); END;
+CREATE TRIGGER alias_history_no_delete BEFORE DELETE ON alias_history
+BEGIN SELECT RAISE(ABORT, 'alias_history is append-only: rows are never deleted'); END;
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The store's schema version (0 for an empty file). */
+export function schemaVersion(db: Database): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (table === undefined) return 0;
+  const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+function newerError(file: string, version: number): StockpipeError {
+  return new StockpipeError('SP_ERR_REGISTRY', `registry ${file} has schema version ${version}, newer than this stockpipe (${SCHEMA_VERSION})`, {
+    hint: 'Upgrade stockpipe to the version that wrote this workspace, or use another --workspace.',
+  });
+}
+
+/** Fails with SP_ERR_REGISTRY when the store was written by a newer stockpipe. */
+export function assertNotNewer(file: string, version: number): void {
+  if (version > SCHEMA_VERSION) throw newerError(file, version);
+}
+
+/** Applies the pending migrations in one IMMEDIATE transaction (safe when two processes open at once). */
+export function migrate(db: Database, file: string, now: () => Date): number {
+  const apply = db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const current = schemaVersion(db);
+    assertNotNewer(file, current);
+    const insert = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      insert.run(m.version, m.name, now().toISOString());
+    }
+    return SCHEMA_VERSION;
+  });
+  return apply.immediate();
+}

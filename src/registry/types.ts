@@ -1,0 +1,150 @@
+/** @module registry/types
+ * The registry's records. Field names are snake_case, as stored and as printed by `--json`. */
+import type { ALIAS_REASONS, MODEL_KINDS, RUN_STATUSES } from './schema.js';
+
+export type ModelKind = (typeof MODEL_KINDS)[number];
+export type AliasReason = (typeof ALIAS_REASONS)[number];
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** One model kind's metrics: mae, rmse, r2, mae_log, rmse_log, r2_log (and maybe rows). */
+export type MetricSet = Record<string, number>;
+/** Test-slice metrics keyed by model kind (the model's own kind and the baselines), SPEC §10.1. */
+export type ModelMetrics = Record<string, MetricSet>;
+
+/** The rows a model was evaluated on; two models are comparable only on the same slice. */
+export interface TestSlice {
+  date_min: string;
+  date_max: string;
+  rows: number;
+  data_hash: string;
+}
+
+export interface RunInput {
+  kind: string;
+  run_id?: string;
+  name?: string;
+  parent_run_id?: string;
+  git_sha?: string;
+  config_hash?: string;
+  seed?: number;
+}
+
+export interface RunRecord {
+  run_id: string;
+  kind: string;
+  name: string | null;
+  parent_run_id: string | null;
+  status: RunStatus;
+  started_at: string;
+  ended_at: string | null;
+  git_sha: string | null;
+  config_hash: string | null;
+  seed: number | null;
+  error: string | null;
+}
+
+export interface MetricInput {
+  key: string;
+  value: number;
+  step?: number;
+  slice?: string;
+}
+
+export interface MetricRecord {
+  key: string;
+  value: number;
+  step: number;
+  slice: string;
+  at: string;
+}
+
+export interface ArtifactRecord {
+  path: string;
+  kind: string;
+  sha256: string | null;
+  bytes: number | null;
+}
+
+/** A run with everything logged under it. */
+export interface RunDetails extends RunRecord {
+  params: Record<string, string | null>;
+  metrics: MetricRecord[];
+  artifacts: ArtifactRecord[];
+}
+
+export interface DataVersion {
+  hash: string;
+  kind: string;
+  path: string | null;
+  rows: number | null;
+  created_at: string;
+  details: Record<string, unknown> | null;
+}
+
+export interface RegisterModelInput {
+  model_id: string;
+  kind: ModelKind;
+  /** The model folder (holding model.json); stored relative to the workspace when inside it. */
+  path: string;
+  metrics: ModelMetrics;
+  test_slice: TestSlice | null;
+  run_id?: string;
+  data_hash?: string;
+  created_at?: string;
+}
+
+export interface ModelVersion {
+  id: string;
+  kind: ModelKind;
+  created_at: string;
+  aliases: string[];
+  metrics: ModelMetrics;
+  run_id: string | null;
+  data_hash: string | null;
+  /** Absolute path of the model folder. */
+  path: string;
+  test_slice: TestSlice | null;
+}
+
+export interface AliasMove {
+  id: number;
+  alias: string;
+  model_id: string;
+  previous_model_id: string | null;
+  at: string;
+  reason: AliasReason;
+  actor: string | null;
+  note: string | null;
+}
+
+export interface PromoteDecision {
+  promoted: boolean;
+  /** One sentence: why it was (not) promoted. */
+  reason: string;
+  alias: string;
+  candidate: string;
+  champion_before: string | null;
+  metric: string;
+  candidate_value: number | null;
+  champion_value: number | null;
+  same_test_slice: boolean | null;
+  /** The history row written, when promoted. */
+  move: AliasMove | null;
+}
+
+export interface MetricDifference {
+  metric: string;
+  a: number | null;
+  b: number | null;
+  /** b − a (null when either is missing). */
+  diff: number | null;
+  better: 'a' | 'b' | 'tie' | null;
+}
+
+export interface ModelComparison {
+  a: { id: string; kind: ModelKind; metrics: MetricSet; test_slice: TestSlice | null };
+  b: { id: string; kind: ModelKind; metrics: MetricSet; test_slice: TestSlice | null };
+  same_test_slice: boolean;
+  /** Each model's own-kind metrics side by side. */
+  differences: MetricDifference[];
+}
