@@ -2,9 +2,10 @@
  * `npm run bench -- <name> [options]`: runs one benchmark (etl) and prints its JSON result.
  * Benchmarks are never part of `npm test`. */
 import { runEtlBench } from './etl.bench.js';
+import { runServeBench } from './serve.bench.js';
 
 const [name = 'etl', ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench };
+const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, serve: runServeBench };
 const bench = benches[name];
 if (!bench) {
   process.stderr.write(`unknown benchmark '${name}'; available: ${Object.keys(benches).join(', ')}\n`);

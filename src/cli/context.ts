@@ -21,4 +21,6 @@ export interface CommandContext {
 export interface CommandResult<T = unknown> {
   data: T;
   human: string;
+  /** The command printed its own output already (long-running commands such as serve). */
+  printed?: boolean;
 }

@@ -13,6 +13,11 @@ import type { CommandContext, CommandResult } from './context.js';
 import { featuresCommand } from './features.js';
 import { fetchCommand } from './fetch.js';
 import { ingestCommand } from './ingest.js';
+import { serveCommand } from './serve.js';
+import { trainCommand } from './train.js';
+import { evaluateCommand } from './evaluate.js';
+import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
+import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from './models.js';
 
 export const VERSION = '0.1.0';
 
@@ -70,6 +75,7 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
     now: () => new Date(),
   };
   const result = await body(ctx);
+  if (result.printed) return;
   if (jsonMode) process.stdout.write(`${JSON.stringify({ ok: true, data: result.data })}\n`);
   else if (!quiet) process.stdout.write(`${result.human}\n`);
 }
@@ -129,6 +135,124 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  $ stockpipe features\n  $ stockpipe features --window 20 --json')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, { features: { window: o.window } }, (ctx) => featuresCommand(ctx, { force: o.force === true }));
+    });
+
+  const num = (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new StockpipeError('SP_ERR_USAGE', `expected a number, got '${v}'`);
+    return n;
+  };
+  program
+    .command('train')
+    .description('train a volume model on features.parquet (time split), score it next to the baselines, register it')
+    .addOption(new Option('--kind <kind>', 'model kind').choices([...MODEL_KINDS]).default('gbdt'))
+    .addOption(new Option('--split <split>', 'time (default) or random (80/20, leaky across time: comparison only)').choices(['time', 'random']).default('time'))
+    .option('--test-from <date>', 'first day of the test slice (default: the 80th percentile of the rows\' dates)')
+    .option('--seed <n>', 'random seed (default 42)', int, 42)
+    .option('--trees <n>', 'gbdt: boosting rounds; rf: trees (default 100)', int, 100)
+    .option('--max-depth <n>', 'tree depth limit (default 6)', int, 6)
+    .option('--num-leaves <n>', 'gbdt: leaves per tree (default 63)', int, 63)
+    .option('--learning-rate <x>', 'gbdt: shrinkage (default 0.1)', num, 0.1)
+    .option('--min-data-in-leaf <n>', 'rows a leaf needs at least (default 100)', int, 100)
+    .option('--lambda-l2 <x>', 'L2 regularisation of leaf values (default 1)', num, 1)
+    .option('--bagging-fraction <x>', 'rows sampled per tree, 0..1 (default 1; rf always bootstraps)', num, 1)
+    .option('--feature-fraction <x>', 'features sampled per tree, 0..1 (default 1)', num, 1)
+    .option('--early-stopping <n>', 'gbdt: stop when the validation loss has not improved for N rounds (default 10; 0 = off)', int, 10)
+    .addOption(new Option('--target <t>', 'train on log1p(Volume) or raw Volume (default: log1p for gbdt, raw for rf — the classic setting)').choices(['log1p', 'raw']))
+    .option('--promote-if-better', 'move the champion alias to this model if it beats the champion on the same test slice')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe train --promote-if-better\n  $ stockpipe train --kind rf --json\n  $ stockpipe train --split random   # the classic leaky protocol, labelled as such')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as { threads?: string };
+      await run(cmd, {}, (ctx) =>
+        trainCommand(ctx, {
+          kind: o.kind as ModelKind,
+          split: o.split as 'time' | 'random',
+          testFrom: o.testFrom as string | undefined,
+          seed: o.seed as number,
+          threads: g.threads !== undefined ? Number(g.threads) : ctx.config.threads,
+          trees: o.trees as number,
+          maxDepth: o.maxDepth as number,
+          numLeaves: o.numLeaves as number,
+          learningRate: o.learningRate as number,
+          minDataInLeaf: o.minDataInLeaf as number,
+          lambdaL2: o.lambdaL2 as number,
+          baggingFraction: o.baggingFraction as number,
+          featureFraction: o.featureFraction as number,
+          earlyStopping: o.earlyStopping as number,
+          target: o.target as 'log1p' | 'raw' | undefined,
+          promoteIfBetter: o.promoteIfBetter === true,
+        }),
+      );
+    });
+
+  program
+    .command('evaluate [model]')
+    .description('score a registered model (default: the champion) on its test slice next to every baseline, with per-slice metrics')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe evaluate\n  $ stockpipe evaluate <model-id> --json')
+    .action(async (ref: string | undefined, _o: unknown, cmd: Command) => {
+      await run(cmd, {}, (ctx) => evaluateCommand(ctx, ref));
+    });
+
+  program
+    .command('serve')
+    .description('the prediction API (GET/POST /predict, /docs, /openapi.json, /health, /ready, /metrics) serving the champion model')
+    .option('-p, --port <n>', 'port (default 8000; 0 = any free port)', int, 8000)
+    .option('--host <host>', 'address to listen on (default 127.0.0.1)', '127.0.0.1')
+    .option('--poll-ms <n>', 'how often to check whether the champion alias moved (default 1000)', int, 1000)
+    .addHelpText('after', '\nExamples:\n  $ stockpipe serve\n  $ curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n  $ stockpipe serve --port 9000 --host 0.0.0.0')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => serveCommand(ctx, { port: o.port as number, host: o.host as string, pollMs: o.pollMs as number, version: VERSION }));
+    });
+
+  const models = program.command('models').description('model versions, aliases (champion, …) and promotion, from <workspace>/stockpipe.db');
+  models
+    .command('list')
+    .description('every model version, newest first, with its aliases and test metrics')
+    .option('--limit <n>', 'show at most N versions', int)
+    .addHelpText('after', '\nExamples:\n  $ stockpipe models list\n  $ stockpipe models list --json')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => modelsListCommand(ctx, { limit: o.limit as number | undefined }));
+    });
+  models
+    .command('show <id|alias>')
+    .description('one model version: folder, test slice, metrics vs baselines')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe models show champion\n  $ stockpipe models show <model-id> --json')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      await run(cmd, {}, (ctx) => modelsShowCommand(ctx, id));
+    });
+  models
+    .command('promote <id>')
+    .description('point an alias at a model only if it beats the current holder on the same test slice')
+    .option('--alias <name>', 'alias to move (default champion)')
+    .option('--force', 'promote even if not better or not comparable (recorded as forced)')
+    .option('--metric <name>', 'metric to compare (default rmse_log; lower is better for mae/rmse, higher for r2)')
+    .option('--note <text>', 'note kept in the alias history')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe models promote <model-id>\n  $ stockpipe models promote <model-id> --alias challenger\n  $ stockpipe models promote <model-id> --force --note "rollback"')
+    .action(async (id: string, o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => modelsPromoteCommand(ctx, id, { alias: o.alias as string | undefined, force: o.force === true, metric: o.metric as string | undefined, note: o.note as string | undefined }));
+    });
+  models
+    .command('compare <a> <b>')
+    .description("two models' test metrics side by side (ids or aliases)")
+    .addHelpText('after', '\nExamples:\n  $ stockpipe models compare champion <model-id>')
+    .action(async (a: string, b: string, _o: unknown, cmd: Command) => {
+      await run(cmd, {}, (ctx) => modelsCompareCommand(ctx, a, b));
+    });
+  models
+    .command('at <time>')
+    .description('which model held an alias at a time (ISO-8601, UTC)')
+    .option('--alias <name>', 'alias (default champion)')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe models at 2024-05-01T14:30:00Z\n  $ stockpipe models at 2024-05-01 --alias challenger --json')
+    .action(async (time: string, o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => modelsAtCommand(ctx, time, { alias: o.alias as string | undefined }));
+    });
+  models
+    .command('history')
+    .description('every alias move, oldest first (append-only)')
+    .option('--alias <name>', 'only this alias')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe models history --alias champion')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => modelsHistoryCommand(ctx, { alias: o.alias as string | undefined }));
     });
 
   return program;

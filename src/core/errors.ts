@@ -38,6 +38,13 @@ export const ERROR_CODES = {
   SP_ERR_MODEL_NOT_FOUND: { exit: 1, http: 404, meaning: 'No registered model version has this id, and no alias has this name.', hint: 'Run `stockpipe models list` to see model ids and aliases (e.g. champion).' },
   SP_ERR_MODEL_MISSING: { exit: 1, http: 500, meaning: 'The model version is registered but its folder or model.json is gone.', hint: 'Restore the named folder, or train again and promote the new model.' },
   SP_ERR_PROMOTE_REFUSED: { exit: 1, http: 409, meaning: 'The candidate is not better than the alias holder on the same test slice, or the two were evaluated on different test slices.', hint: 'Re-evaluate both models on the same test slice, or pass --force to promote anyway (recorded as forced).' },
+  SP_ERR_BAD_REQUEST: { exit: 2, http: 400, meaning: 'An API request has a missing, repeated, empty, non-numeric, non-finite or out-of-range parameter, or an invalid body.', hint: 'See /docs for the parameters; e.g. GET /predict?vol_moving_avg=12345&adj_close_rolling_med=25.' },
+  SP_ERR_NOT_FOUND: { exit: 1, http: 404, meaning: 'No API route at this path.', hint: 'See /docs (or /openapi.json) for the routes.' },
+  SP_ERR_METHOD_NOT_ALLOWED: { exit: 1, http: 405, meaning: 'The route exists but not for this HTTP method.', hint: 'The Allow header lists the methods the route accepts.' },
+  SP_ERR_PAYLOAD_TOO_LARGE: { exit: 1, http: 413, meaning: 'The request body or the batch is larger than the server accepts.', hint: 'Send at most 10,000 instances per POST /predict.' },
+  SP_ERR_NO_MODEL: { exit: 1, http: 503, meaning: 'No champion model is registered or loadable yet.', hint: 'Run `stockpipe train --promote-if-better` (or `npm start`), then retry.' },
+  SP_ERR_MODEL_FORMAT: { exit: 1, http: 500, meaning: 'A model.json is not valid: unknown format or version, a missing or malformed field, a child index out of range, or a non-finite number.', hint: 'Check the named field against docs/model-format.md, or train the model again.' },
+  SP_ERR_TRAIN_PARAMS: { exit: 2, http: 400, meaning: 'A model training parameter is unknown or out of range (e.g. num_leaves < 2, learning_rate <= 0).', hint: 'Fix or remove the named parameter to use its default (docs/model-format.md lists them).' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

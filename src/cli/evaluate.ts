@@ -1,0 +1,103 @@
+/** @module cli/evaluate
+ * `stockpipe evaluate [id|alias]`: scores a registered model on its own test slice (the same
+ * split it was trained with) next to every baseline — naive, polyreg (refitted on the same train
+ * slice) and the newest registered model of each other kind evaluated on the same slice — with
+ * raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years). */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import { openDuckDB } from '../db/duckdb.js';
+import { featuresPath } from '../features/build.js';
+import { fitPolyreg } from '../ml/baselines.js';
+import { loadVolumeDataset } from '../ml/dataset.js';
+import { regressionMetrics, type RegressionMetrics } from '../ml/metrics/regression.js';
+import { sliceMetrics, type SliceMetrics } from '../ml/metrics/slices.js';
+import { makeSlices } from '../ml/train.js';
+import { naiveScorer, polyScorer, predictRows, scorerFromJSON } from '../ml/volume-model.js';
+import { openRegistry } from '../registry/store.js';
+import type { CommandContext, CommandResult } from './context.js';
+import { metricsTable } from './train.js';
+
+export interface EvaluateData {
+  model_id: string;
+  kind: string;
+  split: { kind: string; test_from: string | null; leaky: boolean };
+  test: { date_min: string; date_max: string; rows: number };
+  metrics: Record<string, RegressionMetrics>;
+  /** Which registered model each tree-kind row of `metrics` is. */
+  compared_models: Record<string, string>;
+  slices: SliceMetrics;
+  seconds: number;
+}
+
+export async function evaluateCommand(ctx: CommandContext, ref: string | undefined): Promise<CommandResult<EvaluateData>> {
+  const t0 = performance.now();
+  const reg = openRegistry(ctx.workspace);
+  try {
+    const target = ref ?? (reg.aliasTarget('champion') ?? reg.listModels({ limit: 1 })[0]?.id);
+    if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });
+    const model = reg.getModel(target);
+    const metricsFile = join(model.path, 'metrics.json');
+    const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
+    const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
+    const db = await openDuckDB({ tempDir: join(ctx.workspace, 'tmp', 'duckdb'), memoryLimit: ctx.config.memory_limit, threads: Math.max(1, ctx.config.threads) });
+    let ds;
+    try {
+      ds = await loadVolumeDataset(db.connection, featuresPath(ctx.workspace));
+    } finally {
+      db.close();
+    }
+    const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
+    const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
+    const pred = predictRows(scorer, ds.vma, ds.acm, s.test);
+    const metrics: Record<string, RegressionMetrics> = { [model.kind]: regressionMetrics(y, pred) };
+    const compared: Record<string, string> = { [model.kind]: model.id };
+    // The newest model of every other kind that was evaluated on the same slice.
+    for (const other of reg.listModels({ limit: 200 })) {
+      if (other.id === model.id || metrics[other.kind] !== undefined || other.kind === 'naive' || other.kind === 'polyreg') continue;
+      if (JSON.stringify(other.test_slice) !== JSON.stringify(model.test_slice)) continue;
+      const file = join(other.path, 'model.json');
+      const text = await readFile(file, 'utf8').catch(() => null);
+      if (text === null) continue; // its files are gone: it cannot be compared
+      metrics[other.kind] = regressionMetrics(y, predictRows(scorerFromJSON(text, file), ds.vma, ds.acm, s.test));
+      compared[other.kind] = other.id;
+    }
+    if (metrics.polyreg === undefined) metrics.polyreg = regressionMetrics(y, predictRows(polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train)), ds.vma, ds.acm, s.test));
+    if (metrics.naive === undefined) metrics.naive = regressionMetrics(y, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
+    const slices = sliceMetrics(y, pred, Int32Array.from(s.test, (i) => ds.day[i]!), Uint8Array.from(s.test, (i) => ds.isStock[i]!));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const i of s.test) {
+      lo = Math.min(lo, ds.day[i]!);
+      hi = Math.max(hi, ds.day[i]!);
+    }
+    const day = (d: number): string => new Date(d * 86400000).toISOString().slice(0, 10);
+    const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
+    reg.transaction(() => {
+      reg.logParams(runId, { model_id: model.id, split: s.kind });
+      for (const [kind, m] of Object.entries(metrics)) reg.logMetrics(runId, { mae: m.mae, rmse: m.rmse, r2: m.r2, mae_log: m.mae_log, rmse_log: m.rmse_log, r2_log: m.r2_log }, { slice: `test/${kind}` });
+    });
+    reg.endRun(runId, 'finished');
+    const data: EvaluateData = {
+      model_id: model.id,
+      kind: model.kind,
+      split: { kind: s.kind, test_from: s.testFrom === null ? null : day(s.testFrom), leaky: s.kind === 'random' },
+      test: { date_min: day(lo), date_max: day(hi), rows: s.test.length },
+      metrics,
+      compared_models: compared,
+      slices,
+      seconds: Math.round(performance.now() - t0) / 1000,
+    };
+    const byAsset = Object.entries(slices.by_asset).map(([k, m]) => `${k} rmse_log ${m.rmse_log.toFixed(4)} (${m.rows} rows)`).join(', ');
+    const human = [
+      `${model.id} (${model.kind}) on its ${s.kind} test slice ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows${s.kind === 'random' ? ' — random split: leaky across time, for comparison only' : ''}`,
+      metricsTable(metrics, model.kind),
+      `  by asset: ${byAsset}`,
+      `  by year: ${Object.entries(slices.by_year).map(([k, m]) => `${k} ${m.rmse_log.toFixed(4)}`).join(', ')} (rmse_log)`,
+      `  by volume decile (rmse_log): ${slices.by_volume_decile.map((d) => d.rmse_log.toFixed(3)).join(' ')}`,
+    ].join('\n');
+    return { data, human };
+  } finally {
+    reg.close();
+  }
+}

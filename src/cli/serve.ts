@@ -1,0 +1,41 @@
+/** @module cli/serve
+ * `stockpipe serve`: the prediction API on host:port until SIGTERM/SIGINT, then a graceful
+ * shutdown (stop accepting, finish requests in flight, exit 0). */
+import { getLog } from '../core/log.js';
+import { buildApp } from '../serve/app.js';
+import { ChampionHolder } from '../serve/champion.js';
+import type { CommandContext, CommandResult } from './context.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  pollMs: number;
+  version: string;
+  /** Resolves when the server should stop (tests); default: SIGTERM or SIGINT. */
+  until?: Promise<unknown>;
+}
+
+export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<CommandResult> {
+  const holder = new ChampionHolder(ctx.workspace, getLog('serve'));
+  await holder.refresh();
+  holder.watch(opts.pollMs);
+  const { app } = await buildApp({ workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : getLog('access'), version: opts.version });
+  await app.listen({ port: opts.port, host: opts.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  const data = { url, docs: `${url}/docs`, model: holder.current?.id ?? null };
+  if (ctx.json) process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);
+  else process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}  (docs: ${url}/docs)\n`);
+  const stop =
+    opts.until ??
+    new Promise<string>((resolve) => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+  const why = await stop;
+  ctx.log.info({ signal: why }, 'shutting down: draining requests');
+  holder.stop();
+  await app.close();
+  return { data, human: '', printed: true };
+}

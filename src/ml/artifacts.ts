@@ -1,0 +1,82 @@
+/** @module ml/artifacts
+ * The files of a model version (SPEC §4.4): models/<model-id>/ model.json, metrics.json,
+ * training.log, card.md — written into a temp folder and renamed, so a model folder is complete or
+ * absent. */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RegressionMetrics } from './metrics/regression.js';
+
+export interface ModelFiles {
+  modelJson: string;
+  metrics: unknown;
+  trainingLog: string;
+  card: string;
+}
+
+export function modelsDir(workspace: string): string {
+  return join(workspace, 'models');
+}
+
+/** Writes the four files to models/<id>/ atomically; returns the folder. */
+export async function writeModelFolder(workspace: string, modelId: string, files: ModelFiles): Promise<string> {
+  const dir = join(modelsDir(workspace), modelId);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  try {
+    await writeFile(join(tmp, 'model.json'), files.modelJson);
+    await writeFile(join(tmp, 'metrics.json'), `${JSON.stringify(files.metrics, null, 2)}\n`);
+    await writeFile(join(tmp, 'training.log'), files.trainingLog);
+    await writeFile(join(tmp, 'card.md'), files.card);
+    await rename(tmp, dir);
+    return dir;
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface CardInput {
+  modelId: string;
+  kind: string;
+  createdAt: string;
+  dataPath: string;
+  dataHash: string;
+  split: { kind: string; train_rows: number; valid_rows: number; test_rows: number; test_from: string | null; valid_from: string | null };
+  params: Record<string, unknown>;
+  metrics: Record<string, RegressionMetrics>;
+  seconds: number;
+  lineage: Record<string, string>;
+}
+
+const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 1000 ? x.toExponential(4) : x.toPrecision(5)) : String(x));
+
+/** A human-readable model card. */
+export function renderCard(c: CardInput): string {
+  const rows = Object.entries(c.metrics).map(([k, m]) => `| ${k}${k === c.kind ? ' (this model)' : ''} | ${fmt(m.mae)} | ${fmt(m.rmse)} | ${fmt(m.r2)} | ${fmt(m.mae_log)} | ${fmt(m.rmse_log)} | ${fmt(m.r2_log)} |`);
+  return [
+    `# Model card: ${c.modelId}`,
+    '',
+    `- kind: \`${c.kind}\` — predicts Volume from vol_moving_avg and adj_close_rolling_med`,
+    `- created: ${c.createdAt}; training took ${c.seconds.toFixed(1)} s`,
+    `- data: \`${c.dataPath}\` (hash \`${c.dataHash.slice(0, 16)}\`)`,
+    `- split: ${c.split.kind}${c.split.kind === 'random' ? ' (80/20, seed 42 — leaky across time, for comparison only)' : ''}; train ${c.split.train_rows} rows, validation ${c.split.valid_rows}, test ${c.split.test_rows}${c.split.test_from ? ` (test from ${c.split.test_from}, validation from ${c.split.valid_from})` : ''}`,
+    '',
+    '## Test metrics (next to the baselines)',
+    '',
+    '| model | MAE | RMSE | R² | MAE log1p | RMSE log1p | R² log1p |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+    '## Parameters',
+    '',
+    '```json',
+    JSON.stringify(c.params, null, 2),
+    '```',
+    '',
+    '## Lineage',
+    '',
+    ...Object.entries(c.lineage).map(([k, v]) => `- ${k}: ${v}`),
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,114 @@
+/** @module ml/train
+ * Trains one volume model on the time-split train slice (validation slice for early stopping),
+ * then scores it and every cheap baseline on the test slice: the numbers a model card and the
+ * registry need. Pure over the dataset: no files, no registry (cli/train does those). */
+import { StockpipeError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
+import { civilFromDays } from '../etl/csv-parse.js';
+import { fitPolyreg, naiveModel } from './baselines.js';
+import type { VolumeDataset } from './dataset.js';
+import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
+import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
+import { randomSplit, timeSplit, type Slices } from './split.js';
+import { fitTrees, type TreeTrainParams } from './tree-train.js';
+import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
+
+export interface TrainParams extends TreeTrainParams {
+  kind: ModelKind;
+  split: 'time' | 'random';
+  /** First test day (YYYY-MM-DD); default: the 80th percentile of the rows' dates. */
+  testFrom?: string;
+}
+
+export interface TrainOutcome {
+  kind: ModelKind;
+  scorer: VolumeScorer;
+  rows_train: number;
+  rows_valid: number;
+  rows_test: number;
+  split: { kind: 'time' | 'random'; test_from: string | null; valid_from: string | null; leaky: boolean };
+  test: { date_min: string; date_max: string; rows: number };
+  /** Test metrics of the model and of each baseline, keyed by kind. */
+  metrics: Record<string, RegressionMetrics>;
+  valid_metrics: RegressionMetrics | null;
+  slices: SliceMetrics;
+  train_seconds: number;
+  training_log: string;
+  best_iteration: number | null;
+  params: Record<string, unknown>;
+}
+
+export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom?: string): Slices {
+  if (split === 'random') return randomSplit(ds.rows, 42);
+  let from: number | undefined;
+  if (testFrom !== undefined) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(testFrom);
+    if (!m) throw new StockpipeError('SP_ERR_USAGE', `--test-from must be a date YYYY-MM-DD (got '${testFrom}')`);
+    from = Math.round(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86400000);
+  }
+  return timeSplit(ds.day, { testFrom: from });
+}
+
+function dateRange(ds: VolumeDataset, idx: Int32Array): { date_min: string; date_max: string } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let k = 0; k < idx.length; k++) {
+    const d = ds.day[idx[k]!]!;
+    if (d < lo) lo = d;
+    if (d > hi) hi = d;
+  }
+  return { date_min: civilFromDays(lo), date_max: civilFromDays(hi) };
+}
+
+function pick(a: Float64Array | Int32Array | Uint8Array, idx: Int32Array): Float64Array {
+  const out = new Float64Array(idx.length);
+  for (let k = 0; k < idx.length; k++) out[k] = a[idx[k]!]!;
+  return out;
+}
+
+export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TrainOutcome> {
+  const s = makeSlices(ds, p.split, p.testFrom);
+  if (s.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use an earlier --test-from, or more history.' });
+  if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  const t0 = performance.now();
+  let scorer: VolumeScorer;
+  let log = '';
+  let best: number | null = null;
+  let params: Record<string, unknown> = { kind: p.kind, split: p.split };
+  const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train));
+  if (p.kind === 'naive') scorer = naiveScorer(naiveModel());
+  else if (p.kind === 'polyreg') scorer = poly;
+  else {
+    const fit = await fitTrees(p.kind, ds, s, p, hooks);
+    scorer = fit.scorer;
+    log = fit.log;
+    best = fit.bestIteration;
+    params = { ...params, ...fit.params };
+  }
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const yTest = pick(ds.volume, s.test);
+  const metrics: Record<string, RegressionMetrics> = {};
+  const predTest = predictRows(scorer, ds.vma, ds.acm, s.test);
+  metrics[p.kind] = regressionMetrics(yTest, predTest);
+  if (p.kind !== 'polyreg') metrics.polyreg = regressionMetrics(yTest, predictRows(poly, ds.vma, ds.acm, s.test));
+  if (p.kind !== 'naive') metrics.naive = regressionMetrics(yTest, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
+  const validMetrics = s.valid.length > 0 ? regressionMetrics(pick(ds.volume, s.valid), predictRows(scorer, ds.vma, ds.acm, s.valid)) : null;
+  const testDays = Int32Array.from(s.test, (i) => ds.day[i]!);
+  const testStock = Uint8Array.from(s.test, (i) => ds.isStock[i]!);
+  return {
+    kind: p.kind,
+    scorer,
+    rows_train: s.train.length,
+    rows_valid: s.valid.length,
+    rows_test: s.test.length,
+    split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: s.kind === 'random' },
+    test: { ...dateRange(ds, s.test), rows: s.test.length },
+    metrics,
+    valid_metrics: validMetrics,
+    slices: sliceMetrics(yTest, predTest, testDays, testStock),
+    train_seconds: Math.round(trainSeconds * 1000) / 1000,
+    training_log: log,
+    best_iteration: best,
+    params,
+  };
+}

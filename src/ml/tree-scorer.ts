@@ -1,0 +1,29 @@
+/** @module ml/tree-scorer
+ * Adapts a tree model (gbdt or rf, format stockpipe-trees) to the VolumeScorer interface: the
+ * engine's prediction (target transform undone) clipped at 0. */
+import { fromJSON, predict, toJSON, type TreeModel } from './gbdt/model.js';
+import type { VolumeScorer } from './volume-model.js';
+
+export function isTreeModelJson(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && (json as { format?: unknown }).format === 'stockpipe-trees';
+}
+
+/** Wraps a trained model. */
+export function scorerForTrees(model: TreeModel): VolumeScorer {
+  const row = new Float64Array(2);
+  return {
+    kind: model.kind,
+    predict(vma: number, acm: number): number {
+      row[0] = vma;
+      row[1] = acm;
+      const v = predict(model, row);
+      return v > 0 ? v : 0;
+    },
+    toJSON: () => toJSON(model),
+  };
+}
+
+/** Loads model.json of a tree model (validated by fromJSON: SP_ERR_MODEL_FORMAT). */
+export function treeScorer(json: unknown, where: string): VolumeScorer {
+  return scorerForTrees(fromJSON(json, where));
+}

@@ -1,0 +1,96 @@
+/** @module ml/tree-train
+ * Fits the tree kinds (gbdt, rf) on a dataset's train slice with the native engine (ml/gbdt):
+ * gathers the feature columns, applies the target transform (gbdt: log1p(Volume) by default; rf:
+ * raw Volume, the classic setting), reports progress, writes the per-iteration training log. */
+import type { Progress } from '../core/progress.js';
+import { FEATURE_NAMES } from './baselines.js';
+import type { VolumeDataset } from './dataset.js';
+import { trainGbdt } from './gbdt/booster.js';
+import type { IterationInfo, TrainSet } from './gbdt/dataset.js';
+import { trainForest } from './gbdt/forest.js';
+import type { Slices } from './split.js';
+import { scorerForTrees } from './tree-scorer.js';
+import type { VolumeScorer } from './volume-model.js';
+
+export interface TreeTrainParams {
+  seed: number;
+  threads: number;
+  trees: number;
+  maxDepth: number;
+  numLeaves: number;
+  learningRate: number;
+  minDataInLeaf: number;
+  lambdaL2: number;
+  baggingFraction: number;
+  featureFraction: number;
+  earlyStopping: number;
+  target?: 'log1p' | 'raw';
+}
+
+export interface TreeFit {
+  scorer: VolumeScorer;
+  log: string;
+  bestIteration: number | null;
+  params: Record<string, unknown>;
+}
+
+function trainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolean): TrainSet {
+  const n = idx.length;
+  const vma = new Float64Array(n);
+  const acm = new Float64Array(n);
+  const y = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const i = idx[k]!;
+    vma[k] = ds.vma[i]!;
+    acm[k] = ds.acm[i]!;
+    y[k] = log1p ? Math.log1p(ds.volume[i]!) : ds.volume[i]!;
+  }
+  return { columns: [vma, acm], y, featureNames: FEATURE_NAMES, targetTransform: log1p ? 'log1p' : 'identity' };
+}
+
+const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
+
+export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices, p: TreeTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TreeFit> {
+  const target = p.target ?? (kind === 'gbdt' ? 'log1p' : 'raw');
+  const train = trainSet(ds, s.train, target === 'log1p');
+  const lines = [`# ${kind} on ${s.train.length} rows, target ${target}; iteration train_loss valid_loss (mean squared error on the target)`];
+  hooks.progress.start(`train ${kind}`, p.trees);
+  const onIteration = (it: IterationInfo): void => {
+    lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
+    hooks.progress.update(it.iteration);
+  };
+  try {
+    if (kind === 'gbdt') {
+      const valid = s.valid.length > 0 ? trainSet(ds, s.valid, target === 'log1p') : null;
+      const r = await trainGbdt(
+        train,
+        valid,
+        {
+          num_trees: p.trees,
+          learning_rate: p.learningRate,
+          num_leaves: p.numLeaves,
+          max_depth: p.maxDepth,
+          min_data_in_leaf: p.minDataInLeaf,
+          lambda_l2: p.lambdaL2,
+          bagging_fraction: p.baggingFraction,
+          feature_fraction: p.featureFraction,
+          early_stopping_rounds: p.earlyStopping,
+          seed: p.seed,
+          threads: Math.max(1, p.threads),
+        },
+        { onIteration, signal: hooks.signal },
+      );
+      lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
+      return { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: r.best_iteration, params: { target, ...r.model.params } };
+    }
+    const r = await trainForest(
+      train,
+      { num_trees: p.trees, max_depth: p.maxDepth, min_data_in_leaf: 1, seed: p.seed, threads: Math.max(1, p.threads) },
+      { onIteration, signal: hooks.signal },
+    );
+    lines.push(`# out-of-bag RMSE ${f(r.oob_rmse)} over ${r.oob_rows} rows (target ${target})`);
+    return { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: null, params: { target, oob_rmse: r.oob_rmse, ...r.model.params } };
+  } finally {
+    hooks.progress.stop();
+  }
+}

@@ -1,0 +1,51 @@
+/** @module ml/volume-model
+ * One interface over every volume-model kind (gbdt, rf, polyreg, naive): predict Volume from
+ * (vol_moving_avg, adj_close_rolling_med), serialize to model.json, load it back. */
+import { StockpipeError } from '../core/errors.js';
+import { naiveModel, predictNaive, predictPoly, type NaiveModel, type PolyModel } from './baselines.js';
+import { treeScorer, isTreeModelJson } from './tree-scorer.js';
+
+export const MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+export interface VolumeScorer {
+  kind: ModelKind;
+  /** Predicted Volume, ≥ 0. Allocates nothing. */
+  predict(vma: number, acm: number): number;
+  /** model.json text (deterministic). */
+  toJSON(): string;
+}
+
+export function polyScorer(m: PolyModel): VolumeScorer {
+  return { kind: 'polyreg', predict: (v, a) => predictPoly(m, v, a), toJSON: () => `${JSON.stringify(m, null, 1)}\n` };
+}
+
+export function naiveScorer(m: NaiveModel = naiveModel()): VolumeScorer {
+  return { kind: 'naive', predict: (v) => predictNaive(m, v), toJSON: () => `${JSON.stringify(m, null, 1)}\n` };
+}
+
+/** Loads any model.json; `where` names the file in errors. */
+export function scorerFromJSON(text: string, where: string): VolumeScorer {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const format = (json as { format?: unknown } | null)?.format;
+  if (format === 'stockpipe-naive') return naiveScorer(json as NaiveModel);
+  if (format === 'stockpipe-poly2') {
+    const m = json as PolyModel;
+    if (!Array.isArray(m.coef) || m.coef.length !== 6 || !m.coef.every(Number.isFinite)) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${where}: polyreg coef must be 6 finite numbers`);
+    return polyScorer(m);
+  }
+  if (isTreeModelJson(json)) return treeScorer(json, where);
+  throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${where}: unknown model format ${JSON.stringify(format)}`, { hint: 'Expected stockpipe-trees, stockpipe-poly2 or stockpipe-naive (docs/model-format.md).' });
+}
+
+/** Predictions for the rows `idx` of (vma, acm). */
+export function predictRows(s: VolumeScorer, vma: Float64Array, acm: Float64Array, idx: Int32Array): Float64Array {
+  const out = new Float64Array(idx.length);
+  for (let k = 0; k < idx.length; k++) out[k] = s.predict(vma[idx[k]!]!, acm[idx[k]!]!);
+  return out;
+}

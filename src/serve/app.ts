@@ -1,0 +1,188 @@
+/** @module serve/app
+ * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /health, /ready, /metrics,
+ * /openapi.json and /docs. Route schemas document the API (OpenAPI 3); GET /predict validates its
+ * query by hand (strict, and cheaper than a generic validator on the hot path). */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { openRegistry } from '../registry/store.js';
+import type { ChampionHolder } from './champion.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { parseNumberParam, type ParamIssue } from './params.js';
+
+export const MAX_BATCH = 10_000;
+export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+export interface AppOptions {
+  workspace: string;
+  holder: ChampionHolder;
+  /** Access log (one line per request); null turns it off. */
+  accessLog: Logger | null;
+  version: string;
+}
+
+interface ErrorBody {
+  error: { code: ErrorCode; message: string; issues?: unknown[] };
+}
+
+function errorBody(code: ErrorCode, message: string, issues?: unknown[]): ErrorBody {
+  return { error: issues ? { code, message, issues } : { code, message } };
+}
+
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, issues?: unknown[]): FastifyReply {
+  return reply.code(ERROR_CODES[code].http).send(errorBody(code, message, issues));
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, issues: { type: 'array', items: {} } }, required: ['code', 'message'] } },
+  required: ['error'],
+} as const;
+
+const instanceSchema = {
+  type: 'object',
+  properties: { vol_moving_avg: { type: 'number', minimum: 0 }, adj_close_rolling_med: { type: 'number' } },
+  required: ['vol_moving_avg', 'adj_close_rolling_med'],
+  additionalProperties: false,
+} as const;
+
+/** Routes and the methods they accept (for 405 answers). */
+const ROUTES: Record<string, string[]> = {
+  '/predict': ['GET', 'POST'],
+  '/models': ['GET'],
+  '/health': ['GET'],
+  '/ready': ['GET'],
+  '/metrics': ['GET'],
+};
+
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
+  const metrics = createApiMetrics();
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const { holder } = opts;
+  holder.onSwap = (m) => {
+    metrics.modelInfo.reset();
+    metrics.modelInfo.set({ model_id: m.id, kind: m.kind }, 1);
+  };
+  if (holder.current) holder.onSwap(holder.current);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'stockpipe prediction API', version: opts.version, description: 'Predicts daily trading volume from the 30-day mean volume and the 30-day median adjusted close (SPEC §6).' },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const labels = { route, method: req.method, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.latency.observe(labels, reply.elapsedTime / 1000);
+    opts.accessLog?.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 1000) / 1000, model: reply.getHeader('x-model-id') });
+    done();
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = ROUTES[path];
+    if (allowed) {
+      void reply.header('allow', allowed.join(', '));
+      return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
+    }
+    return sendError(reply, 'SP_ERR_NOT_FOUND', `no route ${req.method} ${path}`);
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown[] }, _req, reply) => {
+    if (err.validation) return sendError(reply, 'SP_ERR_BAD_REQUEST', err.message, err.validation);
+    if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'SP_ERR_PAYLOAD_TOO_LARGE', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'SP_ERR_BAD_REQUEST', err.message);
+    app.log.error(err);
+    return sendError(reply, 'SP_ERR_INTERNAL', 'internal error');
+  });
+
+  const noModel = (reply: FastifyReply): FastifyReply => sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
+
+  app.get(
+    '/predict',
+    {
+      schema: {
+        summary: 'Predict one day\'s trading volume',
+        description: 'The whole body is the predicted volume, an integer ≥ 0. The model version is in the X-Model-Id header.',
+        querystring: {
+          type: 'object',
+          properties: {
+            vol_moving_avg: { type: 'number', minimum: 0, description: 'mean Volume of the last 30 rows', example: 12345 },
+            adj_close_rolling_med: { type: 'number', description: 'median Adj Close of the last 30 rows (may be negative)', example: 25 },
+          },
+          required: ['vol_moving_avg', 'adj_close_rolling_med'],
+        },
+        response: { 200: { type: 'integer', minimum: 0, description: 'predicted volume' }, 400: errorSchema, 503: errorSchema },
+      },
+      // Validated by hand below (strict: repeated, empty, too-long, non-finite values).
+      validatorCompiler: () => () => true,
+    },
+    (req: FastifyRequest, reply: FastifyReply) => {
+      const q = req.query as Record<string, unknown>;
+      const issues: ParamIssue[] = [];
+      const vma = parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues);
+      const acm = parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues);
+      if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), issues);
+      const model = holder.current;
+      if (!model) return noModel(reply);
+      const v = Math.round(model.scorer.predict(vma, acm));
+      metrics.predictions.inc({ model_id: model.id });
+      return reply.header('x-model-id', model.id).send(v > 0 ? v : 0);
+    },
+  );
+
+  app.post(
+    '/predict',
+    {
+      schema: {
+        summary: 'Predict many volumes at once',
+        body: { type: 'object', properties: { instances: { type: 'array', items: instanceSchema, minItems: 1 } }, required: ['instances'], additionalProperties: false },
+        response: { 200: { type: 'object', properties: { volumes: { type: 'array', items: { type: 'integer' } }, model: { type: 'string' } } }, 400: errorSchema, 413: errorSchema, 503: errorSchema },
+      },
+    },
+    (req: FastifyRequest, reply: FastifyReply) => {
+      const { instances } = req.body as { instances: { vol_moving_avg: number; adj_close_rolling_med: number }[] };
+      if (instances.length > MAX_BATCH) return sendError(reply, 'SP_ERR_PAYLOAD_TOO_LARGE', `${instances.length} instances; at most ${MAX_BATCH} per request`);
+      const model = holder.current;
+      if (!model) return noModel(reply);
+      const volumes = new Array<number>(instances.length);
+      for (let i = 0; i < instances.length; i++) {
+        const x = instances[i]!;
+        const v = Math.round(model.scorer.predict(x.vol_moving_avg, x.adj_close_rolling_med));
+        volumes[i] = v > 0 ? v : 0;
+      }
+      metrics.predictions.inc({ model_id: model.id }, instances.length);
+      return reply.header('x-model-id', model.id).send({ volumes, model: model.id });
+    },
+  );
+
+  app.get('/models', { schema: { summary: 'Registered model versions with their aliases and test metrics' } }, () => {
+    const reg = openRegistry(opts.workspace, { readonly: true });
+    try {
+      return { serving: holder.current?.id ?? null, models: reg.listModels({ limit: 100 }) };
+    } finally {
+      reg.close();
+    }
+  });
+
+  app.get('/health', { schema: { summary: 'Liveness' } }, () => ({ status: 'ok' }));
+
+  app.get('/ready', { schema: { summary: 'Readiness: 503 until a champion is loaded', response: { 503: errorSchema } } }, (_req, reply) => {
+    const m = holder.current;
+    if (!m) return noModel(reply);
+    return { status: 'ready', model: m.id, kind: m.kind, loaded_at: m.loadedAt };
+  });
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  return { app, metrics };
+}

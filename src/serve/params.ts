@@ -1,0 +1,48 @@
+/** @module serve/params
+ * Strict parsing of the GET /predict query parameters (SPEC §6): one value each, a plain
+ * decimal (integers, decimals, exponents), finite, at most 64 characters; vol_moving_avg ≥ 0.
+ * Pure; returns issues instead of throwing, so the route can answer 400 with all of them. */
+
+export interface ParamIssue {
+  param: string;
+  code: 'missing' | 'repeated' | 'empty' | 'too_long' | 'not_a_number' | 'not_finite' | 'negative';
+  message: string;
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+export const MAX_PARAM_LENGTH = 64;
+
+/** Parses one parameter; pushes an issue and returns NaN when it is not acceptable. */
+export function parseNumberParam(raw: unknown, name: string, opts: { nonNegative: boolean }, issues: ParamIssue[]): number {
+  if (raw === undefined) {
+    issues.push({ param: name, code: 'missing', message: `${name} is required` });
+    return NaN;
+  }
+  if (Array.isArray(raw)) {
+    issues.push({ param: name, code: 'repeated', message: `${name} is given ${raw.length} times; give it once` });
+    return NaN;
+  }
+  const text = String(raw);
+  if (text === '') {
+    issues.push({ param: name, code: 'empty', message: `${name} is empty` });
+    return NaN;
+  }
+  if (text.length > MAX_PARAM_LENGTH) {
+    issues.push({ param: name, code: 'too_long', message: `${name} is ${text.length} characters long (at most ${MAX_PARAM_LENGTH})` });
+    return NaN;
+  }
+  if (!DECIMAL.test(text)) {
+    issues.push({ param: name, code: 'not_a_number', message: `${name} must be a decimal number (got ${JSON.stringify(text)})` });
+    return NaN;
+  }
+  const v = Number(text);
+  if (!Number.isFinite(v)) {
+    issues.push({ param: name, code: 'not_finite', message: `${name} must be finite (got ${JSON.stringify(text)})` });
+    return NaN;
+  }
+  if (opts.nonNegative && v < 0) {
+    issues.push({ param: name, code: 'negative', message: `${name} must be ≥ 0 (got ${text})` });
+    return NaN;
+  }
+  return v;
+}

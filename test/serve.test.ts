@@ -1,0 +1,216 @@
+/** The prediction API (SPEC §6) through Fastify's inject, and one real listening server. */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { scorerFromJSON } from '../src/ml/volume-model.js';
+import { naiveJson, polyJson, registerModel } from './helpers/models.js';
+import { silentLog, tempWorkspace } from './helpers/workspace.js';
+import { writeFile } from 'node:fs/promises';
+
+async function app(opts: { model?: boolean } = {}) {
+  const ws = await tempWorkspace();
+  if (opts.model !== false) await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+  const holder = new ChampionHolder(ws, silentLog);
+  await holder.refresh();
+  const built = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test' });
+  return { ws, holder, ...built };
+}
+
+describe('GET /predict', () => {
+  it('answers the predicted volume as the whole JSON body, an integer, with X-Model-Id', async () => {
+    const { app: a } = await app();
+    const r = await a.inject('/predict?vol_moving_avg=12345&adj_close_rolling_med=25');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/application\/json/);
+    expect(r.headers['x-model-id']).toBe('poly-1');
+    const body = JSON.parse(r.body) as unknown;
+    expect(Number.isInteger(body)).toBe(true);
+    expect(body as number).toBeGreaterThanOrEqual(0);
+    expect(r.body).toMatch(/^\d+$/);
+  });
+
+  it('accepts decimals, exponents, volumes beyond 2^31 and a negative adj_close_rolling_med', async () => {
+    const { app: a } = await app();
+    for (const q of ['vol_moving_avg=12345.5&adj_close_rolling_med=2.5e1', 'vol_moving_avg=2326635323&adj_close_rolling_med=25', 'vol_moving_avg=1e6&adj_close_rolling_med=-3.75', 'vol_moving_avg=0&adj_close_rolling_med=0']) {
+      const r = await a.inject(`/predict?${q}`);
+      expect(r.statusCode, q).toBe(200);
+      expect(Number.isInteger(JSON.parse(r.body))).toBe(true);
+    }
+  });
+
+  it('equals the offline model on 1,000 random inputs', async () => {
+    const { app: a } = await app();
+    const offline = scorerFromJSON(polyJson(), 'poly');
+    let seed = 3;
+    const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let i = 0; i < 1000; i++) {
+      const vma = Math.floor(rnd() * 5e7);
+      const acm = Math.round((rnd() * 300 - 10) * 100) / 100;
+      const r = await a.inject(`/predict?vol_moving_avg=${vma}&adj_close_rolling_med=${acm}`);
+      expect(JSON.parse(r.body)).toBe(Math.max(0, Math.round(offline.predict(vma, acm))));
+    }
+  });
+
+  it('rejects every bad input with 400 and the error body, never 500', async () => {
+    const { app: a } = await app();
+    const cases: [string, string][] = [
+      ['', 'missing'],
+      ['adj_close_rolling_med=25', 'missing'],
+      ['vol_moving_avg=&adj_close_rolling_med=25', 'empty'],
+      ['vol_moving_avg=1&vol_moving_avg=2&adj_close_rolling_med=25', 'repeated'],
+      ['vol_moving_avg=abc&adj_close_rolling_med=25', 'not_a_number'],
+      ['vol_moving_avg=0x10&adj_close_rolling_med=25', 'not_a_number'],
+      ['vol_moving_avg=NaN&adj_close_rolling_med=25', 'not_a_number'],
+      ['vol_moving_avg=Infinity&adj_close_rolling_med=25', 'not_a_number'],
+      ['vol_moving_avg=1e400&adj_close_rolling_med=25', 'not_finite'],
+      ['vol_moving_avg=-5&adj_close_rolling_med=25', 'negative'],
+      [`vol_moving_avg=${'1'.repeat(100)}&adj_close_rolling_med=25`, 'too_long'],
+      ['vol_moving_avg=12%2C5&adj_close_rolling_med=25', 'not_a_number'],
+    ];
+    for (const [q, code] of cases) {
+      const r = await a.inject(`/predict?${q}`);
+      expect(r.statusCode, q).toBe(400);
+      const body = JSON.parse(r.body) as { error: { code: string; message: string; issues: { code: string }[] } };
+      expect(body.error.code).toBe('SP_ERR_BAD_REQUEST');
+      expect(body.error.issues.map((i) => i.code), q).toContain(code);
+    }
+  });
+
+  it('is 503 SP_ERR_NO_MODEL (and /ready 503) until a champion exists', async () => {
+    const { app: a } = await app({ model: false });
+    const r = await a.inject('/predict?vol_moving_avg=1&adj_close_rolling_med=2');
+    expect(r.statusCode).toBe(503);
+    expect(JSON.parse(r.body).error.code).toBe('SP_ERR_NO_MODEL');
+    expect((await a.inject('/ready')).statusCode).toBe(503);
+    expect((await a.inject('/health')).statusCode).toBe(200);
+  });
+});
+
+describe('other routes', () => {
+  it('POST /predict scores a batch, and refuses more than 10,000 instances with 413', async () => {
+    const { app: a } = await app();
+    const r = await a.inject({ method: 'POST', url: '/predict', payload: { instances: [{ vol_moving_avg: 12345, adj_close_rolling_med: 25 }, { vol_moving_avg: 0, adj_close_rolling_med: -2 }] } });
+    expect(r.statusCode).toBe(200);
+    const body = JSON.parse(r.body) as { volumes: number[]; model: string };
+    expect(body.model).toBe('poly-1');
+    expect(body.volumes.length).toBe(2);
+    const single = await a.inject('/predict?vol_moving_avg=12345&adj_close_rolling_med=25');
+    expect(body.volumes[0]).toBe(JSON.parse(single.body));
+    const big = { instances: Array.from({ length: 10_001 }, () => ({ vol_moving_avg: 1, adj_close_rolling_med: 1 })) };
+    const tooMany = await a.inject({ method: 'POST', url: '/predict', payload: big });
+    expect(tooMany.statusCode).toBe(413);
+    expect(JSON.parse(tooMany.body).error.code).toBe('SP_ERR_PAYLOAD_TOO_LARGE');
+    const bad = await a.inject({ method: 'POST', url: '/predict', payload: { instances: [{ vol_moving_avg: -1, adj_close_rolling_med: 1 }] } });
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body).error.code).toBe('SP_ERR_BAD_REQUEST');
+    const notJson = await a.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{nope' });
+    expect(notJson.statusCode).toBe(400);
+  });
+
+  it('answers unknown routes with 404 and wrong methods with 405, as JSON', async () => {
+    const { app: a } = await app();
+    const nf = await a.inject('/nope');
+    expect(nf.statusCode).toBe(404);
+    expect(JSON.parse(nf.body).error.code).toBe('SP_ERR_NOT_FOUND');
+    const na = await a.inject({ method: 'DELETE', url: '/predict' });
+    expect(na.statusCode).toBe(405);
+    expect(na.headers.allow).toBe('GET, POST');
+    expect(JSON.parse(na.body).error.code).toBe('SP_ERR_METHOD_NOT_ALLOWED');
+  });
+
+  it('publishes a valid OpenAPI 3 document listing every route, and /docs', async () => {
+    const { app: a } = await app();
+    const doc = JSON.parse((await a.inject('/openapi.json')).body) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toMatch(/^3\./);
+    for (const [path, methods] of Object.entries({ '/predict': ['get', 'post'], '/models': ['get'], '/health': ['get'], '/ready': ['get'], '/metrics': ['get'] })) {
+      for (const m of methods) expect(doc.paths[path]?.[m], `${m} ${path}`).toBeDefined();
+    }
+    const docs = await a.inject('/docs/');
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).toMatch(/swagger/i);
+  });
+
+  it('exposes Prometheus metrics: requests by route and status, predictions, the model', async () => {
+    const { app: a } = await app();
+    await a.inject('/predict?vol_moving_avg=1&adj_close_rolling_med=2');
+    await a.inject('/predict?vol_moving_avg=x&adj_close_rolling_med=2');
+    const text = (await a.inject('/metrics')).body;
+    expect(text).toMatch(/stockpipe_http_requests_total\{route="\/predict",method="GET",status="200"\} 1/);
+    expect(text).toMatch(/stockpipe_http_requests_total\{route="\/predict",method="GET",status="400"\} 1/);
+    expect(text).toMatch(/stockpipe_predictions_total\{model_id="poly-1"\} 1/);
+    expect(text).toMatch(/stockpipe_model_info\{model_id="poly-1",kind="polyreg"\} 1/);
+    expect(text).toMatch(/stockpipe_http_request_duration_seconds_bucket/);
+  });
+
+  it('lists models with the one being served', async () => {
+    const { app: a } = await app();
+    const body = JSON.parse((await a.inject('/models')).body) as { serving: string; models: { id: string; aliases: string[] }[] };
+    expect(body.serving).toBe('poly-1');
+    expect(body.models[0]).toMatchObject({ id: 'poly-1', aliases: ['champion'] });
+  });
+});
+
+describe('hot swap', () => {
+  it('swaps to the new champion under concurrent requests with zero failures; a broken model is rejected', async () => {
+    const { app: a, holder, ws } = await app();
+    let failures = 0;
+    const seen = new Set<string>();
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        const rs = await Promise.all(Array.from({ length: 20 }, () => a.inject('/predict?vol_moving_avg=5000&adj_close_rolling_med=10')));
+        for (const r of rs) {
+          if (r.statusCode !== 200) failures++;
+          seen.add(String(r.headers['x-model-id']));
+        }
+        // inject() resolves in microtasks only: let I/O (the model file read) run between rounds.
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await registerModel(ws, 'naive-2', naiveJson(), { kind: 'naive' });
+    const { openRegistry } = await import('../src/registry/store.js');
+    const reg = openRegistry(ws);
+    reg.setAlias('champion', 'naive-2', 'manual');
+    await holder.refresh();
+    expect(holder.current?.id).toBe('naive-2');
+    // A broken model: registered with valid files, then its model.json corrupted before the swap.
+    const dir = await registerModel(ws, 'poly-3', polyJson(), {});
+    await writeFile(join(dir, 'model.json'), '{"format":"stockpipe-poly2","coef":[1]}');
+    reg.setAlias('champion', 'poly-3', 'manual');
+    reg.close();
+    await holder.refresh();
+    expect(holder.current?.id).toBe('naive-2');
+    await new Promise((r) => setTimeout(r, 50));
+    running = false;
+    await load;
+    expect(failures).toBe(0);
+    expect(seen).toEqual(new Set(['poly-1', 'naive-2']));
+    const r = await a.inject('/predict?vol_moving_avg=5000&adj_close_rolling_med=10');
+    expect(JSON.parse(r.body)).toBe(5000); // naive: the 30-day mean
+  });
+});
+
+describe('stockpipe serve (a real listening server)', () => {
+  it('serves over HTTP and shuts down gracefully on SIGTERM with exit 0', async () => {
+    const ws = await tempWorkspace();
+    await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    const cli = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
+    const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--json', '--quiet', '-w', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const first = await new Promise<string>((res, rej) => {
+      child.stdout.once('data', (d: Buffer) => res(d.toString()));
+      child.once('exit', (c) => rej(new Error(`exited ${c}`)));
+    });
+    const { data } = JSON.parse(first) as { data: { url: string; model: string } };
+    expect(data.model).toBe('poly-1');
+    const r = await fetch(`${data.url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-model-id')).toBe('poly-1');
+    expect(Number.isInteger(await r.json())).toBe(true);
+    const exit = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+});
