@@ -3,9 +3,10 @@
  * Benchmarks are never part of `npm test`. */
 import { runEtlBench } from './etl.bench.js';
 import { runServeBench } from './serve.bench.js';
+import { runTrainBench } from './train.bench.js';
 
 const [name = 'etl', ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, serve: runServeBench };
+const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, train: runTrainBench, serve: runServeBench };
 const bench = benches[name];
 if (!bench) {
   process.stderr.write(`unknown benchmark '${name}'; available: ${Object.keys(benches).join(', ')}\n`);
