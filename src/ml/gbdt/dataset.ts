@@ -1,0 +1,105 @@
+/** @module ml/gbdt/dataset
+ * What the trainers share: the input type, its checks (SP_ERR_TRAIN_DATA), binning a data set into
+ * a shared column-major Uint8 matrix, and turning a bin-space tree into model arrays. */
+import { StockpipeError } from '../../core/errors.js';
+import { deriveSeed } from '../../core/rng.js';
+import { binColumn, computeBinEdges, type NumericColumn } from './binning.js';
+import type { BinnedMatrix } from './histogram.js';
+import type { BinTree } from './kernels.js';
+import type { TargetTransform, TreeArrays } from './model.js';
+
+/** A Float64Array in shared memory: as TrainSet.y it saves the trainer a copy (workers read it in place). */
+export function sharedFloat64Array(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(length * 8));
+}
+
+export interface TrainSet {
+  /** One column per feature, all of y's length. */
+  columns: readonly NumericColumn[];
+  /** The target, already transformed by the caller (e.g. log1p(Volume)); finite. Read in place,
+   * not copied, when it is a whole sharedFloat64Array. */
+  y: Float64Array | Float32Array;
+  /** Default f0, f1, …; stored in the model. */
+  featureNames?: readonly string[];
+  /** What the caller applied to y (stored; scoring undoes it). Default 'identity'. */
+  targetTransform?: TargetTransform;
+}
+
+export interface IterationInfo {
+  /** 1-based number of trees so far. */
+  iteration: number;
+  /** Mean training loss after this tree (gbdt), or null (forest). */
+  train_loss: number | null;
+  /** Mean validation loss after this tree, or null without a validation set. */
+  valid_loss: number | null;
+}
+
+export interface TrainHooks {
+  /** Called after every tree (training.log lines, a progress bar). */
+  onIteration?(info: IterationInfo): void;
+  /** Aborts between trees and between splits; the workers are always terminated. */
+  signal?: AbortSignal;
+}
+
+/** Throws SP_ERR_TRAIN_DATA when the set is unusable; `what` names it ('train', 'valid'). */
+export function checkTrainSet(set: TrainSet, what: string, nFeatures?: number): void {
+  const fail = (msg: string): never => {
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} set: ${msg}`);
+  };
+  const n = set.y.length;
+  if (set.columns.length === 0) fail('no feature columns');
+  if (nFeatures !== undefined && set.columns.length !== nFeatures) fail(`has ${set.columns.length} feature columns, the training set ${nFeatures}`);
+  if (n === 0) fail('no rows');
+  if (n >= 2 ** 31 - 1) fail(`${n} rows is more than 2^31 - 2`);
+  set.columns.forEach((c, f) => {
+    if (c.length !== n) fail(`column ${f} has ${c.length} rows, y has ${n}`);
+  });
+  for (let i = 0; i < n; i++) if (!Number.isFinite(set.y[i]!)) fail(`y[${i}] is ${set.y[i]} (the target must be finite)`);
+  if (set.featureNames && set.featureNames.length !== set.columns.length) fail(`${set.featureNames.length} feature names for ${set.columns.length} columns`);
+}
+
+export function featureNames(set: TrainSet): string[] {
+  return set.featureNames ? [...set.featureNames] : set.columns.map((_, f) => `f${f}`);
+}
+
+/** Bin edges per feature, each from its own seeded sample. */
+export function fitEdges(columns: readonly NumericColumn[], maxBins: number, sampleSize: number, seed: number): Float64Array[] {
+  return columns.map((c, f) => computeBinEdges(c, { maxBins, sampleSize, seed: deriveSeed(seed, 100 + f) }));
+}
+
+/** The column-major binned matrix of a set, in a SharedArrayBuffer (workers read it in place). */
+export function binSet(columns: readonly NumericColumn[], edges: readonly Float64Array[]): BinnedMatrix {
+  const rows = columns[0]?.length ?? 0;
+  const bins = new Uint8Array(new SharedArrayBuffer(Math.max(1, rows * columns.length)));
+  columns.forEach((c, f) => binColumn(c, edges[f]!, bins, f * rows));
+  return { rows, features: columns.length, bins };
+}
+
+export function valueBinCounts(edges: readonly Float64Array[]): Int32Array {
+  return Int32Array.from(edges, (e) => e.length);
+}
+
+/** Model arrays of a bin-space tree: threshold = upper edge of the threshold bin. */
+export function toTreeArrays(t: BinTree, edges: readonly Float64Array[]): TreeArrays {
+  const n = t.feature.length;
+  const threshold = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const f = t.feature[i]!;
+    if (f >= 0) threshold[i] = edges[f]![t.bin[i]!]!;
+  }
+  return { feature: t.feature.slice(), threshold, left: t.left.slice(), right: t.right.slice(), value: t.value.slice() };
+}
+
+/** Feature indices 0..F-1, or a seeded sample of round(F·fraction) ≥ 1 of them, sorted. */
+export function sampleFeatures(nFeatures: number, fraction: number, next: (n: number) => number): Int32Array {
+  const all = Int32Array.from({ length: nFeatures }, (_, i) => i);
+  const k = Math.max(1, Math.round(nFeatures * fraction));
+  if (k >= nFeatures) return all;
+  for (let i = 0; i < k; i++) {
+    const j = i + next(nFeatures - i);
+    const x = all[i]!;
+    all[i] = all[j]!;
+    all[j] = x;
+  }
+  return all.slice(0, k).sort();
+}

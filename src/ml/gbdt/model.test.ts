@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { StockpipeError } from '../../core/errors.js';
+import { createRng } from '../../core/rng.js';
+import { trainGbdt } from './booster.js';
+import { fromJSON, predict, predictBatch, predictRaw, toJSON, type TreeModel } from './model.js';
+import { synthetic } from './test-data.js';
+
+async function smallModel(targetTransform: 'identity' | 'log1p' = 'identity'): Promise<TreeModel> {
+  const d = synthetic(4_000, 21);
+  return (await trainGbdt({ ...d, targetTransform }, null, { num_trees: 12, max_depth: 4, num_leaves: 16 })).model;
+}
+
+function randomRows(n: number, seed: number): Float64Array[] {
+  const rng = createRng(seed);
+  const a = new Float64Array(n);
+  const b = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    a[i] = rng.next() * 12 - 1;
+    b[i] = rng.normal() * 1.5;
+  }
+  return [a, b];
+}
+
+const modelFormatCode = (f: () => unknown): string | undefined => {
+  try {
+    f();
+  } catch (e) {
+    return e instanceof StockpipeError ? e.code : String(e);
+  }
+  return undefined;
+};
+
+describe('model.json', () => {
+  it('round-trips: fromJSON(toJSON(m)) predicts identically on 1,000 random rows; the text is stable', async () => {
+    const m = await smallModel('log1p');
+    const text = toJSON(m);
+    const back = fromJSON(text);
+    expect(toJSON(back)).toBe(text);
+    const cols = randomRows(1000, 3);
+    const a = predictBatch(m, cols, new Float64Array(1000));
+    const b = predictBatch(back, cols, new Float64Array(1000));
+    expect([...b]).toEqual([...a]);
+    const row = new Float64Array(2);
+    for (let i = 0; i < 1000; i++) {
+      row[0] = cols[0]![i]!;
+      row[1] = cols[1]![i]!;
+      expect(predict(back, row)).toBe(a[i]);
+    }
+  });
+
+  it('applies the target transform: log1p → max(0, expm1(raw))', async () => {
+    const m = await smallModel('log1p');
+    const row = [3, 0.5];
+    expect(predict(m, row)).toBe(Math.max(0, Math.expm1(predictRaw(m, row))));
+    const neg: TreeModel = { ...m, baseScore: -5, trees: [] };
+    expect(predict(neg, row)).toBe(0);
+    expect(predict({ ...neg, targetTransform: 'identity' }, row)).toBe(-5);
+  });
+
+  it('sends NaN right at every split and sums (gbdt) or averages (rf) the trees', () => {
+    const tree = { feature: Int32Array.of(0, -1, -1), threshold: Float64Array.of(1.5, 0, 0), left: Int32Array.of(1, -1, -1), right: Int32Array.of(2, -1, -1), value: Float64Array.of(0, 10, 20) };
+    const m: TreeModel = { kind: 'gbdt', featureNames: ['x'], baseScore: 1, aggregation: 'sum', targetTransform: 'identity', params: {}, trees: [tree, tree] };
+    expect(predict(m, [1.5])).toBe(21);
+    expect(predict(m, [1.6])).toBe(41);
+    expect(predict(m, [NaN])).toBe(41);
+    expect(predict({ ...m, kind: 'rf', aggregation: 'mean', baseScore: 0 }, [NaN])).toBe(20);
+  });
+
+  it('rejects corrupted files with SP_ERR_MODEL_FORMAT', async () => {
+    const good = JSON.parse(toJSON(await smallModel())) as Record<string, unknown>;
+    const t0 = (good.trees as Record<string, number[]>[])[0]!;
+    const n = t0.feature!.length;
+    const internal = t0.feature!.findIndex((f) => f >= 0);
+    const leaf = t0.feature!.findIndex((f) => f < 0);
+    const withTree = (patch: Record<string, unknown>): unknown => ({ ...good, trees: [{ ...t0, ...patch }] });
+    const bad: [string, unknown][] = [
+      ['not JSON', '{"format": '],
+      ['not an object', '[1]'],
+      ['wrong format', { ...good, format: 'lightgbm' }],
+      ['wrong version', { ...good, format_version: 2 }],
+      ['unknown kind', { ...good, kind: 'xgb' }],
+      ['unknown aggregation', { ...good, aggregation: 'max' }],
+      ['unknown NaN rule', { ...good, nan_rule: 'left' }],
+      ['unknown transform', { ...good, target_transform: 'log' }],
+      ['no feature names', { ...good, feature_names: [] }],
+      ['duplicate feature names', { ...good, feature_names: ['a', 'a'] }],
+      ['non-finite base score (1e999)', '{"format":"stockpipe-trees","format_version":1,"base_score":1e999}'],
+      ['base score missing', { ...good, base_score: undefined }],
+      ['trees not an array', { ...good, trees: {} }],
+      ['rf without trees', { ...good, aggregation: 'mean', trees: [] }],
+      ['array lengths differ', withTree({ value: t0.value!.slice(1) })],
+      ['missing array', withTree({ threshold: undefined })],
+      ['child out of range', withTree({ left: t0.left!.map((c, i) => (i === internal ? n + 3 : c)) })],
+      ['child points backwards', withTree({ right: t0.right!.map((c, i) => (i === internal ? 0 : c)) })],
+      ['leaf with children', withTree({ left: t0.left!.map((c, i) => (i === leaf ? 1 : c)) })],
+      ['feature out of range', withTree({ feature: t0.feature!.map((f, i) => (i === internal ? 2 : f)) })],
+      ['non-integer feature', withTree({ feature: t0.feature!.map((f, i) => (i === internal ? 0.5 : f)) })],
+      ['string value', withTree({ value: t0.value!.map((v, i) => (i === leaf ? 'x' : v)) })],
+      ['params not an object', { ...good, params: 3 }],
+    ];
+    for (const [what, input] of bad) expect(modelFormatCode(() => fromJSON(typeof input === 'string' ? input : JSON.stringify(input))), what).toBe('SP_ERR_MODEL_FORMAT');
+    // Non-finite numbers inside a tree (JSON can carry them as 1e999).
+    const text = toJSON(await smallModel()).replace(/"value":\[([^,\]]+)/, '"value":[1e999');
+    expect(modelFormatCode(() => fromJSON(text))).toBe('SP_ERR_MODEL_FORMAT');
+    expect(modelFormatCode(() => fromJSON(JSON.stringify(good)))).toBeUndefined();
+  });
+
+  it('scores the example in docs/model-format.md as the page says', () => {
+    const page = readFileSync(new URL('../../../docs/model-format.md', import.meta.url), 'utf8');
+    const json = /## Example[\s\S]*?```json\n([\s\S]*?)```/.exec(page)![1]!;
+    const m = fromJSON(json);
+    expect(predictRaw(m, [100000, 20])).toBeCloseTo(12.12, 12);
+    expect(predict(m, [100000, 20])).toBeCloseTo(183504.5149, 3);
+    expect(predictRaw(m, [NaN, 20])).toBeCloseTo(12.82, 12);
+  });
+
+  it('names what is wrong', () => {
+    expect(() => fromJSON('{"format":"stockpipe-trees","format_version":9}', 'models/x/model.json')).toThrow(/models\/x\/model.json: format_version 9/);
+  });
+});

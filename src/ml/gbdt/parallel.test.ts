@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { binSet, fitEdges } from './dataset.js';
+import type { Op } from './kernels.js';
+import { chunkSize, Engine } from './parallel.js';
+import { synthetic } from './test-data.js';
+
+function engine(threads: number): Engine {
+  const d = synthetic(100_000, 1);
+  const m = binSet(d.columns, fitEdges(d.columns, 255, 10_000, 1));
+  return new Engine({ layout: { kind: 'leaves' }, threads, train: m, y: d.y, valid: null, objective: 'l2', hessian: false, oob: false });
+}
+
+describe('Engine', () => {
+  it('cuts jobs by data size only, never by thread count', () => {
+    expect(chunkSize(28_000_000, 2, 1)).toBe(Math.ceil(28_000_000 / 512));
+    expect(chunkSize(28_000_000, 2, 16)).toBe(Math.ceil(28_000_000 / 64));
+    expect(chunkSize(1000, 2, 1)).toBe(16384);
+  });
+
+  it('gives the same histogram in-process and with 2 workers', async () => {
+    const a = engine(1);
+    const b = engine(2);
+    try {
+      for (const e of [a, b]) {
+        e.state.grad.set(e.state.y);
+        await e.run({ op: 'iota' });
+      }
+      const f = Int32Array.of(0, 1);
+      expect([...(await b.histogram(0, 100_000, true, f))]).toEqual([...(await a.histogram(0, 100_000, true, f))]);
+      const sa = await a.split(0, 100_000, 1, 100, 1, f);
+      const sb = await b.split(0, 100_000, 1, 100, 1, f);
+      expect(sb.nLeft).toBe(sa.nLeft);
+      expect([...sb.hist!]).toEqual([...sa.hist!]);
+      expect([...b.state.idx]).toEqual([...a.state.idx]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('reports a failing worker and refuses work after close()', async () => {
+    const e = engine(2);
+    await expect(e.run({ op: 'hist', start: 0, end: 100_000, identity: true, features: null } as unknown as Op)).rejects.toThrow(/gbdt worker/);
+    await e.close();
+    await e.close(); // idempotent
+    await expect(e.run({ op: 'iota' })).rejects.toThrow(/closed|worker/);
+  });
+});

@@ -1,0 +1,153 @@
+/** @module ml/gbdt/params
+ * Training parameters of the tree engine (LightGBM names where one exists), their defaults and
+ * strict validation: an unknown or out-of-range parameter throws SP_ERR_TRAIN_PARAMS. */
+import { StockpipeError } from '../../core/errors.js';
+import { isObjectiveName, type ObjectiveName } from './objectives/index.js';
+
+export interface GbdtParams {
+  objective: ObjectiveName;
+  num_trees: number;
+  learning_rate: number;
+  /** Leaf-wise growth stops at this many leaves. */
+  num_leaves: number;
+  /** Deepest leaf depth (root = 0); ≤ 0 means no limit. */
+  max_depth: number;
+  min_data_in_leaf: number;
+  min_sum_hessian_in_leaf: number;
+  lambda_l2: number;
+  min_gain_to_split: number;
+  /** Share of features drawn (seeded) for each tree. */
+  feature_fraction: number;
+  /** Share of rows drawn (seeded, Bernoulli) for each tree; < 1 makes each tree cheaper. */
+  bagging_fraction: number;
+  /** Value bins per feature, 2..255 (NaN has its own bin on top). */
+  max_bin: number;
+  /** Values sampled per feature to place the bin edges. */
+  bin_sample_size: number;
+  /** Stop when the validation loss has not improved for this many trees (0 = off). */
+  early_stopping_rounds: number;
+  seed: number;
+  /** Worker threads (1 = in-process). Not stored in the model: it does not change it. */
+  threads: number;
+}
+
+export const GBDT_DEFAULTS: Readonly<GbdtParams> = Object.freeze({
+  objective: 'l2',
+  num_trees: 100,
+  learning_rate: 0.1,
+  num_leaves: 31,
+  max_depth: -1,
+  min_data_in_leaf: 20,
+  min_sum_hessian_in_leaf: 1e-3,
+  lambda_l2: 0,
+  min_gain_to_split: 0,
+  feature_fraction: 1,
+  bagging_fraction: 1,
+  max_bin: 255,
+  bin_sample_size: 200_000,
+  early_stopping_rounds: 20,
+  seed: 42,
+  threads: 1,
+});
+
+export interface ForestParams {
+  num_trees: number;
+  max_depth: number;
+  /** Leaf limit; 0 = 2^max_depth (full trees). */
+  num_leaves: number;
+  /** Features drawn for each split; 0 = all. */
+  max_features: number;
+  /** Least bootstrap draws (Σ multiplicity) per leaf. */
+  min_data_in_leaf: number;
+  lambda_l2: number;
+  /** Poisson rate of each row's bootstrap multiplicity (1 = the classic bootstrap). */
+  sample_fraction: number;
+  max_bin: number;
+  bin_sample_size: number;
+  seed: number;
+  threads: number;
+}
+
+export const FOREST_DEFAULTS: Readonly<ForestParams> = Object.freeze({
+  num_trees: 100,
+  max_depth: 6,
+  num_leaves: 0,
+  max_features: 0,
+  min_data_in_leaf: 1,
+  lambda_l2: 0,
+  sample_fraction: 1,
+  max_bin: 255,
+  bin_sample_size: 200_000,
+  seed: 42,
+  threads: 1,
+});
+
+type Rule = [min: number, max: number, integer: boolean];
+
+const GBDT_RULES: Record<Exclude<keyof GbdtParams, 'objective'>, Rule> = {
+  num_trees: [0, 1e6, true],
+  learning_rate: [Number.MIN_VALUE, 1e3, false],
+  num_leaves: [2, 1 << 17, true],
+  max_depth: [-1, 64, true],
+  min_data_in_leaf: [0, Number.MAX_SAFE_INTEGER, false],
+  min_sum_hessian_in_leaf: [0, Number.MAX_VALUE, false],
+  lambda_l2: [0, Number.MAX_VALUE, false],
+  min_gain_to_split: [0, Number.MAX_VALUE, false],
+  feature_fraction: [Number.MIN_VALUE, 1, false],
+  bagging_fraction: [Number.MIN_VALUE, 1, false],
+  max_bin: [2, 255, true],
+  bin_sample_size: [1, 1e8, true],
+  early_stopping_rounds: [0, 1e6, true],
+  seed: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true],
+  threads: [1, 256, true],
+};
+
+const FOREST_RULES: Record<keyof ForestParams, Rule> = {
+  num_trees: [1, 65535, true],
+  max_depth: [1, 30, true],
+  num_leaves: [0, 1 << 17, true],
+  max_features: [0, 1e6, true],
+  min_data_in_leaf: [1, Number.MAX_SAFE_INTEGER, false],
+  lambda_l2: [0, Number.MAX_VALUE, false],
+  sample_fraction: [Number.MIN_VALUE, 10, false],
+  max_bin: [2, 255, true],
+  bin_sample_size: [1, 1e8, true],
+  seed: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, true],
+  threads: [1, 256, true],
+};
+
+function check(name: string, v: unknown, [min, max, integer]: Rule): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v));
+  if (!ok) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function resolve<T extends object>(given: object, defaults: T, rules: Record<string, Rule>, kind: string): T {
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(given)) {
+    if (v === undefined) continue;
+    if (!(k in defaults)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `unknown ${kind} parameter ${JSON.stringify(k)}; known: ${Object.keys(defaults).join(', ')}`);
+    out[k] = v;
+  }
+  for (const [k, rule] of Object.entries(rules)) out[k] = check(k, out[k], rule);
+  return out as T;
+}
+
+/** Defaults filled in and every value checked. */
+export function resolveGbdtParams(given: Partial<GbdtParams> = {}): GbdtParams {
+  const p = resolve(given, GBDT_DEFAULTS, GBDT_RULES, 'gbdt');
+  if (typeof p.objective !== 'string' || !isObjectiveName(p.objective)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `objective must be one of: l2 (got ${JSON.stringify(p.objective)})`);
+  return p;
+}
+
+/** Defaults filled in and every value checked. */
+export function resolveForestParams(given: Partial<ForestParams> = {}): ForestParams {
+  return resolve(given, FOREST_DEFAULTS, FOREST_RULES, 'rf');
+}
+
+/** The params as stored in model.json: everything but threads (it does not change the model). */
+export function storedParams(p: GbdtParams | ForestParams): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [k, v] of Object.entries(p)) if (k !== 'threads') out[k] = v as number | string;
+  return out;
+}
