@@ -56,6 +56,10 @@ def score(m, x):
         for t in m["trees"]:
             s += tree_value(t, x)
         raw = m["base_score"] + s / len(m["trees"])
+    off = m.get("offset")
+    if off is not None:
+        v = x[off["feature"]]
+        raw += math.log1p(v if v > 0.0 else 0.0) if off["transform"] == "log1p" else v
     if m["target_transform"] == "log1p":
         try:
             v = math.expm1(raw)

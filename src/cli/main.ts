@@ -159,6 +159,7 @@ export function buildProgram(): Command {
     .option('--feature-fraction <x>', 'features sampled per tree, 0..1 (default 1)', num, 1)
     .option('--early-stopping <n>', 'gbdt: stop when the validation loss has not improved for N rounds (default 10; 0 = off)', int, 10)
     .addOption(new Option('--target <t>', 'train on log1p(Volume) or raw Volume (default: log1p for gbdt, raw for rf — the classic setting)').choices(['log1p', 'raw']))
+    .addOption(new Option('--boost-from <b>', 'gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').choices(['naive', 'mean']).default('naive'))
     .option('--promote-if-better', 'move the champion alias to this model if it beats the champion on the same test slice')
     .addHelpText('after', '\nExamples:\n  $ stockpipe train --promote-if-better\n  $ stockpipe train --kind rf --json\n  $ stockpipe train --split random   # the classic leaky protocol, labelled as such')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
@@ -180,6 +181,7 @@ export function buildProgram(): Command {
           featureFraction: o.featureFraction as number,
           earlyStopping: o.earlyStopping as number,
           target: o.target as 'log1p' | 'raw' | undefined,
+          boostFrom: o.boostFrom as 'naive' | 'mean',
           promoteIfBetter: o.promoteIfBetter === true,
         }),
       );

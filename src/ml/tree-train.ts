@@ -25,6 +25,9 @@ export interface TreeTrainParams {
   featureFraction: number;
   earlyStopping: number;
   target?: 'log1p' | 'raw';
+  /** gbdt with a log1p target: start from the naive forecast (trees fit log1p(Volume) −
+   * log1p(vol_moving_avg), stored as the model's offset) or from the mean. Default naive. */
+  boostFrom?: 'naive' | 'mean';
 }
 
 export interface TreeFit {
@@ -34,7 +37,7 @@ export interface TreeFit {
   params: Record<string, unknown>;
 }
 
-function trainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolean): TrainSet {
+function trainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolean, residual = false): TrainSet {
   const n = idx.length;
   const vma = new Float64Array(n);
   const acm = new Float64Array(n);
@@ -43,7 +46,7 @@ function trainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolean): TrainSet 
     const i = idx[k]!;
     vma[k] = ds.vma[i]!;
     acm[k] = ds.acm[i]!;
-    y[k] = log1p ? Math.log1p(ds.volume[i]!) : ds.volume[i]!;
+    y[k] = log1p ? Math.log1p(ds.volume[i]!) - (residual ? Math.log1p(Math.max(0, ds.vma[i]!)) : 0) : ds.volume[i]!;
   }
   return { columns: [vma, acm], y, featureNames: FEATURE_NAMES, targetTransform: log1p ? 'log1p' : 'identity' };
 }
@@ -52,8 +55,10 @@ const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
 export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices, p: TreeTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TreeFit> {
   const target = p.target ?? (kind === 'gbdt' ? 'log1p' : 'raw');
-  const train = trainSet(ds, s.train, target === 'log1p');
-  const lines = [`# ${kind} on ${s.train.length} rows, target ${target}; iteration train_loss valid_loss (mean squared error on the target)`];
+  const residual = kind === 'gbdt' && target === 'log1p' && (p.boostFrom ?? 'naive') === 'naive';
+  const train = trainSet(ds, s.train, target === 'log1p', residual);
+  const what = residual ? 'log1p(Volume) - log1p(vol_moving_avg), i.e. boosting from the naive forecast' : target;
+  const lines = [`# ${kind} on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`];
   hooks.progress.start(`train ${kind}`, p.trees);
   const onIteration = (it: IterationInfo): void => {
     lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
@@ -61,7 +66,7 @@ export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices
   };
   try {
     if (kind === 'gbdt') {
-      const valid = s.valid.length > 0 ? trainSet(ds, s.valid, target === 'log1p') : null;
+      const valid = s.valid.length > 0 ? trainSet(ds, s.valid, target === 'log1p', residual) : null;
       const r = await trainGbdt(
         train,
         valid,
@@ -81,7 +86,8 @@ export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices
         { onIteration, signal: hooks.signal },
       );
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
-      return { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: r.best_iteration, params: { target, ...r.model.params } };
+      if (residual) r.model.offset = { feature: 0, transform: 'log1p' };
+      return { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: r.best_iteration, params: { target, boost_from: residual ? 'naive' : 'mean', ...r.model.params } };
     }
     const r = await trainForest(
       train,

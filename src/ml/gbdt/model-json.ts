@@ -34,6 +34,7 @@ export function toJSON(model: TreeModel): string {
     ` "aggregation": ${JSON.stringify(model.aggregation)},`,
     ` "nan_rule": "right",`,
     ` "target_transform": ${JSON.stringify(model.targetTransform)},`,
+    ...(model.offset ? [` "offset": {"feature":${model.offset.feature},"transform":${JSON.stringify(model.offset.transform)}},`] : []),
     ` "params": {${params}},`,
     ` "trees": [${trees.length ? `\n${trees.join(',\n')}\n ` : ''}]`,
     '}',
@@ -120,5 +121,14 @@ export function fromJSON(input: unknown, where = 'model.json'): TreeModel {
   if (!Array.isArray(json.trees)) bad(where, 'trees must be an array');
   if (aggregation === 'mean' && json.trees.length === 0) bad(where, 'aggregation "mean" needs at least one tree');
   const trees = json.trees.map((t, k) => readTree(where, k, t, names.length));
-  return { kind, featureNames: names as string[], baseScore: json.base_score, aggregation, targetTransform, params: json.params as TreeModel['params'], trees };
+  let offset: TreeModel['offset'] = null;
+  if (json.offset !== undefined && json.offset !== null) {
+    const o = json.offset;
+    if (!isObj(o)) bad(where, 'offset must be an object {feature, transform}');
+    if (typeof o.feature !== 'number' || !Number.isInteger(o.feature) || o.feature < 0 || o.feature >= names.length) bad(where, `offset.feature must be a feature index below ${names.length} (got ${JSON.stringify(o.feature)})`);
+    offset = { feature: o.feature, transform: oneOf(where, 'offset.transform', o.transform, ['identity', 'log1p'] as const) };
+  }
+  const model: TreeModel = { kind, featureNames: names as string[], baseScore: json.base_score, aggregation, targetTransform, params: json.params as TreeModel['params'], trees };
+  if (offset) model.offset = offset;
+  return model;
 }

@@ -118,4 +118,22 @@ describe('model.json', () => {
   it('names what is wrong', () => {
     expect(() => fromJSON('{"format":"stockpipe-trees","format_version":9}', 'models/x/model.json')).toThrow(/models\/x\/model.json: format_version 9/);
   });
+
+  it('an offset (boosting from a feature) round-trips and is added to the raw output', async () => {
+    const { trainGbdt } = await import('./booster.js');
+    const { fromJSON, toJSON, predictRaw } = await import('./model.js');
+    const cols = [Float64Array.from({ length: 300 }, (_, i) => i * 10), Float64Array.from({ length: 300 }, (_, i) => (i % 7) - 3)];
+    const y = Float64Array.from({ length: 300 }, (_, i) => Math.log1p(i * 10) * 0.1 + ((i % 7) - 3) * 0.01);
+    const { model } = await trainGbdt({ columns: cols, y }, null, { num_trees: 5, num_leaves: 4 });
+    const plain = predictRaw(model, [500, 1]);
+    const plainNeg = predictRaw(model, [-5, 1]);
+    model.offset = { feature: 0, transform: 'log1p' };
+    const back = fromJSON(toJSON(model));
+    expect(back.offset).toEqual({ feature: 0, transform: 'log1p' });
+    expect(predictRaw(back, [500, 1])).toBe(plain + Math.log1p(500));
+    expect(predictRaw(back, [-5, 1])).toBe(plainNeg + 0); // log1p of max(x, 0)
+    expect(toJSON(back)).toBe(toJSON(model));
+    const text = toJSON(model).replace('"feature":0,"transform"', '"feature":9,"transform"');
+    expect(() => fromJSON(text)).toThrow(/offset.feature/);
+  });
 });

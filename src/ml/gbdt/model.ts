@@ -33,6 +33,21 @@ export interface TreeModel {
   targetTransform: TargetTransform;
   params: Record<string, number | string | boolean | null>;
   trees: TreeArrays[];
+  /**
+   * Optional per-row offset added to the raw output: transform(x[feature]) — e.g. log1p of the
+   * naive forecast, so the trees model the residual over it. log1p applies to max(x, 0).
+   */
+  offset?: ModelOffset | null;
+}
+
+export interface ModelOffset {
+  feature: number;
+  transform: 'identity' | 'log1p';
+}
+
+/** The offset's value for a feature value. */
+export function offsetValue(o: ModelOffset, x: number): number {
+  return o.transform === 'log1p' ? Math.log1p(x > 0 ? x : 0) : x;
 }
 
 /** The leaf value of one tree for one row. */
@@ -46,14 +61,16 @@ export function treeValue(t: TreeArrays, row: ArrayLike<number>): number {
 /** The raw model output (before the target transform) for one row of feature values. */
 export function predictRaw(model: TreeModel, row: ArrayLike<number>): number {
   const trees = model.trees;
+  const o = model.offset;
   if (model.aggregation === 'sum') {
     let s = model.baseScore;
     for (let k = 0; k < trees.length; k++) s += treeValue(trees[k]!, row);
-    return s;
+    return o ? s + offsetValue(o, row[o.feature]!) : s;
   }
   let s = 0;
   for (let k = 0; k < trees.length; k++) s += treeValue(trees[k]!, row);
-  return model.baseScore + s / trees.length;
+  const raw = model.baseScore + s / trees.length;
+  return o ? raw + offsetValue(o, row[o.feature]!) : raw;
 }
 
 /** Applies the target transform: log1p → max(0, expm1(raw)); identity → raw. */
@@ -85,7 +102,8 @@ export function predictBatchRaw(model: TreeModel, columns: readonly (Float64Arra
       for (let f = t.feature[0]!; f >= 0; f = t.feature[i]!) i = columns[f]![r]! <= t.threshold[i]! ? t.left[i]! : t.right[i]!;
       s += t.value[i]!;
     }
-    out[r] = model.aggregation === 'sum' ? s : model.baseScore + s / trees.length;
+    const raw = model.aggregation === 'sum' ? s : model.baseScore + s / trees.length;
+    out[r] = model.offset ? raw + offsetValue(model.offset, columns[model.offset.feature]![r]!) : raw;
   }
   return out;
 }

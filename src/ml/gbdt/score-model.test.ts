@@ -49,6 +49,14 @@ describe.skipIf(!hasPython)('tools/score_model.py', () => {
     compare(model, 'gbdt');
   });
 
+  it('equals predictBatch to 1e-12 relative (gbdt boosted from a log1p offset of feature 0)', async () => {
+    const d = synthetic(5_000, 43);
+    const y = Float64Array.from(d.y, (v) => Math.log1p(Math.exp(v + 8)));
+    const { model } = await trainGbdt({ ...d, y, targetTransform: 'log1p' }, null, { num_trees: 20, max_depth: 4, num_leaves: 16 });
+    model.offset = { feature: 0, transform: 'log1p' };
+    compare(model, 'gbdt-offset');
+  });
+
   it('equals predictBatch to 1e-12 relative (random forest)', async () => {
     const { model } = await trainForest(synthetic(5_000, 42), { num_trees: 15 });
     compare(model, 'rf');
