@@ -6,16 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { openDuckDB } from '../db/duckdb.js';
-import { featuresPath } from '../features/build.js';
 import { fitPolyreg } from '../ml/baselines.js';
-import { loadVolumeDataset } from '../ml/dataset.js';
 import { regressionMetrics, type RegressionMetrics } from '../ml/metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from '../ml/metrics/slices.js';
 import { makeSlices } from '../ml/train.js';
 import { naiveScorer, polyScorer, predictRows, scorerFromJSON } from '../ml/volume-model.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { loadWorkspaceDataset } from './dataset.js';
 import { metricsTable } from './train.js';
 
 export interface EvaluateData {
@@ -40,13 +38,7 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
     const metricsFile = join(model.path, 'metrics.json');
     const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
     const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
-    const db = await openDuckDB({ tempDir: join(ctx.workspace, 'tmp', 'duckdb'), memoryLimit: ctx.config.memory_limit, threads: Math.max(1, ctx.config.threads) });
-    let ds;
-    try {
-      ds = await loadVolumeDataset(db.connection, featuresPath(ctx.workspace));
-    } finally {
-      db.close();
-    }
+    const ds = await loadWorkspaceDataset(ctx);
     const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
     const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
     const pred = predictRows(scorer, ds.vma, ds.acm, s.test);

@@ -6,15 +6,13 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { ensureWritableDir } from '../core/fs.js';
-import { openDuckDB } from '../db/duckdb.js';
-import { featuresPath } from '../features/build.js';
 import { renderCard, writeModelFolder } from '../ml/artifacts.js';
-import { loadVolumeDataset } from '../ml/dataset.js';
 import type { RegressionMetrics } from '../ml/metrics/regression.js';
 import { trainVolumeModel, type TrainParams } from '../ml/train.js';
 import { openRegistry } from '../registry/store.js';
 import type { PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { loadWorkspaceDataset } from './dataset.js';
 
 export interface TrainData {
   model_id: string;
@@ -51,13 +49,7 @@ export function metricsTable(metrics: Record<string, RegressionMetrics>, highlig
 export async function trainCommand(ctx: CommandContext, p: TrainParams & { promoteIfBetter: boolean }): Promise<CommandResult<TrainData>> {
   const t0 = performance.now();
   await ensureWritableDir(ctx.workspace);
-  const db = await openDuckDB({ tempDir: join(ctx.workspace, 'tmp', 'duckdb'), memoryLimit: ctx.config.memory_limit, threads: Math.max(1, ctx.config.threads) });
-  let ds;
-  try {
-    ds = await loadVolumeDataset(db.connection, featuresPath(ctx.workspace));
-  } finally {
-    db.close();
-  }
+  const ds = await loadWorkspaceDataset(ctx);
   const reg = openRegistry(ctx.workspace);
   const runId = reg.startRun({ kind: 'train', name: `train ${p.kind}`, seed: p.seed });
   try {

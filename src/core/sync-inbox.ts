@@ -53,6 +53,20 @@ export class InboxProducer {
   }
 }
 
+/**
+ * Runs a worker's producer loop: closes its port when done; a crash is posted as item −1 with
+ * `crashMessage(text)` so the consumer stops waiting and reports it.
+ */
+export function runProducer<M extends Numbered>(inbox: InboxProducer, port: MessagePort, main: (inbox: InboxProducer) => Promise<void>, crashMessage: (text: string) => M, onDone?: () => void): void {
+  main(inbox).then(
+    () => {
+      port.close();
+      onDone?.();
+    },
+    (err: unknown) => inbox.post<M>(crashMessage(err instanceof Error ? err.message : String(err))),
+  );
+}
+
 /** Consumer side (main thread). */
 export class InboxConsumer<T extends Numbered> {
   private readonly ctrl: Int32Array;

@@ -8,14 +8,10 @@ import type { DuckDBConnection } from './duckdb.js';
 import { enumIndexArray } from './enum-index.js';
 import { CHUNK_ROWS, copyStreamToParquet, type ChunkWriter } from './parquet-stream.js';
 
-/** One symbol's rows (or a slice of them), in date order. */
-export interface BarsBatch {
-  /** Index into BarsTableSpec.symbols. */
-  sym: number;
-  /** Index into BarsTableSpec.names, or undefined for a null Security Name. */
-  name: number | undefined;
+/** The daily-bar columns as typed arrays (shared with etl's parser output). */
+export interface BarColumns {
   rows: number;
-  /** Days since 1970-01-01, within [dayMin, dayMax] of the spec. */
+  /** Days since 1970-01-01. */
   day: Int32Array;
   open: Float64Array;
   high: Float64Array;
@@ -24,6 +20,14 @@ export interface BarsBatch {
   adjClose: Float64Array;
   /** Whole numbers in [0, 2^53). */
   volume: Float64Array;
+}
+
+/** One symbol's rows (or a slice of them), in date order; days within the spec's range. */
+export interface BarsBatch extends BarColumns {
+  /** Index into BarsTableSpec.symbols. */
+  sym: number;
+  /** Index into BarsTableSpec.names, or undefined for a null Security Name. */
+  name: number | undefined;
   /** 0 = etf, 1 = stock, per row. */
   asset: Uint8Array;
   /** One array per extra column; NaN is written as null. */

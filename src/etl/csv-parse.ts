@@ -2,6 +2,7 @@
  * Parses one Kaggle-layout daily-bars CSV (bytes) into typed columns, with every dropped row
  * counted by reason. Pure: no I/O. Numbers are parsed correctly rounded (as strtod would). */
 
+import type { BarColumns } from '../db/bars-writer.js';
 import { divPow10 } from './decimal.js';
 
 /** Reasons a data line is not kept; every line read ends up kept or in exactly one of these. */
@@ -14,17 +15,7 @@ export interface LineIssue {
   reason: string;
 }
 
-export interface ParsedBars {
-  rows: number;
-  /** Days since 1970-01-01 (UTC). */
-  day: Int32Array;
-  open: Float64Array;
-  high: Float64Array;
-  low: Float64Array;
-  close: Float64Array;
-  adjClose: Float64Array;
-  /** Whole numbers (float64 holds every volume below 2^53 exactly). */
-  volume: Float64Array;
+export interface ParsedBars extends BarColumns {
   rowsRead: number;
   dropped: DropCounts;
   /** Malformed lines (the first MAX_ISSUES of them), by 1-based line number in the file. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import yauzl from 'yauzl';
 import { HeaderError, parseBarsCsv, type ParsedBars } from './csv-parse.js';
-import { InboxProducer } from '../core/sync-inbox.js';
+import { InboxProducer, runProducer } from '../core/sync-inbox.js';
 import type { ParseResult, WorkerInit } from './parse-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -64,13 +64,4 @@ async function main(inbox: InboxProducer): Promise<void> {
 }
 
 const port: MessagePort = init.port;
-const inbox = new InboxProducer(init.control, port, init.lookahead);
-main(inbox).then(
-  () => {
-    port.close();
-    parentPort?.close();
-  },
-  (err: unknown) => {
-    inbox.post<ParseResult>({ index: -1, ok: false, kind: 'read', message: err instanceof Error ? err.message : String(err) });
-  },
-);
+runProducer<ParseResult>(new InboxProducer(init.control, port, init.lookahead), port, main, (message) => ({ index: -1, ok: false, kind: 'read', message }), () => parentPort?.close());

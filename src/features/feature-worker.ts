@@ -2,8 +2,8 @@
  * Worker thread of `features`: scans prices.parquet in file order with its own DuckDB (numeric
  * columns only: no strings reach JS), cuts the rows into per-symbol batches, computes the rolling
  * features with the kernels and posts each batch, in order, to the writer on the main thread. */
-import { parentPort, workerData } from 'node:worker_threads';
-import { InboxProducer } from '../core/sync-inbox.js';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { InboxProducer, runProducer } from '../core/sync-inbox.js';
 import type { BarsBatch } from '../db/bars-writer.js';
 import { openDuckDB, sqlString } from '../db/duckdb.js';
 import { readNumericColumns } from '../db/read-columns.js';
@@ -103,14 +103,5 @@ async function main(inbox: InboxProducer): Promise<void> {
   }
 }
 
-const port = init.port;
-const inbox = new InboxProducer(init.control, port, init.lookahead);
-main(inbox).then(
-  () => {
-    port.close();
-    parentPort?.close();
-  },
-  (err: unknown) => {
-    inbox.post<FeatureMessage>({ index: -1, ok: false, message: err instanceof Error ? err.message : String(err) });
-  },
-);
+const port: MessagePort = init.port;
+runProducer<FeatureMessage>(new InboxProducer(init.control, port, init.lookahead), port, main, (message) => ({ index: -1, ok: false, message }), () => parentPort?.close());
