@@ -151,7 +151,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'random seed (default 42)', int, 42)
     .option('--trees <n>', 'gbdt: boosting rounds; rf: trees (default 100)', int, 100)
     .option('--max-depth <n>', 'tree depth limit (default 6)', int, 6)
-    .option('--num-leaves <n>', 'gbdt: leaves per tree (default 63)', int, 63)
+    .option('--num-leaves <n>', 'gbdt: leaves per tree (default 64: full depth-6 trees, grown level by level, the fast path)', int, 64)
     .option('--learning-rate <x>', 'gbdt: shrinkage (default 0.1)', num, 0.1)
     .option('--min-data-in-leaf <n>', 'rows a leaf needs at least (default 100)', int, 100)
     .option('--lambda-l2 <x>', 'L2 regularisation of leaf values (default 1)', num, 1)

@@ -1,7 +1,7 @@
 /** @module cli/serve
  * `stockpipe serve`: the prediction API on host:port until SIGTERM/SIGINT, then a graceful
  * shutdown (stop accepting, finish requests in flight, exit 0). */
-import { getLog } from '../core/log.js';
+import { createAccessLog, getLog } from '../core/log.js';
 import { buildApp } from '../serve/app.js';
 import { ChampionHolder } from '../serve/champion.js';
 import type { CommandContext, CommandResult } from './context.js';
@@ -19,7 +19,7 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const holder = new ChampionHolder(ctx.workspace, getLog('serve'));
   await holder.refresh();
   holder.watch(opts.pollMs);
-  const { app } = await buildApp({ workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : getLog('access'), version: opts.version });
+  const { app } = await buildApp({ workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : createAccessLog(), version: opts.version });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

@@ -4,6 +4,7 @@
  * data version; `--promote-if-better` moves `champion` only when it beats the holder on the same
  * test slice. */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureWritableDir } from '../core/fs.js';
 import { renderCard, writeModelFolder } from '../ml/artifacts.js';
@@ -73,7 +74,14 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
     });
     const dir = await writeModelFolder(ctx.workspace, modelId, { modelJson, metrics: metricsDoc, trainingLog: out.training_log, card });
     const testSlice = { date_min: out.test.date_min, date_max: out.test.date_max, rows: out.test.rows, data_hash: `${ds.dataHash}:${out.split.kind}` };
+    const artifacts = await Promise.all(
+      ['model.json', 'metrics.json', 'training.log', 'card.md'].map(async (name) => {
+        const bytes = await readFile(join(dir, name));
+        return { path: join(dir, name), kind: name.replace(/\..*$/, ''), sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+      }),
+    );
     reg.transaction(() => {
+      for (const a of artifacts) reg.logArtifact(runId, a);
       reg.recordDataVersion({ hash: ds.dataHash, kind: 'features', path: ds.path, rows: ds.rows });
       reg.logParams(runId, { ...out.params, rows_train: out.rows_train, rows_valid: out.rows_valid, rows_test: out.rows_test });
       for (const [kind, m] of Object.entries(out.metrics)) reg.logMetrics(runId, { mae: m.mae, rmse: m.rmse, r2: m.r2, mae_log: m.mae_log, rmse_log: m.rmse_log, r2_log: m.r2_log }, { slice: `test/${kind}` });

@@ -12,6 +12,14 @@ export function configureLog(opts: { level: 'silent' | 'error' | 'warn' | 'info'
   return root;
 }
 
+/**
+ * The HTTP access log: its own pino logger with an asynchronous stderr destination, so a
+ * request never waits for the write (lines are flushed in batches, and at exit).
+ */
+export function createAccessLog(): Logger {
+  return pino({ level: 'info', base: undefined }, pino.destination({ fd: 2, sync: false, minLength: 4096 }));
+}
+
 /** A child logger for one module. */
 export function getLog(module: string): Logger {
   return root.child({ module });
