@@ -94,6 +94,17 @@ class Sfc32 implements Rng {
       this.hasSpare = false;
       return this.spare;
     }
+    this.polar();
+    this.spare = this.pairB;
+    this.hasSpare = true;
+    return this.pairA;
+  }
+
+  private pairA = 0;
+  private pairB = 0;
+
+  /** Marsaglia's polar method: two independent standard normals into pairA, pairB. */
+  private polar(): void {
     let u: number;
     let v: number;
     let r: number;
@@ -103,9 +114,8 @@ class Sfc32 implements Rng {
       r = u * u + v * v;
     } while (r >= 1 || r === 0);
     const f = Math.sqrt((-2 * Math.log(r)) / r);
-    this.spare = v * f;
-    this.hasSpare = true;
-    return u * f;
+    this.pairA = u * f;
+    this.pairB = v * f;
   }
 
   fillNormal(out: Float64Array, count = out.length): Float64Array {
@@ -115,19 +125,11 @@ class Sfc32 implements Rng {
       out[i++] = this.spare;
     }
     while (i < count) {
-      let u: number;
-      let v: number;
-      let r: number;
-      do {
-        u = 2 * this.next() - 1;
-        v = 2 * this.next() - 1;
-        r = u * u + v * v;
-      } while (r >= 1 || r === 0);
-      const f = Math.sqrt((-2 * Math.log(r)) / r);
-      out[i++] = u * f;
-      if (i < count) out[i++] = v * f;
+      this.polar();
+      out[i++] = this.pairA;
+      if (i < count) out[i++] = this.pairB;
       else {
-        this.spare = v * f;
+        this.spare = this.pairB;
         this.hasSpare = true;
       }
     }
