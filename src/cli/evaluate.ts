@@ -5,6 +5,7 @@
  * raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years). */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { fitPolyreg } from '../ml/baselines.js';
 import { regressionMetrics, type RegressionMetrics } from '../ml/metrics/regression.js';
@@ -63,7 +64,6 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
       lo = Math.min(lo, ds.day[i]!);
       hi = Math.max(hi, ds.day[i]!);
     }
-    const day = (d: number): string => new Date(d * 86400000).toISOString().slice(0, 10);
     const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
     reg.transaction(() => {
       reg.logParams(runId, { model_id: model.id, split: s.kind });
@@ -73,8 +73,8 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
     const data: EvaluateData = {
       model_id: model.id,
       kind: model.kind,
-      split: { kind: s.kind, test_from: s.testFrom === null ? null : day(s.testFrom), leaky: s.kind === 'random' },
-      test: { date_min: day(lo), date_max: day(hi), rows: s.test.length },
+      split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), leaky: s.kind === 'random' },
+      test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length },
       metrics,
       compared_models: compared,
       slices,

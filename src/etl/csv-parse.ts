@@ -3,6 +3,7 @@
  * counted by reason. Pure: no I/O. Numbers are parsed correctly rounded (as strtod would). */
 
 import type { BarColumns } from '../db/bars-writer.js';
+import { daysFromCivil } from '../core/calendar.js';
 import { divPow10 } from './decimal.js';
 
 /** Reasons a data line is not kept; every line read ends up kept or in exactly one of these. */
@@ -38,29 +39,7 @@ export function emptyDrops(): DropCounts {
   return { null_values: 0, malformed: 0, duplicate: 0, blank: 0 };
 }
 
-/** Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm). */
-export function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-/** YYYY-MM-DD for days since 1970-01-01. */
-export function civilFromDays(z: number): string {
-  z += 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp + (mp < 10 ? 3 : -9);
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-}
+export { civilFromDays, daysFromCivil } from '../core/calendar.js';
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 const TWO53 = 9007199254740992;
