@@ -4,7 +4,7 @@
  * data version; `--promote-if-better` moves `champion` only when it beats the holder on the same
  * test slice. */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureWritableDir } from '../core/fs.js';
 import { renderCard, writeModelFolder } from '../ml/artifacts.js';
@@ -31,6 +31,16 @@ export interface TrainData {
   metrics: Record<string, RegressionMetrics>;
   data_hash: string;
   promotion: PromoteDecision | null;
+}
+
+/** Runs `register`; on failure removes the model folder it was about to register, then rethrows. */
+async function registerOrRemove(dir: string, register: () => void): Promise<void> {
+  try {
+    register();
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** Registry metric sets are plain number records. */
@@ -80,13 +90,16 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
         return { path: join(dir, name), kind: name.replace(/\..*$/, ''), sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
       }),
     );
-    reg.transaction(() => {
-      for (const a of artifacts) reg.logArtifact(runId, a);
+    // The folder is only kept when its registration commits: no orphan model folders.
+    await registerOrRemove(dir, () =>
+      reg.transaction(() => {
+        for (const a of artifacts) reg.logArtifact(runId, a);
       reg.recordDataVersion({ hash: ds.dataHash, kind: 'features', path: ds.path, rows: ds.rows });
       reg.logParams(runId, { ...out.params, rows_train: out.rows_train, rows_valid: out.rows_valid, rows_test: out.rows_test });
       for (const [kind, m] of Object.entries(out.metrics)) reg.logMetrics(runId, { mae: m.mae, rmse: m.rmse, r2: m.r2, mae_log: m.mae_log, rmse_log: m.rmse_log, r2_log: m.r2_log }, { slice: `test/${kind}` });
-      reg.registerModel({ model_id: modelId, kind: p.kind, path: dir, metrics: metricSets(out.metrics), test_slice: testSlice, run_id: runId, data_hash: ds.dataHash, created_at: createdAt });
-    });
+        reg.registerModel({ model_id: modelId, kind: p.kind, path: dir, metrics: metricSets(out.metrics), test_slice: testSlice, run_id: runId, data_hash: ds.dataHash, created_at: createdAt });
+      }),
+    );
     const promotion = p.promoteIfBetter ? reg.promoteIfBetter(modelId, 'champion', { metric: 'rmse_log', trigger: 'auto' }) : null;
     reg.endRun(runId, 'finished');
     const data: TrainData = {
