@@ -8,7 +8,7 @@ import { histogramTotals, subtractHistogram } from './histogram.js';
 import type { BinTree } from './kernels.js';
 import { MAX_LEVEL_DEPTH, NODE_TABLE, OOB_NODE } from './levels.js';
 import { leafOutput, type SplitInfo } from './split.js';
-import { splitFinder, type GrowOptions, type LeafStats } from './tree.js';
+import { attachSplit, splitFinder, type GrowOptions, type LeafStats } from './tree.js';
 
 export interface LevelBackend {
   rootHistogram(features: Int32Array): Promise<Float64Array>;
@@ -83,12 +83,7 @@ export async function growTreeLevels(
       const s = leaf.best!;
       const ln = nodes++;
       const rn = nodes++;
-      t.feature[leaf.node] = s.feature;
-      t.bin[leaf.node] = s.bin;
-      t.left[leaf.node] = ln;
-      t.right[leaf.node] = rn;
-      t.value[ln] = value(s.gl, s.hl);
-      t.value[rn] = value(s.gr, s.hr);
+      attachSplit(t, leaf.node, s, ln, rn, value);
       next[leaf.node] = (ln << 8) | s.bin;
       next[leaf.node + OOB_NODE] = ((ln + OOB_NODE) << 8) | s.bin;
       col[leaf.node] = col[leaf.node + OOB_NODE] = s.feature * rows;

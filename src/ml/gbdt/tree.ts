@@ -9,6 +9,17 @@ import type { BinTree } from './kernels.js';
 import { SIDE_LEFT, SIDE_NONE, SIDE_RIGHT } from './partition.js';
 import { bestSplitForFeature, leafOutput, type SplitInfo, type SplitParams } from './split.js';
 
+
+/** Turns `node` into an internal node splitting as `s`, with children ln and rn as leaves. Shared by both growers. */
+export function attachSplit(t: BinTree, node: number, s: SplitInfo, ln: number, rn: number, value: (g: number, h: number) => number): void {
+  t.feature[node] = s.feature;
+  t.bin[node] = s.bin;
+  t.left[node] = ln;
+  t.right[node] = rn;
+  t.value[ln] = value(s.gl, s.hl);
+  t.value[rn] = value(s.gr, s.hr);
+}
+
 export interface TreeBackend {
   histogram(start: number, end: number, identity: boolean, features: Int32Array): Promise<Float64Array>;
   split(start: number, end: number, feature: number, bin: number, side: number, features: Int32Array): Promise<{ nLeft: number; hist: Float64Array | null }>;
@@ -120,12 +131,7 @@ export async function growTree(
     const large = hist ? subtractHistogram(leaf.hist, small, features) : leaf.hist;
     const ln = nodes++;
     const rn = nodes++;
-    t.feature[leaf.node] = s.feature;
-    t.bin[leaf.node] = s.bin;
-    t.left[leaf.node] = ln;
-    t.right[leaf.node] = rn;
-    t.value[ln] = value(s.gl, s.hl);
-    t.value[rn] = value(s.gr, s.hr);
+    attachSplit(t, leaf.node, s, ln, rn, value);
     const mid = leaf.start + nLeft;
     const l: Leaf = { node: ln, start: leaf.start, end: mid, depth: leaf.depth + 1, g: s.gl, h: s.hl, hist: side === SIDE_LEFT ? small : large, best: null };
     const r: Leaf = { node: rn, start: mid, end: leaf.end, depth: leaf.depth + 1, g: s.gr, h: s.hr, hist: side === SIDE_LEFT ? large : small, best: null };
