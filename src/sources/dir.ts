@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson } from '../core/fs.js';
-import { readManifest, writeManifest } from './manifest.js';
+import { readManifest, saveFetched } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
 
 /** Lists every file below `root` (relative paths, sorted), skipping dot files. */
@@ -86,10 +86,7 @@ export function dirSource(path: string): Source {
             files,
             bytes: files.reduce((s, f) => s + f.size, 0),
           };
-      // Re-stamp fetched_at even when cached, so ingest picks the source fetched last.
-      const stamped = { ...manifest, fetched_at: ctx.now().toISOString() };
-      const manifestPath = await writeManifest(ctx.workspace, stamped);
-      return { manifest: stamped, manifestPath, cached };
+      return saveFetched(ctx.workspace, ctx.now(), manifest, cached);
     },
   };
 }

@@ -4,7 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
-import type { Manifest } from './types.js';
+import type { FetchResult, Manifest } from './types.js';
 
 export function rawDir(workspace: string, sourceId: string): string {
   return join(workspace, 'raw', sourceId);
@@ -19,6 +19,16 @@ export async function writeManifest(workspace: string, manifest: Manifest): Prom
   const path = manifestPath(workspace, manifest.source);
   await writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
   return path;
+}
+
+/**
+ * Writes a read-in-place source's manifest stamped with the fetch time (also when nothing
+ * changed, so ingest picks the source fetched last) and returns the fetch result.
+ */
+export async function saveFetched(workspace: string, now: Date, manifest: Manifest, cached: boolean): Promise<FetchResult> {
+  const stamped = { ...manifest, fetched_at: now.toISOString() };
+  const manifestPath = await writeManifest(workspace, stamped);
+  return { manifest: stamped, manifestPath, cached };
 }
 
 /** Reads one source's manifest, or null when that source was never fetched. */

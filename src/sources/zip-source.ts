@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { sha256File } from '../core/fs.js';
-import { readManifest, writeManifest } from './manifest.js';
+import { readManifest, saveFetched } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from './types.js';
 import { listZipEntries } from './zip.js';
 
@@ -39,9 +39,7 @@ export function zipSource(path: string): Source {
           bytes: entries.reduce((s, e) => s + e.size, 0),
         };
       }
-      const stamped = { ...manifest, fetched_at: ctx.now().toISOString() };
-      const manifestPath = await writeManifest(ctx.workspace, stamped);
-      return { manifest: stamped, manifestPath, cached };
+      return saveFetched(ctx.workspace, ctx.now(), manifest, cached);
     },
   };
 }
