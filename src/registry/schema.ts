@@ -10,9 +10,15 @@ export interface Migration {
   sql: string;
 }
 
-export const MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive'] as const;
+/** The kinds migration 1 allowed (frozen: a shipped migration is never edited). */
+const V1_MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive'] as const;
+/** Volume model kinds, plus `forecast` (the day-ahead model, SPEC §4.3). */
+export const MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive', 'forecast'] as const;
 export const ALIAS_REASONS = ['auto', 'manual', 'forced'] as const;
 export const RUN_STATUSES = ['running', 'finished', 'failed', 'cancelled'] as const;
+/** A pipeline task's states (SPEC §7); `retried` = an attempt failed and the next one is waiting. */
+export const TASK_STATUSES = ['queued', 'running', 'retried', 'succeeded', 'failed', 'skipped', 'cached', 'cancelled'] as const;
+export const ALERT_SEVERITIES = ['info', 'warning', 'error'] as const;
 
 const list = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
@@ -75,7 +81,7 @@ CREATE TABLE data_versions (
 
 CREATE TABLE model_versions (
   model_id   TEXT PRIMARY KEY,
-  kind       TEXT NOT NULL CHECK (kind IN (${list(MODEL_KINDS)})),
+  kind       TEXT NOT NULL CHECK (kind IN (${list(V1_MODEL_KINDS)})),
   run_id     TEXT REFERENCES runs(run_id),
   data_hash  TEXT,
   created_at TEXT NOT NULL,
@@ -108,6 +114,101 @@ CREATE TRIGGER alias_history_no_delete BEFORE DELETE ON alias_history
 BEGIN SELECT RAISE(ABORT, 'alias_history is append-only: rows are never deleted'); END;
 `,
   },
+  {
+    version: 2,
+    name: 'pipeline task runs and cache, forecasts, alerts, monitoring points; forecast model kind',
+    sql: `
+CREATE TABLE task_runs (
+  run_id      TEXT NOT NULL REFERENCES runs(run_id), -- the pipeline run (runs.kind = 'pipeline')
+  task        TEXT NOT NULL,
+  position    INTEGER NOT NULL,                      -- topological order in the plan
+  status      TEXT NOT NULL CHECK (status IN (${list(TASK_STATUSES)})),
+  attempts    INTEGER NOT NULL DEFAULT 0,
+  started_at  TEXT,
+  ended_at    TEXT,
+  seconds     REAL,
+  rows_in     INTEGER,
+  rows_out    INTEGER,
+  cache_key   TEXT,
+  outputs     TEXT,                                  -- JSON: [{path, sha256, bytes}]
+  summary     TEXT,                                  -- JSON: the task's own result (its --json data)
+  log_path    TEXT,
+  error_code  TEXT,
+  error       TEXT,
+  PRIMARY KEY (run_id, task)
+);
+CREATE INDEX task_runs_task ON task_runs(task, status);
+
+CREATE TABLE task_cache (
+  task       TEXT NOT NULL,
+  cache_key  TEXT NOT NULL,
+  run_id     TEXT NOT NULL REFERENCES runs(run_id),
+  outputs    TEXT NOT NULL,                          -- JSON: [{path, sha256, bytes}] as written
+  summary    TEXT,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (task, cache_key)
+);
+
+CREATE TABLE forecasts (
+  model_id       TEXT NOT NULL,
+  symbol         TEXT NOT NULL,
+  asof_date      TEXT NOT NULL,                      -- the last bar the forecast saw
+  target_date    TEXT NOT NULL,                      -- the next trading day it predicts
+  adj_close      REAL,
+  volume         REAL,
+  last_adj_close REAL,                               -- persistence baseline
+  last_volume    REAL,
+  created_at     TEXT NOT NULL,
+  run_id         TEXT,
+  PRIMARY KEY (model_id, symbol, target_date)
+);
+CREATE INDEX forecasts_symbol ON forecasts(symbol, target_date);
+CREATE INDEX forecasts_target ON forecasts(target_date);
+
+CREATE TABLE alerts (
+  id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at        TEXT NOT NULL,
+  kind      TEXT NOT NULL,                           -- 'task_failed' | 'error_threshold' | 'drift' | 'missing_run' | …
+  severity  TEXT NOT NULL CHECK (severity IN (${list(ALERT_SEVERITIES)})),
+  pipeline  TEXT,
+  run_id    TEXT,
+  message   TEXT NOT NULL,
+  details   TEXT,                                    -- JSON
+  delivered TEXT                                     -- JSON: channel → 'ok' | error message
+);
+CREATE INDEX alerts_at ON alerts(at);
+
+CREATE TABLE monitor_points (
+  id       INTEGER PRIMARY KEY,
+  model_id TEXT NOT NULL,
+  date     TEXT NOT NULL,                            -- the target trading day
+  symbol   TEXT NOT NULL DEFAULT '',                 -- '' = all symbols
+  metric   TEXT NOT NULL,                            -- 'mae_adj_close', 'mape_volume', 'psi:<column>', …
+  value    REAL,
+  n        INTEGER,
+  at       TEXT NOT NULL,
+  UNIQUE (model_id, date, symbol, metric)
+);
+CREATE INDEX monitor_points_date ON monitor_points(date);
+
+-- model_versions again with the forecast kind allowed (SQLite cannot alter a CHECK): SQLite's
+-- documented table rebuild; migrate() runs it with foreign keys off and checks them before commit.
+CREATE TABLE model_versions_v2 (
+  model_id   TEXT PRIMARY KEY,
+  kind       TEXT NOT NULL CHECK (kind IN (${list(MODEL_KINDS)})),
+  run_id     TEXT REFERENCES runs(run_id),
+  data_hash  TEXT,
+  created_at TEXT NOT NULL,
+  path       TEXT NOT NULL,
+  metrics    TEXT NOT NULL,
+  test_slice TEXT
+);
+INSERT INTO model_versions_v2 SELECT model_id, kind, run_id, data_hash, created_at, path, metrics, test_slice FROM model_versions;
+DROP TABLE model_versions;
+ALTER TABLE model_versions_v2 RENAME TO model_versions;
+CREATE INDEX model_versions_created ON model_versions(created_at);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -131,7 +232,11 @@ export function assertNotNewer(file: string, version: number): void {
   if (version > SCHEMA_VERSION) throw newerError(file, version);
 }
 
-/** Applies the pending migrations in one IMMEDIATE transaction (safe when two processes open at once). */
+/**
+ * Applies the pending migrations in one IMMEDIATE transaction (safe when two processes open at
+ * once). Foreign keys are off while it runs (a table rebuild drops and renames a referenced table,
+ * SQLite's documented procedure) and checked before commit: a violation rolls everything back.
+ */
 export function migrate(db: Database, file: string, now: () => Date): number {
   const apply = db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
@@ -143,7 +248,15 @@ export function migrate(db: Database, file: string, now: () => Date): number {
       db.exec(m.sql);
       insert.run(m.version, m.name, now().toISOString());
     }
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new StockpipeError('SP_ERR_REGISTRY', `registry ${file}: migration left ${broken.length} foreign key violation(s); nothing was changed`);
     return SCHEMA_VERSION;
   });
-  return apply.immediate();
+  const fk = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    return apply.immediate();
+  } finally {
+    if (fk) db.pragma('foreign_keys = ON');
+  }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StockpipeError } from '../core/errors.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { openRegistry, registryPath, type ModelKind, type Registry, type TestSlice } from './store.js';
 
 let ws: string;
@@ -47,7 +47,7 @@ describe('registry schema', () => {
   it('migrates an empty store in WAL mode and re-opens without re-applying', () => {
     open().close();
     const db = raw();
-    expect(db.prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: SCHEMA_VERSION }]);
+    expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
     const reg = open();
@@ -86,6 +86,28 @@ describe('registry schema', () => {
     expect(codeOf(() => reg.startRun({ kind: 'train' }))).toMatch(/^SP_ERR_REGISTRY/);
     reg.close();
     expect(existsSync(registryPath(ws))).toBe(false);
+  });
+
+  it('a version-1 store with a model and an alias migrates to the current schema, keeping both', async () => {
+    const db = raw();
+    db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    db.exec(MIGRATIONS[0]!.sql);
+    db.prepare("INSERT INTO schema_migrations VALUES (1, 'v1', '2024-01-01T00:00:00.000Z')").run();
+    db.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('gbdt-1', 'gbdt', '2024-01-01T00:00:00.000Z', 'models/gbdt-1', '{}')").run();
+    db.prepare("INSERT INTO aliases VALUES ('champion', 'gbdt-1', '2024-01-01T00:00:00.000Z')").run();
+    db.prepare("INSERT INTO alias_history (alias, model_id, at, reason) VALUES ('champion', 'gbdt-1', '2024-01-01T00:00:00.000Z', 'manual')").run();
+    expect(() => db.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('f', 'forecast', 'x', 'p', '{}')").run()).toThrow(/CHECK/);
+    db.close();
+    const reg = open();
+    expect(reg.aliasTarget('champion')).toBe('gbdt-1');
+    expect(reg.aliasHistory('champion')).toHaveLength(1);
+    reg.close();
+    const after = raw();
+    expect(after.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: SCHEMA_VERSION });
+    expect(after.pragma('foreign_key_check')).toEqual([]);
+    after.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('f', 'forecast', 'x', 'p', '{}')").run();
+    expect(() => after.prepare("INSERT INTO aliases VALUES ('x', 'nope', 'x')").run()).toThrow(/FOREIGN KEY/);
+    after.close();
   });
 
   it('read-only on an older (here: empty) store migrates it once, then reads', async () => {
