@@ -256,6 +256,31 @@ export class Registry {
     return this.write('write', fn);
   }
 
+  // ---- SQL for the area stores (registry/pipeline.ts, registry/forecasts.ts, …) ------------------
+
+  /** All rows of a read (named `@x` or positional parameters); SQLite failures → SP_ERR_REGISTRY. */
+  all<T>(what: string, sql: string, params: Record<string, unknown> | unknown[] = []): T[] {
+    return this.read(what, () => (Array.isArray(params) ? this.q(sql).all(...params) : this.q(sql).all(params)) as T[]);
+  }
+
+  /** The first row of a read, or undefined. */
+  get<T>(what: string, sql: string, params: Record<string, unknown> | unknown[] = []): T | undefined {
+    return this.read(what, () => (Array.isArray(params) ? this.q(sql).get(...params) : this.q(sql).get(params)) as T | undefined);
+  }
+
+  /** One write statement (its own IMMEDIATE transaction unless inside `transaction`); returns rows changed and the last rowid. */
+  run(what: string, sql: string, params: Record<string, unknown> | unknown[] = []): { changes: number; lastInsertRowid: number } {
+    return this.write(what, () => {
+      const r = Array.isArray(params) ? this.q(sql).run(...params) : this.q(sql).run(params);
+      return { changes: r.changes, lastInsertRowid: Number(r.lastInsertRowid) };
+    });
+  }
+
+  /** The clock's now as stored (ISO-8601, UTC). */
+  timestamp(): string {
+    return this.stamp();
+  }
+
   // ---- helpers ----------------------------------------------------------------------------------
 
   /** A prepared statement, compiled once per handle. */

@@ -1,0 +1,59 @@
+/** @module registry/alerts
+ * Alerts in the store: every alert raised (a failed task, an error past a monitoring threshold,
+ * drift, a missing scheduled run) is recorded here first, then delivered by pipeline/alerts.ts,
+ * which writes back how each channel answered. */
+import type { ALERT_SEVERITIES } from './schema.js';
+import type { Registry } from './store.js';
+
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
+
+export interface AlertInput {
+  kind: string;
+  severity: AlertSeverity;
+  message: string;
+  pipeline?: string | null;
+  run_id?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface AlertRecord {
+  id: number;
+  at: string;
+  kind: string;
+  severity: AlertSeverity;
+  pipeline: string | null;
+  run_id: string | null;
+  message: string;
+  details: Record<string, unknown> | null;
+  /** Channel → 'ok' or the delivery error; null until delivery was tried. */
+  delivered: Record<string, string> | null;
+}
+
+interface Row extends Omit<AlertRecord, 'details' | 'delivered'> {
+  details: string | null;
+  delivered: string | null;
+}
+
+const toRecord = (r: Row): AlertRecord => ({
+  ...r,
+  details: r.details === null ? null : (JSON.parse(r.details) as Record<string, unknown>),
+  delivered: r.delivered === null ? null : (JSON.parse(r.delivered) as Record<string, string>),
+});
+
+/** Records an alert; returns it with its id and time. */
+export function recordAlert(reg: Registry, a: AlertInput): AlertRecord {
+  const at = reg.timestamp();
+  const { lastInsertRowid } = reg.run('record alert', 'INSERT INTO alerts (at, kind, severity, pipeline, run_id, message, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    [at, a.kind, a.severity, a.pipeline ?? null, a.run_id ?? null, a.message, a.details === undefined ? null : JSON.stringify(a.details)]);
+  return { id: lastInsertRowid, at, kind: a.kind, severity: a.severity, pipeline: a.pipeline ?? null, run_id: a.run_id ?? null, message: a.message, details: a.details ?? null, delivered: null };
+}
+
+export function markAlertDelivered(reg: Registry, id: number, delivered: Record<string, string>): void {
+  reg.run('mark alert delivered', 'UPDATE alerts SET delivered = ? WHERE id = ?', [JSON.stringify(delivered), id]);
+}
+
+/** Alerts, newest first (paged; `since` = ISO time). */
+export function listAlerts(reg: Registry, opts: { since?: string; kind?: string; limit?: number; offset?: number } = {}): AlertRecord[] {
+  return reg.all<Row>('list alerts', `SELECT * FROM alerts WHERE (@since IS NULL OR at >= @since) AND (@kind IS NULL OR kind = @kind)
+    ORDER BY at DESC, id DESC LIMIT @limit OFFSET @offset`, { since: opts.since ?? null, kind: opts.kind ?? null, limit: opts.limit ?? 100, offset: opts.offset ?? 0 }).map(toRecord);
+}

@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listAlerts, markAlertDelivered, recordAlert } from './alerts.js';
+import { cacheLookup, cacheStore, countPipelineRuns, createPipelineRun, getPipelineRun, latestUnfinishedRun, listPipelineRuns, reopenPipelineRun, updateTaskRun } from './pipeline.js';
+import { openRegistry, type Registry } from './store.js';
+
+let ws: string;
+let reg: Registry;
+let t: number;
+beforeEach(async () => {
+  ws = await mkdtemp(join(tmpdir(), 'sp-pipe-store-'));
+  t = Date.parse('2024-01-01T00:00:00.000Z');
+  reg = openRegistry(ws, { now: () => new Date((t += 1000)) });
+});
+afterEach(async () => {
+  reg.close();
+  await rm(ws, { recursive: true, force: true });
+});
+
+describe('pipeline run history', () => {
+  it('plans, updates, lists and reads back a run with its tasks', () => {
+    const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch', 'ingest'], params: { force: false } });
+    updateTaskRun(reg, id, 'fetch', { status: 'succeeded', attempts: 1, seconds: 1.5, outputs: [{ path: 'raw/x', sha256: 'ab', bytes: 3 }], summary: { files: 2 } });
+    updateTaskRun(reg, id, 'ingest', { status: 'failed', attempts: 3, error_code: 'SP_ERR_INPUT_MALFORMED', error: 'bad line' });
+    reg.endRun(id, 'failed', 'ingest failed');
+    const run = getPipelineRun(reg, id)!;
+    expect(run.pipeline).toBe('train');
+    expect(run.tasks.map((x) => [x.task, x.status, x.attempts])).toEqual([['fetch', 'succeeded', 1], ['ingest', 'failed', 3]]);
+    expect(run.tasks[0]!.outputs[0]!.sha256).toBe('ab');
+    expect(run.tasks[0]!.summary).toEqual({ files: 2 });
+    expect(run.task_counts).toEqual({ succeeded: 1, failed: 1 });
+    expect(run.params.force).toBe('false');
+    expect(listPipelineRuns(reg)[0]!.task_counts).toEqual({ succeeded: 1, failed: 1 });
+    expect(countPipelineRuns(reg, { status: 'failed' })).toBe(1);
+    expect(latestUnfinishedRun(reg, 'train')?.run_id).toBe(id);
+    reopenPipelineRun(reg, id, ['ingest']);
+    expect(getPipelineRun(reg, id)!.status).toBe('running');
+    expect(getPipelineRun(reg, id)!.tasks[1]!.status).toBe('queued');
+    expect(getPipelineRun(reg, 'nope')).toBeNull();
+  });
+
+  it('refuses an unknown task status', () => {
+    const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
+    expect(() => updateTaskRun(reg, id, 'fetch', { status: 'bogus' as 'queued' })).toThrow(/CHECK/);
+  });
+
+  it('cache entries are keyed by task and key; storing again replaces', () => {
+    const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
+    expect(cacheLookup(reg, 'fetch', 'k1')).toBeNull();
+    cacheStore(reg, { task: 'fetch', cache_key: 'k1', run_id: id, outputs: [{ path: 'a', sha256: '1', bytes: 1 }], summary: null });
+    cacheStore(reg, { task: 'fetch', cache_key: 'k1', run_id: id, outputs: [{ path: 'a', sha256: '2', bytes: 1 }], summary: { n: 1 } });
+    expect(cacheLookup(reg, 'fetch', 'k1')?.outputs[0]!.sha256).toBe('2');
+    expect(cacheLookup(reg, 'ingest', 'k1')).toBeNull();
+  });
+
+  it('alerts are recorded, marked delivered and listed newest first', () => {
+    const a = recordAlert(reg, { kind: 'task_failed', severity: 'error', message: 'ingest failed', pipeline: 'train', details: { task: 'ingest' } });
+    recordAlert(reg, { kind: 'drift', severity: 'warning', message: 'psi 0.3' });
+    markAlertDelivered(reg, a.id, { webhook: 'ok' });
+    const list = listAlerts(reg);
+    expect(list.map((x) => x.kind)).toEqual(['drift', 'task_failed']);
+    expect(list[1]!.delivered).toEqual({ webhook: 'ok' });
+    expect(listAlerts(reg, { kind: 'drift' })).toHaveLength(1);
+  });
+});

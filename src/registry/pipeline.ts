@@ -1,0 +1,170 @@
+/** @module registry/pipeline
+ * Pipeline run history in the store (SPEC §5, §7): a pipeline run is a `runs` row of kind
+ * 'pipeline'; each of its tasks is a `task_runs` row; `task_cache` maps (task, cache key) to the
+ * outputs a succeeded task wrote. The runner (pipeline/) decides; this file only stores and reads. */
+import type { TASK_STATUSES } from './schema.js';
+import type { Registry } from './store.js';
+import type { RunRecord } from './types.js';
+
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** One output file as a task wrote it. */
+export interface OutputRecord {
+  path: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface TaskRunRecord {
+  run_id: string;
+  task: string;
+  position: number;
+  status: TaskStatus;
+  attempts: number;
+  started_at: string | null;
+  ended_at: string | null;
+  seconds: number | null;
+  rows_in: number | null;
+  rows_out: number | null;
+  cache_key: string | null;
+  outputs: OutputRecord[];
+  summary: Record<string, unknown> | null;
+  log_path: string | null;
+  error_code: string | null;
+  error: string | null;
+}
+
+export interface PipelineRunSummary extends RunRecord {
+  pipeline: string;
+  seconds: number | null;
+  /** Task status → how many tasks ended (or stand) in it. */
+  task_counts: Partial<Record<TaskStatus, number>>;
+}
+
+export interface PipelineRunDetails extends PipelineRunSummary {
+  tasks: TaskRunRecord[];
+  params: Record<string, string | null>;
+}
+
+interface TaskRow extends Omit<TaskRunRecord, 'outputs' | 'summary'> {
+  outputs: string | null;
+  summary: string | null;
+}
+
+const parse = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
+
+function toTask(r: TaskRow): TaskRunRecord {
+  return { ...r, outputs: parse<OutputRecord[]>(r.outputs, []), summary: parse<Record<string, unknown> | null>(r.summary, null) };
+}
+
+function seconds(run: RunRecord): number | null {
+  return run.ended_at === null ? null : (Date.parse(run.ended_at) - Date.parse(run.started_at)) / 1000;
+}
+
+/** Starts a pipeline run with every planned task 'queued'; returns the run id. */
+export function createPipelineRun(reg: Registry, input: { run_id?: string; pipeline: string; tasks: readonly string[]; params?: Record<string, unknown>; config_hash?: string; git_sha?: string }): string {
+  return reg.transaction(() => {
+    const runId = reg.startRun({ kind: 'pipeline', name: input.pipeline, run_id: input.run_id, config_hash: input.config_hash, git_sha: input.git_sha });
+    input.tasks.forEach((task, position) => {
+      reg.run('plan task', "INSERT INTO task_runs (run_id, task, position, status) VALUES (?, ?, ?, 'queued')", [runId, task, position]);
+    });
+    if (input.params) reg.logParams(runId, input.params);
+    return runId;
+  });
+}
+
+/** Sets a run back to 'running' (a resumed run) and re-queues the given tasks. */
+export function reopenPipelineRun(reg: Registry, runId: string, requeue: readonly string[]): void {
+  reg.transaction(() => {
+    reg.run('reopen run', "UPDATE runs SET status = 'running', ended_at = NULL, error = NULL WHERE run_id = ?", [runId]);
+    for (const task of requeue) {
+      reg.run('requeue task', `UPDATE task_runs SET status = 'queued', started_at = NULL, ended_at = NULL, seconds = NULL, error_code = NULL, error = NULL
+        WHERE run_id = ? AND task = ?`, [runId, task]);
+    }
+  });
+}
+
+export type TaskPatch = Partial<Omit<TaskRunRecord, 'run_id' | 'task' | 'position'>>;
+
+/** Updates the named fields of one task run. */
+export function updateTaskRun(reg: Registry, runId: string, task: string, patch: TaskPatch): void {
+  const cols = Object.keys(patch) as (keyof TaskPatch)[];
+  if (cols.length === 0) return;
+  const values = cols.map((c) => {
+    const v = patch[c];
+    return c === 'outputs' || c === 'summary' ? (v === null || v === undefined ? null : JSON.stringify(v)) : (v ?? null);
+  });
+  reg.run('update task run', `UPDATE task_runs SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND task = ?`, [...values, runId, task]);
+}
+
+export function getTaskRuns(reg: Registry, runId: string): TaskRunRecord[] {
+  return reg.all<TaskRow>('read task runs', 'SELECT * FROM task_runs WHERE run_id = ? ORDER BY position', [runId]).map(toTask);
+}
+
+function countsFor(reg: Registry, runIds: readonly string[]): Map<string, Partial<Record<TaskStatus, number>>> {
+  const out = new Map<string, Partial<Record<TaskStatus, number>>>();
+  if (runIds.length === 0) return out;
+  const rows = reg.all<{ run_id: string; status: TaskStatus; n: number }>('count task runs',
+    `SELECT run_id, status, COUNT(*) AS n FROM task_runs WHERE run_id IN (${runIds.map(() => '?').join(',')}) GROUP BY run_id, status`, [...runIds]);
+  for (const r of rows) {
+    const m = out.get(r.run_id) ?? {};
+    m[r.status] = r.n;
+    out.set(r.run_id, m);
+  }
+  return out;
+}
+
+/** Pipeline runs, newest first, with per-status task counts (paged). */
+export function listPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; limit?: number; offset?: number } = {}): PipelineRunSummary[] {
+  const runs = reg.all<RunRecord>('list pipeline runs',
+    `SELECT * FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR status = @status)
+     ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
+    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0 });
+  const counts = countsFor(reg, runs.map((r) => r.run_id));
+  return runs.map((r) => ({ ...r, pipeline: r.name ?? '', seconds: seconds(r), task_counts: counts.get(r.run_id) ?? {} }));
+}
+
+/** How many pipeline runs match (for paging). */
+export function countPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string } = {}): number {
+  return reg.get<{ n: number }>('count pipeline runs', "SELECT COUNT(*) AS n FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR status = @status)",
+    { pipeline: opts.pipeline ?? null, status: opts.status ?? null })?.n ?? 0;
+}
+
+/** One pipeline run with its tasks in plan order and its params; null when unknown. */
+export function getPipelineRun(reg: Registry, runId: string): PipelineRunDetails | null {
+  const run = reg.getRun(runId);
+  if (run === null || run.kind !== 'pipeline') return null;
+  const tasks = getTaskRuns(reg, runId);
+  const task_counts: Partial<Record<TaskStatus, number>> = {};
+  for (const t of tasks) task_counts[t.status] = (task_counts[t.status] ?? 0) + 1;
+  const { metrics: _m, artifacts: _a, params, ...rec } = run;
+  return { ...rec, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
+}
+
+/** The newest pipeline run (of `pipeline`, when given) that failed, was cancelled, or was left running. */
+export function latestUnfinishedRun(reg: Registry, pipeline?: string): RunRecord | null {
+  return reg.get<RunRecord>('find unfinished run',
+    `SELECT * FROM runs WHERE kind = 'pipeline' AND status IN ('failed', 'cancelled', 'running') AND (@pipeline IS NULL OR name = @pipeline)
+     ORDER BY started_at DESC, rowid DESC LIMIT 1`, { pipeline: pipeline ?? null }) ?? null;
+}
+
+export interface CacheEntry {
+  task: string;
+  cache_key: string;
+  run_id: string;
+  outputs: OutputRecord[];
+  summary: Record<string, unknown> | null;
+  created_at: string;
+}
+
+export function cacheLookup(reg: Registry, task: string, cacheKey: string): CacheEntry | null {
+  const r = reg.get<Omit<CacheEntry, 'outputs' | 'summary'> & { outputs: string; summary: string | null }>('read task cache',
+    'SELECT * FROM task_cache WHERE task = ? AND cache_key = ?', [task, cacheKey]);
+  return r === undefined ? null : { ...r, outputs: parse<OutputRecord[]>(r.outputs, []), summary: parse<Record<string, unknown> | null>(r.summary, null) };
+}
+
+export function cacheStore(reg: Registry, entry: Omit<CacheEntry, 'created_at'>): void {
+  reg.run('write task cache', `INSERT INTO task_cache (task, cache_key, run_id, outputs, summary, created_at) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (task, cache_key) DO UPDATE SET run_id = excluded.run_id, outputs = excluded.outputs, summary = excluded.summary, created_at = excluded.created_at`,
+  [entry.task, entry.cache_key, entry.run_id, JSON.stringify(entry.outputs), entry.summary === null ? null : JSON.stringify(entry.summary), reg.timestamp()]);
+}
