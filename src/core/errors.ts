@@ -45,6 +45,17 @@ export const ERROR_CODES = {
   SP_ERR_NO_MODEL: { exit: 1, http: 503, meaning: 'No champion model is registered or loadable yet.', hint: 'Run `stockpipe train --promote-if-better` (or `npm start`), then retry.' },
   SP_ERR_MODEL_FORMAT: { exit: 1, http: 500, meaning: 'A model.json is not valid: unknown format or version, a missing or malformed field, a child index out of range, or a non-finite number.', hint: 'Check the named field against docs/model-format.md, or train the model again.' },
   SP_ERR_TRAIN_PARAMS: { exit: 2, http: 400, meaning: 'A model training parameter is unknown or out of range (e.g. num_leaves < 2, learning_rate <= 0).', hint: 'Fix or remove the named parameter to use its default (docs/model-format.md lists them).' },
+  SP_ERR_PIPELINE_INVALID: { exit: 2, http: 400, meaning: 'A pipeline definition is invalid: a task defined twice or depending on an unknown task.', hint: 'Fix the pipeline definition (a bug in a built-in pipeline).' },
+  SP_ERR_PIPELINE_CYCLE: { exit: 2, http: 400, meaning: 'The task graph has a cycle, so no task order exists.', hint: 'Remove one of the dependencies on the cycle named in the message.' },
+  SP_ERR_PIPELINE_UNKNOWN: { exit: 2, http: 404, meaning: 'No pipeline or task has this name (stockpipe run NAME, --from, --to, --force-task).', hint: 'Run `stockpipe run --help` for the pipelines and `stockpipe run NAME --dry-run` for their tasks.' },
+  SP_ERR_PIPELINE_LOCKED: { exit: 1, http: 409, meaning: 'Another pipeline run is in progress on this workspace.', hint: 'Wait for it to finish (or pass --wait), or stop it; a lock left by a killed run is taken over automatically.' },
+  SP_ERR_PIPELINE_INPUT: { exit: 1, http: 422, meaning: 'A task input file is missing or unreadable, so its cache key cannot be computed.', hint: 'Run the upstream task that writes it (e.g. without --from), or check the path and its permissions.' },
+  SP_ERR_TASK_TIMEOUT: { exit: 1, http: 504, meaning: 'A pipeline task ran longer than its timeout and was stopped.', hint: 'Raise pipeline.tasks.<name>.timeout_s in the config, or find out why the task is slow in its log (`stockpipe runs logs`).' },
+  SP_ERR_TASK_FAILED: { exit: 1, http: 500, meaning: 'A pipeline task failed without a stockpipe error code (it crashed or was killed).', hint: 'Read the task log (`stockpipe runs logs RUN_ID TASK`), fix the cause, then `stockpipe run --resume`.' },
+  SP_ERR_RUN_FAILED: { exit: 1, http: 500, meaning: 'A pipeline run ended with a failed task; its downstream tasks were skipped.', hint: 'See the failed task\'s error and log (`stockpipe runs show RUN_ID`), fix it, then `stockpipe run --resume`.' },
+  SP_ERR_RUN_CANCELLED: { exit: 1, http: 499, meaning: 'The pipeline run was cancelled (Ctrl-C or SIGTERM); finished tasks are kept.', hint: 'Continue it with `stockpipe run --resume`.' },
+  SP_ERR_RUN_NOT_FOUND: { exit: 1, http: 404, meaning: 'No pipeline run has this id, or there is no failed, cancelled or killed run to resume.', hint: 'List the runs with `stockpipe runs list`.' },
+  SP_ERR_SCHEDULE_INVALID: { exit: 2, http: 400, meaning: 'A schedule in the config has an invalid cron expression, timezone or pipeline.', hint: 'Use a 5- or 6-field cron expression such as "30 18 * * 1-5" and a pipeline name (train or daily).' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

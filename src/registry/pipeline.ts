@@ -168,3 +168,11 @@ export function cacheStore(reg: Registry, entry: Omit<CacheEntry, 'created_at'>)
     ON CONFLICT (task, cache_key) DO UPDATE SET run_id = excluded.run_id, outputs = excluded.outputs, summary = excluded.summary, created_at = excluded.created_at`,
   [entry.task, entry.cache_key, entry.run_id, JSON.stringify(entry.outputs), entry.summary === null ? null : JSON.stringify(entry.summary), reg.timestamp()]);
 }
+
+/** The newest succeeded or cached summary of `task` in runs of `pipeline` (feeds --from slices). */
+export function latestTaskResult(reg: Registry, pipeline: string, task: string): TaskRunRecord | null {
+  const r = reg.get<TaskRow>('read latest task result', `SELECT t.* FROM task_runs t JOIN runs r ON r.run_id = t.run_id
+    WHERE r.kind = 'pipeline' AND r.name = ? AND t.task = ? AND t.status IN ('succeeded', 'cached')
+    ORDER BY t.ended_at DESC LIMIT 1`, [pipeline, task]);
+  return r === undefined ? null : toTask(r);
+}

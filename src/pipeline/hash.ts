@@ -1,0 +1,94 @@
+/** @module pipeline/hash
+ * Content hashes of task inputs and outputs, and cache keys. A file's sha256 is memoised by
+ * (path, size, mtime, inode) in <workspace>/pipeline/hash-memo.json, as git's index does, so an
+ * unchanged multi-GB input is not read again; any change to those makes it read in full. A folder
+ * hashes as the sorted list of its files' (relative path, sha256). */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import { sha256File, stableStringify, writeFileAtomic } from '../core/fs.js';
+import type { OutputRecord } from '../registry/pipeline.js';
+
+interface MemoEntry {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  sha256: string;
+}
+
+/** Hashes files with a persistent stat memo; `save()` writes the memo back. */
+export class FileHasher {
+  private memo: Record<string, MemoEntry> = {};
+  private loaded = false;
+  private dirty = false;
+  constructor(private readonly workspace: string) {}
+
+  get memoPath(): string {
+    return join(this.workspace, 'pipeline', 'hash-memo.json');
+  }
+
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    try {
+      this.memo = JSON.parse(await readFile(this.memoPath, 'utf8')) as Record<string, MemoEntry>;
+    } catch (err) {
+      // A missing or unreadable memo only costs a re-read of the files; it never changes a hash.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.memo = {};
+    }
+  }
+
+  /** sha256 and size of one file or folder; SP_ERR_PIPELINE_INPUT when it cannot be read. */
+  async hash(path: string, what = 'input'): Promise<OutputRecord> {
+    await this.load();
+    const abs = resolve(this.workspace, path);
+    let st;
+    try {
+      st = await stat(abs);
+    } catch (err) {
+      throw new StockpipeError('SP_ERR_PIPELINE_INPUT', `${what} ${abs} cannot be hashed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+    if (st.isDirectory()) return this.hashDir(abs, what);
+    const m = this.memo[abs];
+    if (m && m.size === st.size && m.mtimeMs === st.mtimeMs && m.ino === st.ino) return { path: abs, sha256: m.sha256, bytes: st.size };
+    let sha256: string;
+    try {
+      sha256 = await sha256File(abs);
+    } catch (err) {
+      throw new StockpipeError('SP_ERR_PIPELINE_INPUT', `${what} ${abs} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    }
+    this.memo[abs] = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256 };
+    this.dirty = true;
+    return { path: abs, sha256, bytes: st.size };
+  }
+
+  private async hashDir(abs: string, what: string): Promise<OutputRecord> {
+    const files = (await readdir(abs, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name)).sort();
+    const h = createHash('sha256');
+    let bytes = 0;
+    for (const f of files) {
+      const r = await this.hash(f, what);
+      h.update(`${relative(abs, f)}\0${r.sha256}\n`);
+      bytes += r.bytes;
+    }
+    return { path: abs, sha256: h.digest('hex'), bytes };
+  }
+
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    await writeFileAtomic(this.memoPath, JSON.stringify(this.memo));
+    this.dirty = false;
+  }
+}
+
+/** The cache key: sha256 over the task's name, code version, params and input hashes. */
+export function cacheKey(input: { task: string; version: string; params: Record<string, unknown>; inputs: readonly OutputRecord[] }): string {
+  return createHash('sha256').update(stableStringify({
+    task: input.task,
+    version: input.version,
+    params: input.params,
+    inputs: input.inputs.map((i) => [i.path, i.sha256]),
+  })).digest('hex');
+}

@@ -1,0 +1,229 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StockpipeError } from '../core/errors.js';
+import { getLog } from '../core/log.js';
+import { getPipelineRun } from '../registry/pipeline.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import { sliceNames, topoOrder } from './graph.js';
+import { backoffMs, runPipeline, type RunOptions } from './runner.js';
+import type { Pipeline, TaskSpec } from './types.js';
+
+let ws: string;
+let reg: Registry;
+let calls: string[];
+const delays: number[] = [];
+const noWait = async (ms: number): Promise<void> => { delays.push(ms); };
+
+beforeEach(async () => {
+  ws = await mkdtemp(join(tmpdir(), 'sp-runner-'));
+  reg = openRegistry(ws);
+  calls = [];
+  delays.length = 0;
+});
+afterEach(async () => {
+  reg.close();
+  await rm(ws, { recursive: true, force: true });
+});
+
+/** A task that writes `out` from `in` (uppercased), counting its calls. */
+function fileTask(name: string, deps: string[], input: string | null, out: string, extra: Partial<TaskSpec> = {}): TaskSpec {
+  return {
+    name, deps, version: '1', inputs: input ? [input] : [], outputs: [out], params: {},
+    run: async () => {
+      calls.push(name);
+      const text = input ? await readFile(join(ws, input), 'utf8') : 'seed';
+      await writeFile(join(ws, out), text.toUpperCase() + name);
+      return { summary: { wrote: out }, rowsIn: 1, rowsOut: 1 };
+    },
+    ...extra,
+  };
+}
+
+const chain = (over: Record<string, Partial<TaskSpec>> = {}): Pipeline => ({
+  name: 'test',
+  description: 'a → b → c',
+  tasks: [
+    fileTask('a', [], 'src.txt', 'a.txt', over.a),
+    fileTask('b', ['a'], 'a.txt', 'b.txt', over.b),
+    fileTask('c', ['b'], 'b.txt', 'c.txt', over.c),
+  ],
+});
+
+const run = (pipeline: Pipeline, opts: Partial<RunOptions> = {}) => runPipeline({ workspace: ws, pipeline, registry: reg, log: getLog('test'), sleep: noWait, ...opts });
+const statuses = (r: { tasks: { name: string; status: string }[] }) => Object.fromEntries(r.tasks.map((t) => [t.name, t.status]));
+
+describe('graph', () => {
+  const t = (name: string, deps: string[] = []): TaskSpec => ({ name, deps, version: '1', run: async () => ({}) });
+  it('orders a diamond topologically, keeping declaration order among ready tasks', () => {
+    expect(topoOrder([t('d', ['b', 'c']), t('c', ['a']), t('b', ['a']), t('a')]).map((x) => x.name)).toEqual(['a', 'c', 'b', 'd']);
+  });
+  it('detects a cycle and names it (SP_ERR_PIPELINE_CYCLE)', () => {
+    try {
+      topoOrder([t('a', ['c']), t('b', ['a']), t('c', ['b']), t('x')]);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as StockpipeError).code).toBe('SP_ERR_PIPELINE_CYCLE');
+      expect((err as StockpipeError).message).toMatch(/a → b → c → a|b → c → a → b|c → a → b → c/);
+    }
+  });
+  it('rejects unknown deps and duplicate names; slices with --from/--to', () => {
+    expect(() => topoOrder([t('a', ['zz'])])).toThrow(expect.objectContaining({ code: 'SP_ERR_PIPELINE_INVALID' }));
+    expect(() => topoOrder([t('a'), t('a')])).toThrow(expect.objectContaining({ code: 'SP_ERR_PIPELINE_INVALID' }));
+    const tasks = [t('a'), t('b', ['a']), t('c', ['b']), t('d', ['c'])];
+    expect([...sliceNames(tasks, { from: 'b', to: 'c' })]).toEqual(['b', 'c']);
+    expect([...sliceNames(tasks, { from: 'c' })]).toEqual(['c', 'd']);
+    expect(() => sliceNames(tasks, { from: 'nope' })).toThrow(expect.objectContaining({ code: 'SP_ERR_PIPELINE_UNKNOWN' }));
+  });
+});
+
+describe('runner', () => {
+  beforeEach(async () => { await writeFile(join(ws, 'src.txt'), 'x'); });
+
+  it('runs in order, records everything, then is all cached; a changed input re-runs only what depends on it', async () => {
+    const r1 = await run(chain());
+    expect(r1.status).toBe('finished');
+    expect(calls).toEqual(['a', 'b', 'c']);
+    expect(await readFile(join(ws, 'c.txt'), 'utf8')).toBe('XABc');
+    const stored = getPipelineRun(reg, r1.run_id)!;
+    expect(stored.status).toBe('finished');
+    expect(stored.tasks.map((x) => [x.task, x.status, x.attempts, x.rows_in, x.rows_out])).toEqual([['a', 'succeeded', 1, 1, 1], ['b', 'succeeded', 1, 1, 1], ['c', 'succeeded', 1, 1, 1]]);
+    expect(stored.tasks[0]!.outputs[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(await readFile(stored.tasks[0]!.log_path!, 'utf8')).toMatch(/succeeded/);
+
+    calls = [];
+    const r2 = await run(chain());
+    expect(statuses(r2)).toEqual({ a: 'cached', b: 'cached', c: 'cached' });
+    expect(calls).toEqual([]);
+
+    await writeFile(join(ws, 'b.txt'), 'tampered'); // an output changed behind the runner's back
+    calls = [];
+    expect(statuses(await run(chain()))).toEqual({ a: 'cached', b: 'succeeded', c: 'cached' });
+    expect(calls).toEqual(['b']); // b rewrote the same content, so c's input is unchanged
+
+    await writeFile(join(ws, 'src.txt'), 'y');
+    calls = [];
+    expect(statuses(await run(chain()))).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
+  });
+
+  it('a changed param or code version is a cache miss; --force and --force-task override', async () => {
+    await run(chain());
+    calls = [];
+    await run(chain({ b: { params: { window: 20 } } }));
+    expect(calls).toEqual(['b']);
+    calls = [];
+    await run(chain({ b: { params: { window: 20 }, version: '2' } }));
+    expect(calls).toEqual(['b']);
+    calls = [];
+    await run(chain({ b: { params: { window: 20 }, version: '2' } }), { forceTasks: ['c'] });
+    expect(calls).toEqual(['c']);
+    calls = [];
+    await run(chain({ b: { params: { window: 20 }, version: '2' } }), { force: true });
+    expect(calls).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a missing input is an error, never a cache hit', async () => {
+    await run(chain());
+    await rm(join(ws, 'src.txt'));
+    const r = await run(chain());
+    expect(r.status).toBe('failed');
+    expect(r.tasks[0]!.error?.code).toBe('SP_ERR_PIPELINE_INPUT');
+    expect(statuses(r)).toEqual({ a: 'failed', b: 'skipped', c: 'skipped' });
+  });
+
+  it('retries with exponential backoff then succeeds', async () => {
+    let n = 0;
+    const flaky: Partial<TaskSpec> = { retries: 3, retryDelayMs: 1000, run: async () => { if (++n < 3) throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', 'down'); await writeFile(join(ws, 'b.txt'), 'ok'); return {}; } };
+    const r = await run(chain({ b: flaky }));
+    expect(r.status).toBe('finished');
+    expect(r.tasks[1]).toMatchObject({ status: 'succeeded', attempts: 3 });
+    expect(delays).toHaveLength(2);
+    expect(delays[0]).toBeGreaterThanOrEqual(500);
+    expect(delays[0]).toBeLessThanOrEqual(1000);
+    expect(delays[1]).toBeGreaterThanOrEqual(1000);
+    expect(delays[1]).toBeLessThanOrEqual(2000);
+    expect(backoffMs(10, 1000, 60_000, 1)).toBe(60_000);
+  });
+
+  it('retries exhausted → failed, downstream skipped, run failed with the error code', async () => {
+    const broken: Partial<TaskSpec> = { retries: 2, run: async () => { calls.push('b'); throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', 'still down'); } };
+    const r = await run(chain({ b: broken }));
+    expect(r.status).toBe('failed');
+    expect(statuses(r)).toEqual({ a: 'succeeded', b: 'failed', c: 'skipped' });
+    expect(r.tasks[1]).toMatchObject({ attempts: 3, error: { code: 'SP_ERR_KAGGLE_UNAVAILABLE' } });
+    expect(r.failed).toMatchObject({ task: 'b', code: 'SP_ERR_KAGGLE_UNAVAILABLE' });
+    expect(getPipelineRun(reg, r.run_id)!.status).toBe('failed');
+  });
+
+  it('does not retry an error another attempt cannot fix', async () => {
+    const bad: Partial<TaskSpec> = { retries: 5, run: async () => { calls.push('b'); throw new StockpipeError('SP_ERR_CONFIG_INVALID', 'bad'); } };
+    await run(chain({ b: bad }));
+    expect(calls.filter((c) => c === 'b')).toHaveLength(1);
+  });
+
+  it('stops an attempt past its timeout (SP_ERR_TASK_TIMEOUT) and aborts its signal', async () => {
+    let aborted = false;
+    const slow: Partial<TaskSpec> = {
+      timeoutMs: 50,
+      run: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); })),
+    };
+    const r = await run(chain({ b: slow }));
+    expect(r.tasks[1]).toMatchObject({ status: 'failed', error: { code: 'SP_ERR_TASK_TIMEOUT' } });
+    expect(aborted).toBe(true);
+  });
+
+  it('resumes a failed run from the failed task without re-running succeeded ones', async () => {
+    let fail = true;
+    const b: Partial<TaskSpec> = { run: async () => { calls.push('b'); if (fail) throw new StockpipeError('SP_ERR_INTERNAL', 'boom'); await writeFile(join(ws, 'b.txt'), 'B'); return {}; } };
+    const r1 = await run(chain({ b }));
+    expect(r1.status).toBe('failed');
+    fail = false;
+    calls = [];
+    const r2 = await run(chain({ b }), { resume: r1.run_id });
+    expect(r2).toMatchObject({ run_id: r1.run_id, resumed: true, status: 'finished' });
+    expect(calls).toEqual(['b', 'c']);
+    expect(statuses(r2)).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
+    await expect(run(chain(), { resume: 'nope' })).rejects.toMatchObject({ code: 'SP_ERR_RUN_NOT_FOUND' });
+  });
+
+  it('cancellation aborts the running task, keeps finished ones, leaves the rest queued and resumable', async () => {
+    const ac = new AbortController();
+    const b: Partial<TaskSpec> = { run: (ctx) => new Promise((_, reject) => { ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))); setTimeout(() => ac.abort(), 5); }) };
+    const r = await run(chain({ b }), { signal: ac.signal });
+    expect(r.status).toBe('cancelled');
+    expect(statuses(r)).toEqual({ a: 'succeeded', b: 'cancelled', c: 'queued' });
+    expect(getPipelineRun(reg, r.run_id)!.status).toBe('cancelled');
+    calls = [];
+    const r2 = await run(chain(), { resume: r.run_id });
+    expect(calls).toEqual(['b', 'c']);
+    expect(r2.status).toBe('finished');
+  });
+
+  it('runs independent tasks concurrently up to the bound', async () => {
+    let now = 0;
+    let peak = 0;
+    const par = (name: string): TaskSpec => ({ name, version: '1', cache: 'never', run: async () => { peak = Math.max(peak, ++now); await new Promise((r) => setTimeout(r, 20)); now--; return {}; } });
+    const p: Pipeline = { name: 'par', description: '', tasks: ['w', 'x', 'y', 'z'].map(par) };
+    await run(p, { concurrency: 2 });
+    expect(peak).toBe(2);
+    peak = 0;
+    await run(p, { concurrency: 4 });
+    expect(peak).toBe(4);
+  });
+
+  it('--from/--to runs a slice; tasks outside it are skipped and feed it their last results', async () => {
+    await run(chain());
+    calls = [];
+    const r = await run(chain(), { from: 'b', to: 'b', forceTasks: ['b'] });
+    expect(calls).toEqual(['b']);
+    expect(statuses(r)).toEqual({ a: 'skipped', b: 'succeeded', c: 'skipped' });
+  });
+
+  it('a task may report itself cached or skipped; downstream of a decided skip still runs', async () => {
+    const a: Partial<TaskSpec> = { cache: 'never', run: async () => { await writeFile(join(ws, 'a.txt'), 'A'); return { status: 'cached' }; } };
+    const b: Partial<TaskSpec> = { cache: 'never', run: async () => ({ status: 'skipped', summary: { retrained: false } }) };
+    const r = await run(chain({ a, b, c: { inputs: [], outputs: [], run: async () => ({}) } }));
+    expect(statuses(r)).toEqual({ a: 'cached', b: 'skipped', c: 'succeeded' });
+  });
+});

@@ -1,0 +1,338 @@
+/** @module pipeline/runner
+ * Runs a pipeline: plans it (topological order, --from/--to slice, resume), runs ready tasks
+ * concurrently up to a bound, skips tasks whose cache key and outputs are unchanged, retries
+ * failures with exponential backoff and jitter, enforces per-attempt timeouts, stops on
+ * cancellation, and records every state change in the store. Locking is the caller's (lock.ts). */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { createRng } from '../core/rng.js';
+import {
+  cacheLookup, cacheStore, createPipelineRun, getPipelineRun, latestTaskResult, reopenPipelineRun, updateTaskRun,
+  type OutputRecord, type TaskPatch, type TaskStatus,
+} from '../registry/pipeline.js';
+import type { Registry } from '../registry/store.js';
+import { edges, sliceNames, topoOrder } from './graph.js';
+import { cacheKey, FileHasher } from './hash.js';
+import type { FileList, Pipeline, RunObserver, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
+
+export interface RunOptions {
+  workspace: string;
+  pipeline: Pipeline;
+  registry: Registry;
+  log: Logger;
+  /** Ignore every cache entry. */
+  force?: boolean;
+  /** Ignore the cache for these tasks only. */
+  forceTasks?: readonly string[];
+  from?: string;
+  to?: string;
+  /** Continue this run: its succeeded and cached tasks are kept, the rest run again. */
+  resume?: string;
+  /** Tasks running at once (default 2). */
+  concurrency?: number;
+  /** Cancels the run (Ctrl-C): running tasks are aborted, the run is marked cancelled. */
+  signal?: AbortSignal;
+  observer?: RunObserver;
+  /** Waits between retries (tests inject one that does not wait). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Recorded with the run. */
+  params?: Record<string, unknown>;
+  configHash?: string;
+  gitSha?: string;
+}
+
+export interface TaskOutcome {
+  name: string;
+  status: TaskStatus;
+  seconds: number | null;
+  attempts: number;
+  rows_in: number | null;
+  rows_out: number | null;
+  cache_key: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface RunOutcome {
+  run_id: string;
+  pipeline: string;
+  status: 'finished' | 'failed' | 'cancelled';
+  resumed: boolean;
+  seconds: number;
+  tasks: TaskOutcome[];
+  /** The first failed task, for alerts. */
+  failed: { task: string; code: string; message: string; log_path: string } | null;
+}
+
+/** How long a timed-out task may take to stop before the runner reports it anyway. */
+const STOP_GRACE_MS = 10_000;
+
+/** Errors that another attempt cannot fix: bad usage or config, bad inputs, failed validation. */
+function retryable(code: string): boolean {
+  if (code in ERROR_CODES && ERROR_CODES[code as keyof typeof ERROR_CODES].exit === 2) return false;
+  return !['SP_ERR_PIPELINE_INPUT', 'SP_ERR_VALIDATION_FAILED', 'SP_ERR_INPUT_MALFORMED', 'SP_ERR_RUN_CANCELLED'].includes(code);
+}
+
+/** Delay before attempt n+1 (n ≥ 1 failed attempts): min(base·2^(n−1), max), half of it jittered. */
+export function backoffMs(n: number, baseMs: number, maxMs: number, u: number): number {
+  const d = Math.min(baseMs * 2 ** (n - 1), maxMs);
+  return Math.round(d / 2 + (d / 2) * u);
+}
+
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
+const resolveFiles = (list: FileList | undefined, up: Readonly<Record<string, TaskSummary>>): readonly string[] => (list === undefined ? [] : typeof list === 'function' ? list(up) : list);
+
+export function taskLogPath(workspace: string, runId: string, task: string): string {
+  return join(workspace, 'runs', runId, `${task}.log`);
+}
+
+/** Runs (or resumes) a pipeline to its end and returns what happened; never throws for a task failure. */
+export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
+  const t0 = performance.now();
+  const { registry: reg, pipeline, log } = opts;
+  const order = topoOrder(pipeline.tasks);
+  const names = order.map((t) => t.name);
+  const hasher = new FileHasher(opts.workspace);
+  const sleep = opts.sleep ?? abortableSleep;
+  const cancel = new AbortController();
+  const onAbort = (): void => cancel.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) cancel.abort();
+
+  const states = new Map<string, TaskState>(names.map((n) => [n, { name: n, status: 'queued', attempts: 0, seconds: null, startedAt: null, note: null, fraction: null, error: null }]));
+  const summaries: Record<string, TaskSummary> = {};
+  const outcomes = new Map<string, TaskOutcome>();
+  let runId: string;
+  let resumed = false;
+
+  if (opts.resume !== undefined) {
+    const prev = getPipelineRun(reg, opts.resume);
+    if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${opts.resume}'`);
+    if (prev.pipeline !== pipeline.name) throw new StockpipeError('SP_ERR_USAGE', `run ${opts.resume} is a '${prev.pipeline}' run, not '${pipeline.name}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${opts.resume}\`.` });
+    runId = prev.run_id;
+    resumed = true;
+    const requeue: string[] = [];
+    for (const t of prev.tasks) {
+      const st = states.get(t.task);
+      if (st === undefined) continue;
+      if (DONE_OK.has(t.status) || (t.status === 'skipped' && t.error === null && t.summary !== null)) {
+        st.status = t.status;
+        st.attempts = t.attempts;
+        st.seconds = t.seconds;
+        summaries[t.task] = t.summary ?? {};
+        outcomes.set(t.task, { name: t.task, status: t.status, seconds: t.seconds, attempts: t.attempts, rows_in: t.rows_in, rows_out: t.rows_out, cache_key: t.cache_key, error: null });
+      } else {
+        requeue.push(t.task);
+      }
+    }
+    reopenPipelineRun(reg, runId, requeue);
+  } else {
+    runId = createPipelineRun(reg, {
+      pipeline: pipeline.name,
+      tasks: names,
+      params: { ...opts.params, edges: edges(order), from: opts.from ?? null, to: opts.to ?? null, force: opts.force === true, force_tasks: opts.forceTasks ?? [] },
+      config_hash: opts.configHash,
+      git_sha: opts.gitSha,
+    });
+    const slice = sliceNames(order, { from: opts.from, to: opts.to });
+    for (const n of names) {
+      if (slice.has(n)) continue;
+      const prev = latestTaskResult(reg, pipeline.name, n);
+      const st = states.get(n)!;
+      st.status = 'skipped';
+      st.note = 'outside --from/--to';
+      if (prev) summaries[n] = prev.summary ?? {};
+      updateTaskRun(reg, runId, n, { status: 'skipped', summary: prev?.summary ?? null, error: null });
+      outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
+    }
+  }
+  opts.observer?.onPlan?.(runId, [...states.values()]);
+
+  const emit = (name: string, patch: Partial<TaskState>, store?: TaskPatch): void => {
+    const st = Object.assign(states.get(name)!, patch);
+    if (store) updateTaskRun(reg, runId, name, store);
+    opts.observer?.onTask?.({ ...st });
+  };
+  const logLine = (path: string, line: string): void => {
+    mkdirSync(dirname(path), { recursive: true });
+    appendFileSync(path, `${new Date().toISOString()} [runner] ${line}\n`);
+  };
+  const jitter = createRng(Number.parseInt(createHash('sha256').update(runId).digest('hex').slice(0, 8), 16));
+
+  /** Runs one task to its final state. */
+  const runTask = async (spec: TaskSpec): Promise<void> => {
+    const name = spec.name;
+    const logPath = taskLogPath(opts.workspace, runId, name);
+    const started = performance.now();
+    const finish = (status: TaskStatus, extra: { result?: TaskResult; key?: string | null; outputs?: OutputRecord[]; error?: StockpipeError; attempts: number }): void => {
+      const seconds = Math.round(performance.now() - started) / 1000;
+      const err = extra.error ? { code: extra.error.code, message: extra.error.message } : null;
+      const rowsIn = extra.result?.rowsIn ?? null;
+      const rowsOut = extra.result?.rowsOut ?? null;
+      if (extra.result?.summary) summaries[name] = extra.result.summary;
+      emit(name, { status, seconds, error: err, attempts: extra.attempts, note: null, fraction: null }, {
+        status, seconds, attempts: extra.attempts, ended_at: reg.timestamp(), rows_in: rowsIn, rows_out: rowsOut, cache_key: extra.key ?? null,
+        outputs: extra.outputs ?? [], summary: extra.result?.summary ?? null, log_path: logPath, error_code: err?.code ?? null, error: err?.message ?? null,
+      });
+      outcomes.set(name, { name, status, seconds, attempts: extra.attempts, rows_in: rowsIn, rows_out: rowsOut, cache_key: extra.key ?? null, error: err });
+      logLine(logPath, `${status}${err ? ` ${err.code}: ${err.message}` : ''} (${seconds} s)`);
+    };
+
+    // Cache check: key from code version, params and input contents; outputs must be unchanged too.
+    let key: string | null = null;
+    const up = { ...summaries };
+    try {
+      if (spec.cache !== 'never') {
+        const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(join(opts.workspace, p), `task ${name}: input`)));
+        key = cacheKey({ task: name, version: spec.version, params: spec.params ?? {}, inputs });
+        const forced = opts.force === true || (opts.forceTasks ?? []).includes(name);
+        const hit = forced ? null : cacheLookup(reg, name, key);
+        if (hit && (await outputsUnchanged(hasher, hit.outputs))) {
+          logLine(logPath, `cached: key ${key.slice(0, 12)} from run ${hit.run_id}`);
+          finish('cached', { result: { summary: hit.summary ?? {}, rowsIn: null, rowsOut: null }, key, outputs: hit.outputs, attempts: 0 });
+          return;
+        }
+      }
+    } catch (err) {
+      finish('failed', { error: toStockpipeError(err), key, attempts: 0 });
+      return;
+    }
+
+    const attempts = 1 + (spec.retries ?? 0);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      if (cancel.signal.aborted) {
+        finish('cancelled', { key, attempts: attempt - 1 });
+        return;
+      }
+      emit(name, { status: 'running', attempts: attempt, startedAt: Date.now(), error: null }, { status: 'running', attempts: attempt, started_at: reg.timestamp(), log_path: logPath });
+      logLine(logPath, `attempt ${attempt}/${attempts} started`);
+      const attemptAbort = new AbortController();
+      const stop = (): void => attemptAbort.abort();
+      cancel.signal.addEventListener('abort', stop, { once: true });
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
+      try {
+        const work = spec.run({
+          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up,
+          progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
+        });
+        const result = spec.timeoutMs === undefined ? await work : await Promise.race([work, new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            attemptAbort.abort();
+            // Give the task up to STOP_GRACE_MS to stop (a subprocess is killed), so nothing writes after we report.
+            const timeoutError = new StockpipeError('SP_ERR_TASK_TIMEOUT', `task ${name} exceeded its timeout of ${spec.timeoutMs! / 1000} s (attempt ${attempt})`);
+            const grace = setTimeout(() => reject(timeoutError), STOP_GRACE_MS);
+            void work.catch(() => undefined).finally(() => {
+              clearTimeout(grace);
+              reject(timeoutError);
+            });
+          }, spec.timeoutMs);
+        })]);
+        const declared = result.status === 'skipped' ? [] : resolveFiles(spec.outputs, { ...up, [name]: result.summary ?? {} });
+        const outputs = await Promise.all(declared.map((p) => hasher.hash(join(opts.workspace, p), `task ${name}: output`)));
+        if (key !== null && result.status !== 'skipped') cacheStore(reg, { task: name, cache_key: key, run_id: runId, outputs, summary: result.summary ?? null });
+        finish(result.status ?? 'succeeded', { result, key, outputs, attempts: attempt });
+        return;
+      } catch (raw) {
+        const err = timedOut && !(raw instanceof StockpipeError && raw.code === 'SP_ERR_TASK_TIMEOUT')
+          ? new StockpipeError('SP_ERR_TASK_TIMEOUT', `task ${name} exceeded its timeout of ${spec.timeoutMs! / 1000} s (attempt ${attempt})`)
+          : toStockpipeError(raw);
+        if (cancel.signal.aborted && !timedOut) {
+          finish('cancelled', { key, attempts: attempt, error: new StockpipeError('SP_ERR_RUN_CANCELLED', `task ${name} was cancelled`) });
+          return;
+        }
+        logLine(logPath, `attempt ${attempt} failed: ${err.code}: ${err.message}`);
+        if (attempt < attempts && retryable(err.code)) {
+          const delay = backoffMs(attempt, spec.retryDelayMs ?? 1000, spec.retryMaxDelayMs ?? 60_000, jitter.next());
+          emit(name, { status: 'retried', error: { code: err.code, message: err.message }, note: `retry in ${(delay / 1000).toFixed(1)} s` },
+            { status: 'retried', attempts: attempt, error_code: err.code, error: err.message });
+          logLine(logPath, `retrying in ${delay} ms`);
+          await sleep(delay, cancel.signal);
+          continue;
+        }
+        finish('failed', { error: err, key, attempts: attempt });
+        return;
+      } finally {
+        clearTimeout(timer);
+        cancel.signal.removeEventListener('abort', stop);
+      }
+    }
+  };
+
+  // The scheduler loop: start every ready task (all upstream done) up to the concurrency bound.
+  const limit = Math.max(1, opts.concurrency ?? 2);
+  const running = new Map<string, Promise<void>>();
+  const pending = new Set(names.filter((n) => states.get(n)!.status === 'queued'));
+  const specs = new Map(order.map((t) => [t.name, t]));
+  while (pending.size > 0 || running.size > 0) {
+    for (const n of [...pending]) {
+      const deps = specs.get(n)!.deps ?? [];
+      const bad = deps.find((d) => ['failed', 'cancelled'].includes(states.get(d)!.status) || (states.get(d)!.status === 'skipped' && states.get(d)!.error !== null));
+      if (bad !== undefined || (cancel.signal.aborted && deps.every((d) => !running.has(d)))) {
+        pending.delete(n);
+        if (cancel.signal.aborted) continue; // stays queued: resumable
+        const error = new StockpipeError('SP_ERR_RUN_FAILED', `upstream task ${bad} did not succeed`);
+        emit(n, { status: 'skipped', error: { code: error.code, message: error.message } }, { status: 'skipped', error_code: error.code, error: error.message });
+        outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: { code: error.code, message: error.message } });
+        continue;
+      }
+      const ready = deps.every((d) => ['succeeded', 'cached', 'skipped'].includes(states.get(d)!.status) && !running.has(d));
+      if (ready && running.size < limit) {
+        pending.delete(n);
+        running.set(n, runTask(specs.get(n)!).finally(() => running.delete(n)));
+      }
+    }
+    if (running.size === 0) {
+      if (pending.size === 0) break;
+      if (cancel.signal.aborted) break;
+      continue; // statuses changed (skips); re-scan
+    }
+    await Promise.race(running.values());
+  }
+  await hasher.save();
+  opts.signal?.removeEventListener('abort', onAbort);
+
+  const list = names.map((n) => outcomes.get(n) ?? { name: n, status: states.get(n)!.status, seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
+  const failedTask = list.find((t) => t.status === 'failed');
+  const status: RunOutcome['status'] = cancel.signal.aborted ? 'cancelled' : failedTask ? 'failed' : 'finished';
+  reg.endRun(runId, status, failedTask ? `${failedTask.name}: ${failedTask.error?.code}: ${failedTask.error?.message}` : status === 'cancelled' ? 'cancelled' : undefined);
+  opts.observer?.onEnd?.(runId, status);
+  return {
+    run_id: runId,
+    pipeline: pipeline.name,
+    status,
+    resumed,
+    seconds: Math.round(performance.now() - t0) / 1000,
+    tasks: list,
+    failed: failedTask ? { task: failedTask.name, code: failedTask.error?.code ?? 'SP_ERR_TASK_FAILED', message: failedTask.error?.message ?? '', log_path: taskLogPath(opts.workspace, runId, failedTask.name) } : null,
+  };
+}
+
+/** True when every recorded output still exists with the recorded content. */
+async function outputsUnchanged(hasher: FileHasher, outputs: readonly OutputRecord[]): Promise<boolean> {
+  for (const o of outputs) {
+    try {
+      if ((await hasher.hash(o.path, 'output')).sha256 !== o.sha256) return false;
+    } catch (err) {
+      if (err instanceof StockpipeError && err.code === 'SP_ERR_PIPELINE_INPUT') return false; // gone: run again
+      throw err;
+    }
+  }
+  return true;
+}

@@ -1,0 +1,81 @@
+/** @module pipeline/subprocess
+ * Runs a stockpipe command as a child process for a task (as Airflow runs a task in its own
+ * process): `node <main> <args> --json`, stderr appended to the task's log file, the one --json
+ * document on stdout parsed into the task's summary, its error code kept. Abort (timeout, Ctrl-C)
+ * sends SIGTERM, then SIGKILL; the IPC channel makes the child exit when the runner dies. */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+
+export interface CommandDoc {
+  ok: boolean;
+  data?: Record<string, unknown>;
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface SubprocessOptions {
+  /** The CLI entry (dist/cli/main.js). */
+  mainScript: string;
+  args: readonly string[];
+  logPath: string;
+  signal: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Each stderr line, for the live view's progress note. */
+  onLine?: (line: string) => void;
+  killGraceMs?: number;
+}
+
+/** Runs the command; resolves with its `data`, or throws its StockpipeError (code kept). */
+export function runCommandProcess(opts: SubprocessOptions): Promise<Record<string, unknown>> {
+  mkdirSync(dirname(opts.logPath), { recursive: true });
+  const log = createWriteStream(opts.logPath, { flags: 'a' });
+  log.write(`${new Date().toISOString()} [runner] $ stockpipe ${opts.args.join(' ')}\n`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [opts.mainScript, ...opts.args, '--json'], {
+      cwd: opts.cwd, env: { ...(opts.env ?? process.env), STOCKPIPE_TASK_CHILD: '1' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    let stdout = '';
+    let partial = '';
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      log.write(s);
+      if (!opts.onLine) return;
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (l.trim() !== '') opts.onLine(l);
+    });
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.killGraceMs ?? 5000);
+    };
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      opts.signal.removeEventListener('abort', onAbort);
+      log.end();
+      reject(new StockpipeError('SP_ERR_TASK_FAILED', `cannot start stockpipe ${opts.args[0]}: ${err.message}`, { cause: err }));
+    });
+    child.on('close', (code, sig) => {
+      clearTimeout(killTimer);
+      opts.signal.removeEventListener('abort', onAbort);
+      log.end(`${new Date().toISOString()} [runner] exit ${code ?? sig}\n`);
+      let doc: CommandDoc | null = null;
+      try {
+        const last = stdout.trim().split('\n').pop();
+        doc = last ? (JSON.parse(last) as CommandDoc) : null;
+      } catch {
+        doc = null; // not a JSON document: reported below as a crash
+      }
+      if (code === 0 && doc?.ok) return resolve(doc.data ?? {});
+      if (doc && !doc.ok && doc.error) {
+        const c = (doc.error.code in ERROR_CODES ? doc.error.code : 'SP_ERR_TASK_FAILED') as ErrorCode;
+        return reject(new StockpipeError(c, doc.error.message, { hint: doc.error.hint }));
+      }
+      reject(new StockpipeError('SP_ERR_TASK_FAILED', `stockpipe ${opts.args[0]} ${sig ? `was killed by ${sig}` : `exited with ${code} and no result`}`, {
+        hint: `Read its log: ${opts.logPath}`,
+      }));
+    });
+  });
+}

@@ -1,0 +1,88 @@
+/** @module pipeline/types
+ * What a pipeline is: named tasks with upstream tasks, declared input and output files, params,
+ * a code version and a function. The runner (runner.ts) orders, caches, retries and records them;
+ * the concrete pipelines (`train`, `daily`) are composed in cli/pipelines.ts. */
+import type { Logger } from '../core/log.js';
+import type { TaskStatus } from '../registry/pipeline.js';
+
+/** What a task's function gets for one attempt. */
+export interface TaskContext {
+  runId: string;
+  task: string;
+  attempt: number;
+  /** Aborted on timeout or cancellation (Ctrl-C); a task must stop promptly when it fires. */
+  signal: AbortSignal;
+  /** This task's log file (the runner writes its own lines there too). */
+  logPath: string;
+  log: Logger;
+  /** The summaries of the upstream tasks that ran or were cached in this run, by task name. */
+  upstream: Readonly<Record<string, TaskSummary>>;
+  /** Reports progress (shown in the live view): a fraction 0..1 and/or a short note. */
+  progress(p: { fraction?: number; note?: string }): void;
+}
+
+/** A task's result: its summary (the command's --json data) and row counts. */
+export interface TaskResult {
+  summary?: TaskSummary;
+  rowsIn?: number | null;
+  rowsOut?: number | null;
+  /**
+   * The task found its own outputs up to date (e.g. fetch of an unchanged source): shown as cached.
+   * 'skipped': the task decided there was nothing to do (e.g. no retrain needed).
+   */
+  status?: 'cached' | 'skipped';
+}
+
+export type TaskSummary = Record<string, unknown>;
+
+/** Files a task reads or writes, resolved against the workspace; may depend on upstream summaries. */
+export type FileList = readonly string[] | ((upstream: Readonly<Record<string, TaskSummary>>) => readonly string[]);
+
+export interface TaskSpec {
+  name: string;
+  /** Upstream task names (edges of the DAG). */
+  deps?: readonly string[];
+  /** Bumped when the task's behaviour changes: part of the cache key. */
+  version: string;
+  /** Files whose content goes into the cache key; a missing one is an error, never a cache hit. */
+  inputs?: FileList;
+  /** Files the task writes; hashed after success and checked on a cache hit. */
+  outputs?: FileList;
+  /** Parameters that go into the cache key. */
+  params?: Record<string, unknown>;
+  /** 'hash' (default): skipped when the key and outputs are unchanged; 'never': always runs. */
+  cache?: 'hash' | 'never';
+  /** Attempts after the first failure (default 0). */
+  retries?: number;
+  /** Base of the exponential backoff (default 1000 ms): delay n = min(base·2^(n−1), max) + jitter. */
+  retryDelayMs?: number;
+  retryMaxDelayMs?: number;
+  /** Per-attempt time limit (default none). */
+  timeoutMs?: number;
+  run(ctx: TaskContext): Promise<TaskResult>;
+}
+
+export interface Pipeline {
+  name: string;
+  description: string;
+  tasks: readonly TaskSpec[];
+}
+
+/** One line of the live view and of `--json` output. */
+export interface TaskState {
+  name: string;
+  status: TaskStatus;
+  attempts: number;
+  seconds: number | null;
+  startedAt: number | null;
+  note: string | null;
+  fraction: number | null;
+  error: { code: string; message: string } | null;
+}
+
+/** Receives the runner's state changes (live view, plain lines, tests). */
+export interface RunObserver {
+  onPlan?(runId: string, tasks: readonly TaskState[]): void;
+  onTask?(state: TaskState): void;
+  onEnd?(runId: string, status: string): void;
+}
