@@ -17,6 +17,8 @@ import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
+import { runCommand } from './run.js';
+import { runsListCommand, runsLogsCommand, runsShowCommand } from './runs.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from './models.js';
 
 export const VERSION = '0.1.0';
@@ -257,10 +259,78 @@ export function buildProgram(): Command {
       await run(cmd, {}, (ctx) => modelsHistoryCommand(ctx, { alias: o.alias as string | undefined }));
     });
 
+  program
+    .command('run [pipeline]')
+    .description('run a pipeline (train: fetch → ingest → validate → features → train → evaluate → register; daily: … → forecast → monitor → retrain-if-needed) with retries, caching and run history')
+    .option('--resume [run-id]', 'continue a failed, cancelled or killed run from its first unfinished task (default: the latest such run)')
+    .option('--from <task>', 'run only this task and the ones after it')
+    .option('--to <task>', 'run only up to this task')
+    .option('--dry-run', 'print the plan: which tasks would run and which are cached')
+    .option('--force', 'ignore the cache: run every task')
+    .option('--force-task <name>', 'ignore the cache for this task (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--wait [seconds]', 'wait for another run on this workspace to finish (default 3600 s) instead of refusing')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe run                      # the train pipeline\n  $ stockpipe run train --dry-run\n  $ stockpipe run --resume             # continue the latest failed run\n  $ stockpipe run daily --from features --force-task features\n  $ stockpipe run train --json')
+    .action(async (name: string | undefined, o: Record<string, unknown>, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const globalArgs = [
+        ...(g.config ? ['--config', resolve(g.config)] : []),
+        ...(g.threads ? ['--threads', g.threads] : []),
+        ...(g.memoryLimit ? ['--memory-limit', g.memoryLimit] : []),
+        ...(g.debug ? ['--debug'] : []),
+      ];
+      const wait = o.wait === undefined ? 0 : o.wait === true ? 3600 : Number(o.wait);
+      if (!Number.isFinite(wait) || wait < 0) throw new StockpipeError('SP_ERR_USAGE', `--wait expects seconds, got '${String(o.wait)}'`);
+      await run(cmd, {}, (ctx) => runCommand(ctx, {
+        pipeline: name ?? 'train',
+        resume: o.resume === true ? true : (o.resume as string | undefined),
+        from: o.from as string | undefined,
+        to: o.to as string | undefined,
+        dryRun: o.dryRun === true,
+        force: o.force === true,
+        forceTasks: o.forceTask as string[],
+        waitMs: wait * 1000,
+        globalArgs,
+        version: VERSION,
+      }));
+    });
+
+  const runs = program.command('runs').description('pipeline run history: list, show one run with its tasks, a task\'s log');
+  runs
+    .command('list', { isDefault: true })
+    .description('pipeline runs, newest first, with task counts by state')
+    .option('--limit <n>', 'at most N runs (default 50)', int)
+    .option('--offset <n>', 'skip the newest N runs', int)
+    .option('--pipeline <name>', 'only runs of this pipeline')
+    .option('--status <status>', 'only runs in this state (running, finished, failed, cancelled)')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe runs\n  $ stockpipe runs list --status failed --json')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => runsListCommand(ctx, { limit: o.limit as number | undefined, offset: o.offset as number | undefined, pipeline: o.pipeline as string | undefined, status: o.status as string | undefined }));
+    });
+  runs
+    .command('show <run-id>')
+    .description('one run: its tasks in order with state, attempts, duration, rows in/out, errors')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe runs show <run-id> --json')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      await run(cmd, {}, (ctx) => runsShowCommand(ctx, id));
+    });
+  runs
+    .command('logs <run-id> <task>')
+    .description("a task's log file (its command's stderr and the runner's lines)")
+    .addHelpText('after', '\nExamples:\n  $ stockpipe runs logs <run-id> ingest')
+    .action(async (id: string, task: string, _o: unknown, cmd: Command) => {
+      await run(cmd, {}, (ctx) => runsLogsCommand(ctx, id, task));
+    });
+
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A pipeline task's child process: exit when the runner that started it dies (its IPC channel
+  // closes), so a killed run leaves no orphan writing to the workspace.
+  if (process.env.STOCKPIPE_TASK_CHILD === '1' && process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => process.exit(130));
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -29,6 +29,55 @@ export const ConfigSchema = z
       .prefault({}),
     ingest: z.object({ strict: z.boolean().default(false), source_id: z.string().optional() }).strict().prefault({}),
     features: z.object({ window: intFrom(2, 1000).default(30) }).strict().prefault({}),
+    pipeline: z
+      .object({
+        /** Tasks running at once. */
+        concurrency: intFrom(1, 64).default(2),
+        /** Attempts after a failure, and the backoff base, for every task unless set per task. */
+        retries: intFrom(0, 20).default(2),
+        retry_delay_s: z.coerce.number().min(0).max(3600).default(2),
+        /** Per task: retries, timeout_s (a timeout stops the task: SP_ERR_TASK_TIMEOUT). */
+        tasks: z.record(z.string(), z.object({ retries: intFrom(0, 20).optional(), timeout_s: z.coerce.number().positive().optional() }).strict()).default({}),
+      })
+      .strict()
+      .prefault({}),
+    alerts: z
+      .object({
+        /** POSTed a JSON alert ({text, alert}: Slack-compatible) on failure. */
+        webhook_url: z.string().url().optional(),
+        smtp: z
+          .object({
+            host: z.string().min(1),
+            port: intFrom(1, 65535).default(587),
+            secure: z.boolean().default(false),
+            user: z.string().optional(),
+            /** Prefer the STOCKPIPE_SMTP_PASSWORD variable to a password in the file. */
+            password: z.string().optional(),
+            from: z.string().min(3),
+            to: z.array(z.string().min(3)).min(1),
+          })
+          .strict()
+          .optional(),
+        /** Also alert when a run succeeds. */
+        on_success: z.boolean().default(false),
+        timeout_s: z.coerce.number().positive().max(120).default(10),
+      })
+      .strict()
+      .prefault({}),
+    schedules: z
+      .array(
+        z
+          .object({
+            pipeline: z.enum(['train', 'daily']),
+            /** 5 or 6 fields (croner), e.g. "30 18 * * 1-5". */
+            cron: z.string().min(9),
+            timezone: z.string().default('America/New_York'),
+            /** Skip days the NYSE is closed (weekends, holidays) and alert a missed trading day. */
+            trading_days_only: z.boolean().default(true),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 
@@ -46,6 +95,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   STOCKPIPE_YEARS: ['fetch', 'years'],
   STOCKPIPE_WINDOW: ['features', 'window'],
   KAGGLE_API_ENDPOINT: ['fetch', 'kaggle_base_url'],
+  STOCKPIPE_ALERT_WEBHOOK: ['alerts', 'webhook_url'],
 };
 
 function setPath(obj: Input, path: string[], value: unknown): void {

@@ -5,7 +5,7 @@
  * cancellation, and records every state change in the store. Locking is the caller's (lock.ts). */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { createRng } from '../core/rng.js';
@@ -198,7 +198,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     const up = { ...summaries };
     try {
       if (spec.cache !== 'never') {
-        const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(join(opts.workspace, p), `task ${name}: input`)));
+        const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(resolve(opts.workspace, p), `task ${name}: input`)));
         key = cacheKey({ task: name, version: spec.version, params: spec.params ?? {}, inputs });
         const forced = opts.force === true || (opts.forceTasks ?? []).includes(name);
         const hit = forced ? null : cacheLookup(reg, name, key);
@@ -245,7 +245,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
           }, spec.timeoutMs);
         })]);
         const declared = result.status === 'skipped' ? [] : resolveFiles(spec.outputs, { ...up, [name]: result.summary ?? {} });
-        const outputs = await Promise.all(declared.map((p) => hasher.hash(join(opts.workspace, p), `task ${name}: output`)));
+        const outputs = await Promise.all(declared.map((p) => hasher.hash(resolve(opts.workspace, p), `task ${name}: output`)));
         if (key !== null && result.status !== 'skipped') cacheStore(reg, { task: name, cache_key: key, run_id: runId, outputs, summary: result.summary ?? null });
         finish(result.status ?? 'succeeded', { result, key, outputs, attempts: attempt });
         return;

@@ -1,0 +1,180 @@
+/** @module cli/pipelines
+ * The built-in pipelines (SPEC §7) composed from the CLI's commands, each task running its
+ * command in a child process (pipeline/subprocess.ts):
+ *   train: fetch → ingest → validate → features → train → evaluate → register
+ *   daily: fetch → ingest → validate → features --extended → forecast-model → forecast → monitor
+ *          → retrain-if-needed
+ * Inputs and outputs are the workspace files each command reads and writes (SPEC §2–§5), so the
+ * runner's content-hash cache skips a task whose inputs, params and code version are unchanged. */
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../core/config.js';
+import { StockpipeError } from '../core/errors.js';
+import { runCommandProcess } from '../pipeline/subprocess.js';
+import type { Pipeline, TaskContext, TaskResult, TaskSpec, TaskSummary } from '../pipeline/types.js';
+import { openRegistry } from '../registry/store.js';
+
+export const PIPELINE_NAMES = ['train', 'daily'] as const;
+export type PipelineName = (typeof PIPELINE_NAMES)[number];
+
+export interface PipelineEnv {
+  workspace: string;
+  config: Config;
+  /** Global flags every child gets (--workspace, --config, --threads, --memory-limit). */
+  globalArgs: readonly string[];
+  env: NodeJS.ProcessEnv;
+  /** The CLI entry the children run (default: this build's dist/cli/main.js). */
+  mainScript?: string;
+  /** Bumped with the program version: part of every task's cache key. */
+  codeVersion: string;
+}
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (s: TaskSummary | undefined, k: string, task: string): string => {
+  const v = s?.[k];
+  if (typeof v !== 'string') throw new StockpipeError('SP_ERR_PIPELINE_INPUT', `task ${task} needs '${k}' from its upstream result, which has none`, { hint: 'Run the whole pipeline (without --from) so the upstream task runs first.' });
+  return v;
+};
+
+/** Builds the task specs of a pipeline for one workspace and config. */
+export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
+  const cfg = penv.config;
+  const cmd = (args: (ctx: TaskContext) => string[], toResult: (data: TaskSummary) => TaskResult) => async (ctx: TaskContext): Promise<TaskResult> => {
+    const data = await runCommandProcess({
+      mainScript: penv.mainScript ?? MAIN,
+      args: [...args(ctx), ...penv.globalArgs],
+      logPath: ctx.logPath,
+      signal: ctx.signal,
+      env: penv.env,
+      onLine: (line) => ctx.progress({ note: line.replace(/\s+/g, ' ').slice(0, 60) }),
+    });
+    return { summary: data, ...toResult(data) };
+  };
+  const task = (spec: Omit<TaskSpec, 'version' | 'retries' | 'retryDelayMs' | 'timeoutMs'> & { version?: string }): TaskSpec => {
+    const own = cfg.pipeline.tasks[spec.name];
+    return {
+      ...spec,
+      version: `${penv.codeVersion}/${spec.version ?? '1'}`,
+      retries: own?.retries ?? cfg.pipeline.retries,
+      retryDelayMs: cfg.pipeline.retry_delay_s * 1000,
+      timeoutMs: own?.timeout_s === undefined ? undefined : own.timeout_s * 1000,
+    };
+  };
+
+  const fetch = task({
+    name: 'fetch',
+    cache: 'never', // the source itself says whether anything changed (manifest hashes): shown as cached
+    params: { ...cfg.fetch },
+    outputs: (up) => [str(up.fetch, 'manifest', 'fetch')],
+    run: cmd(() => ['fetch'], (d) => ({ status: d.cached === true ? 'cached' : undefined, rowsOut: null })),
+  });
+  const ingest = task({
+    name: 'ingest',
+    deps: ['fetch'],
+    inputs: (up) => [str(up.fetch, 'manifest', 'ingest')],
+    params: { ...cfg.ingest },
+    outputs: ['tables/prices.parquet', 'tables/prices.report.json'],
+    run: cmd(() => ['ingest'], (d) => ({ rowsIn: num(d.rows_read), rowsOut: num(d.rows_kept) })),
+  });
+  const validate = task({
+    name: 'validate',
+    deps: ['ingest'],
+    inputs: ['tables/prices.parquet'],
+    params: { validate: (cfg as Record<string, unknown>).validate ?? null },
+    outputs: ['validation/latest.json'],
+    run: cmd(() => ['validate'], (d) => ({ rowsIn: num(d.rows), rowsOut: null })),
+  });
+  const features = (extended: boolean): TaskSpec => task({
+    name: 'features',
+    deps: ['validate'],
+    inputs: ['tables/prices.parquet'],
+    params: { ...cfg.features, extended },
+    outputs: ['features/features.parquet', 'features/features.report.json'],
+    run: cmd(() => ['features', ...(extended ? ['--extended'] : [])], (d) => ({ rowsIn: num(d.rows), rowsOut: num(d.rows_with_features) ?? num(d.rows) })),
+  });
+
+  if (name === 'train') {
+    return {
+      name,
+      description: 'fetch → ingest → validate → features → train → evaluate → register (the volume model, promoted to champion if better)',
+      tasks: [
+        fetch, ingest, validate, features(false),
+        task({
+          name: 'train',
+          deps: ['features'],
+          inputs: ['features/features.parquet'],
+          params: { kind: 'gbdt' },
+          outputs: (up) => [`models/${str(up.train, 'model_id', 'train')}/model.json`],
+          run: cmd(() => ['train'], (d) => ({ rowsIn: (num(d.rows_train) ?? 0) + (num(d.rows_valid) ?? 0) + (num(d.rows_test) ?? 0), rowsOut: null })),
+        }),
+        task({
+          name: 'evaluate',
+          deps: ['train'],
+          inputs: (up) => ['features/features.parquet', `models/${str(up.train, 'model_id', 'evaluate')}/model.json`],
+          run: cmd((ctx) => ['evaluate', str(ctx.upstream.train, 'model_id', 'evaluate')], (d) => ({ rowsIn: num((d.test as TaskSummary | undefined)?.rows), rowsOut: null })),
+        }),
+        task({
+          name: 'register',
+          deps: ['evaluate'],
+          inputs: (up) => [`models/${str(up.train, 'model_id', 'register')}/model.json`],
+          params: { alias: 'champion', metric: 'rmse_log' },
+          run: async (ctx) => {
+            const modelId = str(ctx.upstream.train, 'model_id', 'register');
+            const reg = openRegistry(penv.workspace);
+            try {
+              const d = reg.promoteIfBetter(modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', note: `pipeline run ${ctx.runId}` });
+              return { summary: { ...d } };
+            } finally {
+              reg.close();
+            }
+          },
+        }),
+      ],
+    };
+  }
+  if (name === 'daily') {
+    return {
+      name,
+      description: 'fetch new bars → ingest → validate → features → forecast → monitor → retrain-if-needed',
+      tasks: [
+        fetch, ingest, validate, features(true),
+        task({
+          name: 'forecast-model',
+          deps: ['features'],
+          cache: 'never',
+          // The first daily run of a workspace has no forecast model yet: train one; later runs skip.
+          run: async (ctx) => {
+            const reg = openRegistry(penv.workspace, { readonly: true });
+            const holder = (() => { try { return reg.aliasTarget('forecast_champion'); } finally { reg.close(); } })();
+            if (holder !== null) return { status: 'skipped', summary: { model_id: holder, trained: false } };
+            return cmd(() => ['train', '--task', 'forecast', '--promote-if-better'], () => ({}))(ctx);
+          },
+        }),
+        task({
+          name: 'forecast',
+          deps: ['forecast-model'],
+          inputs: ['features/features.parquet'],
+          run: cmd(() => ['forecast'], (d) => ({ rowsOut: num(d.rows_out) })),
+        }),
+        task({
+          name: 'monitor',
+          deps: ['forecast'],
+          cache: 'never', // its input is the store (forecasts maturing as days arrive)
+          run: cmd(() => ['monitor'], (d) => ({ rowsIn: num(d.matured), rowsOut: num(d.scored) })),
+        }),
+        task({
+          name: 'retrain-if-needed',
+          deps: ['monitor'],
+          cache: 'never',
+          run: async (ctx) => {
+            const m = ctx.upstream.monitor;
+            if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: 'monitored error and drift within thresholds' } };
+            const r = await cmd(() => ['train', '--task', 'forecast', '--promote-if-better'], () => ({}))(ctx);
+            return { summary: { retrained: true, reason: 'monitor threshold exceeded', model_id: r.summary?.model_id ?? null, promotion: r.summary?.promotion ?? null } };
+          },
+        }),
+      ],
+    };
+  }
+  throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `no pipeline '${name}'`, { hint: `Pipelines: ${PIPELINE_NAMES.join(', ')}.` });
+}

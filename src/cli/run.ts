@@ -1,0 +1,143 @@
+/** @module cli/run
+ * `stockpipe run [train|daily]`: takes the workspace's run lock, runs (or resumes, or only plans)
+ * the pipeline with the live view, cancels cleanly on Ctrl-C/SIGTERM (marked cancelled, resumable),
+ * and sends failure (or success) alerts. A failed run exits 1 with SP_ERR_RUN_FAILED. */
+import { readFile } from 'node:fs/promises';
+import { hashJson } from '../core/fs.js';
+import { StockpipeError } from '../core/errors.js';
+import { deliverAlert, type AlertChannels } from '../pipeline/alerts.js';
+import { createLiveView } from '../pipeline/live-view.js';
+import { acquireRunLock } from '../pipeline/lock.js';
+import { planPipeline, type PlannedTask } from '../pipeline/plan.js';
+import { runPipeline, type RunOutcome } from '../pipeline/runner.js';
+import type { RunObserver } from '../pipeline/types.js';
+import { recordAlert } from '../registry/alerts.js';
+import { latestUnfinishedRun } from '../registry/pipeline.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import type { CommandContext, CommandResult } from './context.js';
+import { buildPipeline, type PipelineEnv } from './pipelines.js';
+
+export interface RunCommandOptions {
+  pipeline: string;
+  /** A run id, or true for the latest failed/cancelled/killed run of this pipeline. */
+  resume?: string | true;
+  from?: string;
+  to?: string;
+  dryRun: boolean;
+  force: boolean;
+  forceTasks: string[];
+  /** Wait this long for another run on the workspace to finish (0 = refuse at once). */
+  waitMs: number;
+  globalArgs: string[];
+  version: string;
+  /** Cancels the run (default: SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  observer?: RunObserver;
+}
+
+export interface RunData {
+  run_id: string;
+  pipeline: string;
+  status: string;
+  resumed: boolean;
+  seconds: number;
+  tasks: { name: string; status: string; seconds: number | null; attempts: number; rows_in: number | null; rows_out: number | null; error: { code: string; message: string } | null }[];
+}
+
+/** The alert channels from the config (the SMTP password may come from STOCKPIPE_SMTP_PASSWORD). */
+export function alertChannels(ctx: CommandContext): AlertChannels {
+  const a = ctx.config.alerts;
+  const smtp = a.smtp ? { ...a.smtp, password: a.smtp.password ?? ctx.env.STOCKPIPE_SMTP_PASSWORD } : undefined;
+  return { webhookUrl: a.webhook_url, smtp, onSuccess: a.on_success, timeoutMs: a.timeout_s * 1000 };
+}
+
+async function logTail(path: string, lines = 20): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return ''; // no log written (the task failed before it started)
+  }
+}
+
+/** Records and delivers the run's alert (failure always; success when configured). Never throws. */
+async function alertFor(ctx: CommandContext, reg: Registry, out: RunOutcome): Promise<void> {
+  const channels = alertChannels(ctx);
+  if (out.status === 'finished' && !channels.onSuccess) return;
+  if (out.status === 'cancelled') return;
+  try {
+    const f = out.failed;
+    const alert = recordAlert(reg, f
+      ? { kind: 'task_failed', severity: 'error', pipeline: out.pipeline, run_id: out.run_id, message: `${out.pipeline} run ${out.run_id} failed at task ${f.task}: ${f.code}`,
+        details: { task: f.task, error_code: f.code, error: f.message, log_path: f.log_path, log_tail: await logTail(f.log_path) } }
+      : { kind: 'run_succeeded', severity: 'info', pipeline: out.pipeline, run_id: out.run_id, message: `${out.pipeline} run ${out.run_id} finished in ${out.seconds} s`, details: { tasks: out.tasks.map((t) => `${t.name}:${t.status}`).join(' ') } });
+    await deliverAlert(reg, alert, channels, { log: ctx.log });
+  } catch (err) {
+    ctx.log.warn({ error: (err as Error).message }, 'could not record or deliver the run alert');
+  }
+}
+
+function planText(name: string, plan: PlannedTask[]): string {
+  return [`plan for ${name} (dry run: nothing runs)`, ...plan.map((p) => `  ${p.action.padEnd(7)} ${p.name.padEnd(18)} ${p.deps.length ? `after ${p.deps.join(', ')}; ` : ''}${p.reason}`)].join('\n');
+}
+
+export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: string): PipelineEnv {
+  return { workspace: ctx.workspace, config: ctx.config, globalArgs: ['--workspace', ctx.workspace, ...globalArgs], env: { ...ctx.env }, codeVersion: version };
+}
+
+export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; dry_run: true; tasks: PlannedTask[] }>> {
+  const pipeline = buildPipeline(opts.pipeline, pipelineEnv(ctx, opts.globalArgs, opts.version));
+  if (opts.dryRun) {
+    const reg = openRegistry(ctx.workspace, { readonly: true });
+    try {
+      const tasks = await planPipeline({ workspace: ctx.workspace, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to });
+      return { data: { pipeline: pipeline.name, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
+    } finally {
+      reg.close();
+    }
+  }
+  const lock = await acquireRunLock(ctx.workspace, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
+  const reg = openRegistry(ctx.workspace);
+  const view = opts.observer ? { ...opts.observer, stop() {} } : createLiveView(process.stderr, { quiet: ctx.quiet || ctx.json });
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort();
+  if (opts.signal) opts.signal.addEventListener('abort', onSignal, { once: true });
+  else {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  try {
+    let resume: string | undefined;
+    if (opts.resume === true) {
+      // The lock is ours, so a run still marked 'running' was killed.
+      const prev = latestUnfinishedRun(reg, pipeline.name);
+      if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${pipeline.name}' run to resume in ${ctx.workspace}`, { hint: 'Start a new run without --resume.' });
+      resume = prev.run_id;
+    } else if (typeof opts.resume === 'string') resume = opts.resume;
+    const out = await runPipeline({
+      workspace: ctx.workspace, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume,
+      concurrency: ctx.config.pipeline.concurrency, signal: abort.signal, observer: view,
+      params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
+    });
+    view.stop();
+    await alertFor(ctx, reg, out);
+    const data: RunData = { run_id: out.run_id, pipeline: out.pipeline, status: out.status, resumed: out.resumed, seconds: out.seconds, tasks: out.tasks.map((t) => ({ name: t.name, status: t.status, seconds: t.seconds, attempts: t.attempts, rows_in: t.rows_in, rows_out: t.rows_out, error: t.error })) };
+    if (out.status === 'cancelled') {
+      throw new StockpipeError('SP_ERR_RUN_CANCELLED', `run ${out.run_id} (${out.pipeline}) was cancelled; finished tasks are kept`, { hint: `Continue it with \`stockpipe run ${out.pipeline} --resume ${out.run_id}\`.` });
+    }
+    if (out.failed) {
+      throw new StockpipeError('SP_ERR_RUN_FAILED', `run ${out.run_id} (${out.pipeline}) failed at task ${out.failed.task}: ${out.failed.code}: ${out.failed.message}`, {
+        hint: `Log: ${out.failed.log_path}. Fix the cause, then \`stockpipe run ${out.pipeline} --resume\`.`,
+      });
+    }
+    const cached = data.tasks.filter((t) => t.status === 'cached').length;
+    const human = [`run ${out.run_id} (${out.pipeline}) ${out.status} in ${out.seconds} s${out.resumed ? ' (resumed)' : ''}: ${data.tasks.length} tasks, ${cached} cached`,
+      ...data.tasks.map((t) => `  ${t.status.padEnd(10)} ${t.name.padEnd(18)} ${t.seconds === null ? '' : `${t.seconds} s`}${t.attempts > 1 ? ` (${t.attempts} attempts)` : ''}`)].join('\n');
+    return { data, human };
+  } finally {
+    view.stop();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    reg.close();
+    await lock.release();
+  }
+}

@@ -1,0 +1,55 @@
+/** @module cli/runs
+ * `stockpipe runs list|show ID|logs ID TASK`: the pipeline run history in the store. */
+import { readFile } from 'node:fs/promises';
+import { StockpipeError } from '../core/errors.js';
+import { taskLine } from '../pipeline/live-view.js';
+import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import type { CommandContext, CommandResult } from './context.js';
+
+function withStore<T>(ctx: CommandContext, fn: (reg: Registry) => T): T {
+  const reg = openRegistry(ctx.workspace, { readonly: true });
+  try {
+    return fn(reg);
+  } finally {
+    reg.close();
+  }
+}
+
+function mustGet(reg: Registry, id: string): PipelineRunDetails {
+  const run = getPipelineRun(reg, id);
+  if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${reg.file}`);
+  return run;
+}
+
+const counts = (r: PipelineRunSummary): string => Object.entries(r.task_counts).map(([k, n]) => `${n} ${k}`).join(', ');
+
+export async function runsListCommand(ctx: CommandContext, opts: { limit?: number; offset?: number; pipeline?: string; status?: string }): Promise<CommandResult<{ runs: PipelineRunSummary[]; total: number }>> {
+  const data = withStore(ctx, (reg) => ({ runs: listPipelineRuns(reg, opts), total: countPipelineRuns(reg, opts) }));
+  const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}`);
+  return { data, human: data.runs.length === 0 ? 'no pipeline runs yet: try `stockpipe run train`' : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
+}
+
+export async function runsShowCommand(ctx: CommandContext, id: string): Promise<CommandResult<PipelineRunDetails>> {
+  const run = withStore(ctx, (reg) => mustGet(reg, id));
+  const lines = [
+    `run ${run.run_id} (${run.pipeline}) ${run.status}, started ${run.started_at}${run.seconds === null ? '' : `, ${run.seconds} s`}`,
+    ...(run.error ? [`  error: ${run.error}`] : []),
+    ...run.tasks.map((t) => `  ${taskLine({ name: t.task, status: t.status, attempts: t.attempts, seconds: t.seconds, startedAt: null, note: t.rows_in !== null || t.rows_out !== null ? `rows ${t.rows_in ?? '-'} → ${t.rows_out ?? '-'}` : null, fraction: null, error: t.error_code ? { code: t.error_code, message: t.error ?? '' } : null }, 0, 200)}`),
+  ];
+  return { data: run, human: lines.join('\n') };
+}
+
+export async function runsLogsCommand(ctx: CommandContext, id: string, task: string): Promise<CommandResult<{ run_id: string; task: string; path: string; log: string }>> {
+  const run = withStore(ctx, (reg) => mustGet(reg, id));
+  const t = run.tasks.find((x) => x.task === task);
+  if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${task}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
+  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (it never started: ${t.status})`);
+  let log: string;
+  try {
+    log = await readFile(t.log_path, 'utf8');
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task ${task} (${t.log_path}) is gone: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  return { data: { run_id: id, task, path: t.log_path, log }, human: log.trimEnd() };
+}

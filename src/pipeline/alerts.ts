@@ -1,0 +1,91 @@
+/** @module pipeline/alerts
+ * Delivers a recorded alert to the configured channels: a webhook (POST JSON, Slack-compatible
+ * `text` plus the whole alert) and/or e-mail over SMTP (nodemailer). Delivery never throws: each
+ * channel's answer ('ok' or its error) is logged and written back to the alert in the store. */
+import nodemailer from 'nodemailer';
+import type { Logger } from '../core/log.js';
+import { markAlertDelivered, type AlertRecord } from '../registry/alerts.js';
+import type { Registry } from '../registry/store.js';
+
+export interface SmtpChannel {
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  password?: string;
+  from: string;
+  to: string[];
+}
+
+export interface AlertChannels {
+  webhookUrl?: string;
+  smtp?: SmtpChannel;
+  onSuccess: boolean;
+  timeoutMs: number;
+}
+
+/** How a message is mailed (tests pass a fake; default: a nodemailer SMTP transport). */
+export type MailSender = (smtp: SmtpChannel, mail: { from: string; to: string[]; subject: string; text: string }) => Promise<void>;
+
+const smtpSender: MailSender = async (smtp, mail) => {
+  const transport = nodemailer.createTransport({
+    host: smtp.host, port: smtp.port, secure: smtp.secure, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
+    auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+  });
+  try {
+    await transport.sendMail(mail);
+  } finally {
+    transport.close();
+  }
+};
+
+/** The alert as people read it: subject line and body (with the log tail when there is one). */
+export function renderAlert(a: AlertRecord): { subject: string; text: string } {
+  const d = a.details ?? {};
+  const subject = `[stockpipe] ${a.severity.toUpperCase()} ${a.kind}${a.pipeline ? ` in ${a.pipeline}` : ''}: ${a.message}`.slice(0, 200);
+  const lines = [a.message, '', `kind: ${a.kind}`, `severity: ${a.severity}`, `at: ${a.at}`];
+  if (a.pipeline) lines.push(`pipeline: ${a.pipeline}`);
+  if (a.run_id) lines.push(`run: ${a.run_id}`);
+  for (const k of ['task', 'error_code', 'error', 'log_path']) if (d[k] !== undefined) lines.push(`${k}: ${String(d[k])}`);
+  if (typeof d.log_tail === 'string' && d.log_tail !== '') lines.push('', 'log tail:', d.log_tail);
+  return { subject, text: lines.join('\n') };
+}
+
+/** Sends `alert` to every configured channel; returns channel → 'ok' | error, also stored. */
+export async function deliverAlert(reg: Registry | null, alert: AlertRecord, channels: AlertChannels, deps: { log: Logger; fetch?: typeof fetch; mail?: MailSender }): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const { subject, text } = renderAlert(alert);
+  if (channels.webhookUrl) {
+    try {
+      const res = await (deps.fetch ?? fetch)(channels.webhookUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'stockpipe-alerts' },
+        body: JSON.stringify({ text: `${subject}\n${text}`, alert }),
+        signal: AbortSignal.timeout(channels.timeoutMs),
+      });
+      out.webhook = res.ok ? 'ok' : `HTTP ${res.status}`;
+    } catch (err) {
+      out.webhook = (err as Error).message;
+    }
+  }
+  if (channels.smtp) {
+    try {
+      await (deps.mail ?? smtpSender)(channels.smtp, { from: channels.smtp.from, to: channels.smtp.to, subject, text });
+      out.smtp = 'ok';
+    } catch (err) {
+      out.smtp = (err as Error).message;
+    }
+  }
+  for (const [channel, result] of Object.entries(out)) {
+    if (result === 'ok') deps.log.info({ alert: alert.id, channel }, 'alert delivered');
+    else deps.log.warn({ alert: alert.id, channel, error: result }, 'alert delivery failed');
+  }
+  if (reg !== null && Object.keys(out).length > 0) {
+    try {
+      markAlertDelivered(reg, alert.id, out);
+    } catch (err) {
+      deps.log.warn({ alert: alert.id, error: (err as Error).message }, 'could not record the alert delivery');
+    }
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+/** @module pipeline/live-view
+ * Shows a run as it goes: on a TTY one line per task (state, elapsed time, progress), redrawn in
+ * place; otherwise one plain line per state change. Always on stderr; nothing when quiet. */
+import type { RunObserver, TaskState } from './types.js';
+
+const ICON: Record<string, string> = { queued: '·', running: '▶', retried: '↻', succeeded: '✓', failed: '✗', skipped: '-', cached: '≡', cancelled: '⊘' };
+
+function elapsed(s: TaskState, nowMs: number): string {
+  const secs = s.seconds ?? (s.startedAt !== null && (s.status === 'running' || s.status === 'retried') ? (nowMs - s.startedAt) / 1000 : null);
+  return secs === null ? '' : `${secs.toFixed(1)} s`;
+}
+
+/** One task's line. */
+export function taskLine(s: TaskState, nowMs: number, width = 100): string {
+  const pct = s.fraction !== null && s.status === 'running' ? ` ${Math.round(s.fraction * 100)}%` : '';
+  const tries = s.attempts > 1 ? ` (attempt ${s.attempts})` : '';
+  const detail = s.error && s.status !== 'running' ? ` ${s.error.code}: ${s.error.message}` : s.note ? ` ${s.note}` : '';
+  return `${ICON[s.status] ?? '?'} ${s.name.padEnd(18)} ${s.status.padEnd(10)} ${elapsed(s, nowMs).padStart(8)}${pct}${tries}${detail}`.slice(0, width);
+}
+
+/** An observer that renders to `stream`; `stop()` ends the redraw timer. */
+export function createLiveView(stream: NodeJS.WriteStream, opts: { quiet: boolean }): RunObserver & { stop(): void } {
+  if (opts.quiet) return { stop() {} };
+  const states = new Map<string, TaskState>();
+  if (!stream.isTTY) {
+    return {
+      onPlan: (runId, tasks) => stream.write(`run ${runId}: ${tasks.map((t) => t.name).join(' → ')}\n`),
+      onTask: (s) => {
+        const prev = states.get(s.name);
+        states.set(s.name, s);
+        if (prev?.status === s.status) return; // progress notes only on a TTY
+        stream.write(`${new Date().toISOString()} ${taskLine(s, Date.now(), 200)}\n`);
+      },
+      onEnd: (runId, status) => stream.write(`run ${runId} ${status}\n`),
+      stop() {},
+    };
+  }
+  let drawn = 0;
+  let header = '';
+  const draw = (): void => {
+    const width = Math.max(40, (stream.columns ?? 100) - 1);
+    const lines = [header, ...[...states.values()].map((s) => taskLine(s, Date.now(), width))];
+    stream.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
+    drawn = lines.length;
+  };
+  const timer = setInterval(draw, 250);
+  timer.unref();
+  return {
+    onPlan: (runId, tasks) => {
+      header = `run ${runId}`;
+      for (const t of tasks) states.set(t.name, t);
+      draw();
+    },
+    onTask: (s) => {
+      states.set(s.name, s);
+    },
+    onEnd: (runId, status) => {
+      header = `run ${runId} ${status}`;
+      draw();
+    },
+    stop: () => clearInterval(timer),
+  };
+}

@@ -1,0 +1,53 @@
+/** @module pipeline/plan
+ * `--dry-run`: what a run would do, without running anything: for each task in order, whether it
+ * would run or be cached (and why), from the current files, the cache and the last results. */
+import { resolve } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import { cacheLookup, latestTaskResult } from '../registry/pipeline.js';
+import type { Registry } from '../registry/store.js';
+import { sliceNames, topoOrder } from './graph.js';
+import { cacheKey, FileHasher } from './hash.js';
+import type { Pipeline, TaskSummary } from './types.js';
+
+export interface PlannedTask {
+  name: string;
+  deps: string[];
+  action: 'run' | 'cached' | 'skip';
+  reason: string;
+}
+
+export async function planPipeline(opts: { workspace: string; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string }): Promise<PlannedTask[]> {
+  const order = topoOrder(opts.pipeline.tasks);
+  const slice = sliceNames(order, { from: opts.from, to: opts.to });
+  const hasher = new FileHasher(opts.workspace);
+  const summaries: Record<string, TaskSummary> = {};
+  const actions = new Map<string, PlannedTask['action']>();
+  const out: PlannedTask[] = [];
+  for (const t of order) {
+    const prev = latestTaskResult(opts.registry, opts.pipeline.name, t.name);
+    if (prev?.summary) summaries[t.name] = prev.summary;
+    const deps = [...(t.deps ?? [])];
+    const add = (action: PlannedTask['action'], reason: string): void => {
+      actions.set(t.name, action);
+      out.push({ name: t.name, deps, action, reason });
+    };
+    if (!slice.has(t.name)) { add('skip', 'outside --from/--to'); continue; }
+    if (t.cache === 'never') { add('run', 'always runs (decides itself whether anything changed)'); continue; }
+    if (opts.force || opts.forceTasks?.includes(t.name)) { add('run', 'forced'); continue; }
+    const upstreamRuns = deps.filter((d) => actions.get(d) === 'run');
+    let key: string;
+    try {
+      const files = typeof t.inputs === 'function' ? t.inputs(summaries) : (t.inputs ?? []);
+      const inputs = await Promise.all(files.map((p) => hasher.hash(resolve(opts.workspace, p))));
+      key = cacheKey({ task: t.name, version: t.version, params: t.params ?? {}, inputs });
+    } catch (err) {
+      if (!(err instanceof StockpipeError)) throw err;
+      add('run', upstreamRuns.length > 0 ? `inputs come from ${upstreamRuns.join(', ')}` : `inputs not there yet (${err.code})`);
+      continue;
+    }
+    const hit = cacheLookup(opts.registry, t.name, key);
+    if (hit === null) { add('run', upstreamRuns.length > 0 ? `inputs may change (${upstreamRuns.join(', ')} runs)` : 'inputs, params or code version changed'); continue; }
+    add('cached', upstreamRuns.length > 0 ? `cached unless ${upstreamRuns.join(', ')} changes its outputs` : `unchanged since run ${hit.run_id}`);
+  }
+  return out;
+}
