@@ -18,6 +18,7 @@ import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
 import { runCommand } from './run.js';
+import { schedulerCommand } from './scheduler.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from './runs.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from './models.js';
 
@@ -292,6 +293,16 @@ export function buildProgram(): Command {
         globalArgs,
         version: VERSION,
       }));
+    });
+
+  program
+    .command('scheduler')
+    .description('run the pipelines of the config\'s "schedules" on their cron expressions (NYSE trading days), until Ctrl-C')
+    .addHelpText('after', '\nConfig (stockpipe.config.json):\n  "schedules": [{ "pipeline": "daily", "cron": "30 18 * * 1-5", "timezone": "America/New_York" }],\n  "alerts": { "webhook_url": "https://hooks.example.com/T0/B0/x" }\n\nExamples:\n  $ stockpipe scheduler\n  $ stockpipe scheduler --config prod.config.json')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const globalArgs = [...(g.config ? ['--config', resolve(g.config)] : []), ...(g.threads ? ['--threads', g.threads] : []), ...(g.memoryLimit ? ['--memory-limit', g.memoryLimit] : [])];
+      await run(cmd, {}, (ctx) => schedulerCommand(ctx, { globalArgs, version: VERSION }));
     });
 
   const runs = program.command('runs').description('pipeline run history: list, show one run with its tasks, a task\'s log');

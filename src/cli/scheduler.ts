@@ -1,0 +1,70 @@
+/** @module cli/scheduler
+ * `stockpipe scheduler`: the long-running process that runs the config's `schedules` (cron on
+ * the NYSE calendar), each run as a `stockpipe run <pipeline>` child process, until SIGTERM/SIGINT
+ * (then it waits for the runs in progress). Missed and overlapping runs are alerted. */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StockpipeError } from '../core/errors.js';
+import { deliverAlert } from '../pipeline/alerts.js';
+import { abortableSleep } from '../pipeline/runner.js';
+import { cronFor, nextFire, runScheduler } from '../pipeline/schedule.js';
+import { runCommandProcess } from '../pipeline/subprocess.js';
+import { recordAlert } from '../registry/alerts.js';
+import { openRegistry } from '../registry/store.js';
+import type { CommandContext, CommandResult } from './context.js';
+import { alertChannels, pipelineEnv } from './run.js';
+
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: string[]; version: string; until?: AbortSignal }): Promise<CommandResult> {
+  const schedules = ctx.config.schedules;
+  if (schedules.length === 0) {
+    throw new StockpipeError('SP_ERR_SCHEDULE_INVALID', 'no schedules in the config', { hint: 'Add e.g. "schedules": [{"pipeline": "daily", "cron": "30 18 * * 1-5"}] to stockpipe.config.json.' });
+  }
+  for (const s of schedules) cronFor(s);
+  const penv = pipelineEnv(ctx, opts.globalArgs, opts.version);
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  if (opts.until) opts.until.addEventListener('abort', stop, { once: true });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const next = nextFire(schedules, ctx.now());
+  process.stderr.write(`scheduler: ${schedules.map((s) => `${s.pipeline} at "${s.cron}" ${s.timezone}${s.trading_days_only ? ' (NYSE trading days)' : ''}`).join('; ')}; next run ${next?.toISOString() ?? 'never'}\n`);
+  try {
+    await runScheduler({
+      workspace: ctx.workspace,
+      schedules,
+      log: ctx.log,
+      now: ctx.now,
+      signal: ac.signal,
+      sleep: abortableSleep,
+      startRun: async (pipeline, occurrence) => {
+        const logPath = join(ctx.workspace, 'pipeline', 'scheduler', `${pipeline}-${occurrence.toISOString().replace(/[:.]/g, '')}.log`);
+        try {
+          // --wait: a manual run in progress delays the scheduled one instead of failing it.
+          const data = await runCommandProcess({ mainScript: MAIN, args: ['run', pipeline, '--wait', '3600', ...penv.globalArgs], logPath, signal: ac.signal, env: penv.env });
+          return { status: String(data.status), run_id: typeof data.run_id === 'string' ? data.run_id : null };
+        } catch (err) {
+          // The run itself recorded and alerted its failure; the scheduler only logs and goes on.
+          ctx.log.warn({ pipeline, error: (err as Error).message, log: logPath }, 'scheduled run failed');
+          return { status: 'failed' };
+        }
+      },
+      alert: async (a) => {
+        const reg = openRegistry(ctx.workspace);
+        try {
+          const rec = recordAlert(reg, a);
+          await deliverAlert(reg, rec, alertChannels(ctx), { log: ctx.log });
+        } catch (err) {
+          ctx.log.warn({ error: (err as Error).message }, 'could not record or deliver a scheduler alert');
+        } finally {
+          reg.close();
+        }
+      },
+    });
+  } finally {
+    process.removeListener('SIGINT', stop);
+    process.removeListener('SIGTERM', stop);
+  }
+  return { data: { stopped: true }, human: 'scheduler stopped' };
+}

@@ -1,0 +1,80 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { getLog } from '../core/log.js';
+import { cronFor, dueAt, localDate, occurrences, runScheduler, schedulerTick, type Schedule, type SchedulerDeps } from './schedule.js';
+
+const daily: Schedule = { pipeline: 'daily', cron: '30 18 * * 1-5', timezone: 'America/New_York', trading_days_only: true };
+const ny = (d: Date): string => localDate(d, 'America/New_York');
+
+let ws: string;
+beforeEach(async () => { ws = await mkdtemp(join(tmpdir(), 'sp-sched-')); });
+afterEach(async () => { await rm(ws, { recursive: true, force: true }); });
+
+describe('schedule', () => {
+  it('fires on NYSE trading days only: no run on 2024-07-04 or the weekend', () => {
+    const occ = occurrences(daily, new Date('2024-07-01T00:00:00Z'), new Date('2024-07-09T00:00:00Z'));
+    expect(occ.map(ny)).toEqual(['2024-07-01', '2024-07-02', '2024-07-03', '2024-07-05', '2024-07-08']);
+    expect(occ[0]!.toISOString()).toBe('2024-07-01T22:30:00.000Z'); // 18:30 EDT
+    const every = occurrences({ ...daily, trading_days_only: false }, new Date('2024-07-01T00:00:00Z'), new Date('2024-07-09T00:00:00Z'));
+    expect(every.map(ny)).toContain('2024-07-04');
+  });
+
+  it('after downtime runs the latest occurrence once and reports the earlier ones missed', () => {
+    const d = dueAt(daily, new Date('2024-07-01T22:30:00Z'), new Date('2024-07-05T23:00:00Z'));
+    expect(d.run?.toISOString()).toBe('2024-07-05T22:30:00.000Z');
+    expect(d.missed.map(ny)).toEqual(['2024-07-02', '2024-07-03']);
+    expect(dueAt(daily, new Date('2024-07-05T22:30:00Z'), new Date('2024-07-05T23:00:00Z')).run).toBeNull();
+    // first start: only an occurrence within the grace period, no history catch-up
+    expect(dueAt(daily, null, new Date('2024-07-05T22:30:30Z')).run?.toISOString()).toBe('2024-07-05T22:30:00.000Z');
+    expect(dueAt(daily, null, new Date('2024-07-05T23:30:00Z')).run).toBeNull();
+  });
+
+  it('rejects an invalid cron expression with SP_ERR_SCHEDULE_INVALID', () => {
+    expect(() => cronFor({ ...daily, cron: '61 25 * * *' })).toThrow(expect.objectContaining({ code: 'SP_ERR_SCHEDULE_INVALID' }));
+  });
+
+  it('never overlaps one pipeline, survives a failed run, alerts missed runs (fake clock)', async () => {
+    let now = new Date('2024-07-01T22:30:10Z');
+    const alerts: string[] = [];
+    const starts: string[] = [];
+    let finish: (() => void) | undefined;
+    const deps: SchedulerDeps = {
+      workspace: ws, schedules: [daily], log: getLog('test'), now: () => now, signal: new AbortController().signal, sleep: async () => {},
+      alert: async (a) => { alerts.push(a.kind); },
+      startRun: (p, occ) => { starts.push(`${p}@${ny(occ)}`); return new Promise((resolve) => { finish = () => resolve({ status: 'finished' }); }); },
+    };
+    const state: Record<string, string> = {};
+    const running = new Map<string, Promise<unknown>>();
+    expect(await schedulerTick(deps, state, running)).toEqual(['daily']);
+    now = new Date('2024-07-02T22:30:05Z'); // next day, the first run still going
+    expect(await schedulerTick(deps, state, running)).toEqual([]);
+    expect(alerts).toEqual(['overlap_skipped']);
+    finish!();
+    await Promise.all(running.values());
+    deps.startRun = async () => { throw new Error('spawn failed'); };
+    now = new Date('2024-07-08T22:31:00Z'); // down over 07-03 .. 07-05 (07-04 a holiday)
+    expect(await schedulerTick(deps, state, running)).toEqual(['daily']);
+    await Promise.all(running.values());
+    expect(alerts).toEqual(['overlap_skipped', 'missing_run']);
+    expect(running.size).toBe(0);
+    expect(starts).toEqual(['daily@2024-07-01']);
+  });
+
+  it('the loop sleeps until the next fire time, persists its state, stops on abort', async () => {
+    let now = new Date('2024-07-03T22:00:00Z');
+    const ac = new AbortController();
+    const started: string[] = [];
+    const sleeps: number[] = [];
+    await runScheduler({
+      workspace: ws, schedules: [daily], log: getLog('test'), now: () => now, signal: ac.signal, alert: async () => {},
+      startRun: async (p, occ) => { started.push(`${p}@${ny(occ)}`); return { status: 'finished', run_id: 'r' }; },
+      sleep: async (ms) => { sleeps.push(ms); now = new Date(now.getTime() + ms); if (started.length >= 2) ac.abort(); },
+    });
+    expect(started).toEqual(['daily@2024-07-03', 'daily@2024-07-05']);
+    expect(sleeps.every((ms) => ms <= 60_000)).toBe(true);
+    const state = JSON.parse(await readFile(join(ws, 'pipeline', 'scheduler-state.json'), 'utf8')) as Record<string, string>;
+    expect(Object.values(state)).toEqual(['2024-07-05T22:30:00.000Z']);
+  });
+});

@@ -1,0 +1,152 @@
+/** @module pipeline/schedule
+ * Cron schedules (croner) on a trading calendar: which runs are due at a given time, pure and
+ * clock-driven so a fake clock can test it; and the long-running scheduler loop that starts them
+ * (never two of one pipeline at once, at most one catch-up run after downtime, missed trading days
+ * alerted, a failed run logged and survived). State: <workspace>/pipeline/scheduler-state.json. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Cron } from 'croner';
+import { isTradingDay } from '../core/calendar.js';
+import { StockpipeError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs.js';
+import type { Logger } from '../core/log.js';
+
+export interface Schedule {
+  pipeline: string;
+  cron: string;
+  timezone: string;
+  trading_days_only: boolean;
+}
+
+export const scheduleKey = (s: Schedule): string => `${s.pipeline}@${s.cron}@${s.timezone}`;
+
+/** Parses a schedule's cron expression, or SP_ERR_SCHEDULE_INVALID naming it. */
+export function cronFor(s: Schedule): Cron {
+  try {
+    return new Cron(s.cron, { timezone: s.timezone, paused: true });
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_SCHEDULE_INVALID', `schedule for ${s.pipeline}: '${s.cron}' (${s.timezone}) is not a valid cron schedule: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** The calendar date of `at` in `timeZone`, YYYY-MM-DD. */
+export function localDate(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/** The schedule's fire times in (after, until], on trading days only when asked; at most `limit`. */
+export function occurrences(s: Schedule, after: Date, until: Date, limit = 1000): Date[] {
+  const cron = cronFor(s);
+  const out: Date[] = [];
+  let t: Date | null = after;
+  while (out.length < limit) {
+    t = cron.nextRun(t);
+    if (t === null || t.getTime() > until.getTime()) break;
+    if (!s.trading_days_only || isTradingDay(localDate(t, s.timezone))) out.push(t);
+  }
+  return out;
+}
+
+export interface Due {
+  /** The occurrence to run now (the latest one due), or null. */
+  run: Date | null;
+  /** Earlier occurrences that passed while the scheduler was down: not run, alerted. */
+  missed: Date[];
+}
+
+/**
+ * What is due at `now` given the last occurrence handled. The first time (nothing handled) only
+ * an occurrence in the last `graceMs` runs; after downtime the latest passed one runs once and the
+ * earlier ones are reported missed.
+ */
+export function dueAt(s: Schedule, lastHandled: Date | null, now: Date, graceMs = 60_000): Due {
+  const from = lastHandled ?? new Date(now.getTime() - graceMs);
+  const occ = occurrences(s, from, now);
+  if (occ.length === 0) return { run: null, missed: [] };
+  return { run: occ[occ.length - 1]!, missed: occ.slice(0, -1) };
+}
+
+/** When the next occurrence of any schedule fires after `now` (null: none ever). */
+export function nextFire(schedules: readonly Schedule[], now: Date): Date | null {
+  let best: Date | null = null;
+  for (const s of schedules) {
+    const n = occurrences(s, now, new Date(now.getTime() + 400 * 86_400_000), 1)[0] ?? null;
+    if (n && (best === null || n < best)) best = n;
+  }
+  return best;
+}
+
+type State = Record<string, string>;
+
+async function readState(file: string): Promise<State> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as State;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `scheduler state ${file} is unreadable: ${(err as Error).message}`, { hint: `Remove ${file}; the scheduler then starts without catch-up.`, cause: err });
+  }
+}
+
+export interface SchedulerDeps {
+  workspace: string;
+  schedules: readonly Schedule[];
+  log: Logger;
+  now: () => Date;
+  /** Starts one pipeline run and resolves with its final status (a failure must not reject). */
+  startRun: (pipeline: string, occurrence: Date) => Promise<{ status: string; run_id?: string | null }>;
+  /** Records and delivers an alert (missed runs, overlaps). */
+  alert: (a: { kind: string; severity: 'warning' | 'error'; pipeline: string; message: string; details: Record<string, unknown> }) => Promise<void>;
+  /** Waits up to `ms` (resolves early when `signal` aborts). */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  signal: AbortSignal;
+  /** Longest single wait, so a changed clock (suspend, NTP) is noticed (default 60 s). */
+  maxSleepMs?: number;
+}
+
+/** One scheduler step at `now`: starts what is due, alerts what was missed. Returns the runs started. */
+export async function schedulerTick(deps: SchedulerDeps, state: State, running: Map<string, Promise<unknown>>): Promise<string[]> {
+  const now = deps.now();
+  const started: string[] = [];
+  for (const s of deps.schedules) {
+    const key = scheduleKey(s);
+    const last = state[key] ? new Date(state[key]) : null;
+    const due = dueAt(s, last, now);
+    if (due.missed.length > 0) {
+      const days = [...new Set(due.missed.map((d) => localDate(d, s.timezone)))];
+      await deps.alert({ kind: 'missing_run', severity: 'warning', pipeline: s.pipeline, message: `${s.pipeline}: ${due.missed.length} scheduled run(s) missed while the scheduler was down (${days.slice(0, 5).join(', ')}${days.length > 5 ? ', …' : ''}); running once to catch up`, details: { missed: due.missed.map((d) => d.toISOString()), cron: s.cron } });
+    }
+    if (due.run === null) continue;
+    state[key] = due.run.toISOString();
+    if (running.has(s.pipeline)) {
+      deps.log.warn({ pipeline: s.pipeline, occurrence: due.run.toISOString() }, 'previous run still going: this occurrence is skipped (runs of one pipeline never overlap)');
+      await deps.alert({ kind: 'overlap_skipped', severity: 'warning', pipeline: s.pipeline, message: `${s.pipeline}: the run due at ${due.run.toISOString()} was skipped because the previous run is still going`, details: { cron: s.cron } });
+      continue;
+    }
+    const occurrence = due.run;
+    deps.log.info({ pipeline: s.pipeline, occurrence: occurrence.toISOString() }, 'starting scheduled run');
+    const p = deps.startRun(s.pipeline, occurrence)
+      .then((r) => deps.log.info({ pipeline: s.pipeline, status: r.status, run: r.run_id }, 'scheduled run ended'))
+      .catch((err: unknown) => deps.log.error({ pipeline: s.pipeline, error: (err as Error).message }, 'scheduled run could not start'))
+      .finally(() => running.delete(s.pipeline));
+    running.set(s.pipeline, p);
+    started.push(s.pipeline);
+  }
+  return started;
+}
+
+/** Runs until `signal` aborts, then waits for the runs in progress. */
+export async function runScheduler(deps: SchedulerDeps): Promise<void> {
+  for (const s of deps.schedules) cronFor(s);
+  const file = join(deps.workspace, 'pipeline', 'scheduler-state.json');
+  const state = await readState(file);
+  const running = new Map<string, Promise<unknown>>();
+  while (!deps.signal.aborted) {
+    const before = JSON.stringify(state);
+    await schedulerTick(deps, state, running);
+    if (JSON.stringify(state) !== before) await writeFileAtomic(file, JSON.stringify(state, null, 2));
+    const next = nextFire(deps.schedules, deps.now());
+    const wait = next === null ? (deps.maxSleepMs ?? 60_000) : Math.max(0, Math.min(next.getTime() - deps.now().getTime() + 5, deps.maxSleepMs ?? 60_000));
+    await deps.sleep(wait, deps.signal);
+  }
+  await Promise.allSettled(running.values());
+}
