@@ -168,8 +168,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     if (store) updateTaskRun(reg, runId, name, store);
     opts.observer?.onTask?.({ ...st });
   };
+  const madeDirs = new Set<string>();
   const logLine = (path: string, line: string): void => {
-    mkdirSync(dirname(path), { recursive: true });
+    const dir = dirname(path);
+    if (!madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      madeDirs.add(dir);
+    }
     appendFileSync(path, `${new Date().toISOString()} [runner] ${line}\n`);
   };
   const jitter = createRng(Number.parseInt(createHash('sha256').update(runId).digest('hex').slice(0, 8), 16));
@@ -275,34 +280,63 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     }
   };
 
-  // The scheduler loop: start every ready task (all upstream done) up to the concurrency bound.
+  // The scheduling loop, event-driven: a task becomes ready when its last upstream task settles
+  // well; a failed (or failed-skipped) upstream skips everything downstream of it at once.
   const limit = Math.max(1, opts.concurrency ?? 2);
-  const running = new Map<string, Promise<void>>();
-  const pending = new Set(names.filter((n) => states.get(n)!.status === 'queued'));
   const specs = new Map(order.map((t) => [t.name, t]));
-  while (pending.size > 0 || running.size > 0) {
-    for (const n of [...pending]) {
-      const deps = specs.get(n)!.deps ?? [];
-      const bad = deps.find((d) => ['failed', 'cancelled'].includes(states.get(d)!.status) || (states.get(d)!.status === 'skipped' && states.get(d)!.error !== null));
-      if (bad !== undefined || (cancel.signal.aborted && deps.every((d) => !running.has(d)))) {
-        pending.delete(n);
-        if (cancel.signal.aborted) continue; // stays queued: resumable
-        const error = new StockpipeError('SP_ERR_RUN_FAILED', `upstream task ${bad} did not succeed`);
-        emit(n, { status: 'skipped', error: { code: error.code, message: error.message } }, { status: 'skipped', error_code: error.code, error: error.message });
-        outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: { code: error.code, message: error.message } });
-        continue;
-      }
-      const ready = deps.every((d) => ['succeeded', 'cached', 'skipped'].includes(states.get(d)!.status) && !running.has(d));
-      if (ready && running.size < limit) {
-        pending.delete(n);
-        running.set(n, runTask(specs.get(n)!).finally(() => running.delete(n)));
-      }
+  const downstream = new Map<string, string[]>();
+  for (const t of order) for (const d of t.deps ?? []) downstream.set(d, [...(downstream.get(d) ?? []), t.name]);
+  const settledBad = (n: string): boolean => { const st = states.get(n)!; return st.status === 'failed' || st.status === 'cancelled' || (st.status === 'skipped' && st.error !== null); };
+  const settledOk = (n: string): boolean => { const st = states.get(n)!; return st.status === 'succeeded' || st.status === 'cached' || (st.status === 'skipped' && st.error === null); };
+  const waiting = new Map<string, number>();
+  const ready: string[] = [];
+  const skipDownstream = (from: string): void => {
+    for (const n of downstream.get(from) ?? []) {
+      if (!waiting.has(n)) continue;
+      waiting.delete(n);
+      const error = { code: 'SP_ERR_RUN_FAILED', message: `upstream task ${from} did not succeed` };
+      emit(n, { status: 'skipped', error }, { status: 'skipped', error_code: error.code, error: error.message });
+      outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error });
+      skipDownstream(n);
     }
-    if (running.size === 0) {
-      if (pending.size === 0) break;
-      if (cancel.signal.aborted) break;
-      continue; // statuses changed (skips); re-scan
+  };
+  for (const n of names) {
+    if (states.get(n)!.status !== 'queued') continue;
+    const deps = specs.get(n)!.deps ?? [];
+    waiting.set(n, deps.filter((d) => !settledOk(d)).length);
+  }
+  for (const n of names) {
+    if (!waiting.has(n)) continue;
+    if ((specs.get(n)!.deps ?? []).some((d) => settledBad(d) && !waiting.has(d))) {
+      waiting.set(n, -1);
+      skipDownstream((specs.get(n)!.deps ?? []).find((d) => settledBad(d))!);
+    } else if (waiting.get(n) === 0) {
+      waiting.delete(n);
+      ready.push(n);
     }
+  }
+  const settle = (n: string): void => {
+    if (states.get(n)!.status === 'cancelled') return; // downstream stays queued: resumable
+    if (settledBad(n)) return skipDownstream(n);
+    for (const m of downstream.get(n) ?? []) {
+      const k = waiting.get(m);
+      if (k === undefined) continue;
+      if (k <= 1) {
+        waiting.delete(m);
+        ready.push(m);
+      } else waiting.set(m, k - 1);
+    }
+  };
+  const running = new Map<string, Promise<void>>();
+  for (;;) {
+    while (ready.length > 0 && running.size < limit && !cancel.signal.aborted) {
+      const n = ready.shift()!;
+      running.set(n, runTask(specs.get(n)!).then(() => {
+        running.delete(n);
+        settle(n);
+      }));
+    }
+    if (running.size === 0) break; // nothing ready and nothing running: done (or cancelled)
     await Promise.race(running.values());
   }
   await hasher.save();
