@@ -70,7 +70,8 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
     config,
     workspace: resolve(config.workspace),
     log: getLog(cmd.name()),
-    progress: createProgress({ quiet: quiet || jsonMode }),
+    // A pipeline task's child prints plain progress lines to its log (the runner's live view shows them).
+    progress: createProgress({ quiet: quiet || (jsonMode && process.env.STOCKPIPE_TASK_CHILD !== '1'), intervalMs: process.env.STOCKPIPE_TASK_CHILD === '1' ? 1000 : 5000 }),
     json: jsonMode,
     quiet,
     env: process.env,

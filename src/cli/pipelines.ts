@@ -46,7 +46,10 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
       logPath: ctx.logPath,
       signal: ctx.signal,
       env: penv.env,
-      onLine: (line) => ctx.progress({ note: line.replace(/\s+/g, ' ').slice(0, 60) }),
+      onLine: (line) => {
+        const pct = /\((\d{1,3})%\)/.exec(line);
+        ctx.progress({ note: line.replace(/\s+/g, ' ').slice(0, 60), fraction: pct ? Number(pct[1]) / 100 : undefined });
+      },
     });
     return { summary: data, ...toResult(data) };
   };

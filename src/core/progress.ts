@@ -14,11 +14,11 @@ export interface Progress {
 export const silentProgress: Progress = { start() {}, update() {}, stop() {} };
 
 /** Chooses the progress style for this process. */
-export function createProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStream }): Progress {
+export function createProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStream; intervalMs?: number }): Progress {
   const stream = opts.stream ?? process.stderr;
   if (opts.quiet) return silentProgress;
   if (stream.isTTY) return new BarProgress(stream);
-  return new LineProgress(stream);
+  return new LineProgress(stream, opts.intervalMs ?? 5000);
 }
 
 class BarProgress implements Progress {
@@ -46,7 +46,7 @@ class LineProgress implements Progress {
   private total = 0;
   private lastMs = 0;
   private startMs = 0;
-  constructor(private readonly stream: NodeJS.WriteStream) {}
+  constructor(private readonly stream: NodeJS.WriteStream, private readonly intervalMs: number) {}
   start(label: string, total: number): void {
     this.label = label;
     this.total = total;
@@ -55,7 +55,7 @@ class LineProgress implements Progress {
   }
   update(done: number): void {
     const now = Date.now();
-    if (now - this.lastMs < 5000) return;
+    if (now - this.lastMs < this.intervalMs) return;
     this.lastMs = now;
     const pct = this.total > 0 ? Math.floor((100 * done) / this.total) : 0;
     this.stream.write(`${this.label}: ${done}/${this.total} (${pct}%) after ${((now - this.startMs) / 1000).toFixed(0)} s\n`);
