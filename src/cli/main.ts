@@ -86,6 +86,14 @@ const int = (v: string): number => {
   return n;
 };
 
+/** --symbols: a whole number (synthetic) or a comma list of tickers (yahoo: fetch.tickers). */
+const symbolsArg = (v: string): number | string[] => {
+  if (/^\s*\d+\s*$/.test(v)) return Number(v);
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new StockpipeError('SP_ERR_USAGE', `--symbols needs a number or tickers such as AAPL,MSFT (got '${v}')`);
+  return list;
+};
+
 export function buildProgram(): Command {
   const program = new Command('stockpipe')
     .description('Daily market bars → Parquet → pandas-exact rolling features (and, next, models and an API).')
@@ -106,14 +114,16 @@ export function buildProgram(): Command {
     .description('acquire daily bars into <workspace>/raw/<source-id>/ with a manifest.json')
     .option('-s, --source <source>', 'synthetic (default) | dir:PATH | zip:PATH | kaggle[:owner/slug]')
     .option('--seed <n>', 'synthetic: random seed (default 42)', int)
-    .option('--symbols <n>', 'synthetic: number of symbols (default 500; 8000 ≈ full Kaggle size)', int)
+    .option('--symbols <n|list>', 'synthetic: number of symbols (default 500; 8000 ≈ full Kaggle size); yahoo: tickers, e.g. AAPL,MSFT', symbolsArg)
     .option('--years <n>', 'synthetic: years of history (default 10)', int)
-    .option('--start <date>', 'synthetic: first trading day, YYYY-MM-DD (default 2010-01-04)')
+    .option('--start <date>', 'synthetic: first trading day; yahoo: first day wanted; YYYY-MM-DD (default 2010-01-04)')
+    .option('--end <date>', 'yahoo: last day wanted, YYYY-MM-DD (default today, UTC)')
     .option('--checksum', 'dir/zip: compute sha256 (and row counts) of every file')
     .option('--kaggle-base-url <url>', 'kaggle: API base URL (env KAGGLE_API_ENDPOINT; default https://www.kaggle.com)')
-    .addHelpText('after', '\nExamples:\n  $ stockpipe fetch                                 # synthetic default: 500 symbols x 10 years\n  $ stockpipe fetch --source dir:./stock-market-dataset\n  $ stockpipe fetch --source zip:./archive.zip\n  $ stockpipe fetch --source kaggle                 # needs Kaggle credentials (README)')
+    .option('--yahoo-base-url <url>', 'yahoo: chart API base URL (env STOCKPIPE_YAHOO_BASE_URL; default https://query1.finance.yahoo.com)')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe fetch                                 # synthetic default: 500 symbols x 10 years\n  $ stockpipe fetch --source dir:./stock-market-dataset\n  $ stockpipe fetch --source zip:./archive.zip\n  $ stockpipe fetch --source kaggle                 # needs Kaggle credentials (README)\n  $ stockpipe fetch --source yahoo --symbols AAPL,MSFT --start 2020-01-01 --end 2020-12-31')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
-      await run(cmd, { fetch: { source: o.source, seed: o.seed, symbols: o.symbols, years: o.years, start: o.start, checksum: o.checksum, kaggle_base_url: o.kaggleBaseUrl } }, fetchCommand);
+      await run(cmd, { fetch: { source: o.source, seed: o.seed, symbols: typeof o.symbols === 'number' ? o.symbols : undefined, tickers: Array.isArray(o.symbols) ? o.symbols : undefined, years: o.years, start: o.start, end: o.end, checksum: o.checksum, kaggle_base_url: o.kaggleBaseUrl, yahoo_base_url: o.yahooBaseUrl } }, fetchCommand);
     });
 
   program

@@ -24,6 +24,11 @@ export const ConfigSchema = z
         checksum: z.boolean().default(false),
         kaggle_base_url: z.string().url().default('https://www.kaggle.com'),
         kaggle_dataset: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/slug').default('jacksoncrow/stock-market-dataset'),
+        // yahoo: tickers (a non-numeric --symbols sets them), last day, API base, rate limit.
+        tickers: z.array(z.string().regex(/^[A-Za-z0-9^][A-Za-z0-9.=^-]{0,31}$/, 'a ticker such as AAPL, BRK-B or ^GSPC')).min(1).optional(),
+        end: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').optional(),
+        yahoo_base_url: z.string().url().default('https://query1.finance.yahoo.com'),
+        yahoo_requests_per_second: z.coerce.number().positive().max(100).default(2),
       })
       .strict()
       .prefault({}),
@@ -46,6 +51,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   STOCKPIPE_YEARS: ['fetch', 'years'],
   STOCKPIPE_WINDOW: ['features', 'window'],
   KAGGLE_API_ENDPOINT: ['fetch', 'kaggle_base_url'],
+  STOCKPIPE_YAHOO_BASE_URL: ['fetch', 'yahoo_base_url'],
 };
 
 function setPath(obj: Input, path: string[], value: unknown): void {
