@@ -13,6 +13,7 @@ import type { CommandContext, CommandResult } from './context.js';
 import { featuresCommand } from './features.js';
 import { fetchCommand } from './fetch.js';
 import { ingestCommand } from './ingest.js';
+import { monitorCommand } from './monitor.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
@@ -214,6 +215,15 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  $ stockpipe serve\n  $ curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n  $ stockpipe serve --port 9000 --host 0.0.0.0')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => serveCommand(ctx, { port: o.port as number, host: o.host as string, pollMs: o.pollMs as number, version: VERSION }));
+    });
+
+  program
+    .command('monitor')
+    .description('score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain')
+    .option('--model <id>', 'only this model (id or alias); default every model with forecasts')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe monitor\n  $ stockpipe monitor --model champion --json')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => monitorCommand(ctx, { model: o.model as string | undefined }));
     });
 
   const models = program.command('models').description('model versions, aliases (champion, …) and promotion, from <workspace>/stockpipe.db');

@@ -9,6 +9,26 @@ import { StockpipeError } from './errors.js';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `stockpipe monitor` thresholds and windows (SPEC §8). */
+export const MonitorConfigSchema = z
+  .object({
+    /** Alert when the mean relative error of Adj Close over the window exceeds this (0.05 = 5 %). */
+    max_mape_adj_close: z.coerce.number().positive().default(0.05),
+    max_mape_volume: z.coerce.number().positive().default(0.75),
+    /** Alert when an input column's PSI (recent window vs the reference before it) exceeds this. */
+    max_psi: z.coerce.number().positive().default(0.25),
+    /** Trading days in the judged window (errors and drift's recent window). */
+    window_days: intFrom(1, 366).default(20),
+    /** Trading days before the recent window that drift compares it with. */
+    reference_days: intFrom(1, 5000).default(120),
+    /** Fewer rows than this in a window: not judged (no alert). */
+    min_rows: intFrom(1, 1_000_000_000).default(100),
+    /** An alert sets retrain_needed (the daily pipeline's retrain-if-needed task runs). */
+    retrain_on_alert: z.boolean().default(true),
+  })
+  .strict();
+export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
+
 export const ConfigSchema = z
   .object({
     workspace: z.string().min(1).default('./stockpipe-data'),
@@ -34,6 +54,7 @@ export const ConfigSchema = z
       .prefault({}),
     ingest: z.object({ strict: z.boolean().default(false), source_id: z.string().optional() }).strict().prefault({}),
     features: z.object({ window: intFrom(2, 1000).default(30) }).strict().prefault({}),
+    monitor: MonitorConfigSchema.prefault({}),
   })
   .strict();
 
