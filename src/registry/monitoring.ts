@@ -52,15 +52,21 @@ export function forecastCounts(reg: Registry, modelId?: string): { model_id: str
     FROM forecasts f WHERE (@model IS NULL OR f.model_id = @model) GROUP BY f.model_id ORDER BY f.model_id`, { model: modelId ?? null });
 }
 
-/** Inserts or replaces points (one transaction); returns how many were written. */
+const UPSERT_BATCH = 100;
+const upsertSql = (rows: number): string => `INSERT INTO monitor_points (model_id, date, symbol, metric, value, n, at) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
+  ON CONFLICT (model_id, date, symbol, metric) DO UPDATE SET value = excluded.value, n = excluded.n, at = excluded.at`;
+
+/** Inserts or replaces points (one transaction, 100 rows a statement); returns how many were written. */
 export function upsertMonitorPoints(reg: Registry, points: readonly MonitorPoint[]): number {
   if (points.length === 0) return 0;
   const at = reg.timestamp();
+  const full = upsertSql(UPSERT_BATCH);
   return reg.transaction(() => {
-    for (const p of points) {
-      reg.run('write monitor point', `INSERT INTO monitor_points (model_id, date, symbol, metric, value, n, at) VALUES (?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (model_id, date, symbol, metric) DO UPDATE SET value = excluded.value, n = excluded.n, at = excluded.at`,
-      [p.model_id, p.date, p.symbol, p.metric, p.value !== null && Number.isFinite(p.value) ? p.value : null, p.n, at]);
+    for (let i = 0; i < points.length; i += UPSERT_BATCH) {
+      const batch = points.slice(i, i + UPSERT_BATCH);
+      const params: unknown[] = [];
+      for (const p of batch) params.push(p.model_id, p.date, p.symbol, p.metric, p.value !== null && Number.isFinite(p.value) ? p.value : null, p.n, at);
+      reg.run('write monitor points', batch.length === UPSERT_BATCH ? full : upsertSql(batch.length), params);
     }
     return points.length;
   });
