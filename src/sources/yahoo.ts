@@ -86,7 +86,10 @@ export function yahooSource(opts: YahooSourceOptions): Source {
       if (notFound.length > 0) {
         throw new StockpipeError('SP_ERR_YAHOO_NOT_FOUND', `Yahoo has no symbol ${notFound.map((n) => `'${n}'`).join(', ')}; nothing was stored (${firstNotFound})`, { hint: `Fix or remove ${notFound.join(', ')} in --symbols; the whole fetch fails so a typo is never silently skipped.` });
       }
-      const previous = await readManifest(ctx.workspace, 'yahoo').catch(() => null); // unreadable: rewrite it
+      const previous = await readManifest(ctx.workspace, 'yahoo').catch((err: unknown) => {
+        if (err instanceof StockpipeError && err.code === 'SP_ERR_NO_RAW_DATA') return null; // unreadable: written anew below
+        throw err;
+      });
       if (updates.size === 0 && !metaChanged && previous !== null && previous.root === root && (await intact(previous, root))) {
         log.info({ requests: client.requests }, 'yahoo data up to date (cached)');
         return { manifest: previous, manifestPath: manifestPath(ctx.workspace, 'yahoo'), cached: true };
