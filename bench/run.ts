@@ -1,13 +1,14 @@
 /** @module bench/run
- * `npm run bench -- <name> [options]`: runs one benchmark (etl, train, serve, pipeline) and prints its JSON result.
+ * `npm run bench -- <name> [options]`: runs one benchmark (etl, train, serve, pipeline, start) and prints its JSON result.
  * Benchmarks are never part of `npm test`. */
 import { runEtlBench } from './etl.bench.js';
 import { runPipelineBench } from './pipeline.bench.js';
 import { runServeBench } from './serve.bench.js';
+import { runStartBench } from './start.bench.js';
 import { runTrainBench } from './train.bench.js';
 
 const [name = 'etl', ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, train: runTrainBench, serve: runServeBench, pipeline: runPipelineBench };
+const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, train: runTrainBench, serve: runServeBench, pipeline: runPipelineBench, start: runStartBench };
 const bench = benches[name];
 if (!bench) {
   process.stderr.write(`unknown benchmark '${name}'; available: ${Object.keys(benches).join(', ')}\n`);

@@ -13,11 +13,12 @@ import type { CommandContext, CommandResult } from './context.js';
 import { featuresCommand } from './features.js';
 import { fetchCommand } from './fetch.js';
 import { ingestCommand } from './ingest.js';
+import { monitorCommand } from './monitor.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
 import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
-import { runCommand } from './run.js';
+import { deliverAlerts, runCommand } from './run.js';
 import { schedulerCommand } from './scheduler.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from './runs.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from './models.js';
@@ -90,6 +91,14 @@ const int = (v: string): number => {
   return n;
 };
 
+/** --symbols: a whole number (synthetic) or a comma list of tickers (yahoo: fetch.tickers). */
+const symbolsArg = (v: string): number | string[] => {
+  if (/^\s*\d+\s*$/.test(v)) return Number(v);
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new StockpipeError('SP_ERR_USAGE', `--symbols needs a number or tickers such as AAPL,MSFT (got '${v}')`);
+  return list;
+};
+
 export function buildProgram(): Command {
   const program = new Command('stockpipe')
     .description('Daily market bars → Parquet → pandas-exact rolling features (and, next, models and an API).')
@@ -110,14 +119,16 @@ export function buildProgram(): Command {
     .description('acquire daily bars into <workspace>/raw/<source-id>/ with a manifest.json')
     .option('-s, --source <source>', 'synthetic (default) | dir:PATH | zip:PATH | kaggle[:owner/slug]')
     .option('--seed <n>', 'synthetic: random seed (default 42)', int)
-    .option('--symbols <n>', 'synthetic: number of symbols (default 500; 8000 ≈ full Kaggle size)', int)
+    .option('--symbols <n|list>', 'synthetic: number of symbols (default 500; 8000 ≈ full Kaggle size); yahoo: tickers, e.g. AAPL,MSFT', symbolsArg)
     .option('--years <n>', 'synthetic: years of history (default 10)', int)
-    .option('--start <date>', 'synthetic: first trading day, YYYY-MM-DD (default 2010-01-04)')
+    .option('--start <date>', 'synthetic: first trading day; yahoo: first day wanted; YYYY-MM-DD (default 2010-01-04)')
+    .option('--end <date>', 'yahoo: last day wanted, YYYY-MM-DD (default today, UTC)')
     .option('--checksum', 'dir/zip: compute sha256 (and row counts) of every file')
     .option('--kaggle-base-url <url>', 'kaggle: API base URL (env KAGGLE_API_ENDPOINT; default https://www.kaggle.com)')
-    .addHelpText('after', '\nExamples:\n  $ stockpipe fetch                                 # synthetic default: 500 symbols x 10 years\n  $ stockpipe fetch --source dir:./stock-market-dataset\n  $ stockpipe fetch --source zip:./archive.zip\n  $ stockpipe fetch --source kaggle                 # needs Kaggle credentials (README)')
+    .option('--yahoo-base-url <url>', 'yahoo: chart API base URL (env STOCKPIPE_YAHOO_BASE_URL; default https://query1.finance.yahoo.com)')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe fetch                                 # synthetic default: 500 symbols x 10 years\n  $ stockpipe fetch --source dir:./stock-market-dataset\n  $ stockpipe fetch --source zip:./archive.zip\n  $ stockpipe fetch --source kaggle                 # needs Kaggle credentials (README)\n  $ stockpipe fetch --source yahoo --symbols AAPL,MSFT --start 2020-01-01 --end 2020-12-31')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
-      await run(cmd, { fetch: { source: o.source, seed: o.seed, symbols: o.symbols, years: o.years, start: o.start, checksum: o.checksum, kaggle_base_url: o.kaggleBaseUrl } }, fetchCommand);
+      await run(cmd, { fetch: { source: o.source, seed: o.seed, symbols: typeof o.symbols === 'number' ? o.symbols : undefined, tickers: Array.isArray(o.symbols) ? o.symbols : undefined, years: o.years, start: o.start, end: o.end, checksum: o.checksum, kaggle_base_url: o.kaggleBaseUrl, yahoo_base_url: o.yahooBaseUrl } }, fetchCommand);
     });
 
   program
@@ -208,6 +219,15 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  $ stockpipe serve\n  $ curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n  $ stockpipe serve --port 9000 --host 0.0.0.0')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => serveCommand(ctx, { port: o.port as number, host: o.host as string, pollMs: o.pollMs as number, version: VERSION }));
+    });
+
+  program
+    .command('monitor')
+    .description('score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain')
+    .option('--model <id>', 'only this model (id or alias); default every model with forecasts')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe monitor\n  $ stockpipe monitor --model champion --json')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => monitorCommand(ctx, { model: o.model as string | undefined, deliver: (alerts) => deliverAlerts(ctx, alerts) }));
     });
 
   const models = program.command('models').description('model versions, aliases (champion, …) and promotion, from <workspace>/stockpipe.db');

@@ -11,7 +11,7 @@ import { acquireRunLock } from '../pipeline/lock.js';
 import { planPipeline, type PlannedTask } from '../pipeline/plan.js';
 import { runPipeline, type RunOutcome } from '../pipeline/runner.js';
 import type { RunObserver } from '../pipeline/types.js';
-import { recordAlert } from '../registry/alerts.js';
+import { recordAlert, type AlertRecord } from '../registry/alerts.js';
 import { latestUnfinishedRun } from '../registry/pipeline.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
@@ -49,6 +49,18 @@ export function alertChannels(ctx: CommandContext): AlertChannels {
   const a = ctx.config.alerts;
   const smtp = a.smtp ? { ...a.smtp, password: a.smtp.password ?? ctx.env.STOCKPIPE_SMTP_PASSWORD } : undefined;
   return { webhookUrl: a.webhook_url, smtp, onSuccess: a.on_success, timeoutMs: a.timeout_s * 1000 };
+}
+
+/** Delivers alerts already recorded (e.g. by monitor) to the configured channels. Never throws. */
+export async function deliverAlerts(ctx: CommandContext, alerts: readonly AlertRecord[]): Promise<void> {
+  const channels = alertChannels(ctx);
+  if (!channels.webhookUrl && !channels.smtp) return;
+  const reg = openRegistry(ctx.workspace);
+  try {
+    for (const a of alerts) await deliverAlert(reg, a, channels, { log: ctx.log });
+  } finally {
+    reg.close();
+  }
 }
 
 async function logTail(path: string, lines = 20): Promise<string> {

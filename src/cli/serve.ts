@@ -19,7 +19,7 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const holder = new ChampionHolder(ctx.workspace, getLog('serve'));
   await holder.refresh();
   holder.watch(opts.pollMs);
-  const { app } = await buildApp({ workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : createAccessLog(), version: opts.version });
+  const { app } = await buildApp({ workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : createAccessLog(), version: opts.version, monitor: ctx.config.monitor });
   await app.listen({ port: opts.port, host: opts.host });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

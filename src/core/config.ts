@@ -9,6 +9,26 @@ import { StockpipeError } from './errors.js';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `stockpipe monitor` thresholds and windows (SPEC §8). */
+export const MonitorConfigSchema = z
+  .object({
+    /** Alert when the mean relative error of Adj Close over the window exceeds this (0.05 = 5 %). */
+    max_mape_adj_close: z.coerce.number().positive().default(0.05),
+    max_mape_volume: z.coerce.number().positive().default(0.75),
+    /** Alert when an input column's PSI (recent window vs the reference before it) exceeds this. */
+    max_psi: z.coerce.number().positive().default(0.25),
+    /** Trading days in the judged window (errors and drift's recent window). */
+    window_days: intFrom(1, 366).default(20),
+    /** Trading days before the recent window that drift compares it with. */
+    reference_days: intFrom(1, 5000).default(120),
+    /** Fewer rows than this in a window: not judged (no alert). */
+    min_rows: intFrom(1, 1_000_000_000).default(100),
+    /** An alert sets retrain_needed (the daily pipeline's retrain-if-needed task runs). */
+    retrain_on_alert: z.boolean().default(true),
+  })
+  .strict();
+export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
+
 export const ConfigSchema = z
   .object({
     workspace: z.string().min(1).default('./stockpipe-data'),
@@ -24,6 +44,11 @@ export const ConfigSchema = z
         checksum: z.boolean().default(false),
         kaggle_base_url: z.string().url().default('https://www.kaggle.com'),
         kaggle_dataset: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/slug').default('jacksoncrow/stock-market-dataset'),
+        // yahoo: tickers (a non-numeric --symbols sets them), last day, API base, rate limit.
+        tickers: z.array(z.string().regex(/^[A-Za-z0-9^][A-Za-z0-9.=^-]{0,31}$/, 'a ticker such as AAPL, BRK-B or ^GSPC')).min(1).optional(),
+        end: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').optional(),
+        yahoo_base_url: z.string().url().default('https://query1.finance.yahoo.com'),
+        yahoo_requests_per_second: z.coerce.number().positive().max(100).default(2),
       })
       .strict()
       .prefault({}),
@@ -78,6 +103,7 @@ export const ConfigSchema = z
           .strict(),
       )
       .default([]),
+    monitor: MonitorConfigSchema.prefault({}),
   })
   .strict();
 
@@ -96,6 +122,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   STOCKPIPE_WINDOW: ['features', 'window'],
   KAGGLE_API_ENDPOINT: ['fetch', 'kaggle_base_url'],
   STOCKPIPE_ALERT_WEBHOOK: ['alerts', 'webhook_url'],
+  STOCKPIPE_YAHOO_BASE_URL: ['fetch', 'yahoo_base_url'],
 };
 
 function setPath(obj: Input, path: string[], value: unknown): void {

@@ -16,7 +16,7 @@ export interface ErrorSpec {
 export const ERROR_CODES = {
   SP_ERR_USAGE: { exit: 2, http: 400, meaning: 'The command line is invalid (unknown option, missing argument).', hint: 'Run the command with --help to see its options and an example.' },
   SP_ERR_CONFIG_INVALID: { exit: 2, http: 500, meaning: 'stockpipe.config.json, a STOCKPIPE_* variable or a flag has an invalid value.', hint: 'Fix or remove the named setting to use its default.' },
-  SP_ERR_SOURCE_UNKNOWN: { exit: 2, http: 400, meaning: 'The --source value names no known data source.', hint: 'Use one of: synthetic, dir:PATH, zip:PATH, kaggle.' },
+  SP_ERR_SOURCE_UNKNOWN: { exit: 2, http: 400, meaning: 'The --source value names no known data source.', hint: 'Use one of: synthetic, dir:PATH, zip:PATH, kaggle, yahoo.' },
   SP_ERR_SOURCE_NOT_FOUND: { exit: 1, http: 404, meaning: 'The folder or archive given to a source does not exist or is not readable.', hint: 'Check the path; it must hold stocks/ and/or etfs/ with <SYMBOL>.csv files.' },
   SP_ERR_SOURCE_LAYOUT: { exit: 1, http: 422, meaning: 'The source has no CSV files in the Kaggle layout (stocks/*.csv, etfs/*.csv).', hint: 'Point the source at the folder (or zip) that contains stocks/ and etfs/.' },
   SP_ERR_NO_RAW_DATA: { exit: 1, http: 409, meaning: 'ingest found no fetched source in the workspace.', hint: 'Run `stockpipe fetch` first (the default source is synthetic).' },
@@ -56,6 +56,9 @@ export const ERROR_CODES = {
   SP_ERR_RUN_CANCELLED: { exit: 1, http: 499, meaning: 'The pipeline run was cancelled (Ctrl-C or SIGTERM); finished tasks are kept.', hint: 'Continue it with `stockpipe run --resume`.' },
   SP_ERR_RUN_NOT_FOUND: { exit: 1, http: 404, meaning: 'No pipeline run has this id, or there is no failed, cancelled or killed run to resume.', hint: 'List the runs with `stockpipe runs list`.' },
   SP_ERR_SCHEDULE_INVALID: { exit: 2, http: 400, meaning: 'A schedule in the config has an invalid cron expression, timezone or pipeline.', hint: 'Use a 5- or 6-field cron expression such as "30 18 * * 1-5" and a pipeline name (train or daily).' },
+  SP_ERR_YAHOO_NOT_FOUND: { exit: 1, http: 404, meaning: 'Yahoo answered 404 for a symbol in --symbols: it does not know that ticker. The whole fetch fails and nothing is stored.', hint: 'Fix or remove the named ticker in --symbols (Yahoo spells share classes with -, e.g. BRK-B).' },
+  SP_ERR_YAHOO_MALFORMED: { exit: 1, http: 502, meaning: 'Yahoo answered a symbol with something that is not the chart JSON (invalid JSON, or arrays of different lengths). Nothing is stored.', hint: 'Retry later; if it persists, report the named URL (the API may have changed).' },
+  SP_ERR_YAHOO_UNAVAILABLE: { exit: 1, http: 503, meaning: 'Yahoo kept failing (429, 5xx, network) after all retries, or refused the request. Nothing is stored.', hint: 'Try again later, or lower fetch.yahoo_requests_per_second.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -5,9 +5,11 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { openRegistry } from '../registry/store.js';
+import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { parseNumberParam, type ParamIssue } from './params.js';
@@ -21,6 +23,8 @@ export interface AppOptions {
   /** Access log (one line per request); null turns it off. */
   accessLog: Logger | null;
   version: string;
+  /** The monitor thresholds GET /monitoring reports (default: the config defaults). */
+  monitor?: MonitorConfig;
 }
 
 interface ErrorBody {
@@ -52,6 +56,7 @@ const instanceSchema = {
 const ROUTES: Record<string, string[]> = {
   '/predict': ['GET', 'POST'],
   '/models': ['GET'],
+  '/monitoring': ['GET'],
   '/health': ['GET'],
   '/ready': ['GET'],
   '/metrics': ['GET'],
@@ -166,6 +171,16 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     const reg = openRegistry(opts.workspace, { readonly: true });
     try {
       return { serving: holder.current?.id ?? null, models: reg.listModels({ limit: 100 }) };
+    } finally {
+      reg.close();
+    }
+  });
+
+  const thresholds = opts.monitor ?? MonitorConfigSchema.parse({});
+  app.get('/monitoring', { schema: { summary: 'Forecast error over time per model (all symbols, or one), input drift, monitoring alerts, thresholds', querystring: monitoringQuerySchema, response: { 200: monitoringResponseSchema, 400: errorSchema } } }, (req) => {
+    const reg = openRegistry(opts.workspace, { readonly: true });
+    try {
+      return monitoringBody(reg, req.query as Record<string, string | undefined>, thresholds);
     } finally {
       reg.close();
     }

@@ -1,0 +1,167 @@
+/** @module monitor/run.test
+ * One monitoring pass against a real prices.parquet (written by DuckDB here) and a real registry
+ * with forecasts inserted directly: only matured forecasts are joined, nothing is scored twice,
+ * the numbers equal a naive recomputation, and thresholds/drift decide alerts and retrain_needed. */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { silentLog, sql, tempWorkspace } from '../../test/helpers/workspace.js';
+import { nextTradingDay, tradingDays } from '../core/calendar.js';
+import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
+import { openDuckDB, type DuckDB } from '../db/duckdb.js';
+import { listAlerts } from '../registry/alerts.js';
+import { monitorSeries } from '../registry/monitoring.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import { runMonitor } from './run.js';
+
+interface Bar { sym: string; date: string; adj: number; vol: number }
+
+let ws: string;
+let reg: Registry;
+let db: DuckDB;
+beforeEach(async () => {
+  ws = await tempWorkspace('sp-monitor-');
+  reg = openRegistry(ws, { now: () => new Date('2026-01-05T00:00:00Z') });
+  db = await openDuckDB({ tempDir: join(ws, 'tmp'), memoryLimit: '256MB', threads: 1 });
+});
+afterEach(async () => {
+  db.close();
+  reg.close();
+  await rm(ws, { recursive: true, force: true });
+});
+
+async function writePrices(bars: Bar[]): Promise<void> {
+  await mkdir(join(ws, 'tables'), { recursive: true });
+  const values = bars.map((b) => `('${b.sym}', '${b.date}', ${b.adj}, ${b.vol}::BIGINT)`).join(',');
+  await sql(`COPY (SELECT * FROM (VALUES ${values}) t("Symbol", "Date", "Adj Close", "Volume") ORDER BY 1, 2) TO '${join(ws, 'tables', 'prices.parquet')}' (FORMAT parquet)`);
+}
+
+function bars(symbols: readonly string[], dates: readonly string[], f: (s: number, i: number) => { adj: number; vol: number }): Bar[] {
+  return symbols.flatMap((sym, s) => dates.map((date, i) => ({ sym, date, ...f(s, i) })));
+}
+
+function insertForecast(model: string, symbol: string, target: string, p: { adj: number; vol: number; lastAdj: number; lastVol: number }): void {
+  reg.run('test forecast', `INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [model, symbol, target, target, p.adj, p.vol, p.lastAdj, p.lastVol, '2026-01-01T00:00:00Z']);
+}
+
+const cfg = (over: Partial<MonitorConfig> = {}): MonitorConfig => MonitorConfigSchema.parse({ window_days: 5, min_rows: 1, max_psi: 100, ...over });
+const pass = (thresholds: MonitorConfig, modelId?: string) => runMonitor({ workspace: ws, reg, conn: db.connection, thresholds, modelId, log: silentLog });
+
+const SYMS = ['AAA', 'BBB', 'CCC'];
+const DATES = tradingDays('2024-01-02', 60);
+const price = (s: number, i: number) => ({ adj: 100 + s * 10 + i * 0.1 + (i % 3) * 0.7, vol: 1_000_000 * (1 + s) + ((i * 7919) % 1000) * 1000 });
+
+/** Forecasts for the last 10 dates (matured) and 2 days after the data (not yet). */
+function forecastAll(model: string, adjFactor: number, volFactor: number): void {
+  const targets = [...DATES.slice(-10), nextTradingDay(DATES[59]!), nextTradingDay(nextTradingDay(DATES[59]!))];
+  SYMS.forEach((sym, s) => {
+    for (const target of targets) {
+      const i = DATES.indexOf(target);
+      const a = price(s, i >= 0 ? i : 60 + targets.indexOf(target) - 10);
+      const prev = price(s, (i >= 0 ? i : 59) - 1);
+      insertForecast(model, sym, target, { adj: a.adj * adjFactor, vol: a.vol * volFactor, lastAdj: prev.adj, lastVol: prev.vol });
+    }
+  });
+}
+
+/** The naive twin: per-day means over the matured rows. */
+function naiveDay(model: string, date: string, rows: Bar[]): Record<string, number> {
+  const fc = reg.all<{ symbol: string; adj_close: number; volume: number; last_adj_close: number; last_volume: number }>('t', 'SELECT * FROM forecasts WHERE model_id = ? AND target_date = ?', [model, date]);
+  const acc: Record<string, number[]> = { mae_adj_close: [], mape_adj_close: [], mae_volume: [], mape_volume: [], mae_adj_close_persistence: [], mae_volume_persistence: [] };
+  for (const f of fc) {
+    const a = rows.find((b) => b.sym === f.symbol && b.date === date);
+    if (!a) continue;
+    acc.mae_adj_close!.push(Math.abs(f.adj_close - a.adj));
+    acc.mape_adj_close!.push(Math.abs(f.adj_close - a.adj) / Math.abs(a.adj));
+    acc.mae_volume!.push(Math.abs(f.volume - a.vol));
+    acc.mape_volume!.push(Math.abs(f.volume - a.vol) / Math.abs(a.vol));
+    acc.mae_adj_close_persistence!.push(Math.abs(f.last_adj_close - a.adj));
+    acc.mae_volume_persistence!.push(Math.abs(f.last_volume - a.vol));
+  }
+  return Object.fromEntries(Object.entries(acc).map(([k, xs]) => [k, xs.reduce((s, x) => s + x, 0) / xs.length]));
+}
+
+describe('monitor', () => {
+  it('joins only matured predictions, equals a naive recomputation, never scores twice, and picks up late actuals', async () => {
+    const rows = bars(SYMS, DATES, price);
+    await writePrices(rows);
+    forecastAll('m-good', 1.01, 1.1);
+    insertForecast('m-good', 'ZZZ', DATES[55]!, { adj: 1, vol: 1, lastAdj: 1, lastVol: 1 }); // a symbol prices never has
+    const r1 = await pass(cfg());
+    expect(r1).toMatchObject({ scored: 30, matured: 30, pending: 7 });
+    expect(r1.models[0]).toMatchObject({ model_id: 'm-good', forecasts: 37, matured: 30, pending: 7, scored_now: 30 });
+    const series = monitorSeries(reg, { model: 'm-good' })[0]!.series;
+    expect(series.map((s) => s.date)).toEqual(DATES.slice(-10));
+    for (const s of series) {
+      expect(s.n).toBe(3);
+      const want = naiveDay('m-good', s.date, rows);
+      for (const [k, v] of Object.entries(want)) expect(s[k as keyof typeof s] as number).toBeCloseTo(v, 9);
+    }
+    const perSym = monitorSeries(reg, { model: 'm-good', symbol: 'BBB' })[0]!.series;
+    expect(perSym).toHaveLength(10);
+    expect(perSym[0]!.mape_adj_close).toBeCloseTo(0.01, 12);
+    const count = (): number => reg.get<{ n: number }>('t', "SELECT COUNT(*) AS n FROM monitor_points WHERE model_id <> ''")!.n;
+    expect(count()).toBe(30 * 6 + 10 * 6);
+    // Again with nothing new: nothing scored, nothing rewritten.
+    const r2 = await pass(cfg());
+    expect(r2).toMatchObject({ scored: 0, matured: 30, pending: 7, alerts: [], retrain_needed: false });
+    expect(count()).toBe(240);
+    // The next day's bars arrive: exactly those 3 forecasts mature.
+    const next = nextTradingDay(DATES[59]!);
+    const more = [...rows, ...bars(SYMS, [next], (s) => price(s, 60))];
+    await writePrices(more);
+    const r3 = await pass(cfg());
+    expect(r3).toMatchObject({ scored: 3, matured: 33, pending: 4 });
+    const last = monitorSeries(reg, { model: 'm-good', from: next })[0]!.series;
+    expect(last.map((s) => [s.date, s.n])).toEqual([[next, 3]]);
+    expect(last[0]!.mape_adj_close).toBeCloseTo(naiveDay('m-good', next, more).mape_adj_close!, 12);
+  });
+
+  it('retrain triggers past the error threshold and not below it; the alert is recorded once', async () => {
+    await writePrices(bars(SYMS, DATES, price));
+    forecastAll('m-bad', 1.2, 1.1); // 20 % error on Adj Close
+    const below = await pass(cfg({ max_mape_adj_close: 0.25 }));
+    expect(below.checks.find((c) => c.metric === 'mape_adj_close')).toMatchObject({ model_id: 'm-bad', status: 'ok', n: 15 });
+    expect(below.checks.find((c) => c.metric === 'mape_adj_close')!.value).toBeCloseTo(0.2, 12);
+    expect(below.retrain_needed).toBe(false);
+    expect(below.alerts).toEqual([]);
+    expect(listAlerts(reg)).toEqual([]);
+    // New forecasts mature (a second model on the same data) with a tighter threshold: alert + retrain.
+    reg.run('t', 'DELETE FROM monitor_points');
+    const past = await pass(cfg({ max_mape_adj_close: 0.15 }));
+    expect(past.retrain_needed).toBe(true);
+    expect(past.alerts).toHaveLength(1);
+    expect(past.alerts[0]).toMatchObject({ kind: 'error_threshold', severity: 'error' });
+    expect(listAlerts(reg).map((a) => a.kind)).toEqual(['error_threshold']);
+    // Configurable: the alert is still recorded, but no retrain is asked for.
+    reg.run('t', 'DELETE FROM monitor_points');
+    const noRetrain = await pass(cfg({ max_mape_adj_close: 0.15, retrain_on_alert: false }));
+    expect(noRetrain.alerts).toHaveLength(1);
+    expect(noRetrain.retrain_needed).toBe(false);
+    // Too few rows in the window: not judged.
+    reg.run('t', 'DELETE FROM monitor_points');
+    const few = await pass(cfg({ max_mape_adj_close: 0.15, min_rows: 1000 }));
+    expect(few.checks.every((c) => c.status === 'too_few_rows')).toBe(true);
+    expect(few.retrain_needed).toBe(false);
+  });
+
+  it('input drift: PSI against the window before; a shifted volume alerts (once), identical inputs do not', async () => {
+    const syms = Array.from({ length: 40 }, (_, i) => `S${String(i).padStart(2, '0')}`);
+    const stable = (s: number) => ({ adj: 50 + s, vol: 10_000 * (s + 1) ** 2 });
+    await writePrices(bars(syms, DATES, stable));
+    const calm = await pass(cfg({ max_psi: 0.25, window_days: 10, reference_days: 40 }));
+    expect(calm.drift.map((d) => d.column)).toEqual(['log_volume', 'return_1d']);
+    expect(calm.drift.every((d) => d.status === 'ok' && d.psi! < 1e-9)).toBe(true);
+    expect(calm.drift[0]).toMatchObject({ n: 400, reference_n: 1600, to: DATES[59], from: DATES[50], reference_to: DATES[49], reference_from: DATES[10] });
+    expect(calm.retrain_needed).toBe(false);
+    // A new day arrives and the last 10 days' volumes are 50 times larger.
+    await writePrices(bars(syms, tradingDays(DATES[0]!, 61), (s, i) => ({ ...stable(s), vol: stable(s).vol * (i >= 51 ? 50 : 1) })));
+    const shifted = await pass(cfg({ max_psi: 0.25, window_days: 10, reference_days: 40 }));
+    expect(shifted.drift.find((d) => d.column === 'log_volume')).toMatchObject({ status: 'exceeded' });
+    expect(shifted.alerts.map((a) => a.kind)).toEqual(['drift']);
+    expect(shifted.retrain_needed).toBe(true);
+    const again = await pass(cfg({ max_psi: 0.25, window_days: 10, reference_days: 40 }));
+    expect(again.alerts).toEqual([]);
+  });
+});

@@ -1,0 +1,80 @@
+/** @module serve/monitoring
+ * GET /monitoring (SPEC §6, §8): the error series per model (all symbols, or ?symbol=), input drift
+ * and monitoring alerts from the store, and the thresholds in force. Its query and response
+ * schemas (OpenAPI). The numbers are written by `stockpipe monitor`; this only reads them. */
+import type { MonitorConfig } from '../core/config.js';
+import { listAlerts, type AlertRecord } from '../registry/alerts.js';
+import { driftSeries, monitorSeries, SERIES_METRICS, type DriftPoint, type ModelSeries } from '../registry/monitoring.js';
+import type { Registry } from '../registry/store.js';
+
+const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+const MONITOR_ALERT_KINDS = ['error_threshold', 'drift'] as const;
+const ALERT_LIMIT = 100;
+
+export const monitoringQuerySchema = {
+  type: 'object',
+  properties: {
+    model: { type: 'string', minLength: 1, maxLength: 200, description: 'a model id or alias (default: every model)' },
+    symbol: { type: 'string', minLength: 1, maxLength: 32, description: 'one symbol\'s series (default: all symbols together)' },
+    from: { type: 'string', pattern: DATE, description: 'first day, YYYY-MM-DD' },
+    to: { type: 'string', pattern: DATE, description: 'last day, YYYY-MM-DD' },
+  },
+  additionalProperties: false,
+} as const;
+
+const nullableNumber = { type: 'number', nullable: true } as const;
+
+export const monitoringResponseSchema = {
+  type: 'object',
+  properties: {
+    models: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          model_id: { type: 'string' },
+          series: {
+            type: 'array',
+            items: { type: 'object', properties: { date: { type: 'string' }, n: { type: 'integer' }, ...Object.fromEntries(SERIES_METRICS.map((m) => [m, nullableNumber])) } },
+          },
+        },
+      },
+    },
+    drift: { type: 'array', items: { type: 'object', properties: { date: { type: 'string' }, column: { type: 'string' }, psi: nullableNumber, n: { type: 'integer' } } } },
+    alerts: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'integer' }, at: { type: 'string' }, kind: { type: 'string' }, severity: { type: 'string' },
+          pipeline: { type: 'string', nullable: true }, run_id: { type: 'string', nullable: true }, message: { type: 'string' },
+          details: { type: 'object', nullable: true, additionalProperties: true }, delivered: { type: 'object', nullable: true, additionalProperties: { type: 'string' } },
+        },
+      },
+    },
+    thresholds: { type: 'object', additionalProperties: true },
+  },
+  required: ['models', 'drift', 'alerts', 'thresholds'],
+} as const;
+
+export interface MonitoringBody {
+  models: ModelSeries[];
+  drift: DriftPoint[];
+  alerts: AlertRecord[];
+  thresholds: MonitorConfig;
+}
+
+/** The body of GET /monitoring for a validated query. */
+export function monitoringBody(reg: Registry, q: { model?: string; symbol?: string; from?: string; to?: string }, thresholds: MonitorConfig): MonitoringBody {
+  const model = q.model === undefined ? undefined : (reg.findModel(q.model)?.id ?? q.model);
+  const alerts = MONITOR_ALERT_KINDS.flatMap((kind) => listAlerts(reg, { kind, since: q.from, limit: ALERT_LIMIT }))
+    .filter((a) => q.to === undefined || a.at.slice(0, 10) <= q.to)
+    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : b.id - a.id))
+    .slice(0, ALERT_LIMIT);
+  return {
+    models: monitorSeries(reg, { model, symbol: q.symbol, from: q.from, to: q.to }),
+    drift: driftSeries(reg, { from: q.from, to: q.to }),
+    alerts,
+    thresholds,
+  };
+}

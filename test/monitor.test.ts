@@ -1,0 +1,133 @@
+/** `stockpipe monitor` through the built CLI on a tiny synthetic workspace (forecast rows inserted
+ * directly), and GET /monitoring through Fastify's inject: its shape, filters, empty workspace. */
+import { spawnSync } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextTradingDay } from '../src/core/calendar.js';
+import { MonitorConfigSchema } from '../src/core/config.js';
+import { openRegistry } from '../src/registry/store.js';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+function sp(args: string[]): { status: number; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' }, encoding: 'utf8' });
+  let json = { ok: false };
+  try {
+    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof json;
+  } catch {
+    // not JSON: the assertions on status say what happened
+  }
+  return { status: r.status ?? -1, stderr: r.stderr, json };
+}
+
+let ws: string;
+let cfgFile: string;
+let dates: string[];
+let nSymbols = 0;
+const MODEL = 'fc-test-1';
+beforeAll(async () => {
+  ws = await tempWorkspace('sp-monitor-cli-');
+  cfgFile = join(ws, 'stockpipe.config.json');
+  await writeFile(cfgFile, JSON.stringify({ monitor: { min_rows: 1, window_days: 5, max_psi: 10 } }));
+  expect(sp(['fetch', '--symbols', '5', '--years', '1', '-w', ws, '--json']).status).toBe(0);
+  const ing = sp(['ingest', '-w', ws, '--json']);
+  expect(ing.status, ing.stderr).toBe(0);
+}, 120_000);
+afterAll(async () => {
+  await rm(ws, { recursive: true, force: true });
+});
+
+describe('stockpipe monitor (CLI) and GET /monitoring', () => {
+  it('scores matured forecasts, leaves the immature ones pending, is idempotent', async () => {
+    const prices = join(ws, 'tables', 'prices.parquet');
+    const rows = (await sql(`SELECT "Symbol" AS s, "Date"::VARCHAR AS d, "Adj Close" AS a, "Volume"::DOUBLE AS v FROM read_parquet('${prices}')
+      WHERE "Symbol" IN (SELECT "Symbol" FROM read_parquet('${prices}') GROUP BY 1 HAVING count(*) > 10 ORDER BY 1 LIMIT 4) ORDER BY 1, 2`)) as { s: string; d: string; a: number; v: number }[];
+    const bySym = new Map<string, typeof rows>();
+    for (const r of rows) bySym.set(r.s, [...(bySym.get(r.s) ?? []), r]);
+    const k = bySym.size; // the synthetic quirk symbols (one-row, header-only) are left out
+    expect(k).toBeGreaterThanOrEqual(2);
+    const targets = new Set<string>();
+    const reg = openRegistry(ws);
+    try {
+      for (const [sym, rs] of bySym) {
+        const tail = rs.slice(-6);
+        for (let j = 1; j < tail.length; j++) {
+          const prev = tail[j - 1]!;
+          const cur = tail[j]!;
+          targets.add(cur.d);
+          reg.run('t', 'INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [MODEL, sym, prev.d, cur.d, cur.a * 1.02, cur.v * 0.9, prev.a, prev.v, '2026-01-01T00:00:00Z']);
+        }
+        const last = tail[tail.length - 1]!;
+        reg.run('t', 'INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [MODEL, sym, last.d, nextTradingDay(last.d), last.a, last.v, last.a, last.v, '2026-01-01T00:00:00Z']);
+      }
+    } finally {
+      reg.close();
+    }
+    dates = [...targets].sort();
+    nSymbols = k;
+    const r = sp(['monitor', '--json', '-w', ws, '-c', cfgFile]);
+    expect(r.status, r.stderr).toBe(0);
+    const d = r.json.data as Record<string, unknown> & { models: Record<string, unknown>[]; drift: { column: string }[]; thresholds: Record<string, unknown> };
+    expect(d).toMatchObject({ matured: 5 * k, scored: 5 * k, pending: k, retrain_needed: false, alerts: [] });
+    expect(d.points).toBe(5 * k * 6 + targets.size * 6 + 2); // per symbol-day, per day, two drift columns (no features table)
+    expect(d.models[0]).toMatchObject({ model_id: MODEL, forecasts: 6 * k, matured: 5 * k, pending: k });
+    expect(d.models[0]!.mape_adj_close as number).toBeCloseTo(0.02, 9);
+    expect(d.drift.map((x) => x.column)).toEqual(['log_volume', 'return_1d']);
+    expect(d.thresholds).toMatchObject({ min_rows: 1, window_days: 5, max_psi: 10, retrain_on_alert: true }); // 15 recent rows on 10 PSI bins: large by chance
+    expect(d.drift.every((x) => (x as unknown as { status: string }).status === 'ok')).toBe(true);
+    expect(typeof d.seconds).toBe('number');
+    const again = sp(['monitor', '--json', '-w', ws, '-c', cfgFile]);
+    expect(again.json.data).toMatchObject({ matured: 5 * k, scored: 0, pending: k });
+    const human = spawnSync(process.execPath, [CLI, 'monitor', '-w', ws, '-c', cfgFile, '--model', MODEL], { encoding: 'utf8' });
+    expect(human.status).toBe(0);
+    expect(human.stdout).toContain(MODEL);
+  }, 120_000);
+
+  it('GET /monitoring serves the series, drift, alerts and thresholds; filters; 400 on a bad date', async () => {
+    const thresholds = MonitorConfigSchema.parse({ min_rows: 1, window_days: 5, max_psi: 10 });
+    const { app } = await buildApp({ workspace: ws, holder: new ChampionHolder(ws, silentLog), accessLog: null, version: 'test', monitor: thresholds });
+    try {
+      const r = await app.inject('/monitoring');
+      expect(r.statusCode).toBe(200);
+      const body = JSON.parse(r.body) as { models: { model_id: string; series: Record<string, unknown>[] }[]; drift: Record<string, unknown>[]; alerts: unknown[]; thresholds: Record<string, unknown> };
+      expect(body.models.map((m) => m.model_id)).toEqual([MODEL]);
+      expect(body.models[0]!.series.map((x) => x.date)).toEqual(dates);
+      expect(Object.keys(body.models[0]!.series[0]!).sort()).toEqual(['date', 'mae_adj_close', 'mae_adj_close_persistence', 'mae_volume', 'mae_volume_persistence', 'mape_adj_close', 'mape_volume', 'n'].sort());
+      expect(body.models[0]!.series[body.models[0]!.series.length - 1]!.n).toBeLessThanOrEqual(nSymbols);
+      expect(body.drift.map((x) => Object.keys(x).sort())).toEqual([['column', 'date', 'n', 'psi'], ['column', 'date', 'n', 'psi']]);
+      expect(body.alerts).toEqual([]);
+      expect(body.thresholds).toEqual(thresholds);
+      const last = dates[dates.length - 1]!;
+      const one = JSON.parse((await app.inject(`/monitoring?from=${last}&to=${last}`)).body) as typeof body;
+      expect(one.models[0]!.series.map((s) => s.date)).toEqual([last]);
+      const none = JSON.parse((await app.inject('/monitoring?model=nope')).body) as typeof body;
+      expect(none.models).toEqual([]);
+      const bad = await app.inject('/monitoring?from=yesterday');
+      expect(bad.statusCode).toBe(400);
+      expect((JSON.parse(bad.body) as { error: { code: string } }).error.code).toBe('SP_ERR_BAD_REQUEST');
+      expect((await app.inject({ method: 'POST', url: '/monitoring' })).statusCode).toBe(405);
+      const doc = JSON.parse((await app.inject('/openapi.json')).body) as { paths: Record<string, unknown> };
+      expect(doc.paths['/monitoring']).toBeDefined();
+    } finally {
+      await app.close();
+    }
+    const empty = await tempWorkspace('sp-monitor-empty-');
+    const e = await buildApp({ workspace: empty, holder: new ChampionHolder(empty, silentLog), accessLog: null, version: 'test' });
+    try {
+      const r = await e.app.inject('/monitoring');
+      expect(r.statusCode).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({ models: [], drift: [], alerts: [], thresholds: { max_psi: 0.25 } });
+    } finally {
+      await e.app.close();
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
