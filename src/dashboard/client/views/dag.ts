@@ -6,7 +6,7 @@ import type { TaskRun } from '../api.js';
 import { dur } from '../dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
-const W = 132;
+const W = 148;
 const H = 46;
 const GAP_MAIN = 36;
 const GAP_CROSS = 14;
@@ -84,7 +84,7 @@ export function drawDag(tasks: readonly TaskRun[], edges: readonly [string, stri
     const p = pos.get(t.task)!;
     const g = svg('g', { class: `dag-node s-${t.status}${opts.selected === t.task ? ' selected' : ''}`, transform: `translate(${p.x} ${p.y})`, tabindex: 0, role: 'button', 'data-task': t.task });
     const title = svg('title', {}, `${t.task}: ${t.status}${t.attempts > 1 ? ` after ${t.attempts} attempts` : ''}${t.error ? ` — ${t.error}` : ''}`);
-    const extra = t.status === 'cached' ? ' ⟲ cached' : t.attempts > 1 ? ` ↻${t.attempts}` : '';
+    const extra = t.status === 'cached' ? ' ⟲' : t.attempts > 1 ? ` ↻${t.attempts}` : '';
     g.append(title, svg('rect', { width: W, height: H, rx: 6 }), svg('text', { x: 10, y: 19, class: 'dag-name' }, t.task),
       svg('text', { x: 10, y: 36, class: 'dag-meta' }, `${t.status}${extra} · ${dur(t.seconds)}`));
     if (opts.onSelect) {

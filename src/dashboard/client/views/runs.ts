@@ -78,12 +78,15 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
   let selected = ctx.query.get('task') ?? undefined;
   let run: RunDetails;
 
-  async function showLog(task: string): Promise<void> {
+  /** Shows a task's log; `refresh` (live updates) replaces the text without a loading state. */
+  async function showLog(task: string, refresh = false): Promise<void> {
     selected = task;
-    ctx.setQuery({ task });
     const t = run.tasks.find((x) => x.task === task);
-    mount(logEl, h('h2', null, `Log: ${task}`), h('p', null, 'loading…'));
-    draw();
+    if (!refresh) {
+      ctx.setQuery({ task });
+      mount(logEl, h('h2', null, `Log: ${task}`), h('p', null, 'loading…'));
+      draw();
+    }
     if (!t?.log_path) {
       mount(logEl, h('h2', null, `Log: ${task}`), empty('No log for this task', t ? `status ${t.status}` : 'unknown task'));
       return;
@@ -102,7 +105,7 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
     mount(graph, drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
     mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Error'],
       run.tasks.map((t) => [t.position + 1, h('a', { href: '#', onclick: (e: Event) => { e.preventDefault(); void showLog(t.task); } }, t.task),
-        badge(t.status), t.attempts, dur(t.seconds), int(t.rows_in), int(t.rows_out), t.error_code ? h('code', { title: t.error ?? '' }, t.error_code) : '']),
+        h('span', null, badge(t.status), t.attempts > 1 && t.status !== 'retried' ? badge(`retried ×${t.attempts - 1}`, 'retried') : null), t.attempts, dur(t.seconds), int(t.rows_in), int(t.rows_out), t.error_code ? h('code', { title: t.error ?? '' }, t.error_code) : '']),
       { numeric: [0, 3, 4, 5, 6], rowAttrs: (i) => ({ class: run.tasks[i]!.task === selected ? 'selected' : null }) }));
   }
 
@@ -115,5 +118,6 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
     if (run.status !== 'running') return;
     run = await getJson<RunDetails>(`/runs/${encodeURIComponent(id)}`, ctx.signal);
     draw();
+    if (selected) await showLog(selected, true);
   });
 }
