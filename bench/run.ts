@@ -1,12 +1,13 @@
 /** @module bench/run
  * `npm run bench -- <name> [options]`: runs one benchmark (etl) and prints its JSON result.
  * Benchmarks are never part of `npm test`. */
+import { runDashboardBench } from './dashboard.bench.js';
 import { runEtlBench } from './etl.bench.js';
 import { runServeBench } from './serve.bench.js';
 import { runTrainBench } from './train.bench.js';
 
 const [name = 'etl', ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, train: runTrainBench, serve: runServeBench };
+const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, train: runTrainBench, serve: runServeBench, dashboard: runDashboardBench };
 const bench = benches[name];
 if (!bench) {
   process.stderr.write(`unknown benchmark '${name}'; available: ${Object.keys(benches).join(', ')}\n`);

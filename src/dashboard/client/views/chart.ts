@@ -42,6 +42,7 @@ function merge(base: { x: number[]; cols: Col[] }, detail: { x: number[]; cols: 
   return { x, cols };
 }
 
+const intValue = (_u: uPlot, v: number | null): string => (v === null ? '–' : Math.round(v).toLocaleString('en-US'));
 const fmtBig = (v: number): string => (Math.abs(v) >= 1e9 ? `${(v / 1e9).toFixed(1)}B` : Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : String(v));
 
 export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal): () => void {
@@ -66,17 +67,23 @@ export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal): (
   } as uPlot.Options, [full.x, full.cols[0]!, full.cols[1]!, full.cols[5]!] as uPlot.AlignedData, priceEl);
   const volume = new uPlot({
     ...common(240), title: 'Volume: actual vs predicted',
-    series: [{}, { label: 'Volume', stroke: '#64748b', width: 1 }, { label: '30-day mean', stroke: '#f59e0b', width: 1.5 },
-      { label: 'predicted', stroke: '#dc2626', width: 1.5 }, { label: 'forecast', stroke: '#16a34a', width: 0, points: pts }],
+    series: [{}, { label: 'Volume', stroke: '#64748b', width: 1, value: intValue }, { label: '30-day mean', stroke: '#f59e0b', width: 1.5, value: intValue },
+      { label: 'predicted', stroke: '#dc2626', width: 1.5, value: intValue }, { label: 'forecast', stroke: '#16a34a', width: 0, points: pts, value: intValue }],
     axes: [{}, { size: 60, values: (_u: uPlot, v: number[]) => v.map(fmtBig) }],
   } as uPlot.Options, [full.x, full.cols[2]!, full.cols[3]!, full.cols[4]!, full.cols[6]!] as uPlot.AlignedData, volEl);
   const charts = [price, volume];
-  const setAll = (d: { x: number[]; cols: Col[] }, keepZoom: boolean): void => {
-    price.setData([d.x, d.cols[0]!, d.cols[1]!, d.cols[5]!] as uPlot.AlignedData, !keepZoom);
-    volume.setData([d.x, d.cols[2]!, d.cols[3]!, d.cols[4]!, d.cols[6]!] as uPlot.AlignedData, !keepZoom);
+  let syncing = false;
+  /** New data on both charts, keeping the zoom (set again so uPlot recomputes the visible rows). */
+  const setAll = (d: { x: number[]; cols: Col[] }): void => {
+    const { min, max } = price.scales.x ?? {};
+    price.setData([d.x, d.cols[0]!, d.cols[1]!, d.cols[5]!] as uPlot.AlignedData, false);
+    volume.setData([d.x, d.cols[2]!, d.cols[3]!, d.cols[4]!, d.cols[6]!] as uPlot.AlignedData, false);
+    if (min === undefined || max === undefined) return;
+    syncing = true;
+    for (const u of charts) u.setScale('x', { min, max });
+    syncing = false;
   };
 
-  let syncing = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let shown = full;
   for (const u of charts) {
@@ -93,13 +100,13 @@ export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal): (
         const lo = Math.floor(min / DAY) * DAY;
         const hi = Math.ceil(max / DAY) * DAY;
         if (lo <= full.x[0]! && hi >= full.x[full.x.length - 1]!) {
-          if (shown !== full) setAll((shown = full), true);
+          if (shown !== full) setAll((shown = full));
           return;
         }
         const q = new URLSearchParams({ from: toDate(lo), to: toDate(hi), points: '1500' });
         getJson<Series>(`/symbols/${encodeURIComponent(s.symbol)}/series?${q}`, signal).then((d) => {
           shown = merge(full, align(d), lo, hi);
-          setAll(shown, true);
+          setAll(shown);
         }, () => {});
       }, 250);
     }];
