@@ -52,8 +52,9 @@ describe('runs', () => {
     const page = json<{ runs: { run_id: string; status: string }[]; total: number }>((await app.inject('/runs?limit=2&offset=0')).body);
     expect(page.total).toBe(3);
     expect(page.runs.map((r) => r.run_id)).toEqual([ids[2], ids[1]]);
-    const failed = json<{ runs: { run_id: string }[]; total: number }>((await app.inject('/runs?status=failed')).body);
+    const failed = json<{ runs: { run_id: string; tasks: { task: string; status: string; attempts: number }[] }[]; total: number }>((await app.inject('/runs?status=failed')).body);
     expect(failed.runs.map((r) => r.run_id)).toEqual([ids[0]]);
+    expect(failed.runs[0]!.tasks.map((t) => `${t.task}:${t.status}:${t.attempts}`)).toEqual(['fetch:queued:0', 'ingest:succeeded:2', 'train:failed:0']);
     expect(json<{ total: number }>((await app.inject('/runs?pipeline=other')).body).total).toBe(1);
     expect((await app.inject('/runs?status=nope')).statusCode).toBe(400);
 

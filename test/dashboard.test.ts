@@ -109,6 +109,8 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     expect(await page.locator('.dag .dag-edge').count()).toBe(6);
     expect(await page.locator('.dag .dag-node.s-running').count()).toBe(1);
     expect(await page.locator('tbody tr').count()).toBe(2);
+    expect(await page.locator('tbody tr .strip .cell').count()).toBe(14);
+    expect(await page.locator('tbody tr .strip .cell.s-cached').count()).toBe(2);
 
     // A finished run: cached and retried tasks, and a log on click.
     await show(page, `#/runs/${runs.finished}`, 'run-details');

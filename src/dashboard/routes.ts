@@ -49,6 +49,27 @@ function withRegistry<T>(workspace: string, readonly: boolean, fn: (reg: Registr
   }
 }
 
+export interface TaskStrip {
+  task: string;
+  status: string;
+  attempts: number;
+  seconds: number | null;
+}
+
+/** Each run's tasks in plan order (name, status, attempts, seconds): the list's small task graphs, one query per page. */
+function taskStrips(reg: Registry, runIds: readonly string[]): Map<string, TaskStrip[]> {
+  const out = new Map<string, TaskStrip[]>();
+  if (runIds.length === 0) return out;
+  const rows = reg.all<TaskStrip & { run_id: string }>('read task strips',
+    `SELECT run_id, task, status, attempts, seconds FROM task_runs WHERE run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY run_id, position`, [...runIds]);
+  for (const { run_id, ...t } of rows) {
+    const list = out.get(run_id) ?? [];
+    list.push(t);
+    out.set(run_id, list);
+  }
+  return out;
+}
+
 async function readJsonOrNull(file: string): Promise<{ value: unknown; error: string | null }> {
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
   if (text === null) return { value: null, error: null };
@@ -82,7 +103,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   app.get('/runs', {
     schema: {
-      summary: 'Pipeline runs, newest first (paged), with per-status task counts',
+      summary: 'Pipeline runs, newest first (paged), with per-status task counts and each run\'s tasks in plan order',
       querystring: {
         type: 'object',
         properties: {
@@ -96,7 +117,11 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     },
   }, (req: FastifyRequest) => {
     const q = req.query as { limit: number; offset: number; pipeline?: string; status?: string };
-    return withRegistry(workspace, true, (reg) => ({ runs: listPipelineRuns(reg, q), total: countPipelineRuns(reg, q), limit: q.limit, offset: q.offset }));
+    return withRegistry(workspace, true, (reg) => {
+      const runs = listPipelineRuns(reg, q);
+      const strips = taskStrips(reg, runs.map((r) => r.run_id));
+      return { runs: runs.map((r) => ({ ...r, tasks: strips.get(r.run_id) ?? [] })), total: countPipelineRuns(reg, q), limit: q.limit, offset: q.offset };
+    });
   });
 
   app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params' } }, (req: FastifyRequest) => {

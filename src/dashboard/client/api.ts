@@ -48,6 +48,8 @@ export interface RunSummary {
   seconds: number | null;
   error: string | null;
   task_counts: Partial<Record<TaskStatus, number>>;
+  /** In GET /runs: the run's tasks in plan order. */
+  tasks?: { task: string; status: TaskStatus; attempts: number; seconds: number | null }[];
 }
 
 export interface TaskRun {

@@ -6,9 +6,9 @@ import type { TaskRun } from '../api.js';
 import { dur } from '../dom.js';
 
 const NS = 'http://www.w3.org/2000/svg';
-const W = 148;
+const W = 140;
 const H = 46;
-const GAP_MAIN = 36;
+const GAP_MAIN = 28;
 const GAP_CROSS = 14;
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {

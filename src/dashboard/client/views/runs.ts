@@ -11,6 +11,13 @@ const PAGE = 25;
 const STATUSES = ['', 'running', 'finished', 'failed', 'cancelled'];
 const TASK_ORDER: TaskStatus[] = ['succeeded', 'cached', 'retried', 'running', 'queued', 'failed', 'skipped', 'cancelled'];
 
+/** A run's tasks as a row of small boxes in plan order (status colour; cached ⟲, retried ↻). */
+function strip(r: RunSummary): HTMLElement {
+  return h('span', { class: 'strip', 'aria-label': 'tasks' }, (r.tasks ?? []).map((t) => h('span', {
+    class: `cell s-${t.status}`, title: `${t.task}: ${t.status}${t.attempts > 1 ? ` (${t.attempts} attempts)` : ''} · ${dur(t.seconds)}`,
+  }, t.status === 'cached' ? '⟲' : t.attempts > 1 ? '↻' : '')));
+}
+
 function counts(c: RunSummary['task_counts']): HTMLElement {
   return h('span', { class: 'counts' }, TASK_ORDER.filter((s) => (c[s] ?? 0) > 0).map((s) => h('span', { class: `chip s-${s}`, title: s }, `${c[s]} ${s}`)));
 }
@@ -49,7 +56,7 @@ export async function runsView(ctx: ViewContext): Promise<void> {
       return;
     }
     const rows = page.runs.map((r) => [
-      h('a', { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 12)), r.pipeline, badge(r.status), when(r.started_at), dur(r.seconds), counts(r.task_counts),
+      h('a', { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 12)), r.pipeline, badge(r.status), when(r.started_at), dur(r.seconds), h('span', { class: 'taskcell' }, strip(r), counts(r.task_counts)),
     ]);
     const last = Math.min(offset + PAGE, page.total);
     const go = (o: number): void => { offset = o; ctx.setQuery({ offset: o > 0 ? String(o) : null }); void load(); };
