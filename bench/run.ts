@@ -1,6 +1,7 @@
 /** @module bench/run
  * `npm run bench -- <name> [options]`: runs one benchmark (etl, train, serve, pipeline, start) and prints its JSON result.
  * Benchmarks are never part of `npm test`. */
+import { runDashboardBench } from './dashboard.bench.js';
 import { runEtlBench } from './etl.bench.js';
 import { runPipelineBench } from './pipeline.bench.js';
 import { runServeBench } from './serve.bench.js';
@@ -8,7 +9,7 @@ import { runStartBench } from './start.bench.js';
 import { runTrainBench } from './train.bench.js';
 
 const [name = 'etl', ...rest] = process.argv.slice(2);
-const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, train: runTrainBench, serve: runServeBench, pipeline: runPipelineBench, start: runStartBench };
+const benches: Record<string, (argv: string[]) => Promise<unknown>> = { etl: runEtlBench, train: runTrainBench, serve: runServeBench, pipeline: runPipelineBench, start: runStartBench, dashboard: runDashboardBench };
 const bench = benches[name];
 if (!bench) {
   process.stderr.write(`unknown benchmark '${name}'; available: ${Object.keys(benches).join(', ')}\n`);

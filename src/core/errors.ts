@@ -54,11 +54,12 @@ export const ERROR_CODES = {
   SP_ERR_TASK_FAILED: { exit: 1, http: 500, meaning: 'A pipeline task failed without a stockpipe error code (it crashed or was killed).', hint: 'Read the task log (`stockpipe runs logs RUN_ID TASK`), fix the cause, then `stockpipe run --resume`.' },
   SP_ERR_RUN_FAILED: { exit: 1, http: 500, meaning: 'A pipeline run ended with a failed task; its downstream tasks were skipped.', hint: 'See the failed task\'s error and log (`stockpipe runs show RUN_ID`), fix it, then `stockpipe run --resume`.' },
   SP_ERR_RUN_CANCELLED: { exit: 1, http: 499, meaning: 'The pipeline run was cancelled (Ctrl-C or SIGTERM); finished tasks are kept.', hint: 'Continue it with `stockpipe run --resume`.' },
-  SP_ERR_RUN_NOT_FOUND: { exit: 1, http: 404, meaning: 'No pipeline run has this id, or there is no failed, cancelled or killed run to resume.', hint: 'List the runs with `stockpipe runs list`.' },
+  SP_ERR_RUN_NOT_FOUND: { exit: 1, http: 404, meaning: 'No pipeline run has this id, the run has no such task or log, or there is no failed, cancelled or killed run to resume.', hint: 'List the runs with `stockpipe runs list` (or GET /runs); a task that never started has no log.' },
   SP_ERR_SCHEDULE_INVALID: { exit: 2, http: 400, meaning: 'A schedule in the config has an invalid cron expression, timezone or pipeline.', hint: 'Use a 5- or 6-field cron expression such as "30 18 * * 1-5" and a pipeline name (train or daily).' },
   SP_ERR_YAHOO_NOT_FOUND: { exit: 1, http: 404, meaning: 'Yahoo answered 404 for a symbol in --symbols: it does not know that ticker. The whole fetch fails and nothing is stored.', hint: 'Fix or remove the named ticker in --symbols (Yahoo spells share classes with -, e.g. BRK-B).' },
   SP_ERR_YAHOO_MALFORMED: { exit: 1, http: 502, meaning: 'Yahoo answered a symbol with something that is not the chart JSON (invalid JSON, or arrays of different lengths). Nothing is stored.', hint: 'Retry later; if it persists, report the named URL (the API may have changed).' },
   SP_ERR_YAHOO_UNAVAILABLE: { exit: 1, http: 503, meaning: 'Yahoo kept failing (429, 5xx, network) after all retries, or refused the request. Nothing is stored.', hint: 'Try again later, or lower fetch.yahoo_requests_per_second.' },
+  SP_ERR_SYMBOL_NOT_FOUND: { exit: 1, http: 404, meaning: 'The symbol is not in the features (or prices) table.', hint: 'GET /symbols?q=… lists the symbols; run `stockpipe features` after ingesting new data.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,12 +1,14 @@
 /** @module serve/app
  * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /health, /ready, /metrics,
- * /openapi.json and /docs. Route schemas document the API (OpenAPI 3); GET /predict validates its
- * query by hand (strict, and cheaper than a generic validator on the hot path). */
+ * /openapi.json and /docs; the dashboard's page and JSON routes come from dashboard/routes. Route
+ * schemas document the API (OpenAPI 3); GET /predict validates its query by hand (strict, and
+ * cheaper than a generic validator on the hot path). */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
-import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
+import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+import { DASHBOARD_ROUTES, registerDashboard } from '../dashboard/routes.js';
 import type { Logger } from '../core/log.js';
 import { openRegistry } from '../registry/store.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
@@ -25,6 +27,8 @@ export interface AppOptions {
   version: string;
   /** The monitor thresholds GET /monitoring reports (default: the config defaults). */
   monitor?: MonitorConfig;
+  /** The built dashboard page (default dist/dashboard). */
+  dashboardDir?: string;
 }
 
 interface ErrorBody {
@@ -62,6 +66,15 @@ const ROUTES: Record<string, string[]> = {
   '/metrics': ['GET'],
 };
 
+/** Parameterised routes (`:name` = one path segment) → methods, for 405 answers. */
+const ROUTE_PATTERNS: [RegExp, string[]][] = Object.entries(DASHBOARD_ROUTES).map(([p, m]) => [new RegExp(`^${p.replace(/:[a-z]+/g, '[^/]+')}$`), m]);
+
+function allowedMethods(path: string): string[] | undefined {
+  const m = new Set(ROUTES[path] ?? []);
+  for (const [re, methods] of ROUTE_PATTERNS) if (re.test(path)) methods.forEach((x) => m.add(x));
+  return m.size > 0 ? [...m] : undefined;
+}
+
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
   const metrics = createApiMetrics();
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle' });
@@ -91,7 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
-    const allowed = ROUTES[path];
+    const allowed = allowedMethods(path);
     if (allowed) {
       void reply.header('allow', allowed.join(', '));
       return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
@@ -100,6 +113,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown[] }, _req, reply) => {
+    if (err instanceof StockpipeError) {
+      if (ERROR_CODES[err.code].http >= 500) app.log.error(err);
+      return sendError(reply, err.code, err.message);
+    }
     if (err.validation) return sendError(reply, 'SP_ERR_BAD_REQUEST', err.message, err.validation);
     if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'SP_ERR_PAYLOAD_TOO_LARGE', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'SP_ERR_BAD_REQUEST', err.message);
@@ -197,6 +214,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+
+  await registerDashboard(app, { workspace: opts.workspace, holder, assetsDir: opts.dashboardDir });
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return { app, metrics };

@@ -1,0 +1,98 @@
+/** @module dashboard/client/main
+ * The dashboard page: hash routes (#/runs, #/runs/<id>, #/models, #/symbols/<SYM>, #/data,
+ * #/monitoring, #/try) → one view at a time. Each view gets a context whose signal aborts (and
+ * whose timers stop) when the route changes. The views live in views/. */
+import { errorBox, h, mount } from './dom.js';
+import { dataView } from './views/data.js';
+import { modelsView } from './views/models.js';
+import { monitoringView } from './views/monitoring.js';
+import { runsView } from './views/runs.js';
+import { symbolsView } from './views/symbols.js';
+import { tryView } from './views/try.js';
+
+export interface ViewContext {
+  el: HTMLElement;
+  /** Path segments after the view name (decoded). */
+  params: string[];
+  query: URLSearchParams;
+  signal: AbortSignal;
+  /** Runs `fn` every `ms` until the route changes (one call at a time). */
+  every(ms: number, fn: () => Promise<void> | void): void;
+  /** Updates the hash's query without re-rendering (view state in the URL). */
+  setQuery(values: Record<string, string | null>): void;
+  /** Marks the view as rendered with its data (tests and the load timing wait for it). */
+  ready(): void;
+}
+
+type View = (ctx: ViewContext) => Promise<void>;
+
+const VIEWS: [string, string, View][] = [
+  ['runs', 'Runs', runsView],
+  ['models', 'Models', modelsView],
+  ['symbols', 'Symbols', symbolsView],
+  ['data', 'Data', dataView],
+  ['monitoring', 'Monitoring', monitoringView],
+  ['try', 'Try it', tryView],
+];
+
+const main = h('main', { id: 'view', 'aria-live': 'polite' });
+const links = VIEWS.map(([name, label]) => h('a', { href: `#/${name}`, 'data-view': name }, label));
+document.body.append(h('header', null, h('a', { class: 'brand', href: '#/runs' }, 'stockpipe'), h('nav', null, links)), main);
+
+let current: AbortController | null = null;
+let firstReady = false;
+
+function parseHash(): { name: string; params: string[]; query: URLSearchParams } {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [path = '', q = ''] = raw.split('?', 2);
+  const parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
+  return { name: parts[0] ?? 'runs', params: parts.slice(1), query: new URLSearchParams(q) };
+}
+
+function route(): void {
+  current?.abort();
+  const ctrl = new AbortController();
+  current = ctrl;
+  const { name, params, query } = parseHash();
+  const entry = VIEWS.find(([n]) => n === name) ?? VIEWS[0]!;
+  for (const a of links) a.classList.toggle('active', a.dataset.view === entry[0]);
+  const el = h('section', { class: `view view-${entry[0]}`, 'data-state': 'loading' });
+  mount(main, el);
+  document.title = `${entry[1]} · stockpipe`;
+  const ctx: ViewContext = {
+    el, params, query, signal: ctrl.signal,
+    every(ms, fn) {
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy || ctrl.signal.aborted) return;
+        busy = true;
+        Promise.resolve(fn()).catch(() => {}).finally(() => { busy = false; });
+      }, ms);
+      ctrl.signal.addEventListener('abort', () => clearInterval(t));
+    },
+    setQuery(values) {
+      const { name: n, params: p, query: q } = parseHash();
+      for (const [k, v] of Object.entries(values)) if (v === null || v === '') q.delete(k); else q.set(k, v);
+      const s = q.toString();
+      history.replaceState(null, '', `#/${[n, ...p].map(encodeURIComponent).join('/')}${s ? `?${s}` : ''}`);
+    },
+    ready() {
+      if (ctrl.signal.aborted) return;
+      el.dataset.state = 'ready';
+      if (!firstReady) {
+        firstReady = true;
+        performance.mark('sp-first-view');
+        (window as unknown as { __spFirstView: number }).__spFirstView = performance.now();
+      }
+    },
+  };
+  entry[2](ctx).catch((err: unknown) => {
+    if (ctrl.signal.aborted) return;
+    el.append(errorBox(err));
+    el.dataset.state = 'error';
+  });
+}
+
+window.addEventListener('hashchange', route);
+if (location.hash === '') history.replaceState(null, '', '#/runs');
+route();

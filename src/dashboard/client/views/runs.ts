@@ -1,0 +1,130 @@
+/** @module dashboard/client/views/runs
+ * #/runs: the newest run's task graph and a paged, filterable list of pipeline runs;
+ * #/runs/<id>: one run's graph, its tasks, and a task's log on click. Polls every 2 s while a run
+ * is running (every 10 s otherwise, to notice new runs and finished ones). */
+import { getJson, getText, type RunDetails, type RunSummary, type TaskStatus } from '../api.js';
+import { badge, dur, empty, errorBox, h, int, mount, table, when } from '../dom.js';
+import type { ViewContext } from '../main.js';
+import { drawDag, runEdges } from './dag.js';
+
+const PAGE = 25;
+const STATUSES = ['', 'running', 'finished', 'failed', 'cancelled'];
+const TASK_ORDER: TaskStatus[] = ['succeeded', 'cached', 'retried', 'running', 'queued', 'failed', 'skipped', 'cancelled'];
+
+/** A run's tasks as a row of small boxes in plan order (status colour; cached ⟲, retried ↻). */
+function strip(r: RunSummary): HTMLElement {
+  return h('span', { class: 'strip', 'aria-label': 'tasks' }, (r.tasks ?? []).map((t) => h('span', {
+    class: `cell s-${t.status}`, title: `${t.task}: ${t.status}${t.attempts > 1 ? ` (${t.attempts} attempts)` : ''} · ${dur(t.seconds)}`,
+  }, t.status === 'cached' ? '⟲' : t.attempts > 1 ? '↻' : '')));
+}
+
+function counts(c: RunSummary['task_counts']): HTMLElement {
+  return h('span', { class: 'counts' }, TASK_ORDER.filter((s) => (c[s] ?? 0) > 0).map((s) => h('span', { class: `chip s-${s}`, title: s }, `${c[s]} ${s}`)));
+}
+
+export async function runsView(ctx: ViewContext): Promise<void> {
+  if (ctx.params[0] !== undefined) return runView(ctx, ctx.params[0]);
+  let offset = Math.max(0, Number(ctx.query.get('offset')) || 0);
+  let status = ctx.query.get('status') ?? '';
+  const latestEl = h('div', { class: 'card' });
+  const listEl = h('div');
+  const select = h('select', { 'aria-label': 'status filter', onchange: () => { status = select.value; offset = 0; ctx.setQuery({ status, offset: null }); void load(); } },
+    STATUSES.map((s) => h('option', { value: s, ...(s === status ? { selected: true } : {}) }, s === '' ? 'all statuses' : s)));
+  mount(ctx.el, h('h1', null, 'Pipeline runs'), latestEl, h('div', { class: 'toolbar' }, h('label', null, 'Show ', select)), listEl);
+  let latestId: string | null = null;
+  let running = false;
+
+  async function load(): Promise<void> {
+    const q = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
+    if (status) q.set('status', status);
+    const [page, newest] = await Promise.all([
+      getJson<{ runs: RunSummary[]; total: number }>(`/runs?${q}`, ctx.signal),
+      getJson<{ runs: RunSummary[]; total: number }>('/runs?limit=1', ctx.signal),
+    ]);
+    running = page.runs.some((r) => r.status === 'running') || newest.runs[0]?.status === 'running';
+    const top = newest.runs[0];
+    if (top === undefined) mount(latestEl, empty('No pipeline runs yet', 'Run `stockpipe run train` to start one; it appears here while it runs.'));
+    else if (top.run_id !== latestId || top.status === 'running' || latestEl.dataset.status !== top.status) {
+      latestId = top.run_id;
+      latestEl.dataset.status = top.status;
+      const d = await getJson<RunDetails>(`/runs/${encodeURIComponent(top.run_id)}`, ctx.signal);
+      mount(latestEl, h('h2', null, 'Latest: ', h('a', { href: `#/runs/${encodeURIComponent(d.run_id)}` }, d.pipeline), ' ', badge(d.status), h('small', null, ` ${when(d.started_at)} · ${dur(d.seconds)}`)),
+        h('div', { class: 'dag-wrap' }, drawDag(d.tasks, runEdges(d.tasks, d.params), { width: latestEl.clientWidth - 32, onSelect: (t) => { location.hash = `#/runs/${encodeURIComponent(d.run_id)}?task=${encodeURIComponent(t)}`; } })));
+    }
+    if (page.total === 0) {
+      mount(listEl, empty(status ? `No ${status} runs` : 'No runs'));
+      return;
+    }
+    const rows = page.runs.map((r) => [
+      h('a', { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 12)), r.pipeline, badge(r.status), when(r.started_at), dur(r.seconds), h('span', { class: 'taskcell' }, strip(r), counts(r.task_counts)),
+    ]);
+    const last = Math.min(offset + PAGE, page.total);
+    const go = (o: number): void => { offset = o; ctx.setQuery({ offset: o > 0 ? String(o) : null }); void load(); };
+    mount(listEl, table(['Run', 'Pipeline', 'Status', 'Started (UTC)', 'Duration', 'Tasks'], rows, { numeric: [4] }),
+      h('div', { class: 'pager' },
+        h('button', { type: 'button', ...(offset === 0 ? { disabled: true } : {}), onclick: () => go(Math.max(0, offset - PAGE)) }, '‹ Newer'),
+        h('span', null, `${int(offset + 1)}–${int(last)} of ${int(page.total)}`),
+        h('button', { type: 'button', ...(last >= page.total ? { disabled: true } : {}), onclick: () => go(offset + PAGE) }, 'Older ›')));
+  }
+
+  await load();
+  ctx.ready();
+  let ticks = 0;
+  ctx.every(2000, async () => {
+    ticks++;
+    if (running || ticks % 5 === 0) await load();
+  });
+}
+
+async function runView(ctx: ViewContext, id: string): Promise<void> {
+  const head = h('div');
+  const graph = h('div', { class: 'card dag-wrap' });
+  const tasksEl = h('div');
+  const logEl = h('div', { class: 'card log' });
+  mount(ctx.el, h('p', null, h('a', { href: '#/runs' }, '← all runs')), head, graph, tasksEl, logEl);
+  let selected = ctx.query.get('task') ?? undefined;
+  let run: RunDetails;
+
+  /** Shows a task's log; `refresh` (live updates) replaces the text without a loading state. */
+  async function showLog(task: string, refresh = false): Promise<void> {
+    selected = task;
+    const t = run.tasks.find((x) => x.task === task);
+    if (!refresh) {
+      ctx.setQuery({ task });
+      mount(logEl, h('h2', null, `Log: ${task}`), h('p', null, 'loading…'));
+      draw();
+    }
+    if (!t?.log_path) {
+      mount(logEl, h('h2', null, `Log: ${task}`), empty('No log for this task', t ? `status ${t.status}` : 'unknown task'));
+      return;
+    }
+    try {
+      const text = await getText(`/runs/${encodeURIComponent(id)}/logs/${encodeURIComponent(task)}`, ctx.signal);
+      mount(logEl, h('h2', null, `Log: ${task}`), h('pre', { class: 'logtext' }, text || '(empty)'));
+    } catch (err) {
+      mount(logEl, h('h2', null, `Log: ${task}`), errorBox(err));
+    }
+  }
+
+  function draw(): void {
+    mount(head, h('h1', null, run.pipeline, ' ', badge(run.status)),
+      h('p', { class: 'meta' }, `run ${run.run_id} · started ${when(run.started_at)} · ${dur(run.seconds)}`), run.error ? errorBox({ message: run.error }) : null);
+    mount(graph, drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
+    mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Error'],
+      run.tasks.map((t) => [t.position + 1, h('a', { href: '#', onclick: (e: Event) => { e.preventDefault(); void showLog(t.task); } }, t.task),
+        h('span', null, badge(t.status), t.attempts > 1 && t.status !== 'retried' ? badge(`retried ×${t.attempts - 1}`, 'retried') : null), t.attempts, dur(t.seconds), int(t.rows_in), int(t.rows_out), t.error_code ? h('code', { title: t.error ?? '' }, t.error_code) : '']),
+      { numeric: [0, 3, 4, 5, 6], rowAttrs: (i) => ({ class: run.tasks[i]!.task === selected ? 'selected' : null }) }));
+  }
+
+  run = await getJson<RunDetails>(`/runs/${encodeURIComponent(id)}`, ctx.signal);
+  draw();
+  if (selected) await showLog(selected);
+  else mount(logEl, h('p', { class: 'hint' }, 'Click a task to see its log.'));
+  ctx.ready();
+  ctx.every(2000, async () => {
+    if (run.status !== 'running') return;
+    run = await getJson<RunDetails>(`/runs/${encodeURIComponent(id)}`, ctx.signal);
+    draw();
+    if (selected) await showLog(selected, true);
+  });
+}

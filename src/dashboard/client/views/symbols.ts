@@ -1,0 +1,94 @@
+/** @module dashboard/client/views/symbols
+ * #/symbols and #/symbols/<SYM>: search among every symbol (the list is fetched once and
+ * filtered in the page: prefix matches first, then symbol or name containing the text), and the
+ * chosen symbol's charts (chart.ts). */
+import { getJson, type Series, type SymbolInfo } from '../api.js';
+import { empty, h, int, mount } from '../dom.js';
+import type { ViewContext } from '../main.js';
+import { drawCharts } from './chart.js';
+
+const SHOWN = 50;
+let cache: Promise<SymbolInfo[]> | null = null;
+
+function symbols(): Promise<SymbolInfo[]> {
+  cache ??= getJson<{ symbols: SymbolInfo[] }>('/symbols').then((r) => r.symbols, (err: unknown) => {
+    cache = null;
+    throw err;
+  });
+  return cache;
+}
+
+/** The symbols matching `q`: symbol prefix first, then symbol or name containing it. */
+export function search(list: readonly SymbolInfo[], q: string, limit = SHOWN): SymbolInfo[] {
+  const u = q.trim().toUpperCase();
+  if (u === '') return list.slice(0, limit);
+  const l = u.toLowerCase();
+  const first: SymbolInfo[] = [];
+  const rest: SymbolInfo[] = [];
+  for (const s of list) {
+    if (s.symbol.startsWith(u)) first.push(s);
+    else if (rest.length < limit && (s.symbol.includes(u) || (s.name !== null && s.name.toLowerCase().includes(l)))) rest.push(s);
+  }
+  return [...first, ...rest].slice(0, limit);
+}
+
+export async function symbolsView(ctx: ViewContext): Promise<void> {
+  const list = await symbols();
+  const chosen = ctx.params[0]?.toUpperCase();
+  const input = h('input', { type: 'search', id: 'symbol-search', role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'symbol-options', 'aria-autocomplete': 'list',
+    placeholder: `Search ${int(list.length)} symbols`, autocomplete: 'off', value: chosen ?? '' });
+  const box = h('ul', { id: 'symbol-options', role: 'listbox', class: 'listbox', hidden: true });
+  const info = h('div', { class: 'meta' });
+  const charts = h('div', { class: 'charts' });
+  mount(ctx.el, h('h1', null, 'Symbol explorer'), h('div', { class: 'search' }, input, box), info, charts);
+  let matches: SymbolInfo[] = [];
+  let active = 0;
+  const go = (sym: string): void => { location.hash = `#/symbols/${encodeURIComponent(sym)}`; };
+  const renderBox = (): void => {
+    matches = search(list, input.value);
+    active = Math.min(active, Math.max(0, matches.length - 1));
+    mount(box, matches.length === 0 ? h('li', { class: 'none' }, 'no match') : matches.map((s, i) => h('li', {
+      role: 'option', id: `opt-${i}`, 'data-symbol': s.symbol, 'aria-selected': i === active ? 'true' : 'false',
+      onmousedown: (e: Event) => { e.preventDefault(); go(s.symbol); },
+    }, h('b', null, s.symbol), ' ', h('span', null, s.name ?? ''), h('small', null, ` ${s.asset ?? ''}`))));
+    box.hidden = false;
+    input.setAttribute('aria-expanded', 'true');
+    input.setAttribute('aria-activedescendant', `opt-${active}`);
+  };
+  input.addEventListener('input', () => { active = 0; renderBox(); });
+  input.addEventListener('focus', renderBox);
+  input.addEventListener('blur', () => { box.hidden = true; input.setAttribute('aria-expanded', 'false'); });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      active = Math.max(0, Math.min(matches.length - 1, active + (e.key === 'ArrowDown' ? 1 : -1)));
+      renderBox();
+    } else if (e.key === 'Enter' && matches[active]) go(matches[active]!.symbol);
+    else if (e.key === 'Escape') input.blur();
+  });
+
+  if (list.length === 0) {
+    mount(charts, empty('No symbols yet', 'Run `stockpipe fetch`, `ingest` and `features` first.'));
+    ctx.ready();
+    return;
+  }
+  if (chosen === undefined) {
+    mount(charts, empty('Choose a symbol', `Type a symbol or a company name; ${int(list.length)} symbols from ${list[0]!.symbol} to ${list[list.length - 1]!.symbol}.`));
+    ctx.ready();
+    return;
+  }
+  const s = list.find((x) => x.symbol === chosen);
+  if (s === undefined) {
+    mount(charts, empty(`No symbol ${chosen}`, 'Search for another one above.'));
+    ctx.ready();
+    return;
+  }
+  const points = Math.min(1500, Math.max(300, Math.round(charts.clientWidth * 2)));
+  const series = await getJson<Series>(`/symbols/${encodeURIComponent(s.symbol)}/series?points=${points}`, ctx.signal);
+  mount(info, h('strong', null, s.symbol), ` ${s.name ?? ''} · ${s.asset ?? ''} · ${int(s.rows)} rows ${s.date_min} … ${s.date_max}`,
+    series.downsampled ? ` · ${int(series.points)} points shown (zoom for detail)` : '',
+    ` · predictions by ${series.model_id ?? 'no champion'}`, series.forecast_model_id ? ` · forecasts by ${series.forecast_model_id}` : ' · no forecasts yet');
+  const destroy = drawCharts(charts, series, ctx.signal);
+  ctx.signal.addEventListener('abort', destroy);
+  ctx.ready();
+}

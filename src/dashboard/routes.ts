@@ -1,0 +1,187 @@
+/** @module dashboard/routes
+ * The dashboard's JSON API and page (SPEC §9), registered by serve/app's buildApp: pipeline runs
+ * (paged) with their tasks and logs, model promotion and comparison, the validation report, the
+ * symbol routes (series.ts) and the static page (static.ts). Reads go through registry/ and
+ * db/feature-table; the runner, validate and monitor write what is read here. Adds no hooks to
+ * the prediction routes. */
+import { open, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StockpipeError } from '../core/errors.js';
+import { FeatureTableReader } from '../db/feature-table.js';
+import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
+import { RUN_STATUSES } from '../registry/schema.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import type { ChampionHolder } from '../serve/champion.js';
+import { registerSeriesRoutes } from './series.js';
+import { defaultAssetsDir, registerStatic } from './static.js';
+
+export interface DashboardOptions {
+  workspace: string;
+  holder: ChampionHolder;
+  /** The built page (default dist/dashboard). */
+  assetsDir?: string;
+}
+
+/** Paths (Fastify syntax) and methods the dashboard adds, for serve/app's 405 answers. */
+export const DASHBOARD_ROUTES: Record<string, string[]> = {
+  '/': ['GET'],
+  '/assets/:file': ['GET'],
+  '/runs': ['GET'],
+  '/runs/:id': ['GET'],
+  '/runs/:id/logs/:task': ['GET'],
+  '/models/compare': ['GET'],
+  '/models/:id/promote': ['POST'],
+  '/symbols': ['GET'],
+  '/symbols/:symbol/series': ['GET'],
+  '/validation': ['GET'],
+};
+
+/** The longest log text sent (its tail, when the file is larger). */
+export const LOG_TAIL_BYTES = 1 << 20;
+
+function withRegistry<T>(workspace: string, readonly: boolean, fn: (reg: Registry) => T): T {
+  const reg = openRegistry(workspace, { readonly });
+  try {
+    return fn(reg);
+  } finally {
+    reg.close();
+  }
+}
+
+export interface TaskStrip {
+  task: string;
+  status: string;
+  attempts: number;
+  seconds: number | null;
+}
+
+/** Each run's tasks in plan order (name, status, attempts, seconds): the list's small task graphs, one query per page. */
+function taskStrips(reg: Registry, runIds: readonly string[]): Map<string, TaskStrip[]> {
+  const out = new Map<string, TaskStrip[]>();
+  if (runIds.length === 0) return out;
+  const rows = reg.all<TaskStrip & { run_id: string }>('read task strips',
+    `SELECT run_id, task, status, attempts, seconds FROM task_runs WHERE run_id IN (${runIds.map(() => '?').join(',')}) ORDER BY run_id, position`, [...runIds]);
+  for (const { run_id, ...t } of rows) {
+    const list = out.get(run_id) ?? [];
+    list.push(t);
+    out.set(run_id, list);
+  }
+  return out;
+}
+
+async function readJsonOrNull(file: string): Promise<{ value: unknown; error: string | null }> {
+  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  if (text === null) return { value: null, error: null };
+  try {
+    return { value: JSON.parse(text) as unknown, error: null };
+  } catch (err) {
+    return { value: null, error: `${file}: not valid JSON (${(err as Error).message})` };
+  }
+}
+
+/** The last `max` bytes of a file (starting at a line when cut), and whether it was cut. */
+async function readTail(file: string, max: number): Promise<{ text: string; cut: boolean }> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const len = Math.min(size, max);
+    const buf = Buffer.alloc(len);
+    await fh.read(buf, 0, len, size - len);
+    let text = buf.toString('utf8');
+    if (len < size) text = text.slice(text.indexOf('\n') + 1);
+    return { text, cut: len < size };
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
+  const { workspace, holder } = opts;
+  const table = new FeatureTableReader(workspace);
+  app.addHook('onClose', async () => table.close());
+
+  app.get('/runs', {
+    schema: {
+      summary: 'Pipeline runs, newest first (paged), with per-status task counts and each run\'s tasks in plan order',
+      querystring: {
+        type: 'object',
+        properties: {
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          offset: { type: 'integer', minimum: 0, default: 0 },
+          pipeline: { type: 'string', minLength: 1, maxLength: 200 },
+          status: { type: 'string', enum: [...RUN_STATUSES] },
+        },
+        additionalProperties: false,
+      },
+    },
+  }, (req: FastifyRequest) => {
+    const q = req.query as { limit: number; offset: number; pipeline?: string; status?: string };
+    return withRegistry(workspace, true, (reg) => {
+      const runs = listPipelineRuns(reg, q);
+      const strips = taskStrips(reg, runs.map((r) => r.run_id));
+      return { runs: runs.map((r) => ({ ...r, tasks: strips.get(r.run_id) ?? [] })), total: countPipelineRuns(reg, q), limit: q.limit, offset: q.offset };
+    });
+  });
+
+  app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params' } }, (req: FastifyRequest) => {
+    const { id } = req.params as { id: string };
+    const run = withRegistry(workspace, true, (reg) => getPipelineRun(reg, id));
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
+    return run;
+  });
+
+  app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)' } }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const { id, task } = req.params as { id: string; task: string };
+    const run = withRegistry(workspace, true, (reg) => getPipelineRun(reg, id));
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
+    const t = run.tasks.find((x) => x.task === task);
+    if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
+    if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log (status ${t.status})`);
+    const file = isAbsolute(t.log_path) ? t.log_path : resolve(workspace, t.log_path);
+    if (!(await stat(file).catch(() => null))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
+    const { text, cut } = await readTail(file, LOG_TAIL_BYTES);
+    return reply.type('text/plain; charset=utf-8').header('x-log-truncated', cut ? '1' : '0').header('cache-control', 'no-cache').send(text);
+  });
+
+  app.get('/models/compare', {
+    schema: {
+      summary: 'Two model versions\' own-kind test metrics side by side (b − a, which is better)',
+      querystring: { type: 'object', properties: { a: { type: 'string', minLength: 1 }, b: { type: 'string', minLength: 1 } }, required: ['a', 'b'], additionalProperties: false },
+    },
+  }, (req: FastifyRequest) => {
+    const { a, b } = req.query as { a: string; b: string };
+    return withRegistry(workspace, true, (reg) => reg.compareModels(a, b));
+  });
+
+  app.post('/models/:id/promote', {
+    schema: {
+      summary: 'Move an alias (default champion) to this model when it beats the holder on the same test slice; force to promote anyway (recorded as forced)',
+      body: {
+        type: 'object',
+        properties: { alias: { type: 'string', minLength: 1, maxLength: 64 }, force: { type: 'boolean' }, note: { type: 'string', maxLength: 500 } },
+        additionalProperties: false,
+      },
+    },
+  }, async (req: FastifyRequest) => {
+    const { id } = req.params as { id: string };
+    const body = (req.body ?? {}) as { alias?: string; force?: boolean; note?: string };
+    const alias = body.alias ?? 'champion';
+    const d = withRegistry(workspace, false, (reg) => reg.promoteIfBetter(id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note }));
+    if (!d.promoted && d.champion_before !== d.candidate) {
+      throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${d.candidate} to '${alias}': ${d.reason}`);
+    }
+    if (d.promoted && alias === 'champion') await holder.refresh();
+    return d;
+  });
+
+  app.get('/validation', { schema: { summary: 'The latest validation report and the reference schema and statistics (null when absent)' } }, async () => {
+    const dir = join(workspace, 'validation');
+    const [report, reference] = await Promise.all([readJsonOrNull(join(dir, 'latest.json')), readJsonOrNull(join(dir, 'reference.json'))]);
+    const errors = [report.error, reference.error].filter((e): e is string => e !== null);
+    return { report: report.value, reference: reference.value, errors };
+  });
+
+  registerSeriesRoutes(app, { workspace, holder, table });
+  registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
+}

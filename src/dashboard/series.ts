@@ -1,0 +1,100 @@
+/** @module dashboard/series
+ * The symbol explorer's routes: `GET /symbols` (search the cached symbol list) and
+ * `GET /symbols/:symbol/series` (columns as arrays, downsampled on the server, the champion's
+ * predicted volume per row, and the day-ahead forecasts from the registry). Reading Parquet is
+ * db/feature-table's; downsampling is downsample.ts'. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { StockpipeError } from '../core/errors.js';
+import { fromDayNumber } from '../core/calendar.js';
+import type { FeatureTableReader } from '../db/feature-table.js';
+import { openRegistry } from '../registry/store.js';
+import type { ChampionHolder } from '../serve/champion.js';
+import { minMaxIndices, pick } from './downsample.js';
+
+const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
+
+export interface ForecastPoint {
+  target_date: string;
+  asof_date: string;
+  adj_close: number | null;
+  volume: number | null;
+}
+
+/** The newest forecasting model's day-ahead forecasts for `symbol` between two dates (at most `points`, evenly strided). */
+export function readForecasts(workspace: string, symbol: string, from: string, to: string, points: number): { model_id: string | null; forecasts: ForecastPoint[] } {
+  const reg = openRegistry(workspace, { readonly: true });
+  try {
+    const latest = reg.get<{ model_id: string }>('read forecasts', 'SELECT model_id FROM forecasts WHERE symbol = ? ORDER BY created_at DESC LIMIT 1', [symbol]);
+    if (latest === undefined) return { model_id: null, forecasts: [] };
+    const rows = reg.all<ForecastPoint>('read forecasts',
+      'SELECT target_date, asof_date, adj_close, volume FROM forecasts WHERE model_id = ? AND symbol = ? AND target_date >= ? AND target_date <= ? ORDER BY target_date',
+      [latest.model_id, symbol, from, to]);
+    if (rows.length <= points) return { model_id: latest.model_id, forecasts: rows };
+    const step = rows.length / points;
+    return { model_id: latest.model_id, forecasts: Array.from({ length: points }, (_, k) => rows[Math.floor(k * step)]!) };
+  } finally {
+    reg.close();
+  }
+}
+
+export function registerSeriesRoutes(app: FastifyInstance, opts: { workspace: string; holder: ChampionHolder; table: FeatureTableReader }): void {
+  const { table, holder } = opts;
+
+  app.get('/symbols', {
+    schema: {
+      summary: 'Symbols in the features table (search by symbol prefix or name)',
+      querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 } }, additionalProperties: false },
+    },
+  }, async (req: FastifyRequest) => {
+    const { q, limit } = req.query as { q?: string; limit: number };
+    const { list } = await table.symbols();
+    let found = list;
+    if (q !== undefined && q !== '') {
+      const u = q.toUpperCase();
+      const l = q.toLowerCase();
+      const prefix = list.filter((s) => s.symbol.startsWith(u));
+      const other = list.filter((s) => !s.symbol.startsWith(u) && (s.symbol.includes(u) || (s.name?.toLowerCase().includes(l) ?? false)));
+      found = [...prefix, ...other];
+    }
+    return { symbols: found.slice(0, limit), total: found.length };
+  });
+
+  app.get('/symbols/:symbol/series', {
+    schema: {
+      summary: 'One symbol\'s Adj Close, Volume, both features, the champion\'s predicted volume and day-ahead forecasts (downsampled when longer than points)',
+      params: { type: 'object', properties: { symbol: { type: 'string', minLength: 1, maxLength: 32 } }, required: ['symbol'] },
+      querystring: {
+        type: 'object',
+        properties: { from: { type: 'string', pattern: DATE }, to: { type: 'string', pattern: DATE }, points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 } },
+        additionalProperties: false,
+      },
+    },
+  }, async (req: FastifyRequest) => {
+    const { symbol } = req.params as { symbol: string };
+    const { from, to, points } = req.query as { from?: string; to?: string; points: number };
+    const s = await table.series(symbol, from, to);
+    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.workspace}`);
+    const n = s.day.length;
+    const idx = minMaxIndices(n, [s.adjClose, s.volume], points);
+    const dates = new Array<string>(idx.length);
+    for (let k = 0; k < idx.length; k++) dates[k] = fromDayNumber(s.day[idx[k]!]!);
+    const model = holder.current;
+    const predicted = new Array<number | null>(idx.length).fill(null);
+    if (model) {
+      for (let k = 0; k < idx.length; k++) {
+        const vma = s.vma[idx[k]!]!;
+        const acm = s.acm[idx[k]!]!;
+        if (vma === vma && acm === acm) predicted[k] = Math.max(0, Math.round(model.scorer.predict(vma, acm)));
+      }
+    }
+    const fFrom = from ?? (n > 0 ? fromDayNumber(s.day[0]!) : '0000-01-01');
+    const fc = readForecasts(opts.workspace, symbol, fFrom, to ?? '9999-12-31', points);
+    return {
+      symbol, rows: n, points: idx.length, downsampled: idx.length < n,
+      dates, adj_close: pick(s.adjClose, idx), volume: pick(s.volume, idx),
+      vol_moving_avg: pick(s.vma, idx), adj_close_rolling_med: pick(s.acm, idx),
+      predicted_volume: predicted, model_id: model?.id ?? null,
+      forecast_model_id: fc.model_id, forecasts: fc.forecasts,
+    };
+  });
+}

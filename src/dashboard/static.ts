@@ -1,0 +1,72 @@
+/** @module dashboard/static
+ * The dashboard's built files (dist/dashboard/: index.html, app.js, app.css, written by
+ * tools/build-dashboard.mjs): `GET /` → index.html with each asset URL versioned by its content
+ * hash, `GET /assets/<file>` with an ETag (304 on If-None-Match) and a long cache for versioned URLs.
+ * Files are read once per (size, mtime). The bundle itself is built by the tool, not here. */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** dist/dashboard, from both dist/dashboard/static.js and src/dashboard/static.ts (tests). */
+export function defaultAssetsDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'dashboard');
+}
+
+const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', html: 'text/html; charset=utf-8', svg: 'image/svg+xml' };
+const ASSET_NAME = /^[a-z0-9][a-z0-9._-]*\.(js|css|svg)$/;
+
+interface Loaded {
+  key: string;
+  body: Buffer;
+  etag: string;
+  hash: string;
+}
+
+export function registerStatic(app: FastifyInstance, dir: string): void {
+  const cache = new Map<string, Loaded>();
+  const load = async (name: string): Promise<Loaded | null> => {
+    const file = join(dir, name);
+    const s = await stat(file).catch(() => null);
+    if (!s?.isFile()) return null;
+    const key = `${s.size}:${s.mtimeMs}`;
+    const hit = cache.get(name);
+    if (hit?.key === key) return hit;
+    const body = await readFile(file);
+    const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+    const loaded = { key, body, etag: `"${hash}"`, hash };
+    cache.set(name, loaded);
+    return loaded;
+  };
+
+  const notBuilt = (reply: FastifyReply): FastifyReply =>
+    reply.code(503).type(TYPES.html!).header('cache-control', 'no-store')
+      .send(`<!doctype html><meta charset="utf-8"><title>stockpipe</title><p>The dashboard is not built (no ${dir}/index.html). Run <code>npm run build</code>.</p>`);
+
+  app.get('/', { schema: { summary: 'The dashboard (HTML page)', hide: true } }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const page = await load('index.html');
+    if (page === null) return notBuilt(reply);
+    let html = page.body.toString('utf8');
+    for (const m of html.matchAll(/\/assets\/([a-z0-9._-]+\.(?:js|css))/g)) {
+      const a = await load(m[1]!);
+      if (a !== null) html = html.replace(m[0], `${m[0]}?v=${a.hash}`);
+    }
+    const etag = `"${createHash('sha256').update(html).digest('hex').slice(0, 16)}"`;
+    void reply.header('etag', etag).header('cache-control', 'no-cache').type(TYPES.html!);
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.send(html);
+  });
+
+  app.get('/assets/:file', { schema: { summary: 'Dashboard assets (JS, CSS)', hide: true } }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const { file } = req.params as { file: string };
+    const a = ASSET_NAME.test(file) ? await load(file) : null;
+    if (a === null) return reply.code(404).send({ error: { code: 'SP_ERR_NOT_FOUND', message: `no dashboard asset '${file}'` } });
+    const v = (req.query as { v?: unknown }).v;
+    void reply.header('etag', a.etag)
+      .header('cache-control', v === a.hash ? 'public, max-age=31536000, immutable' : 'no-cache')
+      .type(TYPES[file.slice(file.lastIndexOf('.') + 1)] ?? 'application/octet-stream');
+    if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
+    return reply.send(a.body);
+  });
+}

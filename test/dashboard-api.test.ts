@@ -1,0 +1,183 @@
+/** The dashboard's JSON routes and static page through Fastify's inject (SPEC §9), on a real small
+ * synthetic features table built by the CLI. */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
+import { openRegistry } from '../src/registry/store.js';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { scorerFromJSON } from '../src/ml/volume-model.js';
+import { polyJson, registerModel } from './helpers/models.js';
+import { silentLog } from './helpers/workspace.js';
+
+const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+const cli = join(root, 'dist', 'cli', 'main.js');
+let ws = '';
+
+beforeAll(async () => {
+  ws = await mkdtemp(join(tmpdir(), 'sp-dash-'));
+  for (const args of [['fetch', '--symbols', '6', '--years', '2'], ['ingest'], ['features']]) execFileSync(process.execPath, [cli, ...args, '-w', ws, '--quiet'], { stdio: 'pipe' });
+  await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion', rmseLog: 0.5 });
+  await registerModel(ws, 'poly-2', polyJson(2), { rmseLog: 0.4 });
+  await registerModel(ws, 'poly-3', polyJson(3), { rmseLog: 0.9 });
+});
+
+async function start(assetsDir?: string) {
+  const holder = new ChampionHolder(ws, silentLog);
+  await holder.refresh();
+  const { app } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: assetsDir ?? join(ws, 'no-dashboard') });
+  return { app, holder };
+}
+const json = <T>(body: string): T => JSON.parse(body) as T;
+
+describe('runs', () => {
+  it('pages runs newest first with a total, filters by status, shows tasks and serves task logs', async () => {
+    const reg = openRegistry(ws);
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 3; i++) ids.push(createPipelineRun(reg, { pipeline: i === 1 ? 'other' : 'train', tasks: ['fetch', 'ingest', 'train'], params: { edges: [['fetch', 'ingest'], ['ingest', 'train']] } }));
+      await mkdir(join(ws, 'logs'), { recursive: true });
+      await writeFile(join(ws, 'logs', 'ingest.log'), 'line one\nline two\n');
+      updateTaskRun(reg, ids[0]!, 'ingest', { status: 'succeeded', attempts: 2, seconds: 1.5, log_path: 'logs/ingest.log' });
+      updateTaskRun(reg, ids[0]!, 'train', { status: 'failed', log_path: 'logs/gone.log' });
+      reg.endRun(ids[0]!, 'failed', 'train failed');
+    } finally {
+      reg.close();
+    }
+    const { app } = await start();
+    const page = json<{ runs: { run_id: string; status: string }[]; total: number }>((await app.inject('/runs?limit=2&offset=0')).body);
+    expect(page.total).toBe(3);
+    expect(page.runs.map((r) => r.run_id)).toEqual([ids[2], ids[1]]);
+    const failed = json<{ runs: { run_id: string; tasks: { task: string; status: string; attempts: number }[] }[]; total: number }>((await app.inject('/runs?status=failed')).body);
+    expect(failed.runs.map((r) => r.run_id)).toEqual([ids[0]]);
+    expect(failed.runs[0]!.tasks.map((t) => `${t.task}:${t.status}:${t.attempts}`)).toEqual(['fetch:queued:0', 'ingest:succeeded:2', 'train:failed:0']);
+    expect(json<{ total: number }>((await app.inject('/runs?pipeline=other')).body).total).toBe(1);
+    expect((await app.inject('/runs?status=nope')).statusCode).toBe(400);
+
+    const d = json<{ tasks: { task: string; attempts: number }[]; params: { edges: string } }>((await app.inject(`/runs/${ids[0]}`)).body);
+    expect(d.tasks.map((t) => t.task)).toEqual(['fetch', 'ingest', 'train']);
+    expect(JSON.parse(d.params.edges)).toEqual([['fetch', 'ingest'], ['ingest', 'train']]);
+    const log = await app.inject(`/runs/${ids[0]}/logs/ingest`);
+    expect(log.statusCode).toBe(200);
+    expect(log.headers['content-type']).toMatch(/text\/plain/);
+    expect(log.body).toBe('line one\nline two\n');
+    for (const url of [`/runs/${ids[0]}/logs/train`, `/runs/${ids[0]}/logs/fetch`, `/runs/${ids[0]}/logs/nope`, '/runs/nope', '/runs/nope/logs/x']) {
+      const r = await app.inject(url);
+      expect(r.statusCode, url).toBe(404);
+      expect(json<{ error: { code: string } }>(r.body).error.code, url).toBe('SP_ERR_RUN_NOT_FOUND');
+    }
+    const post = await app.inject({ method: 'POST', url: `/runs/${ids[0]}` });
+    expect(post.statusCode).toBe(405);
+    expect(post.headers.allow).toBe('GET');
+    await app.close();
+  });
+});
+
+describe('models', () => {
+  it('promotes only a better model unless forced, swaps the served model, and compares two versions', async () => {
+    const { app, holder } = await start();
+    expect(holder.current?.id).toBe('poly-1');
+    const worse = await app.inject({ method: 'POST', url: '/models/poly-3/promote', payload: {} });
+    expect(worse.statusCode).toBe(409);
+    expect(json<{ error: { code: string } }>(worse.body).error.code).toBe('SP_ERR_PROMOTE_REFUSED');
+    const better = await app.inject({ method: 'POST', url: '/models/poly-2/promote', payload: { note: 'from a test' } });
+    expect(better.statusCode).toBe(200);
+    expect(json<{ promoted: boolean; champion_before: string }>(better.body)).toMatchObject({ promoted: true, champion_before: 'poly-1' });
+    expect(holder.current?.id).toBe('poly-2');
+    const forced = await app.inject({ method: 'POST', url: '/models/poly-3/promote', payload: { force: true } });
+    expect(json<{ move: { reason: string } }>(forced.body).move.reason).toBe('forced');
+    const reg = openRegistry(ws, { readonly: true });
+    expect(reg.aliasTarget('champion')).toBe('poly-3');
+    reg.close();
+    expect((await app.inject({ method: 'POST', url: '/models/nope/promote', payload: {} })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/models/poly-2/promote' })).statusCode).toBe(405);
+
+    const c = json<{ a: { id: string }; b: { id: string }; differences: { metric: string; better: string }[] }>((await app.inject('/models/compare?a=poly-2&b=poly-3')).body);
+    expect([c.a.id, c.b.id]).toEqual(['poly-2', 'poly-3']);
+    expect(c.differences.find((x) => x.metric === 'rmse_log')?.better).toBe('a');
+    expect((await app.inject('/models/compare?a=poly-2')).statusCode).toBe(400);
+    // Back to poly-1 for the other tests.
+    await app.inject({ method: 'POST', url: '/models/poly-1/promote', payload: { force: true } });
+    await app.close();
+  });
+});
+
+describe('symbols and series', () => {
+  it('lists and searches symbols, and serves a downsampled series with predictions and forecasts', async () => {
+    const { app, holder } = await start();
+    const all = json<{ symbols: { symbol: string; rows: number; date_min: string }[]; total: number }>((await app.inject('/symbols')).body);
+    expect(all.total).toBeGreaterThan(3);
+    const sym = all.symbols[0]!;
+    const found = json<{ symbols: { symbol: string }[] }>((await app.inject(`/symbols?q=${sym.symbol.slice(0, 2).toLowerCase()}`)).body);
+    expect(found.symbols[0]!.symbol.startsWith(sym.symbol.slice(0, 2))).toBe(true);
+
+    type Series = { rows: number; points: number; downsampled: boolean; dates: string[]; adj_close: (number | null)[]; volume: number[]; vol_moving_avg: (number | null)[]; adj_close_rolling_med: (number | null)[]; predicted_volume: (number | null)[]; forecasts: { target_date: string; volume: number }[] };
+    const full = json<Series>((await app.inject(`/symbols/${sym.symbol}/series`)).body);
+    expect(full.rows).toBe(sym.rows);
+    expect(full.downsampled).toBe(false);
+    expect(full.dates.length).toBe(sym.rows);
+    expect([...full.dates].sort()).toEqual(full.dates);
+    expect(full.vol_moving_avg.slice(0, 29).every((v) => v === null)).toBe(true);
+    const offline = scorerFromJSON(polyJson(), 'poly');
+    const k = 100;
+    expect(holder.current?.id).toBe('poly-1');
+    expect(full.predicted_volume[k]).toBe(Math.max(0, Math.round(offline.predict(full.vol_moving_avg[k]!, full.adj_close_rolling_med[k]!))));
+
+    const small = json<Series>((await app.inject(`/symbols/${sym.symbol}/series?points=40`)).body);
+    expect(small.downsampled).toBe(true);
+    expect(small.points).toBeLessThanOrEqual(40);
+    expect(Math.max(...small.volume)).toBe(Math.max(...full.volume));
+    const window = json<Series>((await app.inject(`/symbols/${sym.symbol}/series?from=${full.dates[10]}&to=${full.dates[19]}`)).body);
+    expect(window.dates).toEqual(full.dates.slice(10, 20));
+
+    const reg = openRegistry(ws);
+    reg.run('test forecast', 'INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ['fc-1', sym.symbol, sym.date_min, full.dates[1]!, 10, 1234, reg.timestamp()]);
+    reg.close();
+    const withFc = json<Series>((await app.inject(`/symbols/${sym.symbol}/series`)).body);
+    expect(withFc.forecasts).toEqual([{ target_date: full.dates[1], asof_date: sym.date_min, adj_close: 10, volume: 1234 }]);
+
+    for (const url of ['/symbols/NOPE/series', `/symbols/${sym.symbol}/series?from=2020-1-1`, `/symbols/${sym.symbol}/series?points=5`]) {
+      const r = await app.inject(url);
+      expect(r.statusCode, url).toBe(url.includes('NOPE') ? 404 : 400);
+      if (url.includes('NOPE')) expect(json<{ error: { code: string } }>(r.body).error.code).toBe('SP_ERR_SYMBOL_NOT_FOUND');
+    }
+    await app.close();
+  });
+});
+
+describe('validation and the page', () => {
+  it('answers null reports when absent and the files when present', async () => {
+    const { app } = await start();
+    expect(json<{ report: unknown; reference: unknown }>((await app.inject('/validation')).body)).toMatchObject({ report: null, reference: null });
+    await mkdir(join(ws, 'validation'), { recursive: true });
+    const report = { status: 'warn', anomalies: [{ code: 'x', severity: 'warning', column: 'Volume', detail: 'd' }] };
+    await writeFile(join(ws, 'validation', 'latest.json'), JSON.stringify(report));
+    expect(json<{ report: unknown }>((await app.inject('/validation')).body).report).toEqual(report);
+    await app.close();
+  });
+
+  it('serves index.html with versioned asset URLs, assets with an ETag (304), and a 503 page when not built', async () => {
+    const dir = join(ws, 'page');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'index.html'), '<script src="/assets/app.js"></script>');
+    await writeFile(join(dir, 'app.js'), 'console.log(1)');
+    const { app } = await start(dir);
+    const page = await app.inject('/');
+    expect(page.body).toMatch(/\/assets\/app\.js\?v=[0-9a-f]{16}/);
+    const v = /\?v=([0-9a-f]+)/.exec(page.body)![1];
+    const a = await app.inject(`/assets/app.js?v=${v}`);
+    expect(a.headers['cache-control']).toMatch(/immutable/);
+    expect(a.headers['content-type']).toMatch(/javascript/);
+    expect((await app.inject({ url: '/assets/app.js', headers: { 'if-none-match': String(a.headers.etag) } })).statusCode).toBe(304);
+    expect((await app.inject('/assets/..%2Fsecret.js')).statusCode).toBe(404);
+    await app.close();
+    const bare = await start();
+    expect((await bare.app.inject('/')).statusCode).toBe(503);
+    await bare.app.close();
+  });
+});
