@@ -45,6 +45,9 @@ export const ERROR_CODES = {
   SP_ERR_NO_MODEL: { exit: 1, http: 503, meaning: 'No champion model is registered or loadable yet.', hint: 'Run `stockpipe train --promote-if-better` (or `npm start`), then retry.' },
   SP_ERR_MODEL_FORMAT: { exit: 1, http: 500, meaning: 'A model.json is not valid: unknown format or version, a missing or malformed field, a child index out of range, or a non-finite number.', hint: 'Check the named field against docs/model-format.md, or train the model again.' },
   SP_ERR_TRAIN_PARAMS: { exit: 2, http: 400, meaning: 'A model training parameter is unknown or out of range (e.g. num_leaves < 2, learning_rate <= 0).', hint: 'Fix or remove the named parameter to use its default (docs/model-format.md lists them).' },
+  SP_ERR_VALIDATE_INPUT: { exit: 1, http: 409, meaning: 'validate: the table to validate (tables/prices.parquet or features/features.parquet) is missing or not readable Parquet.', hint: 'Run `stockpipe ingest` (and `stockpipe features` for --table features) first.' },
+  SP_ERR_REFERENCE_INVALID: { exit: 1, http: 422, meaning: 'validate: the saved reference (validation/reference*.json or --reference FILE) is unreadable, not JSON, not a stockpipe reference, or describes another table.', hint: 'Run `stockpipe validate --set-reference` to infer a new reference version from the current table, or pass a valid --reference file.' },
+  SP_ERR_VALIDATION_FAILED: { exit: 1, http: 422, meaning: 'validate found anomalies at or above validate.fail_on (default: errors); the report was written first.', hint: 'Read the named report (or `stockpipe validate --json`) and fix the data, or accept the new data with `stockpipe validate --set-reference`.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 
