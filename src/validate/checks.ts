@@ -34,17 +34,21 @@ export function checkNonFinite(cur: readonly ColumnProfile[]): Anomaly[] {
   return cur.filter((c) => c.non_finite > 0).map((c) => ({ code: 'non_finite', severity: 'error', column: c.name, detail: `${fmt(c.non_finite)} NaN or infinite values`, count: c.non_finite }));
 }
 
-/** A null rate above the reference's by more than `tolerance`; any null in a column that had none is an error. */
+/**
+ * Nulls above the reference's rate by more than `tolerance` (warning); in a column that had no
+ * nulls, any null is a warning and more than `tolerance` of the rows an error.
+ */
 export function checkNullSpike(ref: readonly ColumnProfile[], cur: readonly ColumnProfile[], tolerance: number): Anomaly[] {
   const before = new Map(ref.map((c) => [c.name, c]));
   const out: Anomaly[] = [];
   for (const c of cur) {
     const r = before.get(c.name);
     if (r === undefined || c.nulls === 0) continue;
-    if (r.nulls === 0 || c.null_rate > r.null_rate + tolerance) {
-      const severity: Severity = r.nulls === 0 ? 'error' : 'warning';
-      out.push({ code: 'null_spike', severity, column: c.name, detail: `null rate ${pct(c.null_rate)} (${fmt(c.nulls)} rows), reference ${pct(r.null_rate)}`, count: c.nulls, values: { null_rate: c.null_rate, reference_null_rate: r.null_rate } });
-    }
+    let severity: Severity | null = null;
+    if (r.nulls === 0) severity = c.null_rate > tolerance ? 'error' : 'warning';
+    else if (c.null_rate > r.null_rate + tolerance) severity = 'warning';
+    if (severity === null) continue;
+    out.push({ code: 'null_spike', severity, column: c.name, detail: `null rate ${pct(c.null_rate)} (${fmt(c.nulls)} rows), reference ${pct(r.null_rate)}`, count: c.nulls, values: { null_rate: c.null_rate, reference_null_rate: r.null_rate } });
   }
   return out;
 }
