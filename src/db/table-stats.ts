@@ -1,8 +1,8 @@
 /** @module db/table-stats
  * Statistics of a Parquet table for validate, each as one aggregate SQL pass: per-column counts,
- * ranges, means, approximate quantiles (DuckDB's t-digest `approx_quantile`) and approximate
- * distinct counts (HyperLogLog); named row rules (counts + a few examples); per-period bin counts on
- * given edges; per-symbol and per-date groups. What the numbers mean is left to validate/. */
+ * exact ranges and means, quantiles (exact up to 250k rows, else on a seeded Bernoulli sample) and
+ * approximate distinct counts (HyperLogLog); named row rules (counts + a few examples); per-period
+ * bin counts on given edges; per-symbol and per-date groups. What they mean is left to validate/. */
 import { queryRows, sqlIdent, sqlString, type DuckDBConnection } from './duckdb.js';
 
 export interface ColumnInfo {
@@ -19,7 +19,7 @@ export interface RawColumnStats extends ColumnInfo {
   min: number | string | null;
   max: number | string | null;
   mean: number | null;
-  /** approx_quantile at the requested probabilities (numeric columns only). */
+  /** Quantiles at the requested probabilities (numeric columns only; see sampleQuantiles). */
   quantiles: number[] | null;
 }
 
@@ -32,7 +32,7 @@ export interface RowRule {
 
 export interface RuleCount {
   count: number;
-  /** Up to 3 smallest 'SYMBOL YYYY-MM-DD' of matching rows (when Symbol and Date exist). */
+  /** Up to 3 'SYMBOL YYYY-MM-DD' of matching rows, first in file order (when Symbol and Date exist). */
   examples: string[];
 }
 
@@ -80,23 +80,20 @@ export async function scanTable(
         `min(${d}) FILTER (WHERE isfinite(${d})) AS c${i}_min`,
         `max(${d}) FILTER (WHERE isfinite(${d})) AS c${i}_max`,
         `avg(${d}) FILTER (WHERE isfinite(${d})) AS c${i}_mean`,
-        `approx_quantile(${d}, [${probs.join(', ')}]) FILTER (WHERE isfinite(${d})) AS c${i}_q`,
       );
     } else {
       sel.push(`min(${q}::VARCHAR) AS c${i}_min`, `max(${q}::VARCHAR) AS c${i}_max`);
     }
   });
   const active = rules.filter((r) => r.needs.every((n) => names.has(n)));
-  const withExamples = names.has('Symbol') && names.has('Date');
-  active.forEach((r, i) => {
-    sel.push(`count(*) FILTER (WHERE ${r.where}) AS r${i}_n`);
-    if (withExamples) sel.push(`min("Symbol" || ' ' || "Date", 3) FILTER (WHERE ${r.where}) AS r${i}_x`);
-  });
+  active.forEach((r, i) => sel.push(`count(*) FILTER (WHERE ${r.where}) AS r${i}_n`));
   const [row] = await queryRows(conn, `SELECT ${sel.join(',\n  ')} FROM ${src(path)}`);
   const r = row ?? {};
+  const rows = Number(r.n ?? 0);
+  const quantiles = await sampleQuantiles(conn, path, columns.filter((c) => isNumericType(c.type)), probs, rows);
   const stats = columns.map((c, i): RawColumnStats => {
     const numeric = isNumericType(c.type);
-    const q = r[`c${i}_q`];
+    const q = quantiles.get(c.name);
     return {
       ...c,
       numeric,
@@ -106,15 +103,43 @@ export async function scanTable(
       min: numeric ? num(r[`c${i}_min`]) : ((r[`c${i}_min`] as string | null) ?? null),
       max: numeric ? num(r[`c${i}_max`]) : ((r[`c${i}_max`] as string | null) ?? null),
       mean: numeric ? num(r[`c${i}_mean`]) : null,
-      quantiles: numeric && Array.isArray(q) ? q.map(Number) : null,
+      quantiles: numeric && q !== undefined ? q : null,
     };
   });
   const counts: Record<string, RuleCount> = {};
-  active.forEach((rule, i) => {
-    const x = r[`r${i}_x`];
-    counts[rule.name] = { count: Number(r[`r${i}_n`] ?? 0), examples: Array.isArray(x) ? x.map(String) : [] };
+  const withExamples = names.has('Symbol') && names.has('Date');
+  for (const [i, rule] of active.entries()) {
+    const count = Number(r[`r${i}_n`] ?? 0);
+    // Examples only for rules that hit: the first rows in file order (a scan that stops early).
+    const ex = count > 0 && withExamples ? await queryRows(conn, `SELECT "Symbol" AS s, "Date" AS d FROM ${src(path)} WHERE ${rule.where} LIMIT 3`) : [];
+    counts[rule.name] = { count, examples: ex.map((e) => `${String(e.s)} ${String(e.d)}`) };
+  }
+  return { rows, columns: stats, rules: counts };
+}
+
+/** Rows the quantiles are computed from: all of them up to this, else a seeded Bernoulli sample of about this many. */
+export const QUANTILE_SAMPLE_ROWS = 250_000;
+
+/**
+ * Quantiles (quantile_cont) of the finite values of numeric columns: exact up to
+ * QUANTILE_SAMPLE_ROWS rows, else on a seeded Bernoulli sample of about that many rows (one cheap
+ * scan; t-digest over every row costs several times more at tens of millions of rows).
+ */
+async function sampleQuantiles(conn: DuckDBConnection, path: string, columns: readonly ColumnInfo[], probs: readonly number[], rows: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (columns.length === 0 || rows === 0) return out;
+  const pct = Math.min(100, (100 * QUANTILE_SAMPLE_ROWS) / rows);
+  const from = pct >= 100 ? src(path) : `(SELECT * FROM ${src(path)} USING SAMPLE ${pct.toFixed(6)} PERCENT (bernoulli, 42))`;
+  const sel = columns.map((c, i) => {
+    const d = `${sqlIdent(c.name)}::DOUBLE`;
+    return `quantile_cont(${d}, [${probs.join(', ')}]) FILTER (WHERE isfinite(${d})) AS q${i}`;
   });
-  return { rows: Number(r.n ?? 0), columns: stats, rules: counts };
+  const [r] = await queryRows(conn, `SELECT ${sel.join(', ')} FROM ${from}`);
+  columns.forEach((c, i) => {
+    const q = r?.[`q${i}`];
+    if (Array.isArray(q)) out.set(c.name, q.map(Number));
+  });
+  return out;
 }
 
 export interface BinSpec {
@@ -124,39 +149,45 @@ export interface BinSpec {
 }
 
 export interface PeriodBins {
-  /** 'YYYY-MM' of the Date column (or 'all' when `periodExpr` is null). */
+  /** 'YYYY-MM' of the Date column (or 'all'). */
   period: string;
   rows: number;
   /** One Float64Array of edges.length + 1 counts per spec, in spec order. */
   counts: Float64Array[];
 }
 
-/**
- * Bin counts of each column on its edges, per period (one GROUP BY pass). Nulls and non-finite
- * values fall in no bin, exactly as binCounts skips them.
- */
-export async function periodBinCounts(conn: DuckDBConnection, path: string, specs: readonly BinSpec[], periodExpr: string | null): Promise<PeriodBins[]> {
-  const sel: string[] = [`${periodExpr ?? "'all'"} AS period`, 'count(*) AS n'];
-  specs.forEach((s, i) => {
-    const d = `${sqlIdent(s.column)}::DOUBLE`;
-    const e = s.edges.map(sqlDouble);
-    for (let k = 0; k <= e.length; k++) {
-      const lo = k === 0 ? `isfinite(${d})` : `${d} >= ${e[k - 1]}`;
-      const hi = k === e.length ? `isfinite(${d})` : `${d} < ${e[k]}`;
-      sel.push(`count(*) FILTER (WHERE ${lo} AND ${hi}) AS b${i}_${k}`);
-    }
-  });
-  const rows = await queryRows(conn, `SELECT ${sel.join(', ')} FROM ${src(path)} GROUP BY ALL ORDER BY period`);
-  return rows.map((r) => ({
-    period: String(r.period),
-    rows: Number(r.n),
-    counts: specs.map((s, i) => Float64Array.from({ length: s.edges.length + 1 }, (_, k) => Number(r[`b${i}_${k}`] ?? 0))),
-  }));
+/** The bin index of `d` (a DOUBLE SQL expression) on `edges`, NULL for null or non-finite values. */
+function binCase(d: string, edges: readonly number[]): string {
+  return `CASE WHEN NOT isfinite(${d}) THEN NULL ${edges.map((e, k) => `WHEN ${d} < ${sqlDouble(e)} THEN ${k}`).join(' ')} ELSE ${edges.length} END`;
 }
 
-/** The SQL of the month of a 'YYYY-MM-DD' column. */
-export function monthOf(dateColumn: string): string {
-  return `substr(${sqlIdent(dateColumn)}, 1, 7)`;
+/**
+ * Bin counts of each column on its edges (one GROUP BY pass per column), per month of the
+ * 'YYYY-MM-DD' column `dateColumn`, or as one period 'all' when it is null. Nulls and non-finite
+ * values fall in no bin, exactly as binCounts skips them.
+ */
+export async function periodBinCounts(conn: DuckDBConnection, path: string, specs: readonly BinSpec[], dateColumn: string | null): Promise<PeriodBins[]> {
+  const byPeriod = new Map<string, PeriodBins>();
+  const period = (key: string): PeriodBins => {
+    let p = byPeriod.get(key);
+    if (p === undefined) {
+      p = { period: key, rows: 0, counts: specs.map((s) => new Float64Array(s.edges.length + 1)) };
+      byPeriod.set(key, p);
+    }
+    return p;
+  };
+  for (const [i, s] of specs.entries()) {
+    const d = `${sqlIdent(s.column)}::DOUBLE`;
+    const key = dateColumn === null ? "'all'" : `coalesce(${sqlIdent(dateColumn)}, '')`;
+    const rows = await queryRows(conn, `SELECT ${key} AS p, ${binCase(d, s.edges)} AS b, count(*) AS n FROM ${src(path)} GROUP BY ALL`);
+    for (const r of rows) {
+      const p = period(String(r.p).slice(0, 7));
+      const n = Number(r.n);
+      if (i === 0) p.rows += n;
+      if (r.b !== null) p.counts[i]![Number(r.b)]! += n;
+    }
+  }
+  return [...byPeriod.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
 }
 
 export interface DateGroup {
@@ -173,33 +204,56 @@ export async function dateCounts(conn: DuckDBConnection, path: string): Promise<
 export interface SymbolGroup {
   symbol: string;
   rows: number;
+  /** Rows less duplicated (Symbol, Date) rows (see duplicateRows). */
   distinct_dates: number;
   first: string | null;
   last: string | null;
   /** Rows whose Security Name is null (0 when the column is absent). */
   no_metadata_rows: number;
-  /** Distinct dates of the symbol among `offDates` (rows on days the calendar calls closed). */
+  /** Rows of the symbol dated on one of `offDates` (days the calendar calls closed). */
   off_dates: number;
 }
 
-/** Per-symbol counts and date range (one GROUP BY pass), in symbol order. */
-export async function symbolGroups(conn: DuckDBConnection, path: string, opts: { hasSecurityName: boolean; offDates: readonly string[] }): Promise<SymbolGroup[]> {
+/** Per-symbol counts and date range (one GROUP BY pass), in symbol order; `duplicates` from duplicateRows. */
+export async function symbolGroups(conn: DuckDBConnection, path: string, opts: { hasSecurityName: boolean; offDates: readonly string[]; duplicates: ReadonlyMap<string, number> }): Promise<SymbolGroup[]> {
   const meta = opts.hasSecurityName ? `count(*) FILTER (WHERE "Security Name" IS NULL)` : '0';
-  const off = opts.offDates.length > 0 ? `count(DISTINCT "Date") FILTER (WHERE "Date" IN (${opts.offDates.map(sqlString).join(', ')}))` : '0';
+  const off = opts.offDates.length > 0 ? `count(*) FILTER (WHERE "Date" IN (${opts.offDates.map(sqlString).join(', ')}))` : '0';
   const rows = await queryRows(
     conn,
-    `SELECT "Symbol" AS s, count(*) AS n, count(DISTINCT "Date") AS nd, min("Date") AS a, max("Date") AS b, ${meta} AS nm, ${off} AS nof
+    `SELECT "Symbol" AS s, count(*) AS n, min("Date") AS a, max("Date") AS b, ${meta} AS nm, ${off} AS nof
      FROM ${src(path)} GROUP BY ALL ORDER BY s NULLS FIRST`,
   );
   return rows.map((r) => ({
     symbol: r.s === null ? '(null)' : String(r.s),
     rows: Number(r.n),
-    distinct_dates: Number(r.nd),
+    distinct_dates: Number(r.n) - (opts.duplicates.get(r.s === null ? '(null)' : String(r.s)) ?? 0),
     first: r.a === null ? null : String(r.a),
     last: r.b === null ? null : String(r.b),
     no_metadata_rows: Number(r.nm),
     off_dates: Number(r.nof),
   }));
+}
+
+/**
+ * Repeated (Symbol, Date) rows per symbol (rows beyond the first). A file sorted by Symbol, Date
+ * (as ingest writes it) is checked by comparing each row with the one before (cheap); an unsorted
+ * file falls back to a GROUP BY over every (Symbol, Date) pair.
+ */
+export async function duplicateRows(conn: DuckDBConnection, path: string): Promise<Map<string, number>> {
+  const prev = (c: string): string => `lag(${c}) OVER ()`;
+  const rows = await queryRows(
+    conn,
+    `SELECT s, dup, count(*) AS n FROM (SELECT "Symbol" AS s,
+       "Symbol" = ${prev('"Symbol"')} AND "Date" = ${prev('"Date"')} AS dup,
+       "Symbol" < ${prev('"Symbol"')} OR ("Symbol" = ${prev('"Symbol"')} AND "Date" < ${prev('"Date"')}) AS back
+     FROM ${src(path)}) WHERE dup OR back GROUP BY ALL`,
+  );
+  const key = (v: unknown): string => (v === null ? '(null)' : String(v));
+  if (rows.some((r) => r.dup !== true)) {
+    const all = await queryRows(conn, `SELECT s, sum(n - 1) AS n FROM (SELECT "Symbol" AS s, count(*) AS n FROM ${src(path)} GROUP BY "Symbol", "Date" HAVING count(*) > 1) GROUP BY ALL`);
+    return new Map(all.map((r) => [key(r.s), Number(r.n)]));
+  }
+  return new Map(rows.map((r) => [key(r.s), Number(r.n)]));
 }
 
 /** The distinct dates of some symbols (for listing example gaps), symbol → sorted dates. */

@@ -1,6 +1,7 @@
 /** @module validate/profile
  * A table's schema and statistics as a Profile, from the raw numbers db/table-stats gathers.
- * Pure: no I/O. Quantiles are DuckDB's approximate (t-digest) ones; distinct counts are HyperLogLog. */
+ * Pure: no I/O. Quantiles are exact up to 250k rows, else from a seeded sample (db/table-stats);
+ * distinct counts are HyperLogLog estimates. */
 import type { RawColumnStats, SymbolGroup } from '../db/table-stats.js';
 import { QUANTILE_KEYS, type ColumnProfile, type Profile, type Quantiles, type SymbolsProfile } from './types.js';
 

@@ -61,7 +61,7 @@ export interface ColumnProfile {
   min: number | string | null;
   max: number | string | null;
   mean: number | null;
-  /** Approximate (t-digest) quantiles of the finite values; null for non-numeric columns. */
+  /** Quantiles of the finite values (exact up to 250k rows, else on a ~250k-row seeded sample); null for non-numeric columns. */
   quantiles: Quantiles | null;
   /** Approximate (HyperLogLog) distinct count. */
   distinct: number;
@@ -82,7 +82,7 @@ export interface Profile {
 }
 
 export interface ColumnDrift {
-  /** Bin edges: the reference's approximate deciles, deduplicated. */
+  /** Bin edges: the reference's deciles (p10..p90), deduplicated. */
   edges: number[];
   /** The reference's counts on those bins (edges.length + 1). */
   counts: number[];
@@ -124,4 +124,6 @@ export interface ValidationReport {
   dates: Profile['dates'];
   drift: Record<string, { psi: number; threshold: number }>;
   seconds: number;
+  /** Seconds per phase: columns, dates, duplicates, symbols, reference_bins, drift, hash. */
+  phases: Record<string, number>;
 }

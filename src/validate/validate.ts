@@ -8,7 +8,7 @@ import { StockpipeError } from '../core/errors.js';
 import { sha256File, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDB, type DuckDBConnection } from '../db/duckdb.js';
-import { BAR_RULES, dateCounts, datesOfSymbols, isNumericType, monthOf, parquetColumns, periodBinCounts, rangeRules, scanTable, symbolGroups, type BinSpec, type ColumnInfo } from '../db/table-stats.js';
+import { BAR_RULES, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, periodBinCounts, rangeRules, scanTable, symbolGroups, type BinSpec, type ColumnInfo } from '../db/table-stats.js';
 import { pricesPath } from '../etl/ingest.js';
 import { featuresPath } from '../features/build.js';
 import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-gaps.js';
@@ -64,23 +64,35 @@ interface Scanned {
   dateList: string[] | null;
 }
 
-async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null): Promise<Scanned> {
+/** Seconds per phase, for the report (where the time goes at scale). */
+type Laps = Record<string, number>;
+async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    laps[name] = (laps[name] ?? 0) + Math.round(performance.now() - t0) / 1000;
+  }
+}
+
+async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps): Promise<Scanned> {
   const cols = await parquetColumns(conn, input).catch((err: unknown) => {
     throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
   });
   const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
   const ranges = ref === null ? [] : rangeRules(ref.columns.filter((c) => numericNow(cols, c.name)));
-  const scan = await scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]);
-  let dateGroups = has('Date', 'VARCHAR') ? await dateCounts(conn, input) : null;
+  const scan = await lap(laps, 'columns', () => scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]));
+  let dateGroups = has('Date', 'VARCHAR') ? await lap(laps, 'dates', () => dateCounts(conn, input)) : null;
   let symbols = null;
   let dates = null;
   if (has('Symbol') && dateGroups !== null) {
     // Rows on days the calendar calls closed must not count as present trading days.
     const pre = scanDates(dateGroups, []);
-    symbols = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: pre.off.map((g) => g.date) });
+    const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, input));
+    symbols = await lap(laps, 'symbols', () => symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: pre.off.map((g) => g.date), duplicates }));
     dates = scanDates(dateGroups, symbols);
   } else if (has('Symbol')) {
-    symbols = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: [] });
+    symbols = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: [], duplicates: new Map() });
   }
   const dateList = dateGroups === null ? null : dateGroups.map((g) => g.date).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
   dateGroups = null;
@@ -88,11 +100,11 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
 }
 
 /** Infers a reference (profile + drift baseline) from a scanned table. */
-async function inferReference(conn: DuckDBConnection, input: string, s: Scanned, o: ValidateOptions, version: number): Promise<Reference> {
+async function inferReference(conn: DuckDBConnection, input: string, s: Scanned, o: ValidateOptions, version: number, laps: Laps): Promise<Reference> {
   const profile = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
   const specs: BinSpec[] = profile.columns.filter((c) => numericNow(s.cols, c.name)).map((c) => ({ column: c.name, edges: decileEdges(c) })).filter((b) => b.edges.length > 0);
   const byMonth = s.dateList !== null && specs.length > 0;
-  const periods = specs.length > 0 ? await periodBinCounts(conn, input, specs, byMonth ? monthOf('Date') : null) : [];
+  const periods = specs.length > 0 ? await lap(laps, 'reference_bins', () => periodBinCounts(conn, input, specs, byMonth ? 'Date' : null)) : [];
   const d: DriftOptions = { k: o.settings.drift.k, floor: o.settings.drift.floor, minPeriodRows: o.settings.drift.min_period_rows };
   return {
     format: 'stockpipe-validation-reference',
@@ -100,11 +112,21 @@ async function inferReference(conn: DuckDBConnection, input: string, s: Scanned,
     created_at: o.now().toISOString(),
     table: o.table,
     source: input,
-    data_hash: await sha256File(input),
+    data_hash: await lap(laps, 'hash', () => sha256File(input)),
     ...profile,
     symbols: profile.symbols === null || s.symbols === null ? null : { ...profile.symbols, names: s.symbols.map((g) => g.symbol) },
     drift: { method: 'psi', period: 'month', k: d.k, floor: d.floor, min_period_rows: d.minPeriodRows, columns: driftBaseline(specs, periods, d) },
   };
+}
+
+/** PSI of new bin counts (in the order of ref.drift.columns) against the reference. */
+function driftOfCounts(ref: Reference, counts: readonly ArrayLike<number>[]): Record<string, { psi: number; threshold: number }> {
+  const out: Record<string, { psi: number; threshold: number }> = {};
+  Object.entries(ref.drift.columns).forEach(([column, base], i) => {
+    const psi = columnPsi(base, counts[i]!);
+    if (Number.isFinite(psi)) out[column] = { psi, threshold: base.threshold };
+  });
+  return out;
 }
 
 /** PSI of each reference-binned column of the new table. */
@@ -135,16 +157,18 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   const db = await openDuckDB({ tempDir: join(o.workspace, 'tmp', 'duckdb'), memoryLimit: o.memoryLimit, threads: Math.max(1, o.threads) });
   try {
     const conn = db.connection;
-    const s = await scanAll(conn, input, ref);
+    const laps: Laps = {};
+    const s = await scanAll(conn, input, ref, laps);
     let created = false;
     if (ref === null) {
-      ref = await inferReference(conn, input, s, o, await nextReferenceVersion(o.workspace, o.table));
+      ref = await inferReference(conn, input, s, o, await nextReferenceVersion(o.workspace, o.table), laps);
       refPath = await saveReference(o.workspace, ref);
       created = true;
       o.log.info({ reference: refPath }, 'inferred and saved a new validation reference');
     }
     const cur = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
-    const psis = await driftOf(conn, input, ref, s.cols);
+    // A reference inferred in this run was binned from this very scan: its counts are the new counts.
+    const psis = created ? driftOfCounts(ref, Object.keys(ref.drift.columns).map((c) => ref!.drift.columns[c]!.counts)) : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols));
     const st = o.settings;
     const anomalies: Anomaly[] = [
       ...C.checkEmpty(cur),
@@ -178,7 +202,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       created_at: createdAt,
       table: o.table,
       input,
-      data_hash: created ? ref.data_hash : await sha256File(input),
+      data_hash: created ? ref.data_hash : await lap(laps, 'hash', () => sha256File(input)),
       reference_version: ref.version,
       reference: refPath,
       reference_created: created,
@@ -190,6 +214,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       dates: cur.dates,
       drift: psis,
       seconds: Math.round(performance.now() - t0) / 1000,
+      phases: laps,
     };
     const dir = validationDir(o.workspace);
     const reportPath = join(dir, `report-${createdAt.replace(/[-:.]/g, '')}.json`);
