@@ -158,7 +158,7 @@ export interface PeriodBins {
 
 /** The bin index of `d` (a DOUBLE SQL expression) on `edges`, NULL for null or non-finite values. */
 function binCase(d: string, edges: readonly number[]): string {
-  return `CASE WHEN NOT isfinite(${d}) THEN NULL ${edges.map((e, k) => `WHEN ${d} < ${sqlDouble(e)} THEN ${k}`).join(' ')} ELSE ${edges.length} END`;
+  return `CASE WHEN ${d} IS NULL OR NOT isfinite(${d}) THEN NULL ${edges.map((e, k) => `WHEN ${d} < ${sqlDouble(e)} THEN ${k}`).join(' ')} ELSE ${edges.length} END`;
 }
 
 /**

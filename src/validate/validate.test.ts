@@ -120,6 +120,9 @@ describe('validate on crafted tables', () => {
     const dup = copy();
     dup.splice(5, 0, { ...dup[5]! });
     expect(find(await variant(dup), 'duplicate_date')).toMatchObject({ severity: 'error', count: 1, examples: ['S0'] });
+    const apart = copy();
+    apart.push({ ...apart[700]! }); // not adjacent: the unsorted-file path
+    expect(find(await variant(apart), 'duplicate_date')).toMatchObject({ severity: 'error', count: 1, examples: [apart[700]!.Symbol] });
     const bad = copy();
     bad[3]!.Date = '2015-13-01';
     expect(find(await variant(bad), 'invalid_date')).toMatchObject({ severity: 'error', count: 1, examples: ['2015-13-01'] });
@@ -161,5 +164,22 @@ describe('validate on crafted tables', () => {
     expect(d?.severity).toBe('warning');
     expect(d!.values!.psi).toBeGreaterThan(d!.values!.threshold);
     expect(find(as, 'drift', 'Close')).toBeUndefined();
+  });
+
+  it('PSI equals a hand-computed value on the reference deciles', async () => {
+    // Reference volumes 1..100: exact deciles 10.9, 20.8, …, 90.1 (quantile_cont), 10 per bin.
+    // New volumes 1..50 twice: 20 in each of the five lower bins, none in the upper five.
+    const ws = await tempWorkspace('sp-val-');
+    const ref = cleanBars({ symbols: 1, days: 100 }).map((b, i) => ({ ...b, Volume: i + 1 }));
+    await writeBars(pricesFile(ws), ref);
+    const r = await validate(ws);
+    const saved = JSON.parse(await readFile(r.reference_path, 'utf8')) as Reference;
+    expect(saved.drift.columns.Volume!.edges.map((e) => Math.round(e * 10) / 10)).toEqual([10.9, 20.8, 30.7, 40.6, 50.5, 60.4, 70.3, 80.2, 90.1]);
+    expect(saved.drift.columns.Volume!.counts).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 10, 10]);
+    await writeBars(pricesFile(ws), ref.map((b, i) => ({ ...b, Volume: (i % 50) + 1 })));
+    const hand = 5 * (0.2 - 0.1) * Math.log(0.2 / 0.1) + 5 * (1e-4 - 0.1) * Math.log(1e-4 / 0.1);
+    const again = await validate(ws);
+    expect(again.report.drift.Volume!.psi).toBeCloseTo(hand, 12);
+    expect(find(again.report.anomalies, 'drift', 'Volume')).toMatchObject({ severity: 'warning' });
   });
 });
