@@ -162,7 +162,7 @@ describe('validate on crafted tables', () => {
     const as = await variant(copy().map((b) => ({ ...b, Volume: b.Volume! * 10 })));
     const d = find(as, 'drift', 'Volume');
     expect(d?.severity).toBe('warning');
-    expect(d!.values!.psi).toBeGreaterThan(d!.values!.threshold);
+    expect(d!.values!.psi).toBeGreaterThan(d!.values!.threshold!);
     expect(find(as, 'drift', 'Close')).toBeUndefined();
   });
 
