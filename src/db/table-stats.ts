@@ -149,7 +149,7 @@ export interface BinSpec {
 }
 
 export interface PeriodBins {
-  /** 'YYYY-MM' of the Date column (or 'all'). */
+  /** e.g. 'YYYY-MM' of the Date column (or 'all'). */
   period: string;
   rows: number;
   /** One Float64Array of edges.length + 1 counts per spec, in spec order. */
@@ -161,12 +161,15 @@ function binCase(d: string, edges: readonly number[]): string {
   return `CASE WHEN ${d} IS NULL OR NOT isfinite(${d}) THEN NULL ${edges.map((e, k) => `WHEN ${d} < ${sqlDouble(e)} THEN ${k}`).join(' ')} ELSE ${edges.length} END`;
 }
 
+/** How periodBinCounts groups rows: by month of a 'YYYY-MM-DD' column, into 'old'/'new' around a date, or not at all. */
+export type PeriodSplit = { by: 'month'; column: string } | { by: 'after'; column: string; date: string } | null;
+
 /**
- * Bin counts of each column on its edges (one GROUP BY pass per column), per month of the
- * 'YYYY-MM-DD' column `dateColumn`, or as one period 'all' when it is null. Nulls and non-finite
- * values fall in no bin, exactly as binCounts skips them.
+ * Bin counts of each column on its edges (one GROUP BY pass per column), per period: each month
+ * of a 'YYYY-MM-DD' column (a null date is period ''), 'old' / 'new' (dated after `date`), or one
+ * period 'all'. Nulls and non-finite values fall in no bin, exactly as binCounts skips them.
  */
-export async function periodBinCounts(conn: DuckDBConnection, path: string, specs: readonly BinSpec[], dateColumn: string | null): Promise<PeriodBins[]> {
+export async function periodBinCounts(conn: DuckDBConnection, path: string, specs: readonly BinSpec[], split: PeriodSplit): Promise<PeriodBins[]> {
   const byPeriod = new Map<string, PeriodBins>();
   const period = (key: string): PeriodBins => {
     let p = byPeriod.get(key);
@@ -178,10 +181,13 @@ export async function periodBinCounts(conn: DuckDBConnection, path: string, spec
   };
   for (const [i, s] of specs.entries()) {
     const d = `${sqlIdent(s.column)}::DOUBLE`;
-    const key = dateColumn === null ? "'all'" : `coalesce(${sqlIdent(dateColumn)}, '')`;
+    const key =
+      split === null ? "'all'"
+      : split.by === 'month' ? `coalesce(substr(${sqlIdent(split.column)}, 1, 7), '')`
+      : `CASE WHEN ${sqlIdent(split.column)} > ${sqlString(split.date)} THEN 'new' ELSE 'old' END`;
     const rows = await queryRows(conn, `SELECT ${key} AS p, ${binCase(d, s.edges)} AS b, count(*) AS n FROM ${src(path)} GROUP BY ALL`);
     for (const r of rows) {
-      const p = period(String(r.p).slice(0, 7));
+      const p = period(String(r.p));
       const n = Number(r.n);
       if (i === 0) p.rows += n;
       if (r.b !== null) p.counts[i]![Number(r.b)]! += n;

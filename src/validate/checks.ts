@@ -169,9 +169,12 @@ export function checkCoverage(ref: Reference, cur: Profile, symbols: readonly Sy
   return out;
 }
 
-/** PSI above the column's threshold (taken from the reference's month-over-month variation). */
-export function checkDrift(psis: Readonly<Record<string, { psi: number; threshold: number }>>): Anomaly[] {
+/**
+ * PSI above the column's threshold (taken from the reference's month-over-month variation): of the
+ * whole table against the reference, or (`what`) of the new rows against its last month.
+ */
+export function checkDrift(psis: Readonly<Record<string, { psi: number; threshold: number }>>, what = 'the table against the reference'): Anomaly[] {
   return Object.entries(psis)
     .filter(([, d]) => d.psi > d.threshold)
-    .map(([column, d]) => ({ code: 'drift' as const, severity: 'warning' as const, column, detail: `PSI ${d.psi.toFixed(3)} against the reference exceeds ${d.threshold.toFixed(3)} (from its normal month-to-month variation)`, values: { psi: d.psi, threshold: d.threshold } }));
+    .map(([column, d]) => ({ code: 'drift' as const, severity: 'warning' as const, column, detail: `PSI of ${what} ${d.psi.toFixed(3)} exceeds ${d.threshold.toFixed(3)} (from its normal month-to-month variation)`, values: { psi: d.psi, threshold: d.threshold } }));
 }

@@ -40,9 +40,12 @@ describe('drift baseline', () => {
         const all = await periodBinCounts(db.connection, path, [{ column: 'x', edges }], null);
         expect(all).toHaveLength(1);
         expect([...all[0]!.counts[0]!]).toEqual([...binCounts(xs, Float64Array.from(edges))]);
-        const months = await periodBinCounts(db.connection, path, [{ column: 'x', edges }], 'Date');
+        const months = await periodBinCounts(db.connection, path, [{ column: 'x', edges }], { by: 'month', column: 'Date' });
         expect(months.map((m) => m.period)).toEqual(['2020-01', '2020-02', '2020-03']);
         for (const [k, m] of months.entries()) expect([...m.counts[0]!]).toEqual([...binCounts(xs.filter((_, i) => i % 3 === k), Float64Array.from(edges))]);
+        const split = await periodBinCounts(db.connection, path, [{ column: 'x', edges }], { by: 'after', column: 'Date', date: '2020-02-15' });
+        expect(split.map((m) => m.period)).toEqual(['new', 'old']);
+        expect([...split[0]!.counts[0]!]).toEqual([...binCounts(xs.filter((_, i) => i % 3 === 2), Float64Array.from(edges))]);
       }
     } finally {
       db.close();

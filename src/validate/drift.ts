@@ -41,11 +41,14 @@ export function driftBaseline(specs: readonly BinSpec[], periods: readonly Perio
     const total = totals[i]!;
     const normal = normalPsis(periods.map((p) => p.counts[i]!), opts.minPeriodRows);
     const p95 = sortedQuantile(normal, 0.95);
+    let last: { period: string; counts: number[] } | null = null;
+    for (const p of periods) if (sum(p.counts[i]!) >= opts.minPeriodRows) last = { period: p.period, counts: [...p.counts[i]!] };
     out[s.column] = {
       edges: [...s.edges],
       counts: [...total],
       normal: { periods: normal.length, p50: sortedQuantile(normal, 0.5), p95, max: normal.length > 0 ? normal[normal.length - 1]! : null },
       threshold: Math.max(opts.floor, opts.k * (p95 ?? 0)),
+      last_period: last,
     };
   });
   return out;
@@ -67,3 +70,11 @@ export function totalCounts(specs: readonly BinSpec[], periods: readonly PeriodB
 export function columnPsi(base: ColumnDrift, counts: ArrayLike<number>): number {
   return psiFromCounts(base.counts, counts);
 }
+
+/** PSI of the new rows' counts against the baseline's last month (NaN without one or with too few rows). */
+export function newRowsPsi(base: ColumnDrift, counts: ArrayLike<number>, minRows: number): number {
+  if (!base.last_period || sum(counts) < minRows) return Number.NaN;
+  return psiFromCounts(base.last_period.counts, counts);
+}
+
+export { sum as sumCounts };

@@ -90,6 +90,14 @@ export interface ColumnDrift {
   normal: { periods: number; p50: number | null; p95: number | null; max: number | null };
   /** Alert when PSI(new vs reference) exceeds this: max(floor, k × normal.p95). */
   threshold: number;
+  /** The reference's last month with at least min_period_rows values: rows dated after the
+   * reference are compared with it (a period against the period before, like `normal`). */
+  last_period?: { period: string; counts: number[] } | null;
+}
+
+export interface DriftValue {
+  psi: number;
+  threshold: number;
 }
 
 export interface Reference extends Profile {
@@ -122,7 +130,10 @@ export interface ValidationReport {
   columns: ColumnProfile[];
   symbols: SymbolsProfile | null;
   dates: Profile['dates'];
-  drift: Record<string, { psi: number; threshold: number }>;
+  /** PSI of the whole table against the whole reference, per binned column. */
+  drift: Record<string, DriftValue>;
+  /** PSI of the rows dated after the reference's last date against its last month (when there are enough). */
+  drift_new_rows: { since: string; against: string; rows: number; columns: Record<string, DriftValue> } | null;
   seconds: number;
   /** Seconds per phase: columns, dates, duplicates, symbols, reference_bins, drift, hash. */
   phases: Record<string, number>;

@@ -9,8 +9,9 @@ import { validateTable, type ValidateResult } from './validate.js';
 
 const settings = ConfigSchema.parse({}).validate;
 
-async function validate(workspace: string, opts: { referencePath?: string; setReference?: boolean } = {}): Promise<ValidateResult> {
-  return validateTable({ workspace, table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings, threads: 1, memoryLimit: '256MB', now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog });
+async function validate(workspace: string, opts: { referencePath?: string; setReference?: boolean; minPeriodRows?: number } = {}): Promise<ValidateResult> {
+  const s = opts.minPeriodRows === undefined ? settings : { ...settings, drift: { ...settings.drift, min_period_rows: opts.minPeriodRows } };
+  return validateTable({ workspace, table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings: s, threads: 1, memoryLimit: '256MB', now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog });
 }
 
 const CLEAN = cleanBars({ symbols: 6, days: 300 });
@@ -181,5 +182,22 @@ describe('validate on crafted tables', () => {
     const again = await validate(ws);
     expect(again.report.drift.Volume!.psi).toBeCloseTo(hand, 12);
     expect(find(again.report.anomalies, 'drift', 'Volume')).toMatchObject({ severity: 'warning' });
+  });
+
+  it('drift of the new rows: the days after the reference against its last month', async () => {
+    const all = cleanBars({ symbols: 6, days: 360, seed: 3 });
+    const cut = [...new Set(all.map((b) => b.Date))].sort()[299]!;
+    const ws = await tempWorkspace('sp-val-');
+    await writeBars(pricesFile(ws), all.filter((b) => b.Date <= cut));
+    await validate(ws, { minPeriodRows: 50 });
+    await writeBars(pricesFile(ws), all);
+    const same = await validate(ws, { minPeriodRows: 50 });
+    expect(same.report.drift_new_rows).toMatchObject({ since: cut, rows: 360 });
+    expect(same.report.drift_new_rows!.columns.Volume!.psi).toBeGreaterThan(0);
+    expect(find(same.report.anomalies, 'drift')).toBeUndefined();
+    await writeBars(pricesFile(ws), all.map((b) => (b.Date > cut ? { ...b, Volume: b.Volume! * 3 } : b)));
+    const shifted = await validate(ws, { minPeriodRows: 50 });
+    expect(find(shifted.report.anomalies, 'drift', 'Volume')).toMatchObject({ severity: 'warning', detail: expect.stringContaining(`360 rows after ${cut}`) });
+    expect(find(shifted.report.anomalies, 'drift', 'Close')).toBeUndefined();
   });
 });

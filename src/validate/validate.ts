@@ -13,11 +13,11 @@ import { pricesPath } from '../etl/ingest.js';
 import { featuresPath } from '../features/build.js';
 import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-gaps.js';
 import * as C from './checks.js';
-import { driftBaseline, columnPsi, totalCounts, type DriftOptions } from './drift.js';
+import { driftBaseline, columnPsi, newRowsPsi, totalCounts, type DriftOptions } from './drift.js';
 import { buildProfile, decileEdges, QUANTILE_PROBS } from './profile.js';
 import { currentReferencePath, nextReferenceVersion, readReference, saveReference, validationDir, type TableName } from './reference.js';
 import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOverride } from './report.js';
-import type { Anomaly, Reference, ValidationReport } from './types.js';
+import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
 
 export interface ValidateSettings {
   null_rate_tolerance: number;
@@ -104,7 +104,7 @@ async function inferReference(conn: DuckDBConnection, input: string, s: Scanned,
   const profile = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
   const specs: BinSpec[] = profile.columns.filter((c) => numericNow(s.cols, c.name)).map((c) => ({ column: c.name, edges: decileEdges(c) })).filter((b) => b.edges.length > 0);
   const byMonth = s.dateList !== null && specs.length > 0;
-  const periods = specs.length > 0 ? await lap(laps, 'reference_bins', () => periodBinCounts(conn, input, specs, byMonth ? 'Date' : null)) : [];
+  const periods = specs.length > 0 ? await lap(laps, 'reference_bins', () => periodBinCounts(conn, input, specs, byMonth ? { by: 'month', column: 'Date' } : null)) : [];
   const d: DriftOptions = { k: o.settings.drift.k, floor: o.settings.drift.floor, minPeriodRows: o.settings.drift.min_period_rows };
   return {
     format: 'stockpipe-validation-reference',
@@ -119,9 +119,12 @@ async function inferReference(conn: DuckDBConnection, input: string, s: Scanned,
   };
 }
 
+type Drift = Record<string, DriftValue>;
+type NewRowsDrift = ValidationReport['drift_new_rows'];
+
 /** PSI of new bin counts (in the order of ref.drift.columns) against the reference. */
-function driftOfCounts(ref: Reference, counts: readonly ArrayLike<number>[]): Record<string, { psi: number; threshold: number }> {
-  const out: Record<string, { psi: number; threshold: number }> = {};
+function driftOfCounts(ref: Reference, counts: readonly ArrayLike<number>[]): Drift {
+  const out: Drift = {};
   Object.entries(ref.drift.columns).forEach(([column, base], i) => {
     const psi = columnPsi(base, counts[i]!);
     if (Number.isFinite(psi)) out[column] = { psi, threshold: base.threshold };
@@ -129,18 +132,30 @@ function driftOfCounts(ref: Reference, counts: readonly ArrayLike<number>[]): Re
   return out;
 }
 
-/** PSI of each reference-binned column of the new table. */
-async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, cols: readonly ColumnInfo[]): Promise<Record<string, { psi: number; threshold: number }>> {
+/**
+ * PSI of each reference-binned column of the new table, and of its rows dated after the reference
+ * against the reference's last month (one pass per column, split on the date).
+ */
+async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, cols: readonly ColumnInfo[], minRows: number): Promise<{ whole: Drift; fresh: NewRowsDrift }> {
   const specs: BinSpec[] = Object.entries(ref.drift.columns).filter(([name]) => numericNow(cols, name)).map(([column, d]) => ({ column, edges: d.edges }));
-  if (specs.length === 0) return {};
-  const totals = totalCounts(specs, await periodBinCounts(conn, input, specs, null));
-  const out: Record<string, { psi: number; threshold: number }> = {};
+  if (specs.length === 0) return { whole: {}, fresh: null };
+  const since = ref.dates?.max ?? null;
+  const split = since !== null && cols.some((c) => c.name === 'Date' && c.type === 'VARCHAR');
+  const periods = await periodBinCounts(conn, input, specs, split ? { by: 'after', column: 'Date', date: since! } : null);
+  const totals = totalCounts(specs, periods);
+  const recent = periods.find((p) => p.period === 'new');
+  const whole: Drift = {};
+  const columns: Drift = {};
   specs.forEach((s, i) => {
     const base = ref.drift.columns[s.column]!;
     const psi = columnPsi(base, totals[i]!);
-    if (Number.isFinite(psi)) out[s.column] = { psi, threshold: base.threshold };
+    if (Number.isFinite(psi)) whole[s.column] = { psi, threshold: base.threshold };
+    const fresh = recent === undefined ? Number.NaN : newRowsPsi(base, recent.counts[i]!, minRows);
+    if (Number.isFinite(fresh)) columns[s.column] = { psi: fresh, threshold: base.threshold };
   });
-  return out;
+  const against = Object.values(ref.drift.columns)[0]?.last_period?.period;
+  const fresh = recent !== undefined && since !== null && against !== undefined && Object.keys(columns).length > 0 ? { since, against, rows: recent.rows, columns } : null;
+  return { whole, fresh };
 }
 
 export async function validateTable(o: ValidateOptions): Promise<ValidateResult> {
@@ -168,7 +183,10 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     }
     const cur = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
     // A reference inferred in this run was binned from this very scan: its counts are the new counts.
-    const psis = created ? driftOfCounts(ref, Object.keys(ref.drift.columns).map((c) => ref!.drift.columns[c]!.counts)) : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols));
+    const drift = created
+      ? { whole: driftOfCounts(ref, Object.values(ref.drift.columns).map((c) => c.counts)), fresh: null }
+      : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols, o.settings.drift.min_period_rows));
+    const psis = drift.whole;
     const st = o.settings;
     const anomalies: Anomaly[] = [
       ...C.checkEmpty(cur),
@@ -181,6 +199,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       ...C.checkHighLow(s.scan.rules),
       ...C.checkCoverage(ref, cur, s.symbols),
       ...C.checkDrift(psis),
+      ...(drift.fresh === null ? [] : C.checkDrift(drift.fresh.columns, `the ${drift.fresh.rows} rows after ${drift.fresh.since} against the reference's ${drift.fresh.against}`)),
     ];
     if (s.symbols !== null) {
       anomalies.push(...C.checkDuplicates(s.symbols), ...C.checkShortHistory(s.symbols, st.min_symbol_rows));
@@ -213,6 +232,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       symbols: cur.symbols,
       dates: cur.dates,
       drift: psis,
+      drift_new_rows: drift.fresh,
       seconds: Math.round(performance.now() - t0) / 1000,
       phases: laps,
     };
