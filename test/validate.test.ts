@@ -82,6 +82,12 @@ describe('stockpipe validate (CLI)', () => {
     const r = sp(['validate', '--json', '--reference', bad, '-w', ws]);
     expect(r.status).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_REFERENCE_INVALID');
+    const cfg = join(ws, 'stockpipe.config.json');
+    await writeFile(cfg, JSON.stringify({ validate: { stale_after_day: 3 } }));
+    const c = sp(['validate', '--json', '-c', cfg, '-w', ws]);
+    expect([c.status, c.json.error!.code]).toEqual([2, 'SP_ERR_CONFIG_INVALID']);
+    await writeFile(cfg, JSON.stringify({ validate: { severity: { zero_volumes: 'off' } } }));
+    expect(sp(['validate', '--json', '-c', cfg, '-w', ws]).json.error!.code).toBe('SP_ERR_CONFIG_INVALID');
   });
 });
 
