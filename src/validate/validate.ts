@@ -82,9 +82,9 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
   const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
   const ranges = ref === null ? [] : rangeRules(ref.columns.filter((c) => numericNow(cols, c.name)));
   const scan = await lap(laps, 'columns', () => scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]));
-  let dateGroups = has('Date', 'VARCHAR') ? await lap(laps, 'dates', () => dateCounts(conn, input)) : null;
-  let symbols = null;
-  let dates = null;
+  const dateGroups = has('Date', 'VARCHAR') ? await lap(laps, 'dates', () => dateCounts(conn, input)) : null;
+  let symbols: Scanned['symbols'] = null;
+  let dates: Scanned['dates'] = null;
   if (has('Symbol') && dateGroups !== null) {
     // Rows on days the calendar calls closed must not count as present trading days.
     const pre = scanDates(dateGroups, []);
@@ -95,7 +95,6 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
     symbols = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: [], duplicates: new Map() });
   }
   const dateList = dateGroups === null ? null : dateGroups.map((g) => g.date).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
-  dateGroups = null;
   return { cols, scan, symbols, dates, dateList };
 }
 
