@@ -17,6 +17,7 @@ import { monitorCommand } from './monitor.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { evaluateCommand } from './evaluate.js';
+import { validateCommand } from './validate.js';
 import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
 import { deliverAlerts, runCommand } from './run.js';
 import { schedulerCommand } from './scheduler.js';
@@ -150,6 +151,18 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  $ stockpipe features\n  $ stockpipe features --window 20 --json')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, { features: { window: o.window } }, (ctx) => featuresCommand(ctx, { force: o.force === true }));
+    });
+
+  program
+    .command('validate')
+    .description('check a table against its saved reference (schema, ranges, nulls, price/volume quirks, calendar gaps, drift by PSI) → validation/latest.json; exit 1 on errors')
+    .addOption(new Option('--table <table>', 'which table (default prices)').choices(['prices', 'features']))
+    .option('--set-reference', 'infer a new reference version from the current table, then validate against it')
+    .option('--reference <file>', 'validate against this saved reference (e.g. validation/reference-v1.json)')
+    .addOption(new Option('--fail-on <level>', 'fail (exit 1, SP_ERR_VALIDATION_FAILED) on: error (default), warning, never').choices(['error', 'warning', 'never']))
+    .addHelpText('after', '\nExamples:\n  $ stockpipe validate                      # first run: infers validation/reference-v1.json from tables/prices.parquet\n  $ stockpipe validate --json\n  $ stockpipe validate --set-reference      # accept the current data as the new reference (v2, …)\n  $ stockpipe validate --table features --fail-on never')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, { validate: { table: o.table, fail_on: o.failOn } }, (ctx) => validateCommand(ctx, { setReference: o.setReference === true, reference: o.reference as string | undefined }));
     });
 
   const num = (v: string): number => {

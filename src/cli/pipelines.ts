@@ -6,6 +6,8 @@
  *          → retrain-if-needed
  * Inputs and outputs are the workspace files each command reads and writes (SPEC §2–§5), so the
  * runner's content-hash cache skips a task whose inputs, params and code version are unchanged. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
@@ -82,8 +84,9 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
   const validate = task({
     name: 'validate',
     deps: ['ingest'],
-    inputs: ['tables/prices.parquet'],
-    params: { validate: (cfg as Record<string, unknown>).validate ?? null },
+    // The saved reference decides the result too; the first run creates it (then the key changes once).
+    inputs: () => ['tables/prices.parquet', ...(existsSync(join(penv.workspace, 'validation', 'reference.json')) ? ['validation/reference.json'] : [])],
+    params: { ...cfg.validate },
     outputs: ['validation/latest.json'],
     run: cmd(() => ['validate'], (d) => ({ rowsIn: num(d.rows), rowsOut: null })),
   });

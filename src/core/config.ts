@@ -104,6 +104,24 @@ export const ConfigSchema = z
       )
       .default([]),
     monitor: MonitorConfigSchema.prefault({}),
+    validate: z
+      .object({
+        table: z.enum(['prices', 'features']).default('prices'),
+        fail_on: z.enum(['error', 'warning', 'never']).default('error'),
+        /** Per anomaly code: a severity, or 'off' to drop it (codes: src/validate/types.ts). */
+        severity: z.record(z.string(), z.enum(['info', 'warning', 'error', 'off'])).default({}),
+        null_rate_tolerance: z.coerce.number().min(0).max(1).default(0.01),
+        out_of_range_rate: z.coerce.number().min(0).max(1).default(0.001),
+        missing_days_rate: z.coerce.number().min(0).max(1).default(0.05),
+        stale_after_days: intFrom(0, 100_000).default(5),
+        min_symbol_rows: intFrom(1, 1_000_000).default(30),
+        drift: z
+          .object({ k: z.coerce.number().positive().default(2), floor: z.coerce.number().min(0).default(0.1), min_period_rows: intFrom(1, 1_000_000_000).default(200) })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

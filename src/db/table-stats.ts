@@ -1,0 +1,305 @@
+/** @module db/table-stats
+ * Statistics of a Parquet table for validate, each as one aggregate SQL pass: per-column counts,
+ * exact ranges and means, quantiles (exact up to 250k rows, else on a seeded Bernoulli sample) and
+ * approximate distinct counts (HyperLogLog); named row rules (counts + a few examples); per-period
+ * bin counts on given edges; per-symbol and per-date groups. What they mean is left to validate/. */
+import { queryRows, sqlIdent, sqlString, type DuckDBConnection } from './duckdb.js';
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+}
+
+export interface RawColumnStats extends ColumnInfo {
+  numeric: boolean;
+  non_null: number;
+  /** NaN or ±Infinity (numeric columns only). */
+  non_finite: number;
+  distinct: number;
+  min: number | string | null;
+  max: number | string | null;
+  mean: number | null;
+  /** Quantiles at the requested probabilities (numeric columns only; see sampleQuantiles). */
+  quantiles: number[] | null;
+}
+
+/** A named row rule: a SQL predicate over the table's columns, with the columns it needs. */
+export interface RowRule {
+  name: string;
+  needs: readonly string[];
+  where: string;
+}
+
+export interface RuleCount {
+  count: number;
+  /** Up to 3 'SYMBOL YYYY-MM-DD' of matching rows, first in file order (when Symbol and Date exist). */
+  examples: string[];
+}
+
+const NUMERIC = /^(DOUBLE|FLOAT|REAL|BIGINT|INTEGER|SMALLINT|TINYINT|HUGEINT|UBIGINT|UINTEGER|USMALLINT|UTINYINT|DECIMAL.*)$/;
+
+export function isNumericType(type: string): boolean {
+  return NUMERIC.test(type);
+}
+
+const src = (path: string): string => `read_parquet(${sqlString(path)})`;
+
+/** A double as an exact SQL literal (the shortest round-trip decimal, parsed as DOUBLE). */
+export function sqlDouble(x: number): string {
+  return `CAST(${sqlString(String(x))} AS DOUBLE)`;
+}
+
+/** Column names and DuckDB types of a Parquet file. */
+export async function parquetColumns(conn: DuckDBConnection, path: string): Promise<ColumnInfo[]> {
+  const rows = await queryRows(conn, `DESCRIBE SELECT * FROM ${src(path)}`);
+  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * One pass: total rows, every column's statistics, and the count (and examples) of every rule
+ * whose columns are all present.
+ */
+export async function scanTable(
+  conn: DuckDBConnection,
+  path: string,
+  columns: readonly ColumnInfo[],
+  probs: readonly number[],
+  rules: readonly RowRule[],
+): Promise<{ rows: number; columns: RawColumnStats[]; rules: Record<string, RuleCount> }> {
+  const names = new Set(columns.map((c) => c.name));
+  const sel: string[] = ['count(*) AS n'];
+  columns.forEach((c, i) => {
+    const q = sqlIdent(c.name);
+    sel.push(`count(${q}) AS c${i}_n`, `approx_count_distinct(${q}) AS c${i}_d`);
+    if (isNumericType(c.type)) {
+      const d = `${q}::DOUBLE`;
+      sel.push(
+        `count(*) FILTER (WHERE NOT isfinite(${d})) AS c${i}_nf`,
+        `min(${d}) FILTER (WHERE isfinite(${d})) AS c${i}_min`,
+        `max(${d}) FILTER (WHERE isfinite(${d})) AS c${i}_max`,
+        `avg(${d}) FILTER (WHERE isfinite(${d})) AS c${i}_mean`,
+      );
+    } else {
+      sel.push(`min(${q}::VARCHAR) AS c${i}_min`, `max(${q}::VARCHAR) AS c${i}_max`);
+    }
+  });
+  const active = rules.filter((r) => r.needs.every((n) => names.has(n)));
+  active.forEach((r, i) => sel.push(`count(*) FILTER (WHERE ${r.where}) AS r${i}_n`));
+  const [row] = await queryRows(conn, `SELECT ${sel.join(',\n  ')} FROM ${src(path)}`);
+  const r = row ?? {};
+  const rows = Number(r.n ?? 0);
+  const quantiles = await sampleQuantiles(conn, path, columns.filter((c) => isNumericType(c.type)), probs, rows);
+  const stats = columns.map((c, i): RawColumnStats => {
+    const numeric = isNumericType(c.type);
+    const q = quantiles.get(c.name);
+    return {
+      ...c,
+      numeric,
+      non_null: Number(r[`c${i}_n`] ?? 0),
+      non_finite: numeric ? Number(r[`c${i}_nf`] ?? 0) : 0,
+      distinct: Number(r[`c${i}_d`] ?? 0),
+      min: numeric ? num(r[`c${i}_min`]) : ((r[`c${i}_min`] as string | null) ?? null),
+      max: numeric ? num(r[`c${i}_max`]) : ((r[`c${i}_max`] as string | null) ?? null),
+      mean: numeric ? num(r[`c${i}_mean`]) : null,
+      quantiles: numeric && q !== undefined ? q : null,
+    };
+  });
+  const counts: Record<string, RuleCount> = {};
+  const withExamples = names.has('Symbol') && names.has('Date');
+  for (const [i, rule] of active.entries()) {
+    const count = Number(r[`r${i}_n`] ?? 0);
+    // Examples only for rules that hit: the first rows in file order (a scan that stops early).
+    const ex = count > 0 && withExamples ? await queryRows(conn, `SELECT "Symbol" AS s, "Date" AS d FROM ${src(path)} WHERE ${rule.where} LIMIT 3`) : [];
+    counts[rule.name] = { count, examples: ex.map((e) => `${String(e.s)} ${String(e.d)}`) };
+  }
+  return { rows, columns: stats, rules: counts };
+}
+
+/** Rows the quantiles are computed from: all of them up to this, else a seeded Bernoulli sample of about this many. */
+export const QUANTILE_SAMPLE_ROWS = 250_000;
+
+/**
+ * Quantiles (quantile_cont) of the finite values of numeric columns: exact up to
+ * QUANTILE_SAMPLE_ROWS rows, else on a seeded Bernoulli sample of about that many rows (one cheap
+ * scan; t-digest over every row costs several times more at tens of millions of rows).
+ */
+async function sampleQuantiles(conn: DuckDBConnection, path: string, columns: readonly ColumnInfo[], probs: readonly number[], rows: number): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (columns.length === 0 || rows === 0) return out;
+  const pct = Math.min(100, (100 * QUANTILE_SAMPLE_ROWS) / rows);
+  const from = pct >= 100 ? src(path) : `(SELECT * FROM ${src(path)} USING SAMPLE ${pct.toFixed(6)} PERCENT (bernoulli, 42))`;
+  const sel = columns.map((c, i) => {
+    const d = `${sqlIdent(c.name)}::DOUBLE`;
+    return `quantile_cont(${d}, [${probs.join(', ')}]) FILTER (WHERE isfinite(${d})) AS q${i}`;
+  });
+  const [r] = await queryRows(conn, `SELECT ${sel.join(', ')} FROM ${from}`);
+  columns.forEach((c, i) => {
+    const q = r?.[`q${i}`];
+    if (Array.isArray(q)) out.set(c.name, q.map(Number));
+  });
+  return out;
+}
+
+export interface BinSpec {
+  column: string;
+  /** Strictly increasing; bin k holds edges[k-1] <= x < edges[k] (as monitor/psi binCounts). */
+  edges: readonly number[];
+}
+
+export interface PeriodBins {
+  /** e.g. 'YYYY-MM' of the Date column (or 'all'). */
+  period: string;
+  rows: number;
+  /** One Float64Array of edges.length + 1 counts per spec, in spec order. */
+  counts: Float64Array[];
+}
+
+/** The bin index of `d` (a DOUBLE SQL expression) on `edges`, NULL for null or non-finite values. */
+function binCase(d: string, edges: readonly number[]): string {
+  return `CASE WHEN ${d} IS NULL OR NOT isfinite(${d}) THEN NULL ${edges.map((e, k) => `WHEN ${d} < ${sqlDouble(e)} THEN ${k}`).join(' ')} ELSE ${edges.length} END`;
+}
+
+/** How periodBinCounts groups rows: by month of a 'YYYY-MM-DD' column, into 'old'/'new' around a date, or not at all. */
+export type PeriodSplit = { by: 'month'; column: string } | { by: 'after'; column: string; date: string } | null;
+
+/**
+ * Bin counts of each column on its edges (one GROUP BY pass per column), per period: each month
+ * of a 'YYYY-MM-DD' column (a null date is period ''), 'old' / 'new' (dated after `date`), or one
+ * period 'all'. Nulls and non-finite values fall in no bin, exactly as binCounts skips them.
+ */
+export async function periodBinCounts(conn: DuckDBConnection, path: string, specs: readonly BinSpec[], split: PeriodSplit): Promise<PeriodBins[]> {
+  const byPeriod = new Map<string, PeriodBins>();
+  const period = (key: string): PeriodBins => {
+    let p = byPeriod.get(key);
+    if (p === undefined) {
+      p = { period: key, rows: 0, counts: specs.map((s) => new Float64Array(s.edges.length + 1)) };
+      byPeriod.set(key, p);
+    }
+    return p;
+  };
+  for (const [i, s] of specs.entries()) {
+    const d = `${sqlIdent(s.column)}::DOUBLE`;
+    const key =
+      split === null ? "'all'"
+      : split.by === 'month' ? `coalesce(substr(${sqlIdent(split.column)}, 1, 7), '')`
+      : `CASE WHEN ${sqlIdent(split.column)} > ${sqlString(split.date)} THEN 'new' ELSE 'old' END`;
+    const rows = await queryRows(conn, `SELECT ${key} AS p, ${binCase(d, s.edges)} AS b, count(*) AS n FROM ${src(path)} GROUP BY ALL`);
+    for (const r of rows) {
+      const p = period(String(r.p));
+      const n = Number(r.n);
+      if (i === 0) p.rows += n;
+      if (r.b !== null) p.counts[i]![Number(r.b)]! += n;
+    }
+  }
+  return [...byPeriod.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
+}
+
+export interface DateGroup {
+  date: string;
+  rows: number;
+}
+
+/** Rows per distinct Date, in date order. */
+export async function dateCounts(conn: DuckDBConnection, path: string): Promise<DateGroup[]> {
+  const rows = await queryRows(conn, `SELECT "Date" AS d, count(*) AS n FROM ${src(path)} WHERE "Date" IS NOT NULL GROUP BY ALL ORDER BY d`);
+  return rows.map((r) => ({ date: String(r.d), rows: Number(r.n) }));
+}
+
+export interface SymbolGroup {
+  symbol: string;
+  rows: number;
+  /** Rows less duplicated (Symbol, Date) rows (see duplicateRows). */
+  distinct_dates: number;
+  first: string | null;
+  last: string | null;
+  /** Rows whose Security Name is null (0 when the column is absent). */
+  no_metadata_rows: number;
+  /** Rows of the symbol dated on one of `offDates` (days the calendar calls closed). */
+  off_dates: number;
+}
+
+/** Per-symbol counts and date range (one GROUP BY pass), in symbol order; `duplicates` from duplicateRows. */
+export async function symbolGroups(conn: DuckDBConnection, path: string, opts: { hasSecurityName: boolean; offDates: readonly string[]; duplicates: ReadonlyMap<string, number> }): Promise<SymbolGroup[]> {
+  const meta = opts.hasSecurityName ? `count(*) FILTER (WHERE "Security Name" IS NULL)` : '0';
+  const off = opts.offDates.length > 0 ? `count(*) FILTER (WHERE "Date" IN (${opts.offDates.map(sqlString).join(', ')}))` : '0';
+  const rows = await queryRows(
+    conn,
+    `SELECT "Symbol" AS s, count(*) AS n, min("Date") AS a, max("Date") AS b, ${meta} AS nm, ${off} AS nof
+     FROM ${src(path)} GROUP BY ALL ORDER BY s NULLS FIRST`,
+  );
+  return rows.map((r) => ({
+    symbol: r.s === null ? '(null)' : String(r.s),
+    rows: Number(r.n),
+    distinct_dates: Number(r.n) - (opts.duplicates.get(r.s === null ? '(null)' : String(r.s)) ?? 0),
+    first: r.a === null ? null : String(r.a),
+    last: r.b === null ? null : String(r.b),
+    no_metadata_rows: Number(r.nm),
+    off_dates: Number(r.nof),
+  }));
+}
+
+/**
+ * Repeated (Symbol, Date) rows per symbol (rows beyond the first). A file sorted by Symbol, Date
+ * (as ingest writes it) is checked by comparing each row with the one before (cheap); an unsorted
+ * file falls back to a GROUP BY over every (Symbol, Date) pair.
+ */
+export async function duplicateRows(conn: DuckDBConnection, path: string): Promise<Map<string, number>> {
+  const prev = (c: string): string => `lag(${c}) OVER ()`;
+  const rows = await queryRows(
+    conn,
+    `SELECT s, dup, count(*) AS n FROM (SELECT "Symbol" AS s,
+       "Symbol" = ${prev('"Symbol"')} AND "Date" = ${prev('"Date"')} AS dup,
+       "Symbol" < ${prev('"Symbol"')} OR ("Symbol" = ${prev('"Symbol"')} AND "Date" < ${prev('"Date"')}) AS back
+     FROM ${src(path)}) WHERE dup OR back GROUP BY ALL`,
+  );
+  const key = (v: unknown): string => (v === null ? '(null)' : String(v));
+  if (rows.some((r) => r.dup !== true)) {
+    const all = await queryRows(conn, `SELECT s, sum(n - 1) AS n FROM (SELECT "Symbol" AS s, count(*) AS n FROM ${src(path)} GROUP BY "Symbol", "Date" HAVING count(*) > 1) GROUP BY ALL`);
+    return new Map(all.map((r) => [key(r.s), Number(r.n)]));
+  }
+  return new Map(rows.map((r) => [key(r.s), Number(r.n)]));
+}
+
+/** The distinct dates of some symbols (for listing example gaps), symbol → sorted dates. */
+export async function datesOfSymbols(conn: DuckDBConnection, path: string, symbols: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (symbols.length === 0) return out;
+  const rows = await queryRows(conn, `SELECT DISTINCT "Symbol" AS s, "Date" AS d FROM ${src(path)} WHERE "Symbol" IN (${symbols.map(sqlString).join(', ')}) ORDER BY s, d`);
+  for (const r of rows) {
+    const s = String(r.s);
+    if (!out.has(s)) out.set(s, []);
+    out.get(s)!.push(String(r.d));
+  }
+  return out;
+}
+
+const PRICE_COLUMNS = ['Open', 'High', 'Low', 'Close', 'Adj Close'] as const;
+
+/** The row rules of a bars table (prices or features); validate/checks turns counts into anomalies. */
+export const BAR_RULES: readonly RowRule[] = [
+  ...PRICE_COLUMNS.flatMap((c): RowRule[] => [
+    { name: `zero:${c}`, needs: [c], where: `${sqlIdent(c)} = 0` },
+    { name: `negative:${c}`, needs: [c], where: `${sqlIdent(c)} < 0` },
+  ]),
+  { name: 'high_below_low', needs: ['High', 'Low'], where: `"High" < "Low"` },
+  {
+    name: 'ohlc_outside',
+    needs: ['Open', 'High', 'Low', 'Close'],
+    where: `"High" >= "Low" AND "Open" > 0 AND ("Open" > "High" OR "Open" < "Low" OR "Close" > "High" OR "Close" < "Low")`,
+  },
+  { name: 'zero:Volume', needs: ['Volume'], where: `"Volume" = 0` },
+  { name: 'negative:Volume', needs: ['Volume'], where: `"Volume" < 0` },
+  { name: 'large_volume', needs: ['Volume'], where: `"Volume" > 2147483647` },
+];
+
+/** Rules `range:<column>`: finite values outside [min, max] (numeric columns with a known range). */
+export function rangeRules(columns: readonly { name: string; min: unknown; max: unknown }[]): RowRule[] {
+  return columns
+    .filter((c) => typeof c.min === 'number' && typeof c.max === 'number')
+    .map((c) => {
+      const d = `${sqlIdent(c.name)}::DOUBLE`;
+      return { name: `range:${c.name}`, needs: [c.name], where: `isfinite(${d}) AND (${d} < ${sqlDouble(c.min as number)} OR ${d} > ${sqlDouble(c.max as number)})` };
+    });
+}

@@ -1,0 +1,81 @@
+/** @module validate/reference
+ * Where validation artifacts live and how the reference is saved (versioned, atomically) and read
+ * back (checked, so a corrupt file is SP_ERR_REFERENCE_INVALID, never a crash mid-run). */
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import { writeFileAtomic } from '../core/fs.js';
+import type { Reference } from './types.js';
+
+export type TableName = 'prices' | 'features';
+
+export function validationDir(workspace: string): string {
+  return join(workspace, 'validation');
+}
+
+/** prices: reference.json / reference-v<N>.json; features: reference-features.json / reference-features-v<N>.json. */
+function stem(table: TableName): string {
+  return table === 'prices' ? 'reference' : 'reference-features';
+}
+
+export function currentReferencePath(workspace: string, table: TableName): string {
+  return join(validationDir(workspace), `${stem(table)}.json`);
+}
+
+export function versionedReferencePath(workspace: string, table: TableName, version: number): string {
+  return join(validationDir(workspace), `${stem(table)}-v${version}.json`);
+}
+
+/** The next free version number of a table's reference (1 for the first). */
+export async function nextReferenceVersion(workspace: string, table: TableName): Promise<number> {
+  const re = new RegExp(`^${stem(table)}-v(\\d+)\\.json$`);
+  const names = await readdir(validationDir(workspace)).catch(() => [] as string[]);
+  let max = 0;
+  for (const n of names) {
+    const m = re.exec(n);
+    if (m) max = Math.max(max, Number(m[1]));
+  }
+  return max + 1;
+}
+
+/** Writes reference-v<N>.json, then the current-reference copy; returns the versioned path. */
+export async function saveReference(workspace: string, ref: Reference): Promise<string> {
+  const text = `${JSON.stringify(ref, null, 2)}\n`;
+  const path = versionedReferencePath(workspace, ref.table, ref.version);
+  await writeFileAtomic(path, text);
+  await writeFileAtomic(currentReferencePath(workspace, ref.table), text);
+  return path;
+}
+
+function invalid(path: string, why: string, cause?: unknown): StockpipeError {
+  return new StockpipeError('SP_ERR_REFERENCE_INVALID', `${path}: ${why}`, { cause });
+}
+
+/** Reads a saved reference; SP_ERR_REFERENCE_INVALID when unreadable, not JSON, or not a reference. */
+export async function readReference(path: string, table?: TableName): Promise<Reference> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw invalid(path, `cannot read the reference (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+  }
+  let ref: Reference;
+  try {
+    ref = JSON.parse(text) as Reference;
+  } catch (err) {
+    throw invalid(path, `not valid JSON (${(err as Error).message})`, err);
+  }
+  const ok =
+    typeof ref === 'object' && ref !== null &&
+    ref.format === 'stockpipe-validation-reference' &&
+    Number.isInteger(ref.version) &&
+    (ref.table === 'prices' || ref.table === 'features') &&
+    Number.isFinite(ref.rows) &&
+    Array.isArray(ref.columns) && ref.columns.every((c) => typeof c?.name === 'string' && typeof c.type === 'string' && Number.isFinite(c.null_rate)) &&
+    typeof ref.drift === 'object' && ref.drift !== null && typeof ref.drift.columns === 'object' &&
+    Object.values(ref.drift.columns).every((d) => Array.isArray(d?.edges) && Array.isArray(d.counts) && d.counts.length === d.edges.length + 1 && Number.isFinite(d.threshold)) &&
+    (ref.symbols === null || (typeof ref.symbols === 'object' && Array.isArray(ref.symbols.names)));
+  if (!ok) throw invalid(path, 'not a stockpipe validation reference (missing or malformed format, version, table, columns, symbols or drift)');
+  if (table !== undefined && ref.table !== table) throw invalid(path, `the reference describes the ${ref.table} table, not ${table}`, undefined);
+  return ref;
+}

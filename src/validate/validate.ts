@@ -1,0 +1,248 @@
+/** @module validate/validate
+ * `validate` end to end: scan the table (db/table-stats, a few aggregate passes), infer and save a
+ * reference when asked or when none exists, run every check against it, and write the report
+ * (validation/report-<stamp>.json + latest.json). Failing the command is the caller's decision. */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import { sha256File, writeFileAtomic } from '../core/fs.js';
+import type { Logger } from '../core/log.js';
+import { openDuckDB, type DuckDBConnection } from '../db/duckdb.js';
+import { BAR_RULES, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, periodBinCounts, rangeRules, scanTable, symbolGroups, type BinSpec, type ColumnInfo } from '../db/table-stats.js';
+import { pricesPath } from '../etl/ingest.js';
+import { featuresPath } from '../features/build.js';
+import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-gaps.js';
+import * as C from './checks.js';
+import { driftBaseline, columnPsi, newRowsPsi, totalCounts, type DriftOptions } from './drift.js';
+import { buildProfile, decileEdges, QUANTILE_PROBS } from './profile.js';
+import { currentReferencePath, nextReferenceVersion, readReference, saveReference, validationDir, type TableName } from './reference.js';
+import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOverride } from './report.js';
+import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
+
+export interface ValidateSettings {
+  null_rate_tolerance: number;
+  out_of_range_rate: number;
+  missing_days_rate: number;
+  stale_after_days: number;
+  min_symbol_rows: number;
+  severity: Record<string, SeverityOverride>;
+  drift: { k: number; floor: number; min_period_rows: number };
+}
+
+export interface ValidateOptions {
+  workspace: string;
+  table: TableName;
+  /** A saved reference to validate against (default: the workspace's current one). */
+  referencePath?: string;
+  /** Infer a new reference version from this table first. */
+  setReference: boolean;
+  settings: ValidateSettings;
+  threads: number;
+  memoryLimit: string;
+  now: () => Date;
+  log: Logger;
+}
+
+export interface ValidateResult {
+  report: ValidationReport;
+  report_path: string;
+  latest_path: string;
+  reference_path: string;
+}
+
+export function tablePath(workspace: string, table: TableName): string {
+  return table === 'prices' ? pricesPath(workspace) : featuresPath(workspace);
+}
+
+const numericNow = (cols: readonly ColumnInfo[], name: string): boolean => cols.some((c) => c.name === name && isNumericType(c.type));
+
+interface Scanned {
+  cols: ColumnInfo[];
+  scan: Awaited<ReturnType<typeof scanTable>>;
+  symbols: Awaited<ReturnType<typeof symbolGroups>> | null;
+  dates: ReturnType<typeof scanDates> | null;
+  dateList: string[] | null;
+}
+
+/** Seconds per phase, for the report (where the time goes at scale). */
+type Laps = Record<string, number>;
+async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    laps[name] = (laps[name] ?? 0) + Math.round(performance.now() - t0) / 1000;
+  }
+}
+
+async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps): Promise<Scanned> {
+  const cols = await parquetColumns(conn, input).catch((err: unknown) => {
+    throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
+  });
+  const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
+  const ranges = ref === null ? [] : rangeRules(ref.columns.filter((c) => numericNow(cols, c.name)));
+  const scan = await lap(laps, 'columns', () => scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]));
+  const dateGroups = has('Date', 'VARCHAR') ? await lap(laps, 'dates', () => dateCounts(conn, input)) : null;
+  let symbols: Scanned['symbols'] = null;
+  let dates: Scanned['dates'] = null;
+  if (has('Symbol') && dateGroups !== null) {
+    // Rows on days the calendar calls closed must not count as present trading days.
+    const pre = scanDates(dateGroups, []);
+    const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, input));
+    symbols = await lap(laps, 'symbols', () => symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: pre.off.map((g) => g.date), duplicates }));
+    dates = scanDates(dateGroups, symbols);
+  } else if (has('Symbol')) {
+    symbols = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: [], duplicates: new Map() });
+  }
+  const dateList = dateGroups === null ? null : dateGroups.map((g) => g.date).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
+  return { cols, scan, symbols, dates, dateList };
+}
+
+/** Infers a reference (profile + drift baseline) from a scanned table. */
+async function inferReference(conn: DuckDBConnection, input: string, s: Scanned, o: ValidateOptions, version: number, laps: Laps): Promise<Reference> {
+  const profile = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
+  const specs: BinSpec[] = profile.columns.filter((c) => numericNow(s.cols, c.name)).map((c) => ({ column: c.name, edges: decileEdges(c) })).filter((b) => b.edges.length > 0);
+  const byMonth = s.dateList !== null && specs.length > 0;
+  const periods = specs.length > 0 ? await lap(laps, 'reference_bins', () => periodBinCounts(conn, input, specs, byMonth ? { by: 'month', column: 'Date' } : null)) : [];
+  const d: DriftOptions = { k: o.settings.drift.k, floor: o.settings.drift.floor, minPeriodRows: o.settings.drift.min_period_rows };
+  return {
+    format: 'stockpipe-validation-reference',
+    version,
+    created_at: o.now().toISOString(),
+    table: o.table,
+    source: input,
+    data_hash: await lap(laps, 'hash', () => sha256File(input)),
+    ...profile,
+    symbols: profile.symbols === null || s.symbols === null ? null : { ...profile.symbols, names: s.symbols.map((g) => g.symbol) },
+    drift: { method: 'psi', period: 'month', k: d.k, floor: d.floor, min_period_rows: d.minPeriodRows, columns: driftBaseline(specs, periods, d) },
+  };
+}
+
+type Drift = Record<string, DriftValue>;
+type NewRowsDrift = ValidationReport['drift_new_rows'];
+
+/** PSI of new bin counts (in the order of ref.drift.columns) against the reference. */
+function driftOfCounts(ref: Reference, counts: readonly ArrayLike<number>[]): Drift {
+  const out: Drift = {};
+  Object.entries(ref.drift.columns).forEach(([column, base], i) => {
+    const psi = columnPsi(base, counts[i]!);
+    if (Number.isFinite(psi)) out[column] = { psi, threshold: base.threshold };
+  });
+  return out;
+}
+
+/**
+ * PSI of each reference-binned column of the new table, and of its rows dated after the reference
+ * against the reference's last month (one pass per column, split on the date).
+ */
+async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, cols: readonly ColumnInfo[], minRows: number): Promise<{ whole: Drift; fresh: NewRowsDrift }> {
+  const specs: BinSpec[] = Object.entries(ref.drift.columns).filter(([name]) => numericNow(cols, name)).map(([column, d]) => ({ column, edges: d.edges }));
+  if (specs.length === 0) return { whole: {}, fresh: null };
+  const since = ref.dates?.max ?? null;
+  const split = since !== null && cols.some((c) => c.name === 'Date' && c.type === 'VARCHAR');
+  const periods = await periodBinCounts(conn, input, specs, split ? { by: 'after', column: 'Date', date: since! } : null);
+  const totals = totalCounts(specs, periods);
+  const recent = periods.find((p) => p.period === 'new');
+  const whole: Drift = {};
+  const columns: Drift = {};
+  specs.forEach((s, i) => {
+    const base = ref.drift.columns[s.column]!;
+    const psi = columnPsi(base, totals[i]!);
+    if (Number.isFinite(psi)) whole[s.column] = { psi, threshold: base.threshold };
+    const fresh = recent === undefined ? Number.NaN : newRowsPsi(base, recent.counts[i]!, minRows);
+    if (Number.isFinite(fresh)) columns[s.column] = { psi: fresh, threshold: base.threshold };
+  });
+  const against = Object.values(ref.drift.columns)[0]?.last_period?.period;
+  const fresh = recent !== undefined && since !== null && against !== undefined && Object.keys(columns).length > 0 ? { since, against, rows: recent.rows, columns } : null;
+  return { whole, fresh };
+}
+
+export async function validateTable(o: ValidateOptions): Promise<ValidateResult> {
+  const t0 = performance.now();
+  const overrides = checkOverrides(o.settings.severity);
+  const input = tablePath(o.workspace, o.table);
+  if (!(await stat(input).catch(() => null))) {
+    throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} does not exist`, { hint: o.table === 'prices' ? 'Run `stockpipe ingest` first.' : 'Run `stockpipe features` first.' });
+  }
+  const current = currentReferencePath(o.workspace, o.table);
+  let refPath = o.referencePath ?? current;
+  let ref: Reference | null = null;
+  if (o.referencePath !== undefined || (!o.setReference && (await stat(current).catch(() => null)))) ref = await readReference(refPath, o.table);
+  const db = await openDuckDB({ tempDir: join(o.workspace, 'tmp', 'duckdb'), memoryLimit: o.memoryLimit, threads: Math.max(1, o.threads) });
+  try {
+    const conn = db.connection;
+    const laps: Laps = {};
+    const s = await scanAll(conn, input, ref, laps);
+    let created = false;
+    if (ref === null) {
+      ref = await inferReference(conn, input, s, o, await nextReferenceVersion(o.workspace, o.table), laps);
+      refPath = await saveReference(o.workspace, ref);
+      created = true;
+      o.log.info({ reference: refPath }, 'inferred and saved a new validation reference');
+    }
+    const cur = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
+    // A reference inferred in this run was binned from this very scan: its counts are the new counts.
+    const drift = created
+      ? { whole: driftOfCounts(ref, Object.values(ref.drift.columns).map((c) => c.counts)), fresh: null }
+      : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols, o.settings.drift.min_period_rows));
+    const psis = drift.whole;
+    const st = o.settings;
+    const anomalies: Anomaly[] = [
+      ...C.checkEmpty(cur),
+      ...C.checkSchema(ref.columns, cur.columns),
+      ...C.checkNonFinite(cur.columns),
+      ...C.checkNullSpike(ref.columns, cur.columns, st.null_rate_tolerance),
+      ...C.checkOutOfRange(ref.columns, s.scan.rules, cur.rows, st.out_of_range_rate),
+      ...C.checkPrices(s.scan.rules),
+      ...C.checkVolume(s.scan.rules),
+      ...C.checkHighLow(s.scan.rules),
+      ...C.checkCoverage(ref, cur, s.symbols),
+      ...C.checkDrift(psis),
+      ...(drift.fresh === null ? [] : C.checkDrift(drift.fresh.columns, `the ${drift.fresh.rows} rows after ${drift.fresh.since} against the reference's ${drift.fresh.against}`)),
+    ];
+    if (s.symbols !== null) {
+      anomalies.push(...C.checkDuplicates(s.symbols), ...C.checkShortHistory(s.symbols, st.min_symbol_rows));
+      if (s.cols.some((c) => c.name === 'Security Name')) anomalies.push(...C.checkMetadata(s.symbols));
+    }
+    if (s.dates !== null && s.symbols !== null) {
+      const gaps = symbolGaps(s.dates, s.symbols);
+      const worst = gaps.filter((g) => g.missing > 0).sort((a, b) => b.missing / b.expected - a.missing / a.expected).slice(0, 3);
+      const have = await datesOfSymbols(conn, input, worst.map((g) => g.symbol));
+      const closed = new Set(s.dates.closed);
+      const examples = new Map([...have].map(([sym, ds]) => [sym, missingDates(ds, closed, 3)]));
+      anomalies.push(...C.checkCalendar(s.dates), ...C.checkMissingDays(gaps, st.missing_days_rate, examples), ...C.checkStale(staleSymbols(s.dates, s.symbols, st.stale_after_days), st.stale_after_days));
+    }
+    const final = finalizeAnomalies(anomalies, overrides);
+    const summary = summarize(final);
+    const createdAt = o.now().toISOString();
+    const report: ValidationReport = {
+      status: statusOf(summary),
+      created_at: createdAt,
+      table: o.table,
+      input,
+      data_hash: created ? ref.data_hash : await lap(laps, 'hash', () => sha256File(input)),
+      reference_version: ref.version,
+      reference: refPath,
+      reference_created: created,
+      rows: cur.rows,
+      anomalies: final,
+      summary,
+      columns: cur.columns,
+      symbols: cur.symbols,
+      dates: cur.dates,
+      drift: psis,
+      drift_new_rows: drift.fresh,
+      seconds: Math.round(performance.now() - t0) / 1000,
+      phases: laps,
+    };
+    const dir = validationDir(o.workspace);
+    const reportPath = join(dir, `report-${createdAt.replace(/[-:.]/g, '')}.json`);
+    const text = `${JSON.stringify(report, null, 2)}\n`;
+    await writeFileAtomic(reportPath, text);
+    const latest = join(dir, 'latest.json');
+    await writeFileAtomic(latest, text);
+    return { report, report_path: reportPath, latest_path: latest, reference_path: refPath };
+  } finally {
+    db.close();
+  }
+}

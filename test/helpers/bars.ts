@@ -1,0 +1,71 @@
+/** @module test/helpers/bars
+ * Small crafted bars tables for validate tests: clean seeded bars on NYSE trading days, written
+ * to <workspace>/tables/prices.parquet through DuckDB (optionally reshaped by a SELECT). */
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { tradingDays } from '../../src/core/calendar.js';
+import { createRng } from '../../src/core/rng.js';
+
+export interface Bar {
+  Symbol: string;
+  'Security Name': string | null;
+  Date: string;
+  Open: number | null;
+  High: number | null;
+  Low: number | null;
+  Close: number | null;
+  'Adj Close': number | null;
+  Volume: number | null;
+  Asset: string;
+}
+
+/**
+ * Clean bars: `symbols` symbols (S0, S1, …) on the first `days` trading days from 2015-01-02.
+ * `seed` draws each symbol's parameters (start price, base volume), `noiseSeed` the daily noise.
+ */
+export function cleanBars(opts: { symbols: number; days: number; seed?: number; noiseSeed?: number; start?: string }): Bar[] {
+  const params = createRng(opts.seed ?? 1);
+  const rng = createRng(opts.noiseSeed ?? opts.seed ?? 1);
+  const dates = tradingDays(opts.start ?? '2015-01-02', opts.days);
+  const out: Bar[] = [];
+  for (let s = 0; s < opts.symbols; s++) {
+    let price = 20 + 80 * params.next();
+    const base = 1e5 * (1 + 9 * params.next());
+    for (const Date of dates) {
+      price *= Math.exp(0.02 * rng.normal());
+      const open = price * (1 + 0.005 * rng.normal());
+      const close = price;
+      const high = Math.max(open, close) * (1 + 0.01 * rng.next());
+      const low = Math.min(open, close) * (1 - 0.01 * rng.next());
+      out.push({ Symbol: `S${s}`, 'Security Name': `Company ${s}`, Date, Open: open, High: high, Low: low, Close: close, 'Adj Close': close * 0.9, Volume: Math.round(base * Math.exp(0.3 * rng.normal())), Asset: s % 5 === 4 ? 'etf' : 'stock' });
+    }
+  }
+  return out.sort((a, b) => (a.Symbol < b.Symbol ? -1 : a.Symbol > b.Symbol ? 1 : a.Date < b.Date ? -1 : 1));
+}
+
+const lit = (v: string | number | null): string => (v === null ? 'NULL' : typeof v === 'number' ? (Number.isFinite(v) ? `${v}::DOUBLE` : `'${v}'::DOUBLE`) : `'${v.replace(/'/g, "''")}'`);
+
+/**
+ * Writes bars as a prices-shaped Parquet file. `select` reshapes the table `t` (default
+ * `SELECT * FROM t`), e.g. to drop or retype a column.
+ */
+export async function writeBars(path: string, bars: readonly Bar[], select = 'SELECT * FROM t'): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  try {
+    await conn.run(`CREATE TABLE t ("Symbol" VARCHAR, "Security Name" VARCHAR, "Date" VARCHAR, "Open" DOUBLE, "High" DOUBLE, "Low" DOUBLE, "Close" DOUBLE, "Adj Close" DOUBLE, "Volume" BIGINT, "Asset" VARCHAR)`);
+    for (let i = 0; i < bars.length; i += 2000) {
+      const values = bars.slice(i, i + 2000).map((b) => `(${[b.Symbol, b['Security Name'], b.Date, b.Open, b.High, b.Low, b.Close, b['Adj Close'], b.Volume, b.Asset].map(lit).join(', ')})`);
+      await conn.run(`INSERT INTO t VALUES ${values.join(', ')}`);
+    }
+    await conn.run(`COPY (${select}) TO '${path.replace(/'/g, "''")}' (FORMAT parquet)`);
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
+  return path;
+}
+
+export const pricesFile = (workspace: string): string => join(workspace, 'tables', 'prices.parquet');
