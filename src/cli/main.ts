@@ -376,6 +376,11 @@ export async function main(argv: string[]): Promise<number> {
     process.channel.unref();
     process.once('disconnect', () => process.exit(130));
   }
+  // `stockpipe … | head`: a closed stdout is the reader's choice, not a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
