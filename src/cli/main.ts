@@ -16,6 +16,7 @@ import { ingestCommand } from './ingest.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { trainForecastCommand } from './train-forecast.js';
+import { forecastCommand } from './forecast.js';
 import { evaluateCommand } from './evaluate.js';
 import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from './models.js';
@@ -217,6 +218,15 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  $ stockpipe evaluate\n  $ stockpipe evaluate <model-id> --json')
     .action(async (ref: string | undefined, _o: unknown, cmd: Command) => {
       await run(cmd, {}, (ctx) => evaluateCommand(ctx, ref));
+    });
+
+  program
+    .command('forecast')
+    .description('day-ahead forecast (Adj Close, Volume) of every symbol for the next trading day after its last bar → the store (GET /forecast/:symbol)')
+    .option('--model <id|alias>', 'the forecast model (default: the forecast_champion alias)')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe features --extended && stockpipe train --task forecast --promote-if-better && stockpipe forecast\n  $ stockpipe forecast --model <forecast-model-id> --json')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => forecastCommand(ctx, { model: o.model as string | undefined }));
     });
 
   program

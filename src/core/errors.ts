@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   SP_ERR_NO_MODEL: { exit: 1, http: 503, meaning: 'No champion model is registered or loadable yet.', hint: 'Run `stockpipe train --promote-if-better` (or `npm start`), then retry.' },
   SP_ERR_MODEL_FORMAT: { exit: 1, http: 500, meaning: 'A model.json is not valid: unknown format or version, a missing or malformed field, a child index out of range, or a non-finite number.', hint: 'Check the named field against docs/model-format.md, or train the model again.' },
   SP_ERR_TRAIN_PARAMS: { exit: 2, http: 400, meaning: 'A model training parameter is unknown or out of range (e.g. num_leaves < 2, learning_rate <= 0).', hint: 'Fix or remove the named parameter to use its default (docs/model-format.md lists them).' },
+  SP_ERR_FORECAST_NOT_FOUND: { exit: 1, http: 404, meaning: 'The store holds no day-ahead forecast for this symbol.', hint: 'Run `stockpipe forecast` (after `features --extended` and `train --task forecast --promote-if-better`); symbols are case-sensitive, e.g. AAPL.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,5 +1,5 @@
 /** @module serve/app
- * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /health, /ready, /metrics,
+ * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /forecast/:symbol, /health, /ready, /metrics,
  * /openapi.json and /docs. Route schemas document the API (OpenAPI 3); GET /predict validates its
  * query by hand (strict, and cheaper than a generic validator on the hot path). */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { ERROR_CODES, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { forecastHistory } from '../registry/forecasts.js';
 import { openRegistry } from '../registry/store.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
@@ -52,6 +53,7 @@ const instanceSchema = {
 const ROUTES: Record<string, string[]> = {
   '/predict': ['GET', 'POST'],
   '/models': ['GET'],
+  '/forecast/:symbol': ['GET'],
   '/health': ['GET'],
   '/ready': ['GET'],
   '/metrics': ['GET'],
@@ -86,7 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
-    const allowed = ROUTES[path];
+    const allowed = ROUTES[path] ?? (/^\/forecast\/[^/]+$/.test(path) ? ROUTES['/forecast/:symbol'] : undefined);
     if (allowed) {
       void reply.header('allow', allowed.join(', '));
       return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
@@ -170,6 +172,42 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       reg.close();
     }
   });
+
+  const forecastSchema = {
+    type: 'object',
+    properties: {
+      symbol: { type: 'string' }, model_id: { type: 'string' }, asof_date: { type: 'string', description: 'the last bar the forecast saw' },
+      target_date: { type: 'string', description: 'the next NYSE trading day: the day predicted' }, adj_close: { type: 'number', nullable: true },
+      volume: { type: 'number', nullable: true }, last_adj_close: { type: 'number', nullable: true, description: 'persistence baseline (the asof bar)' },
+      last_volume: { type: 'number', nullable: true }, created_at: { type: 'string' },
+    },
+  } as const;
+  const forecastFields = (r: ReturnType<typeof forecastHistory>[number]) => ({ symbol: r.symbol, model_id: r.model_id, asof_date: r.asof_date, target_date: r.target_date, adj_close: r.adj_close, volume: r.volume, last_adj_close: r.last_adj_close, last_volume: r.last_volume, created_at: r.created_at });
+  app.get(
+    '/forecast/:symbol',
+    {
+      schema: {
+        summary: "The symbol's latest day-ahead forecast (Adj Close and Volume for the next trading day)",
+        params: { type: 'object', properties: { symbol: { type: 'string', description: 'ticker, case-sensitive (e.g. AAPL)' } }, required: ['symbol'] },
+        querystring: { type: 'object', properties: { history: { type: 'integer', minimum: 1, maximum: 1000, description: 'also return the last N forecasts, newest first' } } },
+        response: { 200: { ...forecastSchema, properties: { ...forecastSchema.properties, history: { type: 'array', items: forecastSchema } } }, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    (req: FastifyRequest, reply: FastifyReply) => {
+      const { symbol } = req.params as { symbol: string };
+      const { history } = req.query as { history?: number };
+      const reg = openRegistry(opts.workspace, { readonly: true });
+      let rows: ReturnType<typeof forecastHistory>;
+      try {
+        rows = forecastHistory(reg, symbol, history ?? 1);
+      } finally {
+        reg.close();
+      }
+      if (rows.length === 0) return sendError(reply, 'SP_ERR_FORECAST_NOT_FOUND', `no forecast for symbol '${symbol}'`);
+      const latest = forecastFields(rows[0]!);
+      return history === undefined ? latest : { ...latest, history: rows.map(forecastFields) };
+    },
+  );
 
   app.get('/health', { schema: { summary: 'Liveness' } }, () => ({ status: 'ok' }));
 
