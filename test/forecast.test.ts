@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nextTradingDay } from '../src/core/calendar.js';
+import { nextTradingDay, toDayNumber } from '../src/core/calendar.js';
+import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
 import { forecastFromJSON, forecastToJSON } from '../src/ml/forecast-model.js';
 import { forecastsDue, forecastsFor, latestForecast } from '../src/registry/forecasts.js';
 import { openRegistry } from '../src/registry/store.js';
@@ -48,6 +49,29 @@ describe('stockpipe features --extended', () => {
     expect(again.doc.data.cached).toBe(true);
     expect(again.doc.data.extended).toBe(true);
   });
+
+  it('the written lagged columns equal the kernel run on each symbol\'s own rows (nulls where NaN)', async () => {
+    const rows = await sql(`SELECT "Symbol" AS s, "Date" AS d, "High" AS h, "Low" AS l, "Adj Close" AS a, "Volume"::DOUBLE AS v, ${EXTENDED_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM read_parquet('${join(ws, 'features', 'features.parquet')}') ORDER BY 1, 2`);
+    const bySymbol = new Map<string, Record<string, unknown>[]>();
+    for (const r of rows) bySymbol.set(String(r.s), [...(bySymbol.get(String(r.s)) ?? []), r]);
+    let checked = 0;
+    for (const rs of bySymbol.values()) {
+      const n = rs.length;
+      const col = (k: string): Float64Array => Float64Array.from(rs, (r) => Number(r[k]));
+      const out = EXTENDED_COLUMNS.map(() => new Float64Array(n));
+      laggedFeatures({ rows: n, day: Int32Array.from(rs, (r) => toDayNumber(String(r.d))), high: col('h'), low: col('l'), adjClose: col('a'), volume: col('v') }, out);
+      EXTENDED_COLUMNS.forEach((c, j) => {
+        for (let i = 0; i < n; i++) {
+          const got = rs[i]![c];
+          const want = out[j]![i]!;
+          if (Number.isNaN(want)) expect(got, `${c}[${i}]`).toBeNull();
+          else expect(got, `${c}[${i}]`).toBe(want);
+          checked++;
+        }
+      });
+    }
+    expect(checked).toBe(rows.length * EXTENDED_COLUMNS.length);
+  });
 });
 
 describe('stockpipe train --task forecast', () => {
@@ -83,6 +107,11 @@ describe('stockpipe train --task forecast', () => {
     expect(r.doc.data.promotion.metric).toBe('mae_adj_close');
     expect(r.doc.data.promotion.same_test_slice).toBe(true);
     expect(r.doc.data.promotion.promoted).toBe(r.doc.data.metrics.forecast.mae_adj_close < train.metrics.forecast.mae_adj_close);
+    // models promote defaults to the forecast metric for a forecast model.
+    const manual = sp(ws, ['models', 'promote', r.doc.data.model_id, '--alias', 'forecast_champion', '--force']);
+    expect(manual.status, manual.stderr).toBe(0);
+    expect(manual.doc.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
+    expect(Number.isFinite(manual.doc.data.candidate_value)).toBe(true);
     const plain = await tempWorkspace();
     for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) expect(sp(plain, step).status).toBe(0);
     const t = sp(plain, ['train', '--task', 'forecast']);

@@ -4,11 +4,12 @@
 import { buildFeatures, type FeaturesReport } from '../features/build.js';
 import type { CommandContext, CommandResult } from './context.js';
 
-export async function featuresCommand(ctx: CommandContext, opts: { force: boolean }): Promise<CommandResult<FeaturesReport>> {
+/** `opts.extended` (pipelines) overrides the config's features.extended. */
+export async function featuresCommand(ctx: CommandContext, opts: { force: boolean; extended?: boolean }): Promise<CommandResult<FeaturesReport>> {
   const r = await buildFeatures({
     workspace: ctx.workspace,
     window: ctx.config.features.window,
-    extended: ctx.config.features.extended,
+    extended: opts.extended ?? ctx.config.features.extended,
     threads: ctx.config.threads,
     memoryLimit: ctx.config.memory_limit,
     force: opts.force,

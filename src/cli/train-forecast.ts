@@ -29,6 +29,8 @@ export interface TrainForecastData {
   kind: 'forecast';
   task: 'forecast';
   path: string;
+  /** Rows of features.parquet read; rows_train + rows_valid + rows_test of them were usable. */
+  rows_in: number;
   rows_train: number;
   rows_valid: number;
   rows_test: number;
@@ -102,6 +104,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
       kind: 'forecast',
       task: 'forecast',
       path: dir,
+      rows_in: frame.rows,
       rows_train: out.rows_train,
       rows_valid: out.rows_valid,
       rows_test: out.rows_test,

@@ -114,13 +114,21 @@ export async function loadForecastFrame(conn: DuckDBConnection, path: string): P
 export async function loadLastRows(conn: DuckDBConnection, path: string): Promise<{ frame: ForecastFrame; symbols: string[] }> {
   await checkExtended(conn, path);
   const src = `read_parquet(${sqlString(path)})`;
-  const last = `WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src} GROUP BY 1), l AS (SELECT t.* FROM ${src} t JOIN m ON t."Symbol" = m.s AND t."Date" = m.md)`;
-  const names = await queryRows(conn, `${last} SELECT "Symbol" AS s FROM l ORDER BY "Symbol"`);
-  const symbols = names.map((r) => String(r.s));
-  const f = emptyFrame(path, symbols.length, symbols.length);
-  for (let s = 0; s <= symbols.length; s++) f.symbolStart[s] = s;
-  await fill(conn, `${last} SELECT ${SELECT_LIST} FROM l ORDER BY "Symbol"`, f);
-  return { frame: f, symbols };
+  // One pass for the newest date per symbol, one join to fetch those rows, kept in a temp table
+  // (one row per symbol) that the names and the numbers are then read from.
+  const table = 'stockpipe_forecast_last_rows';
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src} GROUP BY 1)
+    SELECT t.* FROM ${src} t JOIN m ON t."Symbol" = m.s AND t."Date" = m.md`);
+  try {
+    const names = await queryRows(conn, `SELECT "Symbol" AS s FROM ${table} ORDER BY "Symbol"`);
+    const symbols = names.map((r) => String(r.s));
+    const f = emptyFrame(path, symbols.length, symbols.length);
+    for (let s = 0; s <= symbols.length; s++) f.symbolStart[s] = s;
+    await fill(conn, `SELECT ${SELECT_LIST} FROM ${table} ORDER BY "Symbol"`, f);
+    return { frame: f, symbols };
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${table}`);
+  }
 }
 
 /** The training rows: day t with a next row t+1 of the same symbol, every window complete
