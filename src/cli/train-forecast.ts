@@ -34,6 +34,8 @@ export interface TrainForecastData {
   rows_train: number;
   rows_valid: number;
   rows_test: number;
+  /** Rows whose symbol's next bar is not the next NYSE trading day (missing days): not examples. */
+  rows_skipped_gaps: number;
   split: { kind: 'time'; test_from: string | null; valid_from: string | null; leaky: false; on: 'target_day' };
   test: { date_min: string; date_max: string; rows: number };
   seconds: number;
@@ -108,6 +110,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
       rows_train: out.rows_train,
       rows_valid: out.rows_valid,
       rows_test: out.rows_test,
+      rows_skipped_gaps: out.rows_skipped_gaps,
       split: out.split,
       test: out.test,
       seconds: Math.round(performance.now() - t0) / 1000,
@@ -121,7 +124,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
     };
     const human = [
       `trained ${modelId} (day-ahead forecast) in ${data.train_seconds} s → ${dir}`,
-      `  split time on the target day: train ${out.rows_train}, validation ${out.rows_valid}, test ${out.rows_test} rows (targets ${out.test.date_min} .. ${out.test.date_max})`,
+      `  split time on the target day: train ${out.rows_train}, validation ${out.rows_valid}, test ${out.rows_test} rows (targets ${out.test.date_min} .. ${out.test.date_max})${out.rows_skipped_gaps ? `; ${out.rows_skipped_gaps} rows skipped (next bar not the next trading day)` : ''}`,
       `  skill vs persistence (1 - MAE/MAE_persistence): Adj Close ${data.skill.adj_close.toFixed(4)}, return ${data.skill.return.toFixed(4)}, Volume ${data.skill.volume.toFixed(4)}, log1p Volume ${data.skill.volume_log.toFixed(4)}`,
       forecastMetricsTable(out.metrics),
       promotion ? `  ${FORECAST_ALIAS}: ${promotion.promoted ? 'promoted' : 'not promoted'} — ${promotion.reason}` : '',

@@ -8,7 +8,7 @@
 import { StockpipeError } from '../core/errors.js';
 import { queryRows, sqlIdent, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { readNumericColumns } from '../db/read-columns.js';
-import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK, logRatio } from '../features/lagged.js';
+import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK, logRatio, NextTradingDay } from '../features/lagged.js';
 
 /** The model's inputs, in model.json feature_names order. */
 export const FORECAST_FEATURES = [
@@ -131,9 +131,12 @@ export async function loadLastRows(conn: DuckDBConnection, path: string): Promis
   }
 }
 
-/** The training rows: day t with a next row t+1 of the same symbol, every window complete
- * (t ≥ EXTENDED_LOOKBACK rows in) and both targets finite (Adj Close > 0 on t and t+1). */
+/** The training rows: day t with a next row of the same symbol dated the next NYSE trading day,
+ * every window complete (t ≥ EXTENDED_LOOKBACK rows in) and both targets finite (Adj Close > 0
+ * on t and t+1). */
 export interface ForecastRows {
+  /** Rows left out because the symbol's next bar is not the next trading day (missing days). */
+  skippedGaps: number;
   /** Frame row of day t. */
   row: Int32Array;
   /** Day number of t+1 (the target day; the time split cuts on it). */
@@ -146,14 +149,23 @@ export interface ForecastRows {
 
 export function forecastRows(f: ForecastFrame): ForecastRows {
   const keep = new Int32Array(f.rows);
+  const cal = new NextTradingDay();
   let n = 0;
+  let gaps = 0;
   for (let s = 0; s + 1 < f.symbolStart.length; s++) {
     const end = f.symbolStart[s + 1]!;
     for (let i = f.symbolStart[s]! + EXTENDED_LOOKBACK; i + 1 < end; i++) {
-      if (Number.isFinite(logRatio(f.adjClose[i + 1]!, f.adjClose[i]!))) keep[n++] = i;
+      if (!Number.isFinite(logRatio(f.adjClose[i + 1]!, f.adjClose[i]!))) continue;
+      // The target is the next NYSE trading day (what `forecast` predicts): a row whose next bar
+      // comes later (missing days) is no example of it.
+      if (f.day[i + 1] !== cal.next(f.day[i]!)) {
+        gaps++;
+        continue;
+      }
+      keep[n++] = i;
     }
   }
-  const out: ForecastRows = { row: keep.slice(0, n), targetDay: new Int32Array(n), ret: new Float64Array(n), adjCloseNext: new Float64Array(n), volumeNext: new Float64Array(n) };
+  const out: ForecastRows = { skippedGaps: gaps, row: keep.slice(0, n), targetDay: new Int32Array(n), ret: new Float64Array(n), adjCloseNext: new Float64Array(n), volumeNext: new Float64Array(n) };
   for (let k = 0; k < n; k++) {
     const i = out.row[k]!;
     out.targetDay[k] = f.day[i + 1]!;

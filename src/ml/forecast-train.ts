@@ -28,6 +28,8 @@ export interface ForecastOutcome {
   rows_train: number;
   rows_valid: number;
   rows_test: number;
+  /** Rows left out because the symbol's next bar was not the next NYSE trading day. */
+  rows_skipped_gaps: number;
   split: { kind: 'time'; test_from: string | null; valid_from: string | null; leaky: false; on: 'target_day' };
   test: { date_min: string; date_max: string; rows: number };
   /** Test metrics keyed by model: forecast (this model), persistence, vol_ma_20. */
@@ -140,6 +142,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     rows_train: s.train.length,
     rows_valid: s.valid.length,
     rows_test: s.test.length,
+    rows_skipped_gaps: rows.skippedGaps,
     split: { kind: 'time', test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: false, on: 'target_day' },
     test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length },
     metrics,
