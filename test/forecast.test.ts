@@ -24,8 +24,9 @@ interface Doc {
 }
 
 function sp(ws: string, args: string[]): { status: number; doc: Doc; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, '--json'], { encoding: 'utf8' });
-  return { status: r.status ?? -1, doc: JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as Doc, stderr: r.stderr };
+  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const why = r.status === null ? `killed by ${r.signal ?? '?'} ${r.error?.message ?? ''}\n` : '';
+  return { status: r.status ?? -1, doc: JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as Doc, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
 }
 
 let ws = '';
@@ -114,7 +115,10 @@ describe('stockpipe train --task forecast', () => {
     expect(manual.doc.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
     expect(Number.isFinite(manual.doc.data.candidate_value)).toBe(true);
     const plain = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) expect(sp(plain, step).status).toBe(0);
+    for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
+      const s = sp(plain, step);
+      expect(s.status, s.stderr).toBe(0);
+    }
     const t = sp(plain, ['train', '--task', 'forecast']);
     expect(t.status).toBe(1);
     expect(t.doc.error!.code).toBe('SP_ERR_TRAIN_DATA');

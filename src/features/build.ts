@@ -6,6 +6,7 @@
  * the main thread writes every column back through the same table-function writer as ingest. */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
@@ -22,6 +23,8 @@ import { EXTENDED_COLUMNS } from './lagged.js';
 
 export const FEATURES_VERSION = 1;
 export const DEFAULT_WINDOW = 30;
+/** How long a finished reader worker may take to exit on its own before it is terminated. */
+const WORKER_EXIT_MS = 10_000;
 
 export interface FeaturesOptions {
   workspace: string;
@@ -130,6 +133,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
     const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${symbols[i]}`);
     worker.on('error', (err) => inbox.fail(err.message));
+    const exited = once(worker, 'exit').catch(() => undefined); // listening from the start: it may exit before the write ends
     opts.progress.start('features', rows);
     let sym = 0;
     let done = 0;
@@ -144,6 +148,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       opts.progress.update(done);
       return msg.batch;
     };
+    let written = false;
     try {
       await withAtomicOutput(output, (tmp) =>
         writeBarsParquet(
@@ -161,8 +166,12 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
           tmp,
         ),
       );
+      written = true;
     } finally {
       port1.close();
+      // After a full read, let the worker finish its last DuckDB call and exit by itself:
+      // terminating it while a native call is in flight aborts the process (Napi::Error).
+      if (written) await Promise.race([exited, new Promise((r) => setTimeout(r, WORKER_EXIT_MS).unref())]);
       await worker.terminate();
     }
     if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows of ${input}, expected ${rows}`);
