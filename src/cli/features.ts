@@ -1,18 +1,21 @@
 /** @module cli/features
- * `stockpipe features [--window N]`: tables/prices.parquet → features/features.parquet. */
+ * `stockpipe features [--window N] [--extended]`: tables/prices.parquet → features/features.parquet
+ * (--extended adds the lagged day-ahead columns of features/lagged). */
 import { buildFeatures, type FeaturesReport } from '../features/build.js';
 import type { CommandContext, CommandResult } from './context.js';
 
-export async function featuresCommand(ctx: CommandContext, opts: { force: boolean }): Promise<CommandResult<FeaturesReport>> {
+/** `opts.extended` (pipelines) overrides the config's features.extended. */
+export async function featuresCommand(ctx: CommandContext, opts: { force: boolean; extended?: boolean }): Promise<CommandResult<FeaturesReport>> {
   const r = await buildFeatures({
     workspace: ctx.workspace,
     window: ctx.config.features.window,
+    extended: opts.extended ?? ctx.config.features.extended,
     threads: ctx.config.threads,
     memoryLimit: ctx.config.memory_limit,
     force: opts.force,
     log: ctx.log,
     progress: ctx.progress,
   });
-  const human = `${r.cached ? 'unchanged (cached): ' : ''}${r.output}\n  rows ${r.rows}, symbols ${r.symbols}, window ${r.window}, rows with features ${r.rows_with_features}\n  ${r.seconds} s`;
+  const human = `${r.cached ? 'unchanged (cached): ' : ''}${r.output}\n  rows ${r.rows}, symbols ${r.symbols}, window ${r.window}${r.extended ? `, extended (+${r.extended_columns.length} lagged columns)` : ''}, rows with features ${r.rows_with_features}\n  ${r.seconds} s`;
   return { data: r, human };
 }

@@ -16,6 +16,8 @@ import { ingestCommand } from './ingest.js';
 import { monitorCommand } from './monitor.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
+import { trainForecastCommand } from './train-forecast.js';
+import { forecastCommand } from './forecast.js';
 import { evaluateCommand } from './evaluate.js';
 import { validateCommand } from './validate.js';
 import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
@@ -147,10 +149,11 @@ export function buildProgram(): Command {
     .command('features')
     .description('rolling features per symbol → features/features.parquet (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling)')
     .addOption(new Option('--window <n>', 'rows in the rolling window (default 30)').argParser(int))
+    .option('--extended', 'also write the lagged day-ahead columns (returns, volatility, log volume, next trading day) for `train --task forecast`')
     .option('--force', 'rebuild even when prices and window are unchanged')
-    .addHelpText('after', '\nExamples:\n  $ stockpipe features\n  $ stockpipe features --window 20 --json')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe features\n  $ stockpipe features --window 20 --json\n  $ stockpipe features --extended')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
-      await run(cmd, { features: { window: o.window } }, (ctx) => featuresCommand(ctx, { force: o.force === true }));
+      await run(cmd, { features: { window: o.window, extended: o.extended === true ? true : undefined } }, (ctx) => featuresCommand(ctx, { force: o.force === true }));
     });
 
   program
@@ -173,6 +176,7 @@ export function buildProgram(): Command {
   program
     .command('train')
     .description('train a volume model on features.parquet (time split), score it next to the baselines, register it')
+    .addOption(new Option('--task <task>', 'volume (the serving model, §4.1) or forecast (the day-ahead model, §4.3: needs `features --extended`)').choices(['volume', 'forecast']).default('volume'))
     .addOption(new Option('--kind <kind>', 'model kind').choices([...MODEL_KINDS]).default('gbdt'))
     .addOption(new Option('--split <split>', 'time (default) or random (80/20, leaky across time: comparison only)').choices(['time', 'random']).default('time'))
     .option('--test-from <date>', 'first day of the test slice (default: the 80th percentile of the rows\' dates)')
@@ -188,10 +192,31 @@ export function buildProgram(): Command {
     .option('--early-stopping <n>', 'gbdt: stop when the validation loss has not improved for N rounds (default 10; 0 = off)', int, 10)
     .addOption(new Option('--target <t>', 'train on log1p(Volume) or raw Volume (default: log1p for gbdt, raw for rf — the classic setting)').choices(['log1p', 'raw']))
     .addOption(new Option('--boost-from <b>', 'gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').choices(['naive', 'mean']).default('naive'))
-    .option('--promote-if-better', 'move the champion alias to this model if it beats the champion on the same test slice')
-    .addHelpText('after', '\nExamples:\n  $ stockpipe train --promote-if-better\n  $ stockpipe train --kind rf --json\n  $ stockpipe train --split random   # the classic leaky protocol, labelled as such')
+    .option('--promote-if-better', 'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the same test slice')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe train --promote-if-better\n  $ stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`\n  $ stockpipe train --kind rf --json\n  $ stockpipe train --split random   # the classic leaky protocol, labelled as such')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { threads?: string };
+      if (o.task === 'forecast') {
+        if (o.kind !== 'gbdt' || o.split !== 'time') throw new StockpipeError('SP_ERR_USAGE', '--task forecast trains gbdt on the time split only (drop --kind / --split)');
+        await run(cmd, {}, (ctx) =>
+          trainForecastCommand(ctx, {
+            testFrom: o.testFrom as string | undefined,
+            seed: o.seed as number,
+            threads: g.threads !== undefined ? Number(g.threads) : ctx.config.threads,
+            trees: o.trees as number,
+            maxDepth: o.maxDepth as number,
+            numLeaves: o.numLeaves as number,
+            learningRate: o.learningRate as number,
+            minDataInLeaf: o.minDataInLeaf as number,
+            lambdaL2: o.lambdaL2 as number,
+            baggingFraction: o.baggingFraction as number,
+            featureFraction: o.featureFraction as number,
+            earlyStopping: o.earlyStopping as number,
+            promoteIfBetter: o.promoteIfBetter === true,
+          }),
+        );
+        return;
+      }
       await run(cmd, {}, (ctx) =>
         trainCommand(ctx, {
           kind: o.kind as ModelKind,
@@ -221,6 +246,15 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  $ stockpipe evaluate\n  $ stockpipe evaluate <model-id> --json')
     .action(async (ref: string | undefined, _o: unknown, cmd: Command) => {
       await run(cmd, {}, (ctx) => evaluateCommand(ctx, ref));
+    });
+
+  program
+    .command('forecast')
+    .description('day-ahead forecast (Adj Close, Volume) of every symbol for the next trading day after its last bar → the store (GET /forecast/:symbol)')
+    .option('--model <id|alias>', 'the forecast model (default: the forecast_champion alias)')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe features --extended && stockpipe train --task forecast --promote-if-better && stockpipe forecast\n  $ stockpipe forecast --model <forecast-model-id> --json')
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      await run(cmd, {}, (ctx) => forecastCommand(ctx, { model: o.model as string | undefined }));
     });
 
   program

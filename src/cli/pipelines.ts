@@ -89,6 +89,8 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
     outputs: ['validation/latest.json', 'validation/reference.json'],
     run: cmd(() => ['validate'], (d) => ({ rowsIn: num(d.rows), rowsOut: null })),
   });
+  // train builds the plain features unless features.extended is set; daily always needs the lagged
+  // ones (set features.extended when both pipelines run on one workspace, so neither rebuilds it).
   const features = (extended: boolean): TaskSpec => task({
     name: 'features',
     deps: ['validate'],
@@ -103,7 +105,7 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
       name,
       description: 'fetch → ingest → validate → features → train → evaluate → register (the volume model, promoted to champion if better)',
       tasks: [
-        fetch, ingest, validate, features(false),
+        fetch, ingest, validate, features(cfg.features.extended),
         task({
           name: 'train',
           deps: ['features'],

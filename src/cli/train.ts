@@ -11,7 +11,7 @@ import { renderCard, writeModelFolder } from '../ml/artifacts.js';
 import type { RegressionMetrics } from '../ml/metrics/regression.js';
 import { trainVolumeModel, type TrainParams } from '../ml/train.js';
 import { openRegistry } from '../registry/store.js';
-import type { PromoteDecision } from '../registry/types.js';
+import type { ArtifactRecord, PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { loadWorkspaceDataset } from './dataset.js';
 
@@ -34,13 +34,23 @@ export interface TrainData {
 }
 
 /** Runs `register`; on failure removes the model folder it was about to register, then rethrows. */
-async function registerOrRemove(dir: string, register: () => void): Promise<void> {
+export async function registerOrRemove(dir: string, register: () => void): Promise<void> {
   try {
     register();
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** The four files of a model folder with their sha256, for reg.logArtifact. */
+export async function artifactRecords(dir: string): Promise<ArtifactRecord[]> {
+  return Promise.all(
+    ['model.json', 'metrics.json', 'training.log', 'card.md'].map(async (name) => {
+      const bytes = await readFile(join(dir, name));
+      return { path: join(dir, name), kind: name.replace(/\..*$/, ''), sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+    }),
+  );
 }
 
 /** Registry metric sets are plain number records. */
@@ -84,12 +94,7 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
     });
     const dir = await writeModelFolder(ctx.workspace, modelId, { modelJson, metrics: metricsDoc, trainingLog: out.training_log, card });
     const testSlice = { date_min: out.test.date_min, date_max: out.test.date_max, rows: out.test.rows, data_hash: `${ds.dataHash}:${out.split.kind}` };
-    const artifacts = await Promise.all(
-      ['model.json', 'metrics.json', 'training.log', 'card.md'].map(async (name) => {
-        const bytes = await readFile(join(dir, name));
-        return { path: join(dir, name), kind: name.replace(/\..*$/, ''), sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
-      }),
-    );
+    const artifacts = await artifactRecords(dir);
     // The folder is only kept when its registration commits: no orphan model folders.
     await registerOrRemove(dir, () =>
       reg.transaction(() => {

@@ -53,7 +53,7 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     ingest: z.object({ strict: z.boolean().default(false), source_id: z.string().optional() }).strict().prefault({}),
-    features: z.object({ window: intFrom(2, 1000).default(30) }).strict().prefault({}),
+    features: z.object({ window: intFrom(2, 1000).default(30), extended: z.boolean().default(false) }).strict().prefault({}),
     pipeline: z
       .object({
         /** Tasks running at once. */

@@ -63,6 +63,7 @@ export const ERROR_CODES = {
   SP_ERR_VALIDATE_INPUT: { exit: 1, http: 409, meaning: 'validate: the table to validate (tables/prices.parquet or features/features.parquet) is missing or not readable Parquet.', hint: 'Run `stockpipe ingest` (and `stockpipe features` for --table features) first.' },
   SP_ERR_REFERENCE_INVALID: { exit: 1, http: 422, meaning: 'validate: the saved reference (validation/reference*.json or --reference FILE) is unreadable, not JSON, not a stockpipe reference, or describes another table.', hint: 'Run `stockpipe validate --set-reference` to infer a new reference version from the current table, or pass a valid --reference file.' },
   SP_ERR_VALIDATION_FAILED: { exit: 1, http: 422, meaning: 'validate found anomalies at or above validate.fail_on (default: errors); the report was written first.', hint: 'Read the named report (or `stockpipe validate --json`) and fix the data, or accept the new data with `stockpipe validate --set-reference`.' },
+  SP_ERR_FORECAST_NOT_FOUND: { exit: 1, http: 404, meaning: 'The store holds no day-ahead forecast for this symbol.', hint: 'Run `stockpipe forecast` (after `features --extended` and `train --task forecast --promote-if-better`); symbols are case-sensitive, e.g. AAPL.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

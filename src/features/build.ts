@@ -6,6 +6,7 @@
  * the main thread writes every column back through the same table-function writer as ingest. */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
@@ -18,13 +19,18 @@ import { workerScript } from '../core/worker-script.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { PRICES_COLUMNS, pricesPath } from '../etl/ingest.js';
+import { EXTENDED_COLUMNS } from './lagged.js';
 
 export const FEATURES_VERSION = 1;
 export const DEFAULT_WINDOW = 30;
+/** How long a finished reader worker may take to exit on its own before it is terminated. */
+const WORKER_EXIT_MS = 10_000;
 
 export interface FeaturesOptions {
   workspace: string;
   window: number;
+  /** Add the lagged day-ahead columns (features/lagged, SPEC §3 --extended). */
+  extended?: boolean;
   threads: number;
   memoryLimit: string;
   force: boolean;
@@ -38,6 +44,9 @@ export interface FeaturesReport {
   rows: number;
   symbols: number;
   window: number;
+  /** True when the extended columns (extended_columns) were written too. */
+  extended: boolean;
+  extended_columns: string[];
   /** Rows where both features are non-null (each symbol's rows from the w-th on). */
   rows_with_features: number;
   seconds: number;
@@ -89,12 +98,14 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
   const output = featuresPath(workspace);
   const st = await stat(input).catch(() => null);
   if (!st) throw new StockpipeError('SP_ERR_PRICES_MISSING', `${input} does not exist`);
-  const hash = hashJson({ v: FEATURES_VERSION, size: st.size, mtime: st.mtimeMs, window: w });
+  const extended = opts.extended === true;
+  // The extended flag joins the key only when set, so the keys of plain builds are unchanged.
+  const hash = hashJson({ v: FEATURES_VERSION, size: st.size, mtime: st.mtimeMs, window: w, ...(extended ? { extended: 1 } : {}) });
   if (!opts.force) {
     const prev = await readFile(reportPath(workspace), 'utf8').then((t) => JSON.parse(t) as FeaturesReport, () => null);
     if (prev && prev.input_hash === hash && (await stat(output).catch(() => null))) {
       log.info({ output }, 'prices and window unchanged since the last build: nothing to do');
-      return { ...prev, cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
+      return { ...prev, extended: prev.extended ?? false, extended_columns: prev.extended_columns ?? [], cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
     }
   }
   const db = await openDuckDB({ tempDir: join(workspace, 'tmp', 'duckdb'), memoryLimit: opts.memoryLimit, threads: Math.max(1, opts.threads) });
@@ -118,10 +129,11 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const rows = lengths.reduce((s, n) => s + n, 0);
     const control = createControl();
     const { port1, port2 } = new MessageChannel();
-    const init: FeatureWorkerInit = { input, lengths, nameIdx, window: w, memoryLimit: opts.memoryLimit, tempDir: join(workspace, 'tmp', 'duckdb-reader'), lookahead: 64, control, port: port2 };
+    const init: FeatureWorkerInit = { input, lengths, nameIdx, window: w, extended, memoryLimit: opts.memoryLimit, tempDir: join(workspace, 'tmp', 'duckdb-reader'), lookahead: 64, control, port: port2 };
     const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
     const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${symbols[i]}`);
     worker.on('error', (err) => inbox.fail(err.message));
+    const exited = once(worker, 'exit').catch(() => undefined); // listening from the start: it may exit before the write ends
     opts.progress.start('features', rows);
     let sym = 0;
     let done = 0;
@@ -136,6 +148,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       opts.progress.update(done);
       return msg.batch;
     };
+    let written = false;
     try {
       await withAtomicOutput(output, (tmp) =>
         writeBarsParquet(
@@ -146,15 +159,19 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
             dayMin: Number(range!.lo),
             dayMax: Number(range!.hi),
             formatDay: civilFromDays,
-            extraColumns: ['vol_moving_avg', 'adj_close_rolling_med'],
-            kvMetadata: { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(w), stockpipe_features_version: String(FEATURES_VERSION) },
+            extraColumns: ['vol_moving_avg', 'adj_close_rolling_med', ...(extended ? EXTENDED_COLUMNS : [])],
+            kvMetadata: { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(w), stockpipe_features_version: String(FEATURES_VERSION), ...(extended ? { stockpipe_extended: EXTENDED_COLUMNS.join(',') } : {}) },
           },
           next,
           tmp,
         ),
       );
+      written = true;
     } finally {
       port1.close();
+      // After a full read, let the worker finish its last DuckDB call and exit by itself:
+      // terminating it while a native call is in flight aborts the process (Napi::Error).
+      if (written) await Promise.race([exited, new Promise((r) => setTimeout(r, WORKER_EXIT_MS).unref())]);
       await worker.terminate();
     }
     if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows of ${input}, expected ${rows}`);
@@ -165,6 +182,8 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       rows,
       symbols: lengths.length,
       window: w,
+      extended,
+      extended_columns: extended ? [...EXTENDED_COLUMNS] : [],
       rows_with_features: withFeatures,
       seconds: Math.round(performance.now() - t0) / 1000,
       cached: false,

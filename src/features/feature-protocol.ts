@@ -10,6 +10,8 @@ export interface FeatureWorkerInit {
   /** Security Name index per symbol (-1 = null). */
   nameIdx: number[];
   window: number;
+  /** Also compute the extended (lagged) columns, features/lagged. */
+  extended: boolean;
   memoryLimit: string;
   tempDir: string;
   lookahead: number;

@@ -1,13 +1,15 @@
 /** @module features/feature-worker
  * Worker thread of `features`: scans prices.parquet in file order with its own DuckDB (numeric
  * columns only: no strings reach JS), cuts the rows into per-symbol batches, computes the rolling
- * features with the kernels and posts each batch, in order, to the writer on the main thread. */
+ * features with the kernels (and, with --extended, the lagged ones of features/lagged once a symbol's
+ * rows are complete) and posts each batch, in order, to the writer on the main thread. */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { InboxProducer, runProducer } from '../core/sync-inbox.js';
 import type { BarsBatch } from '../db/bars-writer.js';
 import { openDuckDB, sqlString } from '../db/duckdb.js';
 import { readNumericColumns } from '../db/read-columns.js';
 import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
+import { EXTENDED_COLUMNS, laggedFeatures, NextTradingDay } from './lagged.js';
 import { RollingWindow } from './rolling.js';
 
 const init = workerData as FeatureWorkerInit;
@@ -26,7 +28,7 @@ function newBatch(sym: number, rows: number): BarsBatch {
     adjClose: new Float64Array(rows),
     volume: new Float64Array(rows),
     asset: new Uint8Array(rows),
-    extra: [new Float64Array(rows), new Float64Array(rows)],
+    extra: Array.from({ length: 2 + (init.extended ? EXTENDED_COLUMNS.length : 0) }, () => new Float64Array(rows)),
   };
 }
 
@@ -40,12 +42,14 @@ async function main(inbox: InboxProducer): Promise<void> {
     const sql = `SELECT CAST("Date" AS DATE) AS d, "Open", "High", "Low", "Close", "Adj Close", "Volume"::DOUBLE AS v, ("Asset" = 'stock')::UTINYINT AS a FROM read_parquet(${sqlString(init.input)})`;
     const vol = new RollingWindow(init.window, false);
     const adj = new RollingWindow(init.window);
+    const cal = new NextTradingDay();
     let sym = -1;
     let batch: BarsBatch | null = null;
     let at = 0;
     let withFeatures = 0;
     const finish = (): void => {
       if (!batch) return;
+      if (init.extended) laggedFeatures(batch, batch.extra!.slice(2), cal);
       inbox.waitForRoom(sym);
       inbox.post<FeatureMessage>({ index: sym, ok: true, batch, withFeatures }, transfer(batch));
       batch = null;

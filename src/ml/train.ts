@@ -40,13 +40,18 @@ export interface TrainOutcome {
 
 export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom?: string): Slices {
   if (split === 'random') return randomSplit(ds.rows, 42);
+  return makeSlicesFromDays(ds.day, testFrom);
+}
+
+/** The time split of rows dated `days`, cut at `testFrom` (YYYY-MM-DD) or the 80th percentile. */
+export function makeSlicesFromDays(days: Int32Array, testFrom?: string): Slices {
   let from: number | undefined;
   if (testFrom !== undefined) {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(testFrom);
     if (!m) throw new StockpipeError('SP_ERR_USAGE', `--test-from must be a date YYYY-MM-DD (got '${testFrom}')`);
     from = Math.round(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86400000);
   }
-  return timeSplit(ds.day, { testFrom: from });
+  return timeSplit(days, { testFrom: from });
 }
 
 function dateRange(ds: VolumeDataset, idx: Int32Array): { date_min: string; date_max: string } {

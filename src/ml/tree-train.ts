@@ -8,6 +8,7 @@ import type { VolumeDataset } from './dataset.js';
 import { trainGbdt } from './gbdt/booster.js';
 import type { IterationInfo, TrainSet } from './gbdt/dataset.js';
 import { trainForest } from './gbdt/forest.js';
+import type { GbdtParams } from './gbdt/params.js';
 import type { Slices } from './split.js';
 import { scorerForTrees } from './tree-scorer.js';
 import type { VolumeScorer } from './volume-model.js';
@@ -51,6 +52,23 @@ function trainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolean, residual =
   return { columns: [vma, acm], y, featureNames: FEATURE_NAMES, targetTransform: log1p ? 'log1p' : 'identity' };
 }
 
+/** The engine's parameters for the CLI's tree flags (shared with the day-ahead model, ml/forecast-train). */
+export function gbdtParams(p: TreeTrainParams): Partial<GbdtParams> {
+  return {
+    num_trees: p.trees,
+    learning_rate: p.learningRate,
+    num_leaves: p.numLeaves,
+    max_depth: p.maxDepth,
+    min_data_in_leaf: p.minDataInLeaf,
+    lambda_l2: p.lambdaL2,
+    bagging_fraction: p.baggingFraction,
+    feature_fraction: p.featureFraction,
+    early_stopping_rounds: p.earlyStopping,
+    seed: p.seed,
+    threads: Math.max(1, p.threads),
+  };
+}
+
 const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
 export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices, p: TreeTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TreeFit> {
@@ -70,19 +88,7 @@ export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices
       const r = await trainGbdt(
         train,
         valid,
-        {
-          num_trees: p.trees,
-          learning_rate: p.learningRate,
-          num_leaves: p.numLeaves,
-          max_depth: p.maxDepth,
-          min_data_in_leaf: p.minDataInLeaf,
-          lambda_l2: p.lambdaL2,
-          bagging_fraction: p.baggingFraction,
-          feature_fraction: p.featureFraction,
-          early_stopping_rounds: p.earlyStopping,
-          seed: p.seed,
-          threads: Math.max(1, p.threads),
-        },
+        gbdtParams(p),
         { onIteration, signal: hooks.signal },
       );
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);

@@ -8,9 +8,10 @@ const LOWER = new Set(['mae', 'rmse', 'mse', 'mape']);
 const HIGHER = new Set(['r2', 'skill']);
 const ORDER = ['mae', 'rmse', 'r2', 'mae_log', 'rmse_log', 'r2_log'];
 
-/** 'lower' for error metrics (mae, rmse…, also their _log forms), 'higher' for r2/skill, null otherwise. */
+/** 'lower' for error metrics (mae, rmse…, also their _log forms and named targets such as
+ * mae_adj_close), 'higher' for r2/skill (skill_volume, …), null otherwise. */
 export function metricDirection(metric: string): 'lower' | 'higher' | null {
-  const base = metric.replace(/_log$/, '');
+  const base = metric.split('_')[0]!;
   if (LOWER.has(base)) return 'lower';
   if (HIGHER.has(base)) return 'higher';
   return null;

@@ -6,8 +6,14 @@ import { describeSlice, isBetter, metricDifferences, promotionDirection, sameTes
 import type { Registry } from './store.js';
 import type { AliasMove, AliasReason, ModelComparison, ModelVersion, PromoteDecision } from './types.js';
 
+/** The metric promotion compares by default: rmse_log for volume models; for day-ahead (`forecast`)
+ * models the Adj Close MAE (on the same slice, the same order as its skill against persistence). */
+export function defaultPromoteMetric(kind: string): string {
+  return kind === 'forecast' ? 'mae_adj_close' : 'rmse_log';
+}
+
 export interface PromoteOptions {
-  /** Compared on each model's own kind (default rmse_log; lower is better for mae/rmse, higher for r2). */
+  /** Compared on each model's own kind (default defaultPromoteMetric(kind); lower is better for mae/rmse, higher for r2/skill). */
   metric?: string;
   /** Promote even when not better or not comparable; recorded with reason 'forced'. */
   force?: boolean;
@@ -38,10 +44,10 @@ export function compareModelVersions(reg: Registry, a: string, b: string): Model
  * Read and write happen in one IMMEDIATE transaction, so two concurrent promotions serialise.
  */
 export function promote(reg: Registry, candidateId: string, alias: string, opts: PromoteOptions): PromoteDecision {
-  const metric = opts.metric ?? 'rmse_log';
-  const direction = promotionDirection(metric);
   return reg.transaction(() => {
     const cand = reg.getModel(candidateId);
+    const metric = opts.metric ?? defaultPromoteMetric(cand.kind);
+    const direction = promotionDirection(metric);
     const holderId = reg.aliasTarget(alias);
     const cv = ownMetric(cand, metric);
     const base = { alias, candidate: cand.id, champion_before: holderId, metric, candidate_value: cv, champion_value: null as number | null, same_test_slice: null as boolean | null };

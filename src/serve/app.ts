@@ -1,8 +1,8 @@
 /** @module serve/app
- * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /health, /ready, /metrics,
- * /openapi.json and /docs; the dashboard's page and JSON routes come from dashboard/routes. Route
- * schemas document the API (OpenAPI 3); GET /predict validates its query by hand (strict, and
- * cheaper than a generic validator on the hot path). */
+ * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /forecast/:symbol, /monitoring,
+ * /health, /ready, /metrics, /openapi.json and /docs; the dashboard's page and JSON routes come from
+ * dashboard/routes. Route schemas document the API (OpenAPI 3); GET /predict validates its query by
+ * hand (strict, and cheaper than a generic validator on the hot path). */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,6 +10,7 @@ import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
 import { DASHBOARD_ROUTES, registerDashboard } from '../dashboard/routes.js';
 import type { Logger } from '../core/log.js';
+import { forecastHistory } from '../registry/forecasts.js';
 import { openRegistry } from '../registry/store.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
@@ -61,13 +62,14 @@ const ROUTES: Record<string, string[]> = {
   '/predict': ['GET', 'POST'],
   '/models': ['GET'],
   '/monitoring': ['GET'],
+  '/forecast/:symbol': ['GET'],
   '/health': ['GET'],
   '/ready': ['GET'],
   '/metrics': ['GET'],
 };
 
 /** Parameterised routes (`:name` = one path segment) → methods, for 405 answers. */
-const ROUTE_PATTERNS: [RegExp, string[]][] = Object.entries(DASHBOARD_ROUTES).map(([p, m]) => [new RegExp(`^${p.replace(/:[a-z]+/g, '[^/]+')}$`), m]);
+const ROUTE_PATTERNS: [RegExp, string[]][] = [...Object.entries(ROUTES), ...Object.entries(DASHBOARD_ROUTES)].filter(([p]) => p.includes(':')).map(([p, m]) => [new RegExp(`^${p.replace(/:[a-z]+/g, '[^/]+')}$`), m]);
 
 function allowedMethods(path: string): string[] | undefined {
   const m = new Set(ROUTES[path] ?? []);
@@ -202,6 +204,41 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       reg.close();
     }
   });
+  const forecastSchema = {
+    type: 'object',
+    properties: {
+      symbol: { type: 'string' }, model_id: { type: 'string' }, asof_date: { type: 'string', description: 'the last bar the forecast saw' },
+      target_date: { type: 'string', description: 'the next NYSE trading day: the day predicted' }, adj_close: { type: 'number', nullable: true },
+      volume: { type: 'number', nullable: true }, last_adj_close: { type: 'number', nullable: true, description: 'persistence baseline (the asof bar)' },
+      last_volume: { type: 'number', nullable: true }, created_at: { type: 'string' },
+    },
+  } as const;
+  const forecastFields = (r: ReturnType<typeof forecastHistory>[number]) => ({ symbol: r.symbol, model_id: r.model_id, asof_date: r.asof_date, target_date: r.target_date, adj_close: r.adj_close, volume: r.volume, last_adj_close: r.last_adj_close, last_volume: r.last_volume, created_at: r.created_at });
+  app.get(
+    '/forecast/:symbol',
+    {
+      schema: {
+        summary: "The symbol's latest day-ahead forecast (Adj Close and Volume for the next trading day)",
+        params: { type: 'object', properties: { symbol: { type: 'string', description: 'ticker, case-sensitive (e.g. AAPL)' } }, required: ['symbol'] },
+        querystring: { type: 'object', properties: { history: { type: 'integer', minimum: 1, maximum: 1000, description: 'also return the last N forecasts, newest first' } } },
+        response: { 200: { ...forecastSchema, properties: { ...forecastSchema.properties, history: { type: 'array', items: forecastSchema } } }, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    (req: FastifyRequest, reply: FastifyReply) => {
+      const { symbol } = req.params as { symbol: string };
+      const { history } = req.query as { history?: number };
+      const reg = openRegistry(opts.workspace, { readonly: true });
+      let rows: ReturnType<typeof forecastHistory>;
+      try {
+        rows = forecastHistory(reg, symbol, history ?? 1);
+      } finally {
+        reg.close();
+      }
+      if (rows.length === 0) return sendError(reply, 'SP_ERR_FORECAST_NOT_FOUND', `no forecast for symbol '${symbol}'`);
+      const latest = forecastFields(rows[0]!);
+      return history === undefined ? latest : { ...latest, history: rows.map(forecastFields) };
+    },
+  );
 
   app.get('/health', { schema: { summary: 'Liveness' } }, () => ({ status: 'ok' }));
 

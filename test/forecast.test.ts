@@ -1,0 +1,212 @@
+/** The day-ahead forecast end to end (SPEC §3 --extended, §4.3, §6 GET /forecast/:symbol): features
+ * --extended, train --task forecast, forecast, and the API route, on a small synthetic workspace. */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nextTradingDay, toDayNumber } from '../src/core/calendar.js';
+import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
+import { forecastFromJSON, forecastToJSON } from '../src/ml/forecast-model.js';
+import { forecastsDue, forecastsFor, latestForecast } from '../src/registry/forecasts.js';
+import { openRegistry } from '../src/registry/store.js';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+
+const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
+
+interface Doc {
+  ok: boolean;
+  data: Record<string, any>;
+  error?: { code: string; message: string };
+}
+
+function sp(ws: string, args: string[]): { status: number; doc: Doc; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const why = r.status === null ? `killed by ${r.signal ?? '?'} ${r.error?.message ?? ''}\n` : '';
+  return { status: r.status ?? -1, doc: JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as Doc, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
+}
+
+let ws = '';
+let train: Doc['data'] = {};
+beforeAll(async () => {
+  ws = await tempWorkspace();
+  for (const step of [['fetch', '--symbols', '30', '--years', '3'], ['ingest'], ['features', '--extended']]) {
+    const r = sp(ws, step);
+    expect(r.status, r.stderr).toBe(0);
+  }
+  const r = sp(ws, ['train', '--task', 'forecast', '--trees', '40', '--promote-if-better']);
+  expect(r.status, r.stderr).toBe(0);
+  train = r.doc.data;
+}, 180_000);
+
+describe('stockpipe features --extended', () => {
+  it('keeps every plain column and adds the lagged ones; a plain rebuild is a different cache key', async () => {
+    const cols = (await sql(`DESCRIBE SELECT * FROM read_parquet('${join(ws, 'features', 'features.parquet')}')`)).map((c) => c.column_name);
+    for (const c of ['Symbol', 'Date', 'Adj Close', 'Volume', 'vol_moving_avg', 'adj_close_rolling_med', 'ret_1', 'vol_20', 'log_volume', 'dow']) expect(cols).toContain(c);
+    const again = sp(ws, ['features', '--extended']);
+    expect(again.doc.data.cached).toBe(true);
+    expect(again.doc.data.extended).toBe(true);
+  });
+
+  it('the written lagged columns equal the kernel run on each symbol\'s own rows (nulls where NaN)', async () => {
+    const rows = await sql(`SELECT "Symbol" AS s, "Date" AS d, "High" AS h, "Low" AS l, "Adj Close" AS a, "Volume"::DOUBLE AS v, ${EXTENDED_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM read_parquet('${join(ws, 'features', 'features.parquet')}') ORDER BY 1, 2`);
+    const bySymbol = new Map<string, Record<string, unknown>[]>();
+    for (const r of rows) bySymbol.set(String(r.s), [...(bySymbol.get(String(r.s)) ?? []), r]);
+    let checked = 0;
+    for (const rs of bySymbol.values()) {
+      const n = rs.length;
+      const col = (k: string): Float64Array => Float64Array.from(rs, (r) => Number(r[k]));
+      const out = EXTENDED_COLUMNS.map(() => new Float64Array(n));
+      laggedFeatures({ rows: n, day: Int32Array.from(rs, (r) => toDayNumber(String(r.d))), high: col('h'), low: col('l'), adjClose: col('a'), volume: col('v') }, out);
+      EXTENDED_COLUMNS.forEach((c, j) => {
+        for (let i = 0; i < n; i++) {
+          const got = rs[i]![c];
+          const want = out[j]![i]!;
+          if (Number.isNaN(want)) expect(got, `${c}[${i}]`).toBeNull();
+          else expect(got, `${c}[${i}]`).toBe(want);
+          checked++;
+        }
+      });
+    }
+    expect(checked).toBe(rows.length * EXTENDED_COLUMNS.length);
+  });
+});
+
+describe('stockpipe train --task forecast', () => {
+  it('reports skill against persistence (finite), the baselines, and registers kind forecast under forecast_champion', async () => {
+    expect(train.kind).toBe('forecast');
+    expect(train.split).toMatchObject({ kind: 'time', leaky: false, on: 'target_day' });
+    expect(train.rows_train).toBeGreaterThan(0);
+    expect(train.rows_test).toBeGreaterThan(0);
+    for (const k of ['adj_close', 'return', 'volume', 'volume_log']) expect(Number.isFinite(train.skill[k]), k).toBe(true);
+    const m = train.metrics;
+    expect(Object.keys(m).sort()).toEqual(['forecast', 'persistence', 'vol_ma_20']);
+    for (const k of ['mae_adj_close', 'rmse_adj_close', 'mae_return', 'mae_volume', 'rmse_volume', 'mae_volume_log', 'rmse_volume_log', 'skill_adj_close', 'skill_volume']) {
+      expect(Number.isFinite(m.forecast[k]), `forecast.${k}`).toBe(true);
+      expect(Number.isFinite(m.persistence[k]), `persistence.${k}`).toBe(true);
+    }
+    expect(m.persistence.skill_adj_close).toBe(0);
+    expect(m.persistence.mae_return).toBeGreaterThan(0);
+    // skill is exactly 1 - MAE/MAE_persistence on the same rows.
+    expect(m.forecast.skill_adj_close).toBeCloseTo(1 - m.forecast.mae_adj_close / m.persistence.mae_adj_close, 12);
+    expect(Number.isFinite(m.vol_ma_20.skill_volume)).toBe(true);
+    expect(train.promotion).toMatchObject({ alias: 'forecast_champion', promoted: true });
+    for (const f of ['model.json', 'metrics.json', 'training.log', 'card.md']) expect(existsSync(join(train.path, f)), f).toBe(true);
+    const text = await readFile(join(train.path, 'model.json'), 'utf8');
+    expect(forecastToJSON(forecastFromJSON(text, 'model.json'))).toBe(text);
+    const list = sp(ws, ['models', 'list']).doc.data as { id: string; kind: string; aliases: string[] }[];
+    expect(list.find((x) => x.id === train.model_id)).toMatchObject({ kind: 'forecast', aliases: ['forecast_champion'] });
+    expect(list.some((x) => x.aliases.includes('champion'))).toBe(false);
+  });
+
+  it('a second model on the same slice is compared on mae_adj_close; a plain features table is refused', async () => {
+    const r = sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.doc.data.promotion.metric).toBe('mae_adj_close');
+    expect(r.doc.data.promotion.same_test_slice).toBe(true);
+    expect(r.doc.data.promotion.promoted).toBe(r.doc.data.metrics.forecast.mae_adj_close < train.metrics.forecast.mae_adj_close);
+    // models promote defaults to the forecast metric for a forecast model.
+    const notHolder = r.doc.data.promotion.promoted ? train.model_id : r.doc.data.model_id;
+    const manual = sp(ws, ['models', 'promote', notHolder, '--alias', 'forecast_champion', '--force']);
+    expect(manual.status, manual.stderr).toBe(0);
+    expect(manual.doc.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
+    expect(Number.isFinite(manual.doc.data.candidate_value)).toBe(true);
+    const plain = await tempWorkspace();
+    for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
+      const s = sp(plain, step);
+      expect(s.status, s.stderr).toBe(0);
+    }
+    const t = sp(plain, ['train', '--task', 'forecast']);
+    expect(t.status).toBe(1);
+    expect(t.doc.error!.code).toBe('SP_ERR_TRAIN_DATA');
+  });
+});
+
+describe('stockpipe forecast and GET /forecast/:symbol', () => {
+  it('writes one row per symbol for the next NYSE trading day after its last bar', async () => {
+    const r = sp(ws, ['forecast']);
+    expect(r.status, r.stderr).toBe(0);
+    const d = r.doc.data;
+    const reg = openRegistry(ws, { readonly: true });
+    const champion = reg.aliasTarget('forecast_champion');
+    const last = await sql(`SELECT "Symbol" AS s, max("Date") AS d, arg_max("Adj Close", "Date") AS a FROM read_parquet('${join(ws, 'features', 'features.parquet')}') GROUP BY 1 ORDER BY 1`);
+    try {
+      expect(d).toMatchObject({ model_id: champion, symbols: last.length, rows_out: last.length });
+      for (const k of ['asof_date_max', 'target_dates', 'seconds']) expect(d).toHaveProperty(k);
+      for (const row of last) {
+        const f = latestForecast(reg, String(row.s))!;
+        expect(f, String(row.s)).not.toBeNull();
+        expect(f.asof_date).toBe(row.d);
+        expect(f.target_date).toBe(nextTradingDay(String(row.d)));
+        expect(f.last_adj_close).toBe(row.a);
+        expect(Number.isFinite(f.adj_close) && Number.isFinite(f.volume)).toBe(true);
+        expect(f.volume!).toBeGreaterThanOrEqual(0);
+        expect(forecastsFor(reg, String(row.s), { from: f.target_date, to: f.target_date }).length).toBe(1);
+      }
+      expect(forecastsDue(reg, d.target_dates[0]).length).toBeGreaterThan(0);
+      expect(forecastsDue(reg, '1999-01-01').length).toBe(0);
+    } finally {
+      reg.close();
+    }
+    // Running again replaces (same model, symbol, target day): still one row per symbol.
+    expect(sp(ws, ['forecast']).status).toBe(0);
+    const n = await sqliteCount(ws);
+    expect(n).toBe(last.length);
+  });
+
+  it('serves the latest forecast (200), history, 404 SP_ERR_FORECAST_NOT_FOUND, 405 and 400 as JSON errors', async () => {
+    const holder = new ChampionHolder(ws, silentLog);
+    await holder.refresh();
+    const { app } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test' });
+    try {
+      const reg = openRegistry(ws, { readonly: true });
+      const sym = reg.all<{ symbol: string }>('t', 'SELECT symbol FROM forecasts ORDER BY symbol LIMIT 1')[0]!.symbol;
+      const want = latestForecast(reg, sym)!;
+      reg.close();
+      const r = await app.inject(`/forecast/${encodeURIComponent(sym)}`);
+      expect(r.statusCode).toBe(200);
+      const body = JSON.parse(r.body) as Record<string, unknown>;
+      expect(body).toEqual({ symbol: sym, model_id: want.model_id, asof_date: want.asof_date, target_date: want.target_date, adj_close: want.adj_close, volume: want.volume, last_adj_close: want.last_adj_close, last_volume: want.last_volume, created_at: want.created_at });
+      const h = await app.inject(`/forecast/${encodeURIComponent(sym)}?history=5`);
+      expect(h.statusCode).toBe(200);
+      expect((JSON.parse(h.body) as { history: unknown[] }).history.length).toBeGreaterThanOrEqual(1);
+      const missing = await app.inject('/forecast/NOPE-NOT-A-SYMBOL');
+      expect(missing.statusCode).toBe(404);
+      expect((JSON.parse(missing.body) as { error: { code: string } }).error.code).toBe('SP_ERR_FORECAST_NOT_FOUND');
+      const post = await app.inject({ method: 'POST', url: `/forecast/${sym}` });
+      expect(post.statusCode).toBe(405);
+      expect((JSON.parse(post.body) as { error: { code: string } }).error.code).toBe('SP_ERR_METHOD_NOT_ALLOWED');
+      const bad = await app.inject(`/forecast/${sym}?history=abc`);
+      expect(bad.statusCode).toBe(400);
+      expect((JSON.parse(bad.body) as { error: { code: string } }).error.code).toBe('SP_ERR_BAD_REQUEST');
+      const doc = JSON.parse((await app.inject('/openapi.json')).body) as { paths: Record<string, unknown> };
+      expect(Object.keys(doc.paths)).toContain('/forecast/{symbol}');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('forecast with a volume model or no forecast model fails with a code', async () => {
+    const empty = await tempWorkspace();
+    const r = sp(empty, ['forecast']);
+    expect(r.status).toBe(1);
+    expect(r.doc.error!.code).toBe('SP_ERR_MODEL_NOT_FOUND');
+    const vol = sp(ws, ['train', '--kind', 'naive']);
+    expect(vol.status, vol.stderr).toBe(0);
+    const w = sp(ws, ['forecast', '--model', vol.doc.data.model_id]);
+    expect(w.status).toBe(2);
+    expect(w.doc.error!.code).toBe('SP_ERR_USAGE');
+  });
+});
+
+async function sqliteCount(workspace: string): Promise<number> {
+  const reg = openRegistry(workspace, { readonly: true });
+  try {
+    return reg.get<{ n: number }>('t', 'SELECT count(*) AS n FROM forecasts')!.n;
+  } finally {
+    reg.close();
+  }
+}
