@@ -108,4 +108,19 @@ describe('stockpipe train / evaluate / models', () => {
     expect(r.doc.error!.code).toBe('SP_ERR_MODEL_FORMAT');
     expect(r.doc.error!.message).toContain(show.doc.data.path);
   });
+
+  it('after the data grew, --promote-if-better re-scores the champion on the new test slice instead of refusing', async () => {
+    const w = await tempWorkspace();
+    for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect(sp(w, step).status).toBe(0);
+    const first = sp(w, ['train', '--trees', '20', '--promote-if-better']);
+    expect(first.doc.data.promotion.promoted).toBe(true);
+    for (const step of [['fetch', '--symbols', '15', '--years', '3'], ['ingest'], ['features']]) expect(sp(w, step).status).toBe(0);
+    const second = sp(w, ['train', '--kind', 'polyreg', '--promote-if-better']);
+    expect(second.status, second.stderr).toBe(0);
+    const p = second.doc.data.promotion;
+    expect(p).toMatchObject({ champion_before: first.doc.data.model_id, holder_rescored: true, same_test_slice: true });
+    expect(Number.isFinite(p.champion_value)).toBe(true);
+    expect(p.champion_value).not.toBe(first.doc.data.metrics.gbdt.rmse_log); // measured on the new rows
+    expect(p.promoted).toBe(p.candidate_value < p.champion_value);
+  }, 120_000);
 });

@@ -12,6 +12,8 @@ import { StockpipeError } from '../core/errors.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
 import type { Pipeline, TaskContext, TaskResult, TaskSpec, TaskSummary } from '../pipeline/types.js';
 import { openRegistry } from '../registry/store.js';
+import { promoteChallenger } from './challenger.js';
+import type { CommandContext } from './context.js';
 
 export const PIPELINE_NAMES = ['train', 'daily'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
@@ -26,6 +28,8 @@ export interface PipelineEnv {
   mainScript?: string;
   /** Bumped with the program version: part of every task's cache key. */
   codeVersion: string;
+  /** For the steps that run in the runner's process (promotion). */
+  context: CommandContext;
 }
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -129,7 +133,8 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
             const modelId = str(ctx.upstream.train, 'model_id', 'register');
             const reg = openRegistry(penv.workspace);
             try {
-              const d = reg.promoteIfBetter(modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', note: `pipeline run ${ctx.runId}` });
+              // The champion is re-scored on this model's test slice when the data grew since it was tested.
+              const d = await promoteChallenger(penv.context, reg, modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', note: `pipeline run ${ctx.runId}` });
               return { summary: { ...d } };
             } finally {
               reg.close();

@@ -93,7 +93,7 @@ function planText(name: string, plan: PlannedTask[]): string {
 }
 
 export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: string): PipelineEnv {
-  return { workspace: ctx.workspace, config: ctx.config, globalArgs: ['--workspace', ctx.workspace, ...globalArgs], env: { ...ctx.env }, codeVersion: version };
+  return { workspace: ctx.workspace, config: ctx.config, globalArgs: ['--workspace', ctx.workspace, ...globalArgs], env: { ...ctx.env }, codeVersion: version, context: ctx };
 }
 
 export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; dry_run: true; tasks: PlannedTask[] }>> {

@@ -18,6 +18,7 @@ import { trainForecastModel, type ForecastTrainParams } from '../ml/forecast-tra
 import { openRegistry } from '../registry/store.js';
 import type { PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { promoteChallenger } from './challenger.js';
 import { artifactRecords, registerOrRemove } from './train.js';
 
 export const FORECAST_ALIAS = 'forecast_champion';
@@ -98,7 +99,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
         reg.registerModel({ model_id: modelId, kind: 'forecast', path: dir, metrics: out.metrics, test_slice: testSlice, run_id: runId, data_hash: dataHash, created_at: createdAt });
       }),
     );
-    const promotion = p.promoteIfBetter ? reg.promoteIfBetter(modelId, FORECAST_ALIAS, { metric: FORECAST_PROMOTE_METRIC, trigger: 'auto' }) : null;
+    const promotion = p.promoteIfBetter ? await promoteChallenger(ctx, reg, modelId, FORECAST_ALIAS, { metric: FORECAST_PROMOTE_METRIC, trigger: 'auto', loaded: { frame } }) : null;
     reg.endRun(runId, 'finished');
     const fm = out.metrics.forecast!;
     const data: TrainForecastData = {

@@ -13,6 +13,7 @@ import { trainVolumeModel, type TrainParams } from '../ml/train.js';
 import { openRegistry } from '../registry/store.js';
 import type { ArtifactRecord, PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { promoteChallenger } from './challenger.js';
 import { loadWorkspaceDataset } from './dataset.js';
 
 export interface TrainData {
@@ -105,7 +106,7 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
         reg.registerModel({ model_id: modelId, kind: p.kind, path: dir, metrics: metricSets(out.metrics), test_slice: testSlice, run_id: runId, data_hash: ds.dataHash, created_at: createdAt });
       }),
     );
-    const promotion = p.promoteIfBetter ? reg.promoteIfBetter(modelId, 'champion', { metric: 'rmse_log', trigger: 'auto' }) : null;
+    const promotion = p.promoteIfBetter ? await promoteChallenger(ctx, reg, modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', loaded: { ds } }) : null;
     reg.endRun(runId, 'finished');
     const data: TrainData = {
       model_id: modelId,

@@ -153,3 +153,14 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     params: { task: 'forecast', split: 'time', features: featureNames.join(','), adj_close_target: 'log_return', volume_target: 'log1p', volume_boost_from: 'persistence', ...ret.model.params },
   };
 }
+
+/**
+ * A trained forecast model's metrics (with skill) on the test slice of `frame` cut at `testFrom`
+ * — the rows a candidate trained on this frame was tested on; re-scores a champion on new data.
+ */
+export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFrame, testFrom: string | null): Record<string, number> {
+  const rows = forecastRows(frame);
+  const s = makeSlicesFromDays(rows.targetDay, testFrom ?? undefined);
+  if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  return evaluate(model, modelColumns(frame), frame, rows, s.test).forecast!;
+}

@@ -21,6 +21,12 @@ export interface PromoteOptions {
   trigger?: 'auto' | 'manual';
   actor?: string;
   note?: string;
+  /**
+   * The holder's value of `metric` re-measured on the candidate's test slice (same rows, new data):
+   * compared instead of its recorded value when the two recorded slices differ (the champion /
+   * challenger evaluation a retrain on new data needs).
+   */
+  holderOnCandidateSlice?: { model_id: string; value: number };
 }
 
 /** `m`'s own-kind value of `metric`, or null when absent or NaN. */
@@ -50,7 +56,7 @@ export function promote(reg: Registry, candidateId: string, alias: string, opts:
     const direction = promotionDirection(metric);
     const holderId = reg.aliasTarget(alias);
     const cv = ownMetric(cand, metric);
-    const base = { alias, candidate: cand.id, champion_before: holderId, metric, candidate_value: cv, champion_value: null as number | null, same_test_slice: null as boolean | null };
+    const base = { alias, candidate: cand.id, champion_before: holderId, metric, candidate_value: cv, champion_value: null as number | null, same_test_slice: null as boolean | null, holder_rescored: false };
     const move = (reason: AliasReason, why?: string): AliasMove | null => {
       const note = why === undefined ? opts.note : opts.note === undefined ? why : `${opts.note} (${why})`;
       return reg.setAlias(alias, cand.id, reason, { actor: opts.actor, note });
@@ -59,10 +65,11 @@ export function promote(reg: Registry, candidateId: string, alias: string, opts:
     if (holderId === null) return { ...base, promoted: true, reason: `no model held '${alias}'`, move: move(opts.trigger ?? 'auto') };
 
     const holder = reg.getModel(holderId, { checkFiles: false });
-    const hv = ownMetric(holder, metric);
-    const same = sameTestSlice(cand.test_slice, holder.test_slice);
-    const decided = { ...base, champion_value: hv, same_test_slice: same };
-    const label = `${metric} ${cv} (${cand.id}) vs ${hv} (${holder.id}, '${alias}'); ${direction} is better`;
+    const rescored = opts.holderOnCandidateSlice?.model_id === holder.id && !sameTestSlice(cand.test_slice, holder.test_slice) ? opts.holderOnCandidateSlice.value : null;
+    const hv = rescored ?? ownMetric(holder, metric);
+    const same = rescored !== null || sameTestSlice(cand.test_slice, holder.test_slice);
+    const decided = { ...base, champion_value: hv, same_test_slice: same, holder_rescored: rescored !== null };
+    const label = `${metric} ${cv} (${cand.id}) vs ${hv} (${holder.id}, '${alias}'${rescored !== null ? `, re-scored on ${cand.id}'s test slice` : ''}); ${direction} is better`;
     let refusal: string;
     let comparable = false;
     if (!same) {

@@ -220,11 +220,18 @@ describe('model versions and aliases', () => {
     await register(reg, 'm4', 'gbdt', 0.1, { ...SLICE, date_min: '2021-01-01', data_hash: 'e'.repeat(64) });
     expect(codeOf(() => reg.promoteIfBetter('m4'))).toMatch(/^SP_ERR_PROMOTE_REFUSED: .*different test slices/);
     expect(reg.aliasTarget('champion')).toBe('m2');
+    // the holder re-scored on m4's slice: compared there (worse than m4's 0.1 → promoted; better → kept)
+    expect(reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm2', value: 0.05 } })).toMatchObject({ promoted: false, champion_value: 0.05, same_test_slice: true, holder_rescored: true });
+    expect(codeOf(() => reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm1', value: 9 } }))).toMatch(/^SP_ERR_PROMOTE_REFUSED/); // not the holder's score
+    const rescored = reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm2', value: 0.3 } });
+    expect(rescored).toMatchObject({ promoted: true, champion_before: 'm2', champion_value: 0.3, holder_rescored: true });
+    expect(rescored.reason).toMatch(/re-scored on m4's test slice/);
+    reg.setAlias('champion', 'm2', 'manual');
 
     const forced = reg.promoteIfBetter('m3', 'champion', { force: true, actor: 'ana' });
     expect(forced).toMatchObject({ promoted: true, champion_before: 'm2', move: { reason: 'forced', actor: 'ana' } });
-    expect(reg.aliasHistory('champion').map((m) => [m.model_id, m.reason])).toEqual([['m1', 'auto'], ['m2', 'manual'], ['m3', 'forced']]);
-    expect(reg.aliasHistory('champion')[2]?.note).toMatch(/^forced: not better/);
+    expect(reg.aliasHistory('champion').map((m) => [m.model_id, m.reason])).toEqual([['m1', 'auto'], ['m2', 'manual'], ['m4', 'auto'], ['m2', 'manual'], ['m3', 'forced']]);
+    expect(reg.aliasHistory('champion')[4]?.note).toMatch(/^forced: not better/);
 
     const c = reg.compareModels('m1', 'champion');
     expect(c).toMatchObject({ a: { id: 'm1', kind: 'gbdt' }, b: { id: 'm3', kind: 'gbdt' }, same_test_slice: true });

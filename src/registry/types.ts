@@ -128,6 +128,8 @@ export interface PromoteDecision {
   candidate_value: number | null;
   champion_value: number | null;
   same_test_slice: boolean | null;
+  /** The holder was re-scored on the candidate's test slice (their recorded slices differed). */
+  holder_rescored: boolean;
   /** The history row written, when promoted. */
   move: AliasMove | null;
 }
