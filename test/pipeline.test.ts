@@ -140,4 +140,30 @@ describe('stockpipe run train', () => {
       server.close();
     }
   }, 120_000);
+
+  it('stockpipe scheduler runs a pipeline on a (6-field, every 2 s) cron expression and stops on SIGTERM', async () => {
+    const ws = await tempWorkspace('sp-sched-cli-');
+    const config = join(ws, 'stockpipe.config.json');
+    await writeFile(config, JSON.stringify({ schedules: [{ pipeline: 'train', cron: '*/2 * * * * *', trading_days_only: false }] }));
+    const sched = cli(['scheduler', '-w', ws, '--config', config]);
+    let finished: { run_id: string; status: string }[] = [];
+    for (let i = 0; i < 900 && finished.length < 2; i++) {
+      await sleep(100);
+      try {
+        const reg = openRegistry(ws, { readonly: true });
+        try { finished = listPipelineRuns(reg).filter((r) => r.status === 'finished'); } finally { reg.close(); }
+      } catch {
+        // no store yet
+      }
+    }
+    sched.child.kill('SIGTERM');
+    const out = await sched.done;
+    expect(out.code, out.stderr).toBe(0);
+    expect(finished.length).toBeGreaterThanOrEqual(2); // the second run is the cached one
+    const reg = openRegistry(ws, { readonly: true });
+    const runs = listPipelineRuns(reg);
+    reg.close();
+    expect(runs.every((r) => r.status !== 'running')).toBe(true); // waited for the run in progress
+    expect(out.stderr).toMatch(/scheduler: train at "\*\/2 \* \* \* \* \*"/);
+  }, 180_000);
 });
