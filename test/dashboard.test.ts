@@ -1,16 +1,17 @@
 /** The dashboard end to end in headless Chromium (Debian's /usr/bin/chromium, driven by
- * playwright-core): after real fetch/ingest/features/train on small synthetic data and seeded
+ * playwright-core): after real `run train` and `run daily` pipelines on small synthetic data and seeded
  * pipeline runs, every view renders without console errors, the symbol search draws a chart, the
  * predict form shows the API's answer, promoting from the page moves the alias, and a running run
  * updates live when it finishes. Screenshots go to test-output/dashboard/. Skips without Chromium. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
+import { writeForecasts } from '../src/registry/forecasts.js';
 import { openRegistry } from '../src/registry/store.js';
 import { finishRun, seedPipelineRuns } from './helpers/pipeline-runs.js';
 
@@ -27,6 +28,7 @@ let server: ChildProcess | undefined;
 let browser: Browser | undefined;
 let runs: { finished: string; running: string };
 let models: { gbdt: string; poly: string };
+let validation: { status: string; anomalies: { code: string; severity: string }[] };
 const problems: string[] = [];
 
 const sp = (...args: string[]): string => execFileSync(process.execPath, [cli, ...args, '-w', ws, '--quiet', '--json'], { encoding: 'utf8' });
@@ -35,24 +37,26 @@ beforeAll(async () => {
   if (!have) return;
   execFileSync(process.execPath, [join(root, 'tools', 'build-dashboard.mjs'), '--quiet']);
   ws = await mkdtemp(join(tmpdir(), 'sp-dash-e2e-'));
-  sp('fetch', '--symbols', '20', '--years', '2');
-  sp('ingest');
-  sp('features');
-  const gbdt = (JSON.parse(sp('train', '--promote-if-better')) as { data: { model_id: string } }).data.model_id;
+  // Real pipelines on small synthetic data: train (fetch → … → register, with a real validation
+  // report) and daily (extended features, the forecast model, forecasts, monitor).
+  execFileSync(process.execPath, [cli, 'run', 'train', '-w', ws, '--quiet', '--json'], { encoding: 'utf8', env: { ...process.env, STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' } });
+  execFileSync(process.execPath, [cli, 'run', 'daily', '-w', ws, '--quiet', '--json'], { encoding: 'utf8', env: { ...process.env, STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' } });
+  const gbdt = (JSON.parse(sp('models', 'show', 'champion')) as { data: { id: string } }).data.id;
   const poly = (JSON.parse(sp('train', '--kind', 'polyreg')) as { data: { model_id: string } }).data.model_id;
   models = { gbdt, poly };
+  // Matured forecasts for the monitoring view: the forecast model's predictions re-stated as made the
+  // day before each symbol's last bar (the synthetic source has no new day to wait for), then monitor.
+  const reg = openRegistry(ws);
+  try {
+    const stored = reg.all<{ model_id: string; symbol: string; asof_date: string; adj_close: number; volume: number; last_adj_close: number; last_volume: number }>('test', 'SELECT * FROM forecasts');
+    const prev = (d: string): string => { const t = new Date(`${d}T00:00:00Z`); do t.setUTCDate(t.getUTCDate() - 1); while ([0, 6].includes(t.getUTCDay())); return t.toISOString().slice(0, 10); };
+    writeForecasts(reg, stored.map((f) => ({ ...f, asof_date: prev(f.asof_date), target_date: f.asof_date, run_id: null })));
+  } finally {
+    reg.close();
+  }
+  sp('monitor');
+  validation = JSON.parse(await readFile(join(ws, 'validation', 'latest.json'), 'utf8')) as { status: string; anomalies: { code: string; severity: string }[] };
   runs = await seedPipelineRuns(ws);
-  await mkdir(join(ws, 'validation'), { recursive: true });
-  await writeFile(join(ws, 'validation', 'latest.json'), JSON.stringify({
-    status: 'warn', created_at: '2026-12-01T10:00:00Z', table: 'tables/prices.parquet', reference_version: 'ref-1', rows: 9990,
-    anomalies: [
-      { code: 'null_rate', severity: 'error', column: 'Volume', detail: 'null rate 2.1% > 1%', count: 210 },
-      { code: 'range', severity: 'warning', column: 'Adj Close', detail: '3 values below the reference minimum', count: 3 },
-      { code: 'new_symbols', severity: 'info', column: 'Symbol', detail: '2 symbols not in the reference' },
-    ],
-    summary: { error: 1, warning: 1, info: 1 },
-    columns: [{ name: 'Volume', type: 'BIGINT', null_rate: 0.021, min: 0, max: 9e7, mean: 1.2e6, quantiles: { p50: 8e5, p99: 2e7 }, distinct: 9000 }],
-  }));
 
   server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--json', '--quiet', '--poll-ms', '200', '-w', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
   const first = await new Promise<string>((res, rej) => {
@@ -74,12 +78,11 @@ afterAll(async () => {
   }
 });
 
-/** A page that records console errors and page errors; a 404 for GET /monitoring (not built on this branch) is expected. */
+/** A page that records console errors and page errors. */
 async function openPage(width = 1280, height = 860): Promise<Page> {
   const page = await browser!.newPage({ viewport: { width, height } });
   page.on('console', (m: ConsoleMessage) => {
     if (m.type() !== 'error') return;
-    if (/status of 404/.test(m.text()) && new URL(m.location().url).pathname === '/monitoring') return;
     problems.push(`console: ${m.text()} (${m.location().url})`);
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
@@ -108,9 +111,12 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     expect(await page.locator('.dag .dag-node').count()).toBe(7);
     expect(await page.locator('.dag .dag-edge').count()).toBe(6);
     expect(await page.locator('.dag .dag-node.s-running').count()).toBe(1);
-    expect(await page.locator('tbody tr').count()).toBe(2);
-    expect(await page.locator('tbody tr .strip .cell').count()).toBe(14);
-    expect(await page.locator('tbody tr .strip .cell.s-cached').count()).toBe(2);
+    // every run (the real train and daily runs and the two seeded ones) with one cell per task
+    const listed = (await (await fetch(`${url}/runs`)).json()) as { runs: { tasks: { status: string }[] }[] };
+    expect(listed.runs.length).toBe(4);
+    expect(await page.locator('tbody tr').count()).toBe(listed.runs.length);
+    expect(await page.locator('tbody tr .strip .cell').count()).toBe(listed.runs.reduce((n, r) => n + r.tasks.length, 0));
+    expect(await page.locator('tbody tr .strip .cell.s-cached').count()).toBe(listed.runs.reduce((n, r) => n + r.tasks.filter((t) => t.status === 'cached').length, 0));
 
     // A finished run: cached and retried tasks, and a log on click.
     await show(page, `#/runs/${runs.finished}`, 'run-details');
@@ -152,10 +158,12 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
 
     // Data and monitoring.
     await show(page, '#/data', 'data');
-    expect(await page.locator('h2 .badge.b-sev-error').count()).toBe(1);
-    expect(await page.locator('table code').allTextContents()).toEqual(expect.arrayContaining(['null_rate', 'range', 'new_symbols', 'Volume']));
+    // the real report of the train pipeline's validate task, every anomaly code shown
+    expect(validation.anomalies.length).toBeGreaterThan(0);
+    expect(await page.locator('table code').allTextContents()).toEqual(expect.arrayContaining([...new Set(validation.anomalies.map((a) => a.code))]));
     await show(page, '#/monitoring', 'monitoring');
-    expect(await page.locator('.empty').count()).toBe(1);
+    expect(await page.locator('.chart canvas').count()).toBeGreaterThan(0); // error over time of the forecast model
+    expect(await page.locator('text=Drift (PSI').count()).toBe(1);
 
     // Try it: the form shows what the API answers.
     await show(page, '#/try', 'try-empty');

@@ -41,6 +41,11 @@ export function num(x: unknown): string {
   return Number(x.toPrecision(4)).toString();
 }
 
+/** An axis label: 1.2B, 3.4M, 56k, or the number. */
+export function compact(v: number): string {
+  return Math.abs(v) >= 1e9 ? `${(v / 1e9).toFixed(1)}B` : Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : String(v);
+}
+
 export function int(x: unknown): string {
   return typeof x === 'number' && Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–';
 }

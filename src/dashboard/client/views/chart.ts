@@ -5,7 +5,7 @@
  * the server for that window at full detail and merges it in. */
 import uPlot from 'uplot';
 import { getJson, type Series } from '../api.js';
-import { h } from '../dom.js';
+import { compact, h } from '../dom.js';
 
 type Col = (number | null)[];
 
@@ -43,7 +43,6 @@ function merge(base: { x: number[]; cols: Col[] }, detail: { x: number[]; cols: 
 }
 
 const intValue = (_u: uPlot, v: number | null): string => (v === null ? '–' : Math.round(v).toLocaleString('en-US'));
-const fmtBig = (v: number): string => (Math.abs(v) >= 1e9 ? `${(v / 1e9).toFixed(1)}B` : Math.abs(v) >= 1e6 ? `${(v / 1e6).toFixed(1)}M` : Math.abs(v) >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : String(v));
 
 export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal): () => void {
   let full = align(s);
@@ -69,7 +68,7 @@ export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal): (
     ...common(240), title: 'Volume: actual vs predicted',
     series: [{}, { label: 'Volume', stroke: '#64748b', width: 1, value: intValue }, { label: '30-day mean', stroke: '#f59e0b', width: 1.5, value: intValue },
       { label: 'predicted', stroke: '#dc2626', width: 1.5, value: intValue }, { label: 'forecast', stroke: '#16a34a', width: 0, points: pts, value: intValue }],
-    axes: [{}, { size: 60, values: (_u: uPlot, v: number[]) => v.map(fmtBig) }],
+    axes: [{}, { size: 60, values: (_u: uPlot, v: number[]) => v.map(compact) }],
   } as uPlot.Options, [full.x, full.cols[2]!, full.cols[3]!, full.cols[4]!, full.cols[6]!] as uPlot.AlignedData, volEl);
   const charts = [price, volume];
   let syncing = false;

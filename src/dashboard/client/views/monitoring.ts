@@ -3,7 +3,7 @@
  * newest per column), and alerts. An empty state when GET /monitoring is absent (404) or empty. */
 import uPlot from 'uplot';
 import { ApiError, getJson } from '../api.js';
-import { badge, empty, h, mount, num, table, when } from '../dom.js';
+import { badge, compact, empty, h, mount, num, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 
 interface Point { date: string; n?: number; [metric: string]: number | string | undefined }
@@ -55,7 +55,7 @@ export async function monitoringView(ctx: ViewContext): Promise<void> {
       width: Math.max(280, host.clientWidth), height: 220, scales: { x: { time: true } },
       series: [{}, { label: 'MAE volume', stroke: '#dc2626', width: 1.5 }, { label: 'MAE volume (persistence)', stroke: '#64748b', width: 1, dash: [4, 4] },
         { label: 'MAPE adj close', stroke: '#2563eb', width: 1.5, scale: '%' }],
-      axes: [{}, { size: 60 }, { side: 1, scale: '%', grid: { show: false } }],
+      axes: [{}, { size: 60, values: (_u: uPlot, v: number[]) => v.map(compact) }, { side: 1, scale: '%', grid: { show: false }, values: (_u: uPlot, v: number[]) => v.map((x) => `${Math.round(x * 100)}%`) }],
     }, [sorted.map((p) => toSec(p.date)), col('mae_volume'), col('mae_volume_persistence'), col('mape_adj_close')] as uPlot.AlignedData, host));
   }
   ctx.signal.addEventListener('abort', () => charts.forEach((c) => c.destroy()));
