@@ -7,7 +7,8 @@
  * so forecasts mature one day later and monitor scores them. From day `drift-from` on, the
  * appended volumes are distorted (× exp(1.5·z), z seeded standard normal per row): an injected
  * drift that monitor must catch and answer with a retrain. Alerts go to a webhook on 127.0.0.1. */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync, copyFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,8 +23,12 @@ const SAMPLE = resolve(ROOT, '..', 'shared', 'data', 'kaggle-sample');
 
 interface Doc { ok: boolean; data?: Record<string, any>; error?: { code: string; message: string } }
 
-function cli(args: string[], ws: string, config?: string): Doc {
-  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, '--json', ...(config ? ['--config', config] : [])], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const run = promisify(execFile);
+
+/** One CLI call, asynchronously (the webhook server in this process must keep answering). */
+async function cli(args: string[], ws: string, config?: string): Promise<Doc> {
+  const r = await run(process.execPath, [CLI, ...args, '-w', ws, '--json', ...(config ? ['--config', config] : [])], { encoding: 'utf8', maxBuffer: 1 << 26 })
+    .catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(last) as Doc;
@@ -71,7 +76,7 @@ export async function runDailySimBench(argv: string[]): Promise<unknown> {
     let label = 'real Kaggle sample (../shared/data/kaggle-sample)';
     if (argv.includes('--synthetic') || !existsSync(SAMPLE)) {
       const gen = join(tmp, 'gen');
-      const f = cli(['fetch', '--symbols', '60', '--years', '4'], gen);
+      const f = await cli(['fetch', '--symbols', '60', '--years', '4'], gen);
       if (!f.ok) throw new Error(`synthetic fetch failed: ${f.error?.message}`);
       src = join(gen, 'raw', 'synthetic', 'data');
       label = 'synthetic (60 symbols × 4 years, seed 42)';
@@ -97,15 +102,17 @@ export async function runDailySimBench(argv: string[]): Promise<unknown> {
     writeFileSync(config, JSON.stringify({ fetch: { source: `dir:${sim}` }, features: { extended: true }, pipeline: { retries: 0 }, alerts: { webhook_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` } }));
 
     const rows: Record<string, unknown>[] = [];
-    const runDay = (day: number, date: string | null): void => {
+    const runDay = async (day: number, date: string | null): Promise<void> => {
       const t0 = performance.now();
-      const r = cli(['run', 'daily'], ws, config);
+      const r = await cli(['run', 'daily'], ws, config);
       const seconds = Math.round(performance.now() - t0) / 1000;
       const runId = r.data?.run_id ?? /run (\w+)/.exec(r.error?.message ?? '')?.[1];
-      const run = runId ? cli(['runs', 'show', String(runId)], ws).data : undefined;
-      const task = (n: string) => (run?.tasks as { task: string; status: string; summary: Record<string, any> | null }[] | undefined)?.find((t) => t.task === n);
+      const shown = runId ? (await cli(['runs', 'show', String(runId)], ws)).data : undefined;
+      const task = (n: string) => (shown?.tasks as { task: string; status: string; summary: Record<string, any> | null }[] | undefined)?.find((t) => t.task === n);
       const mon = task('monitor')?.summary ?? {};
-      const m = (mon.models as Record<string, any>[] | undefined)?.find((x) => x.model_id !== '') ?? {};
+      const champion = ((await cli(['models', 'list'], ws)).data as unknown as { id: string; aliases: string[] }[] | undefined)?.find((x) => x.aliases.includes('forecast_champion'))?.id ?? null;
+      // the model judged on the newest days (the one that made the latest matured forecasts)
+      const m = ((mon.models as Record<string, any>[] | undefined) ?? []).filter((x) => x.window?.to).sort((a, b) => String(b.window.to).localeCompare(String(a.window.to)))[0] ?? {};
       const drift = (mon.drift as { column: string; psi: number; status: string }[] | undefined) ?? [];
       const retrain = task('retrain-if-needed');
       rows.push({
@@ -115,21 +122,21 @@ export async function runDailySimBench(argv: string[]): Promise<unknown> {
         psi_log_volume: drift.find((d) => d.column === 'log_volume')?.psi ?? null,
         alerts: ((mon.alerts as { kind: string; message: string }[] | undefined) ?? []).map((a) => `${a.kind}: ${a.message}`),
         retrain: retrain?.status ?? null, retrain_summary: retrain?.summary ?? null,
-        forecast_champion: (cli(['models', 'list'], ws).data as unknown as { id: string; aliases: string[] }[] | undefined)?.find((x) => x.aliases.includes('forecast_champion'))?.id ?? null,
+        judged_model: m.model_id ?? null, forecast_champion: champion,
       });
       const x = rows[rows.length - 1]!;
       process.stderr.write(`day ${day} ${date ?? '(initial)'} ${x.status} ${seconds}s matured ${x.matured} mape_vol ${num(x.mape_volume)} skill_vol ${num(x.skill_volume)} psi ${num(x.psi_log_volume)} retrain ${x.retrain} alerts ${(x.alerts as string[]).length}\n`);
     };
-    runDay(0, null);
-    held.forEach((date, i) => {
+    await runDay(0, null);
+    for (const [i, date] of held.entries()) {
       for (const [rel, byDay] of pending) {
         const lines = byDay.get(date);
         if (!lines) continue;
         const out = i + 1 >= driftFrom ? lines.map((l, k) => distort(l, deriveSeed(42, (i * 100_003 + k * 7919 + rel.length * 31 + rel.charCodeAt(7)) | 0))) : lines;
         appendFileSync(join(sim, rel), `${out.join('\n')}\n`);
       }
-      runDay(i + 1, date);
-    });
+      await runDay(i + 1, date);
+    }
     return { bench: 'daily-sim', machine: machine(), data: label, held_back: { days, from: held[0], to: held[held.length - 1] }, drift_from_day: driftFrom, drift: 'Volume × exp(1.5·z) on every appended row from that day on', webhook_alerts_received: hooks.length, days: rows };
   } finally {
     server.close();

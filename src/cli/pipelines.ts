@@ -11,6 +11,8 @@ import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
 import type { Pipeline, TaskContext, TaskResult, TaskSpec, TaskSummary } from '../pipeline/types.js';
+import { tradingDays } from '../core/calendar.js';
+import { latestTaskResult } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
 import { promoteChallenger } from './challenger.js';
 import type { CommandContext } from './context.js';
@@ -39,6 +41,27 @@ const str = (s: TaskSummary | undefined, k: string, task: string): string => {
   if (typeof v !== 'string') throw new StockpipeError('SP_ERR_PIPELINE_INPUT', `task ${task} needs '${k}' from its upstream result, which has none`, { hint: 'Run the whole pipeline (without --from) so the upstream task runs first.' });
   return v;
 };
+
+/** The newest day monitor judged (its models' windows and drift), YYYY-MM-DD, or null. */
+function monitoredUpTo(m: TaskSummary): string | null {
+  const days = [
+    ...((m.models as { window?: { to?: string | null } }[] | undefined) ?? []).map((x) => x.window?.to ?? null),
+    ...((m.drift as { to?: string | null }[] | undefined) ?? []).map((d) => d.to ?? null),
+  ].filter((d): d is string => typeof d === 'string');
+  return days.length === 0 ? null : days.sort().at(-1)!;
+}
+
+/** The data day of the last retrain the daily pipeline did, or null. */
+function lastRetrain(workspace: string): string | null {
+  const reg = openRegistry(workspace, { readonly: true });
+  try {
+    const last = latestTaskResult(reg, 'daily', 'retrain-if-needed');
+    const d = last?.summary?.retrained === true ? last.summary.data_date : null;
+    return typeof d === 'string' ? d : null;
+  } finally {
+    reg.close();
+  }
+}
 
 /** Builds the task specs of a pipeline for one workspace and config. */
 export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
@@ -181,8 +204,14 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
           run: async (ctx) => {
             const m = ctx.upstream.monitor;
             if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: 'monitored error and drift within thresholds' } };
+            const dataDate = monitoredUpTo(m);
+            const cooldown = cfg.monitor.retrain_cooldown_days;
+            const last = lastRetrain(penv.workspace);
+            if (cooldown > 0 && last !== null && dataDate !== null && last <= dataDate && tradingDays(last, dataDate).length - 1 < cooldown) {
+              return { status: 'skipped', summary: { retrained: false, data_date: dataDate, reason: `retrain needed, but the last retrain was on data up to ${last}, fewer than ${cooldown} trading days ago (monitor.retrain_cooldown_days)` } };
+            }
             const r = await cmd(() => ['train', '--task', 'forecast', '--promote-if-better'], () => ({}))(ctx);
-            return { summary: { retrained: true, reason: 'monitor threshold exceeded', model_id: r.summary?.model_id ?? null, promotion: r.summary?.promotion ?? null } };
+            return { summary: { retrained: true, data_date: dataDate, reason: 'monitor threshold exceeded', model_id: r.summary?.model_id ?? null, promotion: r.summary?.promotion ?? null } };
           },
         }),
       ],

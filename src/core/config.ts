@@ -25,6 +25,9 @@ export const MonitorConfigSchema = z
     min_rows: intFrom(1, 1_000_000_000).default(100),
     /** An alert sets retrain_needed (the daily pipeline's retrain-if-needed task runs). */
     retrain_on_alert: z.boolean().default(true),
+    /** The daily pipeline retrains at most once per this many trading days of data (0 = no limit),
+     * so a drift that outlasts one retrain does not retrain every day. */
+    retrain_cooldown_days: intFrom(0, 1000).default(5),
   })
   .strict();
 export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
