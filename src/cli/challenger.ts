@@ -5,10 +5,8 @@
  * --promote-if-better` (both tasks) and the pipelines' register step. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openDuckDB } from '../db/duckdb.js';
-import { featuresPath } from '../features/build.js';
 import type { VolumeDataset } from '../ml/dataset.js';
-import { loadForecastFrame, type ForecastFrame } from '../ml/forecast-dataset.js';
+import type { ForecastFrame } from '../ml/forecast-dataset.js';
 import { forecastFromJSON } from '../ml/forecast-model.js';
 import { scoreForecastOnTestSlice } from '../ml/forecast-train.js';
 import { regressionMetrics } from '../ml/metrics/regression.js';
@@ -19,18 +17,9 @@ import { defaultPromoteMetric, type PromoteOptions } from '../registry/promote.j
 import type { Registry } from '../registry/store.js';
 import type { PromoteDecision } from '../registry/types.js';
 import type { CommandContext } from './context.js';
-import { loadWorkspaceDataset } from './dataset.js';
+import { loadWorkspaceDataset, loadWorkspaceForecastFrame } from './dataset.js';
 
 interface RecordedSplit { split: { kind: 'time' | 'random'; test_from: string | null } }
-
-async function loadFrame(ctx: CommandContext): Promise<ForecastFrame> {
-  const db = await openDuckDB({ tempDir: join(ctx.workspace, 'tmp', 'duckdb'), memoryLimit: ctx.config.memory_limit, threads: Math.max(1, ctx.config.threads) });
-  try {
-    return await loadForecastFrame(db.connection, featuresPath(ctx.workspace));
-  } finally {
-    db.close();
-  }
-}
 
 /**
  * The holder's promotion metric on the candidate's test slice, or undefined when no re-scoring is
@@ -47,7 +36,7 @@ export async function rescoreHolder(ctx: CommandContext, reg: Registry, candidat
   const { split } = JSON.parse(await readFile(join(cand.path, 'metrics.json'), 'utf8')) as RecordedSplit;
   const holderJson = await readFile(join(holder.path, 'model.json'), 'utf8');
   if (cand.kind === 'forecast') {
-    const m = scoreForecastOnTestSlice(forecastFromJSON(holderJson, join(holder.path, 'model.json')), loaded.frame ?? (await loadFrame(ctx)), split.test_from);
+    const m = scoreForecastOnTestSlice(forecastFromJSON(holderJson, join(holder.path, 'model.json')), loaded.frame ?? (await loadWorkspaceForecastFrame(ctx)), split.test_from);
     const value = m[metric];
     return value === undefined || Number.isNaN(value) ? undefined : { model_id: holderId, value };
   }

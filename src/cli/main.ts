@@ -196,43 +196,33 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  $ stockpipe train --promote-if-better\n  $ stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`\n  $ stockpipe train --kind rf --json\n  $ stockpipe train --split random   # the classic leaky protocol, labelled as such')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { threads?: string };
+      // The tree engine's parameters, shared by both tasks.
+      const treeParams = (ctx: CommandContext) => ({
+        testFrom: o.testFrom as string | undefined,
+        seed: o.seed as number,
+        threads: g.threads !== undefined ? Number(g.threads) : ctx.config.threads,
+        trees: o.trees as number,
+        maxDepth: o.maxDepth as number,
+        numLeaves: o.numLeaves as number,
+        learningRate: o.learningRate as number,
+        minDataInLeaf: o.minDataInLeaf as number,
+        lambdaL2: o.lambdaL2 as number,
+        baggingFraction: o.baggingFraction as number,
+        featureFraction: o.featureFraction as number,
+        earlyStopping: o.earlyStopping as number,
+      });
       if (o.task === 'forecast') {
         if (o.kind !== 'gbdt' || o.split !== 'time') throw new StockpipeError('SP_ERR_USAGE', '--task forecast trains gbdt on the time split only (drop --kind / --split)');
         await run(cmd, {}, (ctx) =>
-          trainForecastCommand(ctx, {
-            testFrom: o.testFrom as string | undefined,
-            seed: o.seed as number,
-            threads: g.threads !== undefined ? Number(g.threads) : ctx.config.threads,
-            trees: o.trees as number,
-            maxDepth: o.maxDepth as number,
-            numLeaves: o.numLeaves as number,
-            learningRate: o.learningRate as number,
-            minDataInLeaf: o.minDataInLeaf as number,
-            lambdaL2: o.lambdaL2 as number,
-            baggingFraction: o.baggingFraction as number,
-            featureFraction: o.featureFraction as number,
-            earlyStopping: o.earlyStopping as number,
-            promoteIfBetter: o.promoteIfBetter === true,
-          }),
+          trainForecastCommand(ctx, { ...treeParams(ctx), promoteIfBetter: o.promoteIfBetter === true }),
         );
         return;
       }
       await run(cmd, {}, (ctx) =>
         trainCommand(ctx, {
+          ...treeParams(ctx),
           kind: o.kind as ModelKind,
           split: o.split as 'time' | 'random',
-          testFrom: o.testFrom as string | undefined,
-          seed: o.seed as number,
-          threads: g.threads !== undefined ? Number(g.threads) : ctx.config.threads,
-          trees: o.trees as number,
-          maxDepth: o.maxDepth as number,
-          numLeaves: o.numLeaves as number,
-          learningRate: o.learningRate as number,
-          minDataInLeaf: o.minDataInLeaf as number,
-          lambdaL2: o.lambdaL2 as number,
-          baggingFraction: o.baggingFraction as number,
-          featureFraction: o.featureFraction as number,
-          earlyStopping: o.earlyStopping as number,
           target: o.target as 'log1p' | 'raw' | undefined,
           boostFrom: o.boostFrom as 'naive' | 'mean',
           promoteIfBetter: o.promoteIfBetter === true,

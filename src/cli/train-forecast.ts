@@ -5,20 +5,17 @@
  * version; `--promote-if-better` moves `forecast_champion` (never `champion`, the volume model the
  * API's /predict serves) only when it beats the holder on the same test slice. */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { ensureWritableDir } from '../core/fs.js';
-import { openDuckDB } from '../db/duckdb.js';
-import { featuresPath } from '../features/build.js';
 import { writeModelFolder } from '../ml/artifacts.js';
 import { parquetHash } from '../ml/dataset.js';
 import { forecastMetricsTable, renderForecastCard } from '../ml/forecast-card.js';
-import { loadForecastFrame, type ForecastFrame } from '../ml/forecast-dataset.js';
 import { forecastToJSON } from '../ml/forecast-model.js';
 import { trainForecastModel, type ForecastTrainParams } from '../ml/forecast-train.js';
 import { openRegistry } from '../registry/store.js';
 import type { PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { promoteChallenger } from './challenger.js';
+import { loadWorkspaceForecastFrame } from './dataset.js';
 import { artifactRecords, registerOrRemove } from './train.js';
 
 export const FORECAST_ALIAS = 'forecast_champion';
@@ -51,19 +48,10 @@ export interface TrainForecastData {
   promotion: PromoteDecision | null;
 }
 
-async function loadFrame(ctx: CommandContext): Promise<ForecastFrame> {
-  const db = await openDuckDB({ tempDir: join(ctx.workspace, 'tmp', 'duckdb'), memoryLimit: ctx.config.memory_limit, threads: Math.max(1, ctx.config.threads) });
-  try {
-    return await loadForecastFrame(db.connection, featuresPath(ctx.workspace));
-  } finally {
-    db.close();
-  }
-}
-
 export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<CommandResult<TrainForecastData>> {
   const t0 = performance.now();
   await ensureWritableDir(ctx.workspace);
-  const frame = await loadFrame(ctx);
+  const frame = await loadWorkspaceForecastFrame(ctx);
   const dataHash = await parquetHash(frame.path);
   const reg = openRegistry(ctx.workspace);
   const runId = reg.startRun({ kind: 'train', name: 'train forecast', seed: p.seed });

@@ -25,7 +25,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
 }
 
 /** True when a process with this pid is alive (signal 0 probes without signalling). */
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -42,7 +42,7 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
       await rm(join(dirname(target), name), { force: true, recursive: true });
       removed.push(name);
     }

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
+import { processAlive } from '../core/fs.js';
 
 export interface LockInfo {
   pid: number;
@@ -23,15 +24,6 @@ export function lockPath(workspace: string): string {
   return join(workspace, 'pipeline', 'run.lock');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The current holder, or null when the lock is free or stale. */
 export async function lockHolder(workspace: string): Promise<LockInfo | null> {
   let info: LockInfo;
@@ -41,7 +33,7 @@ export async function lockHolder(workspace: string): Promise<LockInfo | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return null; // half-written by a holder killed between create and write: stale
   }
-  return info.host === hostname() && !alive(info.pid) ? null : info;
+  return info.host === hostname() && !processAlive(info.pid) ? null : info;
 }
 
 async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {

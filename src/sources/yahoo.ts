@@ -8,7 +8,7 @@ import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, write
 import { join, resolve } from 'node:path';
 import { fromDayNumber, toDayNumber } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson } from '../core/fs.js';
+import { hashJson, processAlive } from '../core/fs.js';
 import { parseCsvRecords } from '../etl/metadata.js';
 import { hashAndCountRows } from './dir.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
@@ -244,18 +244,9 @@ async function intact(m: Manifest, root: string): Promise<boolean> {
 async function recover(raw: string, root: string): Promise<void> {
   for (const name of await readdir(raw)) {
     const m = /^data\.(staging|old)-(\d+)$/.exec(name);
-    if (!m || (Number(m[2]) !== process.pid && alive(Number(m[2])))) continue;
+    if (!m || (Number(m[2]) !== process.pid && processAlive(Number(m[2])))) continue;
     if (m[1] === 'old' && !(await isDir(root))) await rename(join(raw, name), root);
     else await rm(join(raw, name), { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
