@@ -24,9 +24,9 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
-  const data = { url, docs: `${url}/docs`, model: holder.current?.id ?? null };
+  const data = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: holder.current?.id ?? null };
   if (ctx.json) process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);
-  else process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}  (docs: ${url}/docs)\n`);
+  else process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
   const stop =
     opts.until ??
     new Promise<string>((resolve) => {

@@ -1,0 +1,114 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listAlerts, recordAlert } from '../registry/alerts.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import { deliverAlert, renderAlert, type AlertChannels } from './alerts.js';
+
+/** A minimal SMTP server on 127.0.0.1 that accepts one message per session and keeps its DATA. */
+function smtpServer(received: string[]): Server {
+  return createServer((sock) => {
+    let inData = false;
+    let data = '';
+    let buf = '';
+    sock.write('220 localhost ESMTP test\r\n');
+    sock.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      let i: number;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (inData) {
+          if (line === '.') {
+            inData = false;
+            received.push(data);
+            sock.write('250 OK queued\r\n');
+          } else data += `${line}\n`;
+          continue;
+        }
+        const cmd = line.slice(0, 4).toUpperCase();
+        if (cmd === 'EHLO' || cmd === 'HELO') sock.write('250-localhost\r\n250 AUTH PLAIN LOGIN\r\n');
+        else if (cmd === 'AUTH') sock.write('235 2.7.0 Authentication successful\r\n');
+        else if (cmd === 'DATA') { inData = true; sock.write('354 End data with <CR><LF>.<CR><LF>\r\n'); }
+        else if (cmd === 'QUIT') { sock.write('221 Bye\r\n'); sock.end(); }
+        else sock.write('250 OK\r\n');
+      }
+    });
+  });
+}
+
+let ws: string;
+let reg: Registry;
+const log = pino({ level: 'silent' });
+beforeEach(async () => {
+  ws = await mkdtemp(join(tmpdir(), 'sp-alerts-'));
+  reg = openRegistry(ws);
+});
+afterEach(async () => {
+  reg.close();
+  await rm(ws, { recursive: true, force: true });
+});
+
+const failed = () => recordAlert(reg, {
+  kind: 'task_failed', severity: 'error', pipeline: 'train', run_id: 'r1', message: 'train run r1 failed at task ingest: SP_ERR_INPUT_MALFORMED',
+  details: { task: 'ingest', error_code: 'SP_ERR_INPUT_MALFORMED', error: 'stocks/A.csv:7: wrong field count', log_path: '/ws/runs/r1/ingest.log', log_tail: 'line one\nSP_ERR_INPUT_MALFORMED at stocks/A.csv:7' },
+});
+
+describe('alert delivery', () => {
+  it('mails the alert over SMTP (nodemailer) with the task, error code and log tail, and records "ok"', async () => {
+    const received: string[] = [];
+    const server = smtpServer(received);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const channels: AlertChannels = { smtp: { host: '127.0.0.1', port: (server.address() as AddressInfo).port, secure: false, user: 'ops', password: 'pw', from: 'stockpipe@example.com', to: ['ops@example.com'] }, onSuccess: false, timeoutMs: 5000 };
+      const out = await deliverAlert(reg, failed(), channels, { log });
+      expect(out).toEqual({ smtp: 'ok' });
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatch(/Subject: \[stockpipe\] ERROR task_failed in train/);
+      expect(received[0]).toMatch(/error_code: SP_ERR_INPUT_MALFORMED/);
+      expect(received[0]).toMatch(/log tail:\nline one/);
+      expect(listAlerts(reg)[0]!.delivered).toEqual({ smtp: 'ok' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a failing channel is logged and recorded, never thrown; the other channel still delivers', async () => {
+    const got: unknown[] = [];
+    const http = createHttpServer((req, res) => { let b = ''; req.on('data', (c: Buffer) => { b += c.toString(); }); req.on('end', () => { got.push(JSON.parse(b)); res.end(); }); });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const deadPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r())); // nothing listens there now
+    try {
+      const channels: AlertChannels = {
+        webhookUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}/hook`,
+        smtp: { host: '127.0.0.1', port: deadPort, secure: false, from: 'a@b.c', to: ['d@e.f'] },
+        onSuccess: false, timeoutMs: 2000,
+      };
+      const alert = failed();
+      const out = await deliverAlert(reg, alert, channels, { log });
+      expect(out.webhook).toBe('ok');
+      expect(out.smtp).toMatch(/ECONNREFUSED/);
+      expect((got[0] as { alert: { id: number } }).alert.id).toBe(alert.id);
+      expect(listAlerts(reg)[0]!.delivered).toMatchObject({ webhook: 'ok' });
+      const hook500 = await deliverAlert(reg, alert, { webhookUrl: `http://127.0.0.1:${deadPort}/`, onSuccess: false, timeoutMs: 1000 }, { log });
+      expect(hook500.webhook).toMatch(/fetch failed|ECONNREFUSED/);
+    } finally {
+      http.close();
+    }
+  });
+
+  it('renders a subject and a body people can read', () => {
+    const r = renderAlert(failed());
+    expect(r.subject).toBe('[stockpipe] ERROR task_failed in train: train run r1 failed at task ingest: SP_ERR_INPUT_MALFORMED');
+    expect(r.text).toContain('task: ingest');
+    expect(r.text).toContain('log_path: /ws/runs/r1/ingest.log');
+  });
+});
