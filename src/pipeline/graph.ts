@@ -21,16 +21,27 @@ export function topoOrder(tasks: readonly TaskSpec[]): TaskSpec[] {
     }
   }
   const order: TaskSpec[] = [];
-  const ready = tasks.filter((t) => indegree.get(t.name) === 0).map((t) => t.name);
-  while (ready.length > 0) {
-    const name = ready.shift()!;
-    order.push(byName.get(name)!);
-    for (const n of down.get(name) ?? []) {
+  const pos = new Map(tasks.map((t, i) => [t.name, i]));
+  // Ready tasks as declaration positions, kept sorted (binary insertion): O(n log n) overall.
+  const ready = tasks.flatMap((t, i) => (indegree.get(t.name) === 0 ? [i] : []));
+  let head = 0;
+  while (head < ready.length) {
+    const t = tasks[ready[head++]!]!;
+    order.push(t);
+    for (const n of down.get(t.name) ?? []) {
       const k = indegree.get(n)! - 1;
       indegree.set(n, k);
-      if (k === 0) ready.push(n);
+      if (k !== 0) continue;
+      const p = pos.get(n)!;
+      let lo = head;
+      let hi = ready.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (ready[mid]! < p) lo = mid + 1;
+        else hi = mid;
+      }
+      ready.splice(lo, 0, p);
     }
-    ready.sort((a, b) => tasks.indexOf(byName.get(a)!) - tasks.indexOf(byName.get(b)!));
   }
   if (order.length < tasks.length) {
     const cycle = findCycle(tasks, byName);
