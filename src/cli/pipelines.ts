@@ -6,9 +6,11 @@
  *          → retrain-if-needed
  * Inputs and outputs are the workspace files each command reads and writes (SPEC §2–§5), so the
  * runner's content-hash cache skips a task whose inputs, params and code version are unchanged. */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
+import { hashJson } from '../core/fs.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
 import type { Pipeline, TaskContext, TaskResult, TaskSpec, TaskSummary } from '../pipeline/types.js';
 import { tradingDays } from '../core/calendar.js';
@@ -41,6 +43,18 @@ const str = (s: TaskSummary | undefined, k: string, task: string): string => {
   if (typeof v !== 'string') throw new StockpipeError('SP_ERR_PIPELINE_INPUT', `task ${task} needs '${k}' from its upstream result, which has none`, { hint: 'Run the whole pipeline (without --from) so the upstream task runs first.' });
   return v;
 };
+
+/** A source manifest's hash without `fetched_at`; SP_ERR_PIPELINE_INPUT when it cannot be read. */
+function manifestFingerprint(path: string): string {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_PIPELINE_INPUT', `task ingest: input ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  const { fetched_at: _stamp, ...content } = m;
+  return hashJson(content);
+}
 
 /** The newest day monitor judged (its models' windows and drift), YYYY-MM-DD, or null. */
 function monitoredUpTo(m: TaskSummary): string | null {
@@ -101,10 +115,12 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
   const ingest = task({
     name: 'ingest',
     deps: ['fetch'],
-    inputs: (up) => [str(up.fetch, 'manifest', 'ingest')],
-    params: { ...cfg.ingest },
+    // The manifest's content without its fetched-at stamp (a dir: or zip: source restamps an
+    // unchanged manifest): its files' paths, sizes, mtimes and hashes are what ingest reads.
+    params: (up) => ({ ...cfg.ingest, source: str(up.fetch, 'source', 'ingest'), manifest: manifestFingerprint(str(up.fetch, 'manifest', 'ingest')) }),
     outputs: ['tables/prices.parquet', 'tables/prices.report.json'],
-    run: cmd(() => ['ingest'], (d) => ({ rowsIn: num(d.rows_read), rowsOut: num(d.rows_kept) })),
+    // --from: ingest what this run fetched, whichever source was fetched last.
+    run: cmd((ctx) => ['ingest', '--from', str(ctx.upstream.fetch, 'source', 'ingest')], (d) => ({ rowsIn: num(d.rows_read), rowsOut: num(d.rows_kept) })),
   });
   const validate = task({
     name: 'validate',

@@ -7,6 +7,7 @@ import { cacheLookup, latestTaskResult } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { sliceNames, topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
+import { resolveParams } from './runner.js';
 import type { Pipeline, TaskSummary } from './types.js';
 
 export interface PlannedTask {
@@ -39,7 +40,7 @@ export async function planPipeline(opts: { workspace: string; pipeline: Pipeline
     try {
       const files = typeof t.inputs === 'function' ? t.inputs(summaries) : (t.inputs ?? []);
       const inputs = await Promise.all(files.map((p) => hasher.hash(resolve(opts.workspace, p))));
-      key = cacheKey({ task: t.name, version: t.version, params: t.params ?? {}, inputs });
+      key = cacheKey({ task: t.name, version: t.version, params: resolveParams(t.params, summaries), inputs });
     } catch (err) {
       if (!(err instanceof StockpipeError)) throw err;
       add('run', upstreamRuns.length > 0 ? `inputs come from ${upstreamRuns.join(', ')}` : `inputs not there yet (${err.code})`);

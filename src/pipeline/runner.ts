@@ -96,6 +96,7 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 const resolveFiles = (list: FileList | undefined, up: Readonly<Record<string, TaskSummary>>): readonly string[] => (list === undefined ? [] : typeof list === 'function' ? list(up) : list);
+export const resolveParams = (p: TaskSpec['params'], up: Readonly<Record<string, TaskSummary>>): Record<string, unknown> => (p === undefined ? {} : typeof p === 'function' ? p(up) : p);
 
 export function taskLogPath(workspace: string, runId: string, task: string): string {
   return join(workspace, 'runs', runId, `${task}.log`);
@@ -204,7 +205,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     try {
       if (spec.cache !== 'never') {
         const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(resolve(opts.workspace, p), `task ${name}: input`)));
-        key = cacheKey({ task: name, version: spec.version, params: spec.params ?? {}, inputs });
+        key = cacheKey({ task: name, version: spec.version, params: resolveParams(spec.params, up), inputs });
         const forced = opts.force === true || (opts.forceTasks ?? []).includes(name);
         const hit = forced ? null : cacheLookup(reg, name, key);
         if (hit && (await outputsUnchanged(hasher, hit.outputs))) {
@@ -224,7 +225,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         finish('cancelled', { key, attempts: attempt - 1 });
         return;
       }
-      emit(name, { status: 'running', attempts: attempt, startedAt: Date.now(), error: null }, { status: 'running', attempts: attempt, started_at: reg.timestamp(), log_path: logPath });
+      emit(name, { status: 'running', attempts: attempt, startedAt: Date.now(), error: null, note: null, fraction: null }, { status: 'running', attempts: attempt, started_at: reg.timestamp(), log_path: logPath });
       logLine(logPath, `attempt ${attempt}/${attempts} started`);
       const attemptAbort = new AbortController();
       const stop = (): void => attemptAbort.abort();

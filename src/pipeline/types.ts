@@ -48,8 +48,8 @@ export interface TaskSpec {
   inputs?: FileList;
   /** Files the task writes; hashed after success and checked on a cache hit. */
   outputs?: FileList;
-  /** Parameters that go into the cache key. */
-  params?: Record<string, unknown>;
+  /** Parameters that go into the cache key (a function sees the upstream summaries). */
+  params?: Record<string, unknown> | ((upstream: Readonly<Record<string, TaskSummary>>) => Record<string, unknown>);
   /** 'hash' (default): skipped when the key and outputs are unchanged; 'never': always runs. */
   cache?: 'hash' | 'never';
   /** Attempts after the first failure (default 0). */
