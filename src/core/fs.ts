@@ -11,9 +11,22 @@ export function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
 }
 
+/** Creates an output's folder, or SP_ERR_WORKSPACE_UNWRITABLE naming it (e.g. a file stands there). */
+async function makeOutputDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot create the output folder ${dir}: ${code}`, {
+      hint: code === 'EEXIST' || code === 'ENOTDIR' ? `A file stands where the folder ${dir} should be: move it away.` : 'Pass --workspace with a folder you can write, or fix its permissions.',
+      cause: err,
+    });
+  }
+}
+
 /** Writes `data` to `target` atomically. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
+  await makeOutputDir(dirname(target));
   const tmp = tempPathFor(target);
   try {
     await writeFile(tmp, data);
@@ -52,7 +65,7 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
 
 /** Runs `produce(tmp)` then renames tmp to target; removes tmp on failure. */
 export async function withAtomicOutput<T>(target: string, produce: (tmpPath: string) => Promise<T>): Promise<T> {
-  await mkdir(dirname(target), { recursive: true });
+  await makeOutputDir(dirname(target));
   await removeStaleTemps(target);
   const tmp = tempPathFor(target);
   try {
