@@ -9,13 +9,11 @@ import { dirname, join, resolve } from 'node:path';
 import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { createRng } from '../core/rng.js';
-import {
-  cacheLookup, cacheStore, createPipelineRun, getPipelineRun, latestTaskResult, reopenPipelineRun, updateTaskRun,
-  type OutputRecord, type TaskPatch, type TaskStatus,
-} from '../registry/pipeline.js';
+import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
-import { edges, sliceNames, topoOrder } from './graph.js';
+import { topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
+import { prepareRun } from './prepare.js';
 import type { FileList, Pipeline, RunObserver, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
 
 export interface RunOptions {
@@ -94,7 +92,6 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 const resolveFiles = (list: FileList | undefined, up: Readonly<Record<string, TaskSummary>>): readonly string[] => (list === undefined ? [] : typeof list === 'function' ? list(up) : list);
 export const resolveParams = (p: TaskSpec['params'], up: Readonly<Record<string, TaskSummary>>): Record<string, unknown> => (p === undefined ? {} : typeof p === 'function' ? p(up) : p);
 
@@ -115,53 +112,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) cancel.abort();
 
-  const states = new Map<string, TaskState>(names.map((n) => [n, { name: n, status: 'queued', attempts: 0, seconds: null, startedAt: null, note: null, fraction: null, error: null }]));
-  const summaries: Record<string, TaskSummary> = {};
-  const outcomes = new Map<string, TaskOutcome>();
-  let runId: string;
-  let resumed = false;
-
-  if (opts.resume !== undefined) {
-    const prev = getPipelineRun(reg, opts.resume);
-    if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${opts.resume}'`);
-    if (prev.pipeline !== pipeline.name) throw new StockpipeError('SP_ERR_USAGE', `run ${opts.resume} is a '${prev.pipeline}' run, not '${pipeline.name}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${opts.resume}\`.` });
-    runId = prev.run_id;
-    resumed = true;
-    const requeue: string[] = [];
-    for (const t of prev.tasks) {
-      const st = states.get(t.task);
-      if (st === undefined) continue;
-      if (DONE_OK.has(t.status) || (t.status === 'skipped' && t.error === null && t.summary !== null)) {
-        st.status = t.status;
-        st.attempts = t.attempts;
-        st.seconds = t.seconds;
-        summaries[t.task] = t.summary ?? {};
-        outcomes.set(t.task, { name: t.task, status: t.status, seconds: t.seconds, attempts: t.attempts, rows_in: t.rows_in, rows_out: t.rows_out, cache_key: t.cache_key, error: null });
-      } else {
-        requeue.push(t.task);
-      }
-    }
-    reopenPipelineRun(reg, runId, requeue);
-  } else {
-    runId = createPipelineRun(reg, {
-      pipeline: pipeline.name,
-      tasks: names,
-      params: { ...opts.params, edges: edges(order), from: opts.from ?? null, to: opts.to ?? null, force: opts.force === true, force_tasks: opts.forceTasks ?? [] },
-      config_hash: opts.configHash,
-      git_sha: opts.gitSha,
-    });
-    const slice = sliceNames(order, { from: opts.from, to: opts.to });
-    for (const n of names) {
-      if (slice.has(n)) continue;
-      const prev = latestTaskResult(reg, pipeline.name, n);
-      const st = states.get(n)!;
-      st.status = 'skipped';
-      st.note = 'outside --from/--to';
-      if (prev) summaries[n] = prev.summary ?? {};
-      updateTaskRun(reg, runId, n, { status: 'skipped', summary: prev?.summary ?? null, error: null });
-      outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
-    }
-  }
+  const { runId, resumed, states, summaries, outcomes } = prepareRun(reg, pipeline.name, order, opts);
   opts.observer?.onPlan?.(runId, [...states.values()]);
 
   const emit = (name: string, patch: Partial<TaskState>, store?: TaskPatch): void => {

@@ -1,0 +1,73 @@
+/** @module pipeline/prepare
+ * The start of a run: a new run (every task queued in the store, tasks outside --from/--to
+ * skipped and fed their last results) or a resumed one (its succeeded, cached and decided-skip
+ * tasks kept with their summaries, the rest re-queued in the same run id). The runner runs it. */
+import { StockpipeError } from '../core/errors.js';
+import { createPipelineRun, getPipelineRun, latestTaskResult, reopenPipelineRun, updateTaskRun, type TaskStatus } from '../registry/pipeline.js';
+import type { Registry } from '../registry/store.js';
+import { edges, sliceNames } from './graph.js';
+import type { RunOptions, TaskOutcome } from './runner.js';
+import type { TaskSpec, TaskState, TaskSummary } from './types.js';
+
+export interface PreparedRun {
+  runId: string;
+  resumed: boolean;
+  states: Map<string, TaskState>;
+  summaries: Record<string, TaskSummary>;
+  outcomes: Map<string, TaskOutcome>;
+}
+
+const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
+
+/** Creates or reopens the run in the store; returns each task's starting state. */
+export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha'>): PreparedRun {
+  const names = order.map((t) => t.name);
+  const states = new Map<string, TaskState>(names.map((n) => [n, { name: n, status: 'queued', attempts: 0, seconds: null, startedAt: null, note: null, fraction: null, error: null }]));
+  const summaries: Record<string, TaskSummary> = {};
+  const outcomes = new Map<string, TaskOutcome>();
+  let runId: string;
+  let resumed = false;
+
+  if (opts.resume !== undefined) {
+    const prev = getPipelineRun(reg, opts.resume);
+    if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${opts.resume}'`);
+    if (prev.pipeline !== pipelineName) throw new StockpipeError('SP_ERR_USAGE', `run ${opts.resume} is a '${prev.pipeline}' run, not '${pipelineName}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${opts.resume}\`.` });
+    runId = prev.run_id;
+    resumed = true;
+    const requeue: string[] = [];
+    for (const t of prev.tasks) {
+      const st = states.get(t.task);
+      if (st === undefined) continue;
+      if (DONE_OK.has(t.status) || (t.status === 'skipped' && t.error === null && t.summary !== null)) {
+        st.status = t.status;
+        st.attempts = t.attempts;
+        st.seconds = t.seconds;
+        summaries[t.task] = t.summary ?? {};
+        outcomes.set(t.task, { name: t.task, status: t.status, seconds: t.seconds, attempts: t.attempts, rows_in: t.rows_in, rows_out: t.rows_out, cache_key: t.cache_key, error: null });
+      } else {
+        requeue.push(t.task);
+      }
+    }
+    reopenPipelineRun(reg, runId, requeue);
+  } else {
+    runId = createPipelineRun(reg, {
+      pipeline: pipelineName,
+      tasks: names,
+      params: { ...opts.params, edges: edges(order), from: opts.from ?? null, to: opts.to ?? null, force: opts.force === true, force_tasks: opts.forceTasks ?? [] },
+      config_hash: opts.configHash,
+      git_sha: opts.gitSha,
+    });
+    const slice = sliceNames(order, { from: opts.from, to: opts.to });
+    for (const n of names) {
+      if (slice.has(n)) continue;
+      const prev = latestTaskResult(reg, pipelineName, n);
+      const st = states.get(n)!;
+      st.status = 'skipped';
+      st.note = 'outside --from/--to';
+      if (prev) summaries[n] = prev.summary ?? {};
+      updateTaskRun(reg, runId, n, { status: 'skipped', summary: prev?.summary ?? null, error: null });
+      outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
+    }
+  }
+  return { runId, resumed, states, summaries, outcomes };
+}
