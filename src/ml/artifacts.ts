@@ -68,15 +68,11 @@ export function renderCard(c: CardInput): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    '## Parameters',
-    '',
-    '```json',
-    JSON.stringify(c.params, null, 2),
-    '```',
-    '',
-    '## Lineage',
-    '',
-    ...Object.entries(c.lineage).map(([k, v]) => `- ${k}: ${v}`),
-    '',
+    ...cardTail(c.params, c.lineage),
   ].join('\n');
+}
+
+/** The end every model card shares: its parameters as JSON and its lineage. */
+export function cardTail(params: unknown, lineage: Record<string, string>): string[] {
+  return ['## Parameters', '', '```json', JSON.stringify(params, null, 2), '```', '', '## Lineage', '', ...Object.entries(lineage).map(([k, v]) => `- ${k}: ${v}`), ''];
 }

@@ -1,6 +1,7 @@
 /** @module ml/forecast-card
  * card.md and the metrics table of a day-ahead model (SPEC §4.4): the model next to persistence
  * and the 20-day mean, with skill = 1 − MAE/MAE_persistence shown as measured, however small. */
+import { cardTail } from './artifacts.js';
 
 /** Columns of the table: [metric key, header]. */
 const COLUMNS: [string, string][] = [
@@ -59,15 +60,6 @@ export function renderForecastCard(c: ForecastCardInput): string {
     '',
     forecastMetricsTable(c.metrics),
     '',
-    '## Parameters',
-    '',
-    '```json',
-    JSON.stringify(c.params, null, 2),
-    '```',
-    '',
-    '## Lineage',
-    '',
-    ...Object.entries(c.lineage).map(([k, v]) => `- ${k}: ${v}`),
-    '',
+    ...cardTail(c.params, c.lineage),
   ].join('\n');
 }
