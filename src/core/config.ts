@@ -19,8 +19,13 @@ export const MonitorConfigSchema = z
     max_psi: z.coerce.number().positive().default(0.25),
     /** Trading days in the judged window (errors and drift's recent window). */
     window_days: intFrom(1, 366).default(20),
-    /** Trading days before the recent window that drift compares it with. */
+    /** Trading days of the reference window drift compares the recent window with. */
     reference_days: intFrom(1, 5000).default(120),
+    /** The reference window: the window just before the recent one ('previous', default), or the end
+     * of the forecast champion's training period ('training'; the window before when there is no
+     * such model). With a time split the training period ends a whole test slice (20 % of the
+     * dates) before today, so 'training' also measures years of ordinary growth. */
+    drift_reference: z.enum(['training', 'previous']).default('previous'),
     /** Fewer rows than this in a window: not judged (no alert). */
     min_rows: intFrom(1, 1_000_000_000).default(100),
     /** An alert sets retrain_needed (the daily pipeline's retrain-if-needed task runs). */

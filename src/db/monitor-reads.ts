@@ -46,26 +46,33 @@ export interface DriftWindows {
 }
 
 /**
- * The last `recentDays` trading days of `path` (prices or features) and the `referenceDays` before
- * them: log volume, daily return of Adj Close, and vol_moving_avg when the table has it. Null
- * when the table has fewer than recentDays + 2 dates (no reference to compare with).
+ * The last `recentDays` trading days of `path` (prices or features) and a reference window of
+ * `referenceDays` days: the days just before the recent ones, or — with `referenceEnd` — the days
+ * up to that date (a model's training period). Log volume, daily return of Adj Close, and
+ * vol_moving_avg when the table has it. Null when the table has fewer than recentDays + 2 dates.
  */
-export async function readDriftWindows(conn: DuckDBConnection, path: string, recentDays: number, referenceDays: number): Promise<DriftWindows | null> {
+export async function readDriftWindows(conn: DuckDBConnection, path: string, recentDays: number, referenceDays: number, referenceEnd?: string): Promise<DriftWindows | null> {
   const src = `read_parquet(${sqlString(path)})`;
   const names = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${src}`)).map((r) => String(r.column_name)));
   const dates = (await queryRows(conn, `SELECT DISTINCT "Date"::VARCHAR AS d FROM ${src} ORDER BY 1 DESC LIMIT ${recentDays + referenceDays + 1}`)).map((r) => String(r.d)).reverse();
   if (dates.length < recentDays + 2) return null;
   const recentFrom = dates[dates.length - recentDays]!;
-  const refFrom = dates[1]!; // dates[0] only feeds the first reference day's return
-  const refTo = dates[dates.length - recentDays - 1]!;
+  // The reference: its first date only feeds the first reference day's return.
+  let refDates = dates.slice(0, dates.length - recentDays);
+  if (referenceEnd !== undefined && referenceEnd < recentFrom) {
+    const own = (await queryRows(conn, `SELECT DISTINCT "Date"::VARCHAR AS d FROM ${src} WHERE "Date" <= ${sqlString(referenceEnd)} ORDER BY 1 DESC LIMIT ${referenceDays + 1}`)).map((r) => String(r.d)).reverse();
+    if (own.length >= 2) refDates = own;
+  }
+  const refFrom = refDates[1]!;
+  const refTo = refDates[refDates.length - 1]!;
   const cols = ['log_volume', 'return_1d', ...(names.has('vol_moving_avg') ? ['vol_moving_avg'] : [])];
   const exprs = [
     `COALESCE(ln("Volume"::DOUBLE + 1), 'NaN'::DOUBLE)`,
     `COALESCE("Adj Close" / lag("Adj Close") OVER (PARTITION BY "Symbol" ORDER BY "Date") - 1, 'NaN'::DOUBLE)`,
     ...(names.has('vol_moving_avg') ? [`COALESCE(vol_moving_avg, 'NaN'::DOUBLE)`] : []),
   ];
-  const inner = `SELECT "Date" AS d, ${exprs.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${src} WHERE "Date" >= ${sqlString(dates[0]!)}`;
-  const body = `FROM (${inner}) WHERE d >= ${sqlString(refFrom)}`;
+  const inner = `SELECT "Date" AS d, ${exprs.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${src} WHERE "Date" >= ${sqlString(refDates[0]!)}`;
+  const body = `FROM (${inner}) WHERE (d >= ${sqlString(refFrom)} AND d <= ${sqlString(refTo)}) OR d >= ${sqlString(recentFrom)}`;
   const [c] = await queryRows(conn, `SELECT count(*) FILTER (WHERE d < ${sqlString(recentFrom)})::BIGINT AS r, count(*) FILTER (WHERE d >= ${sqlString(recentFrom)})::BIGINT AS n ${body}`);
   const nRef = Number(c?.r ?? 0);
   const nCur = Number(c?.n ?? 0);
@@ -88,7 +95,7 @@ export async function readDriftWindows(conn: DuckDBConnection, path: string, rec
     }
   });
   return {
-    reference: { from: refFrom, to: refTo, days: dates.length - 1 - recentDays },
+    reference: { from: refFrom, to: refTo, days: refDates.length - 1 },
     recent: { from: recentFrom, to: dates[dates.length - 1]!, days: recentDays },
     columns: out,
   };

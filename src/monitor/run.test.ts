@@ -164,4 +164,20 @@ describe('monitor', () => {
     const again = await pass(cfg({ max_psi: 0.25, window_days: 10, reference_days: 40 }));
     expect(again.alerts).toEqual([]);
   });
+
+  it("drift_reference 'training': the reference window ends where the forecast champion's training did", async () => {
+    const syms = Array.from({ length: 40 }, (_, i) => `S${String(i).padStart(2, '0')}`);
+    await writePrices(bars(syms, DATES, (s) => ({ adj: 50 + s, vol: 10_000 * (s + 1) ** 2 })));
+    const dir = join(ws, 'models', 'forecast-x');
+    await mkdir(dir, { recursive: true });
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(dir, 'model.json'), '{}');
+    await writeFile(join(dir, 'metrics.json'), JSON.stringify({ split: { kind: 'time', test_from: DATES[40], valid_from: DATES[30] } }));
+    reg.registerModel({ model_id: 'forecast-x', kind: 'forecast', path: dir, metrics: { forecast: { mae_adj_close: 1 } }, test_slice: null });
+    reg.setAlias('forecast_champion', 'forecast-x', 'manual');
+    const t = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }));
+    expect(t.drift[0]).toMatchObject({ reference_to: DATES[29], reference_from: DATES[15], from: DATES[50], to: DATES[59] });
+    const p = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'previous' }));
+    expect(p.drift[0]).toMatchObject({ reference_to: DATES[49], reference_from: DATES[35] });
+  });
 });

@@ -3,9 +3,9 @@
  * (tables/prices.parquet), upserts error points, measures input drift (PSI of the recent window
  * against the one before), checks the thresholds and records alerts. It never trains: it says
  * whether a retrain is needed. Delivering alerts is the caller's (pipeline/alerts.ts). */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toDayNumber } from '../core/calendar.js';
+import { previousTradingDay, toDayNumber } from '../core/calendar.js';
 import type { MonitorConfig } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -134,12 +134,31 @@ async function scoreMatured(o: MonitorOptions, prices: string): Promise<{ points
   return { points: upsertMonitorPoints(o.reg, s.points), fresh };
 }
 
+/**
+ * The last day the forecast champion trained on (the day before its validation slice), from its
+ * metrics.json; undefined when there is no such model or it records no split.
+ */
+async function trainingEnd(reg: Registry): Promise<string | undefined> {
+  const holder = reg.aliasTarget('forecast_champion');
+  if (holder === null) return undefined;
+  const m = reg.findModel(holder);
+  if (m === null) return undefined;
+  try {
+    const doc = JSON.parse(await readFile(join(m.path, 'metrics.json'), 'utf8')) as { split?: { valid_from?: string | null; test_from?: string | null } };
+    const first = doc.split?.valid_from ?? doc.split?.test_from ?? null;
+    return first === null ? undefined : previousTradingDay(first);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no metrics.json: compare with the window before
+    throw err;
+  }
+}
+
 /** PSI of each input column; points for the recent window's last day. */
 async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift: DriftResult[]; points: number }> {
   const features = join(o.workspace, 'features', 'features.parquet');
   const src = (await stat(features).catch(() => null))?.isFile() ? features : prices;
   const t = o.thresholds;
-  const w = await readDriftWindows(o.conn, src, t.window_days, t.reference_days);
+  const w = await readDriftWindows(o.conn, src, t.window_days, t.reference_days, t.drift_reference === 'training' ? await trainingEnd(o.reg) : undefined);
   if (w === null) return { drift: [], points: 0 };
   const before = new Set(driftSeries(o.reg, { date: w.recent.to }).map((d) => d.column));
   const drift: DriftResult[] = [];
