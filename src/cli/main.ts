@@ -104,7 +104,7 @@ const symbolsArg = (v: string): number | string[] => {
 
 export function buildProgram(): Command {
   const program = new Command('stockpipe')
-    .description('Daily market bars → Parquet → pandas-exact rolling features (and, next, models and an API).')
+    .description('Daily market bars → Parquet → validated, pandas-exact features → models → registry → API and dashboard, run by a pipeline runner with schedules and monitoring.')
     .version(VERSION)
     .option('-w, --workspace <dir>', 'workspace folder (default ./stockpipe-data; env STOCKPIPE_WORKSPACE)')
     .option('-c, --config <file>', 'config file (default ./stockpipe.config.json when present)')
