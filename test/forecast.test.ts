@@ -102,6 +102,14 @@ describe('stockpipe train --task forecast', () => {
     expect(list.some((x) => x.aliases.includes('champion'))).toBe(false);
   });
 
+  it('evaluate re-scores the forecast model on its test slice: the same numbers as training, next to persistence', async () => {
+    const e = sp(ws, ['evaluate', train.model_id]);
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.doc.data).toMatchObject({ model_id: train.model_id, kind: 'forecast', test: train.test });
+    for (const k of ['forecast', 'persistence', 'vol_ma_20']) expect(Object.keys(e.doc.data.metrics)).toContain(k);
+    for (const m of ['mae_adj_close', 'mae_volume', 'skill_adj_close', 'skill_volume']) expect(e.doc.data.metrics.forecast[m]).toBeCloseTo(train.metrics.forecast[m], 9);
+  });
+
   it('a second model on the same slice is compared on mae_adj_close; a plain features table is refused', async () => {
     const r = sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
     expect(r.status, r.stderr).toBe(0);

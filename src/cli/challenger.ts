@@ -36,7 +36,7 @@ export async function rescoreHolder(ctx: CommandContext, reg: Registry, candidat
   const { split } = JSON.parse(await readFile(join(cand.path, 'metrics.json'), 'utf8')) as RecordedSplit;
   const holderJson = await readFile(join(holder.path, 'model.json'), 'utf8');
   if (cand.kind === 'forecast') {
-    const m = scoreForecastOnTestSlice(forecastFromJSON(holderJson, join(holder.path, 'model.json')), loaded.frame ?? (await loadWorkspaceForecastFrame(ctx)), split.test_from);
+    const m = scoreForecastOnTestSlice(forecastFromJSON(holderJson, join(holder.path, 'model.json')), loaded.frame ?? (await loadWorkspaceForecastFrame(ctx)), split.test_from).metrics.forecast!;
     const value = m[metric];
     return value === undefined || Number.isNaN(value) ? undefined : { model_id: holderId, value };
   }

@@ -2,7 +2,8 @@
  * `stockpipe evaluate [id|alias]`: scores a registered model on its own test slice (the same
  * split it was trained with) next to every baseline — naive, polyreg (refitted on the same train
  * slice) and the newest registered model of each other kind evaluated on the same slice — with
- * raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years). */
+ * raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years). A day-ahead
+ * (`forecast`) model is re-scored on its target-day test slice next to persistence and the 20-day mean. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { civilFromDays } from '../core/calendar.js';
@@ -12,9 +13,12 @@ import { regressionMetrics, type RegressionMetrics } from '../ml/metrics/regress
 import { sliceMetrics, type SliceMetrics } from '../ml/metrics/slices.js';
 import { makeSlices } from '../ml/train.js';
 import { naiveScorer, polyScorer, predictRows, scorerFromJSON } from '../ml/volume-model.js';
-import { openRegistry } from '../registry/store.js';
+import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
+import { forecastMetricsTable } from '../ml/forecast-card.js';
+import { forecastFromJSON } from '../ml/forecast-model.js';
+import { scoreForecastOnTestSlice } from '../ml/forecast-train.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { loadWorkspaceDataset } from './dataset.js';
+import { loadWorkspaceDataset, loadWorkspaceForecastFrame } from './dataset.js';
 import { metricsTable } from './train.js';
 
 export interface EvaluateData {
@@ -29,13 +33,46 @@ export interface EvaluateData {
   seconds: number;
 }
 
-export async function evaluateCommand(ctx: CommandContext, ref: string | undefined): Promise<CommandResult<EvaluateData>> {
+export interface EvaluateForecastData {
+  model_id: string;
+  kind: 'forecast';
+  split: { kind: 'time'; test_from: string | null; leaky: false; on: 'target_day' };
+  test: { date_min: string; date_max: string; rows: number };
+  /** forecast (this model), persistence, vol_ma_20 → mae_/rmse_ of adj_close, return, volume, volume_log, skill_*. */
+  metrics: Record<string, Record<string, number>>;
+  seconds: number;
+}
+
+/** A day-ahead model re-scored on its own (target-day) test slice of the current features. */
+async function evaluateForecast(ctx: CommandContext, reg: Registry, model: ModelVersion, t0: number): Promise<CommandResult<EvaluateForecastData>> {
+  const file = join(model.path, 'model.json');
+  const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
+  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastFrame(ctx), recorded.split.test_from);
+  const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
+  reg.transaction(() => {
+    reg.logParams(runId, { model_id: model.id, split: 'time' });
+    for (const [kind, m] of Object.entries(scored.metrics)) reg.logMetrics(runId, m, { slice: `test/${kind}` });
+  });
+  reg.endRun(runId, 'finished');
+  const data: EvaluateForecastData = {
+    model_id: model.id, kind: 'forecast', split: { kind: 'time', test_from: recorded.split.test_from, leaky: false, on: 'target_day' },
+    test: scored.test, metrics: scored.metrics, seconds: Math.round(performance.now() - t0) / 1000,
+  };
+  const human = [
+    `${model.id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,
+    forecastMetricsTable(scored.metrics),
+  ].join('\n');
+  return { data, human };
+}
+
+export async function evaluateCommand(ctx: CommandContext, ref: string | undefined): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {
   const t0 = performance.now();
   const reg = openRegistry(ctx.workspace);
   try {
     const target = ref ?? (reg.aliasTarget('champion') ?? reg.listModels({ limit: 1 })[0]?.id);
     if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });
     const model = reg.getModel(target);
+    if (model.kind === 'forecast') return await evaluateForecast(ctx, reg, model, t0);
     const metricsFile = join(model.path, 'metrics.json');
     const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
     const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));

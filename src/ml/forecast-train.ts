@@ -155,12 +155,19 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
 }
 
 /**
- * A trained forecast model's metrics (with skill) on the test slice of `frame` cut at `testFrom`
- * — the rows a candidate trained on this frame was tested on; re-scores a champion on new data.
+ * A trained forecast model's metrics (with skill) next to the baselines (persistence, vol_ma_20)
+ * on the test slice of `frame` cut at `testFrom` — the rows a candidate trained on this frame was
+ * tested on: re-scores a champion on new data, and `evaluate` re-scores a forecast model.
  */
-export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFrame, testFrom: string | null): Record<string, number> {
+export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFrame, testFrom: string | null): { metrics: Record<string, Record<string, number>>; test: { date_min: string; date_max: string; rows: number } } {
   const rows = forecastRows(frame);
   const s = makeSlicesFromDays(rows.targetDay, testFrom ?? undefined);
   if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
-  return evaluate(model, modelColumns(frame), frame, rows, s.test).forecast!;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const k of s.test) {
+    lo = Math.min(lo, rows.targetDay[k]!);
+    hi = Math.max(hi, rows.targetDay[k]!);
+  }
+  return { metrics: evaluate(model, modelColumns(frame), frame, rows, s.test), test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length } };
 }
