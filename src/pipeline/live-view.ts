@@ -12,7 +12,8 @@ function elapsed(s: TaskState, nowMs: number): string {
 
 /** One task's line. */
 export function taskLine(s: TaskState, nowMs: number, width = 100): string {
-  const pct = s.fraction !== null && s.status === 'running' ? ` ${Math.round(s.fraction * 100)}%` : '';
+  const f = s.fraction === null ? 0 : Math.min(1, Math.max(0, s.fraction));
+  const pct = s.fraction !== null && s.status === 'running' ? ` [${'#'.repeat(Math.round(f * 12)).padEnd(12, '-')}] ${Math.round(f * 100)}%` : '';
   const tries = s.attempts > 1 ? ` (attempt ${s.attempts})` : '';
   const detail = s.error && s.status !== 'running' ? ` ${s.error.code}: ${s.error.message}` : s.note ? ` ${s.note}` : '';
   return `${ICON[s.status] ?? '?'} ${s.name.padEnd(18)} ${s.status.padEnd(10)} ${elapsed(s, nowMs).padStart(8)}${pct}${tries}${detail}`.slice(0, width);
