@@ -39,7 +39,7 @@ export function createLiveView(stream: NodeJS.WriteStream, opts: { quiet: boolea
   let drawn = 0;
   let header = '';
   const draw = (): void => {
-    const width = Math.max(40, (stream.columns ?? 100) - 1);
+    const width = Math.max(40, (stream.columns || 100) - 1); // 0 columns: a pty with no size set
     const lines = [header, ...[...states.values()].map((s) => taskLine(s, Date.now(), width))];
     stream.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${lines.map((l) => `\x1b[2K${l}`).join('\n')}\n`);
     drawn = lines.length;
