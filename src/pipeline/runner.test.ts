@@ -233,6 +233,6 @@ describe('live view lines', () => {
     const { taskLine } = await import('./live-view.js');
     const base = { name: 'ingest', attempts: 1, seconds: null, startedAt: 1000, note: null, fraction: 0.5, error: null };
     expect(taskLine({ ...base, status: 'running' }, 3500)).toMatch(/^▶ ingest +running +2\.5 s \[######------\] 50%$/);
-    expect(taskLine({ ...base, status: 'failed', seconds: 4, attempts: 3, fraction: null, error: { code: 'SP_ERR_X', message: 'bad' } }, 0)).toMatch(/✗ ingest +failed +4\.0 s \(attempt 3\) SP_ERR_X: bad$/);
+    expect(taskLine({ ...base, status: 'failed', seconds: 4, attempts: 3, fraction: null, error: { code: 'SP_ERR_INPUT_MALFORMED', message: 'bad' } }, 0)).toMatch(/✗ ingest +failed +4\.0 s \(attempt 3\) SP_ERR_INPUT_MALFORMED: bad$/);
   });
 });
