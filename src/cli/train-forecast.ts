@@ -10,7 +10,7 @@ import { writeModelFolder } from '../ml/artifacts.js';
 import { parquetHash } from '../ml/dataset.js';
 import { forecastMetricsTable, renderForecastCard } from '../ml/forecast-card.js';
 import { forecastToJSON } from '../ml/forecast-model.js';
-import { trainForecastModel, type ForecastTrainParams } from '../ml/forecast-train.js';
+import { trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from '../ml/forecast-train.js';
 import { openRegistry } from '../registry/store.js';
 import type { PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
@@ -22,26 +22,16 @@ export const FORECAST_ALIAS = 'forecast_champion';
 /** Promotion compares the Adj Close MAE on the same test slice (equivalently its skill). */
 export const FORECAST_PROMOTE_METRIC = 'mae_adj_close';
 
-export interface TrainForecastData {
+/** The --json data: the training outcome's counts, split, test slice and metrics, plus the registration. */
+export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 'rows_valid' | 'rows_test' | 'rows_skipped_gaps' | 'split' | 'test' | 'train_seconds' | 'best_iteration' | 'metrics'> {
   model_id: string;
   kind: 'forecast';
   task: 'forecast';
   path: string;
   /** Rows of features.parquet read; rows_train + rows_valid + rows_test of them were usable. */
   rows_in: number;
-  rows_train: number;
-  rows_valid: number;
-  rows_test: number;
-  /** Rows whose symbol's next bar is not the next NYSE trading day (missing days): not examples. */
-  rows_skipped_gaps: number;
-  split: { kind: 'time'; test_from: string | null; valid_from: string | null; leaky: false; on: 'target_day' };
-  test: { date_min: string; date_max: string; rows: number };
   seconds: number;
-  train_seconds: number;
   peak_rss_mb: number;
-  best_iteration: { adj_close: number; volume: number };
-  /** forecast / persistence / vol_ma_20 → mae_adj_close, rmse_adj_close, mae_return, …, skill_*. */
-  metrics: Record<string, Record<string, number>>;
   /** The headline numbers: skill against persistence of the forecast on the test slice. */
   skill: { adj_close: number; return: number; volume: number; volume_log: number };
   data_hash: string;
