@@ -12,7 +12,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { StockpipeError } from '../core/errors.js';
-import { ensureWritableDir, sha256File, writeFileAtomic } from '../core/fs.js';
+import { ensureWritableDir, sha256File, statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import { RetryBudget, randomJitter, retryAfterMs, sourceBackoffMs } from '../core/retry.js';
 import { resolveKaggleAuth, kaggleCredentialPlaces, type KaggleAuth } from './kaggle-auth.js';
@@ -450,12 +450,12 @@ async function startsWithPk(path: string): Promise<boolean> {
 }
 
 async function sizeOf(path: string): Promise<number> {
-  const st = await stat(path).catch(() => null);
+  const st = await statOrNull(path);
   return st?.isFile() ? st.size : 0;
 }
 
 async function isDir(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+  return (await statOrNull(path))?.isDirectory() ?? false;
 }
 
 async function discard(res: Response): Promise<void> {

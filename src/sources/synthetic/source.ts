@@ -2,10 +2,10 @@
  * The `synthetic` Source (the default): generates raw/synthetic/data once per option set into a
  * temp folder, swaps it in, writes the manifest; a later fetch with the same options and intact
  * files is served from cache. Generation is generate.ts's. */
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StockpipeError } from '../../core/errors.js';
-import { processAlive } from '../../core/fs.js';
+import { processAlive, statOrNull } from '../../core/fs.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from '../manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from '../types.js';
 import { generateSynthetic, type SyntheticResult } from './generate.js';
@@ -14,10 +14,7 @@ import { resolveSyntheticOptions, syntheticSourceVersion, syntheticSpec, type Sy
 /** True when every manifest file is present in `root` with its recorded size. */
 async function intact(manifest: Manifest, root: string): Promise<boolean> {
   for (const f of manifest.files) {
-    const st = await stat(join(root, f.path)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return null; // missing → regenerate
-      throw err;
-    });
+    const st = await statOrNull(join(root, f.path)); // missing → regenerate
     if (st === null || !st.isFile() || st.size !== f.size) return false;
   }
   return manifest.files.length > 0;
@@ -79,7 +76,7 @@ export function syntheticSource(opts: Partial<SyntheticOptions> = {}): Source {
         ctx.progress.stop();
       }
       // Swap in the new folder; the previous one is removed only now.
-      const hadOld = await stat(root).then(() => true, () => false);
+      const hadOld = (await statOrNull(root)) !== null;
       if (hadOld) await rename(root, old);
       await rename(tmp, root);
       if (hadOld) await rm(old, { recursive: true, force: true });
