@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withAtomicOutput, writeFileAtomic } from './fs.js';
+import { statOrNull, withAtomicOutput, writeFileAtomic } from './fs.js';
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'sp-fs-')); });
@@ -23,5 +23,47 @@ describe('atomic outputs', () => {
     expect(await readFile(join(dir, 'a', 'b.txt'), 'utf8')).toBe('one');
     const { readdir } = await import('node:fs/promises');
     expect(await readdir(join(dir, 'a'))).toEqual(['b.txt']);
+  });
+});
+
+describe('statOrNull', () => {
+  const setup = async (): Promise<void> => {
+    await writeFile(join(dir, 'file'), 'x');
+    await mkdir(join(dir, 'folder'));
+    await symlink(join(dir, 'loop-b'), join(dir, 'loop-a'));
+    await symlink(join(dir, 'loop-a'), join(dir, 'loop-b'));
+  };
+  // [case, path under the temp folder, 'file' | 'dir' | null | the error code it throws]
+  const cases: Array<[string, string, 'file' | 'dir' | null | string]> = [
+    ['a file', 'file', 'file'],
+    ['a folder', 'folder', 'dir'],
+    ['nothing there (ENOENT)', 'missing', null],
+    ['a path through a file (ENOTDIR)', 'file/inside', null],
+    ['a symlink loop (ELOOP) is an error, not a missing file', 'loop-a', 'ELOOP'],
+    ['a name too long (ENAMETOOLONG) is an error', 'n'.repeat(300), 'ENAMETOOLONG'],
+  ];
+  it.each(cases)('%s', async (_name, rel, want) => {
+    await setup();
+    const p = join(dir, rel);
+    if (want === null) return expect(await statOrNull(p)).toBeNull();
+    if (want === 'file' || want === 'dir') {
+      const st = await statOrNull(p);
+      return expect(want === 'file' ? st?.isFile() : st?.isDirectory()).toBe(true);
+    }
+    await expect(statOrNull(p)).rejects.toMatchObject({ code: want });
+  });
+
+  const root = process.getuid?.() === 0;
+  if (root) console.log('statOrNull EACCES case skipped: running as root, which reads any folder');
+  it.skipIf(root)('a folder without search permission (EACCES) is an error, not a missing file', async () => {
+    await mkdir(join(dir, 'closed'));
+    await writeFile(join(dir, 'closed', 'f'), 'x');
+    const { chmod } = await import('node:fs/promises');
+    await chmod(join(dir, 'closed'), 0o000);
+    try {
+      await expect(statOrNull(join(dir, 'closed', 'f'))).rejects.toMatchObject({ code: 'EACCES' });
+    } finally {
+      await chmod(join(dir, 'closed'), 0o700);
+    }
   });
 });

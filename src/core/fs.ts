@@ -1,8 +1,8 @@
 /** @module core/fs
  * Safe file output (temp file + rename, so a killed run never leaves half a file) and hashing. */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile, access, constants } from 'node:fs/promises';
+import { createReadStream, type Stats } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat, writeFile, access, constants } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { StockpipeError } from './errors.js';
 
@@ -33,6 +33,21 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * stat(path), or null when nothing is there: ENOENT, or ENOTDIR (a file stands where the path
+ * needs a folder). Every other error (EACCES, ELOOP, EIO, …) is thrown as it came, with its code,
+ * so a permission problem is never mistaken for a missing file.
+ */
+export async function statOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw err;
   }
 }

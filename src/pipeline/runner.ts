@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { abortableSleep, backoffMs } from '../core/retry.js';
 import { createRng } from '../core/rng.js';
 import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
@@ -73,24 +74,8 @@ function retryable(code: string): boolean {
   return !['SP_ERR_PIPELINE_INPUT', 'SP_ERR_VALIDATION_FAILED', 'SP_ERR_INPUT_MALFORMED', 'SP_ERR_RUN_CANCELLED'].includes(code);
 }
 
-/** Delay before attempt n+1 (n ≥ 1 failed attempts): min(base·2^(n−1), max), half of it jittered. */
-export function backoffMs(n: number, baseMs: number, maxMs: number, u: number): number {
-  const d = Math.min(baseMs * 2 ** (n - 1), maxMs);
-  return Math.round(d / 2 + (d / 2) * u);
-}
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
+/** Backoff before attempt n+1 (n ≥ 1 failed attempts) and the sleep between: core/retry's. */
+export { abortableSleep, backoffMs };
 
 const resolveFiles = (list: FileList | undefined, up: Readonly<Record<string, TaskSummary>>): readonly string[] => (list === undefined ? [] : typeof list === 'function' ? list(up) : list);
 export const resolveParams = (p: TaskSpec['params'], up: Readonly<Record<string, TaskSummary>>): Record<string, unknown> => (p === undefined ? {} : typeof p === 'function' ? p(up) : p);

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson } from '../core/fs.js';
+import { hashJson, statOrNull } from '../core/fs.js';
 import { readManifest, saveFetched } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
 
@@ -52,7 +52,7 @@ export function dirSource(path: string): Source {
   return {
     id: 'dir',
     async fetch(ctx: FetchContext): Promise<FetchResult> {
-      const st = await stat(root).catch(() => null);
+      const st = await statOrNull(root);
       if (!st || !st.isDirectory()) {
         throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `dir source: ${root} is not a folder`, { hint: 'Pass dir:PATH with the folder that holds stocks/ and etfs/ (and symbols_valid_meta.csv).' });
       }

@@ -2,7 +2,7 @@
  * The `kaggle` source (SPEC §1.1): asks the Kaggle REST API for the dataset version, streams the
  * archive from signed storage to disk (resumable, checksummed, retried), unpacks it, writes the
  * manifest. Credentials come from sources/kaggle-auth, unzipping from sources/zip. */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -12,8 +12,9 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { StockpipeError } from '../core/errors.js';
-import { ensureWritableDir, sha256File, writeFileAtomic } from '../core/fs.js';
+import { ensureWritableDir, sha256File, statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
+import { RetryBudget, randomJitter, retryAfterMs, sourceBackoffMs } from '../core/retry.js';
 import { resolveKaggleAuth, kaggleCredentialPlaces, type KaggleAuth } from './kaggle-auth.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
@@ -44,7 +45,7 @@ interface Run {
   slug: string;
   auth: KaggleAuth;
   http: typeof fetch;
-  retry: RetryBudget;
+  retry: KaggleRetry;
 }
 
 const ViewSchema = z.object({ currentVersionNumber: z.number().int().positive(), totalBytes: z.number().nonnegative().nullish() });
@@ -63,7 +64,7 @@ export function kaggleSource(opts: KaggleSourceOptions): Source {
       const log = ctx.log.child({ source: 'kaggle' });
       const auth = await resolveKaggleAuth({ env: ctx.env, homeDir: ctx.homeDir, log });
       log.info({ dataset, auth: auth.kind, origin: auth.origin }, 'kaggle credentials');
-      const retry = new RetryBudget(opts.maxRetries ?? 5, opts.sleep ?? ((ms) => delay(ms, undefined, { signal: ctx.signal })), opts.random ?? defaultRandom, log);
+      const retry = new KaggleRetry(opts.maxRetries ?? 5, opts.sleep ?? ((ms) => delay(ms, undefined, { signal: ctx.signal })), opts.random ?? randomJitter, log);
       const run: Run = { ctx, log, base, owner, slug, auth, http: opts.fetchImpl ?? fetch, retry };
       return fetchDataset(run);
     },
@@ -133,7 +134,7 @@ async function apiGet(run: Run, path: string, redirect: RequestRedirect): Promis
     if (res.status === 403) throw new StockpipeError('SP_ERR_KAGGLE_FORBIDDEN', `Kaggle refused ${what} (${detail})`, { hint: `Open https://www.kaggle.com/datasets/${what} while logged in and accept its rules, then retry.` });
     if (res.status === 404) throw new StockpipeError('SP_ERR_KAGGLE_NOT_FOUND', `Kaggle has no dataset ${what} (${detail})`);
     if (res.status === 429 || res.status >= 500) {
-      await run.retry.fail(`Kaggle API ${detail}`, { retryAfterMs: retryAfterMs(res, run.ctx.now()) });
+      await run.retry.fail(`Kaggle API ${detail}`, { retryAfterMs: retryAfterMs(res.headers.get('retry-after'), run.ctx.now().getTime()) });
       continue;
     }
     throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `Kaggle answered GET ${path} with ${detail}`);
@@ -181,7 +182,7 @@ async function download(run: Run, version: number, zipPath: string, totalHint: n
         continue;
       }
       if (res.status === 429 || res.status >= 500) {
-        const retryAfter = retryAfterMs(res, ctx.now());
+        const retryAfter = retryAfterMs(res.headers.get('retry-after'), ctx.now().getTime());
         await run.retry.fail(`storage ${hostOf(storageUrl)} answered ${await errorDetail(res, [])}`, { retryAfterMs: retryAfter });
         continue;
       }
@@ -361,35 +362,24 @@ export async function countDataRows(path: string): Promise<number> {
 }
 
 /** Counts failures across one fetch; waits min(2^n + jitter, 60) s (or Retry-After) between tries. */
-class RetryBudget {
-  private failures = 0;
-  constructor(private readonly max: number, private readonly sleep: (ms: number) => Promise<void>, private readonly random: () => number, private readonly log: Logger) {}
+class KaggleRetry {
+  private readonly budget: RetryBudget;
+  constructor(private readonly max: number, private readonly sleep: (ms: number) => Promise<void>, random: () => number, private readonly log: Logger) {
+    this.budget = new RetryBudget(max, sourceBackoffMs, random);
+  }
 
   /** Records one failure; throws SP_ERR_KAGGLE_UNAVAILABLE when the retries are used up, else waits. */
   async fail(reason: string, opts: { retryAfterMs?: number | undefined; wait?: boolean; cause?: unknown } = {}): Promise<void> {
-    if (this.failures >= this.max) throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `${reason}; gave up after ${this.max} retries`, { cause: opts.cause });
-    const n = this.failures++;
-    const delayMs = opts.wait === false ? 0 : (opts.retryAfterMs ?? Math.round(Math.min(2 ** n + this.random(), 60) * 1000));
-    this.log.warn({ reason, retry: n + 1, of: this.max, delay_ms: delayMs }, 'kaggle request failed; retrying');
-    if (delayMs > 0) await this.sleep(delayMs);
+    const step = this.budget.next(opts);
+    if (step === null) throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', `${reason}; gave up after ${this.max} retries`, { cause: opts.cause });
+    this.log.warn({ reason, retry: step.retry, of: this.max, delay_ms: step.delayMs }, 'kaggle request failed; retrying');
+    if (step.delayMs > 0) await this.sleep(step.delayMs);
   }
 
   /** A try that moved the download forward resets the count: only failures in a row use it up. */
   progressed(): void {
-    this.failures = 0;
+    this.budget.progressed();
   }
-}
-
-function defaultRandom(): number {
-  return randomBytes(4).readUInt32BE(0) / 2 ** 32;
-}
-
-function retryAfterMs(res: Response, now: Date): number | undefined {
-  const v = res.headers.get('retry-after')?.trim();
-  if (!v) return undefined;
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now.getTime());
 }
 
 /** "HTTP 401: <message>" from a Kaggle error body ({"code","message"}), with any secret redacted. */
@@ -460,12 +450,12 @@ async function startsWithPk(path: string): Promise<boolean> {
 }
 
 async function sizeOf(path: string): Promise<number> {
-  const st = await stat(path).catch(() => null);
+  const st = await statOrNull(path);
   return st?.isFile() ? st.size : 0;
 }
 
 async function isDir(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
+  return (await statOrNull(path))?.isDirectory() ?? false;
 }
 
 async function discard(res: Response): Promise<void> {

@@ -1,9 +1,9 @@
 /** @module sources/manifest
  * Reading and writing raw/<source-id>/manifest.json, and finding the newest fetched source. */
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fs.js';
+import { statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { FetchResult, Manifest } from './types.js';
 
 export function rawDir(workspace: string, sourceId: string): string {
@@ -64,7 +64,7 @@ export async function latestManifest(workspace: string, sourceId?: string): Prom
   let best: Manifest | null = null;
   for (const id of ids) {
     const p = manifestPath(workspace, id);
-    if (!(await stat(p).catch(() => null))) continue;
+    if (!(await statOrNull(p))) continue;
     const m = await readManifest(workspace, id);
     if (m && (best === null || m.fetched_at > best.fetched_at)) best = m;
   }

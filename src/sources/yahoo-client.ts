@@ -2,10 +2,10 @@
  * The Yahoo chart API client (SPEC §1): one GET per symbol and date range, at most N requests a
  * second, retried with backoff + jitter (Retry-After honoured on 429), and the chart JSON parsed
  * into typed columns (NaN = a null in Yahoo's arrays). Storing the bars is sources/yahoo.ts. */
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import { abortableSleep, randomJitter, retryAfterMs, retryLoop, sourceBackoffMs } from '../core/retry.js';
 
 export const DEFAULT_YAHOO_BASE_URL = 'https://query1.finance.yahoo.com';
 const USER_AGENT = 'Mozilla/5.0 (compatible; stockpipe)';
@@ -81,7 +81,7 @@ export function yahooClient(opts: YahooClientOptions): YahooClient {
   const http = opts.fetchImpl ?? fetch;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const nowMs = opts.nowMs ?? (() => Date.now());
-  const random = opts.random ?? (() => randomBytes(4).readUInt32BE(0) / 2 ** 32); // jitter only
+  const random = opts.random ?? randomJitter; // jitter only
   const maxRetries = opts.maxRetries ?? 5;
   const limiter = new RateLimiter(1000 / opts.requestsPerSecond, nowMs, sleep);
   let requests = 0;
@@ -90,12 +90,12 @@ export function yahooClient(opts: YahooClientOptions): YahooClient {
     const period1 = fromDay * 86400;
     const period2 = (toDay + 1) * 86400;
     const url = `${base}/v8/finance/chart/${encodeURIComponent(symbol)}?period1=${period1}&period2=${period2}&interval=1d&events=div,split&includeAdjustedClose=true`;
-    for (let attempt = 0; ; attempt++) {
-      opts.signal?.throwIfAborted();
+    let reason = 'unreachable';
+    return retryLoop(async () => {
       await limiter.take();
       requests++;
       let res: Response | null = null;
-      let reason = 'unreachable';
+      reason = 'unreachable';
       let retryAfter: number | undefined;
       try {
         res = await http(url, { headers: { accept: 'application/json', 'user-agent': USER_AGENT }, signal: opts.signal });
@@ -104,7 +104,7 @@ export function yahooClient(opts: YahooClientOptions): YahooClient {
         reason = `unreachable: ${err instanceof Error ? err.message : String(err)}`;
       }
       if (res !== null) {
-        if (res.status === 200) return parseChart(symbol, url, await res.text(), fromDay, toDay);
+        if (res.status === 200) return { ok: true, value: parseChart(symbol, url, await res.text(), fromDay, toDay) };
         const body = await res.text().catch(() => '');
         if (res.status === 404) {
           throw new StockpipeError('SP_ERR_YAHOO_NOT_FOUND', `Yahoo has no symbol '${symbol}' (HTTP 404${describeError(body)})`, { hint: `Check the ticker '${symbol}' in --symbols (Yahoo spells share classes with '-', e.g. BRK-B).` });
@@ -115,13 +115,12 @@ export function yahooClient(opts: YahooClientOptions): YahooClient {
         reason = `HTTP ${res.status}`;
         retryAfter = retryAfterMs(res.headers.get('retry-after'), nowMs());
       }
-      if (attempt >= maxRetries) {
-        throw new StockpipeError('SP_ERR_YAHOO_UNAVAILABLE', `Yahoo kept failing for ${symbol} (${reason}); gave up after ${maxRetries} retries`, { hint: 'Try again later, or lower fetch.yahoo_requests_per_second.' });
-      }
-      const delayMs = retryAfter ?? Math.round(Math.min(2 ** attempt + random(), 60) * 1000);
-      opts.log.warn({ symbol, reason, retry: attempt + 1, of: maxRetries, delay_ms: delayMs }, 'yahoo request failed; retrying');
-      await sleep(delayMs);
-    }
+      const error = new StockpipeError('SP_ERR_YAHOO_UNAVAILABLE', `Yahoo kept failing for ${symbol} (${reason}); gave up after ${maxRetries} retries`, { hint: 'Try again later, or lower fetch.yahoo_requests_per_second.' });
+      return { ok: false, error, retryAfterMs: retryAfter };
+    }, {
+      retries: maxRetries, backoff: sourceBackoffMs, random, signal: opts.signal, sleep: opts.sleep ?? abortableSleep,
+      onRetry: (step) => opts.log.warn({ symbol, reason, retry: step.retry, of: maxRetries, delay_ms: step.delayMs }, 'yahoo request failed; retrying'),
+    });
   };
   return { chart, get requests() { return requests; } };
 }
@@ -133,14 +132,6 @@ function describeError(body: string): string {
   } catch {
     return ''; // not JSON: the status says enough
   }
-}
-
-function retryAfterMs(v: string | null, nowMs: number): number | undefined {
-  const s = v?.trim();
-  if (!s) return undefined;
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - nowMs);
 }
 
 /** Parses a 200 answer; anything that is not the chart shape is SP_ERR_YAHOO_MALFORMED naming symbol and URL. */

@@ -8,7 +8,7 @@ import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, write
 import { join, resolve } from 'node:path';
 import { fromDayNumber, toDayNumber } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson, processAlive } from '../core/fs.js';
+import { hashJson, processAlive, statOrNull } from '../core/fs.js';
 import { parseCsvRecords } from '../etl/metadata.js';
 import { hashAndCountRows } from './dir.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
@@ -234,7 +234,7 @@ function metaCsv(meta: Map<string, MetaRow>): string {
 /** Every manifest file is in root with its recorded size and mtime. */
 async function intact(m: Manifest, root: string): Promise<boolean> {
   for (const f of m.files) {
-    const st = await stat(join(root, f.path)).catch(() => null);
+    const st = await statOrNull(join(root, f.path));
     if (!st || st.size !== f.size || Math.floor(st.mtimeMs) !== f.mtime_ms) return false;
   }
   return true;
@@ -251,9 +251,9 @@ async function recover(raw: string, root: string): Promise<void> {
 }
 
 async function isDir(p: string): Promise<boolean> {
-  return (await stat(p).catch(() => null))?.isDirectory() ?? false;
+  return (await statOrNull(p))?.isDirectory() ?? false;
 }
 
 async function isFile(p: string): Promise<boolean> {
-  return (await stat(p).catch(() => null))?.isFile() ?? false;
+  return (await statOrNull(p))?.isFile() ?? false;
 }

@@ -1,10 +1,9 @@
 /** @module sources/zip-source
  * `zip:PATH` — the downloaded Kaggle archive, read in place by streaming its entries (ingest
  * inflates one CSV at a time); it is never unpacked to disk or loaded whole into memory. */
-import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { sha256File } from '../core/fs.js';
+import { sha256File, statOrNull } from '../core/fs.js';
 import { readManifest, saveFetched } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from './types.js';
 import { listZipEntries } from './zip.js';
@@ -14,7 +13,7 @@ export function zipSource(path: string): Source {
   return {
     id: 'zip',
     async fetch(ctx: FetchContext): Promise<FetchResult> {
-      const st = await stat(root).catch(() => null);
+      const st = await statOrNull(root);
       if (!st || !st.isFile()) throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `zip source: ${root} is not a file`, { hint: 'Pass zip:PATH with the downloaded archive (e.g. archive.zip).' });
       const archiveHash = ctx.checksum ? await sha256File(root) : null;
       const version = `archive:${st.size}:${Math.floor(st.mtimeMs)}${archiveHash ? `:${archiveHash}` : ''}`;
