@@ -116,7 +116,7 @@ describe('stockpipe CLI', () => {
     expect(sp(['features', '--json', '-w', ws]).json.error!.code).toBe('SP_ERR_PRICES_MISSING');
     const bad = sp(['features', '--window', '1', '--json', '-w', ws]);
     expect(bad.status).toBe(2);
-    expect(bad.json.error!.code).toBe('SP_ERR_CONFIG_INVALID');
+    expect(bad.json.error!.code).toBe('SP_ERR_FEATURES_WINDOW'); // the code docs/errors.md names for --window
   });
 
   it('config file and STOCKPIPE_* env are validated and flags win', async () => {
@@ -124,7 +124,7 @@ describe('stockpipe CLI', () => {
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ features: { window: 0 } }));
     const r = sp(['features', '--json'], { cwd: ws });
     expect(r.status).toBe(2);
-    expect(r.json.error!.code).toBe('SP_ERR_CONFIG_INVALID');
+    expect(r.json.error!.code).toBe('SP_ERR_FEATURES_WINDOW');
     expect(r.json.error!.message).toContain('features.window');
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ nonsense: 1 }));
     expect(sp(['features', '--json'], { cwd: ws }).json.error!.code).toBe('SP_ERR_CONFIG_INVALID');

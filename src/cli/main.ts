@@ -8,6 +8,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, readConfigFile } from '../core/config.js';
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
+import type { ResourceContext } from '../core/os-errors.js';
+import { duckdbResourceError } from '../db/duckdb-errors.js';
 import { createProgress } from '../core/progress.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { featuresCommand } from './features.js';
@@ -46,6 +48,8 @@ function globalOptions(cmd: Command): GlobalOpts {
 
 let jsonMode = process.argv.includes('--json');
 let debugMode = process.argv.includes('--debug');
+/** What a machine failure's message and hint name (set once the config is known). */
+let resourceContext: ResourceContext = {};
 
 function printError(err: StockpipeError): void {
   if (jsonMode) {
@@ -70,6 +74,7 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
     flags: { workspace: g.workspace, threads: g.threads, memory_limit: g.memoryLimit, ...flags },
     origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags',
   });
+  resourceContext = { workspace: resolve(config.workspace), memoryLimit: config.memory_limit, threads: config.threads };
   const ctx: CommandContext = {
     config,
     workspace: resolve(config.workspace),
@@ -148,7 +153,8 @@ export function buildProgram(): Command {
   program
     .command('features')
     .description('rolling features per symbol → features/features.parquet (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling)')
-    .addOption(new Option('--window <n>', 'rows in the rolling window (default 30)').argParser(int))
+    // Checked with the config (features.window): any bad value is SP_ERR_FEATURES_WINDOW.
+    .addOption(new Option('--window <n>', 'rows in the rolling window, 2 to 1000 (default 30)'))
     .option('--extended', 'also write the lagged day-ahead columns (returns, volatility, log volume, next trading day) for `train --task forecast`')
     .option('--force', 'rebuild even when prices and window are unchanged')
     .addHelpText('after', '\nExamples:\n  $ stockpipe features\n  $ stockpipe features --window 20 --json\n  $ stockpipe features --extended')
@@ -415,7 +421,8 @@ export async function main(argv: string[]): Promise<number> {
       printError(new StockpipeError('SP_ERR_USAGE', err.message.replace(/^error: /, '')));
       return 2;
     }
-    const e = toStockpipeError(err);
+    // A full disk, a read-only workspace, too many open files or too little memory is the user's to fix.
+    const e = (err instanceof StockpipeError ? undefined : duckdbResourceError(err, resourceContext)) ?? toStockpipeError(err);
     printError(e);
     return e.exitCode;
   }

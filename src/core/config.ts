@@ -163,18 +163,64 @@ function setPath(obj: Input, path: string[], value: unknown): void {
 /** Reads the config file: the given path (must exist) or ./stockpipe.config.json (optional). */
 export function readConfigFile(path: string | undefined, cwd: string): Input {
   const file = resolve(cwd, path ?? 'stockpipe.config.json');
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     if (path === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
+  return parseConfigText(bytes, file);
+}
+
+const FIX_FILE = (file: string): string => `Write a JSON object such as {"workspace": "./stockpipe-data"} in ${file}, or remove the file to use the defaults.`;
+
+/** The config file's bytes → its object: UTF-8 (a leading BOM is ignored), JSON, an object at the top. */
+export function parseConfigText(bytes: Uint8Array, file: string): Input {
+  let text: string;
   try {
-    return JSON.parse(text) as Input;
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch (err) {
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    const at = firstInvalidUtf8(bytes);
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not UTF-8 text (invalid byte 0x${bytes[at]?.toString(16).padStart(2, '0')} at offset ${at})`, { hint: `Save ${file} as UTF-8.`, cause: err });
   }
+  if (text.trim() === '') throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is empty`, { hint: FIX_FILE(file) });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}`, { hint: `Fix the JSON syntax at the named position in ${file}.`, cause: err });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} must hold a JSON object ({…}) at the top, got ${got}`, { hint: FIX_FILE(file) });
+  }
+  return value as Input;
+}
+
+/** Offset of the first byte that is not valid UTF-8 (the decoder only says that one exists). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  // A prefix that decodes as a stream (an unfinished character allowed) stays valid when cut shorter.
+  const validPrefix = (n: number): boolean => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let lo = 0;
+  let hi = bytes.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (validPrefix(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  if (lo < bytes.length) return lo;
+  // Every prefix decodes: the file ends inside a character, which starts at its lead byte.
+  let i = bytes.length - 1;
+  while (i > 0 && i > bytes.length - 4 && (bytes[i]! & 0xc0) === 0x80) i--;
+  return i;
 }
 
 /**
@@ -200,6 +246,10 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
     const issue = parsed.error.issues[0]!;
     const key = issue.path.join('.');
     const got = issue.path.reduce<unknown>((o, k) => (o as Input | undefined)?.[k as string], merged);
+    // --window has its own code (docs/errors.md), from the flag, STOCKPIPE_WINDOW or the file alike.
+    if (key === 'features.window') {
+      throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${JSON.stringify(got)}) [from ${opts.origin}]`);
+    }
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${got !== undefined ? ` (got ${JSON.stringify(got)})` : ''} [from ${opts.origin}]`, {
       hint: key ? `Fix ${key} in the flag, STOCKPIPE_* variable or config file, or remove it to use the default.` : undefined,
     });

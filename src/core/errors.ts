@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   SP_ERR_KAGGLE_NOT_FOUND: { exit: 1, http: 404, meaning: 'Kaggle has no such dataset or version (404).', hint: 'Check the owner/slug (default jacksoncrow/stock-market-dataset).' },
   SP_ERR_KAGGLE_UNAVAILABLE: { exit: 1, http: 503, meaning: 'Kaggle or its storage kept failing after all retries.', hint: 'Try again later; a partial download is kept and resumed.' },
   SP_ERR_KAGGLE_CHECKSUM: { exit: 1, http: 502, meaning: 'The downloaded archive does not match its size or md5, or is not a zip.', hint: 'Run the fetch again; the bad file was removed.' },
-  SP_ERR_FEATURES_WINDOW: { exit: 2, http: 400, meaning: '--window is not a whole number from 2 to 1000.', hint: 'Use a window such as 30 (the default).' },
+  SP_ERR_FEATURES_WINDOW: { exit: 2, http: 400, meaning: '--window (or features.window, STOCKPIPE_WINDOW) is not a whole number from 2 to 1000.', hint: 'Use a window such as 30 (the default).' },
   SP_ERR_TRAIN_DATA: { exit: 1, http: 422, meaning: 'The features table cannot train a model: missing, lacking a required column, or empty after filtering.', hint: 'Run `stockpipe features` first; check that the data has more than 30 rows per symbol and a non-null Volume.' },
   SP_ERR_REGISTRY: { exit: 1, http: 500, meaning: 'The registry store <workspace>/stockpipe.db is unreadable, corrupt, locked for too long, or newer than this stockpipe.', hint: 'Retry when the other stockpipe process finishes; if the file is corrupt, move it aside (a new empty registry is created) or restore a backup; if it is newer, upgrade stockpipe.' },
   SP_ERR_MODEL_NOT_FOUND: { exit: 1, http: 404, meaning: 'No registered model version has this id, and no alias has this name.', hint: 'Run `stockpipe models list` to see model ids and aliases (e.g. champion).' },
@@ -64,6 +64,9 @@ export const ERROR_CODES = {
   SP_ERR_REFERENCE_INVALID: { exit: 1, http: 422, meaning: 'validate: the saved reference (validation/reference*.json or --reference FILE) is unreadable, not JSON, not a stockpipe reference, or describes another table.', hint: 'Run `stockpipe validate --set-reference` to infer a new reference version from the current table, or pass a valid --reference file.' },
   SP_ERR_VALIDATION_FAILED: { exit: 1, http: 422, meaning: 'validate found anomalies at or above validate.fail_on (default: errors); the report was written first.', hint: 'Read the named report (or `stockpipe validate --json`) and fix the data, or accept the new data with `stockpipe validate --set-reference`.' },
   SP_ERR_FORECAST_NOT_FOUND: { exit: 1, http: 404, meaning: 'The store holds no day-ahead forecast for this symbol.', hint: 'Run `stockpipe forecast` (after `features --extended` and `train --task forecast --promote-if-better`); symbols are case-sensitive, e.g. AAPL.' },
+  SP_ERR_DISK_FULL: { exit: 1, http: 507, meaning: 'The file system holding an output (or DuckDB\'s spill folder) is full or over quota (ENOSPC, EDQUOT); the previous output is kept.', hint: 'Free the space named in the message on that file system, or pass --workspace on a larger disk, then run again.' },
+  SP_ERR_OUT_OF_MEMORY: { exit: 1, http: 503, meaning: 'DuckDB (or the system) could not allocate memory within the memory limit (--memory-limit, STOCKPIPE_MEMORY_LIMIT, memory_limit).', hint: 'Raise --memory-limit (e.g. --memory-limit 2GB) or lower --threads.' },
+  SP_ERR_TOO_MANY_FILES: { exit: 1, http: 503, meaning: 'The process hit the open-file limit (EMFILE, ENFILE).', hint: 'Raise the limit (`ulimit -n 65536`) or lower --threads, then run again.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,8 +1,21 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { statOrNull, withAtomicOutput, writeFileAtomic } from './fs.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { statOrNull, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
+
+// rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
+const inject = vi.hoisted(() => ({ failRenameOf: null as string | null }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  return {
+    ...real,
+    rename: async (from: string, to: string) => {
+      if (inject.failRenameOf !== null && to === inject.failRenameOf) throw Object.assign(new Error(`EIO: i/o error, rename '${from}' -> '${to}'`), { code: 'EIO' });
+      return real.rename(from, to);
+    },
+  };
+});
 
 let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'sp-fs-')); });
@@ -65,5 +78,41 @@ describe('statOrNull', () => {
     } finally {
       await chmod(join(dir, 'closed'), 0o700);
     }
+describe('several outputs written together (all or none)', () => {
+  const files = (d: string, tag: string) => ['reference-v2.json', 'reference.json', 'report-1.json', 'latest.json'].map((n) => ({ path: join(d, n), data: `${tag} ${n}` }));
+  const snapshot = async (d: string): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const n of (await readdir(d)).sort()) out[n] = await readFile(join(d, n), 'utf8').catch(() => '<folder>');
+    return out;
+  };
+  const prepare = async (): Promise<string> => {
+    const d = join(dir, 'validation');
+    await mkdir(d);
+    await writeFile(join(d, 'reference.json'), 'old reference.json');
+    await writeFile(join(d, 'latest.json'), 'old latest.json');
+    return d;
+  };
+  afterEach(() => { inject.failRenameOf = null; });
+
+  it('writes every file, replacing the previous ones, and leaves no temp file', async () => {
+    const d = await prepare();
+    await writeFilesAtomic(files(d, 'new'));
+    expect(await snapshot(d)).toEqual({ 'latest.json': 'new latest.json', 'reference-v2.json': 'new reference-v2.json', 'reference.json': 'new reference.json', 'report-1.json': 'new report-1.json' });
+  });
+
+  // [what goes wrong, set up the failure, expected error code]
+  const failures: [string, (d: string) => Promise<void>, string][] = [
+    ['a folder stands where latest.json goes', async (d) => { await rm(join(d, 'latest.json')); await mkdir(join(d, 'latest.json', 'x'), { recursive: true }); }, 'SP_ERR_WORKSPACE_UNWRITABLE'],
+    ['the commit fails at the third rename (rolled back)', async (d) => { inject.failRenameOf = join(d, 'report-1.json'); }, 'EIO'],
+    ['the commit fails at the last rename (rolled back)', async (d) => { inject.failRenameOf = join(d, 'latest.json'); }, 'EIO'],
+  ];
+  it.each(failures)('%s → nothing changes, no temp file left', async (_what, setUp, code) => {
+    const d = await prepare();
+    await setUp(d);
+    const before = await snapshot(d);
+    const err = await writeFilesAtomic(files(d, 'new')).then(() => null, (e: unknown) => e);
+    expect(err).not.toBeNull();
+    expect((err as { code?: string }).code).toBe(code); // EIO: not the user's, passed through as it was
+    expect(await snapshot(d)).toEqual(before);
   });
 });

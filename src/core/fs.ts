@@ -2,9 +2,10 @@
  * Safe file output (temp file + rename, so a killed run never leaves half a file) and hashing. */
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile, access, constants } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile, access, constants, copyFile, link, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { StockpipeError } from './errors.js';
+import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
 
 /** A temp path beside `target` (same folder, so the rename is atomic). */
 export function tempPathFor(target: string): string {
@@ -24,6 +25,41 @@ async function makeOutputDir(dir: string): Promise<void> {
   }
 }
 
+const byteLength = (data: string | Uint8Array): number => (typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength);
+
+/** Size of a file or of a folder's files (a writer may produce a folder), 0 when absent. */
+async function sizeOf(path: string): Promise<number> {
+  const st = await stat(path).catch(() => null);
+  if (st === null) return 0;
+  if (!st.isDirectory()) return st.size;
+  const names = await readdir(path).catch(() => [] as string[]);
+  let total = 0;
+  for (const n of names) total += await sizeOf(join(path, n));
+  return total;
+}
+
+/**
+ * A failed write of `target`: a machine failure (disk full, read-only, …) becomes its coded error;
+ * for a full disk the bytes needed are exact when known, else the larger of the previous output and
+ * what was written before the disk filled (an estimate, and the message says which).
+ */
+async function outputFailure(err: unknown, target: string, tmp: string, exact?: SpaceNeeded): Promise<unknown> {
+  const kind = resourceKind(err);
+  if (kind === undefined) return err;
+  let needed: SpaceNeeded | undefined;
+  if (kind === 'disk_full') {
+    if (exact !== undefined) needed = exact;
+    else {
+      const [previous, written] = await Promise.all([sizeOf(target), sizeOf(tmp)]);
+      needed = previous >= written && previous > 0
+        ? { bytes: previous, basis: `the size of the previous ${basename(target)}`, exact: false }
+        : { bytes: written, basis: 'the bytes written before the disk filled (a lower bound)', exact: false };
+    }
+  }
+  // The folder the OS named (e.g. DuckDB's spill folder) or else the output's.
+  return resourceError(err, { folder: dirname(failurePath(err) ?? target), needed }, kind) ?? err;
+}
+
 /** Writes `data` to `target` atomically. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await makeOutputDir(dirname(target));
@@ -33,7 +69,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw await outputFailure(err, target, tmp, { bytes: byteLength(data), basis: `the size of ${basename(target)}`, exact: true });
   }
 }
 
@@ -50,6 +86,57 @@ export async function statOrNull(path: string): Promise<Stats | null> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw err;
   }
+ * Writes several files as one: all are staged as temp files first, then renamed into place; when a
+ * write or a rename fails, every target already replaced is restored (or removed when it is new), so
+ * the files are all new or all as before. Temp files and backups are removed either way.
+ */
+export async function writeFilesAtomic(files: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
+  const staged: { target: string; tmp: string; backup: string | null }[] = [];
+  const committed: { target: string; backup: string | null }[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const s of staged) {
+      await rm(s.tmp, { force: true });
+      if (s.backup !== null) await rm(s.backup, { force: true });
+    }
+  };
+  const total: SpaceNeeded = { bytes: files.reduce((n, f) => n + byteLength(f.data), 0), basis: `the size of the ${files.length} files written together (${files.map((f) => basename(f.path)).join(', ')})`, exact: true };
+  let current: { target: string; tmp: string } | undefined;
+  try {
+    for (const [i, f] of files.entries()) {
+      await makeOutputDir(dirname(f.path));
+      const tmp = `${tempPathFor(f.path)}-${i}`;
+      current = { target: f.path, tmp };
+      const entry = { target: f.path, tmp, backup: null as string | null };
+      staged.push(entry);
+      if ((await stat(f.path).catch(() => null))?.isDirectory()) {
+        throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write ${f.path}: a folder stands there`, { hint: `Move the folder ${f.path} away, then run again.` });
+      }
+      await writeFile(tmp, f.data);
+      // A hard link keeps the previous file reachable for a rollback without copying it (a copy
+      // where the file system has no hard links).
+      const backup = `${tmp}-prev`;
+      const linked = await link(f.path, backup).then(() => true, async (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return false;
+        await copyFile(f.path, backup).catch(() => Promise.reject(err));
+        return true;
+      });
+      if (linked) entry.backup = backup;
+    }
+    for (const s of staged) {
+      current = { target: s.target, tmp: s.tmp };
+      await rename(s.tmp, s.target);
+      committed.push(s);
+    }
+  } catch (err) {
+    for (const c of committed.reverse()) {
+      if (c.backup !== null) await rename(c.backup, c.target).catch(() => undefined);
+      else await rm(c.target, { force: true });
+    }
+    const cause = current === undefined ? err : await outputFailure(err, current.target, current.tmp, total);
+    await cleanup();
+    throw cause;
+  }
+  await cleanup();
 }
 
 /** True when a process with this pid is alive (signal 0 probes without signalling). */
@@ -88,8 +175,9 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
     await rename(tmp, target);
     return result;
   } catch (err) {
+    const failure = await outputFailure(err, target, tmp);
     await rm(tmp, { force: true, recursive: true });
-    throw err;
+    throw failure;
   }
 }
 

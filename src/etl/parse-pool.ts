@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { StockpipeError } from '../core/errors.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { HeaderError, parseBarsCsv } from './csv-parse.js';
@@ -26,7 +27,9 @@ export class ParsePool {
   private readonly inbox: InboxConsumer<ParseResult> | undefined;
 
   constructor(private readonly opts: ParsePoolOptions) {
-    if (opts.threads === 0 && opts.layout === 'zip') throw new Error('zip sources need at least one parse thread');
+    if (opts.threads === 0 && opts.layout === 'zip') {
+      throw new StockpipeError('SP_ERR_CONFIG_INVALID', 'threads: 0 (parse in the main thread) does not support zip sources', { hint: 'Use --threads 1 or more (or remove threads from the config) to ingest a zip source.' });
+    }
     if (opts.threads === 0) return;
     const control = createControl();
     const url = workerScript(import.meta.url, 'etl/parse-worker.js');

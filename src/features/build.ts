@@ -13,6 +13,7 @@ import { hashJson, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { isResourceFailure } from '../db/duckdb-errors.js';
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
@@ -112,7 +113,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
   try {
     const conn = db.connection;
     await checkPrices(conn, input).catch((err: unknown) => {
-      if (err instanceof StockpipeError) throw err;
+      if (err instanceof StockpipeError || isResourceFailure(err)) throw err;
       throw new StockpipeError('SP_ERR_PRICES_MISSING', `${input} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
     });
     // Per symbol, in file order: row count and Security Name; and the table's date range.

@@ -5,6 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
 import { queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns } from '../db/read-columns.js';
 
 export interface VolumeDataset {
@@ -45,6 +46,7 @@ export async function loadVolumeDataset(conn: DuckDBConnection, path: string): P
   try {
     cols = await queryRows(conn, `DESCRIBE SELECT * FROM ${src}`);
   } catch (err) {
+    if (isResourceFailure(err)) throw err;
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
   }
   const names = new Set(cols.map((c) => String(c.column_name)));

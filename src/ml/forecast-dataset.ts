@@ -7,6 +7,7 @@
  * Reads through db/; no model code here. */
 import { StockpipeError } from '../core/errors.js';
 import { queryRows, sqlIdent, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns } from '../db/read-columns.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK, logRatio, NextTradingDay } from '../features/lagged.js';
 
@@ -60,6 +61,7 @@ export async function checkExtended(conn: DuckDBConnection, path: string): Promi
   try {
     cols = await queryRows(conn, `DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
   } catch (err) {
+    if (isResourceFailure(err)) throw err;
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not a readable Parquet file: ${(err as Error).message}`, { cause: err, hint: 'Run `stockpipe features --extended` first.' });
   }
   const names = new Set(cols.map((c) => String(c.column_name)));

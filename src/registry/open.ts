@@ -5,6 +5,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
+import { diskFullError } from '../core/os-errors.js';
 import { assertNotNewer, migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
 
 /** How long a statement waits for another process's write lock before SQLITE_BUSY. */
@@ -30,6 +31,7 @@ function hintFor(sqliteCode: string, file: string): string | undefined {
 /** SQLite errors become SP_ERR_REGISTRY naming the file; StockpipeErrors and bugs pass through. */
 export function registryError(file: string, what: string, err: unknown): unknown {
   if (!(err instanceof Database.SqliteError)) return err;
+  if (err.code.startsWith('SQLITE_FULL')) return diskFullError(dirname(file), err);
   return new StockpipeError('SP_ERR_REGISTRY', `registry ${file}: ${what}: ${err.message} (${err.code})`, { hint: hintFor(err.code, file), cause: err });
 }
 

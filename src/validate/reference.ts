@@ -4,7 +4,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fs.js';
+import { writeFilesAtomic } from '../core/fs.js';
 import type { Reference } from './types.js';
 
 export type TableName = 'prices' | 'features';
@@ -38,13 +38,20 @@ export async function nextReferenceVersion(workspace: string, table: TableName):
   return max + 1;
 }
 
-/** Writes reference-v<N>.json, then the current-reference copy; returns the versioned path. */
-export async function saveReference(workspace: string, ref: Reference): Promise<string> {
+/** The files of a saved reference: reference-v<N>.json (first) and the current-reference copy. */
+export function referenceFiles(workspace: string, ref: Reference): { path: string; data: string }[] {
   const text = `${JSON.stringify(ref, null, 2)}\n`;
-  const path = versionedReferencePath(workspace, ref.table, ref.version);
-  await writeFileAtomic(path, text);
-  await writeFileAtomic(currentReferencePath(workspace, ref.table), text);
-  return path;
+  return [
+    { path: versionedReferencePath(workspace, ref.table, ref.version), data: text },
+    { path: currentReferencePath(workspace, ref.table), data: text },
+  ];
+}
+
+/** Writes both reference files (both or neither); returns the versioned path. */
+export async function saveReference(workspace: string, ref: Reference): Promise<string> {
+  const files = referenceFiles(workspace, ref);
+  await writeFilesAtomic(files);
+  return files[0]!.path;
 }
 
 function invalid(path: string, why: string, cause?: unknown): StockpipeError {

@@ -5,9 +5,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { sha256File, writeFileAtomic } from '../core/fs.js';
+import { sha256File, writeFilesAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import { openDuckDB, type DuckDBConnection } from '../db/duckdb.js';
+import { isResourceFailure } from '../db/duckdb-errors.js';
 import { BAR_RULES, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, periodBinCounts, rangeRules, scanTable, symbolGroups, type BinSpec, type ColumnInfo } from '../db/table-stats.js';
 import { pricesPath } from '../etl/ingest.js';
 import { featuresPath } from '../features/build.js';
@@ -15,7 +16,7 @@ import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-ga
 import * as C from './checks.js';
 import { driftBaseline, columnPsi, newRowsPsi, totalCounts, type DriftOptions } from './drift.js';
 import { buildProfile, decileEdges, QUANTILE_PROBS } from './profile.js';
-import { currentReferencePath, nextReferenceVersion, readReference, saveReference, validationDir, type TableName } from './reference.js';
+import { currentReferencePath, nextReferenceVersion, readReference, referenceFiles, validationDir, type TableName } from './reference.js';
 import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOverride } from './report.js';
 import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
 
@@ -77,6 +78,7 @@ async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T>
 
 async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps): Promise<Scanned> {
   const cols = await parquetColumns(conn, input).catch((err: unknown) => {
+    if (isResourceFailure(err)) throw err;
     throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
   });
   const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
@@ -174,11 +176,13 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     const laps: Laps = {};
     const s = await scanAll(conn, input, ref, laps);
     let created = false;
+    // A new reference is written with the report at the end: all of the outputs or none of them.
+    let newReference: { path: string; data: string }[] = [];
     if (ref === null) {
       ref = await inferReference(conn, input, s, o, await nextReferenceVersion(o.workspace, o.table), laps);
-      refPath = await saveReference(o.workspace, ref);
+      newReference = referenceFiles(o.workspace, ref);
+      refPath = newReference[0]!.path;
       created = true;
-      o.log.info({ reference: refPath }, 'inferred and saved a new validation reference');
     }
     const cur = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
     // A reference inferred in this run was binned from this very scan: its counts are the new counts.
@@ -238,9 +242,9 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     const dir = validationDir(o.workspace);
     const reportPath = join(dir, `report-${createdAt.replace(/[-:.]/g, '')}.json`);
     const text = `${JSON.stringify(report, null, 2)}\n`;
-    await writeFileAtomic(reportPath, text);
     const latest = join(dir, 'latest.json');
-    await writeFileAtomic(latest, text);
+    await writeFilesAtomic([...newReference, { path: reportPath, data: text }, { path: latest, data: text }]);
+    if (created) o.log.info({ reference: refPath }, 'inferred and saved a new validation reference');
     return { report, report_path: reportPath, latest_path: latest, reference_path: refPath };
   } finally {
     db.close();

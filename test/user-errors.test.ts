@@ -1,0 +1,155 @@
+/** Failures that are the user's, through the built CLI: bad config files and numbers get usage or
+ * config codes (exit 2), a memory limit too small to run gets SP_ERR_OUT_OF_MEMORY (exit 1) with
+ * the previous outputs intact, and validate writes all of its outputs or none (hardening issue 12). */
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256File } from '../src/core/fs.js';
+import { ParsePool } from '../src/etl/parse-pool.js';
+import { tempWorkspace } from './helpers/workspace.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+interface Run {
+  status: number;
+  stderr: string;
+  error?: { code: string; message: string; hint: string };
+}
+
+function sp(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env };
+  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { cwd: opts.cwd ?? ROOT, env, encoding: 'utf8' });
+  let doc: { error?: Run['error'] } = {};
+  try {
+    doc = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof doc;
+  } catch {
+    // no JSON document
+  }
+  return { status: r.status ?? -1, stderr: r.stderr, error: doc.error };
+}
+
+const temps: string[] = [];
+async function temp(): Promise<string> {
+  const d = await tempWorkspace('sp-usererr-');
+  temps.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of temps) await rm(d, { recursive: true, force: true });
+});
+
+/** Names and contents (a folder shows as '<folder>') of a folder, for before/after comparisons. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const n of (await readdir(dir).catch(() => [] as string[])).sort()) out[n] = await readFile(join(dir, n), 'utf8').catch(() => '<folder>');
+  return out;
+}
+
+describe('config files that are not a JSON object', () => {
+  // [what, file bytes, expected code]
+  const cases: [string, Buffer, string][] = [
+    ['null', Buffer.from('null'), 'SP_ERR_CONFIG_INVALID'],
+    ['[]', Buffer.from('[]'), 'SP_ERR_CONFIG_INVALID'],
+    ['42', Buffer.from('42'), 'SP_ERR_CONFIG_INVALID'],
+    ['"x"', Buffer.from('"x"'), 'SP_ERR_CONFIG_INVALID'],
+    ['{', Buffer.from('{'), 'SP_ERR_CONFIG_INVALID'],
+    ['empty', Buffer.alloc(0), 'SP_ERR_CONFIG_INVALID'],
+    ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), 'SP_ERR_CONFIG_INVALID'],
+    ['{"features": {"window": 0}}', Buffer.from('{"features": {"window": 0}}'), 'SP_ERR_FEATURES_WINDOW'],
+  ];
+  it.each(cases.map(([what, bytes, code]) => [what, code, bytes] as const))('%s → %s, exit 2', async (_what, code, bytes) => {
+    const dir = await temp();
+    await writeFile(join(dir, 'c.json'), bytes);
+    const r = sp(['features', '-c', join(dir, 'c.json'), '-w', join(dir, 'ws')]);
+    expect(r.error?.code, r.stderr).toBe(code);
+    expect(r.status).toBe(2);
+    expect(r.error!.message).toContain(join(dir, 'c.json'));
+  });
+
+  it('a BOM before a valid object is read (the workspace it names is used)', async () => {
+    const dir = await temp();
+    await writeFile(join(dir, 'c.json'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ workspace: join(dir, 'from-bom') }))]));
+    const r = sp(['features', '-c', join(dir, 'c.json')]);
+    expect(r.error?.code, r.stderr).toBe('SP_ERR_PRICES_MISSING');
+    expect(r.error!.message).toContain(join(dir, 'from-bom'));
+  });
+});
+
+describe('numbers at and beyond their domain', () => {
+  // [args, environment, expected code]; all are usage/config errors: exit 2 before any work.
+  const cases: [string[], Record<string, string>, string][] = [
+    [['features', '--window', '0'], {}, 'SP_ERR_FEATURES_WINDOW'],
+    [['features', '--window', '1'], {}, 'SP_ERR_FEATURES_WINDOW'],
+    [['features', '--window', '-1'], {}, 'SP_ERR_FEATURES_WINDOW'],
+    [['features', '--window', '1.5'], {}, 'SP_ERR_FEATURES_WINDOW'],
+    [['features', '--window', '1e9'], {}, 'SP_ERR_FEATURES_WINDOW'],
+    [['features', '--window', 'abc'], {}, 'SP_ERR_FEATURES_WINDOW'],
+    [['features'], { STOCKPIPE_WINDOW: '1001' }, 'SP_ERR_FEATURES_WINDOW'],
+    [['features', '--threads', '-1'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['features', '--threads', '1.5'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['ingest', '--threads', '100000'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['features', '--memory-limit', 'banana'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['validate', '--memory-limit', '-1GB'], {}, 'SP_ERR_CONFIG_INVALID'],
+  ];
+  it.each(cases)('%j %j → %s, exit 2', async (args, env, code) => {
+    const ws = await temp();
+    const r = sp([...args, '-w', ws], { env });
+    expect(r.error?.code, r.stderr).toBe(code);
+    expect(r.status).toBe(2);
+    expect(await readdir(ws)).toEqual([]);
+  });
+
+  it('--threads 0 (parse in the main thread) with a zip source → SP_ERR_CONFIG_INVALID', () => {
+    expect(() => new ParsePool({ root: '/x.zip', layout: 'zip', files: [], threads: 0 })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID' }));
+  });
+});
+
+describe('with data: memory too small, validate all or none', () => {
+  let ws: string;
+  beforeAll(async () => {
+    ws = await temp();
+    for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features', '--window', '5']]) {
+      const r = sp([...step, '-w', ws]);
+      expect(r.status, r.stderr).toBe(0);
+    }
+  });
+
+  // A memory limit DuckDB cannot even start a query in: accepted by the config, reported as OOM.
+  const oom: [string[], string][] = [
+    [['ingest', '--force'], 'tables/prices.parquet'],
+    [['features', '--force'], 'features/features.parquet'],
+    [['validate'], 'tables/prices.parquet'],
+    [['train'], 'features/features.parquet'],
+  ];
+  it.each(oom)('%j --memory-limit 1KB → SP_ERR_OUT_OF_MEMORY naming the limit; %s intact', async (args, kept) => {
+    const before = await sha256File(join(ws, kept));
+    const r = sp([...args, '-w', ws, '--memory-limit', '1KB']);
+    expect(r.error?.code, r.stderr).toBe('SP_ERR_OUT_OF_MEMORY');
+    expect(r.status).toBe(1);
+    expect(r.error!.hint).toContain('1KB');
+    expect(await sha256File(join(ws, kept))).toBe(before);
+  });
+
+  // [what, run a validate first?, args]: a folder stands where latest.json goes → nothing written.
+  const partial: [string, boolean, string[]][] = [
+    ['first validate (a new reference-v1)', false, []],
+    ['validate --set-reference (a new reference-v2)', true, ['--set-reference']],
+  ];
+  it.each(partial)('%s with a folder in place of latest.json → no output at all', async (_what, first, args) => {
+    const w = await temp();
+    for (const n of ['tables']) await mkdir(join(w, n));
+    await writeFile(join(w, 'tables', 'prices.parquet'), await readFile(join(ws, 'tables', 'prices.parquet')));
+    if (first) expect(sp(['validate', '-w', w, '--fail-on', 'never']).status).toBe(0);
+    const dir = join(w, 'validation');
+    await rm(join(dir, 'latest.json'), { force: true });
+    await mkdir(join(dir, 'latest.json', 'in-the-way'), { recursive: true });
+    const before = await snapshot(dir);
+    const r = sp(['validate', '-w', w, '--fail-on', 'never', ...args]);
+    expect(r.error?.code, r.stderr).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
+    expect(r.error!.message).toContain(join(dir, 'latest.json'));
+    expect(await snapshot(dir)).toEqual(before);
+  });
+});
