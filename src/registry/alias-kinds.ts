@@ -33,7 +33,7 @@ export function aliasFamily(alias: string, firstKind: ModelKind | null): { famil
 export function assertAliasTakes(alias: string, model: { id: string; kind: ModelKind | string }, firstKind: ModelKind | null): void {
   const rule = aliasFamily(alias, firstKind);
   if (rule === null || rule.family === kindFamily(model.kind)) return;
-  throw new StockpipeError('SP_ERR_PROMOTE_KIND', `cannot point '${alias}' at ${model.id}: it is a ${model.kind} (${kindFamily(model.kind)}) model and ${rule.why} (${FAMILY_KINDS[rule.family]})`, {
+  throw new StockpipeError('SP_ERR_PROMOTE_KIND', `cannot point '${alias}' at ${model.id}: it is a ${model.kind} model${model.kind === kindFamily(model.kind) ? '' : ` (${kindFamily(model.kind)})`} and ${rule.why} (${FAMILY_KINDS[rule.family]})`, {
     hint: `Promote a ${rule.family} model to '${alias}'${model.kind === 'forecast' ? " (a forecast model goes to 'forecast_champion')" : rule.family === 'forecast' ? " (a volume model goes to 'champion')" : ''}; --force does not override the kind.`,
   });
 }
