@@ -72,7 +72,7 @@ describe('stockpipe train / evaluate / models', () => {
     expect(r.doc.data.split).toMatchObject({ kind: 'random', leaky: true });
   });
 
-  it('promote refuses a model evaluated on another slice unless forced, and models at answers from history', () => {
+  it('models promote re-scores the champion on the other slice: a worse model is refused unless forced; models at answers from history', () => {
     const other = sp(ws, ['train', '--kind', 'naive', '--test-from', '2012-06-01']);
     expect(other.status).toBe(0);
     const refused = sp(ws, ['models', 'promote', other.doc.data.model_id]);

@@ -198,7 +198,7 @@ export function buildProgram(): Command {
     .option('--early-stopping <n>', 'gbdt: stop when the validation loss has not improved for N rounds (default 10; 0 = off)', int, 10)
     .addOption(new Option('--target <t>', 'train on log1p(Volume) or raw Volume (default: log1p for gbdt, raw for rf — the classic setting)').choices(['log1p', 'raw']))
     .addOption(new Option('--boost-from <b>', 'gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').choices(['naive', 'mean']).default('naive'))
-    .option('--promote-if-better', 'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the same test slice')
+    .option('--promote-if-better', 'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the same test slice (without it, the model takes the alias only when the alias is empty)')
     .addHelpText('after', '\nExamples:\n  $ stockpipe train --promote-if-better\n  $ stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`\n  $ stockpipe train --kind rf --json\n  $ stockpipe train --split random   # the classic leaky protocol, labelled as such')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const g = cmd.optsWithGlobals() as { threads?: string };
@@ -291,9 +291,9 @@ export function buildProgram(): Command {
     });
   models
     .command('promote <id>')
-    .description('point an alias at a model only if it beats the current holder on the same test slice')
+    .description('point an alias at a model only if it beats the current holder on the same test slice (the holder re-scored on the model\'s slice when the data grew); champion takes volume models, forecast_champion forecast models')
     .option('--alias <name>', 'alias to move (default champion)')
-    .option('--force', 'promote even if not better or not comparable (recorded as forced)')
+    .option('--force', 'promote even if not better or not comparable (recorded as forced); never a model of the wrong kind')
     .option('--metric <name>', 'metric to compare (default rmse_log; lower is better for mae/rmse, higher for r2)')
     .option('--note <text>', 'note kept in the alias history')
     .addHelpText('after', '\nExamples:\n  $ stockpipe models promote <model-id>\n  $ stockpipe models promote <model-id> --alias challenger\n  $ stockpipe models promote <model-id> --force --note "rollback"')

@@ -1,9 +1,11 @@
 /** @module cli/models
  * `stockpipe models list|show|promote|compare|at|history`: command bodies over registry/store.
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (SPEC §10.1). */
-import { StockpipeError } from '../core/errors.js';
+import { promote } from '../registry/promote.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { workspaceRescorer } from './dataset.js';
+import { promotionLine } from './promotion-text.js';
 
 /** One row of `models list --json` (SPEC §10.1: id, kind, created_at, aliases, metrics). */
 export interface ModelListItem {
@@ -78,8 +80,9 @@ export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string):
 }
 
 /**
- * `models promote <id> [--alias champion] [--force]`: moves the alias only when the model beats the
- * holder on the same test slice; otherwise SP_ERR_PROMOTE_REFUSED (exit 1). Recorded as 'manual'.
+ * `models promote <id> [--alias champion] [--force]`: registry/promote (the holder re-scored on the
+ * model's test slice when the data grew); not better → SP_ERR_PROMOTE_REFUSED (exit 1), a kind the
+ * alias does not take → SP_ERR_PROMOTE_KIND (even with --force). Recorded as 'manual'.
  */
 export async function modelsPromoteCommand(
   ctx: CommandContext,
@@ -88,14 +91,13 @@ export async function modelsPromoteCommand(
 ): Promise<CommandResult<PromoteDecision>> {
   const alias = opts.alias ?? 'champion';
   const actor = ctx.env.USER ?? ctx.env.USERNAME;
-  const d = withRegistry(ctx, false, (reg) => reg.promoteIfBetter(id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note }));
-  if (!d.promoted && d.champion_before !== d.candidate) {
-    throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${d.candidate} to '${alias}': ${d.reason}`, {
-      hint: 'Keep the current model, or pass --force to promote anyway (recorded as forced).',
-    });
+  const reg = openRegistry(ctx.workspace, { now: ctx.now });
+  try {
+    const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx) });
+    return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
+  } finally {
+    reg.close();
   }
-  const head = d.promoted ? `'${alias}' → ${d.candidate}${d.champion_before ? ` (was ${d.champion_before})` : ''}` : `'${alias}' unchanged`;
-  return { data: d, human: `${head}\n  ${d.reason}` };
 }
 
 /** `models compare <a> <b>`: the two models' own-kind test metrics side by side. */

@@ -16,8 +16,9 @@ import type { Pipeline, TaskContext, TaskResult, TaskSpec, TaskSummary } from '.
 import { tradingDays } from '../core/calendar.js';
 import { latestTaskResult } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
-import { promoteChallenger } from './challenger.js';
+import { promote } from '../registry/promote.js';
 import type { CommandContext } from './context.js';
+import { workspaceRescorer } from './dataset.js';
 
 export const PIPELINE_NAMES = ['train', 'daily'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
@@ -173,7 +174,7 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
             const reg = openRegistry(penv.workspace);
             try {
               // The champion is re-scored on this model's test slice when the data grew since it was tested.
-              const d = await promoteChallenger(penv.context, reg, modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', note: `pipeline run ${ctx.runId}` });
+              const d = await promote(reg, modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', note: `pipeline run ${ctx.runId}`, rescore: workspaceRescorer(penv.context) });
               return { summary: { ...d } };
             } finally {
               reg.close();

@@ -2,8 +2,9 @@
  * `stockpipe train --task forecast`: features.parquet (built with --extended) → the day-ahead model
  * (ml/forecast-train) in models/<model-id>/ (model.json with both boosters, metrics.json,
  * training.log, card.md), registered as kind `forecast` with its run, params, metrics and data
- * version; `--promote-if-better` moves `forecast_champion` (never `champion`, the volume model the
- * API's /predict serves) only when it beats the holder on the same test slice. */
+ * version; then registry/promote on `forecast_champion` (never `champion`, the volume model the
+ * API's /predict serves): an empty alias takes the model (`first`), `--promote-if-better` moves it
+ * only when it beats the holder on the same test slice. */
 import { createHash } from 'node:crypto';
 import { ensureWritableDir } from '../core/fs.js';
 import { writeModelFolder } from '../ml/artifacts.js';
@@ -11,11 +12,12 @@ import { parquetHash } from '../ml/dataset.js';
 import { forecastMetricsTable, renderForecastCard } from '../ml/forecast-card.js';
 import { forecastToJSON } from '../ml/forecast-model.js';
 import { trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from '../ml/forecast-train.js';
+import { promote } from '../registry/promote.js';
 import { openRegistry } from '../registry/store.js';
 import type { PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { promoteChallenger } from './challenger.js';
-import { loadWorkspaceForecastFrame } from './dataset.js';
+import { loadWorkspaceForecastFrame, workspaceRescorer } from './dataset.js';
+import { promotionLine } from './promotion-text.js';
 import { artifactRecords, registerOrRemove } from './train.js';
 
 export const FORECAST_ALIAS = 'forecast_champion';
@@ -35,7 +37,8 @@ export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 
   /** The headline numbers: skill against persistence of the forecast on the test slice. */
   skill: { adj_close: number; return: number; volume: number; volume_log: number };
   data_hash: string;
-  promotion: PromoteDecision | null;
+  /** What happened to `forecast_champion` (always present: outcome first | promoted | kept | not_requested). */
+  promotion: PromoteDecision;
 }
 
 export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<CommandResult<TrainForecastData>> {
@@ -77,7 +80,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
         reg.registerModel({ model_id: modelId, kind: 'forecast', path: dir, metrics: out.metrics, test_slice: testSlice, run_id: runId, data_hash: dataHash, created_at: createdAt });
       }),
     );
-    const promotion = p.promoteIfBetter ? await promoteChallenger(ctx, reg, modelId, FORECAST_ALIAS, { metric: FORECAST_PROMOTE_METRIC, trigger: 'auto', loaded: { frame } }) : null;
+    const promotion = await promote(reg, modelId, FORECAST_ALIAS, { metric: FORECAST_PROMOTE_METRIC, trigger: 'auto', mode: p.promoteIfBetter ? 'if-better' : 'if-empty', rescore: workspaceRescorer(ctx, { frame }) });
     reg.endRun(runId, 'finished');
     const fm = out.metrics.forecast!;
     const data: TrainForecastData = {
@@ -106,7 +109,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
       `  split time on the target day: train ${out.rows_train}, validation ${out.rows_valid}, test ${out.rows_test} rows (targets ${out.test.date_min} .. ${out.test.date_max})${out.rows_skipped_gaps ? `; ${out.rows_skipped_gaps} rows skipped (next bar not the next trading day)` : ''}`,
       `  skill vs persistence (1 - MAE/MAE_persistence): Adj Close ${data.skill.adj_close.toFixed(4)}, return ${data.skill.return.toFixed(4)}, Volume ${data.skill.volume.toFixed(4)}, log1p Volume ${data.skill.volume_log.toFixed(4)}`,
       forecastMetricsTable(out.metrics),
-      promotion ? `  ${FORECAST_ALIAS}: ${promotion.promoted ? 'promoted' : 'not promoted'} — ${promotion.reason}` : '',
+      `  ${promotionLine(promotion)}`,
     ].filter(Boolean).join('\n');
     return { data, human };
   } catch (err) {

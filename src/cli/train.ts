@@ -1,8 +1,8 @@
 /** @module cli/train
  * `stockpipe train`: features.parquet → a trained volume model in models/<model-id>/ (model.json,
  * metrics.json, training.log, card.md), registered in the store with its run, params, metrics and
- * data version; `--promote-if-better` moves `champion` only when it beats the holder on the same
- * test slice. */
+ * data version; then registry/promote: an empty `champion` takes the model (outcome `first`),
+ * `--promote-if-better` moves it only when it beats the holder on the same test slice. */
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,11 +10,12 @@ import { ensureWritableDir } from '../core/fs.js';
 import { renderCard, writeModelFolder } from '../ml/artifacts.js';
 import type { RegressionMetrics } from '../ml/metrics/regression.js';
 import { trainVolumeModel, type TrainParams } from '../ml/train.js';
+import { promote } from '../registry/promote.js';
 import { openRegistry } from '../registry/store.js';
 import type { ArtifactRecord, PromoteDecision } from '../registry/types.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { promoteChallenger } from './challenger.js';
-import { loadWorkspaceDataset } from './dataset.js';
+import { loadWorkspaceDataset, workspaceRescorer } from './dataset.js';
+import { promotionLine } from './promotion-text.js';
 
 export interface TrainData {
   model_id: string;
@@ -31,7 +32,8 @@ export interface TrainData {
   best_iteration: number | null;
   metrics: Record<string, RegressionMetrics>;
   data_hash: string;
-  promotion: PromoteDecision | null;
+  /** What happened to `champion` (always present: outcome first | promoted | kept | not_requested). */
+  promotion: PromoteDecision;
 }
 
 /** Runs `register`; on failure removes the model folder it was about to register, then rethrows. */
@@ -106,7 +108,7 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
         reg.registerModel({ model_id: modelId, kind: p.kind, path: dir, metrics: metricSets(out.metrics), test_slice: testSlice, run_id: runId, data_hash: ds.dataHash, created_at: createdAt });
       }),
     );
-    const promotion = p.promoteIfBetter ? await promoteChallenger(ctx, reg, modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', loaded: { ds } }) : null;
+    const promotion = await promote(reg, modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', mode: p.promoteIfBetter ? 'if-better' : 'if-empty', rescore: workspaceRescorer(ctx, { ds }) });
     reg.endRun(runId, 'finished');
     const data: TrainData = {
       model_id: modelId,
@@ -129,7 +131,7 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
       `trained ${modelId} (${p.kind}) in ${data.train_seconds} s → ${dir}`,
       `  split ${out.split.kind}${out.split.leaky ? ' (random: leaky across time, for comparison only)' : ''}: train ${out.rows_train}, validation ${out.rows_valid}, test ${out.rows_test} rows (${out.test.date_min} .. ${out.test.date_max})`,
       metricsTable(out.metrics, p.kind),
-      promotion ? `  champion: ${promotion.promoted ? 'promoted' : 'not promoted'} — ${promotion.reason}` : '',
+      `  ${promotionLine(promotion)}`,
     ].filter(Boolean).join('\n');
     return { data, human };
   } catch (err) {

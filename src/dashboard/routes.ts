@@ -9,7 +9,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import { FeatureTableReader } from '../db/feature-table.js';
+import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
+import { promote } from '../registry/promote.js';
 import { RUN_STATUSES } from '../registry/schema.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { ChampionHolder } from '../serve/champion.js';
@@ -167,9 +169,15 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     const { id } = req.params as { id: string };
     const body = (req.body ?? {}) as { alias?: string; force?: boolean; note?: string };
     const alias = body.alias ?? 'champion';
-    const d = withRegistry(workspace, false, (reg) => reg.promoteIfBetter(id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note }));
-    if (!d.promoted && d.champion_before !== d.candidate) {
-      throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${d.candidate} to '${alias}': ${d.reason}`);
+    // registry/promote, as the CLI: the kind check, the holder re-scored on this model's test slice
+    // when the data grew (one DuckDB thread: the server keeps serving), not better → 409.
+    const rescore = holderRescorer(workspaceData(workspace, { memoryLimit: '1GB', threads: 1 }));
+    const reg = openRegistry(workspace);
+    let d;
+    try {
+      d = await promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore });
+    } finally {
+      reg.close();
     }
     if (d.promoted && alias === 'champion') await holder.refresh();
     return d;

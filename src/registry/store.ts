@@ -7,8 +7,9 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
+import { assertAliasTakes } from './alias-kinds.js';
 import { connect, registryError, registryPath } from './open.js';
-import { compareModelVersions, promote, type PromoteOptions } from './promote.js';
+import { compareModelVersions, decidePromotion, type PromoteOptions } from './promote.js';
 import type {
   AliasMove, AliasReason, ArtifactRecord, DataVersion, MetricInput, MetricRecord, ModelComparison, ModelKind, ModelMetrics,
   ModelVersion, PromoteDecision, RegisterModelInput, RunDetails, RunInput, RunRecord, RunStatus, TestSlice,
@@ -205,13 +206,22 @@ export class Registry {
     return row?.model_id ?? null;
   }
 
-  /** Points `alias` at `modelId` and appends the move to the history, in one transaction; null when it already points there. */
+  /** The kind of the first model `alias` ever pointed at (its first history row), or null when it never moved. */
+  aliasFirstKind(alias: string): ModelKind | null {
+    const row = this.read('read alias history', () => this.q('SELECT m.kind FROM alias_history h JOIN model_versions m ON m.model_id = h.model_id WHERE h.alias = ? ORDER BY h.id LIMIT 1').get(alias)) as { kind: ModelKind } | undefined;
+    return row?.kind ?? null;
+  }
+
+  /**
+   * Points `alias` at `modelId` and appends the move to the history, in one transaction; null when it
+   * already points there. SP_ERR_PROMOTE_KIND when the alias does not take the model's kind (alias-kinds.ts).
+   */
   setAlias(alias: string, modelId: string, reason: AliasReason, opts: { note?: string; actor?: string } = {}): AliasMove | null {
     if (!ALIAS_NAME.test(alias)) throw new StockpipeError('SP_ERR_USAGE', `invalid alias name '${alias}'`, { hint: 'An alias starts with a letter and has up to 64 letters, digits, _ . or -, e.g. champion.' });
     return this.write('set alias', () => {
-      if (this.q('SELECT 1 FROM model_versions WHERE model_id = ?').get(modelId) === undefined) {
-        throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model version '${modelId}' in ${this.file}`);
-      }
+      const model = this.q('SELECT kind FROM model_versions WHERE model_id = ?').get(modelId) as { kind: ModelKind } | undefined;
+      if (model === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model version '${modelId}' in ${this.file}`);
+      assertAliasTakes(alias, { id: modelId, kind: model.kind }, this.aliasFirstKind(alias));
       const previous = this.aliasTarget(alias);
       if (previous === modelId) return null;
       const at = this.stamp();
@@ -246,9 +256,9 @@ export class Registry {
     return compareModelVersions(this, a, b);
   }
 
-  /** Moves `alias` to the candidate only when it beats the holder on the same test slice (promote.ts). */
+  /** The decision step of registry/promote's promote() (no re-scoring): moves `alias` only when the candidate beats the holder on the same test slice. */
   promoteIfBetter(candidateId: string, alias = 'champion', opts: PromoteOptions = {}): PromoteDecision {
-    return promote(this, candidateId, alias, opts);
+    return decidePromotion(this, candidateId, alias, opts);
   }
 
   /** Runs `fn` (registry calls) in one write transaction: all of it is stored, or none. */

@@ -117,8 +117,19 @@ export interface AliasMove {
   note: string | null;
 }
 
+/**
+ * What a promotion attempt did: `first` (the alias was empty: the candidate took it), `promoted`
+ * (it beat the holder, or was forced), `kept` (the holder stays: not better, or already the holder),
+ * `not_requested` (plain `train` while the alias is held: no comparison asked for).
+ */
+export type PromoteOutcome = 'first' | 'promoted' | 'kept' | 'not_requested';
+
 export interface PromoteDecision {
   promoted: boolean;
+  outcome: PromoteOutcome;
+  /** The alias holder before, and after (equal unless moved). */
+  from: string | null;
+  to: string | null;
   /** One sentence: why it was (not) promoted. */
   reason: string;
   alias: string;

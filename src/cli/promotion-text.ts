@@ -1,0 +1,24 @@
+/** @module cli/promotion-text
+ * The one line people read about a promotion attempt (train, models promote, the pipelines' logs):
+ * rendered from registry/promote's PromoteDecision; the decision itself lives in registry/. */
+import type { PromoteDecision } from '../registry/types.js';
+
+const num = (x: number | null): string => (x === null ? '-' : Number(x.toPrecision(4)).toString());
+
+/** e.g. "champion: gbdt-… (first model)", "promoted to champion: beat gbdt-…'s rmse_log 0.61 → 0.59". */
+export function promotionLine(d: PromoteDecision): string {
+  const values = `${d.metric} ${num(d.champion_value)} → ${num(d.candidate_value)}${d.holder_rescored ? ` (${d.from} re-scored on this model's test slice)` : ''}`;
+  switch (d.outcome) {
+    case 'first':
+      return `${d.alias}: ${d.to} (first model)`;
+    case 'not_requested':
+      return `${d.alias} unchanged: ${d.from} (not asked: use --promote-if-better)`;
+    case 'kept':
+      if (d.from === d.candidate) return `${d.alias} unchanged: ${d.candidate} already holds it`;
+      return `kept the ${d.alias} ${d.from}: not beaten on ${values}`;
+    case 'promoted':
+      if (d.move?.reason === 'forced') return `promoted to ${d.alias} (forced): ${d.reason.replace(/^forced: /, '')}`;
+      if (d.champion_value === null) return `promoted to ${d.alias}: ${d.reason}`;
+      return `promoted to ${d.alias}: beat ${d.from}'s ${values}`;
+  }
+}

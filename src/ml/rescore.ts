@@ -1,0 +1,84 @@
+/** @module ml/rescore
+ * Champion / challenger on new data: the alias holder's promotion metric measured on the candidate's
+ * test rows (read from the candidate's metrics.json split), so registry/promote can compare the two
+ * on the same rows when the data grew since the holder was tested. The data is loaded lazily from
+ * the workspace's features table (or taken from the caller, who has it loaded already). */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openDuckDB } from '../db/duckdb.js';
+import { featuresPath } from '../features/build.js';
+import { loadVolumeDataset, type VolumeDataset } from './dataset.js';
+import { loadForecastFrame, type ForecastFrame } from './forecast-dataset.js';
+import { forecastFromJSON } from './forecast-model.js';
+import { scoreForecastOnTestSlice } from './forecast-train.js';
+import { regressionMetrics } from './metrics/regression.js';
+import { makeSlices } from './train.js';
+import { predictRows, scorerFromJSON } from './volume-model.js';
+
+interface RecordedSplit { split: { kind: 'time' | 'random'; test_from: string | null } }
+
+/** A registered model as the re-scorer needs it (registry ModelVersion fits). */
+export interface ModelFiles { id: string; kind: string; path: string }
+
+export interface RescoreData {
+  volume: () => Promise<VolumeDataset>;
+  forecast: () => Promise<ForecastFrame>;
+}
+
+/** How the workspace's features table is opened (config threads and memory_limit). */
+export interface WorkspaceDataOptions { memoryLimit: string; threads: number }
+
+async function withDuck<T>(workspace: string, o: WorkspaceDataOptions, fn: (db: Awaited<ReturnType<typeof openDuckDB>>) => Promise<T>): Promise<T> {
+  const db = await openDuckDB({ tempDir: join(workspace, 'tmp', 'duckdb'), memoryLimit: o.memoryLimit, threads: Math.max(1, o.threads) });
+  try {
+    return await fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** The volume model rows of the workspace's features table. */
+export function loadWorkspaceVolumeData(workspace: string, o: WorkspaceDataOptions): Promise<VolumeDataset> {
+  return withDuck(workspace, o, (db) => loadVolumeDataset(db.connection, featuresPath(workspace)));
+}
+
+/** The day-ahead model rows of the workspace's features table (built with --extended). */
+export function loadWorkspaceForecastData(workspace: string, o: WorkspaceDataOptions): Promise<ForecastFrame> {
+  return withDuck(workspace, o, (db) => loadForecastFrame(db.connection, featuresPath(workspace)));
+}
+
+/** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */
+export function workspaceData(workspace: string, o: WorkspaceDataOptions, loaded: { ds?: VolumeDataset; frame?: ForecastFrame } = {}): RescoreData {
+  let ds: Promise<VolumeDataset> | undefined = loaded.ds && Promise.resolve(loaded.ds);
+  let frame: Promise<ForecastFrame> | undefined = loaded.frame && Promise.resolve(loaded.frame);
+  return {
+    volume: () => (ds ??= loadWorkspaceVolumeData(workspace, o)),
+    forecast: () => (frame ??= loadWorkspaceForecastData(workspace, o)),
+  };
+}
+
+/**
+ * The holder's `metric` on the candidate's test slice, or undefined when the two are of different
+ * families (a volume model against a forecast model: not comparable) or the metric is absent.
+ */
+export async function rescoreHolder(data: RescoreData, candidate: ModelFiles, holder: ModelFiles, metric: string): Promise<number | undefined> {
+  if ((candidate.kind === 'forecast') !== (holder.kind === 'forecast')) return undefined;
+  const { split } = JSON.parse(await readFile(join(candidate.path, 'metrics.json'), 'utf8')) as RecordedSplit;
+  const holderFile = join(holder.path, 'model.json');
+  const holderJson = await readFile(holderFile, 'utf8');
+  let m: Record<string, number>;
+  if (candidate.kind === 'forecast') {
+    m = scoreForecastOnTestSlice(forecastFromJSON(holderJson, holderFile), await data.forecast(), split.test_from).metrics.forecast!;
+  } else {
+    const ds = await data.volume();
+    const s = makeSlices(ds, split.kind, split.test_from ?? undefined);
+    const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
+    m = regressionMetrics(y, predictRows(scorerFromJSON(holderJson, holderFile), ds.vma, ds.acm, s.test)) as unknown as Record<string, number>;
+  }
+  return m[metric];
+}
+
+/** A registry/promote HolderRescorer over `data`. */
+export function holderRescorer(data: RescoreData): (candidate: ModelFiles, holder: ModelFiles, metric: string) => Promise<number | undefined> {
+  return (candidate, holder, metric) => rescoreHolder(data, candidate, holder, metric);
+}

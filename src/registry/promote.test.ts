@@ -1,0 +1,134 @@
+/** registry/promote: the kind rule every alias move obeys (SPEC §5), and promote()'s outcomes
+ * (first, promoted, kept, not_requested), the re-scoring hook and the refusal a person gets. */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StockpipeError } from '../core/errors.js';
+import { promote, type PromoteOptions } from './promote.js';
+import { openRegistry, registryPath, type ModelKind, type PromoteDecision, type Registry, type TestSlice } from './store.js';
+
+let ws: string;
+let reg: Registry;
+let t: number;
+const SLICE: TestSlice = { date_min: '2020-05-27', date_max: '2020-12-31', rows: 1000, data_hash: 'f'.repeat(64) };
+const OTHER_SLICE: TestSlice = { ...SLICE, date_min: '2021-01-01', data_hash: 'e'.repeat(64) };
+
+async function register(id: string, kind: ModelKind, value = 0.5, slice: TestSlice = SLICE): Promise<void> {
+  const dir = join(ws, 'models', id);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.json'), '{}');
+  const own: Record<string, number> = kind === 'forecast' ? { mae_adj_close: value } : { mae: 10, rmse: 20, r2: 0.5, mae_log: value, rmse_log: value, r2_log: 1 - value };
+  reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: own }, test_slice: slice });
+}
+
+async function codeOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof StockpipeError) return err.code;
+    throw err;
+  }
+  return 'ok';
+}
+
+beforeEach(async () => {
+  ws = await mkdtemp(join(tmpdir(), 'sp-promote-'));
+  t = Date.parse('2024-01-01T00:00:00.000Z');
+  reg = openRegistry(ws, { now: () => new Date((t += 1000)) });
+  for (const [id, kind] of [['g1', 'gbdt'], ['r1', 'rf'], ['p1', 'polyreg'], ['n1', 'naive'], ['f1', 'forecast'], ['f2', 'forecast']] as const) await register(id, kind);
+});
+afterEach(async () => {
+  reg.close();
+  await rm(ws, { recursive: true, force: true });
+});
+
+describe('an alias only takes a model of its kind, whoever promotes', () => {
+  // [alias, the model it first pointed at (null: never moved), candidate, force, expected code or 'ok']
+  const cases: [string, string | null, string, boolean, string][] = [
+    ['champion', null, 'f1', false, 'SP_ERR_PROMOTE_KIND'],
+    ['champion', null, 'f1', true, 'SP_ERR_PROMOTE_KIND'],
+    ['champion', 'g1', 'f1', true, 'SP_ERR_PROMOTE_KIND'],
+    ['forecast_champion', null, 'g1', false, 'SP_ERR_PROMOTE_KIND'],
+    ['forecast_champion', null, 'p1', true, 'SP_ERR_PROMOTE_KIND'],
+    ['forecast_champion', 'f1', 'n1', true, 'SP_ERR_PROMOTE_KIND'],
+    ['champion', null, 'r1', false, 'ok'],
+    ['champion', 'g1', 'n1', true, 'ok'],
+    ['forecast_champion', null, 'f1', false, 'ok'],
+    ['forecast_champion', 'f1', 'f2', true, 'ok'],
+    ['challenger', null, 'f1', false, 'ok'], // a new alias takes any kind
+    ['challenger', null, 'g1', false, 'ok'],
+    ['challenger', 'g1', 'f1', true, 'SP_ERR_PROMOTE_KIND'], // then the family of its first model
+    ['challenger', 'g1', 'p1', true, 'ok'],
+    ['my-forecasts', 'f1', 'g1', true, 'SP_ERR_PROMOTE_KIND'],
+    ['my-forecasts', 'f1', 'f2', true, 'ok'],
+  ];
+  it.each(cases)('%s (first %s) ← %s, force %s → %s', async (alias, first, cand, force, want) => {
+    if (first !== null) reg.setAlias(alias, first, 'manual');
+    const before = reg.aliasHistory(alias).length;
+    expect(await codeOf(() => promote(reg, cand, alias, { force, trigger: 'manual' }))).toBe(want);
+    if (want !== 'ok') expect(reg.aliasHistory(alias)).toHaveLength(before); // nothing moved
+    // the store's own alias write obeys the same rule (no path around it)
+    expect(await codeOf(() => reg.setAlias(alias, cand, 'forced'))).toBe(want);
+  });
+
+  it('the error names the model, its kind, the alias and the kind it takes', async () => {
+    const err = await promote(reg, 'f1', 'champion', { force: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StockpipeError);
+    expect((err as StockpipeError).message).toMatch(/f1.*forecast.*'champion'.*volume/);
+    expect((err as StockpipeError).hint).toMatch(/forecast_champion/);
+  });
+});
+
+describe('promote() outcomes', () => {
+  const rescored: string[] = [];
+  const rescore = async (c: { id: string }, h: { id: string }, metric: string): Promise<number> => {
+    rescored.push(`${h.id} on ${c.id} (${metric})`);
+    return 0.45;
+  };
+  // [what, holder (null: empty), candidate and its rmse_log and slice, options, expected decision fields, re-scored?]
+  const cases: [string, string | null, [string, number, TestSlice], PromoteOptions, Partial<PromoteDecision> | string, boolean][] = [
+    ['empty alias, plain train', null, ['c', 0.9, SLICE], { mode: 'if-empty' }, { outcome: 'first', promoted: true, from: null, to: 'c' }, false],
+    ['empty alias, if better', null, ['c', 0.9, SLICE], {}, { outcome: 'first', promoted: true, from: null, to: 'c' }, false],
+    ['held, plain train', 'g1', ['c', 0.1, SLICE], { mode: 'if-empty' }, { outcome: 'not_requested', promoted: false, from: 'g1', to: 'g1' }, false],
+    ['held, better', 'g1', ['c', 0.4, SLICE], {}, { outcome: 'promoted', promoted: true, from: 'g1', to: 'c', champion_value: 0.5, candidate_value: 0.4 }, false],
+    ['held, worse', 'g1', ['c', 0.6, SLICE], {}, { outcome: 'kept', promoted: false, from: 'g1', to: 'g1' }, false],
+    ['held, worse, a person asked', 'g1', ['c', 0.6, SLICE], { refuseIfNotBetter: true }, 'SP_ERR_PROMOTE_REFUSED', false],
+    ['held, worse, forced', 'g1', ['c', 0.6, SLICE], { force: true, refuseIfNotBetter: true }, { outcome: 'promoted', promoted: true, to: 'c' }, false],
+    ['held, other slice: holder re-scored, candidate better', 'g1', ['c', 0.4, OTHER_SLICE], {}, { outcome: 'promoted', holder_rescored: true, champion_value: 0.45 }, true],
+    ['held, other slice: holder re-scored, candidate worse', 'g1', ['c', 0.5, OTHER_SLICE], {}, { outcome: 'kept', holder_rescored: true }, true],
+    ['held, other slice, plain train: nothing re-scored', 'g1', ['c', 0.1, OTHER_SLICE], { mode: 'if-empty' }, { outcome: 'not_requested' }, false],
+    ['already the holder', 'c', ['c', 0.5, SLICE], { refuseIfNotBetter: true }, { outcome: 'kept', promoted: false, from: 'c', to: 'c' }, false],
+  ];
+  it.each(cases)('%s', async (_what, holder, [id, value, slice], opts, want, rescoreCalled) => {
+    rescored.length = 0;
+    await register(id, 'gbdt', value, slice);
+    if (holder !== null) reg.setAlias('champion', holder, 'manual');
+    if (typeof want === 'string') {
+      expect(await codeOf(() => promote(reg, id, 'champion', { ...opts, rescore }))).toBe(want);
+    } else {
+      expect(await promote(reg, id, 'champion', { ...opts, rescore })).toMatchObject(want);
+      expect(reg.aliasTarget('champion')).toBe(want.outcome === 'first' || want.outcome === 'promoted' ? id : holder);
+    }
+    expect(rescored).toEqual(rescoreCalled ? [`${holder} on ${id} (rmse_log)`] : []);
+  });
+
+  it('the first model of an alias is recorded as "first" in the history (with the caller\'s note)', async () => {
+    await promote(reg, 'g1', 'champion', { mode: 'if-empty', trigger: 'auto' });
+    await promote(reg, 'f1', 'forecast_champion', { trigger: 'auto', note: 'pipeline run r1' });
+    expect(reg.aliasHistory().map((m) => [m.alias, m.model_id, m.reason, m.note])).toEqual([
+      ['champion', 'g1', 'auto', 'first'],
+      ['forecast_champion', 'f1', 'auto', 'pipeline run r1 (first)'],
+    ]);
+  });
+
+  it('a holder of a kind the alias does not take (written before the rule) is replaced by a right-kind model', async () => {
+    const db = new Database(registryPath(ws));
+    db.prepare("INSERT INTO aliases (alias, model_id, updated_at) VALUES ('champion', 'f1', '2023-01-01T00:00:00.000Z')").run();
+    db.close();
+    const d = await promote(reg, 'g1', 'champion', { mode: 'if-empty' });
+    expect(d).toMatchObject({ outcome: 'promoted', from: 'f1', to: 'g1' });
+    expect(reg.aliasTarget('champion')).toBe('g1');
+  });
+});
