@@ -16,7 +16,7 @@ import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from 
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { parseNumberParam, type ParamIssue } from './params.js';
-import { registerAuth } from './auth.js';
+import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from './http-errors.js';
 import { AJV_OPTIONS, registerParamValidation } from './validation.js';
 
@@ -142,6 +142,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.post(
     '/predict',
     {
+      config: READ_ONLY_ROUTE,
       schema: {
         summary: 'Predict many volumes at once',
         body: { type: 'object', properties: { instances: { type: 'array', items: instanceSchema, minItems: 1 } }, required: ['instances'], additionalProperties: false },

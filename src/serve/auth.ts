@@ -2,7 +2,7 @@
  * Who may call a mutating route (docs/security.md): every route whose method is not GET, HEAD or
  * OPTIONS (promote today, any trigger added later) gets one onRequest check when it is registered
  * (an onRoute hook), so reads, including the GET /predict hot path, carry no per-request work.
- * With an API token: `Authorization: Bearer <token>` or 401, compared on SHA-256 digests in
+ * POST /predict scores (a read) and opts out with READ_ONLY_ROUTE. With an API token: `Authorization: Bearer <token>` or 401, compared on SHA-256 digests in
  * constant time (the Bearer header is also what a cross-site page cannot send). Without one: open
  * on loopback except to another web origin (Origin ≠ Host: CSRF), 403 beyond loopback. The token is never logged or
  * echoed. Reading the token from env/config is cli/'s. */
@@ -54,10 +54,28 @@ function crossOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
   if (origin === undefined || origin === 'null') return origin === 'null';
   try {
-    return new URL(origin).host.toLowerCase() !== String(req.headers.host ?? '').toLowerCase();
+    const o = new URL(origin);
+    return o.host !== new URL(`${o.protocol}//${req.headers.host ?? ''}`).host;
   } catch {
     return true;
   }
+}
+
+/**
+ * A route that reads although its method is not GET (POST /predict: scoring a batch) says so with
+ * `config: READ_ONLY_ROUTE`; every other non-GET route is guarded.
+ */
+export const READ_ONLY_ROUTE = { readOnly: true } as const;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route only reads although its method is not GET (serve/auth). */
+    readOnly?: boolean;
+  }
+}
+
+function isReadRoute(config: unknown): boolean {
+  return (config as { readOnly?: unknown } | undefined)?.readOnly === true;
 }
 
 /** The onRequest check of one mutating route. */
@@ -97,7 +115,7 @@ export function registerAuth(app: FastifyInstance, opts: AuthOptions): void {
   const guard = mutationGuard(opts);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (methods.every((m) => SAFE_METHODS.has(m))) return;
+    if (methods.every((m) => SAFE_METHODS.has(m)) || isReadRoute(route.config)) return;
     const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
     route.onRequest = [guard, ...existing];
     if (route.schema && !route.schema.hide) route.schema = { ...route.schema, security: [{ bearerAuth: [] }] };
