@@ -1,6 +1,9 @@
 /** The API token on mutating routes (docs/security.md): every non-GET route in Fastify's route
  * table, without/with a token, on loopback and beyond; reads stay open; coded listen errors. */
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -168,6 +171,39 @@ describe('listening', () => {
   it.each([[-1], [65536], [1.5]])('port %d is SP_ERR_USAGE', async (port) => {
     const app = await build();
     await expect(listen(app, '127.0.0.1', port)).rejects.toMatchObject({ code: 'SP_ERR_USAGE' });
+  });
+});
+
+describe('stockpipe serve (CLI)', () => {
+  const cli = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
+  const serve = (args: string[], ws: string) => new Promise<{ code: number | null; out: string }>((res) => {
+    execFile(process.execPath, [cli, 'serve', ...args, '--json', '-w', ws], { timeout: 30_000 }, (err, stdout) => res({ code: err ? (err as { code?: number }).code ?? null : 0, out: stdout }));
+  });
+
+  it('on a busy port exits 1 with SP_ERR_PORT_IN_USE (and does not hang)', async () => {
+    const ws = await tempWorkspace();
+    folders.push(ws);
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, out } = await serve(['--port', String(port)], ws);
+      expect(code).toBe(1);
+      const doc = JSON.parse(out) as { ok: boolean; error: { code: string; message: string; hint: string } };
+      expect(doc.error.code).toBe('SP_ERR_PORT_IN_USE');
+      expect(doc.error.message).toContain(`127.0.0.1:${port}`);
+      expect(doc.error.hint).toMatch(/--port/);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it('--port 70000 exits 2 with SP_ERR_USAGE', async () => {
+    const ws = await tempWorkspace();
+    folders.push(ws);
+    const { code, out } = await serve(['--port', '70000'], ws);
+    expect(code).toBe(2);
+    expect((JSON.parse(out) as { error: { code: string } }).error.code).toBe('SP_ERR_USAGE');
   });
 });
 
