@@ -257,9 +257,9 @@ export function buildProgram(): Command {
     .command('serve')
     .description('the prediction API (GET/POST /predict, /docs, /openapi.json, /health, /ready, /metrics) serving the champion model, and the dashboard at /')
     .option('-p, --port <n>', 'port (default 8000; 0 = any free port)', int, 8000)
-    .option('--host <host>', 'address to listen on (default 127.0.0.1)', '127.0.0.1')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1; beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)', '127.0.0.1')
     .option('--poll-ms <n>', 'how often to check whether the champion alias moved (default 1000)', int, 1000)
-    .addHelpText('after', '\nExamples:\n  $ stockpipe serve\n  $ curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n  $ open http://127.0.0.1:8000/   # the dashboard\n  $ stockpipe serve --port 9000 --host 0.0.0.0')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe serve\n  $ curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n  $ open http://127.0.0.1:8000/   # the dashboard\n  $ STOCKPIPE_API_TOKEN=$(openssl rand -hex 32) stockpipe serve --port 9000 --host 0.0.0.0')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => serveCommand(ctx, { port: o.port as number, host: o.host as string, pollMs: o.pollMs as number, version: VERSION }));
     });

@@ -1,8 +1,12 @@
 /** @module cli/serve
  * `stockpipe serve`: the prediction API on host:port until SIGTERM/SIGINT, then a graceful
- * shutdown (stop accepting, finish requests in flight, exit 0). */
+ * shutdown (stop accepting, finish requests in flight, exit 0). The API token comes from the
+ * config (serve.api_token / STOCKPIPE_API_TOKEN); listening beyond loopback without one prints a
+ * warning on stderr (docs/security.md). */
 import { createAccessLog, getLog } from '../core/log.js';
 import { buildApp } from '../serve/app.js';
+import { exposureWarning } from '../serve/auth.js';
+import { listen } from '../serve/listen.js';
 import { ChampionHolder } from '../serve/champion.js';
 import type { CommandContext, CommandResult } from './context.js';
 
@@ -19,10 +23,21 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const holder = new ChampionHolder(ctx.workspace, getLog('serve'));
   await holder.refresh();
   holder.watch(opts.pollMs);
-  const { app } = await buildApp({ workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : createAccessLog(), version: opts.version, monitor: ctx.config.monitor });
-  await app.listen({ port: opts.port, host: opts.host });
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const apiToken = ctx.config.serve.api_token;
+  const { app } = await buildApp({
+    workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : createAccessLog(), errorLog: getLog('serve'), version: opts.version, monitor: ctx.config.monitor,
+    apiToken, host: opts.host,
+  });
+  let port: number;
+  try {
+    port = await listen(app, opts.host, opts.port);
+  } catch (err) {
+    holder.stop();
+    await app.close();
+    throw err;
+  }
+  const warning = exposureWarning(opts.host, apiToken !== undefined);
+  if (warning) process.stderr.write(warning);
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   const data = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: holder.current?.id ?? null };
   if (ctx.json) process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);

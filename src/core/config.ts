@@ -112,6 +112,13 @@ export const ConfigSchema = z
       )
       .default([]),
     monitor: MonitorConfigSchema.prefault({}),
+    serve: z
+      .object({
+        /** The token mutating API routes need (`Authorization: Bearer …`); prefer STOCKPIPE_API_TOKEN (docs/security.md). */
+        api_token: z.string().min(16, 'at least 16 characters (e.g. `openssl rand -hex 32`)').regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+      })
+      .strict()
+      .prefault({}),
     validate: z
       .object({
         table: z.enum(['prices', 'features']).default('prices'),
@@ -149,7 +156,11 @@ export const ENV_KEYS: Record<string, string[]> = {
   KAGGLE_API_ENDPOINT: ['fetch', 'kaggle_base_url'],
   STOCKPIPE_ALERT_WEBHOOK: ['alerts', 'webhook_url'],
   STOCKPIPE_YAHOO_BASE_URL: ['fetch', 'yahoo_base_url'],
+  STOCKPIPE_API_TOKEN: ['serve', 'api_token'],
 };
+
+/** Config keys whose values are secrets: never quoted in an error message. */
+const SECRET_KEYS = new Set(['serve.api_token']);
 
 function setPath(obj: Input, path: string[], value: unknown): void {
   let o = obj;
@@ -250,7 +261,8 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
     if (key === 'features.window') {
       throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${JSON.stringify(got)}) [from ${opts.origin}]`);
     }
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${got !== undefined ? ` (got ${JSON.stringify(got)})` : ''} [from ${opts.origin}]`, {
+    const shown = got === undefined ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${JSON.stringify(got)})`;
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${opts.origin}]`, {
       hint: key ? `Fix ${key} in the flag, STOCKPIPE_* variable or config file, or remove it to use the default.` : undefined,
     });
   }

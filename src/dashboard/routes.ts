@@ -39,6 +39,11 @@ export const DASHBOARD_ROUTES: Record<string, string[]> = {
   '/validation': ['GET'],
 };
 
+/** Schemas of the routes' path parameters, and of a route that takes no query parameters. */
+const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
+const logParams = { type: 'object', properties: { id: idParams.properties.id, task: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id', 'task'] } as const;
+const noQuery = { type: 'object', additionalProperties: false } as const;
+
 /** The longest log text sent (its tail, when the file is larger). */
 export const LOG_TAIL_BYTES = 1 << 20;
 
@@ -110,7 +115,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
         type: 'object',
         properties: {
           limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-          offset: { type: 'integer', minimum: 0, default: 0 },
+          offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
           pipeline: { type: 'string', minLength: 1, maxLength: 200 },
           status: { type: 'string', enum: [...RUN_STATUSES] },
         },
@@ -126,14 +131,14 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     });
   });
 
-  app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params' } }, (req: FastifyRequest) => {
+  app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const run = withRegistry(workspace, true, (reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
     return run;
   });
 
-  app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)' } }, async (req: FastifyRequest, reply: FastifyReply) => {
+  app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)', params: logParams, querystring: noQuery } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { id, task } = req.params as { id: string; task: string };
     const run = withRegistry(workspace, true, (reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
@@ -149,7 +154,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   app.get('/models/compare', {
     schema: {
       summary: 'Two model versions\' own-kind test metrics side by side (b − a, which is better)',
-      querystring: { type: 'object', properties: { a: { type: 'string', minLength: 1 }, b: { type: 'string', minLength: 1 } }, required: ['a', 'b'], additionalProperties: false },
+      querystring: { type: 'object', properties: { a: { type: 'string', minLength: 1, maxLength: 200 }, b: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['a', 'b'], additionalProperties: false },
     },
   }, (req: FastifyRequest) => {
     const { a, b } = req.query as { a: string; b: string };
@@ -183,7 +188,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     return d;
   });
 
-  app.get('/validation', { schema: { summary: 'The latest validation report and the reference schema and statistics (null when absent)' } }, async () => {
+  app.get('/validation', { schema: { summary: 'The latest validation report and the reference schema and statistics (null when absent)', querystring: noQuery } }, async () => {
     const dir = join(workspace, 'validation');
     const [report, reference] = await Promise.all([readJsonOrNull(join(dir, 'latest.json')), readJsonOrNull(join(dir, 'reference.json'))]);
     const errors = [report.error, reference.error].filter((e): e is string => e !== null);

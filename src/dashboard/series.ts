@@ -10,8 +10,8 @@ import type { FeatureTableReader } from '../db/feature-table.js';
 import { openRegistry } from '../registry/store.js';
 import type { ChampionHolder } from '../serve/champion.js';
 import { minMaxIndices, pick } from './downsample.js';
+import { checkDateRange } from '../serve/validation.js';
 
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 
 export interface ForecastPoint {
   target_date: string;
@@ -65,13 +65,14 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { workspace: st
       params: { type: 'object', properties: { symbol: { type: 'string', minLength: 1, maxLength: 32 } }, required: ['symbol'] },
       querystring: {
         type: 'object',
-        properties: { from: { type: 'string', pattern: DATE }, to: { type: 'string', pattern: DATE }, points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 } },
+        properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' }, points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 } },
         additionalProperties: false,
       },
     },
   }, async (req: FastifyRequest) => {
     const { symbol } = req.params as { symbol: string };
     const { from, to, points } = req.query as { from?: string; to?: string; points: number };
+    checkDateRange(from, to);
     const s = await table.series(symbol, from, to);
     if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.workspace}`);
     const n = s.day.length;

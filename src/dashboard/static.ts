@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clip, sendError } from '../serve/http-errors.js';
 
 /** dist/dashboard, from both dist/dashboard/static.js and src/dashboard/static.ts (tests). */
 export function defaultAssetsDir(): string {
@@ -61,7 +62,7 @@ export function registerStatic(app: FastifyInstance, dir: string): void {
   app.get('/assets/:file', { schema: { summary: 'Dashboard assets (JS, CSS)', hide: true } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { file } = req.params as { file: string };
     const a = ASSET_NAME.test(file) ? await load(file) : null;
-    if (a === null) return reply.code(404).send({ error: { code: 'SP_ERR_NOT_FOUND', message: `no dashboard asset '${file}'` } });
+    if (a === null) return sendError(reply, 'SP_ERR_NOT_FOUND', `no dashboard asset '${clip(file)}'`, { hint: 'The page links its assets itself; reload / (rebuild with `npm run build` if it is missing).' });
     const v = (req.query as { v?: unknown }).v;
     void reply.header('etag', a.etag)
       .header('cache-control', v === a.hash ? 'public, max-age=31536000, immutable' : 'no-cache')

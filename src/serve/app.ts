@@ -2,12 +2,12 @@
  * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /forecast/:symbol, /monitoring,
  * /health, /ready, /metrics, /openapi.json and /docs; the dashboard's page and JSON routes come from
  * dashboard/routes. Route schemas document the API (OpenAPI 3); GET /predict validates its query by
- * hand (strict, and cheaper than a generic validator on the hot path). */
+ * hand (strict, and cheaper than a generic validator on the hot path). Error bodies are
+ * http-errors', the token check of mutating routes auth's, parameter checking validation's. */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
-import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
 import { DASHBOARD_ROUTES, registerDashboard } from '../dashboard/routes.js';
 import type { Logger } from '../core/log.js';
 import { forecastHistory } from '../registry/forecasts.js';
@@ -16,6 +16,9 @@ import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from 
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { parseNumberParam, type ParamIssue } from './params.js';
+import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
+import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from './http-errors.js';
+import { AJV_OPTIONS, registerParamValidation } from './validation.js';
 
 export const MAX_BATCH = 10_000;
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -30,25 +33,13 @@ export interface AppOptions {
   monitor?: MonitorConfig;
   /** The built dashboard page (default dist/dashboard). */
   dashboardDir?: string;
+  /** The API token mutating routes need (docs/security.md); undefined = none. */
+  apiToken?: string;
+  /** The address the server listens on (default 127.0.0.1): beyond loopback without a token, mutating routes are refused. */
+  host?: string;
+  /** Where 5xx errors are logged with their cause (default: the access log). */
+  errorLog?: Logger | null;
 }
-
-interface ErrorBody {
-  error: { code: ErrorCode; message: string; issues?: unknown[] };
-}
-
-function errorBody(code: ErrorCode, message: string, issues?: unknown[]): ErrorBody {
-  return { error: issues ? { code, message, issues } : { code, message } };
-}
-
-function sendError(reply: FastifyReply, code: ErrorCode, message: string, issues?: unknown[]): FastifyReply {
-  return reply.code(ERROR_CODES[code].http).send(errorBody(code, message, issues));
-}
-
-const errorSchema = {
-  type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, issues: { type: 'array', items: {} } }, required: ['code', 'message'] } },
-  required: ['error'],
-} as const;
 
 const instanceSchema = {
   type: 'object',
@@ -79,7 +70,13 @@ function allowedMethods(path: string): string[] | undefined {
 
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
   const metrics = createApiMetrics();
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle' });
+  const app = Fastify({
+    logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,
+  });
+  // Both before any route: they act when a route is added.
+  registerAuth(app, { token: opts.apiToken, host: opts.host });
+  registerParamValidation(app);
   const { holder } = opts;
   holder.onSwap = (m) => {
     metrics.modelInfo.reset();
@@ -91,6 +88,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     openapi: {
       openapi: '3.0.3',
       info: { title: 'stockpipe prediction API', version: opts.version, description: 'Predicts daily trading volume from the 30-day mean volume and the 30-day median adjusted close (SPEC §6).' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token (STOCKPIPE_API_TOKEN); mutating routes only (docs/security.md).' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -104,27 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     done();
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    const path = req.url.split('?')[0] ?? '';
-    const allowed = allowedMethods(path);
-    if (allowed) {
-      void reply.header('allow', allowed.join(', '));
-      return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
-    }
-    return sendError(reply, 'SP_ERR_NOT_FOUND', `no route ${req.method} ${path}`);
-  });
-
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown[] }, _req, reply) => {
-    if (err instanceof StockpipeError) {
-      if (ERROR_CODES[err.code].http >= 500) app.log.error(err);
-      return sendError(reply, err.code, err.message);
-    }
-    if (err.validation) return sendError(reply, 'SP_ERR_BAD_REQUEST', err.message, err.validation);
-    if (err.statusCode === 413 || err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, 'SP_ERR_PAYLOAD_TOO_LARGE', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
-    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'SP_ERR_BAD_REQUEST', err.message);
-    app.log.error(err);
-    return sendError(reply, 'SP_ERR_INTERNAL', 'internal error');
-  });
+  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods });
 
   const noModel = (reply: FastifyReply): FastifyReply => sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
 
@@ -152,7 +130,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       const issues: ParamIssue[] = [];
       const vma = parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues);
       const acm = parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues);
-      if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), issues);
+      if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
       const model = holder.current;
       if (!model) return noModel(reply);
       const v = Math.round(model.scorer.predict(vma, acm));
@@ -164,6 +142,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.post(
     '/predict',
     {
+      config: READ_ONLY_ROUTE,
       schema: {
         summary: 'Predict many volumes at once',
         body: { type: 'object', properties: { instances: { type: 'array', items: instanceSchema, minItems: 1 } }, required: ['instances'], additionalProperties: false },
@@ -186,7 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   );
 
-  app.get('/models', { schema: { summary: 'Registered model versions with their aliases and test metrics' } }, () => {
+  app.get('/models', { schema: { summary: 'Registered model versions with their aliases and test metrics', querystring: { type: 'object', additionalProperties: false } } }, () => {
     const reg = openRegistry(opts.workspace, { readonly: true });
     try {
       return { serving: holder.current?.id ?? null, models: reg.listModels({ limit: 100 }) };
@@ -219,8 +198,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     {
       schema: {
         summary: "The symbol's latest day-ahead forecast (Adj Close and Volume for the next trading day)",
-        params: { type: 'object', properties: { symbol: { type: 'string', description: 'ticker, case-sensitive (e.g. AAPL)' } }, required: ['symbol'] },
-        querystring: { type: 'object', properties: { history: { type: 'integer', minimum: 1, maximum: 1000, description: 'also return the last N forecasts, newest first' } } },
+        params: { type: 'object', properties: { symbol: { type: 'string', minLength: 1, maxLength: 32, description: 'ticker, case-sensitive (e.g. AAPL)' } }, required: ['symbol'] },
+        querystring: { type: 'object', properties: { history: { type: 'integer', minimum: 1, maximum: 1000, description: 'also return the last N forecasts, newest first' } }, additionalProperties: false },
         response: { 200: { ...forecastSchema, properties: { ...forecastSchema.properties, history: { type: 'array', items: forecastSchema } } }, 400: errorSchema, 404: errorSchema },
       },
     },

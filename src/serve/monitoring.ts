@@ -6,8 +6,8 @@ import type { MonitorConfig } from '../core/config.js';
 import { listAlerts, type AlertRecord } from '../registry/alerts.js';
 import { driftSeries, monitorSeries, SERIES_METRICS, type DriftPoint, type ModelSeries } from '../registry/monitoring.js';
 import type { Registry } from '../registry/store.js';
+import { checkDateRange } from './validation.js';
 
-const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 const MONITOR_ALERT_KINDS = ['error_threshold', 'drift'] as const;
 const ALERT_LIMIT = 100;
 
@@ -16,8 +16,8 @@ export const monitoringQuerySchema = {
   properties: {
     model: { type: 'string', minLength: 1, maxLength: 200, description: 'a model id or alias (default: every model)' },
     symbol: { type: 'string', minLength: 1, maxLength: 32, description: 'one symbol\'s series (default: all symbols together)' },
-    from: { type: 'string', pattern: DATE, description: 'first day, YYYY-MM-DD' },
-    to: { type: 'string', pattern: DATE, description: 'last day, YYYY-MM-DD' },
+    from: { type: 'string', format: 'date', description: 'first day, YYYY-MM-DD' },
+    to: { type: 'string', format: 'date', description: 'last day, YYYY-MM-DD' },
   },
   additionalProperties: false,
 } as const;
@@ -66,6 +66,7 @@ export interface MonitoringBody {
 
 /** The body of GET /monitoring for a validated query. */
 export function monitoringBody(reg: Registry, q: { model?: string; symbol?: string; from?: string; to?: string }, thresholds: MonitorConfig): MonitoringBody {
+  checkDateRange(q.from, q.to);
   const model = q.model === undefined ? undefined : (reg.findModel(q.model)?.id ?? q.model);
   const alerts = MONITOR_ALERT_KINDS.flatMap((kind) => listAlerts(reg, { kind, since: q.from, limit: ALERT_LIMIT }))
     .filter((a) => q.to === undefined || a.at.slice(0, 10) <= q.to)

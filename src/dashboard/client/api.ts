@@ -1,6 +1,27 @@
 /** @module dashboard/client/api
  * JSON calls to the server (same origin) and the response shapes the views read. Errors carry
- * the API's `SP_ERR_*` code and HTTP status. */
+ * the API's `SP_ERR_*` code and HTTP status. POSTs send the API token (kept in sessionStorage,
+ * entered in the promote dialog) as a Bearer header when one is set (docs/security.md). */
+
+const TOKEN_KEY = 'stockpipe.apiToken';
+
+/** The API token this tab was given ('' = none). */
+export function apiToken(): string {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function setApiToken(token: string): void {
+  try {
+    if (token === '') sessionStorage.removeItem(TOKEN_KEY);
+    else sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    // storage disabled: the token is not kept
+  }
+}
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -28,7 +49,10 @@ export async function getJson<T>(url: string, signal?: AbortSignal): Promise<T> 
 }
 
 export async function postJson<T>(url: string, body: unknown): Promise<T> {
-  return parse<T>(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+  const token = apiToken();
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== '') headers.authorization = `Bearer ${token}`;
+  return parse<T>(await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }));
 }
 
 export async function getText(url: string, signal?: AbortSignal): Promise<string> {

@@ -2,7 +2,7 @@
  * #/models: model versions with their own-kind test metrics next to the baselines', the champion
  * marked, promotion from the page (a confirmation dialog; a refusal offers forcing, recorded as
  * forced), and the comparison of two versions (#/models?a=<id>&b=<id>). */
-import { ApiError, getJson, postJson, type ModelVersion } from '../api.js';
+import { ApiError, apiToken, getJson, postJson, setApiToken, type ModelVersion } from '../api.js';
 import { badge, empty, errorBox, h, mount, num, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 
@@ -34,10 +34,12 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
   function confirmPromote(m: ModelVersion): void {
     const note = h('input', { type: 'text', name: 'note', placeholder: 'note (optional)', maxlength: 500 });
     const force = h('input', { type: 'checkbox', name: 'force' });
+    const token = h('input', { type: 'password', name: 'token', placeholder: 'API token (when the server has one)', autocomplete: 'off', value: apiToken() });
     const out = h('div', { class: 'result' });
     const champ = data.models.find((x) => x.aliases.includes('champion'));
     const go = h('button', { type: 'button', class: 'primary', 'data-action': 'confirm-promote', onclick: async () => {
       go.disabled = true;
+      setApiToken(token.value.trim());
       try {
         const d = await postJson<{ promoted: boolean; reason: string }>(`/models/${encodeURIComponent(m.id)}/promote`, { alias: 'champion', force: force.checked, ...(note.value ? { note: note.value } : {}) });
         mount(out, h('p', { class: 'ok' }, d.promoted ? `Promoted: ${d.reason}` : d.reason));
@@ -45,14 +47,16 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
         renderList();
         setTimeout(() => dialog.close(), 600);
       } catch (err) {
-        mount(out, errorBox(err), err instanceof ApiError && err.code === 'SP_ERR_PROMOTE_REFUSED' ? h('p', null, 'Tick “force” to promote anyway (recorded as forced).') : null);
+        const code = err instanceof ApiError ? err.code : '';
+        mount(out, errorBox(err), code === 'SP_ERR_PROMOTE_REFUSED' ? h('p', null, 'Tick “force” to promote anyway (recorded as forced).')
+          : code === 'SP_ERR_UNAUTHORIZED' ? h('p', null, 'Enter the server’s API token (STOCKPIPE_API_TOKEN) above; it is kept for this tab only.') : null);
         go.disabled = false;
       }
     } }, 'Promote');
     mount(dialog, h('h2', null, `Promote ${m.id} to champion?`),
       h('p', null, champ ? `The champion is ${champ.id} (${champ.kind}, rmse_log ${num(champ.metrics[champ.kind]?.rmse_log)}). ` : 'No model is champion yet. ',
         `${m.id} has rmse_log ${num(m.metrics[m.kind]?.rmse_log)}. It is promoted only if it is better on the same test slice.`),
-      h('p', null, note), h('label', null, force, ' force (promote even if not better)'), out,
+      h('p', null, note), h('label', null, force, ' force (promote even if not better)'), h('p', null, token), out,
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'), go));
     dialog.showModal();
   }

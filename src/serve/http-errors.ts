@@ -1,0 +1,134 @@
+/** @module serve/http-errors
+ * The API's one error shape, `{"error":{"code","message","hint","issues"?}}` (SPEC §6), and every
+ * path that answers an error: thrown errors and schema failures (Fastify's error handler), unknown
+ * routes and methods (404/405), Fastify's framework errors (a path parameter over maxParamLength,
+ * a bad URL encoding) and Node's client errors (request line or headers over 16 KiB, malformed
+ * HTTP). Messages never echo an oversized input. A 5xx is logged at error level with its cause.
+ * Which routes exist is serve/app's; the codes and their statuses are core/errors'. */
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; hint: string; issues?: unknown[] };
+}
+
+/** The JSON schema of ErrorBody (OpenAPI). */
+export const errorSchema = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: 'string' }, issues: { type: 'array', items: {} } },
+      required: ['code', 'message', 'hint'],
+    },
+  },
+  required: ['error'],
+} as const;
+
+/** The longest piece of a request (a path, a value) quoted back in a message. */
+export const MAX_ECHO = 100;
+
+/** `text`, cut to MAX_ECHO characters with its full length when longer (never echo a huge input). */
+export function clip(text: string): string {
+  return text.length <= MAX_ECHO ? text : `${text.slice(0, MAX_ECHO)}… (${text.length} characters)`;
+}
+
+/** A validation issue with every string in it clipped (an unknown parameter's name may be huge). */
+function clipDeep(v: unknown): unknown {
+  if (typeof v === 'string') return clip(v);
+  if (Array.isArray(v)) return v.map(clipDeep);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [clip(k), clipDeep(x)]));
+  return v;
+}
+
+export function errorBody(code: ErrorCode, message: string, opts: { hint?: string; issues?: unknown[] } = {}): ErrorBody {
+  const error: ErrorBody['error'] = { code, message, hint: opts.hint ?? ERROR_CODES[code].hint };
+  // A 400 always lists its issues (empty when the request as a whole is malformed).
+  if (opts.issues || code === 'SP_ERR_BAD_REQUEST') error.issues = opts.issues ?? [];
+  return { error };
+}
+
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, opts: { hint?: string; issues?: unknown[] } = {}): FastifyReply {
+  return reply.code(ERROR_CODES[code].http).send(errorBody(code, message, opts));
+}
+
+/** Fastify's request errors (content type, JSON, body size) → our codes and plain messages. */
+function requestErrorMessage(err: FastifyError, req: FastifyRequest, bodyLimit: number): { code: ErrorCode; message: string; hint?: string } | null {
+  const where = `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'SP_ERR_PAYLOAD_TOO_LARGE', message: `${where}: the body is larger than ${bodyLimit} bytes`, hint: `Send at most ${bodyLimit} bytes (and at most 10,000 instances per POST /predict).` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'SP_ERR_BAD_REQUEST', message: `${where}: the body's content type ${JSON.stringify(clip(String(req.headers['content-type'] ?? '')))} is not accepted`, hint: 'Send the body as JSON with `Content-Type: application/json`.' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'SP_ERR_BAD_REQUEST', message: `${where}: the body is empty but Content-Type is application/json`, hint: 'Send a JSON object (e.g. {}), or no Content-Type header with no body.' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INSTANCE_ALREADY_PARSED':
+      return { code: 'SP_ERR_BAD_REQUEST', message: `${where}: the body is not valid JSON`, hint: 'Send one JSON object with `Content-Type: application/json`; see /docs for its fields.' };
+    default:
+      return null;
+  }
+}
+
+/** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405). */
+export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined }): void {
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allowed = opts.allowedMethods(path);
+    if (allowed) {
+      void reply.header('allow', allowed.join(', '));
+      return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${clip(path)} (allowed: ${allowed.join(', ')})`);
+    }
+    return sendError(reply, 'SP_ERR_NOT_FOUND', `no route ${req.method} ${clip(path)}`);
+  });
+
+  app.setErrorHandler((err: FastifyError & { validation?: unknown[]; validationContext?: string }, req, reply) => {
+    if (err instanceof StockpipeError) {
+      if (err.httpStatus >= 500) opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: ${err.code}`);
+      return sendError(reply, err.code, err.message, { hint: err.hint });
+    }
+    if (err.validation) {
+      const where = `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
+      const route = `${req.method} ${req.routeOptions.url ?? ''}`;
+      return sendError(reply, 'SP_ERR_BAD_REQUEST', `${where}: ${clip(err.message)}`, { issues: err.validation.map(clipDeep), hint: `See /docs (${route}) for the parameters, their types and ranges.` });
+    }
+    const known = requestErrorMessage(err, req, opts.bodyLimit);
+    if (known) return sendError(reply, known.code, known.message, { hint: known.hint });
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'SP_ERR_BAD_REQUEST', `${req.method} ${clip(req.url.split('?')[0] ?? '')}: ${err.message}`);
+    opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: internal error`);
+    return sendError(reply, 'SP_ERR_INTERNAL', 'internal error (logged by the server with its stack trace)');
+  });
+}
+
+/** Fastify's `frameworkErrors` option: errors raised before routing, in the same shape. */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    void sendError(reply, 'SP_ERR_URI_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`);
+  } else if (err.code === 'FST_ERR_BAD_URL') {
+    void sendError(reply, 'SP_ERR_BAD_REQUEST', 'the URL path is not valid (bad percent-encoding)', { hint: 'Percent-encode path segments (encodeURIComponent).' });
+  } else {
+    void sendError(reply, 'SP_ERR_BAD_REQUEST', `the request was refused before routing (${err.code})`);
+  }
+}
+
+/** Fastify's maxParamLength (its default, set explicitly so messages can name it). */
+export const MAX_PARAM_LENGTH = 100;
+
+function rawError(code: ErrorCode, status: number, message: string): string {
+  const body = JSON.stringify(errorBody(code, message));
+  return `HTTP/1.1 ${status} ${status === 414 ? 'URI Too Long' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Fastify's `clientErrorHandler`: Node's HTTP parser errors (before Fastify sees a request). */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let text: string;
+  if (err.code === 'HPE_HEADER_OVERFLOW') text = rawError('SP_ERR_URI_TOO_LONG', 414, 'the request line (path and query string) and headers are larger than 16 KiB');
+  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') text = rawError('SP_ERR_BAD_REQUEST', 408, 'the request was not received in time');
+  else text = rawError('SP_ERR_BAD_REQUEST', 400, 'the request is not valid HTTP');
+  if (socket.writable) socket.write(text);
+  socket.destroy(err);
+}

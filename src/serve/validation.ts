@@ -1,0 +1,98 @@
+/** @module serve/validation
+ * How route parameters are checked against their schemas (SPEC §6). Ajv runs without type
+ * coercion (a JSON body's "12345" is not a number, "true" not a boolean) and without silently
+ * removing unknown properties (they are a 400). Query and path values, which are always text, are
+ * converted here first, strictly: an integer is plain decimal digits, a number a plain decimal, a
+ * boolean `true`/`false`; a
+ * repeated or malformed value stays text and fails its type. `format: "date"` (ajv-formats, which
+ * Fastify adds) is a real calendar date: 2011-02-30 fails. Every query/path schema must bound its values (integers a maximum, at
+ * most MAX_SAFE_INTEGER; strings a maxLength, enum or format), checked when a route is added, so
+ * a route added later cannot take an unbounded parameter. Routes with their own validator
+ * (GET /predict, parsed by hand) are left alone. */
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions, preValidationHookHandler } from 'fastify';
+import { StockpipeError } from '../core/errors.js';
+
+/** Fastify's `ajv` option. allErrors stays off (a large body cannot make validation quadratic). */
+export const AJV_OPTIONS: NonNullable<FastifyServerOptions['ajv']> = {
+  customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false },
+};
+
+/** A `from`/`to` pair (already valid dates) in order, or SP_ERR_BAD_REQUEST. */
+export function checkDateRange(from: string | undefined, to: string | undefined): void {
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new StockpipeError('SP_ERR_BAD_REQUEST', `from ${from} is after to ${to}`, { hint: 'Give from ≤ to (YYYY-MM-DD), or leave one out.' });
+  }
+}
+
+interface PropSchema {
+  type?: string;
+  maximum?: number;
+  maxLength?: number;
+  enum?: unknown[];
+  format?: string;
+}
+
+interface ObjectSchema {
+  properties?: Record<string, PropSchema>;
+}
+
+const INTEGER = /^-?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Converts one text value to its schema type, or returns it unchanged (then Ajv refuses it). */
+function convert(value: unknown, type: string | undefined): unknown {
+  if (typeof value !== 'string') return value;
+  if (type === 'integer') return INTEGER.test(value) ? Number(value) : value;
+  if (type === 'number') return DECIMAL.test(value) ? Number(value) : value;
+  if (type === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
+  return value;
+}
+
+/** Throws (at route registration: a bug) when a query/path property is unbounded. */
+export function checkBounded(route: string, part: string, schema: ObjectSchema): void {
+  for (const [name, p] of Object.entries(schema.properties ?? {})) {
+    const bad =
+      (p.type === 'integer' || p.type === 'number') ? !(p.maximum !== undefined && p.maximum <= Number.MAX_SAFE_INTEGER)
+        : p.type === 'string' ? p.maxLength === undefined && p.enum === undefined && p.format === undefined
+          : false;
+    if (bad) throw new Error(`${route}: ${part} parameter '${name}' is unbounded: give it a maximum (≤ MAX_SAFE_INTEGER), maxLength, enum or format`);
+  }
+}
+
+function converter(schema: ObjectSchema, get: (req: FastifyRequest) => unknown): ((req: FastifyRequest) => void) | null {
+  const typed = Object.entries(schema.properties ?? {}).filter(([, p]) => p.type === 'integer' || p.type === 'number' || p.type === 'boolean').map(([k, p]) => [k, p.type] as const);
+  if (typed.length === 0) return null;
+  return (req) => {
+    const o = get(req) as Record<string, unknown> | null;
+    if (o === null || typeof o !== 'object') return;
+    for (const [k, type] of typed) if (k in o) o[k] = convert(o[k], type);
+  };
+}
+
+/** Installs the strict conversion and the boundedness check on every route added after this call. */
+export function registerParamValidation(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    if (route.validatorCompiler !== undefined || route.schema === undefined) return;
+    const where = `${String(route.method)} ${route.url}`;
+    const steps: ((req: FastifyRequest) => void)[] = [];
+    const q = route.schema.querystring as ObjectSchema | undefined;
+    const p = route.schema.params as ObjectSchema | undefined;
+    if (q) {
+      checkBounded(where, 'query', q);
+      const c = converter(q, (req) => req.query);
+      if (c) steps.push(c);
+    }
+    if (p) {
+      checkBounded(where, 'path', p);
+      const c = converter(p, (req) => req.params);
+      if (c) steps.push(c);
+    }
+    if (steps.length === 0) return;
+    const hook: preValidationHookHandler = (req, _reply, done) => {
+      for (const s of steps) s(req);
+      done();
+    };
+    const existing = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+    route.preValidation = [hook, ...existing];
+  });
+}

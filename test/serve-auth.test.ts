@@ -1,0 +1,225 @@
+/** The API token on mutating routes (docs/security.md): every non-GET route in Fastify's route
+ * table, without/with a token, on loopback and beyond; reads stay open; coded listen errors. */
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rm } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/serve/app.js';
+import { exposureWarning, isLoopbackHost } from '../src/serve/auth.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { listen, listenError } from '../src/serve/listen.js';
+import { loadConfig } from '../src/core/config.js';
+import { StockpipeError } from '../src/core/errors.js';
+import { polyJson, registerModel } from './helpers/models.js';
+import { silentLog, tempWorkspace } from './helpers/workspace.js';
+
+const TOKEN = 'a-test-token-0123456789abcdef';
+const folders: string[] = [];
+const apps: FastifyInstance[] = [];
+afterAll(async () => {
+  for (const a of apps) await a.close();
+  for (const f of folders) await rm(f, { recursive: true, force: true });
+});
+
+async function build(opts: { apiToken?: string; host?: string } = {}): Promise<FastifyInstance> {
+  const ws = await tempWorkspace();
+  folders.push(ws);
+  await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+  const holder = new ChampionHolder(ws, silentLog);
+  await holder.refresh();
+  const { app } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: ws, ...opts });
+  await app.ready();
+  apps.push(app);
+  return app;
+}
+
+/** Non-GET routes from Fastify's own route table, as `METHOD /path` with params filled in. */
+function mutatingRoutes(app: FastifyInstance): string[] {
+  const out: string[] = [];
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
+    for (const m of app.printRoutes({ method, commonPrefix: false }).matchAll(/(\/\S*) \(/g)) out.push(`${method} ${m[1]!.replace(/:[A-Za-z]+/g, 'no-such-id')}`);
+  }
+  return out;
+}
+
+/** Routes whose non-GET method is a read (scoring), open like GET. */
+const READS = new Set(['POST /predict']);
+
+const code = (body: string): string | undefined => (JSON.parse(body) as { error?: { code: string } }).error?.code;
+
+describe('mutating routes', () => {
+  // [case, server options, request headers, expected status or 'passes' (the route's own answer, not 401/403), expected code]
+  const cases: [string, { apiToken?: string; host?: string }, Record<string, string>, number | 'passes', string | null][] = [
+    ['no token set, loopback: open', {}, {}, 'passes', null],
+    ['no token set, ::1: open', { host: '::1' }, {}, 'passes', null],
+    ['no token set, loopback, another web origin: refused', {}, { origin: 'http://evil.example' }, 403, 'SP_ERR_FORBIDDEN'],
+    ['no token set, loopback, same origin (the dashboard): open', {}, { origin: 'http://127.0.0.1:8000', host: '127.0.0.1:8000' }, 'passes', null],
+    ['no token set, loopback, Origin "null" (a sandboxed page): refused', {}, { origin: 'null' }, 403, 'SP_ERR_FORBIDDEN'],
+    ['no token set, 0.0.0.0: refused', { host: '0.0.0.0' }, {}, 403, 'SP_ERR_FORBIDDEN'],
+    ['no token set, a LAN address: refused', { host: '192.168.1.20' }, {}, 403, 'SP_ERR_FORBIDDEN'],
+    ['token set, header missing', { apiToken: TOKEN }, {}, 401, 'SP_ERR_UNAUTHORIZED'],
+    ['token set, wrong token', { apiToken: TOKEN }, { authorization: 'Bearer wrong-token-0123456789abcdef' }, 401, 'SP_ERR_UNAUTHORIZED'],
+    ['token set, a prefix of the token', { apiToken: TOKEN }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, 401, 'SP_ERR_UNAUTHORIZED'],
+    ['token set, not a Bearer header', { apiToken: TOKEN }, { authorization: `Basic ${TOKEN}` }, 401, 'SP_ERR_UNAUTHORIZED'],
+    ['token set, right token', { apiToken: TOKEN }, { authorization: `Bearer ${TOKEN}` }, 'passes', null],
+    ['token set, right token, lower-case scheme', { apiToken: TOKEN }, { authorization: `bearer ${TOKEN}` }, 'passes', null],
+    ['token set, 0.0.0.0, right token', { apiToken: TOKEN, host: '0.0.0.0' }, { authorization: `Bearer ${TOKEN}` }, 'passes', null],
+    ['token set, 0.0.0.0, no header', { apiToken: TOKEN, host: '0.0.0.0' }, {}, 401, 'SP_ERR_UNAUTHORIZED'],
+  ];
+
+  it('the route table has mutating routes (promote at least), and POST /predict is the only non-GET read', async () => {
+    const routes = mutatingRoutes(await build());
+    expect(routes).toContain('POST /models/no-such-id/promote');
+    expect(routes.filter((r) => READS.has(r))).toEqual(['POST /predict']);
+  });
+
+  it.each(cases)('%s', async (_name, opts, headers, status, expected) => {
+    const app = await build(opts);
+    for (const route of mutatingRoutes(app).filter((r) => !READS.has(r))) {
+      const [method, url] = route.split(' ') as ['POST', string];
+      const r = await app.inject({ method, url, headers, payload: {} });
+      if (status === 'passes') {
+        expect([401, 403], `${route}: ${r.body}`).not.toContain(r.statusCode);
+      } else {
+        expect(r.statusCode, route).toBe(status);
+        const body = JSON.parse(r.body) as { error: { code: string; hint: string; message: string } };
+        expect(body.error.code, route).toBe(expected);
+        expect(body.error.hint.length, route).toBeGreaterThan(10);
+        expect(r.body).not.toContain(TOKEN.slice(2));
+        if (status === 401) expect(r.headers['www-authenticate']).toMatch(/^Bearer/);
+      }
+    }
+  });
+
+  it('a right token really promotes (the route behind the guard runs)', async () => {
+    const app = await build({ apiToken: TOKEN, host: '0.0.0.0' });
+    const r = await app.inject({ method: 'POST', url: '/models/poly-1/promote', headers: { authorization: `Bearer ${TOKEN}` }, payload: {} });
+    expect(r.statusCode).toBe(200);
+  });
+
+  it('reads stay open with a token and beyond loopback: GET routes and POST /predict', async () => {
+    const app = await build({ apiToken: TOKEN, host: '0.0.0.0' });
+    for (const url of ['/predict?vol_moving_avg=1&adj_close_rolling_med=2', '/models', '/runs', '/health', '/openapi.json']) expect((await app.inject(url)).statusCode, url).toBe(200);
+    const batch = await app.inject({ method: 'POST', url: '/predict', payload: { instances: [{ vol_moving_avg: 1, adj_close_rolling_med: 2 }] } });
+    expect(batch.statusCode).toBe(200);
+  });
+
+  it('adds no hook to GET /predict (the hot path)', async () => {
+    const app = await build({ apiToken: TOKEN, host: '0.0.0.0' });
+    const lines = app.printRoutes({ includeHooks: true, commonPrefix: false }).split('\n');
+    const at = lines.findIndex((l) => /[─ ]predict \(GET/.test(l));
+    expect(at).toBeGreaterThanOrEqual(0);
+    const hooks: string[] = [];
+    for (let i = at + 1; i < lines.length && /^[│\s]*•/.test(lines[i]!); i++) hooks.push(lines[i]!);
+    expect(hooks.join('\n')).toContain('onResponse'); // the metrics hook: the parse found the hook list
+    expect(hooks.join('\n')).not.toMatch(/onRequest|preParsing|preValidation|preHandler/);
+    const promote = app.printRoutes({ method: 'POST', includeHooks: true, commonPrefix: false });
+    expect(promote).toMatch(/onRequest/);
+  });
+
+  it('marks mutating routes with the bearer scheme in OpenAPI', async () => {
+    const app = await build({ apiToken: TOKEN });
+    const doc = JSON.parse((await app.inject('/openapi.json')).body) as { paths: Record<string, Record<string, { security?: unknown }>>; components: { securitySchemes: Record<string, unknown> } };
+    expect(doc.components.securitySchemes.bearerAuth).toBeDefined();
+    expect(doc.paths['/models/{id}/promote']?.post?.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/predict']?.post?.security).toBeUndefined();
+  });
+});
+
+describe('exposure', () => {
+  it.each([
+    ['127.0.0.1', true], ['127.1.2.3', true], ['localhost', true], ['::1', true], ['[::1]', true], ['::ffff:127.0.0.1', true],
+    ['0.0.0.0', false], ['::', false], ['192.168.1.20', false], ['example.com', false], ['::ffff:10.0.0.1', false],
+  ] as const)('isLoopbackHost(%s) = %s', (host, loop) => {
+    expect(isLoopbackHost(host)).toBe(loop);
+    expect(exposureWarning(host, false) === null).toBe(loop);
+    expect(exposureWarning(host, true)).toBeNull();
+  });
+});
+
+describe('listening', () => {
+  it('a busy port is SP_ERR_PORT_IN_USE naming host:port', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const app = await build();
+      const err = await listen(app, '127.0.0.1', port).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(StockpipeError);
+      expect((err as StockpipeError).code).toBe('SP_ERR_PORT_IN_USE');
+      expect((err as StockpipeError).message).toContain(`127.0.0.1:${port}`);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it.each([
+    ['EADDRINUSE', 8000, 'SP_ERR_PORT_IN_USE'],
+    ['EACCES', 80, 'SP_ERR_LISTEN_DENIED'],
+    ['EPERM', 443, 'SP_ERR_LISTEN_DENIED'],
+    ['EADDRNOTAVAIL', 8000, 'SP_ERR_USAGE'],
+    ['ENOTFOUND', 8000, 'SP_ERR_USAGE'],
+  ])('listen error %s on port %d → %s', (errno, port, expected) => {
+    const e = listenError(Object.assign(new Error(errno), { code: errno }), '10.9.8.7', port);
+    expect((e as StockpipeError).code).toBe(expected);
+    expect((e as StockpipeError).message).toContain(`10.9.8.7:${port}`);
+  });
+
+  it.each([[-1], [65536], [1.5]])('port %d is SP_ERR_USAGE', async (port) => {
+    const app = await build();
+    await expect(listen(app, '127.0.0.1', port)).rejects.toMatchObject({ code: 'SP_ERR_USAGE' });
+  });
+});
+
+describe('stockpipe serve (CLI)', () => {
+  const cli = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
+  const serve = (args: string[], ws: string) => new Promise<{ code: number | null; out: string }>((res) => {
+    execFile(process.execPath, [cli, 'serve', ...args, '--json', '-w', ws], { timeout: 30_000 }, (err, stdout) => res({ code: err ? (err as { code?: number }).code ?? null : 0, out: stdout }));
+  });
+
+  it('on a busy port exits 1 with SP_ERR_PORT_IN_USE (and does not hang)', async () => {
+    const ws = await tempWorkspace();
+    folders.push(ws);
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const { code, out } = await serve(['--port', String(port)], ws);
+      expect(code).toBe(1);
+      const doc = JSON.parse(out) as { ok: boolean; error: { code: string; message: string; hint: string } };
+      expect(doc.error.code).toBe('SP_ERR_PORT_IN_USE');
+      expect(doc.error.message).toContain(`127.0.0.1:${port}`);
+      expect(doc.error.hint).toMatch(/--port/);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it('--port 70000 exits 2 with SP_ERR_USAGE', async () => {
+    const ws = await tempWorkspace();
+    folders.push(ws);
+    const { code, out } = await serve(['--port', '70000'], ws);
+    expect(code).toBe(2);
+    expect((JSON.parse(out) as { error: { code: string } }).error.code).toBe('SP_ERR_USAGE');
+  });
+});
+
+describe('config', () => {
+  it.each([
+    ['STOCKPIPE_API_TOKEN sets serve.api_token', { STOCKPIPE_API_TOKEN: TOKEN }, TOKEN, null],
+    ['no variable: no token', {}, undefined, null],
+    ['a short token is refused, without quoting it', { STOCKPIPE_API_TOKEN: 'short-secret' }, undefined, 'SP_ERR_CONFIG_INVALID'],
+  ] as const)('%s', (_n, env, token, errCode) => {
+    const load = () => loadConfig({ file: {}, env, flags: {}, origin: 'test' });
+    if (errCode === null) {
+      expect(load().serve.api_token).toBe(token);
+      return;
+    }
+    const err = (() => { try { load(); return null; } catch (e) { return e as StockpipeError; } })();
+    expect(err?.code).toBe(errCode);
+    expect(err?.message).not.toContain('short-secret');
+  });
+});

@@ -1,0 +1,227 @@
+/** Every route's parameters at and beyond their domains (400 SP_ERR_BAD_REQUEST in the one error
+ * shape, never a 5xx), oversized paths and query strings not echoed, POST bodies typed strictly,
+ * and a 5xx logged at error level with its cause. */
+import { Writable } from 'node:stream';
+import { request } from 'node:http';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { polyJson, registerModel } from './helpers/models.js';
+import { silentLog, tempWorkspace } from './helpers/workspace.js';
+
+let ws = '';
+let app: FastifyInstance;
+const folders: string[] = [];
+
+beforeAll(async () => {
+  ws = await tempWorkspace();
+  folders.push(ws);
+  await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+  const holder = new ChampionHolder(ws, silentLog);
+  await holder.refresh();
+  app = (await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: ws })).app;
+});
+afterAll(async () => {
+  await app.close();
+  for (const f of folders) await rm(f, { recursive: true, force: true });
+});
+
+interface ErrorBody { error: { code: string; message: string; hint: string; issues?: unknown[] } }
+const LONG = 'Z'.repeat(5000);
+
+// [url, expected status, expected code (null: a success)]: one line per case, at and beyond each domain.
+const GET_CASES: [string, number, string | null][] = [
+  ['/runs?offset=99999999999999999999', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?offset=9007199254740992', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?offset=9007199254740991', 200, null],
+  ['/runs?offset=-1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?offset=1.5', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?offset=0x10', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?offset=', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?limit=0', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?limit=-5', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?limit=1', 200, null],
+  ['/runs?limit=500', 200, null],
+  ['/runs?limit=501', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?limit=1&limit=2', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?limit=1e2', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?status=finished', 200, null],
+  ['/runs?status=nope', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?status=', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?pipeline=', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/runs?pipeline=${'p'.repeat(201)}`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?unknown=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs/some-run', 404, 'SP_ERR_RUN_NOT_FOUND'],
+  ['/runs/some-run?x=1', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/runs/${'r'.repeat(100)}`, 404, 'SP_ERR_RUN_NOT_FOUND'],
+  [`/runs/${'r'.repeat(101)}`, 414, 'SP_ERR_URI_TOO_LONG'],
+  ['/runs/some-run/logs/ingest', 404, 'SP_ERR_RUN_NOT_FOUND'],
+  [`/runs/some-run/logs/${'t'.repeat(101)}`, 414, 'SP_ERR_URI_TOO_LONG'],
+  ['/runs/some-run/logs/ingest?tail=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/models', 200, null],
+  ['/models?limit=3', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/models/compare?a=poly-1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/models/compare?a=poly-1&b=', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/models/compare?a=poly-1&b=${'m'.repeat(201)}`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/models/compare?a=poly-1&b=nope', 404, 'SP_ERR_MODEL_NOT_FOUND'],
+  ['/models/compare?a=poly-1&b=poly-1&c=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols?limit=0', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols?limit=10001', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols?limit=abc', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/symbols?q=${'q'.repeat(101)}`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?from=2011-02-30', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?from=2011-02-29', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?to=2011-13-01', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?to=2011-00-10', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?from=2011-1-1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?from=2012-03-01&to=2012-02-29', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?points=9', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?points=20001', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?points=99999999999999999999', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/symbols/AQX/series?unknown=1', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/symbols/${'S'.repeat(33)}/series`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/monitoring', 200, null],
+  ['/monitoring?from=2012-02-29&to=2012-03-01', 200, null],
+  ['/monitoring?from=2011-02-30', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/monitoring?to=2011-04-31', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/monitoring?from=2012-03-02&to=2012-03-01', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/monitoring?model=', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/monitoring?symbol=${'S'.repeat(33)}`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/monitoring?x=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/forecast/AAPL', 404, 'SP_ERR_FORECAST_NOT_FOUND'],
+  ['/forecast/AAPL?history=1000', 404, 'SP_ERR_FORECAST_NOT_FOUND'],
+  ['/forecast/AAPL?history=0', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/forecast/AAPL?history=1001', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/forecast/AAPL?history=99999999999999999999', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/forecast/AAPL?history=true', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/forecast/${'A'.repeat(33)}`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/forecast/AAPL?x=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/validation', 200, null],
+  ['/validation?x=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/predict?vol_moving_avg=12345&adj_close_rolling_med=25', 200, null],
+  ['/predict?vol_moving_avg=-1&adj_close_rolling_med=25', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/predict?vol_moving_avg=1e400&adj_close_rolling_med=25', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/predict?vol_moving_avg=12345', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/nope/${LONG}`, 404, 'SP_ERR_NOT_FOUND'],
+  [`/runs/${LONG}`, 414, 'SP_ERR_URI_TOO_LONG'],
+  [`/runs?pipeline=${LONG}`, 400, 'SP_ERR_BAD_REQUEST'],
+  [`/runs?${LONG}=1`, 400, 'SP_ERR_BAD_REQUEST'],
+  [`/models/compare?a=${LONG}&b=poly-1`, 400, 'SP_ERR_BAD_REQUEST'],
+  [`/symbols/AQX/series?from=${LONG}`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs/%E0%A4%A', 400, 'SP_ERR_BAD_REQUEST'],
+];
+
+describe('GET parameters', () => {
+  it.each(GET_CASES)('%s → %d %s', async (url, status, code) => {
+    const r = await app.inject(url);
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
+    expect(r.body).not.toContain('Z'.repeat(MAX_ECHO_PLUS));
+    if (code === null) return;
+    const body = JSON.parse(r.body) as ErrorBody;
+    expect(body.error.code).toBe(code);
+    expect(body.error.hint.length).toBeGreaterThan(10);
+    if (code === 'SP_ERR_BAD_REQUEST') expect(Array.isArray(body.error.issues)).toBe(true);
+  });
+});
+/** Longer than any quoted piece of a request (MAX_ECHO = 100) plus slack. */
+const MAX_ECHO_PLUS = 150;
+
+// [body, content type, expected status, expected code]
+const POST_CASES: [string, string, number, string | null][] = [
+  ['{"instances":[{"vol_moving_avg":12345,"adj_close_rolling_med":25}]}', 'application/json', 200, null],
+  ['{"instances":[{"vol_moving_avg":"12345","adj_close_rolling_med":25}]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":[{"vol_moving_avg":12345,"adj_close_rolling_med":"25"}]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":[{"vol_moving_avg":true,"adj_close_rolling_med":25}]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":[{"vol_moving_avg":null,"adj_close_rolling_med":25}]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":[{"vol_moving_avg":[1],"adj_close_rolling_med":25}]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":[{"vol_moving_avg":-1,"adj_close_rolling_med":25}]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":25,"extra":1}]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":[]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"instances":{}}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['[]', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{nope', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['{"__proto__":{"x":1},"instances":[]}', 'application/json', 400, 'SP_ERR_BAD_REQUEST'],
+  ['vol_moving_avg=1', 'application/x-www-form-urlencoded', 400, 'SP_ERR_BAD_REQUEST'],
+  ['<x/>', 'application/xml', 400, 'SP_ERR_BAD_REQUEST'],
+  ['12345', 'text/plain', 400, 'SP_ERR_BAD_REQUEST'],
+  [`{"instances":[],"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`, 'application/json', 413, 'SP_ERR_PAYLOAD_TOO_LARGE'],
+];
+
+describe('POST /predict bodies', () => {
+  it.each(POST_CASES)('%# %s (%s) → %d %s', async (payload, type, status, code) => {
+    const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': type }, payload });
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
+    if (code === null) return;
+    const body = JSON.parse(r.body) as ErrorBody;
+    expect(body.error.code).toBe(code);
+    expect(body.error.hint.length).toBeGreaterThan(10);
+  });
+
+  it.each([
+    ['{"force":"true"}', 400], ['{"force":1}', 400], ['{"alias":7}', 400], ['{"unknown":1}', 400], ['{"force":true}', 404],
+  ] as const)('POST /models/:id/promote body %s → %d (no string-to-boolean coercion)', async (payload, status) => {
+    const r = await app.inject({ method: 'POST', url: '/models/no-such-model/promote', headers: { 'content-type': 'application/json' }, payload });
+    expect(r.statusCode, r.body).toBe(status);
+  });
+});
+
+describe('every error body has a hint', () => {
+  it('503 SP_ERR_NO_MODEL tells how to get a champion', async () => {
+    const empty = await tempWorkspace();
+    folders.push(empty);
+    const holder = new ChampionHolder(empty, silentLog);
+    const { app: a } = await buildApp({ workspace: empty, holder, accessLog: null, version: 'test', dashboardDir: empty });
+    for (const r of [await a.inject('/predict?vol_moving_avg=1&adj_close_rolling_med=2'), await a.inject('/ready')]) {
+      expect(r.statusCode).toBe(503);
+      const body = JSON.parse(r.body) as ErrorBody;
+      expect(body.error.code).toBe('SP_ERR_NO_MODEL');
+      expect(body.error.hint).toMatch(/stockpipe train/);
+    }
+    await a.close();
+  });
+});
+
+describe('a real listening server', () => {
+  it('answers a request line over 16 KiB with 414 SP_ERR_URI_TOO_LONG, not echoing it', async () => {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = new URL(address);
+    const q = `vol_moving_avg=1&adj_close_rolling_med=2&x=${'Z'.repeat(20_000)}`;
+    const { status, body } = await new Promise<{ status: number; body: string }>((res, rej) => {
+      const req = request({ host: '127.0.0.1', port, path: `/predict?${q}` }, (r) => {
+        let b = '';
+        r.on('data', (c: Buffer) => { b += c.toString(); });
+        r.on('end', () => res({ status: r.statusCode ?? 0, body: b }));
+      });
+      req.on('error', rej);
+      req.end();
+    });
+    expect(status).toBe(414);
+    expect((JSON.parse(body) as ErrorBody).error.code).toBe('SP_ERR_URI_TOO_LONG');
+    expect(body).not.toContain('ZZZZ');
+  });
+});
+
+describe('5xx', () => {
+  it('is logged at error level with its cause', async () => {
+    const broken = await tempWorkspace();
+    folders.push(broken);
+    await writeFile(join(broken, 'stockpipe.db'), 'this is not a SQLite database, it is long enough to be read as a header '.repeat(20));
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb(); } });
+    const log = pino({ level: 'info' }, sink);
+    const holder = new ChampionHolder(broken, silentLog);
+    const { app: a } = await buildApp({ workspace: broken, holder, accessLog: null, errorLog: log, version: 'test', dashboardDir: broken });
+    const r = await a.inject('/runs');
+    expect(r.statusCode).toBeGreaterThanOrEqual(500);
+    expect((JSON.parse(r.body) as ErrorBody).error.hint.length).toBeGreaterThan(10);
+    const entry = JSON.parse(lines.find((l) => l.includes('"err"'))!) as { level: number; err: { message: string; stack: string } };
+    expect(entry.level).toBe(50);
+    expect(entry.err.stack).toMatch(/caused by/i);
+    await a.close();
+  });
+});
