@@ -10,6 +10,7 @@ import { StockpipeError } from '../core/errors.js';
 import { createRng, deriveSeed, type Rng } from '../core/rng.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
+import { beforeCommit } from '../core/commit-guard.js';
 
 /** Bump when the generator's output changes for the same options (invalidates cached data). */
 export const SYNTHETIC_GENERATOR_VERSION = 'synthetic-gen/1';
@@ -856,6 +857,7 @@ export function syntheticSource(opts: Partial<SyntheticOptions> = {}): Source {
       }
       // Swap in the new folder; the previous one is removed only now.
       const hadOld = await stat(root).then(() => true, () => false);
+      beforeCommit();
       if (hadOld) await rename(root, old);
       await rename(tmp, root);
       if (hadOld) await rm(old, { recursive: true, force: true });
