@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
-import { RUN_STATUSES } from '../registry/schema.js';
+import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { ChampionHolder } from '../serve/champion.js';
 import { registerSeriesRoutes } from './series.js';
@@ -110,7 +110,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
           limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
           offset: { type: 'integer', minimum: 0, default: 0 },
           pipeline: { type: 'string', minLength: 1, maxLength: 200 },
-          status: { type: 'string', enum: [...RUN_STATUSES] },
+          status: { type: 'string', enum: [...PIPELINE_RUN_STATUSES] },
         },
         additionalProperties: false,
       },
