@@ -15,7 +15,8 @@ import { getPipelineRun, listPipelineRuns } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
+const DIST = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist');
+const CLI = join(DIST, 'cli', 'main.js');
 const ENV = { ...process.env, STOCKPIPE_SYMBOLS: '40', STOCKPIPE_YEARS: '3', STOCKPIPE_THREADS: '2' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const linux = process.platform === 'linux';
@@ -146,4 +147,36 @@ describe.runIf(linux)('a SIGKILLed runner takes its task process with it', () =>
     expect(planted.live.filter((p) => existsSync(join(a, p)))).toEqual(planted.live);
     expect(await readFile(join(a, planted.live[0]!), 'utf8')).toBe('half');
   }, 300_000);
+});
+
+describe.runIf(linux)('a task process and its runner', () => {
+  // One case a line: whose pid the task is told is its runner → how the task process ends.
+  it.each([
+    { runner: 'this test process (its parent, alive)', pid: (): number => process.pid, ends: 'exit 0' },
+    { runner: 'a dead pid', pid: (): number => spawnSync(process.execPath, ['-e', '']).pid!, ends: 'SIGKILL' },
+    { runner: 'a live process that is not its parent', pid: (): number => 1, ends: 'SIGKILL' },
+  ])('runner = $runner → $ends', async ({ pid, ends }) => {
+    const child = spawn(process.execPath, [join(DIST, 'cli', 'task-main.js'), '--version'], { env: { ...process.env, STOCKPIPE_TASK_CHILD: '1', STOCKPIPE_RUNNER_PID: String(pid()) }, stdio: 'ignore' });
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+    expect(signal === null ? `exit ${code}` : signal).toBe(ends);
+  });
+
+  it('dies with its runner even while its main thread never yields (a watchdog thread, not the event loop)', async () => {
+    // The runner starts a task whose main thread spins forever, reports the task's pid, then is SIGKILLed.
+    const task = `import(${JSON.stringify(join(DIST, 'core', 'runner-watch.js'))}).then((m) => { m.watchRunner(process.ppid); process.send('ready'); for (;;) {} });`;
+    const runnerSrc = `const c = require('node:child_process').spawn(process.execPath, ['-e', ${JSON.stringify(task)}], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+      c.on('message', () => process.stdout.write(String(c.pid) + '\\n'));`;
+    const runner = spawn(process.execPath, ['-e', runnerSrc], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const taskPid = await new Promise<number>((r) => runner.stdout!.once('data', (b: Buffer) => r(Number(b.toString().trim()))));
+    try {
+      expect(processAlive(taskPid)).toBe(true);
+      const exited = new Promise((r) => runner.on('exit', r));
+      runner.kill('SIGKILL');
+      await exited;
+      await sleep(1000);
+      expect(processAlive(taskPid)).toBe(false);
+    } finally {
+      if (processAlive(taskPid)) process.kill(taskPid, 'SIGKILL'); // never leave a spinning process behind
+    }
+  });
 });

@@ -70,7 +70,7 @@ export function watchRunner(runnerPid: number, opts: RunnerWatchOptions = {}): v
   };
   process.stdout.on('error', onStreamError);
   process.stderr.on('error', onStreamError);
-  process.on('uncaughtExceptionMonitor', (err) => {
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE' || runnerGone(runnerPid)) dieNow();
+  process.on('uncaughtExceptionMonitor', (err: unknown) => {
+    if ((err as NodeJS.ErrnoException | null)?.code === 'EPIPE' || runnerGone(runnerPid)) dieNow();
   });
 }
