@@ -25,6 +25,7 @@ if (!linux) console.log('runner-death.test: skipped: it finds processes through 
 interface Out { code: number | null; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } | null }
 function cli(args: string[]): { child: ReturnType<typeof spawn>; done: Promise<Out> } {
   const child = spawn(process.execPath, [CLI, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
@@ -88,7 +89,12 @@ function observe(ws: string, task: string): { status: string | null; pids: numbe
 }
 
 const workspaces: string[] = [];
-afterAll(async () => { for (const w of workspaces) await rm(w, { recursive: true, force: true }); });
+const started: ReturnType<typeof spawn>[] = [];
+afterAll(async () => {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); // a failed test's runs
+  await sleep(500); // their task processes follow them (what this file tests)
+  for (const w of workspaces) await rm(w, { recursive: true, force: true });
+});
 
 describe.runIf(linux)('a SIGKILLed runner takes its task process with it', () => {
   it('at each task: nothing alive or written after the kill, run abandoned; resume equals an uninterrupted run; a cached run still clears dead temps', async () => {
