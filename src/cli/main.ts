@@ -2,6 +2,8 @@
 /** @module cli/main
  * The stockpipe command line: owns argv, config assembly, output (human or one --json document),
  * and exit codes (0 ok, 1 failed, 2 usage). The only place that calls process.exit. */
+// First, for its side effect: a pipeline task's process watches its runner from here on.
+import './task-child.js';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -376,7 +378,7 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'at most N runs (default 50)', int)
     .option('--offset <n>', 'skip the newest N runs', int)
     .option('--pipeline <name>', 'only runs of this pipeline')
-    .option('--status <status>', 'only runs in this state (running, finished, failed, cancelled)')
+    .option('--status <status>', 'only runs in this state (running, finished, failed, cancelled, abandoned: left running by a killed runner)')
     .addHelpText('after', '\nExamples:\n  $ stockpipe runs\n  $ stockpipe runs list --status failed --json')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => runsListCommand(ctx, { limit: o.limit as number | undefined, offset: o.offset as number | undefined, pipeline: o.pipeline as string | undefined, status: o.status as string | undefined }));
@@ -400,12 +402,6 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // A pipeline task's child process: exit when the runner that started it dies (its IPC channel
-  // closes), so a killed run leaves no orphan writing to the workspace.
-  if (process.env.STOCKPIPE_TASK_CHILD === '1' && process.channel) {
-    process.channel.unref();
-    process.once('disconnect', () => process.exit(130));
-  }
   // `stockpipe … | head`: a closed stdout is the reader's choice, not a crash.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);

@@ -29,7 +29,7 @@ export interface PipelineEnv {
   /** Global flags every child gets (--workspace, --config, --threads, --memory-limit). */
   globalArgs: readonly string[];
   env: NodeJS.ProcessEnv;
-  /** The CLI entry the children run (default: this build's dist/cli/main.js). */
+  /** The CLI entry the children run (default: this build's dist/cli/task-main.js). */
   mainScript?: string;
   /** Bumped with the program version: part of every task's cache key. */
   codeVersion: string;
@@ -37,7 +37,8 @@ export interface PipelineEnv {
   context: CommandContext;
 }
 
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+/** Task processes start at task-main (it watches the runner before loading the program). */
+const MAIN = fileURLToPath(new URL('./task-main.js', import.meta.url));
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (s: TaskSummary | undefined, k: string, task: string): string => {
   const v = s?.[k];
@@ -87,6 +88,7 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
       args: [...args(ctx), ...penv.globalArgs],
       logPath: ctx.logPath,
       signal: ctx.signal,
+      processes: ctx.processes,
       env: penv.env,
       onLine: (line) => {
         const pct = /\((\d{1,3})%\)/.exec(line);

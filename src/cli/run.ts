@@ -127,7 +127,7 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
     } else if (typeof opts.resume === 'string') resume = opts.resume;
     const out = await runPipeline({
       workspace: ctx.workspace, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume,
-      concurrency: ctx.config.pipeline.concurrency, signal: abort.signal, observer: view,
+      concurrency: ctx.config.pipeline.concurrency, signal: abort.signal, observer: view, processes: lock.processes,
       params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
     });
     view.stop();

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { statOrNull, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
+import { removeStaleTempsIn, statOrNull, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
 
 // rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
 const inject = vi.hoisted(() => ({ failRenameOf: null as string | null }));
@@ -36,6 +38,45 @@ describe('atomic outputs', () => {
     expect(await readFile(join(dir, 'a', 'b.txt'), 'utf8')).toBe('one');
     const { readdir } = await import('node:fs/promises');
     expect(await readdir(join(dir, 'a'))).toEqual(['b.txt']);
+  });
+});
+
+describe('several outputs written together (all or none)', () => {
+  const files = (d: string, tag: string) => ['reference-v2.json', 'reference.json', 'report-1.json', 'latest.json'].map((n) => ({ path: join(d, n), data: `${tag} ${n}` }));
+  const snapshot = async (d: string): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const n of (await readdir(d)).sort()) out[n] = await readFile(join(d, n), 'utf8').catch(() => '<folder>');
+    return out;
+  };
+  const prepare = async (): Promise<string> => {
+    const d = join(dir, 'validation');
+    await mkdir(d);
+    await writeFile(join(d, 'reference.json'), 'old reference.json');
+    await writeFile(join(d, 'latest.json'), 'old latest.json');
+    return d;
+  };
+  afterEach(() => { inject.failRenameOf = null; });
+
+  it('writes every file, replacing the previous ones, and leaves no temp file', async () => {
+    const d = await prepare();
+    await writeFilesAtomic(files(d, 'new'));
+    expect(await snapshot(d)).toEqual({ 'latest.json': 'new latest.json', 'reference-v2.json': 'new reference-v2.json', 'reference.json': 'new reference.json', 'report-1.json': 'new report-1.json' });
+  });
+
+  // [what goes wrong, set up the failure, expected error code]
+  const failures: [string, (d: string) => Promise<void>, string][] = [
+    ['a folder stands where latest.json goes', async (d) => { await rm(join(d, 'latest.json')); await mkdir(join(d, 'latest.json', 'x'), { recursive: true }); }, 'SP_ERR_WORKSPACE_UNWRITABLE'],
+    ['the commit fails at the third rename (rolled back)', async (d) => { inject.failRenameOf = join(d, 'report-1.json'); }, 'EIO'],
+    ['the commit fails at the last rename (rolled back)', async (d) => { inject.failRenameOf = join(d, 'latest.json'); }, 'EIO'],
+  ];
+  it.each(failures)('%s → nothing changes, no temp file left', async (_what, setUp, code) => {
+    const d = await prepare();
+    await setUp(d);
+    const before = await snapshot(d);
+    const err = await writeFilesAtomic(files(d, 'new')).then(() => null, (e: unknown) => e);
+    expect(err).not.toBeNull();
+    expect((err as { code?: string }).code).toBe(code); // EIO: not the user's, passed through as it was
+    expect(await snapshot(d)).toEqual(before);
   });
 });
 
@@ -78,41 +119,32 @@ describe('statOrNull', () => {
     } finally {
       await chmod(join(dir, 'closed'), 0o700);
     }
-describe('several outputs written together (all or none)', () => {
-  const files = (d: string, tag: string) => ['reference-v2.json', 'reference.json', 'report-1.json', 'latest.json'].map((n) => ({ path: join(d, n), data: `${tag} ${n}` }));
-  const snapshot = async (d: string): Promise<Record<string, string>> => {
-    const out: Record<string, string> = {};
-    for (const n of (await readdir(d)).sort()) out[n] = await readFile(join(d, n), 'utf8').catch(() => '<folder>');
-    return out;
-  };
-  const prepare = async (): Promise<string> => {
-    const d = join(dir, 'validation');
-    await mkdir(d);
-    await writeFile(join(d, 'reference.json'), 'old reference.json');
-    await writeFile(join(d, 'latest.json'), 'old latest.json');
-    return d;
-  };
-  afterEach(() => { inject.failRenameOf = null; });
-
-  it('writes every file, replacing the previous ones, and leaves no temp file', async () => {
-    const d = await prepare();
-    await writeFilesAtomic(files(d, 'new'));
-    expect(await snapshot(d)).toEqual({ 'latest.json': 'new latest.json', 'reference-v2.json': 'new reference-v2.json', 'reference.json': 'new reference.json', 'report-1.json': 'new report-1.json' });
   });
+});
 
-  // [what goes wrong, set up the failure, expected error code]
-  const failures: [string, (d: string) => Promise<void>, string][] = [
-    ['a folder stands where latest.json goes', async (d) => { await rm(join(d, 'latest.json')); await mkdir(join(d, 'latest.json', 'x'), { recursive: true }); }, 'SP_ERR_WORKSPACE_UNWRITABLE'],
-    ['the commit fails at the third rename (rolled back)', async (d) => { inject.failRenameOf = join(d, 'report-1.json'); }, 'EIO'],
-    ['the commit fails at the last rename (rolled back)', async (d) => { inject.failRenameOf = join(d, 'latest.json'); }, 'EIO'],
-  ];
-  it.each(failures)('%s → nothing changes, no temp file left', async (_what, setUp, code) => {
-    const d = await prepare();
-    await setUp(d);
-    const before = await snapshot(d);
-    const err = await writeFilesAtomic(files(d, 'new')).then(() => null, (e: unknown) => e);
-    expect(err).not.toBeNull();
-    expect((err as { code?: string }).code).toBe(code); // EIO: not the user's, passed through as it was
-    expect(await snapshot(d)).toEqual(before);
+// A pid that is certainly dead: a process that ran and was reaped.
+const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+
+describe('removeStaleTempsIn (run start: dead processes\' temp outputs anywhere in the workspace)', () => {
+  // One case a line: where the temp is, whose pid wrote it, whether it is removed.
+  it.each([
+    { path: `tables/.prices.parquet.tmp-${deadPid}-mx1abc`, pid: 'dead', removed: true },
+    { path: `features/.features.parquet.tmp-${deadPid}-k2`, pid: 'dead', removed: true },
+    { path: `validation/.latest.json.tmp-${deadPid}-k2`, pid: 'dead', removed: true },
+    { path: `models/m1.tmp-${deadPid}/model.json`, pid: 'dead', removed: true },
+    { path: `raw/synthetic/data.tmp-${deadPid}/A.csv`, pid: 'dead', removed: true },
+    { path: `pipeline/.run.lock.tmp-${deadPid}-zz`, pid: 'dead', removed: true },
+    { path: `tables/.prices.parquet.tmp-${process.pid}-mx1abc`, pid: 'this process', removed: false },
+    { path: `tables/.prices.parquet.tmp-1-mx1abc`, pid: 'live (pid 1)', removed: false },
+    { path: `runs/r1/.x.tmp-${deadPid}-a`, pid: 'dead, under runs/ (logs: not searched)', removed: false },
+    { path: `raw/synthetic/data/.A.csv.tmp-${deadPid}-a`, pid: 'dead, below the third level', removed: false },
+    { path: `tables/prices.parquet`, pid: 'not a temp', removed: false },
+  ])('$path ($pid) → removed: $removed', async ({ path, removed }) => {
+    await mkdir(join(dir, path, '..'), { recursive: true });
+    await writeFile(join(dir, path), 'x');
+    const segs = path.split('/');
+    const tempEntry = join(dir, ...segs.slice(0, segs.findIndex((x) => x.includes('.tmp-')) + 1)); // the temp file or folder
+    expect(await removeStaleTempsIn(dir)).toEqual(removed ? [tempEntry] : []);
+    expect(existsSync(join(dir, path))).toBe(!removed);
   });
 });

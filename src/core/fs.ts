@@ -4,8 +4,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile, access, constants, copyFile, link, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
+import { beforeCommit } from './commit-guard.js';
 import { StockpipeError } from './errors.js';
 import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
+import { processAlive } from './proc.js';
+
+export { processAlive };
 
 /** A temp path beside `target` (same folder, so the rename is atomic). */
 export function tempPathFor(target: string): string {
@@ -66,6 +70,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   const tmp = tempPathFor(target);
   try {
     await writeFile(tmp, data);
+    beforeCommit();
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -86,6 +91,9 @@ export async function statOrNull(path: string): Promise<Stats | null> {
     if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw err;
   }
+}
+
+/**
  * Writes several files as one: all are staged as temp files first, then renamed into place; when a
  * write or a rename fails, every target already replaced is restored (or removed when it is new), so
  * the files are all new or all as before. Temp files and backups are removed either way.
@@ -139,16 +147,6 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
   await cleanup();
 }
 
-/** True when a process with this pid is alive (signal 0 probes without signalling). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes temp files of `target` left by killed runs (their writer pid is gone). */
 export async function removeStaleTemps(target: string): Promise<string[]> {
   const prefix = `.${basename(target)}.tmp-`;
@@ -165,6 +163,38 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
   return removed;
 }
 
+/** A temp output's name: `.<name>.tmp-<pid>-<stamp>` (this file's) or `<name>.tmp-<pid>` (folders). */
+const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/;
+/** Folders of the workspace not searched for temps (run logs; DuckDB's own spill folder). */
+const SKIP_DIRS = new Set(['runs', 'tmp']);
+
+/**
+ * Removes the temp outputs (files or folders) that killed processes left anywhere in the
+ * workspace's first three levels (tables/, features/, validation/, models/, raw/<id>/, pipeline/):
+ * those whose writer pid is dead. A live writer's temps (another command running) are kept.
+ */
+export async function removeStaleTempsIn(workspace: string, depth = 3): Promise<string[]> {
+  const removed: string[] = [];
+  const walk = async (dir: string, level: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      const m = TEMP_NAME.exec(e.name);
+      if (m) {
+        const pid = Number(m[1]);
+        if (pid !== process.pid && !processAlive(pid)) {
+          await rm(path, { force: true, recursive: true });
+          removed.push(path);
+        }
+      } else if (e.isDirectory() && level + 1 < depth && !(level === 0 && SKIP_DIRS.has(e.name))) {
+        await walk(path, level + 1);
+      }
+    }
+  };
+  await walk(workspace, 0);
+  return removed;
+}
+
 /** Runs `produce(tmp)` then renames tmp to target; removes tmp on failure. */
 export async function withAtomicOutput<T>(target: string, produce: (tmpPath: string) => Promise<T>): Promise<T> {
   await makeOutputDir(dirname(target));
@@ -172,6 +202,7 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
   const tmp = tempPathFor(target);
   try {
     const result = await produce(tmp);
+    beforeCommit();
     await rename(tmp, target);
     return result;
   } catch (err) {

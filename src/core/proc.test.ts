@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { processAlive, processCmdline, processGone, processStartTime } from './proc.js';
 
 const linux = process.platform === 'linux';
-if (!linux) console.log('proc.test: zombie and start-time cases skipped: they need /proc (Linux)');
+if (!linux) console.log('proc.test: zombie and identity cases skipped: they need /proc (Linux)');
 const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
 const holders: ReturnType<typeof spawn>[] = [];
 afterAll(() => { for (const h of holders) h.kill('SIGKILL'); });
@@ -29,11 +29,11 @@ async function zombie(): Promise<number> {
 describe('processAlive', () => {
   // One case a line: a pid → alive?
   it.each([
-    { name: 'this process', pid: async () => process.pid, alive: true },
-    { name: 'a reaped child', pid: async () => deadPid, alive: false },
-    { name: 'pid 0', pid: async () => 0, alive: false },
-    { name: 'a negative pid (a process group)', pid: async () => -1, alive: false },
-    { name: 'not a number', pid: async () => Number.NaN, alive: false },
+    { name: 'this process', pid: async (): Promise<number> => process.pid, alive: true },
+    { name: 'a reaped child', pid: async (): Promise<number> => deadPid, alive: false },
+    { name: 'pid 0', pid: async (): Promise<number> => 0, alive: false },
+    { name: 'a negative pid (a process group)', pid: async (): Promise<number> => -1, alive: false },
+    { name: 'not a number', pid: async (): Promise<number> => Number.NaN, alive: false },
     ...(linux ? [{ name: 'a zombie (exited, not reaped)', pid: zombie, alive: false }] : []),
   ])('$name → $alive', async ({ pid, alive }) => {
     expect(processAlive(await pid())).toBe(alive);
@@ -41,13 +41,17 @@ describe('processAlive', () => {
 });
 
 describe.runIf(linux)('process identity', () => {
-  it('start time and command line identify this process; another start time is another process', () => {
-    const start = processStartTime(process.pid);
+  it('start time and command line identify a process; another start time is another process', async () => {
+    const marker = `sp-proc-test-${process.pid}`;
+    const h = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker], { stdio: 'ignore' });
+    holders.push(h);
+    await new Promise((r) => h.once('spawn', r));
+    const start = processStartTime(h.pid!);
     expect(start).toMatch(/^\d+$/);
-    expect(processGone(process.pid, start)).toBe(false);
-    expect(processGone(process.pid, `${start}0`)).toBe(true); // a reused pid
+    expect(processGone(h.pid!, start)).toBe(false);
+    expect(processGone(h.pid!, `${start}0`)).toBe(true); // the pid reused by a later process
     expect(processGone(deadPid)).toBe(true);
-    expect(processCmdline(process.pid)?.[0]).toBe(process.argv0 === 'node' ? processCmdline(process.pid)?.[0] : process.argv0);
+    expect(processCmdline(h.pid!)).toContain(marker);
     expect(processCmdline(deadPid)).toBeNull();
   });
 });

@@ -12,7 +12,7 @@ import { FeatureTableReader } from '../db/feature-table.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { promote } from '../registry/promote.js';
-import { RUN_STATUSES } from '../registry/schema.js';
+import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { ChampionHolder } from '../serve/champion.js';
 import { registerSeriesRoutes } from './series.js';
@@ -117,7 +117,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
           limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
           offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
           pipeline: { type: 'string', minLength: 1, maxLength: 200 },
-          status: { type: 'string', enum: [...RUN_STATUSES] },
+          status: { type: 'string', enum: [...PIPELINE_RUN_STATUSES] },
         },
         additionalProperties: false,
       },

@@ -5,6 +5,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RegressionMetrics } from './metrics/regression.js';
+import { beforeCommit } from '../core/commit-guard.js';
 
 export interface ModelFiles {
   modelJson: string;
@@ -28,6 +29,7 @@ export async function writeModelFolder(workspace: string, modelId: string, files
     await writeFile(join(tmp, 'metrics.json'), `${JSON.stringify(files.metrics, null, 2)}\n`);
     await writeFile(join(tmp, 'training.log'), files.trainingLog);
     await writeFile(join(tmp, 'card.md'), files.card);
+    beforeCommit();
     await rename(tmp, dir);
     return dir;
   } catch (err) {

@@ -1,39 +1,113 @@
 /** @module pipeline/lock
  * One pipeline run at a time per workspace: <workspace>/pipeline/run.lock, created exclusively
- * (O_EXCL) with the holder's pid and run. A lock whose holder process is gone (a killed run) is
- * taken over; a live holder makes the second run refuse (SP_ERR_PIPELINE_LOCKED) or wait. */
+ * (O_EXCL) with the holder's pid, start time and run, and the pids of its live task processes
+ * (rewritten by temp file + rename as tasks start and end). A lock whose holder process is gone (a
+ * killed run) is taken over: first any task process it recorded that is still alive (and verified
+ * to be that process, by start time and command line) is killed and waited for, so a resumed run
+ * never shares the workspace with an orphan. Taking the lock also removes the temp outputs of dead
+ * processes anywhere in the workspace. A live holder makes the second run refuse
+ * (SP_ERR_PIPELINE_LOCKED) or wait. */
+import { renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
-import { processAlive } from '../core/fs.js';
+import { removeStaleTempsIn, tempPathFor } from '../core/fs.js';
+import { processAlive, processCmdline, processGone, processStartTime } from '../core/proc.js';
+import type { ProcessTracker } from './types.js';
+
+export interface LockedProcess {
+  pid: number;
+  /** /proc start time (clock ticks since boot), null where unknown. */
+  start: string | null;
+}
 
 export interface LockInfo {
   pid: number;
   host: string;
   pipeline: string;
   started_at: string;
+  /** The holder's start time (absent in locks written by older versions). */
+  start?: string | null;
+  /** The holder's live task processes (absent in locks written by older versions). */
+  children?: LockedProcess[];
 }
 
 export interface RunLock {
   path: string;
+  /** Records the holder's task processes in the lock file. */
+  processes: ProcessTracker;
+  /** Stale temp outputs removed when the lock was taken. */
+  removedTemps: string[];
+  /** Orphaned task processes of a dead holder that were killed when the lock was taken over. */
+  killedOrphans: number[];
   release(): Promise<void>;
+}
+
+export interface AcquireOptions {
+  waitMs?: number;
+  pollMs?: number;
+  now?: () => Date;
+  /** How long to wait for killed orphans to exit (default 10 s). */
+  orphanWaitMs?: number;
 }
 
 export function lockPath(workspace: string): string {
   return join(workspace, 'pipeline', 'run.lock');
 }
 
-/** The current holder, or null when the lock is free or stale. */
-export async function lockHolder(workspace: string): Promise<LockInfo | null> {
-  let info: LockInfo;
+async function readLock(workspace: string): Promise<{ text: string; info: LockInfo | null } | null> {
+  let text: string;
   try {
-    info = JSON.parse(await readFile(lockPath(workspace), 'utf8')) as LockInfo;
+    text = await readFile(lockPath(workspace), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return null; // half-written by a holder killed between create and write: stale
+    return { text: '', info: null }; // unreadable: treated as stale, as before
   }
-  return info.host === hostname() && !processAlive(info.pid) ? null : info;
+  try {
+    return { text, info: JSON.parse(text) as LockInfo };
+  } catch {
+    return { text, info: null }; // half-written by a holder killed between create and write: stale
+  }
+}
+
+const holderGone = (info: LockInfo): boolean => info.host === hostname() && processGone(info.pid, info.start);
+
+/** The current holder, or null when the lock is free or stale. */
+export async function lockHolder(workspace: string): Promise<LockInfo | null> {
+  const got = await readLock(workspace);
+  if (got === null || got.info === null) return null;
+  return holderGone(got.info) ? null : got.info;
+}
+
+/** True when `p` is still the task process the dead holder recorded (same start time, a stockpipe command on this workspace). */
+export function isOrphanOf(p: LockedProcess, workspace: string): boolean {
+  if (!processAlive(p.pid) || p.start === null || processStartTime(p.pid) !== p.start) return false;
+  const argv = processCmdline(p.pid);
+  return argv !== null && argv.includes(workspace);
+}
+
+/** SIGKILLs the dead holder's orphaned task processes and waits until they are gone; returns their pids. */
+async function killOrphans(children: readonly LockedProcess[], workspace: string, waitMs: number): Promise<number[]> {
+  const orphans = children.filter((c) => isOrphanOf(c, workspace));
+  for (const o of orphans) {
+    try {
+      process.kill(o.pid, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const alive = orphans.filter((o) => processAlive(o.pid));
+    if (alive.length === 0) return orphans.map((o) => o.pid);
+    if (Date.now() >= deadline) {
+      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${workspace}: task process ${alive.map((o) => o.pid).join(', ')} of a dead run is still alive ${waitMs / 1000} s after SIGKILL`, {
+        hint: `Check the process (ps -p ${alive[0]!.pid}); run again once it is gone.`,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {
@@ -51,24 +125,60 @@ async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {
   }
 }
 
+/** The lock's process tracker: rewrites the lock file (temp + rename) with the live children. */
+function tracker(file: string, info: LockInfo, isReleased: () => boolean): ProcessTracker {
+  const children = new Map<number, LockedProcess>();
+  const write = (): void => {
+    if (isReleased()) return;
+    const tmp = tempPathFor(file);
+    writeFileSync(tmp, JSON.stringify({ ...info, children: [...children.values()] }));
+    renameSync(tmp, file);
+  };
+  return {
+    started(pid) {
+      children.set(pid, { pid, start: processStartTime(pid) });
+      write();
+    },
+    ended(pid) {
+      if (children.delete(pid)) write();
+    },
+  };
+}
+
 /**
  * Takes the workspace's run lock. `waitMs` > 0 polls until the holder finishes (or the time is
  * up); otherwise a live holder is SP_ERR_PIPELINE_LOCKED at once.
  */
-export async function acquireRunLock(workspace: string, pipeline: string, opts: { waitMs?: number; pollMs?: number; now?: () => Date } = {}): Promise<RunLock> {
+export async function acquireRunLock(workspace: string, pipeline: string, opts: AcquireOptions = {}): Promise<RunLock> {
   const file = lockPath(workspace);
   await mkdir(join(workspace, 'pipeline'), { recursive: true });
-  const info: LockInfo = { pid: process.pid, host: hostname(), pipeline, started_at: (opts.now ?? (() => new Date()))().toISOString() };
+  const info: LockInfo = { pid: process.pid, host: hostname(), pipeline, started_at: (opts.now ?? (() => new Date()))().toISOString(), start: processStartTime(process.pid), children: [] };
   const deadline = Date.now() + (opts.waitMs ?? 0);
+  const killedOrphans: number[] = [];
   for (;;) {
     if (await tryAcquire(file, info)) {
-      return { path: file, release: async () => { await rm(file, { force: true }); } };
+      let released = false;
+      const removedTemps = await removeStaleTempsIn(workspace);
+      return {
+        path: file,
+        processes: tracker(file, info, () => released),
+        removedTemps,
+        killedOrphans,
+        release: async () => {
+          released = true;
+          await rm(file, { force: true });
+        },
+      };
     }
-    const holder = await lockHolder(workspace);
-    if (holder === null) {
-      await rm(file, { force: true }); // stale: its process is gone
+    const got = await readLock(workspace);
+    if (got === null) continue; // released meanwhile
+    if (got.info === null || holderGone(got.info)) {
+      // Stale: its runner is gone. Its task processes must be too before this run starts.
+      killedOrphans.push(...(await killOrphans(got.info?.children ?? [], workspace, opts.orphanWaitMs ?? 10_000)));
+      if ((await readLock(workspace))?.text === got.text) await rm(file, { force: true });
       continue;
     }
+    const holder = got.info;
     if (Date.now() >= deadline) {
       throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${workspace} is in use by pipeline '${holder.pipeline}' (pid ${holder.pid} on ${holder.host}, since ${holder.started_at})`, {
         hint: `Wait for it to finish, pass --wait, or stop process ${holder.pid}; ${file} is taken over automatically once that process is gone.`,

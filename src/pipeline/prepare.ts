@@ -1,9 +1,12 @@
 /** @module pipeline/prepare
  * The start of a run: a new run (every task queued in the store, tasks outside --from/--to
  * skipped and fed their last results) or a resumed one (its succeeded, cached and decided-skip
- * tasks kept with their summaries, the rest re-queued in the same run id). The runner runs it. */
+ * tasks kept with their summaries, the rest re-queued in the same run id), with the runner's pid
+ * recorded. The runner runs it. */
 import { StockpipeError } from '../core/errors.js';
-import { createPipelineRun, getPipelineRun, latestTaskResult, reopenPipelineRun, updateTaskRun, type TaskStatus } from '../registry/pipeline.js';
+import { hostname } from 'node:os';
+import { processStartTime } from '../core/proc.js';
+import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, updateTaskRun, type TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
 import type { RunOptions, TaskOutcome } from './runner.js';
@@ -20,7 +23,7 @@ export interface PreparedRun {
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 
 /** Creates or reopens the run in the store; returns each task's starting state. */
-export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha'>): PreparedRun {
+export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha' | 'runner'>): PreparedRun {
   const names = order.map((t) => t.name);
   const states = new Map<string, TaskState>(names.map((n) => [n, { name: n, status: 'queued', attempts: 0, seconds: null, startedAt: null, note: null, fraction: null, error: null }]));
   const summaries: Record<string, TaskSummary> = {};
@@ -69,5 +72,7 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
       outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
     }
   }
+  // Who runs it now: a run left 'running' by a runner that is gone reads as abandoned.
+  recordRunner(reg, runId, opts.runner ?? { pid: process.pid, host: hostname(), start: processStartTime(process.pid) });
   return { runId, resumed, states, summaries, outcomes };
 }

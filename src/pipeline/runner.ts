@@ -10,12 +10,12 @@ import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js
 import type { Logger } from '../core/log.js';
 import { abortableSleep, backoffMs } from '../core/retry.js';
 import { createRng } from '../core/rng.js';
-import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
+import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type RunnerIdentity, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
 import { prepareRun } from './prepare.js';
-import type { FileList, Pipeline, RunObserver, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
+import type { FileList, Pipeline, ProcessTracker, RunObserver, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
 
 export interface RunOptions {
   workspace: string;
@@ -35,6 +35,10 @@ export interface RunOptions {
   /** Cancels the run (Ctrl-C): running tasks are aborted, the run is marked cancelled. */
   signal?: AbortSignal;
   observer?: RunObserver;
+  /** The process running the run, recorded with it (default: this process). */
+  runner?: RunnerIdentity;
+  /** Told the pids of the task processes (the run lock records them). */
+  processes?: ProcessTracker;
   /** Waits between retries (tests inject one that does not wait). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Recorded with the run. */
@@ -170,7 +174,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       let timedOut = false;
       try {
         const work = spec.run({
-          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up,
+          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes,
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });
         const result = spec.timeoutMs === undefined ? await work : await Promise.race([work, new Promise<never>((_, reject) => {

@@ -2,11 +2,13 @@
  * Runs a stockpipe command as a child process for a task (as Airflow runs a task in its own
  * process): `node <main> <args> --json`, stderr appended to the task's log file, the one --json
  * document on stdout parsed into the task's summary, its error code kept. Abort (timeout, Ctrl-C)
- * sends SIGTERM, then SIGKILL; the IPC channel makes the child exit when the runner dies. */
+ * sends SIGTERM, then SIGKILL. The child gets the runner's pid (STOCKPIPE_RUNNER_PID) and dies with
+ * it (core/runner-watch); each child pid is reported to `processes` for the run lock. */
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+import type { ProcessTracker } from './types.js';
 
 export interface CommandDoc {
   ok: boolean;
@@ -15,7 +17,7 @@ export interface CommandDoc {
 }
 
 export interface SubprocessOptions {
-  /** The CLI entry (dist/cli/main.js). */
+  /** The CLI entry (dist/cli/task-main.js; main.js works too). */
   mainScript: string;
   args: readonly string[];
   logPath: string;
@@ -25,6 +27,8 @@ export interface SubprocessOptions {
   /** Each stderr line, for the live view's progress note. */
   onLine?: (line: string) => void;
   killGraceMs?: number;
+  /** Told each child pid when it starts and when it is gone (the run lock records them). */
+  processes?: ProcessTracker;
 }
 
 /** Runs the command; resolves with its `data`, or throws its StockpipeError (code kept). */
@@ -34,8 +38,10 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
   log.write(`${new Date().toISOString()} [runner] $ stockpipe ${opts.args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.mainScript, ...opts.args, '--json'], {
-      cwd: opts.cwd, env: { ...(opts.env ?? process.env), STOCKPIPE_TASK_CHILD: '1' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      cwd: opts.cwd, env: { ...(opts.env ?? process.env), STOCKPIPE_TASK_CHILD: '1', STOCKPIPE_RUNNER_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    const pid = child.pid;
+    if (pid !== undefined) opts.processes?.started(pid);
     let stdout = '';
     let partial = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
@@ -58,6 +64,7 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
       reject(new StockpipeError('SP_ERR_TASK_FAILED', `cannot start stockpipe ${opts.args[0]}: ${err.message}`, { cause: err }));
     });
     child.on('close', (code, sig) => {
+      if (pid !== undefined) opts.processes?.ended(pid);
       clearTimeout(killTimer);
       opts.signal.removeEventListener('abort', onAbort);
       log.end(`${new Date().toISOString()} [runner] exit ${code ?? sig}\n`);

@@ -19,6 +19,14 @@ export interface TaskContext {
   upstream: Readonly<Record<string, TaskSummary>>;
   /** Reports progress (shown in the live view): a fraction 0..1 and/or a short note. */
   progress(p: { fraction?: number; note?: string }): void;
+  /** Where a task that starts processes reports their pids (the run lock records them). */
+  processes?: ProcessTracker;
+}
+
+/** Keeps the pids of a run's live task processes (so a later run can find orphans). */
+export interface ProcessTracker {
+  started(pid: number): void;
+  ended(pid: number): void;
 }
 
 /** A task's result: its summary (the command's --json data) and row counts. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAlerts, markAlertDelivered, recordAlert } from './alerts.js';
-import { cacheLookup, cacheStore, countPipelineRuns, createPipelineRun, getPipelineRun, latestUnfinishedRun, listPipelineRuns, reopenPipelineRun, updateTaskRun } from './pipeline.js';
+import { abandonedRunIds, cacheLookup, cacheStore, countPipelineRuns, createPipelineRun, getPipelineRun, latestUnfinishedRun, listPipelineRuns, recordRunner, reopenPipelineRun, updateTaskRun, type RunnerGoneCheck } from './pipeline.js';
 import { openRegistry, type Registry } from './store.js';
 
 let ws: string;
@@ -39,6 +39,38 @@ describe('pipeline run history', () => {
     expect(getPipelineRun(reg, id)!.status).toBe('running');
     expect(getPipelineRun(reg, id)!.tasks[1]!.status).toBe('queued');
     expect(getPipelineRun(reg, 'nope')).toBeNull();
+  });
+
+  // A stored 'running' run reads 'abandoned' only when its recorded runner is gone; one case a line.
+  const DEAD = 999_001;
+  const gone: RunnerGoneCheck = (r) => r.pid === DEAD;
+  it.each([
+    { name: 'runner gone, run left running', runner: { pid: DEAD, host: 'h', start: '1' }, end: null, read: 'abandoned' },
+    { name: 'runner alive', runner: { pid: 42, host: 'h', start: '1' }, end: null, read: 'running' },
+    { name: 'no runner recorded (older runs)', runner: null, end: null, read: 'running' },
+    { name: 'runner gone, run ended failed', runner: { pid: DEAD, host: 'h', start: '1' }, end: 'failed', read: 'failed' },
+    { name: 'runner gone, run finished', runner: { pid: DEAD, host: 'h', start: '1' }, end: 'finished', read: 'finished' },
+  ] as const)('run status as read: $name → $read', ({ runner, end, read }) => {
+    const other = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
+    reg.endRun(other, 'cancelled'); // a neighbour the status filter must leave out
+    const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
+    if (runner) recordRunner(reg, id, runner);
+    if (end) reg.endRun(id, end);
+    expect(getPipelineRun(reg, id, gone)!.status).toBe(read);
+    expect(listPipelineRuns(reg, { gone }).find((r) => r.run_id === id)!.status).toBe(read);
+    expect(listPipelineRuns(reg, { status: read, gone }).map((r) => r.run_id)).toEqual([id]);
+    expect(countPipelineRuns(reg, { status: read, gone })).toBe(1);
+    expect(abandonedRunIds(reg, gone)).toEqual(read === 'abandoned' ? [id] : []);
+    if (read === 'abandoned') expect(latestUnfinishedRun(reg, 'train')?.run_id).toBe(id); // still resumable
+  });
+
+  it('a resumed run records its new runner and reads running again', () => {
+    const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
+    recordRunner(reg, id, { pid: DEAD, host: 'h', start: null });
+    expect(getPipelineRun(reg, id, gone)!.status).toBe('abandoned');
+    reopenPipelineRun(reg, id, ['fetch']);
+    recordRunner(reg, id, { pid: 43, host: 'h', start: null });
+    expect(getPipelineRun(reg, id, gone)!.status).toBe('running');
   });
 
   it('refuses an unknown task status', () => {

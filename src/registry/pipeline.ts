@@ -1,8 +1,12 @@
 /** @module registry/pipeline
  * Pipeline run history in the store (SPEC §5, §7): a pipeline run is a `runs` row of kind
  * 'pipeline'; each of its tasks is a `task_runs` row; `task_cache` maps (task, cache key) to the
- * outputs a succeeded task wrote. The runner (pipeline/) decides; this file only stores and reads. */
-import type { TASK_STATUSES } from './schema.js';
+ * outputs a succeeded task wrote. The runner (pipeline/) decides; this file only stores and reads.
+ * A run records its runner's pid, host and start time (params runner_pid, runner_host,
+ * runner_start); a stored 'running' run whose runner is gone reads as 'abandoned'. */
+import { hostname } from 'node:os';
+import { processGone } from '../core/proc.js';
+import type { PIPELINE_RUN_STATUSES, TASK_STATUSES } from './schema.js';
 import type { Registry } from './store.js';
 import type { RunRecord } from './types.js';
 
@@ -34,7 +38,11 @@ export interface TaskRunRecord {
   error: string | null;
 }
 
-export interface PipelineRunSummary extends RunRecord {
+export type PipelineRunStatus = (typeof PIPELINE_RUN_STATUSES)[number];
+
+export interface PipelineRunSummary extends Omit<RunRecord, 'status'> {
+  /** As stored, except 'abandoned': left 'running' by a runner that is gone (killed). */
+  status: PipelineRunStatus;
   pipeline: string;
   seconds: number | null;
   /** Task status → how many tasks ended (or stand) in it. */
@@ -57,7 +65,7 @@ function toTask(r: TaskRow): TaskRunRecord {
   return { ...r, outputs: parse<OutputRecord[]>(r.outputs, []), summary: parse<Record<string, unknown> | null>(r.summary, null) };
 }
 
-function seconds(run: RunRecord): number | null {
+function seconds(run: Pick<RunRecord, 'started_at' | 'ended_at'>): number | null {
   return run.ended_at === null ? null : (Date.parse(run.ended_at) - Date.parse(run.started_at)) / 1000;
 }
 
@@ -114,31 +122,64 @@ function countsFor(reg: Registry, runIds: readonly string[]): Map<string, Partia
   return out;
 }
 
+/** The process running a pipeline run, as recorded with it. */
+export interface RunnerIdentity {
+  pid: number;
+  host: string;
+  /** /proc start time, null where unknown. */
+  start: string | null;
+}
+
+/** Records (or, on resume, replaces) the runner of a run. */
+export function recordRunner(reg: Registry, runId: string, runner: RunnerIdentity): void {
+  reg.logParams(runId, { runner_pid: runner.pid, runner_host: runner.host, runner_start: runner.start });
+}
+
+/** Whether a recorded runner is gone; injectable for tests. Another host's runner is never judged. */
+export type RunnerGoneCheck = (runner: RunnerIdentity) => boolean;
+const runnerGoneHere: RunnerGoneCheck = (r) => r.host === hostname() && processGone(r.pid, r.start);
+
+/** The ids of stored 'running' pipeline runs whose recorded runner is gone. */
+export function abandonedRunIds(reg: Registry, gone: RunnerGoneCheck = runnerGoneHere): string[] {
+  const rows = reg.all<{ run_id: string; pid: string; host: string | null; start: string | null }>('find abandoned runs',
+    `SELECT r.run_id, p.value AS pid, h.value AS host, s.value AS start FROM runs r
+     JOIN params p ON p.run_id = r.run_id AND p.key = 'runner_pid'
+     LEFT JOIN params h ON h.run_id = r.run_id AND h.key = 'runner_host'
+     LEFT JOIN params s ON s.run_id = r.run_id AND s.key = 'runner_start'
+     WHERE r.kind = 'pipeline' AND r.status = 'running'`);
+  return rows.filter((r) => gone({ pid: Number(r.pid), host: r.host ?? '', start: r.start })).map((r) => r.run_id);
+}
+
+/** SQL for a run's status as read ('abandoned' for the ids in the JSON array @abandoned). */
+const READ_STATUS = "(CASE WHEN run_id IN (SELECT value FROM json_each(@abandoned)) THEN 'abandoned' ELSE status END)";
+
 /** Pipeline runs, newest first, with per-status task counts (paged). */
-export function listPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; limit?: number; offset?: number } = {}): PipelineRunSummary[] {
-  const runs = reg.all<RunRecord>('list pipeline runs',
-    `SELECT * FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR status = @status)
+export function listPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; limit?: number; offset?: number; gone?: RunnerGoneCheck } = {}): PipelineRunSummary[] {
+  const runs = reg.all<Omit<RunRecord, 'status'> & { status: PipelineRunStatus }>('list pipeline runs',
+    `SELECT *, ${READ_STATUS} AS status FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR ${READ_STATUS} = @status)
      ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
-    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0 });
+    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0, abandoned: JSON.stringify(abandonedRunIds(reg, opts.gone)) });
   const counts = countsFor(reg, runs.map((r) => r.run_id));
   return runs.map((r) => ({ ...r, pipeline: r.name ?? '', seconds: seconds(r), task_counts: counts.get(r.run_id) ?? {} }));
 }
 
 /** How many pipeline runs match (for paging). */
-export function countPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string } = {}): number {
-  return reg.get<{ n: number }>('count pipeline runs', "SELECT COUNT(*) AS n FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR status = @status)",
-    { pipeline: opts.pipeline ?? null, status: opts.status ?? null })?.n ?? 0;
+export function countPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; gone?: RunnerGoneCheck } = {}): number {
+  return reg.get<{ n: number }>('count pipeline runs', `SELECT COUNT(*) AS n FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR ${READ_STATUS} = @status)`,
+    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, abandoned: opts.status === undefined ? '[]' : JSON.stringify(abandonedRunIds(reg, opts.gone)) })?.n ?? 0;
 }
 
 /** One pipeline run with its tasks in plan order and its params; null when unknown. */
-export function getPipelineRun(reg: Registry, runId: string): PipelineRunDetails | null {
+export function getPipelineRun(reg: Registry, runId: string, gone: RunnerGoneCheck = runnerGoneHere): PipelineRunDetails | null {
   const run = reg.getRun(runId);
   if (run === null || run.kind !== 'pipeline') return null;
   const tasks = getTaskRuns(reg, runId);
   const task_counts: Partial<Record<TaskStatus, number>> = {};
   for (const t of tasks) task_counts[t.status] = (task_counts[t.status] ?? 0) + 1;
   const { metrics: _m, artifacts: _a, params, ...rec } = run;
-  return { ...rec, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
+  const pid = params.runner_pid;
+  const abandoned = rec.status === 'running' && pid !== undefined && pid !== null && gone({ pid: Number(pid), host: params.runner_host ?? '', start: params.runner_start ?? null });
+  return { ...rec, status: abandoned ? 'abandoned' : rec.status, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
 }
 
 /** The newest pipeline run (of `pipeline`, when given) that failed, was cancelled, or was left running. */

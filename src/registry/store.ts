@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import { beforeCommit } from '../core/commit-guard.js';
 import { StockpipeError } from '../core/errors.js';
 import { assertAliasTakes } from './alias-kinds.js';
 import { connect, registryError, registryPath } from './open.js';
@@ -318,7 +319,10 @@ export class Registry {
   /** Runs `fn` in an IMMEDIATE transaction (so a concurrent writer waits instead of failing mid-way). */
   private write<T>(what: string, fn: () => T): T {
     if (this.readonly) throw new StockpipeError('SP_ERR_REGISTRY', `registry ${this.file} was opened read-only; cannot ${what}`, { hint: 'Open the registry without readonly to write (a bug if you see this from the CLI).' });
-    return this.read(what, () => (this.db.inTransaction ? fn() : this.db.transaction(fn).immediate()));
+    beforeCommit();
+    // The guard runs again at the end of the outermost transaction: a task whose runner died
+    // meanwhile stops there and its writes are never committed.
+    return this.read(what, () => (this.db.inTransaction ? fn() : this.db.transaction(() => { const r = fn(); beforeCommit(); return r; }).immediate()));
   }
 
   private aliasTargets(): Record<string, string> {

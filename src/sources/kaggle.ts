@@ -19,6 +19,7 @@ import { resolveKaggleAuth, kaggleCredentialPlaces, type KaggleAuth } from './ka
 import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
 import { extractZip } from './zip.js';
+import { beforeCommit } from '../core/commit-guard.js';
 
 export const DEFAULT_KAGGLE_DATASET = 'jacksoncrow/stock-market-dataset';
 
@@ -251,6 +252,7 @@ async function download(run: Run, version: number, zipPath: string, totalHint: n
       continue;
     }
     await verifyPart(run, part, { size: await sizeOf(part), start, length, total, md5, gotMd5: hash.digest('base64') });
+    beforeCommit();
     await rename(part, zipPath);
     await rm(side, { force: true });
     log.info({ path: zipPath, bytes: written }, 'kaggle archive downloaded');
@@ -296,6 +298,7 @@ async function unpack(run: Run, zipPath: string, dir: string, key: string): Prom
       fetched_at: ctx.now().toISOString(), layout: 'dir', root: dataDir, files, bytes: files.reduce((s, f) => s + f.size, 0),
     };
     const hadData = await isDir(dataDir);
+    beforeCommit();
     if (hadData) await rename(dataDir, old);
     await rename(staging, dataDir);
     let path: string;

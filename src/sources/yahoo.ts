@@ -14,6 +14,7 @@ import { hashAndCountRows } from './dir.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
 import { yahooClient, type YahooBars, type YahooClientOptions } from './yahoo-client.js';
+import { beforeCommit } from '../core/commit-guard.js';
 
 export const YAHOO_PRICE_HEADER = 'Date,Open,High,Low,Close,Adj Close,Volume';
 export const YAHOO_META_HEADER = 'Symbol,Security Name,ETF';
@@ -105,6 +106,7 @@ export function yahooSource(opts: YahooSourceOptions): Source {
           fetched_at: ctx.now().toISOString(), layout: 'dir', root, files, bytes: files.reduce((s, f) => s + f.size, 0),
         };
         const hadData = await isDir(root);
+        beforeCommit();
         if (hadData) await rename(root, old);
         await rename(staging, root);
         let path: string;

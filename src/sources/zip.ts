@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { StockpipeError } from '../core/errors.js';
+import { beforeCommit } from '../core/commit-guard.js';
 
 export interface ZipEntryInfo {
   name: string;
@@ -99,6 +100,7 @@ export async function extractZip(path: string, destDir: string, onEntry?: (entry
       entries.push(entry);
       onEntry?.(entry);
     });
+    beforeCommit();
     await rm(destDir, { recursive: true, force: true });
     await rename(tmp, destDir);
     return entries;

@@ -66,7 +66,7 @@ export type TaskStatus = 'queued' | 'running' | 'retried' | 'succeeded' | 'faile
 export interface RunSummary {
   run_id: string;
   pipeline: string;
-  status: 'running' | 'finished' | 'failed' | 'cancelled';
+  status: 'running' | 'finished' | 'failed' | 'cancelled' | 'abandoned';
   started_at: string;
   ended_at: string | null;
   seconds: number | null;

@@ -6,6 +6,7 @@ import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StockpipeError } from '../../core/errors.js';
 import { processAlive, statOrNull } from '../../core/fs.js';
+import { beforeCommit } from '../../core/commit-guard.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from '../manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from '../types.js';
 import { generateSynthetic, type SyntheticResult } from './generate.js';
@@ -77,6 +78,7 @@ export function syntheticSource(opts: Partial<SyntheticOptions> = {}): Source {
       }
       // Swap in the new folder; the previous one is removed only now.
       const hadOld = (await statOrNull(root)) !== null;
+      beforeCommit();
       if (hadOld) await rename(root, old);
       await rename(tmp, root);
       if (hadOld) await rm(old, { recursive: true, force: true });

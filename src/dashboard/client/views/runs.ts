@@ -8,7 +8,7 @@ import type { ViewContext } from '../main.js';
 import { drawDag, runEdges } from './dag.js';
 
 const PAGE = 25;
-const STATUSES = ['', 'running', 'finished', 'failed', 'cancelled'];
+const STATUSES = ['', 'running', 'finished', 'failed', 'cancelled', 'abandoned'];
 const TASK_ORDER: TaskStatus[] = ['succeeded', 'cached', 'retried', 'running', 'queued', 'failed', 'skipped', 'cancelled'];
 
 /** A run's tasks as a row of small boxes in plan order (status colour; cached ⟲, retried ↻). */

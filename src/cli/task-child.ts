@@ -1,0 +1,15 @@
+/** @module cli/task-child
+ * Imported first by cli/main, for its side effect: a pipeline task's process (the runner sets
+ * STOCKPIPE_TASK_CHILD=1 and STOCKPIPE_RUNNER_PID) starts watching its runner before the rest of
+ * the program (DuckDB, the tree engine, …) is even loaded, so it dies with the runner at any
+ * moment (core/runner-watch). A runner without STOCKPIPE_RUNNER_PID: its IPC channel only. */
+import { dieNow, watchRunner } from '../core/runner-watch.js';
+
+if (process.env.STOCKPIPE_TASK_CHILD === '1') {
+  const runnerPid = Number(process.env.STOCKPIPE_RUNNER_PID);
+  if (Number.isInteger(runnerPid) && runnerPid > 0) watchRunner(runnerPid);
+  else if (process.channel) {
+    process.channel.unref();
+    process.once('disconnect', dieNow);
+  }
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+/** @module cli/task-main
+ * The entry of a pipeline task's process (pipeline/subprocess runs `node task-main.js <cmd> …`):
+ * starts watching the runner (cli/task-child) before loading the program, whose module graph
+ * takes most of a process's start-up (seconds on a busy machine), then runs cli/main as usual. */
+import './task-child.js';
+
+await import('./main.js');
