@@ -61,6 +61,8 @@ export interface IngestReport {
   metadata_file: string | null;
   metadata_rows: number;
   files_ignored: string[];
+  /** Entries the source could not follow (broken symlinks, loops), from its manifest. */
+  files_skipped: { path: string; reason: string }[];
   empty_files: string[];
   /** Malformed lines by path and line (the first 200; malformed_total counts them all). */
   malformed: MalformedLine[];
@@ -175,6 +177,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
         metadata_file: layout.metadata,
         metadata_rows: metadataRows,
         files_ignored: layout.ignored.filter((p) => !p.endsWith('manifest.json')),
+        files_skipped: m.skipped ?? [],
         empty_files: [],
         malformed: [],
         malformed_total: 0,
