@@ -195,6 +195,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
             if (!res.ok) {
               const where = join(m.root, f.path);
               if (res.kind === 'header') throw new StockpipeError('SP_ERR_INPUT_HEADER', `${where}: ${res.message}`);
+              if (res.kind === 'zip') throw new StockpipeError('SP_ERR_ZIP_CORRUPT', `${m.root}: entry ${f.path} cannot be read: ${res.message}`, { hint: 'The archive is damaged: download it again (fetch checks only its directory, not each entry).' });
               if (res.kind === 'missing') throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
               throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${res.message}`);
             }
