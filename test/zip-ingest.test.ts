@@ -1,6 +1,6 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { StockpipeError } from '../src/core/errors.js';
 import { ingest, pricesPath } from '../src/etl/ingest.js';
@@ -45,5 +45,35 @@ describe('zip:PATH source', () => {
     const corrupt = await zipSource(bad).fetch(fetchContext(ws)).catch((e: unknown) => e);
     expect((corrupt as StockpipeError).code).toBe('SP_ERR_ZIP_CORRUPT');
     expect(await readdir(ws)).toEqual(['bad.zip']);
+  });
+
+  describe('a corrupt entry (issue 12)', () => {
+    const made: string[] = [];
+    afterAll(async () => {
+      for (const d of made) await rm(d, { recursive: true, force: true });
+    });
+
+    /** Entries, and the one whose deflate data is overwritten after the archive is built. */
+    const CASES: [string, string][] = [
+      ['the first bars file', 'data/stocks/AAA.csv'],
+      ['a later bars file', 'data/etfs/ZZZ.csv'],
+    ];
+    it.each(CASES)('%s fails ingest with SP_ERR_ZIP_CORRUPT naming the archive and the entry', async (_, broken) => {
+      const ws = await tempWorkspace();
+      made.push(ws);
+      const csv = 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,5\n';
+      const names = ['data/etfs/ZZZ.csv', 'data/stocks/AAA.csv', 'data/stocks/BBB.csv'];
+      const zip = buildZip(names.map((name) => ({ name, data: csv.repeat(20) })));
+      // The local header (30 bytes + name) is followed by the deflate data: make its first block invalid.
+      const at = zip.indexOf(Buffer.from(broken)) + broken.length;
+      zip.fill(0xff, at, at + 4);
+      const zipPath = join(ws, 'broken.zip');
+      await writeFile(zipPath, zip);
+      const { manifest } = await zipSource(zipPath).fetch(fetchContext(ws));
+      const err = await ingest({ workspace: ws, manifest, threads: 1, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+      expect((err as StockpipeError).code).toBe('SP_ERR_ZIP_CORRUPT');
+      expect((err as StockpipeError).message).toContain(broken);
+      expect((err as StockpipeError).message).toContain(zipPath);
+    });
   });
 });

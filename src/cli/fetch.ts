@@ -13,6 +13,8 @@ export interface FetchData {
   bytes: number;
   cached: boolean;
   seconds: number;
+  /** Dir sources: entries not followed (broken symlink, loop, not a file), each with its reason. */
+  skipped: { path: string; reason: string }[];
 }
 
 export async function fetchCommand(ctx: CommandContext): Promise<CommandResult<FetchData>> {
@@ -29,7 +31,11 @@ export async function fetchCommand(ctx: CommandContext): Promise<CommandResult<F
     bytes: r.manifest.bytes,
     cached: r.cached,
     seconds: Math.round(performance.now() - t0) / 1000,
+    skipped: r.manifest.skipped ?? [],
   };
-  const human = `${r.cached ? 'unchanged (cached)' : 'fetched'} ${data.source_spec}: ${data.files} files, ${(data.bytes / 1e6).toFixed(1)} MB in ${data.path} (${data.seconds} s)`;
+  const human = [
+    `${r.cached ? 'unchanged (cached)' : 'fetched'} ${data.source_spec}: ${data.files} files, ${(data.bytes / 1e6).toFixed(1)} MB in ${data.path} (${data.seconds} s)`,
+    ...data.skipped.map((s) => `  skipped: ${s.path}: ${s.reason}`),
+  ].join('\n');
   return { data, human };
 }

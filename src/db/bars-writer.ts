@@ -18,8 +18,10 @@ export interface BarColumns {
   low: Float64Array;
   close: Float64Array;
   adjClose: Float64Array;
-  /** Whole numbers in [0, 2^53). */
+  /** Whole numbers ≥ 0; exact below 2^53 (beyond it see volumeExact). */
   volume: Float64Array;
+  /** The exact int64 Volume of every row, present only when some row is ≥ 2^53 (a double cannot hold it). */
+  volumeExact?: BigInt64Array;
 }
 
 /** One symbol's rows (or a slice of them), in date order; days within the spec's range. */
@@ -91,13 +93,16 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
     w.set(5, b.low, off, n);
     w.set(6, b.close, off, n);
     w.set(7, b.adjClose, off, n);
-    for (let i = 0; i < n; i++) {
-      const v = b.volume[off + i]!;
-      const hi = Math.floor(v / 4294967296);
-      vol64[2 * i] = (v - hi * 4294967296) | 0;
-      vol64[2 * i + 1] = hi | 0;
+    if (b.volumeExact !== undefined) w.set(8, b.volumeExact, off, n);
+    else {
+      for (let i = 0; i < n; i++) {
+        const v = b.volume[off + i]!;
+        const hi = Math.floor(v / 4294967296);
+        vol64[2 * i] = (v - hi * 4294967296) | 0;
+        vol64[2 * i + 1] = hi | 0;
+      }
+      w.set(8, vol64, 0, 2 * n);
     }
-    w.set(8, vol64, 0, 2 * n);
     w.set(9, b.asset, off, n);
     for (let e = 0; e < extras.length; e++) {
       const col = b.extra![e]!;

@@ -1,27 +1,16 @@
 /** @module etl/csv-parse
  * Parses one Kaggle-layout daily-bars CSV (bytes) into typed columns, with every dropped row
- * counted by reason. Pure: no I/O. Numbers are parsed correctly rounded (as strtod would). */
+ * counted by reason. Pure: no I/O. Numbers are parsed correctly rounded (as strtod would); a
+ * price must be finite and a Volume a whole int64 ≥ 0, else the line is malformed. A file holding
+ * a `"` is first rewritten without RFC 4180 quoting (csv-quoted); the byte loop never sees one. */
 
-import type { BarColumns } from '../db/bars-writer.js';
 import { daysFromCivil } from '../core/calendar.js';
 import { divPow10 } from './decimal.js';
+import { exactBig, exactValue, exactVolume, isNonFiniteLiteral, VOL_OK, VOL_OUT_OF_RANGE, VOLUME_REASONS } from './csv-number.js';
+import { unquoteCsv, type Unquoted } from './csv-quoted.js';
+import { emptyDrops, sortAndDedupe, type LineIssue, type ParsedBars } from './parsed-bars.js';
 
-/** Reasons a data line is not kept; every line read ends up kept or in exactly one of these. */
-export const DROP_REASONS = ['null_values', 'malformed', 'duplicate', 'blank'] as const;
-export type DropReason = (typeof DROP_REASONS)[number];
-export type DropCounts = Record<DropReason, number>;
-
-export interface LineIssue {
-  line: number;
-  reason: string;
-}
-
-export interface ParsedBars extends BarColumns {
-  rowsRead: number;
-  dropped: DropCounts;
-  /** Malformed lines (the first MAX_ISSUES of them), by 1-based line number in the file. */
-  issues: LineIssue[];
-}
+export { DROP_REASONS, emptyDrops, keepOrder, pickRows, sortAndDedupe, type DropCounts, type DropReason, type LineIssue, type ParsedBars } from './parsed-bars.js';
 
 export const MAX_ISSUES = 20;
 export const REQUIRED_COLUMNS = ['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume'] as const;
@@ -35,10 +24,6 @@ export const MAX_DAY = daysFromCivil(2099, 12, 31);
 
 export class HeaderError extends Error {}
 
-export function emptyDrops(): DropCounts {
-  return { null_values: 0, malformed: 0, duplicate: 0, blank: 0 };
-}
-
 export { civilFromDays, daysFromCivil } from '../core/calendar.js';
 
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
@@ -49,10 +34,13 @@ const latin1 = new TextDecoder('latin1');
 const OK = 0;
 const NULL = -1;
 const BAD = -2;
+const NOT_FINITE = -3;
 
 /** Outputs of scanNumber (module state: no allocation per field). */
 let numValue = 0;
 let numEnd = 0;
+/** The value did not come from the exact fast path (so a Volume needs exactVolume's check). */
+let numInexact = false;
 
 function sliceText(bytes: Uint8Array, start: number, end: number): string {
   // Buffer's latin1Slice is the fastest bytes → string here (no TextDecoder object per call).
@@ -86,14 +74,16 @@ function splitAndDivide(bytes: Uint8Array, from: number, to: number, frac: numbe
 
 /**
  * Scans one field from `start` up to the next comma or `lineEnd`, parsing it as a decimal.
- * Sets numValue and numEnd (the delimiter's index); returns OK, NULL (empty or an NA string)
- * or BAD. Fast path (Clinger): integer mantissa < 2^53 and ≤ 22 fraction digits gives one
- * correctly rounded division; longer plain decimals go to Number() on the text (correctly
- * rounded too); anything unusual is checked against a strict pattern first.
+ * Sets numValue, numEnd (the delimiter's index) and numInexact; returns OK, NULL (empty or an NA
+ * string), BAD or NOT_FINITE (an inf/nan literal, or beyond the double range). Fast path
+ * (Clinger): integer mantissa < 2^53 and ≤ 22 fraction digits gives one correctly rounded
+ * division, always finite; longer plain decimals go to Number() on the text (correctly rounded
+ * too); anything unusual is checked against a strict pattern first.
  */
 function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
   // The byte after a line (\r, \n, or past the end: undefined) is never a digit, so the digit
   // loops need no bounds check.
+  numInexact = false;
   let i = start;
   let c = bytes[i];
   const neg = c === 0x2d;
@@ -120,8 +110,14 @@ function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
     if (digits > 0) {
       let v = NaN;
       if (m < TWO53 && frac <= 22) v = frac === 0 ? m : m / POW10[frac]!;
-      else if (frac <= 22) v = splitAndDivide(bytes, first, i, frac);
-      if (Number.isNaN(v)) v = Number(sliceText(bytes, first, i));
+      else {
+        numInexact = true;
+        if (frac <= 22) v = splitAndDivide(bytes, first, i, frac);
+        if (Number.isNaN(v)) {
+          v = Number(sliceText(bytes, first, i));
+          if (v === Infinity) return NOT_FINITE; // e.g. 400 digits
+        }
+      }
       numValue = neg ? -v : v;
       return OK;
     }
@@ -130,13 +126,14 @@ function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
   // Something unusual: find the field's end and judge the text as a whole.
   while (i < lineEnd && bytes[i] !== 0x2c) i++;
   numEnd = i;
-  let text = sliceText(bytes, start, i);
-  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
+  // Quotes never get here: a file with a `"` was rewritten by unquoteCsv first.
+  const text = sliceText(bytes, start, i);
   if (NA_STRINGS.has(text)) return NULL;
   // Number() accepts forms read_csv does not ('0x1A', ' 1', 'Infinity'): require a plain decimal.
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return BAD;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return isNonFiniteLiteral(text) ? NOT_FINITE : BAD;
   const v = Number(text);
-  if (!Number.isFinite(v)) return BAD;
+  if (!Number.isFinite(v)) return NOT_FINITE; // 1e309
+  numInexact = true;
   numValue = v;
   return OK;
 }
@@ -170,14 +167,22 @@ function headerNames(text: string): string[] {
  * Parses one file. Throws HeaderError when the header lacks a required column.
  * An empty file (0 bytes) is treated like a header-only file: 0 rows.
  */
-export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
+export function parseBarsCsv(input: Uint8Array): ParsedBars {
+  // memchr-speed: a file without a quote (the usual case) goes straight to the byte loop.
+  const q: Unquoted | null = input.indexOf(0x22) >= 0 ? unquoteCsv(input, REQUIRED_COLUMNS) : null;
+  const bytes = q === null ? input : q.bytes;
   const n = bytes.length;
   let pos = 0;
-  if (n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
-  let eol = bytes.indexOf(0x0a, pos);
-  if (eol < 0) eol = n;
-  const names = headerNames(new TextDecoder('utf-8').decode(bytes.subarray(pos, eol)));
-  const empty = n - pos === 0;
+  let eol = -1;
+  let names: string[];
+  if (q !== null) names = q.names;
+  else {
+    if (n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) pos = 3;
+    eol = bytes.indexOf(0x0a, pos);
+    if (eol < 0) eol = n;
+    names = headerNames(new TextDecoder('utf-8').decode(bytes.subarray(pos, eol)));
+  }
+  const empty = q === null && n - pos === 0;
   const col = REQUIRED_COLUMNS.map((c) => names.indexOf(c));
   if (!empty && col.some((c) => c < 0)) {
     const missing = REQUIRED_COLUMNS.filter((_, k) => col[k]! < 0);
@@ -201,9 +206,14 @@ export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
   let rowsRead = 0;
   let lineNo = 1;
   pos = eol + 1;
-  const note = (reason: string): void => {
+  /** Exact volumes, allocated when the first row ≥ 2^53 is kept. */
+  let volX: BigInt64Array | null = null;
+  const note = (reason: string, value?: string): void => {
     dropped.malformed++;
-    if (issues.length < MAX_ISSUES) issues.push({ line: lineNo, reason });
+    if (issues.length >= MAX_ISSUES) return;
+    const issue: LineIssue = q === null ? { line: lineNo, reason } : { line: q.lineOf[lineNo - 2]!, reason: q.forced.get(lineNo - 2) ?? reason };
+    if (value !== undefined && !q?.forced.has(lineNo - 2)) issue.value = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    issues.push(issue);
   };
   while (pos < n) {
     lineNo++;
@@ -221,6 +231,10 @@ export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
     let d = NaN;
     let isNull = false;
     let bad = '';
+    let badValue: string | undefined;
+    let volStatus = VOL_OK;
+    let volText = '';
+    let big: bigint | null = null;
     let field = 0;
     for (; field < nFields; field++) {
       const slot = slotOf[field]!;
@@ -232,11 +246,25 @@ export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
         i = e;
       } else if (slot > 0) {
         const r = scanNumber(bytes, i, lineEnd);
+        if (r === OK) {
+          cols[slot - 1]![rows] = numValue;
+          if (numInexact && slot === 6) {
+            // Long, exponent or fraction forms: judge the text exactly against int64.
+            volText = sliceText(bytes, i, numEnd);
+            volStatus = exactVolume(volText);
+            if (volStatus === VOL_OK) {
+              vol[rows] = exactValue;
+              big = exactBig;
+            }
+          }
+        } else if (r === NULL) isNull = true;
+        else if (r === NOT_FINITE && slot === 6 && !isNonFiniteLiteral((volText = sliceText(bytes, i, numEnd)))) {
+          volStatus = exactVolume(volText); // beyond the double range: out of int64 (or not whole)
+        } else if (bad === '') {
+          bad = `${REQUIRED_COLUMNS[slot]} ${r === NOT_FINITE ? 'is not finite' : 'is not a number'}`;
+          if (r === NOT_FINITE) badValue = sliceText(bytes, i, numEnd);
+        }
         i = numEnd;
-        if (r === NULL) isNull = true;
-        else if (r === BAD) {
-          if (bad === '') bad = `${REQUIRED_COLUMNS[slot]} is not a number`;
-        } else cols[slot - 1]![rows] = numValue;
       } else {
         while (i < lineEnd && bytes[i] !== 0x2c) i++;
       }
@@ -249,14 +277,20 @@ export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
       for (let k = pos; k < lineEnd; k++) if (bytes[k] === 0x2c) count++;
       note(`expected ${nFields} fields, got ${count}`);
     } else if (bad !== '') {
-      note(bad);
+      note(bad, badValue);
     } else if (isNull) {
       dropped.null_values++;
     } else {
       const v = vol[rows]!;
-      if (!Number.isInteger(v)) note('Volume is not a whole number');
+      if (volStatus !== VOL_OK) note(VOLUME_REASONS[volStatus]!, volStatus === VOL_OUT_OF_RANGE ? volText : undefined);
+      else if (!Number.isInteger(v)) note('Volume is not a whole number');
       else if (v < 0) note('Volume is negative');
       else {
+        if (big !== null && volX === null) {
+          volX = new BigInt64Array(cap);
+          for (let k = 0; k < rows; k++) volX[k] = BigInt(vol[k]!);
+        }
+        if (volX !== null) volX[rows] = big ?? BigInt(v);
         day[rows] = d;
         rows++;
       }
@@ -272,57 +306,10 @@ export function parseBarsCsv(bytes: Uint8Array): ParsedBars {
     close: close.subarray(0, rows),
     adjClose: adj.subarray(0, rows),
     volume: vol.subarray(0, rows),
+    ...(volX === null ? {} : { volumeExact: volX.subarray(0, rows) }),
     rowsRead,
     dropped,
     issues,
   };
   return sortAndDedupe(out);
-}
-
-/**
- * The rows to keep, in date order: a stable sort by date that keeps the last row of each
- * duplicated date. Null when the rows are already strictly increasing (keep all, as they are).
- */
-export function keepOrder(day: Int32Array, rows: number): Int32Array | null {
-  let sorted = true;
-  for (let i = 1; i < rows; i++) {
-    if (day[i]! <= day[i - 1]!) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return null;
-  const order = Array.from({ length: rows }, (_, i) => i).sort((a, b) => day[a]! - day[b]! || a - b);
-  const keep: number[] = [];
-  for (let k = 0; k < order.length; k++) {
-    const j = order[k + 1];
-    if (j !== undefined && day[j] === day[order[k]!]) continue; // a later row has the same date: it wins
-    keep.push(order[k]!);
-  }
-  return Int32Array.from(keep);
-}
-
-/** Picks `keep`'s rows of a column. */
-export function pickRows<T extends Float64Array | Int32Array | Uint8Array>(a: T, keep: Int32Array): T {
-  const out = new (a.constructor as new (n: number) => T)(keep.length);
-  for (let k = 0; k < keep.length; k++) out[k] = a[keep[k]!]!;
-  return out;
-}
-
-/** Applies keepOrder to a parsed file, counting the dropped rows as 'duplicate'. */
-export function sortAndDedupe(p: ParsedBars): ParsedBars {
-  const keep = keepOrder(p.day, p.rows);
-  if (keep === null) return p;
-  return {
-    ...p,
-    rows: keep.length,
-    day: pickRows(p.day, keep),
-    open: pickRows(p.open, keep),
-    high: pickRows(p.high, keep),
-    low: pickRows(p.low, keep),
-    close: pickRows(p.close, keep),
-    adjClose: pickRows(p.adjClose, keep),
-    volume: pickRows(p.volume, keep),
-    dropped: { ...p.dropped, duplicate: p.dropped.duplicate + (p.rows - keep.length) },
-  };
 }

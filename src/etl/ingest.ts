@@ -12,7 +12,8 @@ import { openDuckDB } from '../db/duckdb.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { forEachZipEntry } from '../sources/zip.js';
 import type { Manifest } from '../sources/types.js';
-import { DROP_REASONS, MAX_DAY, MIN_DAY, civilFromDays, emptyDrops, keepOrder, pickRows, sortAndDedupe, type DropCounts, type ParsedBars } from './csv-parse.js';
+import { MAX_DAY, MIN_DAY, civilFromDays } from './csv-parse.js';
+import { DROP_REASONS, emptyDrops, mergeParsed, type DropCounts, type ParsedBars } from './parsed-bars.js';
 import { classifyFiles, type Asset, type BarFile } from './layout.js';
 import { scanDateRange } from './date-range.js';
 import { parseSymbolMetadata } from './metadata.js';
@@ -38,6 +39,8 @@ export interface MalformedLine {
   path: string;
   line: number;
   reason: string;
+  /** The offending field's text, for number-range reasons (not finite, out of int64 range). */
+  value?: string;
 }
 
 export interface IngestReport {
@@ -58,6 +61,8 @@ export interface IngestReport {
   metadata_file: string | null;
   metadata_rows: number;
   files_ignored: string[];
+  /** Entries the source could not follow (broken symlinks, loops), from its manifest. */
+  files_skipped: { path: string; reason: string }[];
   empty_files: string[];
   /** Malformed lines by path and line (the first 200; malformed_total counts them all). */
   malformed: MalformedLine[];
@@ -72,9 +77,15 @@ function reportPath(workspace: string): string {
   return join(workspace, 'tables', 'prices.report.json');
 }
 
+/**
+ * Bumped when what ingest accepts changes but its output for valid input does not (so the table's
+ * ingest_version metadata, and its bytes, stay the same): 2 = range checks, quoting, symlinks.
+ */
+const PARSER_REVISION = 2;
+
 /** The cache key: the source's files as the manifest saw them, the options, and the code. */
 function inputHash(m: Manifest, strict: boolean): string {
-  return hashJson({ v: INGEST_VERSION, root: m.root, layout: m.layout, version: m.source_version, files: m.files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]), strict });
+  return hashJson({ v: INGEST_VERSION, p: PARSER_REVISION, root: m.root, layout: m.layout, version: m.source_version, files: m.files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]), strict });
 }
 
 async function readMetadataText(m: Manifest, path: string): Promise<string> {
@@ -101,47 +112,6 @@ function groupBySymbol(bars: BarFile[]): SymbolGroup[] {
     else groups.push({ symbol: b.symbol, files: [b], first: i });
   });
   return groups;
-}
-
-/** Concatenates a symbol's files in path order and re-applies sort + keep-last on dates. */
-function mergeParsed(parts: { parsed: ParsedBars; asset: Asset }[]): { parsed: ParsedBars; asset: Uint8Array } {
-  const assetCode = (a: Asset): number => (a === 'etf' ? 0 : 1);
-  if (parts.length === 1) {
-    const p = parts[0]!;
-    return { parsed: p.parsed, asset: new Uint8Array(p.parsed.rows).fill(assetCode(p.asset)) };
-  }
-  const rows = parts.reduce((s, p) => s + p.parsed.rows, 0);
-  const cat = <T extends Float64Array | Int32Array>(pick: (p: ParsedBars) => T, out: T): T => {
-    let o = 0;
-    for (const p of parts) {
-      out.set(pick(p.parsed), o);
-      o += p.parsed.rows;
-    }
-    return out;
-  };
-  const asset = new Uint8Array(rows);
-  let o = 0;
-  for (const p of parts) {
-    asset.fill(assetCode(p.asset), o, o + p.parsed.rows);
-    o += p.parsed.rows;
-  }
-  const dropped = emptyDrops();
-  for (const p of parts) for (const r of DROP_REASONS) dropped[r] += p.parsed.dropped[r];
-  const merged: ParsedBars = {
-    rows,
-    day: cat((p) => p.day, new Int32Array(rows)),
-    open: cat((p) => p.open, new Float64Array(rows)),
-    high: cat((p) => p.high, new Float64Array(rows)),
-    low: cat((p) => p.low, new Float64Array(rows)),
-    close: cat((p) => p.close, new Float64Array(rows)),
-    adjClose: cat((p) => p.adjClose, new Float64Array(rows)),
-    volume: cat((p) => p.volume, new Float64Array(rows)),
-    rowsRead: 0,
-    dropped,
-    issues: [],
-  };
-  const keep = keepOrder(merged.day, rows);
-  return { parsed: sortAndDedupe(merged), asset: keep === null ? asset : pickRows(asset, keep) };
 }
 
 /** Writes prices.parquet from the manifest's files; returns the ingest report. */
@@ -207,6 +177,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
         metadata_file: layout.metadata,
         metadata_rows: metadataRows,
         files_ignored: layout.ignored.filter((p) => !p.endsWith('manifest.json')),
+        files_skipped: m.skipped ?? [],
         empty_files: [],
         malformed: [],
         malformed_total: 0,
@@ -224,6 +195,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
             if (!res.ok) {
               const where = join(m.root, f.path);
               if (res.kind === 'header') throw new StockpipeError('SP_ERR_INPUT_HEADER', `${where}: ${res.message}`);
+              if (res.kind === 'zip') throw new StockpipeError('SP_ERR_ZIP_CORRUPT', `${m.root}: entry ${f.path} cannot be read: ${res.message}`, { hint: 'The archive is damaged: download it again (fetch checks only its directory, not each entry).' });
               if (res.kind === 'missing') throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
               throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${res.message}`);
             }
@@ -233,8 +205,9 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
             for (const reason of DROP_REASONS) r.rows_dropped[reason] += p.dropped[reason];
             r.malformed_total += p.dropped.malformed;
             for (const issue of p.issues) {
-              if (opts.strict) throw new StockpipeError('SP_ERR_INPUT_MALFORMED', `${join(m.root, f.path)}:${issue.line}: ${issue.reason}`);
-              if (r.malformed.length < MAX_REPORTED_ISSUES) r.malformed.push({ path: f.path, line: issue.line, reason: issue.reason });
+              const value = issue.value === undefined ? '' : ` (got ${JSON.stringify(issue.value)})`;
+              if (opts.strict) throw new StockpipeError('SP_ERR_INPUT_MALFORMED', `${join(m.root, f.path)}:${issue.line}: ${issue.reason}${value}`);
+              if (r.malformed.length < MAX_REPORTED_ISSUES) r.malformed.push({ path: f.path, line: issue.line, reason: issue.reason, ...(issue.value === undefined ? {} : { value: issue.value }) });
             }
             parts.push({ parsed: p, asset: f.asset });
           }
@@ -250,7 +223,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
           r.rows_kept += p.rows;
           dayMin = Math.min(dayMin, p.day[0]!);
           dayMax = Math.max(dayMax, p.day[p.rows - 1]!);
-          return { sym: g - 1, name: name === undefined ? undefined : nameIndex.get(name), rows: p.rows, day: p.day, open: p.open, high: p.high, low: p.low, close: p.close, adjClose: p.adjClose, volume: p.volume, asset: merged.asset };
+          return { sym: g - 1, name: name === undefined ? undefined : nameIndex.get(name), rows: p.rows, day: p.day, open: p.open, high: p.high, low: p.low, close: p.close, adjClose: p.adjClose, volume: p.volume, ...(p.volumeExact ? { volumeExact: p.volumeExact } : {}), asset: merged.asset };
         }
         return null;
       };

@@ -41,24 +41,46 @@ async function readZipEntry(map: Map<string, { zip: yauzl.ZipFile; entry: yauzl.
 
 function transferList(p: ParsedBars): ArrayBuffer[] {
   const set = new Set<ArrayBuffer>();
-  for (const a of [p.day, p.open, p.high, p.low, p.close, p.adjClose, p.volume]) set.add(a.buffer as ArrayBuffer);
+  for (const a of [p.day, p.open, p.high, p.low, p.close, p.adjClose, p.volume, ...(p.volumeExact ? [p.volumeExact] : [])]) set.add(a.buffer as ArrayBuffer);
   return [...set];
 }
 
+/** A zip that fails to open or inflate is reported per file (kind 'zip'), naming the entry. */
+class ZipReadError extends Error {}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
 async function main(inbox: InboxProducer): Promise<void> {
-  const zipMap = init.layout === 'zip' ? await openZip(init.root) : null;
+  let zipMap: Map<string, { zip: yauzl.ZipFile; entry: yauzl.Entry }> | null = null;
+  let zipOpenError: string | null = null;
+  if (init.layout === 'zip') {
+    try {
+      zipMap = await openZip(init.root);
+    } catch (err) {
+      zipOpenError = `cannot open the archive: ${message(err)}`;
+    }
+  }
+  const read = async (path: string): Promise<Buffer> => {
+    if (init.layout === 'dir') return readFile(join(init.root, path));
+    if (zipMap === null) throw new ZipReadError(zipOpenError ?? 'cannot open the archive');
+    try {
+      return await readZipEntry(zipMap, path);
+    } catch (err) {
+      throw new ZipReadError(message(err));
+    }
+  };
   for (;;) {
     const index = inbox.claim(init.files.length);
     if (index < 0) break;
     inbox.waitForRoom(index);
     const path = init.files[index]!;
     try {
-      const bytes = zipMap ? await readZipEntry(zipMap, path) : await readFile(join(init.root, path));
+      const bytes = await read(path);
       const parsed = parseBarsCsv(bytes);
       inbox.post<ParseResult>({ index, ok: true, parsed, bytes: bytes.length }, transferList(parsed));
     } catch (err) {
-      const kind = err instanceof HeaderError ? 'header' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';
-      inbox.post<ParseResult>({ index, ok: false, kind, message: err instanceof Error ? err.message : String(err) });
+      const kind = err instanceof HeaderError ? 'header' : err instanceof ZipReadError ? 'zip' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';
+      inbox.post<ParseResult>({ index, ok: false, kind, message: message(err) });
     }
   }
 }

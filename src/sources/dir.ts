@@ -1,29 +1,78 @@
 /** @module sources/dir
  * `dir:PATH` — an already unpacked dataset, read in place (never copied). The manifest records
- * each file's size and mtime, and its sha256 and row count with --checksum. */
+ * each file's size and mtime, and its sha256 and row count with --checksum. Symlinks (as DVC and
+ * git-annex leave them) are followed, inside the folder or out; what cannot be followed is listed
+ * as skipped with its reason, never dropped silently. */
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, statOrNull } from '../core/fs.js';
 import { readManifest, saveFetched } from './manifest.js';
-import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
+import type { FetchContext, FetchResult, Manifest, ManifestFile, SkippedFile, Source } from './types.js';
 
-/** Lists every file below `root` (relative paths, sorted), skipping dot files. */
-export async function listFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
+export interface FolderScan {
+  /** Files below the root (relative paths, sorted); `real` is the resolved path when a symlink leads there. */
+  files: { path: string; real?: string }[];
+  skipped: SkippedFile[];
+}
+
+function skipReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'broken symlink: its target does not exist';
+  if (code === 'ELOOP') return 'symlink loop';
+  return `cannot be read (${code ?? String(err)})`;
+}
+
+/**
+ * Walks `root`, skipping dot files. Symlinks to files and folders are followed; a broken link,
+ * a link loop, a link to an enclosing folder, or anything neither file nor folder is skipped.
+ */
+export async function scanFolder(root: string): Promise<FolderScan> {
+  const files: FolderScan['files'] = [];
+  const skipped: SkippedFile[] = [];
+  const walk = async (dir: string, ancestors: readonly string[], viaLink: boolean): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const full = join(dir, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile()) out.push(relative(root, full));
+      const path = relative(root, full);
+      // DT_UNKNOWN (some file systems) looks like neither file nor folder: stat decides.
+      const plain = !e.isSymbolicLink() && (e.isFile() || e.isDirectory());
+      const link = e.isSymbolicLink() || viaLink;
+      let isDir = e.isDirectory();
+      if (!plain) {
+        const st = await stat(full).catch((err: unknown) => err as Error);
+        if (st instanceof Error) {
+          skipped.push({ path, reason: skipReason(st) });
+          continue;
+        }
+        if (!st.isFile() && !st.isDirectory()) {
+          skipped.push({ path, reason: 'not a regular file or folder' });
+          continue;
+        }
+        isDir = st.isDirectory();
+      }
+      if (isDir) {
+        const real = await realpath(full);
+        if (ancestors.includes(real)) {
+          skipped.push({ path, reason: `symlink loop: leads back to ${real}` });
+          continue;
+        }
+        await walk(full, [...ancestors, real], link);
+      } else files.push(link ? { path, real: await realpath(full) } : { path });
     }
   };
-  await walk(root);
-  return out.sort();
+  await walk(root, [await realpath(root)], false);
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { files, skipped };
+}
+
+/** Lists every file below `root` (relative paths, sorted), skipping dot files; see scanFolder. */
+export async function listFiles(root: string): Promise<string[]> {
+  return (await scanFolder(root)).files.map((f) => f.path);
 }
 
 /** sha256 and data-row count (newlines after the header) of one file, in one streamed read. */
@@ -56,21 +105,25 @@ export function dirSource(path: string): Source {
       if (!st || !st.isDirectory()) {
         throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `dir source: ${root} is not a folder`, { hint: 'Pass dir:PATH with the folder that holds stocks/ and etfs/ (and symbols_valid_meta.csv).' });
       }
-      const paths = await listFiles(root);
+      const scan = await scanFolder(root);
+      const paths = scan.files.map((f) => f.path);
+      for (const s of scan.skipped) ctx.log.warn({ path: join(root, s.path), reason: s.reason }, 'dir source: skipped');
       if (!paths.some((p) => /(^|\/)(stocks|etfs)\/[^/]+\.csv$/i.test(p))) {
-        throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `dir source: ${root} has no stocks/*.csv or etfs/*.csv (${paths.length} files seen)`);
+        const skips = scan.skipped.length > 0 ? `; skipped ${scan.skipped.map((s) => `${s.path} (${s.reason})`).join(', ')}` : '';
+        throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `dir source: ${root} has no stocks/*.csv or etfs/*.csv (${paths.length} files seen${skips})`);
       }
       ctx.progress.start('scan', paths.length);
       const files: ManifestFile[] = [];
-      for (const [i, p] of paths.entries()) {
+      for (const [i, { path: p, real }] of scan.files.entries()) {
         const s = await stat(join(root, p));
-        const f: ManifestFile = { path: p, size: s.size, mtime_ms: Math.floor(s.mtimeMs), sha256: null, rows: null };
+        const f: ManifestFile = { path: p, size: s.size, mtime_ms: Math.floor(s.mtimeMs), sha256: null, rows: null, ...(real === undefined ? {} : { real_path: real }) };
         if (ctx.checksum) Object.assign(f, await hashAndCountRows(join(root, p)));
         files.push(f);
         ctx.progress.update(i + 1);
       }
       ctx.progress.stop();
-      const version = `files:${hashJson(files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]))}`;
+      // Real paths and skips join the hash only when present (unchanged versions for plain folders).
+      const version = `files:${hashJson(files.map((f) => (f.real_path === undefined ? [f.path, f.size, f.mtime_ms, f.sha256] : [f.path, f.size, f.mtime_ms, f.sha256, f.real_path])))}${scan.skipped.length > 0 ? `:skipped:${hashJson(scan.skipped)}` : ''}`;
       const prev = await readManifest(ctx.workspace, 'dir');
       const cached = prev !== null && prev.root === root && prev.source_version === version;
       const manifest: Manifest = cached
@@ -85,6 +138,7 @@ export function dirSource(path: string): Source {
             root,
             files,
             bytes: files.reduce((s, f) => s + f.size, 0),
+            ...(scan.skipped.length > 0 ? { skipped: scan.skipped } : {}),
           };
       return saveFetched(ctx.workspace, ctx.now(), manifest, cached);
     },

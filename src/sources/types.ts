@@ -13,6 +13,14 @@ export interface ManifestFile {
   sha256: string | null;
   /** Data rows (lines after the header), or null when not counted. */
   rows: number | null;
+  /** Dir sources: the resolved absolute path, when a symlink leads to the file. */
+  real_path?: string;
+}
+
+/** A folder entry a dir source could not follow (broken link, loop, not a file), with why. */
+export interface SkippedFile {
+  path: string;
+  reason: string;
 }
 
 export interface Manifest {
@@ -30,6 +38,8 @@ export interface Manifest {
   root: string;
   files: ManifestFile[];
   bytes: number;
+  /** Dir sources: entries skipped, each with its reason (absent when none). */
+  skipped?: SkippedFile[];
 }
 
 export interface FetchContext {

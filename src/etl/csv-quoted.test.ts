@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { parseBarsCsv } from './csv-parse.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const BOM = '\uFEFF';
+const H = 'Date,Open,High,Low,Close,Adj Close,Volume';
+const QH = '"Date","Open","High","Low","Close","Adj Close","Volume"';
+
+/** What a quoted file must parse to: kept volumes, malformed [line, reason] pairs, null and blank drops. */
+interface Want {
+  volumes: number[];
+  opens?: number[];
+  issues?: [number, string][];
+  nulls?: number;
+  blank?: number;
+}
+
+const CASES: [string, string, Want][] = [
+  ['every field quoted', `${H}\n"2020-01-02","0.12","1","1","1","1","10"\n`, { volumes: [10], opens: [0.12] }],
+  ['quoted header names', `${QH}\n2020-01-02,1.5,1,1,1,1,10\n`, { volumes: [10], opens: [1.5] }],
+  ['quoted header with spaces around names', `" Date ", "Open" ,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,10\n`, { volumes: [10] }],
+  ['mixed quoted and unquoted fields', `${QH}\n2020-01-02,"1.5",1,"1",1,1,10\n"2020-01-03",2,1,1,1,1,"11"\n`, { volumes: [10, 11], opens: [1.5, 2] }],
+  ['BOM + quotes', `${BOM}${QH}\n"2020-01-02","1","1","1","1","1","10"\n`, { volumes: [10] }],
+  ['CRLF + quotes', `${QH}\r\n"2020-01-02","1","1","1","1","1","10"\r\n2020-01-03,1,1,1,1,1,"11"\r\n`, { volumes: [10, 11] }],
+  ['BOM + CRLF + quotes, no final line end', `${BOM}${QH}\r\n"2020-01-02","1","1","1","1","1","10"`, { volumes: [10] }],
+  ['"" escape in a column not read', `${H},Note\n2020-01-02,1,1,1,1,1,10,"say ""hi"""\n`, { volumes: [10] }],
+  ['"" escape in a read column', `${H}\n2020-01-02,"1""5",1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, 'Open is not a number']] }],
+  ['quoted comma in a column not read', `${H},Note\n2020-01-02,1,1,1,1,1,10,"a, b"\n`, { volumes: [10] }],
+  ['quoted line break in a column not read: later line numbers stay physical', `${H},Note\n2020-01-02,1,1,1,1,1,10,"a\nb"\n2020-01-03,x,1,1,1,1,11,\n`, { volumes: [10], issues: [[4, 'Open is not a number']] }],
+  ['quoted comma in Volume', `${H}\n2020-01-02,1,1,1,1,1,"1,000"\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, 'Volume holds a quoted comma']] }],
+  ['quoted line break in Open', `${H}\n2020-01-02,"1\n5",1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, 'Open holds a quoted line break']] }],
+  ['text after a closing quote', `${H}\n2020-01-02,"1.5"0,1,1,1,1,10\n`, { volumes: [], issues: [[2, 'Open has text after its closing quote']] }],
+  ['a quote never closed costs its line only', `${H}\n2020-01-02,"1.5,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n2020-01-06,1,1,1,1,1,12\n`, { volumes: [11, 12], issues: [[2, 'a quoted field is never closed']] }],
+  ['a stray quote inside an unquoted field', `${H}\n2020-01-02,12"3,1,1,1,1,10\n`, { volumes: [], issues: [[2, 'Open is not a number']] }],
+  ['an empty quoted field is null', `${H}\n2020-01-02,"",1,1,1,1,10\n`, { volumes: [], nulls: 1 }],
+  ['a blank line between quoted lines', `${H}\n"2020-01-02",1,1,1,1,1,10\n\n"2020-01-03",1,1,1,1,1,11\n`, { volumes: [10, 11], blank: 1 }],
+  ['quoted fields with too few fields', `${H}\n"2020-01-02","1","1"\n`, { volumes: [], issues: [[2, 'expected 7 fields, got 3']] }],
+];
+
+describe('RFC 4180 quoting (issue 12)', () => {
+  it.each(CASES)('%s', (_, csv, want) => {
+    const p = parseBarsCsv(enc(csv));
+    expect(Array.from(p.volume)).toEqual(want.volumes);
+    if (want.opens) expect(Array.from(p.open)).toEqual(want.opens);
+    expect(p.issues.map((i) => [i.line, i.reason])).toEqual(want.issues ?? []);
+    expect(p.dropped.null_values).toBe(want.nulls ?? 0);
+    expect(p.dropped.blank).toBe(want.blank ?? 0);
+    expect(p.rowsRead).toBe(p.rows + p.dropped.malformed + p.dropped.null_values + p.dropped.blank + p.dropped.duplicate);
+  });
+});
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Naive RFC 4180 writer: quote when asked or when the text needs it, doubling quotes. */
+const quote = (s: string, force: boolean): string => (force || /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
+/**
+ * A random file twice: plain (no quotes anywhere, the fast path) and quoted at random with a Note
+ * column holding commas, quotes and line breaks, CRLF or LF, a BOM or not. Also the physical line
+ * of each plain line in the quoted file.
+ */
+function twinFiles(rnd: () => number): { plain: string; quoted: string; lineOf: number[] } {
+  const eol = rnd() < 0.5 ? '\r\n' : '\n';
+  const bom = rnd() < 0.3 ? BOM : '';
+  const cols = ['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume'];
+  const plain: string[] = [cols.join(',')];
+  const quoted: string[] = [[...cols, 'Note'].map((c) => quote(c, rnd() < 0.5)).join(',')];
+  const lineOf = [1];
+  let line = 1;
+  const notes = ['', 'plain', 'a, b', 'say "hi"', 'two\nlines', 'x\r\ny,z', '""', ','];
+  for (let r = 0; r < 60; r++) {
+    const day = new Date(Date.UTC(2020, 0, 1 + Math.floor(rnd() * 90))).toISOString().slice(0, 10);
+    const fields = [day, ...Array.from({ length: 5 }, () => (rnd() * 100).toFixed(Math.floor(rnd() * 6))), String(Math.floor(rnd() * 1e6))];
+    const k = Math.floor(rnd() * 20);
+    if (k === 0) fields[1] = 'abc'; // malformed
+    if (k === 1) fields[6] = ''; // null
+    if (k === 2) fields[0] = '2020-13-01'; // malformed date
+    line += 1;
+    lineOf.push(line);
+    const note = notes[Math.floor(rnd() * notes.length)]!;
+    plain.push(fields.join(','));
+    quoted.push([...fields.map((f) => quote(f, rnd() < 0.5)), quote(note, rnd() < 0.3)].join(','));
+    line += (note.match(/\n/g) ?? []).length;
+  }
+  return { plain: `${bom}${plain.join(eol)}${eol}`, quoted: `${bom}${quoted.join(eol)}${rnd() < 0.5 ? eol : ''}`, lineOf };
+}
+
+describe('quoted path against the unquoted fast path (naive twin)', () => {
+  it('gives the same columns, drops and issues (at physical lines) on many seeds', () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const { plain, quoted, lineOf } = twinFiles(lcg(seed));
+      const a = parseBarsCsv(enc(plain));
+      const b = parseBarsCsv(enc(quoted));
+      expect(b.rows, `seed ${seed}`).toBe(a.rows);
+      for (const k of ['day', 'open', 'high', 'low', 'close', 'adjClose', 'volume'] as const) expect(Array.from(b[k]), `seed ${seed} ${k}`).toEqual(Array.from(a[k]));
+      expect(b.dropped).toEqual(a.dropped);
+      expect(b.rowsRead).toBe(a.rowsRead);
+      expect(b.issues).toEqual(a.issues.map((i) => ({ ...i, line: lineOf[i.line - 1] })));
+    }
+  });
+});
