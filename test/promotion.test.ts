@@ -134,7 +134,7 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
     ['naive', 'ok'],
   ])('pipeline train: the register step given a %s model → %s', async (role, want) => {
     const config = loadConfig({ file: {}, env: {}, flags: {}, origin: 'test' });
-    const context: CommandContext = { config, workspace: ws, log: silentLog, progress: silentProgress, json: true, quiet: true, env: {}, homeDir: ws, now: () => new Date() };
+    const context: CommandContext = { config, workspace: ws, log: silentLog, progress: silentProgress, json: true, quiet: true, env: {}, homeDir: ws, now: () => new Date(), explicitFetch: new Set<string>() };
     const register = buildPipeline('train', { workspace: ws, config, globalArgs: [], env: {}, codeVersion: 'test', context }).tasks.find((t) => t.name === 'register')!;
     const before = holderOf('champion');
     const ctx = { runId: 'r-test', task: 'register', attempt: 1, signal: new AbortController().signal, logPath: join(ws, 'register.log'), log: silentLog, upstream: { train: { model_id: ids[role]! } }, progress: () => {} };

@@ -114,7 +114,7 @@ describe('stockpipe train / evaluate / models', () => {
     for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect(sp(w, step).status).toBe(0);
     const first = sp(w, ['train', '--trees', '20', '--promote-if-better']);
     expect(first.doc.data.promotion.promoted).toBe(true);
-    for (const step of [['fetch', '--symbols', '15', '--years', '3'], ['ingest'], ['features']]) expect(sp(w, step).status).toBe(0);
+    for (const step of [['fetch', '--symbols', '15', '--years', '3', '--switch-source'], ['ingest'], ['features']]) expect(sp(w, step).status).toBe(0);
     const second = sp(w, ['train', '--kind', 'polyreg', '--promote-if-better']);
     expect(second.status, second.stderr).toBe(0);
     const p = second.doc.data.promotion;

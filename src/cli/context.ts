@@ -15,6 +15,9 @@ export interface CommandContext {
   env: Readonly<Record<string, string | undefined>>;
   homeDir: string;
   now: () => Date;
+  /** The `fetch` config keys the user set (file, STOCKPIPE_* or flag): the others may come from the
+   * workspace's remembered source (sources/workspace-source.ts). */
+  explicitFetch: ReadonlySet<string>;
 }
 
 /** A command's result: `data` is the --json document's data; `human` renders it for people. */

@@ -1,13 +1,21 @@
 /** @module cli/ingest
- * `stockpipe ingest`: the newest fetched source (or --from ID) → tables/prices.parquet + report. */
+ * `stockpipe ingest`: the newest fetched source (or --from ID) → tables/prices.parquet + report.
+ * A fetched source other than the workspace's remembered one (source.json) is refused with
+ * SP_ERR_SOURCE_MISMATCH unless --switch-source; the source ingested is recorded. */
 import { ensureWritableDir } from '../core/fs.js';
 import { ingest, type IngestReport } from '../etl/ingest.js';
 import { latestManifest } from '../sources/manifest.js';
+import { rememberedSource, rememberSource, sourceMismatch, sourceOfManifest } from '../sources/workspace-source.js';
 import type { CommandContext, CommandResult } from './context.js';
 
-export async function ingestCommand(ctx: CommandContext, opts: { force: boolean }): Promise<CommandResult<IngestReport>> {
+export async function ingestCommand(ctx: CommandContext, opts: { force: boolean; switchSource?: boolean }): Promise<CommandResult<IngestReport>> {
   await ensureWritableDir(ctx.workspace);
   const manifest = await latestManifest(ctx.workspace, ctx.config.ingest.source_id);
+  const before = await rememberedSource(ctx.workspace);
+  const next = sourceOfManifest(manifest);
+  if (before !== null && before.identity !== next.identity && opts.switchSource !== true) {
+    throw sourceMismatch(ctx.workspace, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
+  }
   const r = await ingest({
     workspace: ctx.workspace,
     manifest,
@@ -18,6 +26,8 @@ export async function ingestCommand(ctx: CommandContext, opts: { force: boolean 
     log: ctx.log,
     progress: ctx.progress,
   });
+  // The same source keeps what fetch recorded (its settings); a first source or a switch is recorded.
+  if (before === null || before.identity !== next.identity) await rememberSource(ctx.workspace, before, next, ctx.now(), 'ingest');
   const drops = Object.entries(r.rows_dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   const lines = [
     `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,

@@ -7,7 +7,7 @@ import './task-child.js';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, readConfigFile } from '../core/config.js';
+import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js';
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
 import type { ResourceContext } from '../core/os-errors.js';
@@ -70,12 +70,8 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
   const quiet = g.quiet === true;
   configureLog({ level: debugMode ? 'debug' : quiet ? 'error' : 'warn' });
   const file = readConfigFile(g.config, process.cwd());
-  const config = loadConfig({
-    file,
-    env: process.env,
-    flags: { workspace: g.workspace, threads: g.threads, memory_limit: g.memoryLimit, ...flags },
-    origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags',
-  });
+  const allFlags = { workspace: g.workspace, threads: g.threads, memory_limit: g.memoryLimit, ...flags };
+  const config = loadConfig({ file, env: process.env, flags: allFlags, origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags' });
   resourceContext = { workspace: resolve(config.workspace), memoryLimit: config.memory_limit, threads: config.threads };
   const ctx: CommandContext = {
     config,
@@ -88,6 +84,7 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
     env: process.env,
     homeDir: homedir(),
     now: () => new Date(),
+    explicitFetch: explicitFetchKeys({ file, env: process.env, flags: allFlags }),
   };
   const result = await body(ctx);
   if (result.printed) return;
@@ -134,11 +131,12 @@ export function buildProgram(): Command {
     .option('--start <date>', 'synthetic: first trading day; yahoo: first day wanted; YYYY-MM-DD (default 2010-01-04)')
     .option('--end <date>', 'yahoo: last day wanted, YYYY-MM-DD (default today, UTC)')
     .option('--checksum', 'dir/zip: compute sha256 (and row counts) of every file')
+    .option('--switch-source', "fetch another source than the workspace remembers (source.json) and make it the workspace's source")
     .option('--kaggle-base-url <url>', 'kaggle: API base URL (env KAGGLE_API_ENDPOINT; default https://www.kaggle.com)')
     .option('--yahoo-base-url <url>', 'yahoo: chart API base URL (env STOCKPIPE_YAHOO_BASE_URL; default https://query1.finance.yahoo.com)')
-    .addHelpText('after', '\nExamples:\n  $ stockpipe fetch                                 # synthetic default: 500 symbols x 10 years\n  $ stockpipe fetch --source dir:./stock-market-dataset\n  $ stockpipe fetch --source zip:./archive.zip\n  $ stockpipe fetch --source kaggle                 # needs Kaggle credentials (README)\n  $ stockpipe fetch --source yahoo --symbols AAPL,MSFT --start 2020-01-01 --end 2020-12-31')
+    .addHelpText('after', '\nExamples:\n  $ stockpipe fetch                                 # synthetic default: 500 symbols x 10 years\n  $ stockpipe fetch --source dir:./stock-market-dataset\n  $ stockpipe fetch --source zip:./archive.zip\n  $ stockpipe fetch --source kaggle                 # needs Kaggle credentials (README)\n  $ stockpipe fetch --source yahoo --symbols AAPL,MSFT --start 2020-01-01 --end 2020-12-31\n  $ stockpipe fetch --source synthetic --switch-source   # replace the workspace\'s source on purpose')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
-      await run(cmd, { fetch: { source: o.source, seed: o.seed, symbols: typeof o.symbols === 'number' ? o.symbols : undefined, tickers: Array.isArray(o.symbols) ? o.symbols : undefined, years: o.years, start: o.start, end: o.end, checksum: o.checksum, kaggle_base_url: o.kaggleBaseUrl, yahoo_base_url: o.yahooBaseUrl } }, fetchCommand);
+      await run(cmd, { fetch: { source: o.source, seed: o.seed, symbols: typeof o.symbols === 'number' ? o.symbols : undefined, tickers: Array.isArray(o.symbols) ? o.symbols : undefined, years: o.years, start: o.start, end: o.end, checksum: o.checksum, kaggle_base_url: o.kaggleBaseUrl, yahoo_base_url: o.yahooBaseUrl } }, (ctx) => fetchCommand(ctx, { switchSource: o.switchSource === true }));
     });
 
   program
@@ -147,9 +145,10 @@ export function buildProgram(): Command {
     .option('--from <source-id>', 'which fetched source to read (default: the one fetched last)')
     .option('--strict', 'fail on the first malformed line instead of dropping and reporting it')
     .option('--force', 'rebuild even when the inputs are unchanged')
-    .addHelpText('after', '\nExamples:\n  $ stockpipe ingest\n  $ stockpipe ingest --from dir --strict --json')
+    .option('--switch-source', "ingest a fetched source other than the workspace remembers (source.json) and make it the workspace's source")
+    .addHelpText('after', '\nExamples:\n  $ stockpipe ingest\n  $ stockpipe ingest --from dir --strict --json\n  $ stockpipe ingest --from synthetic --switch-source')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
-      await run(cmd, { ingest: { strict: o.strict, source_id: o.from } }, (ctx) => ingestCommand(ctx, { force: o.force === true }));
+      await run(cmd, { ingest: { strict: o.strict, source_id: o.from } }, (ctx) => ingestCommand(ctx, { force: o.force === true, switchSource: o.switchSource === true }));
     });
 
   program
@@ -336,7 +335,8 @@ export function buildProgram(): Command {
     .option('--force', 'ignore the cache: run every task')
     .option('--force-task <name>', 'ignore the cache for this task (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--wait [seconds]', 'wait for another run on this workspace to finish (default 3600 s) instead of refusing')
-    .addHelpText('after', '\nExamples:\n  $ stockpipe run                      # the train pipeline\n  $ stockpipe run train --dry-run\n  $ stockpipe run --resume             # continue the latest failed run\n  $ stockpipe run daily --from features --force-task features\n  $ stockpipe run train --json')
+    .option('-s, --source <source>', "switch the workspace's source (synthetic | dir:PATH | zip:PATH | kaggle[:owner/slug] | yahoo); default: the source it remembers (source.json)")
+    .addHelpText('after', '\nExamples:\n  $ stockpipe run                      # the train pipeline\n  $ stockpipe run train --dry-run\n  $ stockpipe run --resume             # continue the latest failed run\n  $ stockpipe run daily --from features --force-task features\n  $ stockpipe run train --json\n  $ stockpipe run train --source dir:./stock-market-dataset   # switch the workspace to this source')
     .action(async (name: string | undefined, o: Record<string, unknown>, cmd: Command) => {
       const g = globalOptions(cmd);
       const globalArgs = [
@@ -347,8 +347,9 @@ export function buildProgram(): Command {
       ];
       const wait = o.wait === undefined ? 0 : o.wait === true ? 3600 : Number(o.wait);
       if (!Number.isFinite(wait) || wait < 0) throw new StockpipeError('SP_ERR_USAGE', `--wait expects seconds, got '${String(o.wait)}'`);
-      await run(cmd, {}, (ctx) => runCommand(ctx, {
+      await run(cmd, { fetch: { source: o.source } }, (ctx) => runCommand(ctx, {
         pipeline: name ?? 'train',
+        switchSource: o.source !== undefined,
         resume: o.resume === true ? true : (o.resume as string | undefined),
         from: o.from as string | undefined,
         to: o.to as string | undefined,

@@ -35,6 +35,8 @@ export interface PipelineEnv {
   codeVersion: string;
   /** For the steps that run in the runner's process (promotion). */
   context: CommandContext;
+  /** Extra arguments of the fetch task (`--source S --switch-source` when `run --source` switches). */
+  fetchArgs?: readonly string[];
 }
 
 /** Task processes start at task-main (it watches the runner before loading the program). */
@@ -111,9 +113,10 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
   const fetch = task({
     name: 'fetch',
     cache: 'never', // the source itself says whether anything changed (manifest hashes): shown as cached
+    // The effective settings: the workspace's remembered source unless the user set another (cli/run).
     params: { ...cfg.fetch },
     outputs: (up) => [str(up.fetch, 'manifest', 'fetch')],
-    run: cmd(() => ['fetch'], (d) => ({ status: d.cached === true ? 'cached' : undefined, rowsOut: null })),
+    run: cmd(() => ['fetch', ...(penv.fetchArgs ?? [])], (d) => ({ status: d.cached === true ? 'cached' : undefined, rowsOut: null })),
   });
   const ingest = task({
     name: 'ingest',

@@ -14,6 +14,7 @@ import type { RunObserver } from '../pipeline/types.js';
 import { recordAlert, type AlertRecord } from '../registry/alerts.js';
 import { latestUnfinishedRun } from '../registry/pipeline.js';
 import { openRegistry, type Registry } from '../registry/store.js';
+import { chooseSource, sourceMismatch } from '../sources/workspace-source.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { buildPipeline, type PipelineEnv } from './pipelines.js';
 
@@ -26,6 +27,8 @@ export interface RunCommandOptions {
   dryRun: boolean;
   force: boolean;
   forceTasks: string[];
+  /** `run --source S` was given: fetching another source than the remembered one is a switch asked for. */
+  switchSource?: boolean;
   /** Wait this long for another run on the workspace to finish (0 = refuse at once). */
   waitMs: number;
   globalArgs: string[];
@@ -96,8 +99,21 @@ export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: 
   return { workspace: ctx.workspace, config: ctx.config, globalArgs: ['--workspace', ctx.workspace, ...globalArgs], env: { ...ctx.env }, codeVersion: version, context: ctx };
 }
 
+/**
+ * The run's source: the one the workspace remembers unless the user set another; another one
+ * without `run --source` is refused (SP_ERR_SOURCE_MISMATCH) before anything runs. The fetch task
+ * gets the effective settings as its params, and `--source S --switch-source` when switching.
+ */
+async function runSource(ctx: CommandContext, opts: RunCommandOptions, penv: PipelineEnv): Promise<PipelineEnv> {
+  const choice = await chooseSource(ctx.workspace, ctx.config.fetch, ctx.explicitFetch);
+  if (choice.switching && opts.switchSource !== true) {
+    throw sourceMismatch(ctx.workspace, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe run ${opts.pipeline} --source ${choice.fetch.source}\`.`);
+  }
+  return { ...penv, config: { ...penv.config, fetch: choice.fetch }, fetchArgs: opts.switchSource === true ? ['--source', choice.fetch.source, '--switch-source'] : [] };
+}
+
 export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; dry_run: true; tasks: PlannedTask[] }>> {
-  const pipeline = buildPipeline(opts.pipeline, pipelineEnv(ctx, opts.globalArgs, opts.version));
+  const pipeline = buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version)));
   if (opts.dryRun) {
     const reg = openRegistry(ctx.workspace, { readonly: true });
     try {

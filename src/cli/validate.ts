@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
+import { readSourceRecord } from '../sources/workspace-source.js';
 import type { TableName } from '../validate/reference.js';
 import { fails, renderReport } from '../validate/report.js';
 import type { Anomaly, Severity, Status } from '../validate/types.js';
@@ -26,6 +27,14 @@ export interface ValidateData {
   seconds: number;
 }
 
+/** The workspace's source for validate: its identity and the time of its last switch (null: never switched). */
+async function workspaceSource(workspace: string): Promise<{ identity: string; switchedAt: string | null } | null> {
+  const rec = await readSourceRecord(workspace);
+  if (rec === null) return null;
+  const last = rec.history.at(-1);
+  return { identity: rec.current.identity, switchedAt: last !== undefined && last.from !== null ? last.at : null };
+}
+
 export async function validateCommand(ctx: CommandContext, opts: { setReference: boolean; reference?: string }): Promise<CommandResult<ValidateData>> {
   await ensureWritableDir(ctx.workspace);
   const cfg = ctx.config.validate;
@@ -39,6 +48,7 @@ export async function validateCommand(ctx: CommandContext, opts: { setReference:
     memoryLimit: ctx.config.memory_limit,
     now: ctx.now,
     log: ctx.log,
+    source: await workspaceSource(ctx.workspace),
   });
   const rep = r.report;
   const data: ValidateData = {
@@ -59,7 +69,10 @@ export async function validateCommand(ctx: CommandContext, opts: { setReference:
     const n = cfg.fail_on === 'warning' ? rep.summary.error + rep.summary.warning : rep.summary.error;
     const what = cfg.fail_on === 'warning' ? 'errors or warnings' : 'errors';
     const codes = [...new Set(rep.anomalies.filter((a) => a.severity === 'error' || (cfg.fail_on === 'warning' && a.severity === 'warning')).map((a) => a.code))].join(', ');
-    throw new StockpipeError('SP_ERR_VALIDATION_FAILED', `${rep.table} validation failed with ${n} ${what} (${codes}); report ${r.report_path}`);
+    const replaced = rep.anomalies.some((a) => a.code === 'identity_changed' && a.severity === 'error');
+    throw new StockpipeError('SP_ERR_VALIDATION_FAILED', `${rep.table} validation failed with ${n} ${what} (${codes}); report ${r.report_path}`, replaced
+      ? { hint: 'The table holds other data than the reference (identity_changed). If the source changed on purpose, accept it with `stockpipe validate --set-reference`; otherwise restore the source\'s data and run again.' }
+      : {});
   }
   return { data, human: renderReport({ ...data, reference: data.reference }) };
 }

@@ -268,3 +268,22 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
   }
   return parsed.data;
 }
+
+/**
+ * The `fetch` keys the user set in the config file, a STOCKPIPE_* variable or a flag (the rest are
+ * defaults). A workspace's remembered source wins over a default, never over a setting (SPEC §13).
+ */
+export function explicitFetchKeys(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input }): Set<string> {
+  const keys = new Set<string>();
+  const section = (o: Input): void => {
+    const f = o.fetch;
+    if (typeof f === 'object' && f !== null) for (const [k, v] of Object.entries(f as Input)) if (v !== undefined) keys.add(k);
+  };
+  section(opts.file);
+  section(opts.flags);
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const v = opts.env[name];
+    if (path[0] === 'fetch' && v !== undefined && v !== '') keys.add(path[1]!);
+  }
+  return keys;
+}

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   SP_ERR_SOURCE_UNKNOWN: { exit: 2, http: 400, meaning: 'The --source value names no known data source.', hint: 'Use one of: synthetic, dir:PATH, zip:PATH, kaggle, yahoo.' },
   SP_ERR_SOURCE_NOT_FOUND: { exit: 1, http: 404, meaning: 'The folder or archive given to a source does not exist or is not readable.', hint: 'Check the path; it must hold stocks/ and/or etfs/ with <SYMBOL>.csv files.' },
   SP_ERR_SOURCE_LAYOUT: { exit: 1, http: 422, meaning: 'The source has no CSV files in the Kaggle layout (stocks/*.csv, etfs/*.csv).', hint: 'Point the source at the folder (or zip) that contains stocks/ and etfs/.' },
+  SP_ERR_SOURCE_MISMATCH: { exit: 2, http: 409, meaning: 'The source asked for is not the one the workspace remembers (<workspace>/source.json), and switching was not asked for; nothing was fetched or ingested.', hint: 'Switch on purpose with `stockpipe run --source S` or `stockpipe fetch --source S --switch-source`, or use another --workspace.' },
   SP_ERR_NO_RAW_DATA: { exit: 1, http: 409, meaning: 'ingest found no fetched source in the workspace.', hint: 'Run `stockpipe fetch` first (the default source is synthetic).' },
   SP_ERR_WORKSPACE_UNWRITABLE: { exit: 1, http: 500, meaning: 'The workspace folder cannot be created or written.', hint: 'Pass --workspace with a folder you can write, or fix its permissions.' },
   SP_ERR_INPUT_MALFORMED: { exit: 1, http: 422, meaning: 'A CSV line is malformed and --strict was given.', hint: 'Fix or remove the named line, or run without --strict to drop and report it.' },

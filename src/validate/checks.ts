@@ -157,13 +157,27 @@ export function checkMetadata(symbols: readonly SymbolGroup[]): Anomaly[] {
   return [{ code: 'missing_metadata', severity: 'info', column: 'Security Name', detail: `${none.length} of ${symbols.length} symbols have no metadata (Security Name is null)`, count: none.length, examples: none.slice(0, EX).map((s) => s.symbol) }];
 }
 
-/** Reference symbols that are gone, and fewer rows than the reference. */
+/**
+ * More than this share of the reference's symbols absent means the table holds other data (another
+ * source, or a folder whose contents were replaced): `identity_changed`, an error, so a run stops
+ * before training and promotion. Real daily data never gets near it: delistings remove a few percent
+ * of a market's symbols a year (the reference is renewed by `validate --set-reference` and by a
+ * source switch), new listings add symbols (never counted here), and a restated or grown history
+ * keeps its symbols. At or below it, absent symbols stay a `missing_symbols` warning.
+ */
+export const IDENTITY_ABSENT_SHARE = 0.5;
+
+/** Reference symbols that are gone (most of them: the table's identity changed), and fewer rows than the reference. */
 export function checkCoverage(ref: Reference, cur: Profile, symbols: readonly SymbolGroup[] | null): Anomaly[] {
   const out: Anomaly[] = [];
   if (ref.symbols !== null && symbols !== null) {
     const now = new Set(symbols.map((s) => s.symbol));
     const gone = ref.symbols.names.filter((s) => !now.has(s));
-    if (gone.length > 0) out.push({ code: 'missing_symbols', severity: 'warning', column: 'Symbol', detail: `${gone.length} of the reference's ${ref.symbols.count} symbols are absent`, count: gone.length, examples: gone.slice(0, EX) });
+    const share = ref.symbols.names.length > 0 ? gone.length / ref.symbols.names.length : 0;
+    if (share > IDENTITY_ABSENT_SHARE) {
+      const kept = ref.symbols.names.length - gone.length;
+      out.push({ code: 'identity_changed', severity: 'error', column: 'Symbol', detail: `${gone.length} of the reference's ${ref.symbols.count} symbols are absent (${Math.round(100 * share)}%, more than ${Math.round(100 * IDENTITY_ABSENT_SHARE)}%) and ${fmt(symbols.length - kept)} of the table's ${fmt(symbols.length)} symbols are new: the table holds other data than reference v${ref.version}`, count: gone.length, examples: gone.slice(0, EX), values: { absent_share: share, new_symbols: symbols.length - kept } });
+    } else if (gone.length > 0) out.push({ code: 'missing_symbols', severity: 'warning', column: 'Symbol', detail: `${gone.length} of the reference's ${ref.symbols.count} symbols are absent`, count: gone.length, examples: gone.slice(0, EX) });
   }
   if (cur.rows < ref.rows) out.push({ code: 'rows_decreased', severity: 'warning', column: null, detail: `${fmt(cur.rows)} rows, the reference has ${fmt(ref.rows)}`, count: ref.rows - cur.rows });
   return out;

@@ -30,6 +30,8 @@ export const ANOMALY_CODES = [
   'missing_symbols',
   'rows_decreased',
   'drift',
+  'identity_changed',
+  'source_changed',
 ] as const;
 export type AnomalyCode = (typeof ANOMALY_CODES)[number];
 
@@ -108,6 +110,9 @@ export interface Reference extends Profile {
   source: string;
   /** sha256 of the Parquet file the reference was inferred from. */
   data_hash: string;
+  /** The workspace source's identity (source.json) when the reference was inferred; absent in
+   * references written before it was recorded, null when the workspace had none. */
+  data_source?: string | null;
   symbols: (SymbolsProfile & { names: string[] }) | null;
   drift: { method: 'psi'; period: 'month'; k: number; floor: number; min_period_rows: number; columns: Record<string, ColumnDrift> };
 }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../core/config.js';
 import { silentLog, tempWorkspace } from '../../test/helpers/workspace.js';
 import { cleanBars, pricesFile, writeBars, type Bar } from '../../test/helpers/bars.js';
@@ -9,9 +9,10 @@ import { validateTable, type ValidateResult } from './validate.js';
 
 const settings = ConfigSchema.parse({}).validate;
 
-async function validate(workspace: string, opts: { referencePath?: string; setReference?: boolean; minPeriodRows?: number } = {}): Promise<ValidateResult> {
+type Source = { identity: string; switchedAt: string | null } | null;
+async function validate(workspace: string, opts: { referencePath?: string; setReference?: boolean; minPeriodRows?: number; source?: Source } = {}): Promise<ValidateResult> {
   const s = opts.minPeriodRows === undefined ? settings : { ...settings, drift: { ...settings.drift, min_period_rows: opts.minPeriodRows } };
-  return validateTable({ workspace, table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings: s, threads: 1, memoryLimit: '256MB', now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog });
+  return validateTable({ workspace, table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings: s, threads: 1, memoryLimit: '256MB', now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog, source: opts.source });
 }
 
 const CLEAN = cleanBars({ symbols: 6, days: 300 });
@@ -199,5 +200,31 @@ describe('validate on crafted tables', () => {
     const shifted = await validate(ws, { minPeriodRows: 50 });
     expect(find(shifted.report.anomalies, 'drift', 'Volume')).toMatchObject({ severity: 'warning', detail: expect.stringContaining(`360 rows after ${cut}`) });
     expect(find(shifted.report.anomalies, 'drift', 'Close')).toBeUndefined();
+  });
+});
+
+describe('the reference across a source switch', () => {
+  const made: string[] = [];
+  afterAll(async () => {
+    for (const ws of made) await rm(ws, { recursive: true, force: true });
+  });
+  // name, source when the reference was inferred, source now, explicit --reference, expected [version, source_changed]
+  const cases: [string, Source, Source, boolean, [number, boolean]][] = [
+    ['same source: reused', { identity: 'dir:/a', switchedAt: null }, { identity: 'dir:/a', switchedAt: null }, false, [1, false]],
+    ['switched to another source: a new version, said so', { identity: 'dir:/a', switchedAt: null }, { identity: 'synthetic', switchedAt: '2026-01-02T04:00:00Z' }, false, [2, true]],
+    ['no source then, a first source now: reused', null, { identity: 'dir:/a', switchedAt: null }, false, [1, false]],
+    ['no source then, a switch after the reference: a new version', null, { identity: 'dir:/b', switchedAt: '2026-01-02T04:00:00Z' }, false, [2, true]],
+    ['no source then, a switch before the reference: reused', null, { identity: 'dir:/b', switchedAt: '2026-01-01T00:00:00Z' }, false, [1, false]],
+    ['switched, but --reference names a file: that file', { identity: 'dir:/a', switchedAt: null }, { identity: 'synthetic', switchedAt: '2026-01-02T04:00:00Z' }, true, [1, false]],
+  ];
+  it.each(cases)('%s', async (_name, then, now, explicit, [version, renewed]) => {
+    const ws = await tempWorkspace('sp-val-src-');
+    made.push(ws);
+    await writeBars(pricesFile(ws), cleanBars({ symbols: 3, days: 60 }));
+    const first = await validate(ws, { source: then });
+    expect(JSON.parse(await readFile(first.reference_path, 'utf8'))).toMatchObject({ data_source: then?.identity ?? null });
+    const r = await validate(ws, { source: now, referencePath: explicit ? first.reference_path : undefined });
+    expect([r.report.reference_version, find(r.report.anomalies, 'source_changed')?.severity ?? null]).toEqual([version, renewed ? 'info' : null]);
+    expect(r.report.reference_created).toBe(renewed);
   });
 });

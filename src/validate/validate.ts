@@ -42,6 +42,18 @@ export interface ValidateOptions {
   memoryLimit: string;
   now: () => Date;
   log: Logger;
+  /** The workspace's current source (source.json): its identity, and when it was last switched to
+   * (null: never switched). A current reference of another source is not reused: a new version is
+   * inferred and a `source_changed` anomaly (info) says so. */
+  source?: { identity: string; switchedAt: string | null } | null;
+}
+
+/** Whether the current reference describes another source than the workspace's (see ValidateOptions.source). */
+export function referenceOfOtherSource(ref: Reference, source: ValidateOptions['source']): boolean {
+  if (!source) return false;
+  if (typeof ref.data_source === 'string') return ref.data_source !== source.identity;
+  // Written before sources were recorded: another source only if the workspace switched since.
+  return source.switchedAt !== null && ref.created_at < source.switchedAt;
 }
 
 export interface ValidateResult {
@@ -114,6 +126,7 @@ async function inferReference(conn: DuckDBConnection, input: string, s: Scanned,
     table: o.table,
     source: input,
     data_hash: await lap(laps, 'hash', () => sha256File(input)),
+    data_source: o.source?.identity ?? null,
     ...profile,
     symbols: profile.symbols === null || s.symbols === null ? null : { ...profile.symbols, names: s.symbols.map((g) => g.symbol) },
     drift: { method: 'psi', period: 'month', k: d.k, floor: d.floor, min_period_rows: d.minPeriodRows, columns: driftBaseline(specs, periods, d) },
@@ -170,6 +183,11 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   let refPath = o.referencePath ?? current;
   let ref: Reference | null = null;
   if (o.referencePath !== undefined || (!o.setReference && (await stat(current).catch(() => null)))) ref = await readReference(refPath, o.table);
+  let renewed: Anomaly | null = null;
+  if (ref !== null && o.referencePath === undefined && referenceOfOtherSource(ref, o.source)) {
+    renewed = { code: 'source_changed', severity: 'info', column: null, detail: `the workspace's source is now '${o.source!.identity}'; reference v${ref.version} describes ${typeof ref.data_source === 'string' ? `'${ref.data_source}'` : 'the data before the switch'}, so a new reference was inferred from this table`, values: { previous_reference_version: ref.version } };
+    ref = null;
+  }
   const db = await openDuckDB({ tempDir: join(o.workspace, 'tmp', 'duckdb'), memoryLimit: o.memoryLimit, threads: Math.max(1, o.threads) });
   try {
     const conn = db.connection;
@@ -183,6 +201,8 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       newReference = referenceFiles(o.workspace, ref);
       refPath = newReference[0]!.path;
       created = true;
+      o.log.info({ reference: refPath }, 'inferred a new validation reference (written with the report)');
+      if (renewed !== null) renewed.detail += ` (v${ref.version})`;
     }
     const cur = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
     // A reference inferred in this run was binned from this very scan: its counts are the new counts.
@@ -192,6 +212,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     const psis = drift.whole;
     const st = o.settings;
     const anomalies: Anomaly[] = [
+      ...(renewed === null ? [] : [renewed]),
       ...C.checkEmpty(cur),
       ...C.checkSchema(ref.columns, cur.columns),
       ...C.checkNonFinite(cur.columns),
