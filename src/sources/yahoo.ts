@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fromDayNumber, toDayNumber } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, processAlive, statOrNull } from '../core/fs.js';
-import { parseCsvRecords } from '../etl/metadata.js';
+import { parseCsvRecords } from '../core/csv-records.js';
 import { hashAndCountRows } from './dir.js';
 import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
