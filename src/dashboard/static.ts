@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clip, sendError } from '../serve/http-errors.js';
+import { clip, sendError } from '../http/errors.js';
 
 /** dist/dashboard, from both dist/dashboard/static.js and src/dashboard/static.ts (tests). */
 export function defaultAssetsDir(): string {
