@@ -2,7 +2,7 @@
  * Safe file output (temp file + rename, so a killed run never leaves half a file) and hashing. */
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile, access, constants, copyFile, link, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile, access, constants, copyFile, link, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
 import { StockpipeError } from './errors.js';
@@ -84,11 +84,26 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
  * so a permission problem is never mistaken for a missing file.
  */
 export async function statOrNull(path: string): Promise<Stats | null> {
+  return orAbsent(stat(path), null);
+}
+
+/** readFile(path, 'utf8'), or null when nothing is there (as statOrNull: every other error is thrown). */
+export async function readFileOrNull(path: string): Promise<string | null> {
+  return orAbsent(readFile(path, 'utf8'), null);
+}
+
+/** readdir(path), or [] when nothing is there (as statOrNull: every other error is thrown). */
+export async function readdirOrEmpty(path: string): Promise<string[]> {
+  return orAbsent(readdir(path), []);
+}
+
+/** `op`'s result, or `absent` when it failed with ENOENT or ENOTDIR; other errors are rethrown. */
+async function orAbsent<T, A>(op: Promise<T>, absent: A): Promise<T | A> {
   try {
-    return await stat(path);
+    return await op;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return absent;
     throw err;
   }
 }
