@@ -33,6 +33,7 @@ const byteLength = (data: string | Uint8Array): number => (typeof data === 'stri
 
 /** Size of a file or of a folder's files (a writer may produce a folder), 0 when absent. */
 async function sizeOf(path: string): Promise<number> {
+  // An estimate made while reporting a full disk: whatever cannot be read counts as 0 bytes.
   const st = await stat(path).catch(() => null);
   if (st === null) return 0;
   if (!st.isDirectory()) return st.size;
@@ -131,7 +132,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
       current = { target: f.path, tmp };
       const entry = { target: f.path, tmp, backup: null as string | null };
       staged.push(entry);
-      if ((await stat(f.path).catch(() => null))?.isDirectory()) {
+      if ((await statOrNull(f.path))?.isDirectory()) {
         throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write ${f.path}: a folder stands there`, { hint: `Move the folder ${f.path} away, then run again.` });
       }
       await writeFile(tmp, f.data);
@@ -140,7 +141,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
       const backup = `${tmp}-prev`;
       const linked = await link(f.path, backup).then(() => true, async (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return false;
-        await copyFile(f.path, backup).catch(() => Promise.reject(err));
+        await copyFile(f.path, backup).catch(() => Promise.reject(err)); // the link's error is the one to report
         return true;
       });
       if (linked) entry.backup = backup;
@@ -152,6 +153,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
     }
   } catch (err) {
     for (const c of committed.reverse()) {
+      // Best effort while another error is thrown: a backup that cannot be put back stays beside it.
       if (c.backup !== null) await rename(c.backup, c.target).catch(() => undefined);
       else await rm(c.target, { force: true });
     }
@@ -165,7 +167,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
 /** Removes temp files of `target` left by killed runs (their writer pid is gone). */
 export async function removeStaleTemps(target: string): Promise<string[]> {
   const prefix = `.${basename(target)}.tmp-`;
-  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  const names = await readdirOrEmpty(dirname(target));
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
@@ -191,6 +193,7 @@ const SKIP_DIRS = new Set(['runs', 'tmp']);
 export async function removeStaleTempsIn(workspace: string, depth = 3): Promise<string[]> {
   const removed: string[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
+    // Best-effort cleanup: a folder that cannot be listed is skipped (the command reading it reports it).
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const path = join(dir, e.name);

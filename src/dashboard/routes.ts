@@ -5,10 +5,11 @@
  * read-only registry handle and db/feature-table; promotion opens a short-lived writable handle.
  * The runner, validate and monitor write what is read here. Adds no hooks to the prediction
  * routes, and imports nothing from serve/ (the served model is a ChampionView). */
-import { open, readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
+import { readFileOrNull, statOrNull } from '../core/fs.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
@@ -58,7 +59,7 @@ function taskStrips(reg: Registry, runIds: readonly string[]): Map<string, TaskS
 }
 
 async function readJsonOrNull(file: string): Promise<{ value: unknown; error: string | null }> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  const text = await readFileOrNull(file);
   if (text === null) return { value: null, error: null };
   try {
     return { value: JSON.parse(text) as unknown, error: null };
@@ -126,7 +127,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
     if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log (status ${t.status})`);
     const file = isAbsolute(t.log_path) ? t.log_path : resolve(workspace, t.log_path);
-    if (!(await stat(file).catch(() => null))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
+    if (!(await statOrNull(file))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
     const { text, cut } = await readTail(file, LOG_TAIL_BYTES);
     return reply.type('text/plain; charset=utf-8').header('x-log-truncated', cut ? '1' : '0').header('cache-control', 'no-cache').send(text);
   });

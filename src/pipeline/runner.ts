@@ -132,6 +132,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
             // Give the task up to STOP_GRACE_MS to stop (a subprocess is killed), so nothing writes after we report.
             const timeoutError = new StockpipeError('SP_ERR_TASK_TIMEOUT', `task ${name} exceeded its timeout of ${spec.timeoutMs! / 1000} s (attempt ${attempt})`);
             const grace = setTimeout(() => reject(timeoutError), STOP_GRACE_MS);
+            // Only waits for the task to settle; its error, if any, is the race's (awaited above).
             void work.catch(() => undefined).finally(() => {
               clearTimeout(grace);
               reject(timeoutError);
