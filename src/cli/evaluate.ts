@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
+import { readFileOrNull } from '../core/fs.js';
 import { fitPolyreg } from '../ml/baselines.js';
 import { regressionMetrics, type RegressionMetrics } from '../ml/metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from '../ml/metrics/slices.js';
@@ -87,7 +88,7 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
       if (other.id === model.id || metrics[other.kind] !== undefined || other.kind === 'naive' || other.kind === 'polyreg') continue;
       if (JSON.stringify(other.test_slice) !== JSON.stringify(model.test_slice)) continue;
       const file = join(other.path, 'model.json');
-      const text = await readFile(file, 'utf8').catch(() => null);
+      const text = await readFileOrNull(file);
       if (text === null) continue; // its files are gone: it cannot be compared
       metrics[other.kind] = regressionMetrics(y, predictRows(scorerFromJSON(text, file), ds.vma, ds.acm, s.test));
       compared[other.kind] = other.id;

@@ -7,11 +7,11 @@
  * A source's identity: synthetic → its generator parameters (seed, symbols, years, start: each
  * changes every value or the ticker set); dir:/zip: → the absolute path; kaggle → owner/slug;
  * yahoo → 'yahoo' (its tickers and start are remembered, not identity: the user names them). */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fs.js';
+import { statOrNull, writeFileAtomic } from '../core/fs.js';
 import { latestManifest } from './manifest.js';
 import { syntheticSpec } from './synthetic.js';
 import type { Manifest } from './types.js';
@@ -124,7 +124,7 @@ function fromManifest(m: Manifest): CurrentSource {
 export async function rememberedSource(workspace: string): Promise<CurrentSource | null> {
   const rec = await readSourceRecord(workspace);
   if (rec !== null) return rec.current;
-  if (!(await stat(join(workspace, 'raw')).then((st) => st.isDirectory(), () => false))) return null;
+  if (!(await statOrNull(join(workspace, 'raw')))?.isDirectory()) return null;
   try {
     return fromManifest(await latestManifest(workspace));
   } catch (err) {

@@ -1,10 +1,10 @@
 /** @module validate/reference
  * Where validation artifacts live and how the reference is saved (versioned, atomically) and read
  * back (checked, so a corrupt file is SP_ERR_REFERENCE_INVALID, never a crash mid-run). */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { writeFilesAtomic } from '../core/fs.js';
+import { readdirOrEmpty, writeFilesAtomic } from '../core/fs.js';
 import type { Reference } from './types.js';
 
 export type TableName = 'prices' | 'features';
@@ -29,7 +29,7 @@ export function versionedReferencePath(workspace: string, table: TableName, vers
 /** The next free version number of a table's reference (1 for the first). */
 export async function nextReferenceVersion(workspace: string, table: TableName): Promise<number> {
   const re = new RegExp(`^${stem(table)}-v(\\d+)\\.json$`);
-  const names = await readdir(validationDir(workspace)).catch(() => [] as string[]);
+  const names = await readdirOrEmpty(validationDir(workspace));
   let max = 0;
   for (const n of names) {
     const m = re.exec(n);
