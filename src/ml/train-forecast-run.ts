@@ -11,7 +11,7 @@ import { parquetHash } from './dataset.js';
 import { renderForecastCard } from './forecast-card.js';
 import { forecastToJSON } from './forecast-model.js';
 import { trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
-import { holderRescorer, loadWorkspaceForecastData, workspaceData } from './rescore.js';
+import { loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
 import { trainAndRegister, type TrainEnv } from './train-run.js';
 
 export const FORECAST_ALIAS = 'forecast_champion';
@@ -73,7 +73,7 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
     alias: FORECAST_ALIAS,
     metric: FORECAST_PROMOTE_METRIC,
     promoteIfBetter: p.promoteIfBetter,
-    rescore: holderRescorer(workspaceData(env.workspace, env.duck, { frame })),
+    rescore: workspaceRescorer(env.workspace, env.duck, { frame }),
   });
   const out = r.out;
   const fm = out.metrics.forecast!;

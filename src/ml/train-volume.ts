@@ -8,7 +8,7 @@ import { ensureWritableDir } from '../core/fs.js';
 import type { PromoteDecision } from '../registry/types.js';
 import { renderCard } from './artifacts.js';
 import type { RegressionMetrics } from './metrics/regression.js';
-import { holderRescorer, loadWorkspaceVolumeData, workspaceData } from './rescore.js';
+import { loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
 import { trainVolumeModel, type TrainParams } from './train.js';
 import { metricSets, trainAndRegister, type TrainEnv } from './train-run.js';
 
@@ -72,7 +72,7 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
     alias: VOLUME_ALIAS,
     metric: VOLUME_PROMOTE_METRIC,
     promoteIfBetter: p.promoteIfBetter,
-    rescore: holderRescorer(workspaceData(env.workspace, env.duck, { ds })),
+    rescore: workspaceRescorer(env.workspace, env.duck, { ds }),
   });
   const out = r.out;
   return {
