@@ -3,10 +3,12 @@
  * the pipeline with the live view, cancels cleanly on Ctrl-C/SIGTERM (marked cancelled, resumable),
  * and sends failure (or success) alerts. A failed run exits 1 with SP_ERR_RUN_FAILED. */
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { hashJson } from '../core/fs.js';
 import { StockpipeError } from '../core/errors.js';
 import { deliverAlert, type AlertChannels } from '../pipeline/alerts.js';
 import { createLiveView } from '../pipeline/live-view.js';
+import { buildPipeline, type PipelineEnv } from '../pipeline/builtin/index.js';
 import { acquireRunLock } from '../pipeline/lock.js';
 import { planPipeline, type PlannedTask } from '../pipeline/plan.js';
 import { runPipeline, type RunOutcome } from '../pipeline/runner.js';
@@ -16,7 +18,6 @@ import { latestUnfinishedRun } from '../registry/pipeline.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { chooseSource, sourceMismatch } from '../sources/workspace-source.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { buildPipeline, type PipelineEnv } from './pipelines.js';
 
 export interface RunCommandOptions {
   pipeline: string;
@@ -95,8 +96,11 @@ function planText(name: string, plan: PlannedTask[]): string {
   return [`plan for ${name} (dry run: nothing runs)`, ...plan.map((p) => `  ${p.action.padEnd(7)} ${p.name.padEnd(18)} ${p.deps.length ? `after ${p.deps.join(', ')}; ` : ''}${p.reason}`)].join('\n');
 }
 
+/** Task processes start at task-main (it watches the runner before loading the program). */
+const TASK_MAIN = fileURLToPath(new URL('./task-main.js', import.meta.url));
+
 export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: string): PipelineEnv {
-  return { workspace: ctx.workspace, config: ctx.config, globalArgs: ['--workspace', ctx.workspace, ...globalArgs], env: { ...ctx.env }, codeVersion: version, context: ctx };
+  return { workspace: ctx.workspace, config: ctx.config, globalArgs: ['--workspace', ctx.workspace, ...globalArgs], env: { ...ctx.env }, mainScript: TASK_MAIN, codeVersion: version };
 }
 
 /**
