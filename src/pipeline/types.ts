@@ -1,7 +1,7 @@
 /** @module pipeline/types
  * What a pipeline is: named tasks with upstream tasks, declared input and output files, params,
  * a code version and a function. The runner (runner.ts) orders, caches, retries and records them;
- * the concrete pipelines (`train`, `daily`) are composed in cli/pipelines.ts. */
+ * the concrete pipelines (`train`, `daily`) are composed in pipeline/builtin/. */
 import type { Logger } from '../core/log.js';
 import type { RunnerIdentity, TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
