@@ -184,12 +184,9 @@ function usageError(issue: z.core.$ZodIssue, raw: Record<string, unknown>, name:
 
 /** commander's option values → the schema's output; an invalid one is SP_ERR_USAGE. */
 export function parseOptions<O extends z.ZodObject>(schema: O, raw: Record<string, unknown>): z.output<O> {
+  const presets = new Map(fieldsOf(schema).map((f) => [f.key, f.meta.preset]));
   const input: Record<string, unknown> = {};
-  for (const f of fieldsOf(schema)) {
-    const v = raw[f.key];
-    if (v === undefined) continue;
-    input[f.key] = v === true && f.meta.preset !== undefined ? f.meta.preset : v;
-  }
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined) input[k] = v === true ? (presets.get(k) ?? v) : v;
   const r = schema.safeParse(input);
   if (!r.success) throw usageError(r.error.issues[0]!, input, (k) => `--${kebab(k)}`);
   return r.data;
