@@ -76,7 +76,6 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
   isDefault?: boolean;
   options: O;
   args?: A;
-  /** Config flags the handler needs beyond the options' own `config` keys. */
   run: (o: z.output<O> & z.output<A>, ctx: CommandContext, inv: Invocation<G>) => Promise<CommandResult>;
 }): CommandSpec<G> {
   return {
