@@ -1,0 +1,102 @@
+/** @module cli/commands/data
+ * The data commands' command lines: fetch, ingest, features, validate (options, help, examples);
+ * the work is in cli/fetch, cli/ingest, cli/features, cli/validate. */
+import { z } from 'zod';
+import { featuresCommand } from '../features.js';
+import { fetchCommand } from '../fetch.js';
+import { ingestCommand } from '../ingest.js';
+import { cli, defineCommand, flag, whole } from '../options.js';
+import { validateCommand } from '../validate.js';
+
+/** --symbols: a whole number (synthetic) or a comma list of tickers (yahoo: fetch.tickers). */
+const symbols = z.string().transform((v, ctx): number | string[] => {
+  if (/^\s*\d+\s*$/.test(v)) return Number(v);
+  const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) ctx.addIssue({ code: 'custom', message: 'needs a number or tickers such as AAPL,MSFT' });
+  return list;
+});
+
+export const fetch = defineCommand({
+  name: 'fetch',
+  summary: 'acquire daily bars into <workspace>/raw/<source-id>/ with a manifest.json',
+  options: z
+    .object({
+      source: z.string().optional().describe('synthetic | dir:PATH | zip:PATH | kaggle[:owner/slug] | yahoo').register(cli, { short: 's', config: 'fetch.source' }),
+      seed: whole().optional().describe('synthetic: random seed').register(cli, { config: 'fetch.seed' }),
+      symbols: symbols
+        .optional()
+        .describe('synthetic: number of symbols (8000 ≈ full Kaggle size); yahoo: tickers, e.g. AAPL,MSFT')
+        .register(cli, { arg: 'n|list', config: 'fetch.symbols', toConfig: (v) => ({ fetch: typeof v === 'number' ? { symbols: v } : { tickers: v } }) }),
+      years: whole().optional().describe('synthetic: years of history').register(cli, { config: 'fetch.years' }),
+      start: z.string().optional().describe('synthetic: first trading day; yahoo: first day wanted; YYYY-MM-DD').register(cli, { arg: 'date', config: 'fetch.start' }),
+      end: z.string().optional().describe('yahoo: last day wanted, YYYY-MM-DD').register(cli, { arg: 'date', config: 'fetch.end', defaultText: 'today, UTC' }),
+      checksum: z.boolean().optional().describe('dir/zip: compute sha256 (and row counts) of every file').register(cli, { config: 'fetch.checksum' }),
+      switchSource: flag().describe("fetch another source than the workspace remembers (source.json) and make it the workspace's source"),
+      kaggleBaseUrl: z.string().optional().describe('kaggle: API base URL').register(cli, { arg: 'url', config: 'fetch.kaggle_base_url' }),
+      yahooBaseUrl: z.string().optional().describe('yahoo: chart API base URL').register(cli, { arg: 'url', config: 'fetch.yahoo_base_url' }),
+    })
+    .strict(),
+  examples: [
+    'stockpipe fetch                                 # synthetic default: 500 symbols x 10 years',
+    'stockpipe fetch --source dir:./stock-market-dataset',
+    'stockpipe fetch --source zip:./archive.zip',
+    'stockpipe fetch --source kaggle                 # needs Kaggle credentials (README)',
+    'stockpipe fetch --source yahoo --symbols AAPL,MSFT --start 2020-01-01 --end 2020-12-31',
+    "stockpipe fetch --source synthetic --switch-source   # replace the workspace's source on purpose",
+  ],
+  run: (o, ctx) => fetchCommand(ctx, { switchSource: o.switchSource }),
+});
+
+export const ingest = defineCommand({
+  name: 'ingest',
+  summary: 'combine the fetched CSVs into tables/prices.parquet (sorted by Symbol, Date; zstd) with a row-accounting report',
+  options: z
+    .object({
+      from: z.string().optional().describe('which fetched source to read').register(cli, { arg: 'source-id', config: 'ingest.source_id', defaultText: 'the one fetched last' }),
+      strict: z.boolean().optional().describe('fail on the first malformed line instead of dropping and reporting it').register(cli, { config: 'ingest.strict' }),
+      force: flag().describe('rebuild even when the inputs are unchanged'),
+      switchSource: flag().describe("ingest a fetched source other than the workspace remembers (source.json) and make it the workspace's source"),
+    })
+    .strict(),
+  examples: ['stockpipe ingest', 'stockpipe ingest --from dir --strict --json', 'stockpipe ingest --from synthetic --switch-source'],
+  run: (o, ctx) => ingestCommand(ctx, { force: o.force, switchSource: o.switchSource }),
+});
+
+export const features = defineCommand({
+  name: 'features',
+  summary: 'rolling features per symbol → features/features.parquet (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling)',
+  options: z
+    .object({
+      // A string: the config checks it (features.window), so any bad value is SP_ERR_FEATURES_WINDOW.
+      window: z.string().optional().describe('rows in the rolling window, 2 to 1000').register(cli, { arg: 'n', config: 'features.window' }),
+      extended: z
+        .boolean()
+        .optional()
+        .describe('also write the lagged day-ahead columns (returns, volatility, log volume, next trading day) for `train --task forecast`')
+        .register(cli, { config: 'features.extended' }),
+      force: flag().describe('rebuild even when prices and window are unchanged'),
+    })
+    .strict(),
+  examples: ['stockpipe features', 'stockpipe features --window 20 --json', 'stockpipe features --extended'],
+  run: (o, ctx) => featuresCommand(ctx, { force: o.force }),
+});
+
+export const validate = defineCommand({
+  name: 'validate',
+  summary: 'check a table against its saved reference (schema, ranges, nulls, price/volume quirks, calendar gaps, drift by PSI) → validation/latest.json; exit 1 on errors',
+  options: z
+    .object({
+      table: z.enum(['prices', 'features']).optional().describe('which table').register(cli, { config: 'validate.table' }),
+      setReference: flag().describe('infer a new reference version from the current table, then validate against it'),
+      reference: z.string().optional().describe('validate against this saved reference (e.g. validation/reference-v1.json)').register(cli, { arg: 'file' }),
+      failOn: z.enum(['error', 'warning', 'never']).optional().describe('fail (exit 1, SP_ERR_VALIDATION_FAILED) on this level').register(cli, { arg: 'level', config: 'validate.fail_on' }),
+    })
+    .strict(),
+  examples: [
+    'stockpipe validate                      # first run: infers validation/reference-v1.json from tables/prices.parquet',
+    'stockpipe validate --json',
+    'stockpipe validate --set-reference      # accept the current data as the new reference (v2, …)',
+    'stockpipe validate --table features --fail-on never',
+  ],
+  run: (o, ctx) => validateCommand(ctx, { setReference: o.setReference, reference: o.reference }),
+});

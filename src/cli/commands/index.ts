@@ -1,0 +1,37 @@
+/** @module cli/commands
+ * Every command's declaration, in the order `stockpipe --help` lists them, and the groups
+ * (`models …`, `runs …`) with their summaries. cli/main turns them into the parser. */
+import type { CommandSpec } from '../options.js';
+import type { Globals } from '../globals.js';
+import { features, fetch, ingest, validate } from './data.js';
+import { evaluate, forecast, modelsAt, modelsCompare, modelsHistory, modelsList, modelsPromote, modelsShow, train } from './models.js';
+import { monitor, run, runsList, runsLogs, runsShow, scheduler, serve } from './ops.js';
+
+export const COMMANDS: readonly CommandSpec<Globals>[] = [
+  fetch,
+  ingest,
+  features,
+  validate,
+  train,
+  evaluate,
+  forecast,
+  serve,
+  monitor,
+  modelsList,
+  modelsShow,
+  modelsPromote,
+  modelsCompare,
+  modelsAt,
+  modelsHistory,
+  run,
+  scheduler,
+  runsList,
+  runsShow,
+  runsLogs,
+];
+
+/** A group's summary (`stockpipe models --help`). */
+export const GROUPS: Readonly<Record<string, string>> = {
+  models: 'model versions, aliases (champion, …) and promotion, from <workspace>/stockpipe.db',
+  runs: "pipeline run history: list, show one run with its tasks, a task's log",
+};

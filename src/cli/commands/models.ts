@@ -1,0 +1,148 @@
+/** @module cli/commands/models
+ * The model commands' command lines: train, evaluate, forecast and the `models` group (options,
+ * help, examples); the work is in cli/train, cli/train-forecast, cli/evaluate, cli/forecast,
+ * cli/models. */
+import { z } from 'zod';
+import { MODEL_KINDS } from '../../ml/volume-model.js';
+import { evaluateCommand } from '../evaluate.js';
+import { forecastCommand } from '../forecast.js';
+import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from '../models.js';
+import { cli, decimal, defineCommand, flag, whole } from '../options.js';
+import { trainForecastCommand } from '../train-forecast.js';
+import { trainCommand } from '../train.js';
+
+const TrainOptions = z
+  .object({
+    task: z.enum(['volume', 'forecast']).default('volume').describe('volume (the serving model) or forecast (the day-ahead model: needs `features --extended`)'),
+    kind: z.enum(MODEL_KINDS).default('gbdt').describe('model kind'),
+    split: z.enum(['time', 'random']).default('time').describe('time, or random (80/20, leaky across time: comparison only)'),
+    testFrom: z.string().optional().describe('first day of the test slice').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
+    seed: whole().default(42).describe('random seed'),
+    trees: whole().default(100).describe('gbdt: boosting rounds; rf: trees'),
+    maxDepth: whole().default(6).describe('tree depth limit'),
+    numLeaves: whole().default(64).describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)'),
+    learningRate: decimal().default(0.1).describe('gbdt: shrinkage'),
+    minDataInLeaf: whole().default(100).describe('rows a leaf needs at least'),
+    lambdaL2: decimal().default(1).describe('L2 regularisation of leaf values'),
+    baggingFraction: decimal().default(1).describe('rows sampled per tree, 0..1 (rf always bootstraps)'),
+    featureFraction: decimal().default(1).describe('features sampled per tree, 0..1'),
+    earlyStopping: whole().default(10).describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off)'),
+    target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
+    boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
+    promoteIfBetter: flag().describe(
+      'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the same test slice (without it, the model takes the alias only when the alias is empty)',
+    ),
+  })
+  .strict()
+  .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)');
+
+export const train = defineCommand({
+  name: 'train',
+  summary: 'train a volume model on features.parquet (time split), score it next to the baselines, register it',
+  options: TrainOptions,
+  examples: [
+    'stockpipe train --promote-if-better',
+    'stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`',
+    'stockpipe train --kind rf --json',
+    'stockpipe train --split random   # the classic leaky protocol, labelled as such',
+  ],
+  run: (o, ctx) => {
+    // The tree engine's parameters, shared by both tasks.
+    const tree = {
+      testFrom: o.testFrom,
+      seed: o.seed,
+      threads: ctx.config.threads,
+      trees: o.trees,
+      maxDepth: o.maxDepth,
+      numLeaves: o.numLeaves,
+      learningRate: o.learningRate,
+      minDataInLeaf: o.minDataInLeaf,
+      lambdaL2: o.lambdaL2,
+      baggingFraction: o.baggingFraction,
+      featureFraction: o.featureFraction,
+      earlyStopping: o.earlyStopping,
+    };
+    if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, promoteIfBetter: o.promoteIfBetter });
+    return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter });
+  },
+});
+
+const none = z.object({}).strict();
+const alias = (what: string) => z.string().optional().describe(what).register(cli, { arg: 'name' });
+
+export const evaluate = defineCommand({
+  name: 'evaluate',
+  summary: 'score a registered model (default: the champion) on its test slice next to every baseline, with per-slice metrics',
+  args: z.object({ model: z.string().optional() }).strict(),
+  options: none,
+  examples: ['stockpipe evaluate', 'stockpipe evaluate <model-id> --json'],
+  run: (o, ctx) => evaluateCommand(ctx, o.model),
+});
+
+export const forecast = defineCommand({
+  name: 'forecast',
+  summary: 'day-ahead forecast (Adj Close, Volume) of every symbol for the next trading day after its last bar → the store (GET /forecast/:symbol)',
+  options: z.object({ model: z.string().optional().describe('the forecast model').register(cli, { arg: 'id|alias', defaultText: 'the forecast_champion alias' }) }).strict(),
+  examples: ['stockpipe features --extended && stockpipe train --task forecast --promote-if-better && stockpipe forecast', 'stockpipe forecast --model <forecast-model-id> --json'],
+  run: (o, ctx) => forecastCommand(ctx, { model: o.model }),
+});
+
+export const modelsList = defineCommand({
+  name: 'models list',
+  summary: 'every model version, newest first, with its aliases and test metrics',
+  options: z.object({ limit: whole().optional().describe('show at most N versions') }).strict(),
+  examples: ['stockpipe models list', 'stockpipe models list --json'],
+  run: (o, ctx) => modelsListCommand(ctx, { limit: o.limit }),
+});
+
+export const modelsShow = defineCommand({
+  name: 'models show',
+  summary: 'one model version: folder, test slice, metrics vs baselines',
+  args: z.object({ 'id|alias': z.string() }).strict(),
+  options: none,
+  examples: ['stockpipe models show champion', 'stockpipe models show <model-id> --json'],
+  run: (o, ctx) => modelsShowCommand(ctx, o['id|alias']),
+});
+
+export const modelsPromote = defineCommand({
+  name: 'models promote',
+  summary:
+    "point an alias at a model only if it beats the current holder on the same test slice (the holder re-scored on the model's slice when the data grew); champion takes volume models, forecast_champion forecast models",
+  args: z.object({ id: z.string() }).strict(),
+  options: z
+    .object({
+      alias: z.string().default('champion').describe('alias to move').register(cli, { arg: 'name' }),
+      force: flag().describe('promote even if not better or not comparable (recorded as forced); never a model of the wrong kind'),
+      metric: z.string().optional().describe('metric to compare (lower is better for mae/rmse, higher for r2)').register(cli, { arg: 'name', defaultText: 'rmse_log' }),
+      note: z.string().optional().describe('note kept in the alias history').register(cli, { arg: 'text' }),
+    })
+    .strict(),
+  examples: ['stockpipe models promote <model-id>', 'stockpipe models promote <model-id> --alias challenger', 'stockpipe models promote <model-id> --force --note "rollback"'],
+  run: (o, ctx) => modelsPromoteCommand(ctx, o.id, { alias: o.alias, force: o.force, metric: o.metric, note: o.note }),
+});
+
+export const modelsCompare = defineCommand({
+  name: 'models compare',
+  summary: "two models' test metrics side by side (ids or aliases)",
+  args: z.object({ a: z.string(), b: z.string() }).strict(),
+  options: none,
+  examples: ['stockpipe models compare champion <model-id>'],
+  run: (o, ctx) => modelsCompareCommand(ctx, o.a, o.b),
+});
+
+export const modelsAt = defineCommand({
+  name: 'models at',
+  summary: 'which model held an alias at a time (ISO-8601, UTC)',
+  args: z.object({ time: z.string() }).strict(),
+  options: z.object({ alias: z.string().default('champion').describe('alias').register(cli, { arg: 'name' }) }).strict(),
+  examples: ['stockpipe models at 2024-05-01T14:30:00Z', 'stockpipe models at 2024-05-01 --alias challenger --json'],
+  run: (o, ctx) => modelsAtCommand(ctx, o.time, { alias: o.alias }),
+});
+
+export const modelsHistory = defineCommand({
+  name: 'models history',
+  summary: 'every alias move, oldest first (append-only)',
+  options: z.object({ alias: alias('only this alias') }).strict(),
+  examples: ['stockpipe models history --alias champion'],
+  run: (o, ctx) => modelsHistoryCommand(ctx, { alias: o.alias }),
+});

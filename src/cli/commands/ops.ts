@@ -1,0 +1,140 @@
+/** @module cli/commands/ops
+ * The operating commands' command lines: serve, monitor, run, scheduler and the `runs` group
+ * (options, help, examples); the work is in cli/serve, cli/monitor, cli/run, cli/scheduler, cli/runs. */
+import { z } from 'zod';
+import { childGlobalArgs, type Inv } from '../globals.js';
+import { monitorCommand } from '../monitor.js';
+import { cli, decimal, defineCommand, flag, whole } from '../options.js';
+import { deliverAlerts, runCommand } from '../run.js';
+import { runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
+import { schedulerCommand } from '../scheduler.js';
+import { serveCommand } from '../serve.js';
+
+const none = z.object({}).strict();
+
+export const serve = defineCommand({
+  name: 'serve',
+  summary: 'the prediction API (GET/POST /predict, /docs, /openapi.json, /health, /ready, /metrics) serving the champion model, and the dashboard at /',
+  options: z
+    .object({
+      port: whole().default(8000).describe('port (0 = any free port)').register(cli, { short: 'p' }),
+      host: z.string().default('127.0.0.1').describe('address to listen on (beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)'),
+      pollMs: whole().default(1000).describe('how often to check whether the champion alias moved, in ms'),
+    })
+    .strict(),
+  examples: [
+    'stockpipe serve',
+    'curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"',
+    'open http://127.0.0.1:8000/   # the dashboard',
+    'STOCKPIPE_API_TOKEN=$(openssl rand -hex 32) stockpipe serve --port 9000 --host 0.0.0.0',
+  ],
+  run: (o, ctx, inv: Inv) => serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, version: inv.version }),
+});
+
+export const monitor = defineCommand({
+  name: 'monitor',
+  summary: 'score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain',
+  options: z.object({ model: z.string().optional().describe('only this model (id or alias)').register(cli, { arg: 'id', defaultText: 'every model with forecasts' }) }).strict(),
+  examples: ['stockpipe monitor', 'stockpipe monitor --model champion --json'],
+  run: (o, ctx) => monitorCommand(ctx, { model: o.model, deliver: (alerts) => deliverAlerts(ctx, alerts) }),
+});
+
+export const run = defineCommand({
+  name: 'run',
+  summary:
+    'run a pipeline (train: fetch → ingest → validate → features → train → evaluate → register; daily: … → forecast → monitor → retrain-if-needed) with retries, caching and run history',
+  args: z.object({ pipeline: z.string().default('train') }).strict(),
+  options: z
+    .object({
+      resume: z
+        .union([z.literal(true), z.string()])
+        .optional()
+        .describe('continue a failed, cancelled or killed run from its first unfinished task')
+        .register(cli, { arg: '[run-id]', defaultText: 'the latest such run' }),
+      from: z.string().optional().describe('run only this task and the ones after it').register(cli, { arg: 'task' }),
+      to: z.string().optional().describe('run only up to this task').register(cli, { arg: 'task' }),
+      dryRun: flag().describe('print the plan: which tasks would run and which are cached'),
+      force: flag().describe('ignore the cache: run every task'),
+      forceTask: z.array(z.string()).default([]).describe('ignore the cache for this task (repeatable)').register(cli, { arg: 'name' }),
+      wait: decimal()
+        .pipe(z.number().min(0, 'expects seconds (0 or more)'))
+        .optional()
+        .describe('wait this many seconds for another run on this workspace to finish instead of refusing')
+        .register(cli, { arg: '[seconds]', preset: '3600' }),
+      source: z
+        .string()
+        .optional()
+        .describe("switch the workspace's source: synthetic | dir:PATH | zip:PATH | kaggle[:owner/slug] | yahoo")
+        .register(cli, { short: 's', config: 'fetch.source', defaultText: 'the source it remembers, source.json' }),
+    })
+    .strict(),
+  examples: [
+    'stockpipe run                      # the train pipeline',
+    'stockpipe run train --dry-run',
+    'stockpipe run --resume             # continue the latest failed run',
+    'stockpipe run daily --from features --force-task features',
+    'stockpipe run train --json',
+    'stockpipe run train --source dir:./stock-market-dataset   # switch the workspace to this source',
+  ],
+  run: (o, ctx, inv: Inv) =>
+    runCommand(ctx, {
+      pipeline: o.pipeline,
+      switchSource: o.source !== undefined,
+      resume: o.resume,
+      from: o.from,
+      to: o.to,
+      dryRun: o.dryRun,
+      force: o.force,
+      forceTasks: o.forceTask,
+      waitMs: (o.wait ?? 0) * 1000,
+      globalArgs: childGlobalArgs(inv.globals, { debug: true }),
+      version: inv.version,
+    }),
+});
+
+export const scheduler = defineCommand({
+  name: 'scheduler',
+  summary: 'run the pipelines of the config\'s "schedules" on their cron expressions (NYSE trading days), until Ctrl-C',
+  options: none,
+  notes: [
+    'Config (stockpipe.config.json):',
+    '  "schedules": [{ "pipeline": "daily", "cron": "30 18 * * 1-5", "timezone": "America/New_York" }],',
+    '  "alerts": { "webhook_url": "https://hooks.example.com/T0/B0/x" }',
+  ].join('\n'),
+  examples: ['stockpipe scheduler', 'stockpipe scheduler --config prod.config.json'],
+  run: (_o, ctx, inv: Inv) => schedulerCommand(ctx, { globalArgs: childGlobalArgs(inv.globals, { debug: false }), version: inv.version }),
+});
+
+export const runsList = defineCommand({
+  name: 'runs list',
+  isDefault: true,
+  summary: 'pipeline runs, newest first, with task counts by state',
+  options: z
+    .object({
+      limit: whole().default(50).describe('at most N runs'),
+      offset: whole().optional().describe('skip the newest N runs'),
+      pipeline: z.string().optional().describe('only runs of this pipeline').register(cli, { arg: 'name' }),
+      status: z.string().optional().describe('only runs in this state (running, finished, failed, cancelled, abandoned: left running by a killed runner)'),
+    })
+    .strict(),
+  examples: ['stockpipe runs', 'stockpipe runs list --status failed --json'],
+  run: (o, ctx) => runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status }),
+});
+
+export const runsShow = defineCommand({
+  name: 'runs show',
+  summary: 'one run: its tasks in order with state, attempts, duration, rows in/out, errors',
+  args: z.object({ 'run-id': z.string() }).strict(),
+  options: none,
+  examples: ['stockpipe runs show <run-id> --json'],
+  run: (o, ctx) => runsShowCommand(ctx, o['run-id']),
+});
+
+export const runsLogs = defineCommand({
+  name: 'runs logs',
+  summary: "a task's log file (its command's stderr and the runner's lines)",
+  args: z.object({ 'run-id': z.string(), task: z.string() }).strict(),
+  options: none,
+  examples: ['stockpipe runs logs <run-id> ingest'],
+  run: (o, ctx) => runsLogsCommand(ctx, o['run-id'], o.task),
+});

@@ -1,0 +1,44 @@
+/** @module cli/globals
+ * The options every command takes (before or after its name), the output mode read once from argv,
+ * and the global flags a child stockpipe process (pipeline task, scheduled run) inherits. */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { cli, flag, type Invocation } from './options.js';
+
+export const GlobalOptions = z
+  .object({
+    workspace: z.string().optional().describe('workspace folder').register(cli, { short: 'w', arg: 'dir', config: 'workspace' }),
+    config: z.string().optional().describe('config file').register(cli, { short: 'c', arg: 'file', defaultText: './stockpipe.config.json when present' }),
+    json: flag().describe('print one JSON document on stdout ({ok, data} or {ok, error}); logs go to stderr'),
+    quiet: flag().describe('print only errors').register(cli, { short: 'q' }),
+    debug: flag().describe('debug logs and stack traces'),
+    // Checked by the config (SP_ERR_CONFIG_INVALID), as STOCKPIPE_THREADS and the file are.
+    threads: z.string().optional().describe('worker threads').register(cli, { arg: 'n', config: 'threads', defaultText: 'all cores' }),
+    memoryLimit: z.string().optional().describe("DuckDB's memory limit, e.g. 2GB").register(cli, { arg: 'size', config: 'memory_limit' }),
+  })
+  .strict();
+export type Globals = z.output<typeof GlobalOptions>;
+export type Inv = Invocation<Globals>;
+
+/** How errors print (one JSON document or text) and whether stacks do: decided once from argv,
+ * before parsing, so that a parse error prints in the mode asked for. */
+export interface OutputMode {
+  json: boolean;
+  debug: boolean;
+}
+
+export function outputMode(argv: readonly string[]): OutputMode {
+  const end = argv.indexOf('--');
+  const args = end < 0 ? argv : argv.slice(0, end);
+  return { json: args.includes('--json'), debug: args.includes('--debug') };
+}
+
+/** The global flags a child stockpipe process gets (the config path made absolute). */
+export function childGlobalArgs(g: Globals, opts: { debug: boolean }): string[] {
+  return [
+    ...(g.config ? ['--config', resolve(g.config)] : []),
+    ...(g.threads ? ['--threads', g.threads] : []),
+    ...(g.memoryLimit ? ['--memory-limit', g.memoryLimit] : []),
+    ...(opts.debug && g.debug ? ['--debug'] : []),
+  ];
+}

@@ -1,0 +1,49 @@
+/** The declarative option layer: config flags, presets and defaults, strict numbers, output mode. */
+import { describe, expect, it } from 'vitest';
+import { fetch, features } from './commands/data.js';
+import { run } from './commands/ops.js';
+import { childGlobalArgs, GlobalOptions, outputMode } from './globals.js';
+import { parseOptions } from './options.js';
+
+describe('config flags from options', () => {
+  // [command, commander's values, config flags]: unset options set nothing (file and env stay in charge).
+  const cases: [string, typeof fetch, Record<string, unknown>, Record<string, unknown>][] = [
+    ['fetch, nothing set', fetch, {}, {}],
+    ['fetch --seed 7 --symbols 3', fetch, { seed: '7', symbols: '3' }, { fetch: { seed: 7, symbols: 3 } }],
+    ['fetch --symbols AAPL,MSFT', fetch, { symbols: 'AAPL, MSFT' }, { fetch: { tickers: ['AAPL', 'MSFT'] } }],
+    ['fetch --checksum --source dir:x', fetch, { checksum: true, source: 'dir:x' }, { fetch: { checksum: true, source: 'dir:x' } }],
+    ['features --window 1 (checked by the config)', features, { window: '1' }, { features: { window: '1' } }],
+    ['features --extended', features, { extended: true }, { features: { extended: true } }],
+    ['run --source synthetic', run, { source: 'synthetic' }, { fetch: { source: 'synthetic' } }],
+  ];
+  it.each(cases)('%s', (_what, spec, raw, config) => {
+    expect(spec.prepare(raw, []).config).toEqual(config);
+  });
+});
+
+describe('options', () => {
+  it('a bare optional-value option takes its preset; defaults fill the rest', () => {
+    expect(parseOptions(run.options, { wait: true })).toMatchObject({ wait: 3600, forceTask: [], dryRun: false });
+    expect(parseOptions(run.options, { wait: '2.5', resume: true })).toMatchObject({ wait: 2.5, resume: true });
+  });
+
+  it.each([
+    ['--seed 1e3', { seed: '1e3' }],
+    ['--years 0x10', { years: '0x10' }],
+    ['--symbols ,', { symbols: ',' }],
+    ['--nope', { nope: 'x' }],
+  ])('%s → SP_ERR_USAGE', (_what, raw) => {
+    expect(() => fetch.prepare(raw, [])).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE' }));
+  });
+
+  it('the output mode comes from argv before `--`', () => {
+    expect(outputMode(['fetch', '--json'])).toEqual({ json: true, debug: false });
+    expect(outputMode(['--debug', 'fetch', '--', '--json'])).toEqual({ json: false, debug: true });
+  });
+
+  it("a child process inherits --config (absolute), --threads, --memory-limit and, when asked, --debug", () => {
+    const g = parseOptions(GlobalOptions, { config: 'c.json', threads: '2', memoryLimit: '2GB', debug: true, workspace: 'w' });
+    expect(childGlobalArgs(g, { debug: true })).toEqual(['--config', `${process.cwd()}/c.json`, '--threads', '2', '--memory-limit', '2GB', '--debug']);
+    expect(childGlobalArgs(g, { debug: false })).not.toContain('--debug');
+  });
+});

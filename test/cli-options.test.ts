@@ -1,0 +1,136 @@
+/** The command line built from the command declarations (cli/commands, cli/options): every
+ * command's --help (exit 0, its examples, each default once), usage errors (code, exit 2), the
+ * --json document of one command through the built binary, and importing cli/main runs nothing. */
+import { spawnSync } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { tempWorkspace } from './helpers/workspace.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('importing cli/main', () => {
+  it('runs nothing: no output, no exit code', async () => {
+    const before = process.exitCode;
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const mod = await import('../src/cli/main.js');
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // a started main() would have printed by now
+    expect(typeof mod.main).toBe('function');
+    expect(out).not.toHaveBeenCalled();
+    expect(err).not.toHaveBeenCalled();
+    expect(process.exitCode).toBe(before);
+  });
+});
+
+/** Runs main() in this process with stdout and stderr captured. */
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { main } = await import('../src/cli/main.js');
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  const code = await main(['node', 'stockpipe', ...args]);
+  vi.restoreAllMocks();
+  return { code, out, err };
+}
+
+const { COMMANDS } = await import('../src/cli/commands/index.js');
+const { fieldsOf, shownDefault } = await import('../src/cli/options.js');
+const { GlobalOptions } = await import('../src/cli/globals.js');
+
+/** The text between "Options:" and "Examples:", whitespace collapsed (help lines wrap at 80). */
+const optionsSection = (help: string): string => help.slice(help.indexOf('Options:'), help.indexOf('Examples:')).replace(/\s+/g, ' ');
+
+describe('--help of every command', () => {
+  it.each(COMMANDS.map((c) => [c.name, c] as const))('%s --help: exit 0, its examples, each default once, no spec references', async (name, spec) => {
+    const r = await cli([...name.split(' '), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Examples:');
+    for (const e of spec.examples) expect(r.out).toContain(`$ ${e}`);
+    expect(r.out).not.toMatch(/SPEC|§/);
+    const opts = optionsSection(r.out);
+    const defaults = fieldsOf(spec.options).map(shownDefault).filter((d) => d !== undefined);
+    expect(opts.match(/default/g)?.length ?? 0).toBe(defaults.length);
+    for (const d of defaults) expect(opts).toContain(`default: ${d}`);
+  });
+
+  it('stockpipe --help: the global options, each default once', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    const opts = r.out.slice(r.out.indexOf('Options:'), r.out.indexOf('Commands:')).replace(/\s+/g, ' ');
+    const defaults = fieldsOf(GlobalOptions).map(shownDefault).filter((d) => d !== undefined);
+    expect(defaults).toEqual(['./stockpipe-data', './stockpipe.config.json when present', 'all cores', '1GB']);
+    expect(opts.match(/default/g)?.length ?? 0).toBe(defaults.length);
+    for (const d of defaults) expect(opts).toContain(`default: ${d}`);
+  });
+
+  it.each([['fetch'], ['run']])('%s --help: --source names every source', async (name) => {
+    const r = await cli([name, '--help']);
+    const source = optionsSection(r.out).split('--source')[1]!;
+    for (const s of ['synthetic', 'dir:PATH', 'zip:PATH', 'kaggle', 'yahoo']) expect(source).toContain(s);
+  });
+});
+
+describe('usage errors', () => {
+  // [args, code]: each fails while parsing, before any config or workspace is read.
+  const cases: [string[], string][] = [
+    [['train', '--kind', 'xgboost'], 'SP_ERR_USAGE'],
+    [['train', '--task', 'daily'], 'SP_ERR_USAGE'],
+    [['validate', '--table', 'bars'], 'SP_ERR_USAGE'],
+    [['validate', '--fail-on', 'sometimes'], 'SP_ERR_USAGE'],
+    [['train', '--seed', '1.5'], 'SP_ERR_USAGE'],
+    [['train', '--seed', 'abc'], 'SP_ERR_USAGE'],
+    [['train', '--trees', '1e2'], 'SP_ERR_USAGE'],
+    [['train', '--learning-rate', 'fast'], 'SP_ERR_USAGE'],
+    [['serve', '--port', '0x10'], 'SP_ERR_USAGE'],
+    [['models', 'list', '--limit', 'x'], 'SP_ERR_USAGE'],
+    [['runs', 'list', '--offset', '-'], 'SP_ERR_USAGE'],
+    [['run', '--wait', 'abc'], 'SP_ERR_USAGE'],
+    [['fetch', '--symbols', ','], 'SP_ERR_USAGE'],
+    [['train', '--task', 'forecast', '--kind', 'rf'], 'SP_ERR_USAGE'],
+    [['ingest', '--bogus'], 'SP_ERR_USAGE'],
+    [['models', 'show'], 'SP_ERR_USAGE'],
+    [['nosuchcommand'], 'SP_ERR_USAGE'],
+  ];
+  it.each(cases)('%j → %s, exit 2, one JSON document', async (args, code) => {
+    const r = await cli([...args, '--json']);
+    expect(r.code).toBe(2);
+    const lines = r.out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ ok: false, error: { code } });
+  });
+
+  it('in human mode the code and hint go to stderr', async () => {
+    const r = await cli(['validate', '--table', 'bars']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/SP_ERR_USAGE: --table must be one of: prices, features .*\n {2}hint: /);
+  });
+});
+
+describe('the built binary', () => {
+  it('prints the same --json document for `models at` on an empty workspace', async () => {
+    const ws = await tempWorkspace('sp-cliopt-');
+    try {
+      const r = spawnSync(process.execPath, [CLI, 'models', 'at', '2024-05-01', '--json', '-w', ws], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: ws } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('{"ok":true,"data":{"alias":"champion","at":"2024-05-01T00:00:00.000Z","model_id":null,"since":null,"reason":null}}\n');
+    } finally {
+      await rm(ws, { recursive: true, force: true });
+    }
+  });
+
+  it('--version prints package.json\'s version', async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+  });
+});
