@@ -17,6 +17,7 @@ import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 
@@ -134,8 +135,8 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
     ['naive', 'ok'],
   ])('pipeline train: the register step given a %s model → %s', async (role, want) => {
     const config = loadConfig({ file: {}, env: {}, flags: {}, origin: 'test' });
-    const context: CommandContext = { config, workspace: ws, log: silentLog, progress: silentProgress, json: true, quiet: true, env: {}, homeDir: ws, now: () => new Date(), explicitFetch: new Set<string>() };
-    const register = buildPipeline('train', { workspace: ws, config, globalArgs: [], env: {}, codeVersion: 'test', context }).tasks.find((t) => t.name === 'register')!;
+    const context: CommandContext = { config, ws: new Workspace(ws), log: silentLog, progress: silentProgress, json: true, quiet: true, env: {}, homeDir: ws, now: () => new Date(), explicitFetch: new Set<string>() };
+    const register = buildPipeline('train', { ws: context.ws, config, globalArgs: [], env: {}, codeVersion: 'test', context }).tasks.find((t) => t.name === 'register')!;
     const before = holderOf('champion');
     const ctx = { runId: 'r-test', task: 'register', attempt: 1, signal: new AbortController().signal, logPath: join(ws, 'register.log'), log: silentLog, upstream: { train: { model_id: ids[role]! } }, progress: () => {} };
     const got = await register.run(ctx).then(() => 'ok', (err: unknown) => (err instanceof StockpipeError ? err.code : String(err)));

@@ -67,7 +67,7 @@ async function evaluateForecast(ctx: CommandContext, reg: Registry, model: Model
 
 export async function evaluateCommand(ctx: CommandContext, ref: string | undefined): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {
   const t0 = performance.now();
-  const reg = openRegistry(ctx.workspace);
+  const reg = openRegistry(ctx.ws);
   try {
     const target = ref ?? (reg.aliasTarget('champion') ?? reg.listModels({ limit: 1 })[0]?.id);
     if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });

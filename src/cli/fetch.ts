@@ -24,14 +24,14 @@ export interface FetchData {
 
 export async function fetchCommand(ctx: CommandContext, opts: { switchSource: boolean } = { switchSource: false }): Promise<CommandResult<FetchData>> {
   const t0 = performance.now();
-  const choice = await chooseSource(ctx.workspace, ctx.config.fetch, ctx.explicitFetch);
+  const choice = await chooseSource(ctx.ws, ctx.config.fetch, ctx.explicitFetch);
   const source = sourceFor(choice.fetch.source, choice.fetch);
   if (choice.switching && !opts.switchSource) {
-    throw sourceMismatch(ctx.workspace, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe fetch --source ${choice.fetch.source} --switch-source\` (or \`stockpipe run --source ${choice.fetch.source}\`).`);
+    throw sourceMismatch(ctx.ws, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe fetch --source ${choice.fetch.source} --switch-source\` (or \`stockpipe run --source ${choice.fetch.source}\`).`);
   }
-  await ensureWritableDir(ctx.workspace);
-  const r = await source.fetch({ workspace: ctx.workspace, log: ctx.log, progress: ctx.progress, now: ctx.now, env: ctx.env, homeDir: ctx.homeDir, checksum: choice.fetch.checksum });
-  const sw = await rememberSource(ctx.workspace, choice.remembered, sourceOf(choice.fetch), ctx.now(), 'fetch');
+  await ensureWritableDir(ctx.ws.root);
+  const r = await source.fetch({ ws: ctx.ws, log: ctx.log, progress: ctx.progress, now: ctx.now, env: ctx.env, homeDir: ctx.homeDir, checksum: choice.fetch.checksum });
+  const sw = await rememberSource(ctx.ws, choice.remembered, sourceOf(choice.fetch), ctx.now(), 'fetch');
   const data: FetchData = {
     source: r.manifest.source,
     source_spec: r.manifest.source_spec,

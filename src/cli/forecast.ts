@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { openDuckDB } from '../db/duckdb.js';
-import { featuresPath } from '../features/build.js';
 import { NextTradingDay } from '../features/lagged.js';
 import { FORECAST_FEATURES, loadLastRows, modelColumns } from '../ml/forecast-dataset.js';
 import { forecastFromJSON, scoreForecast } from '../ml/forecast-model.js';
@@ -33,16 +32,16 @@ export interface ForecastData {
 export async function forecastCommand(ctx: CommandContext, opts: { model?: string } = {}): Promise<CommandResult<ForecastData>> {
   const t0 = performance.now();
   const ref = opts.model ?? FORECAST_ALIAS;
-  const reg = openRegistry(ctx.workspace, { now: ctx.now });
+  const reg = openRegistry(ctx.ws, { now: ctx.now });
   try {
     const mv = reg.getModel(ref);
     if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
     const file = join(mv.path, 'model.json');
     const model = forecastFromJSON(await readFile(file, 'utf8'), file);
-    const db = await openDuckDB({ tempDir: join(ctx.workspace, 'tmp', 'duckdb'), memoryLimit: ctx.config.memory_limit, threads: Math.max(1, ctx.config.threads) });
+    const db = await openDuckDB(ctx.ws.duckdbSettings());
     let loaded: Awaited<ReturnType<typeof loadLastRows>>;
     try {
-      loaded = await loadLastRows(db.connection, featuresPath(ctx.workspace));
+      loaded = await loadLastRows(db.connection, ctx.ws.featuresTable);
     } finally {
       db.close();
     }

@@ -9,25 +9,23 @@ import { rememberedSource, rememberSource, sourceMismatch, sourceOfManifest } fr
 import type { CommandContext, CommandResult } from './context.js';
 
 export async function ingestCommand(ctx: CommandContext, opts: { force: boolean; switchSource?: boolean }): Promise<CommandResult<IngestReport>> {
-  await ensureWritableDir(ctx.workspace);
-  const manifest = await latestManifest(ctx.workspace, ctx.config.ingest.source_id);
-  const before = await rememberedSource(ctx.workspace);
+  await ensureWritableDir(ctx.ws.root);
+  const manifest = await latestManifest(ctx.ws, ctx.config.ingest.source_id);
+  const before = await rememberedSource(ctx.ws);
   const next = sourceOfManifest(manifest);
   if (before !== null && before.identity !== next.identity && opts.switchSource !== true) {
-    throw sourceMismatch(ctx.workspace, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
+    throw sourceMismatch(ctx.ws, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
   }
   const r = await ingest({
-    workspace: ctx.workspace,
+    ws: ctx.ws,
     manifest,
-    threads: ctx.config.threads,
     strict: ctx.config.ingest.strict,
-    memoryLimit: ctx.config.memory_limit,
     force: opts.force,
     log: ctx.log,
     progress: ctx.progress,
   });
   // The same source keeps what fetch recorded (its settings); a first source or a switch is recorded.
-  if (before === null || before.identity !== next.identity) await rememberSource(ctx.workspace, before, next, ctx.now(), 'ingest');
+  if (before === null || before.identity !== next.identity) await rememberSource(ctx.ws, before, next, ctx.now(), 'ingest');
   const drops = Object.entries(r.rows_dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   const lines = [
     `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,

@@ -11,6 +11,7 @@ import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
 import type { ResourceContext } from '../core/os-errors.js';
+import { Workspace } from '../core/workspace.js';
 import { duckdbResourceError } from '../db/duckdb-errors.js';
 import { createProgress } from '../core/progress.js';
 import type { CommandContext, CommandResult } from './context.js';
@@ -72,10 +73,11 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
   const file = readConfigFile(g.config, process.cwd());
   const allFlags = { workspace: g.workspace, threads: g.threads, memory_limit: g.memoryLimit, ...flags };
   const config = loadConfig({ file, env: process.env, flags: allFlags, origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags' });
-  resourceContext = { workspace: resolve(config.workspace), memoryLimit: config.memory_limit, threads: config.threads };
+  const ws = new Workspace(config.workspace, { threads: config.threads, memoryLimit: config.memory_limit });
+  resourceContext = { workspace: ws.root, memoryLimit: ws.memoryLimit, threads: ws.threads };
   const ctx: CommandContext = {
     config,
-    workspace: resolve(config.workspace),
+    ws,
     log: getLog(cmd.name()),
     // A pipeline task's child prints plain progress lines to its log (the runner's live view shows them).
     progress: createProgress({ quiet: quiet || (jsonMode && process.env.STOCKPIPE_TASK_CHILD !== '1'), intervalMs: process.env.STOCKPIPE_TASK_CHILD === '1' ? 1000 : 5000 }),

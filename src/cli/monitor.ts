@@ -2,7 +2,6 @@
  * `stockpipe monitor [--model ID]`: one monitoring pass (monitor/run.ts) over the workspace — scores
  * matured forecasts, measures input drift, records alerts past the config's `monitor` thresholds —
  * and reports whether the daily pipeline should retrain. It never trains. */
-import { join } from 'node:path';
 import type { MonitorConfig } from '../core/config.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { runMonitor, type MonitorResult } from '../monitor/run.js';
@@ -30,14 +29,14 @@ const f = (x: number | null, digits = 4): string => (x === null ? '-' : Math.abs
 
 export async function monitorCommand(ctx: CommandContext, opts: MonitorCommandOptions = {}): Promise<CommandResult<MonitorData>> {
   const t0 = performance.now();
-  const reg = openRegistry(ctx.workspace, { now: ctx.now });
+  const reg = openRegistry(ctx.ws, { now: ctx.now });
   let result: MonitorResult;
   try {
-    const db = await openDuckDB({ tempDir: join(ctx.workspace, 'tmp', 'duckdb'), memoryLimit: ctx.config.memory_limit, threads: Math.max(1, ctx.config.threads) });
+    const db = await openDuckDB(ctx.ws.duckdbSettings());
     try {
       // An alias (champion) resolves to its model; any other value is taken as a forecasts.model_id.
       const modelId = opts.model === undefined ? undefined : (reg.findModel(opts.model)?.id ?? opts.model);
-      result = await runMonitor({ workspace: ctx.workspace, reg, conn: db.connection, thresholds: ctx.config.monitor, modelId, log: ctx.log });
+      result = await runMonitor({ ws: ctx.ws, reg, conn: db.connection, thresholds: ctx.config.monitor, modelId, log: ctx.log });
     } finally {
       db.close();
     }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
+import { layout, type Workspace } from '../core/workspace.js';
 import { hashJson } from '../core/fs.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
 import type { Pipeline, TaskContext, TaskResult, TaskSpec, TaskSummary } from '../pipeline/types.js';
@@ -24,7 +25,7 @@ export const PIPELINE_NAMES = ['train', 'daily'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
 
 export interface PipelineEnv {
-  workspace: string;
+  ws: Workspace;
   config: Config;
   /** Global flags every child gets (--workspace, --config, --threads, --memory-limit). */
   globalArgs: readonly string[];
@@ -70,8 +71,8 @@ function monitoredUpTo(m: TaskSummary): string | null {
 }
 
 /** The data day of the last retrain the daily pipeline did, or null. */
-function lastRetrain(workspace: string): string | null {
-  const reg = openRegistry(workspace, { readonly: true });
+function lastRetrain(ws: Workspace): string | null {
+  const reg = openRegistry(ws, { readonly: true });
   try {
     const last = latestTaskResult(reg, 'daily', 'retrain-if-needed');
     const d = last?.summary?.retrained === true ? last.summary.data_date : null;
@@ -124,18 +125,18 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
     // The manifest's content without its fetched-at stamp (a dir: or zip: source restamps an
     // unchanged manifest): its files' paths, sizes, mtimes and hashes are what ingest reads.
     params: (up) => ({ ...cfg.ingest, source: str(up.fetch, 'source', 'ingest'), manifest: manifestFingerprint(str(up.fetch, 'manifest', 'ingest')) }),
-    outputs: ['tables/prices.parquet', 'tables/prices.report.json'],
+    outputs: [layout.pricesTable, layout.pricesReport],
     // --from: ingest what this run fetched, whichever source was fetched last.
     run: cmd((ctx) => ['ingest', '--from', str(ctx.upstream.fetch, 'source', 'ingest')], (d) => ({ rowsIn: num(d.rows_read), rowsOut: num(d.rows_kept) })),
   });
   const validate = task({
     name: 'validate',
     deps: ['ingest'],
-    inputs: ['tables/prices.parquet'],
+    inputs: [layout.pricesTable],
     params: { ...cfg.validate },
     // The first run creates the reference; a new one (validate --set-reference) changes this output,
     // so the task runs again instead of reusing a result judged against the old reference.
-    outputs: ['validation/latest.json', 'validation/reference.json'],
+    outputs: [layout.latestValidation, layout.currentReference('prices')],
     run: cmd(() => ['validate'], (d) => ({ rowsIn: num(d.rows), rowsOut: null })),
   });
   // train builds the plain features unless features.extended is set; daily always needs the lagged
@@ -143,9 +144,9 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
   const features = (extended: boolean): TaskSpec => task({
     name: 'features',
     deps: ['validate'],
-    inputs: ['tables/prices.parquet'],
+    inputs: [layout.pricesTable],
     params: { ...cfg.features, extended },
-    outputs: ['features/features.parquet', 'features/features.report.json'],
+    outputs: [layout.featuresTable, layout.featuresReport],
     run: cmd(() => ['features', ...(extended ? ['--extended'] : [])], (d) => ({ rowsIn: num(d.rows), rowsOut: num(d.rows_with_features) ?? num(d.rows) })),
   });
 
@@ -158,25 +159,25 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
         task({
           name: 'train',
           deps: ['features'],
-          inputs: ['features/features.parquet'],
+          inputs: [layout.featuresTable],
           params: { kind: 'gbdt' },
-          outputs: (up) => [`models/${str(up.train, 'model_id', 'train')}/model.json`],
+          outputs: (up) => [layout.modelFile(str(up.train, 'model_id', 'train'), 'model.json')],
           run: cmd(() => ['train'], (d) => ({ rowsIn: (num(d.rows_train) ?? 0) + (num(d.rows_valid) ?? 0) + (num(d.rows_test) ?? 0), rowsOut: null })),
         }),
         task({
           name: 'evaluate',
           deps: ['train'],
-          inputs: (up) => ['features/features.parquet', `models/${str(up.train, 'model_id', 'evaluate')}/model.json`],
+          inputs: (up) => [layout.featuresTable, layout.modelFile(str(up.train, 'model_id', 'evaluate'), 'model.json')],
           run: cmd((ctx) => ['evaluate', str(ctx.upstream.train, 'model_id', 'evaluate')], (d) => ({ rowsIn: num((d.test as TaskSummary | undefined)?.rows), rowsOut: null })),
         }),
         task({
           name: 'register',
           deps: ['evaluate'],
-          inputs: (up) => [`models/${str(up.train, 'model_id', 'register')}/model.json`],
+          inputs: (up) => [layout.modelFile(str(up.train, 'model_id', 'register'), 'model.json')],
           params: { alias: 'champion', metric: 'rmse_log' },
           run: async (ctx) => {
             const modelId = str(ctx.upstream.train, 'model_id', 'register');
-            const reg = openRegistry(penv.workspace);
+            const reg = openRegistry(penv.ws);
             try {
               // The champion is re-scored on this model's test slice when the data grew since it was tested.
               const d = await promote(reg, modelId, 'champion', { metric: 'rmse_log', trigger: 'auto', note: `pipeline run ${ctx.runId}`, rescore: workspaceRescorer(penv.context) });
@@ -201,7 +202,7 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
           cache: 'never',
           // The first daily run of a workspace has no forecast model yet: train one; later runs skip.
           run: async (ctx) => {
-            const reg = openRegistry(penv.workspace, { readonly: true });
+            const reg = openRegistry(penv.ws, { readonly: true });
             const holder = (() => { try { return reg.aliasTarget('forecast_champion'); } finally { reg.close(); } })();
             if (holder !== null) return { status: 'skipped', summary: { model_id: holder, trained: false } };
             return cmd(() => ['train', '--task', 'forecast', '--promote-if-better'], () => ({}))(ctx);
@@ -210,7 +211,7 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
         task({
           name: 'forecast',
           deps: ['forecast-model'],
-          inputs: ['features/features.parquet'],
+          inputs: [layout.featuresTable],
           run: cmd(() => ['forecast'], (d) => ({ rowsOut: num(d.rows_out) })),
         }),
         task({
@@ -228,7 +229,7 @@ export function buildPipeline(name: string, penv: PipelineEnv): Pipeline {
             if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: 'monitored error and drift within thresholds' } };
             const dataDate = monitoredUpTo(m);
             const cooldown = cfg.monitor.retrain_cooldown_days;
-            const last = lastRetrain(penv.workspace);
+            const last = lastRetrain(penv.ws);
             if (cooldown > 0 && last !== null && dataDate !== null && last <= dataDate && tradingDays(last, dataDate).length - 1 < cooldown) {
               return { status: 'skipped', summary: { retrained: false, data_date: dataDate, reason: `retrain needed, but the last retrain was on data up to ${last}, fewer than ${cooldown} trading days ago (monitor.retrain_cooldown_days)` } };
             }

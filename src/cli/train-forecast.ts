@@ -43,10 +43,10 @@ export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 
 
 export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<CommandResult<TrainForecastData>> {
   const t0 = performance.now();
-  await ensureWritableDir(ctx.workspace);
+  await ensureWritableDir(ctx.ws.root);
   const frame = await loadWorkspaceForecastFrame(ctx);
   const dataHash = await parquetHash(frame.path);
-  const reg = openRegistry(ctx.workspace);
+  const reg = openRegistry(ctx.ws);
   const runId = reg.startRun({ kind: 'train', name: 'train forecast', seed: p.seed });
   try {
     const out = await trainForecastModel(frame, p, { progress: ctx.progress });
@@ -68,7 +68,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
       seconds: out.train_seconds,
       lineage: { run_id: runId, features: frame.path, data_hash: dataHash, best_iteration: `adj_close ${out.best_iteration.adj_close}, volume ${out.best_iteration.volume}` },
     });
-    const dir = await writeModelFolder(ctx.workspace, modelId, { modelJson, metrics: metricsDoc, trainingLog: out.training_log, card });
+    const dir = await writeModelFolder(ctx.ws, modelId, { modelJson, metrics: metricsDoc, trainingLog: out.training_log, card });
     const testSlice = { date_min: out.test.date_min, date_max: out.test.date_max, rows: out.test.rows, data_hash: `${dataHash}:forecast` };
     const artifacts = await artifactRecords(dir);
     await registerOrRemove(dir, () =>

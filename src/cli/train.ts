@@ -72,9 +72,9 @@ export function metricsTable(metrics: Record<string, RegressionMetrics>, highlig
 
 export async function trainCommand(ctx: CommandContext, p: TrainParams & { promoteIfBetter: boolean }): Promise<CommandResult<TrainData>> {
   const t0 = performance.now();
-  await ensureWritableDir(ctx.workspace);
+  await ensureWritableDir(ctx.ws.root);
   const ds = await loadWorkspaceDataset(ctx);
-  const reg = openRegistry(ctx.workspace);
+  const reg = openRegistry(ctx.ws);
   const runId = reg.startRun({ kind: 'train', name: `train ${p.kind}`, seed: p.seed });
   try {
     const out = await trainVolumeModel(ds, p, { progress: ctx.progress });
@@ -95,7 +95,7 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
       seconds: out.train_seconds,
       lineage: { run_id: runId, features: ds.path, data_hash: ds.dataHash, best_iteration: String(out.best_iteration ?? 'n/a') },
     });
-    const dir = await writeModelFolder(ctx.workspace, modelId, { modelJson, metrics: metricsDoc, trainingLog: out.training_log, card });
+    const dir = await writeModelFolder(ctx.ws, modelId, { modelJson, metrics: metricsDoc, trainingLog: out.training_log, card });
     const testSlice = { date_min: out.test.date_min, date_max: out.test.date_max, rows: out.test.rows, data_hash: `${ds.dataHash}:${out.split.kind}` };
     const artifacts = await artifactRecords(dir);
     // The folder is only kept when its registration commits: no orphan model folders.

@@ -4,6 +4,7 @@
  * SP_ERR_VALIDATION_FAILED after writing it when the status reaches validate.fail_on. */
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
+import type { Workspace } from '../core/workspace.js';
 import { ensureWritableDir } from '../core/fs.js';
 import { readSourceRecord } from '../sources/workspace-source.js';
 import type { TableName } from '../validate/reference.js';
@@ -28,27 +29,25 @@ export interface ValidateData {
 }
 
 /** The workspace's source for validate: its identity and the time of its last switch (null: never switched). */
-async function workspaceSource(workspace: string): Promise<{ identity: string; switchedAt: string | null } | null> {
-  const rec = await readSourceRecord(workspace);
+async function workspaceSource(ws: Workspace): Promise<{ identity: string; switchedAt: string | null } | null> {
+  const rec = await readSourceRecord(ws);
   if (rec === null) return null;
   const last = rec.history.at(-1);
   return { identity: rec.current.identity, switchedAt: last !== undefined && last.from !== null ? last.at : null };
 }
 
 export async function validateCommand(ctx: CommandContext, opts: { setReference: boolean; reference?: string }): Promise<CommandResult<ValidateData>> {
-  await ensureWritableDir(ctx.workspace);
+  await ensureWritableDir(ctx.ws.root);
   const cfg = ctx.config.validate;
   const r = await validateTable({
-    workspace: ctx.workspace,
+    ws: ctx.ws,
     table: cfg.table,
     referencePath: opts.reference === undefined ? undefined : resolve(opts.reference),
     setReference: opts.setReference,
     settings: cfg,
-    threads: ctx.config.threads,
-    memoryLimit: ctx.config.memory_limit,
     now: ctx.now,
     log: ctx.log,
-    source: await workspaceSource(ctx.workspace),
+    source: await workspaceSource(ctx.ws),
   });
   const rep = r.report;
   const data: ValidateData = {

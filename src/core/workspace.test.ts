@@ -1,4 +1,6 @@
-import { join, sep } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { layout, toWorkspace, Workspace } from './workspace.js';
 
@@ -83,5 +85,37 @@ describe('Workspace resources', () => {
   it('toWorkspace keeps a Workspace and wraps a folder', () => {
     expect(toWorkspace(ws)).toBe(ws);
     expect(toWorkspace(ROOT).registryPath).toBe(ws.registryPath);
+  });
+});
+
+// The layout has one owner: a path join onto a workspace-layout name anywhere else in src/ fails here.
+describe('no workspace paths joined by hand', () => {
+  const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const NAMES = ['source.json', 'raw', 'tables', 'validation', 'features', 'models', 'runs', 'pipeline', 'stockpipe.db', 'tmp', 'prices.parquet', 'features.parquet', 'manifest.json', 'run.lock', 'hash-memo.json', 'scheduler-state.json'];
+  const JOINED = new RegExp(`(?:join|resolve)\\([^)]*'(?:${NAMES.map((n) => n.replace('.', '\\.')).join('|')})'`);
+  const LITERAL = /['`](?:tables|features|models|validation|runs|raw|pipeline)\/[\w${}.-]+/;
+
+  async function sources(dir: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory() && e.name !== 'client') out.push(...await sources(p));
+      else if (e.isFile() && e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) out.push(p);
+    }
+    return out;
+  }
+
+  it('src/ joins no layout name outside core/workspace.ts', async () => {
+    const hits: string[] = [];
+    for (const file of await sources(SRC)) {
+      if (file.endsWith(join('core', 'workspace.ts'))) continue;
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      lines.forEach((line, i) => {
+        const code = line.replace(/^\s*(\*|\/\/).*$/, '');
+        const lit = LITERAL.exec(code);
+        if (JOINED.test(code) || (lit !== null && !lit[0].endsWith('.js'))) hits.push(`${relative(SRC, file)}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    expect(hits).toEqual([]);
   });
 });

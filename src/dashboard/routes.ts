@@ -5,9 +5,9 @@
  * db/feature-table; the runner, validate and monitor write what is read here. Adds no hooks to
  * the prediction routes. */
 import { open, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
+import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
@@ -19,7 +19,7 @@ import { registerSeriesRoutes } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 
 export interface DashboardOptions {
-  workspace: string;
+  workspace: WorkspaceRef;
   holder: ChampionHolder;
   /** The built page (default dist/dashboard). */
   assetsDir?: string;
@@ -47,8 +47,8 @@ const noQuery = { type: 'object', additionalProperties: false } as const;
 /** The longest log text sent (its tail, when the file is larger). */
 export const LOG_TAIL_BYTES = 1 << 20;
 
-function withRegistry<T>(workspace: string, readonly: boolean, fn: (reg: Registry) => T): T {
-  const reg = openRegistry(workspace, { readonly });
+function withRegistry<T>(ws: Workspace, readonly: boolean, fn: (reg: Registry) => T): T {
+  const reg = openRegistry(ws, { readonly });
   try {
     return fn(reg);
   } finally {
@@ -104,8 +104,9 @@ async function readTail(file: string, max: number): Promise<{ text: string; cut:
 }
 
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
-  const { workspace, holder } = opts;
-  const table = new FeatureTableReader(workspace);
+  const { holder } = opts;
+  const ws = toWorkspace(opts.workspace);
+  const table = new FeatureTableReader(ws.withResources({ threads: 1 }));
   app.addHook('onClose', async () => table.close());
 
   app.get('/runs', {
@@ -124,7 +125,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     },
   }, (req: FastifyRequest) => {
     const q = req.query as { limit: number; offset: number; pipeline?: string; status?: string };
-    return withRegistry(workspace, true, (reg) => {
+    return withRegistry(ws, true, (reg) => {
       const runs = listPipelineRuns(reg, q);
       const strips = taskStrips(reg, runs.map((r) => r.run_id));
       return { runs: runs.map((r) => ({ ...r, tasks: strips.get(r.run_id) ?? [] })), total: countPipelineRuns(reg, q), limit: q.limit, offset: q.offset };
@@ -133,19 +134,19 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
-    const run = withRegistry(workspace, true, (reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
+    const run = withRegistry(ws, true, (reg) => getPipelineRun(reg, id));
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
     return run;
   });
 
   app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)', params: logParams, querystring: noQuery } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { id, task } = req.params as { id: string; task: string };
-    const run = withRegistry(workspace, true, (reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
+    const run = withRegistry(ws, true, (reg) => getPipelineRun(reg, id));
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
     const t = run.tasks.find((x) => x.task === task);
     if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
     if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log (status ${t.status})`);
-    const file = isAbsolute(t.log_path) ? t.log_path : resolve(workspace, t.log_path);
+    const file = ws.path(t.log_path);
     if (!(await stat(file).catch(() => null))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
     const { text, cut } = await readTail(file, LOG_TAIL_BYTES);
     return reply.type('text/plain; charset=utf-8').header('x-log-truncated', cut ? '1' : '0').header('cache-control', 'no-cache').send(text);
@@ -158,7 +159,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     },
   }, (req: FastifyRequest) => {
     const { a, b } = req.query as { a: string; b: string };
-    return withRegistry(workspace, true, (reg) => reg.compareModels(a, b));
+    return withRegistry(ws, true, (reg) => reg.compareModels(a, b));
   });
 
   app.post('/models/:id/promote', {
@@ -176,8 +177,8 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     const alias = body.alias ?? 'champion';
     // registry/promote, as the CLI: the kind check, the holder re-scored on this model's test slice
     // when the data grew (one DuckDB thread: the server keeps serving), not better → 409.
-    const rescore = holderRescorer(workspaceData(workspace, { memoryLimit: '1GB', threads: 1 }));
-    const reg = openRegistry(workspace);
+    const rescore = holderRescorer(workspaceData(ws.withResources({ threads: 1 })));
+    const reg = openRegistry(ws);
     let d;
     try {
       d = await promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore });
@@ -189,12 +190,11 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   });
 
   app.get('/validation', { schema: { summary: 'The latest validation report and the reference schema and statistics (null when absent)', querystring: noQuery } }, async () => {
-    const dir = join(workspace, 'validation');
-    const [report, reference] = await Promise.all([readJsonOrNull(join(dir, 'latest.json')), readJsonOrNull(join(dir, 'reference.json'))]);
+    const [report, reference] = await Promise.all([readJsonOrNull(ws.latestValidation), readJsonOrNull(ws.currentReference('prices'))]);
     const errors = [report.error, reference.error].filter((e): e is string => e !== null);
     return { report: report.value, reference: reference.value, errors };
   });
 
-  registerSeriesRoutes(app, { workspace, holder, table });
+  registerSeriesRoutes(app, { ws, holder, table });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

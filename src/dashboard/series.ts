@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import { fromDayNumber } from '../core/calendar.js';
+import type { Workspace } from '../core/workspace.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
 import { openRegistry } from '../registry/store.js';
 import type { ChampionHolder } from '../serve/champion.js';
@@ -21,8 +22,8 @@ export interface ForecastPoint {
 }
 
 /** The newest forecasting model's day-ahead forecasts for `symbol` between two dates (at most `points`, evenly strided). */
-export function readForecasts(workspace: string, symbol: string, from: string, to: string, points: number): { model_id: string | null; forecasts: ForecastPoint[] } {
-  const reg = openRegistry(workspace, { readonly: true });
+export function readForecasts(ws: Workspace, symbol: string, from: string, to: string, points: number): { model_id: string | null; forecasts: ForecastPoint[] } {
+  const reg = openRegistry(ws, { readonly: true });
   try {
     const latest = reg.get<{ model_id: string }>('read forecasts', 'SELECT model_id FROM forecasts WHERE symbol = ? ORDER BY created_at DESC LIMIT 1', [symbol]);
     if (latest === undefined) return { model_id: null, forecasts: [] };
@@ -37,7 +38,7 @@ export function readForecasts(workspace: string, symbol: string, from: string, t
   }
 }
 
-export function registerSeriesRoutes(app: FastifyInstance, opts: { workspace: string; holder: ChampionHolder; table: FeatureTableReader }): void {
+export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace; holder: ChampionHolder; table: FeatureTableReader }): void {
   const { table, holder } = opts;
 
   app.get('/symbols', {
@@ -74,7 +75,7 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { workspace: st
     const { from, to, points } = req.query as { from?: string; to?: string; points: number };
     checkDateRange(from, to);
     const s = await table.series(symbol, from, to);
-    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.workspace}`);
+    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.ws.root}`);
     const n = s.day.length;
     const idx = minMaxIndices(n, [s.adjClose, s.volume], points);
     const dates = new Array<string>(idx.length);
@@ -89,7 +90,7 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { workspace: st
       }
     }
     const fFrom = from ?? (n > 0 ? fromDayNumber(s.day[0]!) : '0000-01-01');
-    const fc = readForecasts(opts.workspace, symbol, fFrom, to ?? '9999-12-31', points);
+    const fc = readForecasts(opts.ws, symbol, fFrom, to ?? '9999-12-31', points);
     return {
       symbol, rows: n, points: idx.length, downsampled: idx.length < n,
       dates, adj_close: pick(s.adjClose, idx), volume: pick(s.volume, idx),

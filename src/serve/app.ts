@@ -10,6 +10,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { DASHBOARD_ROUTES, registerDashboard } from '../dashboard/routes.js';
 import type { Logger } from '../core/log.js';
+import type { WorkspaceRef } from '../core/workspace.js';
 import { forecastHistory } from '../registry/forecasts.js';
 import { openRegistry } from '../registry/store.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
@@ -24,7 +25,8 @@ export const MAX_BATCH = 10_000;
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 export interface AppOptions {
-  workspace: string;
+  /** The served workspace (its memory limit bounds the dashboard's DuckDB reads). */
+  workspace: WorkspaceRef;
   holder: ChampionHolder;
   /** Access log (one line per request); null turns it off. */
   accessLog: Logger | null;

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
+import type { WorkspaceRef } from '../core/workspace.js';
 import { scorerFromJSON, type VolumeScorer } from '../ml/volume-model.js';
 import { openRegistry } from '../registry/store.js';
 
@@ -24,7 +25,7 @@ export class ChampionHolder {
   onSwap: (m: LoadedModel) => void = () => {};
 
   constructor(
-    private readonly workspace: string,
+    private readonly workspace: WorkspaceRef,
     private readonly log: Logger,
     private readonly alias = 'champion',
   ) {}
