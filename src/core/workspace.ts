@@ -19,7 +19,7 @@
  *   tmp/duckdb/, tmp/duckdb-reader/  DuckDB spill folders
  * ```
  */
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** A table stockpipe writes and validates. */
 export type TableName = 'prices' | 'features';

@@ -5,7 +5,7 @@
  * hashes as the sorted list of its files' (relative path, sha256). */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { sha256File, stableStringify, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
