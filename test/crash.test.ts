@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { ingest } from '../src/etl/ingest.js';
 import { syntheticSource } from '../src/sources/synthetic.js';
-import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
 
 const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');

@@ -8,11 +8,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPipeline } from '../src/cli/pipelines.js';
-import type { CommandContext } from '../src/cli/context.js';
 import { loadConfig } from '../src/core/config.js';
 import { StockpipeError } from '../src/core/errors.js';
-import { silentProgress } from '../src/core/progress.js';
+import { buildPipeline } from '../src/pipeline/builtin/index.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
@@ -135,8 +133,7 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
     ['naive', 'ok'],
   ])('pipeline train: the register step given a %s model → %s', async (role, want) => {
     const config = loadConfig({ file: {}, env: {}, flags: {}, origin: 'test' });
-    const context: CommandContext = { config, ws: new Workspace(ws), log: silentLog, progress: silentProgress, json: true, quiet: true, env: {}, homeDir: ws, now: () => new Date(), explicitFetch: new Set<string>() };
-    const register = buildPipeline('train', { ws: context.ws, config, globalArgs: [], env: {}, codeVersion: 'test', context }).tasks.find((t) => t.name === 'register')!;
+    const register = buildPipeline('train', { ws: new Workspace(ws), config, globalArgs: [], env: {}, mainScript: CLI, codeVersion: 'test' }).tasks.find((t) => t.name === 'register')!;
     const before = holderOf('champion');
     const ctx = { runId: 'r-test', task: 'register', attempt: 1, signal: new AbortController().signal, logPath: join(ws, 'register.log'), log: silentLog, upstream: { train: { model_id: ids[role]! } }, progress: () => {} };
     const got = await register.run(ctx).then(() => 'ok', (err: unknown) => (err instanceof StockpipeError ? err.code : String(err)));

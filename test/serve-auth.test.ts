@@ -48,8 +48,6 @@ function mutatingRoutes(app: FastifyInstance): string[] {
 /** Routes whose non-GET method is a read (scoring), open like GET. */
 const READS = new Set(['POST /predict']);
 
-const code = (body: string): string | undefined => (JSON.parse(body) as { error?: { code: string } }).error?.code;
-
 describe('mutating routes', () => {
   // [case, server options, request headers, expected status or 'passes' (the route's own answer, not 401/403), expected code]
   const cases: [string, { apiToken?: string; host?: string }, Record<string, string>, number | 'passes', string | null][] = [

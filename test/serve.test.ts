@@ -121,6 +121,21 @@ describe('other routes', () => {
     expect(JSON.parse(na.body).error.code).toBe('SP_ERR_METHOD_NOT_ALLOWED');
   });
 
+  // Every route's methods come from Fastify's route table: the dashboard's and the docs' too.
+  it.each([
+    ['PUT', '/predict', 'GET, POST'], ['POST', '/health', 'GET'], ['DELETE', '/forecast/AAPL', 'GET'],
+    ['POST', '/', 'GET'], ['POST', '/runs', 'GET'], ['POST', '/runs/r1', 'GET'], ['PUT', '/runs/r1/logs/fetch', 'GET'],
+    ['POST', '/models/compare', 'GET'], ['GET', '/models/m1/promote', 'POST'], ['DELETE', '/symbols', 'GET'],
+    ['POST', '/symbols/AAPL/series', 'GET'], ['PUT', '/validation', 'GET'], ['POST', '/assets/app.js', 'GET'],
+    ['POST', '/openapi.json', 'GET'], ['POST', '/docs', 'GET'],
+    ['GET', '/nope', null], ['GET', '/predict/', null], ['POST', '/models/m1', null], ['GET', '/runs/r1/logs', null],
+  ])('%s %s → Allow %s (405), or 404 when no route has the path', async (method, url, allow) => {
+    const { app: a } = await app({ model: false });
+    const r = await a.inject({ method: method as 'GET', url });
+    expect([r.statusCode, JSON.parse(r.body).error.code, r.headers.allow ?? null]).toEqual(allow === null ? [404, 'SP_ERR_NOT_FOUND', null] : [405, 'SP_ERR_METHOD_NOT_ALLOWED', allow]);
+    await a.close();
+  });
+
   it('publishes a valid OpenAPI 3 document listing every route, and /docs', async () => {
     const { app: a } = await app();
     const doc = JSON.parse((await a.inject('/openapi.json')).body) as { openapi: string; paths: Record<string, Record<string, unknown>> };

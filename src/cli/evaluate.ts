@@ -1,132 +1,30 @@
 /** @module cli/evaluate
- * `stockpipe evaluate [id|alias]`: scores a registered model on its own test slice (the same
- * split it was trained with) next to every baseline — naive, polyreg (refitted on the same train
- * slice) and the newest registered model of each other kind evaluated on the same slice — with
- * raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years). A day-ahead
- * (`forecast`) model is re-scored on its target-day test slice next to persistence and the 20-day mean. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { civilFromDays } from '../core/calendar.js';
-import { StockpipeError } from '../core/errors.js';
-import { fitPolyreg } from '../ml/baselines.js';
-import { regressionMetrics, type RegressionMetrics } from '../ml/metrics/regression.js';
-import { sliceMetrics, type SliceMetrics } from '../ml/metrics/slices.js';
-import { makeSlices } from '../ml/train.js';
-import { naiveScorer, polyScorer, predictRows, scorerFromJSON } from '../ml/volume-model.js';
-import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
+ * `stockpipe evaluate [id|alias]`: ml/evaluate (the model on its own test slice next to the
+ * baselines, the run recorded) → the result for people (metrics table, per-slice lines) and --json. */
+import { evaluateModel, isForecastEvaluation, type EvaluateData, type EvaluateForecastData } from '../ml/evaluate.js';
 import { forecastMetricsTable } from '../ml/forecast-card.js';
-import { forecastFromJSON } from '../ml/forecast-model.js';
-import { scoreForecastOnTestSlice } from '../ml/forecast-train.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { loadWorkspaceDataset, loadWorkspaceForecastFrame } from './dataset.js';
 import { metricsTable } from './train.js';
 
-export interface EvaluateData {
-  model_id: string;
-  kind: string;
-  split: { kind: string; test_from: string | null; leaky: boolean };
-  test: { date_min: string; date_max: string; rows: number };
-  metrics: Record<string, RegressionMetrics>;
-  /** Which registered model each tree-kind row of `metrics` is. */
-  compared_models: Record<string, string>;
-  slices: SliceMetrics;
-  seconds: number;
-}
-
-export interface EvaluateForecastData {
-  model_id: string;
-  kind: 'forecast';
-  split: { kind: 'time'; test_from: string | null; leaky: false; on: 'target_day' };
-  test: { date_min: string; date_max: string; rows: number };
-  /** forecast (this model), persistence, vol_ma_20 → mae_/rmse_ of adj_close, return, volume, volume_log, skill_*. */
-  metrics: Record<string, Record<string, number>>;
-  seconds: number;
-}
-
-/** A day-ahead model re-scored on its own (target-day) test slice of the current features. */
-async function evaluateForecast(ctx: CommandContext, reg: Registry, model: ModelVersion, t0: number): Promise<CommandResult<EvaluateForecastData>> {
-  const file = join(model.path, 'model.json');
-  const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
-  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastFrame(ctx), recorded.split.test_from);
-  const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
-  reg.transaction(() => {
-    reg.logParams(runId, { model_id: model.id, split: 'time' });
-    for (const [kind, m] of Object.entries(scored.metrics)) reg.logMetrics(runId, m, { slice: `test/${kind}` });
-  });
-  reg.endRun(runId, 'finished');
-  const data: EvaluateForecastData = {
-    model_id: model.id, kind: 'forecast', split: { kind: 'time', test_from: recorded.split.test_from, leaky: false, on: 'target_day' },
-    test: scored.test, metrics: scored.metrics, seconds: Math.round(performance.now() - t0) / 1000,
-  };
-  const human = [
-    `${model.id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,
-    forecastMetricsTable(scored.metrics),
-  ].join('\n');
-  return { data, human };
-}
+export type { EvaluateData, EvaluateForecastData };
 
 export async function evaluateCommand(ctx: CommandContext, ref: string | undefined): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {
-  const t0 = performance.now();
-  const reg = openRegistry(ctx.ws);
-  try {
-    const target = ref ?? (reg.aliasTarget('champion') ?? reg.listModels({ limit: 1 })[0]?.id);
-    if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });
-    const model = reg.getModel(target);
-    if (model.kind === 'forecast') return await evaluateForecast(ctx, reg, model, t0);
-    const metricsFile = join(model.path, 'metrics.json');
-    const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
-    const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
-    const ds = await loadWorkspaceDataset(ctx);
-    const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
-    const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
-    const pred = predictRows(scorer, ds.vma, ds.acm, s.test);
-    const metrics: Record<string, RegressionMetrics> = { [model.kind]: regressionMetrics(y, pred) };
-    const compared: Record<string, string> = { [model.kind]: model.id };
-    // The newest model of every other kind that was evaluated on the same slice.
-    for (const other of reg.listModels({ limit: 200 })) {
-      if (other.id === model.id || metrics[other.kind] !== undefined || other.kind === 'naive' || other.kind === 'polyreg') continue;
-      if (JSON.stringify(other.test_slice) !== JSON.stringify(model.test_slice)) continue;
-      const file = join(other.path, 'model.json');
-      const text = await readFile(file, 'utf8').catch(() => null);
-      if (text === null) continue; // its files are gone: it cannot be compared
-      metrics[other.kind] = regressionMetrics(y, predictRows(scorerFromJSON(text, file), ds.vma, ds.acm, s.test));
-      compared[other.kind] = other.id;
-    }
-    if (metrics.polyreg === undefined) metrics.polyreg = regressionMetrics(y, predictRows(polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train)), ds.vma, ds.acm, s.test));
-    if (metrics.naive === undefined) metrics.naive = regressionMetrics(y, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
-    const slices = sliceMetrics(y, pred, Int32Array.from(s.test, (i) => ds.day[i]!), Uint8Array.from(s.test, (i) => ds.isStock[i]!));
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const i of s.test) {
-      lo = Math.min(lo, ds.day[i]!);
-      hi = Math.max(hi, ds.day[i]!);
-    }
-    const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
-    reg.transaction(() => {
-      reg.logParams(runId, { model_id: model.id, split: s.kind });
-      for (const [kind, m] of Object.entries(metrics)) reg.logMetrics(runId, { mae: m.mae, rmse: m.rmse, r2: m.r2, mae_log: m.mae_log, rmse_log: m.rmse_log, r2_log: m.r2_log }, { slice: `test/${kind}` });
-    });
-    reg.endRun(runId, 'finished');
-    const data: EvaluateData = {
-      model_id: model.id,
-      kind: model.kind,
-      split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), leaky: s.kind === 'random' },
-      test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length },
-      metrics,
-      compared_models: compared,
-      slices,
-      seconds: Math.round(performance.now() - t0) / 1000,
-    };
-    const byAsset = Object.entries(slices.by_asset).map(([k, m]) => `${k} rmse_log ${m.rmse_log.toFixed(4)} (${m.rows} rows)`).join(', ');
+  const data = await evaluateModel({ ws: ctx.ws }, ref);
+  if (isForecastEvaluation(data)) {
     const human = [
-      `${model.id} (${model.kind}) on its ${s.kind} test slice ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows${s.kind === 'random' ? ' — random split: leaky across time, for comparison only' : ''}`,
-      metricsTable(metrics, model.kind),
-      `  by asset: ${byAsset}`,
-      `  by year: ${Object.entries(slices.by_year).map(([k, m]) => `${k} ${m.rmse_log.toFixed(4)}`).join(', ')} (rmse_log)`,
-      `  by volume decile (rmse_log): ${slices.by_volume_decile.map((d) => d.rmse_log.toFixed(3)).join(' ')}`,
+      `${data.model_id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,
+      forecastMetricsTable(data.metrics),
     ].join('\n');
     return { data, human };
-  } finally {
-    reg.close();
   }
+  const { slices } = data;
+  const byAsset = Object.entries(slices.by_asset).map(([k, m]) => `${k} rmse_log ${m.rmse_log.toFixed(4)} (${m.rows} rows)`).join(', ');
+  const human = [
+    `${data.model_id} (${data.kind}) on its ${data.split.kind} test slice ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows${data.split.kind === 'random' ? ' — random split: leaky across time, for comparison only' : ''}`,
+    metricsTable(data.metrics, data.kind),
+    `  by asset: ${byAsset}`,
+    `  by year: ${Object.entries(slices.by_year).map(([k, m]) => `${k} ${m.rmse_log.toFixed(4)}`).join(', ')} (rmse_log)`,
+    `  by volume decile (rmse_log): ${slices.by_volume_decile.map((d) => d.rmse_log.toFixed(3)).join(' ')}`,
+  ].join('\n');
+  return { data, human };
 }

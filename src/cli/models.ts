@@ -4,7 +4,7 @@
 import { promote } from '../registry/promote.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { workspaceRescorer } from './dataset.js';
+import { workspaceRescorer } from '../ml/rescore.js';
 import { promotionLine } from './promotion-text.js';
 
 /** One row of `models list --json` (SPEC §10.1: id, kind, created_at, aliases, metrics). */
@@ -93,7 +93,7 @@ export async function modelsPromoteCommand(
   const actor = ctx.env.USER ?? ctx.env.USERNAME;
   const reg = openRegistry(ctx.ws, { now: ctx.now });
   try {
-    const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx) });
+    const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws) });
     return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
   } finally {
     reg.close();

@@ -2,21 +2,22 @@
  * `stockpipe run [train|daily]`: takes the workspace's run lock, runs (or resumes, or only plans)
  * the pipeline with the live view, cancels cleanly on Ctrl-C/SIGTERM (marked cancelled, resumable),
  * and sends failure (or success) alerts. A failed run exits 1 with SP_ERR_RUN_FAILED. */
-import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { hashJson } from '../core/fs.js';
 import { StockpipeError } from '../core/errors.js';
-import { deliverAlert, type AlertChannels } from '../pipeline/alerts.js';
+import type { AlertChannels } from '../pipeline/alerts.js';
 import { createLiveView } from '../pipeline/live-view.js';
+import { alertChannelsOf, alertForRun, deliverRecorded } from '../pipeline/run-alerts.js';
+import { buildPipeline, type PipelineEnv } from '../pipeline/builtin/index.js';
 import { acquireRunLock } from '../pipeline/lock.js';
 import { planPipeline, type PlannedTask } from '../pipeline/plan.js';
-import { runPipeline, type RunOutcome } from '../pipeline/runner.js';
+import { runPipeline } from '../pipeline/runner.js';
 import type { RunObserver } from '../pipeline/types.js';
-import { recordAlert, type AlertRecord } from '../registry/alerts.js';
+import type { AlertRecord } from '../registry/alerts.js';
 import { latestUnfinishedRun } from '../registry/pipeline.js';
-import { openRegistry, type Registry } from '../registry/store.js';
+import { openRegistry } from '../registry/store.js';
 import { chooseSource, sourceMismatch } from '../sources/workspace-source.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { buildPipeline, type PipelineEnv } from './pipelines.js';
 
 export interface RunCommandOptions {
   pipeline: string;
@@ -49,54 +50,23 @@ export interface RunData {
 
 /** The alert channels from the config (the SMTP password may come from STOCKPIPE_SMTP_PASSWORD). */
 export function alertChannels(ctx: CommandContext): AlertChannels {
-  const a = ctx.config.alerts;
-  const smtp = a.smtp ? { ...a.smtp, password: a.smtp.password ?? ctx.env.STOCKPIPE_SMTP_PASSWORD } : undefined;
-  return { webhookUrl: a.webhook_url, smtp, onSuccess: a.on_success, timeoutMs: a.timeout_s * 1000 };
+  return alertChannelsOf(ctx.config.alerts, ctx.env);
 }
 
 /** Delivers alerts already recorded (e.g. by monitor) to the configured channels. Never throws. */
 export async function deliverAlerts(ctx: CommandContext, alerts: readonly AlertRecord[]): Promise<void> {
-  const channels = alertChannels(ctx);
-  if (!channels.webhookUrl && !channels.smtp) return;
-  const reg = openRegistry(ctx.ws);
-  try {
-    for (const a of alerts) await deliverAlert(reg, a, channels, { log: ctx.log });
-  } finally {
-    reg.close();
-  }
-}
-
-async function logTail(path: string, lines = 20): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return ''; // no log written (the task failed before it started)
-  }
-}
-
-/** Records and delivers the run's alert (failure always; success when configured). Never throws. */
-async function alertFor(ctx: CommandContext, reg: Registry, out: RunOutcome): Promise<void> {
-  const channels = alertChannels(ctx);
-  if (out.status === 'finished' && !channels.onSuccess) return;
-  if (out.status === 'cancelled') return;
-  try {
-    const f = out.failed;
-    const alert = recordAlert(reg, f
-      ? { kind: 'task_failed', severity: 'error', pipeline: out.pipeline, run_id: out.run_id, message: `${out.pipeline} run ${out.run_id} failed at task ${f.task}: ${f.code}`,
-        details: { task: f.task, error_code: f.code, error: f.message, log_path: f.log_path, log_tail: await logTail(f.log_path) } }
-      : { kind: 'run_succeeded', severity: 'info', pipeline: out.pipeline, run_id: out.run_id, message: `${out.pipeline} run ${out.run_id} finished in ${out.seconds} s`, details: { tasks: out.tasks.map((t) => `${t.name}:${t.status}`).join(' ') } });
-    await deliverAlert(reg, alert, channels, { log: ctx.log });
-  } catch (err) {
-    ctx.log.warn({ error: (err as Error).message }, 'could not record or deliver the run alert');
-  }
+  await deliverRecorded(ctx.ws, alerts, alertChannels(ctx), ctx.log);
 }
 
 function planText(name: string, plan: PlannedTask[]): string {
   return [`plan for ${name} (dry run: nothing runs)`, ...plan.map((p) => `  ${p.action.padEnd(7)} ${p.name.padEnd(18)} ${p.deps.length ? `after ${p.deps.join(', ')}; ` : ''}${p.reason}`)].join('\n');
 }
 
+/** Task processes start at task-main (it watches the runner before loading the program). */
+const TASK_MAIN = fileURLToPath(new URL('./task-main.js', import.meta.url));
+
 export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: string): PipelineEnv {
-  return { ws: ctx.ws, config: ctx.config, globalArgs: ['--workspace', ctx.ws.root, ...globalArgs], env: { ...ctx.env }, codeVersion: version, context: ctx };
+  return { ws: ctx.ws, config: ctx.config, globalArgs: ['--workspace', ctx.ws.root, ...globalArgs], env: { ...ctx.env }, mainScript: TASK_MAIN, codeVersion: version };
 }
 
 /**
@@ -147,7 +117,7 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
       params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
     });
     view.stop();
-    await alertFor(ctx, reg, out);
+    await alertForRun(reg, out, alertChannels(ctx), ctx.log);
     const data: RunData = { run_id: out.run_id, pipeline: out.pipeline, status: out.status, resumed: out.resumed, seconds: out.seconds, tasks: out.tasks.map((t) => ({ name: t.name, status: t.status, seconds: t.seconds, attempts: t.attempts, rows_in: t.rows_in, rows_out: t.rows_out, error: t.error })) };
     if (out.status === 'cancelled') {
       throw new StockpipeError('SP_ERR_RUN_CANCELLED', `run ${out.run_id} (${out.pipeline}) was cancelled; finished tasks are kept`, { hint: `Continue it with \`stockpipe run ${out.pipeline} --resume ${out.run_id}\`.` });

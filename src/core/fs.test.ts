@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { removeStaleTempsIn, statOrNull, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
+import { readdirOrEmpty, readFileOrNull, removeStaleTempsIn, statOrNull, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
 import { Workspace } from './workspace.js';
 
 // rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
@@ -117,6 +117,50 @@ describe('statOrNull', () => {
     await chmod(join(dir, 'closed'), 0o000);
     try {
       await expect(statOrNull(join(dir, 'closed', 'f'))).rejects.toMatchObject({ code: 'EACCES' });
+    } finally {
+      await chmod(join(dir, 'closed'), 0o700);
+    }
+  });
+});
+
+describe('readFileOrNull and readdirOrEmpty (absent → null / [], every other error thrown with its code)', () => {
+  // [helper, path under the temp folder, what it gives, or the error code it throws]
+  const cases: Array<[string, (p: string) => Promise<unknown>, string, unknown]> = [
+    ['readFileOrNull', readFileOrNull, 'file', 'x'],
+    ['readFileOrNull', readFileOrNull, 'missing', null],
+    ['readFileOrNull', readFileOrNull, 'file/inside', null],
+    ['readFileOrNull', readFileOrNull, 'folder', { code: 'EISDIR' }],
+    ['readFileOrNull', readFileOrNull, 'loop-a', { code: 'ELOOP' }],
+    ['readFileOrNull', readFileOrNull, 'n'.repeat(300), { code: 'ENAMETOOLONG' }],
+    ['readdirOrEmpty', readdirOrEmpty, 'folder', ['f']],
+    ['readdirOrEmpty', readdirOrEmpty, 'missing', []],
+    ['readdirOrEmpty', readdirOrEmpty, 'file', []],
+    ['readdirOrEmpty', readdirOrEmpty, 'loop-a', { code: 'ELOOP' }],
+    ['readdirOrEmpty', readdirOrEmpty, 'n'.repeat(300), { code: 'ENAMETOOLONG' }],
+  ];
+  it.each(cases)('%s(%s)', async (_name, fn, rel, want) => {
+    await writeFile(join(dir, 'file'), 'x');
+    await mkdir(join(dir, 'folder'));
+    await writeFile(join(dir, 'folder', 'f'), 'y');
+    await symlink(join(dir, 'loop-b'), join(dir, 'loop-a'));
+    await symlink(join(dir, 'loop-a'), join(dir, 'loop-b'));
+    const p = join(dir, rel);
+    if (want !== null && typeof want === 'object' && !Array.isArray(want)) await expect(fn(p)).rejects.toMatchObject(want);
+    else expect(await fn(p)).toEqual(want);
+  });
+
+  const root = process.getuid?.() === 0;
+  if (root) console.log('readFileOrNull/readdirOrEmpty EACCES cases skipped: running as root, which reads any file');
+  it.skipIf(root).each([
+    ['readFileOrNull', readFileOrNull, 'f'],
+    ['readdirOrEmpty', readdirOrEmpty, ''],
+  ])('%s: no permission (EACCES) is an error, not a missing file', async (_name, fn, inner) => {
+    await mkdir(join(dir, 'closed'));
+    await writeFile(join(dir, 'closed', 'f'), 'x');
+    const { chmod } = await import('node:fs/promises');
+    await chmod(join(dir, 'closed'), 0o000);
+    try {
+      await expect(fn(join(dir, 'closed', inner))).rejects.toMatchObject({ code: 'EACCES' });
     } finally {
       await chmod(join(dir, 'closed'), 0o700);
     }

@@ -2,7 +2,7 @@
  * Safe file output (temp file + rename, so a killed run never leaves half a file) and hashing. */
 import { createHash } from 'node:crypto';
 import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile, access, constants, copyFile, link, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile, access, constants, copyFile, link, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
 import { StockpipeError } from './errors.js';
@@ -34,6 +34,7 @@ const byteLength = (data: string | Uint8Array): number => (typeof data === 'stri
 
 /** Size of a file or of a folder's files (a writer may produce a folder), 0 when absent. */
 async function sizeOf(path: string): Promise<number> {
+  // An estimate made while reporting a full disk: whatever cannot be read counts as 0 bytes.
   const st = await stat(path).catch(() => null);
   if (st === null) return 0;
   if (!st.isDirectory()) return st.size;
@@ -85,11 +86,26 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
  * so a permission problem is never mistaken for a missing file.
  */
 export async function statOrNull(path: string): Promise<Stats | null> {
+  return orAbsent(stat(path), null);
+}
+
+/** readFile(path, 'utf8'), or null when nothing is there (as statOrNull: every other error is thrown). */
+export async function readFileOrNull(path: string): Promise<string | null> {
+  return orAbsent(readFile(path, 'utf8'), null);
+}
+
+/** readdir(path), or [] when nothing is there (as statOrNull: every other error is thrown). */
+export async function readdirOrEmpty(path: string): Promise<string[]> {
+  return orAbsent(readdir(path), []);
+}
+
+/** `op`'s result, or `absent` when it failed with ENOENT or ENOTDIR; other errors are rethrown. */
+async function orAbsent<T, A>(op: Promise<T>, absent: A): Promise<T | A> {
   try {
-    return await stat(path);
+    return await op;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return absent;
     throw err;
   }
 }
@@ -117,7 +133,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
       current = { target: f.path, tmp };
       const entry = { target: f.path, tmp, backup: null as string | null };
       staged.push(entry);
-      if ((await stat(f.path).catch(() => null))?.isDirectory()) {
+      if ((await statOrNull(f.path))?.isDirectory()) {
         throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write ${f.path}: a folder stands there`, { hint: `Move the folder ${f.path} away, then run again.` });
       }
       await writeFile(tmp, f.data);
@@ -126,7 +142,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
       const backup = `${tmp}-prev`;
       const linked = await link(f.path, backup).then(() => true, async (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return false;
-        await copyFile(f.path, backup).catch(() => Promise.reject(err));
+        await copyFile(f.path, backup).catch(() => Promise.reject(err)); // the link's error is the one to report
         return true;
       });
       if (linked) entry.backup = backup;
@@ -138,6 +154,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
     }
   } catch (err) {
     for (const c of committed.reverse()) {
+      // Best effort while another error is thrown: a backup that cannot be put back stays beside it.
       if (c.backup !== null) await rename(c.backup, c.target).catch(() => undefined);
       else await rm(c.target, { force: true });
     }
@@ -151,7 +168,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
 /** Removes temp files of `target` left by killed runs (their writer pid is gone). */
 export async function removeStaleTemps(target: string): Promise<string[]> {
   const prefix = `.${basename(target)}.tmp-`;
-  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  const names = await readdirOrEmpty(dirname(target));
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
@@ -175,6 +192,7 @@ const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/;
 export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<string[]> {
   const removed: string[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
+    // Best-effort cleanup: a folder that cannot be listed is skipped (the command reading it reports it).
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const path = join(dir, e.name);

@@ -1,43 +1,35 @@
 /** @module dashboard/routes
- * The dashboard's JSON API and page (SPEC §9), registered by serve/app's buildApp: pipeline runs
- * (paged) with their tasks and logs, model promotion and comparison, the validation report, the
- * symbol routes (series.ts) and the static page (static.ts). Reads go through registry/ and
- * db/feature-table; the runner, validate and monitor write what is read here. Adds no hooks to
- * the prediction routes. */
-import { open, readFile, stat } from 'node:fs/promises';
+ * The dashboard's JSON API and page (docs/api.md), registered by serve/app's buildApp: pipeline
+ * runs (paged) with their tasks and logs, model promotion and comparison, the validation report,
+ * the symbol routes (series.ts) and the static page (static.ts). Reads go through the server's one
+ * read-only registry handle and db/feature-table; promotion opens a short-lived writable handle.
+ * The runner, validate and monitor write what is read here. Adds no hooks to the prediction
+ * routes, and imports nothing from serve/ (the served model is a ChampionView). Paths come from
+ * the served Workspace. */
+import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
-import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
+import { readFileOrNull, statOrNull } from '../core/fs.js';
+import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
+import type { RegistryReader } from '../registry/reader.js';
 import { openRegistry, type Registry } from '../registry/store.js';
-import type { ChampionHolder } from '../serve/champion.js';
-import { registerSeriesRoutes } from './series.js';
+import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 
 export interface DashboardOptions {
+  /** The served workspace (its memory limit bounds the dashboard's DuckDB reads). */
   workspace: WorkspaceRef;
-  holder: ChampionHolder;
+  holder: ChampionView;
+  /** The server's read-only registry handle. */
+  registry: RegistryReader;
   /** The built page (default dist/dashboard). */
   assetsDir?: string;
 }
-
-/** Paths (Fastify syntax) and methods the dashboard adds, for serve/app's 405 answers. */
-export const DASHBOARD_ROUTES: Record<string, string[]> = {
-  '/': ['GET'],
-  '/assets/:file': ['GET'],
-  '/runs': ['GET'],
-  '/runs/:id': ['GET'],
-  '/runs/:id/logs/:task': ['GET'],
-  '/models/compare': ['GET'],
-  '/models/:id/promote': ['POST'],
-  '/symbols': ['GET'],
-  '/symbols/:symbol/series': ['GET'],
-  '/validation': ['GET'],
-};
 
 /** Schemas of the routes' path parameters, and of a route that takes no query parameters. */
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
@@ -46,15 +38,6 @@ const noQuery = { type: 'object', additionalProperties: false } as const;
 
 /** The longest log text sent (its tail, when the file is larger). */
 export const LOG_TAIL_BYTES = 1 << 20;
-
-function withRegistry<T>(ws: Workspace, readonly: boolean, fn: (reg: Registry) => T): T {
-  const reg = openRegistry(ws, { readonly });
-  try {
-    return fn(reg);
-  } finally {
-    reg.close();
-  }
-}
 
 export interface TaskStrip {
   task: string;
@@ -78,7 +61,7 @@ function taskStrips(reg: Registry, runIds: readonly string[]): Map<string, TaskS
 }
 
 async function readJsonOrNull(file: string): Promise<{ value: unknown; error: string | null }> {
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  const text = await readFileOrNull(file);
   if (text === null) return { value: null, error: null };
   try {
     return { value: JSON.parse(text) as unknown, error: null };
@@ -104,7 +87,7 @@ async function readTail(file: string, max: number): Promise<{ text: string; cut:
 }
 
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
-  const { holder } = opts;
+  const { holder, registry } = opts;
   const ws = toWorkspace(opts.workspace);
   const table = new FeatureTableReader(ws.withResources({ threads: 1 }));
   app.addHook('onClose', async () => table.close());
@@ -125,7 +108,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     },
   }, (req: FastifyRequest) => {
     const q = req.query as { limit: number; offset: number; pipeline?: string; status?: string };
-    return withRegistry(ws, true, (reg) => {
+    return registry.read((reg) => {
       const runs = listPipelineRuns(reg, q);
       const strips = taskStrips(reg, runs.map((r) => r.run_id));
       return { runs: runs.map((r) => ({ ...r, tasks: strips.get(r.run_id) ?? [] })), total: countPipelineRuns(reg, q), limit: q.limit, offset: q.offset };
@@ -134,20 +117,20 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
-    const run = withRegistry(ws, true, (reg) => getPipelineRun(reg, id));
+    const run = registry.read((reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
     return run;
   });
 
   app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)', params: logParams, querystring: noQuery } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { id, task } = req.params as { id: string; task: string };
-    const run = withRegistry(ws, true, (reg) => getPipelineRun(reg, id));
+    const run = registry.read((reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
     const t = run.tasks.find((x) => x.task === task);
     if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
     if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log (status ${t.status})`);
     const file = ws.path(t.log_path);
-    if (!(await stat(file).catch(() => null))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
+    if (!(await statOrNull(file))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
     const { text, cut } = await readTail(file, LOG_TAIL_BYTES);
     return reply.type('text/plain; charset=utf-8').header('x-log-truncated', cut ? '1' : '0').header('cache-control', 'no-cache').send(text);
   });
@@ -159,7 +142,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     },
   }, (req: FastifyRequest) => {
     const { a, b } = req.query as { a: string; b: string };
-    return withRegistry(ws, true, (reg) => reg.compareModels(a, b));
+    return registry.read((reg) => reg.compareModels(a, b));
   });
 
   app.post('/models/:id/promote', {
@@ -195,6 +178,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     return { report: report.value, reference: reference.value, errors };
   });
 
-  registerSeriesRoutes(app, { ws, holder, table });
+  registerSeriesRoutes(app, { ws, holder, registry, table });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

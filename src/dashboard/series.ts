@@ -8,11 +8,18 @@ import { StockpipeError } from '../core/errors.js';
 import { fromDayNumber } from '../core/calendar.js';
 import type { Workspace } from '../core/workspace.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
-import { openRegistry } from '../registry/store.js';
-import type { ChampionHolder } from '../serve/champion.js';
+import { checkDateRange } from '../http/validation.js';
+import type { RegistryReader } from '../registry/reader.js';
+import type { Registry } from '../registry/store.js';
 import { minMaxIndices, pick } from './downsample.js';
-import { checkDateRange } from '../serve/validation.js';
 
+/** The served model as the dashboard uses it: serve/champion's ChampionHolder, declared here so
+ * that dashboard/ imports nothing from serve/ (which registers the dashboard). */
+export interface ChampionView {
+  readonly current: { readonly id: string; readonly scorer: { predict(vma: number, acm: number): number } } | null;
+  /** Checks the champion alias now (after a promotion). */
+  refresh(): Promise<void>;
+}
 
 export interface ForecastPoint {
   target_date: string;
@@ -22,23 +29,18 @@ export interface ForecastPoint {
 }
 
 /** The newest forecasting model's day-ahead forecasts for `symbol` between two dates (at most `points`, evenly strided). */
-export function readForecasts(ws: Workspace, symbol: string, from: string, to: string, points: number): { model_id: string | null; forecasts: ForecastPoint[] } {
-  const reg = openRegistry(ws, { readonly: true });
-  try {
-    const latest = reg.get<{ model_id: string }>('read forecasts', 'SELECT model_id FROM forecasts WHERE symbol = ? ORDER BY created_at DESC LIMIT 1', [symbol]);
-    if (latest === undefined) return { model_id: null, forecasts: [] };
-    const rows = reg.all<ForecastPoint>('read forecasts',
-      'SELECT target_date, asof_date, adj_close, volume FROM forecasts WHERE model_id = ? AND symbol = ? AND target_date >= ? AND target_date <= ? ORDER BY target_date',
-      [latest.model_id, symbol, from, to]);
-    if (rows.length <= points) return { model_id: latest.model_id, forecasts: rows };
-    const step = rows.length / points;
-    return { model_id: latest.model_id, forecasts: Array.from({ length: points }, (_, k) => rows[Math.floor(k * step)]!) };
-  } finally {
-    reg.close();
-  }
+export function readForecasts(reg: Registry, symbol: string, from: string, to: string, points: number): { model_id: string | null; forecasts: ForecastPoint[] } {
+  const latest = reg.get<{ model_id: string }>('read forecasts', 'SELECT model_id FROM forecasts WHERE symbol = ? ORDER BY created_at DESC LIMIT 1', [symbol]);
+  if (latest === undefined) return { model_id: null, forecasts: [] };
+  const rows = reg.all<ForecastPoint>('read forecasts',
+    'SELECT target_date, asof_date, adj_close, volume FROM forecasts WHERE model_id = ? AND symbol = ? AND target_date >= ? AND target_date <= ? ORDER BY target_date',
+    [latest.model_id, symbol, from, to]);
+  if (rows.length <= points) return { model_id: latest.model_id, forecasts: rows };
+  const step = rows.length / points;
+  return { model_id: latest.model_id, forecasts: Array.from({ length: points }, (_, k) => rows[Math.floor(k * step)]!) };
 }
 
-export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace; holder: ChampionHolder; table: FeatureTableReader }): void {
+export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace; holder: ChampionView; registry: RegistryReader; table: FeatureTableReader }): void {
   const { table, holder } = opts;
 
   app.get('/symbols', {
@@ -90,7 +92,7 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace
       }
     }
     const fFrom = from ?? (n > 0 ? fromDayNumber(s.day[0]!) : '0000-01-01');
-    const fc = readForecasts(opts.ws, symbol, fFrom, to ?? '9999-12-31', points);
+    const fc = opts.registry.read((reg) => readForecasts(reg, symbol, fFrom, to ?? '9999-12-31', points));
     return {
       symbol, rows: n, points: idx.length, downsampled: idx.length < n,
       dates, adj_close: pick(s.adjClose, idx), volume: pick(s.volume, idx),

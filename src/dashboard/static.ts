@@ -4,11 +4,12 @@
  * hash, `GET /assets/<file>` with an ETag (304 on If-None-Match) and a long cache for versioned URLs.
  * Files are read once per (size, mtime). The bundle itself is built by the tool, not here. */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clip, sendError } from '../serve/http-errors.js';
+import { statOrNull } from '../core/fs.js';
+import { clip, sendError } from '../http/errors.js';
 
 /** dist/dashboard, from both dist/dashboard/static.js and src/dashboard/static.ts (tests). */
 export function defaultAssetsDir(): string {
@@ -29,7 +30,7 @@ export function registerStatic(app: FastifyInstance, dir: string): void {
   const cache = new Map<string, Loaded>();
   const load = async (name: string): Promise<Loaded | null> => {
     const file = join(dir, name);
-    const s = await stat(file).catch(() => null);
+    const s = await statOrNull(file);
     if (!s?.isFile()) return null;
     const key = `${s.size}:${s.mtimeMs}`;
     const hit = cache.get(name);

@@ -3,7 +3,7 @@
  * features were not built) for the dashboard: the symbol list, computed once per file version
  * (size + mtime) and cached, and one symbol's series as typed arrays (nulls → NaN). One lazily
  * opened DuckDB, queries serialised on its connection. Downsampling and scoring live in dashboard/. */
-import { stat } from 'node:fs/promises';
+import { statOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDB } from './duckdb.js';
 import { readNumericColumns } from './read-columns.js';
@@ -44,7 +44,7 @@ export class FeatureTableReader {
   /** The file the dashboard reads now, or null when neither table exists. */
   async table(): Promise<TableFile | null> {
     for (const [path, hasFeatures] of [[this.ws.featuresTable, true], [this.ws.pricesTable, false]] as const) {
-      const s = await stat(path).catch(() => null);
+      const s = await statOrNull(path);
       if (s?.isFile()) return { path, hasFeatures, version: `${path}:${s.size}:${s.mtimeMs}` };
     }
     return null;
@@ -98,6 +98,7 @@ export class FeatureTableReader {
   close(): void {
     const db = this.db;
     this.db = null;
+    // An open that failed has nothing to close; its error already went to the query that started it.
     if (db) void db.then((d) => d.close(), () => {});
   }
 
@@ -106,7 +107,7 @@ export class FeatureTableReader {
     this.db ??= openDuckDB(this.ws.duckdbSettings());
     const db = this.db;
     const next = this.queue.then(async () => fn(await db));
-    this.queue = next.catch(() => {});
+    this.queue = next.catch(() => {}); // the caller gets `next`'s error; the queue only waits for it to settle
     return next;
   }
 }

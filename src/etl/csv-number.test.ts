@@ -29,7 +29,7 @@ describe('number ranges (issue 12: anything that does not fit the column type is
   it('keeps exact volumes beyond 2^53 through the date sort and next to ordinary ones', () => {
     const p = parseBarsCsv(enc(`${H}2020-01-03,1,1,1,1,1,9223372036854775807\n2020-01-02,1,1,1,1,1,7\n2020-01-06,1,1,1,1,1,9007199254740993\n`));
     expect(Array.from(p.volumeExact!)).toEqual([7n, 9223372036854775807n, 9007199254740993n]);
-    expect(Array.from(p.volume)).toEqual([7, 9223372036854775807, 9007199254740992]);
+    expect(Array.from(p.volume)).toEqual([7, Number(9223372036854775807n), 9007199254740992]); // the doubles nearest the exact values
   });
 
   it('leaves volumeExact out when every volume is below 2^53', () => {

@@ -2,10 +2,10 @@
  * Combine (SPEC §2): every bars file of a fetched source → one sorted zstd Parquet table,
  * tables/prices.parquet, plus a report that accounts for every input row. Parsing runs on worker
  * threads; rows stream into DuckDB's Parquet writer in (Symbol, Date) order, never all in memory. */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
+import { hashJson, readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
@@ -114,7 +114,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   const hash = inputHash(m, opts.strict);
   if (!opts.force) {
     const prev = await readPreviousReport(ws);
-    const st = await stat(output).catch(() => null);
+    const st = await statOrNull(output);
     if (prev && st && prev.input_hash === hash) {
       log.info({ output }, 'inputs unchanged since the last ingest: nothing to do');
       return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
@@ -262,11 +262,13 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
 }
 
 async function readPreviousReport(ws: Workspace): Promise<IngestReport | null> {
+  const text = await readFileOrNull(ws.pricesReport);
+  if (text === null) return null;
   try {
-    return JSON.parse(await readFile(ws.pricesReport, 'utf8')) as IngestReport;
+    return JSON.parse(text) as IngestReport;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return null; // an unreadable report only means no cache hit
+    if (err instanceof SyntaxError) return null; // a torn or edited report only means no cache hit
+    throw err;
   }
 }
 

@@ -4,11 +4,10 @@
  * writes features/features.parquet = every prices column + the two features, in the same order.
  * A worker scans prices (numeric columns, its own DuckDB) and computes the features per symbol;
  * the main thread writes every column back through the same table-function writer as ingest. */
-import { readFile, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
+import { hashJson, readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
@@ -82,20 +81,31 @@ async function checkPrices(conn: DuckDBConnection, input: string): Promise<void>
 }
 
 /** Builds features.parquet; a no-op (cached) when prices and the window are unchanged. */
+/** The last build's report, or null when there is none or it is not JSON (a warning: the build runs again). */
+function previousReport(text: string | null, log: Logger): FeaturesReport | null {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as FeaturesReport;
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'the last features report is not valid JSON: building again');
+    return null;
+  }
+}
+
 export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesReport> {
   const t0 = performance.now();
   const { ws, window: w, log } = opts;
   if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
   const input = ws.pricesTable;
   const output = ws.featuresTable;
-  const st = await stat(input).catch(() => null);
+  const st = await statOrNull(input);
   if (!st) throw new StockpipeError('SP_ERR_PRICES_MISSING', `${input} does not exist`);
   const extended = opts.extended === true;
   // The extended flag joins the key only when set, so the keys of plain builds are unchanged.
   const hash = hashJson({ v: FEATURES_VERSION, size: st.size, mtime: st.mtimeMs, window: w, ...(extended ? { extended: 1 } : {}) });
   if (!opts.force) {
-    const prev = await readFile(ws.featuresReport, 'utf8').then((t) => JSON.parse(t) as FeaturesReport, () => null);
-    if (prev && prev.input_hash === hash && (await stat(output).catch(() => null))) {
+    const prev = previousReport(await readFileOrNull(ws.featuresReport), log);
+    if (prev && prev.input_hash === hash && (await statOrNull(output))) {
       log.info({ output }, 'prices and window unchanged since the last build: nothing to do');
       return { ...prev, extended: prev.extended ?? false, extended_columns: prev.extended_columns ?? [], cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
     }
@@ -125,7 +135,9 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
     const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${symbols[i]}`);
     worker.on('error', (err) => inbox.fail(err.message));
-    const exited = once(worker, 'exit').catch(() => undefined); // listening from the start: it may exit before the write ends
+    // Listening from the start: it may exit before the write ends. A rejection here repeats the
+    // worker's 'error' event, which inbox.fail already reports.
+    const exited = once(worker, 'exit').catch(() => undefined);
     opts.progress.start('features', rows);
     let sym = 0;
     let done = 0;

@@ -1,9 +1,10 @@
 /** @module ml/dataset
  * Loads the volume model's rows from features/features.parquet into typed arrays: day, the two
  * features, Volume, asset; rows where either feature is null are excluded (SPEC §4.1). */
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
+import { statOrNull } from '../core/fs.js';
 import { queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns } from '../db/read-columns.js';
@@ -38,7 +39,7 @@ export async function parquetHash(path: string): Promise<string> {
 }
 
 export async function loadVolumeDataset(conn: DuckDBConnection, path: string): Promise<VolumeDataset> {
-  if (!(await stat(path).catch(() => null))) {
+  if (!(await statOrNull(path))) {
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `features table ${path} does not exist`, { hint: 'Run `stockpipe features` first.' });
   }
   const src = `read_parquet(${sqlString(path)})`;

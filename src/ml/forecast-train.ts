@@ -5,7 +5,7 @@
  * percentile, validation = the 10% before, early stopping on validation; nothing is tuned on test).
  * Scores the model and the baselines on the test rows — persistence (tomorrow = today) and, for
  * volume, the 20-day mean — with skill against persistence. Pure over the frame: no files, no
- * registry (cli/train-forecast does those). */
+ * registry (ml/train-forecast-run does those). */
 import { StockpipeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../core/calendar.js';

@@ -80,3 +80,8 @@ export async function rescoreHolder(data: RescoreData, candidate: ModelFiles, ho
 export function holderRescorer(data: RescoreData): (candidate: ModelFiles, holder: ModelFiles, metric: string) => Promise<number | undefined> {
   return (candidate, holder, metric) => rescoreHolder(data, candidate, holder, metric);
 }
+
+/** registry/promote's re-scorer over the workspace's features table (reusing data the caller loaded already). */
+export function workspaceRescorer(ws: Workspace, loaded: { ds?: VolumeDataset; frame?: ForecastFrame } = {}): ReturnType<typeof holderRescorer> {
+  return holderRescorer(workspaceData(ws, loaded));
+}

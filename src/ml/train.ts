@@ -1,7 +1,7 @@
 /** @module ml/train
  * Trains one volume model on the time-split train slice (validation slice for early stopping),
  * then scores it and every cheap baseline on the test slice: the numbers a model card and the
- * registry need. Pure over the dataset: no files, no registry (cli/train does those). */
+ * registry need. Pure over the dataset: no files, no registry (ml/train-volume does those). */
 import { StockpipeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../etl/csv-parse.js';

@@ -1,15 +1,21 @@
 /** @module ml/tree-scorer
  * Adapts a tree model (gbdt or rf, format stockpipe-trees) to the VolumeScorer interface: the
  * engine's prediction (target transform undone) clipped at 0. */
-import { fromJSON, predict, toJSON, type TreeModel } from './gbdt/model.js';
-import type { VolumeScorer } from './volume-model.js';
+import { fromJSON, predict, toJSON, type ModelKind, type TreeModel } from './gbdt/model.js';
+
+/** volume-model's VolumeScorer for a tree kind (declared here: volume-model imports this file). */
+export interface TreeVolumeScorer {
+  kind: ModelKind;
+  predict(vma: number, acm: number): number;
+  toJSON(): string;
+}
 
 export function isTreeModelJson(json: unknown): boolean {
   return typeof json === 'object' && json !== null && (json as { format?: unknown }).format === 'stockpipe-trees';
 }
 
 /** Wraps a trained model. */
-export function scorerForTrees(model: TreeModel): VolumeScorer {
+export function scorerForTrees(model: TreeModel): TreeVolumeScorer {
   const row = new Float64Array(2);
   return {
     kind: model.kind,
@@ -24,6 +30,6 @@ export function scorerForTrees(model: TreeModel): VolumeScorer {
 }
 
 /** Loads model.json of a tree model (validated by fromJSON: SP_ERR_MODEL_FORMAT). */
-export function treeScorer(json: unknown, where: string): VolumeScorer {
+export function treeScorer(json: unknown, where: string): TreeVolumeScorer {
   return scorerForTrees(fromJSON(json, where));
 }

@@ -3,11 +3,12 @@
  * (tables/prices.parquet), upserts error points, measures input drift (PSI of the recent window
  * against the one before), checks the thresholds and records alerts. It never trains: it says
  * whether a retrain is needed. Delivering alerts is the caller's (pipeline/alerts.ts). */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { previousTradingDay, toDayNumber } from '../core/calendar.js';
 import type { MonitorConfig } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
+import { statOrNull } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
@@ -157,7 +158,7 @@ async function trainingEnd(reg: Registry): Promise<string | undefined> {
 /** PSI of each input column; points for the recent window's last day. */
 async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift: DriftResult[]; points: number }> {
   const features = o.ws.featuresTable;
-  const src = (await stat(features).catch(() => null))?.isFile() ? features : prices;
+  const src = (await statOrNull(features))?.isFile() ? features : prices;
   const t = o.thresholds;
   const w = await readDriftWindows(o.conn, src, t.window_days, t.reference_days, t.drift_reference === 'training' ? await trainingEnd(o.reg) : undefined);
   if (w === null) return { drift: [], points: 0 };
@@ -183,7 +184,7 @@ const skill = (mae: number | null, base: number | null): number | null => (mae =
 /** One monitoring pass over the workspace's forecasts and prices. */
 export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   const prices = o.ws.pricesTable;
-  if (!(await stat(prices).catch(() => null))?.isFile()) {
+  if (!(await statOrNull(prices))?.isFile()) {
     throw new StockpipeError('SP_ERR_PRICES_MISSING', `monitor needs the actuals in ${prices} and it is missing`, { hint: 'Run `stockpipe fetch` and `stockpipe ingest` first.' });
   }
   const t = o.thresholds;

@@ -9,8 +9,7 @@ import { processStartTime } from '../core/proc.js';
 import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, updateTaskRun, type TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
-import type { RunOptions, TaskOutcome } from './runner.js';
-import type { TaskSpec, TaskState, TaskSummary } from './types.js';
+import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from './types.js';
 
 export interface PreparedRun {
   runId: string;

@@ -7,68 +7,16 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { abortableSleep, backoffMs } from '../core/retry.js';
 import { createRng } from '../core/rng.js';
-import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type RunnerIdentity, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
-import type { Registry } from '../registry/store.js';
+import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import { topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
 import { prepareRun } from './prepare.js';
-import type { FileList, Pipeline, ProcessTracker, RunObserver, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
+import type { FileList, RunOptions, RunOutcome, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
 
-export interface RunOptions {
-  ws: Workspace;
-  pipeline: Pipeline;
-  registry: Registry;
-  log: Logger;
-  /** Ignore every cache entry. */
-  force?: boolean;
-  /** Ignore the cache for these tasks only. */
-  forceTasks?: readonly string[];
-  from?: string;
-  to?: string;
-  /** Continue this run: its succeeded and cached tasks are kept, the rest run again. */
-  resume?: string;
-  /** Tasks running at once (default 2). */
-  concurrency?: number;
-  /** Cancels the run (Ctrl-C): running tasks are aborted, the run is marked cancelled. */
-  signal?: AbortSignal;
-  observer?: RunObserver;
-  /** The process running the run, recorded with it (default: this process). */
-  runner?: RunnerIdentity;
-  /** Told the pids of the task processes (the run lock records them). */
-  processes?: ProcessTracker;
-  /** Waits between retries (tests inject one that does not wait). */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Recorded with the run. */
-  params?: Record<string, unknown>;
-  configHash?: string;
-  gitSha?: string;
-}
-
-export interface TaskOutcome {
-  name: string;
-  status: TaskStatus;
-  seconds: number | null;
-  attempts: number;
-  rows_in: number | null;
-  rows_out: number | null;
-  cache_key: string | null;
-  error: { code: string; message: string } | null;
-}
-
-export interface RunOutcome {
-  run_id: string;
-  pipeline: string;
-  status: 'finished' | 'failed' | 'cancelled';
-  resumed: boolean;
-  seconds: number;
-  tasks: TaskOutcome[];
-  /** The first failed task, for alerts. */
-  failed: { task: string; code: string; message: string; log_path: string } | null;
-}
+export type { RunOptions, RunOutcome, TaskOutcome } from './types.js';
 
 /** How long a timed-out task may take to stop before the runner reports it anyway. */
 const STOP_GRACE_MS = 10_000;
@@ -185,6 +133,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
             // Give the task up to STOP_GRACE_MS to stop (a subprocess is killed), so nothing writes after we report.
             const timeoutError = new StockpipeError('SP_ERR_TASK_TIMEOUT', `task ${name} exceeded its timeout of ${spec.timeoutMs! / 1000} s (attempt ${attempt})`);
             const grace = setTimeout(() => reject(timeoutError), STOP_GRACE_MS);
+            // Only waits for the task to settle; its error, if any, is the race's (awaited above).
             void work.catch(() => undefined).finally(() => {
               clearTimeout(grace);
               reject(timeoutError);

@@ -1,9 +1,11 @@
 /** @module pipeline/types
  * What a pipeline is: named tasks with upstream tasks, declared input and output files, params,
  * a code version and a function. The runner (runner.ts) orders, caches, retries and records them;
- * the concrete pipelines (`train`, `daily`) are composed in cli/pipelines.ts. */
+ * the concrete pipelines (`train`, `daily`) are composed in pipeline/builtin/. */
 import type { Logger } from '../core/log.js';
-import type { TaskStatus } from '../registry/pipeline.js';
+import type { Workspace } from '../core/workspace.js';
+import type { RunnerIdentity, TaskStatus } from '../registry/pipeline.js';
+import type { Registry } from '../registry/store.js';
 
 /** What a task's function gets for one attempt. */
 export interface TaskContext {
@@ -93,4 +95,58 @@ export interface RunObserver {
   onPlan?(runId: string, tasks: readonly TaskState[]): void;
   onTask?(state: TaskState): void;
   onEnd?(runId: string, status: string): void;
+}
+
+/** What runner.runPipeline takes (prepare.ts reads the resume and slice fields). */
+export interface RunOptions {
+  /** The workspace: task files resolve against it, logs and the hash memo live in it. */
+  ws: Workspace;
+  pipeline: Pipeline;
+  registry: Registry;
+  log: Logger;
+  /** Ignore every cache entry. */
+  force?: boolean;
+  /** Ignore the cache for these tasks only. */
+  forceTasks?: readonly string[];
+  from?: string;
+  to?: string;
+  /** Continue this run: its succeeded and cached tasks are kept, the rest run again. */
+  resume?: string;
+  /** Tasks running at once (default 2). */
+  concurrency?: number;
+  /** Cancels the run (Ctrl-C): running tasks are aborted, the run is marked cancelled. */
+  signal?: AbortSignal;
+  observer?: RunObserver;
+  /** The process running the run, recorded with it (default: this process). */
+  runner?: RunnerIdentity;
+  /** Told the pids of the task processes (the run lock records them). */
+  processes?: ProcessTracker;
+  /** Waits between retries (tests inject one that does not wait). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Recorded with the run. */
+  params?: Record<string, unknown>;
+  configHash?: string;
+  gitSha?: string;
+}
+
+export interface TaskOutcome {
+  name: string;
+  status: TaskStatus;
+  seconds: number | null;
+  attempts: number;
+  rows_in: number | null;
+  rows_out: number | null;
+  cache_key: string | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface RunOutcome {
+  run_id: string;
+  pipeline: string;
+  status: 'finished' | 'failed' | 'cancelled';
+  resumed: boolean;
+  seconds: number;
+  tasks: TaskOutcome[];
+  /** The first failed task, for alerts. */
+  failed: { task: string; code: string; message: string; log_path: string } | null;
 }

@@ -11,8 +11,16 @@
 import { StockpipeError } from '../core/errors.js';
 import { aliasFamily, assertAliasTakes, kindFamily } from './alias-kinds.js';
 import { describeSlice, isBetter, metricDifferences, promotionDirection, sameTestSlice } from './compare.js';
-import type { Registry } from './store.js';
-import type { AliasMove, AliasReason, ModelComparison, ModelVersion, PromoteDecision, PromoteOutcome } from './types.js';
+import type { AliasMove, AliasReason, ModelComparison, ModelKind, ModelVersion, PromoteDecision, PromoteOutcome } from './types.js';
+
+/** The part of store.ts's Registry promotion uses (declared here: the store calls into this file). */
+export interface PromotionStore {
+  getModel(idOrAlias: string, opts?: { checkFiles?: boolean }): ModelVersion;
+  aliasTarget(alias: string): string | null;
+  aliasFirstKind(alias: string): ModelKind | null;
+  setAlias(alias: string, modelId: string, reason: AliasReason, opts?: { note?: string; actor?: string }): AliasMove | null;
+  transaction<T>(fn: () => T): T;
+}
 
 /** The metric promotion compares by default: rmse_log for volume models; for day-ahead (`forecast`)
  * models the Adj Close MAE (on the same slice, the same order as its skill against persistence). */
@@ -54,7 +62,7 @@ function ownMetric(m: ModelVersion, metric: string): number | null {
 }
 
 /** Each model's own-kind test metrics side by side, with b − a and which is better. */
-export function compareModelVersions(reg: Registry, a: string, b: string): ModelComparison {
+export function compareModelVersions(reg: PromotionStore, a: string, b: string): ModelComparison {
   const side = (m: ModelVersion): ModelComparison['a'] => ({ id: m.id, kind: m.kind, metrics: m.metrics[m.kind] ?? {}, test_slice: m.test_slice });
   const sa = side(reg.getModel(a, { checkFiles: false }));
   const sb = side(reg.getModel(b, { checkFiles: false }));
@@ -66,7 +74,7 @@ export function compareModelVersions(reg: Registry, a: string, b: string): Model
  * when their recorded slices differ (with `rescore`, outside the write transaction), then decides and
  * moves in one transaction (decidePromotion).
  */
-export async function promote(reg: Registry, candidateId: string, alias: string, opts: PromoteOptions & { rescore?: HolderRescorer } = {}): Promise<PromoteDecision> {
+export async function promote(reg: PromotionStore, candidateId: string, alias: string, opts: PromoteOptions & { rescore?: HolderRescorer } = {}): Promise<PromoteDecision> {
   const { rescore, ...rest } = opts;
   const cand = reg.getModel(candidateId);
   assertAliasTakes(alias, cand, reg.aliasFirstKind(alias));
@@ -94,7 +102,7 @@ export async function promote(reg: Registry, candidateId: string, alias: string,
  * candidate takes it. Not better → outcome `kept`. Not comparable (different test slices, a missing
  * metric) → SP_ERR_PROMOTE_REFUSED. `force` promotes in both cases with reason 'forced'.
  */
-export function decidePromotion(reg: Registry, candidateId: string, alias: string, opts: PromoteOptions): PromoteDecision {
+export function decidePromotion(reg: PromotionStore, candidateId: string, alias: string, opts: PromoteOptions): PromoteDecision {
   return reg.transaction(() => {
     const cand = reg.getModel(candidateId);
     assertAliasTakes(alias, cand, reg.aliasFirstKind(alias));

@@ -1,25 +1,27 @@
 /** @module serve/app
- * The Fastify prediction API (SPEC §6): GET/POST /predict, /models, /forecast/:symbol, /monitoring,
- * /health, /ready, /metrics, /openapi.json and /docs; the dashboard's page and JSON routes come from
- * dashboard/routes. Route schemas document the API (OpenAPI 3); GET /predict validates its query by
- * hand (strict, and cheaper than a generic validator on the hot path). Error bodies are
- * http-errors', the token check of mutating routes auth's, parameter checking validation's. */
+ * The Fastify prediction API (docs/api.md): GET/POST /predict, /models, /forecast/:symbol,
+ * /monitoring, /health, /ready, /metrics, /openapi.json and /docs; the dashboard's page and JSON
+ * routes come from dashboard/routes. Route schemas document the API (OpenAPI 3); GET /predict
+ * validates its query by hand (strict, and cheaper than a generic validator on the hot path). Error
+ * bodies and 404/405 answers are http/errors' (the methods of a path from http/route-table), the
+ * token check of mutating routes auth's, parameter checking http/validation's. Every route reads
+ * the registry through the holder's one read-only handle. */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
-import { DASHBOARD_ROUTES, registerDashboard } from '../dashboard/routes.js';
+import { registerDashboard } from '../dashboard/routes.js';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
 import { forecastHistory } from '../registry/forecasts.js';
-import { openRegistry } from '../registry/store.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { parseNumberParam, type ParamIssue } from './params.js';
 import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
-import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from './http-errors.js';
-import { AJV_OPTIONS, registerParamValidation } from './validation.js';
+import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from '../http/errors.js';
+import { collectRoutes } from '../http/route-table.js';
+import { AJV_OPTIONS, registerParamValidation } from '../http/validation.js';
 
 export const MAX_BATCH = 10_000;
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -27,6 +29,7 @@ export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 export interface AppOptions {
   /** The served workspace (its memory limit bounds the dashboard's DuckDB reads). */
   workspace: WorkspaceRef;
+  /** The served model and the server's one read-only registry handle (closed with the app). */
   holder: ChampionHolder;
   /** Access log (one line per request); null turns it off. */
   accessLog: Logger | null;
@@ -50,36 +53,19 @@ const instanceSchema = {
   additionalProperties: false,
 } as const;
 
-/** Routes and the methods they accept (for 405 answers). */
-const ROUTES: Record<string, string[]> = {
-  '/predict': ['GET', 'POST'],
-  '/models': ['GET'],
-  '/monitoring': ['GET'],
-  '/forecast/:symbol': ['GET'],
-  '/health': ['GET'],
-  '/ready': ['GET'],
-  '/metrics': ['GET'],
-};
-
-/** Parameterised routes (`:name` = one path segment) → methods, for 405 answers. */
-const ROUTE_PATTERNS: [RegExp, string[]][] = [...Object.entries(ROUTES), ...Object.entries(DASHBOARD_ROUTES)].filter(([p]) => p.includes(':')).map(([p, m]) => [new RegExp(`^${p.replace(/:[a-z]+/g, '[^/]+')}$`), m]);
-
-function allowedMethods(path: string): string[] | undefined {
-  const m = new Set(ROUTES[path] ?? []);
-  for (const [re, methods] of ROUTE_PATTERNS) if (re.test(path)) methods.forEach((x) => m.add(x));
-  return m.size > 0 ? [...m] : undefined;
-}
-
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
   const metrics = createApiMetrics();
   const app = Fastify({
     logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,
   });
-  // Both before any route: they act when a route is added.
+  // All three before any route: they act when a route is added.
+  const routes = collectRoutes(app);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
   registerParamValidation(app);
   const { holder } = opts;
+  const registry = holder.registry;
+  app.addHook('onClose', async () => holder.close());
   holder.onSwap = (m) => {
     metrics.modelInfo.reset();
     metrics.modelInfo.set({ model_id: m.id, kind: m.kind }, 1);
@@ -104,7 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     done();
   });
 
-  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods });
+  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods });
 
   const noModel = (reply: FastifyReply): FastifyReply => sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
 
@@ -167,24 +153,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     },
   );
 
-  app.get('/models', { schema: { summary: 'Registered model versions with their aliases and test metrics', querystring: { type: 'object', additionalProperties: false } } }, () => {
-    const reg = openRegistry(opts.workspace, { readonly: true });
-    try {
-      return { serving: holder.current?.id ?? null, models: reg.listModels({ limit: 100 }) };
-    } finally {
-      reg.close();
-    }
-  });
+  app.get('/models', { schema: { summary: 'Registered model versions with their aliases and test metrics', querystring: { type: 'object', additionalProperties: false } } }, () =>
+    registry.read((reg) => ({ serving: holder.current?.id ?? null, models: reg.listModels({ limit: 100 }) })));
 
   const thresholds = opts.monitor ?? MonitorConfigSchema.parse({});
-  app.get('/monitoring', { schema: { summary: 'Forecast error over time per model (all symbols, or one), input drift, monitoring alerts, thresholds', querystring: monitoringQuerySchema, response: { 200: monitoringResponseSchema, 400: errorSchema } } }, (req) => {
-    const reg = openRegistry(opts.workspace, { readonly: true });
-    try {
-      return monitoringBody(reg, req.query as Record<string, string | undefined>, thresholds);
-    } finally {
-      reg.close();
-    }
-  });
+  app.get('/monitoring', { schema: { summary: 'Forecast error over time per model (all symbols, or one), input drift, monitoring alerts, thresholds', querystring: monitoringQuerySchema, response: { 200: monitoringResponseSchema, 400: errorSchema } } }, (req) =>
+    registry.read((reg) => monitoringBody(reg, req.query as Record<string, string | undefined>, thresholds)));
   const forecastSchema = {
     type: 'object',
     properties: {
@@ -208,13 +182,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     (req: FastifyRequest, reply: FastifyReply) => {
       const { symbol } = req.params as { symbol: string };
       const { history } = req.query as { history?: number };
-      const reg = openRegistry(opts.workspace, { readonly: true });
-      let rows: ReturnType<typeof forecastHistory>;
-      try {
-        rows = forecastHistory(reg, symbol, history ?? 1);
-      } finally {
-        reg.close();
-      }
+      const rows = registry.read((reg) => forecastHistory(reg, symbol, history ?? 1));
       if (rows.length === 0) return sendError(reply, 'SP_ERR_FORECAST_NOT_FOUND', `no forecast for symbol '${symbol}'`);
       const latest = forecastFields(rows[0]!);
       return history === undefined ? latest : { ...latest, history: rows.map(forecastFields) };
@@ -233,7 +201,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  await registerDashboard(app, { workspace: opts.workspace, holder, assetsDir: opts.dashboardDir });
+  await registerDashboard(app, { workspace: opts.workspace, holder, registry, assetsDir: opts.dashboardDir });
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return { app, metrics };

@@ -2,13 +2,14 @@
  * Holds the model being served and swaps it when the `champion` alias moves: the registry is
  * polled, the new model.json is loaded and validated first, then the reference is replaced in one
  * assignment (requests in flight keep the scorer they started with). A broken new model is
- * rejected and logged; the old one keeps serving. */
+ * rejected and logged; the old one keeps serving. The holder owns the server's one read-only registry
+ * handle (`registry`, registry/reader), which the routes share; close() closes it. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
 import { scorerFromJSON, type VolumeScorer } from '../ml/volume-model.js';
-import { openRegistry } from '../registry/store.js';
+import { RegistryReader } from '../registry/reader.js';
 
 export interface LoadedModel {
   id: string;
@@ -23,26 +24,25 @@ export class ChampionHolder {
   private failedId: string | undefined;
   /** Called after each successful swap (metrics, logs). */
   onSwap: (m: LoadedModel) => void = () => {};
+  /** The server's read-only registry handle: the poll reads through it, and so do the routes. */
+  readonly registry: RegistryReader;
 
   constructor(
-    private readonly workspace: WorkspaceRef,
+    workspace: WorkspaceRef,
     private readonly log: Logger,
     private readonly alias = 'champion',
-  ) {}
+  ) {
+    this.registry = new RegistryReader(workspace);
+  }
 
   /** Checks the alias once; loads and swaps when it points at a different model. */
   async refresh(): Promise<void> {
-    let target: { model_id: string; path: string; kind: string } | null = null;
-    const reg = openRegistry(this.workspace, { readonly: true });
-    try {
+    const target = this.registry.read((reg) => {
       const id = reg.aliasTarget(this.alias);
-      if (id !== null && id !== this.current?.id && id !== this.failedId) {
-        const m = reg.getModel(id, { checkFiles: false });
-        target = { model_id: m.id, path: m.path, kind: m.kind };
-      }
-    } finally {
-      reg.close();
-    }
+      if (id === null || id === this.current?.id || id === this.failedId) return null;
+      const m = reg.getModel(id, { checkFiles: false });
+      return { model_id: m.id, path: m.path, kind: m.kind };
+    });
     if (!target) return;
     const file = join(target.path, 'model.json');
     try {
@@ -73,5 +73,11 @@ export class ChampionHolder {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /** Stops polling and closes the registry handle (the server's onClose). */
+  close(): void {
+    this.stop();
+    this.registry.close();
   }
 }

@@ -6,7 +6,7 @@ import type { MonitorConfig } from '../core/config.js';
 import { listAlerts, type AlertRecord } from '../registry/alerts.js';
 import { driftSeries, monitorSeries, SERIES_METRICS, type DriftPoint, type ModelSeries } from '../registry/monitoring.js';
 import type { Registry } from '../registry/store.js';
-import { checkDateRange } from './validation.js';
+import { checkDateRange } from '../http/validation.js';
 
 const MONITOR_ALERT_KINDS = ['error_threshold', 'drift'] as const;
 const ALERT_LIMIT = 100;

@@ -7,11 +7,11 @@
  * A source's identity: synthetic → its generator parameters (seed, symbols, years, start: each
  * changes every value or the ticker set); dir:/zip: → the absolute path; kaggle → owner/slug;
  * yahoo → 'yahoo' (its tickers and start are remembered, not identity: the user names them). */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
-import { writeFileAtomic } from '../core/fs.js';
+import { statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { latestManifest } from './manifest.js';
 import { syntheticSpec } from './synthetic.js';
@@ -121,7 +121,7 @@ function fromManifest(m: Manifest): CurrentSource {
 export async function rememberedSource(ws: Workspace): Promise<CurrentSource | null> {
   const rec = await readSourceRecord(ws);
   if (rec !== null) return rec.current;
-  if (!(await stat(ws.rawRoot).then((st) => st.isDirectory(), () => false))) return null;
+  if (!(await statOrNull(ws.rawRoot))?.isDirectory()) return null;
   try {
     return fromManifest(await latestManifest(ws));
   } catch (err) {

@@ -4,12 +4,12 @@
  * incrementally (only days after each symbol's newest stored day). An update is staged in a folder
  * (unchanged files hard-linked, changed ones rewritten) and swapped in whole with the manifest, so a
  * failed fetch stores nothing. HTTP, rate limit and retries are sources/yahoo-client. */
-import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fromDayNumber, toDayNumber } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson, processAlive, statOrNull } from '../core/fs.js';
-import { parseCsvRecords } from '../etl/metadata.js';
+import { hashJson, processAlive, readdirOrEmpty, readFileOrNull, statOrNull } from '../core/fs.js';
+import { parseCsvRecords } from '../core/csv-records.js';
 import { hashAndCountRows } from './dir.js';
 import { readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
@@ -187,7 +187,7 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
 async function readStored(root: string): Promise<Map<string, Stored>> {
   const out = new Map<string, Stored>();
   for (const folder of ['stocks', 'etfs'] as const) {
-    const names = await readdir(join(root, folder)).catch(() => [] as string[]);
+    const names = await readdirOrEmpty(join(root, folder));
     for (const name of names.sort()) {
       if (!name.endsWith('.csv')) continue;
       const sym = name.slice(0, -4);
@@ -216,7 +216,7 @@ async function lastDay(path: string): Promise<number> {
 
 async function readMeta(path: string): Promise<Map<string, MetaRow>> {
   const out = new Map<string, MetaRow>();
-  const text = await readFile(path, 'utf8').catch(() => null);
+  const text = await readFileOrNull(path);
   if (text === null) return out;
   const [header = [], ...rows] = parseCsvRecords(text);
   const [iSym, iName, iEtf] = ['Symbol', 'Security Name', 'ETF'].map((h) => header.indexOf(h));

@@ -1,9 +1,9 @@
 /** @module validate/reference
  * How the validation reference is saved (versioned, atomically; its paths are core/workspace's) and read
  * back (checked, so a corrupt file is SP_ERR_REFERENCE_INVALID, never a crash mid-run). */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
-import { writeFilesAtomic } from '../core/fs.js';
+import { readdirOrEmpty, writeFilesAtomic } from '../core/fs.js';
 import { layout, type TableName, type Workspace } from '../core/workspace.js';
 import type { Reference } from './types.js';
 
@@ -11,7 +11,7 @@ export type { TableName };
 
 /** The next free version number of a table's reference (1 for the first). */
 export async function nextReferenceVersion(ws: Workspace, table: TableName): Promise<number> {
-  const names = await readdir(ws.validationDir).catch(() => [] as string[]);
+  const names = await readdirOrEmpty(ws.validationDir);
   let max = 0;
   for (const n of names) {
     const v = layout.referenceVersionOf(table, n);

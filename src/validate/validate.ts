@@ -2,9 +2,8 @@
  * `validate` end to end: scan the table (db/table-stats, a few aggregate passes), infer and save a
  * reference when asked or when none exists, run every check against it, and write the report
  * (validation/report-<stamp>.json + latest.json). Failing the command is the caller's decision. */
-import { stat } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
-import { sha256File, writeFilesAtomic } from '../core/fs.js';
+import { sha256File, statOrNull, writeFilesAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, type DuckDBConnection } from '../db/duckdb.js';
@@ -169,13 +168,13 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   const t0 = performance.now();
   const overrides = checkOverrides(o.settings.severity);
   const input = o.ws.table(o.table);
-  if (!(await stat(input).catch(() => null))) {
+  if (!(await statOrNull(input))) {
     throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} does not exist`, { hint: o.table === 'prices' ? 'Run `stockpipe ingest` first.' : 'Run `stockpipe features` first.' });
   }
   const current = o.ws.currentReference(o.table);
   let refPath = o.referencePath ?? current;
   let ref: Reference | null = null;
-  if (o.referencePath !== undefined || (!o.setReference && (await stat(current).catch(() => null)))) ref = await readReference(refPath, o.table);
+  if (o.referencePath !== undefined || (!o.setReference && (await statOrNull(current)))) ref = await readReference(refPath, o.table);
   let renewed: Anomaly | null = null;
   if (ref !== null && o.referencePath === undefined && referenceOfOtherSource(ref, o.source)) {
     renewed = { code: 'source_changed', severity: 'info', column: null, detail: `the workspace's source is now '${o.source!.identity}'; reference v${ref.version} describes ${typeof ref.data_source === 'string' ? `'${ref.data_source}'` : 'the data before the switch'}, so a new reference was inferred from this table`, values: { previous_reference_version: ref.version } };

@@ -32,13 +32,13 @@ export function cleanBars(opts: { symbols: number; days: number; seed?: number; 
   for (let s = 0; s < opts.symbols; s++) {
     let price = 20 + 80 * params.next();
     const base = 1e5 * (1 + 9 * params.next());
-    for (const Date of dates) {
+    for (const date of dates) {
       price *= Math.exp(0.02 * rng.normal());
       const open = price * (1 + 0.005 * rng.normal());
       const close = price;
       const high = Math.max(open, close) * (1 + 0.01 * rng.next());
       const low = Math.min(open, close) * (1 - 0.01 * rng.next());
-      out.push({ Symbol: `S${s}`, 'Security Name': `Company ${s}`, Date, Open: open, High: high, Low: low, Close: close, 'Adj Close': close * 0.9, Volume: Math.round(base * Math.exp(0.3 * rng.normal())), Asset: s % 5 === 4 ? 'etf' : 'stock' });
+      out.push({ Symbol: `S${s}`, 'Security Name': `Company ${s}`, Date: date, Open: open, High: high, Low: low, Close: close, 'Adj Close': close * 0.9, Volume: Math.round(base * Math.exp(0.3 * rng.normal())), Asset: s % 5 === 4 ? 'etf' : 'stock' });
     }
   }
   return out.sort((a, b) => (a.Symbol < b.Symbol ? -1 : a.Symbol > b.Symbol ? 1 : a.Date < b.Date ? -1 : 1));

@@ -66,6 +66,7 @@ function route(): void {
       const t = setInterval(() => {
         if (busy || ctrl.signal.aborted) return;
         busy = true;
+        // A failed refresh keeps the view as it was (the view shows its own errors); the next tick retries.
         Promise.resolve(fn()).catch(() => {}).finally(() => { busy = false; });
       }, ms);
       ctrl.signal.addEventListener('abort', () => clearInterval(t));

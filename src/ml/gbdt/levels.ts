@@ -11,8 +11,24 @@
  * 3× faster than passing them as arguments. Per-level tables live in shared memory for the same
  * reason; a job message carries only numbers. */
 import { createRng, deriveSeed } from '../../core/rng.js';
-import { HIST_STRIDE } from './histogram.js';
-import type { KernelState } from './state.js';
+import { HIST_STRIDE, type BinnedMatrix } from './histogram.js';
+import type { Objective } from './objectives/index.js';
+
+/** The parts of a thread's KernelState (state.ts, which builds the kernels) that the kernels read. */
+export interface LevelState {
+  n: number;
+  m: BinnedMatrix;
+  y: Float64Array;
+  pred: Float64Array;
+  grad: Float32Array;
+  hess: Float32Array | null;
+  node: Uint16Array;
+  partials: Float64Array;
+  oobSum: Float64Array;
+  oobCount: Uint16Array;
+  valid: { m: BinnedMatrix; y: Float64Array; pred: Float64Array } | null;
+  obj: Objective | null;
+}
 
 /** Node ids ≥ OOB_NODE are out-of-bag rows (at node id − OOB_NODE). Trees have < 512 nodes. */
 export const OOB_NODE = 512;
@@ -63,7 +79,7 @@ export interface LevelKernels {
 }
 
 /** The level kernels over state s (which must have the node array and tables). */
-export function createLevelKernels(s: KernelState, t: LevelTables): LevelKernels {
+export function createLevelKernels(s: LevelState, t: LevelTables): LevelKernels {
   const bins = s.m.bins;
   const n = s.n;
   const node = s.node;

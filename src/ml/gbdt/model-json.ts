@@ -3,7 +3,7 @@
  * bytes; numbers in shortest round-trip form) and strict reading, where anything malformed throws
  * SP_ERR_MODEL_FORMAT naming the field. */
 import { StockpipeError } from '../../core/errors.js';
-import type { Aggregation, ModelKind, TargetTransform, TreeArrays, TreeModel } from './model.js';
+import type { Aggregation, ModelKind, TargetTransform, TreeArrays, TreeModel } from './model-types.js';
 
 export const MODEL_FORMAT = 'stockpipe-trees';
 export const MODEL_FORMAT_VERSION = 1;

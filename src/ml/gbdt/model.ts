@@ -1,49 +1,12 @@
 /** @module ml/gbdt/model
  * The trained tree model (gbdt or random forest) as flat typed arrays per tree, and scoring:
  * one row without allocation, or a batch of columns. model.json I/O lives in ml/gbdt/model-json
- * (re-exported here); docs/model-format.md is the contract both follow. */
+ * and the types in model-types (both re-exported here); docs/model-format.md is the contract both follow. */
+import type { ModelOffset, TreeArrays, TreeModel } from './model-types.js';
+
 export { fromJSON, toJSON, MODEL_FORMAT, MODEL_FORMAT_VERSION } from './model-json.js';
-
-export type ModelKind = 'gbdt' | 'rf';
-/** 'sum': base_score + Σ trees (gbdt); 'mean': base_score + (Σ trees) / number of trees (rf). */
-export type Aggregation = 'sum' | 'mean';
-/** What the caller did to the target before training; scoring undoes it. */
-export type TargetTransform = 'identity' | 'log1p';
-export const TARGET_TRANSFORMS: readonly TargetTransform[] = ['identity', 'log1p'];
-
-/**
- * One tree. Node 0 is the root; children always have larger indices than their parent. At an
- * internal node (feature ≥ 0) a row goes to left when x[feature] <= threshold, else to right —
- * NaN compares false, so NaN always goes right. A leaf has feature −1 and left = right = −1.
- */
-export interface TreeArrays {
-  feature: Int32Array;
-  threshold: Float64Array;
-  left: Int32Array;
-  right: Int32Array;
-  /** Leaf output; at internal nodes the output the node had as a leaf (not used in scoring). */
-  value: Float64Array;
-}
-
-export interface TreeModel {
-  kind: ModelKind;
-  featureNames: string[];
-  baseScore: number;
-  aggregation: Aggregation;
-  targetTransform: TargetTransform;
-  params: Record<string, number | string | boolean | null>;
-  trees: TreeArrays[];
-  /**
-   * Optional per-row offset added to the raw output: transform(x[feature]) — e.g. log1p of the
-   * naive forecast, so the trees model the residual over it. log1p applies to max(x, 0).
-   */
-  offset?: ModelOffset | null;
-}
-
-export interface ModelOffset {
-  feature: number;
-  transform: 'identity' | 'log1p';
-}
+export { TARGET_TRANSFORMS } from './model-types.js';
+export type { Aggregation, ModelKind, ModelOffset, TargetTransform, TreeArrays, TreeModel } from './model-types.js';
 
 /** The offset's value for a feature value. */
 export function offsetValue(o: ModelOffset, x: number): number {

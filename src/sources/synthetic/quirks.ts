@@ -3,7 +3,6 @@
  * clean price series. The file-level quirks (BOM, CRLF, the malformed line, empty rows) are applied
  * where the bytes are written (csv.ts, calendar.ts); tickers of warrants and preferreds in plan.ts. */
 import type { Rng } from '../../core/rng.js';
-import type { SeriesBuffers } from './price-model.js';
 
 /** The quirks of real Kaggle files (SPEC §2); each is given to at least one symbol. */
 export type Quirk =
@@ -35,10 +34,11 @@ export function assignQuirks(rng: Rng, n: number): Set<Quirk>[] {
 }
 
 /**
- * Quirks that edit the clean series of `n` rows in `b` (factor still holds each day's event factor).
+ * Quirks that edit the clean series of `n` rows in `b` (price-model's SeriesBuffers; factor still
+ * holds each day's event factor).
  * A zero Open (as in real early-year rows) is the one case where Low ≤ min(Open, Close) does not hold.
  */
-export function applySeriesQuirks(q: ReadonlySet<Quirk>, n: number, rng: Rng, b: SeriesBuffers): void {
+export function applySeriesQuirks(q: ReadonlySet<Quirk>, n: number, rng: Rng, b: { readonly open: Int32Array; readonly volume: Float64Array; readonly factor: Float64Array }): void {
   const { open, volume, factor } = b;
   if (q.has('negative-adj') && n >= 4) factor[3] = -0.6; // a bad dividend record: rows 0-2 go negative
   if (q.has('zero-open')) for (let j = 0; j < Math.min(n, Math.max(3, Math.floor(n / 20))); j++) open[j] = 0;

@@ -10,7 +10,7 @@ export const OBJECTIVES = { l2 } as const satisfies Record<string, Objective>;
 export type ObjectiveName = keyof typeof OBJECTIVES;
 
 export function isObjectiveName(name: string): name is ObjectiveName {
-  return Object.prototype.hasOwnProperty.call(OBJECTIVES, name);
+  return Object.hasOwn(OBJECTIVES, name);
 }
 
 /** The objective called `name` (names are validated with the training params). */

@@ -1,10 +1,11 @@
-/** @module serve/http-errors
+/** @module http/errors
  * The API's one error shape, `{"error":{"code","message","hint","issues"?}}` (SPEC §6), and every
  * path that answers an error: thrown errors and schema failures (Fastify's error handler), unknown
  * routes and methods (404/405), Fastify's framework errors (a path parameter over maxParamLength,
  * a bad URL encoding) and Node's client errors (request line or headers over 16 KiB, malformed
  * HTTP). Messages never echo an oversized input. A 5xx is logged at error level with its cause.
- * Which routes exist is serve/app's; the codes and their statuses are core/errors'. */
+ * Shared by serve/ and dashboard/. Which methods a path takes is route-table's (Fastify's own
+ * route table); the codes and their statuses are core/errors'. */
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
@@ -73,7 +74,7 @@ function requestErrorMessage(err: FastifyError, req: FastifyRequest, bodyLimit: 
   }
 }
 
-/** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405). */
+/** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405; route-table.ts). */
 export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined }): void {
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';

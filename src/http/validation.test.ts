@@ -1,4 +1,4 @@
-/** serve/validation: a route with an unbounded query/path parameter is refused when it is added;
+/** http/validation: a route with an unbounded query/path parameter is refused when it is added;
  * text values are converted strictly before Ajv sees them. */
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';

@@ -1,0 +1,46 @@
+/** @module etl/ingest-workspace
+ * Ingesting a workspace's fetched source (`stockpipe ingest`): the newest fetched source (or
+ * `sourceId`) → etl/ingest → tables/prices.parquet + report. A fetched source other than the
+ * workspace's remembered one (source.json) is refused with SP_ERR_SOURCE_MISMATCH unless
+ * `switchSource`; a first source or a switch is recorded. Returns the command's --json data. */
+import { ensureWritableDir } from '../core/fs.js';
+import type { Logger } from '../core/log.js';
+import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
+import { latestManifest } from '../sources/manifest.js';
+import { rememberedSource, rememberSource, sourceMismatch, sourceOfManifest } from '../sources/workspace-source.js';
+import { ingest, type IngestReport } from './ingest.js';
+
+export interface IngestWorkspaceOptions {
+  /** The workspace (with its threads and DuckDB settings). */
+  ws: Workspace;
+  /** The fetched source to ingest (default: the newest). */
+  sourceId?: string;
+  strict: boolean;
+  force: boolean;
+  switchSource?: boolean;
+  now: () => Date;
+  log: Logger;
+  progress: Progress;
+}
+
+export async function ingestWorkspace(o: IngestWorkspaceOptions): Promise<IngestReport> {
+  await ensureWritableDir(o.ws.root);
+  const manifest = await latestManifest(o.ws, o.sourceId);
+  const before = await rememberedSource(o.ws);
+  const next = sourceOfManifest(manifest);
+  if (before !== null && before.identity !== next.identity && o.switchSource !== true) {
+    throw sourceMismatch(o.ws, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
+  }
+  const r = await ingest({
+    ws: o.ws,
+    manifest,
+    strict: o.strict,
+    force: o.force,
+    log: o.log,
+    progress: o.progress,
+  });
+  // The same source keeps what fetch recorded (its settings); a first source or a switch is recorded.
+  if (before === null || before.identity !== next.identity) await rememberSource(o.ws, before, next, o.now(), 'ingest');
+  return r;
+}

@@ -1,0 +1,129 @@
+/** @module ml/evaluate
+ * Evaluating a registered model (`stockpipe evaluate [id|alias]`): scores it on its own test slice
+ * (the same split it was trained with) next to every baseline — naive, polyreg (refitted on the
+ * same train slice) and the newest registered model of each other kind evaluated on the same slice
+ * — with raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years), and
+ * records the evaluation run. A day-ahead (`forecast`) model is re-scored on its target-day test
+ * slice next to persistence and the 20-day mean. Returns the command's --json data. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { civilFromDays } from '../core/calendar.js';
+import { StockpipeError } from '../core/errors.js';
+import { readFileOrNull } from '../core/fs.js';
+import type { Workspace } from '../core/workspace.js';
+import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
+import { fitPolyreg } from './baselines.js';
+import { forecastFromJSON } from './forecast-model.js';
+import { scoreForecastOnTestSlice } from './forecast-train.js';
+import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
+import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
+import { loadWorkspaceForecastData, loadWorkspaceVolumeData } from './rescore.js';
+import { makeSlices } from './train.js';
+import { naiveScorer, polyScorer, predictRows, scorerFromJSON } from './volume-model.js';
+
+/** Where the evaluation reads: the workspace (with its DuckDB settings). */
+export interface EvaluateEnv { ws: Workspace }
+
+export interface EvaluateData {
+  model_id: string;
+  kind: string;
+  split: { kind: string; test_from: string | null; leaky: boolean };
+  test: { date_min: string; date_max: string; rows: number };
+  metrics: Record<string, RegressionMetrics>;
+  /** Which registered model each tree-kind row of `metrics` is. */
+  compared_models: Record<string, string>;
+  slices: SliceMetrics;
+  seconds: number;
+}
+
+export interface EvaluateForecastData {
+  model_id: string;
+  kind: 'forecast';
+  split: { kind: 'time'; test_from: string | null; leaky: false; on: 'target_day' };
+  test: { date_min: string; date_max: string; rows: number };
+  /** forecast (this model), persistence, vol_ma_20 → mae_/rmse_ of adj_close, return, volume, volume_log, skill_*. */
+  metrics: Record<string, Record<string, number>>;
+  seconds: number;
+}
+
+/** A day-ahead model re-scored on its own (target-day) test slice of the current features. */
+async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVersion, t0: number): Promise<EvaluateForecastData> {
+  const file = join(model.path, 'model.json');
+  const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
+  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastData(env.ws), recorded.split.test_from);
+  const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
+  reg.transaction(() => {
+    reg.logParams(runId, { model_id: model.id, split: 'time' });
+    for (const [kind, m] of Object.entries(scored.metrics)) reg.logMetrics(runId, m, { slice: `test/${kind}` });
+  });
+  reg.endRun(runId, 'finished');
+  const data: EvaluateForecastData = {
+    model_id: model.id, kind: 'forecast', split: { kind: 'time', test_from: recorded.split.test_from, leaky: false, on: 'target_day' },
+    test: scored.test, metrics: scored.metrics, seconds: Math.round(performance.now() - t0) / 1000,
+  };
+  return data;
+}
+
+/** Evaluates `ref` (default: the champion, else the newest model) and records the evaluation run. */
+export async function evaluateModel(env: EvaluateEnv, ref: string | undefined): Promise<EvaluateData | EvaluateForecastData> {
+  const t0 = performance.now();
+  const reg = openRegistry(env.ws);
+  try {
+    const target = ref ?? (reg.aliasTarget('champion') ?? reg.listModels({ limit: 1 })[0]?.id);
+    if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });
+    const model = reg.getModel(target);
+    if (model.kind === 'forecast') return await evaluateForecast(env, reg, model, t0);
+    const metricsFile = join(model.path, 'metrics.json');
+    const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
+    const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
+    const ds = await loadWorkspaceVolumeData(env.ws);
+    const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
+    const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
+    const pred = predictRows(scorer, ds.vma, ds.acm, s.test);
+    const metrics: Record<string, RegressionMetrics> = { [model.kind]: regressionMetrics(y, pred) };
+    const compared: Record<string, string> = { [model.kind]: model.id };
+    // The newest model of every other kind that was evaluated on the same slice.
+    for (const other of reg.listModels({ limit: 200 })) {
+      if (other.id === model.id || metrics[other.kind] !== undefined || other.kind === 'naive' || other.kind === 'polyreg') continue;
+      if (JSON.stringify(other.test_slice) !== JSON.stringify(model.test_slice)) continue;
+      const file = join(other.path, 'model.json');
+      const text = await readFileOrNull(file);
+      if (text === null) continue; // its files are gone: it cannot be compared
+      metrics[other.kind] = regressionMetrics(y, predictRows(scorerFromJSON(text, file), ds.vma, ds.acm, s.test));
+      compared[other.kind] = other.id;
+    }
+    if (metrics.polyreg === undefined) metrics.polyreg = regressionMetrics(y, predictRows(polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train)), ds.vma, ds.acm, s.test));
+    if (metrics.naive === undefined) metrics.naive = regressionMetrics(y, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
+    const slices = sliceMetrics(y, pred, Int32Array.from(s.test, (i) => ds.day[i]!), Uint8Array.from(s.test, (i) => ds.isStock[i]!));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const i of s.test) {
+      lo = Math.min(lo, ds.day[i]!);
+      hi = Math.max(hi, ds.day[i]!);
+    }
+    const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
+    reg.transaction(() => {
+      reg.logParams(runId, { model_id: model.id, split: s.kind });
+      for (const [kind, m] of Object.entries(metrics)) reg.logMetrics(runId, { mae: m.mae, rmse: m.rmse, r2: m.r2, mae_log: m.mae_log, rmse_log: m.rmse_log, r2_log: m.r2_log }, { slice: `test/${kind}` });
+    });
+    reg.endRun(runId, 'finished');
+    const data: EvaluateData = {
+      model_id: model.id,
+      kind: model.kind,
+      split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), leaky: s.kind === 'random' },
+      test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length },
+      metrics,
+      compared_models: compared,
+      slices,
+      seconds: Math.round(performance.now() - t0) / 1000,
+    };
+    return data;
+  } finally {
+    reg.close();
+  }
+}
+
+/** A day-ahead model's evaluation (the volume models' kinds are gbdt, rf, polyreg, naive). */
+export function isForecastEvaluation(d: EvaluateData | EvaluateForecastData): d is EvaluateForecastData {
+  return d.kind === 'forecast';
+}

@@ -1,0 +1,94 @@
+/** @module ml/forecast-next
+ * The day-ahead forecast of every symbol (`stockpipe forecast`): for the next NYSE trading day after
+ * its last bar, from the model the alias `forecast_champion` (or `model`) names, written to the
+ * store's `forecasts` table in one transaction under a tracked run. Reads each symbol's newest row
+ * of features.parquet (built with --extended) and batch-scores them on typed arrays. Returns the
+ * command's --json data. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { civilFromDays } from '../core/calendar.js';
+import { StockpipeError } from '../core/errors.js';
+import type { Workspace } from '../core/workspace.js';
+import { openDuckDB } from '../db/duckdb.js';
+import { NextTradingDay } from '../features/lagged.js';
+import { writeForecasts, type ForecastInput } from '../registry/forecasts.js';
+import { openRegistry } from '../registry/store.js';
+import { FORECAST_FEATURES, loadLastRows, modelColumns } from './forecast-dataset.js';
+import { forecastFromJSON, scoreForecast } from './forecast-model.js';
+import { FORECAST_ALIAS } from './train-forecast-run.js';
+
+/** Where the forecast reads and writes: the workspace (with its DuckDB settings), the clock. */
+export interface ForecastEnv { ws: Workspace; now: () => Date }
+
+export interface ForecastData {
+  model_id: string;
+  run_id: string;
+  /** The newest last bar over the symbols. */
+  asof_date_max: string;
+  /** The distinct target days written, sorted. */
+  target_dates: string[];
+  symbols: number;
+  rows_in: number;
+  rows_out: number;
+  seconds: number;
+}
+
+/** Scores every symbol's last bar with the model `opts.model` (default: forecast_champion) and stores the forecasts. */
+export async function forecastNextDay(env: ForecastEnv, opts: { model?: string } = {}): Promise<ForecastData> {
+  const t0 = performance.now();
+  const ref = opts.model ?? FORECAST_ALIAS;
+  const reg = openRegistry(env.ws, { now: env.now });
+  try {
+    const mv = reg.getModel(ref);
+    if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
+    const file = join(mv.path, 'model.json');
+    const model = forecastFromJSON(await readFile(file, 'utf8'), file);
+    const db = await openDuckDB(env.ws.duckdbSettings());
+    let loaded: Awaited<ReturnType<typeof loadLastRows>>;
+    try {
+      loaded = await loadLastRows(db.connection, env.ws.featuresTable);
+    } finally {
+      db.close();
+    }
+    const { frame, symbols } = loaded;
+    const byName = new Map<string, Float64Array>(modelColumns(frame).map((c, i) => [FORECAST_FEATURES[i]!, c]));
+    const columns = model.featureNames.map((name) => {
+      const c = byName.get(name);
+      if (!c) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file}: input '${name}' is not a day-ahead feature this stockpipe computes (${FORECAST_FEATURES.join(', ')})`);
+      return c;
+    });
+    const scores = scoreForecast(model, columns, frame.adjClose);
+    const runId = reg.startRun({ kind: 'forecast', name: `forecast ${mv.id}` });
+    const cal = new NextTradingDay();
+    const rows: ForecastInput[] = new Array(frame.rows);
+    const targets = new Set<string>();
+    let asofMax = -Infinity;
+    for (let i = 0; i < frame.rows; i++) {
+      const day = frame.day[i]!;
+      const target = civilFromDays(cal.next(day));
+      targets.add(target);
+      if (day > asofMax) asofMax = day;
+      rows[i] = { model_id: mv.id, symbol: symbols[i]!, asof_date: civilFromDays(day), target_date: target, adj_close: scores.adjClose[i]!, volume: scores.volume[i]!, last_adj_close: frame.adjClose[i]!, last_volume: frame.volume[i]!, run_id: runId };
+    }
+    try {
+      writeForecasts(reg, rows);
+    } catch (err) {
+      reg.endRun(runId, 'failed', err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    reg.endRun(runId, 'finished');
+    const data: ForecastData = {
+      model_id: mv.id,
+      run_id: runId,
+      asof_date_max: frame.rows > 0 ? civilFromDays(asofMax) : '',
+      target_dates: [...targets].sort(),
+      symbols: symbols.length,
+      rows_in: frame.rows,
+      rows_out: rows.length,
+      seconds: Math.round(performance.now() - t0) / 1000,
+    };
+    return data;
+  } finally {
+    reg.close();
+  }
+}

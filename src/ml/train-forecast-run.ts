@@ -1,0 +1,101 @@
+/** @module ml/train-forecast-run
+ * Training the day-ahead model end to end (`stockpipe train --task forecast`): features.parquet
+ * (built with --extended) → ml/forecast-train (two boosters, persistence baseline, skill) →
+ * models/<model-id>/ registered as kind `forecast` (ml/train-run) → promotion on
+ * `forecast_champion` (never `champion`, the volume model /predict serves): an empty alias takes
+ * the model (`first`), `promoteIfBetter` moves it only when it beats the holder on the same test
+ * slice. Returns the command's --json data; rendering is cli/'s. */
+import { ensureWritableDir } from '../core/fs.js';
+import type { PromoteDecision } from '../registry/types.js';
+import { parquetHash } from './dataset.js';
+import { renderForecastCard } from './forecast-card.js';
+import { forecastToJSON } from './forecast-model.js';
+import { trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
+import { loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
+import { trainAndRegister, type TrainEnv } from './train-run.js';
+
+export const FORECAST_ALIAS = 'forecast_champion';
+/** Promotion compares the Adj Close MAE on the same test slice (equivalently its skill). */
+export const FORECAST_PROMOTE_METRIC = 'mae_adj_close';
+
+/** `stockpipe train --task forecast --json` data: the training outcome's counts, split, test slice and metrics, plus the registration. */
+export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 'rows_valid' | 'rows_test' | 'rows_skipped_gaps' | 'split' | 'test' | 'train_seconds' | 'best_iteration' | 'metrics'> {
+  model_id: string;
+  kind: 'forecast';
+  task: 'forecast';
+  path: string;
+  /** Rows of features.parquet read; rows_train + rows_valid + rows_test of them were usable. */
+  rows_in: number;
+  seconds: number;
+  peak_rss_mb: number;
+  /** The headline numbers: skill against persistence of the forecast on the test slice. */
+  skill: { adj_close: number; return: number; volume: number; volume_log: number };
+  data_hash: string;
+  /** What happened to `forecast_champion` (always present: outcome first | promoted | kept | not_requested). */
+  promotion: PromoteDecision;
+}
+
+export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<TrainForecastData> {
+  const t0 = performance.now();
+  await ensureWritableDir(env.ws.root);
+  const frame = await loadWorkspaceForecastData(env.ws);
+  const dataHash = await parquetHash(frame.path);
+  const r = await trainAndRegister(env.ws, env.now, {
+    runName: 'train forecast',
+    seed: p.seed,
+    fit: () => trainForecastModel(frame, p, { progress: env.progress }),
+    describe: (out) => ({
+      kind: 'forecast',
+      modelJson: forecastToJSON(out.model),
+      metricsDoc: { split: out.split, test: out.test, metrics: out.metrics, valid: out.valid_metrics, data_hash: dataHash },
+      trainingLog: out.training_log,
+      card: ({ modelId, createdAt, runId }) => renderForecastCard({
+        modelId,
+        createdAt,
+        dataPath: frame.path,
+        dataHash,
+        split: { train_rows: out.rows_train, valid_rows: out.rows_valid, test_rows: out.rows_test, test_from: out.split.test_from, valid_from: out.split.valid_from },
+        test: out.test,
+        features: out.model.featureNames,
+        params: out.params,
+        metrics: out.metrics,
+        seconds: out.train_seconds,
+        lineage: { run_id: runId, features: frame.path, data_hash: dataHash, best_iteration: `adj_close ${out.best_iteration.adj_close}, volume ${out.best_iteration.volume}` },
+      }),
+      params: out.params,
+      rows: { train: out.rows_train, valid: out.rows_valid, test: out.rows_test },
+      loggedMetrics: out.metrics,
+      metrics: out.metrics,
+      test: out.test,
+      sliceTag: 'forecast',
+      data: { hash: dataHash, path: frame.path, rows: frame.rows },
+    }),
+    alias: FORECAST_ALIAS,
+    metric: FORECAST_PROMOTE_METRIC,
+    promoteIfBetter: p.promoteIfBetter,
+    rescore: workspaceRescorer(env.ws, { frame }),
+  });
+  const out = r.out;
+  const fm = out.metrics.forecast!;
+  return {
+    model_id: r.modelId,
+    kind: 'forecast',
+    task: 'forecast',
+    path: r.dir,
+    rows_in: frame.rows,
+    rows_train: out.rows_train,
+    rows_valid: out.rows_valid,
+    rows_test: out.rows_test,
+    rows_skipped_gaps: out.rows_skipped_gaps,
+    split: out.split,
+    test: out.test,
+    seconds: Math.round(performance.now() - t0) / 1000,
+    train_seconds: out.train_seconds,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    best_iteration: out.best_iteration,
+    metrics: out.metrics,
+    skill: { adj_close: fm.skill_adj_close!, return: fm.skill_return!, volume: fm.skill_volume!, volume_log: fm.skill_volume_log! },
+    data_hash: dataHash,
+    promotion: r.promotion,
+  };
+}

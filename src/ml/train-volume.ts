@@ -1,0 +1,95 @@
+/** @module ml/train-volume
+ * Training the volume model end to end (`stockpipe train`): features.parquet → ml/train (fit, test
+ * metrics next to the baselines) → models/<model-id>/ (model.json, metrics.json, training.log,
+ * card.md) registered with its run, params, metrics and data version (ml/train-run) → promotion
+ * on `champion`: an empty alias takes the model (`first`), `promoteIfBetter` moves it only when it
+ * beats the holder on the same test slice. Returns the command's --json data; rendering is cli/'s. */
+import { ensureWritableDir } from '../core/fs.js';
+import type { PromoteDecision } from '../registry/types.js';
+import { renderCard } from './artifacts.js';
+import type { RegressionMetrics } from './metrics/regression.js';
+import { loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
+import { trainVolumeModel, type TrainParams } from './train.js';
+import { metricSets, trainAndRegister, type TrainEnv } from './train-run.js';
+
+/** `stockpipe train --json` data (volume task). */
+export interface TrainData {
+  model_id: string;
+  kind: string;
+  path: string;
+  rows_train: number;
+  rows_valid: number;
+  rows_test: number;
+  split: { kind: string; test_from: string | null; valid_from: string | null; leaky: boolean };
+  test: { date_min: string; date_max: string; rows: number };
+  seconds: number;
+  train_seconds: number;
+  peak_rss_mb: number;
+  best_iteration: number | null;
+  metrics: Record<string, RegressionMetrics>;
+  data_hash: string;
+  /** What happened to `champion` (always present: outcome first | promoted | kept | not_requested). */
+  promotion: PromoteDecision;
+}
+
+export const VOLUME_ALIAS = 'champion';
+/** Promotion compares the log-scale RMSE on the same test slice. */
+export const VOLUME_PROMOTE_METRIC = 'rmse_log';
+
+export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBetter: boolean }): Promise<TrainData> {
+  const t0 = performance.now();
+  await ensureWritableDir(env.ws.root);
+  const ds = await loadWorkspaceVolumeData(env.ws);
+  const r = await trainAndRegister(env.ws, env.now, {
+    runName: `train ${p.kind}`,
+    seed: p.seed,
+    fit: () => trainVolumeModel(ds, p, { progress: env.progress }),
+    describe: (out) => ({
+      kind: p.kind,
+      modelJson: out.scorer.toJSON(),
+      metricsDoc: { split: out.split, test: out.test, metrics: out.metrics, valid: out.valid_metrics, slices: out.slices, data_hash: ds.dataHash },
+      trainingLog: out.training_log,
+      card: ({ modelId, createdAt, runId }) => renderCard({
+        modelId,
+        kind: p.kind,
+        createdAt,
+        dataPath: ds.path,
+        dataHash: ds.dataHash,
+        split: { kind: out.split.kind, train_rows: out.rows_train, valid_rows: out.rows_valid, test_rows: out.rows_test, test_from: out.split.test_from, valid_from: out.split.valid_from },
+        params: out.params,
+        metrics: out.metrics,
+        seconds: out.train_seconds,
+        lineage: { run_id: runId, features: ds.path, data_hash: ds.dataHash, best_iteration: String(out.best_iteration ?? 'n/a') },
+      }),
+      params: out.params,
+      rows: { train: out.rows_train, valid: out.rows_valid, test: out.rows_test },
+      loggedMetrics: Object.fromEntries(Object.entries(out.metrics).map(([k, m]) => [k, { mae: m.mae, rmse: m.rmse, r2: m.r2, mae_log: m.mae_log, rmse_log: m.rmse_log, r2_log: m.r2_log }])),
+      metrics: metricSets(out.metrics),
+      test: out.test,
+      sliceTag: out.split.kind,
+      data: { hash: ds.dataHash, path: ds.path, rows: ds.rows },
+    }),
+    alias: VOLUME_ALIAS,
+    metric: VOLUME_PROMOTE_METRIC,
+    promoteIfBetter: p.promoteIfBetter,
+    rescore: workspaceRescorer(env.ws, { ds }),
+  });
+  const out = r.out;
+  return {
+    model_id: r.modelId,
+    kind: p.kind,
+    path: r.dir,
+    rows_train: out.rows_train,
+    rows_valid: out.rows_valid,
+    rows_test: out.rows_test,
+    split: out.split,
+    test: out.test,
+    seconds: Math.round(performance.now() - t0) / 1000,
+    train_seconds: out.train_seconds,
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    best_iteration: out.best_iteration,
+    metrics: out.metrics,
+    data_hash: ds.dataHash,
+    promotion: r.promotion,
+  };
+}

@@ -1,0 +1,57 @@
+/** @module monitor/pass
+ * One monitoring pass over a workspace (`stockpipe monitor`): opens the store and DuckDB, resolves
+ * the model (an alias or an id), runs monitor/run (matured forecasts scored, input drift, alerts past
+ * the thresholds, retrain_needed), then hands the alerts it recorded to `deliver`. It never trains.
+ * Returns the command's --json data. */
+import type { MonitorConfig } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
+import { openDuckDB } from '../db/duckdb.js';
+import type { AlertRecord } from '../registry/alerts.js';
+import { openRegistry } from '../registry/store.js';
+import { runMonitor, type MonitorResult } from './run.js';
+
+export interface MonitorPassOptions {
+  /** The workspace (with its DuckDB settings). */
+  ws: Workspace;
+  thresholds: MonitorConfig;
+  now: () => Date;
+  log: Logger;
+  model?: string;
+  /**
+   * Sends the alerts this pass recorded through the runner's channels (webhook/SMTP). The one call
+   * site for delivery: the pipeline passes pipeline/alerts.ts here; unset = recorded only.
+   */
+  deliver?: (alerts: readonly AlertRecord[]) => Promise<void>;
+}
+
+/** `stockpipe monitor --json` data. */
+export interface MonitorData extends MonitorResult {
+  thresholds: MonitorConfig;
+  rows_in: number;
+  rows_out: number;
+  seconds: number;
+}
+
+export async function monitorPass(o: MonitorPassOptions): Promise<MonitorData> {
+  const t0 = performance.now();
+  const reg = openRegistry(o.ws, { now: o.now });
+  let result: MonitorResult;
+  try {
+    const db = await openDuckDB(o.ws.duckdbSettings());
+    try {
+      // An alias (champion) resolves to its model; any other value is taken as a forecasts.model_id.
+      const modelId = o.model === undefined ? undefined : (reg.findModel(o.model)?.id ?? o.model);
+      result = await runMonitor({ ws: o.ws, reg, conn: db.connection, thresholds: o.thresholds, modelId, log: o.log });
+    } finally {
+      db.close();
+    }
+  } finally {
+    reg.close();
+  }
+  if (o.deliver && result.alerts.length > 0) await o.deliver(result.alerts);
+  return {
+    ...result, thresholds: o.thresholds, rows_in: result.matured + result.pending, rows_out: result.points,
+    seconds: Math.round(performance.now() - t0) / 1000,
+  };
+}

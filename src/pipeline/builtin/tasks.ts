@@ -1,0 +1,136 @@
+/** @module pipeline/builtin/tasks
+ * What the built-in pipelines share: their environment, the task builder (the config's retries
+ * and timeouts, the code version in the key), a command run as a child process (pipeline/subprocess)
+ * whose --json data becomes the task's summary, and the first four tasks both pipelines start with:
+ * fetch → ingest → validate → features. Inputs and outputs are the workspace files each command
+ * reads and writes, so the runner's content-hash cache skips a task whose inputs, params and code
+ * version are unchanged. */
+import { readFileSync } from 'node:fs';
+import type { Config } from '../../core/config.js';
+import { StockpipeError } from '../../core/errors.js';
+import { hashJson } from '../../core/fs.js';
+import { layout, type Workspace } from '../../core/workspace.js';
+import { runCommandProcess } from '../subprocess.js';
+import { FEATURES, FETCH, INGEST, VALIDATE } from '../task-data.js';
+import type { TaskContext, TaskResult, TaskSpec, TaskSummary } from '../types.js';
+
+export interface PipelineEnv {
+  /** The workspace (its threads and memory limit are the config's). */
+  ws: Workspace;
+  config: Config;
+  /** Global flags every child gets (--workspace, --config, --threads, --memory-limit). */
+  globalArgs: readonly string[];
+  env: NodeJS.ProcessEnv;
+  /** The CLI entry the children run (cli/task-main.js: it watches the runner before loading the program). */
+  mainScript: string;
+  /** Bumped with the program version: part of every task's cache key. */
+  codeVersion: string;
+  /** Extra arguments of the fetch task (`--source S --switch-source` when `run --source` switches). */
+  fetchArgs?: readonly string[];
+}
+
+/** A task's spec without what the builder fills in from the config. */
+export type TaskDraft = Omit<TaskSpec, 'version' | 'retries' | 'retryDelayMs' | 'timeoutMs'> & { version?: string };
+
+/** Builds tasks and command runs for one pipeline environment. */
+export interface TaskKit {
+  penv: PipelineEnv;
+  task(spec: TaskDraft): TaskSpec;
+  /** A task body running `stockpipe <args> --json`; the data is the summary, `toResult` adds row counts and status. */
+  cmd(args: (ctx: TaskContext) => string[], toResult: (data: TaskSummary) => TaskResult): (ctx: TaskContext) => Promise<TaskResult>;
+}
+
+export function taskKit(penv: PipelineEnv): TaskKit {
+  const cfg = penv.config;
+  return {
+    penv,
+    task: (spec) => {
+      const own = cfg.pipeline.tasks[spec.name];
+      return {
+        ...spec,
+        version: `${penv.codeVersion}/${spec.version ?? '1'}`,
+        retries: own?.retries ?? cfg.pipeline.retries,
+        retryDelayMs: cfg.pipeline.retry_delay_s * 1000,
+        timeoutMs: own?.timeout_s === undefined ? undefined : own.timeout_s * 1000,
+      };
+    },
+    cmd: (args, toResult) => async (ctx) => {
+      const data = await runCommandProcess({
+        mainScript: penv.mainScript,
+        args: [...args(ctx), ...penv.globalArgs],
+        logPath: ctx.logPath,
+        signal: ctx.signal,
+        processes: ctx.processes,
+        env: penv.env,
+        onLine: (line) => {
+          const pct = /\((\d{1,3})%\)/.exec(line);
+          ctx.progress({ note: line.replace(/\s+/g, ' ').slice(0, 60), fraction: pct ? Number(pct[1]) / 100 : undefined });
+        },
+      });
+      return { summary: data, ...toResult(data) };
+    },
+  };
+}
+
+/** A source manifest's hash without `fetched_at`; SP_ERR_PIPELINE_INPUT when it cannot be read. */
+function manifestFingerprint(path: string): string {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_PIPELINE_INPUT', `task ingest: input ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
+  const { fetched_at: _stamp, ...content } = m;
+  return hashJson(content);
+}
+
+/** fetch → ingest → validate → features (`extended`: with the lagged day-ahead columns). */
+export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
+  const { task, cmd, penv } = kit;
+  const cfg = penv.config;
+  const fetch = task({
+    name: 'fetch',
+    cache: 'never', // the source itself says whether anything changed (manifest hashes): shown as cached
+    // The effective settings: the workspace's remembered source unless the user set another (cli/run).
+    params: { ...cfg.fetch },
+    outputs: (up) => [FETCH.need(up.fetch, 'manifest', 'fetch')],
+    run: cmd(() => ['fetch', ...(penv.fetchArgs ?? [])], (d) => ({ status: FETCH.read(d)?.cached === true ? 'cached' : undefined, rowsOut: null })),
+  });
+  const ingest = task({
+    name: 'ingest',
+    deps: ['fetch'],
+    // The manifest's content without its fetched-at stamp (a dir: or zip: source restamps an
+    // unchanged manifest): its files' paths, sizes, mtimes and hashes are what ingest reads.
+    params: (up) => ({ ...cfg.ingest, source: FETCH.need(up.fetch, 'source', 'ingest'), manifest: manifestFingerprint(FETCH.need(up.fetch, 'manifest', 'ingest')) }),
+    outputs: [layout.pricesTable, layout.pricesReport],
+    // --from: ingest what this run fetched, whichever source was fetched last.
+    run: cmd((ctx) => ['ingest', '--from', FETCH.need(ctx.upstream.fetch, 'source', 'ingest')], (d) => {
+      const r = INGEST.read(d);
+      return { rowsIn: r?.rows_read ?? null, rowsOut: r?.rows_kept ?? null };
+    }),
+  });
+  const validate = task({
+    name: 'validate',
+    deps: ['ingest'],
+    inputs: [layout.pricesTable],
+    params: { ...cfg.validate },
+    // The first run creates the reference; a new one (validate --set-reference) changes this output,
+    // so the task runs again instead of reusing a result judged against the old reference.
+    outputs: [layout.latestValidation, layout.currentReference('prices')],
+    run: cmd(() => ['validate'], (d) => ({ rowsIn: VALIDATE.read(d)?.rows ?? null, rowsOut: null })),
+  });
+  // train builds the plain features unless features.extended is set; daily always needs the lagged
+  // ones (set features.extended when both pipelines run on one workspace, so neither rebuilds it).
+  const features = task({
+    name: 'features',
+    deps: ['validate'],
+    inputs: [layout.pricesTable],
+    params: { ...cfg.features, extended },
+    outputs: [layout.featuresTable, layout.featuresReport],
+    run: cmd(() => ['features', ...(extended ? ['--extended'] : [])], (d) => {
+      const r = FEATURES.read(d);
+      return { rowsIn: r?.rows ?? null, rowsOut: r === null ? null : (r.rows_with_features ?? r.rows) };
+    }),
+  });
+  return [fetch, ingest, validate, features];
+}

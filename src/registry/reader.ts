@@ -1,0 +1,80 @@
+/** @module registry/reader
+ * One read-only registry connection kept open by a long-lived reader (the server's routes and its
+ * champion poller) instead of a connection per request. Opened on first use: a store that cannot be
+ * opened fails that call and the next call tries again. Reopened when stockpipe.db appears (a
+ * missing store reads as empty), when it is replaced (another file at the path), and after an
+ * SP_ERR_REGISTRY failure. In WAL mode every statement outside a transaction starts a new read
+ * transaction, so the next read sees what other processes committed. Writers open their own
+ * short-lived writable handle (openRegistry). */
+import { statSync, type Stats } from 'node:fs';
+import { StockpipeError } from '../core/errors.js';
+import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
+import { openRegistry, type Registry } from './store.js';
+
+/** The file's identity (device and inode), or null when there is no file. */
+function identity(file: string): string | null {
+  let s: Stats | undefined;
+  try {
+    s = statSync(file, { throwIfNoEntry: false });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new StockpipeError('SP_ERR_REGISTRY', `registry ${file}: cannot stat: ${code}`, { hint: `Check that ${file} and its folder are readable.`, cause: err });
+  }
+  return s === undefined ? null : `${s.dev}:${s.ino}`;
+}
+
+export class RegistryReader {
+  readonly file: string;
+  private reg: Registry | null = null;
+  /** The identity of the file `reg` was opened on (null: opened while there was none, an empty store). */
+  private openedOn: string | null = null;
+  private closed = false;
+
+  readonly ws: Workspace;
+
+  constructor(
+    workspace: WorkspaceRef,
+    private readonly now?: () => Date,
+  ) {
+    this.ws = toWorkspace(workspace);
+    this.file = this.ws.registryPath;
+  }
+
+  /** Runs `fn` on the shared read-only handle (after close(): on a handle of its own, closed after). */
+  read<T>(fn: (reg: Registry) => T): T {
+    if (this.closed) {
+      const reg = openRegistry(this.ws, { readonly: true, now: this.now });
+      try {
+        return fn(reg);
+      } finally {
+        reg.close();
+      }
+    }
+    const id = identity(this.file);
+    if (this.reg !== null && id !== this.openedOn) this.drop();
+    if (this.reg === null) {
+      this.reg = openRegistry(this.ws, { readonly: true, now: this.now });
+      this.openedOn = id;
+    }
+    try {
+      return fn(this.reg);
+    } catch (err) {
+      // A failing store (corrupt, unreadable) is opened afresh by the next call.
+      if (err instanceof StockpipeError && err.code === 'SP_ERR_REGISTRY') this.drop();
+      throw err;
+    }
+  }
+
+  /** Closes the handle; later reads each open and close their own. */
+  close(): void {
+    this.closed = true;
+    this.drop();
+  }
+
+  private drop(): void {
+    const reg = this.reg;
+    this.reg = null;
+    this.openedOn = null;
+    reg?.close();
+  }
+}

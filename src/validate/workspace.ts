@@ -1,0 +1,90 @@
+/** @module validate/workspace
+ * Validating a workspace's table (`stockpipe validate`): the workspace's source (source.json) →
+ * validate/validate (against the saved reference, inferring it on the first run; the report
+ * written) → SP_ERR_VALIDATION_FAILED after writing it when the status reaches `fail_on`.
+ * Returns the command's --json data. */
+import { StockpipeError } from '../core/errors.js';
+import { ensureWritableDir } from '../core/fs.js';
+import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
+import { readSourceRecord } from '../sources/workspace-source.js';
+import type { TableName } from './reference.js';
+import { fails } from './report.js';
+import type { Anomaly, Severity, Status } from './types.js';
+import { validateTable, type ValidateSettings } from './validate.js';
+
+/** `stockpipe validate --json` data. */
+export interface ValidateData {
+  status: Status;
+  table: TableName;
+  input: string;
+  rows: number;
+  rows_in: number;
+  anomalies: Anomaly[];
+  summary: Record<Severity, number>;
+  report: string;
+  latest: string;
+  reference: { path: string; version: number; created: boolean };
+  drift: Record<string, { psi: number; threshold: number }>;
+  seconds: number;
+}
+
+export interface ValidateWorkspaceOptions {
+  /** The workspace (with its threads and DuckDB settings). */
+  ws: Workspace;
+  /** The config's `validate` section: the table, fail_on and the check settings. */
+  settings: ValidateSettings & { table: TableName; fail_on: 'error' | 'warning' | 'never' };
+  /** A saved reference (absolute path) to validate against. */
+  referencePath?: string;
+  setReference: boolean;
+  now: () => Date;
+  log: Logger;
+}
+
+/** The workspace's source for validate: its identity and the time of its last switch (null: never switched). */
+async function workspaceSource(ws: Workspace): Promise<{ identity: string; switchedAt: string | null } | null> {
+  const rec = await readSourceRecord(ws);
+  if (rec === null) return null;
+  const last = rec.history.at(-1);
+  return { identity: rec.current.identity, switchedAt: last !== undefined && last.from !== null ? last.at : null };
+}
+
+export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<ValidateData> {
+  await ensureWritableDir(o.ws.root);
+  const cfg = o.settings;
+  const r = await validateTable({
+    ws: o.ws,
+    table: cfg.table,
+    referencePath: o.referencePath,
+    setReference: o.setReference,
+    settings: cfg,
+    now: o.now,
+    log: o.log,
+    source: await workspaceSource(o.ws),
+  });
+  const rep = r.report;
+  const data: ValidateData = {
+    status: rep.status,
+    table: rep.table,
+    input: rep.input,
+    rows: rep.rows,
+    rows_in: rep.rows,
+    anomalies: rep.anomalies,
+    summary: rep.summary,
+    report: r.report_path,
+    latest: r.latest_path,
+    reference: { path: r.reference_path, version: rep.reference_version, created: rep.reference_created },
+    drift: rep.drift,
+    seconds: rep.seconds,
+  };
+  if (fails(rep.status, cfg.fail_on)) {
+    const n = cfg.fail_on === 'warning' ? rep.summary.error + rep.summary.warning : rep.summary.error;
+    const what = cfg.fail_on === 'warning' ? 'errors or warnings' : 'errors';
+    const codes = [...new Set(rep.anomalies.filter((a) => a.severity === 'error' || (cfg.fail_on === 'warning' && a.severity === 'warning')).map((a) => a.code))].join(', ');
+    const replaced = rep.anomalies.some((a) => a.code === 'identity_changed' && a.severity === 'error');
+    throw new StockpipeError('SP_ERR_VALIDATION_FAILED', `${rep.table} validation failed with ${n} ${what} (${codes}); report ${r.report_path}`, replaced
+      ? { hint: 'The table holds other data than the reference (identity_changed). If the source changed on purpose, accept it with `stockpipe validate --set-reference`; otherwise restore the source\'s data and run again.' }
+      : {});
+  }
+  return data;
+}
