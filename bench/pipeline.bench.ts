@@ -13,6 +13,7 @@ import { runPipeline } from '../src/pipeline/runner.js';
 import type { Pipeline, TaskSpec } from '../src/pipeline/types.js';
 import { openRegistry } from '../src/registry/store.js';
 import { machine } from './measure.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const log = pino({ level: 'silent' });
 
@@ -28,7 +29,7 @@ async function time(ws: string, p: Pipeline, concurrency: number): Promise<{ sec
   const reg = openRegistry(ws);
   try {
     const t0 = performance.now();
-    const out = await runPipeline({ workspace: ws, pipeline: p, registry: reg, log, concurrency });
+    const out = await runPipeline({ ws: new Workspace(ws), pipeline: p, registry: reg, log, concurrency });
     const s = (performance.now() - t0) / 1000;
     const statuses: Record<string, number> = {};
     for (const t of out.tasks) statuses[t.status] = (statuses[t.status] ?? 0) + 1;

@@ -6,9 +6,10 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
-import { ingest, pricesPath } from '../src/etl/ingest.js';
+import { ingest } from '../src/etl/ingest.js';
 import { syntheticSource } from '../src/sources/synthetic.js';
 import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -17,8 +18,8 @@ describe('a killed ingest', () => {
   it('leaves the previous prices.parquet byte for byte, and the next run recovers', async () => {
     const ws = await tempWorkspace();
     const { manifest } = await syntheticSource({ seed: 7, symbols: 400, years: 10, start: '2010-01-04' }).fetch(fetchContext(ws));
-    const first = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
-    const before = await readFile(pricesPath(ws));
+    const first = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const before = await readFile(new Workspace(ws).pricesTable);
     const tables = join(ws, 'tables');
     let killedMidWrite = false;
     for (let attempt = 0; attempt < 5 && !killedMidWrite; attempt++) {
@@ -36,12 +37,12 @@ describe('a killed ingest', () => {
       await exited;
     }
     expect(killedMidWrite).toBe(true);
-    expect(Buffer.compare(await readFile(pricesPath(ws)), before)).toBe(0);
+    expect(Buffer.compare(await readFile(new Workspace(ws).pricesTable), before)).toBe(0);
     expect((await readdir(tables)).some((f) => f.startsWith('.prices.parquet.tmp-'))).toBe(true);
-    const again = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: true, log: silentLog, progress: silentProgress });
+    const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
     expect(again.rows_kept).toBe(first.rows_kept);
     expect((await readdir(tables)).filter((f) => f.includes('.tmp-'))).toEqual([]);
     // Same input, same (single-threaded, ordered) writer: the rebuilt table is identical.
-    expect(Buffer.compare(await readFile(pricesPath(ws)), before)).toBe(0);
+    expect(Buffer.compare(await readFile(new Workspace(ws).pricesTable), before)).toBe(0);
   });
 });

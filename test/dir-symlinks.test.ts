@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
-import { ingest, pricesPath, type IngestReport } from '../src/etl/ingest.js';
+import { ingest, type IngestReport } from '../src/etl/ingest.js';
 import { dirSource } from '../src/sources/dir.js';
 import type { Manifest } from '../src/sources/types.js';
 import { fetchContext, silentLog, sql } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const H = 'Date,Open,High,Low,Close,Adj Close,Volume\n';
 const bars = (volume: number): string => `${H}2020-01-02,1,1,1,1,1,${volume}\n2020-01-03,1,1,1,1,1,${volume + 1}\n`;
@@ -64,7 +65,7 @@ describe('dir source: symlinks are followed or reported, never skipped silently 
       else await symlink(e.link.replace('@outside', outside), join(data, p));
     }
     manifest = (await dirSource(data).fetch(fetchContext(ws))).manifest;
-    report = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    report = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
   });
 
   afterAll(async () => {
@@ -91,7 +92,7 @@ describe('dir source: symlinks are followed or reported, never skipped silently 
   });
 
   it('ingests the rows of every followed file', async () => {
-    const rows = await sql(`SELECT "Symbol", min("Volume") AS v FROM read_parquet('${pricesPath(ws)}') GROUP BY 1 ORDER BY 1`);
+    const rows = await sql(`SELECT "Symbol", min("Volume") AS v FROM read_parquet('${new Workspace(ws).pricesTable}') GROUP BY 1 ORDER BY 1`);
     expect(rows.map((r) => [r.Symbol, Number(r.v)])).toEqual(KEPT);
     expect(report.rows_kept).toBe(2 * KEPT.length);
   });

@@ -9,6 +9,7 @@ import { ingest } from '../src/etl/ingest.js';
 import { buildFeatures } from '../src/features/build.js';
 import { dirSource } from '../src/sources/dir.js';
 import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const SHARED = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'data');
 const SAMPLE = join(SHARED, 'kaggle-sample');
@@ -20,7 +21,7 @@ describe.skipIf(!present)('real Kaggle sample vs pandas golden output (SPEC §3)
   it('every row equals pandas rolling(30) mean/median to 1e-9 relative, nulls in the same places', async () => {
     const ws = await tempWorkspace();
     const { manifest } = await dirSource(SAMPLE).fetch(fetchContext(ws, { checksum: true }));
-    const rep = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const rep = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     // The manifest counted every data line; the report must account for each one.
     const lines = manifest.files.filter((f) => f.path.endsWith('.csv') && f.path !== 'symbols_valid_meta.csv').reduce((s, f) => s + (f.rows ?? 0), 0);
     expect(rep.rows_read).toBe(lines);
@@ -28,7 +29,7 @@ describe.skipIf(!present)('real Kaggle sample vs pandas golden output (SPEC §3)
     expect(rep.rows_dropped.null_values).toBe(3); // the empty 2001-09-12-style rows of BEP, CMA, DVN
     expect(rep.files).toBe(27);
     expect(rep.symbols_without_metadata).toBeGreaterThan(0);
-    await buildFeatures({ workspace: ws, window: 30, threads: 2, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
     const f = join(ws, 'features', 'features.parquet');
     const [r] = await sql(`
       WITH g AS (SELECT * FROM read_csv('${GOLDEN}', all_varchar = true)),

@@ -3,17 +3,18 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { StockpipeError } from '../src/core/errors.js';
-import { ingest, pricesPath } from '../src/etl/ingest.js';
+import { ingest } from '../src/etl/ingest.js';
 import { buildFeatures } from '../src/features/build.js';
 import { dirSource } from '../src/sources/dir.js';
 import { writeQuirkFixture } from './fixtures/quirks.js';
 import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?: boolean } = {}) {
   const fx = await writeQuirkFixture();
   const ws = await tempWorkspace();
   const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
-  const report = await ingest({ workspace: ws, manifest, threads, strict: opts.strict ?? false, memoryLimit: '512MB', force: opts.force ?? false, log: silentLog, progress: silentProgress });
+  const report = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), manifest, strict: opts.strict ?? false, force: opts.force ?? false, log: silentLog, progress: silentProgress });
   return { fx, ws, manifest, report };
 }
 
@@ -37,7 +38,7 @@ describe('ingest (SPEC §2)', () => {
 
   it('writes exactly the §2 columns and types, sorted by Symbol, Date', async () => {
     const { ws, report } = await fetchAndIngest(2);
-    const p = pricesPath(ws);
+    const p = new Workspace(ws).pricesTable;
     const cols = await sql(`DESCRIBE SELECT * FROM read_parquet('${p}')`);
     expect(cols.map((c) => `${c.column_name}:${c.column_type}`)).toEqual([
       'Symbol:VARCHAR', 'Security Name:VARCHAR', 'Date:VARCHAR', 'Open:DOUBLE', 'High:DOUBLE', 'Low:DOUBLE', 'Close:DOUBLE', 'Adj Close:DOUBLE', 'Volume:BIGINT', 'Asset:VARCHAR',
@@ -61,7 +62,7 @@ describe('ingest (SPEC §2)', () => {
 
   it('keeps the last row of a duplicated (Symbol, Date), across stocks/ and etfs/ too', async () => {
     const { ws } = await fetchAndIngest(2);
-    const p = pricesPath(ws);
+    const p = new Workspace(ws).pricesTable;
     const dup = await sql(`SELECT "Volume" FROM read_parquet('${p}') WHERE "Symbol" = 'DUP' AND "Date" = '2020-01-08'`);
     expect(dup).toEqual([{ Volume: '999999' }]);
     const twin = await sql(`SELECT "Date", "Volume", "Asset" FROM read_parquet('${p}') WHERE "Symbol" = 'TWIN' ORDER BY "Date"`);
@@ -72,23 +73,23 @@ describe('ingest (SPEC §2)', () => {
 
   it('is a no-op that says so when the inputs are unchanged, and rebuilds with force', async () => {
     const { ws, manifest } = await fetchAndIngest(2);
-    const before = await stat(pricesPath(ws));
-    const again = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const before = await stat(new Workspace(ws).pricesTable);
+    const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(again.cached).toBe(true);
-    expect((await stat(pricesPath(ws))).mtimeMs).toBe(before.mtimeMs);
-    const forced = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: true, log: silentLog, progress: silentProgress });
+    expect((await stat(new Workspace(ws).pricesTable)).mtimeMs).toBe(before.mtimeMs);
+    const forced = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
     expect(forced.cached).toBe(false);
     expect(forced.rows_kept).toBe(again.rows_kept);
   });
 
   it('--strict fails on the first malformed line and leaves the previous table intact', async () => {
     const { ws, manifest } = await fetchAndIngest(2);
-    const before = await readFile(pricesPath(ws));
-    const err = await ingest({ workspace: ws, manifest, threads: 2, strict: true, memoryLimit: '512MB', force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    const before = await readFile(new Workspace(ws).pricesTable);
+    const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: true, force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StockpipeError);
     expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_MALFORMED');
     expect((err as StockpipeError).message).toMatch(/MAL\.csv:12/);
-    expect(Buffer.compare(await readFile(pricesPath(ws)), before)).toBe(0);
+    expect(Buffer.compare(await readFile(new Workspace(ws).pricesTable), before)).toBe(0);
     const leftovers = (await import('node:fs/promises')).readdir(join(ws, 'tables'));
     expect((await leftovers).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
@@ -98,10 +99,10 @@ describe('ingest (SPEC §2)', () => {
     await writeFile(join(fx.dir, 'stocks', 'ZZZ.csv'), 'Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,5\n');
     const ws = await tempWorkspace();
     const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
-    const err = await ingest({ workspace: ws, manifest, threads: 1, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    const err = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_HEADER');
     expect((err as StockpipeError).message).toContain('ZZZ.csv');
-    expect(await stat(pricesPath(ws)).catch(() => null)).toBeNull();
+    expect(await stat(new Workspace(ws).pricesTable).catch(() => null)).toBeNull();
   });
 
   it('fails with SP_ERR_SOURCE_NOT_FOUND when a file vanished after fetch', async () => {
@@ -110,13 +111,13 @@ describe('ingest (SPEC §2)', () => {
     const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
     await chmod(join(fx.dir, 'stocks', 'AAA.csv'), 0o644);
     await (await import('node:fs/promises')).rm(join(fx.dir, 'stocks', 'AAA.csv'));
-    const err = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect((err as StockpipeError).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
   });
 
   it('features: equal the naive rolling twin on every row, null for the first w-1 rows of each symbol', async () => {
     const { ws } = await fetchAndIngest(2);
-    const r = await buildFeatures({ workspace: ws, window: 30, threads: 2, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const r = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
     expect(r.rows).toBe(216);
     const f = join(ws, 'features', 'features.parquet');
     const check = await sql(`
@@ -134,9 +135,9 @@ describe('ingest (SPEC §2)', () => {
     expect(check[0]!.rel_med as number).toBeLessThan(1e-12);
     const cols = await sql(`DESCRIBE SELECT * FROM read_parquet('${f}')`);
     expect(cols.map((c) => c.column_name)).toEqual(['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med']);
-    const again = await buildFeatures({ workspace: ws, window: 30, threads: 2, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const again = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
     expect(again.cached).toBe(true);
-    const w5 = await buildFeatures({ workspace: ws, window: 5, threads: 2, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const w5 = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 5, force: false, log: silentLog, progress: silentProgress });
     expect(w5.cached).toBe(false);
     expect(w5.rows_with_features).toBe(182); // Σ max(0, rows - 4) over the 10 symbols
   });
@@ -148,10 +149,10 @@ describe('ingest date dictionary', () => {
     await writeFile(join(fx.dir, 'stocks', 'UNS.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2021-01-04,1,1,1,1,1,5\n1999-12-31,1,1,1,1,1,6\n2021-01-05,1,1,1,1,1,7\n');
     const ws = await tempWorkspace();
     const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
-    const r = await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const r = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(r.date_min).toBe('1999-12-31');
     expect(r.rows_kept).toBe(fx.expected.rows_kept + 3);
-    const rows = await sql(`SELECT "Date", "Volume" FROM read_parquet('${pricesPath(ws)}') WHERE "Symbol" = 'UNS' ORDER BY "Date"`);
+    const rows = await sql(`SELECT "Date", "Volume" FROM read_parquet('${new Workspace(ws).pricesTable}') WHERE "Symbol" = 'UNS' ORDER BY "Date"`);
     expect(rows).toEqual([{ Date: '1999-12-31', Volume: '6' }, { Date: '2021-01-04', Volume: '5' }, { Date: '2021-01-05', Volume: '7' }]);
   });
 });

@@ -15,6 +15,7 @@ import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 
@@ -132,7 +133,7 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
     ['naive', 'ok'],
   ])('pipeline train: the register step given a %s model → %s', async (role, want) => {
     const config = loadConfig({ file: {}, env: {}, flags: {}, origin: 'test' });
-    const register = buildPipeline('train', { workspace: ws, config, globalArgs: [], env: {}, mainScript: CLI, codeVersion: 'test' }).tasks.find((t) => t.name === 'register')!;
+    const register = buildPipeline('train', { ws: new Workspace(ws), config, globalArgs: [], env: {}, mainScript: CLI, codeVersion: 'test' }).tasks.find((t) => t.name === 'register')!;
     const before = holderOf('champion');
     const ctx = { runId: 'r-test', task: 'register', attempt: 1, signal: new AbortController().signal, logPath: join(ws, 'register.log'), log: silentLog, upstream: { train: { model_id: ids[role]! } }, progress: () => {} };
     const got = await register.run(ctx).then(() => 'ok', (err: unknown) => (err instanceof StockpipeError ? err.code : String(err)));

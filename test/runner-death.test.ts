@@ -10,10 +10,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processAlive } from '../src/core/proc.js';
-import { lockPath, type LockInfo } from '../src/pipeline/lock.js';
+import type { LockInfo } from '../src/pipeline/lock.js';
 import { getPipelineRun, listPipelineRuns } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const DIST = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist');
 const CLI = join(DIST, 'cli', 'main.js');
@@ -81,7 +82,7 @@ function observe(ws: string, task: string): { status: string | null; pids: numbe
   }
   let pids: number[] = [];
   try {
-    pids = ((JSON.parse(readFileSync(lockPath(ws), 'utf8')) as LockInfo).children ?? []).map((c) => c.pid);
+    pids = ((JSON.parse(readFileSync(new Workspace(ws).runLock, 'utf8')) as LockInfo).children ?? []).map((c) => c.pid);
   } catch {
     // no lock yet, or being replaced
   }
@@ -132,7 +133,7 @@ describe.runIf(linux)('a SIGKILLed runner takes its task process with it', () =>
     const resumed = await cli(['run', 'train', '--resume', '--json', '-w', b]).done;
     expect(resumed.json?.ok, resumed.stderr).toBe(true);
     expect(resumed.json?.data?.resumed).toBe(true);
-    expect(existsSync(lockPath(b))).toBe(false);
+    expect(existsSync(new Workspace(b).runLock)).toBe(false);
     const first = await baseline;
     expect(first.json?.ok, first.stderr).toBe(true);
     for (const f of ['tables/prices.parquet', 'features/features.parquet']) expect(sha(join(b, f)), f).toBe(sha(join(a, f)));

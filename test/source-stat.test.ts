@@ -10,6 +10,7 @@ import { silentProgress } from '../src/core/progress.js';
 import { dirSource } from '../src/sources/dir.js';
 import type { FetchContext, Source } from '../src/sources/types.js';
 import { zipSource } from '../src/sources/zip-source.js';
+import { Workspace } from '../src/core/workspace.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -22,7 +23,7 @@ afterAll(async () => {
 });
 
 const ctx = (): FetchContext => ({
-  workspace: join(scratch, 'ws'), log: pino({ level: 'silent' }), progress: silentProgress, now: () => new Date('2024-05-01T12:00:00Z'), env: {}, homeDir: scratch, checksum: false,
+  ws: new Workspace(join(scratch, 'ws')), log: pino({ level: 'silent' }), progress: silentProgress, now: () => new Date('2024-05-01T12:00:00Z'), env: {}, homeDir: scratch, checksum: false,
 });
 
 describe('a source path that cannot be stat-ed', () => {

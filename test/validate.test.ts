@@ -14,6 +14,7 @@ import type { Anomaly, Reference } from '../src/validate/types.js';
 import { validateTable } from '../src/validate/validate.js';
 import { cleanBars, pricesFile, writeBars } from './helpers/bars.js';
 import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -98,8 +99,8 @@ describe.skipIf(!present)('validate on the real Kaggle sample', () => {
   it('reports the real quirks as warnings and info, no errors, and no drift against itself', async () => {
     const ws = await tempWorkspace('sp-vreal-');
     const { manifest } = await dirSource(SAMPLE).fetch(fetchContext(ws));
-    await ingest({ workspace: ws, manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
-    const run = () => validateTable({ workspace: ws, table: 'prices', setReference: false, settings: ConfigSchema.parse({}).validate, threads: 2, memoryLimit: '512MB', now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog });
+    await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const run = () => validateTable({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), table: 'prices', setReference: false, settings: ConfigSchema.parse({}).validate, now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog });
     const first = await run();
     const second = await run();
     for (const r of [first, second]) {

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { StockpipeError } from '../src/core/errors.js';
-import { ingest, pricesPath } from '../src/etl/ingest.js';
+import { ingest } from '../src/etl/ingest.js';
 import { dirSource, listFiles } from '../src/sources/dir.js';
 import { zipSource } from '../src/sources/zip-source.js';
 import { writeQuirkFixture } from './fixtures/quirks.js';
 import { buildZip } from './helpers/zip-writer.js';
 import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+import { Workspace } from '../src/core/workspace.js';
 
 describe('zip:PATH source', () => {
   it('ingests straight from the archive with the same report and table as the folder', async () => {
@@ -20,7 +21,7 @@ describe('zip:PATH source', () => {
     const z = await zipSource(zipPath).fetch(fetchContext(wsZip));
     expect(z.manifest.layout).toBe('zip');
     expect(z.manifest.files.length).toBe(entries.length);
-    const rz = await ingest({ workspace: wsZip, manifest: z.manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
+    const rz = await ingest({ ws: new Workspace(wsZip, { threads: 2, memoryLimit: '512MB' }), manifest: z.manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(rz.rows_read).toBe(fx.expected.rows_read);
     expect(rz.rows_kept).toBe(fx.expected.rows_kept);
     expect(rz.rows_dropped).toEqual(fx.expected.rows_dropped);
@@ -29,8 +30,8 @@ describe('zip:PATH source', () => {
     expect(await readdir(join(wsZip, 'raw', 'zip'))).toEqual(['manifest.json']);
     const wsDir = await tempWorkspace();
     const d = await dirSource(fx.dir).fetch(fetchContext(wsDir));
-    await ingest({ workspace: wsDir, manifest: d.manifest, threads: 2, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress });
-    const diff = await sql(`SELECT count(*) AS n FROM ((SELECT * FROM read_parquet('${pricesPath(wsZip)}') EXCEPT ALL SELECT * FROM read_parquet('${pricesPath(wsDir)}')) UNION ALL (SELECT * FROM read_parquet('${pricesPath(wsDir)}') EXCEPT ALL SELECT * FROM read_parquet('${pricesPath(wsZip)}')))`);
+    await ingest({ ws: new Workspace(wsDir, { threads: 2, memoryLimit: '512MB' }), manifest: d.manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const diff = await sql(`SELECT count(*) AS n FROM ((SELECT * FROM read_parquet('${new Workspace(wsZip).pricesTable}') EXCEPT ALL SELECT * FROM read_parquet('${new Workspace(wsDir).pricesTable}')) UNION ALL (SELECT * FROM read_parquet('${new Workspace(wsDir).pricesTable}') EXCEPT ALL SELECT * FROM read_parquet('${new Workspace(wsZip).pricesTable}')))`);
     expect(Number(diff[0]!.n)).toBe(0);
     const again = await zipSource(zipPath).fetch(fetchContext(wsZip));
     expect(again.cached).toBe(true);
@@ -70,7 +71,7 @@ describe('zip:PATH source', () => {
       const zipPath = join(ws, 'broken.zip');
       await writeFile(zipPath, zip);
       const { manifest } = await zipSource(zipPath).fetch(fetchContext(ws));
-      const err = await ingest({ workspace: ws, manifest, threads: 1, strict: false, memoryLimit: '512MB', force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+      const err = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
       expect((err as StockpipeError).code).toBe('SP_ERR_ZIP_CORRUPT');
       expect((err as StockpipeError).message).toContain(broken);
       expect((err as StockpipeError).message).toContain(zipPath);

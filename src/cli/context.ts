@@ -3,11 +3,12 @@
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
 
 export interface CommandContext {
   config: Config;
-  /** The workspace, resolved to an absolute path. */
-  workspace: string;
+  /** The workspace: its layout (absolute paths), threads and DuckDB memory limit; built once per command. */
+  ws: Workspace;
   log: Logger;
   progress: Progress;
   json: boolean;

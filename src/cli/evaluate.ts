@@ -9,7 +9,7 @@ import { metricsTable } from './train.js';
 export type { EvaluateData, EvaluateForecastData };
 
 export async function evaluateCommand(ctx: CommandContext, ref: string | undefined): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {
-  const data = await evaluateModel({ workspace: ctx.workspace, duck: { memoryLimit: ctx.config.memory_limit, threads: ctx.config.threads } }, ref);
+  const data = await evaluateModel({ ws: ctx.ws }, ref);
   if (isForecastEvaluation(data)) {
     const human = [
       `${data.model_id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,

@@ -7,11 +7,9 @@ import type { CommandContext, CommandResult } from './context.js';
 /** `opts.extended` (pipelines) overrides the config's features.extended. */
 export async function featuresCommand(ctx: CommandContext, opts: { force: boolean; extended?: boolean }): Promise<CommandResult<FeaturesReport>> {
   const r = await buildFeatures({
-    workspace: ctx.workspace,
+    ws: ctx.ws,
     window: ctx.config.features.window,
     extended: opts.extended ?? ctx.config.features.extended,
-    threads: ctx.config.threads,
-    memoryLimit: ctx.config.memory_limit,
     force: opts.force,
     log: ctx.log,
     progress: ctx.progress,

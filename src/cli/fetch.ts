@@ -8,7 +8,7 @@ export type { FetchData };
 
 export async function fetchCommand(ctx: CommandContext, opts: { switchSource: boolean } = { switchSource: false }): Promise<CommandResult<FetchData>> {
   const data = await fetchWorkspace({
-    workspace: ctx.workspace, fetch: ctx.config.fetch, explicitFetch: ctx.explicitFetch, switchSource: opts.switchSource,
+    ws: ctx.ws, fetch: ctx.config.fetch, explicitFetch: ctx.explicitFetch, switchSource: opts.switchSource,
     log: ctx.log, progress: ctx.progress, now: ctx.now, env: ctx.env, homeDir: ctx.homeDir,
   });
   const sw = data.source_switch;

@@ -7,11 +7,9 @@ import type { CommandContext, CommandResult } from './context.js';
 
 export async function ingestCommand(ctx: CommandContext, opts: { force: boolean; switchSource?: boolean }): Promise<CommandResult<IngestReport>> {
   const r = await ingestWorkspace({
-    workspace: ctx.workspace,
+    ws: ctx.ws,
     sourceId: ctx.config.ingest.source_id,
     strict: ctx.config.ingest.strict,
-    threads: ctx.config.threads,
-    memoryLimit: ctx.config.memory_limit,
     force: opts.force,
     switchSource: opts.switchSource,
     now: ctx.now,

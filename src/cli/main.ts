@@ -16,6 +16,7 @@ import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
 import type { ResourceContext } from '../core/os-errors.js';
+import { Workspace } from '../core/workspace.js';
 import { createProgress } from '../core/progress.js';
 import { duckdbResourceError } from '../db/duckdb-errors.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
@@ -54,11 +55,12 @@ async function execute(s: Session, name: string, g: Globals, cmd: Prepared<Globa
   const file = readConfigFile(g.config, process.cwd());
   const flags = { ...globalFlags, ...cmd.config };
   const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags' });
-  s.resource = { workspace: resolve(config.workspace), memoryLimit: config.memory_limit, threads: config.threads };
+  const ws = new Workspace(config.workspace, { threads: config.threads, memoryLimit: config.memory_limit });
+  s.resource = { workspace: ws.root, memoryLimit: ws.memoryLimit, threads: ws.threads };
   const taskChild = process.env.STOCKPIPE_TASK_CHILD === '1';
   const ctx: CommandContext = {
     config,
-    workspace: resolve(config.workspace),
+    ws,
     log: getLog(name),
     // A pipeline task's child prints plain progress lines to its log (the runner's live view shows them).
     progress: createProgress({ quiet: g.quiet || (json && !taskChild), intervalMs: taskChild ? 1000 : 5000 }),

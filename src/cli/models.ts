@@ -46,7 +46,7 @@ function table(headers: string[], rows: string[][], numeric: ReadonlySet<number>
 }
 
 function withRegistry<T>(ctx: CommandContext, readonly: boolean, fn: (reg: Registry) => T): T {
-  const reg = openRegistry(ctx.workspace, { readonly, now: ctx.now });
+  const reg = openRegistry(ctx.ws, { readonly, now: ctx.now });
   try {
     return fn(reg);
   } finally {
@@ -91,9 +91,9 @@ export async function modelsPromoteCommand(
 ): Promise<CommandResult<PromoteDecision>> {
   const alias = opts.alias ?? 'champion';
   const actor = ctx.env.USER ?? ctx.env.USERNAME;
-  const reg = openRegistry(ctx.workspace, { now: ctx.now });
+  const reg = openRegistry(ctx.ws, { now: ctx.now });
   try {
-    const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.workspace, { memoryLimit: ctx.config.memory_limit, threads: ctx.config.threads }) });
+    const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws) });
     return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
   } finally {
     reg.close();

@@ -17,7 +17,7 @@ const f = (x: number | null, digits = 4): string => (x === null ? '-' : Math.abs
 
 export async function monitorCommand(ctx: CommandContext, opts: MonitorCommandOptions = {}): Promise<CommandResult<MonitorData>> {
   const data = await monitorPass({
-    workspace: ctx.workspace, memoryLimit: ctx.config.memory_limit, threads: ctx.config.threads, thresholds: ctx.config.monitor,
+    ws: ctx.ws, thresholds: ctx.config.monitor,
     now: ctx.now, log: ctx.log, model: opts.model, deliver: opts.deliver,
   });
   const lines = [

@@ -55,7 +55,7 @@ export function alertChannels(ctx: CommandContext): AlertChannels {
 
 /** Delivers alerts already recorded (e.g. by monitor) to the configured channels. Never throws. */
 export async function deliverAlerts(ctx: CommandContext, alerts: readonly AlertRecord[]): Promise<void> {
-  await deliverRecorded(ctx.workspace, alerts, alertChannels(ctx), ctx.log);
+  await deliverRecorded(ctx.ws, alerts, alertChannels(ctx), ctx.log);
 }
 
 function planText(name: string, plan: PlannedTask[]): string {
@@ -66,7 +66,7 @@ function planText(name: string, plan: PlannedTask[]): string {
 const TASK_MAIN = fileURLToPath(new URL('./task-main.js', import.meta.url));
 
 export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: string): PipelineEnv {
-  return { workspace: ctx.workspace, config: ctx.config, globalArgs: ['--workspace', ctx.workspace, ...globalArgs], env: { ...ctx.env }, mainScript: TASK_MAIN, codeVersion: version };
+  return { ws: ctx.ws, config: ctx.config, globalArgs: ['--workspace', ctx.ws.root, ...globalArgs], env: { ...ctx.env }, mainScript: TASK_MAIN, codeVersion: version };
 }
 
 /**
@@ -75,9 +75,9 @@ export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: 
  * gets the effective settings as its params, and `--source S --switch-source` when switching.
  */
 async function runSource(ctx: CommandContext, opts: RunCommandOptions, penv: PipelineEnv): Promise<PipelineEnv> {
-  const choice = await chooseSource(ctx.workspace, ctx.config.fetch, ctx.explicitFetch);
+  const choice = await chooseSource(ctx.ws, ctx.config.fetch, ctx.explicitFetch);
   if (choice.switching && opts.switchSource !== true) {
-    throw sourceMismatch(ctx.workspace, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe run ${opts.pipeline} --source ${choice.fetch.source}\`.`);
+    throw sourceMismatch(ctx.ws, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe run ${opts.pipeline} --source ${choice.fetch.source}\`.`);
   }
   return { ...penv, config: { ...penv.config, fetch: choice.fetch }, fetchArgs: opts.switchSource === true ? ['--source', choice.fetch.source, '--switch-source'] : [] };
 }
@@ -85,16 +85,16 @@ async function runSource(ctx: CommandContext, opts: RunCommandOptions, penv: Pip
 export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; dry_run: true; tasks: PlannedTask[] }>> {
   const pipeline = buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version)));
   if (opts.dryRun) {
-    const reg = openRegistry(ctx.workspace, { readonly: true });
+    const reg = openRegistry(ctx.ws, { readonly: true });
     try {
-      const tasks = await planPipeline({ workspace: ctx.workspace, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to });
+      const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to });
       return { data: { pipeline: pipeline.name, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
     } finally {
       reg.close();
     }
   }
-  const lock = await acquireRunLock(ctx.workspace, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
-  const reg = openRegistry(ctx.workspace);
+  const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
+  const reg = openRegistry(ctx.ws);
   const view = opts.observer ? { ...opts.observer, stop() {} } : createLiveView(process.stderr, { quiet: ctx.quiet || ctx.json });
   const abort = new AbortController();
   const onSignal = (): void => abort.abort();
@@ -108,11 +108,11 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
     if (opts.resume === true) {
       // The lock is ours, so a run still marked 'running' was killed.
       const prev = latestUnfinishedRun(reg, pipeline.name);
-      if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${pipeline.name}' run to resume in ${ctx.workspace}`, { hint: 'Start a new run without --resume.' });
+      if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${pipeline.name}' run to resume in ${ctx.ws.root}`, { hint: 'Start a new run without --resume.' });
       resume = prev.run_id;
     } else if (typeof opts.resume === 'string') resume = opts.resume;
     const out = await runPipeline({
-      workspace: ctx.workspace, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume,
+      ws: ctx.ws, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume,
       concurrency: ctx.config.pipeline.concurrency, signal: abort.signal, observer: view, processes: lock.processes,
       params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
     });

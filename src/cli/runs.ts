@@ -8,7 +8,7 @@ import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 
 function withStore<T>(ctx: CommandContext, fn: (reg: Registry) => T): T {
-  const reg = openRegistry(ctx.workspace, { readonly: true });
+  const reg = openRegistry(ctx.ws, { readonly: true });
   try {
     return fn(reg);
   } finally {

@@ -2,7 +2,6 @@
  * `stockpipe scheduler`: the long-running process that runs the config's `schedules` (cron on
  * the NYSE calendar), each run as a `stockpipe run <pipeline>` child process, until SIGTERM/SIGINT
  * (then it waits for the runs in progress). Missed and overlapping runs are alerted. */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StockpipeError } from '../core/errors.js';
 import { deliverAlert } from '../pipeline/alerts.js';
@@ -32,14 +31,14 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
   process.stderr.write(`scheduler: ${schedules.map((s) => `${s.pipeline} at "${s.cron}" ${s.timezone}${s.trading_days_only ? ' (NYSE trading days)' : ''}`).join('; ')}; next run ${next?.toISOString() ?? 'never'}\n`);
   try {
     await runScheduler({
-      workspace: ctx.workspace,
+      ws: ctx.ws,
       schedules,
       log: ctx.log,
       now: ctx.now,
       signal: ac.signal,
       sleep: abortableSleep,
       startRun: async (pipeline, occurrence) => {
-        const logPath = join(ctx.workspace, 'pipeline', 'scheduler', `${pipeline}-${occurrence.toISOString().replace(/[:.]/g, '')}.log`);
+        const logPath = ctx.ws.schedulerLog(pipeline, occurrence.toISOString().replace(/[:.]/g, ''));
         try {
           // --wait: a manual run in progress delays the scheduled one instead of failing it.
           const data = await runCommandProcess({ mainScript: MAIN, args: ['run', pipeline, '--wait', '3600', ...penv.globalArgs], logPath, signal: ac.signal, env: penv.env });
@@ -51,7 +50,7 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
         }
       },
       alert: async (a) => {
-        const reg = openRegistry(ctx.workspace);
+        const reg = openRegistry(ctx.ws);
         try {
           const rec = recordAlert(reg, a);
           await deliverAlert(reg, rec, alertChannels(ctx), { log: ctx.log });

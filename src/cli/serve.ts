@@ -20,12 +20,12 @@ export interface ServeOptions {
 }
 
 export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<CommandResult> {
-  const holder = new ChampionHolder(ctx.workspace, getLog('serve'));
+  const holder = new ChampionHolder(ctx.ws, getLog('serve'));
   await holder.refresh();
   holder.watch(opts.pollMs);
   const apiToken = ctx.config.serve.api_token;
   const { app } = await buildApp({
-    workspace: ctx.workspace, holder, accessLog: ctx.quiet ? null : createAccessLog(), errorLog: getLog('serve'), version: opts.version, monitor: ctx.config.monitor,
+    workspace: ctx.ws, holder, accessLog: ctx.quiet ? null : createAccessLog(), errorLog: getLog('serve'), version: opts.version, monitor: ctx.config.monitor,
     apiToken, host: opts.host,
   });
   let port: number;

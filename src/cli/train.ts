@@ -21,7 +21,7 @@ export function metricsTable(metrics: Record<string, RegressionMetrics>, highlig
 
 /** What a training run needs from the command's context. */
 export function trainEnv(ctx: CommandContext): TrainEnv {
-  return { workspace: ctx.workspace, duck: { memoryLimit: ctx.config.memory_limit, threads: ctx.config.threads }, now: ctx.now, progress: ctx.progress };
+  return { ws: ctx.ws, now: ctx.now, progress: ctx.progress };
 }
 
 export async function trainCommand(ctx: CommandContext, p: TrainParams & { promoteIfBetter: boolean }): Promise<CommandResult<TrainData>> {

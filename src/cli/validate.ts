@@ -11,12 +11,10 @@ export type { ValidateData };
 
 export async function validateCommand(ctx: CommandContext, opts: { setReference: boolean; reference?: string }): Promise<CommandResult<ValidateData>> {
   const data = await validateWorkspace({
-    workspace: ctx.workspace,
+    ws: ctx.ws,
     settings: ctx.config.validate,
     referencePath: opts.reference === undefined ? undefined : resolve(opts.reference),
     setReference: opts.setReference,
-    threads: ctx.config.threads,
-    memoryLimit: ctx.config.memory_limit,
     now: ctx.now,
     log: ctx.log,
   });

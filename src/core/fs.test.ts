@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readdirOrEmpty, readFileOrNull, removeStaleTempsIn, statOrNull, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
+import { Workspace } from './workspace.js';
 
 // rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
 const inject = vi.hoisted(() => ({ failRenameOf: null as string | null }));
@@ -188,7 +189,7 @@ describe('removeStaleTempsIn (run start: dead processes\' temp outputs anywhere 
     await writeFile(join(dir, path), 'x');
     const segs = path.split('/');
     const tempEntry = join(dir, ...segs.slice(0, segs.findIndex((x) => x.includes('.tmp-')) + 1)); // the temp file or folder
-    expect(await removeStaleTempsIn(dir)).toEqual(removed ? [tempEntry] : []);
+    expect(await removeStaleTempsIn(new Workspace(dir))).toEqual(removed ? [tempEntry] : []);
     expect(existsSync(join(dir, path))).toBe(!removed);
   });
 });

@@ -8,6 +8,7 @@ import { beforeCommit } from './commit-guard.js';
 import { StockpipeError } from './errors.js';
 import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
 import { processAlive } from './proc.js';
+import { layout, type Workspace } from './workspace.js';
 
 export { processAlive };
 
@@ -182,15 +183,13 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
 
 /** A temp output's name: `.<name>.tmp-<pid>-<stamp>` (this file's) or `<name>.tmp-<pid>` (folders). */
 const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/;
-/** Folders of the workspace not searched for temps (run logs; DuckDB's own spill folder). */
-const SKIP_DIRS = new Set(['runs', 'tmp']);
 
 /**
  * Removes the temp outputs (files or folders) that killed processes left anywhere in the
  * workspace's first three levels (tables/, features/, validation/, models/, raw/<id>/, pipeline/):
  * those whose writer pid is dead. A live writer's temps (another command running) are kept.
  */
-export async function removeStaleTempsIn(workspace: string, depth = 3): Promise<string[]> {
+export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<string[]> {
   const removed: string[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
     // Best-effort cleanup: a folder that cannot be listed is skipped (the command reading it reports it).
@@ -204,12 +203,12 @@ export async function removeStaleTempsIn(workspace: string, depth = 3): Promise<
           await rm(path, { force: true, recursive: true });
           removed.push(path);
         }
-      } else if (e.isDirectory() && level + 1 < depth && !(level === 0 && SKIP_DIRS.has(e.name))) {
+      } else if (e.isDirectory() && level + 1 < depth && !(level === 0 && layout.transientDirs.includes(e.name))) {
         await walk(path, level + 1);
       }
     }
   };
-  await walk(workspace, 0);
+  await walk(ws.root, 0);
   return removed;
 }
 

@@ -4,12 +4,13 @@
  * the symbol routes (series.ts) and the static page (static.ts). Reads go through the server's one
  * read-only registry handle and db/feature-table; promotion opens a short-lived writable handle.
  * The runner, validate and monitor write what is read here. Adds no hooks to the prediction
- * routes, and imports nothing from serve/ (the served model is a ChampionView). */
+ * routes, and imports nothing from serve/ (the served model is a ChampionView). Paths come from
+ * the served Workspace. */
 import { open } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull, statOrNull } from '../core/fs.js';
+import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
@@ -21,7 +22,8 @@ import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 
 export interface DashboardOptions {
-  workspace: string;
+  /** The served workspace (its memory limit bounds the dashboard's DuckDB reads). */
+  workspace: WorkspaceRef;
   holder: ChampionView;
   /** The server's read-only registry handle. */
   registry: RegistryReader;
@@ -85,8 +87,9 @@ async function readTail(file: string, max: number): Promise<{ text: string; cut:
 }
 
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
-  const { workspace, holder, registry } = opts;
-  const table = new FeatureTableReader(workspace);
+  const { holder, registry } = opts;
+  const ws = toWorkspace(opts.workspace);
+  const table = new FeatureTableReader(ws.withResources({ threads: 1 }));
   app.addHook('onClose', async () => table.close());
 
   app.get('/runs', {
@@ -115,18 +118,18 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
     return run;
   });
 
   app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)', params: logParams, querystring: noQuery } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { id, task } = req.params as { id: string; task: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${workspace}`);
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
     const t = run.tasks.find((x) => x.task === task);
     if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
     if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log (status ${t.status})`);
-    const file = isAbsolute(t.log_path) ? t.log_path : resolve(workspace, t.log_path);
+    const file = ws.path(t.log_path);
     if (!(await statOrNull(file))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
     const { text, cut } = await readTail(file, LOG_TAIL_BYTES);
     return reply.type('text/plain; charset=utf-8').header('x-log-truncated', cut ? '1' : '0').header('cache-control', 'no-cache').send(text);
@@ -157,8 +160,8 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     const alias = body.alias ?? 'champion';
     // registry/promote, as the CLI: the kind check, the holder re-scored on this model's test slice
     // when the data grew (one DuckDB thread: the server keeps serving), not better → 409.
-    const rescore = holderRescorer(workspaceData(workspace, { memoryLimit: '1GB', threads: 1 }));
-    const reg = openRegistry(workspace);
+    const rescore = holderRescorer(workspaceData(ws.withResources({ threads: 1 })));
+    const reg = openRegistry(ws);
     let d;
     try {
       d = await promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore });
@@ -170,12 +173,11 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   });
 
   app.get('/validation', { schema: { summary: 'The latest validation report and the reference schema and statistics (null when absent)', querystring: noQuery } }, async () => {
-    const dir = join(workspace, 'validation');
-    const [report, reference] = await Promise.all([readJsonOrNull(join(dir, 'latest.json')), readJsonOrNull(join(dir, 'reference.json'))]);
+    const [report, reference] = await Promise.all([readJsonOrNull(ws.latestValidation), readJsonOrNull(ws.currentReference('prices'))]);
     const errors = [report.error, reference.error].filter((e): e is string => e !== null);
     return { report: report.value, reference: reference.value, errors };
   });
 
-  registerSeriesRoutes(app, { workspace, holder, registry, table });
+  registerSeriesRoutes(app, { ws, holder, registry, table });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

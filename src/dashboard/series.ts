@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import { fromDayNumber } from '../core/calendar.js';
+import type { Workspace } from '../core/workspace.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
 import { checkDateRange } from '../http/validation.js';
 import type { RegistryReader } from '../registry/reader.js';
@@ -39,7 +40,7 @@ export function readForecasts(reg: Registry, symbol: string, from: string, to: s
   return { model_id: latest.model_id, forecasts: Array.from({ length: points }, (_, k) => rows[Math.floor(k * step)]!) };
 }
 
-export function registerSeriesRoutes(app: FastifyInstance, opts: { workspace: string; holder: ChampionView; registry: RegistryReader; table: FeatureTableReader }): void {
+export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace; holder: ChampionView; registry: RegistryReader; table: FeatureTableReader }): void {
   const { table, holder } = opts;
 
   app.get('/symbols', {
@@ -76,7 +77,7 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { workspace: st
     const { from, to, points } = req.query as { from?: string; to?: string; points: number };
     checkDateRange(from, to);
     const s = await table.series(symbol, from, to);
-    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.workspace}`);
+    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.ws.root}`);
     const n = s.day.length;
     const idx = minMaxIndices(n, [s.adjClose, s.volume], points);
     const dates = new Array<string>(idx.length);

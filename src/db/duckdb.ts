@@ -1,18 +1,15 @@
 /** @module db/duckdb
- * The only importer of @duckdb/node-api: opening an embedded DuckDB with its temp folder inside
- * the workspace and a memory limit, SQL quoting, and small query helpers. */
+ * The only importer of @duckdb/node-api: opening an embedded DuckDB with a workspace's settings
+ * (`openDuckDB(ws.duckdbSettings())`: spill folder, memory limit, threads), SQL quoting, and small
+ * query helpers. */
 import { mkdir } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBSettings } from '../core/workspace.js';
 
 export type { DuckDBConnection };
 
-export interface DuckDBOptions {
-  /** Spill folder (inside the workspace). */
-  tempDir: string;
-  /** e.g. '1GB'. */
-  memoryLimit: string;
-  threads: number;
-}
+/** What DuckDB opens with: a Workspace's `duckdbSettings()` (or a worker's copy of them). */
+export type DuckDBOptions = DuckDBSettings;
 
 export interface DuckDB {
   connection: DuckDBConnection;

@@ -3,8 +3,8 @@
  * features were not built) for the dashboard: the symbol list, computed once per file version
  * (size + mtime) and cached, and one symbol's series as typed arrays (nulls → NaN). One lazily
  * opened DuckDB, queries serialised on its connection. Downsampling and scoring live in dashboard/. */
-import { join } from 'node:path';
 import { statOrNull } from '../core/fs.js';
+import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDB } from './duckdb.js';
 import { readNumericColumns } from './read-columns.js';
 
@@ -38,12 +38,12 @@ export class FeatureTableReader {
   private queue: Promise<unknown> = Promise.resolve();
   private cached: { version: string; list: SymbolInfo[]; byName: Map<string, SymbolInfo> } | null = null;
 
-  constructor(private readonly workspace: string) {}
+  /** DuckDB runs with the workspace's settings (the server's memory limit and threads). */
+  constructor(private readonly ws: Workspace) {}
 
   /** The file the dashboard reads now, or null when neither table exists. */
   async table(): Promise<TableFile | null> {
-    for (const [rel, hasFeatures] of [['features/features.parquet', true], ['tables/prices.parquet', false]] as const) {
-      const path = join(this.workspace, rel);
+    for (const [path, hasFeatures] of [[this.ws.featuresTable, true], [this.ws.pricesTable, false]] as const) {
       const s = await statOrNull(path);
       if (s?.isFile()) return { path, hasFeatures, version: `${path}:${s.size}:${s.mtimeMs}` };
     }
@@ -104,7 +104,7 @@ export class FeatureTableReader {
 
   /** Runs `fn` after every earlier query on the one connection has finished. */
   private serial<T>(fn: (db: DuckDB) => Promise<T>): Promise<T> {
-    this.db ??= openDuckDB({ tempDir: join(this.workspace, 'tmp', 'duckdb'), memoryLimit: '512MB', threads: 1 });
+    this.db ??= openDuckDB(this.ws.duckdbSettings());
     const db = this.db;
     const next = this.queue.then(async () => fn(await db));
     this.queue = next.catch(() => {}); // the caller gets `next`'s error; the queue only waits for it to settle

@@ -6,17 +6,17 @@
 import { ensureWritableDir } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
 import { latestManifest } from '../sources/manifest.js';
 import { rememberedSource, rememberSource, sourceMismatch, sourceOfManifest } from '../sources/workspace-source.js';
 import { ingest, type IngestReport } from './ingest.js';
 
 export interface IngestWorkspaceOptions {
-  workspace: string;
+  /** The workspace (with its threads and DuckDB settings). */
+  ws: Workspace;
   /** The fetched source to ingest (default: the newest). */
   sourceId?: string;
   strict: boolean;
-  threads: number;
-  memoryLimit: string;
   force: boolean;
   switchSource?: boolean;
   now: () => Date;
@@ -25,24 +25,22 @@ export interface IngestWorkspaceOptions {
 }
 
 export async function ingestWorkspace(o: IngestWorkspaceOptions): Promise<IngestReport> {
-  await ensureWritableDir(o.workspace);
-  const manifest = await latestManifest(o.workspace, o.sourceId);
-  const before = await rememberedSource(o.workspace);
+  await ensureWritableDir(o.ws.root);
+  const manifest = await latestManifest(o.ws, o.sourceId);
+  const before = await rememberedSource(o.ws);
   const next = sourceOfManifest(manifest);
   if (before !== null && before.identity !== next.identity && o.switchSource !== true) {
-    throw sourceMismatch(o.workspace, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
+    throw sourceMismatch(o.ws, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
   }
   const r = await ingest({
-    workspace: o.workspace,
+    ws: o.ws,
     manifest,
-    threads: o.threads,
     strict: o.strict,
-    memoryLimit: o.memoryLimit,
     force: o.force,
     log: o.log,
     progress: o.progress,
   });
   // The same source keeps what fetch recorded (its settings); a first source or a switch is recorded.
-  if (before === null || before.identity !== next.identity) await rememberSource(o.workspace, before, next, o.now(), 'ingest');
+  if (before === null || before.identity !== next.identity) await rememberSource(o.ws, before, next, o.now(), 'ingest');
   return r;
 }

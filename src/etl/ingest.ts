@@ -8,6 +8,7 @@ import { StockpipeError } from '../core/errors.js';
 import { hashJson, readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { forEachZipEntry } from '../sources/zip.js';
@@ -25,11 +26,10 @@ export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High'
 const MAX_REPORTED_ISSUES = 200;
 
 export interface IngestOptions {
-  workspace: string;
+  /** The workspace: tables/ and the threads and DuckDB settings. */
+  ws: Workspace;
   manifest: Manifest;
-  threads: number;
   strict: boolean;
-  memoryLimit: string;
   force: boolean;
   log: Logger;
   progress: Progress;
@@ -67,14 +67,6 @@ export interface IngestReport {
   /** Malformed lines by path and line (the first 200; malformed_total counts them all). */
   malformed: MalformedLine[];
   malformed_total: number;
-}
-
-export function pricesPath(workspace: string): string {
-  return join(workspace, 'tables', 'prices.parquet');
-}
-
-function reportPath(workspace: string): string {
-  return join(workspace, 'tables', 'prices.report.json');
 }
 
 /**
@@ -117,11 +109,11 @@ function groupBySymbol(bars: BarFile[]): SymbolGroup[] {
 /** Writes prices.parquet from the manifest's files; returns the ingest report. */
 export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   const t0 = performance.now();
-  const { manifest: m, workspace, log } = opts;
-  const output = pricesPath(workspace);
+  const { manifest: m, ws, log } = opts;
+  const output = ws.pricesTable;
   const hash = inputHash(m, opts.strict);
   if (!opts.force) {
-    const prev = await readPreviousReport(workspace);
+    const prev = await readPreviousReport(ws);
     const st = await statOrNull(output);
     if (prev && st && prev.input_hash === hash) {
       log.info({ output }, 'inputs unchanged since the last ingest: nothing to do');
@@ -154,7 +146,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   let report: IngestReport | undefined;
   let dayMin = Infinity;
   let dayMax = -Infinity;
-  const db = await openDuckDB({ tempDir: join(workspace, 'tmp', 'duckdb'), memoryLimit: opts.memoryLimit, threads: Math.max(1, opts.threads) });
+  const db = await openDuckDB(ws.duckdbSettings());
   try {
     for (const [attempt, range] of ranges.entries()) {
       dayMin = Infinity;
@@ -182,7 +174,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
         malformed: [],
         malformed_total: 0,
       };
-      const pool = new ParsePool({ root: m.root, layout: m.layout, files: layout.bars.map((b) => b.path), threads: opts.threads, lookahead: 256 });
+      const pool = new ParsePool({ root: m.root, layout: m.layout, files: layout.bars.map((b) => b.path), threads: ws.threads, lookahead: 256 });
       let g = 0;
       let file = 0;
       opts.progress.start('ingest', layout.bars.length);
@@ -265,12 +257,12 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   if (report.rows_read !== report.rows_kept + dropped) {
     throw new StockpipeError('SP_ERR_INTERNAL', `ingest lost rows: read ${report.rows_read} ≠ kept ${report.rows_kept} + dropped ${dropped}`);
   }
-  await writeFileAtomic(reportPath(workspace), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(ws.pricesReport, `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }
 
-async function readPreviousReport(workspace: string): Promise<IngestReport | null> {
-  const text = await readFileOrNull(reportPath(workspace));
+async function readPreviousReport(ws: Workspace): Promise<IngestReport | null> {
+  const text = await readFileOrNull(ws.pricesReport);
   if (text === null) return null;
   try {
     return JSON.parse(text) as IngestReport;

@@ -4,13 +4,13 @@
  * writes features/features.parquet = every prices column + the two features, in the same order.
  * A worker scans prices (numeric columns, its own DuckDB) and computes the features per symbol;
  * the main thread writes every column back through the same table-function writer as ingest. */
-import { join } from 'node:path';
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
@@ -18,7 +18,7 @@ import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
-import { PRICES_COLUMNS, pricesPath } from '../etl/ingest.js';
+import { PRICES_COLUMNS } from '../etl/ingest.js';
 import { EXTENDED_COLUMNS } from './lagged.js';
 
 export const FEATURES_VERSION = 1;
@@ -27,12 +27,11 @@ export const DEFAULT_WINDOW = 30;
 const WORKER_EXIT_MS = 10_000;
 
 export interface FeaturesOptions {
-  workspace: string;
+  /** The workspace: tables/, features/ and the threads and DuckDB settings. */
+  ws: Workspace;
   window: number;
   /** Add the lagged day-ahead columns (features/lagged, SPEC §3 --extended). */
   extended?: boolean;
-  threads: number;
-  memoryLimit: string;
   force: boolean;
   log: Logger;
   progress: Progress;
@@ -52,14 +51,6 @@ export interface FeaturesReport {
   seconds: number;
   cached: boolean;
   input_hash: string;
-}
-
-export function featuresPath(workspace: string): string {
-  return join(workspace, 'features', 'features.parquet');
-}
-
-function reportPath(workspace: string): string {
-  return join(workspace, 'features', 'features.report.json');
 }
 
 const EXPECTED_TYPES: Record<string, string> = {
@@ -103,23 +94,23 @@ function previousReport(text: string | null, log: Logger): FeaturesReport | null
 
 export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesReport> {
   const t0 = performance.now();
-  const { workspace, window: w, log } = opts;
+  const { ws, window: w, log } = opts;
   if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
-  const input = pricesPath(workspace);
-  const output = featuresPath(workspace);
+  const input = ws.pricesTable;
+  const output = ws.featuresTable;
   const st = await statOrNull(input);
   if (!st) throw new StockpipeError('SP_ERR_PRICES_MISSING', `${input} does not exist`);
   const extended = opts.extended === true;
   // The extended flag joins the key only when set, so the keys of plain builds are unchanged.
   const hash = hashJson({ v: FEATURES_VERSION, size: st.size, mtime: st.mtimeMs, window: w, ...(extended ? { extended: 1 } : {}) });
   if (!opts.force) {
-    const prev = previousReport(await readFileOrNull(reportPath(workspace)), log);
+    const prev = previousReport(await readFileOrNull(ws.featuresReport), log);
     if (prev && prev.input_hash === hash && (await statOrNull(output))) {
       log.info({ output }, 'prices and window unchanged since the last build: nothing to do');
       return { ...prev, extended: prev.extended ?? false, extended_columns: prev.extended_columns ?? [], cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
     }
   }
-  const db = await openDuckDB({ tempDir: join(workspace, 'tmp', 'duckdb'), memoryLimit: opts.memoryLimit, threads: Math.max(1, opts.threads) });
+  const db = await openDuckDB(ws.duckdbSettings());
   try {
     const conn = db.connection;
     await checkPrices(conn, input).catch((err: unknown) => {
@@ -140,7 +131,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const rows = lengths.reduce((s, n) => s + n, 0);
     const control = createControl();
     const { port1, port2 } = new MessageChannel();
-    const init: FeatureWorkerInit = { input, lengths, nameIdx, window: w, extended, memoryLimit: opts.memoryLimit, tempDir: join(workspace, 'tmp', 'duckdb-reader'), lookahead: 64, control, port: port2 };
+    const init: FeatureWorkerInit = { input, lengths, nameIdx, window: w, extended, memoryLimit: ws.memoryLimit, tempDir: ws.duckdbReaderTempDir, lookahead: 64, control, port: port2 };
     const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
     const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${symbols[i]}`);
     worker.on('error', (err) => inbox.fail(err.message));
@@ -202,7 +193,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       cached: false,
       input_hash: hash,
     };
-    await writeFileAtomic(reportPath(workspace), `${JSON.stringify(report, null, 2)}\n`);
+    await writeFileAtomic(ws.featuresReport, `${JSON.stringify(report, null, 2)}\n`);
     return report;
   } finally {
     opts.progress.stop();

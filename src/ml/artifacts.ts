@@ -6,6 +6,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { beforeCommit } from '../core/commit-guard.js';
+import type { Workspace } from '../core/workspace.js';
 
 export interface ModelFiles {
   modelJson: string;
@@ -14,13 +15,9 @@ export interface ModelFiles {
   card: string;
 }
 
-export function modelsDir(workspace: string): string {
-  return join(workspace, 'models');
-}
-
 /** Writes the four files to models/<id>/ atomically; returns the folder. */
-export async function writeModelFolder(workspace: string, modelId: string, files: ModelFiles): Promise<string> {
-  const dir = join(modelsDir(workspace), modelId);
+export async function writeModelFolder(ws: Workspace, modelId: string, files: ModelFiles): Promise<string> {
+  const dir = ws.modelDir(modelId);
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });

@@ -10,18 +10,19 @@ import { join } from 'node:path';
 import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull } from '../core/fs.js';
+import type { Workspace } from '../core/workspace.js';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
 import { fitPolyreg } from './baselines.js';
 import { forecastFromJSON } from './forecast-model.js';
 import { scoreForecastOnTestSlice } from './forecast-train.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
-import { loadWorkspaceForecastData, loadWorkspaceVolumeData, type WorkspaceDataOptions } from './rescore.js';
+import { loadWorkspaceForecastData, loadWorkspaceVolumeData } from './rescore.js';
 import { makeSlices } from './train.js';
 import { naiveScorer, polyScorer, predictRows, scorerFromJSON } from './volume-model.js';
 
-/** Where the evaluation reads: the workspace and its DuckDB settings. */
-export interface EvaluateEnv { workspace: string; duck: WorkspaceDataOptions }
+/** Where the evaluation reads: the workspace (with its DuckDB settings). */
+export interface EvaluateEnv { ws: Workspace }
 
 export interface EvaluateData {
   model_id: string;
@@ -49,7 +50,7 @@ export interface EvaluateForecastData {
 async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVersion, t0: number): Promise<EvaluateForecastData> {
   const file = join(model.path, 'model.json');
   const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
-  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastData(env.workspace, env.duck), recorded.split.test_from);
+  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastData(env.ws), recorded.split.test_from);
   const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
   reg.transaction(() => {
     reg.logParams(runId, { model_id: model.id, split: 'time' });
@@ -66,7 +67,7 @@ async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVer
 /** Evaluates `ref` (default: the champion, else the newest model) and records the evaluation run. */
 export async function evaluateModel(env: EvaluateEnv, ref: string | undefined): Promise<EvaluateData | EvaluateForecastData> {
   const t0 = performance.now();
-  const reg = openRegistry(env.workspace);
+  const reg = openRegistry(env.ws);
   try {
     const target = ref ?? (reg.aliasTarget('champion') ?? reg.listModels({ limit: 1 })[0]?.id);
     if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });
@@ -75,7 +76,7 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined): 
     const metricsFile = join(model.path, 'metrics.json');
     const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
     const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
-    const ds = await loadWorkspaceVolumeData(env.workspace, env.duck);
+    const ds = await loadWorkspaceVolumeData(env.ws);
     const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
     const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
     const pred = predictRows(scorer, ds.vma, ds.acm, s.test);

@@ -8,18 +8,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
+import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
-import { featuresPath } from '../features/build.js';
 import { NextTradingDay } from '../features/lagged.js';
 import { writeForecasts, type ForecastInput } from '../registry/forecasts.js';
 import { openRegistry } from '../registry/store.js';
 import { FORECAST_FEATURES, loadLastRows, modelColumns } from './forecast-dataset.js';
 import { forecastFromJSON, scoreForecast } from './forecast-model.js';
-import type { WorkspaceDataOptions } from './rescore.js';
 import { FORECAST_ALIAS } from './train-forecast-run.js';
 
-/** Where the forecast reads and writes: the workspace, its DuckDB settings, the clock. */
-export interface ForecastEnv { workspace: string; duck: WorkspaceDataOptions; now: () => Date }
+/** Where the forecast reads and writes: the workspace (with its DuckDB settings), the clock. */
+export interface ForecastEnv { ws: Workspace; now: () => Date }
 
 export interface ForecastData {
   model_id: string;
@@ -38,16 +37,16 @@ export interface ForecastData {
 export async function forecastNextDay(env: ForecastEnv, opts: { model?: string } = {}): Promise<ForecastData> {
   const t0 = performance.now();
   const ref = opts.model ?? FORECAST_ALIAS;
-  const reg = openRegistry(env.workspace, { now: env.now });
+  const reg = openRegistry(env.ws, { now: env.now });
   try {
     const mv = reg.getModel(ref);
     if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
     const file = join(mv.path, 'model.json');
     const model = forecastFromJSON(await readFile(file, 'utf8'), file);
-    const db = await openDuckDB({ tempDir: join(env.workspace, 'tmp', 'duckdb'), memoryLimit: env.duck.memoryLimit, threads: Math.max(1, env.duck.threads) });
+    const db = await openDuckDB(env.ws.duckdbSettings());
     let loaded: Awaited<ReturnType<typeof loadLastRows>>;
     try {
-      loaded = await loadLastRows(db.connection, featuresPath(env.workspace));
+      loaded = await loadLastRows(db.connection, env.ws.featuresTable);
     } finally {
       db.close();
     }

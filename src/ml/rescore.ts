@@ -5,8 +5,8 @@
  * the workspace's features table (or taken from the caller, who has it loaded already). */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
-import { featuresPath } from '../features/build.js';
 import { loadVolumeDataset, type VolumeDataset } from './dataset.js';
 import { loadForecastFrame, type ForecastFrame } from './forecast-dataset.js';
 import { forecastFromJSON } from './forecast-model.js';
@@ -25,11 +25,9 @@ export interface RescoreData {
   forecast: () => Promise<ForecastFrame>;
 }
 
-/** How the workspace's features table is opened (config threads and memory_limit). */
-export interface WorkspaceDataOptions { memoryLimit: string; threads: number }
-
-async function withDuck<T>(workspace: string, o: WorkspaceDataOptions, fn: (db: Awaited<ReturnType<typeof openDuckDB>>) => Promise<T>): Promise<T> {
-  const db = await openDuckDB({ tempDir: join(workspace, 'tmp', 'duckdb'), memoryLimit: o.memoryLimit, threads: Math.max(1, o.threads) });
+/** The features table is opened with the workspace's DuckDB settings (config threads and memory_limit). */
+async function withDuck<T>(ws: Workspace, fn: (db: Awaited<ReturnType<typeof openDuckDB>>) => Promise<T>): Promise<T> {
+  const db = await openDuckDB(ws.duckdbSettings());
   try {
     return await fn(db);
   } finally {
@@ -38,22 +36,22 @@ async function withDuck<T>(workspace: string, o: WorkspaceDataOptions, fn: (db: 
 }
 
 /** The volume model rows of the workspace's features table. */
-export function loadWorkspaceVolumeData(workspace: string, o: WorkspaceDataOptions): Promise<VolumeDataset> {
-  return withDuck(workspace, o, (db) => loadVolumeDataset(db.connection, featuresPath(workspace)));
+export function loadWorkspaceVolumeData(ws: Workspace): Promise<VolumeDataset> {
+  return withDuck(ws, (db) => loadVolumeDataset(db.connection, ws.featuresTable));
 }
 
 /** The day-ahead model rows of the workspace's features table (built with --extended). */
-export function loadWorkspaceForecastData(workspace: string, o: WorkspaceDataOptions): Promise<ForecastFrame> {
-  return withDuck(workspace, o, (db) => loadForecastFrame(db.connection, featuresPath(workspace)));
+export function loadWorkspaceForecastData(ws: Workspace): Promise<ForecastFrame> {
+  return withDuck(ws, (db) => loadForecastFrame(db.connection, ws.featuresTable));
 }
 
 /** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */
-export function workspaceData(workspace: string, o: WorkspaceDataOptions, loaded: { ds?: VolumeDataset; frame?: ForecastFrame } = {}): RescoreData {
+export function workspaceData(ws: Workspace, loaded: { ds?: VolumeDataset; frame?: ForecastFrame } = {}): RescoreData {
   let ds: Promise<VolumeDataset> | undefined = loaded.ds && Promise.resolve(loaded.ds);
   let frame: Promise<ForecastFrame> | undefined = loaded.frame && Promise.resolve(loaded.frame);
   return {
-    volume: () => (ds ??= loadWorkspaceVolumeData(workspace, o)),
-    forecast: () => (frame ??= loadWorkspaceForecastData(workspace, o)),
+    volume: () => (ds ??= loadWorkspaceVolumeData(ws)),
+    forecast: () => (frame ??= loadWorkspaceForecastData(ws)),
   };
 }
 
@@ -84,6 +82,6 @@ export function holderRescorer(data: RescoreData): (candidate: ModelFiles, holde
 }
 
 /** registry/promote's re-scorer over the workspace's features table (reusing data the caller loaded already). */
-export function workspaceRescorer(workspace: string, o: WorkspaceDataOptions, loaded: { ds?: VolumeDataset; frame?: ForecastFrame } = {}): ReturnType<typeof holderRescorer> {
-  return holderRescorer(workspaceData(workspace, o, loaded));
+export function workspaceRescorer(ws: Workspace, loaded: { ds?: VolumeDataset; frame?: ForecastFrame } = {}): ReturnType<typeof holderRescorer> {
+  return holderRescorer(workspaceData(ws, loaded));
 }

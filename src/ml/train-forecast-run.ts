@@ -37,10 +37,10 @@ export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 
 
 export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<TrainForecastData> {
   const t0 = performance.now();
-  await ensureWritableDir(env.workspace);
-  const frame = await loadWorkspaceForecastData(env.workspace, env.duck);
+  await ensureWritableDir(env.ws.root);
+  const frame = await loadWorkspaceForecastData(env.ws);
   const dataHash = await parquetHash(frame.path);
-  const r = await trainAndRegister(env.workspace, env.now, {
+  const r = await trainAndRegister(env.ws, env.now, {
     runName: 'train forecast',
     seed: p.seed,
     fit: () => trainForecastModel(frame, p, { progress: env.progress }),
@@ -73,7 +73,7 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
     alias: FORECAST_ALIAS,
     metric: FORECAST_PROMOTE_METRIC,
     promoteIfBetter: p.promoteIfBetter,
-    rescore: workspaceRescorer(env.workspace, env.duck, { frame }),
+    rescore: workspaceRescorer(env.ws, { frame }),
   });
   const out = r.out;
   const fm = out.metrics.forecast!;

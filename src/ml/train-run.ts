@@ -8,17 +8,16 @@ import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
 import { promote, type HolderRescorer } from '../registry/promote.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { ArtifactRecord, ModelKind, PromoteDecision } from '../registry/types.js';
 import { writeModelFolder } from './artifacts.js';
 import type { RegressionMetrics } from './metrics/regression.js';
-import type { WorkspaceDataOptions } from './rescore.js';
 
-/** Where and how a training run works: the workspace, its DuckDB settings, the clock, progress. */
+/** Where and how a training run works: the workspace (with its DuckDB settings), the clock, progress. */
 export interface TrainEnv {
-  workspace: string;
-  duck: WorkspaceDataOptions;
+  ws: Workspace;
   now: () => Date;
   progress: Progress;
 }
@@ -73,11 +72,11 @@ export function metricSets(metrics: Record<string, RegressionMetrics>): Record<s
 export interface Registered { modelId: string; dir: string; createdAt: string }
 
 /** Writes the model folder and registers it under `runId` (one transaction; no orphan folder). */
-export async function registerTrainedModel(reg: Registry, workspace: string, runId: string, createdAt: string, m: TrainedModel): Promise<Registered> {
+export async function registerTrainedModel(reg: Registry, ws: Workspace, runId: string, createdAt: string, m: TrainedModel): Promise<Registered> {
   const stamp = createdAt.replace(/[-:T]/g, '').slice(0, 14);
   const modelId = `${m.kind}-${stamp}-${createHash('sha256').update(m.modelJson).update(runId).digest('hex').slice(0, 6)}`;
   const card = m.card({ modelId, createdAt, runId });
-  const dir = await writeModelFolder(workspace, modelId, { modelJson: m.modelJson, metrics: { model_id: modelId, kind: m.kind, ...m.metricsDoc }, trainingLog: m.trainingLog, card });
+  const dir = await writeModelFolder(ws, modelId, { modelJson: m.modelJson, metrics: { model_id: modelId, kind: m.kind, ...m.metricsDoc }, trainingLog: m.trainingLog, card });
   const testSlice = { ...m.test, data_hash: `${m.data.hash}:${m.sliceTag}` };
   const artifacts = await artifactRecords(dir);
   await registerOrRemove(dir, () =>
@@ -115,12 +114,12 @@ export interface TrainRunResult<O> extends Registered {
  * The shared skeleton: a tracked run (finished, or failed with the error), the fit, the folder and
  * its registration, then promotion (an empty alias takes the model; if-better only when asked).
  */
-export async function trainAndRegister<O>(workspace: string, now: () => Date, job: TrainJob<O>): Promise<TrainRunResult<O>> {
-  const reg = openRegistry(workspace);
+export async function trainAndRegister<O>(ws: Workspace, now: () => Date, job: TrainJob<O>): Promise<TrainRunResult<O>> {
+  const reg = openRegistry(ws);
   const runId = reg.startRun({ kind: 'train', name: job.runName, seed: job.seed });
   try {
     const out = await job.fit();
-    const registered = await registerTrainedModel(reg, workspace, runId, now().toISOString(), job.describe(out));
+    const registered = await registerTrainedModel(reg, ws, runId, now().toISOString(), job.describe(out));
     const promotion = await promote(reg, registered.modelId, job.alias, { metric: job.metric, trigger: 'auto', mode: job.promoteIfBetter ? 'if-better' : 'if-empty', rescore: job.rescore });
     reg.endRun(runId, 'finished');
     return { ...registered, out, runId, promotion };

@@ -38,9 +38,9 @@ export const VOLUME_PROMOTE_METRIC = 'rmse_log';
 
 export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBetter: boolean }): Promise<TrainData> {
   const t0 = performance.now();
-  await ensureWritableDir(env.workspace);
-  const ds = await loadWorkspaceVolumeData(env.workspace, env.duck);
-  const r = await trainAndRegister(env.workspace, env.now, {
+  await ensureWritableDir(env.ws.root);
+  const ds = await loadWorkspaceVolumeData(env.ws);
+  const r = await trainAndRegister(env.ws, env.now, {
     runName: `train ${p.kind}`,
     seed: p.seed,
     fit: () => trainVolumeModel(ds, p, { progress: env.progress }),
@@ -72,7 +72,7 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
     alias: VOLUME_ALIAS,
     metric: VOLUME_PROMOTE_METRIC,
     promoteIfBetter: p.promoteIfBetter,
-    rescore: workspaceRescorer(env.workspace, env.duck, { ds }),
+    rescore: workspaceRescorer(env.ws, { ds }),
   });
   const out = r.out;
   return {

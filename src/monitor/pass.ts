@@ -3,18 +3,17 @@
  * the model (an alias or an id), runs monitor/run (matured forecasts scored, input drift, alerts past
  * the thresholds, retrain_needed), then hands the alerts it recorded to `deliver`. It never trains.
  * Returns the command's --json data. */
-import { join } from 'node:path';
 import type { MonitorConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import type { AlertRecord } from '../registry/alerts.js';
 import { openRegistry } from '../registry/store.js';
 import { runMonitor, type MonitorResult } from './run.js';
 
 export interface MonitorPassOptions {
-  workspace: string;
-  memoryLimit: string;
-  threads: number;
+  /** The workspace (with its DuckDB settings). */
+  ws: Workspace;
   thresholds: MonitorConfig;
   now: () => Date;
   log: Logger;
@@ -36,14 +35,14 @@ export interface MonitorData extends MonitorResult {
 
 export async function monitorPass(o: MonitorPassOptions): Promise<MonitorData> {
   const t0 = performance.now();
-  const reg = openRegistry(o.workspace, { now: o.now });
+  const reg = openRegistry(o.ws, { now: o.now });
   let result: MonitorResult;
   try {
-    const db = await openDuckDB({ tempDir: join(o.workspace, 'tmp', 'duckdb'), memoryLimit: o.memoryLimit, threads: Math.max(1, o.threads) });
+    const db = await openDuckDB(o.ws.duckdbSettings());
     try {
       // An alias (champion) resolves to its model; any other value is taken as a forecasts.model_id.
       const modelId = o.model === undefined ? undefined : (reg.findModel(o.model)?.id ?? o.model);
-      result = await runMonitor({ workspace: o.workspace, reg, conn: db.connection, thresholds: o.thresholds, modelId, log: o.log });
+      result = await runMonitor({ ws: o.ws, reg, conn: db.connection, thresholds: o.thresholds, modelId, log: o.log });
     } finally {
       db.close();
     }

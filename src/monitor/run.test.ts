@@ -13,6 +13,7 @@ import { listAlerts } from '../registry/alerts.js';
 import { monitorSeries } from '../registry/monitoring.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { runMonitor } from './run.js';
+import { Workspace } from '../core/workspace.js';
 
 interface Bar { sym: string; date: string; adj: number; vol: number }
 
@@ -46,7 +47,7 @@ function insertForecast(model: string, symbol: string, target: string, p: { adj:
 }
 
 const cfg = (over: Partial<MonitorConfig> = {}): MonitorConfig => MonitorConfigSchema.parse({ window_days: 5, min_rows: 1, max_psi: 100, ...over });
-const pass = (thresholds: MonitorConfig, modelId?: string) => runMonitor({ workspace: ws, reg, conn: db.connection, thresholds, modelId, log: silentLog });
+const pass = (thresholds: MonitorConfig, modelId?: string) => runMonitor({ ws: new Workspace(ws), reg, conn: db.connection, thresholds, modelId, log: silentLog });
 
 const SYMS = ['AAA', 'BBB', 'CCC'];
 const DATES = tradingDays('2024-01-02', 60);

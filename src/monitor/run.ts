@@ -10,6 +10,7 @@ import type { MonitorConfig } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
 import { statOrNull } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
 import { readActuals, readDriftWindows } from '../db/monitor-reads.js';
 import { recordAlert, type AlertRecord } from '../registry/alerts.js';
@@ -22,7 +23,7 @@ import { psi } from './psi.js';
 import { scorePoints } from './score.js';
 
 export interface MonitorOptions {
-  workspace: string;
+  ws: Workspace;
   reg: Registry;
   conn: DuckDBConnection;
   thresholds: MonitorConfig;
@@ -156,7 +157,7 @@ async function trainingEnd(reg: Registry): Promise<string | undefined> {
 
 /** PSI of each input column; points for the recent window's last day. */
 async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift: DriftResult[]; points: number }> {
-  const features = join(o.workspace, 'features', 'features.parquet');
+  const features = o.ws.featuresTable;
   const src = (await statOrNull(features))?.isFile() ? features : prices;
   const t = o.thresholds;
   const w = await readDriftWindows(o.conn, src, t.window_days, t.reference_days, t.drift_reference === 'training' ? await trainingEnd(o.reg) : undefined);
@@ -182,7 +183,7 @@ const skill = (mae: number | null, base: number | null): number | null => (mae =
 
 /** One monitoring pass over the workspace's forecasts and prices. */
 export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
-  const prices = join(o.workspace, 'tables', 'prices.parquet');
+  const prices = o.ws.pricesTable;
   if (!(await statOrNull(prices))?.isFile()) {
     throw new StockpipeError('SP_ERR_PRICES_MISSING', `monitor needs the actuals in ${prices} and it is missing`, { hint: 'Run `stockpipe fetch` and `stockpipe ingest` first.' });
   }

@@ -5,9 +5,10 @@
  * hashes as the sorted list of its files' (relative path, sha256). */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { sha256File, stableStringify, writeFileAtomic } from '../core/fs.js';
+import type { Workspace } from '../core/workspace.js';
 import type { OutputRecord } from '../registry/pipeline.js';
 
 interface MemoEntry {
@@ -22,10 +23,10 @@ export class FileHasher {
   private memo: Record<string, MemoEntry> = {};
   private loaded = false;
   private dirty = false;
-  constructor(private readonly workspace: string) {}
+  constructor(private readonly ws: Workspace) {}
 
   get memoPath(): string {
-    return join(this.workspace, 'pipeline', 'hash-memo.json');
+    return this.ws.hashMemo;
   }
 
   private async load(): Promise<void> {
@@ -42,7 +43,7 @@ export class FileHasher {
   /** sha256 and size of one file or folder; SP_ERR_PIPELINE_INPUT when it cannot be read. */
   async hash(path: string, what = 'input'): Promise<OutputRecord> {
     await this.load();
-    const abs = resolve(this.workspace, path);
+    const abs = this.ws.path(path);
     let st;
     try {
       st = await stat(abs);

@@ -5,7 +5,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processAlive, processStartTime } from '../core/proc.js';
-import { acquireRunLock, lockPath, type LockInfo } from './lock.js';
+import { acquireRunLock, type LockInfo } from './lock.js';
+import { Workspace } from '../core/workspace.js';
 
 const linux = process.platform === 'linux';
 if (!linux) console.log('lock.test: orphan cases skipped: they need /proc (Linux)');
@@ -27,7 +28,7 @@ async function sleeper(extraArg: string): Promise<number> {
 
 async function writeLock(info: Partial<LockInfo>): Promise<void> {
   await mkdir(join(ws, 'pipeline'), { recursive: true });
-  await writeFile(lockPath(ws), JSON.stringify({ host: hostname(), pipeline: 'train', started_at: '2024-01-01T00:00:00Z', ...info }));
+  await writeFile(new Workspace(ws).runLock, JSON.stringify({ host: hostname(), pipeline: 'train', started_at: '2024-01-01T00:00:00Z', ...info }));
 }
 
 describe.runIf(linux)('taking over a dead runner\'s lock', () => {
@@ -39,11 +40,11 @@ describe.runIf(linux)('taking over a dead runner\'s lock', () => {
   ] as const)('$name → killed: $killed', async ({ names, start, killed }) => {
     const pid = await sleeper(names === 'ws' ? ws : join(ws, 'elsewhere'));
     await writeLock({ pid: deadPid, children: [{ pid, start: start === 'real' ? processStartTime(pid) : '1' }] });
-    const lock = await acquireRunLock(ws, 'train');
+    const lock = await acquireRunLock(new Workspace(ws), 'train');
     try {
       expect(lock.killedOrphans).toEqual(killed ? [pid] : []);
       expect(processAlive(pid)).toBe(!killed); // killed ones were waited for
-      expect((JSON.parse(await readFile(lockPath(ws), 'utf8')) as LockInfo).pid).toBe(process.pid);
+      expect((JSON.parse(await readFile(new Workspace(ws).runLock, 'utf8')) as LockInfo).pid).toBe(process.pid);
     } finally {
       await lock.release();
     }
@@ -52,15 +53,15 @@ describe.runIf(linux)('taking over a dead runner\'s lock', () => {
   it('a live holder is SP_ERR_PIPELINE_LOCKED and its task processes are left alone', async () => {
     const pid = await sleeper(ws);
     await writeLock({ pid: process.pid, start: processStartTime(process.pid), children: [{ pid, start: processStartTime(pid) }] });
-    await expect(acquireRunLock(ws, 'train')).rejects.toMatchObject({ code: 'SP_ERR_PIPELINE_LOCKED' });
+    await expect(acquireRunLock(new Workspace(ws), 'train')).rejects.toMatchObject({ code: 'SP_ERR_PIPELINE_LOCKED' });
     expect(processAlive(pid)).toBe(true);
   });
 });
 
 describe('the lock records the live task processes', () => {
   it('started/ended rewrite the lock file; nothing is written after release', async () => {
-    const lock = await acquireRunLock(ws, 'train');
-    const children = async (): Promise<number[]> => ((JSON.parse(await readFile(lockPath(ws), 'utf8')) as LockInfo).children ?? []).map((c) => c.pid);
+    const lock = await acquireRunLock(new Workspace(ws), 'train');
+    const children = async (): Promise<number[]> => ((JSON.parse(await readFile(new Workspace(ws).runLock, 'utf8')) as LockInfo).children ?? []).map((c) => c.pid);
     lock.processes.started(101);
     lock.processes.started(102);
     expect(await children()).toEqual([101, 102]);
@@ -68,7 +69,7 @@ describe('the lock records the live task processes', () => {
     expect(await children()).toEqual([102]);
     await lock.release();
     lock.processes.ended(102);
-    expect(existsSync(lockPath(ws))).toBe(false);
+    expect(existsSync(new Workspace(ws).runLock)).toBe(false);
   });
 
   it('taking the lock removes dead processes\' temp outputs, keeps live ones', async () => {
@@ -77,7 +78,7 @@ describe('the lock records the live task processes', () => {
     const live = join(ws, 'tables', `.prices.parquet.tmp-${process.pid}-a1`);
     await writeFile(dead, 'x');
     await writeFile(live, 'x');
-    const lock = await acquireRunLock(ws, 'train');
+    const lock = await acquireRunLock(new Workspace(ws), 'train');
     await lock.release();
     expect(lock.removedTemps).toEqual([dead]);
     expect([existsSync(dead), existsSync(live)]).toEqual([false, true]);

@@ -9,10 +9,10 @@
  * (SP_ERR_PIPELINE_LOCKED) or wait. */
 import { renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
 import { removeStaleTempsIn, tempPathFor } from '../core/fs.js';
+import type { Workspace } from '../core/workspace.js';
 import { processAlive, processCmdline, processGone, processStartTime } from '../core/proc.js';
 import type { ProcessTracker } from './types.js';
 
@@ -52,14 +52,10 @@ export interface AcquireOptions {
   orphanWaitMs?: number;
 }
 
-export function lockPath(workspace: string): string {
-  return join(workspace, 'pipeline', 'run.lock');
-}
-
-async function readLock(workspace: string): Promise<{ text: string; info: LockInfo | null } | null> {
+async function readLock(ws: Workspace): Promise<{ text: string; info: LockInfo | null } | null> {
   let text: string;
   try {
-    text = await readFile(lockPath(workspace), 'utf8');
+    text = await readFile(ws.runLock, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return { text: '', info: null }; // unreadable: treated as stale, as before
@@ -74,22 +70,22 @@ async function readLock(workspace: string): Promise<{ text: string; info: LockIn
 const holderGone = (info: LockInfo): boolean => info.host === hostname() && processGone(info.pid, info.start);
 
 /** The current holder, or null when the lock is free or stale. */
-export async function lockHolder(workspace: string): Promise<LockInfo | null> {
-  const got = await readLock(workspace);
+export async function lockHolder(ws: Workspace): Promise<LockInfo | null> {
+  const got = await readLock(ws);
   if (got === null || got.info === null) return null;
   return holderGone(got.info) ? null : got.info;
 }
 
 /** True when `p` is still the task process the dead holder recorded (same start time, a stockpipe command on this workspace). */
-export function isOrphanOf(p: LockedProcess, workspace: string): boolean {
+export function isOrphanOf(p: LockedProcess, ws: Workspace): boolean {
   if (!processAlive(p.pid) || p.start === null || processStartTime(p.pid) !== p.start) return false;
   const argv = processCmdline(p.pid);
-  return argv !== null && argv.includes(workspace);
+  return argv !== null && argv.includes(ws.root);
 }
 
 /** SIGKILLs the dead holder's orphaned task processes and waits until they are gone; returns their pids. */
-async function killOrphans(children: readonly LockedProcess[], workspace: string, waitMs: number): Promise<number[]> {
-  const orphans = children.filter((c) => isOrphanOf(c, workspace));
+async function killOrphans(children: readonly LockedProcess[], ws: Workspace, waitMs: number): Promise<number[]> {
+  const orphans = children.filter((c) => isOrphanOf(c, ws));
   for (const o of orphans) {
     try {
       process.kill(o.pid, 'SIGKILL');
@@ -102,7 +98,7 @@ async function killOrphans(children: readonly LockedProcess[], workspace: string
     const alive = orphans.filter((o) => processAlive(o.pid));
     if (alive.length === 0) return orphans.map((o) => o.pid);
     if (Date.now() >= deadline) {
-      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${workspace}: task process ${alive.map((o) => o.pid).join(', ')} of a dead run is still alive ${waitMs / 1000} s after SIGKILL`, {
+      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${ws.root}: task process ${alive.map((o) => o.pid).join(', ')} of a dead run is still alive ${waitMs / 1000} s after SIGKILL`, {
         hint: `Check the process (ps -p ${alive[0]!.pid}); run again once it is gone.`,
       });
     }
@@ -149,16 +145,16 @@ function tracker(file: string, info: LockInfo, isReleased: () => boolean): Proce
  * Takes the workspace's run lock. `waitMs` > 0 polls until the holder finishes (or the time is
  * up); otherwise a live holder is SP_ERR_PIPELINE_LOCKED at once.
  */
-export async function acquireRunLock(workspace: string, pipeline: string, opts: AcquireOptions = {}): Promise<RunLock> {
-  const file = lockPath(workspace);
-  await mkdir(join(workspace, 'pipeline'), { recursive: true });
+export async function acquireRunLock(ws: Workspace, pipeline: string, opts: AcquireOptions = {}): Promise<RunLock> {
+  const file = ws.runLock;
+  await mkdir(ws.pipelineDir, { recursive: true });
   const info: LockInfo = { pid: process.pid, host: hostname(), pipeline, started_at: (opts.now ?? (() => new Date()))().toISOString(), start: processStartTime(process.pid), children: [] };
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const killedOrphans: number[] = [];
   for (;;) {
     if (await tryAcquire(file, info)) {
       let released = false;
-      const removedTemps = await removeStaleTempsIn(workspace);
+      const removedTemps = await removeStaleTempsIn(ws);
       return {
         path: file,
         processes: tracker(file, info, () => released),
@@ -170,17 +166,17 @@ export async function acquireRunLock(workspace: string, pipeline: string, opts: 
         },
       };
     }
-    const got = await readLock(workspace);
+    const got = await readLock(ws);
     if (got === null) continue; // released meanwhile
     if (got.info === null || holderGone(got.info)) {
       // Stale: its runner is gone. Its task processes must be too before this run starts.
-      killedOrphans.push(...(await killOrphans(got.info?.children ?? [], workspace, opts.orphanWaitMs ?? 10_000)));
-      if ((await readLock(workspace))?.text === got.text) await rm(file, { force: true });
+      killedOrphans.push(...(await killOrphans(got.info?.children ?? [], ws, opts.orphanWaitMs ?? 10_000)));
+      if ((await readLock(ws))?.text === got.text) await rm(file, { force: true });
       continue;
     }
     const holder = got.info;
     if (Date.now() >= deadline) {
-      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${workspace} is in use by pipeline '${holder.pipeline}' (pid ${holder.pid} on ${holder.host}, since ${holder.started_at})`, {
+      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${ws.root} is in use by pipeline '${holder.pipeline}' (pid ${holder.pid} on ${holder.host}, since ${holder.started_at})`, {
         hint: `Wait for it to finish, pass --wait, or stop process ${holder.pid}; ${file} is taken over automatically once that process is gone.`,
       });
     }

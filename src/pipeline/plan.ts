@@ -1,8 +1,8 @@
 /** @module pipeline/plan
  * `--dry-run`: what a run would do, without running anything: for each task in order, whether it
  * would run or be cached (and why), from the current files, the cache and the last results. */
-import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
+import type { Workspace } from '../core/workspace.js';
 import { cacheLookup, latestTaskResult } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { sliceNames, topoOrder } from './graph.js';
@@ -17,10 +17,10 @@ export interface PlannedTask {
   reason: string;
 }
 
-export async function planPipeline(opts: { workspace: string; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string }): Promise<PlannedTask[]> {
+export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string }): Promise<PlannedTask[]> {
   const order = topoOrder(opts.pipeline.tasks);
   const slice = sliceNames(order, { from: opts.from, to: opts.to });
-  const hasher = new FileHasher(opts.workspace);
+  const hasher = new FileHasher(opts.ws);
   const summaries: Record<string, TaskSummary> = {};
   const actions = new Map<string, PlannedTask['action']>();
   const out: PlannedTask[] = [];
@@ -39,7 +39,7 @@ export async function planPipeline(opts: { workspace: string; pipeline: Pipeline
     let key: string;
     try {
       const files = typeof t.inputs === 'function' ? t.inputs(summaries) : (t.inputs ?? []);
-      const inputs = await Promise.all(files.map((p) => hasher.hash(resolve(opts.workspace, p))));
+      const inputs = await Promise.all(files.map((p) => hasher.hash(opts.ws.path(p))));
       key = cacheKey({ task: t.name, version: t.version, params: resolveParams(t.params, summaries), inputs });
     } catch (err) {
       if (!(err instanceof StockpipeError)) throw err;

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
 import { recordAlert, type AlertRecord } from '../registry/alerts.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { deliverAlert, type AlertChannels } from './alerts.js';
@@ -18,9 +19,9 @@ export function alertChannelsOf(alerts: Config['alerts'], env: Readonly<Record<s
 }
 
 /** Delivers alerts already recorded (e.g. by monitor) to the channels. Never throws. */
-export async function deliverRecorded(workspace: string, alerts: readonly AlertRecord[], channels: AlertChannels, log: Logger): Promise<void> {
+export async function deliverRecorded(ws: Workspace, alerts: readonly AlertRecord[], channels: AlertChannels, log: Logger): Promise<void> {
   if (!channels.webhookUrl && !channels.smtp) return;
-  const reg = openRegistry(workspace);
+  const reg = openRegistry(ws);
   try {
     for (const a of alerts) await deliverAlert(reg, a, channels, { log });
   } finally {

@@ -9,6 +9,7 @@ import { openRegistry, type Registry } from '../registry/store.js';
 import { sliceNames, topoOrder } from './graph.js';
 import { backoffMs, runPipeline, type RunOptions } from './runner.js';
 import type { Pipeline, TaskSpec } from './types.js';
+import { Workspace } from '../core/workspace.js';
 
 let ws: string;
 let reg: Registry;
@@ -51,7 +52,7 @@ const chain = (over: Record<string, Partial<TaskSpec>> = {}): Pipeline => ({
   ],
 });
 
-const run = (pipeline: Pipeline, opts: Partial<RunOptions> = {}) => runPipeline({ workspace: ws, pipeline, registry: reg, log: getLog('test'), sleep: noWait, ...opts });
+const run = (pipeline: Pipeline, opts: Partial<RunOptions> = {}) => runPipeline({ ws: new Workspace(ws), pipeline, registry: reg, log: getLog('test'), sleep: noWait, ...opts });
 const statuses = (r: { tasks: { name: string; status: string }[] }) => Object.fromEntries(r.tasks.map((t) => [t.name, t.status]));
 
 describe('graph', () => {

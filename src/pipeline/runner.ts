@@ -5,8 +5,9 @@
  * cancellation, and records every state change in the store. Locking is the caller's (lock.ts). */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js';
+import type { Workspace } from '../core/workspace.js';
 import { abortableSleep, backoffMs } from '../core/retry.js';
 import { createRng } from '../core/rng.js';
 import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
@@ -32,8 +33,8 @@ export { abortableSleep, backoffMs };
 const resolveFiles = (list: FileList | undefined, up: Readonly<Record<string, TaskSummary>>): readonly string[] => (list === undefined ? [] : typeof list === 'function' ? list(up) : list);
 export const resolveParams = (p: TaskSpec['params'], up: Readonly<Record<string, TaskSummary>>): Record<string, unknown> => (p === undefined ? {} : typeof p === 'function' ? p(up) : p);
 
-export function taskLogPath(workspace: string, runId: string, task: string): string {
-  return join(workspace, 'runs', runId, `${task}.log`);
+export function taskLogPath(ws: Workspace, runId: string, task: string): string {
+  return ws.taskLog(runId, task);
 }
 
 /** Runs (or resumes) a pipeline to its end and returns what happened; never throws for a task failure. */
@@ -42,7 +43,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const { registry: reg, pipeline, log } = opts;
   const order = topoOrder(pipeline.tasks);
   const names = order.map((t) => t.name);
-  const hasher = new FileHasher(opts.workspace);
+  const hasher = new FileHasher(opts.ws);
   const sleep = opts.sleep ?? abortableSleep;
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort();
@@ -71,7 +72,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   /** Runs one task to its final state. */
   const runTask = async (spec: TaskSpec): Promise<void> => {
     const name = spec.name;
-    const logPath = taskLogPath(opts.workspace, runId, name);
+    const logPath = taskLogPath(opts.ws, runId, name);
     const started = performance.now();
     const finish = (status: TaskStatus, extra: { result?: TaskResult; key?: string | null; outputs?: OutputRecord[]; error?: StockpipeError; attempts: number }): void => {
       const seconds = Math.round(performance.now() - started) / 1000;
@@ -92,7 +93,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     const up = { ...summaries };
     try {
       if (spec.cache !== 'never') {
-        const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(resolve(opts.workspace, p), `task ${name}: input`)));
+        const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(opts.ws.path(p), `task ${name}: input`)));
         key = cacheKey({ task: name, version: spec.version, params: resolveParams(spec.params, up), inputs });
         const forced = opts.force === true || (opts.forceTasks ?? []).includes(name);
         const hit = forced ? null : cacheLookup(reg, name, key);
@@ -140,7 +141,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
           }, spec.timeoutMs);
         })]);
         const declared = result.status === 'skipped' ? [] : resolveFiles(spec.outputs, { ...up, [name]: result.summary ?? {} });
-        const outputs = await Promise.all(declared.map((p) => hasher.hash(resolve(opts.workspace, p), `task ${name}: output`)));
+        const outputs = await Promise.all(declared.map((p) => hasher.hash(opts.ws.path(p), `task ${name}: output`)));
         if (key !== null && result.status !== 'skipped') cacheStore(reg, { task: name, cache_key: key, run_id: runId, outputs, summary: result.summary ?? null });
         finish(result.status ?? 'succeeded', { result, key, outputs, attempts: attempt });
         return;
@@ -244,7 +245,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     resumed,
     seconds: Math.round(performance.now() - t0) / 1000,
     tasks: list,
-    failed: failedTask ? { task: failedTask.name, code: failedTask.error?.code ?? 'SP_ERR_TASK_FAILED', message: failedTask.error?.message ?? '', log_path: taskLogPath(opts.workspace, runId, failedTask.name) } : null,
+    failed: failedTask ? { task: failedTask.name, code: failedTask.error?.code ?? 'SP_ERR_TASK_FAILED', message: failedTask.error?.message ?? '', log_path: taskLogPath(opts.ws, runId, failedTask.name) } : null,
   };
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getLog } from '../core/log.js';
 import { cronFor, dueAt, localDate, occurrences, runScheduler, schedulerTick, type Schedule, type SchedulerDeps } from './schedule.js';
+import { Workspace } from '../core/workspace.js';
 
 const daily: Schedule = { pipeline: 'daily', cron: '30 18 * * 1-5', timezone: 'America/New_York', trading_days_only: true };
 const ny = (d: Date): string => localDate(d, 'America/New_York');
@@ -41,7 +42,7 @@ describe('schedule', () => {
     const starts: string[] = [];
     let finish: (() => void) | undefined;
     const deps: SchedulerDeps = {
-      workspace: ws, schedules: [daily], log: getLog('test'), now: () => now, signal: new AbortController().signal, sleep: async () => {},
+      ws: new Workspace(ws), schedules: [daily], log: getLog('test'), now: () => now, signal: new AbortController().signal, sleep: async () => {},
       alert: async (a) => { alerts.push(a.kind); },
       startRun: (p, occ) => { starts.push(`${p}@${ny(occ)}`); return new Promise((resolve) => { finish = () => resolve({ status: 'finished' }); }); },
     };
@@ -68,7 +69,7 @@ describe('schedule', () => {
     const started: string[] = [];
     const sleeps: number[] = [];
     await runScheduler({
-      workspace: ws, schedules: [daily], log: getLog('test'), now: () => now, signal: ac.signal, alert: async () => {},
+      ws: new Workspace(ws), schedules: [daily], log: getLog('test'), now: () => now, signal: ac.signal, alert: async () => {},
       startRun: async (p, occ) => { started.push(`${p}@${ny(occ)}`); return { status: 'finished', run_id: 'r' }; },
       sleep: async (ms) => { sleeps.push(ms); now = new Date(now.getTime() + ms); if (started.length >= 2) ac.abort(); },
     });

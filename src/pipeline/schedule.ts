@@ -4,12 +4,12 @@
  * (never two of one pipeline at once, at most one catch-up run after downtime, missed trading days
  * alerted, a failed run logged and survived). State: <workspace>/pipeline/scheduler-state.json. */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Cron } from 'croner';
 import { isTradingDay } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
 
 export interface Schedule {
   pipeline: string;
@@ -88,7 +88,7 @@ async function readState(file: string): Promise<State> {
 }
 
 export interface SchedulerDeps {
-  workspace: string;
+  ws: Workspace;
   schedules: readonly Schedule[];
   log: Logger;
   now: () => Date;
@@ -137,7 +137,7 @@ export async function schedulerTick(deps: SchedulerDeps, state: State, running: 
 /** Runs until `signal` aborts, then waits for the runs in progress. */
 export async function runScheduler(deps: SchedulerDeps): Promise<void> {
   for (const s of deps.schedules) cronFor(s);
-  const file = join(deps.workspace, 'pipeline', 'scheduler-state.json');
+  const file = deps.ws.schedulerState;
   const state = await readState(file);
   const running = new Map<string, Promise<unknown>>();
   while (!deps.signal.aborted) {

@@ -3,6 +3,7 @@
  * a code version and a function. The runner (runner.ts) orders, caches, retries and records them;
  * the concrete pipelines (`train`, `daily`) are composed in pipeline/builtin/. */
 import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
 import type { RunnerIdentity, TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 
@@ -98,7 +99,8 @@ export interface RunObserver {
 
 /** What runner.runPipeline takes (prepare.ts reads the resume and slice fields). */
 export interface RunOptions {
-  workspace: string;
+  /** The workspace: task files resolve against it, logs and the hash memo live in it. */
+  ws: Workspace;
   pipeline: Pipeline;
   registry: Registry;
   log: Logger;

@@ -1,8 +1,8 @@
 /** @module registry/open
- * Opens <workspace>/stockpipe.db: WAL, busy timeout, foreign keys, migrations; maps SQLite failures
+ * Opens a workspace's store (core/workspace's registryPath): WAL, busy timeout, foreign keys, migrations; maps SQLite failures
  * to SP_ERR_REGISTRY with the path and a hint. The typed API over the connection is store.ts. */
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
 import { diskFullError } from '../core/os-errors.js';
@@ -10,10 +10,6 @@ import { assertNotNewer, migrate, SCHEMA_VERSION, schemaVersion } from './schema
 
 /** How long a statement waits for another process's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 10_000;
-
-export function registryPath(workspace: string): string {
-  return join(workspace, 'stockpipe.db');
-}
 
 function hintFor(sqliteCode: string, file: string): string | undefined {
   if (/^SQLITE_(BUSY|LOCKED)/.test(sqliteCode)) {

@@ -7,9 +7,9 @@
  * transaction, so the next read sees what other processes committed. Writers open their own
  * short-lived writable handle (openRegistry). */
 import { statSync, type Stats } from 'node:fs';
-import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { openRegistry, registryPath, type Registry } from './store.js';
+import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
+import { openRegistry, type Registry } from './store.js';
 
 /** The file's identity (device and inode), or null when there is no file. */
 function identity(file: string): string | null {
@@ -30,17 +30,20 @@ export class RegistryReader {
   private openedOn: string | null = null;
   private closed = false;
 
+  readonly ws: Workspace;
+
   constructor(
-    readonly workspace: string,
+    workspace: WorkspaceRef,
     private readonly now?: () => Date,
   ) {
-    this.file = registryPath(resolve(workspace));
+    this.ws = toWorkspace(workspace);
+    this.file = this.ws.registryPath;
   }
 
   /** Runs `fn` on the shared read-only handle (after close(): on a handle of its own, closed after). */
   read<T>(fn: (reg: Registry) => T): T {
     if (this.closed) {
-      const reg = openRegistry(this.workspace, { readonly: true, now: this.now });
+      const reg = openRegistry(this.ws, { readonly: true, now: this.now });
       try {
         return fn(reg);
       } finally {
@@ -50,7 +53,7 @@ export class RegistryReader {
     const id = identity(this.file);
     if (this.reg !== null && id !== this.openedOn) this.drop();
     if (this.reg === null) {
-      this.reg = openRegistry(this.workspace, { readonly: true, now: this.now });
+      this.reg = openRegistry(this.ws, { readonly: true, now: this.now });
       this.openedOn = id;
     }
     try {

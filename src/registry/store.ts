@@ -4,19 +4,23 @@
  * Synchronous (better-sqlite3); opening and schema live in open.ts and schema.ts. */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { beforeCommit } from '../core/commit-guard.js';
 import { StockpipeError } from '../core/errors.js';
 import { assertAliasTakes } from './alias-kinds.js';
-import { connect, registryError, registryPath } from './open.js';
+import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
+import { connect, registryError } from './open.js';
 import { compareModelVersions, decidePromotion, type PromoteOptions } from './promote.js';
 import type {
   AliasMove, AliasReason, ArtifactRecord, DataVersion, MetricInput, MetricRecord, ModelComparison, ModelKind, ModelMetrics,
   ModelVersion, PromoteDecision, RegisterModelInput, RunDetails, RunInput, RunRecord, RunStatus, TestSlice,
 } from './types.js';
 
-export { registryPath };
+/** The store file of a workspace (a Workspace, or its folder). */
+export function registryPath(ref: WorkspaceRef): string {
+  return toWorkspace(ref).registryPath;
+}
 export type { PromoteOptions };
 export type * from './types.js';
 
@@ -50,14 +54,14 @@ export class Registry {
   readonly file: string;
   readonly readonly: boolean;
   private readonly db: BetterSqlite3.Database;
-  private readonly workspace: string;
+  private readonly ws: Workspace;
   private readonly now: () => Date;
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
 
-  constructor(db: BetterSqlite3.Database, workspace: string, readonly: boolean, now: () => Date) {
+  constructor(db: BetterSqlite3.Database, ws: Workspace, readonly: boolean, now: () => Date) {
     this.db = db;
-    this.workspace = resolve(workspace);
-    this.file = registryPath(this.workspace);
+    this.ws = ws;
+    this.file = ws.registryPath;
     this.readonly = readonly;
     this.now = now;
   }
@@ -153,7 +157,7 @@ export class Registry {
 
   /** Registers a model version whose folder holds model.json. */
   registerModel(input: RegisterModelInput): ModelVersion {
-    const abs = resolve(this.workspace, input.path);
+    const abs = this.ws.path(input.path);
     this.assertFiles(input.model_id, abs);
     this.write('register model', () => {
       if (this.q('SELECT 1 FROM model_versions WHERE model_id = ?').get(input.model_id) !== undefined) {
@@ -335,14 +339,13 @@ export class Registry {
       id: r.model_id, kind: r.kind, created_at: r.created_at,
       aliases: Object.entries(targets).filter(([, id]) => id === r.model_id).map(([a]) => a),
       metrics: jsonOr<ModelMetrics>(r.metrics, {}), run_id: r.run_id, data_hash: r.data_hash,
-      path: resolve(this.workspace, r.path), test_slice: jsonOr<TestSlice | null>(r.test_slice, null),
+      path: this.ws.path(r.path), test_slice: jsonOr<TestSlice | null>(r.test_slice, null),
     };
   }
 
   /** Inside the workspace: stored relative (the workspace can move); outside: absolute. */
   private storedPath(abs: string): string {
-    const rel = relative(this.workspace, abs);
-    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? abs : rel.split(sep).join('/');
+    return this.ws.relative(abs);
   }
 
   private assertFiles(modelId: string, dir: string): void {
@@ -353,9 +356,10 @@ export class Registry {
   }
 }
 
-/** Opens (creating and migrating when needed) the registry of `workspace`. Close it when done. */
-export function openRegistry(workspace: string, opts: OpenOptions = {}): Registry {
+/** Opens (creating and migrating when needed) a workspace's registry (a Workspace, or its folder). Close it when done. */
+export function openRegistry(ref: WorkspaceRef, opts: OpenOptions = {}): Registry {
+  const ws = toWorkspace(ref);
   const now = opts.now ?? (() => new Date());
   const readonly = opts.readonly === true;
-  return new Registry(connect(registryPath(resolve(workspace)), readonly, now), workspace, readonly, now);
+  return new Registry(connect(ws.registryPath, readonly, now), ws, readonly, now);
 }

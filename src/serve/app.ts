@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { registerDashboard } from '../dashboard/routes.js';
 import type { Logger } from '../core/log.js';
+import type { WorkspaceRef } from '../core/workspace.js';
 import { forecastHistory } from '../registry/forecasts.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
@@ -26,7 +27,8 @@ export const MAX_BATCH = 10_000;
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 export interface AppOptions {
-  workspace: string;
+  /** The served workspace (its memory limit bounds the dashboard's DuckDB reads). */
+  workspace: WorkspaceRef;
   /** The served model and the server's one read-only registry handle (closed with the app). */
   holder: ChampionHolder;
   /** Access log (one line per request); null turns it off. */

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
+import type { WorkspaceRef } from '../core/workspace.js';
 import { scorerFromJSON, type VolumeScorer } from '../ml/volume-model.js';
 import { RegistryReader } from '../registry/reader.js';
 
@@ -27,7 +28,7 @@ export class ChampionHolder {
   readonly registry: RegistryReader;
 
   constructor(
-    workspace: string,
+    workspace: WorkspaceRef,
     private readonly log: Logger,
     private readonly alias = 'champion',
   ) {

@@ -124,7 +124,7 @@ export function dirSource(path: string): Source {
       ctx.progress.stop();
       // Real paths and skips join the hash only when present (unchanged versions for plain folders).
       const version = `files:${hashJson(files.map((f) => (f.real_path === undefined ? [f.path, f.size, f.mtime_ms, f.sha256] : [f.path, f.size, f.mtime_ms, f.sha256, f.real_path])))}${scan.skipped.length > 0 ? `:skipped:${hashJson(scan.skipped)}` : ''}`;
-      const prev = await readManifest(ctx.workspace, 'dir');
+      const prev = await readManifest(ctx.ws, 'dir');
       const cached = prev !== null && prev.root === root && prev.source_version === version;
       const manifest: Manifest = cached
         ? prev
@@ -140,7 +140,7 @@ export function dirSource(path: string): Source {
             bytes: files.reduce((s, f) => s + f.size, 0),
             ...(scan.skipped.length > 0 ? { skipped: scan.skipped } : {}),
           };
-      return saveFetched(ctx.workspace, ctx.now(), manifest, cached);
+      return saveFetched(ctx.ws, ctx.now(), manifest, cached);
     },
   };
 }

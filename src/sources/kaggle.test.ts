@@ -17,6 +17,7 @@ import { silentProgress, type Progress } from '../core/progress.js';
 import { resolveKaggleAuth } from './kaggle-auth.js';
 import { countDataRows, kaggleSource, type KaggleSourceOptions } from './kaggle.js';
 import type { FetchContext, Manifest } from './types.js';
+import { Workspace } from '../core/workspace.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 interface Seen { url: string; headers: IncomingHttpHeaders }
@@ -156,7 +157,7 @@ afterEach(async () => {
 });
 
 function ctx(env: Record<string, string> = {}, extra: Partial<FetchContext> = {}): FetchContext {
-  return { workspace: ws, log: pino({ level: 'silent' }), progress: silentProgress, now: () => new Date('2024-01-02T03:04:05Z'), env, homeDir: home, checksum: false, ...extra };
+  return { ws: new Workspace(ws), log: pino({ level: 'silent' }), progress: silentProgress, now: () => new Date('2024-01-02T03:04:05Z'), env, homeDir: home, checksum: false, ...extra };
 }
 
 function source(o: Partial<KaggleSourceOptions> = {}) {

@@ -16,7 +16,7 @@ import { ensureWritableDir, sha256File, statOrNull, writeFileAtomic } from '../c
 import type { Logger } from '../core/log.js';
 import { RetryBudget, randomJitter, retryAfterMs, sourceBackoffMs } from '../core/retry.js';
 import { resolveKaggleAuth, kaggleCredentialPlaces, type KaggleAuth } from './kaggle-auth.js';
-import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
+import { readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
 import { extractZip } from './zip.js';
 import { beforeCommit } from '../core/commit-guard.js';
@@ -74,18 +74,18 @@ export function kaggleSource(opts: KaggleSourceOptions): Source {
 
 async function fetchDataset(run: Run): Promise<FetchResult> {
   const { ctx, owner, slug } = run;
-  const dir = rawDir(ctx.workspace, 'kaggle');
+  const dir = ctx.ws.rawDir('kaggle');
   await ensureWritableDir(dir);
   const { version, totalBytes } = await getVersion(run);
   const key = `${owner}/${slug}@v${version}`;
   const dataDir = join(dir, 'data');
-  const previous = await readManifest(ctx.workspace, 'kaggle').catch((err: unknown) => {
+  const previous = await readManifest(ctx.ws, 'kaggle').catch((err: unknown) => {
     if (err instanceof StockpipeError && err.code === 'SP_ERR_NO_RAW_DATA') return null; // unreadable: fetch again
     throw err;
   });
   if (previous?.source_version === key && (await isDir(dataDir))) {
     run.log.info({ version: key }, 'kaggle dataset unchanged; using the cached copy');
-    return { manifest: previous, manifestPath: manifestPath(ctx.workspace, 'kaggle'), cached: true };
+    return { manifest: previous, manifestPath: ctx.ws.manifest('kaggle'), cached: true };
   }
   const zipPath = join(dir, `${owner}__${slug}@v${version}.zip`);
   if ((await sizeOf(zipPath)) === 0) {
@@ -303,7 +303,7 @@ async function unpack(run: Run, zipPath: string, dir: string, key: string): Prom
     await rename(staging, dataDir);
     let path: string;
     try {
-      path = await writeManifest(ctx.workspace, manifest);
+      path = await writeManifest(ctx.ws, manifest);
     } catch (err) {
       await rm(dataDir, { recursive: true, force: true });
       if (hadData) await rename(old, dataDir);

@@ -16,6 +16,7 @@ import {
   syntheticSource,
 } from './synthetic.js';
 import type { FetchContext } from './types.js';
+import { Workspace } from '../core/workspace.js';
 
 let scratch: string;
 beforeAll(async () => {
@@ -232,7 +233,7 @@ describe('generateSynthetic', () => {
 
 describe('syntheticSource', () => {
   const ctxFor = (workspace: string, signal?: AbortSignal): FetchContext => ({
-    workspace,
+    ws: new Workspace(workspace),
     log: pino({ level: 'silent' }),
     progress: silentProgress,
     now: () => new Date('2024-05-01T12:00:00Z'),

@@ -3,6 +3,7 @@
  * raw/<source-id>/manifest.json (files, sizes, hashes, rows, fetched-at, source version). */
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
 
 export interface ManifestFile {
   /** Path relative to the manifest's root (a folder path, or a zip entry name). */
@@ -43,7 +44,7 @@ export interface Manifest {
 }
 
 export interface FetchContext {
-  workspace: string;
+  ws: Workspace;
   log: Logger;
   progress: Progress;
   signal?: AbortSignal;

@@ -6,6 +6,7 @@
 import { ensureWritableDir } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
+import type { Workspace } from '../core/workspace.js';
 import { sourceFor } from './index.js';
 import type { Config } from '../core/config.js';
 import { chooseSource, rememberSource, sourceMismatch, sourceOf, type SourceSwitch } from './workspace-source.js';
@@ -27,7 +28,7 @@ export interface FetchData {
 }
 
 export interface FetchWorkspaceOptions {
-  workspace: string;
+  ws: Workspace;
   /** The config's `fetch` settings and which of them the user set (the others may come from source.json). */
   fetch: Config['fetch'];
   explicitFetch: ReadonlySet<string>;
@@ -41,14 +42,14 @@ export interface FetchWorkspaceOptions {
 
 export async function fetchWorkspace(o: FetchWorkspaceOptions): Promise<FetchData> {
   const t0 = performance.now();
-  const choice = await chooseSource(o.workspace, o.fetch, o.explicitFetch);
+  const choice = await chooseSource(o.ws, o.fetch, o.explicitFetch);
   const source = sourceFor(choice.fetch.source, choice.fetch);
   if (choice.switching && !o.switchSource) {
-    throw sourceMismatch(o.workspace, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe fetch --source ${choice.fetch.source} --switch-source\` (or \`stockpipe run --source ${choice.fetch.source}\`).`);
+    throw sourceMismatch(o.ws, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe fetch --source ${choice.fetch.source} --switch-source\` (or \`stockpipe run --source ${choice.fetch.source}\`).`);
   }
-  await ensureWritableDir(o.workspace);
-  const r = await source.fetch({ workspace: o.workspace, log: o.log, progress: o.progress, now: o.now, env: o.env, homeDir: o.homeDir, checksum: choice.fetch.checksum });
-  const sw = await rememberSource(o.workspace, choice.remembered, sourceOf(choice.fetch), o.now(), 'fetch');
+  await ensureWritableDir(o.ws.root);
+  const r = await source.fetch({ ws: o.ws, log: o.log, progress: o.progress, now: o.now, env: o.env, homeDir: o.homeDir, checksum: choice.fetch.checksum });
+  const sw = await rememberSource(o.ws, choice.remembered, sourceOf(choice.fetch), o.now(), 'fetch');
   return {
     source: r.manifest.source,
     source_spec: r.manifest.source_spec,

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigSchema, explicitFetchKeys, type Config } from '../core/config.js';
 import { tempWorkspace } from '../../test/helpers/workspace.js';
 import { chooseSource, rememberSource, sourceOf, type CurrentSource, type SourceRecord } from './workspace-source.js';
+import { Workspace } from '../core/workspace.js';
 
 type Fetch = Config['fetch'];
 const DEFAULTS: Fetch = ConfigSchema.parse({}).fetch;
@@ -41,13 +42,13 @@ describe('chooseSource', () => {
   ];
   it.each(cases)('%s', async (_name, rem, config, explicit, spec, identity, switching) => {
     const ws = await workspaceWith(rem);
-    const c = await chooseSource(ws, cfg(config), new Set(explicit));
+    const c = await chooseSource(new Workspace(ws), cfg(config), new Set(explicit));
     expect({ spec: c.fetch.source, identity: c.identity, switching: c.switching }).toEqual({ spec, identity, switching });
   });
 
   it('remembers yahoo start from the workspace when only the tickers are given', async () => {
     const ws = await workspaceWith(remembered('yahoo', { tickers: ['AAPL'], start: '2020-01-01' }));
-    const c = await chooseSource(ws, cfg({ source: 'yahoo', tickers: ['MSFT'] }), new Set(['source', 'tickers']));
+    const c = await chooseSource(new Workspace(ws), cfg({ source: 'yahoo', tickers: ['MSFT'] }), new Set(['source', 'tickers']));
     expect([c.fetch.tickers, c.fetch.start]).toEqual([['MSFT'], '2020-01-01']);
   });
 
@@ -55,7 +56,7 @@ describe('chooseSource', () => {
     const ws = await workspaceWith(null);
     await mkdir(join(ws, 'raw', 'synthetic'), { recursive: true });
     await writeFile(join(ws, 'raw', 'synthetic', 'manifest.json'), JSON.stringify({ format: 1, source: 'synthetic', source_spec: 'synthetic:seed=7,symbols=20,years=1,start=2015-01-02', source_version: 'x', fetched_at: '2026-01-01T00:00:00Z', layout: 'dir', root: '/x', files: [], bytes: 0 }));
-    const c = await chooseSource(ws, DEFAULTS, new Set());
+    const c = await chooseSource(new Workspace(ws), DEFAULTS, new Set());
     expect([c.identity, c.switching, c.fetch.symbols, c.fetch.start]).toEqual(['synthetic:seed=7,symbols=20,years=1,start=2015-01-02', false, 20, '2015-01-02']);
   });
 });
@@ -73,12 +74,12 @@ describe('rememberSource', () => {
     const ws = await workspaceWith(null);
     const read = async (): Promise<SourceRecord> => JSON.parse(await readFile(join(ws, 'source.json'), 'utf8')) as SourceRecord;
     const dir = sourceOf(cfg({ source: 'dir:/data/real' }));
-    expect(await rememberSource(ws, null, dir, at(1), 'fetch')).toEqual({ at: at(1).toISOString(), from: null, to: 'dir:/data/real', by: 'fetch' });
+    expect(await rememberSource(new Workspace(ws), null, dir, at(1), 'fetch')).toEqual({ at: at(1).toISOString(), from: null, to: 'dir:/data/real', by: 'fetch' });
     const first = (await read()).current;
-    expect(await rememberSource(ws, first, dir, at(2), 'fetch')).toBeNull();
+    expect(await rememberSource(new Workspace(ws), first, dir, at(2), 'fetch')).toBeNull();
     expect((await read()).current.since).toBe(at(1).toISOString());
     const syn = sourceOf(DEFAULTS);
-    expect(await rememberSource(ws, first, syn, at(3), 'fetch')).toMatchObject({ from: 'dir:/data/real', to: DEF_ID });
+    expect(await rememberSource(new Workspace(ws), first, syn, at(3), 'fetch')).toMatchObject({ from: 'dir:/data/real', to: DEF_ID });
     const rec = await read();
     expect(rec.history.map((h) => [h.at, h.from, h.to])).toEqual([[at(1).toISOString(), null, 'dir:/data/real'], [at(3).toISOString(), 'dir:/data/real', DEF_ID]]);
     expect(rec.current).toMatchObject({ identity: DEF_ID, spec: 'synthetic', params: { seed: 42, symbols: 500, years: 10, start: '2010-01-04' }, since: at(3).toISOString() });
@@ -87,7 +88,7 @@ describe('rememberSource', () => {
   it('the same yahoo source with other tickers updates them without a switch', async () => {
     const ws = await workspaceWith(null);
     const before = { ...sourceOf(cfg({ source: 'yahoo', tickers: ['AAPL'] })), since: at(1).toISOString() };
-    expect(await rememberSource(ws, before, sourceOf(cfg({ source: 'yahoo', tickers: ['MSFT'] })), at(2), 'fetch')).toBeNull();
+    expect(await rememberSource(new Workspace(ws), before, sourceOf(cfg({ source: 'yahoo', tickers: ['MSFT'] })), at(2), 'fetch')).toBeNull();
     const rec = JSON.parse(await readFile(join(ws, 'source.json'), 'utf8')) as SourceRecord;
     expect([rec.current.params.tickers, rec.current.since, rec.history]).toEqual([['MSFT'], at(1).toISOString(), []]);
   });

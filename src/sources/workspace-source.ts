@@ -8,10 +8,11 @@
  * changes every value or the ticker set); dir:/zip: → the absolute path; kaggle → owner/slug;
  * yahoo → 'yahoo' (its tickers and start are remembered, not identity: the user names them). */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
 import { statOrNull, writeFileAtomic } from '../core/fs.js';
+import type { Workspace } from '../core/workspace.js';
 import { latestManifest } from './manifest.js';
 import { syntheticSpec } from './synthetic.js';
 import type { Manifest } from './types.js';
@@ -50,13 +51,9 @@ export interface SourceRecord {
   history: SourceSwitch[];
 }
 
-export function sourceRecordPath(workspace: string): string {
-  return join(workspace, 'source.json');
-}
-
 /** <workspace>/source.json, or null when the workspace has none yet. */
-export async function readSourceRecord(workspace: string): Promise<SourceRecord | null> {
-  const path = sourceRecordPath(workspace);
+export async function readSourceRecord(ws: Workspace): Promise<SourceRecord | null> {
+  const path = ws.sourceRecord;
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -121,12 +118,12 @@ function fromManifest(m: Manifest): CurrentSource {
 }
 
 /** The remembered source: source.json, else the newest fetched manifest, else null (a new workspace). */
-export async function rememberedSource(workspace: string): Promise<CurrentSource | null> {
-  const rec = await readSourceRecord(workspace);
+export async function rememberedSource(ws: Workspace): Promise<CurrentSource | null> {
+  const rec = await readSourceRecord(ws);
   if (rec !== null) return rec.current;
-  if (!(await statOrNull(join(workspace, 'raw')))?.isDirectory()) return null;
+  if (!(await statOrNull(ws.rawRoot))?.isDirectory()) return null;
   try {
-    return fromManifest(await latestManifest(workspace));
+    return fromManifest(await latestManifest(ws));
   } catch (err) {
     if (err instanceof StockpipeError && err.code === 'SP_ERR_NO_RAW_DATA') return null;
     throw err;
@@ -147,8 +144,8 @@ export interface SourceChoice {
  * or config file); every other remembered setting comes from the workspace, so a default never
  * replaces it. With nothing remembered, the config (and its defaults) decides.
  */
-export async function chooseSource(workspace: string, cfg: FetchConfig, explicit: ReadonlySet<string>): Promise<SourceChoice> {
-  const remembered = await rememberedSource(workspace);
+export async function chooseSource(ws: Workspace, cfg: FetchConfig, explicit: ReadonlySet<string>): Promise<SourceChoice> {
+  const remembered = await rememberedSource(ws);
   const fetch: FetchConfig = { ...cfg };
   if (remembered !== null) {
     if (!explicit.has('source')) fetch.source = remembered.spec;
@@ -164,8 +161,8 @@ export async function chooseSource(workspace: string, cfg: FetchConfig, explicit
 }
 
 /** SP_ERR_SOURCE_MISMATCH: another source than the workspace's, without the switch being asked for. */
-export function sourceMismatch(workspace: string, remembered: CurrentSource, identity: string, how: string): StockpipeError {
-  return new StockpipeError('SP_ERR_SOURCE_MISMATCH', `workspace ${workspace} holds data from '${remembered.identity}' (since ${remembered.since}); refusing to replace it with '${identity}' without an explicit switch`, {
+export function sourceMismatch(ws: Workspace, remembered: CurrentSource, identity: string, how: string): StockpipeError {
+  return new StockpipeError('SP_ERR_SOURCE_MISMATCH', `workspace ${ws.root} holds data from '${remembered.identity}' (since ${remembered.since}); refusing to replace it with '${identity}' without an explicit switch`, {
     hint: `${how} Without it, drop the source settings (\`stockpipe run\` and \`stockpipe fetch\` use the remembered source) or use another --workspace.`,
   });
 }
@@ -187,13 +184,13 @@ export function sourceOfManifest(m: Manifest): Omit<CurrentSource, 'since'> {
  * a switch to the history; the same identity with other remembered settings (yahoo tickers) only
  * updates them. Returns the switch appended, or null.
  */
-export async function rememberSource(workspace: string, before: CurrentSource | null, next: Omit<CurrentSource, 'since'>, at: Date, by: string): Promise<SourceSwitch | null> {
-  const rec = await readSourceRecord(workspace);
+export async function rememberSource(ws: Workspace, before: CurrentSource | null, next: Omit<CurrentSource, 'since'>, at: Date, by: string): Promise<SourceSwitch | null> {
+  const rec = await readSourceRecord(ws);
   const same = before !== null && before.identity === next.identity;
   const current: CurrentSource = { ...next, since: same ? before.since : at.toISOString() };
   const entry: SourceSwitch | null = same ? null : { at: at.toISOString(), from: before?.identity ?? null, to: next.identity, by };
   if (rec !== null && entry === null && JSON.stringify(rec.current) === JSON.stringify(current)) return null;
   const record: SourceRecord = { format: 1, current, history: [...(rec?.history ?? []), ...(entry ? [entry] : [])] };
-  await writeFileAtomic(sourceRecordPath(workspace), `${JSON.stringify(record, null, 2)}\n`);
+  await writeFileAtomic(ws.sourceRecord, `${JSON.stringify(record, null, 2)}\n`);
   return entry;
 }

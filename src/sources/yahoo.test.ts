@@ -13,6 +13,7 @@ import { StockpipeError } from '../core/errors.js';
 import { ingest } from '../etl/ingest.js';
 import type { Manifest } from './types.js';
 import { yahooSource, type YahooSourceOptions } from './yahoo.js';
+import { Workspace } from '../core/workspace.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 interface Bar { date: string; o: number | null; h: number | null; l: number | null; c: number | null; a: number | null; v: number | null }
@@ -129,7 +130,7 @@ describe('yahoo source', () => {
     expect(m.files.map((f) => f.path)).toEqual(['etfs/SPY.csv', 'stocks/AAPL.csv', 'symbols_valid_meta.csv']);
     for (const f of m.files) expect(f.sha256).toBe(sha(await readFile(data(f.path))));
     expect(m.files[1]!.rows).toBe(jan.length);
-    const rep = await ingest({ workspace: ws, manifest: m, threads: 1, strict: false, memoryLimit: '256MB', force: false, log: silentLog, progress: fetchContext(ws).progress });
+    const rep = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '256MB' }), manifest: m, strict: false, force: false, log: silentLog, progress: fetchContext(ws).progress });
     expect(rep.rows_read).toBe(2 * jan.length);
     expect(rep.rows_kept).toBe(2 * jan.length - 1);
     expect(rep.rows_dropped).toMatchObject({ null_values: 1 });

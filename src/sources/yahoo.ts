@@ -11,7 +11,7 @@ import { StockpipeError } from '../core/errors.js';
 import { hashJson, processAlive, readdirOrEmpty, readFileOrNull, statOrNull } from '../core/fs.js';
 import { parseCsvRecords } from '../core/csv-records.js';
 import { hashAndCountRows } from './dir.js';
-import { manifestPath, rawDir, readManifest, writeManifest } from './manifest.js';
+import { readManifest, writeManifest } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
 import { yahooClient, type YahooBars, type YahooClientOptions } from './yahoo-client.js';
 import { beforeCommit } from '../core/commit-guard.js';
@@ -43,7 +43,7 @@ export function yahooSource(opts: YahooSourceOptions): Source {
       const startDay = toDayNumber(opts.start);
       const endDay = toDayNumber(opts.end ?? ctx.now().toISOString().slice(0, 10));
       if (startDay > endDay) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `fetch: --start ${opts.start} is after --end ${fromDayNumber(endDay)}`, { hint: 'Give --start on or before --end.' });
-      const raw = resolve(rawDir(ctx.workspace, 'yahoo'));
+      const raw = resolve(ctx.ws.rawDir('yahoo'));
       const root = join(raw, 'data');
       await mkdir(raw, { recursive: true });
       await recover(raw, root);
@@ -87,13 +87,13 @@ export function yahooSource(opts: YahooSourceOptions): Source {
       if (notFound.length > 0) {
         throw new StockpipeError('SP_ERR_YAHOO_NOT_FOUND', `Yahoo has no symbol ${notFound.map((n) => `'${n}'`).join(', ')}; nothing was stored (${firstNotFound})`, { hint: `Fix or remove ${notFound.join(', ')} in --symbols; the whole fetch fails so a typo is never silently skipped.` });
       }
-      const previous = await readManifest(ctx.workspace, 'yahoo').catch((err: unknown) => {
+      const previous = await readManifest(ctx.ws, 'yahoo').catch((err: unknown) => {
         if (err instanceof StockpipeError && err.code === 'SP_ERR_NO_RAW_DATA') return null; // unreadable: written anew below
         throw err;
       });
       if (updates.size === 0 && !metaChanged && previous !== null && previous.root === root && (await intact(previous, root))) {
         log.info({ requests: client.requests }, 'yahoo data up to date (cached)');
-        return { manifest: previous, manifestPath: manifestPath(ctx.workspace, 'yahoo'), cached: true };
+        return { manifest: previous, manifestPath: ctx.ws.manifest('yahoo'), cached: true };
       }
       const staging = join(raw, `data.staging-${process.pid}`);
       const old = join(raw, `data.old-${process.pid}`);
@@ -111,7 +111,7 @@ export function yahooSource(opts: YahooSourceOptions): Source {
         await rename(staging, root);
         let path: string;
         try {
-          path = await writeManifest(ctx.workspace, manifest);
+          path = await writeManifest(ctx.ws, manifest);
         } catch (err) {
           await rm(root, { recursive: true, force: true });
           if (hadData) await rename(old, root);

@@ -17,7 +17,7 @@ export function zipSource(path: string): Source {
       if (!st || !st.isFile()) throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `zip source: ${root} is not a file`, { hint: 'Pass zip:PATH with the downloaded archive (e.g. archive.zip).' });
       const archiveHash = ctx.checksum ? await sha256File(root) : null;
       const version = `archive:${st.size}:${Math.floor(st.mtimeMs)}${archiveHash ? `:${archiveHash}` : ''}`;
-      const prev = await readManifest(ctx.workspace, 'zip');
+      const prev = await readManifest(ctx.ws, 'zip');
       let manifest: Manifest;
       const cached = prev !== null && prev.root === root && prev.source_version === version;
       if (cached) manifest = prev;
@@ -38,7 +38,7 @@ export function zipSource(path: string): Source {
           bytes: entries.reduce((s, e) => s + e.size, 0),
         };
       }
-      return saveFetched(ctx.workspace, ctx.now(), manifest, cached);
+      return saveFetched(ctx.ws, ctx.now(), manifest, cached);
     },
   };
 }

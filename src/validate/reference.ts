@@ -1,55 +1,37 @@
 /** @module validate/reference
- * Where validation artifacts live and how the reference is saved (versioned, atomically) and read
+ * How the validation reference is saved (versioned, atomically; its paths are core/workspace's) and read
  * back (checked, so a corrupt file is SP_ERR_REFERENCE_INVALID, never a crash mid-run). */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { readdirOrEmpty, writeFilesAtomic } from '../core/fs.js';
+import { layout, type TableName, type Workspace } from '../core/workspace.js';
 import type { Reference } from './types.js';
 
-export type TableName = 'prices' | 'features';
-
-export function validationDir(workspace: string): string {
-  return join(workspace, 'validation');
-}
-
-/** prices: reference.json / reference-v<N>.json; features: reference-features.json / reference-features-v<N>.json. */
-function stem(table: TableName): string {
-  return table === 'prices' ? 'reference' : 'reference-features';
-}
-
-export function currentReferencePath(workspace: string, table: TableName): string {
-  return join(validationDir(workspace), `${stem(table)}.json`);
-}
-
-export function versionedReferencePath(workspace: string, table: TableName, version: number): string {
-  return join(validationDir(workspace), `${stem(table)}-v${version}.json`);
-}
+export type { TableName };
 
 /** The next free version number of a table's reference (1 for the first). */
-export async function nextReferenceVersion(workspace: string, table: TableName): Promise<number> {
-  const re = new RegExp(`^${stem(table)}-v(\\d+)\\.json$`);
-  const names = await readdirOrEmpty(validationDir(workspace));
+export async function nextReferenceVersion(ws: Workspace, table: TableName): Promise<number> {
+  const names = await readdirOrEmpty(ws.validationDir);
   let max = 0;
   for (const n of names) {
-    const m = re.exec(n);
-    if (m) max = Math.max(max, Number(m[1]));
+    const v = layout.referenceVersionOf(table, n);
+    if (v !== null) max = Math.max(max, v);
   }
   return max + 1;
 }
 
 /** The files of a saved reference: reference-v<N>.json (first) and the current-reference copy. */
-export function referenceFiles(workspace: string, ref: Reference): { path: string; data: string }[] {
+export function referenceFiles(ws: Workspace, ref: Reference): { path: string; data: string }[] {
   const text = `${JSON.stringify(ref, null, 2)}\n`;
   return [
-    { path: versionedReferencePath(workspace, ref.table, ref.version), data: text },
-    { path: currentReferencePath(workspace, ref.table), data: text },
+    { path: ws.versionedReference(ref.table, ref.version), data: text },
+    { path: ws.currentReference(ref.table), data: text },
   ];
 }
 
 /** Writes both reference files (both or neither); returns the versioned path. */
-export async function saveReference(workspace: string, ref: Reference): Promise<string> {
-  const files = referenceFiles(workspace, ref);
+export async function saveReference(ws: Workspace, ref: Reference): Promise<string> {
+  const files = referenceFiles(ws, ref);
   await writeFilesAtomic(files);
   return files[0]!.path;
 }

@@ -6,13 +6,14 @@ import { silentLog, tempWorkspace } from '../../test/helpers/workspace.js';
 import { cleanBars, pricesFile, writeBars, type Bar } from '../../test/helpers/bars.js';
 import type { Anomaly, Reference, ValidationReport } from './types.js';
 import { validateTable, type ValidateResult } from './validate.js';
+import { Workspace } from '../core/workspace.js';
 
 const settings = ConfigSchema.parse({}).validate;
 
 type Source = { identity: string; switchedAt: string | null } | null;
 async function validate(workspace: string, opts: { referencePath?: string; setReference?: boolean; minPeriodRows?: number; source?: Source } = {}): Promise<ValidateResult> {
   const s = opts.minPeriodRows === undefined ? settings : { ...settings, drift: { ...settings.drift, min_period_rows: opts.minPeriodRows } };
-  return validateTable({ workspace, table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings: s, threads: 1, memoryLimit: '256MB', now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog, source: opts.source });
+  return validateTable({ ws: new Workspace(workspace, { threads: 1, memoryLimit: '256MB' }), table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings: s, now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog, source: opts.source });
 }
 
 const CLEAN = cleanBars({ symbols: 6, days: 300 });

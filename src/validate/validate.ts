@@ -2,20 +2,18 @@
  * `validate` end to end: scan the table (db/table-stats, a few aggregate passes), infer and save a
  * reference when asked or when none exists, run every check against it, and write the report
  * (validation/report-<stamp>.json + latest.json). Failing the command is the caller's decision. */
-import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { sha256File, statOrNull, writeFilesAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { BAR_RULES, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, periodBinCounts, rangeRules, scanTable, symbolGroups, type BinSpec, type ColumnInfo } from '../db/table-stats.js';
-import { pricesPath } from '../etl/ingest.js';
-import { featuresPath } from '../features/build.js';
 import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-gaps.js';
 import * as C from './checks.js';
 import { driftBaseline, columnPsi, newRowsPsi, totalCounts, type DriftOptions } from './drift.js';
 import { buildProfile, decileEdges, QUANTILE_PROBS } from './profile.js';
-import { currentReferencePath, nextReferenceVersion, readReference, referenceFiles, validationDir, type TableName } from './reference.js';
+import { nextReferenceVersion, readReference, referenceFiles, type TableName } from './reference.js';
 import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOverride } from './report.js';
 import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
 
@@ -30,15 +28,14 @@ export interface ValidateSettings {
 }
 
 export interface ValidateOptions {
-  workspace: string;
+  /** The workspace: its tables, validation/ files and DuckDB settings. */
+  ws: Workspace;
   table: TableName;
   /** A saved reference to validate against (default: the workspace's current one). */
   referencePath?: string;
   /** Infer a new reference version from this table first. */
   setReference: boolean;
   settings: ValidateSettings;
-  threads: number;
-  memoryLimit: string;
   now: () => Date;
   log: Logger;
   /** The workspace's current source (source.json): its identity, and when it was last switched to
@@ -60,10 +57,6 @@ export interface ValidateResult {
   report_path: string;
   latest_path: string;
   reference_path: string;
-}
-
-export function tablePath(workspace: string, table: TableName): string {
-  return table === 'prices' ? pricesPath(workspace) : featuresPath(workspace);
 }
 
 const numericNow = (cols: readonly ColumnInfo[], name: string): boolean => cols.some((c) => c.name === name && isNumericType(c.type));
@@ -174,11 +167,11 @@ async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, co
 export async function validateTable(o: ValidateOptions): Promise<ValidateResult> {
   const t0 = performance.now();
   const overrides = checkOverrides(o.settings.severity);
-  const input = tablePath(o.workspace, o.table);
+  const input = o.ws.table(o.table);
   if (!(await statOrNull(input))) {
     throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} does not exist`, { hint: o.table === 'prices' ? 'Run `stockpipe ingest` first.' : 'Run `stockpipe features` first.' });
   }
-  const current = currentReferencePath(o.workspace, o.table);
+  const current = o.ws.currentReference(o.table);
   let refPath = o.referencePath ?? current;
   let ref: Reference | null = null;
   if (o.referencePath !== undefined || (!o.setReference && (await statOrNull(current)))) ref = await readReference(refPath, o.table);
@@ -187,7 +180,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     renewed = { code: 'source_changed', severity: 'info', column: null, detail: `the workspace's source is now '${o.source!.identity}'; reference v${ref.version} describes ${typeof ref.data_source === 'string' ? `'${ref.data_source}'` : 'the data before the switch'}, so a new reference was inferred from this table`, values: { previous_reference_version: ref.version } };
     ref = null;
   }
-  const db = await openDuckDB({ tempDir: join(o.workspace, 'tmp', 'duckdb'), memoryLimit: o.memoryLimit, threads: Math.max(1, o.threads) });
+  const db = await openDuckDB(o.ws.duckdbSettings());
   try {
     const conn = db.connection;
     const laps: Laps = {};
@@ -196,8 +189,8 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     // A new reference is written with the report at the end: all of the outputs or none of them.
     let newReference: { path: string; data: string }[] = [];
     if (ref === null) {
-      ref = await inferReference(conn, input, s, o, await nextReferenceVersion(o.workspace, o.table), laps);
-      newReference = referenceFiles(o.workspace, ref);
+      ref = await inferReference(conn, input, s, o, await nextReferenceVersion(o.ws, o.table), laps);
+      newReference = referenceFiles(o.ws, ref);
       refPath = newReference[0]!.path;
       created = true;
       o.log.info({ reference: refPath }, 'inferred a new validation reference (written with the report)');
@@ -259,10 +252,9 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       seconds: Math.round(performance.now() - t0) / 1000,
       phases: laps,
     };
-    const dir = validationDir(o.workspace);
-    const reportPath = join(dir, `report-${createdAt.replace(/[-:.]/g, '')}.json`);
+    const reportPath = o.ws.validationReport(createdAt.replace(/[-:.]/g, ''));
     const text = `${JSON.stringify(report, null, 2)}\n`;
-    const latest = join(dir, 'latest.json');
+    const latest = o.ws.latestValidation;
     await writeFilesAtomic([...newReference, { path: reportPath, data: text }, { path: latest, data: text }]);
     if (created) o.log.info({ reference: refPath }, 'inferred and saved a new validation reference');
     return { report, report_path: reportPath, latest_path: latest, reference_path: refPath };

@@ -6,6 +6,7 @@
 import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
 import { readSourceRecord } from '../sources/workspace-source.js';
 import type { TableName } from './reference.js';
 import { fails } from './report.js';
@@ -29,40 +30,37 @@ export interface ValidateData {
 }
 
 export interface ValidateWorkspaceOptions {
-  workspace: string;
+  /** The workspace (with its threads and DuckDB settings). */
+  ws: Workspace;
   /** The config's `validate` section: the table, fail_on and the check settings. */
   settings: ValidateSettings & { table: TableName; fail_on: 'error' | 'warning' | 'never' };
   /** A saved reference (absolute path) to validate against. */
   referencePath?: string;
   setReference: boolean;
-  threads: number;
-  memoryLimit: string;
   now: () => Date;
   log: Logger;
 }
 
 /** The workspace's source for validate: its identity and the time of its last switch (null: never switched). */
-async function workspaceSource(workspace: string): Promise<{ identity: string; switchedAt: string | null } | null> {
-  const rec = await readSourceRecord(workspace);
+async function workspaceSource(ws: Workspace): Promise<{ identity: string; switchedAt: string | null } | null> {
+  const rec = await readSourceRecord(ws);
   if (rec === null) return null;
   const last = rec.history.at(-1);
   return { identity: rec.current.identity, switchedAt: last !== undefined && last.from !== null ? last.at : null };
 }
 
 export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<ValidateData> {
-  await ensureWritableDir(o.workspace);
+  await ensureWritableDir(o.ws.root);
   const cfg = o.settings;
   const r = await validateTable({
-    workspace: o.workspace,
+    ws: o.ws,
     table: cfg.table,
     referencePath: o.referencePath,
     setReference: o.setReference,
     settings: cfg,
-    threads: o.threads,
-    memoryLimit: o.memoryLimit,
     now: o.now,
     log: o.log,
-    source: await workspaceSource(o.workspace),
+    source: await workspaceSource(o.ws),
   });
   const rep = r.report;
   const data: ValidateData = {

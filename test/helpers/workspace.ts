@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { silentProgress } from '../../src/core/progress.js';
+import { Workspace } from '../../src/core/workspace.js';
 import type { FetchContext } from '../../src/sources/types.js';
 
 export const silentLog = pino({ level: 'silent' });
@@ -15,7 +16,7 @@ export async function tempWorkspace(prefix = 'sp-ws-'): Promise<string> {
 }
 
 export function fetchContext(workspace: string, over: Partial<FetchContext> = {}): FetchContext {
-  return { workspace, log: silentLog, progress: silentProgress, now: () => new Date('2026-01-02T03:04:05Z'), env: {}, homeDir: join(workspace, 'home'), checksum: false, ...over };
+  return { ws: new Workspace(workspace), log: silentLog, progress: silentProgress, now: () => new Date('2026-01-02T03:04:05Z'), env: {}, homeDir: join(workspace, 'home'), checksum: false, ...over };
 }
 
 /** Runs a query against DuckDB and returns JSON rows. */

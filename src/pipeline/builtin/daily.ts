@@ -5,6 +5,7 @@
  * monitor.retrain_cooldown_days trading days of data). */
 import { z } from 'zod';
 import { tradingDays } from '../../core/calendar.js';
+import { layout, type Workspace } from '../../core/workspace.js';
 import { FORECAST_ALIAS } from '../../ml/train-forecast-run.js';
 import { latestTaskResult } from '../../registry/pipeline.js';
 import { openRegistry } from '../../registry/store.js';
@@ -31,8 +32,8 @@ function monitoredUpTo(m: { models: { window: { to: string | null } }[]; drift: 
 }
 
 /** The data day of the last retrain the daily pipeline did, or null. */
-function lastRetrain(workspace: string): string | null {
-  const reg = openRegistry(workspace, { readonly: true });
+function lastRetrain(ws: Workspace): string | null {
+  const reg = openRegistry(ws, { readonly: true });
   try {
     const last = RETRAIN.read(latestTaskResult(reg, 'daily', 'retrain-if-needed')?.summary ?? undefined);
     return last?.retrained === true && typeof last.data_date === 'string' ? last.data_date : null;
@@ -56,7 +57,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         cache: 'never',
         // The first daily run of a workspace has no forecast model yet: train one; later runs skip.
         run: async (ctx) => {
-          const reg = openRegistry(penv.workspace, { readonly: true });
+          const reg = openRegistry(penv.ws, { readonly: true });
           const holder = (() => { try { return reg.aliasTarget(FORECAST_ALIAS); } finally { reg.close(); } })();
           if (holder !== null) return { status: 'skipped', summary: { model_id: holder, trained: false } };
           return trainForecast(ctx);
@@ -65,7 +66,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
       task({
         name: 'forecast',
         deps: ['forecast-model'],
-        inputs: ['features/features.parquet'],
+        inputs: [layout.featuresTable],
         run: cmd(() => ['forecast'], (d) => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null })),
       }),
       task({
@@ -86,7 +87,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
           if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: 'monitored error and drift within thresholds' } satisfies RetrainSummary };
           const dataDate = monitoredUpTo(m);
           const cooldown = cfg.monitor.retrain_cooldown_days;
-          const last = lastRetrain(penv.workspace);
+          const last = lastRetrain(penv.ws);
           if (cooldown > 0 && last !== null && dataDate !== null && last <= dataDate && tradingDays(last, dataDate).length - 1 < cooldown) {
             return { status: 'skipped', summary: { retrained: false, data_date: dataDate, reason: `retrain needed, but the last retrain was on data up to ${last}, fewer than ${cooldown} trading days ago (monitor.retrain_cooldown_days)` } satisfies RetrainSummary };
           }

@@ -9,12 +9,14 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../../core/config.js';
 import { StockpipeError } from '../../core/errors.js';
 import { hashJson } from '../../core/fs.js';
+import { layout, type Workspace } from '../../core/workspace.js';
 import { runCommandProcess } from '../subprocess.js';
 import { FEATURES, FETCH, INGEST, VALIDATE } from '../task-data.js';
 import type { TaskContext, TaskResult, TaskSpec, TaskSummary } from '../types.js';
 
 export interface PipelineEnv {
-  workspace: string;
+  /** The workspace (its threads and memory limit are the config's). */
+  ws: Workspace;
   config: Config;
   /** Global flags every child gets (--workspace, --config, --threads, --memory-limit). */
   globalArgs: readonly string[];
@@ -100,7 +102,7 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
     // The manifest's content without its fetched-at stamp (a dir: or zip: source restamps an
     // unchanged manifest): its files' paths, sizes, mtimes and hashes are what ingest reads.
     params: (up) => ({ ...cfg.ingest, source: FETCH.need(up.fetch, 'source', 'ingest'), manifest: manifestFingerprint(FETCH.need(up.fetch, 'manifest', 'ingest')) }),
-    outputs: ['tables/prices.parquet', 'tables/prices.report.json'],
+    outputs: [layout.pricesTable, layout.pricesReport],
     // --from: ingest what this run fetched, whichever source was fetched last.
     run: cmd((ctx) => ['ingest', '--from', FETCH.need(ctx.upstream.fetch, 'source', 'ingest')], (d) => {
       const r = INGEST.read(d);
@@ -110,11 +112,11 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const validate = task({
     name: 'validate',
     deps: ['ingest'],
-    inputs: ['tables/prices.parquet'],
+    inputs: [layout.pricesTable],
     params: { ...cfg.validate },
     // The first run creates the reference; a new one (validate --set-reference) changes this output,
     // so the task runs again instead of reusing a result judged against the old reference.
-    outputs: ['validation/latest.json', 'validation/reference.json'],
+    outputs: [layout.latestValidation, layout.currentReference('prices')],
     run: cmd(() => ['validate'], (d) => ({ rowsIn: VALIDATE.read(d)?.rows ?? null, rowsOut: null })),
   });
   // train builds the plain features unless features.extended is set; daily always needs the lagged
@@ -122,9 +124,9 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const features = task({
     name: 'features',
     deps: ['validate'],
-    inputs: ['tables/prices.parquet'],
+    inputs: [layout.pricesTable],
     params: { ...cfg.features, extended },
-    outputs: ['features/features.parquet', 'features/features.report.json'],
+    outputs: [layout.featuresTable, layout.featuresReport],
     run: cmd(() => ['features', ...(extended ? ['--extended'] : [])], (d) => {
       const r = FEATURES.read(d);
       return { rowsIn: r?.rows ?? null, rowsOut: r === null ? null : (r.rows_with_features ?? r.rows) };

@@ -2,6 +2,7 @@
  * The `train` pipeline: fetch → ingest → validate → features → train → evaluate → register (the
  * volume model, promoted to `champion` by registry/promote if it beats the holder on the same test
  * slice; the holder re-scored on this model's slice when the data grew). */
+import { layout } from '../../core/workspace.js';
 import { VOLUME_ALIAS, VOLUME_PROMOTE_METRIC } from '../../ml/train-volume.js';
 import { workspaceRescorer } from '../../ml/rescore.js';
 import { promote } from '../../registry/promote.js';
@@ -21,9 +22,9 @@ export function trainPipeline(kit: TaskKit): Pipeline {
       task({
         name: 'train',
         deps: ['features'],
-        inputs: ['features/features.parquet'],
+        inputs: [layout.featuresTable],
         params: { kind: 'gbdt' },
-        outputs: (up) => [`models/${TRAIN.need(up.train, 'model_id', 'train')}/model.json`],
+        outputs: (up) => [layout.modelFile(TRAIN.need(up.train, 'model_id', 'train'), 'model.json')],
         run: cmd(() => ['train'], (d) => {
           const r = TRAIN.read(d);
           return { rowsIn: r === null ? 0 : r.rows_train + r.rows_valid + r.rows_test, rowsOut: null };
@@ -32,20 +33,20 @@ export function trainPipeline(kit: TaskKit): Pipeline {
       task({
         name: 'evaluate',
         deps: ['train'],
-        inputs: (up) => ['features/features.parquet', `models/${TRAIN.need(up.train, 'model_id', 'evaluate')}/model.json`],
+        inputs: (up) => [layout.featuresTable, layout.modelFile(TRAIN.need(up.train, 'model_id', 'evaluate'), 'model.json')],
         run: cmd((ctx) => ['evaluate', TRAIN.need(ctx.upstream.train, 'model_id', 'evaluate')], (d) => ({ rowsIn: EVALUATE.read(d)?.test.rows ?? null, rowsOut: null })),
       }),
       task({
         name: 'register',
         deps: ['evaluate'],
-        inputs: (up) => [`models/${TRAIN.need(up.train, 'model_id', 'register')}/model.json`],
+        inputs: (up) => [layout.modelFile(TRAIN.need(up.train, 'model_id', 'register'), 'model.json')],
         params: { alias: VOLUME_ALIAS, metric: VOLUME_PROMOTE_METRIC },
         run: async (ctx) => {
           const modelId = TRAIN.need(ctx.upstream.train, 'model_id', 'register');
-          const reg = openRegistry(penv.workspace);
+          const reg = openRegistry(penv.ws);
           try {
             // The champion is re-scored on this model's test slice when the data grew since it was tested.
-            const rescore = workspaceRescorer(penv.workspace, { memoryLimit: cfg.memory_limit, threads: cfg.threads });
+            const rescore = workspaceRescorer(penv.ws);
             const d = await promote(reg, modelId, VOLUME_ALIAS, { metric: VOLUME_PROMOTE_METRIC, trigger: 'auto', note: `pipeline run ${ctx.runId}`, rescore });
             return { summary: { ...d } };
           } finally {

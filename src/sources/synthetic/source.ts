@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { StockpipeError } from '../../core/errors.js';
 import { processAlive, statOrNull } from '../../core/fs.js';
 import { beforeCommit } from '../../core/commit-guard.js';
-import { manifestPath, rawDir, readManifest, writeManifest } from '../manifest.js';
+import { readManifest, writeManifest } from '../manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from '../types.js';
 import { generateSynthetic, type SyntheticResult } from './generate.js';
 import { resolveSyntheticOptions, syntheticSourceVersion, syntheticSpec, type SyntheticOptions } from './options.js';
@@ -40,22 +40,22 @@ export function syntheticSource(opts: Partial<SyntheticOptions> = {}): Source {
     id: 'synthetic',
     async fetch(ctx: FetchContext): Promise<FetchResult> {
       const log = ctx.log.child({ source: 'synthetic' });
-      const raw = resolve(rawDir(ctx.workspace, 'synthetic'));
+      const raw = resolve(ctx.ws.rawDir('synthetic'));
       const root = join(raw, 'data');
       const version = syntheticSourceVersion(o);
       let previous: Manifest | null = null;
       try {
-        previous = await readManifest(ctx.workspace, 'synthetic');
+        previous = await readManifest(ctx.ws, 'synthetic');
       } catch (err) {
         if (!(err instanceof StockpipeError && err.code === 'SP_ERR_NO_RAW_DATA')) throw err;
         log.warn({ err: err.message }, 'unreadable synthetic manifest; regenerating');
       }
       if (previous !== null && previous.source_version === version && (await intact(previous, root))) {
         let manifest = previous;
-        let path = manifestPath(ctx.workspace, 'synthetic');
+        let path = ctx.ws.manifest('synthetic');
         if (previous.root !== root) {
           manifest = { ...previous, root }; // the workspace moved: same files, new absolute path
-          path = await writeManifest(ctx.workspace, manifest);
+          path = await writeManifest(ctx.ws, manifest);
         }
         log.info({ files: manifest.files.length, root }, 'synthetic data unchanged (cached)');
         return { manifest, manifestPath: path, cached: true };
@@ -93,7 +93,7 @@ export function syntheticSource(opts: Partial<SyntheticOptions> = {}): Source {
         files: result.files,
         bytes: result.bytes,
       };
-      const path = await writeManifest(ctx.workspace, manifest);
+      const path = await writeManifest(ctx.ws, manifest);
       log.info({ files: result.files.length, rows: result.rows, bytes: result.bytes, ms: ctx.now().getTime() - startedMs }, 'synthetic data generated');
       return { manifest, manifestPath: path, cached: false };
     },

@@ -1,0 +1,232 @@
+/** @module core/workspace
+ * The one owner of the workspace layout: every file and folder stockpipe keeps under a workspace,
+ * as relative names (`layout`, what pipeline tasks declare) and as absolute paths (`Workspace`),
+ * plus the resources a command runs with there (threads, DuckDB memory limit, spill folder).
+ * Created once per command in cli/ and passed down; nothing else joins workspace paths. Opening
+ * DuckDB is db/'s (`openDuckDB(ws.duckdbSettings())`), opening the store is registry/'s.
+ *
+ * ```
+ * <root>/
+ *   source.json                      the workspace's source and its switches
+ *   raw/<source-id>/manifest.json    + data/ for sources that copy files
+ *   tables/prices.parquet            + prices.report.json
+ *   validation/                      reference[-features][-v<N>].json, latest.json, report-<stamp>.json
+ *   features/features.parquet        + features.report.json
+ *   models/<model-id>/               model.json, metrics.json, training.log, card.md
+ *   runs/<run-id>/<task>.log         one log per pipeline task
+ *   pipeline/                        run.lock, hash-memo.json, scheduler-state.json, scheduler/<pipeline>-<stamp>.log
+ *   stockpipe.db                     the store (+ -wal, -shm)
+ *   tmp/duckdb/, tmp/duckdb-reader/  DuckDB spill folders
+ * ```
+ */
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+
+/** A table stockpipe writes and validates. */
+export type TableName = 'prices' | 'features';
+
+/** The files of a model folder. */
+export type ModelFileName = 'model.json' | 'metrics.json' | 'training.log' | 'card.md';
+
+/** A validation reference's file stem: prices → reference, features → reference-features. */
+function referenceStem(table: TableName): string {
+  return table === 'prices' ? 'reference' : 'reference-features';
+}
+
+/** The layout as workspace-relative names with `/` separators (what pipeline tasks declare as inputs and outputs). */
+export const layout = {
+  sourceRecord: 'source.json',
+  rawRoot: 'raw',
+  rawDir: (sourceId: string): string => `raw/${sourceId}`,
+  manifest: (sourceId: string): string => `raw/${sourceId}/manifest.json`,
+  tablesDir: 'tables',
+  pricesTable: 'tables/prices.parquet',
+  pricesReport: 'tables/prices.report.json',
+  validationDir: 'validation',
+  currentReference: (table: TableName): string => `validation/${referenceStem(table)}.json`,
+  versionedReference: (table: TableName, version: number): string => `validation/${referenceStem(table)}-v${version}.json`,
+  /** The version a file name in validation/ is of a table's reference (`reference-v3.json` → 3), or null. */
+  referenceVersionOf: (table: TableName, fileName: string): number | null => {
+    const m = new RegExp(`^${referenceStem(table)}-v(\\d+)\\.json$`).exec(fileName);
+    return m ? Number(m[1]) : null;
+  },
+  latestValidation: 'validation/latest.json',
+  validationReport: (stamp: string): string => `validation/report-${stamp}.json`,
+  featuresDir: 'features',
+  featuresTable: 'features/features.parquet',
+  featuresReport: 'features/features.report.json',
+  modelsDir: 'models',
+  modelDir: (modelId: string): string => `models/${modelId}`,
+  modelFile: (modelId: string, file: ModelFileName): string => `models/${modelId}/${file}`,
+  runsDir: 'runs',
+  runDir: (runId: string): string => `runs/${runId}`,
+  taskLog: (runId: string, task: string): string => `runs/${runId}/${task}.log`,
+  pipelineDir: 'pipeline',
+  runLock: 'pipeline/run.lock',
+  hashMemo: 'pipeline/hash-memo.json',
+  schedulerState: 'pipeline/scheduler-state.json',
+  schedulerLog: (pipeline: string, stamp: string): string => `pipeline/scheduler/${pipeline}-${stamp}.log`,
+  registry: 'stockpipe.db',
+  tmpDir: 'tmp',
+  duckdbTemp: 'tmp/duckdb',
+  duckdbReaderTemp: 'tmp/duckdb-reader',
+  /** Top-level folders that hold no outputs of their own (run logs, DuckDB spill): not searched for stale temps. */
+  transientDirs: ['runs', 'tmp'] as readonly string[],
+} as const;
+
+/** What a command runs with: worker/DuckDB threads and DuckDB's memory limit (config `threads`, `memory_limit`). */
+export interface WorkspaceResources {
+  threads: number;
+  /** e.g. '1GB'. */
+  memoryLimit: string;
+}
+
+/** How db/ opens DuckDB for this workspace: `openDuckDB(ws.duckdbSettings())`. */
+export interface DuckDBSettings {
+  /** Spill folder inside the workspace. */
+  tempDir: string;
+  memoryLimit: string;
+  threads: number;
+}
+
+/** Used when a workspace is opened without resources (tools, tests): the config defaults' memory limit, one thread. */
+export const DEFAULT_RESOURCES: WorkspaceResources = { threads: 1, memoryLimit: '1GB' };
+
+/** A workspace folder: its absolute paths and the resources commands use there. Cheap; creates nothing on disk. */
+export class Workspace {
+  /** The workspace folder, absolute. */
+  readonly root: string;
+  readonly threads: number;
+  readonly memoryLimit: string;
+
+  readonly sourceRecord: string;
+  readonly rawRoot: string;
+  readonly tablesDir: string;
+  readonly pricesTable: string;
+  readonly pricesReport: string;
+  readonly validationDir: string;
+  readonly latestValidation: string;
+  readonly featuresDir: string;
+  readonly featuresTable: string;
+  readonly featuresReport: string;
+  readonly modelsDir: string;
+  readonly runsDir: string;
+  readonly pipelineDir: string;
+  readonly runLock: string;
+  readonly hashMemo: string;
+  readonly schedulerState: string;
+  readonly registryPath: string;
+  readonly tmpDir: string;
+  readonly duckdbTempDir: string;
+  readonly duckdbReaderTempDir: string;
+
+  constructor(root: string, resources: Partial<WorkspaceResources> = {}) {
+    this.root = resolve(root);
+    this.threads = resources.threads ?? DEFAULT_RESOURCES.threads;
+    this.memoryLimit = resources.memoryLimit ?? DEFAULT_RESOURCES.memoryLimit;
+    this.sourceRecord = this.path(layout.sourceRecord);
+    this.rawRoot = this.path(layout.rawRoot);
+    this.tablesDir = this.path(layout.tablesDir);
+    this.pricesTable = this.path(layout.pricesTable);
+    this.pricesReport = this.path(layout.pricesReport);
+    this.validationDir = this.path(layout.validationDir);
+    this.latestValidation = this.path(layout.latestValidation);
+    this.featuresDir = this.path(layout.featuresDir);
+    this.featuresTable = this.path(layout.featuresTable);
+    this.featuresReport = this.path(layout.featuresReport);
+    this.modelsDir = this.path(layout.modelsDir);
+    this.runsDir = this.path(layout.runsDir);
+    this.pipelineDir = this.path(layout.pipelineDir);
+    this.runLock = this.path(layout.runLock);
+    this.hashMemo = this.path(layout.hashMemo);
+    this.schedulerState = this.path(layout.schedulerState);
+    this.registryPath = this.path(layout.registry);
+    this.tmpDir = this.path(layout.tmpDir);
+    this.duckdbTempDir = this.path(layout.duckdbTemp);
+    this.duckdbReaderTempDir = this.path(layout.duckdbReaderTemp);
+  }
+
+  /** A workspace-relative name (a `layout` entry, or a task's declared file) as an absolute path; absolute paths pass through. */
+  path(rel: string): string {
+    return resolve(this.root, rel);
+  }
+
+  /** A path inside the workspace as a relative name with `/` separators; a path outside stays absolute. */
+  relative(abs: string): string {
+    const rel = relative(this.root, resolve(this.root, abs));
+    return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? resolve(this.root, abs) : rel.split(sep).join('/');
+  }
+
+  /** Whether `p` (absolute, or relative to the root) lies inside the workspace. */
+  contains(p: string): boolean {
+    const rel = relative(this.root, resolve(this.root, p));
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  }
+
+  rawDir(sourceId: string): string {
+    return this.path(layout.rawDir(sourceId));
+  }
+
+  manifest(sourceId: string): string {
+    return this.path(layout.manifest(sourceId));
+  }
+
+  /** The Parquet file of a table. */
+  table(name: TableName): string {
+    return name === 'prices' ? this.pricesTable : this.featuresTable;
+  }
+
+  currentReference(table: TableName): string {
+    return this.path(layout.currentReference(table));
+  }
+
+  versionedReference(table: TableName, version: number): string {
+    return this.path(layout.versionedReference(table, version));
+  }
+
+  validationReport(stamp: string): string {
+    return this.path(layout.validationReport(stamp));
+  }
+
+  modelDir(modelId: string): string {
+    return this.path(layout.modelDir(modelId));
+  }
+
+  modelFile(modelId: string, file: ModelFileName): string {
+    return this.path(layout.modelFile(modelId, file));
+  }
+
+  runDir(runId: string): string {
+    return this.path(layout.runDir(runId));
+  }
+
+  taskLog(runId: string, task: string): string {
+    return this.path(layout.taskLog(runId, task));
+  }
+
+  schedulerLog(pipeline: string, stamp: string): string {
+    return this.path(layout.schedulerLog(pipeline, stamp));
+  }
+
+  /** The same workspace with other resources (a server's one-thread background reads). */
+  withResources(over: Partial<WorkspaceResources>): Workspace {
+    return new Workspace(this.root, { threads: over.threads ?? this.threads, memoryLimit: over.memoryLimit ?? this.memoryLimit });
+  }
+
+  /** DuckDB settings for a command: the spill folder, the memory limit and at least one thread; `over` narrows them (a one-thread reader). */
+  duckdbSettings(over: Partial<WorkspaceResources> = {}): DuckDBSettings {
+    return { tempDir: this.duckdbTempDir, memoryLimit: over.memoryLimit ?? this.memoryLimit, threads: Math.max(1, over.threads ?? this.threads) };
+  }
+
+  /** The settings of a feature worker's own one-thread DuckDB (its own spill folder beside the command's). */
+  readerDuckdbSettings(): DuckDBSettings {
+    return { tempDir: this.duckdbReaderTempDir, memoryLimit: this.memoryLimit, threads: 1 };
+  }
+}
+
+/** A Workspace, or a workspace folder (tools and tests), for the few entry points that take either. */
+export type WorkspaceRef = Workspace | string;
+
+/** The Workspace of a ref: the same object, or one over the folder with the default resources. */
+export function toWorkspace(ref: WorkspaceRef): Workspace {
+  return typeof ref === 'string' ? new Workspace(ref) : ref;
+}
