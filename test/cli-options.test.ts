@@ -34,8 +34,14 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   const { main } = await import('../src/cli/main.js');
   let out = '';
   let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+    out += String(s);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+    err += String(s);
+    return true;
+  });
   const code = await main(['node', 'stockpipe', ...args]);
   vi.restoreAllMocks();
   return { code, out, err };

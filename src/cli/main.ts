@@ -8,7 +8,6 @@
 import './task-child.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';

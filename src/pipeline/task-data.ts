@@ -45,9 +45,8 @@ export class DataReader<S extends Shape> {
 }
 
 /** Makes a reader of `T`'s fields: `dataOf<T>()({ field: schema, … })`. */
-export interface ReaderOf<T> {
-  <S extends Shape>(shape: S & Checked<T, S>): DataReader<S>;
-}
+export type ReaderOf<T> = 
+  <S extends Shape>(shape: S & Checked<T, S>) => DataReader<S>
 
 /** A reader of `T`'s fields: `dataOf<T>()({ field: schema, … })`. */
 export function dataOf<T>(): ReaderOf<T> {
