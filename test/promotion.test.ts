@@ -2,7 +2,7 @@
  * promoted, kept) for both tasks, the "first" history row, `serve` answering after a plain `train`,
  * and cross-kind promotion refused with SP_ERR_PROMOTE_KIND from the CLI, the API and the pipeline's
  * register step, forced or not. One small synthetic workspace (features --extended serves both tasks). */
-import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,9 +16,9 @@ import { silentProgress } from '../src/core/progress.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
+import { runCli, startCli, waitForJsonLine } from './helpers/cli.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 
 interface Doc {
   ok: boolean;
@@ -27,9 +27,9 @@ interface Doc {
 }
 
 function sp(args: string[], json = true): { status: number; doc: Doc; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, ...(json ? ['--json'] : [])], { encoding: 'utf8' });
-  const doc = (json ? JSON.parse(r.stdout.trim().split('\n').pop() || '{}') : {}) as Doc;
-  return { status: r.status ?? -1, doc, stdout: r.stdout, stderr: `${args.join(' ')}: ${r.stderr}` };
+  const r = runCli([...args, '-w', ws, ...(json ? ['--json'] : [])]);
+  const doc = (json ? r.json : {}) as Doc;
+  return { status: r.code ?? -1, doc, stdout: r.stdout, stderr: `${args.join(' ')}: ${r.stderr}` };
 }
 
 const holderOf = (alias: string): string | null => {
@@ -148,7 +148,7 @@ describe('first minutes: serve after a plain train', () => {
   it('answers GET /predict 200 with the first model', async () => {
     const w = ws;
     ws = await tempWorkspace('sp-promotion-fresh-');
-    let child: ReturnType<typeof spawn> | undefined;
+    let child: ChildProcess | undefined;
     try {
       for (const step of [['fetch', '--symbols', '6', '--years', '1'], ['ingest'], ['features'], ['train', '--kind', 'naive']]) {
         const r = sp(step);
@@ -156,13 +156,9 @@ describe('first minutes: serve after a plain train', () => {
       }
       const trained = holderOf('champion');
       expect(trained).not.toBeNull();
-      const c = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', '--quiet', '-w', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child = c;
-      const first = await new Promise<string>((res, rej) => {
-        c.stdout!.once('data', (d: Buffer) => res(d.toString()));
-        c.once('exit', (code) => rej(new Error(`serve exited ${code}`)));
-      });
-      const { data } = JSON.parse(first) as { data: { url: string } };
+      const server = startCli(['serve', '--port', '0', '--json', '--quiet', '-w', ws]);
+      child = server.child;
+      const { data } = await waitForJsonLine<{ data: { url: string } }>(server);
       const r = await fetch(`${data.url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25`);
       expect(r.status).toBe(200);
       expect(r.headers.get('x-model-id')).toBe(trained);

@@ -13,7 +13,7 @@ import { zipSource } from '../src/sources/zip-source.js';
 
 let scratch: string;
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'stockpipe-source-stat-'));
+  scratch = await mkdtemp(join(tmpdir(), 'sp-source-stat-'));
   await symlink(join(scratch, 'loop-b'), join(scratch, 'loop-a'));
   await symlink(join(scratch, 'loop-a'), join(scratch, 'loop-b'));
 });

@@ -4,34 +4,25 @@
  * symbols were replaced under the same source fails validate before anything is promoted; the
  * default path (`npm start` twice) stays fully cached. The dir: data is a Kaggle-layout folder made
  * by the synthetic generator (seed 5), replaced in place by another one (seed 6). */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPipelineRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import type { SourceRecord } from '../src/sources/workspace-source.js';
 import type { ValidationReport } from '../src/validate/types.js';
+import { runCli } from './helpers/cli.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 /** No STOCKPIPE_SOURCE / SYMBOLS / YEARS: the source comes from the workspace or the defaults. */
-const BASE = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', STOCKPIPE_THREADS: '2' };
 const SMALL = { STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2' };
 
 interface Out { status: number; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string; message: string; hint: string } } }
 
 function sp(args: string[], env: Record<string, string> = {}): Out {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { env: { ...BASE, ...env }, encoding: 'utf8' });
-  let json: Out['json'] = { ok: false };
-  try {
-    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Out['json'];
-  } catch {
-    // no JSON document
-  }
-  return { status: r.status ?? -1, stderr: r.stderr, json };
+  const r = runCli([...args, '--json'], { env: { STOCKPIPE_THREADS: '2', ...env } });
+  return { status: r.code ?? -1, stderr: r.stderr, json: (r.jsonOrNull ?? { ok: false }) as Out['json'] };
 }
 
 const statuses = (o: Out): Record<string, string> => Object.fromEntries(((o.json.data?.tasks ?? []) as { name: string; status: string }[]).map((t) => [t.name, t.status]));

@@ -19,7 +19,7 @@ import type { FetchContext } from './types.js';
 
 let scratch: string;
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'stockpipe-synthetic-'));
+  scratch = await mkdtemp(join(tmpdir(), 'sp-synthetic-'));
 });
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });

@@ -33,7 +33,7 @@ export interface CliOptions {
   /** Added to the hermetic base env ({PATH, HOME}); the test runner's env is not inherited. */
   env?: Record<string, string>;
   cwd?: string;
-  /** Kill the child after this long (runCli only). */
+  /** SIGKILL the child after this long (a command that must not hang). */
   timeoutMs?: number;
 }
 
@@ -89,9 +89,10 @@ export function startCli(args: string[], opts: CliOptions = {}): StartedCli {
   let stderr = '';
   child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
   const done = new Promise<CliResult>((res, rej) => {
     child.on('error', rej);
-    child.on('close', (code, signal) => res(result(code, signal, stdout, stderr)));
+    child.on('close', (code, signal) => { clearTimeout(timer); res(result(code, signal, stdout, stderr)); });
   });
   return { child, done, stdout: () => stdout, stderr: () => stderr };
 }
