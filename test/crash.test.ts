@@ -1,8 +1,7 @@
 /** A run killed half-way (SIGKILL while the new table is being written) leaves the previous
  * outputs intact; the next run clears the dead run's temp file and produces the same table. */
 import { readFile, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { ingest, pricesPath } from '../src/etl/ingest.js';

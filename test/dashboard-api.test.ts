@@ -1,9 +1,7 @@
 /** The dashboard's JSON routes and static page through Fastify's inject (SPEC §9), on a real small
  * synthetic features table built by the CLI. */
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
@@ -15,7 +13,6 @@ import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { silentLog } from './helpers/workspace.js';
 
-const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 let ws = '';
 
 beforeAll(async () => {

@@ -3,8 +3,7 @@
  * and cross-kind promotion refused with SP_ERR_PROMOTE_KIND from the CLI, the API and the pipeline's
  * register step, forced or not. One small synthetic workspace (features --extended serves both tasks). */
 import type { ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPipeline } from '../src/cli/pipelines.js';

@@ -1,8 +1,6 @@
 /** The API token on mutating routes (docs/security.md): every non-GET route in Fastify's route
  * table, without/with a token, on loopback and beyond; reads stay open; coded listen errors. */
 import { createServer, type Server } from 'node:net';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';

@@ -3,14 +3,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toDayNumber, tradingDays } from '../src/core/calendar.js';
 import { runCliAsync } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 
 // Async: this file's HTTP server answers the CLI meanwhile.
 async function sp(args: string[], env: Record<string, string> = {}) {
