@@ -1,43 +1,20 @@
 /** End-to-end CLI tests: the built binary (dist/cli/main.js, built by `npm test`'s tsc step),
  * asserting on --json documents, exit codes and error codes. */
-import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeQuirkFixture } from './fixtures/quirks.js';
+import { runCli as sp } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
-
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-  json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string; message: string; hint: string } };
-}
-
-function sp(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env };
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env, encoding: 'utf8' });
-  let json: Run['json'] = { ok: false };
-  try {
-    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Run['json'];
-  } catch {
-    // not a --json run
-  }
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
-}
 
 describe('stockpipe CLI', () => {
   it('--help lists the commands and each command has an example', () => {
     const r = sp(['--help']);
-    expect(r.status).toBe(0);
+    expect(r.code).toBe(0);
     for (const c of ['fetch', 'ingest', 'features']) {
       expect(r.stdout).toContain(c);
       const h = sp([c, '--help']);
-      expect(h.status).toBe(0);
+      expect(h.code).toBe(0);
       expect(h.stdout).toMatch(/Examples?:/);
     }
   });
@@ -46,21 +23,21 @@ describe('stockpipe CLI', () => {
     const fx = await writeQuirkFixture();
     const ws = await tempWorkspace();
     const f = sp(['fetch', '--source', `dir:${fx.dir}`, '--json', '--workspace', ws]);
-    expect(f.status, f.stderr).toBe(0);
+    expect(f.code, f.stderr).toBe(0);
     expect(f.json.ok).toBe(true);
     expect(f.json.data).toMatchObject({ source: 'dir', path: fx.dir, files: 13, cached: false });
     expect(typeof f.json.data!.bytes).toBe('number');
     const i = sp(['--json', '-w', ws, 'ingest']);
-    expect(i.status, i.stderr).toBe(0);
+    expect(i.code, i.stderr).toBe(0);
     expect(i.json.data).toMatchObject({ files: 12, rows_read: fx.expected.rows_read, rows_kept: fx.expected.rows_kept, rows_dropped: fx.expected.rows_dropped, symbols: 10, symbols_without_metadata: 5, duplicates: 2, date_min: '2016-08-10', date_max: '2023-04-13', cached: false });
     expect(i.json.data!.output).toBe(join(ws, 'tables', 'prices.parquet'));
     expect(typeof i.json.data!.seconds).toBe('number');
     const fe = sp(['features', '--window', '5', '--workspace', ws, '--json']);
-    expect(fe.status, fe.stderr).toBe(0);
+    expect(fe.code, fe.stderr).toBe(0);
     expect(fe.json.data).toMatchObject({ rows: 216, symbols: 10, window: 5, output: join(ws, 'features', 'features.parquet') });
     // Human output goes to stdout, logs to stderr; a second run is cached and says so.
     const again = sp(['ingest', '--workspace', ws]);
-    expect(again.status).toBe(0);
+    expect(again.code).toBe(0);
     expect(again.stdout).toContain('unchanged (cached)');
     expect(again.stdout).toContain(`rows read ${fx.expected.rows_read}`);
   });
@@ -68,12 +45,12 @@ describe('stockpipe CLI', () => {
   it('unknown source → exit 2 with SP_ERR_SOURCE_UNKNOWN and a hint, nothing written', async () => {
     const ws = await tempWorkspace();
     const r = sp(['fetch', '--source', 'ftp://x', '--json', '--workspace', join(ws, 'w')]);
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.json).toMatchObject({ ok: false, error: { code: 'SP_ERR_SOURCE_UNKNOWN' } });
     expect(r.json.error!.hint).toContain('dir:PATH');
     expect(await readdir(ws)).toEqual([]);
     const human = sp(['fetch', '--source', 'ftp://x', '--workspace', join(ws, 'w')]);
-    expect(human.status).toBe(2);
+    expect(human.code).toBe(2);
     expect(human.stderr).toMatch(/^SP_ERR_SOURCE_UNKNOWN: .*\n {2}hint: /);
     expect(human.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace without --debug
   });
@@ -81,7 +58,7 @@ describe('stockpipe CLI', () => {
   it('missing directory → exit 1 with SP_ERR_SOURCE_NOT_FOUND naming the path', async () => {
     const ws = await tempWorkspace();
     const r = sp(['fetch', '--source', 'dir:/no/such/folder', '--json', '--workspace', ws]);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_SOURCE_NOT_FOUND');
     expect(r.json.error!.message).toContain('/no/such/folder');
   });
@@ -92,7 +69,7 @@ describe('stockpipe CLI', () => {
     const file = join(parent, 'not-a-dir');
     await writeFile(file, 'x');
     const r = sp(['fetch', '--source', `dir:${fx.dir}`, '--json', '--workspace', join(file, 'ws')]);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
     if (process.getuid?.() !== 0) {
       const ro = join(parent, 'ro');
@@ -105,9 +82,11 @@ describe('stockpipe CLI', () => {
 
   it('usage errors → exit 2 with SP_ERR_USAGE (also as JSON)', () => {
     const r = sp(['ingest', '--bogus', '--json']);
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.json.error!.code).toBe('SP_ERR_USAGE');
-    expect(sp(['nosuchcommand']).status).toBe(2);
+    const unknown = sp(['nosuchcommand', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.json.error!.code).toBe('SP_ERR_USAGE');
   });
 
   it('ingest before fetch → SP_ERR_NO_RAW_DATA; features before ingest → SP_ERR_PRICES_MISSING', async () => {
@@ -115,7 +94,7 @@ describe('stockpipe CLI', () => {
     expect(sp(['ingest', '--json', '-w', ws]).json.error!.code).toBe('SP_ERR_NO_RAW_DATA');
     expect(sp(['features', '--json', '-w', ws]).json.error!.code).toBe('SP_ERR_PRICES_MISSING');
     const bad = sp(['features', '--window', '1', '--json', '-w', ws]);
-    expect(bad.status).toBe(2);
+    expect(bad.code).toBe(2);
     expect(bad.json.error!.code).toBe('SP_ERR_FEATURES_WINDOW'); // the code docs/errors.md names for --window
   });
 
@@ -123,15 +102,17 @@ describe('stockpipe CLI', () => {
     const ws = await tempWorkspace();
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ features: { window: 0 } }));
     const r = sp(['features', '--json'], { cwd: ws });
-    expect(r.status).toBe(2);
+    expect(r.code).toBe(2);
     expect(r.json.error!.code).toBe('SP_ERR_FEATURES_WINDOW');
     expect(r.json.error!.message).toContain('features.window');
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ nonsense: 1 }));
     expect(sp(['features', '--json'], { cwd: ws }).json.error!.code).toBe('SP_ERR_CONFIG_INVALID');
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ workspace: 'from-file' }));
     const env = sp(['ingest', '--json'], { cwd: ws, env: { STOCKPIPE_WORKSPACE: 'from-env' } });
+    expect(env.json.error!.code).toBe('SP_ERR_NO_RAW_DATA');
     expect(env.json.error!.message).toContain(join(ws, 'from-env'));
     const flag = sp(['ingest', '--json', '-w', 'from-flag'], { cwd: ws, env: { STOCKPIPE_WORKSPACE: 'from-env' } });
+    expect(flag.json.error!.code).toBe('SP_ERR_NO_RAW_DATA');
     expect(flag.json.error!.message).toContain(join(ws, 'from-flag'));
     expect(await stat(join(ws, 'from-file')).catch(() => null)).toBeNull();
   });

@@ -1,17 +1,15 @@
 /** A run killed half-way (SIGKILL while the new table is being written) leaves the previous
  * outputs intact; the next run clears the dead run's temp file and produces the same table. */
-import { spawn } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { ingest } from '../src/etl/ingest.js';
 import { syntheticSource } from '../src/sources/synthetic.js';
+import { startCli } from './helpers/cli.js';
 import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('a killed ingest', () => {
@@ -23,9 +21,8 @@ describe('a killed ingest', () => {
     const tables = join(ws, 'tables');
     let killedMidWrite = false;
     for (let attempt = 0; attempt < 5 && !killedMidWrite; attempt++) {
-      const child = spawn(process.execPath, [CLI, 'ingest', '--force', '--quiet', '-w', ws], { stdio: 'ignore' });
-      const exited = new Promise<void>((r) => child.on('exit', () => r()));
-      // Wait until the new table's temp file exists, then kill the process without warning.
+      const { child, done: exited } = startCli(['ingest', '--force', '--quiet', '-w', ws]);
+      // Wait (bounded polling of a real child) until the new table's temp file exists, then kill it without warning.
       for (let i = 0; i < 2000 && child.exitCode === null; i++) {
         if ((await readdir(tables)).some((f) => f.startsWith('.prices.parquet.tmp-'))) {
           child.kill('SIGKILL');

@@ -1,10 +1,7 @@
 /** The dashboard's JSON routes and static page through Fastify's inject (SPEC §9), on a real small
  * synthetic features table built by the CLI. */
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
@@ -12,15 +9,18 @@ import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { scorerFromJSON } from '../src/ml/volume-model.js';
 import { polyJson, registerModel } from './helpers/models.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
 import { silentLog } from './helpers/workspace.js';
 
-const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
 let ws = '';
 
 beforeAll(async () => {
-  ws = await mkdtemp(join(tmpdir(), 'sp-dash-'));
-  for (const args of [['fetch', '--symbols', '6', '--years', '2'], ['ingest'], ['features']]) execFileSync(process.execPath, [cli, ...args, '-w', ws, '--quiet'], { stdio: 'pipe' });
+  ws = await tempDir('dash');
+  for (const args of [['fetch', '--symbols', '6', '--years', '2'], ['ingest'], ['features']]) {
+    const r = runCli([...args, '-w', ws, '--quiet', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+  }
   await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion', rmseLog: 0.5 });
   await registerModel(ws, 'poly-2', polyJson(2), { rmseLog: 0.4 });
   await registerModel(ws, 'poly-3', polyJson(3), { rmseLog: 0.9 });

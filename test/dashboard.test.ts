@@ -3,21 +3,21 @@
  * pipeline runs, every view renders without console errors, the symbol search draws a chart, the
  * predict form shows the API's answer, promoting from the page moves the alias, and a running run
  * updates live when it finishes. Screenshots go to test-output/dashboard/. Skips without Chromium. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { writeForecasts } from '../src/registry/forecasts.js';
 import { openRegistry } from '../src/registry/store.js';
+import { runCli, startCli, waitForJsonLine } from './helpers/cli.js';
 import { finishRun, seedPipelineRuns } from './helpers/pipeline-runs.js';
+import { tempDir } from './helpers/temp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const cli = join(root, 'dist', 'cli', 'main.js');
 const shots = join(root, 'test-output', 'dashboard');
 const have = existsSync(CHROMIUM);
 if (!have) console.log(`skipping the dashboard browser test: ${CHROMIUM} is not installed (apt-get install chromium)`);
@@ -31,16 +31,21 @@ let models: { gbdt: string; poly: string };
 let validation: { status: string; anomalies: { code: string; severity: string }[] };
 const problems: string[] = [];
 
-const sp = (...args: string[]): string => execFileSync(process.execPath, [cli, ...args, '-w', ws, '--quiet', '--json'], { encoding: 'utf8' });
+/** Runs a CLI command on the workspace; a failure fails the setup with its stderr. */
+function sp(...args: string[]): string {
+  const r = runCli([...args, '-w', ws, '--quiet', '--json'], { env: { STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' } });
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
 
 beforeAll(async () => {
   if (!have) return;
   execFileSync(process.execPath, [join(root, 'tools', 'build-dashboard.mjs'), '--quiet']);
-  ws = await mkdtemp(join(tmpdir(), 'sp-dash-e2e-'));
+  ws = await tempDir('dash-e2e');
   // Real pipelines on small synthetic data: train (fetch → … → register, with a real validation
   // report) and daily (extended features, the forecast model, forecasts, monitor).
-  execFileSync(process.execPath, [cli, 'run', 'train', '-w', ws, '--quiet', '--json'], { encoding: 'utf8', env: { ...process.env, STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' } });
-  execFileSync(process.execPath, [cli, 'run', 'daily', '-w', ws, '--quiet', '--json'], { encoding: 'utf8', env: { ...process.env, STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' } });
+  sp('run', 'train');
+  sp('run', 'daily');
   const gbdt = (JSON.parse(sp('models', 'show', 'champion')) as { data: { id: string } }).data.id;
   const poly = (JSON.parse(sp('train', '--kind', 'polyreg')) as { data: { model_id: string } }).data.model_id;
   models = { gbdt, poly };
@@ -58,12 +63,9 @@ beforeAll(async () => {
   validation = JSON.parse(await readFile(join(ws, 'validation', 'latest.json'), 'utf8')) as { status: string; anomalies: { code: string; severity: string }[] };
   runs = await seedPipelineRuns(ws);
 
-  server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--json', '--quiet', '--poll-ms', '200', '-w', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const first = await new Promise<string>((res, rej) => {
-    server!.stdout!.once('data', (d: Buffer) => res(d.toString()));
-    server!.once('exit', (c) => rej(new Error(`serve exited ${c}`)));
-  });
-  url = (JSON.parse(first) as { data: { url: string } }).data.url;
+  const serving = startCli(['serve', '--port', '0', '--json', '--quiet', '--poll-ms', '200', '-w', ws]);
+  server = serving.child;
+  url = (await waitForJsonLine<{ data: { url: string } }>(serving)).data.url;
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   await mkdir(shots, { recursive: true });

@@ -1,27 +1,19 @@
 /** A full file system (a 3 MB tmpfs, mounted as root): ingest, features and validate fail with
  * SP_ERR_DISK_FULL naming the folder, the previous outputs stay intact and no temp file is left.
  * Skips with a printed reason when not root or when the mount fails. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../src/core/fs.js';
+import { runCli } from './helpers/cli.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 function sp(args: string[]): { status: number; stderr: string; error?: { code: string; message: string; hint: string } } {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' }, encoding: 'utf8' });
-  let doc: { error?: { code: string; message: string; hint: string } } = {};
-  try {
-    doc = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof doc;
-  } catch {
-    // no JSON document
-  }
-  return { status: r.status ?? -1, stderr: r.stderr, error: doc.error };
+  const r = runCli([...args, '--json']);
+  return { status: r.code ?? -1, stderr: r.stderr, error: r.jsonOrNull?.error as { code: string; message: string; hint: string } | undefined };
 }
 
 /** Mounts the tmpfs now (the suite is skipped, with the reason printed, when it cannot be). */

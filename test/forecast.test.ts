@@ -1,10 +1,10 @@
 /** The day-ahead forecast end to end (SPEC §3 --extended, §4.3, §6 GET /forecast/:symbol): features
- * --extended, train --task forecast, forecast, and the API route, on a small synthetic workspace. */
-import { spawnSync } from 'node:child_process';
+ * --extended, train --task forecast, forecast, and the API route, on a small synthetic workspace.
+ * beforeAll trains one forecast champion; tests that move aliases or add models do so in a copy,
+ * so any test runs alone (`-t`) or in any order. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nextTradingDay, toDayNumber } from '../src/core/calendar.js';
 import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
@@ -13,33 +13,33 @@ import { forecastsDue, forecastsFor, latestForecast } from '../src/registry/fore
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
+import { runCli, type CliDoc } from './helpers/cli.js';
 import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
-
-interface Doc {
-  ok: boolean;
-  data: Record<string, any>;
-  error?: { code: string; message: string };
-}
-
-function sp(ws: string, args: string[]): { status: number; doc: Doc; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const why = r.status === null ? `killed by ${r.signal ?? '?'} ${r.error?.message ?? ''}\n` : '';
-  return { status: r.status ?? -1, doc: JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as Doc, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
+function sp(ws: string, args: string[]) {
+  const r = runCli([...args, '-w', ws, '--json']);
+  const why = r.code === null ? `killed by ${r.signal ?? '?'}\n` : '';
+  return { code: r.code, json: r.json, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
 }
 
 let ws = '';
-let train: Doc['data'] = {};
+let train: CliDoc['data'] = {};
+/** A private copy of the trained workspace, for tests that add models or move aliases. */
+async function copyOfTrained(): Promise<string> {
+  const w = await tempWorkspace('forecast');
+  await cp(ws, w, { recursive: true });
+  return w;
+}
+
 beforeAll(async () => {
-  ws = await tempWorkspace();
+  ws = await tempWorkspace('forecast-base');
   for (const step of [['fetch', '--symbols', '30', '--years', '3'], ['ingest'], ['features', '--extended']]) {
     const r = sp(ws, step);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
   }
   const r = sp(ws, ['train', '--task', 'forecast', '--trees', '40', '--promote-if-better']);
-  expect(r.status, r.stderr).toBe(0);
-  train = r.doc.data;
+  expect(r.code, r.stderr).toBe(0);
+  train = r.json.data;
 }, 180_000);
 
 describe('stockpipe features --extended', () => {
@@ -47,8 +47,8 @@ describe('stockpipe features --extended', () => {
     const cols = (await sql(`DESCRIBE SELECT * FROM read_parquet('${join(ws, 'features', 'features.parquet')}')`)).map((c) => c.column_name);
     for (const c of ['Symbol', 'Date', 'Adj Close', 'Volume', 'vol_moving_avg', 'adj_close_rolling_med', 'ret_1', 'vol_20', 'log_volume', 'dow']) expect(cols).toContain(c);
     const again = sp(ws, ['features', '--extended']);
-    expect(again.doc.data.cached).toBe(true);
-    expect(again.doc.data.extended).toBe(true);
+    expect(again.json.data.cached).toBe(true);
+    expect(again.json.data.extended).toBe(true);
   });
 
   it('the written lagged columns equal the kernel run on each symbol\'s own rows (nulls where NaN)', async () => {
@@ -97,47 +97,48 @@ describe('stockpipe train --task forecast', () => {
     for (const f of ['model.json', 'metrics.json', 'training.log', 'card.md']) expect(existsSync(join(train.path, f)), f).toBe(true);
     const text = await readFile(join(train.path, 'model.json'), 'utf8');
     expect(forecastToJSON(forecastFromJSON(text, 'model.json'))).toBe(text);
-    const list = sp(ws, ['models', 'list']).doc.data as { id: string; kind: string; aliases: string[] }[];
+    const list = sp(ws, ['models', 'list']).json.data as { id: string; kind: string; aliases: string[] }[];
     expect(list.find((x) => x.id === train.model_id)).toMatchObject({ kind: 'forecast', aliases: ['forecast_champion'] });
     expect(list.some((x) => x.aliases.includes('champion'))).toBe(false);
   });
 
   it('evaluate re-scores the forecast model on its test slice: the same numbers as training, next to persistence', async () => {
     const e = sp(ws, ['evaluate', train.model_id]);
-    expect(e.status, e.stderr).toBe(0);
-    expect(e.doc.data).toMatchObject({ model_id: train.model_id, kind: 'forecast', test: train.test });
-    for (const k of ['forecast', 'persistence', 'vol_ma_20']) expect(Object.keys(e.doc.data.metrics)).toContain(k);
-    for (const m of ['mae_adj_close', 'mae_volume', 'skill_adj_close', 'skill_volume']) expect(e.doc.data.metrics.forecast[m]).toBeCloseTo(train.metrics.forecast[m], 9);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.json.data).toMatchObject({ model_id: train.model_id, kind: 'forecast', test: train.test });
+    for (const k of ['forecast', 'persistence', 'vol_ma_20']) expect(Object.keys(e.json.data.metrics)).toContain(k);
+    for (const m of ['mae_adj_close', 'mae_volume', 'skill_adj_close', 'skill_volume']) expect(e.json.data.metrics.forecast[m]).toBeCloseTo(train.metrics.forecast[m], 9);
   });
 
   it('a second model on the same slice is compared on mae_adj_close; a plain features table is refused', async () => {
+    const ws = await copyOfTrained();
     const r = sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.doc.data.promotion.metric).toBe('mae_adj_close');
-    expect(r.doc.data.promotion.same_test_slice).toBe(true);
-    expect(r.doc.data.promotion.promoted).toBe(r.doc.data.metrics.forecast.mae_adj_close < train.metrics.forecast.mae_adj_close);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.data.promotion.metric).toBe('mae_adj_close');
+    expect(r.json.data.promotion.same_test_slice).toBe(true);
+    expect(r.json.data.promotion.promoted).toBe(r.json.data.metrics.forecast.mae_adj_close < train.metrics.forecast.mae_adj_close);
     // models promote defaults to the forecast metric for a forecast model.
-    const notHolder = r.doc.data.promotion.promoted ? train.model_id : r.doc.data.model_id;
+    const notHolder = r.json.data.promotion.promoted ? train.model_id : r.json.data.model_id;
     const manual = sp(ws, ['models', 'promote', notHolder, '--alias', 'forecast_champion', '--force']);
-    expect(manual.status, manual.stderr).toBe(0);
-    expect(manual.doc.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
-    expect(Number.isFinite(manual.doc.data.candidate_value)).toBe(true);
+    expect(manual.code, manual.stderr).toBe(0);
+    expect(manual.json.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
+    expect(Number.isFinite(manual.json.data.candidate_value)).toBe(true);
     const plain = await tempWorkspace();
     for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
       const s = sp(plain, step);
-      expect(s.status, s.stderr).toBe(0);
+      expect(s.code, s.stderr).toBe(0);
     }
     const t = sp(plain, ['train', '--task', 'forecast']);
-    expect(t.status).toBe(1);
-    expect(t.doc.error!.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(t.code).toBe(1);
+    expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
   });
 });
 
 describe('stockpipe forecast and GET /forecast/:symbol', () => {
   it('writes one row per symbol for the next NYSE trading day after its last bar', async () => {
     const r = sp(ws, ['forecast']);
-    expect(r.status, r.stderr).toBe(0);
-    const d = r.doc.data;
+    expect(r.code, r.stderr).toBe(0);
+    const d = r.json.data;
     const reg = openRegistry(ws, { readonly: true });
     const champion = reg.aliasTarget('forecast_champion');
     const last = await sql(`SELECT "Symbol" AS s, max("Date") AS d, arg_max("Adj Close", "Date") AS a FROM read_parquet('${join(ws, 'features', 'features.parquet')}') GROUP BY 1 ORDER BY 1`);
@@ -160,12 +161,14 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
       reg.close();
     }
     // Running again replaces (same model, symbol, target day): still one row per symbol.
-    expect(sp(ws, ['forecast']).status).toBe(0);
+    expect(sp(ws, ['forecast']).code).toBe(0);
     const n = await sqliteCount(ws);
     expect(n).toBe(last.length);
   });
 
   it('serves the latest forecast (200), history, 404 SP_ERR_FORECAST_NOT_FOUND, 405 and 400 as JSON errors', async () => {
+    const f = sp(ws, ['forecast']); // replaces the same rows if another test wrote them already
+    expect(f.code, f.stderr).toBe(0);
     const holder = new ChampionHolder(ws, silentLog);
     await holder.refresh();
     const { app } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test' });
@@ -200,13 +203,14 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
   it('forecast with a volume model or no forecast model fails with a code', async () => {
     const empty = await tempWorkspace();
     const r = sp(empty, ['forecast']);
-    expect(r.status).toBe(1);
-    expect(r.doc.error!.code).toBe('SP_ERR_MODEL_NOT_FOUND');
+    expect(r.code).toBe(1);
+    expect(r.json.error!.code).toBe('SP_ERR_MODEL_NOT_FOUND');
+    const ws = await copyOfTrained();
     const vol = sp(ws, ['train', '--kind', 'naive']);
-    expect(vol.status, vol.stderr).toBe(0);
-    const w = sp(ws, ['forecast', '--model', vol.doc.data.model_id]);
-    expect(w.status).toBe(2);
-    expect(w.doc.error!.code).toBe('SP_ERR_USAGE');
+    expect(vol.code, vol.stderr).toBe(0);
+    const w = sp(ws, ['forecast', '--model', vol.json.data.model_id]);
+    expect(w.code).toBe(2);
+    expect(w.json.error!.code).toBe('SP_ERR_USAGE');
   });
 });
 

@@ -1,80 +1,76 @@
 /** `stockpipe monitor` through the built CLI on a tiny synthetic workspace (forecast rows inserted
  * directly), and GET /monitoring through Fastify's inject: its shape, filters, empty workspace. */
-import { spawnSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { nextTradingDay } from '../src/core/calendar.js';
 import { MonitorConfigSchema } from '../src/core/config.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
+import { runCli as sp } from './helpers/cli.js';
 import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-
-function sp(args: string[]): { status: number; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' }, encoding: 'utf8' });
-  let json = { ok: false };
-  try {
-    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof json;
-  } catch {
-    // not JSON: the assertions on status say what happened
-  }
-  return { status: r.status ?? -1, stderr: r.stderr, json };
-}
-
-let ws: string;
-let cfgFile: string;
+let base: string;
 let dates: string[];
 let nSymbols = 0;
 const MODEL = 'fc-test-1';
+const CONFIG = { monitor: { min_rows: 1, window_days: 5, max_psi: 10 } };
+
+/** beforeAll: a fetched and ingested workspace with forecast rows of MODEL inserted directly
+ * (5 matured and 1 pending per symbol), never monitored. Each test monitors its own copy. */
 beforeAll(async () => {
-  ws = await tempWorkspace('sp-monitor-cli-');
-  cfgFile = join(ws, 'stockpipe.config.json');
-  await writeFile(cfgFile, JSON.stringify({ monitor: { min_rows: 1, window_days: 5, max_psi: 10 } }));
-  expect(sp(['fetch', '--symbols', '5', '--years', '1', '-w', ws, '--json']).status).toBe(0);
-  const ing = sp(['ingest', '-w', ws, '--json']);
-  expect(ing.status, ing.stderr).toBe(0);
+  base = await tempWorkspace('monitor-base');
+  for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest']]) {
+    const r = sp([...step, '-w', base, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  const ws = base;
+  const prices = join(ws, 'tables', 'prices.parquet');
+  const rows = (await sql(`SELECT "Symbol" AS s, "Date"::VARCHAR AS d, "Adj Close" AS a, "Volume"::DOUBLE AS v FROM read_parquet('${prices}')
+    WHERE "Symbol" IN (SELECT "Symbol" FROM read_parquet('${prices}') GROUP BY 1 HAVING count(*) > 10 ORDER BY 1 LIMIT 4) ORDER BY 1, 2`)) as { s: string; d: string; a: number; v: number }[];
+  const bySym = new Map<string, typeof rows>();
+  for (const r of rows) bySym.set(r.s, [...(bySym.get(r.s) ?? []), r]);
+  const k = bySym.size; // the synthetic quirk symbols (one-row, header-only) are left out
+  expect(k).toBeGreaterThanOrEqual(2);
+  const targets = new Set<string>();
+  const reg = openRegistry(ws);
+  try {
+    for (const [sym, rs] of bySym) {
+      const tail = rs.slice(-6);
+      for (let j = 1; j < tail.length; j++) {
+        const prev = tail[j - 1]!;
+        const cur = tail[j]!;
+        targets.add(cur.d);
+        reg.run('t', 'INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [MODEL, sym, prev.d, cur.d, cur.a * 1.02, cur.v * 0.9, prev.a, prev.v, '2026-01-01T00:00:00Z']);
+      }
+      const last = tail[tail.length - 1]!;
+      reg.run('t', 'INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [MODEL, sym, last.d, nextTradingDay(last.d), last.a, last.v, last.a, last.v, '2026-01-01T00:00:00Z']);
+    }
+  } finally {
+    reg.close();
+  }
+  dates = [...targets].sort();
+  nSymbols = k;
 }, 120_000);
-afterAll(async () => {
-  await rm(ws, { recursive: true, force: true });
-});
+
+async function seeded(): Promise<{ ws: string; cfgFile: string }> {
+  const ws = await tempWorkspace('monitor');
+  await cp(base, ws, { recursive: true });
+  const cfgFile = join(ws, 'stockpipe.config.json');
+  await writeFile(cfgFile, JSON.stringify(CONFIG));
+  return { ws, cfgFile };
+}
 
 describe('stockpipe monitor (CLI) and GET /monitoring', () => {
   it('scores matured forecasts, leaves the immature ones pending, is idempotent', async () => {
-    const prices = join(ws, 'tables', 'prices.parquet');
-    const rows = (await sql(`SELECT "Symbol" AS s, "Date"::VARCHAR AS d, "Adj Close" AS a, "Volume"::DOUBLE AS v FROM read_parquet('${prices}')
-      WHERE "Symbol" IN (SELECT "Symbol" FROM read_parquet('${prices}') GROUP BY 1 HAVING count(*) > 10 ORDER BY 1 LIMIT 4) ORDER BY 1, 2`)) as { s: string; d: string; a: number; v: number }[];
-    const bySym = new Map<string, typeof rows>();
-    for (const r of rows) bySym.set(r.s, [...(bySym.get(r.s) ?? []), r]);
-    const k = bySym.size; // the synthetic quirk symbols (one-row, header-only) are left out
-    expect(k).toBeGreaterThanOrEqual(2);
-    const targets = new Set<string>();
-    const reg = openRegistry(ws);
-    try {
-      for (const [sym, rs] of bySym) {
-        const tail = rs.slice(-6);
-        for (let j = 1; j < tail.length; j++) {
-          const prev = tail[j - 1]!;
-          const cur = tail[j]!;
-          targets.add(cur.d);
-          reg.run('t', 'INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [MODEL, sym, prev.d, cur.d, cur.a * 1.02, cur.v * 0.9, prev.a, prev.v, '2026-01-01T00:00:00Z']);
-        }
-        const last = tail[tail.length - 1]!;
-        reg.run('t', 'INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [MODEL, sym, last.d, nextTradingDay(last.d), last.a, last.v, last.a, last.v, '2026-01-01T00:00:00Z']);
-      }
-    } finally {
-      reg.close();
-    }
-    dates = [...targets].sort();
-    nSymbols = k;
+    const { ws, cfgFile } = await seeded();
+    const k = nSymbols;
+    const targets = new Set(dates);
     const r = sp(['monitor', '--json', '-w', ws, '-c', cfgFile]);
-    expect(r.status, r.stderr).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const d = r.json.data as Record<string, unknown> & { models: Record<string, unknown>[]; drift: { column: string }[]; thresholds: Record<string, unknown> };
     expect(d).toMatchObject({ matured: 5 * k, scored: 5 * k, pending: k, retrain_needed: false, alerts: [] });
     expect(d.points).toBe(5 * k * 6 + targets.size * 6 + 2); // per symbol-day, per day, two drift columns (no features table)
@@ -86,12 +82,15 @@ describe('stockpipe monitor (CLI) and GET /monitoring', () => {
     expect(typeof d.seconds).toBe('number');
     const again = sp(['monitor', '--json', '-w', ws, '-c', cfgFile]);
     expect(again.json.data).toMatchObject({ matured: 5 * k, scored: 0, pending: k });
-    const human = spawnSync(process.execPath, [CLI, 'monitor', '-w', ws, '-c', cfgFile, '--model', MODEL], { encoding: 'utf8' });
-    expect(human.status).toBe(0);
+    const human = sp(['monitor', '-w', ws, '-c', cfgFile, '--model', MODEL]);
+    expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain(MODEL);
   }, 120_000);
 
   it('GET /monitoring serves the series, drift, alerts and thresholds; filters; 400 on a bad date', async () => {
+    const { ws, cfgFile } = await seeded();
+    const m = sp(['monitor', '--json', '-w', ws, '-c', cfgFile]);
+    expect(m.code, m.stderr).toBe(0);
     const thresholds = MonitorConfigSchema.parse({ min_rows: 1, window_days: 5, max_psi: 10 });
     const { app } = await buildApp({ workspace: ws, holder: new ChampionHolder(ws, silentLog), accessLog: null, version: 'test', monitor: thresholds });
     try {
@@ -115,11 +114,11 @@ describe('stockpipe monitor (CLI) and GET /monitoring', () => {
       expect((JSON.parse(bad.body) as { error: { code: string } }).error.code).toBe('SP_ERR_BAD_REQUEST');
       expect((await app.inject({ method: 'POST', url: '/monitoring' })).statusCode).toBe(405);
       const doc = JSON.parse((await app.inject('/openapi.json')).body) as { paths: Record<string, unknown> };
-      expect(doc.paths['/monitoring']).toBeDefined();
+      expect(Object.keys(doc.paths)).toContain('/monitoring');
     } finally {
       await app.close();
     }
-    const empty = await tempWorkspace('sp-monitor-empty-');
+    const empty = await tempWorkspace('monitor-empty');
     const e = await buildApp({ workspace: empty, holder: new ChampionHolder(empty, silentLog), accessLog: null, version: 'test' });
     try {
       const r = await e.app.inject('/monitoring');
@@ -127,7 +126,6 @@ describe('stockpipe monitor (CLI) and GET /monitoring', () => {
       expect(JSON.parse(r.body)).toMatchObject({ models: [], drift: [], alerts: [], thresholds: { max_psi: 0.25 } });
     } finally {
       await e.app.close();
-      await rm(empty, { recursive: true, force: true });
     }
   });
 });

@@ -1,41 +1,31 @@
 /** `stockpipe run` end to end through the CLI: a full train pipeline, a second run all cached,
  * a SIGKILLed run resumed to the same outputs, two runs at once on one workspace, a failure
- * alert received by a local webhook. */
-import { spawn } from 'node:child_process';
+ * alert received by a local webhook; the scheduler command on a fake clock. Polling loops below
+ * only wait (bounded) for real child processes; nothing asserts on durations. */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/core/config.js';
+import { silentProgress } from '../src/core/progress.js';
+import { Workspace } from '../src/core/workspace.js';
 import { getPipelineRun, listPipelineRuns } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
+import { DIST, cliEnv, startCli, type CliResult } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
-const ENV = { ...process.env, STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2', STOCKPIPE_THREADS: '2' };
+const SMALL = { STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2', STOCKPIPE_THREADS: '2' };
+const cli = (args: string[]) => startCli(args, { env: SMALL });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-interface Out { code: number | null; stdout: string; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } | null }
-
-function cli(args: string[], env: NodeJS.ProcessEnv = ENV): { child: ReturnType<typeof spawn>; done: Promise<Out> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
-  const done = new Promise<Out>((r) => child.on('close', (code) => {
-    let json = null;
-    try { json = JSON.parse(stdout.trim().split('\n').pop() ?? ''); } catch { json = null; }
-    r({ code, stdout, stderr, json });
-  }));
-  return { child, done };
-}
+type Out = CliResult;
 
 const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
 type TaskRow = { name: string; status: string };
-const statuses = (o: Out): Record<string, string> => Object.fromEntries(((o.json?.data?.tasks ?? []) as TaskRow[]).map((t) => [t.name, t.status]));
+const statuses = (o: Out): Record<string, string> => Object.fromEntries(((o.jsonOrNull?.data?.tasks ?? []) as TaskRow[]).map((t) => [t.name, t.status]));
 
 async function championModelJson(ws: string): Promise<string> {
   const reg = openRegistry(ws, { readonly: true });
@@ -48,17 +38,17 @@ async function championModelJson(ws: string): Promise<string> {
 
 describe('stockpipe run train', () => {
   it('runs end to end, then is all cached; a SIGKILLed run resumes to the same outputs', async () => {
-    const a = await tempWorkspace('sp-run-a-');
+    const a = await tempWorkspace('run-a');
     const first = await cli(['run', 'train', '--json', '-w', a]).done;
-    expect(first.json?.ok, first.stderr).toBe(true);
+    expect(first.json.ok, first.stderr).toBe(true);
     expect(statuses(first)).toEqual({ fetch: 'succeeded', ingest: 'succeeded', validate: 'succeeded', features: 'succeeded', train: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
     const second = await cli(['run', 'train', '--json', '-w', a]).done;
     expect(Object.values(statuses(second)).every((s) => s === 'cached'), JSON.stringify(statuses(second))).toBe(true);
     const plan = await cli(['run', 'train', '--dry-run', '--json', '-w', a]).done;
-    expect((plan.json?.data?.tasks as { name: string; action: string }[]).map((t) => t.action)).toEqual(['run', 'cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
+    expect((plan.json.data?.tasks as { name: string; action: string }[]).map((t) => t.action)).toEqual(['run', 'cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
 
     // Kill the runner (SIGKILL, no cleanup) while a task is running, then resume.
-    const b = await tempWorkspace('sp-run-b-');
+    const b = await tempWorkspace('run-b');
     const victim = cli(['run', 'train', '--json', '-w', b]);
     let killedAt: string | null = null;
     for (let i = 0; i < 3000 && killedAt === null; i++) {
@@ -79,12 +69,12 @@ describe('stockpipe run train', () => {
     await victim.done;
     expect(killedAt).not.toBeNull();
     const resumed = await cli(['run', 'train', '--resume', '--json', '-w', b]).done;
-    expect(resumed.json?.ok, resumed.stderr).toBe(true);
-    expect(resumed.json?.data?.resumed).toBe(true);
+    expect(resumed.json.ok, resumed.stderr).toBe(true);
+    expect(resumed.json.data?.resumed).toBe(true);
     const st = statuses(resumed);
     expect([st.fetch, st.ingest, st.validate]).toEqual(['succeeded', 'succeeded', 'succeeded']); // kept, not re-run
     const reg = openRegistry(b, { readonly: true });
-    const run = getPipelineRun(reg, String(resumed.json?.data?.run_id))!;
+    const run = getPipelineRun(reg, String(resumed.json.data?.run_id))!;
     reg.close();
     expect(run.tasks.find((t) => t.task === 'ingest')!.attempts).toBe(1);
     for (const f of ['tables/prices.parquet', 'features/features.parquet']) expect(await sha(join(b, f)), f).toBe(await sha(join(a, f)));
@@ -92,7 +82,7 @@ describe('stockpipe run train', () => {
   }, 240_000);
 
   it('a second run on a busy workspace refuses with SP_ERR_PIPELINE_LOCKED; nothing is corrupted', async () => {
-    const ws = await tempWorkspace('sp-run-lock-');
+    const ws = await tempWorkspace('run-lock');
     const one = cli(['run', 'train', '--json', '-w', ws]);
     for (let i = 0; i < 500; i++) {
       await sleep(20);
@@ -100,11 +90,11 @@ describe('stockpipe run train', () => {
     }
     const two = await cli(['run', 'train', '--json', '-w', ws]).done;
     expect(two.code).toBe(1);
-    expect(two.json?.error?.code).toBe('SP_ERR_PIPELINE_LOCKED');
+    expect(two.json.error?.code).toBe('SP_ERR_PIPELINE_LOCKED');
     const first = await one.done;
-    expect(first.json?.ok, first.stderr).toBe(true);
+    expect(first.json.ok, first.stderr).toBe(true);
     const again = await cli(['run', 'train', '--json', '-w', ws]).done;
-    expect(again.json?.ok).toBe(true);
+    expect(again.json.ok).toBe(true);
   }, 240_000);
 
   it('a failed task sends a webhook alert with the task, error code and log tail; downstream is skipped', async () => {
@@ -116,13 +106,13 @@ describe('stockpipe run train', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
-      const ws = await tempWorkspace('sp-run-alert-');
+      const ws = await tempWorkspace('run-alert');
       const config = join(ws, 'stockpipe.config.json');
       const port = (server.address() as AddressInfo).port;
       await writeFile(config, JSON.stringify({ fetch: { source: `dir:${join(ws, 'no-such-folder')}` }, pipeline: { retries: 0 }, alerts: { webhook_url: `http://127.0.0.1:${port}/hook` } }));
       const out = await cli(['run', 'train', '--json', '-w', ws, '--config', config]).done;
       expect(out.code).toBe(1);
-      expect(out.json?.error?.code).toBe('SP_ERR_RUN_FAILED');
+      expect(out.json.error?.code).toBe('SP_ERR_RUN_FAILED');
       expect(got).toHaveLength(1);
       const alert = (got[0] as { text: string; alert: { kind: string; details: Record<string, string> } }).alert;
       expect(alert.kind).toBe('task_failed');
@@ -130,40 +120,65 @@ describe('stockpipe run train', () => {
       expect(alert.details.error_code).toBe('SP_ERR_SOURCE_NOT_FOUND');
       expect(alert.details.log_tail).toMatch(/SP_ERR_SOURCE_NOT_FOUND/);
       const list = await cli(['runs', 'list', '--json', '-w', ws]).done;
-      const runId = (list.json!.data!.runs as { run_id: string }[])[0]!.run_id;
+      const runId = (list.json.data.runs as { run_id: string }[])[0]!.run_id;
       const runs = await cli(['runs', 'show', runId, '--json', '-w', ws]).done;
-      const tasks = runs.json?.data?.tasks as { task: string; status: string }[];
+      const tasks = runs.json.data?.tasks as { task: string; status: string }[];
       expect(tasks.map((t) => t.status)).toEqual(['failed', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
-      const logs = await cli(['runs', 'logs', String(runs.json?.data?.run_id), 'fetch', '-w', ws]).done;
+      const logs = await cli(['runs', 'logs', String(runs.json.data?.run_id), 'fetch', '-w', ws]).done;
       expect(logs.stdout).toMatch(/SP_ERR_SOURCE_NOT_FOUND/);
     } finally {
       server.close();
     }
   }, 120_000);
 
-  it('stockpipe scheduler runs a pipeline on a (6-field, every 2 s) cron expression and stops on SIGTERM', async () => {
-    const ws = await tempWorkspace('sp-sched-cli-');
-    const config = join(ws, 'stockpipe.config.json');
-    await writeFile(config, JSON.stringify({ schedules: [{ pipeline: 'train', cron: '*/2 * * * * *', trading_days_only: false }] }));
-    const sched = cli(['scheduler', '-w', ws, '--config', config]);
-    let finished: { run_id: string; status: string }[] = [];
-    for (let i = 0; i < 900 && finished.length < 2; i++) {
-      await sleep(100);
-      try {
-        const reg = openRegistry(ws, { readonly: true });
-        try { finished = listPipelineRuns(reg).filter((r) => r.status === 'finished'); } finally { reg.close(); }
-      } catch {
-        // no store yet
-      }
-    }
-    sched.child.kill('SIGTERM');
-    const out = await sched.done;
-    expect(out.code, out.stderr).toBe(0);
-    expect(finished.length).toBeGreaterThanOrEqual(2); // the second run is the cached one
+  it('stockpipe scheduler runs a pipeline at each occurrence of a (6-field, every 2 s) cron on a fake clock, never overlapping, then stops', async () => {
+    const ws = await tempWorkspace('run-sched');
+    // dist's module, so that the runs it starts are dist/cli/main.js children.
+    const { schedulerCommand } = (await import(pathToFileURL(join(DIST, 'cli', 'scheduler.js')).href)) as typeof import('../src/cli/scheduler.js');
+    const config = loadConfig({ file: { schedules: [{ pipeline: 'train', cron: '*/2 * * * * *', trading_days_only: false }] }, env: {}, flags: {}, origin: 'test' });
+    const events: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => { events.push((JSON.parse(line) as { msg: string }).msg); } });
+    let now = new Date('2026-03-02T15:00:00.500Z');
+    const ac = new AbortController();
+    const sleeps: number[] = [];
+    const count = (msg: string): number => events.filter((m) => m === msg).length;
+    const result = await schedulerCommand(
+      { config, ws: new Workspace(ws), log, progress: silentProgress, json: true, quiet: true, env: cliEnv(SMALL), homeDir: ws, now: () => now, explicitFetch: new Set<string>() },
+      {
+        globalArgs: ['--quiet'], version: 'test', until: ac.signal,
+        // The fake sleep: let the real child run finish (bounded), then move the clock by `ms`.
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          for (let i = 0; i < 2400 && count('scheduled run ended') < count('starting scheduled run'); i++) await sleep(50);
+          now = new Date(now.getTime() + ms);
+          if (count('scheduled run ended') >= 2) ac.abort();
+        },
+      },
+    );
+    expect(result.data).toEqual({ stopped: true });
+    expect(sleeps).toEqual([1505, 2000]); // each wait ends 5 ms past the next fire: 15:00:02.005, 15:00:04.005
+    expect(count('starting scheduled run')).toBe(2);
+    expect(events).not.toContain('previous run still going: this occurrence is skipped (runs of one pipeline never overlap)');
     const reg = openRegistry(ws, { readonly: true });
     const runs = listPipelineRuns(reg);
     reg.close();
-    expect(runs.every((r) => r.status !== 'running')).toBe(true); // waited for the run in progress
-    expect(out.stderr).toMatch(/scheduler: train at "\*\/2 \* \* \* \* \*"/);
+    expect(runs.map((r) => r.status)).toEqual(['finished', 'finished']);
+    const state = JSON.parse(await readFile(join(ws, 'pipeline', 'scheduler-state.json'), 'utf8')) as Record<string, string>;
+    expect(Object.values(state)).toEqual(['2026-03-02T15:00:02.000Z']);
   }, 180_000);
+
+  it('the scheduler CLI announces its schedules and exits 0 on SIGTERM', async () => {
+    const ws = await tempWorkspace('run-sched-cli');
+    const config = join(ws, 'stockpipe.config.json');
+    await writeFile(config, JSON.stringify({ schedules: [{ pipeline: 'train', cron: '0 0 1 1 *', trading_days_only: false }] }));
+    const sched = cli(['scheduler', '-w', ws, '--config', config]);
+    for (let i = 0; i < 600 && !sched.stderr().includes('next run'); i++) await sleep(50);
+    sched.child.kill('SIGTERM');
+    const out = await sched.done;
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toMatch(/scheduler: train at "0 0 1 1 \*" \S+; next run \d{4}-01-01T/);
+    const reg = openRegistry(ws, { readonly: true });
+    expect(listPipelineRuns(reg)).toEqual([]);
+    reg.close();
+  }, 60_000);
 });

@@ -2,10 +2,8 @@
  * promoted, kept) for both tasks, the "first" history row, `serve` answering after a plain `train`,
  * and cross-kind promotion refused with SP_ERR_PROMOTE_KIND from the CLI, the API and the pipeline's
  * register step, forced or not. One small synthetic workspace (features --extended serves both tasks). */
-import { spawn, spawnSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/core/config.js';
@@ -14,10 +12,10 @@ import { buildPipeline } from '../src/pipeline/builtin/index.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
+import { CLI, runCli, startCli, waitForJsonLine } from './helpers/cli.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 
 interface Doc {
   ok: boolean;
@@ -26,9 +24,9 @@ interface Doc {
 }
 
 function sp(args: string[], json = true): { status: number; doc: Doc; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, ...(json ? ['--json'] : [])], { encoding: 'utf8' });
-  const doc = (json ? JSON.parse(r.stdout.trim().split('\n').pop() || '{}') : {}) as Doc;
-  return { status: r.status ?? -1, doc, stdout: r.stdout, stderr: `${args.join(' ')}: ${r.stderr}` };
+  const r = runCli([...args, '-w', ws, ...(json ? ['--json'] : [])]);
+  const doc = (json ? r.json : {}) as Doc;
+  return { status: r.code ?? -1, doc, stdout: r.stdout, stderr: `${args.join(' ')}: ${r.stderr}` };
 }
 
 const holderOf = (alias: string): string | null => {
@@ -41,41 +39,46 @@ const holderOf = (alias: string): string | null => {
 };
 
 let ws = '';
-/** Model ids by role, filled as the steps train them. */
+/** Model ids by role, filled by beforeAll as the steps train them. */
 const ids: Record<string, string> = {};
 
+// In order, on one workspace (beforeAll). [role, train args, alias, outcome]. On this data polyreg's
+// rmse_log (≈ 1.0) is far worse than naive's (≈ 0.58).
+const steps: [string, string[], string, string][] = [
+  ['poly', ['train', '--kind', 'polyreg'], 'champion', 'first'],
+  ['naive', ['train', '--kind', 'naive'], 'champion', 'not_requested'],
+  ['naive2', ['train', '--kind', 'naive', '--promote-if-better'], 'champion', 'promoted'],
+  ['poly2', ['train', '--kind', 'polyreg', '--promote-if-better'], 'champion', 'kept'],
+  ['forecast', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'first'],
+  ['forecast2', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'not_requested'],
+];
+/** What each step printed and the alias holder before and after it. */
+const trained: Record<string, { status: number; stderr: string; promotion: unknown; before: string | null; after: string | null }> = {};
+
 beforeAll(async () => {
-  ws = await tempWorkspace('sp-promotion-');
+  ws = await tempWorkspace('promotion');
   for (const step of [['fetch', '--symbols', '12', '--years', '2'], ['ingest'], ['features', '--extended']]) {
     const r = sp(step);
     expect(r.status, r.stderr).toBe(0);
   }
-}, 120_000);
-afterAll(async () => {
-  await rm(ws, { recursive: true, force: true });
-});
-
-describe('train always says what happened to the alias (--json promotion.outcome)', () => {
-  // In order, on one workspace. [role, train args, alias, outcome]. On this data polyreg's rmse_log
-  // (≈ 1.0) is far worse than naive's (≈ 0.58).
-  const steps: [string, string[], string, string][] = [
-    ['poly', ['train', '--kind', 'polyreg'], 'champion', 'first'],
-    ['naive', ['train', '--kind', 'naive'], 'champion', 'not_requested'],
-    ['naive2', ['train', '--kind', 'naive', '--promote-if-better'], 'champion', 'promoted'],
-    ['poly2', ['train', '--kind', 'polyreg', '--promote-if-better'], 'champion', 'kept'],
-    ['forecast', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'first'],
-    ['forecast2', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'not_requested'],
-  ];
-  it.each(steps)('%s: %j → %s %s', (role, args, alias, outcome) => {
+  for (const [role, args, alias] of steps) {
     const before = holderOf(alias);
     const r = sp(args);
     expect(r.status, r.stderr).toBe(0);
-    const id = r.doc.data.model_id as string;
-    ids[role] = id;
+    ids[role] = r.doc.data.model_id as string;
+    trained[role] = { status: r.status, stderr: r.stderr, promotion: r.doc.data.promotion, before, after: holderOf(alias) };
+  }
+}, 300_000);
+
+describe('train always says what happened to the alias (--json promotion.outcome)', () => {
+  it.each(steps)('%s: %j → %s %s', (role, _args, alias, outcome) => {
+    const { status, stderr, promotion, before, after } = trained[role]!;
+    expect(status, stderr).toBe(0);
+    const id = ids[role]!;
     const moved = outcome === 'first' || outcome === 'promoted';
-    expect(r.doc.data.promotion).toMatchObject({ alias, outcome, promoted: moved, candidate: id, from: before, to: moved ? id : before });
-    expect(holderOf(alias)).toBe(moved ? id : before);
-  }, 60_000);
+    expect(promotion).toMatchObject({ alias, outcome, promoted: moved, candidate: id, from: before, to: moved ? id : before });
+    expect(after).toBe(moved ? id : before);
+  });
 
   it('the first model of each alias is recorded as "first" in the alias history', () => {
     const h = sp(['models', 'history']).doc.data as { alias: string; model_id: string; reason: string; note: string | null }[];
@@ -114,7 +117,8 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
       app = (await buildApp({ workspace: ws, holder: new ChampionHolder(ws, silentLog), accessLog: null, version: 'test' })).app;
     });
     afterAll(async () => app.close());
-    // The CLI cases moved both aliases to `poly` / `forecast2`: the right-kind cases move them back.
+    // Run after the CLI cases, these move both aliases back from `poly` / `forecast2`; alone, a
+    // forced promote of the holder itself is 'kept' (200) and the holder is still the candidate.
     const apiCases = cases.map(([role, alias, force, want]): [string, string, boolean, string] => [want === 'ok' ? (alias === 'champion' ? 'naive2' : 'forecast') : role, alias, force, want]);
     it.each(apiCases)('%s → %s (force %s) → %s', async (role, alias, force, want) => {
       const before = holderOf(alias);
@@ -145,8 +149,8 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
 describe('first minutes: serve after a plain train', () => {
   it('answers GET /predict 200 with the first model', async () => {
     const w = ws;
-    ws = await tempWorkspace('sp-promotion-fresh-');
-    let child: ReturnType<typeof spawn> | undefined;
+    ws = await tempWorkspace('promotion-fresh');
+    let child: ChildProcess | undefined;
     try {
       for (const step of [['fetch', '--symbols', '6', '--years', '1'], ['ingest'], ['features'], ['train', '--kind', 'naive']]) {
         const r = sp(step);
@@ -154,13 +158,9 @@ describe('first minutes: serve after a plain train', () => {
       }
       const trained = holderOf('champion');
       expect(trained).not.toBeNull();
-      const c = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--json', '--quiet', '-w', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child = c;
-      const first = await new Promise<string>((res, rej) => {
-        c.stdout!.once('data', (d: Buffer) => res(d.toString()));
-        c.once('exit', (code) => rej(new Error(`serve exited ${code}`)));
-      });
-      const { data } = JSON.parse(first) as { data: { url: string } };
+      const server = startCli(['serve', '--port', '0', '--json', '--quiet', '-w', ws]);
+      child = server.child;
+      const { data } = await waitForJsonLine<{ data: { url: string } }>(server);
       const r = await fetch(`${data.url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25`);
       expect(r.status).toBe(200);
       expect(r.headers.get('x-model-id')).toBe(trained);
@@ -170,7 +170,6 @@ describe('first minutes: serve after a plain train', () => {
         child.kill('SIGTERM');
         await exited;
       }
-      await rm(ws, { recursive: true, force: true });
       ws = w;
     }
   }, 120_000);

@@ -2,41 +2,29 @@
  * with its runner and commits nothing after it; the run reads as abandoned; resuming finishes with
  * the outputs of an uninterrupted run. A later, fully cached run still removes dead processes'
  * temp files. Real processes throughout; the kill moments come from the store and the run lock. */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { processAlive } from '../src/core/proc.js';
 import type { LockInfo } from '../src/pipeline/lock.js';
 import { getPipelineRun, listPipelineRuns } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
+import { DIST, startCli } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
 
-const DIST = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist');
-const CLI = join(DIST, 'cli', 'main.js');
-const ENV = { ...process.env, STOCKPIPE_SYMBOLS: '40', STOCKPIPE_YEARS: '3', STOCKPIPE_THREADS: '2' };
+const ENV = { STOCKPIPE_SYMBOLS: '40', STOCKPIPE_YEARS: '3', STOCKPIPE_THREADS: '2' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const linux = process.platform === 'linux';
 if (!linux) console.log('runner-death.test: skipped: it finds processes through /proc (Linux)');
 
-interface Out { code: number | null; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } | null }
-function cli(args: string[]): { child: ReturnType<typeof spawn>; done: Promise<Out> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
-  const done = new Promise<Out>((r) => child.on('close', (code) => {
-    let json = null;
-    try { json = JSON.parse(stdout.trim().split('\n').pop() ?? ''); } catch { json = null; }
-    r({ code, stderr, json });
-  }));
-  return { child, done };
+function cli(args: string[]) {
+  const started_ = startCli(args, { env: ENV });
+  started.push(started_.child);
+  return started_;
 }
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -90,7 +78,7 @@ function observe(ws: string, task: string): { status: string | null; pids: numbe
 }
 
 const workspaces: string[] = [];
-const started: ReturnType<typeof spawn>[] = [];
+const started: ChildProcess[] = [];
 afterAll(async () => {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL'); // a failed test's runs
   await sleep(500); // their task processes follow them (what this file tests)

@@ -1,9 +1,6 @@
 /** The API token on mutating routes (docs/security.md): every non-GET route in Fastify's route
  * table, without/with a token, on loopback and beyond; reads stay open; coded listen errors. */
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +11,7 @@ import { listen, listenError } from '../src/serve/listen.js';
 import { loadConfig } from '../src/core/config.js';
 import { StockpipeError } from '../src/core/errors.js';
 import { polyJson, registerModel } from './helpers/models.js';
+import { runCliAsync } from './helpers/cli.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
 
 const TOKEN = 'a-test-token-0123456789abcdef';
@@ -173,10 +171,10 @@ describe('listening', () => {
 });
 
 describe('stockpipe serve (CLI)', () => {
-  const cli = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
-  const serve = (args: string[], ws: string) => new Promise<{ code: number | null; out: string }>((res) => {
-    execFile(process.execPath, [cli, 'serve', ...args, '--json', '-w', ws], { timeout: 30_000 }, (err, stdout) => res({ code: err ? (err as { code?: number }).code ?? null : 0, out: stdout }));
-  });
+  const serve = async (args: string[], ws: string): Promise<{ code: number | null; out: string }> => {
+    const r = await runCliAsync(['serve', ...args, '--json', '-w', ws], { timeoutMs: 30_000 });
+    return { code: r.code, out: r.stdout };
+  };
 
   it('on a busy port exits 1 with SP_ERR_PORT_IN_USE (and does not hang)', async () => {
     const ws = await tempWorkspace();

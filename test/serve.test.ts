@@ -1,12 +1,11 @@
 /** The prediction API (SPEC §6) through Fastify's inject, and one real listening server. */
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { scorerFromJSON } from '../src/ml/volume-model.js';
 import { naiveJson, polyJson, registerModel } from './helpers/models.js';
+import { startCli, waitForJsonLine } from './helpers/cli.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
 import { writeFile } from 'node:fs/promises';
 
@@ -212,20 +211,15 @@ describe('stockpipe serve (a real listening server)', () => {
   it('serves over HTTP and shuts down gracefully on SIGTERM with exit 0', async () => {
     const ws = await tempWorkspace();
     await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
-    const cli = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
-    const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--json', '--quiet', '-w', ws], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const first = await new Promise<string>((res, rej) => {
-      child.stdout.once('data', (d: Buffer) => res(d.toString()));
-      child.once('exit', (c) => rej(new Error(`exited ${c}`)));
-    });
-    const { data } = JSON.parse(first) as { data: { url: string; model: string } };
+    const server = startCli(['serve', '--port', '0', '--json', '--quiet', '-w', ws]);
+    const { data } = await waitForJsonLine<{ data: { url: string; model: string } }>(server);
     expect(data.model).toBe('poly-1');
     const r = await fetch(`${data.url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25`);
     expect(r.status).toBe(200);
     expect(r.headers.get('x-model-id')).toBe('poly-1');
     expect(Number.isInteger(await r.json())).toBe(true);
-    const exit = new Promise<number | null>((res) => child.once('exit', (c) => res(c)));
-    child.kill('SIGTERM');
-    expect(await exit).toBe(0);
+    server.child.kill('SIGTERM');
+    const out = await server.done;
+    expect(out.code, out.stderr).toBe(0);
   });
 });

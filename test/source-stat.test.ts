@@ -14,7 +14,7 @@ import { Workspace } from '../src/core/workspace.js';
 
 let scratch: string;
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'stockpipe-source-stat-'));
+  scratch = await mkdtemp(join(tmpdir(), 'sp-source-stat-'));
   await symlink(join(scratch, 'loop-b'), join(scratch, 'loop-a'));
   await symlink(join(scratch, 'loop-a'), join(scratch, 'loop-b'));
 });

@@ -4,34 +4,25 @@
  * symbols were replaced under the same source fails validate before anything is promoted; the
  * default path (`npm start` twice) stays fully cached. The dir: data is a Kaggle-layout folder made
  * by the synthetic generator (seed 5), replaced in place by another one (seed 6). */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getPipelineRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import type { SourceRecord } from '../src/sources/workspace-source.js';
 import type { ValidationReport } from '../src/validate/types.js';
+import { runCli } from './helpers/cli.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
 /** No STOCKPIPE_SOURCE / SYMBOLS / YEARS: the source comes from the workspace or the defaults. */
-const BASE = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', STOCKPIPE_THREADS: '2' };
 const SMALL = { STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2' };
 
 interface Out { status: number; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string; message: string; hint: string } } }
 
 function sp(args: string[], env: Record<string, string> = {}): Out {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { env: { ...BASE, ...env }, encoding: 'utf8' });
-  let json: Out['json'] = { ok: false };
-  try {
-    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Out['json'];
-  } catch {
-    // no JSON document
-  }
-  return { status: r.status ?? -1, stderr: r.stderr, json };
+  const r = runCli([...args, '--json'], { env: { STOCKPIPE_THREADS: '2', ...env } });
+  return { status: r.code ?? -1, stderr: r.stderr, json: (r.jsonOrNull ?? { ok: false }) as Out['json'] };
 }
 
 const statuses = (o: Out): Record<string, string> => Object.fromEntries(((o.json.data?.tasks ?? []) as { name: string; status: string }[]).map((t) => [t.name, t.status]));
@@ -48,11 +39,18 @@ function champion(ws: string): { holder: string | null; moves: number } {
   }
 }
 
-const temps: string[] = [];
 let root = '';
 let real = '';
 let other = '';
-let ws = '';
+/** Filled from dir:${real} by fetch, then `run train` (beforeAll); tests change only copies of it. */
+let filled = '';
+let filledBy: { fetch: Out; run: Out; realSymbols: string[] };
+
+async function copyOfFilled(): Promise<string> {
+  const ws = await tempWorkspace('source-ws');
+  await cp(filled, ws, { recursive: true });
+  return ws;
+}
 
 /** A Kaggle-layout folder from the synthetic generator (12 symbols × 2 years, the given seed). */
 async function kaggleFolder(seed: number, dest: string): Promise<void> {
@@ -63,36 +61,35 @@ async function kaggleFolder(seed: number, dest: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  root = await tempWorkspace('sp-source-');
-  temps.push(root);
+  root = await tempWorkspace('source');
   real = join(root, 'real');
   other = join(root, 'other');
   await kaggleFolder(5, real);
   await kaggleFolder(6, other);
-  ws = join(root, 'ws');
-}, 120_000);
-
-afterAll(async () => {
-  for (const t of temps) await rm(t, { recursive: true, force: true });
-});
+  filled = join(root, 'ws');
+  const fetch = sp(['fetch', '--source', `dir:${real}`, '-w', filled]);
+  const run = sp(['run', 'train', '-w', filled]);
+  filledBy = { fetch, run, realSymbols: await symbolsOf(real) };
+}, 360_000);
 
 describe('a workspace remembers its source', () => {
   it('filled from dir:, a plain `run train` uses dir: (not the synthetic default)', async () => {
-    const f = sp(['fetch', '--source', `dir:${real}`, '-w', ws]);
+    const ws = filled; // read only
+    const { fetch: f, run: r } = filledBy;
     expect(f.status, f.stderr).toBe(0);
     expect(f.json.data!.source_switch).toMatchObject({ from: null, to: `dir:${real}`, by: 'fetch' });
-    const r = sp(['run', 'train', '-w', ws]);
     expect(r.json.ok, r.stderr).toBe(true);
     expect(existsSync(join(ws, 'raw', 'synthetic'))).toBe(false);
     expect((await record(ws)).current.identity).toBe(`dir:${real}`);
     const inTable = (await sql(`SELECT DISTINCT "Symbol" AS s FROM '${join(ws, 'tables', 'prices.parquet')}' ORDER BY s`)).map((x) => x.s);
-    const folder = await symbolsOf(real);
+    const folder = filledBy.realSymbols;
     expect(inTable.filter((x) => !folder.includes(x as string))).toEqual([]); // (a header-only file adds no symbol)
     expect(inTable.length).toBeGreaterThan(folder.length - 3);
     expect(champion(ws).holder).not.toBeNull();
-  }, 240_000);
+  });
 
   it('another source without an explicit switch is refused with SP_ERR_SOURCE_MISMATCH; nothing changes', async () => {
+    const ws = await copyOfFilled();
     const before = await readFile(join(ws, 'source.json'), 'utf8');
     const prices = await readFile(join(ws, 'tables', 'prices.parquet'));
     const config = join(root, 'synthetic.config.json');
@@ -128,10 +125,18 @@ describe('a workspace remembers its source', () => {
   }, 120_000);
 
   it('the same dir: with its symbols replaced fails validate (identity_changed); the champion stays', async () => {
+    const ws = await copyOfFilled();
     const held = champion(ws);
     await rm(real, { recursive: true });
     await cp(other, real, { recursive: true });
-    const r = sp(['run', 'train', '-w', ws]);
+    let r: Out;
+    try {
+      r = sp(['run', 'train', '-w', ws]);
+    } finally {
+      // put dir:${real} back as the other tests know it
+      await rm(real, { recursive: true });
+      await cp(join(root, 'gen-5', 'raw', 'synthetic', 'data'), real, { recursive: true });
+    }
     expect([r.status, r.json.error?.code]).toEqual([1, 'SP_ERR_RUN_FAILED']);
     const reg = openRegistry(ws, { readonly: true });
     const run = getPipelineRun(reg, /run (\w+)/.exec(r.json.error!.message)![1]!)!;
@@ -143,6 +148,7 @@ describe('a workspace remembers its source', () => {
   }, 240_000);
 
   it('`run train --source synthetic` switches: recorded, a new reference; a plain run then stays on it, all cached', async () => {
+    const ws = await copyOfFilled();
     const r = sp(['run', 'train', '--source', 'synthetic', '-w', ws], SMALL);
     expect(r.json.ok, r.stderr).toBe(true);
     const rec = await record(ws);
@@ -162,8 +168,7 @@ describe('a workspace remembers its source', () => {
 
 describe('the default path', () => {
   it('`npm start` twice (run train, no source settings): the second run is all cached', async () => {
-    const fresh = await tempWorkspace('sp-source-default-');
-    temps.push(fresh);
+    const fresh = await tempWorkspace('source-default');
     const first = sp(['run', 'train', '-w', fresh]);
     expect(first.json.ok, first.stderr).toBe(true);
     expect((await record(fresh)).current.identity).toBe('synthetic:seed=42,symbols=500,years=10,start=2010-01-04');

@@ -1,36 +1,37 @@
-/** train / evaluate / models through the CLI on a small synthetic workspace (SPEC §4, §5, §10.1). */
-import { spawnSync } from 'node:child_process';
+/** train / evaluate / models through the CLI on a small synthetic workspace (SPEC §4, §5, §10.1).
+ * beforeAll builds one featured workspace with no models; each test trains in its own copy, so
+ * any test runs alone (`-t`) or in any order. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
-const CLI = join(resolve(fileURLToPath(new URL('.', import.meta.url)), '..'), 'dist', 'cli', 'main.js');
+const sp = (ws: string, args: string[]) => runCli([...args, '-w', ws, '--json']);
 
-interface Doc {
-  ok: boolean;
-  data: Record<string, any>;
-  error?: { code: string; message: string };
-}
-
-function sp(ws: string, args: string[]): { status: number; doc: Doc; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args, '-w', ws, '--json'], { encoding: 'utf8' });
-  return { status: r.status ?? -1, doc: JSON.parse(r.stdout.trim().split('\n').pop() || '{}') as Doc, stderr: r.stderr };
-}
-
-let ws = '';
+let base = '';
 beforeAll(async () => {
-  ws = await tempWorkspace();
-  for (const step of [['fetch', '--symbols', '40', '--years', '4'], ['ingest'], ['features']]) expect(sp(ws, step).status).toBe(0);
+  base = await tempWorkspace('train-base');
+  for (const step of [['fetch', '--symbols', '40', '--years', '4'], ['ingest'], ['features']]) {
+    const r = sp(base, step);
+    expect(r.code, r.stderr).toBe(0);
+  }
 }, 120_000);
+
+/** A private copy of the featured base workspace (no models yet). */
+async function featured(): Promise<string> {
+  const ws = await tempWorkspace('train');
+  await cp(base, ws, { recursive: true });
+  return ws;
+}
 
 describe('stockpipe train / evaluate / models', () => {
   it('trains a gbdt with the §10.1 fields, writes the four artifacts, registers and promotes it', async () => {
+    const ws = await featured();
     const r = sp(ws, ['train', '--trees', '30', '--promote-if-better']);
-    expect(r.status, r.stderr).toBe(0);
-    const d = r.doc.data;
+    expect(r.code, r.stderr).toBe(0);
+    const d = r.json.data;
     for (const k of ['model_id', 'kind', 'rows_train', 'rows_valid', 'rows_test', 'seconds', 'metrics']) expect(d, k).toHaveProperty(k);
     expect(d.kind).toBe('gbdt');
     expect(d.split.kind).toBe('time');
@@ -42,24 +43,30 @@ describe('stockpipe train / evaluate / models', () => {
     expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
     expect(d.promotion.promoted).toBe(true);
     const list = sp(ws, ['models', 'list']);
-    expect(list.doc.data[0]).toMatchObject({ id: d.model_id, kind: 'gbdt', aliases: ['champion'] });
-    for (const k of ['id', 'kind', 'created_at', 'aliases', 'metrics']) expect(list.doc.data[0]).toHaveProperty(k);
+    expect(list.json.data).toHaveLength(1);
+    expect(list.json.data[0]).toMatchObject({ id: d.model_id, kind: 'gbdt', aliases: ['champion'] });
+    for (const k of ['id', 'kind', 'created_at', 'aliases', 'metrics']) expect(list.json.data[0]).toHaveProperty(k);
   });
 
   it('is deterministic: the same data, seed and threads give a byte-identical model.json', async () => {
+    const ws = await featured();
     const a = sp(ws, ['train', '--trees', '15', '--seed', '7', '--bagging-fraction', '0.8']);
     const b = sp(ws, ['train', '--trees', '15', '--seed', '7', '--bagging-fraction', '0.8']);
-    expect(a.status).toBe(0);
-    const ja = await readFile(join(a.doc.data.path, 'model.json'), 'utf8');
-    const jb = await readFile(join(b.doc.data.path, 'model.json'), 'utf8');
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.json.data.model_id).not.toBe(a.json.data.model_id);
+    const ja = await readFile(join(a.json.data.path, 'model.json'), 'utf8');
+    const jb = await readFile(join(b.json.data.path, 'model.json'), 'utf8');
     expect(ja).toBe(jb);
   });
 
-  it('evaluate reports the model next to every baseline on the same time slice, with slices', () => {
-    expect(sp(ws, ['train', '--kind', 'rf', '--trees', '10']).status).toBe(0);
+  it('evaluate reports the model next to every baseline on the same time slice, with slices', async () => {
+    const ws = await featured();
+    expect(sp(ws, ['train', '--trees', '10']).code).toBe(0); // the first model: the champion evaluate reports on
+    expect(sp(ws, ['train', '--kind', 'rf', '--trees', '10']).code).toBe(0);
     const r = sp(ws, ['evaluate']);
-    expect(r.status, r.stderr).toBe(0);
-    const d = r.doc.data;
+    expect(r.code, r.stderr).toBe(0);
+    const d = r.json.data;
     expect(Object.keys(d.metrics).sort()).toEqual(['gbdt', 'naive', 'polyreg', 'rf']);
     expect(d.test.rows).toBeGreaterThan(0);
     expect(d.test.date_min <= d.test.date_max).toBe(true);
@@ -67,60 +74,65 @@ describe('stockpipe train / evaluate / models', () => {
     expect(d.slices.by_volume_decile.length).toBe(10);
   });
 
-  it('the random split is labelled leaky', () => {
-    const r = sp(ws, ['train', '--kind', 'polyreg', '--split', 'random']);
-    expect(r.doc.data.split).toMatchObject({ kind: 'random', leaky: true });
+  it('the random split is labelled leaky', async () => {
+    const r = sp(await featured(), ['train', '--kind', 'polyreg', '--split', 'random']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.data.split).toMatchObject({ kind: 'random', leaky: true });
   });
 
-  it('models promote re-scores the champion on the other slice: a worse model is refused unless forced; models at answers from history', () => {
+  it('models promote re-scores the champion on the other slice: a worse model is refused unless forced; models at answers from history', async () => {
+    const ws = await featured();
+    const champion = sp(ws, ['train', '--trees', '30', '--promote-if-better']);
+    expect(champion.json.data.promotion.promoted).toBe(true);
     const other = sp(ws, ['train', '--kind', 'naive', '--test-from', '2012-06-01']);
-    expect(other.status).toBe(0);
-    const refused = sp(ws, ['models', 'promote', other.doc.data.model_id]);
-    expect(refused.status).toBe(1);
-    expect(refused.doc.error!.code).toBe('SP_ERR_PROMOTE_REFUSED');
-    const forced = sp(ws, ['models', 'promote', other.doc.data.model_id, '--force']);
-    expect(forced.status).toBe(0);
+    expect(other.code).toBe(0);
+    const refused = sp(ws, ['models', 'promote', other.json.data.model_id]);
+    expect(refused.code).toBe(1);
+    expect(refused.json.error!.code).toBe('SP_ERR_PROMOTE_REFUSED');
+    const forced = sp(ws, ['models', 'promote', other.json.data.model_id, '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(sp(ws, ['models', 'at', new Date(Date.now() - 86_400_000).toISOString()]).json.data.model_id).toBeNull(); // before any model
     const at = sp(ws, ['models', 'at', new Date().toISOString()]);
-    expect(at.doc.data.model_id).toBe(other.doc.data.model_id);
+    expect(at.json.data.model_id).toBe(other.json.data.model_id);
   });
 
   it('bad input: no features, a window larger than every series → SP_ERR_TRAIN_DATA, nothing registered', async () => {
     const empty = await tempWorkspace();
     const r = sp(empty, ['train']);
-    expect(r.status).toBe(1);
-    expect(r.doc.error!.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(r.code).toBe(1);
+    expect(r.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
     expect(existsSync(join(empty, 'models'))).toBe(false);
     const w2 = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '12', '--years', '1'], ['ingest'], ['features', '--window', '1000']]) expect(sp(w2, step).status).toBe(0);
+    for (const step of [['fetch', '--symbols', '12', '--years', '1'], ['ingest'], ['features', '--window', '1000']]) expect(sp(w2, step).code).toBe(0);
     const t = sp(w2, ['train']);
-    expect(t.doc.error!.code).toBe('SP_ERR_TRAIN_DATA');
-    expect(sp(w2, ['models', 'list']).doc.data).toEqual([]);
+    expect(t.code).toBe(1);
+    expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(sp(w2, ['models', 'list']).json.data).toEqual([]);
   });
 
-  it('a missing or corrupt model file gives SP_ERR_MODEL_* with the path', async () => {
-    const list = sp(ws, ['models', 'list']).doc.data as { id: string }[];
-    const id = list[list.length - 1]!.id;
+  it('a corrupt model file gives SP_ERR_MODEL_FORMAT with the path', async () => {
+    const ws = await featured();
+    const id = sp(ws, ['train', '--trees', '10']).json.data.model_id as string;
     const show = sp(ws, ['models', 'show', id]);
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(join(show.doc.data.path, 'model.json'), '{"format":"stockpipe-trees","format_version":99}');
+    await writeFile(join(show.json.data.path, 'model.json'), '{"format":"stockpipe-trees","format_version":99}');
     const r = sp(ws, ['evaluate', id]);
-    expect(r.status).toBe(1);
-    expect(r.doc.error!.code).toBe('SP_ERR_MODEL_FORMAT');
-    expect(r.doc.error!.message).toContain(show.doc.data.path);
+    expect(r.code).toBe(1);
+    expect(r.json.error!.code).toBe('SP_ERR_MODEL_FORMAT');
+    expect(r.json.error!.message).toContain(show.json.data.path);
   });
 
   it('after the data grew, --promote-if-better re-scores the champion on the new test slice instead of refusing', async () => {
     const w = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect(sp(w, step).status).toBe(0);
+    for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect(sp(w, step).code).toBe(0);
     const first = sp(w, ['train', '--trees', '20', '--promote-if-better']);
-    expect(first.doc.data.promotion.promoted).toBe(true);
-    for (const step of [['fetch', '--symbols', '15', '--years', '3', '--switch-source'], ['ingest'], ['features']]) expect(sp(w, step).status).toBe(0);
+    expect(first.json.data.promotion.promoted).toBe(true);
+    for (const step of [['fetch', '--symbols', '15', '--years', '3', '--switch-source'], ['ingest'], ['features']]) expect(sp(w, step).code).toBe(0);
     const second = sp(w, ['train', '--kind', 'polyreg', '--promote-if-better']);
-    expect(second.status, second.stderr).toBe(0);
-    const p = second.doc.data.promotion;
-    expect(p).toMatchObject({ champion_before: first.doc.data.model_id, holder_rescored: true, same_test_slice: true });
+    expect(second.code, second.stderr).toBe(0);
+    const p = second.json.data.promotion;
+    expect(p).toMatchObject({ champion_before: first.json.data.model_id, holder_rescored: true, same_test_slice: true });
     expect(Number.isFinite(p.champion_value)).toBe(true);
-    expect(p.champion_value).not.toBe(first.doc.data.metrics.gbdt.rmse_log); // measured on the new rows
+    expect(p.champion_value).not.toBe(first.json.data.metrics.gbdt.rmse_log); // measured on the new rows
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
   }, 120_000);
 });

@@ -1,17 +1,14 @@
 /** Failures that are the user's, through the built CLI: bad config files and numbers get usage or
  * config codes (exit 2), a memory limit too small to run gets SP_ERR_OUT_OF_MEMORY (exit 1) with
  * the previous outputs intact, and validate writes all of its outputs or none (hardening issue 12). */
-import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../src/core/fs.js';
 import { ParsePool } from '../src/etl/parse-pool.js';
+import { runCli, type CliOptions } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 
 interface Run {
   status: number;
@@ -19,27 +16,12 @@ interface Run {
   error?: { code: string; message: string; hint: string };
 }
 
-function sp(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Run {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...opts.env };
-  const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { cwd: opts.cwd ?? ROOT, env, encoding: 'utf8' });
-  let doc: { error?: Run['error'] } = {};
-  try {
-    doc = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as typeof doc;
-  } catch {
-    // no JSON document
-  }
-  return { status: r.status ?? -1, stderr: r.stderr, error: doc.error };
+function sp(args: string[], opts: CliOptions = {}): Run {
+  const r = runCli([...args, '--json'], opts);
+  return { status: r.code ?? -1, stderr: r.stderr, error: r.jsonOrNull?.error as Run['error'] };
 }
 
-const temps: string[] = [];
-async function temp(): Promise<string> {
-  const d = await tempWorkspace('sp-usererr-');
-  temps.push(d);
-  return d;
-}
-afterAll(async () => {
-  for (const d of temps) await rm(d, { recursive: true, force: true });
-});
+const temp = (): Promise<string> => tempWorkspace('usererr');
 
 /** Names and contents (a folder shows as '<folder>') of a folder, for before/after comparisons. */
 async function snapshot(dir: string): Promise<Record<string, string>> {

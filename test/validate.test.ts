@@ -1,10 +1,8 @@
 /** `stockpipe validate` through the built CLI (exit codes, --json document, artifacts), and on the
  * real Kaggle sample (../shared/data; skipped with the reason printed when absent). */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../src/core/config.js';
 import { silentProgress } from '../src/core/progress.js';
@@ -13,11 +11,10 @@ import { dirSource } from '../src/sources/dir.js';
 import type { Anomaly, Reference } from '../src/validate/types.js';
 import { validateTable } from '../src/validate/validate.js';
 import { cleanBars, pricesFile, writeBars } from './helpers/bars.js';
+import { ROOT, runCli } from './helpers/cli.js';
 import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 // ../shared beside the repo (as in test/golden.test.ts); from a worktree in /work/wt/<name>, one level up.
 const SAMPLE = [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].map((d) => join(d, 'data', 'kaggle-sample')).find((d) => existsSync(d)) ?? resolve(ROOT, '..', 'shared', 'data', 'kaggle-sample');
 
@@ -27,16 +24,7 @@ interface Doc {
   error?: { code: string; message: string; hint: string };
 }
 
-function sp(args: string[]): { status: number; stdout: string; json: Doc } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' }, encoding: 'utf8' });
-  let json: Doc = { ok: false };
-  try {
-    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Doc;
-  } catch {
-    // human output
-  }
-  return { status: r.status ?? -1, stdout: r.stdout, json };
-}
+const sp = (args: string[]) => runCli<NonNullable<Doc['data']>>(args);
 
 describe('stockpipe validate (CLI)', () => {
   it('clean table: exit 0, status ok, reference v1 then validated against it; --help has examples', async () => {
@@ -44,14 +32,14 @@ describe('stockpipe validate (CLI)', () => {
     const ws = await tempWorkspace('sp-vcli-');
     await writeBars(pricesFile(ws), cleanBars({ symbols: 4, days: 120 }));
     const a = sp(['validate', '--json', '-w', ws]);
-    expect(a.status).toBe(0);
+    expect(a.code).toBe(0);
     expect(a.json.data).toMatchObject({ status: 'ok', anomalies: [], rows_in: 480, reference: { path: join(ws, 'validation', 'reference-v1.json'), version: 1, created: true }, latest: join(ws, 'validation', 'latest.json') });
     expect(a.json.data!.report).toMatch(/validation\/report-\d{8}T\d{9}Z\.json$/);
     const b = sp(['validate', '--json', '-w', ws]);
-    expect(b.status).toBe(0);
+    expect(b.code).toBe(0);
     expect(b.json.data).toMatchObject({ status: 'ok', reference: { path: join(ws, 'validation', 'reference.json'), version: 1, created: false } });
     const human = sp(['validate', '-w', ws]);
-    expect(human.status).toBe(0);
+    expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^OK: prices/);
   });
 
@@ -59,10 +47,10 @@ describe('stockpipe validate (CLI)', () => {
     const ws = await tempWorkspace('sp-vcli-');
     const bars = cleanBars({ symbols: 3, days: 60 });
     await writeBars(pricesFile(ws), bars);
-    expect(sp(['validate', '--json', '-w', ws]).status).toBe(0);
+    expect(sp(['validate', '--json', '-w', ws]).code).toBe(0);
     await writeBars(pricesFile(ws), bars, 'SELECT * EXCLUDE ("Asset") FROM t');
     const r = sp(['validate', '--json', '-w', ws]);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.json.ok).toBe(false);
     expect(r.json.error!.code).toBe('SP_ERR_VALIDATION_FAILED');
     const latest = JSON.parse(await readFile(join(ws, 'validation', 'latest.json'), 'utf8')) as { status: string; anomalies: Anomaly[]; summary: { error: number } };
@@ -70,7 +58,7 @@ describe('stockpipe validate (CLI)', () => {
     expect(latest.anomalies.find((a) => a.code === 'missing_column')).toMatchObject({ severity: 'error', column: 'Asset' });
     expect(r.json.error!.message).toContain(join(ws, 'validation', 'report-'));
     const n = sp(['validate', '--json', '--fail-on', 'never', '-w', ws]);
-    expect(n.status).toBe(0);
+    expect(n.code).toBe(0);
     expect(n.json.data!.status).toBe('error');
   });
 
@@ -81,12 +69,12 @@ describe('stockpipe validate (CLI)', () => {
     const bad = join(ws, 'bad.json');
     await writeFile(bad, '{"format": "something else"}');
     const r = sp(['validate', '--json', '--reference', bad, '-w', ws]);
-    expect(r.status).toBe(1);
+    expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_REFERENCE_INVALID');
     const cfg = join(ws, 'stockpipe.config.json');
     await writeFile(cfg, JSON.stringify({ validate: { stale_after_day: 3 } }));
     const c = sp(['validate', '--json', '-c', cfg, '-w', ws]);
-    expect([c.status, c.json.error!.code]).toEqual([2, 'SP_ERR_CONFIG_INVALID']);
+    expect([c.code, c.json.error!.code]).toEqual([2, 'SP_ERR_CONFIG_INVALID']);
     await writeFile(cfg, JSON.stringify({ validate: { severity: { zero_volumes: 'off' } } }));
     expect(sp(['validate', '--json', '-c', cfg, '-w', ws]).json.error!.code).toBe('SP_ERR_CONFIG_INVALID');
   });

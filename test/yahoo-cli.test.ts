@@ -1,26 +1,19 @@
 /** `stockpipe fetch --source yahoo --symbols A,B` through the built CLI against a local chart API on
  * 127.0.0.1 (base URL from the flag and from STOCKPIPE_YAHOO_BASE_URL), then ingest. */
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toDayNumber, tradingDays } from '../src/core/calendar.js';
+import { runCliAsync } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
-const run = promisify(execFile);
 
-async function sp(args: string[], env: Record<string, string> = {}): Promise<{ code: number; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } }> {
-  const r = await run(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env } }).then(
-    (x) => ({ code: 0, stdout: x.stdout }),
-    (e: { code?: number; stdout?: string }) => ({ code: e.code ?? -1, stdout: e.stdout ?? '' }),
-  );
-  return { code: r.code, json: JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { ok: boolean } };
+// Async: this file's HTTP server answers the CLI meanwhile.
+async function sp(args: string[], env: Record<string, string> = {}) {
+  const r = await runCliAsync(args, { env });
+  return { code: r.code, json: r.json };
 }
 
 let server: Server;

@@ -15,7 +15,7 @@ describe('zip:PATH source', () => {
   it('ingests straight from the archive with the same report and table as the folder', async () => {
     const fx = await writeQuirkFixture();
     const entries = await Promise.all((await listFiles(fx.dir)).map(async (p) => ({ name: `stock-market-dataset/${p}`, data: await readFile(join(fx.dir, p)) })));
-    const zipPath = join(fx.dir, '..', `${fx.dir.split('/').pop()}.zip`);
+    const zipPath = join(await tempWorkspace('zip'), 'quirks.zip'); // removed with the folder, unlike one beside fx.dir
     await writeFile(zipPath, buildZip(entries));
     const wsZip = await tempWorkspace();
     const z = await zipSource(zipPath).fetch(fetchContext(wsZip));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { StockpipeError } from '../core/errors.js';
 import { deliverAlert } from '../pipeline/alerts.js';
 import { abortableSleep } from '../pipeline/runner.js';
-import { cronFor, nextFire, runScheduler } from '../pipeline/schedule.js';
+import { cronFor, nextFire, runScheduler, type SchedulerDeps } from '../pipeline/schedule.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
 import { recordAlert } from '../registry/alerts.js';
 import { openRegistry } from '../registry/store.js';
@@ -15,7 +15,8 @@ import { alertChannels, pipelineEnv } from './run.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
-export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: string[]; version: string; until?: AbortSignal }): Promise<CommandResult> {
+/** `until` stops it like SIGTERM; `sleep` replaces the real wait between ticks (tests pass one that moves a fake `ctx.now`). */
+export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: string[]; version: string; until?: AbortSignal; sleep?: SchedulerDeps['sleep'] }): Promise<CommandResult> {
   const schedules = ctx.config.schedules;
   if (schedules.length === 0) {
     throw new StockpipeError('SP_ERR_SCHEDULE_INVALID', 'no schedules in the config', { hint: 'Add e.g. "schedules": [{"pipeline": "daily", "cron": "30 18 * * 1-5"}] to stockpipe.config.json.' });
@@ -36,7 +37,7 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
       log: ctx.log,
       now: ctx.now,
       signal: ac.signal,
-      sleep: abortableSleep,
+      sleep: opts.sleep ?? abortableSleep,
       startRun: async (pipeline, occurrence) => {
         const logPath = ctx.ws.schedulerLog(pipeline, occurrence.toISOString().replace(/[:.]/g, ''));
         try {

@@ -30,8 +30,8 @@ describe('config file text', () => {
   });
 
   it('invalid UTF-8 names the byte and its offset; a BOM is not part of the first key', () => {
-    expect(() => parseConfigText(bytes(0x7b, 0x7d, 0x20, 0xc3), 'c.json')).toThrow(/offset 3/);
-    expect(() => parseConfigText(bytes(0x7b, 0xff, 0x7d), 'c.json')).toThrow(/0xff at offset 1/);
+    expect(() => parseConfigText(bytes(0x7b, 0x7d, 0x20, 0xc3), 'c.json')).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/offset 3/) }));
+    expect(() => parseConfigText(bytes(0x7b, 0xff, 0x7d), 'c.json')).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/0xff at offset 1/) }));
     expect(parseConfigText(bytes(0xef, 0xbb, 0xbf, ...utf8('{"workspace":"w"}')), 'c.json')).toEqual({ workspace: 'w' });
   });
 });

@@ -157,7 +157,7 @@ describe('retryLoop (fake timers)', () => {
 
   it('does not try at all when already aborted', async () => {
     const attempt = vi.fn(async (n: number) => fail(n));
-    await expect(retryLoop(attempt, { retries: 5, backoff: sourceBackoffMs, random: () => 0.5, signal: AbortSignal.abort() })).rejects.toThrow();
+    await expect(retryLoop(attempt, { retries: 5, backoff: sourceBackoffMs, random: () => 0.5, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
     expect(attempt).not.toHaveBeenCalled();
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StockpipeError } from '../core/errors.js';
 import { getLog } from '../core/log.js';
 import { getPipelineRun } from '../registry/pipeline.js';
@@ -24,9 +24,17 @@ beforeEach(async () => {
   delays.length = 0;
 });
 afterEach(async () => {
+  vi.useRealTimers();
   reg.close();
   await rm(ws, { recursive: true, force: true });
 });
+
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire!: () => void;
+  const promise = new Promise<void>((r) => { fire = r; });
+  return { promise, fire };
+}
 
 /** A task that writes `out` from `in` (uppercased), counting its calls. */
 function fileTask(name: string, deps: string[], input: string | null, out: string, extra: Partial<TaskSpec> = {}): TaskSpec {
@@ -163,15 +171,37 @@ describe('runner', () => {
     expect(calls.filter((c) => c === 'b')).toHaveLength(1);
   });
 
-  it('stops an attempt past its timeout (SP_ERR_TASK_TIMEOUT) and aborts its signal', async () => {
+  it('stops an attempt past its timeout (SP_ERR_TASK_TIMEOUT) and aborts its signal (fake timers)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let aborted = false;
+    const started = signal();
     const slow: Partial<TaskSpec> = {
-      timeoutMs: 50,
-      run: (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); })),
+      timeoutMs: 3_600_000,
+      run: (ctx) => new Promise((_, reject) => { started.fire(); ctx.signal.addEventListener('abort', () => { aborted = true; reject(new Error('aborted')); }); }),
     };
-    const r = await run(chain({ b: slow }));
-    expect(r.tasks[1]).toMatchObject({ status: 'failed', error: { code: 'SP_ERR_TASK_TIMEOUT' } });
+    const pending = run(chain({ b: slow }));
+    await started.promise; // the runner sets the timeout in the same tick as it calls run()
+    await vi.advanceTimersByTimeAsync(3_599_999);
+    expect(aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
     expect(aborted).toBe(true);
+    const r = await pending;
+    expect(r.tasks[1]).toMatchObject({ status: 'failed', error: { code: 'SP_ERR_TASK_TIMEOUT' } });
+    expect(statuses(r)).toEqual({ a: 'succeeded', b: 'failed', c: 'skipped' });
+  });
+
+  it('a task that ignores the abort is reported SP_ERR_TASK_TIMEOUT after the stop grace (fake timers)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const started = signal();
+    let settled = false;
+    const deaf: Partial<TaskSpec> = { timeoutMs: 1000, run: () => { started.fire(); return new Promise(() => {}); } };
+    const pending = run(chain({ b: deaf })).finally(() => { settled = true; });
+    await started.promise;
+    await vi.advanceTimersByTimeAsync(1000 + 9_999); // timeout, then just short of the 10 s grace
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    const r = await pending;
+    expect(r.tasks[1]).toMatchObject({ status: 'failed', error: { code: 'SP_ERR_TASK_TIMEOUT' } });
   });
 
   it('resumes a failed run from the failed task without re-running succeeded ones', async () => {
@@ -190,7 +220,8 @@ describe('runner', () => {
 
   it('cancellation aborts the running task, keeps finished ones, leaves the rest queued and resumable', async () => {
     const ac = new AbortController();
-    const b: Partial<TaskSpec> = { run: (ctx) => new Promise((_, reject) => { ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))); setTimeout(() => ac.abort(), 5); }) };
+    // The run is cancelled while b runs: b listens, then the caller aborts (no clock involved).
+    const b: Partial<TaskSpec> = { run: (ctx) => new Promise((_, reject) => { ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))); queueMicrotask(() => ac.abort()); }) };
     const r = await run(chain({ b }), { signal: ac.signal });
     expect(r.status).toBe('cancelled');
     expect(statuses(r)).toEqual({ a: 'succeeded', b: 'cancelled', c: 'queued' });
@@ -202,16 +233,19 @@ describe('runner', () => {
   });
 
   it('runs independent tasks concurrently up to the bound', async () => {
-    let now = 0;
-    let peak = 0;
-    const par = (name: string): TaskSpec => ({ name, version: '1', cache: 'never', run: async () => { peak = Math.max(peak, ++now); await new Promise((r) => setTimeout(r, 20)); now--; return {}; } });
-    const p: Pipeline = { name: 'par', description: '', tasks: ['w', 'x', 'y', 'z'].map(par) };
-    await run(p, { concurrency: 2 });
-    expect(peak).toBe(2);
-    peak = 0;
-    await run(p, { concurrency: 4 });
-    expect(peak).toBe(4);
-  });
+    // Each task holds until `bound` tasks run at once (a gate, not a clock): a runner that starts
+    // fewer never opens it and the test times out; one that starts more shows a higher peak.
+    for (const bound of [2, 4]) {
+      let now = 0;
+      let peak = 0;
+      const gate = signal();
+      const par = (name: string): TaskSpec => ({ name, version: '1', cache: 'never', run: async () => { peak = Math.max(peak, ++now); if (now === bound) gate.fire(); await gate.promise; now--; return {}; } });
+      const p: Pipeline = { name: 'par', description: '', tasks: ['w', 'x', 'y', 'z'].map(par) };
+      const r = await run(p, { concurrency: bound });
+      expect(r.status).toBe('finished');
+      expect(peak, `concurrency ${bound}`).toBe(bound);
+    }
+  }, 10_000);
 
   it('--from/--to runs a slice; tasks outside it are skipped and feed it their last results', async () => {
     await run(chain());

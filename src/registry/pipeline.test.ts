@@ -75,7 +75,7 @@ describe('pipeline run history', () => {
 
   it('refuses an unknown task status', () => {
     const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
-    expect(() => updateTaskRun(reg, id, 'fetch', { status: 'bogus' as 'queued' })).toThrow(/CHECK/);
+    expect(() => updateTaskRun(reg, id, 'fetch', { status: 'bogus' as 'queued' })).toThrow(expect.objectContaining({ code: 'SP_ERR_REGISTRY', cause: expect.objectContaining({ code: 'SQLITE_CONSTRAINT_CHECK' }) }));
   });
 
   it('cache entries are keyed by task and key; storing again replaces', () => {

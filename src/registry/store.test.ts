@@ -96,7 +96,7 @@ describe('registry schema', () => {
     db.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('gbdt-1', 'gbdt', '2024-01-01T00:00:00.000Z', 'models/gbdt-1', '{}')").run();
     db.prepare("INSERT INTO aliases VALUES ('champion', 'gbdt-1', '2024-01-01T00:00:00.000Z')").run();
     db.prepare("INSERT INTO alias_history (alias, model_id, at, reason) VALUES ('champion', 'gbdt-1', '2024-01-01T00:00:00.000Z', 'manual')").run();
-    expect(() => db.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('f', 'forecast', 'x', 'p', '{}')").run()).toThrow(/CHECK/);
+    expect(() => db.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('f', 'forecast', 'x', 'p', '{}')").run()).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_CHECK' }));
     db.close();
     const reg = open();
     expect(reg.aliasTarget('champion')).toBe('gbdt-1');
@@ -106,7 +106,7 @@ describe('registry schema', () => {
     expect(after.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: SCHEMA_VERSION });
     expect(after.pragma('foreign_key_check')).toEqual([]);
     after.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('f', 'forecast', 'x', 'p', '{}')").run();
-    expect(() => after.prepare("INSERT INTO aliases VALUES ('x', 'nope', 'x')").run()).toThrow(/FOREIGN KEY/);
+    expect(() => after.prepare("INSERT INTO aliases VALUES ('x', 'nope', 'x')").run()).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' }));
     after.close();
   });
 

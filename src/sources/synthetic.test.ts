@@ -20,7 +20,7 @@ import { Workspace } from '../core/workspace.js';
 
 let scratch: string;
 beforeAll(async () => {
-  scratch = await mkdtemp(join(tmpdir(), 'stockpipe-synthetic-'));
+  scratch = await mkdtemp(join(tmpdir(), 'sp-synthetic-'));
 });
 afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
@@ -294,7 +294,7 @@ describe('syntheticSource', () => {
     const controller = new AbortController();
     const ctx = ctxFor(workspace, controller.signal);
     ctx.progress = { start() {}, update(done) { if (done >= 5) controller.abort(); }, stop() {} };
-    await expect(syntheticSource({ symbols: 200, years: 1 }).fetch(ctx)).rejects.toThrow();
+    await expect(syntheticSource({ symbols: 200, years: 1 }).fetch(ctx)).rejects.toMatchObject({ name: 'AbortError' });
     expect(await readdir(join(workspace, 'raw', 'synthetic'))).toEqual([]);
   });
 
@@ -302,7 +302,7 @@ describe('syntheticSource', () => {
     const workspace = join(scratch, 'ws-abort');
     const controller = new AbortController();
     controller.abort();
-    await expect(syntheticSource({ symbols: 20, years: 1 }).fetch(ctxFor(workspace, controller.signal))).rejects.toThrow();
+    await expect(syntheticSource({ symbols: 20, years: 1 }).fetch(ctxFor(workspace, controller.signal))).rejects.toMatchObject({ name: 'AbortError' });
     expect(await readdir(join(workspace, 'raw', 'synthetic'))).toEqual([]);
   });
 });

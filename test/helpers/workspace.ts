@@ -1,18 +1,18 @@
 /** @module test/helpers/workspace
- * Temp workspaces, a silent context for library calls, and reading Parquet back with DuckDB. */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+ * Temp workspaces (removed after each file, see ./temp.ts), a silent context for library calls, and reading Parquet back with DuckDB. */
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { pino } from 'pino';
 import { silentProgress } from '../../src/core/progress.js';
 import { Workspace } from '../../src/core/workspace.js';
 import type { FetchContext } from '../../src/sources/types.js';
+import { tempDir } from './temp.js';
 
 export const silentLog = pino({ level: 'silent' });
 
+/** A temp folder `/tmp/sp-<prefix>-XXXXXX`, removed after the calling file's tests. */
 export async function tempWorkspace(prefix = 'sp-ws-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  return tempDir(prefix);
 }
 
 export function fetchContext(workspace: string, over: Partial<FetchContext> = {}): FetchContext {
