@@ -1,6 +1,6 @@
 /** @module bench/dashboard
  * `npm run bench -- dashboard [--symbols 3000] [--years 2] [--runs 100000]`: the dashboard's JSON
- * routes at real sizes (SPEC §9), in process through Fastify's inject: the symbol list (first call
+ * routes at real sizes (README.md, Dashboard), in process through Fastify's inject: the symbol list (first call
  * computes, later calls are cached), one symbol's series, and the runs pages of a registry seeded
  * with N seven-task pipeline runs. Data and registry are cached in bench/.cache/dashboard-*. */
 import { execFileSync } from 'node:child_process';

@@ -26,7 +26,7 @@ function cli(ws: string, args: string[]) {
 }
 
 async function plainDuckDB(dataDir: string, out: string): Promise<{ seconds: number; rows: number }> {
-  // The job written as one SQL query, the way a DuckDB user would (SPEC §12 measured this at 54 s on 7.88M rows).
+  // The job written as one SQL query, the way a DuckDB user would (BENCHMARKS.md measured this at 54 s on 7.88M rows).
   const inst = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB', temp_directory: join(CACHE, 'duck-tmp') });
   const c = await inst.connect();
   const t0 = performance.now();

@@ -1,4 +1,4 @@
-/** The dashboard's JSON routes and static page through Fastify's inject (SPEC §9), on a real small
+/** The dashboard's JSON routes and static page through Fastify's inject (README.md (Dashboard)), on a real small
  * synthetic features table built by the CLI. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

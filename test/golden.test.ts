@@ -17,7 +17,7 @@ const GOLDEN = join(SHARED, 'golden', 'features_sample.csv.gz');
 const present = existsSync(SAMPLE) && existsSync(GOLDEN);
 if (!present) console.log(`SKIP golden conformance: ${SHARED} is absent (it sits beside the repo in CI, not in a fresh clone)`);
 
-describe.skipIf(!present)('real Kaggle sample vs pandas golden output (SPEC §3)', () => {
+describe.skipIf(!present)('real Kaggle sample vs pandas golden output (docs/data.md)', () => {
   it('every row equals pandas rolling(30) mean/median to 1e-9 relative, nulls in the same places', async () => {
     const ws = await tempWorkspace();
     const { manifest } = await dirSource(SAMPLE).fetch(fetchContext(ws, { checksum: true }));

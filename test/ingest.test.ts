@@ -18,7 +18,7 @@ async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?:
   return { fx, ws, manifest, report };
 }
 
-describe('ingest (SPEC §2)', () => {
+describe('ingest (docs/data.md)', () => {
   for (const threads of [0, 2]) {
     it(`accounts for every row of the quirk fixture (threads=${threads})`, async () => {
       const { fx, report } = await fetchAndIngest(threads);

@@ -1,4 +1,4 @@
-/** Promotion through every door (SPEC §5): `train`'s promotion outcome (first, not_requested,
+/** Promotion through every door (docs/models.md): `train`'s promotion outcome (first, not_requested,
  * promoted, kept) for both tasks, the "first" history row, `serve` answering after a plain `train`,
  * and cross-kind promotion refused with SP_ERR_PROMOTE_KIND from the CLI, the API and the pipeline's
  * register step, forced or not. One small synthetic workspace (features --extended serves both tasks). */

@@ -1,4 +1,4 @@
-/** The prediction API (SPEC §6) through Fastify's inject, and one real listening server. */
+/** The prediction API (docs/api.md) through Fastify's inject, and one real listening server. */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../src/serve/app.js';

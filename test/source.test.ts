@@ -1,4 +1,4 @@
-/** A workspace remembers its source (SPEC §13) through the built CLI: a workspace filled from dir:
+/** A workspace remembers its source (docs/data.md) through the built CLI: a workspace filled from dir:
  * keeps using it in `run train`; another source is refused (SP_ERR_SOURCE_MISMATCH) unless switched
  * on purpose (`run --source`), which is recorded and starts a new validation reference; a table whose
  * symbols were replaced under the same source fails validate before anything is promoted; the

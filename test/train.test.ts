@@ -1,4 +1,4 @@
-/** train / evaluate / models through the CLI on a small synthetic workspace (SPEC §4, §5, §10.1).
+/** train / evaluate / models through the CLI on a small synthetic workspace (docs/models.md, docs/cli.md).
  * beforeAll builds one featured workspace with no models; each test trains in its own copy, so
  * any test runs alone (`-t`) or in any order. */
 import { existsSync } from 'node:fs';

@@ -1,13 +1,13 @@
 /** @module cli/models
  * `stockpipe models list|show|promote|compare|at|history`: command bodies over registry/store.
- * Argument parsing and output live in cli/main.ts; `data` is snake_case (SPEC §10.1). */
+ * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
 import { promote } from '../registry/promote.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { workspaceRescorer } from '../ml/rescore.js';
 import { promotionLine } from './promotion-text.js';
 
-/** One row of `models list --json` (SPEC §10.1: id, kind, created_at, aliases, metrics). */
+/** One row of `models list --json` (docs/cli.md: id, kind, created_at, aliases, metrics). */
 export interface ModelListItem {
   id: string;
   kind: string;

@@ -10,7 +10,7 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
  * Closures outside the holiday rules, since 1994 (presidential funerals, 9/11, Hurricane Sandy).
  * Earlier one-off closures (e.g. the 1968 paperwork-crisis Wednesdays) are not listed.
  */
-export const NYSE_SPECIAL_CLOSURES: readonly string[] = [
+export const NYSE_UNSCHEDULED_CLOSURES: readonly string[] = [
   '1994-04-27', // Nixon funeral
   '2001-09-11', '2001-09-12', '2001-09-13', '2001-09-14', // September 11
   '2004-06-11', // Reagan funeral
@@ -130,7 +130,7 @@ function holidaySet(year: number): ReadonlySet<number> {
   days.push(nthWeekday(year, 9, 1, 1)); // Labor Day
   days.push(nthWeekday(year, 11, 4, 4)); // Thanksgiving
   days.push(observed(ymd(year, 12, 25))); // Christmas
-  for (const s of NYSE_SPECIAL_CLOSURES) if (s.startsWith(`${year}-`)) days.push(toDayNumber(s));
+  for (const s of NYSE_UNSCHEDULED_CLOSURES) if (s.startsWith(`${year}-`)) days.push(toDayNumber(s));
   const set = new Set(days.filter((d) => weekday(d) !== 0 && weekday(d) !== 6));
   holidayCache.set(year, set);
   return set;

@@ -9,7 +9,7 @@ import { StockpipeError } from './errors.js';
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** `stockpipe monitor` thresholds and windows (SPEC §8). */
+/** `stockpipe monitor` thresholds and windows (docs/data.md). */
 export const MonitorConfigSchema = z
   .object({
     /** Alert when the mean relative error of Adj Close over the window exceeds this (0.05 = 5 %). */
@@ -271,7 +271,7 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
 
 /**
  * The `fetch` keys the user set in the config file, a STOCKPIPE_* variable or a flag (the rest are
- * defaults). A workspace's remembered source wins over a default, never over a setting (SPEC §13).
+ * defaults). A workspace's remembered source wins over a default, never over a setting (docs/data.md).
  */
 export function explicitFetchKeys(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input }): Set<string> {
   const keys = new Set<string>();

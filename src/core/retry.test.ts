@@ -29,7 +29,7 @@ describe('retryAfterMs', () => {
 });
 
 describe('backoff schedules', () => {
-  // [retry n, low, high] in ms: SPEC §1.1, min(2^(n−1) + u, 60) s with u ∈ [0, 1).
+  // [retry n, low, high] in ms: the sources' schedule (docs/data.md), min(2^(n−1) + u, 60) s with u ∈ [0, 1).
   const source: Array<[number, number, number]> = [
     [1, 1000, 2000], [2, 2000, 3000], [3, 4000, 5000], [4, 8000, 9000], [5, 16_000, 17_000], [6, 32_000, 33_000], [7, 60_000, 60_000], [12, 60_000, 60_000],
   ];

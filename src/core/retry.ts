@@ -1,5 +1,5 @@
 /** @module core/retry
- * Retrying, written once: the two backoff schedules (the sources' SPEC §1.1 one and the pipeline
+ * Retrying, written once: the two backoff schedules (the sources' one (docs/data.md) and the pipeline
  * runner's), a Retry-After parser (delay-seconds or HTTP-date), an abortable sleep, a failure budget
  * and a retry loop with an AbortSignal. The jitter u ∈ [0, 1) always comes from the caller (a seeded
  * rng in the runner and in tests) and waiting from an injectable sleep, so tests use fake timers or
@@ -14,7 +14,7 @@ export type Backoff = (n: number, u: number) => number;
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /**
- * SPEC §1.1 (kaggle, yahoo): retry n waits min(2^(n−1) + u, capS) seconds, u a jitter in [0, 1) s:
+ * The sources' schedule (docs/data.md; kaggle, yahoo): retry n waits min(2^(n−1) + u, capS) seconds, u a jitter in [0, 1) s:
  * about 1, 2, 4, 8, 16 … s, never above capS (60).
  */
 export function sourceBackoffMs(n: number, u: number, capS = 60): number {

@@ -5,7 +5,7 @@
  * So a tiny worker thread with its own event loop polls the runner every `intervalMs` and SIGKILLs
  * this process once the runner is gone; the main thread's signals and every commit point
  * (core/commit-guard) check too. SIGKILL, not exit(): an exit while a DuckDB query waits on the
- * main thread hangs in libuv's thread-pool join with one thread spinning (hardening issue 12).
+ * main thread hangs in libuv's thread-pool join with one thread spinning.
  * Temp outputs stay behind for the next run's cleanup (core/fs removeStaleTempsIn).
  * The runner's pid comes from the caller (cli/main reads it from the environment). */
 import { Worker } from 'node:worker_threads';

@@ -9,7 +9,7 @@ function kept(p: ReturnType<typeof parseBarsCsv>, column: Column): number | bigi
   return { Open: p.open, High: p.high, Low: p.low, Close: p.close, 'Adj Close': p.adjClose }[column][0]!;
 }
 
-describe('number ranges (issue 12: anything that does not fit the column type is malformed)', () => {
+describe('number ranges (anything that does not fit the column type is malformed)', () => {
   const label = (t: string, e: Expect): string => `${t.length > 24 ? `${t.slice(0, 12)}…(${t.length} chars)` : JSON.stringify(t)} → ${e === 'null' ? 'null' : 'keep' in e ? `keep ${String(e.keep)}` : e.reason}`;
   it.each(RANGE_CASES.map(([c, t, e]) => [`${c}: ${label(t, e)}`, c, t, e] as const))('%s', (_, column, text, expected) => {
     const p = parseBarsCsv(enc(`${H}${row(column, text)}`));

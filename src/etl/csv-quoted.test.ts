@@ -37,7 +37,7 @@ const CASES: [string, string, Want][] = [
   ['quoted fields with too few fields', `${H}\n"2020-01-02","1","1"\n`, { volumes: [], issues: [[2, 'expected 7 fields, got 3']] }],
 ];
 
-describe('RFC 4180 quoting (issue 12)', () => {
+describe('RFC 4180 quoting', () => {
   it.each(CASES)('%s', (_, csv, want) => {
     const p = parseBarsCsv(enc(csv));
     expect(Array.from(p.volume)).toEqual(want.volumes);

@@ -1,5 +1,5 @@
 /** @module etl/ingest
- * Combine (SPEC §2): every bars file of a fetched source → one sorted zstd Parquet table,
+ * Combine (docs/data.md): every bars file of a fetched source → one sorted zstd Parquet table,
  * tables/prices.parquet, plus a report that accounts for every input row. Parsing runs on worker
  * threads; rows stream into DuckDB's Parquet writer in (Symbol, Date) order, never all in memory. */
 import { readFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /** @module features/build
- * Features (SPEC §3): reads tables/prices.parquet (sorted by Symbol, Date, as ingest writes it),
+ * Features (docs/data.md): reads tables/prices.parquet (sorted by Symbol, Date, as ingest writes it),
  * computes vol_moving_avg and adj_close_rolling_med per symbol with the typed-array kernels, and
  * writes features/features.parquet = every prices column + the two features, in the same order.
  * A worker scans prices (numeric columns, its own DuckDB) and computes the features per symbol;
@@ -30,7 +30,7 @@ export interface FeaturesOptions {
   /** The workspace: tables/, features/ and the threads and DuckDB settings. */
   ws: Workspace;
   window: number;
-  /** Add the lagged day-ahead columns (features/lagged, SPEC §3 --extended). */
+  /** Add the lagged day-ahead columns (features/lagged; docs/data.md, `--extended`). */
   extended?: boolean;
   force: boolean;
   log: Logger;

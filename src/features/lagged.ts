@@ -1,5 +1,5 @@
 /** @module features/lagged
- * The extended (day-ahead) features of `stockpipe features --extended` (SPEC §3, §4.3): per symbol in
+ * The extended (day-ahead) features of `stockpipe features --extended` (docs/data.md, docs/models.md): per symbol in
  * date order, the row of day t holds only what is known at the close of day t — returns, volatility,
  * log volume and its means over windows ending at t — plus calendar facts about the next trading
  * day (its weekday, the calendar days until it), which are known in advance. Nothing here reads a

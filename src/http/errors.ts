@@ -1,5 +1,5 @@
 /** @module http/errors
- * The API's one error shape, `{"error":{"code","message","hint","issues"?}}` (SPEC §6), and every
+ * The API's one error shape, `{"error":{"code","message","hint","issues"?}}` (docs/api.md), and every
  * path that answers an error: thrown errors and schema failures (Fastify's error handler), unknown
  * routes and methods (404/405), Fastify's framework errors (a path parameter over maxParamLength,
  * a bad URL encoding) and Node's client errors (request line or headers over 16 KiB, malformed

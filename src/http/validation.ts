@@ -1,5 +1,5 @@
 /** @module http/validation
- * How route parameters are checked against their schemas (SPEC §6). Ajv runs without type
+ * How route parameters are checked against their schemas (docs/api.md). Ajv runs without type
  * coercion (a JSON body's "12345" is not a number, "true" not a boolean) and without silently
  * removing unknown properties (they are a 400). Query and path values, which are always text, are
  * converted here first, strictly: an integer is plain decimal digits, a number a plain decimal, a

@@ -1,5 +1,5 @@
 /** @module ml/artifacts
- * The files of a model version (SPEC §4.4): models/<model-id>/ model.json, metrics.json,
+ * The files of a model version (docs/models.md): models/<model-id>/ model.json, metrics.json,
  * training.log, card.md — written into a temp folder and renamed, so a model folder is complete or
  * absent. */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';

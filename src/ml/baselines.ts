@@ -1,5 +1,5 @@
 /** @module ml/baselines
- * The baselines every model is reported next to (SPEC §4.1): `naive` (tomorrow's volume is the
+ * The baselines every model is reported next to (docs/models.md): `naive` (tomorrow's volume is the
  * 30-day mean: predict vol_moving_avg) and `polyreg` (degree-2 polynomial least squares on
  * log1p(Volume), over standardized [log1p(vol_moving_avg), adj_close_rolling_med]). Pure. */
 import { StockpipeError } from '../core/errors.js';

@@ -1,6 +1,6 @@
 /** @module ml/dataset
  * Loads the volume model's rows from features/features.parquet into typed arrays: day, the two
- * features, Volume, asset; rows where either feature is null are excluded (SPEC §4.1). */
+ * features, Volume, asset; rows where either feature is null are excluded (docs/models.md). */
 import { open } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';

@@ -1,5 +1,5 @@
 /** @module ml/forecast-card
- * card.md and the metrics table of a day-ahead model (SPEC §4.4): the model next to persistence
+ * card.md and the metrics table of a day-ahead model (docs/models.md): the model next to persistence
  * and the 20-day mean, with skill = 1 − MAE/MAE_persistence shown as measured, however small. */
 import { cardTail } from './artifacts.js';
 

@@ -1,5 +1,5 @@
 /** @module ml/forecast-model
- * The day-ahead model (SPEC §4.3) as one model.json holding two stockpipe-trees boosters
+ * The day-ahead model (docs/models.md) as one model.json holding two stockpipe-trees boosters
  * (docs/model-format.md, "stockpipe-forecast"): `adj_close` predicts the next trading day's log
  * return of Adj Close, `volume` the next day's Volume (log1p target, boosted from persistence).
  * Deterministic writing, strict reading (SP_ERR_MODEL_FORMAT), and batch scoring over typed

@@ -1,5 +1,5 @@
 /** @module ml/forecast-train
- * Trains the day-ahead model (SPEC §4.3): one global gbdt over all symbols for the next trading
+ * Trains the day-ahead model (docs/models.md): one global gbdt over all symbols for the next trading
  * day's log return of Adj Close and one for its log1p(Volume) (boosted from persistence), on the
  * time split of ml/split cut on the target day (test = rows whose target day is on/after the 80th
  * percentile, validation = the 10% before, early stopping on validation; nothing is tuned on test).

@@ -1,5 +1,5 @@
 /** @module ml/split
- * Train / validation / test slices. By time (the default, SPEC §4.2): test = rows dated on or
+ * Train / validation / test slices. By time (the default, docs/models.md): test = rows dated on or
  * after the 80th percentile of the rows' dates (numpy 'lower' interpolation, as the reference),
  * validation = the 10% of rows before it, train = the rest, strictly earlier. By random 80/20
  * (seed 42) only as the labelled, leaky-across-time comparison of the classic protocol. Pure. */

@@ -1,5 +1,5 @@
 /** @module monitor/run
- * One monitoring pass (SPEC §8): joins the stored forecasts with the actuals that arrived since
+ * One monitoring pass (docs/data.md): joins the stored forecasts with the actuals that arrived since
  * (tables/prices.parquet), upserts error points, measures input drift (PSI of the recent window
  * against the one before), checks the thresholds and records alerts. It never trains: it says
  * whether a retrain is needed. Delivering alerts is the caller's (pipeline/alerts.ts). */
@@ -72,7 +72,7 @@ export interface ModelSummary {
   mape_volume: number | null;
   mae_adj_close_persistence: number | null;
   mae_volume_persistence: number | null;
-  /** 1 − MAE / MAE_persistence over the window (SPEC §4.3). */
+  /** 1 − MAE / MAE_persistence over the window (docs/models.md). */
   skill_adj_close: number | null;
   skill_volume: number | null;
 }

@@ -1,5 +1,5 @@
 /** @module monitor/score
- * Errors of matured day-ahead forecasts (SPEC §8): per model and day over all symbols (symbol '')
+ * Errors of matured day-ahead forecasts (docs/data.md): per model and day over all symbols (symbol '')
  * and per model, symbol and day — MAE and MAPE of Adj Close and Volume, and the persistence
  * baseline's MAE on the same rows. Pure: rows and their actuals in, points out. */
 import type { MonitorPoint, SeriesMetric } from '../registry/monitoring.js';

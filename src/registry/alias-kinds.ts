@@ -1,5 +1,5 @@
 /** @module registry/alias-kinds
- * Which model kinds an alias takes (SPEC §5: "an alias only ever points at a model of its kind"):
+ * Which model kinds an alias takes (docs/models.md: "an alias only ever points at a model of its kind"):
  * `champion` takes volume models (gbdt, rf, polyreg, naive; what GET /predict serves),
  * `forecast_champion` forecast models (what `stockpipe forecast` reads); any other alias takes the
  * kind family of the first model it ever pointed at (its first history row), any kind while new.

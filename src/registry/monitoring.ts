@@ -1,5 +1,5 @@
 /** @module registry/monitoring
- * Monitoring in the store (SPEC §8): reads the day-ahead `forecasts` (written by `forecast`) and
+ * Monitoring in the store (docs/data.md): reads the day-ahead `forecasts` (written by `forecast`) and
  * reads and upserts `monitor_points` (one value per model, day, symbol ('' = all) and metric; drift
  * points use model_id '' = the inputs, not a model). monitor/ decides what to compute. */
 import type { Registry } from './store.js';

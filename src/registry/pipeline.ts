@@ -1,5 +1,5 @@
 /** @module registry/pipeline
- * Pipeline run history in the store (SPEC §5, §7): a pipeline run is a `runs` row of kind
+ * Pipeline run history in the store (docs/models.md, docs/pipelines.md): a pipeline run is a `runs` row of kind
  * 'pipeline'; each of its tasks is a `task_runs` row; `task_cache` maps (task, cache key) to the
  * outputs a succeeded task wrote. The runner (pipeline/) decides; this file only stores and reads.
  * A run records its runner's pid, host and start time (params runner_pid, runner_host,

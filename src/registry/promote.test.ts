@@ -1,4 +1,4 @@
-/** registry/promote: the kind rule every alias move obeys (SPEC §5), and promote()'s outcomes
+/** registry/promote: the kind rule every alias move obeys (docs/models.md), and promote()'s outcomes
  * (first, promoted, kept, not_requested), the re-scoring hook and the refusal a person gets. */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /** @module registry/promote
- * Model comparison and the one promotion path (SPEC §5), used by `train` (both tasks), `models
+ * Model comparison and the one promotion path (docs/models.md), used by `train` (both tasks), `models
  * promote`, the API's POST /models/:id/promote and the pipelines' register and retrain steps:
  * - an alias only takes a model of its kind (alias-kinds.ts; SP_ERR_PROMOTE_KIND, even forced);
  * - an empty alias takes the first model of its kind (outcome `first`, noted "first" in the history);

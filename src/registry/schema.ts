@@ -12,13 +12,13 @@ export interface Migration {
 
 /** The kinds migration 1 allowed (frozen: a shipped migration is never edited). */
 const V1_MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive'] as const;
-/** Volume model kinds, plus `forecast` (the day-ahead model, SPEC §4.3). */
+/** Volume model kinds, plus `forecast` (the day-ahead model, docs/models.md). */
 export const MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive', 'forecast'] as const;
 export const ALIAS_REASONS = ['auto', 'manual', 'forced'] as const;
 export const RUN_STATUSES = ['running', 'finished', 'failed', 'cancelled'] as const;
 /** A pipeline run's status as read: a stored 'running' run whose recorded runner process is gone reads 'abandoned' (never stored). */
 export const PIPELINE_RUN_STATUSES = [...RUN_STATUSES, 'abandoned'] as const;
-/** A pipeline task's states (SPEC §7); `retried` = an attempt failed and the next one is waiting. */
+/** A pipeline task's states (docs/pipelines.md); `retried` = an attempt failed and the next one is waiting. */
 export const TASK_STATUSES = ['queued', 'running', 'retried', 'succeeded', 'failed', 'skipped', 'cached', 'cancelled'] as const;
 export const ALERT_SEVERITIES = ['info', 'warning', 'error'] as const;
 

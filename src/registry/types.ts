@@ -8,7 +8,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** One model kind's metrics: mae, rmse, r2, mae_log, rmse_log, r2_log (and maybe rows). */
 export type MetricSet = Record<string, number>;
-/** Test-slice metrics keyed by model kind (the model's own kind and the baselines), SPEC §10.1. */
+/** Test-slice metrics keyed by model kind (the model's own kind and the baselines), docs/cli.md */
 export type ModelMetrics = Record<string, MetricSet>;
 
 /** The rows a model was evaluated on; two models are comparable only on the same slice. */

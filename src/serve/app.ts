@@ -75,7 +75,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'stockpipe prediction API', version: opts.version, description: 'Predicts daily trading volume from the 30-day mean volume and the 30-day median adjusted close (SPEC §6).' },
+      info: { title: 'stockpipe prediction API', version: opts.version, description: 'Predicts daily trading volume from the 30-day mean volume and the 30-day median adjusted close (docs/api.md).' },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token (STOCKPIPE_API_TOKEN); mutating routes only (docs/security.md).' } } },
     },
   });

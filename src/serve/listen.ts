@@ -1,5 +1,5 @@
 /** @module serve/listen
- * Starting to listen (SPEC §6): the OS's refusals (port in use, privileged port, an address not on
+ * Starting to listen (docs/api.md): the OS's refusals (port in use, privileged port, an address not on
  * this machine) become coded errors naming host:port with what to do, instead of SP_ERR_INTERNAL.
  * Which host and port to use is cli/serve's. */
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,5 @@
 /** @module serve/monitoring
- * GET /monitoring (SPEC §6, §8): the error series per model (all symbols, or ?symbol=), input drift
+ * GET /monitoring (docs/api.md, docs/data.md): the error series per model (all symbols, or ?symbol=), input drift
  * and monitoring alerts from the store, and the thresholds in force. Its query and response
  * schemas (OpenAPI). The numbers are written by `stockpipe monitor`; this only reads them. */
 import type { MonitorConfig } from '../core/config.js';

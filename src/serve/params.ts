@@ -1,5 +1,5 @@
 /** @module serve/params
- * Strict parsing of the GET /predict query parameters (SPEC §6): one value each, a plain
+ * Strict parsing of the GET /predict query parameters (docs/api.md): one value each, a plain
  * decimal (integers, decimals, exponents), finite, at most 64 characters; vol_moving_avg ≥ 0.
  * Pure; returns issues instead of throwing, so the route can answer 400 with all of them. */
 

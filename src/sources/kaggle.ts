@@ -1,5 +1,5 @@
 /** @module sources/kaggle
- * The `kaggle` source (SPEC §1.1): asks the Kaggle REST API for the dataset version, streams the
+ * The `kaggle` source (docs/data.md): asks the Kaggle REST API for the dataset version, streams the
  * archive from signed storage to disk (resumable, checksummed, retried), unpacks it, writes the
  * manifest. Credentials come from sources/kaggle-auth, unzipping from sources/zip. */
 import { createHash, type Hash } from 'node:crypto';

@@ -1,6 +1,6 @@
 /** @module sources/synthetic
  * The default source: a seeded generator that writes the Kaggle stock-market-dataset layout
- * (stocks/, etfs/, symbols_valid_meta.csv) with the real data's quirks (SPEC §1, §2). This file is
+ * (stocks/, etfs/, symbols_valid_meta.csv) with the real data's quirks (docs/data.md). This file is
  * its public face; the work is split by concern under sources/synthetic/: options, plan, quirks,
  * price-model, volume-model, calendar, bytes, float32, price-cache, csv, metadata, generate and
  * source (the Source adapter). */

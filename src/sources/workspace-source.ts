@@ -1,5 +1,5 @@
 /** @module sources/workspace-source
- * The source a workspace remembers (SPEC §13: "A workspace remembers its source; `run` uses it;
+ * The source a workspace remembers (docs/data.md: "A workspace remembers its source; `run` uses it;
  * switching needs `--source`"): <workspace>/source.json holds the current source (its spec and the
  * parameters that define its data) and an append-only list of switches (time, from, to, by).
  * chooseSource turns the config (plus which fetch keys the user set) into the source to fetch and

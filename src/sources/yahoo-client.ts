@@ -1,5 +1,5 @@
 /** @module sources/yahoo-client
- * The Yahoo chart API client (SPEC §1): one GET per symbol and date range, at most N requests a
+ * The Yahoo chart API client (docs/data.md): one GET per symbol and date range, at most N requests a
  * second, retried with backoff + jitter (Retry-After honoured on 429), and the chart JSON parsed
  * into typed columns (NaN = a null in Yahoo's arrays). Storing the bars is sources/yahoo.ts. */
 import { z } from 'zod';

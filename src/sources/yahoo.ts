@@ -1,5 +1,5 @@
 /** @module sources/yahoo
- * The `yahoo` source (SPEC §1): daily bars for a list of tickers, stored in the Kaggle layout under
+ * The `yahoo` source (docs/data.md): daily bars for a list of tickers, stored in the Kaggle layout under
  * raw/yahoo/data/ (stocks/, etfs/ by instrumentType, symbols_valid_meta.csv) and fetched
  * incrementally (only days after each symbol's newest stored day). An update is staged in a folder
  * (unchanged files hard-linked, changed ones rewritten) and swapped in whole with the manifest, so a

@@ -1,5 +1,5 @@
 /** @module ml/metrics/forecast
- * Day-ahead forecast metrics (SPEC §4.3): MAE/RMSE of the next Adj Close (price level) and of its
+ * Day-ahead forecast metrics (docs/models.md): MAE/RMSE of the next Adj Close (price level) and of its
  * log return (the log scale of the price), MAE/RMSE of the next Volume raw and on log1p, and skill
  * against the persistence baseline, skill = 1 − MAE/MAE_persistence (and the same with RMSE).
  * Reported as they come out — a skill near zero or below is a result, never hidden. Pure. */

@@ -1,5 +1,5 @@
 /** @module ml/metrics/slices
- * Per-slice metrics of one model's test predictions (SPEC §4.2): stock vs etf, deciles of the
+ * Per-slice metrics of one model's test predictions (docs/models.md): stock vs etf, deciles of the
  * actual volume, calendar years. Pure. */
 import { regressionMetrics, type RegressionMetrics } from './regression.js';
 

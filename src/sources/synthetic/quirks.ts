@@ -1,10 +1,10 @@
 /** @module sources/synthetic/quirks
- * The quirks of real Kaggle files (SPEC §2): which symbols get which, and the edits they make to a
+ * The quirks of real Kaggle files (docs/data.md): which symbols get which, and the edits they make to a
  * clean price series. The file-level quirks (BOM, CRLF, the malformed line, empty rows) are applied
  * where the bytes are written (csv.ts, calendar.ts); tickers of warrants and preferreds in plan.ts. */
 import type { Rng } from '../../core/rng.js';
 
-/** The quirks of real Kaggle files (SPEC §2); each is given to at least one symbol. */
+/** The quirks of real Kaggle files (docs/data.md); each is given to at least one symbol. */
 export type Quirk =
   | 'negative-adj' | 'empty-row' | 'zero-open' | 'zero-volume' | 'mega-volume' | 'one-row'
   | 'float-volume' | 'header-only' | 'bom' | 'crlf' | 'malformed' | 'dash-ticker';
