@@ -17,7 +17,7 @@ const ALLOWED: [string, string, string][] = [
   ['core/fs.ts', 'rename(c.backup, c.target).catch(() => undefined)', 'rollback after another error, which is the one thrown; the backup stays beside the target'],
   ['core/fs.ts', 'readdir(dir, { withFileTypes: true }).catch(() => [])', 'best-effort removal of stale temps; a folder that cannot be listed is reported by the command that reads it'],
   ['sources/kaggle-auth.ts', 'stat(envToken).catch(() => null)', 'KAGGLE_API_TOKEN may be the token itself: a stat error must never quote it, so any error means "not a file"'],
-  ['sources/kaggle.ts', 'res.body?.cancel().catch(() => undefined)', 'discarding a response body that is not read; the request\'s outcome is already decided'],
+  ['sources/kaggle-util.ts', 'res.body?.cancel().catch(() => undefined)', 'discarding a response body that is not read; the request\'s outcome is already decided'],
   ['sources/yahoo-client.ts', "res.text().catch(() => '')", 'the body of an error response only adds detail to the error being thrown'],
   ['etl/date-range.ts', 'probe(join(root, p)).catch(', 'a date-range guess: an unreadable file leaves it unchanged, and the parse step reports that file with its code'],
   ['pipeline/runner.ts', 'work.catch(() => undefined).finally(', 'waits for a timed-out task to settle; its error is the race\'s, awaited beside it'],
