@@ -2,22 +2,22 @@
  * The `kaggle` source (docs/data.md): asks the Kaggle REST API for the dataset version, streams the
  * archive from signed storage to disk (resumable, checksummed, retried), unpacks it, writes the
  * manifest. Credentials come from sources/kaggle-auth, unzipping from sources/zip. */
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { createHash, } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, rm, } from 'node:fs/promises';
+import { join, } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { StockpipeError } from '../core/errors.js';
-import { ensureWritableDir, sha256File, statOrNull, writeFileAtomic } from '../core/fs.js';
+import { ensureWritableDir, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import { RetryBudget, randomJitter, retryAfterMs, sourceBackoffMs } from '../core/retry.js';
 import { resolveKaggleAuth, kaggleCredentialPlaces, type KaggleAuth } from './kaggle-auth.js';
 import { readManifest, writeManifest } from './manifest.js';
-import type { FetchContext, FetchResult, Manifest, ManifestFile, Source } from './types.js';
+import type { FetchContext, FetchResult, Manifest, Source } from './types.js';
 import { extractZip } from './zip.js';
 import { beforeCommit } from '../core/commit-guard.js';
 import { describe, describeFiles, discard, errorDetail, hashFile, headerInt, hostOf, isDir, parseContentRange, parseGoogMd5, readPartInfo, removePart, rethrowIfAborted, sizeOf, startsWithPk, type PartInfo } from './kaggle-util.js';
