@@ -2,10 +2,10 @@
  * The `kaggle` source (docs/data.md): asks the Kaggle REST API for the dataset version, streams the
  * archive from signed storage to disk (resumable, checksummed, retried), unpacks it, writes the
  * manifest. Credentials come from sources/kaggle-auth, unzipping from sources/zip. */
-import { createHash, } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, } from 'node:fs/promises';
-import { join, } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
