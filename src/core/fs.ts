@@ -165,13 +165,19 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
 
 /** A temp output's name: `.<name>.tmp-<pid>-<stamp>` (this file's) or `<name>.tmp-<pid>` (folders). */
 const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/;
-/** Folders of the workspace not searched for temps (run logs; DuckDB's own spill folder). */
-const SKIP_DIRS = new Set(['runs', 'tmp']);
+/**
+ * The workspace's folders searched for temps (not runs/, the logs, nor tmp/, DuckDB's spill folder),
+ * and its own files whose temps sit at the top. Only these: a --workspace that is also a home folder
+ * (or /) must not lose another program's `notes.tmp-123`.
+ */
+const TEMP_DIRS = new Set(['tables', 'features', 'validation', 'models', 'raw', 'pipeline']);
+const TOP_TEMP = /^\.source\.json\.tmp-/;
 
 /**
- * Removes the temp outputs (files or folders) that killed processes left anywhere in the
- * workspace's first three levels (tables/, features/, validation/, models/, raw/<id>/, pipeline/):
- * those whose writer pid is dead. A live writer's temps (another command running) are kept.
+ * Removes the temp outputs (files or folders) that killed processes left in the workspace's own
+ * folders, three levels deep (tables/, features/, validation/, models/, raw/<id>/, pipeline/, and
+ * source.json's at the top): those whose writer pid is dead. A live writer's temps (another
+ * command running) are kept.
  */
 export async function removeStaleTempsIn(workspace: string, depth = 3): Promise<string[]> {
   const removed: string[] = [];
@@ -179,6 +185,7 @@ export async function removeStaleTempsIn(workspace: string, depth = 3): Promise<
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const path = join(dir, e.name);
+      if (level === 0 && !TEMP_DIRS.has(e.name) && !TOP_TEMP.test(e.name)) continue;
       const m = TEMP_NAME.exec(e.name);
       if (m) {
         const pid = Number(m[1]);
@@ -186,7 +193,7 @@ export async function removeStaleTempsIn(workspace: string, depth = 3): Promise<
           await rm(path, { force: true, recursive: true });
           removed.push(path);
         }
-      } else if (e.isDirectory() && level + 1 < depth && !(level === 0 && SKIP_DIRS.has(e.name))) {
+      } else if (e.isDirectory() && level + 1 < depth) {
         await walk(path, level + 1);
       }
     }
