@@ -25,20 +25,6 @@ export interface DashboardOptions {
   assetsDir?: string;
 }
 
-/** Paths (Fastify syntax) and methods the dashboard adds, for serve/app's 405 answers. */
-export const DASHBOARD_ROUTES: Record<string, string[]> = {
-  '/': ['GET'],
-  '/assets/:file': ['GET'],
-  '/runs': ['GET'],
-  '/runs/:id': ['GET'],
-  '/runs/:id/logs/:task': ['GET'],
-  '/models/compare': ['GET'],
-  '/models/:id/promote': ['POST'],
-  '/symbols': ['GET'],
-  '/symbols/:symbol/series': ['GET'],
-  '/validation': ['GET'],
-};
-
 /** Schemas of the routes' path parameters, and of a route that takes no query parameters. */
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
 const logParams = { type: 'object', properties: { id: idParams.properties.id, task: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id', 'task'] } as const;
@@ -164,9 +150,12 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   app.post('/models/:id/promote', {
     schema: {
       summary: 'Move an alias (default champion) to this model when it beats the holder on the same test slice; force to promote anyway (recorded as forced)',
+      params: idParams,
+      querystring: noQuery,
       body: {
         type: 'object',
-        properties: { alias: { type: 'string', minLength: 1, maxLength: 64 }, force: { type: 'boolean' }, note: { type: 'string', maxLength: 500 } },
+        // alias: the registry's alias names (a letter, then up to 63 letters, digits, _ . -), so a bad one is a 400 with issues.
+        properties: { alias: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$' }, force: { type: 'boolean' }, note: { type: 'string', maxLength: 500 } },
         additionalProperties: false,
       },
     },

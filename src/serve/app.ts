@@ -8,14 +8,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
-import { DASHBOARD_ROUTES, registerDashboard } from '../dashboard/routes.js';
+import { registerDashboard } from '../dashboard/routes.js';
 import type { Logger } from '../core/log.js';
 import { forecastHistory } from '../registry/forecasts.js';
 import { openRegistry } from '../registry/store.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
-import { parseNumberParam, type ParamIssue } from './params.js';
+import { checkUnknownParams, parseNumberParam, type ParamIssue } from './params.js';
 import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from './http-errors.js';
 import { AJV_OPTIONS, registerParamValidation } from './validation.js';
@@ -41,6 +41,8 @@ export interface AppOptions {
   errorLog?: Logger | null;
 }
 
+const PREDICT_PARAMS = ['vol_moving_avg', 'adj_close_rolling_med'] as const;
+
 const instanceSchema = {
   type: 'object',
   properties: { vol_moving_avg: { type: 'number', minimum: 0 }, adj_close_rolling_med: { type: 'number' } },
@@ -48,24 +50,31 @@ const instanceSchema = {
   additionalProperties: false,
 } as const;
 
-/** Routes and the methods they accept (for 405 answers). */
-const ROUTES: Record<string, string[]> = {
-  '/predict': ['GET', 'POST'],
-  '/models': ['GET'],
-  '/monitoring': ['GET'],
-  '/forecast/:symbol': ['GET'],
-  '/health': ['GET'],
-  '/ready': ['GET'],
-  '/metrics': ['GET'],
-};
+/** A route's URL (Fastify syntax: `:name` one segment, `*` the rest) as a RegExp over request paths. */
+function routePattern(url: string): RegExp {
+  const seg = (x: string): string => (x.startsWith(':') ? '[^/]+' : x === '*' ? '.*' : x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${url.split('/').map(seg).join('/')}$`);
+}
 
-/** Parameterised routes (`:name` = one path segment) → methods, for 405 answers. */
-const ROUTE_PATTERNS: [RegExp, string[]][] = [...Object.entries(ROUTES), ...Object.entries(DASHBOARD_ROUTES)].filter(([p]) => p.includes(':')).map(([p, m]) => [new RegExp(`^${p.replace(/:[a-z]+/g, '[^/]+')}$`), m]);
-
-function allowedMethods(path: string): string[] | undefined {
-  const m = new Set(ROUTES[path] ?? []);
-  for (const [re, methods] of ROUTE_PATTERNS) if (re.test(path)) methods.forEach((x) => m.add(x));
-  return m.size > 0 ? [...m] : undefined;
+/**
+ * The methods of each route, gathered from Fastify as routes are added (this plugin's, the
+ * dashboard's, /docs', any added later): a known path with another method answers 405, not 404.
+ */
+function routeMethods(app: FastifyInstance): (path: string) => string[] | undefined {
+  const routes = new Map<string, { re: RegExp; methods: Set<string> }>();
+  app.addHook('onRoute', (route) => {
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) {
+      const r = routes.get(route.url) ?? { re: routePattern(route.url), methods: new Set<string>() };
+      routes.set(route.url, r);
+      // A HEAD route is Fastify's twin of a GET route (for a prefix's '/', e.g. /docs/, only the twin is reported).
+      r.methods.add(m === 'HEAD' ? 'GET' : m);
+    }
+  });
+  return (path) => {
+    const m = new Set<string>();
+    for (const r of routes.values()) if (r.re.test(path)) r.methods.forEach((x) => m.add(x));
+    return m.size > 0 ? [...m] : undefined;
+  };
 }
 
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
@@ -74,7 +83,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,
   });
-  // Both before any route: they act when a route is added.
+  // All three before any route: they act when a route is added.
+  const allowedMethods = routeMethods(app);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
   registerParamValidation(app);
   const { holder } = opts;
@@ -119,6 +129,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
             adj_close_rolling_med: { type: 'number', description: 'median Adj Close of the last 30 rows (may be negative)', example: 25 },
           },
           required: ['vol_moving_avg', 'adj_close_rolling_med'],
+          additionalProperties: false,
         },
         response: { 200: { type: 'integer', minimum: 0, description: 'predicted volume' }, 400: errorSchema, 503: errorSchema },
       },
@@ -130,6 +141,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       const issues: ParamIssue[] = [];
       const vma = parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues);
       const acm = parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues);
+      checkUnknownParams(q, PREDICT_PARAMS, issues);
       if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
       const model = holder.current;
       if (!model) return noModel(reply);
