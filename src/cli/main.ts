@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js';
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
+import { checkWorkspacePath } from '../core/fs.js';
 import { configureLog, getLog } from '../core/log.js';
 import type { ResourceContext } from '../core/os-errors.js';
 import { duckdbResourceError } from '../db/duckdb-errors.js';
@@ -25,6 +26,7 @@ import { forecastCommand } from './forecast.js';
 import { evaluateCommand } from './evaluate.js';
 import { validateCommand } from './validate.js';
 import { MODEL_KINDS, type ModelKind } from '../ml/volume-model.js';
+import { ALIAS_NAME } from '../registry/store.js';
 import { deliverAlerts, runCommand } from './run.js';
 import { schedulerCommand } from './scheduler.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from './runs.js';
@@ -73,6 +75,7 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
   const allFlags = { workspace: g.workspace, threads: g.threads, memory_limit: g.memoryLimit, ...flags };
   const config = loadConfig({ file, env: process.env, flags: allFlags, origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags' });
   resourceContext = { workspace: resolve(config.workspace), memoryLimit: config.memory_limit, threads: config.threads };
+  await checkWorkspacePath(resolve(config.workspace));
   const ctx: CommandContext = {
     config,
     workspace: resolve(config.workspace),
@@ -92,10 +95,35 @@ async function run(cmd: Command, flags: Flags, body: (ctx: CommandContext) => Pr
   else if (!quiet) process.stdout.write(`${result.human}\n`);
 }
 
+/** Decimal text: `8000`, `-3`, `1.5`, `1e3` (Number() also takes '' as 0 and '0x10' as 16). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const decimal = (v: string): number => (DECIMAL.test(v.trim()) ? Number(v) : NaN);
+
 const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new StockpipeError('SP_ERR_USAGE', `expected a whole number, got '${v}'`);
+  const n = decimal(v);
+  if (!Number.isSafeInteger(n)) throw new StockpipeError('SP_ERR_USAGE', `expected a whole number, got '${v}'`);
   return n;
+};
+
+/** A whole number from min to max, for an option whose other values misbehave (a 0 ms poll spins; LIMIT -1 is no limit). */
+const intIn = (name: string, min: number, max: number) => (v: string): number => {
+  const n = int(v);
+  if (n < min || n > max) throw new StockpipeError('SP_ERR_USAGE', `${name} must be a whole number from ${min} to ${max} (got ${v})`);
+  return n;
+};
+
+/** A real calendar date YYYY-MM-DD (Date.UTC rolls 2020-02-30 over to March 1). */
+const calendarDate = (name: string) => (v: string): string => {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  const back = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) : null;
+  if (back !== v) throw new StockpipeError('SP_ERR_USAGE', `${name} must be a real calendar date YYYY-MM-DD (got '${v}')`);
+  return v;
+};
+
+/** An alias name, checked before the registry is opened (or created). */
+const aliasName = (v: string): string => {
+  if (!ALIAS_NAME.test(v)) throw new StockpipeError('SP_ERR_USAGE', `invalid alias name '${v.length > 100 ? `${v.slice(0, 100)}…` : v}'`, { hint: 'An alias starts with a letter and has up to 64 letters, digits, _ . or -, e.g. champion.' });
+  return v;
 };
 
 /** --symbols: a whole number (synthetic) or a comma list of tickers (yahoo: fetch.tickers). */
@@ -176,7 +204,7 @@ export function buildProgram(): Command {
     });
 
   const num = (v: string): number => {
-    const n = Number(v);
+    const n = decimal(v);
     if (!Number.isFinite(n)) throw new StockpipeError('SP_ERR_USAGE', `expected a number, got '${v}'`);
     return n;
   };
@@ -186,7 +214,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--task <task>', 'volume (the serving model, §4.1) or forecast (the day-ahead model, §4.3: needs `features --extended`)').choices(['volume', 'forecast']).default('volume'))
     .addOption(new Option('--kind <kind>', 'model kind').choices([...MODEL_KINDS]).default('gbdt'))
     .addOption(new Option('--split <split>', 'time (default) or random (80/20, leaky across time: comparison only)').choices(['time', 'random']).default('time'))
-    .option('--test-from <date>', 'first day of the test slice (default: the 80th percentile of the rows\' dates)')
+    .option('--test-from <date>', 'first day of the test slice (default: the 80th percentile of the rows\' dates)', calendarDate('--test-from'))
     .option('--seed <n>', 'random seed (default 42)', int, 42)
     .option('--trees <n>', 'gbdt: boosting rounds; rf: trees (default 100)', int, 100)
     .option('--max-depth <n>', 'tree depth limit (default 6)', int, 6)
@@ -259,7 +287,7 @@ export function buildProgram(): Command {
     .description('the prediction API (GET/POST /predict, /docs, /openapi.json, /health, /ready, /metrics) serving the champion model, and the dashboard at /')
     .option('-p, --port <n>', 'port (default 8000; 0 = any free port)', int, 8000)
     .option('--host <host>', 'address to listen on (default 127.0.0.1; beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)', '127.0.0.1')
-    .option('--poll-ms <n>', 'how often to check whether the champion alias moved (default 1000)', int, 1000)
+    .option('--poll-ms <n>', 'how often to check whether the champion alias moved, 50 to 3600000 (default 1000)', intIn('--poll-ms', 50, 3_600_000), 1000)
     .addHelpText('after', '\nExamples:\n  $ stockpipe serve\n  $ curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n  $ open http://127.0.0.1:8000/   # the dashboard\n  $ STOCKPIPE_API_TOKEN=$(openssl rand -hex 32) stockpipe serve --port 9000 --host 0.0.0.0')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => serveCommand(ctx, { port: o.port as number, host: o.host as string, pollMs: o.pollMs as number, version: VERSION }));
@@ -278,7 +306,7 @@ export function buildProgram(): Command {
   models
     .command('list')
     .description('every model version, newest first, with its aliases and test metrics')
-    .option('--limit <n>', 'show at most N versions', int)
+    .option('--limit <n>', 'show at most N versions', intIn('--limit', 1, Number.MAX_SAFE_INTEGER))
     .addHelpText('after', '\nExamples:\n  $ stockpipe models list\n  $ stockpipe models list --json')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => modelsListCommand(ctx, { limit: o.limit as number | undefined }));
@@ -293,7 +321,7 @@ export function buildProgram(): Command {
   models
     .command('promote <id>')
     .description('point an alias at a model only if it beats the current holder on the same test slice (the holder re-scored on the model\'s slice when the data grew); champion takes volume models, forecast_champion forecast models')
-    .option('--alias <name>', 'alias to move (default champion)')
+    .option('--alias <name>', 'alias to move (default champion)', aliasName)
     .option('--force', 'promote even if not better or not comparable (recorded as forced); never a model of the wrong kind')
     .option('--metric <name>', 'metric to compare (default rmse_log; lower is better for mae/rmse, higher for r2)')
     .option('--note <text>', 'note kept in the alias history')
@@ -311,7 +339,7 @@ export function buildProgram(): Command {
   models
     .command('at <time>')
     .description('which model held an alias at a time (ISO-8601, UTC)')
-    .option('--alias <name>', 'alias (default champion)')
+    .option('--alias <name>', 'alias (default champion)', aliasName)
     .addHelpText('after', '\nExamples:\n  $ stockpipe models at 2024-05-01T14:30:00Z\n  $ stockpipe models at 2024-05-01 --alias challenger --json')
     .action(async (time: string, o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => modelsAtCommand(ctx, time, { alias: o.alias as string | undefined }));
@@ -319,7 +347,7 @@ export function buildProgram(): Command {
   models
     .command('history')
     .description('every alias move, oldest first (append-only)')
-    .option('--alias <name>', 'only this alias')
+    .option('--alias <name>', 'only this alias', aliasName)
     .addHelpText('after', '\nExamples:\n  $ stockpipe models history --alias champion')
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       await run(cmd, {}, (ctx) => modelsHistoryCommand(ctx, { alias: o.alias as string | undefined }));
@@ -345,7 +373,7 @@ export function buildProgram(): Command {
         ...(g.memoryLimit ? ['--memory-limit', g.memoryLimit] : []),
         ...(g.debug ? ['--debug'] : []),
       ];
-      const wait = o.wait === undefined ? 0 : o.wait === true ? 3600 : Number(o.wait);
+      const wait = o.wait === undefined ? 0 : o.wait === true ? 3600 : decimal(String(o.wait));
       if (!Number.isFinite(wait) || wait < 0) throw new StockpipeError('SP_ERR_USAGE', `--wait expects seconds, got '${String(o.wait)}'`);
       await run(cmd, { fetch: { source: o.source } }, (ctx) => runCommand(ctx, {
         pipeline: name ?? 'train',
@@ -376,8 +404,8 @@ export function buildProgram(): Command {
   runs
     .command('list', { isDefault: true })
     .description('pipeline runs, newest first, with task counts by state')
-    .option('--limit <n>', 'at most N runs (default 50)', int)
-    .option('--offset <n>', 'skip the newest N runs', int)
+    .option('--limit <n>', 'at most N runs (default 50)', intIn('--limit', 1, Number.MAX_SAFE_INTEGER))
+    .option('--offset <n>', 'skip the newest N runs', intIn('--offset', 0, Number.MAX_SAFE_INTEGER))
     .option('--pipeline <name>', 'only runs of this pipeline')
     .option('--status <status>', 'only runs in this state (running, finished, failed, cancelled, abandoned: left running by a killed runner)')
     .addHelpText('after', '\nExamples:\n  $ stockpipe runs\n  $ stockpipe runs list --status failed --json')

@@ -219,6 +219,18 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
   }
 }
 
+/**
+ * Fails with SP_ERR_WORKSPACE_UNWRITABLE when the workspace path is a file, or lies under one (a
+ * missing folder is fine: commands that write create it). Read commands answered as if a file
+ * were an empty workspace, and `serve` served it.
+ */
+export async function checkWorkspacePath(dir: string): Promise<void> {
+  const s = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : err));
+  if (s === null || (!(s instanceof Error) && s.isDirectory())) return;
+  const what = s instanceof Error ? (s.code === 'ENOTDIR' ? 'lies under a file' : `cannot be read (${s.code ?? s.message})`) : 'is a file';
+  throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `the workspace ${dir} ${what}, not a folder`, { hint: 'Pass --workspace (or STOCKPIPE_WORKSPACE) with a folder, e.g. ./stockpipe-data; it is created when missing.', cause: s instanceof Error ? s : undefined });
+}
+
 /** Creates the workspace folder (and a subfolder) or fails with SP_ERR_WORKSPACE_UNWRITABLE. */
 export async function ensureWritableDir(dir: string): Promise<void> {
   try {

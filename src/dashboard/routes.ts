@@ -13,7 +13,7 @@ import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
-import { openRegistry, type Registry } from '../registry/store.js';
+import { ALIAS_NAME, openRegistry, type Registry } from '../registry/store.js';
 import type { ChampionHolder } from '../serve/champion.js';
 import { registerSeriesRoutes } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
@@ -154,8 +154,8 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       querystring: noQuery,
       body: {
         type: 'object',
-        // alias: the registry's alias names (a letter, then up to 63 letters, digits, _ . -), so a bad one is a 400 with issues.
-        properties: { alias: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,63}$' }, force: { type: 'boolean' }, note: { type: 'string', maxLength: 500 } },
+        // alias: the registry's alias names, so a bad one is a 400 with issues.
+        properties: { alias: { type: 'string', minLength: 1, maxLength: 64, pattern: ALIAS_NAME.source }, force: { type: 'boolean' }, note: { type: 'string', maxLength: 500 } },
         additionalProperties: false,
       },
     },
