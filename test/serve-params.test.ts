@@ -288,6 +288,25 @@ describe('every error body has a hint', () => {
   });
 });
 
+describe('a champion that cannot be loaded', () => {
+  it.each([['not JSON', '{ not json'], ['another format', '{"format":"nope","version":1}']])('(model.json %s): 503 naming it, with a hint that is not "train"', async (_what, text) => {
+    const w = await tempWorkspace();
+    folders.push(w);
+    await registerModel(w, 'poly-bad', text, { alias: 'champion' });
+    const holder = new ChampionHolder(w, silentLog);
+    await holder.refresh();
+    const { app: a } = await buildApp({ workspace: w, holder, accessLog: null, version: 'test', dashboardDir: w });
+    for (const r of [await a.inject('/predict?vol_moving_avg=1&adj_close_rolling_med=2'), await a.inject('/ready')]) {
+      expect(r.statusCode).toBe(503);
+      const body = JSON.parse(r.body) as ErrorBody;
+      expect(body.error.code).toBe('SP_ERR_NO_MODEL');
+      expect(body.error.message).toContain('poly-bad');
+      expect(body.error.hint).toMatch(/models promote/);
+    }
+    await a.close();
+  });
+});
+
 describe('a real listening server', () => {
   it('answers a request line over 16 KiB with 414 SP_ERR_URI_TOO_LONG, not echoing it', async () => {
     const address = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -114,7 +114,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods });
 
-  const noModel = (reply: FastifyReply): FastifyReply => sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
+  // A champion that cannot be loaded (its model.json broken) is not "none yet": training again would not replace it.
+  const noModel = (reply: FastifyReply): FastifyReply => {
+    const bad = holder.rejected;
+    if (bad === undefined) return sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
+    return sendError(reply, 'SP_ERR_NO_MODEL', `the champion ${bad} cannot be loaded (its model.json is missing or invalid; the server log says why)`, { hint: `Restore models/${bad}/model.json and restart the server, or move champion to a loadable model: \`stockpipe models promote <id> --force\`.` });
+  };
 
   app.get(
     '/predict',
