@@ -29,6 +29,10 @@ const ENTRIES: [string, Entry][] = [
   ['stocks/BROKEN.csv', { link: '../store/missing.csv' }], // a broken link
   ['stocks/SELF.csv', { link: 'SELF.csv' }], // a link to itself (ELOOP)
   ['stocks/back', { link: '..' }], // a folder link back to an enclosing folder
+  ['stocks/ZERO.csv', { link: '/dev/zero' }], // a link to a device: never read (it never ends)
+  ['stocks/.HIDDEN.csv', { file: bars(60) }], // a dot file named like data: reported (it vanished silently)
+  ['stocks/._REG.csv', { file: 'macOS AppleDouble' }], // macOS' resource fork of REG.csv
+  ['.git/HEAD', { file: 'ref: refs/heads/main' }], // other dot entries: not read, not reported
 ];
 const OUTSIDE: [string, string][] = [
   ['files/OUTSIDE.csv', bars(30)],
@@ -40,6 +44,9 @@ const SKIPPED: [string, RegExp][] = [
   ['stocks/BROKEN.csv', /^broken symlink/],
   ['stocks/SELF.csv', /^symlink loop/],
   ['stocks/back', /^symlink loop/],
+  ['stocks/ZERO.csv', /^not a regular file/],
+  ['stocks/.HIDDEN.csv', /^hidden/],
+  ['stocks/._REG.csv', /^hidden/],
 ];
 
 describe('dir source: symlinks are followed or reported, never skipped silently (issue 12)', () => {

@@ -93,7 +93,7 @@ describe.runIf(linux)('a SIGKILLed runner takes its task process with it', () =>
     const baseline = cli(['run', 'train', '--json', '-w', a]).done; // runs alongside the kills
 
     // One kill moment a line: the task running when the runner is killed (the runs chain: each resumes the last).
-    const moments = [{ task: 'fetch' }, { task: 'ingest' }, { task: 'validate' }, { task: 'features' }, { task: 'train' }];
+    const moments = [{ task: 'fetch' }, { task: 'ingest' }, { task: 'validate' }, { task: 'features' }, { task: 'train' }, { task: 'evaluate' }];
     for (const [i, { task }] of moments.entries()) {
       const victim = cli(['run', 'train', ...(i === 0 ? [] : ['--resume']), '--json', '-w', b]);
       let pids: number[] = [];
@@ -142,6 +142,36 @@ describe.runIf(linux)('a SIGKILLed runner takes its task process with it', () =>
     expect(planted.live.filter((p) => existsSync(join(a, p)))).toEqual(planted.live);
     expect(await readFile(join(a, planted.live[0]!), 'utf8')).toBe('half');
   }, 300_000);
+});
+
+describe.runIf(linux)('Ctrl-C and SIGTERM of the runner', () => {
+  // One case a line: the signal, and the task running when it comes → cancelled, exit 1, nothing left running.
+  it.each([
+    { signal: 'SIGINT', task: 'features' },
+    { signal: 'SIGTERM', task: 'train' },
+  ] as const)('$signal during $task: run cancelled (SP_ERR_RUN_CANCELLED, exit 1), its task process gone, no temps', async ({ signal, task }) => {
+    const ws = await tempWorkspace('sp-sig-');
+    workspaces.push(ws);
+    const victim = cli(['run', 'train', '--json', '-w', ws]);
+    let pids: number[] = [];
+    for (let n = 0; n < 6000 && victim.child.exitCode === null && pids.length === 0; n++) {
+      const seen = observe(ws, task);
+      if (seen.status === 'running' && seen.pids.length > 0) {
+        pids = seen.pids;
+        victim.child.kill(signal);
+      } else await sleep(20);
+    }
+    const end = await victim.done;
+    expect(pids.length, `never saw ${task} running (${end.stderr})`).toBeGreaterThan(0);
+    expect(end.code).toBe(1);
+    expect(end.json?.error?.code).toBe('SP_ERR_RUN_CANCELLED');
+    expect(pids.filter(processAlive)).toEqual([]);
+    expect(processesOf(ws)).toEqual([]);
+    const runs = (await cli(['runs', 'list', '--json', '-w', ws]).done).json?.data?.runs as { status: string }[];
+    expect(runs[0]!.status).toBe('cancelled');
+    expect(existsSync(new Workspace(ws).runLock)).toBe(false);
+    expect(['tables', 'features', 'models'].flatMap((d) => (existsSync(join(ws, d)) ? readdirSync(join(ws, d)) : []).filter((x) => x.includes('.tmp-')))).toEqual([]);
+  }, 120_000);
 });
 
 describe.runIf(linux)('a task process and its runner', () => {

@@ -113,6 +113,36 @@ const GET_CASES: [string, number, string | null][] = [
   [`/models/compare?a=${LONG}&b=poly-1`, 400, 'SP_ERR_BAD_REQUEST'],
   [`/symbols/AQX/series?from=${LONG}`, 400, 'SP_ERR_BAD_REQUEST'],
   ['/runs/%E0%A4%A', 400, 'SP_ERR_BAD_REQUEST'],
+  // Probed after issue 12: unknown parameters of GET /predict were ignored (a misspelt name too).
+  ['/predict?vol_moving_avg=1&adj_close_rolling_med=1&x=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/predict?vol_moving_avg=1&adj_close_rolling_med=1&__proto__=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/predict?vol_moving_avg=1&adj_close_rolling_med=1&vol_moving_average=5', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/predict?vol_moving_avg=1&adj_close_rolling_med=1&${LONG}=1`, 400, 'SP_ERR_BAD_REQUEST'],
+  ['/predict?vol_moving_avg=1e308&adj_close_rolling_med=-1e308', 200, null],
+  ['/predict?vol_moving_avg=-0&adj_close_rolling_med=.5', 200, null],
+  ['/predict?vol_moving_avg=%E0%A4%A&adj_close_rolling_med=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?offset=-0', 200, null],
+  ['/runs?offset=0000000000000000000000001', 200, null],
+  ['/runs?limit=+1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?limit=%201', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?limit[]=1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/runs?status=abandoned', 200, null],
+  ['/runs/ab%00cd', 404, 'SP_ERR_RUN_NOT_FOUND'],
+  ['/runs/..%2F..%2Fstockpipe.db', 404, 'SP_ERR_RUN_NOT_FOUND'],
+  ['/runs/%252e%252e%252fstockpipe.db', 404, 'SP_ERR_RUN_NOT_FOUND'],
+  ['/runs/x/logs/..%2F..%2Fstockpipe.db', 404, 'SP_ERR_RUN_NOT_FOUND'],
+  ['/runs/%ED%A0%80', 400, 'SP_ERR_BAD_REQUEST'],
+  [`/runs/${'%F0%9F%98%80'.repeat(60)}`, 414, 'SP_ERR_URI_TOO_LONG'],
+  ['/forecast/%F0%9F%98%80', 404, 'SP_ERR_FORECAST_NOT_FOUND'],
+  ['/forecast/AA%00PL', 404, 'SP_ERR_FORECAST_NOT_FOUND'],
+  ['/forecast/AAPL?history=01', 404, 'SP_ERR_FORECAST_NOT_FOUND'],
+  ['/forecast/AAPL?history=+1', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/monitoring?symbol=%F0%9F%98%80', 200, null],
+  ['/monitoring?from=0000-01-01&to=9999-12-31', 200, null],
+  ['/symbols/AAPL/series?from=99999-01-01', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/models/compare?a=x%00&b=poly-1', 404, 'SP_ERR_MODEL_NOT_FOUND'],
+  ['/assets/..%2f..%2fpackage.json', 404, 'SP_ERR_NOT_FOUND'],
+  ['/assets/app.js%00.css', 404, 'SP_ERR_NOT_FOUND'],
 ];
 
 describe('GET parameters', () => {
@@ -164,9 +194,81 @@ describe('POST /predict bodies', () => {
 
   it.each([
     ['{"force":"true"}', 400], ['{"force":1}', 400], ['{"alias":7}', 400], ['{"unknown":1}', 400], ['{"force":true}', 404],
-  ] as const)('POST /models/:id/promote body %s → %d (no string-to-boolean coercion)', async (payload, status) => {
+    // An alias the registry refuses is a 400 with issues (it was SP_ERR_USAGE without them).
+    ['{"alias":"my alias"}', 400], ['{"alias":"1abc"}', 400], ['{"alias":"ché😀"}', 400], ['{"alias":"a\\u0000b"}', 400],
+    [JSON.stringify({ alias: 'a'.repeat(65) }), 400], ['{"alias":"ok-alias_1.x"}', 404], [JSON.stringify({ note: 'n'.repeat(501) }), 400],
+    ['{"instances":' + '['.repeat(10000) + ']'.repeat(10000) + '}', 400],
+  ] as const)('POST /models/:id/promote body %s → %d (typed strictly: no coercion, registry alias names)', async (payload, status) => {
     const r = await app.inject({ method: 'POST', url: '/models/no-such-model/promote', headers: { 'content-type': 'application/json' }, payload });
     expect(r.statusCode, r.body).toBe(status);
+    if (status === 400) expect((JSON.parse(r.body) as ErrorBody).error).toMatchObject({ code: 'SP_ERR_BAD_REQUEST', issues: expect.any(Array) as unknown[] });
+  });
+
+  it.each([
+    ['{"instances":[{"vol_moving_avg":1e400,"adj_close_rolling_med":25}]}', 400],
+    ['{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":-1e400}]}', 400],
+    ['{"instances":[{"vol_moving_avg":1,"vol_moving_avg":"x","adj_close_rolling_med":25}]}', 400], // duplicate keys: the last wins
+    ['{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":25}],"instances":[]}', 400],
+    ['{"instances":' + '['.repeat(100000) + ']'.repeat(100000) + '}', 400], // deep nesting: no stack overflow
+    ['{"constructor":{"prototype":{"x":1}},"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":25}]}', 400],
+  ] as const)('POST /predict %# → %d', async (payload, status) => {
+    const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload });
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
+  });
+
+  it.each(['application/json; charset=latin1', 'APPLICATION/JSON', 'application/json; charset=utf-8'])('POST /predict with Content-Type %s is read as JSON (UTF-8)', async (type) => {
+    const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': type }, payload: '{"instances":[{"vol_moving_avg":12345,"adj_close_rolling_med":25}]}' });
+    expect(r.statusCode, r.body).toBe(200);
+  });
+
+  it('POST /models/:id/promote with a query parameter → 400 (it was ignored)', async () => {
+    const r = await app.inject({ method: 'POST', url: '/models/no-such-model/promote?force=true', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    expect(r.statusCode, r.body).toBe(400);
+  });
+});
+
+// [method, path, expected status, Allow header (405)]: a known path with another method is 405, not 404.
+const METHOD_CASES: [string, string, number, string | null][] = [
+  ['PUT', '/runs', 405, 'GET'],
+  ['DELETE', '/models/compare', 405, 'GET'],
+  ['PATCH', '/symbols', 405, 'GET'],
+  ['OPTIONS', '/validation', 405, 'GET'],
+  ['DELETE', '/', 405, 'GET'],
+  ['PUT', '/openapi.json', 405, 'GET'],
+  ['DELETE', '/docs', 405, 'GET'],
+  ['PUT', '/runs/x', 405, 'GET'],
+  ['PATCH', '/forecast/AAPL', 405, 'GET'],
+  ['OPTIONS', '/predict', 405, 'GET, POST'],
+  ['HEAD', '/models/x/promote', 405, 'POST'],
+  ['DELETE', '/nope', 404, null],
+  ['OPTIONS', '*', 404, null],
+];
+
+describe('methods', () => {
+  it.each(METHOD_CASES)('%s %s → %d (Allow: %s)', async (method, url, status, allow) => {
+    const r = await app.inject({ method: method as 'GET', url });
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
+    if (allow !== null) expect(r.headers.allow).toBe(allow);
+    if (method !== 'HEAD') expect((JSON.parse(r.body) as ErrorBody).error.hint.length).toBeGreaterThan(10);
+  });
+
+  it('every GET route in Fastify\'s route table answers DELETE with 405 naming GET', async () => {
+    // printRoutes draws a tree (4 characters per level): join each line's segment to its parents'.
+    const urls: string[] = [];
+    const stack: string[] = [];
+    for (const line of app.printRoutes({ method: 'GET', commonPrefix: false }).split('\n')) {
+      const m = /^([│ ]*)[├└]── (\S+)( \()?/.exec(line);
+      if (!m) continue;
+      stack.length = m[1]!.length / 4;
+      stack.push(m[2]!);
+      if (m[3] && !m[2]!.includes('*')) urls.push(stack.join('').replace(/:[A-Za-z]+/g, 'x')); // (a wildcard's node is drawn apart from its prefix)
+    }
+    expect(urls).toEqual(expect.arrayContaining(['/runs/x/logs/x', '/models/compare', '/docs/static/index.html', '/openapi.json', '/']));
+    for (const url of urls) {
+      const r = await app.inject({ method: 'DELETE', url });
+      expect(r.statusCode, url).toBe(405);
+      expect(r.headers.allow, url).toContain('GET');
+    }
   });
 });
 
@@ -181,6 +283,25 @@ describe('every error body has a hint', () => {
       const body = JSON.parse(r.body) as ErrorBody;
       expect(body.error.code).toBe('SP_ERR_NO_MODEL');
       expect(body.error.hint).toMatch(/stockpipe train/);
+    }
+    await a.close();
+  });
+});
+
+describe('a champion that cannot be loaded', () => {
+  it.each([['not JSON', '{ not json'], ['another format', '{"format":"nope","version":1}']])('(model.json %s): 503 naming it, with a hint that is not "train"', async (_what, text) => {
+    const w = await tempWorkspace();
+    folders.push(w);
+    await registerModel(w, 'poly-bad', text, { alias: 'champion' });
+    const holder = new ChampionHolder(w, silentLog);
+    await holder.refresh();
+    const { app: a } = await buildApp({ workspace: w, holder, accessLog: null, version: 'test', dashboardDir: w });
+    for (const r of [await a.inject('/predict?vol_moving_avg=1&adj_close_rolling_med=2'), await a.inject('/ready')]) {
+      expect(r.statusCode).toBe(503);
+      const body = JSON.parse(r.body) as ErrorBody;
+      expect(body.error.code).toBe('SP_ERR_NO_MODEL');
+      expect(body.error.message).toContain('poly-bad');
+      expect(body.error.hint).toMatch(/models promote/);
     }
     await a.close();
   });

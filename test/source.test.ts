@@ -6,7 +6,7 @@
  * by the synthetic generator (seed 5), replaced in place by another one (seed 6). */
 import { existsSync } from 'node:fs';
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getPipelineRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
@@ -14,6 +14,7 @@ import type { SourceRecord } from '../src/sources/workspace-source.js';
 import type { ValidationReport } from '../src/validate/types.js';
 import { runCli } from './helpers/cli.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
+import { buildZip } from './helpers/zip-writer.js';
 
 /** No STOCKPIPE_SOURCE / SYMBOLS / YEARS: the source comes from the workspace or the defaults. */
 const SMALL = { STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2' };
@@ -94,10 +95,14 @@ describe('a workspace remembers its source', () => {
     const prices = await readFile(join(ws, 'tables', 'prices.parquet'));
     const config = join(root, 'synthetic.config.json');
     await writeFile(config, JSON.stringify({ fetch: { source: 'synthetic' } }));
+    const sameZip = join(root, 'real.zip'); // the same data as zip: another source all the same
+    const files = (await readdir(real, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    await writeFile(sameZip, buildZip(await Promise.all(files.map(async (e) => ({ name: relative(real, join(e.parentPath, e.name)), data: await readFile(join(e.parentPath, e.name)) })))));
     // name, args, env, a word the hint must name
     const cases: [string, string[], Record<string, string>, string][] = [
       ['fetch --source synthetic', ['fetch', '--source', 'synthetic'], {}, '--switch-source'],
       ['fetch --source dir:<another folder>', ['fetch', '--source', `dir:${other}`], {}, '--switch-source'],
+      ['fetch --source zip:<the same data, zipped>', ['fetch', '--source', `zip:${sameZip}`], {}, '--switch-source'],
       ['fetch with STOCKPIPE_SOURCE=synthetic', ['fetch'], { STOCKPIPE_SOURCE: 'synthetic' }, '--switch-source'],
       ['run train with STOCKPIPE_SOURCE=synthetic', ['run', 'train'], { STOCKPIPE_SOURCE: 'synthetic' }, 'run train --source synthetic'],
       ['run train --dry-run with fetch.source in the config file', ['run', 'train', '--dry-run', '--config', config], {}, 'run train --source synthetic'],

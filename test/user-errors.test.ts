@@ -75,6 +75,29 @@ describe('numbers at and beyond their domain', () => {
     [['ingest', '--threads', '100000'], {}, 'SP_ERR_CONFIG_INVALID'],
     [['features', '--memory-limit', 'banana'], {}, 'SP_ERR_CONFIG_INVALID'],
     [['validate', '--memory-limit', '-1GB'], {}, 'SP_ERR_CONFIG_INVALID'],
+    // Probed after issue 12: Number() took '' as 0 and '0x10' as 16; unbounded values misbehaved.
+    [['features', '--threads', ''], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['features', '--threads', '0x10'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['features', '--window', '0x1e'], {}, 'SP_ERR_FEATURES_WINDOW'],
+    [['features'], { STOCKPIPE_THREADS: ' ' }, 'SP_ERR_CONFIG_INVALID'],
+    [['features', '--memory-limit', '99999999999TB'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['serve', '--port', ''], {}, 'SP_ERR_USAGE'],
+    [['serve', '--port', '0x1F90'], {}, 'SP_ERR_USAGE'],
+    [['serve', '--port', 'abc'], {}, 'SP_ERR_USAGE'],
+    [['serve', '--poll-ms', '0'], {}, 'SP_ERR_USAGE'],
+    [['serve', '--poll-ms', '1e12'], {}, 'SP_ERR_USAGE'],
+    [['models', 'list', '--limit', '-1'], {}, 'SP_ERR_USAGE'],
+    [['models', 'list', '--limit', '99999999999999999999'], {}, 'SP_ERR_USAGE'],
+    [['runs', 'list', '--limit', '0'], {}, 'SP_ERR_USAGE'],
+    [['runs', 'list', '--offset', '-5'], {}, 'SP_ERR_USAGE'],
+    [['run', 'train', '--wait', '0x10'], {}, 'SP_ERR_USAGE'],
+    [['train', '--test-from', '2020-02-30'], {}, 'SP_ERR_USAGE'],
+    [['train', '--learning-rate', ''], {}, 'SP_ERR_USAGE'],
+    [['models', 'at', '2020-02-30'], {}, 'SP_ERR_USAGE'],
+    [['models', 'at', '99999-01-01'], {}, 'SP_ERR_USAGE'],
+    [['models', 'at', '1'], {}, 'SP_ERR_USAGE'],
+    [['models', 'promote', 'x', '--alias', 'my alias'], {}, 'SP_ERR_USAGE'],
+    [['models', 'promote', 'x', '--alias', 'a'.repeat(200)], {}, 'SP_ERR_USAGE'],
   ];
   it.each(cases)('%j %j → %s, exit 2', async (args, env, code) => {
     const ws = await temp();
@@ -82,6 +105,20 @@ describe('numbers at and beyond their domain', () => {
     expect(r.error?.code, r.stderr).toBe(code);
     expect(r.status).toBe(2);
     expect(await readdir(ws)).toEqual([]);
+  });
+
+  // [what, --workspace relative to a temp folder holding a file 'f']: read commands took a file for an empty workspace, serve served it.
+  it.each([
+    ['a file', 'f', 'models list'],
+    ['a file', 'f', 'serve --port 0'],
+    ['a path under a file', 'f/sub', 'runs list'],
+    ['a file', 'f', 'fetch --symbols 2 --years 1'],
+  ])('--workspace that is %s (%s), %s → SP_ERR_WORKSPACE_UNWRITABLE, exit 1', async (_what, rel, cmd) => {
+    const dir = await temp();
+    await writeFile(join(dir, 'f'), 'not a folder');
+    const r = sp([...cmd.split(' '), '-w', join(dir, rel)]);
+    expect(r.error?.code, r.stderr).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
+    expect(r.status).toBe(1);
   });
 
   it('--threads 0 (parse in the main thread) with a zip source → SP_ERR_CONFIG_INVALID', () => {

@@ -15,6 +15,7 @@ import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
 import type { ResourceContext } from '../core/os-errors.js';
+import { checkWorkspacePath } from '../core/fs.js';
 import { Workspace } from '../core/workspace.js';
 import { createProgress } from '../core/progress.js';
 import { duckdbResourceError } from '../db/duckdb-errors.js';
@@ -56,6 +57,7 @@ async function execute(s: Session, name: string, g: Globals, cmd: Prepared<Globa
   const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags' });
   const ws = new Workspace(config.workspace, { threads: config.threads, memoryLimit: config.memory_limit });
   s.resource = { workspace: ws.root, memoryLimit: ws.memoryLimit, threads: ws.threads };
+  await checkWorkspacePath(ws.root);
   const taskChild = process.env.STOCKPIPE_TASK_CHILD === '1';
   const ctx: CommandContext = {
     config,

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ConfigSchema, ENV_KEYS } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
+import { ALIAS_NAME } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 
 /** Flags in config paths, e.g. { workspace: 'x', fetch: { seed: 7 } } (core/config loadConfig). */
@@ -219,5 +220,25 @@ function mergeInto(target: ConfigFlags, src: ConfigFlags): void {
     const t = target[k];
     if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof t === 'object' && t !== null && !Array.isArray(t)) mergeInto(t as ConfigFlags, v as ConfigFlags);
     else target[k] = v;
+  }
+}
+
+/** A whole number from min to max, checked where the command runs (a 0 ms poll spins; LIMIT -1 is no limit). */
+export function inRange(name: string, value: number | undefined, min: number, max: number): void {
+  if (value !== undefined && (value < min || value > max)) throw new StockpipeError('SP_ERR_USAGE', `${name} must be a whole number from ${min} to ${max} (got ${value})`);
+}
+
+/** A real calendar date YYYY-MM-DD (Date.UTC rolls 2020-02-30 over to March 1). */
+export function calendarDate(name: string, value: string | undefined): void {
+  if (value === undefined) return;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  const back = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) : null;
+  if (back !== value) throw new StockpipeError('SP_ERR_USAGE', `${name} must be a real calendar date YYYY-MM-DD (got '${value.slice(0, 40)}')`);
+}
+
+/** An alias name, checked before the registry is opened (or created). */
+export function aliasName(value: string | undefined): void {
+  if (value !== undefined && !ALIAS_NAME.test(value)) {
+    throw new StockpipeError('SP_ERR_USAGE', `invalid alias name '${value.length > 100 ? `${value.slice(0, 100)}…` : value}'`, { hint: 'An alias starts with a letter and has up to 64 letters, digits, _ . or -, e.g. champion.' });
   }
 }

@@ -108,7 +108,7 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
     if (opts.resume === true) {
       // The lock is ours, so a run still marked 'running' was killed.
       const prev = latestUnfinishedRun(reg, pipeline.name);
-      if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${pipeline.name}' run to resume in ${ctx.ws.root}`, { hint: 'Start a new run without --resume.' });
+      if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${pipeline.name}' run to resume in ${ctx.ws.root} (the latest one finished, or there is none)`, { hint: 'Start a new run without --resume (finished tasks are cached), or resume an older run by its id: `stockpipe run --resume RUN_ID`.' });
       resume = prev.run_id;
     } else if (typeof opts.resume === 'string') resume = opts.resume;
     const out = await runPipeline({

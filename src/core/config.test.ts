@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfigText } from './config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parseConfigText, readConfigFile } from './config.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
@@ -52,6 +55,21 @@ describe('--window and other numbers at and beyond their domain', () => {
     [{ threads: '257' }, 'SP_ERR_CONFIG_INVALID'],
     [{ memory_limit: 'banana' }, 'SP_ERR_CONFIG_INVALID'],
     [{ memory_limit: '1KB' }, undefined],
+    // Numbers as text are decimal (z.coerce took '' as 0, '0x10' as 16, true as 1, [4] as 4).
+    [{ threads: '' }, 'SP_ERR_CONFIG_INVALID'],
+    [{ threads: '0x10' }, 'SP_ERR_CONFIG_INVALID'],
+    [{ threads: ' 4 ' }, undefined],
+    [{ threads: true }, 'SP_ERR_CONFIG_INVALID'],
+    [{ threads: null }, 'SP_ERR_CONFIG_INVALID'],
+    [{ threads: [4] }, 'SP_ERR_CONFIG_INVALID'],
+    [{ features: { window: '0x1e' } }, 'SP_ERR_FEATURES_WINDOW'],
+    [{ monitor: { max_psi: '' } }, 'SP_ERR_CONFIG_INVALID'],
+    // A timer longer than 2^31-1 ms fires at once: a huge timeout failed every task immediately.
+    [{ pipeline: { tasks: { fetch: { timeout_s: 1e308 } } } }, 'SP_ERR_CONFIG_INVALID'],
+    [{ pipeline: { tasks: { fetch: { timeout_s: 2147483 } } } }, undefined],
+    // DuckDB keeps the limit in 64 bits (a larger one was SP_ERR_INTERNAL).
+    [{ memory_limit: '99999999999TB' }, 'SP_ERR_CONFIG_INVALID'],
+    [{ memory_limit: '18000000TB' }, undefined],
   ];
   it.each(cases)('%j → %s', (flags, code) => {
     let got: unknown;
@@ -61,5 +79,44 @@ describe('--window and other numbers at and beyond their domain', () => {
       got = err;
     }
     expect((got as { code?: string } | undefined)?.code).toBe(code);
+  });
+});
+
+describe('secrets in config errors', () => {
+  const TOKEN = 'secret-token-0123456789abcdef';
+  // [what, config file, env]: each error must leave the secret out, also when it is about the section holding it.
+  const cases: [string, Record<string, unknown>, Record<string, string>][] = [
+    ['an unknown key beside the token', { serve: { api_token: TOKEN, tls: { cert: 'x' } } }, {}],
+    ['an unknown top-level key (the whole config quoted)', { serve: { api_token: TOKEN }, __proto__x: 1 }, {}],
+    ['a bad token from the file', { serve: { api_token: `${TOKEN} ` } }, {}],
+    ['the token from the env, an unknown key in the file', { serve: { bogus: 1 } }, { STOCKPIPE_API_TOKEN: TOKEN }],
+    ['an SMTP password beside an unknown key', { alerts: { smtp: { host: 'h', from: 'a@b', to: ['c@d'], password: TOKEN, port2: 1 } } }, {}],
+  ];
+  it.each(cases)('%s', (_what, file, env) => {
+    let err: unknown;
+    try {
+      loadConfig({ file, env, flags: {}, origin: 'test' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { code?: string }).code).toBe('SP_ERR_CONFIG_INVALID');
+    expect((err as Error).message).not.toContain(TOKEN.slice(0, 12));
+  });
+});
+
+describe('the config file itself', () => {
+  it.each([
+    ['a character device that never ends (/dev/zero)', '/dev/zero'],
+    ['a file over 1 MiB', 'big'],
+  ])('%s → SP_ERR_CONFIG_INVALID (read up to 1 MiB)', (_what, which) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sp-config-'));
+    try {
+      let file = which;
+      if (which === 'big') writeFileSync((file = join(dir, 'big.json')), `{"workspace":"${'x'.repeat(2 << 20)}"}`);
+      if (file === '/dev/zero' && process.platform !== 'linux') return;
+      expect(() => readConfigFile(file, dir)).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID' }) as Error);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,22 +1,37 @@
 /** @module core/config
  * The configuration schema (zod, strict) and how it is assembled: stockpipe.config.json, then
  * STOCKPIPE_* environment variables, then flags (flags win). Parsed once at the edge. */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { StockpipeError } from './errors.js';
 
-const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** Decimal text, as flags and STOCKPIPE_* variables give numbers: `12`, `-3`, `1.5`, `1e3`. */
+const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/**
+ * A number: a JSON number, or decimal text (spaces around it allowed). Anything else stays as it is
+ * and fails (z.coerce.number took '' and null as 0, true as 1, [4] as 4 and '0x10' as 16).
+ */
+const numeric = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === 'string' && DECIMAL_TEXT.test(v.trim()) ? Number(v) : v), schema);
+const intFrom = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
+/** The longest delay a Node timer takes (2^31−1 ms, ~24.8 days); a longer one fires at once. */
+const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
+const SIZE_UNITS: Record<string, number> = { kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+/** Bytes of a memory size such as `1GB` or `512 MiB` (DuckDB's units: KB = 1000, KiB = 1024). */
+function sizeBytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(text);
+  return m ? Number(m[1]) * (SIZE_UNITS[m[2]!.toLowerCase()] ?? NaN) : NaN;
+}
 
 /** `stockpipe monitor` thresholds and windows (docs/data.md). */
 export const MonitorConfigSchema = z
   .object({
     /** Alert when the mean relative error of Adj Close over the window exceeds this (0.05 = 5 %). */
-    max_mape_adj_close: z.coerce.number().positive().default(0.05),
-    max_mape_volume: z.coerce.number().positive().default(0.75),
+    max_mape_adj_close: numeric(z.number().positive()).default(0.05),
+    max_mape_volume: numeric(z.number().positive()).default(0.75),
     /** Alert when an input column's PSI (recent window vs the reference before it) exceeds this. */
-    max_psi: z.coerce.number().positive().default(0.25),
+    max_psi: numeric(z.number().positive()).default(0.25),
     /** Trading days in the judged window (errors and drift's recent window). */
     window_days: intFrom(1, 366).default(20),
     /** Trading days of the reference window drift compares the recent window with. */
@@ -41,7 +56,9 @@ export const ConfigSchema = z
   .object({
     workspace: z.string().min(1).default('./stockpipe-data'),
     threads: intFrom(0, 256).default(availableParallelism()),
-    memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 1GB').default('1GB'),
+    memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 1GB')
+      // DuckDB keeps the limit in 64 bits: a larger one failed as SP_ERR_INTERNAL ("Failed to set config").
+      .refine((v) => sizeBytes(v) < 2 ** 64, 'at most 16 EiB (e.g. 1GB)').default('1GB'),
     fetch: z
       .object({
         source: z.string().min(1).default('synthetic'),
@@ -56,7 +73,7 @@ export const ConfigSchema = z
         tickers: z.array(z.string().regex(/^[A-Za-z0-9^][A-Za-z0-9.=^-]{0,31}$/, 'a ticker such as AAPL, BRK-B or ^GSPC')).min(1).optional(),
         end: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').optional(),
         yahoo_base_url: z.string().url().default('https://query1.finance.yahoo.com'),
-        yahoo_requests_per_second: z.coerce.number().positive().max(100).default(2),
+        yahoo_requests_per_second: numeric(z.number().positive().max(100)).default(2),
       })
       .strict()
       .prefault({}),
@@ -68,9 +85,9 @@ export const ConfigSchema = z
         concurrency: intFrom(1, 64).default(2),
         /** Attempts after a failure, and the backoff base, for every task unless set per task. */
         retries: intFrom(0, 20).default(2),
-        retry_delay_s: z.coerce.number().min(0).max(3600).default(2),
+        retry_delay_s: numeric(z.number().min(0).max(3600)).default(2),
         /** Per task: retries, timeout_s (a timeout stops the task: SP_ERR_TASK_TIMEOUT). */
-        tasks: z.record(z.string(), z.object({ retries: intFrom(0, 20).optional(), timeout_s: z.coerce.number().positive().optional() }).strict()).default({}),
+        tasks: z.record(z.string(), z.object({ retries: intFrom(0, 20).optional(), timeout_s: numeric(z.number().positive().max(MAX_TIMER_S)).optional() }).strict()).default({}),
       })
       .strict()
       .prefault({}),
@@ -93,7 +110,7 @@ export const ConfigSchema = z
           .optional(),
         /** Also alert when a run succeeds. */
         on_success: z.boolean().default(false),
-        timeout_s: z.coerce.number().positive().max(120).default(10),
+        timeout_s: numeric(z.number().positive().max(120)).default(10),
       })
       .strict()
       .prefault({}),
@@ -125,13 +142,13 @@ export const ConfigSchema = z
         fail_on: z.enum(['error', 'warning', 'never']).default('error'),
         /** Per anomaly code: a severity, or 'off' to drop it (codes: src/validate/types.ts). */
         severity: z.record(z.string(), z.enum(['info', 'warning', 'error', 'off'])).default({}),
-        null_rate_tolerance: z.coerce.number().min(0).max(1).default(0.01),
-        out_of_range_rate: z.coerce.number().min(0).max(1).default(0.001),
-        missing_days_rate: z.coerce.number().min(0).max(1).default(0.05),
+        null_rate_tolerance: numeric(z.number().min(0).max(1)).default(0.01),
+        out_of_range_rate: numeric(z.number().min(0).max(1)).default(0.001),
+        missing_days_rate: numeric(z.number().min(0).max(1)).default(0.05),
         stale_after_days: intFrom(0, 100_000).default(5),
         min_symbol_rows: intFrom(1, 1_000_000).default(30),
         drift: z
-          .object({ k: z.coerce.number().positive().default(2), floor: z.coerce.number().min(0).default(0.1), min_period_rows: intFrom(1, 1_000_000_000).default(200) })
+          .object({ k: numeric(z.number().positive()).default(2), floor: numeric(z.number().min(0)).default(0.1), min_period_rows: intFrom(1, 1_000_000_000).default(200) })
           .strict()
           .prefault({}),
       })
@@ -160,7 +177,22 @@ export const ENV_KEYS: Record<string, string[]> = {
 };
 
 /** Config keys whose values are secrets: never quoted in an error message. */
-const SECRET_KEYS = new Set(['serve.api_token']);
+const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password']);
+
+/** `got`, the value at `key`, with each secret inside it hidden (an error on a whole section must not quote its secret). */
+function withoutSecrets(got: unknown, key: string): unknown {
+  if (typeof got !== 'object' || got === null) return got;
+  const copy = structuredClone(got) as Input;
+  const prefix = key === '' ? '' : `${key}.`;
+  for (const secret of SECRET_KEYS) {
+    if (!secret.startsWith(prefix)) continue;
+    const path = secret.slice(prefix.length).split('.');
+    const parent = path.slice(0, -1).reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Input)[k] : undefined), copy);
+    const last = path[path.length - 1]!;
+    if (typeof parent === 'object' && parent !== null && Object.hasOwn(parent, last)) (parent as Input)[last] = '(a secret, not shown)';
+  }
+  return copy;
+}
 
 function setPath(obj: Input, path: string[], value: unknown): void {
   let o = obj;
@@ -176,12 +208,29 @@ export function readConfigFile(path: string | undefined, cwd: string): Input {
   const file = resolve(cwd, path ?? 'stockpipe.config.json');
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readAtMost(file, MAX_CONFIG_BYTES + 1);
   } catch (err) {
     if (path === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
+  if (bytes.length > MAX_CONFIG_BYTES) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is larger than ${MAX_CONFIG_BYTES} bytes: not a config file`, { hint: FIX_FILE(file) });
   return parseConfigText(bytes, file);
+}
+
+/** A config file is a few KB: reading stops past this (`--config /dev/zero` filled memory until it crashed). */
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/** The first `max` bytes of a file (all of it when shorter); works for pipes (`--config <(…)`) too. */
+function readAtMost(file: string, max: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(max);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < max; n += got) got = readSync(fd, buf, n, max - n, null);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 const FIX_FILE = (file: string): string => `Write a JSON object such as {"workspace": "./stockpipe-data"} in ${file}, or remove the file to use the defaults.`;
@@ -261,7 +310,7 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
     if (key === 'features.window') {
       throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${JSON.stringify(got)}) [from ${opts.origin}]`);
     }
-    const shown = got === undefined ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${JSON.stringify(got)})`;
+    const shown = got === undefined ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${JSON.stringify(withoutSecrets(got, key))})`;
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${opts.origin}]`, {
       hint: key ? `Fix ${key} in the flag, STOCKPIPE_* variable or config file, or remove it to use the default.` : undefined,
     });

@@ -184,6 +184,11 @@ describe('removeStaleTempsIn (run start: dead processes\' temp outputs anywhere 
     { path: `runs/r1/.x.tmp-${deadPid}-a`, pid: 'dead, under runs/ (logs: not searched)', removed: false },
     { path: `raw/synthetic/data/.A.csv.tmp-${deadPid}-a`, pid: 'dead, below the third level', removed: false },
     { path: `tables/prices.parquet`, pid: 'not a temp', removed: false },
+    { path: `.source.json.tmp-${deadPid}-k2`, pid: 'dead, source.json\'s at the top', removed: true },
+    // A --workspace that is also someone's folder: only stockpipe's own folders are searched.
+    { path: `notes.txt.tmp-${deadPid}`, pid: 'dead, not stockpipe\'s (top)', removed: false },
+    { path: `Documents/thesis.tex.tmp-${deadPid}`, pid: 'dead, not stockpipe\'s (a folder of its own)', removed: false },
+    { path: `tmp/duckdb/x.tmp-${deadPid}`, pid: 'dead, under tmp/ (DuckDB\'s)', removed: false },
   ])('$path ($pid) → removed: $removed', async ({ path, removed }) => {
     await mkdir(join(dir, path, '..'), { recursive: true });
     await writeFile(join(dir, path), 'x');

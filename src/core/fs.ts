@@ -183,11 +183,19 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
 
 /** A temp output's name: `.<name>.tmp-<pid>-<stamp>` (this file's) or `<name>.tmp-<pid>` (folders). */
 const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/;
+/**
+ * The workspace's folders searched for temps (not runs/, the logs, nor tmp/, DuckDB's spill folder),
+ * and its own files whose temps sit at the top. Only these: a --workspace that is also a home folder
+ * (or /) must not lose another program's `notes.tmp-123`.
+ */
+const TEMP_DIRS = new Set(layout.outputDirs);
+const TOP_TEMP = new RegExp(`^\\.${layout.sourceRecord.replace('.', '\\.')}\\.tmp-`);
 
 /**
- * Removes the temp outputs (files or folders) that killed processes left anywhere in the
- * workspace's first three levels (tables/, features/, validation/, models/, raw/<id>/, pipeline/):
- * those whose writer pid is dead. A live writer's temps (another command running) are kept.
+ * Removes the temp outputs (files or folders) that killed processes left in the workspace's own
+ * folders, three levels deep (tables/, features/, validation/, models/, raw/<id>/, pipeline/, and
+ * source.json's at the top): those whose writer pid is dead. A live writer's temps (another
+ * command running) are kept.
  */
 export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<string[]> {
   const removed: string[] = [];
@@ -196,6 +204,7 @@ export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<stri
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const path = join(dir, e.name);
+      if (level === 0 && !TEMP_DIRS.has(e.name) && !TOP_TEMP.test(e.name)) continue;
       const m = TEMP_NAME.exec(e.name);
       if (m) {
         const pid = Number(m[1]);
@@ -203,7 +212,7 @@ export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<stri
           await rm(path, { force: true, recursive: true });
           removed.push(path);
         }
-      } else if (e.isDirectory() && level + 1 < depth && !(level === 0 && layout.transientDirs.includes(e.name))) {
+      } else if (e.isDirectory() && level + 1 < depth) {
         await walk(path, level + 1);
       }
     }
@@ -227,6 +236,18 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
     await rm(tmp, { force: true, recursive: true });
     throw failure;
   }
+}
+
+/**
+ * Fails with SP_ERR_WORKSPACE_UNWRITABLE when the workspace path is a file, or lies under one (a
+ * missing folder is fine: commands that write create it). Read commands answered as if a file
+ * were an empty workspace, and `serve` served it.
+ */
+export async function checkWorkspacePath(dir: string): Promise<void> {
+  const s = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : err));
+  if (s === null || (!(s instanceof Error) && s.isDirectory())) return;
+  const what = s instanceof Error ? (s.code === 'ENOTDIR' ? 'lies under a file' : `cannot be read (${s.code ?? s.message})`) : 'is a file';
+  throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `the workspace ${dir} ${what}, not a folder`, { hint: 'Pass --workspace (or STOCKPIPE_WORKSPACE) with a folder, e.g. ./stockpipe-data; it is created when missing.', cause: s instanceof Error ? s : undefined });
 }
 
 /** Creates the workspace folder (and a subfolder) or fails with SP_ERR_WORKSPACE_UNWRITABLE. */

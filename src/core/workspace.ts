@@ -71,6 +71,9 @@ export const layout = {
   duckdbReaderTemp: 'tmp/duckdb-reader',
   /** Top-level folders that hold no outputs of their own (run logs, DuckDB spill): not searched for stale temps. */
   transientDirs: ['runs', 'tmp'] as readonly string[],
+  /** Top-level folders that hold stockpipe's outputs: the only ones searched for stale temps (a workspace that is
+   * also a home folder must not lose another program's `notes.tmp-123`). */
+  outputDirs: ['tables', 'features', 'validation', 'models', 'raw', 'pipeline'] as readonly string[],
 } as const;
 
 /** What a command runs with: worker/DuckDB threads and DuckDB's memory limit (config `threads`, `memory_limit`). */

@@ -17,7 +17,7 @@ import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
 import type { RegistryReader } from '../registry/reader.js';
-import { openRegistry, type Registry } from '../registry/store.js';
+import { ALIAS_NAME, openRegistry, type Registry } from '../registry/store.js';
 import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 
@@ -148,9 +148,12 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   app.post('/models/:id/promote', {
     schema: {
       summary: 'Move an alias (default champion) to this model when it beats the holder on the same test slice; force to promote anyway (recorded as forced)',
+      params: idParams,
+      querystring: noQuery,
       body: {
         type: 'object',
-        properties: { alias: { type: 'string', minLength: 1, maxLength: 64 }, force: { type: 'boolean' }, note: { type: 'string', maxLength: 500 } },
+        // alias: the registry's alias names, so a bad one is a 400 with issues.
+        properties: { alias: { type: 'string', minLength: 1, maxLength: 64, pattern: ALIAS_NAME.source }, force: { type: 'boolean' }, note: { type: 'string', maxLength: 500 } },
         additionalProperties: false,
       },
     },

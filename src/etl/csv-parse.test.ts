@@ -89,6 +89,33 @@ describe('parseBarsCsv', () => {
     expect(() => parseBarsCsv(enc('Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,5\n'))).toThrow(HeaderError);
   });
 
+  // [what, file bytes, what the message says]: a file that cannot start with a CSV header is refused
+  // with a short message saying why (it quoted the whole first line: 30 MB for a file without line ends).
+  const HDR = H.trimEnd();
+  const u16 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf16le'));
+  it.each([
+    ['UTF-16 LE with a BOM', u16(`\uFEFF${HDR}\r\n2020-01-02,1,1,1,1,1,10\r\n`), /UTF-16/],
+    ['UTF-16 BE with a BOM', new Uint8Array(Buffer.from(u16(`\uFEFF${HDR}\n`)).swap16()), /UTF-16/],
+    ['UTF-16 LE without a BOM', u16(`${HDR}\r\n2020-01-02,1,1,1,1,1,10\r\n`), /NUL/],
+    ['3 MB without a line end', enc('a'.repeat(3_000_000)), /longer than 65536 bytes/],
+    ['3 MB of NUL bytes', new Uint8Array(3_000_000), /longer than 65536 bytes/],
+    ['a 100 KB first line holding a quote', enc(`"${'a'.repeat(100_000)}\n`), /longer than 65536 bytes/],
+    ['lower-case names', enc(`${HDR.toLowerCase()}\n2020-01-02,1,1,1,1,1,10\n`), /lacks/],
+    ['semicolons', enc(`${HDR.replaceAll(',', ';')}\n2020-01-02;1;1;1;1;1;10\n`), /lacks/],
+    ['data without a header', enc('2020-01-02,1,1,1,1,1,10\n'), /lacks/],
+    ['a long wrong header (cut in the message)', enc(`${'x,'.repeat(20_000)}\n`), /characters\)\)$/],
+  ])('refuses %s: %s', (_what, bytes, says) => {
+    let err: unknown;
+    try {
+      parseBarsCsv(bytes);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(HeaderError);
+    expect((err as Error).message).toMatch(says);
+    expect((err as Error).message.length).toBeLessThan(400);
+  });
+
   it('parses numbers exactly as Number() (correctly rounded) on many random decimals', () => {
     let seed = 12345;
     const rnd = (): number => {

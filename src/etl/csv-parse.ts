@@ -158,6 +158,32 @@ function parseDate(bytes: Uint8Array, start: number, end: number): number {
   return day < MIN_DAY || day > MAX_DAY ? NaN : day;
 }
 
+/** A header line is a few dozen bytes; a first line longer than this is not one (a file without line ends). */
+const MAX_HEADER_BYTES = 64 * 1024;
+
+/**
+ * Refuses, with a message saying why, a file whose first line cannot be a CSV header: UTF-16 (a
+ * BOM, or NUL bytes) or no line end within MAX_HEADER_BYTES. Either used to be reported as a header
+ * lacking every column, quoting the whole first line (30 MB for a 30 MB file without line ends,
+ * "cannot create a string" past 512 MB).
+ */
+function checkHeaderBytes(input: Uint8Array): void {
+  if (input.length >= 2 && ((input[0] === 0xff && input[1] === 0xfe) || (input[0] === 0xfe && input[1] === 0xff))) {
+    throw new HeaderError('the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8 (or ASCII) CSV');
+  }
+  let eol = input.indexOf(0x0a);
+  if (eol < 0) eol = input.length;
+  if (eol > MAX_HEADER_BYTES) throw new HeaderError(`the first line is longer than ${MAX_HEADER_BYTES} bytes (${eol === input.length ? 'the file has no line end' : `${eol} bytes`}): it is not a CSV header`);
+  if (input.subarray(0, eol).indexOf(0) >= 0) throw new HeaderError('the header holds NUL bytes (UTF-16 without a byte order mark, or not a text file): save it as UTF-8 CSV');
+}
+
+/** At most 200 characters of a header for a message, control characters shown as '?'. */
+function clipHeader(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is masked here
+  const t = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return t.length <= 200 ? t : `${t.slice(0, 200)}… (${t.length} characters)`;
+}
+
 /** Splits the header line into names (BOM and CR stripped, quotes removed). */
 function headerNames(text: string): string[] {
   return text.replace(/^\uFEFF/, '').replace(/\r$/, '').split(',').map((s) => s.trim().replace(/^"(.*)"$/, '$1'));
@@ -168,6 +194,10 @@ function headerNames(text: string): string[] {
  * An empty file (0 bytes) is treated like a header-only file: 0 rows.
  */
 export function parseBarsCsv(input: Uint8Array): ParsedBars {
+  // Lines ended by CR alone (classic Mac, some exporters; pandas reads them): read them as LF. A
+  // usual file has an LF in its first line, so the check is one short memchr.
+  if (input.indexOf(0x0a) < 0 && input.indexOf(0x0d) >= 0) input = input.map((b) => (b === 0x0d ? 0x0a : b));
+  checkHeaderBytes(input);
   // memchr-speed: a file without a quote (the usual case) goes straight to the byte loop.
   const q: Unquoted | null = input.indexOf(0x22) >= 0 ? unquoteCsv(input, REQUIRED_COLUMNS) : null;
   const bytes = q === null ? input : q.bytes;
@@ -186,7 +216,7 @@ export function parseBarsCsv(input: Uint8Array): ParsedBars {
   const col = REQUIRED_COLUMNS.map((c) => names.indexOf(c));
   if (!empty && col.some((c) => c < 0)) {
     const missing = REQUIRED_COLUMNS.filter((_, k) => col[k]! < 0);
-    throw new HeaderError(`header lacks ${missing.map((m) => `'${m}'`).join(', ')} (got: ${names.join(',')})`);
+    throw new HeaderError(`header lacks ${missing.map((m) => `'${m}'`).join(', ')} (got: ${clipHeader(names.join(','))})`);
   }
   const nFields = names.length;
   // slotOf[field] = 0 for Date, 1..6 for Open..Volume, -1 for a column we do not read.

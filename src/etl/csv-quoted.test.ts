@@ -37,6 +37,39 @@ const CASES: [string, string, Want][] = [
   ['quoted fields with too few fields', `${H}\n"2020-01-02","1","1"\n`, { volumes: [], issues: [[2, 'expected 7 fields, got 3']] }],
 ];
 
+// Line ends, dates and bytes a careless export holds (each line either kept or reported, never silent).
+const D = 'Date is not a valid YYYY-MM-DD date in 1900..2099';
+const LINE_CASES: [string, string, Want][] = [
+  ['CR-only line ends (classic Mac; pandas reads them)', `${H}\r2020-01-02,1,1,1,1,1,10\r2020-01-03,1,1,1,1,1,11\r`, { volumes: [10, 11] }],
+  ['CR-only line ends with quotes', `${QH}\r"2020-01-02","1","1","1","1","1","10"\r`, { volumes: [10] }],
+  ['a lone CR among LF lines joins two lines (reported)', `${H}\n2020-01-02,1,1,1,1,1,10\r2020-01-03,1,1,1,1,1,11\n2020-01-06,1,1,1,1,1,12\n`, { volumes: [12], issues: [[2, 'expected 7 fields, got 13']] }],
+  ['2020-02-30', `${H}\n2020-02-30,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, D]] }],
+  ['2019-02-29 (not a leap year)', `${H}\n2019-02-29,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, D]] }],
+  ['1900-02-29 (not a leap year)', `${H}\n1900-02-29,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, D]] }],
+  ['99999-01-01', `${H}\n99999-01-01,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, D]] }],
+  ['0000-01-01', `${H}\n0000-01-01,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, D]] }],
+  ['a date with a time', `${H}\n2020-01-02 00:00:00,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, D]] }],
+  ['a NUL byte in a price', `${H}\n2020-01-02,1\u0000,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, 'Open is not a number']] }],
+  ['a line of NUL bytes', `${H}\n\u0000\u0000\u0000\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, 'expected 7 fields, got 1']] }],
+  ['the header again mid-file (concatenated exports)', `${H}\n2020-01-02,1,1,1,1,1,10\n${H}\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [10, 11], issues: [[3, D]] }],
+  ['spaces around a number', `${H}\n2020-01-02, 1 ,1,1,1,1,10\n`, { volumes: [], issues: [[2, 'Open is not a number']] }],
+  ['full-width digits', `${H}\n2020-01-02,１,1,1,1,1,10\n`, { volumes: [], issues: [[2, 'Open is not a number']] }],
+];
+
+function check(csv: string, want: Want): void {
+  const p = parseBarsCsv(enc(csv));
+  expect(Array.from(p.volume)).toEqual(want.volumes);
+  if (want.opens) expect(Array.from(p.open)).toEqual(want.opens);
+  expect(p.issues.map((i) => [i.line, i.reason])).toEqual(want.issues ?? []);
+  expect(p.dropped.null_values).toBe(want.nulls ?? 0);
+  expect(p.dropped.blank).toBe(want.blank ?? 0);
+  expect(p.rowsRead).toBe(p.rows + p.dropped.malformed + p.dropped.null_values + p.dropped.blank + p.dropped.duplicate);
+}
+
+describe('line ends, dates and bytes of careless exports', () => {
+  it.each(LINE_CASES)('%s', (_, csv, want) => check(csv, want));
+});
+
 describe('RFC 4180 quoting', () => {
   it.each(CASES)('%s', (_, csv, want) => {
     const p = parseBarsCsv(enc(csv));

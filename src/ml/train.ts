@@ -48,8 +48,10 @@ export function makeSlicesFromDays(days: Int32Array, testFrom?: string): Slices 
   let from: number | undefined;
   if (testFrom !== undefined) {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(testFrom);
-    if (!m) throw new StockpipeError('SP_ERR_USAGE', `--test-from must be a date YYYY-MM-DD (got '${testFrom}')`);
-    from = Math.round(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86400000);
+    const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+    // Date.UTC rolls 2020-02-30 over to March 1 (and reads year 0000 as 1900): a real date reads back the same.
+    if (!m || new Date(ms).toISOString().slice(0, 10) !== testFrom) throw new StockpipeError('SP_ERR_USAGE', `--test-from must be a real calendar date YYYY-MM-DD (got '${testFrom}')`);
+    from = Math.round(ms / 86400000);
   }
   return timeSplit(days, { testFrom: from });
 }

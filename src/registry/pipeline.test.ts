@@ -64,6 +64,24 @@ describe('pipeline run history', () => {
     if (read === 'abandoned') expect(latestUnfinishedRun(reg, 'train')?.run_id).toBe(id); // still resumable
   });
 
+  // [the pipeline's runs, oldest first (status each ended with)] → which one `run --resume` picks (index, or null).
+  it.each([
+    [['failed'], 0],
+    [['finished', 'cancelled'], 1],
+    [['cancelled', 'finished'], null], // superseded: a second `run --resume` after the first finished resumed the stale one
+    [['failed', 'cancelled', 'finished'], null],
+    [['finished', 'running'], 1], // killed (its runner gone)
+    [['finished'], null],
+  ] as const)('latestUnfinishedRun over %j → %s', (statuses, pick) => {
+    const ids = statuses.map((st) => {
+      const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
+      if (st !== 'running') reg.endRun(id, st);
+      return id;
+    });
+    createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'] }); // another pipeline's run does not supersede
+    expect(latestUnfinishedRun(reg, 'train')?.run_id ?? null).toBe(pick === null ? null : ids[pick]);
+  });
+
   it('a resumed run records its new runner and reads running again', () => {
     const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
     recordRunner(reg, id, { pid: DEAD, host: 'h', start: null });

@@ -182,11 +182,14 @@ export function getPipelineRun(reg: Registry, runId: string, gone: RunnerGoneChe
   return { ...rec, status: abandoned ? 'abandoned' : rec.status, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
 }
 
-/** The newest pipeline run (of `pipeline`, when given) that failed, was cancelled, or was left running. */
+/** The newest pipeline run (of `pipeline`, when given) if it failed, was cancelled, or was left running; else null. */
 export function latestUnfinishedRun(reg: Registry, pipeline?: string): RunRecord | null {
-  return reg.get<RunRecord>('find unfinished run',
-    `SELECT * FROM runs WHERE kind = 'pipeline' AND status IN ('failed', 'cancelled', 'running') AND (@pipeline IS NULL OR name = @pipeline)
-     ORDER BY started_at DESC, rowid DESC LIMIT 1`, { pipeline: pipeline ?? null }) ?? null;
+  // The latest run, when it did not finish: an older unfinished run is superseded by a newer one
+  // (a second `run --resume` after the first finished resumed a stale run from long before).
+  const r = reg.get<RunRecord>('find unfinished run',
+    `SELECT * FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline)
+     ORDER BY started_at DESC, rowid DESC LIMIT 1`, { pipeline: pipeline ?? null });
+  return r !== undefined && ['failed', 'cancelled', 'running'].includes(r.status) ? r : null;
 }
 
 export interface CacheEntry {

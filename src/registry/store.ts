@@ -36,15 +36,24 @@ interface ModelRow {
   created_at: string; path: string; metrics: string; test_slice: string | null;
 }
 
-const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+/** An alias name: a letter, then up to 63 letters, digits, _ . or - (the CLI and the API check it first). */
+export const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 const jsonOr = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
 
-/** Parses a time for aliasAt: ISO-8601; a date or a time without a zone is taken as UTC. */
+/** ISO-8601 date or date-time: date, hours, minutes, seconds, zone (captured to check them). */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * Parses a time for aliasAt: ISO-8601; a date or a time without a zone is taken as UTC. A date that
+ * does not exist is refused: `new Date` rolled 2020-02-30 over to March 1, took 99999-01-01, and read
+ * other text ('1' as 2001-01-01) as it liked.
+ */
 export function parseTime(time: Date | string): Date {
   if (time instanceof Date) return time;
-  const s = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(time) ? `${time}Z` : time;
-  const d = new Date(s);
-  if (Number.isNaN(d.getTime())) {
+  const m = ISO_TIME.exec(time);
+  const d = new Date(m && m[4] !== undefined && m[7] === undefined ? `${time}Z` : time);
+  const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) : null;
+  if (!m || day !== time.slice(0, 10) || Number(m[4] ?? 0) > 23 || Number.isNaN(d.getTime())) {
     throw new StockpipeError('SP_ERR_USAGE', `invalid time '${time}'`, { hint: 'Use ISO-8601 in UTC, e.g. 2024-05-01 or 2024-05-01T14:30:00Z.' });
   }
   return d;

@@ -17,7 +17,7 @@ import { forecastHistory } from '../registry/forecasts.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
-import { parseNumberParam, type ParamIssue } from './params.js';
+import { checkUnknownParams, parseNumberParam, type ParamIssue } from './params.js';
 import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
@@ -45,6 +45,8 @@ export interface AppOptions {
   /** Where 5xx errors are logged with their cause (default: the access log). */
   errorLog?: Logger | null;
 }
+
+const PREDICT_PARAMS = ['vol_moving_avg', 'adj_close_rolling_med'] as const;
 
 const instanceSchema = {
   type: 'object',
@@ -92,7 +94,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods });
 
-  const noModel = (reply: FastifyReply): FastifyReply => sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
+  // A champion that cannot be loaded (its model.json broken) is not "none yet": training again would not replace it.
+  const noModel = (reply: FastifyReply): FastifyReply => {
+    const bad = holder.rejected;
+    if (bad === undefined) return sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
+    return sendError(reply, 'SP_ERR_NO_MODEL', `the champion ${bad} cannot be loaded (its model.json is missing or invalid; the server log says why)`, { hint: `Restore models/${bad}/model.json and restart the server, or move champion to a loadable model: \`stockpipe models promote <id> --force\`.` });
+  };
 
   app.get(
     '/predict',
@@ -107,6 +114,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
             adj_close_rolling_med: { type: 'number', description: 'median Adj Close of the last 30 rows (may be negative)', example: 25 },
           },
           required: ['vol_moving_avg', 'adj_close_rolling_med'],
+          additionalProperties: false,
         },
         response: { 200: { type: 'integer', minimum: 0, description: 'predicted volume' }, 400: errorSchema, 503: errorSchema },
       },
@@ -118,6 +126,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       const issues: ParamIssue[] = [];
       const vma = parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues);
       const acm = parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues);
+      checkUnknownParams(q, PREDICT_PARAMS, issues);
       if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
       const model = holder.current;
       if (!model) return noModel(reply);

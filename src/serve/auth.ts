@@ -4,7 +4,8 @@
  * (an onRoute hook), so reads, including the GET /predict hot path, carry no per-request work.
  * POST /predict scores (a read) and opts out with READ_ONLY_ROUTE. With an API token: `Authorization: Bearer <token>` or 401, compared on SHA-256 digests in
  * constant time (the Bearer header is also what a cross-site page cannot send). Without one: open
- * on loopback except to another web origin (Origin ≠ Host: CSRF), 403 beyond loopback. The token is never logged or
+ * on loopback except to another web origin (Origin ≠ Host: CSRF) or another host name (Host not
+ * loopback: DNS rebinding, a reverse proxy), 403 beyond loopback. The token is never logged or
  * echoed. Reading the token from env/config is cli/'s. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
@@ -49,6 +50,21 @@ function bearer(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * The Host header names this machine's loopback (or is absent: not a browser). A page rebound by
+ * DNS to 127.0.0.1 is same-origin with its own name (Origin = Host = evil.example), and a reverse
+ * proxy forwards the public name: both send a Host that is not loopback.
+ */
+function loopbackHostHeader(req: FastifyRequest): boolean {
+  const host = req.headers.host;
+  if (host === undefined) return true;
+  try {
+    return isLoopbackHost(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
+}
+
 /** The Origin's host differs from the Host header: a cross-site request from a browser. */
 function crossOrigin(req: FastifyRequest): boolean {
   const origin = req.headers.origin;
@@ -91,7 +107,12 @@ export function mutationGuard(opts: AuthOptions): onRequestHookHandler {
         void sendError(reply, 'SP_ERR_FORBIDDEN', `${what} is refused: the server listens on ${host}, beyond loopback, and has no API token`);
         return;
       }
-      // Open on loopback, but not to a web page of another site the user has open (CSRF).
+      // Open on loopback, but not to a web page of another site the user has open (CSRF), nor to a
+      // request naming another host (DNS rebinding, or a reverse proxy in front).
+      if (!loopbackHostHeader(req)) {
+        void sendError(reply, 'SP_ERR_FORBIDDEN', `${what} is refused: the request is addressed to another host than this loopback server (Host header), and the server has no API token`, { hint: 'Call the server as 127.0.0.1 or localhost; behind a reverse proxy, or for another host name, set an API token (docs/security.md).' });
+        return;
+      }
       if (!crossOrigin(req)) return done();
       void sendError(reply, 'SP_ERR_FORBIDDEN', `${what} is refused: the request comes from another web origin (Origin ≠ Host) and the server has no API token`, { hint: 'Use the dashboard page this server serves, or a client that sends no Origin header (curl, scripts); or set an API token (docs/security.md).' });
       return;

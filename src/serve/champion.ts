@@ -22,6 +22,10 @@ export class ChampionHolder {
   current: LoadedModel | null = null;
   private timer: NodeJS.Timeout | undefined;
   private failedId: string | undefined;
+  /** The alias holder that failed to load while nothing else is served (503 answers name it). */
+  get rejected(): string | undefined {
+    return this.current === null ? this.failedId : undefined;
+  }
   /** Called after each successful swap (metrics, logs). */
   onSwap: (m: LoadedModel) => void = () => {};
   /** The server's read-only registry handle: the poll reads through it, and so do the routes. */

@@ -5,7 +5,7 @@
 
 export interface ParamIssue {
   param: string;
-  code: 'missing' | 'repeated' | 'empty' | 'too_long' | 'not_a_number' | 'not_finite' | 'negative';
+  code: 'missing' | 'repeated' | 'empty' | 'too_long' | 'not_a_number' | 'not_finite' | 'negative' | 'unknown';
   message: string;
 }
 
@@ -45,4 +45,13 @@ export function parseNumberParam(raw: unknown, name: string, opts: { nonNegative
     return NaN;
   }
   return v;
+}
+
+/** Pushes an issue for each query parameter not in `known` (a misspelt name is not silently ignored); names are cut to 100 characters. */
+export function checkUnknownParams(query: Record<string, unknown>, known: readonly string[], issues: ParamIssue[]): void {
+  for (const k of Object.keys(query)) {
+    if (known.includes(k)) continue;
+    const name = k.length > 100 ? `${k.slice(0, 100)}… (${k.length} characters)` : k;
+    issues.push({ param: name, code: 'unknown', message: `unknown parameter ${JSON.stringify(name)} (known: ${known.join(', ')})` });
+  }
 }

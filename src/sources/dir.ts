@@ -26,8 +26,9 @@ function skipReason(err: unknown): string {
 }
 
 /**
- * Walks `root`, skipping dot files. Symlinks to files and folders are followed; a broken link,
- * a link loop, a link to an enclosing folder, or anything neither file nor folder is skipped.
+ * Walks `root`, skipping dot files (reported when named *.csv). Symlinks to files and folders are
+ * followed; a broken link, a link loop, a link to an enclosing folder, or anything neither file nor
+ * folder is skipped.
  */
 export async function scanFolder(root: string): Promise<FolderScan> {
   const files: FolderScan['files'] = [];
@@ -35,9 +36,13 @@ export async function scanFolder(root: string): Promise<FolderScan> {
   const walk = async (dir: string, ancestors: readonly string[], viaLink: boolean): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
       const full = join(dir, e.name);
       const path = relative(root, full);
+      if (e.name.startsWith('.')) {
+        // Dot entries are not read (.DS_Store, .git, macOS' ._X.csv); one named like a CSV is reported, not dropped silently.
+        if (e.name.toLowerCase().endsWith('.csv')) skipped.push({ path, reason: 'hidden (dot) file: not read' });
+        continue;
+      }
       // DT_UNKNOWN (some file systems) looks like neither file nor folder: stat decides.
       const plain = !e.isSymbolicLink() && (e.isFile() || e.isDirectory());
       const link = e.isSymbolicLink() || viaLink;

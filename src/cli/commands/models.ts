@@ -7,7 +7,7 @@ import { MODEL_KINDS } from '../../ml/volume-model.js';
 import { evaluateCommand } from '../evaluate.js';
 import { forecastCommand } from '../forecast.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from '../models.js';
-import { cli, decimal, defineCommand, flag, whole } from '../options.js';
+import { aliasName, calendarDate, cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { trainForecastCommand } from '../train-forecast.js';
 import { trainCommand } from '../train.js';
 
@@ -47,6 +47,7 @@ export const train = defineCommand({
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
   ],
   run: (o, ctx) => {
+    calendarDate('--test-from', o.testFrom);
     // The tree engine's parameters, shared by both tasks.
     const tree = {
       testFrom: o.testFrom,
@@ -92,7 +93,10 @@ export const modelsList = defineCommand({
   summary: 'every model version, newest first, with its aliases and test metrics',
   options: z.object({ limit: whole().optional().describe('show at most N versions') }).strict(),
   examples: ['stockpipe models list', 'stockpipe models list --json'],
-  run: (o, ctx) => modelsListCommand(ctx, { limit: o.limit }),
+  run: (o, ctx) => {
+    inRange('--limit', o.limit, 1, Number.MAX_SAFE_INTEGER);
+    return modelsListCommand(ctx, { limit: o.limit });
+  },
 });
 
 export const modelsShow = defineCommand({
@@ -118,7 +122,10 @@ export const modelsPromote = defineCommand({
     })
     .strict(),
   examples: ['stockpipe models promote <model-id>', 'stockpipe models promote <model-id> --alias challenger', 'stockpipe models promote <model-id> --force --note "rollback"'],
-  run: (o, ctx) => modelsPromoteCommand(ctx, o.id, { alias: o.alias, force: o.force, metric: o.metric, note: o.note }),
+  run: (o, ctx) => {
+    aliasName(o.alias);
+    return modelsPromoteCommand(ctx, o.id, { alias: o.alias, force: o.force, metric: o.metric, note: o.note });
+  },
 });
 
 export const modelsCompare = defineCommand({
@@ -136,7 +143,10 @@ export const modelsAt = defineCommand({
   args: z.object({ time: z.string() }).strict(),
   options: z.object({ alias: z.string().default('champion').describe('alias').register(cli, { arg: 'name' }) }).strict(),
   examples: ['stockpipe models at 2024-05-01T14:30:00Z', 'stockpipe models at 2024-05-01 --alias challenger --json'],
-  run: (o, ctx) => modelsAtCommand(ctx, o.time, { alias: o.alias }),
+  run: (o, ctx) => {
+    aliasName(o.alias);
+    return modelsAtCommand(ctx, o.time, { alias: o.alias });
+  },
 });
 
 export const modelsHistory = defineCommand({
@@ -144,5 +154,8 @@ export const modelsHistory = defineCommand({
   summary: 'every alias move, oldest first (append-only)',
   options: z.object({ alias: alias('only this alias') }).strict(),
   examples: ['stockpipe models history --alias champion'],
-  run: (o, ctx) => modelsHistoryCommand(ctx, { alias: o.alias }),
+  run: (o, ctx) => {
+    aliasName(o.alias);
+    return modelsHistoryCommand(ctx, { alias: o.alias });
+  },
 });

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { childGlobalArgs, type Inv } from '../globals.js';
 import { monitorCommand } from '../monitor.js';
-import { cli, decimal, defineCommand, flag, whole } from '../options.js';
+import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { deliverAlerts, runCommand } from '../run.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
 import { schedulerCommand } from '../scheduler.js';
@@ -28,7 +28,10 @@ export const serve = defineCommand({
     'open http://127.0.0.1:8000/   # the dashboard',
     'STOCKPIPE_API_TOKEN=$(openssl rand -hex 32) stockpipe serve --port 9000 --host 0.0.0.0',
   ],
-  run: (o, ctx, inv: Inv) => serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, version: inv.version }),
+  run: (o, ctx, inv: Inv) => {
+    inRange('--poll-ms', o.pollMs, 50, 3_600_000);
+    return serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, version: inv.version });
+  },
 });
 
 export const monitor = defineCommand({
@@ -118,7 +121,11 @@ export const runsList = defineCommand({
     })
     .strict(),
   examples: ['stockpipe runs', 'stockpipe runs list --status failed --json'],
-  run: (o, ctx) => runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status }),
+  run: (o, ctx) => {
+    inRange('--limit', o.limit, 1, Number.MAX_SAFE_INTEGER);
+    inRange('--offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
+    return runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status });
+  },
 });
 
 export const runsShow = defineCommand({
