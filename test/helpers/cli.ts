@@ -10,7 +10,6 @@ export const DIST = join(ROOT, 'dist');
 export const CLI = join(DIST, 'cli', 'main.js');
 
 /** The --json document: `{ok:true,data}` or `{ok:false,error}` (`data` is undefined on errors). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read deep into documents they just asserted on
 export interface CliDoc<D = Record<string, any>> {
   ok: boolean;
   data: D;
