@@ -1,8 +1,9 @@
 /** @module http/route-table
  * Which methods each route path accepts, collected from Fastify's own route table (an onRoute hook)
  * as routes are added, for the 405 answers of errors.ts's not-found handler. Nothing runs per
- * request on a matched route; the lookup runs only for requests no route matched. HEAD is left out
- * of the answers: Fastify adds it to every GET route, and Allow lists the declared methods. */
+ * request on a matched route; the lookup runs only for requests no route matched. HEAD counts as
+ * GET: Fastify adds a HEAD twin to every GET route, and for a prefix's '/' (e.g. /docs/) it reports
+ * only the twin; Allow lists the declared methods. */
 import type { FastifyInstance } from 'fastify';
 
 export interface RouteTable {
@@ -24,7 +25,10 @@ export function collectRoutes(app: FastifyInstance): RouteTable {
   const exact = new Map<string, string[]>();
   const patterns: { re: RegExp; methods: string[] }[] = [];
   const add = (list: string[], methods: readonly string[]): void => {
-    for (const m of methods) if (m !== 'HEAD' && !list.includes(m)) list.push(m);
+    for (const method of methods) {
+      const m = method === 'HEAD' ? 'GET' : method;
+      if (!list.includes(m)) list.push(m);
+    }
   };
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
