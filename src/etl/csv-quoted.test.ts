@@ -71,15 +71,7 @@ describe('line ends, dates and bytes of careless exports', () => {
 });
 
 describe('RFC 4180 quoting', () => {
-  it.each(CASES)('%s', (_, csv, want) => {
-    const p = parseBarsCsv(enc(csv));
-    expect(Array.from(p.volume)).toEqual(want.volumes);
-    if (want.opens) expect(Array.from(p.open)).toEqual(want.opens);
-    expect(p.issues.map((i) => [i.line, i.reason])).toEqual(want.issues ?? []);
-    expect(p.dropped.null_values).toBe(want.nulls ?? 0);
-    expect(p.dropped.blank).toBe(want.blank ?? 0);
-    expect(p.rowsRead).toBe(p.rows + p.dropped.malformed + p.dropped.null_values + p.dropped.blank + p.dropped.duplicate);
-  });
+  it.each(CASES)('%s', (_, csv, want) => check(csv, want));
 });
 
 function lcg(seed: number): () => number {
