@@ -9,9 +9,11 @@
  * <root>/
  *   source.json                      the workspace's source and its switches
  *   raw/<source-id>/manifest.json    + data/ for sources that copy files
- *   tables/prices.parquet            + prices.report.json
+ *   tables/<table>/                  the table's current snapshot, readable without stockpipe:
+ *                                    bucket=<NN>/<file>.parquet (hard links into store/) + _snapshot.json
+ *   tables/<table>.report.json       the last ingest / features report
+ *   store/<table>/bucket=<NN>/       every data file a kept snapshot or model lineage needs (immutable)
  *   validation/                      reference[-features][-v<N>].json, latest.json, report-<stamp>.json
- *   features/features.parquet        + features.report.json
  *   models/<model-id>/               model.json, metrics.json, training.log, card.md
  *   runs/<run-id>/<task>.log         one log per pipeline task
  *   pipeline/                        run.lock, hash-memo.json, scheduler-state.json, scheduler/<pipeline>-<stamp>.log
@@ -39,8 +41,14 @@ export const layout = {
   rawDir: (sourceId: string): string => `raw/${sourceId}`,
   manifest: (sourceId: string): string => `raw/${sourceId}/manifest.json`,
   tablesDir: 'tables',
-  pricesTable: 'tables/prices.parquet',
+  /** A table's current snapshot as a folder of Parquet files (what other tools read). */
+  tableDir: (table: TableName): string => `tables/${table}`,
+  /** A table's head: its current snapshot id, rows and files (rewritten by every commit; pipeline tasks hash it). */
+  tableHead: (table: TableName): string => `tables/${table}/_snapshot.json`,
   pricesReport: 'tables/prices.report.json',
+  storeDir: 'store',
+  /** Where a table's immutable data files live. */
+  storeTableDir: (table: TableName): string => `store/${table}`,
   validationDir: 'validation',
   currentReference: (table: TableName): string => `validation/${referenceStem(table)}.json`,
   versionedReference: (table: TableName, version: number): string => `validation/${referenceStem(table)}-v${version}.json`,
@@ -51,9 +59,7 @@ export const layout = {
   },
   latestValidation: 'validation/latest.json',
   validationReport: (stamp: string): string => `validation/report-${stamp}.json`,
-  featuresDir: 'features',
-  featuresTable: 'features/features.parquet',
-  featuresReport: 'features/features.report.json',
+  featuresReport: 'tables/features.report.json',
   modelsDir: 'models',
   modelDir: (modelId: string): string => `models/${modelId}`,
   modelFile: (modelId: string, file: ModelFileName): string => `models/${modelId}/${file}`,
@@ -73,7 +79,7 @@ export const layout = {
   transientDirs: ['runs', 'tmp'] as readonly string[],
   /** Top-level folders that hold stockpipe's outputs: the only ones searched for stale temps (a workspace that is
    * also a home folder must not lose another program's `notes.tmp-123`). */
-  outputDirs: ['tables', 'features', 'validation', 'models', 'raw', 'pipeline'] as readonly string[],
+  outputDirs: ['tables', 'store', 'validation', 'models', 'raw', 'pipeline'] as readonly string[],
 } as const;
 
 /** What a command runs with: worker/DuckDB threads and DuckDB's memory limit (config `threads`, `memory_limit`). */
@@ -104,12 +110,10 @@ export class Workspace {
   readonly sourceRecord: string;
   readonly rawRoot: string;
   readonly tablesDir: string;
-  readonly pricesTable: string;
   readonly pricesReport: string;
+  readonly storeDir: string;
   readonly validationDir: string;
   readonly latestValidation: string;
-  readonly featuresDir: string;
-  readonly featuresTable: string;
   readonly featuresReport: string;
   readonly modelsDir: string;
   readonly runsDir: string;
@@ -129,12 +133,10 @@ export class Workspace {
     this.sourceRecord = this.path(layout.sourceRecord);
     this.rawRoot = this.path(layout.rawRoot);
     this.tablesDir = this.path(layout.tablesDir);
-    this.pricesTable = this.path(layout.pricesTable);
+    this.storeDir = this.path(layout.storeDir);
     this.pricesReport = this.path(layout.pricesReport);
     this.validationDir = this.path(layout.validationDir);
     this.latestValidation = this.path(layout.latestValidation);
-    this.featuresDir = this.path(layout.featuresDir);
-    this.featuresTable = this.path(layout.featuresTable);
     this.featuresReport = this.path(layout.featuresReport);
     this.modelsDir = this.path(layout.modelsDir);
     this.runsDir = this.path(layout.runsDir);
@@ -173,9 +175,24 @@ export class Workspace {
     return this.path(layout.manifest(sourceId));
   }
 
-  /** The Parquet file of a table. */
-  table(name: TableName): string {
-    return name === 'prices' ? this.pricesTable : this.featuresTable;
+  /** A table's current snapshot as a folder (hard links to its live files). */
+  tableDir(name: TableName): string {
+    return this.path(layout.tableDir(name));
+  }
+
+  /** A table's head file (tables/<table>/_snapshot.json). */
+  tableHead(name: TableName): string {
+    return this.path(layout.tableHead(name));
+  }
+
+  /** A table's folder of immutable data files. */
+  storeTableDir(name: TableName): string {
+    return this.path(layout.storeTableDir(name));
+  }
+
+  /** The last report of the command that writes a table. */
+  tableReport(name: TableName): string {
+    return name === 'prices' ? this.pricesReport : this.featuresReport;
   }
 
   currentReference(table: TableName): string {

@@ -211,6 +211,66 @@ ALTER TABLE model_versions_v2 RENAME TO model_versions;
 CREATE INDEX model_versions_created ON model_versions(created_at);
 `,
   },
+  {
+    version: 3,
+    name: 'table catalog: snapshots, data files, changed symbols, ingest file state',
+    sql: `
+-- The store's catalog (docs/store.md), after DuckLake / Iceberg: one snapshot sequence for every
+-- table; a data file is live in the snapshots from the one that added it up to (not including)
+-- the one that removed it. Files are immutable; only vacuum deletes them from disk.
+CREATE TABLE table_snapshots (
+  snapshot_id INTEGER PRIMARY KEY,
+  table_name  TEXT NOT NULL,
+  parent_id   INTEGER REFERENCES table_snapshots(snapshot_id),  -- the table's previous snapshot
+  created_at  TEXT NOT NULL,
+  operation   TEXT NOT NULL CHECK (operation IN ('overwrite', 'append', 'restate', 'compact')),
+  rows        INTEGER NOT NULL,                                 -- the table's rows in this snapshot
+  files       INTEGER NOT NULL,                                 -- its live files
+  source      TEXT,                                             -- JSON: what it was built from
+  summary     TEXT                                              -- JSON: rows/files added and removed, settings
+);
+CREATE INDEX table_snapshots_table ON table_snapshots(table_name, snapshot_id);
+
+CREATE TABLE table_files (
+  file_id          INTEGER PRIMARY KEY,
+  table_name       TEXT NOT NULL,
+  path             TEXT NOT NULL UNIQUE,                        -- workspace-relative, under store/
+  partition        TEXT NOT NULL,                               -- e.g. bucket=07
+  rows             INTEGER NOT NULL,
+  bytes            INTEGER NOT NULL,
+  symbol_min       TEXT,
+  symbol_max       TEXT,
+  date_min         TEXT,
+  date_max         TEXT,
+  added_snapshot   INTEGER NOT NULL REFERENCES table_snapshots(snapshot_id),
+  removed_snapshot INTEGER REFERENCES table_snapshots(snapshot_id),
+  deleted_at       TEXT                                         -- when vacuum deleted it from disk
+);
+CREATE INDEX table_files_live ON table_files(table_name, removed_snapshot, added_snapshot);
+
+-- What a snapshot changed, per symbol: its rows from from_date on were added or replaced (NULL:
+-- the symbol was removed). Incremental features read it to recompute only the window tails.
+CREATE TABLE snapshot_changes (
+  snapshot_id INTEGER NOT NULL REFERENCES table_snapshots(snapshot_id),
+  symbol      TEXT NOT NULL,
+  from_date   TEXT,
+  PRIMARY KEY (snapshot_id, symbol)
+);
+
+-- The source files as the prices table's current snapshot read them (incremental ingest).
+CREATE TABLE ingest_files (
+  path        TEXT PRIMARY KEY,                                 -- relative to the source root
+  symbol      TEXT NOT NULL,
+  size        INTEGER NOT NULL,
+  mtime_ms    REAL NOT NULL,
+  head_hash   TEXT NOT NULL,                                    -- sha256 of the first 4 KiB
+  tail_hash   TEXT NOT NULL,                                    -- sha256 of the 4 KiB before size
+  lines       INTEGER NOT NULL,                                 -- data lines read
+  last_date   TEXT,                                             -- the symbol's last stored date
+  snapshot_id INTEGER NOT NULL REFERENCES table_snapshots(snapshot_id)
+);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,76 @@
+/** @module store/read
+ * Reading a table as of a snapshot (docs/store.md): the catalog names the snapshot and its live
+ * files; readers scan exactly those files (under store/, never removed while a kept snapshot needs
+ * them), so a read is consistent while another snapshot is written. `--as-of` picks an older one. */
+import { type ErrorCode, StockpipeError } from '../core/errors.js';
+import type { Workspace } from '../core/workspace.js';
+import { sqlString } from '../db/duckdb.js';
+import { type AsOf, currentSnapshot, type DataFileRecord, liveFiles, parseAsOf, type SnapshotRecord, snapshotAsOf, type StoreTable } from '../registry/catalog.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+
+/** A table as of one snapshot: the snapshot, its live files and their absolute paths. */
+export interface TableRead {
+  table: StoreTable;
+  snapshot: SnapshotRecord;
+  files: DataFileRecord[];
+  paths: string[];
+}
+
+export interface ReadOptions {
+  /** The code of the error when the table has no snapshot (default SP_ERR_PRICES_MISSING / SP_ERR_FEATURES_MISSING). */
+  missingCode?: ErrorCode;
+}
+
+function missing(table: StoreTable, asOf: string | undefined, code?: ErrorCode): StockpipeError {
+  code ??= table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING';
+  const step = table === 'prices' ? 'stockpipe ingest' : 'stockpipe features';
+  return asOf === undefined
+    ? new StockpipeError(code, `the ${table} table has no snapshot yet`, { hint: `Run \`${step}\` first.` })
+    : new StockpipeError(code, `the ${table} table had no snapshot as of ${asOf}`, { hint: 'List the snapshots with `stockpipe snapshots`; pick a later one.' });
+}
+
+/** The table as of `asOf` (text as the user gave it; undefined = current), through an open registry. */
+export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: string | AsOf, opts: ReadOptions = {}): TableRead {
+  const parsed = typeof asOf === 'string' ? parseAsOf(asOf) : asOf;
+  const snapshot = parsed === undefined ? currentSnapshot(reg, table) : snapshotAsOf(reg, table, parsed);
+  if (snapshot === null) throw missing(table, typeof asOf === 'string' ? asOf : asOf === undefined ? undefined : JSON.stringify(asOf), opts.missingCode);
+  const files = liveFiles(reg, snapshot);
+  const gone = files.find((f) => f.deleted_at !== null);
+  if (gone) {
+    throw new StockpipeError('SP_ERR_SNAPSHOT_NOT_FOUND', `snapshot ${snapshot.id} of ${table} is no longer readable: vacuum deleted ${gone.path} on ${gone.deleted_at}`, {
+      hint: 'Vacuum keeps the snapshots asked for (--keep-snapshots, --older-than) and every model lineage; pick a kept snapshot.',
+    });
+  }
+  return { table, snapshot, files, paths: files.map((f) => ws.path(f.path)) };
+}
+
+/** The table as of `asOf`, opening the registry read-only for the lookup. */
+export function readTable(ws: Workspace, table: StoreTable, asOf?: string | AsOf, opts: ReadOptions = {}): TableRead {
+  const reg = openRegistry(ws, { readonly: true });
+  try {
+    return tableAt(ws, reg, table, asOf, opts);
+  } finally {
+    reg.close();
+  }
+}
+
+/** The snapshot id a command ran on, for lineage (null when the table is empty). */
+export function snapshotIdOf(ws: Workspace, table: StoreTable, asOf?: string): number | null {
+  try {
+    return readTable(ws, table, asOf).snapshot.id;
+  } catch (err) {
+    if (err instanceof StockpipeError && (err.code === 'SP_ERR_PRICES_MISSING' || err.code === 'SP_ERR_FEATURES_MISSING')) return null;
+    throw err;
+  }
+}
+
+/** A DuckDB table expression over files (one table; the lineage column included; no hive column). */
+export function parquetSource(paths: readonly string[]): string {
+  if (paths.length === 0) throw new StockpipeError('SP_ERR_INTERNAL', 'a table snapshot with no files');
+  return `read_parquet([${paths.map(sqlString).join(', ')}], hive_partitioning = false)`;
+}
+
+/** The DuckDB table expression of a table read. */
+export function sourceOf(t: TableRead): string {
+  return parquetSource(t.paths);
+}

@@ -1,0 +1,62 @@
+/** @module store/view
+ * The readable face of a table (docs/store.md): tables/<table>/ holds exactly the current
+ * snapshot's files, as hard links to store/<table>/ (`bucket=NN/<file>.parquet`), plus
+ * `_snapshot.json` (id, time, rows, files). DuckDB, pandas and polars read the folder as one table
+ * without stockpipe; stockpipe itself reads the files the catalog names, so a view being updated
+ * never disturbs a stockpipe read. The view is rebuilt from the catalog after every commit. */
+import { link, mkdir, readdir, rm, rmdir, copyFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { readdirOrEmpty, writeFileAtomic } from '../core/fs.js';
+import type { Workspace } from '../core/workspace.js';
+import { liveFiles, type SnapshotRecord } from '../registry/catalog.js';
+import type { Registry } from '../registry/store.js';
+
+/** What tables/<table>/_snapshot.json holds. */
+export interface TableHead {
+  table: string;
+  snapshot_id: number;
+  created_at: string;
+  operation: string;
+  rows: number;
+  /** The view's files, relative to tables/<table>/. */
+  files: string[];
+}
+
+/** Makes tables/<table>/ match the snapshot: links what is missing, removes what is not live, writes the head. */
+export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRecord): Promise<TableHead> {
+  const dir = ws.tableDir(snap.table);
+  const live = liveFiles(reg, snap);
+  const want = new Map<string, string>(); // view-relative → absolute store path
+  for (const f of live) want.set(`${f.partition}/${basename(f.path)}`, ws.path(f.path));
+  await mkdir(dir, { recursive: true });
+  for (const [rel, src] of want) {
+    const target = join(dir, rel);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await link(src, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue; // file names are unique per write: the same file
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP') await copyFile(src, target);
+      else throw err;
+    }
+  }
+  for (const part of await readdirOrEmpty(dir)) {
+    if (!part.startsWith('bucket=')) continue;
+    const pdir = join(dir, part);
+    for (const name of await readdir(pdir)) {
+      if (name.endsWith('.parquet') && !want.has(`${part}/${name}`)) await rm(join(pdir, name), { force: true });
+    }
+    if ((await readdir(pdir)).length === 0) {
+      try {
+        await rmdir(pdir);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'ENOENT') throw err; // refilled or removed meanwhile: fine
+      }
+    }
+  }
+  const head: TableHead = { table: snap.table, snapshot_id: snap.id, created_at: snap.created_at, operation: snap.operation, rows: snap.rows, files: [...want.keys()].sort() };
+  await writeFileAtomic(ws.tableHead(snap.table), `${JSON.stringify(head, null, 2)}\n`);
+  return head;
+}

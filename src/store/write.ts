@@ -1,0 +1,174 @@
+/** @module store/write
+ * Writing a snapshot of a table (docs/store.md), the way Delta Lake and Iceberg do it: new data
+ * files are written first (immutable, under store/<table>/bucket=NN/), then one catalog
+ * transaction adds them and removes the files they replace, then the view is updated. A crash
+ * before the commit leaves only unreferenced files (vacuum deletes them) and the previous snapshot
+ * intact. Appends add a file per touched bucket; restated or removed symbols rewrite the files that
+ * held them (copy-on-write); a bucket grown past MAX_FILES_PER_BUCKET files is compacted. */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Workspace } from '../core/workspace.js';
+import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
+import {
+  commitSnapshot, currentSnapshot, type DataFileRecord, type CommitInput, liveFiles, type NewDataFile, nextSnapshotId, type SnapshotOperation, type SnapshotRecord, type StoreTable,
+} from '../registry/catalog.js';
+import type { Registry } from '../registry/store.js';
+import { BUCKETS, bucketOf, MAX_FILES_PER_BUCKET, partitionName } from './partition.js';
+import { parquetSource } from './read.js';
+import { publishView } from './view.js';
+
+/** A file the write produced, before it is described. */
+export interface WrittenFile {
+  rel: string;
+  abs: string;
+  partition: string;
+}
+
+/** One symbol's change: its rows from `from` on are replaced by the delta's (null: removed). `append` = nothing before `from` changes and nothing was stored from `from` on. */
+export interface SymbolDelta {
+  from: string | null;
+  append: boolean;
+}
+
+/** A snapshot being written: its reserved id, the snapshot it starts from, the files it adds and removes. */
+export class TableWrite {
+  readonly added: NewDataFile[] = [];
+  readonly removed: DataFileRecord[] = [];
+  private seq = 0;
+  private readonly tag = randomBytes(3).toString('hex');
+
+  private constructor(
+    readonly ws: Workspace,
+    readonly table: StoreTable,
+    readonly id: number,
+    readonly base: SnapshotRecord | null,
+    readonly live: readonly DataFileRecord[],
+  ) {}
+
+  /** Starts a write on the table's current snapshot (reserving the next snapshot id for its rows). */
+  static begin(ws: Workspace, reg: Registry, table: StoreTable): TableWrite {
+    const base = currentSnapshot(reg, table);
+    return new TableWrite(ws, table, nextSnapshotId(reg), base, base ? liveFiles(reg, base) : []);
+  }
+
+  /** A new file's path in a bucket (its folder is created). */
+  async newFile(bucket: number): Promise<WrittenFile> {
+    const partition = partitionName(bucket);
+    const rel = `${this.ws.relative(this.ws.storeTableDir(this.table))}/${partition}/s${String(this.id).padStart(6, '0')}-${String(this.seq++).padStart(3, '0')}-${this.tag}.parquet`;
+    const abs = this.ws.path(rel);
+    await mkdir(join(abs, '..'), { recursive: true });
+    return { rel, abs, partition };
+  }
+
+  /** Records a written file with its row count and symbol/date ranges; an empty file is deleted instead. */
+  async addWritten(conn: DuckDBConnection, f: WrittenFile): Promise<NewDataFile | null> {
+    const [r] = await queryRows(conn, `SELECT count(*)::BIGINT AS n, min("Symbol") AS s0, max("Symbol") AS s1, min("Date") AS d0, max("Date") AS d1 FROM ${parquetSource([f.abs])}`);
+    const rows = Number(r!.n);
+    if (rows === 0) {
+      await rm(f.abs, { force: true });
+      return null;
+    }
+    const file: NewDataFile = { path: f.rel, partition: f.partition, rows, bytes: (await stat(f.abs)).size, symbol_min: r!.s0 as string, symbol_max: r!.s1 as string, date_min: r!.d0 as string, date_max: r!.d1 as string };
+    this.added.push(file);
+    return file;
+  }
+
+  /** Removes every live file (an overwrite). */
+  removeAll(): void {
+    this.removed.push(...this.live.filter((f) => !this.removed.includes(f)));
+  }
+
+  /** The live files of a bucket, as this write leaves them so far (removed ones excluded, added ones not included). */
+  liveIn(bucket: number): DataFileRecord[] {
+    const p = partitionName(bucket);
+    return this.live.filter((f) => f.partition === p && !this.removed.includes(f));
+  }
+
+  /** The table's rows after this write. */
+  rowsAfter(): number {
+    return (this.base?.rows ?? 0) - this.removed.reduce((s, f) => s + f.rows, 0) + this.added.reduce((s, f) => s + f.rows, 0);
+  }
+
+  /** Deletes what this write added (it failed before committing). */
+  async discard(): Promise<void> {
+    for (const f of this.added) await rm(this.ws.path(f.path), { force: true });
+  }
+
+  /** Commits the snapshot (one catalog transaction), then updates the view. */
+  async commit(reg: Registry, c: Omit<CommitInput, 'id' | 'table' | 'base' | 'added' | 'removed' | 'rows'> & { operation: SnapshotOperation }): Promise<SnapshotRecord> {
+    const snap = commitSnapshot(reg, { ...c, id: this.id, table: this.table, base: this.base?.id ?? null, added: this.added, removed: this.removed.map((f) => f.file_id), rows: this.rowsAfter() });
+    await publishView(this.ws, reg, snap);
+    return snap;
+  }
+}
+
+const CHANGES = 'sp_changes';
+
+/** Loads the per-symbol changes into a DuckDB temp table (Symbol, from_date, bucket, kind). */
+async function loadChanges(conn: DuckDBConnection, changes: ReadonlyMap<string, SymbolDelta>): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${CHANGES} ("Symbol" VARCHAR, from_date VARCHAR, bucket INTEGER, kind VARCHAR)`);
+  const rows = [...changes].map(([s, d]) => `(${sqlString(s)}, ${d.from === null ? 'NULL' : sqlString(d.from)}, ${bucketOf(s)}, '${d.append ? 'append' : 'restate'}')`);
+  for (let i = 0; i < rows.length; i += 2000) await conn.run(`INSERT INTO ${CHANGES} VALUES ${rows.slice(i, i + 2000).join(', ')}`);
+}
+
+/**
+ * Applies per-symbol changes: `delta` (a Parquet file of the table's columns) holds, for each changed
+ * symbol, every row from its `from` date on. Appended rows go to one new file per bucket; restated
+ * or removed symbols rewrite the files that held them (their rows before `from` are kept as they
+ * were, lineage included). Buckets left with too many files are compacted.
+ */
+export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta: string | null, changes: ReadonlyMap<string, SymbolDelta>): Promise<{ buckets: number; compacted: number }> {
+  if (changes.size === 0) return { buckets: 0, compacted: 0 };
+  await loadChanges(conn, changes);
+  const d = delta === null ? null : parquetSource([delta]);
+  const touched = new Set([...changes.keys()].map(bucketOf));
+  let compacted = 0;
+  for (const b of [...touched].sort((x, y) => x - y)) {
+    const kinds = [...changes].filter(([s]) => bucketOf(s) === b);
+    if (d !== null && kinds.some(([, c]) => c.append)) {
+      const f = await w.newFile(b);
+      await conn.run(`COPY (SELECT x.* FROM ${d} x JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'append' ORDER BY x."Symbol", x."Date") TO ${sqlString(f.abs)} (FORMAT parquet, COMPRESSION zstd)`);
+      await w.addWritten(conn, f);
+    }
+    if (kinds.some(([, c]) => !c.append)) {
+      const files = w.liveIn(b);
+      const held = files.length === 0 ? [] : await queryRows(conn, `SELECT DISTINCT p.filename AS f FROM read_parquet([${files.map((f) => sqlString(w.ws.path(f.path))).join(', ')}], filename = true, hive_partitioning = false) p JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'restate'`);
+      const heldPaths = new Set(held.map((r) => String(r.f)));
+      const affected = files.filter((f) => heldPaths.has(w.ws.path(f.path)));
+      const kept = affected.length === 0 ? null : `SELECT p.* FROM ${parquetSource(affected.map((f) => w.ws.path(f.path)))} p LEFT JOIN (SELECT * FROM ${CHANGES} WHERE kind = 'restate') c USING ("Symbol") WHERE c."Symbol" IS NULL OR (c.from_date IS NOT NULL AND p."Date" < c.from_date)`;
+      const fresh = d === null ? null : `SELECT x.* FROM ${d} x JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'restate'`;
+      const parts = [kept, fresh].filter((q): q is string => q !== null);
+      if (parts.length > 0) {
+        const f = await w.newFile(b);
+        await conn.run(`COPY (SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY "Symbol", "Date") TO ${sqlString(f.abs)} (FORMAT parquet, COMPRESSION zstd)`);
+        await w.addWritten(conn, f);
+      }
+      w.removed.push(...affected);
+    }
+    compacted += await compactBucket(conn, w, b, MAX_FILES_PER_BUCKET);
+  }
+  return { buckets: touched.size, compacted };
+}
+
+/** Merges a bucket's files (live ones and the ones this write added) into one when there are more than `max`; returns 1 if it did. */
+export async function compactBucket(conn: DuckDBConnection, w: TableWrite, bucket: number, max: number): Promise<number> {
+  const p = partitionName(bucket);
+  const old = w.liveIn(bucket);
+  const fresh = w.added.filter((f) => f.partition === p);
+  if (old.length + fresh.length <= max || old.length + fresh.length <= 1) return 0;
+  const paths = [...old.map((f) => w.ws.path(f.path)), ...fresh.map((f) => w.ws.path(f.path))];
+  const f = await w.newFile(bucket);
+  await conn.run(`COPY (SELECT * FROM ${parquetSource(paths)} ORDER BY "Symbol", "Date") TO ${sqlString(f.abs)} (FORMAT parquet, COMPRESSION zstd)`);
+  // The files this write added and now merged were never committed: delete them.
+  for (const a of fresh) {
+    w.added.splice(w.added.indexOf(a), 1);
+    await rm(w.ws.path(a.path), { force: true });
+  }
+  w.removed.push(...old);
+  await w.addWritten(conn, f);
+  return 1;
+}
+
+/** Every bucket number, in order. */
+export const ALL_BUCKETS: readonly number[] = Array.from({ length: BUCKETS }, (_, i) => i);
