@@ -3,7 +3,7 @@
  * Parquet file, batch by batch in the order given, through a DuckDB table function. Symbol,
  * Security Name, Date and Asset go in as ENUM indexes — no per-row strings in JS — and come out
  * as dictionary-encoded UTF8 strings. */
-import { BIGINT, DOUBLE, ENUM } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, ENUM, INTEGER } from '@duckdb/node-api';
 import type { DuckDBConnection } from './duckdb.js';
 import { enumIndexArray } from './enum-index.js';
 import { CHUNK_ROWS, copyStreamToParquet, type ChunkWriter } from './parquet-stream.js';
@@ -34,6 +34,8 @@ export interface BarsBatch extends BarColumns {
   asset: Uint8Array;
   /** One array per extra column; NaN is written as null. */
   extra?: Float64Array[];
+  /** Per row, the snapshot that brought it (the `_snapshot_id` column); absent: the spec's `lineage`. */
+  lineage?: Int32Array;
 }
 
 export interface BarsTableSpec {
@@ -44,6 +46,8 @@ export interface BarsTableSpec {
   /** Names of extra DOUBLE columns after Asset. */
   extraColumns?: readonly string[];
   kvMetadata: Record<string, string>;
+  /** When set, a last INTEGER column `_snapshot_id` (store/partition's LINEAGE_COLUMN): this value, or the batch's own per row. */
+  lineage?: number;
   /** YYYY-MM-DD for a day number. */
   formatDay: (day: number) => string;
 }
@@ -64,6 +68,7 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
   const vol64 = new Int32Array(CHUNK_ROWS * 2);
   const noRows = new Uint32Array(CHUNK_ROWS / 32);
   const mask = new Uint32Array(CHUNK_ROWS / 32);
+  const lineage = spec.lineage === undefined ? null : new Int32Array(CHUNK_ROWS).fill(spec.lineage);
   let cur: BarsBatch | null = null;
   let off = 0;
 
@@ -111,6 +116,10 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
       w.set(10 + e, col, off, n);
       w.setValidity(10 + e, mask, n);
     }
+    if (lineage !== null) {
+      if (b.lineage !== undefined) w.set(10 + extras.length, b.lineage, off, n);
+      else w.set(10 + extras.length, lineage, 0, n);
+    }
     off += n;
     return n;
   };
@@ -129,6 +138,7 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
       { name: 'Volume', type: BIGINT },
       { name: 'Asset', type: ENUM(['etf', 'stock']) },
       ...extras.map((name) => ({ name, type: DOUBLE })),
+      ...(spec.lineage === undefined ? [] : [{ name: '_snapshot_id', type: INTEGER }]),
     ],
     produce,
     target,
