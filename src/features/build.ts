@@ -7,19 +7,24 @@
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson, readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
-import { isResourceFailure } from '../db/duckdb-errors.js';
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
+import { changesBetween, currentSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import { BUCKETS, bucketOf, partitionName } from '../store/partition.js';
+import { parquetSource, tableAt } from '../store/read.js';
+import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
-import { civilFromDays } from '../etl/csv-parse.js';
+import { civilFromDays, daysFromCivil } from '../etl/csv-parse.js';
 import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
-import { PRICES_COLUMNS } from '../etl/ingest.js';
-import { EXTENDED_COLUMNS } from './lagged.js';
+import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 
 export const FEATURES_VERSION = 1;
 export const DEFAULT_WINDOW = 30;
@@ -38,8 +43,18 @@ export interface FeaturesOptions {
 }
 
 export interface FeaturesReport {
+  /** The table's folder (tables/features/). */
   output: string;
+  /** The prices table's folder. */
   input: string;
+  /** full = every symbol computed; incremental = only the changed symbols' window tails. */
+  mode: 'full' | 'incremental';
+  /** The features snapshot written, and the prices snapshot it was computed from. */
+  snapshot_id: number | null;
+  prices_snapshot: number;
+  /** Rows computed this time (all rows when full; the changed tails when incremental). */
+  rows_computed: number;
+  symbols_changed: number;
   rows: number;
   symbols: number;
   window: number;
@@ -53,34 +68,7 @@ export interface FeaturesReport {
   input_hash: string;
 }
 
-const EXPECTED_TYPES: Record<string, string> = {
-  Symbol: 'VARCHAR',
-  'Security Name': 'VARCHAR',
-  Date: 'VARCHAR',
-  Open: 'DOUBLE',
-  High: 'DOUBLE',
-  Low: 'DOUBLE',
-  Close: 'DOUBLE',
-  'Adj Close': 'DOUBLE',
-  Volume: 'BIGINT',
-  Asset: 'VARCHAR',
-};
 
-async function checkPrices(conn: DuckDBConnection, input: string): Promise<void> {
-  const cols = await queryRows(conn, `DESCRIBE SELECT * FROM read_parquet(${sqlString(input)})`);
-  const types = new Map(cols.map((c) => [String(c.column_name), String(c.column_type)]));
-  for (const name of PRICES_COLUMNS) {
-    const t = types.get(name);
-    if (t === undefined) throw new StockpipeError('SP_ERR_PRICES_SCHEMA', `${input} has no column '${name}'`);
-    if (t !== EXPECTED_TYPES[name]) throw new StockpipeError('SP_ERR_PRICES_SCHEMA', `${input}: column '${name}' is ${t}, expected ${EXPECTED_TYPES[name]}`);
-  }
-  const kv = await queryRows(conn, `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${sqlString(input)})`);
-  if (!kv.some((r) => r.k === 'stockpipe_sorted_by' && r.v === 'Symbol,Date')) {
-    throw new StockpipeError('SP_ERR_PRICES_SCHEMA', `${input} was not written by stockpipe ingest (no sorted-by tag)`, { hint: 'Rebuild it with `stockpipe ingest --force`.' });
-  }
-}
-
-/** Builds features.parquet; a no-op (cached) when prices and the window are unchanged. */
 /** The last build's report, or null when there is none or it is not JSON (a warning: the build runs again). */
 function previousReport(text: string | null, log: Logger): FeaturesReport | null {
   if (text === null) return null;
@@ -92,111 +80,272 @@ function previousReport(text: string | null, log: Logger): FeaturesReport | null
   }
 }
 
+/** The settings a features snapshot was built with: another setting means a full rebuild. */
+interface FeatureSettings {
+  version: number;
+  window: number;
+  extended: boolean;
+}
+
+const SCAN_COLUMNS = `CAST("Date" AS DATE) AS d, "Open", "High", "Low", "Close", "Adj Close", "Volume"::DOUBLE AS v, ("Asset" = 'stock')::UTINYINT AS a`;
+
+/** A scan for the worker: rows of `symbols`-ordered data. */
+interface Scan {
+  queries: string[];
+  /** Per symbol (in the queries' order): name, rows, Security Name. */
+  symbols: string[];
+  lengths: number[];
+  names: (string | null)[];
+}
+
+/**
+ * Runs the feature worker over a scan and hands the main thread a `take()` that returns each
+ * symbol's computed batch in order (blocking until the worker has it).
+ */
+async function withWorker<T>(ws: Workspace, scan: Scan, window: number, extended: boolean, nameIndex: Map<string, number>, use: (take: () => { batch: BarsBatch; withFeatures: number } | null) => Promise<T>): Promise<T> {
+  const control = createControl();
+  const { port1, port2 } = new MessageChannel();
+  const nameIdx = scan.names.map((n) => (n === null ? -1 : nameIndex.get(n)!));
+  const init: FeatureWorkerInit = { queries: scan.queries, lengths: scan.lengths, nameIdx, window, extended, memoryLimit: ws.memoryLimit, tempDir: ws.duckdbReaderTempDir, lookahead: 64, control, port: port2 };
+  const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
+  const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${scan.symbols[i]}`);
+  worker.on('error', (err) => inbox.fail(err.message));
+  // Listening from the start: it may exit before the write ends. A rejection here repeats the
+  // worker's 'error' event, which inbox.fail already reports.
+  const exited = once(worker, 'exit').catch(() => undefined);
+  let sym = 0;
+  const take = (): { batch: BarsBatch; withFeatures: number } | null => {
+    while (sym < scan.lengths.length && scan.lengths[sym] === 0) sym++;
+    if (sym >= scan.lengths.length) return null;
+    const msg = inbox.take(sym++, (m) => (m.ok ? undefined : m.message));
+    if (!msg.ok) throw new Error(msg.message);
+    return { batch: msg.batch, withFeatures: msg.withFeatures };
+  };
+  let done = false;
+  try {
+    const out = await use(take);
+    done = true;
+    return out;
+  } finally {
+    port1.close();
+    // After a full read, let the worker finish its last DuckDB call and exit by itself:
+    // terminating it while a native call is in flight aborts the process (Napi::Error).
+    if (done) await Promise.race([exited, new Promise((r) => setTimeout(r, WORKER_EXIT_MS).unref())]);
+    await worker.terminate();
+  }
+}
+
+/** The live prices files of each bucket, and whether a bucket's files hold disjoint, ordered symbol ranges (then no sort is needed). */
+function bucketScans(ws: Workspace, files: readonly DataFileRecord[]): { bucket: number; source: string; ordered: boolean }[] {
+  const out: { bucket: number; source: string; ordered: boolean }[] = [];
+  for (let b = 0; b < BUCKETS; b++) {
+    const fs = files.filter((f) => f.partition === partitionName(b)).sort((x, y) => ((x.symbol_min ?? '') < (y.symbol_min ?? '') ? -1 : 1));
+    if (fs.length === 0) continue;
+    const ordered = fs.every((f, i) => i === 0 || (fs[i - 1]!.symbol_max ?? '') < (f.symbol_min ?? ''));
+    out.push({ bucket: b, source: parquetSource(fs.map((f) => ws.path(f.path))), ordered });
+  }
+  return out;
+}
+
+function kvMetadata(s: FeatureSettings): Record<string, string> {
+  return { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(s.window), stockpipe_features_version: String(s.version), ...(s.extended ? { stockpipe_extended: EXTENDED_COLUMNS.join(',') } : {}) };
+}
+
+const extraColumns = (s: FeatureSettings): string[] => ['vol_moving_avg', 'adj_close_rolling_med', ...(s.extended ? EXTENDED_COLUMNS : [])];
+
+/** Builds a features snapshot from the current prices snapshot: only the changed symbols' tails when it can; cached when nothing changed. */
 export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesReport> {
   const t0 = performance.now();
   const { ws, window: w, log } = opts;
   if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
-  const input = ws.pricesTable;
-  const output = ws.featuresTable;
-  const st = await statOrNull(input);
-  if (!st) throw new StockpipeError('SP_ERR_PRICES_MISSING', `${input} does not exist`);
-  const extended = opts.extended === true;
-  // The extended flag joins the key only when set, so the keys of plain builds are unchanged.
-  const hash = hashJson({ v: FEATURES_VERSION, size: st.size, mtime: st.mtimeMs, window: w, ...(extended ? { extended: 1 } : {}) });
-  if (!opts.force) {
-    const prev = previousReport(await readFileOrNull(ws.featuresReport), log);
-    if (prev && prev.input_hash === hash && (await statOrNull(output))) {
-      log.info({ output }, 'prices and window unchanged since the last build: nothing to do');
-      return { ...prev, extended: prev.extended ?? false, extended_columns: prev.extended_columns ?? [], cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
-    }
-  }
-  const db = await openDuckDB(ws.duckdbSettings());
+  const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: opts.extended === true };
+  const reg = openRegistry(ws);
   try {
-    const conn = db.connection;
-    await checkPrices(conn, input).catch((err: unknown) => {
-      if (err instanceof StockpipeError || isResourceFailure(err)) throw err;
-      throw new StockpipeError('SP_ERR_PRICES_MISSING', `${input} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
-    });
-    // Per symbol, in file order: row count and Security Name; and the table's date range.
-    const symbolsInfo = await queryRows(
-      conn,
-      `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM read_parquet(${sqlString(input)}) GROUP BY "Symbol" ORDER BY "Symbol"`,
-    );
-    const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM read_parquet(${sqlString(input)})`);
-    const symbols = symbolsInfo.map((r) => String(r.s));
-    const lengths = symbolsInfo.map((r) => Number(r.n));
-    const names = [...new Set(symbolsInfo.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
-    const nameIndex = new Map(names.map((n, i) => [n, i]));
-    const nameIdx = symbolsInfo.map((r) => (typeof r.name === 'string' ? nameIndex.get(r.name)! : -1));
-    const rows = lengths.reduce((s, n) => s + n, 0);
-    const control = createControl();
-    const { port1, port2 } = new MessageChannel();
-    const init: FeatureWorkerInit = { input, lengths, nameIdx, window: w, extended, memoryLimit: ws.memoryLimit, tempDir: ws.duckdbReaderTempDir, lookahead: 64, control, port: port2 };
-    const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
-    const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${symbols[i]}`);
-    worker.on('error', (err) => inbox.fail(err.message));
-    // Listening from the start: it may exit before the write ends. A rejection here repeats the
-    // worker's 'error' event, which inbox.fail already reports.
-    const exited = once(worker, 'exit').catch(() => undefined);
-    opts.progress.start('features', rows);
-    let sym = 0;
-    let done = 0;
-    let withFeatures = 0;
-    const next = (): BarsBatch | null => {
-      while (sym < lengths.length && lengths[sym] === 0) sym++;
-      if (sym >= lengths.length) return null;
-      const msg = inbox.take(sym++, (m) => (m.ok ? undefined : m.message));
-      if (!msg.ok) throw new Error(msg.message);
-      done += msg.batch.rows;
-      withFeatures += msg.withFeatures;
-      opts.progress.update(done);
-      return msg.batch;
-    };
-    let written = false;
-    try {
-      await withAtomicOutput(output, (tmp) =>
-        writeBarsParquet(
-          conn,
-          {
-            symbols,
-            names,
-            dayMin: Number(range!.lo),
-            dayMax: Number(range!.hi),
-            formatDay: civilFromDays,
-            extraColumns: ['vol_moving_avg', 'adj_close_rolling_med', ...(extended ? EXTENDED_COLUMNS : [])],
-            kvMetadata: { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(w), stockpipe_features_version: String(FEATURES_VERSION), ...(extended ? { stockpipe_extended: EXTENDED_COLUMNS.join(',') } : {}) },
-          },
-          next,
-          tmp,
-        ),
-      );
-      written = true;
-    } finally {
-      port1.close();
-      // After a full read, let the worker finish its last DuckDB call and exit by itself:
-      // terminating it while a native call is in flight aborts the process (Napi::Error).
-      if (written) await Promise.race([exited, new Promise((r) => setTimeout(r, WORKER_EXIT_MS).unref())]);
-      await worker.terminate();
+    const prices = tableAt(ws, reg, 'prices');
+    const cur = currentSnapshot(reg, 'features');
+    const built = (cur?.source ?? null) as (FeatureSettings & { prices_snapshot: number }) | null;
+    const sameSettings = built !== null && built.version === settings.version && built.window === settings.window && built.extended === settings.extended;
+    const hash = `prices:${prices.snapshot.id}/w${w}${settings.extended ? '/x' : ''}/v${FEATURES_VERSION}`;
+    if (!opts.force && cur && sameSettings && built!.prices_snapshot === prices.snapshot.id) {
+      const prev = previousReport(await readFileOrNull(ws.featuresReport), log);
+      if (prev && prev.snapshot_id === cur.id) {
+        log.info({ snapshot: cur.id }, 'prices and settings unchanged since the last build: nothing to do');
+        return { ...prev, cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
+      }
     }
-    if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows of ${input}, expected ${rows}`);
-    opts.progress.stop();
-    const report: FeaturesReport = {
-      output,
-      input,
-      rows,
-      symbols: lengths.length,
-      window: w,
-      extended,
-      extended_columns: extended ? [...EXTENDED_COLUMNS] : [],
-      rows_with_features: withFeatures,
-      seconds: Math.round(performance.now() - t0) / 1000,
-      cached: false,
-      input_hash: hash,
-    };
-    await writeFileAtomic(ws.featuresReport, `${JSON.stringify(report, null, 2)}\n`);
-    return report;
+    // Incremental only over prices snapshots that changed rows per symbol (an overwrite rebuilds all).
+    const between = cur && sameSettings && !opts.force ? listSnapshots(reg, 'prices').filter((s) => s.id > built!.prices_snapshot && s.id <= prices.snapshot.id) : [];
+    const incremental = cur !== null && sameSettings && !opts.force && between.length > 0 && between.every((s) => s.operation !== 'overwrite');
+    const db = await openDuckDB(ws.duckdbSettings());
+    try {
+      const w0 = TableWrite.begin(ws, reg, 'features');
+      const source = { ...settings, prices_snapshot: prices.snapshot.id };
+      const r = incremental
+        ? await incrementalBuild(db.connection, reg, w0, prices, settings, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), opts)
+        : await fullBuild(db.connection, w0, prices.files, settings, opts);
+      const snap = await w0.commit(reg, {
+        operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
+        source,
+        summary: { mode: incremental ? 'incremental' : 'full', rows_computed: r.computed, symbols_changed: r.changes.size, files_added: w0.added.length, files_removed: w0.removed.length },
+        changes: incremental ? [...r.changes].map(([symbol, ch]) => ({ symbol, from_date: ch.from })) : [],
+      });
+      const [tot] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s, count("vol_moving_avg")::BIGINT AS f FROM ${parquetSource(tableAt(ws, reg, 'features').paths)}`);
+      const report: FeaturesReport = {
+        output: ws.tableDir('features'),
+        input: ws.tableDir('prices'),
+        mode: incremental ? 'incremental' : 'full',
+        snapshot_id: snap.id,
+        prices_snapshot: prices.snapshot.id,
+        rows_computed: r.computed,
+        symbols_changed: r.changes.size,
+        rows: Number(tot!.n),
+        symbols: Number(tot!.s),
+        window: w,
+        extended: settings.extended,
+        extended_columns: settings.extended ? [...EXTENDED_COLUMNS] : [],
+        rows_with_features: Number(tot!.f),
+        seconds: Math.round(performance.now() - t0) / 1000,
+        cached: false,
+        input_hash: hash,
+      };
+      await writeFileAtomic(ws.featuresReport, `${JSON.stringify(report, null, 2)}\n`);
+      return report;
+    } finally {
+      db.close();
+    }
   } finally {
     opts.progress.stop();
-    db.close();
+    reg.close();
   }
+}
+
+/** Every symbol: one worker scan per bucket (no sort when the bucket's files are ordered), one file per bucket. */
+async function fullBuild(conn: DuckDBConnection, w: TableWrite, files: readonly DataFileRecord[], s: FeatureSettings, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+  const ws = w.ws;
+  const buckets = bucketScans(ws, files);
+  const scan: Scan = { queries: [], symbols: [], lengths: [], names: [] };
+  const perBucket: { bucket: number; first: number; count: number }[] = [];
+  for (const b of buckets) {
+    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM ${b.source} GROUP BY "Symbol" ORDER BY "Symbol"`);
+    perBucket.push({ bucket: b.bucket, first: scan.symbols.length, count: info.length });
+    for (const r of info) {
+      scan.symbols.push(String(r.s));
+      scan.lengths.push(Number(r.n));
+      scan.names.push(typeof r.name === 'string' ? r.name : null);
+    }
+    scan.queries.push(`SELECT ${SCAN_COLUMNS} FROM ${b.source}${b.ordered ? '' : ' ORDER BY "Symbol", "Date"'}`);
+  }
+  const names = [...new Set(scan.names.filter((n): n is string => n !== null))].sort();
+  const nameIndex = new Map(names.map((n, i) => [n, i]));
+  const rows = scan.lengths.reduce((a, b) => a + b, 0);
+  const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${parquetSource(files.map((f) => ws.path(f.path)))}`);
+  opts.progress.start('features', rows);
+  let done = 0;
+  await withWorker(ws, scan, s.window, s.extended, nameIndex, async (take) => {
+    for (const pb of perBucket) {
+      let left = pb.count;
+      const next = (): BarsBatch | null => {
+        if (left === 0) return null;
+        const got = take();
+        if (got === null) throw new Error('the feature worker ended early');
+        left--;
+        done += got.batch.rows;
+        opts.progress.update(done);
+        return got.batch;
+      };
+      const f = await w.newFile(pb.bucket);
+      await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
+      await w.addWritten(conn, f);
+    }
+  });
+  if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows, expected ${rows}`);
+  w.removeAll();
+  return { computed: rows, changes: new Map(), append: false };
+}
+
+/** Rows before a changed row that its features may read: the rolling window's w − 1, the extended columns' lookback. */
+function contextRows(s: FeatureSettings): number {
+  return Math.max(s.window - 1, s.extended ? EXTENDED_LOOKBACK : 0);
+}
+
+/**
+ * Only the changed symbols: for each, its prices rows from `context` rows before its first changed
+ * date on are scanned, the features computed, and the rows from the changed date on replace the
+ * stored ones (docs/store.md). Each row's features read only its own window, so the result equals a
+ * full rebuild bit for bit.
+ */
+async function incrementalBuild(conn: DuckDBConnection, reg: Registry, w: TableWrite, prices: { files: DataFileRecord[] }, s: FeatureSettings, changed: Map<string, string | null>, append: boolean, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+  void reg;
+  const ws = w.ws;
+  const ctx = contextRows(s);
+  const changes = new Map<string, SymbolDelta>();
+  for (const [sym, from] of changed) changes.set(sym, { from, append: append && from !== null });
+  const live = [...changed].filter(([, from]) => from !== null) as [string, string][];
+  if (live.length === 0) {
+    await applyChanges(conn, w, null, changes);
+    return { computed: 0, changes, append: false };
+  }
+  const srcFiles = prices.files.filter((f) => live.some(([sym]) => partitionName(bucketOf(sym)) === f.partition));
+  const src = parquetSource(srcFiles.map((f) => ws.path(f.path)));
+  // A calendar-day cutoff generous enough for `ctx` trading rows; symbols with gaps beyond it are read whole.
+  const lookbackDays = Math.ceil(ctx * 7 / 5) + 30;
+  const rowsTable = 'sp_feature_rows';
+  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)}, ${sqlString(civilFromDays(isoDays(from) - lookbackDays))})`).join(', ')}) t("Symbol", from_date, cutoff)`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${rowsTable} AS SELECT p.*, c.from_date FROM ${src} p JOIN sp_fc c USING ("Symbol") WHERE p."Date" >= c.cutoff`);
+  // Symbols with fewer than ctx rows before their change inside the cutoff, but older rows before it: read whole.
+  const short = await queryRows(conn, `SELECT c."Symbol" AS s FROM sp_fc c LEFT JOIN (SELECT "Symbol", count(*) FILTER (WHERE "Date" < from_date) AS k FROM ${rowsTable} GROUP BY "Symbol") r USING ("Symbol") WHERE coalesce(r.k, 0) < ${ctx}`);
+  if (short.length > 0) {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_short AS SELECT unnest([${short.map((r) => sqlString(String(r.s))).join(', ')}]::VARCHAR[]) AS "Symbol"`);
+    await conn.run(`DELETE FROM ${rowsTable} WHERE "Symbol" IN (SELECT "Symbol" FROM sp_short)`);
+    await conn.run(`INSERT INTO ${rowsTable} SELECT p.*, c.from_date FROM ${src} p JOIN sp_fc c USING ("Symbol") WHERE p."Symbol" IN (SELECT "Symbol" FROM sp_short)`);
+  }
+  // Keep exactly ctx rows before each symbol's change (a full rebuild's window sees no more than that).
+  const slice = join(ws.tmpDir, `features-slice-${process.pid}-${w.id}.parquet`);
+  const delta = join(ws.tmpDir, `features-delta-${process.pid}-${w.id}.parquet`);
+  await mkdir(ws.tmpDir, { recursive: true });
+  try {
+    await conn.run(`COPY (SELECT * EXCLUDE (rn, k) FROM (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS rn, count(*) FILTER (WHERE "Date" < from_date) OVER (PARTITION BY "Symbol") AS k FROM ${rowsTable}) WHERE rn > k - ${ctx} ORDER BY "Symbol", "Date") TO ${sqlString(slice)} (FORMAT parquet)`);
+    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip FROM read_parquet(${sqlString(slice)}) GROUP BY "Symbol" ORDER BY "Symbol"`);
+    const scan: Scan = { queries: [`SELECT ${SCAN_COLUMNS} FROM read_parquet(${sqlString(slice)})`], symbols: info.map((r) => String(r.s)), lengths: info.map((r) => Number(r.n)), names: info.map((r) => (typeof r.name === 'string' ? r.name : null)) };
+    const skip = info.map((r) => Number(r.skip));
+    const names = [...new Set(scan.names.filter((n): n is string => n !== null))].sort();
+    const nameIndex = new Map(names.map((n, i) => [n, i]));
+    const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM read_parquet(${sqlString(slice)})`);
+    let computed = 0;
+    let idx = 0;
+    await withWorker(ws, scan, s.window, s.extended, nameIndex, async (take) => {
+      const next = (): BarsBatch | null => {
+        for (;;) {
+          const got = take();
+          if (got === null) return null;
+          const k = skip[idx++]!;
+          const b = got.batch;
+          const out = k === 0 ? b : sliceBatch(b, k);
+          if (out.rows === 0) continue;
+          computed += out.rows;
+          return out;
+        }
+      };
+      await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, delta);
+    });
+    await applyChanges(conn, w, delta, changes);
+    return { computed, changes, append };
+  } finally {
+    await rm(slice, { force: true });
+    await rm(delta, { force: true });
+  }
+}
+
+function isoDays(d: string): number {
+  return daysFromCivil(Number(d.slice(0, 4)), Number(d.slice(5, 7)), Number(d.slice(8, 10)));
+}
+
+/** The rows of a batch from index `k` on. */
+function sliceBatch(b: BarsBatch, k: number): BarsBatch {
+  return {
+    ...b,
+    rows: b.rows - k,
+    day: b.day.subarray(k), open: b.open.subarray(k), high: b.high.subarray(k), low: b.low.subarray(k), close: b.close.subarray(k), adjClose: b.adjClose.subarray(k), volume: b.volume.subarray(k), asset: b.asset.subarray(k),
+    extra: b.extra?.map((e) => e.subarray(k)),
+  };
 }

@@ -4,8 +4,9 @@ import type { MessagePort } from 'node:worker_threads';
 import type { BarsBatch } from '../db/bars-writer.js';
 
 export interface FeatureWorkerInit {
-  input: string;
-  /** Rows per symbol, in file order. */
+  /** SELECTs run one after another, each giving d, Open, High, Low, Close, Adj Close, v, a in (Symbol, Date) order. */
+  queries: string[];
+  /** Rows per symbol, in the queries' order. */
   lengths: number[];
   /** Security Name index per symbol (-1 = null). */
   nameIdx: number[];

@@ -1,12 +1,12 @@
 /** @module features/feature-worker
- * Worker thread of `features`: scans prices.parquet in file order with its own DuckDB (numeric
+ * Worker thread of `features`: runs the given scans of prices in (Symbol, Date) order with its own DuckDB (numeric
  * columns only: no strings reach JS), cuts the rows into per-symbol batches, computes the rolling
  * features with the kernels (and, with --extended, the lagged ones of features/lagged once a symbol's
  * rows are complete) and posts each batch, in order, to the writer on the main thread. */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { InboxProducer, runProducer } from '../core/sync-inbox.js';
 import type { BarsBatch } from '../db/bars-writer.js';
-import { openDuckDB, sqlString } from '../db/duckdb.js';
+import { openDuckDB } from '../db/duckdb.js';
 import { readNumericColumns } from '../db/read-columns.js';
 import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { EXTENDED_COLUMNS, laggedFeatures, NextTradingDay } from './lagged.js';
@@ -39,7 +39,6 @@ function transfer(b: BarsBatch): ArrayBuffer[] {
 async function main(inbox: InboxProducer): Promise<void> {
   const db = await openDuckDB({ tempDir: init.tempDir, memoryLimit: init.memoryLimit, threads: 1 });
   try {
-    const sql = `SELECT CAST("Date" AS DATE) AS d, "Open", "High", "Low", "Close", "Adj Close", "Volume"::DOUBLE AS v, ("Asset" = 'stock')::UTINYINT AS a FROM read_parquet(${sqlString(init.input)})`;
     const vol = new RollingWindow(init.window, false);
     const adj = new RollingWindow(init.window);
     const cal = new NextTradingDay();
@@ -67,7 +66,7 @@ async function main(inbox: InboxProducer): Promise<void> {
       }
     };
     startNext();
-    await readNumericColumns(db.connection, sql, (cols, n) => {
+    for (const sql of init.queries) await readNumericColumns(db.connection, sql, (cols, n) => {
       const [d, o, h, l, c, ac, v, a] = cols as [Int32Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Uint8Array];
       let i = 0;
       while (i < n) {
