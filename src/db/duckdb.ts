@@ -13,6 +13,8 @@ export type DuckDBOptions = DuckDBSettings;
 
 export interface DuckDB {
   connection: DuckDBConnection;
+  /** Another connection to the same database (queries on two connections run at the same time); closed by close(). */
+  connect(): Promise<DuckDBConnection>;
   close(): void;
 }
 
@@ -26,9 +28,16 @@ export async function openDuckDB(opts: DuckDBOptions): Promise<DuckDB> {
     preserve_insertion_order: 'true',
   });
   const connection = await instance.connect();
+  const extra: DuckDBConnection[] = [];
   return {
     connection,
+    async connect() {
+      const c = await instance.connect();
+      extra.push(c);
+      return c;
+    },
     close() {
+      for (const c of extra) c.closeSync();
       connection.closeSync();
       instance.closeSync();
     },

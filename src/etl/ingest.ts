@@ -31,6 +31,8 @@ import { ParsePool } from './parse-pool.js';
 export const INGEST_VERSION = 1;
 export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
 const MAX_REPORTED_ISSUES = 200;
+/** Malformed lines held while files are read (then sorted and cut to MAX_REPORTED_ISSUES). */
+const MAX_KEPT_ISSUES = 20_000;
 
 export interface IngestOptions {
   /** The workspace: tables/ and the threads and DuckDB settings. */
@@ -228,7 +230,7 @@ interface IngestRun {
 }
 
 /** Adds a parsed file's counts and issues to the report (strict: the first issue fails the run). */
-function account(c: IngestRun, path: string, p: ParsedBars, lineOffset = 0): void {
+function account(c: IngestRun, path: string, p: ParsedBars, lineOffset: number, issues: MalformedLine[]): void {
   const r = c.report;
   r.rows_read += p.rowsRead;
   if (p.rowsRead === 0 && lineOffset === 0) r.empty_files.push(path);
@@ -238,7 +240,7 @@ function account(c: IngestRun, path: string, p: ParsedBars, lineOffset = 0): voi
     const line = issue.line + lineOffset;
     const value = issue.value === undefined ? '' : ` (got ${JSON.stringify(issue.value)})`;
     if (c.opts.strict) throw new StockpipeError('SP_ERR_INPUT_MALFORMED', `${join(c.m.root, path)}:${line}: ${issue.reason}${value}`);
-    if (r.malformed.length < MAX_REPORTED_ISSUES) r.malformed.push({ path, line, reason: issue.reason, ...(issue.value === undefined ? {} : { value: issue.value }) });
+    if (issues.length < MAX_KEPT_ISSUES) issues.push({ path, line, reason: issue.reason, ...(issue.value === undefined ? {} : { value: issue.value }) });
   }
 }
 
@@ -282,9 +284,10 @@ async function statesOf(c: IngestRun, files: readonly BarFile[], lines: Map<stri
   return out;
 }
 
-/** A whole new table: every file parsed, one file per bucket written in (Symbol, Date) order. */
+/** A whole new table: every file parsed, one file per bucket written in (Symbol, Date) order; `lanes` buckets at once, each lane with its own parse workers and DuckDB connection (DuckDB encodes each streamed COPY on one thread). */
 async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord> {
-  const { ws, m, opts, log } = { ...c, log: c.opts.log };
+  const { ws, m, opts } = c;
+  const log = opts.log;
   // Files in (bucket, symbol) order: each bucket's symbols are contiguous, so each bucket is one streamed write.
   const ordered = [...bars].sort((a, b) => bucketOf(a.symbol) - bucketOf(b.symbol) || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0) || (a.path < b.path ? -1 : 1));
   const groups = groupBySymbol(ordered);
@@ -293,54 +296,87 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
   const nameIndex = new Map(nameList.map((n, i) => [n, i]));
   const guessed = m.layout === 'dir' ? await scanDateRange(m.root, ordered.map((b) => b.path)) : null;
   const ranges = guessed ? [guessed, { min: MIN_DAY, max: MAX_DAY }] : [{ min: MIN_DAY, max: MAX_DAY }];
-  const lines = new Map<string, number>();
-  const lastDate = new Map<string, string | null>();
+  // Buckets dealt to lanes by bytes, largest first.
+  const bytes = new Array<number>(BUCKETS).fill(0);
+  for (const b of ordered) bytes[bucketOf(b.symbol)]! += b.size;
+  const used = [...new Set(ordered.map((b) => bucketOf(b.symbol)))];
+  const laneCount = Math.max(1, Math.min(2, ws.threads, used.length));
+  const laneOf = new Array<number>(BUCKETS).fill(0);
+  const load = new Array<number>(laneCount).fill(0);
+  for (const b of [...used].sort((x, y) => bytes[y]! - bytes[x]!)) {
+    const l = load.indexOf(Math.min(...load));
+    laneOf[b] = l;
+    load[l]! += bytes[b]!;
+  }
   const db = await openDuckDB(ws.duckdbSettings());
   const w = TableWrite.begin(ws, c.reg, 'prices');
   try {
     for (const [attempt, range] of ranges.entries()) {
       const saved = JSON.stringify(c.report);
-      const pool = new ParsePool({ root: m.root, layout: m.layout, files: ordered.map((b) => b.path), threads: ws.threads, lookahead: 256 });
-      let g = 0;
-      let file = 0;
+      const lines = new Map<string, number>();
+      const lastDate = new Map<string, string | null>();
       let withoutMeta = 0;
       let kept = 0;
+      let filesDone = 0;
+      const issues: MalformedLine[] = [];
       opts.progress.start('ingest', ordered.length);
+      const pools: ParsePool[] = [];
       try {
-        for (let bucket = 0; bucket < BUCKETS; bucket++) {
-          if (g >= groups.length || bucketOf(groups[g]!.symbol) !== bucket) continue;
-          const next = (): BarsBatch | null => {
-            while (g < groups.length && bucketOf(groups[g]!.symbol) === bucket) {
-              const group = groups[g]!;
-              const parts: { parsed: ParsedBars; asset: Asset }[] = [];
-              for (const f of group.files) {
-                const res = pool.takeSync(file++);
-                if (!res.ok) throw parseFailure(c, f, res);
-                account(c, f.path, res.parsed);
-                lines.set(f.path, res.parsed.rowsRead);
-                parts.push({ parsed: res.parsed, asset: f.asset });
+        let failed: unknown = null;
+        const settled = await Promise.allSettled(Array.from({ length: laneCount }, async (_, lane) => {
+          const laneGroups = groups.map((g, i) => ({ g, i })).filter(({ g }) => laneOf[bucketOf(g.symbol)] === lane);
+          const files = laneGroups.flatMap(({ g }) => g.files);
+          const pool = new ParsePool({ root: m.root, layout: m.layout, files: files.map((b) => b.path), threads: Math.max(1, Math.floor(ws.threads / laneCount)), lookahead: 256 });
+          pools.push(pool);
+          const conn = lane === 0 ? db.connection : await db.connect();
+          let k = 0;
+          let file = 0;
+          for (const bucket of used.filter((b) => laneOf[b] === lane).sort((x, y) => x - y)) {
+            const next = (): BarsBatch | null => {
+              if (failed !== null) throw new Error('another lane failed'); // stop this lane's write too
+              while (k < laneGroups.length && bucketOf(laneGroups[k]!.g.symbol) === bucket) {
+                const { g: group, i: gi } = laneGroups[k++]!;
+                const parts: { parsed: ParsedBars; asset: Asset }[] = [];
+                for (const f of group.files) {
+                  const res = pool.takeSync(file++);
+                  if (!res.ok) throw parseFailure(c, f, res);
+                  account(c, f.path, res.parsed, 0, issues);
+                  lines.set(f.path, res.parsed.rowsRead);
+                  parts.push({ parsed: res.parsed, asset: f.asset });
+                }
+                opts.progress.update(++filesDone);
+                const batch = toBatch(c, gi, group.symbol, parts, nameIndex);
+                if (batch === null) {
+                  lastDate.set(group.symbol, null);
+                  continue;
+                }
+                kept++;
+                if (!c.names.has(group.symbol)) withoutMeta++;
+                lastDate.set(group.symbol, civilFromDays(batch.day[batch.rows - 1]!));
+                return batch;
               }
-              opts.progress.update(file);
-              const batch = toBatch(c, g++, group.symbol, parts, nameIndex);
-              if (batch === null) {
-                lastDate.set(group.symbol, null);
-                continue;
-              }
-              kept++;
-              if (!c.names.has(group.symbol)) withoutMeta++;
-              lastDate.set(group.symbol, civilFromDays(batch.day[batch.rows - 1]!));
-              return batch;
+              return null;
+            };
+            const f = await w.newFile(bucket);
+            try {
+              await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } }, next, f.abs);
+            } catch (err) {
+              failed ??= err;
+              await rm(f.abs, { force: true });
+              throw err;
             }
-            return null;
-          };
-          const f = await w.newFile(bucket);
-          await writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } }, next, f.abs);
-          await w.addWritten(db.connection, f);
-        }
+            await w.addWritten(conn, f);
+          }
+        }));
+        // Every lane has stopped; the first failure is the one to report.
+        const rejected = settled.find((x) => x.status === 'rejected');
+        if (rejected) throw failed ?? rejected.reason;
+        keepIssues(c.report, issues);
         w.removeAll();
         const states = await statesOf(c, ordered, lines, lastDate);
         c.report.files_read = ordered.length;
         c.report.symbols_changed = kept;
+        c.report.empty_files.sort();
         return await w.commit(c.reg, {
           operation: 'overwrite',
           source: identity,
@@ -355,13 +391,19 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
         log.debug({ err: err.message }, 'a file is not sorted by date: writing again with the full date dictionary');
       } finally {
         opts.progress.stop();
-        await pool.close();
+        for (const p of pools) await p.close();
       }
     }
     throw new StockpipeError('SP_ERR_INTERNAL', 'ingest wrote nothing');
   } finally {
     db.close();
   }
+}
+
+/** The malformed lines to report: the first MAX_REPORTED_ISSUES by path and line (lanes find them in no fixed order). */
+function keepIssues(r: IngestReport, issues: MalformedLine[]): void {
+  issues.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line));
+  r.malformed = issues.slice(0, MAX_REPORTED_ISSUES);
 }
 
 /** A touched symbol: its new rows, and whether they are only a grown file's new lines. */
@@ -403,6 +445,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
   const nameList = [...new Set(touchedSymbols.map((s) => c.names.get(s)).filter((n): n is string => n !== undefined))].sort();
   const nameIndex = new Map(nameList.map((n, i) => [n, i]));
   const lines = new Map<string, number>();
+  const issues: MalformedLine[] = [];
   const touched: Touched[] = [];
   const reparse: SymbolGroup[] = [];
   // Grown files: only the new lines, when they all come after the symbol's last stored date.
@@ -421,7 +464,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
         }
         const last = daysFromIso(st.last_date);
         if (parsed !== null && (parsed.rows === 0 || parsed.day[0]! > last)) {
-          account(c, f.path, parsed, st.lines);
+          account(c, f.path, parsed, st.lines, issues);
           lines.set(f.path, st.lines + parsed.rowsRead);
           touched.push({ symbol: g.symbol, batch: toBatch(c, gi, g.symbol, [{ parsed, asset: f.asset }], nameIndex), tail: true });
           r.files_tail_read++;
@@ -443,7 +486,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
         for (const f of g.files) {
           const res = pool.takeSync(k++);
           if (!res.ok) throw parseFailure(c, f, res);
-          account(c, f.path, res.parsed);
+          account(c, f.path, res.parsed, 0, issues);
           lines.set(f.path, res.parsed.rowsRead);
           parts.push({ parsed: res.parsed, asset: f.asset });
         }
@@ -456,6 +499,8 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     }
     r.files_read = files.length;
   }
+  keepIssues(r, issues);
+  r.empty_files.sort();
   touched.sort((a, b) => (a.batch?.sym ?? 0) - (b.batch?.sym ?? 0));
   const db = await openDuckDB(ws.duckdbSettings());
   const w = TableWrite.begin(ws, reg, 'prices');

@@ -13,7 +13,7 @@ import { readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -182,7 +182,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       const source = { ...settings, prices_snapshot: prices.snapshot.id };
       const r = incremental
         ? await incrementalBuild(db.connection, reg, w0, prices, settings, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), opts)
-        : await fullBuild(db.connection, w0, prices.files, settings, opts);
+        : await fullBuild(db, w0, prices.files, settings, opts);
       const snap = await w0.commit(reg, {
         operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
         source,
@@ -219,45 +219,68 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
   }
 }
 
-/** Every symbol: one worker scan per bucket (no sort when the bucket's files are ordered), one file per bucket. */
-async function fullBuild(conn: DuckDBConnection, w: TableWrite, files: readonly DataFileRecord[], s: FeatureSettings, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+/** Every symbol: one worker scan per bucket (no sort when the bucket's files are ordered), one file per bucket, written by `lanes` workers and connections at once. */
+async function fullBuild(db: DuckDB, w: TableWrite, files: readonly DataFileRecord[], s: FeatureSettings, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
+  const conn = db.connection;
   const buckets = bucketScans(ws, files);
-  const scan: Scan = { queries: [], symbols: [], lengths: [], names: [] };
-  const perBucket: { bucket: number; first: number; count: number }[] = [];
-  for (const b of buckets) {
-    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM ${b.source} GROUP BY "Symbol" ORDER BY "Symbol"`);
-    perBucket.push({ bucket: b.bucket, first: scan.symbols.length, count: info.length });
-    for (const r of info) {
-      scan.symbols.push(String(r.s));
-      scan.lengths.push(Number(r.n));
-      scan.names.push(typeof r.name === 'string' ? r.name : null);
-    }
-    scan.queries.push(`SELECT ${SCAN_COLUMNS} FROM ${b.source}${b.ordered ? '' : ' ORDER BY "Symbol", "Date"'}`);
-  }
-  const names = [...new Set(scan.names.filter((n): n is string => n !== null))].sort();
+  const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM ${parquetSource(files.map((f) => ws.path(f.path)))} GROUP BY "Symbol" ORDER BY "Symbol"`);
+  const names = [...new Set(info.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
   const nameIndex = new Map(names.map((n, i) => [n, i]));
-  const rows = scan.lengths.reduce((a, b) => a + b, 0);
   const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${parquetSource(files.map((f) => ws.path(f.path)))}`);
+  const lanes = Math.max(1, Math.min(2, ws.threads, buckets.length));
+  const plans = Array.from({ length: lanes }, () => ({ scan: { queries: [], symbols: [], lengths: [], names: [] } as Scan, buckets: [] as { bucket: number; count: number }[] }));
+  // Buckets dealt to the lanes largest first, so both lanes end at about the same time.
+  const sized = buckets.map((b) => ({ ...b, rows: info.filter((r) => bucketOf(String(r.s)) === b.bucket).reduce((a, r) => a + Number(r.n), 0) })).sort((a, b) => b.rows - a.rows);
+  const load = new Array<number>(lanes).fill(0);
+  for (const b of sized) {
+    const l = load.indexOf(Math.min(...load));
+    load[l]! += b.rows;
+    const plan = plans[l]!;
+    const mine = info.filter((r) => bucketOf(String(r.s)) === b.bucket);
+    plan.buckets.push({ bucket: b.bucket, count: mine.length });
+    for (const r of mine) {
+      plan.scan.symbols.push(String(r.s));
+      plan.scan.lengths.push(Number(r.n));
+      plan.scan.names.push(typeof r.name === 'string' ? r.name : null);
+    }
+    plan.scan.queries.push(`SELECT ${SCAN_COLUMNS} FROM ${b.source}${b.ordered ? '' : ' ORDER BY "Symbol", "Date"'}`);
+  }
+  const rows = info.reduce((a, r) => a + Number(r.n), 0);
   opts.progress.start('features', rows);
   let done = 0;
-  await withWorker(ws, scan, s.window, s.extended, nameIndex, async (take) => {
-    for (const pb of perBucket) {
-      let left = pb.count;
-      const next = (): BarsBatch | null => {
-        if (left === 0) return null;
-        const got = take();
-        if (got === null) throw new Error('the feature worker ended early');
-        left--;
-        done += got.batch.rows;
-        opts.progress.update(done);
-        return got.batch;
-      };
-      const f = await w.newFile(pb.bucket);
-      await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
-      await w.addWritten(conn, f);
-    }
-  });
+  let failed: unknown = null;
+  const settled = await Promise.allSettled(plans.map(async (plan, l) => {
+    const c = l === 0 ? conn : await db.connect();
+    await withWorker(ws, plan.scan, s.window, s.extended, nameIndex, async (take) => {
+      for (const pb of plan.buckets) {
+        let left = pb.count;
+        const next = (): BarsBatch | null => {
+          if (failed !== null) throw new Error('another lane failed'); // stop this lane's write too
+          if (left === 0) return null;
+          const got = take();
+          if (got === null) throw new Error('the feature worker ended early');
+          left--;
+          done += got.batch.rows;
+          opts.progress.update(done);
+          return got.batch;
+        };
+        const f = await w.newFile(pb.bucket);
+        try {
+          await writeBarsParquet(c, { symbols: plan.scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
+        } catch (err) {
+          failed ??= err;
+          throw err;
+        }
+        await w.addWritten(c, f);
+      }
+    });
+  }));
+  const rejected = settled.find((x) => x.status === 'rejected');
+  if (rejected) {
+    await w.discard();
+    throw failed ?? rejected.reason;
+  }
   if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows, expected ${rows}`);
   w.removeAll();
   return { computed: rows, changes: new Map(), append: false };
