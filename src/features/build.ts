@@ -16,7 +16,7 @@ import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
-import { openRegistry, type Registry } from '../registry/store.js';
+import { openRegistry } from '../registry/store.js';
 import { BUCKETS, bucketOf, partitionName } from '../store/partition.js';
 import { parquetSource, tableAt } from '../store/read.js';
 import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
@@ -180,15 +180,22 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     try {
       const w0 = TableWrite.begin(ws, reg, 'features');
       const source = { ...settings, prices_snapshot: prices.snapshot.id };
-      const r = incremental
-        ? await incrementalBuild(db.connection, reg, w0, prices, settings, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), opts)
-        : await fullBuild(db, w0, prices.files, settings, opts);
-      const snap = await w0.commit(reg, {
-        operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
-        source,
-        summary: { mode: incremental ? 'incremental' : 'full', rows_computed: r.computed, symbols_changed: r.changes.size, files_added: w0.added.length, files_removed: w0.removed.length },
-        changes: incremental ? [...r.changes].map(([symbol, ch]) => ({ symbol, from_date: ch.from })) : [],
-      });
+      let r: Awaited<ReturnType<typeof fullBuild>>;
+      let snap: SnapshotRecord;
+      try {
+        r = incremental
+          ? await incrementalBuild(db.connection, w0, prices, settings, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'))
+          : await fullBuild(db, w0, prices.files, settings, opts);
+        snap = await w0.commit(reg, {
+          operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
+          source,
+          summary: { mode: incremental ? 'incremental' : 'full', rows_computed: r.computed, symbols_changed: r.changes.size, files_added: w0.added.length, files_removed: w0.removed.length },
+          changes: incremental ? [...r.changes].map(([symbol, ch]) => ({ symbol, from_date: ch.from })) : [],
+        });
+      } catch (err) {
+        await w0.discard(); // nothing was committed: the files written so far are nobody's
+        throw err;
+      }
       const [tot] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s, count("vol_moving_avg")::BIGINT AS f FROM ${parquetSource(tableAt(ws, reg, 'features').paths)}`);
       const report: FeaturesReport = {
         output: ws.tableDir('features'),
@@ -297,9 +304,7 @@ function contextRows(s: FeatureSettings): number {
  * stored ones (docs/store.md). Each row's features read only its own window, so the result equals a
  * full rebuild bit for bit.
  */
-async function incrementalBuild(conn: DuckDBConnection, reg: Registry, w: TableWrite, prices: { files: DataFileRecord[] }, s: FeatureSettings, changed: Map<string, string | null>, append: boolean, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
-  void reg;
-  const ws = w.ws;
+async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { files: DataFileRecord[] }, s: FeatureSettings, changed: Map<string, string | null>, append: boolean): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {  const ws = w.ws;
   const ctx = contextRows(s);
   const changes = new Map<string, SymbolDelta>();
   for (const [sym, from] of changed) changes.set(sym, { from, append: append && from !== null });

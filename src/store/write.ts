@@ -36,6 +36,7 @@ export class TableWrite {
   readonly added: NewDataFile[] = [];
   readonly removed: DataFileRecord[] = [];
   private seq = 0;
+  private committed = false;
   private readonly tag = randomBytes(3).toString('hex');
 
   private constructor(
@@ -90,14 +91,16 @@ export class TableWrite {
     return (this.base?.rows ?? 0) - this.removed.reduce((s, f) => s + f.rows, 0) + this.added.reduce((s, f) => s + f.rows, 0);
   }
 
-  /** Deletes what this write added (it failed before committing). */
+  /** Deletes what this write added (it failed before committing; after the commit, nothing). */
   async discard(): Promise<void> {
+    if (this.committed) return;
     for (const f of this.added) await rm(this.ws.path(f.path), { force: true });
   }
 
   /** Commits the snapshot (one catalog transaction), then updates the view. */
   async commit(reg: Registry, c: Omit<CommitInput, 'id' | 'table' | 'base' | 'added' | 'removed' | 'rows'> & { operation: SnapshotOperation }): Promise<SnapshotRecord> {
     const snap = commitSnapshot(reg, { ...c, id: this.id, table: this.table, base: this.base?.id ?? null, added: this.added, removed: this.removed.map((f) => f.file_id), rows: this.rowsAfter() });
+    this.committed = true;
     await publishView(this.ws, reg, snap);
     return snap;
   }
