@@ -6,6 +6,8 @@
 import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Workspace } from '../src/core/workspace.js';
+import { readTable } from '../src/store/read.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { sql } from './helpers/workspace.js';
@@ -70,7 +72,7 @@ describe('incremental ingest and features', () => {
     ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
     const first = ok(['ingest', '--workspace', ws]);
     expect(first.mode).toBe('full');
-    ok(['features', '--workspace', ws, '--window', '5']);
+    const firstFeatures = ok(['features', '--workspace', ws, '--window', '5']);
     const firstRows = await sql(`SELECT count(*)::INT AS n FROM ${view(ws, 'prices')}`);
     for (let round = 0; round < 4; round++) {
       const names = (await readdir(stocks)).map((f) => f.slice(0, -4));
@@ -112,6 +114,15 @@ describe('incremental ingest and features', () => {
       expect(await diff(ws, full, 'prices', cols)).toBe(0);
       expect(await diff(ws, full, 'features', featureCols)).toBe(0);
     }
+    // As of the first prices snapshot, after restatements: the features computed again equal the ones stored then.
+    const asOf = join(root, 'as-of.parquet');
+    const a = ok(['features', '--workspace', ws, '--window', '5', '--as-of', String(first.snapshot_id), '--out', asOf]);
+    expect(a.prices_snapshot).toBe(first.snapshot_id);
+    const stored = readTable(new Workspace(ws), 'features', String(firstFeatures.snapshot_id)).paths.map((p) => `'${p}'`).join(', ');
+    const [d] = await sql(`SELECT (SELECT count(*) FROM (SELECT ${featureCols} FROM read_parquet([${stored}], hive_partitioning = false) EXCEPT ALL SELECT ${featureCols} FROM read_parquet('${asOf}')))
+      + (SELECT count(*) FROM (SELECT ${featureCols} FROM read_parquet('${asOf}') EXCEPT ALL SELECT ${featureCols} FROM read_parquet([${stored}], hive_partitioning = false))) AS n, (SELECT count(*) FROM read_parquet('${asOf}'))::INT AS rows`);
+    expect(Number(d!.n)).toBe(0);
+    expect(d!.rows).toBe(firstRows[0]!.n);
     // The first snapshot is still readable as it was.
     const files = (await sql(`SELECT count(*)::INT AS n FROM read_parquet('${ws}/store/prices/*/s000001-*.parquet')`));
     expect(files[0]!.n).toBe(firstRows[0]!.n);

@@ -9,7 +9,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileOrNull, writeFileAtomic } from '../core/fs.js';
+import { readFileOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
@@ -17,9 +17,9 @@ import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } 
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
-import { BUCKETS, bucketOf, partitionName } from '../store/partition.js';
-import { parquetSource, tableAt } from '../store/read.js';
-import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
+import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName } from '../store/partition.js';
+import { parquetSource, readTable, tableAt } from '../store/read.js';
+import { applyChanges, type SymbolDelta, TableWrite, type WrittenFile } from '../store/write.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { civilFromDays, daysFromCivil } from '../etl/csv-parse.js';
@@ -227,7 +227,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
 }
 
 /** Every symbol: one worker scan per bucket (no sort when the bucket's files are ordered), one file per bucket, written by `lanes` workers and connections at once. */
-async function fullBuild(db: DuckDB, w: TableWrite, files: readonly DataFileRecord[], s: FeatureSettings, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
   const buckets = bucketScans(ws, files);
@@ -291,6 +291,86 @@ async function fullBuild(db: DuckDB, w: TableWrite, files: readonly DataFileReco
   if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows, expected ${rows}`);
   w.removeAll();
   return { computed: rows, changes: new Map(), append: false };
+}
+
+/** Where a full build puts its files: a snapshot being written (TableWrite), or a scratch folder (features --as-of). */
+interface FileSink {
+  readonly id: number;
+  readonly ws: Workspace;
+  newFile(bucket: number): Promise<WrittenFile>;
+  addWritten(conn: DuckDBConnection, f: WrittenFile): Promise<unknown>;
+  removeAll(): void;
+  discard(): Promise<void>;
+}
+
+/** A sink of files in a temp folder, for a computation that is not a snapshot. */
+class ScratchSink implements FileSink {
+  readonly files: string[] = [];
+  private seq = 0;
+  constructor(readonly ws: Workspace, readonly id: number, private readonly dir: string) {}
+  async newFile(bucket: number): Promise<WrittenFile> {
+    await mkdir(this.dir, { recursive: true });
+    const abs = join(this.dir, `${partitionName(bucket)}-${this.seq++}.parquet`);
+    return { rel: abs, abs, partition: partitionName(bucket) };
+  }
+  async addWritten(_conn: DuckDBConnection, f: WrittenFile): Promise<void> {
+    this.files.push(f.abs);
+  }
+  removeAll(): void {}
+  async discard(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface FeaturesAsOfOptions {
+  ws: Workspace;
+  window: number;
+  extended?: boolean;
+  /** A snapshot id or a time (store/read's parseAsOf). */
+  asOf: string;
+  /** FILE.parquet or FILE.csv. */
+  out: string;
+  log: Logger;
+  progress: Progress;
+}
+
+export interface FeaturesAsOfReport {
+  output: string;
+  prices_snapshot: number;
+  rows: number;
+  symbols: number;
+  window: number;
+  extended: boolean;
+  seconds: number;
+}
+
+/**
+ * `features --as-of X --out FILE`: the features of the prices table as it was at X, computed the way
+ * every build computes them, written to one file sorted by Symbol, Date (without the lineage column:
+ * the rows are a computation, not stored ones). Equal, value for value, to the features snapshot that
+ * was built from that prices snapshot. The store is not changed.
+ */
+export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOfReport> {
+  const t0 = performance.now();
+  const w = o.window;
+  if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
+  const format = o.out.endsWith('.parquet') ? 'parquet' : o.out.endsWith('.csv') ? 'csv' : null;
+  if (format === null) throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out}: the file name must end in .parquet or .csv`);
+  const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: o.extended === true };
+  const prices = readTable(o.ws, 'prices', o.asOf);
+  const db = await openDuckDB(o.ws.duckdbSettings());
+  const sink = new ScratchSink(o.ws, prices.snapshot.id, join(o.ws.tmpDir, `features-as-of-${process.pid}`));
+  try {
+    await fullBuild(db, sink, prices.files, settings, { ...o, force: true });
+    const opts = format === 'parquet' ? '(FORMAT parquet, COMPRESSION zstd)' : '(FORMAT csv, HEADER true)';
+    await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`));
+    const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(sink.files)}`);
+    return { output: o.out, prices_snapshot: prices.snapshot.id, rows: Number(n!.n), symbols: Number(n!.s), window: w, extended: settings.extended, seconds: Math.round(performance.now() - t0) / 1000 };
+  } finally {
+    await sink.discard();
+    o.progress.stop();
+    db.close();
+  }
 }
 
 /** Rows before a changed row that its features may read: the rolling window's w − 1, the extended columns' lookback. */

@@ -64,7 +64,7 @@ export const ingest = defineCommand({
 
 export const features = defineCommand({
   name: 'features',
-  summary: 'rolling features per symbol → features/features.parquet (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling)',
+  summary: 'rolling features per symbol → a new snapshot of tables/features/ (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling; only changed tails when it can)',
   options: z
     .object({
       // A string: the config checks it (features.window), so any bad value is SP_ERR_FEATURES_WINDOW.
@@ -74,11 +74,13 @@ export const features = defineCommand({
         .optional()
         .describe('also write the lagged day-ahead columns (returns, volatility, log volume, next trading day) for `train --task forecast`')
         .register(cli, { config: 'features.extended' }),
-      force: flag().describe('rebuild even when prices and window are unchanged'),
+      force: flag().describe('rebuild every symbol even when an incremental update would do (a new full snapshot)'),
+      asOf: z.string().optional().describe('compute the features of the prices table as of a snapshot id or an ISO time (with --out; the store is not changed)').register(cli, { arg: 'snapshot|time' }),
+      out: z.string().optional().describe('with --as-of: the file to write, FILE.parquet or FILE.csv').register(cli, { arg: 'file' }),
     })
     .strict(),
-  examples: ['stockpipe features', 'stockpipe features --window 20 --json', 'stockpipe features --extended'],
-  run: (o, ctx) => featuresCommand(ctx, { force: o.force }),
+  examples: ['stockpipe features', 'stockpipe features --window 20 --json', 'stockpipe features --extended', 'stockpipe features --as-of 3 --out features-at-3.parquet'],
+  run: (o, ctx) => featuresCommand(ctx, { force: o.force, asOf: o.asOf, out: o.out }),
 });
 
 export const validate = defineCommand({
