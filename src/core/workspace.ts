@@ -47,6 +47,8 @@ export const layout = {
   tableHead: (table: TableName): string => `tables/${table}/_snapshot.json`,
   pricesReport: 'tables/prices.report.json',
   storeDir: 'store',
+  /** What a table was before the store (one Parquet file and its report): removed when the table's first snapshot is written. */
+  legacyTableFiles: (table: TableName): readonly string[] => (table === 'prices' ? ['tables/prices.parquet'] : ['features/features.parquet', 'features/features.report.json']),
   /** Where a table's immutable data files live. */
   storeTableDir: (table: TableName): string => `store/${table}`,
   validationDir: 'validation',

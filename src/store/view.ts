@@ -7,7 +7,7 @@
 import { link, mkdir, readdir, rm, rmdir, copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readdirOrEmpty, writeFileAtomic } from '../core/fs.js';
-import type { Workspace } from '../core/workspace.js';
+import { layout, type Workspace } from '../core/workspace.js';
 import { liveFiles, type SnapshotRecord } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
 
@@ -56,6 +56,8 @@ export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRe
       }
     }
   }
+  // A workspace from before the store kept the table as one file: gone once the table has a snapshot.
+  if (snap.parent_id === null) for (const rel of layout.legacyTableFiles(snap.table)) await rm(ws.path(rel), { force: true });
   const head: TableHead = { table: snap.table, snapshot_id: snap.id, created_at: snap.created_at, operation: snap.operation, rows: snap.rows, files: [...want.keys()].sort() };
   await writeFileAtomic(ws.tableHead(snap.table), `${JSON.stringify(head, null, 2)}\n`);
   return head;
