@@ -21,6 +21,8 @@ export const PIPELINE_RUN_STATUSES = [...RUN_STATUSES, 'abandoned'] as const;
 /** A pipeline task's states (docs/pipelines.md); `retried` = an attempt failed and the next one is waiting. */
 export const TASK_STATUSES = ['queued', 'running', 'retried', 'succeeded', 'failed', 'skipped', 'cached', 'cancelled'] as const;
 export const ALERT_SEVERITIES = ['info', 'warning', 'error'] as const;
+/** A backfill day's states: `skipped` = its logical date already had a run that finished (docs/pipelines.md). */
+export const BACKFILL_DAY_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 
 const list = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
@@ -209,6 +211,41 @@ INSERT INTO model_versions_v2 SELECT model_id, kind, run_id, data_hash, created_
 DROP TABLE model_versions;
 ALTER TABLE model_versions_v2 RENAME TO model_versions;
 CREATE INDEX model_versions_created ON model_versions(created_at);
+`,
+  },
+  {
+    version: 3,
+    name: 'logical dates of pipeline runs; backfills and their days',
+    sql: `
+ALTER TABLE runs ADD COLUMN logical_date TEXT;     -- a pipeline run's trading day (run --date, a backfill day); NULL = none
+ALTER TABLE runs ADD COLUMN backfill_id TEXT;      -- the backfill a pipeline run belongs to
+CREATE INDEX runs_logical_date ON runs(name, logical_date) WHERE logical_date IS NOT NULL;
+CREATE INDEX runs_backfill ON runs(backfill_id) WHERE backfill_id IS NOT NULL;
+
+CREATE TABLE backfills (
+  backfill_id    TEXT PRIMARY KEY,
+  pipeline       TEXT NOT NULL,
+  date_from      TEXT NOT NULL,
+  date_to        TEXT NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN (${list(RUN_STATUSES)})),
+  started_at     TEXT NOT NULL,
+  ended_at       TEXT,
+  days_total     INTEGER NOT NULL,
+  days_succeeded INTEGER NOT NULL DEFAULT 0,
+  days_failed    INTEGER NOT NULL DEFAULT 0,
+  days_skipped   INTEGER NOT NULL DEFAULT 0,
+  error          TEXT
+);
+CREATE INDEX backfills_started ON backfills(started_at);
+
+CREATE TABLE backfill_days (
+  backfill_id TEXT NOT NULL REFERENCES backfills(backfill_id),
+  date        TEXT NOT NULL,                         -- the logical date (an NYSE trading day)
+  run_id      TEXT REFERENCES runs(run_id),          -- the day's pipeline run (a skipped day: the earlier run that succeeded)
+  status      TEXT NOT NULL CHECK (status IN (${list(BACKFILL_DAY_STATUSES)})),
+  seconds     REAL,
+  PRIMARY KEY (backfill_id, date)
+);
 `,
   },
 ];
