@@ -10,7 +10,7 @@ import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js
 import type { Workspace } from '../core/workspace.js';
 import { abortableSleep, backoffMs } from '../core/retry.js';
 import { createRng } from '../core/rng.js';
-import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
+import { cacheLookup, cacheStore, updateTaskRun, type CacheEntry, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import { topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
 import { prepareRun } from './prepare.js';
@@ -20,6 +20,13 @@ export type { RunOptions, RunOutcome, TaskOutcome } from './types.js';
 
 /** How long a timed-out task may take to stop before the runner reports it anyway. */
 const STOP_GRACE_MS = 10_000;
+
+/**
+ * Task state changes are written to the store at most this long after they happen, together in one
+ * transaction (and all that is left at the end of the run with the run's end): short tasks cost no
+ * commit each, and a long task shows as running within this delay.
+ */
+const STORE_DELAY_MS = 50;
 
 /** Errors that another attempt cannot fix: bad usage or config, bad inputs, failed validation. */
 function retryable(code: string): boolean {
@@ -33,6 +40,12 @@ export { abortableSleep, backoffMs };
 const resolveFiles = (list: FileList | undefined, up: Readonly<Record<string, TaskSummary>>): readonly string[] => (list === undefined ? [] : typeof list === 'function' ? list(up) : list);
 export const resolveParams = (p: TaskSpec['params'], up: Readonly<Record<string, TaskSummary>>): Record<string, unknown> => (p === undefined ? {} : typeof p === 'function' ? p(up) : p);
 
+/** The params in a task's cache key: a `dated` task's include the logical date (none without one: keys stay as before). */
+export function keyParams(spec: TaskSpec, up: Readonly<Record<string, TaskSummary>>, logicalDate: string | null): Record<string, unknown> {
+  const p = resolveParams(spec.params, up);
+  return spec.dated === true && logicalDate !== null ? { ...p, logical_date: logicalDate } : p;
+}
+
 export function taskLogPath(ws: Workspace, runId: string, task: string): string {
   return ws.taskLog(runId, task);
 }
@@ -43,19 +56,45 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const { registry: reg, pipeline, log } = opts;
   const order = topoOrder(pipeline.tasks);
   const names = order.map((t) => t.name);
-  const hasher = new FileHasher(opts.ws);
+  const hasher = opts.hasher ?? new FileHasher(opts.ws);
   const sleep = opts.sleep ?? abortableSleep;
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) cancel.abort();
 
-  const { runId, resumed, states, summaries, outcomes } = prepareRun(reg, pipeline.name, order, opts);
+  const { runId, resumed, logicalDate, states, summaries, outcomes } = prepareRun(reg, pipeline.name, order, opts);
   opts.observer?.onPlan?.(runId, [...states.values()]);
 
-  const emit = (name: string, patch: Partial<TaskState>, store?: TaskPatch): void => {
+  // Store writes behind the state: merged per task and committed together (STORE_DELAY_MS).
+  const pending = new Map<string, TaskPatch>();
+  const pendingCache: Omit<CacheEntry, 'created_at'>[] = [];
+  let storeTimer: NodeJS.Timeout | undefined;
+  const writePending = (): void => {
+    for (const [task, patch] of pending) updateTaskRun(reg, runId, task, patch);
+    for (const c of pendingCache) cacheStore(reg, c);
+    pending.clear();
+    pendingCache.length = 0;
+  };
+  const flushStore = (): void => {
+    clearTimeout(storeTimer);
+    storeTimer = undefined;
+    if (pending.size === 0 && pendingCache.length === 0) return;
+    try {
+      reg.transaction(writePending);
+    } catch (err) {
+      // Kept pending: the next flush (at the latest the run's end, which throws) writes it.
+      log.warn({ err, runId }, 'pipeline: task states not written yet');
+    }
+  };
+  const store = (name: string, patch: TaskPatch): void => {
+    const prev = pending.get(name);
+    pending.set(name, prev === undefined ? patch : Object.assign(prev, patch));
+    storeTimer ??= setTimeout(flushStore, STORE_DELAY_MS);
+  };
+  const emit = (name: string, patch: Partial<TaskState>, patchStore?: TaskPatch): void => {
     const st = Object.assign(states.get(name)!, patch);
-    if (store) updateTaskRun(reg, runId, name, store);
+    if (patchStore) store(name, patchStore);
     opts.observer?.onTask?.({ ...st });
   };
   const madeDirs = new Set<string>();
@@ -94,7 +133,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     try {
       if (spec.cache !== 'never') {
         const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(opts.ws.path(p), `task ${name}: input`)));
-        key = cacheKey({ task: name, version: spec.version, params: resolveParams(spec.params, up), inputs });
+        key = cacheKey({ task: name, version: spec.version, params: keyParams(spec, up, logicalDate), inputs });
         const forced = opts.force === true || (opts.forceTasks ?? []).includes(name);
         const hit = forced ? null : cacheLookup(reg, name, key);
         if (hit && (await outputsUnchanged(hasher, hit.outputs))) {
@@ -123,7 +162,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       let timedOut = false;
       try {
         const work = spec.run({
-          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes,
+          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes, logicalDate,
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });
         const result = spec.timeoutMs === undefined ? await work : await Promise.race([work, new Promise<never>((_, reject) => {
@@ -142,7 +181,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         })]);
         const declared = result.status === 'skipped' ? [] : resolveFiles(spec.outputs, { ...up, [name]: result.summary ?? {} });
         const outputs = await Promise.all(declared.map((p) => hasher.hash(opts.ws.path(p), `task ${name}: output`)));
-        if (key !== null && result.status !== 'skipped') cacheStore(reg, { task: name, cache_key: key, run_id: runId, outputs, summary: result.summary ?? null });
+        if (key !== null && result.status !== 'skipped') pendingCache.push({ task: name, cache_key: key, run_id: runId, outputs, summary: result.summary ?? null });
         finish(result.status ?? 'succeeded', { result, key, outputs, attempts: attempt });
         return;
       } catch (raw) {
@@ -230,17 +269,23 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     if (running.size === 0) break; // nothing ready and nothing running: done (or cancelled)
     await Promise.race(running.values());
   }
-  await hasher.save();
+  if (opts.hasher === undefined) await hasher.save();
   opts.signal?.removeEventListener('abort', onAbort);
 
   const list = names.map((n) => outcomes.get(n) ?? { name: n, status: states.get(n)!.status, seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
   const failedTask = list.find((t) => t.status === 'failed');
   const status: RunOutcome['status'] = cancel.signal.aborted ? 'cancelled' : failedTask ? 'failed' : 'finished';
-  reg.endRun(runId, status, failedTask ? `${failedTask.name}: ${failedTask.error?.code}: ${failedTask.error?.message}` : status === 'cancelled' ? 'cancelled' : undefined);
+  // The tasks' last states and the run's end: one transaction.
+  clearTimeout(storeTimer);
+  reg.transaction(() => {
+    writePending();
+    reg.endRun(runId, status, failedTask ? `${failedTask.name}: ${failedTask.error?.code}: ${failedTask.error?.message}` : status === 'cancelled' ? 'cancelled' : undefined);
+  });
   opts.observer?.onEnd?.(runId, status);
   return {
     run_id: runId,
     pipeline: pipeline.name,
+    logical_date: logicalDate,
     status,
     resumed,
     seconds: Math.round(performance.now() - t0) / 1000,
