@@ -44,7 +44,7 @@ export async function runsLogsCommand(ctx: CommandContext, id: string, task: str
   const run = withStore(ctx, (reg) => mustGet(reg, id));
   const t = run.tasks.find((x) => x.task === task);
   if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${task}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
-  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (it never started: ${t.status})`);
+  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (${t.status === 'queued' || t.status === 'skipped' ? 'it never started' : 'it logged nothing: a quick in-process or cached task that succeeded'}: ${t.status})`);
   let log: string;
   try {
     log = await readFile(t.log_path, 'utf8');

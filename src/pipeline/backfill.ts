@@ -8,7 +8,7 @@
  * caller's (taken once for the whole backfill); the runner (runner.ts) does each day. */
 import { randomUUID } from 'node:crypto';
 import {
-  createBackfill, endBackfill, recordBackfillDays, reopenBackfill, unfinishedBackfill, type BackfillDay, type BackfillStatus,
+  createBackfill, endBackfill, getBackfill, recordBackfillDays, reopenBackfill, unfinishedBackfill, type BackfillDay, type BackfillStatus,
 } from '../registry/backfills.js';
 import { latestRunForDate } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
@@ -74,12 +74,23 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillOutcome> 
   if (prev) reopenBackfill(reg, id);
   else createBackfill(reg, { backfill_id: id, pipeline: pipeline.name, from: o.from, to: o.to, days: o.days });
 
-  // One hasher (its memo read once) for every day; skipped days are recorded in batches.
+  // One hasher (its memo read once) for every day; skipped days are recorded in batches, a run day
+  // in the transaction that ends its run; the counts are kept here.
   const hasher = new FileHasher(o.ws);
   const results: BackfillDayResult[] = [];
   const unrecorded: BackfillDay[] = [];
+  const state = new Map<string, string>((prev ? getBackfill(reg, id)!.days : []).map((d) => [d.date, d.status]));
+  const counts = { succeeded: 0, failed: 0, skipped: 0 };
+  for (const st of state.values()) if (st === 'succeeded' || st === 'failed' || st === 'skipped') counts[st]++;
+  const note = (day: BackfillDay): void => {
+    const before = state.get(day.date);
+    if (before === 'succeeded' || before === 'failed' || before === 'skipped') counts[before]--;
+    if (day.status === 'succeeded' || day.status === 'failed' || day.status === 'skipped') counts[day.status]++;
+    state.set(day.date, day.status);
+    unrecorded.push(day);
+  };
   const record = (): void => {
-    recordBackfillDays(reg, id, unrecorded);
+    recordBackfillDays(reg, id, unrecorded, counts);
     unrecorded.length = 0;
   };
   let failed: BackfillOutcome['failed'] = null;
@@ -95,22 +106,24 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillOutcome> 
       if (plan.action === 'skip') {
         const day: BackfillDayResult = { date, run_id: plan.run_id, status: 'skipped', seconds: 0 };
         results.push(day);
-        unrecorded.push(day);
+        note(day);
         o.onDay?.(day, null);
         continue;
       }
-      record();
       const t0 = performance.now();
+      let day: BackfillDayResult | undefined;
       const out = await runPipeline({
         ...runOpts, hasher, backfillId: id,
         ...(plan.action === 'resume' ? { resume: plan.run_id! } : { logicalDate: date }),
+        onEndRecord: (runId, st) => {
+          day = { date, run_id: runId, status: st === 'finished' ? 'succeeded' : st, seconds: Math.round(performance.now() - t0) / 1000 };
+          note(day);
+          record();
+        },
       });
-      const status = out.status === 'finished' ? 'succeeded' : out.status;
-      const day: BackfillDayResult = { date, run_id: out.run_id, status, seconds: Math.round(performance.now() - t0) / 1000 };
-      results.push(day);
-      unrecorded.push(day);
-      record();
-      o.onDay?.(day, out);
+      const status = day!.status;
+      results.push(day!);
+      o.onDay?.(day!, out);
       if (status === 'cancelled') {
         cancelled = true;
         break;

@@ -3,10 +3,11 @@
  * skipped and fed their last results) or a resumed one (its succeeded, cached and decided-skip
  * tasks kept with their summaries, the rest re-queued in the same run id), with the runner's pid
  * recorded. The runner runs it. */
+import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
 import { hostname } from 'node:os';
 import { processStartTime } from '../core/proc.js';
-import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, updateTaskRun, type RunnerIdentity, type TaskStatus } from '../registry/pipeline.js';
+import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, type RunnerIdentity, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
 import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from './types.js';
@@ -19,6 +20,10 @@ export interface PreparedRun {
   states: Map<string, TaskState>;
   summaries: Record<string, TaskSummary>;
   outcomes: Map<string, TaskOutcome>;
+  /** A new run: writes it (run row, queued tasks, params) — the runner's first store write does. Null when resumed (already stored). */
+  writeRun: ((initial: ReadonlyMap<string, TaskPatch>) => void) | null;
+  /** Task states to store with it (tasks outside --from/--to). */
+  patches: [string, TaskPatch][];
 }
 
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
@@ -30,7 +35,7 @@ function thisRunner(): RunnerIdentity {
   return self;
 }
 
-/** Creates or reopens the run in the store; returns each task's starting state. */
+/** Plans a new run (stored by the runner) or reopens one in the store; returns each task's starting state. */
 export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha' | 'runner' | 'logicalDate' | 'backfillId'>): PreparedRun {
   const names = order.map((t) => t.name);
   const states = new Map<string, TaskState>(names.map((n) => [n, { name: n, status: 'queued', attempts: 0, seconds: null, startedAt: null, note: null, fraction: null, error: null }]));
@@ -39,6 +44,8 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
   let runId: string;
   let resumed = false;
   let logicalDate = opts.logicalDate ?? null;
+  let writeRun: PreparedRun['writeRun'] = null;
+  const patches: [string, TaskPatch][] = [];
   const runner = opts.runner ?? thisRunner();
 
   if (opts.resume !== undefined) {
@@ -69,7 +76,10 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
     // Who runs it now: a run left 'running' by a runner that is gone reads as abandoned.
     recordRunner(reg, runId, runner);
   } else {
-    runId = createPipelineRun(reg, {
+    // Recorded by the runner with its first store write (writeRun): a quick run costs one transaction.
+    runId = randomUUID().replaceAll('-', '');
+    const input = {
+      run_id: runId,
       pipeline: pipelineName,
       tasks: names,
       params: { ...opts.params, edges: edges(order), from: opts.from ?? null, to: opts.to ?? null, force: opts.force === true, force_tasks: opts.forceTasks ?? [] },
@@ -78,7 +88,9 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
       logical_date: opts.logicalDate ?? null,
       backfill_id: opts.backfillId ?? null,
       runner,
-    });
+      started_at: reg.timestamp(),
+    };
+    writeRun = (initial) => { createPipelineRun(reg, { ...input, initial }); };
     const slice = sliceNames(order, { from: opts.from, to: opts.to });
     for (const n of names) {
       if (slice.has(n)) continue;
@@ -87,9 +99,9 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
       st.status = 'skipped';
       st.note = 'outside --from/--to';
       if (prev) summaries[n] = prev.summary ?? {};
-      updateTaskRun(reg, runId, n, { status: 'skipped', summary: prev?.summary ?? null, error: null });
+      patches.push([n, { status: 'skipped', summary: prev?.summary ?? null, error: null }]);
       outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
     }
   }
-  return { runId, resumed, logicalDate, states, summaries, outcomes };
+  return { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches };
 }

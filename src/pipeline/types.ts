@@ -132,6 +132,8 @@ export interface RunOptions {
   logicalDate?: string;
   /** The backfill this run belongs to (recorded with it). */
   backfillId?: string;
+  /** Called inside the transaction that records the run's end (a backfill records its day with it). */
+  onEndRecord?: (runId: string, status: RunOutcome['status']) => void;
   /** A file hasher shared by several runs (a backfill): its memo is read once; the caller saves it. */
   hasher?: FileHasher;
   /** Recorded with the run. */

@@ -55,16 +55,19 @@ export function reopenBackfill(reg: Registry, id: string): void {
   reg.run('reopen backfill', "UPDATE backfills SET status = 'running', ended_at = NULL, error = NULL WHERE backfill_id = ?", [id]);
 }
 
-/** Records the state of some days (one transaction) and refreshes the backfill's counts. */
-export function recordBackfillDays(reg: Registry, id: string, days: readonly BackfillDay[]): void {
+/** The number of days in each final state (kept by the caller, stored with the days). */
+export interface BackfillCounts {
+  succeeded: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Records the state of some days and the backfill's counts (in the caller's transaction, or one of its own). */
+export function recordBackfillDays(reg: Registry, id: string, days: readonly BackfillDay[], counts: BackfillCounts): void {
   if (days.length === 0) return;
   reg.transaction(() => {
     for (const d of days) reg.run('record backfill day', 'UPDATE backfill_days SET run_id = ?, status = ?, seconds = ? WHERE backfill_id = ? AND date = ?', [d.run_id, d.status, d.seconds, id, d.date]);
-    reg.run('count backfill days', `UPDATE backfills SET
-      days_succeeded = (SELECT COUNT(*) FROM backfill_days WHERE backfill_id = @id AND status = 'succeeded'),
-      days_failed = (SELECT COUNT(*) FROM backfill_days WHERE backfill_id = @id AND status = 'failed'),
-      days_skipped = (SELECT COUNT(*) FROM backfill_days WHERE backfill_id = @id AND status = 'skipped')
-      WHERE backfill_id = @id`, { id });
+    reg.run('count backfill days', 'UPDATE backfills SET days_succeeded = ?, days_failed = ?, days_skipped = ? WHERE backfill_id = ?', [counts.succeeded, counts.failed, counts.skipped, id]);
   });
 }
 

@@ -135,7 +135,7 @@ describe('pipeline run history', () => {
   it('backfills: days queued, recorded with counts, ended, found again while unfinished', () => {
     createBackfill(reg, { backfill_id: 'b1', pipeline: 'daily', from: '2024-07-02', to: '2024-07-05', days: ['2024-07-02', '2024-07-03', '2024-07-05'] });
     const run = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-02', backfill_id: 'b1' });
-    recordBackfillDays(reg, 'b1', [{ date: '2024-07-02', run_id: run, status: 'succeeded', seconds: 1 }, { date: '2024-07-03', run_id: null, status: 'failed', seconds: 0.5 }]);
+    recordBackfillDays(reg, 'b1', [{ date: '2024-07-02', run_id: run, status: 'succeeded', seconds: 1 }, { date: '2024-07-03', run_id: null, status: 'failed', seconds: 0.5 }], { succeeded: 1, failed: 1, skipped: 0 });
     endBackfill(reg, 'b1', 'failed', 'day 2024-07-03 failed');
     const b = getBackfill(reg, 'b1')!;
     expect([b.status, b.days_total, b.days_succeeded, b.days_failed, b.days_skipped]).toEqual(['failed', 3, 1, 1, 0]);
@@ -143,7 +143,7 @@ describe('pipeline run history', () => {
     expect(unfinishedBackfill(reg, 'daily', '2024-07-02', '2024-07-05')?.backfill_id).toBe('b1');
     expect(unfinishedBackfill(reg, 'daily', '2024-07-02', '2024-07-08')).toBeNull();
     reopenBackfill(reg, 'b1');
-    recordBackfillDays(reg, 'b1', [{ date: '2024-07-03', run_id: null, status: 'skipped', seconds: 0 }, { date: '2024-07-05', run_id: null, status: 'succeeded', seconds: 0 }]);
+    recordBackfillDays(reg, 'b1', [{ date: '2024-07-03', run_id: null, status: 'skipped', seconds: 0 }, { date: '2024-07-05', run_id: null, status: 'succeeded', seconds: 0 }], { succeeded: 2, failed: 0, skipped: 1 });
     endBackfill(reg, 'b1', 'finished');
     expect(unfinishedBackfill(reg, 'daily', '2024-07-02', '2024-07-05')).toBeNull();
     expect(listBackfills(reg).map((x) => [x.backfill_id, x.status, x.days_succeeded, x.days_skipped])).toEqual([['b1', 'finished', 2, 1]]);

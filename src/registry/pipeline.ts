@@ -79,15 +79,19 @@ function seconds(run: Pick<RunRecord, 'started_at' | 'ended_at'>): number | null
  */
 export function createPipelineRun(reg: Registry, input: {
   run_id?: string; pipeline: string; tasks: readonly string[]; params?: Record<string, unknown>; config_hash?: string; git_sha?: string;
-  logical_date?: string | null; backfill_id?: string | null; runner?: RunnerIdentity;
+  logical_date?: string | null; backfill_id?: string | null; runner?: RunnerIdentity; started_at?: string;
+  /** Tasks' states known when the run is written (a run stored after it began): inserted as they are, not queued then updated. */
+  initial?: ReadonlyMap<string, TaskPatch>;
 }): string {
   return reg.transaction(() => {
-    const runId = reg.startRun({ kind: 'pipeline', name: input.pipeline, run_id: input.run_id, config_hash: input.config_hash, git_sha: input.git_sha });
+    const runId = reg.startRun({ kind: 'pipeline', name: input.pipeline, run_id: input.run_id, config_hash: input.config_hash, git_sha: input.git_sha, started_at: input.started_at });
     if (input.logical_date != null || input.backfill_id != null) {
       reg.run('date run', 'UPDATE runs SET logical_date = ?, backfill_id = ? WHERE run_id = ?', [input.logical_date ?? null, input.backfill_id ?? null, runId]);
     }
     input.tasks.forEach((task, position) => {
-      reg.run('plan task', "INSERT INTO task_runs (run_id, task, position, status) VALUES (?, ?, ?, 'queued')", [runId, task, position]);
+      const p = input.initial?.get(task);
+      if (p === undefined) reg.run('plan task', "INSERT INTO task_runs (run_id, task, position, status) VALUES (?, ?, ?, 'queued')", [runId, task, position]);
+      else reg.run('plan task', `INSERT INTO task_runs (run_id, task, position, ${TASK_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${TASK_COLUMNS.map(() => '?').join(', ')})`, [runId, task, position, ...taskValues({ status: 'queued', attempts: 0, ...p })]);
     });
     const params = { ...input.params, ...(input.runner ? { runner_pid: input.runner.pid, runner_host: input.runner.host, runner_start: input.runner.start } : {}) };
     if (Object.keys(params).length > 0) reg.logParams(runId, params);
@@ -115,14 +119,21 @@ export function reopenPipelineRun(reg: Registry, runId: string, requeue: readonl
 
 export type TaskPatch = Partial<Omit<TaskRunRecord, 'run_id' | 'task' | 'position'>>;
 
+const TASK_COLUMNS = ['status', 'attempts', 'started_at', 'ended_at', 'seconds', 'rows_in', 'rows_out', 'cache_key', 'outputs', 'summary', 'log_path', 'error_code', 'error'] as const satisfies readonly (keyof TaskPatch)[];
+
+/** A patch's values in column order (`cols`), JSON for outputs and summary. */
+function taskValues(patch: TaskPatch, cols: readonly (keyof TaskPatch)[] = TASK_COLUMNS): unknown[] {
+  return cols.map((c) => {
+    const v = patch[c];
+    return c === 'outputs' || c === 'summary' ? (v === null || v === undefined ? null : JSON.stringify(v)) : (v ?? null);
+  });
+}
+
 /** Updates the named fields of one task run. */
 export function updateTaskRun(reg: Registry, runId: string, task: string, patch: TaskPatch): void {
   const cols = Object.keys(patch) as (keyof TaskPatch)[];
   if (cols.length === 0) return;
-  const values = cols.map((c) => {
-    const v = patch[c];
-    return c === 'outputs' || c === 'summary' ? (v === null || v === undefined ? null : JSON.stringify(v)) : (v ?? null);
-  });
+  const values = taskValues(patch, cols);
   reg.run('update task run', `UPDATE task_runs SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND task = ?`, [...values, runId, task]);
 }
 

@@ -220,7 +220,6 @@ CREATE INDEX model_versions_created ON model_versions(created_at);
 ALTER TABLE runs ADD COLUMN logical_date TEXT;     -- a pipeline run's trading day (run --date, a backfill day); NULL = none
 ALTER TABLE runs ADD COLUMN backfill_id TEXT;      -- the backfill a pipeline run belongs to
 CREATE INDEX runs_logical_date ON runs(name, logical_date) WHERE logical_date IS NOT NULL;
-CREATE INDEX runs_backfill ON runs(backfill_id) WHERE backfill_id IS NOT NULL;
 
 CREATE TABLE backfills (
   backfill_id    TEXT PRIMARY KEY,
