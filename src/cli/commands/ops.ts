@@ -39,9 +39,18 @@ export const serve = defineCommand({
 export const monitor = defineCommand({
   name: 'monitor',
   summary: 'score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain',
-  options: z.object({ model: z.string().optional().describe('only this model (id or alias)').register(cli, { arg: 'id', defaultText: 'every model with forecasts' }) }).strict(),
-  examples: ['stockpipe monitor', 'stockpipe monitor --model champion --json'],
-  run: (o, ctx) => monitorCommand(ctx, { model: o.model, deliver: (alerts) => deliverAlerts(ctx, alerts) }),
+  options: z
+    .object({
+      model: z.string().optional().describe('only this model (id or alias)').register(cli, { arg: 'id', defaultText: 'every model with forecasts' }),
+      date: z
+        .string()
+        .optional()
+        .describe('a logical date (an NYSE trading day): forecasts for days up to it are matured, error and drift windows end at it')
+        .register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
+    })
+    .strict(),
+  examples: ['stockpipe monitor', 'stockpipe monitor --model champion --json', 'stockpipe monitor --date 2024-07-03'],
+  run: (o, ctx) => monitorCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), deliver: (alerts) => deliverAlerts(ctx, alerts) }),
 });
 
 export const run = defineCommand({
