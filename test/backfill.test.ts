@@ -98,7 +98,7 @@ describe('--date', () => {
     const b = await copy();
     await changeRowsAfter(b, D);
     const days = [previousTradingDay(previousTradingDay(previousTradingDay(D))), previousTradingDay(previousTradingDay(D)), previousTradingDay(D), D];
-    const out = [];
+    const out: Record<string, any>[] = [];
     for (const ws of [a, b]) {
       for (const day of days) expect(sp(ws, ['forecast', '--date', day]).code).toBe(0);
       const m = sp(ws, ['monitor', '--date', D]);
