@@ -74,7 +74,7 @@ describe('--date', () => {
     expect(runCli(['backfill', 'daily', '--from', '2011-06-15', '--to', '2999-01-04', '-w', ws, '--json']).json.error?.code).toBe('SP_ERR_DATE_IN_FUTURE');
   });
 
-  it('forecast --date D: each symbol\'s last bar up to D, for the next trading day; rows after D never change it', async () => {
+  it("forecast --date D: each symbol's last bar up to D, for the next trading day; rows after D never change it", async () => {
     const a = await copy();
     const b = await copy();
     await changeRowsAfter(b, D);
@@ -135,12 +135,20 @@ describe('stockpipe backfill', () => {
     const range = ['--from', '2011-06-11', '--to', D]; // a Saturday .. Wednesday: 3 trading days
     const dry = sp(ws, ['backfill', 'daily', ...range, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
-    expect(dry.json.data.days.map((d: { date: string; action: string }) => [d.date, d.action])).toEqual([['2011-06-13', 'run'], ['2011-06-14', 'run'], ['2011-06-15', 'run']]);
+    expect(dry.json.data.days.map((d: { date: string; action: string }) => [d.date, d.action])).toEqual([
+      ['2011-06-13', 'run'],
+      ['2011-06-14', 'run'],
+      ['2011-06-15', 'run'],
+    ]);
 
     const first = sp(ws, ['backfill', 'daily', ...range]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.json.data).toMatchObject({ pipeline: 'daily', from: '2011-06-11', to: D, status: 'finished' });
-    expect(first.json.data.days.map((d: { date: string; status: string }) => [d.date, d.status])).toEqual([['2011-06-13', 'succeeded'], ['2011-06-14', 'succeeded'], ['2011-06-15', 'succeeded']]);
+    expect(first.json.data.days.map((d: { date: string; status: string }) => [d.date, d.status])).toEqual([
+      ['2011-06-13', 'succeeded'],
+      ['2011-06-14', 'succeeded'],
+      ['2011-06-15', 'succeeded'],
+    ]);
     const id = first.json.data.backfill_id as string;
 
     const list = sp(ws, ['runs', 'list']);

@@ -60,7 +60,10 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
       const n = (a: PlannedDay['action']): number => plan.filter((p) => p.action === a).length;
       return {
         data: { pipeline: pipeline.name, from: opts.from, to: opts.to, dry_run: true, days: plan },
-        human: [`backfill ${pipeline.name} ${opts.from}..${opts.to} (dry run: nothing runs): ${days.length} trading days, ${n('run')} to run, ${n('resume')} to resume, ${n('skip')} finished already`, ...plan.map(dayLine)].join('\n'),
+        human: [
+          `backfill ${pipeline.name} ${opts.from}..${opts.to} (dry run: nothing runs): ${days.length} trading days, ${n('run')} to run, ${n('resume')} to resume, ${n('skip')} finished already`,
+          ...plan.map(dayLine),
+        ].join('\n'),
       };
     } finally {
       reg.close();
@@ -79,19 +82,41 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
   const failedRuns: Parameters<typeof alertForRun>[1][] = [];
   try {
     const out = await runBackfill({
-      ws: ctx.ws, pipeline, registry: reg, log: ctx.log, days, from: opts.from, to: opts.to, force: opts.force, continueOnFailure: opts.continueOnFailure,
-      concurrency: ctx.config.pipeline.concurrency, signal: abort.signal, processes: lock.processes,
-      params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
+      ws: ctx.ws,
+      pipeline,
+      registry: reg,
+      log: ctx.log,
+      days,
+      from: opts.from,
+      to: opts.to,
+      force: opts.force,
+      continueOnFailure: opts.continueOnFailure,
+      concurrency: ctx.config.pipeline.concurrency,
+      signal: abort.signal,
+      processes: lock.processes,
+      params: { pipeline: pipeline.name },
+      configHash: hashJson(ctx.config),
       onDay: (d, run) => {
         if (run?.status === 'failed') failedRuns.push(run);
         if (!ctx.quiet && !ctx.json) process.stderr.write(`${dayLine(d).trimStart()}\n`);
       },
     });
     for (const run of failedRuns) await alertForRun(reg, run, alertChannels(ctx), ctx.log);
-    const data: BackfillData = { backfill_id: out.backfill_id, pipeline: out.pipeline, from: out.from, to: out.to, resumed: out.resumed, status: out.status, seconds: Math.round(performance.now() - t0) / 1000, days: out.days };
+    const data: BackfillData = {
+      backfill_id: out.backfill_id,
+      pipeline: out.pipeline,
+      from: out.from,
+      to: out.to,
+      resumed: out.resumed,
+      status: out.status,
+      seconds: Math.round(performance.now() - t0) / 1000,
+      days: out.days,
+    };
     const again = `stockpipe backfill ${out.pipeline} --from ${out.from} --to ${out.to}`;
     if (out.status === 'cancelled') {
-      throw new StockpipeError('SP_ERR_RUN_CANCELLED', `backfill ${out.backfill_id} (${out.pipeline} ${out.from}..${out.to}) was cancelled; finished days are kept`, { hint: `Continue it with \`${again}\`.` });
+      throw new StockpipeError('SP_ERR_RUN_CANCELLED', `backfill ${out.backfill_id} (${out.pipeline} ${out.from}..${out.to}) was cancelled; finished days are kept`, {
+        hint: `Continue it with \`${again}\`.`,
+      });
     }
     if (out.failed) {
       const f = out.failed;

@@ -17,7 +17,15 @@ async function nthDateBack(conn: DuckDBConnection, src: string, end: string, n: 
 }
 
 /** A copy of `path`'s drift columns dated up to `until` (as far back as the windows reach); `remove` deletes it. */
-export async function driftSourceUntil(conn: DuckDBConnection, ws: Workspace, path: string, until: string, recentDays: number, referenceDays: number, referenceEnd?: string): Promise<{ path: string; remove: () => Promise<void> }> {
+export async function driftSourceUntil(
+  conn: DuckDBConnection,
+  ws: Workspace,
+  path: string,
+  until: string,
+  recentDays: number,
+  referenceDays: number,
+  referenceEnd?: string,
+): Promise<{ path: string; remove: () => Promise<void> }> {
   const src = `read_parquet(${sqlString(path)})`;
   const names = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${src}`)).map((r) => String(r.column_name)));
   let from = await nthDateBack(conn, src, until, recentDays + referenceDays + 1);

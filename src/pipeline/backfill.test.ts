@@ -33,10 +33,32 @@ const pipeline: Pipeline = {
   name: 'daily',
   description: '',
   tasks: [
-    { name: 'data', version: '1', inputs: ['src.txt'], run: async () => { calls.push('data'); return {}; } },
-    { name: 'forecast', version: '1', deps: ['data'], dated: true, inputs: ['src.txt'], run: async (ctx) => { calls.push(`forecast ${ctx.logicalDate}`); return { summary: { date: ctx.logicalDate } }; } },
     {
-      name: 'monitor', version: '1', deps: ['forecast'], cache: 'never', dated: true,
+      name: 'data',
+      version: '1',
+      inputs: ['src.txt'],
+      run: async () => {
+        calls.push('data');
+        return {};
+      },
+    },
+    {
+      name: 'forecast',
+      version: '1',
+      deps: ['data'],
+      dated: true,
+      inputs: ['src.txt'],
+      run: async (ctx) => {
+        calls.push(`forecast ${ctx.logicalDate}`);
+        return { summary: { date: ctx.logicalDate } };
+      },
+    },
+    {
+      name: 'monitor',
+      version: '1',
+      deps: ['forecast'],
+      cache: 'never',
+      dated: true,
       run: async (ctx) => {
         calls.push(`monitor ${ctx.logicalDate}`);
         if (failOn.has(ctx.logicalDate!)) throw new StockpipeError('SP_ERR_TASK_FAILED', `monitor failed on ${ctx.logicalDate}`);
@@ -116,13 +138,17 @@ describe('backfill', () => {
     expect(calls.filter((c) => c === 'data')).toHaveLength(DAYS.length);
   });
 
-  it('a failing day stops it; started again it resumes that day\'s run and runs only the remaining days', async () => {
+  it("a failing day stops it; started again it resumes that day's run and runs only the remaining days", async () => {
     failOn.add('2024-07-05');
     const out = await backfill();
     expect(out.status).toBe('failed');
     expect(out.failed).toMatchObject({ date: '2024-07-05', task: 'monitor', code: 'SP_ERR_TASK_FAILED' });
     expect(out.days.map((d) => d.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'failed']);
-    expect(getBackfill(reg, out.backfill_id)!.days.slice(4).map((d) => d.status)).toEqual(['queued', 'queued']);
+    expect(
+      getBackfill(reg, out.backfill_id)!
+        .days.slice(4)
+        .map((d) => d.status),
+    ).toEqual(['queued', 'queued']);
     expect(planBackfill(reg, 'daily', DAYS).map((p) => p.action)).toEqual(['skip', 'skip', 'skip', 'resume', 'run', 'run']);
 
     failOn.clear();
@@ -132,12 +158,20 @@ describe('backfill', () => {
     expect(again.resumed).toBe(true);
     expect(again.backfill_id).toBe(out.backfill_id);
     expect(again.days.map((d) => [d.date, d.status])).toEqual([
-      ['2024-07-01', 'skipped'], ['2024-07-02', 'skipped'], ['2024-07-03', 'skipped'],
-      ['2024-07-05', 'succeeded'], ['2024-07-08', 'succeeded'], ['2024-07-09', 'succeeded'],
+      ['2024-07-01', 'skipped'],
+      ['2024-07-02', 'skipped'],
+      ['2024-07-03', 'skipped'],
+      ['2024-07-05', 'succeeded'],
+      ['2024-07-08', 'succeeded'],
+      ['2024-07-09', 'succeeded'],
     ]);
     // 07-05 continued in its own run: only the failed task ran again.
     expect(again.days[3]!.run_id).toBe(out.days[3]!.run_id);
-    expect(getPipelineRun(reg, again.days[3]!.run_id!)!.tasks.map((t) => [t.task, t.status])).toEqual([['data', 'cached'], ['forecast', 'succeeded'], ['monitor', 'succeeded']]);
+    expect(getPipelineRun(reg, again.days[3]!.run_id!)!.tasks.map((t) => [t.task, t.status])).toEqual([
+      ['data', 'cached'],
+      ['forecast', 'succeeded'],
+      ['monitor', 'succeeded'],
+    ]);
     expect(calls.filter((c) => c.startsWith('monitor')).map((c) => c.slice(8))).toEqual(['2024-07-05', '2024-07-08', '2024-07-09']);
     const b = getBackfill(reg, out.backfill_id)!;
     expect([b.status, b.days_succeeded, b.days_skipped, b.days_failed]).toEqual(['finished', 3, 3, 0]);
@@ -153,7 +187,12 @@ describe('backfill', () => {
 
   it('a cancelled backfill stops and ends cancelled; the next call continues it', async () => {
     const abort = new AbortController();
-    const out = await backfill({ signal: abort.signal, onDay: (d) => { if (d.date === '2024-07-02') abort.abort(); } });
+    const out = await backfill({
+      signal: abort.signal,
+      onDay: (d) => {
+        if (d.date === '2024-07-02') abort.abort();
+      },
+    });
     expect(out.status).toBe('cancelled');
     expect(out.days.map((d) => d.date)).toEqual(['2024-07-01', '2024-07-02']);
     const again = await backfill();

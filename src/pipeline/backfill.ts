@@ -7,9 +7,7 @@
  * continues with the days not yet succeeded (in the same backfill record). The run lock is the
  * caller's (taken once for the whole backfill); the runner (runner.ts) does each day. */
 import { randomUUID } from 'node:crypto';
-import {
-  createBackfill, endBackfill, getBackfill, recordBackfillDays, reopenBackfill, unfinishedBackfill, type BackfillDay, type BackfillStatus,
-} from '../registry/backfills.js';
+import { createBackfill, endBackfill, getBackfill, recordBackfillDays, reopenBackfill, unfinishedBackfill, type BackfillDay, type BackfillStatus } from '../registry/backfills.js';
 import { latestRunForDate } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { FileHasher } from './hash.js';
@@ -113,7 +111,9 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillOutcome> 
       const t0 = performance.now();
       let day: BackfillDayResult | undefined;
       const out = await runPipeline({
-        ...runOpts, hasher, backfillId: id,
+        ...runOpts,
+        hasher,
+        backfillId: id,
         ...(plan.action === 'resume' ? { resume: plan.run_id! } : { logicalDate: date }),
         onEndRecord: (runId, st) => {
           day = { date, run_id: runId, status: st === 'finished' ? 'succeeded' : st, seconds: Math.round(performance.now() - t0) / 1000 };

@@ -23,7 +23,9 @@ function realDate(flag: string, value: string): void {
 function notFuture(flag: string, value: string, now: Date): void {
   const today = todayInNewYork(now);
   if (value > today) {
-    throw new StockpipeError('SP_ERR_DATE_IN_FUTURE', `${flag} ${value} is after today (${today} in New York): its data cannot be known yet`, { hint: `Use ${isTradingDay(today) ? today : previousTradingDay(today)} or an earlier trading day.` });
+    throw new StockpipeError('SP_ERR_DATE_IN_FUTURE', `${flag} ${value} is after today (${today} in New York): its data cannot be known yet`, {
+      hint: `Use ${isTradingDay(today) ? today : previousTradingDay(today)} or an earlier trading day.`,
+    });
   }
 }
 
@@ -47,7 +49,9 @@ export function backfillDays(from: string, to: string, now: Date): string[] {
   notFuture('--to', to, now);
   const days = tradingDays(from, to);
   if (days.length === 0) {
-    throw new StockpipeError('SP_ERR_NOT_TRADING_DAY', `${from}..${to} holds no NYSE trading day`, { hint: `The previous trading day is ${previousTradingDay(from)}, the next ${nextTradingDay(to)}.` });
+    throw new StockpipeError('SP_ERR_NOT_TRADING_DAY', `${from}..${to} holds no NYSE trading day`, {
+      hint: `The previous trading day is ${previousTradingDay(from)}, the next ${nextTradingDay(to)}.`,
+    });
   }
   return days;
 }

@@ -37,16 +37,26 @@ export interface BackfillDetails extends BackfillRecord {
 /** Starts a backfill with every day 'queued', in one transaction. */
 export function createBackfill(reg: Registry, input: { backfill_id: string; pipeline: string; from: string; to: string; days: readonly string[] }): void {
   reg.transaction(() => {
-    reg.run('start backfill', `INSERT INTO backfills (backfill_id, pipeline, date_from, date_to, status, started_at, days_total) VALUES (?, ?, ?, ?, 'running', ?, ?)`,
-      [input.backfill_id, input.pipeline, input.from, input.to, reg.timestamp(), input.days.length]);
+    reg.run('start backfill', `INSERT INTO backfills (backfill_id, pipeline, date_from, date_to, status, started_at, days_total) VALUES (?, ?, ?, ?, 'running', ?, ?)`, [
+      input.backfill_id,
+      input.pipeline,
+      input.from,
+      input.to,
+      reg.timestamp(),
+      input.days.length,
+    ]);
     for (const d of input.days) reg.run('plan backfill day', "INSERT INTO backfill_days (backfill_id, date, status) VALUES (?, ?, 'queued')", [input.backfill_id, d]);
   });
 }
 
 /** The newest backfill of `pipeline` over exactly [from, to] that did not finish (to continue it), or null. */
 export function unfinishedBackfill(reg: Registry, pipeline: string, from: string, to: string): BackfillRecord | null {
-  const r = reg.get<BackfillRecord>('find backfill', `SELECT * FROM backfills WHERE pipeline = ? AND date_from = ? AND date_to = ?
-    ORDER BY started_at DESC, rowid DESC LIMIT 1`, [pipeline, from, to]);
+  const r = reg.get<BackfillRecord>(
+    'find backfill',
+    `SELECT * FROM backfills WHERE pipeline = ? AND date_from = ? AND date_to = ?
+    ORDER BY started_at DESC, rowid DESC LIMIT 1`,
+    [pipeline, from, to],
+  );
   return r !== undefined && r.status !== 'finished' ? r : null;
 }
 
@@ -66,7 +76,8 @@ export interface BackfillCounts {
 export function recordBackfillDays(reg: Registry, id: string, days: readonly BackfillDay[], counts: BackfillCounts): void {
   if (days.length === 0) return;
   reg.transaction(() => {
-    for (const d of days) reg.run('record backfill day', 'UPDATE backfill_days SET run_id = ?, status = ?, seconds = ? WHERE backfill_id = ? AND date = ?', [d.run_id, d.status, d.seconds, id, d.date]);
+    for (const d of days)
+      reg.run('record backfill day', 'UPDATE backfill_days SET run_id = ?, status = ?, seconds = ? WHERE backfill_id = ? AND date = ?', [d.run_id, d.status, d.seconds, id, d.date]);
     reg.run('count backfill days', 'UPDATE backfills SET days_succeeded = ?, days_failed = ?, days_skipped = ? WHERE backfill_id = ?', [counts.succeeded, counts.failed, counts.skipped, id]);
   });
 }
@@ -85,6 +96,10 @@ export function getBackfill(reg: Registry, id: string): BackfillDetails | null {
 
 /** Backfills, newest first. */
 export function listBackfills(reg: Registry, opts: { pipeline?: string; limit?: number; offset?: number } = {}): BackfillRecord[] {
-  return reg.all<BackfillRecord>('list backfills', `SELECT * FROM backfills WHERE (@pipeline IS NULL OR pipeline = @pipeline)
-    ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`, { pipeline: opts.pipeline ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0 });
+  return reg.all<BackfillRecord>(
+    'list backfills',
+    `SELECT * FROM backfills WHERE (@pipeline IS NULL OR pipeline = @pipeline)
+    ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
+    { pipeline: opts.pipeline ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0 },
+  );
 }
