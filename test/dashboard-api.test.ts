@@ -3,6 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createBackfill, recordBackfillDays } from '../src/registry/backfills.js';
 import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
@@ -35,6 +36,36 @@ async function start(assetsDir?: string) {
 const json = <T>(body: string): T => JSON.parse(body) as T;
 
 describe('runs', () => {
+  it('GET /runs shows logical dates and backfills and filters by backfill; GET /backfills(/:id) lists them with their days', async () => {
+    const own = await tempDir('dash-backfill');
+    const reg = openRegistry(own);
+    try {
+      createBackfill(reg, { backfill_id: 'b1', pipeline: 'daily', from: '2024-07-01', to: '2024-07-03', days: ['2024-07-01', '2024-07-02', '2024-07-03'] });
+      const r1 = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-01', backfill_id: 'b1' });
+      const r2 = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-02', backfill_id: 'b1' });
+      createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'] });
+      recordBackfillDays(reg, 'b1', [{ date: '2024-07-01', run_id: r1, status: 'succeeded', seconds: 1 }, { date: '2024-07-02', run_id: r2, status: 'failed', seconds: 2 }], { succeeded: 1, failed: 1, skipped: 0 });
+    } finally {
+      reg.close();
+    }
+    const holder = new ChampionHolder(own, silentLog);
+    await holder.refresh();
+    const { app } = await buildApp({ workspace: own, holder, accessLog: null, version: 'test', dashboardDir: join(own, 'no-dashboard') });
+    try {
+      const all = json<{ runs: { logical_date: string | null; backfill_id: string | null }[]; total: number }>((await app.inject('/runs')).body);
+      expect(all.runs.map((r) => [r.logical_date, r.backfill_id])).toEqual([[null, null], ['2024-07-02', 'b1'], ['2024-07-01', 'b1']]);
+      expect(json<{ total: number }>((await app.inject('/runs?backfill=b1')).body).total).toBe(2);
+      const list = json<{ backfills: { backfill_id: string; days_total: number; days_failed: number }[] }>((await app.inject('/backfills')).body);
+      expect(list.backfills.map((b) => [b.backfill_id, b.days_total, b.days_failed])).toEqual([['b1', 3, 1]]);
+      const one = json<{ days: { date: string; status: string }[] }>((await app.inject('/backfills/b1')).body);
+      expect(one.days.map((d) => `${d.date}:${d.status}`)).toEqual(['2024-07-01:succeeded', '2024-07-02:failed', '2024-07-03:queued']);
+      const missing = await app.inject('/backfills/nope');
+      expect([missing.statusCode, json<{ error: { code: string } }>(missing.body).error.code]).toEqual([404, 'SP_ERR_RUN_NOT_FOUND']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('pages runs newest first with a total, filters by status, shows tasks and serves task logs', async () => {
     const reg = openRegistry(ws);
     const ids: string[] = [];

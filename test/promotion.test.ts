@@ -139,7 +139,7 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
     const config = loadConfig({ file: {}, env: {}, flags: {}, origin: 'test' });
     const register = buildPipeline('train', { ws: new Workspace(ws), config, globalArgs: [], env: {}, mainScript: CLI, codeVersion: 'test' }).tasks.find((t) => t.name === 'register')!;
     const before = holderOf('champion');
-    const ctx = { runId: 'r-test', task: 'register', attempt: 1, signal: new AbortController().signal, logPath: join(ws, 'register.log'), log: silentLog, upstream: { train: { model_id: ids[role]! } }, progress: () => {} };
+    const ctx = { runId: 'r-test', task: 'register', attempt: 1, signal: new AbortController().signal, logPath: join(ws, 'register.log'), log: silentLog, upstream: { train: { model_id: ids[role]! } }, progress: () => {}, logicalDate: null };
     const got = await register.run(ctx).then(() => 'ok', (err: unknown) => (err instanceof StockpipeError ? err.code : String(err)));
     expect(got).toBe(want);
     if (want !== 'ok') expect(holderOf('champion')).toBe(before);

@@ -9,6 +9,8 @@ export type { MonitorData };
 
 export interface MonitorCommandOptions {
   model?: string;
+  /** A logical date: only data known by then. */
+  until?: string;
   /** Sends the alerts this pass recorded (cli/run's deliverAlerts); unset = recorded only. */
   deliver?: (alerts: readonly AlertRecord[]) => Promise<void>;
 }
@@ -18,7 +20,7 @@ const f = (x: number | null, digits = 4): string => (x === null ? '-' : Math.abs
 export async function monitorCommand(ctx: CommandContext, opts: MonitorCommandOptions = {}): Promise<CommandResult<MonitorData>> {
   const data = await monitorPass({
     ws: ctx.ws, thresholds: ctx.config.monitor,
-    now: ctx.now, log: ctx.log, model: opts.model, deliver: opts.deliver,
+    now: ctx.now, log: ctx.log, model: opts.model, until: opts.until, deliver: opts.deliver,
   });
   const lines = [
     `monitor: ${data.scored} forecasts scored now, ${data.matured} matured in total, ${data.pending} pending; ${data.points} points written (${data.seconds} s)`,

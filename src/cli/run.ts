@@ -32,6 +32,8 @@ export interface RunCommandOptions {
   switchSource?: boolean;
   /** Wait this long for another run on the workspace to finish (0 = refuse at once). */
   waitMs: number;
+  /** The logical date (checked by pipeline/logical-date): dated tasks read only data up to it. */
+  logicalDate?: string;
   globalArgs: string[];
   version: string;
   /** Cancels the run (default: SIGINT/SIGTERM). */
@@ -42,6 +44,7 @@ export interface RunCommandOptions {
 export interface RunData {
   run_id: string;
   pipeline: string;
+  logical_date: string | null;
   status: string;
   resumed: boolean;
   seconds: number;
@@ -74,7 +77,7 @@ export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: 
  * without `run --source` is refused (SP_ERR_SOURCE_MISMATCH) before anything runs. The fetch task
  * gets the effective settings as its params, and `--source S --switch-source` when switching.
  */
-async function runSource(ctx: CommandContext, opts: RunCommandOptions, penv: PipelineEnv): Promise<PipelineEnv> {
+export async function runSource(ctx: CommandContext, opts: Pick<RunCommandOptions, 'pipeline' | 'switchSource'>, penv: PipelineEnv): Promise<PipelineEnv> {
   const choice = await chooseSource(ctx.ws, ctx.config.fetch, ctx.explicitFetch);
   if (choice.switching && opts.switchSource !== true) {
     throw sourceMismatch(ctx.ws, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe run ${opts.pipeline} --source ${choice.fetch.source}\`.`);
@@ -82,13 +85,13 @@ async function runSource(ctx: CommandContext, opts: RunCommandOptions, penv: Pip
   return { ...penv, config: { ...penv.config, fetch: choice.fetch }, fetchArgs: opts.switchSource === true ? ['--source', choice.fetch.source, '--switch-source'] : [] };
 }
 
-export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; dry_run: true; tasks: PlannedTask[] }>> {
+export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
   const pipeline = buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version)));
   if (opts.dryRun) {
     const reg = openRegistry(ctx.ws, { readonly: true });
     try {
-      const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to });
-      return { data: { pipeline: pipeline.name, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
+      const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, logicalDate: opts.logicalDate });
+      return { data: { pipeline: pipeline.name, logical_date: opts.logicalDate ?? null, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
     } finally {
       reg.close();
     }
@@ -112,13 +115,13 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
       resume = prev.run_id;
     } else if (typeof opts.resume === 'string') resume = opts.resume;
     const out = await runPipeline({
-      ws: ctx.ws, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume,
+      ws: ctx.ws, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume, logicalDate: opts.logicalDate,
       concurrency: ctx.config.pipeline.concurrency, signal: abort.signal, observer: view, processes: lock.processes,
       params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
     });
     view.stop();
     await alertForRun(reg, out, alertChannels(ctx), ctx.log);
-    const data: RunData = { run_id: out.run_id, pipeline: out.pipeline, status: out.status, resumed: out.resumed, seconds: out.seconds, tasks: out.tasks.map((t) => ({ name: t.name, status: t.status, seconds: t.seconds, attempts: t.attempts, rows_in: t.rows_in, rows_out: t.rows_out, error: t.error })) };
+    const data: RunData = { run_id: out.run_id, pipeline: out.pipeline, logical_date: out.logical_date, status: out.status, resumed: out.resumed, seconds: out.seconds, tasks: out.tasks.map((t) => ({ name: t.name, status: t.status, seconds: t.seconds, attempts: t.attempts, rows_in: t.rows_in, rows_out: t.rows_out, error: t.error })) };
     if (out.status === 'cancelled') {
       throw new StockpipeError('SP_ERR_RUN_CANCELLED', `run ${out.run_id} (${out.pipeline}) was cancelled; finished tasks are kept`, { hint: `Continue it with \`stockpipe run ${out.pipeline} --resume ${out.run_id}\`.` });
     }
@@ -128,7 +131,7 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
       });
     }
     const cached = data.tasks.filter((t) => t.status === 'cached').length;
-    const human = [`run ${out.run_id} (${out.pipeline}) ${out.status} in ${out.seconds} s${out.resumed ? ' (resumed)' : ''}: ${data.tasks.length} tasks, ${cached} cached`,
+    const human = [`run ${out.run_id} (${out.pipeline}${out.logical_date ? ` for ${out.logical_date}` : ''}) ${out.status} in ${out.seconds} s${out.resumed ? ' (resumed)' : ''}: ${data.tasks.length} tasks, ${cached} cached`,
       ...data.tasks.map((t) => `  ${t.status.padEnd(10)} ${t.name.padEnd(18)} ${t.seconds === null ? '' : `${t.seconds} s`}${t.attempts > 1 ? ` (${t.attempts} attempts)` : ''}`)].join('\n');
     return { data, human };
   } finally {

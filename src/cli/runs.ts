@@ -24,16 +24,16 @@ function mustGet(reg: Registry, id: string): PipelineRunDetails {
 
 const counts = (r: PipelineRunSummary): string => Object.entries(r.task_counts).map(([k, n]) => `${n} ${k}`).join(', ');
 
-export async function runsListCommand(ctx: CommandContext, opts: { limit?: number; offset?: number; pipeline?: string; status?: string }): Promise<CommandResult<{ runs: PipelineRunSummary[]; total: number }>> {
+export async function runsListCommand(ctx: CommandContext, opts: { limit?: number; offset?: number; pipeline?: string; status?: string; backfill?: string }): Promise<CommandResult<{ runs: PipelineRunSummary[]; total: number }>> {
   const data = withStore(ctx, (reg) => ({ runs: listPipelineRuns(reg, opts), total: countPipelineRuns(reg, opts) }));
-  const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}`);
+  const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${(r.logical_date ?? '').padEnd(10)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}${r.backfill_id ? `  backfill ${r.backfill_id.slice(0, 8)}` : ''}`);
   return { data, human: data.runs.length === 0 ? 'no pipeline runs yet: try `stockpipe run train`' : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
 }
 
 export async function runsShowCommand(ctx: CommandContext, id: string): Promise<CommandResult<PipelineRunDetails>> {
   const run = withStore(ctx, (reg) => mustGet(reg, id));
   const lines = [
-    `run ${run.run_id} (${run.pipeline}) ${run.status}, started ${run.started_at}${run.seconds === null ? '' : `, ${run.seconds} s`}`,
+    `run ${run.run_id} (${run.pipeline}${run.logical_date ? ` for ${run.logical_date}` : ''}${run.backfill_id ? `, backfill ${run.backfill_id}` : ''}) ${run.status}, started ${run.started_at}${run.seconds === null ? '' : `, ${run.seconds} s`}`,
     ...(run.error ? [`  error: ${run.error}`] : []),
     ...run.tasks.map((t) => `  ${taskLine({ name: t.task, status: t.status, attempts: t.attempts, seconds: t.seconds, startedAt: null, note: t.rows_in !== null || t.rows_out !== null ? `rows ${t.rows_in ?? '-'} → ${t.rows_out ?? '-'}` : null, fraction: null, error: t.error_code ? { code: t.error_code, message: t.error ?? '' } : null }, 0, 200)}`),
   ];
@@ -44,7 +44,7 @@ export async function runsLogsCommand(ctx: CommandContext, id: string, task: str
   const run = withStore(ctx, (reg) => mustGet(reg, id));
   const t = run.tasks.find((x) => x.task === task);
   if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${task}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
-  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (it never started: ${t.status})`);
+  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (${t.status === 'queued' || t.status === 'skipped' ? 'it never started' : 'it logged nothing: a quick in-process or cached task that succeeded'}: ${t.status})`);
   let log: string;
   try {
     log = await readFile(t.log_path, 'utf8');

@@ -14,6 +14,7 @@ import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
+import { getBackfill, listBackfills } from '../registry/backfills.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
 import type { RegistryReader } from '../registry/reader.js';
@@ -102,17 +103,43 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
           offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
           pipeline: { type: 'string', minLength: 1, maxLength: 200 },
           status: { type: 'string', enum: [...PIPELINE_RUN_STATUSES] },
+          backfill: { type: 'string', minLength: 1, maxLength: 100 },
         },
         additionalProperties: false,
       },
     },
   }, (req: FastifyRequest) => {
-    const q = req.query as { limit: number; offset: number; pipeline?: string; status?: string };
+    const q = req.query as { limit: number; offset: number; pipeline?: string; status?: string; backfill?: string };
     return registry.read((reg) => {
       const runs = listPipelineRuns(reg, q);
       const strips = taskStrips(reg, runs.map((r) => r.run_id));
       return { runs: runs.map((r) => ({ ...r, tasks: strips.get(r.run_id) ?? [] })), total: countPipelineRuns(reg, q), limit: q.limit, offset: q.offset };
     });
+  });
+
+  app.get('/backfills', {
+    schema: {
+      summary: 'Backfills (one pipeline run per NYSE trading day of a range), newest first, with their day counts',
+      querystring: {
+        type: 'object',
+        properties: {
+          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+          offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
+          pipeline: { type: 'string', minLength: 1, maxLength: 200 },
+        },
+        additionalProperties: false,
+      },
+    },
+  }, (req: FastifyRequest) => {
+    const q = req.query as { limit: number; offset: number; pipeline?: string };
+    return { backfills: registry.read((reg) => listBackfills(reg, q)), limit: q.limit, offset: q.offset };
+  });
+
+  app.get('/backfills/:id', { schema: { summary: 'One backfill with its days in date order (date, run_id, status, seconds)', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {
+    const { id } = req.params as { id: string };
+    const b = registry.read((reg) => getBackfill(reg, id));
+    if (b === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${id}' in ${ws.root}`);
+    return b;
   });
 
   app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {

@@ -95,15 +95,18 @@ async function fill(conn: DuckDBConnection, sql: string, f: ForecastFrame): Prom
   if (at !== f.rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${f.path}, expected ${f.rows}`);
 }
 
-/** Every row, in file order, with each symbol's run (the file is sorted by Symbol, Date). */
-export async function loadForecastFrame(conn: DuckDBConnection, path: string): Promise<ForecastFrame> {
+/** ` WHERE "Date" <= until` (a logical date: only the rows known by then), or nothing. */
+const upTo = (until: string | undefined): string => (until === undefined ? '' : ` WHERE "Date" <= ${sqlString(until)}`);
+
+/** Every row (dated up to `until`, when given), in file order, with each symbol's run (the file is sorted by Symbol, Date). */
+export async function loadForecastFrame(conn: DuckDBConnection, path: string, until?: string): Promise<ForecastFrame> {
   await checkExtended(conn, path);
   const src = `read_parquet(${sqlString(path)})`;
-  const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src} GROUP BY "Symbol" ORDER BY "Symbol"`);
+  const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src}${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const rows = counts.reduce((s, r) => s + Number(r.n), 0);
   const f = emptyFrame(path, rows, counts.length);
   for (let s = 0; s < counts.length; s++) f.symbolStart[s + 1] = f.symbolStart[s]! + Number(counts[s]!.n);
-  await fill(conn, `SELECT ${SELECT_LIST} FROM ${src}`, f);
+  await fill(conn, `SELECT ${SELECT_LIST} FROM ${src}${upTo(until)}`, f);
   for (let s = 0; s < counts.length; s++) {
     for (let i = f.symbolStart[s]! + 1; i < f.symbolStart[s + 1]!; i++) {
       if (f.day[i]! <= f.day[i - 1]!) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not sorted by Symbol, Date (row ${i})`, { hint: 'Rebuild it with `stockpipe features --extended --force`.' });
@@ -112,14 +115,14 @@ export async function loadForecastFrame(conn: DuckDBConnection, path: string): P
   return f;
 }
 
-/** Each symbol's last row (its newest bar), ordered by Symbol, with the symbols' names. */
-export async function loadLastRows(conn: DuckDBConnection, path: string): Promise<{ frame: ForecastFrame; symbols: string[] }> {
+/** Each symbol's last row (its newest bar, dated up to `until` when given), ordered by Symbol, with the symbols' names. */
+export async function loadLastRows(conn: DuckDBConnection, path: string, until?: string): Promise<{ frame: ForecastFrame; symbols: string[] }> {
   await checkExtended(conn, path);
   const src = `read_parquet(${sqlString(path)})`;
   // One pass for the newest date per symbol, one join to fetch those rows, kept in a temp table
   // (one row per symbol) that the names and the numbers are then read from.
   const table = 'stockpipe_forecast_last_rows';
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src} GROUP BY 1)
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src}${upTo(until)} GROUP BY 1)
     SELECT t.* FROM ${src} t JOIN m ON t."Symbol" = m.s AND t."Date" = m.md`);
   try {
     const names = await queryRows(conn, `SELECT "Symbol" AS s FROM ${table} ORDER BY "Symbol"`);

@@ -22,6 +22,8 @@ export interface ForecastEnv { ws: Workspace; now: () => Date }
 
 export interface ForecastData {
   model_id: string;
+  /** The logical date the forecast was bounded by (`--date`), or null. */
+  logical_date: string | null;
   run_id: string;
   /** The newest last bar over the symbols. */
   asof_date_max: string;
@@ -33,8 +35,11 @@ export interface ForecastData {
   seconds: number;
 }
 
-/** Scores every symbol's last bar with the model `opts.model` (default: forecast_champion) and stores the forecasts. */
-export async function forecastNextDay(env: ForecastEnv, opts: { model?: string } = {}): Promise<ForecastData> {
+/**
+ * Scores every symbol's last bar with the model `opts.model` (default: forecast_champion) and stores
+ * the forecasts. With `until` (a logical date), each symbol's last bar dated up to it.
+ */
+export async function forecastNextDay(env: ForecastEnv, opts: { model?: string; until?: string } = {}): Promise<ForecastData> {
   const t0 = performance.now();
   const ref = opts.model ?? FORECAST_ALIAS;
   const reg = openRegistry(env.ws, { now: env.now });
@@ -46,7 +51,7 @@ export async function forecastNextDay(env: ForecastEnv, opts: { model?: string }
     const db = await openDuckDB(env.ws.duckdbSettings());
     let loaded: Awaited<ReturnType<typeof loadLastRows>>;
     try {
-      loaded = await loadLastRows(db.connection, env.ws.featuresTable);
+      loaded = await loadLastRows(db.connection, env.ws.featuresTable, opts.until);
     } finally {
       db.close();
     }
@@ -79,6 +84,7 @@ export async function forecastNextDay(env: ForecastEnv, opts: { model?: string }
     reg.endRun(runId, 'finished');
     const data: ForecastData = {
       model_id: mv.id,
+      logical_date: opts.until ?? null,
       run_id: runId,
       asof_date_max: frame.rows > 0 ? civilFromDays(asofMax) : '',
       target_dates: [...targets].sort(),

@@ -21,6 +21,8 @@ import { gbdtParams, type TreeTrainParams } from './tree-train.js';
 export interface ForecastTrainParams extends TreeTrainParams {
   /** First test (target) day, YYYY-MM-DD; default: the 80th percentile of the target days. */
   testFrom?: string;
+  /** A logical date: train on the rows dated up to it only (`train --task forecast --date D`). */
+  until?: string;
 }
 
 export interface ForecastOutcome {

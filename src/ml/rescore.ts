@@ -40,9 +40,9 @@ export function loadWorkspaceVolumeData(ws: Workspace): Promise<VolumeDataset> {
   return withDuck(ws, (db) => loadVolumeDataset(db.connection, ws.featuresTable));
 }
 
-/** The day-ahead model rows of the workspace's features table (built with --extended). */
-export function loadWorkspaceForecastData(ws: Workspace): Promise<ForecastFrame> {
-  return withDuck(ws, (db) => loadForecastFrame(db.connection, ws.featuresTable));
+/** The day-ahead model rows of the workspace's features table (built with --extended), dated up to `until` when given. */
+export function loadWorkspaceForecastData(ws: Workspace, until?: string): Promise<ForecastFrame> {
+  return withDuck(ws, (db) => loadForecastFrame(db.connection, ws.featuresTable, until));
 }
 
 /** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */

@@ -38,7 +38,7 @@ export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 
 export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<TrainForecastData> {
   const t0 = performance.now();
   await ensureWritableDir(env.ws.root);
-  const frame = await loadWorkspaceForecastData(env.ws);
+  const frame = await loadWorkspaceForecastData(env.ws, p.until);
   const dataHash = await parquetHash(frame.path);
   const r = await trainAndRegister(env.ws, env.now, {
     runName: 'train forecast',
@@ -47,7 +47,7 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
     describe: (out) => ({
       kind: 'forecast',
       modelJson: forecastToJSON(out.model),
-      metricsDoc: { split: out.split, test: out.test, metrics: out.metrics, valid: out.valid_metrics, data_hash: dataHash },
+      metricsDoc: { split: out.split, test: out.test, metrics: out.metrics, valid: out.valid_metrics, data_hash: dataHash, data_until: p.until ?? null },
       trainingLog: out.training_log,
       card: ({ modelId, createdAt, runId }) => renderForecastCard({
         modelId,

@@ -18,6 +18,8 @@ export interface MonitorPassOptions {
   now: () => Date;
   log: Logger;
   model?: string;
+  /** A logical date: only data known by then (monitor/run's `until`). */
+  until?: string;
   /**
    * Sends the alerts this pass recorded through the runner's channels (webhook/SMTP). The one call
    * site for delivery: the pipeline passes pipeline/alerts.ts here; unset = recorded only.
@@ -27,6 +29,8 @@ export interface MonitorPassOptions {
 
 /** `stockpipe monitor --json` data. */
 export interface MonitorData extends MonitorResult {
+  /** The logical date the pass was bounded by (`--date`), or null. */
+  logical_date: string | null;
   thresholds: MonitorConfig;
   rows_in: number;
   rows_out: number;
@@ -42,7 +46,7 @@ export async function monitorPass(o: MonitorPassOptions): Promise<MonitorData> {
     try {
       // An alias (champion) resolves to its model; any other value is taken as a forecasts.model_id.
       const modelId = o.model === undefined ? undefined : (reg.findModel(o.model)?.id ?? o.model);
-      result = await runMonitor({ ws: o.ws, reg, conn: db.connection, thresholds: o.thresholds, modelId, log: o.log });
+      result = await runMonitor({ ws: o.ws, reg, conn: db.connection, thresholds: o.thresholds, modelId, log: o.log, until: o.until });
     } finally {
       db.close();
     }
@@ -51,7 +55,7 @@ export async function monitorPass(o: MonitorPassOptions): Promise<MonitorData> {
   }
   if (o.deliver && result.alerts.length > 0) await o.deliver(result.alerts);
   return {
-    ...result, thresholds: o.thresholds, rows_in: result.matured + result.pending, rows_out: result.points,
+    ...result, logical_date: o.until ?? null, thresholds: o.thresholds, rows_in: result.matured + result.pending, rows_out: result.points,
     seconds: Math.round(performance.now() - t0) / 1000,
   };
 }

@@ -20,6 +20,7 @@ import {
 } from '../registry/monitoring.js';
 import type { Registry } from '../registry/store.js';
 import { psi } from './psi.js';
+import { driftSourceUntil } from './until.js';
 import { scorePoints } from './score.js';
 
 export interface MonitorOptions {
@@ -29,6 +30,11 @@ export interface MonitorOptions {
   thresholds: MonitorConfig;
   /** Only this model's forecasts (drift is always measured). */
   modelId?: string;
+  /**
+   * A logical date (`monitor --date D`): forecasts whose target day is up to D are matured, the
+   * others pending; errors and drift windows end at D; no row dated after D is read.
+   */
+  until?: string;
   log: Logger;
 }
 
@@ -93,7 +99,7 @@ const key = (sym: number, day: number): number => sym * 65536 + day;
 
 /** Scores what matured since the last pass; returns the points written, and which models got new ones. */
 async function scoreMatured(o: MonitorOptions, prices: string): Promise<{ points: number; fresh: Map<string, number> }> {
-  const cand = unscoredForecasts(o.reg, o.modelId);
+  const cand = unscoredForecasts(o.reg, o.modelId, o.until);
   const fresh = new Map<string, number>();
   if (cand.length === 0) return { points: 0, fresh };
   let from = cand[0]!.target_date;
@@ -160,7 +166,14 @@ async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift:
   const features = o.ws.featuresTable;
   const src = (await statOrNull(features))?.isFile() ? features : prices;
   const t = o.thresholds;
-  const w = await readDriftWindows(o.conn, src, t.window_days, t.reference_days, t.drift_reference === 'training' ? await trainingEnd(o.reg) : undefined);
+  const refEnd = t.drift_reference === 'training' ? await trainingEnd(o.reg) : undefined;
+  const bounded = o.until === undefined ? null : await driftSourceUntil(o.conn, o.ws, src, o.until, t.window_days, t.reference_days, refEnd);
+  let w: Awaited<ReturnType<typeof readDriftWindows>>;
+  try {
+    w = await readDriftWindows(o.conn, bounded?.path ?? src, t.window_days, t.reference_days, refEnd);
+  } finally {
+    await bounded?.remove();
+  }
   if (w === null) return { drift: [], points: 0 };
   const before = new Set(driftSeries(o.reg, { date: w.recent.to }).map((d) => d.column));
   const drift: DriftResult[] = [];
@@ -192,8 +205,8 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   const drift = await measureDrift(o, prices);
   const checks: ThresholdCheck[] = [];
   const models: ModelSummary[] = [];
-  for (const c of forecastCounts(o.reg, o.modelId)) {
-    const w = modelWindow(o.reg, c.model_id, t.window_days);
+  for (const c of forecastCounts(o.reg, o.modelId, o.until)) {
+    const w = modelWindow(o.reg, c.model_id, t.window_days, o.until);
     const m = (k: SeriesMetric): number | null => num(w.metrics[k]);
     models.push({
       model_id: c.model_id, forecasts: c.total, matured: c.scored, pending: c.total - c.scored, scored_now: scored.fresh.get(c.model_id) ?? 0,

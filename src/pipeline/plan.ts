@@ -7,7 +7,7 @@ import { cacheLookup, latestTaskResult } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { sliceNames, topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
-import { resolveParams } from './runner.js';
+import { keyParams } from './runner.js';
 import type { Pipeline, TaskSummary } from './types.js';
 
 export interface PlannedTask {
@@ -17,7 +17,7 @@ export interface PlannedTask {
   reason: string;
 }
 
-export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string }): Promise<PlannedTask[]> {
+export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string; logicalDate?: string }): Promise<PlannedTask[]> {
   const order = topoOrder(opts.pipeline.tasks);
   const slice = sliceNames(order, { from: opts.from, to: opts.to });
   const hasher = new FileHasher(opts.ws);
@@ -40,7 +40,7 @@ export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; re
     try {
       const files = typeof t.inputs === 'function' ? t.inputs(summaries) : (t.inputs ?? []);
       const inputs = await Promise.all(files.map((p) => hasher.hash(opts.ws.path(p))));
-      key = cacheKey({ task: t.name, version: t.version, params: resolveParams(t.params, summaries), inputs });
+      key = cacheKey({ task: t.name, version: t.version, params: keyParams(t, summaries, opts.logicalDate ?? null), inputs });
     } catch (err) {
       if (!(err instanceof StockpipeError)) throw err;
       add('run', upstreamRuns.length > 0 ? `inputs come from ${upstreamRuns.join(', ')}` : `inputs not there yet (${err.code})`);

@@ -3,10 +3,11 @@
  * skipped and fed their last results) or a resumed one (its succeeded, cached and decided-skip
  * tasks kept with their summaries, the rest re-queued in the same run id), with the runner's pid
  * recorded. The runner runs it. */
+import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
 import { hostname } from 'node:os';
 import { processStartTime } from '../core/proc.js';
-import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, updateTaskRun, type TaskStatus } from '../registry/pipeline.js';
+import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, type RunnerIdentity, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
 import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from './types.js';
@@ -14,28 +15,49 @@ import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from '
 export interface PreparedRun {
   runId: string;
   resumed: boolean;
+  /** The run's logical date (a resumed run keeps its own). */
+  logicalDate: string | null;
   states: Map<string, TaskState>;
   summaries: Record<string, TaskSummary>;
   outcomes: Map<string, TaskOutcome>;
+  /** A new run: writes it (run row, queued tasks, params) — the runner's first store write does. Null when resumed (already stored). */
+  writeRun: ((initial: ReadonlyMap<string, TaskPatch>) => void) | null;
+  /** Task states to store with it (tasks outside --from/--to). */
+  patches: [string, TaskPatch][];
 }
 
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 
-/** Creates or reopens the run in the store; returns each task's starting state. */
-export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha' | 'runner'>): PreparedRun {
+let self: RunnerIdentity | undefined;
+/** This process as a runner (its /proc start time read once: a backfill starts hundreds of runs). */
+function thisRunner(): RunnerIdentity {
+  self ??= { pid: process.pid, host: hostname(), start: processStartTime(process.pid) };
+  return self;
+}
+
+/** Plans a new run (stored by the runner) or reopens one in the store; returns each task's starting state. */
+export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha' | 'runner' | 'logicalDate' | 'backfillId'>): PreparedRun {
   const names = order.map((t) => t.name);
   const states = new Map<string, TaskState>(names.map((n) => [n, { name: n, status: 'queued', attempts: 0, seconds: null, startedAt: null, note: null, fraction: null, error: null }]));
   const summaries: Record<string, TaskSummary> = {};
   const outcomes = new Map<string, TaskOutcome>();
   let runId: string;
   let resumed = false;
+  let logicalDate = opts.logicalDate ?? null;
+  let writeRun: PreparedRun['writeRun'] = null;
+  const patches: [string, TaskPatch][] = [];
+  const runner = opts.runner ?? thisRunner();
 
   if (opts.resume !== undefined) {
     const prev = getPipelineRun(reg, opts.resume);
     if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${opts.resume}'`);
     if (prev.pipeline !== pipelineName) throw new StockpipeError('SP_ERR_USAGE', `run ${opts.resume} is a '${prev.pipeline}' run, not '${pipelineName}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${opts.resume}\`.` });
+    if (opts.logicalDate !== undefined && opts.logicalDate !== prev.logical_date) {
+      throw new StockpipeError('SP_ERR_USAGE', `run ${opts.resume} is for logical date ${prev.logical_date ?? 'none'}, not ${opts.logicalDate}`, { hint: `Resume it without --date: \`stockpipe run ${prev.pipeline} --resume ${opts.resume}\`.` });
+    }
     runId = prev.run_id;
     resumed = true;
+    logicalDate = prev.logical_date;
     const requeue: string[] = [];
     for (const t of prev.tasks) {
       const st = states.get(t.task);
@@ -51,14 +73,24 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
       }
     }
     reopenPipelineRun(reg, runId, requeue);
+    // Who runs it now: a run left 'running' by a runner that is gone reads as abandoned.
+    recordRunner(reg, runId, runner);
   } else {
-    runId = createPipelineRun(reg, {
+    // Recorded by the runner with its first store write (writeRun): a quick run costs one transaction.
+    runId = randomUUID().replaceAll('-', '');
+    const input = {
+      run_id: runId,
       pipeline: pipelineName,
       tasks: names,
       params: { ...opts.params, edges: edges(order), from: opts.from ?? null, to: opts.to ?? null, force: opts.force === true, force_tasks: opts.forceTasks ?? [] },
       config_hash: opts.configHash,
       git_sha: opts.gitSha,
-    });
+      logical_date: opts.logicalDate ?? null,
+      backfill_id: opts.backfillId ?? null,
+      runner,
+      started_at: reg.timestamp(),
+    };
+    writeRun = (initial) => { createPipelineRun(reg, { ...input, initial }); };
     const slice = sliceNames(order, { from: opts.from, to: opts.to });
     for (const n of names) {
       if (slice.has(n)) continue;
@@ -67,11 +99,9 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
       st.status = 'skipped';
       st.note = 'outside --from/--to';
       if (prev) summaries[n] = prev.summary ?? {};
-      updateTaskRun(reg, runId, n, { status: 'skipped', summary: prev?.summary ?? null, error: null });
+      patches.push([n, { status: 'skipped', summary: prev?.summary ?? null, error: null }]);
       outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
     }
   }
-  // Who runs it now: a run left 'running' by a runner that is gone reads as abandoned.
-  recordRunner(reg, runId, opts.runner ?? { pid: process.pid, host: hostname(), start: processStartTime(process.pid) });
-  return { runId, resumed, states, summaries, outcomes };
+  return { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches };
 }

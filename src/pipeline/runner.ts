@@ -3,14 +3,14 @@
  * concurrently up to a bound, skips tasks whose cache key and outputs are unchanged, retries
  * failures with exponential backoff and jitter, enforces per-attempt timeouts, stops on
  * cancellation, and records every state change in the store. Locking is the caller's (lock.ts). */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { ERROR_CODES, StockpipeError, toStockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { abortableSleep, backoffMs } from '../core/retry.js';
 import { createRng } from '../core/rng.js';
-import { cacheLookup, cacheStore, updateTaskRun, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
+import { cacheLookup, cacheStore, updateTaskRun, type CacheEntry, type OutputRecord, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
 import { topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
 import { prepareRun } from './prepare.js';
@@ -20,6 +20,13 @@ export type { RunOptions, RunOutcome, TaskOutcome } from './types.js';
 
 /** How long a timed-out task may take to stop before the runner reports it anyway. */
 const STOP_GRACE_MS = 10_000;
+
+/**
+ * Task state changes are written to the store at most this long after they happen, together in one
+ * transaction (and all that is left at the end of the run with the run's end): short tasks cost no
+ * commit each, and a long task shows as running within this delay.
+ */
+const STORE_DELAY_MS = 50;
 
 /** Errors that another attempt cannot fix: bad usage or config, bad inputs, failed validation. */
 function retryable(code: string): boolean {
@@ -33,6 +40,12 @@ export { abortableSleep, backoffMs };
 const resolveFiles = (list: FileList | undefined, up: Readonly<Record<string, TaskSummary>>): readonly string[] => (list === undefined ? [] : typeof list === 'function' ? list(up) : list);
 export const resolveParams = (p: TaskSpec['params'], up: Readonly<Record<string, TaskSummary>>): Record<string, unknown> => (p === undefined ? {} : typeof p === 'function' ? p(up) : p);
 
+/** The params in a task's cache key: a `dated` task's include the logical date (none without one: keys stay as before). */
+export function keyParams(spec: TaskSpec, up: Readonly<Record<string, TaskSummary>>, logicalDate: string | null): Record<string, unknown> {
+  const p = resolveParams(spec.params, up);
+  return spec.dated === true && logicalDate !== null ? { ...p, logical_date: logicalDate } : p;
+}
+
 export function taskLogPath(ws: Workspace, runId: string, task: string): string {
   return ws.taskLog(runId, task);
 }
@@ -43,29 +56,76 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   const { registry: reg, pipeline, log } = opts;
   const order = topoOrder(pipeline.tasks);
   const names = order.map((t) => t.name);
-  const hasher = new FileHasher(opts.ws);
+  const hasher = opts.hasher ?? new FileHasher(opts.ws);
   const sleep = opts.sleep ?? abortableSleep;
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) cancel.abort();
 
-  const { runId, resumed, states, summaries, outcomes } = prepareRun(reg, pipeline.name, order, opts);
+  const { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches } = prepareRun(reg, pipeline.name, order, opts);
   opts.observer?.onPlan?.(runId, [...states.values()]);
 
-  const emit = (name: string, patch: Partial<TaskState>, store?: TaskPatch): void => {
+  // Store writes behind the state: merged per task and committed together (STORE_DELAY_MS).
+  const pending = new Map<string, TaskPatch>();
+  const pendingCache: Omit<CacheEntry, 'created_at'>[] = [];
+  let storeTimer: NodeJS.Timeout | undefined;
+  let unwritten = writeRun;
+  const writePending = (): void => {
+    if (unwritten !== null) {
+      unwritten(pending); // the tasks' states go in with their rows
+      unwritten = null;
+      pending.clear();
+    }
+    for (const [task, patch] of pending) updateTaskRun(reg, runId, task, patch);
+    for (const c of pendingCache) cacheStore(reg, c);
+    pending.clear();
+    pendingCache.length = 0;
+  };
+  const flushStore = (): void => {
+    clearTimeout(storeTimer);
+    storeTimer = undefined;
+    if (unwritten === null && pending.size === 0 && pendingCache.length === 0) return;
+    try {
+      reg.transaction(writePending);
+    } catch (err) {
+      // Kept pending: the next flush (at the latest the run's end, which throws) writes it.
+      log.warn({ err, runId }, 'pipeline: task states not written yet');
+    }
+  };
+  const store = (name: string, patch: TaskPatch): void => {
+    const prev = pending.get(name);
+    pending.set(name, prev === undefined ? patch : Object.assign(prev, patch));
+    storeTimer ??= setTimeout(flushStore, STORE_DELAY_MS);
+  };
+  for (const [name, patch] of patches) store(name, patch);
+  storeTimer ??= unwritten === null ? undefined : setTimeout(flushStore, STORE_DELAY_MS); // a longer run shows in the store soon
+  const emit = (name: string, patch: Partial<TaskState>, patchStore?: TaskPatch): void => {
     const st = Object.assign(states.get(name)!, patch);
-    if (store) updateTaskRun(reg, runId, name, store);
+    if (patchStore) store(name, patchStore);
     opts.observer?.onTask?.({ ...st });
   };
+  // The runner's lines of a task are kept in memory until its log is worth a file: the task wrote
+  // its own log (a command's stderr), it ran for STORE_DELAY_MS, or it failed, was retried or was
+  // cancelled. A quick in-process or cached task that succeeded gets no file (creating one costs
+  // more than the rest of its bookkeeping); its row in the store says what happened.
   const madeDirs = new Set<string>();
-  const logLine = (path: string, line: string): void => {
-    const dir = dirname(path);
+  const logs = new Map<string, { path: string; text: string; written: boolean; timer?: NodeJS.Timeout }>();
+  const writeLog = (l: { path: string; text: string; written: boolean }): void => {
+    const dir = dirname(l.path);
     if (!madeDirs.has(dir)) {
       mkdirSync(dir, { recursive: true });
       madeDirs.add(dir);
     }
-    appendFileSync(path, `${new Date().toISOString()} [runner] ${line}\n`);
+    appendFileSync(l.path, l.text);
+    l.text = '';
+    l.written = true;
+  };
+  const logLine = (name: string, path: string, line: string): void => {
+    let l = logs.get(name);
+    if (l === undefined) logs.set(name, (l = { path, text: '', written: false }));
+    l.text += `${new Date().toISOString()} [runner] ${line}\n`;
+    if (l.written) writeLog(l);
   };
   const jitter = createRng(Number.parseInt(createHash('sha256').update(runId).digest('hex').slice(0, 8), 16));
 
@@ -80,12 +140,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       const rowsIn = extra.result?.rowsIn ?? null;
       const rowsOut = extra.result?.rowsOut ?? null;
       if (extra.result?.summary) summaries[name] = extra.result.summary;
+      logLine(name, logPath, `${status}${err ? ` ${err.code}: ${err.message}` : ''} (${seconds} s)`);
+      const l = logs.get(name)!;
+      clearTimeout(l.timer);
+      if (!l.written && (status === 'failed' || status === 'cancelled' || extra.attempts > 1 || (extra.attempts > 0 && existsSync(logPath)))) writeLog(l);
       emit(name, { status, seconds, error: err, attempts: extra.attempts, note: null, fraction: null }, {
         status, seconds, attempts: extra.attempts, ended_at: reg.timestamp(), rows_in: rowsIn, rows_out: rowsOut, cache_key: extra.key ?? null,
-        outputs: extra.outputs ?? [], summary: extra.result?.summary ?? null, log_path: logPath, error_code: err?.code ?? null, error: err?.message ?? null,
+        outputs: extra.outputs ?? [], summary: extra.result?.summary ?? null, log_path: l.written ? logPath : null, error_code: err?.code ?? null, error: err?.message ?? null,
       });
       outcomes.set(name, { name, status, seconds, attempts: extra.attempts, rows_in: rowsIn, rows_out: rowsOut, cache_key: extra.key ?? null, error: err });
-      logLine(logPath, `${status}${err ? ` ${err.code}: ${err.message}` : ''} (${seconds} s)`);
     };
 
     // Cache check: key from code version, params and input contents; outputs must be unchanged too.
@@ -94,11 +157,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     try {
       if (spec.cache !== 'never') {
         const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(opts.ws.path(p), `task ${name}: input`)));
-        key = cacheKey({ task: name, version: spec.version, params: resolveParams(spec.params, up), inputs });
+        key = cacheKey({ task: name, version: spec.version, params: keyParams(spec, up, logicalDate), inputs });
         const forced = opts.force === true || (opts.forceTasks ?? []).includes(name);
         const hit = forced ? null : cacheLookup(reg, name, key);
         if (hit && (await outputsUnchanged(hasher, hit.outputs))) {
-          logLine(logPath, `cached: key ${key.slice(0, 12)} from run ${hit.run_id}`);
+          logLine(name, logPath, `cached: key ${key.slice(0, 12)} from run ${hit.run_id}`);
           finish('cached', { result: { summary: hit.summary ?? {}, rowsIn: null, rowsOut: null }, key, outputs: hit.outputs, attempts: 0 });
           return;
         }
@@ -115,7 +178,17 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         return;
       }
       emit(name, { status: 'running', attempts: attempt, startedAt: Date.now(), error: null, note: null, fraction: null }, { status: 'running', attempts: attempt, started_at: reg.timestamp(), log_path: logPath });
-      logLine(logPath, `attempt ${attempt}/${attempts} started`);
+      logLine(name, logPath, `attempt ${attempt}/${attempts} started`);
+      const l = logs.get(name)!;
+      if (!l.written) {
+        l.timer ??= setTimeout(() => {
+          try {
+            writeLog(l);
+          } catch (err) {
+            log.warn({ err, task: name }, 'pipeline: cannot write the task log yet'); // tried again at the next line
+          }
+        }, STORE_DELAY_MS);
+      }
       const attemptAbort = new AbortController();
       const stop = (): void => attemptAbort.abort();
       cancel.signal.addEventListener('abort', stop, { once: true });
@@ -123,7 +196,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       let timedOut = false;
       try {
         const work = spec.run({
-          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes,
+          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes, logicalDate,
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });
         const result = spec.timeoutMs === undefined ? await work : await Promise.race([work, new Promise<never>((_, reject) => {
@@ -142,7 +215,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         })]);
         const declared = result.status === 'skipped' ? [] : resolveFiles(spec.outputs, { ...up, [name]: result.summary ?? {} });
         const outputs = await Promise.all(declared.map((p) => hasher.hash(opts.ws.path(p), `task ${name}: output`)));
-        if (key !== null && result.status !== 'skipped') cacheStore(reg, { task: name, cache_key: key, run_id: runId, outputs, summary: result.summary ?? null });
+        if (key !== null && result.status !== 'skipped') pendingCache.push({ task: name, cache_key: key, run_id: runId, outputs, summary: result.summary ?? null });
         finish(result.status ?? 'succeeded', { result, key, outputs, attempts: attempt });
         return;
       } catch (raw) {
@@ -153,12 +226,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
           finish('cancelled', { key, attempts: attempt, error: new StockpipeError('SP_ERR_RUN_CANCELLED', `task ${name} was cancelled`) });
           return;
         }
-        logLine(logPath, `attempt ${attempt} failed: ${err.code}: ${err.message}`);
+        logLine(name, logPath, `attempt ${attempt} failed: ${err.code}: ${err.message}`);
         if (attempt < attempts && retryable(err.code)) {
           const delay = backoffMs(attempt, spec.retryDelayMs ?? 1000, spec.retryMaxDelayMs ?? 60_000, jitter.next());
           emit(name, { status: 'retried', error: { code: err.code, message: err.message }, note: `retry in ${(delay / 1000).toFixed(1)} s` },
             { status: 'retried', attempts: attempt, error_code: err.code, error: err.message });
-          logLine(logPath, `retrying in ${delay} ms`);
+          logLine(name, logPath, `retrying in ${delay} ms`);
           await sleep(delay, cancel.signal);
           continue;
         }
@@ -230,17 +303,24 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     if (running.size === 0) break; // nothing ready and nothing running: done (or cancelled)
     await Promise.race(running.values());
   }
-  await hasher.save();
+  if (opts.hasher === undefined) await hasher.save();
   opts.signal?.removeEventListener('abort', onAbort);
 
   const list = names.map((n) => outcomes.get(n) ?? { name: n, status: states.get(n)!.status, seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
   const failedTask = list.find((t) => t.status === 'failed');
   const status: RunOutcome['status'] = cancel.signal.aborted ? 'cancelled' : failedTask ? 'failed' : 'finished';
-  reg.endRun(runId, status, failedTask ? `${failedTask.name}: ${failedTask.error?.code}: ${failedTask.error?.message}` : status === 'cancelled' ? 'cancelled' : undefined);
+  // The tasks' last states and the run's end: one transaction.
+  clearTimeout(storeTimer);
+  reg.transaction(() => {
+    writePending();
+    reg.endRun(runId, status, failedTask ? `${failedTask.name}: ${failedTask.error?.code}: ${failedTask.error?.message}` : status === 'cancelled' ? 'cancelled' : undefined);
+    opts.onEndRecord?.(runId, status);
+  });
   opts.observer?.onEnd?.(runId, status);
   return {
     run_id: runId,
     pipeline: pipeline.name,
+    logical_date: logicalDate,
     status,
     resumed,
     seconds: Math.round(performance.now() - t0) / 1000,

@@ -6,6 +6,7 @@ import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import type { RunnerIdentity, TaskStatus } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
+import type { FileHasher } from './hash.js';
 
 /** What a task's function gets for one attempt. */
 export interface TaskContext {
@@ -23,6 +24,8 @@ export interface TaskContext {
   progress(p: { fraction?: number; note?: string }): void;
   /** Where a task that starts processes reports their pids (the run lock records them). */
   processes?: ProcessTracker;
+  /** The run's logical date (YYYY-MM-DD, an NYSE trading day): a `dated` task reads only data up to it; null = no bound. */
+  logicalDate: string | null;
 }
 
 /** Keeps the pids of a run's live task processes (so a later run can find orphans). */
@@ -60,6 +63,8 @@ export interface TaskSpec {
   outputs?: FileList;
   /** Parameters that go into the cache key (a function sees the upstream summaries). */
   params?: Record<string, unknown> | ((upstream: Readonly<Record<string, TaskSummary>>) => Record<string, unknown>);
+  /** Reads only data known by the run's logical date: the date is part of its cache key (each day cached on its own). */
+  dated?: boolean;
   /** 'hash' (default): skipped when the key and outputs are unchanged; 'never': always runs. */
   cache?: 'hash' | 'never';
   /** Attempts after the first failure (default 0). */
@@ -123,6 +128,14 @@ export interface RunOptions {
   processes?: ProcessTracker;
   /** Waits between retries (tests inject one that does not wait). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** The trading day the run is for (`run --date`, a backfill day), recorded with it and given to the tasks. */
+  logicalDate?: string;
+  /** The backfill this run belongs to (recorded with it). */
+  backfillId?: string;
+  /** Called inside the transaction that records the run's end (a backfill records its day with it). */
+  onEndRecord?: (runId: string, status: RunOutcome['status']) => void;
+  /** A file hasher shared by several runs (a backfill): its memo is read once; the caller saves it. */
+  hasher?: FileHasher;
   /** Recorded with the run. */
   params?: Record<string, unknown>;
   configHash?: string;
@@ -143,6 +156,7 @@ export interface TaskOutcome {
 export interface RunOutcome {
   run_id: string;
   pipeline: string;
+  logical_date: string | null;
   status: 'finished' | 'failed' | 'cancelled';
   resumed: boolean;
   seconds: number;

@@ -32,10 +32,10 @@ export interface MonitorPoint {
 }
 
 /** Forecasts without a per-symbol score yet (optionally of one model). */
-export function unscoredForecasts(reg: Registry, modelId?: string): ForecastRow[] {
+export function unscoredForecasts(reg: Registry, modelId?: string, until?: string): ForecastRow[] {
   return reg.all<ForecastRow>('read unscored forecasts', `SELECT f.model_id, f.symbol, f.target_date, f.adj_close, f.volume, f.last_adj_close, f.last_volume FROM forecasts f
-    WHERE (@model IS NULL OR f.model_id = @model) AND NOT EXISTS (SELECT 1 FROM monitor_points p
-      WHERE p.model_id = f.model_id AND p.date = f.target_date AND p.symbol = f.symbol AND p.metric = '${SCORED_MARKER}')`, { model: modelId ?? null });
+    WHERE (@model IS NULL OR f.model_id = @model) AND (@until IS NULL OR f.target_date <= @until) AND NOT EXISTS (SELECT 1 FROM monitor_points p
+      WHERE p.model_id = f.model_id AND p.date = f.target_date AND p.symbol = f.symbol AND p.metric = '${SCORED_MARKER}')`, { model: modelId ?? null, until: until ?? null });
 }
 
 /** All forecasts of the given models with target dates in from..to. */
@@ -45,11 +45,11 @@ export function forecastsBetween(reg: Registry, modelIds: readonly string[], fro
     WHERE model_id IN (${modelIds.map(() => '?').join(',')}) AND target_date >= ? AND target_date <= ? ORDER BY model_id, target_date, symbol`, [...modelIds, from, to]);
 }
 
-/** Forecasts in total and already scored, per model. */
-export function forecastCounts(reg: Registry, modelId?: string): { model_id: string; total: number; scored: number }[] {
-  return reg.all('count forecasts', `SELECT f.model_id, COUNT(*) AS total, SUM(EXISTS (SELECT 1 FROM monitor_points p
+/** Forecasts in total and already scored, per model; with `until` (a logical date), those made by then and scored for days up to it. */
+export function forecastCounts(reg: Registry, modelId?: string, until?: string): { model_id: string; total: number; scored: number }[] {
+  return reg.all('count forecasts', `SELECT f.model_id, COUNT(*) AS total, SUM(f.target_date <= coalesce(@until, f.target_date) AND EXISTS (SELECT 1 FROM monitor_points p
       WHERE p.model_id = f.model_id AND p.date = f.target_date AND p.symbol = f.symbol AND p.metric = '${SCORED_MARKER}')) AS scored
-    FROM forecasts f WHERE (@model IS NULL OR f.model_id = @model) GROUP BY f.model_id ORDER BY f.model_id`, { model: modelId ?? null });
+    FROM forecasts f WHERE (@model IS NULL OR f.model_id = @model) AND (@until IS NULL OR f.asof_date <= @until) GROUP BY f.model_id ORDER BY f.model_id`, { model: modelId ?? null, until: until ?? null });
 }
 
 const UPSERT_BATCH = 100;
@@ -125,8 +125,9 @@ export interface WindowStats {
 }
 
 /** One model's all-symbol errors over its last `days` scored days. */
-export function modelWindow(reg: Registry, modelId: string, days: number): WindowStats {
-  const dates = reg.all<{ date: string }>('read monitor window', `SELECT DISTINCT date FROM monitor_points WHERE model_id = ? AND symbol = '' AND metric = '${SCORED_MARKER}' ORDER BY date DESC LIMIT ?`, [modelId, days]).map((r) => r.date);
+export function modelWindow(reg: Registry, modelId: string, days: number, until?: string): WindowStats {
+  const dates = reg.all<{ date: string }>('read monitor window', `SELECT DISTINCT date FROM monitor_points WHERE model_id = ? AND symbol = '' AND metric = '${SCORED_MARKER}'
+    AND (? IS NULL OR date <= ?) ORDER BY date DESC LIMIT ?`, [modelId, until ?? null, until ?? null, days]).map((r) => r.date);
   const out: WindowStats = { from: dates[dates.length - 1] ?? null, to: dates[0] ?? null, days: dates.length, metrics: {} };
   if (dates.length === 0) return out;
   const rows = reg.all<{ metric: SeriesMetric; value: number; n: number }>('read monitor window', `SELECT metric, SUM(value * n) / SUM(n) AS value, SUM(n) AS n FROM monitor_points

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAlerts, markAlertDelivered, recordAlert } from './alerts.js';
-import { abandonedRunIds, cacheLookup, cacheStore, countPipelineRuns, createPipelineRun, getPipelineRun, latestUnfinishedRun, listPipelineRuns, recordRunner, reopenPipelineRun, updateTaskRun, type RunnerGoneCheck } from './pipeline.js';
+import { createBackfill, endBackfill, getBackfill, listBackfills, recordBackfillDays, reopenBackfill, unfinishedBackfill } from './backfills.js';
+import { abandonedRunIds, cacheLookup, cacheStore, countPipelineRuns, createPipelineRun, getPipelineRun, latestRunForDate, latestUnfinishedRun, listPipelineRuns, recordRunner, reopenPipelineRun, updateTaskRun, type RunnerGoneCheck } from './pipeline.js';
 import { openRegistry, type Registry } from './store.js';
 
 let ws: string;
@@ -113,5 +114,39 @@ describe('pipeline run history', () => {
     expect(list.map((x) => x.kind)).toEqual(['drift', 'task_failed']);
     expect(list[1]!.delivered).toEqual({ webhook: 'ok' });
     expect(listAlerts(reg, { kind: 'drift' })).toHaveLength(1);
+  });
+
+  it('records a logical date and backfill with the run (and the runner in the same transaction); finds the newest run of a date', () => {
+    const plain = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'] });
+    expect(getPipelineRun(reg, plain)!.logical_date).toBeNull();
+    const a = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-03', backfill_id: 'b1', runner: { pid: 42, host: 'h', start: null } });
+    reg.endRun(a, 'failed');
+    const b = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-03' });
+    const run = getPipelineRun(reg, a)!;
+    expect([run.logical_date, run.backfill_id, run.params.runner_pid]).toEqual(['2024-07-03', 'b1', '42']);
+    expect(listPipelineRuns(reg).map((r) => [r.logical_date, r.backfill_id])).toEqual([['2024-07-03', null], ['2024-07-03', 'b1'], [null, null]]);
+    expect(listPipelineRuns(reg, { backfill: 'b1' }).map((r) => r.run_id)).toEqual([a]);
+    expect(countPipelineRuns(reg, { backfill: 'b1' })).toBe(1);
+    expect(latestRunForDate(reg, 'daily', '2024-07-03')?.run_id).toBe(b);
+    expect(latestRunForDate(reg, 'train', '2024-07-03')).toBeNull();
+    expect(latestRunForDate(reg, 'daily', '2024-07-05')).toBeNull();
+  });
+
+  it('backfills: days queued, recorded with counts, ended, found again while unfinished', () => {
+    createBackfill(reg, { backfill_id: 'b1', pipeline: 'daily', from: '2024-07-02', to: '2024-07-05', days: ['2024-07-02', '2024-07-03', '2024-07-05'] });
+    const run = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-02', backfill_id: 'b1' });
+    recordBackfillDays(reg, 'b1', [{ date: '2024-07-02', run_id: run, status: 'succeeded', seconds: 1 }, { date: '2024-07-03', run_id: null, status: 'failed', seconds: 0.5 }], { succeeded: 1, failed: 1, skipped: 0 });
+    endBackfill(reg, 'b1', 'failed', 'day 2024-07-03 failed');
+    const b = getBackfill(reg, 'b1')!;
+    expect([b.status, b.days_total, b.days_succeeded, b.days_failed, b.days_skipped]).toEqual(['failed', 3, 1, 1, 0]);
+    expect(b.days.map((d) => [d.date, d.status])).toEqual([['2024-07-02', 'succeeded'], ['2024-07-03', 'failed'], ['2024-07-05', 'queued']]);
+    expect(unfinishedBackfill(reg, 'daily', '2024-07-02', '2024-07-05')?.backfill_id).toBe('b1');
+    expect(unfinishedBackfill(reg, 'daily', '2024-07-02', '2024-07-08')).toBeNull();
+    reopenBackfill(reg, 'b1');
+    recordBackfillDays(reg, 'b1', [{ date: '2024-07-03', run_id: null, status: 'skipped', seconds: 0 }, { date: '2024-07-05', run_id: null, status: 'succeeded', seconds: 0 }], { succeeded: 2, failed: 0, skipped: 1 });
+    endBackfill(reg, 'b1', 'finished');
+    expect(unfinishedBackfill(reg, 'daily', '2024-07-02', '2024-07-05')).toBeNull();
+    expect(listBackfills(reg).map((x) => [x.backfill_id, x.status, x.days_succeeded, x.days_skipped])).toEqual([['b1', 'finished', 2, 1]]);
+    expect(getBackfill(reg, 'nope')).toBeNull();
   });
 });

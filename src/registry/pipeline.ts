@@ -47,6 +47,10 @@ export interface PipelineRunSummary extends Omit<RunRecord, 'status'> {
   seconds: number | null;
   /** Task status → how many tasks ended (or stand) in it. */
   task_counts: Partial<Record<TaskStatus, number>>;
+  /** The trading day the run was for (`run --date`, a backfill day); null = today's data, no bound. */
+  logical_date: string | null;
+  /** The backfill the run belongs to, or null. */
+  backfill_id: string | null;
 }
 
 export interface PipelineRunDetails extends PipelineRunSummary {
@@ -69,16 +73,37 @@ function seconds(run: Pick<RunRecord, 'started_at' | 'ended_at'>): number | null
   return run.ended_at === null ? null : (Date.parse(run.ended_at) - Date.parse(run.started_at)) / 1000;
 }
 
-/** Starts a pipeline run with every planned task 'queued'; returns the run id. */
-export function createPipelineRun(reg: Registry, input: { run_id?: string; pipeline: string; tasks: readonly string[]; params?: Record<string, unknown>; config_hash?: string; git_sha?: string }): string {
+/**
+ * Starts a pipeline run with every planned task 'queued', its logical date, backfill and runner, in
+ * one transaction; returns the run id.
+ */
+export function createPipelineRun(reg: Registry, input: {
+  run_id?: string; pipeline: string; tasks: readonly string[]; params?: Record<string, unknown>; config_hash?: string; git_sha?: string;
+  logical_date?: string | null; backfill_id?: string | null; runner?: RunnerIdentity; started_at?: string;
+  /** Tasks' states known when the run is written (a run stored after it began): inserted as they are, not queued then updated. */
+  initial?: ReadonlyMap<string, TaskPatch>;
+}): string {
   return reg.transaction(() => {
-    const runId = reg.startRun({ kind: 'pipeline', name: input.pipeline, run_id: input.run_id, config_hash: input.config_hash, git_sha: input.git_sha });
+    const runId = reg.startRun({ kind: 'pipeline', name: input.pipeline, run_id: input.run_id, config_hash: input.config_hash, git_sha: input.git_sha, started_at: input.started_at });
+    if (input.logical_date != null || input.backfill_id != null) {
+      reg.run('date run', 'UPDATE runs SET logical_date = ?, backfill_id = ? WHERE run_id = ?', [input.logical_date ?? null, input.backfill_id ?? null, runId]);
+    }
     input.tasks.forEach((task, position) => {
-      reg.run('plan task', "INSERT INTO task_runs (run_id, task, position, status) VALUES (?, ?, ?, 'queued')", [runId, task, position]);
+      const p = input.initial?.get(task);
+      if (p === undefined) reg.run('plan task', "INSERT INTO task_runs (run_id, task, position, status) VALUES (?, ?, ?, 'queued')", [runId, task, position]);
+      else reg.run('plan task', `INSERT INTO task_runs (run_id, task, position, ${TASK_COLUMNS.join(', ')}) VALUES (?, ?, ?, ${TASK_COLUMNS.map(() => '?').join(', ')})`, [runId, task, position, ...taskValues({ status: 'queued', attempts: 0, ...p })]);
     });
-    if (input.params) reg.logParams(runId, input.params);
+    const params = { ...input.params, ...(input.runner ? { runner_pid: input.runner.pid, runner_host: input.runner.host, runner_start: input.runner.start } : {}) };
+    if (Object.keys(params).length > 0) reg.logParams(runId, params);
     return runId;
   });
+}
+
+/** The newest pipeline run of `pipeline` for logical date `date` (any status as stored), or null. */
+export function latestRunForDate(reg: Registry, pipeline: string, date: string): { run_id: string; status: RunRecord['status']; backfill_id: string | null } | null {
+  return reg.get<{ run_id: string; status: RunRecord['status']; backfill_id: string | null }>('find run for date',
+    `SELECT run_id, status, backfill_id FROM runs WHERE kind = 'pipeline' AND name = ? AND logical_date = ?
+     ORDER BY started_at DESC, rowid DESC LIMIT 1`, [pipeline, date]) ?? null;
 }
 
 /** Sets a run back to 'running' (a resumed run) and re-queues the given tasks. */
@@ -94,14 +119,21 @@ export function reopenPipelineRun(reg: Registry, runId: string, requeue: readonl
 
 export type TaskPatch = Partial<Omit<TaskRunRecord, 'run_id' | 'task' | 'position'>>;
 
+const TASK_COLUMNS = ['status', 'attempts', 'started_at', 'ended_at', 'seconds', 'rows_in', 'rows_out', 'cache_key', 'outputs', 'summary', 'log_path', 'error_code', 'error'] as const satisfies readonly (keyof TaskPatch)[];
+
+/** A patch's values in column order (`cols`), JSON for outputs and summary. */
+function taskValues(patch: TaskPatch, cols: readonly (keyof TaskPatch)[] = TASK_COLUMNS): unknown[] {
+  return cols.map((c) => {
+    const v = patch[c];
+    return c === 'outputs' || c === 'summary' ? (v === null || v === undefined ? null : JSON.stringify(v)) : (v ?? null);
+  });
+}
+
 /** Updates the named fields of one task run. */
 export function updateTaskRun(reg: Registry, runId: string, task: string, patch: TaskPatch): void {
   const cols = Object.keys(patch) as (keyof TaskPatch)[];
   if (cols.length === 0) return;
-  const values = cols.map((c) => {
-    const v = patch[c];
-    return c === 'outputs' || c === 'summary' ? (v === null || v === undefined ? null : JSON.stringify(v)) : (v ?? null);
-  });
+  const values = taskValues(patch, cols);
   reg.run('update task run', `UPDATE task_runs SET ${cols.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ? AND task = ?`, [...values, runId, task]);
 }
 
@@ -154,19 +186,21 @@ export function abandonedRunIds(reg: Registry, gone: RunnerGoneCheck = runnerGon
 const READ_STATUS = "(CASE WHEN run_id IN (SELECT value FROM json_each(@abandoned)) THEN 'abandoned' ELSE status END)";
 
 /** Pipeline runs, newest first, with per-status task counts (paged). */
-export function listPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; limit?: number; offset?: number; gone?: RunnerGoneCheck } = {}): PipelineRunSummary[] {
-  const runs = reg.all<Omit<RunRecord, 'status'> & { status: PipelineRunStatus }>('list pipeline runs',
+export function listPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; backfill?: string; limit?: number; offset?: number; gone?: RunnerGoneCheck } = {}): PipelineRunSummary[] {
+  const runs = reg.all<Omit<RunRecord, 'status'> & { status: PipelineRunStatus; logical_date: string | null; backfill_id: string | null }>('list pipeline runs',
     `SELECT *, ${READ_STATUS} AS status FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR ${READ_STATUS} = @status)
+     AND (@backfill IS NULL OR backfill_id = @backfill)
      ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
-    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0, abandoned: JSON.stringify(abandonedRunIds(reg, opts.gone)) });
+    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, backfill: opts.backfill ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0, abandoned: JSON.stringify(abandonedRunIds(reg, opts.gone)) });
   const counts = countsFor(reg, runs.map((r) => r.run_id));
   return runs.map((r) => ({ ...r, pipeline: r.name ?? '', seconds: seconds(r), task_counts: counts.get(r.run_id) ?? {} }));
 }
 
 /** How many pipeline runs match (for paging). */
-export function countPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; gone?: RunnerGoneCheck } = {}): number {
-  return reg.get<{ n: number }>('count pipeline runs', `SELECT COUNT(*) AS n FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR ${READ_STATUS} = @status)`,
-    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, abandoned: opts.status === undefined ? '[]' : JSON.stringify(abandonedRunIds(reg, opts.gone)) })?.n ?? 0;
+export function countPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; backfill?: string; gone?: RunnerGoneCheck } = {}): number {
+  return reg.get<{ n: number }>('count pipeline runs', `SELECT COUNT(*) AS n FROM runs WHERE kind = 'pipeline' AND (@pipeline IS NULL OR name = @pipeline) AND (@status IS NULL OR ${READ_STATUS} = @status)
+    AND (@backfill IS NULL OR backfill_id = @backfill)`,
+    { pipeline: opts.pipeline ?? null, status: opts.status ?? null, backfill: opts.backfill ?? null, abandoned: opts.status === undefined ? '[]' : JSON.stringify(abandonedRunIds(reg, opts.gone)) })?.n ?? 0;
 }
 
 /** One pipeline run with its tasks in plan order and its params; null when unknown. */
@@ -176,10 +210,10 @@ export function getPipelineRun(reg: Registry, runId: string, gone: RunnerGoneChe
   const tasks = getTaskRuns(reg, runId);
   const task_counts: Partial<Record<TaskStatus, number>> = {};
   for (const t of tasks) task_counts[t.status] = (task_counts[t.status] ?? 0) + 1;
-  const { metrics: _m, artifacts: _a, params, ...rec } = run;
+  const { metrics: _m, artifacts: _a, params, ...rec } = run as typeof run & { logical_date?: string | null; backfill_id?: string | null };
   const pid = params.runner_pid;
   const abandoned = rec.status === 'running' && pid !== undefined && pid !== null && gone({ pid: Number(pid), host: params.runner_host ?? '', start: params.runner_start ?? null });
-  return { ...rec, status: abandoned ? 'abandoned' : rec.status, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
+  return { ...rec, logical_date: rec.logical_date ?? null, backfill_id: rec.backfill_id ?? null, status: abandoned ? 'abandoned' : rec.status, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
 }
 
 /** The newest pipeline run (of `pipeline`, when given) if it failed, was cancelled, or was left running; else null. */

@@ -21,6 +21,8 @@ export const PIPELINE_RUN_STATUSES = [...RUN_STATUSES, 'abandoned'] as const;
 /** A pipeline task's states (docs/pipelines.md); `retried` = an attempt failed and the next one is waiting. */
 export const TASK_STATUSES = ['queued', 'running', 'retried', 'succeeded', 'failed', 'skipped', 'cached', 'cancelled'] as const;
 export const ALERT_SEVERITIES = ['info', 'warning', 'error'] as const;
+/** A backfill day's states: `skipped` = its logical date already had a run that finished (docs/pipelines.md). */
+export const BACKFILL_DAY_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 
 const list = (xs: readonly string[]): string => xs.map((x) => `'${x}'`).join(', ');
 
@@ -268,6 +270,40 @@ CREATE TABLE ingest_files (
   lines       INTEGER NOT NULL,                                 -- data lines read
   last_date   TEXT,                                             -- the symbol's last stored date
   snapshot_id INTEGER NOT NULL REFERENCES table_snapshots(snapshot_id)
+);
+`,
+  },
+  {
+    version: 4,
+    name: 'logical dates of pipeline runs; backfills and their days',
+    sql: `
+ALTER TABLE runs ADD COLUMN logical_date TEXT;     -- a pipeline run's trading day (run --date, a backfill day); NULL = none
+ALTER TABLE runs ADD COLUMN backfill_id TEXT;      -- the backfill a pipeline run belongs to
+CREATE INDEX runs_logical_date ON runs(name, logical_date) WHERE logical_date IS NOT NULL;
+
+CREATE TABLE backfills (
+  backfill_id    TEXT PRIMARY KEY,
+  pipeline       TEXT NOT NULL,
+  date_from      TEXT NOT NULL,
+  date_to        TEXT NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN (${list(RUN_STATUSES)})),
+  started_at     TEXT NOT NULL,
+  ended_at       TEXT,
+  days_total     INTEGER NOT NULL,
+  days_succeeded INTEGER NOT NULL DEFAULT 0,
+  days_failed    INTEGER NOT NULL DEFAULT 0,
+  days_skipped   INTEGER NOT NULL DEFAULT 0,
+  error          TEXT
+);
+CREATE INDEX backfills_started ON backfills(started_at);
+
+CREATE TABLE backfill_days (
+  backfill_id TEXT NOT NULL REFERENCES backfills(backfill_id),
+  date        TEXT NOT NULL,                         -- the logical date (an NYSE trading day)
+  run_id      TEXT REFERENCES runs(run_id),          -- the day's pipeline run (a skipped day: the earlier run that succeeded)
+  status      TEXT NOT NULL CHECK (status IN (${list(BACKFILL_DAY_STATUSES)})),
+  seconds     REAL,
+  PRIMARY KEY (backfill_id, date)
 );
 `,
   },

@@ -86,7 +86,7 @@ export class Registry {
     const runId = input.run_id ?? randomUUID().replaceAll('-', '');
     this.write('start run', () => {
       this.q(`INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at, git_sha, config_hash, seed)
-        VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`).run(runId, input.kind, input.name ?? null, input.parent_run_id ?? null, this.stamp(),
+        VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`).run(runId, input.kind, input.name ?? null, input.parent_run_id ?? null, input.started_at ?? this.stamp(),
         input.git_sha ?? null, input.config_hash ?? null, input.seed ?? null);
     });
     return runId;

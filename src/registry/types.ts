@@ -27,6 +27,8 @@ export interface RunInput {
   git_sha?: string;
   config_hash?: string;
   seed?: number;
+  /** When it started (default: now); a run recorded after it began (the pipeline runner's) gives it. */
+  started_at?: string;
 }
 
 export interface RunRecord {

@@ -5,7 +5,7 @@ import type { CommandSpec } from '../options.js';
 import type { Globals } from '../globals.js';
 import { features, fetch, ingest, validate } from './data.js';
 import { evaluate, forecast, modelsAt, modelsCompare, modelsHistory, modelsList, modelsPromote, modelsShow, train } from './models.js';
-import { monitor, run, runsList, runsLogs, runsShow, scheduler, serve } from './ops.js';
+import { backfill, monitor, run, runsList, runsLogs, runsShow, scheduler, serve } from './ops.js';
 
 export const COMMANDS: readonly CommandSpec<Globals>[] = [
   fetch,
@@ -24,6 +24,7 @@ export const COMMANDS: readonly CommandSpec<Globals>[] = [
   modelsAt,
   modelsHistory,
   run,
+  backfill,
   scheduler,
   runsList,
   runsShow,

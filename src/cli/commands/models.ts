@@ -8,6 +8,7 @@ import { evaluateCommand } from '../evaluate.js';
 import { forecastCommand } from '../forecast.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from '../models.js';
 import { aliasName, calendarDate, cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
+import { checkLogicalDate } from '../../pipeline/logical-date.js';
 import { trainForecastCommand } from '../train-forecast.js';
 import { trainCommand } from '../train.js';
 
@@ -29,12 +30,14 @@ const TrainOptions = z
     earlyStopping: whole().default(10).describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off)'),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
     boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
+    date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     promoteIfBetter: flag().describe(
       'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the same test slice (without it, the model takes the alias only when the alias is empty)',
     ),
   })
   .strict()
-  .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)');
+  .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
+  .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)');
 
 export const train = defineCommand({
   name: 'train',
@@ -63,7 +66,7 @@ export const train = defineCommand({
       featureFraction: o.featureFraction,
       earlyStopping: o.earlyStopping,
     };
-    if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, promoteIfBetter: o.promoteIfBetter });
+    if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter });
     return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter });
   },
 });
@@ -83,9 +86,18 @@ export const evaluate = defineCommand({
 export const forecast = defineCommand({
   name: 'forecast',
   summary: 'day-ahead forecast (Adj Close, Volume) of every symbol for the next trading day after its last bar → the store (GET /forecast/:symbol)',
-  options: z.object({ model: z.string().optional().describe('the forecast model').register(cli, { arg: 'id|alias', defaultText: 'the forecast_champion alias' }) }).strict(),
-  examples: ['stockpipe features --extended && stockpipe train --task forecast --promote-if-better && stockpipe forecast', 'stockpipe forecast --model <forecast-model-id> --json'],
-  run: (o, ctx) => forecastCommand(ctx, { model: o.model }),
+  options: z
+    .object({
+      model: z.string().optional().describe('the forecast model').register(cli, { arg: 'id|alias', defaultText: 'the forecast_champion alias' }),
+      date: z.string().optional().describe('a logical date (an NYSE trading day): each symbol\'s last bar dated up to it, forecast for the next trading day').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
+    })
+    .strict(),
+  examples: [
+    'stockpipe features --extended && stockpipe train --task forecast --promote-if-better && stockpipe forecast',
+    'stockpipe forecast --model <forecast-model-id> --json',
+    'stockpipe forecast --date 2024-07-03   # forecasts for 2024-07-05 from the bars up to 2024-07-03',
+  ],
+  run: (o, ctx) => forecastCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()) }),
 });
 
 export const modelsList = defineCommand({

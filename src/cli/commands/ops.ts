@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { childGlobalArgs, type Inv } from '../globals.js';
 import { monitorCommand } from '../monitor.js';
 import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
+import { backfillCommand } from '../backfill.js';
+import { checkLogicalDate } from '../../pipeline/logical-date.js';
 import { deliverAlerts, runCommand } from '../run.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
 import { schedulerCommand } from '../scheduler.js';
@@ -37,9 +39,18 @@ export const serve = defineCommand({
 export const monitor = defineCommand({
   name: 'monitor',
   summary: 'score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain',
-  options: z.object({ model: z.string().optional().describe('only this model (id or alias)').register(cli, { arg: 'id', defaultText: 'every model with forecasts' }) }).strict(),
-  examples: ['stockpipe monitor', 'stockpipe monitor --model champion --json'],
-  run: (o, ctx) => monitorCommand(ctx, { model: o.model, deliver: (alerts) => deliverAlerts(ctx, alerts) }),
+  options: z
+    .object({
+      model: z.string().optional().describe('only this model (id or alias)').register(cli, { arg: 'id', defaultText: 'every model with forecasts' }),
+      date: z
+        .string()
+        .optional()
+        .describe('a logical date (an NYSE trading day): forecasts for days up to it are matured, error and drift windows end at it')
+        .register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
+    })
+    .strict(),
+  examples: ['stockpipe monitor', 'stockpipe monitor --model champion --json', 'stockpipe monitor --date 2024-07-03'],
+  run: (o, ctx) => monitorCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), deliver: (alerts) => deliverAlerts(ctx, alerts) }),
 });
 
 export const run = defineCommand({
@@ -56,6 +67,11 @@ export const run = defineCommand({
         .register(cli, { arg: '[run-id]', defaultText: 'the latest such run' }),
       from: z.string().optional().describe('run only this task and the ones after it').register(cli, { arg: 'task' }),
       to: z.string().optional().describe('run only up to this task').register(cli, { arg: 'task' }),
+      date: z
+        .string()
+        .optional()
+        .describe('the logical date: run for this NYSE trading day, with only the data known by then (forecast, monitor and retraining read rows dated up to it)')
+        .register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
       dryRun: flag().describe('print the plan: which tasks would run and which are cached'),
       force: flag().describe('ignore the cache: run every task'),
       forceTask: z.array(z.string()).default([]).describe('ignore the cache for this task (repeatable)').register(cli, { arg: 'name' }),
@@ -76,12 +92,14 @@ export const run = defineCommand({
     'stockpipe run train --dry-run',
     'stockpipe run --resume             # continue the latest failed run',
     'stockpipe run daily --from features --force-task features',
+    'stockpipe run daily --date 2024-07-03   # as of the close of 2024-07-03',
     'stockpipe run train --json',
     'stockpipe run train --source dir:./stock-market-dataset   # switch the workspace to this source',
   ],
   run: (o, ctx, inv: Inv) =>
     runCommand(ctx, {
       pipeline: o.pipeline,
+      logicalDate: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()),
       switchSource: o.source !== undefined,
       resume: o.resume,
       from: o.from,
@@ -89,6 +107,43 @@ export const run = defineCommand({
       dryRun: o.dryRun,
       force: o.force,
       forceTasks: o.forceTask,
+      waitMs: (o.wait ?? 0) * 1000,
+      globalArgs: childGlobalArgs(inv.globals, { debug: true }),
+      version: inv.version,
+    }),
+});
+
+export const backfill = defineCommand({
+  name: 'backfill',
+  summary: 'run a pipeline once per NYSE trading day from --from to --to, each with that logical date (cached per day, resumable; days that finished before are skipped)',
+  args: z.object({ pipeline: z.string().default('daily') }).strict(),
+  options: z
+    .object({
+      from: z.string().describe('the first day of the range').register(cli, { arg: 'YYYY-MM-DD' }),
+      to: z.string().describe('the last day of the range (today at the latest)').register(cli, { arg: 'YYYY-MM-DD' }),
+      force: flag().describe('run every day again, the finished ones too, ignoring the task cache'),
+      dryRun: flag().describe('list the trading days and what each would do (run, resume, skip)'),
+      continueOnFailure: flag().describe('go on with the next days after a failed day (the backfill still ends failed)'),
+      wait: decimal()
+        .pipe(z.number().min(0, 'expects seconds (0 or more)'))
+        .optional()
+        .describe('wait this many seconds for another run on this workspace to finish instead of refusing')
+        .register(cli, { arg: '[seconds]', preset: '3600' }),
+    })
+    .strict(),
+  examples: [
+    'stockpipe backfill daily --from 2024-01-02 --to 2024-12-31',
+    'stockpipe backfill daily --from 2024-07-01 --to 2024-07-31 --dry-run',
+    'stockpipe backfill daily --from 2024-07-01 --to 2024-07-31 --json   # again after Ctrl-C: continues',
+  ],
+  run: (o, ctx, inv: Inv) =>
+    backfillCommand(ctx, {
+      pipeline: o.pipeline,
+      from: o.from,
+      to: o.to,
+      force: o.force,
+      dryRun: o.dryRun,
+      continueOnFailure: o.continueOnFailure,
       waitMs: (o.wait ?? 0) * 1000,
       globalArgs: childGlobalArgs(inv.globals, { debug: true }),
       version: inv.version,
@@ -118,13 +173,14 @@ export const runsList = defineCommand({
       offset: whole().optional().describe('skip the newest N runs'),
       pipeline: z.string().optional().describe('only runs of this pipeline').register(cli, { arg: 'name' }),
       status: z.string().optional().describe('only runs in this state (running, finished, failed, cancelled, abandoned: left running by a killed runner)'),
+      backfill: z.string().optional().describe("only this backfill's runs").register(cli, { arg: 'id' }),
     })
     .strict(),
   examples: ['stockpipe runs', 'stockpipe runs list --status failed --json'],
   run: (o, ctx) => {
     inRange('--limit', o.limit, 1, Number.MAX_SAFE_INTEGER);
     inRange('--offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
-    return runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status });
+    return runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status, backfill: o.backfill });
   },
 });
 

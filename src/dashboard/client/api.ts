@@ -72,6 +72,10 @@ export interface RunSummary {
   seconds: number | null;
   error: string | null;
   task_counts: Partial<Record<TaskStatus, number>>;
+  /** The trading day the run was for (`run --date`, a backfill day), or null. */
+  logical_date?: string | null;
+  /** The backfill the run belongs to, or null. */
+  backfill_id?: string | null;
   /** In GET /runs: the run's tasks in plan order. */
   tasks?: { task: string; status: TaskStatus; attempts: number; seconds: number | null }[];
 }
@@ -89,6 +93,23 @@ export interface TaskRun {
   error_code: string | null;
   error: string | null;
   started_at: string | null;
+}
+
+/** GET /backfills/:id. */
+export interface BackfillDetails {
+  backfill_id: string;
+  pipeline: string;
+  date_from: string;
+  date_to: string;
+  status: 'running' | 'finished' | 'failed' | 'cancelled';
+  started_at: string;
+  ended_at: string | null;
+  days_total: number;
+  days_succeeded: number;
+  days_failed: number;
+  days_skipped: number;
+  error: string | null;
+  days: { date: string; run_id: string | null; status: string; seconds: number | null }[];
 }
 
 export interface RunDetails extends RunSummary {

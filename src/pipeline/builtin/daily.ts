@@ -2,7 +2,8 @@
  * The `daily` pipeline: fetch → ingest → validate → features --extended → forecast-model (trains the
  * first day-ahead model of a workspace) → forecast → monitor → retrain-if-needed (a day-ahead model
  * trained and promoted if better when monitor asks for it, at most once per
- * monitor.retrain_cooldown_days trading days of data). */
+ * monitor.retrain_cooldown_days trading days of data). With a logical date, the last four get `--date D`
+ * and read only rows dated up to D; the data tasks stay date-independent. */
 import { z } from 'zod';
 import { tradingDays } from '../../core/calendar.js';
 import { layout, type Workspace } from '../../core/workspace.js';
@@ -10,7 +11,7 @@ import { FORECAST_ALIAS } from '../../ml/train-forecast-run.js';
 import { latestTaskResult } from '../../registry/pipeline.js';
 import { openRegistry } from '../../registry/store.js';
 import { dataOf, FORECAST, MONITOR, TRAIN_FORECAST } from '../task-data.js';
-import type { Pipeline } from '../types.js';
+import type { Pipeline, TaskContext } from '../types.js';
 import { dataTasks, type TaskKit } from './tasks.js';
 
 /** The retrain-if-needed task's summary (recorded in the store; the next run reads its data_date). */
@@ -45,7 +46,9 @@ function lastRetrain(ws: Workspace): string | null {
 export function dailyPipeline(kit: TaskKit): Pipeline {
   const { task, cmd, penv } = kit;
   const cfg = penv.config;
-  const trainForecast = cmd(() => ['train', '--task', 'forecast', '--promote-if-better'], () => ({}));
+  // The date-dependent tasks get the run's logical date: they read only rows dated up to it.
+  const dateArgs = (ctx: TaskContext): string[] => (ctx.logicalDate === null ? [] : ['--date', ctx.logicalDate]);
+  const trainForecast = cmd((ctx) => ['train', '--task', 'forecast', '--promote-if-better', ...dateArgs(ctx)], () => ({}));
   return {
     name: 'daily',
     description: 'fetch new bars → ingest → validate → features → forecast → monitor → retrain-if-needed',
@@ -55,6 +58,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         name: 'forecast-model',
         deps: ['features'],
         cache: 'never',
+        dated: true,
         // The first daily run of a workspace has no forecast model yet: train one; later runs skip.
         run: async (ctx) => {
           const reg = openRegistry(penv.ws, { readonly: true });
@@ -66,14 +70,16 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
       task({
         name: 'forecast',
         deps: ['forecast-model'],
+        dated: true, // each logical date is cached on its own
         inputs: [layout.featuresTable],
-        run: cmd(() => ['forecast'], (d) => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null })),
+        run: cmd((ctx) => ['forecast', ...dateArgs(ctx)], (d) => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null })),
       }),
       task({
         name: 'monitor',
         deps: ['forecast'],
         cache: 'never', // its input is the store (forecasts maturing as days arrive)
-        run: cmd(() => ['monitor'], (d) => {
+        dated: true,
+        run: cmd((ctx) => ['monitor', ...dateArgs(ctx)], (d) => {
           const r = MONITOR.read(d);
           return { rowsIn: r?.matured ?? null, rowsOut: r?.scored ?? null };
         }),
@@ -82,6 +88,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         name: 'retrain-if-needed',
         deps: ['monitor'],
         cache: 'never',
+        dated: true,
         run: async (ctx) => {
           const m = MONITOR.read(ctx.upstream.monitor);
           if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: 'monitored error and drift within thresholds' } satisfies RetrainSummary };

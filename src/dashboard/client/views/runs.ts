@@ -1,8 +1,9 @@
 /** @module dashboard/client/views/runs
- * #/runs: the newest run's task graph and a paged, filterable list of pipeline runs;
+ * #/runs: the newest run's task graph and a paged, filterable list of pipeline runs (each with its
+ * logical date and backfill; #/runs?backfill=<id>: one backfill's runs under its day counts);
  * #/runs/<id>: one run's graph, its tasks, and a task's log on click. Polls every 2 s while a run
  * is running (every 10 s otherwise, to notice new runs and finished ones). */
-import { getJson, getText, type RunDetails, type RunSummary, type TaskStatus } from '../api.js';
+import { getJson, getText, type BackfillDetails, type RunDetails, type RunSummary, type TaskStatus } from '../api.js';
 import { badge, dur, empty, errorBox, h, int, mount, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { drawDag, runEdges } from './dag.js';
@@ -26,17 +27,26 @@ export async function runsView(ctx: ViewContext): Promise<void> {
   if (ctx.params[0] !== undefined) return runView(ctx, ctx.params[0]);
   let offset = Math.max(0, Number(ctx.query.get('offset')) || 0);
   let status = ctx.query.get('status') ?? '';
+  const backfill = ctx.query.get('backfill') ?? '';
   const latestEl = h('div', { class: 'card' });
+  const backfillEl = h('div');
   const listEl = h('div');
   const select = h('select', { 'aria-label': 'status filter', onchange: () => { status = select.value; offset = 0; ctx.setQuery({ status, offset: null }); void load(); } },
     STATUSES.map((s) => h('option', { value: s, ...(s === status ? { selected: true } : {}) }, s === '' ? 'all statuses' : s)));
-  mount(ctx.el, h('h1', null, 'Pipeline runs'), latestEl, h('div', { class: 'toolbar' }, h('label', null, 'Show ', select)), listEl);
+  mount(ctx.el, h('h1', null, 'Pipeline runs'), backfillEl, latestEl, h('div', { class: 'toolbar' }, h('label', null, 'Show ', select)), listEl);
   let latestId: string | null = null;
   let running = false;
 
   async function load(): Promise<void> {
     const q = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
     if (status) q.set('status', status);
+    if (backfill) {
+      q.set('backfill', backfill);
+      const b = await getJson<BackfillDetails>(`/backfills/${encodeURIComponent(backfill)}`, ctx.signal);
+      mount(backfillEl, h('div', { class: 'card' }, h('h2', null, `Backfill ${b.pipeline} ${b.date_from} .. ${b.date_to} `, badge(b.status)),
+        h('p', { class: 'meta' }, `${int(b.days_total)} trading days: ${int(b.days_succeeded)} run, ${int(b.days_skipped)} skipped (finished before), ${int(b.days_failed)} failed · started ${when(b.started_at)} · `,
+          h('a', { href: '#/runs' }, 'all runs')), b.error ? errorBox({ message: b.error }) : null));
+    }
     const [page, newest] = await Promise.all([
       getJson<{ runs: RunSummary[]; total: number }>(`/runs?${q}`, ctx.signal),
       getJson<{ runs: RunSummary[]; total: number }>('/runs?limit=1', ctx.signal),
@@ -56,11 +66,13 @@ export async function runsView(ctx: ViewContext): Promise<void> {
       return;
     }
     const rows = page.runs.map((r) => [
-      h('a', { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 12)), r.pipeline, badge(r.status), when(r.started_at), dur(r.seconds), h('span', { class: 'taskcell' }, strip(r), counts(r.task_counts)),
+      h('a', { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 12)), r.pipeline, r.logical_date ?? '',
+      r.backfill_id ? h('a', { href: `#/runs?backfill=${encodeURIComponent(r.backfill_id)}`, title: `backfill ${r.backfill_id}` }, r.backfill_id.slice(0, 8)) : '',
+      badge(r.status), when(r.started_at), dur(r.seconds), h('span', { class: 'taskcell' }, strip(r), counts(r.task_counts)),
     ]);
     const last = Math.min(offset + PAGE, page.total);
     const go = (o: number): void => { offset = o; ctx.setQuery({ offset: o > 0 ? String(o) : null }); void load(); };
-    mount(listEl, table(['Run', 'Pipeline', 'Status', 'Started (UTC)', 'Duration', 'Tasks'], rows, { numeric: [4] }),
+    mount(listEl, table(['Run', 'Pipeline', 'Logical date', 'Backfill', 'Status', 'Started (UTC)', 'Duration', 'Tasks'], rows, { numeric: [6] }),
       h('div', { class: 'pager' },
         h('button', { type: 'button', ...(offset === 0 ? { disabled: true } : {}), onclick: () => go(Math.max(0, offset - PAGE)) }, '‹ Newer'),
         h('span', null, `${int(offset + 1)}–${int(last)} of ${int(page.total)}`),
@@ -108,7 +120,8 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
 
   function draw(): void {
     mount(head, h('h1', null, run.pipeline, ' ', badge(run.status)),
-      h('p', { class: 'meta' }, `run ${run.run_id} · started ${when(run.started_at)} · ${dur(run.seconds)}`), run.error ? errorBox({ message: run.error }) : null);
+      h('p', { class: 'meta' }, `run ${run.run_id}${run.logical_date ? ` · for ${run.logical_date}` : ''} · started ${when(run.started_at)} · ${dur(run.seconds)}`,
+        run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null), run.error ? errorBox({ message: run.error }) : null);
     mount(graph, drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
     mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Error'],
       run.tasks.map((t) => [t.position + 1, h('a', { href: '#', onclick: (e: Event) => { e.preventDefault(); void showLog(t.task); } }, t.task),

@@ -1,0 +1,105 @@
+/** @module registry/backfills
+ * Backfills in the store (docs/pipelines.md): a `backfills` row (pipeline, from, to, day counts,
+ * status) and one `backfill_days` row per NYSE trading day in its range (the day's pipeline run, its
+ * state, seconds). pipeline/backfill decides what runs; this file only stores and reads. */
+import type { BACKFILL_DAY_STATUSES, RUN_STATUSES } from './schema.js';
+import type { Registry } from './store.js';
+
+export type BackfillDayStatus = (typeof BACKFILL_DAY_STATUSES)[number];
+export type BackfillStatus = (typeof RUN_STATUSES)[number];
+
+export interface BackfillDay {
+  date: string;
+  run_id: string | null;
+  status: BackfillDayStatus;
+  seconds: number | null;
+}
+
+export interface BackfillRecord {
+  backfill_id: string;
+  pipeline: string;
+  date_from: string;
+  date_to: string;
+  status: BackfillStatus;
+  started_at: string;
+  ended_at: string | null;
+  days_total: number;
+  days_succeeded: number;
+  days_failed: number;
+  days_skipped: number;
+  error: string | null;
+}
+
+export interface BackfillDetails extends BackfillRecord {
+  days: BackfillDay[];
+}
+
+/** Starts a backfill with every day 'queued', in one transaction. */
+export function createBackfill(reg: Registry, input: { backfill_id: string; pipeline: string; from: string; to: string; days: readonly string[] }): void {
+  reg.transaction(() => {
+    reg.run('start backfill', `INSERT INTO backfills (backfill_id, pipeline, date_from, date_to, status, started_at, days_total) VALUES (?, ?, ?, ?, 'running', ?, ?)`, [
+      input.backfill_id,
+      input.pipeline,
+      input.from,
+      input.to,
+      reg.timestamp(),
+      input.days.length,
+    ]);
+    for (const d of input.days) reg.run('plan backfill day', "INSERT INTO backfill_days (backfill_id, date, status) VALUES (?, ?, 'queued')", [input.backfill_id, d]);
+  });
+}
+
+/** The newest backfill of `pipeline` over exactly [from, to] that did not finish (to continue it), or null. */
+export function unfinishedBackfill(reg: Registry, pipeline: string, from: string, to: string): BackfillRecord | null {
+  const r = reg.get<BackfillRecord>(
+    'find backfill',
+    `SELECT * FROM backfills WHERE pipeline = ? AND date_from = ? AND date_to = ?
+    ORDER BY started_at DESC, rowid DESC LIMIT 1`,
+    [pipeline, from, to],
+  );
+  return r !== undefined && r.status !== 'finished' ? r : null;
+}
+
+/** Sets a backfill back to running (continued by a later call with the same arguments). */
+export function reopenBackfill(reg: Registry, id: string): void {
+  reg.run('reopen backfill', "UPDATE backfills SET status = 'running', ended_at = NULL, error = NULL WHERE backfill_id = ?", [id]);
+}
+
+/** The number of days in each final state (kept by the caller, stored with the days). */
+export interface BackfillCounts {
+  succeeded: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Records the state of some days and the backfill's counts (in the caller's transaction, or one of its own). */
+export function recordBackfillDays(reg: Registry, id: string, days: readonly BackfillDay[], counts: BackfillCounts): void {
+  if (days.length === 0) return;
+  reg.transaction(() => {
+    for (const d of days)
+      reg.run('record backfill day', 'UPDATE backfill_days SET run_id = ?, status = ?, seconds = ? WHERE backfill_id = ? AND date = ?', [d.run_id, d.status, d.seconds, id, d.date]);
+    reg.run('count backfill days', 'UPDATE backfills SET days_succeeded = ?, days_failed = ?, days_skipped = ? WHERE backfill_id = ?', [counts.succeeded, counts.failed, counts.skipped, id]);
+  });
+}
+
+/** Ends a backfill with its final status. */
+export function endBackfill(reg: Registry, id: string, status: Exclude<BackfillStatus, 'running'>, error?: string): void {
+  reg.run('end backfill', 'UPDATE backfills SET status = ?, ended_at = ?, error = ? WHERE backfill_id = ?', [status, reg.timestamp(), error ?? null, id]);
+}
+
+/** One backfill with its days in date order; null when unknown. */
+export function getBackfill(reg: Registry, id: string): BackfillDetails | null {
+  const b = reg.get<BackfillRecord>('read backfill', 'SELECT * FROM backfills WHERE backfill_id = ?', [id]);
+  if (b === undefined) return null;
+  return { ...b, days: reg.all<BackfillDay>('read backfill days', 'SELECT date, run_id, status, seconds FROM backfill_days WHERE backfill_id = ? ORDER BY date', [id]) };
+}
+
+/** Backfills, newest first. */
+export function listBackfills(reg: Registry, opts: { pipeline?: string; limit?: number; offset?: number } = {}): BackfillRecord[] {
+  return reg.all<BackfillRecord>(
+    'list backfills',
+    `SELECT * FROM backfills WHERE (@pipeline IS NULL OR pipeline = @pipeline)
+    ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
+    { pipeline: opts.pipeline ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0 },
+  );
+}
