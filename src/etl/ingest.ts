@@ -423,6 +423,8 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
   const { ws, m, opts, reg } = c;
   const r = c.report;
   r.mode = 'incremental';
+  const t0 = performance.now();
+  const lap = (phase: string): void => opts.log.debug({ phase, ms: Math.round(performance.now() - t0) }, 'incremental ingest');
   const state = ingestState(reg);
   const manifestFiles = new Map(m.files.map((f) => [f.path, f]));
   const present = new Set(bars.map((b) => b.path));
@@ -474,6 +476,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     }
     reparse.push({ ...g, first: gi });
   }
+  lap('grown files read');
   // Everything else: read whole (on the parse pool), compared with the stored rows below.
   if (reparse.length > 0) {
     const files = reparse.flatMap((g) => g.files);
@@ -519,6 +522,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     if (batches.length === 0) dayMin = dayMax = 0;
     let i = 0;
     await writeBarsParquet(conn, { symbols: touchedSymbols, names: nameList, dayMin, dayMax, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices' } }, () => batches[i++] ?? null, deltaRaw);
+    lap('delta written');
     // Compare the re-read symbols with their stored rows: the first differing date, and each row's lineage.
     const reread = touched.filter((t) => !t.tail).map((t) => t.symbol).concat(removedSymbols);
     const oldPaths = [...new Set(reread.map(bucketOf))].flatMap((b) => w.liveIn(b)).map((f) => ws.path(f.path));
@@ -559,7 +563,9 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
       reg.transaction(() => { for (const st of states) reg.run('record source file', 'UPDATE ingest_files SET size = ?, mtime_ms = ?, head_hash = ?, tail_hash = ?, lines = ? WHERE path = ?', [st.size, st.mtime_ms, st.head_hash, st.tail_hash, st.lines, st.path]); });
       return currentSnapshot(reg, 'prices');
     }
+    lap('compared');
     const applied = await applyChanges(conn, w, delta, changes);
+    lap('files written');
     const prevSummary = (w.base?.summary ?? {}) as { symbols?: number; symbols_without_metadata?: number };
     let symbols = prevSummary.symbols ?? 0;
     let withoutMeta = prevSummary.symbols_without_metadata ?? 0;
@@ -572,6 +578,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     const lastDates = new Map(touched.map((t) => [t.symbol, t.batch === null ? null : civilFromDays(t.batch.day[t.batch.rows - 1]!)]));
     const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, lastDates);
     const append = [...changes.values()].every((ch) => ch.append);
+    lap('source states');
     return await w.commit(reg, {
       operation: append ? 'append' : 'restate',
       source: identity,

@@ -184,7 +184,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       let snap: SnapshotRecord;
       try {
         r = incremental
-          ? await incrementalBuild(db.connection, w0, prices, settings, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'))
+          ? await incrementalBuild(db.connection, w0, prices, settings, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
           : await fullBuild(db, w0, prices.files, settings, opts);
         snap = await w0.commit(reg, {
           operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
@@ -196,6 +196,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         await w0.discard(); // nothing was committed: the files written so far are nobody's
         throw err;
       }
+      log.debug({ phase: 'committed', ms: Math.round(performance.now() - t0) }, 'features');
       const [tot] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s, count("vol_moving_avg")::BIGINT AS f FROM ${parquetSource(tableAt(ws, reg, 'features').paths)}`);
       const report: FeaturesReport = {
         output: ws.tableDir('features'),
@@ -384,7 +385,9 @@ function contextRows(s: FeatureSettings): number {
  * stored ones (docs/store.md). Each row's features read only its own window, so the result equals a
  * full rebuild bit for bit.
  */
-async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { files: DataFileRecord[] }, s: FeatureSettings, changed: Map<string, string | null>, append: boolean): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {  const ws = w.ws;
+async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { files: DataFileRecord[] }, s: FeatureSettings, changed: Map<string, string | null>, append: boolean, log: Logger): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {  const ws = w.ws;
+  const t0 = performance.now();
+  const lap = (phase: string): void => log.debug({ phase, ms: Math.round(performance.now() - t0) }, 'incremental features');
   const ctx = contextRows(s);
   const changes = new Map<string, SymbolDelta>();
   for (const [sym, from] of changed) changes.set(sym, { from, append: append && from !== null });
@@ -402,6 +405,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${rowsTable} AS SELECT p.*, c.from_date FROM ${src} p JOIN sp_fc c USING ("Symbol") WHERE p."Date" >= c.cutoff`);
   // Symbols with fewer than ctx rows before their change inside the cutoff, but older rows before it: read whole.
   const short = await queryRows(conn, `SELECT c."Symbol" AS s FROM sp_fc c LEFT JOIN (SELECT "Symbol", count(*) FILTER (WHERE "Date" < from_date) AS k FROM ${rowsTable} GROUP BY "Symbol") r USING ("Symbol") WHERE coalesce(r.k, 0) < ${ctx}`);
+  lap('tails read');
   if (short.length > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_short AS SELECT unnest([${short.map((r) => sqlString(String(r.s))).join(', ')}]::VARCHAR[]) AS "Symbol"`);
     await conn.run(`DELETE FROM ${rowsTable} WHERE "Symbol" IN (SELECT "Symbol" FROM sp_short)`);
@@ -419,6 +423,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     const names = [...new Set(scan.names.filter((n): n is string => n !== null))].sort();
     const nameIndex = new Map(names.map((n, i) => [n, i]));
     const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM read_parquet(${sqlString(slice)})`);
+    lap('slice written');
     let computed = 0;
     let idx = 0;
     await withWorker(ws, scan, s.window, s.extended, nameIndex, async (take) => {
@@ -436,7 +441,9 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
       };
       await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, delta);
     });
+    lap('computed');
     await applyChanges(conn, w, delta, changes);
+    lap('files written');
     return { computed, changes, append };
   } finally {
     await rm(slice, { force: true });
