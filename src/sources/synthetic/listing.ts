@@ -7,7 +7,7 @@ import type { Rng } from '../../core/rng.js';
 /** Weight and uniform range [lo, hi) in trading days of each part; hi = Infinity: the whole calendar. */
 const PARTS: readonly { weight: number; lo: number; hi: number }[] = [
   { weight: 0.04, lo: Infinity, hi: Infinity }, // listed before the calendar starts
-  { weight: 0.15, lo: 5000, hi: 13_000 }, // 1969–2000 listings in a 1962–2020 calendar
+  { weight: 0.15, lo: 5000, hi: 13_000 }, // 1969–2000 listings in a 1962–2019 calendar
   { weight: 0.45, lo: 1000, hi: 5000 },
   { weight: 0.36, lo: 100, hi: 1000 },
 ];

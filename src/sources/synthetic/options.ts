@@ -21,10 +21,10 @@ export interface SyntheticOptions {
 export const SYNTHETIC_DEFAULTS: Readonly<SyntheticOptions> = { seed: 42, symbols: 500, years: 10, start: '2010-01-04' };
 
 /**
- * The benchmark input, shaped like the full Kaggle dataset: 8,000 symbols over 1962-01-02 … 2020-03,
+ * The benchmark input, shaped like the full Kaggle dataset: 8,000 symbols over 1962-01-02 … 2019-12,
  * ≈ 28M rows (long 1962-on histories next to many short ones; listing.ts).
  */
-export const SYNTHETIC_BENCH: Readonly<SyntheticOptions> = { seed: 42, symbols: 8000, years: 58.25, start: '1962-01-02' };
+export const SYNTHETIC_BENCH: Readonly<SyntheticOptions> = { seed: 42, symbols: 8000, years: 58, start: '1962-01-02' };
 
 /** Trading days in the calendar for `years`. */
 export function syntheticDayCount(years: number): number {
