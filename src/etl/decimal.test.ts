@@ -9,7 +9,9 @@ import { parseBarsCsv } from './csv-parse.js';
 import { parseLongDecimal, SPLIT_K } from './decimal.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const SAMPLE = [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].map((d) => join(d, 'data', 'kaggle-sample')).find((d) => existsSync(d)) ?? resolve(ROOT, '..', 'shared', 'data', 'kaggle-sample');
+const SAMPLE =
+  [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].map((d) => join(d, 'data', 'kaggle-sample')).find((d) => existsSync(d)) ??
+  resolve(ROOT, '..', 'shared', 'data', 'kaggle-sample');
 
 /** Runs parseLongDecimal on a plain unsigned decimal the way csv-parse calls it. */
 function viaParse(text: string, buf = Buffer.from(text, 'latin1')): number {
@@ -161,7 +163,11 @@ describe('parseLongDecimal (correctly rounded 16–19 digit decimals)', () => {
         const p = parseBarsCsv(bytes);
         // The naive twin: every kept row's prices from Number() on the split text, by date.
         const byDate = new Map<string, number[]>();
-        for (const line of bytes.toString('latin1').replace(/^\uFEFF/, '').split(/\r?\n/).slice(1)) {
+        for (const line of bytes
+          .toString('latin1')
+          .replace(/^\uFEFF/, '')
+          .split(/\r?\n/)
+          .slice(1)) {
           const f = line.split(',');
           if (f.length === 7 && f[1] !== '') byDate.set(f[0]!, f.slice(1, 6).map(Number));
         }

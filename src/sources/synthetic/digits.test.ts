@@ -16,7 +16,9 @@ import { DECIMALS_FROM, SIXTEENTHS_FROM, SeriesBuffers, generateSeries } from '.
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 // ../shared from the repo, or from a worktree one level deeper.
-const SAMPLE = [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].map((d) => join(d, 'data', 'kaggle-sample')).find((d) => existsSync(d)) ?? resolve(ROOT, '..', 'shared', 'data', 'kaggle-sample');
+const SAMPLE =
+  [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].map((d) => join(d, 'data', 'kaggle-sample')).find((d) => existsSync(d)) ??
+  resolve(ROOT, '..', 'shared', 'data', 'kaggle-sample');
 
 /** The naive twin: significant digits of each non-empty price field by string operations. */
 function naiveDigits(text: string): number[] {
