@@ -5,7 +5,8 @@
  * residual (Dekker's product against a pre-split 10^f), and the rounding checked with the
  * correction nudged both ways by far more than its error. Where the two disagree (w/10^f is at or
  * within ~2^-45 ulp of a tie) it returns NaN and the caller falls back to Number() on the text.
- * About 10 ns a number, no allocation. Pure. */
+ * No allocation; it still reads the digits a second time (csv-parse's loop keeps only the inexact
+ * mantissa), which is most of what a 17-digit field costs beyond a short one. Pure. */
 
 const SPLITTER = 134217729; // 2^27 + 1
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
