@@ -1,8 +1,11 @@
 /** @module bench/etl
  * `npm run bench -- etl`: ingest + features at full scale (synthetic, ≈ 28M rows, 8,000 symbols)
- * and a quarter of it; wall time, peak RSS, rows/s; next to the pandas reference
- * (../shared/reference/pandas_etl.py, when Debian's python3-pandas is present) and a plain
- * DuckDB SQL version of the same job, on the same data in the same run. */
+ * and a quarter of it, then on the real Kaggle sample (../shared/data/kaggle-sample, via
+ * `fetch --source dir:`; skipped with the reason when absent); wall time, peak RSS, rows/s and
+ * µs/row; next to the pandas reference (../shared/reference/pandas_etl.py, when Debian's
+ * python3-pandas is present) and a plain DuckDB SQL version of the same job, on the same data in
+ * the same run. A `per_row` table puts the µs/row of every data set side by side, so a gap between
+ * synthetic and real data shows. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -12,12 +15,19 @@ import { machine, measure } from './measure.js';
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const CACHE = join(ROOT, 'bench', '.cache');
-const REFERENCE = resolve(ROOT, '..', 'shared', 'reference', 'pandas_etl.py');
+/** ../shared from the repo, or from a worktree one level deeper. */
+const SHARED = [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].find((d) => existsSync(d)) ?? resolve(ROOT, '..', 'shared');
+const REFERENCE = join(SHARED, 'reference', 'pandas_etl.py');
+const REAL_SAMPLE = join(SHARED, 'data', 'kaggle-sample');
 
 interface Scale {
   name: string;
-  symbols: number;
+  /** The `fetch --source` arguments that set up the data. */
+  fetchArgs: string[];
+  symbols?: number;
 }
+
+const usPerRow = (seconds: number, rows: number): number => Math.round((seconds / Math.max(1, rows)) * 1e6 * 1000) / 1000;
 
 function cli(ws: string, args: string[]) {
   const r = measure(process.execPath, [CLI, ...args, '--workspace', ws, '--json']);
@@ -51,10 +61,17 @@ async function plainDuckDB(dataDir: string, out: string): Promise<{ seconds: num
 }
 
 export async function runEtlBench(argv: string[]): Promise<Record<string, unknown>> {
-  const scales: Scale[] = [
-    { name: 'quarter', symbols: SYNTHETIC_BENCH.symbols / 4 },
-    { name: 'full', symbols: SYNTHETIC_BENCH.symbols },
-  ].filter((s) => !argv.includes('--quarter-only') || s.name === 'quarter');
+  const synthetic = (name: string, symbols: number): Scale => ({
+    name,
+    symbols,
+    fetchArgs: ['--source', 'synthetic', '--seed', String(SYNTHETIC_BENCH.seed), '--symbols', String(symbols), '--years', String(SYNTHETIC_BENCH.years), '--start', SYNTHETIC_BENCH.start],
+  });
+  const scales: Scale[] = [synthetic('quarter', SYNTHETIC_BENCH.symbols / 4), synthetic('full', SYNTHETIC_BENCH.symbols)].filter((s) => !argv.includes('--quarter-only') || s.name === 'quarter');
+  let realSkipped: string | undefined;
+  if (argv.includes('--no-real')) realSkipped = 'skipped (--no-real)';
+  else if (!existsSync(REAL_SAMPLE)) realSkipped = `skipped: ${REAL_SAMPLE} is absent`;
+  else scales.push({ name: 'real-sample', fetchArgs: ['--source', `dir:${REAL_SAMPLE}`] });
+  if (realSkipped !== undefined) process.stderr.write(`[etl real-sample] ${realSkipped}\n`);
   const runs = Number(argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 2);
   const withPandas = !argv.includes('--no-pandas');
   const withSql = !argv.includes('--no-sql');
@@ -62,8 +79,8 @@ export async function runEtlBench(argv: string[]): Promise<Record<string, unknow
   for (const scale of scales) {
     const ws = join(CACHE, `ws-${scale.name}`);
     mkdirSync(ws, { recursive: true });
-    const fetch = cli(ws, ['fetch', '--source', 'synthetic', '--seed', String(SYNTHETIC_BENCH.seed), '--symbols', String(scale.symbols), '--years', String(SYNTHETIC_BENCH.years), '--start', SYNTHETIC_BENCH.start]);
-    process.stderr.write(`[etl ${scale.name}] data: ${fetch.data.files} files, ${((fetch.data.bytes as number) / 1e9).toFixed(2)} GB (${fetch.data.cached ? 'cached' : `generated in ${fetch.seconds} s`})\n`);
+    const fetch = cli(ws, ['fetch', ...scale.fetchArgs]);
+    process.stderr.write(`[etl ${scale.name}] data: ${fetch.data.files} files, ${((fetch.data.bytes as number) / 1e9).toFixed(2)} GB (${fetch.data.cached ? 'cached' : `fetched in ${fetch.seconds} s`})\n`);
     const ingestRuns = [];
     const featureRuns = [];
     for (let i = 0; i < runs; i++) {
@@ -78,7 +95,8 @@ export async function runEtlBench(argv: string[]): Promise<Record<string, unknow
     const fea = best(featureRuns);
     const row: Record<string, unknown> = {
       scale: scale.name,
-      symbols: scale.symbols,
+      data: scale.name === 'real-sample' ? REAL_SAMPLE : 'synthetic',
+      symbols: scale.symbols ?? (fetch.data.files as number) - 1,
       rows: ing.rows,
       rows_read: ing.rows_read,
       csv_gb: Math.round(((fetch.data.bytes as number) / 1e9) * 100) / 100,
@@ -88,13 +106,15 @@ export async function runEtlBench(argv: string[]): Promise<Record<string, unknow
       features_peak_mb: Math.max(...featureRuns.map((r) => r.peak_rss_mb ?? 0)),
       total_s: Math.round((ing.seconds + fea.seconds) * 1000) / 1000,
       rows_per_s: Math.round(ing.rows / (ing.seconds + fea.seconds)),
+      ingest_us_per_row: usPerRow(ing.seconds, ing.rows_read),
+      total_us_per_row: usPerRow(ing.seconds + fea.seconds, ing.rows),
     };
     const dataDir = fetch.data.path as string;
     if (withPandas && existsSync(REFERENCE)) {
       const py = measure('/usr/bin/python3', [REFERENCE, dataDir], { cwd: resolve(REFERENCE, '..') });
       if (py.status === 0) {
         const p = JSON.parse(py.stdout.trim().split('\n').pop()!) as { combine_s: number; features_s: number; total_s: number; rows: number };
-        row.pandas = { ...p, wall_s: py.seconds, peak_rss_mb: py.peak_rss_mb };
+        row.pandas = { ...p, wall_s: py.seconds, peak_rss_mb: py.peak_rss_mb, us_per_row: usPerRow(py.seconds, p.rows) };
         row.speedup_vs_pandas = Math.round((py.seconds / (row.total_s as number)) * 10) / 10;
         process.stderr.write(`[etl ${scale.name}] pandas: ${py.seconds} s, ${py.peak_rss_mb} MB\n`);
       } else {
@@ -110,7 +130,19 @@ export async function runEtlBench(argv: string[]): Promise<Record<string, unknow
     }
     results.push(row);
   }
-  const out = { bench: 'etl', machine: machine(), runs, results };
+  // Side by side: µs per kept row (ingest + features, wall) for each data set, and pandas on the same data.
+  const perRow = results.map((r) => {
+    const p = r.pandas as { us_per_row?: number } | string;
+    return {
+      data: r.scale,
+      rows: r.rows,
+      stockpipe_us_per_row: r.total_us_per_row,
+      ingest_us_per_row: r.ingest_us_per_row,
+      pandas_us_per_row: typeof p === 'string' ? null : (p.us_per_row ?? null),
+    };
+  });
+  for (const p of perRow) process.stderr.write(`[etl per-row] ${p.data}: stockpipe ${p.stockpipe_us_per_row} µs/row (ingest ${p.ingest_us_per_row}), pandas ${p.pandas_us_per_row ?? '—'} µs/row\n`);
+  const out = { bench: 'etl', machine: machine(), runs, per_row: perRow, ...(realSkipped === undefined ? {} : { real_sample: realSkipped }), results };
   mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'out', 'etl.json'), `${JSON.stringify(out, null, 2)}\n`);
   return out;

@@ -5,7 +5,7 @@
  * a `"` is first rewritten without RFC 4180 quoting (csv-quoted); the byte loop never sees one. */
 
 import { daysFromCivil } from '../core/calendar.js';
-import { divPow10 } from './decimal.js';
+import { parseLongDecimal } from './decimal.js';
 import { exactBig, exactValue, exactVolume, isNonFiniteLiteral, VOL_OK, VOL_OUT_OF_RANGE, VOLUME_REASONS } from './csv-number.js';
 import { unquoteCsv, type Unquoted } from './csv-quoted.js';
 import { emptyDrops, sortAndDedupe, type LineIssue, type ParsedBars } from './parsed-bars.js';
@@ -49,36 +49,13 @@ function sliceText(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * The exact path for mantissas ≥ 2^53: splits the significant digits of bytes[from, to) into the
- * first 15 (h) and the rest (l, k digits) and divides exactly; NaN when it cannot decide.
- */
-function splitAndDivide(bytes: Uint8Array, from: number, to: number, frac: number): number {
-  let h = 0;
-  let l = 0;
-  let k = 0;
-  let sig = 0;
-  for (let j = from; j < to; j++) {
-    const c = bytes[j]!;
-    if (c === 0x2e) continue;
-    const d = c - 0x30;
-    if (sig === 0 && d === 0) continue; // leading zero
-    if (sig < 15) h = h * 10 + d;
-    else {
-      l = l * 10 + d;
-      k++;
-    }
-    sig++;
-  }
-  return k <= 4 ? divPow10(h, k, l, POW10[k]!, POW10[frac]!) : NaN;
-}
-
-/**
  * Scans one field from `start` up to the next comma or `lineEnd`, parsing it as a decimal.
  * Sets numValue, numEnd (the delimiter's index) and numInexact; returns OK, NULL (empty or an NA
  * string), BAD or NOT_FINITE (an inf/nan literal, or beyond the double range). Fast path
  * (Clinger): integer mantissa < 2^53 and ≤ 22 fraction digits gives one correctly rounded
- * division, always finite; longer plain decimals go to Number() on the text (correctly rounded
- * too); anything unusual is checked against a strict pattern first.
+ * division, always finite; 16–19 significant digits go to decimal.ts's exact split (the usual real
+ * price: float32 values printed with 16–17 digits), longer ones to Number() on the text (correctly
+ * rounded too); anything unusual is checked against a strict pattern first.
  */
 function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
   // The byte after a line (\r, \n, or past the end: undefined) is never a digit, so the digit
@@ -112,7 +89,7 @@ function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
       if (m < TWO53 && frac <= 22) v = frac === 0 ? m : m / POW10[frac]!;
       else {
         numInexact = true;
-        if (frac <= 22) v = splitAndDivide(bytes, first, i, frac);
+        v = parseLongDecimal(bytes, first, intEnd, i, frac);
         if (Number.isNaN(v)) {
           v = Number(sliceText(bytes, first, i));
           if (v === Infinity) return NOT_FINITE; // e.g. 400 digits

@@ -1,81 +1,75 @@
 /** @module etl/decimal
- * Correctly rounded M / 10^f for decimal mantissas of 16–19 significant digits (beyond
- * Clinger's exact fast path), without building a string: M is held exactly as a double-double,
- * the residual of a candidate quotient is computed with error-free products (Dekker), and the
- * candidate is moved by one ulp until it is the nearest double (ties to even). Where the residual
- * is too close to a tie to decide in double-double, it returns NaN and the caller falls back to
- * Number() on the text. Pure. */
+ * Correctly rounded parsing of plain decimals with 16–19 significant digits (beyond Clinger's exact
+ * fast path in csv-parse), straight from the bytes: the digits w split as A·10^K + B so that A·10^K
+ * is an exact double, w held exactly as a double-double, q = w / 10^f corrected by its exact
+ * residual (Dekker's product against a pre-split 10^f), and the rounding checked with the
+ * correction nudged both ways by far more than its error. Where the two disagree (w/10^f is at or
+ * within ~2^-45 ulp of a tie) it returns NaN and the caller falls back to Number() on the text.
+ * No allocation; it still reads the digits a second time (csv-parse's loop keeps only the inexact
+ * mantissa), which is most of what a 17-digit field costs beyond a short one. Pure. */
 
 const SPLITTER = 134217729; // 2^27 + 1
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-let lo = 0;
-
-/** a*b = return + lo, exactly (Dekker/Veltkamp). */
-function twoProduct(a: number, b: number): number {
-  const p = a * b;
-  let t = SPLITTER * a;
-  const ah = t - (t - a);
-  const al = a - ah;
-  t = SPLITTER * b;
-  const bh = t - (t - b);
-  const bl = b - bh;
-  lo = ah * bh - p + ah * bl + al * bh + al * bl;
-  return p;
-}
-
-/** ulp of a positive double ≥ 2^-970 (built from the exponent bits: Math.pow is slow here). */
-function ulp(q: number): number {
-  f64[0] = q;
-  const exp = (u32[1]! >>> 20) & 0x7ff;
-  u32[1] = (exp - 52) << 20;
-  u32[0] = 0;
-  return f64[0]!;
-}
-
-const TIE_BAND = 2 ** -40;
-
-/** The adjacent double above (dir = 1) or below (dir = -1) a positive double. */
-function step(q: number, dir: 1 | -1): number {
-  f64[0] = q;
-  if (dir === 1) {
-    if (u32[0] === 0xffffffff) {
-      u32[0] = 0;
-      u32[1]!++;
-    } else u32[0]!++;
-  } else if (u32[0] === 0) {
-    u32[0] = 0xffffffff;
-    u32[1]!--;
-  } else u32[0]!--;
-  return f64[0]!;
-}
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** 10^f split into 26-bit halves for Dekker's product (10^f is exact for f ≤ 22). */
+const POW10_HI = POW10.map((p) => {
+  const t = SPLITTER * p;
+  return t - (t - p);
+});
+const POW10_LO = POW10.map((p, f) => p - POW10_HI[f]!);
+/**
+ * Trailing digits K split off n significant digits so that A·10^K = A·5^K·2^K is exact: the
+ * smallest K with (10^(n−K) − 1)·5^K < 2^53 (16 → 1, 17 → 4, 18 → 7, 19 → 11).
+ */
+export const SPLIT_K = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 4, 7, 11];
+/** Half-width of the rounding check, relative to the residual's terms (their error is < 2^-51). */
+const BAND = 2 ** -45;
 
 /**
- * RN((h × 10^k + l) / 10^f) for 0 ≤ h < 10^15, 0 ≤ l < 10^k, k ≤ 4, f ≤ 22; NaN when undecided.
- * All powers of ten used are exact doubles.
+ * RN(w / 10^frac) for the plain decimal in bytes[first, end): digits, with the point at `intEnd`
+ * when intEnd < end (frac digits after it; none for '5.'), no sign, no exponent. The caller guarantees ≥ 16 significant digits (its
+ * mantissa reached 2^53). NaN when there are more than 19 significant digits, frac > 22, or the
+ * rounding is too close to a tie to decide.
  */
-export function divPow10(h: number, k: number, l: number, pk: number, p: number): number {
-  // M = mh + ml exactly.
-  const ph = twoProduct(h, pk);
-  const pl = lo;
-  const s = ph + l;
-  const bv = s - ph;
-  const sErr = ph - (s - bv) + (l - bv);
-  const mh = s;
-  const ml = sErr + pl; // both integers below 2^13 in magnitude: exact
-  if (mh === 0) return 0;
-  let q = mh / p;
-  for (let iter = 0; iter < 4; iter++) {
-    // R = M - q*p, exact but for the last subtraction (see the band check below).
-    const qh = twoProduct(q, p);
-    const ql = lo;
-    const r = mh - qh + ml - ql;
-    const half = (ulp(q) * p) / 2; // exact: a power of two times p
-    const ar = Math.abs(r);
-    const band = half * TIE_BAND;
-    if (Math.abs(ar - half) <= band) return NaN; // too close to a tie to be sure
-    if (ar < half) return q;
-    q = step(q, r > 0 ? 1 : -1);
+export function parseLongDecimal(bytes: Uint8Array, first: number, intEnd: number, end: number, frac: number): number {
+  if (frac > 22) return NaN;
+  let j = first;
+  while (j < end && (bytes[j] === 0x30 || bytes[j] === 0x2e)) j++; // leading zeros (and the point)
+  const hasPoint = intEnd < end;
+  const n = end - j - (j < intEnd && hasPoint ? 1 : 0); // minus the point when it is among them
+  if (n > 19 || n < 16) return NaN;
+  const k = SPLIT_K[n]!;
+  // B is the last k digits, A all before (leading zeros add nothing): straight loops per part.
+  const fracFrom = hasPoint ? intEnd + 1 : end;
+  const split = end - fracFrom >= k ? end - k : intEnd - (k - (end - fracFrom));
+  let a = 0;
+  let b = 0;
+  if (split >= fracFrom) {
+    for (j = first; j < intEnd; j++) a = a * 10 + (bytes[j]! - 0x30);
+    for (j = fracFrom; j < split; j++) a = a * 10 + (bytes[j]! - 0x30);
+    for (; j < end; j++) b = b * 10 + (bytes[j]! - 0x30);
+  } else {
+    for (j = first; j < split; j++) a = a * 10 + (bytes[j]! - 0x30);
+    for (; j < intEnd; j++) b = b * 10 + (bytes[j]! - 0x30);
+    for (j = fracFrom; j < end; j++) b = b * 10 + (bytes[j]! - 0x30);
   }
-  return NaN;
+  // w = s + e exactly: a·10^k is exact (see SPLIT_K) and ≥ b, so Fast2Sum applies.
+  const x = a * POW10[k]!;
+  const s = x + b;
+  const e = b - (s - x);
+  const p = POW10[frac]!;
+  const q = s / p;
+  // q·p = qp + qpLo exactly (Dekker), and s − qp is exact (Sterbenz: qp is within 2× of s).
+  const qp = q * p;
+  let t = SPLITTER * q;
+  const qh = t - (t - q);
+  const ql = q - qh;
+  const ph = POW10_HI[frac]!;
+  const pl = POW10_LO[frac]!;
+  const qpLo = qh * ph - qp + qh * pl + ql * ph + ql * pl;
+  const d = s - qp;
+  // w/p = q + (d − qpLo + e)/p exactly; the computed correction is off by < 2^-51 of its terms.
+  const c = (d - qpLo + e) / p;
+  t = ((Math.abs(d) + Math.abs(qpLo) + Math.abs(e)) * BAND) / p;
+  const up = q + (c + t);
+  return up === q + (c - t) ? up : NaN;
 }

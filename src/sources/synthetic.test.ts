@@ -203,7 +203,7 @@ describe('generateSynthetic', () => {
     expect(result.files.map((f) => f.path)).toEqual(result.files.map((f) => f.path).sort());
   });
 
-  it('has every quirk at the default size and ≈ 0.7 × 252 × years rows per symbol', async () => {
+  it('has every quirk at the default size and the rows estimateSyntheticRows expects', async () => {
     const dir = join(scratch, 'default');
     const result = await generateSynthetic(dir, {});
     const s = await scan(dir);

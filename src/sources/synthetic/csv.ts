@@ -1,6 +1,6 @@
 /** @module sources/synthetic/csv
- * One symbol's CSV file as bytes: header, rows from the series buffers (prices through the cache,
- * Adj Close = Close × factor), and the file-level quirks (BOM, CRLF, float volumes, the malformed
+ * One symbol's CSV file as bytes: header, rows from the series buffers (quotes through the cache, or
+ * × the split factor where a later split adjusts them; Adj Close = quote × factor), and the file-level quirks (BOM, CRLF, float volumes, the malformed
  * line, empty rows on closed days). Writing the files is generate.ts's. */
 import { fromDayNumber } from '../../core/calendar.js';
 import { copyWords, writeAscii, writeUint } from './bytes.js';
@@ -33,7 +33,7 @@ export function symbolCsv(plan: SymbolPlan, b: SeriesBuffers, cal: CalendarBytes
     buf[pos++] = 0xbf;
   }
   pos = writeAscii(buf, pos, crlf ? `${PRICE_HEADER}\r\n` : `${PRICE_HEADER}\n`);
-  const { open, high, low, close, volume, factor } = b;
+  const { open, high, low, close, volume, factor, split } = b;
   const dates = cal.dateView;
   let e = 0;
   for (let j = 0; j < plan.length; j++) {
@@ -43,18 +43,32 @@ export function symbolCsv(plan: SymbolPlan, b: SeriesBuffers, cal: CalendarBytes
     }
     copyWords(dv, pos, dates, ci * 10, 10);
     buf[pos + 10] = 44;
-    pos = cache.write(buf, dv, pos + 11, open[j]!);
-    buf[pos++] = 44;
-    pos = cache.write(buf, dv, pos, high[j]!);
-    buf[pos++] = 44;
-    pos = cache.write(buf, dv, pos, low[j]!);
-    buf[pos++] = 44;
-    const closeAt = pos;
-    pos = cache.write(buf, dv, pos, close[j]!);
+    const s = split[j]!;
+    let closeAt: number;
+    if (s === 1) {
+      pos = cache.write(buf, dv, pos + 11, open[j]!);
+      buf[pos++] = 44;
+      pos = cache.write(buf, dv, pos, high[j]!);
+      buf[pos++] = 44;
+      pos = cache.write(buf, dv, pos, low[j]!);
+      buf[pos++] = 44;
+      closeAt = pos;
+      pos = cache.write(buf, dv, pos, close[j]!);
+    } else {
+      // Yahoo's files print prices before a split divided by it (only Adj Close adds dividends).
+      pos = writeFloat32(buf, pos + 11, Math.fround(keyValue(open[j]!) * s));
+      buf[pos++] = 44;
+      pos = writeFloat32(buf, pos, Math.fround(keyValue(high[j]!) * s));
+      buf[pos++] = 44;
+      pos = writeFloat32(buf, pos, Math.fround(keyValue(low[j]!) * s));
+      buf[pos++] = 44;
+      closeAt = pos;
+      pos = writeFloat32(buf, pos, Math.fround(keyValue(close[j]!) * s));
+    }
     const closeLen = pos - closeAt;
     buf[pos++] = 44;
     const f = factor[j]!;
-    if (f === 1) {
+    if (f === s) {
       copyWords(dv, pos, dv, closeAt, closeLen); // source ends before the target starts
       pos += closeLen;
     } else pos = writeFloat32(buf, pos, Math.fround(keyValue(close[j]!) * f));

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { toDayNumber } from '../../core/calendar.js';
 import { createRng, deriveSeed } from '../../core/rng.js';
 import type { ManifestFile } from '../types.js';
 import { calendarBytes, pickEmptyDays } from './calendar.js';
@@ -13,7 +14,7 @@ import { metadataCsv } from './metadata.js';
 import { resolveSyntheticOptions, syntheticDayCount, type SyntheticOptions } from './options.js';
 import { planSymbols } from './plan.js';
 import { PriceCache } from './price-cache.js';
-import { SeriesBuffers, generateSeries } from './price-model.js';
+import { DECIMALS_FROM, SIXTEENTHS_FROM, SeriesBuffers, generateSeries, type QuoteEras } from './price-model.js';
 
 /** Files written at once; generation (CPU) overlaps with these writes (thread pool). */
 const WRITE_CONCURRENCY = 8;
@@ -40,6 +41,12 @@ export async function generateSynthetic(
   const days = syntheticDayCount(o.years);
   const cal = calendarBytes(o.start, days);
   const plans = planSymbols(o, days);
+  const firstIndexFrom = (date: string): number => {
+    const day = toDayNumber(date);
+    const i = cal.days.findIndex((d) => d >= day);
+    return i < 0 ? days : i;
+  };
+  const eras: QuoteEras = { sixteenthsFrom: firstIndexFrom(SIXTEENTHS_FROM), decimalsFrom: firstIndexFrom(DECIMALS_FROM) };
   await mkdir(join(dir, 'stocks'), { recursive: true });
   await mkdir(join(dir, 'etfs'), { recursive: true });
   const series = new SeriesBuffers(days);
@@ -80,7 +87,7 @@ export async function generateSynthetic(
       signal?.throwIfAborted();
       if (failure !== undefined) break;
       const rng = createRng(deriveSeed(o.seed, plan.index));
-      generateSeries(plan, rng, series);
+      generateSeries(plan, rng, series, eras);
       const empty = plan.quirks.has('empty-row') ? pickEmptyDays(plan, cal, rng) : [];
       const fileRows = plan.length + empty.length;
       const buf = fileRows <= days + 8 ? (pool.pop() ?? Buffer.allocUnsafe(capacity)) : Buffer.allocUnsafe(csvCapacity(fileRows));

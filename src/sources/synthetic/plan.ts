@@ -1,8 +1,10 @@
 /** @module sources/synthetic/plan
  * The dataset plan, drawn from one master stream: each symbol's ticker, asset kind (stock or ETF),
- * first trading day (IPO), quirks and whether the metadata lists it. Series are price-model.ts's. */
+ * first trading day (IPO; listing lengths are listing.ts's), quirks and whether the metadata lists it.
+ * Series are price-model.ts's. */
 import { createRng, deriveSeed, type Rng } from '../../core/rng.js';
 import type { SyntheticOptions } from './options.js';
+import { drawListingDays } from './listing.js';
 import { assignQuirks, type Quirk } from './quirks.js';
 
 export interface SymbolPlan {
@@ -54,7 +56,8 @@ export function planSymbols(opts: SyntheticOptions, days: number): SymbolPlan[] 
     } while (used.has(ticker) || RESERVED.has(ticker));
     used.add(ticker);
     const full = q.has('negative-adj') || q.has('empty-row') || q.has('zero-open') || q.has('mega-volume') || q.has('malformed');
-    let start = full || rng.next() < 0.4 ? 0 : rng.int(days);
+    const listed = drawListingDays(rng);
+    let start = full || listed >= days ? 0 : days - listed;
     if (q.has('one-row')) start = days - 1;
     if (q.has('header-only')) start = days;
     else if (!q.has('one-row') && days - start < 2) start = Math.max(0, days - 2); // CRLF, BOM need lines
