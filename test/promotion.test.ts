@@ -42,13 +42,13 @@ let ws = '';
 /** Model ids by role, filled by beforeAll as the steps train them. */
 const ids: Record<string, string> = {};
 
-// In order, on one workspace (beforeAll). [role, train args, alias, outcome]. On this data polyreg's
-// rmse_log (≈ 1.0) is far worse than naive's (≈ 0.58).
+// In order, on one workspace (beforeAll). [role, train args, alias, outcome]. `weak` is a gbdt of one
+// tree (about the mean of log volume): far worse than naive, which predicts each row's 30-day mean.
 const steps: [string, string[], string, string][] = [
-  ['poly', ['train', '--kind', 'polyreg'], 'champion', 'first'],
+  ['weak', ['train', '--kind', 'gbdt', '--trees', '1'], 'champion', 'first'],
   ['naive', ['train', '--kind', 'naive'], 'champion', 'not_requested'],
   ['naive2', ['train', '--kind', 'naive', '--promote-if-better'], 'champion', 'promoted'],
-  ['poly2', ['train', '--kind', 'polyreg', '--promote-if-better'], 'champion', 'kept'],
+  ['weak2', ['train', '--kind', 'gbdt', '--trees', '1', '--promote-if-better'], 'champion', 'kept'],
   ['forecast', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'first'],
   ['forecast2', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'not_requested'],
 ];
@@ -82,7 +82,7 @@ describe('train always says what happened to the alias (--json promotion.outcome
 
   it('the first model of each alias is recorded as "first" in the alias history', () => {
     const h = sp(['models', 'history']).doc.data as { alias: string; model_id: string; reason: string; note: string | null }[];
-    expect(h.filter((m) => m.note === 'first').map((m) => [m.alias, m.model_id, m.reason])).toEqual([['champion', ids.poly, 'auto'], ['forecast_champion', ids.forecast, 'auto']]);
+    expect(h.filter((m) => m.note === 'first').map((m) => [m.alias, m.model_id, m.reason])).toEqual([['champion', ids.weak, 'auto'], ['forecast_champion', ids.forecast, 'auto']]);
   });
 
   it('a plain train while a champion exists says so in its human output', () => {
@@ -99,7 +99,7 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
     ['forecast', 'champion', true, 'SP_ERR_PROMOTE_KIND'],
     ['naive', 'forecast_champion', false, 'SP_ERR_PROMOTE_KIND'],
     ['naive', 'forecast_champion', true, 'SP_ERR_PROMOTE_KIND'],
-    ['poly', 'champion', true, 'ok'],
+    ['weak', 'champion', true, 'ok'],
     ['forecast2', 'forecast_champion', true, 'ok'],
   ];
 
@@ -117,7 +117,7 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
       app = (await buildApp({ workspace: ws, holder: new ChampionHolder(ws, silentLog), accessLog: null, version: 'test' })).app;
     });
     afterAll(async () => app.close());
-    // Run after the CLI cases, these move both aliases back from `poly` / `forecast2`; alone, a
+    // Run after the CLI cases, these move both aliases back from `weak` / `forecast2`; alone, a
     // forced promote of the holder itself is 'kept' (200) and the holder is still the candidate.
     const apiCases = cases.map(([role, alias, force, want]): [string, string, boolean, string] => [want === 'ok' ? (alias === 'champion' ? 'naive2' : 'forecast') : role, alias, force, want]);
     it.each(apiCases)('%s → %s (force %s) → %s', async (role, alias, force, want) => {

@@ -16,7 +16,7 @@ import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN } from '../store/partition.js';
 import { parquetSource } from '../store/read.js';
 import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
-import { fingerprint, grownTail } from './source-state.js';
+import { type Fingerprint, fingerprint, grownTail } from './source-state.js';
 import type { ParseResult } from './parse-protocol.js';
 import { forEachZipEntry } from '../sources/zip.js';
 import type { Manifest } from '../sources/types.js';
@@ -272,17 +272,16 @@ function tableSummary(w: TableWrite, symbols: number, withoutMetadata: number): 
 }
 
 /** Source files' states for the catalog (folders only: a zip is read whole every time). */
-async function statesOf(c: IngestRun, files: readonly BarFile[], lines: Map<string, number>, lastDate: Map<string, string | null>): Promise<Omit<IngestFileState, 'snapshot_id'>[]> {
+async function statesOf(c: IngestRun, files: readonly BarFile[], lines: Map<string, number>, lastDate: Map<string, string | null>, known: ReadonlyMap<string, Fingerprint> = new Map()): Promise<Omit<IngestFileState, 'snapshot_id'>[]> {
   if (c.m.layout !== 'dir') return [];
   const byPath = new Map(c.m.files.map((f) => [f.path, f]));
-  const out: Omit<IngestFileState, 'snapshot_id'>[] = [];
-  for (const f of files) {
+  return files.map((f) => {
     const mf = byPath.get(f.path)!;
-    const fp = await fingerprint(join(c.m.root, f.path), mf.size);
-    out.push({ path: f.path, symbol: f.symbol, size: mf.size, mtime_ms: mf.mtime_ms, head_hash: fp.head_hash, tail_hash: fp.tail_hash, lines: lines.get(f.path) ?? 0, last_date: lastDate.get(f.symbol) ?? null });
-  }
-  return out;
+    const fp = known.get(f.path) ?? fingerprint(join(c.m.root, f.path), mf.size);
+    return { path: f.path, symbol: f.symbol, size: mf.size, mtime_ms: mf.mtime_ms, head_hash: fp.head_hash, tail_hash: fp.tail_hash, lines: lines.get(f.path) ?? 0, last_date: lastDate.get(f.symbol) ?? null };
+  });
 }
+
 
 /** A whole new table: every file parsed, one file per bucket written in (Symbol, Date) order; `lanes` buckets at once, each lane with its own parse workers and DuckDB connection (DuckDB encodes each streamed COPY on one thread). */
 async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord> {
@@ -449,14 +448,20 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
   const lines = new Map<string, number>();
   const issues: MalformedLine[] = [];
   const touched: Touched[] = [];
+  /** Fingerprints already computed (a grown file's new head and end). */
+  const known = new Map<string, Fingerprint>();
   const reparse: SymbolGroup[] = [];
   // Grown files: only the new lines, when they all come after the symbol's last stored date.
+  const tails = touchedGroups.map((g) => {
+    const st = g.files.length === 1 ? state.get(g.files[0]!.path) : undefined;
+    if (st === undefined || st.last_date === null || goneBySymbol.has(g.symbol)) return null;
+    return grownTail(join(m.root, g.files[0]!.path), { size: st.size, head_hash: st.head_hash, tail_hash: st.tail_hash }, manifestFiles.get(g.files[0]!.path)!.size);
+  });
   for (const [gi, g] of touchedGroups.entries()) {
     const st = g.files.length === 1 ? state.get(g.files[0]!.path) : undefined;
     const f = g.files[0]!;
-    const mf = manifestFiles.get(f.path)!;
-    if (st !== undefined && st.last_date !== null && !goneBySymbol.has(g.symbol)) {
-      const tail = await grownTail(join(m.root, f.path), { size: st.size, head_hash: st.head_hash, tail_hash: st.tail_hash }, mf.size);
+    const tail = tails[gi]!;
+    if (st !== undefined && st.last_date !== null) {
       if (tail !== null) {
         let parsed: ParsedBars | null = null;
         try {
@@ -469,6 +474,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
           account(c, f.path, parsed, st.lines, issues);
           lines.set(f.path, st.lines + parsed.rowsRead);
           touched.push({ symbol: g.symbol, batch: toBatch(c, gi, g.symbol, [{ parsed, asset: f.asset }], nameIndex), tail: true });
+          known.set(f.path, tail.head);
           r.files_tail_read++;
           continue;
         }
@@ -576,7 +582,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     }
     r.symbols_changed = changes.size;
     const lastDates = new Map(touched.map((t) => [t.symbol, t.batch === null ? null : civilFromDays(t.batch.day[t.batch.rows - 1]!)]));
-    const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, lastDates);
+    const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, lastDates, known);
     const append = [...changes.values()].every((ch) => ch.append);
     lap('source states');
     return await w.commit(reg, {
