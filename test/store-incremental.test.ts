@@ -113,6 +113,11 @@ describe('incremental ingest and features', () => {
       expect(inc.table_rows).toBe(fr.table_rows);
       expect(await diff(ws, full, 'prices', cols)).toBe(0);
       expect(await diff(ws, full, 'features', featureCols)).toBe(0);
+      // Every file of every snapshot is sorted by Symbol, Date (what readers may rely on within a file).
+      const [unsorted] = await sql(`SELECT count(*)::INT AS n FROM (SELECT filename, "Symbol", "Date", lag("Symbol") OVER w AS ps, lag("Date") OVER w AS pd
+        FROM read_parquet('${ws}/store/*/*/*.parquet', filename = true, file_row_number = true, hive_partitioning = false) WINDOW w AS (PARTITION BY filename ORDER BY file_row_number))
+        WHERE ps IS NOT NULL AND (ps > "Symbol" OR (ps = "Symbol" AND pd >= "Date"))`);
+      expect(unsorted!.n).toBe(0);
     }
     // As of the first prices snapshot, after restatements: the features computed again equal the ones stored then.
     const asOf = join(root, 'as-of.parquet');

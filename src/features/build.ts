@@ -197,7 +197,10 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         throw err;
       }
       log.debug({ phase: 'committed', ms: Math.round(performance.now() - t0) }, 'features');
-      const [tot] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s, count("vol_moving_avg")::BIGINT AS f FROM ${parquetSource(tableAt(ws, reg, 'features').paths)}`);
+      // From the files' footers (Parquet null counts), not a scan: the rows with both features.
+      const live = tableAt(ws, reg, 'features').paths;
+      const [tot] = await queryRows(db.connection, `SELECT (sum(num_values) - sum(stats_null_count))::BIGINT AS f FROM parquet_metadata([${live.map(sqlString).join(', ')}]) WHERE path_in_schema = 'vol_moving_avg'`);
+      const pricesSymbols = (prices.snapshot.summary as { symbols?: number } | null)?.symbols;
       const report: FeaturesReport = {
         output: ws.tableDir('features'),
         input: ws.tableDir('prices'),
@@ -206,8 +209,8 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         prices_snapshot: prices.snapshot.id,
         rows_computed: r.computed,
         symbols_changed: r.changes.size,
-        rows: Number(tot!.n),
-        symbols: Number(tot!.s),
+        rows: snap.rows,
+        symbols: pricesSymbols ?? Number((await queryRows(db.connection, `SELECT count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(live)}`))[0]!.s),
         window: w,
         extended: settings.extended,
         extended_columns: settings.extended ? [...EXTENDED_COLUMNS] : [],

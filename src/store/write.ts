@@ -6,7 +6,7 @@
  * intact. Appends add a file per touched bucket; restated or removed symbols rewrite the files that
  * held them (copy-on-write); a bucket grown past MAX_FILES_PER_BUCKET files is compacted. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
@@ -127,13 +127,10 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
   const d = delta === null ? null : parquetSource([delta]);
   const touched = new Set([...changes.keys()].map(bucketOf));
   let compacted = 0;
+  // Appended rows of every bucket in one partitioned COPY (one file per bucket), then renamed into the store.
+  if (d !== null && [...changes.values()].some((c) => c.append)) await appendByBucket(conn, w, d);
   for (const b of [...touched].sort((x, y) => x - y)) {
     const kinds = [...changes].filter(([s]) => bucketOf(s) === b);
-    if (d !== null && kinds.some(([, c]) => c.append)) {
-      const f = await w.newFile(b);
-      await conn.run(`COPY (SELECT x.* FROM ${d} x JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'append' ORDER BY x."Symbol", x."Date") TO ${sqlString(f.abs)} (FORMAT parquet, COMPRESSION zstd)`);
-      await w.addWritten(conn, f);
-    }
     if (kinds.some(([, c]) => !c.append)) {
       const files = w.liveIn(b);
       const held = files.length === 0 ? [] : await queryRows(conn, `SELECT DISTINCT p.filename AS f FROM read_parquet([${files.map((f) => sqlString(w.ws.path(f.path))).join(', ')}], filename = true, hive_partitioning = false) p JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'restate'`);
@@ -152,6 +149,26 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
     compacted += await compactBucket(conn, w, b, MAX_FILES_PER_BUCKET);
   }
   return { buckets: touched.size, compacted };
+}
+
+/** Writes the delta's appended rows, one file per bucket, in one partitioned COPY; each file sorted by Symbol, Date. */
+async function appendByBucket(conn: DuckDBConnection, w: TableWrite, d: string): Promise<void> {
+  const dir = join(w.ws.tmpDir, `append-${process.pid}-${w.id}-${randomBytes(3).toString('hex')}`);
+  try {
+    await conn.run(`COPY (SELECT x.*, c.bucket AS sp_bucket FROM ${d} x JOIN ${CHANGES} c USING ("Symbol") WHERE c.kind = 'append' ORDER BY c.bucket, x."Symbol", x."Date")
+      TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (sp_bucket), WRITE_PARTITION_COLUMNS false)`);
+    for (const part of await readdir(dir)) {
+      const m = /^sp_bucket=(\d+)$/.exec(part);
+      if (!m) continue;
+      for (const name of await readdir(join(dir, part))) {
+        const f = await w.newFile(Number(m[1]));
+        await rename(join(dir, part, name), f.abs);
+        await w.addWritten(conn, f);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Merges a bucket's files (live ones and the ones this write added) into one when there are more than `max`; returns 1 if it did. */
