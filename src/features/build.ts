@@ -24,7 +24,9 @@ import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { civilFromDays, daysFromCivil } from '../etl/csv-parse.js';
 import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
+import { FeatureAssembler } from './assemble.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
+import { readNumericColumns } from '../db/read-columns.js';
 
 export const FEATURES_VERSION = 1;
 export const DEFAULT_WINDOW = 30;
@@ -405,51 +407,50 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   const lookbackDays = Math.ceil(ctx * 7 / 5) + 30;
   const rowsTable = 'sp_feature_rows';
   await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)}, ${sqlString(civilFromDays(isoDays(from) - lookbackDays))})`).join(', ')}) t("Symbol", from_date, cutoff)`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${rowsTable} AS SELECT p.*, c.from_date FROM ${src} p JOIN sp_fc c USING ("Symbol") WHERE p."Date" >= c.cutoff`);
+  // The earliest cutoff as a constant too: the scan filters on Date before it reads the other columns.
+  const minCutoff = civilFromDays(Math.min(...live.map(([, from]) => isoDays(from))) - lookbackDays);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${rowsTable} AS SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Date" >= ${sqlString(minCutoff)}) p JOIN sp_fc c USING ("Symbol") WHERE p."Date" >= c.cutoff`);
   // Symbols with fewer than ctx rows before their change inside the cutoff, but older rows before it: read whole.
   const short = await queryRows(conn, `SELECT c."Symbol" AS s FROM sp_fc c LEFT JOIN (SELECT "Symbol", count(*) FILTER (WHERE "Date" < from_date) AS k FROM ${rowsTable} GROUP BY "Symbol") r USING ("Symbol") WHERE coalesce(r.k, 0) < ${ctx}`);
   lap('tails read');
   if (short.length > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_short AS SELECT unnest([${short.map((r) => sqlString(String(r.s))).join(', ')}]::VARCHAR[]) AS "Symbol"`);
     await conn.run(`DELETE FROM ${rowsTable} WHERE "Symbol" IN (SELECT "Symbol" FROM sp_short)`);
-    await conn.run(`INSERT INTO ${rowsTable} SELECT p.*, c.from_date FROM ${src} p JOIN sp_fc c USING ("Symbol") WHERE p."Symbol" IN (SELECT "Symbol" FROM sp_short)`);
+    // A literal list, so the scan can skip row groups by their Symbol statistics (files are sorted by Symbol).
+    const list = short.map((r) => sqlString(String(r.s))).join(', ');
+    await conn.run(`INSERT INTO ${rowsTable} SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Symbol" IN (${list})) p JOIN sp_fc c USING ("Symbol")`);
+    lap(`${short.length} short symbols read whole`);
   }
   // Keep exactly ctx rows before each symbol's change (a full rebuild's window sees no more than that).
-  const slice = join(ws.tmpDir, `features-slice-${process.pid}-${w.id}.parquet`);
+  const slice = 'sp_slice';
   const delta = join(ws.tmpDir, `features-delta-${process.pid}-${w.id}.parquet`);
   await mkdir(ws.tmpDir, { recursive: true });
   try {
-    await conn.run(`COPY (SELECT * EXCLUDE (rn, k) FROM (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS rn, count(*) FILTER (WHERE "Date" < from_date) OVER (PARTITION BY "Symbol") AS k FROM ${rowsTable}) WHERE rn > k - ${ctx} ORDER BY "Symbol", "Date") TO ${sqlString(slice)} (FORMAT parquet)`);
-    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip FROM read_parquet(${sqlString(slice)}) GROUP BY "Symbol" ORDER BY "Symbol"`);
-    const scan: Scan = { queries: [`SELECT ${SCAN_COLUMNS} FROM read_parquet(${sqlString(slice)})`], symbols: info.map((r) => String(r.s)), lengths: info.map((r) => Number(r.n)), names: info.map((r) => (typeof r.name === 'string' ? r.name : null)) };
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${slice} AS SELECT * EXCLUDE (rn, k) FROM (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS rn, count(*) FILTER (WHERE "Date" < from_date) OVER (PARTITION BY "Symbol") AS k FROM ${rowsTable}) WHERE rn > k - ${ctx}`);
+    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip FROM ${slice} GROUP BY "Symbol" ORDER BY "Symbol"`);
+    const scan: Scan = { queries: [`SELECT ${SCAN_COLUMNS} FROM ${slice} ORDER BY "Symbol", "Date"`], symbols: info.map((r) => String(r.s)), lengths: info.map((r) => Number(r.n)), names: info.map((r) => (typeof r.name === 'string' ? r.name : null)) };
     const skip = info.map((r) => Number(r.skip));
     const names = [...new Set(scan.names.filter((n): n is string => n !== null))].sort();
     const nameIndex = new Map(names.map((n, i) => [n, i]));
-    const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM read_parquet(${sqlString(slice)})`);
+    const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${slice}`);
     lap('slice written');
-    let computed = 0;
-    let idx = 0;
-    await withWorker(ws, scan, s.window, s.extended, nameIndex, async (take) => {
-      const next = (): BarsBatch | null => {
-        for (;;) {
-          const got = take();
-          if (got === null) return null;
-          const k = skip[idx++]!;
-          const b = got.batch;
-          const out = k === 0 ? b : sliceBatch(b, k);
-          if (out.rows === 0) continue;
-          computed += out.rows;
-          return out;
-        }
-      };
-      await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, delta);
+    // The tails are small: computed here, on the command's own connection (no worker to start).
+    const batches: BarsBatch[] = [];
+    const asm = new FeatureAssembler({ lengths: scan.lengths, nameIdx: scan.names.map((n) => (n === null ? -1 : nameIndex.get(n)!)), window: s.window, extended: s.extended }, (sym, b) => {
+      const k = skip[sym]!;
+      const out = k === 0 ? b : sliceBatch(b, k);
+      if (out.rows > 0) batches.push(out);
     });
+    await readNumericColumns(conn, scan.queries[0]!, (cols, n) => asm.push(cols, n));
+    asm.end();
+    const computed = batches.reduce((a, b) => a + b.rows, 0);
+    let bi = 0;
+    await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => batches[bi++] ?? null, delta);
     lap('computed');
     await applyChanges(conn, w, delta, changes);
     lap('files written');
     return { computed, changes, append };
   } finally {
-    await rm(slice, { force: true });
     await rm(delta, { force: true });
   }
 }
