@@ -8,7 +8,7 @@ import { StockpipeError } from '../core/errors.js';
 import { fromDayNumber } from '../core/calendar.js';
 import type { Workspace } from '../core/workspace.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
-import { checkDateRange } from '../http/validation.js';
+import { checkAsOf, checkDateRange } from '../http/validation.js';
 import type { RegistryReader } from '../registry/reader.js';
 import type { Registry } from '../registry/store.js';
 import { minMaxIndices, pick } from './downsample.js';
@@ -68,16 +68,22 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace
       params: { type: 'object', properties: { symbol: { type: 'string', minLength: 1, maxLength: 32 } }, required: ['symbol'] },
       querystring: {
         type: 'object',
-        properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' }, points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 } },
+        properties: {
+          from: { type: 'string', format: 'date' },
+          to: { type: 'string', format: 'date' },
+          points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 },
+          as_of: { type: 'string', minLength: 1, maxLength: 40, description: 'A snapshot id or an ISO-8601 time: the table as it was then (stockpipe snapshots)' },
+        },
         additionalProperties: false,
       },
     },
   }, async (req: FastifyRequest) => {
     const { symbol } = req.params as { symbol: string };
-    const { from, to, points } = req.query as { from?: string; to?: string; points: number };
+    const { from, to, points, as_of: asOf } = req.query as { from?: string; to?: string; points: number; as_of?: string };
     checkDateRange(from, to);
-    const s = await table.series(symbol, from, to);
-    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.ws.root}`);
+    checkAsOf(asOf);
+    const s = await table.series(symbol, from, to, asOf);
+    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.ws.root}${asOf === undefined ? '' : ` as of ${asOf}`}`);
     const n = s.day.length;
     const idx = minMaxIndices(n, [s.adjClose, s.volume], points);
     const dates = new Array<string>(idx.length);
@@ -94,7 +100,7 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace
     const fFrom = from ?? (n > 0 ? fromDayNumber(s.day[0]!) : '0000-01-01');
     const fc = opts.registry.read((reg) => readForecasts(reg, symbol, fFrom, to ?? '9999-12-31', points));
     return {
-      symbol, rows: n, points: idx.length, downsampled: idx.length < n,
+      symbol, as_of: asOf ?? null, rows: n, points: idx.length, downsampled: idx.length < n,
       dates, adj_close: pick(s.adjClose, idx), volume: pick(s.volume, idx),
       vol_moving_avg: pick(s.vma, idx), adj_close_rolling_med: pick(s.acm, idx),
       predicted_volume: predicted, model_id: model?.id ?? null,

@@ -66,7 +66,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
       task({
         name: 'forecast',
         deps: ['forecast-model'],
-        inputs: [layout.featuresTable],
+        inputs: [layout.tableHead('features')],
         run: cmd(() => ['forecast'], (d) => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null })),
       }),
       task({
