@@ -1,5 +1,5 @@
 /** @module cli/features
- * `stockpipe features [--window N] [--extended]`: tables/prices.parquet → features/features.parquet
+ * `stockpipe features [--window N] [--extended]`: the prices table → the features table (store/features/, viewed in tables/features/)
  * (--extended adds the lagged day-ahead columns of features/lagged). */
 import { buildFeatures, type FeaturesReport } from '../features/build.js';
 import type { CommandContext, CommandResult } from './context.js';

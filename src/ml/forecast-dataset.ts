@@ -1,5 +1,5 @@
 /** @module ml/forecast-dataset
- * The day-ahead model's rows (docs/models.md) from features/features.parquet built with --extended:
+ * The day-ahead model's rows (docs/models.md) from the features table built with --extended:
  * per row (symbol, day t) the model inputs — the lagged columns of features/lagged plus a few
  * derived from the row itself (all known at the close of t) — and, for training, the targets of
  * the symbol's next row: its log return of Adj Close and log1p(Volume). The same column builder
