@@ -39,7 +39,7 @@ function fmt(x: number | null | undefined): string {
 }
 
 /** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
-function table(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string {
+export function table(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
