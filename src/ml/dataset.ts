@@ -17,7 +17,7 @@ export interface DataLineage {
 }
 
 export interface VolumeDataset {
-  /** What was read, for people (e.g. `tables/features @ snapshot 7`). */
+  /** What was read, for people (the table's view folder and snapshot, e.g. features @ snapshot 7). */
   path: string;
   /** sha256 of the loaded arrays (rows, values, order): the data version. */
   dataHash: string;
