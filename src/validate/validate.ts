@@ -17,6 +17,7 @@ import { buildProfile, decileEdges, QUANTILE_PROBS } from './profile.js';
 import { nextReferenceVersion, readReference, referenceFiles, type TableName } from './reference.js';
 import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOverride } from './report.js';
 import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
+import { LINEAGE_COLUMN } from '../store/partition.js';
 import { readTable, sourceOf } from '../store/read.js';
 
 export interface ValidateSettings {
@@ -92,10 +93,12 @@ async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T>
 }
 
 async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps): Promise<Scanned> {
-  const cols = await parquetColumns(conn, input).catch((err: unknown) => {
+  // The lineage column is the store's, not data: it changes with every snapshot (never profiled, never drift).
+  const all = await parquetColumns(conn, input).catch((err: unknown) => {
     if (isResourceFailure(err)) throw err;
     throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `the table is not readable Parquet: ${(err as Error).message}`, { cause: err });
   });
+  const cols = all.filter((c) => c.name !== LINEAGE_COLUMN);
   const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
   const ranges = ref === null ? [] : rangeRules(ref.columns.filter((c) => numericNow(cols, c.name)));
   const scan = await lap(laps, 'columns', () => scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]));

@@ -62,6 +62,12 @@ export async function commitQuery(
         await w.addWritten(conn, f);
       }
     }
+    if (w.added.length === 0) {
+      // An empty table: one empty file keeps its schema readable (addWritten drops empty files).
+      const f = await w.newFile(0);
+      await conn.run(`COPY (SELECT * FROM (${q}) LIMIT 0) TO ${sqlString(f.abs)} (FORMAT parquet)`);
+      w.added.push({ path: f.rel, partition: f.partition, rows: 0, bytes: 1, symbol_min: null, symbol_max: null, date_min: null, date_max: null });
+    }
     return await w.commit(reg, { operation: 'overwrite', source: opts.source });
   } catch (err) {
     await w.discard();
