@@ -6,7 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitQuery } from '../../test/helpers/store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLog, sql, tempWorkspace } from '../../test/helpers/workspace.js';
+import { silentLog, tempWorkspace } from '../../test/helpers/workspace.js';
 import { nextTradingDay, tradingDays } from '../core/calendar.js';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { openDuckDB, type DuckDB } from '../db/duckdb.js';

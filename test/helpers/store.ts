@@ -11,6 +11,11 @@ import { openRegistry } from '../../src/registry/store.js';
 import { bucketOf } from '../../src/store/partition.js';
 import { applyChanges, TableWrite } from '../../src/store/write.js';
 
+/** The glob of the table's current view files (for parquet_metadata and friends). */
+export function viewGlob(workspace: string, table: StoreTable): string {
+  return join(workspace, 'tables', table, '*', '*.parquet');
+}
+
 /** `read_parquet(...)` over the table's current view (every file of its current snapshot). */
 export function viewSource(workspace: string, table: StoreTable): string {
   return `read_parquet(${sqlString(join(workspace, 'tables', table, '*', '*.parquet'))}, hive_partitioning = false)`;
@@ -93,4 +98,19 @@ export function featureRowsQuery(symbols: readonly string[], days: number, bump 
 /** The prices columns of featureRowsQuery. */
 export function priceRowsQuery(symbols: readonly string[], days: number, bump = 0): string {
   return `SELECT ${columnList(PRICE_COLUMNS)} FROM (${featureRowsQuery(symbols, days, bump)})`;
+}
+
+/** sha256 of a workspace's current table content (every column but the lineage one, in Symbol, Date order): equal tables, equal digests. */
+export async function tableDigest(workspace: string, table: StoreTable): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const inst = await DuckDBInstance.create(':memory:');
+  const conn = await inst.connect();
+  try {
+    const r = await conn.runAndReadAll(`SELECT * EXCLUDE (_snapshot_id) FROM ${viewSource(workspace, table)} ORDER BY "Symbol", "Date"`);
+    return createHash('sha256').update(JSON.stringify(r.getRowsJson())).digest('hex');
+  } finally {
+    conn.closeSync();
+    inst.closeSync();
+  }
 }
