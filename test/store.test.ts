@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
 import { readTable, sourceOf } from '../src/store/read.js';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli } from './helpers/cli.js';
 import { columnList, commitQuery, FEATURE_COLUMNS, featureRowsQuery, priceRowsQuery, viewSource } from './helpers/store.js';
 import { tempDir } from './helpers/temp.js';
-import { sql } from './helpers/workspace.js';
+import { silentLog, sql } from './helpers/workspace.js';
 
 const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF'];
 const DAYS = 260;
@@ -145,5 +147,41 @@ describe('as-of, lineage and train --as-of', () => {
     const a = await sql(`SELECT ${cols} FROM ${viewSource(ws, 'features')} ORDER BY "Symbol", "Date"`);
     const b = await sql(`SELECT ${cols} FROM ${sourceOf(t)} ORDER BY "Symbol", "Date"`);
     expect(a).toEqual(b);
+  });
+});
+
+describe('GET /symbols/:symbol/series?as_of=', () => {
+  it('reads the table as of a snapshot; an unknown one is 404 SP_ERR_SNAPSHOT_NOT_FOUND, a malformed one 400', async () => {
+    const dir = await tempDir('store-api');
+    const p = (await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 60))).id;
+    const f1 = (await commitQuery(dir, 'features', featureRowsQuery(SYMBOLS, 60), { source: { prices_snapshot: p } })).id;
+    const f2 = (await commitQuery(dir, 'features', featureRowsQuery(SYMBOLS, 60, 100), { restate: new Map([['BBB', '2018-01-01']]) })).id;
+    const holder = new ChampionHolder(dir, silentLog);
+    await holder.refresh();
+    const { app } = await buildApp({ workspace: dir, holder, accessLog: null, version: 'test', dashboardDir: join(dir, 'no-dashboard') });
+    try {
+      type Series = { as_of: string | null; rows: number; adj_close: number[] };
+      const get = async (q: string) => app.inject(`/symbols/BBB/series?points=10000${q}`);
+      const now = JSON.parse((await get('')).body) as Series;
+      const old = JSON.parse((await get(`&as_of=${f1}`)).body) as Series;
+      const same = JSON.parse((await get(`&as_of=${f2}`)).body) as Series;
+      expect(old.rows).toBe(60);
+      expect(old.as_of).toBe(String(f1));
+      expect(now.adj_close).toEqual(same.adj_close);
+      expect(now.adj_close.map((x, i) => Math.round(x - old.adj_close[i]!))).toEqual(new Array(60).fill(100));
+      // By time: the first snapshot's creation time reads it (a later one may share the second; none is older).
+      const t1 = (JSON.parse(runCli(['snapshots', 'features', '-w', dir, '--json']).stdout) as { data: { snapshots: { id: number; created_at: string }[] } }).data.snapshots.find((s) => s.id === f1)!.created_at;
+      expect((await get(`&as_of=${encodeURIComponent(t1)}`)).statusCode).toBe(200);
+      const missing = await get('&as_of=9999');
+      expect(missing.statusCode).toBe(404);
+      expect((JSON.parse(missing.body) as { error: { code: string } }).error.code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
+      const early = await get('&as_of=2000-01-01T00:00:00Z');
+      expect([early.statusCode, (JSON.parse(early.body) as { error: { code: string } }).error.code]).toEqual([404, 'SP_ERR_SNAPSHOT_NOT_FOUND']);
+      const bad = await get('&as_of=last-tuesday');
+      expect(bad.statusCode).toBe(400);
+      expect((JSON.parse(bad.body) as { error: { code: string } }).error.code).toBe('SP_ERR_BAD_REQUEST');
+    } finally {
+      await app.close();
+    }
   });
 });
