@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
+import { loadWorkspaceVolumeData } from '../src/ml/rescore.js';
 import { readTable, sourceOf } from '../src/store/read.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
@@ -132,6 +133,16 @@ describe('as-of, lineage and train --as-of', () => {
       expect(r.code).toBe(2);
     }
     expect(runCli(['train', '--as-of', 'yesterday', '-w', ws, '--quiet', '--json']).json!.error!.code).toBe('SP_ERR_USAGE');
+  });
+
+  it('the training data does not depend on how rows are spread over files (1 vs 3 files a bucket)', async () => {
+    const [a, b] = [await tempDir('store-split'), await tempDir('store-split')];
+    await commitQuery(a, 'features', featureRowsQuery(SYMBOLS, 80), { split: 1 });
+    await commitQuery(b, 'features', featureRowsQuery(SYMBOLS, 80), { split: 3 });
+    const [va, vb] = [await loadWorkspaceVolumeData(new Workspace(a)), await loadWorkspaceVolumeData(new Workspace(b))];
+    expect(va.rows).toBeGreaterThan(0);
+    expect(vb.dataHash).toBe(va.dataHash);
+    expect(Array.from(vb.day)).toEqual(Array.from(va.day));
   });
 
   it('validate --as-of validates the older snapshot and reports it', () => {
