@@ -183,6 +183,9 @@ describe('GET /symbols/:symbol/series?as_of=', () => {
       // By time: the first snapshot's creation time reads it (a later one may share the second; none is older).
       const t1 = (JSON.parse(runCli(['snapshots', 'features', '-w', dir, '--json']).stdout) as { data: { snapshots: { id: number; created_at: string }[] } }).data.snapshots.find((s) => s.id === f1)!.created_at;
       expect((await get(`&as_of=${encodeURIComponent(t1)}`)).statusCode).toBe(200);
+      const syms = JSON.parse((await app.inject(`/symbols?as_of=${f1}`)).body) as { total: number };
+      expect(syms.total).toBe(SYMBOLS.length);
+      expect((await app.inject('/symbols?as_of=9999')).statusCode).toBe(404);
       const missing = await get('&as_of=9999');
       expect(missing.statusCode).toBe(404);
       expect((JSON.parse(missing.body) as { error: { code: string } }).error.code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');

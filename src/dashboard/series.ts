@@ -40,17 +40,25 @@ export function readForecasts(reg: Registry, symbol: string, from: string, to: s
   return { model_id: latest.model_id, forecasts: Array.from({ length: points }, (_, k) => rows[Math.floor(k * step)]!) };
 }
 
+/** `?as_of=`: a snapshot id or an ISO-8601 time (checked by http/validation checkAsOf). */
+const AS_OF = { type: 'string', minLength: 1, maxLength: 40, description: 'A snapshot id or an ISO-8601 time: the table as it was then (stockpipe snapshots)' } as const;
+
 export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace; holder: ChampionView; registry: RegistryReader; table: FeatureTableReader }): void {
   const { table, holder } = opts;
 
   app.get('/symbols', {
     schema: {
       summary: 'Symbols in the features table (search by symbol prefix or name)',
-      querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 } }, additionalProperties: false },
+      querystring: {
+        type: 'object',
+        properties: { q: { type: 'string', maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 }, as_of: AS_OF },
+        additionalProperties: false,
+      },
     },
   }, async (req: FastifyRequest) => {
-    const { q, limit } = req.query as { q?: string; limit: number };
-    const { list } = await table.symbols();
+    const { q, limit, as_of: asOf } = req.query as { q?: string; limit: number; as_of?: string };
+    checkAsOf(asOf);
+    const { list } = await table.symbols(asOf);
     let found = list;
     if (q !== undefined && q !== '') {
       const u = q.toUpperCase();
@@ -72,7 +80,7 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace
           from: { type: 'string', format: 'date' },
           to: { type: 'string', format: 'date' },
           points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 },
-          as_of: { type: 'string', minLength: 1, maxLength: 40, description: 'A snapshot id or an ISO-8601 time: the table as it was then (stockpipe snapshots)' },
+          as_of: AS_OF,
         },
         additionalProperties: false,
       },
