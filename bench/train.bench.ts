@@ -31,8 +31,8 @@ export async function runTrainBench(argv: string[]): Promise<Record<string, unkn
   const results: Record<string, unknown>[] = [];
   for (const scale of scales) {
     const ws = join(CACHE, `ws-${scale}`);
-    if (!existsSync(join(ws, 'features', 'features.parquet'))) {
-      results.push({ scale, skipped: `no ${ws}/features/features.parquet: run \`npm run bench -- etl\` first` });
+    if (!existsSync(join(ws, 'tables', 'features', '_snapshot.json'))) {
+      results.push({ scale, skipped: `no features table in ${ws}: run \`npm run bench -- etl\` first` });
       continue;
     }
     for (const kind of ['gbdt', 'rf']) {

@@ -30,11 +30,11 @@ describe('stockpipe CLI', () => {
     const i = sp(['--json', '-w', ws, 'ingest']);
     expect(i.code, i.stderr).toBe(0);
     expect(i.json.data).toMatchObject({ files: 12, rows_read: fx.expected.rows_read, rows_kept: fx.expected.rows_kept, rows_dropped: fx.expected.rows_dropped, symbols: 10, symbols_without_metadata: 5, duplicates: 2, date_min: '2016-08-10', date_max: '2023-04-13', cached: false });
-    expect(i.json.data!.output).toBe(join(ws, 'tables', 'prices.parquet'));
+    expect(i.json.data!.output).toBe(join(ws, 'tables', 'prices'));
     expect(typeof i.json.data!.seconds).toBe('number');
     const fe = sp(['features', '--window', '5', '--workspace', ws, '--json']);
     expect(fe.code, fe.stderr).toBe(0);
-    expect(fe.json.data).toMatchObject({ rows: 216, symbols: 10, window: 5, output: join(ws, 'features', 'features.parquet') });
+    expect(fe.json.data).toMatchObject({ rows: 216, symbols: 10, window: 5, output: join(ws, 'tables', 'features') });
     // Human output goes to stdout, logs to stderr; a second run is cached and says so.
     const again = sp(['ingest', '--workspace', ws]);
     expect(again.code).toBe(0);

@@ -1,7 +1,6 @@
 /** A run killed half-way (SIGKILL while the new table is being written) leaves the previous
  * outputs intact; the next run clears the dead run's temp file and produces the same table. */
 import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { ingest } from '../src/etl/ingest.js';
@@ -9,22 +8,27 @@ import { syntheticSource } from '../src/sources/synthetic.js';
 import { startCli } from './helpers/cli.js';
 import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
+import { tableDigest } from './helpers/store.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('a killed ingest', () => {
-  it('leaves the previous prices.parquet byte for byte, and the next run recovers', async () => {
+  it('leaves the previous snapshot intact (head and content), and the next run recovers', async () => {
     const ws = await tempWorkspace();
     const { manifest } = await syntheticSource({ seed: 7, symbols: 400, years: 10, start: '2010-01-04' }).fetch(fetchContext(ws));
     const first = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
-    const before = await readFile(new Workspace(ws).pricesTable);
-    const tables = join(ws, 'tables');
+    const head = new Workspace(ws).tableHead('prices');
+    const before = await readFile(head);
+    const digest = await tableDigest(ws, 'prices');
+    const store = new Workspace(ws).storeTableDir('prices');
+    const files = async (): Promise<string[]> => (await readdir(store, { recursive: true })).map(String).filter((f) => f.endsWith('.parquet'));
+    const committed = new Set(await files());
     let killedMidWrite = false;
     for (let attempt = 0; attempt < 5 && !killedMidWrite; attempt++) {
       const { child, done: exited } = startCli(['ingest', '--force', '--quiet', '-w', ws]);
-      // Wait (bounded polling of a real child) until the new table's temp file exists, then kill it without warning.
+      // Wait (bounded polling of a real child) until the new snapshot's first data file exists, then kill it without warning.
       for (let i = 0; i < 2000 && child.exitCode === null; i++) {
-        if ((await readdir(tables)).some((f) => f.startsWith('.prices.parquet.tmp-'))) {
+        if ((await files()).some((f) => !committed.has(f))) {
           child.kill('SIGKILL');
           killedMidWrite = true;
           break;
@@ -34,12 +38,12 @@ describe('a killed ingest', () => {
       await exited;
     }
     expect(killedMidWrite).toBe(true);
-    expect(Buffer.compare(await readFile(new Workspace(ws).pricesTable), before)).toBe(0);
-    expect((await readdir(tables)).some((f) => f.startsWith('.prices.parquet.tmp-'))).toBe(true);
+    expect(Buffer.compare(await readFile(head), before)).toBe(0);
+    expect(await tableDigest(ws, 'prices')).toBe(digest);
+    expect((await files()).some((f) => !committed.has(f))).toBe(true); // unreferenced: vacuum's to delete
     const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
     expect(again.rows_kept).toBe(first.rows_kept);
-    expect((await readdir(tables)).filter((f) => f.includes('.tmp-'))).toEqual([]);
-    // Same input, same (single-threaded, ordered) writer: the rebuilt table is identical.
-    expect(Buffer.compare(await readFile(new Workspace(ws).pricesTable), before)).toBe(0);
+    // Same input: the rebuilt table holds the same rows.
+    expect(await tableDigest(ws, 'prices')).toBe(digest);
   });
 });

@@ -8,6 +8,7 @@ import { dirSource } from '../src/sources/dir.js';
 import type { Manifest } from '../src/sources/types.js';
 import { fetchContext, silentLog, sql } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
+import { viewSource } from './helpers/store.js';
 
 const H = 'Date,Open,High,Low,Close,Adj Close,Volume\n';
 const bars = (volume: number): string => `${H}2020-01-02,1,1,1,1,1,${volume}\n2020-01-03,1,1,1,1,1,${volume + 1}\n`;
@@ -99,7 +100,7 @@ describe('dir source: symlinks are followed or reported, never skipped silently 
   });
 
   it('ingests the rows of every followed file', async () => {
-    const rows = await sql(`SELECT "Symbol", min("Volume") AS v FROM read_parquet('${new Workspace(ws).pricesTable}') GROUP BY 1 ORDER BY 1`);
+    const rows = await sql(`SELECT "Symbol", min("Volume") AS v FROM ${viewSource(ws, 'prices')} GROUP BY 1 ORDER BY 1`);
     expect(rows.map((r) => [r.Symbol, Number(r.v)])).toEqual(KEPT);
     expect(report.rows_kept).toBe(2 * KEPT.length);
   });

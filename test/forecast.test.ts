@@ -15,6 +15,7 @@ import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli, type CliDoc } from './helpers/cli.js';
 import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+import { viewSource } from './helpers/store.js';
 
 function sp(ws: string, args: string[]) {
   const r = runCli([...args, '-w', ws, '--json']);
@@ -44,7 +45,7 @@ beforeAll(async () => {
 
 describe('stockpipe features --extended', () => {
   it('keeps every plain column and adds the lagged ones; a plain rebuild is a different cache key', async () => {
-    const cols = (await sql(`DESCRIBE SELECT * FROM read_parquet('${join(ws, 'features', 'features.parquet')}')`)).map((c) => c.column_name);
+    const cols = (await sql(`DESCRIBE SELECT * FROM ${viewSource(ws, 'features')}`)).map((c) => c.column_name);
     for (const c of ['Symbol', 'Date', 'Adj Close', 'Volume', 'vol_moving_avg', 'adj_close_rolling_med', 'ret_1', 'vol_20', 'log_volume', 'dow']) expect(cols).toContain(c);
     const again = sp(ws, ['features', '--extended']);
     expect(again.json.data.cached).toBe(true);
@@ -52,7 +53,7 @@ describe('stockpipe features --extended', () => {
   });
 
   it('the written lagged columns equal the kernel run on each symbol\'s own rows (nulls where NaN)', async () => {
-    const rows = await sql(`SELECT "Symbol" AS s, "Date" AS d, "High" AS h, "Low" AS l, "Adj Close" AS a, "Volume"::DOUBLE AS v, ${EXTENDED_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM read_parquet('${join(ws, 'features', 'features.parquet')}') ORDER BY 1, 2`);
+    const rows = await sql(`SELECT "Symbol" AS s, "Date" AS d, "High" AS h, "Low" AS l, "Adj Close" AS a, "Volume"::DOUBLE AS v, ${EXTENDED_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM ${viewSource(ws, 'features')} ORDER BY 1, 2`);
     const bySymbol = new Map<string, Record<string, unknown>[]>();
     for (const r of rows) bySymbol.set(String(r.s), [...(bySymbol.get(String(r.s)) ?? []), r]);
     let checked = 0;
@@ -141,7 +142,7 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
     const d = r.json.data;
     const reg = openRegistry(ws, { readonly: true });
     const champion = reg.aliasTarget('forecast_champion');
-    const last = await sql(`SELECT "Symbol" AS s, max("Date") AS d, arg_max("Adj Close", "Date") AS a FROM read_parquet('${join(ws, 'features', 'features.parquet')}') GROUP BY 1 ORDER BY 1`);
+    const last = await sql(`SELECT "Symbol" AS s, max("Date") AS d, arg_max("Adj Close", "Date") AS a FROM ${viewSource(ws, 'features')} GROUP BY 1 ORDER BY 1`);
     try {
       expect(d).toMatchObject({ model_id: champion, symbols: last.length, rows_out: last.length });
       for (const k of ['asof_date_max', 'target_dates', 'seconds']) expect(d).toHaveProperty(k);

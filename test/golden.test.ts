@@ -10,6 +10,7 @@ import { buildFeatures } from '../src/features/build.js';
 import { dirSource } from '../src/sources/dir.js';
 import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
+import { viewSource } from './helpers/store.js';
 
 const SHARED = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'data');
 const SAMPLE = join(SHARED, 'kaggle-sample');
@@ -30,10 +31,10 @@ describe.skipIf(!present)('real Kaggle sample vs pandas golden output (docs/data
     expect(rep.files).toBe(27);
     expect(rep.symbols_without_metadata).toBeGreaterThan(0);
     await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
-    const f = join(ws, 'features', 'features.parquet');
+    const f = viewSource(ws, 'features');
     const [r] = await sql(`
       WITH g AS (SELECT * FROM read_csv('${GOLDEN}', all_varchar = true)),
-           f AS (SELECT * FROM read_parquet('${f}'))
+           f AS (SELECT * FROM ${f})
       SELECT (SELECT count(*) FROM g) AS golden_rows, (SELECT count(*) FROM f) AS our_rows, count(*) AS joined,
         count(*) FILTER (WHERE (g.vol_moving_avg IS NULL) <> (f.vol_moving_avg IS NULL)) AS null_v,
         count(*) FILTER (WHERE (g.adj_close_rolling_med IS NULL) <> (f.adj_close_rolling_med IS NULL)) AS null_m,

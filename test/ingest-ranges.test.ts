@@ -10,6 +10,7 @@ import type { Manifest } from '../src/sources/types.js';
 import { HEADER, RANGE_CASES, caseRow } from './fixtures/number-cases.js';
 import { fetchContext, silentLog, sql } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
+import { viewSource } from './helpers/store.js';
 
 /** Case k lives in stocks/Ck.csv: a good line 2, the case on line 3, a good line 4. */
 const symbol = (k: number): string => `C${String(k).padStart(3, '0')}`;
@@ -51,7 +52,7 @@ describe('ingest: numeric range cases in the report and with --strict (issue 12)
     const issue = report.malformed.find((m) => m.path === fileOf(k));
     if (expected === 'null' || 'keep' in expected) expect(issue).toBeUndefined();
     else expect(issue && [issue.line, issue.reason]).toEqual([CASE_LINE, `${column} ${expected.reason}`]);
-    const kept = await sql(`SELECT count(*) AS n FROM read_parquet('${new Workspace(ws).pricesTable}') WHERE "Symbol" = '${symbol(k)}'`);
+    const kept = await sql(`SELECT count(*) AS n FROM ${viewSource(ws, 'prices')} WHERE "Symbol" = '${symbol(k)}'`);
     expect(Number(kept[0]!.n)).toBe(expected !== 'null' && 'keep' in expected ? 3 : 2);
   });
 
@@ -62,7 +63,7 @@ describe('ingest: numeric range cases in the report and with --strict (issue 12)
   });
 
   it('table: keeps the exact values of the kept cases (int64 volumes to the last digit)', async () => {
-    const rows = await sql(`SELECT "Symbol", "Open", "High", "Low", "Close", "Adj Close", "Volume"::VARCHAR AS v FROM read_parquet('${new Workspace(ws).pricesTable}') WHERE "Date" = '2020-01-02'`);
+    const rows = await sql(`SELECT "Symbol", "Open", "High", "Low", "Close", "Adj Close", "Volume"::VARCHAR AS v FROM ${viewSource(ws, 'prices')} WHERE "Date" = '2020-01-02'`);
     const bySymbol = new Map(rows.map((r) => [r.Symbol as string, r]));
     for (const [k, [column, text, e]] of RANGE_CASES.entries()) {
       if (e === 'null' || !('keep' in e)) continue;

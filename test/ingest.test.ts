@@ -9,6 +9,7 @@ import { dirSource } from '../src/sources/dir.js';
 import { writeQuirkFixture } from './fixtures/quirks.js';
 import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
+import { tableDigest, viewGlob, viewSource } from './helpers/store.js';
 
 async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?: boolean } = {}) {
   const fx = await writeQuirkFixture();
@@ -38,34 +39,36 @@ describe('ingest (docs/data.md)', () => {
 
   it('writes exactly the §2 columns and types, sorted by Symbol, Date', async () => {
     const { ws, report } = await fetchAndIngest(2);
-    const p = new Workspace(ws).pricesTable;
-    const cols = await sql(`DESCRIBE SELECT * FROM read_parquet('${p}')`);
+    const p = viewSource(ws, 'prices');
+    const cols = await sql(`DESCRIBE SELECT * FROM ${p}`);
     expect(cols.map((c) => `${c.column_name}:${c.column_type}`)).toEqual([
-      'Symbol:VARCHAR', 'Security Name:VARCHAR', 'Date:VARCHAR', 'Open:DOUBLE', 'High:DOUBLE', 'Low:DOUBLE', 'Close:DOUBLE', 'Adj Close:DOUBLE', 'Volume:BIGINT', 'Asset:VARCHAR',
+      'Symbol:VARCHAR', 'Security Name:VARCHAR', 'Date:VARCHAR', 'Open:DOUBLE', 'High:DOUBLE', 'Low:DOUBLE', 'Close:DOUBLE', 'Adj Close:DOUBLE', 'Volume:BIGINT', 'Asset:VARCHAR', '_snapshot_id:INTEGER',
     ]);
-    const codec = await sql(`SELECT DISTINCT compression FROM parquet_metadata('${p}')`);
+    const codec = await sql(`SELECT DISTINCT compression FROM parquet_metadata('${viewGlob(ws, 'prices')}')`);
     expect(codec.map((c) => c.compression)).toEqual(['ZSTD']);
-    const unsorted = await sql(`SELECT count(*) AS n FROM (SELECT "Symbol", "Date", lag("Symbol") OVER () AS ps, lag("Date") OVER () AS pd FROM read_parquet('${p}')) WHERE ps > "Symbol" OR (ps = "Symbol" AND pd >= "Date")`);
+    // Sorted by Symbol, Date within each file (the store does not order files against each other).
+    const unsorted = await sql(`SELECT count(*) AS n FROM (SELECT "Symbol", "Date", lag("Symbol") OVER w AS ps, lag("Date") OVER w AS pd
+      FROM read_parquet('${viewGlob(ws, 'prices')}', filename = true, file_row_number = true) WINDOW w AS (PARTITION BY filename ORDER BY file_row_number)) WHERE ps > "Symbol" OR (ps = "Symbol" AND pd >= "Date")`);
     expect(Number(unsorted[0]!.n)).toBe(0);
-    const n = await sql(`SELECT count(*) AS n FROM read_parquet('${p}')`);
+    const n = await sql(`SELECT count(*) AS n FROM ${p}`);
     expect(Number(n[0]!.n)).toBe(report.rows_kept);
-    const rows = await sql(`SELECT "Symbol", "Security Name" AS name, "Asset", "Volume", "Adj Close" AS adj, "Date" FROM read_parquet('${p}') WHERE "Symbol" IN ('AAA','BCV-A','BIG','MAL') QUALIFY row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") = 1 ORDER BY 1`);
+    const rows = await sql(`SELECT "Symbol", "Security Name" AS name, "Asset", "Volume", "Adj Close" AS adj, "Date" FROM ${p} WHERE "Symbol" IN ('AAA','BCV-A','BIG','MAL') QUALIFY row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") = 1 ORDER BY 1`);
     expect(rows).toEqual([
       { Symbol: 'AAA', name: 'AAA Holdings, Inc. Common Stock', Asset: 'stock', Volume: '1000', adj: 10.25, Date: '2020-01-01' },
       { Symbol: 'BCV-A', name: null, Asset: 'stock', Volume: '0', adj: 25.299999237060547, Date: '2016-08-10' },
       { Symbol: 'BIG', name: null, Asset: 'stock', Volume: '2326635323', adj: 10.25, Date: '2020-01-01' },
       { Symbol: 'MAL', name: 'Malformed "Quoted" ETF', Asset: 'etf', Volume: '1000', adj: 10.25, Date: '2020-01-01' },
     ]);
-    const neg = await sql(`SELECT min("Adj Close") AS m FROM read_parquet('${p}') WHERE "Symbol" = 'NEG'`);
+    const neg = await sql(`SELECT min("Adj Close") AS m FROM ${p} WHERE "Symbol" = 'NEG'`);
     expect(neg[0]!.m).toBe(-0.5);
   });
 
   it('keeps the last row of a duplicated (Symbol, Date), across stocks/ and etfs/ too', async () => {
     const { ws } = await fetchAndIngest(2);
-    const p = new Workspace(ws).pricesTable;
-    const dup = await sql(`SELECT "Volume" FROM read_parquet('${p}') WHERE "Symbol" = 'DUP' AND "Date" = '2020-01-08'`);
+    const p = viewSource(ws, 'prices');
+    const dup = await sql(`SELECT "Volume" FROM ${p} WHERE "Symbol" = 'DUP' AND "Date" = '2020-01-08'`);
     expect(dup).toEqual([{ Volume: '999999' }]);
-    const twin = await sql(`SELECT "Date", "Volume", "Asset" FROM read_parquet('${p}') WHERE "Symbol" = 'TWIN' ORDER BY "Date"`);
+    const twin = await sql(`SELECT "Date", "Volume", "Asset" FROM ${p} WHERE "Symbol" = 'TWIN' ORDER BY "Date"`);
     expect(twin.length).toBe(9);
     expect(twin.find((r) => r.Date === '2020-01-07')).toEqual({ Date: '2020-01-07', Volume: '77', Asset: 'stock' });
     expect(twin[0]).toEqual({ Date: '2020-01-01', Volume: '1000', Asset: 'etf' });
@@ -73,10 +76,10 @@ describe('ingest (docs/data.md)', () => {
 
   it('is a no-op that says so when the inputs are unchanged, and rebuilds with force', async () => {
     const { ws, manifest } = await fetchAndIngest(2);
-    const before = await stat(new Workspace(ws).pricesTable);
+    const before = await readFile(new Workspace(ws).tableHead('prices'), 'utf8');
     const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(again.cached).toBe(true);
-    expect((await stat(new Workspace(ws).pricesTable)).mtimeMs).toBe(before.mtimeMs);
+    expect(await readFile(new Workspace(ws).tableHead('prices'), 'utf8')).toBe(before); // no new snapshot
     const forced = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
     expect(forced.cached).toBe(false);
     expect(forced.rows_kept).toBe(again.rows_kept);
@@ -84,12 +87,14 @@ describe('ingest (docs/data.md)', () => {
 
   it('--strict fails on the first malformed line and leaves the previous table intact', async () => {
     const { ws, manifest } = await fetchAndIngest(2);
-    const before = await readFile(new Workspace(ws).pricesTable);
+    const before = await readFile(new Workspace(ws).tableHead('prices'));
+    const digest = await tableDigest(ws, 'prices');
     const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: true, force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StockpipeError);
     expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_MALFORMED');
     expect((err as StockpipeError).message).toMatch(/MAL\.csv:12/);
-    expect(Buffer.compare(await readFile(new Workspace(ws).pricesTable), before)).toBe(0);
+    expect(Buffer.compare(await readFile(new Workspace(ws).tableHead('prices')), before)).toBe(0);
+    expect(await tableDigest(ws, 'prices')).toBe(digest);
     const leftovers = (await import('node:fs/promises')).readdir(join(ws, 'tables'));
     expect((await leftovers).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
@@ -102,7 +107,7 @@ describe('ingest (docs/data.md)', () => {
     const err = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_HEADER');
     expect((err as StockpipeError).message).toContain('ZZZ.csv');
-    expect(await stat(new Workspace(ws).pricesTable).catch(() => null)).toBeNull();
+    expect(await stat(new Workspace(ws).tableHead('prices')).catch(() => null)).toBeNull();
   });
 
   it('fails with SP_ERR_SOURCE_NOT_FOUND when a file vanished after fetch', async () => {
@@ -119,9 +124,8 @@ describe('ingest (docs/data.md)', () => {
     const { ws } = await fetchAndIngest(2);
     const r = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
     expect(r.rows).toBe(216);
-    const f = join(ws, 'features', 'features.parquet');
     const check = await sql(`
-      WITH f AS (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS k FROM read_parquet('${f}')),
+      WITH f AS (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS k FROM ${viewSource(ws, 'features')}),
       ref AS (SELECT *, avg("Volume") OVER w AS m, median("Adj Close") OVER w AS med, count(*) OVER w AS c FROM f
               WINDOW w AS (PARTITION BY "Symbol" ORDER BY "Date" ROWS BETWEEN 29 PRECEDING AND CURRENT ROW))
       SELECT count(*) AS n,
@@ -133,8 +137,8 @@ describe('ingest (docs/data.md)', () => {
     expect(Number(check[0]!.null_mismatch)).toBe(0);
     expect(check[0]!.rel_mean as number).toBeLessThan(1e-12);
     expect(check[0]!.rel_med as number).toBeLessThan(1e-12);
-    const cols = await sql(`DESCRIBE SELECT * FROM read_parquet('${f}')`);
-    expect(cols.map((c) => c.column_name)).toEqual(['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med']);
+    const cols = await sql(`DESCRIBE SELECT * FROM ${viewSource(ws, 'features')}`);
+    expect(cols.map((c) => c.column_name)).toEqual(['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', '_snapshot_id']);
     const again = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
     expect(again.cached).toBe(true);
     const w5 = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 5, force: false, log: silentLog, progress: silentProgress });
@@ -152,7 +156,7 @@ describe('ingest date dictionary', () => {
     const r = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(r.date_min).toBe('1999-12-31');
     expect(r.rows_kept).toBe(fx.expected.rows_kept + 3);
-    const rows = await sql(`SELECT "Date", "Volume" FROM read_parquet('${new Workspace(ws).pricesTable}') WHERE "Symbol" = 'UNS' ORDER BY "Date"`);
+    const rows = await sql(`SELECT "Date", "Volume" FROM ${viewSource(ws, 'prices')} WHERE "Symbol" = 'UNS' ORDER BY "Date"`);
     expect(rows).toEqual([{ Date: '1999-12-31', Volume: '6' }, { Date: '2021-01-04', Volume: '5' }, { Date: '2021-01-05', Volume: '7' }]);
   });
 });

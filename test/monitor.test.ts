@@ -10,6 +10,7 @@ import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli as sp } from './helpers/cli.js';
 import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
+import { viewSource } from './helpers/store.js';
 
 let base: string;
 let dates: string[];
@@ -26,9 +27,9 @@ beforeAll(async () => {
     expect(r.code, r.stderr).toBe(0);
   }
   const ws = base;
-  const prices = join(ws, 'tables', 'prices.parquet');
-  const rows = (await sql(`SELECT "Symbol" AS s, "Date"::VARCHAR AS d, "Adj Close" AS a, "Volume"::DOUBLE AS v FROM read_parquet('${prices}')
-    WHERE "Symbol" IN (SELECT "Symbol" FROM read_parquet('${prices}') GROUP BY 1 HAVING count(*) > 10 ORDER BY 1 LIMIT 4) ORDER BY 1, 2`)) as { s: string; d: string; a: number; v: number }[];
+  const prices = viewSource(ws, 'prices');
+  const rows = (await sql(`SELECT "Symbol" AS s, "Date"::VARCHAR AS d, "Adj Close" AS a, "Volume"::DOUBLE AS v FROM ${prices}
+    WHERE "Symbol" IN (SELECT "Symbol" FROM ${prices} GROUP BY 1 HAVING count(*) > 10 ORDER BY 1 LIMIT 4) ORDER BY 1, 2`)) as { s: string; d: string; a: number; v: number }[];
   const bySym = new Map<string, typeof rows>();
   for (const r of rows) bySym.set(r.s, [...(bySym.get(r.s) ?? []), r]);
   const k = bySym.size; // the synthetic quirk symbols (one-row, header-only) are left out

@@ -2,7 +2,6 @@
  * a SIGKILLed run resumed to the same outputs, two runs at once on one workspace, a failure
  * alert received by a local webhook; the scheduler command on a fake clock. Polling loops below
  * only wait (bounded) for real child processes; nothing asserts on durations. */
-import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -17,13 +16,13 @@ import { getPipelineRun, listPipelineRuns } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { DIST, cliEnv, startCli, type CliResult } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
+import { tableDigest } from './helpers/store.js';
 
 const SMALL = { STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2', STOCKPIPE_THREADS: '2' };
 const cli = (args: string[]) => startCli(args, { env: SMALL });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 type Out = CliResult;
 
-const sha = async (p: string): Promise<string> => createHash('sha256').update(await readFile(p)).digest('hex');
 type TaskRow = { name: string; status: string };
 const statuses = (o: Out): Record<string, string> => Object.fromEntries(((o.jsonOrNull?.data?.tasks ?? []) as TaskRow[]).map((t) => [t.name, t.status]));
 
@@ -77,7 +76,7 @@ describe('stockpipe run train', () => {
     const run = getPipelineRun(reg, String(resumed.json.data?.run_id))!;
     reg.close();
     expect(run.tasks.find((t) => t.task === 'ingest')!.attempts).toBe(1);
-    for (const f of ['tables/prices.parquet', 'features/features.parquet']) expect(await sha(join(b, f)), f).toBe(await sha(join(a, f)));
+    for (const t of ['prices', 'features'] as const) expect(await tableDigest(b, t), t).toBe(await tableDigest(a, t));
     expect(await championModelJson(b)).toBe(await championModelJson(a));
   }, 240_000);
 

@@ -15,6 +15,7 @@ import { openRegistry } from '../src/registry/store.js';
 import { DIST, startCli } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
+import { tableDigest } from './helpers/store.js';
 
 const ENV = { STOCKPIPE_SYMBOLS: '40', STOCKPIPE_YEARS: '3', STOCKPIPE_THREADS: '2' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -124,13 +125,13 @@ describe.runIf(linux)('a SIGKILLed runner takes its task process with it', () =>
     expect(existsSync(new Workspace(b).runLock)).toBe(false);
     const first = await baseline;
     expect(first.json?.ok, first.stderr).toBe(true);
-    for (const f of ['tables/prices.parquet', 'features/features.parquet']) expect(sha(join(b, f)), f).toBe(sha(join(a, f)));
-    const temps = (ws: string): string[] => ['tables', 'features', 'validation', 'models'].flatMap((d) => readdirSync(join(ws, d)).filter((n) => n.includes('.tmp-')));
+    for (const t of ['prices', 'features'] as const) expect(await tableDigest(b, t), t).toBe(await tableDigest(a, t));
+    const temps = (ws: string): string[] => ['tables', 'validation', 'models'].flatMap((d) => readdirSync(join(ws, d)).filter((n) => n.includes('.tmp-')));
     expect(temps(b)).toEqual([]);
 
     // Stale temps of dead writers go on the next run even when every task is cached; a live writer's stay.
     const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
-    const planted = { dead: [`tables/.prices.parquet.tmp-${deadPid}-x1`, `features/.features.parquet.tmp-${deadPid}-x1`, `models/m0.tmp-${deadPid}/model.json`], live: [`tables/.prices.parquet.tmp-${process.pid}-x1`] };
+    const planted = { dead: [`tables/.prices.parquet.tmp-${deadPid}-x1`, `tables/.features.report.json.tmp-${deadPid}-x1`, `models/m0.tmp-${deadPid}/model.json`], live: [`tables/.prices.parquet.tmp-${process.pid}-x1`] };
     for (const p of [...planted.dead, ...planted.live]) {
       await mkdir(join(a, p, '..'), { recursive: true });
       await writeFile(join(a, p), 'half');

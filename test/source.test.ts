@@ -15,6 +15,8 @@ import type { ValidationReport } from '../src/validate/types.js';
 import { runCli } from './helpers/cli.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
 import { buildZip } from './helpers/zip-writer.js';
+import { viewSource } from './helpers/store.js';
+import { Workspace } from '../src/core/workspace.js';
 
 /** No STOCKPIPE_SOURCE / SYMBOLS / YEARS: the source comes from the workspace or the defaults. */
 const SMALL = { STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2' };
@@ -82,7 +84,7 @@ describe('a workspace remembers its source', () => {
     expect(r.json.ok, r.stderr).toBe(true);
     expect(existsSync(join(ws, 'raw', 'synthetic'))).toBe(false);
     expect((await record(ws)).current.identity).toBe(`dir:${real}`);
-    const inTable = (await sql(`SELECT DISTINCT "Symbol" AS s FROM '${join(ws, 'tables', 'prices.parquet')}' ORDER BY s`)).map((x) => x.s);
+    const inTable = (await sql(`SELECT DISTINCT "Symbol" AS s FROM ${viewSource(ws, 'prices')} ORDER BY s`)).map((x) => x.s);
     const folder = filledBy.realSymbols;
     expect(inTable.filter((x) => !folder.includes(x as string))).toEqual([]); // (a header-only file adds no symbol)
     expect(inTable.length).toBeGreaterThan(folder.length - 3);
@@ -92,7 +94,7 @@ describe('a workspace remembers its source', () => {
   it('another source without an explicit switch is refused with SP_ERR_SOURCE_MISMATCH; nothing changes', async () => {
     const ws = await copyOfFilled();
     const before = await readFile(join(ws, 'source.json'), 'utf8');
-    const prices = await readFile(join(ws, 'tables', 'prices.parquet'));
+    const prices = await readFile(new Workspace(ws).tableHead('prices'));
     const config = join(root, 'synthetic.config.json');
     await writeFile(config, JSON.stringify({ fetch: { source: 'synthetic' } }));
     const sameZip = join(root, 'real.zip'); // the same data as zip: another source all the same
@@ -126,7 +128,7 @@ describe('a workspace remembers its source', () => {
       await rm(join(ws, 'raw', 'synthetic'), { recursive: true, force: true });
     }
     expect(await readFile(join(ws, 'source.json'), 'utf8')).toBe(before);
-    expect((await readFile(join(ws, 'tables', 'prices.parquet'))).equals(prices)).toBe(true);
+    expect((await readFile(new Workspace(ws).tableHead('prices'))).equals(prices)).toBe(true); // no new snapshot
   }, 120_000);
 
   it('the same dir: with its symbols replaced fails validate (identity_changed); the champion stays', async () => {

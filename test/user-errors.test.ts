@@ -8,6 +8,7 @@ import { sha256File } from '../src/core/fs.js';
 import { ParsePool } from '../src/etl/parse-pool.js';
 import { runCli, type CliOptions } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
+import { columnList, commitQuery, PRICE_COLUMNS, viewSource } from './helpers/store.js';
 
 
 interface Run {
@@ -138,10 +139,10 @@ describe('with data: memory too small, validate all or none', () => {
 
   // A memory limit DuckDB cannot even start a query in: accepted by the config, reported as OOM.
   const oom: [string[], string][] = [
-    [['ingest', '--force'], 'tables/prices.parquet'],
-    [['features', '--force'], 'features/features.parquet'],
-    [['validate'], 'tables/prices.parquet'],
-    [['train'], 'features/features.parquet'],
+    [['ingest', '--force'], 'tables/prices/_snapshot.json'],
+    [['features', '--force'], 'tables/features/_snapshot.json'],
+    [['validate'], 'tables/prices/_snapshot.json'],
+    [['train'], 'tables/features/_snapshot.json'],
   ];
   it.each(oom)('%j --memory-limit 1KB → SP_ERR_OUT_OF_MEMORY naming the limit; %s intact', async (args, kept) => {
     const before = await sha256File(join(ws, kept));
@@ -159,8 +160,8 @@ describe('with data: memory too small, validate all or none', () => {
   ];
   it.each(partial)('%s with a folder in place of latest.json → no output at all', async (_what, first, args) => {
     const w = await temp();
-    for (const n of ['tables']) await mkdir(join(w, n));
-    await writeFile(join(w, 'tables', 'prices.parquet'), await readFile(join(ws, 'tables', 'prices.parquet')));
+    // The same prices, committed as this workspace's own snapshot.
+    await commitQuery(w, 'prices', `SELECT ${columnList(PRICE_COLUMNS)} FROM ${viewSource(ws, 'prices')}`);
     if (first) expect(sp(['validate', '-w', w, '--fail-on', 'never']).status).toBe(0);
     const dir = join(w, 'validation');
     await rm(join(dir, 'latest.json'), { force: true });

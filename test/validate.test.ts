@@ -10,7 +10,7 @@ import { ingest } from '../src/etl/ingest.js';
 import { dirSource } from '../src/sources/dir.js';
 import type { Anomaly, Reference } from '../src/validate/types.js';
 import { validateTable } from '../src/validate/validate.js';
-import { cleanBars, pricesFile, writeBars } from './helpers/bars.js';
+import { cleanBars, writePrices } from './helpers/bars.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
@@ -30,7 +30,7 @@ describe('stockpipe validate (CLI)', () => {
   it('clean table: exit 0, status ok, reference v1 then validated against it; --help has examples', async () => {
     expect(sp(['validate', '--help']).stdout).toMatch(/Examples:/);
     const ws = await tempWorkspace('sp-vcli-');
-    await writeBars(pricesFile(ws), cleanBars({ symbols: 4, days: 120 }));
+    await writePrices(ws, cleanBars({ symbols: 4, days: 120 }));
     const a = sp(['validate', '--json', '-w', ws]);
     expect(a.code).toBe(0);
     expect(a.json.data).toMatchObject({ status: 'ok', anomalies: [], rows_in: 480, reference: { path: join(ws, 'validation', 'reference-v1.json'), version: 1, created: true }, latest: join(ws, 'validation', 'latest.json') });
@@ -46,9 +46,9 @@ describe('stockpipe validate (CLI)', () => {
   it('erroring table: the report is written, then exit 1 with SP_ERR_VALIDATION_FAILED; --fail-on never passes', async () => {
     const ws = await tempWorkspace('sp-vcli-');
     const bars = cleanBars({ symbols: 3, days: 60 });
-    await writeBars(pricesFile(ws), bars);
+    await writePrices(ws, bars);
     expect(sp(['validate', '--json', '-w', ws]).code).toBe(0);
-    await writeBars(pricesFile(ws), bars, 'SELECT * EXCLUDE ("Asset") FROM t');
+    await writePrices(ws, bars, 'SELECT * EXCLUDE ("Asset") FROM t');
     const r = sp(['validate', '--json', '-w', ws]);
     expect(r.code).toBe(1);
     expect(r.json.ok).toBe(false);
@@ -65,7 +65,7 @@ describe('stockpipe validate (CLI)', () => {
   it('bad reference file and missing table have their own codes', async () => {
     const ws = await tempWorkspace('sp-vcli-');
     expect(sp(['validate', '--json', '-w', ws]).json.error!.code).toBe('SP_ERR_VALIDATE_INPUT');
-    await writeBars(pricesFile(ws), cleanBars({ symbols: 2, days: 40 }));
+    await writePrices(ws, cleanBars({ symbols: 2, days: 40 }));
     const bad = join(ws, 'bad.json');
     await writeFile(bad, '{"format": "something else"}');
     const r = sp(['validate', '--json', '--reference', bad, '-w', ws]);

@@ -8,8 +8,8 @@ import { metricsTable } from './train.js';
 
 export type { EvaluateData, EvaluateForecastData };
 
-export async function evaluateCommand(ctx: CommandContext, ref: string | undefined): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {
-  const data = await evaluateModel({ ws: ctx.ws }, ref);
+export async function evaluateCommand(ctx: CommandContext, ref: string | undefined, asOf?: string): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {
+  const data = await evaluateModel({ ws: ctx.ws }, ref, asOf);
   if (isForecastEvaluation(data)) {
     const human = [
       `${data.model_id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,

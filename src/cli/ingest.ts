@@ -1,6 +1,6 @@
 /** @module cli/ingest
  * `stockpipe ingest [--from ID] [--switch-source]`: etl/ingest-workspace (the fetched source →
- * tables/prices.parquet + report, the source check and record) → the report for people and --json. */
+ * a snapshot of the prices table + report, the source check and record) → the report for people and --json. */
 import type { IngestReport } from '../etl/ingest.js';
 import { ingestWorkspace } from '../etl/ingest-workspace.js';
 import type { CommandContext, CommandResult } from './context.js';

@@ -3,6 +3,7 @@
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
 import { promote } from '../registry/promote.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
+import { modelLineage, type ModelLineage } from '../registry/lineage.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { workspaceRescorer } from '../ml/rescore.js';
 import { promotionLine } from './promotion-text.js';
@@ -38,7 +39,7 @@ function fmt(x: number | null | undefined): string {
 }
 
 /** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
-function table(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string {
+export function table(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
@@ -64,19 +65,23 @@ export async function modelsListCommand(ctx: CommandContext, opts: { limit?: num
 }
 
 /** `models show <id|alias>`: one model version (its folder must still hold model.json). */
-export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string): Promise<CommandResult<ModelVersion>> {
-  const m = withRegistry(ctx, true, (reg) => reg.getModel(idOrAlias));
+export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string): Promise<CommandResult<ModelVersion & { lineage: ModelLineage }>> {
+  const { m, lineage } = withRegistry(ctx, true, (reg) => {
+    const mv = reg.getModel(idOrAlias);
+    return { m: mv, lineage: modelLineage(reg, mv.run_id) };
+  });
   const s = m.test_slice;
   const kinds = Object.keys(m.metrics).sort((a, b) => (a === m.kind ? -1 : b === m.kind ? 1 : a.localeCompare(b)));
   const lines = [
     `${m.id}  (${m.kind})${m.aliases.length ? `  aliases: ${m.aliases.join(', ')}` : ''}`,
     `  created ${m.created_at}, run ${m.run_id ?? '-'}, data ${m.data_hash ?? '-'}`,
     `  folder ${m.path}`,
+    `  trained on features snapshot ${lineage.features_snapshot ?? '-'} (prices snapshot ${lineage.prices_snapshot ?? '-'})`,
     `  test slice ${s === null ? 'not recorded' : `${s.date_min} .. ${s.date_max}, ${s.rows} rows, data ${s.data_hash}`}`,
     '',
     table(['MODEL', ...SHOWN.map((k) => k.toUpperCase())], kinds.map((k) => [k === m.kind ? `${k} (this)` : k, ...SHOWN.map((x) => fmt(m.metrics[k]?.[x]))]), new Set([1, 2, 3, 4, 5, 6])),
   ];
-  return { data: m, human: lines.join('\n') };
+  return { data: { ...m, lineage }, human: lines.join('\n') };
 }
 
 /**

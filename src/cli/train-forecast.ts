@@ -11,7 +11,7 @@ import { trainEnv } from './train.js';
 
 export type { TrainForecastData };
 
-export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<CommandResult<TrainForecastData>> {
+export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrainParams & { promoteIfBetter: boolean; asOf?: string }): Promise<CommandResult<TrainForecastData>> {
   const data = await trainForecast(trainEnv(ctx), p);
   const human = [
     `trained ${data.model_id} (day-ahead forecast) in ${data.train_seconds} s → ${data.path}`,

@@ -174,7 +174,8 @@ describe('removeStaleTempsIn (run start: dead processes\' temp outputs anywhere 
   // One case a line: where the temp is, whose pid wrote it, whether it is removed.
   it.each([
     { path: `tables/.prices.parquet.tmp-${deadPid}-mx1abc`, pid: 'dead', removed: true },
-    { path: `features/.features.parquet.tmp-${deadPid}-k2`, pid: 'dead', removed: true },
+    { path: `store/prices/.s000001-000-abc.parquet.tmp-${deadPid}-k2`, pid: 'dead', removed: true },
+    { path: `features/.features.parquet.tmp-${deadPid}-k2`, pid: 'dead, in the old features/ folder (not stockpipe\'s any more)', removed: false },
     { path: `validation/.latest.json.tmp-${deadPid}-k2`, pid: 'dead', removed: true },
     { path: `models/m1.tmp-${deadPid}/model.json`, pid: 'dead', removed: true },
     { path: `raw/synthetic/data.tmp-${deadPid}/A.csv`, pid: 'dead', removed: true },

@@ -15,10 +15,15 @@ describe('Workspace paths', () => {
     ['raw folder of a source', ws.rawDir('synthetic'), 'raw/synthetic'],
     ['manifest of a source', ws.manifest('dir'), 'raw/dir/manifest.json'],
     ['tables folder', ws.tablesDir, 'tables'],
-    ['prices table', ws.pricesTable, 'tables/prices.parquet'],
+    ['prices view', ws.tableDir('prices'), 'tables/prices'],
+    ['prices head', ws.tableHead('prices'), 'tables/prices/_snapshot.json'],
     ['prices report', ws.pricesReport, 'tables/prices.report.json'],
-    ['table(prices)', ws.table('prices'), 'tables/prices.parquet'],
-    ['table(features)', ws.table('features'), 'features/features.parquet'],
+    ['tableReport(prices)', ws.tableReport('prices'), 'tables/prices.report.json'],
+    ['features view', ws.tableDir('features'), 'tables/features'],
+    ['features head', ws.tableHead('features'), 'tables/features/_snapshot.json'],
+    ['store folder', ws.storeDir, 'store'],
+    ['prices store', ws.storeTableDir('prices'), 'store/prices'],
+    ['features store', ws.storeTableDir('features'), 'store/features'],
     ['validation folder', ws.validationDir, 'validation'],
     ['current prices reference', ws.currentReference('prices'), 'validation/reference.json'],
     ['current features reference', ws.currentReference('features'), 'validation/reference-features.json'],
@@ -26,9 +31,7 @@ describe('Workspace paths', () => {
     ['versioned features reference', ws.versionedReference('features', 1), 'validation/reference-features-v1.json'],
     ['latest validation', ws.latestValidation, 'validation/latest.json'],
     ['validation report', ws.validationReport('20260102T030405000Z'), 'validation/report-20260102T030405000Z.json'],
-    ['features folder', ws.featuresDir, 'features'],
-    ['features table', ws.featuresTable, 'features/features.parquet'],
-    ['features report', ws.featuresReport, 'features/features.report.json'],
+    ['features report', ws.featuresReport, 'tables/features.report.json'],
     ['models folder', ws.modelsDir, 'models'],
     ['model folder', ws.modelDir('gbdt-1'), 'models/gbdt-1'],
     ['model file', ws.modelFile('gbdt-1', 'model.json'), 'models/gbdt-1/model.json'],
@@ -53,7 +56,8 @@ describe('Workspace paths', () => {
   });
 
   it('the relative layout names the same files', () => {
-    expect(ws.path(layout.pricesTable)).toBe(ws.pricesTable);
+    expect(ws.path(layout.tableHead('prices'))).toBe(ws.tableHead('prices'));
+    expect(ws.path(layout.storeTableDir('features'))).toBe(ws.storeTableDir('features'));
     expect(ws.path(layout.modelFile('m', 'model.json'))).toBe(ws.modelFile('m', 'model.json'));
     expect(ws.path(layout.taskLog('r', 't'))).toBe(ws.taskLog('r', 't'));
   });
@@ -91,9 +95,9 @@ describe('Workspace resources', () => {
 // The layout has one owner: a path join onto a workspace-layout name anywhere else in src/ fails here.
 describe('no workspace paths joined by hand', () => {
   const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const NAMES = ['source.json', 'raw', 'tables', 'validation', 'features', 'models', 'runs', 'pipeline', 'stockpipe.db', 'tmp', 'prices.parquet', 'features.parquet', 'manifest.json', 'run.lock', 'hash-memo.json', 'scheduler-state.json'];
+  const NAMES = ['source.json', 'raw', 'tables', 'store', 'validation', 'features', 'models', 'runs', 'pipeline', 'stockpipe.db', 'tmp', 'prices.parquet', 'features.parquet', 'manifest.json', 'run.lock', 'hash-memo.json', 'scheduler-state.json', '_snapshot.json'];
   const JOINED = new RegExp(`(?:join|resolve)\\([^)]*'(?:${NAMES.map((n) => n.replace('.', '\\.')).join('|')})'`);
-  const LITERAL = /['`](?:tables|features|models|validation|runs|raw|pipeline)\/[\w${}.-]+/;
+  const LITERAL = /['`](?:tables|store|features|models|validation|runs|raw|pipeline)\/[\w${}.-]+/;
 
   async function sources(dir: string): Promise<string[]> {
     const out: string[] = [];

@@ -12,6 +12,7 @@ import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull, statOrNull } from '../core/fs.js';
 import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
+import { storeLocator } from './table-locator.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { getBackfill, listBackfills } from '../registry/backfills.js';
@@ -90,7 +91,7 @@ async function readTail(file: string, max: number): Promise<{ text: string; cut:
 export async function registerDashboard(app: FastifyInstance, opts: DashboardOptions): Promise<void> {
   const { holder, registry } = opts;
   const ws = toWorkspace(opts.workspace);
-  const table = new FeatureTableReader(ws.withResources({ threads: 1 }));
+  const table = new FeatureTableReader(ws.withResources({ threads: 1 }), storeLocator(ws, registry));
   app.addHook('onClose', async () => table.close());
 
   app.get('/runs', {

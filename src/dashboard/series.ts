@@ -8,7 +8,7 @@ import { StockpipeError } from '../core/errors.js';
 import { fromDayNumber } from '../core/calendar.js';
 import type { Workspace } from '../core/workspace.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
-import { checkDateRange } from '../http/validation.js';
+import { checkAsOf, checkDateRange } from '../http/validation.js';
 import type { RegistryReader } from '../registry/reader.js';
 import type { Registry } from '../registry/store.js';
 import { minMaxIndices, pick } from './downsample.js';
@@ -40,17 +40,25 @@ export function readForecasts(reg: Registry, symbol: string, from: string, to: s
   return { model_id: latest.model_id, forecasts: Array.from({ length: points }, (_, k) => rows[Math.floor(k * step)]!) };
 }
 
+/** `?as_of=`: a snapshot id or an ISO-8601 time (checked by http/validation checkAsOf). */
+const AS_OF = { type: 'string', minLength: 1, maxLength: 40, description: 'A snapshot id or an ISO-8601 time: the table as it was then (stockpipe snapshots)' } as const;
+
 export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace; holder: ChampionView; registry: RegistryReader; table: FeatureTableReader }): void {
   const { table, holder } = opts;
 
   app.get('/symbols', {
     schema: {
       summary: 'Symbols in the features table (search by symbol prefix or name)',
-      querystring: { type: 'object', properties: { q: { type: 'string', maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 } }, additionalProperties: false },
+      querystring: {
+        type: 'object',
+        properties: { q: { type: 'string', maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 10000, default: 10000 }, as_of: AS_OF },
+        additionalProperties: false,
+      },
     },
   }, async (req: FastifyRequest) => {
-    const { q, limit } = req.query as { q?: string; limit: number };
-    const { list } = await table.symbols();
+    const { q, limit, as_of: asOf } = req.query as { q?: string; limit: number; as_of?: string };
+    checkAsOf(asOf);
+    const { list } = await table.symbols(asOf);
     let found = list;
     if (q !== undefined && q !== '') {
       const u = q.toUpperCase();
@@ -68,16 +76,22 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace
       params: { type: 'object', properties: { symbol: { type: 'string', minLength: 1, maxLength: 32 } }, required: ['symbol'] },
       querystring: {
         type: 'object',
-        properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' }, points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 } },
+        properties: {
+          from: { type: 'string', format: 'date' },
+          to: { type: 'string', format: 'date' },
+          points: { type: 'integer', minimum: 10, maximum: 20000, default: 1500 },
+          as_of: AS_OF,
+        },
         additionalProperties: false,
       },
     },
   }, async (req: FastifyRequest) => {
     const { symbol } = req.params as { symbol: string };
-    const { from, to, points } = req.query as { from?: string; to?: string; points: number };
+    const { from, to, points, as_of: asOf } = req.query as { from?: string; to?: string; points: number; as_of?: string };
     checkDateRange(from, to);
-    const s = await table.series(symbol, from, to);
-    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.ws.root}`);
+    checkAsOf(asOf);
+    const s = await table.series(symbol, from, to, asOf);
+    if (s === null) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `no symbol '${symbol}' in the features table of ${opts.ws.root}${asOf === undefined ? '' : ` as of ${asOf}`}`);
     const n = s.day.length;
     const idx = minMaxIndices(n, [s.adjClose, s.volume], points);
     const dates = new Array<string>(idx.length);
@@ -94,7 +108,7 @@ export function registerSeriesRoutes(app: FastifyInstance, opts: { ws: Workspace
     const fFrom = from ?? (n > 0 ? fromDayNumber(s.day[0]!) : '0000-01-01');
     const fc = opts.registry.read((reg) => readForecasts(reg, symbol, fFrom, to ?? '9999-12-31', points));
     return {
-      symbol, rows: n, points: idx.length, downsampled: idx.length < n,
+      symbol, as_of: asOf ?? null, rows: n, points: idx.length, downsampled: idx.length < n,
       dates, adj_close: pick(s.adjClose, idx), volume: pick(s.volume, idx),
       vol_moving_avg: pick(s.vma, idx), adj_close_rolling_med: pick(s.acm, idx),
       predicted_volume: predicted, model_id: model?.id ?? null,

@@ -49,6 +49,15 @@ export function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
+/**
+ * A FROM item for `input`: a table expression as store/read's `sourceOf` builds it
+ * (`read_parquet([...], …)`, a table's snapshot of several files) is used as is; anything else is a
+ * Parquet file path (tests and one-file inputs).
+ */
+export function tableSource(input: string): string {
+  return input.startsWith('read_parquet(') ? input : `read_parquet(${sqlString(input)})`;
+}
+
 /** Quotes an identifier for SQL. */
 export function sqlIdent(s: string): string {
   return `"${s.replace(/"/g, '""')}"`;

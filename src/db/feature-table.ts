@@ -1,9 +1,9 @@
 /** @module db/feature-table
- * Read-only access to the features table (features/features.parquet, or tables/prices.parquet when
- * features were not built) for the dashboard: the symbol list, computed once per file version
- * (size + mtime) and cached, and one symbol's series as typed arrays (nulls → NaN). One lazily
- * opened DuckDB, queries serialised on its connection. Downsampling and scoring live in dashboard/. */
-import { statOrNull } from '../core/fs.js';
+ * Read-only access to the features table (or the prices table when features were not built) for
+ * the dashboard: the symbol list, computed once per snapshot and cached, and one symbol's series as
+ * typed arrays (nulls → NaN). Which snapshot and files to read is the locator's (the dashboard
+ * resolves it through store/read; db/ does not import the store). One lazily opened DuckDB,
+ * queries serialised on its connection. Downsampling and scoring live in dashboard/. */
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDB } from './duckdb.js';
 import { readNumericColumns } from './read-columns.js';
@@ -27,11 +27,16 @@ export interface SymbolSeries {
   acm: Float64Array;
 }
 
-interface TableFile {
-  path: string;
+/** A table snapshot to read: its DuckDB table expression, whether it has the feature columns, and a
+ * version key (the snapshot id) under which the symbol list is cached. */
+export interface TableLocation {
+  source: string;
   hasFeatures: boolean;
   version: string;
 }
+
+/** The snapshot to read now (`asOf` undefined) or as of a snapshot id / time; null when no table exists. */
+export type TableLocator = (asOf?: string) => TableLocation | null;
 
 export class FeatureTableReader {
   private db: Promise<DuckDB> | null = null;
@@ -39,39 +44,40 @@ export class FeatureTableReader {
   private cached: { version: string; list: SymbolInfo[]; byName: Map<string, SymbolInfo> } | null = null;
 
   /** DuckDB runs with the workspace's settings (the server's memory limit and threads). */
-  constructor(private readonly ws: Workspace) {}
+  constructor(
+    private readonly ws: Workspace,
+    private readonly locate: TableLocator,
+  ) {}
 
-  /** The file the dashboard reads now, or null when neither table exists. */
-  async table(): Promise<TableFile | null> {
-    for (const [path, hasFeatures] of [[this.ws.featuresTable, true], [this.ws.pricesTable, false]] as const) {
-      const s = await statOrNull(path);
-      if (s?.isFile()) return { path, hasFeatures, version: `${path}:${s.size}:${s.mtimeMs}` };
-    }
-    return null;
+  /** The snapshot the dashboard reads (now, or as of `asOf`), or null when neither table exists. */
+  table(asOf?: string): Promise<TableLocation | null> {
+    return Promise.resolve().then(() => this.locate(asOf));
   }
 
-  /** Every symbol, sorted; computed once per file version. */
-  async symbols(): Promise<{ list: SymbolInfo[]; byName: Map<string, SymbolInfo> }> {
-    const t = await this.table();
+  /** Every symbol, sorted; computed once per snapshot (the current one, or as of `asOf`: cached only for the current one). */
+  async symbols(asOf?: string): Promise<{ list: SymbolInfo[]; byName: Map<string, SymbolInfo> }> {
+    const t = await this.table(asOf);
     if (t === null) return { list: [], byName: new Map() };
     if (this.cached?.version === t.version) return this.cached;
     const rows = await this.serial(async (conn) => queryRows(conn.connection,
       `SELECT "Symbol" AS symbol, any_value("Security Name") AS name, any_value("Asset") AS asset, count(*)::BIGINT AS n,
          min("Date")::VARCHAR AS date_min, max("Date")::VARCHAR AS date_max
-       FROM read_parquet(${sqlString(t.path)}) GROUP BY "Symbol" ORDER BY "Symbol"`));
+       FROM ${t.source} GROUP BY "Symbol" ORDER BY "Symbol"`));
     const list: SymbolInfo[] = rows.map((r) => ({
       symbol: String(r.symbol), name: r.name === null ? null : String(r.name), asset: r.asset === null ? null : String(r.asset),
       rows: Number(r.n), date_min: String(r.date_min), date_max: String(r.date_max),
     }));
-    this.cached = { version: t.version, list, byName: new Map(list.map((s) => [s.symbol, s])) };
-    return this.cached;
+    const out = { version: t.version, list, byName: new Map(list.map((s) => [s.symbol, s])) };
+    if (asOf === undefined) this.cached = out;
+    return out;
   }
 
-  /** One symbol's rows between two dates (inclusive, either optional); null for an unknown symbol. */
-  async series(symbol: string, from?: string, to?: string): Promise<SymbolSeries | null> {
-    const t = await this.table();
-    const info = (await this.symbols()).byName.get(symbol);
-    if (t === null || info === undefined) return null;
+  /** One symbol's rows between two dates (inclusive, either optional), as of a snapshot (default: now); null for an unknown symbol. */
+  async series(symbol: string, from?: string, to?: string, asOf?: string): Promise<SymbolSeries | null> {
+    const t = await this.table(asOf);
+    if (t === null) return null;
+    const info = await this.symbolIn(t, symbol);
+    if (!info) return null;
     const feats = t.hasFeatures ? 'coalesce(vol_moving_avg, \'NaN\'::DOUBLE), coalesce(adj_close_rolling_med, \'NaN\'::DOUBLE)' : '\'NaN\'::DOUBLE, \'NaN\'::DOUBLE';
     const where = [`"Symbol" = ${sqlString(symbol)}`];
     if (from !== undefined) where.push(`CAST("Date" AS DATE) >= DATE ${sqlString(from)}`);
@@ -79,7 +85,7 @@ export class FeatureTableReader {
     const chunks: { cols: Float64Array[]; day: Int32Array; n: number }[] = [];
     await this.serial((conn) => readNumericColumns(conn.connection,
       `SELECT CAST("Date" AS DATE), coalesce("Adj Close", 'NaN'::DOUBLE), coalesce("Volume"::DOUBLE, 'NaN'::DOUBLE), ${feats}
-       FROM read_parquet(${sqlString(t.path)}) WHERE ${where.join(' AND ')} ORDER BY 1`,
+       FROM ${t.source} WHERE ${where.join(' AND ')} ORDER BY 1`,
       (c, n) => chunks.push({ day: (c[0] as Int32Array).slice(0, n), cols: c.slice(1).map((x) => (x as Float64Array).slice(0, n)), n })));
     const total = chunks.reduce((s, c) => s + c.n, 0);
     const out: SymbolSeries = { day: new Int32Array(total), adjClose: new Float64Array(total), volume: new Float64Array(total), vma: new Float64Array(total), acm: new Float64Array(total) };
@@ -93,6 +99,15 @@ export class FeatureTableReader {
       at += c.n;
     }
     return out;
+  }
+
+  /** Whether the snapshot has the symbol: from the cached list for the current snapshot, else one query. */
+  private async symbolIn(t: TableLocation, symbol: string): Promise<boolean> {
+    if (this.cached?.version === t.version) return this.cached.byName.has(symbol);
+    const cur = await this.table();
+    if (cur?.version === t.version) return (await this.symbols()).byName.has(symbol);
+    const rows = await this.serial(async (db) => queryRows(db.connection, `SELECT 1 AS x FROM ${t.source} WHERE "Symbol" = ${sqlString(symbol)} LIMIT 1`));
+    return rows.length > 0;
   }
 
   close(): void {

@@ -2,7 +2,7 @@
  * The two reads `monitor` makes from the Parquet tables: actual bars for a list of symbols over a
  * date range (the join with stored forecasts), and the input columns of a recent window and of a
  * reference window before it (drift). Typed arrays out; scoring and PSI are monitor/. */
-import { queryRows, sqlString, type DuckDBConnection } from './duckdb.js';
+import { queryRows, sqlString, tableSource, type DuckDBConnection } from './duckdb.js';
 import { readNumericColumns } from './read-columns.js';
 
 export interface Actuals {
@@ -15,12 +15,12 @@ export interface Actuals {
   rows: number;
 }
 
-/** Bars of `symbols` dated from..to (inclusive, YYYY-MM-DD) in prices.parquet. */
+/** Bars of `symbols` dated from..to (inclusive, YYYY-MM-DD) in the prices table (`pricesPath`: a file or a table expression, db/duckdb tableSource). */
 export async function readActuals(conn: DuckDBConnection, pricesPath: string, symbols: readonly string[], from: string, to: string): Promise<Actuals> {
   const empty: Actuals = { sym: new Int32Array(0), day: new Int32Array(0), adjClose: new Float64Array(0), volume: new Float64Array(0), rows: 0 };
   if (symbols.length === 0) return empty;
   const values = symbols.map((s, i) => `(${sqlString(s)}, ${i}::INTEGER)`).join(',');
-  const body = `FROM read_parquet(${sqlString(pricesPath)}) p JOIN (VALUES ${values}) s(sym, i) ON p."Symbol" = s.sym
+  const body = `FROM ${tableSource(pricesPath)} p JOIN (VALUES ${values}) s(sym, i) ON p."Symbol" = s.sym
     WHERE p."Date" >= ${sqlString(from)} AND p."Date" <= ${sqlString(to)} AND p."Adj Close" IS NOT NULL AND p."Volume" IS NOT NULL`;
   const [c] = await queryRows(conn, `SELECT count(*)::BIGINT AS n ${body}`);
   const n = Number(c?.n ?? 0);
@@ -52,7 +52,7 @@ export interface DriftWindows {
  * vol_moving_avg when the table has it. Null when the table has fewer than recentDays + 2 dates.
  */
 export async function readDriftWindows(conn: DuckDBConnection, path: string, recentDays: number, referenceDays: number, referenceEnd?: string): Promise<DriftWindows | null> {
-  const src = `read_parquet(${sqlString(path)})`;
+  const src = tableSource(path);
   const names = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${src}`)).map((r) => String(r.column_name)));
   const dates = (await queryRows(conn, `SELECT DISTINCT "Date"::VARCHAR AS d FROM ${src} ORDER BY 1 DESC LIMIT ${recentDays + referenceDays + 1}`)).map((r) => String(r.d)).reverse();
   if (dates.length < recentDays + 2) return null;

@@ -3,7 +3,7 @@
  * exact ranges and means, quantiles (exact up to 250k rows, else on a seeded Bernoulli sample) and
  * approximate distinct counts (HyperLogLog); named row rules (counts + a few examples); per-period
  * bin counts on given edges; per-symbol and per-date groups. What they mean is left to validate/. */
-import { queryRows, sqlIdent, sqlString, type DuckDBConnection } from './duckdb.js';
+import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from './duckdb.js';
 
 export interface ColumnInfo {
   name: string;
@@ -42,7 +42,8 @@ export function isNumericType(type: string): boolean {
   return NUMERIC.test(type);
 }
 
-const src = (path: string): string => `read_parquet(${sqlString(path)})`;
+/** `path`: a Parquet file or a table expression (db/duckdb tableSource). */
+const src = (path: string): string => tableSource(path);
 
 /** A double as an exact SQL literal (the shortest round-trip decimal, parsed as DOUBLE). */
 export function sqlDouble(x: number): string {

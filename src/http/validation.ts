@@ -11,6 +11,7 @@
  * (GET /predict, parsed by hand) are left alone. */
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions, preValidationHookHandler } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
+import { parseAsOf } from '../registry/catalog.js';
 
 /** Fastify's `ajv` option. allErrors stays off (a large body cannot make validation quadratic). */
 export const AJV_OPTIONS: NonNullable<FastifyServerOptions['ajv']> = {
@@ -21,6 +22,16 @@ export const AJV_OPTIONS: NonNullable<FastifyServerOptions['ajv']> = {
 export function checkDateRange(from: string | undefined, to: string | undefined): void {
   if (from !== undefined && to !== undefined && from > to) {
     throw new StockpipeError('SP_ERR_BAD_REQUEST', `from ${from} is after to ${to}`, { hint: 'Give from ≤ to (YYYY-MM-DD), or leave one out.' });
+  }
+}
+
+/** An `as_of` query value: a snapshot id or an ISO-8601 time (registry/catalog parseAsOf), else SP_ERR_BAD_REQUEST. */
+export function checkAsOf(asOf: string | undefined): void {
+  if (asOf === undefined) return;
+  try {
+    parseAsOf(asOf);
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_BAD_REQUEST', `as_of '${asOf}' is neither a snapshot id nor a time`, { hint: 'Give a snapshot id from `stockpipe snapshots` (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T14:30:00Z).', cause: err });
   }
 }
 

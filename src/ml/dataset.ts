@@ -1,18 +1,28 @@
 /** @module ml/dataset
- * Loads the volume model's rows from features/features.parquet into typed arrays: day, the two
- * features, Volume, asset; rows where either feature is null are excluded (docs/models.md). */
-import { open } from 'node:fs/promises';
+ * Loads the volume model's rows from the features table (a snapshot's files, as store/read names
+ * them; ordered by Symbol, Date) into typed arrays: day, the two features, Volume, asset; rows where
+ * either feature is null are excluded (docs/models.md). The data hash is the hash of those arrays:
+ * two loads hash alike exactly when they hold the same rows, values and order. */
 import { createHash } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
-import { statOrNull } from '../core/fs.js';
-import { queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { queryRows, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns } from '../db/read-columns.js';
 
+/** The store snapshots a model's data came from (registry/catalog ids). */
+export interface DataLineage {
+  features_snapshot: number;
+  /** The prices snapshot the features snapshot was built from (its `source.prices_snapshot`), when recorded. */
+  prices_snapshot: number | null;
+}
+
 export interface VolumeDataset {
+  /** What was read, for people (the table's view folder and snapshot, e.g. features @ snapshot 7). */
   path: string;
-  /** Content hash of the features file (size + Parquet footer): the data version. */
+  /** sha256 of the loaded arrays (rows, values, order): the data version. */
   dataHash: string;
+  /** The snapshots read (absent for a plain file). */
+  lineage?: DataLineage;
   rows: number;
   day: Int32Array;
   vma: Float64Array;
@@ -24,25 +34,24 @@ export interface VolumeDataset {
 
 const REQUIRED = ['Date', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med'];
 
-/** size + sha256 of the last 1 MiB (the footer holds every row group's statistics and offsets). */
-export async function parquetHash(path: string): Promise<string> {
-  const fh = await open(path, 'r');
-  try {
-    const { size } = await fh.stat();
-    const len = Math.min(size, 1 << 20);
-    const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, size - len);
-    return createHash('sha256').update(String(size)).update(buf).digest('hex');
-  } finally {
-    await fh.close();
+/** sha256 over typed arrays' bytes, each prefixed by its length (the content hash of a loaded dataset). */
+export function hashArrays(arrays: readonly ArrayBufferView[]): string {
+  const h = createHash('sha256');
+  for (const a of arrays) {
+    h.update(`${a.byteLength}:`);
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
+  return h.digest('hex');
 }
 
-export async function loadVolumeDataset(conn: DuckDBConnection, path: string): Promise<VolumeDataset> {
-  if (!(await statOrNull(path))) {
-    throw new StockpipeError('SP_ERR_TRAIN_DATA', `features table ${path} does not exist`, { hint: 'Run `stockpipe features` first.' });
-  }
-  const src = `read_parquet(${sqlString(path)})`;
+/**
+ * The volume rows of `input` (a Parquet file or a table expression, db/duckdb tableSource), ordered
+ * by Symbol, Date (a table's files are sorted within, not across each other). `label` names it in
+ * messages and the model card.
+ */
+export async function loadVolumeDataset(conn: DuckDBConnection, input: string, label = input): Promise<VolumeDataset> {
+  const path = label;
+  const src = tableSource(input);
   let cols: Record<string, unknown>[];
   try {
     cols = await queryRows(conn, `DESCRIBE SELECT * FROM ${src}`);
@@ -60,7 +69,7 @@ export async function loadVolumeDataset(conn: DuckDBConnection, path: string): P
   if (rows === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path}: Volume is null on every row that has both features`);
   const ds: VolumeDataset = {
     path,
-    dataHash: await parquetHash(path),
+    dataHash: '',
     rows,
     day: new Int32Array(rows),
     vma: new Float64Array(rows),
@@ -71,7 +80,7 @@ export async function loadVolumeDataset(conn: DuckDBConnection, path: string): P
   let at = 0;
   await readNumericColumns(
     conn,
-    `SELECT CAST("Date" AS DATE) AS d, vol_moving_avg, adj_close_rolling_med, "Volume"::DOUBLE AS v, ("Asset" = 'stock')::UTINYINT AS s FROM ${src} WHERE ${where}`,
+    `SELECT CAST("Date" AS DATE) AS d, vol_moving_avg, adj_close_rolling_med, "Volume"::DOUBLE AS v, ("Asset" = 'stock')::UTINYINT AS s FROM ${src} WHERE ${where} ORDER BY "Symbol", "Date"`,
     (c, n) => {
       ds.day.set((c[0] as Int32Array).subarray(0, n), at);
       ds.vma.set((c[1] as Float64Array).subarray(0, n), at);
@@ -82,5 +91,6 @@ export async function loadVolumeDataset(conn: DuckDBConnection, path: string): P
     },
   );
   if (at !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${path}, expected ${rows}`);
+  ds.dataHash = hashArrays([ds.day, ds.vma, ds.acm, ds.volume, ds.isStock]);
   return ds;
 }

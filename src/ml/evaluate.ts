@@ -47,10 +47,10 @@ export interface EvaluateForecastData {
 }
 
 /** A day-ahead model re-scored on its own (target-day) test slice of the current features. */
-async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVersion, t0: number): Promise<EvaluateForecastData> {
+async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVersion, t0: number, asOf?: string): Promise<EvaluateForecastData> {
   const file = join(model.path, 'model.json');
   const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
-  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastData(env.ws), recorded.split.test_from);
+  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastData(env.ws, asOf), recorded.split.test_from);
   const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
   reg.transaction(() => {
     reg.logParams(runId, { model_id: model.id, split: 'time' });
@@ -65,18 +65,18 @@ async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVer
 }
 
 /** Evaluates `ref` (default: the champion, else the newest model) and records the evaluation run. */
-export async function evaluateModel(env: EvaluateEnv, ref: string | undefined): Promise<EvaluateData | EvaluateForecastData> {
+export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, asOf?: string): Promise<EvaluateData | EvaluateForecastData> {
   const t0 = performance.now();
   const reg = openRegistry(env.ws);
   try {
     const target = ref ?? (reg.aliasTarget('champion') ?? reg.listModels({ limit: 1 })[0]?.id);
     if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });
     const model = reg.getModel(target);
-    if (model.kind === 'forecast') return await evaluateForecast(env, reg, model, t0);
+    if (model.kind === 'forecast') return await evaluateForecast(env, reg, model, t0, asOf);
     const metricsFile = join(model.path, 'metrics.json');
     const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
     const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
-    const ds = await loadWorkspaceVolumeData(env.ws);
+    const ds = await loadWorkspaceVolumeData(env.ws, asOf);
     const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
     const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
     const pred = predictRows(scorer, ds.vma, ds.acm, s.test);

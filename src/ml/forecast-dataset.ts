@@ -1,14 +1,15 @@
 /** @module ml/forecast-dataset
- * The day-ahead model's rows (docs/models.md) from features/features.parquet built with --extended:
+ * The day-ahead model's rows (docs/models.md) from the features table built with --extended:
  * per row (symbol, day t) the model inputs — the lagged columns of features/lagged plus a few
  * derived from the row itself (all known at the close of t) — and, for training, the targets of
  * the symbol's next row: its log return of Adj Close and log1p(Volume). The same column builder
  * (modelColumns) serves training and `stockpipe forecast`, so both see identical inputs.
  * Reads through db/; no model code here. */
 import { StockpipeError } from '../core/errors.js';
-import { queryRows, sqlIdent, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns } from '../db/read-columns.js';
+import { type DataLineage, hashArrays } from './dataset.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK, logRatio, NextTradingDay } from '../features/lagged.js';
 
 /** The model's inputs, in model.json feature_names order. */
@@ -36,6 +37,13 @@ export interface ForecastFrame {
   acm: Float64Array;
   /** One array per EXTENDED_COLUMNS entry. */
   ext: Float64Array[];
+  /** The snapshots read (absent for a plain file). */
+  lineage?: DataLineage;
+}
+
+/** sha256 of every loaded array (rows, values, order): the frame's data version. */
+export function frameHash(f: ForecastFrame): string {
+  return hashArrays([f.symbolStart, f.day, f.adjClose, f.volume, f.isStock, f.vma, f.acm, ...f.ext]);
 }
 
 const ext = (name: string): number => EXTENDED_COLUMNS.indexOf(name as (typeof EXTENDED_COLUMNS)[number]);
@@ -56,10 +64,10 @@ export function modelColumns(f: ForecastFrame): Float64Array[] {
 }
 
 /** Fails with SP_ERR_TRAIN_DATA unless `path` is a features table with the extended columns. */
-export async function checkExtended(conn: DuckDBConnection, path: string): Promise<void> {
+export async function checkExtended(conn: DuckDBConnection, input: string, path = input): Promise<void> {
   let cols: Record<string, unknown>[];
   try {
-    cols = await queryRows(conn, `DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`);
+    cols = await queryRows(conn, `DESCRIBE SELECT * FROM ${tableSource(input)}`);
   } catch (err) {
     if (isResourceFailure(err)) throw err;
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not a readable Parquet file: ${(err as Error).message}`, { cause: err, hint: 'Run `stockpipe features --extended` first.' });
@@ -95,18 +103,20 @@ async function fill(conn: DuckDBConnection, sql: string, f: ForecastFrame): Prom
   if (at !== f.rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${f.path}, expected ${f.rows}`);
 }
 
-/** ` WHERE "Date" <= until` (a logical date: only the rows known by then), or nothing. */
-const upTo = (until: string | undefined): string => (until === undefined ? '' : ` WHERE "Date" <= ${sqlString(until)}`);
+/** ` AND "Date" <= until` (a logical date: only the rows known by then), or nothing. */
+const upTo = (until: string | undefined): string => (until === undefined ? '' : ` AND "Date" <= ${sqlString(until)}`);
 
-/** Every row (dated up to `until`, when given), in file order, with each symbol's run (the file is sorted by Symbol, Date). */
-export async function loadForecastFrame(conn: DuckDBConnection, path: string, until?: string): Promise<ForecastFrame> {
-  await checkExtended(conn, path);
-  const src = `read_parquet(${sqlString(path)})`;
-  const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src}${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
+/** Every row (dated up to `until`, when given), ordered by Symbol, Date, with each symbol's run. `input`: a Parquet file or a table
+ * expression (db/duckdb tableSource); `label` names it in messages. */
+export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string): Promise<ForecastFrame> {
+  const path = label;
+  await checkExtended(conn, input, path);
+  const src = tableSource(input);
+  const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src} WHERE true${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const rows = counts.reduce((s, r) => s + Number(r.n), 0);
   const f = emptyFrame(path, rows, counts.length);
   for (let s = 0; s < counts.length; s++) f.symbolStart[s + 1] = f.symbolStart[s]! + Number(counts[s]!.n);
-  await fill(conn, `SELECT ${SELECT_LIST} FROM ${src}${upTo(until)}`, f);
+  await fill(conn, `SELECT ${SELECT_LIST} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date"`, f);
   for (let s = 0; s < counts.length; s++) {
     for (let i = f.symbolStart[s]! + 1; i < f.symbolStart[s + 1]!; i++) {
       if (f.day[i]! <= f.day[i - 1]!) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not sorted by Symbol, Date (row ${i})`, { hint: 'Rebuild it with `stockpipe features --extended --force`.' });
@@ -116,13 +126,14 @@ export async function loadForecastFrame(conn: DuckDBConnection, path: string, un
 }
 
 /** Each symbol's last row (its newest bar, dated up to `until` when given), ordered by Symbol, with the symbols' names. */
-export async function loadLastRows(conn: DuckDBConnection, path: string, until?: string): Promise<{ frame: ForecastFrame; symbols: string[] }> {
-  await checkExtended(conn, path);
-  const src = `read_parquet(${sqlString(path)})`;
+export async function loadLastRows(conn: DuckDBConnection, input: string, label = input, until?: string): Promise<{ frame: ForecastFrame; symbols: string[] }> {
+  const path = label;
+  await checkExtended(conn, input, path);
+  const src = tableSource(input);
   // One pass for the newest date per symbol, one join to fetch those rows, kept in a temp table
   // (one row per symbol) that the names and the numbers are then read from.
   const table = 'stockpipe_forecast_last_rows';
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src}${upTo(until)} GROUP BY 1)
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src} WHERE true${upTo(until)} GROUP BY 1)
     SELECT t.* FROM ${src} t JOIN m ON t."Symbol" = m.s AND t."Date" = m.md`);
   try {
     const names = await queryRows(conn, `SELECT "Symbol" AS s FROM ${table} ORDER BY "Symbol"`);

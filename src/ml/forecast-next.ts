@@ -2,7 +2,7 @@
  * The day-ahead forecast of every symbol (`stockpipe forecast`): for the next NYSE trading day after
  * its last bar, from the model the alias `forecast_champion` (or `model`) names, written to the
  * store's `forecasts` table in one transaction under a tracked run. Reads each symbol's newest row
- * of features.parquet (built with --extended) and batch-scores them on typed arrays. Returns the
+ * of the features table's current snapshot (built with --extended) and batch-scores them on typed arrays. Returns the
  * command's --json data. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { NextTradingDay } from '../features/lagged.js';
 import { writeForecasts, type ForecastInput } from '../registry/forecasts.js';
 import { openRegistry } from '../registry/store.js';
 import { FORECAST_FEATURES, loadLastRows, modelColumns } from './forecast-dataset.js';
+import { featuresRead, readLabel } from './rescore.js';
+import { sourceOf } from '../store/read.js';
 import { forecastFromJSON, scoreForecast } from './forecast-model.js';
 import { FORECAST_ALIAS } from './train-forecast-run.js';
 
@@ -48,10 +50,11 @@ export async function forecastNextDay(env: ForecastEnv, opts: { model?: string; 
     if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
     const file = join(mv.path, 'model.json');
     const model = forecastFromJSON(await readFile(file, 'utf8'), file);
+    const t = featuresRead(env.ws);
     const db = await openDuckDB(env.ws.duckdbSettings());
     let loaded: Awaited<ReturnType<typeof loadLastRows>>;
     try {
-      loaded = await loadLastRows(db.connection, env.ws.featuresTable, opts.until);
+      loaded = await loadLastRows(db.connection, sourceOf(t), readLabel(env.ws, t), opts.until);
     } finally {
       db.close();
     }

@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
-import { loadVolumeDataset, type VolumeDataset } from './dataset.js';
+import { type AsOf } from '../registry/catalog.js';
+import { readTable, type TableRead, sourceOf } from '../store/read.js';
+import { type DataLineage, loadVolumeDataset, type VolumeDataset } from './dataset.js';
 import { loadForecastFrame, type ForecastFrame } from './forecast-dataset.js';
 import { forecastFromJSON } from './forecast-model.js';
 import { scoreForecastOnTestSlice } from './forecast-train.js';
@@ -35,14 +37,32 @@ async function withDuck<T>(ws: Workspace, fn: (db: Awaited<ReturnType<typeof ope
   }
 }
 
-/** The volume model rows of the workspace's features table. */
-export function loadWorkspaceVolumeData(ws: Workspace): Promise<VolumeDataset> {
-  return withDuck(ws, (db) => loadVolumeDataset(db.connection, ws.featuresTable));
+/** The features table as of `asOf` (current when undefined); no snapshot → SP_ERR_TRAIN_DATA as before the store. */
+export function featuresRead(ws: Workspace, asOf?: string | AsOf): TableRead {
+  return readTable(ws, 'features', asOf, { missingCode: 'SP_ERR_TRAIN_DATA' });
 }
 
-/** The day-ahead model rows of the workspace's features table (built with --extended), dated up to `until` when given. */
-export function loadWorkspaceForecastData(ws: Workspace, until?: string): Promise<ForecastFrame> {
-  return withDuck(ws, (db) => loadForecastFrame(db.connection, ws.featuresTable, until));
+/** The snapshots a read came from: the features snapshot and the prices snapshot it was built from (when its writer recorded it). */
+export function lineageOf(t: TableRead): DataLineage {
+  const p = t.snapshot.source?.prices_snapshot;
+  return { features_snapshot: t.snapshot.id, prices_snapshot: typeof p === 'number' ? p : null };
+}
+
+/** How a table read is named in messages and model cards. */
+export function readLabel(ws: Workspace, t: TableRead): string {
+  return `${ws.relative(ws.tableDir(t.table))} @ snapshot ${t.snapshot.id}`;
+}
+
+/** The volume model rows of the workspace's features table as of `asOf` (current when undefined). */
+export async function loadWorkspaceVolumeData(ws: Workspace, asOf?: string | AsOf): Promise<VolumeDataset> {
+  const t = featuresRead(ws, asOf);
+  return withDuck(ws, async (db) => ({ ...(await loadVolumeDataset(db.connection, sourceOf(t), readLabel(ws, t))), lineage: lineageOf(t) }));
+}
+
+/** The day-ahead model rows of the workspace's features table (built with --extended) as of `asOf`, dated up to `until` (a logical date) when given. */
+export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string): Promise<ForecastFrame> {
+  const t = featuresRead(ws, asOf);
+  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until)), lineage: lineageOf(t) }));
 }
 
 /** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */

@@ -1,18 +1,19 @@
 /** @module ml/train-forecast-run
- * Training the day-ahead model end to end (`stockpipe train --task forecast`): features.parquet
- * (built with --extended) → ml/forecast-train (two boosters, persistence baseline, skill) →
+ * Training the day-ahead model end to end (`stockpipe train --task forecast`): the features table
+ * (built with --extended; as of a snapshot with --as-of) → ml/forecast-train (two boosters, persistence baseline, skill) →
  * models/<model-id>/ registered as kind `forecast` (ml/train-run) → promotion on
  * `forecast_champion` (never `champion`, the volume model /predict serves): an empty alias takes
  * the model (`first`), `promoteIfBetter` moves it only when it beats the holder on the same test
  * slice. Returns the command's --json data; rendering is cli/'s. */
 import { ensureWritableDir } from '../core/fs.js';
 import type { PromoteDecision } from '../registry/types.js';
-import { parquetHash } from './dataset.js';
+import type { DataLineage } from './dataset.js';
 import { renderForecastCard } from './forecast-card.js';
 import { forecastToJSON } from './forecast-model.js';
 import { trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
 import { loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
-import { trainAndRegister, type TrainEnv } from './train-run.js';
+import { lineageCard, trainAndRegister, type TrainEnv } from './train-run.js';
+import { frameHash } from './forecast-dataset.js';
 
 export const FORECAST_ALIAS = 'forecast_champion';
 /** Promotion compares the Adj Close MAE on the same test slice (equivalently its skill). */
@@ -24,22 +25,24 @@ export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 
   kind: 'forecast';
   task: 'forecast';
   path: string;
-  /** Rows of features.parquet read; rows_train + rows_valid + rows_test of them were usable. */
+  /** Rows of the features table read; rows_train + rows_valid + rows_test of them were usable. */
   rows_in: number;
   seconds: number;
   peak_rss_mb: number;
   /** The headline numbers: skill against persistence of the forecast on the test slice. */
   skill: { adj_close: number; return: number; volume: number; volume_log: number };
   data_hash: string;
+  /** The store snapshots the data was read from. */
+  lineage: DataLineage | null;
   /** What happened to `forecast_champion` (always present: outcome first | promoted | kept | not_requested). */
   promotion: PromoteDecision;
 }
 
-export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { promoteIfBetter: boolean }): Promise<TrainForecastData> {
+export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { promoteIfBetter: boolean; asOf?: string }): Promise<TrainForecastData> {
   const t0 = performance.now();
   await ensureWritableDir(env.ws.root);
-  const frame = await loadWorkspaceForecastData(env.ws, p.until);
-  const dataHash = await parquetHash(frame.path);
+  const frame = await loadWorkspaceForecastData(env.ws, p.asOf, p.until);
+  const dataHash = frameHash(frame);
   const r = await trainAndRegister(env.ws, env.now, {
     runName: 'train forecast',
     seed: p.seed,
@@ -60,7 +63,7 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
         params: out.params,
         metrics: out.metrics,
         seconds: out.train_seconds,
-        lineage: { run_id: runId, features: frame.path, data_hash: dataHash, best_iteration: `adj_close ${out.best_iteration.adj_close}, volume ${out.best_iteration.volume}` },
+        lineage: { run_id: runId, features: frame.path, data_hash: dataHash, ...lineageCard(frame.lineage), best_iteration: `adj_close ${out.best_iteration.adj_close}, volume ${out.best_iteration.volume}` },
       }),
       params: out.params,
       rows: { train: out.rows_train, valid: out.rows_valid, test: out.rows_test },
@@ -68,7 +71,7 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
       metrics: out.metrics,
       test: out.test,
       sliceTag: 'forecast',
-      data: { hash: dataHash, path: frame.path, rows: frame.rows },
+      data: { hash: dataHash, path: frame.path, rows: frame.rows, lineage: frame.lineage },
     }),
     alias: FORECAST_ALIAS,
     metric: FORECAST_PROMOTE_METRIC,
@@ -96,6 +99,7 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
     metrics: out.metrics,
     skill: { adj_close: fm.skill_adj_close!, return: fm.skill_return!, volume: fm.skill_volume!, volume_log: fm.skill_volume_log! },
     data_hash: dataHash,
+    lineage: frame.lineage ?? null,
     promotion: r.promotion,
   };
 }

@@ -13,6 +13,7 @@ import { promote, type HolderRescorer } from '../registry/promote.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { ArtifactRecord, ModelKind, PromoteDecision } from '../registry/types.js';
 import { writeModelFolder } from './artifacts.js';
+import type { DataLineage } from './dataset.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 
 /** Where and how a training run works: the workspace (with its DuckDB settings), the clock, progress. */
@@ -40,7 +41,18 @@ export interface TrainedModel {
   test: { date_min: string; date_max: string; rows: number };
   /** Suffix of the test slice's data hash (`<data hash>:<split>`): the split kind, or `forecast`. */
   sliceTag: string;
-  data: { hash: string; path: string; rows: number };
+  /** The data version; `lineage`: the store snapshots it was read from (recorded as the run's `data.*` params). */
+  data: { hash: string; path: string; rows: number; lineage?: DataLineage };
+}
+
+/** The run params that record a model's data lineage (registry/lineage reads them back). */
+export function lineageParams(l: DataLineage | undefined): Record<string, number | null> {
+  return l === undefined ? {} : { 'data.features_snapshot': l.features_snapshot, 'data.prices_snapshot': l.prices_snapshot };
+}
+
+/** A model card's lineage lines for the snapshots. */
+export function lineageCard(l: DataLineage | undefined): Record<string, string> {
+  return l === undefined ? {} : { features_snapshot: String(l.features_snapshot), prices_snapshot: l.prices_snapshot === null ? 'n/a' : String(l.prices_snapshot) };
 }
 
 /** Runs `register`; on failure removes the model folder it was about to register, then rethrows. */
@@ -82,8 +94,8 @@ export async function registerTrainedModel(reg: Registry, ws: Workspace, runId: 
   await registerOrRemove(dir, () =>
     reg.transaction(() => {
       for (const a of artifacts) reg.logArtifact(runId, a);
-      reg.recordDataVersion({ hash: m.data.hash, kind: 'features', path: m.data.path, rows: m.data.rows });
-      reg.logParams(runId, { ...m.params, rows_train: m.rows.train, rows_valid: m.rows.valid, rows_test: m.rows.test });
+      reg.recordDataVersion({ hash: m.data.hash, kind: 'features', path: m.data.path, rows: m.data.rows, details: m.data.lineage === undefined ? undefined : { ...m.data.lineage } });
+      reg.logParams(runId, { ...m.params, rows_train: m.rows.train, rows_valid: m.rows.valid, rows_test: m.rows.test, ...lineageParams(m.data.lineage) });
       for (const [kind, x] of Object.entries(m.loggedMetrics)) reg.logMetrics(runId, x, { slice: `test/${kind}` });
       reg.registerModel({ model_id: modelId, kind: m.kind, path: dir, metrics: m.metrics, test_slice: testSlice, run_id: runId, data_hash: m.data.hash, created_at: createdAt });
     }),

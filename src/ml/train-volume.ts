@@ -1,5 +1,5 @@
 /** @module ml/train-volume
- * Training the volume model end to end (`stockpipe train`): features.parquet → ml/train (fit, test
+ * Training the volume model end to end (`stockpipe train [--as-of X]`): the features table (as of a snapshot) → ml/train (fit, test
  * metrics next to the baselines) → models/<model-id>/ (model.json, metrics.json, training.log,
  * card.md) registered with its run, params, metrics and data version (ml/train-run) → promotion
  * on `champion`: an empty alias takes the model (`first`), `promoteIfBetter` moves it only when it
@@ -10,7 +10,8 @@ import { renderCard } from './artifacts.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
 import { trainVolumeModel, type TrainParams } from './train.js';
-import { metricSets, trainAndRegister, type TrainEnv } from './train-run.js';
+import { lineageCard, metricSets, trainAndRegister, type TrainEnv } from './train-run.js';
+import type { DataLineage } from './dataset.js';
 
 /** `stockpipe train --json` data (volume task). */
 export interface TrainData {
@@ -28,6 +29,8 @@ export interface TrainData {
   best_iteration: number | null;
   metrics: Record<string, RegressionMetrics>;
   data_hash: string;
+  /** The store snapshots the data was read from (features, and the prices it was built from). */
+  lineage: DataLineage | null;
   /** What happened to `champion` (always present: outcome first | promoted | kept | not_requested). */
   promotion: PromoteDecision;
 }
@@ -36,10 +39,10 @@ export const VOLUME_ALIAS = 'champion';
 /** Promotion compares the log-scale RMSE on the same test slice. */
 export const VOLUME_PROMOTE_METRIC = 'rmse_log';
 
-export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBetter: boolean }): Promise<TrainData> {
+export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBetter: boolean; asOf?: string }): Promise<TrainData> {
   const t0 = performance.now();
   await ensureWritableDir(env.ws.root);
-  const ds = await loadWorkspaceVolumeData(env.ws);
+  const ds = await loadWorkspaceVolumeData(env.ws, p.asOf);
   const r = await trainAndRegister(env.ws, env.now, {
     runName: `train ${p.kind}`,
     seed: p.seed,
@@ -59,7 +62,7 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
         params: out.params,
         metrics: out.metrics,
         seconds: out.train_seconds,
-        lineage: { run_id: runId, features: ds.path, data_hash: ds.dataHash, best_iteration: String(out.best_iteration ?? 'n/a') },
+        lineage: { run_id: runId, features: ds.path, data_hash: ds.dataHash, ...lineageCard(ds.lineage), best_iteration: String(out.best_iteration ?? 'n/a') },
       }),
       params: out.params,
       rows: { train: out.rows_train, valid: out.rows_valid, test: out.rows_test },
@@ -67,7 +70,7 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
       metrics: metricSets(out.metrics),
       test: out.test,
       sliceTag: out.split.kind,
-      data: { hash: ds.dataHash, path: ds.path, rows: ds.rows },
+      data: { hash: ds.dataHash, path: ds.path, rows: ds.rows, lineage: ds.lineage },
     }),
     alias: VOLUME_ALIAS,
     metric: VOLUME_PROMOTE_METRIC,
@@ -90,6 +93,7 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
     best_iteration: out.best_iteration,
     metrics: out.metrics,
     data_hash: ds.dataHash,
+    lineage: ds.lineage ?? null,
     promotion: r.promotion,
   };
 }

@@ -1,11 +1,12 @@
 /** @module monitor/run.test
- * One monitoring pass against a real prices.parquet (written by DuckDB here) and a real registry
+ * One monitoring pass against a real prices table (snapshots committed here through store/write) and a real registry
  * with forecasts inserted directly: only matured forecasts are joined, nothing is scored twice,
  * the numbers equal a naive recomputation, and thresholds/drift decide alerts and retrain_needed. */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { commitQuery } from '../../test/helpers/store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { silentLog, sql, tempWorkspace } from '../../test/helpers/workspace.js';
+import { silentLog, tempWorkspace } from '../../test/helpers/workspace.js';
 import { nextTradingDay, tradingDays } from '../core/calendar.js';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { openDuckDB, type DuckDB } from '../db/duckdb.js';
@@ -31,10 +32,10 @@ afterEach(async () => {
   await rm(ws, { recursive: true, force: true });
 });
 
+/** A new snapshot of the prices table holding exactly `bars`. */
 async function writePrices(bars: Bar[]): Promise<void> {
-  await mkdir(join(ws, 'tables'), { recursive: true });
   const values = bars.map((b) => `('${b.sym}', '${b.date}', ${b.adj}, ${b.vol}::BIGINT)`).join(',');
-  await sql(`COPY (SELECT * FROM (VALUES ${values}) t("Symbol", "Date", "Adj Close", "Volume") ORDER BY 1, 2) TO '${join(ws, 'tables', 'prices.parquet')}' (FORMAT parquet)`);
+  await commitQuery(ws, 'prices', `SELECT * FROM (VALUES ${values}) t("Symbol", "Date", "Adj Close", "Volume")`);
 }
 
 function bars(symbols: readonly string[], dates: readonly string[], f: (s: number, i: number) => { adj: number; vol: number }): Bar[] {

@@ -1,6 +1,6 @@
 /** @module monitor/run
  * One monitoring pass (docs/data.md): joins the stored forecasts with the actuals that arrived since
- * (tables/prices.parquet), upserts error points, measures input drift (PSI of the recent window
+ * (the prices table's current snapshot), upserts error points, measures input drift (PSI of the recent window
  * against the one before), checks the thresholds and records alerts. It never trains: it says
  * whether a retrain is needed. Delivering alerts is the caller's (pipeline/alerts.ts). */
 import { readFile } from 'node:fs/promises';
@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { previousTradingDay, toDayNumber } from '../core/calendar.js';
 import type { MonitorConfig } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
-import { statOrNull } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
@@ -19,6 +18,8 @@ import {
   type ForecastRow, type MonitorPoint, type SeriesMetric,
 } from '../registry/monitoring.js';
 import type { Registry } from '../registry/store.js';
+import { currentSnapshot } from '../registry/catalog.js';
+import { sourceOf, tableAt } from '../store/read.js';
 import { psi } from './psi.js';
 import { driftSourceUntil } from './until.js';
 import { scorePoints } from './score.js';
@@ -163,8 +164,8 @@ async function trainingEnd(reg: Registry): Promise<string | undefined> {
 
 /** PSI of each input column; points for the recent window's last day. */
 async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift: DriftResult[]; points: number }> {
-  const features = o.ws.featuresTable;
-  const src = (await statOrNull(features))?.isFile() ? features : prices;
+  const features = currentSnapshot(o.reg, 'features') === null ? null : tableAt(o.ws, o.reg, 'features');
+  const src = features === null ? prices : sourceOf(features);
   const t = o.thresholds;
   const refEnd = t.drift_reference === 'training' ? await trainingEnd(o.reg) : undefined;
   const bounded = o.until === undefined ? null : await driftSourceUntil(o.conn, o.ws, src, o.until, t.window_days, t.reference_days, refEnd);
@@ -196,10 +197,10 @@ const skill = (mae: number | null, base: number | null): number | null => (mae =
 
 /** One monitoring pass over the workspace's forecasts and prices. */
 export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
-  const prices = o.ws.pricesTable;
-  if (!(await statOrNull(prices))?.isFile()) {
-    throw new StockpipeError('SP_ERR_PRICES_MISSING', `monitor needs the actuals in ${prices} and it is missing`, { hint: 'Run `stockpipe fetch` and `stockpipe ingest` first.' });
+  if (currentSnapshot(o.reg, 'prices') === null) {
+    throw new StockpipeError('SP_ERR_PRICES_MISSING', `monitor needs the actuals in the prices table of ${o.ws.root} and it has no snapshot yet`, { hint: 'Run `stockpipe fetch` and `stockpipe ingest` first.' });
   }
+  const prices = sourceOf(tableAt(o.ws, o.reg, 'prices'));
   const t = o.thresholds;
   const scored = await scoreMatured(o, prices);
   const drift = await measureDrift(o, prices);

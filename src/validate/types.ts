@@ -123,7 +123,11 @@ export interface ValidationReport {
   status: Status;
   created_at: string;
   table: 'prices' | 'features';
+  /** What was validated: the table's folder and snapshot (e.g. `/ws/tables/prices @ snapshot 3`). */
   input: string;
+  /** The store snapshot validated (`--as-of` picks an older one). */
+  snapshot: number;
+  /** sha256 over the snapshot's files (in path order). */
   data_hash: string;
   reference_version: number;
   reference: string;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../core/config.js';
 import { silentLog, tempWorkspace } from '../../test/helpers/workspace.js';
-import { cleanBars, pricesFile, writeBars, type Bar } from '../../test/helpers/bars.js';
+import { cleanBars, writePrices, type Bar } from '../../test/helpers/bars.js';
 import type { Anomaly, Reference, ValidationReport } from './types.js';
 import { validateTable, type ValidateResult } from './validate.js';
 import { Workspace } from '../core/workspace.js';
@@ -22,7 +22,7 @@ let refPath = '';
 /** Validates mutated bars (or a reshaped table) against the clean reference. */
 async function variant(bars: Bar[], select?: string): Promise<Anomaly[]> {
   const ws = await tempWorkspace('sp-val-');
-  await writeBars(pricesFile(ws), bars, select);
+  await writePrices(ws, bars, select);
   return (await validate(ws, { referencePath: refPath })).report.anomalies;
 }
 
@@ -33,7 +33,7 @@ const bySymbol = (bars: Bar[], s: string): Bar[] => bars.filter((b) => b.Symbol 
 describe('validate on crafted tables', () => {
   beforeAll(async () => {
     const ws = await tempWorkspace('sp-val-ref-');
-    await writeBars(pricesFile(ws), CLEAN);
+    await writePrices(ws, CLEAN);
     const first = await validate(ws);
     refPath = first.reference_path;
     expect(first.report.reference_created).toBe(true);
@@ -42,7 +42,7 @@ describe('validate on crafted tables', () => {
 
   it('is silent on clean data, twice, with PSI exactly 0 and the reference versioned', async () => {
     const ws = await tempWorkspace('sp-val-');
-    await writeBars(pricesFile(ws), CLEAN);
+    await writePrices(ws, CLEAN);
     const a = await validate(ws);
     expect(a.report).toMatchObject({ status: 'ok', reference_version: 1, reference_created: true, anomalies: [], summary: { error: 0, warning: 0, info: 0 } });
     const b = await validate(ws);
@@ -62,7 +62,7 @@ describe('validate on crafted tables', () => {
     for (const [symbols, days] of [[2, 40], [20, 2000]] as const) {
       const ws = await tempWorkspace('sp-val-');
       const bars = cleanBars({ symbols, days, seed: 9 });
-      await writeBars(pricesFile(ws), bars);
+      await writePrices(ws, bars);
       await validate(ws);
       const again = await validate(ws);
       expect(find(again.report.anomalies, 'drift')).toBeUndefined();
@@ -71,7 +71,7 @@ describe('validate on crafted tables', () => {
       // Fresh daily noise for the same symbols: volumes (stationary per symbol) raise no alert.
       // (Prices are random walks, so other noise is genuinely another distribution.)
       const other = await tempWorkspace('sp-val-');
-      await writeBars(pricesFile(other), cleanBars({ symbols, days, seed: 9, noiseSeed: 10 }));
+      await writePrices(other, cleanBars({ symbols, days, seed: 9, noiseSeed: 10 }));
       const fresh = await validate(other, { referencePath: again.reference_path });
       expect(find(fresh.report.anomalies, 'drift', 'Volume')).toBeUndefined();
       expect(fresh.report.drift.Volume!.psi).toBeGreaterThan(0);
@@ -174,12 +174,12 @@ describe('validate on crafted tables', () => {
     // New volumes 1..50 twice: 20 in each of the five lower bins, none in the upper five.
     const ws = await tempWorkspace('sp-val-');
     const ref = cleanBars({ symbols: 1, days: 100 }).map((b, i) => ({ ...b, Volume: i + 1 }));
-    await writeBars(pricesFile(ws), ref);
+    await writePrices(ws, ref);
     const r = await validate(ws);
     const saved = JSON.parse(await readFile(r.reference_path, 'utf8')) as Reference;
     expect(saved.drift.columns.Volume!.edges.map((e) => Math.round(e * 10) / 10)).toEqual([10.9, 20.8, 30.7, 40.6, 50.5, 60.4, 70.3, 80.2, 90.1]);
     expect(saved.drift.columns.Volume!.counts).toEqual([10, 10, 10, 10, 10, 10, 10, 10, 10, 10]);
-    await writeBars(pricesFile(ws), ref.map((b, i) => ({ ...b, Volume: (i % 50) + 1 })));
+    await writePrices(ws, ref.map((b, i) => ({ ...b, Volume: (i % 50) + 1 })));
     const hand = 5 * (0.2 - 0.1) * Math.log(0.2 / 0.1) + 5 * (1e-4 - 0.1) * Math.log(1e-4 / 0.1);
     const again = await validate(ws);
     expect(again.report.drift.Volume!.psi).toBeCloseTo(hand, 12);
@@ -190,14 +190,14 @@ describe('validate on crafted tables', () => {
     const all = cleanBars({ symbols: 6, days: 360, seed: 3 });
     const cut = [...new Set(all.map((b) => b.Date))].sort()[299]!;
     const ws = await tempWorkspace('sp-val-');
-    await writeBars(pricesFile(ws), all.filter((b) => b.Date <= cut));
+    await writePrices(ws, all.filter((b) => b.Date <= cut));
     await validate(ws, { minPeriodRows: 50 });
-    await writeBars(pricesFile(ws), all);
+    await writePrices(ws, all);
     const same = await validate(ws, { minPeriodRows: 50 });
     expect(same.report.drift_new_rows).toMatchObject({ since: cut, rows: 360 });
     expect(same.report.drift_new_rows!.columns.Volume!.psi).toBeGreaterThan(0);
     expect(find(same.report.anomalies, 'drift')).toBeUndefined();
-    await writeBars(pricesFile(ws), all.map((b) => (b.Date > cut ? { ...b, Volume: b.Volume! * 3 } : b)));
+    await writePrices(ws, all.map((b) => (b.Date > cut ? { ...b, Volume: b.Volume! * 3 } : b)));
     const shifted = await validate(ws, { minPeriodRows: 50 });
     expect(find(shifted.report.anomalies, 'drift', 'Volume')).toMatchObject({ severity: 'warning', detail: expect.stringContaining(`360 rows after ${cut}`) });
     expect(find(shifted.report.anomalies, 'drift', 'Close')).toBeUndefined();
@@ -221,7 +221,7 @@ describe('the reference across a source switch', () => {
   it.each(cases)('%s', async (_name, then, now, explicit, [version, renewed]) => {
     const ws = await tempWorkspace('sp-val-src-');
     made.push(ws);
-    await writeBars(pricesFile(ws), cleanBars({ symbols: 3, days: 60 }));
+    await writePrices(ws, cleanBars({ symbols: 3, days: 60 }));
     const first = await validate(ws, { source: then });
     expect(JSON.parse(await readFile(first.reference_path, 'utf8'))).toMatchObject({ data_source: then?.identity ?? null });
     const r = await validate(ws, { source: now, referencePath: explicit ? first.reference_path : undefined });

@@ -4,6 +4,7 @@
  * (validation/report-<stamp>.json + latest.json). Failing the command is the caller's decision. */
 import { StockpipeError } from '../core/errors.js';
 import { sha256File, statOrNull, writeFilesAtomic } from '../core/fs.js';
+import { createHash } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, type DuckDBConnection } from '../db/duckdb.js';
@@ -16,6 +17,8 @@ import { buildProfile, decileEdges, QUANTILE_PROBS } from './profile.js';
 import { nextReferenceVersion, readReference, referenceFiles, type TableName } from './reference.js';
 import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOverride } from './report.js';
 import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
+import { LINEAGE_COLUMN } from '../store/partition.js';
+import { readTable, sourceOf } from '../store/read.js';
 
 export interface ValidateSettings {
   null_rate_tolerance: number;
@@ -42,6 +45,15 @@ export interface ValidateOptions {
    * (null: never switched). A current reference of another source is not reused: a new version is
    * inferred and a `source_changed` anomaly (info) says so. */
   source?: { identity: string; switchedAt: string | null } | null;
+  /** `--as-of SNAPSHOT|TIME`: validate the table as it was then (default: its current snapshot). */
+  asOf?: string;
+}
+
+/** sha256 over the sha256 of each file (the snapshot's data version; paths are in catalog order). */
+async function filesHash(paths: readonly string[]): Promise<string> {
+  const h = createHash('sha256');
+  for (const p of paths) h.update(`${await sha256File(p)}\n`);
+  return h.digest('hex');
 }
 
 /** Whether the current reference describes another source than the workspace's (see ValidateOptions.source). */
@@ -81,10 +93,12 @@ async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T>
 }
 
 async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps): Promise<Scanned> {
-  const cols = await parquetColumns(conn, input).catch((err: unknown) => {
+  // The lineage column is the store's, not data: it changes with every snapshot (never profiled, never drift).
+  const all = await parquetColumns(conn, input).catch((err: unknown) => {
     if (isResourceFailure(err)) throw err;
-    throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} is not a readable Parquet file: ${(err as Error).message}`, { cause: err });
+    throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `the table is not readable Parquet: ${(err as Error).message}`, { cause: err });
   });
+  const cols = all.filter((c) => c.name !== LINEAGE_COLUMN);
   const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
   const ranges = ref === null ? [] : rangeRules(ref.columns.filter((c) => numericNow(cols, c.name)));
   const scan = await lap(laps, 'columns', () => scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]));
@@ -105,7 +119,7 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
 }
 
 /** Infers a reference (profile + drift baseline) from a scanned table. */
-async function inferReference(conn: DuckDBConnection, input: string, s: Scanned, o: ValidateOptions, version: number, laps: Laps): Promise<Reference> {
+async function inferReference(conn: DuckDBConnection, input: string, origin: { label: string; paths: readonly string[] }, s: Scanned, o: ValidateOptions, version: number, laps: Laps): Promise<Reference> {
   const profile = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
   const specs: BinSpec[] = profile.columns.filter((c) => numericNow(s.cols, c.name)).map((c) => ({ column: c.name, edges: decileEdges(c) })).filter((b) => b.edges.length > 0);
   const byMonth = s.dateList !== null && specs.length > 0;
@@ -116,8 +130,8 @@ async function inferReference(conn: DuckDBConnection, input: string, s: Scanned,
     version,
     created_at: o.now().toISOString(),
     table: o.table,
-    source: input,
-    data_hash: await lap(laps, 'hash', () => sha256File(input)),
+    source: origin.label,
+    data_hash: await lap(laps, 'hash', () => filesHash(origin.paths)),
     data_source: o.source?.identity ?? null,
     ...profile,
     symbols: profile.symbols === null || s.symbols === null ? null : { ...profile.symbols, names: s.symbols.map((g) => g.symbol) },
@@ -167,10 +181,9 @@ async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, co
 export async function validateTable(o: ValidateOptions): Promise<ValidateResult> {
   const t0 = performance.now();
   const overrides = checkOverrides(o.settings.severity);
-  const input = o.ws.table(o.table);
-  if (!(await statOrNull(input))) {
-    throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `${input} does not exist`, { hint: o.table === 'prices' ? 'Run `stockpipe ingest` first.' : 'Run `stockpipe features` first.' });
-  }
+  const t = readTable(o.ws, o.table, o.asOf, { missingCode: 'SP_ERR_VALIDATE_INPUT' });
+  const input = sourceOf(t);
+  const label = `${o.ws.tableDir(o.table)} @ snapshot ${t.snapshot.id}`;
   const current = o.ws.currentReference(o.table);
   let refPath = o.referencePath ?? current;
   let ref: Reference | null = null;
@@ -189,7 +202,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     // A new reference is written with the report at the end: all of the outputs or none of them.
     let newReference: { path: string; data: string }[] = [];
     if (ref === null) {
-      ref = await inferReference(conn, input, s, o, await nextReferenceVersion(o.ws, o.table), laps);
+      ref = await inferReference(conn, input, { label, paths: t.paths }, s, o, await nextReferenceVersion(o.ws, o.table), laps);
       newReference = referenceFiles(o.ws, ref);
       refPath = newReference[0]!.path;
       created = true;
@@ -236,8 +249,9 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       status: statusOf(summary),
       created_at: createdAt,
       table: o.table,
-      input,
-      data_hash: created ? ref.data_hash : await lap(laps, 'hash', () => sha256File(input)),
+      input: label,
+      snapshot: t.snapshot.id,
+      data_hash: created ? ref.data_hash : await lap(laps, 'hash', () => filesHash(t.paths)),
       reference_version: ref.version,
       reference: refPath,
       reference_created: created,

@@ -18,6 +18,8 @@ export interface ValidateData {
   status: Status;
   table: TableName;
   input: string;
+  /** The store snapshot validated. */
+  snapshot: number;
   rows: number;
   rows_in: number;
   anomalies: Anomaly[];
@@ -37,6 +39,8 @@ export interface ValidateWorkspaceOptions {
   /** A saved reference (absolute path) to validate against. */
   referencePath?: string;
   setReference: boolean;
+  /** `--as-of SNAPSHOT|TIME`: the table as it was then. */
+  asOf?: string;
   now: () => Date;
   log: Logger;
 }
@@ -57,6 +61,7 @@ export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<Va
     table: cfg.table,
     referencePath: o.referencePath,
     setReference: o.setReference,
+    asOf: o.asOf,
     settings: cfg,
     now: o.now,
     log: o.log,
@@ -67,6 +72,7 @@ export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<Va
     status: rep.status,
     table: rep.table,
     input: rep.input,
+    snapshot: rep.snapshot,
     rows: rep.rows,
     rows_in: rep.rows,
     anomalies: rep.anomalies,

@@ -1,11 +1,13 @@
 /** @module test/helpers/bars
  * Small crafted bars tables for validate tests: clean seeded bars on NYSE trading days, written
- * to <workspace>/tables/prices.parquet through DuckDB (optionally reshaped by a SELECT). */
-import { mkdir } from 'node:fs/promises';
+ * through DuckDB (optionally reshaped by a SELECT) to a Parquet file, or committed as a new
+ * snapshot of a workspace's prices table (writePrices). */
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { tradingDays } from '../../src/core/calendar.js';
 import { createRng } from '../../src/core/rng.js';
+import { commitQuery } from './store.js';
 
 export interface Bar {
   Symbol: string;
@@ -68,4 +70,13 @@ export async function writeBars(path: string, bars: readonly Bar[], select = 'SE
   return path;
 }
 
-export const pricesFile = (workspace: string): string => join(workspace, 'tables', 'prices.parquet');
+/** Commits `bars` (reshaped by `select`) as a new overwrite snapshot of the workspace's prices table. */
+export async function writePrices(workspace: string, bars: readonly Bar[], select = 'SELECT * FROM t'): Promise<void> {
+  const staging = join(workspace, `.bars-staging-${process.pid}.parquet`);
+  await writeBars(staging, bars, select);
+  try {
+    await commitQuery(workspace, 'prices', `SELECT * FROM read_parquet('${staging.replace(/'/g, "''")}')`);
+  } finally {
+    await rm(staging, { force: true });
+  }
+}

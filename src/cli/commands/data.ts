@@ -49,7 +49,7 @@ export const fetch = defineCommand({
 
 export const ingest = defineCommand({
   name: 'ingest',
-  summary: 'combine the fetched CSVs into tables/prices.parquet (sorted by Symbol, Date; zstd) with a row-accounting report',
+  summary: 'combine the fetched CSVs into the prices table (a snapshot of Parquet files under store/, viewed in tables/prices/) with a row-accounting report',
   options: z
     .object({
       from: z.string().optional().describe('which fetched source to read').register(cli, { arg: 'source-id', config: 'ingest.source_id', defaultText: 'the one fetched last' }),
@@ -92,13 +92,15 @@ export const validate = defineCommand({
       setReference: flag().describe('infer a new reference version from the current table, then validate against it'),
       reference: z.string().optional().describe('validate against this saved reference (e.g. validation/reference-v1.json)').register(cli, { arg: 'file' }),
       failOn: z.enum(['error', 'warning', 'never']).optional().describe('fail (exit 1, SP_ERR_VALIDATION_FAILED) on this level').register(cli, { arg: 'level', config: 'validate.fail_on' }),
+      asOf: z.string().optional().describe('validate the table as of a snapshot id or an ISO-8601 time (`stockpipe snapshots`)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
     })
     .strict(),
   examples: [
-    'stockpipe validate                      # first run: infers validation/reference-v1.json from tables/prices.parquet',
+    'stockpipe validate                      # first run: infers validation/reference-v1.json from the prices table',
+    'stockpipe validate --as-of 3 --fail-on never   # the prices table as of snapshot 3',
     'stockpipe validate --json',
     'stockpipe validate --set-reference      # accept the current data as the new reference (v2, …)',
     'stockpipe validate --table features --fail-on never',
   ],
-  run: (o, ctx) => validateCommand(ctx, { setReference: o.setReference, reference: o.reference }),
+  run: (o, ctx) => validateCommand(ctx, { setReference: o.setReference, reference: o.reference, asOf: o.asOf }),
 });

@@ -6,12 +6,16 @@ import type { Globals } from '../globals.js';
 import { features, fetch, ingest, validate } from './data.js';
 import { evaluate, forecast, modelsAt, modelsCompare, modelsHistory, modelsList, modelsPromote, modelsShow, train } from './models.js';
 import { backfill, monitor, run, runsList, runsLogs, runsShow, scheduler, serve } from './ops.js';
+import { exportTable, snapshots, vacuum } from './store.js';
 
 export const COMMANDS: readonly CommandSpec<Globals>[] = [
   fetch,
   ingest,
   features,
   validate,
+  snapshots,
+  exportTable,
+  vacuum,
   train,
   evaluate,
   forecast,

@@ -31,6 +31,7 @@ const TrainOptions = z
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
     boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
+    asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
     promoteIfBetter: flag().describe(
       'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the same test slice (without it, the model takes the alias only when the alias is empty)',
     ),
@@ -41,13 +42,14 @@ const TrainOptions = z
 
 export const train = defineCommand({
   name: 'train',
-  summary: 'train a volume model on features.parquet (time split), score it next to the baselines, register it',
+  summary: 'train a volume model on the features table (time split), score it next to the baselines, register it with the snapshot it read',
   options: TrainOptions,
   examples: [
     'stockpipe train --promote-if-better',
     'stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`',
     'stockpipe train --kind rf --json',
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
+    'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
   ],
   run: (o, ctx) => {
     calendarDate('--test-from', o.testFrom);
@@ -66,8 +68,8 @@ export const train = defineCommand({
       featureFraction: o.featureFraction,
       earlyStopping: o.earlyStopping,
     };
-    if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter });
-    return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter });
+    if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf });
+    return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf });
   },
 });
 
@@ -78,9 +80,9 @@ export const evaluate = defineCommand({
   name: 'evaluate',
   summary: 'score a registered model (default: the champion) on its test slice next to every baseline, with per-slice metrics',
   args: z.object({ model: z.string().optional() }).strict(),
-  options: none,
-  examples: ['stockpipe evaluate', 'stockpipe evaluate <model-id> --json'],
-  run: (o, ctx) => evaluateCommand(ctx, o.model),
+  options: z.object({ asOf: z.string().optional().describe('score on the features table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }), }).strict(),
+  examples: ['stockpipe evaluate', 'stockpipe evaluate <model-id> --json', 'stockpipe evaluate champion --as-of 7'],
+  run: (o, ctx) => evaluateCommand(ctx, o.model, o.asOf),
 });
 
 export const forecast = defineCommand({

@@ -71,7 +71,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         name: 'forecast',
         deps: ['forecast-model'],
         dated: true, // each logical date is cached on its own
-        inputs: [layout.featuresTable],
+        inputs: [layout.tableHead('features')],
         run: cmd((ctx) => ['forecast', ...dateArgs(ctx)], (d) => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null })),
       }),
       task({

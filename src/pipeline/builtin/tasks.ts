@@ -102,7 +102,7 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
     // The manifest's content without its fetched-at stamp (a dir: or zip: source restamps an
     // unchanged manifest): its files' paths, sizes, mtimes and hashes are what ingest reads.
     params: (up) => ({ ...cfg.ingest, source: FETCH.need(up.fetch, 'source', 'ingest'), manifest: manifestFingerprint(FETCH.need(up.fetch, 'manifest', 'ingest')) }),
-    outputs: [layout.pricesTable, layout.pricesReport],
+    outputs: [layout.tableHead('prices'), layout.pricesReport],
     // --from: ingest what this run fetched, whichever source was fetched last.
     run: cmd((ctx) => ['ingest', '--from', FETCH.need(ctx.upstream.fetch, 'source', 'ingest')], (d) => {
       const r = INGEST.read(d);
@@ -112,7 +112,7 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const validate = task({
     name: 'validate',
     deps: ['ingest'],
-    inputs: [layout.pricesTable],
+    inputs: [layout.tableHead('prices')],
     params: { ...cfg.validate },
     // The first run creates the reference; a new one (validate --set-reference) changes this output,
     // so the task runs again instead of reusing a result judged against the old reference.
@@ -124,9 +124,9 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const features = task({
     name: 'features',
     deps: ['validate'],
-    inputs: [layout.pricesTable],
+    inputs: [layout.tableHead('prices')],
     params: { ...cfg.features, extended },
-    outputs: [layout.featuresTable, layout.featuresReport],
+    outputs: [layout.tableHead('features'), layout.featuresReport],
     run: cmd(() => ['features', ...(extended ? ['--extended'] : [])], (d) => {
       const r = FEATURES.read(d);
       return { rowsIn: r?.rows ?? null, rowsOut: r === null ? null : (r.rows_with_features ?? r.rows) };

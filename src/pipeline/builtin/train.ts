@@ -22,7 +22,7 @@ export function trainPipeline(kit: TaskKit): Pipeline {
       task({
         name: 'train',
         deps: ['features'],
-        inputs: [layout.featuresTable],
+        inputs: [layout.tableHead('features')],
         params: { kind: 'gbdt' },
         outputs: (up) => [layout.modelFile(TRAIN.need(up.train, 'model_id', 'train'), 'model.json')],
         run: cmd(() => ['train'], (d) => {
@@ -33,7 +33,7 @@ export function trainPipeline(kit: TaskKit): Pipeline {
       task({
         name: 'evaluate',
         deps: ['train'],
-        inputs: (up) => [layout.featuresTable, layout.modelFile(TRAIN.need(up.train, 'model_id', 'evaluate'), 'model.json')],
+        inputs: (up) => [layout.tableHead('features'), layout.modelFile(TRAIN.need(up.train, 'model_id', 'evaluate'), 'model.json')],
         run: cmd((ctx) => ['evaluate', TRAIN.need(ctx.upstream.train, 'model_id', 'evaluate')], (d) => ({ rowsIn: EVALUATE.read(d)?.test.rows ?? null, rowsOut: null })),
       }),
       task({

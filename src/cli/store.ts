@@ -1,0 +1,59 @@
+/** @module cli/store
+ * The store's commands (docs/store.md): `snapshots [TABLE]` (registry/catalog), `export TABLE
+ * [--as-of X] --out FILE` (store/export) and `vacuum` (store/vacuum) → text for people and --json. */
+import { resolve } from 'node:path';
+import { assertStoreTable, listSnapshots, type SnapshotRecord, type StoreTable } from '../registry/catalog.js';
+import { openRegistry } from '../registry/store.js';
+import { type ExportData, exportTable } from '../store/export.js';
+import { type VacuumData, vacuumStore } from '../store/vacuum.js';
+import type { CommandContext, CommandResult } from './context.js';
+import { table as textTable } from './models.js';
+
+/** `stockpipe snapshots --json` data. */
+export interface SnapshotsData {
+  table: StoreTable | null;
+  snapshots: SnapshotRecord[];
+}
+
+export async function snapshotsCommand(ctx: CommandContext, tableName: string | undefined): Promise<CommandResult<SnapshotsData>> {
+  let table: StoreTable | undefined;
+  if (tableName !== undefined) {
+    assertStoreTable(tableName);
+    table = tableName;
+  }
+  const reg = openRegistry(ctx.ws, { readonly: true, now: ctx.now });
+  let snapshots: SnapshotRecord[];
+  try {
+    snapshots = listSnapshots(reg, table);
+  } finally {
+    reg.close();
+  }
+  const human =
+    snapshots.length === 0
+      ? `no snapshots${table ? ` of ${table}` : ''} in ${ctx.ws.root} yet; run \`stockpipe ingest\``
+      : textTable(
+          ['ID', 'TABLE', 'CREATED', 'OPERATION', 'ROWS', 'FILES', 'PARENT'],
+          snapshots.map((s) => [String(s.id), s.table, s.created_at, s.operation, String(s.rows), String(s.files), s.parent_id === null ? '-' : String(s.parent_id)]),
+          new Set([0, 4, 5, 6]),
+        );
+  return { data: { table: table ?? null, snapshots }, human };
+}
+
+export async function exportCommand(ctx: CommandContext, tableName: string, opts: { out: string; asOf?: string }): Promise<CommandResult<ExportData>> {
+  assertStoreTable(tableName);
+  const data = await exportTable(ctx.ws, tableName, resolve(opts.out), { asOf: opts.asOf });
+  return { data, human: `exported ${data.table} as of snapshot ${data.snapshot_id} (${data.created_at}): ${data.rows} rows → ${data.path} (${data.format}, ${data.bytes} bytes)` };
+}
+
+const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
+
+export async function vacuumCommand(ctx: CommandContext, opts: { keepSnapshots?: number; olderThan?: number; dryRun: boolean }): Promise<CommandResult<VacuumData>> {
+  const data = await vacuumStore(ctx.ws, { keepSnapshots: opts.keepSnapshots, olderThanDays: opts.olderThan, dryRun: opts.dryRun, now: ctx.now });
+  const verb = data.dry_run ? 'would remove' : 'removed';
+  const lines = [
+    ...data.compacted.map((c) => `${data.dry_run ? 'would compact' : 'compacted'} ${c.table}: ${c.buckets} bucket(s), ${c.files_before} → ${c.files_after} file(s)${c.snapshot_id === null ? '' : ` (snapshot ${c.snapshot_id})`}`),
+    `kept snapshots: ${data.kept_snapshots.join(', ') || 'none'}`,
+    `${verb} ${data.removed.files} unreferenced file(s), ${mb(data.removed.bytes)}; ${data.orphans.files} orphan file(s), ${mb(data.orphans.bytes)}`,
+  ];
+  return { data, human: lines.join('\n') };
+}

@@ -1,0 +1,201 @@
+/** @module store/vacuum
+ * `stockpipe vacuum` (docs/store.md), after Delta Lake's VACUUM and Iceberg's expire-snapshots:
+ * first compacts every bucket of a table's current snapshot that holds more than one file (one
+ * 'compact' snapshot per table, through store/write), then deletes from disk every data file no
+ * kept snapshot lists, and marks it deleted in the catalog. Kept: each table's current snapshot,
+ * its newest N snapshots (or those younger than DAYS), and every snapshot a registered model's
+ * lineage names (registry/lineage). Files under store/ the catalog does not know at all are
+ * orphans of a crashed write: deleted once older than an hour (a running write's files are newer).
+ * The decision is a pure function (planVacuum) so tests can check it on random histories. */
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import type { Workspace } from '../core/workspace.js';
+import { openDuckDB } from '../db/duckdb.js';
+import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
+import { lineageSnapshotIds } from '../registry/lineage.js';
+import { openRegistry, type Registry } from '../registry/store.js';
+import { bucketOfPartition } from './partition.js';
+import { compactBucket, TableWrite } from './write.js';
+
+/** Orphans younger than this may belong to a write in progress (Delta's default retention is longer; a stockpipe write is minutes). */
+export const ORPHAN_MIN_AGE_MS = 60 * 60 * 1000;
+export const DEFAULT_KEEP_SNAPSHOTS = 5;
+
+export interface VacuumOptions {
+  /** Keep each table's newest N snapshots (default 5). Exclusive with olderThanDays. */
+  keepSnapshots?: number;
+  /** Keep the snapshots created within the last DAYS days. */
+  olderThanDays?: number;
+  dryRun: boolean;
+  now: () => Date;
+}
+
+/** What the retention rule keeps and what it frees. */
+export interface VacuumPlan {
+  kept: number[];
+  /** Catalog files no kept snapshot lists (not yet deleted). */
+  remove: DataFileRecord[];
+}
+
+export interface CompactedTable {
+  table: StoreTable;
+  /** The compact snapshot (null in a dry run). */
+  snapshot_id: number | null;
+  buckets: number;
+  files_before: number;
+  files_after: number;
+}
+
+/** `stockpipe vacuum --json` data. */
+export interface VacuumData {
+  dry_run: boolean;
+  keep: { snapshots: number | null; older_than_days: number | null };
+  compacted: CompactedTable[];
+  kept_snapshots: number[];
+  /** Catalog files no kept snapshot needs. */
+  removed: { files: number; bytes: number; paths: string[] };
+  /** Files under store/ the catalog does not list, older than an hour. */
+  orphans: { files: number; bytes: number; paths: string[] };
+}
+
+/**
+ * Which snapshots stay readable and which files go (pure). `snapshots`: every snapshot of every
+ * table; `files`: every catalog file; `lineage`: snapshot ids registered models name.
+ */
+export function planVacuum(snapshots: readonly SnapshotRecord[], files: readonly DataFileRecord[], lineage: ReadonlySet<number>, keep: { snapshots?: number; olderThan?: Date }): VacuumPlan {
+  const kept = new Set<number>();
+  for (const table of STORE_TABLES) {
+    const own = snapshots.filter((s) => s.table === table).sort((a, b) => b.id - a.id);
+    if (own[0]) kept.add(own[0].id);
+    own.forEach((s, i) => {
+      if (keep.olderThan !== undefined ? s.created_at >= keep.olderThan.toISOString() : i < (keep.snapshots ?? DEFAULT_KEEP_SNAPSHOTS)) kept.add(s.id);
+    });
+  }
+  const byId = new Map(snapshots.map((s) => [s.id, s]));
+  for (const id of lineage) if (byId.has(id)) kept.add(id);
+  const keptSnaps = [...kept].map((id) => byId.get(id)!);
+  const needed = (f: DataFileRecord): boolean => keptSnaps.some((s) => s.table === f.table && f.added_snapshot <= s.id && (f.removed_snapshot === null || f.removed_snapshot > s.id));
+  return { kept: [...kept].sort((a, b) => a - b), remove: files.filter((f) => f.deleted_at === null && !needed(f)) };
+}
+
+/** Buckets of the table's current snapshot holding more than one file. */
+function crowdedBuckets(live: readonly DataFileRecord[]): number[] {
+  const count = new Map<number, number>();
+  for (const f of live) {
+    const b = bucketOfPartition(f.partition);
+    if (b !== null) count.set(b, (count.get(b) ?? 0) + 1);
+  }
+  return [...count].filter(([, n]) => n > 1).map(([b]) => b).sort((x, y) => x - y);
+}
+
+/** Compacts each table's crowded buckets into one file each (one 'compact' snapshot per table). */
+async function compactTables(ws: Workspace, reg: Registry, dryRun: boolean): Promise<CompactedTable[]> {
+  const out: CompactedTable[] = [];
+  for (const table of STORE_TABLES) {
+    const cur = currentSnapshot(reg, table);
+    if (cur === null) continue;
+    const live = liveFiles(reg, cur);
+    const buckets = crowdedBuckets(live);
+    if (buckets.length === 0) continue;
+    const before = live.filter((f) => buckets.includes(bucketOfPartition(f.partition) ?? -1)).length;
+    if (dryRun) {
+      out.push({ table, snapshot_id: null, buckets: buckets.length, files_before: before, files_after: buckets.length });
+      continue;
+    }
+    const db = await openDuckDB(ws.duckdbSettings());
+    const w = TableWrite.begin(ws, reg, table);
+    try {
+      for (const b of buckets) await compactBucket(db.connection, w, b, 1);
+      const snap = await w.commit(reg, { operation: 'compact', source: cur.source ?? undefined, summary: { compacted_buckets: buckets.length, files_removed: w.removed.length, files_added: w.added.length } });
+      out.push({ table, snapshot_id: snap.id, buckets: buckets.length, files_before: before, files_after: w.added.length });
+    } catch (err) {
+      await w.discard();
+      throw err;
+    } finally {
+      db.close();
+    }
+  }
+  return out;
+}
+
+/** Files under store/<table>/ (any depth below the bucket folders), workspace-relative. */
+async function storeFiles(ws: Workspace): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory() && depth < 3) await walk(p, depth + 1);
+      else if (e.isFile()) out.push(ws.relative(p));
+    }
+  };
+  await walk(ws.storeDir, 0);
+  return out.sort();
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+/** Runs vacuum: compaction, then the retention rule, then orphans. */
+export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<VacuumData> {
+  if (o.keepSnapshots !== undefined && o.olderThanDays !== undefined) {
+    throw new StockpipeError('SP_ERR_USAGE', 'give --keep-snapshots or --older-than, not both', { hint: 'vacuum keeps the newest N snapshots of each table (default 5), or those younger than DAYS days.' });
+  }
+  if (o.keepSnapshots !== undefined && o.keepSnapshots < 1) throw new StockpipeError('SP_ERR_USAGE', `--keep-snapshots must be ≥ 1 (got ${o.keepSnapshots})`, { hint: 'The current snapshot of each table is always kept.' });
+  const reg = openRegistry(ws, { now: o.now });
+  try {
+    const compacted = await compactTables(ws, reg, o.dryRun);
+    const olderThan = o.olderThanDays === undefined ? undefined : new Date(o.now().getTime() - o.olderThanDays * 86_400_000);
+    const files = allFiles(reg);
+    const plan = planVacuum(listSnapshots(reg), files, lineageSnapshotIds(reg), { snapshots: o.keepSnapshots, olderThan });
+    const known = new Set(files.map((f) => f.path));
+    const removed = { files: plan.remove.length, bytes: 0, paths: plan.remove.map((f) => f.path) };
+    for (const f of plan.remove) {
+      const abs = ws.path(f.path);
+      removed.bytes += (await sizeOf(abs)) || f.bytes;
+      if (!o.dryRun) await rm(abs, { force: true });
+    }
+    if (!o.dryRun && plan.remove.length > 0) markDeleted(reg, plan.remove.map((f) => f.file_id));
+    const orphans = { files: 0, bytes: 0, paths: [] as string[] };
+    const cutoff = o.now().getTime() - ORPHAN_MIN_AGE_MS;
+    for (const rel of await storeFiles(ws)) {
+      if (known.has(rel)) continue;
+      const abs = ws.path(rel);
+      let st;
+      try {
+        st = await stat(abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed meanwhile
+        throw err;
+      }
+      if (st.mtimeMs > cutoff) continue; // perhaps a write in progress
+      orphans.files++;
+      orphans.bytes += st.size;
+      orphans.paths.push(rel);
+      if (!o.dryRun) await rm(abs, { force: true });
+    }
+    return {
+      dry_run: o.dryRun,
+      keep: { snapshots: o.olderThanDays === undefined ? (o.keepSnapshots ?? DEFAULT_KEEP_SNAPSHOTS) : null, older_than_days: o.olderThanDays ?? null },
+      compacted,
+      kept_snapshots: plan.kept,
+      removed,
+      orphans,
+    };
+  } finally {
+    reg.close();
+  }
+}

@@ -1,0 +1,201 @@
+/** The store's readers and commands through the CLI (docs/store.md): as-of reads, snapshots --json,
+ * export (.parquet/.csv equal to the table as of then), model lineage and `train --as-of`
+ * reproducing a model's data, vacuum keeping what lineage needs, SP_ERR_SNAPSHOT_NOT_FOUND.
+ * Snapshots are committed by hand (test/helpers/store) so the readers are tested without the writers. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Workspace } from '../src/core/workspace.js';
+import { loadWorkspaceVolumeData } from '../src/ml/rescore.js';
+import { readTable, sourceOf } from '../src/store/read.js';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { runCli } from './helpers/cli.js';
+import { columnList, commitQuery, FEATURE_COLUMNS, featureRowsQuery, priceRowsQuery, viewSource } from './helpers/store.js';
+import { tempDir } from './helpers/temp.js';
+import { silentLog, sql } from './helpers/workspace.js';
+
+const SYMBOLS = ['AAA', 'BBB', 'CCC', 'DDD', 'EEE', 'FFF'];
+const DAYS = 260;
+const SMALL = ['--trees', '5', '--min-data-in-leaf', '20', '--quiet', '--json'];
+
+let ws = '';
+let prices1 = 0;
+let features1 = 0;
+
+beforeAll(async () => {
+  ws = await tempDir('store');
+  prices1 = (await commitQuery(ws, 'prices', priceRowsQuery(SYMBOLS, DAYS))).id;
+  features1 = (await commitQuery(ws, 'features', featureRowsQuery(SYMBOLS, DAYS), { source: { prices_snapshot: prices1 }, split: 2 })).id;
+});
+
+/** A copy-free second workspace state: a restated symbol in a new features snapshot. */
+async function restate(dir: string, bump: number): Promise<number> {
+  const snap = await commitQuery(dir, 'features', featureRowsQuery(SYMBOLS, DAYS, bump), { restate: new Map([['BBB', '2018-06-01']]), source: { prices_snapshot: prices1 } });
+  return snap.id;
+}
+
+describe('snapshots', () => {
+  it('--json lists every snapshot newest first with id, table, created_at, operation, rows, files, parent_id, summary', () => {
+    const r = runCli(['snapshots', '-w', ws, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const snaps = r.json!.data.snapshots as Record<string, unknown>[];
+    expect(snaps.map((s) => [s.id, s.table, s.operation, s.rows])).toEqual([
+      [features1, 'features', 'overwrite', SYMBOLS.length * DAYS],
+      [prices1, 'prices', 'overwrite', SYMBOLS.length * DAYS],
+    ]);
+    for (const s of snaps) {
+      for (const k of ['id', 'table', 'created_at', 'operation', 'rows', 'files', 'parent_id', 'summary']) expect(s).toHaveProperty(k);
+      expect(typeof s.created_at).toBe('string');
+      expect(s.files).toBeGreaterThan(0);
+    }
+    const one = runCli(['snapshots', 'prices', '-w', ws, '--json']);
+    expect((one.json!.data.snapshots as unknown[]).length).toBe(1);
+    expect(runCli(['snapshots', 'nope', '-w', ws, '--json']).json!.error!.code).toBe('SP_ERR_USAGE');
+  });
+});
+
+describe('export', () => {
+  it.each(['parquet', 'csv'])('writes the table as of then to one .%s file, sorted, lineage column included', async (ext) => {
+    const dir = await tempDir('store-export');
+    await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 40));
+    const later = await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 40, 5), { restate: new Map([['CCC', '2018-01-10']]) });
+    const out = join(dir, `p.${ext}`);
+    const r = runCli(['export', 'prices', '--as-of', String(later.id - 1), '--out', out, '-w', dir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.data).toMatchObject({ table: 'prices', snapshot_id: later.id - 1, format: ext, rows: SYMBOLS.length * 40 });
+    const t = readTable(new Workspace(dir), 'prices', String(later.id - 1));
+    const read = ext === 'csv' ? `read_csv('${out}', header = true, types = {'Date': 'VARCHAR', 'Volume': 'BIGINT', '_snapshot_id': 'INTEGER'})` : `read_parquet('${out}')`;
+    const got = await sql(`SELECT "Symbol", "Date", "Adj Close", "Volume", _snapshot_id FROM ${read}`);
+    const want = await sql(`SELECT "Symbol", "Date", "Adj Close", "Volume", _snapshot_id FROM ${sourceOf(t)} ORDER BY "Symbol", "Date"`);
+    expect(got).toEqual(want);
+    // The current table differs (CCC restated): the export is of the older snapshot.
+    const now = await sql(`SELECT count(*)::INTEGER AS n FROM ${viewSource(dir, 'prices')} WHERE _snapshot_id = ${later.id}`);
+    expect(Number(now[0]!.n)).toBeGreaterThan(0);
+  });
+
+  it('refuses other extensions with SP_ERR_USAGE', () => {
+    const r = runCli(['export', 'prices', '--out', join(ws, 'p.json'), '-w', ws, '--json']);
+    expect(r.code).toBe(2);
+    expect(r.json!.error!.code).toBe('SP_ERR_USAGE');
+  });
+});
+
+describe('as-of, lineage and train --as-of', () => {
+  it('reads the older snapshot after a newer one landed; train --as-of reproduces the data hash of a model trained then', async () => {
+    const dir = await tempDir('store-train');
+    const p = (await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, DAYS))).id;
+    const f1 = (await commitQuery(dir, 'features', featureRowsQuery(SYMBOLS, DAYS), { source: { prices_snapshot: p }, split: 3 })).id;
+    const first = runCli(['train', '-w', dir, ...SMALL]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json!.data.lineage).toEqual({ features_snapshot: f1, prices_snapshot: p });
+    const id1 = first.json!.data.model_id as string;
+
+    const f2 = await restate(dir, 3);
+    expect(f2).toBeGreaterThan(f1);
+    const ws2 = new Workspace(dir);
+    const old = await sql(`SELECT count(*)::INTEGER AS n, sum("Adj Close") AS s FROM ${sourceOf(readTable(ws2, 'features', String(f1)))}`);
+    const cur = await sql(`SELECT count(*)::INTEGER AS n, sum("Adj Close") AS s FROM ${sourceOf(readTable(ws2, 'features'))}`);
+    expect(old[0]!.n).toBe(cur[0]!.n);
+    expect(old[0]!.s).not.toBe(cur[0]!.s);
+
+    const now = runCli(['train', '-w', dir, ...SMALL]);
+    expect(now.json!.data.data_hash).not.toBe(first.json!.data.data_hash);
+    const again = runCli(['train', '--as-of', String(f1), '-w', dir, ...SMALL]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json!.data.data_hash).toBe(first.json!.data.data_hash);
+    expect(again.json!.data.lineage.features_snapshot).toBe(f1);
+
+    const ev = runCli(['evaluate', id1, '--as-of', '9999', '-w', dir, '--quiet', '--json']);
+    expect([ev.code, ev.json!.error!.code]).toEqual([2, 'SP_ERR_SNAPSHOT_NOT_FOUND']);
+    const evOld = runCli(['evaluate', id1, '--as-of', String(f1), '-w', dir, '--quiet', '--json']);
+    expect(evOld.code, evOld.stderr).toBe(0);
+    expect(evOld.json!.data.metrics.gbdt).toEqual(first.json!.data.metrics.gbdt);
+
+    const show = runCli(['models', 'show', id1, '-w', dir, '--json']);
+    expect(show.json!.data.lineage).toEqual({ features_snapshot: f1, prices_snapshot: p });
+    const card = await readFile(join(dir, 'models', id1, 'card.md'), 'utf8');
+    expect(card).toContain(`features_snapshot: ${f1}`);
+    expect(card).toContain(`prices_snapshot: ${p}`);
+
+    // vacuum keeping only the current snapshot still keeps what the first model's lineage needs.
+    const vac = runCli(['vacuum', '--keep-snapshots', '1', '-w', dir, '--json']);
+    expect(vac.code, vac.stderr).toBe(0);
+    expect(vac.json!.data.kept_snapshots).toContain(f1);
+    const after = runCli(['train', '--as-of', String(f1), '-w', dir, ...SMALL]);
+    expect(after.json!.data.data_hash).toBe(first.json!.data.data_hash);
+  });
+
+  it('an unknown snapshot is SP_ERR_SNAPSHOT_NOT_FOUND (exit 2) for train, evaluate, validate and export', () => {
+    for (const args of [['train'], ['validate'], ['export', 'prices', '--out', join(ws, 'x.parquet')]]) {
+      const r = runCli([...args, '--as-of', '9999', '-w', ws, '--quiet', '--json']);
+      expect(r.json!.error!.code, args.join(' ')).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
+      expect(r.code).toBe(2);
+    }
+    expect(runCli(['train', '--as-of', 'yesterday', '-w', ws, '--quiet', '--json']).json!.error!.code).toBe('SP_ERR_USAGE');
+  });
+
+  it('the training data does not depend on how rows are spread over files (1 vs 3 files a bucket)', async () => {
+    const [a, b] = [await tempDir('store-split'), await tempDir('store-split')];
+    await commitQuery(a, 'features', featureRowsQuery(SYMBOLS, 80), { split: 1 });
+    await commitQuery(b, 'features', featureRowsQuery(SYMBOLS, 80), { split: 3 });
+    const [va, vb] = [await loadWorkspaceVolumeData(new Workspace(a)), await loadWorkspaceVolumeData(new Workspace(b))];
+    expect(va.rows).toBeGreaterThan(0);
+    expect(vb.dataHash).toBe(va.dataHash);
+    expect(Array.from(vb.day)).toEqual(Array.from(va.day));
+  });
+
+  it('validate --as-of validates the older snapshot and reports it', () => {
+    const r = runCli(['validate', '--as-of', String(prices1), '--fail-on', 'never', '-w', ws, '--quiet', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.data.snapshot).toBe(prices1);
+    expect(r.json!.data.rows).toBe(SYMBOLS.length * DAYS);
+  });
+
+  it('the view (tables/<table>/) holds the current snapshot: explicit columns equal the catalog read', async () => {
+    const t = readTable(new Workspace(ws), 'features');
+    const cols = columnList(FEATURE_COLUMNS);
+    const a = await sql(`SELECT ${cols} FROM ${viewSource(ws, 'features')} ORDER BY "Symbol", "Date"`);
+    const b = await sql(`SELECT ${cols} FROM ${sourceOf(t)} ORDER BY "Symbol", "Date"`);
+    expect(a).toEqual(b);
+  });
+});
+
+describe('GET /symbols/:symbol/series?as_of=', () => {
+  it('reads the table as of a snapshot; an unknown one is 404 SP_ERR_SNAPSHOT_NOT_FOUND, a malformed one 400', async () => {
+    const dir = await tempDir('store-api');
+    const p = (await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 60))).id;
+    const f1 = (await commitQuery(dir, 'features', featureRowsQuery(SYMBOLS, 60), { source: { prices_snapshot: p } })).id;
+    const f2 = (await commitQuery(dir, 'features', featureRowsQuery(SYMBOLS, 60, 100), { restate: new Map([['BBB', '2018-01-01']]) })).id;
+    const holder = new ChampionHolder(dir, silentLog);
+    await holder.refresh();
+    const { app } = await buildApp({ workspace: dir, holder, accessLog: null, version: 'test', dashboardDir: join(dir, 'no-dashboard') });
+    try {
+      type Series = { as_of: string | null; rows: number; adj_close: number[] };
+      const get = async (q: string) => app.inject(`/symbols/BBB/series?points=10000${q}`);
+      const now = JSON.parse((await get('')).body) as Series;
+      const old = JSON.parse((await get(`&as_of=${f1}`)).body) as Series;
+      const same = JSON.parse((await get(`&as_of=${f2}`)).body) as Series;
+      expect(old.rows).toBe(60);
+      expect(old.as_of).toBe(String(f1));
+      expect(now.adj_close).toEqual(same.adj_close);
+      expect(now.adj_close.map((x, i) => Math.round(x - old.adj_close[i]!))).toEqual(new Array(60).fill(100));
+      // By time: the first snapshot's creation time reads it (a later one may share the second; none is older).
+      const t1 = (JSON.parse(runCli(['snapshots', 'features', '-w', dir, '--json']).stdout) as { data: { snapshots: { id: number; created_at: string }[] } }).data.snapshots.find((s) => s.id === f1)!.created_at;
+      expect((await get(`&as_of=${encodeURIComponent(t1)}`)).statusCode).toBe(200);
+      const syms = JSON.parse((await app.inject(`/symbols?as_of=${f1}`)).body) as { total: number };
+      expect(syms.total).toBe(SYMBOLS.length);
+      expect((await app.inject('/symbols?as_of=9999')).statusCode).toBe(404);
+      const missing = await get('&as_of=9999');
+      expect(missing.statusCode).toBe(404);
+      expect((JSON.parse(missing.body) as { error: { code: string } }).error.code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
+      const early = await get('&as_of=2000-01-01T00:00:00Z');
+      expect([early.statusCode, (JSON.parse(early.body) as { error: { code: string } }).error.code]).toEqual([404, 'SP_ERR_SNAPSHOT_NOT_FOUND']);
+      const bad = await get('&as_of=last-tuesday');
+      expect(bad.statusCode).toBe(400);
+      expect((JSON.parse(bad.body) as { error: { code: string } }).error.code).toBe('SP_ERR_BAD_REQUEST');
+    } finally {
+      await app.close();
+    }
+  });
+});
