@@ -372,6 +372,7 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
         if (rejected) throw failed ?? rejected.reason;
         keepIssues(c.report, issues);
         w.removeAll();
+        await w.keepSchema(db.connection, (abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } }, () => null, abs));
         const states = await statesOf(c, ordered, lines, lastDate);
         c.report.files_read = ordered.length;
         c.report.symbols_changed = kept;
@@ -556,7 +557,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     }
     // A symbol whose rows were all dropped now (or whose files are gone) but were stored before: removed.
     for (const s of [...reread]) if (!changes.has(s) && existedBefore.has(s) && !touched.some((t) => t.symbol === s && t.batch !== null)) changes.set(s, { from: null, append: false });
-    for (const [s, ch] of changes) if (ch.from === null) ch.append = false;
+    for (const ch of changes.values()) if (ch.from === null) ch.append = false;
     // The rows to write: each changed symbol's rows from its first changed date, unchanged ones keeping their lineage.
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_from AS SELECT * FROM (VALUES ${[...changes].filter(([, ch]) => ch.from !== null).map(([s, ch]) => `(${sqlString(s)}, ${sqlString(ch.from!)})`).join(', ') || "(NULL, NULL)"}) t("Symbol", from_date)`);
     const keepLineage = oldRows === null ? `n.${sqlIdent(LINEAGE_COLUMN)}` : `coalesce(CASE WHEN ${same} THEN o.${sqlIdent(LINEAGE_COLUMN)} END, n.${sqlIdent(LINEAGE_COLUMN)})`;

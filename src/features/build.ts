@@ -296,6 +296,8 @@ async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord
   }
   if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows, expected ${rows}`);
   w.removeAll();
+  const lo = range?.lo === null || range?.lo === undefined ? 0 : Number(range.lo);
+  await w.keepSchema(conn, (abs) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: lo, dayMax: lo, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => null, abs));
   return { computed: rows, changes: new Map(), append: false };
 }
 
@@ -307,6 +309,7 @@ interface FileSink {
   addWritten(conn: DuckDBConnection, f: WrittenFile): Promise<unknown>;
   removeAll(): void;
   discard(): Promise<void>;
+  keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<void>): Promise<void>;
 }
 
 /** A sink of files in a temp folder, for a computation that is not a snapshot. */
@@ -323,6 +326,12 @@ class ScratchSink implements FileSink {
     this.files.push(f.abs);
   }
   removeAll(): void {}
+  async keepSchema(_conn: DuckDBConnection, write: (abs: string) => Promise<void>): Promise<void> {
+    if (this.files.length > 0) return;
+    const f = await this.newFile(0);
+    await write(f.abs);
+    this.files.push(f.abs);
+  }
   async discard(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }

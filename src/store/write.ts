@@ -62,11 +62,11 @@ export class TableWrite {
     return { rel, abs, partition };
   }
 
-  /** Records a written file with its row count and symbol/date ranges; an empty file is deleted instead. */
-  async addWritten(conn: DuckDBConnection, f: WrittenFile): Promise<NewDataFile | null> {
+  /** Records a written file with its row count and symbol/date ranges; an empty file is deleted instead (unless `keepEmpty`). */
+  async addWritten(conn: DuckDBConnection, f: WrittenFile, keepEmpty = false): Promise<NewDataFile | null> {
     const [r] = await queryRows(conn, `SELECT count(*)::BIGINT AS n, min("Symbol") AS s0, max("Symbol") AS s1, min("Date") AS d0, max("Date") AS d1 FROM ${parquetSource([f.abs])}`);
     const rows = Number(r!.n);
-    if (rows === 0) {
+    if (rows === 0 && !keepEmpty) {
       await rm(f.abs, { force: true });
       return null;
     }
@@ -84,6 +84,22 @@ export class TableWrite {
   liveIn(bucket: number): DataFileRecord[] {
     const p = partitionName(bucket);
     return this.live.filter((f) => f.partition === p && !this.removed.includes(f));
+  }
+
+  /** Whether the table would have no file after this write. */
+  emptyAfter(): boolean {
+    return this.added.length === 0 && this.live.every((f) => this.removed.includes(f));
+  }
+
+  /**
+   * A table with no rows keeps one empty file, so that it still has its columns (readers and other
+   * tools see an empty table, not a missing one). `write` writes the empty file at the path given.
+   */
+  async keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<void>): Promise<void> {
+    if (!this.emptyAfter()) return;
+    const f = await this.newFile(0);
+    await write(f.abs);
+    await this.addWritten(conn, f, true);
   }
 
   /** The table's rows after this write. */
@@ -148,6 +164,8 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
     }
     compacted += await compactBucket(conn, w, b, MAX_FILES_PER_BUCKET);
   }
+  const schemaOf = w.removed[0];
+  if (schemaOf) await w.keepSchema(conn, async (abs) => { await conn.run(`COPY (SELECT * FROM ${parquetSource([w.ws.path(schemaOf.path)])} LIMIT 0) TO ${sqlString(abs)} (FORMAT parquet, COMPRESSION zstd)`); });
   return { buckets: touched.size, compacted };
 }
 
