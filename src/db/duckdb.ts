@@ -51,11 +51,12 @@ export function sqlString(s: string): string {
 
 /**
  * A FROM item for `input`: a table expression as store/read's `sourceOf` builds it
- * (`read_parquet([...], …)`, a table's snapshot of several files) is used as is; anything else is a
- * Parquet file path (tests and one-file inputs).
+ * (`read_parquet([...], …)`, a table's snapshot of several files) or a parenthesised subquery
+ * (`(SELECT … )`, e.g. a snapshot's new rows) is used as is; anything else is a Parquet file path
+ * (tests and one-file inputs).
  */
 export function tableSource(input: string): string {
-  return input.startsWith('read_parquet(') ? input : `read_parquet(${sqlString(input)})`;
+  return input.startsWith('read_parquet(') || input.startsWith('(SELECT ') ? input : `read_parquet(${sqlString(input)})`;
 }
 
 /** Quotes an identifier for SQL. */

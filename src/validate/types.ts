@@ -127,13 +127,21 @@ export interface ValidationReport {
   input: string;
   /** The store snapshot validated (`--as-of` picks an older one). */
   snapshot: number;
-  /** sha256 over the snapshot's files (in path order). */
+  /** sha256 over the snapshot's files as the catalog lists them (path, rows, bytes; the files are immutable). */
   data_hash: string;
   reference_version: number;
   reference: string;
   /** True when this run inferred (and saved) the reference it validated against. */
   reference_created: boolean;
+  /** The table's rows in the snapshot validated. */
   rows: number;
+  /** full = every row's values checked; incremental = only the rows the snapshots after `since_snapshot`
+   * brought (their lineage column), against the same reference; symbol and calendar checks always see
+   * the whole table. */
+  mode: 'full' | 'incremental';
+  since_snapshot: number | null;
+  /** Rows whose values were checked (all rows when full). */
+  rows_checked: number;
   anomalies: Anomaly[];
   summary: Record<Severity, number>;
   columns: ColumnProfile[];

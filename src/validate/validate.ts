@@ -3,11 +3,13 @@
  * reference when asked or when none exists, run every check against it, and write the report
  * (validation/report-<stamp>.json + latest.json). Failing the command is the caller's decision. */
 import { StockpipeError } from '../core/errors.js';
-import { sha256File, statOrNull, writeFilesAtomic } from '../core/fs.js';
+import { readFileOrNull, statOrNull, writeFilesAtomic } from '../core/fs.js';
 import { createHash } from 'node:crypto';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, type DuckDBConnection } from '../db/duckdb.js';
+import { openDuckDB, sqlIdent, type DuckDBConnection } from '../db/duckdb.js';
+import { listSnapshots } from '../registry/catalog.js';
+import { openRegistry } from '../registry/store.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { BAR_RULES, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, periodBinCounts, rangeRules, scanTable, symbolGroups, type BinSpec, type ColumnInfo } from '../db/table-stats.js';
 import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-gaps.js';
@@ -49,10 +51,10 @@ export interface ValidateOptions {
   asOf?: string;
 }
 
-/** sha256 over the sha256 of each file (the snapshot's data version; paths are in catalog order). */
-async function filesHash(paths: readonly string[]): Promise<string> {
+/** The snapshot's data version: sha256 over its files as the catalog lists them (store files are immutable and uniquely named, so no byte is read). */
+async function filesHash(files: readonly { path: string; rows: number; bytes: number }[]): Promise<string> {
   const h = createHash('sha256');
-  for (const p of paths) h.update(`${await sha256File(p)}\n`);
+  for (const f of files) h.update(`${f.path}\t${f.rows}\t${f.bytes}\n`);
   return h.digest('hex');
 }
 
@@ -92,7 +94,8 @@ async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T>
   }
 }
 
-async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps): Promise<Scanned> {
+/** Column statistics and rules over `input` (the rows to check); symbol and date checks over `whole` (the table). */
+async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps, whole = input): Promise<Scanned> {
   // The lineage column is the store's, not data: it changes with every snapshot (never profiled, never drift).
   const all = await parquetColumns(conn, input).catch((err: unknown) => {
     if (isResourceFailure(err)) throw err;
@@ -102,24 +105,24 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
   const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
   const ranges = ref === null ? [] : rangeRules(ref.columns.filter((c) => numericNow(cols, c.name)));
   const scan = await lap(laps, 'columns', () => scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]));
-  const dateGroups = has('Date', 'VARCHAR') ? await lap(laps, 'dates', () => dateCounts(conn, input)) : null;
+  const dateGroups = has('Date', 'VARCHAR') ? await lap(laps, 'dates', () => dateCounts(conn, whole)) : null;
   let symbols: Scanned['symbols'] = null;
   let dates: Scanned['dates'] = null;
   if (has('Symbol') && dateGroups !== null) {
     // Rows on days the calendar calls closed must not count as present trading days.
     const pre = scanDates(dateGroups, []);
-    const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, input));
-    symbols = await lap(laps, 'symbols', () => symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: pre.off.map((g) => g.date), duplicates }));
+    const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, whole));
+    symbols = await lap(laps, 'symbols', () => symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: pre.off.map((g) => g.date), duplicates }));
     dates = scanDates(dateGroups, symbols);
   } else if (has('Symbol')) {
-    symbols = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: [], duplicates: new Map() });
+    symbols = await symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: [], duplicates: new Map() });
   }
   const dateList = dateGroups === null ? null : dateGroups.map((g) => g.date).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
   return { cols, scan, symbols, dates, dateList };
 }
 
 /** Infers a reference (profile + drift baseline) from a scanned table. */
-async function inferReference(conn: DuckDBConnection, input: string, origin: { label: string; paths: readonly string[] }, s: Scanned, o: ValidateOptions, version: number, laps: Laps): Promise<Reference> {
+async function inferReference(conn: DuckDBConnection, input: string, origin: { label: string; files: readonly { path: string; rows: number; bytes: number }[] }, s: Scanned, o: ValidateOptions, version: number, laps: Laps): Promise<Reference> {
   const profile = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
   const specs: BinSpec[] = profile.columns.filter((c) => numericNow(s.cols, c.name)).map((c) => ({ column: c.name, edges: decileEdges(c) })).filter((b) => b.edges.length > 0);
   const byMonth = s.dateList !== null && specs.length > 0;
@@ -131,7 +134,7 @@ async function inferReference(conn: DuckDBConnection, input: string, origin: { l
     created_at: o.now().toISOString(),
     table: o.table,
     source: origin.label,
-    data_hash: await lap(laps, 'hash', () => filesHash(origin.paths)),
+    data_hash: await lap(laps, 'hash', () => filesHash(origin.files)),
     data_source: o.source?.identity ?? null,
     ...profile,
     symbols: profile.symbols === null || s.symbols === null ? null : { ...profile.symbols, names: s.symbols.map((g) => g.symbol) },
@@ -178,6 +181,32 @@ async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, co
   return { whole, fresh };
 }
 
+/**
+ * The snapshot the last report validated, when this run may check only the rows brought since: the
+ * same table and reference version, an older snapshot, and only appends, restatements or compactions
+ * since (an overwrite is a new table: check it whole).
+ */
+async function incrementalBase(o: ValidateOptions, snapshot: number, referenceVersion: number): Promise<number | null> {
+  const text = await readFileOrNull(o.ws.latestValidation);
+  if (text === null) return null;
+  let last: Partial<ValidationReport>;
+  try {
+    last = JSON.parse(text) as Partial<ValidationReport>;
+  } catch (err) {
+    if (err instanceof SyntaxError) return null; // a torn report only means a full check
+    throw err;
+  }
+  if (last.table !== o.table || last.reference_version !== referenceVersion || typeof last.snapshot !== 'number' || last.snapshot >= snapshot) return null;
+  const reg = openRegistry(o.ws, { readonly: true });
+  try {
+    const between = listSnapshots(reg, o.table).filter((x) => x.id > last.snapshot! && x.id <= snapshot);
+    if (between.length === 0 || between.some((x) => x.operation === 'overwrite')) return null;
+    return last.snapshot;
+  } finally {
+    reg.close();
+  }
+}
+
 export async function validateTable(o: ValidateOptions): Promise<ValidateResult> {
   const t0 = performance.now();
   const overrides = checkOverrides(o.settings.severity);
@@ -193,16 +222,20 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     renewed = { code: 'source_changed', severity: 'info', column: null, detail: `the workspace's source is now '${o.source!.identity}'; reference v${ref.version} describes ${typeof ref.data_source === 'string' ? `'${ref.data_source}'` : 'the data before the switch'}, so a new reference was inferred from this table`, values: { previous_reference_version: ref.version } };
     ref = null;
   }
+  // Incremental: the last report validated an older snapshot of this table against this same
+  // reference, and every snapshot since only added or replaced rows: check the rows they brought.
+  const since = ref !== null && o.asOf === undefined && !o.setReference ? await incrementalBase(o, t.snapshot.id, ref.version) : null;
+  const rowsToCheck = since === null ? input : `(SELECT * FROM ${input} WHERE ${sqlIdent(LINEAGE_COLUMN)} > ${since})`;
   const db = await openDuckDB(o.ws.duckdbSettings());
   try {
     const conn = db.connection;
     const laps: Laps = {};
-    const s = await scanAll(conn, input, ref, laps);
+    const s = await scanAll(conn, rowsToCheck, ref, laps, input);
     let created = false;
     // A new reference is written with the report at the end: all of the outputs or none of them.
     let newReference: { path: string; data: string }[] = [];
     if (ref === null) {
-      ref = await inferReference(conn, input, { label, paths: t.paths }, s, o, await nextReferenceVersion(o.ws, o.table), laps);
+      ref = await inferReference(conn, input, { label, files: t.files }, s, o, await nextReferenceVersion(o.ws, o.table), laps);
       newReference = referenceFiles(o.ws, ref);
       refPath = newReference[0]!.path;
       created = true;
@@ -211,22 +244,31 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     }
     const cur = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
     // A reference inferred in this run was binned from this very scan: its counts are the new counts.
+    // Drift stays a whole-table measure (and the rows after the reference's last date, as before).
     const drift = created
       ? { whole: driftOfCounts(ref, Object.values(ref.drift.columns).map((c) => c.counts)), fresh: null }
       : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols, o.settings.drift.min_period_rows));
+    const checked = s.scan.rows;
+    // Table-level checks (empty, coverage) see the whole table's row count.
+    const whole = since === null ? cur : { ...cur, rows: t.snapshot.rows };
+    // Values of no new row to check (only removals): the row checks have nothing to say.
+    const rowChecks = since === null || checked > 0;
     const psis = drift.whole;
     const st = o.settings;
     const anomalies: Anomaly[] = [
       ...(renewed === null ? [] : [renewed]),
-      ...C.checkEmpty(cur),
+      ...C.checkEmpty(whole),
       ...C.checkSchema(ref.columns, cur.columns),
-      ...C.checkNonFinite(cur.columns),
-      ...C.checkNullSpike(ref.columns, cur.columns, st.null_rate_tolerance),
-      ...C.checkOutOfRange(ref.columns, s.scan.rules, cur.rows, st.out_of_range_rate),
-      ...C.checkPrices(s.scan.rules),
-      ...C.checkVolume(s.scan.rules),
-      ...C.checkHighLow(s.scan.rules),
-      ...C.checkCoverage(ref, cur, s.symbols),
+      ...(rowChecks ? [
+        ...C.checkNonFinite(cur.columns),
+        // A null rate needs rows to mean anything: new rows are judged once there are enough of them.
+        ...(since === null || checked >= st.drift.min_period_rows ? C.checkNullSpike(ref.columns, cur.columns, st.null_rate_tolerance) : []),
+        ...C.checkOutOfRange(ref.columns, s.scan.rules, cur.rows, st.out_of_range_rate),
+        ...C.checkPrices(s.scan.rules),
+        ...C.checkVolume(s.scan.rules),
+        ...C.checkHighLow(s.scan.rules),
+      ] : []),
+      ...C.checkCoverage(ref, whole, s.symbols),
       ...C.checkDrift(psis),
       ...(drift.fresh === null ? [] : C.checkDrift(drift.fresh.columns, `the ${drift.fresh.rows} rows after ${drift.fresh.since} against the reference's ${drift.fresh.against}`)),
     ];
@@ -251,11 +293,14 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       table: o.table,
       input: label,
       snapshot: t.snapshot.id,
-      data_hash: created ? ref.data_hash : await lap(laps, 'hash', () => filesHash(t.paths)),
+      data_hash: created ? ref.data_hash : await lap(laps, 'hash', () => filesHash(t.files)),
       reference_version: ref.version,
       reference: refPath,
       reference_created: created,
-      rows: cur.rows,
+      rows: t.snapshot.rows,
+      mode: since === null ? 'full' : 'incremental',
+      since_snapshot: since,
+      rows_checked: checked,
       anomalies: final,
       summary,
       columns: cur.columns,

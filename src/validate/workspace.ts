@@ -22,6 +22,10 @@ export interface ValidateData {
   snapshot: number;
   rows: number;
   rows_in: number;
+  /** full, or incremental: only the rows brought by the snapshots after since_snapshot were checked (their count: rows_checked). */
+  mode: 'full' | 'incremental';
+  since_snapshot: number | null;
+  rows_checked: number;
   anomalies: Anomaly[];
   summary: Record<Severity, number>;
   report: string;
@@ -75,6 +79,9 @@ export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<Va
     snapshot: rep.snapshot,
     rows: rep.rows,
     rows_in: rep.rows,
+    mode: rep.mode,
+    since_snapshot: rep.since_snapshot,
+    rows_checked: rep.rows_checked,
     anomalies: rep.anomalies,
     summary: rep.summary,
     report: r.report_path,
