@@ -3,12 +3,13 @@
  * to it (rows after it changed → the same output); `backfill daily` runs each trading day once, in
  * order, and a second call skips them all; `runs list --json` shows the logical dates. beforeAll
  * builds one small workspace with a forecast champion; each test works in its own copy. */
-import { cp, rename } from 'node:fs/promises';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nextTradingDay, previousTradingDay } from '../src/core/calendar.js';
 import { openRegistry } from '../src/registry/store.js';
 import { runCli } from './helpers/cli.js';
+import { commitQuery, viewSource } from './helpers/store.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
 
 function sp(ws: string, args: string[]) {
@@ -35,16 +36,18 @@ async function copy(): Promise<string> {
   return w;
 }
 
-/** Rewrites both tables with every row dated after `day` changed (Volume ×7, Adj Close ×1.5). */
+/** Commits a snapshot of both tables with every row dated after `day` changed (Volume ×7, Adj Close ×1.5). */
 async function changeRowsAfter(ws: string, day: string): Promise<void> {
-  for (const rel of ['tables/prices.parquet', 'features/features.parquet']) {
-    const file = join(ws, rel);
-    await sql(`COPY (SELECT * REPLACE (CASE WHEN "Date" > '${day}' THEN "Volume" * 7 ELSE "Volume" END AS "Volume",
-      CASE WHEN "Date" > '${day}' THEN "Adj Close" * 1.5 ELSE "Adj Close" END AS "Adj Close") FROM read_parquet('${file}') ORDER BY "Symbol", "Date")
-      TO '${file}.edit' (FORMAT parquet)`);
-    await rename(`${file}.edit`, file);
+  for (const table of ['prices', 'features'] as const) {
+    const src = viewSource(ws, table);
+    const cols = (await sql(`DESCRIBE SELECT * EXCLUDE (_snapshot_id) FROM ${src}`)).map((r) => String(r.column_name));
+    const select = cols.map((c) => (c === 'Volume' ? `CASE WHEN "Date" > '${day}' THEN "Volume" * 7 ELSE "Volume" END AS "Volume"` : c === 'Adj Close' ? `CASE WHEN "Date" > '${day}' THEN "Adj Close" * 1.5 ELSE "Adj Close" END AS "Adj Close"` : `"${c}"`)).join(', ');
+    const syms = (await sql(`SELECT DISTINCT "Symbol" AS s FROM ${src} WHERE "Date" > '${day}'`)).map((r) => String(r.s));
+    const firstAfter = await sql(`SELECT "Symbol" AS s, min("Date") AS d FROM ${src} WHERE "Date" > '${day}' GROUP BY 1`);
+    await commitQuery(ws, table, `SELECT ${select} FROM ${src}`, { restate: new Map(firstAfter.map((r) => [String(r.s), String(r.d)])) });
+    expect(syms.length).toBeGreaterThan(0);
   }
-  const changed = await sql(`SELECT count(*)::INTEGER AS n FROM read_parquet('${join(ws, 'tables/prices.parquet')}') WHERE "Date" > '${day}'`);
+  const changed = await sql(`SELECT count(*)::INTEGER AS n FROM ${viewSource(ws, 'prices')} WHERE "Date" > '${day}'`);
   expect(Number(changed[0]!.n)).toBeGreaterThan(100);
 }
 

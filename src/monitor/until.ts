@@ -1,5 +1,5 @@
 /** @module monitor/until
- * A logical date for monitor's drift windows: db/monitor-reads reads a whole table file, so for
+ * A logical date for monitor's drift windows: db/monitor-reads reads a whole table, so for
  * `monitor --date D` the columns drift uses are copied, dated up to D and only as far back as the
  * windows reach, into a Parquet file under <workspace>/tmp/ that the reader is pointed at (and that
  * is removed after). The same windows as a read of the table with its rows after D left out. */
@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureWritableDir } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
-import { queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { queryRows, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 
 /** The oldest of the newest `n` distinct dates up to `end` in `src`, or null. */
 async function nthDateBack(conn: DuckDBConnection, src: string, end: string, n: number): Promise<string | null> {
@@ -26,7 +26,7 @@ export async function driftSourceUntil(
   referenceDays: number,
   referenceEnd?: string,
 ): Promise<{ path: string; remove: () => Promise<void> }> {
-  const src = `read_parquet(${sqlString(path)})`;
+  const src = tableSource(path);
   const names = new Set((await queryRows(conn, `DESCRIBE SELECT * FROM ${src}`)).map((r) => String(r.column_name)));
   let from = await nthDateBack(conn, src, until, recentDays + referenceDays + 1);
   if (referenceEnd !== undefined && referenceEnd < until) {
