@@ -42,13 +42,13 @@ let ws = '';
 /** Model ids by role, filled by beforeAll as the steps train them. */
 const ids: Record<string, string> = {};
 
-// In order, on one workspace (beforeAll). [role, train args, alias, outcome]. `weak` is a gbdt of one
-// tree (about the mean of log volume): far worse than naive, which predicts each row's 30-day mean.
+// In order, on one workspace (beforeAll). [role, train args, alias, outcome]. `weak` is naive (each
+// row's 30-day mean volume); `strong`, a gbdt of 20 trees on the two features, beats it on this data.
 const steps: [string, string[], string, string][] = [
-  ['weak', ['train', '--kind', 'gbdt', '--trees', '1'], 'champion', 'first'],
+  ['weak', ['train', '--kind', 'naive'], 'champion', 'first'],
   ['naive', ['train', '--kind', 'naive'], 'champion', 'not_requested'],
-  ['naive2', ['train', '--kind', 'naive', '--promote-if-better'], 'champion', 'promoted'],
-  ['weak2', ['train', '--kind', 'gbdt', '--trees', '1', '--promote-if-better'], 'champion', 'kept'],
+  ['strong', ['train', '--kind', 'gbdt', '--trees', '20', '--promote-if-better'], 'champion', 'promoted'],
+  ['weak2', ['train', '--kind', 'naive', '--promote-if-better'], 'champion', 'kept'],
   ['forecast', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'first'],
   ['forecast2', ['train', '--task', 'forecast', '--trees', '5'], 'forecast_champion', 'not_requested'],
 ];
@@ -119,7 +119,7 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
     afterAll(async () => app.close());
     // Run after the CLI cases, these move both aliases back from `weak` / `forecast2`; alone, a
     // forced promote of the holder itself is 'kept' (200) and the holder is still the candidate.
-    const apiCases = cases.map(([role, alias, force, want]): [string, string, boolean, string] => [want === 'ok' ? (alias === 'champion' ? 'naive2' : 'forecast') : role, alias, force, want]);
+    const apiCases = cases.map(([role, alias, force, want]): [string, string, boolean, string] => [want === 'ok' ? (alias === 'champion' ? 'strong' : 'forecast') : role, alias, force, want]);
     it.each(apiCases)('%s → %s (force %s) → %s', async (role, alias, force, want) => {
       const before = holderOf(alias);
       const r = await app.inject({ method: 'POST', url: `/models/${ids[role]}/promote`, payload: { alias, force } });

@@ -21,19 +21,19 @@ export interface ReadOptions {
   missingCode?: ErrorCode;
 }
 
-function missing(table: StoreTable, asOf: string | undefined, code?: ErrorCode): StockpipeError {
+function missing(ws: Workspace, table: StoreTable, asOf: string | undefined, code?: ErrorCode): StockpipeError {
   code ??= table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING';
   const step = table === 'prices' ? 'stockpipe ingest' : 'stockpipe features';
   return asOf === undefined
-    ? new StockpipeError(code, `the ${table} table has no snapshot yet`, { hint: `Run \`${step}\` first.` })
-    : new StockpipeError(code, `the ${table} table had no snapshot as of ${asOf}`, { hint: 'List the snapshots with `stockpipe snapshots`; pick a later one.' });
+    ? new StockpipeError(code, `the ${table} table (${ws.tableDir(table)}) has no snapshot yet`, { hint: `Run \`${step}\` first.` })
+    : new StockpipeError(code, `the ${table} table (${ws.tableDir(table)}) had no snapshot as of ${asOf}`, { hint: 'List the snapshots with `stockpipe snapshots`; pick a later one.' });
 }
 
 /** The table as of `asOf` (text as the user gave it; undefined = current), through an open registry. */
 export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: string | AsOf, opts: ReadOptions = {}): TableRead {
   const parsed = typeof asOf === 'string' ? parseAsOf(asOf) : asOf;
   const snapshot = parsed === undefined ? currentSnapshot(reg, table) : snapshotAsOf(reg, table, parsed);
-  if (snapshot === null) throw missing(table, typeof asOf === 'string' ? asOf : asOf === undefined ? undefined : JSON.stringify(asOf), opts.missingCode);
+  if (snapshot === null) throw missing(ws, table, typeof asOf === 'string' ? asOf : asOf === undefined ? undefined : JSON.stringify(asOf), opts.missingCode);
   const files = liveFiles(reg, snapshot);
   const gone = files.find((f) => f.deleted_at !== null);
   if (gone) {
