@@ -4,7 +4,6 @@
  * order, and a second call skips them all; `runs list --json` shows the logical dates. beforeAll
  * builds one small workspace with a forecast champion; each test works in its own copy. */
 import { cp } from 'node:fs/promises';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nextTradingDay, previousTradingDay } from '../src/core/calendar.js';
 import { openRegistry } from '../src/registry/store.js';
