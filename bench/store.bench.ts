@@ -5,6 +5,7 @@
  * (Adj Close re-adjusted, as after a dividend); each checked against a full rebuild's row count. */
 import { readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SYNTHETIC_BENCH } from '../src/sources/synthetic.js';
 import { machine, measure } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
@@ -29,12 +30,12 @@ function csvFiles(data: string): string[] {
 }
 
 export async function runStoreBench(argv: string[]): Promise<Record<string, unknown>> {
-  const symbols = Number(argv.find((a) => a.startsWith('--symbols='))?.slice(10) ?? 8000);
-  const years = argv.find((a) => a.startsWith('--years='))?.slice(8);
-  const gen = join(CACHE, `store-gen-${symbols}-${years ?? 'd'}`);
+  // Default: the etl benchmark's settings (≈ 28M rows, real-like number formats); --symbols=N for a smaller run.
+  const symbols = Number(argv.find((a) => a.startsWith('--symbols='))?.slice(10) ?? SYNTHETIC_BENCH.symbols);
+  const gen = join(CACHE, `store-gen-${symbols}`);
   const ws = join(CACHE, 'store-ws');
   rmSync(ws, { recursive: true, force: true });
-  cli(['fetch', '--workspace', gen, '--symbols', String(symbols), ...(years ? ['--years', years] : [])]);
+  cli(['fetch', '--workspace', gen, '--source', 'synthetic', '--seed', String(SYNTHETIC_BENCH.seed), '--symbols', String(symbols), '--years', String(SYNTHETIC_BENCH.years), '--start', SYNTHETIC_BENCH.start]);
   const data = join(CACHE, 'store-src');
   rmSync(data, { recursive: true, force: true });
   measure('cp', ['-r', join(gen, 'raw', 'synthetic', 'data'), data]);
@@ -42,6 +43,14 @@ export async function runStoreBench(argv: string[]): Promise<Record<string, unkn
   cli(['fetch', ...src]);
   const ingest = cli(['ingest', '--workspace', ws]);
   const features = cli(['features', '--workspace', ws]);
+  // validate: a full check (infers the reference) after the cold build, an incremental one after the new day.
+  const validations: Record<string, unknown>[] = [];
+  const check = (when: string): void => {
+    const r = measure(process.execPath, [CLI, 'validate', '--workspace', ws, '--json']);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; data?: Record<string, unknown>; error?: { code: string } };
+    validations.push({ when, seconds: r.seconds, ok: doc.ok, mode: doc.data?.mode ?? null, rows_checked: doc.data?.rows_checked ?? null, status: doc.data?.status ?? doc.error?.code });
+  };
+  check('after the cold build');
   const cold = { rows: ingest.data.table_rows, ingest_s: ingest.seconds, features_s: features.seconds, total_s: ingest.seconds + features.seconds, ingest_peak_rss_mb: ingest.peak_rss_mb, features_peak_rss_mb: features.peak_rss_mb };
   // One new trading day for every symbol: the last line repeated on the next weekday.
   const files = csvFiles(data);
@@ -54,6 +63,7 @@ export async function runStoreBench(argv: string[]): Promise<Record<string, unkn
   const f1 = cli(['fetch', ...src]);
   const i1 = cli(['ingest', '--workspace', ws]);
   const x1 = cli(['features', '--workspace', ws]);
+  check('after the new day');
   const day = { fetch_s: f1.seconds, ingest_s: i1.seconds, features_s: x1.seconds, total_s: f1.seconds + i1.seconds + x1.seconds, ingest_mode: i1.data.mode, files_tail_read: i1.data.files_tail_read, features_mode: x1.data.mode, rows_computed: x1.data.rows_computed };
   // A restatement: 20 symbols' Adj Close re-adjusted over their whole history.
   const restated = files.slice(0, 20);
@@ -70,5 +80,5 @@ export async function runStoreBench(argv: string[]): Promise<Record<string, unkn
   const i2 = cli(['ingest', '--workspace', ws]);
   const x2 = cli(['features', '--workspace', ws]);
   const restate = { symbols: restated.length, fetch_s: f2.seconds, ingest_s: i2.seconds, features_s: x2.seconds, ingest_mode: i2.data.mode, features_mode: x2.data.mode, rows_computed: x2.data.rows_computed, symbols_changed: x2.data.symbols_changed };
-  return { machine: machine(), date: new Date().toISOString(), symbols, rows: cold.rows, cold, new_day: day, restatement: restate };
+  return { machine: machine(), date: new Date().toISOString(), symbols, rows: cold.rows, cold, new_day: day, restatement: restate, validate: validations };
 }

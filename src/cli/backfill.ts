@@ -3,6 +3,7 @@
  * pipeline/backfill (one run per NYSE trading day, resumable, finished days skipped) or only lists
  * the days (--dry-run), prints one line per day, alerts on a failed day. A failed day exits 1 with
  * SP_ERR_RUN_FAILED naming it; Ctrl-C cancels (the next call with the same arguments continues). */
+import { cancelOnSignals } from './cancel.js';
 import { hashJson } from '../core/fs.js';
 import { StockpipeError } from '../core/errors.js';
 import { planBackfill, runBackfill, type BackfillDayResult, type PlannedDay } from '../pipeline/backfill.js';
@@ -71,13 +72,7 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
   }
   const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
   const reg = openRegistry(ctx.ws);
-  const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  if (opts.signal) opts.signal.addEventListener('abort', onSignal, { once: true });
-  else {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  const cancel = cancelOnSignals(opts.signal);
   const t0 = performance.now();
   const failedRuns: Parameters<typeof alertForRun>[1][] = [];
   try {
@@ -92,7 +87,7 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
       force: opts.force,
       continueOnFailure: opts.continueOnFailure,
       concurrency: ctx.config.pipeline.concurrency,
-      signal: abort.signal,
+      signal: cancel.signal,
       processes: lock.processes,
       params: { pipeline: pipeline.name },
       configHash: hashJson(ctx.config),
@@ -128,8 +123,7 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
     const human = `backfill ${out.backfill_id} (${out.pipeline} ${out.from}..${out.to}) ${out.status}${out.resumed ? ' (continued)' : ''} in ${data.seconds} s: ${out.days.length} trading days, ${n('succeeded')} run, ${n('skipped')} skipped (finished already)`;
     return { data, human };
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    cancel.dispose();
     reg.close();
     await lock.release();
   }

@@ -2,6 +2,7 @@
  * `stockpipe run [train|daily]`: takes the workspace's run lock, runs (or resumes, or only plans)
  * the pipeline with the live view, cancels cleanly on Ctrl-C/SIGTERM (marked cancelled, resumable),
  * and sends failure (or success) alerts. A failed run exits 1 with SP_ERR_RUN_FAILED. */
+import { cancelOnSignals } from './cancel.js';
 import { fileURLToPath } from 'node:url';
 import { hashJson } from '../core/fs.js';
 import { StockpipeError } from '../core/errors.js';
@@ -99,13 +100,7 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
   const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
   const reg = openRegistry(ctx.ws);
   const view = opts.observer ? { ...opts.observer, stop() {} } : createLiveView(process.stderr, { quiet: ctx.quiet || ctx.json });
-  const abort = new AbortController();
-  const onSignal = (): void => abort.abort();
-  if (opts.signal) opts.signal.addEventListener('abort', onSignal, { once: true });
-  else {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  }
+  const cancel = cancelOnSignals(opts.signal);
   try {
     let resume: string | undefined;
     if (opts.resume === true) {
@@ -116,7 +111,7 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
     } else if (typeof opts.resume === 'string') resume = opts.resume;
     const out = await runPipeline({
       ws: ctx.ws, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume, logicalDate: opts.logicalDate,
-      concurrency: ctx.config.pipeline.concurrency, signal: abort.signal, observer: view, processes: lock.processes,
+      concurrency: ctx.config.pipeline.concurrency, signal: cancel.signal, observer: view, processes: lock.processes,
       params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
     });
     view.stop();
@@ -136,8 +131,7 @@ export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): 
     return { data, human };
   } finally {
     view.stop();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    cancel.dispose();
     reg.close();
     await lock.release();
   }

@@ -13,7 +13,7 @@ import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { currentSnapshot, ingestState, type IngestFileState, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
-import { BUCKETS, bucketOf, LINEAGE_COLUMN } from '../store/partition.js';
+import { BUCKETS, bucketOf, LINEAGE_COLUMN, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource } from '../store/read.js';
 import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
 import { type Fingerprint, fingerprint, grownTail } from './source-state.js';
@@ -252,6 +252,17 @@ function parseFailure(c: IngestRun, f: BarFile, res: Extract<ParseResult, { ok: 
   return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${res.message}`);
 }
 
+/** A symbol's files as the pool parsed them (pool indexes from `first` on), each accounted in the report. */
+function takeGroup(c: IngestRun, pool: ParsePool, files: readonly BarFile[], first: number, issues: MalformedLine[], lines: Map<string, number>): { parsed: ParsedBars; asset: Asset }[] {
+  return files.map((f, i) => {
+    const res = pool.takeSync(first + i);
+    if (!res.ok) throw parseFailure(c, f, res);
+    account(c, f.path, res.parsed, 0, issues);
+    lines.set(f.path, res.parsed.rowsRead);
+    return { parsed: res.parsed, asset: f.asset };
+  });
+}
+
 /** A symbol's rows ready to write, or null when none were kept. */
 function toBatch(c: IngestRun, groupIndex: number, symbol: string, parts: { parsed: ParsedBars; asset: Asset }[], nameIndex: Map<string, number>): BarsBatch | null {
   const merged = mergeParsed(parts);
@@ -330,41 +341,42 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
           const conn = lane === 0 ? db.connection : await db.connect();
           let k = 0;
           let file = 0;
+          const inBucket = (bucket: number): boolean => k < laneGroups.length && bucketOf(laneGroups[k]!.g.symbol) === bucket;
           for (const bucket of used.filter((b) => laneOf[b] === lane).sort((x, y) => x - y)) {
-            const next = (): BarsBatch | null => {
-              if (failed !== null) throw new Error('another lane failed'); // stop this lane's write too
-              while (k < laneGroups.length && bucketOf(laneGroups[k]!.g.symbol) === bucket) {
-                const { g: group, i: gi } = laneGroups[k++]!;
-                const parts: { parsed: ParsedBars; asset: Asset }[] = [];
-                for (const f of group.files) {
-                  const res = pool.takeSync(file++);
-                  if (!res.ok) throw parseFailure(c, f, res);
-                  account(c, f.path, res.parsed, 0, issues);
-                  lines.set(f.path, res.parsed.rowsRead);
-                  parts.push({ parsed: res.parsed, asset: f.asset });
+            // One file per TARGET_FILE_ROWS rows of the bucket, cut between symbols.
+            while (inBucket(bucket)) {
+              let rowsInFile = 0;
+              const next = (): BarsBatch | null => {
+                if (failed !== null) throw new Error('another lane failed'); // stop this lane's write too
+                if (rowsInFile >= TARGET_FILE_ROWS) return null;
+                while (inBucket(bucket)) {
+                  const { g: group, i: gi } = laneGroups[k++]!;
+                  const parts = takeGroup(c, pool, group.files, file, issues, lines);
+                  file += group.files.length;
+                  opts.progress.update(++filesDone);
+                  const batch = toBatch(c, gi, group.symbol, parts, nameIndex);
+                  if (batch === null) {
+                    lastDate.set(group.symbol, null);
+                    continue;
+                  }
+                  kept++;
+                  if (!c.names.has(group.symbol)) withoutMeta++;
+                  lastDate.set(group.symbol, civilFromDays(batch.day[batch.rows - 1]!));
+                  rowsInFile += batch.rows;
+                  return batch;
                 }
-                opts.progress.update(++filesDone);
-                const batch = toBatch(c, gi, group.symbol, parts, nameIndex);
-                if (batch === null) {
-                  lastDate.set(group.symbol, null);
-                  continue;
-                }
-                kept++;
-                if (!c.names.has(group.symbol)) withoutMeta++;
-                lastDate.set(group.symbol, civilFromDays(batch.day[batch.rows - 1]!));
-                return batch;
+                return null;
+              };
+              const f = await w.newFile(bucket);
+              try {
+                await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } }, next, f.abs);
+              } catch (err) {
+                failed ??= err;
+                await rm(f.abs, { force: true });
+                throw err;
               }
-              return null;
-            };
-            const f = await w.newFile(bucket);
-            try {
-              await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } }, next, f.abs);
-            } catch (err) {
-              failed ??= err;
-              await rm(f.abs, { force: true });
-              throw err;
+              await w.addWritten(conn, f);
             }
-            await w.addWritten(conn, f);
           }
         }));
         // Every lane has stopped; the first failure is the one to report.
@@ -492,14 +504,8 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     opts.progress.start('ingest', files.length);
     try {
       for (const g of reparse) {
-        const parts: { parsed: ParsedBars; asset: Asset }[] = [];
-        for (const f of g.files) {
-          const res = pool.takeSync(k++);
-          if (!res.ok) throw parseFailure(c, f, res);
-          account(c, f.path, res.parsed, 0, issues);
-          lines.set(f.path, res.parsed.rowsRead);
-          parts.push({ parsed: res.parsed, asset: f.asset });
-        }
+        const parts = takeGroup(c, pool, g.files, k, issues, lines);
+        k += g.files.length;
         opts.progress.update(k);
         touched.push({ symbol: g.symbol, batch: toBatch(c, g.first, g.symbol, parts, nameIndex), tail: false });
       }

@@ -17,7 +17,7 @@ import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } 
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
-import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName } from '../store/partition.js';
+import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource, readTable, tableAt } from '../store/read.js';
 import { applyChanges, type SymbolDelta, TableWrite, type WrittenFile } from '../store/write.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
@@ -268,24 +268,29 @@ async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord
     await withWorker(ws, plan.scan, s.window, s.extended, nameIndex, async (take) => {
       for (const pb of plan.buckets) {
         let left = pb.count;
-        const next = (): BarsBatch | null => {
-          if (failed !== null) throw new Error('another lane failed'); // stop this lane's write too
-          if (left === 0) return null;
-          const got = take();
-          if (got === null) throw new Error('the feature worker ended early');
-          left--;
-          done += got.batch.rows;
-          opts.progress.update(done);
-          return got.batch;
-        };
-        const f = await w.newFile(pb.bucket);
-        try {
-          await writeBarsParquet(c, { symbols: plan.scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
-        } catch (err) {
-          failed ??= err;
-          throw err;
+        // One file per TARGET_FILE_ROWS rows of the bucket, cut between symbols (as ingest writes).
+        while (left > 0) {
+          let rowsInFile = 0;
+          const next = (): BarsBatch | null => {
+            if (failed !== null) throw new Error('another lane failed'); // stop this lane's write too
+            if (left === 0 || rowsInFile >= TARGET_FILE_ROWS) return null;
+            const got = take();
+            if (got === null) throw new Error('the feature worker ended early');
+            left--;
+            done += got.batch.rows;
+            rowsInFile += got.batch.rows;
+            opts.progress.update(done);
+            return got.batch;
+          };
+          const f = await w.newFile(pb.bucket);
+          try {
+            await writeBarsParquet(c, { symbols: plan.scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
+          } catch (err) {
+            failed ??= err;
+            throw err;
+          }
+          await w.addWritten(c, f);
         }
-        await w.addWritten(c, f);
       }
     });
   }));

@@ -10,7 +10,14 @@ export const BUCKETS = 16;
 /** The row-lineage column: the snapshot that brought the row (Iceberg v3's `_last_updated_sequence_number`). */
 export const LINEAGE_COLUMN = '_snapshot_id';
 
-/** A live bucket holding more files than this is compacted into one file by the next write. */
+/** A full write starts a new file in a bucket at the next symbol once a file holds this many rows:
+ * a restated symbol then rewrites one such file, not its whole bucket (Iceberg's target file size). */
+export const TARGET_FILE_ROWS = 262_144;
+
+/** Files below this many rows are "small": compaction merges them (bin-packing, as Delta's OPTIMIZE), never the full ones. */
+export const SMALL_FILE_ROWS = TARGET_FILE_ROWS / 2;
+
+/** A bucket holding more small files than this is compacted by the next write. */
 export const MAX_FILES_PER_BUCKET = 8;
 
 /** FNV-1a (32 bit) over the symbol's UTF-16 code units, modulo BUCKETS: stable across runs and machines. */

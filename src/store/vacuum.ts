@@ -15,7 +15,7 @@ import { openDuckDB } from '../db/duckdb.js';
 import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { lineageSnapshotIds } from '../registry/lineage.js';
 import { openRegistry, type Registry } from '../registry/store.js';
-import { bucketOfPartition } from './partition.js';
+import { bucketOfPartition, SMALL_FILE_ROWS } from './partition.js';
 import { compactBucket, TableWrite } from './write.js';
 
 /** Orphans younger than this may belong to a write in progress (Delta's default retention is longer; a stockpipe write is minutes). */
@@ -79,10 +79,10 @@ export function planVacuum(snapshots: readonly SnapshotRecord[], files: readonly
   return { kept: [...kept].sort((a, b) => a - b), remove: files.filter((f) => f.deleted_at === null && !needed(f)) };
 }
 
-/** Buckets of the table's current snapshot holding more than one file. */
+/** Buckets of the table's current snapshot holding more than one small file (full-size files are never merged). */
 function crowdedBuckets(live: readonly DataFileRecord[]): number[] {
   const count = new Map<number, number>();
-  for (const f of live) {
+  for (const f of live.filter((x) => x.rows < SMALL_FILE_ROWS)) {
     const b = bucketOfPartition(f.partition);
     if (b !== null) count.set(b, (count.get(b) ?? 0) + 1);
   }

@@ -4,7 +4,7 @@
  * transaction adds them and removes the files they replace, then the view is updated. A crash
  * before the commit leaves only unreferenced files (vacuum deletes them) and the previous snapshot
  * intact. Appends add a file per touched bucket; restated or removed symbols rewrite the files that
- * held them (copy-on-write); a bucket grown past MAX_FILES_PER_BUCKET files is compacted. */
+ * held them (copy-on-write); a bucket with more than MAX_FILES_PER_BUCKET small files has them merged. */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import {
   commitSnapshot, currentSnapshot, type DataFileRecord, type CommitInput, liveFiles, type NewDataFile, nextSnapshotId, type SnapshotOperation, type SnapshotRecord, type StoreTable,
 } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
-import { BUCKETS, bucketOf, MAX_FILES_PER_BUCKET, partitionName } from './partition.js';
+import { BUCKETS, bucketOf, MAX_FILES_PER_BUCKET, partitionName, SMALL_FILE_ROWS } from './partition.js';
 import { parquetSource } from './read.js';
 import { publishView } from './view.js';
 
@@ -189,11 +189,15 @@ async function appendByBucket(conn: DuckDBConnection, w: TableWrite, d: string):
   }
 }
 
-/** Merges a bucket's files (live ones and the ones this write added) into one when there are more than `max`; returns 1 if it did. */
+/**
+ * Merges a bucket's small files (live ones and the ones this write added; fewer than SMALL_FILE_ROWS
+ * rows each) into one when there are more than `max` of them; returns 1 if it did. Full-size files
+ * are left alone, so compaction never rewrites the bulk of a bucket.
+ */
 export async function compactBucket(conn: DuckDBConnection, w: TableWrite, bucket: number, max: number): Promise<number> {
   const p = partitionName(bucket);
-  const old = w.liveIn(bucket);
-  const fresh = w.added.filter((f) => f.partition === p);
+  const old = w.liveIn(bucket).filter((f) => f.rows < SMALL_FILE_ROWS);
+  const fresh = w.added.filter((f) => f.partition === p && f.rows < SMALL_FILE_ROWS);
   if (old.length + fresh.length <= max || old.length + fresh.length <= 1) return 0;
   const paths = [...old.map((f) => w.ws.path(f.path)), ...fresh.map((f) => w.ws.path(f.path))];
   const f = await w.newFile(bucket);

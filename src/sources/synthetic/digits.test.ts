@@ -1,5 +1,5 @@
 /** @module sources/synthetic/digits.test
- * The generator's number formats and file lengths against the real data's (SPEC §12): digit
+ * The generator's number formats and file lengths against the real data's (the full Kaggle dataset's measured mix, docs/data.md): digit
  * counting against a naive twin, then the mix of a generated sample on the benchmark calendar. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -75,7 +75,7 @@ describe('countPriceDigits', () => {
     expect(files).toBe(20);
   });
 
-  it('finds the SPEC §12 mix in the real sample', (ctx) => {
+  it('finds the full dataset\'s mix in the real sample', (ctx) => {
     const dirs = ['stocks', 'etfs'].map((a) => join(SAMPLE, a));
     let names: string[][];
     try {

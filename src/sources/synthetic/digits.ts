@@ -1,6 +1,6 @@
 /** @module sources/synthetic/digits
  * Counts the significant digits of the price fields (Open … Adj Close) of a Kaggle-layout CSV, the
- * measure the generator is tuned to (SPEC §12). Used by bench/price-digits.ts and the synthetic
+ * measure the generator is tuned to (the full Kaggle dataset's measured mix, docs/data.md). Used by bench/price-digits.ts and the synthetic
  * tests; parsing for ingest is etl/csv-parse's. */
 
 /** Price-field counts by significant digits (index 0 … 25; 25 also holds longer ones). */
