@@ -2,7 +2,7 @@
  * random moments leaves the previous snapshot readable (catalog, files and view agree) and the
  * next run completes it, equal to a full rebuild; two older snapshots read while a third is being
  * written give the same rows as before. */
-import { appendFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -126,4 +126,31 @@ describe('store under kill -9', () => {
     expect(reads).toBeGreaterThan(0);
     expect([await count(s1), await count(s2)]).toEqual(want);
   }, 300_000);
+
+  it('repairs a view left one snapshot behind (killed between the commit and the view update)', async () => {
+    const root = await tempDir('store-view');
+    const src = join(root, 'src');
+    await source(src, 5, 50);
+    const ws = join(root, 'ws');
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const first = ok(['ingest', '--workspace', ws]);
+    const headPath = join(ws, 'tables', 'prices', '_snapshot.json');
+    const oldHead = await readFile(headPath, 'utf8');
+    const oldFiles = await readdir(join(ws, 'tables', 'prices'), { recursive: true });
+    await appendDay(src, 5, 50);
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const second = ok(['ingest', '--workspace', ws]);
+    expect(second.snapshot_id).toBe(first.snapshot_id + 1);
+    // As a kill after the catalog commit leaves it: the old head, the new snapshot's files not linked.
+    await writeFile(headPath, oldHead);
+    for (const f of await readdir(join(ws, 'tables', 'prices'), { recursive: true })) {
+      if (String(f).endsWith('.parquet') && !oldFiles.includes(f)) await rm(join(ws, 'tables', 'prices', String(f)));
+    }
+    const again = ok(['ingest', '--workspace', ws]);
+    expect(again.snapshot_id).toBe(second.snapshot_id);
+    expect(JSON.parse(await readFile(headPath, 'utf8')).snapshot_id).toBe(second.snapshot_id);
+    const [n] = await sql(`SELECT count(*)::INT AS n FROM ${view(ws, 'prices')}`);
+    expect(n!.n).toBe(second.table_rows);
+  }, 120_000);
 });
+

@@ -15,6 +15,7 @@ import { currentSnapshot, ingestState, type IngestFileState, type SnapshotRecord
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource } from '../store/read.js';
+import { ensureView } from '../store/view.js';
 import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
 import { type Fingerprint, fingerprint, grownTail } from './source-state.js';
 import type { ParseResult } from './parse-protocol.js';
@@ -140,6 +141,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   const hash = inputHash(m, opts.strict);
   const reg = openRegistry(ws);
   try {
+    await ensureView(ws, reg, 'prices');
     const cur = currentSnapshot(reg, 'prices');
     if (!opts.force && cur) {
       const prev = await readPreviousReport(ws);
@@ -538,7 +540,8 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     lap('delta written');
     // Compare the re-read symbols with their stored rows: the first differing date, and each row's lineage.
     const reread = touched.filter((t) => !t.tail).map((t) => t.symbol).concat(removedSymbols);
-    const oldPaths = [...new Set(reread.map(bucketOf))].flatMap((b) => w.liveIn(b)).map((f) => ws.path(f.path));
+    // Only the files whose symbol range holds a re-read symbol are opened.
+    const oldPaths = w.liveHolding(reread).map((f) => ws.path(f.path));
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_reread AS SELECT unnest([${reread.map(sqlString).join(', ')}]::VARCHAR[]) AS "Symbol"`);
     const oldRows = oldPaths.length === 0 || reread.length === 0 ? null : `(SELECT p.* FROM ${parquetSource(oldPaths)} p SEMI JOIN sp_reread USING ("Symbol"))`;
     const fresh = parquetSource([deltaRaw]);

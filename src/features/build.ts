@@ -19,7 +19,8 @@ import { changesBetween, currentSnapshot, listSnapshots, type DataFileRecord, ty
 import { openRegistry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource, readTable, tableAt } from '../store/read.js';
-import { applyChanges, type SymbolDelta, TableWrite, type WrittenFile } from '../store/write.js';
+import { ensureView } from '../store/view.js';
+import { applyChanges, mayHold, type SymbolDelta, TableWrite, type WrittenFile } from '../store/write.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { civilFromDays, daysFromCivil } from '../etl/csv-parse.js';
@@ -163,6 +164,8 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: opts.extended === true };
   const reg = openRegistry(ws);
   try {
+    await ensureView(ws, reg, 'prices');
+    await ensureView(ws, reg, 'features');
     const prices = tableAt(ws, reg, 'prices');
     const cur = currentSnapshot(reg, 'features');
     const built = (cur?.source ?? null) as (FeatureSettings & { prices_snapshot: number }) | null;
@@ -415,7 +418,9 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     await applyChanges(conn, w, null, changes);
     return { computed: 0, changes, append: false };
   }
-  const srcFiles = prices.files.filter((f) => live.some(([sym]) => partitionName(bucketOf(sym)) === f.partition));
+  // Only the prices files whose symbol range holds a changed symbol are read.
+  const changedSymbols = live.map(([sym]) => sym);
+  const srcFiles = prices.files.filter((f) => live.some(([sym]) => partitionName(bucketOf(sym)) === f.partition) && mayHold(f, changedSymbols));
   const src = parquetSource(srcFiles.map((f) => ws.path(f.path)));
   // A calendar-day cutoff generous enough for `ctx` trading rows; symbols with gaps beyond it are read whole.
   const lookbackDays = Math.ceil(ctx * 7 / 5) + 30;

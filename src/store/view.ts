@@ -6,9 +6,9 @@
  * never disturbs a stockpipe read. The view is rebuilt from the catalog after every commit. */
 import { link, mkdir, readdir, rm, rmdir, copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { readdirOrEmpty, writeFileAtomic } from '../core/fs.js';
+import { readdirOrEmpty, readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
-import { liveFiles, type SnapshotRecord } from '../registry/catalog.js';
+import { currentSnapshot, liveFiles, type SnapshotRecord } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
 
 /** What tables/<table>/_snapshot.json holds. */
@@ -61,4 +61,24 @@ export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRe
   const head: TableHead = { table: snap.table, snapshot_id: snap.id, created_at: snap.created_at, operation: snap.operation, rows: snap.rows, files: [...want.keys()].sort() };
   await writeFileAtomic(ws.tableHead(snap.table), `${JSON.stringify(head, null, 2)}\n`);
   return head;
+}
+
+/**
+ * Publishes the current snapshot when the view does not show it: a writer killed between its
+ * catalog commit and its view update left the view one snapshot behind. Every writer calls this
+ * first, so the next command repairs it (even one that then finds nothing to do).
+ */
+export async function ensureView(ws: Workspace, reg: Registry, table: SnapshotRecord['table']): Promise<void> {
+  const cur = currentSnapshot(reg, table);
+  if (cur === null) return;
+  const text = await readFileOrNull(ws.tableHead(table));
+  let shown: number | null = null;
+  if (text !== null) {
+    try {
+      shown = (JSON.parse(text) as Partial<TableHead>).snapshot_id ?? null;
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err; // a torn head is rewritten below
+    }
+  }
+  if (shown !== cur.id) await publishView(ws, reg, cur);
 }

@@ -80,6 +80,11 @@ export class TableWrite {
     this.removed.push(...this.live.filter((f) => !this.removed.includes(f)));
   }
 
+  /** The live files that may hold one of `symbols` (their catalog symbol range contains it): the only ones a read of those symbols opens. */
+  liveHolding(symbols: readonly string[]): DataFileRecord[] {
+    return this.live.filter((f) => !this.removed.includes(f) && mayHold(f, symbols));
+  }
+
   /** The live files of a bucket, as this write leaves them so far (removed ones excluded, added ones not included). */
   liveIn(bucket: number): DataFileRecord[] {
     const p = partitionName(bucket);
@@ -124,6 +129,12 @@ export class TableWrite {
 
 const CHANGES = 'sp_changes';
 
+/** Whether a file's catalog symbol range contains one of `symbols` (a file without a range may hold anything). */
+export function mayHold(f: Pick<DataFileRecord, 'symbol_min' | 'symbol_max'>, symbols: readonly string[]): boolean {
+  if (f.symbol_min === null || f.symbol_max === null) return true;
+  return symbols.some((s) => s >= f.symbol_min! && s <= f.symbol_max!);
+}
+
 /** Loads the per-symbol changes into a DuckDB temp table (Symbol, from_date, bucket, kind). */
 async function loadChanges(conn: DuckDBConnection, changes: ReadonlyMap<string, SymbolDelta>): Promise<void> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${CHANGES} ("Symbol" VARCHAR, from_date VARCHAR, bucket INTEGER, kind VARCHAR)`);
@@ -148,7 +159,8 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
   for (const b of [...touched].sort((x, y) => x - y)) {
     const kinds = [...changes].filter(([s]) => bucketOf(s) === b);
     if (kinds.some(([, c]) => !c.append)) {
-      const files = w.liveIn(b);
+      const restated = kinds.filter(([, c]) => !c.append).map(([sym]) => sym);
+      const files = w.liveIn(b).filter((f) => mayHold(f, restated));
       const held = files.length === 0 ? [] : await queryRows(conn, `SELECT DISTINCT p.filename AS f FROM read_parquet([${files.map((f) => sqlString(w.ws.path(f.path))).join(', ')}], filename = true, hive_partitioning = false) p JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'restate'`);
       const heldPaths = new Set(held.map((r) => String(r.f)));
       const affected = files.filter((f) => heldPaths.has(w.ws.path(f.path)));
