@@ -3,7 +3,7 @@
  * Skips with a printed reason when not root or when the mount fails. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { readdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,9 +43,12 @@ async function temps(dir: string): Promise<string[]> {
   return names.filter((n) => /\.tmp-\d+/.test(n));
 }
 
+/** Every file under a folder (recursively) with its sha256. */
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const n of (await readdir(dir)).sort()) out[n] = await sha256File(join(dir, n));
+  for (const n of ((await readdir(dir, { recursive: true })) as string[]).sort()) {
+    if ((await stat(join(dir, n))).isFile()) out[n] = await sha256File(join(dir, n));
+  }
   return out;
 }
 
@@ -61,20 +64,21 @@ describe.skipIf(skip !== null)('a full file system', () => {
     await writeFile(join(mnt, 'filler'), Buffer.alloc(Number(s.bavail) * Number(s.bsize) - 4096));
   }, 120_000);
 
-  // [command, folder whose files must be unchanged]
+  // [command, folder named by the error; the table files (store/ and the tables/ view) must be unchanged]
   const cases: [string[], string][] = [
-    [['ingest', '--force'], 'tables'],
-    [['features', '--force', '--window', '5'], 'features'],
+    [['ingest', '--force'], 'store'],
+    [['features', '--force', '--window', '5'], 'store'],
     [['validate', '--set-reference', '--fail-on', 'never'], 'validation'],
   ];
   it.each(cases)('%j → SP_ERR_DISK_FULL naming %s; previous outputs intact, no temp file', async (args, folder) => {
-    const before = await snapshot(join(ws(), folder));
+    const watched = folder === 'store' ? ['store', 'tables'] : [folder];
+    const before = await Promise.all(watched.map((d) => snapshot(join(ws(), d))));
     const r = sp([...args, '-w', ws()]);
     expect(r.error?.code, r.stderr).toBe('SP_ERR_DISK_FULL');
     expect(r.status).toBe(1);
     expect(r.error!.message).toContain(join(ws(), folder));
     expect(r.error!.hint).toMatch(/Free at least .*bytes/);
-    expect(await snapshot(join(ws(), folder))).toEqual(before);
+    expect(await Promise.all(watched.map((d) => snapshot(join(ws(), d))))).toEqual(before);
     expect(await temps(ws())).toEqual([]);
     expect(JSON.parse(await readFile(join(ws(), 'tables', 'prices.report.json'), 'utf8'))).toHaveProperty('rows_kept');
   });

@@ -9,7 +9,11 @@ import { receiveMessageOnPort, type MessagePort, type TransferListItem } from 'n
 const NEXT = 0; // next item index a producer may claim
 const CONSUMED = 1; // items the consumer has taken
 const SIGNAL = 2; // bumped after each posted result
+const CANCEL = 3; // set by the consumer when it stops taking (a failed write): producers stop at their next wait
 const SLOTS = 4;
+
+/** What a producer throws once the consumer has cancelled: it stops between native calls and exits by itself. */
+export class InboxCancelled extends Error {}
 
 export interface Numbered {
   /** Item index (0, 1, 2, …); -1 reports a producer crash. */
@@ -40,6 +44,7 @@ export class InboxProducer {
   /** Blocks while item `index` is more than `lookahead` ahead of the consumer. */
   waitForRoom(index: number): void {
     for (;;) {
+      if (Atomics.load(this.ctrl, CANCEL) !== 0) throw new InboxCancelled('the consumer stopped');
       const consumed = Atomics.load(this.ctrl, CONSUMED);
       if (index - consumed < this.lookahead) return;
       Atomics.wait(this.ctrl, CONSUMED, consumed, 1000);
@@ -116,6 +121,15 @@ export class InboxConsumer<T extends Numbered> {
       if (Date.now() - started > this.stallMs) throw new Error(`workers produced nothing for ${this.describe(index)} in ${this.stallMs / 1000} s`);
       Atomics.wait(this.ctrl, SIGNAL, seen, 500);
     }
+  }
+
+  /**
+   * Stops the producers: each throws InboxCancelled at its next wait for room, between native calls,
+   * and its thread ends by itself (terminating a worker inside a DuckDB call aborts the process).
+   */
+  cancel(): void {
+    Atomics.store(this.ctrl, CANCEL, 1);
+    Atomics.notify(this.ctrl, CONSUMED);
   }
 
   /** Marks items up to `index` consumed (lets producers run ahead again). */

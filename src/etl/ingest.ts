@@ -399,8 +399,7 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
         });
       } catch (err) {
         await w.discard();
-        w.added.length = 0;
-        if (!(err instanceof DateRangeError) || attempt === ranges.length - 1) throw err;
+        if (!(err instanceof DateRangeError) || attempt === ranges.length - 1) throw w.failure(err);
         Object.assign(c.report, JSON.parse(saved));
         log.debug({ err: err.message }, 'a file is not sorted by date: writing again with the full date dictionary');
       } finally {
@@ -604,7 +603,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     });
   } catch (err) {
     await w.discard();
-    throw err;
+    throw w.failure(err);
   } finally {
     db.close();
     await rm(deltaRaw, { force: true });

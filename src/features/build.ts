@@ -130,10 +130,11 @@ async function withWorker<T>(ws: Workspace, scan: Scan, window: number, extended
     done = true;
     return out;
   } finally {
+    // Let the worker finish its last DuckDB call and exit by itself (after a failure, it stops at
+    // its next wait for room): terminating it while a native call is in flight aborts the process.
+    if (!done) inbox.cancel();
+    await Promise.race([exited, new Promise((r) => setTimeout(r, WORKER_EXIT_MS).unref())]);
     port1.close();
-    // After a full read, let the worker finish its last DuckDB call and exit by itself:
-    // terminating it while a native call is in flight aborts the process (Napi::Error).
-    if (done) await Promise.race([exited, new Promise((r) => setTimeout(r, WORKER_EXIT_MS).unref())]);
     await worker.terminate();
   }
 }
@@ -199,7 +200,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         });
       } catch (err) {
         await w0.discard(); // nothing was committed: the files written so far are nobody's
-        throw err;
+        throw w0.failure(err);
       }
       log.debug({ phase: 'committed', ms: Math.round(performance.now() - t0) }, 'features');
       // From the files' footers (Parquet null counts), not a scan: the rows with both features.

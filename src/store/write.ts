@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
 import {
@@ -37,6 +38,8 @@ export class TableWrite {
   readonly removed: DataFileRecord[] = [];
   private seq = 0;
   private committed = false;
+  /** Every file path this write created (added, merged away, or left half-written by a failure). */
+  private readonly created = new Set<string>();
   private readonly tag = randomBytes(3).toString('hex');
 
   private constructor(
@@ -59,6 +62,7 @@ export class TableWrite {
     const rel = `${this.ws.relative(this.ws.storeTableDir(this.table))}/${partition}/s${String(this.id).padStart(6, '0')}-${String(this.seq++).padStart(3, '0')}-${this.tag}.parquet`;
     const abs = this.ws.path(rel);
     await mkdir(join(abs, '..'), { recursive: true });
+    this.created.add(abs);
     return { rel, abs, partition };
   }
 
@@ -115,7 +119,18 @@ export class TableWrite {
   /** Deletes what this write added (it failed before committing; after the commit, nothing). */
   async discard(): Promise<void> {
     if (this.committed) return;
-    for (const f of this.added) await rm(this.ws.path(f.path), { force: true });
+    for (const abs of this.created) await rm(abs, { force: true });
+    this.added.length = 0;
+  }
+
+  /**
+   * A failed write's error as the user should see it: a full disk names the table's store folder and
+   * how much room a new snapshot needs (estimated as the current one's size); others pass through.
+   */
+  failure(err: unknown): unknown {
+    if (resourceKind(err) !== 'disk_full') return err;
+    const bytes = this.live.reduce((a, f) => a + f.bytes, 0);
+    return diskFullError(this.ws.storeTableDir(this.table), err, bytes > 0 ? { bytes, basis: `the size of the ${this.table} table's current snapshot`, exact: false } : undefined);
   }
 
   /** Commits the snapshot (one catalog transaction), then updates the view. */
