@@ -23,6 +23,13 @@ import { ALIAS_NAME, openRegistry, type Registry } from '../registry/store.js';
 import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 
+
+/** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
+const PAGED_BY_PIPELINE = {
+  limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
+  pipeline: { type: 'string', minLength: 1, maxLength: 200 },
+} as const;
 export interface DashboardOptions {
   /** The served workspace (its memory limit bounds the dashboard's DuckDB reads). */
   workspace: WorkspaceRef;
@@ -100,9 +107,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       querystring: {
         type: 'object',
         properties: {
-          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-          offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
-          pipeline: { type: 'string', minLength: 1, maxLength: 200 },
+          ...PAGED_BY_PIPELINE,
           status: { type: 'string', enum: [...PIPELINE_RUN_STATUSES] },
           backfill: { type: 'string', minLength: 1, maxLength: 100 },
         },
@@ -124,9 +129,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       querystring: {
         type: 'object',
         properties: {
-          limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
-          offset: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
-          pipeline: { type: 'string', minLength: 1, maxLength: 200 },
+          ...PAGED_BY_PIPELINE,
         },
         additionalProperties: false,
       },
