@@ -32,6 +32,8 @@ import { ParsePool } from './parse-pool.js';
 export const INGEST_VERSION = 1;
 export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
 const MAX_REPORTED_ISSUES = 200;
+/** The Parquet key-value metadata of every prices file a full ingest writes. */
+const PRICES_KV = { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) };
 /** Malformed lines held while files are read (then sorted and cut to MAX_REPORTED_ISSUES). */
 const MAX_KEPT_ISSUES = 20_000;
 
@@ -371,7 +373,7 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
               };
               const f = await w.newFile(bucket);
               try {
-                await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } }, next, f.abs);
+                await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, next, f.abs);
               } catch (err) {
                 failed ??= err;
                 await rm(f.abs, { force: true });
@@ -386,7 +388,7 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
         if (rejected) throw failed ?? rejected.reason;
         keepIssues(c.report, issues);
         w.removeAll();
-        await w.keepSchema(db.connection, (abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) } }, () => null, abs));
+        await w.keepSchema(db.connection, (abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
         const states = await statesOf(c, ordered, lines, lastDate);
         c.report.files_read = ordered.length;
         c.report.symbols_changed = kept;
