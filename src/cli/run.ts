@@ -17,6 +17,8 @@ import type { RunObserver } from '../pipeline/types.js';
 import type { AlertRecord } from '../registry/alerts.js';
 import { latestUnfinishedRun } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
+import type { CommandExecutor } from '../pipeline/executor.js';
+import { type ExecutorKind, openExecutor } from '../queue/open.js';
 import { chooseSource, sourceMismatch } from '../sources/workspace-source.js';
 import type { CommandContext, CommandResult } from './context.js';
 
@@ -39,6 +41,8 @@ export interface RunCommandOptions {
   version: string;
   /** Cancels the run (default: SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** Where the tasks run (default: pipeline.executor). */
+  executor?: ExecutorKind;
   observer?: RunObserver;
 }
 
@@ -86,17 +90,33 @@ export async function runSource(ctx: CommandContext, opts: Pick<RunCommandOption
   return { ...penv, config: { ...penv.config, fetch: choice.fetch }, fetchArgs: opts.switchSource === true ? ['--source', choice.fetch.source, '--switch-source'] : [] };
 }
 
+/** The run's executor (`--executor`, else pipeline.executor): bullmq connects to Redis here, before anything runs. */
+export async function runExecutor(ctx: CommandContext, kind: ExecutorKind | undefined): Promise<CommandExecutor> {
+  return openExecutor(kind ?? ctx.config.pipeline.executor, { ws: ctx.ws, config: ctx.config, env: ctx.env, log: ctx.log, mainScript: TASK_MAIN });
+}
+
 export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
-  const pipeline = buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version)));
-  if (opts.dryRun) {
-    const reg = openRegistry(ctx.ws, { readonly: true });
-    try {
-      const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, logicalDate: opts.logicalDate });
-      return { data: { pipeline: pipeline.name, logical_date: opts.logicalDate ?? null, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
-    } finally {
-      reg.close();
-    }
+  const penv = await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version));
+  if (opts.dryRun) return dryRun(ctx, opts, buildPipeline(opts.pipeline, penv));
+  const executor = await runExecutor(ctx, opts.executor);
+  try {
+    return await runWith(ctx, opts, buildPipeline(opts.pipeline, { ...penv, executor }));
+  } finally {
+    await executor.close();
   }
+}
+
+async function dryRun(ctx: CommandContext, opts: RunCommandOptions, pipeline: ReturnType<typeof buildPipeline>): Promise<CommandResult<{ pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
+  const reg = openRegistry(ctx.ws, { readonly: true });
+  try {
+    const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, logicalDate: opts.logicalDate });
+    return { data: { pipeline: pipeline.name, logical_date: opts.logicalDate ?? null, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
+  } finally {
+    reg.close();
+  }
+}
+
+async function runWith(ctx: CommandContext, opts: RunCommandOptions, pipeline: ReturnType<typeof buildPipeline>): Promise<CommandResult<RunData>> {
   const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
   const reg = openRegistry(ctx.ws);
   const view = opts.observer ? { ...opts.observer, stop() {} } : createLiveView(process.stderr, { quiet: ctx.quiet || ctx.json });

@@ -35,7 +35,11 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
   const lines = [
     `run ${run.run_id} (${run.pipeline}${run.logical_date ? ` for ${run.logical_date}` : ''}${run.backfill_id ? `, backfill ${run.backfill_id}` : ''}) ${run.status}, started ${run.started_at}${run.seconds === null ? '' : `, ${run.seconds} s`}`,
     ...(run.error ? [`  error: ${run.error}`] : []),
-    ...run.tasks.map((t) => `  ${taskLine({ name: t.task, status: t.status, attempts: t.attempts, seconds: t.seconds, startedAt: null, note: t.rows_in !== null || t.rows_out !== null ? `rows ${t.rows_in ?? '-'} → ${t.rows_out ?? '-'}` : null, fraction: null, error: t.error_code ? { code: t.error_code, message: t.error ?? '' } : null }, 0, 200)}`),
+    ...run.tasks.flatMap((t) => [
+      `  ${taskLine({ name: t.task, status: t.status, attempts: t.attempts, seconds: t.seconds, startedAt: null, note: t.rows_in !== null || t.rows_out !== null ? `rows ${t.rows_in ?? '-'} → ${t.rows_out ?? '-'}` : null, fraction: null, error: t.error_code ? { code: t.error_code, message: t.error ?? '' } : null }, 0, 200)}`,
+      // Executor bullmq: which worker ran the task, or each of its partitions.
+      ...t.workers.map((w) => `      ${w.partition === null ? 'on' : `[${w.partition}] on`} worker ${w.worker} (${w.host}, pid ${w.pid}) in ${w.seconds} s${w.claims !== undefined && w.claims > 1 ? `, after ${w.claims - 1} redelivery(ies)` : ''}`),
+    ]),
   ];
   return { data: run, human: lines.join('\n') };
 }

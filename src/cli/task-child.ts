@@ -4,6 +4,7 @@
  * the program (DuckDB, the tree engine, …) is even loaded, so it dies with the runner at any
  * moment (core/runner-watch). A runner without STOCKPIPE_RUNNER_PID: its IPC channel only. */
 import { dieNow, watchRunner } from '../core/runner-watch.js';
+import { installJobFence } from '../queue/fence.js';
 
 if (process.env.STOCKPIPE_TASK_CHILD === '1') {
   const runnerPid = Number(process.env.STOCKPIPE_RUNNER_PID);
@@ -13,3 +14,6 @@ if (process.env.STOCKPIPE_TASK_CHILD === '1') {
     process.once('disconnect', dieNow);
   }
 }
+
+// A task run by a queue worker commits only while its execution holds the job (queue/fence).
+installJobFence(process.env);

@@ -86,6 +86,16 @@ export const ConfigSchema = z
         /** Attempts after a failure, and the backoff base, for every task unless set per task. */
         retries: intFrom(0, 20).default(2),
         retry_delay_s: numeric(z.number().min(0).max(3600)).default(2),
+        /** Where tasks run: local (child processes of the runner; no server) or bullmq (jobs on Redis for `stockpipe worker`s; docs/scale-out.md). */
+        executor: z.enum(['local', 'bullmq']).default('local'),
+        /** Redis for the bullmq executor; STOCKPIPE_REDIS_URL wins (keep passwords out of the file). */
+        redis_url: z.string().min(1).optional(),
+        /** The queue's Redis key prefix: runners and workers of one deployment share it. */
+        queue: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (at most 64)').default('stockpipe'),
+        /** Pending jobs fail (SP_ERR_REDIS_UNREACHABLE) when Redis stays unreachable this long. */
+        redis_timeout_s: numeric(z.number().min(1).max(86_400)).default(60),
+        /** With bullmq: the features task fans out as at most this many partition jobs (groups of the 16 symbol buckets). */
+        partitions: intFrom(1, 16).default(8),
         /** Per task: retries, timeout_s (a timeout stops the task: SP_ERR_TASK_TIMEOUT). */
         tasks: z.record(z.string(), z.object({ retries: intFrom(0, 20).optional(), timeout_s: numeric(z.number().positive().max(MAX_TIMER_S)).optional() }).strict()).default({}),
       })
@@ -174,10 +184,12 @@ export const ENV_KEYS: Record<string, string[]> = {
   STOCKPIPE_ALERT_WEBHOOK: ['alerts', 'webhook_url'],
   STOCKPIPE_YAHOO_BASE_URL: ['fetch', 'yahoo_base_url'],
   STOCKPIPE_API_TOKEN: ['serve', 'api_token'],
+  STOCKPIPE_REDIS_URL: ['pipeline', 'redis_url'],
+  STOCKPIPE_EXECUTOR: ['pipeline', 'executor'],
 };
 
 /** Config keys whose values are secrets: never quoted in an error message. */
-const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password']);
+const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password', 'pipeline.redis_url']);
 
 /** `got`, the value at `key`, with each secret inside it hidden (an error on a whole section must not quote its secret). */
 function withoutSecrets(got: unknown, key: string): unknown {

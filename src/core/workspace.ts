@@ -19,6 +19,7 @@
  *   pipeline/                        run.lock, hash-memo.json, scheduler-state.json, scheduler/<pipeline>-<stamp>.log
  *   stockpipe.db                     the store (+ -wal, -shm)
  *   tmp/duckdb/, tmp/duckdb-reader/  DuckDB spill folders
+ *   tmp/stage/<run>/<task>/     staged partition outputs of a queued task (executor bullmq)
  * ```
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
@@ -77,6 +78,8 @@ export const layout = {
   tmpDir: 'tmp',
   duckdbTemp: 'tmp/duckdb',
   duckdbReaderTemp: 'tmp/duckdb-reader',
+  /** A queued task's staged partition outputs (executor bullmq), until its coordinator commits them. */
+  stageDir: (runId: string, task: string): string => `tmp/stage/${runId}/${task}`,
   /** Top-level folders that hold no outputs of their own (run logs, DuckDB spill): not searched for stale temps. */
   transientDirs: ['runs', 'tmp'] as readonly string[],
   /** Top-level folders that hold stockpipe's outputs: the only ones searched for stale temps (a workspace that is
@@ -223,6 +226,10 @@ export class Workspace {
 
   taskLog(runId: string, task: string): string {
     return this.path(layout.taskLog(runId, task));
+  }
+
+  stageDir(runId: string, task: string): string {
+    return this.path(layout.stageDir(runId, task));
   }
 
   schedulerLog(pipeline: string, stamp: string): string {

@@ -4,6 +4,7 @@
  * in one transaction; the folder removed when that fails: no orphan folders), then registry/promote
  * on the family's alias. The trainers (ml/train-volume, ml/train-forecast-run) supply the data,
  * the fit and what to record; rendering is the CLI's. */
+import { currentJobKey } from '../core/commit-guard.js';
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -85,6 +86,11 @@ export interface Registered { modelId: string; dir: string; createdAt: string }
 
 /** Writes the model folder and registers it under `runId` (one transaction; no orphan folder). */
 export async function registerTrainedModel(reg: Registry, ws: Workspace, runId: string, createdAt: string, m: TrainedModel): Promise<Registered> {
+  // A queued job run again (its worker stalled and the job was redelivered) registers nothing new:
+  // the model its first execution registered is the job's result.
+  const jobKey = currentJobKey();
+  const prior = jobKey === null ? null : reg.modelOfJob(jobKey);
+  if (prior !== null) return { modelId: prior.id, dir: prior.path, createdAt: prior.created_at };
   const stamp = createdAt.replace(/[-:T]/g, '').slice(0, 14);
   const modelId = `${m.kind}-${stamp}-${createHash('sha256').update(m.modelJson).update(runId).digest('hex').slice(0, 6)}`;
   const card = m.card({ modelId, createdAt, runId });
@@ -97,7 +103,7 @@ export async function registerTrainedModel(reg: Registry, ws: Workspace, runId: 
       reg.recordDataVersion({ hash: m.data.hash, kind: 'features', path: m.data.path, rows: m.data.rows, details: m.data.lineage === undefined ? undefined : { ...m.data.lineage } });
       reg.logParams(runId, { ...m.params, rows_train: m.rows.train, rows_valid: m.rows.valid, rows_test: m.rows.test, ...lineageParams(m.data.lineage) });
       for (const [kind, x] of Object.entries(m.loggedMetrics)) reg.logMetrics(runId, x, { slice: `test/${kind}` });
-      reg.registerModel({ model_id: modelId, kind: m.kind, path: dir, metrics: m.metrics, test_slice: testSlice, run_id: runId, data_hash: m.data.hash, created_at: createdAt });
+      reg.registerModel({ model_id: modelId, kind: m.kind, path: dir, metrics: m.metrics, test_slice: testSlice, run_id: runId, data_hash: m.data.hash, created_at: createdAt, job_key: jobKey });
     }),
   );
   return { modelId, dir, createdAt };

@@ -147,6 +147,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       emit(name, { status, seconds, error: err, attempts: extra.attempts, note: null, fraction: null }, {
         status, seconds, attempts: extra.attempts, ended_at: reg.timestamp(), rows_in: rowsIn, rows_out: rowsOut, cache_key: extra.key ?? null,
         outputs: extra.outputs ?? [], summary: extra.result?.summary ?? null, log_path: l.written ? logPath : null, error_code: err?.code ?? null, error: err?.message ?? null,
+        ...(extra.result?.workers === undefined ? {} : { workers: extra.result.workers }),
       });
       outcomes.set(name, { name, status, seconds, attempts: extra.attempts, rows_in: rowsIn, rows_out: rowsOut, cache_key: extra.key ?? null, error: err });
     };

@@ -4,7 +4,7 @@
  * the concrete pipelines (`train`, `daily`) are composed in pipeline/builtin/. */
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
-import type { RunnerIdentity, TaskStatus } from '../registry/pipeline.js';
+import type { RunnerIdentity, TaskStatus, WorkerRecord } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import type { FileHasher } from './hash.js';
 
@@ -44,6 +44,8 @@ export interface TaskResult {
    * 'skipped': the task decided there was nothing to do (e.g. no retrain needed).
    */
   status?: 'cached' | 'skipped';
+  /** Where it ran (executor bullmq): one record per job (partition). */
+  workers?: WorkerRecord[];
 }
 
 export type TaskSummary = Record<string, unknown>;

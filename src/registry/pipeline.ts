@@ -36,6 +36,21 @@ export interface TaskRunRecord {
   log_path: string | null;
   error_code: string | null;
   error: string | null;
+  /** Where it ran (executor bullmq): one entry per job (partition); empty = on the runner's machine. */
+  workers: WorkerRecord[];
+}
+
+/** A queued job's execution as the runner recorded it. */
+export interface WorkerRecord {
+  /** The partition (e.g. buckets 00-01), or null for the whole task. */
+  partition: string | null;
+  /** The worker's id (stockpipe worker prints it), its host and pid. */
+  worker: string;
+  host: string;
+  pid: number;
+  seconds: number;
+  /** How many executions the job took (more than 1: a worker died or stalled and the job was redelivered). */
+  claims?: number;
 }
 
 export type PipelineRunStatus = (typeof PIPELINE_RUN_STATUSES)[number];
@@ -58,15 +73,16 @@ export interface PipelineRunDetails extends PipelineRunSummary {
   params: Record<string, string | null>;
 }
 
-interface TaskRow extends Omit<TaskRunRecord, 'outputs' | 'summary'> {
+interface TaskRow extends Omit<TaskRunRecord, 'outputs' | 'summary' | 'workers'> {
   outputs: string | null;
   summary: string | null;
+  workers: string | null;
 }
 
 const parse = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
 
 function toTask(r: TaskRow): TaskRunRecord {
-  return { ...r, outputs: parse<OutputRecord[]>(r.outputs, []), summary: parse<Record<string, unknown> | null>(r.summary, null) };
+  return { ...r, outputs: parse<OutputRecord[]>(r.outputs, []), summary: parse<Record<string, unknown> | null>(r.summary, null), workers: parse<WorkerRecord[]>(r.workers, []) };
 }
 
 function seconds(run: Pick<RunRecord, 'started_at' | 'ended_at'>): number | null {
@@ -119,13 +135,13 @@ export function reopenPipelineRun(reg: Registry, runId: string, requeue: readonl
 
 export type TaskPatch = Partial<Omit<TaskRunRecord, 'run_id' | 'task' | 'position'>>;
 
-const TASK_COLUMNS = ['status', 'attempts', 'started_at', 'ended_at', 'seconds', 'rows_in', 'rows_out', 'cache_key', 'outputs', 'summary', 'log_path', 'error_code', 'error'] as const satisfies readonly (keyof TaskPatch)[];
+const TASK_COLUMNS = ['status', 'attempts', 'started_at', 'ended_at', 'seconds', 'rows_in', 'rows_out', 'cache_key', 'outputs', 'summary', 'log_path', 'error_code', 'error', 'workers'] as const satisfies readonly (keyof TaskPatch)[];
 
 /** A patch's values in column order (`cols`), JSON for outputs and summary. */
 function taskValues(patch: TaskPatch, cols: readonly (keyof TaskPatch)[] = TASK_COLUMNS): unknown[] {
   return cols.map((c) => {
     const v = patch[c];
-    return c === 'outputs' || c === 'summary' ? (v === null || v === undefined ? null : JSON.stringify(v)) : (v ?? null);
+    return c === 'outputs' || c === 'summary' || c === 'workers' ? (v === null || v === undefined ? null : JSON.stringify(v)) : (v ?? null);
   });
 }
 

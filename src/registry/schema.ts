@@ -307,6 +307,24 @@ CREATE TABLE backfill_days (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'scale-out: which worker ran each task (and partition); job fences; idempotent model registration',
+    sql: `
+ALTER TABLE task_runs ADD COLUMN workers TEXT;       -- JSON: [{partition, worker, host, pid, seconds}] (executor bullmq); NULL = ran locally
+-- The execution of a queued job allowed to commit: a worker claims its job before running it; a
+-- task process commits only while its token is the job's (a redelivered job's new claim fences the old one).
+CREATE TABLE job_claims (
+  job_id     TEXT PRIMARY KEY,
+  token      TEXT NOT NULL,
+  worker     TEXT NOT NULL,
+  claimed_at TEXT NOT NULL,
+  claims     INTEGER NOT NULL DEFAULT 1                 -- how many executions claimed it (1 = never redelivered)
+);
+ALTER TABLE model_versions ADD COLUMN job_key TEXT;  -- the queued job that registered it: a replay of the job registers nothing new
+CREATE UNIQUE INDEX model_versions_job_key ON model_versions(job_key) WHERE job_key IS NOT NULL;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -172,11 +172,17 @@ export class Registry {
       if (this.q('SELECT 1 FROM model_versions WHERE model_id = ?').get(input.model_id) !== undefined) {
         throw new StockpipeError('SP_ERR_REGISTRY', `model id '${input.model_id}' is already registered in ${this.file}`, { hint: 'Model ids are unique; train again to get a new id.' });
       }
-      this.q(`INSERT INTO model_versions (model_id, kind, run_id, data_hash, created_at, path, metrics, test_slice) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      this.q(`INSERT INTO model_versions (model_id, kind, run_id, data_hash, created_at, path, metrics, test_slice, job_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(input.model_id, input.kind, input.run_id ?? null, input.data_hash ?? null, input.created_at ?? this.stamp(), this.storedPath(abs),
-          JSON.stringify(input.metrics), input.test_slice === null ? null : JSON.stringify(input.test_slice));
+          JSON.stringify(input.metrics), input.test_slice === null ? null : JSON.stringify(input.test_slice), input.job_key ?? null);
     });
     return this.getModel(input.model_id);
+  }
+
+  /** The model version a queued job registered (its job key), or null. */
+  modelOfJob(jobKey: string): ModelVersion | null {
+    const row = this.read('read model', () => this.q('SELECT model_id FROM model_versions WHERE job_key = ?').get(jobKey)) as { model_id: string } | undefined;
+    return row === undefined ? null : this.findModel(row.model_id);
   }
 
   /** A model version by id, or by alias (e.g. 'champion'); its folder must still hold model.json. */
@@ -335,7 +341,7 @@ export class Registry {
     beforeCommit();
     // The guard runs again at the end of the outermost transaction: a task whose runner died
     // meanwhile stops there and its writes are never committed.
-    return this.read(what, () => (this.db.inTransaction ? fn() : this.db.transaction(() => { const r = fn(); beforeCommit(); return r; }).immediate()));
+    return this.read(what, () => (this.db.inTransaction ? fn() : this.db.transaction(() => { const r = fn(); beforeCommit(this.db); return r; }).immediate()));
   }
 
   private aliasTargets(): Record<string, string> {

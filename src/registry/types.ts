@@ -93,6 +93,8 @@ export interface RegisterModelInput {
   run_id?: string;
   data_hash?: string;
   created_at?: string;
+  /** The queued job registering it (executor bullmq): at most one model version per job, however often the job runs. */
+  job_key?: string | null;
 }
 
 export interface ModelVersion {

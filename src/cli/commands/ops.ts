@@ -11,6 +11,7 @@ import { deliverAlerts, runCommand } from '../run.js';
 import { runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
 import { schedulerCommand } from '../scheduler.js';
 import { serveCommand } from '../serve.js';
+import { workerCommand } from '../worker.js';
 
 const none = z.object({}).strict();
 
@@ -85,10 +86,16 @@ export const run = defineCommand({
         .optional()
         .describe("switch the workspace's source: synthetic | dir:PATH | zip:PATH | kaggle[:owner/slug] | yahoo")
         .register(cli, { short: 's', config: 'fetch.source', defaultText: 'the source it remembers, source.json' }),
+      executor: z
+        .enum(['local', 'bullmq'])
+        .optional()
+        .describe('where tasks run: local child processes, or bullmq jobs for `stockpipe worker`s (needs STOCKPIPE_REDIS_URL)')
+        .register(cli, { arg: 'kind', config: 'pipeline.executor', defaultText: 'local' }),
     })
     .strict(),
   examples: [
     'stockpipe run                      # the train pipeline',
+    'STOCKPIPE_REDIS_URL=redis://10.0.0.5:6379/0 stockpipe run daily --executor bullmq   # on queue workers',
     'stockpipe run train --dry-run',
     'stockpipe run --resume             # continue the latest failed run',
     'stockpipe run daily --from features --force-task features',
@@ -110,6 +117,7 @@ export const run = defineCommand({
       waitMs: (o.wait ?? 0) * 1000,
       globalArgs: childGlobalArgs(inv.globals, { debug: true }),
       version: inv.version,
+      executor: o.executor,
     }),
 });
 
@@ -161,6 +169,28 @@ export const scheduler = defineCommand({
   ].join('\n'),
   examples: ['stockpipe scheduler', 'stockpipe scheduler --config prod.config.json'],
   run: (_o, ctx, inv: Inv) => schedulerCommand(ctx, { globalArgs: childGlobalArgs(inv.globals, { debug: false }), version: inv.version }),
+});
+
+export const worker = defineCommand({
+  name: 'worker',
+  summary: 'run queued pipeline tasks (executor bullmq) on this machine until Ctrl-C: needs STOCKPIPE_REDIS_URL and the workspace at the same path as the runner',
+  options: z
+    .object({
+      concurrency: whole().default(1).describe('jobs at once (each job\'s command gets --threads = cores / concurrency unless --threads is given)'),
+      lockSeconds: whole()
+        .default(30)
+        .describe("a job's lock: renewed while it runs; a worker dead or frozen this long loses the job to another worker")
+        .register(cli, { arg: 'seconds' }),
+    })
+    .strict(),
+  notes: 'Stopping: the first SIGINT/SIGTERM finishes the running jobs and takes no new one; a second hands them back to the queue. docs/scale-out.md.',
+  examples: ['STOCKPIPE_REDIS_URL=redis://10.0.0.5:6379/0 stockpipe worker', 'stockpipe worker --concurrency 2 --threads 4'],
+  run: (o, ctx, inv: Inv) => {
+    inRange('--concurrency', o.concurrency, 1, 64);
+    inRange('--lock-seconds', o.lockSeconds, 1, 3600);
+    const t = inv.globals.threads === undefined ? undefined : Number(inv.globals.threads);
+    return workerCommand(ctx, { concurrency: o.concurrency, threads: t !== undefined && Number.isInteger(t) && t > 0 ? t : undefined, lockSeconds: o.lockSeconds });
+  },
 });
 
 export const runsList = defineCommand({

@@ -10,7 +10,7 @@ import type { Config } from '../../core/config.js';
 import { StockpipeError } from '../../core/errors.js';
 import { hashJson } from '../../core/fs.js';
 import { layout, type Workspace } from '../../core/workspace.js';
-import { runCommandProcess } from '../subprocess.js';
+import { type CommandExecutor, LocalExecutor } from '../executor.js';
 import { FEATURES, FETCH, INGEST, VALIDATE } from '../task-data.js';
 import type { TaskContext, TaskResult, TaskSpec, TaskSummary } from '../types.js';
 
@@ -27,6 +27,8 @@ export interface PipelineEnv {
   codeVersion: string;
   /** Extra arguments of the fetch task (`--source S --switch-source` when `run --source` switches). */
   fetchArgs?: readonly string[];
+  /** Where the commands run: child processes here (local, the default) or jobs for queue workers (bullmq). */
+  executor?: CommandExecutor;
 }
 
 /** A task's spec without what the builder fills in from the config. */
@@ -55,21 +57,22 @@ export function taskKit(penv: PipelineEnv): TaskKit {
       };
     },
     cmd: (args, toResult) => async (ctx) => {
-      const data = await runCommandProcess({
-        mainScript: penv.mainScript,
-        args: [...args(ctx), ...penv.globalArgs],
-        logPath: ctx.logPath,
-        signal: ctx.signal,
-        processes: ctx.processes,
-        env: penv.env,
-        onLine: (line) => {
-          const pct = /\((\d{1,3})%\)/.exec(line);
-          ctx.progress({ note: line.replace(/\s+/g, ' ').slice(0, 60), fraction: pct ? Number(pct[1]) / 100 : undefined });
-        },
+      const { data, worker } = await executorOf(penv).run({
+        runId: ctx.runId, task: ctx.task, partition: null, attempt: ctx.attempt,
+        args: [...args(ctx), ...penv.globalArgs], logPath: ctx.logPath, signal: ctx.signal, processes: ctx.processes, onProgress: (p) => ctx.progress(p),
       });
-      return { summary: data, ...toResult(data) };
+      return { summary: data, ...toResult(data), ...(worker === null ? {} : { workers: [worker] }) };
     },
   };
+}
+
+const locals = new WeakMap<PipelineEnv, CommandExecutor>();
+/** The environment's executor (a local one when none was given). */
+export function executorOf(penv: PipelineEnv): CommandExecutor {
+  if (penv.executor !== undefined) return penv.executor;
+  let l = locals.get(penv);
+  if (l === undefined) locals.set(penv, (l = new LocalExecutor(penv.mainScript, penv.env)));
+  return l;
 }
 
 /** A source manifest's hash without `fetched_at`; SP_ERR_PIPELINE_INPUT when it cannot be read. */

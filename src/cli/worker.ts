@@ -1,0 +1,47 @@
+/** @module cli/worker
+ * `stockpipe worker`: runs queued pipeline tasks (executor bullmq) on this machine until
+ * SIGINT/SIGTERM: the first signal lets running jobs finish and takes no new one; a second hands
+ * them back to the queue at once. The work is queue/worker's. */
+import { fileURLToPath } from 'node:url';
+import { redisTarget, redisUrlOf } from '../queue/connection.js';
+import { runWorker, type WorkerSummary } from '../queue/worker.js';
+import type { CommandContext, CommandResult } from './context.js';
+
+const TASK_MAIN = fileURLToPath(new URL('./task-main.js', import.meta.url));
+
+export interface WorkerCommandOptions {
+  concurrency: number;
+  /** --threads given: each job's command gets it (else the cores divided by the concurrency). */
+  threads?: number;
+  lockSeconds: number;
+  /** Stops like SIGTERM (tests). */
+  until?: AbortSignal;
+}
+
+export async function workerCommand(ctx: CommandContext, o: WorkerCommandOptions): Promise<CommandResult<WorkerSummary>> {
+  const url = redisUrlOf(ctx.env, ctx.config.pipeline.redis_url, '`stockpipe worker`');
+  const shown = redisTarget(url).shown;
+  const stop = new AbortController();
+  const handBack = new AbortController();
+  const onSignal = (): void => {
+    if (!stop.signal.aborted) {
+      process.stderr.write('worker: stopping after the running jobs (signal again to hand them back to the queue)\n');
+      stop.abort();
+    } else handBack.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  o.until?.addEventListener('abort', () => stop.abort(), { once: true });
+  try {
+    const summary = await runWorker({
+      url, prefix: ctx.config.pipeline.queue, concurrency: o.concurrency, threads: o.threads, mainScript: TASK_MAIN, log: ctx.log,
+      stop: stop.signal, handBack: handBack.signal, lockMs: o.lockSeconds * 1000, stalledMs: o.lockSeconds * 1000,
+      onReady: (me) => process.stderr.write(`worker ${me.id}: taking jobs from queue ${ctx.config.pipeline.queue} at ${shown} (concurrency ${o.concurrency})\n`),
+      onJob: (e) => { if (!ctx.quiet) process.stderr.write(`worker: ${e.ok ? 'done' : 'failed'} ${e.task}${e.partition === null ? '' : ` [${e.partition}]`} (${e.id})${e.ok ? ` in ${e.seconds} s` : `: ${e.error ?? ''}`}\n`); },
+    });
+    return { data: summary, human: `worker ${summary.worker.id} stopped: ${summary.jobs} jobs done, ${summary.failed} failed, ${summary.handed_back} handed back` };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,93 @@
+/** @module queue/connection
+ * Where the queue lives: STOCKPIPE_REDIS_URL (or pipeline.redis_url) parsed into ioredis options
+ * (`redis://[user:pass@]host[:port][/db]`, `rediss://…` for TLS, `unix:///path/redis.sock[?db=N]`),
+ * shown with the password masked, and the server checked for what BullMQ needs: reachable, and
+ * `maxmemory-policy noeviction` (an evicting Redis silently drops jobs). AOF off is allowed but
+ * warned about: a restart then loses queued jobs (the runner reports SP_ERR_QUEUE_JOB_LOST). */
+import { Redis, type RedisOptions } from 'ioredis';
+import { StockpipeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+
+export interface RedisTarget {
+  /** The URL with any password masked (for messages and logs). */
+  shown: string;
+  options: RedisOptions;
+}
+
+/** Parses a Redis URL; SP_ERR_CONFIG_INVALID names what is wrong. */
+export function redisTarget(url: string): RedisTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL '${url}' is not a URL`, { hint: 'Use redis://host:6379/0, rediss://host:6380 or unix:///path/redis.sock.' });
+  }
+  const masked = new URL(url);
+  if (masked.password !== '') masked.password = '***';
+  const shown = masked.toString();
+  const base: RedisOptions = {
+    maxRetriesPerRequest: null, // BullMQ's blocking commands must wait through a reconnect
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    connectionName: 'stockpipe',
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+  };
+  const dbOf = (s: string | null): number | undefined => {
+    if (s === null || s === '') return undefined;
+    if (!/^\d{1,2}$/.test(s)) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown}: the database must be a number 0-15 (got '${s}')`);
+    return Number(s);
+  };
+  if (u.protocol === 'unix:') {
+    if (u.pathname === '' || u.pathname === '/') throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown} names no socket path`, { hint: 'Use unix:///absolute/path/redis.sock.' });
+    return { shown, options: { ...base, path: decodeURIComponent(u.pathname), db: dbOf(u.searchParams.get('db')) } };
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown}: unsupported scheme '${u.protocol}'`, { hint: 'Use redis://, rediss:// or unix://.' });
+  }
+  const port = u.port === '' ? 6379 : Number(u.port);
+  return {
+    shown,
+    options: { ...base, host: u.hostname || '127.0.0.1', port, db: dbOf(u.pathname.replace(/^\//, '')), ...(u.protocol === 'rediss:' ? { tls: {} } : {}) },
+  };
+}
+
+/** The Redis URL from the environment (wins) or the config; SP_ERR_USAGE when neither is set. */
+export function redisUrlOf(env: NodeJS.ProcessEnv, configured: string | undefined, what: string): string {
+  const url = env.STOCKPIPE_REDIS_URL ?? configured;
+  if (url === undefined || url === '') {
+    throw new StockpipeError('SP_ERR_USAGE', `${what} needs Redis: set STOCKPIPE_REDIS_URL (or pipeline.redis_url)`, { hint: 'e.g. STOCKPIPE_REDIS_URL=redis://127.0.0.1:6379/0; docs/scale-out.md.' });
+  }
+  return url;
+}
+
+/** What the server said about itself. */
+export interface RedisInfo {
+  version: string;
+  maxmemoryPolicy: string;
+  aof: boolean;
+}
+
+/**
+ * Connects once (failing within `timeoutMs`), reads INFO and checks the eviction policy:
+ * SP_ERR_REDIS_UNREACHABLE or SP_ERR_REDIS_CONFIG; warns when AOF is off.
+ */
+export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000): Promise<RedisInfo> {
+  const c = new Redis({ ...t.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
+  c.on('error', () => undefined); // reported by connect() below
+  try {
+    await c.connect();
+    const info = await c.info();
+    const field = (k: string): string => new RegExp(`^${k}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? '';
+    const out = { version: field('redis_version'), maxmemoryPolicy: field('maxmemory_policy'), aof: field('aof_enabled') === '1' };
+    if (out.maxmemoryPolicy !== '' && out.maxmemoryPolicy !== 'noeviction') {
+      throw new StockpipeError('SP_ERR_REDIS_CONFIG', `Redis at ${t.shown} has maxmemory-policy ${out.maxmemoryPolicy}: it may evict queued jobs`, { hint: 'Set `maxmemory-policy noeviction` (redis.conf or CONFIG SET); docs/scale-out.md.' });
+    }
+    if (!out.aof) log.warn({ redis: t.shown }, 'Redis has appendonly off: a Redis restart loses queued jobs (the run then fails with SP_ERR_QUEUE_JOB_LOST and resumes with run --resume)');
+    return out;
+  } catch (err) {
+    if (err instanceof StockpipeError) throw err;
+    throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    c.disconnect();
+  }
+}

@@ -1,0 +1,229 @@
+/** @module queue/executor
+ * The executor `bullmq` (SPEC §14, docs/scale-out.md; pipeline/executor has the interface and the
+ * local one): puts a task's command on the Redis queue as a BullMQ job with a deterministic id
+ * (queue/protocol) and waits for a `stockpipe worker` anywhere to run it; the runner keeps the
+ * DAG, cache keys, retries and run history (Airflow's scheduler + CeleryExecutor split). Waiting for a job: completion and failure events of one shared
+ * QueueEvents stream, plus a watchdog that re-reads the state of jobs it has not heard of for a while
+ * (a missed event across a Redis restart), fails a job that vanished (SP_ERR_QUEUE_JOB_LOST) and
+ * fails everything when Redis stays unreachable (SP_ERR_REDIS_UNREACHABLE). A job that already
+ * exists is re-attached: a completed one gives its result without running again (`run --resume`
+ * after the runner was killed), a running one is waited for, a failed one is replaced. */
+import { hostname } from 'node:os';
+import { type ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { StockpipeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { CommandExecutor, CommandJob, CommandRun } from '../pipeline/executor.js';
+import { checkRedis, redisTarget, type RedisTarget } from './connection.js';
+import { JOB_PROTOCOL, type JobData, jobIdOf, type JobResult, QUEUE_NAME, reasonError } from './protocol.js';
+
+/** Keys of the queue outside BullMQ's own: a job's cancel flag. */
+export const cancelKey = (prefix: string, jobId: string): string => `${prefix}:${QUEUE_NAME}:cancel:${jobId}`;
+
+/** STOCKPIPE_* settings a worker's child should see as the coordinator does (no secrets, no process wiring). */
+export function forwardedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const skip = new Set(['STOCKPIPE_REDIS_URL', 'STOCKPIPE_API_TOKEN', 'STOCKPIPE_SMTP_PASSWORD', 'STOCKPIPE_TASK_CHILD', 'STOCKPIPE_RUNNER_PID']);
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('STOCKPIPE_') && !skip.has(e[0]) && !e[0].startsWith('STOCKPIPE_JOB_') && e[1] !== undefined));
+}
+
+interface Pending {
+  id: string;
+  resolve: (r: JobResult) => void;
+  reject: (e: unknown) => void;
+  onProgress?: CommandJob['onProgress'];
+  /** When the watchdog last looked at (or an event came for) this job. */
+  seen: number;
+}
+
+export interface BullmqExecutorOptions {
+  url: string;
+  /** The queue's key prefix (pipeline.queue). */
+  prefix: string;
+  workspace: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Fail pending jobs when Redis is unreachable this long (pipeline.redis_timeout_s). */
+  redisTimeoutMs: number;
+  /** How often the watchdog looks (default 2 s) and after how long without news it re-reads a job (default 5 s). */
+  watchMs?: number;
+  staleMs?: number;
+  /** Completed and failed jobs are kept this long in Redis (re-attach window; default 7 days). */
+  keepSeconds?: number;
+}
+
+/** Puts commands on the BullMQ queue and waits for workers to run them. */
+export class BullmqExecutor implements CommandExecutor {
+  readonly kind = 'bullmq' as const;
+  private readonly pending = new Map<string, Pending>();
+  private readonly coordinator = { host: hostname(), pid: process.pid };
+  private timer: NodeJS.Timeout | undefined;
+  private downSince: number | null = null;
+  private ticking = false;
+  private closed = false;
+
+  private constructor(private readonly o: BullmqExecutorOptions, readonly target: RedisTarget, private readonly queue: Queue, private readonly events: QueueEvents, private readonly client: Redis) {}
+
+  /** Connects (checking the server: SP_ERR_REDIS_UNREACHABLE, SP_ERR_REDIS_CONFIG) and starts listening. */
+  static async open(o: BullmqExecutorOptions): Promise<BullmqExecutor> {
+    const target = redisTarget(o.url);
+    await checkRedis(target, o.log);
+    const connection = target.options as ConnectionOptions; // ioredis options, as BullMQ takes them
+    const queue = new Queue(QUEUE_NAME, { connection, prefix: o.prefix, streams: { events: { maxLen: 100_000 } } });
+    const events = new QueueEvents(QUEUE_NAME, { connection, prefix: o.prefix });
+    queue.on('error', (err) => o.log.warn({ err: err.message }, 'queue: Redis error (reconnecting)'));
+    events.on('error', (err) => o.log.warn({ err: err.message }, 'queue events: Redis error (reconnecting)'));
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    // Our own connection: the cancel flags, and the watchdog's view of whether Redis is reachable.
+    const client = new Redis(target.options);
+    client.on('error', () => undefined); // reconnects; the watchdog reports a long outage
+    const ex = new BullmqExecutor(o, target, queue, events, client);
+    ex.listen();
+    return ex;
+  }
+
+  private listen(): void {
+    this.events.on('completed', ({ jobId, returnvalue }) => {
+      const p = this.pending.get(jobId);
+      if (p === undefined) return;
+      this.settle(p, () => p.resolve((typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as JobResult));
+    });
+    this.events.on('failed', ({ jobId, failedReason }) => {
+      const p = this.pending.get(jobId);
+      if (p === undefined) return;
+      this.settle(p, () => p.reject(reasonError(failedReason, jobId)));
+    });
+    this.events.on('progress', ({ jobId, data }) => {
+      const p = this.pending.get(jobId);
+      if (p === undefined) return;
+      p.seen = Date.now();
+      if (typeof data === 'object' && data !== null) p.onProgress?.(data as { fraction?: number; note?: string });
+    });
+    this.events.on('stalled', ({ jobId }) => {
+      if (this.pending.has(jobId)) this.o.log.warn({ job: jobId }, 'queue: job stalled (its worker died or froze past its lock); BullMQ hands it to another worker');
+    });
+    this.timer = setInterval(() => void this.tick(), this.o.watchMs ?? 2000);
+    this.timer.unref();
+  }
+
+  private settle(p: Pending, fn: () => void): void {
+    if (this.pending.get(p.id) !== p) return;
+    this.pending.delete(p.id);
+    fn();
+  }
+
+  /** The watchdog: Redis gone too long → every pending job fails; jobs not heard of lately are re-read. */
+  private async tick(): Promise<void> {
+    if (this.ticking || this.pending.size === 0) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      if (this.client.status !== 'ready') {
+        this.downSince ??= now;
+        if (now - this.downSince >= this.o.redisTimeoutMs) {
+          const err = new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `lost Redis at ${this.target.shown} for ${Math.round((now - this.downSince) / 1000)} s with ${this.pending.size} job(s) pending`);
+          for (const p of [...this.pending.values()]) this.settle(p, () => p.reject(err));
+        }
+        return;
+      }
+      this.downSince = null;
+      const stale = [...this.pending.values()].filter((p) => now - p.seen >= (this.o.staleMs ?? 5000)).slice(0, 500);
+      for (const p of stale) {
+        p.seen = now;
+        const state = await this.queue.getJobState(p.id);
+        if (state === 'unknown') {
+          this.settle(p, () => p.reject(new StockpipeError('SP_ERR_QUEUE_JOB_LOST', `job ${p.id} is no longer in Redis at ${this.target.shown} (restarted without appendonly, or removed)`)));
+        } else if (state === 'completed' || state === 'failed') {
+          await this.finishFromStore(p);
+        }
+      }
+    } catch (err) {
+      this.o.log.debug({ err: (err as Error).message }, 'queue watchdog: Redis call failed (retried at the next look)');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Settles a pending job from its stored state (completed or failed). */
+  private async finishFromStore(p: Pending): Promise<void> {
+    const j = await Job.fromId<JobData, JobResult>(this.queue, p.id);
+    if (j === undefined) return;
+    const state = await j.getState();
+    if (state === 'completed') this.settle(p, () => p.resolve(j.returnvalue));
+    else if (state === 'failed') this.settle(p, () => p.reject(reasonError(j.failedReason, p.id)));
+  }
+
+  async run(job: CommandJob): Promise<CommandRun> {
+    const data: JobData = {
+      protocol: JOB_PROTOCOL, kind: 'command', run_id: job.runId, task: job.task, partition: job.partition, args: [...job.args], workspace: this.o.workspace,
+      log_path: job.logPath, env: forwardedEnv(this.o.env), coordinator: this.coordinator,
+    };
+    const r = await this.submit(jobIdOf(job.runId, job.task, job.partition, job.attempt), data, job.signal, job.onProgress);
+    return { data: r.data, worker: { partition: job.partition, worker: r.worker.id, host: r.worker.host, pid: r.worker.pid, seconds: r.seconds, claims: r.claims } };
+  }
+
+  /** A probe job (answered by the worker itself, no child process): for tests and the queue benchmark. */
+  async probe(runId: string, task: string, partition: string, ms: number, echo: unknown, signal: AbortSignal): Promise<JobResult> {
+    const data: JobData = { protocol: JOB_PROTOCOL, kind: 'probe', run_id: runId, task, partition, args: [], workspace: this.o.workspace, log_path: '', env: {}, probe: { ms, echo }, coordinator: this.coordinator };
+    return this.submit(jobIdOf(runId, task, partition, 1), data, signal);
+  }
+
+  private async submit(id: string, data: JobData, signal: AbortSignal, onProgress?: CommandJob['onProgress']): Promise<JobResult> {
+    if (this.closed) throw new StockpipeError('SP_ERR_INTERNAL', 'the queue executor is closed');
+    if (signal.aborted) throw cancelled(id);
+    const done = new Promise<JobResult>((resolve, reject) => this.pending.set(id, { id, resolve, reject, onProgress, seen: Date.now() }));
+    const p = this.pending.get(id)!;
+    try {
+      let j = await Job.fromId<JobData, JobResult>(this.queue, id);
+      if (j !== undefined && (await j.getState()) === 'failed') {
+        await j.remove(); // a failed execution of this attempt (before a resume): run it again
+        j = undefined;
+      }
+      if (j === undefined) {
+        const keep = this.o.keepSeconds ?? 7 * 86_400;
+        await this.queue.add(data.task, data, { jobId: id, attempts: 1, removeOnComplete: { age: keep }, removeOnFail: { age: keep } });
+      } else {
+        this.o.log.info({ job: id }, 're-attached to a job queued before (a resumed run)');
+      }
+      await this.finishFromStore(p); // finished before we listened (or a re-attached, finished job)
+    } catch (err) {
+      this.settle(p, () => p.reject(err instanceof StockpipeError ? err : new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot queue job ${id} at ${this.target.shown}: ${(err as Error).message}`, { cause: err })));
+    }
+    const onAbort = (): void => void this.cancel(p);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await done;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Cancels a job: removed if nobody took it yet, else its worker is told to stop it (it fails as cancelled). */
+  private async cancel(p: Pending): Promise<void> {
+    // Whatever happens below, the run does not wait for a cancelled job longer than this.
+    setTimeout(() => this.settle(p, () => p.reject(cancelled(p.id))), 15_000).unref();
+    try {
+      await this.client.set(cancelKey(this.o.prefix, p.id), '1', 'EX', 3600);
+      const j = await Job.fromId(this.queue, p.id);
+      // remove() refuses a job a worker holds (locked): that worker polls the flag set above, stops
+      // the command and fails the job, which settles it through the 'failed' event.
+      const removed = j === undefined ? true : await j.remove().then(() => true, (err: unknown) => {
+        this.o.log.debug({ job: p.id, err: (err as Error).message }, 'queue: a worker holds the cancelled job; it stops it');
+        return false;
+      });
+      if (removed) this.settle(p, () => p.reject(cancelled(p.id)));
+    } catch (err) {
+      this.o.log.warn({ job: p.id, err: (err as Error).message }, 'queue: cannot cancel the job in Redis; the run stops waiting for it');
+      this.settle(p, () => p.reject(cancelled(p.id)));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.client.disconnect();
+  }
+}
+
+const cancelled = (id: string): StockpipeError => new StockpipeError('SP_ERR_RUN_CANCELLED', `job ${id} was cancelled`);
