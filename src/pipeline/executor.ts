@@ -17,6 +17,8 @@ export interface CommandJob {
   task: string;
   /** The partition (e.g. `b00-03`), or null for the whole task. */
   partition: string | null;
+  /** Goes into the job's id with the rest (e.g. a hash of the partition plan), so different work never shares an id. */
+  key?: string;
   attempt: number;
   /** `stockpipe` arguments, global flags included. */
   args: readonly string[];

@@ -47,9 +47,9 @@ export interface JobResult {
 }
 
 /** A deterministic job id: the same run, task, partition and attempt give the same job (BullMQ keeps one). */
-export function jobIdOf(runId: string, task: string, partition: string | null, attempt: number): string {
+export function jobIdOf(runId: string, task: string, partition: string | null, attempt: number, key?: string): string {
   const clean = (s: string): string => s.replace(/[^A-Za-z0-9_.=-]/g, '_');
-  return `${clean(runId)}.${clean(task)}.${partition === null ? 'all' : clean(partition)}.a${attempt}`;
+  return `${clean(runId)}.${clean(task)}.${partition === null ? 'all' : clean(partition)}.a${attempt}${key === undefined ? '' : `.${clean(key)}`}`;
 }
 
 /** An error as a job's failed reason (JSON, so the code survives the trip). */

@@ -11,6 +11,7 @@ import { StockpipeError } from '../../core/errors.js';
 import { hashJson } from '../../core/fs.js';
 import { layout, type Workspace } from '../../core/workspace.js';
 import { type CommandExecutor, LocalExecutor } from '../executor.js';
+import { partitionedFeatures } from './features-partitioned.js';
 import { FEATURES, FETCH, INGEST, VALIDATE } from '../task-data.js';
 import type { TaskContext, TaskResult, TaskSpec, TaskSummary } from '../types.js';
 
@@ -87,6 +88,12 @@ function manifestFingerprint(path: string): string {
   return hashJson(content);
 }
 
+/** A features report's row counts, as the task records them. */
+function featureRows(d: TaskSummary): TaskResult {
+  const r = FEATURES.read(d);
+  return { rowsIn: r?.rows ?? null, rowsOut: r === null ? null : (r.rows_with_features ?? r.rows) };
+}
+
 /** fetch → ingest → validate → features (`extended`: with the lagged day-ahead columns). */
 export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const { task, cmd, penv } = kit;
@@ -130,10 +137,10 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
     inputs: [layout.tableHead('prices')],
     params: { ...cfg.features, extended },
     outputs: [layout.tableHead('features'), layout.featuresReport],
-    run: cmd(() => ['features', ...(extended ? ['--extended'] : [])], (d) => {
-      const r = FEATURES.read(d);
-      return { rowsIn: r?.rows ?? null, rowsOut: r === null ? null : (r.rows_with_features ?? r.rows) };
-    }),
+    // On a queue executor, one job per group of changed symbol buckets, committed by the runner.
+    run: executorOf(penv).kind === 'bullmq'
+      ? partitionedFeatures(penv, executorOf(penv), extended, featureRows)
+      : cmd(() => ['features', ...(extended ? ['--extended'] : [])], featureRows),
   });
   return [fetch, ingest, validate, features];
 }
