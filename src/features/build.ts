@@ -50,8 +50,10 @@ export interface FeaturesReport {
   output: string;
   /** The prices table's folder. */
   input: string;
-  /** full = every symbol computed; incremental = only the changed symbols' window tails. */
-  mode: 'full' | 'incremental';
+  /** full = every symbol computed; incremental = only the changed symbols' window tails; partitioned = the changed buckets computed by `features --buckets` partitions, committed by `features --commit-stage` (features/partitions). */
+  mode: 'full' | 'incremental' | 'partitioned';
+  /** partitioned only: the staged partitions committed. */
+  partitions?: number;
   /** The features snapshot written, and the prices snapshot it was computed from. */
   snapshot_id: number | null;
   prices_snapshot: number;
@@ -84,7 +86,7 @@ function previousReport(text: string | null, log: Logger): FeaturesReport | null
 }
 
 /** The settings a features snapshot was built with: another setting means a full rebuild. */
-interface FeatureSettings {
+export interface FeatureSettings {
   version: number;
   window: number;
   extended: boolean;
@@ -151,17 +153,34 @@ function bucketScans(ws: Workspace, files: readonly DataFileRecord[]): { bucket:
   return out;
 }
 
-function kvMetadata(s: FeatureSettings): Record<string, string> {
+export function kvMetadata(s: FeatureSettings): Record<string, string> {
   return { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(s.window), stockpipe_features_version: String(s.version), ...(s.extended ? { stockpipe_extended: EXTENDED_COLUMNS.join(',') } : {}) };
 }
 
-const extraColumns = (s: FeatureSettings): string[] => ['vol_moving_avg', 'adj_close_rolling_med', ...(s.extended ? EXTENDED_COLUMNS : [])];
+export const extraColumns = (s: FeatureSettings): string[] => ['vol_moving_avg', 'adj_close_rolling_med', ...(s.extended ? EXTENDED_COLUMNS : [])];
+
+/** Rows of `paths` whose features are non-null, from the files' footers (Parquet null counts), not a scan. */
+export async function rowsWithFeatures(conn: DuckDBConnection, paths: readonly string[]): Promise<number> {
+  if (paths.length === 0) return 0;
+  const [tot] = await queryRows(conn, `SELECT coalesce(sum(num_values) - sum(stats_null_count), 0)::BIGINT AS f FROM parquet_metadata([${paths.map(sqlString).join(', ')}]) WHERE path_in_schema = 'vol_moving_avg'`);
+  return Number(tot!.f);
+}
+
+/** Refuses a window outside 2..1000 (SP_ERR_FEATURES_WINDOW). */
+export function checkWindow(w: number): void {
+  if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
+}
+
+/** The report's input_hash: what the features were computed from. */
+export function featuresInputHash(pricesSnapshot: number, s: FeatureSettings): string {
+  return `prices:${pricesSnapshot}/w${s.window}${s.extended ? '/x' : ''}/v${s.version}`;
+}
 
 /** Builds a features snapshot from the current prices snapshot: only the changed symbols' tails when it can; cached when nothing changed. */
 export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesReport> {
   const t0 = performance.now();
   const { ws, window: w, log } = opts;
-  if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
+  checkWindow(w);
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: opts.extended === true };
   const reg = openRegistry(ws);
   try {
@@ -171,7 +190,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const cur = currentSnapshot(reg, 'features');
     const built = (cur?.source ?? null) as (FeatureSettings & { prices_snapshot: number }) | null;
     const sameSettings = built !== null && built.version === settings.version && built.window === settings.window && built.extended === settings.extended;
-    const hash = `prices:${prices.snapshot.id}/w${w}${settings.extended ? '/x' : ''}/v${FEATURES_VERSION}`;
+    const hash = featuresInputHash(prices.snapshot.id, settings);
     if (!opts.force && cur && sameSettings && built!.prices_snapshot === prices.snapshot.id) {
       const prev = previousReport(await readFileOrNull(ws.featuresReport), log);
       if (prev && prev.snapshot_id === cur.id) {
@@ -203,9 +222,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         throw w0.failure(err);
       }
       log.debug({ phase: 'committed', ms: Math.round(performance.now() - t0) }, 'features');
-      // From the files' footers (Parquet null counts), not a scan: the rows with both features.
       const live = tableAt(ws, reg, 'features').paths;
-      const [tot] = await queryRows(db.connection, `SELECT (sum(num_values) - sum(stats_null_count))::BIGINT AS f FROM parquet_metadata([${live.map(sqlString).join(', ')}]) WHERE path_in_schema = 'vol_moving_avg'`);
       const pricesSymbols = (prices.snapshot.summary as { symbols?: number } | null)?.symbols;
       const report: FeaturesReport = {
         output: ws.tableDir('features'),
@@ -220,7 +237,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         window: w,
         extended: settings.extended,
         extended_columns: settings.extended ? [...EXTENDED_COLUMNS] : [],
-        rows_with_features: Number(tot!.f),
+        rows_with_features: await rowsWithFeatures(db.connection, live),
         seconds: Math.round(performance.now() - t0) / 1000,
         cached: false,
         input_hash: hash,
@@ -236,8 +253,13 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
   }
 }
 
-/** Every symbol: one worker scan per bucket (no sort when the bucket's files are ordered), one file per bucket, written by `lanes` workers and connections at once. */
-async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: FeaturesOptions): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+/**
+ * Every symbol of `files`: one worker scan per bucket (no sort when the bucket's files are ordered),
+ * files of about TARGET_FILE_ROWS cut between symbols, written by `lanes` workers and connections at
+ * once. Each symbol's values depend only on its own rows, so a build of some buckets' files (a
+ * partition, features/partitions) writes the same values as a build of all of them.
+ */
+export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
   const buckets = bucketScans(ws, files);
@@ -310,8 +332,8 @@ async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord
   return { computed: rows, changes: new Map(), append: false };
 }
 
-/** Where a full build puts its files: a snapshot being written (TableWrite), or a scratch folder (features --as-of). */
-interface FileSink {
+/** Where a full build puts its files: a snapshot being written (TableWrite), a scratch folder (features --as-of), or a stage folder (features --buckets). */
+export interface FileSink {
   readonly id: number;
   readonly ws: Workspace;
   newFile(bucket: number): Promise<WrittenFile>;
@@ -377,7 +399,7 @@ export interface FeaturesAsOfReport {
 export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOfReport> {
   const t0 = performance.now();
   const w = o.window;
-  if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
+  checkWindow(w);
   const format = o.out.endsWith('.parquet') ? 'parquet' : o.out.endsWith('.csv') ? 'csv' : null;
   if (format === null) throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out}: the file name must end in .parquet or .csv`);
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: o.extended === true };
@@ -385,7 +407,7 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   const db = await openDuckDB(o.ws.duckdbSettings());
   const sink = new ScratchSink(o.ws, prices.snapshot.id, join(o.ws.tmpDir, `features-as-of-${process.pid}`));
   try {
-    await fullBuild(db, sink, prices.files, settings, { ...o, force: true });
+    await fullBuild(db, sink, prices.files, settings, o);
     const opts = format === 'parquet' ? '(FORMAT parquet, COMPRESSION zstd)' : '(FORMAT csv, HEADER true)';
     await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`));
     const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(sink.files)}`);

@@ -6,7 +6,7 @@
  * intact. Appends add a file per touched bucket; restated or removed symbols rewrite the files that
  * held them (copy-on-write); a bucket with more than MAX_FILES_PER_BUCKET small files has them merged. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
@@ -75,6 +75,28 @@ export class TableWrite {
       return null;
     }
     const file: NewDataFile = { path: f.rel, partition: f.partition, rows, bytes: (await stat(f.abs)).size, symbol_min: r!.s0 as string, symbol_max: r!.s1 as string, date_min: r!.d0 as string, date_max: r!.d1 as string };
+    this.added.push(file);
+    return file;
+  }
+
+  /**
+   * Moves a file written elsewhere (a staged partition, features/partitions) into a bucket of this
+   * write and records it as described, without reading it: the caller vouches for the rows and
+   * ranges (its writer measured them). The size on disk must equal `d.bytes`. A rename; across file
+   * systems (EXDEV) a copy, then the source is deleted. discard() deletes it like any file this write made.
+   */
+  async addMoved(src: string, bucket: number, d: Omit<NewDataFile, 'path' | 'partition'>): Promise<NewDataFile> {
+    const f = await this.newFile(bucket);
+    try {
+      await rename(src, f.abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      await copyFile(src, f.abs);
+      await rm(src, { force: true });
+    }
+    const bytes = (await stat(f.abs)).size;
+    if (bytes !== d.bytes) throw new Error(`${src} has ${bytes} bytes, its description says ${d.bytes}`);
+    const file: NewDataFile = { ...d, path: f.rel, partition: f.partition };
     this.added.push(file);
     return file;
   }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { featuresCommand } from '../features.js';
 import { fetchCommand } from '../fetch.js';
 import { ingestCommand } from '../ingest.js';
+import { BUCKETS } from '../../store/partition.js';
 import { cli, defineCommand, flag, whole } from '../options.js';
 import { validateCommand } from '../validate.js';
 
@@ -14,6 +15,14 @@ const symbols = z.string().transform((v, ctx): number | string[] => {
   const list = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (list.length === 0) ctx.addIssue({ code: 'custom', message: 'needs a number or tickers such as AAPL,MSFT' });
   return list;
+});
+
+/** --buckets: a comma list of distinct bucket numbers 0..15. */
+const bucketList = z.string().transform((v, ctx): number[] => {
+  const list = v.split(',').map((s) => s.trim());
+  const nums = list.map((s) => (/^\d{1,2}$/.test(s) ? Number(s) : Number.NaN));
+  if (nums.some((n) => !(n >= 0 && n < BUCKETS)) || new Set(nums).size !== nums.length) ctx.addIssue({ code: 'custom', message: `needs distinct bucket numbers from 0 to ${BUCKETS - 1}, e.g. 0,5,9` });
+  return nums;
 });
 
 export const fetch = defineCommand({
@@ -77,10 +86,22 @@ export const features = defineCommand({
       force: flag().describe('rebuild every symbol even when an incremental update would do (a new full snapshot)'),
       asOf: z.string().optional().describe('compute the features of the prices table as of a snapshot id or an ISO time (with --out; the store is not changed)').register(cli, { arg: 'snapshot|time' }),
       out: z.string().optional().describe('with --as-of: the file to write, FILE.parquet or FILE.csv').register(cli, { arg: 'file' }),
+      buckets: bucketList.optional().describe('bullmq executor: compute one partition, these symbol buckets (0-15), into --stage (with --prices-snapshot, --lineage; the store is not changed)').register(cli, { arg: 'list' }),
+      stage: z.string().optional().describe('bullmq executor, with --buckets: the stage folder for the partition\'s files and _manifest.json').register(cli, { arg: 'dir' }),
+      pricesSnapshot: whole().optional().describe('bullmq executor, with --buckets: the prices snapshot to read (the plan\'s prices_snapshot)').register(cli, { arg: 'id' }),
+      lineage: whole().optional().describe('bullmq executor, with --buckets: the _snapshot_id to write (the plan\'s lineage_id)').register(cli, { arg: 'id' }),
+      commitStage: z.string().optional().describe('bullmq executor: commit the staged partitions of PLAN.json as one snapshot (a replay of its commit_key does nothing)').register(cli, { arg: 'plan.json' }),
     })
     .strict(),
-  examples: ['stockpipe features', 'stockpipe features --window 20 --json', 'stockpipe features --extended', 'stockpipe features --as-of 3 --out features-at-3.parquet'],
-  run: (o, ctx) => featuresCommand(ctx, { force: o.force, asOf: o.asOf, out: o.out }),
+  examples: [
+    'stockpipe features',
+    'stockpipe features --window 20 --json',
+    'stockpipe features --extended',
+    'stockpipe features --as-of 3 --out features-at-3.parquet',
+    'stockpipe features --buckets 0,5,9 --stage /shared/stage/p0 --prices-snapshot 12 --lineage 14 --window 30 --threads 1 --json',
+    'stockpipe features --commit-stage /shared/stage/plan.json --json',
+  ],
+  run: (o, ctx) => featuresCommand(ctx, { force: o.force, asOf: o.asOf, out: o.out, buckets: o.buckets, stage: o.stage, pricesSnapshot: o.pricesSnapshot, lineage: o.lineage, commitStage: o.commitStage }),
 });
 
 export const validate = defineCommand({
