@@ -13,7 +13,7 @@ import { backfillDays } from '../pipeline/logical-date.js';
 import { alertForRun } from '../pipeline/run-alerts.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
-import { alertChannels, pipelineEnv, runSource } from './run.js';
+import { alertChannels, pipelineEnv, runExecutor, runSource } from './run.js';
 
 export interface BackfillCommandOptions {
   pipeline: string;
@@ -53,8 +53,9 @@ const dayLine = (d: { date: string; status?: string; action?: string; run_id: st
 
 export async function backfillCommand(ctx: CommandContext, opts: BackfillCommandOptions): Promise<CommandResult<BackfillData | BackfillPlanData>> {
   const days = backfillDays(opts.from, opts.to, ctx.now());
-  const pipeline = buildPipeline(opts.pipeline, await runSource(ctx, { pipeline: opts.pipeline }, pipelineEnv(ctx, opts.globalArgs, opts.version)));
+  const penv = await runSource(ctx, { pipeline: opts.pipeline }, pipelineEnv(ctx, opts.globalArgs, opts.version));
   if (opts.dryRun) {
+    const pipeline = buildPipeline(opts.pipeline, penv);
     const reg = openRegistry(ctx.ws, { readonly: true });
     try {
       const plan = planBackfill(reg, pipeline.name, days, opts.force);
@@ -70,7 +71,13 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
       reg.close();
     }
   }
-  const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
+  // Every day's run on the executor of pipeline.executor (bullmq: one Redis connection for them all).
+  const executor = await runExecutor(ctx, undefined);
+  const pipeline = buildPipeline(opts.pipeline, { ...penv, executor });
+  const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now }).catch(async (err: unknown) => {
+    await executor.close();
+    throw err;
+  });
   const reg = openRegistry(ctx.ws);
   const cancel = cancelOnSignals(opts.signal);
   const t0 = performance.now();
@@ -126,5 +133,6 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
     cancel.dispose();
     reg.close();
     await lock.release();
+    await executor.close();
   }
 }
