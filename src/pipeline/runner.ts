@@ -198,6 +198,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       try {
         const work = spec.run({
           runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes, logicalDate,
+          forced: opts.force === true || (opts.forceTasks ?? []).includes(name),
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });
         const result = spec.timeoutMs === undefined ? await work : await Promise.race([work, new Promise<never>((_, reject) => {

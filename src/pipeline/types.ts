@@ -26,6 +26,8 @@ export interface TaskContext {
   processes?: ProcessTracker;
   /** The run's logical date (YYYY-MM-DD, an NYSE trading day): a `dated` task reads only data up to it; null = no bound. */
   logicalDate: string | null;
+  /** The cache was ignored for this task (`--force`, `--force-task`): a task with caches of its own (partitions) ignores them too. */
+  forced?: boolean;
 }
 
 /** Keeps the pids of a run's live task processes (so a later run can find orphans). */

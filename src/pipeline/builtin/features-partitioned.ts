@@ -44,7 +44,7 @@ export function partitionedFeatures(penv: PartitionEnv, ex: CommandExecutor, ext
     const reg = openRegistry(ws, { readonly: true });
     let plan: FeaturePartitionPlan;
     try {
-      plan = planFeaturePartitions(ws, reg, { window: penv.config.features.window, extended, force: false });
+      plan = planFeaturePartitions(ws, reg, { window: penv.config.features.window, extended, force: ctx.forced === true });
     } finally {
       reg.close();
     }
