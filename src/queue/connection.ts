@@ -34,7 +34,7 @@ export function redisTarget(url: string): RedisTarget {
   };
   const dbOf = (s: string | null): number | undefined => {
     if (s === null || s === '') return undefined;
-    if (!/^\d{1,2}$/.test(s)) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown}: the database must be a number 0-15 (got '${s}')`);
+    if (!/^\d{1,4}$/.test(s)) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown}: the database must be a whole number such as 0 (got '${s}')`);
     return Number(s);
   };
   if (u.protocol === 'unix:') {
