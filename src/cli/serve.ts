@@ -4,10 +4,8 @@
  * config (serve.api_token / STOCKPIPE_API_TOKEN); listening beyond loopback without one prints a
  * warning on stderr (docs/security.md). */
 import { createAccessLog, getLog } from '../core/log.js';
-import { buildApp } from '../serve/app.js';
 import { exposureWarning } from '../serve/auth.js';
-import { listen } from '../serve/listen.js';
-import { ChampionHolder } from '../serve/champion.js';
+import { serverUrl, startServer } from '../serve/server.js';
 import type { CommandContext, CommandResult } from './context.js';
 
 export interface ServeOptions {
@@ -20,26 +18,15 @@ export interface ServeOptions {
 }
 
 export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<CommandResult> {
-  const holder = new ChampionHolder(ctx.ws, getLog('serve'));
-  await holder.refresh();
-  holder.watch(opts.pollMs);
   const apiToken = ctx.config.serve.api_token;
-  const { app } = await buildApp({
-    workspace: ctx.ws, holder, accessLog: ctx.quiet ? null : createAccessLog(), errorLog: getLog('serve'), version: opts.version, monitor: ctx.config.monitor,
-    apiToken, host: opts.host,
+  const server = await startServer({
+    workspace: ctx.ws, host: opts.host, port: opts.port, pollMs: opts.pollMs, version: opts.version, monitor: ctx.config.monitor, apiToken,
+    log: getLog('serve'), accessLog: ctx.quiet ? null : createAccessLog(),
   });
-  let port: number;
-  try {
-    port = await listen(app, opts.host, opts.port);
-  } catch (err) {
-    holder.stop();
-    await app.close();
-    throw err;
-  }
   const warning = exposureWarning(opts.host, apiToken !== undefined);
   if (warning) process.stderr.write(warning);
-  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
-  const data = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: holder.current?.id ?? null };
+  const url = serverUrl(opts.host, server.port);
+  const data = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: server.holder.current?.id ?? null };
   if (ctx.json) process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);
   else process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
   const stop =
@@ -50,7 +37,6 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
     });
   const why = await stop;
   ctx.log.info({ signal: why }, 'shutting down: draining requests');
-  holder.stop();
-  await app.close();
+  await server.close();
   return { data, human: '', printed: true };
 }
