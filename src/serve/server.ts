@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { MonitorConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
-import { buildApp } from './app.js';
+import { buildApp, type Replica } from './app.js';
 import { ChampionHolder } from './champion.js';
 import { listen } from './listen.js';
 
@@ -23,6 +23,10 @@ export interface ServerOptions {
   log: Logger;
   /** One line per request; null turns it off. */
   accessLog: Logger | null;
+  /** Which process this is (GET /ready); default: this pid, no cluster worker. */
+  replica?: Replica;
+  /** GET /metrics's text when it is not this process's own (a cluster's aggregate). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface RunningServer {
@@ -46,7 +50,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   holder.watch(o.pollMs);
   const { app } = await buildApp({
     workspace: o.workspace, holder, accessLog: o.accessLog, errorLog: o.log, version: o.version, monitor: o.monitor,
-    apiToken: o.apiToken, host: o.host,
+    apiToken: o.apiToken, host: o.host, replica: o.replica, metricsText: o.metricsText,
   });
   let port: number;
   try {
