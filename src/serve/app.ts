@@ -46,6 +46,8 @@ export interface AppOptions {
   errorLog?: Logger | null;
   /** Which process answers (GET /ready); default: this pid, no cluster worker. */
   replica?: Replica;
+  /** The metrics to count into (default: new ones; a cluster worker makes them first to share them with the primary). */
+  metrics?: ApiMetrics;
   /** GET /metrics's text when it is not this process's registry alone (a cluster's aggregate, serve/cluster). */
   metricsText?: () => Promise<string>;
 }
@@ -80,7 +82,7 @@ const readySchema = {
 } as const;
 
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
-  const metrics = createApiMetrics();
+  const metrics = opts.metrics ?? createApiMetrics();
   const app = Fastify({
     logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,

@@ -9,6 +9,7 @@ import type { WorkspaceRef } from '../core/workspace.js';
 import { buildApp, type Replica } from './app.js';
 import { ChampionHolder } from './champion.js';
 import { listen } from './listen.js';
+import type { ApiMetrics } from './metrics.js';
 
 export interface ServerOptions {
   workspace: WorkspaceRef;
@@ -25,6 +26,8 @@ export interface ServerOptions {
   accessLog: Logger | null;
   /** Which process this is (GET /ready); default: this pid, no cluster worker. */
   replica?: Replica;
+  /** The metrics to count into (default: new ones). */
+  metrics?: ApiMetrics;
   /** GET /metrics's text when it is not this process's own (a cluster's aggregate). */
   metricsText?: () => Promise<string>;
 }
@@ -50,7 +53,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   holder.watch(o.pollMs);
   const { app } = await buildApp({
     workspace: o.workspace, holder, accessLog: o.accessLog, errorLog: o.log, version: o.version, monitor: o.monitor,
-    apiToken: o.apiToken, host: o.host, replica: o.replica, metricsText: o.metricsText,
+    apiToken: o.apiToken, host: o.host, replica: o.replica, metrics: o.metrics, metricsText: o.metricsText,
   });
   let port: number;
   try {
