@@ -1,11 +1,16 @@
 /** @module bench/serve
  * `npm run bench -- serve`: load-tests `stockpipe serve` on 127.0.0.1 with autocannon for a
- * bounded time — GET /predict and POST /predict with 100 instances — and, where Debian's
- * python3-flask and python3-sklearn are present, the classic Flask server of
- * ../shared/reference/flask_serve.py with the same tool and settings, in the same run. */
+ * bounded time — GET /predict and POST /predict with 100 instances — then API replicas: GET
+ * /predict on `serve --workers 2` and on one `serve` process side by side with a bare Fastify app
+ * answering the same route with an integer (bench/bare-fastify.ts), alternated, with the load
+ * generator sharing every core and, where taskset exists, pinned to core 0 with the servers on
+ * core 1; and, where Debian's python3-flask and python3-sklearn are present, the classic Flask
+ * server of ../shared/reference/flask_serve.py with the same tool and settings, in the same run.
+ * Options: --duration=S (15), --replica-duration=S (10), --replica-rounds=N (2), --no-flask. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { machine } from './measure.js';
 
@@ -40,6 +45,66 @@ async function waitForUrl(child: ChildProcess): Promise<string> {
   });
 }
 
+/** The CPUs this process may run on now (Linux), e.g. `0-1`. */
+function cpusAllowed(): string | null {
+  const m = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? m[1]! : null;
+}
+
+/** Sets the CPUs of every thread of this process (the load generator: autocannon runs in it). */
+function pinSelf(cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus}: ${r.stderr}`);
+}
+
+/** Starts a server process, pinned to `cpus` when given; resolves with its base URL. */
+async function startServer(args: string[], cpus: string | null, parseUrl: (line: string) => string): Promise<{ url: string; child: ChildProcess }> {
+  const [cmd, ...rest] = cpus === null ? [process.execPath, ...args] : ['taskset', '-c', cpus, process.execPath, ...args];
+  const child = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((res, rej) => {
+    child.stdout!.once('data', (d: Buffer) => res(parseUrl(d.toString().split('\n')[0]!)));
+    child.once('exit', (c) => rej(new Error(`${args.join(' ')} exited ${c}`)));
+  });
+  return { url, child };
+}
+
+const stopServer = (child: ChildProcess): Promise<void> =>
+  new Promise((res) => {
+    if (child.exitCode !== null || child.signalCode !== null) return res();
+    child.once('exit', () => res());
+    child.kill('SIGTERM');
+  });
+
+type ReplicaTarget = 'bare_fastify' | 'serve_workers_1' | 'serve_workers_2';
+
+/**
+ * GET /predict on a bare Fastify app, `serve` and `serve --workers 2`, started together (idle ones
+ * take no CPU) and loaded one at a time, alternating for `rounds` rounds; the best round of each.
+ */
+async function replicaLayout(cpus: string | null, duration: number, rounds: number): Promise<Record<string, unknown>> {
+  const query = '/predict?vol_moving_avg=2326635.5&adj_close_rolling_med=25.75';
+  const cliUrl = (line: string): string => (JSON.parse(line) as { data: { url: string } }).data.url;
+  const servers: Record<ReplicaTarget, { url: string; child: ChildProcess } | null> = { bare_fastify: null, serve_workers_1: null, serve_workers_2: null };
+  const best: Partial<Record<ReplicaTarget, Load>> = {};
+  try {
+    servers.bare_fastify = await startServer([...process.execArgv, join(ROOT, 'bench', 'bare-fastify.ts')], cpus, (line) => `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`);
+    servers.serve_workers_1 = await startServer([CLI, 'serve', '--port', '0', '--json', '--quiet', '-w', WS], cpus, cliUrl);
+    servers.serve_workers_2 = await startServer([CLI, 'serve', '--workers', '2', '--port', '0', '--json', '--quiet', '-w', WS], cpus, cliUrl);
+    for (const s of Object.values(servers)) await load({ url: `${s!.url}${query}`, duration: 2 }); // warm-up
+    for (let round = 0; round < rounds; round++) {
+      for (const target of Object.keys(servers) as ReplicaTarget[]) {
+        const r = await load({ url: `${servers[target]!.url}${query}`, duration });
+        process.stderr.write(`[serve] replicas ${cpus === null ? 'shared cores' : `servers on cpu ${cpus}`}, round ${round + 1}, ${target}: ${JSON.stringify(r)}\n`);
+        if (r.requests_per_s > (best[target]?.requests_per_s ?? -1)) best[target] = r;
+      }
+    }
+  } finally {
+    for (const s of Object.values(servers)) if (s) await stopServer(s.child);
+  }
+  const ratio = (t: ReplicaTarget): number => Math.round((best[t]!.requests_per_s / Math.max(1, best.bare_fastify!.requests_per_s)) * 100) / 100;
+  return { ...best, ratio_workers_2_vs_bare: ratio('serve_workers_2'), ratio_workers_1_vs_bare: ratio('serve_workers_1') };
+}
+
 async function waitForHttp(url: string, ms: number): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
@@ -53,8 +118,10 @@ async function waitForHttp(url: string, ms: number): Promise<void> {
   throw new Error(`${url} did not answer in ${ms / 1000} s`);
 }
 
+const numberArg = (argv: string[], name: string, dflt: number): number => Number(argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
+
 export async function runServeBench(argv: string[]): Promise<Record<string, unknown>> {
-  const duration = Number(argv.find((a) => a.startsWith('--duration='))?.slice(11) ?? 15);
+  const duration = numberArg(argv, 'duration', 15);
   mkdirSync(WS, { recursive: true });
   // The synthetic default end to end (cached after the first run): a real gbdt champion.
   for (const step of [['fetch'], ['ingest'], ['features'], ['train', '--promote-if-better']]) cli(step);
@@ -70,8 +137,28 @@ export async function runServeBench(argv: string[]): Promise<Record<string, unkn
     out.post_predict_100 = await load({ url: `${url}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body, duration });
     process.stderr.write(`[serve] POST /predict x100: ${JSON.stringify(out.post_predict_100)}\n`);
   } finally {
-    server.kill('SIGTERM');
+    await stopServer(server);
   }
+  const replicaDuration = numberArg(argv, 'replica-duration', 10);
+  const rounds = numberArg(argv, 'replica-rounds', 2);
+  const allowed = cpusAllowed();
+  const canPin = allowed !== null && spawnSync('taskset', ['-V'], { encoding: 'utf8' }).status === 0 && availableParallelism() >= 2;
+  out.replicas = {
+    connections: 64, duration_s: replicaDuration, rounds, best_of: 'the round with the most requests/s',
+    shared_cores: await replicaLayout(null, replicaDuration, rounds),
+    pinned:
+      canPin
+        ? await (async () => {
+            // The load generator (this process) on core 0, every server process on core 1.
+            pinSelf('0');
+            try {
+              return { load_generator_cpu: '0', server_cpu: '1', ...(await replicaLayout('1', replicaDuration, rounds)) };
+            } finally {
+              pinSelf(allowed!);
+            }
+          })()
+        : 'skipped: needs taskset and 2 cores',
+  };
   const flaskScript = join(SHARED, 'reference', 'flask_serve.py');
   const sample = join(SHARED, 'data', 'kaggle-sample');
   const hasFlask = spawnSync('/usr/bin/python3', ['-c', 'import flask, sklearn, pandas'], { encoding: 'utf8' }).status === 0;

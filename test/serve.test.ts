@@ -159,6 +159,13 @@ describe('other routes', () => {
     expect(text).toMatch(/stockpipe_http_request_duration_seconds_bucket/);
   });
 
+  it('GET /ready names the model, the alias followed and the answering process (worker null: one process)', async () => {
+    const { app: a, holder } = await app();
+    const r = await a.inject('/ready');
+    expect(r.statusCode).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ status: 'ready', model: 'poly-1', kind: 'polyreg', loaded_at: holder.current!.loadedAt, alias: 'champion', pid: process.pid, worker: null });
+  });
+
   it('lists models with the one being served', async () => {
     const { app: a } = await app();
     const body = JSON.parse((await a.inject('/models')).body) as { serving: string; models: { id: string; aliases: string[] }[] };

@@ -1,56 +1,112 @@
 /** @module cli/serve
  * `stockpipe serve`: the prediction API on host:port until SIGTERM/SIGINT, then a graceful
- * shutdown (stop accepting, finish requests in flight, exit 0). The API token comes from the
- * config (serve.api_token / STOCKPIPE_API_TOKEN); listening beyond loopback without one prints a
- * warning on stderr (docs/security.md). */
+ * shutdown (stop accepting, finish requests in flight, exit 0). With --workers N > 1 this process
+ * is only the primary of N node:cluster workers (serve/cluster; each runs cli/serve-worker) and
+ * prints the same lines once all of them listen. The API token comes from the config
+ * (serve.api_token / STOCKPIPE_API_TOKEN); listening beyond loopback without one prints a warning
+ * on stderr (docs/security.md). */
+import { fileURLToPath } from 'node:url';
+import type { MonitorConfig } from '../core/config.js';
 import { createAccessLog, getLog } from '../core/log.js';
-import { buildApp } from '../serve/app.js';
 import { exposureWarning } from '../serve/auth.js';
-import { listen } from '../serve/listen.js';
-import { ChampionHolder } from '../serve/champion.js';
+import { ServeCluster } from '../serve/cluster.js';
+import { serverUrl, startServer } from '../serve/server.js';
 import type { CommandContext, CommandResult } from './context.js';
 
 export interface ServeOptions {
   port: number;
   host: string;
   pollMs: number;
+  /** Processes answering on host:port; 1 = this one. */
+  workers: number;
   version: string;
   /** Resolves when the server should stop (tests); default: SIGTERM or SIGINT. */
   until?: Promise<unknown>;
 }
 
-export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<CommandResult> {
-  const holder = new ChampionHolder(ctx.ws, getLog('serve'));
-  await holder.refresh();
-  holder.watch(opts.pollMs);
-  const apiToken = ctx.config.serve.api_token;
-  const { app } = await buildApp({
-    workspace: ctx.ws, holder, accessLog: ctx.quiet ? null : createAccessLog(), errorLog: getLog('serve'), version: opts.version, monitor: ctx.config.monitor,
-    apiToken, host: opts.host,
+/** What the primary sends each worker (cli/serve-worker): the parsed options and config it needs. */
+export interface WorkerStart {
+  workspace: string;
+  threads: number;
+  memoryLimit: string;
+  host: string;
+  port: number;
+  pollMs: number;
+  version: string;
+  monitor: MonitorConfig;
+  apiToken?: string;
+  quiet: boolean;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export interface ServeData {
+  url: string;
+  dashboard: string;
+  docs: string;
+  model: string | null;
+  workers: number;
+  /** The processes answering (a single process: this one). */
+  pids: number[];
+}
+
+function printListening(ctx: CommandContext, data: ServeData): void {
+  if (ctx.json) {
+    process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);
+    return;
+  }
+  const { url } = data;
+  const workers = data.workers > 1 ? ` (${data.workers} worker processes, pids ${data.pids.join(', ')})` : '';
+  process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}${workers}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
+}
+
+const signalled = (): Promise<string> =>
+  new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
-  let port: number;
-  try {
-    port = await listen(app, opts.host, opts.port);
-  } catch (err) {
-    holder.stop();
-    await app.close();
-    throw err;
+
+export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<CommandResult> {
+  if (opts.workers > 1) return serveCluster(ctx, opts);
+  const apiToken = ctx.config.serve.api_token;
+  const server = await startServer({
+    workspace: ctx.ws, host: opts.host, port: opts.port, pollMs: opts.pollMs, version: opts.version, monitor: ctx.config.monitor, apiToken,
+    log: getLog('serve'), accessLog: ctx.quiet ? null : createAccessLog(),
+  });
+  const warning = exposureWarning(opts.host, apiToken !== undefined);
+  if (warning) process.stderr.write(warning);
+  const url = serverUrl(opts.host, server.port);
+  const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: server.holder.current?.id ?? null, workers: 1, pids: [process.pid] };
+  printListening(ctx, data);
+  const why = await (opts.until ?? signalled());
+  ctx.log.info({ signal: why }, 'shutting down: draining requests');
+  await server.close();
+  return { data, human: '', printed: true };
+}
+
+/** The primary of N workers: forks them, prints once all listen, stops them on a signal; a worker's start error is thrown. */
+async function serveCluster(ctx: CommandContext, opts: ServeOptions): Promise<CommandResult> {
+  const apiToken = ctx.config.serve.api_token;
+  const start: WorkerStart = {
+    workspace: ctx.ws.root, threads: ctx.ws.threads, memoryLimit: ctx.ws.memoryLimit, host: opts.host, port: opts.port, pollMs: opts.pollMs,
+    version: opts.version, monitor: ctx.config.monitor, apiToken, quiet: ctx.quiet, logLevel: ctx.log.level as WorkerStart['logLevel'],
+  };
+  const log = getLog('serve');
+  const cluster = new ServeCluster({ workers: opts.workers, exec: fileURLToPath(new URL('./serve-worker.js', import.meta.url)), start, log });
+  // Listened for before forking: a signal while the workers start stops them too.
+  const stop = opts.until ?? signalled();
+  const ready = await Promise.race([cluster.start(), stop.then(() => null)]);
+  if (ready === null) {
+    await cluster.stop();
+    return { data: null, human: '', printed: true };
   }
   const warning = exposureWarning(opts.host, apiToken !== undefined);
   if (warning) process.stderr.write(warning);
-  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
-  const data = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: holder.current?.id ?? null };
-  if (ctx.json) process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);
-  else process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
-  const stop =
-    opts.until ??
-    new Promise<string>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    });
-  const why = await stop;
-  ctx.log.info({ signal: why }, 'shutting down: draining requests');
-  holder.stop();
-  await app.close();
+  const url = serverUrl(opts.host, ready.port);
+  const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: ready.model, workers: opts.workers, pids: ready.pids };
+  printListening(ctx, data);
+  const why = await Promise.race([stop, cluster.failed]);
+  if (typeof why !== 'string') throw why;
+  log.info({ signal: why }, 'shutting down: the workers drain their requests');
+  await cluster.stop();
   return { data, human: '', printed: true };
 }

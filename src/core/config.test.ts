@@ -70,6 +70,10 @@ describe('--window and other numbers at and beyond their domain', () => {
     // DuckDB keeps the limit in 64 bits (a larger one was SP_ERR_INTERNAL).
     [{ memory_limit: '99999999999TB' }, 'SP_ERR_CONFIG_INVALID'],
     [{ memory_limit: '18000000TB' }, undefined],
+    [{ serve: { workers: 4 } }, undefined],
+    [{ serve: { workers: 0 } }, 'SP_ERR_CONFIG_INVALID'],
+    [{ serve: { workers: 65 } }, 'SP_ERR_CONFIG_INVALID'],
+    [{ serve: { workers: 1.5 } }, 'SP_ERR_CONFIG_INVALID'],
   ];
   it.each(cases)('%j → %s', (flags, code) => {
     let got: unknown;

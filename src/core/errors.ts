@@ -85,6 +85,7 @@ export const ERROR_CODES = {
   SP_ERR_URI_TOO_LONG: { exit: 1, http: 414, meaning: 'A path segment, the query string or the request headers are longer than the server accepts.', hint: 'Path parameters are at most 100 characters and the request line and headers at most 16 KiB; see /docs for the parameters\' limits.' },
   SP_ERR_PORT_IN_USE: { exit: 1, http: 500, meaning: '`stockpipe serve` could not listen: another process already uses host:port.', hint: 'Pick another port with --port (0 = any free port), or stop the other process (e.g. `ss -ltnp` shows it).' },
   SP_ERR_LISTEN_DENIED: { exit: 1, http: 500, meaning: '`stockpipe serve` is not allowed to listen on host:port (a port below 1024 needs privileges).', hint: 'Use a port of 1024 or more with --port (e.g. 8000) and put a reverse proxy on the privileged port.' },
+  SP_ERR_SERVE_WORKERS_FAILED: { exit: 1, http: 500, meaning: '`stockpipe serve --workers N`: a worker exited while starting without a stockpipe error (a crash, a kill, out of memory), or workers kept exiting after the start (more than 10 restarts within 60 s); the primary stopped the other workers and exited.', hint: 'Read the workers\' log lines on stderr (run with --debug for more); `stockpipe serve` without --workers shows the same failure in one process.' },
   SP_ERR_INTERNAL: { exit: 1, http: 500, meaning: 'An unexpected internal error (a bug).', hint: 'Run again with --debug and report the stack trace.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -44,6 +44,18 @@ export interface AppOptions {
   host?: string;
   /** Where 5xx errors are logged with their cause (default: the access log). */
   errorLog?: Logger | null;
+  /** Which process answers (GET /ready); default: this pid, no cluster worker. */
+  replica?: Replica;
+  /** The metrics to count into (default: new ones; a cluster worker makes them first to share them with the primary). */
+  metrics?: ApiMetrics;
+  /** GET /metrics's text when it is not this process's registry alone (a cluster's aggregate, serve/cluster). */
+  metricsText?: () => Promise<string>;
+}
+
+/** The process behind a load-balanced port: its pid and node:cluster worker id (null: a single process). */
+export interface Replica {
+  pid: number;
+  worker: number | null;
 }
 
 const PREDICT_PARAMS = ['vol_moving_avg', 'adj_close_rolling_med'] as const;
@@ -55,8 +67,22 @@ const instanceSchema = {
   additionalProperties: false,
 } as const;
 
+const readySchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ready'] },
+    model: { type: 'string', description: 'the model version served (its registry id)' },
+    kind: { type: 'string', description: 'gbdt, rf, polyreg or naive' },
+    loaded_at: { type: 'string', description: 'when this process loaded it (ISO 8601)' },
+    alias: { type: 'string', description: 'the registry alias this process follows (champion)' },
+    pid: { type: 'integer', description: 'the answering process' },
+    worker: { type: 'integer', nullable: true, description: 'its node:cluster worker id under serve --workers N (a replacement gets a new id); null for a single process' },
+  },
+  required: ['status', 'model', 'kind', 'loaded_at', 'alias', 'pid', 'worker'],
+} as const;
+
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
-  const metrics = createApiMetrics();
+  const metrics = opts.metrics ?? createApiMetrics();
   const app = Fastify({
     logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,
@@ -200,14 +226,16 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   app.get('/health', { schema: { summary: 'Liveness' } }, () => ({ status: 'ok' }));
 
-  app.get('/ready', { schema: { summary: 'Readiness: 503 until a champion is loaded', response: { 503: errorSchema } } }, (_req, reply) => {
+  const replica = opts.replica ?? { pid: process.pid, worker: null };
+  app.get('/ready', { schema: { summary: 'Readiness: 503 until a champion is loaded; then the model this process serves', response: { 200: readySchema, 503: errorSchema } } }, (_req, reply) => {
     const m = holder.current;
     if (!m) return noModel(reply);
-    return { status: 'ready', model: m.id, kind: m.kind, loaded_at: m.loadedAt };
+    return { status: 'ready', model: m.id, kind: m.kind, loaded_at: m.loadedAt, alias: holder.alias, pid: replica.pid, worker: replica.worker };
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  const metricsText = opts.metricsText ?? (() => metrics.registry.metrics());
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (with serve --workers N: the sum over the workers)' } }, async (_req, reply) => {
+    return reply.type(metrics.registry.contentType).send(await metricsText());
   });
 
   await registerDashboard(app, { workspace: opts.workspace, holder, registry, assetsDir: opts.dashboardDir });

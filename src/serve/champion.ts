@@ -34,7 +34,8 @@ export class ChampionHolder {
   constructor(
     workspace: WorkspaceRef,
     private readonly log: Logger,
-    private readonly alias = 'champion',
+    /** The registry alias followed. */
+    readonly alias = 'champion',
   ) {
     this.registry = new RegistryReader(workspace);
   }

@@ -1,6 +1,8 @@
 /** @module serve/metrics
  * Prometheus metrics of the API (prom-client, a registry per app): requests and latency by
- * route/method/status, predictions served, the model being served. */
+ * route/method/status, predictions served, the model being served. Under `serve --workers N` the
+ * primary sums the workers' registries (serve/cluster), so stockpipe_model_info counts the
+ * processes serving each model. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface ApiMetrics {
@@ -25,6 +27,6 @@ export function createApiMetrics(): ApiMetrics {
       registers: [registry],
     }),
     predictions: new Counter({ name: 'stockpipe_predictions_total', help: 'Volumes predicted (a batch counts each instance)', labelNames: ['model_id'], registers: [registry] }),
-    modelInfo: new Gauge({ name: 'stockpipe_model_info', help: 'The model being served (value 1)', labelNames: ['model_id', 'kind'], registers: [registry] }),
+    modelInfo: new Gauge({ name: 'stockpipe_model_info', help: 'The model being served (value: the processes serving it, 1 for a single process)', labelNames: ['model_id', 'kind'], registers: [registry] }),
   };
 }

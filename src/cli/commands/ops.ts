@@ -23,6 +23,11 @@ export const serve = defineCommand({
       port: whole().default(8000).describe('port (0 = any free port)').register(cli, { short: 'p' }),
       host: z.string().default('127.0.0.1').describe('address to listen on (beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)'),
       pollMs: whole().default(1000).describe('how often to check whether the champion alias moved, in ms'),
+      workers: whole()
+        .refine((n) => n >= 1 && n <= 64, 'must be a whole number from 1 to 64')
+        .optional()
+        .describe('processes answering on host:port (node:cluster workers, each loading and hot-swapping the champion itself); 1 = this process')
+        .register(cli, { config: 'serve.workers' }),
     })
     .strict(),
   examples: [
@@ -30,10 +35,11 @@ export const serve = defineCommand({
     'curl "http://127.0.0.1:8000/predict?vol_moving_avg=12345&adj_close_rolling_med=25"',
     'open http://127.0.0.1:8000/   # the dashboard',
     'STOCKPIPE_API_TOKEN=$(openssl rand -hex 32) stockpipe serve --port 9000 --host 0.0.0.0',
+    'stockpipe serve --workers 2   # two processes on one port; GET /ready names the pid that answered',
   ],
   run: (o, ctx, inv: Inv) => {
     inRange('--poll-ms', o.pollMs, 50, 3_600_000);
-    return serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, version: inv.version });
+    return serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, workers: ctx.config.serve.workers, version: inv.version });
   },
 });
 
