@@ -93,6 +93,8 @@ export interface TaskRun {
   error_code: string | null;
   error: string | null;
   started_at: string | null;
+  /** Executor bullmq: the worker of each job (the task, or each partition); empty when it ran on the runner's machine. */
+  workers?: { partition: string | null; worker: string; host: string; pid: number; seconds: number; claims?: number }[];
 }
 
 /** GET /backfills/:id. */

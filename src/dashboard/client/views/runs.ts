@@ -3,7 +3,7 @@
  * logical date and backfill; #/runs?backfill=<id>: one backfill's runs under its day counts);
  * #/runs/<id>: one run's graph, its tasks, and a task's log on click. Polls every 2 s while a run
  * is running (every 10 s otherwise, to notice new runs and finished ones). */
-import { getJson, getText, type BackfillDetails, type RunDetails, type RunSummary, type TaskStatus } from '../api.js';
+import { getJson, getText, type BackfillDetails, type RunDetails, type RunSummary, type TaskRun, type TaskStatus } from '../api.js';
 import { badge, dur, empty, errorBox, h, int, mount, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { drawDag, runEdges } from './dag.js';
@@ -118,14 +118,23 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
     }
   }
 
+  /** Where a task ran (executor bullmq): its worker, or how many workers ran its partitions (each listed in the tooltip). */
+  function workerCell(t: TaskRun): HTMLElement | string {
+    const ws = t.workers ?? [];
+    if (ws.length === 0) return '';
+    const lines = ws.map((w) => `${w.partition === null ? '' : `[${w.partition}] `}${w.worker} (${w.host}, pid ${w.pid}) ${dur(w.seconds)}${w.claims !== undefined && w.claims > 1 ? `, redelivered ×${w.claims - 1}` : ''}`).join('\n');
+    const distinct = new Set(ws.map((w) => w.worker)).size;
+    return h('span', { title: lines, class: 'worker' }, ws.length === 1 ? ws[0]!.worker : `${ws.length} partitions on ${distinct} worker${distinct === 1 ? '' : 's'}`);
+  }
+
   function draw(): void {
     mount(head, h('h1', null, run.pipeline, ' ', badge(run.status)),
       h('p', { class: 'meta' }, `run ${run.run_id}${run.logical_date ? ` · for ${run.logical_date}` : ''} · started ${when(run.started_at)} · ${dur(run.seconds)}`,
         run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null), run.error ? errorBox({ message: run.error }) : null);
     mount(graph, drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
-    mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Error'],
+    mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Worker', 'Error'],
       run.tasks.map((t) => [t.position + 1, h('a', { href: '#', onclick: (e: Event) => { e.preventDefault(); void showLog(t.task); } }, t.task),
-        h('span', null, badge(t.status), t.attempts > 1 && t.status !== 'retried' ? badge(`retried ×${t.attempts - 1}`, 'retried') : null), t.attempts, dur(t.seconds), int(t.rows_in), int(t.rows_out), t.error_code ? h('code', { title: t.error ?? '' }, t.error_code) : '']),
+        h('span', null, badge(t.status), t.attempts > 1 && t.status !== 'retried' ? badge(`retried ×${t.attempts - 1}`, 'retried') : null), t.attempts, dur(t.seconds), int(t.rows_in), int(t.rows_out), workerCell(t), t.error_code ? h('code', { title: t.error ?? '' }, t.error_code) : '']),
       { numeric: [0, 3, 4, 5, 6], rowAttrs: (i) => ({ class: run.tasks[i]!.task === selected ? 'selected' : null }) }));
   }
 
