@@ -1,5 +1,5 @@
 /** @module bench/scale
- * `npm run bench -- scale [--symbols=N]`: the features task at full scale (≈ 28M real-like rows) on
+ * `npm run bench -- scale [--symbols=N] [--partitions=2,8]`: the features task at full scale (≈ 28M real-like rows) on
  * the local executor against the bullmq executor, side by side in one run, on the same prices
  * snapshot: (a) local `features --force` (both cores); (b) 1 queue worker, concurrency 2 (both
  * cores, each job --threads 1); (c) 1 worker pinned to one core (`taskset -c 0`); (d) 2 workers
@@ -7,7 +7,7 @@
  * /proc, plus the runner's), each partition's duration and rows (for the scale-out model), and a
  * check that every distributed result equals the local one. Starts its own redis-server. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SYNTHETIC_BENCH } from '../src/sources/synthetic.js';
@@ -55,6 +55,8 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
 
 export async function runScaleBench(argv: string[]): Promise<Record<string, unknown>> {
   const symbols = Number(argv.find((a) => a.startsWith('--symbols='))?.slice(10) ?? SYNTHETIC_BENCH.symbols);
+  // pipeline.partitions for the distributed runs (default: the config's default, 8); several = each in turn.
+  const partitionSets = (argv.find((a) => a.startsWith('--partitions='))?.slice(13) ?? '8').split(',').map(Number);
   const gen = join(CACHE, `store-gen-${symbols}`);
   const ws = join(CACHE, `scale-ws-${symbols}`);
   const env = { ...process.env };
@@ -85,7 +87,9 @@ export async function runScaleBench(argv: string[]): Promise<Record<string, unkn
     const local = await timed(['features', '--workspace', ws, '--force'], env);
     const rows = Number(local.data.rows);
     const scenarios: Record<string, unknown>[] = [];
-    const distributed = async (name: string, specs: { cpu?: string; concurrency: number }[]): Promise<Record<string, unknown>> => {
+    const distributed = async (name: string, specs: { cpu?: string; concurrency: number }[], partitions: number): Promise<Record<string, unknown>> => {
+      const config = join(dir, `partitions-${partitions}.json`);
+      writeFileSync(config, JSON.stringify({ pipeline: { partitions } }));
       for (const s of specs) {
         const args = [CLI, 'worker', '--workspace', ws, '--concurrency', String(s.concurrency)];
         const w = s.cpu === undefined ? spawn(process.execPath, args, { env: qenv, stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('taskset', ['-c', s.cpu, process.execPath, ...args], { env: qenv, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -96,36 +100,40 @@ export async function runScaleBench(argv: string[]): Promise<Record<string, unkn
       }
       await waitFor(() => workers.every((w) => (w as ChildProcess & { err: () => string }).err().includes('taking jobs')), 30_000, 'the workers');
       const before = workers.reduce((a, w) => a + cpuOf(w.pid!), 0);
-      const r = await timed(['run', 'train', '--workspace', ws, '--from', 'features', '--to', 'features', '--force-task', 'features', '--executor', 'bullmq'], qenv);
+      const r = await timed(['run', 'train', '--workspace', ws, '--config', config, '--from', 'features', '--to', 'features', '--force-task', 'features', '--executor', 'bullmq'], qenv);
       const after = workers.reduce((a, w) => a + cpuOf(w.pid!), 0);
       const show = JSON.parse(spawnSync(process.execPath, [CLI, 'runs', 'show', String(r.data.run_id), '--workspace', ws, '--json'], { env, encoding: 'utf8' }).stdout) as { data: { tasks: { task: string; seconds: number; summary: Record<string, unknown> | null; workers: { partition: string; worker: string; seconds: number }[] }[] } };
       const task = show.data.tasks.find((t) => t.task === 'features')!;
       const out = {
-        name, workers: specs, run_seconds: r.seconds, task_seconds: task.seconds, cpu_s: round(after - before + r.cpu_s), rows: task.summary?.rows,
+        name, partitions_setting: partitions, workers: specs, run_seconds: r.seconds, task_seconds: task.seconds, cpu_s: round(after - before + r.cpu_s), rows: task.summary?.rows,
         partitions: task.workers.map((p) => ({ partition: p.partition, seconds: p.seconds })),
       };
       if (Number(task.summary?.rows) !== rows) throw new Error(`${name}: ${String(task.summary?.rows)} rows, the local build has ${rows}`);
       scenarios.push(out);
       return out;
     };
-    await distributed('1 worker, concurrency 2', [{ concurrency: 2 }]);
-    await stopWorkers();
-    await distributed('1 worker pinned (taskset -c 0), concurrency 1', [{ cpu: '0', concurrency: 1 }]);
-    await stopWorkers();
-    await distributed('2 workers pinned (cores 0 and 1), concurrency 1 each', [{ cpu: '0', concurrency: 1 }, { cpu: '1', concurrency: 1 }]);
-    await stopWorkers();
-    const [one, pinned1, pinned2] = scenarios as { task_seconds: number; cpu_s: number }[];
+    const ratios: Record<string, unknown>[] = [];
+    for (const n of partitionSets) {
+      const one = (await distributed('1 worker, concurrency 2', [{ concurrency: 2 }], n)) as { task_seconds: number; cpu_s: number };
+      await stopWorkers();
+      const pinned1 = (await distributed('1 worker pinned (taskset -c 0), concurrency 1', [{ cpu: '0', concurrency: 1 }], n)) as { task_seconds: number };
+      await stopWorkers();
+      const pinned2 = (await distributed('2 workers pinned (cores 0 and 1), concurrency 1 each', [{ cpu: '0', concurrency: 1 }, { cpu: '1', concurrency: 1 }], n)) as { task_seconds: number };
+      await stopWorkers();
+      ratios.push({
+        partitions: n,
+        one_worker_vs_local: round(one.task_seconds / local.seconds),
+        two_pinned_speedup_vs_one_pinned: round(pinned1.task_seconds / pinned2.task_seconds),
+        cpu_distributed_vs_local: round(one.cpu_s / local.cpu_s),
+      });
+    }
     return {
       benchmark: 'scale',
       machine: machine(),
       rows,
       local: { seconds: local.seconds, cpu_s: local.cpu_s, command: 'features --force' },
       scenarios,
-      ratios: {
-        one_worker_vs_local: round(one!.task_seconds / local.seconds),
-        two_pinned_speedup_vs_one_pinned: round(pinned1!.task_seconds / pinned2!.task_seconds),
-        cpu_distributed_vs_local: round(one!.cpu_s / local.cpu_s),
-      },
+      ratios,
     };
   } finally {
     await stopWorkers();
