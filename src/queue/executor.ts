@@ -33,6 +33,8 @@ interface Pending {
   onProgress?: CommandJob['onProgress'];
   /** When the watchdog last looked at (or an event came for) this job. */
   seen: number;
+  /** The job is in Redis (added or re-attached): before that the watchdog would find it missing. */
+  queued: boolean;
 }
 
 export interface BullmqExecutorOptions {
@@ -55,6 +57,8 @@ export interface BullmqExecutorOptions {
 export class BullmqExecutor implements CommandExecutor {
   readonly kind = 'bullmq' as const;
   private readonly pending = new Map<string, Pending>();
+  /** The jobs waiting on each caller's signal: one abort listener per signal, however many jobs share it. */
+  private readonly bySignal = new WeakMap<AbortSignal, Set<Pending>>();
   private readonly coordinator = { host: hostname(), pid: process.pid };
   private timer: NodeJS.Timeout | undefined;
   private downSince: number | null = null;
@@ -126,7 +130,7 @@ export class BullmqExecutor implements CommandExecutor {
         return;
       }
       this.downSince = null;
-      const stale = [...this.pending.values()].filter((p) => now - p.seen >= (this.o.staleMs ?? 5000)).slice(0, 500);
+      const stale = [...this.pending.values()].filter((p) => p.queued && now - p.seen >= (this.o.staleMs ?? 5000)).slice(0, 500);
       for (const p of stale) {
         p.seen = now;
         const state = await this.queue.getJobState(p.id);
@@ -170,7 +174,7 @@ export class BullmqExecutor implements CommandExecutor {
   private async submit(id: string, data: JobData, signal: AbortSignal, onProgress?: CommandJob['onProgress']): Promise<JobResult> {
     if (this.closed) throw new StockpipeError('SP_ERR_INTERNAL', 'the queue executor is closed');
     if (signal.aborted) throw cancelled(id);
-    const done = new Promise<JobResult>((resolve, reject) => this.pending.set(id, { id, resolve, reject, onProgress, seen: Date.now() }));
+    const done = new Promise<JobResult>((resolve, reject) => this.pending.set(id, { id, resolve, reject, onProgress, seen: Date.now(), queued: false }));
     const p = this.pending.get(id)!;
     try {
       let j = await Job.fromId<JobData, JobResult>(this.queue, id);
@@ -180,21 +184,49 @@ export class BullmqExecutor implements CommandExecutor {
       }
       if (j === undefined) {
         const keep = this.o.keepSeconds ?? 7 * 86_400;
+        // A new job ends after we started listening: its events settle it (the watchdog, a missed
+        // one). Not re-reading its state here matters under load: BullMQ's getState scans the
+        // wait list (LPOS), so N jobs queued at once cost O(N²) in Redis.
         await this.queue.add(data.task, data, { jobId: id, attempts: 1, removeOnComplete: { age: keep }, removeOnFail: { age: keep } });
+        p.seen = Date.now();
+        p.queued = true;
       } else {
         this.o.log.info({ job: id }, 're-attached to a job queued before (a resumed run)');
+        p.queued = true;
+        await this.finishFromStore(p); // it may have finished before we listened
       }
-      await this.finishFromStore(p); // finished before we listened (or a re-attached, finished job)
     } catch (err) {
       this.settle(p, () => p.reject(err instanceof StockpipeError ? err : new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot queue job ${id} at ${this.target.shown}: ${(err as Error).message}`, { cause: err })));
     }
-    const onAbort = (): void => void this.cancel(p);
-    signal.addEventListener('abort', onAbort, { once: true });
+    this.watchSignal(signal, p);
     try {
       return await done;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      this.unwatchSignal(signal, p);
     }
+  }
+
+  /** Cancels `p` when `signal` aborts; the jobs of one signal share one listener (a task's partitions, a storm of probes). */
+  private watchSignal(signal: AbortSignal, p: Pending): void {
+    if (this.pending.get(p.id) !== p) return; // already settled (it could not be queued)
+    if (signal.aborted) {
+      void this.cancel(p); // aborted while the job was being queued: no abort event will come
+      return;
+    }
+    let set = this.bySignal.get(signal);
+    if (set === undefined) {
+      const jobs = new Set<Pending>();
+      this.bySignal.set(signal, (set = jobs));
+      signal.addEventListener('abort', () => {
+        this.bySignal.delete(signal);
+        for (const q of jobs) void this.cancel(q);
+      }, { once: true });
+    }
+    set.add(p);
+  }
+
+  private unwatchSignal(signal: AbortSignal, p: Pending): void {
+    this.bySignal.get(signal)?.delete(p);
   }
 
   /** Cancels a job: removed if nobody took it yet, else its worker is told to stop it (it fails as cancelled). */
