@@ -174,6 +174,12 @@ describe('runner', () => {
     expect(calls.filter((c) => c === 'b')).toHaveLength(1);
   });
 
+  it.each(['SP_ERR_QUEUE_JOB_LOST', 'SP_ERR_REDIS_UNREACHABLE'] as const)('does not retry a queued job it lost track of (%s): its execution may have committed', async (code) => {
+    const lost: Partial<TaskSpec> = { retries: 5, run: async () => { calls.push('b'); throw new StockpipeError(code, 'lost'); } };
+    await run(chain({ b: lost }));
+    expect(calls.filter((c) => c === 'b')).toHaveLength(1);
+  });
+
   it('stops an attempt past its timeout (SP_ERR_TASK_TIMEOUT) and aborts its signal (fake timers)', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     let aborted = false;

@@ -28,10 +28,17 @@ const STOP_GRACE_MS = 10_000;
  */
 const STORE_DELAY_MS = 50;
 
-/** Errors that another attempt cannot fix: bad usage or config, bad inputs, failed validation. */
+/**
+ * Errors that another attempt cannot fix: bad usage or config, bad inputs, failed validation. Also a
+ * queued job the runner lost track of (executor bullmq: Redis lost the job, or stayed unreachable): its
+ * execution may still have committed, and another attempt is another job id, so it would commit again
+ * (a second model version). The run fails instead; `run --resume` queues the task under its first
+ * attempt's job id again, which re-attaches to the job or, through its fence and job-keyed model
+ * registration, commits once (queue/executor, registry/job-claims).
+ */
 function retryable(code: string): boolean {
   if (code in ERROR_CODES && ERROR_CODES[code as keyof typeof ERROR_CODES].exit === 2) return false;
-  return !['SP_ERR_PIPELINE_INPUT', 'SP_ERR_VALIDATION_FAILED', 'SP_ERR_INPUT_MALFORMED', 'SP_ERR_RUN_CANCELLED'].includes(code);
+  return !['SP_ERR_PIPELINE_INPUT', 'SP_ERR_VALIDATION_FAILED', 'SP_ERR_INPUT_MALFORMED', 'SP_ERR_RUN_CANCELLED', 'SP_ERR_QUEUE_JOB_LOST', 'SP_ERR_REDIS_UNREACHABLE'].includes(code);
 }
 
 /** Backoff before attempt n+1 (n ≥ 1 failed attempts) and the sleep between: core/retry's. */

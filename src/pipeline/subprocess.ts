@@ -67,7 +67,6 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
       if (pid !== undefined) opts.processes?.ended(pid);
       clearTimeout(killTimer);
       opts.signal.removeEventListener('abort', onAbort);
-      log.end(`${new Date().toISOString()} [runner] exit ${code ?? sig}\n`);
       let doc: CommandDoc | null = null;
       try {
         const last = stdout.trim().split('\n').pop();
@@ -75,6 +74,9 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
       } catch {
         doc = null; // not a JSON document: reported below as a crash
       }
+      // The error's code goes in the log too: a queued job's execution that lost its job (its worker froze
+      // past the lock) fails where neither BullMQ nor the runner records why (SP_ERR_JOB_SUPERSEDED).
+      log.end(`${new Date().toISOString()} [runner] exit ${code ?? sig}${doc?.ok === false && doc.error ? ` ${doc.error.code}` : ''}\n`);
       if (code === 0 && doc?.ok) return resolve(doc.data ?? {});
       if (doc && !doc.ok && doc.error) {
         const c = (doc.error.code in ERROR_CODES ? doc.error.code : 'SP_ERR_TASK_FAILED') as ErrorCode;

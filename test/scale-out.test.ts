@@ -1,0 +1,522 @@
+/** `stockpipe run --executor bullmq` with real processes: a real redis-server (helpers/redis), `stockpipe
+ * worker`s and the runner through the CLI; no mock of Redis or BullMQ. Same outputs as the local executor;
+ * a worker SIGKILLed or frozen (SIGSTOP) mid-job; the runner SIGKILLed mid-job and resumed; Redis restarted
+ * with and without its AOF; the setup errors. Polling loops below only wait (bounded) for real processes;
+ * nothing asserts on durations. Every process a test starts is stopped by its pid in afterEach. */
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { layout, Workspace } from '../src/core/workspace.js';
+import { openDuckDB, queryRows, sqlString } from '../src/db/duckdb.js';
+import { CLI, cliEnv, ROOT, runCliAsync, startCli, type CliResult, type StartedCli } from './helpers/cli.js';
+import { REDIS_SKIP, startRedis, type TestRedis } from './helpers/redis.js';
+import { tempDirSync } from './helpers/temp.js';
+
+/** Small synthetic workspaces: a whole train run takes 10-15 s here, each job 1-3 s (mostly process start). */
+const SMALL = { STOCKPIPE_SYMBOLS: '40', STOCKPIPE_YEARS: '3' };
+const TASKS = ['fetch', 'ingest', 'validate', 'features', 'train', 'evaluate', 'register'];
+/** The tasks that are commands (jobs); register moves the alias in the runner itself. */
+const JOBS = TASKS.filter((t) => t !== 'register');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// Every process and Redis a test started; afterEach stops what is still there (a failed test too).
+interface Proc {
+  child: ChildProcess;
+  done: Promise<unknown>;
+  stderr(): string;
+}
+const started: Proc[] = [];
+const redises: TestRedis[] = [];
+
+/** `unshare` flags giving a process its own mount namespace (a worker on a "machine" without the workspace), or null. */
+const UNSHARE = ((): string[] | null => {
+  const probe = tempDirSync('unshare');
+  for (const flags of [
+    ['-m', '--propagation', 'private'],
+    ['-r', '-m', '--propagation', 'private'],
+  ]) {
+    if (spawnSync('unshare', [...flags, 'sh', '-c', 'mount -t tmpfs sp-probe "$0"', probe], { stdio: 'ignore' }).status === 0) return flags;
+  }
+  console.log('skipped: cannot mount in a new mount namespace (unshare -m): the unreachable-workspace test is skipped');
+  return null;
+})();
+
+/** The pids of a process's children (a worker's task processes). */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map(Number)
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+}
+
+/** A process's state letter from /proc (R, S, T, Z…), or null when it is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null; // no /proc/<pid>: gone
+  }
+}
+/** Exited (gone, or a zombie its frozen parent has not reaped). */
+const exited = (pid: number): boolean => ['Z', 'X', null].includes(procState(pid));
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // already gone: nothing to signal
+  }
+}
+
+/** Stops a started process and its task processes: resumed if frozen, SIGKILLed, waited for. */
+async function kill(c: Proc): Promise<void> {
+  const pid = c.child.pid!;
+  if (c.child.exitCode !== null || c.child.signalCode !== null) return;
+  const kids = childrenOf(pid);
+  for (const p of [pid, ...kids]) signal(p, 'SIGCONT');
+  signal(pid, 'SIGKILL');
+  for (const p of kids) signal(p, 'SIGKILL');
+  await c.done;
+}
+
+afterEach(async () => {
+  for (const c of started.splice(0)) await kill(c);
+  for (const r of redises.splice(0)) await r.stop();
+});
+
+/** A process started otherwise than by startCli (its output kept), stopped by afterEach. */
+function track(child: ChildProcess): Proc {
+  let stderr = '';
+  child.stdout!.resume();
+  child.stderr!.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const p = { child, done: new Promise((res) => child.on('close', res)), stderr: () => stderr };
+  started.push(p);
+  return p;
+}
+
+function cli(args: string[], env: Record<string, string>): StartedCli {
+  const c = startCli(args, { env, timeoutMs: 120_000 });
+  started.push(c);
+  return c;
+}
+
+async function redis(o: Parameters<typeof startRedis>[0] = {}): Promise<TestRedis> {
+  const r = await startRedis(o);
+  redises.push(r);
+  return r;
+}
+
+/** Polls `probe` until it returns something other than undefined/false; fails after `ms` saying what it waited for. */
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000, detail: () => string | Promise<string> = () => ''): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}\n${await detail()}`);
+    await sleep(50);
+  }
+}
+
+/** A command's result, failing the test when it does not end within `ms` (a hang is a failure, never a wait). */
+async function ended(c: StartedCli, ms = 50_000): Promise<CliResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`${c.child.spawnargs.slice(2, 4).join(' ')} did not end within ${ms} ms; stderr: ${c.stderr().slice(-3000)}`)), ms);
+  });
+  try {
+    return await Promise.race([c.done, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface TestWorker {
+  cli: StartedCli;
+  /** Its id as `runs show` names it. */
+  id: string;
+  pid: number;
+}
+
+/** Starts `stockpipe worker --debug` (its info log says `took a job`) and waits for its banner. */
+async function startWorker(env: Record<string, string>, extra: string[] = []): Promise<TestWorker> {
+  const c = cli(['worker', '--debug', ...extra], env);
+  const id = await waitFor(
+    'the worker banner',
+    () => /worker (\S+): taking jobs/.exec(c.stderr())?.[1] ?? (c.child.exitCode === null ? undefined : 'exited'),
+    30_000,
+    () => c.stderr(),
+  );
+  expect(id, c.stderr()).not.toBe('exited');
+  return { cli: c, id, pid: c.child.pid! };
+}
+
+/** Two workers with the same env and flags, started side by side. */
+const twoWorkers = (env: Record<string, string>, extra: string[] = []): Promise<TestWorker[]> => Promise.all([startWorker(env, extra), startWorker(env, extra)]);
+
+/** The worker's JSON log lines. */
+function logLines(w: TestWorker): Record<string, unknown>[] {
+  return w.cli
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>;
+      } catch {
+        return {}; // a line still being written
+      }
+    });
+}
+/** The jobs of `task` the worker took, with the claims its execution counted (2: a redelivered job). */
+const took = (w: TestWorker, task: string): { job: string; claims: number }[] =>
+  logLines(w)
+    .filter((l) => (l.msg === 'took a job' || l.msg === 'took a redelivered job') && l.task === task)
+    .map((l) => ({ job: String(l.job), claims: Number(l.claims) }));
+/** `worker: done <task> (...)` lines: jobs of `task` the worker completed. */
+const done = (w: TestWorker, task: string): number =>
+  w.cli
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith(`worker: done ${task} (`)).length;
+
+/** The worker that takes a job of `task`, and its task process. */
+async function runningOn(workers: TestWorker[], task: string): Promise<{ w: TestWorker; child: number }> {
+  const w = await waitFor(
+    `a worker taking ${task}`,
+    () => workers.find((x) => took(x, task).length > 0),
+    45_000,
+    () => workers.map((x) => x.cli.stderr().slice(-1500)).join('\n---\n'),
+  );
+  const child = await waitFor(`${task}'s task process`, () => childrenOf(w.pid)[0], 10_000);
+  return { w, child };
+}
+
+async function json<D = Record<string, any>>(args: string[], env: Record<string, string>): Promise<D> {
+  const r = await runCliAsync([...args, '--json'], { env });
+  expect(r.json.ok, `${args.join(' ')}: ${r.stdout}\n${r.stderr}`).toBe(true);
+  return r.json.data as D;
+}
+
+interface WorkerRecord {
+  partition: string | null;
+  worker: string;
+  host: string;
+  pid: number;
+  seconds: number;
+  claims: number;
+}
+interface TaskRow {
+  task: string;
+  status: string;
+  attempts: number;
+  error_code: string | null;
+  log_path: string | null;
+  workers?: WorkerRecord[];
+}
+const runTasks = async (ws: string, runId: string, env: Record<string, string>): Promise<Record<string, TaskRow>> =>
+  Object.fromEntries((await json<{ tasks: TaskRow[] }>(['runs', 'show', runId, '-w', ws], env)).tasks.map((t) => [t.task, t]));
+const models = async (ws: string, env: Record<string, string>): Promise<{ id: string }[]> => json<{ id: string }[]>(['models', 'list', '-w', ws], env);
+const snapshotTables = async (ws: string, env: Record<string, string>): Promise<string[]> =>
+  (await json<{ snapshots: { table: string }[] }>(['snapshots', '-w', ws], env)).snapshots.map((s) => s.table).sort();
+const statuses = (r: CliResult): Record<string, string> => Object.fromEntries(((r.jsonOrNull?.data?.tasks ?? []) as { name: string; status: string }[]).map((t) => [t.name, t.status]));
+const allSucceeded = Object.fromEntries(TASKS.map((t) => [t, 'succeeded']));
+/** A run `--from features` on a copy of the seed: the tasks before it are skipped (the seed ran them). */
+const FROM = ['--from', 'features'];
+const fromSucceeded = Object.fromEntries(TASKS.map((t, i) => [t, i < TASKS.indexOf('features') ? 'skipped' : 'succeeded']));
+
+/** Rows of `table` in one workspace and not the other, both ways (all columns but the lineage column). */
+async function tableDiff(a: string, b: string, table: 'prices' | 'features'): Promise<{ rows: number; onlyA: number; onlyB: number }> {
+  const db = await openDuckDB({ tempDir: tempDirSync('duckdb'), memoryLimit: '512MB', threads: 1 });
+  try {
+    const src = (ws: string): string => `(SELECT * EXCLUDE (_snapshot_id) FROM read_parquet(${sqlString(join(ws, 'tables', table, '**', '*.parquet'))}, hive_partitioning = false))`;
+    const count = async (q: string): Promise<number> => Number((await queryRows(db.connection, `SELECT count(*) AS n FROM (${q})`))[0]!.n);
+    return { rows: await count(src(a)), onlyA: await count(`${src(a)} EXCEPT ALL ${src(b)}`), onlyB: await count(`${src(b)} EXCEPT ALL ${src(a)}`) };
+  } finally {
+    db.close();
+  }
+}
+
+const modelJson = (ws: string, id: string): Promise<Buffer> => readFile(new Workspace(ws).path(layout.modelFile(id, 'model.json')));
+
+describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
+  // fetch → ingest → validate run once (local executor); the fault scenarios run the rest of the pipeline
+  // (`--from features`: 3 jobs) on a copy, which keeps each test well under its timeout.
+  let seed = '';
+  beforeAll(async () => {
+    seed = tempDirSync('scale-seed');
+    const out = await ended(cli(['run', 'train', '--to', 'validate', '--json', '-w', seed], SMALL));
+    expect(out.json.ok, out.stderr).toBe(true);
+  });
+  const fromSeed = async (name: string): Promise<string> => {
+    const ws = tempDirSync(name);
+    await cp(seed, ws, { recursive: true });
+    return ws;
+  };
+
+  it('2 workers give the outputs of the local executor (tables value for value, model.json byte for byte)', async () => {
+    const r = await redis();
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    // The workers give each job --threads 1, the local runner's tasks use all cores (the config's default):
+    // the model must not depend on the thread count (docs/style.md: same data, config and seed, same bytes).
+    const workers = await twoWorkers(env, ['--threads', '1']);
+    const queued = tempDirSync('scale-q');
+    // The local side: the seed's prices (fetch → validate ran there on the local executor), then the rest.
+    const local = await fromSeed('scale-l');
+    const [q, l] = await Promise.all([ended(cli(['run', 'train', '--executor', 'bullmq', '--json', '-w', queued], env)), ended(cli(['run', 'train', ...FROM, '--json', '-w', local], SMALL))]);
+    expect(q.json.ok, q.stderr).toBe(true);
+    expect(l.json.ok, l.stderr).toBe(true);
+    expect(statuses(q)).toEqual(allSucceeded);
+    expect(statuses(l)).toEqual(fromSucceeded);
+
+    for (const t of ['prices', 'features'] as const) {
+      const d = await tableDiff(queued, local, t);
+      expect(d.rows, t).toBeGreaterThan(1000);
+      expect({ onlyQueued: d.onlyA, onlyLocal: d.onlyB }, t).toEqual({ onlyQueued: 0, onlyLocal: 0 });
+    }
+    const [mq, ml, tasks] = await Promise.all([models(queued, env), models(local, env), runTasks(queued, String(q.json.data.run_id), env)]);
+    expect([mq.length, ml.length]).toEqual([1, 1]);
+    expect((await modelJson(queued, mq[0]!.id)).equals(await modelJson(local, ml[0]!.id))).toBe(true);
+    expect(await readFile(tasks.train!.log_path!, 'utf8')).toMatch(/\$ stockpipe train .*--threads 1$/m);
+
+    // Each job ran once, on a worker `runs show` names; jobs alternate between idle workers, so both served.
+    for (const t of JOBS)
+      expect(
+        tasks[t]!.workers?.map((x) => [x.partition, x.claims]),
+        t,
+      ).toEqual([[null, 1]]);
+    expect(tasks.register!.workers).toEqual([]);
+    const names = new Set(JOBS.map((t) => tasks[t]!.workers![0]!.worker));
+    expect([...names].sort()).toEqual(workers.map((w) => w.id).sort());
+  });
+
+  it('a worker SIGKILLed mid-job: its job goes to the other worker after the lock expires; one model version', async () => {
+    const r = await redis();
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    const workers = await twoWorkers(env, ['--lock-seconds', '2']);
+    const ws = await fromSeed('scale-kill');
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const { w: victim, child } = await runningOn(workers, 'train');
+    signal(victim.pid, 'SIGKILL');
+    const other = workers.find((w) => w !== victim)!;
+    await waitFor("the killed worker's task process to die with it", () => exited(child), 10_000);
+
+    const out = await ended(run);
+    expect(out.json.ok, out.stderr).toBe(true);
+    expect(statuses(out)).toEqual(fromSucceeded);
+    const [tasks, ms] = await Promise.all([runTasks(ws, String(out.json.data.run_id), env), models(ws, env)]);
+    expect(tasks.train!.workers?.map((x) => [x.worker, x.claims])).toEqual([[other.id, 2]]);
+    expect(took(other, 'train').map((t) => t.claims)).toEqual([2]);
+    expect(ms).toHaveLength(1);
+  });
+
+  it('a worker frozen (SIGSTOP) mid-job: its job goes to the other worker; the frozen execution commits nothing more', async () => {
+    const r = await redis();
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    const workers = await twoWorkers(env, ['--lock-seconds', '2']);
+    const ws = await fromSeed('scale-stop');
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const storeFiles = async (): Promise<string[]> => (await readdir(join(ws, 'store', 'features'), { recursive: true }).catch(() => [])).map(String).filter((n) => n.endsWith('.parquet'));
+
+    // 1. features: worker X frozen, and its task process held once it writes data files (past its "already
+    // up to date?" check), until worker Y has taken the stalled job and run it to the end. Then the held
+    // process goes on (X still frozen) and reaches its commit: refused, its claim is Y's now.
+    const f = await runningOn(workers, 'features');
+    const x = f.w;
+    const y = workers.find((w) => w !== x)!;
+    const runId = took(x, 'features')[0]!.job.split('.')[0]!;
+    const featuresLog = (): Promise<string> => readFile(new Workspace(ws).taskLog(runId, 'features'), 'utf8');
+    await waitFor('the features process to write its first data file', async () => (await storeFiles()).length > 0, 30_000);
+    signal(f.child, 'SIGSTOP');
+    signal(x.pid, 'SIGSTOP');
+    await waitFor(
+      'the features job redelivered and done on the other worker',
+      () => done(y, 'features') === 1,
+      30_000,
+      () => y.cli.stderr().slice(-2000),
+    );
+    expect(took(y, 'features').map((t) => t.claims)).toEqual([2]);
+    signal(f.child, 'SIGCONT');
+
+    // 2. train (now on Y, X being frozen): Y frozen while its task process runs on and registers the model;
+    // nobody redelivers the job meanwhile (both workers are frozen). Then X wakes, finds the job stalled and
+    // runs it again: the model registered under the job's id is its result, no second version.
+    const t = await runningOn([y], 'train');
+    signal(y.pid, 'SIGSTOP');
+    await waitFor('the held features process to end at its commit', () => exited(f.child), 30_000);
+    await waitFor("the frozen worker's train process to end", () => exited(t.child), 30_000);
+    expect(await models(ws, env)).toHaveLength(1);
+    signal(x.pid, 'SIGCONT');
+    await waitFor(
+      'the train job redelivered and done on the woken worker',
+      () => done(x, 'train') === 1,
+      30_000,
+      () => x.cli.stderr().slice(-2000),
+    );
+    expect(took(x, 'train').map((c) => c.claims)).toEqual([2]);
+    signal(y.pid, 'SIGCONT');
+
+    const out = await ended(run);
+    expect(out.json.ok, out.stderr).toBe(true);
+    expect(statuses(out)).toEqual(fromSucceeded);
+    // The frozen workers' late ends are refused by BullMQ: the lock went to the other worker, which finished.
+    for (const [w, task] of [
+      [x, 'features'],
+      [y, 'train'],
+    ] as const) {
+      const refused = (l: Record<string, unknown>): boolean => String(l.err ?? '').startsWith(`Missing lock for job ${runId}.${task}.all.a1.`);
+      await waitFor(
+        `${task}: the frozen worker's late end refused`,
+        () => logLines(w).some(refused),
+        30_000,
+        () => w.cli.stderr().slice(-2000),
+      );
+    }
+    expect([done(x, 'features'), done(y, 'features'), done(x, 'train'), done(y, 'train')]).toEqual([0, 1, 1, 0]);
+    // The held features process failed at the fence (its worker logs its exit with the code), and its files are gone.
+    await waitFor('the superseded features process in the task log', async () => (await featuresLog()).includes('exit 1 SP_ERR_JOB_SUPERSEDED'), 30_000, featuresLog);
+    const [tasks, ms, snapshots] = await Promise.all([runTasks(ws, runId, env), models(ws, env), snapshotTables(ws, env)]);
+    expect(tasks.features!.workers?.map((c) => [c.worker, c.claims])).toEqual([[y.id, 2]]);
+    expect(tasks.train!.workers?.map((c) => [c.worker, c.claims])).toEqual([[x.id, 2]]);
+    expect(ms).toHaveLength(1);
+    expect(snapshots).toEqual(['features', 'prices']); // one snapshot per table: the seed's ingest, Y's features
+    const view = (await readdir(join(ws, 'tables', 'features'), { recursive: true })).map(String).filter((n) => n.endsWith('.parquet'));
+    expect((await storeFiles()).map((n) => n.split('/').pop()).sort()).toEqual(view.map((n) => n.split('/').pop()).sort());
+  });
+
+  it('a runner SIGKILLed mid-job: the job completes on its worker; run --resume re-attaches to it', async () => {
+    const r = await redis();
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    const workers = await twoWorkers(env);
+    const ws = await fromSeed('scale-runner');
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const { w } = await runningOn(workers, 'train');
+    signal(run.child.pid!, 'SIGKILL');
+    await run.done;
+    await waitFor(
+      'the train job to complete without its runner',
+      () => done(w, 'train') === 1,
+      30_000,
+      () => w.cli.stderr().slice(-2000),
+    );
+
+    // --debug: the runner's info log says when it re-attaches.
+    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', '--debug', '--json', '-w', ws], env));
+    expect(resumed.json.ok, resumed.stderr).toBe(true);
+    expect(resumed.json.data.resumed).toBe(true);
+    expect(statuses(resumed)).toEqual(fromSucceeded);
+    expect(resumed.stderr).toContain('re-attached to a job queued before');
+    expect(workers.map((x) => done(x, 'train'))).toEqual(workers.map((x) => (x === w ? 1 : 0)));
+    const [tasks, ms] = await Promise.all([runTasks(ws, String(resumed.json.data.run_id), env), models(ws, env)]);
+    expect(tasks.train!.workers?.map((x) => [x.worker, x.claims])).toEqual([[w.id, 1]]);
+    expect(ms).toHaveLength(1);
+  });
+
+  it('Redis SIGKILLed and restarted with its AOF while a job runs: the run finishes, the job ran once', async () => {
+    const r = await redis();
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    const workers = await twoWorkers(env);
+    const ws = await fromSeed('scale-aof');
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const { w } = await runningOn(workers, 'train');
+    await r.restart();
+
+    // Observed: it finishes (the AOF, fsynced at every write, kept the job and its lock; everyone reconnects).
+    const out = await ended(run);
+    expect(out.json.ok, out.stderr).toBe(true);
+    expect(statuses(out)).toEqual(fromSucceeded);
+    const [tasks, ms] = await Promise.all([runTasks(ws, String(out.json.data.run_id), env), models(ws, env)]);
+    expect(tasks.train!.workers?.map((c) => [c.worker, c.claims])).toEqual([[w.id, 1]]);
+    expect(workers.map((x) => done(x, 'train')).reduce((a, b) => a + b)).toBe(1);
+    expect(ms).toHaveLength(1);
+  });
+
+  it('Redis restarted without AOF while a job runs: the run fails with SP_ERR_QUEUE_JOB_LOST; run --resume finishes with one model version', async () => {
+    const r = await redis({ aof: false });
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    const workers = await twoWorkers(env);
+    const ws = await fromSeed('scale-noaof');
+    // The runner notices the loss within its watchdog's look at jobs it has not heard of (~5 s): Redis is
+    // back at once, so pipeline.redis_timeout_s (an outage's limit) plays no part and keeps its default.
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const { w } = await runningOn(workers, 'train');
+    const job = took(w, 'train')[0]!.job;
+    await r.restart();
+
+    const out = await ended(run);
+    expect(out.json.error?.code, out.stderr).toBe('SP_ERR_RUN_FAILED');
+    const runId = job.split('.')[0]!;
+    const failed = await runTasks(ws, runId, env);
+    expect([failed.train!.status, failed.train!.error_code, failed.train!.attempts]).toEqual(['failed', 'SP_ERR_QUEUE_JOB_LOST', 1]);
+    // The lost job's execution ran to its end on the worker (it committed its model); Redis forgot the job.
+    await waitFor(
+      "the lost job's end refused",
+      () => logLines(w).some((l) => String(l.err ?? '').startsWith(`Missing key for job ${job}.`)),
+      30_000,
+      () => w.cli.stderr().slice(-2000),
+    );
+
+    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', '--json', '-w', ws], env));
+    expect(resumed.json.ok, resumed.stderr).toBe(true);
+    expect(statuses(resumed)).toEqual(fromSucceeded);
+    // The same job id again (attempt 1 of the resumed task): its second claim, and the model of its first execution.
+    const [tasks, ms] = await Promise.all([runTasks(ws, runId, env), models(ws, env)]);
+    expect(tasks.train!.workers?.map((c) => c.claims)).toEqual([2]);
+    expect(ms).toHaveLength(1);
+  });
+
+  it('setup errors, for run and worker: no STOCKPIPE_REDIS_URL, nothing listening, an evicting Redis', async () => {
+    const ws = tempDirSync('scale-err');
+    const expectError = async (args: string[], env: Record<string, string>, code: string): Promise<CliResult> => {
+      const out = await runCliAsync([...args, '--json'], { env, timeoutMs: 30_000 });
+      expect(out.json.error?.code, `${args.join(' ')}: ${out.stdout}\n${out.stderr}`).toBe(code);
+      return out;
+    };
+    const lru = await redis();
+    execFileSync('redis-cli', ['-s', lru.url.slice('unix://'.length), 'config', 'set', 'maxmemory-policy', 'allkeys-lru']);
+    const nothing = `unix://${join(tempDirSync('scale-none'), 'redis.sock')}`;
+    // Independent cases, run side by side.
+    await Promise.all(
+      [['run', 'train', '--executor', 'bullmq', '-w', ws], ['worker']].flatMap((args) => [
+        expectError(args, SMALL, 'SP_ERR_USAGE').then((out) => expect(out.json.error?.message).toContain('STOCKPIPE_REDIS_URL')),
+        expectError(args, { ...SMALL, STOCKPIPE_REDIS_URL: nothing }, 'SP_ERR_REDIS_UNREACHABLE'),
+        expectError(args, { ...SMALL, STOCKPIPE_REDIS_URL: lru.url }, 'SP_ERR_REDIS_CONFIG'),
+      ]),
+    );
+    expect(await readdir(ws)).not.toContain('stockpipe.db'); // refused before anything ran
+  });
+
+  it.skipIf(UNSHARE === null)('a worker whose machine lacks the workspace path: the job fails with SP_ERR_WORKSPACE_UNREACHABLE', async () => {
+    const r = await redis();
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    // One machine: the worker runs in its own mount namespace, where the workspace's parent folder is an empty tmpfs.
+    const hidden = tempDirSync('scale-hidden');
+    const ws = join(hidden, 'ws');
+    const worker = track(
+      spawn('unshare', [...UNSHARE!, 'sh', '-c', 'mount -t tmpfs sp-hidden "$0" && exec "$@"', hidden, process.execPath, CLI, 'worker', '--debug'], {
+        cwd: ROOT,
+        env: cliEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    await waitFor('the worker banner', () => /taking jobs/.test(worker.stderr()) || worker.child.exitCode !== null, 30_000);
+    expect(worker.child.exitCode, worker.stderr()).toBeNull();
+    const conf = join(tempDirSync('scale-conf'), 'stockpipe.config.json');
+    await writeFile(conf, JSON.stringify({ pipeline: { retries: 0 } })); // the first failure ends the run
+
+    const out = await ended(cli(['run', 'train', '--executor', 'bullmq', '--config', conf, '--json', '-w', ws], env));
+    expect(out.json.error?.code, out.stderr).toBe('SP_ERR_RUN_FAILED');
+    const runId = (await json<{ runs: { run_id: string }[] }>(['runs', 'list', '-w', ws], env)).runs[0]!.run_id;
+    const tasks = await runTasks(ws, runId, env);
+    expect([tasks.fetch!.status, tasks.fetch!.error_code]).toEqual(['failed', 'SP_ERR_WORKSPACE_UNREACHABLE']);
+    expect(worker.stderr()).toMatch(/^worker: failed fetch /m);
+  });
+});
