@@ -199,4 +199,56 @@ describe.skipIf(REDIS_SKIP !== null)('job storms on BullMQ', () => {
       await Promise.all(workers.map((w) => stopWorker(w, 2000)));
     }
   }, 60_000);
+  it('a worker stopped with SIGTERM finishes its running job; a second SIGTERM hands it back to the queue for another worker', async () => {
+    const url = urlOf(3);
+    const workers: Started[] = [];
+    let ex: BullmqExecutor | undefined;
+    const activeSoon = async (): Promise<void> => {
+      const t0 = Date.now();
+      while ((await jobCounts(url)).active !== 1) {
+        if (Date.now() - t0 > 20_000) throw new Error('the probe job never became active');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      ex = await BullmqExecutor.open({ url, prefix: PREFIX, workspace: ws, env: {}, log, redisTimeoutMs: 60_000 });
+      const stop = new AbortController();
+      // One SIGTERM: the job (1.5 s) finishes on the worker being stopped, which then exits with its summary.
+      const first = await startWorker(url, ['--concurrency', '1']);
+      workers.push(first);
+      const finishing = ex.probe('stop1', 'probe', 'p0', 1500, { n: 1 }, stop.signal);
+      await activeSoon();
+      first.cli.child.kill('SIGTERM');
+      const r1 = await finishing;
+      expect(r1.worker.pid).toBe(first.pid);
+      const exit1 = await first.cli.done;
+      expect(exit1.code).toBe(0);
+      expect(exit1.json.data).toMatchObject({ jobs: 1, failed: 0, handed_back: 0 });
+
+      // Two SIGTERMs: the long job is handed back (moved to waiting), and the next worker completes it once.
+      const second = await startWorker(url, ['--concurrency', '1']);
+      workers.push(second);
+      const handed = ex.probe('stop2', 'probe', 'p0', 60_000, { n: 2 }, stop.signal);
+      await activeSoon();
+      second.cli.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      second.cli.child.kill('SIGTERM');
+      const exit2 = await second.cli.done;
+      expect(exit2.code).toBe(0);
+      expect(exit2.json.data).toMatchObject({ jobs: 0, handed_back: 1 });
+      expect(await jobCounts(url)).toMatchObject({ wait: 1, active: 0, failed: 0 });
+      const third = await startWorker(url, ['--concurrency', '1']);
+      workers.push(third);
+      // The handed-back job runs its full 60 s again on the third worker: cancel it instead, which
+      // the third worker sees (the cancel flag) — what matters is that it took the job.
+      await activeSoon();
+      stop.abort();
+      await expect(handed).rejects.toMatchObject({ code: 'SP_ERR_RUN_CANCELLED' });
+      const completed = tally((await streamEvents(url)).get('completed') ?? []);
+      expect([...completed.keys()]).toEqual(['stop1.probe.p0.a1']);
+    } finally {
+      await ex?.close();
+      await Promise.all(workers.map((w) => stopWorker(w, 2000)));
+    }
+  }, 90_000);
 });
