@@ -3,8 +3,7 @@
  * Parquet file, batch by batch in the order given, through a DuckDB table function. Symbol,
  * Security Name, Date and Asset go in as ENUM indexes — no per-row strings in JS — and come out
  * as dictionary-encoded UTF8 strings. */
-import { BIGINT, DOUBLE, ENUM, INTEGER } from '@duckdb/node-api';
-import type { DuckDBConnection } from './duckdb.js';
+import { type DuckDBConnection, duckdbApi } from './duckdb.js';
 import { enumIndexArray } from './enum-index.js';
 import { CHUNK_ROWS, copyStreamToParquet, type ChunkWriter } from './parquet-stream.js';
 
@@ -124,6 +123,7 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
     return n;
   };
 
+  const { BIGINT, DOUBLE, ENUM, INTEGER } = duckdbApi();
   await copyStreamToParquet(
     conn,
     [

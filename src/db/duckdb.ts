@@ -1,10 +1,36 @@
 /** @module db/duckdb
- * The only importer of @duckdb/node-api: opening an embedded DuckDB with a workspace's settings
+ * The only loader of @duckdb/node-api: opening an embedded DuckDB with a workspace's settings
  * (`openDuckDB(ws.duckdbSettings())`: spill folder, memory limit, threads), SQL quoting, and small
- * query helpers. */
+ * query helpers. The module is loaded by the first openDuckDB, so commands that never open a
+ * database do not pay for it (≈ 0.14 s of start-up); db/'s writers reach it through `duckdbApi()`
+ * and `duckdbBindings()`. */
 import { mkdir } from 'node:fs/promises';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type * as DuckDBApi from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type DuckDBBindings from '@duckdb/node-bindings';
 import type { DuckDBSettings } from '../core/workspace.js';
+
+let api: typeof DuckDBApi | null = null;
+let bindings: typeof DuckDBBindings | null = null;
+
+/** @duckdb/node-api (and its native bindings, which db/parquet-stream calls directly), loaded once per thread. */
+async function loadDuckDBApi(): Promise<typeof DuckDBApi> {
+  api ??= await import('@duckdb/node-api');
+  bindings ??= (await import('@duckdb/node-bindings')).default;
+  return api;
+}
+
+/** @duckdb/node-api for code that runs on an open database (openDuckDB loaded it in this thread). */
+export function duckdbApi(): typeof DuckDBApi {
+  if (api === null) throw new Error('internal: @duckdb/node-api used before openDuckDB loaded it in this thread');
+  return api;
+}
+
+/** @duckdb/node-bindings, for code that runs on an open database. */
+export function duckdbBindings(): typeof DuckDBBindings {
+  if (bindings === null) throw new Error('internal: @duckdb/node-bindings used before openDuckDB loaded it in this thread');
+  return bindings;
+}
 
 export type { DuckDBConnection };
 
@@ -21,6 +47,7 @@ export interface DuckDB {
 /** Opens an in-memory DuckDB for one command. */
 export async function openDuckDB(opts: DuckDBOptions): Promise<DuckDB> {
   await mkdir(opts.tempDir, { recursive: true });
+  const { DuckDBInstance } = await loadDuckDBApi();
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(opts.threads),
     memory_limit: opts.memoryLimit,

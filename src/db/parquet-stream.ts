@@ -2,10 +2,10 @@
  * Streams typed-array columns from JS into DuckDB through a table function and writes them with
  * COPY … TO parquet (zstd), in order, without materialising the table: DuckDB pulls one chunk
  * (≤ 2048 rows) per call and JS memcpy's each column into the chunk's vectors. */
-import duckdb from '@duckdb/node-bindings';
-import { DuckDBTableFunction, type DuckDBType } from '@duckdb/node-api';
+import type DuckDBBindings from '@duckdb/node-bindings';
+import type { DuckDBType } from '@duckdb/node-api';
 import type { DuckDBConnection } from './duckdb.js';
-import { sqlString } from './duckdb.js';
+import { duckdbApi, duckdbBindings, sqlString } from './duckdb.js';
 
 export const CHUNK_ROWS = 2048;
 
@@ -52,7 +52,8 @@ export async function copyStreamToParquet(
 ): Promise<void> {
   const name = `sp_stream_${process.pid}_${++counter}`;
   let failure: unknown;
-  const tf = DuckDBTableFunction.create({
+  const duckdb = duckdbBindings();
+  const tf = duckdbApi().DuckDBTableFunction.create({
     name,
     bindFunction: (bind) => {
       for (const c of columns) bind.addResultColumn(c.name, c.type);
@@ -63,7 +64,7 @@ export async function copyStreamToParquet(
         out.rowCount = 0;
         return;
       }
-      const chunk = (out as unknown as { chunk: duckdb.DataChunk }).chunk;
+      const chunk = (out as unknown as { chunk: DuckDBBindings.DataChunk }).chunk;
       const writer: ChunkWriter = {
         set(col, src, offset, count) {
           const v = duckdb.data_chunk_get_vector(chunk, col);
