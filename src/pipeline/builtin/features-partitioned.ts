@@ -62,6 +62,7 @@ export function partitionedFeatures(penv: PartitionEnv, ex: CommandExecutor, ext
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     const fractions = new Array<number>(groups.length).fill(0);
     let finished = 0;
+    const report = (): void => ctx.progress({ fraction: fractions.reduce((a, b) => a + b, 0) / groups.length, note: `${finished}/${groups.length} partitions done` });
     let first: unknown = null;
     try {
       const settled = await Promise.allSettled(groups.map(async (g, i): Promise<CommandRun> => {
@@ -74,12 +75,12 @@ export function partitionedFeatures(penv: PartitionEnv, ex: CommandExecutor, ext
             logPath: ws.taskLog(ctx.runId, `features.${partition}`),
             onProgress: (p) => {
               if (p.fraction !== undefined) fractions[i] = p.fraction;
-              ctx.progress({ fraction: fractions.reduce((a, b) => a + b, 0) / groups.length, note: `${finished}/${groups.length} partitions done` });
+              report();
             },
           });
           fractions[i] = 1;
           finished++;
-          ctx.progress({ fraction: fractions.reduce((a, b) => a + b, 0) / groups.length, note: `${finished}/${groups.length} partitions done` });
+          report();
           return r;
         } catch (err) {
           first ??= err;
