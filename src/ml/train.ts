@@ -9,13 +9,20 @@ import { fitPolyreg, naiveModel } from './baselines.js';
 import type { VolumeDataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
-import { randomSplit, timeSplit, type Slices } from './split.js';
+import { parseDay, randomSplit, timeSplit, type Slices } from './split.js';
 import { fitTrees, type TreeTrainParams } from './tree-train.js';
+import { pretestRows } from './cv.js';
+import { baselineByCv, DEFAULT_FOLDS, gbdtByCv, holdoutReport, holdoutSelection, protocolName, type ProtocolReport } from './train-protocol.js';
+import type { SelectionSlice } from '../registry/types.js';
 import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
 
 export interface TrainParams extends TreeTrainParams {
   kind: ModelKind;
   split: 'time' | 'random';
+  /** CV folds inside the pre-test dates (default 3); 0 = the holdout protocol (ml/train-protocol). */
+  folds?: number;
+  /** 'holdout' keeps validation-slice early stopping (the comparison); default cv on the time split. */
+  protocol?: 'cv' | 'holdout';
   /** First test day (YYYY-MM-DD); default: the 80th percentile of the rows' dates. */
   testFrom?: string;
 }
@@ -36,6 +43,10 @@ export interface TrainOutcome {
   training_log: string;
   best_iteration: number | null;
   params: Record<string, unknown>;
+  /** How the model was chosen (cv folds and score, or holdout). */
+  protocol: ProtocolReport;
+  /** What promotion compares (never the test slice); null on a random split. */
+  selection: SelectionSlice | null;
 }
 
 export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom?: string): Slices {
@@ -45,15 +56,7 @@ export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom
 
 /** The time split of rows dated `days`, cut at `testFrom` (YYYY-MM-DD) or the 80th percentile. */
 export function makeSlicesFromDays(days: Int32Array, testFrom?: string): Slices {
-  let from: number | undefined;
-  if (testFrom !== undefined) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(testFrom);
-    const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-    // Date.UTC rolls 2020-02-30 over to March 1 (and reads year 0000 as 1900): a real date reads back the same.
-    if (!m || new Date(ms).toISOString().slice(0, 10) !== testFrom) throw new StockpipeError('SP_ERR_USAGE', `--test-from must be a real calendar date YYYY-MM-DD (got '${testFrom}')`);
-    from = Math.round(ms / 86400000);
-  }
-  return timeSplit(days, { testFrom: from });
+  return timeSplit(days, { testFrom: testFrom === undefined ? undefined : parseDay(testFrom, '--test-from') });
 }
 
 function dateRange(ds: VolumeDataset, idx: Int32Array): { date_min: string; date_max: string } {
@@ -81,9 +84,25 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   let scorer: VolumeScorer;
   let log = '';
   let best: number | null = null;
-  let params: Record<string, unknown> = { kind: p.kind, split: p.split };
-  const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train));
-  if (p.kind === 'naive') scorer = naiveScorer(naiveModel());
+  const protocol = protocolName(p.kind, p.split, p.folds ?? DEFAULT_FOLDS, p.protocol);
+  let params: Record<string, unknown> = { kind: p.kind, split: p.split, protocol };
+  let report: ProtocolReport | null = null;
+  let selection: SelectionSlice | null = null;
+  // The polyreg baseline is fitted on the rows the protocol trains on: all pre-test rows under cv.
+  const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, protocol === 'cv' ? pretestRows(s) : s.train));
+  const folds = p.folds ?? DEFAULT_FOLDS;
+  if (protocol === 'cv' && (p.kind === 'naive' || p.kind === 'polyreg')) {
+    const b = baselineByCv(p.kind, ds, s, folds);
+    ({ scorer, report, selection } = b);
+    params = { ...params, folds };
+  } else if (protocol === 'cv') {
+    const c = await gbdtByCv(ds, s, { ...p, folds }, hooks);
+    scorer = c.fit.scorer;
+    log = c.fit.log;
+    best = c.fit.bestIteration;
+    params = { ...params, ...c.fit.params };
+    ({ report, selection } = c);
+  } else if (p.kind === 'naive') scorer = naiveScorer(naiveModel());
   else if (p.kind === 'polyreg') scorer = poly;
   else {
     const fit = await fitTrees(p.kind, ds, s, p, hooks);
@@ -92,21 +111,27 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     best = fit.bestIteration;
     params = { ...params, ...fit.params };
   }
+  if (report === null) {
+    report = holdoutReport(protocol === 'random-holdout' ? 'random-holdout' : 'holdout', p.kind, best);
+    selection = holdoutSelection(scorer, ds, s);
+  }
   const trainSeconds = (performance.now() - t0) / 1000;
+  // The test slice is read here, once, for the report.
   const yTest = pick(ds.volume, s.test);
   const metrics: Record<string, RegressionMetrics> = {};
   const predTest = predictRows(scorer, ds.vma, ds.acm, s.test);
   metrics[p.kind] = regressionMetrics(yTest, predTest);
   if (p.kind !== 'polyreg') metrics.polyreg = regressionMetrics(yTest, predictRows(poly, ds.vma, ds.acm, s.test));
   if (p.kind !== 'naive') metrics.naive = regressionMetrics(yTest, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
-  const validMetrics = s.valid.length > 0 ? regressionMetrics(pick(ds.volume, s.valid), predictRows(scorer, ds.vma, ds.acm, s.valid)) : null;
+  const validMetrics = protocol !== 'cv' && s.valid.length > 0 ? regressionMetrics(pick(ds.volume, s.valid), predictRows(scorer, ds.vma, ds.acm, s.valid)) : null;
   const testDays = Int32Array.from(s.test, (i) => ds.day[i]!);
   const testStock = Uint8Array.from(s.test, (i) => ds.isStock[i]!);
   return {
     kind: p.kind,
     scorer,
-    rows_train: s.train.length,
-    rows_valid: s.valid.length,
+    // Under cv the final model trains on every pre-test row; the folds are in `protocol`.
+    rows_train: protocol === 'cv' ? s.train.length + s.valid.length : s.train.length,
+    rows_valid: protocol === 'cv' ? 0 : s.valid.length,
     rows_test: s.test.length,
     split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: s.kind === 'random' },
     test: { ...dateRange(ds, s.test), rows: s.test.length },
@@ -117,5 +142,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     training_log: log,
     best_iteration: best,
     params,
+    protocol: report,
+    selection,
   };
 }
