@@ -1,6 +1,6 @@
 /** @module ml/cv
  * Expanding-window time-series cross-validation of the gbdt volume model inside the pre-test
- * dates (SPEC §15, docs/models.md "Evaluation protocol"), and the refit on all pre-test rows.
+ * dates (docs/models.md "Evaluation protocol"), and the refit on all pre-test rows.
  *
  * API contract (stable; `stockpipe train` and `stockpipe tune` call it):
  * - `timeSeriesFolds(days, pretest, folds, trainFrom?)` → `CvFoldSpec[]`. Sort the pre-test rows'

@@ -1,4 +1,4 @@
-/** The test slice is for reporting only (SPEC §15): a dataset whose test-slice rows throw (or count)
+/** The test slice is for reporting only (docs/models.md): a dataset whose test-slice rows throw (or count)
  * when read proves that CV, early stopping, the refit and the promotion re-scoring never read them,
  * and that `train` reads them only once the model is final. */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';

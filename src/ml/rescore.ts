@@ -1,5 +1,5 @@
 /** @module ml/rescore
- * Champion / challenger on the rows promotion compares (SPEC §15: never the test slice): the alias
+ * Champion / challenger on the rows promotion compares (docs/models.md: never the test slice): the alias
  * holder's promotion metric measured on the candidate's selection rows — the validation rows of its
  * CV folds inside the pre-test dates, or its validation window (day-ahead models, the holdout
  * protocol) — so registry/promote can compare the two when they were scored on different rows (the

@@ -1,5 +1,5 @@
 /** @module ml/train-protocol
- * How `stockpipe train` chooses a volume model without looking at the test slice (SPEC §15,
+ * How `stockpipe train` chooses a volume model without looking at the test slice (docs/models.md,
  * docs/models.md "Evaluation protocol"):
  * - `cv` (default on the time split): gbdt's number of trees by expanding-window CV inside the
  *   pre-test dates (ml/cv), refit on every pre-test row with the median of the folds' best

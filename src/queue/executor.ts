@@ -1,5 +1,5 @@
 /** @module queue/executor
- * The executor `bullmq` (SPEC §14, docs/scale-out.md; pipeline/executor has the interface and the
+ * The executor `bullmq` (docs/scale-out.md; pipeline/executor has the interface and the
  * local one): puts a task's command on the Redis queue as a BullMQ job with a deterministic id
  * (queue/protocol) and waits for a `stockpipe worker` anywhere to run it; the runner keeps the
  * DAG, cache keys, retries and run history (Airflow's scheduler + CeleryExecutor split). Waiting for a job: completion and failure events of one shared

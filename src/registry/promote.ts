@@ -3,8 +3,8 @@
  * promote`, the API's POST /models/:id/promote and the pipelines' register and retrain steps:
  * - an alias only takes a model of its kind (alias-kinds.ts; SP_ERR_PROMOTE_KIND, even forced);
  * - an empty alias takes the first model of its kind (outcome `first`, noted "first" in the history);
- * - otherwise the alias moves only when the candidate beats the holder on its selection score (SPEC
- *   §15: the backtest over the pre-test folds, or a validation window held out before the test
+ * - otherwise the alias moves only when the candidate beats the holder on its selection score
+ *   (docs/models.md: the backtest over the pre-test folds, or a validation window held out before the test
  *   slice; never the test slice). When the two were scored on different rows (the data grew, a
  *   different protocol, a holder trained before the protocol), the caller's `rescore` measures the
  *   holder on the candidate's selection rows; forced promotions are recorded as such.

@@ -22,7 +22,7 @@ export interface TestSlice {
 }
 
 /**
- * The rows and score promotion compares a model on (SPEC §15: never the test slice). `cv`: the
+ * The rows and score promotion compares a model on (docs/models.md: never the test slice). `cv`: the
  * expanding-window folds inside the pre-test dates, score = mean of the folds' best rmse_log;
  * `validation`: one window held out before the test slice (the holdout protocol, rf, day-ahead).
  * Rows = the data's rows dated within a window (by target day for day-ahead models).
