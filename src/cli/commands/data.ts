@@ -65,10 +65,20 @@ export const ingest = defineCommand({
       strict: z.boolean().optional().describe('fail on the first malformed line instead of dropping and reporting it').register(cli, { config: 'ingest.strict' }),
       force: flag().describe('rebuild even when the inputs are unchanged'),
       switchSource: flag().describe("ingest a fetched source other than the workspace remembers (source.json) and make it the workspace's source"),
+      plan: z.string().optional().describe('bullmq executor: with --buckets and --stage, parse one partition of the ingest plan PLAN.json into a stage folder (the store is not changed)').register(cli, { arg: 'plan.json' }),
+      buckets: bucketList.optional().describe('bullmq executor, with --plan: the partition\'s symbol buckets (0-15)').register(cli, { arg: 'list' }),
+      stage: z.string().optional().describe('bullmq executor, with --plan: the stage folder for the partition\'s files and _manifest.json').register(cli, { arg: 'dir' }),
+      commitStage: z.string().optional().describe('bullmq executor: commit the staged partitions of COMMIT.json as one prices snapshot (a replay of its commit_key does nothing)').register(cli, { arg: 'commit.json' }),
     })
     .strict(),
-  examples: ['stockpipe ingest', 'stockpipe ingest --from dir --strict --json', 'stockpipe ingest --from synthetic --switch-source'],
-  run: (o, ctx) => ingestCommand(ctx, { force: o.force, switchSource: o.switchSource }),
+  examples: [
+    'stockpipe ingest',
+    'stockpipe ingest --from dir --strict --json',
+    'stockpipe ingest --from synthetic --switch-source',
+    'stockpipe ingest --plan /shared/stage/plan.json --buckets 0,5,9 --stage /shared/stage/p0 --threads 1 --json',
+    'stockpipe ingest --commit-stage /shared/stage/commit.json --json',
+  ],
+  run: (o, ctx) => ingestCommand(ctx, { force: o.force, switchSource: o.switchSource, plan: o.plan, buckets: o.buckets, stage: o.stage, commitStage: o.commitStage }),
 });
 
 export const features = defineCommand({
