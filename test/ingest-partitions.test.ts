@@ -169,9 +169,9 @@ describe('partitioned ingest', () => {
       await writeFile(f, JSON.stringify({ version: 1, commit_key: name, plan: q, stages }));
       return f;
     };
-    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('missing', [stage])])).toBe('SP_ERR_INGEST_STAGE');
-    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('twice', [stage, stage])])).toBe('SP_ERR_INGEST_STAGE');
-    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('other', [stage], { ...p, lineage_id: p.lineage_id + 1 })])).toBe('SP_ERR_INGEST_STAGE');
+    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('missing', [stage])])).toBe('SP_ERR_PARTITION_STAGE');
+    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('twice', [stage, stage])])).toBe('SP_ERR_PARTITION_STAGE');
+    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('other', [stage], { ...p, lineage_id: p.lineage_id + 1 })])).toBe('SP_ERR_PARTITION_STAGE');
     expect(snapshots(ws)).toEqual([]);
     // A bucket outside the plan, and a partition without all its flags: usage errors.
     expect(failure(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--buckets', String([...Array(16).keys()].find((b) => !p.changed_buckets.includes(b))), '--stage', join(dir, 'x')])).toBe('SP_ERR_USAGE');

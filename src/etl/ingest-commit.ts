@@ -76,7 +76,7 @@ const StageManifestSchema = z
   })
   .strict();
 
-const stageError = (message: string, hint?: string): StockpipeError => new StockpipeError('SP_ERR_INGEST_STAGE', message, hint === undefined ? {} : { hint });
+const stageError = (message: string, hint?: string): StockpipeError => new StockpipeError('SP_ERR_PARTITION_STAGE', message, hint === undefined ? {} : { hint });
 const rerun = (dir: string): string => `Run the partition of ${dir} again (\`stockpipe ingest --plan PLAN.json --buckets … --stage DIR\`), then commit again.`;
 
 /** Reads every stage's manifest and checks it against the plan: same source files, lineage and base, each changed bucket in exactly one stage. */
@@ -136,7 +136,7 @@ function addPartials(r: IngestReport, stages: readonly { m: IngestStageManifest 
  * Commits the stages of a partitioned ingest as one prices snapshot (or, when no symbol's rows
  * changed, only the source files' new state, as a plain ingest does) and writes the report.
  * Refuses a stale plan (another snapshot landed, or the source changed: SP_ERR_STORE_CONFLICT) and
- * stages that do not match it (SP_ERR_INGEST_STAGE), committing nothing. When the current prices
+ * stages that do not match it (SP_ERR_PARTITION_STAGE), committing nothing. When the current prices
  * snapshot carries the commit's key (a replay), nothing is committed and the stored report returned.
  */
 export async function commitIngestStages(o: { ws: Workspace; commit: IngestCommit; now: () => Date; log: Logger }): Promise<IngestReport> {

@@ -4,7 +4,7 @@
  * one partition — a group of buckets — parsed into a stage folder by the same code a plain ingest
  * runs (`ingest --plan PLAN.json --buckets … --stage DIR`), never into the catalog or the store.
  * etl/ingest-commit commits the stages as one prices snapshot. */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { z } from 'zod';
 import { StockpipeError } from '../core/errors.js';
@@ -117,27 +117,7 @@ export interface IngestPartitionReport {
   seconds: number;
 }
 
-/** Reads and checks a JSON file the executor or a partition wrote (SP_ERR_INGEST_STAGE when missing, not JSON or not of `schema`). */
-export async function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new StockpipeError('SP_ERR_INGEST_STAGE', `the ${what} ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'Pass the file the executor wrote.', cause: err });
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new StockpipeError('SP_ERR_INGEST_STAGE', `the ${what} ${path} is not valid JSON: ${(err as Error).message}`, { hint: 'Pass the file the executor wrote.', cause: err });
-  }
-  const r = schema.safeParse(doc);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new StockpipeError('SP_ERR_INGEST_STAGE', `the ${what} ${path} is not one: ${i.path.join('.') || '(root)'}: ${i.message}`, { hint: 'Pass the file the executor wrote (same stockpipe version).' });
-  }
-  return r.data;
-}
+export { readJsonFile } from '../core/fs.js';
 
 export interface IngestPartitionOptions {
   ws: Workspace;

@@ -124,6 +124,10 @@ export const validate = defineCommand({
       reference: z.string().optional().describe('validate against this saved reference (e.g. validation/reference-v1.json)').register(cli, { arg: 'file' }),
       failOn: z.enum(['error', 'warning', 'never']).optional().describe('fail (exit 1, SP_ERR_VALIDATION_FAILED) on this level').register(cli, { arg: 'level', config: 'validate.fail_on' }),
       asOf: z.string().optional().describe('validate the table as of a snapshot id or an ISO-8601 time (`stockpipe snapshots`)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
+      plan: z.string().optional().describe('bullmq executor: with --buckets and --stage, the whole-table passes of one partition of the validate plan PLAN.json into a stage folder').register(cli, { arg: 'plan.json' }),
+      buckets: bucketList.optional().describe('bullmq executor, with --plan: the partition\'s symbol buckets (0-15)').register(cli, { arg: 'list' }),
+      stage: z.string().optional().describe('bullmq executor, with --plan: the stage folder for the partition\'s _partial.json').register(cli, { arg: 'dir' }),
+      commitStage: z.string().optional().describe('bullmq executor: add up the partitions of COMMIT.json, check the new rows and write the report').register(cli, { arg: 'commit.json' }),
     })
     .strict(),
   examples: [
@@ -133,5 +137,5 @@ export const validate = defineCommand({
     'stockpipe validate --set-reference      # accept the current data as the new reference (v2, …)',
     'stockpipe validate --table features --fail-on never',
   ],
-  run: (o, ctx) => validateCommand(ctx, { setReference: o.setReference, reference: o.reference, asOf: o.asOf }),
+  run: (o, ctx) => validateCommand(ctx, { setReference: o.setReference, reference: o.reference, asOf: o.asOf, plan: o.plan, buckets: o.buckets, stage: o.stage, commitStage: o.commitStage }),
 });

@@ -2,7 +2,7 @@
  * What the built-in pipelines share: their environment, the task builder (the config's retries
  * and timeouts, the code version in the key), a command run as a child process (pipeline/subprocess)
  * whose --json data becomes the task's summary, and the first four tasks both pipelines start with:
- * fetch → ingest → validate → features (ingest and features as partition jobs on a queue executor). Inputs and outputs are the workspace files each command
+ * fetch → ingest → validate → features (ingest, validate and features as partition jobs on a queue executor). Inputs and outputs are the workspace files each command
  * reads and writes, so the runner's content-hash cache skips a task whose inputs, params and code
  * version are unchanged. */
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { layout, type Workspace } from '../../core/workspace.js';
 import { type CommandExecutor, LocalExecutor } from '../executor.js';
 import { partitionedFeatures } from './features-partitioned.js';
 import { partitionedIngest } from './ingest-partitioned.js';
+import { partitionedValidate } from './validate-partitioned.js';
 import { FEATURES, FETCH, INGEST, VALIDATE } from '../task-data.js';
 import type { TaskContext, TaskResult, TaskSpec, TaskSummary } from '../types.js';
 
@@ -105,6 +106,8 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
     return { rowsIn: r?.rows_read ?? null, rowsOut: r?.rows_kept ?? null };
   };
   const ingestWhole = cmd((ctx) => ['ingest', '--from', ingestFrom(ctx)], ingestRows);
+  const validateRows = (d: TaskSummary): TaskResult => ({ rowsIn: VALIDATE.read(d)?.rows ?? null, rowsOut: null });
+  const validateWhole = cmd(() => ['validate'], validateRows);
   const fetch = task({
     name: 'fetch',
     cache: 'never', // the source itself says whether anything changed (manifest hashes): shown as cached
@@ -132,7 +135,8 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
     // The first run creates the reference; a new one (validate --set-reference) changes this output,
     // so the task runs again instead of reusing a result judged against the old reference.
     outputs: [layout.latestValidation, layout.currentReference('prices')],
-    run: cmd(() => ['validate'], (d) => ({ rowsIn: VALIDATE.read(d)?.rows ?? null, rowsOut: null })),
+    // On a queue executor, an incremental check's whole-table passes as partition jobs, added up by the runner.
+    run: executorOf(penv).kind === 'bullmq' ? partitionedValidate(penv, executorOf(penv), validateWhole, validateRows) : validateWhole,
   });
   // train builds the plain features unless features.extended is set; daily always needs the lagged
   // ones (set features.extended when both pipelines run on one workspace, so neither rebuilds it).
