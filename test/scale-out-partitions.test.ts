@@ -1,8 +1,9 @@
 /** The partitioned ingest on the bullmq executor with real processes: one real redis-server
  * (helpers/redis) and 2 real `stockpipe worker`s shared by every case of this file, the runner
  * through the CLI, a small folder source. `run train --to features` on bullmq equals the local
- * executor's (ingest report, prices and features tables row for row); a run with no new data runs
- * no partition job; a run after one symbol's file grew runs only that bucket's ingest partition.
+ * executor's (ingest report, validation report, prices and features tables row for row); a run with
+ * no new data runs no partition job; a run after one symbol's file grew runs only that bucket's
+ * ingest partition, and validate's incremental check as partitions.
  * Every process started here is stopped by its pid in afterAll. */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ const line = (k: number, i: number): string => {
 };
 const SYMBOLS = 20;
 
-describe.skipIf(REDIS_SKIP !== null)('partitioned ingest on 2 bullmq workers', () => {
+describe.skipIf(REDIS_SKIP !== null)('partitioned ingest and validate on 2 bullmq workers', () => {
   let redis: TestRedis | null = null;
   const workers: StartedCli[] = [];
   let env: Record<string, string> = {};
@@ -58,12 +59,23 @@ describe.skipIf(REDIS_SKIP !== null)('partitioned ingest on 2 bullmq workers', (
     expect(r.json.ok, r.stdout + r.stderr).toBe(true);
     return { runId: String(r.json.data.run_id), status: Object.fromEntries((r.json.data.tasks as { name: string; status: string }[]).map((t) => [t.name, t.status])) };
   };
-  /** The ingest task's partitions (their buckets) and the workers that ran them. */
-  const ingestJobs = async (ws: string, runId: string): Promise<{ partition: string | null; worker: string }[]> => {
+  /** A task's partitions (their buckets) and the workers that ran them. */
+  const jobsOf = async (ws: string, runId: string, task = 'ingest'): Promise<{ partition: string | null; worker: string }[]> => {
     const r = await runCliAsync(['runs', 'show', runId, '-w', ws, '--json'], { env });
-    const t = (r.json.data.tasks as { task: string; workers?: { partition: string | null; worker: string }[] }[]).find((x) => x.task === 'ingest')!;
+    const t = (r.json.data.tasks as { task: string; workers?: { partition: string | null; worker: string }[] }[]).find((x) => x.task === task)!;
     return t.workers ?? [];
   };
+  const ingestJobs = (ws: string, runId: string): ReturnType<typeof jobsOf> => jobsOf(ws, runId);
+  /**
+   * validation/latest.json without the workspace's path, times, phases and the data hash (its files' names: a random tag each);
+   * column means to 12 digits (DuckDB's avg adds in the order of the files' row groups, and the two executors cut files differently).
+   */
+  const validation = async (ws: string): Promise<unknown> =>
+    JSON.parse(await readFile(join(ws, 'validation', 'latest.json'), 'utf8'), (k, v: unknown) => {
+      if (k === 'seconds' || k === 'created_at' || k === 'phases' || k === 'data_hash') return 0;
+      if (k === 'mean' && typeof v === 'number') return Number(v.toPrecision(12));
+      return typeof v === 'string' ? v.split(ws).join('WS') : v;
+    });
   const buckets = (jobs: { partition: string | null }[]): number[] => jobs.flatMap((j) => j.partition!.slice(1).split('.').map(Number)).sort((a, b) => a - b);
   const report = async (ws: string): Promise<Record<string, unknown>> => ({ ...JSON.parse(await readFile(join(ws, 'tables', 'prices.report.json'), 'utf8')), output: '', seconds: 0 });
   /** Rows of a table in Q and not in L plus the other way round, and Q's row count. prices: every column (the snapshot ids are the same
@@ -80,6 +92,7 @@ describe.skipIf(REDIS_SKIP !== null)('partitioned ingest on 2 bullmq workers', (
   };
   const same = async (): Promise<void> => {
     expect(await report(Q)).toEqual(await report(L));
+    expect(await validation(Q)).toEqual(await validation(L));
     for (const t of ['prices', 'features'] as const) {
       const d = await diff(t);
       expect(d.rows, t).toBeGreaterThan(900);
@@ -96,7 +109,7 @@ describe.skipIf(REDIS_SKIP !== null)('partitioned ingest on 2 bullmq workers', (
     expect(buckets(jobs)).toEqual([...new Set(Array.from({ length: SYMBOLS }, (_, k) => bucketOf(`S${k}`)))].sort((a, b) => a - b));
   }, 300_000);
 
-  it('no new data: no partition job; one grown file: only its bucket is an ingest partition; still equal', async () => {
+  it('no new data: no partition job; one grown file: only its bucket is an ingest partition, validate checks incrementally as partitions; still equal', async () => {
     for (const ws of [Q, L]) expect((await runCliAsync(['fetch', '-w', ws, '--json'])).json.ok).toBe(true);
     const idle = await run(Q, true);
     expect(idle.status.ingest).toBe('cached');
@@ -109,6 +122,9 @@ describe.skipIf(REDIS_SKIP !== null)('partitioned ingest on 2 bullmq workers', (
     const jobs = await ingestJobs(Q, q.runId);
     expect(buckets(jobs)).toEqual([bucketOf('S4')]);
     expect(await report(Q)).toMatchObject({ mode: 'incremental', files_tail_read: 1, rows_kept: 1 });
+    // validate checked the new row incrementally: its whole-table passes ran as partitions over every bucket.
+    expect(buckets(await jobsOf(Q, q.runId, 'validate'))).toEqual([...new Set(Array.from({ length: SYMBOLS }, (_, k) => bucketOf(`S${k}`)))].sort((a, b) => a - b));
+    expect(await validation(Q)).toMatchObject({ mode: 'incremental' });
     await same();
   }, 300_000);
 });
