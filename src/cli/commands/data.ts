@@ -18,7 +18,7 @@ const symbols = z.string().transform((v, ctx): number | string[] => {
 });
 
 /** --buckets: a comma list of distinct bucket numbers 0..15. */
-const bucketList = z.string().transform((v, ctx): number[] => {
+export const bucketList = z.string().transform((v, ctx): number[] => {
   const list = v.split(',').map((s) => s.trim());
   const nums = list.map((s) => (/^\d{1,2}$/.test(s) ? Number(s) : Number.NaN));
   if (nums.some((n) => !(n >= 0 && n < BUCKETS)) || new Set(nums).size !== nums.length) ctx.addIssue({ code: 'custom', message: `needs distinct bucket numbers from 0 to ${BUCKETS - 1}, e.g. 0,5,9` });
