@@ -1,11 +1,60 @@
 /** @module cli/ingest
  * `stockpipe ingest [--from ID] [--switch-source]`: etl/ingest-workspace (the fetched source →
- * a snapshot of the prices table + report, the source check and record) → the report for people and --json. */
+ * a snapshot of the prices table + report, the source check and record) → the report for people and --json.
+ * For the bullmq executor, `--plan PLAN.json --buckets L --stage DIR`: one partition into a stage
+ * folder (etl/ingest-partitions), and `--commit-stage COMMIT.json`: the stages committed as one
+ * snapshot (etl/ingest-commit). */
+import { resolve } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
 import type { IngestReport } from '../etl/ingest.js';
+import { commitIngestStages, IngestCommitSchema } from '../etl/ingest-commit.js';
+import { type IngestPartitionReport, IngestPlanSchema, readJsonFile, runIngestPartition } from '../etl/ingest-partitions.js';
 import { ingestWorkspace } from '../etl/ingest-workspace.js';
 import type { CommandContext, CommandResult } from './context.js';
 
-export async function ingestCommand(ctx: CommandContext, opts: { force: boolean; switchSource?: boolean }): Promise<CommandResult<IngestReport>> {
+export interface IngestCommandOptions {
+  force: boolean;
+  switchSource?: boolean;
+  plan?: string;
+  buckets?: number[];
+  stage?: string;
+  commitStage?: string;
+}
+
+/** Refuses flags of two modes at once (a partition, a commit, a plain ingest). */
+function checkModes(o: IngestCommandOptions): void {
+  const part = [o.plan, o.buckets, o.stage].filter((x) => x !== undefined).length;
+  if (part > 0 && part < 3) throw new StockpipeError('SP_ERR_USAGE', 'a partition is --plan, --buckets and --stage together', { hint: 'e.g. stockpipe ingest --plan /shared/stage/plan.json --buckets 0,5 --stage /shared/stage/p0' });
+  const plain = [o.force ? '--force' : null, o.switchSource === true ? '--switch-source' : null].filter((x): x is string => x !== null);
+  if (part > 0 && (o.commitStage !== undefined || plain.length > 0)) throw new StockpipeError('SP_ERR_USAGE', `--plan (one partition) does not go with ${[...(o.commitStage !== undefined ? ['--commit-stage'] : []), ...plain].join(', ')}`);
+  if (o.commitStage !== undefined && plain.length > 0) throw new StockpipeError('SP_ERR_USAGE', `--commit-stage does not go with ${plain.join(', ')}: the plan names everything`);
+}
+
+function reportHuman(r: IngestReport): string {
+  const drops = Object.entries(r.rows_dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  return [
+    `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,
+    `  files ${r.files}, symbols ${r.symbols} (${r.symbols_without_metadata} without metadata), dates ${r.date_min} .. ${r.date_max}`,
+    `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
+    ...(r.files_skipped ?? []).map((s) => `  skipped: ${s.path}: ${s.reason}`),
+    ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}${m.value === undefined ? '' : ` (got ${JSON.stringify(m.value)})`}`),
+    ...(r.malformed_total > 10 ? [`  … ${r.malformed_total - 10} more malformed lines (see --json)`] : []),
+    `  ${r.seconds} s`,
+  ].join('\n');
+}
+
+export async function ingestCommand(ctx: CommandContext, opts: IngestCommandOptions): Promise<CommandResult<IngestReport | IngestPartitionReport>> {
+  checkModes(opts);
+  if (opts.plan !== undefined && opts.buckets !== undefined && opts.stage !== undefined) {
+    const plan = await readJsonFile(resolve(opts.plan), IngestPlanSchema, 'ingest plan');
+    const p = await runIngestPartition({ ws: ctx.ws, plan, buckets: opts.buckets, stage: resolve(opts.stage), log: ctx.log, progress: ctx.progress });
+    return { data: p, human: `${p.stage}\n  buckets ${p.buckets.join(',')} (${p.kind}, lineage ${p.lineage_id}): files read ${p.files_read} (+${p.files_tail_read} from their old end), rows read ${p.rows_read}, kept ${p.rows_kept}\n  ${p.seconds} s` };
+  }
+  if (opts.commitStage !== undefined) {
+    const commit = await readJsonFile(resolve(opts.commitStage), IngestCommitSchema, 'ingest commit file');
+    const r = await commitIngestStages({ ws: ctx.ws, commit, now: ctx.now, log: ctx.log });
+    return { data: r, human: reportHuman(r) };
+  }
   const r = await ingestWorkspace({
     ws: ctx.ws,
     sourceId: ctx.config.ingest.source_id,
@@ -16,15 +65,5 @@ export async function ingestCommand(ctx: CommandContext, opts: { force: boolean;
     log: ctx.log,
     progress: ctx.progress,
   });
-  const drops = Object.entries(r.rows_dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-  const lines = [
-    `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,
-    `  files ${r.files}, symbols ${r.symbols} (${r.symbols_without_metadata} without metadata), dates ${r.date_min} .. ${r.date_max}`,
-    `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
-    ...(r.files_skipped ?? []).map((s) => `  skipped: ${s.path}: ${s.reason}`),
-    ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}${m.value === undefined ? '' : ` (got ${JSON.stringify(m.value)})`}`),
-    ...(r.malformed_total > 10 ? [`  … ${r.malformed_total - 10} more malformed lines (see --json)`] : []),
-    `  ${r.seconds} s`,
-  ];
-  return { data: r, human: lines.join('\n') };
+  return { data: r, human: reportHuman(r) };
 }

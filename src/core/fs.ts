@@ -9,6 +9,7 @@ import { StockpipeError } from './errors.js';
 import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
 import { processAlive } from './proc.js';
 import { layout, type Workspace } from './workspace.js';
+import type { ZodType } from 'zod';
 
 export { processAlive };
 
@@ -277,4 +278,26 @@ export function stableStringify(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
   const obj = value as Record<string, unknown>;
   return `{${Object.keys(obj).sort().filter((k) => obj[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableStringify(obj[k])}`).join(',')}}`;
+}
+
+/** Reads and checks a JSON file the executor or a partition wrote (SP_ERR_PARTITION_STAGE when missing, not JSON or not of `schema`). */
+export async function readJsonFile<T>(path: string, schema: ZodType<T>, what: string): Promise<T> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_PARTITION_STAGE', `the ${what} ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'Pass the file the executor wrote.', cause: err });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_PARTITION_STAGE', `the ${what} ${path} is not valid JSON: ${(err as Error).message}`, { hint: 'Pass the file the executor wrote.', cause: err });
+  }
+  const r = schema.safeParse(doc);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new StockpipeError('SP_ERR_PARTITION_STAGE', `the ${what} ${path} is not one: ${i.path.join('.') || '(root)'}: ${i.message}`, { hint: 'Pass the file the executor wrote (same stockpipe version).' });
+  }
+  return r.data;
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { latestManifest } from '../sources/manifest.js';
+import type { Manifest } from '../sources/types.js';
 import { rememberedSource, rememberSource, sourceMismatch, sourceOfManifest } from '../sources/workspace-source.js';
 import { ingest, type IngestReport } from './ingest.js';
 
@@ -24,14 +25,26 @@ export interface IngestWorkspaceOptions {
   progress: Progress;
 }
 
+/**
+ * Checks that `manifest` is the workspace's source (SP_ERR_SOURCE_MISMATCH unless `switchSource`);
+ * returns what records it once the ingest succeeded (a first source or a switch).
+ */
+export async function checkIngestSource(ws: Workspace, manifest: Manifest, switchSource: boolean | undefined): Promise<(at: Date) => Promise<void>> {
+  const before = await rememberedSource(ws);
+  const next = sourceOfManifest(manifest);
+  if (before !== null && before.identity !== next.identity && switchSource !== true) {
+    throw sourceMismatch(ws, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
+  }
+  // The same source keeps what fetch recorded (its settings); a first source or a switch is recorded.
+  return async (at) => {
+    if (before === null || before.identity !== next.identity) await rememberSource(ws, before, next, at, 'ingest');
+  };
+}
+
 export async function ingestWorkspace(o: IngestWorkspaceOptions): Promise<IngestReport> {
   await ensureWritableDir(o.ws.root);
   const manifest = await latestManifest(o.ws, o.sourceId);
-  const before = await rememberedSource(o.ws);
-  const next = sourceOfManifest(manifest);
-  if (before !== null && before.identity !== next.identity && o.switchSource !== true) {
-    throw sourceMismatch(o.ws, before, next.identity, `Ingest the workspace's own source (\`stockpipe ingest --from ${before.spec.split(':')[0]}\`), or switch on purpose: \`stockpipe ingest --from ${manifest.source} --switch-source\`.`);
-  }
+  const remember = await checkIngestSource(o.ws, manifest, o.switchSource);
   const r = await ingest({
     ws: o.ws,
     manifest,
@@ -40,7 +53,6 @@ export async function ingestWorkspace(o: IngestWorkspaceOptions): Promise<Ingest
     log: o.log,
     progress: o.progress,
   });
-  // The same source keeps what fetch recorded (its settings); a first source or a switch is recorded.
-  if (before === null || before.identity !== next.identity) await rememberSource(o.ws, before, next, o.now(), 'ingest');
+  await remember(o.now());
   return r;
 }

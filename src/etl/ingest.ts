@@ -1,17 +1,19 @@
 /** @module etl/ingest
  * Combine (docs/data.md): every bars file of a fetched source → one sorted zstd Parquet table,
  * tables/prices.parquet, plus a report that accounts for every input row. Parsing runs on worker
- * threads; rows stream into DuckDB's Parquet writer in (Symbol, Date) order, never all in memory. */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+ * threads; rows stream into DuckDB's Parquet writer in (Symbol, Date) order, never all in memory.
+ * A partition of it (etl/ingest-partitions: some buckets' files) runs the same code into a stage
+ * folder; etl/ingest-commit commits the stages. The report's shape and accounting: etl/ingest-report. */
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson, readFileOrNull, stableStringify, writeFileAtomic } from '../core/fs.js';
+import { stableStringify } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
-import { currentSnapshot, ingestState, type IngestFileState, type SnapshotRecord } from '../registry/catalog.js';
+import { currentSnapshot, ingestState, type IngestFileState, type NewDataFile, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource } from '../store/read.js';
@@ -19,23 +21,18 @@ import { ensureView } from '../store/view.js';
 import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
 import { type Fingerprint, fingerprint, grownTail } from './source-state.js';
 import type { ParseResult } from './parse-protocol.js';
-import { forEachZipEntry } from '../sources/zip.js';
 import type { Manifest } from '../sources/types.js';
 import { HeaderError, MAX_DAY, MIN_DAY, civilFromDays, daysFromCivil, parseBarsCsv } from './csv-parse.js';
-import { DROP_REASONS, emptyDrops, mergeParsed, type DropCounts, type ParsedBars } from './parsed-bars.js';
-import { classifyFiles, type Asset, type BarFile } from './layout.js';
+import { DROP_REASONS, mergeParsed, type ParsedBars } from './parsed-bars.js';
+import type { Asset, BarFile } from './layout.js';
 import { scanDateRange } from './date-range.js';
-import { parseSymbolMetadata } from './metadata.js';
 import { ParsePool } from './parse-pool.js';
+import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readPreviousReport, round3 } from './ingest-report.js';
 
-/** Bumped when ingest's output for the same input changes (part of the cache key). */
-export const INGEST_VERSION = 1;
+export { INGEST_VERSION, type IngestReport, type MalformedLine } from './ingest-report.js';
 export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
-const MAX_REPORTED_ISSUES = 200;
 /** The Parquet key-value metadata of every prices file a full ingest writes. */
-const PRICES_KV = { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) };
-/** Malformed lines held while files are read (then sorted and cut to MAX_REPORTED_ISSUES). */
-const MAX_KEPT_ISSUES = 20_000;
+export const PRICES_KV = { stockpipe_table: 'prices', stockpipe_sorted_by: 'Symbol,Date', stockpipe_ingest_version: String(INGEST_VERSION) };
 
 export interface IngestOptions {
   /** The workspace: tables/ and the threads and DuckDB settings. */
@@ -45,73 +42,6 @@ export interface IngestOptions {
   force: boolean;
   log: Logger;
   progress: Progress;
-}
-
-export interface MalformedLine {
-  path: string;
-  line: number;
-  reason: string;
-  /** The offending field's text, for number-range reasons (not finite, out of int64 range). */
-  value?: string;
-}
-
-export interface IngestReport {
-  /** The table's folder (tables/prices/: the current snapshot's files). */
-  output: string;
-  /** full = every file read; incremental = only changed files; unchanged = nothing changed since the current snapshot. */
-  mode: 'full' | 'incremental' | 'unchanged';
-  /** The prices snapshot this ingest wrote (or found current when unchanged). */
-  snapshot_id: number | null;
-  /** The table's rows in that snapshot (rows_kept counts only the rows read this time). */
-  table_rows: number;
-  /** Files read whole, files read from their old end (grown), files not read (unchanged). */
-  files_read: number;
-  files_tail_read: number;
-  files_unchanged: number;
-  /** Symbols whose stored rows changed (added, replaced or removed). */
-  symbols_changed: number;
-  source: string;
-  files: number;
-  rows_read: number;
-  rows_kept: number;
-  rows_dropped: DropCounts;
-  symbols: number;
-  symbols_without_metadata: number;
-  duplicates: number;
-  date_min: string | null;
-  date_max: string | null;
-  seconds: number;
-  cached: boolean;
-  input_hash: string;
-  metadata_file: string | null;
-  metadata_rows: number;
-  files_ignored: string[];
-  /** Entries the source could not follow (broken symlinks, loops), from its manifest. */
-  files_skipped: { path: string; reason: string }[];
-  empty_files: string[];
-  /** Malformed lines by path and line (the first 200; malformed_total counts them all). */
-  malformed: MalformedLine[];
-  malformed_total: number;
-}
-
-/**
- * Bumped when what ingest accepts changes but its output for valid input does not (so the table's
- * ingest_version metadata, and its bytes, stay the same): 2 = range checks, quoting, symlinks.
- */
-const PARSER_REVISION = 2;
-
-/** The cache key: the source's files as the manifest saw them, the options, and the code. */
-function inputHash(m: Manifest, strict: boolean): string {
-  return hashJson({ v: INGEST_VERSION, p: PARSER_REVISION, root: m.root, layout: m.layout, version: m.source_version, files: m.files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]), strict });
-}
-
-async function readMetadataText(m: Manifest, path: string): Promise<string> {
-  if (m.layout === 'dir') return readFile(join(m.root, path), 'utf8');
-  let text = '';
-  await forEachZipEntry(m.root, async (entry, read) => {
-    if (entry.name === path) text = (await read()).toString('utf8');
-  });
-  return text;
 }
 
 /** A per-symbol group of files (usually one; several when stocks/ and etfs/ both hold it). */
@@ -131,11 +61,6 @@ function groupBySymbol(bars: readonly BarFile[]): SymbolGroup[] {
   return groups;
 }
 
-/** What a prices snapshot was built from: a full ingest starts over when any of it differs. */
-function sourceIdentity(m: Manifest, metadata: { path: string | null; size: number | null }): Record<string, unknown> {
-  return { source: m.source, spec: m.source_spec, root: m.root, layout: m.layout, ingest_version: INGEST_VERSION, parser_revision: PARSER_REVISION, metadata };
-}
-
 /** Writes a snapshot of the prices table from the manifest's files (only the changed ones when it can); returns the ingest report. */
 export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   const t0 = performance.now();
@@ -152,85 +77,49 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
         return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
       }
     }
-    const layout = classifyFiles(m.files);
-    if (layout.bars.length === 0) {
-      throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `${m.root} holds no stocks/<SYMBOL>.csv or etfs/<SYMBOL>.csv files (${m.files.length} files seen)`);
-    }
-    let names = new Map<string, string>();
-    let metadataRows = 0;
-    if (layout.metadata !== null) {
-      const parsed = parseSymbolMetadata(await readMetadataText(m, layout.metadata));
-      if ('missing' in parsed) {
-        throw new StockpipeError('SP_ERR_METADATA', `${join(m.root, layout.metadata)}: header lacks ${parsed.missing.join(' and ')}`);
-      }
-      names = parsed.names;
-      metadataRows = parsed.rows;
-    } else log.warn({ root: m.root }, 'no symbols_valid_meta.csv: Security Name will be null for every symbol');
-    const metaFile = layout.metadata === null ? null : m.files.find((f) => f.path === layout.metadata)!;
-    const identity = sourceIdentity(m, { path: layout.metadata, size: metaFile?.size ?? null, ...(metaFile ? { mtime_ms: metaFile.mtime_ms, sha256: metaFile.sha256 } : {}) });
-    const r: IngestReport = {
-      output: ws.tableDir('prices'),
-      source: m.source,
-      files: layout.bars.length,
-      rows_read: 0,
-      rows_kept: 0,
-      rows_dropped: emptyDrops(),
-      symbols: 0,
-      symbols_without_metadata: 0,
-      duplicates: 0,
-      date_min: null,
-      date_max: null,
-      seconds: 0,
-      cached: false,
-      input_hash: hash,
-      metadata_file: layout.metadata,
-      metadata_rows: metadataRows,
-      files_ignored: layout.ignored.filter((p) => !p.endsWith('manifest.json')),
-      files_skipped: m.skipped ?? [],
-      empty_files: [],
-      malformed: [],
-      malformed_total: 0,
-      mode: 'full',
-      snapshot_id: null,
-      table_rows: 0,
-      files_read: 0,
-      files_tail_read: 0,
-      files_unchanged: 0,
-      symbols_changed: 0,
-    };
+    const { layout, names, identity, report: r } = await prepareSource(ws, m, hash, log);
     const ctx: IngestRun = { opts, m, ws, reg, names, report: r };
-    const incremental = !opts.force && cur !== null && m.layout === 'dir' && stableStringify(cur.source) === stableStringify(identity);
-    const snap = incremental ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
-    r.duplicates = r.rows_dropped.duplicate;
-    r.seconds = round3((performance.now() - t0) / 1000);
-    const dropped = DROP_REASONS.reduce((s, k) => s + r.rows_dropped[k], 0);
-    if (r.rows_read !== r.rows_kept + dropped) {
-      throw new StockpipeError('SP_ERR_INTERNAL', `ingest lost rows: read ${r.rows_read} ≠ kept ${r.rows_kept} + dropped ${dropped}`);
-    }
-    if (snap !== null) {
-      const t = (snap.summary ?? {}) as { symbols?: number; symbols_without_metadata?: number; date_min?: string | null; date_max?: string | null };
-      r.snapshot_id = snap.id;
-      r.table_rows = snap.rows;
-      r.symbols = t.symbols ?? 0;
-      r.symbols_without_metadata = t.symbols_without_metadata ?? 0;
-      r.date_min = t.date_min ?? null;
-      r.date_max = t.date_max ?? null;
-    }
-    await writeFileAtomic(ws.pricesReport, `${JSON.stringify(r, null, 2)}\n`);
-    return r;
+    const snap = incrementalFrom(cur, m, identity, opts.force) ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
+    return await finishReport(ws, r, snap, t0);
   } finally {
     reg.close();
   }
 }
 
+/** Whether an ingest of `m` may read only the changed files: a folder source, the same one the current snapshot was built from. */
+export function incrementalFrom(cur: SnapshotRecord | null, m: Manifest, identity: Record<string, unknown>, force: boolean): boolean {
+  return !force && cur !== null && m.layout === 'dir' && stableStringify(cur.source) === stableStringify(identity);
+}
+
+/** A source file's state as the catalog records it. */
+export type SourceFileState = Omit<IngestFileState, 'snapshot_id'>;
+
+/** What a partition (etl/ingest-partitions) leaves for the coordinator's commit instead of committing. */
+export type StagedIngest =
+  | { kind: 'full'; files: NewDataFile[]; kept: number; without_metadata: number; states: SourceFileState[] }
+  | {
+      kind: 'incremental';
+      /** The delta file (in the stage folder), or null when no symbol changed. */
+      delta: string | null;
+      changes: { symbol: string; from: string | null; append: boolean }[];
+      /** Change of the table's symbol count and of its symbols without metadata. */
+      symbols_delta: number;
+      without_metadata_delta: number;
+      states: SourceFileState[];
+      removed_paths: string[];
+      files_touched: number;
+    };
+
 /** One ingest's shared state. */
-interface IngestRun {
+export interface IngestRun {
   opts: IngestOptions;
   m: Manifest;
   ws: Workspace;
   reg: Registry;
   names: Map<string, string>;
   report: IngestReport;
+  /** A partition: only these symbols' files (and states) are looked at, and the result goes to a stage folder, not the catalog. */
+  stage?: { dir: string; lineage: number; base: number | null; only: (symbol: string) => boolean; out?: StagedIngest };
 }
 
 /** Adds a parsed file's counts and issues to the report (strict: the first issue fails the run). */
@@ -279,7 +168,7 @@ function toBatch(c: IngestRun, groupIndex: number, symbol: string, parts: { pars
 }
 
 /** The table's summary after a write: symbols, those without metadata, date range (from the catalog's file stats and the given counts). */
-function tableSummary(w: TableWrite, symbols: number, withoutMetadata: number): Record<string, unknown> {
+export function tableSummary(w: TableWrite, symbols: number, withoutMetadata: number): Record<string, unknown> {
   const live = [...w.live.filter((f) => !w.removed.includes(f)), ...w.added];
   const mins = live.map((f) => f.date_min).filter((d): d is string => d !== null).sort();
   const maxs = live.map((f) => f.date_max).filter((d): d is string => d !== null).sort();
@@ -299,7 +188,7 @@ async function statesOf(c: IngestRun, files: readonly BarFile[], lines: Map<stri
 
 
 /** A whole new table: every file parsed, one file per bucket written in (Symbol, Date) order; `lanes` buckets at once, each lane with its own parse workers and DuckDB connection (DuckDB encodes each streamed COPY on one thread). */
-async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord> {
+export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord | null> {
   const { ws, m, opts } = c;
   const log = opts.log;
   // Files in (bucket, symbol) order: each bucket's symbols are contiguous, so each bucket is one streamed write.
@@ -323,7 +212,7 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
     load[l]! += bytes[b]!;
   }
   const db = await openDuckDB(ws.duckdbSettings());
-  const w = TableWrite.begin(ws, c.reg, 'prices');
+  const w = c.stage === undefined ? TableWrite.begin(ws, c.reg, 'prices') : stagedWrite(c, c.stage);
   try {
     for (const [attempt, range] of ranges.entries()) {
       const saved = JSON.stringify(c.report);
@@ -387,12 +276,16 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
         const rejected = settled.find((x) => x.status === 'rejected');
         if (rejected) throw failed ?? rejected.reason;
         keepIssues(c.report, issues);
-        w.removeAll();
-        await w.keepSchema(db.connection, (abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
         const states = await statesOf(c, ordered, lines, lastDate);
         c.report.files_read = ordered.length;
         c.report.symbols_changed = kept;
         c.report.empty_files.sort();
+        if (c.stage !== undefined) {
+          c.stage.out = { kind: 'full', files: [...w.added], kept, without_metadata: withoutMeta, states };
+          return null;
+        }
+        w.removeAll();
+        await w.keepSchema(db.connection, (abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
         return await w.commit(c.reg, {
           operation: 'overwrite',
           source: identity,
@@ -415,10 +308,30 @@ async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Reco
   }
 }
 
-/** The malformed lines to report: the first MAX_REPORTED_ISSUES by path and line (lanes find them in no fixed order). */
-function keepIssues(r: IngestReport, issues: MalformedLine[]): void {
-  issues.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line));
-  r.malformed = issues.slice(0, MAX_REPORTED_ISSUES);
+/** What changed in a folder source since the catalog's ingest state (sizes and mtimes; no file is read). */
+export interface SourceChanges {
+  /** The symbols whose files are new, changed or partly gone, with their files. */
+  touched: SymbolGroup[];
+  /** Recorded files no longer in the source, by symbol. */
+  gone: Map<string, string[]>;
+  /** Symbols all of whose files are gone. */
+  removed: string[];
+}
+
+/** The changed symbols among `bars` (and recorded files of symbols `only` accepts, when given). */
+export function sourceChanges(state: ReadonlyMap<string, IngestFileState>, bars: readonly BarFile[], m: Manifest, only?: (symbol: string) => boolean): SourceChanges {
+  const manifestFiles = new Map(m.files.map((f) => [f.path, f]));
+  const present = new Set(bars.map((b) => b.path));
+  const gone = new Map<string, string[]>();
+  for (const st of state.values()) if (!present.has(st.path) && (only === undefined || only(st.symbol))) gone.set(st.symbol, [...(gone.get(st.symbol) ?? []), st.path]);
+  const groups = groupBySymbol(bars);
+  const touched = groups.filter((g) => gone.has(g.symbol) || g.files.some((f) => {
+    const st = state.get(f.path);
+    const mf = manifestFiles.get(f.path)!;
+    return st === undefined || st.size !== mf.size || st.mtime_ms !== mf.mtime_ms;
+  }));
+  const removed = [...gone.keys()].filter((s) => !groups.some((g) => g.symbol === s));
+  return { touched, gone, removed };
 }
 
 /** A touched symbol: its new rows, and whether they are only a grown file's new lines. */
@@ -434,7 +347,7 @@ interface Touched {
  * SQL, so only rows from the first differing date on are replaced, and unchanged rows keep the
  * snapshot that brought them. Returns null when nothing changed (no new snapshot).
  */
-async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord | null> {
+export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord | null> {
   const { ws, m, opts, reg } = c;
   const r = c.report;
   r.mode = 'incremental';
@@ -442,19 +355,16 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
   const lap = (phase: string): void => opts.log.debug({ phase, ms: Math.round(performance.now() - t0) }, 'incremental ingest');
   const state = ingestState(reg);
   const manifestFiles = new Map(m.files.map((f) => [f.path, f]));
-  const present = new Set(bars.map((b) => b.path));
-  const goneBySymbol = new Map<string, string[]>();
-  for (const st of state.values()) if (!present.has(st.path)) goneBySymbol.set(st.symbol, [...(goneBySymbol.get(st.symbol) ?? []), st.path]);
-  const groups = groupBySymbol(bars);
-  const touchedGroups = groups.filter((g) => goneBySymbol.has(g.symbol) || g.files.some((f) => {
-    const st = state.get(f.path);
-    const mf = manifestFiles.get(f.path)!;
-    return st === undefined || st.size !== mf.size || st.mtime_ms !== mf.mtime_ms;
-  }));
-  r.files_unchanged = bars.length - touchedGroups.reduce((s, g) => s + g.files.length, 0);
-  const removedSymbols = [...goneBySymbol.keys()].filter((s) => !groups.some((g) => g.symbol === s));
+  const { touched: touchedGroups, gone: goneBySymbol, removed: removedSymbols } = sourceChanges(state, bars, m, c.stage?.only);
+  const filesTouched = touchedGroups.reduce((s, g) => s + g.files.length, 0);
+  r.files_unchanged = bars.length - filesTouched;
+  const staged = (o: Omit<Extract<StagedIngest, { kind: 'incremental' }>, 'kind' | 'files_touched' | 'removed_paths'>): null => {
+    c.stage!.out = { kind: 'incremental', ...o, removed_paths: [...goneBySymbol.values()].flat(), files_touched: filesTouched };
+    return null;
+  };
   if (touchedGroups.length === 0 && removedSymbols.length === 0) {
     r.mode = 'unchanged';
+    if (c.stage !== undefined) return staged({ delta: null, changes: [], symbols_delta: 0, without_metadata_delta: 0, states: [] });
     const cur = currentSnapshot(reg, 'prices')!;
     return cur;
   }
@@ -523,6 +433,7 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
   touched.sort((a, b) => (a.batch?.sym ?? 0) - (b.batch?.sym ?? 0));
   const db = await openDuckDB(ws.duckdbSettings());
   const w = TableWrite.begin(ws, reg, 'prices');
+  if (c.stage !== undefined) checkStagedBase(w, c.stage);
   const deltaRaw = join(ws.tmpDir, `ingest-delta-${process.pid}-${w.id}.parquet`);
   const delta = join(ws.tmpDir, `ingest-changes-${process.pid}-${w.id}.parquet`);
   try {
@@ -569,31 +480,39 @@ async function ingestChanges(c: IngestRun, bars: readonly BarFile[], identity: R
     for (const s of [...reread]) if (!changes.has(s) && existedBefore.has(s) && !touched.some((t) => t.symbol === s && t.batch !== null)) changes.set(s, { from: null, append: false });
     for (const ch of changes.values()) if (ch.from === null) ch.append = false;
     // The rows to write: each changed symbol's rows from its first changed date, unchanged ones keeping their lineage.
-    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_from AS SELECT * FROM (VALUES ${[...changes].filter(([, ch]) => ch.from !== null).map(([s, ch]) => `(${sqlString(s)}, ${sqlString(ch.from!)})`).join(', ') || "(NULL, NULL)"}) t("Symbol", from_date)`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_from AS SELECT * FROM (VALUES ${[...changes].filter(([, ch]) => ch.from !== null).map(([s, ch]) => `(${sqlString(s)}, ${sqlString(ch.from!)})`).join(', ') || "(NULL::VARCHAR, NULL::VARCHAR)"}) t("Symbol", from_date)`);
     const keepLineage = oldRows === null ? `n.${sqlIdent(LINEAGE_COLUMN)}` : `coalesce(CASE WHEN ${same} THEN o.${sqlIdent(LINEAGE_COLUMN)} END, n.${sqlIdent(LINEAGE_COLUMN)})`;
     await conn.run(`COPY (SELECT n.* REPLACE (${keepLineage} AS ${sqlIdent(LINEAGE_COLUMN)}) FROM ${fresh} n JOIN sp_from f ON n."Symbol" = f."Symbol" AND n."Date" >= f.from_date
       ${oldRows === null ? '' : `LEFT JOIN ${oldRows} o ON n."Symbol" = o."Symbol" AND n."Date" = o."Date"`} ORDER BY n."Symbol", n."Date") TO ${sqlString(delta)} (FORMAT parquet, COMPRESSION zstd)`);
+    const lastDates = new Map(touched.map((t) => [t.symbol, t.batch === null ? null : civilFromDays(t.batch.day[t.batch.rows - 1]!)]));
     if (changes.size === 0) {
       r.mode = 'unchanged';
-      const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, new Map(touched.map((t) => [t.symbol, t.batch === null ? null : civilFromDays(t.batch.day[t.batch.rows - 1]!)])));
+      const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, lastDates, known);
+      if (c.stage !== undefined) return staged({ delta: null, changes: [], symbols_delta: 0, without_metadata_delta: 0, states });
       // The files were read again but hold the same rows: remember their new state, no new snapshot.
-      reg.transaction(() => { for (const st of states) reg.run('record source file', 'UPDATE ingest_files SET size = ?, mtime_ms = ?, head_hash = ?, tail_hash = ?, lines = ? WHERE path = ?', [st.size, st.mtime_ms, st.head_hash, st.tail_hash, st.lines, st.path]); });
+      recordSourceStates(reg, states);
       return currentSnapshot(reg, 'prices');
     }
     lap('compared');
+    let symbolsDelta = 0;
+    let withoutMetaDelta = 0;
+    for (const [s, ch] of changes) {
+      const delta1 = ch.from === null ? -1 : existedBefore.has(s) ? 0 : 1;
+      symbolsDelta += delta1;
+      if (!c.names.has(s)) withoutMetaDelta += delta1;
+    }
+    r.symbols_changed = changes.size;
+    const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, lastDates, known);
+    if (c.stage !== undefined) {
+      const kept = join(c.stage.dir, 'delta.parquet');
+      await rename(delta, kept);
+      return staged({ delta: kept, changes: [...changes].map(([symbol, ch]) => ({ symbol, ...ch })), symbols_delta: symbolsDelta, without_metadata_delta: withoutMetaDelta, states });
+    }
     const applied = await applyChanges(conn, w, delta, changes);
     lap('files written');
     const prevSummary = (w.base?.summary ?? {}) as { symbols?: number; symbols_without_metadata?: number };
-    let symbols = prevSummary.symbols ?? 0;
-    let withoutMeta = prevSummary.symbols_without_metadata ?? 0;
-    for (const [s, ch] of changes) {
-      const delta1 = ch.from === null ? -1 : existedBefore.has(s) ? 0 : 1;
-      symbols += delta1;
-      if (!c.names.has(s)) withoutMeta += delta1;
-    }
-    r.symbols_changed = changes.size;
-    const lastDates = new Map(touched.map((t) => [t.symbol, t.batch === null ? null : civilFromDays(t.batch.day[t.batch.rows - 1]!)]));
-    const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, lastDates, known);
+    const symbols = (prevSummary.symbols ?? 0) + symbolsDelta;
+    const withoutMeta = (prevSummary.symbols_without_metadata ?? 0) + withoutMetaDelta;
     const append = [...changes.values()].every((ch) => ch.append);
     lap('source states');
     return await w.commit(reg, {
@@ -620,17 +539,23 @@ function daysFromIso(d: string): number {
   return daysFromCivil(Number(d.slice(0, 4)), Number(d.slice(5, 7)), Number(d.slice(8, 10)));
 }
 
-async function readPreviousReport(ws: Workspace): Promise<IngestReport | null> {
-  const text = await readFileOrNull(ws.pricesReport);
-  if (text === null) return null;
-  try {
-    return JSON.parse(text) as IngestReport;
-  } catch (err) {
-    if (err instanceof SyntaxError) return null; // a torn or edited report only means no cache hit
-    throw err;
+/** The files were read again but hold the same rows: their new sizes, mtimes and hashes (no new snapshot). */
+export function recordSourceStates(reg: Registry, states: readonly SourceFileState[]): void {
+  reg.transaction(() => { for (const st of states) reg.run('record source file', 'UPDATE ingest_files SET size = ?, mtime_ms = ?, head_hash = ?, tail_hash = ?, lines = ? WHERE path = ?', [st.size, st.mtime_ms, st.head_hash, st.tail_hash, st.lines, st.path]); });
+}
+
+/** A partition's write must start where the plan did: the same prices snapshot, the same next snapshot id (its rows' lineage). */
+function checkStagedBase(w: TableWrite, stage: NonNullable<IngestRun['stage']>): void {
+  if (w.id !== stage.lineage || (w.base?.id ?? null) !== stage.base) {
+    throw new StockpipeError('SP_ERR_STORE_CONFLICT', `the store moved since the ingest plan: prices is at snapshot ${w.base?.id ?? 'none'} and the next id is ${w.id}, the plan has ${stage.base ?? 'none'} and lineage ${stage.lineage}; nothing was staged`, {
+      hint: 'Another write landed meanwhile: run the ingest again (plan, partitions, commit).',
+    });
   }
 }
 
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
+/** A full partition's write: TableWrite's file naming and measuring, into the stage folder. */
+function stagedWrite(c: IngestRun, stage: NonNullable<IngestRun['stage']>): TableWrite {
+  const w = TableWrite.staged(c.ws, c.reg, 'prices', stage.dir);
+  checkStagedBase(w, stage);
+  return w;
 }

@@ -37,47 +37,72 @@ export interface ForecastData {
   seconds: number;
 }
 
+/** The forecasts one scoring produces (run_id left to the writer) and what --json reports of them. */
+export interface ScoredForecasts {
+  model_id: string;
+  rows: Omit<ForecastInput, 'run_id'>[];
+  /** The symbols read and scored (a partition keeps only its own: `rows` may be fewer). */
+  symbols: number;
+}
+
 /**
- * Scores every symbol's last bar with the model `opts.model` (default: forecast_champion) and stores
- * the forecasts. With `until` (a logical date), each symbol's last bar dated up to it.
+ * Scores every symbol's last bar with the model `opts.model` (default: forecast_champion); with
+ * `until` (a logical date), each symbol's last bar dated up to it. `only` keeps the forecasts of
+ * some symbols (a partition's): the whole table is still read, so every feature is what a whole run sees.
  */
-export async function forecastNextDay(env: ForecastEnv, opts: { model?: string; until?: string } = {}): Promise<ForecastData> {
-  const t0 = performance.now();
+export async function scoreNextDay(env: ForecastEnv, opts: { model?: string; until?: string; only?: (symbol: string) => boolean } = {}): Promise<ScoredForecasts> {
   const ref = opts.model ?? FORECAST_ALIAS;
   const reg = openRegistry(env.ws, { now: env.now });
+  let mv: ReturnType<typeof reg.getModel>;
   try {
-    const mv = reg.getModel(ref);
-    if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
-    const file = join(mv.path, 'model.json');
-    const model = forecastFromJSON(await readFile(file, 'utf8'), file);
-    const t = featuresRead(env.ws);
-    const db = await openDuckDB(env.ws.duckdbSettings());
-    let loaded: Awaited<ReturnType<typeof loadLastRows>>;
-    try {
-      loaded = await loadLastRows(db.connection, sourceOf(t), readLabel(env.ws, t), opts.until);
-    } finally {
-      db.close();
-    }
-    const { frame, symbols } = loaded;
-    const byName = new Map<string, Float64Array>(modelColumns(frame).map((c, i) => [FORECAST_FEATURES[i]!, c]));
-    const columns = model.featureNames.map((name) => {
-      const c = byName.get(name);
-      if (!c) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file}: input '${name}' is not a day-ahead feature this stockpipe computes (${FORECAST_FEATURES.join(', ')})`);
-      return c;
-    });
-    const scores = scoreForecast(model, columns, frame.adjClose);
-    const runId = reg.startRun({ kind: 'forecast', name: `forecast ${mv.id}` });
-    const cal = new NextTradingDay();
-    const rows: ForecastInput[] = new Array(frame.rows);
+    mv = reg.getModel(ref);
+  } finally {
+    reg.close();
+  }
+  if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
+  const file = join(mv.path, 'model.json');
+  const model = forecastFromJSON(await readFile(file, 'utf8'), file);
+  const t = featuresRead(env.ws);
+  const db = await openDuckDB(env.ws.duckdbSettings());
+  let loaded: Awaited<ReturnType<typeof loadLastRows>>;
+  try {
+    loaded = await loadLastRows(db.connection, sourceOf(t), readLabel(env.ws, t), opts.until);
+  } finally {
+    db.close();
+  }
+  const { frame, symbols } = loaded;
+  const byName = new Map<string, Float64Array>(modelColumns(frame).map((c, i) => [FORECAST_FEATURES[i]!, c]));
+  const columns = model.featureNames.map((name) => {
+    const c = byName.get(name);
+    if (!c) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file}: input '${name}' is not a day-ahead feature this stockpipe computes (${FORECAST_FEATURES.join(', ')})`);
+    return c;
+  });
+  const scores = scoreForecast(model, columns, frame.adjClose);
+  const cal = new NextTradingDay();
+  const rows: Omit<ForecastInput, 'run_id'>[] = [];
+  for (let i = 0; i < frame.rows; i++) {
+    if (opts.only !== undefined && !opts.only(symbols[i]!)) continue;
+    const day = frame.day[i]!;
+    rows.push({ model_id: mv.id, symbol: symbols[i]!, asof_date: civilFromDays(day), target_date: civilFromDays(cal.next(day)), adj_close: scores.adjClose[i]!, volume: scores.volume[i]!, last_adj_close: frame.adjClose[i]!, last_volume: frame.volume[i]! });
+  }
+  return { model_id: mv.id, rows, symbols: symbols.length };
+}
+
+/**
+ * Writes scored forecasts in one transaction under a new tracked run (`runName`, default `forecast
+ * <model>`); returns the command's --json data. `rowsIn`: the symbols read (every partition's, added up, when partitioned).
+ */
+export function writeNextDay(env: ForecastEnv, s: { model_id: string; rows: readonly Omit<ForecastInput, 'run_id'>[]; rowsIn: number; symbols: number; until?: string; runName?: string }, t0: number): ForecastData {
+  const reg = openRegistry(env.ws, { now: env.now });
+  try {
+    const runId = reg.startRun({ kind: 'forecast', name: s.runName ?? `forecast ${s.model_id}` });
     const targets = new Set<string>();
-    let asofMax = -Infinity;
-    for (let i = 0; i < frame.rows; i++) {
-      const day = frame.day[i]!;
-      const target = civilFromDays(cal.next(day));
-      targets.add(target);
-      if (day > asofMax) asofMax = day;
-      rows[i] = { model_id: mv.id, symbol: symbols[i]!, asof_date: civilFromDays(day), target_date: target, adj_close: scores.adjClose[i]!, volume: scores.volume[i]!, last_adj_close: frame.adjClose[i]!, last_volume: frame.volume[i]!, run_id: runId };
-    }
+    let asofMax = '';
+    const rows: ForecastInput[] = s.rows.map((r) => {
+      targets.add(r.target_date);
+      if (r.asof_date > asofMax) asofMax = r.asof_date;
+      return { ...r, run_id: runId };
+    });
     try {
       writeForecasts(reg, rows);
     } catch (err) {
@@ -85,19 +110,28 @@ export async function forecastNextDay(env: ForecastEnv, opts: { model?: string; 
       throw err;
     }
     reg.endRun(runId, 'finished');
-    const data: ForecastData = {
-      model_id: mv.id,
-      logical_date: opts.until ?? null,
+    return {
+      model_id: s.model_id,
+      logical_date: s.until ?? null,
       run_id: runId,
-      asof_date_max: frame.rows > 0 ? civilFromDays(asofMax) : '',
+      asof_date_max: asofMax,
       target_dates: [...targets].sort(),
-      symbols: symbols.length,
-      rows_in: frame.rows,
+      symbols: s.symbols,
+      rows_in: s.rowsIn,
       rows_out: rows.length,
       seconds: Math.round(performance.now() - t0) / 1000,
     };
-    return data;
   } finally {
     reg.close();
   }
+}
+
+/**
+ * Scores every symbol's last bar with the model `opts.model` (default: forecast_champion) and stores
+ * the forecasts. With `until` (a logical date), each symbol's last bar dated up to it.
+ */
+export async function forecastNextDay(env: ForecastEnv, opts: { model?: string; until?: string } = {}): Promise<ForecastData> {
+  const t0 = performance.now();
+  const s = await scoreNextDay(env, opts);
+  return writeNextDay(env, { model_id: s.model_id, rows: s.rows, rowsIn: s.rows.length, symbols: s.symbols, until: opts.until }, t0);
 }

@@ -48,6 +48,8 @@ export class TableWrite {
     readonly id: number,
     readonly base: SnapshotRecord | null,
     readonly live: readonly DataFileRecord[],
+    /** A staged write's folder (its files' `path` is relative to it; it never commits). */
+    private readonly stageDir: string | null = null,
   ) {}
 
   /** Starts a write on the table's current snapshot (reserving the next snapshot id for its rows). */
@@ -56,9 +58,25 @@ export class TableWrite {
     return new TableWrite(ws, table, nextSnapshotId(reg), base, base ? liveFiles(reg, base) : []);
   }
 
+  /**
+   * A write whose new files go to a stage folder (`bucket=NN-<seq>.parquet`, `path` relative to the
+   * folder) for a coordinator to move into the store (addMoved) and commit; it cannot commit itself.
+   */
+  static staged(ws: Workspace, reg: Registry, table: StoreTable, dir: string): TableWrite {
+    const base = currentSnapshot(reg, table);
+    return new TableWrite(ws, table, nextSnapshotId(reg), base, base ? liveFiles(reg, base) : [], dir);
+  }
+
   /** A new file's path in a bucket (its folder is created). */
   async newFile(bucket: number): Promise<WrittenFile> {
     const partition = partitionName(bucket);
+    if (this.stageDir !== null) {
+      const rel = `${partition}-${String(this.seq++).padStart(3, '0')}.parquet`;
+      const abs = join(this.stageDir, rel);
+      await mkdir(this.stageDir, { recursive: true });
+      this.created.add(abs);
+      return { rel, abs, partition };
+    }
     const rel = `${this.ws.relative(this.ws.storeTableDir(this.table))}/${partition}/s${String(this.id).padStart(6, '0')}-${String(this.seq++).padStart(3, '0')}-${this.tag}.parquet`;
     const abs = this.ws.path(rel);
     await mkdir(join(abs, '..'), { recursive: true });
@@ -157,6 +175,7 @@ export class TableWrite {
 
   /** Commits the snapshot (one catalog transaction), then updates the view. */
   async commit(reg: Registry, c: Omit<CommitInput, 'id' | 'table' | 'base' | 'added' | 'removed' | 'rows'> & { operation: SnapshotOperation }): Promise<SnapshotRecord> {
+    if (this.stageDir !== null) throw new Error('a staged write is committed by its coordinator, never by itself');
     const snap = commitSnapshot(reg, { ...c, id: this.id, table: this.table, base: this.base?.id ?? null, added: this.added, removed: this.removed.map((f) => f.file_id), rows: this.rowsAfter() });
     this.committed = true;
     await publishView(this.ws, reg, snap);
@@ -185,10 +204,12 @@ async function loadChanges(conn: DuckDBConnection, changes: ReadonlyMap<string, 
  * or removed symbols rewrite the files that held them (their rows before `from` are kept as they
  * were, lineage included). Buckets left with too many files are compacted.
  */
-export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta: string | null, changes: ReadonlyMap<string, SymbolDelta>): Promise<{ buckets: number; compacted: number }> {
+export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta: string | readonly string[] | null, changes: ReadonlyMap<string, SymbolDelta>): Promise<{ buckets: number; compacted: number }> {
   if (changes.size === 0) return { buckets: 0, compacted: 0 };
   await loadChanges(conn, changes);
-  const d = delta === null ? null : parquetSource([delta]);
+  // Several delta files (a partitioned ingest's stages, disjoint symbols) are read as one.
+  const deltas = delta === null ? [] : typeof delta === 'string' ? [delta] : delta;
+  const d = deltas.length === 0 ? null : parquetSource(deltas);
   const touched = new Set([...changes.keys()].map(bucketOf));
   let compacted = 0;
   // Appended rows of every bucket in one partitioned COPY (one file per bucket), then renamed into the store.

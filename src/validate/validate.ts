@@ -11,7 +11,9 @@ import { openDuckDB, sqlIdent, type DuckDBConnection } from '../db/duckdb.js';
 import { listSnapshots } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
-import { BAR_RULES, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, periodBinCounts, rangeRules, scanTable, symbolGroups, type BinSpec, type ColumnInfo } from '../db/table-stats.js';
+import {
+  BAR_RULES, type BinSpec, type ColumnInfo, type DateGroup, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, type PeriodBins, type PeriodSplit, periodBinCounts, rangeRules, scanTable, type SymbolGroup, symbolGroups,
+} from '../db/table-stats.js';
 import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-gaps.js';
 import * as C from './checks.js';
 import { driftBaseline, columnPsi, newRowsPsi, totalCounts, type DriftOptions } from './drift.js';
@@ -49,6 +51,11 @@ export interface ValidateOptions {
   source?: { identity: string; switchedAt: string | null } | null;
   /** `--as-of SNAPSHOT|TIME`: validate the table as it was then (default: its current snapshot). */
   asOf?: string;
+  /**
+   * A partitioned check's commit (validate/partitions): the whole-table passes, added up over the
+   * partitions, for exactly this snapshot, base and reference version (else SP_ERR_STORE_CONFLICT).
+   */
+  partials?: { snapshot: number; since: number; referenceVersion: number; stats: WholeStats };
 }
 
 /** The snapshot's data version: sha256 over its files as the catalog lists them (store files are immutable and uniquely named, so no byte is read). */
@@ -94,8 +101,21 @@ async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T>
   }
 }
 
-/** Column statistics and rules over `input` (the rows to check); symbol and date checks over `whole` (the table). */
-async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps, whole = input): Promise<Scanned> {
+/**
+ * The whole-table passes of an incremental check, added up over partitions (validate/partitions:
+ * each bucket's symbols are in its files only, so per-symbol and per-date counts and drift bin
+ * counts add up exactly): rows per date, symbol groups, drift bins.
+ */
+export interface WholeStats {
+  dates: DateGroup[];
+  /** With their distinct_dates (repeated rows taken off) and off_dates counted. */
+  symbols: SymbolGroup[];
+  /** periodBinCounts of the reference's drift columns over the table, split after the reference's last date. */
+  drift: PeriodBins[];
+}
+
+/** Column statistics and rules over `input` (the rows to check); symbol and date checks over `whole` (the table), or from `pre`. */
+async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps, whole = input, pre?: WholeStats): Promise<Scanned> {
   // The lineage column is the store's, not data: it changes with every snapshot (never profiled, never drift).
   const all = await parquetColumns(conn, input).catch((err: unknown) => {
     if (isResourceFailure(err)) throw err;
@@ -105,14 +125,17 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
   const has = (n: string, type?: string): boolean => cols.some((c) => c.name === n && (type === undefined || c.type === type));
   const ranges = ref === null ? [] : rangeRules(ref.columns.filter((c) => numericNow(cols, c.name)));
   const scan = await lap(laps, 'columns', () => scanTable(conn, input, cols, QUANTILE_PROBS, [...BAR_RULES, ...ranges]));
-  const dateGroups = has('Date', 'VARCHAR') ? await lap(laps, 'dates', () => dateCounts(conn, whole)) : null;
+  const dateGroups = has('Date', 'VARCHAR') ? (pre?.dates ?? (await lap(laps, 'dates', () => dateCounts(conn, whole)))) : null;
   let symbols: Scanned['symbols'] = null;
   let dates: Scanned['dates'] = null;
   if (has('Symbol') && dateGroups !== null) {
-    // Rows on days the calendar calls closed must not count as present trading days.
-    const pre = scanDates(dateGroups, []);
-    const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, whole));
-    symbols = await lap(laps, 'symbols', () => symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: pre.off.map((g) => g.date), duplicates }));
+    if (pre !== undefined) symbols = pre.symbols;
+    else {
+      // Rows on days the calendar calls closed must not count as present trading days.
+      const closedDays = scanDates(dateGroups, []);
+      const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, whole));
+      symbols = await lap(laps, 'symbols', () => symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: closedDays.off.map((g) => g.date), duplicates }));
+    }
     dates = scanDates(dateGroups, symbols);
   } else if (has('Symbol')) {
     symbols = await symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: [], duplicates: new Map() });
@@ -143,6 +166,14 @@ async function inferReference(conn: DuckDBConnection, input: string, origin: { l
 }
 
 type Drift = Record<string, DriftValue>;
+
+/** The reference's drift columns present (numeric) in the table, and the split of their counts: before and after the reference's last date. */
+export function driftSpecs(ref: Reference, cols: readonly ColumnInfo[]): { specs: BinSpec[]; split: PeriodSplit } {
+  const specs: BinSpec[] = Object.entries(ref.drift.columns).filter(([name]) => numericNow(cols, name)).map(([column, d]) => ({ column, edges: d.edges }));
+  const since = ref.dates?.max ?? null;
+  const split = since !== null && cols.some((c) => c.name === 'Date' && c.type === 'VARCHAR');
+  return { specs, split: split ? { by: 'after', column: 'Date', date: since! } : null };
+}
 type NewRowsDrift = ValidationReport['drift_new_rows'];
 
 /** PSI of new bin counts (in the order of ref.drift.columns) against the reference. */
@@ -159,12 +190,11 @@ function driftOfCounts(ref: Reference, counts: readonly ArrayLike<number>[]): Dr
  * PSI of each reference-binned column of the new table, and of its rows dated after the reference
  * against the reference's last month (one pass per column, split on the date).
  */
-async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, cols: readonly ColumnInfo[], minRows: number): Promise<{ whole: Drift; fresh: NewRowsDrift }> {
-  const specs: BinSpec[] = Object.entries(ref.drift.columns).filter(([name]) => numericNow(cols, name)).map(([column, d]) => ({ column, edges: d.edges }));
+async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, cols: readonly ColumnInfo[], minRows: number, pre?: PeriodBins[]): Promise<{ whole: Drift; fresh: NewRowsDrift }> {
+  const { specs, split } = driftSpecs(ref, cols);
   if (specs.length === 0) return { whole: {}, fresh: null };
   const since = ref.dates?.max ?? null;
-  const split = since !== null && cols.some((c) => c.name === 'Date' && c.type === 'VARCHAR');
-  const periods = await periodBinCounts(conn, input, specs, split ? { by: 'after', column: 'Date', date: since! } : null);
+  const periods = pre ?? (await periodBinCounts(conn, input, specs, split));
   const totals = totalCounts(specs, periods);
   const recent = periods.find((p) => p.period === 'new');
   const whole: Drift = {};
@@ -186,7 +216,7 @@ async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, co
  * same table and reference version, an older snapshot, and only appends, restatements or compactions
  * since (an overwrite is a new table: check it whole).
  */
-async function incrementalBase(o: ValidateOptions, snapshot: number, referenceVersion: number): Promise<number | null> {
+export async function incrementalBase(o: Pick<ValidateOptions, 'ws' | 'table'>, snapshot: number, referenceVersion: number): Promise<number | null> {
   const text = await readFileOrNull(o.ws.latestValidation);
   if (text === null) return null;
   let last: Partial<ValidationReport>;
@@ -225,12 +255,16 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   // Incremental: the last report validated an older snapshot of this table against this same
   // reference, and every snapshot since only added or replaced rows: check the rows they brought.
   const since = ref !== null && o.asOf === undefined && !o.setReference ? await incrementalBase(o, t.snapshot.id, ref.version) : null;
+  const pre = o.partials;
+  if (pre !== undefined && (pre.snapshot !== t.snapshot.id || pre.since !== since || ref === null || ref.version !== pre.referenceVersion)) {
+    throw new StockpipeError('SP_ERR_STORE_CONFLICT', `the ${o.table} table or its validation moved since the plan (snapshot ${t.snapshot.id}, checked since ${since ?? 'none'}, reference v${ref?.version ?? 'none'}; the partitions saw ${pre.snapshot}, ${pre.since}, v${pre.referenceVersion}): nothing was written`, { hint: 'Run the validate task again.' });
+  }
   const rowsToCheck = since === null ? input : `(SELECT * FROM ${input} WHERE ${sqlIdent(LINEAGE_COLUMN)} > ${since})`;
   const db = await openDuckDB(o.ws.duckdbSettings());
   try {
     const conn = db.connection;
     const laps: Laps = {};
-    const s = await scanAll(conn, rowsToCheck, ref, laps, input);
+    const s = await scanAll(conn, rowsToCheck, ref, laps, input, pre?.stats);
     let created = false;
     // A new reference is written with the report at the end: all of the outputs or none of them.
     let newReference: { path: string; data: string }[] = [];
@@ -247,7 +281,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     // Drift stays a whole-table measure (and the rows after the reference's last date, as before).
     const drift = created
       ? { whole: driftOfCounts(ref, Object.values(ref.drift.columns).map((c) => c.counts)), fresh: null }
-      : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols, o.settings.drift.min_period_rows));
+      : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols, o.settings.drift.min_period_rows, pre?.stats.drift));
     const checked = s.scan.rows;
     // Table-level checks (empty, coverage) see the whole table's row count.
     const whole = since === null ? cur : { ...cur, rows: t.snapshot.rows };

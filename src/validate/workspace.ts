@@ -11,7 +11,7 @@ import { readSourceRecord } from '../sources/workspace-source.js';
 import type { TableName } from './reference.js';
 import { fails } from './report.js';
 import type { Anomaly, Severity, Status } from './types.js';
-import { validateTable, type ValidateSettings } from './validate.js';
+import { type ValidateOptions, validateTable, type ValidateSettings } from './validate.js';
 
 /** `stockpipe validate --json` data. */
 export interface ValidateData {
@@ -47,10 +47,12 @@ export interface ValidateWorkspaceOptions {
   asOf?: string;
   now: () => Date;
   log: Logger;
+  /** A partitioned check's commit: the whole-table passes added up (validate/partitions). */
+  partials?: ValidateOptions['partials'];
 }
 
 /** The workspace's source for validate: its identity and the time of its last switch (null: never switched). */
-async function workspaceSource(ws: Workspace): Promise<{ identity: string; switchedAt: string | null } | null> {
+export async function workspaceSource(ws: Workspace): Promise<{ identity: string; switchedAt: string | null } | null> {
   const rec = await readSourceRecord(ws);
   if (rec === null) return null;
   const last = rec.history.at(-1);
@@ -70,6 +72,7 @@ export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<Va
     now: o.now,
     log: o.log,
     source: await workspaceSource(o.ws),
+    partials: o.partials,
   });
   const rep = r.report;
   const data: ValidateData = {

@@ -18,7 +18,7 @@ const symbols = z.string().transform((v, ctx): number | string[] => {
 });
 
 /** --buckets: a comma list of distinct bucket numbers 0..15. */
-const bucketList = z.string().transform((v, ctx): number[] => {
+export const bucketList = z.string().transform((v, ctx): number[] => {
   const list = v.split(',').map((s) => s.trim());
   const nums = list.map((s) => (/^\d{1,2}$/.test(s) ? Number(s) : Number.NaN));
   if (nums.some((n) => !(n >= 0 && n < BUCKETS)) || new Set(nums).size !== nums.length) ctx.addIssue({ code: 'custom', message: `needs distinct bucket numbers from 0 to ${BUCKETS - 1}, e.g. 0,5,9` });
@@ -65,10 +65,20 @@ export const ingest = defineCommand({
       strict: z.boolean().optional().describe('fail on the first malformed line instead of dropping and reporting it').register(cli, { config: 'ingest.strict' }),
       force: flag().describe('rebuild even when the inputs are unchanged'),
       switchSource: flag().describe("ingest a fetched source other than the workspace remembers (source.json) and make it the workspace's source"),
+      plan: z.string().optional().describe('bullmq executor: with --buckets and --stage, parse one partition of the ingest plan PLAN.json into a stage folder (the store is not changed)').register(cli, { arg: 'plan.json' }),
+      buckets: bucketList.optional().describe('bullmq executor, with --plan: the partition\'s symbol buckets (0-15)').register(cli, { arg: 'list' }),
+      stage: z.string().optional().describe('bullmq executor, with --plan: the stage folder for the partition\'s files and _manifest.json').register(cli, { arg: 'dir' }),
+      commitStage: z.string().optional().describe('bullmq executor: commit the staged partitions of COMMIT.json as one prices snapshot (a replay of its commit_key does nothing)').register(cli, { arg: 'commit.json' }),
     })
     .strict(),
-  examples: ['stockpipe ingest', 'stockpipe ingest --from dir --strict --json', 'stockpipe ingest --from synthetic --switch-source'],
-  run: (o, ctx) => ingestCommand(ctx, { force: o.force, switchSource: o.switchSource }),
+  examples: [
+    'stockpipe ingest',
+    'stockpipe ingest --from dir --strict --json',
+    'stockpipe ingest --from synthetic --switch-source',
+    'stockpipe ingest --plan /shared/stage/plan.json --buckets 0,5,9 --stage /shared/stage/p0 --threads 1 --json',
+    'stockpipe ingest --commit-stage /shared/stage/commit.json --json',
+  ],
+  run: (o, ctx) => ingestCommand(ctx, { force: o.force, switchSource: o.switchSource, plan: o.plan, buckets: o.buckets, stage: o.stage, commitStage: o.commitStage }),
 });
 
 export const features = defineCommand({
@@ -114,6 +124,10 @@ export const validate = defineCommand({
       reference: z.string().optional().describe('validate against this saved reference (e.g. validation/reference-v1.json)').register(cli, { arg: 'file' }),
       failOn: z.enum(['error', 'warning', 'never']).optional().describe('fail (exit 1, SP_ERR_VALIDATION_FAILED) on this level').register(cli, { arg: 'level', config: 'validate.fail_on' }),
       asOf: z.string().optional().describe('validate the table as of a snapshot id or an ISO-8601 time (`stockpipe snapshots`)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
+      plan: z.string().optional().describe('bullmq executor: with --buckets and --stage, the whole-table passes of one partition of the validate plan PLAN.json into a stage folder').register(cli, { arg: 'plan.json' }),
+      buckets: bucketList.optional().describe('bullmq executor, with --plan: the partition\'s symbol buckets (0-15)').register(cli, { arg: 'list' }),
+      stage: z.string().optional().describe('bullmq executor, with --plan: the stage folder for the partition\'s _partial.json').register(cli, { arg: 'dir' }),
+      commitStage: z.string().optional().describe('bullmq executor: add up the partitions of COMMIT.json, check the new rows and write the report').register(cli, { arg: 'commit.json' }),
     })
     .strict(),
   examples: [
@@ -123,5 +137,5 @@ export const validate = defineCommand({
     'stockpipe validate --set-reference      # accept the current data as the new reference (v2, …)',
     'stockpipe validate --table features --fail-on never',
   ],
-  run: (o, ctx) => validateCommand(ctx, { setReference: o.setReference, reference: o.reference, asOf: o.asOf }),
+  run: (o, ctx) => validateCommand(ctx, { setReference: o.setReference, reference: o.reference, asOf: o.asOf, plan: o.plan, buckets: o.buckets, stage: o.stage, commitStage: o.commitStage }),
 });

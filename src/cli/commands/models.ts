@@ -9,6 +9,7 @@ import { forecastCommand } from '../forecast.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from '../models.js';
 import { aliasName, calendarDate, cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
+import { bucketList } from './data.js';
 import { trainForecastCommand } from '../train-forecast.js';
 import { trainCommand } from '../train.js';
 
@@ -97,6 +98,10 @@ export const forecast = defineCommand({
     .object({
       model: z.string().optional().describe('the forecast model').register(cli, { arg: 'id|alias', defaultText: 'the forecast_champion alias' }),
       date: z.string().optional().describe('a logical date (an NYSE trading day): each symbol\'s last bar dated up to it, forecast for the next trading day').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
+      plan: z.string().optional().describe('bullmq executor: with --buckets and --stage, the forecasts of one partition\'s symbols into a stage folder (the registry is not changed)').register(cli, { arg: 'plan.json' }),
+      buckets: bucketList.optional().describe('bullmq executor, with --plan: the partition\'s symbol buckets (0-15)').register(cli, { arg: 'list' }),
+      stage: z.string().optional().describe('bullmq executor, with --plan: the stage folder for the partition\'s _forecasts.json').register(cli, { arg: 'dir' }),
+      commitStage: z.string().optional().describe('bullmq executor: write the partitions of COMMIT.json into the registry in one transaction (a replay of its commit_key writes nothing)').register(cli, { arg: 'commit.json' }),
     })
     .strict(),
   examples: [
@@ -104,7 +109,7 @@ export const forecast = defineCommand({
     'stockpipe forecast --model <forecast-model-id> --json',
     'stockpipe forecast --date 2024-07-03   # forecasts for 2024-07-05 from the bars up to 2024-07-03',
   ],
-  run: (o, ctx) => forecastCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()) }),
+  run: (o, ctx) => forecastCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), plan: o.plan, buckets: o.buckets, stage: o.stage, commitStage: o.commitStage }),
 });
 
 export const modelsList = defineCommand({

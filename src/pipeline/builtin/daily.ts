@@ -11,8 +11,9 @@ import { FORECAST_ALIAS } from '../../ml/train-forecast-run.js';
 import { latestTaskResult } from '../../registry/pipeline.js';
 import { openRegistry } from '../../registry/store.js';
 import { dataOf, FORECAST, MONITOR, TRAIN_FORECAST } from '../task-data.js';
-import type { Pipeline, TaskContext } from '../types.js';
-import { dataTasks, type TaskKit } from './tasks.js';
+import type { Pipeline, TaskContext, TaskResult, TaskSummary } from '../types.js';
+import { partitionedForecast } from './forecast-partitioned.js';
+import { dataTasks, executorOf, type TaskKit } from './tasks.js';
 
 /** The retrain-if-needed task's summary (recorded in the store; the next run reads its data_date). */
 export interface RetrainSummary {
@@ -48,6 +49,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
   const cfg = penv.config;
   // The date-dependent tasks get the run's logical date: they read only rows dated up to it.
   const dateArgs = (ctx: TaskContext): string[] => (ctx.logicalDate === null ? [] : ['--date', ctx.logicalDate]);
+  const forecastRows = (d: TaskSummary): TaskResult => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null });
   const trainForecast = cmd((ctx) => ['train', '--task', 'forecast', '--promote-if-better', ...dateArgs(ctx)], () => ({}));
   return {
     name: 'daily',
@@ -72,7 +74,10 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         deps: ['forecast-model'],
         dated: true, // each logical date is cached on its own
         inputs: [layout.tableHead('features')],
-        run: cmd((ctx) => ['forecast', ...dateArgs(ctx)], (d) => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null })),
+        // On a queue executor, one job per group of symbol buckets, written by the runner in one transaction.
+        run: executorOf(penv).kind === 'bullmq'
+          ? partitionedForecast(penv, executorOf(penv), forecastRows)
+          : cmd((ctx) => ['forecast', ...dateArgs(ctx)], forecastRows),
       }),
       task({
         name: 'monitor',

@@ -2,7 +2,7 @@
  * What the built-in pipelines share: their environment, the task builder (the config's retries
  * and timeouts, the code version in the key), a command run as a child process (pipeline/subprocess)
  * whose --json data becomes the task's summary, and the first four tasks both pipelines start with:
- * fetch → ingest → validate → features. Inputs and outputs are the workspace files each command
+ * fetch → ingest → validate → features (ingest, validate and features as partition jobs on a queue executor). Inputs and outputs are the workspace files each command
  * reads and writes, so the runner's content-hash cache skips a task whose inputs, params and code
  * version are unchanged. */
 import { readFileSync } from 'node:fs';
@@ -12,6 +12,8 @@ import { hashJson } from '../../core/fs.js';
 import { layout, type Workspace } from '../../core/workspace.js';
 import { type CommandExecutor, LocalExecutor } from '../executor.js';
 import { partitionedFeatures } from './features-partitioned.js';
+import { partitionedIngest } from './ingest-partitioned.js';
+import { partitionedValidate } from './validate-partitioned.js';
 import { FEATURES, FETCH, INGEST, VALIDATE } from '../task-data.js';
 import type { TaskContext, TaskResult, TaskSpec, TaskSummary } from '../types.js';
 
@@ -98,6 +100,14 @@ function featureRows(d: TaskSummary): TaskResult {
 export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const { task, cmd, penv } = kit;
   const cfg = penv.config;
+  const ingestFrom = (ctx: TaskContext): string => FETCH.need(ctx.upstream.fetch, 'source', 'ingest');
+  const ingestRows = (d: TaskSummary): TaskResult => {
+    const r = INGEST.read(d);
+    return { rowsIn: r?.rows_read ?? null, rowsOut: r?.rows_kept ?? null };
+  };
+  const ingestWhole = cmd((ctx) => ['ingest', '--from', ingestFrom(ctx)], ingestRows);
+  const validateRows = (d: TaskSummary): TaskResult => ({ rowsIn: VALIDATE.read(d)?.rows ?? null, rowsOut: null });
+  const validateWhole = cmd(() => ['validate'], validateRows);
   const fetch = task({
     name: 'fetch',
     cache: 'never', // the source itself says whether anything changed (manifest hashes): shown as cached
@@ -114,10 +124,8 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
     params: (up) => ({ ...cfg.ingest, source: FETCH.need(up.fetch, 'source', 'ingest'), manifest: manifestFingerprint(FETCH.need(up.fetch, 'manifest', 'ingest')) }),
     outputs: [layout.tableHead('prices'), layout.pricesReport],
     // --from: ingest what this run fetched, whichever source was fetched last.
-    run: cmd((ctx) => ['ingest', '--from', FETCH.need(ctx.upstream.fetch, 'source', 'ingest')], (d) => {
-      const r = INGEST.read(d);
-      return { rowsIn: r?.rows_read ?? null, rowsOut: r?.rows_kept ?? null };
-    }),
+    // On a queue executor, one job per group of symbol buckets with changed files, committed by the runner.
+    run: executorOf(penv).kind === 'bullmq' ? partitionedIngest(penv, executorOf(penv), ingestFrom, ingestWhole, ingestRows) : ingestWhole,
   });
   const validate = task({
     name: 'validate',
@@ -127,7 +135,8 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
     // The first run creates the reference; a new one (validate --set-reference) changes this output,
     // so the task runs again instead of reusing a result judged against the old reference.
     outputs: [layout.latestValidation, layout.currentReference('prices')],
-    run: cmd(() => ['validate'], (d) => ({ rowsIn: VALIDATE.read(d)?.rows ?? null, rowsOut: null })),
+    // On a queue executor, an incremental check's whole-table passes as partition jobs, added up by the runner.
+    run: executorOf(penv).kind === 'bullmq' ? partitionedValidate(penv, executorOf(penv), validateWhole, validateRows) : validateWhole,
   });
   // train builds the plain features unless features.extended is set; daily always needs the lagged
   // ones (set features.extended when both pipelines run on one workspace, so neither rebuilds it).

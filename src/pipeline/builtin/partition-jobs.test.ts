@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketGroups, partitionLabel } from './features-partitioned.js';
+import { bucketGroups, partitionLabel } from './partition-jobs.js';
 
 describe('features partitions', () => {
   it('splits the changed buckets into at most n groups of consecutive buckets, none empty, each bucket once', () => {

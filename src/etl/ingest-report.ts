@@ -1,0 +1,195 @@
+/** @module etl/ingest-report
+ * What every ingest starts from and ends with, whether it runs in one process (etl/ingest) or as
+ * partitions committed by a coordinator (etl/ingest-partitions, etl/ingest-commit): the report's
+ * shape, the cache key, the source's identity, the layout and metadata read once, and the final
+ * accounting (rows_read = rows_kept + Σ rows_dropped) before the report is written. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StockpipeError } from '../core/errors.js';
+import { hashJson, readFileOrNull, writeFileAtomic } from '../core/fs.js';
+import type { Logger } from '../core/log.js';
+import type { Workspace } from '../core/workspace.js';
+import type { SnapshotRecord } from '../registry/catalog.js';
+import { forEachZipEntry } from '../sources/zip.js';
+import type { Manifest } from '../sources/types.js';
+import { classifyFiles, type SourceLayout } from './layout.js';
+import { parseSymbolMetadata } from './metadata.js';
+import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
+
+/** Bumped when ingest's output for the same input changes (part of the cache key). */
+export const INGEST_VERSION = 1;
+/**
+ * Bumped when what ingest accepts changes but its output for valid input does not (so the table's
+ * ingest_version metadata, and its bytes, stay the same): 2 = range checks, quoting, symlinks.
+ */
+const PARSER_REVISION = 2;
+export const MAX_REPORTED_ISSUES = 200;
+/** Malformed lines held while files are read (then sorted and cut to MAX_REPORTED_ISSUES). */
+export const MAX_KEPT_ISSUES = 20_000;
+
+export interface MalformedLine {
+  path: string;
+  line: number;
+  reason: string;
+  /** The offending field's text, for number-range reasons (not finite, out of int64 range). */
+  value?: string;
+}
+
+export interface IngestReport {
+  /** The table's folder (tables/prices/: the current snapshot's files). */
+  output: string;
+  /** full = every file read; incremental = only changed files; unchanged = nothing changed since the current snapshot. */
+  mode: 'full' | 'incremental' | 'unchanged';
+  /** The prices snapshot this ingest wrote (or found current when unchanged). */
+  snapshot_id: number | null;
+  /** The table's rows in that snapshot (rows_kept counts only the rows read this time). */
+  table_rows: number;
+  /** Files read whole, files read from their old end (grown), files not read (unchanged). */
+  files_read: number;
+  files_tail_read: number;
+  files_unchanged: number;
+  /** Symbols whose stored rows changed (added, replaced or removed). */
+  symbols_changed: number;
+  source: string;
+  files: number;
+  rows_read: number;
+  rows_kept: number;
+  rows_dropped: DropCounts;
+  symbols: number;
+  symbols_without_metadata: number;
+  duplicates: number;
+  date_min: string | null;
+  date_max: string | null;
+  seconds: number;
+  cached: boolean;
+  input_hash: string;
+  metadata_file: string | null;
+  metadata_rows: number;
+  files_ignored: string[];
+  /** Entries the source could not follow (broken symlinks, loops), from its manifest. */
+  files_skipped: { path: string; reason: string }[];
+  empty_files: string[];
+  /** Malformed lines by path and line (the first 200; malformed_total counts them all). */
+  malformed: MalformedLine[];
+  malformed_total: number;
+}
+
+/** The cache key: the source's files as the manifest saw them, the options, and the code. */
+export function inputHash(m: Manifest, strict: boolean): string {
+  return hashJson({ v: INGEST_VERSION, p: PARSER_REVISION, root: m.root, layout: m.layout, version: m.source_version, files: m.files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]), strict });
+}
+
+async function readMetadataText(m: Manifest, path: string): Promise<string> {
+  if (m.layout === 'dir') return readFile(join(m.root, path), 'utf8');
+  let text = '';
+  await forEachZipEntry(m.root, async (entry, read) => {
+    if (entry.name === path) text = (await read()).toString('utf8');
+  });
+  return text;
+}
+
+/** What a prices snapshot was built from: a full ingest starts over when any of it differs. */
+export function sourceIdentity(m: Manifest, layout: SourceLayout): Record<string, unknown> {
+  const metaFile = layout.metadata === null ? null : m.files.find((f) => f.path === layout.metadata)!;
+  const metadata = { path: layout.metadata, size: metaFile?.size ?? null, ...(metaFile ? { mtime_ms: metaFile.mtime_ms, sha256: metaFile.sha256 } : {}) };
+  return { source: m.source, spec: m.source_spec, root: m.root, layout: m.layout, ingest_version: INGEST_VERSION, parser_revision: PARSER_REVISION, metadata };
+}
+
+/** A source read for ingest: its bars files, the metadata's names, its identity, and an empty report. */
+export interface PreparedSource {
+  layout: SourceLayout;
+  names: Map<string, string>;
+  identity: Record<string, unknown>;
+  report: IngestReport;
+}
+
+/** Classifies the manifest's files and reads the metadata (SP_ERR_SOURCE_LAYOUT without bars, SP_ERR_METADATA on a bad header). */
+export async function prepareSource(ws: Workspace, m: Manifest, hash: string, log: Logger): Promise<PreparedSource> {
+  const layout = classifyFiles(m.files);
+  if (layout.bars.length === 0) {
+    throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `${m.root} holds no stocks/<SYMBOL>.csv or etfs/<SYMBOL>.csv files (${m.files.length} files seen)`);
+  }
+  let names = new Map<string, string>();
+  let metadataRows = 0;
+  if (layout.metadata !== null) {
+    const parsed = parseSymbolMetadata(await readMetadataText(m, layout.metadata));
+    if ('missing' in parsed) {
+      throw new StockpipeError('SP_ERR_METADATA', `${join(m.root, layout.metadata)}: header lacks ${parsed.missing.join(' and ')}`);
+    }
+    names = parsed.names;
+    metadataRows = parsed.rows;
+  } else log.warn({ root: m.root }, 'no symbols_valid_meta.csv: Security Name will be null for every symbol');
+  const report: IngestReport = {
+    output: ws.tableDir('prices'),
+    source: m.source,
+    files: layout.bars.length,
+    rows_read: 0,
+    rows_kept: 0,
+    rows_dropped: emptyDrops(),
+    symbols: 0,
+    symbols_without_metadata: 0,
+    duplicates: 0,
+    date_min: null,
+    date_max: null,
+    seconds: 0,
+    cached: false,
+    input_hash: hash,
+    metadata_file: layout.metadata,
+    metadata_rows: metadataRows,
+    files_ignored: layout.ignored.filter((p) => !p.endsWith('manifest.json')),
+    files_skipped: m.skipped ?? [],
+    empty_files: [],
+    malformed: [],
+    malformed_total: 0,
+    mode: 'full',
+    snapshot_id: null,
+    table_rows: 0,
+    files_read: 0,
+    files_tail_read: 0,
+    files_unchanged: 0,
+    symbols_changed: 0,
+  };
+  return { layout, names, identity: sourceIdentity(m, layout), report };
+}
+
+/** The malformed lines to report: the first MAX_REPORTED_ISSUES by path and line (lanes find them in no fixed order). */
+export function keepIssues(r: IngestReport, issues: MalformedLine[]): void {
+  issues.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.line - b.line));
+  r.malformed = issues.slice(0, MAX_REPORTED_ISSUES);
+}
+
+/** Checks the row accounting, takes the table's figures from the snapshot written (or found current), and writes the report. */
+export async function finishReport(ws: Workspace, r: IngestReport, snap: SnapshotRecord | null, t0: number): Promise<IngestReport> {
+  r.duplicates = r.rows_dropped.duplicate;
+  r.seconds = round3((performance.now() - t0) / 1000);
+  const dropped = DROP_REASONS.reduce((s, k) => s + r.rows_dropped[k], 0);
+  if (r.rows_read !== r.rows_kept + dropped) {
+    throw new StockpipeError('SP_ERR_INTERNAL', `ingest lost rows: read ${r.rows_read} ≠ kept ${r.rows_kept} + dropped ${dropped}`);
+  }
+  if (snap !== null) {
+    const t = (snap.summary ?? {}) as { symbols?: number; symbols_without_metadata?: number; date_min?: string | null; date_max?: string | null };
+    r.snapshot_id = snap.id;
+    r.table_rows = snap.rows;
+    r.symbols = t.symbols ?? 0;
+    r.symbols_without_metadata = t.symbols_without_metadata ?? 0;
+    r.date_min = t.date_min ?? null;
+    r.date_max = t.date_max ?? null;
+  }
+  await writeFileAtomic(ws.pricesReport, `${JSON.stringify(r, null, 2)}\n`);
+  return r;
+}
+
+export async function readPreviousReport(ws: Workspace): Promise<IngestReport | null> {
+  const text = await readFileOrNull(ws.pricesReport);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as IngestReport;
+  } catch (err) {
+    if (err instanceof SyntaxError) return null; // a torn or edited report only means no cache hit
+    throw err;
+  }
+}
+
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
