@@ -109,12 +109,13 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Every request passes here: plain counters (serve/metrics), and the access log line when there is one.
+  const { stats } = metrics;
+  const accessLog = opts.accessLog;
   app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    const labels = { route, method: req.method, status: String(reply.statusCode) };
-    metrics.requests.inc(labels);
-    metrics.latency.observe(labels, reply.elapsedTime / 1000);
-    opts.accessLog?.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 1000) / 1000, model: reply.getHeader('x-model-id') });
+    const elapsed = reply.elapsedTime;
+    stats.record(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, elapsed / 1000);
+    if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
     done();
   });
 
@@ -157,7 +158,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       const model = holder.current;
       if (!model) return noModel(reply);
       const v = Math.round(model.scorer.predict(vma, acm));
-      metrics.predictions.inc({ model_id: model.id });
+      metrics.predicted.add(model.id, 1);
       return reply.header('x-model-id', model.id).send(v > 0 ? v : 0);
     },
   );
@@ -183,7 +184,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
         const v = Math.round(model.scorer.predict(x.vol_moving_avg, x.adj_close_rolling_med));
         volumes[i] = v > 0 ? v : 0;
       }
-      metrics.predictions.inc({ model_id: model.id }, instances.length);
+      metrics.predicted.add(model.id, instances.length);
       return reply.header('x-model-id', model.id).send({ volumes, model: model.id });
     },
   );
