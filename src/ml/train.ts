@@ -6,6 +6,7 @@ import { StockpipeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import { fitPolyreg, naiveModel } from './baselines.js';
+import { calibrateConformal, coverageReport, type ConformalCalibration, type CoverageRow } from './conformal.js';
 import type { VolumeDataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
@@ -36,6 +37,9 @@ export interface TrainOutcome {
   training_log: string;
   best_iteration: number | null;
   params: Record<string, unknown>;
+  /** Split-conformal calibration (intervals.json), null without calibration rows; its coverage on the test slice. */
+  intervals: ConformalCalibration | null;
+  interval_coverage: CoverageRow[];
 }
 
 export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom?: string): Slices {
@@ -99,7 +103,12 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   metrics[p.kind] = regressionMetrics(yTest, predTest);
   if (p.kind !== 'polyreg') metrics.polyreg = regressionMetrics(yTest, predictRows(poly, ds.vma, ds.acm, s.test));
   if (p.kind !== 'naive') metrics.naive = regressionMetrics(yTest, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
-  const validMetrics = s.valid.length > 0 ? regressionMetrics(pick(ds.volume, s.valid), predictRows(scorer, ds.vma, ds.acm, s.valid)) : null;
+  const yValid = pick(ds.volume, s.valid);
+  const predValid = predictRows(scorer, ds.vma, ds.acm, s.valid);
+  const validMetrics = s.valid.length > 0 ? regressionMetrics(yValid, predValid) : null;
+  // Prediction intervals (ml/conformal) from residuals of rows the model was not fitted on: the
+  // validation slice's, on the log1p scale; their coverage is read on the test slice.
+  const intervals = s.valid.length > 0 ? calibrateConformal(yValid.map(Math.log1p), predValid.map(Math.log1p), 'validation') : null;
   const testDays = Int32Array.from(s.test, (i) => ds.day[i]!);
   const testStock = Uint8Array.from(s.test, (i) => ds.isStock[i]!);
   return {
@@ -117,5 +126,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     training_log: log,
     best_iteration: best,
     params,
+    intervals,
+    interval_coverage: intervals ? coverageReport(intervals, yTest, predTest) : [],
   };
 }
