@@ -14,8 +14,13 @@ async function serveOne(port: number): Promise<number> {
   app.get('/predict', () => 10350);
   await app.listen({ port, host: '127.0.0.1' });
   process.once('SIGTERM', () => {
-    // The process ends when the app has closed; nothing is left to wait for it.
-    void app.close().catch((err: unknown) => process.stderr.write(`${String(err)}\n`));
+    void app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`${String(err)}\n`);
+        process.exit(1);
+      },
+    );
   });
   return (app.server.address() as { port: number }).port;
 }
@@ -30,8 +35,19 @@ if (workers <= 1) {
     if (listening === workers) process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
   });
   for (let i = 0; i < workers; i++) cluster.fork();
+  // Signals the workers directly (worker.kill() would first wait for their servers to close).
   process.once('SIGTERM', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    // A worker still draining after 3 s is not waited for.
+    setTimeout(() => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      process.exit(0);
+    }, 3000).unref();
+  });
+  let exited = 0;
+  cluster.on('exit', () => {
+    exited += 1;
+    if (exited === workers) process.exit(0);
   });
 } else {
   // Workers asking for port 0 share the one port the primary picks.

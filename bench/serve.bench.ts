@@ -5,13 +5,15 @@
  * and on `serve`, like with like: one process each, and two node:cluster workers each, alternated
  * in one run; first on shared cores, then, where taskset exists, with the servers on core 1 and the
  * load generator on core 0. autocannon runs as its own process throughout (the benchmark process
- * only waits), and the load average is recorded before and after each layout. Where Debian's
+ * only waits), and the load average is recorded before and after each layout. Each replica row
+ * also has the server's CPU time per request (its processes, from /proc): requests/s moves with
+ * whatever else runs on the machine, CPU per request much less. Where Debian's
  * python3-flask and python3-sklearn are present, the classic Flask server of
  * ../shared/reference/flask_serve.py is loaded with the same tool and settings, in the same run.
  * Options: --duration=S (15), --replica-duration=S (10), --replica-rounds=N (2), --no-flask,
  * --replicas-only (skip the single-server rows and Flask). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { machine } from './measure.js';
@@ -56,6 +58,41 @@ async function load(opts: { url: string; duration: number; method?: string; body
 
 const loadAvg = (): number[] => loadavg().map((x) => Math.round(x * 100) / 100);
 
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** CPU seconds (user + system) used so far by `pid` and its descendants (Linux /proc; null elsewhere). */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ticks = Number(f[11]) + Number(f[12]);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(' ').filter(Boolean)) ticks += (cpuSeconds(Number(c)) ?? 0) * CLK_TCK;
+    }
+    return ticks / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * load(), and the server's CPU time per request over it (its process and children, e.g. cluster
+ * workers): unlike requests/s, hardly moved by other processes taking CPU, so it compares servers
+ * on a busy machine. null where /proc is missing.
+ */
+async function loadWithCpu(pid: number, opts: Parameters<typeof load>[0], cpus: string | null): Promise<Load & { server_cpu_us_per_request: number | null }> {
+  const before = cpuSeconds(pid);
+  const r = await load(opts, cpus);
+  const after = cpuSeconds(pid);
+  const us = before === null || after === null || r.total === 0 ? null : Math.round(((after - before) * 1e6) / r.total * 10) / 10;
+  return { ...r, server_cpu_us_per_request: us };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
 function cli(args: string[]): void {
   const r = spawnSync(process.execPath, [CLI, ...args, '-w', WS, '--quiet'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`stockpipe ${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -85,10 +122,15 @@ async function startServer(args: string[], cpus: string | null, parseUrl: (line:
   return { url, child };
 }
 
+/** SIGTERM, then SIGKILL after 10 s (a benchmark never hangs on a server that does not stop). */
 const stopServer = (child: ChildProcess): Promise<void> =>
   new Promise((res) => {
     if (child.exitCode !== null || child.signalCode !== null) return res();
-    child.once('exit', () => res());
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      res();
+    });
     child.kill('SIGTERM');
   });
 
@@ -106,7 +148,7 @@ async function replicaLayout(layout: { servers: string | null; load: string | nu
   const bareUrl = (line: string): string => `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
   const bare = join(ROOT, 'bench', 'bare-fastify.ts');
   const servers: Record<ReplicaTarget, { url: string; child: ChildProcess } | null> = { bare_fastify_1: null, serve_1: null, bare_fastify_2: null, serve_workers_2: null };
-  const rows: Partial<Record<ReplicaTarget, Load & { rounds: number[] }>> = {};
+  const rows: Partial<Record<ReplicaTarget, Load & { rounds: number[]; cpu_us_rounds: number[] }>> = {};
   const loadBefore = loadAvg();
   try {
     servers.bare_fastify_1 = await startServer([...process.execArgv, bare], layout.servers, bareUrl);
@@ -116,22 +158,33 @@ async function replicaLayout(layout: { servers: string | null; load: string | nu
     for (const s of Object.values(servers)) await load({ url: `${s!.url}${query}`, duration: 2 }, layout.load); // warm-up
     for (let round = 0; round < rounds; round++) {
       for (const target of Object.keys(servers) as ReplicaTarget[]) {
-        const r = await load({ url: `${servers[target]!.url}${query}`, duration }, layout.load);
+        const r = await loadWithCpu(servers[target]!.child.pid!, { url: `${servers[target]!.url}${query}`, duration }, layout.load);
         process.stderr.write(`[serve] replicas, servers on cpu ${layout.servers ?? 'any'}, load generator on cpu ${layout.load ?? 'any'}, round ${round + 1}, ${target}: ${JSON.stringify(r)}\n`);
         const prev = rows[target];
         const all = [...(prev?.rounds ?? []), r.requests_per_s];
-        rows[target] = r.requests_per_s > (prev?.requests_per_s ?? -1) ? { ...r, rounds: all } : { ...prev!, rounds: all };
+        const cpu = [...(prev?.cpu_us_rounds ?? []), ...(r.server_cpu_us_per_request === null ? [] : [r.server_cpu_us_per_request])];
+        rows[target] = r.requests_per_s > (prev?.requests_per_s ?? -1) ? { ...r, rounds: all, cpu_us_rounds: cpu } : { ...prev!, rounds: all, cpu_us_rounds: cpu };
       }
     }
   } finally {
     for (const s of Object.values(servers)) if (s) await stopServer(s.child);
   }
   const ratio = (a: ReplicaTarget, b: ReplicaTarget): number => Math.round((rows[a]!.requests_per_s / Math.max(1, rows[b]!.requests_per_s)) * 100) / 100;
+  // Requests per CPU second relative to bare Fastify's: the throughput ratio when each server has its CPU to itself.
+  const cpuMedian = (t: ReplicaTarget): number | null => (rows[t]!.cpu_us_rounds.length > 0 ? median(rows[t]!.cpu_us_rounds) : null);
+  const cpuRatio = (a: ReplicaTarget, b: ReplicaTarget): number | null => {
+    const x = cpuMedian(a);
+    const y = cpuMedian(b);
+    return x === null || y === null ? null : Math.round((y / x) * 100) / 100;
+  };
   return {
     servers_cpu: layout.servers ?? 'any', load_generator_cpu: layout.load ?? 'any', load_avg_before: loadBefore, load_avg_after: loadAvg(), ...rows,
     ratio_serve_1_vs_bare_1: ratio('serve_1', 'bare_fastify_1'),
     ratio_workers_2_vs_bare_2: ratio('serve_workers_2', 'bare_fastify_2'),
     ratio_workers_2_vs_bare_1: ratio('serve_workers_2', 'bare_fastify_1'),
+    cpu_us_per_request_median: Object.fromEntries((Object.keys(rows) as ReplicaTarget[]).map((t) => [t, cpuMedian(t)])),
+    cpu_ratio_serve_1_vs_bare_1: cpuRatio('serve_1', 'bare_fastify_1'),
+    cpu_ratio_workers_2_vs_bare_2: cpuRatio('serve_workers_2', 'bare_fastify_2'),
   };
 }
 
