@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { conformalFromJSON } from '../src/ml/conformal.js';
+import { openRegistry } from '../src/registry/store.js';
 import { runCli } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
@@ -79,6 +81,32 @@ describe('stockpipe train / evaluate / models', () => {
     expect(h.json.data.selection).toMatchObject({ kind: 'validation' });
     expect(sp(ws, ['train', '--folds', '0']).json.data.protocol.name).toBe('holdout');
     expect(sp(ws, ['train', '--folds', '12']).code).toBe(2);
+  });
+
+  it('writes intervals.json calibrated on the cv folds' out-of-fold residuals; metrics.json, the card and --json report the test coverage at 80/90/95%', async () => {
+    const ws = await featured();
+    const r = sp(ws, ['train', '--trees', '30']);
+    expect(r.code, r.stderr).toBe(0);
+    const d = r.json.data;
+    const cal = conformalFromJSON(await readFile(join(d.path, 'intervals.json'), 'utf8'), 'intervals.json');
+    expect(cal.source).toBe('cv out-of-fold');
+    expect(cal.n).toBe(d.protocol.folds.reduce((a: number, f: { rows_valid: number }) => a + f.rows_valid, 0));
+    const metrics = JSON.parse(await readFile(join(d.path, 'metrics.json'), 'utf8')) as { intervals: { n: number; coverage: { coverage: number; covered: number; rows: number; q_log: number }[] } };
+    expect(metrics.intervals.coverage.map((c) => c.coverage)).toEqual([0.8, 0.9, 0.95]);
+    expect(d.intervals).toEqual(metrics.intervals);
+    for (const c of metrics.intervals.coverage) {
+      expect(c.rows).toBe(d.rows_test);
+      // Time-ordered slices are not exchangeable, so this is looser than the ±2 points on exchangeable data (src/ml/conformal.test.ts).
+      expect(Math.abs(c.covered - c.coverage), String(c.coverage)).toBeLessThan(0.05);
+    }
+    expect(await readFile(join(d.path, 'card.md'), 'utf8')).toMatch(/## Prediction intervals \(split-conformal\)[\s\S]*\| 90\.0% \| \d+\.\d% \|/);
+    const reg = openRegistry(ws);
+    try {
+      const run = reg.getRun(reg.getModel(d.model_id).run_id!)!;
+      expect(run.artifacts.map((a) => a.kind).sort()).toEqual(['card', 'intervals', 'metrics', 'model', 'training']);
+    } finally {
+      reg.close();
+    }
   });
 
   it('is deterministic: the same data, seed and threads give a byte-identical model.json', async () => {

@@ -1,9 +1,10 @@
 /** @module ml/artifacts
  * The files of a model version (docs/models.md): models/<model-id>/ model.json, metrics.json,
- * training.log, card.md — written into a temp folder and renamed, so a model folder is complete or
- * absent. */
+ * training.log, card.md, and intervals.json when the model has prediction intervals (ml/conformal)
+ * — written into a temp folder and renamed, so a model folder is complete or absent. */
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { CoverageRow } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { beforeCommit } from '../core/commit-guard.js';
 import type { Workspace } from '../core/workspace.js';
@@ -13,9 +14,11 @@ export interface ModelFiles {
   metrics: unknown;
   trainingLog: string;
   card: string;
+  /** intervals.json (ml/conformal), when the model has prediction intervals. */
+  intervals?: string;
 }
 
-/** Writes the four files to models/<id>/ atomically; returns the folder. */
+/** Writes the files to models/<id>/ atomically; returns the folder. */
 export async function writeModelFolder(ws: Workspace, modelId: string, files: ModelFiles): Promise<string> {
   const dir = ws.modelDir(modelId);
   const tmp = `${dir}.tmp-${process.pid}`;
@@ -26,6 +29,7 @@ export async function writeModelFolder(ws: Workspace, modelId: string, files: Mo
     await writeFile(join(tmp, 'metrics.json'), `${JSON.stringify(files.metrics, null, 2)}\n`);
     await writeFile(join(tmp, 'training.log'), files.trainingLog);
     await writeFile(join(tmp, 'card.md'), files.card);
+    if (files.intervals !== undefined) await writeFile(join(tmp, 'intervals.json'), files.intervals);
     beforeCommit();
     await rename(tmp, dir);
     return dir;
@@ -49,6 +53,8 @@ export interface CardInput {
   selection?: { kind: string; windows: Array<{ from: string; to: string; rows: number }>; metrics: Record<string, number> } | null;
   seconds: number;
   lineage: Record<string, string>;
+  /** Prediction intervals: where they were calibrated, and their coverage on the test slice. */
+  intervals?: { source: string; n: number; coverage: CoverageRow[] };
 }
 
 /** The card's protocol section: how the model was chosen and the score promotion compares. */
@@ -90,8 +96,25 @@ export function renderCard(c: CardInput): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...intervalSection(c.intervals),
     ...cardTail(c.params, c.lineage),
   ].join('\n');
+}
+
+/** The card's prediction-interval section (none without intervals). */
+function intervalSection(iv: CardInput['intervals']): string[] {
+  if (iv === undefined) return [];
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  return [
+    '## Prediction intervals (split-conformal)',
+    '',
+    `Calibrated on ${iv.n} residuals (log1p scale) of the ${iv.source} slice; intervals.json. Coverage on the test slice:`,
+    '',
+    '| asked | seen | half-width (log1p) | rows |',
+    '|---|---|---|---|',
+    ...iv.coverage.map((r) => `| ${pct(r.coverage)} | ${pct(r.covered)} | ${r.q_log.toFixed(4)} | ${r.rows} |`),
+    '',
+  ];
 }
 
 /** The end every model card shares: its parameters as JSON and its lineage. */

@@ -62,6 +62,8 @@ export interface CvChoice {
   fit: TreeFit;
   report: ProtocolReport;
   selection: SelectionSlice;
+  /** Out-of-fold residuals yLog − predLog (each fold's validation rows at its best iteration): the intervals' calibration. */
+  oof: Float64Array;
 }
 
 /** gbdt under the cv protocol: CV over the pre-test folds, refit on every pre-test row. */
@@ -113,6 +115,7 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
   return {
     fit: { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: cv.iterations, params: { target: 'log1p', boost_from: boostFrom, ...r.model.params, protocol: 'cv', folds: p.folds } },
     report: { name: 'cv', label, folds, cv_rmse_log: cv.score, trees: cv.iterations },
+    oof: cv.oof.residual,
     selection: { kind: 'cv', data_hash: ds.dataHash, windows: cv.folds.map((f) => ({ from: f.valid_from, to: f.valid_to, rows: f.rows_valid })), metrics: { rmse_log: cv.score } },
   };
 }

@@ -31,6 +31,8 @@ export interface TrainedModel {
   /** metrics.json after its `model_id` and `kind`. */
   metricsDoc: Record<string, unknown>;
   trainingLog: string;
+  /** intervals.json (ml/conformal), when the model has prediction intervals. */
+  intervalsJson?: string;
   card: (ids: { modelId: string; createdAt: string; runId: string }) => string;
   /** The run's params (row counts are added). */
   params: Record<string, unknown>;
@@ -68,10 +70,10 @@ export async function registerOrRemove(dir: string, register: () => void): Promi
   }
 }
 
-/** The four files of a model folder with their sha256, for reg.logArtifact. */
-export async function artifactRecords(dir: string): Promise<ArtifactRecord[]> {
+/** The files of a model folder (the four, and intervals.json when `intervals`) with their sha256, for reg.logArtifact. */
+export async function artifactRecords(dir: string, intervals = false): Promise<ArtifactRecord[]> {
   return Promise.all(
-    ['model.json', 'metrics.json', 'training.log', 'card.md'].map(async (name) => {
+    ['model.json', 'metrics.json', 'training.log', 'card.md', ...(intervals ? ['intervals.json'] : [])].map(async (name) => {
       const bytes = await readFile(join(dir, name));
       return { path: join(dir, name), kind: name.replace(/\..*$/, ''), sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
     }),
@@ -96,9 +98,9 @@ export async function registerTrainedModel(reg: Registry, ws: Workspace, runId: 
   const stamp = createdAt.replace(/[-:T]/g, '').slice(0, 14);
   const modelId = `${m.kind}-${stamp}-${createHash('sha256').update(m.modelJson).update(runId).digest('hex').slice(0, 6)}`;
   const card = m.card({ modelId, createdAt, runId });
-  const dir = await writeModelFolder(ws, modelId, { modelJson: m.modelJson, metrics: { model_id: modelId, kind: m.kind, ...m.metricsDoc }, trainingLog: m.trainingLog, card });
+  const dir = await writeModelFolder(ws, modelId, { modelJson: m.modelJson, metrics: { model_id: modelId, kind: m.kind, ...m.metricsDoc }, trainingLog: m.trainingLog, card, intervals: m.intervalsJson });
   const testSlice = { ...m.test, data_hash: `${m.data.hash}:${m.sliceTag}`, selection: m.selection };
-  const artifacts = await artifactRecords(dir);
+  const artifacts = await artifactRecords(dir, m.intervalsJson !== undefined);
   await registerOrRemove(dir, () =>
     reg.transaction(() => {
       for (const a of artifacts) reg.logArtifact(runId, a);

@@ -7,9 +7,10 @@
 import { ensureWritableDir } from '../core/fs.js';
 import type { PromoteDecision } from '../registry/types.js';
 import { renderCard } from './artifacts.js';
+import { conformalToJSON, type CoverageRow } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
-import { trainVolumeModel, type TrainParams } from './train.js';
+import { trainVolumeModel, type TrainOutcome, type TrainParams } from './train.js';
 import { lineageCard, metricSets, trainAndRegister, type TrainEnv } from './train-run.js';
 import type { DataLineage } from './dataset.js';
 import type { ProtocolReport } from './train-protocol.js';
@@ -36,6 +37,8 @@ export interface TrainData {
   /** What promotion compares, with the score (never the test slice). */
   selection: SelectionSlice | null;
   metrics: Record<string, RegressionMetrics>;
+  /** Prediction intervals: calibration source and size, coverage on the test slice (null: none). */
+  intervals: { source: string; n: number; coverage: CoverageRow[] } | null;
   data_hash: string;
   /** The store snapshots the data was read from (features, and the prices it was built from). */
   lineage: DataLineage | null;
@@ -46,6 +49,11 @@ export interface TrainData {
 export const VOLUME_ALIAS = 'champion';
 /** Promotion compares the log-scale RMSE of the backtest (CV folds or validation window; never the test slice). */
 export const VOLUME_PROMOTE_METRIC = 'rmse_log';
+
+/** metrics.json's and the card's `intervals`: where they were calibrated and their test coverage (null: none). */
+function intervalsDoc(out: TrainOutcome): { source: string; n: number; coverage: CoverageRow[] } | null {
+  return out.intervals ? { source: out.intervals.source, n: out.intervals.n, coverage: out.interval_coverage } : null;
+}
 
 export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBetter: boolean; asOf?: string }): Promise<TrainData> {
   const t0 = performance.now();
@@ -58,8 +66,9 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
     describe: (out) => ({
       kind: p.kind,
       modelJson: out.scorer.toJSON(),
-      metricsDoc: { split: out.split, protocol: out.protocol, cv_rmse_log: out.protocol.cv_rmse_log, selection: out.selection, test: out.test, metrics: out.metrics, valid: out.valid_metrics, slices: out.slices, data_hash: ds.dataHash },
+      metricsDoc: { split: out.split, protocol: out.protocol, cv_rmse_log: out.protocol.cv_rmse_log, selection: out.selection, test: out.test, metrics: out.metrics, valid: out.valid_metrics, slices: out.slices, intervals: intervalsDoc(out), data_hash: ds.dataHash },
       trainingLog: out.training_log,
+      intervalsJson: out.intervals ? conformalToJSON(out.intervals) : undefined,
       card: ({ modelId, createdAt, runId }) => renderCard({
         modelId,
         kind: p.kind,
@@ -72,6 +81,7 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
         protocol: out.protocol,
         selection: out.selection,
         seconds: out.train_seconds,
+        intervals: intervalsDoc(out) ?? undefined,
         lineage: { run_id: runId, features: ds.path, data_hash: ds.dataHash, ...lineageCard(ds.lineage), best_iteration: String(out.best_iteration ?? 'n/a') },
       }),
       params: out.params,
@@ -106,6 +116,7 @@ export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBet
     cv_rmse_log: out.protocol.cv_rmse_log,
     selection: out.selection,
     metrics: out.metrics,
+    intervals: intervalsDoc(out),
     data_hash: ds.dataHash,
     lineage: ds.lineage ?? null,
     promotion: r.promotion,

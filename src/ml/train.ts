@@ -6,6 +6,7 @@ import { StockpipeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import { fitPolyreg, naiveModel } from './baselines.js';
+import { calibrateConformal, coverageReport, type ConformalCalibration, type CoverageRow } from './conformal.js';
 import type { VolumeDataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
@@ -47,6 +48,9 @@ export interface TrainOutcome {
   protocol: ProtocolReport;
   /** What promotion compares (never the test slice); null on a random split. */
   selection: SelectionSlice | null;
+  /** Split-conformal calibration (intervals.json), null without calibration rows; its coverage on the test slice. */
+  intervals: ConformalCalibration | null;
+  interval_coverage: CoverageRow[];
 }
 
 export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom?: string): Slices {
@@ -88,6 +92,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   let params: Record<string, unknown> = { kind: p.kind, split: p.split, protocol };
   let report: ProtocolReport | null = null;
   let selection: SelectionSlice | null = null;
+  let oofResiduals: Float64Array | null = null;
   // The polyreg baseline is fitted on the rows the protocol trains on: all pre-test rows under cv.
   const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, protocol === 'cv' ? pretestRows(s) : s.train));
   const folds = p.folds ?? DEFAULT_FOLDS;
@@ -97,6 +102,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     params = { ...params, folds };
   } else if (protocol === 'cv') {
     const c = await gbdtByCv(ds, s, { ...p, folds }, hooks);
+    oofResiduals = c.oof;
     scorer = c.fit.scorer;
     log = c.fit.log;
     best = c.fit.bestIteration;
@@ -123,7 +129,19 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   metrics[p.kind] = regressionMetrics(yTest, predTest);
   if (p.kind !== 'polyreg') metrics.polyreg = regressionMetrics(yTest, predictRows(poly, ds.vma, ds.acm, s.test));
   if (p.kind !== 'naive') metrics.naive = regressionMetrics(yTest, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
-  const validMetrics = protocol !== 'cv' && s.valid.length > 0 ? regressionMetrics(pick(ds.volume, s.valid), predictRows(scorer, ds.vma, ds.acm, s.valid)) : null;
+  const yValid = pick(ds.volume, s.valid);
+  const predValid = predictRows(scorer, ds.vma, ds.acm, s.valid);
+  const validMetrics = protocol !== 'cv' && s.valid.length > 0 ? regressionMetrics(yValid, predValid) : null;
+  // Prediction intervals (ml/conformal) from residuals of rows the model was not fitted on, on the
+  // log1p scale: gbdt under cv, the folds' out-of-fold residuals (each at its fold's best iteration);
+  // otherwise the validation slice's (under cv the polyreg baseline's final fit has seen those rows:
+  // six coefficients, so the effect is small, and the source says so). Coverage is read on the test slice.
+  const intervals =
+    oofResiduals !== null
+      ? calibrateConformal(oofResiduals, new Float64Array(oofResiduals.length), 'cv out-of-fold')
+      : s.valid.length > 0
+        ? calibrateConformal(yValid.map(Math.log1p), predValid.map(Math.log1p), protocol === 'cv' && p.kind === 'polyreg' ? 'validation (in the final fit)' : 'validation')
+        : null;
   const testDays = Int32Array.from(s.test, (i) => ds.day[i]!);
   const testStock = Uint8Array.from(s.test, (i) => ds.isStock[i]!);
   return {
@@ -144,5 +162,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     params,
     protocol: report,
     selection,
+    intervals,
+    interval_coverage: intervals ? coverageReport(intervals, yTest, predTest) : [],
   };
 }

@@ -1,5 +1,5 @@
 /** @module serve/app
- * The Fastify prediction API (docs/api.md): GET/POST /predict, /models, /forecast/:symbol,
+ * The Fastify prediction API (docs/api.md): GET/POST /predict, GET /predict/interval (serve/intervals), /models, /forecast/:symbol,
  * /monitoring, /health, /ready, /metrics, /openapi.json and /docs; the dashboard's page and JSON
  * routes come from dashboard/routes. Route schemas document the API (OpenAPI 3); GET /predict
  * validates its query by hand (strict, and cheaper than a generic validator on the hot path). Error
@@ -19,6 +19,8 @@ import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { checkUnknownParams, parseNumberParam, type ParamIssue } from './params.js';
 import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
+import { coverageRangeMessage, coverageSchema, halfWidth, isCoverage, registerIntervalRoute, volume } from './intervals.js';
+import { intervalAround } from '../ml/conformal.js';
 import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, registerParamValidation } from '../http/validation.js';
@@ -109,12 +111,13 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Every request passes here: plain counters (serve/metrics), and the access log line when there is one.
+  const { stats } = metrics;
+  const accessLog = opts.accessLog;
   app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    const labels = { route, method: req.method, status: String(reply.statusCode) };
-    metrics.requests.inc(labels);
-    metrics.latency.observe(labels, reply.elapsedTime / 1000);
-    opts.accessLog?.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 1000) / 1000, model: reply.getHeader('x-model-id') });
+    const elapsed = reply.elapsedTime;
+    stats.record(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, elapsed / 1000);
+    if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
     done();
   });
 
@@ -157,7 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       const model = holder.current;
       if (!model) return noModel(reply);
       const v = Math.round(model.scorer.predict(vma, acm));
-      metrics.predictions.inc({ model_id: model.id });
+      metrics.predicted.add(model.id, 1);
       return reply.header('x-model-id', model.id).send(v > 0 ? v : 0);
     },
   );
@@ -167,26 +170,49 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     {
       config: READ_ONLY_ROUTE,
       schema: {
-        summary: 'Predict many volumes at once',
-        body: { type: 'object', properties: { instances: { type: 'array', items: instanceSchema, minItems: 1 } }, required: ['instances'], additionalProperties: false },
-        response: { 200: { type: 'object', properties: { volumes: { type: 'array', items: { type: 'integer' } }, model: { type: 'string' } } }, 400: errorSchema, 413: errorSchema, 503: errorSchema },
+        summary: 'Predict many volumes at once (with prediction intervals when coverage is given)',
+        body: { type: 'object', properties: { instances: { type: 'array', items: instanceSchema, minItems: 1 }, coverage: coverageSchema }, required: ['instances'], additionalProperties: false },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              volumes: { type: 'array', items: { type: 'integer' } }, model: { type: 'string' },
+              coverage: { type: 'number', description: 'only with coverage: as asked' },
+              lower: { type: 'array', items: { type: 'integer' }, description: 'only with coverage: the interval\'s lower bound per instance' },
+              upper: { type: 'array', items: { type: 'integer' }, description: 'only with coverage: the interval\'s upper bound per instance' },
+            },
+          },
+          400: errorSchema, 409: errorSchema, 413: errorSchema, 422: errorSchema, 503: errorSchema,
+        },
       },
     },
     (req: FastifyRequest, reply: FastifyReply) => {
-      const { instances } = req.body as { instances: { vol_moving_avg: number; adj_close_rolling_med: number }[] };
+      const { instances, coverage } = req.body as { instances: { vol_moving_avg: number; adj_close_rolling_med: number }[]; coverage?: number };
       if (instances.length > MAX_BATCH) return sendError(reply, 'SP_ERR_PAYLOAD_TOO_LARGE', `${instances.length} instances; at most ${MAX_BATCH} per request`);
+      if (coverage !== undefined && !isCoverage(coverage)) return sendError(reply, 'SP_ERR_BAD_REQUEST', coverageRangeMessage(coverage), { issues: [{ param: 'coverage', code: 'out_of_range', message: coverageRangeMessage(coverage) }] });
       const model = holder.current;
       if (!model) return noModel(reply);
+      const w = coverage === undefined ? null : halfWidth(model, coverage, reply);
+      if (w !== null && typeof w !== 'number') return w;
       const volumes = new Array<number>(instances.length);
+      const lower = w === null ? null : new Array<number>(instances.length);
+      const upper = w === null ? null : new Array<number>(instances.length);
       for (let i = 0; i < instances.length; i++) {
         const x = instances[i]!;
-        const v = Math.round(model.scorer.predict(x.vol_moving_avg, x.adj_close_rolling_med));
-        volumes[i] = v > 0 ? v : 0;
+        const v = model.scorer.predict(x.vol_moving_avg, x.adj_close_rolling_med);
+        volumes[i] = volume(v);
+        if (w !== null) {
+          const b = intervalAround(v, w);
+          lower![i] = volume(b.lower);
+          upper![i] = volume(b.upper);
+        }
       }
-      metrics.predictions.inc({ model_id: model.id }, instances.length);
-      return reply.header('x-model-id', model.id).send({ volumes, model: model.id });
+      metrics.predicted.add(model.id, instances.length);
+      return reply.header('x-model-id', model.id).send(w === null ? { volumes, model: model.id } : { volumes, model: model.id, coverage, lower, upper });
     },
   );
+
+  registerIntervalRoute(app, holder, metrics, noModel);
 
   app.get('/models', { schema: { summary: 'Registered model versions with their aliases and test metrics', querystring: { type: 'object', additionalProperties: false } } }, () =>
     registry.read((reg) => ({ serving: holder.current?.id ?? null, models: reg.listModels({ limit: 100 }) })));

@@ -2,12 +2,15 @@
  * Holds the model being served and swaps it when the `champion` alias moves: the registry is
  * polled, the new model.json is loaded and validated first, then the reference is replaced in one
  * assignment (requests in flight keep the scorer they started with). A broken new model is
- * rejected and logged; the old one keeps serving. The holder owns the server's one read-only registry
+ * rejected and logged; the old one keeps serving. The model's intervals.json (ml/conformal) is loaded
+ * with it when present; a missing one means no intervals, an invalid one is logged and the model
+ * serves point predictions without intervals. The holder owns the server's one read-only registry
  * handle (`registry`, registry/reader), which the routes share; close() closes it. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
+import { conformalFromJSON, type ConformalCalibration } from '../ml/conformal.js';
 import { scorerFromJSON, type VolumeScorer } from '../ml/volume-model.js';
 import { RegistryReader } from '../registry/reader.js';
 
@@ -16,6 +19,28 @@ export interface LoadedModel {
   kind: string;
   scorer: VolumeScorer;
   loadedAt: string;
+  /** Its prediction intervals (intervals.json), or null: then `intervalsProblem` says why. */
+  intervals: ConformalCalibration | null;
+  intervalsProblem: string | null;
+}
+
+/** Reads <model folder>/intervals.json: absent → no intervals; unreadable or invalid → no intervals, and why (`broken`). */
+async function loadIntervals(dir: string, modelId: string): Promise<{ intervals: ConformalCalibration | null; problem: string | null; broken?: boolean }> {
+  const file = join(dir, 'intervals.json');
+  // API answers name the file relative to the workspace (as for model.json), not the server's path.
+  const where = `models/${modelId}/intervals.json`;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { intervals: null, problem: 'the model was trained without prediction intervals (no intervals.json)' };
+    return { intervals: null, problem: `${where} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, broken: true };
+  }
+  try {
+    return { intervals: conformalFromJSON(text, where), problem: null };
+  } catch (err) {
+    return { intervals: null, problem: (err as Error).message, broken: true };
+  }
 }
 
 export class ChampionHolder {
@@ -54,7 +79,9 @@ export class ChampionHolder {
       const scorer = scorerFromJSON(await readFile(file, 'utf8'), file);
       const probe = scorer.predict(1e6, 25);
       if (!Number.isFinite(probe)) throw new Error(`scores ${probe} on a probe row`);
-      const loaded: LoadedModel = { id: target.model_id, kind: target.kind, scorer, loadedAt: new Date().toISOString() };
+      const iv = await loadIntervals(target.path, target.model_id);
+      if (iv.broken) this.log.warn({ model_id: target.model_id, err: iv.problem }, 'the model\'s prediction intervals cannot be loaded; it serves point predictions only');
+      const loaded: LoadedModel = { id: target.model_id, kind: target.kind, scorer, loadedAt: new Date().toISOString(), intervals: iv.intervals, intervalsProblem: iv.problem };
       const previous = this.current?.id;
       this.current = loaded;
       this.failedId = undefined;

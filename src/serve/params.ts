@@ -5,7 +5,7 @@
 
 export interface ParamIssue {
   param: string;
-  code: 'missing' | 'repeated' | 'empty' | 'too_long' | 'not_a_number' | 'not_finite' | 'negative' | 'unknown';
+  code: 'missing' | 'repeated' | 'empty' | 'too_long' | 'not_a_number' | 'not_finite' | 'negative' | 'out_of_range' | 'unknown';
   message: string;
 }
 
