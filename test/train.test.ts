@@ -83,7 +83,7 @@ describe('stockpipe train / evaluate / models', () => {
     expect(sp(ws, ['train', '--folds', '12']).code).toBe(2);
   });
 
-  it('writes intervals.json calibrated on the cv folds' out-of-fold residuals; metrics.json, the card and --json report the test coverage at 80/90/95%', async () => {
+  it('writes intervals.json calibrated on the cv folds\' out-of-fold residuals; metrics.json, the card and --json report the test coverage at 80/90/95%', async () => {
     const ws = await featured();
     const r = sp(ws, ['train', '--trees', '30']);
     expect(r.code, r.stderr).toBe(0);
