@@ -3,6 +3,7 @@
  * after the 80th percentile of the rows' dates (numpy 'lower' interpolation, as the reference),
  * validation = the 10% of rows before it, train = the rest, strictly earlier. By random 80/20
  * (seed 42) only as the labelled, leaky-across-time comparison of the classic protocol. Pure. */
+import { StockpipeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
 
 export interface Slices {
@@ -88,4 +89,13 @@ export function randomSplit(n: number, seed = 42): Slices {
     testFrom: null,
     validFrom: null,
   };
+}
+
+/** The day number of a real calendar date YYYY-MM-DD; anything else → SP_ERR_USAGE naming `option`. */
+export function parseDay(date: string, option: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+  // Date.UTC rolls 2020-02-30 over to March 1 (and reads year 0000 as 1900): a real date reads back the same.
+  if (!m || new Date(ms).toISOString().slice(0, 10) !== date) throw new StockpipeError('SP_ERR_USAGE', `${option} must be a real calendar date YYYY-MM-DD (got '${date}')`);
+  return Math.round(ms / 86400000);
 }

@@ -9,7 +9,7 @@ import { fitPolyreg, naiveModel } from './baselines.js';
 import type { VolumeDataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
-import { randomSplit, timeSplit, type Slices } from './split.js';
+import { parseDay, randomSplit, timeSplit, type Slices } from './split.js';
 import { fitTrees, type TreeTrainParams } from './tree-train.js';
 import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
 
@@ -45,15 +45,7 @@ export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom
 
 /** The time split of rows dated `days`, cut at `testFrom` (YYYY-MM-DD) or the 80th percentile. */
 export function makeSlicesFromDays(days: Int32Array, testFrom?: string): Slices {
-  let from: number | undefined;
-  if (testFrom !== undefined) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(testFrom);
-    const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
-    // Date.UTC rolls 2020-02-30 over to March 1 (and reads year 0000 as 1900): a real date reads back the same.
-    if (!m || new Date(ms).toISOString().slice(0, 10) !== testFrom) throw new StockpipeError('SP_ERR_USAGE', `--test-from must be a real calendar date YYYY-MM-DD (got '${testFrom}')`);
-    from = Math.round(ms / 86400000);
-  }
-  return timeSplit(days, { testFrom: from });
+  return timeSplit(days, { testFrom: testFrom === undefined ? undefined : parseDay(testFrom, '--test-from') });
 }
 
 function dateRange(ds: VolumeDataset, idx: Int32Array): { date_min: string; date_max: string } {

@@ -38,7 +38,9 @@ export interface TreeFit {
   params: Record<string, unknown>;
 }
 
-function trainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolean, residual = false): TrainSet {
+/** The engine's set of rows `idx`: columns vma, acm; y = Volume, log1p(Volume), or (residual)
+ * log1p(Volume) − log1p(max(0, vma)), the target of a gbdt boosted from the naive forecast. */
+export function volumeTrainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolean, residual = false): TrainSet {
   const n = idx.length;
   const vma = new Float64Array(n);
   const acm = new Float64Array(n);
@@ -74,7 +76,7 @@ const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices, p: TreeTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TreeFit> {
   const target = p.target ?? (kind === 'gbdt' ? 'log1p' : 'raw');
   const residual = kind === 'gbdt' && target === 'log1p' && (p.boostFrom ?? 'naive') === 'naive';
-  const train = trainSet(ds, s.train, target === 'log1p', residual);
+  const train = volumeTrainSet(ds, s.train, target === 'log1p', residual);
   const what = residual ? 'log1p(Volume) - log1p(vol_moving_avg), i.e. boosting from the naive forecast' : target;
   const lines = [`# ${kind} on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`];
   hooks.progress.start(`train ${kind}`, p.trees);
@@ -84,7 +86,7 @@ export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices
   };
   try {
     if (kind === 'gbdt') {
-      const valid = s.valid.length > 0 ? trainSet(ds, s.valid, target === 'log1p', residual) : null;
+      const valid = s.valid.length > 0 ? volumeTrainSet(ds, s.valid, target === 'log1p', residual) : null;
       const r = await trainGbdt(
         train,
         valid,

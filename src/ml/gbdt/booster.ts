@@ -34,12 +34,19 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
   if (valid) checkTrainSet(valid, 'valid', train.columns.length);
   hooks.signal?.throwIfAborted();
   const started = performance.now();
+  const weight = train.weight ?? null;
   const n = train.y.length;
+  // Training losses are means: Σ loss / n, or Σ w·loss / Σ w with weights.
+  let lossDiv = n;
+  if (weight) {
+    lossDiv = 0;
+    for (let i = 0; i < weight.length; i++) lossDiv += weight[i]!;
+  }
   const F = train.columns.length;
   const objective = getObjective(p.objective);
   const edges = fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
   const valueBins = valueBinCounts(edges);
-  const base = objective.initScore(train.y);
+  const base = objective.initScore(train.y, weight ?? undefined);
   const grow = { ...p, shrinkage: p.learning_rate, max_features: 0 };
   if (p.max_depth > 0) grow.num_leaves = Math.min(p.num_leaves, 2 ** Math.min(p.max_depth, 30));
   const levels = useLevels(grow);
@@ -48,9 +55,10 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     threads: p.threads,
     train: binSet(train.columns, edges),
     y: train.y,
+    weight,
     valid: valid ? { m: binSet(valid.columns, edges), y: valid.y } : null,
     objective: p.objective,
-    hessian: objective.constantHessian === null,
+    hessian: objective.constantHessian === null || weight !== null,
     oob: false,
   });
   const trees: TreeArrays[] = [];
@@ -70,9 +78,9 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     let rootHist: Float64Array | null = null;
     if (levels) {
       const first = await engine.boundary({ value: null, next: null, col: null, bag: p.num_trees > 0 ? plan(0) : null });
-      initialLoss = first.loss / n;
+      initialLoss = first.loss / lossDiv;
       rootHist = first.rootHist;
-    } else initialLoss = engine.sum(await engine.run({ op: 'grad' })) / n;
+    } else initialLoss = engine.sum(await engine.run({ op: 'grad' })) / lossDiv;
     for (let t = 0; t < p.num_trees; t++) {
       hooks.signal?.throwIfAborted();
       const { features, seed: bagSeed } = plan(t);
@@ -81,7 +89,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
       if (levels) {
         const lt = await growTreeLevels(engine, valueBins, n, s.stride, features, grow, null, { signal: hooks.signal, rootHist: rootHist!, deferLast: true });
         const b = await engine.boundary({ value: lt.nodeValue, next: lt.last?.next ?? null, col: lt.last?.col ?? null, bag: t + 1 < p.num_trees ? plan(t + 1) : null });
-        trainLoss = b.loss / n;
+        trainLoss = b.loss / lossDiv;
         rootHist = b.rootHist;
         tree = lt;
       } else {
@@ -89,7 +97,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
         if (p.bagging_fraction < 1) nIn = await engine.sample(false, p.bagging_fraction, bagSeed);
         else await engine.run({ op: 'iota' });
         const lt = await growTree(engine, valueBins, { start: 0, end: nIn, identity: p.bagging_fraction >= 1 }, features, grow, null, hooks.signal);
-        trainLoss = engine.sum(await engine.run({ op: 'update', nIn, leafStart: lt.leafStart, leafValue: lt.leafValue, tree: lt })) / n;
+        trainLoss = engine.sum(await engine.run({ op: 'update', nIn, leafStart: lt.leafStart, leafValue: lt.leafValue, tree: lt })) / lossDiv;
         tree = lt;
       }
       let validLoss: number | null = null;

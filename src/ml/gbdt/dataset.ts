@@ -19,6 +19,9 @@ export interface TrainSet {
   /** The target, already transformed by the caller (e.g. log1p(Volume)); finite. Read in place,
    * not copied, when it is a whole sharedFloat64Array. */
   y: Float64Array | Float32Array;
+  /** Sample weights (finite, ≥ 0, not all 0): each row's gradient and hessian are multiplied by
+   * its weight, the base score is the weighted optimum and train_loss the weighted mean. Absent = 1. */
+  weight?: Float64Array | Float32Array;
   /** Default f0, f1, …; stored in the model. */
   featureNames?: readonly string[];
   /** What the caller applied to y (stored; scoring undoes it). Default 'identity'. */
@@ -55,6 +58,16 @@ export function checkTrainSet(set: TrainSet, what: string, nFeatures?: number): 
     if (c.length !== n) fail(`column ${f} has ${c.length} rows, y has ${n}`);
   });
   for (let i = 0; i < n; i++) if (!Number.isFinite(set.y[i]!)) fail(`y[${i}] is ${set.y[i]} (the target must be finite)`);
+  if (set.weight) {
+    if (set.weight.length !== n) fail(`weight has ${set.weight.length} rows, y has ${n}`);
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const w = set.weight[i]!;
+      if (!(Number.isFinite(w) && w >= 0)) fail(`weight[${i}] is ${w} (weights must be finite and ≥ 0)`);
+      sum += w;
+    }
+    if (!(sum > 0)) fail('every weight is 0');
+  }
   if (set.featureNames && set.featureNames.length !== set.columns.length) fail(`${set.featureNames.length} feature names for ${set.columns.length} columns`);
 }
 

@@ -3,6 +3,7 @@
  * multiplicity k: hessian = k, gradient = −y·k, so a leaf value −G/H is the bootstrap mean of its
  * rows), tries max_features random features per split, and grows to max_depth. Prediction is the
  * mean of the trees; rows a tree never drew give out-of-bag predictions and oob_rmse. */
+import { StockpipeError } from '../../core/errors.js';
 import { createRng, deriveSeed } from '../../core/rng.js';
 import { checkTrainSet, featureNames, fitEdges, binSet, toTreeArrays, valueBinCounts, type TrainHooks, type TrainSet } from './dataset.js';
 import type { TreeArrays, TreeModel } from './model.js';
@@ -27,6 +28,7 @@ export interface ForestResult {
 export async function trainForest(train: TrainSet, params: Partial<ForestParams> = {}, hooks: TrainHooks = {}): Promise<ForestResult> {
   const p = resolveForestParams(params);
   checkTrainSet(train, 'train');
+  if (train.weight) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', 'the random forest takes no sample weights (gbdt does)');
   hooks.signal?.throwIfAborted();
   const started = performance.now();
   const n = train.y.length;

@@ -152,7 +152,21 @@ function gradients(s: KernelState, idx: Int32Array | null, a: number, b: number)
   const pred = s.pred;
   const grad = s.grad;
   const hess = s.hess;
+  const w = s.weight;
   let loss = 0;
+  if (w !== null) {
+    // Weighted: g·w and h·w (hess is always stored then); Σ w·loss.
+    for (let i = a; i < b; i++) {
+      const r = idx === null ? i : idx[i]!;
+      const yr = y[r]!;
+      const p = pred[r]!;
+      const wr = w[r]!;
+      grad[r] = obj.grad(yr, p) * wr;
+      hess![r] = (obj.constantHessian ?? obj.hess(yr, p)) * wr;
+      loss += obj.loss(yr, p) * wr;
+    }
+    return loss;
+  }
   for (let i = a; i < b; i++) {
     const r = idx === null ? i : idx[i]!;
     const yr = y[r]!;

@@ -22,6 +22,7 @@ export interface LevelState {
   pred: Float64Array;
   grad: Float32Array;
   hess: Float32Array | null;
+  weight: Float64Array | null;
   node: Uint16Array;
   partials: Float64Array;
   oobSum: Float64Array;
@@ -85,6 +86,7 @@ export function createLevelKernels(s: LevelState, t: LevelTables): LevelKernels 
   const node = s.node;
   const grad = s.grad;
   const hess = s.hess;
+  const weight = s.weight;
   const pred = s.pred;
   const y = s.y;
   const hist = s.partials;
@@ -169,7 +171,16 @@ export function createLevelKernels(s: LevelState, t: LevelTables): LevelKernels 
       grad[r] = o.grad(yr, p);
       loss += o.loss(yr, p);
     }
-    if (hess !== null) for (let r = a; r < b; r++) hess[r] = o.hess(y[r]!, pred[r]!);
+    if (weight !== null) {
+      // Weighted: g·w, h·w and w·loss (hess is always stored then).
+      loss = 0;
+      for (let r = a; r < b; r++) {
+        const wr = weight[r]!;
+        grad[r] = grad[r]! * wr;
+        hess![r] = (o.constantHessian ?? o.hess(y[r]!, pred[r]!)) * wr;
+        loss += o.loss(y[r]!, pred[r]!) * wr;
+      }
+    } else if (hess !== null) for (let r = a; r < b; r++) hess[r] = o.hess(y[r]!, pred[r]!);
     return loss;
   };
 

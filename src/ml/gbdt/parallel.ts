@@ -27,6 +27,8 @@ export interface EngineOptions {
   threads: number;
   train: BinnedMatrix;
   y: ArrayLike<number>;
+  /** Sample weights (finite, ≥ 0), or null/absent: gradients and hessians are multiplied by them (needs hessian: true). */
+  weight?: ArrayLike<number> | null;
   valid?: { m: BinnedMatrix; y: ArrayLike<number> } | null;
   /** Objective name (gbdt), or null (random forest: gradients come from the bootstrap). */
   objective: string | null;
@@ -85,6 +87,7 @@ export class Engine {
       pred: opts.objective === null ? null : sab(n * 8),
       grad: sab(n * 4),
       hess: opts.hessian ? sab(n * 4) : null,
+      weight: opts.weight ? sharedCopy(opts.weight, (b) => new Float64Array(b), 8) : null,
       idx: levels ? null : sab(n * 4),
       tmp: levels ? null : sab(n * 4),
       node: levels ? sab(n * 2) : null,

@@ -20,6 +20,8 @@ export interface StateBuffers {
   pred: SharedArrayBuffer | null;
   grad: SharedArrayBuffer;
   hess: SharedArrayBuffer | null;
+  /** Sample weight per row (Float64), or null (every weight 1). */
+  weight: SharedArrayBuffer | null;
   idx: SharedArrayBuffer | null;
   tmp: SharedArrayBuffer | null;
   node: SharedArrayBuffer | null;
@@ -47,6 +49,8 @@ export interface KernelState {
   pred: Float64Array;
   grad: Float32Array;
   hess: Float32Array | null;
+  /** Sample weights (gradients and hessians are multiplied by them), or null. */
+  weight: Float64Array | null;
   idx: Int32Array;
   tmp: Int32Array;
   node: Uint16Array;
@@ -76,6 +80,7 @@ export function viewState(b: StateBuffers): KernelState {
     pred: new Float64Array(b.pred ?? new ArrayBuffer(0)),
     grad: new Float32Array(b.grad),
     hess: b.hess ? new Float32Array(b.hess) : null,
+    weight: b.weight ? new Float64Array(b.weight) : null,
     idx: new Int32Array(b.idx ?? new ArrayBuffer(0)),
     tmp: new Int32Array(b.tmp ?? new ArrayBuffer(0)),
     node: new Uint16Array(b.node ?? new ArrayBuffer(0)),

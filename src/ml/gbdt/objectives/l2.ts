@@ -6,7 +6,16 @@ import type { Objective } from './objective.js';
 export const l2: Objective = {
   name: 'l2',
   constantHessian: 1,
-  initScore(y: ArrayLike<number>): number {
+  initScore(y: ArrayLike<number>, w?: ArrayLike<number>): number {
+    if (w) {
+      let s = 0;
+      let sw = 0;
+      for (let i = 0; i < y.length; i++) {
+        s += y[i]! * w[i]!;
+        sw += w[i]!;
+      }
+      return sw > 0 ? s / sw : 0;
+    }
     let s = 0;
     for (let i = 0; i < y.length; i++) s += y[i]!;
     return y.length > 0 ? s / y.length : 0;

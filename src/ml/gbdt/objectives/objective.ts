@@ -7,8 +7,8 @@ export interface Objective {
   readonly name: string;
   /** The hessian when it is the same for every row (then no hessian array is stored), else null. */
   readonly constantHessian: number | null;
-  /** The constant prediction that minimises the loss (the model's base_score). */
-  initScore(y: ArrayLike<number>): number;
+  /** The constant prediction that minimises the (weighted, when `w` is given) loss: the model's base_score. */
+  initScore(y: ArrayLike<number>, w?: ArrayLike<number>): number;
   /** dl/dp for one row. */
   grad(y: number, p: number): number;
   /** d²l/dp² for one row (called only when constantHessian is null). */
