@@ -10,7 +10,7 @@ import type { VolumeDataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
 import { parseDay, randomSplit, timeSplit, type Slices } from './split.js';
-import { fitTrees, type TreeTrainParams } from './tree-train.js';
+import { fitTrees, type TreeFit, type TreeTrainParams } from './tree-train.js';
 import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
 
 export interface TrainParams extends TreeTrainParams {
@@ -18,6 +18,8 @@ export interface TrainParams extends TreeTrainParams {
   split: 'time' | 'random';
   /** First test day (YYYY-MM-DD); default: the 80th percentile of the rows' dates. */
   testFrom?: string;
+  /** Fits the tree model instead of fitTrees (`train --params-from`: the refit of a study's choice, ml/tune/refit); `rows` = the rows it trained on. */
+  fit?: (ds: VolumeDataset, s: Slices, hooks: { progress: Progress; signal?: AbortSignal }) => Promise<TreeFit & { rows: { train: number; valid: number } }>;
 }
 
 export interface TrainOutcome {
@@ -74,11 +76,18 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   let log = '';
   let best: number | null = null;
   let params: Record<string, unknown> = { kind: p.kind, split: p.split };
+  let fitRows = { train: s.train.length, valid: s.valid.length };
   const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train));
   if (p.kind === 'naive') scorer = naiveScorer(naiveModel());
   else if (p.kind === 'polyreg') scorer = poly;
   else {
-    const fit = await fitTrees(p.kind, ds, s, p, hooks);
+    let fit: TreeFit;
+    if (p.fit === undefined) fit = await fitTrees(p.kind, ds, s, p, hooks);
+    else {
+      const f = await p.fit(ds, s, hooks);
+      fitRows = f.rows;
+      fit = f;
+    }
     scorer = fit.scorer;
     log = fit.log;
     best = fit.bestIteration;
@@ -97,8 +106,8 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   return {
     kind: p.kind,
     scorer,
-    rows_train: s.train.length,
-    rows_valid: s.valid.length,
+    rows_train: fitRows.train,
+    rows_valid: fitRows.valid,
     rows_test: s.test.length,
     split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: s.kind === 'random' },
     test: { ...dateRange(ds, s.test), rows: s.test.length },

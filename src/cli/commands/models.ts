@@ -32,13 +32,15 @@ const TrainOptions = z
     boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
+    paramsFrom: z.string().optional().describe('refit the best configuration of a tuning study (`stockpipe tune`) on every pre-test row, with the number of trees its CV chose; the tree flags are then the study\'s').register(cli, { arg: 'study' }),
     promoteIfBetter: flag().describe(
       'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the same test slice (without it, the model takes the alias only when the alias is empty)',
     ),
   })
   .strict()
   .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
-  .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)');
+  .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
+  .refine((o) => o.paramsFrom === undefined || (o.task === 'volume' && o.kind === 'gbdt' && o.split === 'time'), '--params-from refits a volume gbdt on the time split (drop --task / --kind / --split)');
 
 export const train = defineCommand({
   name: 'train',
@@ -50,6 +52,7 @@ export const train = defineCommand({
     'stockpipe train --kind rf --json',
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
     'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
+    'stockpipe tune --trials 9 --name nightly && stockpipe train --params-from nightly --promote-if-better',
   ],
   run: (o, ctx) => {
     calendarDate('--test-from', o.testFrom);
@@ -69,7 +72,7 @@ export const train = defineCommand({
       earlyStopping: o.earlyStopping,
     };
     if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf });
-    return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf });
+    return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 

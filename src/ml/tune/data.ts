@@ -33,5 +33,5 @@ export function preTestRows(ds: VolumeDataset, testFrom?: string): PreTestData {
     out.volume[k] = ds.volume[i]!;
     k++;
   }
-  return { ...out, test_from: civilFromDays(cut), rows: n, data_hash: hashArrays([out.day, out.vma, out.acm, out.volume]) };
+  return { ...out, cut, test_from: civilFromDays(cut), rows: n, data_hash: hashArrays([out.day, out.vma, out.acm, out.volume]) };
 }

@@ -10,6 +10,8 @@ export interface CvData {
   vma: Float64Array;
   acm: Float64Array;
   volume: Float64Array;
+  /** The first test day (day number): every row above is dated before it. */
+  cut: number;
 }
 
 export interface EvalRequest {
@@ -33,14 +35,3 @@ export interface Evaluation {
 }
 
 export type Evaluator = (req: EvalRequest) => Promise<Evaluation>;
-
-/** The median of whole numbers, rounded down between two middles (numpy's median then int(), as the reference). */
-export function medianIteration(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : Math.floor((s[m - 1]! + s[m]!) / 2);
-}
-
-export function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}

@@ -15,6 +15,7 @@ export interface LaneData {
   vma: SharedArrayBuffer;
   acm: SharedArrayBuffer;
   volume: SharedArrayBuffer;
+  cut: number;
   folds: number;
 }
 
@@ -59,7 +60,7 @@ function workerLane(data: LaneData): { evaluate: Evaluator; close: () => Promise
 /** `parallel` lanes over `data` (pre-test rows) splitting `threads` between them. */
 export function laneEvaluators(data: CvData, folds: number, parallel: number, threads: number): Lanes {
   if (parallel <= 1) return { evaluators: [studyEvaluator(data, folds)], threadsPerLane: Math.max(1, threads), close: async () => {} };
-  const lanesData: LaneData = { day: shared(data.day), vma: shared(data.vma), acm: shared(data.acm), volume: shared(data.volume), folds };
+  const lanesData: LaneData = { day: shared(data.day), vma: shared(data.vma), acm: shared(data.acm), volume: shared(data.volume), cut: data.cut, folds };
   const lanes = Array.from({ length: parallel }, () => workerLane(lanesData));
   return {
     evaluators: lanes.map((l) => l.evaluate),

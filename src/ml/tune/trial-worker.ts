@@ -9,7 +9,7 @@ import { studyEvaluator } from './evaluator.js';
 import type { LaneData } from './lanes.js';
 
 const w = workerData as LaneData;
-const evaluate = studyEvaluator({ day: new Int32Array(w.day), vma: new Float64Array(w.vma), acm: new Float64Array(w.acm), volume: new Float64Array(w.volume) }, w.folds);
+const evaluate = studyEvaluator({ day: new Int32Array(w.day), vma: new Float64Array(w.vma), acm: new Float64Array(w.acm), volume: new Float64Array(w.volume), cut: w.cut }, w.folds);
 const port = parentPort!;
 const running = new Map<number, AbortController>();
 
