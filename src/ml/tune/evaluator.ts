@@ -1,8 +1,8 @@
 /** @module ml/tune/evaluator
  * A trial's evaluation on ml/cv (the lanes in this thread and the trial workers both take it from
  * here): the trial's booster parameters, its tree budget and patience, and its data choices — the
- * training window as a start `window_years` before the first test day (the same start for every
- * fold and for the refit), the recency half-life as sample weights — over the pre-test rows only. */
+ * training window as the last `window_years` before each fold's first validation day (the refit:
+ * before the first test day), the recency half-life as sample weights — over the pre-test rows only. */
 import { civilFromDays } from '../../etl/csv-parse.js';
 import { crossValidate, type CvDataOptions } from '../cv.js';
 import type { VolumeDataset } from '../dataset.js';
@@ -15,12 +15,9 @@ export function boosterParams(p: TrialParams, seed: number): Partial<GbdtParams>
   return { learning_rate: p.learning_rate, num_leaves: p.num_leaves, max_depth: p.max_depth, min_data_in_leaf: p.min_data_in_leaf, lambda_l2: p.lambda_l2, seed };
 }
 
-/** A trial's data choices as ml/cv options; `cut` is the first test day (day number). */
-export function dataChoices(p: TrialParams, cut: number): CvDataOptions {
-  return {
-    trainFrom: p.window_years === null ? undefined : cut - Math.round(p.window_years * 365.25),
-    halfLifeDays: p.half_life_days ?? undefined,
-  };
+/** A trial's data choices as ml/cv options. */
+export function dataChoices(p: TrialParams): CvDataOptions {
+  return { trainWindowDays: p.window_years === null ? undefined : Math.round(p.window_years * 365.25), halfLifeDays: p.half_life_days ?? undefined };
 }
 
 /** The pre-test rows as the dataset ml/cv reads (no test row exists in it). */
@@ -34,7 +31,7 @@ export function studyEvaluator(data: CvData, folds: number): Evaluator {
   const { ds, rows } = pretestDataset(data);
   return async (req): Promise<Evaluation> => {
     const r = await crossValidate(ds, rows, {
-      ...dataChoices(req.params, data.cut), params: boosterParams(req.params, req.seed), maxTrees: req.budget, patience: req.params.patience, folds, threads: req.threads, signal: req.signal,
+      ...dataChoices(req.params), params: boosterParams(req.params, req.seed), maxTrees: req.budget, patience: req.params.patience, folds, threads: req.threads, signal: req.signal,
     });
     return { fold_scores: r.folds.map((f) => f.best_score), fold_iterations: r.folds.map((f) => f.best_iter), score: r.score, best_iteration: r.iterations, seconds: r.seconds };
   };

@@ -49,7 +49,7 @@ export function refitChoice(c: StudyChoice, threads: number) {
     hooks.progress.start('refit gbdt', c.trees);
     try {
       const r = await refit(ds, rows, {
-        ...dataChoices(c.params, s.testFrom!), params: boosterParams(c.params, c.seed), trees: c.trees, refDay: s.testFrom!, threads, signal: hooks.signal,
+        ...dataChoices(c.params), params: boosterParams(c.params, c.seed), trees: c.trees, refDay: s.testFrom!, threads, signal: hooks.signal,
         onIteration: (_f, t) => hooks.progress.update(t),
       });
       for (const it of r.log) lines.push(`${it.iteration} ${it.train_loss?.toPrecision(8) ?? '-'}`);

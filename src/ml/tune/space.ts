@@ -21,7 +21,7 @@ export interface TrialParams {
   max_depth: number;
   min_data_in_leaf: number;
   lambda_l2: number;
-  /** Train on the rows dated from N years before the first test day (every fold and the refit); null = all the history. */
+  /** Train on the last N years before each fold's first validation day (the refit: before the first test day); null = all the history. */
   window_years: number | null;
   /** Sample weight 2^(−age/half-life) by a row's age in days at the fold's validation start; null = equal weights. */
   half_life_days: number | null;
