@@ -5,8 +5,10 @@ import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli, startCli } from './helpers/cli.js';
-import { tempWorkspace } from './helpers/workspace.js';
+import { silentLog, tempWorkspace } from './helpers/workspace.js';
 
 const sp = (ws: string, args: string[]) => runCli([...args, '-w', ws, '--json', '--threads', '1']);
 /** 4 trials at 10 trees, the best at 30, on 2 folds. */
@@ -83,14 +85,19 @@ describe('stockpipe tune', () => {
     const ref = await referenceStudy();
     const ws = await copy();
     const cli = startCli([...TUNE, '--name', 'killed', '-w', ws, '--json', '--threads', '1'], { timeoutMs: 120_000 });
+    // Killed once two evaluations are complete and the third is running (as the store shows it).
     await new Promise<void>((res, rej) => {
       const timer = setInterval(() => {
-        if (/\[2\/5\] trial \d+ rung 0/.test(cli.stderr())) {
+        if (!/\[2\/5\] trial \d+ rung 0/.test(cli.stderr())) return;
+        const db = new Database(join(ws, 'stockpipe.db'), { readonly: true });
+        const states = (db.prepare('SELECT state FROM study_trials').all() as { state: string }[]).map((r) => r.state);
+        db.close();
+        if (states.filter((x) => x === 'complete').length >= 2 && states.includes('running')) {
           clearInterval(timer);
           cli.child.kill('SIGKILL');
           res();
         }
-      }, 20);
+      }, 10);
       cli.done.then(() => { clearInterval(timer); rej(new Error(`tune ended before it was killed: ${cli.stderr()}`)); }, rej);
     });
     const killed = await cli.done;
@@ -129,5 +136,30 @@ describe('stockpipe tune', () => {
     const p = db.prepare("SELECT value FROM params p JOIN model_versions m ON m.run_id = p.run_id WHERE m.model_id = ? AND key = 'study_id'").get(d.model_id) as { value: string };
     db.close();
     expect(p.value).toBe(id);
+  }, 180_000);
+
+  it('GET /studies and GET /studies/:id serve the studies for the dashboard', async () => {
+    const { ws, id } = await referenceStudy();
+    const holder = new ChampionHolder(ws, silentLog);
+    const { app } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: join(ws, 'no-dashboard') });
+    try {
+      const list = (await app.inject('/studies')).json<{ studies: { study_id: string; state: string; best_score: number | null }[] }>();
+      const mine = list.studies.find((s) => s.study_id === id)!;
+      expect(mine.state).toBe('complete');
+      expect(Number.isFinite(mine.best_score)).toBe(true);
+      const one = await app.inject(`/studies/${id}`);
+      expect(one.statusCode).toBe(200);
+      const v = one.json<{ trials: unknown[]; best: { score: number }; score_by_param: Record<string, unknown[]>; evaluations: unknown[] }>();
+      expect(v.trials).toHaveLength(4);
+      expect(v.evaluations).toHaveLength(5);
+      expect(v.best.score).toBe(mine.best_score);
+      expect(v.score_by_param.learning_rate).toHaveLength(4);
+      const missing = await app.inject('/studies/nope');
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json<{ error: { code: string } }>().error.code).toBe('SP_ERR_STUDY_NOT_FOUND');
+      expect((await app.inject('/studies?limit=0')).statusCode).toBe(400);
+    } finally {
+      await app.close();
+    }
   }, 180_000);
 });
