@@ -1,7 +1,7 @@
 /** @module dashboard/client/views/studies
  * #/studies: tuning studies (`stockpipe tune`), newest first; #/studies/<id>: one study's trials
  * table (each trial at its highest rung, the choice starred) and its rung-0 score against each
- * parameter as small dot plots (lower is better). Read-only: GET /studies, GET /studies/:id. */
+ * parameter as small dot plots (higher dot = lower score). Read-only: GET /studies, GET /studies/:id. */
 import { getJson } from '../api.js';
 import { badge, dur, empty, h, mount, num, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
@@ -42,7 +42,7 @@ function dots(name: string, pairs: [number | null, number][]): HTMLElement {
     c.append(tip);
     box.append(c);
   }
-  return h('figure', { class: 'card param-dots', 'data-param': name }, h('figcaption', null, h('code', null, name), h('small', null, ` ${log ? 'log x; ' : ''}${hasNone ? 'right: none; ' : ''}lower is better`)), box as unknown as HTMLElement);
+  return h('figure', { class: 'card param-dots', 'data-param': name }, h('figcaption', null, h('code', null, name), h('small', null, ` ${log ? 'log x; ' : ''}${hasNone ? 'right: none; ' : ''}up = lower score (better)`)), box as unknown as HTMLElement);
 }
 
 async function oneStudy(ctx: ViewContext, id: string): Promise<void> {
