@@ -48,6 +48,39 @@ describe('stockpipe train / evaluate / models', () => {
     for (const k of ['id', 'kind', 'created_at', 'aliases', 'metrics']) expect(list.json.data[0]).toHaveProperty(k);
   });
 
+  it('cv protocol by default: folds in the pre-test dates choose the trees, the refit has that many, the test slice is reported once; holdout on request', async () => {
+    const ws = await featured();
+    const r = sp(ws, ['train', '--trees', '40', '--folds', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    const d = r.json.data;
+    expect(d.protocol.name).toBe('cv');
+    expect(d.protocol.folds).toHaveLength(3);
+    let prev = '';
+    for (const f of d.protocol.folds) {
+      expect(f.valid_from > prev).toBe(true);
+      expect(f.valid_to < d.split.test_from).toBe(true);
+      expect(f.train_from < f.valid_from).toBe(true);
+      prev = f.valid_to;
+    }
+    const mean = d.protocol.folds.reduce((a: number, f: { best_score: number }) => a + f.best_score, 0) / 3;
+    expect(d.cv_rmse_log).toBeCloseTo(mean, 12);
+    const model = JSON.parse(await readFile(join(d.path, 'model.json'), 'utf8'));
+    expect(model.trees).toHaveLength(d.protocol.trees);
+    expect(d.rows_train).toBe(d.protocol.folds[2].rows_train + d.protocol.folds[2].rows_valid); // refit on all pre-test rows
+    expect(d.selection).toMatchObject({ kind: 'cv', metrics: { rmse_log: d.cv_rmse_log } });
+    const metrics = JSON.parse(await readFile(join(d.path, 'metrics.json'), 'utf8'));
+    expect(metrics).toMatchObject({ protocol: { name: 'cv', trees: d.protocol.trees }, cv_rmse_log: d.cv_rmse_log });
+    const card = await readFile(join(d.path, 'card.md'), 'utf8');
+    expect(card).toContain('## Evaluation protocol');
+    expect(card).toMatch(/promotion compares: rmse_log .* CV folds' validation rows .*never the test slice/);
+    const h = sp(ws, ['train', '--trees', '40', '--protocol', 'holdout']);
+    expect(h.code, h.stderr).toBe(0);
+    expect(h.json.data.protocol).toMatchObject({ name: 'holdout', cv_rmse_log: null, folds: [] });
+    expect(h.json.data.selection).toMatchObject({ kind: 'validation' });
+    expect(sp(ws, ['train', '--folds', '0']).json.data.protocol.name).toBe('holdout');
+    expect(sp(ws, ['train', '--folds', '12']).code).toBe(2);
+  });
+
   it('is deterministic: the same data, seed and threads give a byte-identical model.json', async () => {
     const ws = await featured();
     const a = sp(ws, ['train', '--trees', '15', '--seed', '7', '--bagging-fraction', '0.8']);
@@ -121,7 +154,7 @@ describe('stockpipe train / evaluate / models', () => {
     expect(r.json.error!.message).toContain(show.json.data.path);
   });
 
-  it('after the data grew, --promote-if-better re-scores the champion on the new test slice instead of refusing', async () => {
+  it('after the data grew, --promote-if-better re-scores the champion on the candidate\'s CV folds (never the test slice) instead of refusing', async () => {
     const w = await tempWorkspace();
     for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect(sp(w, step).code).toBe(0);
     const first = sp(w, ['train', '--trees', '20', '--promote-if-better']);
@@ -130,9 +163,11 @@ describe('stockpipe train / evaluate / models', () => {
     const second = sp(w, ['train', '--kind', 'polyreg', '--promote-if-better']);
     expect(second.code, second.stderr).toBe(0);
     const p = second.json.data.promotion;
-    expect(p).toMatchObject({ champion_before: first.json.data.model_id, holder_rescored: true, same_test_slice: true });
+    expect(p).toMatchObject({ champion_before: first.json.data.model_id, holder_rescored: true, candidate_rescored: false, same_test_slice: false });
+    expect(p.compared).toMatch(/^rmse_log on cv over 3 pre-test folds .*re-scored there/);
     expect(Number.isFinite(p.champion_value)).toBe(true);
     expect(p.champion_value).not.toBe(first.json.data.metrics.gbdt.rmse_log); // measured on the new rows
+    expect(p.candidate_value).toBe(second.json.data.cv_rmse_log); // the candidate's own CV score
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
   }, 120_000);
 });

@@ -129,6 +129,13 @@ describe('stockpipe tune', () => {
     expect(d.split.test_from).toBe(study.study.settings.data.test_from);
     expect(d.rows_train).toBe(study.study.settings.data.rows);
     expect(d.best_iteration).toBe(study.best.best_iteration);
+    // The backtest promotion compares is the study's CV of the choice (the same pre-test rows).
+    expect(d.selection).toMatchObject({ kind: 'cv', metrics: { rmse_log: study.best.score } });
+    expect(d.selection.windows).toHaveLength(2);
+    expect(d.protocol).toMatchObject({ name: 'cv', cv_rmse_log: study.best.score, trees: study.best.best_iteration });
+    expect(d.protocol.folds.map((f: { best_score: number }) => f.best_score)).toEqual(study.best.fold_scores);
+    expect(sp(ws, ['train', '--params-from', id, '--protocol', 'holdout']).json.error?.code).toBe('SP_ERR_USAGE');
+    expect(sp(ws, ['train', '--params-from', 'nope']).json.error?.code).toBe('SP_ERR_STUDY_NOT_FOUND');
     expect(Number.isFinite(d.metrics.gbdt.rmse_log)).toBe(true);
     const run = sp(ws, ['models', 'show', d.model_id]).json.data;
     expect(run.id).toBe(d.model_id);

@@ -112,6 +112,7 @@ export async function modelsCompareCommand(ctx: CommandContext, a: string, b: st
   const human = [
     table(['METRIC', `A ${c.a.id} (${c.a.kind})`, `B ${c.b.id} (${c.b.kind})`, 'B-A', 'BETTER'], rows, new Set([1, 2, 3])),
     c.same_test_slice ? '  same test slice: the metrics compare directly' : '  warning: different test slices; re-evaluate both on one slice before choosing',
+    `  backtest (what promotion compares, never the test slice): A ${fmt(c.backtest.a.metrics.rmse_log ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics.rmse_log ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`,
   ];
   return { data: c, human: human.join('\n') };
 }

@@ -5,9 +5,11 @@ import type { PromoteDecision } from '../registry/types.js';
 
 const num = (x: number | null): string => (x === null ? '-' : Number(x.toPrecision(4)).toString());
 
-/** e.g. "champion: gbdt-… (first model)", "promoted to champion: beat gbdt-…'s rmse_log 0.61 → 0.59". */
+/** e.g. "champion: gbdt-… (first model)", "promoted to champion: beat gbdt-…'s rmse_log 0.61 → 0.59 (cv over 3 pre-test folds …)". */
 export function promotionLine(d: PromoteDecision): string {
-  const values = `${d.metric} ${num(d.champion_value)} → ${num(d.candidate_value)}${d.holder_rescored ? ` (${d.from} re-scored on this model's test slice)` : ''}`;
+  // The compared phrase names the rows (CV folds or validation window; never the test slice) and any re-scoring.
+  const on = d.compared ? d.compared.slice(d.metric.length + 4) : null;
+  const values = `${d.metric} ${num(d.champion_value)} → ${num(d.candidate_value)}${on ? ` (${on})` : ''}`;
   switch (d.outcome) {
     case 'first':
       return `${d.alias}: ${d.to} (first model)`;

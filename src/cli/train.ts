@@ -29,6 +29,8 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
   const human = [
     `trained ${data.model_id} (${data.kind}) in ${data.train_seconds} s → ${data.path}`,
     `  split ${data.split.kind}${data.split.leaky ? ' (random: leaky across time, for comparison only)' : ''}: train ${data.rows_train}, validation ${data.rows_valid}, test ${data.rows_test} rows (${data.test.date_min} .. ${data.test.date_max})`,
+    `  protocol ${data.protocol.label}`,
+    `  test slice (scored once, after choosing):`,
     metricsTable(data.metrics, data.kind),
     data.lineage === null ? '' : `  data: features snapshot ${data.lineage.features_snapshot}${data.lineage.prices_snapshot === null ? '' : ` (prices snapshot ${data.lineage.prices_snapshot})`}, hash ${data.data_hash.slice(0, 16)}`,
     `  ${promotionLine(data.promotion)}`,

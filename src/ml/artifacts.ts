@@ -44,8 +44,30 @@ export interface CardInput {
   split: { kind: string; train_rows: number; valid_rows: number; test_rows: number; test_from: string | null; valid_from: string | null };
   params: Record<string, unknown>;
   metrics: Record<string, RegressionMetrics>;
+  /** How the model was chosen, and what promotion compares (absent: not recorded). */
+  protocol?: { label: string; folds: Array<{ index: number; train_from: string; valid_from: string; valid_to: string; rows_train: number; rows_valid: number; best_iter: number; best_score: number }> };
+  selection?: { kind: string; windows: Array<{ from: string; to: string; rows: number }>; metrics: Record<string, number> } | null;
   seconds: number;
   lineage: Record<string, string>;
+}
+
+/** The card's protocol section: how the model was chosen and the score promotion compares. */
+function protocolLines(c: CardInput): string[] {
+  if (!c.protocol) return [];
+  const folds = c.protocol.folds.map((f) => `| ${f.index + 1} | ${f.train_from} | ${f.valid_from} .. ${f.valid_to} | ${f.rows_train} | ${f.rows_valid} | ${f.best_iter || '-'} | ${fmt(f.best_score)} |`);
+  const sel = c.selection;
+  const compared = sel
+    ? `rmse_log ${fmt(sel.metrics.rmse_log ?? NaN)} on ${sel.kind === 'cv' ? `the ${sel.windows.length} CV folds' validation rows (mean of the fold scores)` : `the validation window ${sel.windows[0]?.from} .. ${sel.windows[0]?.to}`}; never the test slice`
+    : 'nothing: a random split has no pre-test backtest (promotion needs --force)';
+  return [
+    '## Evaluation protocol',
+    '',
+    `- ${c.protocol.label}`,
+    `- promotion compares: ${compared}`,
+    '- the test slice below was scored once, after the model was chosen',
+    ...(folds.length > 0 ? ['', '| fold | train from | validation | train rows | validation rows | best trees | rmse_log |', '|---|---|---|---|---|---|---|', ...folds] : []),
+    '',
+  ];
 }
 
 const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 1000 ? x.toExponential(4) : x.toPrecision(5)) : String(x));
@@ -61,6 +83,7 @@ export function renderCard(c: CardInput): string {
     `- data: \`${c.dataPath}\` (hash \`${c.dataHash.slice(0, 16)}\`)`,
     `- split: ${c.split.kind}${c.split.kind === 'random' ? ' (80/20, seed 42 — leaky across time, for comparison only)' : ''}; train ${c.split.train_rows} rows, validation ${c.split.valid_rows}, test ${c.split.test_rows}${c.split.test_from ? ` (test from ${c.split.test_from}, validation from ${c.split.valid_from})` : ''}`,
     '',
+    ...protocolLines(c),
     '## Test metrics (next to the baselines)',
     '',
     '| model | MAE | RMSE | R² | MAE log1p | RMSE log1p | R² log1p |',

@@ -5,6 +5,7 @@
  * — with raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years), and
  * records the evaluation run. A day-ahead (`forecast`) model is re-scored on its target-day test
  * slice next to persistence and the 20-day mean. Returns the command's --json data. */
+import { sameTestSlice } from '../registry/compare.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { civilFromDays } from '../core/calendar.js';
@@ -85,7 +86,7 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
     // The newest model of every other kind that was evaluated on the same slice.
     for (const other of reg.listModels({ limit: 200 })) {
       if (other.id === model.id || metrics[other.kind] !== undefined || other.kind === 'naive' || other.kind === 'polyreg') continue;
-      if (JSON.stringify(other.test_slice) !== JSON.stringify(model.test_slice)) continue;
+      if (!sameTestSlice(other.test_slice, model.test_slice)) continue;
       const file = join(other.path, 'model.json');
       const text = await readFileOrNull(file);
       if (text === null) continue; // its files are gone: it cannot be compared

@@ -15,6 +15,7 @@ import { scoreForecast, type ForecastModel } from './forecast-model.js';
 import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
 import type { IterationInfo, TrainSet } from './gbdt/dataset.js';
 import { forecastMetrics, withSkill, type ForecastActuals } from './metrics/forecast.js';
+import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
 import { gbdtParams, type TreeTrainParams } from './tree-train.js';
 
@@ -37,6 +38,8 @@ export interface ForecastOutcome {
   /** Test metrics keyed by model: forecast (this model), persistence, vol_ma_20. */
   metrics: Record<string, Record<string, number>>;
   valid_metrics: Record<string, number> | null;
+  /** The validation window (target days, first and last) promotion compares on, or null when empty. */
+  valid_window: { from: string; to: string; rows: number } | null;
   train_seconds: number;
   training_log: string;
   best_iteration: { adj_close: number; volume: number };
@@ -139,8 +142,15 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     lo = Math.min(lo, rows.targetDay[k]!);
     hi = Math.max(hi, rows.targetDay[k]!);
   }
+  let vlo = Infinity;
+  let vhi = -Infinity;
+  for (const k of s.valid) {
+    vlo = Math.min(vlo, rows.targetDay[k]!);
+    vhi = Math.max(vhi, rows.targetDay[k]!);
+  }
   return {
     model,
+    valid_window: s.valid.length > 0 ? { from: civilFromDays(vlo), to: civilFromDays(vhi), rows: s.valid.length } : null,
     rows_train: s.train.length,
     rows_valid: s.valid.length,
     rows_test: s.test.length,
@@ -172,4 +182,18 @@ export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFr
     hi = Math.max(hi, rows.targetDay[k]!);
   }
   return { metrics: evaluate(model, modelColumns(frame), frame, rows, s.test), test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length } };
+}
+
+/**
+ * A trained forecast model's own metrics on the rows of `frame` whose target day lies in
+ * [from, to] (YYYY-MM-DD): a validation window promotion compares on. Null when no row is there.
+ */
+export function scoreForecastOnDays(model: ForecastModel, frame: ForecastFrame, from: string, to: string): Record<string, number> | null {
+  const rows = forecastRows(frame);
+  const lo = parseDay(from, 'window start');
+  const hi = parseDay(to, 'window end');
+  const idx: number[] = [];
+  for (let k = 0; k < rows.targetDay.length; k++) if (rows.targetDay[k]! >= lo && rows.targetDay[k]! <= hi) idx.push(k);
+  if (idx.length === 0) return null;
+  return evaluate(model, modelColumns(frame), frame, rows, Int32Array.from(idx)).forecast!;
 }

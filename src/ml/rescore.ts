@@ -1,26 +1,39 @@
 /** @module ml/rescore
- * Champion / challenger on new data: the alias holder's promotion metric measured on the candidate's
- * test rows (read from the candidate's metrics.json split), so registry/promote can compare the two
- * on the same rows when the data grew since the holder was tested. The data is loaded lazily from
- * the workspace's features table (or taken from the caller, who has it loaded already). */
+ * Champion / challenger on the rows promotion compares (SPEC §15: never the test slice): the alias
+ * holder's promotion metric measured on the candidate's selection rows — the validation rows of its
+ * CV folds inside the pre-test dates, or its validation window (day-ahead models, the holdout
+ * protocol) — so registry/promote can compare the two when they were scored on different rows (the
+ * data grew, a holder trained before the protocol). The candidate keeps its recorded backtest score
+ * when its data is the workspace's; otherwise (or when it has none: a model trained before the
+ * protocol) both are measured there, the candidate on its recorded split's default folds. Rows are
+ * chosen by date; test-slice rows are never read. The data is loaded lazily from the workspace's
+ * features table (or taken from the caller, who has it loaded already). */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { type AsOf } from '../registry/catalog.js';
+import { describeSelection } from '../registry/compare.js';
+import type { Rescored } from '../registry/promote.js';
+import type { SelectionSlice, TestSlice } from '../registry/types.js';
 import { readTable, type TableRead, sourceOf } from '../store/read.js';
 import { type DataLineage, loadVolumeDataset, type VolumeDataset } from './dataset.js';
-import { loadForecastFrame, type ForecastFrame } from './forecast-dataset.js';
-import { forecastFromJSON } from './forecast-model.js';
-import { scoreForecastOnTestSlice } from './forecast-train.js';
+import { DEFAULT_FOLDS, pretestRows, timeSeriesFolds } from './cv.js';
+import { forecastRows, frameHash, loadForecastFrame, type ForecastFrame } from './forecast-dataset.js';
+import { forecastFromJSON, type ForecastModel } from './forecast-model.js';
+import { scoreForecastOnDays } from './forecast-train.js';
 import { regressionMetrics } from './metrics/regression.js';
-import { makeSlices } from './train.js';
-import { predictRows, scorerFromJSON } from './volume-model.js';
+import { parseDay } from './split.js';
+import { makeSlicesFromDays } from './train.js';
+import { civilFromDays } from '../etl/csv-parse.js';
+import { predictRows, scorerFromJSON, type VolumeScorer } from './volume-model.js';
 
 interface RecordedSplit { split: { kind: 'time' | 'random'; test_from: string | null } }
 
 /** A registered model as the re-scorer needs it (registry ModelVersion fits). */
-export interface ModelFiles { id: string; kind: string; path: string }
+export interface ModelFiles { id: string; kind: string; path: string; test_slice?: TestSlice | null }
+
+type Window = SelectionSlice['windows'][number];
 
 export interface RescoreData {
   volume: () => Promise<VolumeDataset>;
@@ -75,29 +88,88 @@ export function workspaceData(ws: Workspace, loaded: { ds?: VolumeDataset; frame
   };
 }
 
-/**
- * The holder's `metric` on the candidate's test slice, or undefined when the two are of different
- * families (a volume model against a forecast model: not comparable) or the metric is absent.
- */
-export async function rescoreHolder(data: RescoreData, candidate: ModelFiles, holder: ModelFiles, metric: string): Promise<number | undefined> {
-  if ((candidate.kind === 'forecast') !== (holder.kind === 'forecast')) return undefined;
+/** The rows of `days` dated within the window (inclusive), ascending. */
+function windowRows(days: Int32Array, w: Window): Int32Array {
+  const lo = parseDay(w.from, 'window start');
+  const hi = parseDay(w.to, 'window end');
+  const out: number[] = [];
+  for (let i = 0; i < days.length; i++) if (days[i]! >= lo && days[i]! <= hi) out.push(i);
+  return Int32Array.from(out);
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** The candidate's windows when it recorded none: the default folds (volume) or validation window (day-ahead) of its recorded split. */
+async function fallbackWindows(candidate: ModelFiles, days: Int32Array, forecast: boolean): Promise<Window[] | undefined> {
   const { split } = JSON.parse(await readFile(join(candidate.path, 'metrics.json'), 'utf8')) as RecordedSplit;
-  const holderFile = join(holder.path, 'model.json');
-  const holderJson = await readFile(holderFile, 'utf8');
-  let m: Record<string, number>;
-  if (candidate.kind === 'forecast') {
-    m = scoreForecastOnTestSlice(forecastFromJSON(holderJson, holderFile), await data.forecast(), split.test_from).metrics.forecast!;
+  if (split.kind !== 'time') return undefined; // a random split holds no pre-test dates
+  const s = makeSlicesFromDays(days, split.test_from ?? undefined);
+  const window = (rows: Int32Array): Window => {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const i of rows) {
+      lo = Math.min(lo, days[i]!);
+      hi = Math.max(hi, days[i]!);
+    }
+    return { from: civilFromDays(lo), to: civilFromDays(hi), rows: rows.length };
+  };
+  if (forecast) return s.valid.length > 0 ? [window(s.valid)] : undefined;
+  return timeSeriesFolds(days, pretestRows(s), DEFAULT_FOLDS).map((f) => window(f.valid));
+}
+
+/**
+ * The holder's `metric` on the candidate's selection rows (the mean over windows), and the
+ * candidate's when it must be measured too; undefined when the two are of different families (a
+ * volume model against a forecast model: not comparable), there are no such rows, or the metric is absent.
+ */
+export async function rescoreHolder(data: RescoreData, candidate: ModelFiles, holder: ModelFiles, metric: string): Promise<Rescored | undefined> {
+  const forecast = candidate.kind === 'forecast';
+  if (forecast !== (holder.kind === 'forecast')) return undefined;
+  const recorded = candidate.test_slice?.selection ?? null;
+  let score: (model: ModelFiles) => Promise<number | undefined>;
+  let hash: string;
+  let days: Int32Array;
+  if (forecast) {
+    const frame = await data.forecast();
+    hash = frameHash(frame);
+    days = forecastRows(frame).targetDay;
+    score = async (m) => {
+      const file = join(m.path, 'model.json');
+      const model: ForecastModel = forecastFromJSON(await readFile(file, 'utf8'), file);
+      const values = windows.map((w) => scoreForecastOnDays(model, frame, w.from, w.to)?.[metric]);
+      return values.every((v) => typeof v === 'number') ? mean(values as number[]) : undefined;
+    };
   } else {
     const ds = await data.volume();
-    const s = makeSlices(ds, split.kind, split.test_from ?? undefined);
-    const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
-    m = regressionMetrics(y, predictRows(scorerFromJSON(holderJson, holderFile), ds.vma, ds.acm, s.test)) as unknown as Record<string, number>;
+    hash = ds.dataHash;
+    days = ds.day;
+    const rowsOf = new Map<Window, Int32Array>();
+    score = async (m) => {
+      const file = join(m.path, 'model.json');
+      const scorer: VolumeScorer = scorerFromJSON(await readFile(file, 'utf8'), file);
+      const values = windows.map((w) => {
+        const rows = rowsOf.get(w) ?? windowRows(ds.day, w);
+        rowsOf.set(w, rows);
+        if (rows.length === 0) return undefined;
+        const y = Float64Array.from(rows, (i) => ds.volume[i]!);
+        return (regressionMetrics(y, predictRows(scorer, ds.vma, ds.acm, rows)) as unknown as Record<string, number>)[metric];
+      });
+      return values.every((v) => typeof v === 'number') ? mean(values as number[]) : undefined;
+    };
   }
-  return m[metric];
+  const windows: Window[] = recorded?.windows ?? (await fallbackWindows(candidate, days, forecast)) ?? [];
+  if (windows.length === 0) return undefined;
+  // The candidate keeps its recorded score when it was computed on this data; otherwise both are measured.
+  const keep = recorded !== null && recorded.data_hash.split(':')[0] === hash && typeof recorded.metrics[metric] === 'number';
+  const value = await score(holder);
+  const candidateValue = keep ? null : await score(candidate);
+  if (value === undefined || (!keep && candidateValue === undefined)) return undefined;
+  const on = describeSelection({ kind: recorded?.kind ?? (forecast ? 'validation' : 'cv'), data_hash: hash, windows, metrics: {} });
+  return { value, candidate_value: candidateValue ?? null, on: keep ? `${on} (${holder.id} re-scored there)` : `${on} (both re-scored there)` };
 }
 
 /** A registry/promote HolderRescorer over `data`. */
-export function holderRescorer(data: RescoreData): (candidate: ModelFiles, holder: ModelFiles, metric: string) => Promise<number | undefined> {
+export function holderRescorer(data: RescoreData): (candidate: ModelFiles, holder: ModelFiles, metric: string) => Promise<Rescored | undefined> {
   return (candidate, holder, metric) => rescoreHolder(data, candidate, holder, metric);
 }
 

@@ -70,6 +70,8 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
       loggedMetrics: out.metrics,
       metrics: out.metrics,
       test: out.test,
+      // Promotion compares the validation window (held out before the test slice), never the test slice.
+      selection: out.valid_window === null || out.valid_metrics === null ? null : { kind: 'validation', data_hash: dataHash, windows: [out.valid_window], metrics: out.valid_metrics },
       sliceTag: 'forecast',
       data: { hash: dataHash, path: frame.path, rows: frame.rows, lineage: frame.lineage },
     }),

@@ -12,7 +12,7 @@ import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { promote, type HolderRescorer } from '../registry/promote.js';
 import { openRegistry, type Registry } from '../registry/store.js';
-import type { ArtifactRecord, ModelKind, PromoteDecision } from '../registry/types.js';
+import type { ArtifactRecord, ModelKind, PromoteDecision, SelectionSlice } from '../registry/types.js';
 import { writeModelFolder } from './artifacts.js';
 import type { DataLineage } from './dataset.js';
 import type { RegressionMetrics } from './metrics/regression.js';
@@ -40,6 +40,8 @@ export interface TrainedModel {
   /** The model version's metric sets. */
   metrics: Record<string, Record<string, number>>;
   test: { date_min: string; date_max: string; rows: number };
+  /** What promotion compares (never the test slice): the CV folds or a validation window, with the score; null = none (random split). */
+  selection: SelectionSlice | null;
   /** Suffix of the test slice's data hash (`<data hash>:<split>`): the split kind, or `forecast`. */
   sliceTag: string;
   /** The data version; `lineage`: the store snapshots it was read from (recorded as the run's `data.*` params). */
@@ -95,7 +97,7 @@ export async function registerTrainedModel(reg: Registry, ws: Workspace, runId: 
   const modelId = `${m.kind}-${stamp}-${createHash('sha256').update(m.modelJson).update(runId).digest('hex').slice(0, 6)}`;
   const card = m.card({ modelId, createdAt, runId });
   const dir = await writeModelFolder(ws, modelId, { modelJson: m.modelJson, metrics: { model_id: modelId, kind: m.kind, ...m.metricsDoc }, trainingLog: m.trainingLog, card });
-  const testSlice = { ...m.test, data_hash: `${m.data.hash}:${m.sliceTag}` };
+  const testSlice = { ...m.test, data_hash: `${m.data.hash}:${m.sliceTag}`, selection: m.selection };
   const artifacts = await artifactRecords(dir);
   await registerOrRemove(dir, () =>
     reg.transaction(() => {

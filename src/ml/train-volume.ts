@@ -3,7 +3,8 @@
  * metrics next to the baselines) → models/<model-id>/ (model.json, metrics.json, training.log,
  * card.md) registered with its run, params, metrics and data version (ml/train-run) → promotion
  * on `champion`: an empty alias takes the model (`first`), `promoteIfBetter` moves it only when it
- * beats the holder on the same test slice. Returns the command's --json data; rendering is cli/'s. */
+ * beats the holder on the backtest over the pre-test folds (never the test slice: ml/train-protocol);
+ * `--params-from STUDY` refits a tuning study's choice (ml/tune/refit). Returns the command's --json data; rendering is cli/'s. */
 import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
 import { openRegistry } from '../registry/store.js';
@@ -15,6 +16,8 @@ import { loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
 import { trainVolumeModel, type TrainParams } from './train.js';
 import { lineageCard, metricSets, trainAndRegister, type TrainEnv } from './train-run.js';
 import type { DataLineage } from './dataset.js';
+import type { ProtocolReport } from './train-protocol.js';
+import type { SelectionSlice } from '../registry/types.js';
 
 /** `stockpipe train --json` data (volume task). */
 export interface TrainData {
@@ -30,6 +33,12 @@ export interface TrainData {
   train_seconds: number;
   peak_rss_mb: number;
   best_iteration: number | null;
+  /** How the model was chosen: cv (folds, cv_rmse_log, trees), holdout or random-holdout. */
+  protocol: ProtocolReport;
+  /** Mean of the CV folds' best rmse_log (protocol cv), else null. */
+  cv_rmse_log: number | null;
+  /** What promotion compares, with the score (never the test slice). */
+  selection: SelectionSlice | null;
   metrics: Record<string, RegressionMetrics>;
   data_hash: string;
   /** The store snapshots the data was read from (features, and the prices it was built from). */
@@ -39,7 +48,7 @@ export interface TrainData {
 }
 
 export const VOLUME_ALIAS = 'champion';
-/** Promotion compares the log-scale RMSE on the same test slice. */
+/** Promotion compares the log-scale RMSE of the backtest (CV folds or validation window; never the test slice). */
 export const VOLUME_PROMOTE_METRIC = 'rmse_log';
 
 /** `--params-from STUDY`: the study's choice, and train's options set from it (the study's test cut, its refit). */
@@ -53,7 +62,7 @@ function fromStudy(env: TrainEnv, p: TrainParams & { paramsFrom?: string }): Tra
     reg.close();
   }
   if (p.testFrom !== undefined && p.testFrom !== c.test_from) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${c.study_id} tuned on the rows before ${c.test_from}; --test-from ${p.testFrom} would test on rows it tuned on, or leave some out`, { hint: 'Drop --test-from: the study\'s test cut is used.' });
-  return { ...p, seed: c.seed, testFrom: c.test_from, fit: refitChoice(c, p.threads) };
+  return { ...p, seed: c.seed, testFrom: c.test_from, protocol: 'cv', folds: c.folds, fit: refitChoice(c, p.threads) };
 }
 
 export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteIfBetter: boolean; asOf?: string; paramsFrom?: string }): Promise<TrainData> {
@@ -68,7 +77,7 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
     describe: (out) => ({
       kind: p.kind,
       modelJson: out.scorer.toJSON(),
-      metricsDoc: { split: out.split, test: out.test, metrics: out.metrics, valid: out.valid_metrics, slices: out.slices, data_hash: ds.dataHash },
+      metricsDoc: { split: out.split, protocol: out.protocol, cv_rmse_log: out.protocol.cv_rmse_log, selection: out.selection, test: out.test, metrics: out.metrics, valid: out.valid_metrics, slices: out.slices, data_hash: ds.dataHash },
       trainingLog: out.training_log,
       card: ({ modelId, createdAt, runId }) => renderCard({
         modelId,
@@ -79,6 +88,8 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
         split: { kind: out.split.kind, train_rows: out.rows_train, valid_rows: out.rows_valid, test_rows: out.rows_test, test_from: out.split.test_from, valid_from: out.split.valid_from },
         params: out.params,
         metrics: out.metrics,
+        protocol: out.protocol,
+        selection: out.selection,
         seconds: out.train_seconds,
         lineage: { run_id: runId, features: ds.path, data_hash: ds.dataHash, ...lineageCard(ds.lineage), best_iteration: String(out.best_iteration ?? 'n/a') },
       }),
@@ -87,6 +98,7 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
       loggedMetrics: Object.fromEntries(Object.entries(out.metrics).map(([k, m]) => [k, { mae: m.mae, rmse: m.rmse, r2: m.r2, mae_log: m.mae_log, rmse_log: m.rmse_log, r2_log: m.r2_log }])),
       metrics: metricSets(out.metrics),
       test: out.test,
+      selection: out.selection,
       sliceTag: out.split.kind,
       data: { hash: ds.dataHash, path: ds.path, rows: ds.rows, lineage: ds.lineage },
     }),
@@ -109,6 +121,9 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
     train_seconds: out.train_seconds,
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     best_iteration: out.best_iteration,
+    protocol: out.protocol,
+    cv_rmse_log: out.protocol.cv_rmse_log,
+    selection: out.selection,
     metrics: out.metrics,
     data_hash: ds.dataHash,
     lineage: ds.lineage ?? null,

@@ -10,16 +10,23 @@ import type { VolumeDataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
 import { parseDay, randomSplit, timeSplit, type Slices } from './split.js';
-import { fitTrees, type TreeFit, type TreeTrainParams } from './tree-train.js';
+import { fitTrees, type TreeTrainParams } from './tree-train.js';
+import { pretestRows } from './cv.js';
+import { baselineByCv, DEFAULT_FOLDS, gbdtByCv, holdoutReport, holdoutSelection, protocolName, type CvChoice, type ProtocolReport } from './train-protocol.js';
+import type { SelectionSlice } from '../registry/types.js';
 import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
 
 export interface TrainParams extends TreeTrainParams {
   kind: ModelKind;
   split: 'time' | 'random';
+  /** CV folds inside the pre-test dates (default 3); 0 = the holdout protocol (ml/train-protocol). */
+  folds?: number;
+  /** 'holdout' keeps validation-slice early stopping (the comparison); default cv on the time split. */
+  protocol?: 'cv' | 'holdout';
   /** First test day (YYYY-MM-DD); default: the 80th percentile of the rows' dates. */
   testFrom?: string;
-  /** Fits the tree model instead of fitTrees (`train --params-from`: the refit of a study's choice, ml/tune/refit); `rows` = the rows it trained on. */
-  fit?: (ds: VolumeDataset, s: Slices, hooks: { progress: Progress; signal?: AbortSignal }) => Promise<TreeFit & { rows: { train: number; valid: number } }>;
+  /** Replaces gbdt's CV under the cv protocol (`train --params-from`: a tuning study's choice refitted, ml/tune/refit). */
+  fit?: (ds: VolumeDataset, s: Slices, hooks: { progress: Progress; signal?: AbortSignal }) => Promise<CvChoice>;
 }
 
 export interface TrainOutcome {
@@ -38,6 +45,10 @@ export interface TrainOutcome {
   training_log: string;
   best_iteration: number | null;
   params: Record<string, unknown>;
+  /** How the model was chosen (cv folds and score, or holdout). */
+  protocol: ProtocolReport;
+  /** What promotion compares (never the test slice); null on a random split. */
+  selection: SelectionSlice | null;
 }
 
 export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom?: string): Slices {
@@ -75,39 +86,54 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   let scorer: VolumeScorer;
   let log = '';
   let best: number | null = null;
-  let params: Record<string, unknown> = { kind: p.kind, split: p.split };
-  let fitRows = { train: s.train.length, valid: s.valid.length };
-  const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train));
-  if (p.kind === 'naive') scorer = naiveScorer(naiveModel());
+  const protocol = protocolName(p.kind, p.split, p.folds ?? DEFAULT_FOLDS, p.protocol);
+  let params: Record<string, unknown> = { kind: p.kind, split: p.split, protocol };
+  let report: ProtocolReport | null = null;
+  let selection: SelectionSlice | null = null;
+  // The polyreg baseline is fitted on the rows the protocol trains on: all pre-test rows under cv.
+  const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, protocol === 'cv' ? pretestRows(s) : s.train));
+  const folds = p.folds ?? DEFAULT_FOLDS;
+  if (protocol === 'cv' && (p.kind === 'naive' || p.kind === 'polyreg')) {
+    const b = baselineByCv(p.kind, ds, s, folds);
+    ({ scorer, report, selection } = b);
+    params = { ...params, folds };
+  } else if (protocol === 'cv') {
+    const c = p.fit === undefined ? await gbdtByCv(ds, s, { ...p, folds }, hooks) : await p.fit(ds, s, hooks);
+    scorer = c.fit.scorer;
+    log = c.fit.log;
+    best = c.fit.bestIteration;
+    params = { ...params, ...c.fit.params };
+    ({ report, selection } = c);
+  } else if (p.kind === 'naive') scorer = naiveScorer(naiveModel());
   else if (p.kind === 'polyreg') scorer = poly;
   else {
-    let fit: TreeFit;
-    if (p.fit === undefined) fit = await fitTrees(p.kind, ds, s, p, hooks);
-    else {
-      const f = await p.fit(ds, s, hooks);
-      fitRows = f.rows;
-      fit = f;
-    }
+    const fit = await fitTrees(p.kind, ds, s, p, hooks);
     scorer = fit.scorer;
     log = fit.log;
     best = fit.bestIteration;
     params = { ...params, ...fit.params };
   }
+  if (report === null) {
+    report = holdoutReport(protocol === 'random-holdout' ? 'random-holdout' : 'holdout', p.kind, best);
+    selection = holdoutSelection(scorer, ds, s);
+  }
   const trainSeconds = (performance.now() - t0) / 1000;
+  // The test slice is read here, once, for the report.
   const yTest = pick(ds.volume, s.test);
   const metrics: Record<string, RegressionMetrics> = {};
   const predTest = predictRows(scorer, ds.vma, ds.acm, s.test);
   metrics[p.kind] = regressionMetrics(yTest, predTest);
   if (p.kind !== 'polyreg') metrics.polyreg = regressionMetrics(yTest, predictRows(poly, ds.vma, ds.acm, s.test));
   if (p.kind !== 'naive') metrics.naive = regressionMetrics(yTest, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
-  const validMetrics = s.valid.length > 0 ? regressionMetrics(pick(ds.volume, s.valid), predictRows(scorer, ds.vma, ds.acm, s.valid)) : null;
+  const validMetrics = protocol !== 'cv' && s.valid.length > 0 ? regressionMetrics(pick(ds.volume, s.valid), predictRows(scorer, ds.vma, ds.acm, s.valid)) : null;
   const testDays = Int32Array.from(s.test, (i) => ds.day[i]!);
   const testStock = Uint8Array.from(s.test, (i) => ds.isStock[i]!);
   return {
     kind: p.kind,
     scorer,
-    rows_train: fitRows.train,
-    rows_valid: fitRows.valid,
+    // Under cv the final model trains on every pre-test row; the folds are in `protocol`.
+    rows_train: protocol === 'cv' ? s.train.length + s.valid.length : s.train.length,
+    rows_valid: protocol === 'cv' ? 0 : s.valid.length,
     rows_test: s.test.length,
     split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: s.kind === 'random' },
     test: { ...dateRange(ds, s.test), rows: s.test.length },
@@ -118,5 +144,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     training_log: log,
     best_iteration: best,
     params,
+    protocol: report,
+    selection,
   };
 }

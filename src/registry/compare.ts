@@ -2,7 +2,7 @@
  * Which metric value is better, whether two test slices are the same, and metric differences.
  * Pure: the store (store.ts) reads the models and applies the decision. */
 import { StockpipeError } from '../core/errors.js';
-import type { MetricDifference, MetricSet, TestSlice } from './types.js';
+import type { MetricDifference, MetricSet, SelectionSlice, TestSlice } from './types.js';
 
 const LOWER = new Set(['mae', 'rmse', 'mse', 'mape']);
 const HIGHER = new Set(['r2', 'skill']);
@@ -37,6 +37,20 @@ export function isBetter(direction: 'lower' | 'higher', x: number, y: number): b
 export function sameTestSlice(a: TestSlice | null, b: TestSlice | null): boolean {
   if (a === null || b === null) return false;
   return a.data_hash === b.data_hash && a.date_min === b.date_min && a.date_max === b.date_max;
+}
+
+/** Same kind, data and windows: two selection scores compare directly. */
+export function sameSelection(a: SelectionSlice | null | undefined, b: SelectionSlice | null | undefined): boolean {
+  if (!a || !b || a.kind !== b.kind || a.data_hash !== b.data_hash || a.windows.length !== b.windows.length) return false;
+  return a.windows.every((w, k) => w.from === b.windows[k]!.from && w.to === b.windows[k]!.to);
+}
+
+/** Describes a selection slice in one phrase: "cv over 3 pre-test folds 2020-01-02..2020-03-31". */
+export function describeSelection(s: SelectionSlice | null | undefined): string {
+  if (!s) return 'no backtest score';
+  const w = s.windows;
+  const span = w.length === 0 ? '' : ` ${w[0]!.from}..${w[w.length - 1]!.to}`;
+  return s.kind === 'cv' ? `cv over ${w.length} pre-test fold${w.length === 1 ? '' : 's'}${span}` : `the validation window${span}`;
 }
 
 /** Describes a slice in one phrase, for messages. */

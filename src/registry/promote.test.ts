@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StockpipeError } from '../core/errors.js';
-import { promote, type PromoteOptions } from './promote.js';
+import { promote, type PromoteOptions, type Rescored } from './promote.js';
 import { openRegistry, registryPath, type ModelKind, type PromoteDecision, type Registry, type TestSlice } from './store.js';
 
 let ws: string;
@@ -15,12 +15,17 @@ let t: number;
 const SLICE: TestSlice = { date_min: '2020-05-27', date_max: '2020-12-31', rows: 1000, data_hash: 'f'.repeat(64) };
 const OTHER_SLICE: TestSlice = { ...SLICE, date_min: '2021-01-01', data_hash: 'e'.repeat(64) };
 
-async function register(id: string, kind: ModelKind, value = 0.5, slice: TestSlice = SLICE): Promise<void> {
+/**
+ * A model whose backtest (selection) score is `value` on folds tied to `slice`'s data (null: a model
+ * registered before the protocol, no backtest), and whose test score is `test` (default: the same).
+ */
+async function register(id: string, kind: ModelKind, value: number | null = 0.5, slice: TestSlice = SLICE, test = value ?? 0.5): Promise<void> {
   const dir = join(ws, 'models', id);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.json'), '{}');
-  const own: Record<string, number> = kind === 'forecast' ? { mae_adj_close: value } : { mae: 10, rmse: 20, r2: 0.5, mae_log: value, rmse_log: value, r2_log: 1 - value };
-  reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: own }, test_slice: slice });
+  const own: Record<string, number> = kind === 'forecast' ? { mae_adj_close: test } : { mae: 10, rmse: 20, r2: 0.5, mae_log: test, rmse_log: test, r2_log: 1 - test };
+  const selection = value === null ? undefined : { kind: 'cv' as const, data_hash: slice.data_hash, windows: [{ from: '2019-01-02', to: slice.date_min, rows: 300 }], metrics: kind === 'forecast' ? { mae_adj_close: value } : { rmse_log: value } };
+  reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: own }, test_slice: { ...slice, selection } });
 }
 
 async function codeOf(fn: () => unknown): Promise<string> {
@@ -83,9 +88,9 @@ describe('an alias only takes a model of its kind, whoever promotes', () => {
 
 describe('promote() outcomes', () => {
   const rescored: string[] = [];
-  const rescore = async (c: { id: string }, h: { id: string }, metric: string): Promise<number> => {
+  const rescore = async (c: { id: string }, h: { id: string }, metric: string): Promise<Rescored> => {
     rescored.push(`${h.id} on ${c.id} (${metric})`);
-    return 0.45;
+    return { value: 0.45, candidate_value: null, on: `${c.id}'s folds` };
   };
   // [what, holder (null: empty), candidate and its rmse_log and slice, options, expected decision fields, re-scored?]
   const cases: [string, string | null, [string, number, TestSlice], PromoteOptions, Partial<PromoteDecision> | string, boolean][] = [
@@ -112,6 +117,37 @@ describe('promote() outcomes', () => {
       expect(reg.aliasTarget('champion')).toBe(want.outcome === 'first' || want.outcome === 'promoted' ? id : holder);
     }
     expect(rescored).toEqual(rescoreCalled ? [`${holder} on ${id} (rmse_log)`] : []);
+  });
+
+  it('picks by the backtest (CV) score, never by the test score, and says so in the history', async () => {
+    // holder: the better test score (0.30) but the worse CV score (0.60); candidate: test 0.50, CV 0.55
+    await register('h', 'gbdt', 0.6, SLICE, 0.3);
+    await register('c', 'gbdt', 0.55, SLICE, 0.5);
+    reg.setAlias('champion', 'h', 'manual');
+    const d = await promote(reg, 'c', 'champion', {});
+    expect(d).toMatchObject({ outcome: 'promoted', candidate_value: 0.55, champion_value: 0.6, holder_rescored: false });
+    expect(d.compared).toMatch(/^rmse_log on cv over 1 pre-test fold/);
+    expect(reg.aliasHistory('champion').at(-1)!.note).toMatch(/compared rmse_log on cv over 1 pre-test fold/);
+    // and the other way round: better on test (0.10), worse on CV (0.70) → kept
+    await register('c2', 'gbdt', 0.7, SLICE, 0.1);
+    expect(await promote(reg, 'c2', 'champion', {})).toMatchObject({ outcome: 'kept', candidate_value: 0.7, champion_value: 0.55 });
+    expect(reg.aliasTarget('champion')).toBe('c');
+  });
+
+  it('a holder registered without a backtest score (before the protocol) is re-scored on the candidate\'s folds', async () => {
+    await register('old', 'gbdt', null, SLICE, 0.1);
+    await register('c', 'gbdt', 0.5, SLICE, 0.6);
+    reg.setAlias('champion', 'old', 'manual');
+    rescored.length = 0;
+    expect(await promote(reg, 'c', 'champion', { rescore })).toMatchObject({ outcome: 'kept', holder_rescored: true, champion_value: 0.45, candidate_value: 0.5, compared: "rmse_log on c's folds" });
+    expect(rescored).toEqual(['old on c (rmse_log)']);
+    // without a re-scorer (the store's own promoteIfBetter) it cannot be compared: refused, not decided on the test slice
+    expect(await codeOf(() => promote(reg, 'c', 'champion', {}))).toBe('SP_ERR_PROMOTE_REFUSED');
+    // a candidate without a backtest (a random split): the re-scorer measures both, or the promotion is refused
+    await register('rnd', 'gbdt', null, SLICE, 0.01);
+    const both = async (): Promise<Rescored> => ({ value: 0.45, candidate_value: 0.47, on: 'the default folds (both re-scored there)' });
+    expect(await promote(reg, 'rnd', 'champion', { rescore: both })).toMatchObject({ outcome: 'kept', candidate_value: 0.47, candidate_rescored: true });
+    expect(await codeOf(() => promote(reg, 'rnd', 'champion', { rescore: async () => undefined, refuseIfNotBetter: true }))).toBe('SP_ERR_PROMOTE_REFUSED');
   });
 
   it('the first model of an alias is recorded as "first" in the history (with the caller\'s note)', async () => {

@@ -3,14 +3,16 @@
  * promote`, the API's POST /models/:id/promote and the pipelines' register and retrain steps:
  * - an alias only takes a model of its kind (alias-kinds.ts; SP_ERR_PROMOTE_KIND, even forced);
  * - an empty alias takes the first model of its kind (outcome `first`, noted "first" in the history);
- * - otherwise the alias moves only when the candidate beats the holder on the same test slice (the
- *   holder re-scored on the candidate's slice by the caller's `rescore` when the data grew), unless
- *   forced (recorded as such).
+ * - otherwise the alias moves only when the candidate beats the holder on its selection score (SPEC
+ *   §15: the backtest over the pre-test folds, or a validation window held out before the test
+ *   slice; never the test slice). When the two were scored on different rows (the data grew, a
+ *   different protocol, a holder trained before the protocol), the caller's `rescore` measures the
+ *   holder on the candidate's selection rows; forced promotions are recorded as such.
  * Re-scoring needs the model files and the data: the caller passes it in (ml/rescore.ts), so the
  * registry reads and writes only the store. */
 import { StockpipeError } from '../core/errors.js';
 import { aliasFamily, assertAliasTakes, kindFamily } from './alias-kinds.js';
-import { describeSlice, isBetter, metricDifferences, promotionDirection, sameTestSlice } from './compare.js';
+import { describeSelection, isBetter, metricDifferences, promotionDirection, sameSelection, sameTestSlice } from './compare.js';
 import type { AliasMove, AliasReason, ModelComparison, ModelKind, ModelVersion, PromoteDecision, PromoteOutcome } from './types.js';
 
 /** The part of store.ts's Registry promotion uses (declared here: the store calls into this file). */
@@ -45,28 +47,38 @@ export interface PromoteOptions {
   /** A person asked (models promote, the API): a comparable candidate that is not better → SP_ERR_PROMOTE_REFUSED instead of `kept`. */
   refuseIfNotBetter?: boolean;
   /**
-   * The holder's value of `metric` re-measured on the candidate's test slice (same rows, new data):
-   * compared instead of its recorded value when the two recorded slices differ (the champion /
-   * challenger evaluation a retrain on new data needs).
+   * The holder's value of `metric` re-measured on the candidate's selection rows (and the
+   * candidate's, when it had to be re-measured too): compared instead of the recorded scores when
+   * the two recorded selections differ (the champion / challenger evaluation a retrain on new data needs).
    */
-  holderOnCandidateSlice?: { model_id: string; value: number };
+  holderOnCandidateSlice?: Rescored & { model_id: string };
 }
 
-/** The holder's `metric` on the candidate's test slice (NaN or undefined: not measurable). */
-export type HolderRescorer = (candidate: ModelVersion, holder: ModelVersion, metric: string) => Promise<number | undefined>;
+/** A re-scoring: the holder's value, the candidate's when re-measured too (else null), and where. */
+export interface Rescored {
+  value: number;
+  candidate_value: number | null;
+  /** The rows both values are on, in one phrase. */
+  on: string;
+}
 
-/** `m`'s own-kind value of `metric`, or null when absent or NaN. */
-function ownMetric(m: ModelVersion, metric: string): number | null {
-  const v = m.metrics[m.kind]?.[metric];
+/** The holder (and, when needed, the candidate) measured on the candidate's selection rows (undefined: not measurable). */
+export type HolderRescorer = (candidate: ModelVersion, holder: ModelVersion, metric: string) => Promise<Rescored | undefined>;
+
+/** `m`'s selection score for `metric`, or null when absent or NaN. */
+function selectionMetric(m: ModelVersion, metric: string): number | null {
+  const v = m.test_slice?.selection?.metrics[metric];
   return typeof v === 'number' && !Number.isNaN(v) ? v : null;
 }
 
-/** Each model's own-kind test metrics side by side, with b − a and which is better. */
+/** Each model's own-kind test metrics side by side, with b − a and which is better, and their backtest scores (what promotion compares). */
 export function compareModelVersions(reg: PromotionStore, a: string, b: string): ModelComparison {
   const side = (m: ModelVersion): ModelComparison['a'] => ({ id: m.id, kind: m.kind, metrics: m.metrics[m.kind] ?? {}, test_slice: m.test_slice });
   const sa = side(reg.getModel(a, { checkFiles: false }));
   const sb = side(reg.getModel(b, { checkFiles: false }));
-  return { a: sa, b: sb, same_test_slice: sameTestSlice(sa.test_slice, sb.test_slice), differences: metricDifferences(sa.metrics, sb.metrics) };
+  const bt = (m: ModelComparison['a']): { on: string; metrics: Record<string, number> } => ({ on: describeSelection(m.test_slice?.selection), metrics: m.test_slice?.selection?.metrics ?? {} });
+  const backtest = { a: bt(sa), b: bt(sb), same_rows: sameSelection(sa.test_slice?.selection, sb.test_slice?.selection), differences: metricDifferences(bt(sa).metrics, bt(sb).metrics) };
+  return { a: sa, b: sb, same_test_slice: sameTestSlice(sa.test_slice, sb.test_slice), differences: metricDifferences(sa.metrics, sb.metrics), backtest };
 }
 
 /**
@@ -82,9 +94,11 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
   const holderId = reg.aliasTarget(alias);
   if (rescore !== undefined && rest.mode !== 'if-empty' && holderId !== null && holderId !== cand.id) {
     const holder = reg.getModel(holderId);
-    if (kindFamily(holder.kind) === kindFamily(cand.kind) && !sameTestSlice(cand.test_slice, holder.test_slice)) {
-      const value = await rescore(cand, holder, rest.metric ?? defaultPromoteMetric(cand.kind));
-      if (value !== undefined && !Number.isNaN(value)) holderOnCandidateSlice = { model_id: holder.id, value };
+    const metric = rest.metric ?? defaultPromoteMetric(cand.kind);
+    const direct = sameSelection(cand.test_slice?.selection, holder.test_slice?.selection) && selectionMetric(cand, metric) !== null && selectionMetric(holder, metric) !== null;
+    if (kindFamily(holder.kind) === kindFamily(cand.kind) && !direct) {
+      const r = await rescore(cand, holder, metric);
+      if (r !== undefined && !Number.isNaN(r.value) && (r.candidate_value === null || !Number.isNaN(r.candidate_value))) holderOnCandidateSlice = { model_id: holder.id, ...r };
     }
   }
   const d = decidePromotion(reg, cand.id, alias, { ...rest, holderOnCandidateSlice });
@@ -109,8 +123,8 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     const metric = opts.metric ?? defaultPromoteMetric(cand.kind);
     const direction = promotionDirection(metric);
     const holderId = reg.aliasTarget(alias);
-    const cv = ownMetric(cand, metric);
-    const base = { alias, candidate: cand.id, champion_before: holderId, from: holderId, metric, candidate_value: cv, champion_value: null as number | null, same_test_slice: null as boolean | null, holder_rescored: false };
+    const cs = cand.test_slice?.selection;
+    const base = { alias, candidate: cand.id, champion_before: holderId, from: holderId, metric, candidate_value: selectionMetric(cand, metric), champion_value: null as number | null, same_test_slice: null as boolean | null, holder_rescored: false, candidate_rescored: false, compared: null as string | null };
     const move = (reason: AliasReason, why?: string): AliasMove | null => {
       const note = why === undefined ? opts.note : opts.note === undefined ? why : `${opts.note} (${why})`;
       return reg.setAlias(alias, cand.id, reason, { actor: opts.actor, note });
@@ -128,19 +142,24 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     }
     if (opts.mode === 'if-empty') return stay('not_requested', `${holder.id} holds '${alias}'; not compared (not asked: use --promote-if-better)`);
 
-    const rescored = opts.holderOnCandidateSlice?.model_id === holder.id && !sameTestSlice(cand.test_slice, holder.test_slice) ? opts.holderOnCandidateSlice.value : null;
-    const hv = rescored ?? ownMetric(holder, metric);
-    const same = rescored !== null || sameTestSlice(cand.test_slice, holder.test_slice);
-    const decided = { champion_value: hv, same_test_slice: same, holder_rescored: rescored !== null };
-    const label = `${metric} ${cv} (${cand.id}) vs ${hv} (${holder.id}, '${alias}'${rescored !== null ? `, re-scored on ${cand.id}'s test slice` : ''}); ${direction} is better`;
+    const r = opts.holderOnCandidateSlice?.model_id === holder.id ? opts.holderOnCandidateSlice : null;
+    const hs = holder.test_slice?.selection;
+    const same = r !== null || sameSelection(cs, hs);
+    const cv = r?.candidate_value ?? selectionMetric(cand, metric);
+    const hv = r !== null ? r.value : same ? selectionMetric(holder, metric) : null;
+    const compared = `${metric} on ${r !== null ? r.on : describeSelection(cs)}`;
+    const decided = { candidate_value: cv, champion_value: hv, same_test_slice: sameTestSlice(cand.test_slice, holder.test_slice), holder_rescored: r !== null, candidate_rescored: r !== null && r.candidate_value !== null, compared };
+    const label = `${compared}: ${cv} (${cand.id}${decided.candidate_rescored ? ', re-scored' : ''}) vs ${hv} (${holder.id}, '${alias}'${r !== null ? ', re-scored there' : ''}); ${direction} is better`;
+    // The history row says which score was compared.
+    const note = (why: string): string => `${why}; compared ${compared}`;
     let refusal: string;
     let comparable = false;
     if (!same) {
-      refusal = `${cand.id} and ${holder.id} were evaluated on different test slices (${describeSlice(cand.test_slice)} vs ${describeSlice(holder.test_slice)}); re-evaluate both on the same slice to compare them`;
+      refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and could not be re-scored; re-evaluate both to compare them`;
     } else if (cv === null || hv === null) {
-      refusal = `${cv === null ? cand.id : holder.id} has no ${metric} for its own kind on the test slice`;
+      refusal = `${cv === null ? cand.id : holder.id} has no backtest ${metric} (${describeSelection(cv === null ? cs : hs)}; a random split has none)`;
     } else if (isBetter(direction, cv, hv)) {
-      return moved('promoted', `better: ${label}`, move(opts.trigger ?? 'auto'), decided);
+      return moved('promoted', `better: ${label}`, move(opts.trigger ?? 'auto', note('better')), decided);
     } else {
       refusal = `not better: ${label}`;
       comparable = true;

@@ -32,7 +32,9 @@ async function register(reg: Registry, id: string, kind: ModelKind, rmseLog: num
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.json'), '{}');
   const own = { mae: 10, rmse: 20, r2: 0.5, mae_log: rmseLog * 0.8, rmse_log: rmseLog, r2_log: 1 - rmseLog };
-  return reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: own, naive: { ...own, rmse_log: 0.9 } }, test_slice: slice, data_hash: slice?.data_hash });
+  // The backtest score promotion compares (on folds tied to the slice's data), equal to the test score here.
+  const selection = slice === null ? undefined : { kind: 'cv' as const, data_hash: slice.data_hash, windows: [{ from: '2019-06-03', to: slice.date_min, rows: 500 }], metrics: { rmse_log: rmseLog, r2_log: 1 - rmseLog } };
+  return reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: own, naive: { ...own, rmse_log: 0.9 } }, test_slice: slice === null ? null : { ...slice, selection }, data_hash: slice?.data_hash });
 }
 
 beforeEach(async () => {
@@ -218,14 +220,15 @@ describe('model versions and aliases', () => {
     expect(codeOf(() => reg.promoteIfBetter('m3', 'champion', { metric: 'rows' }))).toMatch(/^SP_ERR_USAGE/);
 
     await register(reg, 'm4', 'gbdt', 0.1, { ...SLICE, date_min: '2021-01-01', data_hash: 'e'.repeat(64) });
-    expect(codeOf(() => reg.promoteIfBetter('m4'))).toMatch(/^SP_ERR_PROMOTE_REFUSED: .*different test slices/);
+    expect(codeOf(() => reg.promoteIfBetter('m4'))).toMatch(/^SP_ERR_PROMOTE_REFUSED: .*not scored on the same rows/);
     expect(reg.aliasTarget('champion')).toBe('m2');
-    // the holder re-scored on m4's slice: compared there (worse than m4's 0.1 → promoted; better → kept)
-    expect(reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm2', value: 0.05 } })).toMatchObject({ promoted: false, champion_value: 0.05, same_test_slice: true, holder_rescored: true });
-    expect(codeOf(() => reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm1', value: 9 } }))).toMatch(/^SP_ERR_PROMOTE_REFUSED/); // not the holder's score
-    const rescored = reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm2', value: 0.3 } });
+    // the holder re-scored on m4's folds: compared there (worse than m4's 0.1 → promoted; better → kept)
+    const on = { candidate_value: null, on: "m4's folds" };
+    expect(reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm2', value: 0.05, ...on } })).toMatchObject({ promoted: false, champion_value: 0.05, same_test_slice: false, holder_rescored: true });
+    expect(codeOf(() => reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm1', value: 9, ...on } }))).toMatch(/^SP_ERR_PROMOTE_REFUSED/); // not the holder's score
+    const rescored = reg.promoteIfBetter('m4', 'champion', { holderOnCandidateSlice: { model_id: 'm2', value: 0.3, ...on } });
     expect(rescored).toMatchObject({ promoted: true, champion_before: 'm2', champion_value: 0.3, holder_rescored: true });
-    expect(rescored.reason).toMatch(/re-scored on m4's test slice/);
+    expect(rescored.reason).toMatch(/rmse_log on m4's folds: .*re-scored there/);
     reg.setAlias('champion', 'm2', 'manual');
 
     const forced = reg.promoteIfBetter('m3', 'champion', { force: true, actor: 'ana' });

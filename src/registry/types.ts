@@ -11,12 +11,29 @@ export type MetricSet = Record<string, number>;
 /** Test-slice metrics keyed by model kind (the model's own kind and the baselines), docs/cli.md */
 export type ModelMetrics = Record<string, MetricSet>;
 
-/** The rows a model was evaluated on; two models are comparable only on the same slice. */
+/** The rows a model was tested on (reported, never used to choose it). */
 export interface TestSlice {
   date_min: string;
   date_max: string;
   rows: number;
   data_hash: string;
+  /** What promotion compares (absent: a model trained before the protocol, or on a random split). */
+  selection?: SelectionSlice | null;
+}
+
+/**
+ * The rows and score promotion compares a model on (SPEC §15: never the test slice). `cv`: the
+ * expanding-window folds inside the pre-test dates, score = mean of the folds' best rmse_log;
+ * `validation`: one window held out before the test slice (the holdout protocol, rf, day-ahead).
+ * Rows = the data's rows dated within a window (by target day for day-ahead models).
+ */
+export interface SelectionSlice {
+  kind: 'cv' | 'validation';
+  data_hash: string;
+  /** First and last day of each validation window (one per fold for cv), with its rows. */
+  windows: Array<{ from: string; to: string; rows: number }>;
+  /** The model's scores there (cv: the mean over folds), e.g. { rmse_log }. */
+  metrics: Record<string, number>;
 }
 
 export interface RunInput {
@@ -143,8 +160,12 @@ export interface PromoteDecision {
   candidate_value: number | null;
   champion_value: number | null;
   same_test_slice: boolean | null;
-  /** The holder was re-scored on the candidate's test slice (their recorded slices differed). */
+  /** The holder was re-scored on the candidate's selection rows (their recorded selections differed). */
   holder_rescored: boolean;
+  /** The candidate was re-scored too (it has no backtest score for the metric, or the data changed since). */
+  candidate_rescored?: boolean;
+  /** Which score was compared, for people: e.g. "cv rmse_log over 3 pre-test folds 2020-01-02..2020-03-31". */
+  compared?: string | null;
   /** The history row written, when promoted. */
   move: AliasMove | null;
 }
@@ -164,4 +185,6 @@ export interface ModelComparison {
   same_test_slice: boolean;
   /** Each model's own-kind metrics side by side. */
   differences: MetricDifference[];
+  /** What promotion compares: each model's backtest score (CV folds or validation window; never the test slice). */
+  backtest: { a: { on: string; metrics: MetricSet }; b: { on: string; metrics: MetricSet }; same_rows: boolean; differences: MetricDifference[] };
 }

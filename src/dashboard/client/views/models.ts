@@ -13,6 +13,7 @@ interface Comparison {
   b: { id: string; kind: string };
   same_test_slice: boolean;
   differences: { metric: string; a: number | null; b: number | null; diff: number | null; better: 'a' | 'b' | 'tie' | null }[];
+  backtest?: { a: { on: string; metrics: Record<string, number> }; b: { on: string; metrics: Record<string, number> }; same_rows: boolean };
 }
 
 function baselines(m: ModelVersion): HTMLElement {
@@ -94,7 +95,9 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
       ctx.setQuery({ a: sa.value, b: sb.value });
       try {
         const c = await getJson<Comparison>(`/models/compare?a=${encodeURIComponent(sa.value)}&b=${encodeURIComponent(sb.value)}`, ctx.signal);
-        mount(out, c.same_test_slice ? null : h('p', { class: 'warn' }, 'Different test slices: re-evaluate both on one slice before choosing.'),
+        const bt = c.backtest;
+        mount(out, bt ? h('p', {}, `Promotion compares the backtest, never the test slice: A rmse_log ${num(bt.a.metrics.rmse_log ?? null)} (${bt.a.on}), B ${num(bt.b.metrics.rmse_log ?? null)} (${bt.b.on})${bt.same_rows ? '' : '; different rows: the holder is re-scored on the candidate\'s'}.`) : null,
+          c.same_test_slice ? null : h('p', { class: 'warn' }, 'Different test slices: re-evaluate both on one slice before choosing.'),
           table(['Metric', `A ${c.a.id}`, `B ${c.b.id}`, 'B − A', 'Better'], c.differences.map((d) => [d.metric, num(d.a), num(d.b),
             d.diff === null ? '–' : `${d.diff > 0 ? '+' : ''}${num(d.diff)}`, d.better === 'a' ? 'A' : d.better === 'b' ? 'B' : (d.better ?? '–')]), { numeric: [1, 2, 3] }));
       } catch (err) {
