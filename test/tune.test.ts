@@ -119,6 +119,31 @@ describe('stockpipe tune', () => {
     expect(sp(ws, ['tune', '--resume', id, '--trials', '7']).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
   }, 180_000);
 
+  it('SIGTERM mid-trial: the running evaluation is recorded failed (interrupted), exit 1 with SP_ERR_TUNE_INTERRUPTED', async () => {
+    const ws = await copy();
+    const cli = startCli([...TUNE, '--name', 'termed', '-w', ws, '--json', '--threads', '1'], { timeoutMs: 120_000 });
+    await new Promise<void>((res, rej) => {
+      const timer = setInterval(() => {
+        if (/\[1\/5\] trial \d+ rung 0/.test(cli.stderr())) {
+          clearInterval(timer);
+          cli.child.kill('SIGTERM');
+          res();
+        }
+      }, 10);
+      cli.done.then(() => { clearInterval(timer); rej(new Error(`tune ended before SIGTERM: ${cli.stderr()}`)); }, rej);
+    });
+    const r = await cli.done;
+    expect(r.code).toBe(1);
+    expect(r.json.error?.code).toBe('SP_ERR_TUNE_INTERRUPTED');
+    const v = sp(ws, ['studies', 'termed']).json.data;
+    expect(v.study.state).toBe('interrupted');
+    expect(v.evaluations.filter((e: { state: string }) => e.state === 'running')).toEqual([]);
+    const failed = v.evaluations.filter((e: { state: string }) => e.state === 'failed');
+    for (const f of failed) expect(f.error).toBe('interrupted (SIGTERM)');
+    const resumed = sp(ws, ['tune', '--resume', 'termed']);
+    expect(resumed.json.data).toMatchObject({ state: 'complete', evaluated: 5 - v.evaluations.filter((e: { state: string }) => e.state === 'complete').length });
+  }, 180_000);
+
   it('train --params-from refits the chosen configuration on the pre-test rows and records the study', async () => {
     const { ws, id } = await referenceStudy();
     const t = sp(ws, ['train', '--params-from', id]);
