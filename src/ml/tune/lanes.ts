@@ -71,12 +71,15 @@ function workerLane(data: LaneData): { evaluate: Evaluator; close: () => Promise
       }
       worker ??= start();
       const id = nextId++;
-      waiting.set(id, { resolve, reject });
-      signal?.addEventListener('abort', () => {
+      const onAbort = (): void => {
         waiting.delete(id);
         reject(new Error('aborted'));
         void stop();
-      }, { once: true });
+      };
+      // The listener goes with the request: a study makes many requests on one signal.
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal?.removeEventListener('abort', onAbort);
+      waiting.set(id, { resolve: (e) => { done(); resolve(e); }, reject: (e) => { done(); reject(e); } });
       worker.postMessage({ id, req });
     });
   return { evaluate, close: stop };

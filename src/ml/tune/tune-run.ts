@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../../core/errors.js';
 import type { Workspace } from '../../core/workspace.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
-import { createStudy, getStudy, studyTrials, type StudyRecord, type TrialRecord } from '../../registry/studies.js';
+import { createStudy, getStudy, setStudyState, studyTrials, type StudyRecord, type TrialRecord } from '../../registry/studies.js';
 import { loadWorkspaceVolumeData } from '../rescore.js';
 import { preTestRows, type PreTestData } from './data.js';
 import { rungPlan, type Rung } from './halving.js';
@@ -91,6 +91,7 @@ async function loadData(ws: Workspace, asOf: string | undefined, testFrom: strin
 export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData> {
   const reg = openRegistry(env.ws);
   const runId = reg.startRun({ kind: 'tune', name: o.resume === undefined ? 'tune new study' : `tune --resume ${o.resume}`, seed: o.seed });
+  let studyId: string | null = null;
   try {
     let study: StudyRecord;
     let data: PreTestData & { snapshot: number | null };
@@ -113,6 +114,7 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
         space: { ...DEFAULT_SPACE }, settings: settings as unknown as Record<string, unknown>, folds: o.folds ?? TUNE_DEFAULTS.folds,
       });
     }
+    studyId = study.study_id;
     reg.logParams(runId, { study_id: study.study_id });
     const st = study.settings as unknown as StudySettings;
     const trials = sampleTrials(checkSpace(study.space), study.seed, st.trials);
@@ -146,7 +148,10 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
     return data_;
   } catch (err) {
     if (!(err instanceof StockpipeError && err.code === 'SP_ERR_TUNE_INTERRUPTED')) {
-      reg.endRun(runId, 'failed', err instanceof Error ? err.message : String(err));
+      const message = err instanceof Error ? err.message : String(err);
+      reg.endRun(runId, 'failed', message);
+      // A study this session was working on ends failed (still resumable), never left `running`.
+      if (studyId !== null) setStudyState(reg, studyId, 'failed', message);
     }
     throw err;
   } finally {

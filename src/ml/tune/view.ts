@@ -4,6 +4,7 @@
  * the same tree budget, so their scores compare). Pure over the store's records. */
 import type { StudyRecord, TrialRecord } from '../../registry/studies.js';
 import { TRIAL_PARAM_NAMES } from './space.js';
+import { bestOf } from './study.js';
 
 export interface TrialSummary {
   number: number;
@@ -23,7 +24,8 @@ export interface TrialSummary {
 export interface StudyView {
   study: StudyRecord;
   trials: TrialSummary[];
-  best: TrialSummary | null;
+  /** The chosen evaluation: the best complete one at the highest rung reached (what `train --params-from` refits). */
+  best: TrialRecord | null;
   /** Per parameter: [value, rung-0 score] of each trial evaluated at rung 0, by value (null last). */
   score_by_param: Record<string, [number | null, number][]>;
   /** Every evaluation (trial × rung). */
@@ -45,7 +47,7 @@ export function studyView(study: StudyRecord, rows: readonly TrialRecord[]): Stu
   for (const k of TRIAL_PARAM_NAMES) {
     score_by_param[k] = rung0.map((r): [number | null, number] => [r.params[k] ?? null, r.score!]).sort((a, b) => (a[0] === null ? 1 : b[0] === null ? -1 : a[0] - b[0]) || a[1] - b[1]);
   }
-  const best = study.best_trial === null ? null : (trials.find((t) => t.number === study.best_trial) ?? null);
+  const best = bestOf(rows, study.direction);
   return { study, trials, best, score_by_param, evaluations: [...rows] };
 }
 
