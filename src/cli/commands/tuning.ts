@@ -11,7 +11,7 @@ export const tune = defineCommand({
   options: z
     .object({
       task: z.enum(['volume']).default('volume').describe('the model to tune (volume: the serving model)'),
-      trials: whole().optional().describe('configurations: trial 0 is the defaults, the others random').register(cli, { defaultText: '9' }),
+      trials: whole().optional().describe('configurations: trial 0 is train\'s settings, the others random').register(cli, { defaultText: '9' }),
       folds: whole().optional().describe('expanding-window CV folds (each validates on a tenth of the pre-test rows)').register(cli, { defaultText: '3' }),
       metric: z.enum(['rmse_log']).optional().describe('the CV score to minimise').register(cli, { arg: 'name', defaultText: 'rmse_log' }),
       seed: whole().optional().describe('random seed (the trials and the boosters)').register(cli, { defaultText: '42' }),
