@@ -111,13 +111,18 @@ describe('stockpipe train --task forecast', () => {
     for (const m of ['mae_adj_close', 'mae_volume', 'skill_adj_close', 'skill_volume']) expect(e.json.data.metrics.forecast[m]).toBeCloseTo(train.metrics.forecast[m], 9);
   });
 
-  it('a second model on the same slice is compared on mae_adj_close; a plain features table is refused', async () => {
+  it('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice; a plain features table is refused', async () => {
     const ws = await copyOfTrained();
     const r = sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json.data.promotion.metric).toBe('mae_adj_close');
-    expect(r.json.data.promotion.same_test_slice).toBe(true);
-    expect(r.json.data.promotion.promoted).toBe(r.json.data.metrics.forecast.mae_adj_close < train.metrics.forecast.mae_adj_close);
+    const p = r.json.data.promotion;
+    expect(p.metric).toBe('mae_adj_close');
+    expect(p.same_test_slice).toBe(true);
+    expect(p.compared).toMatch(/^mae_adj_close on the validation window \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d$/);
+    expect(p.holder_rescored).toBe(false);
+    expect(p.candidate_value).not.toBe(r.json.data.metrics.forecast.mae_adj_close); // not the test score
+    expect(p.compared.slice(-10) < r.json.data.split.test_from).toBe(true); // the window ends before the test slice
+    expect(p.promoted).toBe(p.candidate_value < p.champion_value);
     // models promote defaults to the forecast metric for a forecast model.
     const notHolder = r.json.data.promotion.promoted ? train.model_id : r.json.data.model_id;
     const manual = sp(ws, ['models', 'promote', notHolder, '--alias', 'forecast_champion', '--force']);

@@ -85,8 +85,8 @@ export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string):
 }
 
 /**
- * `models promote <id> [--alias champion] [--force]`: registry/promote (the holder re-scored on the
- * model's test slice when the data grew); not better → SP_ERR_PROMOTE_REFUSED (exit 1), a kind the
+ * `models promote <id> [--alias champion] [--force]`: registry/promote on the backtest (the holder
+ * re-scored on the model's CV folds when the two were scored on different rows); not better → SP_ERR_PROMOTE_REFUSED (exit 1), a kind the
  * alias does not take → SP_ERR_PROMOTE_KIND (even with --force). Recorded as 'manual'.
  */
 export async function modelsPromoteCommand(

@@ -179,7 +179,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   app.post('/models/:id/promote', {
     schema: {
-      summary: 'Move an alias (default champion) to this model when it beats the holder on the same test slice; force to promote anyway (recorded as forced)',
+      summary: 'Move an alias (default champion) to this model when it beats the holder on the backtest (CV folds or validation window, never the test slice); force to promote anyway (recorded as forced)',
       params: idParams,
       querystring: noQuery,
       body: {
@@ -193,7 +193,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     const { id } = req.params as { id: string };
     const body = (req.body ?? {}) as { alias?: string; force?: boolean; note?: string };
     const alias = body.alias ?? 'champion';
-    // registry/promote, as the CLI: the kind check, the holder re-scored on this model's test slice
+    // registry/promote, as the CLI: the kind check, the holder re-scored on this model's CV folds
     // when the data grew (one DuckDB thread: the server keeps serving), not better → 409.
     const rescore = holderRescorer(workspaceData(ws.withResources({ threads: 1 })));
     const reg = openRegistry(ws);

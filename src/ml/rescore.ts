@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
+import { StockpipeError } from '../core/errors.js';
 import { type AsOf } from '../registry/catalog.js';
 import { describeSelection } from '../registry/compare.js';
 import type { Rescored } from '../registry/promote.js';
@@ -123,6 +124,16 @@ async function fallbackWindows(candidate: ModelFiles, days: Int32Array, forecast
  * volume model against a forecast model: not comparable), there are no such rows, or the metric is absent.
  */
 export async function rescoreHolder(data: RescoreData, candidate: ModelFiles, holder: ModelFiles, metric: string): Promise<Rescored | undefined> {
+  try {
+    return await rescore(data, candidate, holder, metric);
+  } catch (err) {
+    // No features table, or a candidate folder without metrics.json: not measurable (promotion refuses and says so).
+    if ((err instanceof StockpipeError && err.code === 'SP_ERR_TRAIN_DATA') || (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFiles, metric: string): Promise<Rescored | undefined> {
   const forecast = candidate.kind === 'forecast';
   if (forecast !== (holder.kind === 'forecast')) return undefined;
   const recorded = candidate.test_slice?.selection ?? null;

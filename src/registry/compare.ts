@@ -1,5 +1,5 @@
 /** @module registry/compare
- * Which metric value is better, whether two test slices are the same, and metric differences.
+ * Which metric value is better, whether two test slices (or two backtests) are the same, and metric differences.
  * Pure: the store (store.ts) reads the models and applies the decision. */
 import { StockpipeError } from '../core/errors.js';
 import type { MetricDifference, MetricSet, SelectionSlice, TestSlice } from './types.js';

@@ -82,8 +82,8 @@ export function compareModelVersions(reg: PromotionStore, a: string, b: string):
 }
 
 /**
- * The one promotion entry point: checks the kind, re-scores the holder on the candidate's test slice
- * when their recorded slices differ (with `rescore`, outside the write transaction), then decides and
+ * The one promotion entry point: checks the kind, re-scores the holder on the candidate's selection rows
+ * when their recorded selections differ (with `rescore`, outside the write transaction), then decides and
  * moves in one transaction (decidePromotion).
  */
 export async function promote(reg: PromotionStore, candidateId: string, alias: string, opts: PromoteOptions & { rescore?: HolderRescorer } = {}): Promise<PromoteDecision> {
@@ -113,7 +113,7 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
 /**
  * The decision and the move, in one IMMEDIATE transaction (two concurrent promotions serialise).
  * Empty alias (or a holder of a kind the alias does not take, from before the kind rule) → the
- * candidate takes it. Not better → outcome `kept`. Not comparable (different test slices, a missing
+ * candidate takes it. Not better → outcome `kept`. Not comparable (different backtest rows not re-scored, a missing
  * metric) → SP_ERR_PROMOTE_REFUSED. `force` promotes in both cases with reason 'forced'.
  */
 export function decidePromotion(reg: PromotionStore, candidateId: string, alias: string, opts: PromoteOptions): PromoteDecision {

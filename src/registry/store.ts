@@ -276,7 +276,7 @@ export class Registry {
     return compareModelVersions(this, a, b);
   }
 
-  /** The decision step of registry/promote's promote() (no re-scoring): moves `alias` only when the candidate beats the holder on the same test slice. */
+  /** The decision step of registry/promote's promote() (no re-scoring): moves `alias` only when the candidate beats the holder on the same backtest rows (never the test slice). */
   promoteIfBetter(candidateId: string, alias = 'champion', opts: PromoteOptions = {}): PromoteDecision {
     return decidePromotion(this, candidateId, alias, opts);
   }

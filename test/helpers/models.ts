@@ -27,7 +27,9 @@ export async function registerModel(workspace: string, id: string, modelJson: st
   try {
     const kind = opts.kind ?? 'polyreg';
     const m = { mae: 1, rmse: 1, r2: 0.5, mae_log: 0.5, rmse_log: opts.rmseLog ?? 0.5, r2_log: 0.5 };
-    reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: m }, test_slice: { date_min: '2020-01-01', date_max: '2020-12-31', rows: 100, data_hash: 'h' } });
+    // The backtest promotion compares (the same folds for every model here): its rmse_log is the test one.
+    const selection = { kind: 'cv' as const, data_hash: 'h', windows: [{ from: '2019-10-01', to: '2019-12-31', rows: 50 }], metrics: { rmse_log: m.rmse_log } };
+    reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: m }, test_slice: { date_min: '2020-01-01', date_max: '2020-12-31', rows: 100, data_hash: 'h', selection } });
     if (opts.alias) reg.setAlias(opts.alias, id, 'manual');
   } finally {
     reg.close();

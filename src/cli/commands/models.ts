@@ -132,7 +132,7 @@ export const modelsShow = defineCommand({
 export const modelsPromote = defineCommand({
   name: 'models promote',
   summary:
-    "point an alias at a model only if it beats the current holder on the same test slice (the holder re-scored on the model's slice when the data grew); champion takes volume models, forecast_champion forecast models",
+    "point an alias at a model only if it beats the current holder on the backtest (CV folds inside the pre-test dates, or a validation window; never the test slice; the holder re-scored on the model's folds when the two were scored on different rows); champion takes volume models, forecast_champion forecast models",
   args: z.object({ id: z.string() }).strict(),
   options: z
     .object({

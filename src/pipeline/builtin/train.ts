@@ -1,7 +1,8 @@
 /** @module pipeline/builtin/train
  * The `train` pipeline: fetch → ingest → validate → features → train → evaluate → register (the
- * volume model, promoted to `champion` by registry/promote if it beats the holder on the same test
- * slice; the holder re-scored on this model's slice when the data grew). */
+ * volume model, promoted to `champion` by registry/promote if it beats the holder on the backtest
+ * over the pre-test CV folds, never the test slice; the holder re-scored on this model's folds when
+ * the two were scored on different rows). */
 import { layout } from '../../core/workspace.js';
 import { VOLUME_ALIAS, VOLUME_PROMOTE_METRIC } from '../../ml/train-volume.js';
 import { workspaceRescorer } from '../../ml/rescore.js';
@@ -45,7 +46,7 @@ export function trainPipeline(kit: TaskKit): Pipeline {
           const modelId = TRAIN.need(ctx.upstream.train, 'model_id', 'register');
           const reg = openRegistry(penv.ws);
           try {
-            // The champion is re-scored on this model's test slice when the data grew since it was tested.
+            // The champion is re-scored on this model's CV folds when the two were scored on different rows.
             const rescore = workspaceRescorer(penv.ws);
             const d = await promote(reg, modelId, VOLUME_ALIAS, { metric: VOLUME_PROMOTE_METRIC, trigger: 'auto', note: `pipeline run ${ctx.runId}`, rescore });
             return { summary: { ...d } };
