@@ -8,6 +8,8 @@ import type { Evaluator } from './evaluate.js';
 import { rungPlan } from './halving.js';
 import { DEFAULT_SPACE, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
+import { studyChoice } from './refit.js';
+import { StockpipeError } from '../../core/errors.js';
 
 let dir: string;
 let reg: Registry;
@@ -111,5 +113,22 @@ describe('runStudy (successive halving over the store)', () => {
     const rows = studyTrials(reg, 'f');
     expect(rows.find((r) => r.number === 0)).toMatchObject({ state: 'failed', error: 'boom', rung: 0 });
     expect(rows.filter((r) => r.number === 0)).toHaveLength(1);
+  });
+
+  it('train --params-from: a study without a complete evaluation is SP_ERR_STUDY_INCOMPLETE; then the best at the highest rung', async () => {
+    const s = newStudy('c');
+    const code = (fn: () => unknown): string => {
+      try {
+        fn();
+        return 'none';
+      } catch (err) {
+        return err instanceof StockpipeError ? err.code : String(err);
+      }
+    };
+    expect(code(() => studyChoice(reg, 'c'))).toBe('SP_ERR_STUDY_INCOMPLETE');
+    expect(code(() => studyChoice(reg, 'nope'))).toBe('SP_ERR_STUDY_NOT_FOUND');
+    const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator([])], seed: 3, threads: 1 });
+    const c = studyChoice(reg, 'c');
+    expect(c).toMatchObject({ trial: out.best!.number, rung: 2, trees: out.best!.best_iteration, cv_score: out.best!.score, folds: 2, budget: 270 });
   });
 });
