@@ -44,6 +44,8 @@ CREATE TABLE study_trials (
   state          TEXT NOT NULL CHECK (state IN (${list(TRIAL_STATES)})),
   fold_scores    TEXT,                                -- JSON: the metric per fold (at its best iteration)
   fold_iterations TEXT,                               -- JSON: each fold's best iteration
+  fold_trees     TEXT,                                -- JSON: each fold's trees kept by early stopping (stopped at kept + patience)
+  carried        INTEGER NOT NULL DEFAULT 0,          -- 1: copied from the rung below (every fold had stopped early: more trees change nothing)
   score          REAL,                                -- mean over folds
   best_iteration INTEGER,                             -- median of the folds' best iterations
   seconds        REAL,

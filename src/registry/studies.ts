@@ -40,6 +40,10 @@ export interface TrialRecord {
   state: TrialState;
   fold_scores: number[] | null;
   fold_iterations: number[] | null;
+  /** Each fold's trees kept by early stopping (the booster stopped at kept + patience). */
+  fold_trees: number[] | null;
+  /** 1 when copied from the rung below without training (every fold had stopped early before that budget). */
+  carried: number;
   score: number | null;
   best_iteration: number | null;
   seconds: number | null;
@@ -49,7 +53,7 @@ export interface TrialRecord {
 }
 
 interface StudyRow extends Omit<StudyRecord, 'space' | 'settings'> { space: string; settings: string }
-interface TrialRow extends Omit<TrialRecord, 'params' | 'fold_scores' | 'fold_iterations'> { params: string; fold_scores: string | null; fold_iterations: string | null }
+interface TrialRow extends Omit<TrialRecord, 'params' | 'fold_scores' | 'fold_iterations' | 'fold_trees'> { params: string; fold_scores: string | null; fold_iterations: string | null; fold_trees: string | null }
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 const toStudy = (r: StudyRow): StudyRecord => ({ ...r, space: JSON.parse(r.space) as Record<string, unknown>, settings: JSON.parse(r.settings) as Record<string, unknown> });
@@ -58,6 +62,7 @@ const toTrial = (r: TrialRow): TrialRecord => ({
   params: JSON.parse(r.params) as Record<string, number | null>,
   fold_scores: parse<number[]>(r.fold_scores),
   fold_iterations: parse<number[]>(r.fold_iterations),
+  fold_trees: parse<number[]>(r.fold_trees),
 });
 
 export interface StudyInput {
@@ -115,15 +120,15 @@ export function setBestTrial(reg: Registry, studyId: string, number: number | nu
 export function startTrial(reg: Registry, t: { study_id: string; number: number; rung: number; budget: number; params: Record<string, number | null> }): void {
   reg.run('start trial', `INSERT INTO study_trials (study_id, number, rung, budget, params, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)
     ON CONFLICT (study_id, number, rung) DO UPDATE SET budget = excluded.budget, params = excluded.params, state = 'running', started_at = excluded.started_at,
-    finished_at = NULL, error = NULL, fold_scores = NULL, fold_iterations = NULL, score = NULL, best_iteration = NULL, seconds = NULL`,
+    finished_at = NULL, error = NULL, fold_scores = NULL, fold_iterations = NULL, fold_trees = NULL, carried = 0, score = NULL, best_iteration = NULL, seconds = NULL`,
   [t.study_id, t.number, t.rung, t.budget, JSON.stringify(t.params), reg.timestamp()]);
 }
 
 /** Records a finished evaluation and adds its time to the study's. */
-export function completeTrial(reg: Registry, key: { study_id: string; number: number; rung: number }, r: { fold_scores: number[]; fold_iterations: number[]; score: number; best_iteration: number; seconds: number }): void {
+export function completeTrial(reg: Registry, key: { study_id: string; number: number; rung: number }, r: { fold_scores: number[]; fold_iterations: number[]; fold_trees?: number[] | null; score: number; best_iteration: number; seconds: number }, carried = false): void {
   reg.transaction(() => {
-    reg.run('complete trial', `UPDATE study_trials SET state = 'complete', fold_scores = ?, fold_iterations = ?, score = ?, best_iteration = ?, seconds = ?, finished_at = ?
-      WHERE study_id = ? AND number = ? AND rung = ?`, [JSON.stringify(r.fold_scores), JSON.stringify(r.fold_iterations), r.score, r.best_iteration, r.seconds, reg.timestamp(), key.study_id, key.number, key.rung]);
+    reg.run('complete trial', `UPDATE study_trials SET state = 'complete', fold_scores = ?, fold_iterations = ?, fold_trees = ?, carried = ?, score = ?, best_iteration = ?, seconds = ?, finished_at = ?
+      WHERE study_id = ? AND number = ? AND rung = ?`, [JSON.stringify(r.fold_scores), JSON.stringify(r.fold_iterations), r.fold_trees ? JSON.stringify(r.fold_trees) : null, carried ? 1 : 0, r.score, r.best_iteration, r.seconds, reg.timestamp(), key.study_id, key.number, key.rung]);
     reg.run('add study time', 'UPDATE studies SET seconds = seconds + ? WHERE study_id = ?', [r.seconds, key.study_id]);
   });
 }

@@ -27,6 +27,8 @@ export interface Evaluation {
   /** rmse_log per fold at the fold's best iteration. */
   fold_scores: number[];
   fold_iterations: number[];
+  /** Each fold's trees kept by early stopping (the booster stopped at kept + patience, or at the budget). */
+  fold_trees: number[];
   /** Mean of the fold scores. */
   score: number;
   /** Median of the folds' best iterations (the refit's number of trees). */

@@ -33,6 +33,6 @@ export function studyEvaluator(data: CvData, folds: number): Evaluator {
     const r = await crossValidate(ds, rows, {
       ...dataChoices(req.params), params: boosterParams(req.params, req.seed), maxTrees: req.budget, patience: req.params.patience, folds, threads: req.threads, signal: req.signal,
     });
-    return { fold_scores: r.folds.map((f) => f.best_score), fold_iterations: r.folds.map((f) => f.best_iter), score: r.score, best_iteration: r.iterations, seconds: r.seconds };
+    return { fold_scores: r.folds.map((f) => f.best_score), fold_iterations: r.folds.map((f) => f.best_iter), fold_trees: r.folds.map((f) => f.curve.length), score: r.score, best_iteration: r.iterations, seconds: r.seconds };
   };
 }

@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 /** A fake CV: the score depends on the parameters and shrinks with the budget; it counts its calls. */
-function fakeEvaluator(calls: string[], opts: { failOn?: number; abortAfter?: { n: number; ac: AbortController } } = {}): Evaluator {
+function fakeEvaluator(calls: string[], opts: { failOn?: number; abortAfter?: { n: number; ac: AbortController }; keep?: number } = {}): Evaluator {
   return async (req) => {
     calls.push(`${req.params.learning_rate}@${req.budget}`);
     await new Promise((r) => setTimeout(r, 1));
@@ -32,8 +32,10 @@ function fakeEvaluator(calls: string[], opts: { failOn?: number; abortAfter?: { 
       throw new Error('aborted');
     }
     if (opts.failOn !== undefined && req.params.learning_rate === opts.failOn) throw new Error('boom');
-    const s = Math.abs(Math.log(req.params.learning_rate / 0.05)) + Math.abs(Math.log(req.params.min_data_in_leaf / 300)) / 4 + 10 / req.budget;
-    return { fold_scores: [s, s + 0.01], fold_iterations: [req.budget, req.budget - 1], score: s + 0.005, best_iteration: req.budget - 1, seconds: 0.001 };
+    // `keep`: every fold keeps that many trees (it stopped early), so the score does not depend on the budget.
+    const trees = opts.keep === undefined ? req.budget : Math.min(opts.keep, req.budget);
+    const s = Math.abs(Math.log(req.params.learning_rate / 0.05)) + Math.abs(Math.log(req.params.min_data_in_leaf / 300)) / 4 + 10 / trees;
+    return { fold_scores: [s, s + 0.01], fold_iterations: [trees, trees - 1], fold_trees: [trees, trees], score: s + 0.005, best_iteration: trees - 1, seconds: 0.001 };
   };
 }
 
@@ -130,5 +132,24 @@ describe('runStudy (successive halving over the store)', () => {
     const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator([])], seed: 3, threads: 1 });
     const c = studyChoice(reg, 'c');
     expect(c).toMatchObject({ trial: out.best!.number, rung: 2, trees: out.best!.best_iteration, cv_score: out.best!.score, folds: 2, budget: 270 });
+  });
+
+  it('an evaluation whose folds all stopped early is carried to the next rung without training', async () => {
+    const s = newStudy('carry');
+    const calls: string[] = [];
+    const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator(calls, { keep: 5 })], seed: 3, threads: 1 });
+    expect(out.state).toBe('complete');
+    // 5 trees kept + patience (10, 20 or 50) ≤ 30 or more: only the trials whose patience fits were carried.
+    const rows = studyTrials(reg, 'carry');
+    const later = rows.filter((r) => r.rung > 0);
+    expect(later.length).toBe(4);
+    for (const r of later) {
+      const below = rows.find((x) => x.number === r.number && x.rung === r.rung - 1)!;
+      const fits = 5 + (r.params.patience as number) <= below.budget;
+      expect(r.carried, `trial ${r.number} rung ${r.rung}`).toBe(fits ? 1 : 0);
+      if (fits) expect(r).toMatchObject({ score: below.score, fold_scores: below.fold_scores, best_iteration: below.best_iteration, seconds: 0 });
+    }
+    expect(calls.length).toBe(9 + later.filter((r) => r.carried === 0).length);
+    expect(later.some((r) => r.carried === 1)).toBe(true);
   });
 });

@@ -52,6 +52,19 @@ export function bestOf(rows: readonly TrialRecord[], direction: 'minimize' | 'ma
   return at.find((r) => r.number === first.number)!;
 }
 
+/**
+ * The rung-below evaluation of a trial when more trees cannot change it: every fold stopped early
+ * (kept trees + patience ≤ that budget: the booster broke off before the budget, and the trees it grew
+ * depend on the seed and tree number only), so the larger budget grows the same trees. Else null.
+ */
+export function carriable(below: TrialRecord | undefined, patience: number): { fold_scores: number[]; fold_iterations: number[]; fold_trees: number[]; score: number; best_iteration: number } | null {
+  if (below === undefined || below.state !== 'complete' || patience <= 0) return null;
+  const { fold_scores, fold_iterations, fold_trees, score, best_iteration } = below;
+  if (fold_scores === null || fold_iterations === null || fold_trees === null || score === null || best_iteration === null) return null;
+  if (!fold_trees.every((t) => t + patience <= below.budget)) return null;
+  return { fold_scores, fold_iterations, fold_trees, score, best_iteration };
+}
+
 export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
   const { reg, study } = o;
   const id = study.study_id;
@@ -69,6 +82,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
       const s = stored.get(n)?.state;
       return s !== 'complete' && s !== 'pruned';
     });
+    const studyBelow = new Map(rung.rung === 0 ? [] : studyTrials(reg, id).filter((r) => r.rung === rung.rung - 1).map((r) => [r.number, r]));
     reused += candidates.length - todo.length;
     done += candidates.length - todo.length;
     let next = 0;
@@ -81,6 +95,14 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
         const number = todo[next++]!;
         const params = o.trials[number]!;
         startTrial(reg, { ...key(id, number, rung.rung), budget: rung.budget, params: { ...params } });
+        const below = carriable(studyBelow.get(number), params.patience);
+        if (below !== null) {
+          completeTrial(reg, key(id, number, rung.rung), { ...below, seconds: 0 }, true);
+          evaluated++;
+          done++;
+          o.onEvaluation?.(studyTrials(reg, id).find((r) => r.number === number && r.rung === rung.rung)!, done, total);
+          continue;
+        }
         const t0 = performance.now();
         try {
           const r = await evaluate({ params, budget: rung.budget, seed: o.seed, threads: o.threads, signal: o.signal });
