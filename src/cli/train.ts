@@ -24,7 +24,7 @@ export function trainEnv(ctx: CommandContext): TrainEnv {
   return { ws: ctx.ws, now: ctx.now, progress: ctx.progress };
 }
 
-export async function trainCommand(ctx: CommandContext, p: TrainParams & { promoteIfBetter: boolean; asOf?: string }): Promise<CommandResult<TrainData>> {
+export async function trainCommand(ctx: CommandContext, p: TrainParams & { promoteIfBetter: boolean; asOf?: string; paramsFrom?: string }): Promise<CommandResult<TrainData>> {
   const data = await trainVolume(trainEnv(ctx), p);
   const human = [
     `trained ${data.model_id} (${data.kind}) in ${data.train_seconds} s → ${data.path}`,

@@ -22,6 +22,7 @@ import type { RegistryReader } from '../registry/reader.js';
 import { ALIAS_NAME, openRegistry, type Registry } from '../registry/store.js';
 import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
+import { registerStudyRoutes } from './studies.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -213,5 +214,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   });
 
   registerSeriesRoutes(app, { ws, holder, registry, table });
+  registerStudyRoutes(app, registry);
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

@@ -35,6 +35,9 @@ describe('timeSeriesFolds', () => {
     const late = timeSeriesFolds(days, pretest, 3, 5);
     expect([...late[0]!.train].map((i) => days[i]!).sort()).toEqual([5, 5, 6, 6]);
     expect([...late[0]!.valid]).toEqual([12, 13]);
+    // A sliding window of 2 days: each fold trains on the two days before its start.
+    const slide = timeSeriesFolds(days, pretest, 3, undefined, 2);
+    expect(slide.map((x) => [...x.train].map((i) => days[i]!).sort())).toEqual([[5, 5, 6, 6], [6, 6, 7, 7], [7, 7, 8, 8]]);
   });
 
   it('folds are time-ordered, do not overlap, and train strictly before they validate', () => {

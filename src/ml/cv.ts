@@ -21,6 +21,8 @@
  * - `refit(ds, pretest, opts)` → the gbdt fitted on every pre-test row (from `trainFrom`) with
  *   exactly `opts.trees` trees and no early stopping: the final model after the CV.
  * - Data choices: `trainFrom` (day number): rows dated before it are not used for training;
+ *   `trainWindowDays`: a sliding window instead — each fold trains on the rows dated within that
+ *   many days before its first validation day, the refit within that many days before `refDay`;
  *   `halfLifeDays`: sample weight 0.5^(age / halfLifeDays), age = (first day after the training
  *   window: the fold's first validation day, or `refDay` for the refit) − the row's day.
  * - `params` are the booster's (ml/gbdt/params); `num_trees`, `early_stopping_rounds` and `threads`
@@ -55,6 +57,8 @@ export interface CvFoldSpec {
 export interface CvDataOptions {
   /** Rows dated before this day number are not used for training. */
   trainFrom?: number;
+  /** Train on the rows dated less than this many days before the fold's first validation day (the refit: before `refDay`). */
+  trainWindowDays?: number;
   /** Recency half-life in days: sample weights 0.5^(age/halfLifeDays). */
   halfLifeDays?: number;
   /** gbdt on log1p: boost from the naive forecast (default) or from the mean. */
@@ -132,14 +136,14 @@ function rowsWhere(days: Int32Array, rows: Int32Array, keep: (d: number) => bool
 }
 
 /** The folds of the contract above. */
-export function timeSeriesFolds(days: Int32Array, pretest: Int32Array, folds: number, trainFrom?: number): CvFoldSpec[] {
+export function timeSeriesFolds(days: Int32Array, pretest: Int32Array, folds: number, trainFrom?: number, windowDays?: number): CvFoldSpec[] {
   if (!Number.isInteger(folds) || folds < 1 || folds > 9) throw new StockpipeError('SP_ERR_USAGE', `--folds must be an integer in 1..9 (got ${folds})`, { hint: 'Each fold validates on a tenth of the pre-test rows; 3 is the default.' });
   const sorted = Int32Array.from(pretest, (i) => days[i]!).sort();
   const n = sorted.length;
   const starts: number[] = [];
   for (let k = 0; k < folds; k++) starts.push(sorted[Math.floor(n * (1 - 0.1 * (folds - k)))] ?? Infinity);
-  const from = trainFrom ?? -Infinity;
   return starts.map((validFrom, k) => {
+    const from = Math.max(trainFrom ?? -Infinity, windowDays === undefined ? -Infinity : validFrom - windowDays);
     const validTo = k + 1 < folds ? starts[k + 1]! : null;
     const spec: CvFoldSpec = {
       index: k,
@@ -150,7 +154,7 @@ export function timeSeriesFolds(days: Int32Array, pretest: Int32Array, folds: nu
     };
     const what = `fold ${k + 1} of ${folds}`;
     if (spec.valid.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} has no validation rows (${n} pre-test rows; several folds start on the same day)`, { hint: 'Use fewer --folds, or more history.' });
-    if (spec.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} has no training rows before ${civilFromDays(validFrom)}${trainFrom === undefined ? '' : ` from the training-window start ${civilFromDays(trainFrom)}`}`, { hint: 'Use fewer --folds, an earlier training-window start, or more history.' });
+    if (spec.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} has no training rows before ${civilFromDays(validFrom)}${from === -Infinity ? '' : ` from the training-window start ${civilFromDays(from)}`}`, { hint: 'Use fewer --folds, an earlier training-window start, or more history.' });
     return spec;
   });
 }
@@ -162,6 +166,7 @@ export function recencyWeights(days: Int32Array, rows: Int32Array, refDay: numbe
 }
 
 function checkData(o: CvDataOptions): void {
+  if (o.trainWindowDays !== undefined && !(Number.isInteger(o.trainWindowDays) && o.trainWindowDays > 0)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `the training window must be a whole number of days > 0 (got ${o.trainWindowDays})`);
   if (o.trainFrom !== undefined && !Number.isInteger(o.trainFrom)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `the training-window start must be a day number (got ${o.trainFrom})`);
   if (o.halfLifeDays !== undefined && !(Number.isFinite(o.halfLifeDays) && o.halfLifeDays > 0)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `the recency half-life must be a number of days > 0 (got ${o.halfLifeDays})`);
 }
@@ -227,7 +232,7 @@ export async function crossValidate(ds: VolumeDataset, pretest: Int32Array, opts
   const patience = opts.patience ?? 0;
   if (!Number.isInteger(patience) || patience < 0) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `early-stopping patience must be an integer ≥ 0 (got ${patience})`);
   const t0 = performance.now();
-  const specs = timeSeriesFolds(ds.day, pretest, opts.folds ?? DEFAULT_FOLDS, opts.trainFrom);
+  const specs = timeSeriesFolds(ds.day, pretest, opts.folds ?? DEFAULT_FOLDS, opts.trainFrom, opts.trainWindowDays);
   const params = engineParams(opts.params, opts.maxTrees, patience, opts.threads);
   const folds: CvFoldResult[] = [];
   const oofRows: Int32Array[] = [];
@@ -287,7 +292,8 @@ function withOffset(r: GbdtResult, o: CvDataOptions): TreeModel {
 /** The final fit on every pre-test row (dated from `trainFrom`), `opts.trees` trees, no early stopping. */
 export async function refit(ds: VolumeDataset, pretest: Int32Array, opts: RefitOptions): Promise<GbdtResult> {
   checkData(opts);
-  const rows = opts.trainFrom === undefined ? pretest : rowsWhere(ds.day, pretest, (d) => d >= opts.trainFrom!);
+  const from = Math.max(opts.trainFrom ?? -Infinity, opts.trainWindowDays === undefined ? -Infinity : opts.refDay - opts.trainWindowDays);
+  const rows = from === -Infinity ? pretest : rowsWhere(ds.day, pretest, (d) => d >= from);
   if (rows.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'no pre-test rows from the training-window start', { hint: 'Use an earlier training-window start.' });
   const r = await trainGbdt(fitSet(ds, rows, opts, opts.refDay), null, engineParams(opts.params, opts.trees, 0, opts.threads), { signal: opts.signal, onIteration: (it) => opts.onIteration?.(-1, it.iteration) });
   withOffset(r, opts);

@@ -3,8 +3,12 @@
  * metrics next to the baselines) → models/<model-id>/ (model.json, metrics.json, training.log,
  * card.md) registered with its run, params, metrics and data version (ml/train-run) → promotion
  * on `champion`: an empty alias takes the model (`first`), `promoteIfBetter` moves it only when it
- * beats the holder on the backtest over the pre-test folds (never the test slice: ml/train-protocol). Returns the command's --json data; rendering is cli/'s. */
+ * beats the holder on the backtest over the pre-test folds (never the test slice: ml/train-protocol);
+ * `--params-from STUDY` refits a tuning study's choice (ml/tune/refit). Returns the command's --json data; rendering is cli/'s. */
+import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
+import { openRegistry } from '../registry/store.js';
+import { refitChoice, studyChoice, type StudyChoice } from './tune/refit.js';
 import type { PromoteDecision } from '../registry/types.js';
 import { renderCard } from './artifacts.js';
 import { conformalToJSON, type CoverageRow } from './conformal.js';
@@ -55,12 +59,27 @@ function intervalsDoc(out: TrainOutcome): { source: string; n: number; coverage:
   return out.intervals ? { source: out.intervals.source, n: out.intervals.n, coverage: out.interval_coverage } : null;
 }
 
-export async function trainVolume(env: TrainEnv, p: TrainParams & { promoteIfBetter: boolean; asOf?: string }): Promise<TrainData> {
+/** `--params-from STUDY`: the study's choice, and train's options set from it (the study's test cut, its refit). */
+function fromStudy(env: TrainEnv, p: TrainParams & { paramsFrom?: string }): TrainParams {
+  if (p.paramsFrom === undefined) return p;
+  const reg = openRegistry(env.ws, { readonly: true, now: env.now });
+  let c: StudyChoice;
+  try {
+    c = studyChoice(reg, p.paramsFrom);
+  } finally {
+    reg.close();
+  }
+  if (p.testFrom !== undefined && p.testFrom !== c.test_from) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${c.study_id} tuned on the rows before ${c.test_from}; --test-from ${p.testFrom} would test on rows it tuned on, or leave some out`, { hint: 'Drop --test-from: the study\'s test cut is used.' });
+  return { ...p, seed: c.seed, testFrom: c.test_from, protocol: 'cv', folds: c.folds, fit: refitChoice(c, p.threads) };
+}
+
+export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteIfBetter: boolean; asOf?: string; paramsFrom?: string }): Promise<TrainData> {
   const t0 = performance.now();
+  const p = { ...given, ...fromStudy(env, given) };
   await ensureWritableDir(env.ws.root);
   const ds = await loadWorkspaceVolumeData(env.ws, p.asOf);
   const r = await trainAndRegister(env.ws, env.now, {
-    runName: `train ${p.kind}`,
+    runName: p.paramsFrom === undefined ? `train ${p.kind}` : `train ${p.kind} --params-from ${p.paramsFrom}`,
     seed: p.seed,
     fit: () => trainVolumeModel(ds, p, { progress: env.progress }),
     describe: (out) => ({

@@ -13,7 +13,7 @@ import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
 import { parseDay, randomSplit, timeSplit, type Slices } from './split.js';
 import { fitTrees, type TreeTrainParams } from './tree-train.js';
 import { pretestRows } from './cv.js';
-import { baselineByCv, DEFAULT_FOLDS, gbdtByCv, holdoutReport, holdoutSelection, protocolName, type ProtocolReport } from './train-protocol.js';
+import { baselineByCv, DEFAULT_FOLDS, gbdtByCv, holdoutReport, holdoutSelection, protocolName, type CvChoice, type ProtocolReport } from './train-protocol.js';
 import type { SelectionSlice } from '../registry/types.js';
 import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
 
@@ -26,6 +26,8 @@ export interface TrainParams extends TreeTrainParams {
   protocol?: 'cv' | 'holdout';
   /** First test day (YYYY-MM-DD); default: the 80th percentile of the rows' dates. */
   testFrom?: string;
+  /** Replaces gbdt's CV under the cv protocol (`train --params-from`: a tuning study's choice refitted, ml/tune/refit). */
+  fit?: (ds: VolumeDataset, s: Slices, hooks: { progress: Progress; signal?: AbortSignal }) => Promise<CvChoice>;
 }
 
 export interface TrainOutcome {
@@ -101,7 +103,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     ({ scorer, report, selection } = b);
     params = { ...params, folds };
   } else if (protocol === 'cv') {
-    const c = await gbdtByCv(ds, s, { ...p, folds }, hooks);
+    const c = p.fit === undefined ? await gbdtByCv(ds, s, { ...p, folds }, hooks) : await p.fit(ds, s, hooks);
     oofResiduals = c.oof;
     scorer = c.fit.scorer;
     log = c.fit.log;

@@ -3,6 +3,9 @@
  * Append new migrations at the end; never edit one that has shipped. The typed API is store.ts. */
 import type { Database } from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
+import { STUDIES_MIGRATION } from './schema-studies.js';
+
+export { STUDY_STATES, TRIAL_STATES } from './schema-studies.js';
 
 export interface Migration {
   version: number;
@@ -325,6 +328,7 @@ ALTER TABLE model_versions ADD COLUMN job_key TEXT;  -- the queued job that regi
 CREATE UNIQUE INDEX model_versions_job_key ON model_versions(job_key) WHERE job_key IS NOT NULL;
 `,
   },
+  STUDIES_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import { features, fetch, ingest, validate } from './data.js';
 import { evaluate, forecast, modelsAt, modelsCompare, modelsHistory, modelsList, modelsPromote, modelsShow, train } from './models.js';
 import { backfill, monitor, run, runsList, runsLogs, runsShow, scheduler, serve, worker } from './ops.js';
 import { exportTable, snapshots, vacuum } from './store.js';
+import { studies, tune } from './tuning.js';
 
 export const COMMANDS: readonly CommandSpec<Globals>[] = [
   fetch,
@@ -17,6 +18,8 @@ export const COMMANDS: readonly CommandSpec<Globals>[] = [
   exportTable,
   vacuum,
   train,
+  tune,
+  studies,
   evaluate,
   forecast,
   serve,

@@ -1,5 +1,5 @@
 /** @module dashboard/client/main
- * The dashboard page: hash routes (#/runs, #/runs/<id>, #/models, #/symbols/<SYM>, #/data,
+ * The dashboard page: hash routes (#/runs, #/runs/<id>, #/models, #/studies[/<id>], #/symbols/<SYM>, #/data,
  * #/monitoring, #/try) → one view at a time. Each view gets a context whose signal aborts (and
  * whose timers stop) when the route changes. The views live in views/. */
 import { errorBox, h, mount } from './dom.js';
@@ -7,6 +7,7 @@ import { dataView } from './views/data.js';
 import { modelsView } from './views/models.js';
 import { monitoringView } from './views/monitoring.js';
 import { runsView } from './views/runs.js';
+import { studiesView } from './views/studies.js';
 import { symbolsView } from './views/symbols.js';
 import { tryView } from './views/try.js';
 
@@ -29,6 +30,7 @@ type View = (ctx: ViewContext) => Promise<void>;
 const VIEWS: [string, string, View][] = [
   ['runs', 'Runs', runsView],
   ['models', 'Models', modelsView],
+  ['studies', 'Studies', studiesView],
   ['symbols', 'Symbols', symbolsView],
   ['data', 'Data', dataView],
   ['monitoring', 'Monitoring', monitoringView],

@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createStudy, studyTrials, type TrialRecord } from '../../registry/studies.js';
+import { openRegistry, type Registry } from '../../registry/store.js';
+import type { Evaluator } from './evaluate.js';
+import { rungPlan } from './halving.js';
+import { DEFAULT_SPACE, sampleTrials } from './space.js';
+import { runStudy } from './study.js';
+import { studyChoice } from './refit.js';
+import { StockpipeError } from '../../core/errors.js';
+
+let dir: string;
+let reg: Registry;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sp-study-'));
+  reg = openRegistry(dir);
+});
+afterEach(async () => {
+  reg.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A fake CV: the score depends on the parameters and shrinks with the budget; it counts its calls. */
+function fakeEvaluator(calls: string[], opts: { failOn?: number; abortAfter?: { n: number; ac: AbortController }; keep?: number } = {}): Evaluator {
+  return async (req) => {
+    calls.push(`${req.params.learning_rate}@${req.budget}`);
+    await new Promise((r) => setTimeout(r, 1));
+    if (opts.abortAfter && calls.length > opts.abortAfter.n) {
+      opts.abortAfter.ac.abort('SIGTERM');
+      throw new Error('aborted');
+    }
+    if (opts.failOn !== undefined && req.params.learning_rate === opts.failOn) throw new Error('boom');
+    // `keep`: every fold keeps that many trees (it stopped early), so the score does not depend on the budget.
+    const trees = opts.keep === undefined ? req.budget : Math.min(opts.keep, req.budget);
+    const s = Math.abs(Math.log(req.params.learning_rate / 0.05)) + Math.abs(Math.log(req.params.min_data_in_leaf / 300)) / 4 + 10 / trees;
+    return { fold_scores: [s, s + 0.01], fold_iterations: [trees, trees - 1], fold_trees: [trees, trees], score: s + 0.005, best_iteration: trees - 1, seconds: 0.001 };
+  };
+}
+
+function newStudy(id: string, trials = 9) {
+  const rungs = rungPlan(trials, 270);
+  const study = createStudy(reg, { study_id: id, name: id, task: 'volume', metric: 'rmse_log', direction: 'minimize', seed: 3, space: { ...DEFAULT_SPACE }, settings: { trials, rungs }, folds: 2 });
+  return { study, rungs, trials: sampleTrials(DEFAULT_SPACE, 3, trials) };
+}
+
+const summary = (rows: TrialRecord[]) => rows.map((r) => [r.number, r.rung, r.budget, r.state, r.score]);
+
+describe('runStudy (successive halving over the store)', () => {
+  it('evaluates every trial at rung 0, keeps the best third at each rung, prunes the rest', async () => {
+    const s = newStudy('a');
+    const calls: string[] = [];
+    const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator(calls)], seed: 3, threads: 1 });
+    expect(out.state).toBe('complete');
+    expect(out.evaluated).toBe(9 + 3 + 1);
+    const rows = studyTrials(reg, 'a');
+    const at = (k: number) => rows.filter((r) => r.rung === k);
+    expect(at(0)).toHaveLength(9);
+    expect(at(1)).toHaveLength(3);
+    expect(at(2)).toHaveLength(1);
+    expect(at(0).filter((r) => r.state === 'pruned')).toHaveLength(6);
+    expect(at(1).filter((r) => r.state === 'pruned')).toHaveLength(2);
+    // The three kept at rung 0 are the three best rung-0 scores.
+    const best3 = [...at(0)].sort((x, y) => x.score! - y.score!).slice(0, 3).map((r) => r.number).sort();
+    expect(at(1).map((r) => r.number).sort()).toEqual(best3);
+    expect(at(0).filter((r) => best3.includes(r.number)).every((r) => r.state === 'complete')).toBe(true);
+    expect(out.best?.rung).toBe(2);
+    expect(out.best?.number).toBe(at(2)[0]!.number);
+    expect(reg.get<{ best_trial: number }>('t', 'SELECT best_trial FROM studies WHERE study_id = ?', ['a'])!.best_trial).toBe(out.best!.number);
+  });
+
+  it('two lanes give the same study as one', async () => {
+    const one = newStudy('one');
+    await runStudy({ reg, ...one, lanes: [fakeEvaluator([])], seed: 3, threads: 1 });
+    const two = newStudy('two');
+    await runStudy({ reg, ...two, lanes: [fakeEvaluator([]), fakeEvaluator([])], seed: 3, threads: 1 });
+    expect(summary(studyTrials(reg, 'two'))).toEqual(summary(studyTrials(reg, 'one')));
+  });
+
+  it('an interrupted study resumes without evaluating complete trials again, to the same result', async () => {
+    const ref = newStudy('ref');
+    await runStudy({ reg, ...ref, lanes: [fakeEvaluator([])], seed: 3, threads: 1 });
+    const s = newStudy('cut');
+    const ac = new AbortController();
+    const first: string[] = [];
+    const cut = await runStudy({ reg, ...s, lanes: [fakeEvaluator(first, { abortAfter: { n: 5, ac } })], seed: 3, threads: 1, signal: ac.signal });
+    expect(cut.state).toBe('interrupted');
+    const rows = studyTrials(reg, 'cut');
+    expect(rows.filter((r) => r.state === 'complete')).toHaveLength(5);
+    expect(rows.filter((r) => r.state === 'failed').map((r) => r.error)).toEqual(['interrupted (SIGTERM)']);
+    const second: string[] = [];
+    const done = await runStudy({ reg, ...s, lanes: [fakeEvaluator(second)], seed: 3, threads: 1 });
+    expect(done).toMatchObject({ state: 'complete', reused: 5, evaluated: 13 - 5 });
+    expect(second).toHaveLength(8);
+    // None of the five complete evaluations ran again.
+    const firstDone = first.slice(0, 5);
+    expect(second.filter((c) => firstDone.includes(c))).toEqual([]);
+    expect(summary(studyTrials(reg, 'cut'))).toEqual(summary(studyTrials(reg, 'ref')));
+  });
+
+  it('a stop request (--timeout) starts no new evaluation and leaves the study resumable', async () => {
+    const s = newStudy('t');
+    const calls: string[] = [];
+    const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator(calls)], seed: 3, threads: 1, stopAt: () => calls.length >= 4 });
+    expect(out).toMatchObject({ state: 'stopped', evaluated: 4 });
+    expect(studyTrials(reg, 't').every((r) => r.state === 'complete')).toBe(true);
+    expect(out.best).not.toBeNull();
+  });
+
+  it('a failing trial is recorded failed and never kept', async () => {
+    const s = newStudy('f');
+    const failing = s.trials[0]!.learning_rate;
+    await runStudy({ reg, ...s, lanes: [fakeEvaluator([], { failOn: failing })], seed: 3, threads: 1 });
+    const rows = studyTrials(reg, 'f');
+    expect(rows.find((r) => r.number === 0)).toMatchObject({ state: 'failed', error: 'boom', rung: 0 });
+    expect(rows.filter((r) => r.number === 0)).toHaveLength(1);
+  });
+
+  it('train --params-from: a study without a complete evaluation is SP_ERR_STUDY_INCOMPLETE; then the best at the highest rung', async () => {
+    const s = newStudy('c');
+    const code = (fn: () => unknown): string => {
+      try {
+        fn();
+        return 'none';
+      } catch (err) {
+        return err instanceof StockpipeError ? err.code : String(err);
+      }
+    };
+    expect(code(() => studyChoice(reg, 'c'))).toBe('SP_ERR_STUDY_INCOMPLETE');
+    expect(code(() => studyChoice(reg, 'nope'))).toBe('SP_ERR_STUDY_NOT_FOUND');
+    const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator([])], seed: 3, threads: 1 });
+    const c = studyChoice(reg, 'c');
+    expect(c).toMatchObject({ trial: out.best!.number, rung: 2, trees: out.best!.best_iteration, cv_score: out.best!.score, folds: 2, budget: 270 });
+  });
+
+  it('an evaluation whose folds all stopped early is carried to the next rung without training', async () => {
+    const s = newStudy('carry');
+    const calls: string[] = [];
+    const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator(calls, { keep: 5 })], seed: 3, threads: 1 });
+    expect(out.state).toBe('complete');
+    // 5 trees kept + patience (10, 20 or 50) ≤ 30 or more: only the trials whose patience fits were carried.
+    const rows = studyTrials(reg, 'carry');
+    const later = rows.filter((r) => r.rung > 0);
+    expect(later.length).toBe(4);
+    for (const r of later) {
+      const below = rows.find((x) => x.number === r.number && x.rung === r.rung - 1)!;
+      const fits = 5 + (r.params.patience as number) <= below.budget;
+      expect(r.carried, `trial ${r.number} rung ${r.rung}`).toBe(fits ? 1 : 0);
+      if (fits) expect(r).toMatchObject({ score: below.score, fold_scores: below.fold_scores, best_iteration: below.best_iteration, seconds: 0 });
+    }
+    expect(calls.length).toBe(9 + later.filter((r) => r.carried === 0).length);
+    expect(later.some((r) => r.carried === 1)).toBe(true);
+  });
+});

@@ -1,0 +1,160 @@
+/** @module ml/tune/tune-run
+ * `stockpipe tune` end to end: the features table (the study's snapshot when resuming) → the
+ * pre-test rows (ml/tune/data) → a new or resumed study in the store → successive halving over the
+ * sampled trials (ml/tune/study) with `parallel` lanes → the command's --json data. A tracked run
+ * (kind `tune`) records the session. Rendering is cli/'s. */
+import { randomUUID } from 'node:crypto';
+import { StockpipeError } from '../../core/errors.js';
+import type { Workspace } from '../../core/workspace.js';
+import { openRegistry, type Registry } from '../../registry/store.js';
+import { createStudy, getStudy, setStudyState, studyTrials, type StudyRecord, type TrialRecord } from '../../registry/studies.js';
+import { loadWorkspaceVolumeData } from '../rescore.js';
+import { preTestRows, type PreTestData } from './data.js';
+import { rungPlan, type Rung } from './halving.js';
+import { laneEvaluators } from './lanes.js';
+import { checkSpace, DEFAULT_SPACE, sampleTrials } from './space.js';
+import { runStudy } from './study.js';
+
+/** What `tune` was asked; unset fields take the study's values (resume) or the defaults (new). */
+export interface TuneOptions {
+  task: 'volume';
+  trials?: number;
+  folds?: number;
+  metric?: 'rmse_log';
+  seed?: number;
+  maxTrees?: number;
+  name?: string;
+  resume?: string;
+  testFrom?: string;
+  asOf?: string;
+  timeoutS?: number;
+  parallel: number;
+  threads: number;
+}
+
+export const TUNE_DEFAULTS = { trials: 9, folds: 3, metric: 'rmse_log', seed: 42, maxTrees: 300, eta: 3 } as const;
+
+/** A study's settings column (what a resumed session must run with again). */
+export interface StudySettings {
+  trials: number;
+  eta: number;
+  max_trees: number;
+  rungs: Rung[];
+  data: { features_snapshot: number | null; test_from: string; rows: number; data_hash: string };
+}
+
+/** `stockpipe tune --json` data. */
+export interface TuneData {
+  study_id: string;
+  name: string;
+  state: string;
+  task: string;
+  metric: string;
+  direction: string;
+  seed: number;
+  folds: number;
+  settings: StudySettings;
+  /** Evaluations this session ran, and complete ones it took from the store (resume). */
+  evaluated: number;
+  reused: number;
+  seconds: number;
+  best: TrialRecord | null;
+  trials: TrialRecord[];
+}
+
+export interface TuneEnv {
+  ws: Workspace;
+  signal?: AbortSignal;
+  /** Progress lines (stderr). */
+  note?: (line: string) => void;
+}
+
+function mismatch(study: StudyRecord, what: string, given: unknown, stored: unknown): StockpipeError {
+  return new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${study.study_id} was created with ${what} ${JSON.stringify(stored)}; --resume was given ${JSON.stringify(given)}`);
+}
+
+/** The study to continue: its options must not contradict the ones given. */
+function resumeStudy(reg: Registry, o: TuneOptions): StudyRecord {
+  const s = getStudy(reg, o.resume!);
+  const st = s.settings as unknown as StudySettings;
+  const checks: [string, unknown, unknown][] = [['--task', o.task, s.task], ['--trials', o.trials, st.trials], ['--folds', o.folds, s.folds], ['--metric', o.metric, s.metric], ['--seed', o.seed, s.seed], ['--max-trees', o.maxTrees, st.max_trees], ['--test-from', o.testFrom, st.data.test_from]];
+  for (const [what, given, stored] of checks) if (given !== undefined && given !== stored) throw mismatch(s, what, given, stored);
+  if (o.asOf !== undefined) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `--as-of cannot be given with --resume: study ${s.study_id} tunes on features snapshot ${st.data.features_snapshot}`);
+  return s;
+}
+
+async function loadData(ws: Workspace, asOf: string | undefined, testFrom: string | undefined): Promise<PreTestData & { snapshot: number | null }> {
+  const ds = await loadWorkspaceVolumeData(ws, asOf);
+  return { ...preTestRows(ds, testFrom), snapshot: ds.lineage?.features_snapshot ?? null };
+}
+
+export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData> {
+  const reg = openRegistry(env.ws);
+  const runId = reg.startRun({ kind: 'tune', name: o.resume === undefined ? 'tune new study' : `tune --resume ${o.resume}`, seed: o.seed });
+  let studyId: string | null = null;
+  try {
+    let study: StudyRecord;
+    let data: PreTestData & { snapshot: number | null };
+    if (o.resume !== undefined) {
+      study = resumeStudy(reg, o);
+      const st = study.settings as unknown as StudySettings;
+      data = await loadData(env.ws, st.data.features_snapshot === null ? undefined : String(st.data.features_snapshot), st.data.test_from);
+      if (data.data_hash !== st.data.data_hash) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `the pre-test rows of features snapshot ${st.data.features_snapshot} no longer hash as when study ${study.study_id} began`);
+    } else {
+      data = await loadData(env.ws, o.asOf, o.testFrom);
+      const trials = o.trials ?? TUNE_DEFAULTS.trials;
+      const maxTrees = o.maxTrees ?? TUNE_DEFAULTS.maxTrees;
+      const settings: StudySettings = {
+        trials, eta: TUNE_DEFAULTS.eta, max_trees: maxTrees, rungs: rungPlan(trials, maxTrees, TUNE_DEFAULTS.eta),
+        data: { features_snapshot: data.snapshot, test_from: data.test_from, rows: data.rows, data_hash: data.data_hash },
+      };
+      const id = `study-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`;
+      study = createStudy(reg, {
+        study_id: id, name: o.name ?? id, task: o.task, metric: o.metric ?? TUNE_DEFAULTS.metric, direction: 'minimize', seed: o.seed ?? TUNE_DEFAULTS.seed,
+        space: { ...DEFAULT_SPACE }, settings: settings as unknown as Record<string, unknown>, folds: o.folds ?? TUNE_DEFAULTS.folds,
+      });
+    }
+    studyId = study.study_id;
+    reg.logParams(runId, { study_id: study.study_id });
+    const st = study.settings as unknown as StudySettings;
+    const trials = sampleTrials(checkSpace(study.space), study.seed, st.trials);
+    // A trial that already ran keeps its stored parameters (they are the study's record).
+    for (const r of studyTrials(reg, study.study_id)) if (r.rung === 0) trials[r.number] = r.params as never;
+    const parallel = Math.max(1, Math.min(o.parallel, trials.length));
+    const deadline = o.timeoutS === undefined ? null : performance.now() + o.timeoutS * 1000;
+    const t0 = performance.now();
+    const lanes = laneEvaluators(data, study.folds, parallel, o.threads);
+    let outcome;
+    try {
+      outcome = await runStudy({
+        reg, study, trials, rungs: st.rungs, lanes: lanes.evaluators, seed: study.seed, threads: lanes.threadsPerLane, signal: env.signal,
+        stopAt: deadline === null ? undefined : () => performance.now() >= deadline,
+        onEvaluation: (r, done, total) => env.note?.(`[${done}/${total}] trial ${r.number} rung ${r.rung} (${r.budget} trees): ${r.state}${r.score === null ? ` ${r.error ?? ''}` : ` ${study.metric} ${r.score.toFixed(5)}`} in ${(r.seconds ?? 0).toFixed(1)} s`),
+      });
+    } finally {
+      await lanes.close();
+    }
+    const state = outcome.state;
+    reg.transaction(() => {
+      reg.run('end study session', 'UPDATE studies SET state = ?, finished_at = ?, error = NULL WHERE study_id = ?', [state === 'complete' ? 'complete' : state, reg.timestamp(), study.study_id]);
+    });
+    reg.endRun(runId, state === 'interrupted' ? 'cancelled' : 'finished');
+    const fresh = getStudy(reg, study.study_id);
+    const data_: TuneData = {
+      study_id: fresh.study_id, name: fresh.name, state: fresh.state, task: fresh.task, metric: fresh.metric, direction: fresh.direction, seed: fresh.seed, folds: fresh.folds,
+      settings: st, evaluated: outcome.evaluated, reused: outcome.reused, seconds: Math.round((performance.now() - t0) / 10) / 100, best: outcome.best, trials: studyTrials(reg, study.study_id),
+    };
+    if (state === 'interrupted') throw new StockpipeError('SP_ERR_TUNE_INTERRUPTED', `study ${fresh.study_id} was interrupted after ${outcome.evaluated} evaluation(s) this session`, { hint: `Continue it with \`stockpipe tune --resume ${fresh.study_id}\`: complete trials are not run again.` });
+    return data_;
+  } catch (err) {
+    if (!(err instanceof StockpipeError && err.code === 'SP_ERR_TUNE_INTERRUPTED')) {
+      const message = err instanceof Error ? err.message : String(err);
+      reg.endRun(runId, 'failed', message);
+      // A study this session was working on ends failed (still resumable), never left `running`.
+      if (studyId !== null) setStudyState(reg, studyId, 'failed', message);
+    }
+    throw err;
+  } finally {
+    reg.close();
+  }
+}
