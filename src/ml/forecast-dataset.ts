@@ -8,6 +8,10 @@
  * training rows straight into pre-sized Float32Array columns, the rows sorted by target day (every
  * time split is then a range of them: no gathered copies). `stockpipe forecast` computes the same
  * inputs of each symbol's last row with the same code. Reads through db/; no model code here. */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
@@ -51,7 +55,7 @@ export interface ForecastFrame {
   adjClose: Float64Array;
   volume: Float64Array;
   /** The training rows and, in the same order, their inputs (`features` order) and vol_ma_20 (a baseline). */
-  set: ForecastRows & { features: string[]; x: Float32Array[]; ma20: Float64Array };
+  set: ForecastRows & { features: string[]; x: Float32Array[]; ma20: Float32Array };
   /** The snapshots read (absent for a plain file). */
   lineage?: DataLineage;
 }
@@ -76,10 +80,12 @@ export async function checkExtended(conn: DuckDBConnection, input: string, path 
 }
 
 const nan = (c: string): string => `coalesce(${sqlIdent(c)}, 'NaN'::DOUBLE)`;
+/** The columns the loader reads, in (Symbol, Date) order, nulls as NaN. */
+const SORTED_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close" AS adj`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, `${nan('vol_moving_avg')} AS vma`, `${nan('adj_close_rolling_med')} AS acm`, ...EXTENDED_COLUMNS.map((c) => `${nan(c)} AS ${sqlIdent(c)}`)].join(', ');
 /** Pass 1 (and the market's means): day, Adj Close, Volume, asset, log_volume, vol_ratio. */
-const BASE_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close"`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, nan('log_volume'), nan('vol_ratio')].join(', ');
+const BASE_LIST = ['d', 'adj', 'v', 'a', sqlIdent('log_volume'), sqlIdent('vol_ratio')].join(', ');
 /** Pass 2: everything an input may read. */
-const INPUT_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close"`, `("Asset" = 'stock')::UTINYINT AS a`, nan('vol_moving_avg'), nan('adj_close_rolling_med'), ...EXTENDED_COLUMNS.map(nan)].join(', ');
+const INPUT_LIST = ['d', 'adj', 'a', 'vma', 'acm', ...EXTENDED_COLUMNS.map(sqlIdent)].join(', ');
 
 const extIndex = new Map<string, number>(EXTENDED_COLUMNS.map((c, i) => [c, i]));
 
@@ -107,7 +113,7 @@ const upTo = (until: string | undefined): string => (until === undefined ? '' : 
  * Streams `sql` (INPUT_LIST columns) and computes the inputs `features` of every row into
  * `x[f][pos(row)]` (rows with pos < 0 are skipped); `ma20` gets vol_ma_20 the same way when given.
  */
-async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, x: Float32Array[], pos: (row: number) => number, ma20?: Float64Array): Promise<number> {
+async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, x: Float32Array[], pos: (row: number) => number, ma20?: Float32Array): Promise<number> {
   const computers = features.map(inputComputer);
   let scratch = new Float64Array(0);
   let dest = new Int32Array(0);
@@ -186,32 +192,47 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
   const base = { rows, symbolStart, day: new Int32Array(rows), adjClose: new Float64Array(rows), volume: new Float64Array(rows) };
   const market = new MarketDays();
   const withMarket = needsMarket(features);
-  const order = ` FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date"`;
-  let at = 0;
-  await readNumericColumns(conn, `SELECT ${BASE_LIST}${order}`, (c, n) => {
-    if (at + n > rows) throw new StockpipeError('SP_ERR_INTERNAL', `${path}: more rows than counted (${rows})`);
-    base.day.set((c[0] as Int32Array).subarray(0, n), at);
-    base.adjClose.set((c[1] as Float64Array).subarray(0, n), at);
-    base.volume.set((c[2] as Float64Array).subarray(0, n), at);
-    if (withMarket) market.add(baseChunk(c, n));
-    at += n;
-  });
-  if (at !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${path}, expected ${rows}`);
-  for (let s = 0; s < counts.length; s++) {
-    for (let i = symbolStart[s]! + 1; i < symbolStart[s + 1]!; i++) {
-      if (base.day[i]! <= base.day[i - 1]!) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not sorted by Symbol, Date (row ${i})`, { hint: 'Rebuild it with `stockpipe features --extended --force`.' });
-    }
+  // Sorted once by DuckDB (within its memory limit, spilling to its temp folder) into a temporary
+  // file that both passes then stream in order: DuckDB holds no sorted result while the inputs fill.
+  const setting = String((await queryRows(conn, `SELECT current_setting('temp_directory') AS d`))[0]!.d ?? '');
+  const dir = setting === '' ? tmpdir() : setting;
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `forecast-rows-${process.pid}-${randomUUID()}.parquet`);
+  try {
+    await conn.run(`COPY (SELECT ${SORTED_LIST} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    const sorted = ` FROM read_parquet(${sqlString(tmp)})`;
+    let at = 0;
+    await readNumericColumns(conn, `SELECT ${BASE_LIST}${sorted}`, (c, n) => {
+      if (at + n > rows) throw new StockpipeError('SP_ERR_INTERNAL', `${path}: more rows than counted (${rows})`);
+      base.day.set((c[0] as Int32Array).subarray(0, n), at);
+      base.adjClose.set((c[1] as Float64Array).subarray(0, n), at);
+      base.volume.set((c[2] as Float64Array).subarray(0, n), at);
+      if (withMarket) market.add(baseChunk(c, n));
+      at += n;
+    });
+    if (at !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${path}, expected ${rows}`);
+    checkSorted(base, path);
+    const r = forecastRows(base);
+    const n = r.row.length;
+    const pos = new Int32Array(rows).fill(-1);
+    for (let k = 0; k < n; k++) pos[r.row[k]!] = k;
+    const set = { ...r, features: [...features], x: features.map(() => new Float32Array(n)), ma20: new Float32Array(n) };
+    const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, { cal: new TargetCalendar(), market }, set.x, (i) => pos[i]!, set.ma20);
+    if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
+    return { path, ...base, set };
+  } finally {
+    await rm(tmp, { force: true });
   }
-  const r = forecastRows(base);
-  const n = r.row.length;
-  const pos = new Int32Array(rows).fill(-1);
-  for (let k = 0; k < n; k++) pos[r.row[k]!] = k;
-  const set = { ...r, features: [...features], x: features.map(() => new Float32Array(n)), ma20: new Float64Array(n) };
-  const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${order}`, features, { cal: new TargetCalendar(), market }, set.x, (i) => pos[i]!, set.ma20);
-  if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
-  return { path, ...base, set };
 }
 
+function checkSorted(base: Pick<ForecastFrame, 'symbolStart' | 'day'>, path: string): void {
+  const { symbolStart, day } = base;
+  for (let s = 0; s + 1 < symbolStart.length; s++) {
+    for (let i = symbolStart[s]! + 1; i < symbolStart[s + 1]!; i++) {
+      if (day[i]! <= day[i - 1]!) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not sorted by Symbol, Date (row ${i})`, { hint: 'Rebuild it with `stockpipe features --extended --force`.' });
+    }
+  }
+}
 /** Each symbol's last row (its newest bar, dated up to `until` when given), ordered by Symbol. */
 export interface LastRows {
   symbols: string[];
@@ -243,9 +264,9 @@ export async function loadLastRows(conn: DuckDBConnection, input: string, label 
     if (needsMarket(features)) {
       const lo = await queryRows(conn, `SELECT (min("Date") - INTERVAL ${MARKET_DAYS_BACK} DAY)::DATE::VARCHAR AS lo FROM ${table}`);
       const window = ` AND "Date" >= ${sqlString(String(lo[0]!.lo))}`;
-      await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date"`, (c, k) => market.add(baseChunk(c, k)));
+      await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM (SELECT ${SORTED_LIST} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date")`, (c, k) => market.add(baseChunk(c, k)));
     }
-    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM ${table} ORDER BY "Symbol"`, features, { cal: new TargetCalendar(), market }, out.x, (i) => i);
+    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${SORTED_LIST} FROM ${table} ORDER BY "Symbol")`, features, { cal: new TargetCalendar(), market }, out.x, (i) => i);
     let at = 0;
     await readNumericColumns(conn, `SELECT CAST("Date" AS DATE) AS d, "Adj Close", "Volume"::DOUBLE FROM ${table} ORDER BY "Symbol"`, (c, k) => {
       out.day.set((c[0] as Int32Array).subarray(0, k), at);

@@ -13,7 +13,7 @@ import { logRatio } from '../features/lagged.js';
 import type { ForecastFrame } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
 import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
-import type { IterationInfo, TrainSet } from './gbdt/dataset.js';
+import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
 import { forecastMetrics, withSkill, type ForecastActuals } from './metrics/forecast.js';
 import { makeSlicesFromDays } from './train.js';
 import { gbdtParams, type TreeTrainParams } from './tree-train.js';
@@ -68,19 +68,26 @@ function inputs(frame: ForecastFrame, names: readonly string[], r: Range): Float
   });
 }
 
-/** Targets of the rows `r`: the log return, and log1p(Volume_t+1) less the volume model's offset (log_volume, as stored). */
-function targets(frame: ForecastFrame, r: Range): { ret: Float64Array; volResidual: Float64Array } {
+/** A target of the rows `r` in shared memory (the trainer reads it in place): the log return, or
+ * log1p(Volume_t+1) less the volume model's offset (log_volume, as stored). */
+function target(frame: ForecastFrame, r: Range, which: 'ret' | 'volume'): Float64Array {
   const n = r.hi - r.lo;
-  const ret = new Float64Array(n);
-  const volResidual = new Float64Array(n);
+  const y = sharedFloat64Array(n);
   const logv = inputs(frame, ['log_volume'], r)[0]!;
   for (let k = 0; k < n; k++) {
     const i = frame.set.row[r.lo + k]!;
-    ret[k] = logRatio(frame.adjClose[i + 1]!, frame.adjClose[i]!);
-    volResidual[k] = Math.log1p(frame.volume[i + 1]!) - logv[k]!;
+    y[k] = which === 'ret' ? logRatio(frame.adjClose[i + 1]!, frame.adjClose[i]!) : Math.log1p(frame.volume[i + 1]!) - logv[k]!;
   }
-  return { ret, volResidual };
+  return y;
 }
+
+/** The time split of the training rows as ranges (train, validation, test) and its cut days. */
+function split(frame: ForecastFrame, testFrom: string | undefined): { train: Range; valid: Range; test: Range; testFrom: number | null; validFrom: number | null } {
+  const s = makeSlicesFromDays(frame.set.targetDay, testFrom);
+  return { train: range(s.train), valid: range(s.valid), test: range(s.test), testFrom: s.testFrom, validFrom: s.validFrom };
+}
+
+const size = (r: Range): number => r.hi - r.lo;
 
 /** Metrics of the model and the baselines on the rows `r`, with skill against persistence. */
 function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<string, Record<string, number>> {
@@ -101,7 +108,7 @@ function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<
   return {
     forecast: withSkill(forecastMetrics(y, pred), persistence),
     persistence: withSkill(persistence, persistence),
-    vol_ma_20: withSkill(forecastMetrics(y, { volume: frame.set.ma20.subarray(r.lo, r.hi) }), persistence),
+    vol_ma_20: withSkill(forecastMetrics(y, { volume: Float64Array.from(frame.set.ma20.subarray(r.lo, r.hi)) }), persistence),
   };
 }
 
@@ -110,21 +117,21 @@ const dayRange = (frame: ForecastFrame, r: Range): { date_min: string; date_max:
 export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<ForecastOutcome> {
   const rows = frame.set;
   if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history.' });
-  const s = makeSlicesFromDays(rows.targetDay, p.testFrom);
-  if (s.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use an earlier --test-from, or more history.' });
-  if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  const s = split(frame, p.testFrom);
+  if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use an earlier --test-from, or more history.' });
+  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
   const t0 = performance.now();
-  const [train, validR, test] = [range(s.train), range(s.valid), range(s.test)];
   const featureNames = [...rows.features];
   const logVolume = featureNames.indexOf('log_volume');
   if (logVolume < 0) throw new StockpipeError('SP_ERR_INTERNAL', 'the day-ahead inputs lack log_volume (the volume model\'s offset)');
-  const trainX = inputs(frame, featureNames, train);
-  const validX = s.valid.length > 0 ? inputs(frame, featureNames, validR) : null;
-  const trainY = targets(frame, train);
-  const validY = s.valid.length > 0 ? targets(frame, validR) : null;
+  const trainX = inputs(frame, featureNames, s.train);
+  const validX = size(s.valid) > 0 ? inputs(frame, featureNames, s.valid) : null;
   const lines: string[] = [];
-  const fit = async (name: string, y: Float64Array, vy: Float64Array | null, transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
-    lines.push(`# ${name}: gbdt on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
+  // One booster at a time, each with its own targets (built when it starts, dropped when it ends).
+  const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
+    const y = target(frame, s.train, which);
+    const vy = validX ? target(frame, s.valid, which) : null;
+    lines.push(`# ${name}: gbdt on ${size(s.train)} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
     hooks.progress.start(`train forecast ${name}`, p.trees);
     try {
       const train: TrainSet = { columns: trainX, y, featureNames, targetTransform: transform };
@@ -140,21 +147,21 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
       hooks.progress.stop();
     }
   };
-  const ret = await fit('adj_close', trainY.ret, validY?.ret ?? null, 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
-  const vol = await fit('volume', trainY.volResidual, validY?.volResidual ?? null, 'log1p', 'log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence');
+  const ret = await fit('adj_close', 'ret', 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
+  const vol = await fit('volume', 'volume', 'log1p', 'log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence');
   vol.model.offset = { feature: logVolume, transform: 'identity' };
   const model: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
   const trainSeconds = (performance.now() - t0) / 1000;
-  const metrics = evaluate(model, frame, test);
-  const valid = s.valid.length > 0 ? evaluate(model, frame, validR).forecast! : null;
+  const metrics = evaluate(model, frame, s.test);
+  const valid = validX ? evaluate(model, frame, s.valid).forecast! : null;
   return {
     model,
-    rows_train: s.train.length,
-    rows_valid: s.valid.length,
-    rows_test: s.test.length,
+    rows_train: size(s.train),
+    rows_valid: size(s.valid),
+    rows_test: size(s.test),
     rows_skipped_gaps: rows.skippedGaps,
     split: { kind: 'time', test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: false, on: 'target_day' },
-    test: dayRange(frame, test),
+    test: dayRange(frame, s.test),
     metrics,
     valid_metrics: valid,
     train_seconds: Math.round(trainSeconds * 1000) / 1000,
@@ -170,8 +177,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
  * tested on: re-scores a champion on new data, and `evaluate` re-scores a forecast model.
  */
 export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFrame, testFrom: string | null): { metrics: Record<string, Record<string, number>>; test: { date_min: string; date_max: string; rows: number } } {
-  const s = makeSlicesFromDays(frame.set.targetDay, testFrom ?? undefined);
-  if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
-  const test = range(s.test);
-  return { metrics: evaluate(model, frame, test), test: dayRange(frame, test) };
+  const s = split(frame, testFrom ?? undefined);
+  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  return { metrics: evaluate(model, frame, s.test), test: dayRange(frame, s.test) };
 }
