@@ -262,7 +262,7 @@ export async function loadLastRows(conn: DuckDBConnection, input: string, label 
     if (n === 0) return out;
     const market = new MarketDays();
     if (needsMarket(features)) {
-      const lo = await queryRows(conn, `SELECT (min("Date") - INTERVAL ${MARKET_DAYS_BACK} DAY)::DATE::VARCHAR AS lo FROM ${table}`);
+      const lo = await queryRows(conn, `SELECT (CAST(min("Date") AS DATE) - INTERVAL ${MARKET_DAYS_BACK} DAY)::DATE::VARCHAR AS lo FROM ${table}`);
       const window = ` AND "Date" >= ${sqlString(String(lo[0]!.lo))}`;
       await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM (SELECT ${SORTED_LIST} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date")`, (c, k) => market.add(baseChunk(c, k)));
     }
