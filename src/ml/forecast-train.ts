@@ -14,7 +14,7 @@ import type { ForecastFrame } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
 import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
 import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
-import { forecastMetrics, withSkill, type ForecastActuals } from './metrics/forecast.js';
+import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { makeSlicesFromDays } from './train.js';
 import { gbdtParams, type TreeTrainParams } from './tree-train.js';
 
