@@ -5,7 +5,8 @@
  * depth 6, 64 leaves, ≤ 1000 trees, early stopping on the validation window) on the base inputs,
  * base + each group, every group, and every group but one. Prints the volume skill against
  * persistence on the validation window (what the inputs are chosen by) and on the test slice (reported, never
- * used to choose), with the trees kept. JSON on stdout. */
+ * used to choose), with the trees kept. With --each: the default inputs, and without each non-base
+ * input in turn. JSON on stdout. */
 import { Workspace } from '../src/core/workspace.js';
 import { silentProgress } from '../src/core/progress.js';
 import { inputGroup, KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
@@ -13,12 +14,12 @@ import type { ForecastFrame } from '../src/ml/forecast-dataset.js';
 import { trainForecastModel } from '../src/ml/forecast-train.js';
 import { openDuckDB } from '../src/db/duckdb.js';
 import { featuresRead, readLabel } from '../src/ml/rescore.js';
-import { loadForecastFrame } from '../src/ml/forecast-dataset.js';
+import { FORECAST_FEATURES, loadForecastFrame } from '../src/ml/forecast-dataset.js';
 import { sourceOf } from '../src/store/read.js';
 
 const args = process.argv.slice(2);
 const root = args.find((a) => !a.startsWith('--'));
-if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N]');
+if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each]');
 const threads = Number(args[args.indexOf('--threads') + 1] ?? 1) || 1;
 const ws = new Workspace(root, { threads, memoryLimit: '1GB' });
 const t = featuresRead(ws);
@@ -35,11 +36,11 @@ function view(names: string[]): ForecastFrame {
 }
 
 const runs = new Map<string, { variant: string; valid_skill_volume: number } & Record<string, unknown>>();
-async function run(gs: string[]): Promise<number> {
-  const key = gs.length === 0 ? 'base' : `base+${[...gs].sort().join('+')}`;
+async function run(gs: string[], only?: string[], label?: string): Promise<number> {
+  const key = label ?? (gs.length === 0 ? 'base' : `base+${[...gs].sort().join('+')}`);
   const known = runs.get(key);
   if (known) return known.valid_skill_volume;
-  const names = withGroups(gs);
+  const names = only ?? withGroups(gs);
   const s0 = performance.now();
   const out = await trainForecastModel(view(names), { seed: 42, threads, trees: 1000, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 10 }, { progress: silentProgress });
   const r = {
@@ -58,6 +59,14 @@ async function run(gs: string[]): Promise<number> {
   return r.valid_skill_volume;
 }
 
+// --each: the default inputs (FORECAST_FEATURES), and without each input beyond the base one at a time.
+if (args.includes('--each')) {
+  const chosen = [...FORECAST_FEATURES] as string[];
+  const all = await run([], chosen, 'default');
+  for (const n of chosen.filter((x) => inputGroup(x) !== 'base')) await run([], chosen.filter((x) => x !== n), `default-${n}`);
+  process.stdout.write(`${JSON.stringify({ workspace: ws.root, default_valid_skill_volume: all, runs: [...runs.values()] }, null, 1)}\n`);
+  process.exit(0);
+}
 // Each group alone on top of the base, all of them, all but each one.
 for (const g of groups) await run([g]);
 await run(groups);

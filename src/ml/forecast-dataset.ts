@@ -27,7 +27,7 @@ export const FORECAST_FEATURES = [
   'log_vol_moving_avg', // log1p(vol_moving_avg_t)
   'is_stock', // 1 stock, 0 etf
   'vol_ratio_5', 'vol_trend', // ratios: today vs the 5-row mean, the 5-row vs the 20-row mean
-  'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', 'opex', // the target day's calendar
+  'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', // the target day's calendar
   'quarter_echo', // the symbol's own volume one quarter before the target day
 ] as const;
 

@@ -68,13 +68,11 @@ function inputs(frame: ForecastFrame, names: readonly string[], r: Range): Float
   });
 }
 
-/** A target of the rows `r` in shared memory (the trainer reads it in place): the log return, or
- * log1p(Volume_t+1) less the volume model's offset (log_volume, as stored). */
-function target(frame: ForecastFrame, r: Range, which: 'ret' | 'volume'): Float64Array {
-  const n = r.hi - r.lo;
-  const y = sharedFloat64Array(n);
+/** Fills `y` (shared memory: the trainer reads it in place) with a target of the rows `r`: the log
+ * return, or log1p(Volume_t+1) less the volume model's offset (log_volume, as stored). */
+function fillTarget(frame: ForecastFrame, r: Range, which: 'ret' | 'volume', y: Float64Array): Float64Array {
   const logv = inputs(frame, ['log_volume'], r)[0]!;
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < r.hi - r.lo; k++) {
     const i = frame.set.row[r.lo + k]!;
     y[k] = which === 'ret' ? logRatio(frame.adjClose[i + 1]!, frame.adjClose[i]!) : Math.log1p(frame.volume[i + 1]!) - logv[k]!;
   }
@@ -127,10 +125,12 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const trainX = inputs(frame, featureNames, s.train);
   const validX = size(s.valid) > 0 ? inputs(frame, featureNames, s.valid) : null;
   const lines: string[] = [];
-  // One booster at a time, each with its own targets (built when it starts, dropped when it ends).
+  // One booster at a time; the second refills the first one's target buffers.
+  const yTrain = sharedFloat64Array(size(s.train));
+  const yValid = validX ? sharedFloat64Array(size(s.valid)) : null;
   const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
-    const y = target(frame, s.train, which);
-    const vy = validX ? target(frame, s.valid, which) : null;
+    const y = fillTarget(frame, s.train, which, yTrain);
+    const vy = yValid ? fillTarget(frame, s.valid, which, yValid) : null;
     lines.push(`# ${name}: gbdt on ${size(s.train)} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
     hooks.progress.start(`train forecast ${name}`, p.trees);
     try {
