@@ -12,7 +12,7 @@ import { civilFromDays } from '../core/calendar.js';
 import { logRatio } from '../features/lagged.js';
 import type { ForecastFrame } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
-import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
+import { binSets, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
 import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { makeSlicesFromDays } from './train.js';
@@ -125,7 +125,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const trainX = inputs(frame, featureNames, s.train);
   const validX = size(s.valid) > 0 ? inputs(frame, featureNames, s.valid) : null;
   const lines: string[] = [];
-  // One booster at a time; the second refills the first one's target buffers.
+  // One booster at a time, on the same bins (made once); the second refills the first one's target buffers.
+  let binned: BinnedSets | undefined;
   const yTrain = sharedFloat64Array(size(s.train));
   const yValid = validX ? sharedFloat64Array(size(s.valid)) : null;
   const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
@@ -140,7 +141,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
         lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
         hooks.progress.update(it.iteration);
       };
-      const r = await trainGbdt(train, valid, gbdtParams(p), { onIteration, signal: hooks.signal });
+      const r = await trainGbdt(train, valid, gbdtParams(p), { onIteration, signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
       return r;
     } finally {
