@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nextTradingDay, toDayNumber } from '../src/core/calendar.js';
 import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
+import { Workspace } from '../src/core/workspace.js';
+import { openDuckDB } from '../src/db/duckdb.js';
+import { loadForecastFrame, loadLastRows } from '../src/ml/forecast-dataset.js';
+import { KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
 import { forecastFromJSON, forecastToJSON } from '../src/ml/forecast-model.js';
+import { featuresRead } from '../src/ml/rescore.js';
+import { sourceOf } from '../src/store/read.js';
 import { forecastsDue, forecastsFor, latestForecast } from '../src/registry/forecasts.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
@@ -203,6 +209,37 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
       expect(Object.keys(doc.paths)).toContain('/forecast/{symbol}');
     } finally {
       await app.close();
+    }
+  });
+
+  it('stockpipe forecast computes every input of a last bar exactly as training computed it for that row (market means included)', async () => {
+    const w = new Workspace(ws);
+    const t = featuresRead(w);
+    const db = await openDuckDB(w.duckdbSettings());
+    try {
+      const frame = await loadForecastFrame(db.connection, sourceOf(t), 'features', undefined, KNOWN_INPUTS);
+      // A day well inside the data: each symbol's row dated D is a training row of the full frame, and its last bar when bounded by D.
+      const days = [...new Set(frame.set.targetDay)];
+      const d = days[Math.floor(days.length * 0.6)]!;
+      const until = new Date(d * 86_400_000).toISOString().slice(0, 10);
+      const last = await loadLastRows(db.connection, sourceOf(t), 'features', until, KNOWN_INPUTS);
+      const at = new Map<number, number>();
+      frame.set.row.forEach((i, k) => at.set(i, k));
+      let compared = 0;
+      for (let s = 0; s + 1 < frame.symbolStart.length; s++) {
+        // The symbol's row dated `until` (its last bar by then), when it is a training row.
+        let i = frame.symbolStart[s + 1]! - 1;
+        while (i >= frame.symbolStart[s]! && frame.day[i]! > d) i--;
+        const k = at.get(i);
+        if (k === undefined || frame.day[i] !== d) continue;
+        const j = last.day.findIndex((e, q) => e === d && last.adjClose[q] === frame.adjClose[i] && last.volume[q] === frame.volume[i]);
+        expect(j, `row ${i}: no last bar dated ${until} with its Adj Close and Volume`).toBeGreaterThanOrEqual(0);
+        KNOWN_INPUTS.forEach((name, f) => expect(Object.is(last.x[f]![j], frame.set.x[f]![k]), `${name} of row ${i}`).toBe(true));
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(10);
+    } finally {
+      db.close();
     }
   });
 

@@ -29,7 +29,7 @@ import { FeatureAssembler } from './assemble.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 import { readNumericColumns } from '../db/read-columns.js';
 
-export const FEATURES_VERSION = 1;
+export const FEATURES_VERSION = 2;
 export const DEFAULT_WINDOW = 30;
 /** How long a finished reader worker may take to exit on its own before it is terminated. */
 const WORKER_EXIT_MS = 10_000;

@@ -52,6 +52,8 @@ function naive(x: LaggedInput): Record<string, number[]> {
     const next = nextTradingDay(date);
     out.dow!.push(new Date(`${next}T00:00:00Z`).getUTCDay());
     out.gap_days!.push(toDayNumber(next) - x.day[t]!);
+    // One quarter (63 rows) before the target row t+1, ± 2 rows, against today's 20-row level.
+    out.quarter_echo!.push(t >= 64 ? Math.max(...lv.slice(t - 64, t - 59)) - mean(lv.slice(t - 19)) : NaN);
   }
   return out;
 }
@@ -68,7 +70,7 @@ describe('extended (lagged) features', () => {
   it('equal the naive twin over many seeds', () => {
     const cal = new NextTradingDay();
     for (let seed = 1; seed <= 30; seed++) {
-      const x = series(seed, Math.floor(lcg(seed * 7)() * 120));
+      const x = series(seed, 20 + ((seed * 37) % 160)); // 20..179 rows: some windows never fill, some do
       const got = compute(x, cal);
       const want = naive(x);
       EXTENDED_COLUMNS.forEach((c, j) => {
@@ -79,10 +81,10 @@ describe('extended (lagged) features', () => {
 
   it('contain no information from after day t: changing or shuffling later rows leaves rows ≤ t unchanged', () => {
     for (let seed = 1; seed <= 25; seed++) {
-      const x = series(100 + seed, 90);
+      const x = series(100 + seed, 130);
       const before = compute(x);
       const rnd = lcg(seed);
-      const t = Math.floor(rnd() * (x.rows - 2));
+      const t = (seed * 41) % (x.rows - 2); // spread over the rows (the generator's first draws are not)
       // Shuffle every later row (prices, volumes, ranges) and scale it: the future is scrambled.
       const y: LaggedInput = { ...x, high: x.high.slice(), low: x.low.slice(), adjClose: x.adjClose.slice(), volume: x.volume.slice() };
       for (let i = x.rows - 1; i > t + 1; i--) {

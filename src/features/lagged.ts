@@ -1,8 +1,9 @@
 /** @module features/lagged
  * The extended (day-ahead) features of `stockpipe features --extended` (docs/data.md, docs/models.md): per symbol in
  * date order, the row of day t holds only what is known at the close of day t — returns, volatility,
- * log volume and its means over windows ending at t — plus calendar facts about the next trading
- * day (its weekday, the calendar days until it), which are known in advance. Nothing here reads a
+ * log volume and its means over windows ending at t, the symbol's volume one quarter before the
+ * next trading day (rows t-64..t-60) — plus calendar facts about the next trading day (its weekday,
+ * the calendar days until it), which are known in advance. Nothing here reads a
  * row after t, so the features of day t are those a forecaster has when predicting day t+1.
  * Every window is summed on its own (no running sums): a row's value depends only on the
  * EXTENDED_LOOKBACK rows before it, so an incremental rebuild equals a full one bit for bit.
@@ -23,12 +24,19 @@ export const EXTENDED_COLUMNS = [
   'vol_ma_20', // mean of Volume over t-19..t (raw; the 20-day-mean baseline)
   'dow', // weekday of the next NYSE trading day after t: 1 = Monday … 5 = Friday
   'gap_days', // calendar days from t to the next NYSE trading day
+  'quarter_echo', // max log_volume over rows t-64..t-60 (the target day's rows one quarter, 63 rows, earlier ± 2) minus log_vol_ma_20
 ] as const;
 
 export type ExtendedColumn = (typeof EXTENDED_COLUMNS)[number];
 
-/** Rows before t that a feature of day t may read (ret_20 and vol_20 reach back 20 rows). */
-export const EXTENDED_LOOKBACK = 20;
+/** quarter_echo reads the rows QUARTER_ROWS − 1 ± 2 before t (t+1 − 63 ± 2: quarterly reports recur). */
+export const QUARTER_ROWS = 63;
+
+/** Rows before t that a feature of day t may read (quarter_echo reaches back QUARTER_ROWS + 1 rows). */
+export const EXTENDED_LOOKBACK = QUARTER_ROWS + 1;
+
+/** Rows before t that the 20-row windows read (ret_20, vol_20): a day-ahead training row needs them all. */
+export const SHORT_LOOKBACK = 20;
 
 /** One symbol's input columns, in date order. */
 export interface LaggedInput {
@@ -87,7 +95,7 @@ export function isoWeekday(day: number): number {
 export function laggedFeatures(x: LaggedInput, out: readonly Float64Array[], cal: NextTradingDay = new NextTradingDay()): void {
   const n = x.rows;
   const { adjClose: a, volume: v, high, low, day } = x;
-  const [ret1, ret5, ret20, vol20, hl, logv, lvma5, lvma20, vratio, vma20, dow, gap] = out as Float64Array[];
+  const [ret1, ret5, ret20, vol20, hl, logv, lvma5, lvma20, vratio, vma20, dow, gap, qEcho] = out as Float64Array[];
   for (let t = 0; t < n; t++) {
     ret1![t] = t >= 1 ? logRatio(a[t]!, a[t - 1]!) : NaN;
     ret5![t] = t >= 5 ? logRatio(a[t]!, a[t - 5]!) : NaN;
@@ -128,5 +136,10 @@ export function laggedFeatures(x: LaggedInput, out: readonly Float64Array[], cal
       vma20![t] = NaN;
       vratio![t] = NaN;
     }
+    if (t >= EXTENDED_LOOKBACK) {
+      let m = -Infinity;
+      for (let k = t - QUARTER_ROWS - 1; k <= t - QUARTER_ROWS + 3; k++) m = Math.max(m, logv![k]!);
+      qEcho![t] = m - lvma20![t]!;
+    } else qEcho![t] = NaN;
   }
 }

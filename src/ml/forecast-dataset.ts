@@ -1,29 +1,51 @@
 /** @module ml/forecast-dataset
- * The day-ahead model's rows (docs/models.md) from the features table built with --extended:
- * per row (symbol, day t) the model inputs — the lagged columns of features/lagged plus a few
- * derived from the row itself (all known at the close of t) — and, for training, the targets of
- * the symbol's next row: its log return of Adj Close and log1p(Volume). The same column builder
- * (modelColumns) serves training and `stockpipe forecast`, so both see identical inputs.
- * Reads through db/; no model code here. */
+ * The day-ahead model's rows (docs/models.md) from the features table built with --extended. A
+ * training row is (symbol, day t) with the symbol's next bar on the next NYSE trading day: its
+ * inputs (ml/forecast-inputs: all known at the close of t) and its targets (day t+1's Adj Close and
+ * Volume, read from the frame's next row). Read in two streamed passes in (Symbol, Date) order so
+ * that no per-row object and no Float64 copy of the inputs is ever held: the first keeps Date, Adj
+ * Close and Volume of every row and the market's daily means; the second computes the inputs of the
+ * training rows straight into pre-sized Float32Array columns, the rows sorted by target day (every
+ * time split is then a range of them: no gathered copies). `stockpipe forecast` computes the same
+ * inputs of each symbol's last row with the same code. Reads through db/; no model code here. */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
-import { readNumericColumns } from '../db/read-columns.js';
+import { readNumericColumns, type NumericColumn } from '../db/read-columns.js';
 import { type DataLineage, hashArrays } from './dataset.js';
-import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK, logRatio, NextTradingDay } from '../features/lagged.js';
+import { EXTENDED_COLUMNS, logRatio, NextTradingDay, SHORT_LOOKBACK } from '../features/lagged.js';
+import { inputComputer, MarketDays, needsMarket, TargetCalendar, type InputChunk, type InputContext } from './forecast-inputs.js';
 
-/** The model's inputs, in model.json feature_names order. */
+/** The model's inputs, in model.json feature_names order (chosen by validation skill, docs/models.md). */
 export const FORECAST_FEATURES = [
   'ret_1', 'ret_5', 'ret_20', 'vol_20', 'hl_range', 'log_volume', 'log_vol_ma_5', 'log_vol_ma_20', 'vol_ratio', 'dow', 'gap_days',
   'price_vs_med', // ln(Adj Close_t / adj_close_rolling_med_t)
   'log_vol_moving_avg', // log1p(vol_moving_avg_t)
   'is_stock', // 1 stock, 0 etf
+  'vol_ratio_5', 'vol_trend', // ratios: today vs the 5-row mean, the 5-row vs the 20-row mean
+  'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', // the target day's calendar
+  'quarter_echo', // the symbol's own volume one quarter before the target day
 ] as const;
 
 /** The volume model boosts from persistence: its offset is this input (log1p(Volume_t)). */
 export const LOG_VOLUME_FEATURE = FORECAST_FEATURES.indexOf('log_volume');
 
-/** Rows of the features table as typed arrays, in file order (Symbol, Date). */
+/** The training rows of a features table: day t with a next row of the same symbol dated the next
+ * NYSE trading day, the 20-row windows complete and both Adj Close > 0; sorted by target day. */
+export interface ForecastRows {
+  /** Rows left out because the symbol's next bar is not the next trading day (missing days). */
+  skippedGaps: number;
+  /** Frame row of day t (its target is frame row + 1). */
+  row: Int32Array;
+  /** Day number of t+1 (the target day; ascending; the time split cuts on it). */
+  targetDay: Int32Array;
+}
+
+/** A features table as the day-ahead model reads it. */
 export interface ForecastFrame {
   path: string;
   rows: number;
@@ -32,35 +54,15 @@ export interface ForecastFrame {
   day: Int32Array;
   adjClose: Float64Array;
   volume: Float64Array;
-  isStock: Uint8Array;
-  vma: Float64Array;
-  acm: Float64Array;
-  /** One array per EXTENDED_COLUMNS entry. */
-  ext: Float64Array[];
+  /** The training rows and, in the same order, their inputs (`features` order) and vol_ma_20 (a baseline). */
+  set: ForecastRows & { features: string[]; x: Float32Array[]; ma20: Float32Array };
   /** The snapshots read (absent for a plain file). */
   lineage?: DataLineage;
 }
 
 /** sha256 of every loaded array (rows, values, order): the frame's data version. */
 export function frameHash(f: ForecastFrame): string {
-  return hashArrays([f.symbolStart, f.day, f.adjClose, f.volume, f.isStock, f.vma, f.acm, ...f.ext]);
-}
-
-const ext = (name: string): number => EXTENDED_COLUMNS.indexOf(name as (typeof EXTENDED_COLUMNS)[number]);
-
-/** The model inputs of every frame row (FORECAST_FEATURES order); lagged columns are shared, not copied. */
-export function modelColumns(f: ForecastFrame): Float64Array[] {
-  const n = f.rows;
-  const priceVsMed = new Float64Array(n);
-  const logVma = new Float64Array(n);
-  const stock = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    priceVsMed[i] = logRatio(f.adjClose[i]!, f.acm[i]!);
-    logVma[i] = Number.isNaN(f.vma[i]!) ? NaN : Math.log1p(f.vma[i]!);
-    stock[i] = f.isStock[i]!;
-  }
-  const derived: Record<string, Float64Array> = { price_vs_med: priceVsMed, log_vol_moving_avg: logVma, is_stock: stock };
-  return FORECAST_FEATURES.map((name) => derived[name] ?? f.ext[ext(name)]!);
+  return hashArrays([f.symbolStart, f.day, f.adjClose, f.volume, f.set.row, f.set.ma20, ...f.set.x]);
 }
 
 /** Fails with SP_ERR_TRAIN_DATA unless `path` is a features table with the extended columns. */
@@ -78,99 +80,76 @@ export async function checkExtended(conn: DuckDBConnection, input: string, path 
 }
 
 const nan = (c: string): string => `coalesce(${sqlIdent(c)}, 'NaN'::DOUBLE)`;
-const SELECT_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close"`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, nan('vol_moving_avg'), nan('adj_close_rolling_med'), ...EXTENDED_COLUMNS.map(nan)].join(', ');
+/** The columns the loader reads, in (Symbol, Date) order, nulls as NaN. */
+const SORTED_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close" AS adj`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, `${nan('vol_moving_avg')} AS vma`, `${nan('adj_close_rolling_med')} AS acm`, ...EXTENDED_COLUMNS.map((c) => `${nan(c)} AS ${sqlIdent(c)}`)].join(', ');
+/** Pass 1 (and the market's means): day, Adj Close, Volume, asset, log_volume, vol_ratio. */
+const BASE_LIST = ['d', 'adj', 'v', 'a', sqlIdent('log_volume'), sqlIdent('vol_ratio')].join(', ');
+/** Pass 2: everything an input may read. */
+const INPUT_LIST = ['d', 'adj', 'a', 'vma', 'acm', ...EXTENDED_COLUMNS.map(sqlIdent)].join(', ');
 
-function emptyFrame(path: string, rows: number, symbols: number): ForecastFrame {
-  return {
-    path, rows, symbolStart: new Int32Array(symbols + 1), day: new Int32Array(rows), adjClose: new Float64Array(rows), volume: new Float64Array(rows),
-    isStock: new Uint8Array(rows), vma: new Float64Array(rows), acm: new Float64Array(rows), ext: EXTENDED_COLUMNS.map(() => new Float64Array(rows)),
-  };
+const extIndex = new Map<string, number>(EXTENDED_COLUMNS.map((c, i) => [c, i]));
+
+/** A pass-1 chunk as an InputChunk (only log_volume and vol_ratio of the lagged columns). */
+function baseChunk(c: NumericColumn[], n: number): InputChunk {
+  return { rows: n, day: c[0] as Int32Array, adjClose: c[1] as Float64Array, isStock: c[3] as Uint8Array, vma: new Float64Array(0), acm: new Float64Array(0), ext: (name) => c[name === 'log_volume' ? 4 : name === 'vol_ratio' ? 5 : -1] as Float64Array };
 }
 
-async function fill(conn: DuckDBConnection, sql: string, f: ForecastFrame): Promise<void> {
-  let at = 0;
-  await readNumericColumns(conn, sql, (c, n) => {
-    if (at + n > f.rows) throw new StockpipeError('SP_ERR_INTERNAL', `${f.path}: more rows than counted (${f.rows})`);
-    f.day.set((c[0] as Int32Array).subarray(0, n), at);
-    f.adjClose.set((c[1] as Float64Array).subarray(0, n), at);
-    f.volume.set((c[2] as Float64Array).subarray(0, n), at);
-    f.isStock.set((c[3] as Uint8Array).subarray(0, n), at);
-    f.vma.set((c[4] as Float64Array).subarray(0, n), at);
-    f.acm.set((c[5] as Float64Array).subarray(0, n), at);
-    for (let e = 0; e < f.ext.length; e++) f.ext[e]!.set((c[6 + e] as Float64Array).subarray(0, n), at);
-    at += n;
-  });
-  if (at !== f.rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${f.path}, expected ${f.rows}`);
+/** A pass-2 chunk as an InputChunk. */
+function inputChunk(c: NumericColumn[], n: number): InputChunk {
+  return {
+    rows: n, day: c[0] as Int32Array, adjClose: c[1] as Float64Array, isStock: c[2] as Uint8Array, vma: c[3] as Float64Array, acm: c[4] as Float64Array,
+    ext: (name) => {
+      const k = extIndex.get(name);
+      if (k === undefined) throw new Error(`'${name}' is not a lagged column`);
+      return c[5 + k] as Float64Array;
+    },
+  };
 }
 
 /** ` AND "Date" <= until` (a logical date: only the rows known by then), or nothing. */
 const upTo = (until: string | undefined): string => (until === undefined ? '' : ` AND "Date" <= ${sqlString(until)}`);
 
-/** Every row (dated up to `until`, when given), ordered by Symbol, Date, with each symbol's run. `input`: a Parquet file or a table
- * expression (db/duckdb tableSource); `label` names it in messages. */
-export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string): Promise<ForecastFrame> {
-  const path = label;
-  await checkExtended(conn, input, path);
-  const src = tableSource(input);
-  const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src} WHERE true${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
-  const rows = counts.reduce((s, r) => s + Number(r.n), 0);
-  const f = emptyFrame(path, rows, counts.length);
-  for (let s = 0; s < counts.length; s++) f.symbolStart[s + 1] = f.symbolStart[s]! + Number(counts[s]!.n);
-  await fill(conn, `SELECT ${SELECT_LIST} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date"`, f);
-  for (let s = 0; s < counts.length; s++) {
-    for (let i = f.symbolStart[s]! + 1; i < f.symbolStart[s + 1]!; i++) {
-      if (f.day[i]! <= f.day[i - 1]!) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not sorted by Symbol, Date (row ${i})`, { hint: 'Rebuild it with `stockpipe features --extended --force`.' });
+/**
+ * Streams `sql` (INPUT_LIST columns) and computes the inputs `features` of every row into
+ * `x[f][pos(row)]` (rows with pos < 0 are skipped); `ma20` gets vol_ma_20 the same way when given.
+ */
+async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, x: Float32Array[], pos: (row: number) => number, ma20?: Float32Array): Promise<number> {
+  const computers = features.map(inputComputer);
+  let scratch = new Float64Array(0);
+  let dest = new Int32Array(0);
+  let at = 0;
+  await readNumericColumns(conn, sql, (cols, n) => {
+    if (scratch.length < n) {
+      scratch = new Float64Array(n);
+      dest = new Int32Array(n);
     }
-  }
-  return f;
+    for (let i = 0; i < n; i++) dest[i] = pos(at + i);
+    const chunk = inputChunk(cols, n);
+    computers.forEach((compute, f) => {
+      compute(chunk, scratch, ctx);
+      const out = x[f]!;
+      for (let i = 0; i < n; i++) if (dest[i]! >= 0) out[dest[i]!] = scratch[i]!;
+    });
+    if (ma20) {
+      const m = chunk.ext('vol_ma_20');
+      for (let i = 0; i < n; i++) if (dest[i]! >= 0) ma20[dest[i]!] = m[i]!;
+    }
+    at += n;
+  });
+  return at;
 }
 
-/** Each symbol's last row (its newest bar, dated up to `until` when given), ordered by Symbol, with the symbols' names. */
-export async function loadLastRows(conn: DuckDBConnection, input: string, label = input, until?: string): Promise<{ frame: ForecastFrame; symbols: string[] }> {
-  const path = label;
-  await checkExtended(conn, input, path);
-  const src = tableSource(input);
-  // One pass for the newest date per symbol, one join to fetch those rows, kept in a temp table
-  // (one row per symbol) that the names and the numbers are then read from.
-  const table = 'stockpipe_forecast_last_rows';
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src} WHERE true${upTo(until)} GROUP BY 1)
-    SELECT t.* FROM ${src} t JOIN m ON t."Symbol" = m.s AND t."Date" = m.md`);
-  try {
-    const names = await queryRows(conn, `SELECT "Symbol" AS s FROM ${table} ORDER BY "Symbol"`);
-    const symbols = names.map((r) => String(r.s));
-    const f = emptyFrame(path, symbols.length, symbols.length);
-    for (let s = 0; s <= symbols.length; s++) f.symbolStart[s] = s;
-    await fill(conn, `SELECT ${SELECT_LIST} FROM ${table} ORDER BY "Symbol"`, f);
-    return { frame: f, symbols };
-  } finally {
-    await conn.run(`DROP TABLE IF EXISTS ${table}`);
-  }
-}
-
-/** The training rows: day t with a next row of the same symbol dated the next NYSE trading day,
- * every window complete (t ≥ EXTENDED_LOOKBACK rows in) and both targets finite (Adj Close > 0
- * on t and t+1). */
-export interface ForecastRows {
-  /** Rows left out because the symbol's next bar is not the next trading day (missing days). */
-  skippedGaps: number;
-  /** Frame row of day t. */
-  row: Int32Array;
-  /** Day number of t+1 (the target day; the time split cuts on it). */
-  targetDay: Int32Array;
-  /** ln(AdjClose_t+1 / AdjClose_t). */
-  ret: Float64Array;
-  adjCloseNext: Float64Array;
-  volumeNext: Float64Array;
-}
-
-export function forecastRows(f: ForecastFrame): ForecastRows {
+/** The training rows of a frame (day, Adj Close, Volume and runs filled), sorted by target day. */
+export function forecastRows(f: Pick<ForecastFrame, 'rows' | 'symbolStart' | 'day' | 'adjClose'>): ForecastRows {
   const keep = new Int32Array(f.rows);
   const cal = new NextTradingDay();
   let n = 0;
   let gaps = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
   for (let s = 0; s + 1 < f.symbolStart.length; s++) {
     const end = f.symbolStart[s + 1]!;
-    for (let i = f.symbolStart[s]! + EXTENDED_LOOKBACK; i + 1 < end; i++) {
+    for (let i = f.symbolStart[s]! + SHORT_LOOKBACK; i + 1 < end; i++) {
       if (!Number.isFinite(logRatio(f.adjClose[i + 1]!, f.adjClose[i]!))) continue;
       // The target is the next NYSE trading day (what `forecast` predicts): a row whose next bar
       // comes later (missing days) is no example of it.
@@ -179,15 +158,124 @@ export function forecastRows(f: ForecastFrame): ForecastRows {
         continue;
       }
       keep[n++] = i;
+      lo = Math.min(lo, f.day[i + 1]!);
+      hi = Math.max(hi, f.day[i + 1]!);
     }
   }
-  const out: ForecastRows = { skippedGaps: gaps, row: keep.slice(0, n), targetDay: new Int32Array(n), ret: new Float64Array(n), adjCloseNext: new Float64Array(n), volumeNext: new Float64Array(n) };
-  for (let k = 0; k < n; k++) {
-    const i = out.row[k]!;
-    out.targetDay[k] = f.day[i + 1]!;
-    out.ret[k] = logRatio(f.adjClose[i + 1]!, f.adjClose[i]!);
-    out.adjCloseNext[k] = f.adjClose[i + 1]!;
-    out.volumeNext[k] = f.volume[i + 1]!;
+  // Counting sort by target day, stable (frame order within a day).
+  const row = new Int32Array(n);
+  const targetDay = new Int32Array(n);
+  if (n > 0) {
+    const start = new Int32Array(hi - lo + 2);
+    for (let k = 0; k < n; k++) start[f.day[keep[k]! + 1]! - lo + 1]!++;
+    for (let d = 1; d < start.length; d++) start[d]! += start[d - 1]!;
+    for (let k = 0; k < n; k++) {
+      const i = keep[k]!;
+      const at = start[f.day[i + 1]! - lo]!++;
+      row[at] = i;
+      targetDay[at] = f.day[i + 1]!;
+    }
   }
-  return out;
+  return { skippedGaps: gaps, row, targetDay };
+}
+
+/** Every training row (dated up to `until`, when given) with its inputs `features`. `input`: a Parquet file or a table
+ * expression (db/duckdb tableSource); `label` names it in messages. */
+export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES): Promise<ForecastFrame> {
+  const path = label;
+  await checkExtended(conn, input, path);
+  const src = tableSource(input);
+  const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src} WHERE true${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
+  const rows = counts.reduce((s, r) => s + Number(r.n), 0);
+  const symbolStart = new Int32Array(counts.length + 1);
+  for (let s = 0; s < counts.length; s++) symbolStart[s + 1] = symbolStart[s]! + Number(counts[s]!.n);
+  const base = { rows, symbolStart, day: new Int32Array(rows), adjClose: new Float64Array(rows), volume: new Float64Array(rows) };
+  const market = new MarketDays();
+  const withMarket = needsMarket(features);
+  // Sorted once by DuckDB (within its memory limit, spilling to its temp folder) into a temporary
+  // file that both passes then stream in order: DuckDB holds no sorted result while the inputs fill.
+  const setting = String((await queryRows(conn, `SELECT current_setting('temp_directory') AS d`))[0]!.d ?? '');
+  const dir = setting === '' ? tmpdir() : setting;
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `forecast-rows-${process.pid}-${randomUUID()}.parquet`);
+  try {
+    await conn.run(`COPY (SELECT ${SORTED_LIST} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    const sorted = ` FROM read_parquet(${sqlString(tmp)})`;
+    let at = 0;
+    await readNumericColumns(conn, `SELECT ${BASE_LIST}${sorted}`, (c, n) => {
+      if (at + n > rows) throw new StockpipeError('SP_ERR_INTERNAL', `${path}: more rows than counted (${rows})`);
+      base.day.set((c[0] as Int32Array).subarray(0, n), at);
+      base.adjClose.set((c[1] as Float64Array).subarray(0, n), at);
+      base.volume.set((c[2] as Float64Array).subarray(0, n), at);
+      if (withMarket) market.add(baseChunk(c, n));
+      at += n;
+    });
+    if (at !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${path}, expected ${rows}`);
+    checkSorted(base, path);
+    const r = forecastRows(base);
+    const n = r.row.length;
+    const pos = new Int32Array(rows).fill(-1);
+    for (let k = 0; k < n; k++) pos[r.row[k]!] = k;
+    const set = { ...r, features: [...features], x: features.map(() => new Float32Array(n)), ma20: new Float32Array(n) };
+    const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, { cal: new TargetCalendar(), market }, set.x, (i) => pos[i]!, set.ma20);
+    if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
+    return { path, ...base, set };
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+function checkSorted(base: Pick<ForecastFrame, 'symbolStart' | 'day'>, path: string): void {
+  const { symbolStart, day } = base;
+  for (let s = 0; s + 1 < symbolStart.length; s++) {
+    for (let i = symbolStart[s]! + 1; i < symbolStart[s + 1]!; i++) {
+      if (day[i]! <= day[i - 1]!) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not sorted by Symbol, Date (row ${i})`, { hint: 'Rebuild it with `stockpipe features --extended --force`.' });
+    }
+  }
+}
+/** Each symbol's last row (its newest bar, dated up to `until` when given), ordered by Symbol. */
+export interface LastRows {
+  symbols: string[];
+  day: Int32Array;
+  adjClose: Float64Array;
+  volume: Float64Array;
+  /** Inputs (`features` order). */
+  x: Float32Array[];
+}
+
+/** Calendar days before the oldest last bar whose rows feed the market means (its previous day's mean included). */
+const MARKET_DAYS_BACK = 14;
+
+/** Each symbol's last row with its inputs `features`, computed as for training (the market means from every symbol's rows of those days). */
+export async function loadLastRows(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES): Promise<LastRows> {
+  await checkExtended(conn, input, label);
+  const src = tableSource(input);
+  // One pass for the newest date per symbol, one join to fetch those rows, kept in a temp table
+  // (one row per symbol) that the names and the numbers are then read from.
+  const table = 'stockpipe_forecast_last_rows';
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${table} AS WITH m AS (SELECT "Symbol" AS s, max("Date") AS md FROM ${src} WHERE true${upTo(until)} GROUP BY 1)
+    SELECT t.* FROM ${src} t JOIN m ON t."Symbol" = m.s AND t."Date" = m.md`);
+  try {
+    const names = await queryRows(conn, `SELECT "Symbol" AS s FROM ${table} ORDER BY "Symbol"`);
+    const n = names.length;
+    const out: LastRows = { symbols: names.map((r) => String(r.s)), day: new Int32Array(n), adjClose: new Float64Array(n), volume: new Float64Array(n), x: features.map(() => new Float32Array(n)) };
+    if (n === 0) return out;
+    const market = new MarketDays();
+    if (needsMarket(features)) {
+      const lo = await queryRows(conn, `SELECT (CAST(min("Date") AS DATE) - INTERVAL ${MARKET_DAYS_BACK} DAY)::DATE::VARCHAR AS lo FROM ${table}`);
+      const window = ` AND "Date" >= ${sqlString(String(lo[0]!.lo))}`;
+      await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM (SELECT ${SORTED_LIST} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date")`, (c, k) => market.add(baseChunk(c, k)));
+    }
+    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${SORTED_LIST} FROM ${table} ORDER BY "Symbol")`, features, { cal: new TargetCalendar(), market }, out.x, (i) => i);
+    let at = 0;
+    await readNumericColumns(conn, `SELECT CAST("Date" AS DATE) AS d, "Adj Close", "Volume"::DOUBLE FROM ${table} ORDER BY "Symbol"`, (c, k) => {
+      out.day.set((c[0] as Int32Array).subarray(0, k), at);
+      out.adjClose.set((c[1] as Float64Array).subarray(0, k), at);
+      out.volume.set((c[2] as Float64Array).subarray(0, k), at);
+      at += k;
+    });
+    return out;
+  } finally {
+    await conn.run(`DROP TABLE IF EXISTS ${table}`);
+  }
 }

@@ -77,7 +77,7 @@ export interface ForecastScores {
 
 /** Scores every row of `columns` (feature_names order): the return, the price it implies from
  * `lastAdjClose` (AdjClose_t · e^return), and the volume (≥ 0). */
-export function scoreForecast(m: ForecastModel, columns: readonly Float64Array[], lastAdjClose: Float64Array): ForecastScores {
+export function scoreForecast(m: ForecastModel, columns: readonly (Float64Array | Float32Array)[], lastAdjClose: Float64Array): ForecastScores {
   const n = lastAdjClose.length;
   const ret = predictBatchRaw(m.adjClose, columns, new Float64Array(n));
   const adjClose = new Float64Array(n);

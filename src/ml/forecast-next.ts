@@ -13,7 +13,8 @@ import { openDuckDB } from '../db/duckdb.js';
 import { NextTradingDay } from '../features/lagged.js';
 import { writeForecasts, type ForecastInput } from '../registry/forecasts.js';
 import { openRegistry } from '../registry/store.js';
-import { FORECAST_FEATURES, loadLastRows, modelColumns } from './forecast-dataset.js';
+import { loadLastRows } from './forecast-dataset.js';
+import { KNOWN_INPUTS } from './forecast-inputs.js';
 import { featuresRead, readLabel } from './rescore.js';
 import { sourceOf } from '../store/read.js';
 import { forecastFromJSON, scoreForecast } from './forecast-model.js';
@@ -62,25 +63,21 @@ export async function scoreNextDay(env: ForecastEnv, opts: { model?: string; unt
   if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
   const file = join(mv.path, 'model.json');
   const model = forecastFromJSON(await readFile(file, 'utf8'), file);
+  const unknown = model.featureNames.filter((name) => !KNOWN_INPUTS.includes(name));
+  if (unknown.length > 0) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file}: input(s) ${unknown.join(', ')} are not day-ahead inputs this stockpipe computes (${KNOWN_INPUTS.join(', ')})`);
   const t = featuresRead(env.ws);
   const db = await openDuckDB(env.ws.duckdbSettings());
-  let loaded: Awaited<ReturnType<typeof loadLastRows>>;
+  let frame: Awaited<ReturnType<typeof loadLastRows>>;
   try {
-    loaded = await loadLastRows(db.connection, sourceOf(t), readLabel(env.ws, t), opts.until);
+    frame = await loadLastRows(db.connection, sourceOf(t), readLabel(env.ws, t), opts.until, model.featureNames);
   } finally {
     db.close();
   }
-  const { frame, symbols } = loaded;
-  const byName = new Map<string, Float64Array>(modelColumns(frame).map((c, i) => [FORECAST_FEATURES[i]!, c]));
-  const columns = model.featureNames.map((name) => {
-    const c = byName.get(name);
-    if (!c) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file}: input '${name}' is not a day-ahead feature this stockpipe computes (${FORECAST_FEATURES.join(', ')})`);
-    return c;
-  });
+  const { symbols, x: columns } = frame;
   const scores = scoreForecast(model, columns, frame.adjClose);
   const cal = new NextTradingDay();
   const rows: Omit<ForecastInput, 'run_id'>[] = [];
-  for (let i = 0; i < frame.rows; i++) {
+  for (let i = 0; i < symbols.length; i++) {
     if (opts.only !== undefined && !opts.only(symbols[i]!)) continue;
     const day = frame.day[i]!;
     rows.push({ model_id: mv.id, symbol: symbols[i]!, asof_date: civilFromDays(day), target_date: civilFromDays(cal.next(day)), adj_close: scores.adjClose[i]!, volume: scores.volume[i]!, last_adj_close: frame.adjClose[i]!, last_volume: frame.volume[i]! });

@@ -9,12 +9,12 @@
 import { StockpipeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../core/calendar.js';
-import { EXTENDED_COLUMNS } from '../features/lagged.js';
-import { forecastRows, FORECAST_FEATURES, LOG_VOLUME_FEATURE, modelColumns, type ForecastFrame, type ForecastRows } from './forecast-dataset.js';
+import { logRatio } from '../features/lagged.js';
+import type { ForecastFrame } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
-import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
-import type { IterationInfo, TrainSet } from './gbdt/dataset.js';
-import { forecastMetrics, withSkill, type ForecastActuals } from './metrics/forecast.js';
+import { binSets, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
+import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
+import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
 import { gbdtParams, type TreeTrainParams } from './tree-train.js';
@@ -31,6 +31,8 @@ export interface ForecastOutcome {
   rows_train: number;
   rows_valid: number;
   rows_test: number;
+  /** The validation window (target days, first and last) promotion compares on, or null when empty. */
+  valid_window: { from: string; to: string; rows: number } | null;
   /** Rows left out because the symbol's next bar was not the next NYSE trading day. */
   rows_skipped_gaps: number;
   split: { kind: 'time'; test_from: string | null; valid_from: string | null; leaky: false; on: 'target_day' };
@@ -38,8 +40,6 @@ export interface ForecastOutcome {
   /** Test metrics keyed by model: forecast (this model), persistence, vol_ma_20. */
   metrics: Record<string, Record<string, number>>;
   valid_metrics: Record<string, number> | null;
-  /** The validation window (target days, first and last) promotion compares on, or null when empty. */
-  valid_window: { from: string; to: string; rows: number } | null;
   train_seconds: number;
   training_log: string;
   best_iteration: { adj_close: number; volume: number };
@@ -48,72 +48,94 @@ export interface ForecastOutcome {
 
 const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
-function gather(cols: readonly Float64Array[], rows: ForecastRows, idx: Int32Array): Float64Array[] {
-  return cols.map((c) => {
-    const out = new Float64Array(idx.length);
-    for (let k = 0; k < idx.length; k++) out[k] = c[rows.row[idx[k]!]!]!;
-    return out;
+/** A slice of the training rows: they are sorted by target day, so every time slice is a range. */
+interface Range {
+  lo: number;
+  hi: number;
+}
+
+function range(idx: Int32Array): Range {
+  if (idx.length === 0) return { lo: 0, hi: 0 };
+  const lo = idx[0]!;
+  const hi = idx[idx.length - 1]! + 1;
+  if (hi - lo !== idx.length) throw new StockpipeError('SP_ERR_INTERNAL', `a time slice of ${idx.length} rows spans rows ${lo}..${hi - 1}: the rows are not sorted by target day`);
+  return { lo, hi };
+}
+
+/** The model's input columns over the rows `r` (views, no copies), mapped by name. */
+function inputs(frame: ForecastFrame, names: readonly string[], r: Range): Float32Array[] {
+  return names.map((name) => {
+    const k = frame.set.features.indexOf(name);
+    if (k < 0) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `the model's input '${name}' is not one this stockpipe computes (${frame.set.features.join(', ')})`);
+    return frame.set.x[k]!.subarray(r.lo, r.hi);
   });
 }
 
-function targets(rows: ForecastRows, idx: Int32Array, logVolume: Float64Array): { ret: Float64Array; volResidual: Float64Array } {
-  const ret = new Float64Array(idx.length);
-  const volResidual = new Float64Array(idx.length);
-  for (let k = 0; k < idx.length; k++) {
-    const j = idx[k]!;
-    ret[k] = rows.ret[j]!;
-    volResidual[k] = Math.log1p(rows.volumeNext[j]!) - logVolume[rows.row[j]!]!;
+/** Fills `y` (shared memory: the trainer reads it in place) with a target of the rows `r`: the log
+ * return, or log1p(Volume_t+1) less the volume model's offset (log_volume, as stored). */
+function fillTarget(frame: ForecastFrame, r: Range, which: 'ret' | 'volume', y: Float64Array): Float64Array {
+  const logv = inputs(frame, ['log_volume'], r)[0]!;
+  for (let k = 0; k < r.hi - r.lo; k++) {
+    const i = frame.set.row[r.lo + k]!;
+    y[k] = which === 'ret' ? logRatio(frame.adjClose[i + 1]!, frame.adjClose[i]!) : Math.log1p(frame.volume[i + 1]!) - logv[k]!;
   }
-  return { ret, volResidual };
+  return y;
 }
 
-/** Actuals, persistence inputs and the 20-day mean of the rows `idx`. */
-function slice(frame: ForecastFrame, rows: ForecastRows, idx: Int32Array): { y: ForecastActuals; lastAdj: Float64Array; lastVol: Float64Array; ma20: Float64Array } {
-  const n = idx.length;
-  const s = { y: { adjClose: new Float64Array(n), ret: new Float64Array(n), volume: new Float64Array(n) }, lastAdj: new Float64Array(n), lastVol: new Float64Array(n), ma20: new Float64Array(n) };
-  const ma = frame.ext[EXTENDED_COLUMNS.indexOf('vol_ma_20')]!;
+/** The time split of the training rows as ranges (train, validation, test) and its cut days. */
+function split(frame: ForecastFrame, testFrom: string | undefined): { train: Range; valid: Range; test: Range; testFrom: number | null; validFrom: number | null } {
+  const s = makeSlicesFromDays(frame.set.targetDay, testFrom);
+  return { train: range(s.train), valid: range(s.valid), test: range(s.test), testFrom: s.testFrom, validFrom: s.validFrom };
+}
+
+const size = (r: Range): number => r.hi - r.lo;
+
+/** Metrics of the model and the baselines on the rows `r`, with skill against persistence. */
+function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<string, Record<string, number>> {
+  const n = r.hi - r.lo;
+  const y = { adjClose: new Float64Array(n), ret: new Float64Array(n), volume: new Float64Array(n) };
+  const lastAdj = new Float64Array(n);
+  const lastVol = new Float64Array(n);
   for (let k = 0; k < n; k++) {
-    const j = idx[k]!;
-    const i = rows.row[j]!;
-    s.y.adjClose[k] = rows.adjCloseNext[j]!;
-    s.y.ret[k] = rows.ret[j]!;
-    s.y.volume[k] = rows.volumeNext[j]!;
-    s.lastAdj[k] = frame.adjClose[i]!;
-    s.lastVol[k] = frame.volume[i]!;
-    s.ma20[k] = ma[i]!;
+    const i = frame.set.row[r.lo + k]!;
+    y.adjClose[k] = frame.adjClose[i + 1]!;
+    y.ret[k] = logRatio(frame.adjClose[i + 1]!, frame.adjClose[i]!);
+    y.volume[k] = frame.volume[i + 1]!;
+    lastAdj[k] = frame.adjClose[i]!;
+    lastVol[k] = frame.volume[i]!;
   }
-  return s;
-}
-
-/** Metrics of the model and the baselines on the rows `idx`, with skill against persistence. */
-function evaluate(model: ForecastModel, cols: readonly Float64Array[], frame: ForecastFrame, rows: ForecastRows, idx: Int32Array): Record<string, Record<string, number>> {
-  const s = slice(frame, rows, idx);
-  const pred = scoreForecast(model, gather(cols, rows, idx), s.lastAdj);
-  const persistence = forecastMetrics(s.y, { adjClose: s.lastAdj, ret: new Float64Array(idx.length), volume: s.lastVol });
+  const pred = scoreForecast(model, inputs(frame, model.featureNames, r), lastAdj);
+  const persistence = forecastMetrics(y, { adjClose: lastAdj, ret: new Float64Array(n), volume: lastVol });
   return {
-    forecast: withSkill(forecastMetrics(s.y, pred), persistence),
+    forecast: withSkill(forecastMetrics(y, pred), persistence),
     persistence: withSkill(persistence, persistence),
-    vol_ma_20: withSkill(forecastMetrics(s.y, { volume: s.ma20 }), persistence),
+    vol_ma_20: withSkill(forecastMetrics(y, { volume: Float64Array.from(frame.set.ma20.subarray(r.lo, r.hi)) }), persistence),
   };
 }
 
+const dayRange = (frame: ForecastFrame, r: Range): { date_min: string; date_max: string; rows: number } => ({ date_min: civilFromDays(frame.set.targetDay[r.lo]!), date_max: civilFromDays(frame.set.targetDay[r.hi - 1]!), rows: r.hi - r.lo });
+
 export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<ForecastOutcome> {
-  const rows = forecastRows(frame);
-  if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with ${EXTENDED_COLUMNS.length} complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history.' });
-  const s = makeSlicesFromDays(rows.targetDay, p.testFrom);
-  if (s.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use an earlier --test-from, or more history.' });
-  if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  const rows = frame.set;
+  if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history.' });
+  const s = split(frame, p.testFrom);
+  if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use an earlier --test-from, or more history.' });
+  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
   const t0 = performance.now();
-  const cols = modelColumns(frame);
-  const logVolume = cols[LOG_VOLUME_FEATURE]!;
-  const featureNames = [...FORECAST_FEATURES];
-  const trainX = gather(cols, rows, s.train);
-  const validX = s.valid.length > 0 ? gather(cols, rows, s.valid) : null;
-  const trainY = targets(rows, s.train, logVolume);
-  const validY = s.valid.length > 0 ? targets(rows, s.valid, logVolume) : null;
+  const featureNames = [...rows.features];
+  const logVolume = featureNames.indexOf('log_volume');
+  if (logVolume < 0) throw new StockpipeError('SP_ERR_INTERNAL', 'the day-ahead inputs lack log_volume (the volume model\'s offset)');
+  const trainX = inputs(frame, featureNames, s.train);
+  const validX = size(s.valid) > 0 ? inputs(frame, featureNames, s.valid) : null;
   const lines: string[] = [];
-  const fit = async (name: string, y: Float64Array, vy: Float64Array | null, transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
-    lines.push(`# ${name}: gbdt on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
+  // One booster at a time, on the same bins (made once); the second refills the first one's target buffers.
+  let binned: BinnedSets | undefined;
+  const yTrain = sharedFloat64Array(size(s.train));
+  const yValid = validX ? sharedFloat64Array(size(s.valid)) : null;
+  const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
+    const y = fillTarget(frame, s.train, which, yTrain);
+    const vy = yValid ? fillTarget(frame, s.valid, which, yValid) : null;
+    lines.push(`# ${name}: gbdt on ${size(s.train)} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
     hooks.progress.start(`train forecast ${name}`, p.trees);
     try {
       const train: TrainSet = { columns: trainX, y, featureNames, targetTransform: transform };
@@ -122,41 +144,29 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
         lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
         hooks.progress.update(it.iteration);
       };
-      const r = await trainGbdt(train, valid, gbdtParams(p), { onIteration, signal: hooks.signal });
+      const r = await trainGbdt(train, valid, gbdtParams(p), { onIteration, signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
       return r;
     } finally {
       hooks.progress.stop();
     }
   };
-  const ret = await fit('adj_close', trainY.ret, validY?.ret ?? null, 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
-  const vol = await fit('volume', trainY.volResidual, validY?.volResidual ?? null, 'log1p', 'log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence');
-  vol.model.offset = { feature: LOG_VOLUME_FEATURE, transform: 'identity' };
+  const ret = await fit('adj_close', 'ret', 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
+  const vol = await fit('volume', 'volume', 'log1p', 'log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence');
+  vol.model.offset = { feature: logVolume, transform: 'identity' };
   const model: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
   const trainSeconds = (performance.now() - t0) / 1000;
-  const metrics = evaluate(model, cols, frame, rows, s.test);
-  const valid = s.valid.length > 0 ? evaluate(model, cols, frame, rows, s.valid).forecast! : null;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const k of s.test) {
-    lo = Math.min(lo, rows.targetDay[k]!);
-    hi = Math.max(hi, rows.targetDay[k]!);
-  }
-  let vlo = Infinity;
-  let vhi = -Infinity;
-  for (const k of s.valid) {
-    vlo = Math.min(vlo, rows.targetDay[k]!);
-    vhi = Math.max(vhi, rows.targetDay[k]!);
-  }
+  const metrics = evaluate(model, frame, s.test);
+  const valid = validX ? evaluate(model, frame, s.valid).forecast! : null;
   return {
     model,
-    valid_window: s.valid.length > 0 ? { from: civilFromDays(vlo), to: civilFromDays(vhi), rows: s.valid.length } : null,
-    rows_train: s.train.length,
-    rows_valid: s.valid.length,
-    rows_test: s.test.length,
+    rows_train: size(s.train),
+    rows_valid: size(s.valid),
+    rows_test: size(s.test),
+    valid_window: size(s.valid) > 0 ? { from: civilFromDays(rows.targetDay[s.valid.lo]!), to: civilFromDays(rows.targetDay[s.valid.hi - 1]!), rows: size(s.valid) } : null,
     rows_skipped_gaps: rows.skippedGaps,
     split: { kind: 'time', test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: false, on: 'target_day' },
-    test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length },
+    test: dayRange(frame, s.test),
     metrics,
     valid_metrics: valid,
     train_seconds: Math.round(trainSeconds * 1000) / 1000,
@@ -172,16 +182,9 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
  * tested on: re-scores a champion on new data, and `evaluate` re-scores a forecast model.
  */
 export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFrame, testFrom: string | null): { metrics: Record<string, Record<string, number>>; test: { date_min: string; date_max: string; rows: number } } {
-  const rows = forecastRows(frame);
-  const s = makeSlicesFromDays(rows.targetDay, testFrom ?? undefined);
-  if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const k of s.test) {
-    lo = Math.min(lo, rows.targetDay[k]!);
-    hi = Math.max(hi, rows.targetDay[k]!);
-  }
-  return { metrics: evaluate(model, modelColumns(frame), frame, rows, s.test), test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length } };
+  const s = split(frame, testFrom ?? undefined);
+  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  return { metrics: evaluate(model, frame, s.test), test: dayRange(frame, s.test) };
 }
 
 /**
@@ -189,11 +192,14 @@ export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFr
  * [from, to] (YYYY-MM-DD): a validation window promotion compares on. Null when no row is there.
  */
 export function scoreForecastOnDays(model: ForecastModel, frame: ForecastFrame, from: string, to: string): Record<string, number> | null {
-  const rows = forecastRows(frame);
+  const days = frame.set.targetDay;
   const lo = parseDay(from, 'window start');
   const hi = parseDay(to, 'window end');
-  const idx: number[] = [];
-  for (let k = 0; k < rows.targetDay.length; k++) if (rows.targetDay[k]! >= lo && rows.targetDay[k]! <= hi) idx.push(k);
-  if (idx.length === 0) return null;
-  return evaluate(model, modelColumns(frame), frame, rows, Int32Array.from(idx)).forecast!;
+  // The rows are sorted by target day: the window is one range.
+  let a = 0;
+  while (a < days.length && days[a]! < lo) a++;
+  let b = a;
+  while (b < days.length && days[b]! <= hi) b++;
+  if (b === a) return null;
+  return evaluate(model, frame, { lo: a, hi: b }).forecast!;
 }

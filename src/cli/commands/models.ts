@@ -13,6 +13,9 @@ import { bucketList } from './data.js';
 import { trainForecastCommand } from '../train-forecast.js';
 import { trainCommand } from '../train.js';
 
+/** The day-ahead model's tree cap: high enough that early stopping on the validation window, not the cap, ends training. */
+const FORECAST_TREES = 1000;
+
 const TrainOptions = z
   .object({
     task: z.enum(['volume', 'forecast']).default('volume').describe('volume (the serving model) or forecast (the day-ahead model: needs `features --extended`)'),
@@ -20,7 +23,7 @@ const TrainOptions = z
     split: z.enum(['time', 'random']).default('time').describe('time, or random (80/20, leaky across time: comparison only)'),
     testFrom: z.string().optional().describe('first day of the test slice').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
     seed: whole().default(42).describe('random seed'),
-    trees: whole().default(100).describe('gbdt: boosting rounds; rf: trees'),
+    trees: whole().optional().describe('gbdt: boosting rounds at most; rf: trees').register(cli, { arg: 'n', defaultText: '100; 1000 with --task forecast, where early stopping on the validation window decides' }),
     maxDepth: whole().default(6).describe('tree depth limit'),
     numLeaves: whole().default(64).describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)'),
     learningRate: decimal().default(0.1).describe('gbdt: shrinkage'),
@@ -67,7 +70,7 @@ export const train = defineCommand({
       testFrom: o.testFrom,
       seed: o.seed,
       threads: ctx.config.threads,
-      trees: o.trees,
+      trees: o.trees ?? (o.task === 'forecast' ? FORECAST_TREES : 100),
       maxDepth: o.maxDepth,
       numLeaves: o.numLeaves,
       learningRate: o.learningRate,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StockpipeError } from '../../core/errors.js';
-import { trainGbdt } from './booster.js';
+import { binSets, trainGbdt } from './booster.js';
 import { predictBatch, toJSON } from './model.js';
 import { mse, synthetic, variance } from './test-data.js';
 
@@ -34,6 +34,24 @@ describe('trainGbdt', () => {
       expect(mse(fit, train.y)).toBeCloseTo(r.log[39]!.train_loss!, 9);
     });
   }
+
+  it('binned once (binSets) and shared by two boosters: each model is byte for byte the one it bins itself, from Float32 columns too', async () => {
+    const train = synthetic(4_000, 11);
+    const valid = synthetic(1_000, 12);
+    const f32 = (s: typeof train) => ({ ...s, columns: s.columns.map((c) => Float32Array.from(c)) });
+    for (const [t, v] of [[train, valid], [f32(train), f32(valid)]] as const) {
+      const params = { num_trees: 15, early_stopping_rounds: 3, seed: 7 };
+      const binned = binSets(t, v, params);
+      const other = { ...t, y: t.y.map((y) => y * y) };
+      const otherValid = { ...v, y: v.y.map((y) => y * y) };
+      for (const [a, b] of [[t, v], [other, otherValid]] as const) {
+        const own = await trainGbdt(a, b, params);
+        const shared = await trainGbdt(a, b, params, {}, binned);
+        expect(toJSON(shared.model)).toBe(toJSON(own.model));
+      }
+    }
+    await expect(trainGbdt(train, null, {}, {}, binSets(train, valid))).rejects.toThrow(/binned sets/);
+  });
 
   it('stops early when the validation loss stalls and keeps the best iteration', async () => {
     const train = synthetic(3_000, 5, 1.0);

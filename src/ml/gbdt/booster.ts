@@ -8,6 +8,7 @@ import { checkTrainSet, featureNames, fitEdges, binSet, sampleFeatures, toTreeAr
 import type { TreeModel, TreeArrays } from './model.js';
 import { getObjective } from './objectives/index.js';
 import type { BinTree } from './kernels.js';
+import type { BinnedMatrix } from './histogram.js';
 import { Engine } from './parallel.js';
 import { resolveGbdtParams, storedParams, type GbdtParams } from './params.js';
 import { growTree } from './tree.js';
@@ -27,8 +28,24 @@ export interface GbdtResult {
   seconds: number;
 }
 
-/** Trains a gradient-boosted tree ensemble; `valid` (may be null) drives early stopping. */
-export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params: Partial<GbdtParams> = {}, hooks: TrainHooks = {}): Promise<GbdtResult> {
+/** Bin edges and binned matrices of a training (and validation) set, made once and shared by several
+ * boosters trained on the same columns (binSets); the model is the same as without them. */
+export interface BinnedSets {
+  edges: Float64Array[];
+  train: BinnedMatrix;
+  valid: BinnedMatrix | null;
+}
+
+/** What trainGbdt would bin for these sets and parameters (the same edges, the same bins). */
+export function binSets(train: TrainSet, valid: TrainSet | null, params: Partial<GbdtParams> = {}): BinnedSets {
+  const p = resolveGbdtParams(params);
+  const edges = fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
+  return { edges, train: binSet(train.columns, edges), valid: valid ? binSet(valid.columns, edges) : null };
+}
+
+/** Trains a gradient-boosted tree ensemble; `valid` (may be null) drives early stopping. `binned`:
+ * binSets of the same sets and binning parameters, used instead of binning them again. */
+export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params: Partial<GbdtParams> = {}, hooks: TrainHooks = {}, binned?: BinnedSets): Promise<GbdtResult> {
   const p = resolveGbdtParams(params);
   checkTrainSet(train, 'train');
   if (valid) checkTrainSet(valid, 'valid', train.columns.length);
@@ -44,7 +61,8 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
   }
   const F = train.columns.length;
   const objective = getObjective(p.objective);
-  const edges = fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
+  if (binned && (binned.train.rows !== n || binned.train.features !== train.columns.length || (valid !== null) !== (binned.valid !== null))) throw new RangeError('trainGbdt: the binned sets do not match the sets');
+  const edges = binned?.edges ?? fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
   const valueBins = valueBinCounts(edges);
   const base = objective.initScore(train.y, weight ?? undefined);
   const grow = { ...p, shrinkage: p.learning_rate, max_features: 0 };
@@ -53,10 +71,10 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
   const engine = new Engine({
     layout: levels ? { kind: 'levels', slots: levelSlots(grow.max_depth) } : { kind: 'leaves' },
     threads: p.threads,
-    train: binSet(train.columns, edges),
+    train: binned?.train ?? binSet(train.columns, edges),
     y: train.y,
     weight,
-    valid: valid ? { m: binSet(valid.columns, edges), y: valid.y } : null,
+    valid: valid ? { m: binned?.valid ?? binSet(valid.columns, edges), y: valid.y } : null,
     objective: p.objective,
     hessian: objective.constantHessian === null || weight !== null,
     oob: false,

@@ -98,7 +98,15 @@ export class Engine {
       ctrl: sab(16),
       oobSum: opts.oob ? sab(n * 8) : null,
       oobCount: opts.oob ? sab(n * 2) : null,
-      valid: v ? { n: v.m.rows, bins: sharedCopy(v.m.bins, (b) => new Uint8Array(b), 1), y: sharedCopy(v.y, (b) => new Float64Array(b), 8), pred: sab(v.m.rows * 8) } : null,
+      // The validation bins and y, too, are read in place when they already live in shared memory.
+      valid: v
+        ? {
+            n: v.m.rows,
+            bins: v.m.bins.buffer instanceof SharedArrayBuffer && v.m.bins.byteOffset === 0 && v.m.bins.byteLength === v.m.bins.buffer.byteLength ? v.m.bins.buffer : sharedCopy(v.m.bins, (b) => new Uint8Array(b), 1),
+            y: v.y instanceof Float64Array && v.y.buffer instanceof SharedArrayBuffer && v.y.byteOffset === 0 && v.y.length === v.m.rows ? v.y.buffer : sharedCopy(v.y, (b) => new Float64Array(b), 8),
+            pred: sab(v.m.rows * 8),
+          }
+        : null,
       objective: opts.objective,
     };
     this.state = viewState(buffers);

@@ -1,0 +1,91 @@
+/** @module bench/forecast-inputs
+ * `npx tsx bench/forecast-inputs.ts <workspace> [--threads N]`: how much each group of day-ahead
+ * inputs (ml/forecast-inputs) adds. Loads the workspace's features table (built with --extended)
+ * once with every input stockpipe computes, then trains the day-ahead model (the CLI's defaults:
+ * depth 6, 64 leaves, ≤ 1000 trees, early stopping on the validation window) on the base inputs,
+ * base + each group, every group, and every group but one. Prints the volume skill against
+ * persistence on the validation window (what the inputs are chosen by) and on the test slice (reported, never
+ * used to choose), with the trees kept. With --each: the default inputs, and without each non-base
+ * input in turn. JSON on stdout. */
+import { Workspace } from '../src/core/workspace.js';
+import { silentProgress } from '../src/core/progress.js';
+import { inputGroup, KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
+import type { ForecastFrame } from '../src/ml/forecast-dataset.js';
+import { trainForecastModel } from '../src/ml/forecast-train.js';
+import { openDuckDB } from '../src/db/duckdb.js';
+import { featuresRead, readLabel } from '../src/ml/rescore.js';
+import { FORECAST_FEATURES, loadForecastFrame } from '../src/ml/forecast-dataset.js';
+import { sourceOf } from '../src/store/read.js';
+
+const args = process.argv.slice(2);
+const root = args.find((a) => !a.startsWith('--'));
+if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each]');
+const threads = Number(args[args.indexOf('--threads') + 1] ?? 1) || 1;
+const ws = new Workspace(root, { threads, memoryLimit: '1GB' });
+const t = featuresRead(ws);
+const t0 = performance.now();
+const db = await openDuckDB(ws.duckdbSettings());
+const frame = await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), undefined, KNOWN_INPUTS).finally(() => db.close());
+const loadSeconds = (performance.now() - t0) / 1000;
+
+const groups = [...new Set(KNOWN_INPUTS.map((n) => inputGroup(n)!))].filter((g) => g !== 'base');
+const withGroups = (gs: string[]): string[] => KNOWN_INPUTS.filter((n) => inputGroup(n) === 'base' || gs.includes(inputGroup(n)!));
+
+function view(names: string[]): ForecastFrame {
+  return { ...frame, set: { ...frame.set, features: names, x: names.map((n) => frame.set.x[frame.set.features.indexOf(n)]!) } };
+}
+
+const runs = new Map<string, { variant: string; valid_skill_volume: number } & Record<string, unknown>>();
+async function run(gs: string[], only?: string[], label?: string): Promise<number> {
+  const key = label ?? (gs.length === 0 ? 'base' : `base+${[...gs].sort().join('+')}`);
+  const known = runs.get(key);
+  if (known) return known.valid_skill_volume;
+  const names = only ?? withGroups(gs);
+  const s0 = performance.now();
+  const out = await trainForecastModel(view(names), { seed: 42, threads, trees: 1000, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 10 }, { progress: silentProgress });
+  const r = {
+    variant: key,
+    inputs: names.length,
+    valid_skill_volume: out.valid_metrics?.skill_volume ?? NaN,
+    valid_skill_volume_log: out.valid_metrics?.skill_volume_log ?? null,
+    test_skill_volume: out.metrics.forecast!.skill_volume,
+    test_skill_volume_log: out.metrics.forecast!.skill_volume_log,
+    test_skill_adj_close: out.metrics.forecast!.skill_adj_close,
+    trees_volume: out.best_iteration.volume,
+    seconds: Math.round(performance.now() - s0) / 1000,
+  };
+  runs.set(key, r);
+  process.stderr.write(`${JSON.stringify(r)}\n`);
+  return r.valid_skill_volume;
+}
+
+// --each: the default inputs (FORECAST_FEATURES), and without each input beyond the base one at a time.
+if (args.includes('--each')) {
+  const chosen = [...FORECAST_FEATURES] as string[];
+  const all = await run([], chosen, 'default');
+  for (const n of chosen.filter((x) => inputGroup(x) !== 'base')) await run([], chosen.filter((x) => x !== n), `default-${n}`);
+  process.stdout.write(`${JSON.stringify({ workspace: ws.root, default_valid_skill_volume: all, runs: [...runs.values()] }, null, 1)}\n`);
+  process.exit(0);
+}
+// Each group alone on top of the base, all of them, all but each one.
+for (const g of groups) await run([g]);
+await run(groups);
+for (const g of groups) await run(groups.filter((x) => x !== g));
+// Forward selection by validation skill: add the group that helps most while one helps.
+const chosen: string[] = [];
+let best = await run([]);
+for (;;) {
+  let pick: string | null = null;
+  let pickSkill = best;
+  for (const g of groups.filter((x) => !chosen.includes(x))) {
+    const v = await run([...chosen, g]);
+    if (v > pickSkill) {
+      pick = g;
+      pickSkill = v;
+    }
+  }
+  if (pick === null) break;
+  chosen.push(pick);
+  best = pickSkill;
+}
+process.stdout.write(`${JSON.stringify({ workspace: ws.root, rows: frame.rows, training_rows: frame.set.row.length, load_seconds: loadSeconds, chosen, valid_skill_volume: best, runs: [...runs.values()] }, null, 1)}\n`);

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { toDayNumber, tradingDays } from '../core/calendar.js';
+import { EXTENDED_COLUMNS, laggedFeatures, NextTradingDay, type LaggedInput } from '../features/lagged.js';
+import { FORECAST_FEATURES } from './forecast-dataset.js';
+import { inputComputer, KNOWN_INPUTS, MarketDays, TargetCalendar, type InputChunk } from './forecast-inputs.js';
+
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+/** Several symbols (some ETFs) with gaps, their own start days, prices ≤ 0 now and then, zero volumes. */
+function market(seed: number, symbols: number, len: number): { sym: LaggedInput[]; stock: boolean[] } {
+  const rnd = lcg(seed);
+  const all = tradingDays('2019-10-01', len + 60);
+  const sym: LaggedInput[] = [];
+  const stock: boolean[] = [];
+  for (let s = 0; s < symbols; s++) {
+    const from = Math.floor(rnd() * 40);
+    const dates = all.slice(from).filter(() => rnd() > 0.05).slice(0, len);
+    const n = dates.length;
+    const x: LaggedInput = { rows: n, day: Int32Array.from(dates, toDayNumber), high: new Float64Array(n), low: new Float64Array(n), adjClose: new Float64Array(n), volume: new Float64Array(n) };
+    let p = 5 + rnd() * 100;
+    for (let i = 0; i < n; i++) {
+      p *= Math.exp((rnd() - 0.5) * 0.1);
+      x.adjClose[i] = rnd() < 0.02 ? -p : p;
+      x.low[i] = p * (1 - rnd() * 0.05);
+      x.high[i] = p * (1 + rnd() * 0.05);
+      x.volume[i] = rnd() < 0.03 ? 0 : Math.floor(rnd() ** 3 * 5e8);
+    }
+    sym.push(x);
+    stock.push(rnd() < 0.7);
+  }
+  return { sym, stock };
+}
+
+/** Every input of every row (symbol-major), computed as the loaders do: lagged columns per symbol, the market's means over all rows. */
+function inputsOf(m: { sym: LaggedInput[]; stock: boolean[] }, names: readonly string[]): Float64Array[] {
+  const rows = m.sym.reduce((s, x) => s + x.rows, 0);
+  const ext = EXTENDED_COLUMNS.map(() => new Float64Array(rows));
+  const day = new Int32Array(rows);
+  const adj = new Float64Array(rows);
+  const isStock = new Uint8Array(rows);
+  const cal = new NextTradingDay();
+  let at = 0;
+  m.sym.forEach((x, s) => {
+    const out = EXTENDED_COLUMNS.map(() => new Float64Array(x.rows));
+    laggedFeatures(x, out, cal);
+    out.forEach((c, j) => ext[j]!.set(c, at));
+    day.set(x.day, at);
+    adj.set(x.adjClose, at);
+    isStock.fill(m.stock[s] ? 1 : 0, at, at + x.rows);
+    at += x.rows;
+  });
+  // The stored rolling columns are not under test here: a stand-in that reads day t only.
+  const chunk: InputChunk = { rows, day, isStock, adjClose: adj, vma: Float64Array.from(ext[EXTENDED_COLUMNS.indexOf('vol_ma_20')]!), acm: new Float64Array(rows).fill(50), ext: (n) => ext[EXTENDED_COLUMNS.indexOf(n as (typeof EXTENDED_COLUMNS)[number])]! };
+  const mk = new MarketDays();
+  mk.add(chunk);
+  const ctx = { cal: new TargetCalendar(), market: mk };
+  return names.map((n) => {
+    const out = new Float64Array(rows);
+    inputComputer(n)(chunk, out, ctx);
+    return out;
+  });
+}
+
+describe('day-ahead inputs', () => {
+  it('the model uses only inputs stockpipe computes', () => {
+    for (const n of FORECAST_FEATURES) expect(KNOWN_INPUTS).toContain(n);
+  });
+
+  it('contain no information from after day t: scrambling or dropping every row dated after t leaves every input of the rows up to t unchanged', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const m = market(seed, 7, 140);
+      const before = inputsOf(m, KNOWN_INPUTS);
+      const rnd = lcg(1000 + seed);
+      const days = [...new Set(m.sym.flatMap((x) => Array.from(x.day)))].sort((a, b) => a - b);
+      const cut = days[20 + ((seed * 53) % (days.length - 40))]!; // spread over the days
+      // Every symbol's rows after the cut: shuffled among themselves and rescaled (their targets included).
+      const scrambled = {
+        stock: m.stock,
+        sym: m.sym.map((x) => {
+          const y: LaggedInput = { ...x, high: x.high.slice(), low: x.low.slice(), adjClose: x.adjClose.slice(), volume: x.volume.slice() };
+          const first = x.day.findIndex((d) => d > cut);
+          if (first < 0) return y;
+          for (let i = x.rows - 1; i > first; i--) {
+            const j = first + Math.floor(rnd() * (i - first + 1));
+            for (const col of [y.high, y.low, y.adjClose, y.volume]) [col[i], col[j]] = [col[j]!, col[i]!];
+          }
+          for (let i = first; i < x.rows; i++) {
+            y.adjClose[i] = y.adjClose[i]! * 3 + 1;
+            y.volume[i] = y.volume[i]! * 7 + 11;
+          }
+          return y;
+        }),
+      };
+      const after = inputsOf(scrambled, KNOWN_INPUTS);
+      const kept = (x: LaggedInput): number => x.day.findIndex((d) => d > cut) === -1 ? x.rows : x.day.findIndex((d) => d > cut);
+      const truncated = inputsOf({ stock: m.stock, sym: m.sym.map((x) => ({ rows: kept(x), day: x.day.subarray(0, kept(x)), high: x.high.subarray(0, kept(x)), low: x.low.subarray(0, kept(x)), adjClose: x.adjClose.subarray(0, kept(x)), volume: x.volume.subarray(0, kept(x)) })) }, KNOWN_INPUTS);
+      let changedLater = 0;
+      const leaks: string[] = [];
+      KNOWN_INPUTS.forEach((name, f) => {
+        let i = 0;
+        let j = 0;
+        for (const x of m.sym) {
+          for (let k = 0; k < x.rows; k++, i++) {
+            if (x.day[k]! <= cut) {
+              if (!Object.is(after[f]![i], before[f]![i])) leaks.push(`${name}[${i}] scrambled: ${before[f]![i]} → ${after[f]![i]}`);
+              if (!Object.is(truncated[f]![j], before[f]![i])) leaks.push(`${name}[${i}] truncated: ${before[f]![i]} → ${truncated[f]![j]}`);
+              j++;
+            } else if (!Object.is(after[f]![i], before[f]![i])) changedLater++;
+          }
+        }
+      });
+      expect(leaks.slice(0, 5), `seed ${seed}, cut ${cut}`).toEqual([]);
+      // The scrambling reached the later rows (so the test can fail).
+      expect(changedLater).toBeGreaterThan(0);
+    }
+  });
+
+  it('every input that reads volume or prices changes when the row of day t does (each one is wired to data)', () => {
+    const m = market(77, 5, 120);
+    const before = inputsOf(m, KNOWN_INPUTS);
+    const x = m.sym[2]!;
+    const t = 100;
+    x.volume[t] = x.volume[t]! * 13 + 1000;
+    x.adjClose[t] = Math.abs(x.adjClose[t]!) * 1.5;
+    const after = inputsOf(m, KNOWN_INPUTS);
+    const row = m.sym[0]!.rows + m.sym[1]!.rows + t;
+    // Facts of the calendar, the asset kind and the day's high/low range do not read Volume or Adj Close.
+    const notFromBar = ['dow', 'gap_days', 'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', 'opex', 'is_stock', 'hl_range'];
+    KNOWN_INPUTS.filter((n) => !notFromBar.includes(n)).forEach((n) => {
+      const f = KNOWN_INPUTS.indexOf(n);
+      expect(Object.is(after[f]![row], before[f]![row]), `${n} ignores day t's bar`).toBe(false);
+    });
+  });
+
+  it('compute the market and group means, the ratios and the target day\'s calendar from their definitions', () => {
+    const m = market(5, 6, 90);
+    const names = ['log_volume', 'vol_ratio', 'log_vol_ma_5', 'log_vol_ma_20', 'mkt_log_vol', 'mkt_log_vol_chg', 'mkt_vol_ratio', 'group_vol_ratio', 'vol_ratio_5', 'vol_trend', 'is_stock'];
+    const got = inputsOf(m, names);
+    const col = (n: string): Float64Array => got[names.indexOf(n)]!;
+    const day = m.sym.flatMap((x) => Array.from(x.day));
+    const rows = day.length;
+    const mean = (xs: number[]): number => (xs.length > 0 ? xs.reduce((s, v) => s + v, 0) / xs.length : NaN);
+    const days = [...new Set(day)].sort((a, b) => a - b);
+    const on = (d: number, n: string, stock?: number): number[] => day.flatMap((e, i) => (e === d && (stock === undefined || col('is_stock')[i] === stock) && Number.isFinite(col(n)[i]!) ? [col(n)[i]!] : []));
+    for (let i = 0; i < rows; i++) {
+      const d = day[i]!;
+      const prev = days[days.indexOf(d) - 1];
+      const close = (a: number, b: number): boolean => (Number.isNaN(b) ? Number.isNaN(a) : Math.abs(a - b) < 1e-9);
+      expect(close(col('mkt_log_vol')[i]!, mean(on(d, 'log_volume')))).toBe(true);
+      expect(close(col('mkt_log_vol_chg')[i]!, prev === undefined ? NaN : mean(on(d, 'log_volume')) - mean(on(prev, 'log_volume')))).toBe(true);
+      expect(close(col('mkt_vol_ratio')[i]!, mean(on(d, 'vol_ratio')))).toBe(true);
+      expect(close(col('group_vol_ratio')[i]!, mean(on(d, 'vol_ratio', col('is_stock')[i])))).toBe(true);
+      expect(close(col('vol_ratio_5')[i]!, col('log_volume')[i]! - col('log_vol_ma_5')[i]!)).toBe(true);
+      expect(close(col('vol_trend')[i]!, col('log_vol_ma_5')[i]! - col('log_vol_ma_20')[i]!)).toBe(true);
+    }
+    const cal = new TargetCalendar();
+    const facts = (date: string): number[] => Array.from(cal.facts(toDayNumber(date)));
+    // [to month end, from month start, to quarter end, pre-holiday, options expiry]
+    expect(facts('2024-03-28')).toEqual([0, 19, 0, 1, 0]); // Thursday before Good Friday: the last trading day of March and Q1
+    expect(facts('2024-06-21')).toEqual([5, 13, 5, 0, 1]); // the third Friday of June
+    expect(facts('2022-04-14')).toEqual([10, 9, 52, 1, 1]); // the third Friday (Apr 15) is Good Friday: expiry moves to Thursday
+    expect(facts('2024-07-01')).toEqual([21, 0, 63, 0, 0]); // first trading day of July; July 4th is 2 days later
+    expect(facts('2024-07-03')).toEqual([19, 2, 61, 1, 0]); // the eve of Independence Day
+    expect(cal.target(toDayNumber('2024-07-03'))).toBe(toDayNumber('2024-07-05'));
+  });
+});

@@ -1,0 +1,182 @@
+/** @module ml/forecast-inputs
+ * The day-ahead model's inputs (docs/models.md) that are not columns of the features table, and
+ * the one function that computes every input of a batch of rows: training and `stockpipe forecast`
+ * call it alike. For the row of symbol s on day t (predicting t+1) an input may use
+ *   - the stored lagged columns of that row (features/lagged: windows ending at t),
+ *   - facts about the target day (the next NYSE trading day after t), known in advance,
+ *   - means over all symbols' rows dated t (the market's and the symbol's group's volume that day),
+ *     and the market's mean on earlier days,
+ * and nothing dated after t: no row's own next-day values, no market mean of a later day.
+ * Pure; no database, no model code. */
+import { isTradingDayNumber } from '../core/calendar.js';
+import { EXTENDED_COLUMNS, isoWeekday, logRatio, NextTradingDay } from '../features/lagged.js';
+
+/** One batch of rows of the features table (any order), every value a number (NaN for null). */
+export interface InputChunk {
+  rows: number;
+  day: Int32Array;
+  /** 1 stock, 0 ETF. */
+  isStock: Uint8Array;
+  adjClose: Float64Array;
+  vma: Float64Array;
+  acm: Float64Array;
+  /** The stored lagged column `name` (EXTENDED_COLUMNS). */
+  ext(name: string): Float64Array;
+}
+
+/** Facts about a target day: [trading days left in its month after it, trading days of its month
+ * before it, trading days left in its quarter after it, 1 when a weekday holiday follows it,
+ * 1 when it is the month's equity-options expiry (the third Friday, or the Thursday before when
+ * that Friday is a holiday)]. */
+export class TargetCalendar {
+  private readonly memo = new Map<number, Float64Array>();
+  private readonly next = new NextTradingDay();
+
+  /** The next NYSE trading day after `day` (the target day of a row dated `day`). */
+  target(day: number): number {
+    return this.next.next(day);
+  }
+
+  facts(target: number): Float64Array {
+    let f = this.memo.get(target);
+    if (f === undefined) {
+      f = this.compute(target);
+      this.memo.set(target, f);
+    }
+    return f;
+  }
+
+  private compute(d: number): Float64Array {
+    const date = new Date(d * 86_400_000);
+    const y = date.getUTCFullYear();
+    const m = date.getUTCMonth();
+    const dom = date.getUTCDate();
+    const monthEnd = Date.UTC(y, m + 1, 0) / 86_400_000;
+    const monthStart = d - dom + 1;
+    const quarterEnd = Date.UTC(y, 3 * Math.floor(m / 3) + 3, 0) / 86_400_000;
+    const count = (from: number, to: number): number => {
+      let n = 0;
+      for (let k = from; k <= to; k++) if (isTradingDayNumber(k)) n++;
+      return n;
+    };
+    const wd = isoWeekday(d);
+    const preHoliday = this.next.next(d) - d > (wd === 5 ? 3 : 1) ? 1 : 0;
+    const thirdFriday = monthStart + ((5 - isoWeekday(monthStart) + 7) % 7) + 14;
+    const opex = d === thirdFriday || (d === thirdFriday - 1 && !isTradingDayNumber(thirdFriday)) ? 1 : 0;
+    return Float64Array.of(count(d + 1, monthEnd), count(monthStart, d - 1), count(d + 1, quarterEnd), preHoliday, opex);
+  }
+}
+
+/** Per day: how many symbols traded and their mean log volume; the mean vol_ratio of all, of stocks, of ETFs. */
+const SLOTS = 8; // n, Σ log_volume, n_ratio, Σ vol_ratio, n_ratio stocks, Σ stocks, n_ratio ETFs, Σ ETFs
+
+/** Means over all symbols' rows of a day, accumulated batch by batch (rows in any order), read once all are in. */
+export class MarketDays {
+  private readonly sums = new Map<number, Float64Array>();
+  private done: { days: Int32Array; values: Map<number, Float64Array> } | null = null;
+
+  /** Adds a batch's rows (their day, asset, log_volume and vol_ratio). */
+  add(c: InputChunk): void {
+    if (this.done) throw new Error('MarketDays: add after read');
+    const logv = c.ext('log_volume');
+    const ratio = c.ext('vol_ratio');
+    for (let i = 0; i < c.rows; i++) {
+      let s = this.sums.get(c.day[i]!);
+      if (s === undefined) {
+        s = new Float64Array(SLOTS);
+        this.sums.set(c.day[i]!, s);
+      }
+      if (Number.isFinite(logv[i]!)) {
+        s[0]!++;
+        s[1]! += logv[i]!;
+      }
+      const r = ratio[i]!;
+      if (Number.isFinite(r)) {
+        const g = c.isStock[i] === 1 ? 4 : 6;
+        s[2]!++;
+        s[3]! += r;
+        s[g]!++;
+        s[g + 1]! += r;
+      }
+    }
+  }
+
+  /** [market mean log volume, its change from the previous day with rows, market mean vol_ratio,
+   * stocks' mean vol_ratio, ETFs' mean vol_ratio] of `day` (NaN where no row counts). */
+  get(day: number): Float64Array | undefined {
+    if (!this.done) {
+      const days = Int32Array.from(this.sums.keys()).sort();
+      const values = new Map<number, Float64Array>();
+      let prev = NaN;
+      for (const d of days) {
+        const s = this.sums.get(d)!;
+        const mean = (n: number, sum: number): number => (n > 0 ? sum / n : NaN);
+        const lv = mean(s[0]!, s[1]!);
+        values.set(d, Float64Array.of(lv, lv - prev, mean(s[2]!, s[3]!), mean(s[4]!, s[5]!), mean(s[6]!, s[7]!)));
+        if (Number.isFinite(lv)) prev = lv;
+      }
+      this.done = { days, values };
+    }
+    return this.done.values.get(day);
+  }
+}
+
+/** What inputs beyond a row's own columns read. */
+export interface InputContext {
+  cal: TargetCalendar;
+  market: MarketDays;
+}
+
+export type Compute = (c: InputChunk, out: Float64Array, ctx: InputContext) => void;
+
+const stored = (name: string): Compute => (c, out) => out.set(c.ext(name).subarray(0, c.rows));
+const perRow = (f: (c: InputChunk, i: number, ctx: InputContext) => number): Compute => (c, out, ctx) => {
+  for (let i = 0; i < c.rows; i++) out[i] = f(c, i, ctx);
+};
+const calendar = (k: number): Compute => perRow((c, i, ctx) => ctx.cal.facts(ctx.cal.target(c.day[i]!))[k]!);
+const market = (k: number | 'group'): Compute => perRow((c, i, ctx) => {
+  const m = ctx.market.get(c.day[i]!);
+  if (m === undefined) return NaN;
+  return m[k === 'group' ? (c.isStock[i] === 1 ? 3 : 4) : k]!;
+});
+const diff = (a: string, b: string): Compute => (c, out) => {
+  const x = c.ext(a);
+  const y = c.ext(b);
+  for (let i = 0; i < c.rows; i++) out[i] = x[i]! - y[i]!;
+};
+
+/** Every input stockpipe can compute, by name, with the group it is measured in (docs/models.md). */
+const INPUTS: Record<string, { group: string; compute: Compute }> = {
+  ...Object.fromEntries(EXTENDED_COLUMNS.filter((c) => c !== 'vol_ma_20' && c !== 'quarter_echo').map((c) => [c, { group: 'base', compute: stored(c) }])),
+  price_vs_med: { group: 'base', compute: perRow((c, i) => logRatio(c.adjClose[i]!, c.acm[i]!)) },
+  log_vol_moving_avg: { group: 'base', compute: perRow((c, i) => (Number.isNaN(c.vma[i]!) ? NaN : Math.log1p(c.vma[i]!))) },
+  is_stock: { group: 'base', compute: perRow((c, i) => c.isStock[i]!) },
+  vol_ratio_5: { group: 'ratios', compute: diff('log_volume', 'log_vol_ma_5') },
+  vol_trend: { group: 'ratios', compute: diff('log_vol_ma_5', 'log_vol_ma_20') },
+  to_month_end: { group: 'calendar', compute: calendar(0) },
+  from_month_start: { group: 'calendar', compute: calendar(1) },
+  to_quarter_end: { group: 'calendar', compute: calendar(2) },
+  pre_holiday: { group: 'calendar', compute: calendar(3) },
+  opex: { group: 'calendar', compute: calendar(4) },
+  mkt_log_vol: { group: 'market', compute: market(0) },
+  mkt_log_vol_chg: { group: 'market', compute: market(1) },
+  mkt_vol_ratio: { group: 'market', compute: market(2) },
+  group_vol_ratio: { group: 'market', compute: market('group') },
+  quarter_echo: { group: 'quarter', compute: stored('quarter_echo') },
+};
+
+/** Every input name stockpipe computes. */
+export const KNOWN_INPUTS: readonly string[] = Object.keys(INPUTS);
+
+/** The group of an input (base, ratios, calendar, market, seasonality), or undefined for an unknown name. */
+export const inputGroup = (name: string): string | undefined => INPUTS[name]?.group;
+
+/** True when any of `names` reads the market means (the caller must fill a MarketDays first). */
+export const needsMarket = (names: readonly string[]): boolean => names.some((n) => INPUTS[n]?.group === 'market');
+
+/** The function that computes the input `name` of every row of a batch into `out` (≥ rows long); throws on an unknown name. */
+export function inputComputer(name: string): Compute {
+  const def = INPUTS[name];
+  if (def === undefined) throw new Error(`unknown day-ahead input '${name}'`);
+  return def.compute;
+}
