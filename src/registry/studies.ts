@@ -9,7 +9,7 @@ import type { Registry } from './store.js';
 export type StudyState = (typeof STUDY_STATES)[number];
 export type TrialState = (typeof TRIAL_STATES)[number];
 
-export interface StudyRecord {
+export interface StudyInput {
   study_id: string;
   name: string;
   task: string;
@@ -21,6 +21,9 @@ export interface StudyRecord {
   /** trials, folds, eta, max_trees, rungs, data: what a resumed study must run with again. */
   settings: Record<string, unknown>;
   folds: number;
+}
+
+export interface StudyRecord extends StudyInput {
   state: StudyState;
   created_at: string;
   finished_at: string | null;
@@ -64,18 +67,6 @@ const toTrial = (r: TrialRow): TrialRecord => ({
   fold_iterations: parse<number[]>(r.fold_iterations),
   fold_trees: parse<number[]>(r.fold_trees),
 });
-
-export interface StudyInput {
-  study_id: string;
-  name: string;
-  task: string;
-  metric: string;
-  direction: 'minimize' | 'maximize';
-  seed: number;
-  space: Record<string, unknown>;
-  settings: Record<string, unknown>;
-  folds: number;
-}
 
 export function createStudy(reg: Registry, s: StudyInput): StudyRecord {
   reg.run('create study', `INSERT INTO studies (study_id, name, task, metric, direction, seed, space, settings, folds, state, created_at)
