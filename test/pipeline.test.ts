@@ -43,6 +43,11 @@ describe('stockpipe run train', () => {
     expect(statuses(first)).toEqual({ fetch: 'succeeded', ingest: 'succeeded', validate: 'succeeded', features: 'succeeded', train: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
     const second = await cli(['run', 'train', '--json', '-w', a]).done;
     expect(Object.values(statuses(second)).every((s) => s === 'cached'), JSON.stringify(statuses(second))).toBe(true);
+    // The human summary ends with the champion, its backtest and its test scores next to the baselines'.
+    const text = await cli(['run', 'train', '-w', a]).done;
+    expect(text.stdout).toMatch(/^champion gbdt-\S+ \(gbdt\), backtest rmse_log \d\.\d{4} \(what promotion compares\)$/m);
+    expect(text.stdout).toMatch(/^ {2}test \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d, \d+ rows: rmse_log \d\.\d{4}, R² log -?\d\.\d{4}; raw volume RMSE \S+ shares/m);
+    expect(text.stdout).toMatch(/^ {2}baselines: polyreg rmse_log \d\.\d{4}, RMSE \S+; naive rmse_log \d\.\d{4}, RMSE \S+$/m);
     const plan = await cli(['run', 'train', '--dry-run', '--json', '-w', a]).done;
     expect((plan.json.data?.tasks as { name: string; action: string }[]).map((t) => t.action)).toEqual(['run', 'cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
 

@@ -2,6 +2,7 @@
  * `stockpipe run [train|daily]`: takes the workspace's run lock, runs (or resumes, or only plans)
  * the pipeline with the live view, cancels cleanly on Ctrl-C/SIGTERM (marked cancelled, resumable),
  * and sends failure (or success) alerts. A failed run exits 1 with SP_ERR_RUN_FAILED. */
+import { championText } from './champion-text.js';
 import { cancelOnSignals } from './cancel.js';
 import { fileURLToPath } from 'node:url';
 import { hashJson } from '../core/fs.js';
@@ -147,7 +148,8 @@ async function runWith(ctx: CommandContext, opts: RunCommandOptions, pipeline: R
     }
     const cached = data.tasks.filter((t) => t.status === 'cached').length;
     const human = [`run ${out.run_id} (${out.pipeline}${out.logical_date ? ` for ${out.logical_date}` : ''}) ${out.status} in ${out.seconds} s${out.resumed ? ' (resumed)' : ''}: ${data.tasks.length} tasks, ${cached} cached`,
-      ...data.tasks.map((t) => `  ${t.status.padEnd(10)} ${t.name.padEnd(18)} ${t.seconds === null ? '' : `${t.seconds} s`}${t.attempts > 1 ? ` (${t.attempts} attempts)` : ''}`)].join('\n');
+      ...data.tasks.map((t) => `  ${t.status.padEnd(10)} ${t.name.padEnd(18)} ${t.seconds === null ? '' : `${t.seconds} s`}${t.attempts > 1 ? ` (${t.attempts} attempts)` : ''}`),
+      ...championText(reg)].join('\n');
     return { data, human };
   } finally {
     view.stop();

@@ -14,7 +14,7 @@
  *   tables/<table>.report.json       the last ingest / features report
  *   store/<table>/bucket=<NN>/       every data file a kept snapshot or model lineage needs (immutable)
  *   validation/                      reference[-features][-v<N>].json, latest.json, report-<stamp>.json
- *   models/<model-id>/               model.json, metrics.json, training.log, card.md
+ *   models/<model-id>/               model.json, metrics.json, training.log, card.md, intervals.json
  *   runs/<run-id>/<task>.log         one log per pipeline task
  *   pipeline/                        run.lock, hash-memo.json, scheduler-state.json, scheduler/<pipeline>-<stamp>.log
  *   stockpipe.db                     the store (+ -wal, -shm)
@@ -28,7 +28,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 export type TableName = 'prices' | 'features';
 
 /** The files of a model folder. */
-export type ModelFileName = 'model.json' | 'metrics.json' | 'training.log' | 'card.md';
+export type ModelFileName = 'model.json' | 'metrics.json' | 'training.log' | 'card.md' | 'intervals.json';
 
 /** A validation reference's file stem: prices → reference, features → reference-features. */
 function referenceStem(table: TableName): string {

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
-import type { WorkspaceRef } from '../core/workspace.js';
+import { layout, type WorkspaceRef } from '../core/workspace.js';
 import { conformalFromJSON, type ConformalCalibration } from '../ml/conformal.js';
 import { scorerFromJSON, type VolumeScorer } from '../ml/volume-model.js';
 import { RegistryReader } from '../registry/reader.js';
@@ -28,7 +28,7 @@ export interface LoadedModel {
 async function loadIntervals(dir: string, modelId: string): Promise<{ intervals: ConformalCalibration | null; problem: string | null; broken?: boolean }> {
   const file = join(dir, 'intervals.json');
   // API answers name the file relative to the workspace (as for model.json), not the server's path.
-  const where = `models/${modelId}/intervals.json`;
+  const where = layout.modelFile(modelId, 'intervals.json');
   let text: string;
   try {
     text = await readFile(file, 'utf8');
