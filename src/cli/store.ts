@@ -53,7 +53,7 @@ export async function vacuumCommand(ctx: CommandContext, opts: { keepSnapshots?:
   const lines = [
     ...data.compacted.map((c) => `${data.dry_run ? 'would compact' : 'compacted'} ${c.table}: ${c.buckets} bucket(s), ${c.files_before} → ${c.files_after} file(s)${c.snapshot_id === null ? '' : ` (snapshot ${c.snapshot_id})`}`),
     `kept snapshots: ${data.kept_snapshots.join(', ') || 'none'}`,
-    `${verb} ${data.removed.files} unreferenced file(s), ${mb(data.removed.bytes)}; ${data.orphans.files} orphan file(s), ${mb(data.orphans.bytes)}`,
+    `${verb} ${data.removed.files} unreferenced file(s), ${mb(data.removed.bytes)}; ${data.orphans.files} orphan file(s), ${mb(data.orphans.bytes)}; ${data.stages.folders} stale stage folder(s), ${mb(data.stages.bytes)}`,
   ];
   return { data, human: lines.join('\n') };
 }

@@ -79,6 +79,7 @@ export const layout = {
   duckdbTemp: 'tmp/duckdb',
   duckdbReaderTemp: 'tmp/duckdb-reader',
   /** A queued task's staged partition outputs (executor bullmq), until its coordinator commits them. */
+  stageRoot: 'tmp/stage',
   stageDir: (runId: string, task: string): string => `tmp/stage/${runId}/${task}`,
   /** Top-level folders that hold no outputs of their own (run logs, DuckDB spill): not searched for stale temps. */
   transientDirs: ['runs', 'tmp'] as readonly string[],

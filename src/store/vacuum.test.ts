@@ -1,6 +1,7 @@
 /** Vacuum never removes a file a kept snapshot or a model lineage needs: planVacuum on random
  * histories against a naive twin (many seeds), then real vacuums of random snapshot sequences with
  * random keep settings, after which every kept snapshot still reads its full row count. */
+import { existsSync } from 'node:fs';
 import { utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -137,5 +138,39 @@ describe('vacuumStore', () => {
     expect(allFiles(reg).every((f) => f.deleted_at === null)).toBe(true);
     reg.close();
     await expect(vacuumStore(ws, { keepSnapshots: 1, olderThanDays: 3, dryRun: true, now: () => new Date() })).rejects.toMatchObject({ code: 'SP_ERR_USAGE' });
+  });
+
+  it('removes the stage folders of finished or unknown runs untouched for an hour, and keeps the others', async () => {
+    const dir = await tempDir('vacuum-stages');
+    const ws = new Workspace(dir);
+    await commitQuery(dir, 'prices', priceRowsQuery(['AA'], 5));
+    const reg = openRegistry(ws);
+    const finished = reg.startRun({ kind: 'pipeline', name: 'train' });
+    reg.endRun(finished, 'finished');
+    const failed = reg.startRun({ kind: 'pipeline', name: 'train' });
+    reg.endRun(failed, 'failed', 'boom');
+    const running = reg.startRun({ kind: 'pipeline', name: 'train' });
+    const fresh = reg.startRun({ kind: 'pipeline', name: 'train' });
+    reg.endRun(fresh, 'finished');
+    reg.close();
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    const stage = async (run: string, when: Date | null): Promise<void> => {
+      const d = ws.stageDir(run, 'features');
+      await mkdir(join(d, 'b00-x'), { recursive: true });
+      await writeFile(join(d, 'b00-x', 'part.parquet'), 'x'.repeat(100));
+      if (when !== null) for (const p of [join(d, 'b00-x', 'part.parquet'), join(d, 'b00-x'), d, join(d, '..')]) await utimes(p, when, when);
+    };
+    await stage(finished, old);
+    await stage(failed, old);
+    await stage(running, old);
+    await stage('not-a-run', old);
+    await stage(fresh, null); // a late write a minute ago: kept until it is an hour old
+    const dry = await vacuumStore(ws, { dryRun: true, now: () => new Date() });
+    const expected = [`tmp/stage/${finished}`, 'tmp/stage/not-a-run'].sort();
+    expect(dry.stages).toEqual({ folders: 2, bytes: 200, paths: expected });
+    expect(existsSync(ws.stageDir(finished, 'features'))).toBe(true);
+    const out = await vacuumStore(ws, { dryRun: false, now: () => new Date() });
+    expect(out.stages.paths).toEqual(expected);
+    for (const [run, kept] of [[finished, false], ['not-a-run', false], [failed, true], [running, true], [fresh, true]] as const) expect(existsSync(ws.stageDir(run, 'features')), run).toBe(kept);
   });
 });

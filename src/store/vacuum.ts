@@ -8,9 +8,10 @@
  * orphans of a crashed write: deleted once older than an hour (a running write's files are newer).
  * The decision is a pure function (planVacuum) so tests can check it on random histories. */
 import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import type { Workspace } from '../core/workspace.js';
+import { readdirOrEmpty, statOrNull } from '../core/fs.js';
+import { layout, type Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { lineageSnapshotIds } from '../registry/lineage.js';
@@ -57,6 +58,8 @@ export interface VacuumData {
   removed: { files: number; bytes: number; paths: string[] };
   /** Files under store/ the catalog does not list, older than an hour. */
   orphans: { files: number; bytes: number; paths: string[] };
+  /** Stage folders (tmp/stage/<run>/) of finished or unknown runs, untouched for an hour: left by a stalled queue execution that woke after its run ended. */
+  stages: { folders: number; bytes: number; paths: string[] };
 }
 
 /**
@@ -187,6 +190,7 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
       orphans.paths.push(rel);
       if (!o.dryRun) await rm(abs, { force: true });
     }
+    const stages = await staleStages(ws, reg, cutoff, o.dryRun);
     return {
       dry_run: o.dryRun,
       keep: { snapshots: o.olderThanDays === undefined ? (o.keepSnapshots ?? DEFAULT_KEEP_SNAPSHOTS) : null, older_than_days: o.olderThanDays ?? null },
@@ -194,8 +198,40 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
       kept_snapshots: plan.kept,
       removed,
       orphans,
+      stages,
     };
   } finally {
     reg.close();
   }
+}
+
+/**
+ * Removes (unless `dryRun`) the stage folders `tmp/stage/<run>/` whose run finished or is unknown
+ * to the store and in which nothing changed since `cutoff` (ms). The runner removes its stage folder
+ * when the task ends; what is left is a late execution's. A failed, cancelled or running run keeps
+ * its folder (`run --resume` may still use it).
+ */
+async function staleStages(ws: Workspace, reg: Registry, cutoff: number, dryRun: boolean): Promise<VacuumData['stages']> {
+  const out = { folders: 0, bytes: 0, paths: [] as string[] };
+  const root = ws.path(layout.stageRoot);
+  const runs = await readdirOrEmpty(root);
+  for (const runId of runs.sort()) {
+    const status = reg.getRun(runId)?.status ?? null;
+    if (status !== null && status !== 'finished') continue;
+    const dir = join(root, runId);
+    let newest = 0;
+    let bytes = 0;
+    for (const rel of ['', ...(await readdir(dir, { recursive: true }))]) {
+      const st = await statOrNull(join(dir, rel));
+      if (st === null) continue; // removed meanwhile
+      newest = Math.max(newest, st.mtimeMs);
+      if (st.isFile()) bytes += st.size;
+    }
+    if (newest > cutoff) continue;
+    out.folders++;
+    out.bytes += bytes;
+    out.paths.push(relative(ws.root, dir));
+    if (!dryRun) await rm(dir, { recursive: true, force: true });
+  }
+  return out;
 }

@@ -30,7 +30,7 @@ export const exportTable = defineCommand({
 
 export const vacuum = defineCommand({
   name: 'vacuum',
-  summary: 'compact buckets with several files, then delete the files no kept snapshot or model lineage needs, and orphans older than an hour',
+  summary: 'compact buckets with several files, then delete the files no kept snapshot or model lineage needs, orphans older than an hour and the stage folders finished runs left behind',
   options: z
     .object({
       keepSnapshots: whole().optional().describe("keep each table's newest N snapshots").register(cli, { arg: 'n', defaultText: '5' }),
