@@ -17,7 +17,7 @@ import { forecastHistory } from '../registry/forecasts.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
-import { checkUnknownParams, parseNumberParam, type ParamIssue } from './params.js';
+import { checkUnknownParams, parseFeatureParams, type ParamIssue } from './params.js';
 import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { coverageRangeMessage, coverageSchema, halfWidth, isCoverage, registerIntervalRoute, volume } from './intervals.js';
 import { intervalAround } from '../ml/conformal.js';
@@ -153,8 +153,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     (req: FastifyRequest, reply: FastifyReply) => {
       const q = req.query as Record<string, unknown>;
       const issues: ParamIssue[] = [];
-      const vma = parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues);
-      const acm = parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues);
+      const { vma, acm } = parseFeatureParams(q, issues);
       checkUnknownParams(q, PREDICT_PARAMS, issues);
       if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
       const model = holder.current;

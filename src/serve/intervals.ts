@@ -9,7 +9,7 @@ import { conformalQuantile, intervalAround, maxCoverage } from '../ml/conformal.
 import { errorSchema, sendError } from '../http/errors.js';
 import type { ChampionHolder, LoadedModel } from './champion.js';
 import type { ApiMetrics } from './metrics.js';
-import { checkUnknownParams, parseNumberParam, type ParamIssue } from './params.js';
+import { checkUnknownParams, parseFeatureParams, parseNumberParam, type ParamIssue } from './params.js';
 
 /** The coverage GET /predict/interval uses when none is given. */
 export const DEFAULT_COVERAGE = 0.9;
@@ -97,8 +97,7 @@ export function registerIntervalRoute(app: FastifyInstance, holder: ChampionHold
     (req: FastifyRequest, reply: FastifyReply) => {
       const q = req.query as Record<string, unknown>;
       const issues: ParamIssue[] = [];
-      const vma = parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues);
-      const acm = parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues);
+      const { vma, acm } = parseFeatureParams(q, issues);
       const coverage = parseCoverageParam(q.coverage, issues);
       checkUnknownParams(q, INTERVAL_PARAMS, issues);
       if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });

@@ -55,3 +55,11 @@ export function checkUnknownParams(query: Record<string, unknown>, known: readon
     issues.push({ param: name, code: 'unknown', message: `unknown parameter ${JSON.stringify(name)} (known: ${known.join(', ')})` });
   }
 }
+
+/** The two model inputs of a predict query (`vol_moving_avg` ≥ 0, `adj_close_rolling_med`), their problems added to `issues`. */
+export function parseFeatureParams(q: Record<string, unknown>, issues: ParamIssue[]): { vma: number; acm: number } {
+  return {
+    vma: parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues),
+    acm: parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues),
+  };
+}
