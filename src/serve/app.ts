@@ -17,7 +17,7 @@ import { forecastHistory } from '../registry/forecasts.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
-import { checkUnknownParams, parseFeatureParams, type ParamIssue } from './params.js';
+import { checkUnknownParams, FEATURE_QUERY_PROPERTIES, parseFeatureParams, type ParamIssue } from './params.js';
 import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { coverageRangeMessage, coverageSchema, halfWidth, isCoverage, registerIntervalRoute, volume } from './intervals.js';
 import { intervalAround } from '../ml/conformal.js';
@@ -139,8 +139,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
         querystring: {
           type: 'object',
           properties: {
-            vol_moving_avg: { type: 'number', minimum: 0, description: 'mean Volume of the last 30 rows', example: 12345 },
-            adj_close_rolling_med: { type: 'number', description: 'median Adj Close of the last 30 rows (may be negative)', example: 25 },
+            ...FEATURE_QUERY_PROPERTIES,
           },
           required: ['vol_moving_avg', 'adj_close_rolling_med'],
           additionalProperties: false,

@@ -9,7 +9,7 @@ import { conformalQuantile, intervalAround, maxCoverage } from '../ml/conformal.
 import { errorSchema, sendError } from '../http/errors.js';
 import type { ChampionHolder, LoadedModel } from './champion.js';
 import type { ApiMetrics } from './metrics.js';
-import { checkUnknownParams, parseFeatureParams, parseNumberParam, type ParamIssue } from './params.js';
+import { checkUnknownParams, FEATURE_QUERY_PROPERTIES, parseFeatureParams, parseNumberParam, type ParamIssue } from './params.js';
 
 /** The coverage GET /predict/interval uses when none is given. */
 export const DEFAULT_COVERAGE = 0.9;
@@ -69,8 +69,7 @@ export function registerIntervalRoute(app: FastifyInstance, holder: ChampionHold
         querystring: {
           type: 'object',
           properties: {
-            vol_moving_avg: { type: 'number', minimum: 0, description: 'mean Volume of the last 30 rows', example: 12345 },
-            adj_close_rolling_med: { type: 'number', description: 'median Adj Close of the last 30 rows (may be negative)', example: 25 },
+            ...FEATURE_QUERY_PROPERTIES,
             coverage: { ...coverageSchema, default: DEFAULT_COVERAGE, example: 0.9 },
           },
           required: ['vol_moving_avg', 'adj_close_rolling_med'],

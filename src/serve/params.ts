@@ -63,3 +63,9 @@ export function parseFeatureParams(q: Record<string, unknown>, issues: ParamIssu
     acm: parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues),
   };
 }
+
+/** The OpenAPI schema of those two inputs (GET /predict, GET /predict/interval). */
+export const FEATURE_QUERY_PROPERTIES = {
+  vol_moving_avg: { type: 'number', minimum: 0, description: 'mean Volume of the last 30 rows', example: 12345 },
+  adj_close_rolling_med: { type: 'number', description: 'median Adj Close of the last 30 rows (may be negative)', example: 25 },
+} as const;
