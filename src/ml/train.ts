@@ -131,8 +131,10 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   metrics[p.kind] = regressionMetrics(yTest, predTest);
   if (p.kind !== 'polyreg') metrics.polyreg = regressionMetrics(yTest, predictRows(poly, ds.vma, ds.acm, s.test));
   if (p.kind !== 'naive') metrics.naive = regressionMetrics(yTest, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
-  const yValid = pick(ds.volume, s.valid);
-  const predValid = predictRows(scorer, ds.vma, ds.acm, s.valid);
+  // The validation slice is scored only when something reads it (not for gbdt under cv).
+  const needValid = s.valid.length > 0 && (protocol !== 'cv' || oofResiduals === null);
+  const yValid = needValid ? pick(ds.volume, s.valid) : new Float64Array(0);
+  const predValid = needValid ? predictRows(scorer, ds.vma, ds.acm, s.valid) : new Float64Array(0);
   const validMetrics = protocol !== 'cv' && s.valid.length > 0 ? regressionMetrics(yValid, predValid) : null;
   // Prediction intervals (ml/conformal) from residuals of rows the model was not fitted on, on the
   // log1p scale: gbdt under cv, the folds' out-of-fold residuals (each at its fold's best iteration);
