@@ -90,7 +90,7 @@ export function tagModel(reg: Registry, idOrAlias: string, set: Tags, remove: re
   }
   for (const k of remove) checkTagKey(k);
   const removed: string[] = [];
-  reg.transaction(() => {
+  if (Object.keys(set).length > 0 || remove.length > 0) reg.transaction(() => {
     const at = reg.timestamp();
     for (const k of remove) if (reg.run('remove model tag', 'DELETE FROM model_tags WHERE model_id = ? AND key = ?', [model.id, k]).changes > 0) removed.push(k);
     for (const [k, v] of Object.entries(set)) {
