@@ -83,7 +83,7 @@ export function residuals(s: VolumeScorer, rows: { vma: Float64Array; acm: Float
       next = Math.floor((actual.length) * stride);
     }
   }
-  const edges = Array.from({ length: bins + 1 }, (_, k) => -range + (2 * range * k) / bins);
+  const edges = Array.from({ length: bins + 1 }, (_, k) => Number((-range + (2 * range * k) / bins).toFixed(6)));
   return {
     rows: n,
     rmse_log: n === 0 ? Number.NaN : Math.sqrt(se / n),
