@@ -185,7 +185,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
 
   app.get('/models/champion-compare', {
     schema: {
-      summary: 'The serving champion (or forecast_champion) and the models of its family registered before it (default 3): data (snapshots, hash, test slice), parameters (the keys that differ listed), backtest and test metrics (raw and log)',
+      summary: 'The serving champion (or forecast_champion) and the models of its family registered before it (default 3): data (snapshots, hash, test slice), parameters (differing_params: the keys two models that have them disagree on), backtest and test metrics (raw and log)',
       querystring: { type: 'object', properties: { family: FAMILY, previous: { type: 'integer', minimum: 1, maximum: 10, default: 3 } }, additionalProperties: false },
     },
   }, (req: FastifyRequest) => {
@@ -208,7 +208,8 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
         params: runParams(reg, m.run_id), metrics: shownMetrics(m),
       }));
       const keys = [...new Set(models.flatMap((m) => Object.keys(m.params)))].sort();
-      const differing = keys.filter((k) => new Set(models.map((m) => m.params[k] ?? null)).size > 1);
+      // A key some models lack (a polyreg has no learning_rate) differs only where two models that have it disagree; the kind row shows the rest.
+      const differing = keys.filter((k) => new Set(models.map((m) => m.params[k]).filter((v) => v !== undefined)).size > 1);
       return { alias, champion: holder.id, models, differing_params: differing, units: METRIC_UNITS };
     });
   });

@@ -12,6 +12,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { registerDashboard } from '../dashboard/routes.js';
 import { modelSearchQuery } from '../http/model-search.js';
+import { modelSummary } from '../registry/model-summary.js';
 import { searchModels, type ModelSearch } from '../registry/tags.js';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
@@ -216,7 +217,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   app.get('/models', { schema: { summary: 'Registered model versions (newest first, 100 by default) with their aliases, tags and test metrics; searched by free text (id, kind, alias, tag), kind, alias or tag (key or key=value)', querystring: modelSearchQuery } }, (req) => {
     const q = req.query as ModelSearch & { limit: number; offset: number };
-    return registry.read((reg) => ({ serving: holder.current?.id ?? null, ...searchModels(reg, q), limit: q.limit, offset: q.offset }));
+    return registry.read((reg) => {
+      const found = searchModels(reg, q);
+      // Each model's scores beside its baselines (units, the baselines that win): registry/model-summary, as the CLI's run summary.
+      return { serving: holder.current?.id ?? null, models: found.models.map((m) => ({ ...m, summary: modelSummary(m) })), total: found.total, limit: q.limit, offset: q.offset };
+    });
   });
 
   const thresholds = opts.monitor ?? MonitorConfigSchema.parse({});
