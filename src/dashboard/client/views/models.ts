@@ -151,7 +151,9 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
     }
     const champ = data.models.find((m) => m.aliases.includes('champion'))?.id ?? data.models[1]!.id;
     const a0 = ctx.query.get('a') ?? champ;
-    const b0 = ctx.query.get('b') ?? data.models.find((m) => m.id !== a0)!.id;
+    // B defaults to a model of A's family (a volume model's metrics do not compare with a day-ahead one's).
+    const task = data.models.find((m) => m.id === a0)?.summary.task;
+    const b0 = ctx.query.get('b') ?? (data.models.find((m) => m.id !== a0 && m.summary.task === task) ?? data.models.find((m) => m.id !== a0)!).id;
     const pick = (name: string, v: string): HTMLSelectElement => h('select', { name, 'aria-label': `model ${name}`, onchange: () => void run() },
       data.models.map((m) => h('option', { value: m.id, ...(m.id === v ? { selected: true } : {}) }, `${m.id} (${m.kind})`)));
     const sa = pick('a', a0);
