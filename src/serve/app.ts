@@ -11,7 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { registerDashboard } from '../dashboard/routes.js';
-import { modelSearchQuery } from '../http/model-search.js';
+import { modelSearchQuery } from './model-search.js';
 import { modelSummary } from '../registry/model-summary.js';
 import { searchModels, type ModelSearch } from '../registry/tags.js';
 import type { Logger } from '../core/log.js';

@@ -1,5 +1,5 @@
-/** @module http/model-search
- * The query parameters of GET /models (serve/app): the model search of registry/tags, as an
+/** @module serve/model-search
+ * The query parameters of GET /models (app.ts): the model search of registry/tags, as an
  * OpenAPI schema. A malformed `tag` passes the schema and is refused by registry/tags
  * (SP_ERR_TAG_INVALID, 400), so the API and `models tag` refuse the same text. */
 import { MODEL_KINDS } from '../registry/schema.js';
