@@ -14,12 +14,12 @@ describe('model insights', () => {
     expect(featureImportance({ format: 'stockpipe-poly2', coef: [] })).toEqual([]);
   });
 
-  it('computes log residuals against a naive twin: histogram counts add up, rmse_log matches a plain loop', () => {
+  it('computes log residuals against a naive twin: histogram counts add up, rmse_log matches a plain loop', async () => {
     const n = 1000;
     const vma = Float64Array.from({ length: n }, (_, i) => 1000 + i * 37);
     const acm = new Float64Array(n);
     const volume = Float64Array.from({ length: n }, (_, i) => (1000 + i * 37) * Math.exp(((i % 17) - 8) / 3));
-    const r = residuals(naiveScorer(), { vma, acm, volume }, { bins: 10, range: 2, points: 100 });
+    const r = await residuals(naiveScorer(), { vma, acm, volume }, { bins: 10, range: 2, points: 100 });
     let se = 0;
     for (let i = 0; i < n; i++) se += (Math.log1p(volume[i]!) - Math.log1p(vma[i]!)) ** 2;
     expect(r.rmse_log).toBeCloseTo(Math.sqrt(se / n), 12);

@@ -51,8 +51,11 @@ export interface Residuals {
   sample: { actual: number[]; predicted: number[] };
 }
 
+/** Rows scored between two yields to the event loop (the server keeps answering predictions meanwhile). */
+const YIELD_ROWS = 1 << 16;
+
 /** Residuals log1p(Volume) − log1p(prediction) of every row, their histogram over ±`range` and an even sample. */
-export function residuals(s: VolumeScorer, rows: { vma: Float64Array; acm: Float64Array; volume: Float64Array }, opts: { bins?: number; range?: number; points?: number } = {}): Residuals {
+export async function residuals(s: VolumeScorer, rows: { vma: Float64Array; acm: Float64Array; volume: Float64Array }, opts: { bins?: number; range?: number; points?: number } = {}): Promise<Residuals> {
   const n = rows.volume.length;
   const bins = opts.bins ?? 40;
   const range = opts.range ?? 3;
@@ -68,6 +71,7 @@ export function residuals(s: VolumeScorer, rows: { vma: Float64Array; acm: Float
   const predicted: number[] = [];
   let next = 0;
   for (let i = 0; i < n; i++) {
+    if (i > 0 && i % YIELD_ROWS === 0) await new Promise((r) => setImmediate(r));
     const p = s.predict(rows.vma[i]!, rows.acm[i]!);
     const y = rows.volume[i]!;
     const r = Math.log1p(Math.max(0, y)) - Math.log1p(p);
