@@ -35,12 +35,15 @@ export function historySection(ctx: ViewContext): HTMLElement {
         return;
       }
       mount(out);
+      const held = new Set(d.moves.map((mv) => mv.model_id));
       const x = d.models.map((m) => toSec(m.created_at));
       const unit = d.unit ? ` (${d.unit})` : '';
-      lineChart(out, { title: `${d.metric} of every ${f} model on its test slice, by registration time (★ = serving ${d.alias})`, x: 'registered (UTC)', y: `${d.metric}${unit}`, time: true }, [
+      lineChart(out, { title: `${d.metric} of every ${f} model on its test slice, by registration time (★ = serving ${d.alias}; dark dots: earlier holders)`, x: 'registered (UTC)', y: `${d.metric}${unit}`, time: true }, [
         { label: `test ${d.metric}`, x, y: d.models.map((m) => m.value), color: '#2563eb' },
         ...(f === 'volume' && d.metric === 'rmse_log' ? [{ label: 'backtest rmse_log', x, y: d.models.map((m) => m.backtest), color: '#64748b', dash: [4, 4] }] : []),
         { label: `★ serving ${d.alias}`, x, y: d.models.map((m) => (m.serving ? m.value : null)), color: '#eab308', points: true },
+        // Every earlier holder of the alias (its append-only history), so the champion's path over time is visible.
+        { label: `held ${d.alias} before`, x, y: d.models.map((m) => (!m.serving && held.has(m.id) ? m.value : null)), color: '#a16207', points: true },
       ], charts.signal, 260);
     } catch (err) {
       mount(out, errorBox(err));
