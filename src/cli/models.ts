@@ -66,8 +66,8 @@ export async function modelsListCommand(ctx: CommandContext, opts: { limit?: num
   });
   const data = models.map((m) => ({ id: m.id, kind: m.kind, created_at: m.created_at, aliases: m.aliases, metrics: m.metrics, data_hash: m.data_hash, run_id: m.run_id, tags: tags.get(m.id) ?? {} }));
   if (data.length === 0) return { data, human: `no model versions in ${file}; train one with \`stockpipe train\`` };
-  const rows = data.map((m) => [m.id, m.kind, m.created_at, m.aliases.join(',') || '-', ...SHOWN.slice(0, 3).map((k) => fmt(m.metrics[m.kind]?.[k]))]);
-  return { data, human: table(['ID', 'KIND', 'CREATED', 'ALIASES', ...SHOWN.slice(0, 3).map((k) => k.toUpperCase())], rows, new Set([4, 5, 6])) };
+  const rows = data.map((m) => [m.id, m.kind, m.created_at, m.aliases.join(',') || '-', ...SHOWN.slice(0, 3).map((k) => fmt(m.metrics[m.kind]?.[k])), Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ')]);
+  return { data, human: table(['ID', 'KIND', 'CREATED', 'ALIASES', ...SHOWN.slice(0, 3).map((k) => k.toUpperCase()), 'TAGS'], rows, new Set([4, 5, 6])) };
 }
 
 /** `models show <id|alias>`: one model version (its folder must still hold model.json). */
