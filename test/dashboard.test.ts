@@ -208,3 +208,66 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 });
+
+describe.skipIf(!have)('models', () => {
+  /** Painted pixels of each canvas under `selector` (a drawn chart has hundreds). */
+  const inked = (page: Page, selector: string): Promise<number[]> => page.evaluate((sel) => [...document.querySelectorAll<HTMLCanvasElement>(sel)].map((c) => {
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+    return n;
+  }), selector);
+
+  it('shows a model page (raw and log scores with units, the baseline note, loss curves, residuals, importance), a forecast model\'s skill, the champion compare table, search by tag, and the monitoring charts', async () => {
+    sp('models', 'tag', models.gbdt, 'stage=production');
+    type Listed = { id: string; summary: { task: string; wins?: { metric: string }[]; skill_volume?: number } };
+    const listed = (await (await fetch(`${url}/models`)).json()) as { models: Listed[] };
+    const gbdt = listed.models.find((m) => m.id === models.gbdt)!;
+    const forecast = listed.models.find((m) => m.summary.task === 'forecast')!;
+    const page = await openPage();
+    await page.goto(`${url}/#/models/${models.gbdt}`);
+    await page.waitForSelector('#view > section[data-state="ready"]');
+    await page.screenshot({ path: join(shots, 'model-page.png'), fullPage: true });
+    const heads = (await page.locator('[data-section="scores"] thead').textContent())!;
+    for (const want of ['raw Volume — shares', 'log1p(Volume) — log1p(shares)', 'RMSE (shares)', 'RMSE (log1p(shares))']) expect(heads).toContain(want);
+    expect(await page.locator('[data-section="scores"] tbody tr').count()).toBe(3); // gbdt, naive, polyreg
+    const wins = gbdt.summary.wins ?? [];
+    expect(await page.locator('[data-section="scores"] .baseline-note.warn').count()).toBe(wins.length);
+    if (wins.length === 0) expect(await page.locator('[data-section="scores"] .baseline-note.ok').count()).toBe(1);
+    for (const n of await inked(page, '.chart[data-chart="loss"] canvas')) expect(n).toBeGreaterThan(300);
+    expect((await inked(page, '.chart[data-chart="loss"] canvas')).length).toBeGreaterThanOrEqual(2); // CV folds, refit
+    for (const n of await inked(page, '.chart[data-chart="residuals"] canvas, .chart[data-chart="scatter"] canvas')) expect(n).toBeGreaterThan(300);
+    expect(await page.locator('[data-section="importance"] .hbar').count()).toBe(2);
+    expect(await page.locator('a[data-link="lineage"]').getAttribute('href')).toBe(`#/lineage/model/${models.gbdt}`);
+    expect(await page.locator('.chip.tag').first().textContent()).toBe('stage=production');
+
+    await show(page, `#/models/${forecast.id}`, 'model-forecast');
+    expect(await page.locator('[data-section="scores"] [data-skill="volume"]').textContent()).toBe(`volume ${(forecast.summary.skill_volume! * 100).toFixed(1)}%`);
+    expect(await page.locator('[data-section="importance"] .hbars').count()).toBe(2);
+
+    await show(page, '#/models', 'models-overview');
+    await page.waitForSelector('[data-section="champion-compare"] table');
+    await page.waitForSelector('.chart[data-chart="history"] canvas');
+    expect(await page.locator('[data-section="champion-compare"] thead th').nth(1).textContent()).toContain('(serving)');
+    expect(await page.locator('[data-section="champion-compare"] tbody tr').count()).toBeGreaterThan(8);
+    expect(await page.locator('[data-table="forecast"] [data-skill="volume"]').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(shots, 'models-overview.png'), fullPage: true });
+    await page.locator('input[name="tag"]').fill('stage=production');
+    await page.waitForFunction(() => document.querySelectorAll('[data-table="volume"] tbody tr').length === 1);
+    expect(await page.locator('[data-table="volume"] tbody tr').getAttribute('data-model')).toBe(models.gbdt);
+    expect(page.url()).toContain('tag=stage%3Dproduction');
+    await page.screenshot({ path: join(shots, 'models-search.png'), fullPage: true });
+
+    await show(page, '#/monitoring', 'monitoring-charts');
+    for (const chart of ['error-volume', 'error-adj-close', 'drift']) {
+      const n = await inked(page, `.chart[data-chart="${chart}"] canvas`);
+      expect(n.length, chart).toBeGreaterThan(0);
+    }
+    // units in the legend (the axis labels are drawn on the canvas: see the screenshot)
+    const labels = await page.locator('.chart[data-chart="error-volume"] .u-label').allTextContents();
+    expect(labels).toEqual(expect.arrayContaining(['target day', 'MAE volume (shares)', 'MAE persistence (shares)', 'MAPE volume (%)']));
+    expect(await page.locator('.chart[data-chart="drift"] .u-title').textContent()).toContain('Population stability index');
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

@@ -2,6 +2,7 @@
  * The lines a finished `run` ends with (`npm start` shows them before it serves): the model each
  * serving alias points at, its test scores next to its baselines' on the raw and the log scale, and
  * plainly which baseline beats it where one does. Reads the store only. */
+import { baselineWins } from '../registry/model-summary.js';
 import type { Registry } from '../registry/store.js';
 import type { ModelVersion } from '../registry/types.js';
 
@@ -20,10 +21,8 @@ function volumeLines(mv: ModelVersion): string[] {
     `  test ${mv.test_slice ? `${mv.test_slice.date_min}..${mv.test_slice.date_max}, ${mv.test_slice.rows} rows` : ''}: rmse_log ${f4(own.rmse_log)}, R² log ${f4(own.r2_log)}; raw volume RMSE ${sci(own.rmse)} shares, R² ${f4(own.r2)}`,
   ];
   if (baselines.length > 0) lines.push(`  baselines: ${baselines.map((b) => `${b} rmse_log ${f4(mv.metrics[b]!.rmse_log)}, RMSE ${sci(mv.metrics[b]!.rmse)}`).join('; ')}`);
-  for (const [metric, scale] of [['rmse_log', 'on the log scale'], ['rmse', 'on raw volume']] as const) {
-    const better = baselines.filter((b) => (mv.metrics[b]![metric] ?? Infinity) < (own[metric] ?? Infinity));
-    if (better.length > 0) lines.push(`  note: ${better.join(' and ')} ${better.length > 1 ? 'beat' : 'beats'} the champion ${scale} (${metric})`);
-  }
+  // The wins are registry/model-summary's (the dashboard shows the same), in the CLI's wording.
+  for (const w of baselineWins(mv)) lines.push(`  note: ${w.baselines.join(' and ')} ${w.baselines.length > 1 ? 'beat' : 'beats'} the champion ${w.scale === 'log' ? 'on the log scale' : 'on raw volume'} (${w.metric})`);
   return lines;
 }
 

@@ -10,7 +10,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js';
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
@@ -110,7 +110,8 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
       parent = group;
     }
     const cmd = parent.command(leaf, { isDefault: spec.isDefault === true }).description(spec.summary);
-    for (const [k, a] of Object.entries(spec.args?.shape ?? {})) cmd.argument((a as z.ZodType).safeParse(undefined).success ? `[${k}]` : `<${k}>`);
+    // An array argument (the last one) takes the rest of the command line: `models tag <id> [tags...]`.
+    for (const [k, a] of Object.entries(spec.args?.shape ?? {})) cmd.argument(a instanceof z.ZodArray ? `[${k}...]` : (a as z.ZodType).safeParse(undefined).success ? `[${k}]` : `<${k}>`);
     addOptions(cmd, spec.options);
     cmd.addHelpText('after', helpAfter(spec));
     cmd.action(async () => {

@@ -4,6 +4,7 @@
 import { promote } from '../registry/promote.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
+import { tagsOf, type Tags } from '../registry/tags.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { workspaceRescorer } from '../ml/rescore.js';
 import { promotionLine } from './promotion-text.js';
@@ -17,6 +18,8 @@ export interface ModelListItem {
   metrics: ModelVersion['metrics'];
   data_hash: string | null;
   run_id: string | null;
+  /** Its tags (`models tag`), key → value. */
+  tags: Tags;
 }
 
 export interface ModelAtResult {
@@ -57,11 +60,14 @@ function withRegistry<T>(ctx: CommandContext, readonly: boolean, fn: (reg: Regis
 
 /** `models list`: every model version, newest first, with its aliases and test metrics. */
 export async function modelsListCommand(ctx: CommandContext, opts: { limit?: number } = {}): Promise<CommandResult<ModelListItem[]>> {
-  const { models, file } = withRegistry(ctx, true, (reg) => ({ models: reg.listModels({ limit: opts.limit }), file: reg.file }));
-  const data = models.map((m) => ({ id: m.id, kind: m.kind, created_at: m.created_at, aliases: m.aliases, metrics: m.metrics, data_hash: m.data_hash, run_id: m.run_id }));
+  const { models, file, tags } = withRegistry(ctx, true, (reg) => {
+    const list = reg.listModels({ limit: opts.limit });
+    return { models: list, file: reg.file, tags: tagsOf(reg, list.map((m) => m.id)) };
+  });
+  const data = models.map((m) => ({ id: m.id, kind: m.kind, created_at: m.created_at, aliases: m.aliases, metrics: m.metrics, data_hash: m.data_hash, run_id: m.run_id, tags: tags.get(m.id) ?? {} }));
   if (data.length === 0) return { data, human: `no model versions in ${file}; train one with \`stockpipe train\`` };
-  const rows = data.map((m) => [m.id, m.kind, m.created_at, m.aliases.join(',') || '-', ...SHOWN.slice(0, 3).map((k) => fmt(m.metrics[m.kind]?.[k]))]);
-  return { data, human: table(['ID', 'KIND', 'CREATED', 'ALIASES', ...SHOWN.slice(0, 3).map((k) => k.toUpperCase())], rows, new Set([4, 5, 6])) };
+  const rows = data.map((m) => [m.id, m.kind, m.created_at, m.aliases.join(',') || '-', ...SHOWN.slice(0, 3).map((k) => fmt(m.metrics[m.kind]?.[k])), Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ')]);
+  return { data, human: table(['ID', 'KIND', 'CREATED', 'ALIASES', ...SHOWN.slice(0, 3).map((k) => k.toUpperCase()), 'TAGS'], rows, new Set([4, 5, 6])) };
 }
 
 /** `models show <id|alias>`: one model version (its folder must still hold model.json). */

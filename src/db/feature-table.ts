@@ -110,6 +110,33 @@ export class FeatureTableReader {
     return rows.length > 0;
   }
 
+  /**
+   * Every row dated from `from` to `to` (inclusive) with both features and a volume, as of a
+   * snapshot, ordered by Symbol, Date: a volume model's test slice (the model page's residuals).
+   * Null when the snapshot has no feature columns.
+   */
+  async featureRows(from: string, to: string, asOf?: string): Promise<{ vma: Float64Array; acm: Float64Array; volume: Float64Array } | null> {
+    const t = await this.table(asOf);
+    if (t === null || !t.hasFeatures) return null;
+    const chunks: { cols: Float64Array[]; n: number }[] = [];
+    await this.serial((conn) => readNumericColumns(conn.connection,
+      `SELECT vol_moving_avg::DOUBLE, adj_close_rolling_med::DOUBLE, "Volume"::DOUBLE FROM ${t.source}
+       WHERE CAST("Date" AS DATE) BETWEEN DATE ${sqlString(from)} AND DATE ${sqlString(to)}
+         AND vol_moving_avg IS NOT NULL AND adj_close_rolling_med IS NOT NULL AND "Volume" IS NOT NULL
+       ORDER BY "Symbol", "Date"`,
+      (c, n) => chunks.push({ cols: c.map((x) => (x as Float64Array).slice(0, n)), n })));
+    const total = chunks.reduce((s, c) => s + c.n, 0);
+    const out = { vma: new Float64Array(total), acm: new Float64Array(total), volume: new Float64Array(total) };
+    let at = 0;
+    for (const c of chunks) {
+      out.vma.set(c.cols[0]!, at);
+      out.acm.set(c.cols[1]!, at);
+      out.volume.set(c.cols[2]!, at);
+      at += c.n;
+    }
+    return out;
+  }
+
   close(): void {
     const db = this.db;
     this.db = null;

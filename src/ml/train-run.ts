@@ -14,6 +14,7 @@ import { promote, type HolderRescorer } from '../registry/promote.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { ArtifactRecord, ModelKind, PromoteDecision, SelectionSlice } from '../registry/types.js';
 import { writeModelFolder } from './artifacts.js';
+import { curveMetrics, parseTrainingLog } from './training-curve.js';
 import type { DataLineage } from './dataset.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 
@@ -107,6 +108,8 @@ export async function registerTrainedModel(reg: Registry, ws: Workspace, runId: 
       reg.recordDataVersion({ hash: m.data.hash, kind: 'features', path: m.data.path, rows: m.data.rows, details: m.data.lineage === undefined ? undefined : { ...m.data.lineage } });
       reg.logParams(runId, { ...m.params, rows_train: m.rows.train, rows_valid: m.rows.valid, rows_test: m.rows.test, ...lineageParams(m.data.lineage) });
       for (const [kind, x] of Object.entries(m.loggedMetrics)) reg.logMetrics(runId, x, { slice: `test/${kind}` });
+      // The loss curves as step metrics (ml/training-curve): what the dashboard's model page draws.
+      reg.logMetrics(runId, curveMetrics(parseTrainingLog(m.trainingLog)));
       reg.registerModel({ model_id: modelId, kind: m.kind, path: dir, metrics: m.metrics, test_slice: testSlice, run_id: runId, data_hash: m.data.hash, created_at: createdAt, job_key: jobKey });
     }),
   );

@@ -4,6 +4,7 @@
 import type { Database } from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
 import { STUDIES_MIGRATION } from './schema-studies.js';
+import { TAGS_MIGRATION } from './schema-tags.js';
 
 export { STUDY_STATES, TRIAL_STATES } from './schema-studies.js';
 
@@ -329,6 +330,7 @@ CREATE UNIQUE INDEX model_versions_job_key ON model_versions(job_key) WHERE job_
 `,
   },
   STUDIES_MIGRATION,
+  TAGS_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

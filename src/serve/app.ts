@@ -11,6 +11,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { registerDashboard } from '../dashboard/routes.js';
+import { modelSearchQuery } from './model-search.js';
+import { modelSummary } from '../registry/model-summary.js';
+import { searchModels, type ModelSearch } from '../registry/tags.js';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
 import { forecastHistory } from '../registry/forecasts.js';
@@ -212,8 +215,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   registerIntervalRoute(app, holder, metrics, noModel);
 
-  app.get('/models', { schema: { summary: 'Registered model versions with their aliases and test metrics', querystring: { type: 'object', additionalProperties: false } } }, () =>
-    registry.read((reg) => ({ serving: holder.current?.id ?? null, models: reg.listModels({ limit: 100 }) })));
+  app.get('/models', { schema: { summary: 'Registered model versions (newest first, 100 by default) with their aliases, tags and test metrics; searched by free text (id, kind, alias, tag), kind, alias or tag (key or key=value)', querystring: modelSearchQuery } }, (req) => {
+    const q = req.query as ModelSearch & { limit: number; offset: number };
+    return registry.read((reg) => {
+      const found = searchModels(reg, q);
+      // Each model's scores beside its baselines (units, the baselines that win): registry/model-summary, as the CLI's run summary.
+      return { serving: holder.current?.id ?? null, models: found.models.map((m) => ({ ...m, summary: modelSummary(m) })), total: found.total, limit: q.limit, offset: q.offset };
+    });
+  });
 
   const thresholds = opts.monitor ?? MonitorConfigSchema.parse({});
   app.get('/monitoring', { schema: { summary: 'Forecast error over time per model (all symbols, or one), input drift, monitoring alerts, thresholds', querystring: monitoringQuerySchema, response: { 200: monitoringResponseSchema, 400: errorSchema } } }, (req) =>

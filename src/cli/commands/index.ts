@@ -4,7 +4,7 @@
 import type { CommandSpec } from '../options.js';
 import type { Globals } from '../globals.js';
 import { features, fetch, ingest, validate } from './data.js';
-import { evaluate, forecast, modelsAt, modelsCompare, modelsHistory, modelsList, modelsPromote, modelsShow, train } from './models.js';
+import { evaluate, forecast, modelsAt, modelsCompare, modelsHistory, modelsList, modelsPromote, modelsShow, modelsTag, train } from './models.js';
 import { backfill, monitor, run, runsList, runsLogs, runsShow, scheduler, serve, worker } from './ops.js';
 import { exportTable, snapshots, vacuum } from './store.js';
 import { studies, tune } from './tuning.js';
@@ -30,6 +30,7 @@ export const COMMANDS: readonly CommandSpec<Globals>[] = [
   modelsCompare,
   modelsAt,
   modelsHistory,
+  modelsTag,
   run,
   backfill,
   scheduler,

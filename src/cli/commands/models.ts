@@ -7,6 +7,7 @@ import { MODEL_KINDS } from '../../ml/volume-model.js';
 import { evaluateCommand } from '../evaluate.js';
 import { forecastCommand } from '../forecast.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from '../models.js';
+import { modelsTagCommand } from '../models-tag.js';
 import { aliasName, calendarDate, cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
 import { bucketList } from './data.js';
@@ -188,4 +189,13 @@ export const modelsHistory = defineCommand({
     aliasName(o.alias);
     return modelsHistoryCommand(ctx, { alias: o.alias });
   },
+});
+
+export const modelsTag = defineCommand({
+  name: 'models tag',
+  summary: 'set key=value tags on a model version (id or alias), or remove them; with none, list its tags (GET /models?tag= searches them)',
+  args: z.object({ id: z.string(), tags: z.array(z.string()) }).strict(),
+  options: z.object({ remove: z.array(z.string()).default([]).describe('remove this tag key (repeatable)').register(cli, { arg: 'key' }) }).strict(),
+  examples: ['stockpipe models tag champion stage=production owner=ana', 'stockpipe models tag <model-id> --remove stage --json', 'stockpipe models tag <model-id>'],
+  run: (o, ctx) => modelsTagCommand(ctx, o.id, o.tags, o.remove),
 });

@@ -1,12 +1,20 @@
 /** @module dashboard/client/views/models
- * #/models: model versions with their own-kind test metrics next to the baselines', the champion
- * marked, promotion from the page (a confirmation dialog; a refusal offers forcing, recorded as
- * forced), and the comparison of two versions (#/models?a=<id>&b=<id>). */
-import { ApiError, apiToken, getJson, postJson, setApiToken, type ModelVersion } from '../api.js';
+ * #/models: model versions searched by id, kind, alias or tag (#/models?q=…&tag=…): volume models
+ * with raw (shares) and log1p(shares) test scores beside their baselines and the baselines that win
+ * named, day-ahead models with their skill against persistence; a metric of every model over time;
+ * the serving champion beside the three models before it; promotion from the page (a confirmation
+ * dialog; a refusal offers forcing, recorded as forced); the comparison of two versions
+ * (#/models?a=<id>&b=<id>). #/models/<id> is views/model-page. */
+import { ApiError, apiToken, getJson, postJson, setApiToken } from '../api.js';
+import { listModels, type ListedModel, type ModelList } from '../api-models.js';
 import { badge, empty, errorBox, h, mount, num, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
+import { championSection, historySection } from './model-compare.js';
+import { modelPageView } from './model-page.js';
 
-const METRICS = ['rmse_log', 'mae_log', 'r2_log'];
+type ModelVersion = ListedModel;
+const pct = (x: number | null | undefined): string => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
+const sci = (x: number | null | undefined): string => (typeof x === 'number' && Number.isFinite(x) ? (Math.abs(x) >= 1e5 ? x.toExponential(3) : num(x)) : '–');
 
 interface Comparison {
   a: { id: string; kind: string };
@@ -16,21 +24,64 @@ interface Comparison {
   backtest?: { a: { on: string; metrics: Record<string, number> }; b: { on: string; metrics: Record<string, number> }; same_rows: boolean };
 }
 
+/** A volume model's baselines, each with its raw RMSE (shares) and rmse_log; green when the model beats it on both. */
 function baselines(m: ModelVersion): HTMLElement {
-  const own = m.metrics[m.kind]?.rmse_log;
-  return h('span', { class: 'baselines' }, Object.keys(m.metrics).filter((k) => k !== m.kind).sort().map((k) => {
-    const v = m.metrics[k]?.rmse_log;
-    const beats = typeof own === 'number' && typeof v === 'number' ? own < v : null;
-    return h('span', { class: `chip ${beats === true ? 'better' : beats === false ? 'worse' : ''}`, title: `${k} rmse_log on the same test slice` }, `${k} ${num(v)}`);
+  if (m.summary.task !== 'volume') return h('span');
+  const own = m.summary.rows.find((r) => r.model);
+  return h('span', { class: 'baselines' }, m.summary.rows.filter((r) => !r.model).map((r) => {
+    const raw = (own?.metrics.rmse ?? Infinity) < (r.metrics.rmse ?? Infinity);
+    const log = (own?.metrics.rmse_log ?? Infinity) < (r.metrics.rmse_log ?? Infinity);
+    return h('span', { class: `chip ${raw && log ? 'better' : 'worse'}`, 'data-baseline': r.name, title: `${r.name} on the same test rows` }, `${r.name} ${sci(r.metrics.rmse)} sh · ${num(r.metrics.rmse_log)} log`);
   }));
 }
 
+/** Where a baseline beats a volume model, said plainly under the table (one line per model and scale). */
+function winNotes(list: ModelVersion[]): HTMLElement | null {
+  const lines = list.flatMap((m) => (m.summary.task === 'volume' ? m.summary.wins.map((w) => ({ m, w })) : []));
+  if (lines.length === 0) return h('p', { class: 'ok baseline-note' }, 'Every model listed beats every baseline on both scales.');
+  return h('ul', { class: 'baseline-notes' }, lines.map(({ m, w }) => h('li', { class: 'warn baseline-note', 'data-model': m.id, 'data-win': w.metric }, h('code', null, m.id), `: ${w.note}.`)));
+}
+
+const tags = (m: ModelVersion): HTMLElement => h('span', null, Object.entries(m.tags ?? {}).map(([k, v]) => h('span', { class: 'chip tag' }, `${k}=${v}`)));
+const link = (m: ModelVersion): HTMLElement => h('span', null, m.aliases.some((a) => a.includes('champion')) ? h('span', { class: 'star', title: 'serving alias' }, '★ ') : null, h('a', { href: `#/models/${encodeURIComponent(m.id)}` }, h('code', null, m.id)));
+
 export async function modelsView(ctx: ViewContext): Promise<void> {
+  if (ctx.params[0] !== undefined) return modelPageView(ctx, ctx.params[0]);
   const listEl = h('div');
   const compareEl = h('div', { class: 'card' });
   const dialog = h('dialog', { class: 'confirm' });
-  mount(ctx.el, h('h1', null, 'Models'), listEl, h('h2', null, 'Compare two versions'), compareEl, dialog);
-  let data = await getJson<{ serving: string | null; models: ModelVersion[] }>('/models', ctx.signal);
+  const q = h('input', { type: 'search', name: 'q', id: 'model-search', placeholder: 'id, kind, alias, tag…', 'aria-label': 'search models', value: ctx.query.get('q') ?? '' });
+  const tag = h('input', { type: 'text', name: 'tag', placeholder: 'tag: key or key=value', 'aria-label': 'tag filter', value: ctx.query.get('tag') ?? '' });
+  const found = h('span', { class: 'meta' });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const search = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void reload(), 200);
+  };
+  q.addEventListener('input', search);
+  tag.addEventListener('input', search);
+  const champEl = h('div', { class: 'card', 'data-section': 'champion' });
+  mount(ctx.el, h('h1', null, 'Models'), h('div', { class: 'toolbar', role: 'search' }, q, tag, found), listEl,
+    h('h2', null, 'Metric over time'), historySection(ctx),
+    h('h2', null, 'The serving champion and the three models before it'), champEl,
+    h('h2', null, 'Compare two versions'), compareEl, dialog);
+  let data: ModelList = await listModels({ q: ctx.query.get('q') ?? undefined, tag: ctx.query.get('tag') ?? undefined }, ctx.signal);
+  async function reload(): Promise<void> {
+    ctx.setQuery({ q: q.value.trim(), tag: tag.value.trim() });
+    try {
+      data = await listModels({ q: q.value.trim(), tag: tag.value.trim() }, ctx.signal);
+      renderList();
+    } catch (err) {
+      mount(listEl, errorBox(err));
+    }
+  }
+  async function renderChampion(): Promise<void> {
+    try {
+      mount(champEl, await championSection(ctx, 'volume'));
+    } catch (err) {
+      mount(champEl, errorBox(err));
+    }
+  }
 
   function confirmPromote(m: ModelVersion): void {
     const note = h('input', { type: 'text', name: 'note', placeholder: 'note (optional)', maxlength: 500 });
@@ -44,7 +95,7 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
       try {
         const d = await postJson<{ promoted: boolean; reason: string }>(`/models/${encodeURIComponent(m.id)}/promote`, { alias: 'champion', force: force.checked, ...(note.value ? { note: note.value } : {}) });
         mount(out, h('p', { class: 'ok' }, d.promoted ? `Promoted: ${d.reason}` : d.reason));
-        data = await getJson('/models', ctx.signal);
+        data = await listModels({ q: q.value.trim(), tag: tag.value.trim() }, ctx.signal);
         renderList();
         setTimeout(() => dialog.close(), 600);
       } catch (err) {
@@ -63,19 +114,34 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
   }
 
   function renderList(): void {
+    found.textContent = `${data.total} model${data.total === 1 ? '' : 's'}${data.total > data.models.length ? ` (newest ${data.models.length} shown)` : ''}`;
     if (data.models.length === 0) {
-      mount(listEl, empty('No model versions yet', 'Train one with `stockpipe train --promote-if-better`.'));
+      mount(listEl, q.value || tag.value ? empty('No model matches', 'Search by a part of the id, a kind, an alias or a tag (`stockpipe models tag <id> key=value`).')
+        : empty('No model versions yet', 'Train one with `stockpipe train --promote-if-better`.'));
       return;
     }
-    mount(listEl, h('p', { class: 'meta' }, `Serving ${data.serving ?? 'nothing yet'}. Metrics are on each model's test slice; baselines are rmse_log of the same rows.`),
-      table(['Model', 'Kind', 'Created (UTC)', 'Aliases', ...METRICS, 'Baselines (rmse_log)', ''],
-        data.models.map((m) => [
-          h('span', null, m.aliases.includes('champion') ? h('span', { class: 'star', title: 'champion' }, '★ ') : null, h('code', null, m.id)),
-          m.kind, when(m.created_at), h('span', null, m.aliases.map((a) => badge(a, a === 'champion' ? 'champion' : 'alias'))),
-          ...METRICS.map((k) => num(m.metrics[m.kind]?.[k])), baselines(m),
-          m.aliases.includes('champion') ? '' : h('button', { type: 'button', 'data-promote': m.id, onclick: () => confirmPromote(m) }, 'Promote…'),
-        ]), { numeric: [4, 5, 6], rowAttrs: (i) => ({ 'data-model': data.models[i]!.id, class: data.models[i]!.aliases.includes('champion') ? 'champion' : null }) }));
+    const volume = data.models.filter((m) => m.summary.task === 'volume');
+    const forecast = data.models.filter((m) => m.summary.task === 'forecast');
+    const own = (m: ModelVersion, k: string): number | null => m.summary.rows.find((r) => r.model)?.metrics[k] ?? null;
+    const promote = (m: ModelVersion): HTMLElement | string => (m.aliases.includes('champion') || m.summary.task !== 'volume' ? '' : h('button', { type: 'button', 'data-promote': m.id, onclick: () => confirmPromote(m) }, 'Promote…'));
+    const attrs = (list: ModelVersion[]) => (i: number) => ({ 'data-model': list[i]!.id, class: list[i]!.aliases.some((a) => a.includes('champion')) ? 'champion' : null });
+    mount(listEl, h('p', { class: 'meta' }, `Serving ${data.serving ?? 'nothing yet'}. Scores are on each model's test slice, next to the baselines scored on the same rows: raw Volume in shares, and log1p(Volume) in log1p(shares).`),
+      volume.length === 0 ? null : h('div', { 'data-table': 'volume' }, h('h2', null, 'Volume models'),
+        table(['Model', 'Kind', 'Created (UTC)', 'Aliases', 'Tags', 'RMSE (shares)', 'R²', 'RMSE (log1p(shares))', 'R² log', 'Baselines: RMSE shares · log1p', ''],
+          volume.map((m) => [link(m), m.kind, when(m.created_at), h('span', null, m.aliases.map((a) => badge(a, a === 'champion' ? 'champion' : 'alias'))), tags(m),
+            sci(own(m, 'rmse')), num(own(m, 'r2')), num(own(m, 'rmse_log')), num(own(m, 'r2_log')), baselines(m), promote(m)]),
+          { numeric: [5, 6, 7, 8], rowAttrs: attrs(volume) }),
+        winNotes(volume)),
+      forecast.length === 0 ? null : h('div', { 'data-table': 'forecast' }, h('h2', null, 'Day-ahead models (skill = 1 − MAE/MAE of persistence)'),
+        table(['Model', 'Created (UTC)', 'Aliases', 'Tags', 'Skill volume', 'Skill Adj Close', 'MAE volume (shares)', 'MAE Adj Close ($)', 'MAE log1p volume', 'Note'],
+          forecast.map((m) => {
+            const s = m.summary.task === 'forecast' ? m.summary : null;
+            return [link(m), when(m.created_at), h('span', null, m.aliases.map((a) => badge(a, a.includes('champion') ? 'champion' : 'alias'))), tags(m),
+              h('span', { 'data-skill': 'volume' }, pct(s?.skill_volume)), h('span', { 'data-skill': 'adj_close' }, pct(s?.skill_adj_close)), sci(own(m, 'mae_volume')), num(own(m, 'mae_adj_close')), num(own(m, 'mae_volume_log')),
+              s && s.notes.length ? h('span', { class: 'warn baseline-note' }, s.notes.join('; ')) : ''];
+          }), { numeric: [4, 5, 6, 7, 8], rowAttrs: attrs(forecast) })));
     renderCompare();
+    void renderChampion();
   }
 
   function renderCompare(): void {
@@ -85,7 +151,9 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
     }
     const champ = data.models.find((m) => m.aliases.includes('champion'))?.id ?? data.models[1]!.id;
     const a0 = ctx.query.get('a') ?? champ;
-    const b0 = ctx.query.get('b') ?? data.models.find((m) => m.id !== a0)!.id;
+    // B defaults to a model of A's family (a volume model's metrics do not compare with a day-ahead one's).
+    const task = data.models.find((m) => m.id === a0)?.summary.task;
+    const b0 = ctx.query.get('b') ?? (data.models.find((m) => m.id !== a0 && m.summary.task === task) ?? data.models.find((m) => m.id !== a0)!).id;
     const pick = (name: string, v: string): HTMLSelectElement => h('select', { name, 'aria-label': `model ${name}`, onchange: () => void run() },
       data.models.map((m) => h('option', { value: m.id, ...(m.id === v ? { selected: true } : {}) }, `${m.id} (${m.kind})`)));
     const sa = pick('a', a0);

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { curveMetrics, curvesFromMetrics, parseTrainingLog } from './training-curve.js';
+
+const CV = `# protocol cv: 3 expanding-window folds inside the pre-test dates (before 2011-08-18), up to 100 trees, patience 10
+# fold 1: train 2010-02-16..(before 2011-03-09) 4707 rows, validate 2011-03-09..2011-05-02 684 rows; best 2 trees, rmse_log 0.60076288
+# fold 1 curve (rmse_log after each tree): 0.601271 0.600763
+# fold 2 curve (rmse_log after each tree): 0.659761 0.659288 0.658687
+# cv_rmse_log 0.59272953 (mean of the fold minima); refit trees 2 (median of 2, 3)
+# refit: gbdt on all 6741 pre-test rows, 2 trees; iteration train_loss
+1 0.29578290
+2 0.29424764
+`;
+const FORECAST = `# adj_close: gbdt on 5984 rows, target ln(AdjClose_t+1 / AdjClose_t); iteration train_loss valid_loss (mean squared error on the target)
+1 0.00043547999 0.00044107325
+2 0.00043391079 0.00044208889
+# best iteration 1 of 2; initial train loss 0.00043735123
+# volume: gbdt on 5984 rows, target log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence; iteration train_loss valid_loss (mean squared error on the target)
+1 0.35222136 0.31085435
+# best iteration 1 of 1; initial train loss 0.4
+`;
+const RF = `# rf on 100 rows, target raw; iteration train_loss valid_loss (mean squared error on the target)
+1 - -
+2 - -
+# out-of-bag RMSE 12.5 over 90 rows (target raw)
+`;
+
+describe('training curves', () => {
+  it('reads the cv folds\' rmse_log curves and the refit\'s train loss', () => {
+    const c = parseTrainingLog(CV);
+    expect(c.map((x) => [x.key, x.metric, x.steps, x.values])).toEqual([
+      ['fold1.valid_rmse_log', 'rmse_log', [1, 2], [0.601271, 0.600763]],
+      ['fold2.valid_rmse_log', 'rmse_log', [1, 2, 3], [0.659761, 0.659288, 0.658687]],
+      ['refit.train_loss', 'mse', [1, 2], [0.2957829, 0.29424764]],
+    ]);
+  });
+
+  it('reads both boosters of a day-ahead model, and nothing from a forest that records no loss', () => {
+    expect(parseTrainingLog(FORECAST).map((x) => [x.key, x.steps.length])).toEqual([['adj_close.train_loss', 2], ['adj_close.valid_loss', 2], ['volume.train_loss', 1], ['volume.valid_loss', 1]]);
+    expect(parseTrainingLog(RF)).toEqual([]);
+    expect(parseTrainingLog('')).toEqual([]);
+  });
+
+  it('round-trips through the registry\'s step metrics', () => {
+    const c = [...parseTrainingLog(CV), ...parseTrainingLog(FORECAST)];
+    const m = curveMetrics(c);
+    expect(m[0]).toEqual({ key: 'curve.fold1.valid_rmse_log', value: 0.601271, step: 1, slice: 'curve' });
+    expect(curvesFromMetrics(m.map((x) => ({ key: x.key, step: x.step ?? 0, value: x.value })))).toEqual(c);
+  });
+});

@@ -1,0 +1,195 @@
+/** The Models view's routes (GET /models search, /models/:id/page, /curves, /importance, /residuals,
+ * /models/history, /models/champion-compare) through Fastify's inject, and `stockpipe models tag`,
+ * on a real small synthetic workspace: a cv gbdt, a polyreg, a second gbdt with other parameters
+ * (promoted if better) and a day-ahead model, all trained by the CLI. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTrainingLog } from '../src/ml/training-curve.js';
+import { openRegistry } from '../src/registry/store.js';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
+import { runCli } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+import { silentLog } from './helpers/workspace.js';
+
+let ws = '';
+let app: Awaited<ReturnType<typeof buildApp>>['app'];
+const ids = { gbdt: '', poly: '', gbdt2: '', forecast: '' };
+
+function sp(...args: string[]): { code: number | null; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } } {
+  const r = runCli([...args, '-w', ws, '--quiet', '--json']);
+  return { code: r.code, json: JSON.parse(r.stdout) as { ok: boolean; data?: Record<string, unknown>; error?: { code: string } } };
+}
+const trained = (...args: string[]): string => {
+  const r = sp('train', ...args);
+  expect(r.code).toBe(0);
+  return r.json.data!.model_id as string;
+};
+const get = async <T>(url: string, status = 200): Promise<T> => {
+  const r = await app.inject(url);
+  expect(r.statusCode, `${url}: ${r.body}`).toBe(status);
+  return JSON.parse(r.body) as T;
+};
+
+beforeAll(async () => {
+  ws = await tempDir('dash-models');
+  for (const args of [['fetch', '--symbols', '8', '--years', '2'], ['ingest'], ['features', '--extended']]) expect(sp(...args).code).toBe(0);
+  ids.gbdt = trained();
+  ids.poly = trained('--kind', 'polyreg');
+  ids.gbdt2 = trained('--learning-rate', '0.05', '--trees', '60');
+  ids.forecast = trained('--task', 'forecast');
+  const holder = new ChampionHolder(ws, silentLog);
+  await holder.refresh();
+  ({ app } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: join(ws, 'no-dashboard') }));
+}, 120_000);
+afterAll(async () => {
+  await app?.close();
+});
+
+interface Page {
+  model: { id: string; kind: string; tags: Record<string, string> };
+  summary: { task: string; columns: { metric: string; scale?: string; unit: string }[]; rows: { name: string; model: boolean; metrics: Record<string, number | null> }[]; wins?: { metric: string; baselines: string[] }[]; skill_volume?: number | null; skill_adj_close?: number | null };
+  params: Record<string, string | null>;
+  protocol: { folds?: unknown[]; cv_rmse_log?: number; trees?: number } | null;
+  intervals: { coverage: unknown[] } | null;
+  lineage: { features_snapshot: number | null; link: string };
+  card: string | null;
+}
+
+describe('model page routes', () => {
+  it('GET /models/:id/page: raw and log scores with units beside the baselines, the baselines that win, protocol, intervals, params, lineage, card', async () => {
+    const p = await get<Page>(`/models/${ids.gbdt}/page`);
+    expect(p.summary.task).toBe('volume');
+    expect(p.summary.columns.map((c) => `${c.metric}:${c.unit}`)).toEqual(['mae:shares', 'rmse:shares', 'r2:', 'mae_log:log1p(shares)', 'rmse_log:log1p(shares)', 'r2_log:']);
+    expect(p.summary.rows.map((r) => r.name)).toEqual(['gbdt', 'naive', 'polyreg']);
+    // The wins are exactly the baselines with a lower error than the model on that metric.
+    const own = p.summary.rows[0]!.metrics;
+    for (const metric of ['rmse', 'rmse_log']) {
+      const expected = p.summary.rows.slice(1).filter((r) => r.metrics[metric]! < own[metric]!).map((r) => r.name);
+      expect(p.summary.wins!.find((w) => w.metric === metric)?.baselines ?? []).toEqual(expected);
+    }
+    expect(p.protocol?.folds).toHaveLength(3);
+    expect(p.protocol?.trees).toBeGreaterThan(0);
+    expect(p.intervals?.coverage.length).toBeGreaterThan(0);
+    expect(p.params.learning_rate).toBe('0.1');
+    expect(p.lineage.features_snapshot).toBeGreaterThan(0);
+    expect(p.lineage.link).toBe(`#/lineage/model/${ids.gbdt}`);
+    expect(p.card).toContain(`# Model card: ${ids.gbdt}`);
+    const byAlias = await get<Page>('/models/champion/page');
+    expect([ids.gbdt, ids.gbdt2]).toContain(byAlias.model.id);
+  });
+
+  it('a day-ahead model\'s page shows its skill against persistence; its residuals point to monitoring', async () => {
+    const p = await get<Page>(`/models/${ids.forecast}/page`);
+    const reg = openRegistry(ws, { readonly: true });
+    const metrics = reg.getModel(ids.forecast).metrics.forecast!;
+    reg.close();
+    expect(p.summary.task).toBe('forecast');
+    expect([p.summary.skill_volume, p.summary.skill_adj_close]).toEqual([metrics.skill_volume, metrics.skill_adj_close]);
+    expect(p.summary.rows.map((r) => r.name)).toContain('persistence');
+    const r = await get<{ residuals: unknown; reason: string }>(`/models/${ids.forecast}/residuals`);
+    expect(r.residuals).toBeNull();
+    expect(r.reason).toContain('Monitoring');
+  });
+
+  it('GET /models/:id/curves: the training run\'s step metrics equal training.log\'s curves, thinned to `points`', async () => {
+    const c = await get<{ source: string; curves: { key: string; steps: number[]; values: number[]; total: number }[] }>(`/models/${ids.gbdt2}/curves?points=5000`);
+    expect(c.source).toBe('registry');
+    const fromLog = parseTrainingLog(await readFile(join(ws, 'models', ids.gbdt2, 'training.log'), 'utf8'));
+    expect(c.curves.map((x) => [x.key, x.steps, x.values])).toEqual(fromLog.map((x) => [x.key, x.steps, x.values]));
+    expect(c.curves.map((x) => x.key)).toEqual(['fold1.valid_rmse_log', 'fold2.valid_rmse_log', 'fold3.valid_rmse_log', 'refit.train_loss']);
+    const thin = await get<{ curves: { steps: number[]; total: number }[] }>(`/models/${ids.forecast}/curves?points=10`);
+    expect(thin.curves.map((x) => x.steps.length <= 10 && x.steps.length === Math.min(10, x.total))).not.toContain(false);
+    await get(`/models/${ids.gbdt}/curves?points=2`, 400);
+  });
+
+  it('GET /models/:id/importance counts every split of the trees per feature; polyreg has none', async () => {
+    const imp = await get<{ boosters: { booster: string; features: { feature: string; splits: number }[] }[] }>(`/models/${ids.gbdt}/importance`);
+    const model = JSON.parse(await readFile(join(ws, 'models', ids.gbdt, 'model.json'), 'utf8')) as { trees: { feature: number[] }[] };
+    const internal = model.trees.reduce((n, t) => n + t.feature.filter((f) => f >= 0).length, 0);
+    expect(imp.boosters.map((b) => b.booster)).toEqual(['volume']);
+    expect(imp.boosters[0]!.features.reduce((n, f) => n + f.splits, 0)).toBe(internal);
+    expect(imp.boosters[0]!.features.map((f) => f.feature).sort()).toEqual(['adj_close_rolling_med', 'vol_moving_avg']);
+    expect((await get<{ boosters: unknown[] }>(`/models/${ids.poly}/importance`)).boosters).toEqual([]);
+    expect((await get<{ boosters: { booster: string }[] }>(`/models/${ids.forecast}/importance`)).boosters.map((b) => b.booster)).toEqual(['adj_close', 'volume']);
+  });
+
+  it('GET /models/:id/residuals scores the test slice of the model\'s own snapshot: its rmse_log equals the registered one', async () => {
+    for (const id of [ids.gbdt, ids.poly]) {
+      const r = await get<{ residuals: { rows: number; rmse_log: number; histogram: { counts: number[]; below: number; above: number }; sample: { actual: number[] } } }>(`/models/${id}/residuals?points=200`);
+      const reg = openRegistry(ws, { readonly: true });
+      const m = reg.getModel(id);
+      reg.close();
+      expect(r.residuals.rows).toBe(m.test_slice!.rows);
+      expect(r.residuals.rmse_log).toBeCloseTo(m.metrics[m.kind]!.rmse_log!, 9);
+      expect(r.residuals.histogram.counts.reduce((a, b) => a + b, 0) + r.residuals.histogram.below + r.residuals.histogram.above).toBe(r.residuals.rows);
+      expect(r.residuals.sample.actual).toHaveLength(200);
+    }
+  });
+
+  it('GET /models/history and /models/champion-compare: every volume model in order, the serving one marked, the champion against the models before it', async () => {
+    const reg = openRegistry(ws, { readonly: true });
+    const champion = reg.aliasTarget('champion')!;
+    reg.close();
+    const h = await get<{ unit: string; models: { id: string; value: number | null; serving: boolean }[]; moves: unknown[] }>('/models/history?family=volume&metric=rmse');
+    expect(h.unit).toBe('shares');
+    expect(h.models.map((m) => m.id)).toEqual([ids.gbdt, ids.poly, ids.gbdt2]);
+    expect(h.models.filter((m) => m.serving).map((m) => m.id)).toEqual([champion]);
+    expect(h.models.every((m) => typeof m.value === 'number')).toBe(true);
+    expect((await get<{ models: { id: string }[] }>('/models/history?family=forecast')).models.map((m) => m.id)).toEqual([ids.forecast]);
+    await get('/models/history?metric=DROP%20TABLE', 400);
+
+    const c = await get<{ champion: string; models: { id: string; metrics: Record<string, number | null> }[]; differing_params: string[] }>('/models/champion-compare');
+    expect(c.champion).toBe(champion);
+    expect(c.models[0]!.id).toBe(champion);
+    const order = [ids.gbdt2, ids.poly, ids.gbdt];
+    expect(c.models.map((m) => m.id)).toEqual([champion, ...order.slice(order.indexOf(champion) + 1)]);
+    expect(Object.keys(c.models[0]!.metrics)).toEqual(['mae', 'rmse', 'r2', 'mae_log', 'rmse_log', 'r2_log']);
+    if (champion === ids.gbdt2) expect(c.differing_params).toEqual(expect.arrayContaining(['kind', 'learning_rate']));
+    expect(c.differing_params).not.toContain('bagging_fraction'); // set on both gbdts, equal; absent on polyreg
+  });
+
+  it('every model route answers 404 SP_ERR_MODEL_NOT_FOUND for an unknown model', async () => {
+    for (const route of ['page', 'curves', 'importance', 'residuals']) {
+      expect((await get<{ error: { code: string } }>(`/models/nope/${route}`, 404)).error.code).toBe('SP_ERR_MODEL_NOT_FOUND');
+    }
+  });
+});
+
+describe('tags and search', () => {
+  it('models tag sets, lists and removes tags (--json); bad input exits 2 with SP_ERR_TAG_INVALID and changes nothing', async () => {
+    const set = sp('models', 'tag', ids.gbdt, 'stage=production', 'owner=ana');
+    expect(set.code).toBe(0);
+    expect(set.json.data).toEqual({ model_id: ids.gbdt, tags: { owner: 'ana', stage: 'production' }, set: ['stage', 'owner'], removed: [] });
+    expect(sp('models', 'tag', ids.poly, 'stage=staging').code).toBe(0);
+    const removed = sp('models', 'tag', ids.gbdt, '--remove', 'owner');
+    expect(removed.json.data).toMatchObject({ tags: { stage: 'production' }, removed: ['owner'] });
+    // (every malformed form is covered by src/registry/tags.test.ts; here: the exit code and that nothing changed)
+    for (const bad of [['stage', 'owner=bo'], ['a=b', '--remove', 'a']]) {
+      const r = sp('models', 'tag', ids.gbdt, ...bad);
+      expect([r.code, r.json.error?.code], bad.join(' ')).toEqual([2, 'SP_ERR_TAG_INVALID']);
+    }
+    const missing = sp('models', 'tag', 'nope', 'a=b');
+    expect([missing.code, missing.json.error?.code]).toEqual([1, 'SP_ERR_MODEL_NOT_FOUND']);
+    const listed = sp('models', 'list').json.data as unknown as { id: string; tags: Record<string, string> }[];
+    expect(listed.find((m) => m.id === ids.poly)?.tags).toEqual({ stage: 'staging' });
+    expect(listed.find((m) => m.id === ids.gbdt)?.tags).toEqual({ stage: 'production' }); // the refused commands changed nothing
+  });
+
+  it('GET /models searches by tag, kind, alias and free text, with each model\'s summary; a bad tag filter is a 400', async () => {
+    sp('models', 'tag', ids.forecast, 'stage=shadow');
+    type List = { total: number; models: { id: string; tags: Record<string, string>; summary: { task: string } }[] };
+    const ids_ = (l: List): string[] => l.models.map((m) => m.id);
+    expect(ids_(await get<List>('/models?tag=stage'))).toEqual(expect.arrayContaining([ids.gbdt, ids.poly, ids.forecast]));
+    expect(ids_(await get<List>('/models?tag=stage%3Dproduction'))).toEqual([ids.gbdt]);
+    expect(ids_(await get<List>('/models?kind=forecast'))).toEqual([ids.forecast]);
+    expect(ids_(await get<List>('/models?q=shadow'))).toEqual([ids.forecast]);
+    expect(ids_(await get<List>('/models?alias=forecast_champion'))).toEqual([ids.forecast]);
+    const all = await get<List>('/models');
+    expect(all.total).toBe(4);
+    expect(all.models.find((m) => m.id === ids.forecast)?.summary.task).toBe('forecast');
+    expect((await get<{ error: { code: string } }>('/models?tag=bad%20key', 400)).error.code).toBe('SP_ERR_TAG_INVALID');
+    expect((await get<{ error: { code: string } }>('/models?kind=svm', 400)).error.code).toBe('SP_ERR_BAD_REQUEST');
+  });
+});
