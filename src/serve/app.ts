@@ -11,6 +11,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
 import { registerDashboard } from '../dashboard/routes.js';
+import type { ControlOptions } from '../dashboard/routes-control.js';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
 import { forecastHistory } from '../registry/forecasts.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
   metrics?: ApiMetrics;
   /** GET /metrics's text when it is not this process's registry alone (a cluster's aggregate, serve/cluster). */
   metricsText?: () => Promise<string>;
+  /** How the dashboard starts runs (a CLI child) and the config's schedules. */
+  control?: ControlOptions;
 }
 
 /** The process behind a load-balanced port: its pid and node:cluster worker id (null: a single process). */
@@ -262,7 +265,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     return reply.type(metrics.registry.contentType).send(await metricsText());
   });
 
-  await registerDashboard(app, { workspace: opts.workspace, holder, registry, assetsDir: opts.dashboardDir });
+  await registerDashboard(app, { workspace: opts.workspace, holder, registry, assetsDir: opts.dashboardDir, control: opts.control });
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return { app, metrics };

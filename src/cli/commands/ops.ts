@@ -40,7 +40,7 @@ export const serve = defineCommand({
     inRange('--poll-ms', o.pollMs, 50, 3_600_000);
     // Fastify, its plugins and prom-client are loaded by `serve` only (≈ 0.2 s of every other command's start).
     const { serveCommand } = await import('../serve.js');
-    return serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, workers: ctx.config.serve.workers, version: inv.version });
+    return serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, workers: ctx.config.serve.workers, version: inv.version, globalArgs: childGlobalArgs(inv.globals, { debug: false }) });
   },
 });
 
