@@ -208,3 +208,68 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 });
+
+describe.skipIf(!have)('runsui', () => {
+  it('starts a run from the page and sees it finish live, cancels a running one, shows its timeline and searches a log', async () => {
+    const page = await openPage();
+    page.on('dialog', (d) => void d.accept()); // the cancel confirmation
+    await page.goto(`${url}/#/runs`);
+    await page.waitForSelector('#view > section[data-state="ready"]');
+    expect(await page.locator('.control .schedules').textContent()).toContain('No schedules'); // the test server's config has none
+
+    // Start: the run's link appears, then its row reaches finished without a reload.
+    await page.locator('form[data-form="run"] select[name="pipeline"]').selectOption('train');
+    await page.locator('[data-action="start-run"]').click();
+    const started = await page.waitForSelector('.control-out a[data-run]', { timeout: 30_000 });
+    const id = (await started.getAttribute('data-run'))!;
+    await page.waitForSelector(`tbody a[href="#/runs/${id}"]`, { timeout: 10_000 });
+    await page.screenshot({ path: join(shots, 'runs-control.png'), fullPage: true });
+    await page.waitForFunction((rid) => [...document.querySelectorAll('tbody tr')].some((tr) => tr.querySelector(`a[href="#/runs/${rid}"]`) && tr.querySelector('.badge')?.textContent === 'finished'), id, { timeout: 90_000 });
+    const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+    expect(navigations).toBe(1);
+    const run = (await (await fetch(`${url}/runs/${id}`)).json()) as { status: string; params: Record<string, string>; tasks: { task: string; status: string; log_path: string | null; started_at: string | null }[] };
+    expect(run.status).toBe('finished');
+    expect(Number(run.params.runner_pid)).not.toBe(server!.pid); // a CLI child ran it, not the server
+
+    // Cancel: a forced run, cancelled from its page; the page follows it to cancelled.
+    await page.locator('form[data-form="run"] input[name="force"]').check();
+    await page.locator('[data-action="start-run"]').click();
+    await page.waitForFunction((rid) => { const a = document.querySelector('.control-out a[data-run]'); return a !== null && a.getAttribute('data-run') !== rid; }, id, { timeout: 30_000 });
+    const forced = (await page.locator('.control-out a[data-run]').getAttribute('data-run'))!;
+    await page.locator('.control-out a[data-run]').click();
+    await page.waitForSelector('#view > section[data-state="ready"] [data-action="cancel-run"]', { timeout: 15_000 });
+    await page.locator('[data-action="cancel-run"]').click();
+    await page.waitForFunction(() => document.querySelector('h1 .badge')?.textContent === 'cancelled', null, { timeout: 30_000 });
+    expect(await page.locator('[data-action="resume-run"]').count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'run-cancelled.png'), fullPage: true });
+    expect(((await (await fetch(`${url}/runs/${forced}`)).json()) as { status: string }).status).toBe('cancelled');
+
+    // Timeline of the finished run: a row per task, a bar per task that ran.
+    await show(page, `#/runs/${id}`, 'run-graph');
+    await page.locator('button[data-mode="gantt"]').click();
+    await page.waitForSelector('svg.gantt');
+    expect(page.url()).toContain('view=gantt');
+    expect(await page.locator('.gantt-row').count()).toBe(run.tasks.length);
+    expect(await page.locator('.gantt-row .gantt-bar').count()).toBe(run.tasks.filter((t) => t.started_at !== null).length);
+    expect(await page.locator('.gantt-row.s-succeeded .gantt-bar, .gantt-row.s-cached .gantt-bar').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(shots, 'run-gantt.png'), fullPage: true });
+
+    // Log search on the server, and the download link.
+    const logged = run.tasks.find((t) => t.log_path !== null)!;
+    await page.locator(`.gantt-row[data-task="${logged.task}"]`).click();
+    await page.waitForSelector('form.log-tools');
+    await page.locator('input[name="log-q"]').fill('ATTEMPT');
+    await page.locator('[data-action="search-log"]').click();
+    await page.waitForSelector('[data-matches]');
+    const text = await readFile(logged.log_path!.startsWith('/') ? logged.log_path! : join(ws, logged.log_path!), 'utf8');
+    const want = text.split('\n').filter((l) => l.toLowerCase().includes('attempt')).length;
+    expect(want).toBeGreaterThan(0);
+    expect(await page.locator('[data-matches]').getAttribute('data-matches')).toBe(String(want));
+    expect(await page.locator('.log-matches mark').count()).toBeGreaterThanOrEqual(want);
+    const href = (await page.locator('[data-action="download-log"]').getAttribute('href'))!;
+    expect(await (await fetch(`${url}${href}`)).text()).toBe(text);
+    await page.screenshot({ path: join(shots, 'run-log-search.png'), fullPage: true });
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 180_000);
+});
