@@ -2,7 +2,7 @@
  * the POSTs behind the API token (refused without it beyond loopback), their validation codes,
  * and the real thing — a run triggered over HTTP runs in its own CLI process and finishes, a second
  * one meanwhile gets the runner's lock error, a forced run is cancelled and resumed, a backfill
- * starts and is stopped by cancelling its run; the schedules' next run; a task log searched and
+ * starts and is stopped by cancelling its run with `stockpipe runs cancel`; the schedules' next run; a task log searched and
  * downloaded. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { isTradingDay } from '../src/core/calendar.js';
 import { searchLog } from '../src/dashboard/routes-logs.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
-import { CLI, cliEnv, ROOT } from './helpers/cli.js';
+import { CLI, cliEnv, ROOT, runCliAsync } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { silentLog } from './helpers/workspace.js';
 
@@ -152,7 +152,7 @@ describe('run control routes', () => {
     expect((await get('/runs')).total).toBe(2);
   }, 120_000);
 
-  it('starts a backfill (its id answered) and stops it by cancelling its run', async () => {
+  it('starts a backfill (its id answered) and stops it by cancelling its run (`stockpipe runs cancel`)', async () => {
     const b = await post('/backfills', { pipeline: 'daily', from: '2025-06-02', to: '2025-06-06', force: true });
     expect(b.status).toBe(202);
     expect(b.body).toMatchObject({ pipeline: 'daily', days: 5 });
@@ -162,8 +162,10 @@ describe('run control routes', () => {
       run = ((await get(`/runs?backfill=${id}&status=running`)).runs as Json[])[0];
     }
     expect(run?.backfill_id).toBe(id);
-    expect((await post(`/runs/${run!.run_id}/cancel`)).status).toBe(202);
-    await waitRun(run!.run_id, ended);
+    // The CLI's cancel (the route's twin): it waits until the runner has marked the run.
+    const c = await runCliAsync(['runs', 'cancel', run!.run_id, '-w', ws, '--json'], { env: SMALL });
+    expect(c.json.data).toMatchObject({ run_id: run!.run_id, backfill_id: id, status: 'cancelled' });
+    expect((await get(`/runs/${run!.run_id}`)).status).toBe('cancelled');
     let bf: Json = {};
     for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((res) => setTimeout(res, 100))) {
       bf = await get(`/backfills/${id}`);

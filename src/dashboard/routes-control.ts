@@ -2,8 +2,8 @@
  * Run control from the dashboard (docs/api.md): POST /runs (a new run, as `stockpipe run P
  * [--date D] [--force]`), POST /runs/:id/resume (`run P --resume ID`), POST /backfills (`backfill P
  * --from --to`), each started as a detached CLI child (dashboard/launch) whose run or backfill id
- * is answered once the store has it; POST /runs/:id/cancel (SIGTERM to the run's own runner
- * process, what Ctrl-C does); GET /schedules (the config's schedules with their next fire time,
+ * is answered once the store has it; POST /runs/:id/cancel (pipeline/cancel-run, as `stockpipe runs
+ * cancel`: SIGTERM to the run's own runner, what Ctrl-C does); GET /schedules (the config's schedules with their next fire time,
  * croner as the scheduler). The POSTs sit behind serve/auth's guard like every mutating route.
  * The runner, the lock and the backfill logic stay the CLI's: a run already in progress answers
  * with the runner's own SP_ERR_PIPELINE_LOCKED. */
@@ -11,9 +11,9 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull } from '../core/fs.js';
-import { processGone } from '../core/proc.js';
 import type { Workspace } from '../core/workspace.js';
 import { PIPELINE_NAMES } from '../pipeline/builtin/index.js';
+import { cancelRun } from '../pipeline/cancel-run.js';
 import { lockHolder } from '../pipeline/lock.js';
 import { backfillDays, checkLogicalDate } from '../pipeline/logical-date.js';
 import { localDate, occurrences, scheduleKey, type Schedule } from '../pipeline/schedule.js';
@@ -131,20 +131,9 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
-    const pid = Number(run.params.runner_pid);
-    const host = run.params.runner_host ?? null;
-    if (run.status !== 'running') {
-      throw new StockpipeError('SP_ERR_RUN_NOT_RUNNING', `run ${id} (${run.pipeline}) is ${run.status}: there is nothing to cancel`,
-        { hint: run.status === 'abandoned' ? `Its runner is gone; continue it with \`stockpipe run ${run.pipeline} --resume ${id}\`.` : 'Only a running run can be cancelled.' });
-    }
-    if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) {
-      throw new StockpipeError('SP_ERR_RUN_NOT_RUNNING', `run ${id} (${run.pipeline}) is run by a process on ${host ?? 'an unknown host'}, not on this server's host (${hostname()})`, { hint: 'Cancel it where it runs (Ctrl-C or `kill -TERM` of its runner).' });
-    }
-    // Checked against the recorded start time, so a recycled pid is never signalled.
-    if (processGone(pid, run.params.runner_start ?? null)) throw new StockpipeError('SP_ERR_RUN_NOT_RUNNING', `run ${id} (${run.pipeline}): its runner (pid ${pid}) is gone`, { hint: `Continue it with \`stockpipe run ${run.pipeline} --resume ${id}\`.` });
-    process.kill(pid, 'SIGTERM');
-    req.log.info({ run: id, runner: pid }, 'run cancelled from the dashboard');
-    return reply.code(202).send({ run_id: id, pipeline: run.pipeline, status: 'cancelling', backfill_id: run.backfill_id, pid });
+    const sent = cancelRun(run);
+    req.log.info({ run: id, runner: sent.pid }, 'run cancelled from the dashboard');
+    return reply.code(202).send({ ...sent, status: 'cancelling' });
   });
 
   app.post('/backfills', {

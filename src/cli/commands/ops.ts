@@ -8,7 +8,7 @@ import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js
 import { backfillCommand } from '../backfill.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
 import { deliverAlerts, runCommand } from '../run.js';
-import { runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
+import { runsCancelCommand, runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
 import { schedulerCommand } from '../scheduler.js';
 import { workerCommand } from '../worker.js';
 
@@ -228,6 +228,23 @@ export const runsShow = defineCommand({
   options: none,
   examples: ['stockpipe runs show <run-id> --json'],
   run: (o, ctx) => runsShowCommand(ctx, o['run-id']),
+});
+
+export const runsCancel = defineCommand({
+  name: 'runs cancel',
+  summary: 'stop a running run as Ctrl-C would (SIGTERM to its runner): tasks stopped, the run marked cancelled and resumable',
+  args: z.object({ 'run-id': z.string() }).strict(),
+  options: z
+    .object({
+      wait: decimal()
+        .pipe(z.number().min(0, 'expects seconds (0 or more)'))
+        .default(60)
+        .describe('wait at most this many seconds for the run to end (0 = return at once)')
+        .register(cli, { arg: 'seconds' }),
+    })
+    .strict(),
+  examples: ['stockpipe runs cancel <run-id>', 'stockpipe runs cancel <run-id> --wait 0 --json'],
+  run: (o, ctx) => runsCancelCommand(ctx, o['run-id'], o.wait * 1000),
 });
 
 export const runsLogs = defineCommand({
