@@ -174,6 +174,23 @@ describe('run control routes', () => {
     expect(bf.status).toBe('cancelled');
   }, 120_000);
 
+  it('answer SP_ERR_LAUNCH_FAILED when the CLI child ends without a result, or there is no CLI to start', async () => {
+    const holder = new ChampionHolder(ws, silentLog);
+    const broken = (await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: ws, control: { cliMain: join(ws, 'no-such-cli.js'), env: cliEnv(), globalArgs: [], cwd: ROOT, schedules: [] } })).app;
+    const bare = (await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: ws })).app;
+    try {
+      const r = await broken.inject({ method: 'POST', url: '/runs', payload: { pipeline: 'train' } });
+      expect([r.statusCode, (JSON.parse(r.body) as Json).error.code]).toEqual([500, 'SP_ERR_LAUNCH_FAILED']);
+      const log = /its output is in (\S+)$/.exec((JSON.parse(r.body) as Json).error.message as string)?.[1];
+      expect(await readFile(log!, 'utf8')).toContain('no-such-cli.js'); // node's own "Cannot find module"
+      const b = await bare.inject({ method: 'POST', url: '/runs', payload: { pipeline: 'train' } });
+      expect((JSON.parse(b.body) as Json).error.code).toBe('SP_ERR_LAUNCH_FAILED');
+    } finally {
+      await broken.close();
+      await bare.close();
+    }
+  });
+
   it('lists the schedules with their next run (croner, NYSE trading days)', async () => {
     const s = await get('/schedules');
     expect(s.schedules).toHaveLength(1);

@@ -5,7 +5,7 @@
  * updates live when it finishes. Screenshots go to test-output/dashboard/. Skips without Chromium. */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -272,4 +272,28 @@ describe.skipIf(!have)('runsui', () => {
     await page.close();
     expect(problems).toEqual([]);
   }, 180_000);
+
+  it('lists the config\'s schedules with their next run', async () => {
+    // A second server on the same workspace with a config that has schedules (no pipeline runs).
+    const cfg = join(ws, 'schedules.config.json');
+    await writeFile(cfg, JSON.stringify({ schedules: [{ pipeline: 'daily', cron: '30 18 * * 1-5' }, { pipeline: 'train', cron: '0 6 * * 6', trading_days_only: false, timezone: 'UTC' }] }));
+    const other = startCli(['serve', '--port', '0', '--json', '--quiet', '--config', cfg, '-w', ws]);
+    try {
+      const at = (await waitForJsonLine<{ data: { url: string } }>(other)).data.url;
+      const page = await openPage();
+      await page.goto(`${at}/#/runs`);
+      await page.waitForSelector('#view > section[data-state="ready"] table.sched');
+      const api = (await (await fetch(`${at}/schedules`)).json()) as { schedules: { pipeline: string; next_run_local: string }[] };
+      expect(await page.locator('table.sched tbody tr').count()).toBe(2);
+      for (const s of api.schedules) expect(await page.locator(`tr[data-schedule="${s.pipeline}"]`).textContent()).toContain(s.next_run_local);
+      expect(api.schedules.find((s) => s.pipeline === 'train')?.next_run_local).toMatch(/ 06:00$/);
+      await page.locator('.control').screenshot({ path: join(shots, 'runs-schedules.png') });
+      await page.close();
+    } finally {
+      const exit = new Promise((res) => other.child.once('exit', res));
+      other.child.kill('SIGTERM');
+      await exit;
+    }
+    expect(problems).toEqual([]);
+  }, 60_000);
 });

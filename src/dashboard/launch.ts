@@ -81,7 +81,7 @@ export async function launchCli<T>(ws: Workspace, launch: LaunchOptions, args: r
     const child = spawn(process.execPath, [launch.cliMain, ...args, '--json', '--quiet', '--workspace', ws.root, ...launch.globalArgs], {
       detached: true, stdio: ['ignore', out.fd, out.fd], env: launch.env, cwd: launch.cwd,
     });
-    child.once('error', (err) => { spawnError = err; });
+    child.once('error', (err) => { spawnError = err; exited ??= { code: null, signal: null }; });
     child.once('exit', (code, signal) => { exited = { code, signal }; });
     child.unref();
     if (child.pid === undefined) await new Promise((r) => setImmediate(r));
@@ -101,7 +101,8 @@ export async function launchCli<T>(ws: Workspace, launch: LaunchOptions, args: r
       const doc = lastDoc(await readFile(log, 'utf8'));
       if (doc?.ok === true) return { pid, log, found: null, data: doc.data ?? {} };
       if (doc?.error && isCode(doc.error.code)) throw new StockpipeError(doc.error.code, doc.error.message, { hint: doc.error.hint });
-      throw new StockpipeError('SP_ERR_LAUNCH_FAILED', `${what} (pid ${pid}) exited (${ended.signal ?? `code ${ended.code}`}) without a result; its output is in ${log}`);
+      const why = spawnError === null ? (ended.signal ?? `code ${ended.code}`) : (spawnError as Error).message;
+      throw new StockpipeError('SP_ERR_LAUNCH_FAILED', `${what} (pid ${pid}) exited (${why}) without a result; its output is in ${log}`);
     }
     if (Date.now() > deadline) {
       throw new StockpipeError('SP_ERR_LAUNCH_FAILED', `${what} (pid ${pid}) has neither started its run nor ended after ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s; it keeps going; its output is in ${log}`);

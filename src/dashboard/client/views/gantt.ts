@@ -69,6 +69,8 @@ export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: str
     const g = svg('g', { class: `gantt-row s-${t.status}`, 'data-task': t.task, transform: `translate(0 ${y})` });
     const extra = t.attempts > 1 ? ` ↻${t.attempts}` : '';
     g.append(svg('title', {}, `${t.task}: ${t.status}${t.attempts > 1 ? ` after ${t.attempts} attempts` : ''} · ${dur(t.seconds)}${t.started_at ? ` · from ${t.started_at}` : ''}${t.ended_at ? ` to ${t.ended_at}` : ''}`));
+    // The whole row takes the click, not only its painted text and bar.
+    g.append(svg('rect', { x: 0, y: 0, width, height: ROW + subs.length * SUB, class: 'gantt-hit' }));
     g.append(svg('text', { x: 4, y: ROW / 2 + 4, class: 'gantt-name' }, `${t.task}${extra}`));
     if (span) {
       const bx = x(span[0]);
