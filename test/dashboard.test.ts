@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { writeForecasts } from '../src/registry/forecasts.js';
+import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { runCli, startCli, waitForJsonLine } from './helpers/cli.js';
 import { finishRun, seedPipelineRuns } from './helpers/pipeline-runs.js';
@@ -272,6 +273,36 @@ describe.skipIf(!have)('runsui', () => {
     await page.close();
     expect(problems).toEqual([]);
   }, 180_000);
+
+  it('draws a task\'s queue partitions under its bar in the timeline', async () => {
+    // A stored run as the bullmq executor leaves it: features ran as three partition jobs on two workers, after a retry.
+    const reg = openRegistry(ws);
+    let id: string;
+    try {
+      const t0 = Date.now() - 12_000; // the run ends (endRun: now) as its last task does
+      id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch', 'features'], params: { edges: [['fetch', 'features']] }, started_at: new Date(t0).toISOString() });
+      const at = (s: number): string => new Date(t0 + s * 1000).toISOString();
+      updateTaskRun(reg, id, 'fetch', { status: 'succeeded', attempts: 1, started_at: at(0), ended_at: at(2), seconds: 2 });
+      updateTaskRun(reg, id, 'features', { status: 'succeeded', attempts: 2, started_at: at(2), ended_at: at(12), seconds: 10, workers: [
+        { partition: '00-05', worker: 'w1', host: 'h1', pid: 11, seconds: 8 }, { partition: '06-10', worker: 'w2', host: 'h2', pid: 12, seconds: 4 }, { partition: '11-15', worker: 'w1', host: 'h1', pid: 11, seconds: 2 },
+      ] });
+      reg.endRun(id, 'finished');
+    } finally {
+      reg.close();
+    }
+    const page = await openPage();
+    await page.goto(`${url}/#/runs/${id}?view=gantt`);
+    await page.waitForSelector('#view > section[data-state="ready"] svg.gantt');
+    const row = page.locator('.gantt-row[data-task="features"]');
+    expect(await row.locator('.gantt-name').textContent()).toBe('features ↻2');
+    expect(await row.locator('.gantt-sub').allTextContents()).toEqual(['00-05 · w1', '06-10 · w2', '11-15 · w1']);
+    const widths = await row.locator('.gantt-subbar').evaluateAll((els) => els.map((e) => Number(e.getAttribute('width'))));
+    const bar = Number(await row.locator('.gantt-bar').getAttribute('width'));
+    expect(widths.map((w) => Math.round((w / bar) * 10))).toEqual([8, 4, 2]); // seconds / the task's 10 s
+    await page.screenshot({ path: join(shots, 'run-gantt-workers.png'), fullPage: true });
+    await page.close();
+    expect(problems).toEqual([]);
+  });
 
   it('lists the config\'s schedules with their next run', async () => {
     // A second server on the same workspace with a config that has schedules (no pipeline runs).
