@@ -5,12 +5,13 @@
  * updates live when it finishes. Screenshots go to test-output/dashboard/. Skips without Chromium. */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { writeForecasts } from '../src/registry/forecasts.js';
+import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { runCli, startCli, waitForJsonLine } from './helpers/cli.js';
 import { finishRun, seedPipelineRuns } from './helpers/pipeline-runs.js';
@@ -268,6 +269,125 @@ describe.skipIf(!have)('models', () => {
     expect(labels).toEqual(expect.arrayContaining(['target day', 'MAE volume (shares)', 'MAE persistence (shares)', 'MAPE volume (%)']));
     expect(await page.locator('.chart[data-chart="drift"] .u-title').textContent()).toContain('Population stability index');
     await page.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
+
+describe.skipIf(!have)('runsui', () => {
+  it('starts a run from the page and sees it finish live, cancels a running one, shows its timeline and searches a log', async () => {
+    const page = await openPage();
+    page.on('dialog', (d) => void d.accept()); // the cancel confirmation
+    await page.goto(`${url}/#/runs`);
+    await page.waitForSelector('#view > section[data-state="ready"]');
+    expect(await page.locator('.control .schedules').textContent()).toContain('No schedules'); // the test server's config has none
+
+    // Start: the run's link appears, then its row reaches finished without a reload.
+    await page.locator('form[data-form="run"] select[name="pipeline"]').selectOption('train');
+    await page.locator('[data-action="start-run"]').click();
+    const started = await page.waitForSelector('.control-out a[data-run]', { timeout: 30_000 });
+    const id = (await started.getAttribute('data-run'))!;
+    await page.waitForSelector(`tbody a[href="#/runs/${id}"]`, { timeout: 10_000 });
+    await page.screenshot({ path: join(shots, 'runs-control.png'), fullPage: true });
+    await page.waitForFunction((rid) => [...document.querySelectorAll('tbody tr')].some((tr) => tr.querySelector(`a[href="#/runs/${rid}"]`) && tr.querySelector('.badge')?.textContent === 'finished'), id, { timeout: 90_000 });
+    const navigations = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+    expect(navigations).toBe(1);
+    const run = (await (await fetch(`${url}/runs/${id}`)).json()) as { status: string; params: Record<string, string>; tasks: { task: string; status: string; log_path: string | null; started_at: string | null }[] };
+    expect(run.status).toBe('finished');
+    expect(Number(run.params.runner_pid)).not.toBe(server!.pid); // a CLI child ran it, not the server
+
+    // Cancel: a forced run, cancelled from its page; the page follows it to cancelled.
+    await page.locator('form[data-form="run"] input[name="force"]').check();
+    await page.locator('[data-action="start-run"]').click();
+    await page.waitForFunction((rid) => { const a = document.querySelector('.control-out a[data-run]'); return a !== null && a.getAttribute('data-run') !== rid; }, id, { timeout: 30_000 });
+    const forced = (await page.locator('.control-out a[data-run]').getAttribute('data-run'))!;
+    await page.locator('.control-out a[data-run]').click();
+    await page.waitForSelector('#view > section[data-state="ready"] [data-action="cancel-run"]', { timeout: 15_000 });
+    await page.locator('[data-action="cancel-run"]').click();
+    await page.waitForFunction(() => document.querySelector('h1 .badge')?.textContent === 'cancelled', null, { timeout: 30_000 });
+    expect(await page.locator('[data-action="resume-run"]').count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'run-cancelled.png'), fullPage: true });
+    expect(((await (await fetch(`${url}/runs/${forced}`)).json()) as { status: string }).status).toBe('cancelled');
+
+    // Timeline of the finished run: a row per task, a bar per task that ran.
+    await show(page, `#/runs/${id}`, 'run-graph');
+    await page.locator('button[data-mode="gantt"]').click();
+    await page.waitForSelector('svg.gantt');
+    expect(page.url()).toContain('view=gantt');
+    expect(await page.locator('.gantt-row').count()).toBe(run.tasks.length);
+    expect(await page.locator('.gantt-row .gantt-bar').count()).toBe(run.tasks.filter((t) => t.started_at !== null).length);
+    expect(await page.locator('.gantt-row.s-succeeded .gantt-bar, .gantt-row.s-cached .gantt-bar').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(shots, 'run-gantt.png'), fullPage: true });
+
+    // Log search on the server, and the download link.
+    const logged = run.tasks.find((t) => t.log_path !== null)!;
+    await page.locator(`.gantt-row[data-task="${logged.task}"]`).click();
+    await page.waitForSelector('form.log-tools');
+    await page.locator('input[name="log-q"]').fill('ATTEMPT');
+    await page.locator('[data-action="search-log"]').click();
+    await page.waitForSelector('[data-matches]');
+    const text = await readFile(logged.log_path!.startsWith('/') ? logged.log_path! : join(ws, logged.log_path!), 'utf8');
+    const want = text.split('\n').filter((l) => l.toLowerCase().includes('attempt')).length;
+    expect(want).toBeGreaterThan(0);
+    expect(await page.locator('[data-matches]').getAttribute('data-matches')).toBe(String(want));
+    expect(await page.locator('.log-matches mark').count()).toBeGreaterThanOrEqual(want);
+    const href = (await page.locator('[data-action="download-log"]').getAttribute('href'))!;
+    expect(await (await fetch(`${url}${href}`)).text()).toBe(text);
+    await page.screenshot({ path: join(shots, 'run-log-search.png'), fullPage: true });
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it('draws a task\'s queue partitions under its bar in the timeline', async () => {
+    // A stored run as the bullmq executor leaves it: features ran as three partition jobs on two workers, after a retry.
+    const reg = openRegistry(ws);
+    let id: string;
+    try {
+      const t0 = Date.now() - 12_000; // the run ends (endRun: now) as its last task does
+      id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch', 'features'], params: { edges: [['fetch', 'features']] }, started_at: new Date(t0).toISOString() });
+      const at = (s: number): string => new Date(t0 + s * 1000).toISOString();
+      updateTaskRun(reg, id, 'fetch', { status: 'succeeded', attempts: 1, started_at: at(0), ended_at: at(2), seconds: 2 });
+      updateTaskRun(reg, id, 'features', { status: 'succeeded', attempts: 2, started_at: at(2), ended_at: at(12), seconds: 10, workers: [
+        { partition: '00-05', worker: 'w1', host: 'h1', pid: 11, seconds: 8 }, { partition: '06-10', worker: 'w2', host: 'h2', pid: 12, seconds: 4 }, { partition: '11-15', worker: 'w1', host: 'h1', pid: 11, seconds: 2 },
+      ] });
+      reg.endRun(id, 'finished');
+    } finally {
+      reg.close();
+    }
+    const page = await openPage();
+    await page.goto(`${url}/#/runs/${id}?view=gantt`);
+    await page.waitForSelector('#view > section[data-state="ready"] svg.gantt');
+    const row = page.locator('.gantt-row[data-task="features"]');
+    expect(await row.locator('.gantt-name').textContent()).toBe('features ↻2');
+    expect(await row.locator('.gantt-sub').allTextContents()).toEqual(['00-05 · w1', '06-10 · w2', '11-15 · w1']);
+    const widths = await row.locator('.gantt-subbar').evaluateAll((els) => els.map((e) => Number(e.getAttribute('width'))));
+    const bar = Number(await row.locator('.gantt-bar').getAttribute('width'));
+    expect(widths.map((w) => Math.round((w / bar) * 10))).toEqual([8, 4, 2]); // seconds / the task's 10 s
+    await page.screenshot({ path: join(shots, 'run-gantt-workers.png'), fullPage: true });
+    await page.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('lists the config\'s schedules with their next run', async () => {
+    // A second server on the same workspace with a config that has schedules (no pipeline runs).
+    const cfg = join(ws, 'schedules.config.json');
+    await writeFile(cfg, JSON.stringify({ schedules: [{ pipeline: 'daily', cron: '30 18 * * 1-5' }, { pipeline: 'train', cron: '0 6 * * 6', trading_days_only: false, timezone: 'UTC' }] }));
+    const other = startCli(['serve', '--port', '0', '--json', '--quiet', '--config', cfg, '-w', ws]);
+    try {
+      const at = (await waitForJsonLine<{ data: { url: string } }>(other)).data.url;
+      const page = await openPage();
+      await page.goto(`${at}/#/runs`);
+      await page.waitForSelector('#view > section[data-state="ready"] table.sched');
+      const api = (await (await fetch(`${at}/schedules`)).json()) as { schedules: { pipeline: string; next_run_local: string }[] };
+      expect(await page.locator('table.sched tbody tr').count()).toBe(2);
+      for (const s of api.schedules) expect(await page.locator(`tr[data-schedule="${s.pipeline}"]`).textContent()).toContain(s.next_run_local);
+      expect(api.schedules.find((s) => s.pipeline === 'train')?.next_run_local).toMatch(/ 06:00$/);
+      await page.locator('.control').screenshot({ path: join(shots, 'runs-schedules.png') });
+      await page.close();
+    } finally {
+      const exit = new Promise((res) => other.child.once('exit', res));
+      other.child.kill('SIGTERM');
+      await exit;
+    }
     expect(problems).toEqual([]);
   }, 60_000);
 });

@@ -34,11 +34,21 @@ async function build(opts: { apiToken?: string; host?: string } = {}): Promise<F
   return app;
 }
 
-/** Non-GET routes from Fastify's own route table, as `METHOD /path` with params filled in. */
+/** Non-GET routes from Fastify's own route table, as `METHOD /path` with params filled in. The
+ * table is a tree (`/runs (POST)` with `/:id/cancel (POST)` under it): a line's path is its parents'
+ * path and its own segment, its depth the column of its branch. */
 function mutatingRoutes(app: FastifyInstance): string[] {
   const out: string[] = [];
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE']) {
-    for (const m of app.printRoutes({ method, commonPrefix: false }).matchAll(/(\/\S*) \(/g)) out.push(`${method} ${m[1]!.replace(/:[A-Za-z]+/g, 'no-such-id')}`);
+    const stack: string[] = [];
+    for (const line of app.printRoutes({ method, commonPrefix: false }).split('\n')) {
+      const m = /^(.*?)[├└]── (\/\S*)(?: \(([^)]*)\))?/.exec(line);
+      if (!m) continue;
+      const depth = m[1]!.length / 4;
+      stack.length = depth;
+      stack.push(m[2]!);
+      if (m[3]?.split(', ').includes(method)) out.push(`${method} ${stack.join('').replace(/:[A-Za-z]+/g, 'no-such-id')}`);
+    }
   }
   return out;
 }
@@ -75,6 +85,7 @@ describe('mutating routes', () => {
   it('the route table has mutating routes (promote at least), and POST /predict is the only non-GET read', async () => {
     const routes = mutatingRoutes(await build());
     expect(routes).toContain('POST /models/no-such-id/promote');
+    expect(routes).toEqual(expect.arrayContaining(['POST /runs', 'POST /runs/no-such-id/resume', 'POST /runs/no-such-id/cancel', 'POST /backfills']));
     expect(routes.filter((r) => READS.has(r))).toEqual(['POST /predict']);
   });
 

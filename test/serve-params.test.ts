@@ -251,7 +251,7 @@ describe('POST /predict bodies', () => {
 
 // [method, path, expected status, Allow header (405)]: a known path with another method is 405, not 404.
 const METHOD_CASES: [string, string, number, string | null][] = [
-  ['PUT', '/runs', 405, 'GET'],
+  ['PUT', '/runs', 405, 'GET, POST'],
   ['DELETE', '/models/compare', 405, 'GET'],
   ['PATCH', '/symbols', 405, 'GET'],
   ['OPTIONS', '/validation', 405, 'GET'],

@@ -123,7 +123,7 @@ describe('other routes', () => {
   // Every route's methods come from Fastify's route table: the dashboard's and the docs' too.
   it.each([
     ['PUT', '/predict', 'GET, POST'], ['POST', '/health', 'GET'], ['DELETE', '/forecast/AAPL', 'GET'],
-    ['POST', '/', 'GET'], ['POST', '/runs', 'GET'], ['POST', '/runs/r1', 'GET'], ['PUT', '/runs/r1/logs/fetch', 'GET'],
+    ['POST', '/', 'GET'], ['PUT', '/runs', 'GET, POST'], ['GET', '/runs/r1/cancel', 'POST'], ['POST', '/runs/r1', 'GET'], ['PUT', '/runs/r1/logs/fetch', 'GET'],
     ['POST', '/models/compare', 'GET'], ['GET', '/models/m1/promote', 'POST'], ['DELETE', '/symbols', 'GET'],
     ['POST', '/symbols/AAPL/series', 'GET'], ['PUT', '/validation', 'GET'], ['POST', '/assets/app.js', 'GET'],
     ['POST', '/openapi.json', 'GET'], ['POST', '/docs', 'GET'],

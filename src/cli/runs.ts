@@ -1,7 +1,9 @@
 /** @module cli/runs
- * `stockpipe runs list|show ID|logs ID TASK`: the pipeline run history in the store. */
+ * `stockpipe runs list|show ID|logs ID TASK`: the pipeline run history in the store; `runs cancel ID`
+ * stops a running run (pipeline/cancel-run) and waits until its runner has marked it. */
 import { readFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
+import { cancelRun } from '../pipeline/cancel-run.js';
 import { taskLine } from '../pipeline/live-view.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -56,4 +58,27 @@ export async function runsLogsCommand(ctx: CommandContext, id: string, task: str
     throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task ${task} (${t.log_path}) is gone: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   return { data: { run_id: id, task, path: t.log_path, log }, human: log.trimEnd() };
+}
+
+/** SIGTERM to the run's runner, then the store read until the run has ended (at most `waitMs`; 0: do not wait). */
+export async function runsCancelCommand(ctx: CommandContext, id: string, waitMs: number): Promise<CommandResult<{ run_id: string; pipeline: string; pid: number; backfill_id: string | null; status: string }>> {
+  const reg = openRegistry(ctx.ws, { readonly: true });
+  try {
+    const sent = cancelRun(mustGet(reg, id));
+    const until = Date.now() + waitMs;
+    let status = 'cancelling';
+    for (;;) {
+      const now = getPipelineRun(reg, id)?.status ?? 'cancelling';
+      if (now !== 'running') {
+        status = now;
+        break;
+      }
+      if (Date.now() >= until) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const data = { ...sent, status };
+    return { data, human: `run ${id} (${sent.pipeline}): SIGTERM sent to its runner (pid ${sent.pid}); ${status === 'cancelling' ? 'not ended yet' : `now ${status}`}${sent.backfill_id ? `; its backfill ${sent.backfill_id} stops too` : ''}` };
+  } finally {
+    reg.close();
+  }
 }

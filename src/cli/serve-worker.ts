@@ -24,7 +24,7 @@ try {
   const server = await startServer({
     workspace: new Workspace(start.workspace, { threads: start.threads, memoryLimit: start.memoryLimit }),
     host: start.host, port: start.port, pollMs: start.pollMs, version: start.version, monitor: start.monitor, apiToken: start.apiToken,
-    log, accessLog, replica: { pid: process.pid, worker }, metrics, metricsText: clusterMetrics(metrics.registry, log),
+    log, accessLog, replica: { pid: process.pid, worker }, metrics, metricsText: clusterMetrics(metrics.registry, log), control: { ...start.control, env: { ...process.env } },
   });
   await reportListening(server.port, server.holder.current?.id ?? null);
   const why = await stop;

@@ -11,7 +11,16 @@ import { createAccessLog, getLog } from '../core/log.js';
 import { exposureWarning } from '../serve/auth.js';
 import { ServeCluster } from '../serve/cluster.js';
 import { serverUrl, startServer } from '../serve/server.js';
+import type { ControlOptions } from '../dashboard/routes-control.js';
 import type { CommandContext, CommandResult } from './context.js';
+
+/** The CLI entry the dashboard starts runs, resumes and backfills with (dashboard/launch). */
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/** How the dashboard starts runs: this CLI with the server's environment, flags and folder; the config's schedules. */
+function controlOf(ctx: CommandContext, opts: ServeOptions): ControlOptions {
+  return { cliMain: MAIN, env: { ...ctx.env }, globalArgs: opts.globalArgs ?? [], cwd: process.cwd(), schedules: ctx.config.schedules };
+}
 
 export interface ServeOptions {
   port: number;
@@ -20,6 +29,8 @@ export interface ServeOptions {
   /** Processes answering on host:port; 1 = this one. */
   workers: number;
   version: string;
+  /** Global flags (--config, --threads, …) for the runs the dashboard starts (default none). */
+  globalArgs?: string[];
   /** Resolves when the server should stop (tests); default: SIGTERM or SIGINT. */
   until?: Promise<unknown>;
 }
@@ -37,6 +48,8 @@ export interface WorkerStart {
   apiToken?: string;
   quiet: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** How the dashboard starts runs (the worker adds its environment). */
+  control: Omit<ControlOptions, 'env'>;
 }
 
 export interface ServeData {
@@ -70,7 +83,7 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const apiToken = ctx.config.serve.api_token;
   const server = await startServer({
     workspace: ctx.ws, host: opts.host, port: opts.port, pollMs: opts.pollMs, version: opts.version, monitor: ctx.config.monitor, apiToken,
-    log: getLog('serve'), accessLog: ctx.quiet ? null : createAccessLog(),
+    log: getLog('serve'), accessLog: ctx.quiet ? null : createAccessLog(), control: controlOf(ctx, opts),
   });
   const warning = exposureWarning(opts.host, apiToken !== undefined);
   if (warning) process.stderr.write(warning);
@@ -89,6 +102,7 @@ async function serveCluster(ctx: CommandContext, opts: ServeOptions): Promise<Co
   const start: WorkerStart = {
     workspace: ctx.ws.root, threads: ctx.ws.threads, memoryLimit: ctx.ws.memoryLimit, host: opts.host, port: opts.port, pollMs: opts.pollMs,
     version: opts.version, monitor: ctx.config.monitor, apiToken, quiet: ctx.quiet, logLevel: ctx.log.level as WorkerStart['logLevel'],
+    control: (({ env: _env, ...rest }) => rest)(controlOf(ctx, opts)),
   };
   const log = getLog('serve');
   const cluster = new ServeCluster({ workers: opts.workers, exec: fileURLToPath(new URL('./serve-worker.js', import.meta.url)), start, log });

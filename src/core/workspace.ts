@@ -74,6 +74,7 @@ export const layout = {
   hashMemo: 'pipeline/hash-memo.json',
   schedulerState: 'pipeline/scheduler-state.json',
   schedulerLog: (pipeline: string, stamp: string): string => `pipeline/scheduler/${pipeline}-${stamp}.log`,
+  launchLog: (name: string): string => `pipeline/launches/${name}.log`,
   registry: 'stockpipe.db',
   tmpDir: 'tmp',
   duckdbTemp: 'tmp/duckdb',
@@ -235,6 +236,11 @@ export class Workspace {
 
   schedulerLog(pipeline: string, stamp: string): string {
     return this.path(layout.schedulerLog(pipeline, stamp));
+  }
+
+  /** The output (stdout and stderr) of a run, resume or backfill the dashboard started as a CLI child. */
+  launchLog(name: string): string {
+    return this.path(layout.launchLog(name));
   }
 
   /** The same workspace with other resources (a server's one-thread background reads). */

@@ -24,6 +24,8 @@ import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 import { registerStudyRoutes } from './studies.js';
 import { registerModelRoutes } from './routes-models.js';
+import { type ControlOptions, registerControlRoutes } from './routes-control.js';
+import { registerLogRoutes } from './routes-logs.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -40,6 +42,8 @@ export interface DashboardOptions {
   registry: RegistryReader;
   /** The built page (default dist/dashboard). */
   assetsDir?: string;
+  /** How to start runs from the page (routes-control); without it the POSTs answer SP_ERR_LAUNCH_FAILED. */
+  control?: ControlOptions;
 }
 
 /** Schemas of the routes' path parameters, and of a route that takes no query parameters. */
@@ -217,5 +221,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   registerSeriesRoutes(app, { ws, holder, registry, table });
   registerStudyRoutes(app, registry);
   registerModelRoutes(app, { registry, table });
+  registerControlRoutes(app, { ws, registry, control: opts.control });
+  registerLogRoutes(app, { ws, registry });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

@@ -14,6 +14,7 @@ import { registerDashboard } from '../dashboard/routes.js';
 import { modelSearchQuery } from './model-search.js';
 import { modelSummary } from '../registry/model-summary.js';
 import { searchModels, type ModelSearch } from '../registry/tags.js';
+import type { ControlOptions } from '../dashboard/routes-control.js';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
 import { forecastHistory } from '../registry/forecasts.js';
@@ -55,6 +56,8 @@ export interface AppOptions {
   metrics?: ApiMetrics;
   /** GET /metrics's text when it is not this process's registry alone (a cluster's aggregate, serve/cluster). */
   metricsText?: () => Promise<string>;
+  /** How the dashboard starts runs (a CLI child) and the config's schedules. */
+  control?: ControlOptions;
 }
 
 /** The process behind a load-balanced port: its pid and node:cluster worker id (null: a single process). */
@@ -271,7 +274,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     return reply.type(metrics.registry.contentType).send(await metricsText());
   });
 
-  await registerDashboard(app, { workspace: opts.workspace, holder, registry, assetsDir: opts.dashboardDir });
+  await registerDashboard(app, { workspace: opts.workspace, holder, registry, assetsDir: opts.dashboardDir, control: opts.control });
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   return { app, metrics };

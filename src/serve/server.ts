@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { MonitorConfig } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { WorkspaceRef } from '../core/workspace.js';
+import type { ControlOptions } from '../dashboard/routes-control.js';
 import { buildApp, type Replica } from './app.js';
 import { ChampionHolder } from './champion.js';
 import { listen } from './listen.js';
@@ -30,6 +31,8 @@ export interface ServerOptions {
   metrics?: ApiMetrics;
   /** GET /metrics's text when it is not this process's own (a cluster's aggregate). */
   metricsText?: () => Promise<string>;
+  /** How the dashboard starts runs (a CLI child) and the config's schedules. */
+  control?: ControlOptions;
 }
 
 export interface RunningServer {
@@ -53,7 +56,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   holder.watch(o.pollMs);
   const { app } = await buildApp({
     workspace: o.workspace, holder, accessLog: o.accessLog, errorLog: o.log, version: o.version, monitor: o.monitor,
-    apiToken: o.apiToken, host: o.host, replica: o.replica, metrics: o.metrics, metricsText: o.metricsText,
+    apiToken: o.apiToken, host: o.host, replica: o.replica, metrics: o.metrics, metricsText: o.metricsText, control: o.control,
   });
   let port: number;
   try {

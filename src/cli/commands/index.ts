@@ -5,7 +5,7 @@ import type { CommandSpec } from '../options.js';
 import type { Globals } from '../globals.js';
 import { features, fetch, ingest, validate } from './data.js';
 import { evaluate, forecast, modelsAt, modelsCompare, modelsHistory, modelsList, modelsPromote, modelsShow, modelsTag, train } from './models.js';
-import { backfill, monitor, run, runsList, runsLogs, runsShow, scheduler, serve, worker } from './ops.js';
+import { backfill, monitor, run, runsCancel, runsList, runsLogs, runsShow, scheduler, serve, worker } from './ops.js';
 import { exportTable, snapshots, vacuum } from './store.js';
 import { studies, tune } from './tuning.js';
 
@@ -38,6 +38,7 @@ export const COMMANDS: readonly CommandSpec<Globals>[] = [
   runsList,
   runsShow,
   runsLogs,
+  runsCancel,
 ];
 
 /** A group's summary (`stockpipe models --help`). */

@@ -8,7 +8,7 @@ import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js
 import { backfillCommand } from '../backfill.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
 import { deliverAlerts, runCommand } from '../run.js';
-import { runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
+import { runsCancelCommand, runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
 import { schedulerCommand } from '../scheduler.js';
 import { workerCommand } from '../worker.js';
 
@@ -40,7 +40,7 @@ export const serve = defineCommand({
     inRange('--poll-ms', o.pollMs, 50, 3_600_000);
     // Fastify, its plugins and prom-client are loaded by `serve` only (≈ 0.2 s of every other command's start).
     const { serveCommand } = await import('../serve.js');
-    return serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, workers: ctx.config.serve.workers, version: inv.version });
+    return serveCommand(ctx, { port: o.port, host: o.host, pollMs: o.pollMs, workers: ctx.config.serve.workers, version: inv.version, globalArgs: childGlobalArgs(inv.globals, { debug: false }) });
   },
 });
 
@@ -228,6 +228,23 @@ export const runsShow = defineCommand({
   options: none,
   examples: ['stockpipe runs show <run-id> --json'],
   run: (o, ctx) => runsShowCommand(ctx, o['run-id']),
+});
+
+export const runsCancel = defineCommand({
+  name: 'runs cancel',
+  summary: 'stop a running run as Ctrl-C would (SIGTERM to its runner): tasks stopped, the run marked cancelled and resumable',
+  args: z.object({ 'run-id': z.string() }).strict(),
+  options: z
+    .object({
+      wait: decimal()
+        .pipe(z.number().min(0, 'expects seconds (0 or more)'))
+        .default(60)
+        .describe('wait at most this many seconds for the run to end (0 = return at once)')
+        .register(cli, { arg: 'seconds' }),
+    })
+    .strict(),
+  examples: ['stockpipe runs cancel <run-id>', 'stockpipe runs cancel <run-id> --wait 0 --json'],
+  run: (o, ctx) => runsCancelCommand(ctx, o['run-id'], o.wait * 1000),
 });
 
 export const runsLogs = defineCommand({

@@ -2,11 +2,14 @@
  * #/runs: the newest run's task graph and a paged, filterable list of pipeline runs (each with its
  * logical date and backfill; #/runs?backfill=<id>: one backfill's runs under its day counts);
  * #/runs/<id>: one run's graph, its tasks, and a task's log on click. Polls every 2 s while a run
- * is running (every 10 s otherwise, to notice new runs and finished ones). */
+ * is running (every 10 s otherwise, to notice new runs and finished ones). Run control (start, backfill,
+ * schedules, cancel, resume, log search) is ./run-control's; the timeline (#/runs/<id>?view=gantt) ./gantt's. */
 import { getJson, getText, type BackfillDetails, type RunDetails, type RunSummary, type TaskRun, type TaskStatus } from '../api.js';
 import { badge, dur, empty, errorBox, h, int, mount, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { drawDag, runEdges } from './dag.js';
+import { drawGantt } from './gantt.js';
+import { controlPanel, logTools, runActions } from './run-control.js';
 
 const PAGE = 25;
 const STATUSES = ['', 'running', 'finished', 'failed', 'cancelled', 'abandoned'];
@@ -33,7 +36,9 @@ export async function runsView(ctx: ViewContext): Promise<void> {
   const listEl = h('div');
   const select = h('select', { 'aria-label': 'status filter', onchange: () => { status = select.value; offset = 0; ctx.setQuery({ status, offset: null }); void load(); } },
     STATUSES.map((s) => h('option', { value: s, ...(s === status ? { selected: true } : {}) }, s === '' ? 'all statuses' : s)));
-  mount(ctx.el, h('h1', null, 'Pipeline runs'), backfillEl, latestEl, h('div', { class: 'toolbar' }, h('label', null, 'Show ', select)), listEl);
+  // A run or backfill started here shows up at once, then every 2 s until it ends (the poll below).
+  const control = controlPanel(ctx.signal, () => { running = true; void load(); });
+  mount(ctx.el, h('h1', null, 'Pipeline runs'), control, backfillEl, latestEl, h('div', { class: 'toolbar' }, h('label', null, 'Show ', select)), listEl);
   let latestId: string | null = null;
   let running = false;
 
@@ -93,7 +98,11 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
   const graph = h('div', { class: 'card dag-wrap' });
   const tasksEl = h('div');
   const logEl = h('div', { class: 'card log' });
-  mount(ctx.el, h('p', null, h('a', { href: '#/runs' }, '← all runs')), head, graph, tasksEl, logEl);
+  let mode = ctx.query.get('view') === 'gantt' ? 'gantt' : 'graph';
+  const modes = h('div', { class: 'toolbar modes', role: 'group', 'aria-label': 'show the run as' }, (['graph', 'gantt'] as const).map((m) => h('button', {
+    type: 'button', 'data-mode': m, 'aria-pressed': String(mode === m), onclick: () => { mode = m; ctx.setQuery({ view: m === 'gantt' ? m : null }); draw(); },
+  }, m === 'graph' ? 'Graph' : 'Timeline')));
+  mount(ctx.el, h('p', null, h('a', { href: '#/runs' }, '← all runs')), head, modes, graph, tasksEl, logEl);
   let selected = ctx.query.get('task') ?? undefined;
   let run: RunDetails;
 
@@ -112,7 +121,13 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
     }
     try {
       const text = await getText(`/runs/${encodeURIComponent(id)}/logs/${encodeURIComponent(task)}`, ctx.signal);
-      mount(logEl, h('h2', null, `Log: ${task}`), h('pre', { class: 'logtext' }, text || '(empty)'));
+      // A live refresh keeps the search box and its results; only the text is replaced.
+      const pre = logEl.querySelector<HTMLElement>('pre.logtext:not(.matches)');
+      if (refresh && pre && logEl.dataset.task === task) pre.textContent = text || '(empty)';
+      else {
+        logEl.dataset.task = task;
+        mount(logEl, h('h2', null, `Log: ${task}`), logTools(id, task, ctx.signal), h('pre', { class: 'logtext' }, text || '(empty)'));
+      }
     } catch (err) {
       mount(logEl, h('h2', null, `Log: ${task}`), errorBox(err));
     }
@@ -130,12 +145,23 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
   function draw(): void {
     mount(head, h('h1', null, run.pipeline, ' ', badge(run.status)),
       h('p', { class: 'meta' }, `run ${run.run_id}${run.logical_date ? ` · for ${run.logical_date}` : ''} · started ${when(run.started_at)} · ${dur(run.seconds)}`,
-        run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null), run.error ? errorBox({ message: run.error }) : null);
-    mount(graph, drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
+        run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null), run.error ? errorBox({ message: run.error }) : null,
+      runActions(run, () => void refresh()));
+    for (const b of modes.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
+    mount(graph, mode === 'gantt'
+      ? drawGantt(run.tasks, { runStartedAt: run.started_at, runEndedAt: run.ended_at, width: graph.clientWidth - 32, onSelect: (t) => void showLog(t) })
+      : drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
     mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Worker', 'Error'],
       run.tasks.map((t) => [t.position + 1, h('a', { href: '#', onclick: (e: Event) => { e.preventDefault(); void showLog(t.task); } }, t.task),
         h('span', null, badge(t.status), t.attempts > 1 && t.status !== 'retried' ? badge(`retried ×${t.attempts - 1}`, 'retried') : null), t.attempts, dur(t.seconds), int(t.rows_in), int(t.rows_out), workerCell(t), t.error_code ? h('code', { title: t.error ?? '' }, t.error_code) : '']),
       { numeric: [0, 3, 4, 5, 6], rowAttrs: (i) => ({ class: run.tasks[i]!.task === selected ? 'selected' : null }) }));
+  }
+
+  /** Reads the run again (after a cancel or resume from this page, and while it runs). */
+  async function refresh(): Promise<void> {
+    run = await getJson<RunDetails>(`/runs/${encodeURIComponent(id)}`, ctx.signal);
+    draw();
+    if (selected) await showLog(selected, true);
   }
 
   run = await getJson<RunDetails>(`/runs/${encodeURIComponent(id)}`, ctx.signal);
@@ -145,8 +171,6 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
   ctx.ready();
   ctx.every(2000, async () => {
     if (run.status !== 'running') return;
-    run = await getJson<RunDetails>(`/runs/${encodeURIComponent(id)}`, ctx.signal);
-    draw();
-    if (selected) await showLog(selected, true);
+    await refresh();
   });
 }

@@ -1,0 +1,102 @@
+/** @module dashboard/client/views/gantt
+ * A run's tasks on a time axis (SVG): one row per task in plan order, a bar from its started_at to
+ * its ended_at (now while running), coloured by status, with its attempts; under a task that ran
+ * on queue workers, one thin bar per partition or job (its worker and seconds, from the task's
+ * start: the store keeps their durations, not their start times). Tasks that never started (queued,
+ * skipped, cached without a timing) get a row without a bar. */
+import type { TimedTask } from '../api-control.js';
+import { dur } from '../dom.js';
+
+const NS = 'http://www.w3.org/2000/svg';
+const LABEL = 150;
+const ROW = 26;
+const SUB = 14;
+const AXIS = 24;
+
+function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
+  const el = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+const ms = (iso: string | null | undefined): number | null => {
+  if (typeof iso !== 'string') return null;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : null;
+};
+
+/** A task's [start, end] in ms; the end from ended_at, else start + seconds, else `now` while it runs. */
+export function taskSpan(t: TimedTask, now: number): [number, number] | null {
+  const start = ms(t.started_at);
+  if (start === null) return null;
+  const end = ms(t.ended_at) ?? (t.seconds !== null ? start + t.seconds * 1000 : t.status === 'running' || t.status === 'retried' ? now : start);
+  return [start, Math.max(start, end)];
+}
+
+/** 0, 5 s, 10 s… : about five round ticks over `span` ms. */
+function ticks(spanMs: number): number[] {
+  const s = Math.max(spanMs / 1000, 0.001);
+  const raw = s / 5;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = 0; v <= s + 1e-9; v += step) out.push(v);
+  return out;
+}
+
+export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: string; runEndedAt: string | null; width: number; now?: number; onSelect?: (task: string) => void }): SVGSVGElement {
+  const now = opts.now ?? Date.now();
+  const sorted = [...tasks].sort((a, b) => a.position - b.position);
+  const spans = new Map(sorted.map((t) => [t.task, taskSpan(t, now)]));
+  const starts = [ms(opts.runStartedAt) ?? now, ...[...spans.values()].flatMap((s) => (s ? [s[0]] : []))];
+  const t0 = Math.min(...starts);
+  const ends = [ms(opts.runEndedAt) ?? (sorted.some((t) => t.status === 'running') ? now : t0), ...[...spans.values()].flatMap((s) => (s ? [s[1]] : []))];
+  const t1 = Math.max(t0 + 1, ...ends);
+  const width = Math.max(360, opts.width);
+  const plot = width - LABEL - 12;
+  const x = (t: number): number => LABEL + ((t - t0) / (t1 - t0)) * plot;
+  const rows = sorted.map((t) => ({ t, subs: t.workers ?? [] }));
+  const height = AXIS + rows.reduce((n, r) => n + ROW + r.subs.length * SUB, 0) + 4;
+  const root = svg('svg', { class: 'gantt', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': 'task timeline' });
+  for (const v of ticks(t1 - t0)) {
+    const px = x(t0 + v * 1000);
+    root.append(svg('line', { x1: px, x2: px, y1: AXIS - 4, y2: height, class: 'gantt-grid' }), svg('text', { x: px, y: AXIS - 8, class: 'gantt-tick', 'text-anchor': 'middle' }, dur(v)));
+  }
+  let y = AXIS;
+  for (const { t, subs } of rows) {
+    const span = spans.get(t.task) ?? null;
+    const g = svg('g', { class: `gantt-row s-${t.status}`, 'data-task': t.task, transform: `translate(0 ${y})` });
+    const extra = t.attempts > 1 ? ` ↻${t.attempts}` : '';
+    g.append(svg('title', {}, `${t.task}: ${t.status}${t.attempts > 1 ? ` after ${t.attempts} attempts` : ''} · ${dur(t.seconds)}${t.started_at ? ` · from ${t.started_at}` : ''}${t.ended_at ? ` to ${t.ended_at}` : ''}`));
+    // The whole row takes the click, not only its painted text and bar.
+    g.append(svg('rect', { x: 0, y: 0, width, height: ROW + subs.length * SUB, class: 'gantt-hit' }));
+    g.append(svg('text', { x: 4, y: ROW / 2 + 4, class: 'gantt-name' }, `${t.task}${extra}`));
+    if (span) {
+      const bx = x(span[0]);
+      const bw = Math.max(2, x(span[1]) - bx);
+      g.append(svg('rect', { x: bx, y: 4, width: bw, height: ROW - 8, rx: 3, class: 'gantt-bar' }));
+      const label = `${t.status}${t.status === 'cached' ? '' : ` · ${dur(t.seconds ?? (span[1] - span[0]) / 1000)}`}`;
+      const textW = label.length * 6.5 + 8;
+      const inside = bw > textW;
+      // Outside the bar: after it, or before it when the bar ends near the right edge.
+      const after = bx + bw + textW <= width;
+      g.append(svg('text', { x: inside ? bx + 4 : after ? bx + bw + 4 : bx - 4, y: ROW / 2 + 4, class: `gantt-label${inside ? ' in' : ''}`, ...(inside || after ? {} : { 'text-anchor': 'end' }) }, label));
+    } else {
+      g.append(svg('text', { x: LABEL + 4, y: ROW / 2 + 4, class: 'gantt-label' }, t.status));
+    }
+    subs.forEach((w, i) => {
+      const sy = ROW + i * SUB;
+      const start = span?.[0] ?? t0;
+      g.append(svg('text', { x: 14, y: sy + SUB - 3, class: 'gantt-sub' }, `${w.partition ?? 'job'} · ${w.worker}`));
+      g.append(svg('rect', { x: x(start), y: sy + 2, width: Math.max(2, x(start + w.seconds * 1000) - x(start)), height: SUB - 5, rx: 2, class: 'gantt-subbar' }));
+    });
+    if (opts.onSelect) {
+      const select = opts.onSelect;
+      g.addEventListener('click', () => select(t.task));
+    }
+    root.append(g);
+    y += ROW + subs.length * SUB;
+  }
+  return root;
+}
