@@ -1,10 +1,10 @@
 /** @module cli/store
  * The store's commands (docs/store.md): `snapshots [TABLE]` (registry/catalog), `export TABLE
- * [--as-of X] --out FILE` (store/export) and `vacuum` (store/vacuum) → text for people and --json. */
+ * [--symbols] [--from] [--to] [--as-of X] [--format] --out FILE` (store/export) and `vacuum` (store/vacuum) → text for people and --json. */
 import { resolve } from 'node:path';
 import { assertStoreTable, listSnapshots, type SnapshotRecord, type StoreTable } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
-import { type ExportData, exportTable } from '../store/export.js';
+import { type ExportData, type ExportFilter, exportTable } from '../store/export.js';
 import { type VacuumData, vacuumStore } from '../store/vacuum.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { table as textTable } from './models.js';
@@ -39,10 +39,11 @@ export async function snapshotsCommand(ctx: CommandContext, tableName: string | 
   return { data: { table: table ?? null, snapshots }, human };
 }
 
-export async function exportCommand(ctx: CommandContext, tableName: string, opts: { out: string; asOf?: string }): Promise<CommandResult<ExportData>> {
+export async function exportCommand(ctx: CommandContext, tableName: string, opts: { out: string; asOf?: string } & ExportFilter & { format?: string }): Promise<CommandResult<ExportData>> {
   assertStoreTable(tableName);
-  const data = await exportTable(ctx.ws, tableName, resolve(opts.out), { asOf: opts.asOf });
-  return { data, human: `exported ${data.table} as of snapshot ${data.snapshot_id} (${data.created_at}): ${data.rows} rows → ${data.path} (${data.format}, ${data.bytes} bytes)` };
+  const data = await exportTable(ctx.ws, tableName, resolve(opts.out), opts);
+  const narrowed = [data.symbols ? `symbols ${data.symbols.join(',')}` : '', data.from ? `from ${data.from}` : '', data.to ? `to ${data.to}` : ''].filter((x) => x !== '').join(', ');
+  return { data, human: `exported ${data.table} as of snapshot ${data.snapshot_id} (${data.created_at})${narrowed ? ` (${narrowed})` : ''}: ${data.rows} rows → ${data.path} (${data.format}, ${data.bytes} bytes)` };
 }
 
 const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
