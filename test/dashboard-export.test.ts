@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { Workspace } from '../src/core/workspace.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
+import { exportTable } from '../src/store/export.js';
 import { readTable, sourceOf } from '../src/store/read.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
@@ -183,12 +184,9 @@ describe('stockpipe export with symbols and dates', () => {
   it('errors: bad table, bad or mismatched format, folder as --out, bad date, unknown symbol; nothing written', async () => {
     const dir = await tempDir('dash-export-err');
     await mkdir(join(dir, 'd.csv'));
+    // through the CLI: the codes' exit statuses and hints
     const cases: [string[], string, number][] = [
       [['export', 'forecastz', '--out', join(dir, 'a.csv')], 'SP_ERR_USAGE', 2],
-      [['export', 'prices', '--format', 'xlsx', '--out', join(dir, 'a.csv')], 'SP_ERR_USAGE', 2],
-      [['export', 'prices', '--format', 'parquet', '--out', join(dir, 'a.csv')], 'SP_ERR_USAGE', 2],
-      [['export', 'prices', '--out', join(dir, 'd.csv')], 'SP_ERR_USAGE', 2],
-      [['export', 'prices', '--from', '2019-02-30', '--out', join(dir, 'a.csv')], 'SP_ERR_USAGE', 2],
       [['export', 'prices', '--symbols', 'NOPE', '--out', join(dir, 'a.csv')], 'SP_ERR_SYMBOL_NOT_FOUND', 1],
     ];
     for (const [args, code, exit] of cases) {
@@ -196,6 +194,17 @@ describe('stockpipe export with symbols and dates', () => {
       expect([r.json?.error?.code, r.code], args.join(' ')).toEqual([code, exit]);
       expect(r.json!.error!.hint).toBeTruthy();
     }
+    // the rest in process (the same function the command calls)
+    const w = new Workspace(ws);
+    const refused = async (out: string, opts: Parameters<typeof exportTable>[3]): Promise<string | undefined> =>
+      exportTable(w, 'prices', join(dir, out), opts).then(() => undefined, (err: { code?: string }) => err.code);
+    expect(await refused('a.csv', { format: 'xlsx' })).toBe('SP_ERR_USAGE');
+    expect(await refused('a.csv', { format: 'parquet' })).toBe('SP_ERR_USAGE');
+    expect(await refused('a.txt', {})).toBe('SP_ERR_USAGE');
+    expect(await refused('d.csv', {})).toBe('SP_ERR_USAGE');
+    expect(await refused('a.csv', { from: '2019-02-30' })).toBe('SP_ERR_USAGE');
+    expect(await refused('a.csv', { from: day(0.6), to: day(0.3) })).toBe('SP_ERR_USAGE');
+    expect(await refused('a.csv', { symbols: [''] })).toBe('SP_ERR_USAGE');
     const left = await import('node:fs/promises').then((fs) => fs.readdir(dir));
     expect(left).toEqual(['d.csv']);
   });

@@ -129,14 +129,14 @@ export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal, op
     hidden += p.hidden;
     return [d.x, ...p.cols] as uPlot.AlignedData;
   };
-  const priceUnit = overlay && normalise ? 'index, first point of the range = 100' : `${currency}, split- and dividend-adjusted`;
+  const priceUnit = overlay && normalise ? 'index, first = 100' : `${currency}, adjusted`;
   const priceSeries: uPlot.Series[] = overlay
     ? [s, ...overlays].map((o, i) => ({ label: o.symbol, stroke: OVERLAY_COLORS[i % OVERLAY_COLORS.length], width: 1.5, spanGaps: true, value: normalise ? indexValue : priceValue(currency) }))
     : [{ label: 'Adj Close', stroke: '#2563eb', width: 1.5, value: priceValue(currency) }, { label: '30-day median', stroke: '#f59e0b', width: 1.5, value: priceValue(currency) },
       { label: 'forecast', stroke: '#16a34a', width: 0, points: pts, value: priceValue(currency) }];
   const price = new uPlot({
     ...common(280),
-    title: overlay ? `Adj Close, ${normalise ? 'normalised' : 'absolute'}: ${[s, ...overlays].map((o) => o.symbol).join(', ')}${scale}` : `Adj Close (${currency})${scale}`,
+    title: overlay ? `Adj Close, ${normalise ? 'normalised to 100 at the first point of the range' : `absolute (${currency})`}: ${[s, ...overlays].map((o) => o.symbol).join(', ')}${scale}` : `Adj Close (${currency}, split- and dividend-adjusted)${scale}`,
     series: [{ label: 'Date', value: dateValue }, ...priceSeries],
     axes: [xAxis, { size: 70, label: `Adj Close (${priceUnit})`, labelSize: 20, values: (_u: uPlot, v: (number | null)[]) => v.map((x) => (x === null ? '' : Math.abs(x) >= 1000 ? compact(x) : String(x))) }],
   } as uPlot.Options, priceData(full), priceEl);
@@ -147,6 +147,9 @@ export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal, op
     axes: [xAxis, { size: 70, label: 'Volume (shares)', labelSize: 20, values: (_u: uPlot, v: (number | null)[]) => v.map((x) => (x === null ? '' : compact(x))) }],
   } as uPlot.Options, volumeData(full), volEl);
   opts.onHidden?.(hidden);
+  // The axis labels are drawn on the canvas: say them to screen readers (and tests) too.
+  priceEl.setAttribute('aria-label', `${price.root.querySelector('.u-title')?.textContent ?? ''}. y axis: Adj Close (${priceUnit}); x axis: ${xAxis.label}`);
+  volEl.setAttribute('aria-label', `${volume.root.querySelector('.u-title')?.textContent ?? ''}. y axis: Volume (shares); x axis: ${xAxis.label}`);
   const charts = [price, volume];
   let syncing = false;
   /** New data on both charts, keeping the zoom (set again so uPlot recomputes the visible rows). */
