@@ -12,6 +12,8 @@ import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { exportTable } from '../src/store/export.js';
 import { readTable, sourceOf } from '../src/store/read.js';
+import { writeForecasts } from '../src/registry/forecasts.js';
+import { openRegistry } from '../src/registry/store.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { silentLog, sql } from './helpers/workspace.js';
@@ -87,7 +89,7 @@ describe('series range and downsampling', () => {
 describe('tables and snapshots', () => {
   it('lists each table with its typed schema and exact counts', async () => {
     const r = json<{ tables: { table: string; snapshot: { id: number } | null; columns: { name: string; type: string }[]; rows: number; symbols: number; dates: number; date_min: string }[] }>((await app.inject('/tables')).body);
-    expect(r.tables.map((t) => t.table)).toEqual(['prices', 'features']);
+    expect(r.tables.map((t) => t.table)).toEqual(['prices', 'features', 'forecasts']);
     const [counts] = await sql(`SELECT count(*)::INTEGER AS n, count(DISTINCT "Date")::INTEGER AS d, min("Date") AS lo FROM ${source}`);
     const f = r.tables[1]!;
     expect(f).toMatchObject({ rows: counts!.n, symbols: symbols.length, dates: counts!.d, date_min: counts!.lo });
@@ -207,6 +209,49 @@ describe('stockpipe export with symbols and dates', () => {
     expect(await refused('a.csv', { symbols: [''] })).toBe('SP_ERR_USAGE');
     const left = await import('node:fs/promises').then((fs) => fs.readdir(dir));
     expect(left).toEqual(['d.csv']);
+  });
+});
+
+describe('the registry\'s forecasts table', () => {
+  it('is listed with exact counts, paged in (symbol, target_date, model_id) order, and downloads / exports as CSV and Parquet', async () => {
+    // 3 models × 4 symbols × 30 target days, written out of order, with nulls
+    const rows = [];
+    for (const m of ['fc-b', 'fc-a', 'fc-c']) for (const sym of symbols.slice(0, 4).reverse()) for (let d = 29; d >= 0; d--) {
+      rows.push({ model_id: m, symbol: sym, asof_date: day(0.5 + d / 100), target_date: day(0.5 + (d + 1) / 100), adj_close: d % 7 === 0 ? null : 10 + d / 3, volume: 1000 + d, last_adj_close: 10, last_volume: d % 5 === 0 ? null : 999, run_id: null });
+    }
+    const reg = openRegistry(ws);
+    try {
+      writeForecasts(reg, rows);
+    } finally {
+      reg.close();
+    }
+    const want = [...rows].sort((x, y) => (x.symbol < y.symbol ? -1 : x.symbol > y.symbol ? 1 : x.target_date < y.target_date ? -1 : x.target_date > y.target_date ? 1 : x.model_id < y.model_id ? -1 : 1));
+    const t = json<{ tables: { table: string; source: string; rows: number; symbols: number; dates: number; columns: { name: string; type: string }[] }[] }>((await app.inject('/tables')).body).tables.find((x) => x.table === 'forecasts')!;
+    expect(t).toMatchObject({ source: 'registry', rows: rows.length, symbols: symbols.slice(0, 4).length, dates: 30 });
+    expect(t.columns.map((c) => c.name)).toEqual(['model_id', 'symbol', 'asof_date', 'target_date', 'adj_close', 'volume', 'last_adj_close', 'last_volume', 'created_at', 'run_id']);
+    const page = json<{ rows: unknown[][]; total: number }>((await app.inject(`/tables/forecasts/rows?symbols=${symbols[1]}&offset=10&limit=20`)).body);
+    const mine = want.filter((r) => r.symbol === symbols[1]);
+    expect(page.total).toBe(mine.length);
+    expect(page.rows.map((r) => `${r[0]} ${r[3]} ${r[4]}`)).toEqual(mine.slice(10, 30).map((r) => `${r.model_id} ${r.target_date} ${r.adj_close}`));
+    expect((await app.inject('/tables/forecasts/rows?as_of=1')).statusCode).toBe(400);
+
+    const csv = await app.inject('/export/forecasts?format=csv');
+    expect(csv.statusCode, csv.body).toBe(200);
+    const { header, rows: got } = parseCsv(csv.body);
+    expect(header.slice(0, 6)).toEqual(['model_id', 'symbol', 'asof_date', 'target_date', 'adj_close', 'volume']);
+    expect(got.map((r) => [r[0], r[1], r[3], r[4] === '' ? null : Number(r[4]), r[7] === '' ? null : Number(r[7])]))
+      .toEqual(want.map((r) => [r.model_id, r.symbol, r.target_date, r.adj_close, r.last_volume]));
+    const pq = await app.inject(`/export/forecasts?format=parquet&symbols=${symbols[0]}&from=${day(0.6)}`);
+    const dir = await tempDir('dash-export-fc');
+    await import('node:fs/promises').then((fs) => fs.writeFile(join(dir, 'f.parquet'), pq.rawPayload));
+    const back = await sql(`SELECT model_id, symbol, target_date, adj_close, volume FROM read_parquet('${join(dir, 'f.parquet')}')`);
+    expect(back).toEqual(want.filter((r) => r.symbol === symbols[0] && r.target_date >= day(0.6)).map((r) => ({ model_id: r.model_id, symbol: r.symbol, target_date: r.target_date, adj_close: r.adj_close, volume: r.volume })));
+    // the CLI writes the same bytes
+    const out = join(dir, 'f.csv');
+    const r = runCli(['export', 'forecasts', '--out', out, '-w', ws, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.data).toMatchObject({ table: 'forecasts', snapshot_id: null, rows: rows.length, format: 'csv' });
+    expect(await readFile(out, 'utf8')).toBe(csv.body);
   });
 });
 

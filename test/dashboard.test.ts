@@ -274,6 +274,7 @@ describe.skipIf(!have)('charts', () => {
 
     // Data: every table's schema with types, a paged preview, the snapshots; statistics fit the page
     await show(page, '#/data', 'data-tables');
+    expect(await page.locator('.table-card[data-table]').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-table')))).toEqual(['prices', 'features', 'forecasts']);
     await page.locator('details[data-schema="features"] summary').click();
     const schema = await page.locator('details[data-schema="features"] tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1).map((c) => c.textContent)));
     expect(schema).toEqual(expect.arrayContaining([['Symbol', 'VARCHAR'], ['Volume', 'BIGINT'], ['vol_moving_avg', 'DOUBLE'], ['_snapshot_id', 'INTEGER']]));

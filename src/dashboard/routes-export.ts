@@ -4,21 +4,25 @@
  * (a page of rows in Symbol, Date order, narrowed by symbols and dates), `GET /snapshots` (the
  * store's catalog) and `GET /export/:table` (the same rows as a CSV or Parquet download, written by
  * store/export — the function behind `stockpipe export` — into a temp file under tmp/ and streamed,
- * then removed). DuckDB is db/'s; which files a snapshot reads is store/read's. All reads. */
+ * then removed). The registry's forecasts table is listed, previewed and exported the same way
+ * (store/export-registry). DuckDB is db/'s; which files a snapshot reads is store/read's. All reads. */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { TablePreviewReader } from '../db/table-preview.js';
 import { checkAsOf, checkDateRange } from '../http/validation.js';
 import { listSnapshots, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import type { RegistryReader } from '../registry/reader.js';
-import { EXPORT_FORMATS, exportTable, type ExportFormat } from '../store/export.js';
+import { EXPORT_FORMATS, type ExportData, exportTable, type ExportFormat } from '../store/export.js';
+import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES, registryColumns, registryRows, registrySummary } from '../store/export-registry.js';
 import { sourceOf, tableAt, type TableRead } from '../store/read.js';
 
-const TABLE = { type: 'string', enum: [...STORE_TABLES] } as const;
+/** The store's tables, then the registry's (forecasts). */
+const TABLE = { type: 'string', enum: [...STORE_TABLES, ...REGISTRY_TABLES] } as const;
 const AS_OF = { type: 'string', minLength: 1, maxLength: 40, description: 'A snapshot id or an ISO-8601 time: the table as it was then (stockpipe snapshots)' } as const;
 /** The narrowing both the preview and the download take (the CLI's --symbols, --from, --to). */
 const FILTER = {
@@ -43,6 +47,11 @@ function filterOf(q: FilterQuery): { symbols?: string[]; from?: string; to?: str
   checkAsOf(q.as_of);
   const symbols = q.symbols === undefined ? undefined : [...new Set(q.symbols.split(',').map((s) => s.trim()))];
   return { symbols, from: q.from, to: q.to, asOf: q.as_of };
+}
+
+/** A registry table has no snapshots: as_of on it is a 400. */
+function noAsOf(table: string, asOf: string | undefined): void {
+  if (asOf !== undefined) throw new StockpipeError('SP_ERR_BAD_REQUEST', `as_of: the ${table} table lives in the registry and has no snapshots`, { hint: 'Leave as_of out; narrow it with from/to.' });
 }
 
 /** The file name a download is offered as: table, symbols (up to 3), range. */
@@ -76,13 +85,15 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
         }
       });
       if (t === null) {
-        tables.push({ table, snapshot: null });
+        tables.push({ table, source: 'store', snapshot: null });
         continue;
       }
       const s = await preview.summary(sourceOf(t), `${table}@${t.snapshot.id}`);
       const bytes = t.files.reduce((n, f) => n + f.bytes, 0);
-      tables.push({ table, snapshot: { id: t.snapshot.id, created_at: t.snapshot.created_at, operation: t.snapshot.operation, files: t.files.length, bytes }, ...s });
+      tables.push({ table, source: 'store', snapshot: { id: t.snapshot.id, created_at: t.snapshot.created_at, operation: t.snapshot.operation, files: t.files.length, bytes }, ...s });
     }
+    // The registry's tables (not versioned: the same whatever as_of).
+    for (const table of REGISTRY_TABLES) tables.push({ table, source: 'registry', snapshot: null, columns: registryColumns(table), ...opts.registry.read((reg) => registrySummary(reg, table)) });
     return { as_of: asOf ?? null, tables };
   });
 
@@ -97,10 +108,12 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
       },
     },
   }, async (req: FastifyRequest) => {
-    const { table } = req.params as { table: StoreTable };
+    const { table } = req.params as { table: string };
     const q = req.query as FilterQuery & { offset: number; limit: number };
     const f = filterOf(q);
-    const t = at(table, f.asOf);
+    if (isRegistryTable(table)) noAsOf(table, f.asOf);
+    if (isRegistryTable(table)) return { table, snapshot_id: null, offset: q.offset, limit: q.limit, ...opts.registry.read((reg) => registryRows(reg, table, f, q.offset, q.limit)) };
+    const t = at(table as StoreTable, f.asOf);
     const page = await preview.rows(sourceOf(t), f, q.offset, q.limit);
     return { table, snapshot_id: t.snapshot.id, offset: q.offset, limit: q.limit, ...page };
   });
@@ -122,13 +135,14 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
       querystring: { type: 'object', properties: { ...FILTER, format: { type: 'string', enum: [...EXPORT_FORMATS], default: 'csv' } }, additionalProperties: false },
     },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
-    const { table } = req.params as { table: StoreTable };
+    const { table } = req.params as { table: string };
     const q = req.query as FilterQuery & { format: ExportFormat };
     const f = filterOf(q);
+    if (isRegistryTable(table)) noAsOf(table, f.asOf);
     const tmp = join(ws.tmpDir, `export-${randomUUID()}.${q.format}`);
-    let data;
+    let data: ExportData;
     try {
-      data = await exportTable(ws, table, tmp, { ...f, format: q.format });
+      data = isRegistryTable(table) ? await exportRegistryTable(ws, table, tmp, { ...f, format: q.format }) : await exportTable(ws, table as StoreTable, tmp, { ...f, format: q.format });
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
@@ -140,7 +154,7 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
       .type(MIME[q.format])
       .header('content-disposition', `attachment; filename="${downloadName(table, f, q.format)}"`)
       .header('content-length', String(data.bytes))
-      .header('x-snapshot-id', String(data.snapshot_id))
+      .header('x-snapshot-id', data.snapshot_id === null ? 'none' : String(data.snapshot_id))
       .header('x-rows', String(data.rows))
       .header('cache-control', 'no-store')
       .send(stream);

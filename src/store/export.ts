@@ -24,9 +24,10 @@ export interface ExportFilter {
 
 /** `stockpipe export --json` data. */
 export interface ExportData {
-  table: StoreTable;
-  snapshot_id: number;
-  created_at: string;
+  table: string;
+  /** The store snapshot exported (null for a registry table: forecasts). */
+  snapshot_id: number | null;
+  created_at: string | null;
   format: ExportFormat;
   path: string;
   rows: number;

@@ -23,7 +23,7 @@ const tickerList = z.string().transform((v, ctx): string[] => {
 
 export const exportTable = defineCommand({
   name: 'export',
-  summary: 'one file of a table as of a snapshot, optionally some symbols and dates (sorted by Symbol, Date; the _snapshot_id lineage column included): .parquet or .csv',
+  summary: 'one file of a table (prices, features: as of a snapshot, the _snapshot_id lineage column included; forecasts: from the registry), optionally some symbols and dates, sorted by symbol and date: .parquet or .csv',
   args: z.object({ table: z.string() }).strict(),
   options: z
     .object({
@@ -39,6 +39,7 @@ export const exportTable = defineCommand({
     'stockpipe export prices --out prices.parquet',
     'stockpipe export features --as-of 7 --out features-7.csv --json',
     'stockpipe export features --symbols AAPL,MSFT --from 2019-01-01 --to 2019-12-31 --format csv --out aapl-msft.csv',
+    'stockpipe export forecasts --from 2020-01-01 --out forecasts.parquet',
   ],
   run: (o, ctx) => exportCommand(ctx, o.table, { out: o.out, asOf: o.asOf, format: o.format, symbols: o.symbols, from: o.from, to: o.to }),
 });

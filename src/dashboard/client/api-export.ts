@@ -12,6 +12,8 @@ export interface ColumnType {
 /** GET /tables: one store table's current snapshot (null when not built yet) with exact counts. */
 export interface TableInfo {
   table: string;
+  /** store: a versioned Parquet table; registry: a table of stockpipe.db (forecasts), no snapshots. */
+  source?: 'store' | 'registry';
   snapshot: { id: number; created_at: string; operation: string; files: number; bytes: number } | null;
   columns?: ColumnType[];
   rows?: number;

@@ -1,5 +1,5 @@
 /** @module dashboard/client/views/data-tables
- * The Data view's store section: each table's current snapshot (exact rows, symbols, dates, date
+ * The Data view's store section: each table's current snapshot (and the registry's forecasts table) (exact rows, symbols, dates, date
  * range, files, size), its schema with types, a paged preview of its rows (narrowed by symbols and
  * dates; state in the URL: ?preview=<table>&offset=…&symbols=…&from=…&to=…), the downloads with
  * their CLI commands, and the store's snapshots. Fetching is api-export.ts'. */
@@ -47,7 +47,7 @@ async function preview(ctx: ViewContext, host: HTMLElement, name: string, f: Row
 }
 
 function tableCard(ctx: ViewContext, t: TableInfo, open: boolean): HTMLElement {
-  if (t.snapshot === null) return h('div', { class: 'card table-card', 'data-table': t.table }, h('h2', null, t.table), empty('Not built yet', t.table === 'prices' ? 'Run `stockpipe ingest`.' : 'Run `stockpipe features` (`--extended` adds the day-ahead columns).'));
+  if (t.snapshot === null && t.source !== 'registry') return h('div', { class: 'card table-card', 'data-table': t.table }, h('h2', null, t.table), empty('Not built yet', t.table === 'prices' ? 'Run `stockpipe ingest`.' : 'Run `stockpipe features` (`--extended` adds the day-ahead columns).'));
   const cols = t.columns ?? [];
   const host = h('div', { class: 'preview', 'data-preview': t.table });
   const start = (): void => {
@@ -56,8 +56,9 @@ function tableCard(ctx: ViewContext, t: TableInfo, open: boolean): HTMLElement {
     preview(ctx, host, t.table, filterOf(q), offset).catch((err: unknown) => { if (!ctx.signal.aborted) mount(host, errorBox(err)); });
   };
   const card = h('div', { class: 'card table-card', 'data-table': t.table },
-    h('h2', null, t.table, ' ', h('small', null, `snapshot ${t.snapshot.id} · ${t.snapshot.operation} · ${when(t.snapshot.created_at)}`)),
-    h('p', { class: 'meta' }, `${int(t.rows)} rows · ${int(t.symbols)} symbols (exact) · ${int(t.dates)} trading days ${t.date_min ?? ''} … ${t.date_max ?? ''} · ${cols.length} columns · ${int(t.snapshot.files)} files, ${mib(t.snapshot.bytes)}`),
+    h('h2', null, t.table, ' ', h('small', null, t.snapshot === null ? 'in the registry (stockpipe.db): no snapshots' : `snapshot ${t.snapshot.id} · ${t.snapshot.operation} · ${when(t.snapshot.created_at)}`)),
+    h('p', { class: 'meta' }, `${int(t.rows)} rows · ${int(t.symbols)} symbols (exact) · ${int(t.dates)} ${t.source === 'registry' ? 'target days' : 'trading days'} ${t.date_min ?? ''} … ${t.date_max ?? ''} · ${cols.length} columns`,
+      t.snapshot === null ? '' : ` · ${int(t.snapshot.files)} files, ${mib(t.snapshot.bytes)}`),
     h('details', { class: 'schema', 'data-schema': t.table }, h('summary', null, `Schema (${cols.length} columns with types)`),
       table(['#', 'Column', 'Type'], cols.map((c, i) => [String(i + 1), h('code', null, c.name), c.type]), { numeric: [0] })),
     h('div', null, h('button', { type: 'button', 'data-action': 'preview', 'data-table': t.table, onclick: start }, 'Preview rows')),
@@ -72,7 +73,7 @@ export async function tablesSection(ctx: ViewContext): Promise<{ el: HTMLElement
   const openOne = ctx.query.get('preview');
   const el = h('section', { class: 'data-tables' },
     h('h2', null, 'Tables in the store'),
-    h('p', { class: 'meta' }, 'Counts are exact. `features` holds the prices columns, both rolling features and, when built with `features --extended`, the lagged day-ahead columns; forecasts and monitoring live in the registry (Monitoring view).'),
+    h('p', { class: 'meta' }, 'Counts are exact. `features` holds the prices columns, both rolling features and, when built with `features --extended`, the lagged day-ahead columns; `forecasts` (the day-ahead forecasts) lives in the registry, by symbol and target day.'),
     tables.map((t) => tableCard(ctx, t, openOne === t.table)),
     h('h2', null, 'Snapshots'),
     snapshots.length === 0 ? empty('No snapshots yet', 'Run `stockpipe ingest`.')
