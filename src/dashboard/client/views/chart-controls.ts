@@ -20,11 +20,16 @@ export interface ChartState {
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A real calendar day as YYYY-MM-DD (2019-02-30 is not). */
+export function isDay(v: string): boolean {
+  const t = new Date(`${v}T00:00:00Z`);
+  return DATE.test(v) && !Number.isNaN(t.getTime()) && t.toISOString().slice(0, 10) === v;
+}
 
 /** The state a URL query holds (unknown or malformed values are ignored). */
 export function parseState(q: URLSearchParams, symbol: string): ChartState {
   const range = (PRESETS as readonly string[]).includes(q.get('range') ?? '') ? (q.get('range') as Preset) : null;
-  const date = (k: string): string | null => { const v = q.get(k); return v !== null && DATE.test(v) ? v : null; };
+  const date = (k: string): string | null => { const v = q.get(k); return v !== null && isDay(v) ? v : null; };
   const overlays = [...new Set((q.get('vs') ?? '').split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== '' && x !== symbol))];
   return { range, from: range ? null : date('from'), to: range ? null : date('to'), log: q.get('log') === '1', overlays, normalise: q.get('norm') !== 'abs' };
 }
@@ -87,7 +92,7 @@ export function chartToolbar(s: ChartState, opts: { known: (sym: string) => bool
     h('option', { value: 'norm', selected: s.normalise }, 'normalised (first point = 100)'), h('option', { value: 'abs', selected: !s.normalise }, 'absolute (USD)'));
   return h('div', { class: 'toolbar chart-controls' },
     presets,
-    h('span', { class: 'range' }, dateInput('from', resolved.from), ' – ', dateInput('to', resolved.to)),
+    h('span', { class: 'range' }, dateInput('from', resolved.from ?? opts.dateMin), ' – ', dateInput('to', resolved.to ?? opts.dateMax)),
     logBox,
     h('span', { class: 'overlays' }, add, h('button', { type: 'button', 'data-action': 'add-overlay', onclick: addSymbol }, 'Add'), chips, mode, note));
 }

@@ -6,17 +6,17 @@
 import { getRows, getSnapshots, getTables, type RowFilter, type TableInfo } from '../api-export.js';
 import { empty, errorBox, h, int, mount, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
+import { isDay } from './chart-controls.js';
 import { exportBox } from './export-box.js';
 
 const PAGE = 25;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 const mib = (b: number): string => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
 const cell = (v: unknown): string => (v === null || v === undefined ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 function filterOf(q: URLSearchParams): RowFilter {
   const syms = (q.get('symbols') ?? '').split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
-  const d = (k: string): string | undefined => { const v = q.get(k); return v !== null && DATE.test(v) ? v : undefined; };
+  const d = (k: string): string | undefined => { const v = q.get(k); return v !== null && isDay(v) ? v : undefined; };
   return { symbols: syms.length > 0 ? syms : undefined, from: d('from'), to: d('to') };
 }
 
