@@ -117,6 +117,15 @@ describe('tables and snapshots', () => {
     }
     expect(total).toBe(want.length);
     expect(got).toEqual(want.map((r) => `${r.s} ${r.d}`));
+    // unfiltered, a page across a symbol boundary equals SQL's OFFSET (the page is found through rows per symbol)
+    const [first] = await sql(`SELECT count(*)::INTEGER AS n FROM ${source} WHERE "Symbol" = '${symbols[0]}'`);
+    const offset = Number(first!.n) - 7;
+    const all = await sql(`SELECT "Symbol" AS s, "Date" AS d FROM ${source} ORDER BY 1, 2 LIMIT 30 OFFSET ${offset}`);
+    const p = json<{ rows: unknown[][]; total: number }>((await app.inject(`/tables/features/rows?limit=30&offset=${offset}`)).body);
+    expect(p.rows.map((r) => `${r[0]} ${r[2]}`)).toEqual(all.map((r) => `${r.s} ${r.d}`));
+    const end = json<{ rows: unknown[][]; total: number }>((await app.inject(`/tables/features/rows?limit=30&offset=${p.total - 3}`)).body);
+    expect(end.rows.length).toBe(3);
+    expect((json<{ rows: unknown[][] }>((await app.inject(`/tables/features/rows?offset=${p.total}`)).body)).rows).toEqual([]);
   });
 });
 

@@ -114,7 +114,7 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
     if (isRegistryTable(table)) noAsOf(table, f.asOf);
     if (isRegistryTable(table)) return { table, snapshot_id: null, offset: q.offset, limit: q.limit, ...opts.registry.read((reg) => registryRows(reg, table, f, q.offset, q.limit)) };
     const t = at(table as StoreTable, f.asOf);
-    const page = await preview.rows(sourceOf(t), f, q.offset, q.limit);
+    const page = await preview.rows(sourceOf(t), `${table}@${t.snapshot.id}`, f, q.offset, q.limit);
     return { table, snapshot_id: t.snapshot.id, offset: q.offset, limit: q.limit, ...page };
   });
 

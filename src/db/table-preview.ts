@@ -48,6 +48,7 @@ export class TablePreviewReader {
   private db: Promise<DuckDB> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly summaries = new Map<string, TableSummary>();
+  private readonly counts = new Map<string, { symbol: string; n: number }[]>();
 
   constructor(private readonly ws: Workspace) {}
 
@@ -69,16 +70,44 @@ export class TablePreviewReader {
     return out;
   }
 
-  /** Rows `offset`… (at most `limit`) in (Symbol, Date) order, with the number of rows the filter keeps. */
-  async rows(source: string, f: RowFilter, offset: number, limit: number): Promise<RowPage> {
+  /** Rows `offset`… (at most `limit`) in (Symbol, Date) order, with the number of rows the filter keeps.
+   * The page is found through the rows per symbol (cached per snapshot and filter): only the few
+   * symbols it spans are read and sorted, so a deep page costs what the first one does. */
+  async rows(source: string, version: string, f: RowFilter, offset: number, limit: number): Promise<RowPage> {
+    const counts = await this.symbolCounts(source, version, f);
+    const total = counts.reduce((n, c) => n + c.n, 0);
+    const span: string[] = [];
+    let skip = offset;
+    let at = 0;
+    for (const c of counts) {
+      if (at + c.n <= offset) {
+        at += c.n;
+        continue;
+      }
+      if (span.length === 0) skip = offset - at;
+      span.push(c.symbol);
+      at += c.n;
+      if (at >= offset + limit) break;
+    }
     return this.serial(async (db) => {
       const columns = await this.describe(db, source);
-      const w = where(f);
-      const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n FROM ${source}${w}`);
-      const reader = await db.connection.runAndReadAll(`SELECT * FROM ${source}${w} ORDER BY "Symbol", "Date" LIMIT ${limit} OFFSET ${offset}`);
-      const rows = reader.getRowsJson() as unknown[][];
-      return { columns, rows, total: Number(n!.n) };
+      if (span.length === 0) return { columns, rows: [], total };
+      const w = where({ ...f, symbols: span });
+      const reader = await db.connection.runAndReadAll(`SELECT * FROM ${source}${w} ORDER BY "Symbol", "Date" LIMIT ${limit} OFFSET ${skip}`);
+      return { columns, rows: reader.getRowsJson() as unknown[][], total };
     });
+  }
+
+  /** Rows per symbol (sorted by symbol) that the filter keeps; the last 16 (snapshot, filter) pairs cached. */
+  private async symbolCounts(source: string, version: string, f: RowFilter): Promise<{ symbol: string; n: number }[]> {
+    const key = `${version}|${f.symbols?.join(',') ?? ''}|${f.from ?? ''}|${f.to ?? ''}`;
+    const hit = this.counts.get(key);
+    if (hit) return hit;
+    const rows = await this.serial(async (db) => queryRows(db.connection, `SELECT "Symbol" AS s, count(*)::BIGINT AS n FROM ${source}${where(f)} GROUP BY 1 ORDER BY 1`));
+    const out = rows.map((r) => ({ symbol: String(r.s), n: Number(r.n) }));
+    if (this.counts.size >= 16) this.counts.delete(this.counts.keys().next().value!);
+    this.counts.set(key, out);
+    return out;
   }
 
   close(): void {
