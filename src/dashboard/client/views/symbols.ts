@@ -104,6 +104,7 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
     }));
     const range = resolveRange(state, s.date_max);
     const overlays = state.overlays.filter((o) => byName.has(o));
+    const unknown = state.overlays.filter((o) => !byName.has(o));
     const q = new URLSearchParams({ points: String(points) });
     if (range.from !== undefined) q.set('from', range.from);
     if (range.to !== undefined) q.set('to', range.to);
@@ -116,7 +117,8 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
     mount(info, h('strong', null, s.symbol), ` ${s.name ?? ''} · ${s.asset ?? ''} · ${int(s.rows)} rows ${s.date_min} … ${s.date_max}`,
       ` · showing ${shownRange}: ${int(series!.rows)} rows`,
       series!.downsampled ? `, ${int(series!.points)} points (downsampled on the server; zoom for detail)` : '',
-      ` · predictions by ${series!.model_id ?? 'no champion'}`, series!.forecast_model_id ? ` · forecasts by ${series!.forecast_model_id}` : ' · no forecasts yet', hiddenNote);
+      ` · predictions by ${series!.model_id ?? 'no champion'}`, series!.forecast_model_id ? ` · forecasts by ${series!.forecast_model_id}` : ' · no forecasts yet', hiddenNote,
+      unknown.length > 0 ? h('span', { class: 'overlay-note' }, ` · no symbol ${unknown.join(', ')} (not overlaid)`) : null);
     if (series!.rows === 0) mount(charts, empty('No rows in this range', `${s.symbol} has bars from ${s.date_min} to ${s.date_max}.`));
     else {
       destroy = drawCharts(charts, series!, ctx.signal, {
