@@ -1,8 +1,11 @@
 /** @module bench/dashboard
  * `npm run bench -- dashboard [--symbols 3000] [--years 2] [--runs 100000]`: the dashboard's JSON
  * routes at real sizes (README.md, Dashboard), in process through Fastify's inject: the symbol list (first call
- * computes, later calls are cached), one symbol's series, and the runs pages of a registry seeded
- * with N seven-task pipeline runs. Data and registry are cached in bench/.cache/dashboard-*. */
+ * computes, later calls are cached), one symbol's series (whole, and its last year), the Data view's
+ * routes (table summaries: first call computes, later calls cached; row pages; one symbol's rows),
+ * the downloads (one symbol's last year as CSV and Parquet; two symbols' whole history), and the runs
+ * pages of a registry seeded with N seven-task pipeline runs. Data and registry are cached in
+ * bench/.cache/dashboard-*. */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -81,6 +84,17 @@ export async function runDashboardBench(argv: string[]): Promise<unknown> {
   const sym = syms.symbols.reduce((a, b) => (b.rows > a.rows ? b : a)).symbol; // the longest series
   const series = await timed(() => get(`/symbols/${sym}/series?points=1500`));
   const seriesSmall = await timed(() => get(`/symbols/${sym}/series?points=300`));
+  const info = syms.symbols.find((s) => s.symbol === sym) as unknown as { date_max: string };
+  const yearAgo = `${Number(info.date_max.slice(0, 4)) - 1}${info.date_max.slice(4)}`;
+  const seriesYear = await timed(() => get(`/symbols/${sym}/series?points=1500&from=${yearAgo}&to=${info.date_max}`));
+  const tables = await timed(() => get('/tables'));
+  const rowsFirst = await timed(() => get('/tables/features/rows?limit=25'));
+  const rowsDeep = await timed(() => get('/tables/features/rows?limit=25&offset=1000000'));
+  const rowsSymbol = await timed(() => get(`/tables/features/rows?limit=25&symbols=${sym}`));
+  const exportCsv = await timed(() => get(`/export/features?symbols=${sym}&from=${yearAgo}&format=csv`));
+  const exportParquet = await timed(() => get(`/export/features?symbols=${sym}&from=${yearAgo}&format=parquet`));
+  const two = `${syms.symbols[0]!.symbol},${sym}`;
+  const exportTwo = await timed(() => get(`/export/features?symbols=${two}&format=csv`), 3);
   const first = await timed(() => get('/runs?limit=25'));
   const last = await timed(() => get(`/runs?limit=25&offset=${runs - 25}`));
   const failed = await timed(() => get('/runs?limit=25&status=failed'));
@@ -89,7 +103,9 @@ export async function runDashboardBench(argv: string[]): Promise<unknown> {
   const row = (t: { ms_first: number; ms_min: number; value: { bytes: number; status: number } }) => ({ ms_first: t.ms_first, ms_min: t.ms_min, bytes: t.value.bytes, status: t.value.status });
   return {
     machine: machine(), symbols: syms.total, runs, series_symbol: sym, series_rows: syms.symbols.find((s) => s.symbol === sym)!.rows,
-    symbols_list: row(list), series_1500: row(series), series_300: row(seriesSmall),
+    symbols_list: row(list), series_1500: row(series), series_300: row(seriesSmall), series_last_year: row(seriesYear),
+    tables: row(tables), rows_first_page: row(rowsFirst), rows_offset_1m: row(rowsDeep), rows_one_symbol: row(rowsSymbol),
+    export_symbol_year_csv: row(exportCsv), export_symbol_year_parquet: row(exportParquet), export_two_symbols_csv: row(exportTwo),
     runs_first_page: row(first), runs_last_page: row(last), runs_failed_page: row(failed), run_details: row(one),
   };
 }

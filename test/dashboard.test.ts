@@ -390,4 +390,90 @@ describe.skipIf(!have)('runsui', () => {
     }
     expect(problems).toEqual([]);
   }, 60_000);
+describe.skipIf(!have)('charts', () => {
+  it('picks a range, toggles log scale, overlays two symbols (state in the URL), previews a table and its schema, downloads a CSV equal to its CLI command', async () => {
+    const before = problems.length;
+    const page = await openPage();
+    const list = ((await (await fetch(`${url}/symbols`)).json()) as { symbols: { symbol: string; rows: number; date_max: string }[] }).symbols.filter((s) => s.rows > 300);
+    const [a, b] = [list[0]!, list[1]!];
+    const drawn = async (n: number): Promise<void> => { await page.waitForFunction((k) => document.querySelector<HTMLElement>('.charts')?.dataset.drawn === String(k), n, { timeout: 15_000 }); };
+    await page.goto(`${url}/#/symbols/${a.symbol}`);
+    await page.waitForSelector('#view > section[data-state="ready"] .chart[data-chart="price"] canvas');
+    // every axis says its unit
+    expect(await page.locator('.chart[data-chart="price"]').getAttribute('aria-label')).toBe('Adj Close (USD, split- and dividend-adjusted). y axis: Adj Close (USD, adjusted); x axis: Date (trading day)');
+    expect(await page.locator('.chart[data-chart="volume"]').getAttribute('aria-label')).toContain('y axis: Volume (shares); x axis: Date (trading day)');
+
+    // 1Y: the server is asked for the last year only and downsamples that range
+    await page.locator('button[data-range="1Y"]').click();
+    await drawn(2);
+    const from = `${Number(a.date_max.slice(0, 4)) - 1}${a.date_max.slice(4)}`;
+    const ranged = (await (await fetch(`${url}/symbols/${a.symbol}/series?from=${from}&to=${a.date_max}`)).json()) as { rows: number; dates: string[] };
+    expect(page.url()).toContain('range=1Y');
+    expect(await page.locator('.meta').first().textContent()).toContain(`showing ${from} … ${a.date_max}: ${ranged.rows.toLocaleString('en-US')} rows`);
+    expect(ranged.dates[0]! >= from).toBe(true);
+
+    // log scale, then a second symbol overlaid, normalised, then absolute
+    await page.locator('input[name="log"]').check();
+    await drawn(3);
+    expect(await page.locator('.chart[data-chart="price"]').getAttribute('data-log')).toBe('1');
+    await page.locator('input[name="overlay"]').fill(b.symbol.toLowerCase());
+    await page.locator('input[name="overlay"]').press('Enter');
+    await drawn(4);
+    expect(await page.locator('.chart[data-chart="price"]').getAttribute('data-overlay')).toBe('normalised');
+    expect(await page.locator('.chart[data-chart="price"] .u-legend').textContent()).toContain(b.symbol);
+    expect(await page.locator('.chart[data-chart="price"]').getAttribute('aria-label')).toContain('y axis: Adj Close (index, first = 100)');
+    await page.screenshot({ path: join(shots, 'chart-overlay-log.png'), fullPage: true });
+    await page.locator('select[name="norm"]').selectOption('abs');
+    await drawn(5);
+    expect(await page.locator('.chart[data-chart="price"]').getAttribute('data-overlay')).toBe('absolute');
+    const state = new URL(page.url()).hash;
+    for (const part of ['range=1Y', 'log=1', `vs=${b.symbol}`, 'norm=abs']) expect(state).toContain(part);
+
+    // the URL alone restores the view
+    const again = await openPage();
+    await again.goto(`${url}/${state}`);
+    await again.waitForSelector('#view > section[data-state="ready"] .chart[data-chart="price"] canvas');
+    expect(await again.locator('button[data-range="1Y"]').getAttribute('aria-pressed')).toBe('true');
+    expect(await again.locator('input[name="log"]').isChecked()).toBe(true);
+    expect(await again.locator(`.chip.overlay[data-overlay="${b.symbol}"]`).count()).toBe(1);
+    expect(await again.locator('.chart[data-chart="price"]').getAttribute('data-overlay')).toBe('absolute');
+    await again.close();
+
+    // the charted rows as CSV: the file equals what the command shown next to the button writes
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a[data-export="csv"]').click()]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    const command = (await page.locator('code[data-cli="csv"]').textContent())!;
+    expect(command).toBe(`stockpipe export features --symbols ${a.symbol},${b.symbol} --from ${from} --to ${a.date_max} --format csv --out ${download.suggestedFilename()}`);
+    const out = join(await tempDir('dash-charts-cli'), download.suggestedFilename());
+    const words = command.split(' ').slice(1);
+    words[words.indexOf('--out') + 1] = out;
+    const r = runCli([...words, '-w', ws, '--quiet', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(out, 'utf8')).toBe(csv);
+    expect(csv.split('\n')[0]).toContain('Symbol');
+    await page.screenshot({ path: join(shots, 'chart-absolute.png'), fullPage: true });
+
+    // Data: every table's schema with types, a paged preview, the snapshots; statistics fit the page
+    await show(page, '#/data', 'data-tables');
+    expect(await page.locator('.table-card[data-table]').evaluateAll((cards) => cards.map((c) => c.getAttribute('data-table')))).toEqual(['prices', 'features', 'forecasts']);
+    await page.locator('details[data-schema="features"] summary').click();
+    const schema = await page.locator('details[data-schema="features"] tbody tr').evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].slice(1).map((c) => c.textContent)));
+    expect(schema).toEqual(expect.arrayContaining([['Symbol', 'VARCHAR'], ['Volume', 'BIGINT'], ['vol_moving_avg', 'DOUBLE'], ['_snapshot_id', 'INTEGER']]));
+    await page.locator('button[data-action="preview"][data-table="prices"]').click();
+    await page.waitForSelector('.preview[data-preview="prices"] table');
+    await page.locator('.preview[data-preview="prices"] button[data-action="next"]').click();
+    await page.waitForSelector('.preview[data-preview="prices"][data-offset="25"] table');
+    expect(page.url()).toContain('preview=prices');
+    const api = (await (await fetch(`${url}/tables/prices/rows?offset=25&limit=25`)).json()) as { rows: unknown[][] };
+    const shown = await page.locator('.preview[data-preview="prices"] tbody tr').evaluateAll((rows) => rows.map((r) => r.querySelector('td')!.textContent + ' ' + r.querySelectorAll('td')[2]!.textContent));
+    expect(shown).toEqual(api.rows.map((r) => `${r[0]} ${r[2]}`));
+    // the report's distinct counts are estimates (≈); the exact symbol count of the same data is beside them
+    const exact = (validation as unknown as { symbols: { count: number } }).symbols.count;
+    expect(await page.locator('[data-distinct="Symbol"]').first().textContent()).toMatch(new RegExp(`^≈[\\d,]+ · exact ${exact}$`));
+    const overflow = await page.locator('.table-wrap:has(th:has-text("Quantiles"))').first().evaluate((el) => el.scrollWidth - el.clientWidth);
+    expect(overflow).toBe(0);
+    await page.screenshot({ path: join(shots, 'data-preview.png'), fullPage: true });
+    await page.close();
+    expect(problems.slice(before)).toEqual([]);
+  }, 120_000);
 });

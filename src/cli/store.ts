@@ -1,10 +1,12 @@
 /** @module cli/store
- * The store's commands (docs/store.md): `snapshots [TABLE]` (registry/catalog), `export TABLE
- * [--as-of X] --out FILE` (store/export) and `vacuum` (store/vacuum) → text for people and --json. */
+ * The store's commands (docs/store.md): `snapshots [TABLE]` (registry/catalog), `export TABLE (a store table, or forecasts: store/export-registry)
+ * [--symbols] [--from] [--to] [--as-of X] [--format] --out FILE` (store/export) and `vacuum` (store/vacuum) → text for people and --json. */
 import { resolve } from 'node:path';
-import { assertStoreTable, listSnapshots, type SnapshotRecord, type StoreTable } from '../registry/catalog.js';
+import { StockpipeError } from '../core/errors.js';
+import { assertStoreTable, listSnapshots, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
-import { type ExportData, exportTable } from '../store/export.js';
+import { type ExportData, type ExportFilter, exportTable } from '../store/export.js';
+import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES } from '../store/export-registry.js';
 import { type VacuumData, vacuumStore } from '../store/vacuum.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { table as textTable } from './models.js';
@@ -39,10 +41,21 @@ export async function snapshotsCommand(ctx: CommandContext, tableName: string | 
   return { data: { table: table ?? null, snapshots }, human };
 }
 
-export async function exportCommand(ctx: CommandContext, tableName: string, opts: { out: string; asOf?: string }): Promise<CommandResult<ExportData>> {
-  assertStoreTable(tableName);
-  const data = await exportTable(ctx.ws, tableName, resolve(opts.out), { asOf: opts.asOf });
-  return { data, human: `exported ${data.table} as of snapshot ${data.snapshot_id} (${data.created_at}): ${data.rows} rows → ${data.path} (${data.format}, ${data.bytes} bytes)` };
+export async function exportCommand(ctx: CommandContext, tableName: string, opts: { out: string; asOf?: string } & ExportFilter & { format?: string }): Promise<CommandResult<ExportData>> {
+  let data: ExportData;
+  if (isRegistryTable(tableName)) {
+    if (opts.asOf !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--as-of: the ${tableName} table lives in the registry and has no snapshots`, { hint: `Leave --as-of out; narrow ${tableName} with --from/--to.` });
+    data = await exportRegistryTable(ctx.ws, tableName, resolve(opts.out), opts);
+  } else {
+    if (!(STORE_TABLES as readonly string[]).includes(tableName)) {
+      throw new StockpipeError('SP_ERR_USAGE', `unknown table '${tableName}'`, { hint: `Tables: ${[...STORE_TABLES, ...REGISTRY_TABLES].join(', ')}.` });
+    }
+    assertStoreTable(tableName);
+    data = await exportTable(ctx.ws, tableName, resolve(opts.out), opts);
+  }
+  const narrowed = [data.symbols ? `symbols ${data.symbols.join(',')}` : '', data.from ? `from ${data.from}` : '', data.to ? `to ${data.to}` : ''].filter((x) => x !== '').join(', ');
+  const at = data.snapshot_id === null ? '' : ` as of snapshot ${data.snapshot_id} (${data.created_at})`;
+  return { data, human: `exported ${data.table}${at}${narrowed ? ` (${narrowed})` : ''}: ${data.rows} rows → ${data.path} (${data.format}, ${data.bytes} bytes)` };
 }
 
 const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;

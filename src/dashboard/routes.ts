@@ -26,6 +26,7 @@ import { registerStudyRoutes } from './studies.js';
 import { registerModelRoutes } from './routes-models.js';
 import { type ControlOptions, registerControlRoutes } from './routes-control.js';
 import { registerLogRoutes } from './routes-logs.js';
+import { registerExportRoutes } from './routes-export.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -223,5 +224,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   registerModelRoutes(app, { registry, table });
   registerControlRoutes(app, { ws, registry, control: opts.control });
   registerLogRoutes(app, { ws, registry });
+  registerExportRoutes(app, { ws, registry });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

@@ -14,18 +14,34 @@ export const snapshots = defineCommand({
   run: (o, ctx) => snapshotsCommand(ctx, o.table),
 });
 
+/** --symbols: a comma list of tickers (kept as written: BRK-A, AGM$A). */
+const tickerList = z.string().transform((v, ctx): string[] => {
+  const list = v.split(',').map((s) => s.trim());
+  if (list.some((s) => s === '')) ctx.addIssue({ code: 'custom', message: 'needs tickers separated by commas, e.g. AAPL,MSFT' });
+  return [...new Set(list)];
+});
+
 export const exportTable = defineCommand({
   name: 'export',
-  summary: 'one file of a table as of a snapshot (sorted by Symbol, Date; the _snapshot_id lineage column included): .parquet or .csv',
+  summary: 'one file of a table (prices, features: as of a snapshot, the _snapshot_id lineage column included; forecasts: from the registry), optionally some symbols and dates, sorted by symbol and date: .parquet or .csv',
   args: z.object({ table: z.string() }).strict(),
   options: z
     .object({
       out: z.string().describe('the file to write: FILE.parquet or FILE.csv').register(cli, { arg: 'file' }),
+      format: z.string().optional().describe('csv or parquet; must agree with the --out name').register(cli, { arg: 'csv|parquet', defaultText: "from --out's extension" }),
+      symbols: tickerList.optional().describe('only these symbols, e.g. AAPL,MSFT').register(cli, { arg: 'list', defaultText: 'every symbol' }),
+      from: z.string().optional().describe('only rows dated on or after this day, YYYY-MM-DD').register(cli, { arg: 'date' }),
+      to: z.string().optional().describe('only rows dated on or before this day, YYYY-MM-DD').register(cli, { arg: 'date' }),
       asOf: z.string().optional().describe('the table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
     })
     .strict(),
-  examples: ['stockpipe export prices --out prices.parquet', 'stockpipe export features --as-of 7 --out features-7.csv --json'],
-  run: (o, ctx) => exportCommand(ctx, o.table, { out: o.out, asOf: o.asOf }),
+  examples: [
+    'stockpipe export prices --out prices.parquet',
+    'stockpipe export features --as-of 7 --out features-7.csv --json',
+    'stockpipe export features --symbols AAPL,MSFT --from 2019-01-01 --to 2019-12-31 --format csv --out aapl-msft.csv',
+    'stockpipe export forecasts --from 2020-01-01 --out forecasts.parquet',
+  ],
+  run: (o, ctx) => exportCommand(ctx, o.table, { out: o.out, asOf: o.asOf, format: o.format, symbols: o.symbols, from: o.from, to: o.to }),
 });
 
 export const vacuum = defineCommand({

@@ -1,11 +1,14 @@
 /** @module dashboard/client/views/symbols
  * #/symbols and #/symbols/<SYM>: search among every symbol (the list is fetched once and
  * filtered in the page: prefix matches first, then symbol or name containing the text), and the
- * chosen symbol's charts (chart.ts). */
+ * chosen symbol's charts (chart.ts) with their controls (chart-controls.ts: range, log scale,
+ * overlaid symbols; state in the URL) and the charted rows' downloads (export-box.ts). */
 import { getJson, type Series, type SymbolInfo } from '../api.js';
-import { empty, h, int, mount } from '../dom.js';
+import { empty, errorBox, h, int, mount } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { drawCharts } from './chart.js';
+import { type ChartState, chartToolbar, parseState, resolveRange, stateQuery } from './chart-controls.js';
+import { exportBox } from './export-box.js';
 
 const SHOWN = 50;
 let cache: Promise<SymbolInfo[]> | null = null;
@@ -84,11 +87,48 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
     return;
   }
   const points = Math.min(1500, Math.max(300, Math.round(charts.clientWidth * 2)));
-  const series = await getJson<Series>(`/symbols/${encodeURIComponent(s.symbol)}/series?points=${points}`, ctx.signal);
-  mount(info, h('strong', null, s.symbol), ` ${s.name ?? ''} · ${s.asset ?? ''} · ${int(s.rows)} rows ${s.date_min} … ${s.date_max}`,
-    series.downsampled ? ` · ${int(series.points)} points shown (zoom for detail)` : '',
-    ` · predictions by ${series.model_id ?? 'no champion'}`, series.forecast_model_id ? ` · forecasts by ${series.forecast_model_id}` : ' · no forecasts yet');
-  const destroy = drawCharts(charts, series, ctx.signal);
-  ctx.signal.addEventListener('abort', destroy);
+  const byName = new Map(list.map((x) => [x.symbol, x]));
+  const controls = h('div', { class: 'controls' });
+  const exportHost = h('div');
+  ctx.el.insertBefore(controls, charts);
+  ctx.el.append(exportHost);
+  let destroy = (): void => {};
+  ctx.signal.addEventListener('abort', () => destroy());
+  let drawn = 0;
+  const draw = async (state: ChartState): Promise<void> => {
+    const mine = ++drawn;
+    ctx.setQuery(stateQuery(state));
+    mount(controls, chartToolbar(state, {
+      known: (sym) => byName.has(sym), dateMin: s.date_min, dateMax: s.date_max,
+      onChange: (next) => { draw(next).catch((err: unknown) => { if (!ctx.signal.aborted) mount(charts, errorBox(err)); }); },
+    }));
+    const range = resolveRange(state, s.date_max);
+    const overlays = state.overlays.filter((o) => byName.has(o));
+    const unknown = state.overlays.filter((o) => !byName.has(o));
+    const q = new URLSearchParams({ points: String(points) });
+    if (range.from !== undefined) q.set('from', range.from);
+    if (range.to !== undefined) q.set('to', range.to);
+    const [series, ...others] = await Promise.all([s.symbol, ...overlays].map((sym) => getJson<Series>(`/symbols/${encodeURIComponent(sym)}/series?${q}`, ctx.signal)));
+    if (mine !== drawn || ctx.signal.aborted) return;
+    destroy();
+    destroy = () => {};
+    const shownRange = range.from === undefined && range.to === undefined ? `${s.date_min} … ${s.date_max}` : `${range.from ?? s.date_min} … ${range.to ?? s.date_max}`;
+    const hiddenNote = h('span', { class: 'log-note' });
+    mount(info, h('strong', null, s.symbol), ` ${s.name ?? ''} · ${s.asset ?? ''} · ${int(s.rows)} rows ${s.date_min} … ${s.date_max}`,
+      ` · showing ${shownRange}: ${int(series!.rows)} rows`,
+      series!.downsampled ? `, ${int(series!.points)} points (downsampled on the server; zoom for detail)` : '',
+      ` · predictions by ${series!.model_id ?? 'no champion'}`, series!.forecast_model_id ? ` · forecasts by ${series!.forecast_model_id}` : ' · no forecasts yet', hiddenNote,
+      unknown.length > 0 ? h('span', { class: 'overlay-note' }, ` · no symbol ${unknown.join(', ')} (not overlaid)`) : null);
+    if (series!.rows === 0) mount(charts, empty('No rows in this range', `${s.symbol} has bars from ${s.date_min} to ${s.date_max}.`));
+    else {
+      destroy = drawCharts(charts, series!, ctx.signal, {
+        log: state.log, overlays: others, normalise: state.normalise,
+        onHidden: (n) => { hiddenNote.textContent = n > 0 ? ` · ${int(n)} values ≤ 0 not drawn on the log scale` : ''; },
+      });
+    }
+    charts.dataset.drawn = String(mine);
+    mount(exportHost, exportBox('features', { symbols: [s.symbol, ...overlays], from: range.from, to: range.to }, `the charted rows of ${[s.symbol, ...overlays].join(', ')} (features table, every row of the range)`));
+  };
+  await draw(parseState(ctx.query, s.symbol));
   ctx.ready();
 }
