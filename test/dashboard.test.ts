@@ -390,6 +390,8 @@ describe.skipIf(!have)('runsui', () => {
     }
     expect(problems).toEqual([]);
   }, 60_000);
+});
+
 describe.skipIf(!have)('charts', () => {
   it('picks a range, toggles log scale, overlays two symbols (state in the URL), previews a table and its schema, downloads a CSV equal to its CLI command', async () => {
     const before = problems.length;

@@ -3,9 +3,9 @@
  * --commit-stage PLAN.json`. The result equals a plain `features` full build value for value (every
  * column but the lineage one), after a first build and after appended days and a bucket emptied;
  * a replayed commit commits nothing; bad stages and stale plans commit nothing. */
-import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
 import { type FeaturePartitionPlan, planFeaturePartitions } from '../src/features/partitions.js';
 import { liveFiles, listSnapshots, nextSnapshotId } from '../src/registry/catalog.js';
@@ -69,6 +69,26 @@ async function setup(name: string, n = SYMBOLS.length): Promise<{ root: string; 
   return { root, stocks, src, ws };
 }
 
+/** The workspace of every SYMBOLS, ingested once (beforeAll); tests that leave its source alone work in copies. */
+let seed: { src: string; ws: string };
+beforeAll(async () => {
+  seed = await setup('fpart-seed');
+}, 60_000);
+
+/** A private copy of the seed workspace (its prices ingested from seed.src, no features yet). */
+async function seeded(name: string): Promise<{ root: string; src: string; ws: string }> {
+  const root = await tempDir(name);
+  const ws = join(root, 'ws');
+  await cp(seed.ws, ws, { recursive: true });
+  return { root, src: seed.src, ws };
+}
+
+/** The reference for a workspace copied from the seed: another copy of it with a plain `features` (full build). */
+async function plainFromSeed(dir: string, extended = false): Promise<Record<string, any>> {
+  await cp(seed.ws, dir, { recursive: true });
+  return ok(['features', '--workspace', dir, '--window', WINDOW, ...(extended ? ['--extended'] : [])]);
+}
+
 /** A workspace built from scratch from `src` with a plain `features` (the reference). */
 function fullRebuild(src: string, ws: string): Record<string, any> {
   ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
@@ -119,7 +139,7 @@ async function storeFiles(ws: string): Promise<string[]> {
 
 describe('partitioned features builds', () => {
   it('plan → 3 partitions → commit equals a plain full build, value for value', async () => {
-    const { root, src, ws } = await setup('fpart-full');
+    const { root, ws } = await seeded('fpart-full');
     const p = plan(ws);
     const buckets = [...new Set(SYMBOLS.map(bucketOf))].sort((a, b) => a - b);
     expect(p).toMatchObject({ cached: false, changed_buckets: buckets, kept_buckets: [], window: 5, extended: false });
@@ -143,7 +163,7 @@ describe('partitioned features builds', () => {
     const [lin] = await sql(`SELECT count(*) FILTER (WHERE _snapshot_id <> ${p.lineage_id})::INT AS n FROM ${view(ws)}`);
     expect(lin!.n).toBe(0);
     const full = join(root, 'full');
-    const f = fullRebuild(src, full);
+    const f = await plainFromSeed(full);
     expect(await compare(ws, full)).toEqual({ diff: 0, rows: [f.rows, f.rows] });
     expect(r.rows_with_features).toBe(f.rows_with_features);
     // The next plan has nothing to do, and a plain `features` agrees.
@@ -197,7 +217,7 @@ describe('partitioned features builds', () => {
   }, 180_000);
 
   it('--extended partitions (one run into a stage used before) equal a plain `features --extended`, every column', async () => {
-    const { root, src, ws } = await setup('fpart-ext', 8);
+    const { root, ws } = await seeded('fpart-ext');
     const w = new Workspace(ws);
     const reg = openRegistry(w);
     const p = planFeaturePartitions(w, reg, { window: Number(WINDOW), extended: true, force: false });
@@ -214,9 +234,7 @@ describe('partitioned features builds', () => {
     expect(a.extended && b.extended).toBe(true);
     ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'x', p, [join(stage, 'a'), join(stage, 'b')])]);
     const full = join(root, 'full');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', full]);
-    ok(['ingest', '--workspace', full]);
-    ok(['features', '--workspace', full, '--window', WINDOW, '--extended']);
+    await plainFromSeed(full, true);
     const all = (x: string): string => `SELECT * EXCLUDE (_snapshot_id) FROM ${view(x)}`;
     const [r] = await sql(`SELECT (SELECT count(*) FROM (${all(ws)} EXCEPT ALL ${all(full)})) + (SELECT count(*) FROM (${all(full)} EXCEPT ALL ${all(ws)})) AS n,
       (SELECT count(*) FROM (${all(ws)}))::INT AS ra, (SELECT count(*) FROM (${all(full)}))::INT AS rb`);
@@ -226,7 +244,7 @@ describe('partitioned features builds', () => {
   }, 120_000);
 
   it('a replayed commit (same commit_key) commits nothing and returns the same report', async () => {
-    const { root, ws } = await setup('fpart-replay');
+    const { root, ws } = await seeded('fpart-replay');
     const p = plan(ws);
     const { stages } = runPartitions(ws, p, join(root, 'stage'), 2);
     const planFile = await writePlan(join(root, 'plan.json'), 'key-A', p, stages);
@@ -245,7 +263,7 @@ describe('partitioned features builds', () => {
   }, 120_000);
 
   it('a missing manifest or stages that do not cover the plan exactly: SP_ERR_FEATURES_STAGE, nothing committed, no file in the store', async () => {
-    const { root, ws } = await setup('fpart-bad');
+    const { root, ws } = await seeded('fpart-bad');
     const p = plan(ws);
     const { stages } = runPartitions(ws, p, join(root, 'stage'));
     const check = async (name: string, body: { plan?: FeaturePartitionPlan; stages: string[] }, code = 'SP_ERR_FEATURES_STAGE'): Promise<void> => {
@@ -268,7 +286,7 @@ describe('partitioned features builds', () => {
   }, 120_000);
 
   it('a plan overtaken by another snapshot: SP_ERR_STORE_CONFLICT and nothing of the stages in the store', async () => {
-    const { root, ws } = await setup('fpart-stale');
+    const { root, ws } = await seeded('fpart-stale');
     const p = plan(ws);
     const { stages } = runPartitions(ws, p, join(root, 'stage'), 2);
     const plain = ok(['features', '--workspace', ws, '--window', WINDOW]); // takes the plan's lineage id
@@ -279,7 +297,7 @@ describe('partitioned features builds', () => {
   }, 120_000);
 
   it('a prices snapshot that changed no bucket: an empty commit records it, and the next plan is cached', async () => {
-    const { root, ws } = await setup('fpart-empty');
+    const { root, ws } = await seeded('fpart-empty');
     const p0 = plan(ws);
     const first = runPartitions(ws, p0, join(root, 'stage0'), 1);
     ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan0.json'), 'run-0', p0, first.stages)]);

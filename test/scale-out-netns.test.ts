@@ -7,7 +7,7 @@
  * version is registered (the job fence). Root and iproute2 only: else skipped with the reason.
  * Names and subnets carry this process's pid, so parallel runs never clash. */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,7 +140,10 @@ describe.skipIf(SKIP !== null)('scale-out across network namespaces', () => {
     let cut: Net | null = null;
     let holder: NsWorker | undefined;
     try {
-      const run = startCli(['run', 'train', '--executor', 'bullmq', '--json'], { env: { ...SMALL, STOCKPIPE_WORKSPACE: ws, STOCKPIPE_REDIS_URL: redis!.url }, timeoutMs: 120_000 });
+      // ingest and features fan out as 2 partition jobs each (pipeline.partitions; 8 by default): the cut comes at train.
+      const conf = join(tempDirSync('netns-conf'), 'stockpipe.config.json');
+      writeFileSync(conf, JSON.stringify({ pipeline: { partitions: 2 } }));
+      const run = startCli(['run', 'train', '--executor', 'bullmq', '--config', conf, '--json'], { env: { ...SMALL, STOCKPIPE_WORKSPACE: ws, STOCKPIPE_REDIS_URL: redis!.url }, timeoutMs: 120_000 });
       procs.push(run.child);
       // Wait for the train job to be taken, then cut off the namespace of the worker that took it.
       let trainJob = '';

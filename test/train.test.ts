@@ -79,7 +79,7 @@ describe('stockpipe train / evaluate / models', () => {
     expect(h.code, h.stderr).toBe(0);
     expect(h.json.data.protocol).toMatchObject({ name: 'holdout', cv_rmse_log: null, folds: [] });
     expect(h.json.data.selection).toMatchObject({ kind: 'validation' });
-    expect(sp(ws, ['train', '--folds', '0']).json.data.protocol.name).toBe('holdout');
+    expect(sp(ws, ['train', '--trees', '5', '--folds', '0']).json.data.protocol.name).toBe('holdout');
     expect(sp(ws, ['train', '--folds', '12']).code).toBe(2);
   });
 

@@ -3,14 +3,10 @@
  * (options, help, examples); the work is in cli/serve, cli/monitor, cli/run, cli/scheduler, cli/runs. */
 import { z } from 'zod';
 import { childGlobalArgs, type Inv } from '../globals.js';
-import { monitorCommand } from '../monitor.js';
 import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
-import { backfillCommand } from '../backfill.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
-import { deliverAlerts, runCommand } from '../run.js';
-import { runsCancelCommand, runsListCommand, runsLogsCommand, runsShowCommand } from '../runs.js';
-import { schedulerCommand } from '../scheduler.js';
-import { workerCommand } from '../worker.js';
+// Each command's module is imported when the command runs, so a process loads only its own command's code
+// (about 0.15 s less CPU at each start, measured; every pipeline task is such a start).
 
 const none = z.object({}).strict();
 
@@ -58,7 +54,7 @@ export const monitor = defineCommand({
     })
     .strict(),
   examples: ['stockpipe monitor', 'stockpipe monitor --model champion --json', 'stockpipe monitor --date 2024-07-03'],
-  run: (o, ctx) => monitorCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), deliver: (alerts) => deliverAlerts(ctx, alerts) }),
+  run: async (o, ctx) => (await import('../monitor.js')).monitorCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), deliver: async (alerts) => (await import('../run.js')).deliverAlerts(ctx, alerts) }),
 });
 
 export const run = defineCommand({
@@ -110,8 +106,8 @@ export const run = defineCommand({
     'stockpipe run train --json',
     'stockpipe run train --source dir:./stock-market-dataset   # switch the workspace to this source',
   ],
-  run: (o, ctx, inv: Inv) =>
-    runCommand(ctx, {
+  run: async (o, ctx, inv: Inv) =>
+    (await import('../run.js')).runCommand(ctx, {
       pipeline: o.pipeline,
       logicalDate: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()),
       switchSource: o.source !== undefined,
@@ -151,8 +147,8 @@ export const backfill = defineCommand({
     'stockpipe backfill daily --from 2024-07-01 --to 2024-07-31 --dry-run',
     'stockpipe backfill daily --from 2024-07-01 --to 2024-07-31 --json   # again after Ctrl-C: continues',
   ],
-  run: (o, ctx, inv: Inv) =>
-    backfillCommand(ctx, {
+  run: async (o, ctx, inv: Inv) =>
+    (await import('../backfill.js')).backfillCommand(ctx, {
       pipeline: o.pipeline,
       from: o.from,
       to: o.to,
@@ -175,7 +171,7 @@ export const scheduler = defineCommand({
     '  "alerts": { "webhook_url": "https://hooks.example.com/T0/B0/x" }',
   ].join('\n'),
   examples: ['stockpipe scheduler', 'stockpipe scheduler --config prod.config.json'],
-  run: (_o, ctx, inv: Inv) => schedulerCommand(ctx, { globalArgs: childGlobalArgs(inv.globals, { debug: false }), version: inv.version }),
+  run: async (_o, ctx, inv: Inv) => (await import('../scheduler.js')).schedulerCommand(ctx, { globalArgs: childGlobalArgs(inv.globals, { debug: false }), version: inv.version }),
 });
 
 export const worker = defineCommand({
@@ -192,11 +188,11 @@ export const worker = defineCommand({
     .strict(),
   notes: 'Stopping: the first SIGINT/SIGTERM finishes the running jobs and takes no new one; a second hands them back to the queue. docs/scale-out.md.',
   examples: ['STOCKPIPE_REDIS_URL=redis://10.0.0.5:6379/0 stockpipe worker', 'stockpipe worker --concurrency 2 --threads 4'],
-  run: (o, ctx, inv: Inv) => {
+  run: async (o, ctx, inv: Inv) => {
     inRange('--concurrency', o.concurrency, 1, 64);
     inRange('--lock-seconds', o.lockSeconds, 1, 3600);
     const t = inv.globals.threads === undefined ? undefined : Number(inv.globals.threads);
-    return workerCommand(ctx, { concurrency: o.concurrency, threads: t !== undefined && Number.isInteger(t) && t > 0 ? t : undefined, lockSeconds: o.lockSeconds });
+    return (await import('../worker.js')).workerCommand(ctx, { concurrency: o.concurrency, threads: t !== undefined && Number.isInteger(t) && t > 0 ? t : undefined, lockSeconds: o.lockSeconds });
   },
 });
 
@@ -214,10 +210,10 @@ export const runsList = defineCommand({
     })
     .strict(),
   examples: ['stockpipe runs', 'stockpipe runs list --status failed --json'],
-  run: (o, ctx) => {
+  run: async (o, ctx) => {
     inRange('--limit', o.limit, 1, Number.MAX_SAFE_INTEGER);
     inRange('--offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
-    return runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status, backfill: o.backfill });
+    return (await import('../runs.js')).runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status, backfill: o.backfill });
   },
 });
 
@@ -227,7 +223,7 @@ export const runsShow = defineCommand({
   args: z.object({ 'run-id': z.string() }).strict(),
   options: none,
   examples: ['stockpipe runs show <run-id> --json'],
-  run: (o, ctx) => runsShowCommand(ctx, o['run-id']),
+  run: async (o, ctx) => (await import('../runs.js')).runsShowCommand(ctx, o['run-id']),
 });
 
 export const runsCancel = defineCommand({
@@ -244,7 +240,7 @@ export const runsCancel = defineCommand({
     })
     .strict(),
   examples: ['stockpipe runs cancel <run-id>', 'stockpipe runs cancel <run-id> --wait 0 --json'],
-  run: (o, ctx) => runsCancelCommand(ctx, o['run-id'], o.wait * 1000),
+  run: async (o, ctx) => (await import('../runs.js')).runsCancelCommand(ctx, o['run-id'], o.wait * 1000),
 });
 
 export const runsLogs = defineCommand({
@@ -253,5 +249,5 @@ export const runsLogs = defineCommand({
   args: z.object({ 'run-id': z.string(), task: z.string() }).strict(),
   options: none,
   examples: ['stockpipe runs logs <run-id> ingest'],
-  run: (o, ctx) => runsLogsCommand(ctx, o['run-id'], o.task),
+  run: async (o, ctx) => (await import('../runs.js')).runsLogsCommand(ctx, o['run-id'], o.task),
 });
