@@ -4,6 +4,7 @@
  * cli/models. */
 import { z } from 'zod';
 import { MODEL_KINDS } from '../../ml/volume-model.js';
+import { OBJECTIVE_NAMES, type ObjectiveName } from '../../ml/gbdt/objectives/index.js';
 import { evaluateCommand } from '../evaluate.js';
 import { forecastCommand } from '../forecast.js';
 import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand, modelsListCommand, modelsPromoteCommand, modelsShowCommand } from '../models.js';
@@ -35,6 +36,8 @@ const TrainOptions = z
     folds: whole().default(3).describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol'),
     protocol: z.enum(['cv', 'holdout']).default('cv').describe('volume task: cv (choose trees by CV, refit on all pre-test rows), or holdout (early stopping on the validation slice: the previous protocol, for comparison)'),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
+    objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).default('l2').describe('gbdt, volume task: l2 on log1p(Volume), or poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7)').register(cli, { arg: 'name' }),
+    tweediePower: decimal().optional().describe('--objective tweedie: the variance power, strictly between 1 and 2').register(cli, { arg: 'p', defaultText: '1.5' }),
     boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
@@ -46,6 +49,9 @@ const TrainOptions = z
   .strict()
   .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
+  .refine((o) => o.objective === 'l2' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
+  .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
+  .refine((o) => o.paramsFrom === undefined || o.objective === 'l2', '--params-from refits the study\'s configuration (its objective is l2): drop --objective')
   .refine((o) => o.task === 'volume' || o.protocol === 'cv', '--protocol is for the volume task (the day-ahead model early-stops on its validation window)')
   .refine((o) => o.paramsFrom === undefined || (o.task === 'volume' && o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --task / --kind / --split / --protocol / --folds: the study\'s folds are used)');
 
@@ -58,6 +64,7 @@ export const train = defineCommand({
     'stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`',
     'stockpipe train --kind rf --json',
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
+    'stockpipe train --objective tweedie --tweedie-power 1.3   # log link on raw Volume instead of l2 on log1p(Volume)',
     'stockpipe train --protocol holdout   # early stopping on the validation slice, for comparison with the cv default',
     'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
     'stockpipe tune --trials 9 --name nightly && stockpipe train --params-from nightly --promote-if-better',
@@ -81,7 +88,7 @@ export const train = defineCommand({
       earlyStopping: o.earlyStopping,
     };
     if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf });
-    return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
+    return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, objective: o.objective, tweediePower: o.tweediePower, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 
