@@ -41,7 +41,7 @@ const TrainOptions = z
     boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
-    paramsFrom: z.string().optional().describe('refit the best configuration of a tuning study (`stockpipe tune`) on every pre-test row, with the number of trees its CV chose; the tree flags are then the study\'s').register(cli, { arg: 'study' }),
+    paramsFrom: z.string().optional().describe('refit the best configuration of a tuning study (`stockpipe tune`) on every pre-test row, with the number of trees its CV chose; the tree flags are then the study\'s. --task forecast: the study\'s (`tune --task forecast`) settings for the volume booster, early-stopped on the validation window as the study scored it').register(cli, { arg: 'study' }),
     promoteIfBetter: flag().describe(
       'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the backtest (the CV folds inside the pre-test dates; forecast: the validation window; never the test slice) (without it, the model takes the alias only when the alias is empty)',
     ),
@@ -53,7 +53,7 @@ const TrainOptions = z
   .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
   .refine((o) => o.paramsFrom === undefined || o.objective === 'l2', '--params-from refits the study\'s configuration (its objective is l2): drop --objective')
   .refine((o) => o.task === 'volume' || o.protocol === 'cv', '--protocol is for the volume task (the day-ahead model early-stops on its validation window)')
-  .refine((o) => o.paramsFrom === undefined || (o.task === 'volume' && o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --task / --kind / --split / --protocol / --folds: the study\'s folds are used)');
+  .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
 
 export const train = defineCommand({
   name: 'train',
@@ -87,7 +87,7 @@ export const train = defineCommand({
       featureFraction: o.featureFraction,
       earlyStopping: o.earlyStopping,
     };
-    if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf });
+    if (o.task === 'forecast') return trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
     return trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, objective: o.objective, tweediePower: o.tweediePower, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
