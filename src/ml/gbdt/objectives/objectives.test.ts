@@ -7,6 +7,7 @@ import { packTrees, predictPacked } from '../packed.js';
 import { resolveGbdtParams, storedParams } from '../params.js';
 import { leafOutput } from '../split.js';
 import { getObjective, type Objective } from './index.js';
+import { scorerFromJSON } from '../../volume-model.js';
 
 const objectives: Array<[string, Objective]> = [
   ['l2', getObjective('l2')],
@@ -210,5 +211,21 @@ describe('the log link in scoring', () => {
     }
     // It learnt the exp(0.3·x0) trend: far better than the mean on the log scale.
     expect(sePred).toBeLessThan(0.3 * seMean);
+  });
+
+  it('a served volume model (model.json → scorerFromJSON, what GET /predict loads) of a log-link objective predicts (1 + vma)·exp(raw)', async () => {
+    const rng = createRng(4);
+    const n = 2_000;
+    const vma = Float64Array.from({ length: n }, () => 1e5 * (1 + 20 * rng.next()));
+    const acm = Float64Array.from({ length: n }, () => 10 + 90 * rng.next());
+    const y = Float64Array.from(vma, (v, i) => Math.round(v * (0.5 + rng.next()) * (acm[i]! > 50 ? 1.3 : 0.8)));
+    const init = Float64Array.from(vma, (v) => Math.log1p(v));
+    const r = await trainGbdt({ columns: [vma, acm], y, init, featureNames: ['vol_moving_avg', 'adj_close_rolling_med'] }, null, { objective: 'poisson', num_trees: 20 });
+    r.model.offset = { feature: 0, transform: 'log1p' };
+    const served = scorerFromJSON(toJSON(r.model), 'model.json');
+    for (let i = 0; i < 50; i++) {
+      const raw = predictBatchRaw({ ...r.model, offset: null }, [vma.subarray(i, i + 1), acm.subarray(i, i + 1)], new Float64Array(1))[0]!;
+      expect(served.predict(vma[i]!, acm[i]!)).toBeCloseTo((1 + vma[i]!) * Math.exp(raw), 4);
+    }
   });
 });
