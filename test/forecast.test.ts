@@ -154,6 +154,10 @@ describe('stockpipe tune --task forecast', () => {
     const d = t.json.data;
     expect(d).toMatchObject({ task: 'forecast', metric: 'volume_mae_ratio', folds: 1, state: 'complete' });
     expect(d.settings.data.test_from).toBe(train.split.test_from);
+    // --resume takes the task from the study: a complete study runs nothing again.
+    const again = sp(ws, ['tune', '--resume', 'fc', '--threads', '1']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.data).toMatchObject({ task: 'forecast', evaluated: 0, reused: d.evaluated, best: { number: d.best.number, score: d.best.score } });
     const r = sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--threads', '1']);
     expect(r.code, r.stderr).toBe(0);
     const m = r.json.data;
