@@ -104,6 +104,16 @@ describe('max_delta_step', () => {
     });
   }
 
+  it('the worker threads use the same objective and power as the main thread: 1 and 2 threads give the same model', async () => {
+    const d = spiky(40_000, 8);
+    const p = { objective: 'tweedie' as const, tweedie_variance_power: 1.3, num_trees: 8 };
+    const one = await trainGbdt(d, null, { ...p, threads: 1 });
+    const two = await trainGbdt(d, null, { ...p, threads: 2 });
+    expect(toJSON(two.model)).toBe(toJSON(one.model));
+    // and the power matters: another ρ is another model
+    expect(toJSON((await trainGbdt(d, null, { ...p, tweedie_variance_power: 1.7, threads: 2 })).model)).not.toBe(toJSON(one.model));
+  });
+
   it('a log-link objective refuses a negative target (SP_ERR_TRAIN_DATA)', async () => {
     const err = await trainGbdt({ columns: [new Float64Array([1, 2, 3])], y: new Float64Array([1, -1, 2]) }, null, { objective: 'poisson', num_trees: 1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StockpipeError);
