@@ -172,6 +172,14 @@ describe('stockpipe tune --task forecast', () => {
     expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
     expect(sp(ws, ['train', '--params-from', 'fc']).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
     expect(sp(ws, ['tune', '--task', 'forecast', '--folds', '3']).json.error?.code).toBe('SP_ERR_USAGE');
+    // --objective huber is the volume booster's (the Adj Close booster stays l2); poisson is refused there.
+    const h = sp(ws, ['train', '--task', 'forecast', '--objective', 'huber', '--huber-delta', '0.1', '--trees', '20', '--threads', '1']);
+    expect(h.code, h.stderr).toBe(0);
+    const hm = JSON.parse(readFileSync(join(h.json.data.path, 'model.json'), 'utf8'));
+    expect(hm.volume.model.params).toMatchObject({ objective: 'huber', huber_delta: 0.1 });
+    expect(hm.adj_close.model.params.objective).toBe('l2');
+    expect(Number.isFinite(h.json.data.skill.volume)).toBe(true);
+    expect(sp(ws, ['train', '--task', 'forecast', '--objective', 'poisson']).json.error?.code).toBe('SP_ERR_USAGE');
   }, 180_000);
 });
 

@@ -111,7 +111,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     try {
       const train: TrainSet = { columns: trainX, y, featureNames, targetTransform: transform };
       const valid: TrainSet | null = validX && vy ? { columns: validX, y: vy, featureNames, targetTransform: transform } : null;
-      const r = await trainGbdt(train, valid, gbdtParams(p), { onIteration: onIterationOf(), signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
+      // --objective is the volume booster's: the Adj Close booster stays l2.
+      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
       return r;
     } finally {
@@ -122,7 +123,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   // The volume booster: the tree flags, or a study's choice (ml/forecast-slices: what the study scored).
   const vp = p.volume === undefined ? gbdtParams(p) : { ...p.volume.params, threads: Math.max(1, p.threads) };
   const choice = p.volume ?? {};
-  lines.push(`# volume: gbdt, target log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence${p.volume === undefined ? '' : `; settings of ${JSON.stringify(p.volume.record)}`}; iteration train_loss valid_loss (mean squared error on the target)`);
+  const volObjective = vp.objective ?? 'l2';
+  lines.push(`# volume: gbdt, target log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence, objective ${volObjective}${p.volume === undefined ? '' : `; settings of ${JSON.stringify(p.volume.record)}`}; iteration train_loss valid_loss (mean ${volObjective === 'l2' ? 'squared error' : `${volObjective} loss`} on the target)`);
   hooks.progress.start('train forecast volume', vp.num_trees ?? p.trees);
   let vol: GbdtResult;
   let volRows: Range;
@@ -150,7 +152,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     train_seconds: Math.round(trainSeconds * 1000) / 1000,
     training_log: `${lines.join('\n')}\n`,
     best_iteration: { adj_close: ret.best_iteration, volume: vol.best_iteration },
-    params: { task: 'forecast', split: 'time', features: featureNames.join(','), adj_close_target: 'log_return', volume_target: 'log1p', volume_boost_from: 'persistence', ...ret.model.params, ...(p.volume === undefined ? {} : { volume_params: vol.model.params, ...p.volume.record }) },
+    params: { task: 'forecast', split: 'time', features: featureNames.join(','), adj_close_target: 'log_return', volume_target: 'log1p', volume_boost_from: 'persistence', ...ret.model.params, ...(p.volume === undefined && volObjective === 'l2' ? {} : { volume_params: vol.model.params }), ...(p.volume === undefined ? {} : p.volume.record) },
   };
 }
 

@@ -17,7 +17,7 @@ import type { Progress } from '../core/progress.js';
 import { regressionMetrics } from './metrics/regression.js';
 import type { SelectionSlice } from '../registry/types.js';
 import type { Slices } from './split.js';
-import { gbdtParams, targetName, type TreeFit, type TreeTrainParams } from './tree-train.js';
+import { gbdtParams, isLogLink, targetName, type TreeFit, type TreeTrainParams } from './tree-train.js';
 import { scorerForTrees } from './tree-scorer.js';
 import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
 
@@ -72,7 +72,7 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
   const params = gbdtParams(p);
   const boostFrom = p.boostFrom ?? 'naive';
   const objective = params.objective ?? 'l2';
-  const lines = [`# protocol cv: ${p.folds} expanding-window folds inside the pre-test dates (before ${civilFromDays(s.testFrom!)}), up to ${p.trees} trees, patience ${p.earlyStopping}, objective ${objective}${objective === 'l2' ? ' on log1p(Volume)' : ' on Volume (log link)'}`];
+  const lines = [`# protocol cv: ${p.folds} expanding-window folds inside the pre-test dates (before ${civilFromDays(s.testFrom!)}), up to ${p.trees} trees, patience ${p.earlyStopping}, objective ${objective}${isLogLink(objective) ? ' on Volume (log link)' : ' on log1p(Volume)'}`];
   hooks.progress.start(`cv ${p.folds} folds`, p.folds * p.trees);
   let cv;
   try {
@@ -94,7 +94,7 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
     lines.push(`# fold ${f.index + 1} curve (rmse_log after each tree): ${f.curve.map((x) => x.toPrecision(6)).join(' ')}`);
   }
   lines.push(`# cv_rmse_log ${cv.score.toPrecision(8)} (mean of the fold minima); refit trees ${cv.iterations} (median of ${cv.folds.map((f) => f.best_iter).join(', ')})`);
-  lines.push(`# refit: gbdt on all ${pretest.length} pre-test rows, ${cv.iterations} trees; iteration train_loss (${objective === 'l2' ? 'mean squared error on the target' : `mean ${objective} loss on Volume / its mean`})`);
+  lines.push(`# refit: gbdt on all ${pretest.length} pre-test rows, ${cv.iterations} trees; iteration train_loss (${objective === 'l2' ? 'mean squared error on the target' : isLogLink(objective) ? `mean ${objective} loss on Volume / its mean` : `mean ${objective} loss on the target`})`);
   hooks.progress.start('refit gbdt', cv.iterations);
   let r;
   try {

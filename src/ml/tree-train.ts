@@ -27,11 +27,13 @@ export interface TreeTrainParams {
   featureFraction: number;
   earlyStopping: number;
   target?: 'log1p' | 'raw';
-  /** gbdt's objective: l2 on the target (default; log1p(Volume)), or poisson / tweedie with the log
-   * link on raw Volume (the target is then raw by definition). */
+  /** gbdt's objective: l2 (default) or huber on the target (log1p(Volume)), or poisson / tweedie with
+   * the log link on raw Volume (the target is then raw by definition). */
   objective?: ObjectiveName;
   /** Tweedie's variance power, 1 < p < 2 (objective tweedie). */
   tweediePower?: number;
+  /** Huber's δ > 0 (objective huber: on the target as l2, squared inside δ, absolute beyond). */
+  huberDelta?: number;
   /** gbdt with a log1p target: start from the naive forecast (trees fit log1p(Volume) −
    * log1p(vol_moving_avg), stored as the model's offset) or from the mean. Default naive. */
   boostFrom?: 'naive' | 'mean';
@@ -64,10 +66,15 @@ export function volumeTrainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolea
  * (residual over the naive forecast when `naive`); a log-link objective: y = raw Volume, and when
  * `naive` each row starts from log1p(max(0, vma)) (init; the model's offset), so μ = (1 + vma)·e^(trees). */
 export function gbdtVolumeSet(ds: VolumeDataset, idx: Int32Array, objective: ObjectiveName | undefined, naive: boolean): TrainSet {
-  if (objective === undefined || objective === 'l2') return volumeTrainSet(ds, idx, true, naive);
+  if (!isLogLink(objective)) return volumeTrainSet(ds, idx, true, naive);
   const set = volumeTrainSet(ds, idx, false);
   if (naive) set.init = Float64Array.from(idx, (i) => Math.log1p(Math.max(0, ds.vma[i]!)));
   return set;
+}
+
+/** poisson and tweedie: the log link on raw Volume (l2 and huber fit log1p(Volume)). */
+export function isLogLink(objective: ObjectiveName | undefined): boolean {
+  return objective === 'poisson' || objective === 'tweedie';
 }
 
 /** The engine's parameters for the CLI's tree flags (shared with the day-ahead model, ml/forecast-train). */
@@ -86,19 +93,20 @@ export function gbdtParams(p: TreeTrainParams): Partial<GbdtParams> {
     threads: Math.max(1, p.threads),
     ...(p.objective === undefined ? {} : { objective: p.objective }),
     ...(p.tweediePower === undefined ? {} : { tweedie_variance_power: p.tweediePower }),
+    ...(p.huberDelta === undefined ? {} : { huber_delta: p.huberDelta }),
   };
 }
 
 /** What training.log and the params call the target: log1p, raw, or raw under the log link. */
 export function targetName(p: Pick<TreeTrainParams, 'objective' | 'target'>, kind: 'gbdt' | 'rf'): string {
-  if (kind === 'gbdt' && p.objective !== undefined && p.objective !== 'l2') return 'raw';
+  if (kind === 'gbdt' && isLogLink(p.objective)) return 'raw';
   return p.target ?? (kind === 'gbdt' ? 'log1p' : 'raw');
 }
 
 const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
 export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices, p: TreeTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TreeFit> {
-  const logLink = kind === 'gbdt' && p.objective !== undefined && p.objective !== 'l2';
+  const logLink = kind === 'gbdt' && isLogLink(p.objective);
   const target = targetName(p, kind);
   const naive = kind === 'gbdt' && (target === 'log1p' || logLink) && (p.boostFrom ?? 'naive') === 'naive';
   const residual = naive && !logLink;

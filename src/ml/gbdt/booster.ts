@@ -90,7 +90,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     for (let i = 0; i < weight.length; i++) lossDiv += weight[i]!;
   }
   const F = train.columns.length;
-  const objective = getObjective(p.objective, p.tweedie_variance_power);
+  const objective = getObjective(p.objective, { tweediePower: p.tweedie_variance_power, huberDelta: p.huber_delta });
   const ls = logLinkSets(objective.link === 'log', train, valid);
   if (binned && (binned.train.rows !== n || binned.train.features !== train.columns.length || (valid !== null) !== (binned.valid !== null))) throw new RangeError('trainGbdt: the binned sets do not match the sets');
   const edges = binned?.edges ?? fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
@@ -108,6 +108,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     valid: valid ? { m: binned?.valid ?? binSet(valid.columns, edges), y: ls.validY! } : null,
     objective: p.objective,
     tweediePower: p.tweedie_variance_power,
+    huberDelta: p.huber_delta,
     hessian: objective.constantHessian === null || weight !== null,
     oob: false,
   });

@@ -34,6 +34,8 @@ export interface EngineOptions {
   objective: string | null;
   /** Tweedie's variance power (objective tweedie). */
   tweediePower?: number;
+  /** Huber's δ (objective huber). */
+  huberDelta?: number;
   /** Store a hessian per row (non-constant hessian, or bootstrap counts). */
   hessian: boolean;
   /** Keep out-of-bag sums and counts per row (random forest). */
@@ -111,6 +113,7 @@ export class Engine {
         : null,
       objective: opts.objective,
       ...(opts.tweediePower === undefined ? {} : { tweediePower: opts.tweediePower }),
+      ...(opts.huberDelta === undefined ? {} : { huberDelta: opts.huberDelta }),
     };
     this.state = viewState(buffers);
     const threads = Math.max(1, Math.floor(opts.threads));

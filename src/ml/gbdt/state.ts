@@ -37,6 +37,8 @@ export interface StateBuffers {
   objective: string | null;
   /** Tweedie's variance power (objective tweedie). */
   tweediePower?: number;
+  /** Huber's δ (objective huber). */
+  huberDelta?: number;
 }
 
 export interface KernelState {
@@ -105,7 +107,7 @@ export function viewState(b: StateBuffers): KernelState {
     oobSum: new Float64Array(b.oobSum ?? new ArrayBuffer(0)),
     oobCount: new Uint16Array(b.oobCount ?? new ArrayBuffer(0)),
     valid: b.valid ? { m: { rows: b.valid.n, features: b.nFeatures, bins: new Uint8Array(b.valid.bins) }, y: new Float64Array(b.valid.y), pred: new Float64Array(b.valid.pred) } : null,
-    obj: b.objective === null ? null : getObjective(b.objective, b.tweediePower),
+    obj: b.objective === null ? null : getObjective(b.objective, { tweediePower: b.tweediePower, huberDelta: b.huberDelta }),
   };
   if (s.tables) s.lv = createLevelKernels(s, s.tables);
   return s;

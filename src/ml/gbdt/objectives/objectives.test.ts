@@ -12,9 +12,11 @@ import { scorerFromJSON } from '../../volume-model.js';
 const objectives: Array<[string, Objective]> = [
   ['l2', getObjective('l2')],
   ['poisson', getObjective('poisson')],
-  ['tweedie 1.2', getObjective('tweedie', 1.2)],
-  ['tweedie 1.5', getObjective('tweedie', 1.5)],
-  ['tweedie 1.9', getObjective('tweedie', 1.9)],
+  ['tweedie 1.2', getObjective('tweedie', { tweediePower: 1.2 })],
+  ['tweedie 1.5', getObjective('tweedie', { tweediePower: 1.5 })],
+  ['tweedie 1.9', getObjective('tweedie', { tweediePower: 1.9 })],
+  ['huber 0.2', getObjective('huber', { huberDelta: 0.2 })],
+  ['huber 3', getObjective('huber', { huberDelta: 3 })],
 ];
 
 describe('objectives: gradients and hessians', () => {
@@ -32,7 +34,9 @@ describe('objectives: gradients and hessians', () => {
         const g = o.grad(y, p);
         const h = o.constantHessian ?? o.hess(y, p);
         expect(Math.abs(g - dl)).toBeLessThan(1e-5 * (1 + Math.abs(g)));
-        expect(Math.abs(h - dg)).toBeLessThan(1e-5 * (1 + Math.abs(h)));
+        // huber's hessian is 1 everywhere (LightGBM's): exact inside δ, an upper bound beyond.
+        if (o.name === 'huber') expect(h).toBeGreaterThanOrEqual(dg - 1e-5);
+        else expect(Math.abs(h - dg)).toBeLessThan(1e-5 * (1 + Math.abs(h)));
         // Convex in p: a Newton step is a descent step.
         expect(h).toBeGreaterThan(0);
       }
@@ -75,7 +79,11 @@ describe('max_delta_step', () => {
     expect(storedParams(resolveGbdtParams({ objective: 'tweedie', tweedie_variance_power: 1.3 }))).toMatchObject({ objective: 'tweedie', tweedie_variance_power: 1.3, max_delta_step: 0.7 });
     expect(resolveGbdtParams({ objective: 'poisson', max_delta_step: 0 }).max_delta_step).toBe(0);
     for (const bad of [1, 2, 2.5]) expect(() => resolveGbdtParams({ objective: 'tweedie', tweedie_variance_power: bad })).toThrow(StockpipeError);
-    expect(() => resolveGbdtParams({ objective: 'gamma' as 'l2' })).toThrow(/l2, poisson, tweedie/);
+    expect(() => resolveGbdtParams({ objective: 'gamma' as 'l2' })).toThrow(/l2, poisson, tweedie, huber/);
+    expect(resolveGbdtParams({ objective: 'huber' }).max_delta_step).toBe(0);
+    expect(storedParams(resolveGbdtParams({ objective: 'huber', huber_delta: 0.2 }))).toMatchObject({ objective: 'huber', huber_delta: 0.2 });
+    expect(storedParams(resolveGbdtParams({ objective: 'huber' }))).not.toHaveProperty('max_delta_step');
+    expect(() => resolveGbdtParams({ objective: 'huber', huber_delta: 0 })).toThrow(StockpipeError);
   });
 
   /** Volumes with a few rows 10^4 times their group's level: the Newton step there is (y − μ)/μ ≈ 10^4. */
@@ -181,7 +189,7 @@ describe('log-link boosting against its naive twin', () => {
         const x = Float64Array.from({ length: n }, () => Math.floor(rng.next() * 30));
         const init = Float64Array.from(x, (v) => Math.log1p(100 * (1 + (v % 7))));
         const y = Float64Array.from(x, (v) => Math.round(100 * (1 + (v % 7)) * Math.exp(0.05 * v) * (0.3 + 1.4 * rng.next())));
-        const o = getObjective(objective, power);
+        const o = getObjective(objective, { tweediePower: power });
         const r = await trainGbdt({ columns: [x], y, init }, null, { objective, tweedie_variance_power: power, num_trees: 6, learning_rate: 0.3, max_depth: 2, num_leaves: 4, min_data_in_leaf: 0, min_sum_hessian_in_leaf: 0, lambda_l2: 0, max_delta_step: guard });
         const model: TreeModel = { ...r.model, offset: null };
         const raw = predictBatchRaw(model, [x], new Float64Array(n));
@@ -193,6 +201,22 @@ describe('log-link boosting against its naive twin', () => {
       });
     }
   }
+});
+
+describe('huber', () => {
+  it('pulls less toward spikes than l2: on data with rare large outliers its fit stays near the median, l2\'s moves toward the mean', async () => {
+    const rng = createRng(12);
+    const n = 4_000;
+    const x = Float64Array.from({ length: n }, () => Math.floor(rng.next() * 4));
+    const y = Float64Array.from(x, (v, i) => v + 0.1 * rng.normal() + (i % 20 === 0 ? 8 : 0));
+    const fit = async (objective: 'l2' | 'huber') => predictBatchRaw((await trainGbdt({ columns: [x], y }, null, { objective, huber_delta: 0.2, num_trees: 60, learning_rate: 0.3, min_data_in_leaf: 1 })).model, [Float64Array.of(0, 1, 2, 3)], new Float64Array(4));
+    const h = await fit('huber');
+    const l = await fit('l2');
+    for (let v = 0; v < 4; v++) {
+      expect(Math.abs(h[v]! - v)).toBeLessThan(0.05); // the median of each group is about v
+      expect(l[v]! - v).toBeGreaterThan(0.3); // the mean is v + 8/20
+    }
+  });
 });
 
 describe('the log link in scoring', () => {
