@@ -209,9 +209,9 @@ describe('huber', () => {
     const n = 4_000;
     const x = Float64Array.from({ length: n }, () => Math.floor(rng.next() * 4));
     const y = Float64Array.from(x, (v, i) => v + 0.1 * rng.normal() + (i % 20 === 0 ? 8 : 0));
-    const fit = async (objective: 'l2' | 'huber') => predictBatchRaw((await trainGbdt({ columns: [x], y }, null, { objective, huber_delta: 0.2, num_trees: 60, learning_rate: 0.3, min_data_in_leaf: 1 })).model, [Float64Array.of(0, 1, 2, 3)], new Float64Array(4));
-    const h = await fit('huber');
-    const l = await fit('l2');
+    const fitted = async (objective: 'l2' | 'huber') => predictBatchRaw((await trainGbdt({ columns: [x], y }, null, { objective, huber_delta: 0.2, num_trees: 60, learning_rate: 0.3, min_data_in_leaf: 1 })).model, [Float64Array.of(0, 1, 2, 3)], new Float64Array(4));
+    const h = await fitted('huber');
+    const l = await fitted('l2');
     for (let v = 0; v < 4; v++) {
       expect(Math.abs(h[v]! - v)).toBeLessThan(0.05); // the median of each group is about v
       expect(l[v]! - v).toBeGreaterThan(0.3); // the mean is v + 8/20
