@@ -2,7 +2,7 @@
  * --extended, train --task forecast, forecast, and the API route, on a small synthetic workspace.
  * beforeAll trains one forecast champion; tests that move aliases or add models do so in a copy,
  * so any test runs alone (`-t`) or in any order. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +144,43 @@ describe('stockpipe train --task forecast', () => {
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
   });
+});
+
+describe('stockpipe tune --task forecast', () => {
+  it('tunes the volume booster on the validation window; train --task forecast --params-from reproduces the chosen score; a volume study is refused', async () => {
+    const ws = await copyOfTrained();
+    const t = sp(ws, ['tune', '--task', 'forecast', '--trials', '3', '--max-trees', '30', '--name', 'fc', '--threads', '1']);
+    expect(t.code, t.stderr).toBe(0);
+    const d = t.json.data;
+    expect(d).toMatchObject({ task: 'forecast', metric: 'volume_mae_ratio', folds: 1, state: 'complete' });
+    expect(d.settings.data.test_from).toBe(train.split.test_from);
+    // --resume takes the task from the study: a complete study runs nothing again.
+    const again = sp(ws, ['tune', '--resume', 'fc', '--threads', '1']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.data).toMatchObject({ task: 'forecast', evaluated: 0, reused: d.evaluated, best: { number: d.best.number, score: d.best.score } });
+    const r = sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--threads', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = r.json.data;
+    expect(m.study).toMatchObject({ study_id: d.study_id, trial: d.best.number, same_data: true });
+    expect(m.best_iteration.volume).toBe(d.best.best_iteration);
+    // The validation window's volume skill is 1 − the study's score: it scored what train trains.
+    const card = readFileSync(join(m.path, 'card.md'), 'utf8');
+    expect(card).toContain(d.study_id);
+    const metrics = JSON.parse(readFileSync(join(m.path, 'metrics.json'), 'utf8'));
+    expect(1 - metrics.valid.skill_volume).toBeCloseTo(d.best.score, 10);
+    const cmp = sp(ws, ['models', 'compare', m.model_id, train.model_id]);
+    expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
+    expect(sp(ws, ['train', '--params-from', 'fc']).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
+    expect(sp(ws, ['tune', '--task', 'forecast', '--folds', '3']).json.error?.code).toBe('SP_ERR_USAGE');
+    // --objective huber is the volume booster's (the Adj Close booster stays l2); poisson is refused there.
+    const h = sp(ws, ['train', '--task', 'forecast', '--objective', 'huber', '--huber-delta', '0.1', '--trees', '20', '--threads', '1']);
+    expect(h.code, h.stderr).toBe(0);
+    const hm = JSON.parse(readFileSync(join(h.json.data.path, 'model.json'), 'utf8'));
+    expect(hm.volume.model.params).toMatchObject({ objective: 'huber', huber_delta: 0.1 });
+    expect(hm.adj_close.model.params.objective).toBe('l2');
+    expect(Number.isFinite(h.json.data.skill.volume)).toBe(true);
+    expect(sp(ws, ['train', '--task', 'forecast', '--objective', 'poisson']).json.error?.code).toBe('SP_ERR_USAGE');
+  }, 180_000);
 });
 
 describe('stockpipe forecast and GET /forecast/:symbol', () => {

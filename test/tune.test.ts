@@ -1,6 +1,7 @@
 /** stockpipe tune / studies / train --params-from through the CLI on a small synthetic workspace
  * (docs/tuning.md): the same seed gives the same study; a study killed mid-trial (SIGKILL) resumes
  * without evaluating its complete trials again and ends where an unkilled one does. */
+import { readFileSync } from 'node:fs';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -168,6 +169,22 @@ describe('stockpipe tune', () => {
     const p = db.prepare("SELECT value FROM params p JOIN model_versions m ON m.run_id = p.run_id WHERE m.model_id = ? AND key = 'study_id'").get(d.model_id) as { value: string };
     db.close();
     expect(p.value).toBe(id);
+    // models compare names the study behind each model (none for a model trained without one);
+    // the other model is a poisson one, whose objective and link are in model.json and the card.
+    const pois = sp(ws, ['train', '--objective', 'poisson', '--trees', '8', '--folds', '2']);
+    expect(pois.code, pois.stderr).toBe(0);
+    expect(pois.json.data.protocol.label).toMatch(/objective poisson/);
+    const model = JSON.parse(readFileSync(join(pois.json.data.path, 'model.json'), 'utf8'));
+    expect(model).toMatchObject({ target_transform: 'log', params: { objective: 'poisson', max_delta_step: 0.7 } });
+    expect(readFileSync(join(pois.json.data.path, 'card.md'), 'utf8')).toMatch(/"objective": "poisson"/);
+    const cmp = sp(ws, ['models', 'compare', d.model_id, pois.json.data.model_id]);
+    expect(cmp.code, cmp.stderr).toBe(0);
+    expect(cmp.json.data.study.a).toMatchObject({ study_id: id, trial: study.best.number, score: study.best.score, metric: 'rmse_log', task: 'volume' });
+    expect(cmp.json.data.study.b).toBeNull();
+    const human = runCli(['models', 'compare', d.model_id, pois.json.data.model_id, '-w', ws]);
+    expect(human.stdout).toContain(`settings from a tuning study: A ${id} trial ${study.best.number}`);
+    expect(sp(ws, ['train', '--objective', 'tweedie', '--tweedie-power', '2']).json.error?.code).toBe('SP_ERR_TRAIN_PARAMS');
+    expect(sp(ws, ['train', '--objective', 'poisson', '--kind', 'rf']).json.error?.code).toBe('SP_ERR_USAGE');
   }, 180_000);
 
   it('GET /studies and GET /studies/:id serve the studies for the dashboard', async () => {

@@ -5,6 +5,7 @@ import { promote } from '../registry/promote.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
 import { tagsOf, type Tags } from '../registry/tags.js';
+import { modelStudy, type ModelStudy } from '../registry/model-study.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { workspaceRescorer } from '../ml/rescore.js';
 import { promotionLine } from './promotion-text.js';
@@ -111,14 +112,23 @@ export async function modelsPromoteCommand(
   }
 }
 
+/** `models compare --json` data: the comparison and the study each model's settings came from (null: none). */
+export type ModelComparisonData = ModelComparison & { study: { a: ModelStudy | null; b: ModelStudy | null } };
+
+const studyText = (s: ModelStudy | null): string => (s === null ? 'none' : `${s.name !== null && s.name !== s.study_id ? `${s.name} (${s.study_id})` : s.study_id} trial ${s.trial ?? '?'}, ${s.metric ?? 'score'} ${fmt(s.score)}${s.task === 'forecast' ? ' on the validation window' : s.task === 'volume' ? ' over the CV folds' : ''}${s.name === null ? ', study no longer in the registry' : ''}`);
+
 /** `models compare <a> <b>`: the two models' own-kind test metrics side by side. */
-export async function modelsCompareCommand(ctx: CommandContext, a: string, b: string): Promise<CommandResult<ModelComparison>> {
-  const c = withRegistry(ctx, true, (reg) => reg.compareModels(a, b));
+export async function modelsCompareCommand(ctx: CommandContext, a: string, b: string): Promise<CommandResult<ModelComparisonData>> {
+  const c = withRegistry(ctx, true, (reg): ModelComparisonData => {
+    const cmp = reg.compareModels(a, b);
+    return { ...cmp, study: { a: modelStudy(reg, cmp.a.id), b: modelStudy(reg, cmp.b.id) } };
+  });
   const rows = c.differences.map((d) => [d.metric, fmt(d.a), fmt(d.b), d.diff === null ? '-' : `${d.diff > 0 ? '+' : ''}${fmt(d.diff)}`, d.better === 'a' ? c.a.id : d.better === 'b' ? c.b.id : (d.better ?? '-')]);
   const human = [
     table(['METRIC', `A ${c.a.id} (${c.a.kind})`, `B ${c.b.id} (${c.b.kind})`, 'B-A', 'BETTER'], rows, new Set([1, 2, 3])),
     c.same_test_slice ? '  same test slice: the metrics compare directly' : '  warning: different test slices; re-evaluate both on one slice before choosing',
     `  backtest (what promotion compares, never the test slice): A ${fmt(c.backtest.a.metrics.rmse_log ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics.rmse_log ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`,
+    `  settings from a tuning study: A ${studyText(c.study.a)}; B ${studyText(c.study.b)}`,
   ];
   return { data: c, human: human.join('\n') };
 }

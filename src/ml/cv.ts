@@ -12,8 +12,8 @@
  * - `crossValidate(ds, pretest, opts)` → `CvResult`. For each fold: fit `opts.params` with up to
  *   `opts.maxTrees` trees, then the validation curve: rmse_log (log1p of Volume against log1p of
  *   the clipped prediction) after each tree. With `opts.patience` > 0 the booster also watches the
- *   fold's validation rows and stops after that many trees without improvement of its loss (l2 on
- *   the log target), keeping the trees up to its best: the curve then covers those. best_iter = argmin of the
+ *   fold's validation rows and stops after that many trees without improvement of its loss (the
+ *   objective's: l2 on the log target, or poisson / tweedie on raw Volume), keeping the trees up to its best: the curve then covers those. best_iter = argmin of the
  *   curve (1-based, the first minimum), best_score = its minimum. score = mean of the fold
  *   minima; iterations = median of the best_iters (the lower-middle mean, truncated, for even K,
  *   as numpy's median then int()). oof = the validation rows' log residuals yLog − predLog at
@@ -26,7 +26,9 @@
  *   `halfLifeDays`: sample weight 0.5^(age / halfLifeDays), age = (first day after the training
  *   window: the fold's first validation day, or `refDay` for the refit) − the row's day.
  * - `params` are the booster's (ml/gbdt/params); `num_trees`, `early_stopping_rounds` and `threads`
- *   are set from maxTrees, patience and threads. `boostFrom` as ml/tree-train (default naive).
+ *   are set from maxTrees, patience and threads; `params.objective` (l2 on log1p(Volume) by default,
+ *   or poisson / tweedie on raw Volume with the log link: ml/tree-train gbdtVolumeSet). `boostFrom`
+ *   as ml/tree-train (default naive). The curve is rmse_log whatever the objective.
  * - Deterministic: same data, options and seed → same folds, curves, scores and model.
  * - `signal` aborts between trees; `onFold` is called after each fold with its result;
  *   `onIteration(fold, tree)` after each tree (fold = -1 for the refit).
@@ -38,8 +40,9 @@ import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
 import type { TrainSet } from './gbdt/dataset.js';
 import { offsetValue, treeValue, type TreeModel } from './gbdt/model.js';
 import { GBDT_DEFAULTS, type GbdtParams } from './gbdt/params.js';
+import type { ObjectiveName } from './gbdt/objectives/index.js';
 import type { Slices } from './split.js';
-import { volumeTrainSet } from './tree-train.js';
+import { gbdtVolumeSet } from './tree-train.js';
 
 export interface CvFoldSpec {
   /** 0-based fold number (0 = earliest). */
@@ -171,8 +174,8 @@ function checkData(o: CvDataOptions): void {
   if (o.halfLifeDays !== undefined && !(Number.isFinite(o.halfLifeDays) && o.halfLifeDays > 0)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `the recency half-life must be a number of days > 0 (got ${o.halfLifeDays})`);
 }
 
-function fitSet(ds: VolumeDataset, rows: Int32Array, o: CvDataOptions, refDay: number): TrainSet {
-  const set = volumeTrainSet(ds, rows, true, (o.boostFrom ?? 'naive') === 'naive');
+function fitSet(ds: VolumeDataset, rows: Int32Array, o: CvDataOptions, refDay: number, objective: ObjectiveName | undefined): TrainSet {
+  const set = gbdtVolumeSet(ds, rows, objective, (o.boostFrom ?? 'naive') === 'naive');
   return o.halfLifeDays === undefined ? set : { ...set, weight: recencyWeights(ds.day, rows, refDay, o.halfLifeDays) };
 }
 
@@ -188,14 +191,16 @@ function validationCurve(model: TreeModel, ds: VolumeDataset, rows: Int32Array):
   const yLog = new Float64Array(n);
   const row = new Float64Array(2);
   const log1pTarget = model.targetTransform === 'log1p';
+  const logLink = model.targetTransform === 'log';
   const o = model.offset;
   for (let k = 0; k < n; k++) {
     const i = rows[k]!;
     yLog[k] = Math.log1p(ds.volume[i]!);
     raw[k] = model.baseScore + (o ? offsetValue(o, o.feature === 0 ? ds.vma[i]! : ds.acm[i]!) : 0);
   }
-  // log1p of the clipped prediction: max(raw, 0) for a log1p target (= log1p(max(0, expm1(raw)))).
-  const predLog = (r: number): number => (log1pTarget ? (r > 0 ? r : 0) : Math.log1p(r > 0 ? r : 0));
+  // log1p of the clipped prediction: max(raw, 0) for a log1p target (= log1p(max(0, expm1(raw)))),
+  // log1p(exp(raw)) under the log link.
+  const predLog = (r: number): number => (log1pTarget ? (r > 0 ? r : 0) : logLink ? Math.log1p(Math.exp(r)) : Math.log1p(r > 0 ? r : 0));
   const curve: number[] = [];
   let best = 0;
   for (let t = 0; t < model.trees.length; t++) {
@@ -239,9 +244,9 @@ export async function crossValidate(ds: VolumeDataset, pretest: Int32Array, opts
   const oofRes: Float64Array[] = [];
   for (const f of specs) {
     const tf = performance.now();
-    const train = fitSet(ds, f.train, opts, f.validFrom);
+    const train = fitSet(ds, f.train, opts, f.validFrom, params.objective);
     // The booster sees the validation rows only to stop early (patience); the curve is computed below.
-    const valid = patience > 0 ? volumeTrainSet(ds, f.valid, true, (opts.boostFrom ?? 'naive') === 'naive') : null;
+    const valid = patience > 0 ? gbdtVolumeSet(ds, f.valid, params.objective, (opts.boostFrom ?? 'naive') === 'naive') : null;
     const r = await trainGbdt(train, valid, params, { signal: opts.signal, onIteration: (it) => opts.onIteration?.(f.index, it.iteration) });
     // With patience the booster keeps the trees up to its best validation loss: the curve covers those.
     const c = validationCurve(withOffset(r, opts), ds, f.valid);
@@ -295,7 +300,7 @@ export async function refit(ds: VolumeDataset, pretest: Int32Array, opts: RefitO
   const from = Math.max(opts.trainFrom ?? -Infinity, opts.trainWindowDays === undefined ? -Infinity : opts.refDay - opts.trainWindowDays);
   const rows = from === -Infinity ? pretest : rowsWhere(ds.day, pretest, (d) => d >= from);
   if (rows.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'no pre-test rows from the training-window start', { hint: 'Use an earlier training-window start.' });
-  const r = await trainGbdt(fitSet(ds, rows, opts, opts.refDay), null, engineParams(opts.params, opts.trees, 0, opts.threads), { signal: opts.signal, onIteration: (it) => opts.onIteration?.(-1, it.iteration) });
+  const r = await trainGbdt(fitSet(ds, rows, opts, opts.refDay, opts.params?.objective), null, engineParams(opts.params, opts.trees, 0, opts.threads), { signal: opts.signal, onIteration: (it) => opts.onIteration?.(-1, it.iteration) });
   withOffset(r, opts);
   return r;
 }

@@ -12,6 +12,7 @@ import { civilFromDays } from '../core/calendar.js';
 import { logRatio } from '../features/lagged.js';
 import type { ForecastFrame } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
+import { fillTarget, fitForecastVolume, inputs, range, size, type Range, type VolumeChoice } from './forecast-slices.js';
 import { binSets, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
 import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
@@ -24,6 +25,8 @@ export interface ForecastTrainParams extends TreeTrainParams {
   testFrom?: string;
   /** A logical date: train on the rows dated up to it only (`train --task forecast --date D`). */
   until?: string;
+  /** The volume booster's settings from a study (`--params-from`, ml/tune/forecast) instead of the tree flags; `record`: what the params record of it. */
+  volume?: VolumeChoice & { record: Record<string, unknown> };
 }
 
 export interface ForecastOutcome {
@@ -48,47 +51,11 @@ export interface ForecastOutcome {
 
 const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
-/** A slice of the training rows: they are sorted by target day, so every time slice is a range. */
-interface Range {
-  lo: number;
-  hi: number;
-}
-
-function range(idx: Int32Array): Range {
-  if (idx.length === 0) return { lo: 0, hi: 0 };
-  const lo = idx[0]!;
-  const hi = idx[idx.length - 1]! + 1;
-  if (hi - lo !== idx.length) throw new StockpipeError('SP_ERR_INTERNAL', `a time slice of ${idx.length} rows spans rows ${lo}..${hi - 1}: the rows are not sorted by target day`);
-  return { lo, hi };
-}
-
-/** The model's input columns over the rows `r` (views, no copies), mapped by name. */
-function inputs(frame: ForecastFrame, names: readonly string[], r: Range): Float32Array[] {
-  return names.map((name) => {
-    const k = frame.set.features.indexOf(name);
-    if (k < 0) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `the model's input '${name}' is not one this stockpipe computes (${frame.set.features.join(', ')})`);
-    return frame.set.x[k]!.subarray(r.lo, r.hi);
-  });
-}
-
-/** Fills `y` (shared memory: the trainer reads it in place) with a target of the rows `r`: the log
- * return, or log1p(Volume_t+1) less the volume model's offset (log_volume, as stored). */
-function fillTarget(frame: ForecastFrame, r: Range, which: 'ret' | 'volume', y: Float64Array): Float64Array {
-  const logv = inputs(frame, ['log_volume'], r)[0]!;
-  for (let k = 0; k < r.hi - r.lo; k++) {
-    const i = frame.set.row[r.lo + k]!;
-    y[k] = which === 'ret' ? logRatio(frame.adjClose[i + 1]!, frame.adjClose[i]!) : Math.log1p(frame.volume[i + 1]!) - logv[k]!;
-  }
-  return y;
-}
-
 /** The time split of the training rows as ranges (train, validation, test) and its cut days. */
 function split(frame: ForecastFrame, testFrom: string | undefined): { train: Range; valid: Range; test: Range; testFrom: number | null; validFrom: number | null } {
   const s = makeSlicesFromDays(frame.set.targetDay, testFrom);
   return { train: range(s.train), valid: range(s.valid), test: range(s.test), testFrom: s.testFrom, validFrom: s.validFrom };
 }
-
-const size = (r: Range): number => r.hi - r.lo;
 
 /** Metrics of the model and the baselines on the rows `r`, with skill against persistence. */
 function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<string, Record<string, number>> {
@@ -132,6 +99,10 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   let binned: BinnedSets | undefined;
   const yTrain = sharedFloat64Array(size(s.train));
   const yValid = validX ? sharedFloat64Array(size(s.valid)) : null;
+  const onIterationOf = (): ((it: IterationInfo) => void) => (it) => {
+    lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
+    hooks.progress.update(it.iteration);
+  };
   const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
     const y = fillTarget(frame, s.train, which, yTrain);
     const vy = yValid ? fillTarget(frame, s.valid, which, yValid) : null;
@@ -140,11 +111,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     try {
       const train: TrainSet = { columns: trainX, y, featureNames, targetTransform: transform };
       const valid: TrainSet | null = validX && vy ? { columns: validX, y: vy, featureNames, targetTransform: transform } : null;
-      const onIteration = (it: IterationInfo): void => {
-        lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
-        hooks.progress.update(it.iteration);
-      };
-      const r = await trainGbdt(train, valid, gbdtParams(p), { onIteration, signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
+      // --objective is the volume booster's: the Adj Close booster stays l2.
+      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
       return r;
     } finally {
@@ -152,8 +120,20 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     }
   };
   const ret = await fit('adj_close', 'ret', 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
-  const vol = await fit('volume', 'volume', 'log1p', 'log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence');
-  vol.model.offset = { feature: logVolume, transform: 'identity' };
+  // The volume booster: the tree flags, or a study's choice (ml/forecast-slices: what the study scored).
+  const vp = p.volume === undefined ? gbdtParams(p) : { ...p.volume.params, threads: Math.max(1, p.threads) };
+  const choice = p.volume ?? {};
+  const volObjective = vp.objective ?? 'l2';
+  lines.push(`# volume: gbdt, target log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence, objective ${volObjective}${p.volume === undefined ? '' : `; settings of ${JSON.stringify(p.volume.record)}`}; iteration train_loss valid_loss (mean ${volObjective === 'l2' ? 'squared error' : `${volObjective} loss`} on the target)`);
+  hooks.progress.start('train forecast volume', vp.num_trees ?? p.trees);
+  let vol: GbdtResult;
+  let volRows: Range;
+  try {
+    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, size(s.valid) > 0 ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, binned));
+  } finally {
+    hooks.progress.stop();
+  }
+  lines.push(`# best iteration ${vol.best_iteration} of ${vol.iterations} on ${size(volRows)} rows; initial train loss ${f(vol.initial_train_loss)}`);
   const model: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
   const trainSeconds = (performance.now() - t0) / 1000;
   const metrics = evaluate(model, frame, s.test);
@@ -172,7 +152,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     train_seconds: Math.round(trainSeconds * 1000) / 1000,
     training_log: `${lines.join('\n')}\n`,
     best_iteration: { adj_close: ret.best_iteration, volume: vol.best_iteration },
-    params: { task: 'forecast', split: 'time', features: featureNames.join(','), adj_close_target: 'log_return', volume_target: 'log1p', volume_boost_from: 'persistence', ...ret.model.params },
+    params: { task: 'forecast', split: 'time', features: featureNames.join(','), adj_close_target: 'log_return', volume_target: 'log1p', volume_boost_from: 'persistence', ...ret.model.params, ...(p.volume === undefined && volObjective === 'l2' ? {} : { volume_params: vol.model.params }), ...(p.volume === undefined ? {} : p.volume.record) },
   };
 }
 

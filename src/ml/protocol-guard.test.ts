@@ -58,6 +58,17 @@ describe('the test slice is never read to choose or promote a model', () => {
     expect(g.touched).toBeGreaterThan(0);
   });
 
+  it('CV and the refit of a log-link objective (poisson, tweedie): no test-slice row read', async () => {
+    for (const objective of ['poisson', 'tweedie'] as const) {
+      const g = guarded(ds, s.test);
+      const cv = await crossValidate(g.ds, pre, { params: { ...params, objective }, maxTrees: 20, patience: 5, folds: 3 });
+      const r = await refit(g.ds, pre, { params: { ...params, objective }, trees: cv.iterations, refDay: s.testFrom! });
+      expect(r.model.targetTransform).toBe('log');
+      expect(Number.isFinite(cv.score)).toBe(true);
+      expect(g.touched).toBe(0);
+    }
+  });
+
   it('train reads the test slice only after the model is final, and its values change nothing but the report', async () => {
     const p: TrainParams = { kind: 'gbdt', split: 'time', seed: 42, threads: 1, trees: 40, maxDepth: 4, numLeaves: 15, learningRate: 0.2, minDataInLeaf: 20, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 5 };
     const g = guarded(ds, s.test);

@@ -5,7 +5,10 @@
  * `forecast_champion` (never `champion`, the volume model /predict serves): an empty alias takes
  * the model (`first`), `promoteIfBetter` moves it only when it beats the holder on the same test
  * slice. Returns the command's --json data; rendering is cli/'s. */
+import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
+import { openRegistry } from '../registry/store.js';
+import { forecastChoice, forecastTuneData } from './tune/forecast.js';
 import type { PromoteDecision } from '../registry/types.js';
 import type { DataLineage } from './dataset.js';
 import { renderForecastCard } from './forecast-card.js';
@@ -36,13 +39,33 @@ export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 
   lineage: DataLineage | null;
   /** What happened to `forecast_champion` (always present: outcome first | promoted | kept | not_requested). */
   promotion: PromoteDecision;
+  /** `--params-from`: the study whose choice the volume booster was trained with (its validation score; same_data: the rows it tuned on are these). */
+  study: { study_id: string; trial: number; metric: string; score: number; same_data: boolean } | null;
 }
 
-export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { promoteIfBetter: boolean; asOf?: string }): Promise<TrainForecastData> {
+/** `--params-from STUDY` (a forecast study): the volume booster's settings, the study's seed and test cut. */
+function fromStudy(env: TrainEnv, p: ForecastTrainParams & { paramsFrom?: string }): ForecastTrainParams & { study?: { choice: ReturnType<typeof forecastChoice>['choice'] } } {
+  if (p.paramsFrom === undefined) return p;
+  const reg = openRegistry(env.ws, { readonly: true, now: env.now });
+  let r: ReturnType<typeof forecastChoice>;
+  try {
+    r = forecastChoice(reg, p.paramsFrom, p.threads);
+  } finally {
+    reg.close();
+  }
+  const c = r.choice;
+  if (p.testFrom !== undefined && p.testFrom !== c.test_from) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${c.study_id} tuned on the rows before ${c.test_from}; --test-from ${p.testFrom} would test on rows it tuned on, or leave some out`, { hint: 'Drop --test-from: the study\'s test cut is used.' });
+  return { ...p, seed: c.seed, testFrom: c.test_from, volume: r.volume, study: { choice: c } };
+}
+
+export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & { promoteIfBetter: boolean; asOf?: string; paramsFrom?: string }): Promise<TrainForecastData> {
   const t0 = performance.now();
+  const p = { ...given, ...fromStudy(env, given) };
   await ensureWritableDir(env.ws.root);
   const frame = await loadWorkspaceForecastData(env.ws, p.asOf, p.until);
   const dataHash = frameHash(frame);
+  const c = p.study?.choice;
+  const study = c === undefined ? null : { study_id: c.study_id, trial: c.trial, metric: c.metric, score: c.cv_score, same_data: forecastTuneData(frame, c.test_from).data_hash === c.data_hash };
   const r = await trainAndRegister(env.ws, env.now, {
     runName: 'train forecast',
     seed: p.seed,
@@ -103,5 +126,6 @@ export async function trainForecast(env: TrainEnv, p: ForecastTrainParams & { pr
     data_hash: dataHash,
     lineage: frame.lineage ?? null,
     promotion: r.promotion,
+    study,
   };
 }

@@ -17,7 +17,7 @@ import type { Progress } from '../core/progress.js';
 import { regressionMetrics } from './metrics/regression.js';
 import type { SelectionSlice } from '../registry/types.js';
 import type { Slices } from './split.js';
-import { gbdtParams, type TreeFit, type TreeTrainParams } from './tree-train.js';
+import { gbdtParams, isLogLink, targetName, type TreeFit, type TreeTrainParams } from './tree-train.js';
 import { scorerForTrees } from './tree-scorer.js';
 import { naiveScorer, polyScorer, predictRows, type ModelKind, type VolumeScorer } from './volume-model.js';
 
@@ -71,7 +71,8 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
   const pretest = pretestRows(s);
   const params = gbdtParams(p);
   const boostFrom = p.boostFrom ?? 'naive';
-  const lines = [`# protocol cv: ${p.folds} expanding-window folds inside the pre-test dates (before ${civilFromDays(s.testFrom!)}), up to ${p.trees} trees, patience ${p.earlyStopping}`];
+  const objective = params.objective ?? 'l2';
+  const lines = [`# protocol cv: ${p.folds} expanding-window folds inside the pre-test dates (before ${civilFromDays(s.testFrom!)}), up to ${p.trees} trees, patience ${p.earlyStopping}, objective ${objective}${isLogLink(objective) ? ' on Volume (log link)' : ' on log1p(Volume)'}`];
   hooks.progress.start(`cv ${p.folds} folds`, p.folds * p.trees);
   let cv;
   try {
@@ -93,7 +94,7 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
     lines.push(`# fold ${f.index + 1} curve (rmse_log after each tree): ${f.curve.map((x) => x.toPrecision(6)).join(' ')}`);
   }
   lines.push(`# cv_rmse_log ${cv.score.toPrecision(8)} (mean of the fold minima); refit trees ${cv.iterations} (median of ${cv.folds.map((f) => f.best_iter).join(', ')})`);
-  lines.push(`# refit: gbdt on all ${pretest.length} pre-test rows, ${cv.iterations} trees; iteration train_loss`);
+  lines.push(`# refit: gbdt on all ${pretest.length} pre-test rows, ${cv.iterations} trees; iteration train_loss (${objective === 'l2' ? 'mean squared error on the target' : isLogLink(objective) ? `mean ${objective} loss on Volume / its mean` : `mean ${objective} loss on the target`})`);
   hooks.progress.start('refit gbdt', cv.iterations);
   let r;
   try {
@@ -111,9 +112,9 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
   }
   for (const it of r.log) lines.push(`${it.iteration} ${it.train_loss === null ? '-' : it.train_loss.toPrecision(8)}`);
   const folds = cv.folds.map(({ curve: _curve, ...rest }) => rest);
-  const label = `cv: ${cv.folds.length} folds in the pre-test dates, cv rmse_log ${f4(cv.score)}, refit on ${pretest.length} pre-test rows with ${cv.iterations} trees (fold best ${cv.folds.map((f) => f.best_iter).join(', ')})`;
+  const label = `cv: ${cv.folds.length} folds in the pre-test dates${objective === 'l2' ? '' : `, objective ${objective}`}, cv rmse_log ${f4(cv.score)}, refit on ${pretest.length} pre-test rows with ${cv.iterations} trees (fold best ${cv.folds.map((f) => f.best_iter).join(', ')})`;
   return {
-    fit: { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: cv.iterations, params: { target: 'log1p', boost_from: boostFrom, ...r.model.params, protocol: 'cv', folds: p.folds } },
+    fit: { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: cv.iterations, params: { target: targetName(p, 'gbdt'), boost_from: boostFrom, ...r.model.params, protocol: 'cv', folds: p.folds } },
     report: { name: 'cv', label, folds, cv_rmse_log: cv.score, trees: cv.iterations },
     oof: cv.oof.residual,
     selection: { kind: 'cv', data_hash: ds.dataHash, windows: cv.folds.map((f) => ({ from: f.valid_from, to: f.valid_to, rows: f.rows_valid })), metrics: { rmse_log: cv.score } },

@@ -1,9 +1,9 @@
 /** @module ml/tree-scorer
  * Adapts a tree model (gbdt or rf, format stockpipe-trees) to the VolumeScorer interface: the
- * engine's prediction (target transform undone) clipped at 0, scored on the packed form of the
+ * engine's prediction (target transform or link undone) clipped at 0, scored on the packed form of the
  * trees (ml/gbdt/packed: the same number as gbdt/model's predict, faster for one row). */
-import { fromJSON, toJSON, untransform, type ModelKind, type TreeModel } from './gbdt/model.js';
-import { packTrees, predictPackedRaw } from './gbdt/packed.js';
+import { fromJSON, toJSON, type ModelKind, type TreeModel } from './gbdt/model.js';
+import { packTrees, predictPacked } from './gbdt/packed.js';
 
 /** volume-model's VolumeScorer for a tree kind (declared here: volume-model imports this file). */
 export interface TreeVolumeScorer {
@@ -25,7 +25,7 @@ export function scorerForTrees(model: TreeModel): TreeVolumeScorer {
     predict(vma: number, acm: number): number {
       row[0] = vma;
       row[1] = acm;
-      const v = untransform(model, predictPackedRaw(packed, row));
+      const v = predictPacked(packed, row);
       return v > 0 ? v : 0;
     },
     toJSON: () => toJSON(model),

@@ -9,6 +9,7 @@ import { trainGbdt } from './gbdt/booster.js';
 import type { IterationInfo, TrainSet } from './gbdt/dataset.js';
 import { trainForest } from './gbdt/forest.js';
 import type { GbdtParams } from './gbdt/params.js';
+import type { ObjectiveName } from './gbdt/objectives/index.js';
 import type { Slices } from './split.js';
 import { scorerForTrees } from './tree-scorer.js';
 import type { VolumeScorer } from './volume-model.js';
@@ -26,6 +27,13 @@ export interface TreeTrainParams {
   featureFraction: number;
   earlyStopping: number;
   target?: 'log1p' | 'raw';
+  /** gbdt's objective: l2 (default) or huber on the target (log1p(Volume)), or poisson / tweedie with
+   * the log link on raw Volume (the target is then raw by definition). */
+  objective?: ObjectiveName;
+  /** Tweedie's variance power, 1 < p < 2 (objective tweedie). */
+  tweediePower?: number;
+  /** Huber's δ > 0 (objective huber: on the target as l2, squared inside δ, absolute beyond). */
+  huberDelta?: number;
   /** gbdt with a log1p target: start from the naive forecast (trees fit log1p(Volume) −
    * log1p(vol_moving_avg), stored as the model's offset) or from the mean. Default naive. */
   boostFrom?: 'naive' | 'mean';
@@ -54,6 +62,21 @@ export function volumeTrainSet(ds: VolumeDataset, idx: Int32Array, log1p: boolea
   return { columns: [vma, acm], y, featureNames: FEATURE_NAMES, targetTransform: log1p ? 'log1p' : 'identity' };
 }
 
+/** The engine's set of rows `idx` for a gbdt of `objective`: l2 as volumeTrainSet on log1p(Volume)
+ * (residual over the naive forecast when `naive`); a log-link objective: y = raw Volume, and when
+ * `naive` each row starts from log1p(max(0, vma)) (init; the model's offset), so μ = (1 + vma)·e^(trees). */
+export function gbdtVolumeSet(ds: VolumeDataset, idx: Int32Array, objective: ObjectiveName | undefined, naive: boolean): TrainSet {
+  if (!isLogLink(objective)) return volumeTrainSet(ds, idx, true, naive);
+  const set = volumeTrainSet(ds, idx, false);
+  if (naive) set.init = Float64Array.from(idx, (i) => Math.log1p(Math.max(0, ds.vma[i]!)));
+  return set;
+}
+
+/** poisson and tweedie: the log link on raw Volume (l2 and huber fit log1p(Volume)). */
+export function isLogLink(objective: ObjectiveName | undefined): boolean {
+  return objective === 'poisson' || objective === 'tweedie';
+}
+
 /** The engine's parameters for the CLI's tree flags (shared with the day-ahead model, ml/forecast-train). */
 export function gbdtParams(p: TreeTrainParams): Partial<GbdtParams> {
   return {
@@ -68,17 +91,31 @@ export function gbdtParams(p: TreeTrainParams): Partial<GbdtParams> {
     early_stopping_rounds: p.earlyStopping,
     seed: p.seed,
     threads: Math.max(1, p.threads),
+    ...(p.objective === undefined ? {} : { objective: p.objective }),
+    ...(p.tweediePower === undefined ? {} : { tweedie_variance_power: p.tweediePower }),
+    ...(p.huberDelta === undefined ? {} : { huber_delta: p.huberDelta }),
   };
+}
+
+/** What training.log and the params call the target: log1p, raw, or raw under the log link. */
+export function targetName(p: Pick<TreeTrainParams, 'objective' | 'target'>, kind: 'gbdt' | 'rf'): string {
+  if (kind === 'gbdt' && isLogLink(p.objective)) return 'raw';
+  return p.target ?? (kind === 'gbdt' ? 'log1p' : 'raw');
 }
 
 const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
 export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices, p: TreeTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TreeFit> {
-  const target = p.target ?? (kind === 'gbdt' ? 'log1p' : 'raw');
-  const residual = kind === 'gbdt' && target === 'log1p' && (p.boostFrom ?? 'naive') === 'naive';
-  const train = volumeTrainSet(ds, s.train, target === 'log1p', residual);
-  const what = residual ? 'log1p(Volume) - log1p(vol_moving_avg), i.e. boosting from the naive forecast' : target;
-  const lines = [`# ${kind} on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`];
+  const logLink = kind === 'gbdt' && isLogLink(p.objective);
+  const target = targetName(p, kind);
+  const naive = kind === 'gbdt' && (target === 'log1p' || logLink) && (p.boostFrom ?? 'naive') === 'naive';
+  const residual = naive && !logLink;
+  const setOf = (rows: Int32Array): TrainSet => (logLink ? gbdtVolumeSet(ds, rows, p.objective, naive) : volumeTrainSet(ds, rows, target === 'log1p', residual));
+  const train = setOf(s.train);
+  const what = logLink
+    ? `Volume, objective ${p.objective} (log link)${naive ? ', starting from log1p(vol_moving_avg)' : ''}`
+    : residual ? 'log1p(Volume) - log1p(vol_moving_avg), i.e. boosting from the naive forecast' : target;
+  const lines = [`# ${kind} on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (${logLink ? `mean ${p.objective} loss on Volume / its mean` : 'mean squared error on the target'})`];
   hooks.progress.start(`train ${kind}`, p.trees);
   const onIteration = (it: IterationInfo): void => {
     lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
@@ -86,7 +123,7 @@ export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices
   };
   try {
     if (kind === 'gbdt') {
-      const valid = s.valid.length > 0 ? volumeTrainSet(ds, s.valid, target === 'log1p', residual) : null;
+      const valid = s.valid.length > 0 ? setOf(s.valid) : null;
       const r = await trainGbdt(
         train,
         valid,
@@ -94,8 +131,8 @@ export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices
         { onIteration, signal: hooks.signal },
       );
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
-      if (residual) r.model.offset = { feature: 0, transform: 'log1p' };
-      return { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: r.best_iteration, params: { target, boost_from: residual ? 'naive' : 'mean', ...r.model.params } };
+      if (naive) r.model.offset = { feature: 0, transform: 'log1p' };
+      return { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: r.best_iteration, params: { target, boost_from: naive ? 'naive' : 'mean', ...r.model.params } };
     }
     const r = await trainForest(
       train,

@@ -4,6 +4,7 @@
  * cli/models. */
 import { z } from 'zod';
 import { MODEL_KINDS } from '../../ml/volume-model.js';
+import { OBJECTIVE_NAMES, type ObjectiveName } from '../../ml/gbdt/objectives/index.js';
 import { aliasName, calendarDate, cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
 import { bucketList } from './data.js';
@@ -32,10 +33,13 @@ const TrainOptions = z
     folds: whole().default(3).describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol'),
     protocol: z.enum(['cv', 'holdout']).default('cv').describe('volume task: cv (choose trees by CV, refit on all pre-test rows), or holdout (early stopping on the validation slice: the previous protocol, for comparison)'),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
+    objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).default('l2').describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name' }),
+    tweediePower: decimal().optional().describe('--objective tweedie: the variance power, strictly between 1 and 2').register(cli, { arg: 'p', defaultText: '1.5' }),
+    huberDelta: decimal().optional().describe('--objective huber: the residual size (log scale) where the loss turns from squared to absolute').register(cli, { arg: 'd', defaultText: '1' }),
     boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
-    paramsFrom: z.string().optional().describe('refit the best configuration of a tuning study (`stockpipe tune`) on every pre-test row, with the number of trees its CV chose; the tree flags are then the study\'s').register(cli, { arg: 'study' }),
+    paramsFrom: z.string().optional().describe('refit the best configuration of a tuning study (`stockpipe tune`) on every pre-test row, with the number of trees its CV chose; the tree flags are then the study\'s. --task forecast: the study\'s (`tune --task forecast`) settings for the volume booster, early-stopped on the validation window as the study scored it').register(cli, { arg: 'study' }),
     promoteIfBetter: flag().describe(
       'move the champion alias (forecast_champion with --task forecast) to this model if it beats the holder on the backtest (the CV folds inside the pre-test dates; forecast: the validation window; never the test slice) (without it, the model takes the alias only when the alias is empty)',
     ),
@@ -43,8 +47,13 @@ const TrainOptions = z
   .strict()
   .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
+  .refine((o) => o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
+  .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
+  .refine((o) => o.huberDelta === undefined || o.objective === 'huber', '--huber-delta is for --objective huber')
+  .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
+  .refine((o) => o.paramsFrom === undefined || o.objective === 'l2', '--params-from refits the study\'s configuration (its objective is l2): drop --objective')
   .refine((o) => o.task === 'volume' || o.protocol === 'cv', '--protocol is for the volume task (the day-ahead model early-stops on its validation window)')
-  .refine((o) => o.paramsFrom === undefined || (o.task === 'volume' && o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --task / --kind / --split / --protocol / --folds: the study\'s folds are used)');
+  .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
 
 export const train = defineCommand({
   name: 'train',
@@ -55,6 +64,8 @@ export const train = defineCommand({
     'stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`',
     'stockpipe train --kind rf --json',
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
+    'stockpipe train --objective tweedie --tweedie-power 1.3   # log link on raw Volume instead of l2 on log1p(Volume)',
+    'stockpipe train --task forecast --objective huber --huber-delta 0.1   # the day-ahead volume booster on Huber loss',
     'stockpipe train --protocol holdout   # early stopping on the validation slice, for comparison with the cv default',
     'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
     'stockpipe tune --trials 9 --name nightly && stockpipe train --params-from nightly --promote-if-better',
@@ -77,8 +88,8 @@ export const train = defineCommand({
       featureFraction: o.featureFraction,
       earlyStopping: o.earlyStopping,
     };
-    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf });
-    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
+    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta });
+    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, objective: o.objective, tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 

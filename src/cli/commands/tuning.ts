@@ -11,12 +11,12 @@ export const tune = defineCommand({
   summary: 'random search + successive halving over the booster and data choices, scored by expanding-window CV inside the pre-test dates; the study is kept in the registry',
   options: z
     .object({
-      task: z.enum(['volume']).default('volume').describe('the model to tune (volume: the serving model)'),
+      task: z.enum(['volume', 'forecast']).optional().describe('the model to tune: volume (the serving model, by CV folds) or forecast (the day-ahead model\'s volume booster, on its validation window; needs `features --extended`)').register(cli, { defaultText: 'volume; --resume: the study\'s' }),
       trials: whole().optional().describe('configurations: trial 0 is train\'s settings, the others random').register(cli, { defaultText: '9' }),
-      folds: whole().optional().describe('expanding-window CV folds (each validates on a tenth of the pre-test rows)').register(cli, { defaultText: '3' }),
-      metric: z.enum(['rmse_log']).optional().describe('the CV score to minimise').register(cli, { arg: 'name', defaultText: 'rmse_log' }),
+      folds: whole().optional().describe('volume task: expanding-window CV folds (each validates on a tenth of the pre-test rows)').register(cli, { defaultText: '3' }),
+      metric: z.enum(['rmse_log', 'volume_mae_ratio']).optional().describe('the score to minimise: rmse_log (volume task, CV), volume_mae_ratio (forecast: volume MAE / persistence\'s = 1 − skill on the validation window)').register(cli, { arg: 'name', defaultText: 'the task\'s' }),
       seed: whole().optional().describe('random seed (the trials and the boosters)').register(cli, { defaultText: '42' }),
-      maxTrees: whole().optional().describe('trees per fold at the last rung (each earlier rung has a third of the next)').register(cli, { defaultText: '300' }),
+      maxTrees: whole().optional().describe('trees per fold at the last rung (each earlier rung has a third of the next)').register(cli, { defaultText: '300; 1000 with --task forecast' }),
       timeout: whole().optional().describe('start no new evaluation after S seconds; the study ends as stopped, resumable').register(cli, { arg: 'S', defaultText: 'none' }),
       parallel: whole().default(1).describe('trials evaluated at once, each in a worker thread with threads / N threads'),
       resume: z.string().optional().describe('continue a study (killed, interrupted or stopped) without running its complete trials again').register(cli, { arg: 'study' }),
@@ -30,6 +30,7 @@ export const tune = defineCommand({
     'stockpipe tune --trials 27 --timeout 600 --name nightly --json',
     'stockpipe tune --resume nightly   # after Ctrl-C, a kill or --timeout: complete trials are kept',
     'stockpipe train --params-from nightly --promote-if-better',
+    'stockpipe tune --task forecast --trials 9 --name day-ahead && stockpipe train --task forecast --params-from day-ahead',
   ],
   run: async (o, ctx) => {
     inRange('--trials', o.trials, 1, 10_000);

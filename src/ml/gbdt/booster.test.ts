@@ -106,7 +106,7 @@ describe('trainGbdt', () => {
     expect(await codeOf(trainGbdt(d, null, { num_leaves: 1 }))).toBe('SP_ERR_TRAIN_PARAMS');
     expect(await codeOf(trainGbdt(d, null, { learning_rate: 0 }))).toBe('SP_ERR_TRAIN_PARAMS');
     expect(await codeOf(trainGbdt(d, null, { bogus: 1 } as never))).toBe('SP_ERR_TRAIN_PARAMS');
-    expect(await codeOf(trainGbdt(d, null, { objective: 'huber' } as never))).toBe('SP_ERR_TRAIN_PARAMS');
+    expect(await codeOf(trainGbdt(d, null, { objective: 'quantile' } as never))).toBe('SP_ERR_TRAIN_PARAMS');
     const y = d.y.slice();
     y[3] = NaN;
     expect(await codeOf(trainGbdt({ ...d, y }, null))).toBe('SP_ERR_TRAIN_DATA');

@@ -3,6 +3,7 @@
  * the gradients, add it to the predictions, refresh gradients, score the validation set, and
  * stop early when the validation loss stalls (keeping the best iteration's trees). y comes
  * already transformed; the engine never sees log1p. */
+import { StockpipeError } from '../../core/errors.js';
 import { createRng, deriveSeed } from '../../core/rng.js';
 import { checkTrainSet, featureNames, fitEdges, binSet, sampleFeatures, toTreeArrays, valueBinCounts, type IterationInfo, type TrainHooks, type TrainSet } from './dataset.js';
 import type { TreeModel, TreeArrays } from './model.js';
@@ -43,6 +44,35 @@ export function binSets(train: TrainSet, valid: TrainSet | null, params: Partial
   return { edges, train: binSet(train.columns, edges), valid: valid ? binSet(valid.columns, edges) : null };
 }
 
+/**
+ * The targets and per-row starts the engine trains on. Identity link: y and init as given. Log
+ * link: y must be ≥ 0; it is divided by its (weighted) mean s, and log s taken off every start,
+ * so that μ = exp(raw) is unchanged while gradients and hessians are O(1) per row: λ, the leaf
+ * sizes counted in Σ hessian and max_delta_step then mean what they mean for l2, whatever the
+ * target's scale (volumes ~10^6). The trees and base score are those of the unscaled problem
+ * up to λ; the reported losses are on y / s.
+ */
+function logLinkSets(logLink: boolean, train: TrainSet, valid: TrainSet | null): { y: TrainSet['y']; init: Float64Array | Float32Array | null; validY: TrainSet['y'] | null; validInit: Float64Array | Float32Array | null } {
+  if (!logLink) return { y: train.y, init: train.init ?? null, validY: valid?.y ?? null, validInit: valid?.init ?? null };
+  const check = (set: TrainSet, what: string): void => {
+    for (let i = 0; i < set.y.length; i++) if (set.y[i]! < 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} set: y[${i}] is ${set.y[i]}; a log-link objective needs a target ≥ 0`, { hint: 'Train poisson or tweedie on the raw, non-negative target (volumes), or use objective l2.' });
+  };
+  check(train, 'train');
+  if (valid) check(valid, 'valid');
+  const w = train.weight;
+  let sy = 0;
+  let sw = 0;
+  for (let i = 0; i < train.y.length; i++) {
+    const wi = w ? w[i]! : 1;
+    sy += wi * train.y[i]!;
+    sw += wi;
+  }
+  const scale = sw > 0 && sy > 0 ? sy / sw : 1;
+  const logScale = Math.log(scale);
+  const starts = (set: TrainSet): Float64Array => Float64Array.from({ length: set.y.length }, (_, i) => (set.init ? set.init[i]! : 0) - logScale);
+  return { y: Float64Array.from(train.y, (v) => v / scale), init: starts(train), validY: valid ? Float64Array.from(valid.y, (v) => v / scale) : null, validInit: valid ? starts(valid) : null };
+}
+
 /** Trains a gradient-boosted tree ensemble; `valid` (may be null) drives early stopping. `binned`:
  * binSets of the same sets and binning parameters, used instead of binning them again. */
 export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params: Partial<GbdtParams> = {}, hooks: TrainHooks = {}, binned?: BinnedSets): Promise<GbdtResult> {
@@ -60,11 +90,12 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     for (let i = 0; i < weight.length; i++) lossDiv += weight[i]!;
   }
   const F = train.columns.length;
-  const objective = getObjective(p.objective);
+  const objective = getObjective(p.objective, { tweediePower: p.tweedie_variance_power, huberDelta: p.huber_delta });
+  const ls = logLinkSets(objective.link === 'log', train, valid);
   if (binned && (binned.train.rows !== n || binned.train.features !== train.columns.length || (valid !== null) !== (binned.valid !== null))) throw new RangeError('trainGbdt: the binned sets do not match the sets');
   const edges = binned?.edges ?? fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
   const valueBins = valueBinCounts(edges);
-  const base = objective.initScore(train.y, weight ?? undefined);
+  const base = objective.initScore(ls.y, weight ?? undefined, ls.init ?? undefined);
   const grow = { ...p, shrinkage: p.learning_rate, max_features: 0 };
   if (p.max_depth > 0) grow.num_leaves = Math.min(p.num_leaves, 2 ** Math.min(p.max_depth, 30));
   const levels = useLevels(grow);
@@ -72,10 +103,12 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     layout: levels ? { kind: 'levels', slots: levelSlots(grow.max_depth) } : { kind: 'leaves' },
     threads: p.threads,
     train: binned?.train ?? binSet(train.columns, edges),
-    y: train.y,
+    y: ls.y,
     weight,
-    valid: valid ? { m: binned?.valid ?? binSet(valid.columns, edges), y: valid.y } : null,
+    valid: valid ? { m: binned?.valid ?? binSet(valid.columns, edges), y: ls.validY! } : null,
     objective: p.objective,
+    tweediePower: p.tweedie_variance_power,
+    huberDelta: p.huber_delta,
     hessian: objective.constantHessian === null || weight !== null,
     oob: false,
   });
@@ -88,6 +121,8 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     const s = engine.state;
     s.pred.fill(base);
     s.valid?.pred.fill(base);
+    if (ls.init) for (let i = 0; i < n; i++) s.pred[i] = base + ls.init[i]!;
+    if (s.valid && ls.validInit) for (let i = 0; i < s.valid.pred.length; i++) s.valid.pred[i] = base + ls.validInit[i]!;
     // Each tree's column sample and bag seed, fixed by (seed, tree) alone.
     const plan = (t: number): { features: Int32Array; seed: number; fraction: number } => {
       const rng = createRng(deriveSeed(p.seed, 1_000_000 + t));
@@ -139,7 +174,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     featureNames: featureNames(train),
     baseScore: base,
     aggregation: 'sum',
-    targetTransform: train.targetTransform ?? 'identity',
+    targetTransform: objective.link === 'log' ? 'log' : (train.targetTransform ?? 'identity'),
     params: storedParams(p),
     trees: trees.slice(0, kept),
   };

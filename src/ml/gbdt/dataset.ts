@@ -24,8 +24,12 @@ export interface TrainSet {
   weight?: Float64Array | Float32Array;
   /** Default f0, f1, …; stored in the model. */
   featureNames?: readonly string[];
-  /** What the caller applied to y (stored; scoring undoes it). Default 'identity'. */
+  /** What the caller applied to y (stored; scoring undoes it). Default 'identity'. A log-link
+   * objective (poisson, tweedie) sets 'log' itself: y is then the raw, non-negative target. */
   targetTransform?: TargetTransform;
+  /** A per-row start of the raw output (base_margin), added before the base score and the trees;
+   * the caller stores it with the model (its offset). Absent = 0. */
+  init?: Float64Array | Float32Array;
 }
 
 export interface IterationInfo {
@@ -58,6 +62,10 @@ export function checkTrainSet(set: TrainSet, what: string, nFeatures?: number): 
     if (c.length !== n) fail(`column ${f} has ${c.length} rows, y has ${n}`);
   });
   for (let i = 0; i < n; i++) if (!Number.isFinite(set.y[i]!)) fail(`y[${i}] is ${set.y[i]} (the target must be finite)`);
+  if (set.init) {
+    if (set.init.length !== n) fail(`init has ${set.init.length} rows, y has ${n}`);
+    for (let i = 0; i < n; i++) if (!Number.isFinite(set.init[i]!)) fail(`init[${i}] is ${set.init[i]} (the start must be finite)`);
+  }
   if (set.weight) {
     if (set.weight.length !== n) fail(`weight has ${set.weight.length} rows, y has ${n}`);
     let sum = 0;

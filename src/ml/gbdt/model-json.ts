@@ -9,7 +9,7 @@ export const MODEL_FORMAT = 'stockpipe-trees';
 export const MODEL_FORMAT_VERSION = 1;
 const KINDS: readonly ModelKind[] = ['gbdt', 'rf'];
 const AGGREGATIONS: readonly Aggregation[] = ['sum', 'mean'];
-const TRANSFORMS: readonly TargetTransform[] = ['identity', 'log1p'];
+const TRANSFORMS: readonly TargetTransform[] = ['identity', 'log1p', 'log'];
 const TREE_KEYS = ['feature', 'threshold', 'left', 'right', 'value'] as const;
 
 const num = (x: number): string => {

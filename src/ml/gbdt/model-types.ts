@@ -4,9 +4,11 @@
 export type ModelKind = 'gbdt' | 'rf';
 /** 'sum': base_score + Σ trees (gbdt); 'mean': base_score + (Σ trees) / number of trees (rf). */
 export type Aggregation = 'sum' | 'mean';
-/** What the caller did to the target before training; scoring undoes it. */
-export type TargetTransform = 'identity' | 'log1p';
-export const TARGET_TRANSFORMS: readonly TargetTransform[] = ['identity', 'log1p'];
+/** What maps the raw output to the prediction, undoing what the caller did to the target before
+ * training: log1p → max(0, expm1(raw)); 'log' (the log link of poisson, tweedie: the raw output is
+ * the log of the prediction) → exp(raw); identity → raw. */
+export type TargetTransform = 'identity' | 'log1p' | 'log';
+export const TARGET_TRANSFORMS: readonly TargetTransform[] = ['identity', 'log1p', 'log'];
 
 /**
  * One tree. Node 0 is the root; children always have larger indices than their parent. At an

@@ -82,7 +82,7 @@ describe('model.json', () => {
       ['unknown kind', { ...good, kind: 'xgb' }],
       ['unknown aggregation', { ...good, aggregation: 'max' }],
       ['unknown NaN rule', { ...good, nan_rule: 'left' }],
-      ['unknown transform', { ...good, target_transform: 'log' }],
+      ['unknown transform', { ...good, target_transform: 'log2' }],
       ['no feature names', { ...good, feature_names: [] }],
       ['duplicate feature names', { ...good, feature_names: ['a', 'a'] }],
       ['non-finite base score (1e999)', '{"format":"stockpipe-trees","format_version":1,"base_score":1e999}'],

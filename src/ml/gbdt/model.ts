@@ -36,12 +36,13 @@ export function predictRaw(model: TreeModel, row: ArrayLike<number>): number {
   return o ? raw + offsetValue(o, row[o.feature]!) : raw;
 }
 
-/** Applies the target transform: log1p → max(0, expm1(raw)); identity → raw. */
-export function untransform(model: TreeModel, raw: number): number {
+/** Applies the target transform: log1p → max(0, expm1(raw)); log (log link) → exp(raw); identity → raw. */
+export function untransform(model: Pick<TreeModel, 'targetTransform'>, raw: number): number {
   if (model.targetTransform === 'log1p') {
     const v = Math.expm1(raw);
     return v > 0 ? v : 0;
   }
+  if (model.targetTransform === 'log') return Math.exp(raw);
   return raw;
 }
 

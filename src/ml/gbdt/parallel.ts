@@ -32,6 +32,10 @@ export interface EngineOptions {
   valid?: { m: BinnedMatrix; y: ArrayLike<number> } | null;
   /** Objective name (gbdt), or null (random forest: gradients come from the bootstrap). */
   objective: string | null;
+  /** Tweedie's variance power (objective tweedie). */
+  tweediePower?: number;
+  /** Huber's δ (objective huber). */
+  huberDelta?: number;
   /** Store a hessian per row (non-constant hessian, or bootstrap counts). */
   hessian: boolean;
   /** Keep out-of-bag sums and counts per row (random forest). */
@@ -108,6 +112,8 @@ export class Engine {
           }
         : null,
       objective: opts.objective,
+      ...(opts.tweediePower === undefined ? {} : { tweediePower: opts.tweediePower }),
+      ...(opts.huberDelta === undefined ? {} : { huberDelta: opts.huberDelta }),
     };
     this.state = viewState(buffers);
     const threads = Math.max(1, Math.floor(opts.threads));

@@ -2,10 +2,17 @@
  * Training parameters of the tree engine (LightGBM names where one exists), their defaults and
  * strict validation: an unknown or out-of-range parameter throws SP_ERR_TRAIN_PARAMS. */
 import { StockpipeError } from '../../core/errors.js';
-import { isObjectiveName, type ObjectiveName } from './objectives/index.js';
+import { HUBER_DEFAULT_DELTA, isObjectiveName, OBJECTIVE_NAMES, TWEEDIE_DEFAULT_POWER, type ObjectiveName } from './objectives/index.js';
 
 export interface GbdtParams {
   objective: ObjectiveName;
+  /** Tweedie's variance power ρ, 1 < ρ < 2 (read with objective tweedie only). */
+  tweedie_variance_power: number;
+  /** Huber's δ > 0: the residual size where the loss turns from squared to absolute (read with objective huber only). */
+  huber_delta: number;
+  /** Bound on each leaf's Newton step −G/(H+λ) before the learning rate (0 = none; XGBoost's
+   * max_delta_step). Default 0 for l2 and huber, 0.7 for the log-link objectives (poisson, tweedie). */
+  max_delta_step: number;
   num_trees: number;
   learning_rate: number;
   /** Leaf-wise growth stops at this many leaves. */
@@ -33,6 +40,9 @@ export interface GbdtParams {
 
 export const GBDT_DEFAULTS: Readonly<GbdtParams> = Object.freeze({
   objective: 'l2',
+  tweedie_variance_power: TWEEDIE_DEFAULT_POWER,
+  huber_delta: HUBER_DEFAULT_DELTA,
+  max_delta_step: 0,
   num_trees: 100,
   learning_rate: 0.1,
   num_leaves: 31,
@@ -85,6 +95,9 @@ export const FOREST_DEFAULTS: Readonly<ForestParams> = Object.freeze({
 type Rule = [min: number, max: number, integer: boolean];
 
 const GBDT_RULES: Record<Exclude<keyof GbdtParams, 'objective'>, Rule> = {
+  tweedie_variance_power: [1, 2, false],
+  huber_delta: [Number.MIN_VALUE, Number.MAX_VALUE, false],
+  max_delta_step: [0, Number.MAX_VALUE, false],
   num_trees: [0, 1e6, true],
   learning_rate: [Number.MIN_VALUE, 1e3, false],
   num_leaves: [2, 1 << 17, true],
@@ -133,10 +146,16 @@ function resolve<T extends object>(given: object, defaults: T, rules: Record<str
   return out as T;
 }
 
+/** The log-link objectives' default max_delta_step (XGBoost's for count:poisson; LightGBM's poisson_max_delta_step). */
+export const LOG_LINK_MAX_DELTA_STEP = 0.7;
+
 /** Defaults filled in and every value checked. */
 export function resolveGbdtParams(given: Partial<GbdtParams> = {}): GbdtParams {
-  const p = resolve(given, GBDT_DEFAULTS, GBDT_RULES, 'gbdt');
-  if (typeof p.objective !== 'string' || !isObjectiveName(p.objective)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `objective must be one of: l2 (got ${JSON.stringify(p.objective)})`);
+  const p: GbdtParams = { ...resolve(given, GBDT_DEFAULTS, GBDT_RULES, 'gbdt') };
+  if (typeof p.objective !== 'string' || !isObjectiveName(p.objective)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `objective must be one of: ${OBJECTIVE_NAMES.join(', ')} (got ${JSON.stringify(p.objective)})`);
+  const rho = p.tweedie_variance_power;
+  if (p.objective === 'tweedie' && !(rho > 1 && rho < 2)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `tweedie_variance_power must be strictly between 1 and 2 (got ${rho})`, { hint: '1 is Poisson (use objective poisson), 2 is Gamma; 1.5 is the default.' });
+  if ((p.objective === 'poisson' || p.objective === 'tweedie') && given.max_delta_step === undefined) p.max_delta_step = LOG_LINK_MAX_DELTA_STEP;
   return p;
 }
 
@@ -148,6 +167,14 @@ export function resolveForestParams(given: Partial<ForestParams> = {}): ForestPa
 /** The params as stored in model.json: everything but threads (it does not change the model). */
 export function storedParams(p: GbdtParams | ForestParams): Record<string, number | string> {
   const out: Record<string, number | string> = {};
-  for (const [k, v] of Object.entries(p)) if (k !== 'threads') out[k] = v as number | string;
+  const objective = 'objective' in p ? p.objective : null;
+  for (const [k, v] of Object.entries(p)) {
+    if (k === 'threads') continue;
+    // Settings that do not apply are left out (an l2 model's params are those before the log-link objectives).
+    if (k === 'tweedie_variance_power' && objective !== 'tweedie') continue;
+    if (k === 'huber_delta' && objective !== 'huber') continue;
+    if (k === 'max_delta_step' && (objective === 'l2' || objective === 'huber') && v === 0) continue;
+    out[k] = v as number | string;
+  }
   return out;
 }

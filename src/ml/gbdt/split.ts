@@ -31,10 +31,11 @@ export function splitGain(gl: number, hl: number, gr: number, hr: number, lambda
   return (gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - (g * g) / (h + lambda);
 }
 
-/** The optimal leaf value −G/(H+λ) (before shrinkage). */
-export function leafOutput(g: number, h: number, lambda: number): number {
+/** The optimal leaf value −G/(H+λ) (before shrinkage), bounded to ±maxDeltaStep when that is > 0. */
+export function leafOutput(g: number, h: number, lambda: number, maxDeltaStep = 0): number {
   const v = -g / (h + lambda);
-  return Number.isFinite(v) ? v : 0;
+  if (!Number.isFinite(v)) return 0;
+  return maxDeltaStep > 0 && Math.abs(v) > maxDeltaStep ? Math.sign(v) * maxDeltaStep : v;
 }
 
 /**

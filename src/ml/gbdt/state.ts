@@ -35,6 +35,10 @@ export interface StateBuffers {
   oobCount: SharedArrayBuffer | null;
   valid: { n: number; bins: SharedArrayBuffer; y: SharedArrayBuffer; pred: SharedArrayBuffer } | null;
   objective: string | null;
+  /** Tweedie's variance power (objective tweedie). */
+  tweediePower?: number;
+  /** Huber's δ (objective huber). */
+  huberDelta?: number;
 }
 
 export interface KernelState {
@@ -103,7 +107,7 @@ export function viewState(b: StateBuffers): KernelState {
     oobSum: new Float64Array(b.oobSum ?? new ArrayBuffer(0)),
     oobCount: new Uint16Array(b.oobCount ?? new ArrayBuffer(0)),
     valid: b.valid ? { m: { rows: b.valid.n, features: b.nFeatures, bins: new Uint8Array(b.valid.bins) }, y: new Float64Array(b.valid.y), pred: new Float64Array(b.valid.pred) } : null,
-    obj: b.objective === null ? null : getObjective(b.objective),
+    obj: b.objective === null ? null : getObjective(b.objective, { tweediePower: b.tweediePower, huberDelta: b.huberDelta }),
   };
   if (s.tables) s.lv = createLevelKernels(s, s.tables);
   return s;

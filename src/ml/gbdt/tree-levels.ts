@@ -58,7 +58,7 @@ export async function growTreeLevels(
   const maxNodes = 2 ** (depth + 1) - 1;
   const t = { feature: new Int32Array(maxNodes).fill(-1), bin: new Int32Array(maxNodes), left: new Int32Array(maxNodes).fill(-1), right: new Int32Array(maxNodes).fill(-1), value: new Float64Array(maxNodes) };
   const findBest = splitFinder(valueBins, features, o, rng);
-  const value = (g: number, h: number): number => leafOutput(g, h, o.lambda_l2) * o.shrinkage;
+  const value = (g: number, h: number): number => leafOutput(g, h, o.lambda_l2, o.max_delta_step) * o.shrinkage;
   const rootHist = opts.rootHist ?? (await backend.rootHistogram(features));
   const [g0, h0] = histogramTotals(rootHist, features[0]!);
   const root: Leaf = { node: 0, depth: 0, g: g0, h: h0, hist: rootHist, best: null };

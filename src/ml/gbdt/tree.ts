@@ -31,6 +31,8 @@ export interface GrowOptions extends SplitParams {
   max_depth: number;
   /** Multiplies every leaf value (the learning rate; 1 for forests). */
   shrinkage: number;
+  /** Bound on each leaf's value before shrinkage (0 / absent: none). */
+  max_delta_step?: number;
   /** Features tried per split, drawn with `rng` (0 or ≥ the tree's features: all). */
   max_features: number;
 }
@@ -102,7 +104,7 @@ export async function growTree(
   const maxNodes = 2 * o.num_leaves - 1;
   const t = { feature: new Int32Array(maxNodes).fill(-1), bin: new Int32Array(maxNodes), left: new Int32Array(maxNodes).fill(-1), right: new Int32Array(maxNodes).fill(-1), value: new Float64Array(maxNodes) };
   const findBest = splitFinder(valueBins, features, o, rng);
-  const value = (g: number, h: number): number => leafOutput(g, h, o.lambda_l2) * o.shrinkage;
+  const value = (g: number, h: number): number => leafOutput(g, h, o.lambda_l2, o.max_delta_step) * o.shrinkage;
 
   const rootHist = await backend.histogram(range.start, range.end, range.identity, features);
   const [g0, h0] = histogramTotals(rootHist, features[0]!);

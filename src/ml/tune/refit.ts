@@ -41,9 +41,10 @@ export interface StudyChoice {
   fold_iterations: number[];
 }
 
-export function studyChoice(reg: Registry, idOrName: string): StudyChoice {
+/** The choice of a study of `task` (another task's study: SP_ERR_STUDY_MISMATCH). */
+export function studyChoice(reg: Registry, idOrName: string, task: 'volume' | 'forecast' = 'volume'): StudyChoice {
   const s = getStudy(reg, idOrName);
-  if (s.task !== 'volume') throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${s.study_id} tuned the ${s.task} model; train --params-from takes a volume study`);
+  if (s.task !== task) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${s.study_id} tuned the ${s.task} model; train ${task === 'forecast' ? '--task forecast ' : ''}--params-from takes a ${task} study`, { hint: `Tune it with \`stockpipe tune --task ${task}\`.` });
   const best = bestOf(studyTrials(reg, s.study_id), s.direction);
   if (best === null || best.best_iteration === null || best.score === null) throw new StockpipeError('SP_ERR_STUDY_INCOMPLETE', `study ${s.study_id} (${s.state}) has no complete trial yet`, { hint: `Continue it with \`stockpipe tune --resume ${s.study_id}\`.` });
   const data = (s.settings as { data?: { test_from?: string; data_hash?: string } }).data;

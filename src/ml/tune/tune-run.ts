@@ -8,19 +8,21 @@ import { StockpipeError } from '../../core/errors.js';
 import type { Workspace } from '../../core/workspace.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import { createStudy, getStudy, setStudyState, studyTrials, type StudyRecord, type TrialRecord } from '../../registry/studies.js';
-import { loadWorkspaceVolumeData } from '../rescore.js';
-import { preTestRows, type PreTestData } from './data.js';
+import { loadWorkspaceForecastData, loadWorkspaceVolumeData } from '../rescore.js';
+import { preTestRows } from './data.js';
+import { FORECAST_MAX_TREES, FORECAST_METRIC, forecastLanes, forecastTuneData } from './forecast.js';
 import { rungPlan, type Rung } from './halving.js';
-import { laneEvaluators } from './lanes.js';
+import { laneEvaluators, type Lanes } from './lanes.js';
 import { checkSpace, DEFAULT_SPACE, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
 
 /** What `tune` was asked; unset fields take the study's values (resume) or the defaults (new). */
 export interface TuneOptions {
-  task: 'volume';
+  /** volume: the serving model, by CV; forecast: the day-ahead model's volume booster, on its validation window (ml/tune/forecast). */
+  task?: 'volume' | 'forecast';
   trials?: number;
   folds?: number;
-  metric?: 'rmse_log';
+  metric?: 'rmse_log' | 'volume_mae_ratio';
   seed?: number;
   maxTrees?: number;
   name?: string;
@@ -83,9 +85,35 @@ function resumeStudy(reg: Registry, o: TuneOptions): StudyRecord {
   return s;
 }
 
-async function loadData(ws: Workspace, asOf: string | undefined, testFrom: string | undefined): Promise<PreTestData & { snapshot: number | null }> {
+/** A task's pre-test rows, and how to evaluate trials on them. */
+interface TuneData_ {
+  test_from: string;
+  rows: number;
+  data_hash: string;
+  snapshot: number | null;
+  lanes(folds: number, parallel: number, threads: number): Lanes;
+}
+
+async function loadData(ws: Workspace, task: TuneOptions['task'], asOf: string | undefined, testFrom: string | undefined): Promise<TuneData_> {
+  if (task === 'forecast') {
+    const frame = await loadWorkspaceForecastData(ws, asOf);
+    const d = forecastTuneData(frame, testFrom);
+    return { test_from: d.test_from, rows: d.rows, data_hash: d.data_hash, snapshot: frame.lineage?.features_snapshot ?? null, lanes: (_folds, parallel, threads) => forecastLanes(d, parallel, threads) };
+  }
   const ds = await loadWorkspaceVolumeData(ws, asOf);
-  return { ...preTestRows(ds, testFrom), snapshot: ds.lineage?.features_snapshot ?? null };
+  const d = preTestRows(ds, testFrom);
+  return { test_from: d.test_from, rows: d.rows, data_hash: d.data_hash, snapshot: ds.lineage?.features_snapshot ?? null, lanes: (folds, parallel, threads) => laneEvaluators(d, folds, parallel, threads) };
+}
+
+/** A task's defaults: forecast studies score one validation window (folds 1) with up to 1000 trees. */
+function taskDefaults(o: TuneOptions): { folds: number; metric: string; maxTrees: number } {
+  if ((o.task ?? 'volume') === 'forecast') {
+    if (o.folds !== undefined && o.folds !== 1) throw new StockpipeError('SP_ERR_USAGE', `--folds is for the volume task (got ${o.folds}); a forecast study scores the validation window before the test slice`, { hint: 'Drop --folds.' });
+    if (o.metric !== undefined && o.metric !== FORECAST_METRIC) throw new StockpipeError('SP_ERR_USAGE', `--metric ${o.metric} is not a forecast metric; --task forecast minimises ${FORECAST_METRIC}`, { hint: 'Drop --metric.' });
+    return { folds: 1, metric: FORECAST_METRIC, maxTrees: FORECAST_MAX_TREES };
+  }
+  if (o.metric !== undefined && o.metric !== 'rmse_log') throw new StockpipeError('SP_ERR_USAGE', `--metric ${o.metric} is a forecast metric; the volume task minimises rmse_log`, { hint: 'Drop --metric, or add --task forecast.' });
+  return { folds: TUNE_DEFAULTS.folds, metric: TUNE_DEFAULTS.metric, maxTrees: TUNE_DEFAULTS.maxTrees };
 }
 
 export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData> {
@@ -94,24 +122,25 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
   let studyId: string | null = null;
   try {
     let study: StudyRecord;
-    let data: PreTestData & { snapshot: number | null };
+    let data: TuneData_;
     if (o.resume !== undefined) {
       study = resumeStudy(reg, o);
       const st = study.settings as unknown as StudySettings;
-      data = await loadData(env.ws, st.data.features_snapshot === null ? undefined : String(st.data.features_snapshot), st.data.test_from);
+      data = await loadData(env.ws, study.task === 'forecast' ? 'forecast' : 'volume', st.data.features_snapshot === null ? undefined : String(st.data.features_snapshot), st.data.test_from);
       if (data.data_hash !== st.data.data_hash) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `the pre-test rows of features snapshot ${st.data.features_snapshot} no longer hash as when study ${study.study_id} began`);
     } else {
-      data = await loadData(env.ws, o.asOf, o.testFrom);
+      const defaults = taskDefaults(o);
+      data = await loadData(env.ws, o.task ?? 'volume', o.asOf, o.testFrom);
       const trials = o.trials ?? TUNE_DEFAULTS.trials;
-      const maxTrees = o.maxTrees ?? TUNE_DEFAULTS.maxTrees;
+      const maxTrees = o.maxTrees ?? defaults.maxTrees;
       const settings: StudySettings = {
         trials, eta: TUNE_DEFAULTS.eta, max_trees: maxTrees, rungs: rungPlan(trials, maxTrees, TUNE_DEFAULTS.eta),
         data: { features_snapshot: data.snapshot, test_from: data.test_from, rows: data.rows, data_hash: data.data_hash },
       };
       const id = `study-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`;
       study = createStudy(reg, {
-        study_id: id, name: o.name ?? id, task: o.task, metric: o.metric ?? TUNE_DEFAULTS.metric, direction: 'minimize', seed: o.seed ?? TUNE_DEFAULTS.seed,
-        space: { ...DEFAULT_SPACE }, settings: settings as unknown as Record<string, unknown>, folds: o.folds ?? TUNE_DEFAULTS.folds,
+        study_id: id, name: o.name ?? id, task: o.task ?? 'volume', metric: defaults.metric, direction: 'minimize', seed: o.seed ?? TUNE_DEFAULTS.seed,
+        space: { ...DEFAULT_SPACE }, settings: settings as unknown as Record<string, unknown>, folds: o.folds ?? defaults.folds,
       });
     }
     studyId = study.study_id;
@@ -123,7 +152,7 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
     const parallel = Math.max(1, Math.min(o.parallel, trials.length));
     const deadline = o.timeoutS === undefined ? null : performance.now() + o.timeoutS * 1000;
     const t0 = performance.now();
-    const lanes = laneEvaluators(data, study.folds, parallel, o.threads);
+    const lanes = data.lanes(study.folds, parallel, o.threads);
     let outcome;
     try {
       outcome = await runStudy({

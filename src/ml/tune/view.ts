@@ -66,7 +66,7 @@ export function renderStudy(v: StudyView): string {
   const byParam = Object.entries(v.score_by_param).map(([k, pairs]) => `  ${k.padEnd(17)}${pairs.map(([x, y]) => `${num(x)}→${num(y)}`).join('  ')}`);
   const st = s.settings as { rungs?: { budget: number; trials: number }[] };
   return [
-    `study ${s.study_id}${s.name === s.study_id ? '' : ` (${s.name})`}: ${s.task}, ${s.metric} (${s.direction}), ${s.folds} folds, seed ${s.seed}, ${s.state}; ${num(s.seconds, 4)} s of evaluation`,
+    `study ${s.study_id}${s.name === s.study_id ? '' : ` (${s.name})`}: ${s.task}, ${s.metric} (${s.direction}), ${s.task === 'forecast' ? 'the validation window' : `${s.folds} folds`}, seed ${s.seed}, ${s.state}; ${num(s.seconds, 4)} s of evaluation`,
     `  rungs: ${(st.rungs ?? []).map((r) => `${r.trials} × ${r.budget} trees`).join(' → ')}`,
     v.best === null ? '  no complete trial yet' : `  best: trial ${v.best.number}, ${s.metric} ${num(v.best.score, 5)} at rung ${v.best.rung}, ${v.best.best_iteration} trees (train --params-from ${s.study_id})`,
     '',

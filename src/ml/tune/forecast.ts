@@ -1,0 +1,86 @@
+/** @module ml/tune/forecast
+ * `tune --task forecast`: the day-ahead model's volume booster tuned by the same study machinery
+ * (ml/tune/study). The rows: the forecast frame's training rows whose target day is before the test
+ * cut, with a copy of the bars in which every bar dated on or after the cut is NaN — the test slice
+ * is not in reach. A trial is scored as `train --task forecast` trains that booster: fitted on the
+ * train slice (its training window and recency weights), early-stopped on the validation window
+ * (the 10% of rows before the test cut), scored there by volume_mae_ratio = MAE / MAE of
+ * persistence = 1 − volume skill (minimised). One window, not folds: the forecast's promotion
+ * compares that window too. Evaluations run in this thread (the booster's workers use the threads). */
+import { StockpipeError } from '../../core/errors.js';
+import { civilFromDays } from '../../etl/csv-parse.js';
+import type { Registry } from '../../registry/store.js';
+import { hashArrays } from '../dataset.js';
+import type { ForecastFrame } from '../forecast-dataset.js';
+import { binForecast, fitForecastVolume, range, size, volumeMaeRatio, type Range, type VolumeChoice } from '../forecast-slices.js';
+import type { BinnedSets } from '../gbdt/booster.js';
+import { makeSlicesFromDays } from '../train.js';
+import type { Evaluation, Evaluator } from './evaluate.js';
+import { boosterParams, dataChoices } from './evaluator.js';
+import type { Lanes } from './lanes.js';
+import { studyChoice, type StudyChoice } from './refit.js';
+
+export const FORECAST_METRIC = 'volume_mae_ratio';
+/** The day-ahead model's tree cap (train --task forecast): the last rung's budget. */
+export const FORECAST_MAX_TREES = 1000;
+
+/** The rows a forecast study tunes on. */
+export interface ForecastTuneData {
+  /** The frame cut at the test cut: training rows before it, bars from it NaN. */
+  frame: ForecastFrame;
+  train: Range;
+  valid: Range;
+  test_from: string;
+  rows: number;
+  data_hash: string;
+}
+
+/** The training rows of `frame` whose target day is before the test cut (`testFrom`, or the 80th percentile). */
+export function forecastTuneData(frame: ForecastFrame, testFrom?: string): ForecastTuneData {
+  const s = makeSlicesFromDays(frame.set.targetDay, testFrom);
+  const cut = s.testFrom!;
+  const train = range(s.train);
+  const valid = range(s.valid);
+  if (size(train) === 0 || size(valid) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no ${size(train) === 0 ? 'training' : 'validation'} rows before the test slice (test from ${civilFromDays(cut)})`, { hint: 'Use a later --test-from, or more history.' });
+  const n = valid.hi;
+  // Bars dated on or after the cut (the test targets) are NaN in the copy: nothing can read them.
+  const adjClose = Float64Array.from(frame.adjClose, (v, i) => (frame.day[i]! < cut ? v : Number.NaN));
+  const volume = Float64Array.from(frame.volume, (v, i) => (frame.day[i]! < cut ? v : Number.NaN));
+  const set = { skippedGaps: frame.set.skippedGaps, row: frame.set.row.subarray(0, n), targetDay: frame.set.targetDay.subarray(0, n), features: [...frame.set.features], x: frame.set.x.map((c) => c.subarray(0, n)), ma20: frame.set.ma20.subarray(0, n) };
+  const pre: ForecastFrame = { path: `${frame.path} (target days before ${civilFromDays(cut)})`, rows: frame.rows, symbolStart: frame.symbolStart, day: frame.day, adjClose, volume, set };
+  return { frame: pre, train, valid, test_from: civilFromDays(cut), rows: n, data_hash: hashArrays([set.row, set.targetDay, adjClose, volume, ...set.x]) };
+}
+
+/** A trial's volume-booster settings (ml/forecast-slices VolumeChoice) for a tree budget. */
+export function volumeChoiceOf(params: StudyChoice['params'], seed: number, budget: number, threads: number): VolumeChoice {
+  const d = dataChoices(params);
+  return { params: { ...boosterParams(params, seed), num_trees: budget, early_stopping_rounds: params.patience, threads: Math.max(1, threads) }, windowDays: d.trainWindowDays, halfLifeDays: d.halfLifeDays };
+}
+
+/** The study's evaluator: fit on the train slice, early stopping and score on the validation window. */
+export function forecastEvaluator(d: ForecastTuneData): Evaluator {
+  const bins = new Map<number, BinnedSets>();
+  return async (req): Promise<Evaluation> => {
+    const t0 = performance.now();
+    const c = volumeChoiceOf(req.params, req.seed, req.budget, req.threads);
+    if (!bins.has(req.seed)) bins.set(req.seed, binForecast(d.frame, d.train, d.valid, { seed: req.seed }));
+    const { result } = await fitForecastVolume(d.frame, d.train, d.valid, c.params, c, { signal: req.signal }, bins.get(req.seed));
+    const score = volumeMaeRatio(d.frame, result.model, d.valid);
+    if (!Number.isFinite(score)) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the validation window's volume MAE ratio is ${score}`);
+    const best = result.best_iteration;
+    return { fold_scores: [score], fold_iterations: [best], fold_trees: [best], score, best_iteration: best, seconds: Math.round(performance.now() - t0) / 1000 };
+  };
+}
+
+/** `parallel` lanes in this thread, each with threads / parallel booster threads. */
+export function forecastLanes(d: ForecastTuneData, parallel: number, threads: number): Lanes {
+  const evaluate = forecastEvaluator(d);
+  return { evaluators: Array.from({ length: parallel }, () => evaluate), threadsPerLane: Math.max(1, Math.floor(threads / parallel)), close: async () => {} };
+}
+
+/** What `train --task forecast --params-from STUDY` trains with: the choice's volume booster. */
+export function forecastChoice(reg: Registry, idOrName: string, threads: number): { choice: StudyChoice; volume: VolumeChoice & { record: Record<string, unknown> } } {
+  const c = studyChoice(reg, idOrName, 'forecast');
+  const v = volumeChoiceOf(c.params, c.seed, c.budget, threads);
+  return { choice: c, volume: { ...v, record: { study_id: c.study_id, study_trial: c.trial, study_cv_score: c.cv_score, study_metric: c.metric, window_years: c.params.window_years, half_life_days: c.params.half_life_days, patience: c.params.patience } } };
+}
