@@ -16,6 +16,7 @@ export const snapshots = defineCommand({
 
 export const exportTable = defineCommand({
   name: 'export',
+  records: 'export',
   summary: 'one file of a table as of a snapshot (sorted by Symbol, Date; the _snapshot_id lineage column included): .parquet or .csv',
   args: z.object({ table: z.string() }).strict(),
   options: z
@@ -30,6 +31,7 @@ export const exportTable = defineCommand({
 
 export const vacuum = defineCommand({
   name: 'vacuum',
+  records: 'vacuum',
   summary: 'compact buckets with several files, then delete the files no kept snapshot or model lineage needs, orphans older than an hour and the stage folders finished runs left behind',
   options: z
     .object({

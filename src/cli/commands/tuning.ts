@@ -7,6 +7,7 @@ import { studiesCommand, tuneCommand } from '../tune.js';
 
 export const tune = defineCommand({
   name: 'tune',
+  records: 'tune',
   summary: 'random search + successive halving over the booster and data choices, scored by expanding-window CV inside the pre-test dates; the study is kept in the registry',
   options: z
     .object({
