@@ -67,19 +67,19 @@ async function manifestsOfRun(ws: Workspace, reg: Registry, runId: string): Prom
   return out;
 }
 
-function begin(reg: Registry, scope: RunScope, input: CommandRunInput, task: string | undefined): void {
+function begin(reg: Registry, scope: RunScope, input: CommandRunInput, task: string | undefined, startedAt: string): void {
   reg.transaction(() => {
     reg.run('start command run', `INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at) VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (run_id) DO NOTHING`,
-      [scope.runId, scope.kind, input.name, scope.parentRunId, reg.timestamp()]);
+      [scope.runId, scope.kind, input.name, scope.parentRunId, startedAt]);
     reg.logParams(scope.runId, { ...input.params, ...(task === undefined ? {} : { 'pipeline.task': task }) });
   });
 }
 
-function finish(reg: Registry, scope: RunScope, input: CommandRunInput, error: unknown, manifests: readonly DataVersionInput[]): void {
+function finish(reg: Registry, scope: RunScope, input: CommandRunInput, startedAt: string, error: unknown, manifests: readonly DataVersionInput[]): void {
   reg.transaction(() => {
     // The row may be missing when the workspace appeared during the command (a first fetch).
     reg.run('start command run', `INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at) VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (run_id) DO NOTHING`,
-      [scope.runId, scope.kind, input.name, scope.parentRunId, reg.timestamp()]);
+      [scope.runId, scope.kind, input.name, scope.parentRunId, startedAt]);
     // A snapshot the command wrote and then read back (its own output) is not an input.
     for (const id of scope.reads) {
       reg.run('record lineage', `INSERT OR IGNORE INTO run_snapshots (run_id, snapshot_id, role) SELECT @run, @snap, 'read'
@@ -101,7 +101,8 @@ export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput,
   const scope = openRunScope(randomUUID().replaceAll('-', ''), input.kind, parentRunOf(input.env));
   const task = scope.parentRunId === null ? undefined : input.env.STOCKPIPE_PARENT_TASK;
   try {
-    await withRegistry(ws, (reg) => begin(reg, scope, input, task));
+    const startedAt = new Date().toISOString();
+    await withRegistry(ws, (reg) => begin(reg, scope, input, task, startedAt));
     let failure: unknown = null;
     let result: T | undefined;
     try {
@@ -110,7 +111,7 @@ export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput,
       failure = err;
     }
     try {
-      await withRegistry(ws, async (reg) => finish(reg, scope, input, failure, failure === null ? await manifestsOfRun(ws, reg, scope.runId) : []));
+      await withRegistry(ws, async (reg) => finish(reg, scope, input, startedAt, failure, failure === null ? await manifestsOfRun(ws, reg, scope.runId) : []));
     } catch (err) {
       // The command's own outcome is what the user needs; a run that could not be ended stays 'running'.
       if (failure !== null) input.log.warn({ run_id: scope.runId, err: toStockpipeError(err).message }, 'could not record the failed run');
