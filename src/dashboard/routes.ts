@@ -23,6 +23,7 @@ import { ALIAS_NAME, openRegistry, type Registry } from '../registry/store.js';
 import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 import { registerStudyRoutes } from './studies.js';
+import { registerLineageRoutes } from './routes-lineage.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -215,5 +216,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   registerSeriesRoutes(app, { ws, holder, registry, table });
   registerStudyRoutes(app, registry);
+  registerLineageRoutes(app, registry);
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }
