@@ -130,7 +130,7 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
   function draw(): void {
     mount(head, h('h1', null, run.pipeline, ' ', badge(run.status)),
       h('p', { class: 'meta' }, `run ${run.run_id}${run.logical_date ? ` · for ${run.logical_date}` : ''} · started ${when(run.started_at)} · ${dur(run.seconds)}`,
-        run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null), run.error ? errorBox({ message: run.error }) : null);
+        run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null, ' · ', h('a', { href: `#/lineage/run/${encodeURIComponent(run.run_id)}`, class: 'lineage-link' }, 'lineage')), run.error ? errorBox({ message: run.error }) : null);
     mount(graph, drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
     mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Worker', 'Error'],
       run.tasks.map((t) => [t.position + 1, h('a', { href: '#', onclick: (e: Event) => { e.preventDefault(); void showLog(t.task); } }, t.task),
