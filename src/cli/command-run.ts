@@ -69,9 +69,13 @@ async function manifestsOfRun(ws: Workspace, reg: Registry, runId: string): Prom
 
 function begin(reg: Registry, scope: RunScope, input: CommandRunInput, task: string | undefined, startedAt: string): void {
   reg.transaction(() => {
+    // A parent this store does not hold (a stale or hand-set variable) is kept as a param, not as a link.
+    const given = scope.parentRunId;
+    const stray = given !== null && reg.get('read run', 'SELECT 1 FROM runs WHERE run_id = ?', [given]) === undefined;
+    if (stray) scope.parentRunId = null;
     reg.run('start command run', `INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at) VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (run_id) DO NOTHING`,
       [scope.runId, scope.kind, input.name, scope.parentRunId, startedAt]);
-    reg.logParams(scope.runId, { ...input.params, ...(task === undefined ? {} : { 'pipeline.task': task }) });
+    reg.logParams(scope.runId, { ...input.params, ...(task === undefined ? {} : { 'pipeline.task': task }), ...(stray ? { 'pipeline.parent_run_id': given } : {}) });
   });
 }
 

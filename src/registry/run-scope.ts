@@ -9,8 +9,8 @@
 export interface RunScope {
   readonly runId: string;
   readonly kind: string;
-  /** The pipeline run a task's command belongs to (null: a standalone command). */
-  readonly parentRunId: string | null;
+  /** The pipeline run a task's command belongs to (null: a standalone command, or a parent not in this store). */
+  parentRunId: string | null;
   /** The command's own code started its run (it took runId). */
   adopted: boolean;
   /** Snapshots read, in order, not yet stored. */
