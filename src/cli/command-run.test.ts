@@ -59,6 +59,16 @@ describe('command runs', () => {
     }
   });
 
+  it('leaves no run for a usage error (exit 2: the command never started)', async () => {
+    const ws = new Workspace(dir);
+    await recordCommandRun(ws, { kind: 'fetch', name: 'fetch', params: {}, env: {}, log }, async () => undefined);
+    const usage = new StockpipeError('SP_ERR_USAGE', '--folds must be 0..9');
+    await expect(recordCommandRun(ws, { kind: 'train', name: 'train --folds 12', params: { 'option.folds': '12' }, env: {}, log }, async () => {
+      throw usage;
+    })).rejects.toBe(usage);
+    expect(runs(ws).map((r) => r.kind)).toEqual(['fetch']);
+  });
+
   it('creates no store in a workspace that does not exist (a failed first command)', async () => {
     const ws = new Workspace(join(dir, 'absent'));
     await expect(recordCommandRun(ws, { kind: 'ingest', name: 'ingest', params: {}, env: {}, log }, async () => {

@@ -67,23 +67,21 @@ async function manifestsOfRun(ws: Workspace, reg: Registry, runId: string): Prom
   return out;
 }
 
-function begin(reg: Registry, scope: RunScope, input: CommandRunInput, task: string | undefined, startedAt: string): void {
+/** The run's row and params (idempotent: at the start when the store exists, else at the end). */
+function start(reg: Registry, scope: RunScope, input: CommandRunInput, task: string | undefined, startedAt: string): void {
   reg.transaction(() => {
     // A parent this store does not hold (a stale or hand-set variable) is kept as a param, not as a link.
     const given = scope.parentRunId;
     const stray = given !== null && reg.get('read run', 'SELECT 1 FROM runs WHERE run_id = ?', [given]) === undefined;
     if (stray) scope.parentRunId = null;
-    reg.run('start command run', `INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at) VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (run_id) DO NOTHING`,
+    const r = reg.run('start command run', `INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at) VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (run_id) DO NOTHING`,
       [scope.runId, scope.kind, input.name, scope.parentRunId, startedAt]);
-    reg.logParams(scope.runId, { ...input.params, ...(task === undefined ? {} : { 'pipeline.task': task }), ...(stray ? { 'pipeline.parent_run_id': given } : {}) });
+    if (r.changes === 1) reg.logParams(scope.runId, { ...input.params, ...(task === undefined ? {} : { 'pipeline.task': task }), ...(stray ? { 'pipeline.parent_run_id': given } : {}) });
   });
 }
 
-function finish(reg: Registry, scope: RunScope, input: CommandRunInput, startedAt: string, error: unknown, manifests: readonly DataVersionInput[]): void {
+function finish(reg: Registry, scope: RunScope, error: unknown, manifests: readonly DataVersionInput[]): void {
   reg.transaction(() => {
-    // The row may be missing when the workspace appeared during the command (a first fetch).
-    reg.run('start command run', `INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at) VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (run_id) DO NOTHING`,
-      [scope.runId, scope.kind, input.name, scope.parentRunId, startedAt]);
     // A snapshot the command wrote and then read back (its own output) is not an input.
     for (const id of scope.reads) {
       reg.run('record lineage', `INSERT OR IGNORE INTO run_snapshots (run_id, snapshot_id, role) SELECT @run, @snap, 'read'
@@ -100,13 +98,31 @@ function finish(reg: Registry, scope: RunScope, input: CommandRunInput, startedA
   });
 }
 
+/** A usage or configuration error (exit 2) means the command never started: its run is removed. */
+function forget(reg: Registry, runId: string): void {
+  reg.transaction(() => {
+    for (const table of ['params', 'run_snapshots', 'runs']) reg.run('forget command run', `DELETE FROM ${table} WHERE run_id = ?`, [runId]);
+  });
+}
+
 /** Runs `work` as a recorded command run; its result or error passes through unchanged. */
 export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput, work: () => Promise<T>): Promise<T> {
   const scope = openRunScope(randomUUID().replaceAll('-', ''), input.kind, parentRunOf(input.env));
   const task = scope.parentRunId === null ? undefined : input.env.STOCKPIPE_PARENT_TASK;
+  const warn = (what: string, err: unknown): void => input.log.warn({ run_id: scope.runId, err: toStockpipeError(err).message }, what);
   try {
     const startedAt = new Date().toISOString();
-    await withRegistry(ws, (reg) => begin(reg, scope, input, task, startedAt));
+    // Bookkeeping never decides the command's outcome: a store that cannot take the run (a full disk,
+    // a fenced job) is warned about, and the command's own work meets the same condition and says so.
+    let begun = false;
+    if (existsSync(ws.registryPath)) {
+      try {
+        await withRegistry(ws, (reg) => start(reg, scope, input, task, startedAt));
+        begun = true;
+      } catch (err) {
+        warn('could not record the start of the run', err);
+      }
+    }
     let failure: unknown = null;
     let result: T | undefined;
     try {
@@ -115,11 +131,17 @@ export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput,
       failure = err;
     }
     try {
-      await withRegistry(ws, async (reg) => finish(reg, scope, input, startedAt, failure, failure === null ? await manifestsOfRun(ws, reg, scope.runId) : []));
+      if (failure !== null && toStockpipeError(failure).exitCode === 2) {
+        if (begun) await withRegistry(ws, (reg) => forget(reg, scope.runId));
+      } else {
+        await withRegistry(ws, async (reg) => {
+          start(reg, scope, input, task, startedAt);
+          finish(reg, scope, failure, failure === null ? await manifestsOfRun(ws, reg, scope.runId) : []);
+        });
+      }
     } catch (err) {
       // The command's own outcome is what the user needs; a run that could not be ended stays 'running'.
-      if (failure !== null) input.log.warn({ run_id: scope.runId, err: toStockpipeError(err).message }, 'could not record the failed run');
-      else throw err;
+      warn('could not record the end of the run', err);
     }
     if (failure !== null) throw failure;
     return result as T;
