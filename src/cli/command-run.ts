@@ -42,17 +42,6 @@ export function parentRunOf(env: Readonly<Record<string, string | undefined>>): 
   return id !== undefined && /^[A-Za-z0-9_.-]{1,128}$/.test(id) ? id : null;
 }
 
-async function withRegistry(ws: Workspace, fn: (reg: Registry) => void | Promise<void>): Promise<void> {
-  // A workspace that does not exist yet (a failed first fetch) gets no store just to hold a run.
-  if (!existsSync(ws.root)) return;
-  const reg = openRegistry(ws);
-  try {
-    await fn(reg);
-  } finally {
-    reg.close();
-  }
-}
-
 /** The source manifests the prices snapshots this run wrote were read from, as data versions (hash = content, so an unchanged source is stored once). */
 async function manifestsOfRun(ws: Workspace, reg: Registry, runId: string): Promise<DataVersionInput[]> {
   const wrote = reg.all<{ snapshot_id: number }>('read lineage', "SELECT snapshot_id FROM run_snapshots WHERE run_id = ? AND role = 'wrote'", [runId]);
@@ -114,10 +103,13 @@ export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput,
     const startedAt = new Date().toISOString();
     // Bookkeeping never decides the command's outcome: a store that cannot take the run (a full disk,
     // a fenced job) is warned about, and the command's own work meets the same condition and says so.
+    // One handle for the whole command: the store is checkpointed once, when it closes at the end.
+    let reg: Registry | null = null;
     let begun = false;
     if (existsSync(ws.registryPath)) {
       try {
-        await withRegistry(ws, (reg) => start(reg, scope, input, task, startedAt));
+        reg = openRegistry(ws);
+        start(reg, scope, input, task, startedAt);
         begun = true;
       } catch (err) {
         warn('could not record the start of the run', err);
@@ -131,17 +123,19 @@ export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput,
       failure = err;
     }
     try {
-      if (failure !== null && toStockpipeError(failure).exitCode === 2) {
-        if (begun) await withRegistry(ws, (reg) => forget(reg, scope.runId));
-      } else {
-        await withRegistry(ws, async (reg) => {
-          start(reg, scope, input, task, startedAt);
-          finish(reg, scope, failure, failure === null ? await manifestsOfRun(ws, reg, scope.runId) : []);
-        });
+      const usage = failure !== null && toStockpipeError(failure).exitCode === 2;
+      // A workspace that does not exist (a failed first fetch) gets no store just to hold a run.
+      if (reg === null && !usage && existsSync(ws.root)) reg = openRegistry(ws);
+      if (reg !== null && usage && begun) forget(reg, scope.runId);
+      else if (reg !== null && !usage) {
+        start(reg, scope, input, task, startedAt);
+        finish(reg, scope, failure, failure === null ? await manifestsOfRun(ws, reg, scope.runId) : []);
       }
     } catch (err) {
       // The command's own outcome is what the user needs; a run that could not be ended stays 'running'.
       warn('could not record the end of the run', err);
+    } finally {
+      reg?.close();
     }
     if (failure !== null) throw failure;
     return result as T;
