@@ -81,6 +81,7 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
       // Executor bullmq: which worker ran the task, or each of its partitions.
       ...t.workers.map((w) => `      ${w.partition === null ? 'on' : `[${w.partition}] on`} worker ${w.worker} (${w.host}, pid ${w.pid}) in ${w.seconds} s${w.claims !== undefined && w.claims > 1 ? `, after ${w.claims - 1} redelivery(ies)` : ''}`),
     ]),
+    ...(run.child_runs.length ? [`  ${run.child_runs.length} command runs: stockpipe runs list --parent ${run.run_id}`] : []),
   ];
   return { data: run, human: lines.join('\n') };
 }
