@@ -117,6 +117,19 @@ describe('lineage documents', () => {
     expect(getRunDetails(reg, 'run-m1')).toMatchObject({ kind: 'train', seed: 7, models: [{ id: 'm1' }], read: [{ id: features }] });
   });
 
+  it("follows a compaction to its parent's source manifest", () => {
+    const prices = command('ingest-2', 'ingest', () => {
+      const id = snapshot('prices', { source: 'dir' });
+      reg.recordDataVersion({ hash: 'e'.repeat(64), kind: 'raw', details: { source: 'dir', files: [] } });
+      reg.logParams('ingest-2', { 'data.source_manifest': 'e'.repeat(64) });
+      return id;
+    });
+    const compact = command('vacuum-1', 'vacuum', () => commitSnapshot(reg, { id: nextSnapshotId(reg), table: 'prices', base: prices, operation: 'compact', added: [], removed: [], rows: 10 }).id);
+    const d = snapshotLineageDoc(reg, compact);
+    expect(d.snapshot.written_by?.run_id).toBe('vacuum-1');
+    expect(d.source).toMatchObject({ manifest_hash: 'e'.repeat(64), ingest_run: { run_id: 'ingest-2' } });
+  });
+
   it('says which steps do not resolve for a model trained before runs recorded their snapshots', async () => {
     const prices = snapshot('prices', { source: 'dir' });
     const features = snapshot('features', { prices_snapshot: prices });

@@ -143,8 +143,16 @@ function snapshotNode(reg: Registry, s: SnapshotRecord): SnapshotNode {
   return { ...snapRef(s), parent_id: s.parent_id, source: s.source, written_by: writer === undefined ? null : runRef(writer) };
 }
 
-/** The source manifest of a prices snapshot: the one its ingest run recorded, else what the snapshot's source names. */
-function sourceOf(reg: Registry, prices: SnapshotNode, files: number): SourceNode | null {
+/** The source manifest of a prices snapshot: the one its ingest run recorded (a compaction's: its parent's),
+ * else what the snapshot's source names. */
+function sourceOf(reg: Registry, snapshot: SnapshotNode, files: number): SourceNode | null {
+  let prices = snapshot;
+  // A compaction holds its parent's rows in fewer files: the data came from the parent's source.
+  for (let hops = 0; prices.operation === 'compact' && prices.parent_id !== null && hops < 1000; hops++) {
+    const parent = getSnapshot(reg, prices.parent_id);
+    if (parent === null) break;
+    prices = snapshotNode(reg, parent);
+  }
   const ingest = prices.written_by;
   const hash = ingest === null ? null : (reg.get<{ value: string | null }>('read params', "SELECT value FROM params WHERE run_id = ? AND key = 'data.source_manifest'", [ingest.run_id])?.value ?? null);
   const first = hash?.split(',')[0] ?? null;
