@@ -175,6 +175,11 @@ describe('tags and search', () => {
     const listed = sp('models', 'list').json.data as unknown as { id: string; tags: Record<string, string> }[];
     expect(listed.find((m) => m.id === ids.poly)?.tags).toEqual({ stage: 'staging' });
     expect(listed.find((m) => m.id === ids.gbdt)?.tags).toEqual({ stage: 'production' }); // the refused commands changed nothing
+    // models tag writes, so each one that ran records a run (kind tag): 3 finished, 1 failed on the unknown model;
+    // the usage errors (exit 2) never started and record none.
+    const runs = (sp('runs', 'list', '--kind', 'tag').json.data as unknown as { runs: { status: string; error: string | null }[] }).runs;
+    expect(runs.map((r) => r.status).sort()).toEqual(['failed', 'finished', 'finished', 'finished']);
+    expect(runs.find((r) => r.status === 'failed')?.error).toMatch(/^SP_ERR_MODEL_NOT_FOUND: /);
   });
 
   it('GET /models searches by tag, kind, alias and free text, with each model\'s summary; a bad tag filter is a 400', async () => {

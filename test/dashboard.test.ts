@@ -479,3 +479,46 @@ describe.skipIf(!have)('charts', () => {
     expect(problems.slice(before)).toEqual([]);
   }, 120_000);
 });
+describe.skipIf(!have)('lineage', () => {
+  it("follows a model's lineage from its page to its data snapshots and source files, and back", async () => {
+    const page = await openPage();
+    const ready = (sel: string) => page.waitForSelector(`#view > section[data-state="ready"] ${sel}`, { timeout: 15_000 });
+    const model = `a.ln-model[data-model="${models.gbdt}"]`;
+    await page.goto(`${url}/#/lineage/model/${encodeURIComponent(models.gbdt)}`);
+    await ready('.ln-complete');
+    expect(await page.locator('.ln-source tbody tr').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(shots, 'lineage-model.png'), fullPage: true });
+
+    // Model → its features snapshot, which names the prices snapshot it was built from and the model back.
+    await page.click('.ln-features a.ln-snapshot');
+    await ready(`.ln-models ${model}`);
+    expect(await page.locator('.ln-from a.ln-snapshot').count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'lineage-snapshot-features.png'), fullPage: true });
+    // → the prices snapshot: written by the ingest run, the source manifest, the same model through the features.
+    await page.click('.ln-from a.ln-snapshot');
+    await ready(`.ln-source .ln-run`);
+    expect(await page.locator('.ln-derived a.ln-snapshot').count()).toBeGreaterThan(0);
+    expect(await page.locator(`.ln-models ${model}`).count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'lineage-snapshot-prices.png'), fullPage: true });
+    // → the ingest run (a pipeline task's child) and back up to its pipeline run.
+    await page.click('.ln-writer a.ln-run');
+    await ready('.ln-wrote a.ln-snapshot');
+    expect(await page.locator('.ln-parent a.ln-run').count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'lineage-run.png'), fullPage: true });
+    // And back to the model from the prices snapshot's page.
+    await page.goBack();
+    await ready(`.ln-models ${model}`);
+    await page.click(`.ln-models ${model}`);
+    await ready('.ln-complete');
+
+    // The pipeline run page links here; an unknown model shows the API's error code.
+    await show(page, `#/runs/${runs.finished}`, 'lineage-run-link');
+    expect(await page.getAttribute('a.lineage-link', 'href')).toBe(`#/lineage/run/${runs.finished}`);
+    await page.evaluate(() => { location.hash = '#/lineage/model/nope'; });
+    await page.waitForSelector('#view > section[data-state="error"] code', { timeout: 15_000 });
+    expect(await page.textContent('#view .error code')).toBe('SP_ERR_LINEAGE_NOT_FOUND');
+    await page.close();
+    // The unknown model's 404 is the one console error the page may log.
+    expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
+  }, 60_000);
+});

@@ -1,5 +1,6 @@
 /** A full file system (a 3 MB tmpfs, mounted as root): ingest, features and validate fail with
- * SP_ERR_DISK_FULL naming the folder, the previous outputs stay intact and no temp file is left.
+ * SP_ERR_DISK_FULL naming the folder, the previous outputs stay intact and no temp file is left; a
+ * store that cannot even be opened (its shared-memory file cannot be made) is SP_ERR_DISK_FULL too.
  * Skips with a printed reason when not root or when the mount fails. */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../src/core/fs.js';
+import { Workspace } from '../src/core/workspace.js';
+import { openRegistry, type Registry } from '../src/registry/store.js';
 import { runCli } from './helpers/cli.js';
 
 
@@ -54,11 +57,17 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
 
 describe.skipIf(skip !== null)('a full file system', () => {
   const ws = (): string => join(mnt, 'ws');
+  let held: Registry | undefined;
+  afterAll(() => held?.close());
   beforeAll(async () => {
     for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features', '--window', '5'], ['validate', '--fail-on', 'never']]) {
       const r = sp([...step, '-w', ws()]);
       expect(r.status, r.stderr).toBe(0);
     }
+    // A store another process holds open (as `serve` does) keeps its shared-memory file, so the
+    // commands below open it and fail where their outputs go; the last case closes it.
+    held = openRegistry(new Workspace(ws()), { readonly: true });
+    held.listRuns({ limit: 1 });
     // Leave 4 KB: smaller than any of the outputs below.
     const s = await statfs(mnt);
     await writeFile(join(mnt, 'filler'), Buffer.alloc(Number(s.bavail) * Number(s.bsize) - 4096));
@@ -81,5 +90,15 @@ describe.skipIf(skip !== null)('a full file system', () => {
     expect(await Promise.all(watched.map((d) => snapshot(join(ws(), d))))).toEqual(before);
     expect(await temps(ws())).toEqual([]);
     expect(JSON.parse(await readFile(join(ws(), 'tables', 'prices.report.json'), 'utf8'))).toHaveProperty('rows_kept');
+  });
+
+  it('a store nobody holds open cannot be opened on the full disk → SP_ERR_DISK_FULL naming the workspace', async () => {
+    held?.close();
+    held = undefined;
+    const before = await snapshot(join(ws(), 'store'));
+    const r = sp(['ingest', '--force', '-w', ws()]);
+    expect(r.error?.code, r.stderr).toBe('SP_ERR_DISK_FULL');
+    expect(r.error!.message).toContain(ws());
+    expect(await snapshot(join(ws(), 'store'))).toEqual(before);
   });
 });

@@ -18,13 +18,14 @@ const ok = (ws: string, args: string[]): Record<string, any> => {
   return res.json.data as Record<string, any>;
 };
 
-/** The forecasts table without the run and the time they were written at; and the forecast runs. */
+/** The forecasts table without the run and the time they were written at; and the forecast runs that wrote
+ * forecasts (every `forecast` command records a run, the partitions' and a failed commit's included). */
 function stored(ws: string): { rows: unknown[]; runs: number } {
   const reg = openRegistry(new Workspace(ws), { readonly: true });
   try {
     return {
       rows: reg.all('read', 'SELECT model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume FROM forecasts ORDER BY model_id, symbol, target_date'),
-      runs: reg.get<{ n: number }>('count', "SELECT count(*) AS n FROM runs WHERE kind = 'forecast'")!.n,
+      runs: reg.get<{ n: number }>('count', "SELECT count(*) AS n FROM runs WHERE kind = 'forecast' AND run_id IN (SELECT run_id FROM forecasts)")!.n,
     };
   } finally {
     reg.close();

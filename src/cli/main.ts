@@ -22,7 +22,8 @@ import { duckdbResourceError } from '../db/duckdb-errors.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
 import type { CommandContext } from './context.js';
 import { GlobalOptions, outputMode, type Globals, type OutputMode } from './globals.js';
-import { fieldsOf, flagsOf, helpOf, parseOptions, type CommandSpec, type Prepared } from './options.js';
+import { commandLine, recordCommandRun } from './command-run.js';
+import { fieldsOf, flagsOf, helpOf, kebab, parseOptions, type CommandSpec, type Prepared } from './options.js';
 
 /** package.json's version (src/cli/ and dist/cli/ both sit two folders below it). */
 export function readVersion(): string {
@@ -48,8 +49,19 @@ function printError(s: Session, err: StockpipeError): void {
   if (s.mode.debug && err.stack) process.stderr.write(`${err.stack}\n${err.cause instanceof Error ? `cause: ${err.cause.stack}\n` : ''}`);
 }
 
-/** Builds the context, runs one command, prints its result. */
-async function execute(s: Session, name: string, g: Globals, cmd: Prepared<Globals>, globalFlags: Record<string, unknown>): Promise<void> {
+/** What a recorded command's run keeps of its command line: the command, each option and argument given. */
+function runParams(spec: CommandSpec<Globals>, opts: Record<string, unknown>, args: readonly unknown[]): Record<string, unknown> {
+  const params: Record<string, unknown> = { command: spec.name };
+  Object.keys(spec.args?.shape ?? {}).forEach((k, i) => {
+    if (args[i] !== undefined) params[`arg.${k}`] = args[i];
+  });
+  for (const [k, v] of Object.entries(opts)) if (v !== undefined && v !== false) params[`option.${kebab(k)}`] = v;
+  return params;
+}
+
+/** Builds the context, runs one command (recording its run when it writes), prints its result. */
+async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: Prepared<Globals>, globalFlags: Record<string, unknown>, params: Record<string, unknown>): Promise<void> {
+  const name = spec.name.split(' ').pop()!;
   const { json, debug } = s.mode;
   configureLog({ level: debug ? 'debug' : g.quiet ? 'error' : 'warn' });
   const file = readConfigFile(g.config, process.cwd());
@@ -72,7 +84,9 @@ async function execute(s: Session, name: string, g: Globals, cmd: Prepared<Globa
     now: () => new Date(),
     explicitFetch: explicitFetchKeys({ file, env: process.env, flags }),
   };
-  const result = await cmd.run(ctx, { globals: g, version: s.version });
+  const invoke = () => cmd.run(ctx, { globals: g, version: s.version });
+  const result = spec.records === undefined ? await invoke()
+    : await recordCommandRun(ws, { kind: spec.records, name: commandLine(spec.name, params), params, env: process.env, log: ctx.log }, invoke);
   if (result.printed) return;
   if (json) process.stdout.write(`${JSON.stringify({ ok: true, data: result.data })}\n`);
   else if (!g.quiet) process.stdout.write(`${result.human}\n`);
@@ -117,7 +131,7 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
     cmd.action(async () => {
       const globals = parseOptions(GlobalOptions, program.opts());
       const prepared = spec.prepare(cmd.opts(), cmd.processedArgs);
-      await execute(s, cmd.name(), globals, prepared, globalFlags(globals));
+      await execute(s, spec, globals, prepared, globalFlags(globals), runParams(spec, cmd.opts(), cmd.processedArgs as unknown[]));
     });
   }
   return program;

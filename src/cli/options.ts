@@ -57,6 +57,8 @@ export interface CommandSpec<G = Record<string, unknown>> {
   notes?: string;
   /** The group's command when none is named (`stockpipe runs` = `runs list`). */
   isDefault?: boolean;
+  /** The kind of the run the command records (cli/command-run): set on every command that writes. */
+  records?: string;
   options: z.ZodObject;
   args?: z.ZodObject;
   /** argv values → the config flags and the bound handler; throws SP_ERR_USAGE. */
@@ -75,6 +77,7 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
   examples: readonly string[];
   notes?: string;
   isDefault?: boolean;
+  records?: string;
   options: O;
   args?: A;
   run: (o: z.output<O> & z.output<A>, ctx: CommandContext, inv: Invocation<G>) => Promise<CommandResult>;
@@ -85,6 +88,7 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
     examples: def.examples,
     notes: def.notes,
     isDefault: def.isDefault,
+    records: def.records,
     options: def.options,
     args: def.args,
     prepare(rawOptions, rawArgs) {

@@ -1,11 +1,13 @@
 /** @module cli/runs
- * `stockpipe runs list|show ID|logs ID TASK`: the pipeline run history in the store; `runs cancel ID`
- * stops a running run (pipeline/cancel-run) and waits until its runner has marked it. */
+ * `stockpipe runs list|show ID|logs ID TASK|cancel ID`: the run history in the store. `runs list` lists
+ * pipeline runs unless `--kind` asks for command runs (docs/cli.md); `runs show` finds a run of any kind;
+ * `runs cancel ID` stops a running run (pipeline/cancel-run) and waits until its runner has marked it. */
 import { readFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { taskLine } from '../pipeline/live-view.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
+import { countRuns, getRunDetails, listRunSummaries, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 
@@ -26,14 +28,53 @@ function mustGet(reg: Registry, id: string): PipelineRunDetails {
 
 const counts = (r: PipelineRunSummary): string => Object.entries(r.task_counts).map(([k, n]) => `${n} ${k}`).join(', ');
 
-export async function runsListCommand(ctx: CommandContext, opts: { limit?: number; offset?: number; pipeline?: string; status?: string; backfill?: string }): Promise<CommandResult<{ runs: PipelineRunSummary[]; total: number }>> {
+const secs = (s: number | null): string => (s === null ? '' : `${s} s`);
+
+/** `runs list --kind K|all`: command runs (and pipeline runs with `all`), in the generic shape. */
+function kindList(ctx: CommandContext, opts: { limit?: number; offset?: number; status?: string; kind: string; parent?: string }): CommandResult<{ kind: string; runs: RunSummary[]; total: number }> {
+  const q = { kind: opts.kind === 'all' ? undefined : opts.kind, status: opts.status, parent: opts.parent, limit: opts.limit, offset: opts.offset };
+  const data = withStore(ctx, (reg) => ({ kind: opts.kind, runs: listRunSummaries(reg, q), total: countRuns(reg, q) }));
+  const lines = data.runs.map((r) => `${r.run_id}  ${r.kind.padEnd(9)} ${r.status.padEnd(9)} ${r.started_at}  ${secs(r.seconds).padEnd(9)} ${r.name ?? ''}${r.parent_run_id ? `  (in ${r.parent_run_id})` : ''}`);
+  return { data, human: data.runs.length === 0 ? `no ${opts.kind === 'all' ? '' : `${opts.kind} `}runs` : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
+}
+
+export async function runsListCommand(ctx: CommandContext, opts: { limit?: number; offset?: number; pipeline?: string; status?: string; backfill?: string; kind?: string; parent?: string }): Promise<CommandResult<{ runs: PipelineRunSummary[] | RunSummary[]; total: number }>> {
+  if ((opts.kind !== undefined && opts.kind !== 'pipeline') || opts.parent !== undefined) {
+    if (opts.pipeline !== undefined || opts.backfill !== undefined) throw new StockpipeError('SP_ERR_USAGE', '--pipeline and --backfill filter pipeline runs; they do not go with --kind or --parent', { hint: 'e.g. stockpipe runs list --kind train, or stockpipe runs list --pipeline daily' });
+    return kindList(ctx, { ...opts, kind: opts.kind ?? 'all' });
+  }
   const data = withStore(ctx, (reg) => ({ runs: listPipelineRuns(reg, opts), total: countPipelineRuns(reg, opts) }));
   const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${(r.logical_date ?? '').padEnd(10)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}${r.backfill_id ? `  backfill ${r.backfill_id.slice(0, 8)}` : ''}`);
   return { data, human: data.runs.length === 0 ? 'no pipeline runs yet: try `stockpipe run train`' : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
 }
 
-export async function runsShowCommand(ctx: CommandContext, id: string): Promise<CommandResult<PipelineRunDetails>> {
-  const run = withStore(ctx, (reg) => mustGet(reg, id));
+const snaps = (xs: readonly { id: number; table: string }[]): string => xs.map((s) => `${s.table} ${s.id}`).join(', ') || '-';
+
+/** A command run (train, ingest, …): its row, params, lineage. */
+function showCommandRun(run: RunDetails): CommandResult<RunDetails> {
+  const lines = [
+    `run ${run.run_id} (${run.kind}${run.name ? `: ${run.name}` : ''}) ${run.status}, started ${run.started_at}${run.seconds === null ? '' : `, ${run.seconds} s`}`,
+    ...(run.parent ? [`  in ${run.parent.kind} run ${run.parent.run_id}${run.params['pipeline.task'] ? ` (task ${run.params['pipeline.task']})` : ''}`] : []),
+    ...(run.error ? [`  error: ${run.error}`] : []),
+    `  read: ${snaps(run.read)}   wrote: ${snaps(run.wrote)}`,
+    ...run.models.map((m) => `  registered model ${m.id} (${m.kind})${m.aliases.length ? ` [${m.aliases.join(', ')}]` : ''}`),
+    ...run.children.map((c) => `  child ${c.kind} run ${c.run_id} ${c.status}`),
+    ...Object.entries(run.params).map(([k, v]) => `  ${k} = ${v ?? ''}`),
+    `  lineage: stockpipe lineage run ${run.run_id}`,
+  ];
+  return { data: run, human: lines.join('\n') };
+}
+
+export async function runsShowCommand(ctx: CommandContext, id: string): Promise<CommandResult<PipelineRunDetails | RunDetails>> {
+  const found = withStore(ctx, (reg): { pipeline: PipelineRunDetails & { child_runs: RunSummary[] } } | { run: RunDetails } => {
+    const pipeline = getPipelineRun(reg, id);
+    if (pipeline !== null) return { pipeline: { ...pipeline, child_runs: listRunSummaries(reg, { parent: id, limit: 10_000 }) } };
+    const run = getRunDetails(reg, id);
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no run '${id}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list` (pipeline runs) or `stockpipe runs list --kind all`.' });
+    return { run };
+  });
+  if ('run' in found) return showCommandRun(found.run);
+  const run = found.pipeline;
   const lines = [
     `run ${run.run_id} (${run.pipeline}${run.logical_date ? ` for ${run.logical_date}` : ''}${run.backfill_id ? `, backfill ${run.backfill_id}` : ''}) ${run.status}, started ${run.started_at}${run.seconds === null ? '' : `, ${run.seconds} s`}`,
     ...(run.error ? [`  error: ${run.error}`] : []),
@@ -42,6 +83,7 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
       // Executor bullmq: which worker ran the task, or each of its partitions.
       ...t.workers.map((w) => `      ${w.partition === null ? 'on' : `[${w.partition}] on`} worker ${w.worker} (${w.host}, pid ${w.pid}) in ${w.seconds} s${w.claims !== undefined && w.claims > 1 ? `, after ${w.claims - 1} redelivery(ies)` : ''}`),
     ]),
+    ...(run.child_runs.length ? [`  ${run.child_runs.length} command runs: stockpipe runs list --parent ${run.run_id}`] : []),
   ];
   return { data: run, human: lines.join('\n') };
 }

@@ -27,6 +27,7 @@ import { registerModelRoutes } from './routes-models.js';
 import { type ControlOptions, registerControlRoutes } from './routes-control.js';
 import { registerLogRoutes } from './routes-logs.js';
 import { registerExportRoutes } from './routes-export.js';
+import { registerLineageRoutes } from './routes-lineage.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -225,5 +226,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   registerControlRoutes(app, { ws, registry, control: opts.control });
   registerLogRoutes(app, { ws, registry });
   registerExportRoutes(app, { ws, registry });
+  registerLineageRoutes(app, registry);
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

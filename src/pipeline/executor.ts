@@ -47,6 +47,11 @@ export function progressOfLine(line: string): { fraction?: number; note: string 
   return { note: line.replace(/\s+/g, ' ').slice(0, 60), fraction: pct ? Number(pct[1]) / 100 : undefined };
 }
 
+/** What a task's command is told of its pipeline run, so the run it records is that run's child (cli/command-run). */
+export function parentRunEnv(job: Pick<CommandJob, 'runId' | 'task'>): Record<string, string> {
+  return { STOCKPIPE_PARENT_RUN_ID: job.runId, STOCKPIPE_PARENT_TASK: job.task };
+}
+
 /** Runs commands as child processes of this process (the default). */
 export class LocalExecutor implements CommandExecutor {
   readonly kind = 'local' as const;
@@ -54,7 +59,7 @@ export class LocalExecutor implements CommandExecutor {
   async run(job: CommandJob): Promise<CommandRun> {
     const token = randomBytes(4).toString('hex');
     const data = await runCommandProcess({
-      mainScript: this.mainScript, args: job.args.map((a) => a.replaceAll(EXECUTION_TOKEN, token)), logPath: job.logPath, signal: job.signal, processes: job.processes, env: this.env,
+      mainScript: this.mainScript, args: job.args.map((a) => a.replaceAll(EXECUTION_TOKEN, token)), logPath: job.logPath, signal: job.signal, processes: job.processes, env: { ...this.env, ...parentRunEnv(job) },
       onLine: job.onProgress === undefined ? undefined : (line) => job.onProgress!(progressOfLine(line)),
     });
     return { data, worker: null };

@@ -20,7 +20,7 @@ import { runCommandProcess } from '../pipeline/subprocess.js';
 import { claimJob } from '../registry/job-claims.js';
 import { openRegistry } from '../registry/store.js';
 import { checkRedis, redisTarget } from './connection.js';
-import { EXECUTION_TOKEN, progressOfLine } from '../pipeline/executor.js';
+import { EXECUTION_TOKEN, parentRunEnv, progressOfLine } from '../pipeline/executor.js';
 import { cancelKey } from './executor.js';
 import { errorReason, JobData, type JobResult, QUEUE_NAME, type WorkerIdentity } from './protocol.js';
 
@@ -106,7 +106,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       let lastProgress = 0;
       const data = await runCommandProcess({
         mainScript: o.mainScript, args, logPath: d.log_path, signal: stop.signal,
-        env: { ...process.env, ...d.env, STOCKPIPE_JOB_ID: id, STOCKPIPE_JOB_TOKEN: execution, STOCKPIPE_JOB_REGISTRY: ws.registryPath },
+        env: { ...process.env, ...d.env, ...parentRunEnv({ runId: d.run_id, task: d.task }), STOCKPIPE_JOB_ID: id, STOCKPIPE_JOB_TOKEN: execution, STOCKPIPE_JOB_REGISTRY: ws.registryPath },
         onLine: (line) => {
           const now = Date.now();
           if (now - lastProgress < 500) return;

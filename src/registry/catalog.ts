@@ -6,6 +6,7 @@
  * A commit checks that the table's current snapshot is still the one the writer started from
  * (optimistic concurrency, as Delta Lake and Iceberg do) and stores everything in one transaction. */
 import { StockpipeError } from '../core/errors.js';
+import { currentRunScope } from './run-scope.js';
 import { parseTime, type Registry } from './store.js';
 
 /** The tables the store keeps. */
@@ -235,6 +236,8 @@ export function commitSnapshot(reg: Registry, c: CommitInput): SnapshotRecord {
         [c.table, f.path, f.partition, f.rows, f.bytes, f.symbol_min, f.symbol_max, f.date_min, f.date_max, id],
       );
     }
+    const scope = currentRunScope();
+    if (scope !== null) reg.run('record lineage', "INSERT OR IGNORE INTO run_snapshots (run_id, snapshot_id, role) VALUES (?, ?, 'wrote')", [scope.runId, id]);
     for (const ch of c.changes ?? []) reg.run('record change', 'INSERT INTO snapshot_changes (snapshot_id, symbol, from_date) VALUES (?, ?, ?)', [id, ch.symbol, ch.from_date]);
     if (c.ingestState) {
       if (c.ingestState.reset) reg.run('reset ingest state', 'DELETE FROM ingest_files');

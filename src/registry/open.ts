@@ -27,7 +27,8 @@ function hintFor(sqliteCode: string, file: string): string | undefined {
 /** SQLite errors become SP_ERR_REGISTRY naming the file; StockpipeErrors and bugs pass through. */
 export function registryError(file: string, what: string, err: unknown): unknown {
   if (!(err instanceof Database.SqliteError)) return err;
-  if (err.code.startsWith('SQLITE_FULL')) return diskFullError(dirname(file), err);
+  // SHMSIZE: the shared-memory file beside a store nobody holds open could not be sized (no space left).
+  if (err.code.startsWith('SQLITE_FULL') || err.code === 'SQLITE_IOERR_SHMSIZE') return diskFullError(dirname(file), err);
   return new StockpipeError('SP_ERR_REGISTRY', `registry ${file}: ${what}: ${err.message} (${err.code})`, { hint: hintFor(err.code, file), cause: err });
 }
 

@@ -3,6 +3,7 @@
  * Append new migrations at the end; never edit one that has shipped. The typed API is store.ts. */
 import type { Database } from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
+import { LINEAGE_MIGRATION } from './schema-lineage.js';
 import { STUDIES_MIGRATION } from './schema-studies.js';
 import { TAGS_MIGRATION } from './schema-tags.js';
 
@@ -331,6 +332,7 @@ CREATE UNIQUE INDEX model_versions_job_key ON model_versions(job_key) WHERE job_
   },
   STUDIES_MIGRATION,
   TAGS_MIGRATION,
+  LINEAGE_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import { assertAliasTakes } from './alias-kinds.js';
 import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
 import { connect, registryError } from './open.js';
 import { compareModelVersions, decidePromotion, type PromoteOptions } from './promote.js';
+import { currentRunScope } from './run-scope.js';
 import type {
   AliasMove, AliasReason, ArtifactRecord, DataVersion, MetricInput, MetricRecord, ModelComparison, ModelKind, ModelMetrics,
   ModelVersion, PromoteDecision, RegisterModelInput, RunDetails, RunInput, RunRecord, RunStatus, TestSlice,
@@ -81,12 +82,27 @@ export class Registry {
 
   // ---- runs -------------------------------------------------------------------------------------
 
-  /** Starts a run (status 'running'); returns its run_id. */
+  /**
+   * Starts a run (status 'running'); returns its run_id. Inside a command's run scope
+   * (registry/run-scope) the first run without an id of its own is the command's run (its row takes
+   * the name and seed); later ones are nested under it.
+   */
   startRun(input: RunInput): string {
+    const scope = input.run_id === undefined && input.kind !== 'pipeline' ? currentRunScope() : null;
+    if (scope !== null && !scope.adopted) {
+      scope.adopted = true;
+      this.write('start run', () => {
+        this.q(`INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at, git_sha, config_hash, seed) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+          ON CONFLICT (run_id) DO UPDATE SET name = COALESCE(excluded.name, name), git_sha = COALESCE(excluded.git_sha, git_sha),
+          config_hash = COALESCE(excluded.config_hash, config_hash), seed = COALESCE(excluded.seed, seed)`)
+          .run(scope.runId, scope.kind, input.name ?? null, scope.parentRunId, this.stamp(), input.git_sha ?? null, input.config_hash ?? null, input.seed ?? null);
+      });
+      return scope.runId;
+    }
     const runId = input.run_id ?? randomUUID().replaceAll('-', '');
     this.write('start run', () => {
       this.q(`INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at, git_sha, config_hash, seed)
-        VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`).run(runId, input.kind, input.name ?? null, input.parent_run_id ?? null, input.started_at ?? this.stamp(),
+        VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)`).run(runId, input.kind, input.name ?? null, input.parent_run_id ?? scope?.runId ?? null, input.started_at ?? this.stamp(),
         input.git_sha ?? null, input.config_hash ?? null, input.seed ?? null);
     });
     return runId;

@@ -188,3 +188,12 @@ export interface ModelComparison {
   /** What promotion compares: each model's backtest score (CV folds or validation window; never the test slice). */
   backtest: { a: { on: string; metrics: MetricSet }; b: { on: string; metrics: MetricSet }; same_rows: boolean; differences: MetricDifference[] };
 }
+
+/** A data version to record (registry recordDataVersion): content-addressed by `hash`. */
+export interface DataVersionInput {
+  hash: string;
+  kind: string;
+  path?: string;
+  rows?: number;
+  details?: Record<string, unknown>;
+}

@@ -6,6 +6,7 @@ import { type ErrorCode, StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { sqlString } from '../db/duckdb.js';
 import { type AsOf, currentSnapshot, type DataFileRecord, liveFiles, parseAsOf, type SnapshotRecord, snapshotAsOf, type StoreTable } from '../registry/catalog.js';
+import { noteSnapshotRead } from '../registry/run-scope.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 
 /** A table as of one snapshot: the snapshot, its live files and their absolute paths. */
@@ -41,6 +42,7 @@ export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: 
       hint: 'Vacuum keeps the snapshots asked for (--keep-snapshots, --older-than) and every model lineage; pick a kept snapshot.',
     });
   }
+  noteSnapshotRead(snapshot.id);
   return { table, snapshot, files, paths: files.map((f) => ws.path(f.path)) };
 }
 

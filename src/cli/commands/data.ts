@@ -25,6 +25,7 @@ export const bucketList = z.string().transform((v, ctx): number[] => {
 
 export const fetch = defineCommand({
   name: 'fetch',
+  records: 'fetch',
   summary: 'acquire daily bars into <workspace>/raw/<source-id>/ with a manifest.json',
   options: z
     .object({
@@ -56,6 +57,7 @@ export const fetch = defineCommand({
 
 export const ingest = defineCommand({
   name: 'ingest',
+  records: 'ingest',
   summary: 'combine the fetched CSVs into the prices table (a snapshot of Parquet files under store/, viewed in tables/prices/) with a row-accounting report',
   options: z
     .object({
@@ -81,6 +83,7 @@ export const ingest = defineCommand({
 
 export const features = defineCommand({
   name: 'features',
+  records: 'features',
   summary: 'rolling features per symbol → a new snapshot of tables/features/ (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling; only changed tails when it can)',
   options: z
     .object({
@@ -114,6 +117,7 @@ export const features = defineCommand({
 
 export const validate = defineCommand({
   name: 'validate',
+  records: 'validate',
   summary: 'check a table against its saved reference (schema, ranges, nulls, price/volume quirks, calendar gaps, drift by PSI) → validation/latest.json; exit 1 on errors',
   options: z
     .object({

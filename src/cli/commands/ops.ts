@@ -42,6 +42,7 @@ export const serve = defineCommand({
 
 export const monitor = defineCommand({
   name: 'monitor',
+  records: 'monitor',
   summary: 'score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain',
   options: z
     .object({
@@ -199,7 +200,7 @@ export const worker = defineCommand({
 export const runsList = defineCommand({
   name: 'runs list',
   isDefault: true,
-  summary: 'pipeline runs, newest first, with task counts by state',
+  summary: 'pipeline runs, newest first, with task counts by state (--kind: the runs of writing commands)',
   options: z
     .object({
       limit: whole().default(50).describe('at most N runs'),
@@ -207,19 +208,21 @@ export const runsList = defineCommand({
       pipeline: z.string().optional().describe('only runs of this pipeline').register(cli, { arg: 'name' }),
       status: z.string().optional().describe('only runs in this state (running, finished, failed, cancelled, abandoned: left running by a killed runner)'),
       backfill: z.string().optional().describe("only this backfill's runs").register(cli, { arg: 'id' }),
+      kind: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a run kind such as train, or all').optional().describe('runs of this kind (ingest, features, train, promote, …) or all, in the command-run shape (docs/cli.md)').register(cli, { arg: 'kind', defaultText: 'pipeline' }),
+      parent: z.string().optional().describe("only this run's child runs (a pipeline run's task commands)").register(cli, { arg: 'run-id' }),
     })
     .strict(),
-  examples: ['stockpipe runs', 'stockpipe runs list --status failed --json'],
+  examples: ['stockpipe runs', 'stockpipe runs list --status failed --json', 'stockpipe runs list --kind train', 'stockpipe runs list --kind all --parent <pipeline-run-id>'],
   run: async (o, ctx) => {
     inRange('--limit', o.limit, 1, Number.MAX_SAFE_INTEGER);
     inRange('--offset', o.offset, 0, Number.MAX_SAFE_INTEGER);
-    return (await import('../runs.js')).runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status, backfill: o.backfill });
+    return (await import('../runs.js')).runsListCommand(ctx, { limit: o.limit, offset: o.offset, pipeline: o.pipeline, status: o.status, backfill: o.backfill, kind: o.kind, parent: o.parent });
   },
 });
 
 export const runsShow = defineCommand({
   name: 'runs show',
-  summary: 'one run: its tasks in order with state, attempts, duration, rows in/out, errors',
+  summary: 'one run: a pipeline run with its tasks (state, attempts, duration, rows, errors), or a command run with its params and lineage',
   args: z.object({ 'run-id': z.string() }).strict(),
   options: none,
   examples: ['stockpipe runs show <run-id> --json'],

@@ -24,6 +24,7 @@ const tickerList = z.string().transform((v, ctx): string[] => {
 
 export const exportTable = defineCommand({
   name: 'export',
+  records: 'export',
   summary: 'one file of a table (prices, features: as of a snapshot, the _snapshot_id lineage column included; forecasts: from the registry), optionally some symbols and dates, sorted by symbol and date: .parquet or .csv',
   args: z.object({ table: z.string() }).strict(),
   options: z
@@ -47,6 +48,7 @@ export const exportTable = defineCommand({
 
 export const vacuum = defineCommand({
   name: 'vacuum',
+  records: 'vacuum',
   summary: 'compact buckets with several files, then delete the files no kept snapshot or model lineage needs, orphans older than an hour and the stage folders finished runs left behind',
   options: z
     .object({

@@ -1,9 +1,10 @@
 /** @module dashboard/client/main
  * The dashboard page: hash routes (#/runs, #/runs/<id>, #/models, #/studies[/<id>], #/symbols/<SYM>, #/data,
- * #/monitoring, #/try) → one view at a time. Each view gets a context whose signal aborts (and
- * whose timers stop) when the route changes. The views live in views/. */
+ * #/monitoring, #/try, #/lineage[/model|run|snapshot/<id>]) → one view at a time. Each view gets a
+ * context whose signal aborts (and whose timers stop) when the route changes. The views live in views/. */
 import { errorBox, h, mount } from './dom.js';
 import { dataView } from './views/data.js';
+import { lineageView } from './views/lineage.js';
 import { modelsView } from './views/models.js';
 import { monitoringView } from './views/monitoring.js';
 import { runsView } from './views/runs.js';
@@ -35,6 +36,7 @@ const VIEWS: [string, string, View][] = [
   ['data', 'Data', dataView],
   ['monitoring', 'Monitoring', monitoringView],
   ['try', 'Try it', tryView],
+  ['lineage', 'Lineage', lineageView],
 ];
 
 const main = h('main', { id: 'view', 'aria-live': 'polite' });

@@ -1,6 +1,6 @@
 /** @module ml/tune/data
  * The rows a study tunes on: the volume dataset's rows dated before the test cut, copied out, so the
- * evaluators never hold a test row (SPEC §15: the test slice is read once, for the report). */
+ * evaluators never hold a test row (docs/tuning.md: the test slice is read once, for the report). */
 import { StockpipeError } from '../../core/errors.js';
 import { civilFromDays } from '../../etl/csv-parse.js';
 import { hashArrays, type VolumeDataset } from '../dataset.js';

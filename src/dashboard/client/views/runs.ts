@@ -145,7 +145,7 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
   function draw(): void {
     mount(head, h('h1', null, run.pipeline, ' ', badge(run.status)),
       h('p', { class: 'meta' }, `run ${run.run_id}${run.logical_date ? ` · for ${run.logical_date}` : ''} · started ${when(run.started_at)} · ${dur(run.seconds)}`,
-        run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null), run.error ? errorBox({ message: run.error }) : null,
+        run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null, ' · ', h('a', { href: `#/lineage/run/${encodeURIComponent(run.run_id)}`, class: 'lineage-link' }, 'lineage')), run.error ? errorBox({ message: run.error }) : null,
       runActions(run, () => void refresh()));
     for (const b of modes.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
     mount(graph, mode === 'gantt'

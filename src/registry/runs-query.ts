@@ -1,0 +1,56 @@
+/** @module registry/runs-query
+ * Every run in the store, of any kind (`stockpipe runs list --kind K`, `runs show` of a command run):
+ * pipeline runs have their own richer view in registry/pipeline. */
+import type { ArtifactRecord, MetricRecord, RunRecord } from './types.js';
+import type { Registry } from './store.js';
+import { runLineageDoc, type ModelRef, type RunRef, type SnapshotRef } from './lineage-docs.js';
+
+export interface RunQuery {
+  /** A run kind (`train`, `ingest`, …), or undefined for every kind. */
+  kind?: string;
+  status?: string;
+  /** Only the children of this run (a pipeline run's task commands). */
+  parent?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface RunSummary extends RunRecord {
+  /** ended_at − started_at, or null while it runs. */
+  seconds: number | null;
+}
+
+/** A command run in full: the row, params, metrics, artifacts and its lineage. */
+export interface RunDetails extends RunSummary {
+  params: Record<string, string | null>;
+  metrics: MetricRecord[];
+  artifacts: ArtifactRecord[];
+  parent: RunRef | null;
+  children: RunRef[];
+  read: SnapshotRef[];
+  wrote: SnapshotRef[];
+  models: ModelRef[];
+}
+
+const WHERE = '(@kind IS NULL OR kind = @kind) AND (@status IS NULL OR status = @status) AND (@parent IS NULL OR parent_run_id = @parent)';
+const SECONDS = "CASE WHEN ended_at IS NULL THEN NULL ELSE ROUND((julianday(ended_at) - julianday(started_at)) * 86400, 3) END AS seconds";
+const bind = (q: RunQuery) => ({ kind: q.kind ?? null, status: q.status ?? null, parent: q.parent ?? null });
+
+/** Runs matching the query, newest first. */
+export function listRunSummaries(reg: Registry, q: RunQuery = {}): RunSummary[] {
+  const sql = `SELECT *, ${SECONDS} FROM runs WHERE ${WHERE} ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`;
+  return reg.all<RunSummary>('list runs', sql, { ...bind(q), limit: q.limit ?? 50, offset: q.offset ?? 0 });
+}
+
+export function countRuns(reg: Registry, q: RunQuery = {}): number {
+  return reg.get<{ n: number }>('count runs', `SELECT COUNT(*) AS n FROM runs WHERE ${WHERE}`, bind(q))?.n ?? 0;
+}
+
+/** One run of any kind with params, metrics, artifacts and lineage; null when unknown. */
+export function getRunDetails(reg: Registry, id: string): RunDetails | null {
+  const row = reg.get<RunSummary>('read run', `SELECT *, ${SECONDS} FROM runs WHERE run_id = ?`, [id]);
+  const run = row === undefined ? null : reg.getRun(id);
+  if (row === undefined || run === null) return null;
+  const l = runLineageDoc(reg, id, { files: 0 });
+  return { ...row, params: run.params, metrics: run.metrics, artifacts: run.artifacts, parent: l.parent, children: l.children, read: l.read, wrote: l.wrote, models: l.models };
+}
