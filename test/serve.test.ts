@@ -1,6 +1,6 @@
 /** The prediction API (docs/api.md) through Fastify's inject, and one real listening server. */
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { scorerFromJSON } from '../src/ml/volume-model.js';
@@ -195,8 +195,12 @@ describe('hot swap', () => {
     const { openRegistry } = await import('../src/registry/store.js');
     const reg = openRegistry(ws);
     reg.setAlias('champion', 'naive-2', 'manual');
+    const info = vi.spyOn(silentLog, 'info');
     await holder.refresh();
     expect(holder.current?.id).toBe('naive-2');
+    // the swap is said in plain words in serve's log
+    expect(info).toHaveBeenCalledWith({ model_id: 'naive-2', previous: 'poly-1' }, 'the champion moved: now serving naive-2 (naive), was poly-1; requests already in flight finish on the previous one');
+    info.mockRestore();
     // A broken model: registered with valid files, then its model.json corrupted before the swap.
     const dir = await registerModel(ws, 'poly-3', polyJson(), {});
     await writeFile(join(dir, 'model.json'), '{"format":"stockpipe-poly2","coef":[1]}');

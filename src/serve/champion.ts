@@ -85,7 +85,7 @@ export class ChampionHolder {
       const previous = this.current?.id;
       this.current = loaded;
       this.failedId = undefined;
-      this.log.info({ model_id: loaded.id, previous }, 'serving model');
+      this.log.info({ model_id: loaded.id, previous }, previous === undefined ? `serving model ${loaded.id} (${loaded.kind})` : previous === loaded.id ? `reloaded model ${loaded.id}` : `the champion moved: now serving ${loaded.id} (${loaded.kind}), was ${previous}; requests already in flight finish on the previous one`);
       this.onSwap(loaded);
     } catch (err) {
       this.failedId = target.model_id;
