@@ -135,6 +135,22 @@ describe('stockpipe train / evaluate / models', () => {
     expect(d.slices.by_volume_decile.length).toBe(10);
   });
 
+  it('the human output gives units and says plainly which baseline beats the model, as its stored metrics do', async () => {
+    const ws = await featured();
+    const r = runCli(['train', '--trees', '5', '-w', ws]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('(MAE, RMSE: shares of daily volume; the _log columns: log1p(shares))');
+    const id = /trained (\S+) \(gbdt\)/.exec(r.stdout)?.[1];
+    const m = sp(ws, ['models', 'show', String(id)]).json.data.metrics as Record<string, { rmse: number; rmse_log: number }>;
+    const notes = r.stdout.split('\n').filter((l) => l.startsWith('  note: '));
+    const expected: string[] = [];
+    for (const [metric, where] of [['rmse_log', 'on the log scale'], ['rmse', 'on raw volume']] as const) {
+      const better = Object.keys(m).filter((k) => k !== 'gbdt' && m[k]![metric] < m.gbdt![metric]);
+      if (better.length > 0) expected.push(`${better.join(' and ')} ${better.length > 1 ? 'beat' : 'beats'} gbdt ${where}`);
+    }
+    expect(notes.map((l) => /^  note: (.*?) \(/.exec(l)?.[1])).toEqual(expected);
+  });
+
   it('the random split is labelled leaky', async () => {
     const r = sp(await featured(), ['train', '--kind', 'polyreg', '--split', 'random']);
     expect(r.code, r.stderr).toBe(0);

@@ -7,6 +7,8 @@ import type { TrainEnv } from '../ml/train-run.js';
 import { trainVolume, type TrainData } from '../ml/train-volume.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { promotionLine } from './promotion-text.js';
+import { baselineWins } from '../registry/model-summary.js';
+import type { ModelVersion } from '../registry/types.js';
 
 export type { TrainData };
 
@@ -32,6 +34,8 @@ export async function trainCommand(ctx: CommandContext, p: TrainParams & { promo
     `  protocol ${data.protocol.label}`,
     `  test slice (scored once, after choosing):`,
     metricsTable(data.metrics, data.kind),
+    '  (MAE, RMSE: shares of daily volume; the _log columns: log1p(shares))',
+    ...baselineWins({ kind: data.kind as ModelVersion['kind'], metrics: data.metrics as unknown as ModelVersion['metrics'] }).map((w) => `  note: ${w.note}`),
     data.lineage === null ? '' : `  data: features snapshot ${data.lineage.features_snapshot}${data.lineage.prices_snapshot === null ? '' : ` (prices snapshot ${data.lineage.prices_snapshot})`}, hash ${data.data_hash.slice(0, 16)}`,
     `  ${promotionLine(data.promotion)}`,
   ].filter(Boolean).join('\n');

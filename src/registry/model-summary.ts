@@ -62,7 +62,7 @@ function orderedKinds(mv: ModelVersion, own: string): string[] {
 }
 
 /** The baselines with a lower test rmse_log (log scale) and a lower raw RMSE than the model, each with a plain note. */
-export function baselineWins(mv: ModelVersion): BaselineWin[] {
+export function baselineWins(mv: Pick<ModelVersion, 'kind' | 'metrics'>): BaselineWin[] {
   const own = mv.metrics[mv.kind];
   if (!own) return [];
   const out: BaselineWin[] = [];
