@@ -148,7 +148,7 @@ describe('stockpipe train / evaluate / models', () => {
       const better = Object.keys(m).filter((k) => k !== 'gbdt' && m[k]![metric] < m.gbdt![metric]);
       if (better.length > 0) expected.push(`${better.join(' and ')} ${better.length > 1 ? 'beat' : 'beats'} gbdt ${where}`);
     }
-    expect(notes.map((l) => /^  note: (.*?) \(/.exec(l)?.[1])).toEqual(expected);
+    expect(notes.map((l) => /^ {2}note: (.*?) \(/.exec(l)?.[1])).toEqual(expected);
   });
 
   it('the random split is labelled leaky', async () => {
