@@ -5,17 +5,8 @@ import {
   modelLineageDoc, parseSnapshotId, runLineageDoc, snapshotLineageDoc, type ModelLineageDoc, type RunLineageDoc, type RunRef, type SnapshotLineageDoc,
   type SnapshotRef, type SourceNode,
 } from '../registry/lineage-docs.js';
-import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
-
-function withStore<T>(ctx: CommandContext, fn: (reg: Registry) => T): T {
-  const reg = openRegistry(ctx.ws, { readonly: true });
-  try {
-    return fn(reg);
-  } finally {
-    reg.close();
-  }
-}
+import { withRegistry } from './with-registry.js';
 
 const run = (r: RunRef | null): string => (r === null ? 'no recorded run' : `${r.kind} run ${r.run_id} (${r.status}, ${r.started_at})`);
 const snap = (s: SnapshotRef): string => `${s.table} snapshot ${s.id} (${s.operation}, ${s.rows} rows, ${s.files} files, ${s.created_at})`;
@@ -33,7 +24,7 @@ function sourceLines(s: SourceNode | null, arrow: string): string[] {
 }
 
 export async function lineageModelCommand(ctx: CommandContext, id: string, files: number): Promise<CommandResult<ModelLineageDoc>> {
-  const d = withStore(ctx, (reg) => modelLineageDoc(reg, id, { files }));
+  const d = withRegistry(ctx, true, (reg) => modelLineageDoc(reg, id, { files }));
   const lines = [
     `model ${d.model.id} (${d.model.kind}${d.model.aliases.length ? `, ${d.model.aliases.join(', ')}` : ''}), created ${d.model.created_at}`,
     `  ← trained by ${run(d.run)}${d.model.data_hash ? `, data hash ${d.model.data_hash.slice(0, 16)}…` : ''}`,
@@ -47,7 +38,7 @@ export async function lineageModelCommand(ctx: CommandContext, id: string, files
 
 export async function lineageSnapshotCommand(ctx: CommandContext, idText: string, files: number): Promise<CommandResult<SnapshotLineageDoc>> {
   const id = parseSnapshotId(idText);
-  const d = withStore(ctx, (reg) => snapshotLineageDoc(reg, id, { files }));
+  const d = withRegistry(ctx, true, (reg) => snapshotLineageDoc(reg, id, { files }));
   const lines = [
     snap(d.snapshot),
     `  written by ${run(d.snapshot.written_by)}`,
@@ -62,7 +53,7 @@ export async function lineageSnapshotCommand(ctx: CommandContext, idText: string
 }
 
 export async function lineageRunCommand(ctx: CommandContext, id: string, files: number): Promise<CommandResult<RunLineageDoc>> {
-  const d = withStore(ctx, (reg) => runLineageDoc(reg, id, { files }));
+  const d = withRegistry(ctx, true, (reg) => runLineageDoc(reg, id, { files }));
   const lines = [
     `${run(d.run)}${d.run.name ? `: ${d.run.name}` : ''}`,
     ...(d.run.error ? [`  error: ${d.run.error}`] : []),

@@ -2,11 +2,12 @@
  * `stockpipe models list|show|promote|compare|at|history`: command bodies over registry/store.
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
 import { promote } from '../registry/promote.js';
-import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision, type Registry } from '../registry/store.js';
+import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
 import { tagsOf, type Tags } from '../registry/tags.js';
 import { modelStudy, type ModelStudy } from '../registry/model-study.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { withRegistry } from './with-registry.js';
 import { workspaceRescorer } from '../ml/rescore.js';
 import { promotionLine } from './promotion-text.js';
 
@@ -48,15 +49,6 @@ export function table(headers: string[], rows: string[][], numeric: ReadonlySet<
   const line = (cells: string[]): string =>
     cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
-}
-
-function withRegistry<T>(ctx: CommandContext, readonly: boolean, fn: (reg: Registry) => T): T {
-  const reg = openRegistry(ctx.ws, { readonly, now: ctx.now });
-  try {
-    return fn(reg);
-  } finally {
-    reg.close();
-  }
 }
 
 /** `models list`: every model version, newest first, with its aliases and test metrics. */

@@ -10,15 +10,7 @@ import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDe
 import { countRuns, getRunDetails, listRunSummaries, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
-
-function withStore<T>(ctx: CommandContext, fn: (reg: Registry) => T): T {
-  const reg = openRegistry(ctx.ws, { readonly: true });
-  try {
-    return fn(reg);
-  } finally {
-    reg.close();
-  }
-}
+import { withRegistry } from './with-registry.js';
 
 function mustGet(reg: Registry, id: string): PipelineRunDetails {
   const run = getPipelineRun(reg, id);
@@ -33,7 +25,7 @@ const secs = (s: number | null): string => (s === null ? '' : `${s} s`);
 /** `runs list --kind K|all`: command runs (and pipeline runs with `all`), in the generic shape. */
 function kindList(ctx: CommandContext, opts: { limit?: number; offset?: number; status?: string; kind: string; parent?: string }): CommandResult<{ kind: string; runs: RunSummary[]; total: number }> {
   const q = { kind: opts.kind === 'all' ? undefined : opts.kind, status: opts.status, parent: opts.parent, limit: opts.limit, offset: opts.offset };
-  const data = withStore(ctx, (reg) => ({ kind: opts.kind, runs: listRunSummaries(reg, q), total: countRuns(reg, q) }));
+  const data = withRegistry(ctx, true, (reg) => ({ kind: opts.kind, runs: listRunSummaries(reg, q), total: countRuns(reg, q) }));
   const lines = data.runs.map((r) => `${r.run_id}  ${r.kind.padEnd(9)} ${r.status.padEnd(9)} ${r.started_at}  ${secs(r.seconds).padEnd(9)} ${r.name ?? ''}${r.parent_run_id ? `  (in ${r.parent_run_id})` : ''}`);
   return { data, human: data.runs.length === 0 ? `no ${opts.kind === 'all' ? '' : `${opts.kind} `}runs` : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
 }
@@ -43,7 +35,7 @@ export async function runsListCommand(ctx: CommandContext, opts: { limit?: numbe
     if (opts.pipeline !== undefined || opts.backfill !== undefined) throw new StockpipeError('SP_ERR_USAGE', '--pipeline and --backfill filter pipeline runs; they do not go with --kind or --parent', { hint: 'e.g. stockpipe runs list --kind train, or stockpipe runs list --pipeline daily' });
     return kindList(ctx, { ...opts, kind: opts.kind ?? 'all' });
   }
-  const data = withStore(ctx, (reg) => ({ runs: listPipelineRuns(reg, opts), total: countPipelineRuns(reg, opts) }));
+  const data = withRegistry(ctx, true, (reg) => ({ runs: listPipelineRuns(reg, opts), total: countPipelineRuns(reg, opts) }));
   const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${(r.logical_date ?? '').padEnd(10)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}${r.backfill_id ? `  backfill ${r.backfill_id.slice(0, 8)}` : ''}`);
   return { data, human: data.runs.length === 0 ? 'no pipeline runs yet: try `stockpipe run train`' : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
 }
@@ -66,7 +58,7 @@ function showCommandRun(run: RunDetails): CommandResult<RunDetails> {
 }
 
 export async function runsShowCommand(ctx: CommandContext, id: string): Promise<CommandResult<PipelineRunDetails | RunDetails>> {
-  const found = withStore(ctx, (reg): { pipeline: PipelineRunDetails & { child_runs: RunSummary[] } } | { run: RunDetails } => {
+  const found = withRegistry(ctx, true, (reg): { pipeline: PipelineRunDetails & { child_runs: RunSummary[] } } | { run: RunDetails } => {
     const pipeline = getPipelineRun(reg, id);
     if (pipeline !== null) return { pipeline: { ...pipeline, child_runs: listRunSummaries(reg, { parent: id, limit: 10_000 }) } };
     const run = getRunDetails(reg, id);
@@ -89,7 +81,7 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
 }
 
 export async function runsLogsCommand(ctx: CommandContext, id: string, task: string): Promise<CommandResult<{ run_id: string; task: string; path: string; log: string }>> {
-  const run = withStore(ctx, (reg) => mustGet(reg, id));
+  const run = withRegistry(ctx, true, (reg) => mustGet(reg, id));
   const t = run.tasks.find((x) => x.task === task);
   if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${task}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
   if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (${t.status === 'queued' || t.status === 'skipped' ? 'it never started' : 'it logged nothing: a quick in-process or cached task that succeeded'}: ${t.status})`);

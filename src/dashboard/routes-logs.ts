@@ -29,7 +29,7 @@ export interface LogMatch {
 }
 
 /** The task's log file, or SP_ERR_RUN_NOT_FOUND naming what is missing (the run, the task, its log). */
-async function taskLogFile(ws: Workspace, registry: RegistryReader, id: string, task: string): Promise<string> {
+export async function taskLogFile(ws: Workspace, registry: RegistryReader, id: string, task: string): Promise<string> {
   const run = registry.read((reg) => getPipelineRun(reg, id));
   if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
   const t = run.tasks.find((x) => x.task === task);

@@ -9,7 +9,7 @@
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
-import { readFileOrNull, statOrNull } from '../core/fs.js';
+import { readFileOrNull } from '../core/fs.js';
 import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { storeLocator } from './table-locator.js';
@@ -25,7 +25,7 @@ import { defaultAssetsDir, registerStatic } from './static.js';
 import { registerStudyRoutes } from './studies.js';
 import { registerModelRoutes } from './routes-models.js';
 import { type ControlOptions, registerControlRoutes } from './routes-control.js';
-import { registerLogRoutes } from './routes-logs.js';
+import { registerLogRoutes, taskLogFile } from './routes-logs.js';
 import { registerExportRoutes } from './routes-export.js';
 import { registerLineageRoutes } from './routes-lineage.js';
 
@@ -163,13 +163,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)', params: logParams, querystring: noQuery } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { id, task } = req.params as { id: string; task: string };
-    const run = registry.read((reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
-    const t = run.tasks.find((x) => x.task === task);
-    if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
-    if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log (status ${t.status})`);
-    const file = ws.path(t.log_path);
-    if (!(await statOrNull(file))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
+    const file = await taskLogFile(ws, registry, id, task);
     const { text, cut } = await readTail(file, LOG_TAIL_BYTES);
     return reply.type('text/plain; charset=utf-8').header('x-log-truncated', cut ? '1' : '0').header('cache-control', 'no-cache').send(text);
   });

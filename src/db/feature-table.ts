@@ -5,7 +5,8 @@
  * resolves it through store/read; db/ does not import the store). One lazily opened DuckDB,
  * queries serialised on its connection. Downsampling and scoring live in dashboard/. */
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, queryRows, sqlString, type DuckDB } from './duckdb.js';
+import { queryRows, sqlString } from './duckdb.js';
+import { SerialDuckDB } from './serial-duckdb.js';
 import { readNumericColumns } from './read-columns.js';
 
 export interface SymbolInfo {
@@ -39,15 +40,16 @@ export interface TableLocation {
 export type TableLocator = (asOf?: string) => TableLocation | null;
 
 export class FeatureTableReader {
-  private db: Promise<DuckDB> | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly conn: SerialDuckDB;
   private cached: { version: string; list: SymbolInfo[]; byName: Map<string, SymbolInfo> } | null = null;
 
   /** DuckDB runs with the workspace's settings (the server's memory limit and threads). */
   constructor(
-    private readonly ws: Workspace,
+    ws: Workspace,
     private readonly locate: TableLocator,
-  ) {}
+  ) {
+    this.conn = new SerialDuckDB(() => ws.duckdbSettings());
+  }
 
   /** The snapshot the dashboard reads (now, or as of `asOf`), or null when neither table exists. */
   table(asOf?: string): Promise<TableLocation | null> {
@@ -59,7 +61,7 @@ export class FeatureTableReader {
     const t = await this.table(asOf);
     if (t === null) return { list: [], byName: new Map() };
     if (this.cached?.version === t.version) return this.cached;
-    const rows = await this.serial(async (conn) => queryRows(conn.connection,
+    const rows = await this.conn.run(async (conn) => queryRows(conn.connection,
       `SELECT "Symbol" AS symbol, any_value("Security Name") AS name, any_value("Asset") AS asset, count(*)::BIGINT AS n,
          min("Date")::VARCHAR AS date_min, max("Date")::VARCHAR AS date_max
        FROM ${t.source} GROUP BY "Symbol" ORDER BY "Symbol"`));
@@ -83,7 +85,7 @@ export class FeatureTableReader {
     if (from !== undefined) where.push(`CAST("Date" AS DATE) >= DATE ${sqlString(from)}`);
     if (to !== undefined) where.push(`CAST("Date" AS DATE) <= DATE ${sqlString(to)}`);
     const chunks: { cols: Float64Array[]; day: Int32Array; n: number }[] = [];
-    await this.serial((conn) => readNumericColumns(conn.connection,
+    await this.conn.run((conn) => readNumericColumns(conn.connection,
       `SELECT CAST("Date" AS DATE), coalesce("Adj Close", 'NaN'::DOUBLE), coalesce("Volume"::DOUBLE, 'NaN'::DOUBLE), ${feats}
        FROM ${t.source} WHERE ${where.join(' AND ')} ORDER BY 1`,
       (c, n) => chunks.push({ day: (c[0] as Int32Array).slice(0, n), cols: c.slice(1).map((x) => (x as Float64Array).slice(0, n)), n })));
@@ -106,7 +108,7 @@ export class FeatureTableReader {
     if (this.cached?.version === t.version) return this.cached.byName.has(symbol);
     const cur = await this.table();
     if (cur?.version === t.version) return (await this.symbols()).byName.has(symbol);
-    const rows = await this.serial(async (db) => queryRows(db.connection, `SELECT 1 AS x FROM ${t.source} WHERE "Symbol" = ${sqlString(symbol)} LIMIT 1`));
+    const rows = await this.conn.run(async (db) => queryRows(db.connection, `SELECT 1 AS x FROM ${t.source} WHERE "Symbol" = ${sqlString(symbol)} LIMIT 1`));
     return rows.length > 0;
   }
 
@@ -119,7 +121,7 @@ export class FeatureTableReader {
     const t = await this.table(asOf);
     if (t === null || !t.hasFeatures) return null;
     const chunks: { cols: Float64Array[]; n: number }[] = [];
-    await this.serial((conn) => readNumericColumns(conn.connection,
+    await this.conn.run((conn) => readNumericColumns(conn.connection,
       `SELECT vol_moving_avg::DOUBLE, adj_close_rolling_med::DOUBLE, "Volume"::DOUBLE FROM ${t.source}
        WHERE CAST("Date" AS DATE) BETWEEN DATE ${sqlString(from)} AND DATE ${sqlString(to)}
          AND vol_moving_avg IS NOT NULL AND adj_close_rolling_med IS NOT NULL AND "Volume" IS NOT NULL
@@ -138,18 +140,7 @@ export class FeatureTableReader {
   }
 
   close(): void {
-    const db = this.db;
-    this.db = null;
-    // An open that failed has nothing to close; its error already went to the query that started it.
-    if (db) void db.then((d) => d.close(), () => {});
+    this.conn.close();
   }
 
-  /** Runs `fn` after every earlier query on the one connection has finished. */
-  private serial<T>(fn: (db: DuckDB) => Promise<T>): Promise<T> {
-    this.db ??= openDuckDB(this.ws.duckdbSettings());
-    const db = this.db;
-    const next = this.queue.then(async () => fn(await db));
-    this.queue = next.catch(() => {}); // the caller gets `next`'s error; the queue only waits for it to settle
-    return next;
-  }
 }

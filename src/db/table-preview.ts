@@ -5,7 +5,8 @@
  * snapshot. Which files make the snapshot is the caller's (a DuckDB table expression from
  * store/read); one lazily opened DuckDB, queries serialised on its connection. */
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, queryRows, sqlString, type DuckDB } from './duckdb.js';
+import { queryRows, sqlString, type DuckDB } from './duckdb.js';
+import { SerialDuckDB } from './serial-duckdb.js';
 
 export interface ColumnType {
   name: string;
@@ -45,18 +46,19 @@ function where(f: RowFilter): string {
 }
 
 export class TablePreviewReader {
-  private db: Promise<DuckDB> | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly conn: SerialDuckDB;
   private readonly summaries = new Map<string, TableSummary>();
   private readonly counts = new Map<string, { symbol: string; n: number }[]>();
 
-  constructor(private readonly ws: Workspace) {}
+  constructor(ws: Workspace) {
+    this.conn = new SerialDuckDB(() => ws.duckdbSettings());
+  }
 
   /** The columns and exact counts of the snapshot `version` read through `source` (cached per version; the last 16 kept). */
   async summary(source: string, version: string): Promise<TableSummary> {
     const hit = this.summaries.get(version);
     if (hit) return hit;
-    const out = await this.serial(async (db) => {
+    const out = await this.conn.run(async (db) => {
       const columns = await this.describe(db, source);
       const [r] = await queryRows(db.connection,
         `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s, count(DISTINCT "Date")::BIGINT AS d, min("Date")::VARCHAR AS lo, max("Date")::VARCHAR AS hi FROM ${source}`);
@@ -89,7 +91,7 @@ export class TablePreviewReader {
       at += c.n;
       if (at >= offset + limit) break;
     }
-    return this.serial(async (db) => {
+    return this.conn.run(async (db) => {
       const columns = await this.describe(db, source);
       if (span.length === 0) return { columns, rows: [], total };
       const w = where({ ...f, symbols: span });
@@ -103,7 +105,7 @@ export class TablePreviewReader {
     const key = `${version}|${f.symbols?.join(',') ?? ''}|${f.from ?? ''}|${f.to ?? ''}`;
     const hit = this.counts.get(key);
     if (hit) return hit;
-    const rows = await this.serial(async (db) => queryRows(db.connection, `SELECT "Symbol" AS s, count(*)::BIGINT AS n FROM ${source}${where(f)} GROUP BY 1 ORDER BY 1`));
+    const rows = await this.conn.run(async (db) => queryRows(db.connection, `SELECT "Symbol" AS s, count(*)::BIGINT AS n FROM ${source}${where(f)} GROUP BY 1 ORDER BY 1`));
     const out = rows.map((r) => ({ symbol: String(r.s), n: Number(r.n) }));
     if (this.counts.size >= 16) this.counts.delete(this.counts.keys().next().value!);
     this.counts.set(key, out);
@@ -111,10 +113,7 @@ export class TablePreviewReader {
   }
 
   close(): void {
-    const db = this.db;
-    this.db = null;
-    // An open that failed has nothing to close; its error already went to the query that started it.
-    if (db) void db.then((d) => d.close(), () => {});
+    this.conn.close();
   }
 
   private async describe(db: DuckDB, source: string): Promise<ColumnType[]> {
@@ -122,12 +121,4 @@ export class TablePreviewReader {
     return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
   }
 
-  /** Runs `fn` after every earlier query on the one connection has finished. */
-  private serial<T>(fn: (db: DuckDB) => Promise<T>): Promise<T> {
-    this.db ??= openDuckDB(this.ws.duckdbSettings());
-    const db = this.db;
-    const next = this.queue.then(async () => fn(await db));
-    this.queue = next.catch(() => {}); // the caller gets `next`'s error; the queue only waits for it to settle
-    return next;
-  }
 }
