@@ -71,7 +71,11 @@ describe('stockpipe lineage', () => {
     const failed = ok(ws, 'runs', 'list', '--kind', 'ingest', '--status', 'failed').runs;
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ kind: 'ingest', status: 'failed', parent_run_id: null, error: expect.stringMatching(/^SP_ERR_NO_RAW_DATA: /) });
-    expect(ok(ws, 'lineage', 'run', failed[0].run_id).run.params['option.from']).toBe('nope');
+    const failedParams = ok(ws, 'lineage', 'run', failed[0].run_id).run.params;
+    expect(failedParams['option.from']).toBe('nope');
+    // its process is recorded, as a pipeline run's runner is: a run a killed command leaves 'running' reads 'abandoned'
+    expect(failedParams.runner_pid).toMatch(/^\d+$/);
+    expect(failedParams.runner_host).toBeTruthy();
     expect(sp(ws, 'lineage', 'model', 'nope').json.error?.code).toBe('SP_ERR_LINEAGE_NOT_FOUND');
     expect(sp(ws, 'lineage', 'snapshot', '999').json.error?.code).toBe('SP_ERR_LINEAGE_NOT_FOUND');
     expect(sp(ws, 'lineage', 'run', 'nope').json.error?.code).toBe('SP_ERR_LINEAGE_NOT_FOUND');

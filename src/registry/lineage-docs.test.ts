@@ -159,4 +159,20 @@ describe('lineage documents', () => {
     expect(countRuns(reg, { kind: 'train', status: 'finished' })).toBe(2);
     expect(listRunSummaries(reg, { kind: 'train', limit: 1 })[0]!.seconds).toBe(1);
   });
+
+  it('a command run left running by a process that is gone reads abandoned (list, count, status filter, details); a live one stays running', () => {
+    for (const id of ['dead', 'alive']) {
+      reg.run('test', "INSERT INTO runs (run_id, kind, name, status, started_at) VALUES (?, 'ingest', 'ingest', 'running', ?)", [id, reg.timestamp()]);
+      reg.logParams(id, { runner_pid: id === 'dead' ? 101 : 202, runner_host: 'h', runner_start: 's' });
+    }
+    const gone = (r: { pid: number }): boolean => r.pid === 101;
+    const status = (q: Parameters<typeof listRunSummaries>[1] = {}) => Object.fromEntries(listRunSummaries(reg, { ...q, kind: 'ingest', gone }).map((r) => [r.run_id, r.status]));
+    expect(status()).toEqual({ dead: 'abandoned', alive: 'running' });
+    expect(status({ status: 'abandoned' })).toEqual({ dead: 'abandoned' });
+    expect(countRuns(reg, { status: 'running', gone })).toBe(1);
+    expect(getRunDetails(reg, 'dead', gone)?.status).toBe('abandoned');
+    expect(getRunDetails(reg, 'alive', gone)?.status).toBe('running');
+    // the stored row is not rewritten: a reader only judges it
+    expect(reg.get<{ status: string }>('test', "SELECT status FROM runs WHERE run_id = 'dead'")?.status).toBe('running');
+  });
 });

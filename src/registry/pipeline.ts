@@ -187,14 +187,15 @@ export function recordRunner(reg: Registry, runId: string, runner: RunnerIdentit
 export type RunnerGoneCheck = (runner: RunnerIdentity) => boolean;
 const runnerGoneHere: RunnerGoneCheck = (r) => r.host === hostname() && processGone(r.pid, r.start);
 
-/** The ids of stored 'running' pipeline runs whose recorded runner is gone. */
-export function abandonedRunIds(reg: Registry, gone: RunnerGoneCheck = runnerGoneHere): string[] {
+/** The ids of stored 'running' runs whose recorded runner is gone: pipeline runs by default, or
+ * every kind (a command killed before it could end its run: registry/runs-query). */
+export function abandonedRunIds(reg: Registry, gone: RunnerGoneCheck = runnerGoneHere, anyKind = false): string[] {
   const rows = reg.all<{ run_id: string; pid: string; host: string | null; start: string | null }>('find abandoned runs',
     `SELECT r.run_id, p.value AS pid, h.value AS host, s.value AS start FROM runs r
      JOIN params p ON p.run_id = r.run_id AND p.key = 'runner_pid'
      LEFT JOIN params h ON h.run_id = r.run_id AND h.key = 'runner_host'
      LEFT JOIN params s ON s.run_id = r.run_id AND s.key = 'runner_start'
-     WHERE r.kind = 'pipeline' AND r.status = 'running'`);
+     WHERE (r.kind = 'pipeline' OR @any = 1) AND r.status = 'running'`, { any: anyKind ? 1 : 0 });
   return rows.filter((r) => gone({ pid: Number(r.pid), host: r.host ?? '', start: r.start })).map((r) => r.run_id);
 }
 

@@ -4,6 +4,7 @@
 import type { ArtifactRecord, MetricRecord, RunRecord } from './types.js';
 import type { Registry } from './store.js';
 import { runLineageDoc, type ModelRef, type RunRef, type SnapshotRef } from './lineage-docs.js';
+import { abandonedRunIds, type RunnerGoneCheck } from './pipeline.js';
 
 export interface RunQuery {
   /** A run kind (`train`, `ingest`, …), or undefined for every kind. */
@@ -13,9 +14,13 @@ export interface RunQuery {
   parent?: string;
   limit?: number;
   offset?: number;
+  /** How a recorded runner is judged gone (tests inject it). */
+  gone?: RunnerGoneCheck;
 }
 
-export interface RunSummary extends RunRecord {
+export interface RunSummary extends Omit<RunRecord, 'status'> {
+  /** As stored, except 'abandoned': left 'running' by a process that is gone (killed) on this host. */
+  status: RunRecord['status'] | 'abandoned';
   /** ended_at − started_at, or null while it runs. */
   seconds: number | null;
 }
@@ -32,23 +37,25 @@ export interface RunDetails extends RunSummary {
   models: ModelRef[];
 }
 
-const WHERE = '(@kind IS NULL OR kind = @kind) AND (@status IS NULL OR status = @status) AND (@parent IS NULL OR parent_run_id = @parent)';
+// A stored 'running' run whose recorded process (params runner_pid, runner_host, runner_start) is gone reads 'abandoned'.
+const STATUS = "(CASE WHEN run_id IN (SELECT value FROM json_each(@abandoned)) THEN 'abandoned' ELSE status END)";
+const WHERE = `(@kind IS NULL OR kind = @kind) AND (@status IS NULL OR ${STATUS} = @status) AND (@parent IS NULL OR parent_run_id = @parent)`;
 const SECONDS = "CASE WHEN ended_at IS NULL THEN NULL ELSE ROUND((julianday(ended_at) - julianday(started_at)) * 86400, 3) END AS seconds";
-const bind = (q: RunQuery) => ({ kind: q.kind ?? null, status: q.status ?? null, parent: q.parent ?? null });
+const bind = (reg: Registry, q: RunQuery) => ({ kind: q.kind ?? null, status: q.status ?? null, parent: q.parent ?? null, abandoned: JSON.stringify(abandonedRunIds(reg, q.gone, true)) });
 
 /** Runs matching the query, newest first. */
 export function listRunSummaries(reg: Registry, q: RunQuery = {}): RunSummary[] {
-  const sql = `SELECT *, ${SECONDS} FROM runs WHERE ${WHERE} ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`;
-  return reg.all<RunSummary>('list runs', sql, { ...bind(q), limit: q.limit ?? 50, offset: q.offset ?? 0 });
+  const sql = `SELECT *, ${STATUS} AS status, ${SECONDS} FROM runs WHERE ${WHERE} ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`;
+  return reg.all<RunSummary>('list runs', sql, { ...bind(reg, q), limit: q.limit ?? 50, offset: q.offset ?? 0 });
 }
 
 export function countRuns(reg: Registry, q: RunQuery = {}): number {
-  return reg.get<{ n: number }>('count runs', `SELECT COUNT(*) AS n FROM runs WHERE ${WHERE}`, bind(q))?.n ?? 0;
+  return reg.get<{ n: number }>('count runs', `SELECT COUNT(*) AS n FROM runs WHERE ${WHERE}`, bind(reg, q))?.n ?? 0;
 }
 
 /** One run of any kind with params, metrics, artifacts and lineage; null when unknown. */
-export function getRunDetails(reg: Registry, id: string): RunDetails | null {
-  const row = reg.get<RunSummary>('read run', `SELECT *, ${SECONDS} FROM runs WHERE run_id = ?`, [id]);
+export function getRunDetails(reg: Registry, id: string, gone?: RunnerGoneCheck): RunDetails | null {
+  const row = reg.get<RunSummary>('read run', `SELECT *, ${STATUS} AS status, ${SECONDS} FROM runs WHERE run_id = @id`, { id, abandoned: JSON.stringify(abandonedRunIds(reg, gone, true)) });
   const run = row === undefined ? null : reg.getRun(id);
   if (row === undefined || run === null) return null;
   const l = runLineageDoc(reg, id, { files: 0 });
