@@ -7,7 +7,7 @@ import uPlot from 'uplot';
 import { compact, h, num } from '../dom.js';
 
 export interface LineSeries { label: string; x: number[]; y: (number | null)[]; color: string; dash?: number[]; points?: boolean; scale?: string }
-export interface ChartText { title: string; x: string; y: string; y2?: string; time?: boolean; integerX?: boolean }
+export interface ChartText { title: string; x: string; y: string; y2?: string; time?: boolean; integerX?: boolean; /** Daily data on a time axis: whole-day ticks labelled as dates. */ daily?: boolean }
 
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#f59e0b', '#7c3aed', '#0891b2', '#64748b', '#db2777'];
 export const color = (i: number): string => COLORS[i % COLORS.length]!;
@@ -16,6 +16,10 @@ const width = (host: HTMLElement): number => Math.max(280, host.clientWidth - 8)
 const axisValues = (_u: uPlot, v: number[]): string[] => v.map((x) => (Math.abs(x) >= 1000 ? compact(x) : num(x)));
 /** Log axes: a label at each power of ten only (uPlot ticks every 1–9 × 10^k). */
 const decades = (_u: uPlot, v: number[]): string[] => v.map((x) => (Math.abs(Math.log10(x) % 1) < 1e-9 ? compact(x) : ''));
+/** Daily data on a time axis: ticks on whole days (never hours), labelled as dates (UTC). */
+const DAY = 86_400;
+const DAYS = [1, 2, 7, 14, 30, 91, 182, 365, 730, 1826, 3652].map((d) => d * DAY);
+const dateValues = (_u: uPlot, v: number[]): string[] => v.map((x) => new Date(x * 1000).toISOString().slice(0, 10));
 /** Whole-number ticks (trees). */
 const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
@@ -49,7 +53,7 @@ export function lineChart(host: HTMLElement, text: ChartText, series: LineSeries
       points: { show: s.points === true || xs.length < 40, size: s.points ? 8 : 4, fill: s.color },
       value: (_u: uPlot, v: number | null) => num(v),
     }))],
-    axes: [{ label: text.x, labelSize: 18, ...(text.integerX ? { incrs: WHOLE } : {}) }, { label: text.y, labelSize: 18, size: 64, values: axisValues, scale: 'y' },
+    axes: [{ label: text.x, labelSize: 18, ...(text.integerX ? { incrs: WHOLE } : {}), ...(text.daily ? { incrs: DAYS, values: dateValues, space: 80 } : {}) }, { label: text.y, labelSize: 18, size: 64, values: axisValues, scale: 'y' },
       ...(hasY2 ? [{ label: text.y2 ?? '', labelSize: 18, side: 1, size: 64, scale: 'y2', grid: { show: false }, values: axisValues }] : [])],
   } as uPlot.Options, [xs, ...cols] as uPlot.AlignedData, host);
   return fit(host, u, signal);

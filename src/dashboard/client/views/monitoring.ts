@@ -49,12 +49,12 @@ export async function monitoringView(ctx: ViewContext): Promise<void> {
     parts.push(h('div', { class: 'card', 'data-model': model.model_id }, h('h2', null, 'Error over time: ', h('a', { href: `#/models/${encodeURIComponent(model.model_id)}` }, h('code', null, model.model_id))),
       h('p', { class: 'meta' }, `${days} day${days === 1 ? '' : 's'} of matured forecasts, all symbols together; persistence = tomorrow equals today.`), volEl, priceEl));
     draw.push(() => {
-      lineChart(volEl, { title: 'Volume: mean absolute error per day', x: 'target day', y: 'MAE (shares)', y2: 'MAPE (%)', time: true }, [
+      lineChart(volEl, { title: 'Volume: mean absolute error per day', x: 'target day', y: 'MAE (shares)', y2: 'MAPE (%)', time: true, daily: true }, [
         { label: 'MAE volume (shares)', x, y: col('mae_volume'), color: '#dc2626' },
         { label: 'MAE persistence (shares)', x, y: col('mae_volume_persistence'), color: '#64748b', dash: [4, 4] },
         { label: 'MAPE volume (%)', x, y: col('mape_volume').map((p) => (p === null ? null : p * 100)), color: '#f59e0b', scale: 'y2' },
       ], ctx.signal, 220);
-      lineChart(priceEl, { title: 'Adj Close: mean absolute error per day', x: 'target day', y: 'MAE ($)', y2: 'MAPE (%)', time: true }, [
+      lineChart(priceEl, { title: 'Adj Close: mean absolute error per day', x: 'target day', y: 'MAE ($)', y2: 'MAPE (%)', time: true, daily: true }, [
         { label: 'MAE Adj Close ($)', x, y: col('mae_adj_close'), color: '#2563eb' },
         { label: 'MAE persistence ($)', x, y: col('mae_adj_close_persistence'), color: '#64748b', dash: [4, 4] },
         { label: 'MAPE Adj Close (%)', x, y: col('mape_adj_close').map((p) => (p === null ? null : p * 100)), color: '#16a34a', scale: 'y2' },
@@ -76,7 +76,7 @@ export async function monitoringView(ctx: ViewContext): Promise<void> {
     parts.push(h('div', { class: 'card' }, h('h2', null, 'Drift per input column (PSI over time)'), driftEl,
       h('h2', null, 'Drift (PSI, newest per column)'), table(['Column', 'Date', 'PSI'],
         [...latest].map(([c, d]) => [h('code', null, c), d.date, h('span', { class: `chip ${psiClass(d.psi)}` }, num(d.psi))]), { numeric: [2] })));
-    draw.push(() => lineChart(driftEl, { title: 'Population stability index of each input, by day', x: 'day', y: 'PSI (unitless; 0 = same distribution)', time: true }, series, ctx.signal, 240));
+    draw.push(() => lineChart(driftEl, { title: 'Population stability index of each input, by day', x: 'day', y: 'PSI (unitless; 0 = same distribution)', time: true, daily: true }, series, ctx.signal, 240));
   }
   if (reportDrift.length > 0) {
     parts.push(h('div', { class: 'card', 'data-section': 'report-drift' }, h('h2', null, `Drift in the latest validation report${v.report?.snapshot === undefined ? '' : ` (prices snapshot ${v.report.snapshot})`}`),
