@@ -46,6 +46,7 @@ export async function validateCommand(ctx: CommandContext, opts: ValidateCommand
       asOf: opts.asOf,
       now: ctx.now,
       log: ctx.log,
+      progress: ctx.progress,
     });
   return { data, human: renderReport({ ...data, reference: data.reference }) };
 }

@@ -7,13 +7,14 @@ import { cleanBars, writePrices, type Bar } from '../../test/helpers/bars.js';
 import type { Anomaly, Reference, ValidationReport } from './types.js';
 import { validateTable, type ValidateResult } from './validate.js';
 import { Workspace } from '../core/workspace.js';
+import type { Progress } from '../core/progress.js';
 
 const settings = ConfigSchema.parse({}).validate;
 
 type Source = { identity: string; switchedAt: string | null } | null;
-async function validate(workspace: string, opts: { referencePath?: string; setReference?: boolean; minPeriodRows?: number; source?: Source } = {}): Promise<ValidateResult> {
+async function validate(workspace: string, opts: { referencePath?: string; setReference?: boolean; minPeriodRows?: number; source?: Source; progress?: Progress } = {}): Promise<ValidateResult> {
   const s = opts.minPeriodRows === undefined ? settings : { ...settings, drift: { ...settings.drift, min_period_rows: opts.minPeriodRows } };
-  return validateTable({ ws: new Workspace(workspace, { threads: 1, memoryLimit: '256MB' }), table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings: s, now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog, source: opts.source });
+  return validateTable({ ws: new Workspace(workspace, { threads: 1, memoryLimit: '256MB' }), table: 'prices', referencePath: opts.referencePath, setReference: opts.setReference ?? false, settings: s, now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog, source: opts.source, progress: opts.progress });
 }
 
 const CLEAN = cleanBars({ symbols: 6, days: 300 });
@@ -43,7 +44,12 @@ describe('validate on crafted tables', () => {
   it('is silent on clean data, twice, with PSI exactly 0 and the reference versioned', async () => {
     const ws = await tempWorkspace('sp-val-');
     await writePrices(ws, CLEAN);
-    const a = await validate(ws);
+    // each pass is shown as it runs (a terminal's bar), and it is the report's phases, in order
+    const shown: string[] = [];
+    const progress: Progress = { start: (label) => shown.push(label), update() {}, stop() {} };
+    const a = await validate(ws, { progress });
+    expect(shown).toEqual(Object.keys(a.report.phases).map((p) => `validate: ${p}`));
+    expect(shown).toContain('validate: columns');
     expect(a.report).toMatchObject({ status: 'ok', reference_version: 1, reference_created: true, anomalies: [], summary: { error: 0, warning: 0, info: 0 } });
     const b = await validate(ws);
     expect(b.report).toMatchObject({ status: 'ok', reference_version: 1, reference_created: false, anomalies: [] });

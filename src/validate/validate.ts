@@ -6,6 +6,7 @@ import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull, statOrNull, writeFilesAtomic } from '../core/fs.js';
 import { createHash } from 'node:crypto';
 import type { Logger } from '../core/log.js';
+import { type Progress, silentProgress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, sqlIdent, type DuckDBConnection } from '../db/duckdb.js';
 import { listSnapshots } from '../registry/catalog.js';
@@ -45,6 +46,8 @@ export interface ValidateOptions {
   settings: ValidateSettings;
   now: () => Date;
   log: Logger;
+  /** Shows which pass runs (a terminal's bar; silent otherwise). */
+  progress?: Progress;
   /** The workspace's current source (source.json): its identity, and when it was last switched to
    * (null: never switched). A current reference of another source is not reused: a new version is
    * inferred and a `source_changed` anomaly (info) says so. */
@@ -90,14 +93,20 @@ interface Scanned {
   dateList: string[] | null;
 }
 
-/** Seconds per phase, for the report (where the time goes at scale). */
-type Laps = Record<string, number>;
+/** Seconds per phase, for the report (where the time goes at scale), and the pass shown as it runs. */
+class Laps {
+  readonly times: Record<string, number> = {};
+  constructor(readonly progress: Progress) {}
+}
 async function lap<T>(laps: Laps, name: string, f: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
+  laps.progress.start(`validate: ${name}`, 1);
   try {
     return await f();
   } finally {
-    laps[name] = (laps[name] ?? 0) + Math.round(performance.now() - t0) / 1000;
+    laps.progress.update(1);
+    laps.progress.stop();
+    laps.times[name] = (laps.times[name] ?? 0) + Math.round(performance.now() - t0) / 1000;
   }
 }
 
@@ -263,7 +272,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   const db = await openDuckDB(o.ws.duckdbSettings());
   try {
     const conn = db.connection;
-    const laps: Laps = {};
+    const laps = new Laps(o.progress ?? silentProgress);
     const s = await scanAll(conn, rowsToCheck, ref, laps, input, pre?.stats);
     let created = false;
     // A new reference is written with the report at the end: all of the outputs or none of them.
@@ -343,7 +352,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       drift: psis,
       drift_new_rows: drift.fresh,
       seconds: Math.round(performance.now() - t0) / 1000,
-      phases: laps,
+      phases: laps.times,
     };
     const reportPath = o.ws.validationReport(createdAt.replace(/[-:.]/g, ''));
     const text = `${JSON.stringify(report, null, 2)}\n`;

@@ -6,6 +6,7 @@
 import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
+import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { readSourceRecord } from '../sources/workspace-source.js';
 import type { TableName } from './reference.js';
@@ -47,6 +48,8 @@ export interface ValidateWorkspaceOptions {
   asOf?: string;
   now: () => Date;
   log: Logger;
+  /** Shows which pass runs. */
+  progress?: Progress;
   /** A partitioned check's commit: the whole-table passes added up (validate/partitions). */
   partials?: ValidateOptions['partials'];
 }
@@ -71,6 +74,7 @@ export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<Va
     settings: cfg,
     now: o.now,
     log: o.log,
+    progress: o.progress,
     source: await workspaceSource(o.ws),
     partials: o.partials,
   });
