@@ -126,6 +126,13 @@ describe('models', () => {
     reg.close();
     expect((await app.inject({ method: 'POST', url: '/models/nope/promote', payload: {} })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/models/poly-2/promote' })).statusCode).toBe(405);
+    // each promotion the page asked for is a recorded run, as the CLI's: refused and unknown ones failed with their code
+    const r2 = openRegistry(ws, { readonly: true });
+    const runs = r2.all<{ status: string; error: string | null; id: string }>('test', "SELECT r.status, r.error, p.value AS id FROM runs r JOIN params p ON p.run_id = r.run_id AND p.key = 'arg.id' WHERE r.kind = 'promote' ORDER BY r.started_at, r.rowid");
+    r2.close();
+    expect(runs.map((r) => [r.id, r.status, r.error?.split(':')[0] ?? null])).toEqual([
+      ['poly-3', 'failed', 'SP_ERR_PROMOTE_REFUSED'], ['poly-2', 'finished', null], ['poly-3', 'finished', null], ['nope', 'failed', 'SP_ERR_MODEL_NOT_FOUND'],
+    ]);
 
     const c = json<{ a: { id: string }; b: { id: string }; differences: { metric: string; better: string }[] }>((await app.inject('/models/compare?a=poly-2&b=poly-3')).body);
     expect([c.a.id, c.b.id]).toEqual(['poly-2', 'poly-3']);
