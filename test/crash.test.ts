@@ -15,7 +15,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe('a killed ingest', () => {
   it('leaves the previous snapshot intact (head and content), and the next run recovers', async () => {
     const ws = await tempWorkspace();
-    const { manifest } = await syntheticSource({ seed: 7, symbols: 400, years: 10, start: '2010-01-04' }).fetch(fetchContext(ws));
+    const { manifest } = await syntheticSource({ seed: 7, symbols: 200, years: 10, start: '2010-01-04' }).fetch(fetchContext(ws));
     const first = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     const head = new Workspace(ws).tableHead('prices');
     const before = await readFile(head);

@@ -240,6 +240,16 @@ const allSucceeded = Object.fromEntries(TASKS.map((t) => [t, 'succeeded']));
 const FROM = ['--from', 'features'];
 const fromSucceeded = Object.fromEntries(TASKS.map((t, i) => [t, i < TASKS.indexOf('features') ? 'skipped' : 'succeeded']));
 
+/** A config file for `--config`: features (and ingest) fan out as 2 partition jobs instead of the default 8.
+ * Two still cover the fan-out over both workers and a redelivered partition, with 6 fewer task processes a run. */
+async function twoPartitions(extra: Record<string, unknown> = {}): Promise<string> {
+  const conf = join(tempDirSync('scale-conf'), 'stockpipe.config.json');
+  await writeFile(conf, JSON.stringify({ pipeline: { partitions: 2, ...extra } }));
+  return conf;
+}
+/** `--from features` on a copy of the seed, with 2 partition jobs. */
+const fromFeatures = async (): Promise<string[]> => [...FROM, '--config', await twoPartitions()];
+
 /** Rows of `table` in one workspace and not the other, both ways (all columns but the lineage column). */
 async function tableDiff(a: string, b: string, table: 'prices' | 'features'): Promise<{ rows: number; onlyA: number; onlyB: number }> {
   const db = await openDuckDB({ tempDir: tempDirSync('duckdb'), memoryLimit: '512MB', threads: 1 });
@@ -280,8 +290,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const local = await fromSeed('scale-l');
     // ingest and features fan out as partition jobs: 2 of them each here (pipeline.partitions; 8 by default)
     // still cover the fan-out and the alternation between workers, with 12 fewer process starts.
-    const conf = join(tempDirSync('scale-conf'), 'stockpipe.config.json');
-    await writeFile(conf, JSON.stringify({ pipeline: { partitions: 2 } }));
+    const conf = await twoPartitions();
     const [q, l] = await Promise.all([ended(cli(['run', 'train', '--executor', 'bullmq', '--config', conf, '--json', '-w', queued], env), 150_000), ended(cli(['run', 'train', ...FROM, '--json', '-w', local], SMALL), 150_000)]);
     expect(q.json.ok, q.stderr).toBe(true);
     expect(l.json.ok, l.stderr).toBe(true);
@@ -323,7 +332,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
     const workers = await twoWorkers(env, ['--lock-seconds', '2']);
     const ws = await fromSeed('scale-kill');
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...(await fromFeatures()), '--json', '-w', ws], env);
     const { w: victim, child } = await runningOn(workers, 'train');
     signal(victim.pid, 'SIGKILL');
     const other = workers.find((w) => w !== victim)!;
@@ -343,7 +352,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
     const workers = await twoWorkers(env, ['--lock-seconds', '2']);
     const ws = await fromSeed('scale-stop');
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...(await fromFeatures()), '--json', '-w', ws], env);
     const storeFiles = async (): Promise<string[]> => (await readdir(join(ws, 'store', 'features'), { recursive: true }).catch(() => [])).map(String).filter((n) => n.endsWith('.parquet'));
 
     // 1. features, one partition: worker X frozen, and its task process held, until worker Y has taken
@@ -417,7 +426,8 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
     const workers = await twoWorkers(env);
     const ws = await fromSeed('scale-runner');
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const from = await fromFeatures();
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...from, '--json', '-w', ws], env);
     const { w } = await runningOn(workers, 'train');
     signal(run.child.pid!, 'SIGKILL');
     await run.done;
@@ -429,7 +439,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     );
 
     // --debug: the runner's info log says when it re-attaches.
-    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', '--debug', '--json', '-w', ws], env));
+    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', ...from.slice(FROM.length), '--debug', '--json', '-w', ws], env));
     expect(resumed.json.ok, resumed.stderr).toBe(true);
     expect(resumed.json.data.resumed).toBe(true);
     expect(statuses(resumed)).toEqual(fromSucceeded);
@@ -445,7 +455,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
     const workers = await twoWorkers(env);
     const ws = await fromSeed('scale-aof');
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...(await fromFeatures()), '--json', '-w', ws], env);
     const { w } = await runningOn(workers, 'train');
     await r.restart();
 
@@ -466,7 +476,8 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const ws = await fromSeed('scale-noaof');
     // The runner notices the loss within its watchdog's look at jobs it has not heard of (~5 s): Redis is
     // back at once, so pipeline.redis_timeout_s (an outage's limit) plays no part and keeps its default.
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM, '--json', '-w', ws], env);
+    const from = await fromFeatures();
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...from, '--json', '-w', ws], env);
     const { w } = await runningOn(workers, 'train');
     const job = took(w, 'train')[0]!.job;
     await r.restart();
@@ -484,7 +495,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
       () => w.cli.stderr().slice(-2000),
     );
 
-    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', '--json', '-w', ws], env));
+    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', ...from.slice(FROM.length), '--json', '-w', ws], env));
     expect(resumed.json.ok, resumed.stderr).toBe(true);
     expect(statuses(resumed)).toEqual(fromSucceeded);
     // The same job id again (attempt 1 of the resumed task): its second claim, and the model of its first execution.
