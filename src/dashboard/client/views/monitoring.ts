@@ -4,7 +4,7 @@
  * the latest validation report's PSI against each column's threshold), and alerts. Every chart has
  * a title, axis labels and units. An empty state when GET /monitoring is absent (404) or empty. */
 import { ApiError, getJson } from '../api.js';
-import { badge, empty, h, mount, num, table, when } from '../dom.js';
+import { badge, empty, errorBox, h, mount, num, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { bars, color, lineChart, type LineSeries } from './model-charts.js';
 
@@ -27,7 +27,15 @@ export async function monitoringView(ctx: ViewContext): Promise<void> {
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
-  const v = await getJson<Validation>('/validation', ctx.signal).catch(() => ({ report: null }) as Validation);
+  // The validation report's drift is one panel of this page: when it cannot be read the rest still shows, and the panel says why.
+  let vError: unknown = null;
+  let v: Validation = { report: null } as Validation;
+  try {
+    v = await getJson<Validation>('/validation', ctx.signal);
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    vError = err;
+  }
   const models = (m?.models ?? []).filter((x) => (x.series?.length ?? 0) > 0);
   const drift = (m?.drift ?? []).filter((d) => typeof d.psi === 'number');
   const alerts = m?.alerts ?? [];
@@ -83,6 +91,7 @@ export async function monitoringView(ctx: ViewContext): Promise<void> {
       h('p', { class: 'meta' }, `PSI of each column against the reference, and the threshold learned from normal day-to-day variation (${when(v.report?.created_at)}).`),
       bars(reportDrift.map(([c, d]) => ({ label: c, value: d.psi!, text: `PSI ${num(d.psi)} / threshold ${num(d.threshold)}` })), 'PSI per column (bar length: relative to the largest)')));
   }
+  if (vError !== null) parts.push(h('div', { class: 'card', 'data-section': 'report-drift' }, h('h2', null, 'Drift in the latest validation report'), errorBox(vError)));
   parts.push(h('h2', null, 'Alerts'), alerts.length === 0 ? empty('No alerts') : table(['At', 'Severity', 'Kind', 'Message'],
     alerts.map((a) => [when(a.at), badge(a.severity ?? '–', `sev-${a.severity ?? ''}`), a.kind ?? '–', a.message ?? ''])));
   mount(ctx.el, parts);
