@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -51,7 +51,11 @@ describe('command runs', () => {
     expect(failed).toMatchObject({ kind: 'train', parent_run_id: 'p1', status: 'failed', error: 'SP_ERR_FEATURES_MISSING: no features' });
     const reg = openRegistry(ws, { readonly: true });
     try {
-      expect(reg.getRun(ok!.run_id)!.params).toEqual(params);
+      // the options given, and the process (as a pipeline runner's), so a killed command's run reads abandoned
+      const { runner_pid, runner_host, runner_start, ...given } = reg.getRun(ok!.run_id)!.params;
+      expect(given).toEqual(params);
+      expect([runner_pid, runner_host]).toEqual([String(process.pid), hostname()]);
+      expect(runner_start === null || typeof runner_start === 'string').toBe(true);
       expect(reg.getRun(failed!.run_id)!.params['pipeline.task']).toBe('train');
       expect(reg.getRun(stray!.run_id)!.params['pipeline.parent_run_id']).toBe('gone');
     } finally {
