@@ -26,8 +26,17 @@ const noQuery = { type: 'object', additionalProperties: false } as const;
 const pointsQuery = (dflt: number) => ({ type: 'object', properties: { points: { type: 'integer', minimum: 10, maximum: 5000, default: dflt } }, additionalProperties: false }) as const;
 const FAMILY = { type: 'string', enum: ['volume', 'forecast'], default: 'volume' } as const;
 
-/** The longest model.json read for importance (a model over this is refused, not parsed). */
+/** The longest model.json read for importance or residuals (a model over this is refused, not parsed). */
 const MODEL_JSON_MAX = 256 << 20;
+
+/** A registered model's model.json text, or SP_ERR_MODEL_MISSING / SP_ERR_MODEL_FORMAT (too large) naming the file. */
+async function modelJson(m: ModelVersion): Promise<{ file: string; text: string }> {
+  const file = join(m.path, 'model.json');
+  const text = await readFileOrNull(file);
+  if (text === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint: `Restore ${m.path}, or train again.` });
+  if (text.length > MODEL_JSON_MAX) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file} is larger than ${MODEL_JSON_MAX} bytes`);
+  return { file, text };
+}
 
 /** The model (by id or alias) with its files checked, or SP_ERR_MODEL_NOT_FOUND / SP_ERR_MODEL_MISSING (404). */
 function model(reg: Registry, id: string): ModelVersion {
@@ -118,10 +127,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const m = registry.read((reg) => model(reg, id));
-    const file = join(m.path, 'model.json');
-    const text = await readFileOrNull(file);
-    if (text === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint: `Restore ${m.path}, or train again.` });
-    if (text.length > MODEL_JSON_MAX) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file} is larger than ${MODEL_JSON_MAX} bytes`);
+    const { file, text } = await modelJson(m);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -148,9 +154,8 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
     if (p === undefined) {
       const slice = m.test_slice;
       p = (async () => {
-        const text = await readFileOrNull(join(m.path, 'model.json'));
-        if (text === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${join(m.path, 'model.json')} is missing`, { hint: `Restore ${m.path}, or train again.` });
-        const scorer = scorerFromJSON(text, join(m.path, 'model.json'));
+        const { file, text } = await modelJson(m);
+        const scorer = scorerFromJSON(text, file);
         const rows = await table.featureRows(slice.date_min, slice.date_max, lineage.features_snapshot === null ? undefined : String(lineage.features_snapshot));
         return rows === null ? null : residuals(scorer, rows, { points });
       })();
