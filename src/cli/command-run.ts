@@ -7,13 +7,12 @@
  * startRun (train, evaluate, forecast, tune) takes this run's id, so a command is one row. */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { toStockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { processStartTime } from '../core/proc.js';
 import type { Workspace } from '../core/workspace.js';
 import { manifestVersionOf } from '../sources/manifest-version.js';
 import { getSnapshot } from '../registry/catalog.js';
+import { recordRunner, thisRunner } from '../registry/pipeline.js';
 import { closeRunScope, openRunScope, type RunScope } from '../registry/run-scope.js';
 import { type DataVersionInput, openRegistry, type Registry } from '../registry/store.js';
 
@@ -68,8 +67,9 @@ function start(reg: Registry, scope: RunScope, input: CommandRunInput, task: str
     const r = reg.run('start command run', `INSERT INTO runs (run_id, kind, name, parent_run_id, status, started_at) VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (run_id) DO NOTHING`,
       [scope.runId, scope.kind, input.name, scope.parentRunId, startedAt]);
     // The process, as pipeline runs record their runner: a run a killed command left 'running' reads 'abandoned'.
-    const runner = { runner_pid: process.pid, runner_host: hostname(), runner_start: processStartTime(process.pid) };
-    if (r.changes === 1) reg.logParams(scope.runId, { ...input.params, ...runner, ...(task === undefined ? {} : { 'pipeline.task': task }), ...(stray ? { 'pipeline.parent_run_id': given } : {}) });
+    if (r.changes === 0) return;
+    recordRunner(reg, scope.runId, thisRunner());
+    reg.logParams(scope.runId, { ...input.params, ...(task === undefined ? {} : { 'pipeline.task': task }), ...(stray ? { 'pipeline.parent_run_id': given } : {}) });
   });
 }
 

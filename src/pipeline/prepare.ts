@@ -5,9 +5,7 @@
  * recorded. The runner runs it. */
 import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
-import { hostname } from 'node:os';
-import { processStartTime } from '../core/proc.js';
-import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, type RunnerIdentity, type TaskPatch, type TaskStatus } from '../registry/pipeline.js';
+import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, type TaskPatch, type TaskStatus, thisRunner } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
 import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from './types.js';
@@ -27,13 +25,6 @@ export interface PreparedRun {
 }
 
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
-
-let self: RunnerIdentity | undefined;
-/** This process as a runner (its /proc start time read once: a backfill starts hundreds of runs). */
-function thisRunner(): RunnerIdentity {
-  self ??= { pid: process.pid, host: hostname(), start: processStartTime(process.pid) };
-  return self;
-}
 
 /** Plans a new run (stored by the runner) or reopens one in the store; returns each task's starting state. */
 export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha' | 'runner' | 'logicalDate' | 'backfillId'>): PreparedRun {

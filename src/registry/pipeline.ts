@@ -5,7 +5,7 @@
  * A run records its runner's pid, host and start time (params runner_pid, runner_host,
  * runner_start); a stored 'running' run whose runner is gone reads as 'abandoned'. */
 import { hostname } from 'node:os';
-import { processGone } from '../core/proc.js';
+import { processGone, processStartTime } from '../core/proc.js';
 import type { PIPELINE_RUN_STATUSES, TASK_STATUSES } from './schema.js';
 import type { Registry } from './store.js';
 import type { RunRecord } from './types.js';
@@ -176,6 +176,13 @@ export interface RunnerIdentity {
   host: string;
   /** /proc start time, null where unknown. */
   start: string | null;
+}
+
+let self: RunnerIdentity | undefined;
+/** This process as a runner (its /proc start time read once: a backfill starts hundreds of runs). */
+export function thisRunner(): RunnerIdentity {
+  self ??= { pid: process.pid, host: hostname(), start: processStartTime(process.pid) };
+  return self;
 }
 
 /** Records (or, on resume, replaces) the runner of a run. */
