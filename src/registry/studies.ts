@@ -39,7 +39,7 @@ export interface TrialRecord {
   number: number;
   rung: number;
   budget: number;
-  params: Record<string, number | null>;
+  params: Record<string, number | string | null>;
   state: TrialState;
   fold_scores: number[] | null;
   fold_iterations: number[] | null;
@@ -62,7 +62,7 @@ const parse = <T>(text: string | null): T | null => (text === null ? null : (JSO
 const toStudy = (r: StudyRow): StudyRecord => ({ ...r, space: JSON.parse(r.space) as Record<string, unknown>, settings: JSON.parse(r.settings) as Record<string, unknown> });
 const toTrial = (r: TrialRow): TrialRecord => ({
   ...r,
-  params: JSON.parse(r.params) as Record<string, number | null>,
+  params: JSON.parse(r.params) as Record<string, number | string | null>,
   fold_scores: parse<number[]>(r.fold_scores),
   fold_iterations: parse<number[]>(r.fold_iterations),
   fold_trees: parse<number[]>(r.fold_trees),
@@ -108,7 +108,7 @@ export function setBestTrial(reg: Registry, studyId: string, number: number | nu
 }
 
 /** Starts (or restarts: a killed or failed attempt) a trial's evaluation at a rung. */
-export function startTrial(reg: Registry, t: { study_id: string; number: number; rung: number; budget: number; params: Record<string, number | null> }): void {
+export function startTrial(reg: Registry, t: { study_id: string; number: number; rung: number; budget: number; params: Record<string, number | string | null> }): void {
   reg.run('start trial', `INSERT INTO study_trials (study_id, number, rung, budget, params, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)
     ON CONFLICT (study_id, number, rung) DO UPDATE SET budget = excluded.budget, params = excluded.params, state = 'running', started_at = excluded.started_at,
     finished_at = NULL, error = NULL, fold_scores = NULL, fold_iterations = NULL, fold_trees = NULL, carried = 0, score = NULL, best_iteration = NULL, seconds = NULL`,
