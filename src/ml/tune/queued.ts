@@ -7,7 +7,6 @@
  * stay with the coordinator (ml/tune/study), rung by rung. */
 import { StockpipeError } from '../../core/errors.js';
 import type { Workspace } from '../../core/workspace.js';
-import type { CommandExecutor } from '../../pipeline/executor.js';
 import { studyTrial } from '../../registry/studies.js';
 import type { Registry } from '../../registry/store.js';
 import type { Evaluation, Evaluator } from './evaluate.js';
@@ -22,8 +21,13 @@ export interface TrialKey {
 /** The job id (and `--evaluate` argument) of a trial at a rung: `<study>.<trial>.<rung>`. */
 export const trialJobId = (k: TrialKey): string => `${k.study_id}.${k.number}.${k.rung}`;
 
+/** The part of a command executor (pipeline/executor's; the bullmq one) a study uses: run one command as a named job. */
+export interface TrialJobRunner {
+  run(job: { runId: string; task: string; partition: string | null; jobId: string; attempt: number; args: readonly string[]; logPath: string; signal: AbortSignal }): Promise<unknown>;
+}
+
 export interface TrialQueue {
-  executor: CommandExecutor;
+  executor: TrialJobRunner;
   ws: Workspace;
   /** The coordinator's registry: the rows are read back from it. */
   reg: Registry;
