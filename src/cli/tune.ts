@@ -4,6 +4,7 @@
  * evaluations (recorded failed: interrupted; the study resumes with --resume). */
 import { fileURLToPath } from 'node:url';
 import { runTrialJob, type TrialJobData } from '../ml/tune/trial-job.js';
+import type { CommandExecutor } from '../pipeline/executor.js';
 import { openExecutor, type ExecutorKind } from '../queue/open.js';
 import { listStudies, getStudy, studyTrials, type StudyRecord } from '../registry/studies.js';
 import { openRegistry } from '../registry/store.js';
@@ -28,9 +29,10 @@ export async function tuneCommand(ctx: CommandContext, o: Omit<TuneOptions, 'thr
     process.once('SIGTERM', onSignal);
   }
   const kind = where.executor ?? ctx.config.pipeline.executor;
-  // bullmq connects to Redis here (SP_ERR_REDIS_UNREACHABLE, SP_ERR_REDIS_CONFIG), before the study starts.
-  const executor = kind === 'local' ? null : await openExecutor(kind, { ws: ctx.ws, config: ctx.config, env: ctx.env, log: ctx.log, mainScript: TASK_MAIN });
+  let executor: CommandExecutor | null = null;
   try {
+    // bullmq connects to Redis here (SP_ERR_REDIS_UNREACHABLE, SP_ERR_REDIS_CONFIG), before the study starts.
+    if (kind !== 'local') executor = await openExecutor(kind, { ws: ctx.ws, config: ctx.config, env: ctx.env, log: ctx.log, mainScript: TASK_MAIN });
     const note = ctx.quiet ? undefined : (line: string): void => void process.stderr.write(`${line}\n`);
     const queue = executor === null ? undefined : { executor, ws: ctx.ws, args: ['--workspace', ctx.ws.root, ...where.globalArgs] };
     const data = await tuneVolume({ ws: ctx.ws, signal: signal ?? ac.signal, note, queue }, { ...o, threads: ctx.ws.threads });

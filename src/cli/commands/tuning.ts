@@ -2,6 +2,7 @@
  * The tuning commands' command lines: `tune` and `studies` (options, help, examples); the work is
  * in cli/tune (and ml/tune). */
 import { z } from 'zod';
+import { StockpipeError } from '../../core/errors.js';
 import { childGlobalArgs, type Inv } from '../globals.js';
 import { calendarDate, cli, defineCommand, inRange, whole } from '../options.js';
 // Each command's module is imported when the command runs, so a process loads only its own command's code
@@ -42,7 +43,12 @@ export const tune = defineCommand({
     'stockpipe tune --task forecast --trials 9 --name day-ahead && stockpipe train --task forecast --params-from day-ahead',
   ],
   run: async (o, ctx, inv: Inv) => {
-    if (o.evaluate !== undefined) return (await import('../tune.js')).tuneTrialJobCommand(ctx, o.evaluate);
+    if (o.evaluate !== undefined) {
+      const { evaluate: _e, ...rest } = o;
+      const others = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      if (others.length > 0) throw new StockpipeError('SP_ERR_USAGE', `--evaluate runs one queued trial as its study says; ${others.join(', ')} cannot be given with it`, { hint: 'Drop them: the study holds the trial\'s settings.' });
+      return (await import('../tune.js')).tuneTrialJobCommand(ctx, o.evaluate);
+    }
     inRange('--trials', o.trials, 1, 10_000);
     inRange('--folds', o.folds, 1, 9);
     inRange('--max-trees', o.maxTrees, 1, 100_000);
