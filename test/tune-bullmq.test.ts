@@ -90,7 +90,8 @@ describe.skipIf(REDIS_SKIP !== null)('tune on 2 bullmq workers', () => {
     const [l, q] = await Promise.all([local, queued]);
     expect(l.code, l.stderr).toBe(0);
     expect(q.code, q.stderr).toBe(0);
-    expect(q.json.data).toMatchObject({ state: 'stopped', evaluated: 3 });
+    expect(q.json.data).toMatchObject({ state: 'stopped', evaluated: 3, executor: 'bullmq' });
+    expect(l.json.data.executor).toBe('local');
     const id = q.json.data.study_id as string;
     expect(killed!.job.startsWith(`${id}.`)).toBe(true);
 

@@ -58,6 +58,8 @@ export interface TuneData {
   seed: number;
   folds: number;
   settings: StudySettings;
+  /** Where this session's evaluations ran: local worker threads or bullmq jobs. */
+  executor: 'local' | 'bullmq';
   /** Evaluations this session ran, and complete ones it took from the store (resume). */
   evaluated: number;
   reused: number;
@@ -175,7 +177,7 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
     const fresh = getStudy(reg, study.study_id);
     const data_: TuneData = {
       study_id: fresh.study_id, name: fresh.name, state: fresh.state, task: fresh.task, metric: fresh.metric, direction: fresh.direction, seed: fresh.seed, folds: fresh.folds,
-      settings: st, evaluated: outcome.evaluated, reused: outcome.reused, seconds: Math.round((performance.now() - t0) / 10) / 100, best: outcome.best, trials: studyTrials(reg, study.study_id),
+      settings: st, executor: env.queue === undefined ? 'local' : 'bullmq', evaluated: outcome.evaluated, reused: outcome.reused, seconds: Math.round((performance.now() - t0) / 10) / 100, best: outcome.best, trials: studyTrials(reg, study.study_id),
     };
     if (state === 'interrupted') throw new StockpipeError('SP_ERR_TUNE_INTERRUPTED', `study ${fresh.study_id} was interrupted after ${outcome.evaluated} evaluation(s) this session`, { hint: `Continue it with \`stockpipe tune --resume ${fresh.study_id}\`: complete trials are not run again.` });
     return data_;
