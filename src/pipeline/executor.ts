@@ -20,6 +20,8 @@ export interface CommandJob {
   /** Goes into the job's id with the rest (e.g. a hash of the partition plan), so different work never shares an id. */
   key?: string;
   attempt: number;
+  /** The queue's job id when the caller names the work itself (a tuning trial: `<study>.<trial>.<rung>`); else one is made of the fields above. */
+  jobId?: string;
   /** `stockpipe` arguments, global flags included. */
   args: readonly string[];
   logPath: string;

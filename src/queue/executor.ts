@@ -161,7 +161,7 @@ export class BullmqExecutor implements CommandExecutor {
       protocol: JOB_PROTOCOL, kind: 'command', run_id: job.runId, task: job.task, partition: job.partition, args: [...job.args], workspace: this.o.workspace,
       log_path: job.logPath, env: forwardedEnv(this.o.env), coordinator: this.coordinator,
     };
-    const r = await this.submit(jobIdOf(job.runId, job.task, job.partition, job.attempt, job.key), data, job.signal, job.onProgress);
+    const r = await this.submit(job.jobId ?? jobIdOf(job.runId, job.task, job.partition, job.attempt, job.key), data, job.signal, job.onProgress);
     return { data: r.data, worker: { partition: job.partition, worker: r.worker.id, host: r.worker.host, pid: r.worker.pid, seconds: r.seconds, claims: r.claims } };
   }
 

@@ -39,7 +39,7 @@ export interface TrialRecord {
   number: number;
   rung: number;
   budget: number;
-  params: Record<string, number | null>;
+  params: Record<string, number | string | null>;
   state: TrialState;
   fold_scores: number[] | null;
   fold_iterations: number[] | null;
@@ -62,7 +62,7 @@ const parse = <T>(text: string | null): T | null => (text === null ? null : (JSO
 const toStudy = (r: StudyRow): StudyRecord => ({ ...r, space: JSON.parse(r.space) as Record<string, unknown>, settings: JSON.parse(r.settings) as Record<string, unknown> });
 const toTrial = (r: TrialRow): TrialRecord => ({
   ...r,
-  params: JSON.parse(r.params) as Record<string, number | null>,
+  params: JSON.parse(r.params) as Record<string, number | string | null>,
   fold_scores: parse<number[]>(r.fold_scores),
   fold_iterations: parse<number[]>(r.fold_iterations),
   fold_trees: parse<number[]>(r.fold_trees),
@@ -108,24 +108,37 @@ export function setBestTrial(reg: Registry, studyId: string, number: number | nu
 }
 
 /** Starts (or restarts: a killed or failed attempt) a trial's evaluation at a rung. */
-export function startTrial(reg: Registry, t: { study_id: string; number: number; rung: number; budget: number; params: Record<string, number | null> }): void {
+export function startTrial(reg: Registry, t: { study_id: string; number: number; rung: number; budget: number; params: Record<string, number | string | null> }): void {
   reg.run('start trial', `INSERT INTO study_trials (study_id, number, rung, budget, params, state, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?)
     ON CONFLICT (study_id, number, rung) DO UPDATE SET budget = excluded.budget, params = excluded.params, state = 'running', started_at = excluded.started_at,
     finished_at = NULL, error = NULL, fold_scores = NULL, fold_iterations = NULL, fold_trees = NULL, carried = 0, score = NULL, best_iteration = NULL, seconds = NULL`,
   [t.study_id, t.number, t.rung, t.budget, JSON.stringify(t.params), reg.timestamp()]);
 }
 
-/** Records a finished evaluation and adds its time to the study's. */
-export function completeTrial(reg: Registry, key: { study_id: string; number: number; rung: number }, r: { fold_scores: number[]; fold_iterations: number[]; fold_trees?: number[] | null; score: number; best_iteration: number; seconds: number }, carried = false): void {
-  reg.transaction(() => {
-    reg.run('complete trial', `UPDATE study_trials SET state = 'complete', fold_scores = ?, fold_iterations = ?, fold_trees = ?, carried = ?, score = ?, best_iteration = ?, seconds = ?, finished_at = ?
-      WHERE study_id = ? AND number = ? AND rung = ?`, [JSON.stringify(r.fold_scores), JSON.stringify(r.fold_iterations), r.fold_trees ? JSON.stringify(r.fold_trees) : null, carried ? 1 : 0, r.score, r.best_iteration, r.seconds, reg.timestamp(), key.study_id, key.number, key.rung]);
+/**
+ * Records a finished evaluation of a `running` row and adds its time to the study's, in one
+ * transaction; false (nothing written) when the row is not running: an evaluation is written once
+ * (a queued trial's redelivered job finds its row complete).
+ */
+export function completeTrial(reg: Registry, key: { study_id: string; number: number; rung: number }, r: { fold_scores: number[]; fold_iterations: number[]; fold_trees?: number[] | null; score: number; best_iteration: number; seconds: number }, carried = false): boolean {
+  return reg.transaction(() => {
+    const { changes } = reg.run('complete trial', `UPDATE study_trials SET state = 'complete', fold_scores = ?, fold_iterations = ?, fold_trees = ?, carried = ?, score = ?, best_iteration = ?, seconds = ?, finished_at = ?
+      WHERE study_id = ? AND number = ? AND rung = ? AND state = 'running'`, [JSON.stringify(r.fold_scores), JSON.stringify(r.fold_iterations), r.fold_trees ? JSON.stringify(r.fold_trees) : null, carried ? 1 : 0, r.score, r.best_iteration, r.seconds, reg.timestamp(), key.study_id, key.number, key.rung]);
+    if (changes === 0) return false;
     reg.run('add study time', 'UPDATE studies SET seconds = seconds + ? WHERE study_id = ?', [r.seconds, key.study_id]);
+    return true;
   });
 }
 
+/** One row (trial × rung), or null. */
+export function studyTrial(reg: Registry, key: { study_id: string; number: number; rung: number }): TrialRecord | null {
+  const r = reg.get<TrialRow>('read study trial', 'SELECT * FROM study_trials WHERE study_id = ? AND number = ? AND rung = ?', [key.study_id, key.number, key.rung]);
+  return r === undefined ? null : toTrial(r);
+}
+
+/** Marks a `running` row failed (a row completed meanwhile, e.g. by a queued job, stays complete). */
 export function failTrial(reg: Registry, key: { study_id: string; number: number; rung: number }, error: string, seconds: number): void {
-  reg.run('fail trial', `UPDATE study_trials SET state = 'failed', error = ?, seconds = ?, finished_at = ? WHERE study_id = ? AND number = ? AND rung = ?`,
+  reg.run('fail trial', `UPDATE study_trials SET state = 'failed', error = ?, seconds = ?, finished_at = ? WHERE study_id = ? AND number = ? AND rung = ? AND state = 'running'`,
     [error, seconds, reg.timestamp(), key.study_id, key.number, key.rung]);
 }
 

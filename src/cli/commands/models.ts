@@ -51,7 +51,7 @@ const TrainOptions = z
   .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
   .refine((o) => o.huberDelta === undefined || o.objective === 'huber', '--huber-delta is for --objective huber')
   .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
-  .refine((o) => o.paramsFrom === undefined || o.objective === 'l2', '--params-from refits the study\'s configuration (its objective is l2): drop --objective')
+  .refine((o) => o.paramsFrom === undefined || o.objective === 'l2', '--params-from refits the study\'s configuration, its objective included: drop --objective')
   .refine((o) => o.task === 'volume' || o.protocol === 'cv', '--protocol is for the volume task (the day-ahead model early-stops on its validation window)')
   .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
 

@@ -2,6 +2,8 @@
  * The tuning commands' command lines: `tune` and `studies` (options, help, examples); the work is
  * in cli/tune (and ml/tune). */
 import { z } from 'zod';
+import { StockpipeError } from '../../core/errors.js';
+import { childGlobalArgs, type Inv } from '../globals.js';
 import { calendarDate, cli, defineCommand, inRange, whole } from '../options.js';
 // Each command's module is imported when the command runs, so a process loads only its own command's code
 // (about 0.15 s less CPU at each start, measured; every pipeline task is such a start).
@@ -19,7 +21,13 @@ export const tune = defineCommand({
       seed: whole().optional().describe('random seed (the trials and the boosters)').register(cli, { defaultText: '42' }),
       maxTrees: whole().optional().describe('trees per fold at the last rung (each earlier rung has a third of the next)').register(cli, { defaultText: '300; 1000 with --task forecast' }),
       timeout: whole().optional().describe('start no new evaluation after S seconds; the study ends as stopped, resumable').register(cli, { arg: 'S', defaultText: 'none' }),
-      parallel: whole().default(1).describe('trials evaluated at once, each in a worker thread with threads / N threads'),
+      parallel: whole().optional().describe('trials evaluated at once: local, each in a worker thread with threads / N threads; bullmq, jobs queued at once').register(cli, { defaultText: '1; bullmq: every trial of a rung' }),
+      executor: z
+        .enum(['local', 'bullmq'])
+        .optional()
+        .describe('where trials are evaluated: local worker threads, or bullmq jobs for `stockpipe worker`s (needs STOCKPIPE_REDIS_URL and the workspace shared)')
+        .register(cli, { arg: 'kind', config: 'pipeline.executor', defaultText: 'local' }),
+      evaluate: z.string().optional().describe('bullmq executor: evaluate one queued trial, <study-id>.<trial>.<rung>, and record its scores in the study (what a worker\'s job runs)').register(cli, { arg: 'job' }),
       resume: z.string().optional().describe('continue a study (killed, interrupted or stopped) without running its complete trials again').register(cli, { arg: 'study' }),
       name: z.string().optional().describe('a name for the new study (resume and --params-from take it too)').register(cli, { arg: 'name', defaultText: 'the study id' }),
       testFrom: z.string().optional().describe('first day of the test slice, never read while tuning').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
@@ -30,10 +38,17 @@ export const tune = defineCommand({
     'stockpipe tune --trials 9 --folds 3',
     'stockpipe tune --trials 27 --timeout 600 --name nightly --json',
     'stockpipe tune --resume nightly   # after Ctrl-C, a kill or --timeout: complete trials are kept',
+    'STOCKPIPE_REDIS_URL=redis://10.0.0.5:6379/0 stockpipe tune --trials 27 --executor bullmq   # trials on `stockpipe worker`s',
     'stockpipe train --params-from nightly --promote-if-better',
     'stockpipe tune --task forecast --trials 9 --name day-ahead && stockpipe train --task forecast --params-from day-ahead',
   ],
-  run: async (o, ctx) => {
+  run: async (o, ctx, inv: Inv) => {
+    if (o.evaluate !== undefined) {
+      const { evaluate: _e, ...rest } = o;
+      const others = Object.entries(rest).filter(([, v]) => v !== undefined).map(([k]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+      if (others.length > 0) throw new StockpipeError('SP_ERR_USAGE', `--evaluate runs one queued trial as its study says; ${others.join(', ')} cannot be given with it`, { hint: 'Drop them: the study holds the trial\'s settings.' });
+      return (await import('../tune.js')).tuneTrialJobCommand(ctx, o.evaluate);
+    }
     inRange('--trials', o.trials, 1, 10_000);
     inRange('--folds', o.folds, 1, 9);
     inRange('--max-trees', o.maxTrees, 1, 100_000);
@@ -43,7 +58,7 @@ export const tune = defineCommand({
     return (await import('../tune.js')).tuneCommand(ctx, {
       task: o.task, trials: o.trials, folds: o.folds, metric: o.metric, seed: o.seed, maxTrees: o.maxTrees, timeoutS: o.timeout, parallel: o.parallel,
       resume: o.resume, name: o.name, testFrom: o.testFrom, asOf: o.asOf,
-    });
+    }, { executor: o.executor, globalArgs: childGlobalArgs(inv.globals, { debug: true }) });
   },
 });
 

@@ -21,6 +21,8 @@ export interface EvalRequest {
   seed: number;
   threads: number;
   signal?: AbortSignal;
+  /** The study row this evaluation is for (an evaluator that records the row itself, a queued trial's, needs it). */
+  trial?: { study_id: string; number: number; rung: number };
 }
 
 export interface Evaluation {
@@ -34,6 +36,8 @@ export interface Evaluation {
   /** Median of the folds' best iterations (the refit's number of trees). */
   best_iteration: number;
   seconds: number;
+  /** True when the evaluator wrote the row itself (a queued trial's worker): the study does not write it again. */
+  recorded?: boolean;
 }
 
 export type Evaluator = (req: EvalRequest) => Promise<Evaluation>;

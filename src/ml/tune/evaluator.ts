@@ -10,9 +10,10 @@ import type { GbdtParams } from '../gbdt/params.js';
 import type { CvData, Evaluation, Evaluator } from './evaluate.js';
 import type { TrialParams } from './space.js';
 
-/** The booster's parameters of a trial (ml/gbdt/params names). */
+/** The booster's parameters of a trial (ml/gbdt/params names), its loss included. */
 export function boosterParams(p: TrialParams, seed: number): Partial<GbdtParams> {
-  return { learning_rate: p.learning_rate, num_leaves: p.num_leaves, max_depth: p.max_depth, min_data_in_leaf: p.min_data_in_leaf, lambda_l2: p.lambda_l2, seed };
+  const loss: Partial<GbdtParams> = p.objective === 'huber' ? { objective: 'huber', huber_delta: p.huber_delta! } : { objective: 'l2' };
+  return { learning_rate: p.learning_rate, num_leaves: p.num_leaves, max_depth: p.max_depth, min_data_in_leaf: p.min_data_in_leaf, lambda_l2: p.lambda_l2, ...loss, seed };
 }
 
 /** A trial's data choices as ml/cv options. */

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentProgress } from '../../core/progress.js';
 import { createRng } from '../../core/rng.js';
 import { NextTradingDay } from '../../features/lagged.js';
-import { createStudy, studyTrials } from '../../registry/studies.js';
+import { completeTrial, createStudy, startTrial, studyTrials } from '../../registry/studies.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import { forecastRows, type ForecastFrame } from '../forecast-dataset.js';
 import { trainForecastModel } from '../forecast-train.js';
@@ -88,6 +88,17 @@ describe('tune --task forecast: the rows', () => {
     expect(out.best_iteration.volume).toBe(e.best_iteration);
     expect(1 - out.valid_metrics!.skill_volume!).toBeCloseTo(e.score, 10);
   });
+
+  it('a huber trial scores what `train --task forecast --objective huber --huber-delta δ` trains', async () => {
+    const d = forecastTuneData(base);
+    const huber = { ...trial0, objective: 'huber' as const, huber_delta: 0.1 };
+    const e = await forecastEvaluator(d)({ params: huber, budget: 200, seed: 42, threads: 1 });
+    const l2 = await forecastEvaluator(d)({ params: trial0, budget: 200, seed: 42, threads: 1 });
+    expect(e.score).not.toBe(l2.score);
+    const volume = { params: { learning_rate: 0.1, num_leaves: 64, max_depth: 6, min_data_in_leaf: 100, lambda_l2: 1, objective: 'huber' as const, huber_delta: 0.1, seed: 42, num_trees: 200, early_stopping_rounds: 10 }, record: {} };
+    const out = await trainForecastModel(base, { seed: 42, threads: 1, trees: 200, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 10, volume }, { progress: silentProgress });
+    expect(1 - out.valid_metrics!.skill_volume!).toBeCloseTo(e.score, 10);
+  });
 });
 
 describe('tune --task forecast: the study', () => {
@@ -138,5 +149,17 @@ describe('tune --task forecast: the study', () => {
     expect(choice.choice.cv_score).toBe(resumed.best!.score);
     expect(choice.volume.params.num_trees).toBe(resumed.best!.budget);
     expect(choice.volume.record).toMatchObject({ study_id: 'c', study_trial: resumed.best!.number });
+  });
+
+  it('train --task forecast --params-from trains the chosen loss', () => {
+    const huber = { ...sampleTrials(DEFAULT_SPACE, 42, 1)[0]!, objective: 'huber' as const, huber_delta: 0.2 };
+    createStudy(reg, { study_id: 'h', name: 'h', task: 'forecast', metric: FORECAST_METRIC, direction: 'minimize', seed: 42, space: { ...DEFAULT_SPACE }, settings: { trials: 2, rungs: rungPlan(2, 90), data: { test_from: d.test_from, data_hash: d.data_hash } }, folds: 1 });
+    for (const [number, params, score] of [[0, { ...huber, objective: 'l2' as const, huber_delta: null }, 0.9], [1, huber, 0.8]] as const) {
+      startTrial(reg, { study_id: 'h', number, rung: 0, budget: 90, params: { ...params } });
+      completeTrial(reg, { study_id: 'h', number, rung: 0 }, { fold_scores: [score], fold_iterations: [40], fold_trees: [40], score, best_iteration: 40, seconds: 1 });
+    }
+    const choice = forecastChoice(reg, 'h', 1);
+    expect(choice.volume.params).toMatchObject({ objective: 'huber', huber_delta: 0.2 });
+    expect(choice.volume.record).toMatchObject({ study_trial: 1, objective: 'huber', huber_delta: 0.2 });
   });
 });

@@ -82,5 +82,5 @@ export function forecastLanes(d: ForecastTuneData, parallel: number, threads: nu
 export function forecastChoice(reg: Registry, idOrName: string, threads: number): { choice: StudyChoice; volume: VolumeChoice & { record: Record<string, unknown> } } {
   const c = studyChoice(reg, idOrName, 'forecast');
   const v = volumeChoiceOf(c.params, c.seed, c.budget, threads);
-  return { choice: c, volume: { ...v, record: { study_id: c.study_id, study_trial: c.trial, study_cv_score: c.cv_score, study_metric: c.metric, window_years: c.params.window_years, half_life_days: c.params.half_life_days, patience: c.params.patience } } };
+  return { choice: c, volume: { ...v, record: { study_id: c.study_id, study_trial: c.trial, study_cv_score: c.cv_score, study_metric: c.metric, window_years: c.params.window_years, half_life_days: c.params.half_life_days, patience: c.params.patience, objective: c.params.objective, huber_delta: c.params.huber_delta } } };
 }

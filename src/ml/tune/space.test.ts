@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SPACE, DEFAULT_TRIAL, sampleTrial, sampleTrials, TRIAL_PARAM_NAMES } from './space.js';
+import { StockpipeError } from '../../core/errors.js';
+import { checkSpace, DEFAULT_SPACE, DEFAULT_TRIAL, sampleTrial, sampleTrials, toTrialParams, TRIAL_PARAM_NAMES } from './space.js';
 
 describe('tune search space', () => {
   it('trial 0 is the defaults; the same seed gives the same trials, another seed others', () => {
@@ -36,5 +37,44 @@ describe('tune search space', () => {
     const none = xs.filter((x) => x.half_life_days === null).length / xs.length;
     expect(none).toBeGreaterThan(0.45);
     expect(none).toBeLessThan(0.55);
+  });
+
+  it('the loss is a dimension: l2 or huber, δ log-uniform in [0.05, 1] with huber and null with l2; the other draws are those of a space without it', () => {
+    const xs = sampleTrials(DEFAULT_SPACE, 1, 2000).slice(1);
+    for (const x of xs) {
+      expect(['l2', 'huber']).toContain(x.objective);
+      if (x.objective === 'l2') expect(x.huber_delta).toBeNull();
+      else expect(x.huber_delta! >= 0.05 && x.huber_delta! <= 1).toBe(true);
+    }
+    const huber = xs.filter((x) => x.objective === 'huber').length / xs.length;
+    expect(huber).toBeGreaterThan(0.45);
+    expect(huber).toBeLessThan(0.55);
+    expect(DEFAULT_TRIAL).toMatchObject({ objective: 'l2', huber_delta: null });
+    // A space stored before the loss was searched: the same trials for the other parameters, every one l2.
+    const { objective: _o, huber_delta: _d, ...old } = DEFAULT_SPACE;
+    const before = sampleTrials(checkSpace(old), 42, 30);
+    const now = sampleTrials(DEFAULT_SPACE, 42, 30);
+    expect(before.map(({ objective: _a, huber_delta: _b, ...rest }) => rest)).toEqual(now.map(({ objective: _a, huber_delta: _b, ...rest }) => rest));
+    expect(before.every((t) => t.objective === 'l2' && t.huber_delta === null)).toBe(true);
+    expect(now.some((t) => t.objective === 'huber')).toBe(true);
+  });
+
+  it('stored parameters: a trial from before the loss was searched reads as l2; a bad objective or δ is SP_ERR_TRAIN_PARAMS', () => {
+    const { objective: _o, huber_delta: _d, ...old } = sampleTrial(DEFAULT_SPACE, 3, 2);
+    expect(toTrialParams(old)).toMatchObject({ objective: 'l2', huber_delta: null });
+    const code = (p: Record<string, number | string | null>): string | null => {
+      try {
+        toTrialParams(p);
+        return null;
+      } catch (err) {
+        return err instanceof StockpipeError ? err.code : String(err);
+      }
+    };
+    expect(code({ ...old, objective: 'huber', huber_delta: 0.2 })).toBeNull();
+    expect(code({ ...old, objective: 'poisson', huber_delta: null })).toBe('SP_ERR_TRAIN_PARAMS');
+    expect(code({ ...old, objective: 'huber', huber_delta: null })).toBe('SP_ERR_TRAIN_PARAMS');
+    expect(code({ ...old, objective: 'l2', huber_delta: 0.5 })).toBe('SP_ERR_TRAIN_PARAMS');
+    const { huber_delta: _x, ...nine } = DEFAULT_SPACE;
+    expect(() => checkSpace(nine)).toThrow(StockpipeError);
   });
 });

@@ -1,8 +1,11 @@
 /** @module ml/tune/space
  * The search space of `stockpipe tune` (docs/tuning.md) and its seeded sampler: booster parameters
- * (learning rate, leaves, depth, rows per leaf, L2) and data choices (training window, recency
- * half-life, early-stopping patience). Trial 0 is the defaults; trial i ≥ 1 is drawn from its own
- * random stream (seed, i), so adding trials never changes the earlier ones. Pure. */
+ * (learning rate, leaves, depth, rows per leaf, L2), data choices (training window, recency
+ * half-life, early-stopping patience) and the loss (objective l2 or huber, huber's δ). Trial 0 is
+ * the defaults; trial i ≥ 1 is drawn from its own random stream (seed, i), so adding trials never
+ * changes the earlier ones. The loss dimensions come last in the stream, so a trial's other
+ * parameters are those a space without them draws; a space stored without them (a study from
+ * before) samples l2 for every trial, as it did. Pure. */
 import { StockpipeError } from '../../core/errors.js';
 import { createRng, deriveSeed, type Rng } from '../../core/rng.js';
 
@@ -10,7 +13,7 @@ import { createRng, deriveSeed, type Rng } from '../../core/rng.js';
 export type Dim =
   | { kind: 'log'; low: number; high: number; integer?: boolean }
   | { kind: 'pow2'; low: number; high: number }
-  | { kind: 'choice'; values: readonly (number | null)[] }
+  | { kind: 'choice'; values: readonly (number | string | null)[] }
   | { kind: 'maybe'; none: number; of: Dim };
 
 /** A configuration's parameters (snake_case, as stored in study_trials.params). */
@@ -27,11 +30,23 @@ export interface TrialParams {
   half_life_days: number | null;
   /** Early-stopping patience: rounds without a validation improvement before a fold stops. */
   patience: number;
+  /** The booster's loss on its log-scale target: l2, or huber (robust to outlying days). */
+  objective: TrialObjective;
+  /** Huber's δ (log scale: where the loss turns from squared to absolute); null with l2. */
+  huber_delta: number | null;
 }
 
-export const TRIAL_PARAM_NAMES = ['learning_rate', 'num_leaves', 'max_depth', 'min_data_in_leaf', 'lambda_l2', 'window_years', 'half_life_days', 'patience'] as const;
+/** The objectives a study samples: the ones that fit its metrics (docs/tuning.md, "The loss"). */
+export const TRIAL_OBJECTIVES = ['l2', 'huber'] as const;
+export type TrialObjective = (typeof TRIAL_OBJECTIVES)[number];
 
-export type SearchSpace = Record<keyof TrialParams, Dim>;
+/** The dimensions every space has (a study's space from before the loss was searched has only these). */
+const BASE_PARAM_NAMES = ['learning_rate', 'num_leaves', 'max_depth', 'min_data_in_leaf', 'lambda_l2', 'window_years', 'half_life_days', 'patience'] as const;
+const LOSS_PARAM_NAMES = ['objective', 'huber_delta'] as const;
+export const TRIAL_PARAM_NAMES = [...BASE_PARAM_NAMES, ...LOSS_PARAM_NAMES] as const;
+
+/** The dimensions of a space (the loss's may be absent: a study stored before they were searched). */
+export type SearchSpace = Record<(typeof BASE_PARAM_NAMES)[number], Dim> & Partial<Record<(typeof LOSS_PARAM_NAMES)[number], Dim>>;
 
 /** Trial 0: `stockpipe train`'s defaults. */
 export const DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({
@@ -43,6 +58,8 @@ export const DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({
   window_years: null,
   half_life_days: null,
   patience: 10,
+  objective: 'l2',
+  huber_delta: null,
 });
 
 /** The ranges of the scikit-learn reference's random configurations where they overlap (sklearn_protocol). */
@@ -55,12 +72,14 @@ export const DEFAULT_SPACE: Readonly<SearchSpace> = Object.freeze({
   window_years: { kind: 'choice', values: [null, 2, 3, 5, 10] },
   half_life_days: { kind: 'maybe', none: 0.5, of: { kind: 'log', low: 180, high: 3650, integer: true } },
   patience: { kind: 'choice', values: [10, 20, 50] },
+  objective: { kind: 'choice', values: TRIAL_OBJECTIVES },
+  huber_delta: { kind: 'log', low: 0.05, high: 1 },
 });
 
 /** Four significant digits: readable in tables, and exact in JSON. */
 const round4 = (x: number): number => Number(x.toPrecision(4));
 
-function draw(d: Dim, rng: Rng): number | null {
+function draw(d: Dim, rng: Rng): number | string | null {
   switch (d.kind) {
     case 'log': {
       const x = Math.exp(Math.log(d.low) + rng.next() * (Math.log(d.high) - Math.log(d.low)));
@@ -79,10 +98,11 @@ function draw(d: Dim, rng: Rng): number | null {
   }
 }
 
-/** Checks a space read back from the store (or given by a caller). */
+/** Checks a space read back from the store (or given by a caller): every dimension, or every one but the loss's (a study from before). */
 export function checkSpace(space: unknown): SearchSpace {
-  const ok = typeof space === 'object' && space !== null && TRIAL_PARAM_NAMES.every((k) => k in space) && Object.keys(space).length === TRIAL_PARAM_NAMES.length;
-  if (!ok) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `a search space needs exactly the dimensions ${TRIAL_PARAM_NAMES.join(', ')}`);
+  const names = typeof space === 'object' && space !== null ? Object.keys(space).sort() : [];
+  const ok = [TRIAL_PARAM_NAMES, BASE_PARAM_NAMES].some((want) => names.length === want.length && [...want].sort().every((k, i) => names[i] === k));
+  if (!ok) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `a search space needs exactly the dimensions ${TRIAL_PARAM_NAMES.join(', ')} (or all but ${LOSS_PARAM_NAMES.join(', ')})`);
   return space as SearchSpace;
 }
 
@@ -90,8 +110,13 @@ export function checkSpace(space: unknown): SearchSpace {
 export function sampleTrial(space: SearchSpace, seed: number, number: number, defaults: TrialParams = DEFAULT_TRIAL): TrialParams {
   if (number === 0) return { ...defaults };
   const rng = createRng(deriveSeed(seed, number));
-  const out: Record<string, number | null> = {};
-  for (const k of TRIAL_PARAM_NAMES) out[k] = draw(space[k], rng);
+  const out: Record<string, number | string | null> = { objective: 'l2', huber_delta: null };
+  for (const k of TRIAL_PARAM_NAMES) {
+    const d = space[k];
+    if (d !== undefined) out[k] = draw(d, rng);
+  }
+  // δ is always drawn (each trial uses the same amount of its stream) and kept with huber only.
+  if (out.objective !== 'huber') out.huber_delta = null;
   return out as unknown as TrialParams;
 }
 
@@ -100,12 +125,17 @@ export function sampleTrials(space: SearchSpace, seed: number, n: number, defaul
   return Array.from({ length: n }, (_, i) => sampleTrial(space, seed, i, defaults));
 }
 
-/** Reads stored params back (study_trials.params): every name present, numbers or null where allowed. */
-export function toTrialParams(p: Record<string, number | null>): TrialParams {
-  for (const k of TRIAL_PARAM_NAMES) {
+/** Reads stored params back (study_trials.params): every name present, numbers or null where allowed; a trial stored without the loss (a study from before) is l2. */
+export function toTrialParams(stored: Record<string, number | string | null>): TrialParams {
+  const p: Record<string, number | string | null> = { objective: 'l2', huber_delta: null, ...stored };
+  for (const k of BASE_PARAM_NAMES) {
     const v = p[k];
     const nullable = k === 'window_years' || k === 'half_life_days';
     if (!(typeof v === 'number' && Number.isFinite(v)) && !(nullable && v === null)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `stored trial parameter ${k} is ${JSON.stringify(v)}`);
   }
+  if (!(TRIAL_OBJECTIVES as readonly unknown[]).includes(p.objective)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `stored trial parameter objective is ${JSON.stringify(p.objective)} (expected one of ${TRIAL_OBJECTIVES.join(', ')})`);
+  const delta = p.huber_delta;
+  const deltaOk = p.objective === 'huber' ? typeof delta === 'number' && Number.isFinite(delta) && delta > 0 : delta === null;
+  if (!deltaOk) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `stored trial parameter huber_delta is ${JSON.stringify(delta)} with objective ${String(p.objective)} (a number > 0 with huber, null with l2)`);
   return p as unknown as TrialParams;
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStudy, studyTrials, type TrialRecord } from '../../registry/studies.js';
+import { completeTrial, createStudy, failTrial, getStudy, startTrial, studyTrial, studyTrials, type TrialRecord } from '../../registry/studies.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import type { Evaluator } from './evaluate.js';
 import { rungPlan } from './halving.js';
@@ -151,5 +151,24 @@ describe('runStudy (successive halving over the store)', () => {
     }
     expect(calls.length).toBe(9 + later.filter((r) => r.carried === 0).length);
     expect(later.some((r) => r.carried === 1)).toBe(true);
+  });
+
+  it('an evaluation is written once: complete only a running row (the study\'s time added once); a completed row is never failed', () => {
+    newStudy('once');
+    const k = { study_id: 'once', number: 0, rung: 0 };
+    const r = { fold_scores: [0.5, 0.6], fold_iterations: [9, 10], fold_trees: [9, 10], score: 0.55, best_iteration: 9, seconds: 2 };
+    startTrial(reg, { ...k, budget: 10, params: { learning_rate: 0.1 } });
+    expect(completeTrial(reg, k, r)).toBe(true);
+    expect(completeTrial(reg, k, { ...r, score: 0.1, seconds: 5 })).toBe(false);
+    failTrial(reg, k, 'interrupted (SIGTERM)', 1);
+    expect(studyTrial(reg, k)).toMatchObject({ state: 'complete', score: 0.55, seconds: 2, error: null });
+    expect(getStudy(reg, 'once').seconds).toBe(2);
+    // A failed row (the coordinator gave up on it) takes no late write either.
+    const k1 = { ...k, number: 1 };
+    startTrial(reg, { ...k1, budget: 10, params: { learning_rate: 0.2 } });
+    failTrial(reg, k1, 'interrupted (SIGTERM)', 1);
+    expect(completeTrial(reg, k1, r)).toBe(false);
+    expect(studyTrial(reg, k1)).toMatchObject({ state: 'failed', score: null });
+    expect(studyTrial(reg, { ...k, number: 7 })).toBeNull();
   });
 });

@@ -105,8 +105,8 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
         }
         const t0 = performance.now();
         try {
-          const r = await evaluate({ params, budget: rung.budget, seed: o.seed, threads: o.threads, signal: o.signal });
-          completeTrial(reg, key(id, number, rung.rung), r);
+          const r = await evaluate({ params, budget: rung.budget, seed: o.seed, threads: o.threads, signal: o.signal, trial: key(id, number, rung.rung) });
+          if (r.recorded !== true) completeTrial(reg, key(id, number, rung.rung), r);
         } catch (err) {
           const interrupted = isAborted(o.signal);
           failTrial(reg, key(id, number, rung.rung), interrupted ? `interrupted (${String(o.signal?.reason ?? 'signal')})` : err instanceof Error ? err.message : String(err), (performance.now() - t0) / 1000);

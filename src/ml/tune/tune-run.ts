@@ -13,6 +13,7 @@ import { preTestRows } from './data.js';
 import { FORECAST_MAX_TREES, FORECAST_METRIC, forecastLanes, forecastTuneData } from './forecast.js';
 import { rungPlan, type Rung } from './halving.js';
 import { laneEvaluators, type Lanes } from './lanes.js';
+import { queuedLanes, type TrialQueue } from './queued.js';
 import { checkSpace, DEFAULT_SPACE, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
 
@@ -30,7 +31,8 @@ export interface TuneOptions {
   testFrom?: string;
   asOf?: string;
   timeoutS?: number;
-  parallel: number;
+  /** Evaluations at once: lanes (local, default 1) or jobs queued at once (bullmq, default every trial of a rung). */
+  parallel?: number;
   threads: number;
 }
 
@@ -56,6 +58,8 @@ export interface TuneData {
   seed: number;
   folds: number;
   settings: StudySettings;
+  /** Where this session's evaluations ran: local worker threads or bullmq jobs. */
+  executor: 'local' | 'bullmq';
   /** Evaluations this session ran, and complete ones it took from the store (resume). */
   evaluated: number;
   reused: number;
@@ -69,6 +73,8 @@ export interface TuneEnv {
   signal?: AbortSignal;
   /** Progress lines (stderr). */
   note?: (line: string) => void;
+  /** Evaluate on BullMQ workers (executor bullmq) instead of this machine's lanes. */
+  queue?: Omit<TrialQueue, 'reg' | 'runId'>;
 }
 
 function mismatch(study: StudyRecord, what: string, given: unknown, stored: unknown): StockpipeError {
@@ -86,7 +92,7 @@ function resumeStudy(reg: Registry, o: TuneOptions): StudyRecord {
 }
 
 /** A task's pre-test rows, and how to evaluate trials on them. */
-interface TuneData_ {
+export interface StudyData {
   test_from: string;
   rows: number;
   data_hash: string;
@@ -94,7 +100,7 @@ interface TuneData_ {
   lanes(folds: number, parallel: number, threads: number): Lanes;
 }
 
-async function loadData(ws: Workspace, task: TuneOptions['task'], asOf: string | undefined, testFrom: string | undefined): Promise<TuneData_> {
+export async function loadStudyData(ws: Workspace, task: TuneOptions['task'], asOf: string | undefined, testFrom: string | undefined): Promise<StudyData> {
   if (task === 'forecast') {
     const frame = await loadWorkspaceForecastData(ws, asOf);
     const d = forecastTuneData(frame, testFrom);
@@ -122,15 +128,15 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
   let studyId: string | null = null;
   try {
     let study: StudyRecord;
-    let data: TuneData_;
+    let data: StudyData;
     if (o.resume !== undefined) {
       study = resumeStudy(reg, o);
       const st = study.settings as unknown as StudySettings;
-      data = await loadData(env.ws, study.task === 'forecast' ? 'forecast' : 'volume', st.data.features_snapshot === null ? undefined : String(st.data.features_snapshot), st.data.test_from);
+      data = await loadStudyData(env.ws, study.task === 'forecast' ? 'forecast' : 'volume', st.data.features_snapshot === null ? undefined : String(st.data.features_snapshot), st.data.test_from);
       if (data.data_hash !== st.data.data_hash) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `the pre-test rows of features snapshot ${st.data.features_snapshot} no longer hash as when study ${study.study_id} began`);
     } else {
       const defaults = taskDefaults(o);
-      data = await loadData(env.ws, o.task ?? 'volume', o.asOf, o.testFrom);
+      data = await loadStudyData(env.ws, o.task ?? 'volume', o.asOf, o.testFrom);
       const trials = o.trials ?? TUNE_DEFAULTS.trials;
       const maxTrees = o.maxTrees ?? defaults.maxTrees;
       const settings: StudySettings = {
@@ -144,15 +150,15 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
       });
     }
     studyId = study.study_id;
-    reg.logParams(runId, { study_id: study.study_id });
+    reg.logParams(runId, { study_id: study.study_id, executor: env.queue === undefined ? 'local' : 'bullmq' });
     const st = study.settings as unknown as StudySettings;
     const trials = sampleTrials(checkSpace(study.space), study.seed, st.trials);
     // A trial that already ran keeps its stored parameters (they are the study's record).
     for (const r of studyTrials(reg, study.study_id)) if (r.rung === 0) trials[r.number] = r.params as never;
-    const parallel = Math.max(1, Math.min(o.parallel, trials.length));
+    const parallel = Math.max(1, Math.min(o.parallel ?? (env.queue === undefined ? 1 : trials.length), trials.length));
     const deadline = o.timeoutS === undefined ? null : performance.now() + o.timeoutS * 1000;
     const t0 = performance.now();
-    const lanes = data.lanes(study.folds, parallel, o.threads);
+    const lanes = env.queue === undefined ? data.lanes(study.folds, parallel, o.threads) : queuedLanes({ ...env.queue, reg, runId }, parallel);
     let outcome;
     try {
       outcome = await runStudy({
@@ -171,7 +177,7 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
     const fresh = getStudy(reg, study.study_id);
     const data_: TuneData = {
       study_id: fresh.study_id, name: fresh.name, state: fresh.state, task: fresh.task, metric: fresh.metric, direction: fresh.direction, seed: fresh.seed, folds: fresh.folds,
-      settings: st, evaluated: outcome.evaluated, reused: outcome.reused, seconds: Math.round((performance.now() - t0) / 10) / 100, best: outcome.best, trials: studyTrials(reg, study.study_id),
+      settings: st, executor: env.queue === undefined ? 'local' : 'bullmq', evaluated: outcome.evaluated, reused: outcome.reused, seconds: Math.round((performance.now() - t0) / 10) / 100, best: outcome.best, trials: studyTrials(reg, study.study_id),
     };
     if (state === 'interrupted') throw new StockpipeError('SP_ERR_TUNE_INTERRUPTED', `study ${fresh.study_id} was interrupted after ${outcome.evaluated} evaluation(s) this session`, { hint: `Continue it with \`stockpipe tune --resume ${fresh.study_id}\`: complete trials are not run again.` });
     return data_;

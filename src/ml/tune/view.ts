@@ -8,7 +8,7 @@ import { bestOf } from './study.js';
 
 export interface TrialSummary {
   number: number;
-  params: Record<string, number | null>;
+  params: Record<string, number | string | null>;
   /** The trial's state after its highest rung: complete (it reached the last rung or the study stopped there), pruned, running, failed. */
   state: string;
   rung: number;
@@ -26,10 +26,19 @@ export interface StudyView {
   trials: TrialSummary[];
   /** The chosen evaluation: the best complete one at the highest rung reached (what `train --params-from` refits). */
   best: TrialRecord | null;
-  /** Per parameter: [value, rung-0 score] of each trial evaluated at rung 0, by value (null last). */
-  score_by_param: Record<string, [number | null, number][]>;
+  /** Per parameter: [value, rung-0 score] of each trial evaluated at rung 0, by value (null last; the objective by name). */
+  score_by_param: Record<string, [ParamValue, number][]>;
   /** Every evaluation (trial × rung). */
   evaluations: TrialRecord[];
+}
+
+type ParamValue = number | string | null;
+
+/** Values in order: numbers ascending, names alphabetically, null last. */
+function byValue(a: ParamValue, b: ParamValue): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? 1 : -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(a).localeCompare(String(b));
 }
 
 export function studyView(study: StudyRecord, rows: readonly TrialRecord[]): StudyView {
@@ -43,23 +52,24 @@ export function studyView(study: StudyRecord, rows: readonly TrialRecord[]): Stu
     };
   });
   const rung0 = rows.filter((r) => r.rung === 0 && r.score !== null && (r.state === 'complete' || r.state === 'pruned'));
-  const score_by_param: Record<string, [number | null, number][]> = {};
+  const score_by_param: Record<string, [ParamValue, number][]> = {};
   for (const k of TRIAL_PARAM_NAMES) {
-    score_by_param[k] = rung0.map((r): [number | null, number] => [r.params[k] ?? null, r.score!]).sort((a, b) => (a[0] === null ? 1 : b[0] === null ? -1 : a[0] - b[0]) || a[1] - b[1]);
+    // A trial stored before the loss was searched is l2.
+    score_by_param[k] = rung0.map((r): [ParamValue, number] => [r.params[k] ?? (k === 'objective' ? 'l2' : null), r.score!]).sort((a, b) => byValue(a[0], b[0]) || a[1] - b[1]);
   }
   const best = bestOf(rows, study.direction);
   return { study, trials, best, score_by_param, evaluations: [...rows] };
 }
 
-const num = (x: number | null | undefined, digits = 4): string => (x === null || x === undefined ? '-' : Number(x.toPrecision(digits)).toString());
+const num = (x: ParamValue | undefined, digits = 4): string => (x === null || x === undefined ? '-' : typeof x === 'string' ? x : Number(x.toPrecision(digits)).toString());
 
 /** The trials table and the score-by-parameter lines, for `stockpipe studies ID` and `tune`. */
 export function renderStudy(v: StudyView): string {
   const s = v.study;
-  const head = ['#', 'state', 'rung', 'trees', s.metric, 'iters', 'secs', 'lr', 'leaves', 'depth', 'min_leaf', 'l2', 'window_y', 'half_life', 'patience'];
+  const head = ['#', 'state', 'rung', 'trees', s.metric, 'iters', 'secs', 'lr', 'leaves', 'depth', 'min_leaf', 'l2', 'window_y', 'half_life', 'patience', 'loss', 'delta'];
   const rows = v.trials.map((t) => [
     `${t.number}${t.number === s.best_trial ? '*' : ''}`, t.state, String(t.rung), String(t.budget), num(t.score, 5), num(t.best_iteration), num(t.seconds, 3),
-    ...TRIAL_PARAM_NAMES.map((k) => num(t.params[k])),
+    ...TRIAL_PARAM_NAMES.map((k) => num(t.params[k] ?? (k === 'objective' ? 'l2' : null))),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();

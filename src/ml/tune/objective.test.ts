@@ -1,0 +1,52 @@
+/** The loss as a tuned parameter (docs/tuning.md, "The loss"): a huber trial is scored with its loss
+ * (the volume CV and the forecast's validation window), and `train --params-from` trains the
+ * chosen loss (the volume refit, the forecast's volume booster). */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { silentProgress } from '../../core/progress.js';
+import { completeTrial, createStudy, startTrial } from '../../registry/studies.js';
+import { openRegistry } from '../../registry/store.js';
+import { crossValidate } from '../cv.js';
+import { syntheticVolumeData } from '../test-volume-data.js';
+import { makeSlicesFromDays } from '../train.js';
+import { preTestRows } from './data.js';
+import { pretestDataset, studyEvaluator } from './evaluator.js';
+import { studyChoice, refitChoice } from './refit.js';
+import { DEFAULT_TRIAL, type TrialParams } from './space.js';
+
+const huber: TrialParams = { ...DEFAULT_TRIAL, objective: 'huber', huber_delta: 0.1 };
+
+describe('the loss of a trial', () => {
+  const ds = syntheticVolumeData(10, 400, 5);
+  const data = preTestRows(ds);
+
+  it('volume: a huber trial is the CV of a huber booster, not the l2 one', async () => {
+    const evaluate = studyEvaluator(data, 2);
+    const [h, l] = [await evaluate({ params: huber, budget: 30, seed: 3, threads: 1 }), await evaluate({ params: DEFAULT_TRIAL, budget: 30, seed: 3, threads: 1 })];
+    const { ds: pre, rows } = pretestDataset(data);
+    const direct = await crossValidate(pre, rows, { params: { learning_rate: 0.1, num_leaves: 64, max_depth: 6, min_data_in_leaf: 100, lambda_l2: 1, objective: 'huber', huber_delta: 0.1, seed: 3 }, maxTrees: 30, patience: 10, folds: 2, threads: 1 });
+    expect(h.fold_scores).toEqual(direct.folds.map((f) => f.best_score));
+    expect(h.score).not.toBe(l.score);
+  });
+
+  it('train --params-from refits the chosen loss: a study whose best trial is huber gives a huber model', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sp-tune-loss-'));
+    const reg = openRegistry(dir);
+    try {
+      createStudy(reg, { study_id: 's', name: 's', task: 'volume', metric: 'rmse_log', direction: 'minimize', seed: 3, space: {}, settings: { data: { test_from: data.test_from, data_hash: data.data_hash } }, folds: 2 });
+      for (const [number, params, score] of [[0, DEFAULT_TRIAL, 0.5], [1, huber, 0.4]] as const) {
+        startTrial(reg, { study_id: 's', number, rung: 0, budget: 30, params: { ...params } });
+        completeTrial(reg, { study_id: 's', number, rung: 0 }, { fold_scores: [score, score], fold_iterations: [20, 20], fold_trees: [20, 20], score, best_iteration: 20, seconds: 1 });
+      }
+      const c = studyChoice(reg, 's');
+      expect(c.params).toMatchObject({ objective: 'huber', huber_delta: 0.1 });
+      const out = await refitChoice(c, 1)(ds, makeSlicesFromDays(ds.day, data.test_from), { progress: silentProgress });
+      expect(out.fit.params).toMatchObject({ objective: 'huber', huber_delta: 0.1, study_trial: 1 });
+    } finally {
+      reg.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
