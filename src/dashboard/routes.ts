@@ -28,6 +28,7 @@ import { type ControlOptions, registerControlRoutes } from './routes-control.js'
 import { registerLogRoutes, taskLogFile } from './routes-logs.js';
 import { registerExportRoutes } from './routes-export.js';
 import { registerLineageRoutes } from './routes-lineage.js';
+import { registerTagRoutes } from './routes-tags.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -229,5 +230,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   registerLogRoutes(app, { ws, registry });
   registerExportRoutes(app, { ws, registry });
   registerLineageRoutes(app, registry);
+  registerTagRoutes(app, { ws });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }
