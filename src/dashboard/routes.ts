@@ -29,6 +29,7 @@ import { registerLogRoutes, taskLogFile } from './routes-logs.js';
 import { registerExportRoutes } from './routes-export.js';
 import { registerLineageRoutes } from './routes-lineage.js';
 import { registerTagRoutes } from './routes-tags.js';
+import { registerPredictionRoutes } from './routes-predictions.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -231,5 +232,6 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   registerExportRoutes(app, { ws, registry });
   registerLineageRoutes(app, registry);
   registerTagRoutes(app, { ws });
+  registerPredictionRoutes(app, { ws, registry });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }
