@@ -203,7 +203,7 @@ describe('tags from the page', () => {
   type Change = { model_id: string; tags: Record<string, string>; set: string[]; removed: string[] };
   type Err = { error: { code: string; message: string; hint: string } };
   const send = async <T>(method: 'POST' | 'DELETE', url: string, payload?: unknown, status = 200): Promise<T> => {
-    const r = await app.inject({ method, url, ...(payload === undefined ? {} : { payload }) });
+    const r = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
     expect(r.statusCode, `${method} ${url}: ${r.body}`).toBe(status);
     return JSON.parse(r.body) as T;
   };
