@@ -111,6 +111,11 @@ describe('model page routes', () => {
     expect(imp.boosters.map((b) => b.booster)).toEqual(['volume']);
     expect(imp.boosters[0]!.features.reduce((n, f) => n + f.splits, 0)).toBe(internal);
     expect(imp.boosters[0]!.features.map((f) => f.feature).sort()).toEqual(['adj_close_rolling_med', 'vol_moving_avg']);
+    // the total split gain per feature: the sum of model.json's gains at that feature's nodes
+    const gains = (model as unknown as { feature_names: string[]; trees: { feature: number[]; gain: number[] }[] });
+    const byFeature = (name: string): number => gains.trees.reduce((s, t) => s + t.feature.reduce((u, f, i) => u + (gains.feature_names[f] === name ? t.gain[i]! : 0), 0), 0);
+    for (const f of imp.boosters[0]!.features as unknown as { feature: string; gain: number; gain_share: number }[]) expect(f.gain).toBeCloseTo(byFeature(f.feature), 6);
+    expect((imp as unknown as { measure: string }).measure).toBe('splits+gain');
     expect((await get<{ boosters: unknown[] }>(`/models/${ids.poly}/importance`)).boosters).toEqual([]);
     expect((await get<{ boosters: { booster: string }[] }>(`/models/${ids.forecast}/importance`)).boosters.map((b) => b.booster)).toEqual(['adj_close', 'volume']);
   });

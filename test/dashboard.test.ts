@@ -622,4 +622,17 @@ describe.skipIf(!have)('tags, resume, predictions export', () => {
     await page.close();
     expect(problems.slice(before)).toEqual([]);
   }, 60_000);
+  it('shows each feature\'s share of the split gain next to its split count', async () => {
+    const before = problems.length;
+    const imp = (await (await fetch(`${url}/models/${models.gbdt}/importance`)).json()) as { measure: string; boosters: { features: { feature: string; splits: number; share: number; gain_share: number }[] }[] };
+    expect(imp.measure).toBe('splits+gain');
+    const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+    const page = await openPage();
+    await page.goto(`${url}/#/models/${models.gbdt}`);
+    await page.waitForSelector('#view > section[data-state="ready"] [data-section="importance"] .hbar');
+    expect(await page.locator('[data-section="importance"] .hbar-text').allTextContents()).toEqual(imp.boosters[0]!.features.map((f) => `${f.splits} (${pct(f.share)}) · gain ${pct(f.gain_share)}`));
+    await page.locator('[data-section="importance"]').screenshot({ path: join(shots, 'model-importance-gain.png') });
+    await page.close();
+    expect(problems.slice(before)).toEqual([]);
+  });
 });

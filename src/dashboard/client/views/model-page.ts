@@ -83,7 +83,7 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
         folds.map((f) => [f.index + 1, f.train_from, `${f.valid_from} .. ${f.valid_to}`, int(f.rows_train), int(f.rows_valid), f.best_iter, num(f.best_score)]), { numeric: [3, 4, 5, 6] })),
     h('div', { class: 'card', 'data-section': 'curves' }, h('h2', null, 'Training log: loss curves'), curvesEl),
     p.family === 'volume' ? h('div', { class: 'card', 'data-section': 'residuals' }, h('h2', null, 'Residuals on the test slice'), residEl) : null,
-    h('div', { class: 'card', 'data-section': 'importance' }, h('h2', null, 'Feature importance (splits per feature)'), impEl),
+    h('div', { class: 'card', 'data-section': 'importance' }, h('h2', null, 'Feature importance (splits and split gain per feature)'), impEl),
     p.intervals ? h('div', { class: 'card', 'data-section': 'intervals' }, h('h2', null, 'Prediction intervals (split-conformal)'),
       h('p', { class: 'meta' }, `Calibrated on ${int(p.intervals.n)} residuals of the ${p.intervals.source} slice (log1p scale); coverage seen on the test slice:`),
       table(['Asked', 'Seen', 'Half-width (log1p(shares))', 'Rows'], p.intervals.coverage.map((c) => [pct(c.coverage), pct(c.covered), num(c.q_log), int(c.rows)]), { numeric: [0, 1, 2, 3] })) : null,
@@ -101,7 +101,8 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
   else mount(curvesEl, errorBox(curves.reason));
   if (imp.status === 'fulfilled') {
     mount(impEl, imp.value.boosters.length === 0 ? empty('No trees', `${m.kind} has no trees to count splits in.`)
-      : h('div', { class: 'param-grid' }, imp.value.boosters.map((b) => bars(b.features.slice(0, 15).map((f) => ({ label: f.feature, value: f.splits, text: `${f.splits} (${pct(f.share)})` })), `${b.booster} booster, ${b.trees} trees`))));
+      : h('div', { class: 'param-grid' }, imp.value.boosters.map((b) => bars(b.features.slice(0, 15).map((f) => ({ label: f.feature, value: f.splits, text: `${f.splits} (${pct(f.share)})${f.gain_share === null ? '' : ` · gain ${pct(f.gain_share)}`}` })),
+        `${b.booster} booster, ${b.trees} trees: splits (bars)${b.gain ? ', share of the split gain' : '; no split gains recorded'}`))));
   } else mount(impEl, errorBox(imp.reason));
   if (res.status === 'rejected') mount(residEl, errorBox(res.reason));
   else if (res.value !== null) {
