@@ -13,6 +13,7 @@ import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { writeForecasts } from '../src/registry/forecasts.js';
 import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
+import { tagsOf } from '../src/registry/tags.js';
 import { runCli, startCli, waitForJsonLine } from './helpers/cli.js';
 import { finishRun, seedPipelineRuns } from './helpers/pipeline-runs.js';
 import { tempDir } from './helpers/temp.js';
@@ -541,9 +542,16 @@ describe.skipIf(!have)('tags, resume, predictions export', () => {
     expect(await page.locator('p.meta [data-tags] .chip.tag').allTextContents()).toContain('team=forecasting');
     expect(await page.locator('input[name="tag-add"]').inputValue()).toBe('');
     await page.locator('[data-section="tags"]').screenshot({ path: join(shots, 'model-tags.png') });
-    // as the CLI sees it, and recorded as a tag run of the dashboard
-    const shown = JSON.parse(sp('models', 'tag', models.poly)) as { data: { tags: Record<string, string> } };
-    expect(shown.data.tags.team).toBe('forecasting');
+    // in the store, and recorded as a tag run of the dashboard
+    const tagsNow = (): Record<string, string> => {
+      const r = openRegistry(ws, { readonly: true });
+      try {
+        return tagsOf(r, [models.poly]).get(models.poly) ?? {};
+      } finally {
+        r.close();
+      }
+    };
+    expect(tagsNow().team).toBe('forecasting');
     const reg = openRegistry(ws, { readonly: true });
     expect(reg.get<{ n: number }>('test', "SELECT COUNT(*) AS n FROM runs r JOIN params p ON p.run_id = r.run_id AND p.key = 'actor' AND p.value = 'dashboard' WHERE r.kind = 'tag' AND r.status = 'finished'")?.n).toBe(1);
     reg.close();
@@ -559,7 +567,7 @@ describe.skipIf(!have)('tags, resume, predictions export', () => {
     await show(page, `#/models/${models.poly}`, 'model-tags-page');
     await page.locator('[data-section="tags"] button[data-remove-tag="team"]').click();
     await page.waitForSelector('[data-section="tags"] li[data-tag="team"]', { state: 'detached' });
-    expect((JSON.parse(sp('models', 'tag', models.poly)) as { data: { tags: Record<string, string> } }).data.tags.team).toBeUndefined();
+    expect(tagsNow().team).toBeUndefined();
     await page.close();
     // The refused tag's 400 is the one console error the page may log.
     expect(problems.slice(before).filter((p) => !p.includes('400'))).toEqual([]);
