@@ -11,7 +11,7 @@ import { Workspace } from '../src/core/workspace.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { readTable, sourceOf } from '../src/store/read.js';
-import { PREDICTION_COLUMNS, volumeScorerOf } from '../src/store/export-predictions.js';
+import { PREDICTION_COLUMNS, volumeScorerOf } from '../src/ml/export-predictions.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { silentLog, sql } from './helpers/workspace.js';

@@ -1,6 +1,6 @@
 /** @module cli/store
  * The store's commands (docs/store.md): `snapshots [TABLE]` (registry/catalog), `export TABLE (a store table, or forecasts: store/export-registry,
- * or predictions --model: store/export-predictions) [--symbols] [--from] [--to] [--as-of X] [--format] --out FILE` (store/export) and
+ * or predictions --model: ml/export-predictions) [--symbols] [--from] [--to] [--as-of X] [--format] --out FILE` (store/export) and
  * `vacuum` (store/vacuum) → text for people and --json. */
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
@@ -8,7 +8,7 @@ import { assertStoreTable, listSnapshots, type SnapshotRecord, STORE_TABLES, typ
 import { openRegistry } from '../registry/store.js';
 import { type ExportData, type ExportFilter, exportTable } from '../store/export.js';
 import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES } from '../store/export-registry.js';
-import { exportPredictions, type PredictionExportData } from '../store/export-predictions.js';
+import { exportPredictions, type PredictionExportData } from '../ml/export-predictions.js';
 import { type VacuumData, vacuumStore } from '../store/vacuum.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { table as textTable } from './models.js';

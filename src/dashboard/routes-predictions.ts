@@ -1,7 +1,7 @@
 /** @module dashboard/routes-predictions
  * `GET /export/predictions` (docs/api.md): the features rows of some symbols and dates with a volume
  * model's predicted volume, as one CSV or Parquet download — what `stockpipe export predictions
- * --model ID` writes (store/export-predictions, into a temp file under tmp/, streamed, then
+ * --model ID` writes (ml/export-predictions, into a temp file under tmp/, streamed, then
  * removed). The symbol chart's "predicted volume" download. A read: the registry is read through
  * the server's handle, the model file and the features table from the workspace. */
 import { randomUUID } from 'node:crypto';
@@ -13,7 +13,7 @@ import type { Workspace } from '../core/workspace.js';
 import { checkAsOf, checkDateRange } from '../http/validation.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../store/export.js';
-import { exportPredictions, type PredictionExportData } from '../store/export-predictions.js';
+import { exportPredictions, type PredictionExportData } from '../ml/export-predictions.js';
 import { downloadName } from './routes-export.js';
 
 const MIME: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', parquet: 'application/vnd.apache.parquet' };

@@ -1,6 +1,6 @@
-/** @module store/export-predictions
+/** @module ml/export-predictions
  * `stockpipe export predictions --model ID|ALIAS [--symbols A,B] [--from D] [--to D] [--as-of X]
- * --out FILE` (docs/store.md): every row of the features table (as of a snapshot, narrowed like the
+ * --out FILE` (docs/cli.md): every row of the features table (as of a snapshot, narrowed like the
  * other exports, sorted by Symbol, Date) with the volume model's prediction for it — the model's
  * scorer (ml/volume-model), rounded and clamped at 0 as `GET /predict` answers, null where a
  * feature is null. Columns: Symbol, Date, Volume, vol_moving_avg, adj_close_rolling_med,
@@ -16,10 +16,17 @@ import { StockpipeError } from '../core/errors.js';
 import { statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
-import { scorerFromJSON, type VolumeScorer } from '../ml/volume-model.js';
-import type { ModelVersion } from '../registry/types.js';
-import { checkExportFilter, checkSymbols, exportFormat, type ExportData, type ExportFilter } from './export.js';
-import { readTable, sourceOf } from './read.js';
+import { checkExportFilter, checkSymbols, exportFormat, type ExportData, type ExportFilter } from '../store/export.js';
+import { readTable, sourceOf } from '../store/read.js';
+import { scorerFromJSON, type VolumeScorer } from './volume-model.js';
+
+/** A registered model as this export needs it (registry/store's ModelVersion has these fields). */
+export interface ScoringModel {
+  id: string;
+  kind: string;
+  /** The model's folder (model.json in it). */
+  path: string;
+}
 
 /** The columns written, in order. */
 export const PREDICTION_COLUMNS = ['Symbol', 'Date', 'Volume', 'vol_moving_avg', 'adj_close_rolling_med', 'predicted_volume', 'model_id'] as const;
@@ -38,7 +45,7 @@ export function servedPrediction(scorer: VolumeScorer, vma: number | null, acm: 
 }
 
 /** The scorer of a registered volume model; a day-ahead model is SP_ERR_USAGE (its numbers are `export forecasts`). */
-export async function volumeScorerOf(m: Pick<ModelVersion, 'id' | 'kind' | 'path'>): Promise<VolumeScorer> {
+export async function volumeScorerOf(m: ScoringModel): Promise<VolumeScorer> {
   if (m.kind === 'forecast') {
     throw new StockpipeError('SP_ERR_USAGE', `--model ${m.id} is a day-ahead (forecast) model: export predictions scores volume models (gbdt, rf, polyreg, naive)`, { hint: 'Give a volume model (e.g. --model champion), or write its forecasts with `stockpipe export forecasts`.' });
   }
@@ -56,7 +63,7 @@ const numeric = (x: unknown): string => (x === null || x === undefined ? '' : St
 const asNumber = (x: unknown): number | null => (x === null || x === undefined ? null : Number(x));
 
 /** Writes the predictions of `model` for the features rows of `filter` (as of `asOf`) to `out` (absolute). */
-export async function exportPredictions(ws: Workspace, model: Pick<ModelVersion, 'id' | 'kind' | 'path'>, out: string, opts: ExportFilter & { asOf?: string; format?: string } = {}): Promise<PredictionExportData> {
+export async function exportPredictions(ws: Workspace, model: ScoringModel, out: string, opts: ExportFilter & { asOf?: string; format?: string } = {}): Promise<PredictionExportData> {
   const format = exportFormat(out, opts.format);
   checkExportFilter(opts);
   if ((await statOrNull(out))?.isDirectory()) {
