@@ -111,6 +111,11 @@ describe('model page routes', () => {
     expect(imp.boosters.map((b) => b.booster)).toEqual(['volume']);
     expect(imp.boosters[0]!.features.reduce((n, f) => n + f.splits, 0)).toBe(internal);
     expect(imp.boosters[0]!.features.map((f) => f.feature).sort()).toEqual(['adj_close_rolling_med', 'vol_moving_avg']);
+    // the total split gain per feature: the sum of model.json's gains at that feature's nodes
+    const gains = (model as unknown as { feature_names: string[]; trees: { feature: number[]; gain: number[] }[] });
+    const byFeature = (name: string): number => gains.trees.reduce((s, t) => s + t.feature.reduce((u, f, i) => u + (gains.feature_names[f] === name ? t.gain[i]! : 0), 0), 0);
+    for (const f of imp.boosters[0]!.features as unknown as { feature: string; gain: number; gain_share: number }[]) expect(f.gain).toBeCloseTo(byFeature(f.feature), 6);
+    expect((imp as unknown as { measure: string }).measure).toBe('splits+gain');
     expect((await get<{ boosters: unknown[] }>(`/models/${ids.poly}/importance`)).boosters).toEqual([]);
     expect((await get<{ boosters: { booster: string }[] }>(`/models/${ids.forecast}/importance`)).boosters.map((b) => b.booster)).toEqual(['adj_close', 'volume']);
   });
@@ -196,5 +201,72 @@ describe('tags and search', () => {
     expect(all.models.find((m) => m.id === ids.forecast)?.summary.task).toBe('forecast');
     expect((await get<{ error: { code: string } }>('/models?tag=bad%20key', 400)).error.code).toBe('SP_ERR_TAG_INVALID');
     expect((await get<{ error: { code: string } }>('/models?kind=svm', 400)).error.code).toBe('SP_ERR_BAD_REQUEST');
+  });
+});
+
+describe('tags from the page', () => {
+  type Change = { model_id: string; tags: Record<string, string>; set: string[]; removed: string[] };
+  type Err = { error: { code: string; message: string; hint: string } };
+  const send = async <T>(method: 'POST' | 'DELETE', url: string, payload?: unknown, status = 200): Promise<T> => {
+    const r = await app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
+    expect(r.statusCode, `${method} ${url}: ${r.body}`).toBe(status);
+    return JSON.parse(r.body) as T;
+  };
+  const tagRuns = (): { name: string; status: string; error: string | null; params: Record<string, string> }[] => {
+    const reg = openRegistry(ws, { readonly: true });
+    try {
+      return reg.all<{ run_id: string; name: string; status: string; error: string | null }>('test', "SELECT run_id, name, status, error FROM runs WHERE kind = 'tag' AND name LIKE '% /models/%' ORDER BY rowid")
+        .map((r) => ({ ...r, params: Object.fromEntries(reg.all<{ key: string; value: string }>('test', 'SELECT key, value FROM params WHERE run_id = ?', [r.run_id]).map((p) => [p.key, p.value])) }));
+    } finally {
+      reg.close();
+    }
+  };
+
+  it('POST /models/:id/tags sets and removes as `models tag` does (a run of kind tag each), GET /models?tag= finds it, DELETE removes one', async () => {
+    const set = await send<Change>('POST', `/models/${ids.gbdt2}/tags`, { set: { stage: 'candidate', 'team/owner': 'ana=b' } });
+    expect(set).toEqual({ model_id: ids.gbdt2, tags: { stage: 'candidate', 'team/owner': 'ana=b' }, set: ['stage', 'team/owner'], removed: [] });
+    const found = await get<{ models: { id: string }[] }>('/models?tag=stage%3Dcandidate');
+    expect(found.models.map((m) => m.id)).toEqual([ids.gbdt2]);
+    // the same as the CLI sees
+    expect((sp('models', 'tag', ids.gbdt2).json.data as unknown as Change).tags).toEqual(set.tags);
+    const both = await send<Change>('POST', `/models/${ids.gbdt2}/tags`, { set: { stage: 'shadow' }, remove: ['team/owner', 'absent'] });
+    expect(both).toMatchObject({ tags: { stage: 'shadow' }, set: ['stage'], removed: ['team/owner'] });
+    const del = await send<Change>('DELETE', `/models/${ids.gbdt2}/tags/stage`);
+    expect(del).toMatchObject({ tags: {}, removed: ['stage'] });
+    expect((await send<Change>('DELETE', `/models/${ids.gbdt2}/tags/stage`)).removed).toEqual([]);
+    const runs = tagRuns();
+    expect(runs.map((r) => [r.name, r.status])).toEqual([
+      [`POST /models/${ids.gbdt2}/tags`, 'finished'], [`POST /models/${ids.gbdt2}/tags`, 'finished'],
+      [`DELETE /models/${ids.gbdt2}/tags/stage`, 'finished'], [`DELETE /models/${ids.gbdt2}/tags/stage`, 'finished'],
+    ]);
+    expect(runs[1]!.params).toMatchObject({ command: 'api', 'arg.id': ids.gbdt2, 'arg.tags': '["stage=shadow"]', 'option.remove': '["team/owner","absent"]', actor: 'dashboard' });
+  });
+
+  it('bad keys and values are a 400 SP_ERR_TAG_INVALID, an unknown model a 404, an empty change a 400; none changes a tag, each fails its run', async () => {
+    await send('POST', `/models/${ids.gbdt2}/tags`, { set: { keep: 'me' } });
+    const before = tagRuns().length;
+    const cases: [string, 'POST' | 'DELETE', string, unknown, number, string][] = [
+      ['a key with a space', 'POST', `/models/${ids.gbdt2}/tags`, { set: { 'bad key': 'x' } }, 400, 'SP_ERR_TAG_INVALID'],
+      ['an empty value', 'POST', `/models/${ids.gbdt2}/tags`, { set: { stage: '' } }, 400, 'SP_ERR_TAG_INVALID'],
+      ['a control character', 'POST', `/models/${ids.gbdt2}/tags`, { set: { stage: 'a\nb' } }, 400, 'SP_ERR_TAG_INVALID'],
+      ['a value over 256 characters', 'POST', `/models/${ids.gbdt2}/tags`, { set: { stage: 'x'.repeat(257) } }, 400, 'SP_ERR_TAG_INVALID'],
+      ['one good and one bad key (all or nothing)', 'POST', `/models/${ids.gbdt2}/tags`, { set: { ok: 'x', '9lives': 'y' } }, 400, 'SP_ERR_TAG_INVALID'],
+      ['a key both set and removed', 'POST', `/models/${ids.gbdt2}/tags`, { set: { keep: 'x' }, remove: ['keep'] }, 400, 'SP_ERR_TAG_INVALID'],
+      ['a bad key to remove', 'DELETE', `/models/${ids.gbdt2}/tags/bad%20key`, undefined, 400, 'SP_ERR_TAG_INVALID'],
+      ['an unknown model', 'POST', '/models/nope/tags', { set: { a: 'b' } }, 404, 'SP_ERR_MODEL_NOT_FOUND'],
+      ['nothing to change', 'POST', `/models/${ids.gbdt2}/tags`, {}, 400, 'SP_ERR_BAD_REQUEST'],
+      ['a value that is not a string', 'POST', `/models/${ids.gbdt2}/tags`, { set: { a: 1 } }, 400, 'SP_ERR_BAD_REQUEST'],
+      ['an unknown field', 'POST', `/models/${ids.gbdt2}/tags`, { tags: { a: 'b' } }, 400, 'SP_ERR_BAD_REQUEST'],
+    ];
+    for (const [name, method, url, body, status, code] of cases) {
+      const e = await send<Err>(method, url, body, status);
+      expect(e.error.code, name).toBe(code);
+      expect(e.error.hint.length, name).toBeGreaterThan(10);
+    }
+    expect((await get<Page>(`/models/${ids.gbdt2}/page`)).model.tags).toEqual({ keep: 'me' });
+    // Each refusal past the body's schema is a failed run with its code; the schema's 400s start none.
+    const failed = tagRuns().slice(before);
+    expect(failed.map((r) => r.status)).toEqual(Array(9).fill('failed'));
+    expect(failed.map((r) => r.error?.split(':')[0])).toEqual([...Array(7).fill('SP_ERR_TAG_INVALID'), 'SP_ERR_MODEL_NOT_FOUND', 'SP_ERR_BAD_REQUEST']);
   });
 });

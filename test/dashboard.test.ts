@@ -13,6 +13,7 @@ import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { writeForecasts } from '../src/registry/forecasts.js';
 import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
+import { tagsOf } from '../src/registry/tags.js';
 import { runCli, startCli, waitForJsonLine } from './helpers/cli.js';
 import { finishRun, seedPipelineRuns } from './helpers/pipeline-runs.js';
 import { tempDir } from './helpers/temp.js';
@@ -521,4 +522,125 @@ describe.skipIf(!have)('lineage', () => {
     // The unknown model's 404 is the one console error the page may log.
     expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
   }, 60_000);
+});
+
+describe.skipIf(!have)('tags, resume, predictions export', () => {
+  it('adds and removes a tag from the model page and finds the model by it in the Models list', async () => {
+    const before = problems.length;
+    const page = await openPage();
+    await page.goto(`${url}/#/models/${models.poly}`);
+    await page.waitForSelector('#view > section[data-state="ready"] [data-section="tags"] form.tag-form');
+    // A malformed tag: the server's code and hint, nothing stored.
+    await page.locator('input[name="tag-add"]').fill('bad key=x');
+    await page.locator('[data-action="add-tag"]').click();
+    await page.waitForSelector('[data-section="tags"] .tag-out .error code');
+    expect(await page.locator('[data-section="tags"] .tag-out .error code').textContent()).toBe('SP_ERR_TAG_INVALID');
+    await page.locator('input[name="tag-add"]').fill('team=forecasting');
+    await page.locator('[data-action="add-tag"]').click();
+    await page.waitForSelector('[data-section="tags"] li[data-tag="team"]');
+    expect(await page.locator('[data-section="tags"] li[data-tag="team"] code').textContent()).toBe('team=forecasting');
+    expect(await page.locator('p.meta [data-tags] .chip.tag').allTextContents()).toContain('team=forecasting');
+    expect(await page.locator('input[name="tag-add"]').inputValue()).toBe('');
+    await page.locator('[data-section="tags"]').screenshot({ path: join(shots, 'model-tags.png') });
+    // in the store, and recorded as a tag run of the dashboard
+    const tagsNow = (): Record<string, string> => {
+      const r = openRegistry(ws, { readonly: true });
+      try {
+        return tagsOf(r, [models.poly]).get(models.poly) ?? {};
+      } finally {
+        r.close();
+      }
+    };
+    expect(tagsNow().team).toBe('forecasting');
+    const reg = openRegistry(ws, { readonly: true });
+    expect(reg.get<{ n: number }>('test', "SELECT COUNT(*) AS n FROM runs r JOIN params p ON p.run_id = r.run_id AND p.key = 'actor' AND p.value = 'dashboard' WHERE r.kind = 'tag' AND r.status = 'finished'")?.n).toBe(1);
+    reg.close();
+
+    // The Models list's tag search finds it, and only it.
+    await show(page, '#/models', 'models-tag-search');
+    await page.locator('input[name="tag"]').fill('team=forecasting');
+    await page.waitForFunction(() => document.querySelectorAll('[data-table="volume"] tbody tr').length === 1);
+    expect(await page.locator('[data-table="volume"] tbody tr').getAttribute('data-model')).toBe(models.poly);
+    await page.screenshot({ path: join(shots, 'models-tag-search.png'), fullPage: true });
+
+    // Remove it from the page again.
+    await show(page, `#/models/${models.poly}`, 'model-tags-page');
+    await page.locator('[data-section="tags"] button[data-remove-tag="team"]').click();
+    await page.waitForSelector('[data-section="tags"] li[data-tag="team"]', { state: 'detached' });
+    expect(tagsNow().team).toBeUndefined();
+    await page.close();
+    // The refused tag's 400 is the one console error the page may log.
+    expect(problems.slice(before).filter((p) => !p.includes('400'))).toEqual([]);
+  }, 60_000);
+
+  it('resumes a failed run from its page: the same run id finishes, its failed task run again', async () => {
+    const before = problems.length;
+    // A train run that fails at fetch (a task that always runs): a 50 ms timeout, no retries.
+    const cfg = join(ws, 'fetch-timeout.config.json');
+    await writeFile(cfg, JSON.stringify({ pipeline: { tasks: { fetch: { timeout_s: 0.05, retries: 0 } } } }));
+    const failed = runCli(['run', 'train', '--config', cfg, '-w', ws, '--quiet', '--json'], { env: { STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' } });
+    expect(failed.code, `${failed.stdout} ${failed.stderr}`).toBe(1);
+    const id = (((await (await fetch(`${url}/runs?status=failed&limit=1`)).json()) as { runs: { run_id: string }[] }).runs[0]!).run_id;
+    const stored = (await (await fetch(`${url}/runs/${id}`)).json()) as { status: string; params: Record<string, string>; tasks: { task: string; status: string }[] };
+    expect(stored.status).toBe('failed');
+    expect(stored.tasks.find((t) => t.task === 'fetch')?.status).toBe('failed');
+
+    const page = await openPage();
+    await page.goto(`${url}/#/runs/${id}`);
+    await page.waitForSelector('#view > section[data-state="ready"] [data-action="resume-run"]');
+    expect(await page.locator('h1 .badge').textContent()).toBe('failed');
+    await page.screenshot({ path: join(shots, 'run-failed.png'), fullPage: true });
+    await page.locator('[data-action="resume-run"]').click();
+    await page.waitForFunction(() => document.querySelector('h1 .badge')?.textContent === 'finished', null, { timeout: 120_000 });
+    expect(await page.locator('[data-action="resume-run"]').count()).toBe(0);
+    await page.screenshot({ path: join(shots, 'run-resumed.png'), fullPage: true });
+    const after = (await (await fetch(`${url}/runs/${id}`)).json()) as { status: string; params: Record<string, string>; tasks: { task: string; status: string; attempts: number }[] };
+    expect(after.status).toBe('finished');
+    expect(after.params.runner_pid).not.toBe(stored.params.runner_pid); // a new runner (the server's CLI child) in the same run id
+    expect(Number(after.params.runner_pid)).not.toBe(server!.pid);
+    expect(['succeeded', 'cached']).toContain(after.tasks.find((t) => t.task === 'fetch')?.status);
+    for (const t of after.tasks) expect(['succeeded', 'cached', 'skipped'], t.task).toContain(t.status);
+    await page.close();
+    expect(problems.slice(before)).toEqual([]);
+  }, 180_000);
+
+  it('downloads the symbol chart\'s predicted volume as CSV, equal to the command shown and to GET /predict', async () => {
+    const before = problems.length;
+    const page = await openPage();
+    const list = ((await (await fetch(`${url}/symbols`)).json()) as { symbols: { symbol: string; rows: number }[] }).symbols.filter((s) => s.rows > 300);
+    const sym = list[2]!.symbol;
+    await page.goto(`${url}/#/symbols/${sym}?range=1Y`);
+    await page.waitForSelector('#view > section[data-state="ready"] [data-box="predictions"] a[data-export-predictions="csv"]');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('a[data-export-predictions="csv"]').click()]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    const command = (await page.locator('code[data-cli-predictions="csv"]').textContent())!;
+    const serving = ((await (await fetch(`${url}/models`)).json()) as { serving: string }).serving;
+    expect(command).toMatch(new RegExp(`^stockpipe export predictions --model ${serving} --symbols ${sym} --from \\d{4}-\\d{2}-\\d{2} --to \\d{4}-\\d{2}-\\d{2} --format csv --out ${download.suggestedFilename()}$`));
+    const out = join(await tempDir('dash-predictions-cli'), download.suggestedFilename());
+    const words = command.split(' ').slice(1);
+    words[words.indexOf('--out') + 1] = out;
+    const r = runCli([...words, '-w', ws, '--quiet', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(out, 'utf8')).toBe(csv);
+    const lines = csv.trimEnd().split('\n');
+    expect(lines[0]).toBe('Symbol,Date,Volume,vol_moving_avg,adj_close_rolling_med,predicted_volume,model_id');
+    const row = lines.slice(1).map((l) => l.split(',')).find((x) => x[3] !== '' && x[4] !== '')!;
+    expect(row[5]).toBe(await (await fetch(`${url}/predict?vol_moving_avg=${row[3]}&adj_close_rolling_med=${row[4]}`)).text());
+    await page.locator('[data-box="predictions"]').screenshot({ path: join(shots, 'symbol-predictions-export.png') });
+    await page.close();
+    expect(problems.slice(before)).toEqual([]);
+  }, 60_000);
+  it('shows each feature\'s share of the split gain next to its split count', async () => {
+    const before = problems.length;
+    const imp = (await (await fetch(`${url}/models/${models.gbdt}/importance`)).json()) as { measure: string; boosters: { features: { feature: string; splits: number; share: number; gain_share: number }[] }[] };
+    expect(imp.measure).toBe('splits+gain');
+    const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+    const page = await openPage();
+    await page.goto(`${url}/#/models/${models.gbdt}`);
+    await page.waitForSelector('#view > section[data-state="ready"] [data-section="importance"] .hbar');
+    expect(await page.locator('[data-section="importance"] .hbar-text').allTextContents()).toEqual(imp.boosters[0]!.features.map((f) => `${f.splits} (${pct(f.share)}) · gain ${pct(f.gain_share)}`));
+    await page.locator('[data-section="importance"]').screenshot({ path: join(shots, 'model-importance-gain.png') });
+    await page.close();
+    expect(problems.slice(before)).toEqual([]);
+  });
 });

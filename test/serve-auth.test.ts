@@ -86,6 +86,7 @@ describe('mutating routes', () => {
     const routes = mutatingRoutes(await build());
     expect(routes).toContain('POST /models/no-such-id/promote');
     expect(routes).toEqual(expect.arrayContaining(['POST /runs', 'POST /runs/no-such-id/resume', 'POST /runs/no-such-id/cancel', 'POST /backfills']));
+    expect(routes).toEqual(expect.arrayContaining(['POST /models/no-such-id/tags', 'DELETE /models/no-such-id/tags/no-such-id']));
     expect(routes.filter((r) => READS.has(r))).toEqual(['POST /predict']);
   });
 

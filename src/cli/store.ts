@@ -1,12 +1,14 @@
 /** @module cli/store
- * The store's commands (docs/store.md): `snapshots [TABLE]` (registry/catalog), `export TABLE (a store table, or forecasts: store/export-registry)
- * [--symbols] [--from] [--to] [--as-of X] [--format] --out FILE` (store/export) and `vacuum` (store/vacuum) → text for people and --json. */
+ * The store's commands (docs/store.md): `snapshots [TABLE]` (registry/catalog), `export TABLE (a store table, or forecasts: store/export-registry,
+ * or predictions --model: ml/export-predictions) [--symbols] [--from] [--to] [--as-of X] [--format] --out FILE` (store/export) and
+ * `vacuum` (store/vacuum) → text for people and --json. */
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { assertStoreTable, listSnapshots, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { type ExportData, type ExportFilter, exportTable } from '../store/export.js';
 import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES } from '../store/export-registry.js';
+import { exportPredictions, type PredictionExportData } from '../ml/export-predictions.js';
 import { type VacuumData, vacuumStore } from '../store/vacuum.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { table as textTable } from './models.js';
@@ -41,21 +43,34 @@ export async function snapshotsCommand(ctx: CommandContext, tableName: string | 
   return { data: { table: table ?? null, snapshots }, human };
 }
 
-export async function exportCommand(ctx: CommandContext, tableName: string, opts: { out: string; asOf?: string } & ExportFilter & { format?: string }): Promise<CommandResult<ExportData>> {
-  let data: ExportData;
-  if (isRegistryTable(tableName)) {
+export async function exportCommand(ctx: CommandContext, tableName: string, opts: { out: string; asOf?: string; model?: string } & ExportFilter & { format?: string }): Promise<CommandResult<ExportData | PredictionExportData>> {
+  let data: ExportData | PredictionExportData;
+  if (opts.model !== undefined && tableName !== 'predictions') {
+    throw new StockpipeError('SP_ERR_USAGE', `--model: only \`export predictions\` scores rows with a model (not ${tableName})`, { hint: `Leave --model out, or export predictions: \`stockpipe export predictions --model ${opts.model} --out predictions.csv\`.` });
+  }
+  if (tableName === 'predictions') {
+    const reg = openRegistry(ctx.ws, { readonly: true, now: ctx.now });
+    let model;
+    try {
+      model = reg.getModel(opts.model ?? 'champion', { checkFiles: false });
+    } finally {
+      reg.close();
+    }
+    data = await exportPredictions(ctx.ws, model, resolve(opts.out), opts);
+  } else if (isRegistryTable(tableName)) {
     if (opts.asOf !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--as-of: the ${tableName} table lives in the registry and has no snapshots`, { hint: `Leave --as-of out; narrow ${tableName} with --from/--to.` });
     data = await exportRegistryTable(ctx.ws, tableName, resolve(opts.out), opts);
   } else {
     if (!(STORE_TABLES as readonly string[]).includes(tableName)) {
-      throw new StockpipeError('SP_ERR_USAGE', `unknown table '${tableName}'`, { hint: `Tables: ${[...STORE_TABLES, ...REGISTRY_TABLES].join(', ')}.` });
+      throw new StockpipeError('SP_ERR_USAGE', `unknown table '${tableName}'`, { hint: `Tables: ${[...STORE_TABLES, ...REGISTRY_TABLES].join(', ')}, or predictions (with --model).` });
     }
     assertStoreTable(tableName);
     data = await exportTable(ctx.ws, tableName, resolve(opts.out), opts);
   }
   const narrowed = [data.symbols ? `symbols ${data.symbols.join(',')}` : '', data.from ? `from ${data.from}` : '', data.to ? `to ${data.to}` : ''].filter((x) => x !== '').join(', ');
   const at = data.snapshot_id === null ? '' : ` as of snapshot ${data.snapshot_id} (${data.created_at})`;
-  return { data, human: `exported ${data.table}${at}${narrowed ? ` (${narrowed})` : ''}: ${data.rows} rows → ${data.path} (${data.format}, ${data.bytes} bytes)` };
+  const by = 'model_id' in data ? ` of ${data.model_id} (${data.model_kind})` : '';
+  return { data, human: `exported ${data.table}${by}${at}${narrowed ? ` (${narrowed})` : ''}: ${data.rows} rows → ${data.path} (${data.format}, ${data.bytes} bytes)` };
 }
 
 const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;

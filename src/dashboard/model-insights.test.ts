@@ -7,8 +7,15 @@ const tree = (feature: number[]) => ({ feature, threshold: feature.map(() => 0),
 describe('model insights', () => {
   it('counts splits per feature in each booster, leaves excluded; none for a model without trees', () => {
     const m = { format: 'stockpipe-trees', feature_names: ['vol_moving_avg', 'adj_close_rolling_med'], trees: [tree([0, 1, -1, -1, -1]), tree([0, -1, -1])] };
-    expect(featureImportance(m)).toEqual([{ booster: 'volume', trees: 2, features: [
-      { feature: 'vol_moving_avg', splits: 2, share: 2 / 3 }, { feature: 'adj_close_rolling_med', splits: 1, share: 1 / 3 }] }]);
+    expect(featureImportance(m)).toEqual([{ booster: 'volume', trees: 2, gain: false, features: [
+      { feature: 'vol_moving_avg', splits: 2, share: 2 / 3, gain: null, gain_share: null }, { feature: 'adj_close_rolling_med', splits: 1, share: 1 / 3, gain: null, gain_share: null }] }]);
+    // With the trees' split gains: each feature's total and share, leaves' zeros ignored.
+    const gained = { ...m, trees: [{ ...tree([0, 1, -1, -1, -1]), gain: [3, 1, 0, 0, 0] }, { ...tree([0, -1, -1]), gain: [4, 0, 0] }] };
+    expect(featureImportance(gained)[0]!.features).toEqual([
+      { feature: 'vol_moving_avg', splits: 2, share: 2 / 3, gain: 7, gain_share: 7 / 8 }, { feature: 'adj_close_rolling_med', splits: 1, share: 1 / 3, gain: 1, gain_share: 1 / 8 }]);
+    expect(featureImportance(gained)[0]!.gain).toBe(true);
+    // One tree without gains (never written so, but a hand-edited file): no gains at all rather than a partial sum.
+    expect(featureImportance({ ...gained, trees: [gained.trees[0], tree([0, -1, -1])] })[0]!.gain).toBe(false);
     const f = featureImportance({ format: 'stockpipe-forecast', adj_close: { model: { feature_names: ['a', 'b'], trees: [] } }, volume: { model: { feature_names: ['a', 'b'], trees: [tree([1, -1, -1])] } } });
     expect(f.map((b) => [b.booster, b.features.map((x) => x.splits)])).toEqual([['adj_close', [0, 0]], ['volume', [1, 0]]]);
     expect(featureImportance({ format: 'stockpipe-poly2', coef: [] })).toEqual([]);

@@ -1,6 +1,6 @@
 /** @module dashboard/model-insights
  * What the model page computes from a model's own files and test rows (pure: data in, data out):
- * feature importance (splits per feature, from model.json's trees), the test slice's residuals
+ * feature importance (splits and total split gain per feature, from model.json's trees), the test slice's residuals
  * (log1p-scale histogram, a recomputed rmse_log, a predicted-vs-actual sample) and loss curves cut
  * to a number of points. The routes (routes-models) read the files and rows. */
 import type { VolumeScorer } from '../ml/volume-model.js';
@@ -10,7 +10,10 @@ export interface Importance {
   /** The booster: `volume` for a volume model; `adj_close` and `volume` for a day-ahead model. */
   booster: string;
   trees: number;
-  features: { feature: string; splits: number; share: number }[];
+  /** Whether every tree records its split gains (models trained before they were recorded do not). */
+  gain: boolean;
+  /** splits, share (of splits); gain (the sum of the feature's split gains on the training rows, in the objective's units) and gain_share, null without gains. */
+  features: { feature: string; splits: number; share: number; gain: number | null; gain_share: number | null }[];
 }
 
 interface TreesJson { feature_names?: unknown; trees?: unknown }
@@ -19,17 +22,27 @@ function treeImportance(booster: string, m: TreesJson): Importance | null {
   if (!Array.isArray(m.feature_names) || !Array.isArray(m.trees)) return null;
   const names = m.feature_names.map(String);
   const counts = new Array<number>(names.length).fill(0);
-  for (const t of m.trees as { feature?: unknown }[]) {
+  const gains = new Array<number>(names.length).fill(0);
+  const trees = m.trees as { feature?: unknown; gain?: unknown }[];
+  const hasGain = trees.length > 0 && trees.every((t) => Array.isArray(t.gain) && Array.isArray(t.feature) && t.gain.length === t.feature.length);
+  for (const t of trees) {
     if (!Array.isArray(t.feature)) continue;
-    for (const f of t.feature) if (typeof f === 'number' && f >= 0 && f < names.length) counts[f]! += 1;
+    t.feature.forEach((f: unknown, i) => {
+      if (typeof f !== 'number' || f < 0 || f >= names.length) return;
+      counts[f]! += 1;
+      if (hasGain) gains[f]! += Number((t.gain as unknown[])[i]) || 0;
+    });
   }
   const total = counts.reduce((s, c) => s + c, 0);
-  const features = names.map((feature, i) => ({ feature, splits: counts[i]!, share: total === 0 ? 0 : counts[i]! / total }))
-    .sort((a, b) => b.splits - a.splits || a.feature.localeCompare(b.feature));
-  return { booster, trees: m.trees.length, features };
+  const totalGain = gains.reduce((s, g) => s + g, 0);
+  const features = names.map((feature, i) => ({
+    feature, splits: counts[i]!, share: total === 0 ? 0 : counts[i]! / total,
+    gain: hasGain ? gains[i]! : null, gain_share: hasGain ? (totalGain === 0 ? 0 : gains[i]! / totalGain) : null,
+  })).sort((a, b) => b.splits - a.splits || a.feature.localeCompare(b.feature));
+  return { booster, trees: trees.length, gain: hasGain, features };
 }
 
-/** Splits per feature of each booster of a tree model (gbdt, rf, day-ahead); empty for polyreg and naive (no trees). */
+/** Splits and split gain per feature of each booster of a tree model (gbdt, rf, day-ahead); empty for polyreg and naive (no trees). */
 export function featureImportance(model: unknown): Importance[] {
   const m = (model ?? {}) as TreesJson & { format?: unknown; adj_close?: { model?: TreesJson }; volume?: { model?: TreesJson } };
   if (m.format === 'stockpipe-trees') return [treeImportance('volume', m)].filter((x): x is Importance => x !== null);

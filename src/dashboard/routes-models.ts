@@ -2,7 +2,7 @@
  * The Models view's read-only routes (docs/api.md): one model's page (parameters, card, protocol,
  * intervals, lineage, tags, raw and log scores beside the baselines or a day-ahead model's skill),
  * its loss curves (the training run's step metrics, else training.log), its feature importance
- * (splits per feature), its test-slice residuals (scored here, cached per model), a metric of
+ * (splits and total split gain per feature), its test-slice residuals (scored here, cached per model), a metric of
  * every model over time with the alias moves, and the serving champion against the three models
  * of its family before it. Reads the server's registry handle, the model folder and the features
  * table (db/feature-table); writes nothing. */
@@ -123,7 +123,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   });
 
   app.get('/models/:id/importance', {
-    schema: { summary: 'Feature importance of a tree model: splits per feature in each booster (none for polyreg and naive)', params: idParams, querystring: noQuery },
+    schema: { summary: 'Feature importance of a tree model: splits per feature in each booster, and the total gain of those splits when the trees record it (none for polyreg and naive)', params: idParams, querystring: noQuery },
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const m = registry.read((reg) => model(reg, id));
@@ -134,7 +134,8 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
     } catch (err) {
       throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    return { model_id: m.id, kind: m.kind, measure: 'splits', boosters: featureImportance(json) };
+    const boosters = featureImportance(json);
+    return { model_id: m.id, kind: m.kind, measure: boosters.length > 0 && boosters.every((b) => b.gain) ? 'splits+gain' : 'splits', boosters };
   });
 
   app.get('/models/:id/residuals', {

@@ -28,6 +28,8 @@ import { type ControlOptions, registerControlRoutes } from './routes-control.js'
 import { registerLogRoutes, taskLogFile } from './routes-logs.js';
 import { registerExportRoutes } from './routes-export.js';
 import { registerLineageRoutes } from './routes-lineage.js';
+import { registerTagRoutes } from './routes-tags.js';
+import { registerPredictionRoutes } from './routes-predictions.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -229,5 +231,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   registerLogRoutes(app, { ws, registry });
   registerExportRoutes(app, { ws, registry });
   registerLineageRoutes(app, registry);
+  registerTagRoutes(app, { ws });
+  registerPredictionRoutes(app, { ws, registry });
   registerStatic(app, opts.assetsDir ?? defaultAssetsDir());
 }

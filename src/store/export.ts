@@ -88,7 +88,7 @@ export function exportQuery(source: string, filter: ExportFilter = {}): string {
 }
 
 /** The symbols of `filter` the table lacks → SP_ERR_SYMBOL_NOT_FOUND (a typo would otherwise export nothing). */
-async function checkSymbols(conn: Parameters<typeof queryRows>[0], t: TableRead, symbols: readonly string[] | undefined): Promise<void> {
+export async function checkSymbols(conn: Parameters<typeof queryRows>[0], t: TableRead, symbols: readonly string[] | undefined): Promise<void> {
   if (symbols === undefined) return;
   const rows = await queryRows(conn, `SELECT DISTINCT "Symbol" AS s FROM ${sourceOf(t)} WHERE "Symbol" IN (${symbols.map(sqlString).join(', ')})`);
   const have = new Set(rows.map((r) => String(r.s)));

@@ -25,7 +25,7 @@ const tickerList = z.string().transform((v, ctx): string[] => {
 export const exportTable = defineCommand({
   name: 'export',
   records: 'export',
-  summary: 'one file of a table (prices, features: as of a snapshot, the _snapshot_id lineage column included; forecasts: from the registry), optionally some symbols and dates, sorted by symbol and date: .parquet or .csv',
+  summary: 'one file of a table (prices, features: as of a snapshot, the _snapshot_id lineage column included; forecasts: from the registry; predictions: every features row with a volume model\'s predicted volume, as GET /predict answers), optionally some symbols and dates, sorted by symbol and date: .parquet or .csv',
   args: z.object({ table: z.string() }).strict(),
   options: z
     .object({
@@ -35,6 +35,7 @@ export const exportTable = defineCommand({
       from: z.string().optional().describe('only rows dated on or after this day, YYYY-MM-DD').register(cli, { arg: 'date' }),
       to: z.string().optional().describe('only rows dated on or before this day, YYYY-MM-DD').register(cli, { arg: 'date' }),
       asOf: z.string().optional().describe('the table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
+      model: z.string().optional().describe('predictions only: the volume model (id or alias) that scores the rows').register(cli, { arg: 'id|alias', defaultText: 'champion' }),
     })
     .strict(),
   examples: [
@@ -42,8 +43,9 @@ export const exportTable = defineCommand({
     'stockpipe export features --as-of 7 --out features-7.csv --json',
     'stockpipe export features --symbols AAPL,MSFT --from 2019-01-01 --to 2019-12-31 --format csv --out aapl-msft.csv',
     'stockpipe export forecasts --from 2020-01-01 --out forecasts.parquet',
+    'stockpipe export predictions --model champion --symbols AAPL --from 2019-01-01 --format csv --out aapl-predicted.csv',
   ],
-  run: async (o, ctx) => (await import('../store.js')).exportCommand(ctx, o.table, { out: o.out, asOf: o.asOf, format: o.format, symbols: o.symbols, from: o.from, to: o.to }),
+  run: async (o, ctx) => (await import('../store.js')).exportCommand(ctx, o.table, { out: o.out, asOf: o.asOf, format: o.format, symbols: o.symbols, from: o.from, to: o.to, model: o.model }),
 });
 
 export const vacuum = defineCommand({

@@ -30,7 +30,7 @@ export interface ModelPage {
 }
 export interface Curve { key: string; part: string; series: string; metric: 'mse' | 'rmse_log'; unit: string; steps: number[]; values: number[]; total: number }
 export interface Curves { model_id: string; source: string; curves: Curve[] }
-export interface Importance { model_id: string; measure: string; boosters: { booster: string; trees: number; features: { feature: string; splits: number; share: number }[] }[] }
+export interface Importance { model_id: string; measure: string; boosters: { booster: string; trees: number; gain: boolean; features: { feature: string; splits: number; share: number; gain: number | null; gain_share: number | null }[] }[] }
 export interface ResidualsBody {
   model_id: string;
   residuals: { rows: number; rmse_log: number; mae_log: number; bias_log: number; histogram: { unit: string; edges: number[]; counts: number[]; below: number; above: number }; sample: { actual: number[]; predicted: number[] } } | null;

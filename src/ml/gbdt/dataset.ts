@@ -100,7 +100,10 @@ export function valueBinCounts(edges: readonly Float64Array[]): Int32Array {
   return Int32Array.from(edges, (e) => e.length);
 }
 
-/** Model arrays of a bin-space tree: threshold = upper edge of the threshold bin. */
+/** Significant digits of the split gains kept in model.json (importance needs no more; the file stays small). */
+const GAIN_DIGITS = 6;
+
+/** Model arrays of a bin-space tree: threshold = upper edge of the threshold bin; gain rounded to GAIN_DIGITS. */
 export function toTreeArrays(t: BinTree, edges: readonly Float64Array[]): TreeArrays {
   const n = t.feature.length;
   const threshold = new Float64Array(n);
@@ -108,7 +111,7 @@ export function toTreeArrays(t: BinTree, edges: readonly Float64Array[]): TreeAr
     const f = t.feature[i]!;
     if (f >= 0) threshold[i] = edges[f]![t.bin[i]!]!;
   }
-  return { feature: t.feature.slice(), threshold, left: t.left.slice(), right: t.right.slice(), value: t.value.slice() };
+  return { feature: t.feature.slice(), threshold, left: t.left.slice(), right: t.right.slice(), value: t.value.slice(), ...(t.gain ? { gain: t.gain.map((g) => Number(g.toPrecision(GAIN_DIGITS))) } : {}) };
 }
 
 /** Feature indices 0..F-1, or a seeded sample of round(F·fraction) ≥ 1 of them, sorted. */

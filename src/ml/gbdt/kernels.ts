@@ -17,6 +17,8 @@ export interface BinTree {
   left: Int32Array;
   right: Int32Array;
   value: Float64Array;
+  /** Each internal node's split gain (0 at leaves): kept for importance, never read when scoring. */
+  gain?: Float64Array;
 }
 
 export type Op =

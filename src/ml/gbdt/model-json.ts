@@ -23,7 +23,8 @@ export function toJSON(model: TreeModel): string {
   const params = Object.keys(model.params)
     .map((k) => `${JSON.stringify(k)}:${JSON.stringify(model.params[k])}`)
     .join(',');
-  const trees = model.trees.map((t) => `  {${TREE_KEYS.map((k) => `"${k}":${arr(t[k])}`).join(',')}}`);
+  // gain (optional, after the five scoring arrays) is written when the tree has it.
+  const trees = model.trees.map((t) => `  {${TREE_KEYS.map((k) => `"${k}":${arr(t[k])}`).join(',')}${t.gain ? `,"gain":${arr(t.gain)}` : ''}}`);
   return [
     '{',
     ` "format": ${JSON.stringify(MODEL_FORMAT)},`,
@@ -92,7 +93,15 @@ function readTree(where: string, k: number, v: unknown, nFeatures: number): Tree
     }
   }
   for (let i = 1; i < n; i++) if (parents[i] === 0) bad(where, `${p} node ${i} is unreachable`);
-  return { feature: Int32Array.from(feature), threshold: Float64Array.from(threshold), left: Int32Array.from(left), right: Int32Array.from(right), value: Float64Array.from(value) };
+  const tree: TreeArrays = { feature: Int32Array.from(feature), threshold: Float64Array.from(threshold), left: Int32Array.from(left), right: Int32Array.from(right), value: Float64Array.from(value) };
+  // Optional (models written before it have none): split gains, informational.
+  if ('gain' in v && v.gain !== undefined) {
+    const gain = numbers(where, `${p}.gain`, v.gain, false);
+    if (gain.length !== n) bad(where, `${p}.gain has ${gain.length} entries, feature has ${n}`);
+    if (gain.some((g) => g < 0)) bad(where, `${p}.gain has a negative entry`);
+    tree.gain = Float64Array.from(gain);
+  }
+  return tree;
 }
 
 /** Parses and validates model.json (text or an already parsed value); `where` names it in errors. */

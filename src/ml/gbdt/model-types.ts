@@ -22,6 +22,8 @@ export interface TreeArrays {
   right: Int32Array;
   /** Leaf output; at internal nodes the output the node had as a leaf (not used in scoring). */
   value: Float64Array;
+  /** Optional: each internal node's split gain on the training rows (0 at leaves); for feature importance, not used in scoring. */
+  gain?: Float64Array;
 }
 
 export interface TreeModel {

@@ -136,4 +136,37 @@ describe('model.json', () => {
     const text = toJSON(model).replace('"feature":0,"transform"', '"feature":9,"transform"');
     expect(() => fromJSON(text)).toThrow(expect.objectContaining({ code: 'SP_ERR_MODEL_FORMAT', message: expect.stringMatching(/offset.feature/) }));
   });
+  it('records each split\'s gain (6 significant digits; leaves 0): the root\'s equals the split\'s loss reduction on the data; a model without gains loads and scores the same', async () => {
+    const d = synthetic(4_000, 21);
+    const { model } = await trainGbdt({ ...d, targetTransform: 'identity' }, null, { num_trees: 12, max_depth: 4, num_leaves: 16 });
+    for (const t of model.trees) {
+      expect(t.gain).toBeDefined();
+      t.feature.forEach((f, i) => (f < 0 ? expect(t.gain![i]).toBe(0) : expect(t.gain![i]).toBeGreaterThan(0)));
+      for (const g of t.gain!) expect(Number(g.toPrecision(6))).toBe(g);
+    }
+    // Tree 0 starts from base_score (the mean of y): l2 gradients base − y, hessians 1, lambda_l2 0.
+    const t0 = model.trees[0]!;
+    const col = d.columns[t0.feature[0]!]!;
+    let [gl, hl, gr, hr] = [0, 0, 0, 0];
+    for (let i = 0; i < d.y.length; i++) {
+      const g = model.baseScore - d.y[i]!;
+      if (col[i]! <= t0.threshold[0]!) [gl, hl] = [gl + g, hl + 1];
+      else [gr, hr] = [gr + g, hr + 1];
+    }
+    const want = (gl * gl) / hl + (gr * gr) / hr - ((gl + gr) * (gl + gr)) / (hl + hr);
+    expect(t0.gain![0]! / want).toBeCloseTo(1, 5);
+    // The gains are written after the scoring arrays and read back; without them (a model written before) it scores the same.
+    const text = toJSON(model);
+    expect(text).toMatch(/"value":\[[^\]]*\],"gain":\[/);
+    expect(toJSON(fromJSON(text))).toBe(text);
+    const older = text.replace(/,"gain":\[[^\]]*\]/g, '');
+    expect(older).not.toContain('"gain"');
+    const old = fromJSON(older);
+    expect(old.trees.every((t) => t.gain === undefined)).toBe(true);
+    const cols = randomRows(500, 4);
+    expect([...predictBatch(old, cols, new Float64Array(500))]).toEqual([...predictBatch(model, cols, new Float64Array(500))]);
+    // A malformed gain is refused like any other field.
+    expect(modelFormatCode(() => fromJSON(text.replace(/"gain":\[0*[^,\]]*/, '"gain":[-1')))).toBe('SP_ERR_MODEL_FORMAT');
+    expect(modelFormatCode(() => fromJSON(text.replace(/"gain":\[[^,\]]*,/, '"gain":[')))).toBe('SP_ERR_MODEL_FORMAT');
+  });
 });

@@ -56,7 +56,7 @@ export async function growTreeLevels(
   const signal = opts.signal;
   const depth = o.max_depth;
   const maxNodes = 2 ** (depth + 1) - 1;
-  const t = { feature: new Int32Array(maxNodes).fill(-1), bin: new Int32Array(maxNodes), left: new Int32Array(maxNodes).fill(-1), right: new Int32Array(maxNodes).fill(-1), value: new Float64Array(maxNodes) };
+  const t = { feature: new Int32Array(maxNodes).fill(-1), bin: new Int32Array(maxNodes), left: new Int32Array(maxNodes).fill(-1), right: new Int32Array(maxNodes).fill(-1), value: new Float64Array(maxNodes), gain: new Float64Array(maxNodes) };
   const findBest = splitFinder(valueBins, features, o, rng);
   const value = (g: number, h: number): number => leafOutput(g, h, o.lambda_l2, o.max_delta_step) * o.shrinkage;
   const rootHist = opts.rootHist ?? (await backend.rootHistogram(features));
@@ -118,5 +118,5 @@ export async function growTreeLevels(
   const nodeValue = new Float64Array(NODE_TABLE);
   for (let i = 0; i < nodes; i++) nodeValue[i] = nodeValue[i + OOB_NODE] = t.value[i]!;
   const trim = <T extends Int32Array | Float64Array>(a: T): T => a.slice(0, nodes) as T;
-  return { feature: trim(t.feature), bin: trim(t.bin), left: trim(t.left), right: trim(t.right), value: trim(t.value), nodeValue, last };
+  return { feature: trim(t.feature), bin: trim(t.bin), left: trim(t.left), right: trim(t.right), value: trim(t.value), gain: trim(t.gain), nodeValue, last };
 }

@@ -18,6 +18,7 @@ export function attachSplit(t: BinTree, node: number, s: SplitInfo, ln: number, 
   t.right[node] = rn;
   t.value[ln] = value(s.gl, s.hl);
   t.value[rn] = value(s.gr, s.hr);
+  if (t.gain) t.gain[node] = s.gain;
 }
 
 export interface TreeBackend {
@@ -102,7 +103,7 @@ export async function growTree(
   signal?: AbortSignal,
 ): Promise<GrownTree> {
   const maxNodes = 2 * o.num_leaves - 1;
-  const t = { feature: new Int32Array(maxNodes).fill(-1), bin: new Int32Array(maxNodes), left: new Int32Array(maxNodes).fill(-1), right: new Int32Array(maxNodes).fill(-1), value: new Float64Array(maxNodes) };
+  const t = { feature: new Int32Array(maxNodes).fill(-1), bin: new Int32Array(maxNodes), left: new Int32Array(maxNodes).fill(-1), right: new Int32Array(maxNodes).fill(-1), value: new Float64Array(maxNodes), gain: new Float64Array(maxNodes) };
   const findBest = splitFinder(valueBins, features, o, rng);
   const value = (g: number, h: number): number => leafOutput(g, h, o.lambda_l2, o.max_delta_step) * o.shrinkage;
 
@@ -149,6 +150,7 @@ export async function growTree(
     left: trim(t.left),
     right: trim(t.right),
     value: trim(t.value),
+    gain: trim(t.gain),
     leafStart: Int32Array.from(leaves, (x) => x.start),
     leafValue: Float64Array.from(leaves, (x) => t.value[x.node]!),
     leafNode: Int32Array.from(leaves, (x) => x.node),

@@ -3,12 +3,13 @@
  * (shares) and log1p(shares) beside each baseline with the baselines that win named, or a
  * day-ahead model's skill against persistence; the protocol (folds, cv_rmse_log, trees); loss
  * curves; test-slice residuals and feature importance; intervals; parameters; data lineage (link to
- * #/lineage/model/<id>); alias moves; the model card. GET /models/:id/page, /curves, /importance,
- * /residuals. */
+ * #/lineage/model/<id>); tags with their editor (./tag-editor); alias moves; the model card. GET
+ * /models/:id/page, /curves, /importance, /residuals. */
 import { modelCurves, modelImportance, modelPage, modelResiduals, type Curve, type ModelPage, type Summary } from '../api-models.js';
 import { badge, empty, errorBox, h, int, mount, num, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { bars, color, histogramChart, lineChart, scatterChart } from './model-charts.js';
+import { tagEditor } from './tag-editor.js';
 
 const LABEL: Record<string, string> = { mae: 'MAE', rmse: 'RMSE', r2: 'R²', mae_log: 'MAE', rmse_log: 'RMSE', r2_log: 'R²' };
 const pct = (x: number | null | undefined): string => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '–');
@@ -67,10 +68,12 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
   const residEl = h('div', { class: 'charts' });
   const impEl = h('div');
   const folds = p.protocol?.folds ?? [];
+  const chips = h('span', { 'data-tags': '' });
+  const showChips = (tags: Record<string, string>): void => mount(chips, Object.entries(tags).map(([k, v]) => h('span', { class: 'chip tag' }, `${k}=${v}`)));
+  showChips(m.tags);
   mount(ctx.el,
     h('h1', null, h('a', { href: '#/models' }, 'Models'), ' / ', h('code', null, m.id), ' ', m.aliases.map((a) => badge(a, a.includes('champion') ? 'champion' : 'alias'))),
-    h('p', { class: 'meta' }, `${m.kind}, registered ${when(m.created_at)}, run ${m.run_id ?? '–'}. `,
-      Object.entries(m.tags).map(([k, v]) => h('span', { class: 'chip tag' }, `${k}=${v}`))),
+    h('p', { class: 'meta' }, `${m.kind}, registered ${when(m.created_at)}, run ${m.run_id ?? '–'}. `, chips),
     h('div', { class: 'card', 'data-section': 'scores' }, h('h2', null, `Test slice ${m.test_slice ? `${m.test_slice.date_min} .. ${m.test_slice.date_max}, ${int(m.test_slice.rows)} rows` : '(not recorded)'}: scores beside the baselines`), scoresBlock(p.summary, m.kind)),
     h('div', { class: 'card', 'data-section': 'protocol' }, h('h2', null, 'Protocol and backtest (what promotion compares)'),
       h('p', null, p.protocol?.label ?? (p.split ? `split ${p.split.kind}${p.split.leaky ? ' (leaky across time)' : ''}, validation from ${p.split.valid_from ?? '–'}, test from ${p.split.test_from ?? '–'}` : 'not recorded')),
@@ -80,13 +83,14 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
         folds.map((f) => [f.index + 1, f.train_from, `${f.valid_from} .. ${f.valid_to}`, int(f.rows_train), int(f.rows_valid), f.best_iter, num(f.best_score)]), { numeric: [3, 4, 5, 6] })),
     h('div', { class: 'card', 'data-section': 'curves' }, h('h2', null, 'Training log: loss curves'), curvesEl),
     p.family === 'volume' ? h('div', { class: 'card', 'data-section': 'residuals' }, h('h2', null, 'Residuals on the test slice'), residEl) : null,
-    h('div', { class: 'card', 'data-section': 'importance' }, h('h2', null, 'Feature importance (splits per feature)'), impEl),
+    h('div', { class: 'card', 'data-section': 'importance' }, h('h2', null, 'Feature importance (splits and split gain per feature)'), impEl),
     p.intervals ? h('div', { class: 'card', 'data-section': 'intervals' }, h('h2', null, 'Prediction intervals (split-conformal)'),
       h('p', { class: 'meta' }, `Calibrated on ${int(p.intervals.n)} residuals of the ${p.intervals.source} slice (log1p scale); coverage seen on the test slice:`),
       table(['Asked', 'Seen', 'Half-width (log1p(shares))', 'Rows'], p.intervals.coverage.map((c) => [pct(c.coverage), pct(c.covered), num(c.q_log), int(c.rows)]), { numeric: [0, 1, 2, 3] })) : null,
     h('div', { class: 'card', 'data-section': 'data' }, h('h2', null, 'Data'),
       h('p', null, `Features snapshot ${p.lineage.features_snapshot ?? '–'} (built from prices snapshot ${p.lineage.prices_snapshot ?? '–'}), data hash `, h('code', null, (m.data_hash ?? '–').slice(0, 16)), '. ',
         h('a', { href: p.lineage.link, 'data-link': 'lineage' }, 'Lineage: model → run → snapshot → source'))),
+    h('div', { class: 'card', 'data-section': 'tags' }, h('h2', null, 'Tags'), tagEditor(m.id, m.tags, showChips)),
     h('div', { class: 'card', 'data-section': 'params' }, h('h2', null, 'Parameters'), table(['Parameter', 'Value'], Object.entries(p.params).map(([k, v]) => [h('code', null, k), v ?? '–']))),
     p.alias_moves.length === 0 ? null : h('div', { class: 'card' }, h('h2', null, 'Alias moves'),
       table(['At', 'Alias', 'To', 'From', 'Reason', 'Note'], p.alias_moves.map((a) => [when(a.at), a.alias, a.model_id, a.previous_model_id ?? '–', a.reason, a.note ?? '']))),
@@ -97,7 +101,8 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
   else mount(curvesEl, errorBox(curves.reason));
   if (imp.status === 'fulfilled') {
     mount(impEl, imp.value.boosters.length === 0 ? empty('No trees', `${m.kind} has no trees to count splits in.`)
-      : h('div', { class: 'param-grid' }, imp.value.boosters.map((b) => bars(b.features.slice(0, 15).map((f) => ({ label: f.feature, value: f.splits, text: `${f.splits} (${pct(f.share)})` })), `${b.booster} booster, ${b.trees} trees`))));
+      : h('div', { class: 'param-grid' }, imp.value.boosters.map((b) => bars(b.features.slice(0, 15).map((f) => ({ label: f.feature, value: f.splits, text: `${f.splits} (${pct(f.share)})${f.gain_share === null ? '' : ` · gain ${pct(f.gain_share)}`}` })),
+        `${b.booster} booster, ${b.trees} trees: splits (bars)${b.gain ? ', share of the split gain' : '; no split gains recorded'}`))));
   } else mount(impEl, errorBox(imp.reason));
   if (res.status === 'rejected') mount(residEl, errorBox(res.reason));
   else if (res.value !== null) {

@@ -12,14 +12,14 @@ const PIPELINES = ['train', 'daily'];
 const SEARCH_LIMIT = 200;
 
 /** The token field, shown once a POST was refused for want of it. */
-function tokenField(): HTMLElement {
+export function tokenField(): HTMLElement {
   const input = h('input', { type: 'password', name: 'token', placeholder: 'API token', autocomplete: 'off', value: apiToken(), 'aria-label': 'API token' });
   input.addEventListener('change', () => setApiToken(input.value.trim()));
   return h('label', { class: 'token' }, 'API token ', input, h('small', { class: 'hint' }, ' kept for this tab only; then try again'));
 }
 
 /** Shows a POST's error; for 401/403 with the token field. */
-function showError(el: HTMLElement, err: unknown): void {
+export function showError(el: HTMLElement, err: unknown): void {
   const auth = err instanceof ApiError && (err.status === 401 || err.status === 403);
   mount(el, errorBox(err), auth ? tokenField() : null);
 }

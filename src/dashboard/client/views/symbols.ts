@@ -2,13 +2,15 @@
  * #/symbols and #/symbols/<SYM>: search among every symbol (the list is fetched once and
  * filtered in the page: prefix matches first, then symbol or name containing the text), and the
  * chosen symbol's charts (chart.ts) with their controls (chart-controls.ts: range, log scale,
- * overlaid symbols; state in the URL) and the charted rows' downloads (export-box.ts). */
+ * overlaid symbols; state in the URL) and the charted rows' downloads (export-box.ts) with the
+ * predicted volume's (predictions-box.ts). */
 import { getJson, type Series, type SymbolInfo } from '../api.js';
 import { empty, errorBox, h, int, mount } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { drawCharts } from './chart.js';
 import { type ChartState, chartToolbar, parseState, resolveRange, stateQuery } from './chart-controls.js';
 import { exportBox } from './export-box.js';
+import { predictionsBox } from './predictions-box.js';
 
 const SHOWN = 50;
 let cache: Promise<SymbolInfo[]> | null = null;
@@ -127,7 +129,8 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
       });
     }
     charts.dataset.drawn = String(mine);
-    mount(exportHost, exportBox('features', { symbols: [s.symbol, ...overlays], from: range.from, to: range.to }, `the charted rows of ${[s.symbol, ...overlays].join(', ')} (features table, every row of the range)`));
+    mount(exportHost, exportBox('features', { symbols: [s.symbol, ...overlays], from: range.from, to: range.to }, `the charted rows of ${[s.symbol, ...overlays].join(', ')} (features table, every row of the range)`),
+      series!.model_id === null ? null : predictionsBox(series!.model_id, { symbols: [s.symbol], from: range.from, to: range.to }, `the predicted volume of ${s.symbol} by ${series!.model_id} (every row of the range, as GET /predict answers)`));
   };
   await draw(parseState(ctx.query, s.symbol));
   ctx.ready();
