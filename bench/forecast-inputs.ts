@@ -1,17 +1,20 @@
 /** @module bench/forecast-inputs
- * `npx tsx bench/forecast-inputs.ts <workspace> [--threads N]`: how much each group of day-ahead
+ * `npx tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --ceiling]`: how much each group of day-ahead
  * inputs (ml/forecast-inputs) adds. Loads the workspace's features table (built with --extended)
  * once with every input stockpipe computes, then trains the day-ahead model (the CLI's defaults:
  * depth 6, 64 leaves, ≤ 1000 trees, early stopping on the validation window) on the base inputs,
  * base + each group, every group, and every group but one. Prints the volume skill against
  * persistence on the validation window (what the inputs are chosen by) and on the test slice (reported, never
  * used to choose), with the trees kept. With --each: the default inputs, and without each non-base
- * input in turn. JSON on stdout. */
+ * input in turn. With --ceiling: the volume booster fitted on the test slice itself and scored there
+ * (in-sample: how far the default inputs can go at all). JSON on stdout. */
 import { Workspace } from '../src/core/workspace.js';
 import { silentProgress } from '../src/core/progress.js';
 import { inputGroup, KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
 import type { ForecastFrame } from '../src/ml/forecast-dataset.js';
-import { trainForecastModel } from '../src/ml/forecast-train.js';
+import { forecastVolumeParams, trainForecastModel } from '../src/ml/forecast-train.js';
+import { fitForecastVolume, range, volumeMaeRatio } from '../src/ml/forecast-slices.js';
+import { makeSlicesFromDays } from '../src/ml/train.js';
 import { openDuckDB } from '../src/db/duckdb.js';
 import { featuresRead, readLabel } from '../src/ml/rescore.js';
 import { FORECAST_FEATURES, loadForecastFrame } from '../src/ml/forecast-dataset.js';
@@ -19,7 +22,7 @@ import { sourceOf } from '../src/store/read.js';
 
 const args = process.argv.slice(2);
 const root = args.find((a) => !a.startsWith('--'));
-if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each]');
+if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --ceiling]');
 const threads = Number(args[args.indexOf('--threads') + 1] ?? 1) || 1;
 const ws = new Workspace(root, { threads, memoryLimit: '1GB' });
 const t = featuresRead(ws);
@@ -57,6 +60,24 @@ async function run(gs: string[], only?: string[], label?: string): Promise<numbe
   runs.set(key, r);
   process.stderr.write(`${JSON.stringify(r)}\n`);
   return r.valid_skill_volume;
+}
+
+// --ceiling: the volume booster fitted on the test slice itself and scored on those same rows (no
+// early stopping, 100 and 300 trees, the default loss): an in-sample fit, so an upper bound on the
+// test skill the default inputs can reach at that many trees. Never a model: it reads the test targets.
+if (args.includes('--ceiling')) {
+  const names = [...FORECAST_FEATURES] as string[];
+  const f = view(names);
+  const s = makeSlicesFromDays(f.set.targetDay);
+  const test = range(s.test);
+  const out = [];
+  for (const trees of [100, 300]) {
+    const params = { ...forecastVolumeParams({ seed: 42, threads, trees, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 0 }), early_stopping_rounds: 0 };
+    const { result } = await fitForecastVolume(f, test, null, params, {}, {});
+    out.push({ trees, in_sample_test_skill_volume: 1 - volumeMaeRatio(f, result.model, test) });
+  }
+  process.stdout.write(`${JSON.stringify({ workspace: ws.root, test_rows: test.hi - test.lo, ceiling: out }, null, 1)}\n`);
+  process.exit(0);
 }
 
 // --each: the default inputs (FORECAST_FEATURES), and without each input beyond the base one at a time.

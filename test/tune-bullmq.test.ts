@@ -149,7 +149,7 @@ describe.skipIf(REDIS_SKIP !== null)('tune on 2 bullmq workers', () => {
 
     const missing = runCli(['tune', '--evaluate', `${study}.9.0`, '-w', ws, '--json']);
     expect(missing.code).not.toBe(0);
-    expect(missing.json.error.code).toBe('SP_ERR_STUDY_MISMATCH');
+    expect(missing.json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
     const mixed = runCli(['tune', '--evaluate', `${study}.0.0`, '--trials', '3', '-w', ws, '--json']);
     expect(mixed.json.error).toMatchObject({ code: 'SP_ERR_USAGE', message: expect.stringContaining('--trials') });
   }, 60_000);

@@ -29,6 +29,7 @@ export const FORECAST_FEATURES = [
   'vol_ratio_5', 'vol_trend', // ratios: today vs the 5-row mean, the 5-row vs the 20-row mean
   'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', // the target day's calendar
   'quarter_echo', // the symbol's own volume one quarter before the target day
+  'quad_witching', 'half_day', // events of the target day: a quarterly expiry, an NYSE early close
 ] as const;
 
 /** The volume model boosts from persistence: its offset is this input (log1p(Volume_t)). */

@@ -24,10 +24,13 @@ export interface InputChunk {
   ext(name: string): Float64Array;
 }
 
-/** Facts about a target day: [trading days left in its month after it, trading days of its month
- * before it, trading days left in its quarter after it, 1 when a weekday holiday follows it,
- * 1 when it is the month's equity-options expiry (the third Friday, or the Thursday before when
- * that Friday is a holiday)]. */
+/** Facts about a day (a row's target day, or its own day t: both known in advance): [trading days
+ * left in its month after it, trading days of its month before it, trading days left in its quarter
+ * after it, 1 when a weekday holiday follows it, 1 when it is the month's equity-options expiry (the
+ * third Friday, or the Thursday before when that Friday is a holiday), 1 when that expiry is a
+ * quarter's (March, June, September, December: index futures and options expire together and the
+ * index funds rebalance), 1 when it is an NYSE early close (the day after Thanksgiving, and 24 December
+ * and 3 July when they are trading days)]. */
 export class TargetCalendar {
   private readonly memo = new Map<number, Float64Array>();
   private readonly next = new NextTradingDay();
@@ -63,8 +66,18 @@ export class TargetCalendar {
     const preHoliday = this.next.next(d) - d > (wd === 5 ? 3 : 1) ? 1 : 0;
     const thirdFriday = monthStart + ((5 - isoWeekday(monthStart) + 7) % 7) + 14;
     const opex = d === thirdFriday || (d === thirdFriday - 1 && !isTradingDayNumber(thirdFriday)) ? 1 : 0;
-    return Float64Array.of(count(d + 1, monthEnd), count(monthStart, d - 1), count(d + 1, quarterEnd), preHoliday, opex);
+    const quad = opex === 1 && m % 3 === 2 ? 1 : 0;
+    return Float64Array.of(count(d + 1, monthEnd), count(monthStart, d - 1), count(d + 1, quarterEnd), preHoliday, opex, quad, isEarlyClose(m + 1, dom, wd) ? 1 : 0);
   }
+}
+
+/** NYSE's regular early closes (1 p.m.), by rule: the Friday after Thanksgiving (the fourth
+ * Thursday of November), and 24 December and 3 July on weekdays (the caller asks of trading days
+ * only; a 3 July that is the observed Independence Day is a holiday, not asked). */
+export function isEarlyClose(month: number, dom: number, isoWd: number): boolean {
+  if (isoWd > 5) return false;
+  if (month === 11) return isoWd === 5 && dom >= 23 && dom <= 29;
+  return (month === 12 && dom === 24) || (month === 7 && dom === 3);
 }
 
 /** Per day: how many symbols traded and their mean log volume; the mean vol_ratio of all, of stocks, of ETFs. */
@@ -134,6 +147,8 @@ const perRow = (f: (c: InputChunk, i: number, ctx: InputContext) => number): Com
   for (let i = 0; i < c.rows; i++) out[i] = f(c, i, ctx);
 };
 const calendar = (k: number): Compute => perRow((c, i, ctx) => ctx.cal.facts(ctx.cal.target(c.day[i]!))[k]!);
+/** A fact of the row's own day t (its bar is in: today's volume already carries it). */
+const today = (k: number): Compute => perRow((c, i, ctx) => ctx.cal.facts(c.day[i]!)[k]!);
 const market = (k: number | 'group'): Compute => perRow((c, i, ctx) => {
   const m = ctx.market.get(c.day[i]!);
   if (m === undefined) return NaN;
@@ -158,6 +173,10 @@ const INPUTS: Record<string, { group: string; compute: Compute }> = {
   to_quarter_end: { group: 'calendar', compute: calendar(2) },
   pre_holiday: { group: 'calendar', compute: calendar(3) },
   opex: { group: 'calendar', compute: calendar(4) },
+  quad_witching: { group: 'events', compute: calendar(5) },
+  quad_witching_today: { group: 'events', compute: today(5) },
+  half_day: { group: 'events', compute: calendar(6) },
+  half_day_today: { group: 'events', compute: today(6) },
   mkt_log_vol: { group: 'market', compute: market(0) },
   mkt_log_vol_chg: { group: 'market', compute: market(1) },
   mkt_vol_ratio: { group: 'market', compute: market(2) },

@@ -18,6 +18,7 @@ import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/da
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
+import type { GbdtParams } from './gbdt/params.js';
 import { gbdtParams, type TreeTrainParams } from './tree-train.js';
 
 export interface ForecastTrainParams extends TreeTrainParams {
@@ -27,6 +28,8 @@ export interface ForecastTrainParams extends TreeTrainParams {
   until?: string;
   /** The volume booster's settings from a study (`--params-from`, ml/tune/forecast) instead of the tree flags; `record`: what the params record of it. */
   volume?: VolumeChoice & { record: Record<string, unknown> };
+  /** The volume booster's learning rate when its loss is the default (FORECAST_VOLUME_LOSS): `--learning-rate` as given. */
+  volumeLearningRate?: number;
 }
 
 export interface ForecastOutcome {
@@ -47,6 +50,19 @@ export interface ForecastOutcome {
   training_log: string;
   best_iteration: { adj_close: number; volume: number };
   params: Record<string, unknown>;
+}
+
+/** The volume booster's loss when neither `objective` nor a study says: Huber on the log residual,
+ * δ 0.2, at learning rate 0.3 (Huber's clipped gradients step slowly: 0.3 reaches the same
+ * validation skill as 0.1 in a third of the trees), chosen on the validation window (docs/models.md).
+ * `huberDelta` and `volumeLearningRate` override its δ and rate. The Adj Close booster is l2. */
+export const FORECAST_VOLUME_LOSS = Object.freeze({ objective: 'huber', huber_delta: 0.2, learning_rate: 0.3 } as const);
+
+/** The volume booster's settings: `objective` and the tree flags as given, else FORECAST_VOLUME_LOSS over the tree flags. */
+export function forecastVolumeParams(p: ForecastTrainParams): Partial<GbdtParams> {
+  const given = gbdtParams(p);
+  if (p.objective !== undefined) return given;
+  return { ...given, ...FORECAST_VOLUME_LOSS, ...(p.huberDelta === undefined ? {} : { huber_delta: p.huberDelta }), ...(p.volumeLearningRate === undefined ? {} : { learning_rate: p.volumeLearningRate }) };
 }
 
 const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
@@ -121,7 +137,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   };
   const ret = await fit('adj_close', 'ret', 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
   // The volume booster: the tree flags, or a study's choice (ml/forecast-slices: what the study scored).
-  const vp = p.volume === undefined ? gbdtParams(p) : { ...p.volume.params, threads: Math.max(1, p.threads) };
+  const vp = p.volume === undefined ? forecastVolumeParams(p) : { ...p.volume.params, threads: Math.max(1, p.threads) };
   const choice = p.volume ?? {};
   const volObjective = vp.objective ?? 'l2';
   lines.push(`# volume: gbdt, target log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence, objective ${volObjective}${p.volume === undefined ? '' : `; settings of ${JSON.stringify(p.volume.record)}`}; iteration train_loss valid_loss (mean ${volObjective === 'l2' ? 'squared error' : `${volObjective} loss`} on the target)`);

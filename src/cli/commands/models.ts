@@ -24,7 +24,7 @@ const TrainOptions = z
     trees: whole().optional().describe('gbdt: boosting rounds at most; rf: trees').register(cli, { arg: 'n', defaultText: '100; 1000 with --task forecast, where early stopping on the validation window decides' }),
     maxDepth: whole().default(6).describe('tree depth limit'),
     numLeaves: whole().default(64).describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)'),
-    learningRate: decimal().default(0.1).describe('gbdt: shrinkage'),
+    learningRate: decimal().optional().describe('gbdt: shrinkage').register(cli, { arg: 'x', defaultText: '0.1; 0.3 for the day-ahead volume booster without --objective' }),
     minDataInLeaf: whole().default(100).describe('rows a leaf needs at least'),
     lambdaL2: decimal().default(1).describe('L2 regularisation of leaf values'),
     baggingFraction: decimal().default(1).describe('rows sampled per tree, 0..1 (rf always bootstraps)'),
@@ -33,9 +33,9 @@ const TrainOptions = z
     folds: whole().default(3).describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol'),
     protocol: z.enum(['cv', 'holdout']).default('cv').describe('volume task: cv (choose trees by CV, refit on all pre-test rows), or holdout (early stopping on the validation slice: the previous protocol, for comparison)'),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
-    objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).default('l2').describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name' }),
+    objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).optional().describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name', defaultText: 'l2; huber with --task forecast' }),
     tweediePower: decimal().optional().describe('--objective tweedie: the variance power, strictly between 1 and 2').register(cli, { arg: 'p', defaultText: '1.5' }),
-    huberDelta: decimal().optional().describe('--objective huber: the residual size (log scale) where the loss turns from squared to absolute').register(cli, { arg: 'd', defaultText: '1' }),
+    huberDelta: decimal().optional().describe('--objective huber: the residual size (log scale) where the loss turns from squared to absolute').register(cli, { arg: 'd', defaultText: '1; 0.2 with --task forecast' }),
     boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
@@ -47,11 +47,11 @@ const TrainOptions = z
   .strict()
   .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
-  .refine((o) => o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
+  .refine((o) => o.objective === undefined || o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
   .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
-  .refine((o) => o.huberDelta === undefined || o.objective === 'huber', '--huber-delta is for --objective huber')
+  .refine((o) => o.huberDelta === undefined || o.objective === 'huber' || (o.objective === undefined && o.task === 'forecast'), '--huber-delta is for --objective huber (the default with --task forecast)')
   .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
-  .refine((o) => o.paramsFrom === undefined || o.objective === 'l2', '--params-from refits the study\'s configuration, its objective included: drop --objective')
+  .refine((o) => o.paramsFrom === undefined || o.objective === undefined, '--params-from refits the study\'s configuration, its objective included: drop --objective')
   .refine((o) => o.task === 'volume' || o.protocol === 'cv', '--protocol is for the volume task (the day-ahead model early-stops on its validation window)')
   .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
 
@@ -66,7 +66,7 @@ export const train = defineCommand({
     'stockpipe train --kind rf --json',
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
     'stockpipe train --objective tweedie --tweedie-power 1.3   # log link on raw Volume instead of l2 on log1p(Volume)',
-    'stockpipe train --task forecast --objective huber --huber-delta 0.1   # the day-ahead volume booster on Huber loss',
+    'stockpipe train --task forecast --objective l2   # the day-ahead volume booster on l2 (its default: Huber, δ 0.2)',
     'stockpipe train --protocol holdout   # early stopping on the validation slice, for comparison with the cv default',
     'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
     'stockpipe tune --trials 9 --name nightly && stockpipe train --params-from nightly --promote-if-better',
@@ -82,15 +82,15 @@ export const train = defineCommand({
       trees: o.trees ?? (o.task === 'forecast' ? FORECAST_TREES : 100),
       maxDepth: o.maxDepth,
       numLeaves: o.numLeaves,
-      learningRate: o.learningRate,
+      learningRate: o.learningRate ?? 0.1,
       minDataInLeaf: o.minDataInLeaf,
       lambdaL2: o.lambdaL2,
       baggingFraction: o.baggingFraction,
       featureFraction: o.featureFraction,
       earlyStopping: o.earlyStopping,
     };
-    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta });
-    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, objective: o.objective, tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
+    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate });
+    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 

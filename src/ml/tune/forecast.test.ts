@@ -8,7 +8,8 @@ import { NextTradingDay } from '../../features/lagged.js';
 import { completeTrial, createStudy, startTrial, studyTrials } from '../../registry/studies.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import { forecastRows, type ForecastFrame } from '../forecast-dataset.js';
-import { trainForecastModel } from '../forecast-train.js';
+import { FORECAST_VOLUME_LOSS, trainForecastModel } from '../forecast-train.js';
+import { FORECAST_DEFAULT_TRIAL } from './space.js';
 import { forecastChoice, forecastEvaluator, forecastTuneData, FORECAST_METRIC } from './forecast.js';
 import { rungPlan } from './halving.js';
 import { DEFAULT_SPACE, sampleTrials } from './space.js';
@@ -97,6 +98,15 @@ describe('tune --task forecast: the rows', () => {
     expect(e.score).not.toBe(l2.score);
     const volume = { params: { learning_rate: 0.1, num_leaves: 64, max_depth: 6, min_data_in_leaf: 100, lambda_l2: 1, objective: 'huber' as const, huber_delta: 0.1, seed: 42, num_trees: 200, early_stopping_rounds: 10 }, record: {} };
     const out = await trainForecastModel(base, { seed: 42, threads: 1, trees: 200, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 10, volume }, { progress: silentProgress });
+    expect(1 - out.valid_metrics!.skill_volume!).toBeCloseTo(e.score, 10);
+  });
+
+  it('trial 0 of a forecast study is `train --task forecast` without loss flags (its default Huber loss)', async () => {
+    const d = forecastTuneData(base);
+    const e = await forecastEvaluator(d)({ params: FORECAST_DEFAULT_TRIAL, budget: 200, seed: 42, threads: 1 });
+    const out = await trainForecastModel(base, { seed: 42, threads: 1, trees: 200, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 10 }, { progress: silentProgress });
+    expect(out.model.volume.params).toMatchObject({ objective: FORECAST_VOLUME_LOSS.objective, huber_delta: FORECAST_VOLUME_LOSS.huber_delta, learning_rate: FORECAST_VOLUME_LOSS.learning_rate });
+    expect(out.best_iteration.volume).toBe(e.best_iteration);
     expect(1 - out.valid_metrics!.skill_volume!).toBeCloseTo(e.score, 10);
   });
 });

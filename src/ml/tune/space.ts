@@ -62,6 +62,10 @@ export const DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({
   huber_delta: null,
 });
 
+/** Trial 0 of a `--task forecast` study: `train --task forecast`'s volume booster (Huber, δ 0.2, at
+ * learning rate 0.3: ml/forecast-train's FORECAST_VOLUME_LOSS). */
+export const FORECAST_DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({ ...DEFAULT_TRIAL, learning_rate: 0.3, objective: 'huber', huber_delta: 0.2 });
+
 /** The ranges of the scikit-learn reference's random configurations where they overlap (sklearn_protocol). */
 export const DEFAULT_SPACE: Readonly<SearchSpace> = Object.freeze({
   learning_rate: { kind: 'log', low: 0.01, high: 0.3 },

@@ -14,7 +14,7 @@ import { FORECAST_MAX_TREES, FORECAST_METRIC, forecastLanes, forecastTuneData } 
 import { rungPlan, type Rung } from './halving.js';
 import { laneEvaluators, type Lanes } from './lanes.js';
 import { queuedLanes, type TrialQueue } from './queued.js';
-import { checkSpace, DEFAULT_SPACE, sampleTrials } from './space.js';
+import { checkSpace, DEFAULT_SPACE, DEFAULT_TRIAL, FORECAST_DEFAULT_TRIAL, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
 
 /** What `tune` was asked; unset fields take the study's values (resume) or the defaults (new). */
@@ -152,7 +152,7 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
     studyId = study.study_id;
     reg.logParams(runId, { study_id: study.study_id, executor: env.queue === undefined ? 'local' : 'bullmq' });
     const st = study.settings as unknown as StudySettings;
-    const trials = sampleTrials(checkSpace(study.space), study.seed, st.trials);
+    const trials = sampleTrials(checkSpace(study.space), study.seed, st.trials, study.task === 'forecast' ? FORECAST_DEFAULT_TRIAL : DEFAULT_TRIAL);
     // A trial that already ran keeps its stored parameters (they are the study's record).
     for (const r of studyTrials(reg, study.study_id)) if (r.rung === 0) trials[r.number] = r.params as never;
     const parallel = Math.max(1, Math.min(o.parallel ?? (env.queue === undefined ? 1 : trials.length), trials.length));
