@@ -6,7 +6,8 @@
  * Per data set — the real Kaggle sample (../shared/data/kaggle-sample, when present) and a synthetic
  * folder (default 300 symbols × 8 years) — each as its own process, timed with its peak RSS:
  * `train --protocol holdout` (the earlier protocol), `train` (cv: trees by CV, refit on all pre-test
- * rows), `tune --trials N` + `train --params-from`, and the reference with 1 and N configurations.
+ * rows), `tune --trials N` + `train --params-from` (`--trials 0`: no study, the reference with 1
+ * configuration only: for the largest data sets), and the reference with 1 and N configurations.
  * Every score is on the same test slice (the 80th percentile of the dates), read once. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -53,12 +54,14 @@ async function dataset(name: string, ws: string, fetch: string[], dataDir: strin
   const rows: Json[] = [];
   rows.push(ours('stockpipe train --protocol holdout (earlier protocol)', cli(ws, ['train', '--protocol', 'holdout'])));
   rows.push(ours('stockpipe train (cv protocol, the default)', cli(ws, ['train'])));
-  const t = cli(ws, ['tune', '--trials', String(trials), '--folds', '3', '--seed', '42']);
-  const refit = cli(ws, ['train', '--params-from', t.data.study_id]);
-  rows.push({ ...ours(`stockpipe tune --trials ${trials} + train --params-from`, refit), tune_s: t.seconds, tune_peak_rss_mb: t.peak_rss_mb, evaluations: t.data.evaluated, wall_s: Math.round((t.seconds + refit.seconds) * 1000) / 1000 });
+  if (trials > 0) {
+    const t = cli(ws, ['tune', '--trials', String(trials), '--folds', '3', '--seed', '42']);
+    const refit = cli(ws, ['train', '--params-from', t.data.study_id]);
+    rows.push({ ...ours(`stockpipe tune --trials ${trials} + train --params-from`, refit), tune_s: t.seconds, tune_peak_rss_mb: t.peak_rss_mb, evaluations: t.data.evaluated, wall_s: Math.round((t.seconds + refit.seconds) * 1000) / 1000 });
+  }
   for (const r of rows) process.stderr.write(`[protocol ${name}] ${r.run}: test rmse_log ${r.test_rmse_log.toFixed(4)}, ${r.wall_s} s\n`);
   if (sklearn) {
-    for (const n of [1, trials]) {
+    for (const n of trials <= 1 ? [1] : [1, trials]) {
       const r = reference(dataDir, n);
       process.stderr.write(`[protocol ${name}] ${r.run}: ${r.failed ?? `test rmse_log ${r.test_rmse_log.toFixed(4)}, ${r.wall_s} s`}\n`);
       rows.push(r);

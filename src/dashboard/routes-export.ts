@@ -55,6 +55,29 @@ function noAsOf(table: string, asOf: string | undefined): void {
 }
 
 /** The file name a download is offered as: table, symbols (up to 3), range. */
+/** Writes a download into a temp file under tmp/ with `write` (removed if it fails), then streams it
+ * as an attachment named `filename` with its length and `headers`, and removes it once sent (or the
+ * client went away). */
+export async function sendExport(ws: Workspace, reply: FastifyReply, format: ExportFormat, filename: string, write: (tmp: string) => Promise<{ bytes: number; headers: Record<string, string> }>): Promise<FastifyReply> {
+  const tmp = join(ws.tmpDir, `export-${randomUUID()}.${format}`);
+  let out;
+  try {
+    out = await write(tmp);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const stream = createReadStream(tmp);
+  stream.once('close', () => void rm(tmp, { force: true }));
+  return reply
+    .type(MIME[format])
+    .header('content-disposition', `attachment; filename="${filename}"`)
+    .header('content-length', String(out.bytes))
+    .headers(out.headers)
+    .header('cache-control', 'no-store')
+    .send(stream);
+}
+
 export function downloadName(table: string, f: { symbols?: readonly string[]; from?: string; to?: string }, format: ExportFormat): string {
   const parts = [table];
   if (f.symbols !== undefined) parts.push(f.symbols.length <= 3 ? f.symbols.join('-') : `${f.symbols.length}-symbols`);
@@ -139,24 +162,9 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
     const q = req.query as FilterQuery & { format: ExportFormat };
     const f = filterOf(q);
     if (isRegistryTable(table)) noAsOf(table, f.asOf);
-    const tmp = join(ws.tmpDir, `export-${randomUUID()}.${q.format}`);
-    let data: ExportData;
-    try {
-      data = isRegistryTable(table) ? await exportRegistryTable(ws, table, tmp, { ...f, format: q.format }) : await exportTable(ws, table as StoreTable, tmp, { ...f, format: q.format });
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    const stream = createReadStream(tmp);
-    // The file is only needed until it is sent (or the client went away).
-    stream.once('close', () => void rm(tmp, { force: true }));
-    return reply
-      .type(MIME[q.format])
-      .header('content-disposition', `attachment; filename="${downloadName(table, f, q.format)}"`)
-      .header('content-length', String(data.bytes))
-      .header('x-snapshot-id', data.snapshot_id === null ? 'none' : String(data.snapshot_id))
-      .header('x-rows', String(data.rows))
-      .header('cache-control', 'no-store')
-      .send(stream);
+    return sendExport(ws, reply, q.format, downloadName(table, f, q.format), async (tmp) => {
+      const data: ExportData = isRegistryTable(table) ? await exportRegistryTable(ws, table, tmp, { ...f, format: q.format }) : await exportTable(ws, table as StoreTable, tmp, { ...f, format: q.format });
+      return { bytes: data.bytes, headers: { 'x-snapshot-id': data.snapshot_id === null ? 'none' : String(data.snapshot_id), 'x-rows': String(data.rows) } };
+    });
   });
 }

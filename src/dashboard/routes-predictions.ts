@@ -4,19 +4,13 @@
  * --model ID` writes (ml/export-predictions, into a temp file under tmp/, streamed, then
  * removed). The symbol chart's "predicted volume" download. A read: the registry is read through
  * the server's handle, the model file and the features table from the workspace. */
-import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Workspace } from '../core/workspace.js';
 import { checkAsOf, checkDateRange } from '../http/validation.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../store/export.js';
-import { exportPredictions, type PredictionExportData } from '../ml/export-predictions.js';
-import { downloadName } from './routes-export.js';
-
-const MIME: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', parquet: 'application/vnd.apache.parquet' };
+import { exportPredictions } from '../ml/export-predictions.js';
+import { downloadName, sendExport } from './routes-export.js';
 
 export function registerPredictionRoutes(app: FastifyInstance, opts: { ws: Workspace; registry: RegistryReader }): void {
   const ws = opts.ws.withResources({ threads: 1 });
@@ -43,24 +37,9 @@ export function registerPredictionRoutes(app: FastifyInstance, opts: { ws: Works
     checkAsOf(q.as_of);
     const symbols = q.symbols === undefined ? undefined : [...new Set(q.symbols.split(',').map((s) => s.trim()))];
     const model = opts.registry.read((reg) => reg.getModel(q.model, { checkFiles: false }));
-    const tmp = join(ws.tmpDir, `export-${randomUUID()}.${q.format}`);
-    let data: PredictionExportData;
-    try {
-      data = await exportPredictions(ws, model, tmp, { symbols, from: q.from, to: q.to, asOf: q.as_of, format: q.format });
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
-    const stream = createReadStream(tmp);
-    stream.once('close', () => void rm(tmp, { force: true }));
-    return reply
-      .type(MIME[q.format])
-      .header('content-disposition', `attachment; filename="${downloadName('predictions', { symbols, from: q.from, to: q.to }, q.format)}"`)
-      .header('content-length', String(data.bytes))
-      .header('x-snapshot-id', String(data.snapshot_id))
-      .header('x-model-id', data.model_id)
-      .header('x-rows', String(data.rows))
-      .header('cache-control', 'no-store')
-      .send(stream);
+    return sendExport(ws, reply, q.format, downloadName('predictions', { symbols, from: q.from, to: q.to }, q.format), async (tmp) => {
+      const data = await exportPredictions(ws, model, tmp, { symbols, from: q.from, to: q.to, asOf: q.as_of, format: q.format });
+      return { bytes: data.bytes, headers: { 'x-snapshot-id': String(data.snapshot_id), 'x-model-id': data.model_id, 'x-rows': String(data.rows) } };
+    });
   });
 }

@@ -7,10 +7,11 @@
  * fails its run, as a refused command does. Opens a short-lived writable registry
  * handle per request, as promotion does. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { StockpipeError, toStockpipeError } from '../core/errors.js';
+import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { openRegistry } from '../registry/store.js';
 import { tagModel, type Tags } from '../registry/tags.js';
+import { recordedApiWrite } from './api-run.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'] } as const;
 const keyParams = { type: 'object', properties: { id: idParams.properties.id, key: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id', 'key'] } as const;
@@ -38,20 +39,14 @@ export function registerTagRoutes(app: FastifyInstance, opts: { ws: Workspace })
   const { ws } = opts;
 
   /** Applies a change in a run of kind tag, as `stockpipe models tag` records one. */
-  const change = (id: string, set: Tags, remove: readonly string[], route: string): TagChange => {
+  const change = async (id: string, set: Tags, remove: readonly string[], route: string): Promise<TagChange> => {
     const reg = openRegistry(ws);
-    const runId = reg.startRun({ kind: 'tag', name: route });
     try {
       const tags = Object.entries(set).map(([k, v]) => `${k}=${v}`);
-      reg.logParams(runId, { command: 'api', 'arg.id': id, ...(tags.length ? { 'arg.tags': tags } : {}), ...(remove.length ? { 'option.remove': remove } : {}), actor: 'dashboard' });
-      checkTagChange(set, remove);
-      const data = tagModel(reg, id, set, remove);
-      reg.endRun(runId, 'finished');
-      return data;
-    } catch (err) {
-      const e = toStockpipeError(err);
-      reg.endRun(runId, 'failed', `${e.code}: ${e.message}`);
-      throw err;
+      return await recordedApiWrite(reg, 'tag', route, { 'arg.id': id, ...(tags.length ? { 'arg.tags': tags } : {}), ...(remove.length ? { 'option.remove': remove } : {}) }, () => {
+        checkTagChange(set, remove);
+        return tagModel(reg, id, set, remove);
+      });
     } finally {
       reg.close();
     }

@@ -8,7 +8,7 @@
  * the served Workspace. */
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StockpipeError, toStockpipeError } from '../core/errors.js';
+import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull } from '../core/fs.js';
 import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
@@ -30,6 +30,7 @@ import { registerExportRoutes } from './routes-export.js';
 import { registerLineageRoutes } from './routes-lineage.js';
 import { registerTagRoutes } from './routes-tags.js';
 import { registerPredictionRoutes } from './routes-predictions.js';
+import { recordedApiWrite } from './api-run.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -202,15 +203,9 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     const reg = openRegistry(ws);
     let d;
     // A write, so a run, as `stockpipe models promote` records one (kind promote; a refusal or error fails it).
-    const runId = reg.startRun({ kind: 'promote', name: `POST /models/${id}/promote` });
     try {
-      reg.logParams(runId, { command: 'api', 'arg.id': id, 'option.alias': alias, 'option.force': body.force === true, ...(body.note === undefined ? {} : { 'option.note': body.note }), actor: 'dashboard' });
-      d = await promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore });
-      reg.endRun(runId, 'finished');
-    } catch (err) {
-      const e = toStockpipeError(err);
-      reg.endRun(runId, 'failed', `${e.code}: ${e.message}`);
-      throw err;
+      d = await recordedApiWrite(reg, 'promote', `POST /models/${id}/promote`, { 'arg.id': id, 'option.alias': alias, 'option.force': body.force === true, ...(body.note === undefined ? {} : { 'option.note': body.note }) }, () =>
+        promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore }));
     } finally {
       reg.close();
     }
