@@ -10,7 +10,7 @@ import { nextTradingDay, toDayNumber } from '../src/core/calendar.js';
 import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
 import { Workspace } from '../src/core/workspace.js';
 import { openDuckDB } from '../src/db/duckdb.js';
-import { loadForecastFrame, loadLastRows } from '../src/ml/forecast-dataset.js';
+import { inputColumn, loadForecastFrame, loadLastRows } from '../src/ml/forecast-dataset.js';
 import { KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
 import { forecastFromJSON, forecastToJSON } from '../src/ml/forecast-model.js';
 import { featuresRead } from '../src/ml/rescore.js';
@@ -271,7 +271,7 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
         if (k === undefined || frame.day[i] !== d) continue;
         const j = last.day.findIndex((e, q) => e === d && last.adjClose[q] === frame.adjClose[i] && last.volume[q] === frame.volume[i]);
         expect(j, `row ${i}: no last bar dated ${until} with its Adj Close and Volume`).toBeGreaterThanOrEqual(0);
-        KNOWN_INPUTS.forEach((name, f) => expect(Object.is(last.x[f]![j], frame.set.x[f]![k]), `${name} of row ${i}`).toBe(true));
+        KNOWN_INPUTS.forEach((name, f) => expect(Object.is(last.x[f]![j], inputColumn(frame, f, k, k + 1)[0]), `${name} of row ${i}`).toBe(true));
         compared++;
       }
       expect(compared).toBeGreaterThan(10);

@@ -35,11 +35,13 @@ export interface VolumeDataset {
 const REQUIRED = ['Date', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med'];
 
 /** sha256 over typed arrays' bytes, each prefixed by its length (the content hash of a loaded dataset). */
-export function hashArrays(arrays: readonly ArrayBufferView[]): string {
+export function hashArrays(arrays: readonly (ArrayBufferView | readonly ArrayBufferView[])[]): string {
   const h = createHash('sha256');
   for (const a of arrays) {
-    h.update(`${a.byteLength}:`);
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    // An array given in parts (row blocks) hashes as the one array they make.
+    const parts = Array.isArray(a) ? (a as readonly ArrayBufferView[]) : [a as ArrayBufferView];
+    h.update(`${parts.reduce((s, p) => s + p.byteLength, 0)}:`);
+    for (const p of parts) h.update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
   }
   return h.digest('hex');
 }

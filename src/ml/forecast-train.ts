@@ -12,8 +12,8 @@ import { civilFromDays } from '../core/calendar.js';
 import { logRatio } from '../features/lagged.js';
 import type { ForecastFrame } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
-import { fillTarget, fitForecastVolume, inputs, range, size, type Range, type VolumeChoice } from './forecast-slices.js';
-import { binSets, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
+import { binForecast, fillTarget, fitForecastVolume, inputs, range, size, type Range, type VolumeChoice } from './forecast-slices.js';
+import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
 import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
@@ -53,8 +53,21 @@ const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
 /** The time split of the training rows as ranges (train, validation, test) and its cut days. */
 function split(frame: ForecastFrame, testFrom: string | undefined): { train: Range; valid: Range; test: Range; testFrom: number | null; validFrom: number | null } {
-  const s = makeSlicesFromDays(frame.set.targetDay, testFrom);
+  return splitDays(frame.set.targetDay, testFrom);
+}
+
+function splitDays(targetDay: Int32Array, testFrom: string | undefined): { train: Range; valid: Range; test: Range; testFrom: number | null; validFrom: number | null } {
+  const s = makeSlicesFromDays(targetDay, testFrom);
   return { train: range(s.train), valid: range(s.valid), test: range(s.test), testFrom: s.testFrom, validFrom: s.validFrom };
+}
+
+/** Where training cuts the rows (sorted by target day) at `testFrom`: the starts of the validation and
+ * test slices — ml/forecast-dataset's block cuts, so that the training rows' inputs can be released. */
+export function forecastSplitCuts(testFrom: string | undefined): (targetDay: Int32Array) => number[] {
+  return (targetDay) => {
+    const s = splitDays(targetDay, testFrom);
+    return [s.train.hi, s.test.lo];
+  };
 }
 
 /** Metrics of the model and the baselines on the rows `r`, with skill against persistence. */
@@ -92,13 +105,15 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const featureNames = [...rows.features];
   const logVolume = featureNames.indexOf('log_volume');
   if (logVolume < 0) throw new StockpipeError('SP_ERR_INTERNAL', 'the day-ahead inputs lack log_volume (the volume model\'s offset)');
-  const trainX = inputs(frame, featureNames, s.train);
-  const validX = size(s.valid) > 0 ? inputs(frame, featureNames, s.valid) : null;
+  const hasValid = size(s.valid) > 0;
   const lines: string[] = [];
-  // One booster at a time, on the same bins (made once); the second refills the first one's target buffers.
-  let binned: BinnedSets | undefined;
+  // One booster at a time, on the same bins (made once, feature by feature); the training rows'
+  // inputs are let go of as they are binned (but log_volume, the volume target's offset) unless the
+  // volume booster trains on a window of them (a study's choice), which bins its rows again.
+  const binned = binForecast(frame, s.train, hasValid ? s.valid : null, gbdtParams(p), p.volume?.windowDays === undefined);
+  // The second booster refills the first one's target buffers.
   const yTrain = sharedFloat64Array(size(s.train));
-  const yValid = validX ? sharedFloat64Array(size(s.valid)) : null;
+  const yValid = hasValid ? sharedFloat64Array(size(s.valid)) : null;
   const onIterationOf = (): ((it: IterationInfo) => void) => (it) => {
     lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
     hooks.progress.update(it.iteration);
@@ -109,10 +124,11 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     lines.push(`# ${name}: gbdt on ${size(s.train)} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
     hooks.progress.start(`train forecast ${name}`, p.trees);
     try {
-      const train: TrainSet = { columns: trainX, y, featureNames, targetTransform: transform };
-      const valid: TrainSet | null = validX && vy ? { columns: validX, y: vy, featureNames, targetTransform: transform } : null;
+      // The bins stand in for the input columns.
+      const train: TrainSet = { columns: [], y, featureNames, targetTransform: transform };
+      const valid: TrainSet | null = vy ? { columns: [], y: vy, featureNames, targetTransform: transform } : null;
       // --objective is the volume booster's: the Adj Close booster stays l2.
-      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
+      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, binned);
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
       return r;
     } finally {
@@ -129,7 +145,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   let vol: GbdtResult;
   let volRows: Range;
   try {
-    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, size(s.valid) > 0 ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, binned));
+    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, hasValid ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, binned, { train: yTrain, valid: yValid }));
   } finally {
     hooks.progress.stop();
   }
@@ -137,7 +153,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const model: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
   const trainSeconds = (performance.now() - t0) / 1000;
   const metrics = evaluate(model, frame, s.test);
-  const valid = validX ? evaluate(model, frame, s.valid).forecast! : null;
+  const valid = hasValid ? evaluate(model, frame, s.valid).forecast! : null;
   return {
     model,
     rows_train: size(s.train),
