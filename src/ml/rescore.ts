@@ -73,10 +73,11 @@ export async function loadWorkspaceVolumeData(ws: Workspace, asOf?: string | AsO
   return withDuck(ws, async (db) => ({ ...(await loadVolumeDataset(db.connection, sourceOf(t), readLabel(ws, t))), lineage: lineageOf(t) }));
 }
 
-/** The day-ahead model rows of the workspace's features table (built with --extended) as of `asOf`, dated up to `until` (a logical date) when given. */
-export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string): Promise<ForecastFrame> {
+/** The day-ahead model rows of the workspace's features table (built with --extended) as of `asOf`, dated up to `until` (a logical date) when given;
+ * `cuts`: where to cut their inputs into row blocks (ml/forecast-dataset). */
+export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string, cuts?: (targetDay: Int32Array) => readonly number[]): Promise<ForecastFrame> {
   const t = featuresRead(ws, asOf);
-  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until)), lineage: lineageOf(t) }));
+  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until, undefined, cuts)), lineage: lineageOf(t) }));
 }
 
 /** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */

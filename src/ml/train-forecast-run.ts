@@ -13,7 +13,7 @@ import type { PromoteDecision } from '../registry/types.js';
 import type { DataLineage } from './dataset.js';
 import { renderForecastCard } from './forecast-card.js';
 import { forecastToJSON } from './forecast-model.js';
-import { trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
+import { forecastSplitCuts, trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
 import { loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
 import { lineageCard, trainAndRegister, type TrainEnv } from './train-run.js';
 import { frameHash } from './forecast-dataset.js';
@@ -62,7 +62,8 @@ export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & 
   const t0 = performance.now();
   const p = { ...given, ...fromStudy(env, given) };
   await ensureWritableDir(env.ws.root);
-  const frame = await loadWorkspaceForecastData(env.ws, p.asOf, p.until);
+  // Cut at the split, so that training can let go of its rows' inputs once binned (ml/forecast-blocks).
+  const frame = await loadWorkspaceForecastData(env.ws, p.asOf, p.until, forecastSplitCuts(p.testFrom));
   const dataHash = frameHash(frame);
   const c = p.study?.choice;
   const study = c === undefined ? null : { study_id: c.study_id, trial: c.trial, metric: c.metric, score: c.cv_score, same_data: forecastTuneData(frame, c.test_from).data_hash === c.data_hash };
