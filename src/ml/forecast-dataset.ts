@@ -15,6 +15,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
+import { collectGarbage } from '../core/gc.js';
 import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns, type NumericColumn } from '../db/read-columns.js';
@@ -247,6 +248,8 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
     if (at !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${path}, expected ${rows}`);
     checkSorted(base, path);
     const r = forecastRows(base);
+    // Its scratch (4 bytes a row) would otherwise stay resident under the inputs.
+    collectGarbage();
     const n = r.row.length;
     const pos = new Int32Array(rows).fill(-1);
     for (let k = 0; k < n; k++) pos[r.row[k]!] = k;

@@ -4,6 +4,7 @@
  * booster's fit and validation score — shared by `train --task forecast` (ml/forecast-train) and
  * `tune --task forecast` (ml/tune/forecast), so a study scores exactly what the refit trains. */
 import { StockpipeError } from '../core/errors.js';
+import { collectGarbage } from '../core/gc.js';
 import { logRatio } from '../features/lagged.js';
 import { inputColumn, releaseInputs, type ForecastFrame } from './forecast-dataset.js';
 import { binSetsBy, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
@@ -108,7 +109,8 @@ export function binForecast(frame: ForecastFrame, train: Range, valid: Range | n
   const names = frame.set.features;
   const v = valid && size(valid) > 0 ? valid : null;
   return binSetsBy({ train: size(train), valid: v ? size(v) : null }, names.length, (f, set) => inputs(frame, [names[f]!], set === 'train' ? train : v!)[0]!, params, (f) => {
-    if (release && names[f] !== 'log_volume') releaseInputs(frame, train.lo, train.hi, [names[f]!]);
+    // Collected at once: V8 would keep the released column resident under the bins that follow.
+    if (release && names[f] !== 'log_volume' && releaseInputs(frame, train.lo, train.hi, [names[f]!]) > 0) collectGarbage();
   });
 }
 
