@@ -7,13 +7,14 @@
  * volume, the 20-day mean — with skill against persistence. Pure over the frame: no files, no
  * registry (ml/train-forecast-run does those). */
 import { StockpipeError } from '../core/errors.js';
+import { collectGarbage } from '../core/gc.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../core/calendar.js';
 import { logRatio } from '../features/lagged.js';
 import type { ForecastFrame } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
 import { binForecast, fillTarget, fitForecastVolume, inputs, range, size, type Range, type VolumeChoice } from './forecast-slices.js';
-import { trainGbdt, type GbdtResult } from './gbdt/booster.js';
+import { trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
 import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
@@ -110,17 +111,21 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   // One booster at a time, on the same bins (made once, feature by feature); the training rows'
   // inputs are let go of as they are binned (but log_volume, the volume target's offset) unless the
   // volume booster trains on a window of them (a study's choice), which bins its rows again.
-  const binned = binForecast(frame, s.train, hasValid ? s.valid : null, gbdtParams(p), p.volume?.windowDays === undefined);
-  // The second booster refills the first one's target buffers.
-  const yTrain = sharedFloat64Array(size(s.train));
-  const yValid = hasValid ? sharedFloat64Array(size(s.valid)) : null;
+  // The second booster refills the first one's target buffers. All of it is let go of before the
+  // slices are scored.
+  let work: { binned: BinnedSets; yTrain: Float64Array; yValid: Float64Array | null } | null = {
+    binned: binForecast(frame, s.train, hasValid ? s.valid : null, gbdtParams(p), p.volume?.windowDays === undefined),
+    yTrain: sharedFloat64Array(size(s.train)),
+    yValid: hasValid ? sharedFloat64Array(size(s.valid)) : null,
+  };
   const onIterationOf = (): ((it: IterationInfo) => void) => (it) => {
     lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
     hooks.progress.update(it.iteration);
   };
   const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
-    const y = fillTarget(frame, s.train, which, yTrain);
-    const vy = yValid ? fillTarget(frame, s.valid, which, yValid) : null;
+    const w = work!;
+    const y = fillTarget(frame, s.train, which, w.yTrain);
+    const vy = w.yValid ? fillTarget(frame, s.valid, which, w.yValid) : null;
     lines.push(`# ${name}: gbdt on ${size(s.train)} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
     hooks.progress.start(`train forecast ${name}`, p.trees);
     try {
@@ -128,7 +133,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
       const train: TrainSet = { columns: [], y, featureNames, targetTransform: transform };
       const valid: TrainSet | null = vy ? { columns: [], y: vy, featureNames, targetTransform: transform } : null;
       // --objective is the volume booster's: the Adj Close booster stays l2.
-      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, binned);
+      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, w.binned);
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
       return r;
     } finally {
@@ -145,9 +150,11 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   let vol: GbdtResult;
   let volRows: Range;
   try {
-    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, hasValid ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, binned, { train: yTrain, valid: yValid }));
+    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, hasValid ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, work.binned, { train: work.yTrain, valid: work.yValid }));
   } finally {
     hooks.progress.stop();
+    work = null;
+    collectGarbage();
   }
   lines.push(`# best iteration ${vol.best_iteration} of ${vol.iterations} on ${size(volRows)} rows; initial train loss ${f(vol.initial_train_loss)}`);
   const model: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
