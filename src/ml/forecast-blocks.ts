@@ -13,12 +13,13 @@ export interface InputBlock {
   x: (Float32Array | null)[];
 }
 
-/** Blocks over rows [0, n) cut at `cuts` (ascending row indices; 0, n and repeats are ignored), every column allocated. */
-export function makeBlocks(n: number, features: number, cuts: readonly number[] = []): InputBlock[] {
+/** Blocks over rows [0, n) cut at `cuts` (ascending row indices; 0, n and repeats are ignored), every column
+ * allocated but the first block's when `emptyFirst` (its caller fills them one at a time). */
+export function makeBlocks(n: number, features: number, cuts: readonly number[] = [], emptyFirst = false): InputBlock[] {
   if (cuts.some((c, i) => i > 0 && c < cuts[i - 1]!)) throw new StockpipeError('SP_ERR_INTERNAL', `input block cuts must ascend (got ${cuts.join(', ')})`);
   const edges = [0, ...cuts.filter((c) => c > 0 && c < n), n].filter((c, i, a) => i === 0 || c > a[i - 1]!);
   const blocks: InputBlock[] = [];
-  for (let b = 0; b + 1 < edges.length; b++) blocks.push({ lo: edges[b]!, hi: edges[b + 1]!, x: Array.from({ length: features }, () => new Float32Array(edges[b + 1]! - edges[b]!)) });
+  for (let b = 0; b + 1 < edges.length; b++) blocks.push({ lo: edges[b]!, hi: edges[b + 1]!, x: Array.from({ length: features }, () => (b === 0 && emptyFirst ? null : new Float32Array(edges[b + 1]! - edges[b]!))) });
   if (blocks.length === 0) blocks.push({ lo: 0, hi: 0, x: Array.from({ length: features }, () => new Float32Array(0)) });
   return blocks;
 }

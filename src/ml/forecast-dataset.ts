@@ -19,7 +19,7 @@ import { collectGarbage } from '../core/gc.js';
 import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns, type NumericColumn } from '../db/read-columns.js';
-import { type DataLineage, hashArrays } from './dataset.js';
+import { arrayHasher, type DataLineage, hashArrays } from './dataset.js';
 import { EXTENDED_COLUMNS, logRatio, NextTradingDay, SHORT_LOOKBACK } from '../features/lagged.js';
 import { blockColumn, columnParts, makeBlocks, releaseBlocks, type InputBlock } from './forecast-blocks.js';
 import { inputComputer, MarketDays, needsMarket, TargetCalendar, type InputChunk, type InputContext } from './forecast-inputs.js';
@@ -63,20 +63,31 @@ export interface ForecastFrame {
   set: ForecastRows & { features: string[]; blocks: InputBlock[]; ma20: Float32Array };
   /** The snapshots read (absent for a plain file). */
   lineage?: DataLineage;
+  /** frameHash, once computed (the loader computes it when it does not keep every input). */
+  hash?: string;
 }
 
-const hashes = new WeakMap<ForecastFrame, string>();
+/**
+ * Takes the inputs of the first of several row blocks (the training rows, when the frame is cut at
+ * the split) instead of the frame keeping them: the loader computes them `perPass` inputs at a time
+ * (each group another streamed read of the sorted rows), in feature order, and hands over each
+ * column; only those `take` answers true for stay in the frame. At most `perPass` such columns are
+ * held at once instead of every one.
+ */
+export interface InputSink {
+  perPass: number;
+  take(f: number, column: Float32Array, lo: number, hi: number): boolean;
+}
 
 /** sha256 of every loaded array (rows, values, order; the same however the inputs are blocked): the
- * frame's data version. Kept per frame, so that it is still known after inputs are released. */
+ * frame's data version. Kept in the frame (`hash`), so that it is still known after inputs are released. */
 export function frameHash(f: ForecastFrame): string {
-  let h = hashes.get(f);
-  if (h === undefined) {
-    h = hashArrays([f.symbolStart, f.day, f.adjClose, f.volume, f.set.row, f.set.ma20, ...f.set.features.map((name, k) => columnParts(f.set.blocks, k, name))]);
-    hashes.set(f, h);
-  }
-  return h;
+  f.hash ??= hashArrays([...frameHashHead(f), ...f.set.features.map((name, k) => columnParts(f.set.blocks, k, name))]);
+  return f.hash;
 }
+
+/** What frameHash hashes before the inputs. */
+const frameHashHead = (f: Pick<ForecastFrame, 'symbolStart' | 'day' | 'adjClose' | 'volume'> & { set: Pick<ForecastFrame['set'], 'row' | 'ma20'> }): ArrayBufferView[] => [f.symbolStart, f.day, f.adjClose, f.volume, f.set.row, f.set.ma20];
 
 /** Feature `f` of the training rows [lo, hi) (a view when one block holds them). */
 export function inputColumn(f: ForecastFrame, k: number, lo: number, hi: number): Float32Array {
@@ -139,7 +150,8 @@ const upTo = (until: string | undefined): string => (until === undefined ? '' : 
 
 /**
  * Streams `sql` (INPUT_LIST columns) and computes the inputs `features` of every row into its
- * position pos(row) of the blocks (rows with pos < 0 are skipped); `ma20` gets vol_ma_20 the same way when given.
+ * position pos(row) of the blocks (rows with pos < 0 are skipped; an input no block has a column
+ * for is not computed); `ma20` gets vol_ma_20 the same way when given.
  */
 async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, blocks: readonly InputBlock[], pos: (row: number) => number, ma20?: Float32Array): Promise<number> {
   const computers = features.map(inputComputer);
@@ -154,9 +166,11 @@ async function fillInputs(conn: DuckDBConnection, sql: string, features: readonl
     for (let i = 0; i < n; i++) dest[i] = pos(at + i);
     const chunk = inputChunk(cols, n);
     computers.forEach((compute, f) => {
+      if (blocks.every((b) => !b.x[f])) return;
       compute(chunk, scratch, ctx);
       for (const b of blocks) {
-        const out = b.x[f]!;
+        const out = b.x[f];
+        if (!out) continue;
         const { lo, hi } = b;
         for (let i = 0; i < n; i++) {
           const k = dest[i]!;
@@ -215,8 +229,9 @@ export function forecastRows(f: Pick<ForecastFrame, 'rows' | 'symbolStart' | 'da
 
 /** Every training row (dated up to `until`, when given) with its inputs `features`. `input`: a Parquet file or a table
  * expression (db/duckdb tableSource); `label` names it in messages. `cuts`: where to cut the inputs into
- * row blocks, from the rows' target days (ascending row indices; default one block). */
-export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES, cuts?: (targetDay: Int32Array) => readonly number[]): Promise<ForecastFrame> {
+ * row blocks, from the rows' target days (ascending row indices; default one block). `sink`: takes the
+ * first block's inputs when there are several blocks (InputSink). */
+export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink): Promise<ForecastFrame> {
   const path = label;
   await checkExtended(conn, input, path);
   const src = tableSource(input);
@@ -253,10 +268,33 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
     const n = r.row.length;
     const pos = new Int32Array(rows).fill(-1);
     for (let k = 0; k < n; k++) pos[r.row[k]!] = k;
-    const set = { ...r, features: [...features], blocks: makeBlocks(n, features.length, cuts?.(r.targetDay)), ma20: new Float32Array(n) };
-    const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, { cal: new TargetCalendar(), market }, set.blocks, (i) => pos[i]!, set.ma20);
-    if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
-    return { path, ...base, set };
+    const cutAt = cuts?.(r.targetDay) ?? [];
+    const streamed = sink !== undefined && makeBlocks(n, 0, cutAt).length > 1;
+    const set = { ...r, features: [...features], blocks: makeBlocks(n, features.length, cutAt, streamed), ma20: new Float32Array(n) };
+    const ctx = { cal: new TargetCalendar(), market };
+    if (!streamed) {
+      const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, ctx, set.blocks, (i) => pos[i]!, set.ma20);
+      if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
+      return { path, ...base, set };
+    }
+    // The first block a group of inputs at a time (the first pass also fills the other blocks and
+    // vol_ma_20), each column hashed in feature order before the sink takes it.
+    const first = set.blocks[0]!;
+    const per = Math.max(1, Math.floor(sink.perPass));
+    const hash = arrayHasher();
+    for (let g = 0; g * per < features.length; g++) {
+      const group = features.map((_, f) => f).slice(g * per, (g + 1) * per);
+      for (const f of group) first.x[f] = new Float32Array(first.hi - first.lo);
+      const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, ctx, g === 0 ? set.blocks : [first], (i) => pos[i]!, g === 0 ? set.ma20 : undefined);
+      if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in input pass ${g + 2}, expected ${rows}`);
+      if (g === 0) for (const a of frameHashHead({ ...base, set })) hash.add(a);
+      for (const f of group) {
+        hash.add(columnParts(set.blocks, f, features[f]!));
+        if (!sink.take(f, first.x[f]!, first.lo, first.hi)) first.x[f] = null;
+      }
+      collectGarbage();
+    }
+    return { path, ...base, set, hash: hash.digest() };
   } finally {
     await rm(tmp, { force: true });
   }

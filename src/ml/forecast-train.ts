@@ -11,11 +11,14 @@ import { collectGarbage } from '../core/gc.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../core/calendar.js';
 import { logRatio } from '../features/lagged.js';
-import type { ForecastFrame } from './forecast-dataset.js';
+import type { ForecastFrame, InputSink } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
 import { binForecast, fillTarget, fitForecastVolume, inputs, range, size, type Range, type VolumeChoice } from './forecast-slices.js';
 import { trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
-import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
+import { binColumn } from './gbdt/binning.js';
+import { binSet, emptyBinned, featureEdges, sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
+import type { BinnedMatrix } from './gbdt/histogram.js';
+import { resolveGbdtParams } from './gbdt/params.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
@@ -71,6 +74,45 @@ export function forecastSplitCuts(testFrom: string | undefined): (targetDay: Int
   };
 }
 
+/** Training bins made while the frame loads: the edges and the training rows' binned matrix. */
+export interface TrainBins {
+  edges: Float64Array[];
+  train: BinnedMatrix;
+}
+
+/**
+ * Cuts at the split and an InputSink that bins the training rows' inputs as the loader hands them
+ * over (the edges and bins binSets would make from the whole columns: the same model), keeping
+ * log_volume only. `bins()`: the result, or null when the loader kept the inputs instead.
+ */
+export function streamedTrainBins(testFrom: string | undefined, p: TreeTrainParams, features: readonly string[], perPass = 7): { cuts: (targetDay: Int32Array) => number[]; sink: InputSink; bins(): TrainBins | null } {
+  const gp = resolveGbdtParams(gbdtParams(p));
+  let trainRows = -1;
+  let out: TrainBins | null = null;
+  let taken = 0;
+  return {
+    cuts: (targetDay) => {
+      const c = forecastSplitCuts(testFrom)(targetDay);
+      trainRows = c[0]!;
+      return c;
+    },
+    sink: {
+      perPass,
+      take(f, column, lo, hi) {
+        // Only the training rows, whole, in feature order: anything else stays in the frame as read.
+        if (lo !== 0 || hi !== trainRows || f !== taken) return true;
+        out ??= { edges: [], train: emptyBinned(hi, features.length) };
+        const e = featureEdges(column, f, gp.max_bin, gp.bin_sample_size, gp.seed);
+        out.edges.push(e);
+        binColumn(column, e, out.train.bins, f * hi);
+        taken++;
+        return features[f] === 'log_volume';
+      },
+    },
+    bins: () => (out !== null && taken === features.length ? out : null),
+  };
+}
+
 /** Metrics of the model and the baselines on the rows `r`, with skill against persistence. */
 function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<string, Record<string, number>> {
   const n = r.hi - r.lo;
@@ -94,9 +136,16 @@ function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<
   };
 }
 
+/** Bins made while loading, with the validation rows binned on their edges. */
+function withValidBins(frame: ForecastFrame, t: TrainBins, train: Range, valid: Range | null): BinnedSets {
+  if (train.lo !== 0 || t.train.rows !== size(train) || t.edges.length !== frame.set.features.length) throw new StockpipeError('SP_ERR_INTERNAL', `the bins made while loading hold ${t.train.rows} rows, the training slice ${size(train)}`);
+  return { edges: t.edges, train: t.train, valid: valid ? binSet(inputs(frame, frame.set.features, valid), t.edges) : null };
+}
+
 const dayRange = (frame: ForecastFrame, r: Range): { date_min: string; date_max: string; rows: number } => ({ date_min: civilFromDays(frame.set.targetDay[r.lo]!), date_max: civilFromDays(frame.set.targetDay[r.hi - 1]!), rows: r.hi - r.lo });
 
-export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<ForecastOutcome> {
+/** `trainBins`: the training rows' bins made while loading (streamedTrainBins), for the split at p.testFrom. */
+export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }, trainBins?: TrainBins | null): Promise<ForecastOutcome> {
   const rows = frame.set;
   if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history.' });
   const s = split(frame, p.testFrom);
@@ -114,7 +163,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   // The second booster refills the first one's target buffers. All of it is let go of before the
   // slices are scored.
   let work: { binned: BinnedSets; yTrain: Float64Array; yValid: Float64Array | null } | null = {
-    binned: binForecast(frame, s.train, hasValid ? s.valid : null, gbdtParams(p), p.volume?.windowDays === undefined),
+    binned: trainBins ? withValidBins(frame, trainBins, s.train, hasValid ? s.valid : null) : binForecast(frame, s.train, hasValid ? s.valid : null, gbdtParams(p), p.volume?.windowDays === undefined),
     yTrain: sharedFloat64Array(size(s.train)),
     yValid: hasValid ? sharedFloat64Array(size(s.valid)) : null,
   };
