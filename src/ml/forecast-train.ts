@@ -190,6 +190,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     }
   };
   const ret = await fit('adj_close', 'ret', 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
+  // The first booster's engine buffers (≈ 20 bytes a training row), before the second allocates its own.
+  collectGarbage();
   // The volume booster: the tree flags, or a study's choice (ml/forecast-slices: what the study scored).
   const vp = p.volume === undefined ? gbdtParams(p) : { ...p.volume.params, threads: Math.max(1, p.threads) };
   const choice = p.volume ?? {};
