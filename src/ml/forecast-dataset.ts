@@ -8,7 +8,8 @@
  * training rows straight into pre-sized Float32Array columns, the rows sorted by target day (every
  * time split is then a range of them: no gathered copies), held in row blocks (ml/forecast-blocks:
  * cut at the time split when the caller names it, so that training can release its rows' inputs
- * once they are binned). `stockpipe forecast` computes the same
+ * once they are binned, or an InputSink take the first block's a group of inputs per further pass
+ * and keep none of them). `stockpipe forecast` computes the same
  * inputs of each symbol's last row with the same code. Reads through db/; no model code here. */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
