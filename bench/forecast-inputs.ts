@@ -35,7 +35,7 @@ const groups = [...new Set(KNOWN_INPUTS.map((n) => inputGroup(n)!))].filter((g) 
 const withGroups = (gs: string[]): string[] => KNOWN_INPUTS.filter((n) => inputGroup(n) === 'base' || gs.includes(inputGroup(n)!));
 
 function view(names: string[]): ForecastFrame {
-  return { ...frame, set: { ...frame.set, features: names, x: names.map((n) => frame.set.x[frame.set.features.indexOf(n)]!) } };
+  return { ...frame, set: { ...frame.set, features: names, blocks: frame.set.blocks.map((b) => ({ ...b, x: names.map((n) => b.x[frame.set.features.indexOf(n)]!) })) } };
 }
 
 const runs = new Map<string, { variant: string; valid_skill_volume: number } & Record<string, unknown>>();

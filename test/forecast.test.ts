@@ -10,7 +10,9 @@ import { nextTradingDay, toDayNumber } from '../src/core/calendar.js';
 import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
 import { Workspace } from '../src/core/workspace.js';
 import { openDuckDB } from '../src/db/duckdb.js';
-import { loadForecastFrame, loadLastRows } from '../src/ml/forecast-dataset.js';
+import { FORECAST_FEATURES, frameHash, inputColumn, loadForecastFrame, loadLastRows } from '../src/ml/forecast-dataset.js';
+import { streamedTrainBins, trainForecastModel } from '../src/ml/forecast-train.js';
+import { silentProgress } from '../src/core/progress.js';
 import { KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
 import { forecastFromJSON, forecastToJSON } from '../src/ml/forecast-model.js';
 import { featuresRead } from '../src/ml/rescore.js';
@@ -271,7 +273,7 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
         if (k === undefined || frame.day[i] !== d) continue;
         const j = last.day.findIndex((e, q) => e === d && last.adjClose[q] === frame.adjClose[i] && last.volume[q] === frame.volume[i]);
         expect(j, `row ${i}: no last bar dated ${until} with its Adj Close and Volume`).toBeGreaterThanOrEqual(0);
-        KNOWN_INPUTS.forEach((name, f) => expect(Object.is(last.x[f]![j], frame.set.x[f]![k]), `${name} of row ${i}`).toBe(true));
+        KNOWN_INPUTS.forEach((name, f) => expect(Object.is(last.x[f]![j], inputColumn(frame, f, k, k + 1)[0]), `${name} of row ${i}`).toBe(true));
         compared++;
       }
       expect(compared).toBeGreaterThan(10);
@@ -291,6 +293,36 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
     const w = sp(ws, ['forecast', '--model', vol.json.data.model_id]);
     expect(w.code).toBe(2);
     expect(w.json.error!.code).toBe('SP_ERR_USAGE');
+  });
+});
+
+describe('train --task forecast: inputs binned while loading', () => {
+  it('the training rows binned group by group as they are read give the same frame hash, model and metrics as inputs held whole', async () => {
+    const w = new Workspace(ws);
+    const t = featuresRead(w);
+    const db = await openDuckDB(w.duckdbSettings());
+    const params = { seed: 3, threads: 1, trees: 30, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 20, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 5 };
+    try {
+      const whole = await loadForecastFrame(db.connection, sourceOf(t), 'features');
+      // 2 inputs a pass: 11 reads of the sorted rows.
+      const stream = streamedTrainBins(undefined, params, FORECAST_FEATURES, 2);
+      const streamed = await loadForecastFrame(db.connection, sourceOf(t), 'features', undefined, FORECAST_FEATURES, stream.cuts, stream.sink);
+      const bins = stream.bins();
+      expect(bins).not.toBeNull();
+      const train = streamed.set.blocks[0]!;
+      expect(bins!.train.rows).toBe(train.hi);
+      // Only log_volume of the training rows is kept; the validation and test rows keep every input.
+      expect(train.x.map((c, f) => (c === null ? '' : FORECAST_FEATURES[f]))).toEqual(FORECAST_FEATURES.map((n) => (n === 'log_volume' ? n : '')));
+      expect(streamed.set.blocks.slice(1).every((b) => b.x.every((c) => c !== null))).toBe(true);
+      expect(streamed.hash).toBe(frameHash(whole));
+      const a = await trainForecastModel(whole, params, { progress: silentProgress });
+      const b = await trainForecastModel(streamed, params, { progress: silentProgress }, bins);
+      expect(forecastToJSON(b.model)).toBe(forecastToJSON(a.model));
+      expect(b.metrics).toEqual(a.metrics);
+      expect(b.valid_metrics).toEqual(a.valid_metrics);
+    } finally {
+      db.close();
+    }
   });
 });
 

@@ -35,13 +35,24 @@ export interface VolumeDataset {
 const REQUIRED = ['Date', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med'];
 
 /** sha256 over typed arrays' bytes, each prefixed by its length (the content hash of a loaded dataset). */
-export function hashArrays(arrays: readonly ArrayBufferView[]): string {
+export function hashArrays(arrays: readonly (ArrayBufferView | readonly ArrayBufferView[])[]): string {
+  const h = arrayHasher();
+  for (const a of arrays) h.add(a);
+  return h.digest();
+}
+
+/** hashArrays one array at a time: the same digest for the same arrays added in the same order. */
+export function arrayHasher(): { add(a: ArrayBufferView | readonly ArrayBufferView[]): void; digest(): string } {
   const h = createHash('sha256');
-  for (const a of arrays) {
-    h.update(`${a.byteLength}:`);
-    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  }
-  return h.digest('hex');
+  return {
+    add(a) {
+      // An array given in parts (row blocks) hashes as the one array they make.
+      const parts = Array.isArray(a) ? (a as readonly ArrayBufferView[]) : [a as ArrayBufferView];
+      h.update(`${parts.reduce((s, p) => s + p.byteLength, 0)}:`);
+      for (const p of parts) h.update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+    },
+    digest: () => h.digest('hex'),
+  };
 }
 
 /**

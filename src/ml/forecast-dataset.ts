@@ -6,18 +6,23 @@
  * that no per-row object and no Float64 copy of the inputs is ever held: the first keeps Date, Adj
  * Close and Volume of every row and the market's daily means; the second computes the inputs of the
  * training rows straight into pre-sized Float32Array columns, the rows sorted by target day (every
- * time split is then a range of them: no gathered copies). `stockpipe forecast` computes the same
+ * time split is then a range of them: no gathered copies), held in row blocks (ml/forecast-blocks:
+ * cut at the time split when the caller names it, so that training can release its rows' inputs
+ * once they are binned, or an InputSink take the first block's a group of inputs per further pass
+ * and keep none of them). `stockpipe forecast` computes the same
  * inputs of each symbol's last row with the same code. Reads through db/; no model code here. */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
+import { collectGarbage } from '../core/gc.js';
 import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { readNumericColumns, type NumericColumn } from '../db/read-columns.js';
-import { type DataLineage, hashArrays } from './dataset.js';
+import { arrayHasher, type DataLineage, hashArrays } from './dataset.js';
 import { EXTENDED_COLUMNS, logRatio, NextTradingDay, SHORT_LOOKBACK } from '../features/lagged.js';
+import { blockColumn, columnParts, makeBlocks, releaseBlocks, type InputBlock } from './forecast-blocks.js';
 import { inputComputer, MarketDays, needsMarket, TargetCalendar, type InputChunk, type InputContext } from './forecast-inputs.js';
 
 /** The model's inputs, in model.json feature_names order (chosen by validation skill, docs/models.md). */
@@ -55,15 +60,50 @@ export interface ForecastFrame {
   day: Int32Array;
   adjClose: Float64Array;
   volume: Float64Array;
-  /** The training rows and, in the same order, their inputs (`features` order) and vol_ma_20 (a baseline). */
-  set: ForecastRows & { features: string[]; x: Float32Array[]; ma20: Float32Array };
+  /** The training rows and, in the same order, their inputs (`features` order, in row blocks: read them with
+   * ml/forecast-slices `inputs`) and vol_ma_20 (a baseline). */
+  set: ForecastRows & { features: string[]; blocks: InputBlock[]; ma20: Float32Array };
   /** The snapshots read (absent for a plain file). */
   lineage?: DataLineage;
+  /** frameHash, once computed (the loader computes it when it does not keep every input). */
+  hash?: string;
 }
 
-/** sha256 of every loaded array (rows, values, order): the frame's data version. */
+/**
+ * Takes the inputs of the first of several row blocks (the training rows, when the frame is cut at
+ * the split) instead of the frame keeping them: the loader computes them `perPass` inputs at a time
+ * (each group another streamed read of the sorted rows), in feature order, and hands over each
+ * column; only those `take` answers true for stay in the frame. At most `perPass` such columns are
+ * held at once instead of every one.
+ */
+export interface InputSink {
+  perPass: number;
+  take(f: number, column: Float32Array, lo: number, hi: number): boolean;
+}
+
+/** sha256 of every loaded array (rows, values, order; the same however the inputs are blocked): the
+ * frame's data version. Kept in the frame (`hash`), so that it is still known after inputs are released. */
 export function frameHash(f: ForecastFrame): string {
-  return hashArrays([f.symbolStart, f.day, f.adjClose, f.volume, f.set.row, f.set.ma20, ...f.set.x]);
+  f.hash ??= hashArrays([...frameHashHead(f), ...f.set.features.map((name, k) => columnParts(f.set.blocks, k, name))]);
+  return f.hash;
+}
+
+/** What frameHash hashes before the inputs. */
+const frameHashHead = (f: Pick<ForecastFrame, 'symbolStart' | 'day' | 'adjClose' | 'volume'> & { set: Pick<ForecastFrame['set'], 'row' | 'ma20'> }): ArrayBufferView[] => [f.symbolStart, f.day, f.adjClose, f.volume, f.set.row, f.set.ma20];
+
+/** Feature `f` of the training rows [lo, hi) (a view when one block holds them). */
+export function inputColumn(f: ForecastFrame, k: number, lo: number, hi: number): Float32Array {
+  return blockColumn(f.set.blocks, k, lo, hi, f.set.features[k]!);
+}
+
+/**
+ * Lets go of the inputs `names` of the training rows [lo, hi) (whole blocks only: none when one block
+ * holds more rows): after binning, the trainer reads bins. Reading them afterwards fails
+ * (SP_ERR_INTERNAL); the frame's hash is computed first. Returns the bytes released.
+ */
+export function releaseInputs(f: ForecastFrame, lo: number, hi: number, names: readonly string[]): number {
+  frameHash(f);
+  return releaseBlocks(f.set.blocks, lo, hi, names.map((n) => f.set.features.indexOf(n)).filter((k) => k >= 0));
 }
 
 /** Fails with SP_ERR_TRAIN_DATA unless `path` is a features table with the extended columns. */
@@ -111,10 +151,11 @@ function inputChunk(c: NumericColumn[], n: number): InputChunk {
 const upTo = (until: string | undefined): string => (until === undefined ? '' : ` AND "Date" <= ${sqlString(until)}`);
 
 /**
- * Streams `sql` (INPUT_LIST columns) and computes the inputs `features` of every row into
- * `x[f][pos(row)]` (rows with pos < 0 are skipped); `ma20` gets vol_ma_20 the same way when given.
+ * Streams `sql` (INPUT_LIST columns) and computes the inputs `features` of every row into its
+ * position pos(row) of the blocks (rows with pos < 0 are skipped; an input no block has a column
+ * for is not computed); `ma20` gets vol_ma_20 the same way when given.
  */
-async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, x: Float32Array[], pos: (row: number) => number, ma20?: Float32Array): Promise<number> {
+async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, blocks: readonly InputBlock[], pos: (row: number) => number, ma20?: Float32Array): Promise<number> {
   const computers = features.map(inputComputer);
   let scratch = new Float64Array(0);
   let dest = new Int32Array(0);
@@ -127,9 +168,17 @@ async function fillInputs(conn: DuckDBConnection, sql: string, features: readonl
     for (let i = 0; i < n; i++) dest[i] = pos(at + i);
     const chunk = inputChunk(cols, n);
     computers.forEach((compute, f) => {
+      if (blocks.every((b) => !b.x[f])) return;
       compute(chunk, scratch, ctx);
-      const out = x[f]!;
-      for (let i = 0; i < n; i++) if (dest[i]! >= 0) out[dest[i]!] = scratch[i]!;
+      for (const b of blocks) {
+        const out = b.x[f];
+        if (!out) continue;
+        const { lo, hi } = b;
+        for (let i = 0; i < n; i++) {
+          const k = dest[i]!;
+          if (k >= lo && k < hi) out[k - lo] = scratch[i]!;
+        }
+      }
     });
     if (ma20) {
       const m = chunk.ext('vol_ma_20');
@@ -181,8 +230,10 @@ export function forecastRows(f: Pick<ForecastFrame, 'rows' | 'symbolStart' | 'da
 }
 
 /** Every training row (dated up to `until`, when given) with its inputs `features`. `input`: a Parquet file or a table
- * expression (db/duckdb tableSource); `label` names it in messages. */
-export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES): Promise<ForecastFrame> {
+ * expression (db/duckdb tableSource); `label` names it in messages. `cuts`: where to cut the inputs into
+ * row blocks, from the rows' target days (ascending row indices; default one block). `sink`: takes the
+ * first block's inputs when there are several blocks (InputSink). */
+export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink): Promise<ForecastFrame> {
   const path = label;
   await checkExtended(conn, input, path);
   const src = tableSource(input);
@@ -214,13 +265,38 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
     if (at !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${at} rows of ${path}, expected ${rows}`);
     checkSorted(base, path);
     const r = forecastRows(base);
+    // Its scratch (4 bytes a row) would otherwise stay resident under the inputs.
+    collectGarbage();
     const n = r.row.length;
     const pos = new Int32Array(rows).fill(-1);
     for (let k = 0; k < n; k++) pos[r.row[k]!] = k;
-    const set = { ...r, features: [...features], x: features.map(() => new Float32Array(n)), ma20: new Float32Array(n) };
-    const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, { cal: new TargetCalendar(), market }, set.x, (i) => pos[i]!, set.ma20);
-    if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
-    return { path, ...base, set };
+    const cutAt = cuts?.(r.targetDay) ?? [];
+    const streamed = sink !== undefined && makeBlocks(n, 0, cutAt).length > 1;
+    const set = { ...r, features: [...features], blocks: makeBlocks(n, features.length, cutAt, streamed), ma20: new Float32Array(n) };
+    const ctx = { cal: new TargetCalendar(), market };
+    if (!streamed) {
+      const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, ctx, set.blocks, (i) => pos[i]!, set.ma20);
+      if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
+      return { path, ...base, set };
+    }
+    // The first block a group of inputs at a time (the first pass also fills the other blocks and
+    // vol_ma_20), each column hashed in feature order before the sink takes it.
+    const first = set.blocks[0]!;
+    const per = Math.max(1, Math.floor(sink.perPass));
+    const hash = arrayHasher();
+    for (let g = 0; g * per < features.length; g++) {
+      const group = features.map((_, f) => f).slice(g * per, (g + 1) * per);
+      for (const f of group) first.x[f] = new Float32Array(first.hi - first.lo);
+      const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, ctx, g === 0 ? set.blocks : [first], (i) => pos[i]!, g === 0 ? set.ma20 : undefined);
+      if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in input pass ${g + 2}, expected ${rows}`);
+      if (g === 0) for (const a of frameHashHead({ ...base, set })) hash.add(a);
+      for (const f of group) {
+        hash.add(columnParts(set.blocks, f, features[f]!));
+        if (!sink.take(f, first.x[f]!, first.lo, first.hi)) first.x[f] = null;
+      }
+      collectGarbage();
+    }
+    return { path, ...base, set, hash: hash.digest() };
   } finally {
     await rm(tmp, { force: true });
   }
@@ -267,7 +343,7 @@ export async function loadLastRows(conn: DuckDBConnection, input: string, label 
       const window = ` AND "Date" >= ${sqlString(String(lo[0]!.lo))}`;
       await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM (SELECT ${SORTED_LIST} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date")`, (c, k) => market.add(baseChunk(c, k)));
     }
-    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${SORTED_LIST} FROM ${table} ORDER BY "Symbol")`, features, { cal: new TargetCalendar(), market }, out.x, (i) => i);
+    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${SORTED_LIST} FROM ${table} ORDER BY "Symbol")`, features, { cal: new TargetCalendar(), market }, [{ lo: 0, hi: n, x: out.x }], (i) => i);
     let at = 0;
     await readNumericColumns(conn, `SELECT CAST("Date" AS DATE) AS d, "Adj Close", "Volume"::DOUBLE FROM ${table} ORDER BY "Symbol"`, (c, k) => {
       out.day.set((c[0] as Int32Array).subarray(0, k), at);

@@ -4,9 +4,10 @@
  * booster's fit and validation score — shared by `train --task forecast` (ml/forecast-train) and
  * `tune --task forecast` (ml/tune/forecast), so a study scores exactly what the refit trains. */
 import { StockpipeError } from '../core/errors.js';
+import { collectGarbage } from '../core/gc.js';
 import { logRatio } from '../features/lagged.js';
-import type { ForecastFrame } from './forecast-dataset.js';
-import { binSets, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
+import { inputColumn, releaseInputs, type ForecastFrame } from './forecast-dataset.js';
+import { binSetsBy, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
 import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
 import { predictBatch } from './gbdt/model.js';
 import type { GbdtParams } from './gbdt/params.js';
@@ -28,12 +29,13 @@ export function range(idx: Int32Array): Range {
   return { lo, hi };
 }
 
-/** The model's input columns over the rows `r` (views, no copies), mapped by name. */
+/** The model's input columns over the rows `r` (views when one row block holds them, which every time slice of a
+ * frame cut at its split does), mapped by name. */
 export function inputs(frame: ForecastFrame, names: readonly string[], r: Range): Float32Array[] {
   return names.map((name) => {
     const k = frame.set.features.indexOf(name);
     if (k < 0) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `the model's input '${name}' is not one this stockpipe computes (${frame.set.features.join(', ')})`);
-    return frame.set.x[k]!.subarray(r.lo, r.hi);
+    return inputColumn(frame, k, r.lo, r.hi);
   });
 }
 
@@ -72,32 +74,44 @@ export interface VolumeChoice {
 /**
  * The volume booster (log1p(Volume_t+1) − log_volume, early stopping on `valid`) on the rows `train`
  * — from `choice.windowDays` before the validation window when given, weighted by recency when
- * asked — with its offset set. `binned`: shared bins of exactly these train and valid rows.
+ * asked — with its offset set. `binned`: shared bins of exactly these train and valid rows (the
+ * training rows' inputs are then not read: they may be released, but log_volume). `targets`: shared
+ * buffers of the train and valid rows' length to fill with the targets instead of new ones.
  */
-export async function fitForecastVolume(frame: ForecastFrame, train: Range, valid: Range | null, params: Partial<GbdtParams>, choice: Omit<VolumeChoice, 'params'>, hooks: { onIteration?(it: IterationInfo): void; signal?: AbortSignal }, binned?: BinnedSets): Promise<{ result: GbdtResult; train: Range }> {
+export async function fitForecastVolume(frame: ForecastFrame, train: Range, valid: Range | null, params: Partial<GbdtParams>, choice: Omit<VolumeChoice, 'params'>, hooks: { onIteration?(it: IterationInfo): void; signal?: AbortSignal }, binned?: BinnedSets, targets?: { train: Float64Array; valid: Float64Array | null }): Promise<{ result: GbdtResult; train: Range }> {
   const featureNames = [...frame.set.features];
   const logVolume = featureNames.indexOf('log_volume');
   if (logVolume < 0) throw new StockpipeError('SP_ERR_INTERNAL', 'the day-ahead inputs lack log_volume (the volume model\'s offset)');
   const validFrom = valid && size(valid) > 0 ? frame.set.targetDay[valid.lo]! : frame.set.targetDay[train.hi - 1]! + 1;
   const t: Range = choice.windowDays === undefined ? train : { lo: firstRowFrom(frame, train, validFrom - choice.windowDays), hi: train.hi };
   if (size(t) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows in the ${choice.windowDays}-day window before the validation window`, { hint: 'Use a longer training window, or more history.' });
-  const set: TrainSet = { columns: inputs(frame, featureNames, t), y: fillTarget(frame, t, 'volume', sharedFloat64Array(size(t))), featureNames, targetTransform: 'log1p' };
+  const bins = t === train ? binned : undefined;
+  const yTrain = targets && t === train && targets.train.length === size(t) ? targets.train : sharedFloat64Array(size(t));
+  const set: TrainSet = { columns: bins ? [] : inputs(frame, featureNames, t), y: fillTarget(frame, t, 'volume', yTrain), featureNames, targetTransform: 'log1p' };
   if (choice.halfLifeDays !== undefined) {
     const hl = choice.halfLifeDays;
     set.weight = Float64Array.from({ length: size(t) }, (_, k) => 0.5 ** ((validFrom - frame.set.targetDay[t.lo + k]!) / hl));
   }
-  const v: TrainSet | null = valid && size(valid) > 0 ? { columns: inputs(frame, featureNames, valid), y: fillTarget(frame, valid, 'volume', sharedFloat64Array(size(valid))), featureNames, targetTransform: 'log1p' } : null;
-  const result = await trainGbdt(set, v, params, hooks, t === train ? binned : undefined);
+  const yValid = (n: number): Float64Array => (targets?.valid && targets.valid.length === n ? targets.valid : sharedFloat64Array(n));
+  const v: TrainSet | null = valid && size(valid) > 0 ? { columns: bins ? [] : inputs(frame, featureNames, valid), y: fillTarget(frame, valid, 'volume', yValid(size(valid))), featureNames, targetTransform: 'log1p' } : null;
+  const result = await trainGbdt(set, v, params, hooks, bins);
   result.model.offset = { feature: logVolume, transform: 'identity' };
   return { result, train: t };
 }
 
-/** Binned sets of the train and valid rows over every input (for boosters that share them). */
-export function binForecast(frame: ForecastFrame, train: Range, valid: Range | null, params: Partial<GbdtParams>): BinnedSets {
+/**
+ * Binned sets of the train and valid rows over every input (for boosters that share them), binned
+ * one input at a time. `release`: let go of each input of the training rows once binned (but
+ * log_volume, which the volume target reads) where a row block of the frame holds exactly them —
+ * the trainer then reads bins only (1 byte a feature-row, the input 4).
+ */
+export function binForecast(frame: ForecastFrame, train: Range, valid: Range | null, params: Partial<GbdtParams>, release = false): BinnedSets {
   const names = frame.set.features;
-  const t: TrainSet = { columns: inputs(frame, names, train), y: new Float64Array(size(train)) };
-  const v: TrainSet | null = valid && size(valid) > 0 ? { columns: inputs(frame, names, valid), y: new Float64Array(size(valid)) } : null;
-  return binSets(t, v, params);
+  const v = valid && size(valid) > 0 ? valid : null;
+  return binSetsBy({ train: size(train), valid: v ? size(v) : null }, names.length, (f, set) => inputs(frame, [names[f]!], set === 'train' ? train : v!)[0]!, params, (f) => {
+    // Collected at once: V8 would keep the released column resident under the bins that follow.
+    if (release && names[f] !== 'log_volume' && releaseInputs(frame, train.lo, train.hi, [names[f]!]) > 0) collectGarbage();
+  });
 }
 
 /** MAE of the volume model's prediction over MAE of persistence on the rows `r` (= 1 − volume skill). */

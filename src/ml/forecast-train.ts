@@ -7,14 +7,18 @@
  * volume, the 20-day mean — with skill against persistence. Pure over the frame: no files, no
  * registry (ml/train-forecast-run does those). */
 import { StockpipeError } from '../core/errors.js';
+import { collectGarbage } from '../core/gc.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../core/calendar.js';
 import { logRatio } from '../features/lagged.js';
-import type { ForecastFrame } from './forecast-dataset.js';
+import type { ForecastFrame, InputSink } from './forecast-dataset.js';
 import { scoreForecast, type ForecastModel } from './forecast-model.js';
-import { fillTarget, fitForecastVolume, inputs, range, size, type Range, type VolumeChoice } from './forecast-slices.js';
-import { binSets, trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
-import { sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
+import { binForecast, fillTarget, fitForecastVolume, inputs, range, size, type Range, type VolumeChoice } from './forecast-slices.js';
+import { trainGbdt, type BinnedSets, type GbdtResult } from './gbdt/booster.js';
+import { binColumn } from './gbdt/binning.js';
+import { binSet, emptyBinned, featureEdges, sharedFloat64Array, type IterationInfo, type TrainSet } from './gbdt/dataset.js';
+import type { BinnedMatrix } from './gbdt/histogram.js';
+import { resolveGbdtParams } from './gbdt/params.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
@@ -69,8 +73,60 @@ const f = (x: number | null): string => (x === null ? '-' : x.toPrecision(8));
 
 /** The time split of the training rows as ranges (train, validation, test) and its cut days. */
 function split(frame: ForecastFrame, testFrom: string | undefined): { train: Range; valid: Range; test: Range; testFrom: number | null; validFrom: number | null } {
-  const s = makeSlicesFromDays(frame.set.targetDay, testFrom);
+  return splitDays(frame.set.targetDay, testFrom);
+}
+
+function splitDays(targetDay: Int32Array, testFrom: string | undefined): { train: Range; valid: Range; test: Range; testFrom: number | null; validFrom: number | null } {
+  const s = makeSlicesFromDays(targetDay, testFrom);
   return { train: range(s.train), valid: range(s.valid), test: range(s.test), testFrom: s.testFrom, validFrom: s.validFrom };
+}
+
+/** Where training cuts the rows (sorted by target day) at `testFrom`: the starts of the validation and
+ * test slices — ml/forecast-dataset's block cuts, so that the training rows' inputs can be released. */
+export function forecastSplitCuts(testFrom: string | undefined): (targetDay: Int32Array) => number[] {
+  return (targetDay) => {
+    const s = splitDays(targetDay, testFrom);
+    return [s.train.hi, s.test.lo];
+  };
+}
+
+/** Training bins made while the frame loads: the edges and the training rows' binned matrix. */
+export interface TrainBins {
+  edges: Float64Array[];
+  train: BinnedMatrix;
+}
+
+/**
+ * Cuts at the split and an InputSink that bins the training rows' inputs as the loader hands them
+ * over (the edges and bins binSets would make from the whole columns: the same model), keeping
+ * log_volume only. `bins()`: the result, or null when the loader kept the inputs instead.
+ */
+export function streamedTrainBins(testFrom: string | undefined, p: TreeTrainParams, features: readonly string[], perPass = 7): { cuts: (targetDay: Int32Array) => number[]; sink: InputSink; bins(): TrainBins | null } {
+  const gp = resolveGbdtParams(gbdtParams(p));
+  let trainRows = -1;
+  let out: TrainBins | null = null;
+  let taken = 0;
+  return {
+    cuts: (targetDay) => {
+      const c = forecastSplitCuts(testFrom)(targetDay);
+      trainRows = c[0]!;
+      return c;
+    },
+    sink: {
+      perPass,
+      take(f, column, lo, hi) {
+        // Only the training rows, whole, in feature order: anything else stays in the frame as read.
+        if (lo !== 0 || hi !== trainRows || f !== taken) return true;
+        out ??= { edges: [], train: emptyBinned(hi, features.length) };
+        const e = featureEdges(column, f, gp.max_bin, gp.bin_sample_size, gp.seed);
+        out.edges.push(e);
+        binColumn(column, e, out.train.bins, f * hi);
+        taken++;
+        return features[f] === 'log_volume';
+      },
+    },
+    bins: () => (out !== null && taken === features.length ? out : null),
+  };
 }
 
 /** Metrics of the model and the baselines on the rows `r`, with skill against persistence. */
@@ -96,9 +152,16 @@ function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<
   };
 }
 
+/** Bins made while loading, with the validation rows binned on their edges. */
+function withValidBins(frame: ForecastFrame, t: TrainBins, train: Range, valid: Range | null): BinnedSets {
+  if (train.lo !== 0 || t.train.rows !== size(train) || t.edges.length !== frame.set.features.length) throw new StockpipeError('SP_ERR_INTERNAL', `the bins made while loading hold ${t.train.rows} rows, the training slice ${size(train)}`);
+  return { edges: t.edges, train: t.train, valid: valid ? binSet(inputs(frame, frame.set.features, valid), t.edges) : null };
+}
+
 const dayRange = (frame: ForecastFrame, r: Range): { date_min: string; date_max: string; rows: number } => ({ date_min: civilFromDays(frame.set.targetDay[r.lo]!), date_max: civilFromDays(frame.set.targetDay[r.hi - 1]!), rows: r.hi - r.lo });
 
-export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<ForecastOutcome> {
+/** `trainBins`: the training rows' bins made while loading (streamedTrainBins), for the split at p.testFrom. */
+export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }, trainBins?: TrainBins | null): Promise<ForecastOutcome> {
   const rows = frame.set;
   if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history.' });
   const s = split(frame, p.testFrom);
@@ -108,27 +171,34 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const featureNames = [...rows.features];
   const logVolume = featureNames.indexOf('log_volume');
   if (logVolume < 0) throw new StockpipeError('SP_ERR_INTERNAL', 'the day-ahead inputs lack log_volume (the volume model\'s offset)');
-  const trainX = inputs(frame, featureNames, s.train);
-  const validX = size(s.valid) > 0 ? inputs(frame, featureNames, s.valid) : null;
+  const hasValid = size(s.valid) > 0;
   const lines: string[] = [];
-  // One booster at a time, on the same bins (made once); the second refills the first one's target buffers.
-  let binned: BinnedSets | undefined;
-  const yTrain = sharedFloat64Array(size(s.train));
-  const yValid = validX ? sharedFloat64Array(size(s.valid)) : null;
+  // One booster at a time, on the same bins (made once, feature by feature); the training rows'
+  // inputs are let go of as they are binned (but log_volume, the volume target's offset) unless the
+  // volume booster trains on a window of them (a study's choice), which bins its rows again.
+  // The second booster refills the first one's target buffers. All of it is let go of before the
+  // slices are scored.
+  let work: { binned: BinnedSets; yTrain: Float64Array; yValid: Float64Array | null } | null = {
+    binned: trainBins ? withValidBins(frame, trainBins, s.train, hasValid ? s.valid : null) : binForecast(frame, s.train, hasValid ? s.valid : null, gbdtParams(p), p.volume?.windowDays === undefined),
+    yTrain: sharedFloat64Array(size(s.train)),
+    yValid: hasValid ? sharedFloat64Array(size(s.valid)) : null,
+  };
   const onIterationOf = (): ((it: IterationInfo) => void) => (it) => {
     lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
     hooks.progress.update(it.iteration);
   };
   const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
-    const y = fillTarget(frame, s.train, which, yTrain);
-    const vy = yValid ? fillTarget(frame, s.valid, which, yValid) : null;
+    const w = work!;
+    const y = fillTarget(frame, s.train, which, w.yTrain);
+    const vy = w.yValid ? fillTarget(frame, s.valid, which, w.yValid) : null;
     lines.push(`# ${name}: gbdt on ${size(s.train)} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
     hooks.progress.start(`train forecast ${name}`, p.trees);
     try {
-      const train: TrainSet = { columns: trainX, y, featureNames, targetTransform: transform };
-      const valid: TrainSet | null = validX && vy ? { columns: validX, y: vy, featureNames, targetTransform: transform } : null;
+      // The bins stand in for the input columns.
+      const train: TrainSet = { columns: [], y, featureNames, targetTransform: transform };
+      const valid: TrainSet | null = vy ? { columns: [], y: vy, featureNames, targetTransform: transform } : null;
       // --objective is the volume booster's: the Adj Close booster stays l2.
-      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, (binned ??= binSets(train, valid, gbdtParams(p))));
+      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, w.binned);
       lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
       return r;
     } finally {
@@ -136,6 +206,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     }
   };
   const ret = await fit('adj_close', 'ret', 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
+  // The first booster's engine buffers (≈ 20 bytes a training row), before the second allocates its own.
+  collectGarbage();
   // The volume booster: the tree flags, or a study's choice (ml/forecast-slices: what the study scored).
   const vp = p.volume === undefined ? forecastVolumeParams(p) : { ...p.volume.params, threads: Math.max(1, p.threads) };
   const choice = p.volume ?? {};
@@ -145,15 +217,17 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   let vol: GbdtResult;
   let volRows: Range;
   try {
-    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, size(s.valid) > 0 ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, binned));
+    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, hasValid ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, work.binned, { train: work.yTrain, valid: work.yValid }));
   } finally {
     hooks.progress.stop();
+    work = null;
+    collectGarbage();
   }
   lines.push(`# best iteration ${vol.best_iteration} of ${vol.iterations} on ${size(volRows)} rows; initial train loss ${f(vol.initial_train_loss)}`);
   const model: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
   const trainSeconds = (performance.now() - t0) / 1000;
   const metrics = evaluate(model, frame, s.test);
-  const valid = validX ? evaluate(model, frame, s.valid).forecast! : null;
+  const valid = hasValid ? evaluate(model, frame, s.valid).forecast! : null;
   return {
     model,
     rows_train: size(s.train),

@@ -20,7 +20,7 @@ import type { SelectionSlice, TestSlice } from '../registry/types.js';
 import { readTable, type TableRead, sourceOf } from '../store/read.js';
 import { type DataLineage, loadVolumeDataset, type VolumeDataset } from './dataset.js';
 import { DEFAULT_FOLDS, pretestRows, timeSeriesFolds } from './cv.js';
-import { forecastRows, frameHash, loadForecastFrame, type ForecastFrame } from './forecast-dataset.js';
+import { forecastRows, frameHash, loadForecastFrame, type ForecastFrame, type InputSink } from './forecast-dataset.js';
 import { forecastFromJSON, type ForecastModel } from './forecast-model.js';
 import { scoreForecastOnDays } from './forecast-train.js';
 import { regressionMetrics } from './metrics/regression.js';
@@ -73,10 +73,11 @@ export async function loadWorkspaceVolumeData(ws: Workspace, asOf?: string | AsO
   return withDuck(ws, async (db) => ({ ...(await loadVolumeDataset(db.connection, sourceOf(t), readLabel(ws, t))), lineage: lineageOf(t) }));
 }
 
-/** The day-ahead model rows of the workspace's features table (built with --extended) as of `asOf`, dated up to `until` (a logical date) when given. */
-export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string): Promise<ForecastFrame> {
+/** The day-ahead model rows of the workspace's features table (built with --extended) as of `asOf`, dated up to `until` (a logical date) when given;
+ * `cuts`: where to cut their inputs into row blocks, `sink`: what takes the first block's (ml/forecast-dataset). */
+export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink): Promise<ForecastFrame> {
   const t = featuresRead(ws, asOf);
-  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until)), lineage: lineageOf(t) }));
+  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until, undefined, cuts, sink)), lineage: lineageOf(t) }));
 }
 
 /** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */

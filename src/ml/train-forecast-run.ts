@@ -13,10 +13,10 @@ import type { PromoteDecision } from '../registry/types.js';
 import type { DataLineage } from './dataset.js';
 import { renderForecastCard } from './forecast-card.js';
 import { forecastToJSON } from './forecast-model.js';
-import { trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
+import { forecastSplitCuts, streamedTrainBins, trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
 import { loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
 import { lineageCard, trainAndRegister, type TrainEnv } from './train-run.js';
-import { frameHash } from './forecast-dataset.js';
+import { FORECAST_FEATURES, frameHash } from './forecast-dataset.js';
 
 export const FORECAST_ALIAS = 'forecast_champion';
 /** Promotion compares the Adj Close MAE on the same test slice (equivalently its skill). */
@@ -62,14 +62,18 @@ export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & 
   const t0 = performance.now();
   const p = { ...given, ...fromStudy(env, given) };
   await ensureWritableDir(env.ws.root);
-  const frame = await loadWorkspaceForecastData(env.ws, p.asOf, p.until);
+  // Cut at the split (ml/forecast-blocks). With the tree flags the training rows' inputs are binned
+  // as they are read, a group at a time, and not kept; a study's choice (a training window, its data
+  // hash) reads them, so they are kept, and let go of once binned.
+  const stream = p.volume === undefined ? streamedTrainBins(p.testFrom, p, FORECAST_FEATURES) : null;
+  const frame = await loadWorkspaceForecastData(env.ws, p.asOf, p.until, stream?.cuts ?? forecastSplitCuts(p.testFrom), stream?.sink);
   const dataHash = frameHash(frame);
   const c = p.study?.choice;
   const study = c === undefined ? null : { study_id: c.study_id, trial: c.trial, metric: c.metric, score: c.cv_score, same_data: forecastTuneData(frame, c.test_from).data_hash === c.data_hash };
   const r = await trainAndRegister(env.ws, env.now, {
     runName: 'train forecast',
     seed: p.seed,
-    fit: () => trainForecastModel(frame, p, { progress: env.progress }),
+    fit: () => trainForecastModel(frame, p, { progress: env.progress }, stream?.bins()),
     describe: (out) => ({
       kind: 'forecast',
       modelJson: forecastToJSON(out.model),

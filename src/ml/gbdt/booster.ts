@@ -5,7 +5,8 @@
  * already transformed; the engine never sees log1p. */
 import { StockpipeError } from '../../core/errors.js';
 import { createRng, deriveSeed } from '../../core/rng.js';
-import { checkTrainSet, featureNames, fitEdges, binSet, sampleFeatures, toTreeArrays, valueBinCounts, type IterationInfo, type TrainHooks, type TrainSet } from './dataset.js';
+import { binColumn, type NumericColumn } from './binning.js';
+import { checkTrainSet, emptyBinned, featureEdges, featureNames, fitEdges, binSet, sampleFeatures, toTreeArrays, valueBinCounts, type IterationInfo, type TrainHooks, type TrainSet } from './dataset.js';
 import type { TreeModel, TreeArrays } from './model.js';
 import { getObjective } from './objectives/index.js';
 import type { BinTree } from './kernels.js';
@@ -39,9 +40,27 @@ export interface BinnedSets {
 
 /** What trainGbdt would bin for these sets and parameters (the same edges, the same bins). */
 export function binSets(train: TrainSet, valid: TrainSet | null, params: Partial<GbdtParams> = {}): BinnedSets {
+  return binSetsBy({ train: train.y.length, valid: valid ? valid.y.length : null }, train.columns.length, (f, set) => (set === 'train' ? train : valid!).columns[f]!, params);
+}
+
+/**
+ * binSets over columns asked for one feature at a time (`column(f, set)`, of `rows` rows): the same
+ * edges and bins. `done(f)` is called once feature f is binned, so that a caller holding the
+ * columns only in its own store can let go of them before the next is read.
+ */
+export function binSetsBy(rows: { train: number; valid: number | null }, features: number, column: (f: number, set: 'train' | 'valid') => NumericColumn, params: Partial<GbdtParams> = {}, done?: (f: number) => void): BinnedSets {
   const p = resolveGbdtParams(params);
-  const edges = fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
-  return { edges, train: binSet(train.columns, edges), valid: valid ? binSet(valid.columns, edges) : null };
+  const out: BinnedSets = { edges: [], train: emptyBinned(rows.train, features), valid: rows.valid === null ? null : emptyBinned(rows.valid, features) };
+  for (let f = 0; f < features; f++) {
+    const c = column(f, 'train');
+    if (c.length !== rows.train) throw new RangeError(`binSetsBy: column ${f} has ${c.length} rows, not ${rows.train}`);
+    const e = featureEdges(c, f, p.max_bin, p.bin_sample_size, p.seed);
+    out.edges.push(e);
+    binColumn(c, e, out.train.bins, f * rows.train);
+    if (out.valid) binColumn(column(f, 'valid'), e, out.valid.bins, f * out.valid.rows);
+    done?.(f);
+  }
+  return out;
 }
 
 /**
@@ -74,11 +93,14 @@ function logLinkSets(logLink: boolean, train: TrainSet, valid: TrainSet | null):
 }
 
 /** Trains a gradient-boosted tree ensemble; `valid` (may be null) drives early stopping. `binned`:
- * binSets of the same sets and binning parameters, used instead of binning them again. */
+ * binSets of the same sets and binning parameters, used instead of binning them again (the sets'
+ * columns are then not read and may be empty). */
 export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params: Partial<GbdtParams> = {}, hooks: TrainHooks = {}, binned?: BinnedSets): Promise<GbdtResult> {
   const p = resolveGbdtParams(params);
-  checkTrainSet(train, 'train');
-  if (valid) checkTrainSet(valid, 'valid', train.columns.length);
+  if (binned && (valid !== null) !== (binned.valid !== null)) throw new RangeError('trainGbdt: the binned sets do not match the sets');
+  checkTrainSet(train, 'train', undefined, binned?.train);
+  const F = binned && train.columns.length === 0 ? binned.train.features : train.columns.length;
+  if (valid) checkTrainSet(valid, 'valid', F, binned?.valid ?? undefined);
   hooks.signal?.throwIfAborted();
   const started = performance.now();
   const weight = train.weight ?? null;
@@ -89,10 +111,9 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
     lossDiv = 0;
     for (let i = 0; i < weight.length; i++) lossDiv += weight[i]!;
   }
-  const F = train.columns.length;
   const objective = getObjective(p.objective, { tweediePower: p.tweedie_variance_power, huberDelta: p.huber_delta });
   const ls = logLinkSets(objective.link === 'log', train, valid);
-  if (binned && (binned.train.rows !== n || binned.train.features !== train.columns.length || (valid !== null) !== (binned.valid !== null))) throw new RangeError('trainGbdt: the binned sets do not match the sets');
+  if (binned && binned.train.features !== F) throw new RangeError('trainGbdt: the binned sets do not match the sets');
   const edges = binned?.edges ?? fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
   const valueBins = valueBinCounts(edges);
   const base = objective.initScore(ls.y, weight ?? undefined, ls.init ?? undefined);
@@ -171,7 +192,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
   const kept = valid && p.early_stopping_rounds > 0 ? best : trees.length;
   const model: TreeModel = {
     kind: 'gbdt',
-    featureNames: featureNames(train),
+    featureNames: featureNames(train, F),
     baseScore: base,
     aggregation: 'sum',
     targetTransform: objective.link === 'log' ? 'log' : (train.targetTransform ?? 'identity'),

@@ -14,7 +14,8 @@ export function sharedFloat64Array(length: number): Float64Array {
 }
 
 export interface TrainSet {
-  /** One column per feature, all of y's length. */
+  /** One column per feature, all of y's length; empty when the trainer is given the set's bins
+   * instead (booster BinnedSets: the columns are then not read). */
   columns: readonly NumericColumn[];
   /** The target, already transformed by the caller (e.g. log1p(Volume)); finite. Read in place,
    * not copied, when it is a whole sharedFloat64Array. */
@@ -48,14 +49,17 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
-/** Throws SP_ERR_TRAIN_DATA when the set is unusable; `what` names it ('train', 'valid'). */
-export function checkTrainSet(set: TrainSet, what: string, nFeatures?: number): void {
+/** Throws SP_ERR_TRAIN_DATA when the set is unusable; `what` names it ('train', 'valid'). `binned`:
+ * the set's bins, standing in for its columns (which may then be empty). */
+export function checkTrainSet(set: TrainSet, what: string, nFeatures?: number, binned?: BinnedMatrix): void {
   const fail = (msg: string): never => {
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} set: ${msg}`);
   };
   const n = set.y.length;
-  if (set.columns.length === 0) fail('no feature columns');
-  if (nFeatures !== undefined && set.columns.length !== nFeatures) fail(`has ${set.columns.length} feature columns, the training set ${nFeatures}`);
+  const features = binned && set.columns.length === 0 ? binned.features : set.columns.length;
+  if (binned && binned.rows !== n) fail(`its bins have ${binned.rows} rows, y has ${n}`);
+  if (features === 0) fail('no feature columns');
+  if (nFeatures !== undefined && features !== nFeatures) fail(`has ${features} feature columns, the training set ${nFeatures}`);
   if (n === 0) fail('no rows');
   if (n >= 2 ** 31 - 1) fail(`${n} rows is more than 2^31 - 2`);
   set.columns.forEach((c, f) => {
@@ -76,24 +80,33 @@ export function checkTrainSet(set: TrainSet, what: string, nFeatures?: number): 
     }
     if (!(sum > 0)) fail('every weight is 0');
   }
-  if (set.featureNames && set.featureNames.length !== set.columns.length) fail(`${set.featureNames.length} feature names for ${set.columns.length} columns`);
+  if (set.featureNames && set.featureNames.length !== features) fail(`${set.featureNames.length} feature names for ${features} columns`);
 }
 
-export function featureNames(set: TrainSet): string[] {
-  return set.featureNames ? [...set.featureNames] : set.columns.map((_, f) => `f${f}`);
+export function featureNames(set: TrainSet, features = set.columns.length): string[] {
+  return set.featureNames ? [...set.featureNames] : Array.from({ length: features }, (_, f) => `f${f}`);
+}
+
+/** Bin edges of feature `f` from its own seeded sample. */
+export function featureEdges(column: NumericColumn, f: number, maxBins: number, sampleSize: number, seed: number): Float64Array {
+  return computeBinEdges(column, { maxBins, sampleSize, seed: deriveSeed(seed, 100 + f) });
 }
 
 /** Bin edges per feature, each from its own seeded sample. */
 export function fitEdges(columns: readonly NumericColumn[], maxBins: number, sampleSize: number, seed: number): Float64Array[] {
-  return columns.map((c, f) => computeBinEdges(c, { maxBins, sampleSize, seed: deriveSeed(seed, 100 + f) }));
+  return columns.map((c, f) => featureEdges(c, f, maxBins, sampleSize, seed));
 }
 
 /** The column-major binned matrix of a set, in a SharedArrayBuffer (workers read it in place). */
 export function binSet(columns: readonly NumericColumn[], edges: readonly Float64Array[]): BinnedMatrix {
-  const rows = columns[0]?.length ?? 0;
-  const bins = new Uint8Array(new SharedArrayBuffer(Math.max(1, rows * columns.length)));
-  columns.forEach((c, f) => binColumn(c, edges[f]!, bins, f * rows));
-  return { rows, features: columns.length, bins };
+  const m = emptyBinned(columns[0]?.length ?? 0, columns.length);
+  columns.forEach((c, f) => binColumn(c, edges[f]!, m.bins, f * m.rows));
+  return m;
+}
+
+/** A binned matrix of `rows` × `features` to fill column by column (binColumn at offset f × rows). */
+export function emptyBinned(rows: number, features: number): BinnedMatrix {
+  return { rows, features, bins: new Uint8Array(new SharedArrayBuffer(Math.max(1, rows * features))) };
 }
 
 export function valueBinCounts(edges: readonly Float64Array[]): Int32Array {

@@ -51,7 +51,7 @@ function frame(symbols: number, days: number, seed: number): ForecastFrame {
     x[1]![k] = z[i]!;
     ma20[k] = f.volume[i]!;
   }
-  return { path: 'synthetic', ...f, set: { ...r, features: ['log_volume', 'z'], x, ma20 } };
+  return { path: 'synthetic', ...f, set: { ...r, features: ['log_volume', 'z'], blocks: [{ lo: 0, hi: n, x }], ma20 } };
 }
 
 const base = frame(6, 400, 1);

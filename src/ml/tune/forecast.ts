@@ -11,6 +11,7 @@ import { StockpipeError } from '../../core/errors.js';
 import { civilFromDays } from '../../etl/csv-parse.js';
 import type { Registry } from '../../registry/store.js';
 import { hashArrays } from '../dataset.js';
+import { columnParts } from '../forecast-blocks.js';
 import type { ForecastFrame } from '../forecast-dataset.js';
 import { binForecast, fitForecastVolume, range, size, volumeMaeRatio, type Range, type VolumeChoice } from '../forecast-slices.js';
 import type { BinnedSets } from '../gbdt/booster.js';
@@ -46,9 +47,11 @@ export function forecastTuneData(frame: ForecastFrame, testFrom?: string): Forec
   // Bars dated on or after the cut (the test targets) are NaN in the copy: nothing can read them.
   const adjClose = Float64Array.from(frame.adjClose, (v, i) => (frame.day[i]! < cut ? v : Number.NaN));
   const volume = Float64Array.from(frame.volume, (v, i) => (frame.day[i]! < cut ? v : Number.NaN));
-  const set = { skippedGaps: frame.set.skippedGaps, row: frame.set.row.subarray(0, n), targetDay: frame.set.targetDay.subarray(0, n), features: [...frame.set.features], x: frame.set.x.map((c) => c.subarray(0, n)), ma20: frame.set.ma20.subarray(0, n) };
+  // The frame's row blocks up to n (views, no copies).
+  const blocks = frame.set.blocks.filter((b) => b.lo < n).map((b) => ({ lo: b.lo, hi: Math.min(b.hi, n), x: b.x.map((c) => c?.subarray(0, Math.min(b.hi, n) - b.lo) ?? null) }));
+  const set = { skippedGaps: frame.set.skippedGaps, row: frame.set.row.subarray(0, n), targetDay: frame.set.targetDay.subarray(0, n), features: [...frame.set.features], blocks, ma20: frame.set.ma20.subarray(0, n) };
   const pre: ForecastFrame = { path: `${frame.path} (target days before ${civilFromDays(cut)})`, rows: frame.rows, symbolStart: frame.symbolStart, day: frame.day, adjClose, volume, set };
-  return { frame: pre, train, valid, test_from: civilFromDays(cut), rows: n, data_hash: hashArrays([set.row, set.targetDay, adjClose, volume, ...set.x]) };
+  return { frame: pre, train, valid, test_from: civilFromDays(cut), rows: n, data_hash: hashArrays([set.row, set.targetDay, adjClose, volume, ...set.features.map((name, k) => columnParts(blocks, k, name))]) };
 }
 
 /** A trial's volume-booster settings (ml/forecast-slices VolumeChoice) for a tree budget. */
