@@ -22,6 +22,7 @@ import { resolveGbdtParams } from './gbdt/params.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
+import { FORECAST_VOLUME_LOSS } from './forecast-loss.js';
 import type { GbdtParams } from './gbdt/params.js';
 import { gbdtParams, type TreeTrainParams } from './tree-train.js';
 
@@ -55,12 +56,6 @@ export interface ForecastOutcome {
   best_iteration: { adj_close: number; volume: number };
   params: Record<string, unknown>;
 }
-
-/** The volume booster's loss when neither `objective` nor a study says: Huber on the log residual,
- * δ 0.2, at learning rate 0.3 (Huber's clipped gradients step slowly: 0.3 reaches the same
- * validation skill as 0.1 in a third of the trees), chosen on the validation window (docs/models.md).
- * `huberDelta` and `volumeLearningRate` override its δ and rate. The Adj Close booster is l2. */
-export const FORECAST_VOLUME_LOSS = Object.freeze({ objective: 'huber', huber_delta: 0.2, learning_rate: 0.3 } as const);
 
 /** The volume booster's settings: `objective` and the tree flags as given, else FORECAST_VOLUME_LOSS over the tree flags. */
 export function forecastVolumeParams(p: ForecastTrainParams): Partial<GbdtParams> {

@@ -8,6 +8,7 @@
  * before) samples l2 for every trial, as it did. Pure. */
 import { StockpipeError } from '../../core/errors.js';
 import { createRng, deriveSeed, type Rng } from '../../core/rng.js';
+import { FORECAST_VOLUME_LOSS } from '../forecast-loss.js';
 
 /** One dimension: log-uniform (integer when asked), a power of two, a choice, or "none" with a probability. */
 export type Dim =
@@ -62,9 +63,8 @@ export const DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({
   huber_delta: null,
 });
 
-/** Trial 0 of a `--task forecast` study: `train --task forecast`'s volume booster (Huber, δ 0.2, at
- * learning rate 0.3: ml/forecast-train's FORECAST_VOLUME_LOSS). */
-export const FORECAST_DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({ ...DEFAULT_TRIAL, learning_rate: 0.3, objective: 'huber', huber_delta: 0.2 });
+/** Trial 0 of a `--task forecast` study: `train --task forecast`'s volume booster (ml/forecast-loss). */
+export const FORECAST_DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({ ...DEFAULT_TRIAL, ...FORECAST_VOLUME_LOSS });
 
 /** The ranges of the scikit-learn reference's random configurations where they overlap (sklearn_protocol). */
 export const DEFAULT_SPACE: Readonly<SearchSpace> = Object.freeze({
