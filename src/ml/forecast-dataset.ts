@@ -35,6 +35,7 @@ export const FORECAST_FEATURES = [
   'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', // the target day's calendar
   'quarter_echo', // the symbol's own volume one quarter before the target day
   'quad_witching', 'half_day', // events of the target day: a quarterly expiry, an NYSE early close
+  'close_loc', 'oc_ret', // day t's bar: where it closed in its range, its open-to-close return
 ] as const;
 
 /** The volume model boosts from persistence: its offset is this input (log1p(Volume_t)). */
@@ -116,29 +117,36 @@ export async function checkExtended(conn: DuckDBConnection, input: string, path 
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not a readable Parquet file: ${(err as Error).message}`, { cause: err, hint: 'Run `stockpipe features --extended` first.' });
   }
   const names = new Set(cols.map((c) => String(c.column_name)));
-  const missing = ['Date', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', ...EXTENDED_COLUMNS].filter((c) => !names.has(c));
+  const missing = ['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', ...EXTENDED_COLUMNS].filter((c) => !names.has(c));
   if (missing.length > 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} lacks the day-ahead column(s) ${missing.join(', ')}`, { hint: 'Rebuild it with `stockpipe features --extended`.' });
 }
 
+/** Day t's own bar, read for the inputs that use it (close_loc, oc_ret). */
+const BAR = ['Open', 'High', 'Low', 'Close'] as const;
 const nan = (c: string): string => `coalesce(${sqlIdent(c)}, 'NaN'::DOUBLE)`;
 /** The columns the loader reads, in (Symbol, Date) order, nulls as NaN. */
-const SORTED_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close" AS adj`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, `${nan('vol_moving_avg')} AS vma`, `${nan('adj_close_rolling_med')} AS acm`, ...EXTENDED_COLUMNS.map((c) => `${nan(c)} AS ${sqlIdent(c)}`)].join(', ');
+const SORTED_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close" AS adj`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, `${nan('vol_moving_avg')} AS vma`, `${nan('adj_close_rolling_med')} AS acm`, ...EXTENDED_COLUMNS.map((c) => `${nan(c)} AS ${sqlIdent(c)}`), ...BAR.map((c) => `${nan(c)} AS ${sqlIdent(`bar_${c}`)}`)].join(', ');
 /** Pass 1 (and the market's means): day, Adj Close, Volume, asset, log_volume, vol_ratio. */
 const BASE_LIST = ['d', 'adj', 'v', 'a', sqlIdent('log_volume'), sqlIdent('vol_ratio')].join(', ');
 /** Pass 2: everything an input may read. */
-const INPUT_LIST = ['d', 'adj', 'a', 'vma', 'acm', ...EXTENDED_COLUMNS.map(sqlIdent)].join(', ');
+const INPUT_LIST = ['d', 'adj', 'a', 'vma', 'acm', ...EXTENDED_COLUMNS.map(sqlIdent), ...BAR.map((c) => sqlIdent(`bar_${c}`))].join(', ');
 
 const extIndex = new Map<string, number>(EXTENDED_COLUMNS.map((c, i) => [c, i]));
 
+const none = new Float64Array(0);
 /** A pass-1 chunk as an InputChunk (only log_volume and vol_ratio of the lagged columns). */
 function baseChunk(c: NumericColumn[], n: number): InputChunk {
-  return { rows: n, day: c[0] as Int32Array, adjClose: c[1] as Float64Array, isStock: c[3] as Uint8Array, vma: new Float64Array(0), acm: new Float64Array(0), ext: (name) => c[name === 'log_volume' ? 4 : name === 'vol_ratio' ? 5 : -1] as Float64Array };
+  return { rows: n, day: c[0] as Int32Array, adjClose: c[1] as Float64Array, isStock: c[3] as Uint8Array, vma: none, acm: none, open: none, high: none, low: none, close: none, ext: (name) => c[name === 'log_volume' ? 4 : name === 'vol_ratio' ? 5 : -1] as Float64Array };
 }
+
+/** Where the bar's columns start in INPUT_LIST. */
+const BAR_AT = 5 + EXTENDED_COLUMNS.length;
 
 /** A pass-2 chunk as an InputChunk. */
 function inputChunk(c: NumericColumn[], n: number): InputChunk {
   return {
     rows: n, day: c[0] as Int32Array, adjClose: c[1] as Float64Array, isStock: c[2] as Uint8Array, vma: c[3] as Float64Array, acm: c[4] as Float64Array,
+    open: c[BAR_AT] as Float64Array, high: c[BAR_AT + 1] as Float64Array, low: c[BAR_AT + 2] as Float64Array, close: c[BAR_AT + 3] as Float64Array,
     ext: (name) => {
       const k = extIndex.get(name);
       if (k === undefined) throw new Error(`'${name}' is not a lagged column`);

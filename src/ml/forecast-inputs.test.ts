@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toDayNumber, tradingDays } from '../core/calendar.js';
 import { EXTENDED_COLUMNS, laggedFeatures, NextTradingDay, type LaggedInput } from '../features/lagged.js';
 import { FORECAST_FEATURES } from './forecast-dataset.js';
-import { inputComputer, KNOWN_INPUTS, MarketDays, TargetCalendar, type InputChunk } from './forecast-inputs.js';
+import { closeLocation, inputComputer, KNOWN_INPUTS, MarketDays, TargetCalendar, type InputChunk } from './forecast-inputs.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -13,22 +13,29 @@ function lcg(seed: number): () => number {
 }
 
 /** Several symbols (some ETFs) with gaps, their own start days, prices ≤ 0 now and then, zero volumes. */
-function market(seed: number, symbols: number, len: number): { sym: LaggedInput[]; stock: boolean[] } {
+/** A symbol's rows: what the lagged columns read, and the rest of its bar (unadjusted Open and Close). */
+type Bars = LaggedInput & { open: Float64Array; close: Float64Array };
+
+function market(seed: number, symbols: number, len: number): { sym: Bars[]; stock: boolean[] } {
   const rnd = lcg(seed);
   const all = tradingDays('2019-10-01', len + 60);
-  const sym: LaggedInput[] = [];
+  const sym: Bars[] = [];
   const stock: boolean[] = [];
   for (let s = 0; s < symbols; s++) {
     const from = Math.floor(rnd() * 40);
     const dates = all.slice(from).filter(() => rnd() > 0.05).slice(0, len);
     const n = dates.length;
-    const x: LaggedInput = { rows: n, day: Int32Array.from(dates, toDayNumber), high: new Float64Array(n), low: new Float64Array(n), adjClose: new Float64Array(n), volume: new Float64Array(n) };
+    const x: Bars = { rows: n, day: Int32Array.from(dates, toDayNumber), high: new Float64Array(n), low: new Float64Array(n), adjClose: new Float64Array(n), volume: new Float64Array(n), open: new Float64Array(n), close: new Float64Array(n) };
     let p = 5 + rnd() * 100;
     for (let i = 0; i < n; i++) {
       p *= Math.exp((rnd() - 0.5) * 0.1);
       x.adjClose[i] = rnd() < 0.02 ? -p : p;
       x.low[i] = p * (1 - rnd() * 0.05);
       x.high[i] = p * (1 + rnd() * 0.05);
+      // Open and Close within the range, now and then missing (NaN) or a range of 0.
+      x.open[i] = rnd() < 0.02 ? NaN : x.low[i]! + rnd() * (x.high[i]! - x.low[i]!);
+      x.close[i] = x.low[i]! + rnd() * (x.high[i]! - x.low[i]!);
+      if (rnd() < 0.02) x.high[i] = x.low[i]!;
       x.volume[i] = rnd() < 0.03 ? 0 : Math.floor(rnd() ** 3 * 5e8);
     }
     sym.push(x);
@@ -38,12 +45,13 @@ function market(seed: number, symbols: number, len: number): { sym: LaggedInput[
 }
 
 /** Every input of every row (symbol-major), computed as the loaders do: lagged columns per symbol, the market's means over all rows. */
-function inputsOf(m: { sym: LaggedInput[]; stock: boolean[] }, names: readonly string[]): Float64Array[] {
+function inputsOf(m: { sym: Bars[]; stock: boolean[] }, names: readonly string[]): Float64Array[] {
   const rows = m.sym.reduce((s, x) => s + x.rows, 0);
   const ext = EXTENDED_COLUMNS.map(() => new Float64Array(rows));
   const day = new Int32Array(rows);
   const adj = new Float64Array(rows);
   const isStock = new Uint8Array(rows);
+  const bar = { open: new Float64Array(rows), high: new Float64Array(rows), low: new Float64Array(rows), close: new Float64Array(rows) };
   const cal = new NextTradingDay();
   let at = 0;
   m.sym.forEach((x, s) => {
@@ -52,11 +60,12 @@ function inputsOf(m: { sym: LaggedInput[]; stock: boolean[] }, names: readonly s
     out.forEach((c, j) => ext[j]!.set(c, at));
     day.set(x.day, at);
     adj.set(x.adjClose, at);
+    for (const k of ['open', 'high', 'low', 'close'] as const) bar[k].set(x[k], at);
     isStock.fill(m.stock[s] ? 1 : 0, at, at + x.rows);
     at += x.rows;
   });
   // The stored rolling columns are not under test here: a stand-in that reads day t only.
-  const chunk: InputChunk = { rows, day, isStock, adjClose: adj, vma: Float64Array.from(ext[EXTENDED_COLUMNS.indexOf('vol_ma_20')]!), acm: new Float64Array(rows).fill(50), ext: (n) => ext[EXTENDED_COLUMNS.indexOf(n as (typeof EXTENDED_COLUMNS)[number])]! };
+  const chunk: InputChunk = { rows, day, isStock, adjClose: adj, vma: Float64Array.from(ext[EXTENDED_COLUMNS.indexOf('vol_ma_20')]!), acm: new Float64Array(rows).fill(50), ...bar, ext: (n) => ext[EXTENDED_COLUMNS.indexOf(n as (typeof EXTENDED_COLUMNS)[number])]! };
   const mk = new MarketDays();
   mk.add(chunk);
   const ctx = { cal: new TargetCalendar(), market: mk };
@@ -83,12 +92,12 @@ describe('day-ahead inputs', () => {
       const scrambled = {
         stock: m.stock,
         sym: m.sym.map((x) => {
-          const y: LaggedInput = { ...x, high: x.high.slice(), low: x.low.slice(), adjClose: x.adjClose.slice(), volume: x.volume.slice() };
+          const y: Bars = { ...x, high: x.high.slice(), low: x.low.slice(), adjClose: x.adjClose.slice(), volume: x.volume.slice(), open: x.open.slice(), close: x.close.slice() };
           const first = x.day.findIndex((d) => d > cut);
           if (first < 0) return y;
           for (let i = x.rows - 1; i > first; i--) {
             const j = first + Math.floor(rnd() * (i - first + 1));
-            for (const col of [y.high, y.low, y.adjClose, y.volume]) [col[i], col[j]] = [col[j]!, col[i]!];
+            for (const col of [y.high, y.low, y.adjClose, y.volume, y.open, y.close]) [col[i], col[j]] = [col[j]!, col[i]!];
           }
           for (let i = first; i < x.rows; i++) {
             y.adjClose[i] = y.adjClose[i]! * 3 + 1;
@@ -99,7 +108,7 @@ describe('day-ahead inputs', () => {
       };
       const after = inputsOf(scrambled, KNOWN_INPUTS);
       const kept = (x: LaggedInput): number => x.day.findIndex((d) => d > cut) === -1 ? x.rows : x.day.findIndex((d) => d > cut);
-      const truncated = inputsOf({ stock: m.stock, sym: m.sym.map((x) => ({ rows: kept(x), day: x.day.subarray(0, kept(x)), high: x.high.subarray(0, kept(x)), low: x.low.subarray(0, kept(x)), adjClose: x.adjClose.subarray(0, kept(x)), volume: x.volume.subarray(0, kept(x)) })) }, KNOWN_INPUTS);
+      const truncated = inputsOf({ stock: m.stock, sym: m.sym.map((x) => ({ rows: kept(x), day: x.day.subarray(0, kept(x)), high: x.high.subarray(0, kept(x)), low: x.low.subarray(0, kept(x)), adjClose: x.adjClose.subarray(0, kept(x)), volume: x.volume.subarray(0, kept(x)), open: x.open.subarray(0, kept(x)), close: x.close.subarray(0, kept(x)) })) }, KNOWN_INPUTS);
       let changedLater = 0;
       const leaks: string[] = [];
       KNOWN_INPUTS.forEach((name, f) => {
@@ -128,9 +137,12 @@ describe('day-ahead inputs', () => {
     const t = 100;
     x.volume[t] = x.volume[t]! * 13 + 1000;
     x.adjClose[t] = Math.abs(x.adjClose[t]!) * 1.5;
+    x.high[t] = Math.max(x.high[t]!, x.low[t]! * 1.05);
+    x.open[t] = x.low[t]! + 0.8 * (x.high[t]! - x.low[t]!);
+    x.close[t] = x.low[t]! + 0.123 * (x.high[t]! - x.low[t]!);
     const after = inputsOf(m, KNOWN_INPUTS);
     const row = m.sym[0]!.rows + m.sym[1]!.rows + t;
-    // Facts of the calendar, the asset kind and the day's high/low range do not read Volume or Adj Close.
+    // Facts of the calendar, the asset kind and the day's high/low range do not read Volume, Adj Close, Open or Close.
     const notFromBar = ['dow', 'gap_days', 'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', 'opex', 'quad_witching', 'quad_witching_today', 'half_day', 'half_day_today', 'is_stock', 'hl_range'];
     KNOWN_INPUTS.filter((n) => !notFromBar.includes(n)).forEach((n) => {
       const f = KNOWN_INPUTS.indexOf(n);
@@ -185,5 +197,30 @@ describe('day-ahead inputs', () => {
     expect(run('half_day')).toEqual([0, 0, 1, 0, 0]); // the row of Jul 2 predicts Jul 3
     expect(run('half_day_today')).toEqual([0, 0, 0, 1, 0]);
     expect(cal.target(toDayNumber('2024-07-03'))).toBe(toDayNumber('2024-07-05'));
+  });
+
+  it('compute the bar inputs from day t\'s Open, High, Low and Close', () => {
+    const m = market(9, 4, 60);
+    const [loc, oc] = inputsOf(m, ['close_loc', 'oc_ret']);
+    let i = 0;
+    let ranges0 = 0;
+    let missingOpen = 0;
+    for (const x of m.sym) {
+      for (let k = 0; k < x.rows; k++, i++) {
+        const range = x.high[k]! - x.low[k]!;
+        if (range > 0) expect(loc![i]).toBeCloseTo((x.close[k]! - x.low[k]!) / range, 12);
+        else {
+          ranges0++;
+          expect(loc![i]).toBeNaN();
+        }
+        if (Number.isNaN(x.open[k]!)) missingOpen++;
+        if (Number.isNaN(x.open[k]!)) expect(oc![i]).toBeNaN();
+        else expect(oc![i]).toBeCloseTo(Math.log(x.close[k]! / x.open[k]!), 12);
+      }
+    }
+    expect([ranges0, missingOpen].every((n) => n > 0)).toBe(true);
+    expect(closeLocation(10, 12, 8)).toBe(0.5);
+    expect(closeLocation(10, 8, 8)).toBeNaN();
+    expect(closeLocation(NaN, 12, 8)).toBeNaN();
   });
 });

@@ -2,7 +2,7 @@
  * The day-ahead model's inputs (docs/models.md) that are not columns of the features table, and
  * the one function that computes every input of a batch of rows: training and `stockpipe forecast`
  * call it alike. For the row of symbol s on day t (predicting t+1) an input may use
- *   - the stored lagged columns of that row (features/lagged: windows ending at t),
+ *   - the stored lagged columns of that row (features/lagged: windows ending at t) and its own bar,
  *   - facts about the target day (the next NYSE trading day after t), known in advance,
  *   - means over all symbols' rows dated t (the market's and the symbol's group's volume that day),
  *     and the market's mean on earlier days,
@@ -20,6 +20,11 @@ export interface InputChunk {
   adjClose: Float64Array;
   vma: Float64Array;
   acm: Float64Array;
+  /** Day t's bar as stored (unadjusted: Open, High, Low and Close of one day share a scale). */
+  open: Float64Array;
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
   /** The stored lagged column `name` (EXTENDED_COLUMNS). */
   ext(name: string): Float64Array;
 }
@@ -154,6 +159,11 @@ const market = (k: number | 'group'): Compute => perRow((c, i, ctx) => {
   if (m === undefined) return NaN;
   return m[k === 'group' ? (c.isStock[i] === 1 ? 3 : 4) : k]!;
 });
+/** Where day t closed within its range: 0 at the low, 1 at the high (NaN for a range of 0 or a missing price). */
+export function closeLocation(close: number, high: number, low: number): number {
+  const range = high - low;
+  return range > 0 && Number.isFinite(range) && Number.isFinite(close) ? (close - low) / range : NaN;
+}
 const diff = (a: string, b: string): Compute => (c, out) => {
   const x = c.ext(a);
   const y = c.ext(b);
@@ -177,6 +187,8 @@ const INPUTS: Record<string, { group: string; compute: Compute }> = {
   quad_witching_today: { group: 'events', compute: today(5) },
   half_day: { group: 'events', compute: calendar(6) },
   half_day_today: { group: 'events', compute: today(6) },
+  close_loc: { group: 'bar', compute: perRow((c, i) => closeLocation(c.close[i]!, c.high[i]!, c.low[i]!)) },
+  oc_ret: { group: 'bar', compute: perRow((c, i) => logRatio(c.close[i]!, c.open[i]!)) },
   mkt_log_vol: { group: 'market', compute: market(0) },
   mkt_log_vol_chg: { group: 'market', compute: market(1) },
   mkt_vol_ratio: { group: 'market', compute: market(2) },
@@ -187,7 +199,7 @@ const INPUTS: Record<string, { group: string; compute: Compute }> = {
 /** Every input name stockpipe computes. */
 export const KNOWN_INPUTS: readonly string[] = Object.keys(INPUTS);
 
-/** The group of an input (base, ratios, calendar, market, seasonality), or undefined for an unknown name. */
+/** The group of an input (base, ratios, calendar, events, bar, market, quarter), or undefined for an unknown name. */
 export const inputGroup = (name: string): string | undefined => INPUTS[name]?.group;
 
 /** True when any of `names` reads the market means (the caller must fill a MarketDays first). */
