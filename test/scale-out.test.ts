@@ -435,7 +435,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     expect(snapshots).toEqual(['features', 'prices']); // one snapshot per table: the seed's ingest, Y's features
     const view = (await readdir(join(ws, 'tables', 'features'), { recursive: true })).map(String).filter((n) => n.endsWith('.parquet'));
     expect((await storeFiles()).map((n) => n.split('/').pop()).sort()).toEqual(view.map((n) => n.split('/').pop()).sort());
-  });
+  }, 120_000); // two redeliveries and a train run twice: past 60 s on a loaded machine (each wait above is bounded)
 
   it('a runner SIGKILLed mid-job: the job completes on its worker; run --resume re-attaches to it', async () => {
     const { env, ws, run, workers } = await trainRun('scale-runner');
