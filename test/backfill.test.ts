@@ -7,15 +7,21 @@ import { cp } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nextTradingDay, previousTradingDay } from '../src/core/calendar.js';
 import { openRegistry } from '../src/registry/store.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { commitQuery, viewSource } from './helpers/store.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
 
-function sp(ws: string, args: string[]) {
-  const r = runCli([...args, '-w', ws, '--json']);
+/** Runs a command on `ws` (without blocking: independent commands of a test run side by side). */
+async function sp(ws: string, args: string[]) {
+  const r = await runCliAsync([...args, '-w', ws, '--json']);
   const why = r.code === null ? `killed by ${r.signal ?? '?'}\n` : '';
   return { code: r.code, json: r.json, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
 }
+/** The CLI's --json document and exit code for `args` (no workspace added). */
+const cliJson = async (args: string[]) => {
+  const r = await runCliAsync(args);
+  return { code: r.code, json: r.json };
+};
 
 /** A Wednesday inside the synthetic data (2010-01-04 .. 2011-12-30). */
 const D = '2011-06-15';
@@ -24,7 +30,7 @@ let base = '';
 beforeAll(async () => {
   base = await tempWorkspace('backfill-base');
   for (const step of [['fetch', '--symbols', '8', '--years', '2'], ['ingest'], ['features', '--extended'], ['train', '--task', 'forecast', '--trees', '10', '--promote-if-better']]) {
-    const r = sp(base, step);
+    const r = await sp(base, step);
     expect(r.code, r.stderr).toBe(0);
   }
 }, 180_000);
@@ -60,28 +66,34 @@ function storedForecasts(ws: string): unknown[] {
 }
 
 describe('--date', () => {
-  it('refuses a non-trading day (naming its neighbours), a future date, and --date on a volume training', () => {
-    const ws = base; // refused before anything is read or written
-    const sat = runCli(['run', 'daily', '--date', '2011-06-18', '-w', ws, '--json']);
-    expect([sat.code, sat.json.error?.code]).toEqual([2, 'SP_ERR_NOT_TRADING_DAY']);
-    expect(sat.json.error?.hint).toContain('2011-06-17');
-    expect(sat.json.error?.hint).toContain('2011-06-20');
-    const holiday = runCli(['forecast', '--date', '2011-07-04', '-w', ws, '--json']);
-    expect(holiday.json.error?.code).toBe('SP_ERR_NOT_TRADING_DAY');
-    const future = runCli(['run', 'daily', '--date', '2999-01-04', '-w', ws, '--json']);
-    expect([future.code, future.json.error?.code]).toEqual([2, 'SP_ERR_DATE_IN_FUTURE']);
-    expect(runCli(['monitor', '--date', '2999-01-04', '-w', ws, '--json']).json.error?.code).toBe('SP_ERR_DATE_IN_FUTURE');
-    expect(runCli(['train', '--date', D, '-w', ws, '--json']).json.error?.code).toBe('SP_ERR_USAGE');
-    expect(runCli(['backfill', 'daily', '--from', '2011-06-18', '--to', '2011-06-19', '-w', ws, '--json']).json.error?.code).toBe('SP_ERR_NOT_TRADING_DAY');
-    expect(runCli(['backfill', 'daily', '--from', '2011-06-15', '--to', '2999-01-04', '-w', ws, '--json']).json.error?.code).toBe('SP_ERR_DATE_IN_FUTURE');
+  it('refuses a non-trading day (naming its neighbours), a future date, and --date on a volume training', async () => {
+    const ws = base; // refused before anything is read or written: the commands run side by side
+    const [sat, holiday, future, monitor, train, backfillSat, backfillFuture] = await Promise.all(
+      [
+        ['run', 'daily', '--date', '2011-06-18'],
+        ['forecast', '--date', '2011-07-04'],
+        ['run', 'daily', '--date', '2999-01-04'],
+        ['monitor', '--date', '2999-01-04'],
+        ['train', '--date', D],
+        ['backfill', 'daily', '--from', '2011-06-18', '--to', '2011-06-19'],
+        ['backfill', 'daily', '--from', '2011-06-15', '--to', '2999-01-04'],
+      ].map((args) => cliJson([...args, '-w', ws, '--json'])),
+    );
+    expect([sat!.code, sat!.json.error?.code]).toEqual([2, 'SP_ERR_NOT_TRADING_DAY']);
+    expect(sat!.json.error?.hint).toContain('2011-06-17');
+    expect(sat!.json.error?.hint).toContain('2011-06-20');
+    expect(holiday!.json.error?.code).toBe('SP_ERR_NOT_TRADING_DAY');
+    expect([future!.code, future!.json.error?.code]).toEqual([2, 'SP_ERR_DATE_IN_FUTURE']);
+    expect(monitor!.json.error?.code).toBe('SP_ERR_DATE_IN_FUTURE');
+    expect(train!.json.error?.code).toBe('SP_ERR_USAGE');
+    expect(backfillSat!.json.error?.code).toBe('SP_ERR_NOT_TRADING_DAY');
+    expect(backfillFuture!.json.error?.code).toBe('SP_ERR_DATE_IN_FUTURE');
   });
 
   it("forecast --date D: each symbol's last bar up to D, for the next trading day; rows after D never change it", async () => {
-    const a = await copy();
-    const b = await copy();
+    const [a, b] = await Promise.all([copy(), copy()]);
     await changeRowsAfter(b, D);
-    const ra = sp(a, ['forecast', '--date', D]);
-    const rb = sp(b, ['forecast', '--date', D]);
+    const [ra, rb] = await Promise.all([sp(a, ['forecast', '--date', D]), sp(b, ['forecast', '--date', D])]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(ra.json.data).toMatchObject({ logical_date: D, asof_date_max: D });
@@ -92,22 +104,23 @@ describe('--date', () => {
     expect(db).toEqual(da);
     expect(storedForecasts(b)).toEqual(storedForecasts(a));
     // Without --date the changed rows are seen.
-    expect(sp(b, ['forecast']).json.data.asof_date_max > D).toBe(true);
+    expect((await sp(b, ['forecast'])).json.data.asof_date_max > D).toBe(true);
   });
 
   it('monitor --date D: matured up to D, windows end at D; rows after D never change it', async () => {
-    const a = await copy();
-    const b = await copy();
+    const [a, b] = await Promise.all([copy(), copy()]);
     await changeRowsAfter(b, D);
     const days = [previousTradingDay(previousTradingDay(previousTradingDay(D))), previousTradingDay(previousTradingDay(D)), previousTradingDay(D), D];
-    const out: Record<string, any>[] = [];
-    for (const ws of [a, b]) {
-      for (const day of days) expect(sp(ws, ['forecast', '--date', day]).code).toBe(0);
-      const m = sp(ws, ['monitor', '--date', D]);
-      expect(m.code, m.stderr).toBe(0);
-      const { seconds: _s, alerts, ...rest } = m.json.data;
-      out.push({ ...rest, alerts: (alerts as { kind: string; message: string }[]).map((x) => [x.kind, x.message]) });
-    }
+    // The two workspaces side by side; in each, the days in order, then monitor.
+    const out: Record<string, any>[] = await Promise.all(
+      [a, b].map(async (ws) => {
+        for (const day of days) expect((await sp(ws, ['forecast', '--date', day])).code).toBe(0);
+        const m = await sp(ws, ['monitor', '--date', D]);
+        expect(m.code, m.stderr).toBe(0);
+        const { seconds: _s, alerts, ...rest } = m.json.data;
+        return { ...rest, alerts: (alerts as { kind: string; message: string }[]).map((x) => [x.kind, x.message]) };
+      }),
+    );
     expect(out[0]).toMatchObject({ logical_date: D });
     expect(out[0]!.matured).toBeGreaterThan(0);
     expect(out[0]!.pending).toBeGreaterThan(0); // the forecasts for the day after D
@@ -118,12 +131,10 @@ describe('--date', () => {
   });
 
   it('train --task forecast --date D: trained on rows up to D only; rows after D never change the model', async () => {
-    const a = await copy();
-    const b = await copy();
+    const [a, b] = await Promise.all([copy(), copy()]);
     await changeRowsAfter(b, D);
     const args = ['train', '--task', 'forecast', '--trees', '10', '--date', D];
-    const ra = sp(a, args);
-    const rb = sp(b, args);
+    const [ra, rb] = await Promise.all([sp(a, args), sp(b, args)]);
     expect(ra.code, ra.stderr).toBe(0);
     expect(rb.code, rb.stderr).toBe(0);
     expect(ra.json.data.test.date_max <= D).toBe(true);
@@ -135,7 +146,7 @@ describe('stockpipe backfill', () => {
   it('--dry-run lists the trading days; a backfill runs each in order with its date, a second call skips them all; runs list shows the dates', async () => {
     const ws = await copy();
     const range = ['--from', '2011-06-11', '--to', D]; // a Saturday .. Wednesday: 3 trading days
-    const dry = sp(ws, ['backfill', 'daily', ...range, '--dry-run']);
+    const dry = await sp(ws, ['backfill', 'daily', ...range, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.json.data.days.map((d: { date: string; action: string }) => [d.date, d.action])).toEqual([
       ['2011-06-13', 'run'],
@@ -143,7 +154,7 @@ describe('stockpipe backfill', () => {
       ['2011-06-15', 'run'],
     ]);
 
-    const first = sp(ws, ['backfill', 'daily', ...range]);
+    const first = await sp(ws, ['backfill', 'daily', ...range]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.json.data).toMatchObject({ pipeline: 'daily', from: '2011-06-11', to: D, status: 'finished' });
     expect(first.json.data.days.map((d: { date: string; status: string }) => [d.date, d.status])).toEqual([
@@ -153,22 +164,22 @@ describe('stockpipe backfill', () => {
     ]);
     const id = first.json.data.backfill_id as string;
 
-    const list = sp(ws, ['runs', 'list']);
+    const list = await sp(ws, ['runs', 'list']);
     expect(list.json.data.total).toBe(3);
     const runs = list.json.data.runs as { run_id: string; logical_date: string; backfill_id: string; started_at: string }[];
     expect(runs.map((r) => r.logical_date).reverse()).toEqual(['2011-06-13', '2011-06-14', '2011-06-15']); // newest first: run in date order
     expect(runs.every((r) => r.backfill_id === id)).toBe(true);
     // Each day's forecast ran for its own date; the data tasks ran once.
-    const show = (runId: string) => Object.fromEntries((sp(ws, ['runs', 'show', runId]).json.data.tasks as { task: string; status: string }[]).map((t) => [t.task, t.status]));
-    const day3 = show(runs[0]!.run_id);
+    const day3 = Object.fromEntries(((await sp(ws, ['runs', 'show', runs[0]!.run_id])).json.data.tasks as { task: string; status: string }[]).map((t) => [t.task, t.status]));
     expect(day3).toMatchObject({ ingest: 'cached', validate: 'cached', features: 'cached', forecast: 'succeeded', monitor: 'succeeded' });
     expect(storedForecasts(ws).filter((f) => (f as { asof_date: string }).asof_date === '2011-06-14').length).toBeGreaterThan(0);
 
-    const again = sp(ws, ['backfill', 'daily', ...range]);
+    const again = await sp(ws, ['backfill', 'daily', ...range]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json.data.days.map((d: { status: string }) => d.status)).toEqual(['skipped', 'skipped', 'skipped']);
     expect(again.json.data.days.map((d: { run_id: string }) => d.run_id)).toEqual(first.json.data.days.map((d: { run_id: string }) => d.run_id));
-    expect(sp(ws, ['runs', 'list']).json.data.total).toBe(3); // no run started: no task ran
-    expect(sp(ws, ['runs', 'list', '--backfill', id]).json.data.total).toBe(3);
+    const [all, ofBackfill] = await Promise.all([sp(ws, ['runs', 'list']), sp(ws, ['runs', 'list', '--backfill', id])]);
+    expect(all.json.data.total).toBe(3); // no run started: no task ran
+    expect(ofBackfill.json.data.total).toBe(3);
   }, 180_000);
 });

@@ -43,7 +43,7 @@ describe.skipIf(REDIS_SKIP !== null)('partitioned ingest and validate on 2 bullm
       for (let i = 0; i < 50 + k; i++) text += line(k, i);
       await writeFile(join(src, 'stocks', `S${k}.csv`), text);
     }
-    for (const ws of [Q, L]) expect((await runCliAsync(['fetch', '--source', `dir:${src}`, '-w', ws, '--json'])).json.ok).toBe(true);
+    for (const r of await Promise.all([Q, L].map((ws) => runCliAsync(['fetch', '--source', `dir:${src}`, '-w', ws, '--json'])))) expect(r.json.ok, r.stderr).toBe(true);
   }, 60_000);
 
   afterAll(async () => {
@@ -59,13 +59,13 @@ describe.skipIf(REDIS_SKIP !== null)('partitioned ingest and validate on 2 bullm
     expect(r.json.ok, r.stdout + r.stderr).toBe(true);
     return { runId: String(r.json.data.run_id), status: Object.fromEntries((r.json.data.tasks as { name: string; status: string }[]).map((t) => [t.name, t.status])) };
   };
-  /** A task's partitions (their buckets) and the workers that ran them. */
-  const jobsOf = async (ws: string, runId: string, task = 'ingest'): Promise<{ partition: string | null; worker: string }[]> => {
+  type Jobs = { partition: string | null; worker: string }[];
+  /** Each task's partitions (their buckets) and the workers that ran them, from one `runs show`. */
+  const jobsOf = async (ws: string, runId: string): Promise<Record<string, Jobs>> => {
     const r = await runCliAsync(['runs', 'show', runId, '-w', ws, '--json'], { env });
-    const t = (r.json.data.tasks as { task: string; workers?: { partition: string | null; worker: string }[] }[]).find((x) => x.task === task)!;
-    return t.workers ?? [];
+    return Object.fromEntries((r.json.data.tasks as { task: string; workers?: Jobs }[]).map((t) => [t.task, t.workers ?? []]));
   };
-  const ingestJobs = (ws: string, runId: string): ReturnType<typeof jobsOf> => jobsOf(ws, runId);
+  const ingestJobs = async (ws: string, runId: string): Promise<Jobs> => (await jobsOf(ws, runId)).ingest!;
   /**
    * validation/latest.json without the workspace's path, times, phases and the data hash (its files' names: a random tag each);
    * column means to 12 digits (DuckDB's avg adds in the order of the files' row groups, and the two executors cut files differently).
@@ -102,29 +102,34 @@ describe.skipIf(REDIS_SKIP !== null)('partitioned ingest and validate on 2 bullm
 
   it('a first run equals the local executor; ingest ran as partitions covering every bucket once', async () => {
     const [q] = await Promise.all([run(Q, true), run(L, false)]);
-    await same();
-    const jobs = await ingestJobs(Q, q.runId);
+    const [jobs] = await Promise.all([ingestJobs(Q, q.runId), same()]);
     expect(jobs.length).toBeGreaterThan(1);
     expect(jobs.length).toBeLessThanOrEqual(2); // pipeline.partitions
     expect(buckets(jobs)).toEqual([...new Set(Array.from({ length: SYMBOLS }, (_, k) => bucketOf(`S${k}`)))].sort((a, b) => a - b));
   }, 300_000);
 
   it('no new data: no partition job; one grown file: only its bucket is an ingest partition, validate checks incrementally as partitions; still equal', async () => {
-    for (const ws of [Q, L]) expect((await runCliAsync(['fetch', '-w', ws, '--json'])).json.ok).toBe(true);
+    for (const r of await Promise.all([Q, L].map((ws) => runCliAsync(['fetch', '-w', ws, '--json'])))) expect(r.json.ok, r.stderr).toBe(true);
     const idle = await run(Q, true);
     expect(idle.status.ingest).toBe('cached');
-    expect(await ingestJobs(Q, idle.runId)).toEqual([]);
+    // The idle run's jobs read while the grown file is fetched.
+    const [idleJobs] = await Promise.all([
+      ingestJobs(Q, idle.runId),
+      (async () => {
+        await appendFile(join(src, 'stocks', 'S4.csv'), line(4, 200));
+        for (const r of await Promise.all([Q, L].map((ws) => runCliAsync(['fetch', '-w', ws, '--json'])))) expect(r.json.ok, r.stderr).toBe(true);
+      })(),
+    ]);
+    expect(idleJobs).toEqual([]);
 
-    await appendFile(join(src, 'stocks', 'S4.csv'), line(4, 200));
-    for (const ws of [Q, L]) expect((await runCliAsync(['fetch', '-w', ws, '--json'])).json.ok).toBe(true);
     const [q] = await Promise.all([run(Q, true), run(L, false)]);
     expect(q.status.ingest).toBe('succeeded');
-    const jobs = await ingestJobs(Q, q.runId);
-    expect(buckets(jobs)).toEqual([bucketOf('S4')]);
+    // The run's jobs (one `runs show`) read while the outputs are compared.
+    const [jobs] = await Promise.all([jobsOf(Q, q.runId), same()]);
+    expect(buckets(jobs.ingest!)).toEqual([bucketOf('S4')]);
     expect(await report(Q)).toMatchObject({ mode: 'incremental', files_tail_read: 1, rows_kept: 1 });
     // validate checked the new row incrementally: its whole-table passes ran as partitions over every bucket.
-    expect(buckets(await jobsOf(Q, q.runId, 'validate'))).toEqual([...new Set(Array.from({ length: SYMBOLS }, (_, k) => bucketOf(`S${k}`)))].sort((a, b) => a - b));
+    expect(buckets(jobs.validate!)).toEqual([...new Set(Array.from({ length: SYMBOLS }, (_, k) => bucketOf(`S${k}`)))].sort((a, b) => a - b));
     expect(await validation(Q)).toMatchObject({ mode: 'incremental' });
-    await same();
   }, 300_000);
 });

@@ -236,9 +236,13 @@ const snapshotTables = async (ws: string, env: Record<string, string>): Promise<
   (await json<{ snapshots: { table: string }[] }>(['snapshots', '-w', ws], env)).snapshots.map((s) => s.table).sort();
 const statuses = (r: CliResult): Record<string, string> => Object.fromEntries(((r.jsonOrNull?.data?.tasks ?? []) as { name: string; status: string }[]).map((t) => [t.name, t.status]));
 const allSucceeded = Object.fromEntries(TASKS.map((t) => [t, 'succeeded']));
-/** A run `--from features` on a copy of the seed: the tasks before it are skipped (the seed ran them). */
+/** A run `--from <task>` on a copy of a seed: the tasks before it are skipped (the seed ran them). */
 const FROM = ['--from', 'features'];
-const fromSucceeded = Object.fromEntries(TASKS.map((t, i) => [t, i < TASKS.indexOf('features') ? 'skipped' : 'succeeded']));
+const succeededFrom = (task: string): Record<string, string> => Object.fromEntries(TASKS.map((t, i) => [t, i < TASKS.indexOf(task) ? 'skipped' : 'succeeded']));
+const fromSucceeded = succeededFrom('features');
+/** The faults aimed at the train job run `--from train` on a copy of the seed that also ran features (no features jobs first). */
+const FROM_TRAIN = ['--from', 'train'];
+const fromTrainSucceeded = succeededFrom('train');
 
 /** A config file for `--config`: features (and ingest) fan out as 2 partition jobs instead of the default 8.
  * Two still cover the fan-out over both workers and a redelivered partition, with 6 fewer task processes a run. */
@@ -265,18 +269,34 @@ async function tableDiff(a: string, b: string, table: 'prices' | 'features'): Pr
 const modelJson = (ws: string, id: string): Promise<Buffer> => readFile(new Workspace(ws).path(layout.modelFile(id, 'model.json')));
 
 describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
-  // fetch → ingest → validate run once (local executor); the fault scenarios run the rest of the pipeline
-  // (`--from features`: 3 jobs) on a copy, which keeps each test well under its timeout.
+  // fetch → ingest → validate run once (local executor), and features on a copy of that (seedF); the fault
+  // scenarios run the rest of the pipeline on a copy: `--from features` (features as 2 partition jobs, train,
+  // evaluate) where a features job is the one faulted, else `--from train` (train, evaluate) on a copy of seedF.
+  // The local side of the equality test is seedF's copy run `--from train`.
   let seed = '';
+  let seedF = '';
   beforeAll(async () => {
     seed = tempDirSync('scale-seed');
     const out = await ended(cli(['run', 'train', '--to', 'validate', '--json', '-w', seed], SMALL));
     expect(out.json.ok, out.stderr).toBe(true);
-  });
-  const fromSeed = async (name: string): Promise<string> => {
+    seedF = tempDirSync('scale-seedf');
+    await cp(seed, seedF, { recursive: true });
+    const f = await ended(cli(['run', 'train', '--from', 'features', '--to', 'features', '--json', '-w', seedF], SMALL));
+    expect(f.json.ok, f.stderr).toBe(true);
+  }, 120_000);
+  const fromSeed = async (name: string, from = seed): Promise<string> => {
     const ws = tempDirSync(name);
-    await cp(seed, ws, { recursive: true });
+    await cp(from, ws, { recursive: true });
     return ws;
+  };
+  /** Redis, and a run `--from train` on a copy of seedF started while 2 workers (`extra` flags) start. */
+  const trainRun = async (name: string, extra: string[] = [], o: Parameters<typeof startRedis>[0] = {}) => {
+    const r = await redis(o);
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    const ws = await fromSeed(name, seedF);
+    const run = cli(['run', 'train', '--executor', 'bullmq', ...FROM_TRAIN, '--json', '-w', ws], env);
+    const workers = await twoWorkers(env, extra);
+    return { r, env, ws, run, workers };
   };
 
   it('2 workers give the outputs of the local executor (tables value for value, model.json byte for byte)', async () => {
@@ -286,16 +306,16 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     // the model must not depend on the thread count (docs/style.md: same data, config and seed, same bytes).
     const workers = await twoWorkers(env, ['--threads', '1']);
     const queued = tempDirSync('scale-q');
-    // The local side: the seed's prices (fetch → validate ran there on the local executor), then the rest.
-    const local = await fromSeed('scale-l');
+    // The local side: the seed's prices and features (fetch → features ran there on the local executor), then the rest.
+    const local = await fromSeed('scale-l', seedF);
     // ingest and features fan out as partition jobs: 2 of them each here (pipeline.partitions; 8 by default)
     // still cover the fan-out and the alternation between workers, with 12 fewer process starts.
     const conf = await twoPartitions();
-    const [q, l] = await Promise.all([ended(cli(['run', 'train', '--executor', 'bullmq', '--config', conf, '--json', '-w', queued], env), 150_000), ended(cli(['run', 'train', ...FROM, '--json', '-w', local], SMALL), 150_000)]);
+    const [q, l] = await Promise.all([ended(cli(['run', 'train', '--executor', 'bullmq', '--config', conf, '--json', '-w', queued], env), 150_000), ended(cli(['run', 'train', ...FROM_TRAIN, '--json', '-w', local], SMALL), 150_000)]);
     expect(q.json.ok, q.stderr).toBe(true);
     expect(l.json.ok, l.stderr).toBe(true);
     expect(statuses(q)).toEqual(allSucceeded);
-    expect(statuses(l)).toEqual(fromSucceeded);
+    expect(statuses(l)).toEqual(fromTrainSucceeded);
 
     for (const t of ['prices', 'features'] as const) {
       const d = await tableDiff(queued, local, t);
@@ -328,11 +348,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
   }, 200_000);
 
   it('a worker SIGKILLed mid-job: its job goes to the other worker after the lock expires; one model version', async () => {
-    const r = await redis();
-    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
-    const workers = await twoWorkers(env, ['--lock-seconds', '2']);
-    const ws = await fromSeed('scale-kill');
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...(await fromFeatures()), '--json', '-w', ws], env);
+    const { env, ws, run, workers } = await trainRun('scale-kill', ['--lock-seconds', '2']);
     const { w: victim, child } = await runningOn(workers, 'train');
     signal(victim.pid, 'SIGKILL');
     const other = workers.find((w) => w !== victim)!;
@@ -340,7 +356,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
 
     const out = await ended(run);
     expect(out.json.ok, out.stderr).toBe(true);
-    expect(statuses(out)).toEqual(fromSucceeded);
+    expect(statuses(out)).toEqual(fromTrainSucceeded);
     const [tasks, ms] = await Promise.all([runTasks(ws, String(out.json.data.run_id), env), models(ws, env)]);
     expect(tasks.train!.workers?.map((x) => [x.worker, x.claims])).toEqual([[other.id, 2]]);
     expect(took(other, 'train').map((t) => t.claims)).toEqual([2]);
@@ -419,15 +435,10 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     expect(snapshots).toEqual(['features', 'prices']); // one snapshot per table: the seed's ingest, Y's features
     const view = (await readdir(join(ws, 'tables', 'features'), { recursive: true })).map(String).filter((n) => n.endsWith('.parquet'));
     expect((await storeFiles()).map((n) => n.split('/').pop()).sort()).toEqual(view.map((n) => n.split('/').pop()).sort());
-  });
+  }, 120_000); // two redeliveries and a train run twice: past 60 s on a loaded machine (each wait above is bounded)
 
   it('a runner SIGKILLed mid-job: the job completes on its worker; run --resume re-attaches to it', async () => {
-    const r = await redis();
-    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
-    const workers = await twoWorkers(env);
-    const ws = await fromSeed('scale-runner');
-    const from = await fromFeatures();
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...from, '--json', '-w', ws], env);
+    const { env, ws, run, workers } = await trainRun('scale-runner');
     const { w } = await runningOn(workers, 'train');
     signal(run.child.pid!, 'SIGKILL');
     await run.done;
@@ -439,10 +450,10 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     );
 
     // --debug: the runner's info log says when it re-attaches.
-    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', ...from.slice(FROM.length), '--debug', '--json', '-w', ws], env));
+    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', '--debug', '--json', '-w', ws], env));
     expect(resumed.json.ok, resumed.stderr).toBe(true);
     expect(resumed.json.data.resumed).toBe(true);
-    expect(statuses(resumed)).toEqual(fromSucceeded);
+    expect(statuses(resumed)).toEqual(fromTrainSucceeded);
     expect(resumed.stderr).toContain('re-attached to a job queued before');
     expect(workers.map((x) => done(x, 'train'))).toEqual(workers.map((x) => (x === w ? 1 : 0)));
     const [tasks, ms] = await Promise.all([runTasks(ws, String(resumed.json.data.run_id), env), models(ws, env)]);
@@ -451,18 +462,14 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
   });
 
   it('Redis SIGKILLed and restarted with its AOF while a job runs: the run finishes, the job ran once', async () => {
-    const r = await redis();
-    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
-    const workers = await twoWorkers(env);
-    const ws = await fromSeed('scale-aof');
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...(await fromFeatures()), '--json', '-w', ws], env);
+    const { r, env, ws, run, workers } = await trainRun('scale-aof');
     const { w } = await runningOn(workers, 'train');
     await r.restart();
 
     // Observed: it finishes (the AOF, fsynced at every write, kept the job and its lock; everyone reconnects).
     const out = await ended(run);
     expect(out.json.ok, out.stderr).toBe(true);
-    expect(statuses(out)).toEqual(fromSucceeded);
+    expect(statuses(out)).toEqual(fromTrainSucceeded);
     const [tasks, ms] = await Promise.all([runTasks(ws, String(out.json.data.run_id), env), models(ws, env)]);
     expect(tasks.train!.workers?.map((c) => [c.worker, c.claims])).toEqual([[w.id, 1]]);
     expect(workers.map((x) => done(x, 'train')).reduce((a, b) => a + b)).toBe(1);
@@ -470,14 +477,9 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
   });
 
   it('Redis restarted without AOF while a job runs: the run fails with SP_ERR_QUEUE_JOB_LOST; run --resume finishes with one model version', async () => {
-    const r = await redis({ aof: false });
-    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
-    const workers = await twoWorkers(env);
-    const ws = await fromSeed('scale-noaof');
     // The runner notices the loss within its watchdog's look at jobs it has not heard of (~5 s): Redis is
     // back at once, so pipeline.redis_timeout_s (an outage's limit) plays no part and keeps its default.
-    const from = await fromFeatures();
-    const run = cli(['run', 'train', '--executor', 'bullmq', ...from, '--json', '-w', ws], env);
+    const { r, env, ws, run, workers } = await trainRun('scale-noaof', [], { aof: false });
     const { w } = await runningOn(workers, 'train');
     const job = took(w, 'train')[0]!.job;
     await r.restart();
@@ -495,9 +497,9 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
       () => w.cli.stderr().slice(-2000),
     );
 
-    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', ...from.slice(FROM.length), '--json', '-w', ws], env));
+    const resumed = await ended(cli(['run', 'train', '--resume', '--executor', 'bullmq', '--json', '-w', ws], env));
     expect(resumed.json.ok, resumed.stderr).toBe(true);
-    expect(statuses(resumed)).toEqual(fromSucceeded);
+    expect(statuses(resumed)).toEqual(fromTrainSucceeded);
     // The same job id again (attempt 1 of the resumed task): its second claim, and the model of its first execution.
     const [tasks, ms] = await Promise.all([runTasks(ws, runId, env), models(ws, env)]);
     expect(tasks.train!.workers?.map((c) => c.claims)).toEqual([2]);

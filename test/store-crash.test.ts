@@ -9,7 +9,7 @@ import { Workspace } from '../src/core/workspace.js';
 import { allFiles, currentSnapshot } from '../src/registry/catalog.js';
 import { openRegistry } from '../src/registry/store.js';
 import { readTable } from '../src/store/read.js';
-import { runCli, startCli } from './helpers/cli.js';
+import { runCliAsync, startCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { sql } from './helpers/workspace.js';
 
@@ -29,8 +29,9 @@ async function appendDay(dir: string, symbols: number, i: number): Promise<void>
   for (let s = 0; s < symbols; s++) await appendFile(join(dir, 'stocks', `T${s}.csv`), `${day(i)},10.5,11,9,10,${(9.5 + s / 1000).toPrecision(17)},${2000 + s}\n`);
 }
 
-const ok = (args: string[]): Record<string, any> => {
-  const r = runCli(['--json', ...args]);
+/** Runs a command that must succeed (without blocking: a test may run independent commands side by side). */
+const ok = async (args: string[]): Promise<Record<string, any>> => {
+  const r = await runCliAsync(['--json', ...args]);
   expect(r.code, r.stdout + r.stderr).toBe(0);
   return r.json.data as Record<string, any>;
 };
@@ -55,14 +56,25 @@ describe('store under kill -9', () => {
     const symbols = 120;
     await source(src, symbols, 3000);
     const ws = join(root, 'ws');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-    ok(['ingest', '--workspace', ws]);
-    ok(['features', '--workspace', ws]);
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    await ok(['ingest', '--workspace', ws]);
+    await ok(['features', '--workspace', ws]);
     let next = 3000;
+    const full = join(root, 'full');
+    let rebuilt: Promise<unknown> = Promise.resolve();
     for (const [k, delayMs] of [50, 150, 300, 600].entries()) {
       await appendDay(src, symbols, next++);
       if (k === 2) await writeFile(join(src, 'stocks', 'T3.csv'), `${HEADER}${day(5)},1,1,1,1,1,1\n`); // a restatement too
-      ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+      await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+      if (k === 3) {
+        // The source is final: the full rebuild to compare with runs alongside the last round's kills.
+        rebuilt = (async () => {
+          await ok(['fetch', '--source', `dir:${src}`, '--workspace', full]);
+          await ok(['ingest', '--workspace', full]);
+          await ok(['features', '--workspace', full]);
+        })();
+        rebuilt.catch(() => undefined); // awaited after the loop (reported there), not unhandled if the loop fails first
+      }
       for (const cmd of ['ingest', 'features']) {
         const before = await consistent(ws, cmd === 'ingest' ? 'prices' : 'features');
         const child = startCli(['--json', cmd, '--workspace', ws]);
@@ -71,14 +83,11 @@ describe('store under kill -9', () => {
         await child.done;
         const after = await consistent(ws, cmd === 'ingest' ? 'prices' : 'features');
         expect(after === before || after === before + 1 || after > before).toBe(true);
-        ok([cmd, '--workspace', ws]); // completes (or finds the update already committed)
+        await ok([cmd, '--workspace', ws]); // completes (or finds the update already committed)
       }
     }
     // Equal to a full rebuild; files of the killed writes are not in the catalog and not in the view.
-    const full = join(root, 'full');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', full]);
-    ok(['ingest', '--workspace', full]);
-    ok(['features', '--workspace', full]);
+    await rebuilt;
     for (const table of ['prices', 'features']) {
       const [d] = await sql(`SELECT (SELECT count(*) FROM (SELECT ${cols} FROM ${view(ws, table)} EXCEPT ALL SELECT ${cols} FROM ${view(full, table)}))
         + (SELECT count(*) FROM (SELECT ${cols} FROM ${view(full, table)} EXCEPT ALL SELECT ${cols} FROM ${view(ws, table)})) AS n`);
@@ -99,12 +108,12 @@ describe('store under kill -9', () => {
     const symbols = 80;
     await source(src, symbols, 2500);
     const ws = join(root, 'ws');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-    const s1 = ok(['ingest', '--workspace', ws]).snapshot_id as number;
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const s1 = (await ok(['ingest', '--workspace', ws])).snapshot_id as number;
     await appendDay(src, symbols, 2500);
     await writeFile(join(src, 'stocks', 'T1.csv'), `${HEADER}${day(1)},2,2,2,2,2,2\n`);
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-    const s2 = ok(['ingest', '--workspace', ws]).snapshot_id as number;
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const s2 = (await ok(['ingest', '--workspace', ws])).snapshot_id as number;
     const w = new Workspace(ws);
     const count = async (snap: number): Promise<string> => {
       const t = readTable(w, 'prices', String(snap));
@@ -115,7 +124,7 @@ describe('store under kill -9', () => {
     expect(want[0]).not.toBe(want[1]);
     await appendDay(src, symbols, 2501);
     await writeFile(join(src, 'stocks', 'T2.csv'), `${HEADER}${day(2)},3,3,3,3,3,3\n`);
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
     const writer = startCli(['--json', 'ingest', '--workspace', ws]);
     let reads = 0;
     while (writer.child.exitCode === null && reads < 200) {
@@ -132,21 +141,21 @@ describe('store under kill -9', () => {
     const src = join(root, 'src');
     await source(src, 5, 50);
     const ws = join(root, 'ws');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-    const first = ok(['ingest', '--workspace', ws]);
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const first = await ok(['ingest', '--workspace', ws]);
     const headPath = join(ws, 'tables', 'prices', '_snapshot.json');
     const oldHead = await readFile(headPath, 'utf8');
     const oldFiles = await readdir(join(ws, 'tables', 'prices'), { recursive: true });
     await appendDay(src, 5, 50);
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-    const second = ok(['ingest', '--workspace', ws]);
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const second = await ok(['ingest', '--workspace', ws]);
     expect(second.snapshot_id).toBe(first.snapshot_id + 1);
     // As a kill after the catalog commit leaves it: the old head, the new snapshot's files not linked.
     await writeFile(headPath, oldHead);
     for (const f of await readdir(join(ws, 'tables', 'prices'), { recursive: true })) {
       if (String(f).endsWith('.parquet') && !oldFiles.includes(f)) await rm(join(ws, 'tables', 'prices', String(f)));
     }
-    const again = ok(['ingest', '--workspace', ws]);
+    const again = await ok(['ingest', '--workspace', ws]);
     expect(again.snapshot_id).toBe(second.snapshot_id);
     expect(JSON.parse(await readFile(headPath, 'utf8')).snapshot_id).toBe(second.snapshot_id);
     const [n] = await sql(`SELECT count(*)::INT AS n FROM ${view(ws, 'prices')}`);
