@@ -21,12 +21,19 @@ import { forecastsDue, forecastsFor, latestForecast } from '../src/registry/fore
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
-import { runCli, type CliDoc } from './helpers/cli.js';
+import { runCli, runCliAsync, type CliDoc } from './helpers/cli.js';
 import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
 import { viewSource } from './helpers/store.js';
 
 function sp(ws: string, args: string[]) {
   const r = runCli([...args, '-w', ws, '--json']);
+  const why = r.code === null ? `killed by ${r.signal ?? '?'}\n` : '';
+  return { code: r.code, json: r.json, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
+}
+
+/** `sp` without blocking, for independent commands run side by side. */
+async function spAsync(ws: string, args: string[]) {
+  const r = await runCliAsync([...args, '-w', ws, '--json']);
   const why = r.code === null ? `killed by ${r.signal ?? '?'}\n` : '';
   return { code: r.code, json: r.json, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
 }
@@ -121,7 +128,15 @@ describe('stockpipe train --task forecast', () => {
 
   it('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice; a plain features table is refused', async () => {
     const ws = await copyOfTrained();
-    const r = sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
+    const plain = await tempWorkspace();
+    // A plain (not --extended) features table, built meanwhile in another workspace.
+    const plainBuilt = (async () => {
+      for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
+        const s = await spAsync(plain, step);
+        expect(s.code, s.stderr).toBe(0);
+      }
+    })();
+    const r = await spAsync(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
     expect(r.code, r.stderr).toBe(0);
     const p = r.json.data.promotion;
     expect(p.metric).toBe('mae_adj_close');
@@ -137,11 +152,7 @@ describe('stockpipe train --task forecast', () => {
     expect(manual.code, manual.stderr).toBe(0);
     expect(manual.json.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
     expect(Number.isFinite(manual.json.data.candidate_value)).toBe(true);
-    const plain = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
-      const s = sp(plain, step);
-      expect(s.code, s.stderr).toBe(0);
-    }
+    await plainBuilt;
     const t = sp(plain, ['train', '--task', 'forecast']);
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
@@ -151,7 +162,11 @@ describe('stockpipe train --task forecast', () => {
 describe('stockpipe tune --task forecast', () => {
   it('tunes the volume booster on the validation window; train --task forecast --params-from reproduces the chosen score; a volume study is refused', async () => {
     const ws = await copyOfTrained();
-    const t = sp(ws, ['tune', '--task', 'forecast', '--trials', '3', '--max-trees', '30', '--name', 'fc', '--threads', '1']);
+    // Independent of the study: started now, checked below.
+    const refusedTune = spAsync(ws, ['tune', '--task', 'forecast', '--folds', '3']);
+    const huber = spAsync(ws, ['train', '--task', 'forecast', '--objective', 'huber', '--huber-delta', '0.1', '--trees', '20', '--threads', '1']);
+    const poisson = spAsync(ws, ['train', '--task', 'forecast', '--objective', 'poisson']);
+    const t = await spAsync(ws, ['tune', '--task', 'forecast', '--trials', '3', '--max-trees', '30', '--name', 'fc', '--threads', '1']);
     expect(t.code, t.stderr).toBe(0);
     const d = t.json.data;
     expect(d).toMatchObject({ task: 'forecast', metric: 'volume_mae_ratio', folds: 1, state: 'complete' });
@@ -173,15 +188,15 @@ describe('stockpipe tune --task forecast', () => {
     const cmp = sp(ws, ['models', 'compare', m.model_id, train.model_id]);
     expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
     expect(sp(ws, ['train', '--params-from', 'fc']).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
-    expect(sp(ws, ['tune', '--task', 'forecast', '--folds', '3']).json.error?.code).toBe('SP_ERR_USAGE');
+    expect((await refusedTune).json.error?.code).toBe('SP_ERR_USAGE');
     // --objective huber is the volume booster's (the Adj Close booster stays l2); poisson is refused there.
-    const h = sp(ws, ['train', '--task', 'forecast', '--objective', 'huber', '--huber-delta', '0.1', '--trees', '20', '--threads', '1']);
+    const h = await huber;
     expect(h.code, h.stderr).toBe(0);
     const hm = JSON.parse(readFileSync(join(h.json.data.path, 'model.json'), 'utf8'));
     expect(hm.volume.model.params).toMatchObject({ objective: 'huber', huber_delta: 0.1 });
     expect(hm.adj_close.model.params.objective).toBe('l2');
     expect(Number.isFinite(h.json.data.skill.volume)).toBe(true);
-    expect(sp(ws, ['train', '--task', 'forecast', '--objective', 'poisson']).json.error?.code).toBe('SP_ERR_USAGE');
+    expect((await poisson).json.error?.code).toBe('SP_ERR_USAGE');
   }, 180_000);
 });
 
@@ -284,11 +299,10 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
 
   it('forecast with a volume model or no forecast model fails with a code', async () => {
     const empty = await tempWorkspace();
-    const r = sp(empty, ['forecast']);
+    const ws = await copyOfTrained();
+    const [r, vol] = await Promise.all([spAsync(empty, ['forecast']), spAsync(ws, ['train', '--kind', 'naive'])]);
     expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_MODEL_NOT_FOUND');
-    const ws = await copyOfTrained();
-    const vol = sp(ws, ['train', '--kind', 'naive']);
     expect(vol.code, vol.stderr).toBe(0);
     const w = sp(ws, ['forecast', '--model', vol.json.data.model_id]);
     expect(w.code).toBe(2);

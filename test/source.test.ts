@@ -12,7 +12,7 @@ import { getPipelineRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import type { SourceRecord } from '../src/sources/workspace-source.js';
 import type { ValidationReport } from '../src/validate/types.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCliAsync } from './helpers/cli.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
 import { buildZip } from './helpers/zip-writer.js';
 import { viewSource } from './helpers/store.js';
@@ -25,6 +25,12 @@ interface Out { status: number; stderr: string; json: { ok: boolean; data?: Reco
 
 function sp(args: string[], env: Record<string, string> = {}): Out {
   const r = runCli([...args, '--json'], { env: { STOCKPIPE_THREADS: '2', ...env } });
+  return { status: r.code ?? -1, stderr: r.stderr, json: (r.jsonOrNull ?? { ok: false }) as Out['json'] };
+}
+
+/** `sp` without blocking (the two generated folders are made side by side). */
+async function spAsync(args: string[], env: Record<string, string> = {}): Promise<Out> {
+  const r = await runCliAsync([...args, '--json'], { env: { STOCKPIPE_THREADS: '2', ...env } });
   return { status: r.code ?? -1, stderr: r.stderr, json: (r.jsonOrNull ?? { ok: false }) as Out['json'] };
 }
 
@@ -58,7 +64,7 @@ async function copyOfFilled(): Promise<string> {
 /** A Kaggle-layout folder from the synthetic generator (12 symbols × 2 years, the given seed). */
 async function kaggleFolder(seed: number, dest: string): Promise<void> {
   const gen = join(root, `gen-${seed}`);
-  const f = sp(['fetch', '--symbols', '12', '--years', '2', '--seed', String(seed), '-w', gen]);
+  const f = await spAsync(['fetch', '--symbols', '12', '--years', '2', '--seed', String(seed), '-w', gen]);
   expect(f.status, f.stderr).toBe(0);
   await cp(join(gen, 'raw', 'synthetic', 'data'), dest, { recursive: true });
 }
@@ -67,8 +73,7 @@ beforeAll(async () => {
   root = await tempWorkspace('source');
   real = join(root, 'real');
   other = join(root, 'other');
-  await kaggleFolder(5, real);
-  await kaggleFolder(6, other);
+  await Promise.all([kaggleFolder(5, real), kaggleFolder(6, other)]);
   filled = join(root, 'ws');
   const fetch = sp(['fetch', '--source', `dir:${real}`, '-w', filled]);
   const run = sp(['run', 'train', '-w', filled]);
