@@ -140,6 +140,7 @@ async function storeFiles(ws: string): Promise<string[]> {
   return out;
 }
 
+// The tests run side by side and wait for the pool's children too: their timeouts only bound a hang.
 describe('partitioned features builds', () => {
   it.concurrent('plan → 3 partitions → commit equals a plain full build, value for value', async () => {
     const { root, ws } = await seeded('fpart-full');
@@ -172,7 +173,7 @@ describe('partitioned features builds', () => {
     // The next plan has nothing to do, and a plain `features` agrees.
     expect(plan(ws)).toMatchObject({ cached: true, changed_buckets: [], kept_buckets: buckets });
     expect((await ok(['features', '--workspace', ws, '--window', WINDOW])).cached).toBe(true);
-  }, 120_000);
+  }, 240_000);
 
   it.concurrent('after appended days and an emptied bucket: only those buckets run, and the result equals a full rebuild', async () => {
     const { root, stocks, src, ws } = await setup('fpart-inc');
@@ -217,7 +218,7 @@ describe('partitioned features builds', () => {
     expect(await compare(ws, full)).toEqual({ diff: 0, rows: [f.rows, f.rows] });
     expect(r.rows).toBe(f.rows);
     expect(plan(ws).cached).toBe(true);
-  }, 180_000);
+  }, 240_000);
 
   it.concurrent('--extended partitions (one run into a stage used before) equal a plain `features --extended`, every column', async () => {
     const { root, ws } = await seeded('fpart-ext');
@@ -243,7 +244,7 @@ describe('partitioned features builds', () => {
     expect([Number(r!.n), r!.ra]).toEqual([0, r!.rb]);
     const [cols] = await sql(`SELECT count(*)::INT AS n FROM (DESCRIBE ${all(ws)})`);
     expect(cols!.n).toBeGreaterThan(12);
-  }, 120_000);
+  }, 240_000);
 
   it.concurrent('a replayed commit (same commit_key) commits nothing and returns the same report', async () => {
     const { root, ws } = await seeded('fpart-replay');
@@ -262,7 +263,7 @@ describe('partitioned features builds', () => {
     const c = await ok(['features', '--workspace', ws, '--commit-stage', planFile]);
     expect(featureSnapshots(ws).length).toBe(1);
     expect({ ...c, seconds: 0 }).toEqual({ ...a, seconds: 0, cached: true });
-  }, 120_000);
+  }, 240_000);
 
   it.concurrent('a missing manifest or stages that do not cover the plan exactly: SP_ERR_FEATURES_STAGE, nothing committed, no file in the store', async () => {
     const { root, ws } = await seeded('fpart-bad');
@@ -285,7 +286,7 @@ describe('partitioned features builds', () => {
     // A bad plan file.
     await writeFile(join(root, 'garbage.json'), '{"version": 1');
     expect((await failure(['features', '--workspace', ws, '--commit-stage', join(root, 'garbage.json')])).code).toBe('SP_ERR_FEATURES_STAGE');
-  }, 120_000);
+  }, 240_000);
 
   it.concurrent('a plan overtaken by another snapshot: SP_ERR_STORE_CONFLICT and nothing of the stages in the store', async () => {
     const { root, ws } = await seeded('fpart-stale');
@@ -296,7 +297,7 @@ describe('partitioned features builds', () => {
     expect((await failure(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'late', p, stages)])).code).toBe('SP_ERR_STORE_CONFLICT');
     expect(featureSnapshots(ws).map((s) => s.id)).toEqual([plain.snapshot_id]);
     expect(await storeFiles(ws)).toEqual(before);
-  }, 120_000);
+  }, 240_000);
 
   it.concurrent('a prices snapshot that changed no bucket: an empty commit records it, and the next plan is cached', async () => {
     const { root, ws } = await seeded('fpart-empty');
@@ -318,7 +319,7 @@ describe('partitioned features builds', () => {
     expect(snaps.length).toBe(2);
     expect(snaps[0]!.files).toBe(snaps[1]!.files);
     expect(plan(ws).cached).toBe(true);
-  }, 120_000);
+  }, 240_000);
 
   it.concurrent('--buckets of buckets without prices rows stages no file; bad --buckets and missing partition flags are usage errors', async () => {
     const { root, ws } = await setup('fpart-usage', 4);
@@ -334,5 +335,5 @@ describe('partitioned features builds', () => {
     expect((await failure(['features', '--workspace', ws, '--buckets', '1', '--stage', join(root, 'x')])).code).toBe('SP_ERR_USAGE');
     expect((await failure([...base, '--buckets', '1', '--force'])).code).toBe('SP_ERR_USAGE');
     expect((await failure(['features', '--workspace', ws, '--buckets', '1', '--stage', join(root, 'x'), '--prices-snapshot', '999', '--lineage', '2'])).code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
-  }, 120_000);
+  }, 240_000);
 });

@@ -57,10 +57,11 @@ beforeAll(async () => {
   await cp(ws, pristine, { recursive: true });
 }, 180_000);
 
-// The describe blocks run side by side, the tests of each one at a time. Tests that add models or
-// move aliases work in copies; the shared workspace only gets forecasts (one block writes them).
+// The describe blocks run side by side, the tests of each one at a time (timeouts only bound a hang).
+// Tests that add models or move aliases work in copies; the shared workspace only gets forecasts
+// (one block writes them).
 
-describe.concurrent('stockpipe features --extended', () => {
+describe.concurrent('stockpipe features --extended', { timeout: 180_000 }, () => {
   it.sequential('keeps every plain column and adds the lagged ones; a plain rebuild is a different cache key', async () => {
     const cols = (await sql(`DESCRIBE SELECT * FROM ${viewSource(ws, 'features')}`)).map((c) => c.column_name);
     for (const c of ['Symbol', 'Date', 'Adj Close', 'Volume', 'vol_moving_avg', 'adj_close_rolling_med', 'ret_1', 'vol_20', 'log_volume', 'dow']) expect(cols).toContain(c);
@@ -93,7 +94,7 @@ describe.concurrent('stockpipe features --extended', () => {
   });
 });
 
-describe.concurrent('stockpipe train --task forecast', () => {
+describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () => {
   it.sequential('reports skill against persistence (finite), the baselines, and registers kind forecast under forecast_champion', async () => {
     expect(train.kind).toBe('forecast');
     expect(train.split).toMatchObject({ kind: 'time', leaky: false, on: 'target_day' });
@@ -161,7 +162,7 @@ describe.concurrent('stockpipe train --task forecast', () => {
   });
 });
 
-describe.concurrent('stockpipe tune --task forecast', () => {
+describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () => {
   it.sequential('tunes the volume booster on the validation window; train --task forecast --params-from reproduces the chosen score; a volume study is refused', async () => {
     const ws = await copyOfTrained();
     // Independent of the study: started now, checked below.
@@ -173,11 +174,15 @@ describe.concurrent('stockpipe tune --task forecast', () => {
     const d = t.json.data;
     expect(d).toMatchObject({ task: 'forecast', metric: 'volume_mae_ratio', folds: 1, state: 'complete' });
     expect(d.settings.data.test_from).toBe(train.split.test_from);
+    // Three readers of the finished study, side by side.
+    const [again, r, mismatch] = await Promise.all([
+      sp(ws, ['tune', '--resume', 'fc', '--threads', '1']),
+      sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--threads', '1']),
+      sp(ws, ['train', '--params-from', 'fc']),
+    ]);
     // --resume takes the task from the study: a complete study runs nothing again.
-    const again = await sp(ws, ['tune', '--resume', 'fc', '--threads', '1']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json.data).toMatchObject({ task: 'forecast', evaluated: 0, reused: d.evaluated, best: { number: d.best.number, score: d.best.score } });
-    const r = await sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--threads', '1']);
     expect(r.code, r.stderr).toBe(0);
     const m = r.json.data;
     expect(m.study).toMatchObject({ study_id: d.study_id, trial: d.best.number, same_data: true });
@@ -189,7 +194,7 @@ describe.concurrent('stockpipe tune --task forecast', () => {
     expect(1 - metrics.valid.skill_volume).toBeCloseTo(d.best.score, 10);
     const cmp = await sp(ws, ['models', 'compare', m.model_id, train.model_id]);
     expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
-    expect((await sp(ws, ['train', '--params-from', 'fc'])).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
+    expect(mismatch.json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
     expect((await refusedTune).json.error?.code).toBe('SP_ERR_USAGE');
     // --objective huber is the volume booster's (the Adj Close booster stays l2); poisson is refused there.
     const h = await huber;
@@ -202,7 +207,7 @@ describe.concurrent('stockpipe tune --task forecast', () => {
   }, 180_000);
 });
 
-describe.concurrent('stockpipe forecast and GET /forecast/:symbol', () => {
+describe.concurrent('stockpipe forecast and GET /forecast/:symbol', { timeout: 180_000 }, () => {
   it.sequential('writes one row per symbol for the next NYSE trading day after its last bar', async () => {
     const r = await sp(ws, ['forecast']);
     expect(r.code, r.stderr).toBe(0);
@@ -312,7 +317,7 @@ describe.concurrent('stockpipe forecast and GET /forecast/:symbol', () => {
   });
 });
 
-describe.concurrent('train --task forecast: inputs binned while loading', () => {
+describe.concurrent('train --task forecast: inputs binned while loading', { timeout: 180_000 }, () => {
   it.sequential('the training rows binned group by group as they are read give the same frame hash, model and metrics as inputs held whole', async () => {
     const w = new Workspace(ws);
     const t = featuresRead(w);

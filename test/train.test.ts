@@ -30,8 +30,9 @@ async function featured(): Promise<string> {
   return ws;
 }
 
-// Each test trains in its own workspace: they run side by side.
-describe.concurrent('stockpipe train / evaluate / models', () => {
+// Each test trains in its own workspace: they run side by side, and wait for the pool's children too
+// (the timeouts only bound a hang).
+describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 }, () => {
   it('trains a gbdt with the §10.1 fields, writes the four artifacts, registers and promotes it', async () => {
     const ws = await featured();
     const r = await sp(ws, ['train', '--trees', '30', '--promote-if-better']);
@@ -216,5 +217,5 @@ describe.concurrent('stockpipe train / evaluate / models', () => {
     expect(p.champion_value).not.toBe(first.json.data.metrics.gbdt.rmse_log); // measured on the new rows
     expect(p.candidate_value).toBe(second.json.data.cv_rmse_log); // the candidate's own CV score
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
-  }, 120_000);
+  }, 240_000);
 });
