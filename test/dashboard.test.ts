@@ -3,7 +3,8 @@
  * pipeline runs, every view renders without console errors, the symbol search draws a chart, the
  * predict form shows the API's answer, promoting from the page moves the alias, and a running run
  * updates live when it finishes. Screenshots go to test-output/dashboard/. Skips without Chromium. */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -14,7 +15,7 @@ import { writeForecasts } from '../src/registry/forecasts.js';
 import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { tagsOf } from '../src/registry/tags.js';
-import { runCli, startCli, waitForJsonLine } from './helpers/cli.js';
+import { runCli, runCliAsync, startCli, waitForJsonLine } from './helpers/cli.js';
 import { finishRun, seedPipelineRuns } from './helpers/pipeline-runs.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -28,28 +29,47 @@ let ws = '';
 let url = '';
 let server: ChildProcess | undefined;
 let browser: Browser | undefined;
+/** Chromium starting (beforeAll starts it first and takes it last; afterAll closes it even when the setup failed). */
+let launching: Promise<Browser> | undefined;
 let runs: { finished: string; running: string };
 let models: { gbdt: string; poly: string };
 let validation: { status: string; anomalies: { code: string; severity: string }[] };
 const problems: string[] = [];
 
+const SMALL = { STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' };
+
 /** Runs a CLI command on the workspace; a failure fails the setup with its stderr. */
 function sp(...args: string[]): string {
-  const r = runCli([...args, '-w', ws, '--quiet', '--json'], { env: { STOCKPIPE_SYMBOLS: '20', STOCKPIPE_YEARS: '2' } });
+  const r = runCli([...args, '-w', ws, '--quiet', '--json'], { env: SMALL });
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+/** `sp` without blocking (the setup builds the client, starts Chromium and runs the pipelines side by side). */
+async function spAsync(...args: string[]): Promise<string> {
+  const r = await runCliAsync([...args, '-w', ws, '--quiet', '--json'], { env: SMALL });
   expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r.stdout;
 }
 
 beforeAll(async () => {
   if (!have) return;
-  execFileSync(process.execPath, [join(root, 'tools', 'build-dashboard.mjs'), '--quiet']);
+  const built = promisify(execFile)(process.execPath, [join(root, 'tools', 'build-dashboard.mjs'), '--quiet']);
+  built.catch(() => undefined); // awaited (and reported) below
+  const { chromium } = await import('playwright-core');
+  launching = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  launching.catch(() => undefined); // awaited (and reported) below
   ws = await tempDir('dash-e2e');
   // Real pipelines on small synthetic data: train (fetch → … → register, with a real validation
-  // report) and daily (extended features, the forecast model, forecasts, monitor).
-  sp('run', 'train');
-  sp('run', 'daily');
-  const gbdt = (JSON.parse(sp('models', 'show', 'champion')) as { data: { id: string } }).data.id;
-  const poly = (JSON.parse(sp('train', '--kind', 'polyreg')) as { data: { model_id: string } }).data.model_id;
+  // report) and daily (extended features, the forecast model, forecasts, monitor). The daily run
+  // does not retrain (nothing here shows a retrained model; test/monitor.test.ts covers it).
+  await spAsync('run', 'train');
+  const noRetrain = join(ws, 'no-retrain.config.json');
+  await writeFile(noRetrain, JSON.stringify({ monitor: { retrain_on_alert: false } }));
+  await spAsync('run', 'daily', '--config', noRetrain);
+  const [shown, trained] = await Promise.all([spAsync('models', 'show', 'champion'), spAsync('train', '--kind', 'polyreg')]);
+  const gbdt = (JSON.parse(shown) as { data: { id: string } }).data.id;
+  const poly = (JSON.parse(trained) as { data: { model_id: string } }).data.model_id;
   models = { gbdt, poly };
   // Matured forecasts for the monitoring view: the forecast model's predictions re-stated as made the
   // day before each symbol's last bar (the synthetic source has no new day to wait for), then monitor.
@@ -61,19 +81,20 @@ beforeAll(async () => {
   } finally {
     reg.close();
   }
-  sp('monitor');
+  await spAsync('monitor');
   validation = JSON.parse(await readFile(join(ws, 'validation', 'latest.json'), 'utf8')) as { status: string; anomalies: { code: string; severity: string }[] };
   runs = await seedPipelineRuns(ws);
 
+  await built;
   const serving = startCli(['serve', '--port', '0', '--json', '--quiet', '--poll-ms', '200', '-w', ws]);
   server = serving.child;
   url = (await waitForJsonLine<{ data: { url: string } }>(serving)).data.url;
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launching;
   await mkdir(shots, { recursive: true });
 }, 180_000);
 
 afterAll(async () => {
+  browser ??= await launching?.catch(() => undefined);
   await browser?.close();
   if (server && server.exitCode === null) {
     const exit = new Promise((res) => server!.once('exit', res));

@@ -12,7 +12,7 @@ import { liveFiles, listSnapshots, nextSnapshotId } from '../src/registry/catalo
 import { openRegistry } from '../src/registry/store.js';
 import { bucketOf } from '../src/store/partition.js';
 import { TableWrite } from '../src/store/write.js';
-import { runCli } from './helpers/cli.js';
+import { cliPool } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { sql } from './helpers/workspace.js';
 
@@ -33,14 +33,17 @@ async function writeSymbol(stocks: string, k: number, from: number, to: number):
   await writeFile(join(stocks, `S${k}.csv`), text);
 }
 
-const ok = (args: string[]): Record<string, any> => {
-  const res = runCli(['--json', ...args]);
+/** The CLI without blocking: the tests (each in its own folders), a plan's partitions and the reference build run side by side, three children at most. */
+const cli = cliPool(3);
+
+const ok = async (args: string[]): Promise<Record<string, any>> => {
+  const res = await cli(['--json', ...args]);
   expect(res.code, res.stdout + res.stderr).toBe(0);
   return res.json.data as Record<string, any>;
 };
 
-const failure = (args: string[]): { code: string } => {
-  const res = runCli(['--json', ...args]);
+const failure = async (args: string[]): Promise<{ code: string }> => {
+  const res = await cli(['--json', ...args]);
   expect(res.code, res.stdout + res.stderr).not.toBe(0);
   return res.json.error!;
 };
@@ -64,8 +67,8 @@ async function setup(name: string, n = SYMBOLS.length): Promise<{ root: string; 
   await mkdir(stocks, { recursive: true });
   for (let k = 0; k < n; k++) await writeSymbol(stocks, k, 0, 60 + ((k * 13) % 41));
   const ws = join(root, 'ws');
-  ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-  ok(['ingest', '--workspace', ws]);
+  await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+  await ok(['ingest', '--workspace', ws]);
   return { root, stocks, src, ws };
 }
 
@@ -86,14 +89,14 @@ async function seeded(name: string): Promise<{ root: string; src: string; ws: st
 /** The reference for a workspace copied from the seed: another copy of it with a plain `features` (full build). */
 async function plainFromSeed(dir: string, extended = false): Promise<Record<string, any>> {
   await cp(seed.ws, dir, { recursive: true });
-  return ok(['features', '--workspace', dir, '--window', WINDOW, ...(extended ? ['--extended'] : [])]);
+  return await ok(['features', '--workspace', dir, '--window', WINDOW, ...(extended ? ['--extended'] : [])]);
 }
 
 /** A workspace built from scratch from `src` with a plain `features` (the reference). */
-function fullRebuild(src: string, ws: string): Record<string, any> {
-  ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-  ok(['ingest', '--workspace', ws]);
-  return ok(['features', '--workspace', ws, '--window', WINDOW]);
+async function fullRebuild(src: string, ws: string): Promise<Record<string, any>> {
+  await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+  await ok(['ingest', '--workspace', ws]);
+  return await ok(['features', '--workspace', ws, '--window', WINDOW]);
 }
 
 function plan(ws: string, force = false): FeaturePartitionPlan {
@@ -107,12 +110,12 @@ function plan(ws: string, force = false): FeaturePartitionPlan {
 }
 
 /** Runs the plan's changed buckets as `groups` partitions (round robin) into stage folders; returns the stage folders and their --json data. */
-function runPartitions(ws: string, p: FeaturePartitionPlan, stageRoot: string, groups = 3): { stages: string[]; data: Record<string, any>[] } {
+async function runPartitions(ws: string, p: FeaturePartitionPlan, stageRoot: string, groups = 3): Promise<{ stages: string[]; data: Record<string, any>[] }> {
   const parts = Array.from({ length: Math.min(groups, p.changed_buckets.length) }, (_, g) => p.changed_buckets.filter((_, i) => i % groups === g));
   const stages = parts.map((_, g) => join(stageRoot, `p${g}`));
-  const data = parts.map((buckets, g) =>
+  const data = await Promise.all(parts.map((buckets, g) =>
     ok(['features', '--workspace', ws, '--threads', '1', '--window', WINDOW, '--buckets', buckets.join(','), '--stage', stages[g]!, '--prices-snapshot', String(p.prices_snapshot), '--lineage', String(p.lineage_id)]),
-  );
+  ));
   return { stages, data };
 }
 
@@ -137,13 +140,14 @@ async function storeFiles(ws: string): Promise<string[]> {
   return out;
 }
 
+// The tests run side by side and wait for the pool's children too: their timeouts only bound a hang.
 describe('partitioned features builds', () => {
-  it('plan → 3 partitions → commit equals a plain full build, value for value', async () => {
+  it.concurrent('plan → 3 partitions → commit equals a plain full build, value for value', async () => {
     const { root, ws } = await seeded('fpart-full');
     const p = plan(ws);
     const buckets = [...new Set(SYMBOLS.map(bucketOf))].sort((a, b) => a - b);
     expect(p).toMatchObject({ cached: false, changed_buckets: buckets, kept_buckets: [], window: 5, extended: false });
-    const { stages, data } = runPartitions(ws, p, join(root, 'stage'));
+    const { stages, data } = await runPartitions(ws, p, join(root, 'stage'));
     expect(stages.length).toBe(3);
     for (const d of data) {
       expect(d.lineage_id).toBe(p.lineage_id);
@@ -153,7 +157,7 @@ describe('partitioned features builds', () => {
     // Nothing entered the catalog or the store.
     expect(featureSnapshots(ws)).toEqual([]);
     expect(await storeFiles(ws)).toEqual([]);
-    const r = ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'run-1', p, stages)]);
+    const r = await ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'run-1', p, stages)]);
     expect(r).toMatchObject({ mode: 'partitioned', partitions: 3, snapshot_id: p.lineage_id, prices_snapshot: p.prices_snapshot, cached: false });
     expect(r.rows).toBe(data.reduce((a, d) => a + d.rows, 0));
     expect(r.rows_with_features).toBe(data.reduce((a, d) => a + d.rows_with_features, 0));
@@ -168,32 +172,32 @@ describe('partitioned features builds', () => {
     expect(r.rows_with_features).toBe(f.rows_with_features);
     // The next plan has nothing to do, and a plain `features` agrees.
     expect(plan(ws)).toMatchObject({ cached: true, changed_buckets: [], kept_buckets: buckets });
-    expect(ok(['features', '--workspace', ws, '--window', WINDOW]).cached).toBe(true);
-  }, 120_000);
+    expect((await ok(['features', '--workspace', ws, '--window', WINDOW])).cached).toBe(true);
+  }, 240_000);
 
-  it('after appended days and an emptied bucket: only those buckets run, and the result equals a full rebuild', async () => {
+  it.concurrent('after appended days and an emptied bucket: only those buckets run, and the result equals a full rebuild', async () => {
     const { root, stocks, src, ws } = await setup('fpart-inc');
     const p0 = plan(ws);
-    const first = runPartitions(ws, p0, join(root, 'stage0'));
-    ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan0.json'), 'run-0', p0, first.stages)]);
+    const first = await runPartitions(ws, p0, join(root, 'stage0'));
+    await ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan0.json'), 'run-0', p0, first.stages)]);
     // A new day for three symbols; every symbol of one other bucket removed.
     const appended = [2, 7, 11];
     for (const k of appended) await appendFile(join(stocks, `S${k}.csv`), line(k, 200));
     const gone = SYMBOLS.map(bucketOf).find((b) => !appended.some((k) => bucketOf(`S${k}`) === b))!;
     const removed = SYMBOLS.filter((s) => bucketOf(s) === gone);
     for (const s of removed) await rm(join(stocks, `${s}.csv`));
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-    expect(ok(['ingest', '--workspace', ws]).mode).toBe('incremental');
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    expect((await ok(['ingest', '--workspace', ws])).mode).toBe('incremental');
     const p = plan(ws);
     const want = [...new Set([...appended.map((k) => bucketOf(`S${k}`)), gone])].sort((a, b) => a - b);
     expect(p.cached).toBe(false);
     expect(p.changed_buckets).toEqual(want);
     expect(p.kept_buckets).toEqual([...new Set(SYMBOLS.map(bucketOf))].filter((b) => !want.includes(b)).sort((a, b) => a - b));
     const keptBefore = await storeFiles(ws);
-    const { stages, data } = runPartitions(ws, p, join(root, 'stage1'));
+    const { stages, data } = await runPartitions(ws, p, join(root, 'stage1'));
     // The emptied bucket's partition has no files.
     expect(data.flatMap((d) => d.files).some((f: { bucket: number }) => f.bucket === gone)).toBe(false);
-    const r = ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan1.json'), 'run-1', p, stages)]);
+    const r = await ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan1.json'), 'run-1', p, stages)]);
     expect(r).toMatchObject({ mode: 'partitioned', partitions: stages.length, snapshot_id: p.lineage_id });
     const [snap] = featureSnapshots(ws);
     expect(snap!.operation).toBe('restate');
@@ -210,29 +214,28 @@ describe('partitioned features builds', () => {
     }
     expect(live.some((f) => f.partition === part(gone))).toBe(false);
     const full = join(root, 'full');
-    const f = fullRebuild(src, full);
+    const f = await fullRebuild(src, full);
     expect(await compare(ws, full)).toEqual({ diff: 0, rows: [f.rows, f.rows] });
     expect(r.rows).toBe(f.rows);
     expect(plan(ws).cached).toBe(true);
-  }, 180_000);
+  }, 240_000);
 
-  it('--extended partitions (one run into a stage used before) equal a plain `features --extended`, every column', async () => {
+  it.concurrent('--extended partitions (one run into a stage used before) equal a plain `features --extended`, every column', async () => {
     const { root, ws } = await seeded('fpart-ext');
     const w = new Workspace(ws);
     const reg = openRegistry(w);
     const p = planFeaturePartitions(w, reg, { window: Number(WINDOW), extended: true, force: false });
     reg.close();
     const stage = join(root, 'stage');
-    const run = (buckets: number[], dir: string): Record<string, any> =>
+    const run = (buckets: number[], dir: string): Promise<Record<string, any>> =>
       ok(['features', '--workspace', ws, '--extended', '--window', WINDOW, '--buckets', buckets.join(','), '--stage', dir, '--prices-snapshot', String(p.prices_snapshot), '--lineage', String(p.lineage_id)]);
     // The first stage is used for other buckets first: a run clears what an earlier one left.
-    run([p.changed_buckets[1]!], join(stage, 'a'));
+    await run([p.changed_buckets[1]!], join(stage, 'a'));
     const half = Math.ceil(p.changed_buckets.length / 2);
-    const a = run(p.changed_buckets.slice(0, half), join(stage, 'a'));
-    const b = run(p.changed_buckets.slice(half), join(stage, 'b'));
+    const [a, b] = await Promise.all([run(p.changed_buckets.slice(0, half), join(stage, 'a')), run(p.changed_buckets.slice(half), join(stage, 'b'))]);
     expect((await readdir(join(stage, 'a'))).length).toBe(a.files.length + 1);
     expect(a.extended && b.extended).toBe(true);
-    ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'x', p, [join(stage, 'a'), join(stage, 'b')])]);
+    await ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'x', p, [join(stage, 'a'), join(stage, 'b')])]);
     const full = join(root, 'full');
     await plainFromSeed(full, true);
     const all = (x: string): string => `SELECT * EXCLUDE (_snapshot_id) FROM ${view(x)}`;
@@ -241,34 +244,34 @@ describe('partitioned features builds', () => {
     expect([Number(r!.n), r!.ra]).toEqual([0, r!.rb]);
     const [cols] = await sql(`SELECT count(*)::INT AS n FROM (DESCRIBE ${all(ws)})`);
     expect(cols!.n).toBeGreaterThan(12);
-  }, 120_000);
+  }, 240_000);
 
-  it('a replayed commit (same commit_key) commits nothing and returns the same report', async () => {
+  it.concurrent('a replayed commit (same commit_key) commits nothing and returns the same report', async () => {
     const { root, ws } = await seeded('fpart-replay');
     const p = plan(ws);
-    const { stages } = runPartitions(ws, p, join(root, 'stage'), 2);
+    const { stages } = await runPartitions(ws, p, join(root, 'stage'), 2);
     const planFile = await writePlan(join(root, 'plan.json'), 'key-A', p, stages);
-    const a = ok(['features', '--workspace', ws, '--commit-stage', planFile]);
+    const a = await ok(['features', '--workspace', ws, '--commit-stage', planFile]);
     // The stages were moved into the store: a replay must not need them.
     await rm(join(root, 'stage'), { recursive: true });
-    const b = ok(['features', '--workspace', ws, '--commit-stage', planFile]);
+    const b = await ok(['features', '--workspace', ws, '--commit-stage', planFile]);
     expect(featureSnapshots(ws).length).toBe(1);
     expect({ ...b, seconds: 0, cached: false }).toEqual({ ...a, seconds: 0 });
     expect(b.cached).toBe(true);
     // A crash between the commit and the report: the replay writes the report from the catalog.
     await rm(join(ws, 'tables', 'features.report.json'));
-    const c = ok(['features', '--workspace', ws, '--commit-stage', planFile]);
+    const c = await ok(['features', '--workspace', ws, '--commit-stage', planFile]);
     expect(featureSnapshots(ws).length).toBe(1);
     expect({ ...c, seconds: 0 }).toEqual({ ...a, seconds: 0, cached: true });
-  }, 120_000);
+  }, 240_000);
 
-  it('a missing manifest or stages that do not cover the plan exactly: SP_ERR_FEATURES_STAGE, nothing committed, no file in the store', async () => {
+  it.concurrent('a missing manifest or stages that do not cover the plan exactly: SP_ERR_FEATURES_STAGE, nothing committed, no file in the store', async () => {
     const { root, ws } = await seeded('fpart-bad');
     const p = plan(ws);
-    const { stages } = runPartitions(ws, p, join(root, 'stage'));
+    const { stages } = await runPartitions(ws, p, join(root, 'stage'));
     const check = async (name: string, body: { plan?: FeaturePartitionPlan; stages: string[] }, code = 'SP_ERR_FEATURES_STAGE'): Promise<void> => {
       const planFile = await writePlan(join(root, `${name}.json`), name, body.plan ?? p, body.stages);
-      expect(failure(['features', '--workspace', ws, '--commit-stage', planFile]).code, name).toBe(code);
+      expect((await failure(['features', '--workspace', ws, '--commit-stage', planFile])).code, name).toBe(code);
       expect(featureSnapshots(ws), name).toEqual([]);
       expect(await storeFiles(ws), name).toEqual([]);
     };
@@ -282,25 +285,25 @@ describe('partitioned features builds', () => {
     for (const s of [stages[0]!, stages[2]!]) expect((await readdir(s)).includes('_manifest.json')).toBe(true);
     // A bad plan file.
     await writeFile(join(root, 'garbage.json'), '{"version": 1');
-    expect(failure(['features', '--workspace', ws, '--commit-stage', join(root, 'garbage.json')]).code).toBe('SP_ERR_FEATURES_STAGE');
-  }, 120_000);
+    expect((await failure(['features', '--workspace', ws, '--commit-stage', join(root, 'garbage.json')])).code).toBe('SP_ERR_FEATURES_STAGE');
+  }, 240_000);
 
-  it('a plan overtaken by another snapshot: SP_ERR_STORE_CONFLICT and nothing of the stages in the store', async () => {
+  it.concurrent('a plan overtaken by another snapshot: SP_ERR_STORE_CONFLICT and nothing of the stages in the store', async () => {
     const { root, ws } = await seeded('fpart-stale');
     const p = plan(ws);
-    const { stages } = runPartitions(ws, p, join(root, 'stage'), 2);
-    const plain = ok(['features', '--workspace', ws, '--window', WINDOW]); // takes the plan's lineage id
+    const { stages } = await runPartitions(ws, p, join(root, 'stage'), 2);
+    const plain = await ok(['features', '--workspace', ws, '--window', WINDOW]); // takes the plan's lineage id
     const before = await storeFiles(ws);
-    expect(failure(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'late', p, stages)]).code).toBe('SP_ERR_STORE_CONFLICT');
+    expect((await failure(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan.json'), 'late', p, stages)])).code).toBe('SP_ERR_STORE_CONFLICT');
     expect(featureSnapshots(ws).map((s) => s.id)).toEqual([plain.snapshot_id]);
     expect(await storeFiles(ws)).toEqual(before);
-  }, 120_000);
+  }, 240_000);
 
-  it('a prices snapshot that changed no bucket: an empty commit records it, and the next plan is cached', async () => {
+  it.concurrent('a prices snapshot that changed no bucket: an empty commit records it, and the next plan is cached', async () => {
     const { root, ws } = await seeded('fpart-empty');
     const p0 = plan(ws);
-    const first = runPartitions(ws, p0, join(root, 'stage0'), 1);
-    ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan0.json'), 'run-0', p0, first.stages)]);
+    const first = await runPartitions(ws, p0, join(root, 'stage0'), 1);
+    await ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan0.json'), 'run-0', p0, first.stages)]);
     // A prices snapshot that adds and removes no file (as a commit of nothing new would).
     const w = new Workspace(ws);
     const reg = openRegistry(w);
@@ -310,27 +313,27 @@ describe('partitioned features builds', () => {
     reg.close();
     const p = plan(ws);
     expect(p).toMatchObject({ cached: false, changed_buckets: [], prices_snapshot: pricesNow });
-    const r = ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan1.json'), 'run-1', p, [])]);
+    const r = await ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan1.json'), 'run-1', p, [])]);
     expect(r).toMatchObject({ mode: 'partitioned', partitions: 0, prices_snapshot: pricesNow, rows_computed: 0 });
     const snaps = featureSnapshots(ws);
     expect(snaps.length).toBe(2);
     expect(snaps[0]!.files).toBe(snaps[1]!.files);
     expect(plan(ws).cached).toBe(true);
-  }, 120_000);
+  }, 240_000);
 
-  it('--buckets of buckets without prices rows stages no file; bad --buckets and missing partition flags are usage errors', async () => {
+  it.concurrent('--buckets of buckets without prices rows stages no file; bad --buckets and missing partition flags are usage errors', async () => {
     const { root, ws } = await setup('fpart-usage', 4);
     const p = plan(ws);
     const empty = Array.from({ length: 16 }, (_, b) => b).filter((b) => !SYMBOLS.slice(0, 4).some((s) => bucketOf(s) === b));
     expect(empty.length).toBeGreaterThan(0);
-    const d = ok(['features', '--workspace', ws, '--buckets', empty.join(','), '--stage', join(root, 'e'), '--prices-snapshot', String(p.prices_snapshot), '--lineage', String(p.lineage_id)]);
+    const d = await ok(['features', '--workspace', ws, '--buckets', empty.join(','), '--stage', join(root, 'e'), '--prices-snapshot', String(p.prices_snapshot), '--lineage', String(p.lineage_id)]);
     expect(d).toMatchObject({ files: [], rows: 0, rows_with_features: 0, buckets: empty });
     expect(await readdir(join(root, 'e'))).toEqual(['_manifest.json']);
     const base = ['features', '--workspace', ws, '--stage', join(root, 'x'), '--prices-snapshot', String(p.prices_snapshot), '--lineage', String(p.lineage_id)];
-    expect(failure([...base, '--buckets', '16']).code).toBe('SP_ERR_USAGE');
-    expect(failure([...base, '--buckets', '1,1']).code).toBe('SP_ERR_USAGE');
-    expect(failure(['features', '--workspace', ws, '--buckets', '1', '--stage', join(root, 'x')]).code).toBe('SP_ERR_USAGE');
-    expect(failure([...base, '--buckets', '1', '--force']).code).toBe('SP_ERR_USAGE');
-    expect(failure(['features', '--workspace', ws, '--buckets', '1', '--stage', join(root, 'x'), '--prices-snapshot', '999', '--lineage', '2']).code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
-  }, 120_000);
+    expect((await failure([...base, '--buckets', '16'])).code).toBe('SP_ERR_USAGE');
+    expect((await failure([...base, '--buckets', '1,1'])).code).toBe('SP_ERR_USAGE');
+    expect((await failure(['features', '--workspace', ws, '--buckets', '1', '--stage', join(root, 'x')])).code).toBe('SP_ERR_USAGE');
+    expect((await failure([...base, '--buckets', '1', '--force'])).code).toBe('SP_ERR_USAGE');
+    expect((await failure(['features', '--workspace', ws, '--buckets', '1', '--stage', join(root, 'x'), '--prices-snapshot', '999', '--lineage', '2'])).code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
+  }, 240_000);
 });

@@ -21,46 +21,56 @@ import { forecastsDue, forecastsFor, latestForecast } from '../src/registry/fore
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
-import { runCli, type CliDoc } from './helpers/cli.js';
+import { runCliAsync, type CliDoc } from './helpers/cli.js';
 import { silentLog, sql, tempWorkspace } from './helpers/workspace.js';
 import { viewSource } from './helpers/store.js';
 
-function sp(ws: string, args: string[]) {
-  const r = runCli([...args, '-w', ws, '--json']);
+
+/** Runs the CLI without blocking: the describe blocks below run side by side, and so do independent commands of one test. */
+async function sp(ws: string, args: string[]) {
+  const r = await runCliAsync([...args, '-w', ws, '--json']);
   const why = r.code === null ? `killed by ${r.signal ?? '?'}\n` : '';
   return { code: r.code, json: r.json, stderr: `${args.join(' ')}: ${why}${r.stderr}` };
 }
 
 let ws = '';
+/** A copy of `ws` as beforeAll left it, never written: what copyOfTrained copies (`ws` may be written meanwhile). */
+let pristine = '';
 let train: CliDoc['data'] = {};
 /** A private copy of the trained workspace, for tests that add models or move aliases. */
 async function copyOfTrained(): Promise<string> {
   const w = await tempWorkspace('forecast');
-  await cp(ws, w, { recursive: true });
+  await cp(pristine, w, { recursive: true });
   return w;
 }
 
 beforeAll(async () => {
   ws = await tempWorkspace('forecast-base');
   for (const step of [['fetch', '--symbols', '30', '--years', '3'], ['ingest'], ['features', '--extended']]) {
-    const r = sp(ws, step);
+    const r = await sp(ws, step);
     expect(r.code, r.stderr).toBe(0);
   }
-  const r = sp(ws, ['train', '--task', 'forecast', '--trees', '40', '--promote-if-better']);
+  const r = await sp(ws, ['train', '--task', 'forecast', '--trees', '40', '--promote-if-better']);
   expect(r.code, r.stderr).toBe(0);
   train = r.json.data;
+  pristine = await tempWorkspace('forecast-pristine');
+  await cp(ws, pristine, { recursive: true });
 }, 180_000);
 
-describe('stockpipe features --extended', () => {
-  it('keeps every plain column and adds the lagged ones; a plain rebuild is a different cache key', async () => {
+// The describe blocks run side by side, the tests of each one at a time (timeouts only bound a hang).
+// Tests that add models or move aliases work in copies; the shared workspace only gets forecasts
+// (one block writes them).
+
+describe.concurrent('stockpipe features --extended', { timeout: 180_000 }, () => {
+  it.sequential('keeps every plain column and adds the lagged ones; a plain rebuild is a different cache key', async () => {
     const cols = (await sql(`DESCRIBE SELECT * FROM ${viewSource(ws, 'features')}`)).map((c) => c.column_name);
     for (const c of ['Symbol', 'Date', 'Adj Close', 'Volume', 'vol_moving_avg', 'adj_close_rolling_med', 'ret_1', 'vol_20', 'log_volume', 'dow']) expect(cols).toContain(c);
-    const again = sp(ws, ['features', '--extended']);
+    const again = await sp(ws, ['features', '--extended']);
     expect(again.json.data.cached).toBe(true);
     expect(again.json.data.extended).toBe(true);
   });
 
-  it('the written lagged columns equal the kernel run on each symbol\'s own rows (nulls where NaN)', async () => {
+  it.sequential('the written lagged columns equal the kernel run on each symbol\'s own rows (nulls where NaN)', async () => {
     const rows = await sql(`SELECT "Symbol" AS s, "Date" AS d, "High" AS h, "Low" AS l, "Adj Close" AS a, "Volume"::DOUBLE AS v, ${EXTENDED_COLUMNS.map((c) => `"${c}"`).join(', ')} FROM ${viewSource(ws, 'features')} ORDER BY 1, 2`);
     const bySymbol = new Map<string, Record<string, unknown>[]>();
     for (const r of rows) bySymbol.set(String(r.s), [...(bySymbol.get(String(r.s)) ?? []), r]);
@@ -84,8 +94,8 @@ describe('stockpipe features --extended', () => {
   });
 });
 
-describe('stockpipe train --task forecast', () => {
-  it('reports skill against persistence (finite), the baselines, and registers kind forecast under forecast_champion', async () => {
+describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () => {
+  it.sequential('reports skill against persistence (finite), the baselines, and registers kind forecast under forecast_champion', async () => {
     expect(train.kind).toBe('forecast');
     expect(train.split).toMatchObject({ kind: 'time', leaky: false, on: 'target_day' });
     expect(train.rows_train).toBeGreaterThan(0);
@@ -106,22 +116,30 @@ describe('stockpipe train --task forecast', () => {
     for (const f of ['model.json', 'metrics.json', 'training.log', 'card.md']) expect(existsSync(join(train.path, f)), f).toBe(true);
     const text = await readFile(join(train.path, 'model.json'), 'utf8');
     expect(forecastToJSON(forecastFromJSON(text, 'model.json'))).toBe(text);
-    const list = sp(ws, ['models', 'list']).json.data as { id: string; kind: string; aliases: string[] }[];
+    const list = (await sp(ws, ['models', 'list'])).json.data as { id: string; kind: string; aliases: string[] }[];
     expect(list.find((x) => x.id === train.model_id)).toMatchObject({ kind: 'forecast', aliases: ['forecast_champion'] });
     expect(list.some((x) => x.aliases.includes('champion'))).toBe(false);
   });
 
-  it('evaluate re-scores the forecast model on its test slice: the same numbers as training, next to persistence', async () => {
-    const e = sp(ws, ['evaluate', train.model_id]);
+  it.sequential('evaluate re-scores the forecast model on its test slice: the same numbers as training, next to persistence', async () => {
+    const e = await sp(ws, ['evaluate', train.model_id]);
     expect(e.code, e.stderr).toBe(0);
     expect(e.json.data).toMatchObject({ model_id: train.model_id, kind: 'forecast', test: train.test });
     for (const k of ['forecast', 'persistence', 'vol_ma_20']) expect(Object.keys(e.json.data.metrics)).toContain(k);
     for (const m of ['mae_adj_close', 'mae_volume', 'skill_adj_close', 'skill_volume']) expect(e.json.data.metrics.forecast[m]).toBeCloseTo(train.metrics.forecast[m], 9);
   });
 
-  it('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice; a plain features table is refused', async () => {
+  it.sequential('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice; a plain features table is refused', async () => {
     const ws = await copyOfTrained();
-    const r = sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
+    const plain = await tempWorkspace();
+    // A plain (not --extended) features table, built meanwhile in another workspace.
+    const plainBuilt = (async () => {
+      for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
+        const s = await sp(plain, step);
+        expect(s.code, s.stderr).toBe(0);
+      }
+    })();
+    const r = await sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
     expect(r.code, r.stderr).toBe(0);
     const p = r.json.data.promotion;
     expect(p.metric).toBe('mae_adj_close');
@@ -133,34 +151,38 @@ describe('stockpipe train --task forecast', () => {
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
     // models promote defaults to the forecast metric for a forecast model.
     const notHolder = r.json.data.promotion.promoted ? train.model_id : r.json.data.model_id;
-    const manual = sp(ws, ['models', 'promote', notHolder, '--alias', 'forecast_champion', '--force']);
+    const manual = await sp(ws, ['models', 'promote', notHolder, '--alias', 'forecast_champion', '--force']);
     expect(manual.code, manual.stderr).toBe(0);
     expect(manual.json.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
     expect(Number.isFinite(manual.json.data.candidate_value)).toBe(true);
-    const plain = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
-      const s = sp(plain, step);
-      expect(s.code, s.stderr).toBe(0);
-    }
-    const t = sp(plain, ['train', '--task', 'forecast']);
+    await plainBuilt;
+    const t = await sp(plain, ['train', '--task', 'forecast']);
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
   });
 });
 
-describe('stockpipe tune --task forecast', () => {
-  it('tunes the volume booster on the validation window; train --task forecast --params-from reproduces the chosen score; a volume study is refused', async () => {
+describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () => {
+  it.sequential('tunes the volume booster on the validation window; train --task forecast --params-from reproduces the chosen score; a volume study is refused', async () => {
     const ws = await copyOfTrained();
-    const t = sp(ws, ['tune', '--task', 'forecast', '--trials', '3', '--max-trees', '30', '--name', 'fc', '--threads', '1']);
+    // Independent of the study: started now, checked below.
+    const refusedTune = sp(ws, ['tune', '--task', 'forecast', '--folds', '3']);
+    const huber = sp(ws, ['train', '--task', 'forecast', '--objective', 'huber', '--huber-delta', '0.1', '--trees', '20', '--threads', '1']);
+    const poisson = sp(ws, ['train', '--task', 'forecast', '--objective', 'poisson']);
+    const t = await sp(ws, ['tune', '--task', 'forecast', '--trials', '3', '--max-trees', '30', '--name', 'fc', '--threads', '1']);
     expect(t.code, t.stderr).toBe(0);
     const d = t.json.data;
     expect(d).toMatchObject({ task: 'forecast', metric: 'volume_mae_ratio', folds: 1, state: 'complete' });
     expect(d.settings.data.test_from).toBe(train.split.test_from);
+    // Three readers of the finished study, side by side.
+    const [again, r, mismatch] = await Promise.all([
+      sp(ws, ['tune', '--resume', 'fc', '--threads', '1']),
+      sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--threads', '1']),
+      sp(ws, ['train', '--params-from', 'fc']),
+    ]);
     // --resume takes the task from the study: a complete study runs nothing again.
-    const again = sp(ws, ['tune', '--resume', 'fc', '--threads', '1']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.json.data).toMatchObject({ task: 'forecast', evaluated: 0, reused: d.evaluated, best: { number: d.best.number, score: d.best.score } });
-    const r = sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--threads', '1']);
     expect(r.code, r.stderr).toBe(0);
     const m = r.json.data;
     expect(m.study).toMatchObject({ study_id: d.study_id, trial: d.best.number, same_data: true });
@@ -170,24 +192,24 @@ describe('stockpipe tune --task forecast', () => {
     expect(card).toContain(d.study_id);
     const metrics = JSON.parse(readFileSync(join(m.path, 'metrics.json'), 'utf8'));
     expect(1 - metrics.valid.skill_volume).toBeCloseTo(d.best.score, 10);
-    const cmp = sp(ws, ['models', 'compare', m.model_id, train.model_id]);
+    const cmp = await sp(ws, ['models', 'compare', m.model_id, train.model_id]);
     expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
-    expect(sp(ws, ['train', '--params-from', 'fc']).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
-    expect(sp(ws, ['tune', '--task', 'forecast', '--folds', '3']).json.error?.code).toBe('SP_ERR_USAGE');
+    expect(mismatch.json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
+    expect((await refusedTune).json.error?.code).toBe('SP_ERR_USAGE');
     // --objective huber is the volume booster's (the Adj Close booster stays l2); poisson is refused there.
-    const h = sp(ws, ['train', '--task', 'forecast', '--objective', 'huber', '--huber-delta', '0.1', '--trees', '20', '--threads', '1']);
+    const h = await huber;
     expect(h.code, h.stderr).toBe(0);
     const hm = JSON.parse(readFileSync(join(h.json.data.path, 'model.json'), 'utf8'));
     expect(hm.volume.model.params).toMatchObject({ objective: 'huber', huber_delta: 0.1 });
     expect(hm.adj_close.model.params.objective).toBe('l2');
     expect(Number.isFinite(h.json.data.skill.volume)).toBe(true);
-    expect(sp(ws, ['train', '--task', 'forecast', '--objective', 'poisson']).json.error?.code).toBe('SP_ERR_USAGE');
+    expect((await poisson).json.error?.code).toBe('SP_ERR_USAGE');
   }, 180_000);
 });
 
-describe('stockpipe forecast and GET /forecast/:symbol', () => {
-  it('writes one row per symbol for the next NYSE trading day after its last bar', async () => {
-    const r = sp(ws, ['forecast']);
+describe.concurrent('stockpipe forecast and GET /forecast/:symbol', { timeout: 180_000 }, () => {
+  it.sequential('writes one row per symbol for the next NYSE trading day after its last bar', async () => {
+    const r = await sp(ws, ['forecast']);
     expect(r.code, r.stderr).toBe(0);
     const d = r.json.data;
     const reg = openRegistry(ws, { readonly: true });
@@ -212,13 +234,13 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
       reg.close();
     }
     // Running again replaces (same model, symbol, target day): still one row per symbol.
-    expect(sp(ws, ['forecast']).code).toBe(0);
+    expect((await sp(ws, ['forecast'])).code).toBe(0);
     const n = await sqliteCount(ws);
     expect(n).toBe(last.length);
   });
 
-  it('serves the latest forecast (200), history, 404 SP_ERR_FORECAST_NOT_FOUND, 405 and 400 as JSON errors', async () => {
-    const f = sp(ws, ['forecast']); // replaces the same rows if another test wrote them already
+  it.sequential('serves the latest forecast (200), history, 404 SP_ERR_FORECAST_NOT_FOUND, 405 and 400 as JSON errors', async () => {
+    const f = await sp(ws, ['forecast']); // replaces the same rows if another test wrote them already
     expect(f.code, f.stderr).toBe(0);
     const holder = new ChampionHolder(ws, silentLog);
     await holder.refresh();
@@ -251,7 +273,7 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
     }
   });
 
-  it('stockpipe forecast computes every input of a last bar exactly as training computed it for that row (market means included)', async () => {
+  it.sequential('stockpipe forecast computes every input of a last bar exactly as training computed it for that row (market means included)', async () => {
     const w = new Workspace(ws);
     const t = featuresRead(w);
     const db = await openDuckDB(w.duckdbSettings());
@@ -282,22 +304,21 @@ describe('stockpipe forecast and GET /forecast/:symbol', () => {
     }
   });
 
-  it('forecast with a volume model or no forecast model fails with a code', async () => {
+  it.sequential('forecast with a volume model or no forecast model fails with a code', async () => {
     const empty = await tempWorkspace();
-    const r = sp(empty, ['forecast']);
+    const ws = await copyOfTrained();
+    const [r, vol] = await Promise.all([sp(empty, ['forecast']), sp(ws, ['train', '--kind', 'naive'])]);
     expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_MODEL_NOT_FOUND');
-    const ws = await copyOfTrained();
-    const vol = sp(ws, ['train', '--kind', 'naive']);
     expect(vol.code, vol.stderr).toBe(0);
-    const w = sp(ws, ['forecast', '--model', vol.json.data.model_id]);
+    const w = await sp(ws, ['forecast', '--model', vol.json.data.model_id]);
     expect(w.code).toBe(2);
     expect(w.json.error!.code).toBe('SP_ERR_USAGE');
   });
 });
 
-describe('train --task forecast: inputs binned while loading', () => {
-  it('the training rows binned group by group as they are read give the same frame hash, model and metrics as inputs held whole', async () => {
+describe.concurrent('train --task forecast: inputs binned while loading', { timeout: 180_000 }, () => {
+  it.sequential('the training rows binned group by group as they are read give the same frame hash, model and metrics as inputs held whole', async () => {
     const w = new Workspace(ws);
     const t = featuresRead(w);
     const db = await openDuckDB(w.duckdbSettings());

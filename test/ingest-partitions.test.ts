@@ -13,7 +13,7 @@ import { type IngestPartitionPlan, planIngestPartitions } from '../src/etl/inges
 import { listSnapshots } from '../src/registry/catalog.js';
 import { openRegistry } from '../src/registry/store.js';
 import { bucketOf } from '../src/store/partition.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { sql } from './helpers/workspace.js';
 
@@ -32,13 +32,14 @@ async function writeSymbol(stocks: string, k: number, to: number): Promise<void>
   await writeFile(join(stocks, `S${k}.csv`), k === 5 ? HEADER : text);
 }
 
-const ok = (args: string[]): Record<string, any> => {
-  const res = runCli(['--json', ...args]);
+/** Runs the CLI without blocking: independent commands (a plan's partitions, the two workspaces, the two tests) run side by side. */
+const ok = async (args: string[]): Promise<Record<string, any>> => {
+  const res = await runCliAsync(['--json', ...args]);
   expect(res.code, res.stdout + res.stderr).toBe(0);
   return res.json.data as Record<string, any>;
 };
-const failure = (args: string[]): string => {
-  const res = runCli(['--json', ...args]);
+const failure = async (args: string[]): Promise<string> => {
+  const res = await runCliAsync(['--json', ...args]);
   expect(res.code, res.stdout + res.stderr).not.toBe(0);
   return String(res.json.error!.code);
 };
@@ -60,10 +61,10 @@ async function partitioned(ws: string, p: IngestPartitionPlan, dir: string, key:
   await writeFile(planFile, JSON.stringify(p));
   const sets = Array.from({ length: Math.min(groups, p.changed_buckets.length) }, (_, g) => p.changed_buckets.filter((_, i) => i % groups === g));
   const stages = sets.map((_, g) => join(dir, `p${g}`));
-  const parts = sets.map((b, g) => ok(['ingest', '-w', ws, '--threads', '1', '--plan', planFile, '--buckets', b.join(','), '--stage', stages[g]!]));
+  const parts = await Promise.all(sets.map((b, g) => ok(['ingest', '-w', ws, '--threads', '1', '--plan', planFile, '--buckets', b.join(','), '--stage', stages[g]!])));
   const commit = join(dir, 'commit.json');
   await writeFile(commit, JSON.stringify({ version: 1, commit_key: key, plan: p, stages }));
-  return { report: ok(['ingest', '-w', ws, '--commit-stage', commit]), commit, parts };
+  return { report: await ok(['ingest', '-w', ws, '--commit-stage', commit]), commit, parts };
 }
 
 const snapshots = (ws: string): number[] => {
@@ -85,7 +86,8 @@ async function diff(a: string, b: string): Promise<{ only: number; rows: number 
 const masked = (r: Record<string, any>): Record<string, any> => ({ ...r, output: '', seconds: 0 });
 
 describe('partitioned ingest', () => {
-  it('full, then incremental (grown, restated, removed, new), then touched-unchanged: the report and the table equal a plain ingest; replays commit nothing', async () => {
+  // The two tests use their own folders: side by side.
+  it.concurrent('full, then incremental (grown, restated, removed, new), then touched-unchanged: the report and the table equal a plain ingest; replays commit nothing', async () => {
     const root = await tempDir('ipart');
     const stocks = join(root, 'src', 'stocks');
     await mkdir(stocks, { recursive: true });
@@ -93,24 +95,23 @@ describe('partitioned ingest', () => {
     await writeFile(join(root, 'src', 'symbols_valid_meta.csv'), `Symbol,Security Name\n${Array.from({ length: N }, (_, k) => (k % 3 === 0 ? '' : `S${k},Company ${k}\n`)).join('')}`);
     const P = join(root, 'p');
     const L = join(root, 'l');
-    const fetchBoth = (): void => {
-      for (const ws of [P, L]) ok(['fetch', '--source', `dir:${join(root, 'src')}`, '-w', ws]);
+    const fetchBoth = async (): Promise<void> => {
+      await Promise.all([P, L].map((ws) => ok(['fetch', '--source', `dir:${join(root, 'src')}`, '-w', ws])));
     };
-    fetchBoth();
+    await fetchBoth();
 
     // A first ingest: every bucket with a file, one overwrite snapshot.
     const p0 = await plan(P);
     expect(p0).toMatchObject({ mode: 'full', cached: false, single: false, base_snapshot: null, files: N });
     expect(p0.changed_buckets).toEqual([...new Set(Array.from({ length: N }, (_, k) => bucketOf(`S${k}`)))].sort((a, b) => a - b));
-    const first = await partitioned(P, p0, join(root, 's0'), 'run-0');
-    const local0 = ok(['ingest', '-w', L]);
+    const [first, local0] = await Promise.all([partitioned(P, p0, join(root, 's0'), 'run-0'), ok(['ingest', '-w', L])]);
     expect(local0.rows_dropped.malformed + local0.rows_dropped.duplicate).toBeGreaterThan(1);
     expect(masked(first.report)).toEqual(masked(local0));
     expect(await diff(P, L)).toEqual({ only: 0, rows: local0.table_rows });
     expect(first.parts.reduce((a, d) => a + d.rows_read, 0)).toBe(local0.rows_read);
 
     // A replay of the same commit: nothing new, the same report.
-    const again = ok(['ingest', '-w', P, '--commit-stage', first.commit]);
+    const again = await ok(['ingest', '-w', P, '--commit-stage', first.commit]);
     expect(snapshots(P)).toEqual([first.report.snapshot_id]);
     expect({ ...masked(again), cached: false }).toEqual(masked(first.report));
 
@@ -121,29 +122,27 @@ describe('partitioned ingest', () => {
     await writeFile(join(stocks, 'S7.csv'), s7.join('\n'));
     await rm(join(stocks, 'S11.csv'));
     await writeSymbol(stocks, 30, 12);
-    fetchBoth();
+    await fetchBoth();
     const p1 = await plan(P);
     expect(p1).toMatchObject({ mode: 'incremental', cached: false, base_snapshot: first.report.snapshot_id });
     expect(p1.changed_buckets).toEqual([...new Set(['S2', 'S7', 'S11', 'S30'].map(bucketOf))].sort((a, b) => a - b));
-    const second = await partitioned(P, p1, join(root, 's1'), 'run-1', 2);
-    const local1 = ok(['ingest', '-w', L]);
+    const [second, local1] = await Promise.all([partitioned(P, p1, join(root, 's1'), 'run-1', 2), ok(['ingest', '-w', L])]);
     expect(local1).toMatchObject({ mode: 'incremental', files_tail_read: 1 });
     expect(masked(second.report)).toEqual(masked(local1));
     expect(await diff(P, L)).toEqual({ only: 0, rows: local1.table_rows });
     expect(snapshots(P)).toEqual(snapshots(L));
 
     // Nothing new: the plan is cached (no partition to run).
-    fetchBoth();
+    await fetchBoth();
     expect(await plan(P)).toMatchObject({ cached: true, changed_buckets: [] });
 
     // A file touched but unchanged: its bucket is read again, no new snapshot, only its state.
     const t = new Date(Date.now() + 5000);
     await utimes(join(stocks, 'S4.csv'), t, t);
-    fetchBoth();
+    await fetchBoth();
     const p2 = await plan(P);
     expect(p2.changed_buckets).toEqual([bucketOf('S4')]);
-    const third = await partitioned(P, p2, join(root, 's2'), 'run-2');
-    const local2 = ok(['ingest', '-w', L]);
+    const [third, local2] = await Promise.all([partitioned(P, p2, join(root, 's2'), 'run-2'), ok(['ingest', '-w', L])]);
     expect(local2.mode).toBe('unchanged');
     expect(masked(third.report)).toEqual(masked(local2));
     expect(snapshots(P)).toEqual(snapshots(L));
@@ -151,35 +150,35 @@ describe('partitioned ingest', () => {
     expect(await plan(P)).toMatchObject({ cached: true });
   }, 180_000);
 
-  it('stages that do not cover the plan, or a plan overtaken by another ingest: nothing committed', async () => {
+  it.concurrent('stages that do not cover the plan, or a plan overtaken by another ingest: nothing committed', async () => {
     const root = await tempDir('ipart-bad');
     const stocks = join(root, 'src', 'stocks');
     await mkdir(stocks, { recursive: true });
     for (let k = 0; k < 8; k++) await writeSymbol(stocks, k, 20);
     const ws = join(root, 'ws');
-    ok(['fetch', '--source', `dir:${join(root, 'src')}`, '-w', ws]);
+    await ok(['fetch', '--source', `dir:${join(root, 'src')}`, '-w', ws]);
     const p = await plan(ws);
     const dir = join(root, 's');
     await mkdir(dir);
     await writeFile(join(dir, 'plan.json'), JSON.stringify(p));
     const stage = join(dir, 'a');
-    ok(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--buckets', p.changed_buckets.slice(1).join(','), '--stage', stage]);
+    await ok(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--buckets', p.changed_buckets.slice(1).join(','), '--stage', stage]);
     const commit = async (name: string, stages: string[], q = p): Promise<string> => {
       const f = join(dir, `${name}.json`);
       await writeFile(f, JSON.stringify({ version: 1, commit_key: name, plan: q, stages }));
       return f;
     };
-    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('missing', [stage])])).toBe('SP_ERR_PARTITION_STAGE');
-    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('twice', [stage, stage])])).toBe('SP_ERR_PARTITION_STAGE');
-    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('other', [stage], { ...p, lineage_id: p.lineage_id + 1 })])).toBe('SP_ERR_PARTITION_STAGE');
+    expect(await failure(['ingest', '-w', ws, '--commit-stage', await commit('missing', [stage])])).toBe('SP_ERR_PARTITION_STAGE');
+    expect(await failure(['ingest', '-w', ws, '--commit-stage', await commit('twice', [stage, stage])])).toBe('SP_ERR_PARTITION_STAGE');
+    expect(await failure(['ingest', '-w', ws, '--commit-stage', await commit('other', [stage], { ...p, lineage_id: p.lineage_id + 1 })])).toBe('SP_ERR_PARTITION_STAGE');
     expect(snapshots(ws)).toEqual([]);
     // A bucket outside the plan, and a partition without all its flags: usage errors.
-    expect(failure(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--buckets', String([...Array(16).keys()].find((b) => !p.changed_buckets.includes(b))), '--stage', join(dir, 'x')])).toBe('SP_ERR_USAGE');
-    expect(failure(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--stage', join(dir, 'x')])).toBe('SP_ERR_USAGE');
+    expect(await failure(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--buckets', String([...Array(16).keys()].find((b) => !p.changed_buckets.includes(b))), '--stage', join(dir, 'x')])).toBe('SP_ERR_USAGE');
+    expect(await failure(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--stage', join(dir, 'x')])).toBe('SP_ERR_USAGE');
     // A plain ingest lands meanwhile: the partitioned commit is stale.
-    ok(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--buckets', String(p.changed_buckets[0]), '--stage', join(dir, 'b')]);
-    const plain = ok(['ingest', '-w', ws]);
-    expect(failure(['ingest', '-w', ws, '--commit-stage', await commit('late', [join(dir, 'b'), stage])])).toBe('SP_ERR_STORE_CONFLICT');
+    await ok(['ingest', '-w', ws, '--plan', join(dir, 'plan.json'), '--buckets', String(p.changed_buckets[0]), '--stage', join(dir, 'b')]);
+    const plain = await ok(['ingest', '-w', ws]);
+    expect(await failure(['ingest', '-w', ws, '--commit-stage', await commit('late', [join(dir, 'b'), stage])])).toBe('SP_ERR_STORE_CONFLICT');
     expect(snapshots(ws)).toEqual([plain.snapshot_id]);
   }, 120_000);
 });

@@ -35,9 +35,19 @@ async function championModelJson(ws: string): Promise<string> {
   }
 }
 
-describe('stockpipe run train', () => {
+// Every test has its own workspace: they run side by side.
+describe.concurrent('stockpipe run train', () => {
   it('runs end to end, then is all cached; a SIGKILLed run resumes to the same outputs', async () => {
     const a = await tempWorkspace('run-a');
+    const b = await tempWorkspace('run-b');
+    // Workspace a (run, cached, summary, plan) and workspace b (killed, resumed) side by side.
+    const [onA, onB] = await Promise.allSettled([runsOnA(a), killedAndResumed(b)]);
+    for (const r of [onA, onB]) if (r.status === 'rejected') throw r.reason;
+    for (const t of ['prices', 'features'] as const) expect(await tableDigest(b, t), t).toBe(await tableDigest(a, t));
+    expect(await championModelJson(b)).toBe(await championModelJson(a));
+  }, 240_000);
+
+  async function runsOnA(a: string): Promise<void> {
     const first = await cli(['run', 'train', '--json', '-w', a]).done;
     expect(first.json.ok, first.stderr).toBe(true);
     expect(statuses(first)).toEqual({ fetch: 'succeeded', ingest: 'succeeded', validate: 'succeeded', features: 'succeeded', train: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
@@ -50,9 +60,10 @@ describe('stockpipe run train', () => {
     expect(text.stdout).toMatch(/^ {2}baselines: polyreg rmse_log \d\.\d{4}, RMSE \S+; naive rmse_log \d\.\d{4}, RMSE \S+$/m);
     const plan = await cli(['run', 'train', '--dry-run', '--json', '-w', a]).done;
     expect((plan.json.data?.tasks as { name: string; action: string }[]).map((t) => t.action)).toEqual(['run', 'cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
+  }
 
-    // Kill the runner (SIGKILL, no cleanup) while a task is running, then resume.
-    const b = await tempWorkspace('run-b');
+  /** Kills the runner (SIGKILL, no cleanup) while a task is running, then resumes. */
+  async function killedAndResumed(b: string): Promise<void> {
     const victim = cli(['run', 'train', '--json', '-w', b]);
     let killedAt: string | null = null;
     for (let i = 0; i < 3000 && killedAt === null; i++) {
@@ -81,9 +92,7 @@ describe('stockpipe run train', () => {
     const run = getPipelineRun(reg, String(resumed.json.data?.run_id))!;
     reg.close();
     expect(run.tasks.find((t) => t.task === 'ingest')!.attempts).toBe(1);
-    for (const t of ['prices', 'features'] as const) expect(await tableDigest(b, t), t).toBe(await tableDigest(a, t));
-    expect(await championModelJson(b)).toBe(await championModelJson(a));
-  }, 240_000);
+  }
 
   it('a second run on a busy workspace refuses with SP_ERR_PIPELINE_LOCKED; nothing is corrupted', async () => {
     const ws = await tempWorkspace('run-lock');

@@ -12,7 +12,7 @@ import { getPipelineRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import type { SourceRecord } from '../src/sources/workspace-source.js';
 import type { ValidationReport } from '../src/validate/types.js';
-import { runCli } from './helpers/cli.js';
+import { runCliAsync } from './helpers/cli.js';
 import { sql, tempWorkspace } from './helpers/workspace.js';
 import { buildZip } from './helpers/zip-writer.js';
 import { viewSource } from './helpers/store.js';
@@ -23,8 +23,10 @@ const SMALL = { STOCKPIPE_SYMBOLS: '12', STOCKPIPE_YEARS: '2' };
 
 interface Out { status: number; stderr: string; json: { ok: boolean; data?: Record<string, unknown>; error?: { code: string; message: string; hint: string } } }
 
-function sp(args: string[], env: Record<string, string> = {}): Out {
-  const r = runCli([...args, '--json'], { env: { STOCKPIPE_THREADS: '2', ...env } });
+
+/** Runs the CLI without blocking: the two generated folders are made side by side, and the default-path test runs beside the others. */
+async function sp(args: string[], env: Record<string, string> = {}): Promise<Out> {
+  const r = await runCliAsync([...args, '--json'], { env: { STOCKPIPE_THREADS: '2', ...env } });
   return { status: r.code ?? -1, stderr: r.stderr, json: (r.jsonOrNull ?? { ok: false }) as Out['json'] };
 }
 
@@ -58,7 +60,7 @@ async function copyOfFilled(): Promise<string> {
 /** A Kaggle-layout folder from the synthetic generator (12 symbols × 2 years, the given seed). */
 async function kaggleFolder(seed: number, dest: string): Promise<void> {
   const gen = join(root, `gen-${seed}`);
-  const f = sp(['fetch', '--symbols', '12', '--years', '2', '--seed', String(seed), '-w', gen]);
+  const f = await sp(['fetch', '--symbols', '12', '--years', '2', '--seed', String(seed), '-w', gen]);
   expect(f.status, f.stderr).toBe(0);
   await cp(join(gen, 'raw', 'synthetic', 'data'), dest, { recursive: true });
 }
@@ -67,16 +69,17 @@ beforeAll(async () => {
   root = await tempWorkspace('source');
   real = join(root, 'real');
   other = join(root, 'other');
-  await kaggleFolder(5, real);
-  await kaggleFolder(6, other);
+  await Promise.all([kaggleFolder(5, real), kaggleFolder(6, other)]);
   filled = join(root, 'ws');
-  const fetch = sp(['fetch', '--source', `dir:${real}`, '-w', filled]);
-  const run = sp(['run', 'train', '-w', filled]);
+  const fetch = await sp(['fetch', '--source', `dir:${real}`, '-w', filled]);
+  const run = await sp(['run', 'train', '-w', filled]);
   filledBy = { fetch, run, realSymbols: await symbolsOf(real) };
 }, 360_000);
 
-describe('a workspace remembers its source', () => {
-  it('filled from dir:, a plain `run train` uses dir: (not the synthetic default)', async () => {
+// The two blocks run side by side (the default path has its own workspace and source); the tests of
+// the first one run one at a time (one of them replaces the dir: folder the others read).
+describe.concurrent('a workspace remembers its source', () => {
+  it.sequential('filled from dir:, a plain `run train` uses dir: (not the synthetic default)', async () => {
     const ws = filled; // read only
     const { fetch: f, run: r } = filledBy;
     expect(f.status, f.stderr).toBe(0);
@@ -91,7 +94,7 @@ describe('a workspace remembers its source', () => {
     expect(champion(ws).holder).not.toBeNull();
   });
 
-  it('another source without an explicit switch is refused with SP_ERR_SOURCE_MISMATCH; nothing changes', async () => {
+  it.sequential('another source without an explicit switch is refused with SP_ERR_SOURCE_MISMATCH; nothing changes', async () => {
     const ws = await copyOfFilled();
     const before = await readFile(join(ws, 'source.json'), 'utf8');
     const prices = await readFile(new Workspace(ws).tableHead('prices'));
@@ -110,7 +113,7 @@ describe('a workspace remembers its source', () => {
       ['run train --dry-run with fetch.source in the config file', ['run', 'train', '--dry-run', '--config', config], {}, 'run train --source synthetic'],
     ];
     for (const [name, args, env, hint] of cases) {
-      const r = sp([...args, '-w', ws], env);
+      const r = await sp([...args, '-w', ws], env);
       expect([r.status, r.json.error?.code], name).toEqual([2, 'SP_ERR_SOURCE_MISMATCH']);
       expect(r.json.error!.hint, name).toContain(hint);
     }
@@ -121,7 +124,7 @@ describe('a workspace remembers its source', () => {
     await writeFile(manifest, JSON.stringify({ ...JSON.parse(await readFile(manifest, 'utf8')), fetched_at: new Date(Date.now() + 60_000).toISOString() }));
     try {
       for (const args of [['ingest'], ['ingest', '--from', 'synthetic']]) {
-        const r = sp([...args, '-w', ws]);
+        const r = await sp([...args, '-w', ws]);
         expect([r.status, r.json.error?.code], args.join(' ')).toEqual([2, 'SP_ERR_SOURCE_MISMATCH']);
       }
     } finally {
@@ -131,14 +134,14 @@ describe('a workspace remembers its source', () => {
     expect((await readFile(new Workspace(ws).tableHead('prices'))).equals(prices)).toBe(true); // no new snapshot
   }, 120_000);
 
-  it('the same dir: with its symbols replaced fails validate (identity_changed); the champion stays', async () => {
+  it.sequential('the same dir: with its symbols replaced fails validate (identity_changed); the champion stays', async () => {
     const ws = await copyOfFilled();
     const held = champion(ws);
     await rm(real, { recursive: true });
     await cp(other, real, { recursive: true });
     let r: Out;
     try {
-      r = sp(['run', 'train', '-w', ws]);
+      r = await sp(['run', 'train', '-w', ws]);
     } finally {
       // put dir:${real} back as the other tests know it
       await rm(real, { recursive: true });
@@ -154,9 +157,9 @@ describe('a workspace remembers its source', () => {
     expect(champion(ws)).toEqual(held);
   }, 240_000);
 
-  it('`run train --source synthetic` switches: recorded, a new reference; a plain run then stays on it, all cached', async () => {
+  it.sequential('`run train --source synthetic` switches: recorded, a new reference; a plain run then stays on it, all cached', async () => {
     const ws = await copyOfFilled();
-    const r = sp(['run', 'train', '--source', 'synthetic', '-w', ws], SMALL);
+    const r = await sp(['run', 'train', '--source', 'synthetic', '-w', ws], SMALL);
     expect(r.json.ok, r.stderr).toBe(true);
     const rec = await record(ws);
     const to = 'synthetic:seed=42,symbols=12,years=2,start=2010-01-04';
@@ -167,22 +170,22 @@ describe('a workspace remembers its source', () => {
     expect([rep.reference_version, rep.reference_created, rep.summary.error]).toEqual([2, true, 0]);
     expect(rep.anomalies.find((a) => a.code === 'source_changed')).toMatchObject({ severity: 'info' });
     // No env now: the remembered 12 × 2 synthetic source, not the 500 × 10 default.
-    const again = sp(['run', 'train', '-w', ws]);
+    const again = await sp(['run', 'train', '-w', ws]);
     expect(again.json.ok, again.stderr).toBe(true);
     expect(Object.values(statuses(again)).every((s) => s === 'cached'), JSON.stringify(statuses(again))).toBe(true);
   }, 240_000);
 });
 
-describe('the default path', () => {
+describe.concurrent('the default path', () => {
   // Up to fetch: what the remembered default source decides (its identity, the fetch cache key). That a
   // plain run with no source settings keeps every later task cached is the switch test's last run.
-  it('`npm start` twice (run train, no source settings): the default source is remembered and the second run is cached', async () => {
+  it.sequential('`npm start` twice (run train, no source settings): the default source is remembered and the second run is cached', async () => {
     const fresh = await tempWorkspace('source-default');
-    const first = sp(['run', 'train', '--to', 'fetch', '-w', fresh]);
+    const first = await sp(['run', 'train', '--to', 'fetch', '-w', fresh]);
     expect(first.json.ok, first.stderr).toBe(true);
     expect(statuses(first)).toMatchObject({ fetch: 'succeeded' });
     expect((await record(fresh)).current.identity).toBe('synthetic:seed=42,symbols=500,years=10,start=2010-01-04');
-    const second = sp(['run', 'train', '--to', 'fetch', '-w', fresh]);
+    const second = await sp(['run', 'train', '--to', 'fetch', '-w', fresh]);
     expect(second.json.ok, second.stderr).toBe(true);
     expect(statuses(second)).toMatchObject({ fetch: 'cached' });
     expect(Object.values(statuses(second)).every((s) => s === 'cached' || s === 'skipped'), JSON.stringify(statuses(second))).toBe(true);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
 import { readTable } from '../src/store/read.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, runCliAsync } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { sql } from './helpers/workspace.js';
 
@@ -40,6 +40,12 @@ async function write(dir: string, sym: string, from: number, to: number, r: () =
 
 const ok = (args: string[]): Record<string, any> => {
   const res = runCli(['--json', ...args]);
+  expect(res.code, res.stdout + res.stderr).toBe(0);
+  return res.json.data as Record<string, any>;
+};
+/** `ok` without blocking: the incremental workspace and its full rebuild are updated side by side. */
+const okAsync = async (args: string[]): Promise<Record<string, any>> => {
+  const res = await runCliAsync(['--json', ...args]);
   expect(res.code, res.stdout + res.stderr).toBe(0);
   return res.json.data as Record<string, any>;
 };
@@ -101,16 +107,16 @@ describe('incremental ingest and features', () => {
       const fresh = `N${round}`;
       len.set(fresh, 15);
       await write(stocks, fresh, 3, 18, r);
-      ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-      const inc = ok(['ingest', '--workspace', ws]);
-      expect(inc.mode).toBe('incremental');
-      const f = ok(['features', '--workspace', ws, '--window', '5']);
-      expect(f.mode).toBe('incremental');
       const full = join(root, `full-${round}`);
-      ok(['fetch', '--source', `dir:${src}`, '--workspace', full]);
-      const fr = ok(['ingest', '--workspace', full]);
-      ok(['features', '--workspace', full, '--window', '5']);
-      expect(inc.table_rows).toBe(fr.table_rows);
+      const update = async (w: string): Promise<Record<string, any>[]> => {
+        await okAsync(['fetch', '--source', `dir:${src}`, '--workspace', w]);
+        const ingested = await okAsync(['ingest', '--workspace', w]);
+        return [ingested, await okAsync(['features', '--workspace', w, '--window', '5'])];
+      };
+      const [[inc, f], [fr]] = await Promise.all([update(ws), update(full)]);
+      expect(inc!.mode).toBe('incremental');
+      expect(f!.mode).toBe('incremental');
+      expect(inc!.table_rows).toBe(fr!.table_rows);
       expect(await diff(ws, full, 'prices', cols)).toBe(0);
       expect(await diff(ws, full, 'features', featureCols)).toBe(0);
       // Every file of every snapshot is sorted by Symbol, Date (what readers may rely on within a file).

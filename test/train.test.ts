@@ -7,16 +7,18 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conformalFromJSON } from '../src/ml/conformal.js';
 import { openRegistry } from '../src/registry/store.js';
-import { runCli } from './helpers/cli.js';
+import { cliPool } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
-const sp = (ws: string, args: string[]) => runCli([...args, '-w', ws, '--json']);
+/** The CLI without blocking: the tests (each in its own copy) run side by side, three children at most. */
+const cli = cliPool(3);
+const sp = (ws: string, args: string[]) => cli([...args, '-w', ws, '--json']);
 
 let base = '';
 beforeAll(async () => {
   base = await tempWorkspace('train-base');
   for (const step of [['fetch', '--symbols', '40', '--years', '4'], ['ingest'], ['features']]) {
-    const r = sp(base, step);
+    const r = await sp(base, step);
     expect(r.code, r.stderr).toBe(0);
   }
 }, 120_000);
@@ -28,10 +30,12 @@ async function featured(): Promise<string> {
   return ws;
 }
 
-describe('stockpipe train / evaluate / models', () => {
+// Each test trains in its own workspace: they run side by side, and wait for the pool's children too
+// (the timeouts only bound a hang).
+describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 }, () => {
   it('trains a gbdt with the §10.1 fields, writes the four artifacts, registers and promotes it', async () => {
     const ws = await featured();
-    const r = sp(ws, ['train', '--trees', '30', '--promote-if-better']);
+    const r = await sp(ws, ['train', '--trees', '30', '--promote-if-better']);
     expect(r.code, r.stderr).toBe(0);
     const d = r.json.data;
     for (const k of ['model_id', 'kind', 'rows_train', 'rows_valid', 'rows_test', 'seconds', 'metrics']) expect(d, k).toHaveProperty(k);
@@ -44,7 +48,7 @@ describe('stockpipe train / evaluate / models', () => {
     const losses = log.map((l) => Number(l.split(' ')[1]));
     expect(losses[losses.length - 1]!).toBeLessThan(losses[0]!);
     expect(d.promotion.promoted).toBe(true);
-    const list = sp(ws, ['models', 'list']);
+    const list = await sp(ws, ['models', 'list']);
     expect(list.json.data).toHaveLength(1);
     expect(list.json.data[0]).toMatchObject({ id: d.model_id, kind: 'gbdt', aliases: ['champion'] });
     for (const k of ['id', 'kind', 'created_at', 'aliases', 'metrics']) expect(list.json.data[0]).toHaveProperty(k);
@@ -52,7 +56,7 @@ describe('stockpipe train / evaluate / models', () => {
 
   it('cv protocol by default: folds in the pre-test dates choose the trees, the refit has that many, the test slice is reported once; holdout on request', async () => {
     const ws = await featured();
-    const r = sp(ws, ['train', '--trees', '40', '--folds', '3']);
+    const r = await sp(ws, ['train', '--trees', '40', '--folds', '3']);
     expect(r.code, r.stderr).toBe(0);
     const d = r.json.data;
     expect(d.protocol.name).toBe('cv');
@@ -75,17 +79,17 @@ describe('stockpipe train / evaluate / models', () => {
     const card = await readFile(join(d.path, 'card.md'), 'utf8');
     expect(card).toContain('## Evaluation protocol');
     expect(card).toMatch(/promotion compares: rmse_log .* CV folds' validation rows .*never the test slice/);
-    const h = sp(ws, ['train', '--trees', '40', '--protocol', 'holdout']);
+    const h = await sp(ws, ['train', '--trees', '40', '--protocol', 'holdout']);
     expect(h.code, h.stderr).toBe(0);
     expect(h.json.data.protocol).toMatchObject({ name: 'holdout', cv_rmse_log: null, folds: [] });
     expect(h.json.data.selection).toMatchObject({ kind: 'validation' });
-    expect(sp(ws, ['train', '--trees', '5', '--folds', '0']).json.data.protocol.name).toBe('holdout');
-    expect(sp(ws, ['train', '--folds', '12']).code).toBe(2);
+    expect((await sp(ws, ['train', '--trees', '5', '--folds', '0'])).json.data.protocol.name).toBe('holdout');
+    expect((await sp(ws, ['train', '--folds', '12'])).code).toBe(2);
   });
 
   it('writes intervals.json calibrated on the cv folds\' out-of-fold residuals; metrics.json, the card and --json report the test coverage at 80/90/95%', async () => {
     const ws = await featured();
-    const r = sp(ws, ['train', '--trees', '30']);
+    const r = await sp(ws, ['train', '--trees', '30']);
     expect(r.code, r.stderr).toBe(0);
     const d = r.json.data;
     const cal = conformalFromJSON(await readFile(join(d.path, 'intervals.json'), 'utf8'), 'intervals.json');
@@ -111,8 +115,8 @@ describe('stockpipe train / evaluate / models', () => {
 
   it('is deterministic: the same data, seed and threads give a byte-identical model.json', async () => {
     const ws = await featured();
-    const a = sp(ws, ['train', '--trees', '15', '--seed', '7', '--bagging-fraction', '0.8']);
-    const b = sp(ws, ['train', '--trees', '15', '--seed', '7', '--bagging-fraction', '0.8']);
+    const a = await sp(ws, ['train', '--trees', '15', '--seed', '7', '--bagging-fraction', '0.8']);
+    const b = await sp(ws, ['train', '--trees', '15', '--seed', '7', '--bagging-fraction', '0.8']);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
     expect(b.json.data.model_id).not.toBe(a.json.data.model_id);
@@ -123,9 +127,9 @@ describe('stockpipe train / evaluate / models', () => {
 
   it('evaluate reports the model next to every baseline on the same time slice, with slices', async () => {
     const ws = await featured();
-    expect(sp(ws, ['train', '--trees', '10']).code).toBe(0); // the first model: the champion evaluate reports on
-    expect(sp(ws, ['train', '--kind', 'rf', '--trees', '10']).code).toBe(0);
-    const r = sp(ws, ['evaluate']);
+    expect((await sp(ws, ['train', '--trees', '10'])).code).toBe(0); // the first model: the champion evaluate reports on
+    expect((await sp(ws, ['train', '--kind', 'rf', '--trees', '10'])).code).toBe(0);
+    const r = await sp(ws, ['evaluate']);
     expect(r.code, r.stderr).toBe(0);
     const d = r.json.data;
     expect(Object.keys(d.metrics).sort()).toEqual(['gbdt', 'naive', 'polyreg', 'rf']);
@@ -137,11 +141,11 @@ describe('stockpipe train / evaluate / models', () => {
 
   it('the human output gives units and says plainly which baseline beats the model, as its stored metrics do', async () => {
     const ws = await featured();
-    const r = runCli(['train', '--trees', '5', '-w', ws]);
+    const r = await cli(['train', '--trees', '5', '-w', ws]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('(MAE, RMSE: shares of daily volume; the _log columns: log1p(shares))');
     const id = /trained (\S+) \(gbdt\)/.exec(r.stdout)?.[1];
-    const m = sp(ws, ['models', 'show', String(id)]).json.data.metrics as Record<string, { rmse: number; rmse_log: number }>;
+    const m = (await sp(ws, ['models', 'show', String(id)])).json.data.metrics as Record<string, { rmse: number; rmse_log: number }>;
     const notes = r.stdout.split('\n').filter((l) => l.startsWith('  note: '));
     const expected: string[] = [];
     for (const [metric, where] of [['rmse_log', 'on the log scale'], ['rmse', 'on raw volume']] as const) {
@@ -152,47 +156,47 @@ describe('stockpipe train / evaluate / models', () => {
   });
 
   it('the random split is labelled leaky', async () => {
-    const r = sp(await featured(), ['train', '--kind', 'polyreg', '--split', 'random']);
+    const r = await sp(await featured(), ['train', '--kind', 'polyreg', '--split', 'random']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.data.split).toMatchObject({ kind: 'random', leaky: true });
   });
 
   it('models promote re-scores the champion on the other slice: a worse model is refused unless forced; models at answers from history', async () => {
     const ws = await featured();
-    const champion = sp(ws, ['train', '--trees', '30', '--promote-if-better']);
+    const champion = await sp(ws, ['train', '--trees', '30', '--promote-if-better']);
     expect(champion.json.data.promotion.promoted).toBe(true);
-    const other = sp(ws, ['train', '--kind', 'naive', '--test-from', '2012-06-01']);
+    const other = await sp(ws, ['train', '--kind', 'naive', '--test-from', '2012-06-01']);
     expect(other.code).toBe(0);
-    const refused = sp(ws, ['models', 'promote', other.json.data.model_id]);
+    const refused = await sp(ws, ['models', 'promote', other.json.data.model_id]);
     expect(refused.code).toBe(1);
     expect(refused.json.error!.code).toBe('SP_ERR_PROMOTE_REFUSED');
-    const forced = sp(ws, ['models', 'promote', other.json.data.model_id, '--force']);
+    const forced = await sp(ws, ['models', 'promote', other.json.data.model_id, '--force']);
     expect(forced.code, forced.stderr).toBe(0);
-    expect(sp(ws, ['models', 'at', new Date(Date.now() - 86_400_000).toISOString()]).json.data.model_id).toBeNull(); // before any model
-    const at = sp(ws, ['models', 'at', new Date().toISOString()]);
+    expect((await sp(ws, ['models', 'at', new Date(Date.now() - 86_400_000).toISOString()])).json.data.model_id).toBeNull(); // before any model
+    const at = await sp(ws, ['models', 'at', new Date().toISOString()]);
     expect(at.json.data.model_id).toBe(other.json.data.model_id);
   });
 
   it('bad input: no features, a window larger than every series → SP_ERR_TRAIN_DATA, nothing registered', async () => {
     const empty = await tempWorkspace();
-    const r = sp(empty, ['train']);
+    const r = await sp(empty, ['train']);
     expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
     expect(existsSync(join(empty, 'models'))).toBe(false);
     const w2 = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '12', '--years', '1'], ['ingest'], ['features', '--window', '1000']]) expect(sp(w2, step).code).toBe(0);
-    const t = sp(w2, ['train']);
+    for (const step of [['fetch', '--symbols', '12', '--years', '1'], ['ingest'], ['features', '--window', '1000']]) expect((await sp(w2, step)).code).toBe(0);
+    const t = await sp(w2, ['train']);
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
-    expect(sp(w2, ['models', 'list']).json.data).toEqual([]);
+    expect((await sp(w2, ['models', 'list'])).json.data).toEqual([]);
   });
 
   it('a corrupt model file gives SP_ERR_MODEL_FORMAT with the path', async () => {
     const ws = await featured();
-    const id = sp(ws, ['train', '--trees', '10']).json.data.model_id as string;
-    const show = sp(ws, ['models', 'show', id]);
+    const id = (await sp(ws, ['train', '--trees', '10'])).json.data.model_id as string;
+    const show = await sp(ws, ['models', 'show', id]);
     await writeFile(join(show.json.data.path, 'model.json'), '{"format":"stockpipe-trees","format_version":99}');
-    const r = sp(ws, ['evaluate', id]);
+    const r = await sp(ws, ['evaluate', id]);
     expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_MODEL_FORMAT');
     expect(r.json.error!.message).toContain(show.json.data.path);
@@ -200,11 +204,11 @@ describe('stockpipe train / evaluate / models', () => {
 
   it('after the data grew, --promote-if-better re-scores the champion on the candidate\'s CV folds (never the test slice) instead of refusing', async () => {
     const w = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect(sp(w, step).code).toBe(0);
-    const first = sp(w, ['train', '--trees', '20', '--promote-if-better']);
+    for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect((await sp(w, step)).code).toBe(0);
+    const first = await sp(w, ['train', '--trees', '20', '--promote-if-better']);
     expect(first.json.data.promotion.promoted).toBe(true);
-    for (const step of [['fetch', '--symbols', '15', '--years', '3', '--switch-source'], ['ingest'], ['features']]) expect(sp(w, step).code).toBe(0);
-    const second = sp(w, ['train', '--kind', 'polyreg', '--promote-if-better']);
+    for (const step of [['fetch', '--symbols', '15', '--years', '3', '--switch-source'], ['ingest'], ['features']]) expect((await sp(w, step)).code).toBe(0);
+    const second = await sp(w, ['train', '--kind', 'polyreg', '--promote-if-better']);
     expect(second.code, second.stderr).toBe(0);
     const p = second.json.data.promotion;
     expect(p).toMatchObject({ champion_before: first.json.data.model_id, holder_rescored: true, candidate_rescored: false, same_test_slice: false });
@@ -213,5 +217,5 @@ describe('stockpipe train / evaluate / models', () => {
     expect(p.champion_value).not.toBe(first.json.data.metrics.gbdt.rmse_log); // measured on the new rows
     expect(p.candidate_value).toBe(second.json.data.cv_rmse_log); // the candidate's own CV score
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
-  }, 120_000);
+  }, 240_000);
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../src/core/fs.js';
 import { ParsePool } from '../src/etl/parse-pool.js';
-import { runCli, type CliOptions } from './helpers/cli.js';
+import { runCliAsync, type CliOptions } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
 import { columnList, commitQuery, PRICE_COLUMNS, viewSource } from './helpers/store.js';
 
@@ -17,8 +17,9 @@ interface Run {
   error?: { code: string; message: string; hint: string };
 }
 
-function sp(args: string[], opts: CliOptions = {}): Run {
-  const r = runCli([...args, '--json'], opts);
+/** Runs the CLI without blocking, so that the independent cases below run side by side (it.concurrent). */
+async function sp(args: string[], opts: CliOptions = {}): Promise<Run> {
+  const r = await runCliAsync([...args, '--json'], opts);
   return { status: r.code ?? -1, stderr: r.stderr, error: r.jsonOrNull?.error as Run['error'] };
 }
 
@@ -43,19 +44,19 @@ describe('config files that are not a JSON object', () => {
     ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), 'SP_ERR_CONFIG_INVALID'],
     ['{"features": {"window": 0}}', Buffer.from('{"features": {"window": 0}}'), 'SP_ERR_FEATURES_WINDOW'],
   ];
-  it.each(cases.map(([what, bytes, code]) => [what, code, bytes] as const))('%s → %s, exit 2', async (_what, code, bytes) => {
+  it.concurrent.each(cases.map(([what, bytes, code]) => [what, code, bytes] as const))('%s → %s, exit 2', async (_what, code, bytes) => {
     const dir = await temp();
     await writeFile(join(dir, 'c.json'), bytes);
-    const r = sp(['features', '-c', join(dir, 'c.json'), '-w', join(dir, 'ws')]);
+    const r = await sp(['features', '-c', join(dir, 'c.json'), '-w', join(dir, 'ws')]);
     expect(r.error?.code, r.stderr).toBe(code);
     expect(r.status).toBe(2);
     expect(r.error!.message).toContain(join(dir, 'c.json'));
   });
 
-  it('a BOM before a valid object is read (the workspace it names is used)', async () => {
+  it.concurrent('a BOM before a valid object is read (the workspace it names is used)', async () => {
     const dir = await temp();
     await writeFile(join(dir, 'c.json'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ workspace: join(dir, 'from-bom') }))]));
-    const r = sp(['features', '-c', join(dir, 'c.json')]);
+    const r = await sp(['features', '-c', join(dir, 'c.json')]);
     expect(r.error?.code, r.stderr).toBe('SP_ERR_PRICES_MISSING');
     expect(r.error!.message).toContain(join(dir, 'from-bom'));
   });
@@ -104,16 +105,16 @@ describe('numbers at and beyond their domain', () => {
     [['models', 'promote', 'x', '--alias', 'my alias'], {}, 'SP_ERR_USAGE'],
     [['models', 'promote', 'x', '--alias', 'a'.repeat(200)], {}, 'SP_ERR_USAGE'],
   ];
-  it.each(cases)('%j %j → %s, exit 2', async (args, env, code) => {
+  it.concurrent.each(cases)('%j %j → %s, exit 2', async (args, env, code) => {
     const ws = await temp();
-    const r = sp([...args, '-w', ws], { env });
+    const r = await sp([...args, '-w', ws], { env });
     expect(r.error?.code, r.stderr).toBe(code);
     expect(r.status).toBe(2);
     expect(await readdir(ws)).toEqual([]);
   });
 
   // [what, --workspace relative to a temp folder holding a file 'f']: read commands took a file for an empty workspace, serve served it.
-  it.each([
+  it.concurrent.each([
     ['a file', 'f', 'models list'],
     ['a file', 'f', 'serve --port 0'],
     ['a path under a file', 'f/sub', 'runs list'],
@@ -121,7 +122,7 @@ describe('numbers at and beyond their domain', () => {
   ])('--workspace that is %s (%s), %s → SP_ERR_WORKSPACE_UNWRITABLE, exit 1', async (_what, rel, cmd) => {
     const dir = await temp();
     await writeFile(join(dir, 'f'), 'not a folder');
-    const r = sp([...cmd.split(' '), '-w', join(dir, rel)]);
+    const r = await sp([...cmd.split(' '), '-w', join(dir, rel)]);
     expect(r.error?.code, r.stderr).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
     expect(r.status).toBe(1);
   });
@@ -136,7 +137,7 @@ describe('with data: memory too small, validate all or none', () => {
   beforeAll(async () => {
     ws = await temp();
     for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features', '--window', '5']]) {
-      const r = sp([...step, '-w', ws]);
+      const r = await sp([...step, '-w', ws]);
       expect(r.status, r.stderr).toBe(0);
     }
   });
@@ -148,9 +149,10 @@ describe('with data: memory too small, validate all or none', () => {
     [['validate'], 'tables/prices/_snapshot.json'],
     [['train'], 'tables/features/_snapshot.json'],
   ];
+  // One at a time: every case runs on the shared workspace.
   it.each(oom)('%j --memory-limit 1KB → SP_ERR_OUT_OF_MEMORY naming the limit; %s intact', async (args, kept) => {
     const before = await sha256File(join(ws, kept));
-    const r = sp([...args, '-w', ws, '--memory-limit', '1KB']);
+    const r = await sp([...args, '-w', ws, '--memory-limit', '1KB']);
     expect(r.error?.code, r.stderr).toBe('SP_ERR_OUT_OF_MEMORY');
     expect(r.status).toBe(1);
     expect(r.error!.hint).toContain('1KB');
@@ -162,16 +164,17 @@ describe('with data: memory too small, validate all or none', () => {
     ['first validate (a new reference-v1)', false, []],
     ['validate --set-reference (a new reference-v2)', true, ['--set-reference']],
   ];
-  it.each(partial)('%s with a folder in place of latest.json → no output at all', async (_what, first, args) => {
+  // Each case in its own workspace: side by side.
+  it.concurrent.each(partial)('%s with a folder in place of latest.json → no output at all', async (_what, first, args) => {
     const w = await temp();
     // The same prices, committed as this workspace's own snapshot.
     await commitQuery(w, 'prices', `SELECT ${columnList(PRICE_COLUMNS)} FROM ${viewSource(ws, 'prices')}`);
-    if (first) expect(sp(['validate', '-w', w, '--fail-on', 'never']).status).toBe(0);
+    if (first) expect((await sp(['validate', '-w', w, '--fail-on', 'never'])).status).toBe(0);
     const dir = join(w, 'validation');
     await rm(join(dir, 'latest.json'), { force: true });
     await mkdir(join(dir, 'latest.json', 'in-the-way'), { recursive: true });
     const before = await snapshot(dir);
-    const r = sp(['validate', '-w', w, '--fail-on', 'never', ...args]);
+    const r = await sp(['validate', '-w', w, '--fail-on', 'never', ...args]);
     expect(r.error?.code, r.stderr).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
     expect(r.error!.message).toContain(join(dir, 'latest.json'));
     expect(await snapshot(dir)).toEqual(before);

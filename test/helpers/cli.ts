@@ -130,3 +130,24 @@ export function waitForJsonLine<T = Record<string, unknown>>(cli: StartedCli, ac
     cli.child.on('close', onClose);
   });
 }
+
+/**
+ * `runCliAsync` with at most `limit` of its children running at once (the rest wait their turn), for
+ * files that run independent CLI calls side by side without starting them all together.
+ */
+export function cliPool(limit: number): (args: string[], opts?: CliOptions) => Promise<CliResult> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (args, opts = {}) => {
+    // A finished child hands its slot straight to the next waiter (the count stays).
+    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
+    else running++;
+    try {
+      return await runCliAsync(args, opts);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
