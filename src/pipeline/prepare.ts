@@ -67,7 +67,8 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
     // Who runs it now: a run left 'running' by a runner that is gone reads as abandoned.
     recordRunner(reg, runId, runner);
   } else {
-    // Recorded by the runner with its first store write (writeRun): a quick run costs one transaction.
+    // Recorded by the runner with its first store write (writeRun), at the latest when a task's work
+    // starts: a run whose tasks are all cached or skipped costs one transaction.
     runId = randomUUID().replaceAll('-', '');
     const input = {
       run_id: runId,

@@ -264,6 +264,33 @@ describe('runner', () => {
     expect(statuses(r)).toEqual({ a: 'skipped', b: 'succeeded', c: 'skipped' });
   });
 
+  it('the run is committed to the store before the work of any task starts (a queued job can outlive its runner)', async () => {
+    // What another process sees at the moment each task starts: `run --resume` finds a killed run by this row.
+    const seen: Record<string, string | null> = {};
+    const files: Record<string, [string, string]> = { a: ['src.txt', 'a.txt'], b: ['a.txt', 'b.txt'] };
+    const probe = (name: string): Partial<TaskSpec> => ({
+      run: async (ctx) => {
+        const other = openRegistry(ws, { readonly: true });
+        try {
+          const r = getPipelineRun(other, ctx.runId);
+          // The task's own state follows within STORE_DELAY_MS; its row is there from the start.
+          seen[name] = r === null ? null : `${r.status}/${r.tasks.some((t) => t.task === name)}`;
+        } finally {
+          other.close();
+        }
+        const [from, to] = files[name]!;
+        await writeFile(join(ws, to), (await readFile(join(ws, from), 'utf8')) + name);
+        return { summary: {} };
+      },
+    });
+    await run(chain({ a: probe('a'), b: probe('b') }));
+    expect(seen).toEqual({ a: 'running/true', b: 'running/true' });
+    // A slice whose first task is not the pipeline's first: the same.
+    delete seen.b;
+    await run(chain({ b: probe('b') }), { from: 'b', to: 'b', forceTasks: ['b'] });
+    expect(seen.b).toBe('running/true');
+  });
+
   it('a task may report itself cached or skipped; downstream of a decided skip still runs', async () => {
     const a: Partial<TaskSpec> = { cache: 'never', run: async () => { await writeFile(join(ws, 'a.txt'), 'A'); return { status: 'cached' }; } };
     const b: Partial<TaskSpec> = { cache: 'never', run: async () => ({ status: 'skipped', summary: { retrained: false } }) };

@@ -197,6 +197,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
           }
         }, STORE_DELAY_MS);
       }
+      // The run is in the store before any task's work starts: a task may outlive its runner (a
+      // queued job runs on a worker), and `run --resume` finds the run by its row.
+      if (unwritten !== null) flushStore();
       const attemptAbort = new AbortController();
       const stop = (): void => attemptAbort.abort();
       cancel.signal.addEventListener('abort', stop, { once: true });
