@@ -101,8 +101,8 @@ export function priceRowsQuery(symbols: readonly string[], days: number, bump = 
 }
 
 /** A digest of a workspace's current table content (every column but the lineage one; as a multiset of rows, as the rows are
- * unique by Symbol and Date): equal tables, equal digests. The row count and two sums of 64-bit row hashes (with different
- * seeds), computed in DuckDB: turning half a million rows into JSON or text in the test process took seconds. */
+ * unique by Symbol and Date): equal tables, equal digests. The row count and the sums of two 64-bit hashes of each row
+ * (DuckDB's hash(row) and hash(row, 1)), computed in DuckDB: turning half a million rows into JSON or text in the test process took seconds. */
 export async function tableDigest(workspace: string, table: StoreTable): Promise<string> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const inst = await DuckDBInstance.create(':memory:');
