@@ -116,6 +116,13 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     for (const f of ['model.json', 'metrics.json', 'training.log', 'card.md']) expect(existsSync(join(train.path, f)), f).toBe(true);
     const text = await readFile(join(train.path, 'model.json'), 'utf8');
     expect(forecastToJSON(forecastFromJSON(text, 'model.json'))).toBe(text);
+    // The default protocol: the validation window chose the trees, both boosters refitted on every pre-test row with them.
+    expect(train.protocol).toMatchObject({ name: 'cv', trees: train.best_iteration.volume, trees_adj_close: train.best_iteration.adj_close, rows_fit: train.rows_train + train.rows_valid });
+    const model = forecastFromJSON(text, 'model.json');
+    expect([model.adjClose.trees.length, model.volume.trees.length]).toEqual([train.best_iteration.adj_close, train.best_iteration.volume]);
+    expect(JSON.parse(await readFile(join(train.path, 'metrics.json'), 'utf8')).protocol).toEqual(train.protocol);
+    expect(await readFile(join(train.path, 'card.md'), 'utf8')).toContain(`- protocol: ${train.protocol.label}`);
+    expect(await readFile(join(train.path, 'training.log'), 'utf8')).toMatch(/^# volume refit: gbdt on \d+ rows \(every pre-test row\)/m);
     const list = (await sp(ws, ['models', 'list'])).json.data as { id: string; kind: string; aliases: string[] }[];
     expect(list.find((x) => x.id === train.model_id)).toMatchObject({ kind: 'forecast', aliases: ['forecast_champion'] });
     expect(list.some((x) => x.aliases.includes('champion'))).toBe(false);
@@ -129,7 +136,7 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     for (const m of ['mae_adj_close', 'mae_volume', 'skill_adj_close', 'skill_volume']) expect(e.json.data.metrics.forecast[m]).toBeCloseTo(train.metrics.forecast[m], 9);
   });
 
-  it.sequential('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice; a plain features table is refused', async () => {
+  it.sequential('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice (the early-stopped boosters\' score, refit or not); a plain features table is refused', async () => {
     const ws = await copyOfTrained();
     const plain = await tempWorkspace();
     // A plain (not --extended) features table, built meanwhile in another workspace.
@@ -139,9 +146,13 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
         expect(s.code, s.stderr).toBe(0);
       }
     })();
-    const r = await sp(ws, ['train', '--task', 'forecast', '--trees', '5', '--promote-if-better']);
+    // The first model's settings under the holdout protocol: the same early-stopped boosters, not refitted.
+    const r = await sp(ws, ['train', '--task', 'forecast', '--trees', '40', '--protocol', 'holdout', '--promote-if-better']);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.json.data.protocol).toMatchObject({ name: 'holdout', rows_fit: r.json.data.rows_train, trees: train.best_iteration.volume });
+    expect(r.json.data.metrics.forecast.mae_volume).not.toBe(train.metrics.forecast.mae_volume);
     const p = r.json.data.promotion;
+    expect(p.candidate_value).toBe(p.champion_value);
     expect(p.metric).toBe('mae_adj_close');
     expect(p.same_test_slice).toBe(true);
     expect(p.compared).toMatch(/^mae_adj_close on the validation window \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d$/);

@@ -9,6 +9,8 @@ import { forecastToJSON } from './forecast-model.js';
 import { fillTarget, inputs, range } from './forecast-slices.js';
 import { forecastSplitCuts, trainForecastModel, type ForecastTrainParams } from './forecast-train.js';
 import { trainGbdt } from './gbdt/booster.js';
+import { binSet, featureEdges } from './gbdt/dataset.js';
+import { resolveGbdtParams } from './gbdt/params.js';
 import { toJSON } from './gbdt/model.js';
 import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
@@ -105,8 +107,53 @@ describe('day-ahead inputs in row blocks', () => {
     const y = fillTarget(f, train, 'ret', new Float64Array(train.hi - train.lo));
     const vy = fillTarget(f, valid, 'ret', new Float64Array(valid.hi - valid.lo));
     const direct = await trainGbdt({ columns, y, featureNames: FEATURES, targetTransform: 'identity' }, { columns: validColumns, y: vy, featureNames: FEATURES }, { ...gbdtParams(P), objective: 'l2' });
-    const out = await trainForecastModel(f, P, { progress: silentProgress });
+    const out = await trainForecastModel(f, { ...P, protocol: 'holdout' }, { progress: silentProgress });
     expect(toJSON(out.model.adjClose)).toBe(toJSON(direct.model));
+  });
+
+  it('the default protocol refits both boosters on every pre-test row with the trees the validation window chose; promotion\'s score stays the early-stopped boosters\'', async () => {
+    const hold = await trainForecastModel(frame(6, 360, forecastSplitCuts(undefined)), { ...P, protocol: 'holdout' }, { progress: silentProgress });
+    const fresh = frame(6, 360, forecastSplitCuts(undefined));
+    const s = makeSlicesFromDays(fresh.set.targetDay);
+    const train = range(s.train);
+    const all = { lo: train.lo, hi: range(s.valid).hi };
+    // Before training releases anything: the columns of the train slice (the edges) and of every pre-test row.
+    const trainColumns = inputs(fresh, FEATURES, train).map((c) => c.slice());
+    const allColumns = inputs(fresh, FEATURES, all).map((c) => c.slice());
+    const y = fillTarget(fresh, all, 'ret', new Float64Array(all.hi - all.lo));
+    const out = await trainForecastModel(fresh, P, { progress: silentProgress });
+    expect(hold.protocol).toMatchObject({ name: 'holdout', rows_fit: train.hi - train.lo });
+    expect(out.protocol).toMatchObject({ name: 'cv', trees: hold.best_iteration.volume, trees_adj_close: hold.best_iteration.adj_close, rows_fit: all.hi - all.lo });
+    expect(out.protocol.label).toMatch(/^cv, 1 fold: the validation window/);
+    expect(out.best_iteration).toEqual(hold.best_iteration);
+    expect(out.valid_metrics).toEqual(hold.valid_metrics);
+    expect(out.model.volume.trees).toHaveLength(hold.best_iteration.volume);
+    expect(out.model.adjClose.trees).toHaveLength(hold.best_iteration.adj_close);
+    expect(out.metrics.forecast).not.toEqual(hold.metrics.forecast);
+    expect(out.training_log).toMatch(/^# volume refit: gbdt on \d+ rows/m);
+    // The Adj Close refit is a plain fit on every pre-test row, binned on the train slice's edges.
+    const p = { ...gbdtParams(P), objective: 'l2' as const, num_trees: hold.best_iteration.adj_close, early_stopping_rounds: 0 };
+    const rp = resolveGbdtParams(p);
+    const edges = trainColumns.map((c, k) => featureEdges(c, k, rp.max_bin, rp.bin_sample_size, rp.seed));
+    const direct = await trainGbdt({ columns: allColumns, y, featureNames: FEATURES, targetTransform: 'identity' }, null, p, {}, { edges, train: binSet(allColumns, edges), valid: null });
+    expect(toJSON(out.model.adjClose)).toBe(toJSON(direct.model));
+  });
+
+  it('the refitted model does not depend on the test slice: other bars and inputs there change its report only', async () => {
+    const a = frame(6, 360, forecastSplitCuts(undefined));
+    const b = frame(6, 360, forecastSplitCuts(undefined));
+    const cut = b.set.targetDay[range(makeSlicesFromDays(b.set.targetDay).test).lo]!;
+    for (let i = 0; i < b.rows; i++) {
+      if (b.day[i]! < cut) continue;
+      b.volume[i] = b.volume[i]! * 3 + 17;
+      b.adjClose[i] = b.adjClose[i]! * 0.5;
+    }
+    for (const c of b.set.blocks[2]!.x) c!.fill(Number.NaN);
+    const ma = await trainForecastModel(a, P, { progress: silentProgress });
+    const mb = await trainForecastModel(b, P, { progress: silentProgress });
+    expect(forecastToJSON(mb.model)).toBe(forecastToJSON(ma.model));
+    expect(mb.valid_metrics).toEqual(ma.valid_metrics);
+    expect(mb.metrics.forecast).not.toEqual(ma.metrics.forecast);
   });
 
   it('a range across blocks is a copy of the same values; a view within one', () => {

@@ -37,6 +37,8 @@ export interface ForecastCardInput {
   test: { date_min: string; date_max: string };
   features: readonly string[];
   params: Record<string, unknown>;
+  /** The protocol's line (ml/forecast-train: which rows chose the trees, which the final boosters were fitted on). */
+  protocol: string;
   metrics: Record<string, Record<string, number>>;
   seconds: number;
   lineage: Record<string, string>;
@@ -52,6 +54,7 @@ export function renderForecastCard(c: ForecastCardInput): string {
     `- created: ${c.createdAt}; training took ${c.seconds.toFixed(1)} s`,
     `- data: \`${c.dataPath}\` (hash \`${c.dataHash.slice(0, 16)}\`)`,
     `- split: time, on the target day; train ${c.split.train_rows} rows, validation ${c.split.valid_rows}, test ${c.split.test_rows} (test targets ${c.test.date_min} .. ${c.test.date_max}; validation from ${c.split.valid_from})`,
+    `- protocol: ${c.protocol}; promotion compares the early-stopped boosters on the validation window, never the test slice`,
     '',
     '## Test metrics (next to the baselines)',
     '',

@@ -2,8 +2,9 @@
  * Trains the day-ahead model (docs/models.md): one global gbdt over all symbols for the next trading
  * day's log return of Adj Close and one for its log1p(Volume) (boosted from persistence), on the
  * time split of ml/split cut on the target day (test = rows whose target day is on/after the 80th
- * percentile, validation = the 10% before, early stopping on validation; nothing is tuned on test).
- * Scores the model and the baselines on the test rows — persistence (tomorrow = today) and, for
+ * percentile, validation = the 10% before, early stopping on validation; nothing is tuned on test),
+ * then (protocol cv, the default) both boosters refitted on every pre-test row with the trees the
+ * validation window chose. Scores the model and the baselines on the test rows — persistence (tomorrow = today) and, for
  * volume, the 20-day mean — with skill against persistence. Pure over the frame: no files, no
  * registry (ml/train-forecast-run does those). */
 import { StockpipeError } from '../core/errors.js';
@@ -35,6 +36,21 @@ export interface ForecastTrainParams extends TreeTrainParams {
   volume?: VolumeChoice & { record: Record<string, unknown> };
   /** The volume booster's learning rate when its loss is the default (FORECAST_VOLUME_LOSS): `--learning-rate` as given. */
   volumeLearningRate?: number;
+  /** `cv` (default): both boosters early-stopped on the validation window, then refitted on every
+   * pre-test row with the trees that chose; `holdout`: the early-stopped boosters are the model. */
+  protocol?: 'cv' | 'holdout';
+}
+
+/** What metrics.json, card.md and `train --json` say about the day-ahead model's protocol. */
+export interface ForecastProtocol {
+  name: 'cv' | 'holdout';
+  /** One line for people. */
+  label: string;
+  /** The volume booster's trees (chosen on the validation window), and the Adj Close booster's. */
+  trees: number;
+  trees_adj_close: number;
+  /** Rows the final volume booster was fitted on (the train slice, or every pre-test row after the refit; a study's window of them). */
+  rows_fit: number;
 }
 
 export interface ForecastOutcome {
@@ -55,6 +71,7 @@ export interface ForecastOutcome {
   training_log: string;
   best_iteration: { adj_close: number; volume: number };
   params: Record<string, unknown>;
+  protocol: ForecastProtocol;
 }
 
 /** The volume booster's settings: `objective` and the tree flags as given, else FORECAST_VOLUME_LOSS over the tree flags. */
@@ -147,6 +164,19 @@ function evaluate(model: ForecastModel, frame: ForecastFrame, r: Range): Record<
   };
 }
 
+/** The train and validation rows' bins as one matrix over both (train rows first, the same edges): the refit's rows. */
+function joinBins(b: BinnedSets): BinnedMatrix {
+  const t = b.train;
+  const v = b.valid!;
+  const n = t.rows + v.rows;
+  const m = emptyBinned(n, t.features);
+  for (let f = 0; f < t.features; f++) {
+    m.bins.set(t.bins.subarray(f * t.rows, (f + 1) * t.rows), f * n);
+    m.bins.set(v.bins.subarray(f * v.rows, (f + 1) * v.rows), f * n + t.rows);
+  }
+  return m;
+}
+
 /** Bins made while loading, with the validation rows binned on their edges. */
 function withValidBins(frame: ForecastFrame, t: TrainBins, train: Range, valid: Range | null): BinnedSets {
   if (train.lo !== 0 || t.train.rows !== size(train) || t.edges.length !== frame.set.features.length) throw new StockpipeError('SP_ERR_INTERNAL', `the bins made while loading hold ${t.train.rows} rows, the training slice ${size(train)}`);
@@ -215,14 +245,57 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, hasValid ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, work.binned, { train: work.yTrain, valid: work.yValid }));
   } finally {
     hooks.progress.stop();
-    work = null;
-    collectGarbage();
   }
   lines.push(`# best iteration ${vol.best_iteration} of ${vol.iterations} on ${size(volRows)} rows; initial train loss ${f(vol.initial_train_loss)}`);
-  const model: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
+  const chosen: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
+  // What promotion compares: the early-stopped boosters on the validation window (held out from them).
+  const valid = hasValid ? evaluate(chosen, frame, s.valid).forecast! : null;
+  let model = chosen;
+  let rowsFit = size(s.train);
+  if ((p.protocol ?? 'cv') === 'cv' && hasValid) {
+    // The refit: every pre-test row (train + validation), each booster with the trees the validation
+    // window chose, no early stopping; the same edges. The two slices' bins become one matrix
+    // before their own are let go of.
+    const all: Range = { lo: s.train.lo, hi: s.valid.hi };
+    const joined: BinnedSets = { edges: work.binned.edges, train: joinBins(work.binned), valid: null };
+    work = null;
+    collectGarbage();
+    const y = sharedFloat64Array(size(all));
+    const refitHooks = { onIteration: onIterationOf(), signal: hooks.signal };
+    lines.push(`# adj_close refit: gbdt on ${size(all)} rows (every pre-test row), ${ret.best_iteration} trees (the best iteration on the validation window); iteration train_loss`);
+    hooks.progress.start('train forecast adj_close refit', ret.best_iteration);
+    let adj: GbdtResult;
+    try {
+      adj = await trainGbdt({ columns: [], y: fillTarget(frame, all, 'ret', y), featureNames, targetTransform: 'identity' }, null, { ...gbdtParams(p), objective: 'l2', num_trees: ret.best_iteration, early_stopping_rounds: 0 }, refitHooks, joined);
+    } finally {
+      hooks.progress.stop();
+    }
+    collectGarbage();
+    lines.push(`# volume refit: gbdt on ${size(all)} rows (every pre-test row${p.volume?.windowDays === undefined ? '' : `, the study's window of them`}), ${vol.best_iteration} trees (the best iteration on the validation window), objective ${volObjective}; iteration train_loss`);
+    hooks.progress.start('train forecast volume refit', vol.best_iteration);
+    let volFit: { result: GbdtResult; train: Range };
+    try {
+      volFit = await fitForecastVolume(frame, all, null, { ...vp, num_trees: vol.best_iteration, early_stopping_rounds: 0 }, choice, refitHooks, joined, { train: y, valid: null });
+    } finally {
+      hooks.progress.stop();
+    }
+    model = { featureNames, adjClose: adj.model, volume: volFit.result.model };
+    rowsFit = size(volFit.train);
+  }
+  work = null;
+  collectGarbage();
   const trainSeconds = (performance.now() - t0) / 1000;
   const metrics = evaluate(model, frame, s.test);
-  const valid = hasValid ? evaluate(model, frame, s.valid).forecast! : null;
+  const refitted = model !== chosen;
+  const protocol: ForecastProtocol = {
+    name: refitted ? 'cv' : 'holdout',
+    label: refitted
+      ? `cv, 1 fold: the validation window (target days ${civilFromDays(rows.targetDay[s.valid.lo]!)}..${civilFromDays(rows.targetDay[s.valid.hi - 1]!)}) chose the trees (Adj Close ${ret.best_iteration}, volume ${vol.best_iteration}); both boosters refitted on the ${size(s.train) + size(s.valid)} pre-test rows${rowsFit < size(s.train) + size(s.valid) ? ` (the volume booster on the study's window of ${rowsFit})` : ''}`
+      : `holdout: early-stopped on the validation window${hasValid ? '' : ' (empty: no early stopping)'}, fitted on the ${size(volRows)} training rows`,
+    trees: vol.best_iteration,
+    trees_adj_close: ret.best_iteration,
+    rows_fit: rowsFit,
+  };
   return {
     model,
     rows_train: size(s.train),
@@ -237,7 +310,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     train_seconds: Math.round(trainSeconds * 1000) / 1000,
     training_log: `${lines.join('\n')}\n`,
     best_iteration: { adj_close: ret.best_iteration, volume: vol.best_iteration },
-    params: { task: 'forecast', split: 'time', features: featureNames.join(','), adj_close_target: 'log_return', volume_target: 'log1p', volume_boost_from: 'persistence', ...ret.model.params, ...(p.volume === undefined && volObjective === 'l2' ? {} : { volume_params: vol.model.params }), ...(p.volume === undefined ? {} : p.volume.record) },
+    protocol,
+    params: { task: 'forecast', split: 'time', protocol: protocol.name, features: featureNames.join(','), adj_close_target: 'log_return', volume_target: 'log1p', volume_boost_from: 'persistence', ...ret.model.params, ...(p.volume === undefined && volObjective === 'l2' ? {} : { volume_params: vol.model.params }), ...(p.volume === undefined ? {} : p.volume.record) },
   };
 }
 

@@ -23,7 +23,7 @@ export const FORECAST_ALIAS = 'forecast_champion';
 export const FORECAST_PROMOTE_METRIC = 'mae_adj_close';
 
 /** `stockpipe train --task forecast --json` data: the training outcome's counts, split, test slice and metrics, plus the registration. */
-export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 'rows_valid' | 'rows_test' | 'rows_skipped_gaps' | 'split' | 'test' | 'train_seconds' | 'best_iteration' | 'metrics'> {
+export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 'rows_valid' | 'rows_test' | 'rows_skipped_gaps' | 'split' | 'test' | 'train_seconds' | 'best_iteration' | 'metrics' | 'protocol'> {
   model_id: string;
   kind: 'forecast';
   task: 'forecast';
@@ -77,7 +77,7 @@ export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & 
     describe: (out) => ({
       kind: 'forecast',
       modelJson: forecastToJSON(out.model),
-      metricsDoc: { split: out.split, test: out.test, metrics: out.metrics, valid: out.valid_metrics, data_hash: dataHash, data_until: p.until ?? null },
+      metricsDoc: { split: out.split, protocol: out.protocol, test: out.test, metrics: out.metrics, valid: out.valid_metrics, data_hash: dataHash, data_until: p.until ?? null },
       trainingLog: out.training_log,
       card: ({ modelId, createdAt, runId }) => renderForecastCard({
         modelId,
@@ -88,6 +88,7 @@ export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & 
         test: out.test,
         features: out.model.featureNames,
         params: out.params,
+        protocol: out.protocol.label,
         metrics: out.metrics,
         seconds: out.train_seconds,
         lineage: { run_id: runId, features: frame.path, data_hash: dataHash, ...lineageCard(frame.lineage), best_iteration: `adj_close ${out.best_iteration.adj_close}, volume ${out.best_iteration.volume}` },
@@ -120,6 +121,7 @@ export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & 
     rows_test: out.rows_test,
     rows_skipped_gaps: out.rows_skipped_gaps,
     split: out.split,
+    protocol: out.protocol,
     test: out.test,
     seconds: Math.round(performance.now() - t0) / 1000,
     train_seconds: out.train_seconds,

@@ -17,6 +17,10 @@ const FORECAST = `# adj_close: gbdt on 5984 rows, target ln(AdjClose_t+1 / AdjCl
 # volume: gbdt on 5984 rows, target log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence; iteration train_loss valid_loss (mean squared error on the target)
 1 0.35222136 0.31085435
 # best iteration 1 of 1; initial train loss 0.4
+# adj_close refit: gbdt on 6620 rows (every pre-test row), 1 trees (the best iteration on the validation window); iteration train_loss
+1 0.00043601 -
+# volume refit: gbdt on 6620 rows (every pre-test row), 1 trees (the best iteration on the validation window), objective huber; iteration train_loss
+1 0.3501 -
 `;
 const RF = `# rf on 100 rows, target raw; iteration train_loss valid_loss (mean squared error on the target)
 1 - -
@@ -34,8 +38,8 @@ describe('training curves', () => {
     ]);
   });
 
-  it('reads both boosters of a day-ahead model, and nothing from a forest that records no loss', () => {
-    expect(parseTrainingLog(FORECAST).map((x) => [x.key, x.steps.length])).toEqual([['adj_close.train_loss', 2], ['adj_close.valid_loss', 2], ['volume.train_loss', 1], ['volume.valid_loss', 1]]);
+  it('reads both boosters of a day-ahead model and their refits, and nothing from a forest that records no loss', () => {
+    expect(parseTrainingLog(FORECAST).map((x) => [x.key, x.steps.length])).toEqual([['adj_close.train_loss', 2], ['adj_close.valid_loss', 2], ['volume.train_loss', 1], ['volume.valid_loss', 1], ['adj_close_refit.train_loss', 1], ['volume_refit.train_loss', 1]]);
     expect(parseTrainingLog(RF)).toEqual([]);
     expect(parseTrainingLog('')).toEqual([]);
   });

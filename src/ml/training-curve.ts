@@ -8,7 +8,7 @@ import type { MetricInput } from '../registry/types.js';
 
 /** One curve: values after each tree (step = trees so far). */
 export interface CurveSeries {
-  /** `<part>.<series>`: part = `train` (holdout), `fold1`… and `refit` (cv), `adj_close` / `volume` (day-ahead). */
+  /** `<part>.<series>`: part = `train` (holdout), `fold1`… and `refit` (cv), `adj_close` / `volume` and their `_refit` (day-ahead). */
   key: string;
   part: string;
   series: string;
@@ -21,7 +21,7 @@ export interface CurveSeries {
 /** The slice under which curve points are logged in the registry's metrics table. */
 export const CURVE_SLICE = 'curve';
 
-const SECTION = /^# (?:(adj_close|volume): )?(?:gbdt|rf) on .*iteration train_loss(?: valid_loss)?/;
+const SECTION = /^# (?:(adj_close|volume)( refit)?: )?(?:gbdt|rf) on .*iteration train_loss(?: valid_loss)?/;
 const FOLD = /^# fold (\d+) curve \(rmse_log after each tree\): (.*)$/;
 const REFIT = /^# refit: .*iteration train_loss/;
 const POINT = /^(\d+) (\S+)(?: (\S+))?$/;
@@ -50,7 +50,7 @@ export function parseTrainingLog(text: string): CurveSeries[] {
     }
     const sec = SECTION.exec(line);
     if (sec) {
-      part = sec[1] ?? 'train';
+      part = sec[1] === undefined ? 'train' : `${sec[1]}${sec[2] === undefined ? '' : '_refit'}`;
       continue;
     }
     if (line.startsWith('#')) continue;

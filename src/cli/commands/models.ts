@@ -31,7 +31,7 @@ const TrainOptions = z
     featureFraction: decimal().default(1).describe('features sampled per tree, 0..1'),
     earlyStopping: whole().default(10).describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off); under the cv protocol, per fold'),
     folds: whole().default(3).describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol'),
-    protocol: z.enum(['cv', 'holdout']).default('cv').describe('volume task: cv (choose trees by CV, refit on all pre-test rows), or holdout (early stopping on the validation slice: the previous protocol, for comparison)'),
+    protocol: z.enum(['cv', 'holdout']).default('cv').describe('cv (choose trees by CV, refit on all pre-test rows; --task forecast: one fold, the validation window), or holdout (early stopping on the validation slice, no refit: the previous protocol, for comparison)'),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
     objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).optional().describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name', defaultText: 'l2; huber with --task forecast' }),
     tweediePower: decimal().optional().describe('--objective tweedie: the variance power, strictly between 1 and 2').register(cli, { arg: 'p', defaultText: '1.5' }),
@@ -52,7 +52,6 @@ const TrainOptions = z
   .refine((o) => o.huberDelta === undefined || o.objective === 'huber' || (o.objective === undefined && o.task === 'forecast'), '--huber-delta is for --objective huber (the default with --task forecast)')
   .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
   .refine((o) => o.paramsFrom === undefined || o.objective === undefined, '--params-from refits the study\'s configuration, its objective included: drop --objective')
-  .refine((o) => o.task === 'volume' || o.protocol === 'cv', '--protocol is for the volume task (the day-ahead model early-stops on its validation window)')
   .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
 
 export const train = defineCommand({
@@ -89,7 +88,7 @@ export const train = defineCommand({
       featureFraction: o.featureFraction,
       earlyStopping: o.earlyStopping,
     };
-    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate });
+    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol });
     return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
