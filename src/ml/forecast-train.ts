@@ -255,10 +255,15 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   if ((p.protocol ?? 'cv') === 'cv' && hasValid) {
     // The refit: every pre-test row (train + validation), each booster with the trees the validation
     // window chose, no early stopping; the same edges. The two slices' bins become one matrix
-    // before their own are let go of.
+    // before their own are let go of; the target buffers and the boosters' engine buffers are
+    // collected first, so that only the bins are held twice while they are copied.
     const all: Range = { lo: s.train.lo, hi: s.valid.hi };
-    const joined: BinnedSets = { edges: work.binned.edges, train: joinBins(work.binned), valid: null };
+    const slices = work.binned;
     work = null;
+    collectGarbage();
+    const joined: BinnedSets = { edges: slices.edges, train: joinBins(slices), valid: null };
+    slices.train.bins = new Uint8Array(0);
+    if (slices.valid) slices.valid.bins = new Uint8Array(0);
     collectGarbage();
     const y = sharedFloat64Array(size(all));
     const refitHooks = { onIteration: onIterationOf(), signal: hooks.signal };
