@@ -1,10 +1,11 @@
 /** @module bench/protocol
- * `npm run bench -- protocol [--trials N] [--symbols N --years N] [--no-real] [--no-sklearn]`: the
+ * `npm run bench -- protocol [--trials N] [--symbols N --years N [--start YYYY-MM-DD]] [--no-real] [--no-sklearn]`: the
  * volume model under the evaluation protocol (docs/models.md), side by side in one run with
  * scikit-learn's HistGradientBoosting under the same protocol (../shared/reference/sklearn_protocol.py,
  * when Debian's python3-sklearn and that folder are present; skipped with the reason otherwise).
  * Per data set — the real Kaggle sample (../shared/data/kaggle-sample, when present) and a synthetic
- * folder (default 300 symbols × 8 years) — each as its own process, timed with its peak RSS:
+ * folder (default 300 symbols × 8 years; `--symbols 8000 --years 20 --start 2000-01-03` is the full
+ * dataset's 28.44M rows) — each as its own process, timed with its peak RSS:
  * `train --protocol holdout` (the earlier protocol), `train` (cv: trees by CV, refit on all pre-test
  * rows), `tune --trials N` + `train --params-from` (`--trials 0`: no study, the reference with 1
  * configuration only: for the largest data sets), and the reference with 1 and N configurations.
@@ -81,9 +82,12 @@ export async function runProtocolBench(argv: string[]): Promise<Json> {
   else if (!existsSync(real)) results.push({ dataset: 'real sample', skipped: `${real} is absent` });
   else results.push(await dataset('real', join(CACHE, 'ws-protocol-real'), ['--source', `dir:${real}`], real, trials, sklearnWhy === null));
   // The synthetic folder, generated once into its own workspace; the reference reads the same CSV files.
-  const synWs = join(CACHE, `ws-protocol-syn-${symbols}x${years}`);
-  const synFetch = ['--source', 'synthetic', '--symbols', String(symbols), '--years', String(years)];
-  results.push(await dataset(`synthetic ${symbols} symbols × ${years} years`, synWs, synFetch, join(synWs, 'raw', 'synthetic', 'data'), trials, sklearnWhy === null));
+  const si = argv.indexOf('--start');
+  const start = si >= 0 ? argv[si + 1] : undefined;
+  if (start !== undefined && !/^\d{4}-\d\d-\d\d$/.test(start)) throw new Error(`--start wants YYYY-MM-DD, got ${start}`);
+  const synWs = join(CACHE, `ws-protocol-syn-${symbols}x${years}${start === undefined ? '' : `-from-${start}`}`);
+  const synFetch = ['--source', 'synthetic', '--symbols', String(symbols), '--years', String(years), ...(start === undefined ? [] : ['--start', start])];
+  results.push(await dataset(`synthetic ${symbols} symbols × ${years} years${start === undefined ? '' : ` from ${start}`}`, synWs, synFetch, join(synWs, 'raw', 'synthetic', 'data'), trials, sklearnWhy === null));
   const out = { bench: 'protocol', machine: machine(), trials, sklearn: sklearnWhy ?? 'run', results };
   mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'out', 'protocol.json'), `${JSON.stringify(out, null, 2)}\n`);
