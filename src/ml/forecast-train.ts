@@ -111,7 +111,8 @@ export interface TrainBins {
 /**
  * Cuts at the split and an InputSink that bins the training rows' inputs as the loader hands them
  * over (the edges and bins binSets would make from the whole columns: the same model), keeping
- * log_volume only. `bins()`: the result, or null when the loader kept the inputs instead.
+ * log_volume only. `bins()`: the result, handed over (the sink keeps no reference, so that training can
+ * let go of it), or null when the loader kept the inputs instead.
  */
 export function streamedTrainBins(testFrom: string | undefined, p: TreeTrainParams, features: readonly string[], perPass = 7): { cuts: (targetDay: Int32Array) => number[]; sink: InputSink; bins(): TrainBins | null } {
   const gp = resolveGbdtParams(gbdtParams(p));
@@ -137,7 +138,11 @@ export function streamedTrainBins(testFrom: string | undefined, p: TreeTrainPara
         return features[f] === 'log_volume';
       },
     },
-    bins: () => (out !== null && taken === features.length ? out : null),
+    bins: () => {
+      const b = out !== null && taken === features.length ? out : null;
+      out = null;
+      return b;
+    },
   };
 }
 
@@ -208,9 +213,20 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     yTrain: sharedFloat64Array(size(s.train)),
     yValid: hasValid ? sharedFloat64Array(size(s.valid)) : null,
   };
+  // `work` holds the bins now: this reference would keep them alive through the refit.
+  trainBins = null;
   const onIterationOf = (): ((it: IterationInfo) => void) => (it) => {
     lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
     hooks.progress.update(it.iteration);
+  };
+  /** A step of training shown as progress (`total` trees), stopped however it ends. */
+  const step = async <T>(label: string, total: number, run: () => Promise<T>): Promise<T> => {
+    hooks.progress.start(label, total);
+    try {
+      return await run();
+    } finally {
+      hooks.progress.stop();
+    }
   };
   const fit = async (name: string, which: 'ret' | 'volume', transform: 'identity' | 'log1p', what: string): Promise<GbdtResult> => {
     const w = work!;
@@ -258,32 +274,19 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     // before their own are let go of; the target buffers and the boosters' engine buffers are
     // collected first, so that only the bins are held twice while they are copied.
     const all: Range = { lo: s.train.lo, hi: s.valid.hi };
-    const slices = work.binned;
+    let slices: BinnedSets | null = work.binned;
     work = null;
     collectGarbage();
     const joined: BinnedSets = { edges: slices.edges, train: joinBins(slices), valid: null };
-    slices.train.bins = new Uint8Array(0);
-    if (slices.valid) slices.valid.bins = new Uint8Array(0);
+    slices = null;
     collectGarbage();
     const y = sharedFloat64Array(size(all));
     const refitHooks = { onIteration: onIterationOf(), signal: hooks.signal };
     lines.push(`# adj_close refit: gbdt on ${size(all)} rows (every pre-test row), ${ret.best_iteration} trees (the best iteration on the validation window); iteration train_loss`);
-    hooks.progress.start('train forecast adj_close refit', ret.best_iteration);
-    let adj: GbdtResult;
-    try {
-      adj = await trainGbdt({ columns: [], y: fillTarget(frame, all, 'ret', y), featureNames, targetTransform: 'identity' }, null, { ...gbdtParams(p), objective: 'l2', num_trees: ret.best_iteration, early_stopping_rounds: 0 }, refitHooks, joined);
-    } finally {
-      hooks.progress.stop();
-    }
+    const adj = await step('train forecast adj_close refit', ret.best_iteration, () => trainGbdt({ columns: [], y: fillTarget(frame, all, 'ret', y), featureNames, targetTransform: 'identity' }, null, { ...gbdtParams(p), objective: 'l2', num_trees: ret.best_iteration, early_stopping_rounds: 0 }, refitHooks, joined));
     collectGarbage();
     lines.push(`# volume refit: gbdt on ${size(all)} rows (every pre-test row${p.volume?.windowDays === undefined ? '' : `, the study's window of them`}), ${vol.best_iteration} trees (the best iteration on the validation window), objective ${volObjective}; iteration train_loss`);
-    hooks.progress.start('train forecast volume refit', vol.best_iteration);
-    let volFit: { result: GbdtResult; train: Range };
-    try {
-      volFit = await fitForecastVolume(frame, all, null, { ...vp, num_trees: vol.best_iteration, early_stopping_rounds: 0 }, choice, refitHooks, joined, { train: y, valid: null });
-    } finally {
-      hooks.progress.stop();
-    }
+    const volFit = await step('train forecast volume refit', vol.best_iteration, () => fitForecastVolume(frame, all, null, { ...vp, num_trees: vol.best_iteration, early_stopping_rounds: 0 }, choice, refitHooks, joined, { train: y, valid: null }));
     model = { featureNames, adjClose: adj.model, volume: volFit.result.model };
     rowsFit = size(volFit.train);
   }
