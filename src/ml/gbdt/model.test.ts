@@ -67,6 +67,27 @@ describe('model.json', () => {
     expect(predict({ ...m, kind: 'rf', aggregation: 'mean', baseScore: 0 }, [NaN])).toBe(20);
   });
 
+  it('scores a batch in blocks of rows, tree by tree, to the same numbers as one row at a time (sum and mean, offset, a leaf-only tree, NaN, Float32 columns)', async () => {
+    const m = await smallModel('log1p');
+    // A leaf-only tree among the others, and 1,300 rows: two full blocks and a part.
+    const leaf = { feature: Int32Array.of(-1), threshold: Float64Array.of(0), left: Int32Array.of(-1), right: Int32Array.of(-1), value: Float64Array.of(0.125) };
+    const n = 1300;
+    const cols = randomRows(n, 5);
+    for (let i = 0; i < n; i += 97) cols[i % 2]![i] = Number.NaN;
+    const f32 = cols.map((c) => Float32Array.from(c));
+    const row = new Float64Array(2);
+    for (const model of [m, { ...m, trees: [...m.trees.slice(0, 5), leaf, ...m.trees.slice(5)], offset: { feature: 0, transform: 'log1p' as const } }, { ...m, kind: 'rf' as const, aggregation: 'mean' as const, baseScore: 0.5 }]) {
+      for (const c of [cols, f32]) {
+        const batch = predictBatch(model, c, new Float64Array(n));
+        for (let i = 0; i < n; i++) {
+          row[0] = c[0]![i]!;
+          row[1] = c[1]![i]!;
+          if (!Object.is(batch[i], predict(model, row))) expect.fail(`row ${i}: batch ${batch[i]} against ${predict(model, row)}`);
+        }
+      }
+    }
+  });
+
   it('rejects corrupted files with SP_ERR_MODEL_FORMAT', async () => {
     const good = JSON.parse(toJSON(await smallModel())) as Record<string, unknown>;
     const t0 = (good.trees as Record<string, number[]>[])[0]!;

@@ -51,23 +51,42 @@ export function predict(model: TreeModel, row: ArrayLike<number>): number {
   return untransform(model, predictRaw(model, row));
 }
 
-/** Raw outputs for the rows of `columns` (one array per feature) into out. */
+/** Rows scored together, tree by tree: one tree's nodes stay in the first-level cache while it goes
+ * over them, and so do the block's input values (25 inputs × 512 rows × 4 bytes = 50 KB). Row by
+ * row instead, every row reads the whole model (a day-ahead volume model of 900 trees is 3 MB). */
+const SCORE_BLOCK = 512;
+
+/** Raw outputs for the rows of `columns` (one array per feature) into out. Each row's trees are
+ * summed in the model's order, from the same start as predictRaw, so the result is the same number. */
 export function predictBatchRaw(model: TreeModel, columns: readonly (Float64Array | Float32Array)[], out: Float64Array): Float64Array {
   const n = out.length;
   const trees = model.trees;
   const nf = model.featureNames.length;
   if (columns.length !== nf) throw new RangeError(`predictBatch: model has ${nf} features, got ${columns.length} columns`);
   for (const c of columns) if (c.length < n) throw new RangeError(`predictBatch: a column has ${c.length} rows, out has ${n}`);
-  for (let r = 0; r < n; r++) {
-    let s = model.aggregation === 'sum' ? model.baseScore : 0;
+  const sum = model.aggregation === 'sum';
+  const o = model.offset;
+  for (let lo = 0; lo < n; lo += SCORE_BLOCK) {
+    const hi = Math.min(n, lo + SCORE_BLOCK);
+    // The block's running sums, kept in out itself.
+    out.fill(sum ? model.baseScore : 0, lo, hi);
     for (let k = 0; k < trees.length; k++) {
-      const t = trees[k]!;
-      let i = 0;
-      for (let f = t.feature[0]!; f >= 0; f = t.feature[i]!) i = columns[f]![r]! <= t.threshold[i]! ? t.left[i]! : t.right[i]!;
-      s += t.value[i]!;
+      const { feature, threshold, left, right, value } = trees[k]!;
+      const root = feature[0]!;
+      if (root < 0) {
+        for (let r = lo; r < hi; r++) out[r] = out[r]! + value[0]!;
+        continue;
+      }
+      for (let r = lo; r < hi; r++) {
+        let i = 0;
+        for (let f = root; f >= 0; f = feature[i]!) i = columns[f]![r]! <= threshold[i]! ? left[i]! : right[i]!;
+        out[r] = out[r]! + value[i]!;
+      }
     }
-    const raw = model.aggregation === 'sum' ? s : model.baseScore + s / trees.length;
-    out[r] = model.offset ? raw + offsetValue(model.offset, columns[model.offset.feature]![r]!) : raw;
+    for (let r = lo; r < hi; r++) {
+      const raw = sum ? out[r]! : model.baseScore + out[r]! / trees.length;
+      out[r] = o ? raw + offsetValue(o, columns[o.feature]![r]!) : raw;
+    }
   }
   return out;
 }
