@@ -1,4 +1,4 @@
-/** The day-ahead forecast end to end (docs/data.md-extended, §4.3, §6 GET /forecast/:symbol): features
+/** The day-ahead forecast end to end (docs/data.md `--extended`, docs/models.md, docs/api.md GET /forecast/:symbol): features
  * --extended, train --task forecast, forecast, and the API route, on a small synthetic workspace.
  * beforeAll trains one forecast champion; tests that move aliases or add models do so in a copy,
  * so any test runs alone (`-t`) or in any order. */

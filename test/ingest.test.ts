@@ -37,7 +37,7 @@ describe('ingest (docs/data.md)', () => {
     });
   }
 
-  it('writes exactly the §2 columns and types, sorted by Symbol, Date', async () => {
+  it('writes exactly the prices table\'s columns and types (docs/data.md), sorted by Symbol, Date', async () => {
     const { ws, report } = await fetchAndIngest(2);
     const p = viewSource(ws, 'prices');
     const cols = await sql(`DESCRIBE SELECT * FROM ${p}`);

@@ -33,7 +33,7 @@ async function featured(): Promise<string> {
 // Each test trains in its own workspace: they run side by side, and wait for the pool's children too
 // (the timeouts only bound a hang).
 describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 }, () => {
-  it('trains a gbdt with the §10.1 fields, writes the four artifacts, registers and promotes it', async () => {
+  it('trains a gbdt with the documented train --json fields (docs/cli.md), writes the four artifacts, registers and promotes it', async () => {
     const ws = await featured();
     const r = await sp(ws, ['train', '--trees', '30', '--promote-if-better']);
     expect(r.code, r.stderr).toBe(0);
