@@ -233,18 +233,13 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
     const y = fillTarget(frame, s.train, which, w.yTrain);
     const vy = w.yValid ? fillTarget(frame, s.valid, which, w.yValid) : null;
     lines.push(`# ${name}: gbdt on ${size(s.train)} rows, target ${what}; iteration train_loss valid_loss (mean squared error on the target)`);
-    hooks.progress.start(`train forecast ${name}`, p.trees);
-    try {
-      // The bins stand in for the input columns.
-      const train: TrainSet = { columns: [], y, featureNames, targetTransform: transform };
-      const valid: TrainSet | null = vy ? { columns: [], y: vy, featureNames, targetTransform: transform } : null;
-      // --objective is the volume booster's: the Adj Close booster stays l2.
-      const r = await trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, w.binned);
-      lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
-      return r;
-    } finally {
-      hooks.progress.stop();
-    }
+    // The bins stand in for the input columns.
+    const train: TrainSet = { columns: [], y, featureNames, targetTransform: transform };
+    const valid: TrainSet | null = vy ? { columns: [], y: vy, featureNames, targetTransform: transform } : null;
+    // --objective is the volume booster's: the Adj Close booster stays l2.
+    const r = await step(`train forecast ${name}`, p.trees, () => trainGbdt(train, valid, { ...gbdtParams(p), objective: 'l2' }, { onIteration: onIterationOf(), signal: hooks.signal }, w.binned));
+    lines.push(`# best iteration ${r.best_iteration} of ${r.iterations}; initial train loss ${f(r.initial_train_loss)}`);
+    return r;
   };
   const ret = await fit('adj_close', 'ret', 'identity', 'ln(AdjClose_t+1 / AdjClose_t)');
   // The first booster's engine buffers (≈ 20 bytes a training row), before the second allocates its own.
@@ -254,14 +249,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const choice = p.volume ?? {};
   const volObjective = vp.objective ?? 'l2';
   lines.push(`# volume: gbdt, target log1p(Volume_t+1) - log1p(Volume_t), i.e. boosting from persistence, objective ${volObjective}${p.volume === undefined ? '' : `; settings of ${JSON.stringify(p.volume.record)}`}; iteration train_loss valid_loss (mean ${volObjective === 'l2' ? 'squared error' : `${volObjective} loss`} on the target)`);
-  hooks.progress.start('train forecast volume', vp.num_trees ?? p.trees);
-  let vol: GbdtResult;
-  let volRows: Range;
-  try {
-    ({ result: vol, train: volRows } = await fitForecastVolume(frame, s.train, hasValid ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, work.binned, { train: work.yTrain, valid: work.yValid }));
-  } finally {
-    hooks.progress.stop();
-  }
+  // `work!` read inside the call: a local copy of it would keep the bins alive through the refit.
+  const { result: vol, train: volRows } = await step('train forecast volume', vp.num_trees ?? p.trees, () => fitForecastVolume(frame, s.train, hasValid ? s.valid : null, vp, choice, { onIteration: onIterationOf(), signal: hooks.signal }, work!.binned, { train: work!.yTrain, valid: work!.yValid }));
   lines.push(`# best iteration ${vol.best_iteration} of ${vol.iterations} on ${size(volRows)} rows; initial train loss ${f(vol.initial_train_loss)}`);
   const chosen: ForecastModel = { featureNames, adjClose: ret.model, volume: vol.model };
   // What promotion compares: the early-stopped boosters on the validation window (held out from them).
