@@ -1,12 +1,12 @@
 /** @module bench/forecast-inputs
- * `npx tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --add a,b | --ceiling]`: how much each group of day-ahead
+ * `npx tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --add a,b [--with c,d] | --ceiling]`: how much each group of day-ahead
  * inputs (ml/forecast-inputs) adds. Loads the workspace's features table (built with --extended)
  * once with every input stockpipe computes, then trains the day-ahead model (the CLI's defaults:
  * depth 6, 64 leaves, ≤ 1000 trees, early stopping on the validation window) on the base inputs,
  * base + each group, every group, and every group but one. Prints the volume skill against
  * persistence on the validation window (what the inputs are chosen by) and on the test slice (reported, never
  * used to choose), with the trees kept. With --each: the default inputs, and without each non-base
- * input in turn. With --add a,b: the default inputs, plus each named one, plus all of them. With --ceiling: the volume booster fitted on the test slice itself and scored there
+ * input in turn. With --add a,b: the default inputs (and those named by --with c,d), plus each named one, plus all of them. With --ceiling: the volume booster fitted on the test slice itself and scored there
  * (in-sample: how far the default inputs can go at all). JSON on stdout. */
 import { Workspace } from '../src/core/workspace.js';
 import { silentProgress } from '../src/core/progress.js';
@@ -22,8 +22,9 @@ import { sourceOf } from '../src/store/read.js';
 
 const args = process.argv.slice(2);
 const root = args.find((a) => !a.startsWith('--'));
-if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --add a,b | --ceiling]');
+if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --add a,b [--with c,d] | --ceiling]');
 const threads = Number(args[args.indexOf('--threads') + 1] ?? 1) || 1;
+const withInputs = args.includes('--with') ? (args[args.indexOf('--with') + 1] ?? '').split(',').filter((n) => n !== '') : [];
 const ws = new Workspace(root, { threads, memoryLimit: '1GB' });
 const t = featuresRead(ws);
 const t0 = performance.now();
@@ -83,7 +84,8 @@ if (args.includes('--ceiling')) {
 
 // --add a,b: the default inputs, the default plus each named input alone, and plus all of them.
 if (args.includes('--add')) {
-  const chosen = [...FORECAST_FEATURES] as string[];
+  for (const n of withInputs) if (!KNOWN_INPUTS.includes(n) || (FORECAST_FEATURES as readonly string[]).includes(n)) throw new Error(`--with: '${n}' is not a computed input outside the default`);
+  const chosen = [...FORECAST_FEATURES, ...withInputs] as string[];
   const extra = (args[args.indexOf('--add') + 1] ?? '').split(',').filter((n) => n !== '');
   for (const n of extra) if (!KNOWN_INPUTS.includes(n) || chosen.includes(n)) throw new Error(`--add: '${n}' is not a computed input outside the default`);
   const all = await run([], chosen, 'default');

@@ -36,6 +36,7 @@ export const FORECAST_FEATURES = [
   'quarter_echo', // the symbol's own volume one quarter before the target day
   'quad_witching', 'half_day', // events of the target day: a quarterly expiry, an NYSE early close
   'close_loc', 'oc_ret', // day t's bar: where it closed in its range, its open-to-close return
+  'day_of_year', // the target day's day of the year (0 on 1 January): the season of trading volume
 ] as const;
 
 /** The volume model boosts from persistence: its offset is this input (log1p(Volume_t)). */

@@ -143,7 +143,7 @@ describe('day-ahead inputs', () => {
     const after = inputsOf(m, KNOWN_INPUTS);
     const row = m.sym[0]!.rows + m.sym[1]!.rows + t;
     // Facts of the calendar, the asset kind and the day's high/low range do not read Volume, Adj Close, Open or Close.
-    const notFromBar = ['dow', 'gap_days', 'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', 'opex', 'quad_witching', 'quad_witching_today', 'half_day', 'half_day_today', 'is_stock', 'hl_range'];
+    const notFromBar = ['dow', 'gap_days', 'to_month_end', 'from_month_start', 'to_quarter_end', 'pre_holiday', 'opex', 'quad_witching', 'quad_witching_today', 'half_day', 'half_day_today', 'day_of_year', 'is_stock', 'hl_range'];
     KNOWN_INPUTS.filter((n) => !notFromBar.includes(n)).forEach((n) => {
       const f = KNOWN_INPUTS.indexOf(n);
       expect(Object.is(after[f]![row], before[f]![row]), `${n} ignores day t's bar`).toBe(false);
@@ -173,16 +173,16 @@ describe('day-ahead inputs', () => {
     }
     const cal = new TargetCalendar();
     const facts = (date: string): number[] => Array.from(cal.facts(toDayNumber(date)));
-    // [to month end, from month start, to quarter end, pre-holiday, options expiry, quarterly expiry, early close]
-    expect(facts('2024-03-28')).toEqual([0, 19, 0, 1, 0, 0, 0]); // Thursday before Good Friday: the last trading day of March and Q1
-    expect(facts('2024-06-21')).toEqual([5, 13, 5, 0, 1, 1, 0]); // the third Friday of June: a quarterly expiry
-    expect(facts('2022-04-14')).toEqual([10, 9, 52, 1, 1, 0, 0]); // the third Friday (Apr 15) is Good Friday: expiry moves to Thursday
-    expect(facts('2024-07-01')).toEqual([21, 0, 63, 0, 0, 0, 0]); // first trading day of July; July 4th is 2 days later
-    expect(facts('2024-07-03')).toEqual([19, 2, 61, 1, 0, 0, 1]); // the eve of Independence Day: an early close
-    expect(facts('2024-11-29').slice(5)).toEqual([0, 1]); // the Friday after Thanksgiving (Nov 28)
-    expect(facts('2024-12-24').slice(5)).toEqual([0, 1]);
-    expect(facts('2024-12-20').slice(5)).toEqual([1, 0]); // December's third Friday
-    expect(facts('2024-11-22').slice(5)).toEqual([0, 0]); // an ordinary Friday in November (third Friday: monthly expiry only)
+    // [to month end, from month start, to quarter end, pre-holiday, options expiry, quarterly expiry, early close, day of the year]
+    expect(facts('2024-03-28')).toEqual([0, 19, 0, 1, 0, 0, 0, 87]); // Thursday before Good Friday: the last trading day of March and Q1
+    expect(facts('2024-06-21')).toEqual([5, 13, 5, 0, 1, 1, 0, 172]); // the third Friday of June: a quarterly expiry
+    expect(facts('2022-04-14')).toEqual([10, 9, 52, 1, 1, 0, 0, 103]); // the third Friday (Apr 15) is Good Friday: expiry moves to Thursday
+    expect(facts('2024-07-01')).toEqual([21, 0, 63, 0, 0, 0, 0, 182]); // first trading day of July; July 4th is 2 days later
+    expect(facts('2024-07-03')).toEqual([19, 2, 61, 1, 0, 0, 1, 184]); // the eve of Independence Day: an early close
+    expect(facts('2024-11-29').slice(5, 7)).toEqual([0, 1]); // the Friday after Thanksgiving (Nov 28)
+    expect(facts('2024-12-24').slice(5, 7)).toEqual([0, 1]);
+    expect(facts('2024-12-20').slice(5, 7)).toEqual([1, 0]); // December's third Friday
+    expect(facts('2024-11-22').slice(5, 7)).toEqual([0, 0]); // an ordinary Friday in November (third Friday: monthly expiry only)
     // The event inputs: of the target day, and of the row's own day t.
     const d = ['2024-06-20', '2024-06-21', '2024-07-02', '2024-07-03', '2024-07-05'].map(toDayNumber);
     const chunk = { rows: d.length, day: Int32Array.from(d) } as unknown as InputChunk;
@@ -197,6 +197,9 @@ describe('day-ahead inputs', () => {
     expect(run('half_day')).toEqual([0, 0, 1, 0, 0]); // the row of Jul 2 predicts Jul 3
     expect(run('half_day_today')).toEqual([0, 0, 0, 1, 0]);
     expect(cal.target(toDayNumber('2024-07-03'))).toBe(toDayNumber('2024-07-05'));
+    // The season: the target day's day of the year, 0 on 1 January, 365 on 31 December of a leap year.
+    expect(run('day_of_year')).toEqual([172, 175, 184, 186, 189]); // Jun 21, Jun 24 (a Monday), Jul 3, Jul 5 (after the holiday), Jul 8
+    expect([facts('2024-01-02')[7], facts('2023-12-29')[7], facts('2024-12-31')[7], facts('2025-12-31')[7]]).toEqual([1, 362, 365, 364]);
   });
 
   it('compute the bar inputs from day t\'s Open, High, Low and Close', () => {

@@ -35,7 +35,7 @@ export interface InputChunk {
  * third Friday, or the Thursday before when that Friday is a holiday), 1 when that expiry is a
  * quarter's (March, June, September, December: index futures and options expire together and the
  * index funds rebalance), 1 when it is an NYSE early close (the day after Thanksgiving, and 24 December
- * and 3 July when they are trading days)]. */
+ * and 3 July when they are trading days), its day of the year (0 on 1 January)]. */
 export class TargetCalendar {
   private readonly memo = new Map<number, Float64Array>();
   private readonly next = new NextTradingDay();
@@ -72,7 +72,7 @@ export class TargetCalendar {
     const thirdFriday = monthStart + ((5 - isoWeekday(monthStart) + 7) % 7) + 14;
     const opex = d === thirdFriday || (d === thirdFriday - 1 && !isTradingDayNumber(thirdFriday)) ? 1 : 0;
     const quad = opex === 1 && m % 3 === 2 ? 1 : 0;
-    return Float64Array.of(count(d + 1, monthEnd), count(monthStart, d - 1), count(d + 1, quarterEnd), preHoliday, opex, quad, isEarlyClose(m + 1, dom, wd) ? 1 : 0);
+    return Float64Array.of(count(d + 1, monthEnd), count(monthStart, d - 1), count(d + 1, quarterEnd), preHoliday, opex, quad, isEarlyClose(m + 1, dom, wd) ? 1 : 0, d - Date.UTC(y, 0, 1) / 86_400_000);
   }
 }
 
@@ -187,6 +187,7 @@ const INPUTS: Record<string, { group: string; compute: Compute }> = {
   quad_witching_today: { group: 'events', compute: today(5) },
   half_day: { group: 'events', compute: calendar(6) },
   half_day_today: { group: 'events', compute: today(6) },
+  day_of_year: { group: 'season', compute: calendar(7) },
   close_loc: { group: 'bar', compute: perRow((c, i) => closeLocation(c.close[i]!, c.high[i]!, c.low[i]!)) },
   oc_ret: { group: 'bar', compute: perRow((c, i) => logRatio(c.close[i]!, c.open[i]!)) },
   mkt_log_vol: { group: 'market', compute: market(0) },
@@ -199,7 +200,7 @@ const INPUTS: Record<string, { group: string; compute: Compute }> = {
 /** Every input name stockpipe computes. */
 export const KNOWN_INPUTS: readonly string[] = Object.keys(INPUTS);
 
-/** The group of an input (base, ratios, calendar, events, bar, market, quarter), or undefined for an unknown name. */
+/** The group of an input (base, ratios, calendar, events, season, bar, market, quarter), or undefined for an unknown name. */
 export const inputGroup = (name: string): string | undefined => INPUTS[name]?.group;
 
 /** True when any of `names` reads the market means (the caller must fill a MarketDays first). */
