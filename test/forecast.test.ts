@@ -11,7 +11,7 @@ import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
 import { Workspace } from '../src/core/workspace.js';
 import { openDuckDB } from '../src/db/duckdb.js';
 import { FORECAST_FEATURES, frameHash, inputColumn, loadForecastFrame, loadLastRows } from '../src/ml/forecast-dataset.js';
-import { streamedTrainBins, trainForecastModel } from '../src/ml/forecast-train.js';
+import { forecastTestCut, scoreForecastOnTestSlice, streamedTrainBins, trainForecastModel } from '../src/ml/forecast-train.js';
 import { silentProgress } from '../src/core/progress.js';
 import { KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
 import { forecastFromJSON, forecastToJSON } from '../src/ml/forecast-model.js';
@@ -133,7 +133,8 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     expect(e.code, e.stderr).toBe(0);
     expect(e.json.data).toMatchObject({ model_id: train.model_id, kind: 'forecast', test: train.test });
     for (const k of ['forecast', 'persistence', 'vol_ma_20']) expect(Object.keys(e.json.data.metrics)).toContain(k);
-    for (const m of ['mae_adj_close', 'mae_volume', 'skill_adj_close', 'skill_volume']) expect(e.json.data.metrics.forecast[m]).toBeCloseTo(train.metrics.forecast[m], 9);
+    // Byte for byte: only the test rows' inputs are computed, the same way as for training.
+    expect(e.json.data.metrics).toEqual(train.metrics);
   });
 
   it.sequential('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice (the early-stopped boosters\' score, refit or not); a plain features table is refused', async () => {
@@ -352,6 +353,31 @@ describe.concurrent('train --task forecast: inputs binned while loading', { time
       expect(forecastToJSON(b.model)).toBe(forecastToJSON(a.model));
       expect(b.metrics).toEqual(a.metrics);
       expect(b.valid_metrics).toEqual(a.valid_metrics);
+    } finally {
+      db.close();
+    }
+  });
+
+  it.sequential('evaluate\'s load computes the test rows\' inputs only, of the model\'s own inputs: the same scores as a frame held whole', async () => {
+    const w = new Workspace(ws);
+    const t = featuresRead(w);
+    const db = await openDuckDB(w.duckdbSettings());
+    const params = { seed: 5, threads: 1, trees: 20, maxDepth: 4, numLeaves: 16, learningRate: 0.1, minDataInLeaf: 20, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 5, protocol: 'holdout' as const };
+    try {
+      // A model of other inputs than the default (a subset, and one input the default leaves out).
+      const names = [...FORECAST_FEATURES.filter((n) => n !== 'oc_ret' && n !== 'day_of_year'), 'opex'];
+      const whole = await loadForecastFrame(db.connection, sourceOf(t), 'features', undefined, names);
+      const { model } = await trainForecastModel(whole, params, { progress: silentProgress });
+      expect(model.featureNames).toEqual(names);
+      const skipped = await loadForecastFrame(db.connection, sourceOf(t), 'features', undefined, model.featureNames, forecastTestCut(undefined), 'skip');
+      const [pre, test] = skipped.set.blocks;
+      expect(skipped.set.blocks).toHaveLength(2);
+      expect(pre!.x.every((c) => c === null)).toBe(true);
+      expect(test!.hi - test!.lo).toBeGreaterThan(0);
+      names.forEach((n, k) => expect(test!.x[k], n).toEqual(inputColumn(whole, k, test!.lo, test!.hi)));
+      expect(scoreForecastOnTestSlice(model, skipped, null)).toEqual(scoreForecastOnTestSlice(model, whole, null));
+      // A pre-test row is never read: asking for one fails loudly instead of scoring zeros.
+      expect(() => inputColumn(skipped, 0, 0, 1)).toThrow(/rows 0\.\.0 were asked for/);
     } finally {
       db.close();
     }

@@ -15,7 +15,7 @@ import type { Workspace } from '../core/workspace.js';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
 import { fitPolyreg } from './baselines.js';
 import { forecastFromJSON } from './forecast-model.js';
-import { scoreForecastOnTestSlice } from './forecast-train.js';
+import { forecastTestCut, scoreForecastOnTestSlice } from './forecast-train.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
 import { loadWorkspaceForecastData, loadWorkspaceVolumeData } from './rescore.js';
@@ -51,7 +51,11 @@ export interface EvaluateForecastData {
 async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVersion, t0: number, asOf?: string): Promise<EvaluateForecastData> {
   const file = join(model.path, 'model.json');
   const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
-  const scored = scoreForecastOnTestSlice(forecastFromJSON(await readFile(file, 'utf8'), file), await loadWorkspaceForecastData(env.ws, asOf), recorded.split.test_from);
+  const forecast = forecastFromJSON(await readFile(file, 'utf8'), file);
+  const testFrom = recorded.split.test_from ?? undefined;
+  // Only the test slice is scored: the pre-test rows' inputs are never computed (a frame of the model's own inputs).
+  const frame = await loadWorkspaceForecastData(env.ws, asOf, undefined, forecastTestCut(testFrom), 'skip', forecast.featureNames);
+  const scored = scoreForecastOnTestSlice(forecast, frame, recorded.split.test_from);
   const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
   reg.transaction(() => {
     reg.logParams(runId, { model_id: model.id, split: 'time' });

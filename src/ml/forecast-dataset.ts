@@ -241,8 +241,9 @@ export function forecastRows(f: Pick<ForecastFrame, 'rows' | 'symbolStart' | 'da
 /** Every training row (dated up to `until`, when given) with its inputs `features`. `input`: a Parquet file or a table
  * expression (db/duckdb tableSource); `label` names it in messages. `cuts`: where to cut the inputs into
  * row blocks, from the rows' target days (ascending row indices; default one block). `sink`: takes the
- * first block's inputs when there are several blocks (InputSink). */
-export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink): Promise<ForecastFrame> {
+ * first block's inputs when there are several blocks (InputSink); 'skip': they are never computed
+ * (a caller that reads the later blocks only: `evaluate` scores the test slice). */
+export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink | 'skip'): Promise<ForecastFrame> {
   const path = label;
   await checkExtended(conn, input, path);
   const src = tableSource(input);
@@ -283,7 +284,8 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
     const streamed = sink !== undefined && makeBlocks(n, 0, cutAt).length > 1;
     const set = { ...r, features: [...features], blocks: makeBlocks(n, features.length, cutAt, streamed), ma20: new Float32Array(n) };
     const ctx = { cal: new TargetCalendar(), market };
-    if (!streamed) {
+    // 'skip': the first block's columns stay unallocated (makeBlocks), and fillInputs writes none of its rows.
+    if (!streamed || sink === 'skip') {
       const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, ctx, set.blocks, (i) => pos[i]!, set.ma20);
       if (read !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `read ${read} rows of ${path} in the second pass, expected ${rows}`);
       return { path, ...base, set };

@@ -102,6 +102,12 @@ export function forecastSplitCuts(testFrom: string | undefined): (targetDay: Int
   };
 }
 
+/** One cut, where the test slice at `testFrom` starts: the loader can then skip every pre-test row's inputs
+ * (ml/forecast-dataset's 'skip'), as `evaluate`, which scores the test slice only, does. */
+export function forecastTestCut(testFrom: string | undefined): (targetDay: Int32Array) => number[] {
+  return (targetDay) => [splitDays(targetDay, testFrom).test.lo];
+}
+
 /** Training bins made while the frame loads: the edges and the training rows' binned matrix. */
 export interface TrainBins {
   edges: Float64Array[];

@@ -74,10 +74,11 @@ export async function loadWorkspaceVolumeData(ws: Workspace, asOf?: string | AsO
 }
 
 /** The day-ahead model rows of the workspace's features table (built with --extended) as of `asOf`, dated up to `until` (a logical date) when given;
- * `cuts`: where to cut their inputs into row blocks, `sink`: what takes the first block's (ml/forecast-dataset). */
-export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink): Promise<ForecastFrame> {
+ * `cuts`: where to cut their inputs into row blocks, `sink`: what takes the first block's or 'skip' (ml/forecast-dataset),
+ * `features`: the inputs to compute (default: the day-ahead model's default inputs). */
+export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink | 'skip', features?: readonly string[]): Promise<ForecastFrame> {
   const t = featuresRead(ws, asOf);
-  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until, undefined, cuts, sink)), lineage: lineageOf(t) }));
+  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until, features, cuts, sink)), lineage: lineageOf(t) }));
 }
 
 /** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */
