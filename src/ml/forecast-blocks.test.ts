@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { StockpipeError } from '../core/errors.js';
 import { silentProgress } from '../core/progress.js';
-import { createRng } from '../core/rng.js';
-import { NextTradingDay } from '../features/lagged.js';
 import { makeBlocks } from './forecast-blocks.js';
-import { forecastRows, frameHash, type ForecastFrame } from './forecast-dataset.js';
+import { frameHash, type ForecastFrame } from './forecast-dataset.js';
 import { forecastToJSON } from './forecast-model.js';
 import { fillTarget, inputs, range } from './forecast-slices.js';
 import { forecastSplitCuts, trainForecastModel, type ForecastTrainParams } from './forecast-train.js';
@@ -12,55 +10,14 @@ import { trainGbdt } from './gbdt/booster.js';
 import { binSet, featureEdges } from './gbdt/dataset.js';
 import { resolveGbdtParams } from './gbdt/params.js';
 import { toJSON } from './gbdt/model.js';
-import { parseDay } from './split.js';
 import { makeSlicesFromDays } from './train.js';
 import { gbdtParams } from './tree-train.js';
+import { syntheticForecastFrame } from './test-forecast-frame.js';
 
 const FEATURES = ['log_volume', 'z', 'w'];
 
-/**
- * A frame of `symbols` symbols over `days` NYSE trading days whose inputs are held in blocks cut
- * at `cuts` (from the target days): tomorrow's volume is today's times exp(0.4·z + noise), the
- * return follows w a little.
- */
-function frame(symbols: number, days: number, cuts?: (targetDay: Int32Array) => readonly number[]): ForecastFrame {
-  const rng = createRng(5);
-  const cal = new NextTradingDay();
-  const dates = [parseDay('2016-01-04', 'start')];
-  while (dates.length < days) dates.push(cal.next(dates[dates.length - 1]!));
-  const rows = symbols * days;
-  const f = { rows, symbolStart: Int32Array.from({ length: symbols + 1 }, (_, s) => s * days), day: new Int32Array(rows), adjClose: new Float64Array(rows), volume: new Float64Array(rows) };
-  const z = new Float64Array(rows);
-  const w = new Float64Array(rows);
-  for (let s = 0; s < symbols; s++) {
-    let v = 1e5 * (1 + s);
-    let p = 20 + s;
-    for (let d = 0; d < days; d++) {
-      const i = s * days + d;
-      f.day[i] = dates[d]!;
-      z[i] = rng.normal();
-      w[i] = d % 7 === 3 ? Number.NaN : rng.normal();
-      f.volume[i] = Math.round(v);
-      f.adjClose[i] = p;
-      v = 1e5 * (1 + s) * Math.exp(0.4 * z[i]! + 0.3 * rng.normal());
-      p *= Math.exp(0.01 * rng.normal() + 0.002 * (Number.isNaN(w[i]!) ? 0 : w[i]!));
-    }
-  }
-  const r = forecastRows(f);
-  const n = r.row.length;
-  const blocks = makeBlocks(n, FEATURES.length, cuts?.(r.targetDay));
-  const ma20 = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    const i = r.row[k]!;
-    const value = [Math.log1p(f.volume[i]!), z[i]!, w[i]!];
-    const b = blocks.find((q) => k >= q.lo && k < q.hi)!;
-    value.forEach((x, c) => {
-      b.x[c]![k - b.lo] = x;
-    });
-    ma20[k] = f.volume[i]!;
-  }
-  return { path: 'synthetic', ...f, set: { ...r, features: [...FEATURES], blocks, ma20 } };
-}
+/** The test frame: 3 inputs (log_volume, z, w), held in blocks cut at `cuts`. */
+const frame = (symbols: number, days: number, cuts?: (targetDay: Int32Array) => readonly number[]): ForecastFrame => syntheticForecastFrame({ symbols, days, seed: 5, start: '2016-01-04', w: true, cuts });
 
 const P: ForecastTrainParams = { seed: 11, threads: 1, trees: 60, maxDepth: 4, numLeaves: 16, learningRate: 0.1, minDataInLeaf: 20, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 8 };
 

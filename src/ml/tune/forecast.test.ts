@@ -3,11 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { silentProgress } from '../../core/progress.js';
-import { createRng } from '../../core/rng.js';
-import { NextTradingDay } from '../../features/lagged.js';
 import { completeTrial, createStudy, startTrial, studyTrials } from '../../registry/studies.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
-import { forecastRows, type ForecastFrame } from '../forecast-dataset.js';
+import type { ForecastFrame } from '../forecast-dataset.js';
 import { FORECAST_VOLUME_LOSS } from '../forecast-loss.js';
 import { trainForecastModel } from '../forecast-train.js';
 import { FORECAST_DEFAULT_TRIAL } from './space.js';
@@ -16,44 +14,10 @@ import { rungPlan } from './halving.js';
 import { DEFAULT_SPACE, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
 import { parseDay } from '../split.js';
+import { syntheticForecastFrame } from '../test-forecast-frame.js';
 
-/**
- * A frame of `symbols` symbols over `days` consecutive NYSE trading days: tomorrow's volume is
- * today's times exp(0.4·z + noise), z an input of day t — a signal the volume booster can learn.
- */
-function frame(symbols: number, days: number, seed: number): ForecastFrame {
-  const rng = createRng(seed);
-  const cal = new NextTradingDay();
-  const dates = [parseDay('2015-01-02', 'start')];
-  while (dates.length < days) dates.push(cal.next(dates[dates.length - 1]!));
-  const rows = symbols * days;
-  const f = { rows, symbolStart: Int32Array.from({ length: symbols + 1 }, (_, s) => s * days), day: new Int32Array(rows), adjClose: new Float64Array(rows), volume: new Float64Array(rows) };
-  const z = new Float64Array(rows);
-  for (let s = 0; s < symbols; s++) {
-    let v = 1e5 * (1 + s);
-    let p = 20 + s;
-    for (let d = 0; d < days; d++) {
-      const i = s * days + d;
-      f.day[i] = dates[d]!;
-      z[i] = rng.normal();
-      f.volume[i] = Math.round(v);
-      f.adjClose[i] = p;
-      v = 1e5 * (1 + s) * Math.exp(0.4 * z[i]! + 0.3 * rng.normal());
-      p *= Math.exp(0.01 * rng.normal());
-    }
-  }
-  const r = forecastRows(f);
-  const n = r.row.length;
-  const x = [new Float32Array(n), new Float32Array(n)];
-  const ma20 = new Float32Array(n);
-  for (let k = 0; k < n; k++) {
-    const i = r.row[k]!;
-    x[0]![k] = Math.log1p(f.volume[i]!);
-    x[1]![k] = z[i]!;
-    ma20[k] = f.volume[i]!;
-  }
-  return { path: 'synthetic', ...f, set: { ...r, features: ['log_volume', 'z'], blocks: [{ lo: 0, hi: n, x }], ma20 } };
-}
+/** The test frame: inputs log_volume and z, one block. */
+const frame = (symbols: number, days: number, seed: number): ForecastFrame => syntheticForecastFrame({ symbols, days, seed, start: '2015-01-02' });
 
 const base = frame(6, 400, 1);
 const trial0 = sampleTrials(DEFAULT_SPACE, 42, 1)[0]!;
