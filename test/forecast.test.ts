@@ -179,6 +179,8 @@ describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () =
     const ws = await copyOfTrained();
     // Independent of the study: started now, checked below.
     const refusedTune = sp(ws, ['tune', '--task', 'forecast', '--folds', '3']);
+    // As tune: --folds would be ignored by the day-ahead model (one fold, its validation window), so it is refused.
+    const refusedTrain = sp(ws, ['train', '--task', 'forecast', '--folds', '0']);
     const huber = sp(ws, ['train', '--task', 'forecast', '--objective', 'huber', '--huber-delta', '0.1', '--trees', '20', '--threads', '1']);
     const poisson = sp(ws, ['train', '--task', 'forecast', '--objective', 'poisson']);
     const t = await sp(ws, ['tune', '--task', 'forecast', '--trials', '3', '--max-trees', '30', '--name', 'fc', '--threads', '1']);
@@ -208,6 +210,9 @@ describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () =
     expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
     expect(mismatch.json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
     expect((await refusedTune).json.error?.code).toBe('SP_ERR_USAGE');
+    const rt = await refusedTrain;
+    expect([rt.code, rt.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);
+    expect(rt.json.error?.message).toMatch(/^--folds is for the volume task/);
     // --objective huber is the volume booster's (the Adj Close booster stays l2); poisson is refused there.
     const h = await huber;
     expect(h.code, h.stderr).toBe(0);

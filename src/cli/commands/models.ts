@@ -2,6 +2,7 @@
  * The model commands' command lines: train, evaluate, forecast and the `models` group (options,
  * help, examples); the work is in cli/train, cli/train-forecast, cli/evaluate, cli/forecast,
  * cli/models. */
+import { StockpipeError } from '../../core/errors.js';
 import { z } from 'zod';
 import { MODEL_KINDS } from '../../ml/volume-model.js';
 import { OBJECTIVE_NAMES, type ObjectiveName } from '../../ml/gbdt/objectives/index.js';
@@ -30,7 +31,7 @@ const TrainOptions = z
     baggingFraction: decimal().default(1).describe('rows sampled per tree, 0..1 (rf always bootstraps)'),
     featureFraction: decimal().default(1).describe('features sampled per tree, 0..1'),
     earlyStopping: whole().default(10).describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off); under the cv protocol, per fold'),
-    folds: whole().default(3).describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol'),
+    folds: whole().optional().describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol').register(cli, { defaultText: '3' }),
     protocol: z.enum(['cv', 'holdout']).default('cv').describe('cv (choose trees by CV, refit on all pre-test rows; --task forecast: one fold, the validation window), or holdout (early stopping on the validation slice, no refit: the previous protocol, for comparison)'),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
     objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).optional().describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name', defaultText: 'l2; huber with --task forecast' }),
@@ -73,6 +74,8 @@ export const train = defineCommand({
   run: async (o, ctx) => {
     calendarDate('--test-from', o.testFrom);
     inRange('--folds', o.folds, 0, 9);
+    // As tune does: a day-ahead model has one fold, its validation window; --folds would be ignored there.
+    if (o.task === 'forecast' && o.folds !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--folds is for the volume task (got ${o.folds}); the day-ahead model chooses its trees on the validation window before the test slice`, { hint: 'Drop --folds; --protocol holdout keeps the early-stopped boosters (no refit).' });
     // The tree engine's parameters, shared by both tasks.
     const tree = {
       testFrom: o.testFrom,
@@ -89,7 +92,7 @@ export const train = defineCommand({
       earlyStopping: o.earlyStopping,
     };
     if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol });
-    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
+    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 
