@@ -15,6 +15,7 @@ import { Workspace } from '../src/core/workspace.js';
 import { openDuckDB } from '../src/db/duckdb.js';
 import { loadForecastFrame } from '../src/ml/forecast-dataset.js';
 import { forecastFromJSON } from '../src/ml/forecast-model.js';
+import { forecastTestCut } from '../src/ml/forecast-train.js';
 import { inputs, range, size } from '../src/ml/forecast-slices.js';
 import { predictBatch } from '../src/ml/gbdt/model.js';
 import { featuresRead, readLabel } from '../src/ml/rescore.js';
@@ -34,7 +35,8 @@ const model = forecastFromJSON(await readFile(join(folder, 'model.json'), 'utf8'
 const { split } = JSON.parse(await readFile(join(folder, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
 const t = featuresRead(ws);
 const db = await openDuckDB(ws.duckdbSettings());
-const frame = await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), undefined, model.featureNames).finally(() => db.close());
+// As `evaluate` loads it: cut at the test slice, only the test rows' inputs computed, only the model's own.
+const frame = await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), undefined, model.featureNames, forecastTestCut(split.test_from ?? undefined), 'skip').finally(() => db.close());
 const test = range(makeSlicesFromDays(frame.set.targetDay, split.test_from ?? undefined).test);
 const n = size(test);
 const pred = predictBatch(model.volume, inputs(frame, model.volume.featureNames, test), new Float64Array(n));
