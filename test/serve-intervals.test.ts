@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { calibrateConformal, conformalQuantile, conformalToJSON, intervalAround } from '../src/ml/conformal.js';
 import { buildApp } from '../src/serve/app.js';
+import { MAX_SERVED_VOLUME, naiveScorer } from '../src/ml/volume-model.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { polyJson, registerModel } from './helpers/models.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
@@ -11,10 +12,10 @@ import { silentLog, tempWorkspace } from './helpers/workspace.js';
 /** 99 residuals: finite intervals up to coverage 0.99. */
 const CAL = calibrateConformal(Array.from({ length: 99 }, (_, i) => ((i % 2 === 0 ? 1 : -1) * (i + 1)) / 100), new Array<number>(99).fill(0), 'validation');
 
-async function app(intervals: 'good' | 'none' | 'broken' | 'no-model' = 'good') {
+async function app(intervals: 'good' | 'none' | 'broken' | 'no-model' = 'good', model: 'poly' | 'naive' = 'poly') {
   const ws = await tempWorkspace();
   if (intervals !== 'no-model') {
-    const dir = await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    const dir = await registerModel(ws, `${model}-1`, model === 'poly' ? polyJson() : naiveScorer().toJSON(), { alias: 'champion' });
     if (intervals === 'good') await writeFile(join(dir, 'intervals.json'), conformalToJSON(CAL));
     if (intervals === 'broken') await writeFile(join(dir, 'intervals.json'), '{"format":"stockpipe-conformal","version":1}');
   }
@@ -137,5 +138,48 @@ describe('POST /predict with coverage', () => {
     expect(r.statusCode).toBe(409);
     expect((JSON.parse(r.body) as Err).error.code).toBe('SP_ERR_NO_INTERVALS');
     expect((await none.inject({ method: 'POST', url: '/predict', payload: { instances } })).statusCode).toBe(200);
+  });
+});
+
+// Probed after issue 16: a prediction or bound beyond 2^53 − 1 (or Infinity: a polyreg champion at a
+// price it never saw) was a 500 from the serializer, or a number in exponent notation.
+describe('predictions that are no exact integer', () => {
+  const POST = (a: Awaited<ReturnType<typeof app>>, payload: unknown) => a.inject({ method: 'POST', url: '/predict', payload: payload as object });
+
+  it('GET /predict: 422 SP_ERR_PREDICTION_OUT_OF_RANGE beyond 2^53 − 1, the largest integer itself answered', async () => {
+    const a = await app('good', 'naive'); // naive predicts vol_moving_avg itself
+    const r = await a.inject('/predict?vol_moving_avg=1e300&adj_close_rolling_med=25');
+    expect(r.statusCode, r.body).toBe(422);
+    const e = (JSON.parse(r.body) as Err).error;
+    expect(e.code).toBe('SP_ERR_PREDICTION_OUT_OF_RANGE');
+    expect(e.message).toContain('naive-1');
+    expect(e.hint?.length).toBeGreaterThan(10);
+    const max = await a.inject(`/predict?vol_moving_avg=${MAX_SERVED_VOLUME}&adj_close_rolling_med=25`);
+    expect(max.statusCode).toBe(200);
+    expect(max.body).toBe(String(MAX_SERVED_VOLUME));
+  });
+
+  it('GET /predict/interval: a point within range whose upper bound is not → 422 naming the coverage', async () => {
+    const a = await app('good', 'naive');
+    const ok = await a.inject('/predict/interval?vol_moving_avg=1e12&adj_close_rolling_med=25&coverage=0.9');
+    expect(ok.statusCode).toBe(200);
+    const r = await a.inject('/predict/interval?vol_moving_avg=5e15&adj_close_rolling_med=25&coverage=0.9');
+    expect(r.statusCode, r.body).toBe(422);
+    const e = (JSON.parse(r.body) as Err).error;
+    expect(e.code).toBe('SP_ERR_PREDICTION_OUT_OF_RANGE');
+    expect(e.message).toContain('upper bound at coverage 0.9');
+    expect(e.issues?.[0]?.param).toBe('coverage');
+  });
+
+  it('POST /predict: 422 naming the instance, for the volume or a bound', async () => {
+    const a = await app('good', 'naive');
+    const ok = { vol_moving_avg: 1000, adj_close_rolling_med: 1 };
+    const r = await POST(a, { instances: [ok, { vol_moving_avg: 1.7e308, adj_close_rolling_med: 1 }] });
+    expect(r.statusCode, r.body).toBe(422);
+    expect((JSON.parse(r.body) as Err).error.issues?.[0]?.param).toBe('instances[1]');
+    const b = await POST(a, { instances: [{ vol_moving_avg: 5e15, adj_close_rolling_med: 1 }, ok], coverage: 0.9 });
+    expect(b.statusCode, b.body).toBe(422);
+    expect((JSON.parse(b.body) as Err).error.issues?.[0]?.param).toBe('instances[0]');
+    expect((await POST(a, { instances: [ok, ok], coverage: 0.9 })).statusCode).toBe(200);
   });
 });

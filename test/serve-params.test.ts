@@ -165,6 +165,11 @@ const GET_CASES: [string, number, string | null][] = [
   ['/models/compare?a=x%00&b=poly-1', 404, 'SP_ERR_MODEL_NOT_FOUND'],
   ['/assets/..%2f..%2fpackage.json', 404, 'SP_ERR_NOT_FOUND'],
   ['/assets/app.js%00.css', 404, 'SP_ERR_NOT_FOUND'],
+  // Probed after issue 16: a NUL in symbols reached DuckDB's parser (500); a control character is no symbol.
+  ['/export/predictions?symbols=%00', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/export/predictions?symbols=AQX,GT%00x', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/export/features?symbols=%00', 400, 'SP_ERR_BAD_REQUEST'],
+  ['/tables/features/rows?symbols=%1F', 400, 'SP_ERR_BAD_REQUEST'],
 ];
 
 describe('GET parameters', () => {
@@ -241,6 +246,39 @@ describe('POST /predict bodies', () => {
   it.each(['application/json; charset=latin1', 'APPLICATION/JSON', 'application/json; charset=utf-8'])('POST /predict with Content-Type %s is read as JSON (UTF-8)', async (type) => {
     const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': type }, payload: '{"instances":[{"vol_moving_avg":12345,"adj_close_rolling_med":25}]}' });
     expect(r.statusCode, r.body).toBe(200);
+  });
+
+  it('POST /predict with a query parameter → 400 naming it (a coverage there was ignored)', async () => {
+    const r = await app.inject({ method: 'POST', url: '/predict?coverage=0.9', headers: { 'content-type': 'application/json' }, payload: '{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":2}]}' });
+    expect(r.statusCode, r.body).toBe(400);
+    expect(r.body).toContain('coverage');
+  });
+
+  it('a text/plain body is refused for its content type, as other non-JSON ones', async () => {
+    const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'text/plain' }, payload: '{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":2}]}' });
+    expect(r.statusCode, r.body).toBe(400);
+    expect((JSON.parse(r.body) as ErrorBody).error.message).toContain('content type "text/plain" is not accepted');
+  });
+
+  it('many unknown parameters: ten named, the rest counted, the known list once (the answer stays small)', async () => {
+    const q = Array.from({ length: 500 }, (_, i) => `p${i}=1`).join('&');
+    for (const path of ['/predict', '/predict/interval']) {
+      const r = await app.inject(`${path}?vol_moving_avg=1&adj_close_rolling_med=1&${q}`);
+      expect(r.statusCode).toBe(400);
+      const e = (JSON.parse(r.body) as ErrorBody).error;
+      expect(e.issues).toHaveLength(10);
+      expect(e.message).toContain('and 490 more unknown parameters');
+      expect(e.message.split('known:').length).toBe(2);
+      expect(r.body.length).toBeLessThan(3000);
+    }
+  });
+
+  it('error bodies name the workspace\'s files relative to it, never by the server\'s absolute path', async () => {
+    for (const url of ['/export/predictions?model=nosuch', '/lineage/model/nosuch', '/symbols/NOPE/series']) {
+      const r = await app.inject(url);
+      expect(r.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(r.body, url).not.toContain(ws);
+    }
   });
 
   it('POST /models/:id/promote with a query parameter → 400 (it was ignored)', async () => {

@@ -7,6 +7,7 @@
  * croner as the scheduler). The POSTs sit behind serve/auth's guard like every mutating route.
  * The runner, the lock and the backfill logic stay the CLI's: a run already in progress answers
  * with the runner's own SP_ERR_PIPELINE_LOCKED. */
+import { NO_QUERY } from '../http/validation.js';
 import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
@@ -28,7 +29,6 @@ export interface ControlOptions extends LaunchOptions {
 }
 
 const runParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
-const noQuery = { type: 'object', additionalProperties: false } as const;
 const DATE = { type: 'string', minLength: 1, maxLength: 40 } as const;
 const PIPELINE = { type: 'string', minLength: 1, maxLength: 100 } as const;
 
@@ -85,7 +85,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
   app.post('/runs', {
     schema: {
       summary: 'Start a pipeline run as `stockpipe run PIPELINE [--date D] [--force]` in a detached process; answers 202 with its run id once the run is stored (409 SP_ERR_PIPELINE_LOCKED while another run holds the workspace)',
-      querystring: noQuery,
+      querystring: NO_QUERY,
       body: { type: 'object', properties: { pipeline: PIPELINE, date: DATE, force: { type: 'boolean' } }, required: ['pipeline'], additionalProperties: false },
     },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
@@ -102,7 +102,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
   app.post('/runs/:id/resume', {
     schema: {
       summary: 'Continue a failed, cancelled or abandoned run in the same run id, as `stockpipe run PIPELINE --resume ID` in a detached process (202); a finished or live run is 409 SP_ERR_RUN_NOT_RESUMABLE',
-      params: runParams, querystring: noQuery,
+      params: runParams, querystring: NO_QUERY,
     },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
     noBody(req);
@@ -124,7 +124,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
   app.post('/runs/:id/cancel', {
     schema: {
       summary: 'Cancel a running run: SIGTERM to its runner process (as Ctrl-C: its tasks are stopped, the run is marked cancelled and stays resumable; a backfill\'s run stops its backfill). 202; a run that is not running here is 409 SP_ERR_RUN_NOT_RUNNING',
-      params: runParams, querystring: noQuery,
+      params: runParams, querystring: NO_QUERY,
     },
   }, (req: FastifyRequest, reply: FastifyReply) => {
     noBody(req);
@@ -139,7 +139,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
   app.post('/backfills', {
     schema: {
       summary: 'Start a backfill as `stockpipe backfill PIPELINE --from D1 --to D2 [--force] [--continue-on-failure]` in a detached process; 202 with its backfill id once stored',
-      querystring: noQuery,
+      querystring: NO_QUERY,
       body: {
         type: 'object',
         properties: { pipeline: PIPELINE, from: DATE, to: DATE, force: { type: 'boolean' }, continue_on_failure: { type: 'boolean' } },
@@ -165,7 +165,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     return reply.code(202).send({ backfill_id: backfillId, pipeline, from: body.from, to: body.to, days: days.length, pid: got.pid });
   });
 
-  app.get('/schedules', { schema: { summary: 'The config\'s schedules (docs/pipelines.md) with their next fire time (croner, NYSE trading days when asked) and the last occurrence the scheduler handled', querystring: noQuery } }, async () => {
+  app.get('/schedules', { schema: { summary: 'The config\'s schedules (docs/pipelines.md) with their next fire time (croner, NYSE trading days when asked) and the last occurrence the scheduler handled', querystring: NO_QUERY } }, async () => {
     const at = now();
     const stateText = await readFileOrNull(ws.schedulerState);
     let state: Record<string, string> = {};

@@ -24,9 +24,12 @@ import { sourceOf, tableAt, type TableRead } from '../store/read.js';
 /** The store's tables, then the registry's (forecasts). */
 const TABLE = { type: 'string', enum: [...STORE_TABLES, ...REGISTRY_TABLES] } as const;
 const AS_OF = { type: 'string', minLength: 1, maxLength: 40, description: 'A snapshot id or an ISO-8601 time: the table as it was then (stockpipe snapshots)' } as const;
+/** A `symbols` query parameter: comma-separated symbols, none empty and none with a control
+ * character (a NUL cannot reach a DuckDB string literal; no symbol has one). */
+export const SYMBOLS_QUERY = { type: 'string', minLength: 1, maxLength: 2000, pattern: '^[^,\\u0000-\\u001f\\u007f]+(,[^,\\u0000-\\u001f\\u007f]+)*$', description: 'Comma-separated symbols (default: all); no control characters' } as const;
 /** The narrowing both the preview and the download take (the CLI's --symbols, --from, --to). */
 const FILTER = {
-  symbols: { type: 'string', minLength: 1, maxLength: 2000, pattern: '^[^,]+(,[^,]+)*$', description: 'Comma-separated symbols (default: all)' },
+  symbols: SYMBOLS_QUERY,
   from: { type: 'string', format: 'date' },
   to: { type: 'string', format: 'date' },
   as_of: AS_OF,

@@ -11,6 +11,7 @@ import { statOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { getPipelineRun } from '../registry/pipeline.js';
 import type { RegistryReader } from '../registry/reader.js';
+import { NO_QUERY } from '../http/validation.js';
 
 const logParams = {
   type: 'object',
@@ -87,7 +88,7 @@ export function registerLogRoutes(app: FastifyInstance, o: { ws: Workspace; regi
   });
 
   app.get('/runs/:id/logs/:task/download', {
-    schema: { summary: 'A task\'s whole log file as an attachment (<run>-<task>.log)', params: logParams, querystring: { type: 'object', additionalProperties: false } },
+    schema: { summary: 'A task\'s whole log file as an attachment (<run>-<task>.log)', params: logParams, querystring: NO_QUERY },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { id, task } = req.params as { id: string; task: string };
     const file = await taskLogFile(ws, registry, id, task);

@@ -6,6 +6,7 @@
  * every model over time with the alias moves, and the serving champion against the three models
  * of its family before it. Reads the server's registry handle, the model folder and the features
  * table (db/feature-table); writes nothing. */
+import { NO_QUERY } from '../http/validation.js';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
@@ -22,7 +23,6 @@ import { tagsOf } from '../registry/tags.js';
 import { featureImportance, residuals, thinCurve, type Residuals } from './model-insights.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'] } as const;
-const noQuery = { type: 'object', additionalProperties: false } as const;
 const pointsQuery = (dflt: number) => ({ type: 'object', properties: { points: { type: 'integer', minimum: 10, maximum: 5000, default: dflt } }, additionalProperties: false }) as const;
 const FAMILY = { type: 'string', enum: ['volume', 'forecast'], default: 'volume' } as const;
 
@@ -77,7 +77,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   const residualCache = new Map<string, Promise<Residuals | null>>();
 
   app.get('/models/:id/page', {
-    schema: { summary: 'One model version for its page: parameters, model card, protocol (folds, cv_rmse_log, trees), intervals, data lineage, tags, alias moves, and its test scores beside the baselines (raw shares and log1p, with units and the baselines that win) or its skill against persistence', params: idParams, querystring: noQuery },
+    schema: { summary: 'One model version for its page: parameters, model card, protocol (folds, cv_rmse_log, trees), intervals, data lineage, tags, alias moves, and its test scores beside the baselines (raw shares and log1p, with units and the baselines that win) or its skill against persistence', params: idParams, querystring: NO_QUERY },
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const { m, params, lineage, tags, moves } = registry.read((reg) => {
@@ -123,7 +123,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   });
 
   app.get('/models/:id/importance', {
-    schema: { summary: 'Feature importance of a tree model: splits per feature in each booster, and the total gain of those splits when the trees record it (none for polyreg and naive)', params: idParams, querystring: noQuery },
+    schema: { summary: 'Feature importance of a tree model: splits per feature in each booster, and the total gain of those splits when the trees record it (none for polyreg and naive)', params: idParams, querystring: NO_QUERY },
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const m = registry.read((reg) => model(reg, id));

@@ -10,7 +10,7 @@ import { checkAsOf, checkDateRange } from '../http/validation.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../store/export.js';
 import { exportPredictions } from '../ml/export-predictions.js';
-import { downloadName, sendExport } from './routes-export.js';
+import { downloadName, sendExport, SYMBOLS_QUERY } from './routes-export.js';
 
 export function registerPredictionRoutes(app: FastifyInstance, opts: { ws: Workspace; registry: RegistryReader }): void {
   const ws = opts.ws.withResources({ threads: 1 });
@@ -22,7 +22,7 @@ export function registerPredictionRoutes(app: FastifyInstance, opts: { ws: Works
         type: 'object',
         properties: {
           model: { type: 'string', minLength: 1, maxLength: 200, default: 'champion', description: 'A volume model\'s id or alias' },
-          symbols: { type: 'string', minLength: 1, maxLength: 2000, pattern: '^[^,]+(,[^,]+)*$', description: 'Comma-separated symbols (default: all)' },
+          symbols: SYMBOLS_QUERY,
           from: { type: 'string', format: 'date' },
           to: { type: 'string', format: 'date' },
           as_of: { type: 'string', minLength: 1, maxLength: 40, description: 'A features snapshot id or an ISO-8601 time' },

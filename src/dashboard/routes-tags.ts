@@ -6,6 +6,7 @@
  * so behind serve/auth's guard like every mutating route; a refusal after the body's schema check
  * fails its run, as a refused command does. Opens a short-lived writable registry
  * handle per request, as promotion does. */
+import { NO_QUERY } from '../http/validation.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
@@ -15,7 +16,6 @@ import { recordedApiWrite } from './api-run.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'] } as const;
 const keyParams = { type: 'object', properties: { id: idParams.properties.id, key: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id', 'key'] } as const;
-const noQuery = { type: 'object', additionalProperties: false } as const;
 /** At most this many keys set or removed in one request. */
 const MAX_KEYS = 50;
 
@@ -56,7 +56,7 @@ export function registerTagRoutes(app: FastifyInstance, opts: { ws: Workspace })
     schema: {
       summary: 'Set (replacing a key\'s value) and remove tags on a model version (id or alias) in one transaction, as `stockpipe models tag ID key=value --remove key`; answers the tags after',
       params: idParams,
-      querystring: noQuery,
+      querystring: NO_QUERY,
       body: {
         type: 'object',
         properties: {
@@ -73,7 +73,7 @@ export function registerTagRoutes(app: FastifyInstance, opts: { ws: Workspace })
   });
 
   app.delete('/models/:id/tags/:key', {
-    schema: { summary: 'Remove one tag from a model version (id or alias), as `stockpipe models tag ID --remove KEY`; answers the tags after (removed is empty when the key was absent)', params: keyParams, querystring: noQuery },
+    schema: { summary: 'Remove one tag from a model version (id or alias), as `stockpipe models tag ID --remove KEY`; answers the tags after (removed is empty when the key was absent)', params: keyParams, querystring: NO_QUERY },
   }, (req: FastifyRequest) => {
     const { id, key } = req.params as { id: string; key: string };
     return change(id, {}, [key], `DELETE /models/${id}/tags/${key}`);

@@ -6,6 +6,7 @@
  * The runner, validate and monitor write what is read here. Adds no hooks to the prediction
  * routes, and imports nothing from serve/ (the served model is a ChampionView). Paths come from
  * the served Workspace. */
+import { NO_QUERY } from '../http/validation.js';
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
@@ -54,7 +55,6 @@ export interface DashboardOptions {
 /** Schemas of the routes' path parameters, and of a route that takes no query parameters. */
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
 const logParams = { type: 'object', properties: { id: idParams.properties.id, task: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id', 'task'] } as const;
-const noQuery = { type: 'object', additionalProperties: false } as const;
 
 /** The longest log text sent (its tail, when the file is larger). */
 export const LOG_TAIL_BYTES = 1 << 20;
@@ -150,21 +150,21 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     return { backfills: registry.read((reg) => listBackfills(reg, q)), limit: q.limit, offset: q.offset };
   });
 
-  app.get('/backfills/:id', { schema: { summary: 'One backfill with its days in date order (date, run_id, status, seconds)', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {
+  app.get('/backfills/:id', { schema: { summary: 'One backfill with its days in date order (date, run_id, status, seconds)', params: idParams, querystring: NO_QUERY } }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const b = registry.read((reg) => getBackfill(reg, id));
     if (b === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${id}' in ${ws.root}`);
     return b;
   });
 
-  app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: noQuery } }, (req: FastifyRequest) => {
+  app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: NO_QUERY } }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
     return run;
   });
 
-  app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)', params: logParams, querystring: noQuery } }, async (req: FastifyRequest, reply: FastifyReply) => {
+  app.get('/runs/:id/logs/:task', { schema: { summary: 'A task\'s log file as text (its last 1 MiB when larger)', params: logParams, querystring: NO_QUERY } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { id, task } = req.params as { id: string; task: string };
     const file = await taskLogFile(ws, registry, id, task);
     const { text, cut } = await readTail(file, LOG_TAIL_BYTES);
@@ -185,7 +185,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     schema: {
       summary: 'Move an alias (default champion) to this model when it beats the holder on the backtest (CV folds or validation window, never the test slice); force to promote anyway (recorded as forced)',
       params: idParams,
-      querystring: noQuery,
+      querystring: NO_QUERY,
       body: {
         type: 'object',
         // alias: the registry's alias names, so a bad one is a 400 with issues.
@@ -213,7 +213,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     return d;
   });
 
-  app.get('/validation', { schema: { summary: 'The latest validation report and the reference schema and statistics (null when absent)', querystring: noQuery } }, async () => {
+  app.get('/validation', { schema: { summary: 'The latest validation report and the reference schema and statistics (null when absent)', querystring: NO_QUERY } }, async () => {
     const [report, reference] = await Promise.all([readJsonOrNull(ws.latestValidation), readJsonOrNull(ws.currentReference('prices'))]);
     const errors = [report.error, reference.error].filter((e): e is string => e !== null);
     return { report: report.value, reference: reference.value, errors };

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { studyView } from '../ml/tune/view.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { getStudy, listStudies, studyTrials } from '../registry/studies.js';
+import { NO_QUERY } from '../http/validation.js';
 
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 200 } }, required: ['id'] } as const;
 
@@ -33,7 +34,7 @@ export function registerStudyRoutes(app: FastifyInstance, registry: RegistryRead
   });
 
   app.get('/studies/:id', {
-    schema: { summary: 'One tuning study by id or name: trials (each at its highest rung), the best, the rung-0 score against each parameter, every evaluation', params: idParams, querystring: { type: 'object', additionalProperties: false } },
+    schema: { summary: 'One tuning study by id or name: trials (each at its highest rung), the best, the rung-0 score against each parameter, every evaluation', params: idParams, querystring: NO_QUERY },
   }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     return registry.read((reg) => {

@@ -7,6 +7,7 @@
  * Shared by serve/ and dashboard/. Which methods a path takes is route-table's (Fastify's own
  * route table); the codes and their statuses are core/errors'. */
 import type { Socket } from 'node:net';
+import { sep } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -75,7 +76,15 @@ function requestErrorMessage(err: FastifyError, req: FastifyRequest, bodyLimit: 
 }
 
 /** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405; route-table.ts). */
-export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined }): void {
+/** `text` with the served workspace's absolute folder taken out: its files named relative to it
+ * (`models/<id>/model.json`), the folder itself as "the workspace". The server's paths are its own. */
+export function withoutWorkspacePath(text: string, root: string | undefined): string {
+  if (root === undefined || root === '' || !text.includes(root)) return text;
+  const dir = root.endsWith(sep) ? root : `${root}${sep}`;
+  return text.split(dir).join('').split(root).join('the workspace');
+}
+
+export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: string }): void {
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     const allowed = opts.allowedMethods(path);
@@ -89,7 +98,7 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
   app.setErrorHandler((err: FastifyError & { validation?: unknown[]; validationContext?: string }, req, reply) => {
     if (err instanceof StockpipeError) {
       if (err.httpStatus >= 500) opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: ${err.code}`);
-      return sendError(reply, err.code, err.message, { hint: err.hint });
+      return sendError(reply, err.code, withoutWorkspacePath(err.message, opts.workspaceRoot), { hint: withoutWorkspacePath(err.hint, opts.workspaceRoot) });
     }
     if (err.validation) {
       const where = `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;

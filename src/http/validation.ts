@@ -18,6 +18,9 @@ export const AJV_OPTIONS: NonNullable<FastifyServerOptions['ajv']> = {
   customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false },
 };
 
+/** The querystring schema of a route that takes no query parameter: any one is a 400. */
+export const NO_QUERY = { type: 'object', additionalProperties: false } as const;
+
 /** A `from`/`to` pair (already valid dates) in order, or SP_ERR_BAD_REQUEST. */
 export function checkDateRange(from: string | undefined, to: string | undefined): void {
   if (from !== undefined && to !== undefined && from > to) {

@@ -3,7 +3,7 @@
  * --out FILE` (docs/cli.md): every row of the features table (as of a snapshot, narrowed like the
  * other exports, sorted by Symbol, Date) with the volume model's prediction for it — the model's
  * scorer (ml/volume-model), rounded and clamped at 0 as `GET /predict` answers, null where a
- * feature is null. Columns: Symbol, Date, Volume, vol_moving_avg, adj_close_rolling_med,
+ * feature is null or the value is no volume (servedVolume). Columns: Symbol, Date, Volume, vol_moving_avg, adj_close_rolling_med,
  * predicted_volume, model_id. The rows are streamed from DuckDB chunk by chunk into a temp CSV
  * (one JS value per cell), then COPYed with explicit types to CSV or Parquet, so both formats come
  * out of DuckDB as `export` writes them. The dashboard's predictions download writes through here. */
@@ -18,7 +18,7 @@ import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
 import { checkExportFilter, checkSymbols, exportFormat, type ExportData, type ExportFilter } from '../store/export.js';
 import { readTable, sourceOf } from '../store/read.js';
-import { scorerFromJSON, type VolumeScorer } from './volume-model.js';
+import { scorerFromJSON, servedVolume, type VolumeScorer } from './volume-model.js';
 
 /** A registered model as this export needs it (registry/store's ModelVersion has these fields). */
 export interface ScoringModel {
@@ -37,11 +37,11 @@ export interface PredictionExportData extends ExportData {
   model_kind: string;
 }
 
-/** One prediction as GET /predict answers it (rounded, at least 0), or null when a feature is null. */
+/** One prediction as GET /predict answers it (rounded, at least 0), or null when a feature is null
+ * or the model's value is no volume (beyond 2^53 − 1 or NaN, where GET /predict answers 422). */
 export function servedPrediction(scorer: VolumeScorer, vma: number | null, acm: number | null): number | null {
   if (vma === null || acm === null || !Number.isFinite(vma) || !Number.isFinite(acm)) return null;
-  const v = Math.round(scorer.predict(vma, acm));
-  return v > 0 ? v : 0;
+  return servedVolume(scorer.predict(vma, acm));
 }
 
 /** The scorer of a registered volume model; a day-ahead model is SP_ERR_USAGE (its numbers are `export forecasts`). */

@@ -24,6 +24,19 @@ export function naiveScorer(m: NaiveModel = naiveModel()): VolumeScorer {
   return { kind: 'naive', predict: (v) => predictNaive(m, v), toJSON: () => `${JSON.stringify(m, null, 1)}\n` };
 }
 
+/** The largest volume stockpipe answers (GET /predict, POST /predict, intervals) or exports: beyond
+ * 2^53 − 1 a double is no longer an exact integer, and JSON would print it in exponent notation. */
+export const MAX_SERVED_VOLUME = Number.MAX_SAFE_INTEGER;
+
+/** A model's value as a served volume: rounded and clamped at 0; null when it is not one (NaN, or
+ * beyond MAX_SERVED_VOLUME: inputs far outside the training data, e.g. a polyreg model's quadratic
+ * extrapolated to a price it never saw). */
+export function servedVolume(v: number): number | null {
+  const r = Math.round(v);
+  if (r > 0) return r <= MAX_SERVED_VOLUME ? r : null;
+  return r <= 0 ? 0 : null;
+}
+
 /** Loads any model.json; `where` names the file in errors. */
 export function scorerFromJSON(text: string, where: string): VolumeScorer {
   let json: unknown;

@@ -16,18 +16,19 @@ import { modelSummary } from '../registry/model-summary.js';
 import { searchModels, type ModelSearch } from '../registry/tags.js';
 import type { ControlOptions } from '../dashboard/routes-control.js';
 import type { Logger } from '../core/log.js';
-import type { WorkspaceRef } from '../core/workspace.js';
+import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { forecastHistory } from '../registry/forecasts.js';
 import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from './monitoring.js';
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { checkUnknownParams, FEATURE_QUERY_PROPERTIES, parseFeatureParams, type ParamIssue } from './params.js';
 import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
-import { coverageRangeMessage, coverageSchema, halfWidth, isCoverage, registerIntervalRoute, volume } from './intervals.js';
+import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, outOfRange, registerIntervalRoute } from './intervals.js';
+import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
 import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
-import { AJV_OPTIONS, registerParamValidation } from '../http/validation.js';
+import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
 export const MAX_BATCH = 10_000;
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -95,6 +96,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,
   });
+  // Bodies are JSON only: a text/plain body is refused for its content type, as any other non-JSON one.
+  app.removeContentTypeParser('text/plain');
   // All three before any route: they act when a route is added.
   const routes = collectRoutes(app);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
@@ -127,7 +130,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     done();
   });
 
-  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods });
+  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: toWorkspace(opts.workspace).root });
 
   // A champion that cannot be loaded (its model.json broken) is not "none yet": training again would not replace it.
   const noModel = (reply: FastifyReply): FastifyReply => {
@@ -150,7 +153,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
           required: ['vol_moving_avg', 'adj_close_rolling_med'],
           additionalProperties: false,
         },
-        response: { 200: { type: 'integer', minimum: 0, description: 'predicted volume' }, 400: errorSchema, 503: errorSchema },
+        response: { 200: { type: 'integer', minimum: 0, description: 'predicted volume' }, 400: errorSchema, 422: errorSchema, 503: errorSchema },
       },
       // Validated by hand below (strict: repeated, empty, too-long, non-finite values).
       validatorCompiler: () => () => true,
@@ -163,9 +166,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
       const model = holder.current;
       if (!model) return noModel(reply);
-      const v = Math.round(model.scorer.predict(vma, acm));
+      const v = servedVolume(model.scorer.predict(vma, acm));
+      if (v === null) return outOfRange(reply, model, 'prediction');
       metrics.predicted.add(model.id, 1);
-      return reply.header('x-model-id', model.id).send(v > 0 ? v : 0);
+      return reply.header('x-model-id', model.id).send(v);
     },
   );
 
@@ -175,6 +179,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       config: READ_ONLY_ROUTE,
       schema: {
         summary: 'Predict many volumes at once (with prediction intervals when coverage is given)',
+        querystring: NO_QUERY,
         body: { type: 'object', properties: { instances: { type: 'array', items: instanceSchema, minItems: 1 }, coverage: coverageSchema }, required: ['instances'], additionalProperties: false },
         response: {
           200: {
@@ -193,7 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     (req: FastifyRequest, reply: FastifyReply) => {
       const { instances, coverage } = req.body as { instances: { vol_moving_avg: number; adj_close_rolling_med: number }[]; coverage?: number };
       if (instances.length > MAX_BATCH) return sendError(reply, 'SP_ERR_PAYLOAD_TOO_LARGE', `${instances.length} instances; at most ${MAX_BATCH} per request`);
-      if (coverage !== undefined && !isCoverage(coverage)) return sendError(reply, 'SP_ERR_BAD_REQUEST', coverageRangeMessage(coverage), { issues: [{ param: 'coverage', code: 'out_of_range', message: coverageRangeMessage(coverage) }] });
+      if (coverage !== undefined && !isCoverage(coverage)) return sendError(reply, 'SP_ERR_BAD_REQUEST', coverageRangeMessage(coverage), { issues: [{ param: 'coverage', code: 'out_of_range', message: coverageRangeMessage(coverage) }], hint: COVERAGE_HINT });
       const model = holder.current;
       if (!model) return noModel(reply);
       const w = coverage === undefined ? null : halfWidth(model, coverage, reply);
@@ -204,11 +209,16 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       for (let i = 0; i < instances.length; i++) {
         const x = instances[i]!;
         const v = model.scorer.predict(x.vol_moving_avg, x.adj_close_rolling_med);
-        volumes[i] = volume(v);
+        const p = servedVolume(v);
+        if (p === null) return outOfRange(reply, model, `prediction for instances[${i}]`, `instances[${i}]`);
+        volumes[i] = p;
         if (w !== null) {
           const b = intervalAround(v, w);
-          lower![i] = volume(b.lower);
-          upper![i] = volume(b.upper);
+          const lo = servedVolume(b.lower);
+          const hi = servedVolume(b.upper);
+          if (lo === null || hi === null) return outOfRange(reply, model, `${hi === null ? 'upper' : 'lower'} bound for instances[${i}] at coverage ${coverage}`, `instances[${i}]`);
+          lower![i] = lo;
+          upper![i] = hi;
         }
       }
       metrics.predicted.add(model.id, instances.length);

@@ -6,6 +6,7 @@
  * coverage beyond n/(n+1) SP_ERR_COVERAGE_UNATTAINABLE. GET /predict itself is not touched. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { conformalQuantile, intervalAround, maxCoverage } from '../ml/conformal.js';
+import { MAX_SERVED_VOLUME, servedVolume } from '../ml/volume-model.js';
 import { errorSchema, sendError } from '../http/errors.js';
 import type { ChampionHolder, LoadedModel } from './champion.js';
 import type { ApiMetrics } from './metrics.js';
@@ -21,6 +22,12 @@ const INTERVAL_PARAMS = ['vol_moving_avg', 'adj_close_rolling_med', 'coverage'] 
  * OpenAPI 3.0 and Ajv spell exclusive bounds differently.
  */
 export const coverageSchema = { type: 'number', minimum: 0, maximum: 1, description: 'the probability the interval should cover the actual volume, strictly between 0 and 1, e.g. 0.9' } as const;
+
+/** The hint of a 400 on GET /predict/interval. */
+const INTERVAL_HINT = 'See /docs for the parameters; e.g. GET /predict/interval?vol_moving_avg=12345&adj_close_rolling_med=25&coverage=0.9 (coverage strictly between 0 and 1; 0.9 when left out).';
+
+/** The hint of a bad `coverage` in a POST /predict body. */
+export const COVERAGE_HINT = 'Give "coverage" as a number strictly between 0 and 1 (e.g. 0.9 for 90%), or leave it out for the volumes alone.';
 
 /** 0 < c < 1. */
 export const isCoverage = (c: number): boolean => c > 0 && c < 1;
@@ -52,11 +59,13 @@ export function halfWidth(model: LoadedModel, coverage: number, reply: FastifyRe
   return q;
 }
 
-/** Rounded, ≥ 0: the volumes the API answers with. */
-export const volume = (v: number): number => {
-  const r = Math.round(v);
-  return r > 0 ? r : 0;
-};
+/** The answer when a model's value for a request is no volume (servedVolume null): 422
+ * SP_ERR_PREDICTION_OUT_OF_RANGE naming what overflowed (`what`: "prediction", "instances[3]'s
+ * upper bound", …). */
+export function outOfRange(reply: FastifyReply, model: LoadedModel, what: string, param?: string): FastifyReply {
+  const message = `model ${model.id}'s ${what} is no volume the API can answer (beyond ${MAX_SERVED_VOLUME} or not a number): the inputs lie far outside the data it was trained on`;
+  return sendError(reply, 'SP_ERR_PREDICTION_OUT_OF_RANGE', message, param === undefined ? {} : { issues: [{ param, code: 'out_of_range', message }] });
+}
 
 /** GET /predict/interval. `noModel` answers 503 when nothing is served. */
 export function registerIntervalRoute(app: FastifyInstance, holder: ChampionHolder, metrics: ApiMetrics, noModel: (reply: FastifyReply) => FastifyReply): void {
@@ -99,15 +108,20 @@ export function registerIntervalRoute(app: FastifyInstance, holder: ChampionHold
       const { vma, acm } = parseFeatureParams(q, issues);
       const coverage = parseCoverageParam(q.coverage, issues);
       checkUnknownParams(q, INTERVAL_PARAMS, issues);
-      if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
+      if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues, hint: INTERVAL_HINT });
       const model = holder.current;
       if (!model) return noModel(reply);
       const w = halfWidth(model, coverage, reply);
       if (typeof w !== 'number') return w;
       const v = model.scorer.predict(vma, acm);
-      const { lower, upper } = intervalAround(v, w);
+      const b = intervalAround(v, w);
+      const prediction = servedVolume(v);
+      if (prediction === null) return outOfRange(reply, model, 'prediction');
+      const lower = servedVolume(b.lower);
+      const upper = servedVolume(b.upper);
+      if (lower === null || upper === null) return outOfRange(reply, model, `${upper === null ? 'upper' : 'lower'} bound at coverage ${coverage}`, 'coverage');
       metrics.predicted.add(model.id, 1);
-      return reply.header('x-model-id', model.id).send({ prediction: volume(v), lower: volume(lower), upper: volume(upper), coverage, model_id: model.id });
+      return reply.header('x-model-id', model.id).send({ prediction, lower, upper, coverage, model_id: model.id });
     },
   );
 }

@@ -49,12 +49,19 @@ export function parseNumberParam(raw: unknown, name: string, opts: { nonNegative
 
 /** Pushes an issue for each query parameter not in `known` (a misspelt name is not silently ignored); names are cut to 100 characters. */
 export function checkUnknownParams(query: Record<string, unknown>, known: readonly string[], issues: ParamIssue[]): void {
-  for (const k of Object.keys(query)) {
-    if (known.includes(k)) continue;
-    const name = k.length > 100 ? `${k.slice(0, 100)}… (${k.length} characters)` : k;
-    issues.push({ param: name, code: 'unknown', message: `unknown parameter ${JSON.stringify(name)} (known: ${known.join(', ')})` });
-  }
+  const unknown = Object.keys(query).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return;
+  // At most MAX_UNKNOWN_ISSUES named, the known list once: the answer stays small whatever the query holds.
+  const named = unknown.slice(0, MAX_UNKNOWN_ISSUES).map((k) => (k.length > 100 ? `${k.slice(0, 100)}… (${k.length} characters)` : k));
+  named.forEach((name, i) => {
+    const more = unknown.length - named.length;
+    const tail = i < named.length - 1 ? '' : `${more > 0 ? ` and ${more} more unknown parameters` : ''} (known: ${known.join(', ')})`;
+    issues.push({ param: name, code: 'unknown', message: `unknown parameter ${JSON.stringify(name)}${tail}` });
+  });
 }
+
+/** How many unknown parameters a 400 names one by one (the rest are counted). */
+export const MAX_UNKNOWN_ISSUES = 10;
 
 /** The two model inputs of a predict query (`vol_moving_avg` ≥ 0, `adj_close_rolling_med`), their problems added to `issues`. */
 export function parseFeatureParams(q: Record<string, unknown>, issues: ParamIssue[]): { vma: number; acm: number } {
