@@ -159,6 +159,24 @@ describe('promote() outcomes', () => {
     ]);
   });
 
+  // Probed after issue 16: a holder whose folder was gone made every promotion fail (SP_ERR_MODEL_MISSING), --force included.
+  it('a holder whose model.json is gone is replaced by any loadable candidate, never re-scored; plain train still leaves it', async () => {
+    await register('h', 'gbdt', 0.1, SLICE);
+    await register('c', 'gbdt', 0.9, OTHER_SLICE); // worse, on other rows: it would be kept, or refused to a person
+    reg.setAlias('champion', 'h', 'manual');
+    await rm(join(ws, 'models', 'h'), { recursive: true });
+    rescored.length = 0;
+    expect(await promote(reg, 'c', 'champion', { mode: 'if-empty', rescore })).toMatchObject({ outcome: 'not_requested' });
+    const d = await promote(reg, 'c', 'champion', { refuseIfNotBetter: true, rescore });
+    expect(d).toMatchObject({ outcome: 'promoted', from: 'h', to: 'c' });
+    expect(d.reason).toContain('whose model.json is missing');
+    expect(rescored).toEqual([]);
+    expect(reg.aliasHistory('champion').at(-1)!.note).toContain('whose model.json is missing');
+    // a candidate whose files are gone is still refused
+    await rm(join(ws, 'models', 'g1'), { recursive: true });
+    expect(await codeOf(() => promote(reg, 'g1', 'champion', { force: true }))).toBe('SP_ERR_MODEL_MISSING');
+  });
+
   it('a holder of a kind the alias does not take (written before the rule) is replaced by a right-kind model', async () => {
     const db = new Database(registryPath(ws));
     db.prepare("INSERT INTO aliases (alias, model_id, updated_at) VALUES ('champion', 'f1', '2023-01-01T00:00:00.000Z')").run();

@@ -65,6 +65,17 @@ export interface Rescored {
 /** The holder (and, when needed, the candidate) measured on the candidate's selection rows (undefined: not measurable). */
 export type HolderRescorer = (candidate: ModelVersion, holder: ModelVersion, metric: string) => Promise<Rescored | undefined>;
 
+/** False when the model's folder no longer holds its model.json (getModel's file check fails). */
+function holderLoadable(reg: PromotionStore, id: string): boolean {
+  try {
+    reg.getModel(id);
+    return true;
+  } catch (e) {
+    if (e instanceof StockpipeError && e.code === 'SP_ERR_MODEL_MISSING') return false;
+    throw e;
+  }
+}
+
 /** `m`'s selection score for `metric`, or null when absent or NaN. */
 function selectionMetric(m: ModelVersion, metric: string): number | null {
   const v = m.test_slice?.selection?.metrics[metric];
@@ -92,7 +103,7 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
   assertAliasTakes(alias, cand, reg.aliasFirstKind(alias));
   let holderOnCandidateSlice = rest.holderOnCandidateSlice;
   const holderId = reg.aliasTarget(alias);
-  if (rescore !== undefined && rest.mode !== 'if-empty' && holderId !== null && holderId !== cand.id) {
+  if (rescore !== undefined && rest.mode !== 'if-empty' && holderId !== null && holderId !== cand.id && holderLoadable(reg, holderId)) {
     const holder = reg.getModel(holderId);
     const metric = rest.metric ?? defaultPromoteMetric(cand.kind);
     const direct = sameSelection(cand.test_slice?.selection, holder.test_slice?.selection) && selectionMetric(cand, metric) !== null && selectionMetric(holder, metric) !== null;
@@ -141,6 +152,11 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
       return moved('promoted', why, move(opts.trigger ?? 'auto', why));
     }
     if (opts.mode === 'if-empty') return stay('not_requested', `${holder.id} holds '${alias}'; not compared (not asked: use --promote-if-better)`);
+    if (!holderLoadable(reg, holder.id)) {
+      // A holder whose model.json is gone cannot be served (the API answers 503) nor re-scored: any loadable candidate replaces it.
+      const why = `replaces ${holder.id}, whose model.json is missing (it cannot be served)`;
+      return moved('promoted', why, move(opts.trigger ?? 'auto', why));
+    }
 
     const r = opts.holderOnCandidateSlice?.model_id === holder.id ? opts.holderOnCandidateSlice : null;
     const hs = holder.test_slice?.selection;
