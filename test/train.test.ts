@@ -127,12 +127,15 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
 
   it('evaluate reports the model next to every baseline on the same time slice, with slices', async () => {
     const ws = await featured();
-    expect((await sp(ws, ['train', '--trees', '10'])).code).toBe(0); // the first model: the champion evaluate reports on
+    const first = await sp(ws, ['train', '--trees', '10']); // the first model: the champion evaluate reports on
+    expect(first.code, first.stderr).toBe(0);
     expect((await sp(ws, ['train', '--kind', 'rf', '--trees', '10'])).code).toBe(0);
     const r = await sp(ws, ['evaluate']);
     expect(r.code, r.stderr).toBe(0);
     const d = r.json.data;
     expect(Object.keys(d.metrics).sort()).toEqual(['gbdt', 'naive', 'polyreg', 'rf']);
+    // The same scores as training's, baselines included: evaluate fits polyreg on the rows the cv protocol trained on (every pre-test row).
+    for (const k of ['gbdt', 'polyreg', 'naive']) expect(d.metrics[k], k).toEqual(first.json.data.metrics[k]);
     expect(d.test.rows).toBeGreaterThan(0);
     expect(d.test.date_min <= d.test.date_max).toBe(true);
     expect(Object.keys(d.slices.by_asset).sort()).toEqual(['etf', 'stock']);

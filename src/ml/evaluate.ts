@@ -5,6 +5,7 @@
  * — with raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years), and
  * records the evaluation run. A day-ahead (`forecast`) model is re-scored on its target-day test
  * slice next to persistence and the 20-day mean. Returns the command's --json data. */
+import { pretestRows } from './cv.js';
 import { sameTestSlice } from '../registry/compare.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,7 +80,7 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
     const model = reg.getModel(target);
     if (model.kind === 'forecast') return await evaluateForecast(env, reg, model, t0, asOf);
     const metricsFile = join(model.path, 'metrics.json');
-    const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null } };
+    const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null }; protocol?: { name?: string } | null };
     const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
     const ds = await loadWorkspaceVolumeData(env.ws, asOf);
     const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
@@ -97,7 +98,9 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
       metrics[other.kind] = regressionMetrics(y, predictRows(scorerFromJSON(text, file), ds.vma, ds.acm, s.test));
       compared[other.kind] = other.id;
     }
-    if (metrics.polyreg === undefined) metrics.polyreg = regressionMetrics(y, predictRows(polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, s.train)), ds.vma, ds.acm, s.test));
+    // The polyreg baseline is fitted on the rows the model's protocol trained on, as train fits it: every pre-test row under cv.
+    const polyRows = recorded.protocol?.name === 'cv' ? pretestRows(s) : s.train;
+    if (metrics.polyreg === undefined) metrics.polyreg = regressionMetrics(y, predictRows(polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, polyRows)), ds.vma, ds.acm, s.test));
     if (metrics.naive === undefined) metrics.naive = regressionMetrics(y, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
     const slices = sliceMetrics(y, pred, Int32Array.from(s.test, (i) => ds.day[i]!), Uint8Array.from(s.test, (i) => ds.isStock[i]!));
     let lo = Infinity;
