@@ -105,6 +105,17 @@ describe('--date', () => {
     expect(storedForecasts(b)).toEqual(storedForecasts(a));
     // Without --date the changed rows are seen.
     expect((await sp(b, ['forecast'])).json.data.asof_date_max > D).toBe(true);
+    // Before the first bar (the data starts in 2010): nothing to forecast is a failure, nothing written (it was an empty success).
+    const runsBefore = (await sp(a, ['runs', 'list', '--kind', 'all'])).json.data.runs.length;
+    const stored = storedForecasts(a);
+    const early = await sp(a, ['forecast', '--date', '2009-06-15']);
+    expect([early.code, early.json.error?.code]).toEqual([1, 'SP_ERR_FEATURES_MISSING']);
+    expect(early.json.error?.message).toContain('2009-06-15');
+    expect(storedForecasts(a)).toEqual(stored);
+    // The command's own run is recorded, failed, as every writing command's failure is.
+    const runs = (await sp(a, ['runs', 'list', '--kind', 'all'])).json.data.runs as { kind: string; status: string }[];
+    expect(runs.length).toBe(runsBefore + 1);
+    expect(runs[0]).toMatchObject({ kind: 'forecast', status: 'failed' });
   });
 
   it('monitor --date D: matured up to D, windows end at D; rows after D never change it', async () => {

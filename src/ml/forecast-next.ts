@@ -90,6 +90,12 @@ export async function scoreNextDay(env: ForecastEnv, opts: { model?: string; unt
  * <model>`); returns the command's --json data. `rowsIn`: the symbols read (every partition's, added up, when partitioned).
  */
 export function writeNextDay(env: ForecastEnv, s: { model_id: string; rows: readonly Omit<ForecastInput, 'run_id'>[]; rowsIn: number; symbols: number; until?: string; runName?: string }, t0: number): ForecastData {
+  if (s.rows.length === 0) {
+    // Nothing to forecast is a failure, not an empty success: a --date before the data starts, most often.
+    throw new StockpipeError('SP_ERR_FEATURES_MISSING', `no symbol of the features table has a bar${s.until === undefined ? '' : ` dated on or before ${s.until}`}: nothing to forecast, nothing written`, {
+      hint: s.until === undefined ? 'Run `stockpipe features` first.' : 'Give a --date on or after the data\'s first trading day (`stockpipe export features --symbols SYM` shows it), or leave --date out for the newest bars.',
+    });
+  }
   const reg = openRegistry(env.ws, { now: env.now });
   try {
     const runId = reg.startRun({ kind: 'forecast', name: s.runName ?? `forecast ${s.model_id}` });
