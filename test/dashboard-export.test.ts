@@ -177,6 +177,12 @@ describe('downloads', () => {
     expect(await code('/export/features?symbols=NOPE')).toEqual([404, 'SP_ERR_SYMBOL_NOT_FOUND']);
     expect(await code('/export/prices?from=2020-01-02&to=2020-01-01')).toEqual([400, 'SP_ERR_BAD_REQUEST']);
     expect(await code('/export/prices?symbols=A,,B')).toEqual([400, 'SP_ERR_BAD_REQUEST']);
+    // Probed after issue 16: unknown symbols were quoted back whole (a 900-character one in full).
+    const long = await app.inject(`/export/features?symbols=${'Z'.repeat(900)},${Array.from({ length: 30 }, (_, i) => `NO${i}`).join(',')}`);
+    expect(long.statusCode).toBe(404);
+    const message = json<{ error: { message: string } }>(long.body).error.message;
+    expect(message).not.toContain('Z'.repeat(101));
+    expect(message).toContain('and 21 more');
   });
 });
 

@@ -87,6 +87,12 @@ export function exportQuery(source: string, filter: ExportFilter = {}): string {
   return `SELECT * FROM ${source}${whereOf(filter)} ORDER BY "Symbol", "Date"`;
 }
 
+/** Symbols quoted back in a message: at most 10, each cut to 100 characters (a request's symbols may be long). */
+function clipList(symbols: readonly string[]): string {
+  const cut = symbols.slice(0, 10).map((x) => (x.length > 100 ? `${x.slice(0, 100)}…` : x));
+  return `${cut.join(', ')}${symbols.length > 10 ? ` and ${symbols.length - 10} more` : ''}`;
+}
+
 /** The symbols of `filter` the table lacks → SP_ERR_SYMBOL_NOT_FOUND (a typo would otherwise export nothing). */
 export async function checkSymbols(conn: Parameters<typeof queryRows>[0], t: TableRead, symbols: readonly string[] | undefined): Promise<void> {
   if (symbols === undefined) return;
@@ -94,7 +100,7 @@ export async function checkSymbols(conn: Parameters<typeof queryRows>[0], t: Tab
   const have = new Set(rows.map((r) => String(r.s)));
   const missing = symbols.filter((s) => !have.has(s));
   if (missing.length > 0) {
-    throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${t.table} table (snapshot ${t.snapshot.id}) has no symbol ${missing.join(', ')}`, { hint: 'List the symbols with GET /symbols, or leave --symbols out to export every symbol.' });
+    throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${t.table} table (snapshot ${t.snapshot.id}) has no symbol ${clipList(missing)}`, { hint: 'List the symbols with GET /symbols, or leave --symbols out to export every symbol.' });
   }
 }
 
