@@ -172,6 +172,25 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
   });
+
+  // Probed after issue 16: these were SP_ERR_INTERNAL ("Invalid typed array length", "input block cuts must ascend").
+  it.sequential('no row up to --date, or an empty test slice, is SP_ERR_TRAIN_DATA for train and tune, nothing registered', async () => {
+    const w = await copyOfTrained();
+    const models = async (): Promise<number> => ((await sp(w, ['models', 'list'])).json.data as unknown[]).length;
+    const before = await models();
+    const cases: [string[], RegExp][] = [
+      [['train', '--task', 'forecast', '--date', '2010-01-15'], /has no row with complete lagged columns|no rows to split by date/],
+      [['train', '--task', 'forecast', '--test-from', '2030-01-02'], /the test slice is empty/],
+      [['tune', '--task', 'forecast', '--trials', '1', '--test-from', '2030-01-02'], /the test slice is empty/],
+      [['train', '--task', 'forecast', '--test-from', '2000-01-03'], /no training rows before the test slice/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await sp(w, args);
+      expect([r.code, r.json.error?.code], `${args.join(' ')}: ${r.stderr.slice(-300)}`).toEqual([1, 'SP_ERR_TRAIN_DATA']);
+      expect(r.json.error?.message, args.join(' ')).toMatch(message);
+    }
+    expect(await models()).toBe(before);
+  });
 });
 
 describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () => {

@@ -82,6 +82,20 @@ describe('stockpipe tune', () => {
     expect(sp(ws, ['studies', 'nope']).json.error?.code).toBe('SP_ERR_STUDY_NOT_FOUND');
   }, 180_000);
 
+  // Probed after issue 16: a study whose every evaluation failed ended `complete` with exit 0 and no choice;
+  // a --test-from past the data tuned on every row, a study train --params-from could then not refit.
+  it('every evaluation failing is SP_ERR_STUDY_FAILED (exit 1, the study failed); an empty test slice is refused up front', async () => {
+    const ws = await copy();
+    const r = sp(ws, ['tune', '--trials', '2', '--folds', '2', '--max-trees', '10', '--test-from', '2010-02-17']);
+    expect([r.code, r.json.error?.code], r.stderr).toEqual([1, 'SP_ERR_STUDY_FAILED']);
+    expect(r.json.error?.message).toContain('has no validation rows');
+    const id = /study (study-\S+) failed/.exec(r.json.error?.message ?? '')?.[1];
+    expect(sp(ws, ['studies', String(id)]).json.data.study.state).toBe('failed');
+    const late = sp(ws, ['tune', '--trials', '2', '--folds', '2', '--max-trees', '10', '--test-from', '2020-01-02']);
+    expect([late.code, late.json.error?.code]).toEqual([1, 'SP_ERR_TRAIN_DATA']);
+    expect(late.json.error?.message).toContain('the test slice is empty');
+  });
+
   it('a study killed mid-trial resumes without repeating complete trials and ends as an unkilled one', async () => {
     const ref = await referenceStudy();
     const ws = await copy();

@@ -72,7 +72,7 @@ export function calibrateConformal(yLog: ArrayLike<number>, predLog: ArrayLike<n
   }
   const sorted = Float64Array.from(s).sort();
   const n = sorted.length;
-  if (n === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no finite calibration residuals for the prediction intervals (source: ${source})`, { hint: 'The calibration slice is empty: use an earlier --test-from or more history.' });
+  if (n === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no finite calibration residuals for the prediction intervals (source: ${source})`, { hint: 'The calibration slice is empty: use a later --test-from or more history.' });
   const m = Math.min(n, maxStored);
   const ranks: number[] = [];
   const scores: number[] = [];

@@ -97,15 +97,21 @@ function splitDays(targetDay: Int32Array, testFrom: string | undefined): { train
  * test slices — ml/forecast-dataset's block cuts, so that the training rows' inputs can be released. */
 export function forecastSplitCuts(testFrom: string | undefined): (targetDay: Int32Array) => number[] {
   return (targetDay) => {
-    const s = splitDays(targetDay, testFrom);
-    return [s.train.hi, s.test.lo];
+    if (targetDay.length === 0) return []; // no row: training refuses the frame (SP_ERR_TRAIN_DATA)
+    // Counts, not the slices' own bounds: an empty slice (a --test-from past the data) still cuts in order.
+    const s = makeSlicesFromDays(targetDay, testFrom);
+    return [s.train.length, s.train.length + s.valid.length];
   };
 }
 
 /** One cut, where the test slice at `testFrom` starts: the loader can then skip every pre-test row's inputs
  * (ml/forecast-dataset's 'skip'), as `evaluate`, which scores the test slice only, does. */
 export function forecastTestCut(testFrom: string | undefined): (targetDay: Int32Array) => number[] {
-  return (targetDay) => [splitDays(targetDay, testFrom).test.lo];
+  return (targetDay) => {
+    if (targetDay.length === 0) return [];
+    const s = makeSlicesFromDays(targetDay, testFrom);
+    return [s.train.length + s.valid.length];
+  };
 }
 
 /** Training bins made while the frame loads: the edges and the training rows' binned matrix. */
@@ -201,8 +207,8 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const rows = frame.set;
   if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history.' });
   const s = split(frame, p.testFrom);
-  if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use an earlier --test-from, or more history.' });
-  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use a later --test-from, or more history.' });
+  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row's target day is on or after ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)}`, { hint: 'Use an earlier --test-from (on or before the data\'s last day).' });
   const t0 = performance.now();
   const featureNames = [...rows.features];
   const logVolume = featureNames.indexOf('log_volume');

@@ -18,6 +18,7 @@ export interface Slices {
 
 /** The q-quantile of the rows' days with 'lower' interpolation (value at floor(q·(n−1))). */
 export function dayQuantile(days: Int32Array, q: number): number {
+  if (days.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'no rows to split by date (the data, up to the date asked, has none with complete features)', { hint: 'Run `stockpipe features` (with --extended for the day-ahead model) on more history, or give a later --date.' });
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < days.length; i++) {

@@ -170,6 +170,11 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
       await lanes.close();
     }
     const state = outcome.state;
+    if (state === 'complete' && outcome.best === null) {
+      // Nothing was chosen: a failure (the catch below marks the study failed), never an empty success.
+      const failed = studyTrials(reg, study.study_id).filter((r) => r.error !== null);
+      throw new StockpipeError('SP_ERR_STUDY_FAILED', `every evaluation of study ${study.study_id} failed (${failed.length}), so it chose nothing; the first error: ${failed[0]?.error ?? 'none recorded'}`);
+    }
     reg.transaction(() => {
       reg.run('end study session', 'UPDATE studies SET state = ?, finished_at = ?, error = NULL WHERE study_id = ?', [state === 'complete' ? 'complete' : state, reg.timestamp(), study.study_id]);
     });
