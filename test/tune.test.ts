@@ -96,6 +96,22 @@ describe('stockpipe tune', () => {
     expect(late.json.error?.message).toContain('the test slice is empty');
   });
 
+  // Probed after issue 16: vacuum deleted the features snapshot a stopped study tunes on, so it could never resume.
+  it('vacuum keeps the features snapshot of a study that is not complete: it still resumes after newer snapshots', async () => {
+    const ws = await copy();
+    const st = sp(ws, ['tune', '--trials', '27', '--max-trees', '900', '--folds', '2', '--timeout', '1', '--name', 'st']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.json.data.state).toBe('stopped');
+    const snapshot = st.json.data.settings.data.features_snapshot as number;
+    for (let k = 0; k < 2; k++) expect(sp(ws, ['features', '--force']).code).toBe(0);
+    const v = sp(ws, ['vacuum', '--keep-snapshots', '1']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json.data.kept_snapshots).toContain(snapshot);
+    const resumed = sp(ws, ['tune', '--resume', 'st', '--timeout', '1']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json.data.settings.data.features_snapshot).toBe(snapshot);
+  });
+
   it('a study killed mid-trial resumes without repeating complete trials and ends as an unkilled one', async () => {
     const ref = await referenceStudy();
     const ws = await copy();

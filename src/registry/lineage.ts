@@ -37,3 +37,12 @@ export function lineageSnapshotIds(reg: Registry): Set<number> {
   }
   return out;
 }
+
+/** The features snapshots tuning studies that are not complete tune on (running, stopped, failed:
+ * each resumable, and `--resume` reads its own snapshot again). Vacuum keeps them with the models'. */
+export function openStudySnapshotIds(reg: Registry): Set<number> {
+  const rows = reg.all<{ value: unknown }>('read unfinished studies', "SELECT json_extract(settings, '$.data.features_snapshot') AS value FROM studies WHERE state <> 'complete'");
+  const out = new Set<number>();
+  for (const r of rows) if (typeof r.value === 'number' && Number.isInteger(r.value)) out.add(r.value);
+  return out;
+}

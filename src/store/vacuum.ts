@@ -14,7 +14,7 @@ import { readdirOrEmpty, statOrNull } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
-import { lineageSnapshotIds } from '../registry/lineage.js';
+import { lineageSnapshotIds, openStudySnapshotIds } from '../registry/lineage.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { bucketOfPartition, SMALL_FILE_ROWS } from './partition.js';
 import { compactBucket, TableWrite } from './write.js';
@@ -163,7 +163,7 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
     const compacted = await compactTables(ws, reg, o.dryRun);
     const olderThan = o.olderThanDays === undefined ? undefined : new Date(o.now().getTime() - o.olderThanDays * 86_400_000);
     const files = allFiles(reg);
-    const plan = planVacuum(listSnapshots(reg), files, lineageSnapshotIds(reg), { snapshots: o.keepSnapshots, olderThan });
+    const plan = planVacuum(listSnapshots(reg), files, new Set([...lineageSnapshotIds(reg), ...openStudySnapshotIds(reg)]), { snapshots: o.keepSnapshots, olderThan });
     const known = new Set(files.map((f) => f.path));
     const removed = { files: plan.remove.length, bytes: 0, paths: plan.remove.map((f) => f.path) };
     for (const f of plan.remove) {
