@@ -21,23 +21,23 @@ const TrainOptions = z
     kind: z.enum(MODEL_KINDS).default('gbdt').describe('model kind'),
     split: z.enum(['time', 'random']).default('time').describe('time, or random (80/20, leaky across time: comparison only)'),
     testFrom: z.string().optional().describe('first day of the test slice').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
-    seed: whole().default(42).describe('random seed'),
+    seed: whole().optional().describe('random seed').register(cli, { defaultText: '42' }),
     trees: whole().optional().describe('gbdt: boosting rounds at most; rf: trees').register(cli, { arg: 'n', defaultText: '100; 1000 with --task forecast, where early stopping on the validation window decides' }),
-    maxDepth: whole().default(6).describe('tree depth limit'),
-    numLeaves: whole().default(64).describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)'),
+    maxDepth: whole().optional().describe('tree depth limit').register(cli, { defaultText: '6' }),
+    numLeaves: whole().optional().describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)').register(cli, { defaultText: '64' }),
     learningRate: decimal().optional().describe('gbdt: shrinkage').register(cli, { arg: 'x', defaultText: '0.1; 0.3 for the day-ahead volume booster without --objective' }),
-    minDataInLeaf: whole().default(100).describe('rows a leaf needs at least'),
-    lambdaL2: decimal().default(1).describe('L2 regularisation of leaf values'),
-    baggingFraction: decimal().default(1).describe('rows sampled per tree, 0..1 (rf always bootstraps)'),
-    featureFraction: decimal().default(1).describe('features sampled per tree, 0..1'),
-    earlyStopping: whole().default(10).describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off); under the cv protocol, per fold'),
+    minDataInLeaf: whole().optional().describe('rows a leaf needs at least').register(cli, { defaultText: '100' }),
+    lambdaL2: decimal().optional().describe('L2 regularisation of leaf values').register(cli, { defaultText: '1' }),
+    baggingFraction: decimal().optional().describe('rows sampled per tree, 0..1 (rf always bootstraps)').register(cli, { defaultText: '1' }),
+    featureFraction: decimal().optional().describe('features sampled per tree, 0..1').register(cli, { defaultText: '1' }),
+    earlyStopping: whole().optional().describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off); under the cv protocol, per fold').register(cli, { defaultText: '10' }),
     folds: whole().optional().describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol').register(cli, { defaultText: '3' }),
     protocol: z.enum(['cv', 'holdout']).default('cv').describe('cv (choose trees by CV, refit on all pre-test rows; --task forecast: one fold, the validation window), or holdout (early stopping on the validation slice, no refit: the previous protocol, for comparison)'),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
     objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).optional().describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name', defaultText: 'l2; huber with --task forecast' }),
     tweediePower: decimal().optional().describe('--objective tweedie: the variance power, strictly between 1 and 2').register(cli, { arg: 'p', defaultText: '1.5' }),
     huberDelta: decimal().optional().describe('--objective huber: the residual size (log scale) where the loss turns from squared to absolute').register(cli, { arg: 'd', defaultText: '1; 0.2 with --task forecast' }),
-    boostFrom: z.enum(['naive', 'mean']).default('naive').describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b' }),
+    boostFrom: z.enum(['naive', 'mean']).optional().describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b', defaultText: 'naive' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
     paramsFrom: z.string().optional().describe('refit the best configuration of a tuning study (`stockpipe tune`) on every pre-test row, with the number of trees its CV chose; the tree flags are then the study\'s. --task forecast: the study\'s (`tune --task forecast`) settings for the volume booster, early-stopped on the validation window as the study scored it').register(cli, { arg: 'study' }),
@@ -50,10 +50,26 @@ const TrainOptions = z
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
   .refine((o) => o.objective === undefined || o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
   .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
-  .refine((o) => o.huberDelta === undefined || o.objective === 'huber' || (o.objective === undefined && o.task === 'forecast'), '--huber-delta is for --objective huber (the default with --task forecast)')
+  .refine((o) => o.huberDelta === undefined || o.paramsFrom !== undefined || o.objective === 'huber' || (o.objective === undefined && o.task === 'forecast'), '--huber-delta is for --objective huber (the default with --task forecast)')
   .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
   .refine((o) => o.paramsFrom === undefined || o.objective === undefined, '--params-from refits the study\'s configuration, its objective included: drop --objective')
   .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
+
+/** The options `--params-from` takes from the study (volume: every tree flag and the data choices; forecast: the
+ * volume booster's): given beside it they would be ignored, so they are refused, naming each. */
+const STUDY_FLAGS = {
+  volume: ['seed', 'trees', 'maxDepth', 'numLeaves', 'learningRate', 'minDataInLeaf', 'lambdaL2', 'baggingFraction', 'featureFraction', 'earlyStopping', 'folds', 'target', 'boostFrom', 'huberDelta', 'tweediePower'],
+  forecast: ['seed', 'learningRate', 'huberDelta'],
+} as const;
+
+function refuseStudyFlags(o: z.infer<typeof TrainOptions>): void {
+  if (o.paramsFrom === undefined) return;
+  const given = STUDY_FLAGS[o.task].filter((k) => o[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  if (given.length === 0) return;
+  throw new StockpipeError('SP_ERR_USAGE', `--params-from ${o.paramsFrom} trains with the study's ${o.task === 'forecast' ? 'volume-booster settings and seed' : 'settings, folds and seed'}: ${given.join(', ')} would be ignored`, {
+    hint: `Drop ${given.join(', ')}; to try other settings, run a new study (\`stockpipe tune${o.task === 'forecast' ? ' --task forecast' : ''}\`) or train without --params-from.`,
+  });
+}
 
 export const train = defineCommand({
   name: 'train',
@@ -76,23 +92,25 @@ export const train = defineCommand({
     inRange('--folds', o.folds, 0, 9);
     // As tune does: a day-ahead model has one fold, its validation window; --folds would be ignored there.
     if (o.task === 'forecast' && o.folds !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--folds is for the volume task (got ${o.folds}); the day-ahead model chooses its trees on the validation window before the test slice`, { hint: 'Drop --folds; --protocol holdout keeps the early-stopped boosters (no refit).' });
+    if (o.trees !== undefined) inRange('--trees', o.trees, 1, 1e6);
+    refuseStudyFlags(o);
     // The tree engine's parameters, shared by both tasks.
     const tree = {
       testFrom: o.testFrom,
-      seed: o.seed,
+      seed: o.seed ?? 42,
       threads: ctx.config.threads,
       trees: o.trees ?? (o.task === 'forecast' ? FORECAST_TREES : 100),
-      maxDepth: o.maxDepth,
-      numLeaves: o.numLeaves,
+      maxDepth: o.maxDepth ?? 6,
+      numLeaves: o.numLeaves ?? 64,
       learningRate: o.learningRate ?? 0.1,
-      minDataInLeaf: o.minDataInLeaf,
-      lambdaL2: o.lambdaL2,
-      baggingFraction: o.baggingFraction,
-      featureFraction: o.featureFraction,
-      earlyStopping: o.earlyStopping,
+      minDataInLeaf: o.minDataInLeaf ?? 100,
+      lambdaL2: o.lambdaL2 ?? 1,
+      baggingFraction: o.baggingFraction ?? 1,
+      featureFraction: o.featureFraction ?? 1,
+      earlyStopping: o.earlyStopping ?? 10,
     };
     if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol });
-    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
+    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom ?? 'naive', promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 
