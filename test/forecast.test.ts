@@ -137,7 +137,7 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     expect(e.json.data.metrics).toEqual(train.metrics);
   });
 
-  it.sequential('a second model on the same data is compared on mae_adj_close over the validation window, never the test slice (the early-stopped boosters\' score, refit or not); a plain features table is refused', async () => {
+  it.sequential('a second model on the same data is compared on mae_volume over the validation window, never the test slice (the early-stopped boosters\' score, refit or not); a plain features table is refused', async () => {
     const ws = await copyOfTrained();
     const plain = await tempWorkspace();
     // A plain (not --extended) features table, built meanwhile in another workspace.
@@ -154,18 +154,18 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     expect(r.json.data.metrics.forecast.mae_volume).not.toBe(train.metrics.forecast.mae_volume);
     const p = r.json.data.promotion;
     expect(p.candidate_value).toBe(p.champion_value);
-    expect(p.metric).toBe('mae_adj_close');
+    expect(p.metric).toBe('mae_volume');
     expect(p.same_test_slice).toBe(true);
-    expect(p.compared).toMatch(/^mae_adj_close on the validation window \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d$/);
+    expect(p.compared).toMatch(/^mae_volume on the validation window \d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d$/);
     expect(p.holder_rescored).toBe(false);
-    expect(p.candidate_value).not.toBe(r.json.data.metrics.forecast.mae_adj_close); // not the test score
+    expect(p.candidate_value).not.toBe(r.json.data.metrics.forecast.mae_volume); // not the test score
     expect(p.compared.slice(-10) < r.json.data.split.test_from).toBe(true); // the window ends before the test slice
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
     // models promote defaults to the forecast metric for a forecast model.
     const notHolder = r.json.data.promotion.promoted ? train.model_id : r.json.data.model_id;
     const manual = await sp(ws, ['models', 'promote', notHolder, '--alias', 'forecast_champion', '--force']);
     expect(manual.code, manual.stderr).toBe(0);
-    expect(manual.json.data).toMatchObject({ metric: 'mae_adj_close', same_test_slice: true });
+    expect(manual.json.data).toMatchObject({ metric: 'mae_volume', same_test_slice: true });
     expect(Number.isFinite(manual.json.data.candidate_value)).toBe(true);
     await plainBuilt;
     const t = await sp(plain, ['train', '--task', 'forecast']);
@@ -228,6 +228,10 @@ describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () =
     const cmp = await sp(ws, ['models', 'compare', m.model_id, train.model_id]);
     expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
     expect(mismatch.json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
+    // What the study sets is refused beside it, named (it was ignored).
+    const ignored = await sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--huber-delta', '0.5', '--learning-rate', '0.2']);
+    expect([ignored.code, ignored.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);
+    expect(ignored.json.error?.message).toContain('--learning-rate, --huber-delta would be ignored');
     expect((await refusedTune).json.error?.code).toBe('SP_ERR_USAGE');
     const rt = await refusedTrain;
     expect([rt.code, rt.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);
@@ -236,7 +240,8 @@ describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () =
     const h = await huber;
     expect(h.code, h.stderr).toBe(0);
     const hm = JSON.parse(readFileSync(join(h.json.data.path, 'model.json'), 'utf8'));
-    expect(hm.volume.model.params).toMatchObject({ objective: 'huber', huber_delta: 0.1 });
+    // An explicit --objective huber is the default loss: its learning rate too (it was l2's 0.1, and δ 1 without --huber-delta).
+    expect(hm.volume.model.params).toMatchObject({ objective: 'huber', huber_delta: 0.1, learning_rate: 0.3 });
     expect(hm.adj_close.model.params.objective).toBe('l2');
     expect(Number.isFinite(h.json.data.skill.volume)).toBe(true);
     expect((await poisson).json.error?.code).toBe('SP_ERR_USAGE');

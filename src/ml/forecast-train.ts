@@ -74,10 +74,11 @@ export interface ForecastOutcome {
   protocol: ForecastProtocol;
 }
 
-/** The volume booster's settings: `objective` and the tree flags as given, else FORECAST_VOLUME_LOSS over the tree flags. */
+/** The volume booster's settings: FORECAST_VOLUME_LOSS (Huber, its δ and learning rate) over the tree flags,
+ * `--huber-delta` and `--learning-rate` when given; another `objective` (l2) with the tree flags as given. */
 export function forecastVolumeParams(p: ForecastTrainParams): Partial<GbdtParams> {
   const given = gbdtParams(p);
-  if (p.objective !== undefined) return given;
+  if (p.objective !== undefined && p.objective !== FORECAST_VOLUME_LOSS.objective) return given;
   return { ...given, ...FORECAST_VOLUME_LOSS, ...(p.huberDelta === undefined ? {} : { huber_delta: p.huberDelta }), ...(p.volumeLearningRate === undefined ? {} : { learning_rate: p.volumeLearningRate }) };
 }
 

@@ -17,10 +17,9 @@ import { forecastSplitCuts, streamedTrainBins, trainForecastModel, type Forecast
 import { loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
 import { lineageCard, trainAndRegister, type TrainEnv } from './train-run.js';
 import { FORECAST_FEATURES, frameHash } from './forecast-dataset.js';
+import { defaultPromoteMetric } from '../registry/promote.js';
 
 export const FORECAST_ALIAS = 'forecast_champion';
-/** Promotion compares the Adj Close MAE on the same test slice (equivalently its skill). */
-export const FORECAST_PROMOTE_METRIC = 'mae_adj_close';
 
 /** `stockpipe train --task forecast --json` data: the training outcome's counts, split, test slice and metrics, plus the registration. */
 export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 'rows_valid' | 'rows_test' | 'rows_skipped_gaps' | 'split' | 'test' | 'train_seconds' | 'best_iteration' | 'metrics' | 'protocol'> {
@@ -104,7 +103,7 @@ export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & 
       data: { hash: dataHash, path: frame.path, rows: frame.rows, lineage: frame.lineage },
     }),
     alias: FORECAST_ALIAS,
-    metric: FORECAST_PROMOTE_METRIC,
+    metric: defaultPromoteMetric('forecast'),
     promoteIfBetter: p.promoteIfBetter,
     rescore: workspaceRescorer(env.ws, { frame }),
   });

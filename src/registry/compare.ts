@@ -7,6 +7,8 @@ import type { MetricDifference, MetricSet, SelectionSlice, TestSlice } from './t
 const LOWER = new Set(['mae', 'rmse', 'mse', 'mape']);
 const HIGHER = new Set(['r2', 'skill']);
 const ORDER = ['mae', 'rmse', 'r2', 'mae_log', 'rmse_log', 'r2_log'];
+/** A day-ahead model's backtest metrics (its validation window's), the ones promotion can compare. */
+const FORECAST_ORDER = ['mae_volume', 'mae_volume_log', 'rmse_volume', 'skill_volume', 'mae_adj_close', 'rmse_adj_close', 'skill_adj_close'];
 
 /** 'lower' for error metrics (mae, rmse…, also their _log forms and named targets such as
  * mae_adj_close), 'higher' for r2/skill (skill_volume, …), null otherwise. */
@@ -22,7 +24,7 @@ export function promotionDirection(metric: string): 'lower' | 'higher' {
   const d = metricDirection(metric);
   if (d === null) {
     throw new StockpipeError('SP_ERR_USAGE', `cannot promote on metric '${metric}': its direction is unknown`, {
-      hint: `Use one of: ${ORDER.join(', ')} (lower is better for mae/rmse, higher for r2).`,
+      hint: `Use one of: ${ORDER.join(', ')} for volume models; ${FORECAST_ORDER.join(', ')} for day-ahead (forecast) models (lower is better for mae/rmse, higher for r2/skill).`,
     });
   }
   return d;

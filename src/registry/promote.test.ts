@@ -23,8 +23,8 @@ async function register(id: string, kind: ModelKind, value: number | null = 0.5,
   const dir = join(ws, 'models', id);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'model.json'), '{}');
-  const own: Record<string, number> = kind === 'forecast' ? { mae_adj_close: test } : { mae: 10, rmse: 20, r2: 0.5, mae_log: test, rmse_log: test, r2_log: 1 - test };
-  const selection = value === null ? undefined : { kind: 'cv' as const, data_hash: slice.data_hash, windows: [{ from: '2019-01-02', to: slice.date_min, rows: 300 }], metrics: (kind === 'forecast' ? { mae_adj_close: value } : { rmse_log: value }) as Record<string, number> };
+  const own: Record<string, number> = kind === 'forecast' ? { mae_volume: test } : { mae: 10, rmse: 20, r2: 0.5, mae_log: test, rmse_log: test, r2_log: 1 - test };
+  const selection = value === null ? undefined : { kind: 'cv' as const, data_hash: slice.data_hash, windows: [{ from: '2019-01-02', to: slice.date_min, rows: 300 }], metrics: (kind === 'forecast' ? { mae_volume: value } : { rmse_log: value }) as Record<string, number> };
   reg.registerModel({ model_id: id, kind, path: dir, metrics: { [kind]: own }, test_slice: { ...slice, selection } });
 }
 

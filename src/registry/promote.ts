@@ -25,9 +25,11 @@ export interface PromotionStore {
 }
 
 /** The metric promotion compares by default: rmse_log for volume models; for day-ahead (`forecast`)
- * models the Adj Close MAE (on the same slice, the same order as its skill against persistence). */
+ * models the volume MAE on the validation window (the same order as its volume skill against
+ * persistence there, what `tune --task forecast` chooses by; the Adj Close booster, a random walk's,
+ * hardly differs between two models). */
 export function defaultPromoteMetric(kind: string): string {
-  return kind === 'forecast' ? 'mae_adj_close' : 'rmse_log';
+  return kind === 'forecast' ? 'mae_volume' : 'rmse_log';
 }
 
 export interface PromoteOptions {
@@ -173,7 +175,11 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     if (!same) {
       refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and could not be re-scored; re-evaluate both to compare them`;
     } else if (cv === null || hv === null) {
-      refusal = `${cv === null ? cand.id : holder.id} has no backtest ${metric} (${describeSelection(cv === null ? cs : hs)}; a random split has none)`;
+      const which = cv === null ? cand : holder;
+      const has = Object.keys(which.test_slice?.selection?.metrics ?? {});
+      refusal = has.length > 0
+        ? `${which.id}'s backtest (${describeSelection(which.test_slice?.selection)}) has no metric ${metric}; it has ${has.join(', ')}`
+        : `${which.id} has no backtest ${metric} (${describeSelection(which.test_slice?.selection)}; a random split has none)`;
     } else if (isBetter(direction, cv, hv)) {
       return moved('promoted', `better: ${label}`, move(opts.trigger ?? 'auto', note('better')), decided);
     } else {
