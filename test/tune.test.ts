@@ -91,6 +91,9 @@ describe('stockpipe tune', () => {
     expect(r.json.error?.message).toContain('has no validation rows');
     const id = /study (study-\S+) failed/.exec(r.json.error?.message ?? '')?.[1];
     expect(sp(ws, ['studies', String(id)]).json.data.study.state).toBe('failed');
+    // A name that is another study's id, or empty, is refused (the study could never be reached by it).
+    expect(sp(ws, ['tune', '--trials', '2', '--name', String(id)]).json.error?.code).toBe('SP_ERR_USAGE');
+    expect(sp(ws, ['tune', '--trials', '2', '--name', '']).json.error?.code).toBe('SP_ERR_USAGE');
     const late = sp(ws, ['tune', '--trials', '2', '--folds', '2', '--max-trees', '10', '--test-from', '2020-01-02']);
     expect([late.code, late.json.error?.code]).toEqual([1, 'SP_ERR_TRAIN_DATA']);
     expect(late.json.error?.message).toContain('the test slice is empty');

@@ -135,6 +135,10 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
       data = await loadStudyData(env.ws, study.task === 'forecast' ? 'forecast' : 'volume', st.data.features_snapshot === null ? undefined : String(st.data.features_snapshot), st.data.test_from);
       if (data.data_hash !== st.data.data_hash) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `the pre-test rows of features snapshot ${st.data.features_snapshot} no longer hash as when study ${study.study_id} began`);
     } else {
+      // A name may repeat (it then means the newest study of that name) but never shadow another study's id.
+      if (o.name !== undefined && reg.get('read study', 'SELECT 1 FROM studies WHERE study_id = ?', [o.name]) !== undefined) {
+        throw new StockpipeError('SP_ERR_USAGE', `--name ${o.name} is the id of another study: the new study could never be reached by its name`, { hint: `Pick another name, or continue that study with \`stockpipe tune --resume ${o.name}\`.` });
+      }
       const defaults = taskDefaults(o);
       data = await loadStudyData(env.ws, o.task ?? 'volume', o.asOf, o.testFrom);
       const trials = o.trials ?? TUNE_DEFAULTS.trials;
