@@ -156,10 +156,13 @@ describe('stockpipe tune', () => {
   it('SIGTERM mid-trial: the running evaluation is recorded failed (interrupted), exit 1 with SP_ERR_TUNE_INTERRUPTED', async () => {
     const ws = await copy();
     const cli = startCli([...TUNE, '--name', 'termed', '-w', ws, '--json', '--threads', '1'], { timeoutMs: 120_000 });
+    let busy: ReturnType<typeof sp> | null = null;
     await new Promise<void>((res, rej) => {
       const timer = setInterval(() => {
         if (/\[1\/5\] trial \d+ rung 0/.test(cli.stderr())) {
           clearInterval(timer);
+          // Probed after issue 16: a second session on a running study ran its trials again; now it is refused.
+          busy = sp(ws, ['tune', '--resume', 'termed']);
           cli.child.kill('SIGTERM');
           res();
         }
@@ -169,6 +172,7 @@ describe('stockpipe tune', () => {
     const r = await cli.done;
     expect(r.code).toBe(1);
     expect(r.json.error?.code).toBe('SP_ERR_TUNE_INTERRUPTED');
+    expect([busy!.code, busy!.json.error?.code], busy!.stderr).toEqual([1, 'SP_ERR_STUDY_BUSY']);
     const v = sp(ws, ['studies', 'termed']).json.data;
     expect(v.study.state).toBe('interrupted');
     expect(v.evaluations.filter((e: { state: string }) => e.state === 'running')).toEqual([]);

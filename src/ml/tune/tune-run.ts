@@ -16,6 +16,7 @@ import { laneEvaluators, type Lanes } from './lanes.js';
 import { queuedLanes, type TrialQueue } from './queued.js';
 import { checkSpace, DEFAULT_SPACE, DEFAULT_TRIAL, FORECAST_DEFAULT_TRIAL, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
+import { lockStudySession } from './session-lock.js';
 
 /** What `tune` was asked; unset fields take the study's values (resume) or the defaults (new). */
 export interface TuneOptions {
@@ -126,11 +127,14 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
   const reg = openRegistry(env.ws);
   const runId = reg.startRun({ kind: 'tune', name: o.resume === undefined ? 'tune new study' : `tune --resume ${o.resume}`, seed: o.seed });
   let studyId: string | null = null;
+  // One session per study (ml/tune/session-lock): taken before the study is touched, released at the end.
+  let release: (() => Promise<void>) | null = null;
   try {
     let study: StudyRecord;
     let data: StudyData;
     if (o.resume !== undefined) {
       study = resumeStudy(reg, o);
+      release = await lockStudySession(env.ws, study.study_id);
       const st = study.settings as unknown as StudySettings;
       data = await loadStudyData(env.ws, study.task === 'forecast' ? 'forecast' : 'volume', st.data.features_snapshot === null ? undefined : String(st.data.features_snapshot), st.data.test_from);
       if (data.data_hash !== st.data.data_hash) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `the pre-test rows of features snapshot ${st.data.features_snapshot} no longer hash as when study ${study.study_id} began`);
@@ -152,6 +156,7 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
         study_id: id, name: o.name ?? id, task: o.task ?? 'volume', metric: defaults.metric, direction: 'minimize', seed: o.seed ?? TUNE_DEFAULTS.seed,
         space: { ...DEFAULT_SPACE }, settings: settings as unknown as Record<string, unknown>, folds: o.folds ?? defaults.folds,
       });
+      release = await lockStudySession(env.ws, study.study_id);
     }
     studyId = study.study_id;
     reg.logParams(runId, { study_id: study.study_id, executor: env.queue === undefined ? 'local' : 'bullmq' });
@@ -200,5 +205,6 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
     throw err;
   } finally {
     reg.close();
+    await release?.();
   }
 }
