@@ -3,6 +3,7 @@
  * and cross-kind promotion refused with SP_ERR_PROMOTE_KIND from the CLI, the API and the pipeline's
  * register step, forced or not. One small synthetic workspace (features --extended serves both tasks). */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +132,31 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
       }
     }, 60_000);
   });
+
+  // Probed after issue 16: a model.json nothing could load took an alias (even champion, forced).
+  it('a model whose model.json does not parse is refused by models promote and the API, forced or not; the alias stays', async () => {
+    const file = join(ws, 'models', ids.weak2!, 'model.json');
+    const good = readFileSync(file, 'utf8');
+    writeFileSync(file, '{bad json');
+    try {
+      const before = holderOf('champion');
+      for (const args of [['--alias', 'staging'], ['--alias', 'champion', '--force']]) {
+        const r = sp(['models', 'promote', ids.weak2!, ...args]);
+        expect([r.status, r.doc.error?.code], r.stderr).toEqual([1, 'SP_ERR_MODEL_FORMAT']);
+      }
+      expect([holderOf('staging'), holderOf('champion')]).toEqual([null, before]);
+      const app = (await buildApp({ workspace: ws, holder: new ChampionHolder(ws, silentLog), accessLog: null, version: 'test' })).app;
+      try {
+        const r = await app.inject({ method: 'POST', url: `/models/${ids.weak2}/promote`, payload: { force: true } });
+        expect((JSON.parse(r.body) as { error: { code: string } }).error.code).toBe('SP_ERR_MODEL_FORMAT');
+      } finally {
+        await app.close();
+      }
+      expect(holderOf('champion')).toBe(before);
+    } finally {
+      writeFileSync(file, good);
+    }
+  }, 60_000);
 
   it.each([
     ['forecast', 'SP_ERR_PROMOTE_KIND'],

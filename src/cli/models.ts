@@ -1,6 +1,7 @@
 /** @module cli/models
  * `stockpipe models list|show|promote|compare|at|history`: command bodies over registry/store.
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
+import { assertModelLoads } from '../ml/artifacts.js';
 import { promote } from '../registry/promote.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
@@ -97,6 +98,8 @@ export async function modelsPromoteCommand(
   const actor = ctx.env.USER ?? ctx.env.USERNAME;
   const reg = openRegistry(ctx.ws, { now: ctx.now });
   try {
+    // A model.json nothing can load never takes an alias (forced or not): the server would refuse it.
+    await assertModelLoads(reg.getModel(id));
     const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws) });
     return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
   } finally {

@@ -6,6 +6,7 @@
  * The runner, validate and monitor write what is read here. Adds no hooks to the prediction
  * routes, and imports nothing from serve/ (the served model is a ChampionView). Paths come from
  * the served Workspace. */
+import { assertModelLoads } from '../ml/artifacts.js';
 import { NO_QUERY } from '../http/validation.js';
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -204,8 +205,11 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     let d;
     // A write, so a run, as `stockpipe models promote` records one (kind promote; a refusal or error fails it).
     try {
-      d = await recordedApiWrite(reg, 'promote', `POST /models/${id}/promote`, { 'arg.id': id, 'option.alias': alias, 'option.force': body.force === true, ...(body.note === undefined ? {} : { 'option.note': body.note }) }, () =>
-        promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore }));
+      d = await recordedApiWrite(reg, 'promote', `POST /models/${id}/promote`, { 'arg.id': id, 'option.alias': alias, 'option.force': body.force === true, ...(body.note === undefined ? {} : { 'option.note': body.note }) }, async () => {
+        // As the CLI: a model.json nothing can load never takes an alias.
+        await assertModelLoads(reg.getModel(id));
+        return promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore });
+      });
     } finally {
       reg.close();
     }

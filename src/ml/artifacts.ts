@@ -2,12 +2,14 @@
  * The files of a model version (docs/models.md): models/<model-id>/ model.json, metrics.json,
  * training.log, card.md, and intervals.json when the model has prediction intervals (ml/conformal)
  * — written into a temp folder and renamed, so a model folder is complete or absent. */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoverageRow } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { beforeCommit } from '../core/commit-guard.js';
 import type { Workspace } from '../core/workspace.js';
+import { forecastFromJSON } from './forecast-model.js';
+import { scorerFromJSON } from './volume-model.js';
 
 export interface ModelFiles {
   modelJson: string;
@@ -120,4 +122,14 @@ function intervalSection(iv: CardInput['intervals']): string[] {
 /** The end every model card shares: its parameters as JSON and its lineage. */
 export function cardTail(params: unknown, lineage: Record<string, string>): string[] {
   return ['## Parameters', '', '```json', JSON.stringify(params, null, 2), '```', '', '## Lineage', '', ...Object.entries(lineage).map(([k, v]) => `- ${k}: ${v}`), ''];
+}
+
+/** Reads and parses a registered model's model.json as its kind's format (the volume scorer's, or the
+ * day-ahead model's): SP_ERR_MODEL_FORMAT naming the file when it is not one. What a person's promotion
+ * checks first, so an alias never moves to a model nothing can load. */
+export async function assertModelLoads(m: { kind: string; path: string }): Promise<void> {
+  const file = join(m.path, 'model.json');
+  const text = await readFile(file, 'utf8');
+  if (m.kind === 'forecast') forecastFromJSON(text, file);
+  else scorerFromJSON(text, file);
 }
