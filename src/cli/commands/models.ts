@@ -23,7 +23,7 @@ const TrainOptions = z
     testFrom: z.string().optional().describe('first day of the test slice').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
     seed: whole().optional().describe('random seed').register(cli, { defaultText: '42' }),
     trees: whole().optional().describe('gbdt: boosting rounds at most; rf: trees').register(cli, { arg: 'n', defaultText: '100; 1000 with --task forecast, where early stopping on the validation window decides' }),
-    maxDepth: whole().optional().describe('tree depth limit').register(cli, { defaultText: '6' }),
+    maxDepth: whole().optional().describe('tree depth limit (gbdt: 0 = none, num-leaves bounds the tree; rf: at least 1)').register(cli, { defaultText: '6' }),
     numLeaves: whole().optional().describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)').register(cli, { defaultText: '64' }),
     learningRate: decimal().optional().describe('gbdt: shrinkage').register(cli, { arg: 'x', defaultText: '0.1; 0.3 for the day-ahead volume booster without --objective' }),
     minDataInLeaf: whole().optional().describe('rows a leaf needs at least').register(cli, { defaultText: '100' }),

@@ -146,15 +146,21 @@ function resolve<T extends object>(given: object, defaults: T, rules: Record<str
   return out as T;
 }
 
+const tweediePowerError = (rho: number): StockpipeError =>
+  new StockpipeError('SP_ERR_TRAIN_PARAMS', `tweedie_variance_power must be strictly between 1 and 2 (got ${rho})`, { hint: '1 is Poisson (use objective poisson), 2 is Gamma; 1.5 is the default.' });
+
 /** The log-link objectives' default max_delta_step (XGBoost's for count:poisson; LightGBM's poisson_max_delta_step). */
 export const LOG_LINK_MAX_DELTA_STEP = 0.7;
 
 /** Defaults filled in and every value checked. */
 export function resolveGbdtParams(given: Partial<GbdtParams> = {}): GbdtParams {
+  // Tweedie's power first: its range rule ([1, 2], the value is inert for other objectives) would name the wrong bounds.
+  const power = given.tweedie_variance_power;
+  if (given.objective === 'tweedie' && typeof power === 'number' && !(power > 1 && power < 2)) throw tweediePowerError(power);
   const p: GbdtParams = { ...resolve(given, GBDT_DEFAULTS, GBDT_RULES, 'gbdt') };
   if (typeof p.objective !== 'string' || !isObjectiveName(p.objective)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `objective must be one of: ${OBJECTIVE_NAMES.join(', ')} (got ${JSON.stringify(p.objective)})`);
   const rho = p.tweedie_variance_power;
-  if (p.objective === 'tweedie' && !(rho > 1 && rho < 2)) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `tweedie_variance_power must be strictly between 1 and 2 (got ${rho})`, { hint: '1 is Poisson (use objective poisson), 2 is Gamma; 1.5 is the default.' });
+  if (p.objective === 'tweedie' && !(rho > 1 && rho < 2)) throw tweediePowerError(rho);
   if ((p.objective === 'poisson' || p.objective === 'tweedie') && given.max_delta_step === undefined) p.max_delta_step = LOG_LINK_MAX_DELTA_STEP;
   return p;
 }

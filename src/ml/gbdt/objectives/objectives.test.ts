@@ -78,7 +78,8 @@ describe('max_delta_step', () => {
     expect(resolveGbdtParams({ objective: 'poisson' }).max_delta_step).toBe(0.7);
     expect(storedParams(resolveGbdtParams({ objective: 'tweedie', tweedie_variance_power: 1.3 }))).toMatchObject({ objective: 'tweedie', tweedie_variance_power: 1.3, max_delta_step: 0.7 });
     expect(resolveGbdtParams({ objective: 'poisson', max_delta_step: 0 }).max_delta_step).toBe(0);
-    for (const bad of [1, 2, 2.5]) expect(() => resolveGbdtParams({ objective: 'tweedie', tweedie_variance_power: bad })).toThrow(StockpipeError);
+    // Each with the one bound that holds (2.5 named the inert rule's [1, 2] before).
+    for (const bad of [1, 2, 2.5, 0.5]) expect(() => resolveGbdtParams({ objective: 'tweedie', tweedie_variance_power: bad })).toThrow(/strictly between 1 and 2/);
     expect(() => resolveGbdtParams({ objective: 'gamma' as 'l2' })).toThrow(/l2, poisson, tweedie, huber/);
     expect(resolveGbdtParams({ objective: 'huber' }).max_delta_step).toBe(0);
     expect(storedParams(resolveGbdtParams({ objective: 'huber', huber_delta: 0.2 }))).toMatchObject({ objective: 'huber', huber_delta: 0.2 });
