@@ -2,6 +2,7 @@
  * /models/history, /models/champion-compare) through Fastify's inject, and `stockpipe models tag`,
  * on a real small synthetic workspace: a cv gbdt, a polyreg, a second gbdt with other parameters
  * (promoted if better) and a day-ahead model, all trained by the CLI. */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +54,7 @@ interface Page {
   params: Record<string, string | null>;
   protocol: { folds?: unknown[]; cv_rmse_log?: number; trees?: number } | null;
   intervals: { coverage: unknown[] } | null;
+  intervals_file: 'ok' | 'missing' | 'invalid' | null;
   lineage: { features_snapshot: number | null; link: string };
   card: string | null;
 }
@@ -72,12 +74,29 @@ describe('model page routes', () => {
     expect(p.protocol?.folds).toHaveLength(3);
     expect(p.protocol?.trees).toBeGreaterThan(0);
     expect(p.intervals?.coverage.length).toBeGreaterThan(0);
+    expect(p.intervals_file).toBe('ok');
     expect(p.params.learning_rate).toBe('0.1');
     expect(p.lineage.features_snapshot).toBeGreaterThan(0);
     expect(p.lineage.link).toBe(`#/lineage/model/${ids.gbdt}`);
     expect(p.card).toContain(`# Model card: ${ids.gbdt}`);
     const byAlias = await get<Page>('/models/champion/page');
     expect([ids.gbdt, ids.gbdt2]).toContain(byAlias.model.id);
+  });
+
+  // Probed after issue 16: the page showed intervals the server could not serve (409) once intervals.json was gone.
+  it('says when intervals.json is missing or invalid: the coverage table is the training report, the server answers 409', async () => {
+    const file = join(ws, 'models', ids.gbdt2!, 'intervals.json');
+    const good = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, '{"format":"stockpipe-conformal","version":1}');
+      expect((await get<Page>(`/models/${ids.gbdt2}/page`)).intervals_file).toBe('invalid');
+      rmSync(file);
+      const p = await get<Page>(`/models/${ids.gbdt2}/page`);
+      expect([p.intervals_file, p.intervals === null]).toEqual(['missing', false]);
+      expect((await get<Page>(`/models/${ids.forecast}/page`)).intervals_file).toBeNull();
+    } finally {
+      writeFileSync(file, good);
+    }
   });
 
   it('a day-ahead model\'s page shows its skill against persistence; its residuals point to monitoring', async () => {

@@ -6,6 +6,7 @@
  * every model over time with the alias moves, and the serving champion against the three models
  * of its family before it. Reads the server's registry handle, the model folder and the features
  * table (db/feature-table); writes nothing. */
+import { conformalFromJSON } from '../ml/conformal.js';
 import { NO_QUERY } from '../http/validation.js';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -84,8 +85,21 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
       const mv = model(reg, id);
       return { m: mv, params: runParams(reg, mv.run_id), lineage: modelLineage(reg, mv.run_id), tags: tagsOf(reg, [mv.id]).get(mv.id) ?? {}, moves: reg.aliasHistory().filter((h) => h.model_id === mv.id || h.previous_model_id === mv.id) };
     });
-    const [card, doc] = await Promise.all([readFileOrNull(join(m.path, 'card.md')), readJson(join(m.path, 'metrics.json'))]);
+    const [card, doc, ivText] = await Promise.all([readFileOrNull(join(m.path, 'card.md')), readJson(join(m.path, 'metrics.json')), readFileOrNull(join(m.path, 'intervals.json'))]);
     const d = (doc ?? {}) as { protocol?: unknown; split?: unknown; intervals?: unknown; slices?: unknown; valid?: unknown };
+    // What the server can serve of them: the coverage table comes from metrics.json, the intervals from intervals.json.
+    let intervalsFile: 'ok' | 'missing' | 'invalid' | null = null;
+    if (d.intervals != null) {
+      intervalsFile = 'ok';
+      if (ivText === null) intervalsFile = 'missing';
+      else {
+        try {
+          conformalFromJSON(ivText, 'intervals.json');
+        } catch {
+          intervalsFile = 'invalid';
+        }
+      }
+    }
     return {
       model: { id: m.id, kind: m.kind, created_at: m.created_at, aliases: m.aliases, run_id: m.run_id, data_hash: m.data_hash, test_slice: m.test_slice, tags },
       family: family(m.kind),
@@ -96,6 +110,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
       protocol: d.protocol ?? null,
       split: d.split ?? null,
       intervals: d.intervals ?? null,
+      intervals_file: intervalsFile,
       slices: d.slices ?? null,
       lineage: { ...lineage, link: `#/lineage/model/${encodeURIComponent(m.id)}` },
       alias_moves: moves,

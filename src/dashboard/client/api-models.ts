@@ -24,6 +24,8 @@ export interface ModelPage {
   protocol: { name?: string; label?: string; folds?: Fold[]; cv_rmse_log?: number; trees?: number } | null;
   split: { kind?: string; test_from?: string; valid_from?: string; leaky?: boolean } | null;
   intervals: { source: string; n: number; coverage: { coverage: number; q_log: number; covered: number; rows: number }[] } | null;
+  /** Whether intervals.json (what the server serves) is there and valid; null without intervals. */
+  intervals_file: 'ok' | 'missing' | 'invalid' | null;
   lineage: { features_snapshot: number | null; prices_snapshot: number | null; link: string };
   alias_moves: { alias: string; model_id: string; previous_model_id: string | null; at: string; reason: string; note: string | null }[];
   card: string | null;
