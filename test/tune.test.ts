@@ -151,6 +151,10 @@ describe('stockpipe tune', () => {
     expect(outcome(after)).toEqual(outcome(rowsOf(ref.ws, ref.id)));
     // A resume that contradicts the study is refused.
     expect(sp(ws, ['tune', '--resume', id, '--trials', '7']).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
+    // --as-of: its own snapshot says nothing new (accepted), another contradicts it.
+    const own = String(resumed.json.data.settings.data.features_snapshot);
+    expect(sp(ws, ['tune', '--resume', id, '--as-of', own]).code).toBe(0);
+    expect(sp(ws, ['tune', '--resume', id, '--as-of', String(Number(own) - 1)]).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
   }, 180_000);
 
   it('SIGTERM mid-trial: the running evaluation is recorded failed (interrupted), exit 1 with SP_ERR_TUNE_INTERRUPTED', async () => {

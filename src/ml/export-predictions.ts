@@ -47,7 +47,7 @@ export function servedPrediction(scorer: VolumeScorer, vma: number | null, acm: 
 /** The scorer of a registered volume model; a day-ahead model is SP_ERR_USAGE (its numbers are `export forecasts`). */
 export async function volumeScorerOf(m: ScoringModel): Promise<VolumeScorer> {
   if (m.kind === 'forecast') {
-    throw new StockpipeError('SP_ERR_USAGE', `--model ${m.id} is a day-ahead (forecast) model: export predictions scores volume models (gbdt, rf, polyreg, naive)`, { hint: 'Give a volume model (e.g. --model champion), or write its forecasts with `stockpipe export forecasts`.' });
+    throw new StockpipeError('SP_ERR_USAGE', `model ${m.id} is a day-ahead (forecast) model: predictions are a volume model's (gbdt, rf, polyreg, naive)`, { hint: 'Give a volume model (e.g. champion: `--model champion`, or `model=champion` on GET /export/predictions), or export its forecasts (`stockpipe export forecasts`, GET /export/forecasts).' });
   }
   const file = join(m.path, 'model.json');
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
