@@ -182,7 +182,8 @@ describe('run control routes', () => {
       const r = await broken.inject({ method: 'POST', url: '/runs', payload: { pipeline: 'train' } });
       expect([r.statusCode, (JSON.parse(r.body) as Json).error.code]).toEqual([500, 'SP_ERR_LAUNCH_FAILED']);
       const log = /its output is in (\S+)$/.exec((JSON.parse(r.body) as Json).error.message as string)?.[1];
-      expect(await readFile(log!, 'utf8')).toContain('no-such-cli.js'); // node's own "Cannot find module"
+      expect(log?.startsWith('<workspace>/pipeline/launches/')).toBe(true); // named in the workspace, not by the server's path
+      expect(await readFile(log!.replace('<workspace>/', `${ws}/`), 'utf8')).toContain('no-such-cli.js'); // node's own "Cannot find module"
       const b = await bare.inject({ method: 'POST', url: '/runs', payload: { pipeline: 'train' } });
       expect((JSON.parse(b.body) as Json).error.code).toBe('SP_ERR_LAUNCH_FAILED');
     } finally {

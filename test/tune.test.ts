@@ -157,16 +157,37 @@ describe('stockpipe tune', () => {
     expect(sp(ws, ['tune', '--resume', id, '--as-of', String(Number(own) - 1)]).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
   }, 180_000);
 
+  // Probed after issue 16: a second session on a running study ran its trials again; now it is refused,
+  // and the lock of a session killed outright is taken over.
+  it('a second session on a running study is SP_ERR_STUDY_BUSY; a killed session\'s study resumes', async () => {
+    const ws = await copy();
+    const cli = startCli(['tune', '--trials', '27', '--max-trees', '900', '--folds', '2', '--name', 'busy', '-w', ws, '--json', '--threads', '1'], { timeoutMs: 120_000 });
+    await new Promise<void>((res, rej) => {
+      const timer = setInterval(() => {
+        if (/\[1\/\d+\] trial \d+ rung 0/.test(cli.stderr())) {
+          clearInterval(timer);
+          res();
+        }
+      }, 10);
+      cli.done.then(() => { clearInterval(timer); rej(new Error(`tune ended first: ${cli.stderr()}`)); }, rej);
+    });
+    const busy = sp(ws, ['tune', '--resume', 'busy']);
+    cli.child.kill('SIGKILL');
+    await cli.done;
+    expect([busy.code, busy.json.error?.code], busy.stderr).toEqual([1, 'SP_ERR_STUDY_BUSY']);
+    expect(busy.json.error?.message).toMatch(/is being tuned by another session \(pid \d+/);
+    const resumed = sp(ws, ['tune', '--resume', 'busy', '--timeout', '1']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json.data.state).toBe('stopped');
+  });
+
   it('SIGTERM mid-trial: the running evaluation is recorded failed (interrupted), exit 1 with SP_ERR_TUNE_INTERRUPTED', async () => {
     const ws = await copy();
     const cli = startCli([...TUNE, '--name', 'termed', '-w', ws, '--json', '--threads', '1'], { timeoutMs: 120_000 });
-    let busy: ReturnType<typeof sp> | null = null;
     await new Promise<void>((res, rej) => {
       const timer = setInterval(() => {
         if (/\[1\/5\] trial \d+ rung 0/.test(cli.stderr())) {
           clearInterval(timer);
-          // Probed after issue 16: a second session on a running study ran its trials again; now it is refused.
-          busy = sp(ws, ['tune', '--resume', 'termed']);
           cli.child.kill('SIGTERM');
           res();
         }
@@ -176,7 +197,6 @@ describe('stockpipe tune', () => {
     const r = await cli.done;
     expect(r.code).toBe(1);
     expect(r.json.error?.code).toBe('SP_ERR_TUNE_INTERRUPTED');
-    expect([busy!.code, busy!.json.error?.code], busy!.stderr).toEqual([1, 'SP_ERR_STUDY_BUSY']);
     const v = sp(ws, ['studies', 'termed']).json.data;
     expect(v.study.state).toBe('interrupted');
     expect(v.evaluations.filter((e: { state: string }) => e.state === 'running')).toEqual([]);

@@ -76,12 +76,12 @@ function requestErrorMessage(err: FastifyError, req: FastifyRequest, bodyLimit: 
 }
 
 /** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405; route-table.ts). */
-/** `text` with the served workspace's absolute folder taken out: its files named relative to it
- * (`models/<id>/model.json`), the folder itself as "the workspace". The server's paths are its own. */
+/** `text` with the served workspace's absolute folder replaced by `<workspace>` (its files named
+ * `<workspace>/models/<id>/model.json`, as the docs name them): the server's own paths stay its own. */
 export function withoutWorkspacePath(text: string, root: string | undefined): string {
   if (root === undefined || root === '' || !text.includes(root)) return text;
   const dir = root.endsWith(sep) ? root : `${root}${sep}`;
-  return text.split(dir).join('').split(root).join('the workspace');
+  return text.split(dir).join('<workspace>/').split(root).join('<workspace>');
 }
 
 export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: string }): void {

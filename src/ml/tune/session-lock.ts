@@ -57,7 +57,7 @@ export async function lockStudySession(ws: Workspace, studyId: string, now: () =
       throw new StockpipeError('SP_ERR_STUDY_BUSY', `study ${studyId} is being tuned by another session (pid ${h.pid} on ${h.host}, since ${h.since})`, {
         hint: h.host === me.host
           ? 'Wait for it to end (`stockpipe studies STUDY` shows its progress), or stop it; a session that was killed releases the study by itself.'
-          : `Wait for it to end; if that session is gone, remove ${join('tmp', 'studies', `${studyId}.lock`)} in the workspace.`,
+          : `Wait for it to end; if that session is gone, remove ${path}.`,
       });
     }
     await rm(path, { force: true }); // its holder is gone: take the lock over
