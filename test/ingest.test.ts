@@ -147,6 +147,40 @@ describe('ingest (docs/data.md)', () => {
   });
 });
 
+// Probed after issue 16: a Volume beyond 2^53 (kept exactly by ingest) came out of features changed,
+// and int64's maximum wrapped to its minimum, silently.
+describe('features and volumes beyond 2^53 − 1', () => {
+  it('refuse them with SP_ERR_FEATURES_INPUT naming the row, writing nothing: on a full build and on an incremental one', async () => {
+    const fx = await writeQuirkFixture();
+    const ws = await tempWorkspace();
+    const W = (): Workspace => new Workspace(ws, { threads: 2, memoryLimit: '512MB' });
+    const run = async (): Promise<void> => {
+      const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+      await ingest({ ws: W(), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    };
+    const features = () => buildFeatures({ ws: W(), window: 5, force: false, log: silentLog, progress: silentProgress });
+    await run();
+    const first = await features();
+    const before = await tableDigest(ws, 'features');
+    const big = 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,5\n2020-01-03,1,1,1,1,1,9223372036854775807\n2020-01-06,1,1,1,1,1,7\n';
+    await writeFile(join(fx.dir, 'stocks', 'XBIG.csv'), big);
+    await run();
+    expect(await sql(`SELECT "Volume"::VARCHAR AS v FROM ${viewSource(ws, 'prices')} WHERE "Symbol" = 'XBIG' ORDER BY "Date"`)).toEqual([{ v: '5' }, { v: '9223372036854775807' }, { v: '7' }]);
+    for (const force of [false, true]) {
+      const err = await buildFeatures({ ws: W(), window: 5, force, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+      expect((err as StockpipeError).code, String(err)).toBe('SP_ERR_FEATURES_INPUT');
+      expect((err as StockpipeError).message).toContain('XBIG on 2020-01-03 is 9223372036854775807');
+      expect(await tableDigest(ws, 'features')).toEqual(before);
+    }
+    expect(first.rows).toBeGreaterThan(0);
+    // 2^53 − 1 itself is carried exactly.
+    await writeFile(join(fx.dir, 'stocks', 'XBIG.csv'), big.replace('9223372036854775807', '9007199254740991'));
+    await run();
+    await features();
+    expect(await sql(`SELECT "Volume"::VARCHAR AS v FROM ${viewSource(ws, 'features')} WHERE "Symbol" = 'XBIG' ORDER BY "Date"`)).toEqual([{ v: '5' }, { v: '9007199254740991' }, { v: '7' }]);
+  });
+});
+
 describe('ingest date dictionary', () => {
   it('falls back to the full date range when a file is not sorted by date', async () => {
     const fx = await writeQuirkFixture();

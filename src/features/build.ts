@@ -94,6 +94,21 @@ export interface FeatureSettings {
 
 const SCAN_COLUMNS = `CAST("Date" AS DATE) AS d, "Open", "High", "Low", "Close", "Adj Close", "Volume"::DOUBLE AS v, ("Asset" = 'stock')::UTINYINT AS a`;
 
+/**
+ * The features carry Volume as a double (the rolling mean is pandas' float64 arithmetic), which holds
+ * every whole number only up to 2^53 − 1; prices keeps int64 volumes exactly. A row beyond that
+ * (9 quadrillion shares: no real daily volume comes near) would be written back changed, or wrapped
+ * negative at int64's maximum, so the build refuses it before writing anything. Row-group statistics
+ * let DuckDB skip every file whose largest Volume is below the bound: no cost on real data.
+ */
+async function assertExactVolumes(conn: DuckDBConnection, source: string): Promise<void> {
+  const [hit] = await queryRows(conn, `SELECT "Symbol" AS s, CAST(CAST("Date" AS DATE) AS VARCHAR) AS d, CAST("Volume" AS VARCHAR) AS v FROM ${source} WHERE "Volume" >= 9007199254740992 LIMIT 1`);
+  if (hit === undefined) return;
+  throw new StockpipeError('SP_ERR_FEATURES_INPUT', `prices: the Volume of ${String(hit.s)} on ${String(hit.d)} is ${String(hit.v)}, beyond 2^53 − 1: the features' float64 arithmetic cannot carry it exactly (nothing written)`, {
+    hint: 'Correct that row in the source and ingest again (no real daily volume comes near 9 quadrillion shares); `stockpipe export prices --symbols SYM` shows it.',
+  });
+}
+
 /** A scan for the worker: rows of `symbols`-ordered data. */
 interface Scan {
   queries: string[];
@@ -262,6 +277,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
 export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
+  await assertExactVolumes(conn, parquetSource(files.map((f) => ws.path(f.path))));
   const buckets = bucketScans(ws, files);
   const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM ${parquetSource(files.map((f) => ws.path(f.path)))} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const names = [...new Set(info.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
@@ -469,6 +485,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   await mkdir(ws.tmpDir, { recursive: true });
   try {
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${slice} AS SELECT * EXCLUDE (rn, k) FROM (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS rn, count(*) FILTER (WHERE "Date" < from_date) OVER (PARTITION BY "Symbol") AS k FROM ${rowsTable}) WHERE rn > k - ${ctx}`);
+    await assertExactVolumes(conn, slice);
     const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip FROM ${slice} GROUP BY "Symbol" ORDER BY "Symbol"`);
     const scan: Scan = { queries: [`SELECT ${SCAN_COLUMNS} FROM ${slice} ORDER BY "Symbol", "Date"`], symbols: info.map((r) => String(r.s)), lengths: info.map((r) => Number(r.n)), names: info.map((r) => (typeof r.name === 'string' ? r.name : null)) };
     const skip = info.map((r) => Number(r.skip));
