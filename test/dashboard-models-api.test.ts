@@ -2,7 +2,7 @@
  * /models/history, /models/champion-compare) through Fastify's inject, and `stockpipe models tag`,
  * on a real small synthetic workspace: a cv gbdt, a polyreg, a second gbdt with other parameters
  * (promoted if better) and a day-ahead model, all trained by the CLI. */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,7 @@ interface Page {
   protocol: { folds?: unknown[]; cv_rmse_log?: number; trees?: number } | null;
   intervals: { coverage: unknown[] } | null;
   intervals_file: 'ok' | 'missing' | 'invalid' | null;
+  problems: string[];
   lineage: { features_snapshot: number | null; link: string };
   card: string | null;
 }
@@ -93,9 +94,40 @@ describe('model page routes', () => {
       rmSync(file);
       const p = await get<Page>(`/models/${ids.gbdt2}/page`);
       expect([p.intervals_file, p.intervals === null]).toEqual(['missing', false]);
+      // A folder where the file should be: invalid, said among the page's problems (it was a 500).
+      mkdirSync(file);
+      const f = await get<Page>(`/models/${ids.gbdt2}/page`);
+      expect([f.intervals_file, f.problems]).toEqual(['invalid', ['intervals.json is not a regular file']]);
+      rmSync(file, { recursive: true });
       expect((await get<Page>(`/models/${ids.forecast}/page`)).intervals_file).toBeNull();
     } finally {
       writeFileSync(file, good);
+    }
+  });
+
+  it('a metrics.json that does not parse is a problem on the page, not a failed page; a damaged model.json is SP_ERR_MODEL_FORMAT naming it', async () => {
+    const metrics = join(ws, 'models', ids.poly!, 'metrics.json');
+    const good = readFileSync(metrics, 'utf8');
+    try {
+      writeFileSync(metrics, '{oops');
+      const p = await get<Page>(`/models/${ids.poly}/page`);
+      expect(p.problems).toHaveLength(1);
+      expect(p.problems[0]).toMatch(/^metrics\.json is not valid JSON/);
+      expect([p.model.id, p.intervals]).toEqual([ids.poly, null]);
+    } finally {
+      writeFileSync(metrics, good);
+    }
+    const model = join(ws, 'models', ids.gbdt2!, 'model.json');
+    const text = readFileSync(model, 'utf8');
+    try {
+      rmSync(model);
+      mkdirSync(model);
+      const r = await app.inject(`/models/${ids.gbdt2}/importance`);
+      const e = (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
+      expect([e.code, e.message.includes('model.json is not a regular file'), r.body.includes(ws)]).toEqual(['SP_ERR_MODEL_FORMAT', true, false]);
+    } finally {
+      rmSync(model, { recursive: true, force: true });
+      writeFileSync(model, text);
     }
   });
 

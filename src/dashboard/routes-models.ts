@@ -6,12 +6,14 @@
  * every model over time with the alias moves, and the serving champion against the three models
  * of its family before it. Reads the server's registry handle, the model folder and the features
  * table (db/feature-table); writes nothing. */
+import { MODEL_JSON_MAX, readModelJson } from '../ml/artifacts.js';
 import { conformalFromJSON } from '../ml/conformal.js';
 import { NO_QUERY } from '../http/validation.js';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
-import { readFileOrNull } from '../core/fs.js';
+import { readFileOrNull, statOrNull } from '../core/fs.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
 import { CURVE_SLICE, curvesFromMetrics, parseTrainingLog } from '../ml/training-curve.js';
 import { scorerFromJSON } from '../ml/volume-model.js';
@@ -27,17 +29,8 @@ const idParams = { type: 'object', properties: { id: { type: 'string', minLength
 const pointsQuery = (dflt: number) => ({ type: 'object', properties: { points: { type: 'integer', minimum: 10, maximum: 5000, default: dflt } }, additionalProperties: false }) as const;
 const FAMILY = { type: 'string', enum: ['volume', 'forecast'], default: 'volume' } as const;
 
-/** The longest model.json read for importance or residuals (a model over this is refused, not parsed). */
-const MODEL_JSON_MAX = 256 << 20;
-
-/** A registered model's model.json text, or SP_ERR_MODEL_MISSING / SP_ERR_MODEL_FORMAT (too large) naming the file. */
-async function modelJson(m: ModelVersion): Promise<{ file: string; text: string }> {
-  const file = join(m.path, 'model.json');
-  const text = await readFileOrNull(file);
-  if (text === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint: `Restore ${m.path}, or train again.` });
-  if (text.length > MODEL_JSON_MAX) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file} is larger than ${MODEL_JSON_MAX} bytes`);
-  return { file, text };
-}
+/** A registered model's model.json text, or SP_ERR_MODEL_MISSING / SP_ERR_MODEL_FORMAT naming the file (ml/artifacts). */
+const modelJson = (m: ModelVersion): Promise<{ file: string; text: string }> => readModelJson(m);
 
 /** The model (by id or alias) with its files checked, or SP_ERR_MODEL_NOT_FOUND / SP_ERR_MODEL_MISSING (404). */
 function model(reg: Registry, id: string): ModelVersion {
@@ -55,13 +48,23 @@ const isForecast = (kind: string): boolean => kind === 'forecast';
 const family = (kind: string): 'volume' | 'forecast' => (isForecast(kind) ? 'forecast' : 'volume');
 const familyAlias = (f: 'volume' | 'forecast'): string => (f === 'forecast' ? 'forecast_champion' : 'champion');
 
-async function readJson(file: string): Promise<unknown> {
-  const text = await readFileOrNull(file);
-  if (text === null) return null;
+/** A model file for its page: its text, or null when it is absent — or when it is no readable regular
+ * file or not valid JSON (`json`), which is then said in `problems`: the page shows the rest. */
+async function pageFile(file: string, name: string, problems: string[], json = false): Promise<string | null> {
+  const st = await statOrNull(file);
+  if (st === null) return null;
+  if (!st.isFile() || st.size > MODEL_JSON_MAX) {
+    problems.push(`${name} is ${st.isFile() ? `larger than ${MODEL_JSON_MAX} bytes` : 'not a regular file'}`);
+    return null;
+  }
+  const text = await readFile(file, 'utf8');
+  if (!json) return text;
   try {
-    return JSON.parse(text) as unknown;
+    JSON.parse(text);
+    return text;
   } catch (err) {
-    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    problems.push(`${name} is not valid JSON (${(err as Error).message})`);
+    return null;
   }
 }
 
@@ -85,13 +88,14 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
       const mv = model(reg, id);
       return { m: mv, params: runParams(reg, mv.run_id), lineage: modelLineage(reg, mv.run_id), tags: tagsOf(reg, [mv.id]).get(mv.id) ?? {}, moves: reg.aliasHistory().filter((h) => h.model_id === mv.id || h.previous_model_id === mv.id) };
     });
-    const [card, doc, ivText] = await Promise.all([readFileOrNull(join(m.path, 'card.md')), readJson(join(m.path, 'metrics.json')), readFileOrNull(join(m.path, 'intervals.json'))]);
-    const d = (doc ?? {}) as { protocol?: unknown; split?: unknown; intervals?: unknown; slices?: unknown; valid?: unknown };
+    const problems: string[] = [];
+    const [card, metricsText, ivText] = await Promise.all([pageFile(join(m.path, 'card.md'), 'card.md', problems), pageFile(join(m.path, 'metrics.json'), 'metrics.json', problems, true), pageFile(join(m.path, 'intervals.json'), 'intervals.json', problems)]);
+    const d = (metricsText === null ? {} : JSON.parse(metricsText)) as { protocol?: unknown; split?: unknown; intervals?: unknown; slices?: unknown; valid?: unknown };
     // What the server can serve of them: the coverage table comes from metrics.json, the intervals from intervals.json.
     let intervalsFile: 'ok' | 'missing' | 'invalid' | null = null;
     if (d.intervals != null) {
       intervalsFile = 'ok';
-      if (ivText === null) intervalsFile = 'missing';
+      if (ivText === null) intervalsFile = problems.some((x) => x.startsWith('intervals.json')) ? 'invalid' : 'missing';
       else {
         try {
           conformalFromJSON(ivText, 'intervals.json');
@@ -115,6 +119,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
       lineage: { ...lineage, link: `#/lineage/model/${encodeURIComponent(m.id)}` },
       alias_moves: moves,
       card,
+      problems,
     };
   });
 

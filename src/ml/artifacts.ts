@@ -2,6 +2,8 @@
  * The files of a model version (docs/models.md): models/<model-id>/ model.json, metrics.json,
  * training.log, card.md, and intervals.json when the model has prediction intervals (ml/conformal)
  * — written into a temp folder and renamed, so a model folder is complete or absent. */
+import { StockpipeError } from '../core/errors.js';
+import { statOrNull } from '../core/fs.js';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoverageRow } from './conformal.js';
@@ -124,12 +126,25 @@ export function cardTail(params: unknown, lineage: Record<string, string>): stri
   return ['## Parameters', '', '```json', JSON.stringify(params, null, 2), '```', '', '## Lineage', '', ...Object.entries(lineage).map(([k, v]) => `- ${k}: ${v}`), ''];
 }
 
+/** The longest model.json stockpipe reads: a larger file is refused, not parsed (1,000 trees of 64 leaves are ≈ 10 MB). */
+export const MODEL_JSON_MAX = 256 << 20;
+
+/** A registered model's model.json text: SP_ERR_MODEL_MISSING when it is gone, SP_ERR_MODEL_FORMAT when it
+ * is no regular file (a folder, a device) or larger than MODEL_JSON_MAX — each naming the file. */
+export async function readModelJson(m: { id: string; path: string }): Promise<{ file: string; text: string }> {
+  const file = join(m.path, 'model.json');
+  const st = await statOrNull(file);
+  if (st === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint: `Restore ${m.path}, or train again and promote the new model.` });
+  if (!st.isFile()) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} is not a regular file`, { hint: `Restore ${m.path} from a backup, or train again.` });
+  if (st.size > MODEL_JSON_MAX) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} is larger than ${MODEL_JSON_MAX} bytes (${st.size})`, { hint: `Restore ${m.path} from a backup, or train again.` });
+  return { file, text: await readFile(file, 'utf8') };
+}
+
 /** Reads and parses a registered model's model.json as its kind's format (the volume scorer's, or the
  * day-ahead model's): SP_ERR_MODEL_FORMAT naming the file when it is not one. What a person's promotion
  * checks first, so an alias never moves to a model nothing can load. */
-export async function assertModelLoads(m: { kind: string; path: string }): Promise<void> {
-  const file = join(m.path, 'model.json');
-  const text = await readFile(file, 'utf8');
+export async function assertModelLoads(m: { id: string; kind: string; path: string }): Promise<void> {
+  const { file, text } = await readModelJson(m);
   if (m.kind === 'forecast') forecastFromJSON(text, file);
   else scorerFromJSON(text, file);
 }

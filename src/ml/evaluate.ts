@@ -5,6 +5,7 @@
  * — with raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years), and
  * records the evaluation run. A day-ahead (`forecast`) model is re-scored on its target-day test
  * slice next to persistence and the 20-day mean. Returns the command's --json data. */
+import { readModelJson } from './artifacts.js';
 import { pretestRows } from './cv.js';
 import { sameTestSlice } from '../registry/compare.js';
 import { readFile } from 'node:fs/promises';
@@ -50,9 +51,9 @@ export interface EvaluateForecastData {
 
 /** A day-ahead model re-scored on its own (target-day) test slice of the current features. */
 async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVersion, t0: number, asOf?: string): Promise<EvaluateForecastData> {
-  const file = join(model.path, 'model.json');
+  const { file, text } = await readModelJson(model);
   const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
-  const forecast = forecastFromJSON(await readFile(file, 'utf8'), file);
+  const forecast = forecastFromJSON(text, file);
   const testFrom = recorded.split.test_from ?? undefined;
   // Only the test slice is scored: the pre-test rows' inputs are never computed (a frame of the model's own inputs).
   const frame = await loadWorkspaceForecastData(env.ws, asOf, undefined, forecastTestCut(testFrom), 'skip', forecast.featureNames);
@@ -81,7 +82,8 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
     if (model.kind === 'forecast') return await evaluateForecast(env, reg, model, t0, asOf);
     const metricsFile = join(model.path, 'metrics.json');
     const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null }; protocol?: { name?: string } | null };
-    const scorer = scorerFromJSON(await readFile(join(model.path, 'model.json'), 'utf8'), join(model.path, 'model.json'));
+    const own = await readModelJson(model);
+    const scorer = scorerFromJSON(own.text, own.file);
     const ds = await loadWorkspaceVolumeData(env.ws, asOf);
     const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
     const y = Float64Array.from(s.test, (i) => ds.volume[i]!);

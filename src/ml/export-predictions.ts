@@ -7,8 +7,9 @@
  * predicted_volume, model_id. The rows are streamed from DuckDB chunk by chunk into a temp CSV
  * (one JS value per cell), then COPYed with explicit types to CSV or Parquet, so both formats come
  * out of DuckDB as `export` writes them. The dashboard's predictions download writes through here. */
+import { readModelJson } from './artifacts.js';
 import { createWriteStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -49,11 +50,7 @@ export async function volumeScorerOf(m: ScoringModel): Promise<VolumeScorer> {
   if (m.kind === 'forecast') {
     throw new StockpipeError('SP_ERR_USAGE', `model ${m.id} is a day-ahead (forecast) model: predictions are a volume model's (gbdt, rf, polyreg, naive)`, { hint: 'Give a volume model (e.g. champion: `--model champion`, or `model=champion` on GET /export/predictions), or export its forecasts (`stockpipe export forecasts`, GET /export/forecasts).' });
   }
-  const file = join(m.path, 'model.json');
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint: `Restore ${m.path}, or train again.` });
-    throw err;
-  });
+  const { file, text } = await readModelJson(m);
   return scorerFromJSON(text, file);
 }
 

@@ -4,8 +4,7 @@
  * store's `forecasts` table in one transaction under a tracked run. Reads each symbol's newest row
  * of the features table's current snapshot (built with --extended) and batch-scores them on typed arrays. Returns the
  * command's --json data. */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readModelJson } from './artifacts.js';
 import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
@@ -61,8 +60,8 @@ export async function scoreNextDay(env: ForecastEnv, opts: { model?: string; unt
     reg.close();
   }
   if (mv.kind !== 'forecast') throw new StockpipeError('SP_ERR_USAGE', `model ${mv.id} ('${ref}') is a ${mv.kind} volume model, not a day-ahead forecast model`, { hint: 'Train one with `stockpipe train --task forecast --promote-if-better`, or pass --model <forecast-model-id>.' });
-  const file = join(mv.path, 'model.json');
-  const model = forecastFromJSON(await readFile(file, 'utf8'), file);
+  const { file, text } = await readModelJson(mv);
+  const model = forecastFromJSON(text, file);
   const unknown = model.featureNames.filter((name) => !KNOWN_INPUTS.includes(name));
   if (unknown.length > 0) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${file}: input(s) ${unknown.join(', ')} are not day-ahead inputs this stockpipe computes (${KNOWN_INPUTS.join(', ')})`);
   const t = featuresRead(env.ws);

@@ -8,6 +8,7 @@
  * protocol) both are measured there, the candidate on its recorded split's default folds. Rows are
  * chosen by date; test-slice rows are never read. The data is loaded lazily from the workspace's
  * features table (or taken from the caller, who has it loaded already). */
+import { readModelJson } from './artifacts.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
@@ -147,8 +148,8 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
     hash = frameHash(frame);
     days = forecastRows(frame).targetDay;
     score = async (m) => {
-      const file = join(m.path, 'model.json');
-      const model: ForecastModel = forecastFromJSON(await readFile(file, 'utf8'), file);
+      const { file, text } = await readModelJson(m);
+      const model: ForecastModel = forecastFromJSON(text, file);
       const values = windows.map((w) => scoreForecastOnDays(model, frame, w.from, w.to)?.[metric]);
       return values.every((v) => typeof v === 'number') ? mean(values as number[]) : undefined;
     };
@@ -158,8 +159,8 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
     days = ds.day;
     const rowsOf = new Map<Window, Int32Array>();
     score = async (m) => {
-      const file = join(m.path, 'model.json');
-      const scorer: VolumeScorer = scorerFromJSON(await readFile(file, 'utf8'), file);
+      const { file, text } = await readModelJson(m);
+      const scorer: VolumeScorer = scorerFromJSON(text, file);
       const values = windows.map((w) => {
         const rows = rowsOf.get(w) ?? windowRows(ds.day, w);
         rowsOf.set(w, rows);

@@ -6,6 +6,7 @@
  * with it when present; a missing one means no intervals, an invalid one is logged and the model
  * serves point predictions without intervals. The holder owns the server's one read-only registry
  * handle (`registry`, registry/reader), which the routes share; close() closes it. */
+import { readModelJson } from '../ml/artifacts.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
@@ -76,7 +77,7 @@ export class ChampionHolder {
     if (!target) return;
     const file = join(target.path, 'model.json');
     try {
-      const scorer = scorerFromJSON(await readFile(file, 'utf8'), file);
+      const scorer = scorerFromJSON((await readModelJson({ id: target.model_id, path: target.path })).text, file);
       const probe = scorer.predict(1e6, 25);
       if (!Number.isFinite(probe)) throw new Error(`scores ${probe} on a probe row`);
       const iv = await loadIntervals(target.path, target.model_id);

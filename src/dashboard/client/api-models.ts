@@ -26,6 +26,8 @@ export interface ModelPage {
   intervals: { source: string; n: number; coverage: { coverage: number; q_log: number; covered: number; rows: number }[] } | null;
   /** Whether intervals.json (what the server serves) is there and valid; null without intervals. */
   intervals_file: 'ok' | 'missing' | 'invalid' | null;
+  /** The model's files the page could not read (not a regular file, not valid JSON): the rest is shown. */
+  problems: string[];
   lineage: { features_snapshot: number | null; prices_snapshot: number | null; link: string };
   alias_moves: { alias: string; model_id: string; previous_model_id: string | null; at: string; reason: string; note: string | null }[];
   card: string | null;

@@ -74,6 +74,7 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
   mount(ctx.el,
     h('h1', null, h('a', { href: '#/models' }, 'Models'), ' / ', h('code', null, m.id), ' ', m.aliases.map((a) => badge(a, a.includes('champion') ? 'champion' : 'alias'))),
     h('p', { class: 'meta' }, `${m.kind}, registered ${when(m.created_at)}, run ${m.run_id ?? '–'}. `, chips),
+    p.problems.length > 0 ? h('p', { class: 'warn', 'data-problems': '' }, `Some of this model's files cannot be read: ${p.problems.join('; ')}.`) : null,
     h('div', { class: 'card', 'data-section': 'scores' }, h('h2', null, `Test slice ${m.test_slice ? `${m.test_slice.date_min} .. ${m.test_slice.date_max}, ${int(m.test_slice.rows)} rows` : '(not recorded)'}: scores beside the baselines`), scoresBlock(p.summary, m.kind)),
     h('div', { class: 'card', 'data-section': 'protocol' }, h('h2', null, 'Protocol and backtest (what promotion compares)'),
       h('p', null, p.protocol?.label ?? (p.split ? `split ${p.split.kind}${p.split.leaky ? ' (leaky across time)' : ''}, validation from ${p.split.valid_from ?? '–'}, test from ${p.split.test_from ?? '–'}` : 'not recorded')),
