@@ -320,4 +320,16 @@ describe('tags from the page', () => {
     expect(failed.map((r) => r.status)).toEqual(Array(9).fill('failed'));
     expect(failed.map((r) => r.error?.split(':')[0])).toEqual([...Array(7).fill('SP_ERR_TAG_INVALID'), 'SP_ERR_MODEL_NOT_FOUND', 'SP_ERR_BAD_REQUEST']);
   });
+
+  // Probed after issue 16: a 40,000-character value came back whole (80 KB) and was stored whole in the failed run.
+  it('quotes a huge key or value back cut to 100 characters, and records it cut in the run', async () => {
+    for (const body of [{ set: { k: 'é'.repeat(40_000) } }, { set: { ['k'.repeat(5_000)]: 'v' } }, { remove: ['r'.repeat(5_000)] }]) {
+      const r = await app.inject({ method: 'POST', url: `/models/${ids.gbdt2}/tags`, payload: body });
+      expect(r.statusCode).toBe(400);
+      expect(r.body.length, JSON.stringify(body).slice(0, 30)).toBeLessThan(1500);
+      expect((JSON.parse(r.body) as Err).error.message).toMatch(/… \(\d+ characters\)/);
+    }
+    const last = tagRuns().at(-1)!;
+    expect(JSON.stringify(last).length).toBeLessThan(4000);
+  });
 });

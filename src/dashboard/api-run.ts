@@ -8,7 +8,7 @@ import type { Registry } from '../registry/store.js';
 export async function recordedApiWrite<T>(reg: Registry, kind: string, name: string, params: Record<string, unknown>, write: () => T | Promise<T>): Promise<T> {
   const runId = reg.startRun({ kind, name });
   try {
-    reg.logParams(runId, { command: 'api', ...params, actor: 'dashboard' });
+    reg.logParams(runId, { command: 'api', ...clipParams(params), actor: 'dashboard' });
     const out = await write();
     reg.endRun(runId, 'finished');
     return out;
@@ -17,4 +17,14 @@ export async function recordedApiWrite<T>(reg: Registry, kind: string, name: str
     reg.endRun(runId, 'failed', `${e.code}: ${e.message}`);
     throw err;
   }
+}
+
+/** The longest parameter value a run records from a request (a body may hold huge ones). */
+const MAX_PARAM = 1000;
+
+function clipParams(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => {
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    return [k, typeof text === 'string' && text.length > MAX_PARAM ? `${text.slice(0, MAX_PARAM)}… (${text.length} characters)` : v];
+  }));
 }

@@ -16,14 +16,17 @@ export type Tags = Record<string, string>;
 /** A model version with its tags. */
 export type TaggedModel = ModelVersion & { tags: Tags };
 
+/** A piece of the input quoted back: cut to 100 characters (an API body may hold huge ones). */
+const quoted = (t: string): string => (t.length > 100 ? `${t.slice(0, 100)}… (${t.length} characters)` : t);
+
 function invalid(what: string, text: string, why: string): StockpipeError {
-  return new StockpipeError('SP_ERR_TAG_INVALID', `${what} '${text}': ${why}`, {
+  return new StockpipeError('SP_ERR_TAG_INVALID', `${what} '${quoted(text)}': ${why}`, {
     hint: 'Write key=value: the key starts with a letter and has up to 64 letters, digits, _ . - / or :; the value has 1 to 256 characters and no control characters, e.g. stage=staging.',
   });
 }
 
 function checkKey(what: string, text: string, key: string): void {
-  if (!TAG_KEY.test(key)) throw invalid(what, text, `the key '${key}' is not a tag key`);
+  if (!TAG_KEY.test(key)) throw invalid(what, text, key === text ? 'it is not a tag key' : `the key '${quoted(key)}' is not a tag key`);
 }
 
 function checkValue(what: string, text: string, value: string): void {
