@@ -100,7 +100,7 @@ export async function modelsPromoteCommand(
   try {
     // A model.json nothing can load never takes an alias (forced or not): the server would refuse it.
     await assertModelLoads(reg.getModel(id));
-    const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws) });
+    const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws), loads: assertModelLoads });
     return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
   } finally {
     reg.close();

@@ -13,7 +13,7 @@ import type { Workspace } from '../core/workspace.js';
 import { promote, type HolderRescorer } from '../registry/promote.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { ArtifactRecord, ModelKind, PromoteDecision, SelectionSlice } from '../registry/types.js';
-import { writeModelFolder } from './artifacts.js';
+import { assertModelLoads, writeModelFolder } from './artifacts.js';
 import { curveMetrics, parseTrainingLog } from './training-curve.js';
 import type { DataLineage } from './dataset.js';
 import type { RegressionMetrics } from './metrics/regression.js';
@@ -145,7 +145,7 @@ export async function trainAndRegister<O>(ws: Workspace, now: () => Date, job: T
   try {
     const out = await job.fit();
     const registered = await registerTrainedModel(reg, ws, runId, now().toISOString(), job.describe(out));
-    const promotion = await promote(reg, registered.modelId, job.alias, { metric: job.metric, trigger: 'auto', mode: job.promoteIfBetter ? 'if-better' : 'if-empty', rescore: job.rescore });
+    const promotion = await promote(reg, registered.modelId, job.alias, { metric: job.metric, trigger: 'auto', mode: job.promoteIfBetter ? 'if-better' : 'if-empty', rescore: job.rescore, loads: assertModelLoads });
     reg.endRun(runId, 'finished');
     return { ...registered, out, runId, promotion };
   } catch (err) {

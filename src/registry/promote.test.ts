@@ -177,6 +177,26 @@ describe('promote() outcomes', () => {
     expect(await codeOf(() => promote(reg, 'g1', 'champion', { force: true }))).toBe('SP_ERR_MODEL_MISSING');
   });
 
+  it('a holder whose model.json is there but does not load (loads throws SP_ERR_MODEL_FORMAT) is replaced as a missing one is', async () => {
+    await register('h', 'gbdt', 0.1, SLICE);
+    await register('c', 'gbdt', 0.9, SLICE); // worse on the same rows: it would be refused to a person
+    reg.setAlias('champion', 'h', 'manual');
+    const loads = async (m: { id: string }): Promise<void> => {
+      if (m.id === 'h') throw new StockpipeError('SP_ERR_MODEL_FORMAT', 'models/h/model.json is not valid JSON');
+    };
+    rescored.length = 0;
+    const d = await promote(reg, 'c', 'champion', { refuseIfNotBetter: true, rescore, loads });
+    expect(d).toMatchObject({ outcome: 'promoted', from: 'h', to: 'c' });
+    expect(d.reason).toContain('whose model.json does not load');
+    expect(rescored).toEqual([]);
+    // any other error of the check is not swallowed
+    reg.setAlias('champion', 'h', 'manual');
+    const boom = async (): Promise<void> => {
+      throw new StockpipeError('SP_ERR_REGISTRY', 'disk');
+    };
+    expect(await codeOf(() => promote(reg, 'c', 'champion', { loads: boom }))).toBe('SP_ERR_REGISTRY');
+  });
+
   it('a holder of a kind the alias does not take (written before the rule) is replaced by a right-kind model', async () => {
     const db = new Database(registryPath(ws));
     db.prepare("INSERT INTO aliases (alias, model_id, updated_at) VALUES ('champion', 'f1', '2023-01-01T00:00:00.000Z')").run();

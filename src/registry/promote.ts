@@ -54,6 +54,9 @@ export interface PromoteOptions {
    * the two recorded selections differ (the champion / challenger evaluation a retrain on new data needs).
    */
   holderOnCandidateSlice?: Rescored & { model_id: string };
+  /** Set by promote() when the holder's model.json is there but does not load (`loads` threw
+   * SP_ERR_MODEL_FORMAT): why; such a holder is replaced as a missing one is. */
+  holderUnloadable?: { model_id: string; why: string };
 }
 
 /** A re-scoring: the holder's value, the candidate's when re-measured too (else null), and where. */
@@ -99,13 +102,23 @@ export function compareModelVersions(reg: PromotionStore, a: string, b: string):
  * when their recorded selections differ (with `rescore`, outside the write transaction), then decides and
  * moves in one transaction (decidePromotion).
  */
-export async function promote(reg: PromotionStore, candidateId: string, alias: string, opts: PromoteOptions & { rescore?: HolderRescorer } = {}): Promise<PromoteDecision> {
-  const { rescore, ...rest } = opts;
+export async function promote(reg: PromotionStore, candidateId: string, alias: string, opts: PromoteOptions & { rescore?: HolderRescorer; loads?: (m: ModelVersion) => Promise<void> } = {}): Promise<PromoteDecision> {
+  const { rescore, loads, ...rest } = opts;
   const cand = reg.getModel(candidateId);
   assertAliasTakes(alias, cand, reg.aliasFirstKind(alias));
   let holderOnCandidateSlice = rest.holderOnCandidateSlice;
   const holderId = reg.aliasTarget(alias);
-  if (rescore !== undefined && rest.mode !== 'if-empty' && holderId !== null && holderId !== cand.id && holderLoadable(reg, holderId)) {
+  let holderUnloadable = rest.holderUnloadable;
+  if (loads !== undefined && rest.mode !== 'if-empty' && holderId !== null && holderId !== cand.id && holderLoadable(reg, holderId)) {
+    // A model.json that is there but does not parse cannot be served either (the API answers 503 for it).
+    try {
+      await loads(reg.getModel(holderId));
+    } catch (err) {
+      if (!(err instanceof StockpipeError && err.code === 'SP_ERR_MODEL_FORMAT')) throw err;
+      holderUnloadable = { model_id: holderId, why: 'whose model.json does not load' };
+    }
+  }
+  if (rescore !== undefined && rest.mode !== 'if-empty' && holderId !== null && holderId !== cand.id && holderLoadable(reg, holderId) && holderUnloadable?.model_id !== holderId) {
     const holder = reg.getModel(holderId);
     const metric = rest.metric ?? defaultPromoteMetric(cand.kind);
     const direct = sameSelection(cand.test_slice?.selection, holder.test_slice?.selection) && selectionMetric(cand, metric) !== null && selectionMetric(holder, metric) !== null;
@@ -114,7 +127,7 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
       if (r !== undefined && !Number.isNaN(r.value) && (r.candidate_value === null || !Number.isNaN(r.candidate_value))) holderOnCandidateSlice = { model_id: holder.id, ...r };
     }
   }
-  const d = decidePromotion(reg, cand.id, alias, { ...rest, holderOnCandidateSlice });
+  const d = decidePromotion(reg, cand.id, alias, { ...rest, holderOnCandidateSlice, holderUnloadable });
   if (rest.refuseIfNotBetter === true && d.outcome === 'kept' && d.from !== d.candidate) {
     throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${d.candidate} to '${alias}': ${d.reason}`, {
       hint: 'Keep the current model, or force the promotion (--force; {"force": true} on the API), recorded as forced.',
@@ -154,9 +167,10 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
       return moved('promoted', why, move(opts.trigger ?? 'auto', why));
     }
     if (opts.mode === 'if-empty') return stay('not_requested', `${holder.id} holds '${alias}'; not compared (not asked: use --promote-if-better)`);
-    if (!holderLoadable(reg, holder.id)) {
-      // A holder whose model.json is gone cannot be served (the API answers 503) nor re-scored: any loadable candidate replaces it.
-      const why = `replaces ${holder.id}, whose model.json is missing (it cannot be served)`;
+    const unloadable = !holderLoadable(reg, holder.id) ? 'whose model.json is missing' : opts.holderUnloadable?.model_id === holder.id ? opts.holderUnloadable.why : null;
+    if (unloadable !== null) {
+      // A holder whose model.json is gone or does not load cannot be served (the API answers 503) nor re-scored: any loadable candidate replaces it.
+      const why = `replaces ${holder.id}, ${unloadable} (it cannot be served)`;
       return moved('promoted', why, move(opts.trigger ?? 'auto', why));
     }
 

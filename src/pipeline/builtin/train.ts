@@ -6,6 +6,7 @@
 import { layout } from '../../core/workspace.js';
 import { VOLUME_ALIAS, VOLUME_PROMOTE_METRIC } from '../../ml/train-volume.js';
 import { workspaceRescorer } from '../../ml/rescore.js';
+import { assertModelLoads } from '../../ml/artifacts.js';
 import { promote } from '../../registry/promote.js';
 import { openRegistry } from '../../registry/store.js';
 import { EVALUATE, TRAIN } from '../task-data.js';
@@ -48,7 +49,7 @@ export function trainPipeline(kit: TaskKit): Pipeline {
           try {
             // The champion is re-scored on this model's CV folds when the two were scored on different rows.
             const rescore = workspaceRescorer(penv.ws);
-            const d = await promote(reg, modelId, VOLUME_ALIAS, { metric: VOLUME_PROMOTE_METRIC, trigger: 'auto', note: `pipeline run ${ctx.runId}`, rescore });
+            const d = await promote(reg, modelId, VOLUME_ALIAS, { metric: VOLUME_PROMOTE_METRIC, trigger: 'auto', note: `pipeline run ${ctx.runId}`, rescore, loads: assertModelLoads });
             return { summary: { ...d } };
           } finally {
             reg.close();
