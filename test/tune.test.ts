@@ -91,9 +91,16 @@ describe('stockpipe tune', () => {
     expect(r.json.error?.message).toContain('has no validation rows');
     const id = /study (study-\S+) failed/.exec(r.json.error?.message ?? '')?.[1];
     expect(sp(ws, ['studies', String(id)]).json.data.study.state).toBe('failed');
+    // train --params-from on it says so, and does not send the user to --resume (which would fail again).
+    const refit = sp(ws, ['train', '--params-from', String(id)]);
+    expect([refit.json.error?.code, refit.json.error?.hint?.includes('--resume')]).toEqual(['SP_ERR_STUDY_INCOMPLETE', false]);
+    expect(refit.json.error?.message).toContain('every evaluation failed');
     // A name that is another study's id, or empty, is refused (the study could never be reached by it).
     expect(sp(ws, ['tune', '--trials', '2', '--name', String(id)]).json.error?.code).toBe('SP_ERR_USAGE');
     expect(sp(ws, ['tune', '--trials', '2', '--name', '']).json.error?.code).toBe('SP_ERR_USAGE');
+    expect(sp(ws, ['tune', '--trials', '2', '--name', ' ']).json.error?.code).toBe('SP_ERR_USAGE');
+    // --name beside --resume must be the study's (it was ignored).
+    expect(sp(ws, ['tune', '--resume', String(id), '--name', 'other']).json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
     const late = sp(ws, ['tune', '--trials', '2', '--folds', '2', '--max-trees', '10', '--test-from', '2020-01-02']);
     expect([late.code, late.json.error?.code]).toEqual([1, 'SP_ERR_TRAIN_DATA']);
     expect(late.json.error?.message).toContain('the test slice is empty');

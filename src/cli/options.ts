@@ -181,7 +181,7 @@ function usageError(issue: z.core.$ZodIssue, raw: Record<string, unknown>, name:
   const key = issue.path[0];
   if (typeof key !== 'string') return new StockpipeError('SP_ERR_USAGE', issue.message);
   const got = raw[key];
-  const shown = typeof got === 'string' ? ` (got '${got}')` : '';
+  const shown = typeof got === 'string' ? ` (got '${got.length > 100 ? `${got.slice(0, 100)}…' (${got.length} characters)` : `${got}'`})` : '';
   const what = issue.code === 'invalid_value' && 'values' in issue ? `must be one of: ${issue.values.join(', ')}` : issue.message.replace(/^expected/, 'expects');
   return new StockpipeError('SP_ERR_USAGE', `${name(key)} ${what}${shown}`);
 }

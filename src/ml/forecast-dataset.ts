@@ -244,8 +244,8 @@ export function forecastRows(f: Pick<ForecastFrame, 'rows' | 'symbolStart' | 'da
  * first block's inputs when there are several blocks (InputSink); 'skip': they are never computed
  * (a caller that reads the later blocks only: `evaluate` scores the test slice). */
 export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink | 'skip'): Promise<ForecastFrame> {
-  const path = label;
-  await checkExtended(conn, input, path);
+  const path = until === undefined ? label : `${label} up to ${until}`;
+  await checkExtended(conn, input, label);
   const src = tableSource(input);
   const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src} WHERE true${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const rows = counts.reduce((s, r) => s + Number(r.n), 0);

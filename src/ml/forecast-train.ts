@@ -206,7 +206,7 @@ const dayRange = (frame: ForecastFrame, r: Range): { date_min: string; date_max:
 /** `trainBins`: the training rows' bins made while loading (streamedTrainBins), for the split at p.testFrom. */
 export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }, trainBins?: TrainBins | null): Promise<ForecastOutcome> {
   const rows = frame.set;
-  if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history.' });
+  if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history (before --date, when it is given: a later --date may have them).' });
   const s = split(frame, p.testFrom);
   if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use a later --test-from, or more history.' });
   if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row's target day is on or after ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)}`, { hint: 'Use an earlier --test-from (on or before the data\'s last day).' });

@@ -30,6 +30,16 @@ export function promotionDirection(metric: string): 'lower' | 'higher' {
   return d;
 }
 
+/** SP_ERR_USAGE when `metric` is not one of `kind`'s (a day-ahead metric for a volume model, or the other way round). */
+export function checkMetricForKind(metric: string, kind: string): void {
+  const forecast = kind === 'forecast';
+  const ofForecast = /(volume|adj_close|return)/.test(metric);
+  if (forecast === ofForecast) return;
+  throw new StockpipeError('SP_ERR_USAGE', `cannot promote a ${forecast ? 'day-ahead (forecast)' : `${kind} volume`} model on '${metric}': it is a ${ofForecast ? 'day-ahead' : 'volume'} model's metric`, {
+    hint: `Use one of: ${(forecast ? FORECAST_ORDER : ORDER).join(', ')} (or leave --metric out: ${forecast ? 'mae_volume' : 'rmse_log'}).`,
+  });
+}
+
 /** True when `x` strictly beats `y` in `direction`. */
 export function isBetter(direction: 'lower' | 'higher', x: number, y: number): boolean {
   return direction === 'lower' ? x < y : x > y;

@@ -197,6 +197,14 @@ describe('promote() outcomes', () => {
     expect(await codeOf(() => promote(reg, 'c', 'champion', { loads: boom }))).toBe('SP_ERR_REGISTRY');
   });
 
+  it('--metric of the other family is a usage error naming the right ones (it was refused as "not scored on the same rows")', async () => {
+    reg.setAlias('champion', 'g1', 'manual');
+    await register('c', 'gbdt', 0.4, SLICE);
+    expect(await codeOf(() => promote(reg, 'c', 'champion', { metric: 'mae_volume' }))).toBe('SP_ERR_USAGE');
+    expect(await codeOf(() => promote(reg, 'f2', 'forecast_champion', { metric: 'rmse_log' }))).toBe('SP_ERR_USAGE');
+    expect(await codeOf(() => promote(reg, 'c', 'champion', { metric: 'rmse_log' }))).toBe('ok');
+  });
+
   it('a holder of a kind the alias does not take (written before the rule) is replaced by a right-kind model', async () => {
     const db = new Database(registryPath(ws));
     db.prepare("INSERT INTO aliases (alias, model_id, updated_at) VALUES ('champion', 'f1', '2023-01-01T00:00:00.000Z')").run();

@@ -12,7 +12,7 @@
  * registry reads and writes only the store. */
 import { StockpipeError } from '../core/errors.js';
 import { aliasFamily, assertAliasTakes, kindFamily } from './alias-kinds.js';
-import { describeSelection, isBetter, metricDifferences, promotionDirection, sameSelection, sameTestSlice } from './compare.js';
+import { checkMetricForKind, describeSelection, isBetter, metricDifferences, metricDirection, promotionDirection, sameSelection, sameTestSlice } from './compare.js';
 import type { AliasMove, AliasReason, ModelComparison, ModelKind, ModelVersion, PromoteDecision, PromoteOutcome } from './types.js';
 
 /** The part of store.ts's Registry promotion uses (declared here: the store calls into this file). */
@@ -106,6 +106,10 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
   const { rescore, loads, ...rest } = opts;
   const cand = reg.getModel(candidateId);
   assertAliasTakes(alias, cand, reg.aliasFirstKind(alias));
+  if (rest.metric !== undefined) {
+    promotionDirection(rest.metric);
+    checkMetricForKind(rest.metric, cand.kind);
+  }
   let holderOnCandidateSlice = rest.holderOnCandidateSlice;
   const holderId = reg.aliasTarget(alias);
   let holderUnloadable = rest.holderUnloadable;
@@ -190,7 +194,7 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
       refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and could not be re-scored; re-evaluate both to compare them`;
     } else if (cv === null || hv === null) {
       const which = cv === null ? cand : holder;
-      const has = Object.keys(which.test_slice?.selection?.metrics ?? {});
+      const has = Object.keys(which.test_slice?.selection?.metrics ?? {}).filter((k) => metricDirection(k) !== null);
       refusal = has.length > 0
         ? `${which.id}'s backtest (${describeSelection(which.test_slice?.selection)}) has no metric ${metric}; it has ${has.join(', ')}`
         : `${which.id} has no backtest ${metric} (${describeSelection(which.test_slice?.selection)}; a random split has none)`;

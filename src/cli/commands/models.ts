@@ -179,7 +179,7 @@ export const modelsPromote = defineCommand({
     .object({
       alias: z.string().default('champion').describe('alias to move').register(cli, { arg: 'name' }),
       force: flag().describe('promote even if not better or not comparable (recorded as forced); never a model of the wrong kind'),
-      metric: z.string().optional().describe('metric to compare (lower is better for mae/rmse, higher for r2)').register(cli, { arg: 'name', defaultText: 'rmse_log' }),
+      metric: z.string().optional().describe('backtest metric to compare (lower is better for mae/rmse, higher for r2/skill): volume models mae, rmse, r2 and their _log forms; day-ahead models mae_volume, mae_volume_log, rmse_volume, skill_volume, mae_adj_close, …').register(cli, { arg: 'name', defaultText: 'rmse_log; mae_volume for a day-ahead (forecast) model' }),
       note: z.string().optional().describe('note kept in the alias history').register(cli, { arg: 'text' }),
     })
     .strict(),

@@ -29,7 +29,7 @@ export const tune = defineCommand({
         .register(cli, { arg: 'kind', config: 'pipeline.executor', defaultText: 'local' }),
       evaluate: z.string().optional().describe('bullmq executor: evaluate one queued trial, <study-id>.<trial>.<rung>, and record its scores in the study (what a worker\'s job runs)').register(cli, { arg: 'job' }),
       resume: z.string().optional().describe('continue a study (killed, interrupted or stopped) without running its complete trials again').register(cli, { arg: 'study' }),
-      name: z.string().min(1, '--name must not be empty').max(100, '--name is at most 100 characters').optional().describe('a name for the new study (resume and --params-from take it too; a name used before then means the newest study of that name, e.g. a nightly one)').register(cli, { arg: 'name', defaultText: 'the study id' }),
+      name: z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine((n) => /\S/.test(n) && ![...n].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'must hold a visible character and no control character').optional().describe('a name for the new study (resume and --params-from take it too; a name used before then means the newest study of that name, e.g. a nightly one)').register(cli, { arg: 'name', defaultText: 'the study id' }),
       testFrom: z.string().optional().describe('first day of the test slice, never read while tuning').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
       asOf: z.string().optional().describe('tune on the features table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
     })

@@ -46,7 +46,12 @@ export function studyChoice(reg: Registry, idOrName: string, task: 'volume' | 'f
   const s = getStudy(reg, idOrName);
   if (s.task !== task) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${s.study_id} tuned the ${s.task} model; train ${task === 'forecast' ? '--task forecast ' : ''}--params-from takes a ${task} study`, { hint: `Tune it with \`stockpipe tune --task ${task}\`.` });
   const best = bestOf(studyTrials(reg, s.study_id), s.direction);
-  if (best === null || best.best_iteration === null || best.score === null) throw new StockpipeError('SP_ERR_STUDY_INCOMPLETE', `study ${s.study_id} (${s.state}) has no complete trial yet`, { hint: `Continue it with \`stockpipe tune --resume ${s.study_id}\`.` });
+  if (best === null || best.best_iteration === null || best.score === null) {
+    // A failed study (every evaluation failed) would fail the same way again when resumed.
+    throw new StockpipeError('SP_ERR_STUDY_INCOMPLETE', `study ${s.study_id} (${s.state}) has no complete trial${s.state === 'failed' ? `: every evaluation failed (${s.error ?? 'see `stockpipe studies`'})` : ' yet'}`, {
+      hint: s.state === 'failed' ? 'Fix what its error names (often too little data for the folds), then start a new study with `stockpipe tune`.' : `Continue it with \`stockpipe tune --resume ${s.study_id}\`.`,
+    });
+  }
   const data = (s.settings as { data?: { test_from?: string; data_hash?: string } }).data;
   return {
     study_id: s.study_id, trial: best.number, rung: best.rung, params: toTrialParams(best.params), trees: best.best_iteration, cv_score: best.score, metric: s.metric, seed: s.seed,

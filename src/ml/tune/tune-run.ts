@@ -86,7 +86,7 @@ function mismatch(study: StudyRecord, what: string, given: unknown, stored: unkn
 function resumeStudy(reg: Registry, o: TuneOptions): StudyRecord {
   const s = getStudy(reg, o.resume!);
   const st = s.settings as unknown as StudySettings;
-  const checks: [string, unknown, unknown][] = [['--task', o.task, s.task], ['--trials', o.trials, st.trials], ['--folds', o.folds, s.folds], ['--metric', o.metric, s.metric], ['--seed', o.seed, s.seed], ['--max-trees', o.maxTrees, st.max_trees], ['--test-from', o.testFrom, st.data.test_from]];
+  const checks: [string, unknown, unknown][] = [['--name', o.name, s.name], ['--task', o.task, s.task], ['--trials', o.trials, st.trials], ['--folds', o.folds, s.folds], ['--metric', o.metric, s.metric], ['--seed', o.seed, s.seed], ['--max-trees', o.maxTrees, st.max_trees], ['--test-from', o.testFrom, st.data.test_from]];
   for (const [what, given, stored] of checks) if (given !== undefined && given !== stored) throw mismatch(s, what, given, stored);
   // Its own snapshot is accepted (it says nothing new); any other is refused.
   if (o.asOf !== undefined && o.asOf !== String(st.data.features_snapshot)) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `--as-of ${o.asOf} contradicts study ${s.study_id}, which tunes on features snapshot ${st.data.features_snapshot}`, { hint: 'Drop --as-of: --resume reads the study\'s own snapshot.' });
