@@ -7,6 +7,7 @@
  * execution that lost its claim (the fence) writes nothing either.
  * Every process started here is stopped by its pid in afterAll. */
 import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,4 +154,46 @@ describe.skipIf(REDIS_SKIP !== null)('tune on 2 bullmq workers', () => {
     const mixed = runCli(['tune', '--evaluate', `${study}.0.0`, '--trials', '3', '-w', ws, '--json']);
     expect(mixed.json.error).toMatchObject({ code: 'SP_ERR_USAGE', message: expect.stringContaining('--trials') });
   }, 60_000);
+});
+
+// Probed after issue 16: Redis gone mid-study crashed tune with an unhandled rejection (a stack trace,
+// no JSON, the study left running and locked), and a run's close waited for Redis forever.
+describe.skipIf(REDIS_SKIP !== null)('tune on bullmq when Redis goes away', () => {
+  it('ends with SP_ERR_REDIS_UNREACHABLE (exit 1, JSON, tune\'s own hint), the study failed and unlocked, no stack trace', async () => {
+    const ws = await tempWorkspace('tune-bq-down');
+    for (const step of [['fetch', '--symbols', '8', '--years', '3'], ['ingest'], ['features']]) {
+      const x = await runCliAsync([...step, '-w', ws, '--json', '--threads', '1']);
+      expect(x.code, x.stderr).toBe(0);
+    }
+    const config = join(ws, 'redis-timeout.json');
+    writeFileSync(config, '{"pipeline": {"redis_timeout_s": 2}}');
+    const redis = await startRedis();
+    // No worker: the first rung's jobs wait in the queue until Redis goes.
+    const cli = startCli([...TUNE, '--name', 'down', '--executor', 'bullmq', '-w', ws, '--config', config, '--json', '--threads', '1'], { env: { STOCKPIPE_REDIS_URL: redis.url }, timeoutMs: 90_000 });
+    try {
+      const t0 = Date.now();
+      while (Date.now() - t0 < 30_000) {
+        const d = db(ws);
+        try {
+          if ((d.prepare("SELECT count(*) AS n FROM study_trials WHERE state = 'running'").get() as { n: number }).n > 0) break;
+        } catch {
+          // the study's tables are being created
+        } finally {
+          d.close();
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await redis.stop();
+      const r = await cli.done;
+      expect([r.code, r.json.error?.code], r.stderr.slice(-500)).toEqual([1, 'SP_ERR_REDIS_UNREACHABLE']);
+      expect(r.json.error?.hint).toContain('tune --resume');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      const study = runCli(['studies', 'down', '-w', ws, '--json']).json.data.study as { study_id: string; state: string };
+      expect(study.state).toBe('failed');
+      expect(existsSync(join(ws, 'tmp', 'studies', `${study.study_id}.lock`))).toBe(false);
+    } finally {
+      if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+      await redis.stop();
+    }
+  }, 120_000);
 });

@@ -9,7 +9,7 @@
  * exists is re-attached: a completed one gives its result without running again (`run --resume`
  * after the runner was killed), a running one is waited for, a failed one is replaced. */
 import { hostname } from 'node:os';
-import { type ConnectionOptions, Job, Queue, QueueEvents } from 'bullmq';
+import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -65,22 +65,26 @@ export class BullmqExecutor implements CommandExecutor {
   private ticking = false;
   private closed = false;
 
-  private constructor(private readonly o: BullmqExecutorOptions, readonly target: RedisTarget, private readonly queue: Queue, private readonly events: QueueEvents, private readonly client: Redis) {}
+  private constructor(private readonly o: BullmqExecutorOptions, readonly target: RedisTarget, private readonly queue: Queue, private readonly events: QueueEvents, private readonly client: Redis, private readonly conns: Redis[]) {}
 
   /** Connects (checking the server: SP_ERR_REDIS_UNREACHABLE, SP_ERR_REDIS_CONFIG) and starts listening. */
   static async open(o: BullmqExecutorOptions): Promise<BullmqExecutor> {
     const target = redisTarget(o.url);
     await checkRedis(target, o.log);
-    const connection = target.options as ConnectionOptions; // ioredis options, as BullMQ takes them
-    const queue = new Queue(QUEUE_NAME, { connection, prefix: o.prefix, streams: { events: { maxLen: 100_000 } } });
-    const events = new QueueEvents(QUEUE_NAME, { connection, prefix: o.prefix });
+    // Our own ioredis connections for BullMQ (a blocking one for the events): close() can always drop
+    // them, even when Redis is gone and BullMQ's own close would wait for it.
+    const queueConn = new Redis(target.options);
+    const eventsConn = new Redis({ ...target.options, maxRetriesPerRequest: null });
+    for (const c of [queueConn, eventsConn]) c.on('error', () => undefined); // logged by the queue's and events' 'error' below
+    const queue = new Queue(QUEUE_NAME, { connection: queueConn, prefix: o.prefix, streams: { events: { maxLen: 100_000 } } });
+    const events = new QueueEvents(QUEUE_NAME, { connection: eventsConn, prefix: o.prefix });
     queue.on('error', (err) => o.log.warn({ err: err.message }, 'queue: Redis error (reconnecting)'));
     events.on('error', (err) => o.log.warn({ err: err.message }, 'queue events: Redis error (reconnecting)'));
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     // Our own connection: the cancel flags, and the watchdog's view of whether Redis is reachable.
     const client = new Redis(target.options);
     client.on('error', () => undefined); // reconnects; the watchdog reports a long outage
-    const ex = new BullmqExecutor(o, target, queue, events, client);
+    const ex = new BullmqExecutor(o, target, queue, events, client, [queueConn, eventsConn]);
     ex.listen();
     return ex;
   }
@@ -175,6 +179,8 @@ export class BullmqExecutor implements CommandExecutor {
     if (this.closed) throw new StockpipeError('SP_ERR_INTERNAL', 'the queue executor is closed');
     if (signal.aborted) throw cancelled(id);
     const done = new Promise<JobResult>((resolve, reject) => this.pending.set(id, { id, resolve, reject, onProgress, seen: Date.now(), queued: false }));
+    // The watchdog may reject it while the job is still being queued (Redis gone): handled here, awaited below.
+    done.catch(() => undefined);
     const p = this.pending.get(id)!;
     try {
       let j = await Job.fromId<JobData, JobResult>(this.queue, id);
@@ -253,9 +259,21 @@ export class BullmqExecutor implements CommandExecutor {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    // A graceful close waits for Redis; when it is gone (the run failed for that) the connections are
+    // dropped after CLOSE_WAIT_MS instead, so the command ends with its error rather than waiting forever.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), CLOSE_WAIT_MS)));
+    const closed = Promise.allSettled([this.events.close(), this.queue.close()]);
+    if ((await Promise.race([closed, waited])) === 'timeout') {
+      this.o.log.warn({ redis: this.target.shown }, `queue: Redis did not answer the close within ${CLOSE_WAIT_MS / 1000} s; dropping the connections`);
+    }
+    clearTimeout(timer);
+    for (const c of this.conns) c.disconnect();
     this.client.disconnect();
   }
 }
+
+/** How long close() waits for Redis before dropping the connections. */
+const CLOSE_WAIT_MS = 5_000;
 
 const cancelled = (id: string): StockpipeError => new StockpipeError('SP_ERR_RUN_CANCELLED', `job ${id} was cancelled`);

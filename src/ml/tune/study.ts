@@ -5,6 +5,7 @@
  * are reused, `running` (a killed session's) and `failed` rows are evaluated again. Decisions wait
  * for a whole rung, so the study does not depend on the lanes' timing. --timeout (`stopAt`) starts
  * no new evaluation; a signal aborts the running ones (recorded failed: interrupted). */
+import { StockpipeError } from '../../core/errors.js';
 import type { Registry } from '../../registry/store.js';
 import {
   completeTrial, failTrial, pruneTrials, setBestTrial, setStudyState, startTrial, studyTrials, type StudyRecord, type TrialRecord,
@@ -86,8 +87,9 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
     reused += candidates.length - todo.length;
     done += candidates.length - todo.length;
     let next = 0;
+    let fatal: StockpipeError | null = null;
     const lane = async (evaluate: Evaluator): Promise<void> => {
-      while (next < todo.length && !stopped && !isAborted(o.signal)) {
+      while (next < todo.length && !stopped && fatal === null && !isAborted(o.signal)) {
         if (o.stopAt?.() === true) {
           stopped = true;
           return;
@@ -111,6 +113,12 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
           const interrupted = isAborted(o.signal);
           failTrial(reg, key(id, number, rung.rung), interrupted ? `interrupted (${String(o.signal?.reason ?? 'signal')})` : err instanceof Error ? err.message : String(err), (performance.now() - t0) / 1000);
           if (interrupted) return;
+          // The queue's Redis is gone: no evaluation can run, and going on would halve on the trials that
+          // happened to finish. The session ends (the study stays resumable), not the trial alone.
+          if (err instanceof StockpipeError && err.code === 'SP_ERR_REDIS_UNREACHABLE') {
+            fatal ??= err;
+            return;
+          }
         }
         evaluated++;
         done++;
@@ -119,6 +127,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
       }
     };
     await Promise.all(o.lanes.map((e) => lane(e)));
+    if (fatal !== null) throw fatal;
     const rows = studyTrials(reg, id);
     setBestTrial(reg, id, bestOf(rows, direction)?.number ?? null);
     if (isAborted(o.signal)) return { state: 'interrupted', evaluated, reused, best: bestOf(rows, direction) };

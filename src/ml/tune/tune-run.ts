@@ -194,9 +194,13 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
       study_id: fresh.study_id, name: fresh.name, state: fresh.state, task: fresh.task, metric: fresh.metric, direction: fresh.direction, seed: fresh.seed, folds: fresh.folds,
       settings: st, executor: env.queue === undefined ? 'local' : 'bullmq', evaluated: outcome.evaluated, reused: outcome.reused, seconds: Math.round((performance.now() - t0) / 10) / 100, best: outcome.best, trials: studyTrials(reg, study.study_id),
     };
-    if (state === 'interrupted') throw new StockpipeError('SP_ERR_TUNE_INTERRUPTED', `study ${fresh.study_id} was interrupted after ${outcome.evaluated} evaluation(s) this session`, { hint: `Continue it with \`stockpipe tune --resume ${fresh.study_id}\`: complete trials are not run again.` });
+    if (state === 'interrupted') throw new StockpipeError('SP_ERR_TUNE_INTERRUPTED', `study ${fresh.study_id} was interrupted after ${outcome.evaluated} evaluation(s) this session`, { hint: `Continue it with \`stockpipe tune --resume ${fresh.study_id}${env.queue === undefined ? '' : ' --executor bullmq'}\`: complete trials are not run again.` });
     return data_;
-  } catch (err) {
+  } catch (caught) {
+    // Redis gone mid-study: the tune's own hint (the executor's names `run --resume`).
+    const err = caught instanceof StockpipeError && caught.code === 'SP_ERR_REDIS_UNREACHABLE' && studyId !== null
+      ? new StockpipeError('SP_ERR_REDIS_UNREACHABLE', caught.message, { hint: `Start Redis again (or fix STOCKPIPE_REDIS_URL), then \`stockpipe tune --resume ${studyId} --executor bullmq\`: complete trials are kept.`, cause: caught })
+      : caught;
     if (!(err instanceof StockpipeError && err.code === 'SP_ERR_TUNE_INTERRUPTED')) {
       const message = err instanceof Error ? err.message : String(err);
       reg.endRun(runId, 'failed', message);
