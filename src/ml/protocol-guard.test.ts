@@ -120,6 +120,11 @@ describe('the test slice is never read to choose or promote a model', () => {
     const r = await rescoreHolder(data, candidate, holder, 'rmse_log');
     expect(r).toMatchObject({ candidate_value: null });
     expect(r!.value).toBeGreaterThan(0);
+    // the data changed since the candidate was trained: it still keeps its own (out-of-sample) score;
+    // its refitted model re-scored on its own windows would be scored on rows it was trained on
+    const grown = await rescoreHolder(data, { ...candidate, test_slice: { ...slice, selection: { ...selection, data_hash: 'f'.repeat(64) } } }, holder, 'rmse_log');
+    expect(grown).toMatchObject({ candidate_value: null, value: r!.value });
+    expect(grown!.on).toMatch(/c's own score, from before its refit/);
     // an old candidate without a backtest: both measured on the default folds of its recorded split
     const both = await rescoreHolder(data, { ...candidate, test_slice: slice }, holder, 'rmse_log');
     expect(both!.candidate_value).toBeGreaterThan(0);

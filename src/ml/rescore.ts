@@ -173,13 +173,18 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
   }
   const windows: Window[] = recorded?.windows ?? (await fallbackWindows(candidate, days, forecast)) ?? [];
   if (windows.length === 0) return undefined;
-  // The candidate keeps its recorded score when it was computed on this data; otherwise both are measured.
-  const keep = recorded !== null && recorded.data_hash.split(':')[0] === hash && typeof recorded.metrics[metric] === 'number';
+  // The candidate keeps its recorded score whenever it has one, even when the data changed since: that
+  // score is out of sample (CV folds or the validation window, before the refit), while its final model
+  // was refitted on every pre-test row, those windows included, so re-scoring it there would be in-sample.
+  // Only a candidate without one (registered before the protocol) is measured, with the holder.
+  const keep = recorded !== null && typeof recorded.metrics[metric] === 'number';
   const value = await score(holder);
   const candidateValue = keep ? null : await score(candidate);
   if (value === undefined || (!keep && candidateValue === undefined)) return undefined;
   const on = describeSelection({ kind: recorded?.kind ?? (forecast ? 'validation' : 'cv'), data_hash: hash, windows, metrics: {} });
-  return { value, candidate_value: candidateValue ?? null, on: keep ? `${on} (${holder.id} re-scored there)` : `${on} (both re-scored there)` };
+  const sameData = recorded !== null && recorded.data_hash.split(':')[0] === hash;
+  const how = !keep ? 'both re-scored there' : sameData ? `${holder.id} re-scored there` : `${holder.id} re-scored there on today's rows; ${candidate.id}'s own score, from before its refit`;
+  return { value, candidate_value: candidateValue ?? null, on: `${on} (${how})` };
 }
 
 /** A registry/promote HolderRescorer over `data`. */
