@@ -86,6 +86,9 @@ describe('stockpipe monitor (CLI) and GET /monitoring', () => {
     const human = sp(['monitor', '-w', ws, '-c', cfgFile, '--model', MODEL]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain(MODEL);
+    // A model no forecast and no registry entry names is refused (it was a success that wrote drift points).
+    const unknown = sp(['monitor', '--json', '-w', ws, '-c', cfgFile, '--model', 'nosuch']);
+    expect([unknown.code, unknown.json.error?.code]).toEqual([1, 'SP_ERR_MODEL_NOT_FOUND']);
   }, 120_000);
 
   it('GET /monitoring serves the series, drift, alerts and thresholds; filters; 400 on a bad date', async () => {

@@ -44,8 +44,10 @@ export async function monitorPass(o: MonitorPassOptions): Promise<MonitorData> {
   try {
     const db = await openDuckDB(o.ws.duckdbSettings());
     try {
-      // An alias (champion) resolves to its model; any other value is taken as a forecasts.model_id.
-      const modelId = o.model === undefined ? undefined : (reg.findModel(o.model)?.id ?? o.model);
+      // An alias (champion) resolves to its model; any other value must be a model id the forecasts name
+      // (an unknown one wrote drift points for nothing before).
+      const known = (id: string): boolean => reg.get('read forecasts', 'SELECT 1 FROM forecasts WHERE model_id = ? LIMIT 1', [id]) !== undefined;
+      const modelId = o.model === undefined ? undefined : (reg.findModel(o.model)?.id ?? (known(o.model) ? o.model : reg.getModel(o.model, { checkFiles: false }).id));
       result = await runMonitor({ ws: o.ws, reg, conn: db.connection, thresholds: o.thresholds, modelId, log: o.log, until: o.until });
     } finally {
       db.close();

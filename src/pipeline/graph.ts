@@ -121,7 +121,8 @@ function assertTask(tasks: readonly TaskSpec[], name: string, flag: string): voi
  * `to` and everything upstream of it. Tasks outside the slice are not run; their last results
  * (from the store) feed the slice.
  */
-export function sliceNames(tasks: readonly TaskSpec[], opts: { from?: string; to?: string }): Set<string> {
+export function sliceNames(tasks: readonly TaskSpec[], opts: { from?: string; to?: string; forceTasks?: readonly string[] }): Set<string> {
+  for (const t of opts.forceTasks ?? []) assertTask(tasks, t, '--force-task');
   let names = new Set(tasks.map((t) => t.name));
   if (opts.from !== undefined) {
     assertTask(tasks, opts.from, '--from');
@@ -132,6 +133,9 @@ export function sliceNames(tasks: readonly TaskSpec[], opts: { from?: string; to
     assertTask(tasks, opts.to, '--to');
     const keep = ancestors(tasks, opts.to).add(opts.to);
     names = new Set([...names].filter((n) => keep.has(n)));
+  }
+  if (names.size === 0) {
+    throw new StockpipeError('SP_ERR_USAGE', `--from ${opts.from} --to ${opts.to} selects no task: ${opts.to} is not downstream of ${opts.from}`, { hint: `Tasks in order: ${tasks.map((t) => t.name).join(', ')}; give --from before --to.` });
   }
   return names;
 }

@@ -19,7 +19,7 @@ export interface PlannedTask {
 
 export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string; logicalDate?: string }): Promise<PlannedTask[]> {
   const order = topoOrder(opts.pipeline.tasks);
-  const slice = sliceNames(order, { from: opts.from, to: opts.to });
+  const slice = sliceNames(order, { from: opts.from, to: opts.to, forceTasks: opts.forceTasks });
   const hasher = new FileHasher(opts.ws);
   const summaries: Record<string, TaskSummary> = {};
   const actions = new Map<string, PlannedTask['action']>();

@@ -83,7 +83,7 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
       started_at: reg.timestamp(),
     };
     writeRun = (initial) => { createPipelineRun(reg, { ...input, initial }); };
-    const slice = sliceNames(order, { from: opts.from, to: opts.to });
+    const slice = sliceNames(order, { from: opts.from, to: opts.to, forceTasks: opts.forceTasks });
     for (const n of names) {
       if (slice.has(n)) continue;
       const prev = latestTaskResult(reg, pipelineName, n);

@@ -84,6 +84,9 @@ describe('graph', () => {
     expect([...sliceNames(tasks, { from: 'b', to: 'c' })]).toEqual(['b', 'c']);
     expect([...sliceNames(tasks, { from: 'c' })]).toEqual(['c', 'd']);
     expect(() => sliceNames(tasks, { from: 'nope' })).toThrow(expect.objectContaining({ code: 'SP_ERR_PIPELINE_UNKNOWN' }));
+    // Probed after issue 16: an unknown --force-task ran the pipeline as if not given; a reversed --from/--to ran nothing, "finished".
+    expect(() => sliceNames(tasks, { forceTasks: ['b', 'bogus'] })).toThrow(expect.objectContaining({ code: 'SP_ERR_PIPELINE_UNKNOWN' }));
+    expect(() => sliceNames(tasks, { from: 'c', to: 'b' })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE' }));
   });
 });
 
