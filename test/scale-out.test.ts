@@ -516,12 +516,15 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const lru = await redis();
     execFileSync('redis-cli', ['-s', lru.url.slice('unix://'.length), 'config', 'set', 'maxmemory-policy', 'allkeys-lru']);
     const nothing = `unix://${join(tempDirSync('scale-none'), 'redis.sock')}`;
+    const fine = await redis();
     // Independent cases, run side by side.
     await Promise.all(
       [['run', 'train', '--executor', 'bullmq', '-w', ws], ['worker']].flatMap((args) => [
         expectError(args, SMALL, 'SP_ERR_USAGE').then((out) => expect(out.json.error?.message).toContain('STOCKPIPE_REDIS_URL')),
         expectError(args, { ...SMALL, STOCKPIPE_REDIS_URL: nothing }, 'SP_ERR_REDIS_UNREACHABLE'),
         expectError(args, { ...SMALL, STOCKPIPE_REDIS_URL: lru.url }, 'SP_ERR_REDIS_CONFIG'),
+        // Probed after issue 16: a database the server lacks was a warning, and the jobs went to database 0.
+        expectError(args, { ...SMALL, STOCKPIPE_REDIS_URL: `${fine.url}?db=99` }, 'SP_ERR_REDIS_CONFIG').then((out) => expect(out.json.error?.message).toContain('has no database 99')),
       ]),
     );
     expect(await readdir(ws)).not.toContain('stockpipe.db'); // refused before anything ran

@@ -76,6 +76,13 @@ export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000):
   c.on('error', () => undefined); // reported by connect() below
   try {
     await c.connect();
+    // ioredis only warns when its SELECT fails, and then uses database 0: the jobs would go elsewhere.
+    const db = t.options.db ?? 0;
+    if (db !== 0) {
+      await c.select(db).catch((err: Error) => {
+        throw new StockpipeError('SP_ERR_REDIS_CONFIG', `Redis at ${t.shown} has no database ${db}: ${err.message}`, { hint: 'Give a database number the server has (its `databases` setting: 0 to 15 by default) in STOCKPIPE_REDIS_URL or pipeline.redis_url.' });
+      });
+    }
     const info = await c.info();
     const field = (k: string): string => new RegExp(`^${k}:(.*)$`, 'm').exec(info)?.[1]?.trim() ?? '';
     const out = { version: field('redis_version'), maxmemoryPolicy: field('maxmemory_policy'), aof: field('aof_enabled') === '1' };
