@@ -1,12 +1,14 @@
 /** @module cli/worker
  * `stockpipe worker`: runs queued pipeline tasks (executor bullmq) on this machine until
  * SIGINT/SIGTERM: the first signal lets running jobs finish and takes no new one; a second hands
- * them back to the queue at once. The work is queue/worker's. */
+ * them back to the queue at once (and exits within 10 s even when Redis is gone). The work is queue/worker's. */
 import { fileURLToPath } from 'node:url';
 import type { WorkerSummary } from '../queue/worker.js';
 import type { CommandContext, CommandResult } from './context.js';
 
 const TASK_MAIN = fileURLToPath(new URL('./task-main.js', import.meta.url));
+/** After the second signal, how long the worker waits for its queue to close before it exits anyway. */
+const HANDBACK_EXIT_MS = 10_000;
 
 export interface WorkerCommandOptions {
   concurrency: number;
@@ -28,7 +30,15 @@ export async function workerCommand(ctx: CommandContext, o: WorkerCommandOptions
     if (!stop.signal.aborted) {
       process.stderr.write('worker: stopping after the running jobs (signal again to hand them back to the queue)\n');
       stop.abort();
-    } else handBack.abort();
+    } else {
+      handBack.abort();
+      // The close waits for Redis; when it is gone it would wait forever. The running commands are
+      // stopped by now (handed back): the jobs return to the queue when their locks expire.
+      setTimeout(() => {
+        process.stderr.write(`worker: the queue did not close within ${HANDBACK_EXIT_MS / 1000} s (is Redis at ${shown} reachable?): exiting; its jobs go back to the queue when their locks expire\n`);
+        process.exit(1);
+      }, HANDBACK_EXIT_MS).unref();
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
