@@ -251,7 +251,7 @@ describe('POST /predict bodies', () => {
   it('POST /predict with a query parameter → 400 naming it (a coverage there was ignored)', async () => {
     const r = await app.inject({ method: 'POST', url: '/predict?coverage=0.9', headers: { 'content-type': 'application/json' }, payload: '{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":2}]}' });
     expect(r.statusCode, r.body).toBe(400);
-    expect(r.body).toContain('coverage');
+    expect((JSON.parse(r.body) as ErrorBody).error.message).toContain('"coverage"'); // named in the message, not only in issues
   });
 
   it('a text/plain body is refused for its content type, as other non-JSON ones', async () => {

@@ -103,7 +103,10 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
     if (err.validation) {
       const where = `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
       const route = `${req.method} ${req.routeOptions.url ?? ''}`;
-      return sendError(reply, 'SP_ERR_BAD_REQUEST', `${where}: ${clip(err.message)}`, { issues: err.validation.map(clipDeep), hint: `See /docs (${route}) for the parameters, their types and ranges.` });
+      // Ajv's "must NOT have additional properties" does not say which: the message names them.
+      const extra = err.validation.flatMap((v) => ((v as { keyword?: string }).keyword === 'additionalProperties' ? [String((v as { params?: { additionalProperty?: unknown } }).params?.additionalProperty)] : []));
+      const named = extra.length === 0 ? '' : ` (${extra.map((x) => JSON.stringify(clip(x))).join(', ')})`;
+      return sendError(reply, 'SP_ERR_BAD_REQUEST', `${where}: ${clip(err.message)}${named}`, { issues: err.validation.map(clipDeep), hint: `See /docs (${route}) for the parameters, their types and ranges.` });
     }
     const known = requestErrorMessage(err, req, opts.bodyLimit);
     if (known) return sendError(reply, known.code, known.message, { hint: known.hint });
