@@ -98,8 +98,6 @@ export async function modelsPromoteCommand(
   const actor = ctx.env.USER ?? ctx.env.USERNAME;
   const reg = openRegistry(ctx.ws, { now: ctx.now });
   try {
-    // A model.json nothing can load never takes an alias (forced or not): the server would refuse it.
-    await assertModelLoads(reg.getModel(id));
     const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws), loads: assertModelLoads });
     return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
   } finally {

@@ -6,7 +6,7 @@
  * variable in the help come from core/config. Knows no particular command (cli/commands/). */
 import { z } from 'zod';
 import { ConfigSchema, ENV_KEYS } from '../core/config.js';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { ALIAS_NAME } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 
@@ -181,7 +181,7 @@ function usageError(issue: z.core.$ZodIssue, raw: Record<string, unknown>, name:
   const key = issue.path[0];
   if (typeof key !== 'string') return new StockpipeError('SP_ERR_USAGE', issue.message);
   const got = raw[key];
-  const shown = typeof got === 'string' ? ` (got '${got.length > 100 ? `${got.slice(0, 100)}…' (${got.length} characters)` : `${got}'`})` : '';
+  const shown = typeof got === 'string' ? ` (got '${clip(got)}')` : '';
   const what = issue.code === 'invalid_value' && 'values' in issue ? `must be one of: ${issue.values.join(', ')}` : issue.message.replace(/^expected/, 'expects');
   return new StockpipeError('SP_ERR_USAGE', `${name(key)} ${what}${shown}`);
 }

@@ -128,6 +128,14 @@ export class StockpipeError extends Error {
   }
 }
 
+/** The longest piece of an input (a request's value, an option, a tag) quoted back in a message. */
+export const MAX_ECHO = 100;
+
+/** `text`, cut to `max` characters with its full length when longer: a message never echoes a huge input. */
+export function clip(text: string, max = MAX_ECHO): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
 /** Wraps anything thrown into a StockpipeError (unknown errors become SP_ERR_INTERNAL). */
 export function toStockpipeError(err: unknown): StockpipeError {
   if (err instanceof StockpipeError) return err;

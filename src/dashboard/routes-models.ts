@@ -6,7 +6,7 @@
  * every model over time with the alias moves, and the serving champion against the three models
  * of its family before it. Reads the server's registry handle, the model folder and the features
  * table (db/feature-table); writes nothing. */
-import { MODEL_JSON_MAX, readModelJson } from '../ml/artifacts.js';
+import { modelFileProblem, readModelJson } from '../ml/artifacts.js';
 import { conformalFromJSON } from '../ml/conformal.js';
 import { NO_QUERY } from '../http/validation.js';
 import { readFile } from 'node:fs/promises';
@@ -29,8 +29,6 @@ const idParams = { type: 'object', properties: { id: { type: 'string', minLength
 const pointsQuery = (dflt: number) => ({ type: 'object', properties: { points: { type: 'integer', minimum: 10, maximum: 5000, default: dflt } }, additionalProperties: false }) as const;
 const FAMILY = { type: 'string', enum: ['volume', 'forecast'], default: 'volume' } as const;
 
-/** A registered model's model.json text, or SP_ERR_MODEL_MISSING / SP_ERR_MODEL_FORMAT naming the file (ml/artifacts). */
-const modelJson = (m: ModelVersion): Promise<{ file: string; text: string }> => readModelJson(m);
 
 /** The model (by id or alias) with its files checked, or SP_ERR_MODEL_NOT_FOUND / SP_ERR_MODEL_MISSING (404). */
 function model(reg: Registry, id: string): ModelVersion {
@@ -48,24 +46,27 @@ const isForecast = (kind: string): boolean => kind === 'forecast';
 const family = (kind: string): 'volume' | 'forecast' => (isForecast(kind) ? 'forecast' : 'volume');
 const familyAlias = (f: 'volume' | 'forecast'): string => (f === 'forecast' ? 'forecast_champion' : 'champion');
 
-/** A model file for its page: its text, or null when it is absent — or when it is no readable regular
- * file or not valid JSON (`json`), which is then said in `problems`: the page shows the rest. */
-async function pageFile(file: string, name: string, problems: string[], json = false): Promise<string | null> {
+/** A model file for its page: its text (null when absent), or `bad` when it is no readable regular file
+ * (ml/artifacts modelFileProblem) or not valid JSON (`json`), which is then said in `problems`: the page shows the rest. */
+async function pageFile(dir: string, name: string, problems: string[], json = false): Promise<{ text: string | null; bad: boolean }> {
+  const file = join(dir, name);
   const st = await statOrNull(file);
-  if (st === null) return null;
-  if (!st.isFile() || st.size > MODEL_JSON_MAX) {
-    problems.push(`${name} is ${st.isFile() ? `larger than ${MODEL_JSON_MAX} bytes` : 'not a regular file'}`);
-    return null;
+  if (st === null) return { text: null, bad: false };
+  const problem = modelFileProblem(st);
+  if (problem !== null) {
+    problems.push(`${name} ${problem}`);
+    return { text: null, bad: true };
   }
   const text = await readFile(file, 'utf8');
-  if (!json) return text;
-  try {
-    JSON.parse(text);
-    return text;
-  } catch (err) {
-    problems.push(`${name} is not valid JSON (${(err as Error).message})`);
-    return null;
+  if (json) {
+    try {
+      JSON.parse(text);
+    } catch (err) {
+      problems.push(`${name} is not valid JSON (${(err as Error).message})`);
+      return { text: null, bad: true };
+    }
   }
+  return { text, bad: false };
 }
 
 /** A model's own-kind test metrics that the compare table shows, raw first then log (volume), or skill first (forecast). */
@@ -89,16 +90,16 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
       return { m: mv, params: runParams(reg, mv.run_id), lineage: modelLineage(reg, mv.run_id), tags: tagsOf(reg, [mv.id]).get(mv.id) ?? {}, moves: reg.aliasHistory().filter((h) => h.model_id === mv.id || h.previous_model_id === mv.id) };
     });
     const problems: string[] = [];
-    const [card, metricsText, ivText] = await Promise.all([pageFile(join(m.path, 'card.md'), 'card.md', problems), pageFile(join(m.path, 'metrics.json'), 'metrics.json', problems, true), pageFile(join(m.path, 'intervals.json'), 'intervals.json', problems)]);
-    const d = (metricsText === null ? {} : JSON.parse(metricsText)) as { protocol?: unknown; split?: unknown; intervals?: unknown; slices?: unknown; valid?: unknown };
+    const [card, metrics, iv] = await Promise.all([pageFile(m.path, 'card.md', problems), pageFile(m.path, 'metrics.json', problems, true), pageFile(m.path, 'intervals.json', problems)]);
+    const d = (metrics.text === null ? {} : JSON.parse(metrics.text)) as { protocol?: unknown; split?: unknown; intervals?: unknown; slices?: unknown; valid?: unknown };
     // What the server can serve of them: the coverage table comes from metrics.json, the intervals from intervals.json.
     let intervalsFile: 'ok' | 'missing' | 'invalid' | null = null;
     if (d.intervals != null) {
       intervalsFile = 'ok';
-      if (ivText === null) intervalsFile = problems.some((x) => x.startsWith('intervals.json')) ? 'invalid' : 'missing';
+      if (iv.text === null) intervalsFile = iv.bad ? 'invalid' : 'missing';
       else {
         try {
-          conformalFromJSON(ivText, 'intervals.json');
+          conformalFromJSON(iv.text, 'intervals.json');
         } catch {
           intervalsFile = 'invalid';
         }
@@ -118,7 +119,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
       slices: d.slices ?? null,
       lineage: { ...lineage, link: `#/lineage/model/${encodeURIComponent(m.id)}` },
       alias_moves: moves,
-      card,
+      card: card.text,
       problems,
     };
   });
@@ -147,7 +148,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const m = registry.read((reg) => model(reg, id));
-    const { file, text } = await modelJson(m);
+    const { file, text } = await readModelJson(m);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -175,7 +176,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
     if (p === undefined) {
       const slice = m.test_slice;
       p = (async () => {
-        const { file, text } = await modelJson(m);
+        const { file, text } = await readModelJson(m);
         const scorer = scorerFromJSON(text, file);
         const rows = await table.featureRows(slice.date_min, slice.date_max, lineage.features_snapshot === null ? undefined : String(lineage.features_snapshot));
         return rows === null ? null : residuals(scorer, rows, { points });

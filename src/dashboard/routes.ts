@@ -205,11 +205,8 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     let d;
     // A write, so a run, as `stockpipe models promote` records one (kind promote; a refusal or error fails it).
     try {
-      d = await recordedApiWrite(reg, 'promote', `POST /models/${id}/promote`, { 'arg.id': id, 'option.alias': alias, 'option.force': body.force === true, ...(body.note === undefined ? {} : { 'option.note': body.note }) }, async () => {
-        // As the CLI: a model.json nothing can load never takes an alias.
-        await assertModelLoads(reg.getModel(id));
-        return promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore, loads: assertModelLoads });
-      });
+      d = await recordedApiWrite(reg, 'promote', `POST /models/${id}/promote`, { 'arg.id': id, 'option.alias': alias, 'option.force': body.force === true, ...(body.note === undefined ? {} : { 'option.note': body.note }) }, () =>
+        promote(reg, id, alias, { force: body.force === true, trigger: 'manual', actor: 'dashboard', note: body.note, refuseIfNotBetter: true, rescore, loads: assertModelLoads }));
     } finally {
       reg.close();
     }

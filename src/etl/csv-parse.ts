@@ -4,6 +4,7 @@
  * price must be finite and a Volume a whole int64 ≥ 0, else the line is malformed. A file holding
  * a `"` is first rewritten without RFC 4180 quoting (csv-quoted); the byte loop never sees one. */
 
+import { clip } from '../core/errors.js';
 import { daysFromCivil } from '../core/calendar.js';
 import { parseLongDecimal } from './decimal.js';
 import { exactBig, exactValue, exactVolume, isNonFiniteLiteral, VOL_OK, VOL_OUT_OF_RANGE, VOLUME_REASONS } from './csv-number.js';
@@ -158,7 +159,7 @@ function checkHeaderBytes(input: Uint8Array): void {
 function clipHeader(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is masked here
   const t = text.replace(/[\u0000-\u001f\u007f]/g, '?');
-  return t.length <= 200 ? t : `${t.slice(0, 200)}… (${t.length} characters)`;
+  return clip(t, 200);
 }
 
 /** Splits the header line into names (BOM and CR stripped, quotes removed). */

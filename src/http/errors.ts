@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { sep } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+import { clip, ERROR_CODES, MAX_ECHO, StockpipeError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
 export interface ErrorBody {
@@ -29,13 +29,8 @@ export const errorSchema = {
   required: ['error'],
 } as const;
 
-/** The longest piece of a request (a path, a value) quoted back in a message. */
-export const MAX_ECHO = 100;
-
-/** `text`, cut to MAX_ECHO characters with its full length when longer (never echo a huge input). */
-export function clip(text: string): string {
-  return text.length <= MAX_ECHO ? text : `${text.slice(0, MAX_ECHO)}… (${text.length} characters)`;
-}
+/** core/errors' clip, for the routes that import it from here. */
+export { clip, MAX_ECHO };
 
 /** A validation issue with every string in it clipped (an unknown parameter's name may be huge). */
 function clipDeep(v: unknown): unknown {

@@ -4,6 +4,7 @@
  * — written into a temp folder and renamed, so a model folder is complete or absent. */
 import { StockpipeError } from '../core/errors.js';
 import { statOrNull } from '../core/fs.js';
+import type { Stats } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoverageRow } from './conformal.js';
@@ -135,9 +136,15 @@ export async function readModelJson(m: { id: string; path: string }): Promise<{ 
   const file = join(m.path, 'model.json');
   const st = await statOrNull(file);
   if (st === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint: `Restore ${m.path}, or train again and promote the new model.` });
-  if (!st.isFile()) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} is not a regular file`, { hint: `Restore ${m.path} from a backup, or train again.` });
-  if (st.size > MODEL_JSON_MAX) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} is larger than ${MODEL_JSON_MAX} bytes (${st.size})`, { hint: `Restore ${m.path} from a backup, or train again.` });
+  const problem = modelFileProblem(st);
+  if (problem !== null) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} ${problem}`, { hint: `Restore ${m.path} from a backup, or train again.` });
   return { file, text: await readFile(file, 'utf8') };
+}
+
+/** Why a model folder's file cannot be read as one (not a regular file, larger than MODEL_JSON_MAX), or null. */
+export function modelFileProblem(st: Stats): string | null {
+  if (!st.isFile()) return 'is not a regular file';
+  return st.size > MODEL_JSON_MAX ? `is larger than ${MODEL_JSON_MAX} bytes (${st.size})` : null;
 }
 
 /** Reads and parses a registered model's model.json as its kind's format (the volume scorer's, or the

@@ -145,7 +145,7 @@ export async function trainAndRegister<O>(ws: Workspace, now: () => Date, job: T
   try {
     const out = await job.fit();
     const registered = await registerTrainedModel(reg, ws, runId, now().toISOString(), job.describe(out));
-    const promotion = await promote(reg, registered.modelId, job.alias, { metric: job.metric, trigger: 'auto', mode: job.promoteIfBetter ? 'if-better' : 'if-empty', rescore: job.rescore, loads: assertModelLoads });
+    const promotion = await promote(reg, registered.modelId, job.alias, { metric: job.metric, trigger: 'auto', mode: job.promoteIfBetter ? 'if-better' : 'if-empty', rescore: job.rescore, loads: (m) => (m.id === registered.modelId ? Promise.resolve() : assertModelLoads(m)) }); // the model just written needs no second parse
     reg.endRun(runId, 'finished');
     return { ...registered, out, runId, promotion };
   } catch (err) {

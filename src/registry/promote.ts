@@ -102,10 +102,14 @@ export function compareModelVersions(reg: PromotionStore, a: string, b: string):
  * when their recorded selections differ (with `rescore`, outside the write transaction), then decides and
  * moves in one transaction (decidePromotion).
  */
+/** `loads`: throws SP_ERR_MODEL_FORMAT when a model's model.json does not load (ml/artifacts assertModelLoads): the
+ * candidate is refused then, and a holder replaced. */
 export async function promote(reg: PromotionStore, candidateId: string, alias: string, opts: PromoteOptions & { rescore?: HolderRescorer; loads?: (m: ModelVersion) => Promise<void> } = {}): Promise<PromoteDecision> {
   const { rescore, loads, ...rest } = opts;
   const cand = reg.getModel(candidateId);
   assertAliasTakes(alias, cand, reg.aliasFirstKind(alias));
+  // A model.json nothing can load never takes an alias, forced or not (the server would refuse it).
+  if (loads !== undefined) await loads(cand);
   if (rest.metric !== undefined) {
     promotionDirection(rest.metric);
     checkMetricForKind(rest.metric, cand.kind);

@@ -2,7 +2,7 @@
  * Model version tags (key=value labels, MLflow's model version tags; migration 7) and the model
  * search over id, kind, alias and tag that `GET /models` and the dashboard's Models view use. The
  * parsing of `key=value` text lives here too, so the CLI and the API refuse the same inputs. */
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import type { Registry } from './store.js';
 import type { ModelVersion } from './types.js';
 
@@ -16,17 +16,14 @@ export type Tags = Record<string, string>;
 /** A model version with its tags. */
 export type TaggedModel = ModelVersion & { tags: Tags };
 
-/** A piece of the input quoted back: cut to 100 characters (an API body may hold huge ones). */
-const quoted = (t: string): string => (t.length > 100 ? `${t.slice(0, 100)}… (${t.length} characters)` : t);
-
 function invalid(what: string, text: string, why: string): StockpipeError {
-  return new StockpipeError('SP_ERR_TAG_INVALID', `${what} '${quoted(text)}': ${why}`, {
+  return new StockpipeError('SP_ERR_TAG_INVALID', `${what} '${clip(text)}': ${why}`, {
     hint: 'Write key=value: the key starts with a letter and has up to 64 letters, digits, _ . - / or :; the value has 1 to 256 characters and no control characters, e.g. stage=staging.',
   });
 }
 
 function checkKey(what: string, text: string, key: string): void {
-  if (!TAG_KEY.test(key)) throw invalid(what, text, key === text ? 'it is not a tag key' : `the key '${quoted(key)}' is not a tag key`);
+  if (!TAG_KEY.test(key)) throw invalid(what, text, key === text ? 'it is not a tag key' : `the key '${clip(key)}' is not a tag key`);
 }
 
 function checkValue(what: string, text: string, value: string): void {

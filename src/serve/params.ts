@@ -2,6 +2,7 @@
  * Strict parsing of the GET /predict query parameters (docs/api.md): one value each, a plain
  * decimal (integers, decimals, exponents), finite, at most 64 characters; vol_moving_avg ≥ 0.
  * Pure; returns issues instead of throwing, so the route can answer 400 with all of them. */
+import { clip } from '../core/errors.js';
 
 export interface ParamIssue {
   param: string;
@@ -52,7 +53,7 @@ export function checkUnknownParams(query: Record<string, unknown>, known: readon
   const unknown = Object.keys(query).filter((k) => !known.includes(k));
   if (unknown.length === 0) return;
   // At most MAX_UNKNOWN_ISSUES named, the known list once: the answer stays small whatever the query holds.
-  const named = unknown.slice(0, MAX_UNKNOWN_ISSUES).map((k) => (k.length > 100 ? `${k.slice(0, 100)}… (${k.length} characters)` : k));
+  const named = unknown.slice(0, MAX_UNKNOWN_ISSUES).map((k) => clip(k));
   named.forEach((name, i) => {
     const more = unknown.length - named.length;
     const tail = i < named.length - 1 ? '' : `${more > 0 ? ` and ${more} more unknown parameters` : ''} (known: ${known.join(', ')})`;

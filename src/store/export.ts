@@ -5,7 +5,7 @@
  * and for comparisons. The dashboard's download routes write through the same function. Written
  * to a temp file beside the target and renamed (core/fs). */
 import { extname } from 'node:path';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
@@ -89,7 +89,7 @@ export function exportQuery(source: string, filter: ExportFilter = {}): string {
 
 /** Symbols quoted back in a message: at most 10, each cut to 100 characters (a request's symbols may be long). */
 function clipList(symbols: readonly string[]): string {
-  const cut = symbols.slice(0, 10).map((x) => (x.length > 100 ? `${x.slice(0, 100)}…` : x));
+  const cut = symbols.slice(0, 10).map((x) => clip(x));
   return `${cut.join(', ')}${symbols.length > 10 ? ` and ${symbols.length - 10} more` : ''}`;
 }
 
