@@ -301,6 +301,7 @@ describe.skipIf(!have)('runsui', () => {
     page.on('dialog', (d) => void d.accept()); // the cancel confirmation
     await page.goto(`${url}/#/runs`);
     await page.waitForSelector('#view > section[data-state="ready"]');
+    await page.waitForSelector('.control .schedules > *'); // filled by its own request, after the view is ready
     expect(await page.locator('.control .schedules').textContent()).toContain('No schedules'); // the test server's config has none
 
     // Start: the run's link appears, then its row reaches finished without a reload.
