@@ -2,7 +2,7 @@
  * One monitoring pass against a real prices table (snapshots committed here through store/write) and a real registry
  * with forecasts inserted directly: only matured forecasts are joined, nothing is scored twice,
  * the numbers equal a naive recomputation, and thresholds/drift decide alerts and retrain_needed. */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commitQuery } from '../../test/helpers/store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,6 +45,14 @@ function bars(symbols: readonly string[], dates: readonly string[], f: (s: numbe
 function insertForecast(model: string, symbol: string, target: string, p: { adj: number; vol: number; lastAdj: number; lastVol: number }): void {
   reg.run('test forecast', `INSERT INTO forecasts (model_id, symbol, asof_date, target_date, adj_close, volume, last_adj_close, last_volume, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [model, symbol, target, target, p.adj, p.vol, p.lastAdj, p.lastVol, '2026-01-01T00:00:00Z']);
+}
+
+/** A registered day-ahead model with a model.json (enough for the alias). */
+async function registerForecastModel(id: string): Promise<void> {
+  const dir = join(ws, 'models', id);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'model.json'), '{}');
+  reg.registerModel({ model_id: id, kind: 'forecast', path: dir, metrics: { forecast: { mae_adj_close: 1 } }, test_slice: null });
 }
 
 const cfg = (over: Partial<MonitorConfig> = {}): MonitorConfig => MonitorConfigSchema.parse({ window_days: 5, min_rows: 1, max_psi: 100, ...over });
@@ -165,6 +173,31 @@ describe('monitor', () => {
     expect(shifted.retrain_needed).toBe(true);
     const again = await pass(cfg({ max_psi: 0.25, window_days: 10, reference_days: 40 }));
     expect(again.alerts).toEqual([]);
+    // Nothing new to alert on, but the window is still past the threshold: a retrain is still needed.
+    expect(again.drift.find((d) => d.column === 'log_volume')).toMatchObject({ status: 'exceeded', new: false });
+    expect(again.retrain_needed).toBe(true);
+  });
+
+  it("a second pass with nothing new still reports the champion's error past its threshold (no second alert); a replaced model's does not count", async () => {
+    await writePrices(bars(SYMS, DATES, price));
+    forecastAll('m-bad', 1.2, 1.1);
+    await registerForecastModel('m-bad');
+    reg.setAlias('forecast_champion', 'm-bad', 'manual');
+    const first = await pass(cfg({ max_mape_adj_close: 0.15 }));
+    expect(first.alerts).toHaveLength(1);
+    expect(first.retrain_needed).toBe(true);
+    // The pipeline's own pass after a manual one: nothing matured since, the state is unchanged.
+    const second = await pass(cfg({ max_mape_adj_close: 0.15 }));
+    expect(second.scored).toBe(0);
+    expect(second.alerts).toEqual([]);
+    expect(second.checks.find((c) => c.metric === 'mape_adj_close')).toMatchObject({ model_id: 'm-bad', status: 'exceeded', new: false });
+    expect(second.retrain_needed).toBe(true);
+    expect(listAlerts(reg)).toHaveLength(1);
+    // Within the threshold, or the alias moved on: no retrain from the old window.
+    expect((await pass(cfg({ max_mape_adj_close: 0.25 }))).retrain_needed).toBe(false);
+    await registerForecastModel('m-new');
+    reg.setAlias('forecast_champion', 'm-new', 'manual');
+    expect((await pass(cfg({ max_mape_adj_close: 0.15 }))).retrain_needed).toBe(false);
   });
 
   it("drift_reference 'training': the reference window ends where the forecast champion's training did", async () => {
@@ -172,7 +205,6 @@ describe('monitor', () => {
     await writePrices(bars(syms, DATES, (s) => ({ adj: 50 + s, vol: 10_000 * (s + 1) ** 2 })));
     const dir = join(ws, 'models', 'forecast-x');
     await mkdir(dir, { recursive: true });
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(join(dir, 'model.json'), '{}');
     await writeFile(join(dir, 'metrics.json'), JSON.stringify({ split: { kind: 'time', test_from: DATES[40], valid_from: DATES[30] } }));
     reg.registerModel({ model_id: 'forecast-x', kind: 'forecast', path: dir, metrics: { forecast: { mae_adj_close: 1 } }, test_slice: null });

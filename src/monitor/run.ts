@@ -49,6 +49,8 @@ export interface ThresholdCheck {
   to: string | null;
   /** 'exceeded' | 'ok' | 'too_few_rows' (fewer than min_rows: not judged). */
   status: 'exceeded' | 'ok' | 'too_few_rows';
+  /** False when no forecast of this model matured in this pass: the state is reported, no alert is recorded again. */
+  new: boolean;
 }
 
 export interface DriftResult {
@@ -97,6 +99,8 @@ export interface MonitorResult {
 }
 
 const key = (sym: number, day: number): number => sym * 65536 + day;
+/** The alias whose model the daily pipeline forecasts with and retrains. */
+const FORECAST_ALIAS = 'forecast_champion';
 
 /** Scores what matured since the last pass; returns the points written, and which models got new ones. */
 async function scoreMatured(o: MonitorOptions, prices: string): Promise<{ points: number; fresh: Map<string, number> }> {
@@ -148,7 +152,7 @@ async function scoreMatured(o: MonitorOptions, prices: string): Promise<{ points
  * metrics.json; undefined when there is no such model or it records no split.
  */
 async function trainingEnd(reg: Registry): Promise<string | undefined> {
-  const holder = reg.aliasTarget('forecast_champion');
+  const holder = reg.aliasTarget(FORECAST_ALIAS);
   if (holder === null) return undefined;
   const m = reg.findModel(holder);
   if (m === null) return undefined;
@@ -216,15 +220,15 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       mae_adj_close_persistence: m('mae_adj_close_persistence'), mae_volume_persistence: m('mae_volume_persistence'),
       skill_adj_close: skill(m('mae_adj_close'), m('mae_adj_close_persistence')), skill_volume: skill(m('mae_volume'), m('mae_volume_persistence')),
     });
-    if (!scored.fresh.has(c.model_id)) continue; // judged once per new data, not on every re-run
     for (const [metric, threshold] of [['mape_adj_close', t.max_mape_adj_close], ['mape_volume', t.max_mape_volume]] as const) {
       const s = w.metrics[metric];
       const status = s === undefined || s.n < t.min_rows ? 'too_few_rows' : s.value > threshold ? 'exceeded' : 'ok';
-      checks.push({ model_id: c.model_id, metric, value: s?.value ?? null, threshold, n: s?.n ?? 0, from: w.from, to: w.to, status });
+      checks.push({ model_id: c.model_id, metric, value: s?.value ?? null, threshold, n: s?.n ?? 0, from: w.from, to: w.to, status, new: scored.fresh.has(c.model_id) });
     }
   }
   const alerts: AlertRecord[] = [];
-  for (const c of checks.filter((x) => x.status === 'exceeded')) {
+  // An alert is recorded once per new data, not on every re-run.
+  for (const c of checks.filter((x) => x.status === 'exceeded' && x.new)) {
     alerts.push(recordAlert(o.reg, {
       kind: 'error_threshold', severity: 'error',
       message: `model ${c.model_id}: ${c.metric} ${c.value!.toFixed(4)} over ${c.from}..${c.to} exceeds ${c.threshold} (${c.n} rows)`,
@@ -243,6 +247,19 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   o.log.info({ scored: [...scored.fresh.values()].reduce((a, b) => a + b, 0), alerts: alerts.length }, 'monitor pass done');
   return {
     matured, scored: [...scored.fresh.values()].reduce((a, b) => a + b, 0), pending: total - matured, points: scored.points + drift.points,
-    models, checks, drift: drift.drift, alerts, retrain_needed: t.retrain_on_alert && alerts.length > 0,
+    models, checks, drift: drift.drift, alerts, retrain_needed: t.retrain_on_alert && (alerts.length > 0 || pastThreshold(o.reg, checks, drift.drift)),
   };
+}
+
+/**
+ * Whether the state this pass reports is past a threshold even with nothing new to alert on: the
+ * forecast champion's window error, or the latest drift window. A retrain must not depend on which
+ * pass saw the data first (a manual `monitor` before the pipeline's, or a day re-run with --force);
+ * the retrain step's cooldown keeps this from retraining on every re-run. A model that no longer
+ * holds the alias keeps its old window forever, so it does not count.
+ */
+function pastThreshold(reg: Registry, checks: readonly ThresholdCheck[], drift: readonly DriftResult[]): boolean {
+  if (drift.some((d) => d.status === 'exceeded')) return true;
+  const champion = reg.aliasTarget(FORECAST_ALIAS);
+  return champion !== null && checks.some((c) => c.status === 'exceeded' && c.model_id === champion);
 }
