@@ -243,6 +243,20 @@ describe('POST /predict bodies', () => {
     expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
   });
 
+  it('a number beyond the double range says so (JSON reads it as Infinity), and an empty JSON body points at the route', async () => {
+    const huge = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{"instances":[{"vol_moving_avg":1e309,"adj_close_rolling_med":25}]}' });
+    expect(huge.statusCode).toBe(400);
+    expect((JSON.parse(huge.body) as ErrorBody).error.message).toContain('(body/instances/0/vol_moving_avg: a number beyond ±1.8e308, which JSON reads as Infinity)');
+    const wrongType = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{"instances":[{"vol_moving_avg":"x","adj_close_rolling_med":25}]}' });
+    expect((JSON.parse(wrongType.body) as ErrorBody).error.message).not.toContain('Infinity');
+    const empty = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '' });
+    expect(empty.statusCode).toBe(400);
+    const e = (JSON.parse(empty.body) as ErrorBody).error;
+    expect(e.message).toBe('POST /predict: the body is empty but Content-Type is application/json');
+    expect(e.hint).toContain('/docs describes for POST /predict');
+    expect(e.hint).not.toContain('{}');
+  });
+
   it.each(['application/json; charset=latin1', 'APPLICATION/JSON', 'application/json; charset=utf-8'])('POST /predict with Content-Type %s is read as JSON (UTF-8)', async (type) => {
     const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': type }, payload: '{"instances":[{"vol_moving_avg":12345,"adj_close_rolling_med":25}]}' });
     expect(r.statusCode, r.body).toBe(200);

@@ -37,6 +37,21 @@ describe('config file text', () => {
     expect(() => parseConfigText(bytes(0x7b, 0xff, 0x7d), 'c.json')).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/0xff at offset 1/) }));
     expect(parseConfigText(bytes(0xef, 0xbb, 0xbf, ...utf8('{"workspace":"w"}')), 'c.json')).toEqual({ workspace: 'w' });
   });
+
+  it('a JSON error names the line and column, in the message and the hint', () => {
+    const trailingComma = utf8('{\n  "monitor": {\n    "window_days": 20,\n  }\n}\n');
+    expect(() => parseConfigText(trailingComma, 'c.json')).toThrow(expect.objectContaining({
+      code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/\(line 4, column 3\)$/), hint: 'Fix the JSON syntax at line 4, column 3 in c.json.',
+    }));
+    expect(() => parseConfigText(utf8('{"a": 1,'), 'c.json')).toThrow(expect.objectContaining({ message: expect.stringMatching(/\(line 1, column 9\)$/) }));
+  });
+
+  it('a number beyond the double range is shown as such, not as null', () => {
+    const file = parseConfigText(utf8('{"monitor": {"window_days": 1e400}}'), 'c.json');
+    expect(() => loadConfig({ file, env: {}, flags: {}, origin: 'c.json' })).toThrow(expect.objectContaining({
+      code: 'SP_ERR_CONFIG_INVALID', message: expect.stringContaining('(got Infinity: a number beyond ±1.8e308)'),
+    }));
+  });
 });
 
 describe('--window and other numbers at and beyond their domain', () => {

@@ -263,13 +263,25 @@ export function parseConfigText(bytes: Uint8Array, file: string): Input {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}`, { hint: `Fix the JSON syntax at the named position in ${file}.`, cause: err });
+    const at = jsonErrorLine(text, (err as Error).message);
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}${at === null ? '' : ` (${at})`}`, { hint: `Fix the JSON syntax at ${at ?? 'the named position'} in ${file}.`, cause: err });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} must hold a JSON object ({…}) at the top, got ${got}`, { hint: FIX_FILE(file) });
   }
   return value as Input;
+}
+
+/** `line L, column C` of the character offset V8's JSON error names ("… at position N"), or null. */
+function jsonErrorLine(text: string, message: string): string | null {
+  const m = /at position (\d+)/.exec(message);
+  if (m === null) return null;
+  const pos = Math.min(Number(m[1]), text.length);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const column = pos - (before.lastIndexOf('\n') + 1) + 1;
+  return `line ${line}, column ${column}`;
 }
 
 /** Offset of the first byte that is not valid UTF-8 (the decoder only says that one exists). */
@@ -324,7 +336,8 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
     if (key === 'features.window') {
       throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${JSON.stringify(got)}) [from ${opts.origin}]`);
     }
-    const shown = got === undefined ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${JSON.stringify(withoutSecrets(got, key))})`;
+    // JSON reads a number beyond the double range (1e400) as Infinity, which JSON.stringify writes as null.
+    const shown = got === undefined ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : typeof got === 'number' && !Number.isFinite(got) ? ` (got ${got}: a number beyond ±1.8e308)` : ` (got ${JSON.stringify(withoutSecrets(got, key))})`;
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${opts.origin}]`, {
       hint: key ? `Fix ${key} in the flag, STOCKPIPE_* variable or config file, or remove it to use the default.` : undefined,
     });

@@ -61,13 +61,25 @@ function requestErrorMessage(err: FastifyError, req: FastifyRequest, bodyLimit: 
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { code: 'SP_ERR_BAD_REQUEST', message: `${where}: the body's content type ${JSON.stringify(clip(String(req.headers['content-type'] ?? '')))} is not accepted`, hint: 'Send the body as JSON with `Content-Type: application/json`.' };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { code: 'SP_ERR_BAD_REQUEST', message: `${where}: the body is empty but Content-Type is application/json`, hint: 'Send a JSON object (e.g. {}), or no Content-Type header with no body.' };
+      return { code: 'SP_ERR_BAD_REQUEST', message: `${where}: the body is empty but Content-Type is application/json`, hint: `Send the JSON object /docs describes for ${req.method} ${req.routeOptions.url ?? clip(req.url.split('?')[0] ?? '')}; a route that takes no body takes no Content-Type header either.` };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INSTANCE_ALREADY_PARSED':
       return { code: 'SP_ERR_BAD_REQUEST', message: `${where}: the body is not valid JSON`, hint: 'Send one JSON object with `Content-Type: application/json`; see /docs for its fields.' };
     default:
       return null;
   }
+}
+
+/** The value at a JSON pointer (Ajv's instancePath, `/instances/0/High`) in `doc`, or undefined. */
+function valueAt(doc: unknown, pointer: string): unknown {
+  let v = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return undefined;
+    const k = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
 }
 
 /** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405; route-table.ts). */
@@ -100,7 +112,14 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
       const route = `${req.method} ${req.routeOptions.url ?? ''}`;
       // Ajv's "must NOT have additional properties" does not say which: the message names them.
       const extra = err.validation.flatMap((v) => ((v as { keyword?: string }).keyword === 'additionalProperties' ? [String((v as { params?: { additionalProperty?: unknown } }).params?.additionalProperty)] : []));
-      const named = extra.length === 0 ? '' : ` (${extra.map((x) => JSON.stringify(clip(x))).join(', ')})`;
+      // Ajv says "must be number" of 1e309, which JSON.parse read as Infinity: the message says so.
+      const huge = err.validationContext === 'body' ? err.validation.flatMap((v) => {
+        const at = (v as { instancePath?: string; keyword?: string }).keyword === 'type' ? (v as { instancePath?: string }).instancePath : undefined;
+        const x = at === undefined ? undefined : valueAt(req.body, at);
+        return typeof x === 'number' && !Number.isFinite(x) ? [`body${clip(at!)}`] : [];
+      }) : [];
+      const named = (extra.length === 0 ? '' : ` (${extra.map((x) => JSON.stringify(clip(x))).join(', ')})`)
+        + (huge.length === 0 ? '' : ` (${huge.slice(0, 10).join(', ')}: a number beyond ±1.8e308, which JSON reads as Infinity)`);
       return sendError(reply, 'SP_ERR_BAD_REQUEST', `${where}: ${clip(err.message)}${named}`, { issues: err.validation.map(clipDeep), hint: `See /docs (${route}) for the parameters, their types and ranges.` });
     }
     const known = requestErrorMessage(err, req, opts.bodyLimit);
