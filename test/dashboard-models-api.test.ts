@@ -124,7 +124,7 @@ describe('model page routes', () => {
       mkdirSync(model);
       const r = await app.inject(`/models/${ids.gbdt2}/importance`);
       const e = (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
-      expect([e.code, e.message.includes('model.json is not a regular file'), r.body.includes(ws)]).toEqual(['SP_ERR_MODEL_FORMAT', true, false]);
+      expect([r.statusCode, e.code, e.message.includes('model.json is not a regular file'), r.body.includes(ws)]).toEqual([422, 'SP_ERR_MODEL_FORMAT', true, false]);
     } finally {
       rmSync(model, { recursive: true, force: true });
       writeFileSync(model, text);

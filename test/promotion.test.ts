@@ -3,7 +3,7 @@
  * and cross-kind promotion refused with SP_ERR_PROMOTE_KIND from the CLI, the API and the pipeline's
  * register step, forced or not. One small synthetic workspace (features --extended serves both tasks). */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,7 +148,11 @@ describe('cross-kind promotion is refused from every path, forced or not', () =>
       const app = (await buildApp({ workspace: ws, holder: new ChampionHolder(ws, silentLog), accessLog: null, version: 'test' })).app;
       try {
         const r = await app.inject({ method: 'POST', url: `/models/${ids.weak2}/promote`, payload: { force: true } });
-        expect((JSON.parse(r.body) as { error: { code: string } }).error.code).toBe('SP_ERR_MODEL_FORMAT');
+        // A refused request on a damaged model is the client's to fix (a 4xx), not a server failure.
+        expect([r.statusCode, (JSON.parse(r.body) as { error: { code: string } }).error.code]).toEqual([422, 'SP_ERR_MODEL_FORMAT']);
+        rmSync(file);
+        const gone = await app.inject({ method: 'POST', url: `/models/${ids.weak2}/promote`, payload: { force: true } });
+        expect([gone.statusCode, (JSON.parse(gone.body) as { error: { code: string } }).error.code]).toEqual([409, 'SP_ERR_MODEL_MISSING']);
       } finally {
         await app.close();
       }

@@ -30,7 +30,7 @@ const pointsQuery = (dflt: number) => ({ type: 'object', properties: { points: {
 const FAMILY = { type: 'string', enum: ['volume', 'forecast'], default: 'volume' } as const;
 
 
-/** The model (by id or alias) with its files checked, or SP_ERR_MODEL_NOT_FOUND / SP_ERR_MODEL_MISSING (404). */
+/** The model (by id or alias), or SP_ERR_MODEL_NOT_FOUND (404); its files are checked by the reader (SP_ERR_MODEL_MISSING 409, SP_ERR_MODEL_FORMAT 422). */
 function model(reg: Registry, id: string): ModelVersion {
   return reg.getModel(id, { checkFiles: false });
 }
