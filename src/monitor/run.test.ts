@@ -131,6 +131,8 @@ describe('monitor', () => {
   it('retrain triggers past the error threshold and not below it; the alert is recorded once', async () => {
     await writePrices(bars(SYMS, DATES, price));
     forecastAll('m-bad', 1.2, 1.1); // 20 % error on Adj Close
+    await registerForecastModel('m-bad');
+    reg.setAlias('forecast_champion', 'm-bad', 'manual');
     const below = await pass(cfg({ max_mape_adj_close: 0.25 }));
     expect(below.checks.find((c) => c.metric === 'mape_adj_close')).toMatchObject({ model_id: 'm-bad', status: 'ok', n: 15 });
     expect(below.checks.find((c) => c.metric === 'mape_adj_close')!.value).toBeCloseTo(0.2, 12);
@@ -198,6 +200,10 @@ describe('monitor', () => {
     await registerForecastModel('m-new');
     reg.setAlias('forecast_champion', 'm-new', 'manual');
     expect((await pass(cfg({ max_mape_adj_close: 0.15 }))).retrain_needed).toBe(false);
+    // New forecasts of the retired model mature: the alert is recorded, and still no retrain.
+    reg.run('t', "DELETE FROM monitor_points WHERE model_id = 'm-bad'");
+    const retired = await pass(cfg({ max_mape_adj_close: 0.15 }));
+    expect([retired.alerts.length, retired.checks.find((c) => c.model_id === 'm-bad' && c.metric === 'mape_adj_close')?.new, retired.retrain_needed]).toEqual([1, true, false]);
   });
 
   it("drift_reference 'training': the reference window ends where the forecast champion's training did", async () => {

@@ -247,16 +247,17 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   o.log.info({ scored: [...scored.fresh.values()].reduce((a, b) => a + b, 0), alerts: alerts.length }, 'monitor pass done');
   return {
     matured, scored: [...scored.fresh.values()].reduce((a, b) => a + b, 0), pending: total - matured, points: scored.points + drift.points,
-    models, checks, drift: drift.drift, alerts, retrain_needed: t.retrain_on_alert && (alerts.length > 0 || pastThreshold(o.reg, checks, drift.drift)),
+    models, checks, drift: drift.drift, alerts, retrain_needed: t.retrain_on_alert && pastThreshold(o.reg, checks, drift.drift),
   };
 }
 
 /**
- * Whether the state this pass reports is past a threshold even with nothing new to alert on: the
- * forecast champion's window error, or the latest drift window. A retrain must not depend on which
- * pass saw the data first (a manual `monitor` before the pipeline's, or a day re-run with --force);
- * the retrain step's cooldown keeps this from retraining on every re-run. A model that no longer
- * holds the alias keeps its old window forever, so it does not count.
+ * Whether a retrain is needed: the state this pass reports is past a threshold — the forecast
+ * champion's window error, or the latest drift window — new or not. A retrain must not depend on
+ * which pass saw the data first (a manual `monitor` before the pipeline's, or a day re-run with
+ * --force); the retrain step's cooldown keeps this from retraining on every re-run. A model that no
+ * longer holds the alias does not count (its alerts are still recorded): retraining replaces the
+ * champion, not it, and its old window would ask for a retrain forever.
  */
 function pastThreshold(reg: Registry, checks: readonly ThresholdCheck[], drift: readonly DriftResult[]): boolean {
   if (drift.some((d) => d.status === 'exceeded')) return true;

@@ -69,5 +69,8 @@ export const MONITOR = dataOf<MonitorData>()({
   scored: z.number(),
   retrain_needed: z.boolean(),
   models: z.array(z.object({ window: z.object({ to: z.string().nullable() }) })),
-  drift: z.array(z.object({ to: z.string() })),
+  checks: z.array(z.object({ status: z.string() })).optional(),
+  drift: z.array(z.object({ to: z.string(), status: z.string().optional() })),
+  /** The day judged (`monitor --date`); null for all the data; absent in results recorded before it. */
+  logical_date: z.string().nullable().optional(),
 });

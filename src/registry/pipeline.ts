@@ -272,6 +272,15 @@ export function cacheStore(reg: Registry, entry: Omit<CacheEntry, 'created_at'>)
 }
 
 /** The newest succeeded or cached summary of `task` in runs of `pipeline` (feeds --from slices). */
+/** The largest value of a string field of the succeeded results of `task` in runs of `pipeline` whose
+ * summary's `flag` is true (e.g. the newest `data_date` of the retrains that happened), or null. */
+export function maxTaskSummaryField(reg: Registry, pipeline: string, task: string, field: string, flag: string): string | null {
+  const r = reg.get<{ v: string | null }>('read task summaries', `SELECT MAX(json_extract(t.summary, ?)) AS v FROM task_runs t JOIN runs r ON r.run_id = t.run_id
+    WHERE r.kind = 'pipeline' AND r.name = ? AND t.task = ? AND t.status IN ('succeeded', 'cached') AND json_valid(t.summary)
+      AND json_extract(t.summary, ?) = 1 AND json_type(t.summary, ?) = 'text'`, [`$.${field}`, pipeline, task, `$.${flag}`, `$.${field}`]);
+  return r?.v ?? null;
+}
+
 export function latestTaskResult(reg: Registry, pipeline: string, task: string): TaskRunRecord | null {
   const r = reg.get<TaskRow>('read latest task result', `SELECT t.* FROM task_runs t JOIN runs r ON r.run_id = t.run_id
     WHERE r.kind = 'pipeline' AND r.name = ? AND t.task = ? AND t.status IN ('succeeded', 'cached')

@@ -4,13 +4,12 @@
  * trained and promoted if better when monitor asks for it, at most once per
  * monitor.retrain_cooldown_days trading days of data). With a logical date, the last four get `--date D`
  * and read only rows dated up to D; the data tasks stay date-independent. */
-import { z } from 'zod';
 import { tradingDays } from '../../core/calendar.js';
 import { layout, type Workspace } from '../../core/workspace.js';
 import { FORECAST_ALIAS } from '../../ml/train-forecast-run.js';
-import { latestTaskResult } from '../../registry/pipeline.js';
+import { maxTaskSummaryField } from '../../registry/pipeline.js';
 import { openRegistry } from '../../registry/store.js';
-import { dataOf, FORECAST, MONITOR, TRAIN_FORECAST } from '../task-data.js';
+import { FORECAST, MONITOR, TRAIN_FORECAST } from '../task-data.js';
 import type { Pipeline, TaskContext, TaskResult, TaskSummary } from '../types.js';
 import { partitionedForecast } from './forecast-partitioned.js';
 import { dataTasks, executorOf, type TaskKit } from './tasks.js';
@@ -25,7 +24,6 @@ export interface RetrainSummary {
   promotion?: unknown;
 }
 
-const RETRAIN = dataOf<RetrainSummary>()({ retrained: z.boolean(), data_date: z.string().nullable().optional() });
 
 /** The newest day monitor judged (its models' windows and drift), YYYY-MM-DD, or null. */
 function monitoredUpTo(m: { models: { window: { to: string | null } }[]; drift: { to: string }[] }): string | null {
@@ -33,15 +31,24 @@ function monitoredUpTo(m: { models: { window: { to: string | null } }[]; drift: 
   return days.length === 0 ? null : days.sort().at(-1)!;
 }
 
-/** The data day of the last retrain the daily pipeline did, or null. */
+/** The newest data day any retrain of the daily pipeline trained on (not the latest retrain to finish:
+ * a re-run or backfill of an earlier day retrains on older data), or null. */
 function lastRetrain(ws: Workspace): string | null {
   const reg = openRegistry(ws, { readonly: true });
   try {
-    const last = RETRAIN.read(latestTaskResult(reg, 'daily', 'retrain-if-needed')?.summary ?? undefined);
-    return last?.retrained === true && typeof last.data_date === 'string' ? last.data_date : null;
+    return maxTaskSummaryField(reg, 'daily', 'retrain-if-needed', 'data_date', 'retrained');
   } finally {
     reg.close();
   }
+}
+
+/** Why monitor asked for no retrain: thresholds not passed, nothing judged, or retraining switched off. */
+function noRetrainReason(m: { checks?: { status: string }[]; drift: { status?: string }[] } | null, retrainOnAlert: boolean): string {
+  if (m === null) return 'no monitor result';
+  if (!retrainOnAlert) return 'retraining on alerts is off (monitor.retrain_on_alert: false)';
+  const statuses = [...(m.checks ?? []).map((c) => c.status), ...m.drift.map((d) => d.status)];
+  if (statuses.every((s) => s === 'too_few_rows')) return 'nothing was judged: too few rows in the monitored windows (monitor.min_rows)';
+  return 'monitored error and drift within thresholds';
 }
 
 export function dailyPipeline(kit: TaskKit): Pipeline {
@@ -96,12 +103,17 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         dated: true,
         run: async (ctx) => {
           const m = MONITOR.read(ctx.upstream.monitor);
-          if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: 'monitored error and drift within thresholds' } satisfies RetrainSummary };
+          // A run started --from retrain-if-needed gets the latest monitor result, which may be another day's.
+          if (m !== null && ctx.logicalDate !== null && m.logical_date !== undefined && m.logical_date !== ctx.logicalDate) {
+            return { status: 'skipped', summary: { retrained: false, reason: `the monitor result at hand is for ${m.logical_date ?? 'all the data'}, not ${ctx.logicalDate}: run from monitor (--from monitor) to judge this day` } satisfies RetrainSummary };
+          }
+          if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: noRetrainReason(m, cfg.monitor.retrain_on_alert) } satisfies RetrainSummary };
           const dataDate = monitoredUpTo(m);
           const cooldown = cfg.monitor.retrain_cooldown_days;
           const last = lastRetrain(penv.ws);
-          if (cooldown > 0 && last !== null && dataDate !== null && last <= dataDate && tradingDays(last, dataDate).length - 1 < cooldown) {
-            return { status: 'skipped', summary: { retrained: false, data_date: dataDate, reason: `retrain needed, but the last retrain was on data up to ${last}, fewer than ${cooldown} trading days ago (monitor.retrain_cooldown_days)` } satisfies RetrainSummary };
+          if (cooldown > 0 && last !== null && dataDate !== null && (dataDate <= last || tradingDays(last, dataDate).length - 1 < cooldown)) {
+            const why = dataDate <= last ? `a retrain already used data up to ${last}, not older than this day's ${dataDate}` : `the last retrain was on data up to ${last}, fewer than ${cooldown} trading days before ${dataDate}`;
+            return { status: 'skipped', summary: { retrained: false, data_date: dataDate, reason: `retrain needed, but ${why} (monitor.retrain_cooldown_days)` } satisfies RetrainSummary };
           }
           const t = TRAIN_FORECAST.read((await trainForecast(ctx)).summary);
           return { summary: { retrained: true, data_date: dataDate, reason: 'monitor threshold exceeded', model_id: t?.model_id ?? null, promotion: t?.promotion ?? null } satisfies RetrainSummary };

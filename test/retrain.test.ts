@@ -1,0 +1,60 @@
+/** The daily pipeline's retrain-if-needed through the built CLI on a tiny synthetic workspace:
+ * the cooldown counts from the newest data any retrain used (a re-run of an earlier day neither
+ * retrains on older data nor moves that anchor back), and a run started at retrain-if-needed does
+ * not judge its day by another day's monitor result. Found by probing (2026-12-05). */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tradingDays } from '../src/core/calendar.js';
+import { runCli as sp } from './helpers/cli.js';
+import { sql, tempWorkspace } from './helpers/workspace.js';
+import { viewSource } from './helpers/store.js';
+
+let ws: string;
+let cfg: string;
+let days: string[];
+
+interface Task { task: string; status: string; summary: { retrained?: boolean; data_date?: string; reason?: string; retrain_needed?: boolean } | null }
+
+/** `run daily --date D` (extra flags after), and its retrain-if-needed task. */
+function daily(date: string, ...extra: string[]): Task {
+  const r = sp<{ run_id: string }>(['run', 'daily', '--date', date, ...extra, '-w', ws, '-c', cfg, '--json', '--threads', '2']);
+  expect(r.code, r.stderr).toBe(0);
+  const show = sp<{ tasks: Task[] }>(['runs', 'show', r.json.data!.run_id, '-w', ws, '--json']);
+  return show.json.data!.tasks.find((t) => t.task === 'retrain-if-needed')!;
+}
+
+beforeAll(async () => {
+  ws = await tempWorkspace('retrain');
+  cfg = join(ws, 'tight.config.json');
+  // Every volume error is past 0.1 %: a retrain is needed on every judged day; drift never alerts.
+  await writeFile(cfg, JSON.stringify({ monitor: { max_mape_volume: 0.001, max_psi: 100, min_rows: 1, retrain_cooldown_days: 3 } }));
+  for (const step of [['fetch', '--symbols', '6', '--years', '2'], ['ingest']]) {
+    const r = sp([...step, '-w', ws, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  const last = ((await sql(`SELECT max("Date")::VARCHAR AS d FROM ${viewSource(ws, 'prices')}`)) as { d: string }[])[0]!.d;
+  days = lastDays(last, 12);
+}, 180_000);
+
+/** The `n` trading days up to `last`, oldest first. */
+function lastDays(last: string, n: number): string[] {
+  return tradingDays(`${Number(last.slice(0, 4)) - 1}-01-02`, last).slice(-n);
+}
+
+describe('retrain-if-needed', () => {
+  it('the cooldown counts from the newest data a retrain used; an earlier day re-run does not retrain or move it back; --from retrain-if-needed does not judge by another day', () => {
+    const d = (k: number): string => days[days.length - 1 - k]!;
+    expect(daily(d(9)).summary).toMatchObject({ retrained: false }); // the first model: nothing matured yet
+    expect(daily(d(8)).summary).toMatchObject({ retrained: true, data_date: d(8) });
+    expect(daily(d(7)).summary).toMatchObject({ retrained: false, reason: expect.stringContaining('fewer than 3 trading days') });
+    expect(daily(d(4)).summary).toMatchObject({ retrained: true, data_date: d(4) });
+    // An earlier day again: its data is older than the last retrain's.
+    const again = daily(d(8), '--force');
+    expect(again.summary?.retrained).toBe(false);
+    // The anchor stays d(4): one trading day later is still in the cooldown (it was d(8) before: a retrain).
+    expect(daily(d(3)).summary).toMatchObject({ retrained: false, reason: expect.stringContaining(`data up to ${d(4)}`) });
+    // Started at the retrain step for another day: the monitor result at hand is d(3)'s.
+    expect(daily(d(1), '--from', 'retrain-if-needed').summary).toMatchObject({ retrained: false, reason: expect.stringContaining(`is for ${d(3)}, not ${d(1)}`) });
+  }, 300_000);
+});
