@@ -164,10 +164,13 @@ describe.runIf(linux)('Ctrl-C and SIGTERM of the runner', () => {
   }, 120_000);
 
   // One case a line: the signal, and the task running when it comes → cancelled, exit 1, nothing left running.
+  // times 2: a second SIGTERM while the first is being handled (a double click on Cancel) is the same
+  // cancellation (src/cli/cancel.test.ts checks the listener stays).
   it.each([
-    { signal: 'SIGINT', task: 'features' },
-    { signal: 'SIGTERM', task: 'train' },
-  ] as const)('$signal during $task: run cancelled (SP_ERR_RUN_CANCELLED, exit 1), its task process gone, no temps', async ({ signal, task }) => {
+    { signal: 'SIGINT', task: 'features', times: 1 },
+    { signal: 'SIGTERM', task: 'train', times: 1 },
+    { signal: 'SIGTERM', task: 'train', times: 2 },
+  ] as const)('$signal ×$times during $task: run cancelled (SP_ERR_RUN_CANCELLED, exit 1), its task process gone, no temps', async ({ signal, task, times }) => {
     const ws = await tempWorkspace('sp-sig-');
     workspaces.push(ws);
     await cp(seed, ws, { recursive: true });
@@ -177,7 +180,10 @@ describe.runIf(linux)('Ctrl-C and SIGTERM of the runner', () => {
       const seen = observe(ws, task);
       if (seen.status === 'running' && seen.pids.length > 0) {
         pids = seen.pids;
-        victim.child.kill(signal);
+        for (let k = 0; k < times; k++) {
+          if (k > 0) await sleep(30);
+          victim.child.kill(signal);
+        }
       } else await sleep(20);
     }
     const end = await victim.done;

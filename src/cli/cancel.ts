@@ -1,6 +1,7 @@
 /** @module cli/cancel
  * How a long command (run, backfill) is cancelled: by the caller's AbortSignal when it gives one
- * (tests, the scheduler), else by Ctrl-C or SIGTERM. `dispose()` removes the process listeners. */
+ * (tests, the scheduler), else by Ctrl-C or SIGTERM (any number of them; a second Ctrl-C exits at once).
+ * `dispose()` removes the process listeners. */
 
 export interface Cancellation {
   signal: AbortSignal;
@@ -12,8 +13,10 @@ export function cancelOnSignals(given?: AbortSignal): Cancellation {
   const onSignal = (): void => abort.abort();
   if (given) given.addEventListener('abort', onSignal, { once: true });
   else {
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal); // a second Ctrl-C ends the process at once (the run is then abandoned, resumable)
+    // Every SIGTERM is the same cancellation: `runs cancel` or POST /runs/:id/cancel sent twice (a double
+    // click) must not kill the runner mid-cancel, which a second signal without a listener did.
+    process.on('SIGTERM', onSignal);
   }
   return {
     signal: abort.signal,
