@@ -66,7 +66,7 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   configureLog({ level: debug ? 'debug' : g.quiet ? 'error' : 'warn' });
   const file = readConfigFile(g.config, process.cwd());
   const flags = { ...globalFlags, ...cmd.config };
-  const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json / STOCKPIPE_* / flags' });
+  const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json' }); // flags and STOCKPIPE_* variables are named by loadConfig
   const ws = new Workspace(config.workspace, { threads: config.threads, memoryLimit: config.memory_limit });
   s.resource = { workspace: ws.root, memoryLimit: ws.memoryLimit, threads: ws.threads };
   await checkWorkspacePath(ws.root);

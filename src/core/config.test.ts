@@ -110,6 +110,11 @@ describe('secrets in config errors', () => {
     ['a bad token from the file', { serve: { api_token: `${TOKEN} ` } }, {}],
     ['the token from the env, an unknown key in the file', { serve: { bogus: 1 } }, { STOCKPIPE_API_TOKEN: TOKEN }],
     ['an SMTP password beside an unknown key', { alerts: { smtp: { host: 'h', from: 'a@b', to: ['c@d'], password: TOKEN, port2: 1 } } }, {}],
+    ['a webhook URL beside an unknown top-level key', { thredas: 2, alerts: { webhook_url: `https://hooks.example.com/${TOKEN}` } }, {}],
+    ['a webhook URL that is no URL', { alerts: { webhook_url: `not a url ${TOKEN}` } }, {}],
+    ['a webhook URL from the env that is no URL', {}, { STOCKPIPE_ALERT_WEBHOOK: `bad ${TOKEN}` }],
+    ['credentials inside another URL, beside an unknown key', { fetch: { kaggle_base_url: `https://user:${TOKEN}@kaggle.example.com`, bogus: 1 } }, {}],
+    ['credentials inside a URL of a section given as a string', { fetch: `https://user:${TOKEN}@kaggle.example.com` }, {}],
   ];
   it.each(cases)('%s', (_what, file, env) => {
     let err: unknown;
@@ -137,5 +142,24 @@ describe('the config file itself', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('which source a bad config value came from', () => {
+  const fail = (o: { file?: Record<string, unknown>; env?: Record<string, string>; flags?: Record<string, unknown> }): Error => {
+    try {
+      loadConfig({ file: o.file ?? {}, env: o.env ?? {}, flags: o.flags ?? {}, origin: 'my.json' });
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('no error');
+  };
+  it('names the flag, the variable or the file that set it (the one that won the merge)', () => {
+    expect(fail({ file: { monitor: { min_rows: 5 } }, flags: { threads: 'abc' } }).message).toMatch(/\[from a command-line flag\]$/);
+    expect(fail({ file: { monitor: { min_rows: 5 } }, env: { STOCKPIPE_THREADS: 'abc' } }).message).toMatch(/\[from the variable STOCKPIPE_THREADS\]$/);
+    expect(fail({ file: { threads: 'abc' } }).message).toMatch(/\[from my\.json\]$/);
+    expect(fail({ file: { features: { window: Number.POSITIVE_INFINITY } } }).message).toContain('(got Infinity: a number beyond ±1.8e308) [from my.json]');
+    const unknown = fail({ file: { monitors: { x: 1 } }, flags: { workspace: 'w' } });
+    expect(unknown.message).toBe('config: Unrecognized key: "monitors" [from my.json]'); // the flags' values are not quoted
   });
 });

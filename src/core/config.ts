@@ -191,12 +191,25 @@ export const ENV_KEYS: Record<string, string[]> = {
 };
 
 /** Config keys whose values are secrets: never quoted in an error message. */
-const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password', 'pipeline.redis_url']);
+// A webhook URL is a credential (whoever has it can post to the channel).
+const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password', 'pipeline.redis_url', 'alerts.webhook_url']);
 
-/** `got`, the value at `key`, with each secret inside it hidden (an error on a whole section must not quote its secret). */
+/** A URL's user and password (`https://user:key@host`) replaced: never quoted. */
+const withoutUserinfo = (text: string): string => text.replace(/(\/\/)[^/@\s]*@/g, '$1(credentials not shown)@');
+
+/** Every string inside `v` with its URL credentials hidden. */
+function withoutUserinfoDeep(v: unknown): unknown {
+  if (typeof v === 'string') return withoutUserinfo(v);
+  if (Array.isArray(v)) return v.map(withoutUserinfoDeep);
+  if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) (v as Input)[k] = withoutUserinfoDeep(x);
+  return v;
+}
+
+/** `got`, the value at `key`, with each secret inside it hidden (an error on a whole section must not quote its secret),
+ * and the credentials of any URL in it. */
 function withoutSecrets(got: unknown, key: string): unknown {
-  if (typeof got !== 'object' || got === null) return got;
-  const copy = structuredClone(got) as Input;
+  if (typeof got !== 'object' || got === null) return withoutUserinfoDeep(got);
+  const copy = withoutUserinfoDeep(structuredClone(got)) as Input;
   const prefix = key === '' ? '' : `${key}.`;
   for (const secret of SECRET_KEYS) {
     if (!secret.startsWith(prefix)) continue;
@@ -309,6 +322,24 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
   return i;
 }
 
+/** Which source set the config key at `path` (a flag, a STOCKPIPE_* variable, or the file) — the one that won the merge. */
+function setBy(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }, path: readonly string[]): string {
+  const has = (o: Input): boolean => {
+    let v: unknown = o;
+    for (const k of path) {
+      if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) return false;
+      v = (v as Input)[k];
+    }
+    return v !== undefined;
+  };
+  if (path.length > 0 && has(opts.flags)) return 'a command-line flag';
+  for (const [name, p] of Object.entries(ENV_KEYS)) {
+    const v = opts.env[name];
+    if (v !== undefined && v !== '' && p.join('.') === path.join('.')) return `the variable ${name}`;
+  }
+  return opts.origin;
+}
+
 /**
  * Merges file < env < flags and validates. `flags` uses config paths, e.g.
  * { workspace: 'x', fetch: { source: 'synthetic' } }; undefined values are ignored.
@@ -330,16 +361,20 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const key = issue.path.join('.');
-    const got = issue.path.reduce<unknown>((o, k) => (o as Input | undefined)?.[k as string], merged);
+    const path = issue.path.map(String);
+    const key = path.join('.');
+    const got = path.reduce<unknown>((o, k) => (o as Input | undefined)?.[k], merged);
+    const from = setBy(opts, issue.code === 'unrecognized_keys' ? [...path, String(issue.keys[0])] : path);
+    // JSON reads a number beyond the double range (1e400) as Infinity, which JSON.stringify writes as null.
+    const value = typeof got === 'number' && !Number.isFinite(got) ? `${got}: a number beyond ±1.8e308` : JSON.stringify(withoutSecrets(got, key));
     // --window has its own code (docs/errors.md), from the flag, STOCKPIPE_WINDOW or the file alike.
     if (key === 'features.window') {
-      throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${JSON.stringify(got)}) [from ${opts.origin}]`);
+      throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${value}) [from ${from}]`);
     }
-    // JSON reads a number beyond the double range (1e400) as Infinity, which JSON.stringify writes as null.
-    const shown = got === undefined ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : typeof got === 'number' && !Number.isFinite(got) ? ` (got ${got}: a number beyond ±1.8e308)` : ` (got ${JSON.stringify(withoutSecrets(got, key))})`;
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${opts.origin}]`, {
-      hint: key ? `Fix ${key} in the flag, STOCKPIPE_* variable or config file, or remove it to use the default.` : undefined,
+    // An unknown key is named by the message: the section around it is not quoted (it may hold secrets).
+    const shown = got === undefined || issue.code === 'unrecognized_keys' ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${value})`;
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${from}]`, {
+      hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? `Fix ${key} in ${from}, or remove it to use the default.` : undefined,
     });
   }
   return parsed.data;
