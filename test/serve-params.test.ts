@@ -316,6 +316,8 @@ const METHOD_CASES: [string, string, number, string | null][] = [
   ['HEAD', '/models/x/promote', 405, 'POST'],
   ['DELETE', '/nope', 404, null],
   ['OPTIONS', '*', 404, null],
+  // A GET route that found nothing (a static file not there) is a 404, not a 405 allowing GET.
+  ['GET', '/docs/static/nonexistent.js', 404, null],
 ];
 
 describe('methods', () => {

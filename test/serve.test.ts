@@ -142,6 +142,10 @@ describe('other routes', () => {
     for (const [path, methods] of Object.entries({ '/predict': ['get', 'post'], '/models': ['get'], '/health': ['get'], '/ready': ['get'], '/metrics': ['get'] })) {
       for (const m of methods) expect(doc.paths[path]?.[m], `${m} ${path}`).toBeDefined();
     }
+    // Every parameter has a schema object (a query schema without properties listed 'type' and 'additionalProperties' as parameters).
+    const params = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).flatMap(([m, o]) => ((o as { parameters?: { name: string; schema?: unknown }[] }).parameters ?? []).map((x) => ({ at: `${m} ${path} ${x.name}`, schema: x.schema }))));
+    expect(params.length).toBeGreaterThan(20);
+    expect(params.filter((x) => typeof x.schema !== 'object' || x.schema === null).map((x) => x.at)).toEqual([]);
     const docs = await a.inject('/docs/');
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toMatch(/swagger/i);

@@ -95,7 +95,8 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
   app.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     const allowed = opts.allowedMethods(path);
-    if (allowed) {
+    // A route that takes this method and still found nothing (a static file that is not there) is a 404.
+    if (allowed && !allowed.includes(req.method)) {
       void reply.header('allow', allowed.join(', '));
       return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${clip(path)} (allowed: ${allowed.join(', ')})`);
     }

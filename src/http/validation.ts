@@ -19,7 +19,7 @@ export const AJV_OPTIONS: NonNullable<FastifyServerOptions['ajv']> = {
 };
 
 /** The querystring schema of a route that takes no query parameter: any one is a 400. */
-export const NO_QUERY = { type: 'object', additionalProperties: false } as const;
+export const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const; // properties: {} (empty), or @fastify/swagger lists 'type' and 'additionalProperties' as parameters
 
 /** A `from`/`to` pair (already valid dates) in order, or SP_ERR_BAD_REQUEST. */
 export function checkDateRange(from: string | undefined, to: string | undefined): void {

@@ -46,7 +46,8 @@ describe('model tags', () => {
     expect(parseTag('stage=staging')).toEqual({ key: 'stage', value: 'staging' });
     expect(parseTag('note=a=b')).toEqual({ key: 'note', value: 'a=b' });
     expect(parseTagFilter('stage')).toEqual({ key: 'stage', value: null });
-    for (const bad of ['stage', '=x', '1a=x', 'a b=x', 'k=', `k=${'x'.repeat(257)}`, 'k=a\nb']) expect(codeOf(() => parseTag(bad)), bad).toBe('SP_ERR_TAG_INVALID');
+    for (const bad of ['stage', '=x', '1a=x', 'a b=x', 'k=', `k=${'x'.repeat(257)}`, 'k=a\nb', 'k=a\ud800b', 'k=a\udc00', 'k=\ud83d']) expect(codeOf(() => parseTag(bad)), bad).toBe('SP_ERR_TAG_INVALID');
+    expect(parseTag('k=ché😀')).toEqual({ key: 'k', value: 'ché😀' }); // a surrogate pair is one character
     expect(codeOf(() => parseTagFilter('bad key'))).toBe('SP_ERR_TAG_INVALID');
   });
 

@@ -33,6 +33,12 @@ function checkValue(what: string, text: string, value: string): void {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
     if (c < 0x20 || c === 0x7f) throw invalid(what, text, 'the value has a control character');
+    // A lone UTF-16 surrogate (\ud800 in JSON) would be stored as U+FFFD: found by no filter.
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const pair = c <= 0xdbff && i + 1 < value.length && value.charCodeAt(i + 1) >= 0xdc00 && value.charCodeAt(i + 1) <= 0xdfff;
+      if (!pair) throw invalid(what, text, 'the value has a lone UTF-16 surrogate (not a character)');
+      i++;
+    }
   }
 }
 
