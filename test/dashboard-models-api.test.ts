@@ -195,6 +195,11 @@ describe('model page routes', () => {
     expect(h.models.every((m) => typeof m.value === 'number')).toBe(true);
     expect((await get<{ models: { id: string }[] }>('/models/history?family=forecast')).models.map((m) => m.id)).toEqual([ids.forecast]);
     await get('/models/history?metric=DROP%20TABLE', 400);
+    // Only the family's test metrics (an unknown one answered every value null; 'constructor' lost the unit).
+    for (const bad of ['foo', 'constructor', 'skill_volume']) await get(`/models/history?metric=${bad}`, 400);
+    await get('/models/history?family=forecast&metric=rmse_log', 400);
+    const fc = await get<{ metric: string; unit: string; models: { value: number | null }[] }>('/models/history?family=forecast');
+    expect([fc.metric, fc.unit, typeof fc.models[0]!.value]).toEqual(['skill_volume', '1 − MAE/MAE_persistence', 'number']);
 
     const c = await get<{ champion: string; models: { id: string; metrics: Record<string, number | null> }[]; differing_params: string[] }>('/models/champion-compare');
     expect(c.champion).toBe(champion);

@@ -12,7 +12,7 @@ import { NO_QUERY } from '../http/validation.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { readFileOrNull, statOrNull } from '../core/fs.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
 import { CURVE_SLICE, curvesFromMetrics, parseTrainingLog } from '../ml/training-curve.js';
@@ -41,6 +41,12 @@ function runParams(reg: Registry, runId: string | null): Record<string, string |
   const rows = reg.all<{ key: string; value: string | null }>('read run params', 'SELECT key, value FROM params WHERE run_id = ? ORDER BY key', [runId]);
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
+
+/** The test metrics GET /models/history plots, per family, the default first. */
+const HISTORY_METRICS: Readonly<Record<'volume' | 'forecast', readonly string[]>> = {
+  volume: ['rmse_log', 'mae_log', 'r2_log', 'rmse', 'mae', 'r2'],
+  forecast: ['skill_volume', 'skill_volume_log', 'mae_volume', 'rmse_volume', 'mae_volume_log', 'rmse_volume_log', 'skill_adj_close', 'mae_adj_close', 'rmse_adj_close', 'skill_return', 'mae_return', 'rmse_return'],
+};
 
 const isForecast = (kind: string): boolean => kind === 'forecast';
 const family = (kind: string): 'volume' | 'forecast' => (isForecast(kind) ? 'forecast' : 'volume');
@@ -192,10 +198,15 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   app.get('/models/history', {
     schema: {
       summary: 'One test metric of every model of a family (volume or forecast) in registration order, with its backtest score and the family alias\'s moves (which model served when)',
-      querystring: { type: 'object', properties: { family: FAMILY, metric: { type: 'string', maxLength: 64, pattern: '^[a-z][a-z0-9_]{0,63}$', default: 'rmse_log' }, limit: { type: 'integer', minimum: 1, maximum: 2000, default: 500 } }, additionalProperties: false },
+      querystring: { type: 'object', properties: { family: FAMILY, metric: { type: 'string', maxLength: 64, pattern: '^[a-z][a-z0-9_]{0,63}$', description: `one of the family's test metrics: volume ${HISTORY_METRICS.volume.join(', ')} (default rmse_log); forecast ${HISTORY_METRICS.forecast.join(', ')} (default skill_volume)` }, limit: { type: 'integer', minimum: 1, maximum: 2000, default: 500 } }, additionalProperties: false },
     },
   }, (req: FastifyRequest) => {
-    const q = req.query as { family: 'volume' | 'forecast'; metric: string; limit: number };
+    const query = req.query as { family: 'volume' | 'forecast'; metric?: string; limit: number };
+    const known = HISTORY_METRICS[query.family];
+    const q = { ...query, metric: query.metric ?? known[0]! };
+    if (!known.includes(q.metric)) {
+      throw new StockpipeError('SP_ERR_BAD_REQUEST', `GET /models/history: metric '${clip(q.metric)}' is not a test metric of the ${q.family} family (${known.join(', ')})`, { hint: `Use one of ${known.join(', ')}${q.family === 'volume' ? ', or family=forecast for the day-ahead metrics' : ''}.` });
+    }
     const alias = familyAlias(q.family);
     return registry.read((reg) => {
       const kinds = q.family === 'forecast' ? ['forecast'] : ['gbdt', 'rf', 'polyreg', 'naive'];
@@ -206,7 +217,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
         const v = own[q.metric];
         return { id: m.id, kind: m.kind, created_at: m.created_at, value: typeof v === 'number' && Number.isFinite(v) ? v : null, backtest: m.test_slice?.selection?.metrics?.rmse_log ?? null, serving: m.id === holder };
       });
-      return { family: q.family, alias, metric: q.metric, unit: METRIC_UNITS[q.metric] ?? '', models, moves: reg.aliasHistory(alias) };
+      return { family: q.family, alias, metric: q.metric, unit: METRIC_UNITS[q.metric]!, models, moves: reg.aliasHistory(alias) };
     });
   });
 
