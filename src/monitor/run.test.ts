@@ -206,6 +206,20 @@ describe('monitor', () => {
     expect([retired.alerts.length, retired.checks.find((c) => c.model_id === 'm-bad' && c.metric === 'mape_adj_close')?.new, retired.retrain_needed]).toEqual([1, true, false]);
   });
 
+  it('the window is the last window_days trading days up to the newest scored day, not the last window_days scored days', async () => {
+    await writePrices(bars(SYMS, DATES, price));
+    for (const i of [5, 59]) SYMS.forEach((sym, s) => {
+      const a = price(s, i);
+      const prev = price(s, i - 1);
+      insertForecast('m-gap', sym, DATES[i]!, { adj: a.adj * (i === 5 ? 2 : 1.01), vol: a.vol, lastAdj: prev.adj, lastVol: prev.vol });
+    });
+    const r = await pass(cfg({ max_mape_adj_close: 0.5 }));
+    // The old day (100 % error), scored once, stays out of the recent window (it was in it, and alerted).
+    expect(r.models[0]!.window).toEqual({ from: DATES[59], to: DATES[59], days: 1 });
+    expect(r.models[0]!.mape_adj_close).toBeCloseTo(0.01, 9);
+    expect(r.alerts).toEqual([]);
+  });
+
   it("drift_reference 'training': the reference window ends where the forecast champion's training did", async () => {
     const syms = Array.from({ length: 40 }, (_, i) => `S${String(i).padStart(2, '0')}`);
     await writePrices(bars(syms, DATES, (s) => ({ adj: 50 + s, vol: 10_000 * (s + 1) ** 2 })));

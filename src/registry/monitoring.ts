@@ -2,6 +2,7 @@
  * Monitoring in the store (docs/data.md): reads the day-ahead `forecasts` (written by `forecast`) and
  * reads and upserts `monitor_points` (one value per model, day, symbol ('' = all) and metric; drift
  * points use model_id '' = the inputs, not a model). monitor/ decides what to compute. */
+import { previousTradingDay } from '../core/calendar.js';
 import type { Registry } from './store.js';
 
 /** model_id of drift points: they describe the inputs, not one model. */
@@ -126,8 +127,13 @@ export interface WindowStats {
 
 /** One model's all-symbol errors over its last `days` scored days. */
 export function modelWindow(reg: Registry, modelId: string, days: number, until?: string): WindowStats {
-  const dates = reg.all<{ date: string }>('read monitor window', `SELECT DISTINCT date FROM monitor_points WHERE model_id = ? AND symbol = '' AND metric = '${SCORED_MARKER}'
+  const scored = reg.all<{ date: string }>('read monitor window', `SELECT DISTINCT date FROM monitor_points WHERE model_id = ? AND symbol = '' AND metric = '${SCORED_MARKER}'
     AND (? IS NULL OR date <= ?) ORDER BY date DESC LIMIT ?`, [modelId, until ?? null, until ?? null, days]).map((r) => r.date);
+  // The last `days` trading days up to the newest scored day, not the last `days` scored days: an old
+  // day scored once (a backfill of 2010) must not stay in the "recent" window for years.
+  let first = scored[0];
+  for (let k = 1; k < days && first !== undefined; k++) first = previousTradingDay(first);
+  const dates = first === undefined ? [] : scored.filter((d) => d >= first!);
   const out: WindowStats = { from: dates[dates.length - 1] ?? null, to: dates[0] ?? null, days: dates.length, metrics: {} };
   if (dates.length === 0) return out;
   const rows = reg.all<{ metric: SeriesMetric; value: number; n: number }>('read monitor window', `SELECT metric, SUM(value * n) / SUM(n) AS value, SUM(n) AS n FROM monitor_points
