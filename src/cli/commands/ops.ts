@@ -54,7 +54,7 @@ export const monitor = defineCommand({
         .register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     })
     .strict(),
-  examples: ['stockpipe monitor', 'stockpipe monitor --model champion --json', 'stockpipe monitor --date 2024-07-03'],
+  examples: ['stockpipe monitor', 'stockpipe monitor --model forecast_champion --json', 'stockpipe monitor --date 2024-07-03'],
   run: async (o, ctx) => (await import('../monitor.js')).monitorCommand(ctx, { model: o.model, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), deliver: async (alerts) => (await import('../run.js')).deliverAlerts(ctx, alerts) }),
 });
 
