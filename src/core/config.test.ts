@@ -163,3 +163,13 @@ describe('which source a bad config value came from', () => {
     expect(unknown.message).toBe('config: Unrecognized key: "monitors" [from my.json]'); // the flags' values are not quoted
   });
 });
+
+describe('schedules are checked when the config is read', () => {
+  const load = (s: Record<string, unknown>) => () => loadConfig({ file: { schedules: [{ pipeline: 'daily', ...s }] }, env: {}, flags: {}, origin: 'c.json' });
+  it('refuses a bad cron expression, an unknown time zone and a date that never comes, naming the field', () => {
+    expect(load({ cron: '61 * * * *' })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/^schedules\.0\.cron: not a cron expression \(.*minute.*\)/) }));
+    expect(load({ cron: '30 18 * * 1-5', timezone: 'Mars/Olympus' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^schedules\.0\.timezone: not an IANA time zone/) }));
+    expect(load({ cron: '0 0 31 2 *' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^schedules\.0\.cron: never fires/) }));
+    expect(load({ cron: '30 18 * * 1-5', timezone: 'UTC' })().schedules).toHaveLength(1);
+  });
+});

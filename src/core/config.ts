@@ -4,6 +4,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { StockpipeError } from './errors.js';
 
@@ -135,7 +136,12 @@ export const ConfigSchema = z
             /** Skip days the NYSE is closed (weekends, holidays) and alert a missed trading day. */
             trading_days_only: z.boolean().default(true),
           })
-          .strict(),
+          .strict()
+          // Checked when the config is read, not first by the scheduler or GET /schedules.
+          .superRefine((v, ctx) => {
+            const problem = scheduleProblem(v.cron, v.timezone);
+            if (problem !== null) ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
+          }),
       )
       .default([]),
     monitor: MonitorConfigSchema.prefault({}),
@@ -171,6 +177,23 @@ export const ConfigSchema = z
 
 export type Config = z.infer<typeof ConfigSchema>;
 type Input = Record<string, unknown>;
+
+/** What is wrong with a schedule's time zone or cron expression (croner's 5 or 6 fields), or null;
+ * an expression that never fires (the 31st of February) is wrong too. */
+function scheduleProblem(cron: string, timezone: string): { field: 'cron' | 'timezone'; message: string } | null {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
+  } catch {
+    return { field: 'timezone', message: 'not an IANA time zone such as America/New_York' };
+  }
+  let next: Date | null;
+  try {
+    next = new Cron(cron, { timezone, paused: true }).nextRun();
+  } catch (err) {
+    return { field: 'cron', message: `not a cron expression (${(err as Error).message.split('. ')[0]!.replace(/\.$/, '')}); 5 or 6 fields, e.g. "30 18 * * 1-5"` };
+  }
+  return next === null ? { field: 'cron', message: 'never fires (no such date)' } : null;
+}
 
 /** STOCKPIPE_* variables and the config keys they set. */
 export const ENV_KEYS: Record<string, string[]> = {
