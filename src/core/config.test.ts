@@ -145,6 +145,19 @@ describe('the config file itself', () => {
   });
 });
 
+describe('a -c file that cannot be read', () => {
+  it('says why in words and hints at the path, not at a setting', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sp-config-'));
+    try {
+      expect(() => readConfigFile('nope.json', dir)).toThrow(expect.objectContaining({ message: `cannot read config file ${join(dir, 'nope.json')}: no such file`, hint: expect.stringContaining('-c/--config') }));
+      expect(() => readConfigFile('.', dir)).toThrow(expect.objectContaining({ message: expect.stringMatching(/: it is a folder$/) }));
+      expect(readConfigFile(undefined, dir)).toEqual({}); // no -c and no ./stockpipe.config.json: the defaults
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('which source a bad config value came from', () => {
   const fail = (o: { file?: Record<string, unknown>; env?: Record<string, string>; flags?: Record<string, unknown> }): Error => {
     try {

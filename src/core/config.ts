@@ -261,7 +261,9 @@ export function readConfigFile(path: string | undefined, cwd: string): Input {
     bytes = readAtMost(file, MAX_CONFIG_BYTES + 1);
   } catch (err) {
     if (path === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `cannot read config file ${file}: ${why}`, { cause: err, hint: `Check the path given to -c/--config (relative to ${cwd}), or leave -c out to use ./stockpipe.config.json when there is one and the defaults otherwise.` });
   }
   if (bytes.length > MAX_CONFIG_BYTES) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is larger than ${MAX_CONFIG_BYTES} bytes: not a config file`, { hint: FIX_FILE(file) });
   return parseConfigText(bytes, file);
