@@ -9,7 +9,14 @@ const added = (sig: NodeJS.Signals, before: readonly unknown[]): ((...a: unknown
   process.rawListeners(sig).filter((l) => !before.includes(l)) as ((...a: unknown[]) => void)[];
 
 describe('cancelOnSignals', () => {
-  it('aborts on SIGTERM and keeps listening for another; Ctrl-C once; dispose removes both', () => {
+  it('dispose removes both listeners when nothing was cancelled', () => {
+    const term = process.rawListeners('SIGTERM');
+    const int = process.rawListeners('SIGINT');
+    cancelOnSignals().dispose();
+    expect([added('SIGTERM', term).length, added('SIGINT', int).length]).toEqual([0, 0]);
+  });
+
+  it('aborts on SIGTERM and keeps listening for another, also after dispose (the process is ending); Ctrl-C once', () => {
     const term = process.rawListeners('SIGTERM');
     const int = process.rawListeners('SIGINT');
     const c = cancelOnSignals();
@@ -27,6 +34,7 @@ describe('cancelOnSignals', () => {
     } finally {
       c.dispose();
     }
-    expect([added('SIGTERM', term).length, added('SIGINT', int).length]).toEqual([0, 0]);
+    expect([added('SIGTERM', term).length, added('SIGINT', int).length]).toEqual([1, 0]);
+    for (const l of added('SIGTERM', term)) process.removeListener('SIGTERM', l); // this test's own process goes on
   });
 });

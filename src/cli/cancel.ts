@@ -1,7 +1,7 @@
 /** @module cli/cancel
  * How a long command (run, backfill) is cancelled: by the caller's AbortSignal when it gives one
  * (tests, the scheduler), else by Ctrl-C or SIGTERM (any number of them; a second Ctrl-C exits at once).
- * `dispose()` removes the process listeners. */
+ * `dispose()` removes the process listeners, but the SIGTERM one of a cancelled run: the process is ending. */
 
 export interface Cancellation {
   signal: AbortSignal;
@@ -22,7 +22,9 @@ export function cancelOnSignals(given?: AbortSignal): Cancellation {
     signal: abort.signal,
     dispose() {
       process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
+      // Once cancelled, a SIGTERM that comes while the process ends (writing its result, closing) is
+      // still the same cancellation, not Node's default death (the second cancel of a double click).
+      if (!abort.signal.aborted) process.removeListener('SIGTERM', onSignal);
     },
   };
 }
