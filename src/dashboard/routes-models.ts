@@ -17,7 +17,7 @@ import { readFileOrNull, statOrNull } from '../core/fs.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
 import { CURVE_SLICE, curvesFromMetrics, parseTrainingLog } from '../ml/training-curve.js';
 import { scorerFromJSON } from '../ml/volume-model.js';
-import { describeSelection } from '../registry/compare.js';
+import { describeSelection, isForecastMetric } from '../registry/compare.js';
 import { modelLineage } from '../registry/lineage.js';
 import { METRIC_UNITS, modelSummary } from '../registry/model-summary.js';
 import type { RegistryReader } from '../registry/reader.js';
@@ -42,11 +42,10 @@ function runParams(reg: Registry, runId: string | null): Record<string, string |
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
 
-/** The test metrics GET /models/history plots, per family, the default first. */
-const HISTORY_METRICS: Readonly<Record<'volume' | 'forecast', readonly string[]>> = {
-  volume: ['rmse_log', 'mae_log', 'r2_log', 'rmse', 'mae', 'r2'],
-  forecast: ['skill_volume', 'skill_volume_log', 'mae_volume', 'rmse_volume', 'mae_volume_log', 'rmse_volume_log', 'skill_adj_close', 'mae_adj_close', 'rmse_adj_close', 'skill_return', 'mae_return', 'rmse_return'],
-};
+/** The test metrics GET /models/history plots, per family (those with a unit, registry/model-summary), the default first. */
+const HISTORY_DEFAULT = { volume: 'rmse_log', forecast: 'skill_volume' } as const;
+const HISTORY_METRICS: Readonly<Record<'volume' | 'forecast', readonly string[]>> = Object.fromEntries((['volume', 'forecast'] as const).map((f) =>
+  [f, [HISTORY_DEFAULT[f], ...Object.keys(METRIC_UNITS).filter((k) => isForecastMetric(k) === (f === 'forecast') && k !== HISTORY_DEFAULT[f])]])) as Record<'volume' | 'forecast', string[]>;
 
 const isForecast = (kind: string): boolean => kind === 'forecast';
 const family = (kind: string): 'volume' | 'forecast' => (isForecast(kind) ? 'forecast' : 'volume');
@@ -198,7 +197,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   app.get('/models/history', {
     schema: {
       summary: 'One test metric of every model of a family (volume or forecast) in registration order, with its backtest score and the family alias\'s moves (which model served when)',
-      querystring: { type: 'object', properties: { family: FAMILY, metric: { type: 'string', maxLength: 64, pattern: '^[a-z][a-z0-9_]{0,63}$', description: `one of the family's test metrics: volume ${HISTORY_METRICS.volume.join(', ')} (default rmse_log); forecast ${HISTORY_METRICS.forecast.join(', ')} (default skill_volume)` }, limit: { type: 'integer', minimum: 1, maximum: 2000, default: 500 } }, additionalProperties: false },
+      querystring: { type: 'object', properties: { family: FAMILY, metric: { type: 'string', maxLength: 64, pattern: '^[a-z][a-z0-9_]{0,63}$', description: `one of the family's test metrics: volume ${HISTORY_METRICS.volume.join(', ')} (default ${HISTORY_DEFAULT.volume}); forecast ${HISTORY_METRICS.forecast.join(', ')} (default ${HISTORY_DEFAULT.forecast})` }, limit: { type: 'integer', minimum: 1, maximum: 2000, default: 500 } }, additionalProperties: false },
     },
   }, (req: FastifyRequest) => {
     const query = req.query as { family: 'volume' | 'forecast'; metric?: string; limit: number };

@@ -19,7 +19,9 @@ import { lineageCard, trainAndRegister, type TrainEnv } from './train-run.js';
 import { FORECAST_FEATURES, frameHash } from './forecast-dataset.js';
 import { defaultPromoteMetric } from '../registry/promote.js';
 
-export const FORECAST_ALIAS = 'forecast_champion';
+import { FORECAST_ALIAS } from '../registry/alias-kinds.js';
+
+export { FORECAST_ALIAS };
 
 /** `stockpipe train --task forecast --json` data: the training outcome's counts, split, test slice and metrics, plus the registration. */
 export interface TrainForecastData extends Pick<ForecastOutcome, 'rows_train' | 'rows_valid' | 'rows_test' | 'rows_skipped_gaps' | 'split' | 'test' | 'train_seconds' | 'best_iteration' | 'metrics' | 'protocol'> {

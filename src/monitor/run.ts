@@ -18,6 +18,7 @@ import {
   type ForecastRow, type MonitorPoint, type SeriesMetric,
 } from '../registry/monitoring.js';
 import type { Registry } from '../registry/store.js';
+import { FORECAST_ALIAS } from '../registry/alias-kinds.js';
 import { currentSnapshot } from '../registry/catalog.js';
 import { sourceOf, tableAt } from '../store/read.js';
 import { psi } from './psi.js';
@@ -99,8 +100,6 @@ export interface MonitorResult {
 }
 
 const key = (sym: number, day: number): number => sym * 65536 + day;
-/** The alias whose model the daily pipeline forecasts with and retrains. */
-const FORECAST_ALIAS = 'forecast_champion';
 
 /** Scores what matured since the last pass; returns the points written, and which models got new ones. */
 async function scoreMatured(o: MonitorOptions, prices: string): Promise<{ points: number; fresh: Map<string, number> }> {

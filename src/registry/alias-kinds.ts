@@ -11,8 +11,11 @@ import type { ModelKind } from './types.js';
 /** The two model families: a volume model answers /predict, a forecast model the day-ahead forecast. */
 export type KindFamily = 'volume' | 'forecast';
 
+/** The alias of the day-ahead model `stockpipe forecast` reads, the daily pipeline retrains and monitoring judges. */
+export const FORECAST_ALIAS = 'forecast_champion';
+
 /** Aliases whose family is fixed whatever their history. */
-export const FIXED_ALIAS_FAMILIES: Readonly<Record<string, KindFamily>> = { champion: 'volume', forecast_champion: 'forecast' };
+export const FIXED_ALIAS_FAMILIES: Readonly<Record<string, KindFamily>> = { champion: 'volume', [FORECAST_ALIAS]: 'forecast' };
 
 const FAMILY_KINDS: Record<KindFamily, string> = { volume: 'gbdt, rf, polyreg, naive', forecast: 'forecast' };
 

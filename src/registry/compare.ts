@@ -30,10 +30,13 @@ export function promotionDirection(metric: string): 'lower' | 'higher' {
   return d;
 }
 
+/** Whether `metric` is a day-ahead (forecast) model's: it names its target (volume, adj_close, return); a volume model's do not. */
+export const isForecastMetric = (metric: string): boolean => /(volume|adj_close|return)/.test(metric);
+
 /** SP_ERR_USAGE when `metric` is not one of `kind`'s (a day-ahead metric for a volume model, or the other way round). */
 export function checkMetricForKind(metric: string, kind: string): void {
   const forecast = kind === 'forecast';
-  const ofForecast = /(volume|adj_close|return)/.test(metric);
+  const ofForecast = isForecastMetric(metric);
   if (forecast === ofForecast) return;
   throw new StockpipeError('SP_ERR_USAGE', `cannot promote a ${forecast ? 'day-ahead (forecast)' : `${kind} volume`} model on '${metric}': it is a ${ofForecast ? 'day-ahead' : 'volume'} model's metric`, {
     hint: `Use one of: ${(forecast ? FORECAST_ORDER : ORDER).join(', ')} (or leave --metric out: ${forecast ? 'mae_volume' : 'rmse_log'}).`,

@@ -271,7 +271,6 @@ export function cacheStore(reg: Registry, entry: Omit<CacheEntry, 'created_at'>)
   [entry.task, entry.cache_key, entry.run_id, JSON.stringify(entry.outputs), entry.summary === null ? null : JSON.stringify(entry.summary), reg.timestamp()]);
 }
 
-/** The newest succeeded or cached summary of `task` in runs of `pipeline` (feeds --from slices). */
 /** The largest value of a string field of the succeeded results of `task` in runs of `pipeline` whose
  * summary's `flag` is true (e.g. the newest `data_date` of the retrains that happened), or null. */
 export function maxTaskSummaryField(reg: Registry, pipeline: string, task: string, field: string, flag: string): string | null {
@@ -281,6 +280,7 @@ export function maxTaskSummaryField(reg: Registry, pipeline: string, task: strin
   return r?.v ?? null;
 }
 
+/** The newest succeeded or cached summary of `task` in runs of `pipeline` (feeds --from slices). */
 export function latestTaskResult(reg: Registry, pipeline: string, task: string): TaskRunRecord | null {
   const r = reg.get<TaskRow>('read latest task result', `SELECT t.* FROM task_runs t JOIN runs r ON r.run_id = t.run_id
     WHERE r.kind = 'pipeline' AND r.name = ? AND t.task = ? AND t.status IN ('succeeded', 'cached')

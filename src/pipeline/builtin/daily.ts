@@ -24,7 +24,6 @@ export interface RetrainSummary {
   promotion?: unknown;
 }
 
-
 /** The newest day monitor judged (its models' windows and drift), YYYY-MM-DD, or null. */
 function monitoredUpTo(m: { models: { window: { to: string | null } }[]; drift: { to: string }[] }): string | null {
   const days = [...m.models.map((x) => x.window.to), ...m.drift.map((d) => d.to)].filter((d): d is string => typeof d === 'string');
