@@ -3,6 +3,8 @@
  * and a 5xx logged at error level with its cause. */
 import { Writable } from 'node:stream';
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -257,6 +259,25 @@ describe('POST /predict bodies', () => {
     expect(e.hint).not.toContain('{}');
   });
 
+  it('a refused JSON body says why: where it breaks, a compressed body, a prototype key', async () => {
+    const post = async (payload: string | Buffer, headers: Record<string, string> = {}): Promise<ErrorBody['error']> => {
+      const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json', ...headers }, payload });
+      expect(r.statusCode, r.body).toBe(400);
+      return (JSON.parse(r.body) as ErrorBody).error;
+    };
+    expect((await post('{"instances":[],}')).message).toBe('POST /predict: the body is not valid JSON (it breaks at character 16)');
+    expect((await post('{"instances":[}')).message).toBe('POST /predict: the body is not valid JSON (an unexpected "}")');
+    expect((await post('{"instances":[')).message).toBe('POST /predict: the body is not valid JSON (it ends too early)');
+    const gz = await post(gzipSync('{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":25}]}'), { 'content-encoding': 'gzip' });
+    expect(gz.message).toBe('POST /predict: the body is sent with Content-Encoding "gzip", which the server does not decode');
+    expect(gz.hint).toMatch(/uncompressed/);
+    for (const payload of ['{"__proto__":{"x":1},"instances":[]}', '{"constructor":{"prototype":{"x":1}},"instances":[]}']) {
+      const e = await post(payload);
+      expect(e.message).toMatch(/^POST \/predict: the body has a "__proto__" key or a "constructor" key holding "prototype", which is refused$/);
+      expect(e.message).not.toMatch(/not valid JSON/);
+    }
+  });
+
   it.each(['application/json; charset=latin1', 'APPLICATION/JSON', 'application/json; charset=utf-8'])('POST /predict with Content-Type %s is read as JSON (UTF-8)', async (type) => {
     const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': type }, payload: '{"instances":[{"vol_moving_avg":12345,"adj_close_rolling_med":25}]}' });
     expect(r.statusCode, r.body).toBe(200);
@@ -400,6 +421,35 @@ describe('a real listening server', () => {
     expect(status).toBe(414);
     expect((JSON.parse(body) as ErrorBody).error.code).toBe('SP_ERR_URI_TOO_LONG');
     expect(body).not.toContain('ZZZZ');
+  });
+});
+
+describe('a body cut short', () => {
+  it('is answered 408 SP_ERR_BAD_REQUEST once the request time runs out, not left waiting', async () => {
+    const holder = new ChampionHolder(ws, silentLog);
+    await holder.refresh();
+    const { app: a } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: ws, requestTimeout: { ms: 300, checkMs: 100 } });
+    try {
+      const address = await a.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = new URL(address);
+      const started = Date.now();
+      const answer = await new Promise<string>((res, rej) => {
+        const sock = connect(Number(port), '127.0.0.1', () => {
+          sock.write('POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"instances":[');
+        });
+        let got = '';
+        sock.on('data', (c: Buffer) => { got += c.toString(); });
+        sock.on('close', () => res(got));
+        sock.on('error', rej);
+        setTimeout(() => { sock.destroy(); res(got); }, 10_000).unref();
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer).toContain('"code":"SP_ERR_BAD_REQUEST"');
+      expect(answer).toContain('the request was not received in time');
+      expect(Date.now() - started).toBeLessThan(9_000);
+    } finally {
+      await a.close();
+    }
   });
 });
 

@@ -82,6 +82,42 @@ function valueAt(doc: unknown, pointer: string): unknown {
   return v;
 }
 
+/** Replaces Fastify's JSON body parser by the same parser (its `__proto__` and `constructor.prototype`
+ * refusal included) whose refusal says why: a compressed body (the server decodes no
+ * Content-Encoding), a forbidden key, or where the JSON breaks. Only a refused body takes the
+ * extra steps. */
+export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): void {
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, raw, done) => {
+    const body = String(raw); // parseAs 'string': a string already
+    void parse(req, body, (err, value) => {
+      if ((err as FastifyError | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') done(invalidJsonBody(req, body), undefined);
+      else done(err, value);
+    });
+  });
+}
+
+function invalidJsonBody(req: FastifyRequest, body: string): StockpipeError {
+  const where = `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
+  const encoding = String(req.headers['content-encoding'] ?? '').trim();
+  if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
+    return new StockpipeError('SP_ERR_BAD_REQUEST', `${where}: the body is sent with Content-Encoding ${JSON.stringify(clip(encoding))}, which the server does not decode`, { hint: 'Send the JSON body uncompressed, without a Content-Encoding header.' });
+  }
+  try {
+    JSON.parse(body);
+  } catch (e) {
+    // V8 words it three ways: "… at position N", "Unexpected token 'x', … is not valid JSON", "Unexpected end of JSON input".
+    const text = (e as Error).message;
+    const at = /position (\d+)/.exec(text)?.[1];
+    const token = /^Unexpected token '(.)'/u.exec(text)?.[1];
+    const place = at !== undefined ? ` (it breaks at character ${at})` : token !== undefined ? ` (an unexpected ${JSON.stringify(token)})` : /end of JSON input/.test(text) ? ' (it ends too early)' : '';
+    return new StockpipeError('SP_ERR_BAD_REQUEST', `${where}: the body is not valid JSON${place}`, { hint: 'Send one JSON object with `Content-Type: application/json`; see /docs for its fields.' });
+  }
+  // Valid JSON that Fastify refused: a prototype-poisoning key.
+  return new StockpipeError('SP_ERR_BAD_REQUEST', `${where}: the body has a "__proto__" key or a "constructor" key holding "prototype", which is refused`, { hint: 'Leave that key out: no route takes it (see /docs for the fields).' });
+}
+
 /** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405; route-table.ts). */
 /** `text` with the served workspace's absolute folder replaced by `<workspace>` (its files named
  * `<workspace>/models/<id>/model.json`, as the docs name them): the server's own paths stay its own. */
@@ -145,8 +181,8 @@ export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: 
 /** Fastify's maxParamLength (its default, set explicitly so messages can name it). */
 export const MAX_PARAM_LENGTH = 100;
 
-function rawError(code: ErrorCode, status: number, message: string): string {
-  const body = JSON.stringify(errorBody(code, message));
+function rawError(code: ErrorCode, status: number, message: string, hint?: string): string {
+  const body = JSON.stringify(errorBody(code, message, hint === undefined ? {} : { hint }));
   return `HTTP/1.1 ${status} ${status === 414 ? 'URI Too Long' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
@@ -155,7 +191,7 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   let text: string;
   if (err.code === 'HPE_HEADER_OVERFLOW') text = rawError('SP_ERR_URI_TOO_LONG', 414, 'the request line (path and query string) and headers are larger than 16 KiB');
-  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') text = rawError('SP_ERR_BAD_REQUEST', 408, 'the request was not received in time');
+  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') text = rawError('SP_ERR_BAD_REQUEST', 408, 'the request was not received in time (its headers and its whole body)', 'Send the whole request at once: a body shorter than its Content-Length is waited for until the time limit (docs/api.md).');
   else text = rawError('SP_ERR_BAD_REQUEST', 400, 'the request is not valid HTTP');
   if (socket.writable) socket.write(text);
   socket.destroy(err);

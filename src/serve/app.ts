@@ -26,12 +26,16 @@ import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
-import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH, sendError } from '../http/errors.js';
+import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, sendError } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
 export const MAX_BATCH = 10_000;
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+/** How long a client may take to send a whole request (headers and body): a body cut short is
+ * answered 408 after this, checked every `REQUEST_TIMEOUT_CHECK_MS` (Node's own interval). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_CHECK_MS = 30_000;
 
 export interface AppOptions {
   /** The served workspace (its memory limit bounds the dashboard's DuckDB reads). */
@@ -59,6 +63,8 @@ export interface AppOptions {
   metricsText?: () => Promise<string>;
   /** How the dashboard starts runs (a CLI child) and the config's schedules. */
   control?: ControlOptions;
+  /** The whole request's time limit and how often Node checks it (default REQUEST_TIMEOUT_MS; tests shorten both). */
+  requestTimeout?: { ms: number; checkMs: number };
 }
 
 /** The process behind a load-balanced port: its pid and node:cluster worker id (null: a single process). */
@@ -94,10 +100,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const metrics = opts.metrics ?? createApiMetrics();
   const app = Fastify({
     logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
+    // Node checks neither limit while headersTimeout (default 60 s) exceeds requestTimeout: both are set.
+    requestTimeout: opts.requestTimeout?.ms ?? REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: opts.requestTimeout?.ms ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: opts.requestTimeout?.checkMs ?? REQUEST_TIMEOUT_CHECK_MS },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,
   });
   // Bodies are JSON only: a text/plain body is refused for its content type, as any other non-JSON one.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app, BODY_LIMIT_BYTES);
   // All three before any route: they act when a route is added.
   const routes = collectRoutes(app);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
