@@ -108,6 +108,39 @@ describe('runs', () => {
   });
 });
 
+describe('run records read through the API', () => {
+  it('write the workspace folder as <workspace> in stored errors (runs, lineage), as error bodies do', async () => {
+    const own = await tempDir('dash-paths');
+    // A command run recorded by the CLI: its error names the features folder by its absolute path.
+    const failed = runCli(['train', '-w', own, '--json']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(`${own}/tables/features`);
+    const reg = openRegistry(own);
+    let pipelineRun = '';
+    let trainRun = '';
+    try {
+      pipelineRun = createPipelineRun(reg, { pipeline: 'daily', tasks: ['features'] });
+      updateTaskRun(reg, pipelineRun, 'features', { status: 'failed', error_code: 'SP_ERR_PRICES_MISSING', error: `no prices at ${own}/tables/prices` });
+      trainRun = reg.all<{ run_id: string }>('find', "SELECT run_id FROM runs WHERE kind = 'train'")[0]!.run_id;
+    } finally {
+      reg.close();
+    }
+    const holder = new ChampionHolder(own, silentLog);
+    await holder.refresh();
+    const { app } = await buildApp({ workspace: own, holder, accessLog: null, version: 'test', dashboardDir: join(own, 'no-dashboard') });
+    try {
+      const lineage = await app.inject(`/lineage/run/${trainRun}`);
+      expect(lineage.statusCode).toBe(200);
+      expect(lineage.body).toContain('<workspace>/tables/features');
+      const task = await app.inject(`/runs/${pipelineRun}`);
+      expect(task.body).toContain('no prices at <workspace>/tables/prices');
+      for (const r of [lineage, task, await app.inject('/runs')]) expect(r.body).not.toContain(own);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('models', () => {
   it('promotes only a better model unless forced, swaps the served model, and compares two versions', async () => {
     const { app, holder } = await start();

@@ -348,7 +348,9 @@ describe.skipIf(!have)('runsui', () => {
     await page.locator('input[name="log-q"]').fill('ATTEMPT');
     await page.locator('[data-action="search-log"]').click();
     await page.waitForSelector('[data-matches]');
-    const text = await readFile(logged.log_path!.startsWith('/') ? logged.log_path! : join(ws, logged.log_path!), 'utf8');
+    // The API writes the workspace folder as <workspace> (run records, as error bodies).
+    const logPath = logged.log_path!.replace(/^<workspace>\//, '');
+    const text = await readFile(logPath.startsWith('/') ? logPath : join(ws, logPath), 'utf8');
     const want = text.split('\n').filter((l) => l.toLowerCase().includes('attempt')).length;
     expect(want).toBeGreaterThan(0);
     expect(await page.locator('[data-matches]').getAttribute('data-matches')).toBe(String(want));

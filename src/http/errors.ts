@@ -118,6 +118,41 @@ function invalidJsonBody(req: FastifyRequest, body: string): StockpipeError {
   return new StockpipeError('SP_ERR_BAD_REQUEST', `${where}: the body has a "__proto__" key or a "constructor" key holding "prototype", which is refused`, { hint: 'Leave that key out: no route takes it (see /docs for the fields).' });
 }
 
+/** The route prefixes whose answers carry stored run records (their error texts, a study's trial
+ * errors): their strings are read with the workspace's absolute folder written `<workspace>`. */
+export const RUN_RECORD_ROUTES = ['/runs', '/backfills', '/lineage', '/studies'] as const;
+
+/** Every string in a JSON-bound value (plain objects and arrays) through withoutWorkspacePath; other
+ * objects (a Date) are kept. */
+function redactDeep(v: unknown, root: string): unknown {
+  if (typeof v === 'string') return withoutWorkspacePath(v, root);
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, root));
+  if (v !== null && typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, root)]));
+  }
+  return v;
+}
+
+/** Registers, on every route added after this call under one of RUN_RECORD_ROUTES (GET, answered as
+ * JSON), a preSerialization hook writing the workspace's absolute folder as `<workspace>`: a run
+ * recorded by the CLI keeps the paths its error named (`runs show` prints them to the machine's
+ * owner), and the API answers them as its error bodies do. Other routes carry no per-request work. */
+export function registerRunRecordRedaction(app: FastifyInstance, root: string): void {
+  if (root === '') return;
+  const hook = (_req: FastifyRequest, _reply: FastifyReply, payload: unknown, done: (err: Error | null, value: unknown) => void): void => {
+    done(null, redactDeep(payload, root));
+  };
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    // A task's log (its text, a search of it) is the file as written, as its download is.
+    if (!methods.includes('GET') || route.url.includes('/logs/') || !RUN_RECORD_ROUTES.some((p) => route.url === p || route.url.startsWith(`${p}/`))) return;
+    const existing = route.preSerialization === undefined ? [] : Array.isArray(route.preSerialization) ? route.preSerialization : [route.preSerialization];
+    route.preSerialization = [...existing, hook];
+  });
+}
+
 /** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405; route-table.ts). */
 /** `text` with the served workspace's absolute folder replaced by `<workspace>` (its files named
  * `<workspace>/models/<id>/model.json`, as the docs name them): the server's own paths stay its own. */

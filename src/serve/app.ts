@@ -26,7 +26,7 @@ import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
-import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, sendError } from '../http/errors.js';
+import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
@@ -108,8 +108,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // Bodies are JSON only: a text/plain body is refused for its content type, as any other non-JSON one.
   app.removeContentTypeParser('text/plain');
   installJsonBodyParser(app, BODY_LIMIT_BYTES);
-  // All three before any route: they act when a route is added.
+  // All four before any route: they act when a route is added.
   const routes = collectRoutes(app);
+  registerRunRecordRedaction(app, toWorkspace(opts.workspace).root);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
   registerParamValidation(app);
   const { holder } = opts;
