@@ -101,6 +101,16 @@ describe('GET /predict/interval', () => {
     const doc = JSON.parse((await a.inject('/openapi.json')).body) as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> };
     expect(doc.paths['/predict/interval']?.get?.parameters?.map((p) => p.name).sort()).toEqual(['adj_close_rolling_med', 'coverage', 'vol_moving_avg']);
   });
+
+  it('gives coverage as strictly between 0 and 1 in the OpenAPI document (the server refuses 0 and 1), in the query and in POST /predict\'s body', async () => {
+    const a = await app();
+    type Schema = { minimum?: number; maximum?: number; exclusiveMinimum?: boolean; exclusiveMaximum?: boolean };
+    const doc = JSON.parse((await a.inject('/openapi.json')).body) as { paths: Record<string, { get?: { parameters?: { name: string; schema: Schema }[] }; post?: { requestBody: { content: Record<string, { schema: { properties: Record<string, Schema> } }> } } }> };
+    const query = doc.paths['/predict/interval']?.get?.parameters?.find((p) => p.name === 'coverage')?.schema;
+    const body = doc.paths['/predict']?.post?.requestBody.content['application/json']?.schema.properties.coverage;
+    for (const s of [query, body]) expect(s).toMatchObject({ minimum: 0, maximum: 1, exclusiveMinimum: true, exclusiveMaximum: true });
+    for (const c of ['0', '1']) expect((await a.inject(`/predict/interval?${Q.replace(/&coverage=[^&]*/, '')}&coverage=${c}`)).statusCode).toBe(400);
+  });
 });
 
 describe('POST /predict with coverage', () => {

@@ -23,6 +23,30 @@ const INTERVAL_PARAMS = ['vol_moving_avg', 'adj_close_rolling_med', 'coverage'] 
  */
 export const coverageSchema = { type: 'number', minimum: 0, maximum: 1, description: 'the probability the interval should cover the actual volume, strictly between 0 and 1, e.g. 0.9' } as const;
 
+/** The OpenAPI document with every `coverage` (a query parameter or a body property bounded 0–1)
+ * marked exclusive at both ends (OpenAPI 3.0's `exclusiveMinimum: true`, which Ajv's draft-07 would
+ * read as a number): the server refuses 0 and 1 by hand (isCoverage), and the document says so. */
+export function markCoverageExclusive<T>(doc: T): T {
+  const mark = (schema: unknown): void => {
+    const o = schema as Record<string, unknown> | undefined;
+    if (o?.minimum !== 0 || o.maximum !== 1) return;
+    o.exclusiveMinimum = true;
+    o.exclusiveMaximum = true;
+  };
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x);
+    } else if (v !== null && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.name === 'coverage' && o.in === 'query') mark(o.schema);
+      if (o.properties !== null && typeof o.properties === 'object') mark((o.properties as Record<string, unknown>).coverage);
+      for (const x of Object.values(o)) walk(x);
+    }
+  };
+  walk(doc);
+  return doc;
+}
+
 /** The hint of a 400 on GET /predict/interval. */
 const INTERVAL_HINT = 'See /docs for the parameters; e.g. GET /predict/interval?vol_moving_avg=12345&adj_close_rolling_med=25&coverage=0.9 (coverage strictly between 0 and 1; 0.9 when left out).';
 
