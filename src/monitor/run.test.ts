@@ -178,6 +178,18 @@ describe('monitor', () => {
     // Nothing new to alert on, but the window is still past the threshold: a retrain is still needed.
     expect(again.drift.find((d) => d.column === 'log_volume')).toMatchObject({ status: 'exceeded', new: false });
     expect(again.retrain_needed).toBe(true);
+    // The same day measured against another reference window is a new measurement: it alerts once.
+    const otherRef = await pass(cfg({ max_psi: 0.25, window_days: 10, reference_days: 30 }));
+    const measured = otherRef.drift.find((d) => d.column === 'log_volume')!;
+    expect(measured.status).toBe('exceeded');
+    expect(measured.reference_from).not.toBe(shifted.drift.find((d) => d.column === 'log_volume')!.reference_from);
+    expect(otherRef.alerts.map((a) => [a.kind, a.details?.reference_from])).toEqual([['drift', measured.reference_from]]);
+    expect((await pass(cfg({ max_psi: 0.25, window_days: 10, reference_days: 30 }))).alerts).toEqual([]);
+    // A lower threshold that a column now passes alerts for it; the same threshold again does not.
+    const lower = await pass(cfg({ max_psi: 0.0001, window_days: 10, reference_days: 30 }));
+    expect(lower.alerts.map((a) => a.details?.column).sort()).toEqual(['log_volume', 'return_1d'].filter((c) => lower.drift.find((d) => d.column === c)?.status === 'exceeded'));
+    expect(lower.alerts.length).toBeGreaterThan(0);
+    expect((await pass(cfg({ max_psi: 0.0001, window_days: 10, reference_days: 30 }))).alerts).toEqual([]);
   });
 
   it("a second pass with nothing new still reports the champion's error past its threshold (no second alert); a replaced model's does not count", async () => {

@@ -12,7 +12,7 @@ import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
 import { readActuals, readDriftWindows } from '../db/monitor-reads.js';
-import { recordAlert, type AlertRecord } from '../registry/alerts.js';
+import { driftAlerted, recordAlert, type AlertRecord } from '../registry/alerts.js';
 import {
   driftSeries, forecastCounts, forecastsBetween, INPUTS_MODEL_ID, modelWindow, unscoredForecasts, upsertMonitorPoints,
   type ForecastRow, type MonitorPoint, type SeriesMetric,
@@ -65,7 +65,7 @@ export interface DriftResult {
   reference_from: string;
   reference_to: string;
   status: 'exceeded' | 'ok' | 'too_few_rows';
-  /** False when this window end was measured by an earlier run (no second alert). */
+  /** False when an earlier run measured this window end to the same value. */
   new: boolean;
 }
 
@@ -179,7 +179,7 @@ async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift:
     await bounded?.remove();
   }
   if (w === null) return { drift: [], points: 0 };
-  const before = new Set(driftSeries(o.reg, { date: w.recent.to }).map((d) => d.column));
+  const before = new Map(driftSeries(o.reg, { date: w.recent.to }).map((d) => [d.column, d.psi]));
   const drift: DriftResult[] = [];
   const points: MonitorPoint[] = [];
   const finite = (xs: Float64Array): number => xs.reduce((c, x) => c + (Number.isFinite(x) ? 1 : 0), 0);
@@ -189,7 +189,9 @@ async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift:
     const value = n > 0 && refN > 0 ? psi(reference, recent) : Number.NaN;
     const v = Number.isFinite(value) ? value : null;
     const status = n < t.min_rows || refN < t.min_rows || v === null ? 'too_few_rows' : v > t.max_psi ? 'exceeded' : 'ok';
-    drift.push({ column, psi: v, n, reference_n: refN, date: w.recent.to, from: w.recent.from, to: w.recent.to, reference_from: w.reference.from, reference_to: w.reference.to, status, new: !before.has(column) });
+    // New: not measured before, or measured to another value (another reference window, other rows).
+    const fresh = !before.has(column) || before.get(column) !== v;
+    drift.push({ column, psi: v, n, reference_n: refN, date: w.recent.to, from: w.recent.from, to: w.recent.to, reference_from: w.reference.from, reference_to: w.reference.to, status, new: fresh });
     points.push({ model_id: INPUTS_MODEL_ID, date: w.recent.to, symbol: '', metric: `psi:${column}`, value: v, n });
   }
   return { drift, points: upsertMonitorPoints(o.reg, points) };
@@ -234,11 +236,14 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
       details: { ...c },
     }));
   }
-  for (const d of drift.drift.filter((x) => x.status === 'exceeded' && x.new)) {
+  // A drift alert is recorded once per measurement: the same window against the same reference past
+  // the same threshold (a re-run, --force) alerts once; another reference or a lower threshold is news.
+  for (const d of drift.drift.filter((x) => x.status === 'exceeded')) {
+    if (driftAlerted(o.reg, { ...d, threshold: t.max_psi })) continue;
     alerts.push(recordAlert(o.reg, {
       kind: 'drift', severity: 'warning',
       message: `input drift: PSI of ${d.column} ${d.psi!.toFixed(3)} (${d.from}..${d.to} vs ${d.reference_from}..${d.reference_to}) exceeds ${t.max_psi}`,
-      details: { ...d },
+      details: { ...d, threshold: t.max_psi },
     }));
   }
   const matured = models.reduce((s, m) => s + m.matured, 0);

@@ -52,6 +52,15 @@ export function markAlertDelivered(reg: Registry, id: number, delivered: Record<
   reg.run('mark alert delivered', 'UPDATE alerts SET delivered = ? WHERE id = ?', [JSON.stringify(delivered), id]);
 }
 
+/** Whether a drift alert was already recorded for this measurement: the column's window ending on
+ * `date`, against the same reference window, past the same threshold (an alert recorded before the
+ * threshold was stored in its details counts as the same threshold). */
+export function driftAlerted(reg: Registry, m: { date: string; column: string; from: string; reference_from: string; reference_to: string; threshold: number }): boolean {
+  return reg.all('find drift alert', `SELECT 1 FROM alerts WHERE kind = 'drift' AND json_extract(details, '$.date') = @date AND json_extract(details, '$.column') = @column
+    AND json_extract(details, '$.from') = @from AND json_extract(details, '$.reference_from') = @reference_from AND json_extract(details, '$.reference_to') = @reference_to
+    AND coalesce(json_extract(details, '$.threshold'), @threshold) = @threshold LIMIT 1`, m).length > 0;
+}
+
 /** Alerts, newest first (paged; `since` = ISO time). */
 export function listAlerts(reg: Registry, opts: { since?: string; kind?: string; limit?: number; offset?: number } = {}): AlertRecord[] {
   return reg.all<Row>('list alerts', `SELECT * FROM alerts WHERE (@since IS NULL OR at >= @since) AND (@kind IS NULL OR kind = @kind)
