@@ -349,15 +349,7 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 
 /** Which source set the config key at `path` (a flag, a STOCKPIPE_* variable, or the file) — the one that won the merge. */
 function setBy(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }, path: readonly string[]): string {
-  const has = (o: Input): boolean => {
-    let v: unknown = o;
-    for (const k of path) {
-      if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) return false;
-      v = (v as Input)[k];
-    }
-    return v !== undefined;
-  };
-  if (path.length > 0 && has(opts.flags)) return 'a command-line flag';
+  if (path.length > 0 && isSet(opts.flags, path)) return 'a command-line flag';
   for (const [name, p] of Object.entries(ENV_KEYS)) {
     const v = opts.env[name];
     if (v !== undefined && v !== '' && p.join('.') === path.join('.')) return `the variable ${name}`;
@@ -382,27 +374,51 @@ export function loadConfig(opts: { file: Input; env: Readonly<Record<string, str
       else setPath(merged, [...prefix, k], v);
     }
   };
+  // A value the file or a variable sets that is wrong on its own (a type, a range, an unknown key or
+  // choice) is refused even when a flag overrides it, as a broken file would be on the next run
+  // without the flag. Whatever depends on other keys (a refinement, a key a flag supplies) is judged
+  // on the merged config only.
+  const base = ConfigSchema.safeParse(merged);
+  if (!base.success) {
+    const own = base.error.issues.find((i) => VALUE_ISSUES.has(i.code) && isSet(merged, i.code === 'unrecognized_keys' ? [...i.path.map(String), String(i.keys[0])] : i.path.map(String)));
+    if (own !== undefined) refuse(own, merged, { ...opts, flags: {} });
+  }
   apply(opts.flags, []);
   const parsed = ConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.map(String);
-    const key = path.join('.');
-    const got = path.reduce<unknown>((o, k) => (o as Input | undefined)?.[k], merged);
-    const from = setBy(opts, issue.code === 'unrecognized_keys' ? [...path, String(issue.keys[0])] : path);
-    // JSON reads a number beyond the double range (1e400) as Infinity, which JSON.stringify writes as null.
-    const value = typeof got === 'number' && !Number.isFinite(got) ? `${got}: a number beyond ±1.8e308` : JSON.stringify(withoutSecrets(got, key));
-    // --window has its own code (docs/errors.md), from the flag, STOCKPIPE_WINDOW or the file alike.
-    if (key === 'features.window') {
-      throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${value}) [from ${from}]`);
-    }
-    // An unknown key is named by the message: the section around it is not quoted (it may hold secrets).
-    const shown = got === undefined || issue.code === 'unrecognized_keys' ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${value})`;
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${from}]`, {
-      hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? `Fix ${key} in ${from}, or remove it to use the default.` : undefined,
-    });
-  }
+  if (!parsed.success) refuse(parsed.error.issues[0]!, merged, opts);
   return parsed.data;
+}
+
+/** Issue codes about a value on its own, not about how it goes with other keys. */
+const VALUE_ISSUES: ReadonlySet<string> = new Set(['invalid_type', 'too_big', 'too_small', 'invalid_format', 'not_multiple_of', 'unrecognized_keys', 'invalid_value']);
+
+/** Whether `path` holds a value in `o`. */
+function isSet(o: Input, path: readonly string[]): boolean {
+  let v: unknown = o;
+  for (const k of path) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, k)) return false;
+    v = (v as Input)[k];
+  }
+  return v !== undefined;
+}
+
+/** Throws the config error of one zod issue, naming the key, the value (unless a secret) and its source. */
+function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }): never {
+  const path = issue.path.map(String);
+  const key = path.join('.');
+  const got = path.reduce<unknown>((o, k) => (o as Input | undefined)?.[k], merged);
+  const from = setBy(opts, issue.code === 'unrecognized_keys' ? [...path, String(issue.keys[0])] : path);
+  // JSON reads a number beyond the double range (1e400) as Infinity, which JSON.stringify writes as null.
+  const value = typeof got === 'number' && !Number.isFinite(got) ? `${got}: a number beyond ±1.8e308` : JSON.stringify(withoutSecrets(got, key));
+  // --window has its own code (docs/errors.md), from the flag, STOCKPIPE_WINDOW or the file alike.
+  if (key === 'features.window') {
+    throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${value}) [from ${from}]`);
+  }
+  // An unknown key is named by the message: the section around it is not quoted (it may hold secrets).
+  const shown = got === undefined || issue.code === 'unrecognized_keys' ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${value})`;
+  throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${from}]`, {
+    hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? `Fix ${key} in ${from}, or remove it to use the default.` : undefined,
+  });
 }
 
 /**
