@@ -150,6 +150,12 @@ describe('model page routes', () => {
     const fromLog = parseTrainingLog(await readFile(join(ws, 'models', ids.gbdt2, 'training.log'), 'utf8'));
     expect(c.curves.map((x) => [x.key, x.steps, x.values])).toEqual(fromLog.map((x) => [x.key, x.steps, x.values]));
     expect(c.curves.map((x) => x.key)).toEqual(['fold1.valid_rmse_log', 'fold2.valid_rmse_log', 'fold3.valid_rmse_log', 'refit.train_loss']);
+    // A day-ahead model: each booster's curves under its own part (the volume booster's early-stopping
+    // curve too), in its own loss (the volume booster's default huber).
+    const fc = await get<{ source: string; curves: { key: string; metric: string; unit: string }[] }>(`/models/${ids.forecast}/curves?points=5000`);
+    expect(fc.source).toBe('registry');
+    expect(fc.curves.map((x) => [x.key, x.metric])).toEqual([['adj_close.train_loss', 'mse'], ['adj_close.valid_loss', 'mse'], ['volume.train_loss', 'huber'], ['volume.valid_loss', 'huber'], ['adj_close_refit.train_loss', 'mse'], ['volume_refit.train_loss', 'huber']]);
+    expect(fc.curves.find((x) => x.key === 'volume.valid_loss')?.unit).toBe('mean huber loss of the fitted target');
     const thin = await get<{ curves: { steps: number[]; total: number }[] }>(`/models/${ids.forecast}/curves?points=10`);
     expect(thin.curves.map((x) => x.steps.length <= 10 && x.steps.length === Math.min(10, x.total))).not.toContain(false);
     await get(`/models/${ids.gbdt}/curves?points=2`, 400);

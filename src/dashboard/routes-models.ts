@@ -15,7 +15,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clip, StockpipeError } from '../core/errors.js';
 import { readFileOrNull, statOrNull } from '../core/fs.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
-import { CURVE_SLICE, curvesFromMetrics, parseTrainingLog } from '../ml/training-curve.js';
+import { CURVE_SLICE, curveLosses, curvesFromMetrics, parseTrainingLog } from '../ml/training-curve.js';
 import { scorerFromJSON } from '../ml/volume-model.js';
 import { describeSelection, isForecastMetric } from '../registry/compare.js';
 import { modelLineage } from '../registry/lineage.js';
@@ -130,7 +130,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
   });
 
   app.get('/models/:id/curves', {
-    schema: { summary: 'A model\'s loss curves per tree (CV folds\' validation rmse_log, refit / holdout / day-ahead train and valid MSE), each cut to at most `points` points (first, last and minimum kept)', params: idParams, querystring: pointsQuery(400) },
+    schema: { summary: 'A model\'s loss curves per tree (CV folds\' validation rmse_log, refit / holdout / day-ahead train and valid loss: MSE, or the objective\'s loss), each cut to at most `points` points (first, last and minimum kept)', params: idParams, querystring: pointsQuery(400) },
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const { points } = req.query as { points: number };
@@ -140,12 +140,26 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
     });
     let curves = curvesFromMetrics(rows);
     let source = 'registry';
+    const log = await readFileOrNull(join(m.path, 'training.log'));
     if (curves.length === 0) {
-      const log = await readFileOrNull(join(m.path, 'training.log'));
       curves = log === null ? [] : parseTrainingLog(log);
       source = log === null ? 'none' : 'training.log';
+    } else if (log !== null) {
+      const fromLog = parseTrainingLog(log);
+      const stored = new Set(curves.map((c) => c.key));
+      if (fromLog.some((c) => !stored.has(c.key))) {
+        // A day-ahead model registered before its volume booster's section was read: its step
+        // metrics filed the volume curve under adj_close. Its log has each booster apart.
+        curves = fromLog;
+        source = 'training.log';
+      } else {
+        // Step metrics do not record the loss: a booster trained with huber (the day-ahead volume's default) says so in its log.
+        const losses = curveLosses(log);
+        curves = curves.map((c) => (c.metric === 'rmse_log' ? c : { ...c, metric: losses.get(c.part) ?? c.metric }));
+      }
     }
-    return { model_id: m.id, source, curves: curves.map((c) => ({ ...thinCurve(c, points), unit: c.metric === 'rmse_log' ? 'log1p(shares)' : 'mean squared error of the fitted target' })) };
+    const unitOf = (metric: string): string => (metric === 'rmse_log' ? 'log1p(shares)' : metric === 'mse' ? 'mean squared error of the fitted target' : `mean ${metric} loss of the fitted target`);
+    return { model_id: m.id, source, curves: curves.map((c) => ({ ...thinCurve(c, points), unit: unitOf(c.metric) })) };
   });
 
   app.get('/models/:id/importance', {

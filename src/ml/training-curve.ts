@@ -12,8 +12,9 @@ export interface CurveSeries {
   key: string;
   part: string;
   series: string;
-  /** The loss: `mse` (of the target the trees fit) or `rmse_log`. */
-  metric: 'mse' | 'rmse_log';
+  /** The loss: `mse` (of the target the trees fit, objective l2), `rmse_log` (a CV fold's), or
+   * the objective's own loss (`huber`, `poisson`, `tweedie`: training.log's section line says which). */
+  metric: string;
   steps: number[];
   values: number[];
 }
@@ -21,7 +22,11 @@ export interface CurveSeries {
 /** The slice under which curve points are logged in the registry's metrics table. */
 export const CURVE_SLICE = 'curve';
 
-const SECTION = /^# (?:(adj_close|volume)( refit)?: )?(?:gbdt|rf) on .*iteration train_loss(?: valid_loss)?/;
+// A booster's section line: `# gbdt on N rows, …`, `# adj_close: gbdt on N rows, …`, `# volume: gbdt, target …`
+// (its rows known after the fit), `# volume refit: gbdt on N rows …`.
+const SECTION = /^# (?:(adj_close|volume)( refit)?: )?(?:gbdt|rf)(?: on|,) .*iteration train_loss(?: valid_loss)?/;
+// The loss a section's values are: `(mean squared error on …)`, `(mean huber loss on …)`, or `objective huber`.
+const LOSS = /\(mean (?:squared error|(\w+) loss) on |objective (\w+)/;
 const FOLD = /^# fold (\d+) curve \(rmse_log after each tree\): (.*)$/;
 const REFIT = /^# refit: .*iteration train_loss/;
 const POINT = /^(\d+) (\S+)(?: (\S+))?$/;
@@ -38,6 +43,7 @@ export function parseTrainingLog(text: string): CurveSeries[] {
     c.values.push(value);
   };
   let part: string | null = null;
+  let loss = 'mse';
   for (const line of text.split('\n')) {
     const fold = FOLD.exec(line);
     if (fold) {
@@ -46,21 +52,38 @@ export function parseTrainingLog(text: string): CurveSeries[] {
     }
     if (REFIT.test(line)) {
       part = 'refit';
+      loss = lossOfLine(line);
       continue;
     }
     const sec = SECTION.exec(line);
     if (sec) {
       part = sec[1] === undefined ? 'train' : `${sec[1]}${sec[2] === undefined ? '' : '_refit'}`;
+      loss = lossOfLine(line);
       continue;
     }
     if (line.startsWith('#')) continue;
     const p = POINT.exec(line.trim());
     if (p === null || part === null) continue;
     const step = Number(p[1]);
-    if (p[2] !== '-') add(part, 'train_loss', 'mse', step, Number(p[2]));
-    if (p[3] !== undefined && p[3] !== '-') add(part, 'valid_loss', 'mse', step, Number(p[3]));
+    if (p[2] !== '-') add(part, 'train_loss', loss, step, Number(p[2]));
+    if (p[3] !== undefined && p[3] !== '-') add(part, 'valid_loss', loss, step, Number(p[3]));
   }
   return [...out.values()];
+}
+
+/** The loss of a section line: `mse` for l2 (or a line that does not say), else the objective's name. */
+function lossOfLine(line: string): string {
+  const m = LOSS.exec(line);
+  const objective = m?.[1] ?? m?.[2];
+  return objective === undefined || objective === 'l2' ? 'mse' : objective;
+}
+
+/** Each booster part's loss as training.log states it (`volume` → `huber`): curves read back from
+ * the registry's step metrics carry no loss, and take it from here. */
+export function curveLosses(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of parseTrainingLog(text)) if (c.metric !== 'rmse_log') out.set(c.part, c.metric);
+  return out;
 }
 
 /** The curves as registry step metrics (`curve.<part>.<series>`, slice `curve`). */

@@ -115,7 +115,7 @@ export async function fitTrees(kind: 'gbdt' | 'rf', ds: VolumeDataset, s: Slices
   const what = logLink
     ? `Volume, objective ${p.objective} (log link)${naive ? ', starting from log1p(vol_moving_avg)' : ''}`
     : residual ? 'log1p(Volume) - log1p(vol_moving_avg), i.e. boosting from the naive forecast' : target;
-  const lines = [`# ${kind} on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (${logLink ? `mean ${p.objective} loss on Volume / its mean` : 'mean squared error on the target'})`];
+  const lines = [`# ${kind} on ${s.train.length} rows, target ${what}; iteration train_loss valid_loss (${logLink ? `mean ${p.objective} loss on Volume / its mean` : kind === 'gbdt' && p.objective !== undefined && p.objective !== 'l2' ? `mean ${p.objective} loss on the target` : 'mean squared error on the target'})`];
   hooks.progress.start(`train ${kind}`, p.trees);
   const onIteration = (it: IterationInfo): void => {
     lines.push(`${it.iteration} ${f(it.train_loss)} ${f(it.valid_loss)}`);
