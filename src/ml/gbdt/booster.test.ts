@@ -114,6 +114,17 @@ describe('trainGbdt', () => {
     expect(await codeOf(trainGbdt(d, { ...d, columns: [d.columns[0]!] }))).toBe('SP_ERR_TRAIN_DATA');
   });
 
+  it('with one thread, an abort from a timer (as from a signal handler) stops it between trees, not after the last', async () => {
+    const train = synthetic(100_000, 4);
+    const ac = new AbortController();
+    let trees = 0;
+    setTimeout(() => ac.abort(), 100);
+    const p = trainGbdt(train, null, { num_trees: 2000, threads: 1, max_depth: 4, num_leaves: 16, early_stopping_rounds: 0 }, { signal: ac.signal, onIteration: (i) => { trees = i.iteration; } });
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(trees).toBeGreaterThan(0);
+    expect(trees).toBeLessThan(2000);
+  });
+
   it('aborts between trees (workers are closed) with the signal reason', async () => {
     const train = synthetic(150_000, 4);
     const ac = new AbortController();

@@ -11,7 +11,7 @@ import type { TreeModel, TreeArrays } from './model.js';
 import { getObjective } from './objectives/index.js';
 import type { BinTree } from './kernels.js';
 import type { BinnedMatrix } from './histogram.js';
-import { Engine } from './parallel.js';
+import { betweenTrees, Engine } from './parallel.js';
 import { resolveGbdtParams, storedParams, type GbdtParams } from './params.js';
 import { growTree } from './tree.js';
 import { growTreeLevels, levelSlots, useLevels } from './tree-levels.js';
@@ -156,7 +156,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
       rootHist = first.rootHist;
     } else initialLoss = engine.sum(await engine.run({ op: 'grad' })) / lossDiv;
     for (let t = 0; t < p.num_trees; t++) {
-      hooks.signal?.throwIfAborted();
+      await betweenTrees(hooks.signal);
       const { features, seed: bagSeed } = plan(t);
       let tree: BinTree;
       let trainLoss: number;

@@ -7,7 +7,7 @@ import { StockpipeError } from '../../core/errors.js';
 import { createRng, deriveSeed } from '../../core/rng.js';
 import { checkTrainSet, featureNames, fitEdges, binSet, toTreeArrays, valueBinCounts, type TrainHooks, type TrainSet } from './dataset.js';
 import type { TreeArrays, TreeModel } from './model.js';
-import { Engine } from './parallel.js';
+import { betweenTrees, Engine } from './parallel.js';
 import { resolveForestParams, storedParams, type ForestParams } from './params.js';
 import { growTree } from './tree.js';
 import { growTreeLevels, levelSlots, useLevels } from './tree-levels.js';
@@ -63,7 +63,7 @@ export async function trainForest(train: TrainSet, params: Partial<ForestParams>
   let rows = 0;
   try {
     for (let t = 0; t < p.num_trees; t++) {
-      hooks.signal?.throwIfAborted();
+      await betweenTrees(hooks.signal);
       const seed = deriveSeed(p.seed, 3_000_000 + t);
       const rng = createRng(deriveSeed(p.seed, 4_000_000 + t));
       let tree: BinTree;

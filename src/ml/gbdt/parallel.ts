@@ -284,3 +284,12 @@ export class Engine {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
+
+/** Between two trees: with a signal, lets the event loop turn once, then stops if it is aborted. With
+ * one thread the engine's work is synchronous and its awaits are microtasks, so nothing else would
+ * run — not a SIGINT or SIGTERM handler, not a timer — until training ends. One setImmediate a tree. */
+export async function betweenTrees(signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  signal.throwIfAborted();
+}
