@@ -294,11 +294,16 @@ function withOffset(r: GbdtResult, o: CvDataOptions): TreeModel {
   return r.model;
 }
 
+/** The pre-test rows the refit trains on: those dated from `trainFrom` and within the training window before `refDay`. */
+export function refitRows(ds: VolumeDataset, pretest: Int32Array, opts: Pick<RefitOptions, 'trainFrom' | 'trainWindowDays' | 'refDay'>): Int32Array {
+  const from = Math.max(opts.trainFrom ?? -Infinity, opts.trainWindowDays === undefined ? -Infinity : opts.refDay - opts.trainWindowDays);
+  return from === -Infinity ? pretest : rowsWhere(ds.day, pretest, (d) => d >= from);
+}
+
 /** The final fit on every pre-test row (dated from `trainFrom`), `opts.trees` trees, no early stopping. */
 export async function refit(ds: VolumeDataset, pretest: Int32Array, opts: RefitOptions): Promise<GbdtResult> {
   checkData(opts);
-  const from = Math.max(opts.trainFrom ?? -Infinity, opts.trainWindowDays === undefined ? -Infinity : opts.refDay - opts.trainWindowDays);
-  const rows = from === -Infinity ? pretest : rowsWhere(ds.day, pretest, (d) => d >= from);
+  const rows = refitRows(ds, pretest, opts);
   if (rows.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'no pre-test rows from the training-window start', { hint: 'Use an earlier training-window start.' });
   const r = await trainGbdt(fitSet(ds, rows, opts, opts.refDay, opts.params?.objective), null, engineParams(opts.params, opts.trees, 0, opts.threads), { signal: opts.signal, onIteration: (it) => opts.onIteration?.(-1, it.iteration) });
   withOffset(r, opts);

@@ -64,6 +64,8 @@ export interface CvChoice {
   selection: SelectionSlice;
   /** Out-of-fold residuals yLog − predLog (each fold's validation rows at its best iteration): the intervals' calibration. */
   oof: Float64Array;
+  /** The rows the refit trained on when not every pre-test row (a study's training window). */
+  rowsFit?: number;
 }
 
 /** gbdt under the cv protocol: CV over the pre-test folds, refit on every pre-test row. */

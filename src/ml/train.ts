@@ -95,6 +95,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   let report: ProtocolReport | null = null;
   let selection: SelectionSlice | null = null;
   let oofResiduals: Float64Array | null = null;
+  let rowsFit: number | undefined;
   // The polyreg baseline is fitted on the rows the protocol trains on: all pre-test rows under cv.
   const poly = polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, protocol === 'cv' ? pretestRows(s) : s.train));
   const folds = p.folds ?? DEFAULT_FOLDS;
@@ -105,6 +106,7 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   } else if (protocol === 'cv') {
     const c = p.fit === undefined ? await gbdtByCv(ds, s, { ...p, folds }, hooks) : await p.fit(ds, s, hooks);
     oofResiduals = c.oof;
+    rowsFit = c.rowsFit;
     scorer = c.fit.scorer;
     log = c.fit.log;
     best = c.fit.bestIteration;
@@ -151,8 +153,8 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
   return {
     kind: p.kind,
     scorer,
-    // Under cv the final model trains on every pre-test row; the folds are in `protocol`.
-    rows_train: protocol === 'cv' ? s.train.length + s.valid.length : s.train.length,
+    // Under cv the final model trains on every pre-test row (a study's training window: those in it); the folds are in `protocol`.
+    rows_train: protocol === 'cv' ? (rowsFit ?? s.train.length + s.valid.length) : s.train.length,
     rows_valid: protocol === 'cv' ? 0 : s.valid.length,
     rows_test: s.test.length,
     split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), valid_from: s.validFrom === null ? null : civilFromDays(s.validFrom), leaky: s.kind === 'random' },

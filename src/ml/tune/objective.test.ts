@@ -49,4 +49,26 @@ describe('the loss of a trial', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('a choice with a training window is refitted on the rows in it, and says how many (not every pre-test row)', async () => {
+    const long = syntheticVolumeData(4, 1200, 6);
+    const pre = preTestRows(long);
+    const dir = await mkdtemp(join(tmpdir(), 'sp-tune-window-'));
+    const reg = openRegistry(dir);
+    try {
+      createStudy(reg, { study_id: 'w', name: 'w', task: 'volume', metric: 'rmse_log', direction: 'minimize', seed: 3, space: {}, settings: { data: { test_from: pre.test_from, data_hash: pre.data_hash } }, folds: 2 });
+      startTrial(reg, { study_id: 'w', number: 0, rung: 0, budget: 10, params: { ...DEFAULT_TRIAL, window_years: 2 } });
+      completeTrial(reg, { study_id: 'w', number: 0, rung: 0 }, { fold_scores: [0.5, 0.5], fold_iterations: [5, 5], fold_trees: [5, 5], score: 0.5, best_iteration: 5, seconds: 1 });
+      const s = makeSlicesFromDays(long.day, pre.test_from);
+      const out = await refitChoice(studyChoice(reg, 'w'), 1)(long, s, { progress: silentProgress });
+      const pretest = s.train.length + s.valid.length;
+      const inWindow = [...s.train, ...s.valid].filter((i) => long.day[i]! >= s.testFrom! - Math.round(2 * 365.25)).length;
+      expect(inWindow).toBeLessThan(pretest);
+      expect(out.rowsFit).toBe(inWindow);
+      expect(out.report.label).toContain(`refit on the ${inWindow} of the ${pretest} pre-test rows in the study's training window`);
+    } finally {
+      reg.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -7,7 +7,7 @@
 import { StockpipeError } from '../../core/errors.js';
 import { civilFromDays } from '../../etl/csv-parse.js';
 import { bestOf } from './study.js';
-import { crossValidate, pretestRows, refit, timeSeriesFolds } from '../cv.js';
+import { crossValidate, pretestRows, refit, refitRows, timeSeriesFolds } from '../cv.js';
 import type { CvChoice, ProtocolReport } from '../train-protocol.js';
 import { preTestRows } from './data.js';
 import type { Registry } from '../../registry/store.js';
@@ -99,10 +99,12 @@ export function refitChoice(c: StudyChoice, threads: number) {
     } finally {
       hooks.progress.stop();
     }
+    const fitRows = refitRows(ds, pretest, { ...choices, refDay: s.testFrom! }).length;
+    const rowsText = fitRows === pretest.length ? `${pretest.length} pre-test rows` : `the ${fitRows} of the ${pretest.length} pre-test rows in the study's training window`;
     const lines = [
       `# study ${c.study_id} trial ${c.trial} (rung ${c.rung}): ${JSON.stringify(c.params)}`,
       `# cv_rmse_log ${cvScore.toPrecision(8)} over ${c.folds} folds (${same ? 'the study\'s evaluation: the same pre-test rows' : 'cross-validated again: the pre-test rows changed since the study'}); fold best ${iters.join(', ')}`,
-      `# refit: gbdt on the pre-test rows before ${civilFromDays(s.testFrom!)} with ${trees} trees, target log1p(Volume) - log1p(vol_moving_avg); iteration train_loss`,
+      `# refit: gbdt on ${rowsText} (before ${civilFromDays(s.testFrom!)}) with ${trees} trees, target log1p(Volume) - log1p(vol_moving_avg); iteration train_loss`,
     ];
     hooks.progress.start('refit gbdt', trees);
     let r;
@@ -118,9 +120,10 @@ export function refitChoice(c: StudyChoice, threads: number) {
         scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: trees,
         params: { target: 'log1p', boost_from: 'naive', ...r.model.params, protocol: 'cv', folds: c.folds, study_id: c.study_id, study_trial: c.trial, study_cv_score: cvScore, window_years: c.params.window_years, half_life_days: c.params.half_life_days, patience: c.params.patience },
       },
-      report: { name: 'cv', label: `cv (study ${c.study_id}, trial ${c.trial}): ${c.folds} folds in the pre-test dates, cv rmse_log ${cvScore.toFixed(4)}, refit on ${pretest.length} pre-test rows with ${trees} trees`, folds, cv_rmse_log: cvScore, trees },
+      report: { name: 'cv', label: `cv (study ${c.study_id}, trial ${c.trial}): ${c.folds} folds in the pre-test dates, cv rmse_log ${cvScore.toFixed(4)}, refit on ${rowsText} with ${trees} trees`, folds, cv_rmse_log: cvScore, trees },
       selection: { kind: 'cv', data_hash: ds.dataHash, windows: folds.map((f) => ({ from: f.valid_from, to: f.valid_to, rows: f.rows_valid })), metrics: { rmse_log: cvScore } },
       oof,
+      rowsFit: fitRows,
     };
   };
 }
