@@ -220,5 +220,11 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect(p.champion_value).not.toBe(first.json.data.metrics.gbdt.rmse_log); // measured on the new rows
     expect(p.candidate_value).toBe(second.json.data.cv_rmse_log); // the candidate's own CV score
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
+    // A metric its backtest did not record would score the refitted candidate on rows it was fitted on:
+    // refused, naming the metric it has, never decided in sample.
+    const mae = await sp(w, ['models', 'promote', second.json.data.model_id, '--metric', 'mae']);
+    expect(mae.code).toBe(1);
+    expect(mae.json.error?.code).toBe('SP_ERR_PROMOTE_REFUSED');
+    expect(mae.json.error?.message).toMatch(/backtest \(.*\) has no metric mae; it has rmse_log \(its refit has seen those rows, so it is not re-scored there: compare by rmse_log\)$/);
   }, 240_000);
 });

@@ -178,6 +178,9 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
   // was refitted on every pre-test row, those windows included, so re-scoring it there would be in-sample.
   // Only a candidate without one (registered before the protocol) is measured, with the holder.
   const keep = recorded !== null && typeof recorded.metrics[metric] === 'number';
+  // A recorded backtest without this metric: re-scoring the candidate would be in-sample too, so
+  // nothing is measured (promotion refuses, naming the metrics its backtest has).
+  if (recorded !== null && !keep) return undefined;
   const value = await score(holder);
   const candidateValue = keep ? null : await score(candidate);
   if (value === undefined || (!keep && candidateValue === undefined)) return undefined;

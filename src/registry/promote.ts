@@ -194,14 +194,18 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     const note = (why: string): string => `${why}; compared ${compared}`;
     let refusal: string;
     let comparable = false;
-    if (!same) {
+    const missing = (m: ModelVersion): string => {
+      const has = Object.keys(m.test_slice?.selection?.metrics ?? {}).filter((k) => metricDirection(k) !== null);
+      return has.length > 0
+        ? `${m.id}'s backtest (${describeSelection(m.test_slice?.selection)}) has no metric ${metric}; it has ${has.join(', ')}${m.id === cand.id ? ` (its refit has seen those rows, so it is not re-scored there: compare by ${has.join(' or ')})` : ''}`
+        : `${m.id} has no backtest ${metric} (${describeSelection(m.test_slice?.selection)}; a random split has none)`;
+    };
+    if (cs != null && cv === null) {
+      refusal = missing(cand);
+    } else if (!same) {
       refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and could not be re-scored; re-evaluate both to compare them`;
     } else if (cv === null || hv === null) {
-      const which = cv === null ? cand : holder;
-      const has = Object.keys(which.test_slice?.selection?.metrics ?? {}).filter((k) => metricDirection(k) !== null);
-      refusal = has.length > 0
-        ? `${which.id}'s backtest (${describeSelection(which.test_slice?.selection)}) has no metric ${metric}; it has ${has.join(', ')}`
-        : `${which.id} has no backtest ${metric} (${describeSelection(which.test_slice?.selection)}; a random split has none)`;
+      refusal = missing(cv === null ? cand : holder);
     } else if (isBetter(direction, cv, hv)) {
       return moved('promoted', `better: ${label}`, move(opts.trigger ?? 'auto', note('better')), decided);
     } else {
