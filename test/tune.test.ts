@@ -221,7 +221,12 @@ describe('stockpipe tune', () => {
     const study = sp(ws, ['studies', id]).json.data;
     expect(d.rows_valid).toBe(0);
     expect(d.split.test_from).toBe(study.study.settings.data.test_from);
-    expect(d.rows_train).toBe(study.study.settings.data.rows);
+    // Every pre-test row, or those in the choice's training window (the label says which).
+    if (study.best.params.window_years === null) expect(d.rows_train).toBe(study.study.settings.data.rows);
+    else {
+      expect(d.rows_train).toBeLessThan(study.study.settings.data.rows);
+      expect(d.protocol.label).toContain(`refit on the ${d.rows_train} of the ${study.study.settings.data.rows} pre-test rows in the study's training window`);
+    }
     expect(d.best_iteration).toBe(study.best.best_iteration);
     // The backtest promotion compares is the study's CV of the choice (the same pre-test rows).
     expect(d.selection).toMatchObject({ kind: 'cv', metrics: { rmse_log: study.best.score } });

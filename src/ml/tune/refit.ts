@@ -45,7 +45,7 @@ export interface StudyChoice {
 export function studyChoice(reg: Registry, idOrName: string, task: 'volume' | 'forecast' = 'volume'): StudyChoice {
   const s = getStudy(reg, idOrName);
   if (s.task !== task) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${s.study_id} tuned the ${s.task} model; train ${task === 'forecast' ? '--task forecast ' : ''}--params-from takes a ${task} study`, { hint: `Tune it with \`stockpipe tune --task ${task}\`.` });
-  const best = bestOf(studyTrials(reg, s.study_id), s.direction);
+  const best = bestOf(studyTrials(reg, s.study_id), s.direction, s.state === 'complete');
   if (best === null || best.best_iteration === null || best.score === null) {
     // A failed study (every evaluation failed) would fail the same way again when resumed.
     throw new StockpipeError('SP_ERR_STUDY_INCOMPLETE', `study ${s.study_id} (${s.state}) has no complete trial${s.state === 'failed' ? `: every evaluation failed (${s.error ?? 'see `stockpipe studies`'})` : ' yet'}`, {

@@ -7,7 +7,7 @@ import { openRegistry, type Registry } from '../../registry/store.js';
 import type { Evaluator } from './evaluate.js';
 import { rungPlan } from './halving.js';
 import { DEFAULT_SPACE, sampleTrials } from './space.js';
-import { runStudy } from './study.js';
+import { bestOf, runStudy } from './study.js';
 import { studyChoice } from './refit.js';
 import { StockpipeError } from '../../core/errors.js';
 
@@ -170,5 +170,23 @@ describe('runStudy (successive halving over the store)', () => {
     expect(completeTrial(reg, k1, r)).toBe(false);
     expect(studyTrial(reg, k1)).toMatchObject({ state: 'failed', score: null });
     expect(studyTrial(reg, { ...k, number: 7 })).toBeNull();
+  });
+});
+
+describe('the best evaluation', () => {
+  const row = (number: number, rung: number, score: number, state: TrialRecord['state'] = 'complete'): TrialRecord => ({
+    study_id: 's', number, rung, budget: 10 * 3 ** rung, params: {}, state, fold_scores: [score], fold_iterations: [1], fold_trees: [1], carried: 0, score, best_iteration: 1, seconds: 1, started_at: '', finished_at: '', error: null,
+  });
+  // Rung 0 whole (trial 3 best), rung 1 begun: trial 0 scored there, trials 3 and 1 still waiting.
+  const rows = [row(0, 0, 0.5791), row(1, 0, 0.59), row(2, 0, 0.60, 'pruned'), row(3, 0, 0.5780), row(0, 1, 0.5790)];
+
+  it('of a whole study is the best at its highest rung', () => {
+    expect(bestOf(rows, 'minimize', true)?.number).toBe(0);
+  });
+
+  it('of a study stopped mid-rung counts the complete rung below: a trial still waiting for the partial rung can be the best', () => {
+    expect(bestOf(rows, 'minimize', false)).toMatchObject({ number: 3, rung: 0, score: 0.578 });
+    // Trial 0 is taken at its higher evaluation when it is the best one.
+    expect(bestOf([...rows.slice(0, 4), row(0, 1, 0.57)], 'minimize', false)).toMatchObject({ number: 0, rung: 1 });
   });
 });

@@ -44,13 +44,22 @@ const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted 
 const key = (study: string, number: number, rung: number) => ({ study_id: study, number, rung });
 
 /** The chosen evaluation: the best complete one at the highest rung that has any. */
-export function bestOf(rows: readonly TrialRecord[], direction: 'minimize' | 'maximize'): TrialRecord | null {
+export function bestOf(rows: readonly TrialRecord[], direction: 'minimize' | 'maximize', whole = true): TrialRecord | null {
   const done = rows.filter((r) => (r.state === 'complete' || r.state === 'pruned') && r.score !== null);
   if (done.length === 0) return null;
   const top = Math.max(...done.map((r) => r.rung));
-  const at = done.filter((r) => r.rung === top);
-  const first = rank(at.map((r) => ({ number: r.number, score: r.score })), direction)[0]!;
-  return at.find((r) => r.number === first.number)!;
+  // A whole study: the best at the highest rung. One stopped or interrupted: its highest rung may be
+  // partial (trials kept for it still waiting), so the rung below — complete, since a rung starts
+  // only after the one below is decided — competes too, each trial at its higher evaluation there.
+  const floor = whole ? top : Math.max(0, top - 1);
+  const latest = new Map<number, TrialRecord>();
+  for (const r of done) {
+    if (r.rung < floor) continue;
+    const seen = latest.get(r.number);
+    if (seen === undefined || r.rung > seen.rung) latest.set(r.number, r);
+  }
+  const first = rank([...latest.values()].map((r) => ({ number: r.number, score: r.score })), direction)[0]!;
+  return latest.get(first.number)!;
 }
 
 /**
@@ -129,9 +138,11 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
     await Promise.all(o.lanes.map((e) => lane(e)));
     if (fatal !== null) throw fatal;
     const rows = studyTrials(reg, id);
-    setBestTrial(reg, id, bestOf(rows, direction)?.number ?? null);
-    if (isAborted(o.signal)) return { state: 'interrupted', evaluated, reused, best: bestOf(rows, direction) };
-    if (stopped) return { state: 'stopped', evaluated, reused, best: bestOf(rows, direction) };
+    // Stopped or interrupted, this rung may be partial (bestOf's `whole`).
+    const whole = !isAborted(o.signal) && !stopped;
+    setBestTrial(reg, id, bestOf(rows, direction, whole)?.number ?? null);
+    if (isAborted(o.signal)) return { state: 'interrupted', evaluated, reused, best: bestOf(rows, direction, false) };
+    if (stopped) return { state: 'stopped', evaluated, reused, best: bestOf(rows, direction, false) };
     const last = rung.rung === o.rungs.length - 1;
     if (last) break;
     const atRung = rows.filter((r) => r.rung === rung.rung && candidates.includes(r.number));

@@ -57,7 +57,7 @@ export function studyView(study: StudyRecord, rows: readonly TrialRecord[]): Stu
     // A trial stored before the loss was searched is l2.
     score_by_param[k] = rung0.map((r): [ParamValue, number] => [r.params[k] ?? (k === 'objective' ? 'l2' : null), r.score!]).sort((a, b) => byValue(a[0], b[0]) || a[1] - b[1]);
   }
-  const best = bestOf(rows, study.direction);
+  const best = bestOf(rows, study.direction, study.state === 'complete');
   return { study, trials, best, score_by_param, evaluations: [...rows] };
 }
 
