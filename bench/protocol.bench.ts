@@ -4,8 +4,8 @@
  * scikit-learn's HistGradientBoosting under the same protocol (../shared/reference/sklearn_protocol.py,
  * when Debian's python3-sklearn and that folder are present; skipped with the reason otherwise).
  * Per data set — the real Kaggle sample (../shared/data/kaggle-sample, when present) and a synthetic
- * folder (default 300 symbols × 8 years; `--symbols 8000 --years 20 --start 2000-01-03` is the full
- * dataset's 28.44M rows) — each as its own process, timed with its peak RSS:
+ * folder (default 300 symbols × 8 years; `--symbols 8000 --years 58 --start 1962-01-02` is shaped like
+ * the full dataset, ≈ 28M rows) — each as its own process, timed with its peak RSS:
  * `train --protocol holdout` (the earlier protocol), `train` (cv: trees by CV, refit on all pre-test
  * rows), `tune --trials N` + `train --params-from` (`--trials 0`: no study, the reference with 1
  * configuration only: for the largest data sets), and the reference with 1 and N configurations.
