@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tempWorkspace } from './helpers/workspace.js';
+import { RUN_KINDS } from '../src/registry/schema.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
@@ -98,6 +99,8 @@ describe('usage errors', () => {
     [['serve', '--port', '0x10'], 'SP_ERR_USAGE'],
     [['models', 'list', '--limit', 'x'], 'SP_ERR_USAGE'],
     [['runs', 'list', '--offset', '-'], 'SP_ERR_USAGE'],
+    [['runs', 'list', '--status', 'weird'], 'SP_ERR_USAGE'],
+    [['runs', 'list', '--kind', 'bogus'], 'SP_ERR_USAGE'],
     [['run', '--wait', 'abc'], 'SP_ERR_USAGE'],
     [['fetch', '--symbols', ','], 'SP_ERR_USAGE'],
     [['train', '--task', 'forecast', '--kind', 'rf'], 'SP_ERR_USAGE'],
@@ -138,5 +141,13 @@ describe('the built binary', () => {
     const r = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(version);
+  });
+});
+
+describe('runs list --kind', () => {
+  it('offers every kind a command records (RUN_KINDS is the list its choices come from)', () => {
+    const recorded = COMMANDS.flatMap((c) => (c.records === undefined ? [] : [c.records]));
+    expect(recorded.length).toBeGreaterThan(5);
+    for (const k of recorded) expect(RUN_KINDS as readonly string[], k).toContain(k);
   });
 });

@@ -73,6 +73,9 @@ describe('--window and other numbers at and beyond their domain', () => {
     // Numbers as text are decimal (z.coerce took '' as 0, '0x10' as 16, true as 1, [4] as 4).
     [{ threads: '' }, 'SP_ERR_CONFIG_INVALID'],
     [{ threads: '0x10' }, 'SP_ERR_CONFIG_INVALID'],
+    [{ threads: '1e1' }, 'SP_ERR_CONFIG_INVALID'], // plain digits, as command options (--trees 1e2 is a usage error)
+    [{ fetch: { symbols: '1e1' } }, 'SP_ERR_CONFIG_INVALID'],
+    [{ threads: 10 }, undefined],
     [{ threads: ' 4 ' }, undefined],
     [{ threads: true }, 'SP_ERR_CONFIG_INVALID'],
     [{ threads: null }, 'SP_ERR_CONFIG_INVALID'],

@@ -8,8 +8,10 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { StockpipeError } from './errors.js';
 
-/** Decimal text, as flags and STOCKPIPE_* variables give numbers: `12`, `-3`, `1.5`, `1e3`. */
-const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Decimal text, as flags and STOCKPIPE_* variables give numbers: `12`, `-3`, `1.5` — plain digits, as
+ * the command options take them (`1e3` is refused, as `--trees 1e2` is; a JSON number in the file may
+ * still be written 1e3). */
+const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 /**
  * A number: a JSON number, or decimal text (spaces around it allowed). Anything else stays as it is
  * and fails (z.coerce.number took '' and null as 0, true as 1, [4] as 4 and '0x10' as 16).

@@ -21,6 +21,8 @@ const V1_MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive'] as const;
 export const MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive', 'forecast'] as const;
 export const ALIAS_REASONS = ['auto', 'manual', 'forced'] as const;
 export const RUN_STATUSES = ['running', 'finished', 'failed', 'cancelled'] as const;
+/** The kinds of runs recorded: a pipeline run, and each writing command's (its CommandSpec `records`). */
+export const RUN_KINDS = ['pipeline', 'fetch', 'ingest', 'features', 'validate', 'export', 'vacuum', 'train', 'tune', 'evaluate', 'forecast', 'monitor', 'promote', 'tag'] as const;
 /** A pipeline run's status as read: a stored 'running' run whose recorded runner process is gone reads 'abandoned' (never stored). */
 export const PIPELINE_RUN_STATUSES = [...RUN_STATUSES, 'abandoned'] as const;
 /** A pipeline task's states (docs/pipelines.md); `retried` = an attempt failed and the next one is waiting. */

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { childGlobalArgs, type Inv } from '../globals.js';
 import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
+import { PIPELINE_RUN_STATUSES, RUN_KINDS } from '../../registry/schema.js';
 // Each command's module is imported when the command runs, so a process loads only its own command's code
 // (about 0.15 s less CPU at each start, measured; every pipeline task is such a start).
 
@@ -206,9 +207,9 @@ export const runsList = defineCommand({
       limit: whole().default(50).describe('at most N runs'),
       offset: whole().optional().describe('skip the newest N runs'),
       pipeline: z.string().optional().describe('only runs of this pipeline').register(cli, { arg: 'name' }),
-      status: z.string().optional().describe('only runs in this state (running, finished, failed, cancelled, abandoned: left running by a killed runner)'),
+      status: z.enum(PIPELINE_RUN_STATUSES).optional().describe('only runs in this state (abandoned: left running by a killed runner)'),
       backfill: z.string().optional().describe("only this backfill's runs").register(cli, { arg: 'id' }),
-      kind: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a run kind such as train, or all').optional().describe('runs of this kind (ingest, features, train, promote, …) or all, in the command-run shape (docs/cli.md)').register(cli, { arg: 'kind', defaultText: 'pipeline' }),
+      kind: z.enum([...RUN_KINDS, 'all']).optional().describe('runs of this kind, or all, in the command-run shape (docs/cli.md)').register(cli, { arg: 'kind', defaultText: 'pipeline' }),
       parent: z.string().optional().describe("only this run's child runs (a pipeline run's task commands)").register(cli, { arg: 'run-id' }),
     })
     .strict(),
