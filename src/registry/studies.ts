@@ -4,6 +4,7 @@
  * best iteration, time, state). Plain functions over a Registry; ml/tune decides what runs. */
 import { StockpipeError } from '../core/errors.js';
 import type { STUDY_STATES, TRIAL_STATES } from './schema-studies.js';
+import { abandonedRunIds, type RunnerGoneCheck } from './pipeline.js';
 import type { Registry } from './store.js';
 
 export type StudyState = (typeof STUDY_STATES)[number];
@@ -24,7 +25,9 @@ export interface StudyInput {
 }
 
 export interface StudyRecord extends StudyInput {
-  state: StudyState;
+  /** As stored, except 'abandoned': left 'running' by a tune session that is gone (killed), read so
+   * as a pipeline run is; `tune --resume` continues it. */
+  state: StudyState | 'abandoned';
   created_at: string;
   finished_at: string | null;
   best_trial: number | null;
@@ -78,7 +81,7 @@ export function createStudy(reg: Registry, s: StudyInput): StudyRecord {
 export function findStudy(reg: Registry, idOrName: string): StudyRecord | null {
   const r = reg.get<StudyRow>('read study', 'SELECT * FROM studies WHERE study_id = ?', [idOrName])
     ?? reg.get<StudyRow>('read study', 'SELECT * FROM studies WHERE name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1', [idOrName]);
-  return r === undefined ? null : toStudy(r);
+  return r === undefined ? null : readState(reg, toStudy(r));
 }
 
 /** Like findStudy; SP_ERR_STUDY_NOT_FOUND when none matches. */
@@ -89,8 +92,19 @@ export function getStudy(reg: Registry, idOrName: string): StudyRecord {
 }
 
 /** Studies, newest first. */
-export function listStudies(reg: Registry, opts: { limit?: number; offset?: number } = {}): StudyRecord[] {
-  return reg.all<StudyRow>('list studies', 'SELECT * FROM studies ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?', [opts.limit ?? 50, opts.offset ?? 0]).map(toStudy);
+export function listStudies(reg: Registry, opts: { limit?: number; offset?: number; gone?: RunnerGoneCheck } = {}): StudyRecord[] {
+  return reg.all<StudyRow>('list studies', 'SELECT * FROM studies ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?', [opts.limit ?? 50, opts.offset ?? 0]).map((r) => readState(reg, toStudy(r), opts.gone));
+}
+
+/** A stored 'running' study whose every tune session that worked on it (its runs of kind tune,
+ * by their `study_id` param) is gone reads 'abandoned'. No session recorded yet: as stored. */
+function readState(reg: Registry, s: StudyRecord, gone?: RunnerGoneCheck): StudyRecord {
+  if (s.state !== 'running') return s;
+  const sessions = reg.all<{ run_id: string }>('find study sessions', `SELECT r.run_id FROM runs r JOIN params p ON p.run_id = r.run_id AND p.key = 'study_id' AND p.value = ?
+    WHERE r.kind = 'tune' AND r.status = 'running'`, [s.study_id]);
+  if (sessions.length === 0) return s;
+  const abandoned = new Set(abandonedRunIds(reg, gone, true));
+  return sessions.every((r) => abandoned.has(r.run_id)) ? { ...s, state: 'abandoned' } : s;
 }
 
 /** Every row of a study (trial × rung), by number then rung. */

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { completeTrial, createStudy, failTrial, getStudy, startTrial, studyTrial, studyTrials, type TrialRecord } from '../../registry/studies.js';
+import { completeTrial, createStudy, failTrial, getStudy, listStudies, startTrial, studyTrial, studyTrials, type TrialRecord } from '../../registry/studies.js';
+import { hostname } from 'node:os';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import type { Evaluator } from './evaluate.js';
 import { rungPlan } from './halving.js';
@@ -188,5 +189,21 @@ describe('the best evaluation', () => {
     expect(bestOf(rows, 'minimize', false)).toMatchObject({ number: 3, rung: 0, score: 0.578 });
     // Trial 0 is taken at its higher evaluation when it is the best one.
     expect(bestOf([...rows.slice(0, 4), row(0, 1, 0.57)], 'minimize', false)).toMatchObject({ number: 0, rung: 1 });
+  });
+});
+
+describe('a study whose session was killed', () => {
+  it('reads abandoned (as a pipeline run does), not running for ever; a live session keeps it running', () => {
+    createStudy(reg, { study_id: 'k', name: 'k', task: 'volume', metric: 'rmse_log', direction: 'minimize', seed: 1, space: {}, settings: {}, folds: 2 });
+    expect(getStudy(reg, 'k').state).toBe('running'); // no session recorded yet
+    const killed = reg.startRun({ kind: 'tune', name: 'tune' });
+    reg.logParams(killed, { study_id: 'k', runner_pid: 2 ** 22 + 12345, runner_host: hostname(), runner_start: null });
+    expect(getStudy(reg, 'k').state).toBe('abandoned');
+    expect(listStudies(reg).find((s) => s.study_id === 'k')?.state).toBe('abandoned');
+    // A resumed session (this process, alive) on it: running again.
+    const live = reg.startRun({ kind: 'tune', name: 'tune --resume k' });
+    reg.logParams(live, { study_id: 'k', runner_pid: process.pid, runner_host: hostname(), runner_start: null });
+    expect(getStudy(reg, 'k').state).toBe('running');
+    expect(listStudies(reg, { gone: () => true }).find((s) => s.study_id === 'k')?.state).toBe('abandoned');
   });
 });
