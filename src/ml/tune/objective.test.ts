@@ -50,6 +50,22 @@ describe('the loss of a trial', () => {
     }
   }, 60_000);
 
+  it('on changed data, the study keeps its own score in the model\'s params; the new folds\' score is the protocol\'s', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sp-tune-changed-'));
+    const reg = openRegistry(dir);
+    try {
+      createStudy(reg, { study_id: 'c', name: 'c', task: 'volume', metric: 'rmse_log', direction: 'minimize', seed: 3, space: {}, settings: { data: { test_from: data.test_from, data_hash: 'rows-it-tuned-on-then' } }, folds: 2 });
+      startTrial(reg, { study_id: 'c', number: 0, rung: 0, budget: 10, params: { ...DEFAULT_TRIAL } });
+      completeTrial(reg, { study_id: 'c', number: 0, rung: 0 }, { fold_scores: [0.123, 0.123], fold_iterations: [5, 5], fold_trees: [5, 5], score: 0.123, best_iteration: 5, seconds: 1 });
+      const out = await refitChoice(studyChoice(reg, 'c'), 1)(ds, makeSlicesFromDays(ds.day, data.test_from), { progress: silentProgress });
+      expect(out.fit.params).toMatchObject({ study_cv_score: 0.123, study_same_data: false });
+      expect(out.report.cv_rmse_log).not.toBe(0.123);
+    } finally {
+      reg.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('a choice with a training window is refitted on the rows in it, and says how many (not every pre-test row)', async () => {
     const long = syntheticVolumeData(4, 1200, 6);
     const pre = preTestRows(long);

@@ -118,7 +118,7 @@ export function refitChoice(c: StudyChoice, threads: number) {
     return {
       fit: {
         scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: trees,
-        params: { target: 'log1p', boost_from: 'naive', ...r.model.params, protocol: 'cv', folds: c.folds, study_id: c.study_id, study_trial: c.trial, study_cv_score: cvScore, window_years: c.params.window_years, half_life_days: c.params.half_life_days, patience: c.params.patience },
+        params: { target: 'log1p', boost_from: 'naive', ...r.model.params, protocol: 'cv', folds: c.folds, study_id: c.study_id, study_trial: c.trial, study_cv_score: c.cv_score, study_same_data: same, window_years: c.params.window_years, half_life_days: c.params.half_life_days, patience: c.params.patience },
       },
       report: { name: 'cv', label: `cv (study ${c.study_id}, trial ${c.trial}): ${c.folds} folds in the pre-test dates, cv rmse_log ${cvScore.toFixed(4)}, refit on ${rowsText} with ${trees} trees`, folds, cv_rmse_log: cvScore, trees },
       selection: { kind: 'cv', data_hash: ds.dataHash, windows: folds.map((f) => ({ from: f.valid_from, to: f.valid_to, rows: f.rows_valid })), metrics: { rmse_log: cvScore } },
