@@ -222,6 +222,11 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect(p.promoted).toBe(p.candidate_value < p.champion_value);
     // A metric its backtest did not record would score the refitted candidate on rows it was fitted on:
     // refused, naming the metric it has, never decided in sample.
+    // evaluate says which features snapshot it scored, and that it is not the one the model was trained on.
+    const ev = await sp(w, ['evaluate', first.json.data.model_id]);
+    expect(ev.json.data.snapshot).toMatchObject({ trained_on: first.json.data.lineage.features_snapshot, read: second.json.data.lineage.features_snapshot, same: false });
+    const evHuman = await cli(['evaluate', first.json.data.model_id, '--as-of', String(first.json.data.lineage.features_snapshot), '-w', w]);
+    expect(evHuman.stdout).toContain(`features snapshot ${first.json.data.lineage.features_snapshot} (the one it was trained on)`);
     const mae = await sp(w, ['models', 'promote', second.json.data.model_id, '--metric', 'mae']);
     expect(mae.code).toBe(1);
     expect(mae.json.error?.code).toBe('SP_ERR_PROMOTE_REFUSED');

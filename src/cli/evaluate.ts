@@ -8,13 +8,22 @@ import { metricsTable } from './train.js';
 
 export type { EvaluateData, EvaluateForecastData };
 
+/** Which features snapshot was scored, and a warning when it is not the one the model was trained on. */
+function snapshotLine(data: EvaluateData | EvaluateForecastData): string {
+  const s = data.snapshot;
+  if (s.read === null) return '';
+  if (s.same !== false) return `  features snapshot ${s.read}${s.same === true ? ' (the one it was trained on)' : ''}`;
+  return `  features snapshot ${s.read}, not ${s.trained_on}, the one it was trained on: rows may have changed since, and the scores with them (\`--as-of ${s.trained_on}\` scores what it was trained and tested on)`;
+}
+
 export async function evaluateCommand(ctx: CommandContext, ref: string | undefined, asOf?: string): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {
   const data = await evaluateModel({ ws: ctx.ws }, ref, asOf);
   if (isForecastEvaluation(data)) {
     const human = [
       `${data.model_id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,
       forecastMetricsTable(data.metrics),
-    ].join('\n');
+      snapshotLine(data),
+    ].filter((l) => l !== '').join('\n');
     return { data, human };
   }
   const { slices } = data;
@@ -25,6 +34,7 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
     `  by asset: ${byAsset}`,
     `  by year: ${Object.entries(slices.by_year).map(([k, m]) => `${k} ${m.rmse_log.toFixed(4)}`).join(', ')} (rmse_log)`,
     `  by volume decile (rmse_log): ${slices.by_volume_decile.map((d) => d.rmse_log.toFixed(3)).join(' ')}`,
-  ].join('\n');
+    snapshotLine(data),
+  ].filter((l) => l !== '').join('\n');
   return { data, human };
 }

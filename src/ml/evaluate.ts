@@ -14,6 +14,7 @@ import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
+import { lineageParams } from '../registry/lineage-docs.js';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
 import { fitPolyreg } from './baselines.js';
 import { forecastFromJSON } from './forecast-model.js';
@@ -32,6 +33,8 @@ export interface EvaluateData {
   kind: string;
   split: { kind: string; test_from: string | null; leaky: boolean };
   test: { date_min: string; date_max: string; rows: number };
+  /** The features snapshot scored (`--as-of`, else the current one) and the one the model was trained on. */
+  snapshot: EvaluatedSnapshot;
   metrics: Record<string, RegressionMetrics>;
   /** Which registered model each tree-kind row of `metrics` is. */
   compared_models: Record<string, string>;
@@ -44,9 +47,24 @@ export interface EvaluateForecastData {
   kind: 'forecast';
   split: { kind: 'time'; test_from: string | null; leaky: false; on: 'target_day' };
   test: { date_min: string; date_max: string; rows: number };
+  snapshot: EvaluatedSnapshot;
   /** forecast (this model), persistence, vol_ma_20 → mae_/rmse_ of adj_close, return, volume, volume_log, skill_*. */
   metrics: Record<string, Record<string, number>>;
   seconds: number;
+}
+
+export interface EvaluatedSnapshot {
+  /** The features snapshot read. */
+  read: number | null;
+  /** The one the model was trained (and first tested) on; null when its run did not record it. */
+  trained_on: number | null;
+  /** Whether they are the same: when not, the test slice's rows may have changed since, and the scores with them. */
+  same: boolean | null;
+}
+
+function evaluatedSnapshot(reg: Registry, model: ModelVersion, read: number | null): EvaluatedSnapshot {
+  const trained = lineageParams(reg, model.run_id).features;
+  return { read, trained_on: trained, same: read === null || trained === null ? null : read === trained };
 }
 
 /** A day-ahead model re-scored on its own (target-day) test slice of the current features. */
@@ -66,7 +84,7 @@ async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVer
   reg.endRun(runId, 'finished');
   const data: EvaluateForecastData = {
     model_id: model.id, kind: 'forecast', split: { kind: 'time', test_from: recorded.split.test_from, leaky: false, on: 'target_day' },
-    test: scored.test, metrics: scored.metrics, seconds: Math.round(performance.now() - t0) / 1000,
+    test: scored.test, snapshot: evaluatedSnapshot(reg, model, frame.lineage?.features_snapshot ?? null), metrics: scored.metrics, seconds: Math.round(performance.now() - t0) / 1000,
   };
   return data;
 }
@@ -122,6 +140,7 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
       kind: model.kind,
       split: { kind: s.kind, test_from: s.testFrom === null ? null : civilFromDays(s.testFrom), leaky: s.kind === 'random' },
       test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length },
+      snapshot: evaluatedSnapshot(reg, model, ds.lineage?.features_snapshot ?? null),
       metrics,
       compared_models: compared,
       slices,
