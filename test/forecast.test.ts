@@ -126,6 +126,13 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     const list = (await sp(ws, ['models', 'list'])).json.data as { id: string; kind: string; aliases: string[] }[];
     expect(list.find((x) => x.id === train.model_id)).toMatchObject({ kind: 'forecast', aliases: ['forecast_champion'] });
     expect(list.some((x) => x.aliases.includes('champion'))).toBe(false);
+    // The human output shows a day-ahead model's own numbers (its volume skill), not empty volume-model columns.
+    const skill = train.metrics.forecast.skill_volume as number;
+    const human = await runCliAsync(['models', 'list', '-w', ws]);
+    expect(human.stdout.split('\n')[0]).toContain('SKILL_VOLUME');
+    expect(human.stdout.split('\n').find((l) => l.startsWith(train.model_id))).toContain(String(Number(skill.toPrecision(5))));
+    const show = await runCliAsync(['models', 'show', train.model_id, '-w', ws]);
+    expect(show.stdout).toContain('| forecast (this model) |');
   });
 
   it.sequential('evaluate re-scores the forecast model on its test slice: the same numbers as training, next to persistence', async () => {

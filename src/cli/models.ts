@@ -2,7 +2,8 @@
  * `stockpipe models list|show|promote|compare|at|history`: command bodies over registry/store.
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
 import { assertModelLoads } from '../ml/artifacts.js';
-import { promote } from '../registry/promote.js';
+import { defaultPromoteMetric, promote } from '../registry/promote.js';
+import { forecastMetricsTable } from '../ml/forecast-card.js';
 import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
 import { tagsOf, type Tags } from '../registry/tags.js';
@@ -60,8 +61,14 @@ export async function modelsListCommand(ctx: CommandContext, opts: { limit?: num
   });
   const data = models.map((m) => ({ id: m.id, kind: m.kind, created_at: m.created_at, aliases: m.aliases, metrics: m.metrics, data_hash: m.data_hash, run_id: m.run_id, tags: tags.get(m.id) ?? {} }));
   if (data.length === 0) return { data, human: `no model versions in ${file}; train one with \`stockpipe train\`` };
-  const rows = data.map((m) => [m.id, m.kind, m.created_at, m.aliases.join(',') || '-', ...SHOWN.slice(0, 3).map((k) => fmt(m.metrics[m.kind]?.[k])), Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' ')]);
-  return { data, human: table(['ID', 'KIND', 'CREATED', 'ALIASES', ...SHOWN.slice(0, 3).map((k) => k.toUpperCase()), 'TAGS'], rows, new Set([4, 5, 6])) };
+  // A day-ahead model has no rmse_log of volume: its column is its volume skill (1 − MAE / persistence's).
+  const forecasts = data.some((m) => m.kind === 'forecast');
+  const rows = data.map((m) => [
+    m.id, m.kind, m.created_at, m.aliases.join(',') || '-', ...SHOWN.slice(0, 3).map((k) => fmt(m.metrics[m.kind]?.[k])),
+    ...(forecasts ? [fmt(m.kind === 'forecast' ? m.metrics.forecast?.skill_volume : undefined)] : []), Object.entries(m.tags).map(([k, v]) => `${k}=${v}`).join(' '),
+  ]);
+  const headers = ['ID', 'KIND', 'CREATED', 'ALIASES', ...SHOWN.slice(0, 3).map((k) => k.toUpperCase()), ...(forecasts ? ['SKILL_VOLUME'] : []), 'TAGS'];
+  return { data, human: table(headers, rows, new Set(forecasts ? [4, 5, 6, 7] : [4, 5, 6])) };
 }
 
 /** `models show <id|alias>`: one model version (its folder must still hold model.json). */
@@ -79,7 +86,9 @@ export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string):
     `  trained on features snapshot ${lineage.features_snapshot ?? '-'} (prices snapshot ${lineage.prices_snapshot ?? '-'})`,
     `  test slice ${s === null ? 'not recorded' : `${s.date_min} .. ${s.date_max}, ${s.rows} rows, data ${s.data_hash}`}`,
     '',
-    table(['MODEL', ...SHOWN.map((k) => k.toUpperCase())], kinds.map((k) => [k === m.kind ? `${k} (this)` : k, ...SHOWN.map((x) => fmt(m.metrics[k]?.[x]))]), new Set([1, 2, 3, 4, 5, 6])),
+    m.kind === 'forecast'
+      ? forecastMetricsTable(m.metrics as Record<string, Record<string, number>>)
+      : table(['MODEL', ...SHOWN.map((k) => k.toUpperCase())], kinds.map((k) => [k === m.kind ? `${k} (this)` : k, ...SHOWN.map((x) => fmt(m.metrics[k]?.[x]))]), new Set([1, 2, 3, 4, 5, 6])),
   ];
   return { data: { ...m, lineage }, human: lines.join('\n') };
 }
@@ -116,11 +125,12 @@ export async function modelsCompareCommand(ctx: CommandContext, a: string, b: st
     const cmp = reg.compareModels(a, b);
     return { ...cmp, study: { a: modelStudy(reg, cmp.a.id), b: modelStudy(reg, cmp.b.id) } };
   });
+  const bm = defaultPromoteMetric(c.a.kind);
   const rows = c.differences.map((d) => [d.metric, fmt(d.a), fmt(d.b), d.diff === null ? '-' : `${d.diff > 0 ? '+' : ''}${fmt(d.diff)}`, d.better === 'a' ? c.a.id : d.better === 'b' ? c.b.id : (d.better ?? '-')]);
   const human = [
     table(['METRIC', `A ${c.a.id} (${c.a.kind})`, `B ${c.b.id} (${c.b.kind})`, 'B-A', 'BETTER'], rows, new Set([1, 2, 3])),
     c.same_test_slice ? '  same test slice: the metrics compare directly' : '  warning: different test slices; re-evaluate both on one slice before choosing',
-    `  backtest (what promotion compares, never the test slice): A ${fmt(c.backtest.a.metrics.rmse_log ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics.rmse_log ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`,
+    `  backtest (what promotion compares, never the test slice), ${bm}: A ${fmt(c.backtest.a.metrics[bm] ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics[bm] ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`,
     `  settings from a tuning study: A ${studyText(c.study.a)}; B ${studyText(c.study.b)}`,
   ];
   return { data: c, human: human.join('\n') };
