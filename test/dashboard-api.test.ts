@@ -171,6 +171,8 @@ describe('models', () => {
     expect([c.a.id, c.b.id]).toEqual(['poly-2', 'poly-3']);
     expect(c.differences.find((x) => x.metric === 'rmse_log')?.better).toBe('a');
     expect((await app.inject('/models/compare?a=poly-2')).statusCode).toBe(400);
+    // The same document as `models compare --json`, its study block included (no study here).
+    expect(json<{ study: unknown }>((await app.inject('/models/compare?a=poly-2&b=poly-3')).body).study).toEqual({ a: null, b: null });
     // Back to poly-1 for the other tests.
     await app.inject({ method: 'POST', url: '/models/poly-1/promote', payload: { force: true } });
     await app.close();

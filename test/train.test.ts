@@ -79,6 +79,9 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     const card = await readFile(join(d.path, 'card.md'), 'utf8');
     expect(card).toContain('## Evaluation protocol');
     expect(card).toMatch(/promotion compares: rmse_log .* CV folds' validation rows .*never the test slice/);
+    // Under cv there is no validation slice: the card says what the model was fitted on (it said "validation 0").
+    expect(card).toContain(`- split: time; fitted on ${d.rows_train} pre-test rows (the CV folds below validate inside them), test ${d.rows_test}`);
+    expect(card).not.toContain('validation 0');
     const h = await sp(ws, ['train', '--trees', '40', '--protocol', 'holdout']);
     expect(h.code, h.stderr).toBe(0);
     expect(h.json.data.protocol).toMatchObject({ name: 'holdout', cv_rmse_log: null, folds: [] });

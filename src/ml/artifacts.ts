@@ -92,7 +92,10 @@ export function renderCard(c: CardInput): string {
     `- kind: \`${c.kind}\` — predicts Volume from vol_moving_avg and adj_close_rolling_med`,
     `- created: ${c.createdAt}; training took ${c.seconds.toFixed(1)} s`,
     `- data: \`${c.dataPath}\` (hash \`${c.dataHash.slice(0, 16)}\`)`,
-    `- split: ${c.split.kind}${c.split.kind === 'random' ? ' (80/20, seed 42 — leaky across time, for comparison only)' : ''}; train ${c.split.train_rows} rows, validation ${c.split.valid_rows}, test ${c.split.test_rows}${c.split.test_from ? ` (test from ${c.split.test_from}, validation from ${c.split.valid_from})` : ''}`,
+    // Under cv the final model trains on every pre-test row (the folds validate inside them): no validation slice.
+    c.split.valid_rows === 0 && c.protocol !== undefined && c.protocol.folds.length > 0
+      ? `- split: ${c.split.kind}; fitted on ${c.split.train_rows} pre-test rows (the CV folds below validate inside them), test ${c.split.test_rows}${c.split.test_from ? ` (test from ${c.split.test_from})` : ''}`
+      : `- split: ${c.split.kind}${c.split.kind === 'random' ? ' (80/20, seed 42 — leaky across time, for comparison only)' : ''}; train ${c.split.train_rows} rows, validation ${c.split.valid_rows}, test ${c.split.test_rows}${c.split.test_from ? ` (test from ${c.split.test_from}, validation from ${c.split.valid_from})` : ''}`,
     '',
     ...protocolLines(c),
     '## Test metrics (next to the baselines)',

@@ -74,7 +74,7 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
   const params = gbdtParams(p);
   const boostFrom = p.boostFrom ?? 'naive';
   const objective = params.objective ?? 'l2';
-  const lines = [`# protocol cv: ${p.folds} expanding-window folds inside the pre-test dates (before ${civilFromDays(s.testFrom!)}), up to ${p.trees} trees, patience ${p.earlyStopping}, objective ${objective}${isLogLink(objective) ? ' on Volume (log link)' : ' on log1p(Volume)'}`];
+  const lines = [`# protocol cv: ${p.folds} expanding-window fold${p.folds === 1 ? '' : 's'} inside the pre-test dates (before ${civilFromDays(s.testFrom!)}), up to ${p.trees} trees, patience ${p.earlyStopping}, objective ${objective}${isLogLink(objective) ? ' on Volume (log link)' : ' on log1p(Volume)'}`];
   hooks.progress.start(`cv ${p.folds} folds`, p.folds * p.trees);
   let cv;
   try {
@@ -114,7 +114,7 @@ export async function gbdtByCv(ds: VolumeDataset, s: Slices, p: TreeTrainParams 
   }
   for (const it of r.log) lines.push(`${it.iteration} ${it.train_loss === null ? '-' : it.train_loss.toPrecision(8)}`);
   const folds = cv.folds.map(({ curve: _curve, ...rest }) => rest);
-  const label = `cv: ${cv.folds.length} folds in the pre-test dates${objective === 'l2' ? '' : `, objective ${objective}`}, cv rmse_log ${f4(cv.score)}, refit on ${pretest.length} pre-test rows with ${cv.iterations} trees (fold best ${cv.folds.map((f) => f.best_iter).join(', ')})`;
+  const label = `cv: ${cv.folds.length} fold${cv.folds.length === 1 ? '' : 's'} in the pre-test dates${objective === 'l2' ? '' : `, objective ${objective}`}, cv rmse_log ${f4(cv.score)}, refit on ${pretest.length} pre-test rows with ${cv.iterations} trees (fold best ${cv.folds.map((f) => f.best_iter).join(', ')})`;
   return {
     fit: { scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: cv.iterations, params: { target: targetName(p, 'gbdt'), boost_from: boostFrom, ...r.model.params, protocol: 'cv', folds: p.folds } },
     report: { name: 'cv', label, folds, cv_rmse_log: cv.score, trees: cv.iterations },
@@ -139,7 +139,7 @@ export function baselineByCv(kind: 'naive' | 'polyreg', ds: VolumeDataset, s: Sl
   const score = rows.reduce((a, f) => a + f.best_score, 0) / rows.length;
   return {
     scorer: scorerOn(pretest),
-    report: { name: 'cv', label: `cv: ${rows.length} folds in the pre-test dates, cv rmse_log ${f4(score)}${kind === 'polyreg' ? `, refit on ${pretest.length} pre-test rows` : ''}`, folds: rows, cv_rmse_log: score, trees: null },
+    report: { name: 'cv', label: `cv: ${rows.length} fold${rows.length === 1 ? '' : 's'} in the pre-test dates, cv rmse_log ${f4(score)}${kind === 'polyreg' ? `, refit on ${pretest.length} pre-test rows` : ''}`, folds: rows, cv_rmse_log: score, trees: null },
     selection: { kind: 'cv', data_hash: ds.dataHash, windows: rows.map((f) => ({ from: f.valid_from, to: f.valid_to, rows: f.rows_valid })), metrics: { rmse_log: score } },
   };
 }

@@ -11,6 +11,7 @@ import { openRegistry } from '../../registry/store.js';
 import { crossValidate } from '../cv.js';
 import { syntheticVolumeData } from '../test-volume-data.js';
 import { makeSlicesFromDays } from '../train.js';
+import { parseTrainingLog } from '../training-curve.js';
 import { preTestRows } from './data.js';
 import { pretestDataset, studyEvaluator } from './evaluator.js';
 import { studyChoice, refitChoice } from './refit.js';
@@ -59,6 +60,8 @@ describe('the loss of a trial', () => {
       completeTrial(reg, { study_id: 'c', number: 0, rung: 0 }, { fold_scores: [0.123, 0.123], fold_iterations: [5, 5], fold_trees: [5, 5], score: 0.123, best_iteration: 5, seconds: 1 });
       const out = await refitChoice(studyChoice(reg, 'c'), 1)(ds, makeSlicesFromDays(ds.day, data.test_from), { progress: silentProgress });
       expect(out.fit.params).toMatchObject({ study_cv_score: 0.123, study_same_data: false });
+      // Its training.log has the folds' curves (the model page's loss curves), as train's cv protocol writes them.
+      expect(parseTrainingLog(out.fit.log).map((c) => c.key)).toEqual(['fold1.valid_rmse_log', 'fold2.valid_rmse_log', 'refit.train_loss']);
       expect(out.report.cv_rmse_log).not.toBe(0.123);
     } finally {
       reg.close();

@@ -88,9 +88,12 @@ export function refitChoice(c: StudyChoice, threads: number) {
     // residuals calibrate the prediction intervals (ml/conformal); the scores are then the study's.
     hooks.progress.start(`cv of study ${c.study_id} trial ${c.trial}`, c.folds);
     let oof: Float64Array;
+    let curves: string[] = [];
     try {
       const cv = await crossValidate(ds, pretest, { ...choices, params, maxTrees: c.budget, patience: c.params.patience, folds: c.folds, threads, signal: hooks.signal, onFold: (f) => hooks.progress.update(f.index + 1) });
       oof = cv.oof.residual;
+      // Each fold's curve, as train's cv protocol logs it (the dashboard's loss curves read them).
+      curves = cv.folds.map((f) => `# fold ${f.index + 1} curve (rmse_log after each tree): ${f.curve.map((x) => x.toPrecision(6)).join(' ')}`);
       if (!same) {
         ({ score: cvScore, iterations: trees } = cv);
         scores = cv.folds.map((f) => f.best_score);
@@ -103,7 +106,8 @@ export function refitChoice(c: StudyChoice, threads: number) {
     const rowsText = fitRows === pretest.length ? `${pretest.length} pre-test rows` : `the ${fitRows} of the ${pretest.length} pre-test rows in the study's training window`;
     const lines = [
       `# study ${c.study_id} trial ${c.trial} (rung ${c.rung}): ${JSON.stringify(c.params)}`,
-      `# cv_rmse_log ${cvScore.toPrecision(8)} over ${c.folds} folds (${same ? 'the study\'s evaluation: the same pre-test rows' : 'cross-validated again: the pre-test rows changed since the study'}); fold best ${iters.join(', ')}`,
+      ...curves,
+      `# cv_rmse_log ${cvScore.toPrecision(8)} over ${c.folds} fold${c.folds === 1 ? '' : 's'} (${same ? 'the study\'s evaluation: the same pre-test rows' : 'cross-validated again: the pre-test rows changed since the study'}); fold best ${iters.join(', ')}`,
       `# refit: gbdt on ${rowsText} (before ${civilFromDays(s.testFrom!)}) with ${trees} trees, target log1p(Volume) - log1p(vol_moving_avg); iteration train_loss`,
     ];
     hooks.progress.start('refit gbdt', trees);
@@ -120,7 +124,7 @@ export function refitChoice(c: StudyChoice, threads: number) {
         scorer: scorerForTrees(r.model), log: `${lines.join('\n')}\n`, bestIteration: trees,
         params: { target: 'log1p', boost_from: 'naive', ...r.model.params, protocol: 'cv', folds: c.folds, study_id: c.study_id, study_trial: c.trial, study_cv_score: c.cv_score, study_same_data: same, window_years: c.params.window_years, half_life_days: c.params.half_life_days, patience: c.params.patience },
       },
-      report: { name: 'cv', label: `cv (study ${c.study_id}, trial ${c.trial}): ${c.folds} folds in the pre-test dates, cv rmse_log ${cvScore.toFixed(4)}, refit on ${rowsText} with ${trees} trees`, folds, cv_rmse_log: cvScore, trees },
+      report: { name: 'cv', label: `cv (study ${c.study_id}, trial ${c.trial}): ${c.folds} fold${c.folds === 1 ? '' : 's'} in the pre-test dates, cv rmse_log ${cvScore.toFixed(4)}, refit on ${rowsText} with ${trees} trees`, folds, cv_rmse_log: cvScore, trees },
       selection: { kind: 'cv', data_hash: ds.dataHash, windows: folds.map((f) => ({ from: f.valid_from, to: f.valid_to, rows: f.rows_valid })), metrics: { rmse_log: cvScore } },
       oof,
       rowsFit: fitRows,
