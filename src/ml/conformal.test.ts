@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
-import { calibrateConformal, conformalFromJSON, conformalQuantile, conformalRank, conformalToJSON, coverageReport, intervalAround, maxCoverage } from './conformal.js';
+import { calibrateConformal, conformalFromJSON, conformalQuantile, conformalRank, conformalToJSON, coverageReport, intervalAround, maxCoverage, TAIL_COVERAGES } from './conformal.js';
 
 /** log1p(volume) = 12 + 1.5·x + 0.6·t(5) noise; the model knows the mean but slightly biased (+0.05). */
 function synthetic(n: number, seed: number): { y: Float64Array; pred: Float64Array } {
@@ -62,12 +62,13 @@ describe('split-conformal intervals', () => {
     expect(Math.abs(covered / trials - 0.9)).toBeLessThan(0.01);
   });
 
-  it('stores at most MAX_STORED order statistics and stays conservative', () => {
+  it('stores at most MAX_STORED order statistics (and the tail coverages\' ranks) and stays conservative', () => {
     const rng = createRng(3);
     const n = 100_000;
     const yLog = Float64Array.from({ length: n }, () => rng.normal());
     const c = calibrateConformal(yLog, new Float64Array(n), 'big');
-    expect(c.scores.length).toBe(1000);
+    expect(c.scores.length).toBeGreaterThanOrEqual(1000);
+    expect(c.scores.length).toBeLessThanOrEqual(1000 + TAIL_COVERAGES.length);
     expect(c.ranks[c.ranks.length - 1]).toBe(n);
     const sorted = Float64Array.from(yLog, Math.abs).sort();
     for (const cov of [0.5, 0.8, 0.9, 0.95, 0.99]) {
@@ -76,6 +77,15 @@ describe('split-conformal intervals', () => {
       expect(q).toBeGreaterThanOrEqual(sorted[k - 1]!);
       expect(q).toBeLessThanOrEqual(sorted[Math.min(n, k + n / 1000) - 1]!);
     }
+    // The tail is exact at its coverages (evenly spaced ranks alone answered 0.999 with the largest
+    // residual), and between them at most one of their steps more conservative.
+    for (const cov of [0.995, 0.999, 0.9995, 0.9999, 0.99999]) expect(conformalQuantile(c, cov)).toBe(sorted[conformalRank(n, cov) - 1]);
+    expect(conformalQuantile(c, 0.999)).toBeLessThan(sorted[n - 1]!);
+    const between = conformalQuantile(c, 0.99935)!;
+    expect(between).toBeGreaterThanOrEqual(sorted[conformalRank(n, 0.99935) - 1]!);
+    expect(between).toBeLessThanOrEqual(sorted[conformalRank(n, 0.9994) - 1]!);
+    // A file with them reads back.
+    expect(conformalFromJSON(conformalToJSON(c), 'intervals.json')).toEqual(c);
   });
 
   it('intervals are expm1(log1p(pred) ± q), clipped at 0', () => {

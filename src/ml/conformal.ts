@@ -6,15 +6,21 @@
  * k = ⌈(n + 1)·c⌉ (the finite-sample correction: if the calibration and new rows are
  * exchangeable, P(new row covered) = k/(n + 1) ≥ c). k > n (c > n/(n + 1)) has no finite q.
  * Stored: the sorted scores when n ≤ MAX_STORED, else the order statistics at MAX_STORED evenly
- * spaced ranks, with their ranks; q is the stored score of the smallest stored rank ≥ k, so a
- * stored calibration is never less conservative than the full one (at most n/MAX_STORED ranks
- * more). Pure: no files (intervals.json is written by ml/artifacts, read by serve/champion). */
+ * spaced ranks and at the exact ranks of the tail's coverages (TAIL_COVERAGES: 0.991 … 0.99999),
+ * with their ranks; q is the stored score of the smallest stored rank ≥ k, so a stored calibration
+ * is never less conservative than the full one (at most n/MAX_STORED ranks more; in the tail, exact
+ * at its coverages and at most one of their steps more between them — evenly spaced ranks alone
+ * answered 0.999 with the largest residual). Pure: no files (intervals.json is written by
+ * ml/artifacts, read by serve/champion). */
 import { StockpipeError } from '../core/errors.js';
 
 export const CONFORMAL_FORMAT = 'stockpipe-conformal';
 export const CONFORMAL_VERSION = 1;
 /** At most this many order statistics are stored. */
 export const MAX_STORED = 1000;
+/** High coverages whose exact ranks are stored besides the evenly spaced ones: 0.991 … 0.999 by
+ * 0.001, 0.9991 … 0.9999 by 0.0001, 0.99991 … 0.99999 by 0.00001 (27 ranks at most). */
+export const TAIL_COVERAGES: readonly number[] = [1e-3, 1e-4, 1e-5].flatMap((step) => Array.from({ length: 9 }, (_, i) => Number((1 - 10 * step + (i + 1) * step).toFixed(6))));
 /** The coverages reported on the test slice (metrics.json, the model card). */
 export const REPORTED_COVERAGES = [0.8, 0.9, 0.95] as const;
 
@@ -74,13 +80,11 @@ export function calibrateConformal(yLog: ArrayLike<number>, predLog: ArrayLike<n
   const n = sorted.length;
   if (n === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no finite calibration residuals for the prediction intervals (source: ${source})`, { hint: 'The calibration slice is empty: use a later --test-from or more history.' });
   const m = Math.min(n, maxStored);
-  const ranks: number[] = [];
-  const scores: number[] = [];
-  for (let j = 1; j <= m; j++) {
-    const rank = m === n ? j : Math.ceil((j * n) / m);
-    ranks.push(rank);
-    scores.push(sorted[rank - 1]!);
-  }
+  const wanted = new Set<number>();
+  for (let j = 1; j <= m; j++) wanted.add(m === n ? j : Math.ceil((j * n) / m));
+  if (m < n) for (const c of TAIL_COVERAGES) if (conformalRank(n, c) <= n) wanted.add(conformalRank(n, c));
+  const ranks = [...wanted].sort((a, b) => a - b);
+  const scores = ranks.map((rank) => sorted[rank - 1]!);
   return { format: CONFORMAL_FORMAT, version: CONFORMAL_VERSION, source, scale: 'log1p', score: 'abs_residual', n, ranks, scores };
 }
 
