@@ -259,6 +259,15 @@ describe('POST /predict bodies', () => {
     expect(e.hint).not.toContain('{}');
   });
 
+  it('a query parameter given twice says so, not only "must be integer"', async () => {
+    for (const url of ['/runs?limit=1&limit=2', '/models?kind=gbdt&kind=rf']) {
+      const r = await app.inject(url);
+      expect(r.statusCode).toBe(400);
+      expect((JSON.parse(r.body) as ErrorBody).error.message).toMatch(/\((limit|kind): given more than once; give each parameter once\)$/);
+    }
+    expect((JSON.parse((await app.inject('/runs?limit=x')).body) as ErrorBody).error.message).not.toContain('more than once');
+  });
+
   it('a refused JSON body says why: where it breaks, a compressed body, a prototype key', async () => {
     const post = async (payload: string | Buffer, headers: Record<string, string> = {}): Promise<ErrorBody['error']> => {
       const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json', ...headers }, payload });

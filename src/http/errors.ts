@@ -190,8 +190,14 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
         const x = at === undefined ? undefined : valueAt(req.body, at);
         return typeof x === 'number' && !Number.isFinite(x) ? [`body${clip(at!)}`] : [];
       }) : [];
+      // A query parameter given twice reaches Ajv as an array ("must be integer"): the message says so.
+      const repeated = err.validationContext === 'querystring' ? err.validation.flatMap((v) => {
+        const at = (v as { instancePath?: string; keyword?: string }).keyword === 'type' ? (v as { instancePath?: string }).instancePath : undefined;
+        return at !== undefined && Array.isArray(valueAt(req.query, at)) ? [clip(at.slice(1))] : [];
+      }) : [];
       const named = (extra.length === 0 ? '' : ` (${extra.map((x) => JSON.stringify(clip(x))).join(', ')})`)
-        + (huge.length === 0 ? '' : ` (${huge.slice(0, 10).join(', ')}: a number beyond ±1.8e308, which JSON reads as Infinity)`);
+        + (huge.length === 0 ? '' : ` (${huge.slice(0, 10).join(', ')}: a number beyond ±1.8e308, which JSON reads as Infinity)`)
+        + (repeated.length === 0 ? '' : ` (${repeated.slice(0, 10).join(', ')}: given more than once; give each parameter once)`);
       return sendError(reply, 'SP_ERR_BAD_REQUEST', `${where}: ${clip(err.message)}${named}`, { issues: err.validation.map(clipDeep), hint: `See /docs (${route}) for the parameters, their types and ranges.` });
     }
     const known = requestErrorMessage(err, req, opts.bodyLimit);

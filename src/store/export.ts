@@ -100,7 +100,7 @@ export async function checkSymbols(conn: Parameters<typeof queryRows>[0], t: Tab
   const have = new Set(rows.map((r) => String(r.s)));
   const missing = symbols.filter((s) => !have.has(s));
   if (missing.length > 0) {
-    throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${t.table} table (snapshot ${t.snapshot.id}) has no symbol ${clipList(missing)}`, { hint: 'List the symbols with GET /symbols, or leave --symbols out to export every symbol.' });
+    throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${t.table} table (snapshot ${t.snapshot.id}) has no symbol ${clipList(missing)}`, { hint: 'Symbols are case-sensitive (GET /symbols lists them); leave the symbols filter (--symbols, ?symbols=) out to export every symbol.' });
   }
 }
 
