@@ -27,12 +27,14 @@ beforeAll(async () => {
   await registerModel(ws, 'poly-3', polyJson(3), { rmseLog: 0.9 });
 });
 
-async function start(assetsDir?: string) {
-  const holder = new ChampionHolder(ws, silentLog);
+async function start(assetsDir?: string, workspace = ws) {
+  const holder = new ChampionHolder(workspace, silentLog);
   await holder.refresh();
-  const { app } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', dashboardDir: assetsDir ?? join(ws, 'no-dashboard') });
+  const { app } = await buildApp({ workspace, holder, accessLog: null, version: 'test', dashboardDir: assetsDir ?? join(workspace, 'no-dashboard') });
   return { app, holder };
 }
+/** The app over another workspace (no dashboard page). */
+const appOn = async (workspace: string) => (await start(undefined, workspace)).app;
 const json = <T>(body: string): T => JSON.parse(body) as T;
 
 describe('runs', () => {
@@ -48,9 +50,7 @@ describe('runs', () => {
     } finally {
       reg.close();
     }
-    const holder = new ChampionHolder(own, silentLog);
-    await holder.refresh();
-    const { app } = await buildApp({ workspace: own, holder, accessLog: null, version: 'test', dashboardDir: join(own, 'no-dashboard') });
+    const app = await appOn(own);
     try {
       const all = json<{ runs: { logical_date: string | null; backfill_id: string | null }[]; total: number }>((await app.inject('/runs')).body);
       expect(all.runs.map((r) => [r.logical_date, r.backfill_id])).toEqual([[null, null], ['2024-07-02', 'b1'], ['2024-07-01', 'b1']]);
@@ -125,9 +125,7 @@ describe('run records read through the API', () => {
     } finally {
       reg.close();
     }
-    const holder = new ChampionHolder(own, silentLog);
-    await holder.refresh();
-    const { app } = await buildApp({ workspace: own, holder, accessLog: null, version: 'test', dashboardDir: join(own, 'no-dashboard') });
+    const app = await appOn(own);
     try {
       const lineage = await app.inject(`/lineage/run/${trainRun}`);
       expect(lineage.statusCode).toBe(200);
