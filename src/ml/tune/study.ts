@@ -43,7 +43,8 @@ export interface StudyOutcome {
 const isAborted = (signal: AbortSignal | undefined): boolean => signal?.aborted === true;
 const key = (study: string, number: number, rung: number) => ({ study_id: study, number, rung });
 
-/** The chosen evaluation: the best complete one at the highest rung that has any. */
+/** The chosen evaluation: the best complete one at the highest rung that has any (`whole` false: a
+ * study stopped or interrupted, whose highest rung may be partial — see below). */
 export function bestOf(rows: readonly TrialRecord[], direction: 'minimize' | 'maximize', whole = true): TrialRecord | null {
   const done = rows.filter((r) => (r.state === 'complete' || r.state === 'pruned') && r.score !== null);
   if (done.length === 0) return null;
