@@ -22,6 +22,10 @@ export interface PreparedRun {
   writeRun: ((initial: ReadonlyMap<string, TaskPatch>) => void) | null;
   /** Task states to store with it (tasks outside --from/--to). */
   patches: [string, TaskPatch][];
+  /** What skips the cache: the run's own --force and --force-task (a resumed run keeps what it was
+   * started with, and a --force given to the resume adds to it). */
+  force: boolean;
+  forceTasks: string[];
 }
 
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
@@ -38,6 +42,8 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
   let writeRun: PreparedRun['writeRun'] = null;
   const patches: [string, TaskPatch][] = [];
   const runner = opts.runner ?? thisRunner();
+  let force = opts.force === true;
+  let forceTasks = [...(opts.forceTasks ?? [])];
 
   if (opts.resume !== undefined) {
     const prev = getPipelineRun(reg, opts.resume);
@@ -49,6 +55,8 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
     runId = prev.run_id;
     resumed = true;
     logicalDate = prev.logical_date;
+    force ||= prev.params.force === 'true';
+    forceTasks = [...new Set([...forceTasks, ...storedList(prev.params.force_tasks)])];
     const requeue: string[] = [];
     for (const t of prev.tasks) {
       const st = states.get(t.task);
@@ -95,5 +103,16 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
       outcomes.set(n, { name: n, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
     }
   }
-  return { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches };
+  return { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches, force, forceTasks };
+}
+
+/** A stored list param (JSON text), or none. */
+function storedList(v: string | null | undefined): string[] {
+  if (v === null || v === undefined) return [];
+  try {
+    const x = JSON.parse(v) as unknown;
+    return Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : [];
+  } catch {
+    return [];
+  }
 }

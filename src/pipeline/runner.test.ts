@@ -244,6 +244,29 @@ describe('runner', () => {
     expect(r2.status).toBe('finished');
   });
 
+  it('a resumed run keeps the --force it was started with: its remaining tasks run, not cached', async () => {
+    await writeFile(join(ws, 'src.txt'), 'x');
+    expect(statuses(await run(chain()))).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
+    // A forced run, cancelled while b runs.
+    const ac = new AbortController();
+    const b: Partial<TaskSpec> = { run: (ctx) => new Promise((_, reject) => { ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))); queueMicrotask(() => ac.abort()); }) };
+    const forced = await run(chain({ b }), { signal: ac.signal, force: true });
+    expect(statuses(forced)).toEqual({ a: 'succeeded', b: 'cancelled', c: 'queued' });
+    calls = [];
+    // Resumed without --force (the dashboard's Resume, `run --resume`): b and c run again, as a forced run's would.
+    const resumed = await run(chain(), { resume: forced.run_id });
+    expect(calls).toEqual(['b', 'c']);
+    expect(statuses(resumed)).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
+    // The same with --force-task: the resumed run keeps it.
+    const ac2 = new AbortController();
+    const b2: Partial<TaskSpec> = { run: (ctx) => new Promise((_, reject) => { ctx.signal.addEventListener('abort', () => reject(new Error('stopped'))); queueMicrotask(() => ac2.abort()); }) };
+    const one = await run(chain({ b: b2 }), { signal: ac2.signal, forceTasks: ['b'] });
+    expect(statuses(one)).toMatchObject({ a: 'cached', b: 'cancelled' });
+    calls = [];
+    expect(statuses(await run(chain(), { resume: one.run_id }))).toEqual({ a: 'cached', b: 'succeeded', c: 'cached' });
+    expect(calls).toEqual(['b']);
+  });
+
   it('runs independent tasks concurrently up to the bound', async () => {
     // Each task holds until `bound` tasks run at once (a gate, not a clock): a runner that starts
     // fewer never opens it and the test times out; one that starts more shows a higher peak.

@@ -70,7 +70,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) cancel.abort();
 
-  const { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches } = prepareRun(reg, pipeline.name, order, opts);
+  const { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches, force, forceTasks } = prepareRun(reg, pipeline.name, order, opts);
   opts.observer?.onPlan?.(runId, [...states.values()]);
 
   // Store writes behind the state: merged per task and committed together (STORE_DELAY_MS).
@@ -166,7 +166,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       if (spec.cache !== 'never') {
         const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(opts.ws.path(p), `task ${name}: input`)));
         key = cacheKey({ task: name, version: spec.version, params: keyParams(spec, up, logicalDate), inputs });
-        const forced = opts.force === true || (opts.forceTasks ?? []).includes(name);
+        const forced = force || forceTasks.includes(name);
         const hit = forced ? null : cacheLookup(reg, name, key);
         if (hit && (await outputsUnchanged(hasher, hit.outputs))) {
           logLine(name, logPath, `cached: key ${key.slice(0, 12)} from run ${hit.run_id}`);
@@ -208,7 +208,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       try {
         const work = spec.run({
           runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes, logicalDate,
-          forced: opts.force === true || (opts.forceTasks ?? []).includes(name),
+          forced: force || forceTasks.includes(name),
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });
         const result = spec.timeoutMs === undefined ? await work : await Promise.race([work, new Promise<never>((_, reject) => {
