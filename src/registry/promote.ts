@@ -189,7 +189,9 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     const hv = r !== null ? r.value : same ? selectionMetric(holder, metric) : null;
     const compared = `${metric} on ${r !== null ? r.on : describeSelection(cs)}`;
     const decided = { candidate_value: cv, champion_value: hv, same_test_slice: sameTestSlice(cand.test_slice, holder.test_slice), holder_rescored: r !== null, candidate_rescored: r !== null && r.candidate_value !== null, compared };
-    const label = `${compared}: ${cv} (${cand.id}${decided.candidate_rescored ? ', re-scored' : ''}) vs ${hv} (${holder.id}, '${alias}'${r !== null ? ', re-scored there' : ''}); ${direction} is better`;
+    // Six significant digits in words (candidate_value and champion_value keep every digit).
+    const show = (x: number | null): string => (x === null ? 'none' : String(Number(x.toPrecision(6))));
+    const label = `${compared}: ${show(cv)} (${cand.id}${decided.candidate_rescored ? ', re-scored' : ''}) vs ${show(hv)} (${holder.id}, '${alias}'${r !== null ? ', re-scored there' : ''}); ${direction} is better`;
     // The history row says which score was compared.
     const note = (why: string): string => `${why}; compared ${compared}`;
     let refusal: string;

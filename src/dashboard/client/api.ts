@@ -127,7 +127,7 @@ export interface ModelVersion {
   created_at: string;
   aliases: string[];
   metrics: Record<string, MetricSet>;
-  test_slice: { date_min: string; date_max: string; rows: number } | null;
+  test_slice: { date_min: string; date_max: string; rows: number; selection?: { kind: string; windows: { from: string; to: string; rows: number }[]; metrics: Record<string, number> } | null } | null;
 }
 
 export interface SymbolInfo {

@@ -105,9 +105,16 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
         go.disabled = false;
       }
     } }, 'Promote');
+    // What promotion compares: the backtest (CV folds or the validation window), never the test slice.
+    const backtest = (x: ModelVersion): string => {
+      const s = x.test_slice?.selection;
+      if (s == null) return 'no backtest (a random split: only force promotes it)';
+      const span = s.windows.length === 0 ? '' : ` ${s.windows[0]!.from} … ${s.windows[s.windows.length - 1]!.to}`;
+      return `backtest rmse_log ${num(s.metrics.rmse_log)} on ${s.kind === 'cv' ? `${s.windows.length} CV fold${s.windows.length === 1 ? '' : 's'}` : 'the validation window'}${span}`;
+    };
     mount(dialog, h('h2', null, `Promote ${m.id} to champion?`),
-      h('p', null, champ ? `The champion is ${champ.id} (${champ.kind}, rmse_log ${num(champ.metrics[champ.kind]?.rmse_log)}). ` : 'No model is champion yet. ',
-        `${m.id} has rmse_log ${num(m.metrics[m.kind]?.rmse_log)}. It is promoted only if it is better on the same test slice.`),
+      h('p', null, champ ? `The champion is ${champ.id} (${champ.kind}, ${backtest(champ)}). ` : 'No model is champion yet. ',
+        `${m.id}: ${backtest(m)}. It is promoted only if its backtest is better (the test slice is never compared); when the two were scored on different rows, the server first re-scores the champion on ${m.id}'s.`),
       h('p', null, note), h('label', null, force, ' force (promote even if not better)'), h('p', null, token), out,
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'), go));
     dialog.showModal();
