@@ -138,4 +138,31 @@ describe('incremental ingest and features', () => {
     const files = (await sql(`SELECT count(*)::INT AS n FROM read_parquet('${ws}/store/prices/*/s000001-*.parquet')`));
     expect(files[0]!.n).toBe(firstRows[0]!.n);
   }, 240_000);
+
+  it('a metadata file touched but unchanged commits nothing; a changed Security Name rebuilds', async () => {
+    const root = await tempDir('store-meta');
+    const src = join(root, 'src');
+    await mkdir(join(src, 'stocks'), { recursive: true });
+    const r = rng(3);
+    for (const sym of ['AA', 'BB']) await write(join(src, 'stocks'), sym, 0, 40, r);
+    const meta = 'Nasdaq Traded,Symbol,Security Name,Listing Exchange,Market Category,ETF,Round Lot Size,Test Issue,Financial Status,CQS Symbol,NASDAQ Symbol,NextShares\nY,AA,Alpha Inc,N, ,N,100.0,N,,AA,AA,N\nY,BB,Beta Inc,N, ,N,100.0,N,,BB,BB,N\n';
+    await writeFile(join(src, 'symbols_valid_meta.csv'), meta);
+    const ws = join(root, 'ws');
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const first = ok(['ingest', '--workspace', ws]);
+    // The same bytes written again (a feed re-sending it): a new mtime, the same content.
+    await new Promise((res) => setTimeout(res, 20));
+    await writeFile(join(src, 'symbols_valid_meta.csv'), meta);
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const again = ok(['ingest', '--workspace', ws]);
+    expect(again.mode).toBe('unchanged');
+    expect(again.snapshot_id).toBe(first.snapshot_id);
+    // A changed name is a change of every row of that symbol: a full rebuild, with the new name.
+    await writeFile(join(src, 'symbols_valid_meta.csv'), meta.replace('Beta Inc', 'Beta Corp'));
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const renamed = ok(['ingest', '--workspace', ws]);
+    expect(renamed.mode).toBe('full');
+    const [n] = await sql(`SELECT count(*)::INT AS n FROM ${view(ws, 'prices')} WHERE "Security Name" = 'Beta Corp'`);
+    expect(n!.n).toBe(40);
+  }, 60_000);
 });

@@ -18,7 +18,7 @@ import { latestManifest } from '../sources/manifest.js';
 import type { Manifest } from '../sources/types.js';
 import { BUCKETS, bucketOf } from '../store/partition.js';
 import { incrementalFrom, ingestChanges, ingestFull, type IngestRun, sourceChanges, type StagedIngest } from './ingest.js';
-import { type IngestReport, inputHash, prepareSource, readPreviousReport, sourceIdentity } from './ingest-report.js';
+import { type IngestReport, inputHash, metadataTextOf, prepareSource, readPreviousReport, sourceIdentity } from './ingest-report.js';
 import { checkIngestSource } from './ingest-workspace.js';
 import { classifyFiles } from './layout.js';
 
@@ -65,7 +65,7 @@ export async function planIngestPartitions(ws: Workspace, reg: Registry, o: { so
   const layout = classifyFiles(m.files);
   const base = { version: 1 as const, source_id: m.source, input_hash: hash, strict: o.strict, base_snapshot: cur?.id ?? null, lineage_id: nextSnapshotId(reg), files: layout.bars.length };
   if (prev !== null && prev.input_hash === hash && prev.snapshot_id === cur?.id) return { plan: { ...base, mode: 'incremental', changed_buckets: [], cached: true, single: false }, previous: prev };
-  const identity = sourceIdentity(m, layout);
+  const identity = sourceIdentity(m, layout, await metadataTextOf(m, layout));
   // A zip is read whole by one process; a source without bars fails in that process, as a plain ingest does.
   if (m.layout !== 'dir' || layout.bars.length === 0) return { plan: { ...base, mode: 'full', changed_buckets: [], cached: false, single: true }, previous: null };
   const incremental = incrementalFrom(cur, m, identity, false);

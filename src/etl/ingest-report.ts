@@ -3,6 +3,7 @@
  * partitions committed by a coordinator (etl/ingest-partitions, etl/ingest-commit): the report's
  * shape, the cache key, the source's identity, the layout and metadata read once, and the final
  * accounting (rows_read = rows_kept + Σ rows_dropped) before the report is written. */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
@@ -88,11 +89,20 @@ async function readMetadataText(m: Manifest, path: string): Promise<string> {
   return text;
 }
 
-/** What a prices snapshot was built from: a full ingest starts over when any of it differs. */
-export function sourceIdentity(m: Manifest, layout: SourceLayout): Record<string, unknown> {
-  const metaFile = layout.metadata === null ? null : m.files.find((f) => f.path === layout.metadata)!;
-  const metadata = { path: layout.metadata, size: metaFile?.size ?? null, ...(metaFile ? { mtime_ms: metaFile.mtime_ms, sha256: metaFile.sha256 } : {}) };
+/**
+ * What a prices snapshot was built from: a full ingest starts over when any of it differs. The
+ * metadata file counts by its content (`metadataText`: its sha256), not its mtime: touching it, or a
+ * feed re-sending it unchanged, changes no Security Name and so no row (it made a full rebuild and
+ * a new snapshot of every row before).
+ */
+export function sourceIdentity(m: Manifest, layout: SourceLayout, metadataText: string | null): Record<string, unknown> {
+  const metadata = { path: layout.metadata, sha256: metadataText === null ? null : createHash('sha256').update(metadataText).digest('hex') };
   return { source: m.source, spec: m.source_spec, root: m.root, layout: m.layout, ingest_version: INGEST_VERSION, parser_revision: PARSER_REVISION, metadata };
+}
+
+/** The metadata file's text (null without one). */
+export async function metadataTextOf(m: Manifest, layout: SourceLayout): Promise<string | null> {
+  return layout.metadata === null ? null : readMetadataText(m, layout.metadata);
 }
 
 /** A source read for ingest: its bars files, the metadata's names, its identity, and an empty report. */
@@ -111,8 +121,9 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
   }
   let names = new Map<string, string>();
   let metadataRows = 0;
-  if (layout.metadata !== null) {
-    const parsed = parseSymbolMetadata(await readMetadataText(m, layout.metadata));
+  const metadataText = await metadataTextOf(m, layout);
+  if (layout.metadata !== null && metadataText !== null) {
+    const parsed = parseSymbolMetadata(metadataText);
     if ('missing' in parsed) {
       throw new StockpipeError('SP_ERR_METADATA', `${join(m.root, layout.metadata)}: header lacks ${parsed.missing.join(' and ')}`);
     }
@@ -149,7 +160,7 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
     files_unchanged: 0,
     symbols_changed: 0,
   };
-  return { layout, names, identity: sourceIdentity(m, layout), report };
+  return { layout, names, identity: sourceIdentity(m, layout, metadataText), report };
 }
 
 /** The malformed lines to report: the first MAX_REPORTED_ISSUES by path and line (lanes find them in no fixed order). */
