@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng, type Rng } from '../core/rng.js';
 import { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows } from '../db/duckdb.js';
-import { allFiles, type DataFileRecord, listSnapshots, type SnapshotRecord, type StoreTable } from '../registry/catalog.js';
+import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, type SnapshotRecord, type StoreTable } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { commitQuery, featureRowsQuery, priceRowsQuery } from '../../test/helpers/store.js';
 import { tempDir } from '../../test/helpers/temp.js';
@@ -29,7 +29,7 @@ function history(rng: Rng): { snaps: SnapshotRecord[]; files: DataFileRecord[] }
       files.push({ file_id: ++fileId, table, path: `store/${table}/bucket=00/f${fileId}.parquet`, partition: 'bucket=00', rows: 1, bytes: 1, symbol_min: null, symbol_max: null, date_min: null, date_max: null, added_snapshot: id, removed_snapshot: null, deleted_at: null });
     }
     const day = String(1 + id).padStart(2, '0');
-    snaps.push({ id, table, parent_id: parent, created_at: `2026-01-${day}T00:00:00.000Z`, operation: 'append', rows: 1, files: 1, source: null, summary: null });
+    snaps.push({ id, table, parent_id: parent, created_at: `2026-01-${day}T00:00:00.000Z`, operation: rng.int(4) === 0 ? 'compact' : 'append', rows: 1, files: 1, source: null, summary: null });
   }
   return { snaps, files };
 }
@@ -45,12 +45,14 @@ describe('planVacuum', () => {
       const byTime = rng.int(2) === 0;
       const keep = byTime ? { olderThan: new Date(`2026-01-${String(1 + rng.int(16)).padStart(2, '0')}T12:00:00.000Z`) } : { snapshots: 1 + rng.int(4) };
       const plan = planVacuum(snaps, files, lineage, keep);
-      // The naive twin: the kept set from the rule's words.
+      // The naive twin: the kept set from the rule's words (the newest N snapshots, compaction
+      // snapshots not counted, and those among them).
       const kept = new Set<number>();
       for (const t of ['prices', 'features'] as const) {
         const own = snaps.filter((s) => s.table === t).sort((a, b) => b.id - a.id);
         own.forEach((s, i) => {
-          if (i === 0 || lineage.has(s.id) || ('olderThan' in keep ? new Date(s.created_at) >= keep.olderThan! : i < keep.snapshots!)) kept.add(s.id);
+          const newerData = own.slice(0, i).filter((x) => x.operation !== 'compact').length;
+          if (i === 0 || lineage.has(s.id) || ('olderThan' in keep ? new Date(s.created_at) >= keep.olderThan! : newerData < keep.snapshots!)) kept.add(s.id);
         });
       }
       expect(plan.kept, `seed ${seed}`).toEqual([...kept].sort((a, b) => a - b));
@@ -121,6 +123,31 @@ describe('vacuumStore', () => {
         reg2.close();
       }
     }
+  });
+
+  it('keeps the snapshots its dry run lists (the compaction snapshot it writes takes none of the N places) and carries the table figures over', async () => {
+    const dir = await tempDir('vacuum-compact');
+    const ws = new Workspace(dir);
+    // Enough symbols that buckets hold several, split in two small files each: compaction merges them.
+    const many = Array.from({ length: 60 }, (_, i) => `S${String(i).padStart(2, '0')}`);
+    for (let k = 0; k <= 2; k++) await commitQuery(dir, 'prices', priceRowsQuery(many, 10, k), { split: 2 });
+    const reg = openRegistry(ws);
+    const head = currentSnapshot(reg, 'prices')!;
+    reg.run('t', 'UPDATE table_snapshots SET summary = ? WHERE snapshot_id = ?', [JSON.stringify({ symbols: 2, symbols_without_metadata: 0, date_min: '2018-01-01', date_max: '2018-01-10', mode: 'incremental' }), head.id]);
+    reg.close();
+    const dry = await vacuumStore(ws, { keepSnapshots: 1, dryRun: true, now: () => new Date() });
+    expect(dry.compacted.map((c) => c.table)).toEqual(['prices']);
+    const real = await vacuumStore(ws, { keepSnapshots: 1, dryRun: false, now: () => new Date() });
+    const compact = real.compacted[0]!.snapshot_id!;
+    expect(real.kept_snapshots).toEqual([...dry.kept_snapshots, compact]);
+    const reg2 = openRegistry(ws, { readonly: true });
+    try {
+      expect(currentSnapshot(reg2, 'prices')!.summary).toMatchObject({ symbols: 2, symbols_without_metadata: 0, date_min: '2018-01-01', date_max: '2018-01-10' });
+      expect(currentSnapshot(reg2, 'prices')!.summary).not.toHaveProperty('mode');
+    } finally {
+      reg2.close();
+    }
+    expect(readTable(ws, 'prices', String(head.id)).snapshot.id).toBe(head.id);
   });
 
   it('a dry run changes nothing; --keep-snapshots and --older-than together are a usage error', async () => {

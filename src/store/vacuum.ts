@@ -71,9 +71,14 @@ export function planVacuum(snapshots: readonly SnapshotRecord[], files: readonly
   for (const table of STORE_TABLES) {
     const own = snapshots.filter((s) => s.table === table).sort((a, b) => b.id - a.id);
     if (own[0]) kept.add(own[0].id);
-    own.forEach((s, i) => {
-      if (keep.olderThan !== undefined ? s.created_at >= keep.olderThan.toISOString() : i < (keep.snapshots ?? DEFAULT_KEEP_SNAPSHOTS)) kept.add(s.id);
-    });
+    // A compaction snapshot holds its parent's rows: it takes none of the N places (so the snapshots
+    // a --dry-run lists are kept by the run, which writes one first), and is kept within them.
+    let data = 0;
+    for (const s of own) {
+      const within = data < (keep.snapshots ?? DEFAULT_KEEP_SNAPSHOTS);
+      if (keep.olderThan !== undefined ? s.created_at >= keep.olderThan.toISOString() : within) kept.add(s.id);
+      if (s.operation !== 'compact') data++;
+    }
   }
   const byId = new Map(snapshots.map((s) => [s.id, s]));
   for (const id of lineage) if (byId.has(id)) kept.add(id);
@@ -91,6 +96,9 @@ function crowdedBuckets(live: readonly DataFileRecord[]): number[] {
   }
   return [...count].filter(([, n]) => n > 1).map(([b]) => b).sort((x, y) => x - y);
 }
+
+/** The summary keys that describe the table, not the write: a compaction keeps them. */
+const TABLE_FIGURES = ['symbols', 'symbols_without_metadata', 'date_min', 'date_max'] as const;
 
 /** Compacts each table's crowded buckets into one file each (one 'compact' snapshot per table). */
 async function compactTables(ws: Workspace, reg: Registry, dryRun: boolean): Promise<CompactedTable[]> {
@@ -110,7 +118,9 @@ async function compactTables(ws: Workspace, reg: Registry, dryRun: boolean): Pro
     const w = TableWrite.begin(ws, reg, table);
     try {
       for (const b of buckets) await compactBucket(db.connection, w, b, 1);
-      const snap = await w.commit(reg, { operation: 'compact', source: cur.source ?? undefined, summary: { compacted_buckets: buckets.length, files_removed: w.removed.length, files_added: w.added.length } });
+      // The table's figures carry over (the rows are the same): an incremental ingest adds its changes to them.
+      const figures = Object.fromEntries(TABLE_FIGURES.flatMap((k) => (cur.summary !== null && typeof cur.summary === 'object' && k in cur.summary ? [[k, (cur.summary as Record<string, unknown>)[k]]] : [])));
+      const snap = await w.commit(reg, { operation: 'compact', source: cur.source ?? undefined, summary: { ...figures, compacted_buckets: buckets.length, files_removed: w.removed.length, files_added: w.added.length } });
       out.push({ table, snapshot_id: snap.id, buckets: buckets.length, files_before: before, files_after: w.added.length });
     } catch (err) {
       await w.discard();
