@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTrainingLog } from '../src/ml/training-curve.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
+import { differingParams } from '../src/dashboard/routes-models.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
@@ -215,6 +216,12 @@ describe('model page routes', () => {
     expect(Object.keys(c.models[0]!.metrics)).toEqual(['mae', 'rmse', 'r2', 'mae_log', 'rmse_log', 'r2_log']);
     if (champion === ids.gbdt2) expect(c.differing_params).toEqual(expect.arrayContaining(['kind', 'learning_rate']));
     expect(c.differing_params).not.toContain('bagging_fraction'); // set on both gbdts, equal; absent on polyreg
+    // Which process trained each model differs every time: bookkeeping, not a parameter.
+    expect(differingParams([
+      { kind: 'gbdt', learning_rate: '0.1', bagging_fraction: '1', runner_pid: '100', runner_start: 'a', runner_host: 'h1' },
+      { kind: 'gbdt', learning_rate: '0.3', bagging_fraction: '1', runner_pid: '200', runner_start: 'b', runner_host: 'h2' },
+      { kind: 'polyreg', runner_pid: '300' },
+    ])).toEqual(['kind', 'learning_rate']);
   });
 
   it('every model route answers 404 SP_ERR_MODEL_NOT_FOUND for an unknown model', async () => {

@@ -152,6 +152,11 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     expect(await page.locator('pre.logtext').textContent()).toContain('retrying');
     expect(page.url()).toContain('task=features');
     await page.screenshot({ path: join(shots, 'run-log.png'), fullPage: true });
+    // By keyboard: Space on a focused node opens its log, and focus stays on that node after the redraw.
+    await page.locator('.dag-node[data-task="fetch"]').focus();
+    await page.keyboard.press('Space');
+    await page.waitForFunction(() => location.hash.includes('task=fetch'));
+    await page.waitForFunction(() => document.activeElement?.getAttribute('data-task') === 'fetch');
 
     // Live update: the running run finishes while its page is open.
     await show(page, `#/runs/${runs.running}`, 'run-running');
@@ -559,6 +564,8 @@ describe.skipIf(!have)('tags, resume, predictions export', () => {
     await page.locator('[data-action="add-tag"]').click();
     await page.waitForSelector('[data-section="tags"] .tag-out .error code');
     expect(await page.locator('[data-section="tags"] .tag-out .error code').textContent()).toBe('SP_ERR_TAG_INVALID');
+    // The API's hint (what to do) is shown under its message.
+    expect(await page.locator('[data-section="tags"] .tag-out .error .hint').textContent()).toMatch(/key=value/);
     await page.locator('input[name="tag-add"]').fill('team=forecasting');
     await page.locator('[data-action="add-tag"]').click();
     await page.waitForSelector('[data-section="tags"] li[data-tag="team"]');

@@ -42,6 +42,19 @@ function runParams(reg: Registry, runId: string | null): Record<string, string |
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
 
+/** Run params that record the process that ran it (registry/pipeline recordRunner), not the model's settings. */
+const RUNNER_PARAMS: ReadonlySet<string> = new Set(['runner_pid', 'runner_host', 'runner_start']);
+
+/**
+ * The run params two models that have them disagree on (a key some lack — a polyreg has no
+ * learning_rate — differs only where two that have it disagree; the kind row shows the rest),
+ * without the runner's process identity: bookkeeping of which process trained it, not a setting.
+ */
+export function differingParams(params: readonly Record<string, string | null>[]): string[] {
+  const keys = [...new Set(params.flatMap((p) => Object.keys(p)))].filter((k) => !RUNNER_PARAMS.has(k)).sort();
+  return keys.filter((k) => new Set(params.map((p) => p[k]).filter((v) => v !== undefined)).size > 1);
+}
+
 /** The test metrics GET /models/history plots, per family (those with a unit, registry/model-summary), the default first. */
 const HISTORY_DEFAULT = { volume: 'rmse_log', forecast: 'skill_volume' } as const;
 const HISTORY_METRICS: Readonly<Record<'volume' | 'forecast', readonly string[]>> = Object.fromEntries((['volume', 'forecast'] as const).map((f) =>
@@ -258,10 +271,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
         backtest: m.test_slice?.selection ? { on: describeSelection(m.test_slice.selection), rmse_log: m.test_slice.selection.metrics.rmse_log ?? null } : null,
         params: runParams(reg, m.run_id), metrics: shownMetrics(m),
       }));
-      const keys = [...new Set(models.flatMap((m) => Object.keys(m.params)))].sort();
-      // A key some models lack (a polyreg has no learning_rate) differs only where two models that have it disagree; the kind row shows the rest.
-      const differing = keys.filter((k) => new Set(models.map((m) => m.params[k]).filter((v) => v !== undefined)).size > 1);
-      return { alias, champion: holder.id, models, differing_params: differing, units: METRIC_UNITS };
+      return { alias, champion: holder.id, models, differing_params: differingParams(models.map((m) => m.params)), units: METRIC_UNITS };
     });
   });
 }

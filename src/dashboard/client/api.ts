@@ -24,7 +24,7 @@ export function setApiToken(token: string): void {
 }
 
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly hint: string | null = null) {
     super(message);
   }
 }
@@ -38,8 +38,8 @@ async function parse<T>(r: Response): Promise<T> {
     if (r.ok) throw new ApiError(r.status, 'SP_ERR_INTERNAL', `not JSON: ${text.slice(0, 100)}`);
   }
   if (!r.ok) {
-    const e = (body as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(r.status, e?.code ?? `HTTP_${r.status}`, e?.message ?? `${r.status} ${r.statusText}`);
+    const e = (body as { error?: { code?: string; message?: string; hint?: string } } | null)?.error;
+    throw new ApiError(r.status, e?.code ?? `HTTP_${r.status}`, e?.message ?? `${r.status} ${r.statusText}`, typeof e?.hint === 'string' && e.hint !== '' ? e.hint : null);
   }
   return body as T;
 }

@@ -73,8 +73,12 @@ export function empty(title: string, detail?: string): HTMLElement {
 }
 
 export function errorBox(err: unknown): HTMLElement {
-  const e = err as { code?: string; message?: string };
-  return h('div', { class: 'error', role: 'alert' }, e.code ? h('code', null, e.code) : null, ' ', e.message ?? String(err));
+  const e = err as { code?: string; message?: string; hint?: string | null };
+  // The API's hint (what to do) under its message; a failed fetch (the server unreachable) says so in words.
+  const unreachable = err instanceof TypeError && !e.code;
+  return h('div', { class: 'error', role: 'alert' }, e.code ? h('code', null, e.code) : null, ' ',
+    unreachable ? `The server did not answer (${e.message ?? String(err)}): is \`stockpipe serve\` still running?` : (e.message ?? String(err)),
+    e.hint ? h('div', { class: 'hint' }, e.hint) : null);
 }
 
 /** A table from headers and rows of cells; numeric columns right-aligned. */

@@ -90,7 +90,14 @@ export function drawDag(tasks: readonly TaskRun[], edges: readonly [string, stri
     if (opts.onSelect) {
       const select = opts.onSelect;
       g.addEventListener('click', () => select(t.task));
-      g.addEventListener('keydown', (e) => { if ((e as KeyboardEvent).key === 'Enter') select(t.task); });
+      // A button takes Enter and Space (Space would scroll the page).
+      g.addEventListener('keydown', (e) => {
+        const k = (e as KeyboardEvent).key;
+        if (k === 'Enter' || k === ' ') {
+          e.preventDefault();
+          select(t.task);
+        }
+      });
     }
     root.append(g);
   }

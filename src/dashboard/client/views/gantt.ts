@@ -66,7 +66,7 @@ export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: str
   let y = AXIS;
   for (const { t, subs } of rows) {
     const span = spans.get(t.task) ?? null;
-    const g = svg('g', { class: `gantt-row s-${t.status}`, 'data-task': t.task, transform: `translate(0 ${y})` });
+    const g = svg('g', { class: `gantt-row s-${t.status}`, 'data-task': t.task, transform: `translate(0 ${y})`, ...(opts.onSelect ? { tabindex: 0, role: 'button', 'aria-label': `${t.task}: ${t.status}` } : {}) });
     const extra = t.attempts > 1 ? ` ↻${t.attempts}` : '';
     g.append(svg('title', {}, `${t.task}: ${t.status}${t.attempts > 1 ? ` after ${t.attempts} attempts` : ''} · ${dur(t.seconds)}${t.started_at ? ` · from ${t.started_at}` : ''}${t.ended_at ? ` to ${t.ended_at}` : ''}`));
     // The whole row takes the click, not only its painted text and bar.
@@ -94,6 +94,13 @@ export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: str
     if (opts.onSelect) {
       const select = opts.onSelect;
       g.addEventListener('click', () => select(t.task));
+      g.addEventListener('keydown', (e) => {
+        const k = (e as KeyboardEvent).key;
+        if (k === 'Enter' || k === ' ') {
+          e.preventDefault();
+          select(t.task);
+        }
+      });
     }
     root.append(g);
     y += ROW + subs.length * SUB;

@@ -70,6 +70,12 @@ export async function runsView(ctx: ViewContext): Promise<void> {
       mount(listEl, empty(status ? `No ${status} runs` : 'No runs'));
       return;
     }
+    if (page.runs.length === 0) {
+      // A page past the end (an old link, runs removed): say so, and offer the first page.
+      mount(listEl, empty(`No runs on this page: there are ${int(page.total)}`), h('div', { class: 'pager' },
+        h('button', { type: 'button', onclick: () => { offset = 0; ctx.setQuery({ offset: null }); void load(); } }, '« Newest runs')));
+      return;
+    }
     const rows = page.runs.map((r) => [
       h('a', { href: `#/runs/${encodeURIComponent(r.run_id)}` }, r.run_id.slice(0, 12)), r.pipeline, r.logical_date ?? '',
       r.backfill_id ? h('a', { href: `#/runs?backfill=${encodeURIComponent(r.backfill_id)}`, title: `backfill ${r.backfill_id}` }, r.backfill_id.slice(0, 8)) : '',
@@ -148,9 +154,13 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
         run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null, ' · ', h('a', { href: `#/lineage/run/${encodeURIComponent(run.run_id)}`, class: 'lineage-link' }, 'lineage')), run.error ? errorBox({ message: run.error }) : null,
       runActions(run, () => void refresh()));
     for (const b of modes.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
+    // A redraw replaces the graph's nodes: keyboard focus on one of them moves to its replacement.
+    const focused = (document.activeElement as Element | null)?.closest?.('[data-task]');
+    const focusedTask = focused !== null && focused !== undefined && graph.contains(focused) ? focused.getAttribute('data-task') : null;
     mount(graph, mode === 'gantt'
       ? drawGantt(run.tasks, { runStartedAt: run.started_at, runEndedAt: run.ended_at, width: graph.clientWidth - 32, onSelect: (t) => void showLog(t) })
       : drawDag(run.tasks, runEdges(run.tasks, run.params), { width: graph.clientWidth - 32, selected, onSelect: (t) => void showLog(t) }));
+    if (focusedTask !== null) (graph.querySelector(`[data-task="${CSS.escape(focusedTask)}"]`) as HTMLElement | SVGElement | null)?.focus();
     mount(tasksEl, table(['#', 'Task', 'Status', 'Attempts', 'Duration', 'Rows in', 'Rows out', 'Worker', 'Error'],
       run.tasks.map((t) => [t.position + 1, h('a', { href: '#', onclick: (e: Event) => { e.preventDefault(); void showLog(t.task); } }, t.task),
         h('span', null, badge(t.status), t.attempts > 1 && t.status !== 'retried' ? badge(`retried ×${t.attempts - 1}`, 'retried') : null), t.attempts, dur(t.seconds), int(t.rows_in), int(t.rows_out), workerCell(t), t.error_code ? h('code', { title: t.error ?? '' }, t.error_code) : '']),
