@@ -553,6 +553,24 @@ describe.skipIf(!have)('lineage', () => {
   }, 60_000);
 });
 
+describe.skipIf(!have)('a server that does not answer', () => {
+  it('is said so in a banner, and the view loads by itself once the server answers again', async () => {
+    const before = problems.length;
+    const page = await openPage();
+    // The models list's requests fail as with the server gone (connection refused).
+    const down = (u: URL): boolean => u.pathname === '/models';
+    await page.route(down, (r) => r.abort('connectionrefused'));
+    await page.goto(`${url}/#/models`);
+    await page.waitForSelector('.offline:not([hidden])');
+    expect(await page.locator('#view .error').textContent()).toContain('The server did not answer');
+    await page.unroute(down);
+    await page.waitForSelector('#view > section[data-state="ready"]', { timeout: 15_000 });
+    await page.waitForSelector('.offline[hidden]', { state: 'attached' });
+    await page.close();
+    problems.length = before; // the refused requests' console lines are this test's own
+  });
+});
+
 describe.skipIf(!have)('tags, resume, predictions export', () => {
   it('adds and removes a tag from the model page and finds the model by it in the Models list', async () => {
     const before = problems.length;

@@ -41,7 +41,13 @@ const VIEWS: [string, string, View][] = [
 
 const main = h('main', { id: 'view', 'aria-live': 'polite' });
 const links = VIEWS.map(([name, label]) => h('a', { href: `#/${name}`, 'data-view': name }, label));
-document.body.append(h('header', null, h('a', { class: 'brand', href: '#/runs' }, 'stockpipe'), h('nav', null, links)), main);
+// Shown while the server does not answer a view's refresh: the page still shows what it last read.
+const offline = h('div', { class: 'offline', role: 'status', hidden: true }, 'The server is not answering: this page shows what it last read and tries again every few seconds.');
+document.body.append(h('header', null, h('a', { class: 'brand', href: '#/runs' }, 'stockpipe'), h('nav', null, links)), offline, main);
+
+/** A fetch the server did not answer (connection refused, server gone): fetch rejects with a TypeError. */
+const unreachable = (err: unknown): boolean => err instanceof TypeError;
+const RETRY_MS = 5000;
 
 let current: AbortController | null = null;
 let firstReady = false;
@@ -70,8 +76,9 @@ function route(): void {
       const t = setInterval(() => {
         if (busy || ctrl.signal.aborted) return;
         busy = true;
-        // A failed refresh keeps the view as it was (the view shows its own errors); the next tick retries.
-        Promise.resolve(fn()).catch(() => {}).finally(() => { busy = false; });
+        // A failed refresh keeps the view as it was (the view shows its own errors); the next tick
+        // retries. The banner says when the server itself does not answer, until a refresh succeeds.
+        Promise.resolve(fn()).then(() => { offline.hidden = true; }, (err: unknown) => { if (unreachable(err)) offline.hidden = false; }).finally(() => { busy = false; });
       }, ms);
       ctrl.signal.addEventListener('abort', () => clearInterval(t));
     },
@@ -91,10 +98,16 @@ function route(): void {
       }
     },
   };
-  entry[2](ctx).catch((err: unknown) => {
+  entry[2](ctx).then(() => { offline.hidden = true; }, (err: unknown) => {
     if (ctrl.signal.aborted) return;
     el.append(errorBox(err));
     el.dataset.state = 'error';
+    // The server did not answer: load the view again until it does (or another view is opened).
+    if (unreachable(err)) {
+      offline.hidden = false;
+      const t = setTimeout(() => { if (!ctrl.signal.aborted) route(); }, RETRY_MS);
+      ctrl.signal.addEventListener('abort', () => clearTimeout(t));
+    }
   });
 }
 
