@@ -9,7 +9,7 @@ import type { ModelVersion } from './types.js';
 export const METRIC_UNITS: Record<string, string> = {
   mae: 'shares', rmse: 'shares', r2: '', mae_log: 'log1p(shares)', rmse_log: 'log1p(shares)', r2_log: '',
   mae_volume: 'shares', rmse_volume: 'shares', mae_volume_log: 'log1p(shares)', rmse_volume_log: 'log1p(shares)',
-  mae_adj_close: '$ (Adj Close)', rmse_adj_close: '$ (Adj Close)', mae_return: 'log return', rmse_return: 'log return',
+  mae_adj_close: 'dollars of Adj Close', rmse_adj_close: 'dollars of Adj Close', mae_return: 'log return', rmse_return: 'log return',
   skill_volume: '1 − MAE/MAE_persistence', skill_adj_close: '1 − MAE/MAE_persistence', skill_return: '1 − MAE/MAE_persistence',
   skill_volume_log: '1 − MAE/MAE_persistence',
 };

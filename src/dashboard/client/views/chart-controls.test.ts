@@ -18,6 +18,10 @@ describe('chart state in the URL', () => {
   it('counts presets back from the last bar (month ends clamp), YTD from its January 1st, Max open', () => {
     const at = (range: string): { from?: string; to?: string } => resolveRange(parseState(new URLSearchParams(`range=${range}`), 'X'), '2020-03-31');
     expect(at('1M')).toEqual({ from: '2020-02-29', to: '2020-03-31' });
+    // A preset longer than the symbol's history starts at its first bar.
+    const since = (range: string): { from?: string; to?: string } => resolveRange(parseState(new URLSearchParams(`range=${range}`), 'X'), '2020-03-31', '2019-06-03');
+    expect(since('5Y')).toEqual({ from: '2019-06-03', to: '2020-03-31' });
+    expect(since('3M')).toEqual({ from: '2019-12-31', to: '2020-03-31' });
     expect(at('3M')).toEqual({ from: '2019-12-31', to: '2020-03-31' });
     expect(at('1Y')).toEqual({ from: '2019-03-31', to: '2020-03-31' });
     expect(at('5Y')).toEqual({ from: '2015-03-31', to: '2020-03-31' });

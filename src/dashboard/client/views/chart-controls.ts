@@ -49,13 +49,15 @@ const shift = (d: string, months: number): string => {
   return t.toISOString().slice(0, 10);
 };
 
-/** The dates a state asks the server for, given the symbol's last bar (undefined = that end open). */
-export function resolveRange(s: ChartState, lastDate: string): { from?: string; to?: string } {
+/** The dates a state asks the server for, given the symbol's last bar (undefined = that end open); a
+ * preset reaching before the first bar (`firstDate`) starts at it (5Y of 18 months of data: all of them). */
+export function resolveRange(s: ChartState, lastDate: string, firstDate?: string): { from?: string; to?: string } {
   if (s.range === null) return { from: s.from ?? undefined, to: s.to ?? undefined };
   if (s.range === 'Max') return {};
-  if (s.range === 'YTD') return { from: `${lastDate.slice(0, 4)}-01-01`, to: lastDate };
+  const clamp = (d: string): string => (firstDate !== undefined && d < firstDate ? firstDate : d);
+  if (s.range === 'YTD') return { from: clamp(`${lastDate.slice(0, 4)}-01-01`), to: lastDate };
   const months = { '1M': 1, '3M': 3, '6M': 6, '1Y': 12, '2Y': 24, '5Y': 60 }[s.range];
-  return { from: shift(lastDate, months), to: lastDate };
+  return { from: clamp(shift(lastDate, months)), to: lastDate };
 }
 
 /** The toolbar: presets, from/to, log, overlay symbols (known ones only), normalised/absolute. */
@@ -65,7 +67,7 @@ export function chartToolbar(s: ChartState, opts: { known: (sym: string) => bool
     type: 'button', 'data-range': p, 'aria-pressed': s.range === p || (p === 'Max' && s.range === null && s.from === null && s.to === null) ? 'true' : 'false',
     onclick: () => set({ range: p, from: null, to: null }),
   }, p)));
-  const resolved = resolveRange(s, opts.dateMax);
+  const resolved = resolveRange(s, opts.dateMax, opts.dateMin);
   const dateInput = (name: 'from' | 'to', value: string | undefined): HTMLInputElement => h('input', {
     type: 'date', name, 'aria-label': name === 'from' ? 'From date' : 'To date', min: opts.dateMin, max: opts.dateMax, value: value ?? '',
     onchange: (e: Event) => {

@@ -104,7 +104,7 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
       known: (sym) => byName.has(sym), dateMin: s.date_min, dateMax: s.date_max,
       onChange: (next) => { draw(next).catch((err: unknown) => { if (!ctx.signal.aborted) mount(charts, errorBox(err)); }); },
     }));
-    const range = resolveRange(state, s.date_max);
+    const range = resolveRange(state, s.date_max, s.date_min);
     const overlays = state.overlays.filter((o) => byName.has(o));
     const unknown = state.overlays.filter((o) => !byName.has(o));
     const q = new URLSearchParams({ points: String(points) });
