@@ -285,6 +285,11 @@ describe.skipIf(!have)('models', () => {
     expect(await page.locator('[data-table="volume"] tbody tr').getAttribute('data-model')).toBe(models.gbdt);
     expect(page.url()).toContain('tag=stage%3Dproduction');
     await page.screenshot({ path: join(shots, 'models-search.png'), fullPage: true });
+    // Compare: unknown ids in the URL are said so; a volume and a day-ahead model are not set side by side.
+    await show(page, '#/models?a=nope&b=nope2', 'models-compare-unknown');
+    await page.waitForFunction(() => document.querySelector('#view')?.textContent?.includes('No model nope or nope2 in this list'));
+    await show(page, `#/models?a=${models.gbdt}&b=${forecast.id}`, 'models-compare-families');
+    await page.waitForFunction(() => document.querySelector('#view')?.textContent?.includes('share no metric'));
 
     await show(page, '#/monitoring', 'monitoring-charts');
     for (const chart of ['error-volume', 'error-adj-close', 'drift']) {

@@ -157,10 +157,13 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
       return;
     }
     const champ = data.models.find((m) => m.aliases.includes('champion'))?.id ?? data.models[1]!.id;
-    const a0 = ctx.query.get('a') ?? champ;
+    // Ids in the URL that are not in the list (a typo, a model gone) are said so, not silently replaced.
+    const listed = (id: string | null): string | null => (id !== null && data.models.some((m) => m.id === id) ? id : null);
+    const unknown = [ctx.query.get('a'), ctx.query.get('b')].filter((id): id is string => id !== null && listed(id) === null);
+    const a0 = listed(ctx.query.get('a')) ?? champ;
     // B defaults to a model of A's family (a volume model's metrics do not compare with a day-ahead one's).
     const task = data.models.find((m) => m.id === a0)?.summary.task;
-    const b0 = ctx.query.get('b') ?? (data.models.find((m) => m.id !== a0 && m.summary.task === task) ?? data.models.find((m) => m.id !== a0)!).id;
+    const b0 = listed(ctx.query.get('b')) ?? (data.models.find((m) => m.id !== a0 && m.summary.task === task) ?? data.models.find((m) => m.id !== a0)!).id;
     const pick = (name: string, v: string): HTMLSelectElement => h('select', { name, 'aria-label': `model ${name}`, onchange: () => void run() },
       data.models.map((m) => h('option', { value: m.id, ...(m.id === v ? { selected: true } : {}) }, `${m.id} (${m.kind})`)));
     const sa = pick('a', a0);
@@ -171,7 +174,15 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
       try {
         const c = await getJson<Comparison>(`/models/compare?a=${encodeURIComponent(sa.value)}&b=${encodeURIComponent(sb.value)}`, ctx.signal);
         const bt = c.backtest;
-        mount(out, bt ? h('p', {}, `Promotion compares the backtest, never the test slice: A rmse_log ${num(bt.a.metrics.rmse_log ?? null)} (${bt.a.on}), B ${num(bt.b.metrics.rmse_log ?? null)} (${bt.b.on})${bt.same_rows ? '' : '; different rows: the holder is re-scored on the candidate\'s'}.`) : null,
+        const family = (id: string): string | undefined => data.models.find((m) => m.id === id)?.summary.task;
+        if (family(sa.value) !== family(sb.value)) {
+          // A volume model and a day-ahead model share no metric: nothing to set side by side.
+          mount(out, h('p', { class: 'warn' }, `${sa.value} is a ${family(sa.value) === 'forecast' ? 'day-ahead' : 'volume'} model and ${sb.value} a ${family(sb.value) === 'forecast' ? 'day-ahead' : 'volume'} one: they predict different things and share no metric. Pick two models of one family.`));
+          return;
+        }
+        // What promotion compares by default: a volume model's rmse_log, a day-ahead model's volume MAE.
+        const bm = family(sa.value) === 'forecast' ? 'mae_volume' : 'rmse_log';
+        mount(out, unknown.length > 0 ? h('p', { class: 'warn' }, `No model ${unknown.join(' or ')} in this list: comparing ${sa.value} and ${sb.value} instead.`) : null, bt ? h('p', {}, `Promotion compares the backtest, never the test slice: A ${bm} ${num(bt.a.metrics[bm] ?? null)} (${bt.a.on}), B ${num(bt.b.metrics[bm] ?? null)} (${bt.b.on})${bt.same_rows ? '' : '; different rows: the holder is re-scored on the candidate\'s'}.`) : null,
           c.same_test_slice ? null : h('p', { class: 'warn' }, 'Different test slices: re-evaluate both on one slice before choosing.'),
           table(['Metric', `A ${c.a.id}`, `B ${c.b.id}`, 'B − A', 'Better'], c.differences.map((d) => [d.metric, num(d.a), num(d.b),
             d.diff === null ? '–' : `${d.diff > 0 ? '+' : ''}${num(d.diff)}`, d.better === 'a' ? 'A' : d.better === 'b' ? 'B' : (d.better ?? '–')]), { numeric: [1, 2, 3] }));
