@@ -36,11 +36,11 @@ async function preview(ctx: ViewContext, host: HTMLElement, name: string, f: Row
   const last = Math.min(page.total, offset + page.rows.length);
   mount(host,
     h('div', { class: 'filter-row' }, symbols, from, ' – ', to, h('button', { type: 'button', 'data-action': 'filter', onclick: apply }, 'Filter')),
-    page.rows.length === 0 ? empty('No rows', 'Nothing matches this filter.')
+    page.rows.length === 0 ? empty('No rows', f.symbols || f.from || f.to ? 'Nothing matches this filter.' : `The ${name} table is empty.`)
       : table(page.columns.map((c) => c.name), page.rows.map((r) => r.map(cell)), { numeric: page.columns.map((c, i) => (/INT|DOUBLE|FLOAT|DECIMAL/.test(c.type) ? i : -1)).filter((i) => i >= 0) }),
     h('div', { class: 'pager' },
       h('button', { type: 'button', 'data-action': 'prev', disabled: offset === 0, onclick: () => again(f, Math.max(0, offset - PAGE)) }, '← Prev'),
-      h('span', { class: 'meta', 'data-rows': `${offset + 1}-${last}` }, page.total === 0 ? '0 rows' : `rows ${int(offset + 1)}–${int(last)} of ${int(page.total)} (Symbol, Date order; snapshot ${page.snapshot_id})`),
+      h('span', { class: 'meta', 'data-rows': `${offset + 1}-${last}` }, page.total === 0 ? '0 rows' : `rows ${int(offset + 1)}–${int(last)} of ${int(page.total)} (${name === 'forecasts' ? 'symbol, target day, model order: a registry table, without snapshots' : `Symbol, Date order; snapshot ${page.snapshot_id}`})`),
       h('button', { type: 'button', 'data-action': 'next', disabled: last >= page.total, onclick: () => again(f, offset + PAGE) }, 'Next →')),
     exportBox(name, f, f.symbols || f.from || f.to ? `these ${int(page.total)} ${name} rows` : `the whole ${name} table (${int(page.total)} rows)`));
   host.dataset.offset = String(offset);
@@ -57,7 +57,7 @@ function tableCard(ctx: ViewContext, t: TableInfo, open: boolean): HTMLElement {
   };
   const card = h('div', { class: 'card table-card', 'data-table': t.table },
     h('h2', null, t.table, ' ', h('small', null, t.snapshot === null ? 'in the registry (stockpipe.db): no snapshots' : `snapshot ${t.snapshot.id} · ${t.snapshot.operation} · ${when(t.snapshot.created_at)}`)),
-    h('p', { class: 'meta' }, `${int(t.rows)} rows · ${int(t.symbols)} symbols (exact) · ${int(t.dates)} ${t.source === 'registry' ? 'target days' : 'trading days'} ${t.date_min ?? ''} … ${t.date_max ?? ''} · ${cols.length} columns`,
+    h('p', { class: 'meta' }, `${int(t.rows)} rows · ${int(t.symbols)} symbols (exact) · ${int(t.dates)} ${t.source === 'registry' ? 'target days' : 'trading days'}${t.date_min === null || t.date_max === null ? '' : ` ${t.date_min} … ${t.date_max}`} · ${cols.length} columns`,
       t.snapshot === null ? '' : ` · ${int(t.snapshot.files)} files, ${mib(t.snapshot.bytes)}`),
     h('details', { class: 'schema', 'data-schema': t.table }, h('summary', null, `Schema (${cols.length} columns with types)`),
       table(['#', 'Column', 'Type'], cols.map((c, i) => [String(i + 1), h('code', null, c.name), c.type]), { numeric: [0] })),

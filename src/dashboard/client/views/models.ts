@@ -125,6 +125,8 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
     if (data.models.length === 0) {
       mount(listEl, q.value || tag.value ? empty('No model matches', 'Search by a part of the id, a kind, an alias or a tag (`stockpipe models tag <id> key=value`).')
         : empty('No model versions yet', 'Train one with `stockpipe train --promote-if-better`.'));
+      renderCompare();
+      void renderChampion();
       return;
     }
     const volume = data.models.filter((m) => m.summary.task === 'volume');
@@ -153,7 +155,7 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
 
   function renderCompare(): void {
     if (data.models.length < 2) {
-      mount(compareEl, empty('Two model versions are needed to compare'));
+      mount(compareEl, empty(q.value || tag.value ? 'Fewer than two models match the search' : 'Two model versions are needed to compare'));
       return;
     }
     const champ = data.models.find((m) => m.aliases.includes('champion'))?.id ?? data.models[1]!.id;
