@@ -106,13 +106,9 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
   return { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches, force, forceTasks };
 }
 
-/** A stored list param (JSON text), or none. */
+/** A stored list param (the JSON text createPipelineRun wrote), or none (a run stored without it). */
 function storedList(v: string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
-  try {
-    const x = JSON.parse(v) as unknown;
-    return Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : [];
-  } catch {
-    return [];
-  }
+  const x = JSON.parse(v) as unknown;
+  return Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : [];
 }
