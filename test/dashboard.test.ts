@@ -619,9 +619,12 @@ describe.skipIf(!have)('tags, resume, predictions export', () => {
 
     // Remove it from the page again.
     await show(page, `#/models/${models.poly}`, 'model-tags-page');
-    await page.locator('[data-section="tags"] button[data-remove-tag="team"]').click();
+    // By keyboard: Enter on its remove button; focus then stays in the tag editor (the next tag's button, or the field).
+    await page.locator('[data-section="tags"] button[data-remove-tag="team"]').focus();
+    await page.keyboard.press('Enter');
     await page.waitForSelector('[data-section="tags"] li[data-tag="team"]', { state: 'detached' });
     expect(tagsNow().team).toBeUndefined();
+    await page.waitForFunction(() => document.activeElement?.closest('.tag-editor') !== null && document.activeElement?.closest('.tag-editor') !== undefined);
     await page.close();
     // The refused tag's 400 is the one console error the page may log.
     expect(problems.slice(before).filter((p) => !p.includes('400'))).toEqual([]);

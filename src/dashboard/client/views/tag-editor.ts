@@ -31,9 +31,14 @@ export function tagEditor(id: string, tags: Record<string, string>, changed: (ta
 
   function render(now: Record<string, string>): void {
     const entries = Object.entries(now);
-    mount(list, entries.length === 0 ? h('li', { class: 'hint' }, 'No tags yet.') : entries.map(([k, v]) => {
+    mount(list, entries.length === 0 ? h('li', { class: 'hint' }, 'No tags yet.') : entries.map(([k, v], i) => {
       const rm = h('button', { type: 'button', class: 'link', 'data-remove-tag': k, 'aria-label': `remove tag ${k}` }, '×');
-      rm.addEventListener('click', () => void apply(rm, {}, [k]));
+      // The list is redrawn: keyboard focus goes to the next tag's remove button (or the field), not the page.
+      rm.addEventListener('click', () => void apply(rm, {}, [k]).then((ok) => {
+        if (!ok) return;
+        const left = [...list.querySelectorAll<HTMLButtonElement>('button[data-remove-tag]')];
+        (left[Math.min(i, left.length - 1)] ?? input).focus();
+      }));
       return h('li', { 'data-tag': k }, h('code', null, `${k}=${v}`), ' ', rm);
     }));
   }
