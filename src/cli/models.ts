@@ -4,10 +4,10 @@
 import { assertModelLoads } from '../ml/artifacts.js';
 import { defaultPromoteMetric, promote } from '../registry/promote.js';
 import { forecastMetricsTable } from '../ml/forecast-card.js';
-import { openRegistry, parseTime, type AliasMove, type ModelComparison, type ModelVersion, type PromoteDecision } from '../registry/store.js';
+import { openRegistry, parseTime, type AliasMove, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
 import { tagsOf, type Tags } from '../registry/tags.js';
-import { modelStudy, type ModelStudy } from '../registry/model-study.js';
+import { compareWithStudies, type ModelComparisonData, type ModelStudy } from '../registry/model-study.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { withRegistry } from './with-registry.js';
 import { workspaceRescorer } from '../ml/rescore.js';
@@ -115,16 +115,13 @@ export async function modelsPromoteCommand(
 }
 
 /** `models compare --json` data: the comparison and the study each model's settings came from (null: none). */
-export type ModelComparisonData = ModelComparison & { study: { a: ModelStudy | null; b: ModelStudy | null } };
+export type { ModelComparisonData };
 
 const studyText = (s: ModelStudy | null): string => (s === null ? 'none' : `${s.name !== null && s.name !== s.study_id ? `${s.name} (${s.study_id})` : s.study_id} trial ${s.trial ?? '?'}, ${s.metric ?? 'score'} ${fmt(s.score)}${s.task === 'forecast' ? ' on the validation window' : s.task === 'volume' ? ' over the CV folds' : ''}${s.name === null ? ', study no longer in the registry' : ''}`);
 
 /** `models compare <a> <b>`: the two models' own-kind test metrics side by side. */
 export async function modelsCompareCommand(ctx: CommandContext, a: string, b: string): Promise<CommandResult<ModelComparisonData>> {
-  const c = withRegistry(ctx, true, (reg): ModelComparisonData => {
-    const cmp = reg.compareModels(a, b);
-    return { ...cmp, study: { a: modelStudy(reg, cmp.a.id), b: modelStudy(reg, cmp.b.id) } };
-  });
+  const c = withRegistry(ctx, true, (reg) => compareWithStudies(reg, a, b));
   const bm = defaultPromoteMetric(c.a.kind);
   const rows = c.differences.map((d) => [d.metric, fmt(d.a), fmt(d.b), d.diff === null ? '-' : `${d.diff > 0 ? '+' : ''}${fmt(d.diff)}`, d.better === 'a' ? c.a.id : d.better === 'b' ? c.b.id : (d.better ?? '-')]);
   const human = [

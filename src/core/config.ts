@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { StockpipeError } from './errors.js';
+import { mapStringsDeep, StockpipeError } from './errors.js';
 
 /** Decimal text, as flags and STOCKPIPE_* variables give numbers: `12`, `-3`, `1.5` — plain digits, as
  * the command options take them (`1e3` is refused, as `--trees 1e2` is; a JSON number in the file may
@@ -222,19 +222,14 @@ const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password', 'pipelin
 /** A URL's user and password (`https://user:key@host`) replaced: never quoted. */
 const withoutUserinfo = (text: string): string => text.replace(/(\/\/)[^/@\s]*@/g, '$1(credentials not shown)@');
 
-/** Every string inside `v` with its URL credentials hidden. */
-function withoutUserinfoDeep(v: unknown): unknown {
-  if (typeof v === 'string') return withoutUserinfo(v);
-  if (Array.isArray(v)) return v.map(withoutUserinfoDeep);
-  if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) (v as Input)[k] = withoutUserinfoDeep(x);
-  return v;
-}
+/** Every string inside `v` with its URL credentials hidden (a copy). */
+const withoutUserinfoDeep = (v: unknown): unknown => mapStringsDeep(v, withoutUserinfo);
 
 /** `got`, the value at `key`, with each secret inside it hidden (an error on a whole section must not quote its secret),
  * and the credentials of any URL in it. */
 function withoutSecrets(got: unknown, key: string): unknown {
-  if (typeof got !== 'object' || got === null) return withoutUserinfoDeep(got);
-  const copy = withoutUserinfoDeep(structuredClone(got)) as Input;
+  const copy = withoutUserinfoDeep(got) as Input;
+  if (typeof copy !== 'object' || copy === null) return copy;
   const prefix = key === '' ? '' : `${key}.`;
   for (const secret of SECRET_KEYS) {
     if (!secret.startsWith(prefix)) continue;

@@ -136,6 +136,22 @@ export function clip(text: string, max = MAX_ECHO): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }
 
+/**
+ * `v` with every string inside it mapped by `f` (and object keys too with `keys`): arrays and plain
+ * objects are copied, anything else (a number, a Date) is kept. For what an error or an answer may
+ * echo: clipped inputs, hidden paths and credentials.
+ */
+export function mapStringsDeep(v: unknown, f: (s: string) => string, keys = false): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map((x) => mapStringsDeep(x, f, keys));
+  if (v !== null && typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto !== Object.prototype && proto !== null) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [keys ? f(k) : k, mapStringsDeep(x, f, keys)]));
+  }
+  return v;
+}
+
 /** Wraps anything thrown into a StockpipeError (unknown errors become SP_ERR_INTERNAL). */
 export function toStockpipeError(err: unknown): StockpipeError {
   if (err instanceof StockpipeError) return err;

@@ -167,7 +167,7 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
         source = 'training.log';
       } else {
         // Step metrics do not record the loss: a booster trained with huber (the day-ahead volume's default) says so in its log.
-        const losses = curveLosses(log);
+        const losses = curveLosses(fromLog);
         curves = curves.map((c) => (c.metric === 'rmse_log' ? c : { ...c, metric: losses.get(c.part) ?? c.metric }));
       }
     }

@@ -7,7 +7,7 @@
  * routes, and imports nothing from serve/ (the served model is a ChampionView). Paths come from
  * the served Workspace. */
 import { assertModelLoads } from '../ml/artifacts.js';
-import { modelStudy } from '../registry/model-study.js';
+import { compareWithStudies } from '../registry/model-study.js';
 import { NO_QUERY } from '../http/validation.js';
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -181,10 +181,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   }, (req: FastifyRequest) => {
     const { a, b } = req.query as { a: string; b: string };
     // As `models compare --json`: with the tuning study each model's settings came from.
-    return registry.read((reg) => {
-      const cmp = reg.compareModels(a, b);
-      return { ...cmp, study: { a: modelStudy(reg, cmp.a.id), b: modelStudy(reg, cmp.b.id) } };
-    });
+    return registry.read((reg) => compareWithStudies(reg, a, b));
   });
 
   app.post('/models/:id/promote', {

@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { sep } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clip, ERROR_CODES, MAX_ECHO, StockpipeError, type ErrorCode } from '../core/errors.js';
+import { clip, ERROR_CODES, mapStringsDeep, MAX_ECHO, StockpipeError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
 export interface ErrorBody {
@@ -32,13 +32,8 @@ export const errorSchema = {
 /** core/errors' clip, for the routes that import it from here. */
 export { clip, MAX_ECHO };
 
-/** A validation issue with every string in it clipped (an unknown parameter's name may be huge). */
-function clipDeep(v: unknown): unknown {
-  if (typeof v === 'string') return clip(v);
-  if (Array.isArray(v)) return v.map(clipDeep);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [clip(k), clipDeep(x)]));
-  return v;
-}
+/** A validation issue with every string in it clipped, keys too (an unknown parameter's name may be huge). */
+const clipDeep = (v: unknown): unknown => mapStringsDeep(v, (s) => clip(s), true);
 
 export function errorBody(code: ErrorCode, message: string, opts: { hint?: string; issues?: unknown[] } = {}): ErrorBody {
   const error: ErrorBody['error'] = { code, message, hint: opts.hint ?? ERROR_CODES[code].hint };
@@ -122,19 +117,6 @@ function invalidJsonBody(req: FastifyRequest, body: string): StockpipeError {
  * errors): their strings are read with the workspace's absolute folder written `<workspace>`. */
 export const RUN_RECORD_ROUTES = ['/runs', '/backfills', '/lineage', '/studies'] as const;
 
-/** Every string in a JSON-bound value (plain objects and arrays) through withoutWorkspacePath; other
- * objects (a Date) are kept. */
-function redactDeep(v: unknown, root: string): unknown {
-  if (typeof v === 'string') return withoutWorkspacePath(v, root);
-  if (Array.isArray(v)) return v.map((x) => redactDeep(x, root));
-  if (v !== null && typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v) as unknown;
-    if (proto !== Object.prototype && proto !== null) return v;
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redactDeep(x, root)]));
-  }
-  return v;
-}
-
 /** Registers, on every route added after this call under one of RUN_RECORD_ROUTES (GET, answered as
  * JSON), a preSerialization hook writing the workspace's absolute folder as `<workspace>`: a run
  * recorded by the CLI keeps the paths its error named (`runs show` prints them to the machine's
@@ -142,7 +124,7 @@ function redactDeep(v: unknown, root: string): unknown {
 export function registerRunRecordRedaction(app: FastifyInstance, root: string): void {
   if (root === '') return;
   const hook = (_req: FastifyRequest, _reply: FastifyReply, payload: unknown, done: (err: Error | null, value: unknown) => void): void => {
-    done(null, redactDeep(payload, root));
+    done(null, mapStringsDeep(payload, (s) => withoutWorkspacePath(s, root)));
   };
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -150,6 +132,14 @@ export function registerRunRecordRedaction(app: FastifyInstance, root: string): 
     if (!methods.includes('GET') || route.url.includes('/logs/') || !RUN_RECORD_ROUTES.some((p) => route.url === p || route.url.startsWith(`${p}/`))) return;
     const existing = route.preSerialization === undefined ? [] : Array.isArray(route.preSerialization) ? route.preSerialization : [route.preSerialization];
     route.preSerialization = [...existing, hook];
+  });
+}
+
+/** The instance paths of Ajv's type errors whose value in `doc` passes `test` (the value behind a "must be …"). */
+function typeIssuesAt(issues: readonly unknown[], doc: unknown, test: (x: unknown) => boolean): string[] {
+  return issues.flatMap((v) => {
+    const { keyword, instancePath } = v as { keyword?: string; instancePath?: string };
+    return keyword === 'type' && instancePath !== undefined && test(valueAt(doc, instancePath)) ? [instancePath] : [];
   });
 }
 
@@ -185,16 +175,9 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
       // Ajv's "must NOT have additional properties" does not say which: the message names them.
       const extra = err.validation.flatMap((v) => ((v as { keyword?: string }).keyword === 'additionalProperties' ? [String((v as { params?: { additionalProperty?: unknown } }).params?.additionalProperty)] : []));
       // Ajv says "must be number" of 1e309, which JSON.parse read as Infinity: the message says so.
-      const huge = err.validationContext === 'body' ? err.validation.flatMap((v) => {
-        const at = (v as { instancePath?: string; keyword?: string }).keyword === 'type' ? (v as { instancePath?: string }).instancePath : undefined;
-        const x = at === undefined ? undefined : valueAt(req.body, at);
-        return typeof x === 'number' && !Number.isFinite(x) ? [`body${clip(at!)}`] : [];
-      }) : [];
+      const huge = err.validationContext === 'body' ? typeIssuesAt(err.validation, req.body, (x) => typeof x === 'number' && !Number.isFinite(x)).map((at) => `body${clip(at)}`) : [];
       // A query parameter given twice reaches Ajv as an array ("must be integer"): the message says so.
-      const repeated = err.validationContext === 'querystring' ? err.validation.flatMap((v) => {
-        const at = (v as { instancePath?: string; keyword?: string }).keyword === 'type' ? (v as { instancePath?: string }).instancePath : undefined;
-        return at !== undefined && Array.isArray(valueAt(req.query, at)) ? [clip(at.slice(1))] : [];
-      }) : [];
+      const repeated = err.validationContext === 'querystring' ? typeIssuesAt(err.validation, req.query, Array.isArray).map((at) => clip(at.slice(1))) : [];
       const named = (extra.length === 0 ? '' : ` (${extra.map((x) => JSON.stringify(clip(x))).join(', ')})`)
         + (huge.length === 0 ? '' : ` (${huge.slice(0, 10).join(', ')}: a number beyond ±1.8e308, which JSON reads as Infinity)`)
         + (repeated.length === 0 ? '' : ` (${repeated.slice(0, 10).join(', ')}: given more than once; give each parameter once)`);

@@ -14,7 +14,7 @@ import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
-import { lineageParams } from '../registry/lineage-docs.js';
+import { modelLineage } from '../registry/lineage.js';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
 import { fitPolyreg } from './baselines.js';
 import { forecastFromJSON } from './forecast-model.js';
@@ -63,7 +63,7 @@ export interface EvaluatedSnapshot {
 }
 
 function evaluatedSnapshot(reg: Registry, model: ModelVersion, read: number | null): EvaluatedSnapshot {
-  const trained = lineageParams(reg, model.run_id).features;
+  const trained = modelLineage(reg, model.run_id).features_snapshot;
   return { read, trained_on: trained, same: read === null || trained === null ? null : read === trained };
 }
 

@@ -42,7 +42,7 @@ describe('training curves', () => {
     expect(parseTrainingLog(FORECAST).map((x) => [x.key, x.steps.length])).toEqual([['adj_close.train_loss', 2], ['adj_close.valid_loss', 2], ['volume.train_loss', 1], ['volume.valid_loss', 1], ['adj_close_refit.train_loss', 1], ['volume_refit.train_loss', 1]]);
     // The loss each part's values are: l2's squared error, or the objective's (the volume booster's huber).
     expect(parseTrainingLog(FORECAST).map((x) => [x.key, x.metric])).toEqual([['adj_close.train_loss', 'mse'], ['adj_close.valid_loss', 'mse'], ['volume.train_loss', 'huber'], ['volume.valid_loss', 'huber'], ['adj_close_refit.train_loss', 'mse'], ['volume_refit.train_loss', 'huber']]);
-    expect(Object.fromEntries(curveLosses(FORECAST))).toEqual({ adj_close: 'mse', volume: 'huber', adj_close_refit: 'mse', volume_refit: 'huber' });
+    expect(Object.fromEntries(curveLosses(parseTrainingLog(FORECAST)))).toEqual({ adj_close: 'mse', volume: 'huber', adj_close_refit: 'mse', volume_refit: 'huber' });
     expect(parseTrainingLog(RF)).toEqual([]);
     expect(parseTrainingLog('')).toEqual([]);
   });
@@ -52,7 +52,7 @@ describe('training curves', () => {
     const m = curveMetrics(c);
     expect(m[0]).toEqual({ key: 'curve.fold1.valid_rmse_log', value: 0.601271, step: 1, slice: 'curve' });
     const back = curvesFromMetrics(m.map((x) => ({ key: x.key, step: x.step ?? 0, value: x.value })));
-    const losses = curveLosses(FORECAST);
+    const losses = curveLosses(parseTrainingLog(FORECAST));
     expect(back.map((x) => (x.metric === 'rmse_log' ? x : { ...x, metric: losses.get(x.part) ?? x.metric }))).toEqual(c);
   });
 

@@ -78,11 +78,11 @@ function lossOfLine(line: string): string {
   return objective === undefined || objective === 'l2' ? 'mse' : objective;
 }
 
-/** Each booster part's loss as training.log states it (`volume` → `huber`): curves read back from
- * the registry's step metrics carry no loss, and take it from here. */
-export function curveLosses(text: string): Map<string, string> {
+/** Each booster part's loss in curves parsed from training.log (`volume` → `huber`): curves read
+ * back from the registry's step metrics carry no loss, and take it from these. */
+export function curveLosses(parsed: readonly CurveSeries[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const c of parseTrainingLog(text)) if (c.metric !== 'rmse_log') out.set(c.part, c.metric);
+  for (const c of parsed) if (c.metric !== 'rmse_log') out.set(c.part, c.metric);
   return out;
 }
 

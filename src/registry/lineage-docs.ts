@@ -170,8 +170,7 @@ function sourceOf(reg: Registry, snapshot: SnapshotNode, files: number): SourceN
   };
 }
 
-/** The features and prices snapshots a run (a model's training run) read, as its params recorded them. */
-export function lineageParams(reg: Registry, runId: string | null): { features: number | null; prices: number | null } {
+function lineageParams(reg: Registry, runId: string | null): { features: number | null; prices: number | null } {
   if (runId === null) return { features: null, prices: null };
   const p = params(reg, runId);
   return { features: intOf(p['data.features_snapshot']), prices: intOf(p['data.prices_snapshot']) };

@@ -4,6 +4,7 @@
  * task and metric (null when the model was not trained from a study). */
 import { findStudy } from './studies.js';
 import type { Registry } from './store.js';
+import type { ModelComparison } from './types.js';
 
 export interface ModelStudy {
   study_id: string;
@@ -29,4 +30,12 @@ export function modelStudy(reg: Registry, idOrAlias: string): ModelStudy | null 
   if (id === undefined || id === null || id === '') return null;
   const s = findStudy(reg, id);
   return { study_id: id, name: s?.name ?? null, task: s?.task ?? null, metric: s?.metric ?? null, trial: num(p.study_trial), score: num(p.study_cv_score) };
+}
+
+/** Two models side by side with the study each one's settings came from: `models compare --json` and GET /models/compare. */
+export type ModelComparisonData = ModelComparison & { study: { a: ModelStudy | null; b: ModelStudy | null } };
+
+export function compareWithStudies(reg: Registry, a: string, b: string): ModelComparisonData {
+  const cmp = reg.compareModels(a, b);
+  return { ...cmp, study: { a: modelStudy(reg, cmp.a.id), b: modelStudy(reg, cmp.b.id) } };
 }

@@ -81,7 +81,7 @@ export function createStudy(reg: Registry, s: StudyInput): StudyRecord {
 export function findStudy(reg: Registry, idOrName: string): StudyRecord | null {
   const r = reg.get<StudyRow>('read study', 'SELECT * FROM studies WHERE study_id = ?', [idOrName])
     ?? reg.get<StudyRow>('read study', 'SELECT * FROM studies WHERE name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1', [idOrName]);
-  return r === undefined ? null : readState(reg, toStudy(r));
+  return r === undefined ? null : readState(reg, toStudy(r), abandonedOnce(reg));
 }
 
 /** Like findStudy; SP_ERR_STUDY_NOT_FOUND when none matches. */
@@ -93,18 +93,24 @@ export function getStudy(reg: Registry, idOrName: string): StudyRecord {
 
 /** Studies, newest first. */
 export function listStudies(reg: Registry, opts: { limit?: number; offset?: number; gone?: RunnerGoneCheck } = {}): StudyRecord[] {
-  return reg.all<StudyRow>('list studies', 'SELECT * FROM studies ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?', [opts.limit ?? 50, opts.offset ?? 0]).map((r) => readState(reg, toStudy(r), opts.gone));
+  const abandoned = abandonedOnce(reg, opts.gone);
+  return reg.all<StudyRow>('list studies', 'SELECT * FROM studies ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?', [opts.limit ?? 50, opts.offset ?? 0]).map((r) => readState(reg, toStudy(r), abandoned));
+}
+
+/** The abandoned runs' ids, looked up (every running run's process checked) at most once. */
+function abandonedOnce(reg: Registry, gone?: RunnerGoneCheck): () => ReadonlySet<string> {
+  let ids: ReadonlySet<string> | undefined;
+  return () => (ids ??= new Set(abandonedRunIds(reg, gone, true)));
 }
 
 /** A stored 'running' study whose every tune session that worked on it (its runs of kind tune,
  * by their `study_id` param) is gone reads 'abandoned'. No session recorded yet: as stored. */
-function readState(reg: Registry, s: StudyRecord, gone?: RunnerGoneCheck): StudyRecord {
+function readState(reg: Registry, s: StudyRecord, abandoned: () => ReadonlySet<string>): StudyRecord {
   if (s.state !== 'running') return s;
   const sessions = reg.all<{ run_id: string }>('find study sessions', `SELECT r.run_id FROM runs r JOIN params p ON p.run_id = r.run_id AND p.key = 'study_id' AND p.value = ?
     WHERE r.kind = 'tune' AND r.status = 'running'`, [s.study_id]);
   if (sessions.length === 0) return s;
-  const abandoned = new Set(abandonedRunIds(reg, gone, true));
-  return sessions.every((r) => abandoned.has(r.run_id)) ? { ...s, state: 'abandoned' } : s;
+  return sessions.every((r) => abandoned().has(r.run_id)) ? { ...s, state: 'abandoned' } : s;
 }
 
 /** Every row of a study (trial × rung), by number then rung. */
