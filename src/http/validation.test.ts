@@ -2,7 +2,8 @@
  * text values are converted strictly before Ajv sees them. */
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { AJV_OPTIONS, checkBounded, registerParamValidation } from './validation.js';
+import { createRng } from '../core/rng.js';
+import { AJV_OPTIONS, checkBounded, DECIMAL, isDecimal, registerParamValidation } from './validation.js';
 
 describe('checkBounded', () => {
   // [property schema, throws]
@@ -51,5 +52,27 @@ describe('strict conversion of query values', () => {
     expect(r.statusCode, r.body).toBe(status);
     if (status === 200) expect((JSON.parse(r.body) as { v: unknown }).v).toBe(seen);
     await app.close();
+  });
+});
+
+describe('isDecimal', () => {
+  it('accepts exactly what DECIMAL matches: every string of up to 5 characters over the grammar\'s alphabet, and random longer ones', () => {
+    const alphabet = ['0', '7', '+', '-', '.', 'e', 'E', 'x', ' ', '٣'];
+    let checked = 0;
+    const differ: string[] = [];
+    const check = (t: string): void => {
+      checked++;
+      if (isDecimal(t) !== DECIMAL.test(t)) differ.push(t);
+    };
+    const walk = (prefix: string, left: number): void => {
+      check(prefix);
+      if (left > 0) for (const c of alphabet) walk(prefix + c, left - 1);
+    };
+    walk('', 5);
+    const rng = createRng(5);
+    for (let i = 0; i < 50_000; i++) check(Array.from({ length: 6 + Math.floor(rng.next() * 12) }, () => alphabet[Math.floor(rng.next() * alphabet.length)]!).join(''));
+    for (const t of ['2326635.5', '25.75', '1e308', '-0', '.5', '5.', '1E+5', '1e-5', '+.5e-0', '1e', 'e5', '.', '+', '1.2.3', '--1', 'Infinity', 'NaN', '0x10', '1_000']) check(t);
+    expect(checked).toBeGreaterThan(100_000);
+    expect(differ).toEqual([]);
   });
 });

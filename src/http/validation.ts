@@ -51,13 +51,45 @@ interface ObjectSchema {
 }
 
 const INTEGER = /^-?\d+$/;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** The grammar accepted, as a regular expression (isDecimal is the same test, scanned by hand: faster on GET /predict's hot path). */
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** DECIMAL.test(text), scanned by hand: an optional sign, digits with at most one point (at least one digit), an optional exponent. */
+export function isDecimal(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  let c = text.charCodeAt(0);
+  if (c === 43 || c === 45) i++;
+  let digits = 0;
+  while (i < n && isDigit(text.charCodeAt(i))) {
+    i++;
+    digits++;
+  }
+  if (i < n && text.charCodeAt(i) === 46) {
+    i++;
+    while (i < n && isDigit(text.charCodeAt(i))) {
+      i++;
+      digits++;
+    }
+  }
+  if (digits === 0) return false;
+  if (i < n && ((c = text.charCodeAt(i)) === 101 || c === 69)) {
+    i++;
+    if (i < n && ((c = text.charCodeAt(i)) === 43 || c === 45)) i++;
+    const from = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i === from) return false;
+  }
+  return i === n;
+}
 
 /** Converts one text value to its schema type, or returns it unchanged (then Ajv refuses it). */
 function convert(value: unknown, type: string | undefined): unknown {
   if (typeof value !== 'string') return value;
   if (type === 'integer') return INTEGER.test(value) ? Number(value) : value;
-  if (type === 'number') return DECIMAL.test(value) ? Number(value) : value;
+  if (type === 'number') return isDecimal(value) ? Number(value) : value;
   if (type === 'boolean') return value === 'true' ? true : value === 'false' ? false : value;
   return value;
 }

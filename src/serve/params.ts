@@ -3,6 +3,7 @@
  * decimal (integers, decimals, exponents), finite, at most 64 characters; vol_moving_avg ≥ 0.
  * Pure; returns issues instead of throwing, so the route can answer 400 with all of them. */
 import { clip } from '../core/errors.js';
+import { isDecimal } from '../http/validation.js';
 
 export interface ParamIssue {
   param: string;
@@ -10,7 +11,6 @@ export interface ParamIssue {
   message: string;
 }
 
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 export const MAX_PARAM_LENGTH = 64;
 
 /** Parses one parameter; pushes an issue and returns NaN when it is not acceptable. */
@@ -32,7 +32,7 @@ export function parseNumberParam(raw: unknown, name: string, opts: { nonNegative
     issues.push({ param: name, code: 'too_long', message: `${name} is ${text.length} characters long (at most ${MAX_PARAM_LENGTH})` });
     return NaN;
   }
-  if (!DECIMAL.test(text)) {
+  if (!isDecimal(text)) {
     issues.push({ param: name, code: 'not_a_number', message: `${name} must be a decimal number (got ${JSON.stringify(text)})` });
     return NaN;
   }
@@ -50,8 +50,16 @@ export function parseNumberParam(raw: unknown, name: string, opts: { nonNegative
 
 /** Pushes an issue for each query parameter not in `known` (a misspelt name is not silently ignored); names are cut to 100 characters. */
 export function checkUnknownParams(query: Record<string, unknown>, known: readonly string[], issues: ParamIssue[]): void {
+  // The common case (every name known) allocates nothing: GET /predict's hot path.
+  let any = false;
+  for (const k in query) {
+    if (Object.hasOwn(query, k) && !known.includes(k)) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return;
   const unknown = Object.keys(query).filter((k) => !known.includes(k));
-  if (unknown.length === 0) return;
   // At most MAX_UNKNOWN_ISSUES named, the known list once: the answer stays small whatever the query holds.
   const named = unknown.slice(0, MAX_UNKNOWN_ISSUES).map((k) => clip(k));
   named.forEach((name, i) => {
@@ -64,11 +72,14 @@ export function checkUnknownParams(query: Record<string, unknown>, known: readon
 /** How many unknown parameters a 400 names one by one (the rest are counted). */
 export const MAX_UNKNOWN_ISSUES = 10;
 
+const NON_NEGATIVE = { nonNegative: true } as const;
+const ANY_SIGN = { nonNegative: false } as const;
+
 /** The two model inputs of a predict query (`vol_moving_avg` ≥ 0, `adj_close_rolling_med`), their problems added to `issues`. */
 export function parseFeatureParams(q: Record<string, unknown>, issues: ParamIssue[]): { vma: number; acm: number } {
   return {
-    vma: parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', { nonNegative: true }, issues),
-    acm: parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', { nonNegative: false }, issues),
+    vma: parseNumberParam(q.vol_moving_avg, 'vol_moving_avg', NON_NEGATIVE, issues),
+    acm: parseNumberParam(q.adj_close_rolling_med, 'adj_close_rolling_med', ANY_SIGN, issues),
   };
 }
 
