@@ -8,6 +8,7 @@ import { naiveJson, polyJson, registerModel } from './helpers/models.js';
 import { startCli, waitForJsonLine } from './helpers/cli.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
 import { writeFile } from 'node:fs/promises';
+import { pino } from 'pino';
 
 async function app(opts: { model?: boolean } = {}) {
   const ws = await tempWorkspace();
@@ -161,6 +162,35 @@ describe('other routes', () => {
     expect(text).toMatch(/stockpipe_predictions_total\{model_id="poly-1"\} 1/);
     expect(text).toMatch(/stockpipe_model_info\{model_id="poly-1",kind="polyreg"\} 1/);
     expect(text).toMatch(/stockpipe_http_request_duration_seconds_bucket/);
+  });
+
+  it('counts and logs every answer once: GET /predict (which counts its own), HEAD, other routes, and what no route matched', async () => {
+    const ws = await tempWorkspace();
+    const holder = new ChampionHolder(ws, silentLog);
+    await holder.refresh();
+    const lines: { method: string; url: string; status: number; ms: number; model?: string }[] = [];
+    const accessLog = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as (typeof lines)[number]) });
+    const { app: a } = await buildApp({ workspace: ws, holder, accessLog, version: 'test' });
+    const q = '/predict?vol_moving_avg=1&adj_close_rolling_med=2';
+    expect((await a.inject(q)).statusCode).toBe(503); // no model yet
+    await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    await holder.refresh();
+    for (const [method, url, status] of [['GET', q, 200], ['GET', q, 200], ['GET', '/predict?vol_moving_avg=x&adj_close_rolling_med=2', 400], ['HEAD', q, 200], ['DELETE', '/predict', 405], ['GET', '/nope', 404], ['GET', '/ready', 200]] as const) {
+      expect((await a.inject({ method, url })).statusCode, `${method} ${url}`).toBe(status);
+    }
+    // An error raised before the not-found handler (a body that is not JSON, on no route) is counted as unmatched too.
+    expect((await a.inject({ method: 'POST', url: '/nope', headers: { 'content-type': 'application/json' }, payload: '{' })).statusCode).toBeGreaterThanOrEqual(400);
+    const text = (await a.inject('/metrics')).body;
+    const count = (route: string, method: string, status: number | string): number => Number(new RegExp(`^stockpipe_http_requests_total\\{route="${route}",method="${method}",status="${status}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    expect([count('/predict', 'GET', 503), count('/predict', 'GET', 200), count('/predict', 'GET', 400), count('/predict', 'HEAD', 200), count('/ready', 'GET', 200)]).toEqual([1, 2, 1, 1, 1]);
+    expect([count('unmatched', 'DELETE', 405), count('unmatched', 'GET', 404)]).toEqual([1, 1]);
+    expect(text).toMatch(/^stockpipe_http_requests_total\{route="unmatched",method="POST",status="4\d\d"\} 1$/m);
+    expect(text).toMatch(/^stockpipe_http_request_duration_seconds_count\{route="\/predict",method="GET",status="200"\} 2$/m);
+    // One access-log line per answer, GET /predict's naming the model that answered.
+    expect(lines.map((l) => `${l.method} ${l.status}`)).toEqual(['GET 503', 'GET 200', 'GET 200', 'GET 400', 'HEAD 200', 'DELETE 405', 'GET 404', 'GET 200', expect.stringMatching(/^POST 4\d\d$/), 'GET 200']); // the last: GET /metrics
+    expect(lines[1]).toMatchObject({ url: q, model: 'poly-1' });
+    expect(lines.every((l) => typeof l.ms === 'number' && l.ms >= 0)).toBe(true);
+    await a.close();
   });
 
   it('GET /ready names the model, the alias followed and the answering process (worker null: one process)', async () => {

@@ -152,8 +152,14 @@ export function withoutWorkspacePath(text: string, root: string | undefined): st
   return text.split(dir).join('<workspace>/').split(root).join('<workspace>');
 }
 
-export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: string }): void {
+export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: string; unmatched?: (req: FastifyRequest, reply: FastifyReply) => void }): void {
+  // What no route matched (the not-found handler's answers, and an error raised before it) is reported to `unmatched` once answered.
   app.setNotFoundHandler((req, reply) => {
+    const sent = notFound(req, reply);
+    opts.unmatched?.(req, reply);
+    return sent;
+  });
+  const notFound = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const path = req.url.split('?')[0] ?? '';
     const allowed = opts.allowedMethods(path);
     // A route that takes this method and still found nothing (a static file that is not there) is a 404.
@@ -162,9 +168,14 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
       return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${clip(path)} (allowed: ${allowed.join(', ')})`);
     }
     return sendError(reply, 'SP_ERR_NOT_FOUND', `no route ${req.method} ${clip(path)}`);
-  });
+  };
 
   app.setErrorHandler((err: FastifyError & { validation?: unknown[]; validationContext?: string }, req, reply) => {
+    const sent = errorAnswer(err, req, reply);
+    if (req.is404) opts.unmatched?.(req, reply);
+    return sent;
+  });
+  const errorAnswer = (err: FastifyError & { validation?: unknown[]; validationContext?: string }, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof StockpipeError) {
       if (err.httpStatus >= 500) opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: ${err.code}`);
       return sendError(reply, err.code, withoutWorkspacePath(err.message, opts.workspaceRoot), { hint: withoutWorkspacePath(err.hint, opts.workspaceRoot) });
@@ -188,7 +199,7 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'SP_ERR_BAD_REQUEST', `${req.method} ${clip(req.url.split('?')[0] ?? '')}: ${err.message}`);
     opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: internal error`);
     return sendError(reply, 'SP_ERR_INTERNAL', 'internal error (logged by the server with its stack trace)');
-  });
+  };
 }
 
 /** Fastify's `frameworkErrors` option: errors raised before routing, in the same shape. */

@@ -6,7 +6,7 @@
  * bodies and 404/405 answers are http/errors' (the methods of a path from http/route-table), the
  * token check of mutating routes auth's, parameter checking http/validation's. Every route reads
  * the registry through the holder's one read-only handle. */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type onResponseHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { MonitorConfigSchema, type MonitorConfig } from '../core/config.js';
@@ -73,6 +73,13 @@ export interface Replica {
   worker: number | null;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route counts its own answers in the request metrics, not through the app's onResponse hook (GET /predict). */
+    countsItself?: boolean;
+  }
+}
+
 const PREDICT_PARAMS = ['vol_moving_avg', 'adj_close_rolling_med'] as const;
 
 const instanceSchema = {
@@ -113,6 +120,26 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   registerRunRecordRedaction(app, toWorkspace(opts.workspace).root);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
   registerParamValidation(app);
+  // Every answer is counted (serve/metrics) and logged when there is an access log: by an onResponse
+  // hook on each route; by GET /predict's handler itself, where a hook costs about 1 µs a request
+  // (BENCHMARKS.md), and a global hook would run on every route; unmatched ones by the not-found and
+  // error handlers (installErrorHandlers).
+  const { stats } = metrics;
+  const accessLog = opts.accessLog;
+  const answered = (route: string, req: FastifyRequest, reply: FastifyReply): void => {
+    const elapsed = reply.elapsedTime;
+    stats.record(route, req.method, reply.statusCode, elapsed / 1000);
+    if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
+  };
+  const answeredHook = (route: string): onResponseHookHandler => (req, reply, done) => {
+    answered(route, req, reply);
+    done();
+  };
+  app.addHook('onRoute', (route) => {
+    if ((route.config as { countsItself?: unknown } | undefined)?.countsItself === true) return;
+    const existing = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
+    route.onResponse = [...existing, answeredHook(route.url)];
+  });
   const { holder } = opts;
   const registry = holder.registry;
   app.addHook('onClose', async () => holder.close());
@@ -132,23 +159,27 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  // Every request passes here: plain counters (serve/metrics), and the access log line when there is one.
-  const { stats } = metrics;
-  const accessLog = opts.accessLog;
-  app.addHook('onResponse', (req, reply, done) => {
-    const elapsed = reply.elapsedTime;
-    stats.record(req.routeOptions.url ?? 'unmatched', req.method, reply.statusCode, elapsed / 1000);
-    if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
-    done();
-  });
-
-  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: toWorkspace(opts.workspace).root });
+  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: toWorkspace(opts.workspace).root, unmatched: (req, reply) => answered('unmatched', req, reply) });
 
   // A champion that cannot be loaded (its model.json broken) is not "none yet": training again would not replace it.
   const noModel = (reply: FastifyReply): FastifyReply => {
     const bad = holder.rejected;
     if (bad === undefined) return sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
     return sendError(reply, 'SP_ERR_NO_MODEL', `the champion ${bad} cannot be loaded (its model.json is missing or invalid; the server log says why)`, { hint: `Restore models/${bad}/model.json and restart the server, or move champion to a loadable model: \`stockpipe models promote <id> --force\`.` });
+  };
+
+  const predictOne = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const q = req.query as Record<string, unknown>;
+    const issues: ParamIssue[] = [];
+    const { vma, acm } = parseFeatureParams(q, issues);
+    checkUnknownParams(q, PREDICT_PARAMS, issues);
+    if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
+    const model = holder.current;
+    if (!model) return noModel(reply);
+    const v = servedVolume(model.scorer.predict(vma, acm));
+    if (v === null) return outOfRange(reply, model, 'prediction');
+    metrics.predicted.add(model.id, 1);
+    return reply.header('x-model-id', model.id).send(v);
   };
 
   app.get(
@@ -169,21 +200,23 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       },
       // Validated by hand below (strict: repeated, empty, too-long, non-finite values).
       validatorCompiler: () => () => true,
+      // Counted here, when the answer is handed to the socket, not by an onResponse hook.
+      config: { countsItself: true },
     },
     (req: FastifyRequest, reply: FastifyReply) => {
-      const q = req.query as Record<string, unknown>;
-      const issues: ParamIssue[] = [];
-      const { vma, acm } = parseFeatureParams(q, issues);
-      checkUnknownParams(q, PREDICT_PARAMS, issues);
-      if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
-      const model = holder.current;
-      if (!model) return noModel(reply);
-      const v = servedVolume(model.scorer.predict(vma, acm));
-      if (v === null) return outOfRange(reply, model, 'prediction');
-      metrics.predicted.add(model.id, 1);
-      return reply.header('x-model-id', model.id).send(v);
+      let sent: FastifyReply;
+      try {
+        sent = predictOne(req, reply);
+      } catch (err) {
+        // The error handler answers: counted once that answer is written.
+        reply.raw.once('finish', () => answered('/predict', req, reply));
+        throw err;
+      }
+      answered('/predict', req, reply);
+      return sent;
     },
   );
+
 
   app.post(
     '/predict',
