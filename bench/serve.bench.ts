@@ -10,8 +10,13 @@
  * whatever else runs on the machine, CPU per request much less. Where Debian's
  * python3-flask and python3-sklearn are present, the classic Flask server of
  * ../shared/reference/flask_serve.py is loaded with the same tool and settings, in the same run.
+ * Then fresh-process rounds: bare Fastify and `serve` (one process each) alternated, each round
+ * a newly started server (pinned as above where possible), 2 s of warm-up, then loaded; medians
+ * over the rounds, so that neither a server's age nor a slow minute of the machine decides.
  * Options: --duration=S (15), --replica-duration=S (10), --replica-rounds=N (2), --no-flask,
- * --replicas-only (skip the single-server rows and Flask). */
+ * --replicas-only (skip the single-server rows and Flask; --replica-rounds=0 skips the replicas
+ * too), --fresh-rounds=N (10; 0 skips them),
+ * --fresh-duration=S (4). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -92,6 +97,48 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+/**
+ * Bare Fastify and `serve`, one process each, alternated for `rounds` rounds, every round on a newly
+ * started server (2 s of warm-up, then `duration` seconds of load); medians of requests/s and of the
+ * server's CPU time per request, and their ratios.
+ */
+async function freshRounds(layout: { servers: string | null; load: string | null }, duration: number, rounds: number): Promise<Record<string, unknown>> {
+  const query = '/predict?vol_moving_avg=2326635.5&adj_close_rolling_med=25.75';
+  const targets = {
+    bare_fastify_1: { args: [...process.execArgv, join(ROOT, 'bench', 'bare-fastify.ts')], url: (line: string) => `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}` },
+    serve_1: { args: [CLI, 'serve', '--port', '0', '--json', '--quiet', '-w', WS], url: (line: string) => (JSON.parse(line) as { data: { url: string } }).data.url },
+  };
+  const seen: Record<string, { rps: number[]; cpu: number[] }> = { bare_fastify_1: { rps: [], cpu: [] }, serve_1: { rps: [], cpu: [] } };
+  const loadBefore = loadAvg();
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, t] of Object.entries(targets)) {
+      const server = await startServer(t.args, layout.servers, t.url);
+      try {
+        await load({ url: `${server.url}${query}`, duration: 2 }, layout.load);
+        const r = await loadWithCpu(server.child.pid!, { url: `${server.url}${query}`, duration }, layout.load);
+        process.stderr.write(`[serve] fresh round ${round + 1}, ${name}: ${JSON.stringify(r)}\n`);
+        seen[name]!.rps.push(r.requests_per_s);
+        if (r.server_cpu_us_per_request !== null) seen[name]!.cpu.push(r.server_cpu_us_per_request);
+      } finally {
+        await stopServer(server.child);
+      }
+    }
+  }
+  const med = (xs: number[]): number | null => (xs.length === 0 ? null : Math.round(median(xs) * 100) / 100);
+  const ratio = (a: number | null, b: number | null, invert: boolean): number | null => (a === null || b === null ? null : Math.round((invert ? b / a : a / b) * 100) / 100);
+  const rps = { bare_fastify_1: med(seen.bare_fastify_1!.rps), serve_1: med(seen.serve_1!.rps) };
+  const cpu = { bare_fastify_1: med(seen.bare_fastify_1!.cpu), serve_1: med(seen.serve_1!.cpu) };
+  return {
+    servers_on_cpu: layout.servers ?? 'any', load_generator_on_cpu: layout.load ?? 'any', duration_s: duration, rounds, load_avg_before: loadBefore, load_avg_after: loadAvg(),
+    requests_per_s_rounds: Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v.rps])),
+    cpu_us_per_request_rounds: Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v.cpu])),
+    requests_per_s_median: rps, cpu_us_per_request_median: cpu,
+    ratio_serve_1_vs_bare_1: ratio(rps.serve_1, rps.bare_fastify_1, false),
+    // Requests per CPU second relative to bare Fastify's.
+    cpu_ratio_serve_1_vs_bare_1: ratio(cpu.serve_1, cpu.bare_fastify_1, true),
+  };
+}
 
 function cli(args: string[]): void {
   const r = spawnSync(process.execPath, [CLI, ...args, '-w', WS, '--quiet'], { encoding: 'utf8' });
@@ -232,12 +279,15 @@ export async function runServeBench(argv: string[]): Promise<Record<string, unkn
   const rounds = numberArg(argv, 'replica-rounds', 2);
   const allowed = cpusAllowed();
   const canPin = allowed !== null && spawnSync('taskset', ['-V'], { encoding: 'utf8' }).status === 0 && availableParallelism() >= 2;
-  out.replicas = {
+  out.replicas = rounds === 0 ? 'skipped: --replica-rounds=0' : {
     connections: 64, duration_s: replicaDuration, rounds, best_of: 'the round with the most requests/s', load_generator: 'autocannon, its own process',
     shared_cores: await replicaLayout({ servers: null, load: null }, replicaDuration, rounds),
     // The load generator on core 0, every server process on core 1: a 1-process server has a core to itself.
     pinned: canPin ? await replicaLayout({ servers: '1', load: '0' }, replicaDuration, rounds) : 'skipped: needs taskset and 2 cores',
   };
+  const freshCount = numberArg(argv, 'fresh-rounds', 10);
+  out.fresh_rounds = freshCount === 0 ? 'skipped: --fresh-rounds=0'
+    : await freshRounds(canPin ? { servers: '1', load: '0' } : { servers: null, load: null }, numberArg(argv, 'fresh-duration', 4), freshCount);
   const flaskScript = join(SHARED, 'reference', 'flask_serve.py');
   const sample = join(SHARED, 'data', 'kaggle-sample');
   const hasFlask = spawnSync('/usr/bin/python3', ['-c', 'import flask, sklearn, pandas'], { encoding: 'utf8' }).status === 0;
