@@ -63,7 +63,8 @@ function runParams(spec: CommandSpec<Globals>, opts: Record<string, unknown>, ar
 async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: Prepared<Globals>, globalFlags: Record<string, unknown>, params: Record<string, unknown>): Promise<void> {
   const name = spec.name.split(' ').pop()!;
   const { json, debug } = s.mode;
-  configureLog({ level: debug ? 'debug' : g.quiet ? 'error' : 'warn' });
+  // A task's process (the runner's child) logs at info: its lines are the task's log, as in Airflow.
+  configureLog({ level: debug ? 'debug' : g.quiet ? 'error' : process.env.STOCKPIPE_TASK_CHILD === '1' ? 'info' : 'warn' });
   const file = readConfigFile(g.config, process.cwd());
   const flags = { ...globalFlags, ...cmd.config };
   const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json' }); // flags and STOCKPIPE_* variables are named by loadConfig

@@ -1,7 +1,8 @@
 /** @module pipeline/subprocess
  * Runs a stockpipe command as a child process for a task (as Airflow runs a task in its own
- * process): `node <main> <args> --json`, stderr appended to the task's log file, the one --json
- * document on stdout parsed into the task's summary, its error code kept. Abort (timeout, Ctrl-C)
+ * process): `node <main> <args> --json`, stderr appended to the task's log file (the child logs at
+ * info there), the one --json document on stdout parsed into the task's summary (and its data written
+ * at the end of the log), its error code kept. Abort (timeout, Ctrl-C)
  * sends SIGTERM, then SIGKILL. The child gets the runner's pid (STOCKPIPE_RUNNER_PID) and dies with
  * it (core/runner-watch); each child pid is reported to `processes` for the run lock. */
 import { spawn } from 'node:child_process';
@@ -29,6 +30,15 @@ export interface SubprocessOptions {
   killGraceMs?: number;
   /** Told each child pid when it starts and when it is gone (the run lock records them). */
   processes?: ProcessTracker;
+}
+
+/** How much of a command's result (its --json `data`, one line) the task log keeps. */
+export const RESULT_LOG_CHARS = 4000;
+
+/** The result as one line of JSON, cut at RESULT_LOG_CHARS. */
+export function resultText(data: Record<string, unknown>): string {
+  const text = JSON.stringify(data);
+  return text.length <= RESULT_LOG_CHARS ? text : `${text.slice(0, RESULT_LOG_CHARS)}… (${text.length - RESULT_LOG_CHARS} more characters; the whole result is the task's summary: runs show)`;
 }
 
 /** Runs the command; resolves with its `data`, or throws its StockpipeError (code kept). */
@@ -76,7 +86,9 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
       }
       // The error's code goes in the log too: a queued job's execution that lost its job (its worker froze
       // past the lock) fails where neither BullMQ nor the runner records why (SP_ERR_JOB_SUPERSEDED).
-      log.end(`${new Date().toISOString()} [runner] exit ${code ?? sig}${doc?.ok === false && doc.error ? ` ${doc.error.code}` : ''}\n`);
+      // What the command answered goes in the log too (as Airflow logs a task's returned value).
+      const result = code === 0 && doc?.ok ? `${new Date().toISOString()} [runner] result: ${resultText(doc.data ?? {})}\n` : '';
+      log.end(`${result}${new Date().toISOString()} [runner] exit ${code ?? sig}${doc?.ok === false && doc.error ? ` ${doc.error.code}` : ''}\n`);
       if (code === 0 && doc?.ok) return resolve(doc.data ?? {});
       if (doc && !doc.ok && doc.error) {
         const c = (doc.error.code in ERROR_CODES ? doc.error.code : 'SP_ERR_TASK_FAILED') as ErrorCode;
