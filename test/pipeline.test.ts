@@ -51,6 +51,15 @@ describe.concurrent('stockpipe run train', () => {
     const first = await cli(['run', 'train', '--json', '-w', a]).done;
     expect(first.json.ok, first.stderr).toBe(true);
     expect(statuses(first)).toEqual({ fetch: 'succeeded', ingest: 'succeeded', validate: 'succeeded', features: 'succeeded', train: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
+    // A task's log: the runner's lines in order, then the command line, the command's own lines, its result and its exit.
+    const ingestLog = (await readFile(join(a, 'runs', String(first.json.data?.run_id), 'ingest.log'), 'utf8')).trim().split('\n');
+    expect(ingestLog[0]).toMatch(/ \[runner\] attempt 1\/\d+ started$/);
+    expect(ingestLog[1]).toMatch(/ \[runner\] \$ stockpipe ingest /);
+    expect(ingestLog.at(-3)).toMatch(/ \[runner\] result: \{"output":.*"rows_kept":\d+/);
+    expect(ingestLog.at(-2)).toMatch(/ \[runner\] exit 0$/);
+    expect(ingestLog.at(-1)).toMatch(/ \[runner\] succeeded \(/);
+    const stamps = ingestLog.map((l) => l.split(' ')[0]!).filter((t) => /^\d{4}-\d\d-\d\dT/.test(t));
+    expect(stamps).toEqual([...stamps].sort());
     const second = await cli(['run', 'train', '--json', '-w', a]).done;
     expect(Object.values(statuses(second)).every((s) => s === 'cached'), JSON.stringify(statuses(second))).toBe(true);
     // The human summary ends with the champion, its backtest and its test scores next to the baselines'.

@@ -14,7 +14,7 @@ import { cacheLookup, cacheStore, updateTaskRun, type CacheEntry, type OutputRec
 import { topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
 import { prepareRun } from './prepare.js';
-import type { FileList, RunOptions, RunOutcome, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
+import type { FileList, ProcessTracker, RunOptions, RunOutcome, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
 
 export type { RunOptions, RunOutcome, TaskOutcome } from './types.js';
 
@@ -188,15 +188,23 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       emit(name, { status: 'running', attempts: attempt, startedAt: Date.now(), error: null, note: null, fraction: null }, { status: 'running', attempts: attempt, started_at: reg.timestamp(), log_path: logPath });
       logLine(name, logPath, `attempt ${attempt}/${attempts} started`);
       const l = logs.get(name)!;
-      if (!l.written) {
-        l.timer ??= setTimeout(() => {
-          try {
-            writeLog(l);
-          } catch (err) {
-            log.warn({ err, task: name }, 'pipeline: cannot write the task log yet'); // tried again at the next line
-          }
-        }, STORE_DELAY_MS);
-      }
+      const flushLog = (): void => {
+        if (l.written) return;
+        try {
+          writeLog(l);
+        } catch (err) {
+          log.warn({ err, task: name }, 'pipeline: cannot write the task log yet'); // tried again at the next line
+        }
+      };
+      if (!l.written) l.timer ??= setTimeout(flushLog, STORE_DELAY_MS);
+      // A task that starts a process writes to its log at once: the runner's lines go first, in order.
+      const processes: ProcessTracker = {
+        started: (pid) => {
+          flushLog();
+          opts.processes?.started(pid);
+        },
+        ended: (pid) => opts.processes?.ended(pid),
+      };
       // The run is in the store before any task's work starts: a task may outlive its runner (a
       // queued job runs on a worker), and `run --resume` finds the run by its row.
       if (unwritten !== null) flushStore();
@@ -207,7 +215,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       let timedOut = false;
       try {
         const work = spec.run({
-          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes, logicalDate,
+          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes, logicalDate,
           forced: force || forceTasks.includes(name),
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });
