@@ -178,16 +178,19 @@ describe('other routes', () => {
     for (const [method, url, status] of [['GET', q, 200], ['GET', q, 200], ['GET', '/predict?vol_moving_avg=x&adj_close_rolling_med=2', 400], ['HEAD', q, 200], ['DELETE', '/predict', 405], ['GET', '/nope', 404], ['GET', '/ready', 200]] as const) {
       expect((await a.inject({ method, url })).statusCode, `${method} ${url}`).toBe(status);
     }
-    // An error raised before the not-found handler (a body that is not JSON, on no route) is counted as unmatched too.
+    // An error raised before the not-found handler (a body that is not JSON, on no route) is counted as unmatched too,
+    // and so are requests refused before routing (a bad percent-encoding, a path segment too long).
     expect((await a.inject({ method: 'POST', url: '/nope', headers: { 'content-type': 'application/json' }, payload: '{' })).statusCode).toBeGreaterThanOrEqual(400);
+    expect((await a.inject('/models/%zz')).statusCode).toBe(400);
+    expect((await a.inject(`/models/${'a'.repeat(150)}`)).statusCode).toBe(414);
     const text = (await a.inject('/metrics')).body;
     const count = (route: string, method: string, status: number | string): number => Number(new RegExp(`^stockpipe_http_requests_total\\{route="${route}",method="${method}",status="${status}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
     expect([count('/predict', 'GET', 503), count('/predict', 'GET', 200), count('/predict', 'GET', 400), count('/predict', 'HEAD', 200), count('/ready', 'GET', 200)]).toEqual([1, 2, 1, 1, 1]);
-    expect([count('unmatched', 'DELETE', 405), count('unmatched', 'GET', 404)]).toEqual([1, 1]);
+    expect([count('unmatched', 'DELETE', 405), count('unmatched', 'GET', 404), count('unmatched', 'GET', 400), count('unmatched', 'GET', 414)]).toEqual([1, 1, 1, 1]);
     expect(text).toMatch(/^stockpipe_http_requests_total\{route="unmatched",method="POST",status="4\d\d"\} 1$/m);
     expect(text).toMatch(/^stockpipe_http_request_duration_seconds_count\{route="\/predict",method="GET",status="200"\} 2$/m);
     // One access-log line per answer, GET /predict's naming the model that answered.
-    expect(lines.map((l) => `${l.method} ${l.status}`)).toEqual(['GET 503', 'GET 200', 'GET 200', 'GET 400', 'HEAD 200', 'DELETE 405', 'GET 404', 'GET 200', expect.stringMatching(/^POST 4\d\d$/), 'GET 200']); // the last: GET /metrics
+    expect(lines.map((l) => `${l.method} ${l.status}`)).toEqual(['GET 503', 'GET 200', 'GET 200', 'GET 400', 'HEAD 200', 'DELETE 405', 'GET 404', 'GET 200', expect.stringMatching(/^POST 4\d\d$/), 'GET 400', 'GET 414', 'GET 200']); // the last: GET /metrics
     expect(lines[1]).toMatchObject({ url: q, model: 'poly-1' });
     expect(lines.every((l) => typeof l.ms === 'number' && l.ms >= 0)).toBe(true);
     await a.close();

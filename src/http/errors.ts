@@ -202,8 +202,15 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
   };
 }
 
-/** Fastify's `frameworkErrors` option: errors raised before routing, in the same shape. */
-export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+/** Fastify's `frameworkErrors` option: errors raised before routing, in the same shape; each answer is then reported to `answered` (the request metrics). */
+export function frameworkErrorHandler(answered?: (req: FastifyRequest, reply: FastifyReply) => void): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
+  return (err, req, reply) => {
+    frameworkErrors(err, reply);
+    answered?.(req, reply);
+  };
+}
+
+function frameworkErrors(err: FastifyError, reply: FastifyReply): void {
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     void sendError(reply, 'SP_ERR_URI_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`);
   } else if (err.code === 'FST_ERR_BAD_URL') {

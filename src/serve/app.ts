@@ -26,7 +26,7 @@ import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, markCoverageExclusive, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
-import { clientErrorHandler, errorSchema, frameworkErrors, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError } from '../http/errors.js';
+import { clientErrorHandler, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
@@ -105,12 +105,24 @@ const readySchema = {
 
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; metrics: ApiMetrics }> {
   const metrics = opts.metrics ?? createApiMetrics();
+  // Every answer is counted (serve/metrics) and logged when there is an access log: by an onResponse
+  // hook on each route; by GET /predict's handler itself, where a hook costs about 1 µs a request
+  // (BENCHMARKS.md), and a global hook would run on every route; unmatched ones by the not-found and
+  // error handlers (installErrorHandlers), and those refused before routing by frameworkErrors.
+  const { stats } = metrics;
+  const accessLog = opts.accessLog;
+  const answered = (route: string, req: FastifyRequest, reply: FastifyReply): void => {
+    const elapsed = reply.elapsedTime;
+    stats.record(route, req.method, reply.statusCode, elapsed / 1000);
+    if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
+  };
+  const unmatched = (req: FastifyRequest, reply: FastifyReply): void => answered('unmatched', req, reply);
   const app = Fastify({
     logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: 'idle',
     // Node checks neither limit while headersTimeout (default 60 s) exceeds requestTimeout: both are set.
     requestTimeout: opts.requestTimeout?.ms ?? REQUEST_TIMEOUT_MS,
     http: { headersTimeout: opts.requestTimeout?.ms ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: opts.requestTimeout?.checkMs ?? REQUEST_TIMEOUT_CHECK_MS },
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors, clientErrorHandler,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors: frameworkErrorHandler(unmatched), clientErrorHandler,
   });
   // Bodies are JSON only: a text/plain body is refused for its content type, as any other non-JSON one.
   app.removeContentTypeParser('text/plain');
@@ -120,17 +132,6 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   registerRunRecordRedaction(app, toWorkspace(opts.workspace).root);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
   registerParamValidation(app);
-  // Every answer is counted (serve/metrics) and logged when there is an access log: by an onResponse
-  // hook on each route; by GET /predict's handler itself, where a hook costs about 1 µs a request
-  // (BENCHMARKS.md), and a global hook would run on every route; unmatched ones by the not-found and
-  // error handlers (installErrorHandlers).
-  const { stats } = metrics;
-  const accessLog = opts.accessLog;
-  const answered = (route: string, req: FastifyRequest, reply: FastifyReply): void => {
-    const elapsed = reply.elapsedTime;
-    stats.record(route, req.method, reply.statusCode, elapsed / 1000);
-    if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
-  };
   const answeredHook = (route: string): onResponseHookHandler => (req, reply, done) => {
     answered(route, req, reply);
     done();
@@ -159,7 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: toWorkspace(opts.workspace).root, unmatched: (req, reply) => answered('unmatched', req, reply) });
+  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: toWorkspace(opts.workspace).root, unmatched });
 
   // A champion that cannot be loaded (its model.json broken) is not "none yet": training again would not replace it.
   const noModel = (reply: FastifyReply): FastifyReply => {
