@@ -325,7 +325,14 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const [mq, ml, tasks] = await Promise.all([models(queued, env), models(local, env), runTasks(queued, String(q.json.data.run_id), env)]);
     expect([mq.length, ml.length]).toEqual([1, 1]);
     expect((await modelJson(queued, mq[0]!.id)).equals(await modelJson(local, ml[0]!.id))).toBe(true);
-    expect(await readFile(tasks.train!.log_path!, 'utf8')).toMatch(/\$ stockpipe train .*--threads 1$/m);
+    // The train task's log: the runner's line, then the worker's (the command line, its result, its exit), then the runner's last.
+    const trainLog = (await readFile(tasks.train!.log_path!, 'utf8')).trim().split('\n');
+    const worker = tasks.train!.workers![0]!.worker;
+    expect(trainLog[0]).toMatch(/ \[runner\] attempt 1\/\d+ started$/);
+    expect(trainLog[1]).toMatch(new RegExp(` \\[worker ${worker}\\] \\$ stockpipe train .*--threads 1$`));
+    expect(trainLog.slice(-3).map((l) => l.split(' ').slice(1, 4).join(' '))).toEqual([`[worker ${worker}] result:`, `[worker ${worker}] exit`, '[runner] succeeded'].map((x) => expect.stringContaining(x)));
+    const stamps = trainLog.map((l) => l.split(' ')[0]!).filter((t) => /^\d{4}-\d\d-\d\dT/.test(t));
+    expect(stamps).toEqual([...stamps].sort());
 
     // Each job ran once, on a worker `runs show` names; jobs alternate between idle workers, so both served.
     // ingest and features fan out: one job per group of buckets (pipeline.partitions, default 8), together every bucket once.

@@ -14,7 +14,7 @@ import { cacheLookup, cacheStore, updateTaskRun, type CacheEntry, type OutputRec
 import { topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
 import { prepareRun } from './prepare.js';
-import type { FileList, ProcessTracker, RunOptions, RunOutcome, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
+import type { FileList, RunOptions, RunOutcome, TaskResult, TaskSpec, TaskState, TaskSummary } from './types.js';
 
 export type { RunOptions, RunOutcome, TaskOutcome } from './types.js';
 
@@ -197,14 +197,6 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         }
       };
       if (!l.written) l.timer ??= setTimeout(flushLog, STORE_DELAY_MS);
-      // A task that starts a process writes to its log at once: the runner's lines go first, in order.
-      const processes: ProcessTracker = {
-        started: (pid) => {
-          flushLog();
-          opts.processes?.started(pid);
-        },
-        ended: (pid) => opts.processes?.ended(pid),
-      };
       // The run is in the store before any task's work starts: a task may outlive its runner (a
       // queued job runs on a worker), and `run --resume` finds the run by its row.
       if (unwritten !== null) flushStore();
@@ -215,7 +207,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       let timedOut = false;
       try {
         const work = spec.run({
-          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes, logicalDate,
+          runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes, logicalDate, flushLog,
           forced: force || forceTasks.includes(name),
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });

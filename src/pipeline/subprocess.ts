@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { finished } from 'node:stream';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
 import type { ProcessTracker } from './types.js';
 
@@ -30,6 +31,8 @@ export interface SubprocessOptions {
   killGraceMs?: number;
   /** Told each child pid when it starts and when it is gone (the run lock records them). */
   processes?: ProcessTracker;
+  /** Who writes this process's lines in the log: `runner` (default), or the queue worker that runs it. */
+  label?: string;
 }
 
 /** How much of a command's result (its --json `data`, one line) the task log keeps. */
@@ -45,7 +48,8 @@ export function resultText(data: Record<string, unknown>): string {
 export function runCommandProcess(opts: SubprocessOptions): Promise<Record<string, unknown>> {
   mkdirSync(dirname(opts.logPath), { recursive: true });
   const log = createWriteStream(opts.logPath, { flags: 'a' });
-  log.write(`${new Date().toISOString()} [runner] $ stockpipe ${opts.args.join(' ')}\n`);
+  const label = opts.label ?? 'runner';
+  log.write(`${new Date().toISOString()} [${label}] $ stockpipe ${opts.args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.mainScript, ...opts.args, '--json'], {
       cwd: opts.cwd, env: { ...(opts.env ?? process.env), STOCKPIPE_TASK_CHILD: '1', STOCKPIPE_RUNNER_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -71,7 +75,7 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
     child.on('error', (err) => {
       opts.signal.removeEventListener('abort', onAbort);
       log.end();
-      reject(new StockpipeError('SP_ERR_TASK_FAILED', `cannot start stockpipe ${opts.args[0]}: ${err.message}`, { cause: err }));
+      finished(log, () => reject(new StockpipeError('SP_ERR_TASK_FAILED', `cannot start stockpipe ${opts.args[0]}: ${err.message}`, { cause: err })));
     });
     child.on('close', (code, sig) => {
       if (pid !== undefined) opts.processes?.ended(pid);
@@ -87,16 +91,19 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
       // The error's code goes in the log too: a queued job's execution that lost its job (its worker froze
       // past the lock) fails where neither BullMQ nor the runner records why (SP_ERR_JOB_SUPERSEDED).
       // What the command answered goes in the log too (as Airflow logs a task's returned value).
-      const result = code === 0 && doc?.ok ? `${new Date().toISOString()} [runner] result: ${resultText(doc.data ?? {})}\n` : '';
-      log.end(`${result}${new Date().toISOString()} [runner] exit ${code ?? sig}${doc?.ok === false && doc.error ? ` ${doc.error.code}` : ''}\n`);
-      if (code === 0 && doc?.ok) return resolve(doc.data ?? {});
-      if (doc && !doc.ok && doc.error) {
-        const c = (doc.error.code in ERROR_CODES ? doc.error.code : 'SP_ERR_TASK_FAILED') as ErrorCode;
-        return reject(new StockpipeError(c, doc.error.message, { hint: doc.error.hint }));
-      }
-      reject(new StockpipeError('SP_ERR_TASK_FAILED', `stockpipe ${opts.args[0]} ${sig ? `was killed by ${sig}` : `exited with ${code} and no result`}`, {
-        hint: `Read its log: ${opts.logPath}`,
-      }));
+      const result = code === 0 && doc?.ok ? `${new Date().toISOString()} [${label}] result: ${resultText(doc.data ?? {})}\n` : '';
+      log.end(`${result}${new Date().toISOString()} [${label}] exit ${code ?? sig}${doc?.ok === false && doc.error ? ` ${doc.error.code}` : ''}\n`);
+      // Settled once these lines are in the file: the runner's next line (succeeded, failed, retrying) goes after them.
+      finished(log, () => {
+        if (code === 0 && doc?.ok) return resolve(doc.data ?? {});
+        if (doc && !doc.ok && doc.error) {
+          const c = (doc.error.code in ERROR_CODES ? doc.error.code : 'SP_ERR_TASK_FAILED') as ErrorCode;
+          return reject(new StockpipeError(c, doc.error.message, { hint: doc.error.hint }));
+        }
+        reject(new StockpipeError('SP_ERR_TASK_FAILED', `stockpipe ${opts.args[0]} ${sig ? `was killed by ${sig}` : `exited with ${code} and no result`}`, {
+          hint: `Read its log: ${opts.logPath}`,
+        }));
+      });
     });
   });
 }

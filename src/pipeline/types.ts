@@ -17,6 +17,8 @@ export interface TaskContext {
   signal: AbortSignal;
   /** This task's log file (the runner writes its own lines there too). */
   logPath: string;
+  /** Writes the runner's lines of this task now (they wait about 50 ms otherwise): call it before a command writes to logPath. */
+  flushLog?(): void;
   log: Logger;
   /** The summaries of the upstream tasks that ran or were cached in this run, by task name. */
   upstream: Readonly<Record<string, TaskSummary>>;

@@ -105,7 +105,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       const args = withThreads(d.args.map((a) => a.replaceAll(EXECUTION_TOKEN, execution)), threads);
       let lastProgress = 0;
       const data = await runCommandProcess({
-        mainScript: o.mainScript, args, logPath: d.log_path, signal: stop.signal,
+        mainScript: o.mainScript, args, logPath: d.log_path, signal: stop.signal, label: `worker ${me.id}`,
         env: { ...process.env, ...d.env, ...parentRunEnv({ runId: d.run_id, task: d.task }), STOCKPIPE_JOB_ID: id, STOCKPIPE_JOB_TOKEN: execution, STOCKPIPE_JOB_REGISTRY: ws.registryPath },
         onLine: (line) => {
           const now = Date.now();

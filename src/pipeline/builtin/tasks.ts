@@ -60,6 +60,8 @@ export function taskKit(penv: PipelineEnv): TaskKit {
       };
     },
     cmd: (args, toResult) => async (ctx) => {
+      // The command (here or on a queue worker) writes this log from now on: the runner's lines go first.
+      ctx.flushLog?.();
       const { data, worker } = await executorOf(penv).run({
         runId: ctx.runId, task: ctx.task, partition: null, attempt: ctx.attempt,
         args: [...args(ctx), ...penv.globalArgs], logPath: ctx.logPath, signal: ctx.signal, processes: ctx.processes, onProgress: (p) => ctx.progress(p),
