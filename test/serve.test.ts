@@ -9,6 +9,7 @@ import { startCli, waitForJsonLine } from './helpers/cli.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
 import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
+import { connect, type AddressInfo } from 'node:net';
 
 async function app(opts: { model?: boolean } = {}) {
   const ws = await tempWorkspace();
@@ -194,6 +195,28 @@ describe('other routes', () => {
     expect(lines[1]).toMatchObject({ url: q, model: 'poly-1' });
     expect(lines.every((l) => typeof l.ms === 'number' && l.ms >= 0)).toBe(true);
     await a.close();
+  });
+
+  it('a client gone before its answer is written is not counted: a body cut short on no route', async () => {
+    const { app: a } = await app();
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = a.server.address() as AddressInfo;
+      await new Promise<void>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.write('POST /nope HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{');
+          setTimeout(() => s.destroy(), 150);
+        });
+        s.on('close', () => resolve());
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await a.inject({ method: 'POST', url: '/nope', headers: { 'content-type': 'application/json' }, payload: '{' })).statusCode).toBe(400);
+      const text = (await a.inject('/metrics')).body;
+      // The injected one only (the same request, answered).
+      expect(text).toMatch(/^stockpipe_http_requests_total\{route="unmatched",method="POST",status="400"\} 1$/m);
+    } finally {
+      await a.close();
+    }
   });
 
   it('GET /ready names the model, the alias followed and the answering process (worker null: one process)', async () => {

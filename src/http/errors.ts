@@ -153,11 +153,10 @@ export function withoutWorkspacePath(text: string, root: string | undefined): st
 }
 
 export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: string; unmatched?: (req: FastifyRequest, reply: FastifyReply) => void }): void {
-  // What no route matched (the not-found handler's answers, and an error raised before it) is reported to `unmatched` once answered.
+  // What no route matched (the not-found handler's answers, and an error raised before it) is reported to `unmatched` once written out.
   app.setNotFoundHandler((req, reply) => {
-    const sent = notFound(req, reply);
-    opts.unmatched?.(req, reply);
-    return sent;
+    if (opts.unmatched) whenWritten(req, reply, opts.unmatched);
+    return notFound(req, reply);
   });
   const notFound = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const path = req.url.split('?')[0] ?? '';
@@ -171,9 +170,8 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
   };
 
   app.setErrorHandler((err: FastifyError & { validation?: unknown[]; validationContext?: string }, req, reply) => {
-    const sent = errorAnswer(err, req, reply);
-    if (req.is404) opts.unmatched?.(req, reply);
-    return sent;
+    if (req.is404 && opts.unmatched) whenWritten(req, reply, opts.unmatched);
+    return errorAnswer(err, req, reply);
   });
   const errorAnswer = (err: FastifyError & { validation?: unknown[]; validationContext?: string }, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof StockpipeError) {
@@ -205,9 +203,14 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
 /** Fastify's `frameworkErrors` option: errors raised before routing, in the same shape; each answer is then reported to `answered` (the request metrics). */
 export function frameworkErrorHandler(answered?: (req: FastifyRequest, reply: FastifyReply) => void): (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => void {
   return (err, req, reply) => {
+    if (answered) whenWritten(req, reply, answered);
     frameworkErrors(err, reply);
-    answered?.(req, reply);
   };
+}
+
+/** Calls `then` once the answer about to be sent is written out, as an onResponse hook runs (never for a client gone before it was). */
+function whenWritten(req: FastifyRequest, reply: FastifyReply, then: (req: FastifyRequest, reply: FastifyReply) => void): void {
+  reply.raw.once('finish', () => then(req, reply));
 }
 
 function frameworkErrors(err: FastifyError, reply: FastifyReply): void {

@@ -99,8 +99,19 @@ describe('the table of a two-input model', () => {
     expect(gridTrees(of([leaf(0, 1), leaf(1, 2)]))).not.toBeNull();
     expect(gridTrees(of([leaf(0, 1), leaf(2, 2)]))).toBeNull();
     expect(gridTrees(of([leaf(0, Infinity)]))).toBeNull();
+    // One tree splitting on `feature` at 0, 1, …, n − 1 (a chain: each split's right child is the next split).
+    const chain = (feature: number, n: number) => ({
+      feature: Int32Array.from({ length: 2 * n + 1 }, (_, i) => (i < n ? feature : -1)),
+      threshold: Float64Array.from({ length: 2 * n + 1 }, (_, i) => (i < n ? i : 0)),
+      left: Int32Array.from({ length: 2 * n + 1 }, (_, i) => (i < n ? n + i : 0)),
+      right: Int32Array.from({ length: 2 * n + 1 }, (_, i) => (i < n - 1 ? i + 1 : i === n - 1 ? 2 * n : 0)),
+      value: Float64Array.from({ length: 2 * n + 1 }, (_, i) => i),
+    });
+    expect(gridTrees(of([chain(0, 511), chain(1, 511)]))?.sums.length).toBe(512 * 512);
+    expect(gridTrees(of([chain(0, 512), chain(1, 512)]))).toBeNull();
     const many = (f: number, n: number) => Array.from({ length: n }, (_, i) => leaf(f, i));
-    expect(gridTrees(of([...many(0, 511), ...many(1, 511)]))).not.toBeNull();
-    expect(gridTrees(of([...many(0, 512), ...many(1, 512)]))).toBeNull();
+    // 130 × 130 cells: built for up to MAX_GRID_WORK / 16,900 trees (1,985), walked beyond.
+    expect(gridTrees(of([...many(0, 129), ...many(1, 129), ...Array.from({ length: 1985 - 258 }, () => leaf(0, 0))]))).not.toBeNull();
+    expect(gridTrees(of([...many(0, 129), ...many(1, 129), ...Array.from({ length: 1986 - 258 }, () => leaf(0, 0))]))).toBeNull();
   });
 });

@@ -83,6 +83,8 @@ export interface GridTrees {
 
 /** The largest table built (2 MiB of sums); a model with more cells is walked. */
 export const MAX_GRID_CELLS = 1 << 18;
+/** At most this many cell additions (cells × trees) build a table, about 50 ms here: it is built on the serving thread when a model loads. */
+export const MAX_GRID_WORK = 1 << 25;
 
 /** The first index whose cut is ≥ x (a row goes left at a split iff x ≤ its threshold): the row's cell on that axis. */
 function cellOf(cuts: Float64Array, x: number): number {
@@ -96,7 +98,7 @@ function cellOf(cuts: Float64Array, x: number): number {
   return lo;
 }
 
-/** The table of a model whose splits use inputs 0 and 1 only, with finite thresholds; null for any other (or beyond MAX_GRID_CELLS). */
+/** The table of a model whose splits use inputs 0 and 1 only, with finite thresholds; null for any other (or beyond MAX_GRID_CELLS or MAX_GRID_WORK). */
 export function gridTrees(p: PackedTrees): GridTrees | null {
   if (p.offset !== undefined && p.offset.feature > 1) return null;
   const seen: [number[], number[]] = [[], []];
@@ -113,7 +115,7 @@ export function gridTrees(p: PackedTrees): GridTrees | null {
   }) as [Float64Array, Float64Array];
   const width = cuts[1].length + 1;
   const cells = (cuts[0].length + 1) * width;
-  if (cells > MAX_GRID_CELLS) return null;
+  if (cells > MAX_GRID_CELLS || cells * p.roots.length > MAX_GRID_WORK) return null;
   const sums = new Float64Array(cells).fill(p.mean ? 0 : p.baseScore);
   const { feature, threshold, left, right, value } = p;
   // Cells [lo0, hi0) × [lo1, hi1) reach `node`; a split at cut k sends cells ≤ k left.
