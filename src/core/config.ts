@@ -220,7 +220,7 @@ export const ENV_KEYS: Record<string, string[]> = {
 const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password', 'pipeline.redis_url', 'alerts.webhook_url']);
 
 /** A URL's user and password (`https://user:key@host`) replaced: never quoted. */
-const withoutUserinfo = (text: string): string => text.replace(/(\/\/)[^/@\s]*@/g, '$1(credentials not shown)@');
+export const withoutUserinfo = (text: string): string => text.replace(/(\/\/)[^/@\s]*@/g, '$1(credentials not shown)@');
 
 /** Every string inside `v` with its URL credentials hidden (a copy). */
 const withoutUserinfoDeep = (v: unknown): unknown => mapStringsDeep(v, withoutUserinfo);

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAlerts, recordAlert } from '../registry/alerts.js';
 import { openRegistry, type Registry } from '../registry/store.js';
-import { deliverAlert, renderAlert, type AlertChannels } from './alerts.js';
+import { deliverAlert, renderAlert, withoutWebhookUrl, type AlertChannels } from './alerts.js';
 
 /** A minimal SMTP server on 127.0.0.1 that accepts one message per session and keeps its DATA. */
 function smtpServer(received: string[]): Server {
@@ -103,6 +103,17 @@ describe('alert delivery', () => {
     } finally {
       http.close();
     }
+  });
+
+  it('never stores or logs the webhook URL: a URL with credentials, which fetch refuses quoting it whole', async () => {
+    const lines: string[] = [];
+    const spy = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const url = 'http://hookuser:HOOKPW@127.0.0.1:9/services/T0/B0/SECRETPATH';
+    const out = await deliverAlert(reg, failed(), { webhookUrl: url, onSuccess: false, timeoutMs: 1000 }, { log: spy });
+    expect(out.webhook).toMatch(/credentials: <alerts.webhook_url>/);
+    const stored = JSON.stringify(listAlerts(reg).map((a) => a.delivered));
+    for (const text of [out.webhook!, stored, lines.join('\n')]) expect(text).not.toMatch(/HOOKPW|hookuser|SECRETPATH/);
+    expect(withoutWebhookUrl(`failed: ${new URL('http://u:p@Example.com/x').href} and https://a:b@other/`, 'http://u:p@Example.com/x')).toBe('failed: <alerts.webhook_url> and https://(credentials not shown)@other/');
   });
 
   it('renders a subject and a body people can read', () => {

@@ -3,6 +3,7 @@
  * `text` plus the whole alert) and/or e-mail over SMTP (nodemailer). Delivery never throws: each
  * channel's answer ('ok' or its error) is logged and written back to the alert in the store. */
 import type { Logger } from '../core/log.js';
+import { withoutUserinfo } from '../core/config.js';
 import { markAlertDelivered, type AlertRecord } from '../registry/alerts.js';
 import type { Registry } from '../registry/store.js';
 
@@ -52,6 +53,19 @@ export function renderAlert(a: AlertRecord): { subject: string; text: string } {
   return { subject, text: lines.join('\n') };
 }
 
+/** A webhook error's message without the URL (a credential: whoever has it can post to the channel; e.g. "…includes credentials: <url>"), nor any URL's user and password. */
+export function withoutWebhookUrl(message: string, url: string): string {
+  let href: string | null = null;
+  try {
+    href = new URL(url).href;
+  } catch {
+    href = null; // not a URL: only its text as given is looked for
+  }
+  let out = message;
+  for (const form of new Set([url, href])) if (form) out = out.split(form).join('<alerts.webhook_url>');
+  return withoutUserinfo(out);
+}
+
 /** Sends `alert` to every configured channel; returns channel → 'ok' | error, also stored. */
 export async function deliverAlert(reg: Registry | null, alert: AlertRecord, channels: AlertChannels, deps: { log: Logger; fetch?: typeof fetch; mail?: MailSender }): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -66,7 +80,7 @@ export async function deliverAlert(reg: Registry | null, alert: AlertRecord, cha
       });
       out.webhook = res.ok ? 'ok' : `HTTP ${res.status}`;
     } catch (err) {
-      out.webhook = (err as Error).message;
+      out.webhook = withoutWebhookUrl((err as Error).message, channels.webhookUrl);
     }
   }
   if (channels.smtp) {

@@ -22,7 +22,7 @@ export const cancelKey = (prefix: string, jobId: string): string => `${prefix}:$
 
 /** STOCKPIPE_* settings a worker's child should see as the coordinator does (no secrets, no process wiring). */
 export function forwardedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const skip = new Set(['STOCKPIPE_REDIS_URL', 'STOCKPIPE_API_TOKEN', 'STOCKPIPE_SMTP_PASSWORD', 'STOCKPIPE_TASK_CHILD', 'STOCKPIPE_RUNNER_PID', 'STOCKPIPE_PARENT_RUN_ID', 'STOCKPIPE_PARENT_TASK']);
+  const skip = new Set(['STOCKPIPE_REDIS_URL', 'STOCKPIPE_API_TOKEN', 'STOCKPIPE_SMTP_PASSWORD', 'STOCKPIPE_ALERT_WEBHOOK', 'STOCKPIPE_TASK_CHILD', 'STOCKPIPE_RUNNER_PID', 'STOCKPIPE_PARENT_RUN_ID', 'STOCKPIPE_PARENT_TASK']);
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('STOCKPIPE_') && !skip.has(e[0]) && !e[0].startsWith('STOCKPIPE_JOB_') && e[1] !== undefined));
 }
 
