@@ -249,6 +249,12 @@ describe.skipIf(REDIS_SKIP !== null)('job storms on BullMQ', () => {
       await expect(handed).rejects.toMatchObject({ code: 'SP_ERR_RUN_CANCELLED' });
       const completed = tally((await streamEvents(url)).get('completed') ?? []);
       expect([...completed.keys()]).toEqual(['stop1.probe.p0.a1']);
+
+      // A resumed run submits the cancelled job again under the same id: it runs (the cancel flag of
+      // the first runner, kept an hour for the worker that held it, no longer stops it).
+      const again = await ex.probe('stop2', 'probe', 'p0', 1200, { n: 3 }, new AbortController().signal);
+      expect(again.data.echo).toEqual({ n: 3 });
+      expect(again.worker.pid).toBe(third.pid);
     } finally {
       await ex?.close();
       await Promise.all(workers.map((w) => stopWorker(w, 2000)));

@@ -183,6 +183,9 @@ export class BullmqExecutor implements CommandExecutor {
     done.catch(() => undefined);
     const p = this.pending.get(id)!;
     try {
+      // A runner that was stopped left this job's cancel flag (for the worker that held it): a resumed
+      // run submits the job again under the same id, and it must run.
+      await this.client.del(cancelKey(this.o.prefix, id));
       let j = await Job.fromId<JobData, JobResult>(this.queue, id);
       if (j !== undefined && (await j.getState()) === 'failed') {
         await j.remove(); // a failed execution of this attempt (before a resume): run it again
