@@ -119,6 +119,21 @@ describe.concurrent('stockpipe run train', () => {
     expect(again.json.ok).toBe(true);
   }, 240_000);
 
+  it("run --resume fetches what the run was started with: its --source, not the workspace's default", async () => {
+    const ws = await tempWorkspace('run-resume-source');
+    const config = join(ws, 'stockpipe.config.json');
+    await writeFile(config, JSON.stringify({ pipeline: { retries: 0 } }));
+    const missing = `dir:${join(ws, 'no-such-folder')}`;
+    const first = await cli(['run', 'train', '--source', missing, '--json', '-w', ws, '--config', config]).done;
+    expect(first.json.error?.code).toBe('SP_ERR_RUN_FAILED');
+    const resumed = await cli(['run', 'train', '--resume', '--json', '-w', ws, '--config', config]).done;
+    // The same fetch fails again; before, the resume fetched the default synthetic source and trained on it.
+    expect(resumed.json.error?.code, resumed.stdout).toBe('SP_ERR_RUN_FAILED');
+    expect(resumed.json.error?.message).toMatch(/SP_ERR_SOURCE_NOT_FOUND/);
+    const log = await readFile(join(ws, 'runs', String(first.json.error?.message).split(' ')[1]!, 'fetch.log'), 'utf8');
+    expect(log.match(new RegExp(`\\$ stockpipe fetch --source ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --switch-source`, 'g'))).toHaveLength(2);
+  }, 120_000);
+
   it('a failed task sends a webhook alert with the task, error code and log tail; downstream is skipped', async () => {
     const got: unknown[] = [];
     const server = createServer((req, res) => {

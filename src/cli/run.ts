@@ -16,7 +16,7 @@ import { planPipeline, type PlannedTask } from '../pipeline/plan.js';
 import { runPipeline } from '../pipeline/runner.js';
 import type { RunObserver } from '../pipeline/types.js';
 import type { AlertRecord } from '../registry/alerts.js';
-import { latestUnfinishedRun } from '../registry/pipeline.js';
+import { getPipelineRun, latestUnfinishedRun } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandExecutor } from '../pipeline/executor.js';
 import { type ExecutorKind, openExecutor } from '../queue/open.js';
@@ -96,7 +96,30 @@ export async function runExecutor(ctx: CommandContext, kind: ExecutorKind | unde
   return openExecutor(kind ?? ctx.config.pipeline.executor, { ws: ctx.ws, config: ctx.config, env: ctx.env, log: ctx.log, mainScript: TASK_MAIN });
 }
 
-export async function runCommand(ctx: CommandContext, opts: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
+/**
+ * A resumed run fetches what it was started with: `run --source S` is kept in the run's params, and a
+ * resume without --source takes it again (as if given), where it would fall back to the workspace's
+ * remembered source or the default. Returns the context and options to run with.
+ */
+function withResumedSource(ctx: CommandContext, opts: RunCommandOptions): { ctx: CommandContext; opts: RunCommandOptions } {
+  if (opts.resume === undefined || opts.switchSource === true) return { ctx, opts };
+  const reg = openRegistry(ctx.ws, { readonly: true });
+  let source: unknown;
+  try {
+    const id = opts.resume === true ? latestUnfinishedRun(reg, opts.pipeline)?.run_id : opts.resume;
+    source = id === undefined ? undefined : getPipelineRun(reg, id)?.params.source;
+  } finally {
+    reg.close();
+  }
+  if (typeof source !== 'string' || source === '') return { ctx, opts };
+  return {
+    ctx: { ...ctx, config: { ...ctx.config, fetch: { ...ctx.config.fetch, source } }, explicitFetch: new Set([...ctx.explicitFetch, 'source']) },
+    opts: { ...opts, switchSource: true },
+  };
+}
+
+export async function runCommand(ctxGiven: CommandContext, optsGiven: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
+  const { ctx, opts } = withResumedSource(ctxGiven, optsGiven);
   const penv = await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version));
   if (opts.dryRun) return dryRun(ctx, opts, buildPipeline(opts.pipeline, penv));
   const executor = await runExecutor(ctx, opts.executor);
@@ -133,7 +156,7 @@ async function runWith(ctx: CommandContext, opts: RunCommandOptions, pipeline: R
     const out = await runPipeline({
       ws: ctx.ws, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume, logicalDate: opts.logicalDate,
       concurrency: ctx.config.pipeline.concurrency, signal: cancel.signal, observer: view, processes: lock.processes,
-      params: { pipeline: pipeline.name }, configHash: hashJson(ctx.config),
+      params: { pipeline: pipeline.name, ...(opts.switchSource === true ? { source: ctx.config.fetch.source } : {}) }, configHash: hashJson(ctx.config),
     });
     view.stop();
     await alertForRun(reg, out, alertChannels(ctx), ctx.log);
