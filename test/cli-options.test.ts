@@ -104,6 +104,8 @@ describe('usage errors', () => {
     [['run', '--wait', 'abc'], 'SP_ERR_USAGE'],
     [['fetch', '--symbols', ','], 'SP_ERR_USAGE'],
     [['train', '--task', 'forecast', '--kind', 'rf'], 'SP_ERR_USAGE'],
+    // The cv protocol fits log1p(Volume): raw would be recorded but not trained on.
+    [['train', '--target', 'raw'], 'SP_ERR_USAGE'],
     [['ingest', '--bogus'], 'SP_ERR_USAGE'],
     [['models', 'show'], 'SP_ERR_USAGE'],
     [['nosuchcommand'], 'SP_ERR_USAGE'],

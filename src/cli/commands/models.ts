@@ -50,6 +50,7 @@ const TrainOptions = z
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
   .refine((o) => o.objective === undefined || o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
   .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
+  .refine((o) => o.target !== 'raw' || o.kind !== 'gbdt' || o.task !== 'volume' || o.split !== 'time' || o.protocol === 'holdout' || o.folds === 0, '--target raw trains gbdt under the holdout protocol only: the cv protocol fits log1p(Volume) (add --protocol holdout, or use --objective poisson|tweedie for raw Volume under cv)')
   .refine((o) => o.huberDelta === undefined || o.paramsFrom !== undefined || o.objective === 'huber' || (o.objective === undefined && o.task === 'forecast'), '--huber-delta is for --objective huber (the default with --task forecast)')
   .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
   .refine((o) => o.paramsFrom === undefined || o.objective === undefined, '--params-from refits the study\'s configuration, its objective included: drop --objective')
