@@ -132,6 +132,8 @@ describe.concurrent('stockpipe run train', () => {
     expect(resumed.json.error?.message).toMatch(/SP_ERR_SOURCE_NOT_FOUND/);
     const log = await readFile(join(ws, 'runs', String(first.json.error?.message).split(' ')[1]!, 'fetch.log'), 'utf8');
     expect(log.match(new RegExp(`\\$ stockpipe fetch --source ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --switch-source`, 'g'))).toHaveLength(2);
+    // The resumed run's lines follow the first start's in the same log, marked.
+    expect(log.match(/\[runner\] attempt 1\/1 started(?: \(run resumed\))?$/gm)).toEqual([expect.stringMatching(/started$/), expect.stringMatching(/started \(run resumed\)$/)]);
   }, 120_000);
 
   it('a failed task sends a webhook alert with the task, error code and log tail; downstream is skipped', async () => {

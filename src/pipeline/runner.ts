@@ -186,7 +186,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         return;
       }
       emit(name, { status: 'running', attempts: attempt, startedAt: Date.now(), error: null, note: null, fraction: null }, { status: 'running', attempts: attempt, started_at: reg.timestamp(), log_path: logPath });
-      logLine(name, logPath, `attempt ${attempt}/${attempts} started`);
+      // A resumed run appends to the logs of its first start: the second "attempt 1" says why.
+      logLine(name, logPath, `attempt ${attempt}/${attempts} started${resumed && attempt === 1 ? ' (run resumed)' : ''}`);
       const l = logs.get(name)!;
       const flushLog = (): void => {
         if (l.written) return;
