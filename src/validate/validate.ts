@@ -282,7 +282,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       newReference = referenceFiles(o.ws, ref);
       refPath = newReference[0]!.path;
       created = true;
-      o.log.info({ reference: refPath }, 'inferred a new validation reference (written with the report)');
+      o.log.debug({ reference: refPath }, 'inferred a new validation reference (written with the report)');
       if (renewed !== null) renewed.detail += ` (v${ref.version})`;
     }
     const cur = buildProfile(s.scan.rows, s.scan.columns, s.symbols, s.dateList);
