@@ -80,11 +80,18 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
   return { data: run, human: lines.join('\n') };
 }
 
+/** Why a task has no log file, from its state and attempts. */
+export function noLogReason(t: { status: string; attempts: number }): string {
+  if (t.status === 'queued' || (t.status === 'skipped' && t.attempts === 0)) return 'it never started';
+  if (t.status === 'skipped') return 'it ran in the runner and decided to skip, logging nothing';
+  return 'it logged nothing: a quick in-process or cached task that succeeded';
+}
+
 export async function runsLogsCommand(ctx: CommandContext, id: string, task: string): Promise<CommandResult<{ run_id: string; task: string; path: string; log: string }>> {
   const run = withRegistry(ctx, true, (reg) => mustGet(reg, id));
   const t = run.tasks.find((x) => x.task === task);
   if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${task}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
-  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (${t.status === 'queued' || t.status === 'skipped' ? 'it never started' : 'it logged nothing: a quick in-process or cached task that succeeded'}: ${t.status})`);
+  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (${noLogReason(t)}: ${t.status})`);
   let log: string;
   try {
     log = await readFile(t.log_path, 'utf8');
