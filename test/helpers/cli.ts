@@ -66,8 +66,13 @@ export function cliEnv(env: Record<string, string> = {}): Record<string, string>
 }
 
 /** Runs the CLI to completion. */
+/** The longest a runCli child may take unless the caller says otherwise. */
+const RUN_CLI_TIMEOUT_MS = 300_000;
+
 export function runCli<D = CliDoc['data']>(args: string[], opts: CliOptions = {}): CliResult<D> {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: cliEnv(opts.env), encoding: 'utf8', maxBuffer: 256 << 20, timeout: opts.timeoutMs });
+  // A synchronous child blocks the test worker, so vitest's own timeout cannot end a child that hangs: this one does
+  // (SIGKILL; the result then has its signal and the test fails instead of the suite never finishing).
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: cliEnv(opts.env), encoding: 'utf8', maxBuffer: 256 << 20, timeout: opts.timeoutMs ?? RUN_CLI_TIMEOUT_MS, killSignal: 'SIGKILL' });
   if (r.error && !r.signal) throw r.error;
   return result<D>(r.status, r.signal, r.stdout, r.stderr);
 }
