@@ -127,7 +127,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // Bodies are JSON only: a text/plain body is refused for its content type, as any other non-JSON one.
   app.removeContentTypeParser('text/plain');
   installJsonBodyParser(app, BODY_LIMIT_BYTES);
-  // All four before any route: they act when a route is added.
+  // These before any route: they act when a route is added (the request counting below too).
   const routes = collectRoutes(app);
   registerRunRecordRedaction(app, toWorkspace(opts.workspace).root);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
