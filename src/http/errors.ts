@@ -209,7 +209,7 @@ export function frameworkErrorHandler(answered?: (req: FastifyRequest, reply: Fa
 }
 
 /** Calls `then` once the answer about to be sent is written out, as an onResponse hook runs (never for a client gone before it was). */
-function whenWritten(req: FastifyRequest, reply: FastifyReply, then: (req: FastifyRequest, reply: FastifyReply) => void): void {
+export function whenWritten(req: FastifyRequest, reply: FastifyReply, then: (req: FastifyRequest, reply: FastifyReply) => void): void {
   reply.raw.once('finish', () => then(req, reply));
 }
 

@@ -55,12 +55,8 @@ export function renderAlert(a: AlertRecord): { subject: string; text: string } {
 
 /** A webhook error's message without the URL (a credential: whoever has it can post to the channel; e.g. "…includes credentials: <url>"), nor any URL's user and password. */
 export function withoutWebhookUrl(message: string, url: string): string {
-  let href: string | null = null;
-  try {
-    href = new URL(url).href;
-  } catch {
-    href = null; // not a URL: only its text as given is looked for
-  }
+  // Not a URL: only its text as given is looked for.
+  const href = URL.canParse(url) ? new URL(url).href : null;
   let out = message;
   for (const form of new Set([url, href])) if (form) out = out.split(form).join('<alerts.webhook_url>');
   return withoutUserinfo(out);

@@ -26,7 +26,7 @@ import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, markCoverageExclusive, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
-import { clientErrorHandler, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError } from '../http/errors.js';
+import { clientErrorHandler, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError, whenWritten } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
@@ -210,7 +210,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
         sent = predictOne(req, reply);
       } catch (err) {
         // The error handler answers: counted once that answer is written.
-        reply.raw.once('finish', () => answered('/predict', req, reply));
+        whenWritten(req, reply, (r, p) => answered('/predict', r, p));
         throw err;
       }
       answered('/predict', req, reply);
