@@ -30,7 +30,7 @@ describe('a task command process', () => {
     const { log } = await run({ ok: true, data: { text: 'x'.repeat(RESULT_LOG_CHARS * 2) } });
     const line = log.split('\n').find((l) => l.includes('[runner] result: '))!;
     expect(line.length).toBeLessThan(RESULT_LOG_CHARS + 200);
-    expect(line).toMatch(/… \(4011 more characters; the whole result is the task's summary: runs show\)$/);
+    expect(line).toMatch(/… \(8011 characters\); the whole result is the task's summary: runs show$/);
     const failed = await run({ ok: false, error: { code: 'SP_ERR_SOURCE_NOT_FOUND', message: 'no such folder' } });
     expect((failed.result as { code?: string }).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
     expect(failed.log).not.toMatch(/\[runner\] result/);

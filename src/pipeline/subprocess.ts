@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream';
-import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+import { clip, ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
 import type { ProcessTracker } from './types.js';
 
 export interface CommandDoc {
@@ -38,10 +38,10 @@ export interface SubprocessOptions {
 /** How much of a command's result (its --json `data`, one line) the task log keeps. */
 export const RESULT_LOG_CHARS = 4000;
 
-/** The result as one line of JSON, cut at RESULT_LOG_CHARS. */
+/** The result as one line of JSON, cut at RESULT_LOG_CHARS (core/errors' clip, saying where the whole of it is). */
 export function resultText(data: Record<string, unknown>): string {
   const text = JSON.stringify(data);
-  return text.length <= RESULT_LOG_CHARS ? text : `${text.slice(0, RESULT_LOG_CHARS)}… (${text.length - RESULT_LOG_CHARS} more characters; the whole result is the task's summary: runs show)`;
+  return text.length <= RESULT_LOG_CHARS ? text : `${clip(text, RESULT_LOG_CHARS)}; the whole result is the task's summary: runs show`;
 }
 
 /** Runs the command; resolves with its `data`, or throws its StockpipeError (code kept). */
