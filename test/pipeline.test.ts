@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/core/config.js';
 import { silentProgress } from '../src/core/progress.js';
 import { Workspace } from '../src/core/workspace.js';
-import { getPipelineRun, listPipelineRuns } from '../src/registry/pipeline.js';
+import { acquireRunLock } from '../src/pipeline/lock.js';
+import { createPipelineRun, getPipelineRun, listPipelineRuns } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { DIST, cliEnv, startCli, type CliResult } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
@@ -134,6 +135,35 @@ describe.concurrent('stockpipe run train', () => {
     expect(log.match(new RegExp(`\\$ stockpipe fetch --source ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} --switch-source`, 'g'))).toHaveLength(2);
     // The resumed run's lines follow the first start's in the same log, marked.
     expect(log.match(/\[runner\] attempt 1\/1 started(?: \(run resumed\))?$/gm)).toEqual([expect.stringMatching(/started$/), expect.stringMatching(/started \(run resumed\)$/)]);
+  }, 120_000);
+
+  it('run --resume waiting for the lock resumes, with its source, the run that is the latest unfinished once the lock is its own', async () => {
+    const ws = await tempWorkspace('run-resume-wait');
+    const config = join(ws, 'stockpipe.config.json');
+    await writeFile(config, JSON.stringify({ pipeline: { retries: 0 } }));
+    const first = await cli(['run', 'train', '--source', `dir:${join(ws, 'missing-one')}`, '--json', '-w', ws, '--config', config]).done;
+    expect(first.json.error?.code).toBe('SP_ERR_RUN_FAILED');
+    const lock = await acquireRunLock(new Workspace(ws), 'train');
+    let second = '';
+    let waiting: ReturnType<typeof cli> | null = null;
+    try {
+      waiting = cli(['run', 'train', '--resume', '--wait', '120', '--json', '-w', ws, '--config', config]);
+      await sleep(5000); // it has started and waits for the lock
+      // Another run (killed: 'running' with no runner) becomes the latest unfinished one meanwhile.
+      const reg = openRegistry(ws);
+      const tasks = getPipelineRun(reg, String(first.json.error?.message).split(' ')[1]!)!.tasks.map((t) => t.task);
+      second = createPipelineRun(reg, { pipeline: 'train', tasks, params: { pipeline: 'train', source: `dir:${join(ws, 'missing-two')}` } });
+      reg.close();
+    } finally {
+      await lock.release();
+    }
+    const resumed = await waiting!.done;
+    expect(resumed.json.error?.code, resumed.stdout).toBe('SP_ERR_RUN_FAILED');
+    expect(resumed.json.error?.message).toContain(`run ${second} `);
+    // Before, the source was read from the run that was the latest before the lock (missing-one).
+    const log = await readFile(join(ws, 'runs', second, 'fetch.log'), 'utf8');
+    expect(log).toContain(`$ stockpipe fetch --source dir:${join(ws, 'missing-two')} --switch-source`);
+    expect(log).not.toContain('missing-one');
   }, 120_000);
 
   it('a failed task sends a webhook alert with the task, error code and log tail; downstream is skipped', async () => {

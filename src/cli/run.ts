@@ -10,8 +10,8 @@ import { StockpipeError } from '../core/errors.js';
 import type { AlertChannels } from '../pipeline/alerts.js';
 import { createLiveView } from '../pipeline/live-view.js';
 import { alertChannelsOf, alertForRun, deliverRecorded } from '../pipeline/run-alerts.js';
-import { buildPipeline, type PipelineEnv } from '../pipeline/builtin/index.js';
-import { acquireRunLock } from '../pipeline/lock.js';
+import { buildPipeline, pipelineName, type PipelineEnv } from '../pipeline/builtin/index.js';
+import { acquireRunLock, type RunLock } from '../pipeline/lock.js';
 import { planPipeline, type PlannedTask } from '../pipeline/plan.js';
 import { runPipeline } from '../pipeline/runner.js';
 import type { RunObserver } from '../pipeline/types.js';
@@ -97,17 +97,34 @@ export async function runExecutor(ctx: CommandContext, kind: ExecutorKind | unde
 }
 
 /**
+ * The run a resume continues: the given id, or (`--resume` alone) the pipeline's latest failed,
+ * cancelled or killed run — read under the run lock when the caller holds it, so that a run still
+ * marked 'running' was killed and no run can start between this choice and the resume.
+ */
+function resumedRun(ctx: CommandContext, opts: RunCommandOptions, locked: boolean): string | undefined {
+  if (opts.resume === undefined) return undefined;
+  if (typeof opts.resume === 'string') return opts.resume;
+  const reg = openRegistry(ctx.ws, { readonly: true });
+  try {
+    const prev = latestUnfinishedRun(reg, opts.pipeline);
+    if (prev === null && locked) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${opts.pipeline}' run to resume in ${ctx.ws.root} (the latest one finished, or there is none)`, { hint: 'Start a new run without --resume (finished tasks are cached), or resume an older run by its id: `stockpipe run --resume RUN_ID`.' });
+    return prev?.run_id;
+  } finally {
+    reg.close();
+  }
+}
+
+/**
  * A resumed run fetches what it was started with: `run --source S` is kept in the run's params, and a
  * resume without --source takes it again (as if given), where it would fall back to the workspace's
  * remembered source or the default. Returns the context and options to run with.
  */
-function withResumedSource(ctx: CommandContext, opts: RunCommandOptions): { ctx: CommandContext; opts: RunCommandOptions } {
-  if (opts.resume === undefined || opts.switchSource === true) return { ctx, opts };
+function withResumedSource(ctx: CommandContext, opts: RunCommandOptions, resume: string | undefined): { ctx: CommandContext; opts: RunCommandOptions } {
+  if (resume === undefined || opts.switchSource === true) return { ctx, opts };
   const reg = openRegistry(ctx.ws, { readonly: true });
   let source: unknown;
   try {
-    const id = opts.resume === true ? latestUnfinishedRun(reg, opts.pipeline)?.run_id : opts.resume;
-    source = id === undefined ? undefined : getPipelineRun(reg, id)?.params.source;
+    source = getPipelineRun(reg, resume)?.params.source;
   } finally {
     reg.close();
   }
@@ -119,14 +136,24 @@ function withResumedSource(ctx: CommandContext, opts: RunCommandOptions): { ctx:
 }
 
 export async function runCommand(ctxGiven: CommandContext, optsGiven: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
-  const { ctx, opts } = withResumedSource(ctxGiven, optsGiven);
-  const penv = await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version));
-  if (opts.dryRun) return dryRun(ctx, opts, buildPipeline(opts.pipeline, penv));
-  const executor = await runExecutor(ctx, opts.executor);
+  if (optsGiven.dryRun) {
+    const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resumedRun(ctxGiven, optsGiven, false));
+    return dryRun(ctx, opts, buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version))));
+  }
+  // The lock first (for a pipeline that exists): the run a resume continues (and so its source) is chosen once, under it.
+  const lock = await acquireRunLock(ctxGiven.ws, pipelineName(optsGiven.pipeline), { waitMs: optsGiven.waitMs, now: ctxGiven.now });
   try {
-    return await runWith(ctx, opts, buildPipeline(opts.pipeline, { ...penv, executor }));
+    const resume = resumedRun(ctxGiven, optsGiven, true);
+    const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resume);
+    const penv = await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version));
+    const executor = await runExecutor(ctx, opts.executor);
+    try {
+      return await runWith(ctx, opts, buildPipeline(opts.pipeline, { ...penv, executor }), lock, resume);
+    } finally {
+      await executor.close();
+    }
   } finally {
-    await executor.close();
+    await lock.release();
   }
 }
 
@@ -140,19 +167,11 @@ async function dryRun(ctx: CommandContext, opts: RunCommandOptions, pipeline: Re
   }
 }
 
-async function runWith(ctx: CommandContext, opts: RunCommandOptions, pipeline: ReturnType<typeof buildPipeline>): Promise<CommandResult<RunData>> {
-  const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now });
+async function runWith(ctx: CommandContext, opts: RunCommandOptions, pipeline: ReturnType<typeof buildPipeline>, lock: RunLock, resume: string | undefined): Promise<CommandResult<RunData>> {
   const reg = openRegistry(ctx.ws);
   const view = opts.observer ? { ...opts.observer, stop() {} } : createLiveView(process.stderr, { quiet: ctx.quiet || ctx.json });
   const cancel = cancelOnSignals(opts.signal);
   try {
-    let resume: string | undefined;
-    if (opts.resume === true) {
-      // The lock is ours, so a run still marked 'running' was killed.
-      const prev = latestUnfinishedRun(reg, pipeline.name);
-      if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${pipeline.name}' run to resume in ${ctx.ws.root} (the latest one finished, or there is none)`, { hint: 'Start a new run without --resume (finished tasks are cached), or resume an older run by its id: `stockpipe run --resume RUN_ID`.' });
-      resume = prev.run_id;
-    } else if (typeof opts.resume === 'string') resume = opts.resume;
     const out = await runPipeline({
       ws: ctx.ws, pipeline, registry: reg, log: ctx.log, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, resume, logicalDate: opts.logicalDate,
       concurrency: ctx.config.pipeline.concurrency, signal: cancel.signal, observer: view, processes: lock.processes,
@@ -178,6 +197,5 @@ async function runWith(ctx: CommandContext, opts: RunCommandOptions, pipeline: R
     view.stop();
     cancel.dispose();
     reg.close();
-    await lock.release();
   }
 }
