@@ -184,9 +184,9 @@ export class BullmqExecutor implements CommandExecutor {
     const p = this.pending.get(id)!;
     try {
       // A runner that was stopped left this job's cancel flag (for the worker that held it): a resumed
-      // run submits the job again under the same id, and it must run.
-      await this.client.del(cancelKey(this.o.prefix, id));
-      let j = await Job.fromId<JobData, JobResult>(this.queue, id);
+      // run submits the job again under the same id, and it must run. Deleted while the job is looked
+      // up (two connections, one wait), before it is queued.
+      let [, j] = await Promise.all([this.client.del(cancelKey(this.o.prefix, id)), Job.fromId<JobData, JobResult>(this.queue, id)]);
       if (j !== undefined && (await j.getState()) === 'failed') {
         await j.remove(); // a failed execution of this attempt (before a resume): run it again
         j = undefined;
