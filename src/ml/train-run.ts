@@ -5,6 +5,7 @@
  * on the family's alias. The trainers (ml/train-volume, ml/train-forecast-run) supply the data,
  * the fit and what to record; rendering is the CLI's. */
 import { currentJobKey } from '../core/commit-guard.js';
+import { hashJson } from '../core/fs.js';
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,6 +50,24 @@ export interface TrainedModel {
   sliceTag: string;
   /** The data version; `lineage`: the store snapshots it was read from (recorded as the run's `data.*` params). */
   data: { hash: string; path: string; rows: number; lineage?: DataLineage };
+}
+
+/** A training request's fields that choose its data or its machine, not how it trains: the test cut, the
+ * logical date, the snapshot, the threads, promotion, and a study's choice object (its id stays). */
+const NOT_PROCEDURE: ReadonlySet<string> = new Set(['testFrom', 'until', 'asOf', 'threads', 'promoteIfBetter', 'fit', 'study']);
+
+/** `v` without NOT_PROCEDURE's fields at any depth (a study's volume settings carry their own threads). */
+function procedureOf(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(procedureOf);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).filter(([k, x]) => !NOT_PROCEDURE.has(k) && typeof x !== 'function').map(([k, x]) => [k, procedureOf(x)]));
+}
+
+/** The fingerprint of how a model is chosen and fitted whatever the data (SelectionSlice `procedure`):
+ * sha256 of its kind, inputs and training request (settings, protocol, seed, a study's id and choice)
+ * less the fields that choose the data or the machine. */
+export function procedureHash(kind: string, inputs: readonly string[], request: Record<string, unknown>): string {
+  return hashJson({ kind, inputs, request: procedureOf(request) });
 }
 
 /** The run params that record a model's data lineage (registry/lineage reads them back). */

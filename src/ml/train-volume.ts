@@ -15,7 +15,7 @@ import { conformalToJSON, type CoverageRow } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
 import { trainVolumeModel, type TrainOutcome, type TrainParams } from './train.js';
-import { lineageCard, metricSets, trainAndRegister, type TrainEnv } from './train-run.js';
+import { lineageCard, metricSets, procedureHash, trainAndRegister, type TrainEnv } from './train-run.js';
 import type { DataLineage } from './dataset.js';
 import type { ProtocolReport } from './train-protocol.js';
 import type { SelectionSlice } from '../registry/types.js';
@@ -50,6 +50,9 @@ export interface TrainData {
   promotion: PromoteDecision;
 }
 
+/** The volume model's two inputs (the serving contract), as its procedure fingerprint names them. */
+const VOLUME_INPUTS = ['vol_moving_avg', 'adj_close_rolling_med'];
+
 export const VOLUME_ALIAS = 'champion';
 /** Promotion compares the log-scale RMSE of the backtest (CV folds or validation window; never the test slice). */
 export const VOLUME_PROMOTE_METRIC = 'rmse_log';
@@ -82,7 +85,9 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
     runName: p.paramsFrom === undefined ? `train ${p.kind}` : `train ${p.kind} --params-from ${p.paramsFrom}`,
     seed: p.seed,
     fit: () => trainVolumeModel(ds, p, { progress: env.progress }),
-    describe: (out) => ({
+    describe: (trained) => {
+      const out = { ...trained, selection: trained.selection && { ...trained.selection, procedure: procedureHash(p.kind, VOLUME_INPUTS, p) } };
+      return {
       kind: p.kind,
       modelJson: out.scorer.toJSON(),
       metricsDoc: { split: out.split, protocol: out.protocol, cv_rmse_log: out.protocol.cv_rmse_log, selection: out.selection, test: out.test, metrics: out.metrics, valid: out.valid_metrics, slices: out.slices, intervals: intervalsDoc(out), data_hash: ds.dataHash },
@@ -111,7 +116,8 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
       selection: out.selection,
       sliceTag: out.split.kind,
       data: { hash: ds.dataHash, path: ds.path, rows: ds.rows, lineage: ds.lineage },
-    }),
+      };
+    },
     alias: VOLUME_ALIAS,
     metric: VOLUME_PROMOTE_METRIC,
     promoteIfBetter: p.promoteIfBetter,

@@ -60,6 +60,20 @@ export function sameSelection(a: SelectionSlice | null | undefined, b: Selection
   return a.windows.every((w, k) => w.from === b.windows[k]!.from && w.to === b.windows[k]!.to);
 }
 
+/**
+ * The candidate was trained by the holder's own procedure (the same recorded fingerprint) on newer
+ * data: its data reaches a later day and its test cut is no earlier. The holder's procedure run on
+ * the candidate's backtest rows is then the candidate itself (the same settings, data and seed give
+ * the same model), so the backtest cannot tell them apart, and re-scoring the holder's fitted model
+ * there would read rows its refit was fitted on. Newer data settles it (a scheduled retrain).
+ */
+export function sameProcedureOnNewerData(cand: TestSlice | null, holder: TestSlice | null): boolean {
+  const a = cand?.selection?.procedure;
+  const b = holder?.selection?.procedure;
+  if (a === undefined || b === undefined || a !== b || cand === null || holder === null) return false;
+  return cand.date_max > holder.date_max && cand.date_min >= holder.date_min;
+}
+
 /** Describes a selection slice in one phrase: "cv over 3 pre-test folds 2020-01-02..2020-03-31". */
 export function describeSelection(s: SelectionSlice | null | undefined): string {
   if (!s) return 'no backtest score';

@@ -150,6 +150,30 @@ describe('promote() outcomes', () => {
     expect(await codeOf(() => promote(reg, 'rnd', 'champion', { rescore: async () => undefined, refuseIfNotBetter: true }))).toBe('SP_ERR_PROMOTE_REFUSED');
   });
 
+  it('a retrain by the holder\'s own procedure on newer data is promoted without re-scoring the holder on rows its refit saw', async () => {
+    const withProcedure = async (id: string, value: number, slice: TestSlice, procedure: string): Promise<void> => {
+      await register(id, 'forecast', value, slice);
+      const m = reg.getModel(id, { checkFiles: false });
+      new Database(registryPath(ws)).prepare('UPDATE model_versions SET test_slice = ? WHERE model_id = ?').run(JSON.stringify({ ...m.test_slice, selection: { ...m.test_slice!.selection, procedure } }), id);
+    };
+    const newer: TestSlice = { ...SLICE, date_min: '2020-06-01', date_max: '2021-01-15', data_hash: 'd'.repeat(64) };
+    await withProcedure('fh', 0.4, SLICE, 'a'.repeat(64));
+    await withProcedure('fc', 0.5, newer, 'a'.repeat(64)); // worse on its own rows: a re-scored holder (0.45) would keep the alias
+    reg.setAlias('forecast_champion', 'fh', 'manual');
+    rescored.length = 0;
+    const d = await promote(reg, 'fc', 'forecast_champion', { rescore });
+    expect(d).toMatchObject({ outcome: 'promoted', holder_rescored: false, champion_value: null, candidate_value: 0.5 });
+    expect(d.compared).toMatch(/^the same training procedure as fh \(aaaaaaaaaaaa\) on newer data \(to 2021-01-15, against 2020-12-31\)/);
+    expect(rescored).toEqual([]);
+    expect(reg.aliasHistory('forecast_champion').at(-1)!.note).toMatch(/^retrained: the same training procedure/);
+    // Another procedure, or the same one on older data (a backfill), is compared as before: the holder re-scored.
+    await withProcedure('fo', 0.5, { ...newer, date_max: '2021-02-01', data_hash: 'c'.repeat(64) }, 'b'.repeat(64));
+    expect(await promote(reg, 'fo', 'forecast_champion', { rescore })).toMatchObject({ outcome: 'kept', holder_rescored: true });
+    await withProcedure('fold', 0.5, SLICE, 'a'.repeat(64));
+    expect(await promote(reg, 'fold', 'forecast_champion', { rescore })).toMatchObject({ outcome: 'kept', holder_rescored: true });
+    expect(rescored).toEqual(['fc on fo (mae_volume)', 'fc on fold (mae_volume)']);
+  });
+
   it('the first model of an alias is recorded as "first" in the history (with the caller\'s note)', async () => {
     await promote(reg, 'g1', 'champion', { mode: 'if-empty', trigger: 'auto' });
     await promote(reg, 'f1', 'forecast_champion', { trigger: 'auto', note: 'pipeline run r1' });

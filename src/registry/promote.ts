@@ -7,12 +7,14 @@
  *   (docs/models.md: the backtest over the pre-test folds, or a validation window held out before the test
  *   slice; never the test slice). When the two were scored on different rows (the data grew, a
  *   different protocol, a holder trained before the protocol), the caller's `rescore` measures the
- *   holder on the candidate's selection rows; forced promotions are recorded as such.
+ *   holder on the candidate's selection rows — unless the candidate was trained by the holder's own
+ *   procedure on newer data (compare.ts `sameProcedureOnNewerData`: the backtest cannot tell them apart,
+ *   and the holder's refit has seen those rows), which promotes it; forced promotions are recorded as such.
  * Re-scoring needs the model files and the data: the caller passes it in (ml/rescore.ts), so the
  * registry reads and writes only the store. */
 import { StockpipeError } from '../core/errors.js';
 import { aliasFamily, assertAliasTakes, kindFamily } from './alias-kinds.js';
-import { checkMetricForKind, describeSelection, isBetter, metricDifferences, metricDirection, promotionDirection, sameSelection, sameTestSlice } from './compare.js';
+import { checkMetricForKind, describeSelection, isBetter, metricDifferences, metricDirection, promotionDirection, sameProcedureOnNewerData, sameSelection, sameTestSlice } from './compare.js';
 import type { AliasMove, AliasReason, ModelComparison, ModelKind, ModelVersion, PromoteDecision, PromoteOutcome } from './types.js';
 
 /** The part of store.ts's Registry promotion uses (declared here: the store calls into this file). */
@@ -130,7 +132,7 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
     const holder = reg.getModel(holderId);
     const metric = rest.metric ?? defaultPromoteMetric(cand.kind);
     const direct = sameSelection(cand.test_slice?.selection, holder.test_slice?.selection) && selectionMetric(cand, metric) !== null && selectionMetric(holder, metric) !== null;
-    if (kindFamily(holder.kind) === kindFamily(cand.kind) && !direct) {
+    if (kindFamily(holder.kind) === kindFamily(cand.kind) && !direct && !sameProcedureOnNewerData(cand.test_slice, holder.test_slice)) {
       const r = await rescore(cand, holder, metric);
       if (r !== undefined && !Number.isNaN(r.value) && (r.candidate_value === null || !Number.isNaN(r.candidate_value))) holderOnCandidateSlice = { model_id: holder.id, ...r };
     }
@@ -182,8 +184,13 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
       return moved('promoted', why, move(opts.trigger ?? 'auto', why));
     }
 
-    const r = opts.holderOnCandidateSlice?.model_id === holder.id ? opts.holderOnCandidateSlice : null;
     const hs = holder.test_slice?.selection;
+    if (!sameSelection(cs, hs) && sameProcedureOnNewerData(cand.test_slice, holder.test_slice)) {
+      const compared = `the same training procedure as ${holder.id} (${cs!.procedure!.slice(0, 12)}) on newer data (to ${cand.test_slice!.date_max}, against ${holder.test_slice!.date_max}): its backtest is the holder's procedure's on these rows by construction`;
+      const why = `retrained: ${compared}`;
+      return moved('promoted', why, move(opts.trigger ?? 'auto', why), { compared, same_test_slice: false });
+    }
+    const r = opts.holderOnCandidateSlice?.model_id === holder.id ? opts.holderOnCandidateSlice : null;
     const same = r !== null || sameSelection(cs, hs);
     const cv = r?.candidate_value ?? selectionMetric(cand, metric);
     const hv = r !== null ? r.value : same ? selectionMetric(holder, metric) : null;

@@ -34,6 +34,11 @@ export interface SelectionSlice {
   windows: Array<{ from: string; to: string; rows: number }>;
   /** The model's scores there (cv: the mean over folds), e.g. { rmse_log }. */
   metrics: Record<string, number>;
+  /** sha256 of how the model was chosen and fitted, whatever the data (ml/train-run `procedureHash`: its
+   * kind, settings, inputs and protocol; not its test cut, logical date, snapshot or threads). Absent
+   * for models registered before 2026-12-05. Two models of one procedure score the same on the same
+   * backtest rows by construction (registry/compare `sameProcedureOnNewerData`). */
+  procedure?: string;
 }
 
 export interface RunInput {
