@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nextTradingDay, toDayNumber } from '../src/core/calendar.js';
+import { nextTradingDay, toDayNumber, tradingDays } from '../src/core/calendar.js';
 import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
 import { Workspace } from '../src/core/workspace.js';
 import { openDuckDB } from '../src/db/duckdb.js';
@@ -178,6 +178,28 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     const t = await sp(plain, ['train', '--task', 'forecast']);
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
+  });
+
+  it.sequential('--test-days N tests on the last N trading days; a retrain by the same procedure on newer data takes the alias without re-scoring the holder', async () => {
+    const w = await copyOfTrained();
+    const [{ d: last }] = await sql(`SELECT max("Date")::VARCHAR AS d FROM ${viewSource(w, 'features')}`) as [{ d: string }];
+    const days = tradingDays('2000-01-03', last);
+    const older = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--date', days.at(-11)!]);
+    expect(older.code, older.stderr).toBe(0);
+    expect(older.json.data.split.test_from).toBe(days.at(-30)); // 20 trading days up to --date
+    expect((await sp(w, ['models', 'promote', older.json.data.model_id, '--alias', 'forecast_champion', '--force'])).code).toBe(0);
+    const r = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--promote-if-better']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.data.split.test_from).toBe(days.at(-20));
+    expect(r.json.data.promotion).toMatchObject({ outcome: 'promoted', holder_rescored: false, champion_value: null });
+    expect(r.json.data.promotion.compared).toMatch(new RegExp(`^the same training procedure as ${older.json.data.model_id} \\([0-9a-f]{12}\\) on newer data`));
+    // Another procedure on that data is compared on the backtest as before.
+    const other = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--learning-rate', '0.2', '--promote-if-better']);
+    expect(other.json.data.promotion.compared).toMatch(/^mae_volume on the validation window/);
+    for (const bad of [['--test-days', '0'], ['--test-days', '20', '--test-from', days.at(-20)!]]) {
+      const b = await sp(w, ['train', '--task', 'forecast', ...bad]);
+      expect([b.code, b.json.error?.code], bad.join(' ')).toEqual([2, 'SP_ERR_USAGE']);
+    }
   });
 
   // Probed after issue 16: these were SP_ERR_INTERNAL ("Invalid typed array length", "input block cuts must ascend").

@@ -46,8 +46,10 @@ describe('retrain-if-needed', () => {
   it('the cooldown counts from the newest data a retrain used; an earlier day re-run does not retrain or move it back; --from retrain-if-needed does not judge by another day', () => {
     const d = (k: number): string => days[days.length - 1 - k]!;
     expect(daily(d(9)).summary).toMatchObject({ retrained: false }); // the first model: nothing matured yet
-    expect(daily(d(8)).summary).toMatchObject({ retrained: true, data_date: d(8) });
-    expect(daily(d(7)).summary).toMatchObject({ retrained: false, reason: expect.stringContaining('fewer than 3 trading days') });
+    expect(daily(d(8)).summary).toMatchObject({ retrained: true, data_date: d(8), promotion: { outcome: 'promoted', compared: expect.stringMatching(/^the same training procedure as forecast-/) } });
+    // The retrain took forecast_champion (the same procedure on newer data): it has no matured forecast yet.
+    expect(daily(d(7)).summary).toMatchObject({ retrained: false, reason: 'monitored error and drift within thresholds' });
+    expect(daily(d(6)).summary).toMatchObject({ retrained: false, reason: expect.stringContaining('fewer than 3 trading days') });
     expect(daily(d(4)).summary).toMatchObject({ retrained: true, data_date: d(4) });
     // An earlier day again: its data is older than the last retrain's.
     const again = daily(d(8), '--force');

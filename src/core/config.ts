@@ -51,6 +51,10 @@ export const MonitorConfigSchema = z
     /** The daily pipeline retrains at most once per this many trading days of data (0 = no limit),
      * so a drift that outlasts one retrain does not retrain every day. */
     retrain_cooldown_days: intFrom(0, 1000).default(5),
+    /** The daily pipeline's day-ahead models (its first, and each retrain) test on the last this many
+     * trading days of their data (`train --test-days`), so they are fitted on all but those days; 0 =
+     * train's default cut (the 80th percentile of the dates: a model fitted on data years old). */
+    train_test_days: intFrom(0, 100_000).default(63),
   })
   .strict();
 export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;

@@ -12,7 +12,7 @@ import { readModelJson } from './artifacts.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB } from '../db/duckdb.js';
+import { openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
 import { StockpipeError } from '../core/errors.js';
 import { type AsOf } from '../registry/catalog.js';
 import { describeSelection } from '../registry/compare.js';
@@ -55,6 +55,15 @@ async function withDuck<T>(ws: Workspace, fn: (db: Awaited<ReturnType<typeof ope
 /** The features table as of `asOf` (current when undefined); no snapshot → SP_ERR_TRAIN_DATA as before the store. */
 export function featuresRead(ws: Workspace, asOf?: string | AsOf): TableRead {
   return readTable(ws, 'features', asOf, { missingCode: 'SP_ERR_TRAIN_DATA' });
+}
+
+/** The features table's last day (as of `asOf`, up to `until` when given): where `train --test-days` counts back from. */
+export async function lastFeaturesDay(ws: Workspace, asOf?: string, until?: string): Promise<string> {
+  const t = featuresRead(ws, asOf);
+  const [r] = await withDuck(ws, (db) => queryRows(db.connection, `SELECT max("Date")::VARCHAR AS d FROM ${sourceOf(t)}${until === undefined ? '' : ` WHERE "Date" <= ${sqlString(until)}`}`));
+  const d = r?.d;
+  if (typeof d !== 'string') throw new StockpipeError('SP_ERR_TRAIN_DATA', `${readLabel(ws, t)} has no rows${until === undefined ? '' : ` dated up to ${until}`}: no last day to count --test-days back from`, { hint: 'Run `stockpipe features` on more data, or give a later --date.' });
+  return d.slice(0, 10);
 }
 
 /** The snapshots a read came from: the features snapshot and the prices snapshot it was built from (when its writer recorded it). */

@@ -5,6 +5,7 @@
  * (seed 42) only as the labelled, leaky-across-time comparison of the classic protocol. Pure. */
 import { StockpipeError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
+import { isTradingDay, previousTradingDay } from '../core/calendar.js';
 
 export interface Slices {
   train: Int32Array;
@@ -99,4 +100,12 @@ export function parseDay(date: string, option: string): number {
   // Date.UTC rolls 2020-02-30 over to March 1 (and reads year 0000 as 1900): a real date reads back the same.
   if (!m || new Date(ms).toISOString().slice(0, 10) !== date) throw new StockpipeError('SP_ERR_USAGE', `${option} must be a real calendar date YYYY-MM-DD (got '${date}')`);
   return Math.round(ms / 86400000);
+}
+
+/** `train --test-days N`: the first day of a test slice of the last `n` NYSE trading days up to and
+ * including `last` (the data's last day; a `last` that is not a trading day counts from the one before). */
+export function testFromLastDays(last: string, n: number): string {
+  let day = isTradingDay(last) ? last : previousTradingDay(last);
+  for (let k = 1; k < n; k++) day = previousTradingDay(day);
+  return day;
 }

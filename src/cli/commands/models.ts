@@ -3,6 +3,7 @@
  * help, examples); the work is in cli/train, cli/train-forecast, cli/evaluate, cli/forecast,
  * cli/models. */
 import { StockpipeError } from '../../core/errors.js';
+import type { Workspace } from '../../core/workspace.js';
 import { z } from 'zod';
 import { MODEL_KINDS } from '../../ml/volume-model.js';
 import { OBJECTIVE_NAMES, type ObjectiveName } from '../../ml/gbdt/objectives/index.js';
@@ -21,6 +22,7 @@ const TrainOptions = z
     kind: z.enum(MODEL_KINDS).default('gbdt').describe('model kind'),
     split: z.enum(['time', 'random']).default('time').describe('time, or random (80/20, leaky across time: comparison only)'),
     testFrom: z.string().optional().describe('first day of the test slice').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
+    testDays: whole().optional().describe('test on the last N NYSE trading days of the data (up to --date) instead: a model for use, fitted on all but its last days (the daily pipeline\'s day-ahead models)').register(cli, { arg: 'n' }),
     seed: whole().optional().describe('random seed').register(cli, { defaultText: '42' }),
     trees: whole().optional().describe('gbdt: boosting rounds at most; rf: trees').register(cli, { arg: 'n', defaultText: '100; 1000 with --task forecast, where early stopping on the validation window decides' }),
     maxDepth: whole().optional().describe('tree depth limit (gbdt: 0 = none, num-leaves bounds the tree; rf: at least 1)').register(cli, { defaultText: '6' }),
@@ -47,6 +49,7 @@ const TrainOptions = z
   })
   .strict()
   .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
+  .refine((o) => o.testDays === undefined || (o.testFrom === undefined && o.split === 'time' && o.paramsFrom === undefined), '--test-days sets the test cut on the time split: drop --test-from / --split random / --params-from (a study keeps its own cut)')
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
   .refine((o) => o.objective === undefined || o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
   .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
@@ -72,6 +75,12 @@ function refuseStudyFlags(o: z.infer<typeof TrainOptions>): void {
   });
 }
 
+/** `--test-days N`: the test cut N trading days back from the features table's last day (up to `until`). */
+async function testFromDays(ws: Workspace, asOf: string | undefined, until: string | undefined, n: number): Promise<string> {
+  const [{ lastFeaturesDay }, { testFromLastDays }] = await Promise.all([import('../../ml/rescore.js'), import('../../ml/split.js')]);
+  return testFromLastDays(await lastFeaturesDay(ws, asOf, until), n);
+}
+
 export const train = defineCommand({
   name: 'train',
   records: 'train',
@@ -86,6 +95,7 @@ export const train = defineCommand({
     'stockpipe train --task forecast --objective l2   # the day-ahead volume booster on l2 (its default: Huber, δ 0.2)',
     'stockpipe train --protocol holdout   # early stopping on the validation slice, for comparison with the cv default',
     'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
+    'stockpipe train --task forecast --test-days 63   # fitted on all but the last quarter, tested there',
     'stockpipe tune --trials 9 --name nightly && stockpipe train --params-from nightly --promote-if-better',
   ],
   run: async (o, ctx) => {
@@ -94,10 +104,12 @@ export const train = defineCommand({
     // As tune does: a day-ahead model has one fold, its validation window; --folds would be ignored there.
     if (o.task === 'forecast' && o.folds !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--folds is for the volume task (got ${o.folds}); the day-ahead model chooses its trees on the validation window before the test slice`, { hint: 'Drop --folds; --protocol holdout keeps the early-stopped boosters (no refit).' });
     if (o.trees !== undefined) inRange('--trees', o.trees, 1, 1e6);
+    inRange('--test-days', o.testDays, 1, 100_000);
     refuseStudyFlags(o);
+    const until = o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now());
     // The tree engine's parameters, shared by both tasks.
     const tree = {
-      testFrom: o.testFrom,
+      testFrom: o.testDays === undefined ? o.testFrom : await testFromDays(ctx.ws, o.asOf, until, o.testDays),
       seed: o.seed ?? 42,
       threads: ctx.config.threads,
       trees: o.trees ?? (o.task === 'forecast' ? FORECAST_TREES : 100),
@@ -110,7 +122,7 @@ export const train = defineCommand({
       featureFraction: o.featureFraction ?? 1,
       earlyStopping: o.earlyStopping ?? 10,
     };
-    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until: o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now()), promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol });
+    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol });
     return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom ?? 'naive', promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });

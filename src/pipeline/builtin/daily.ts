@@ -56,7 +56,9 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
   // The date-dependent tasks get the run's logical date: they read only rows dated up to it.
   const dateArgs = (ctx: TaskContext): string[] => (ctx.logicalDate === null ? [] : ['--date', ctx.logicalDate]);
   const forecastRows = (d: TaskSummary): TaskResult => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null });
-  const trainForecast = cmd((ctx) => ['train', '--task', 'forecast', '--promote-if-better', ...dateArgs(ctx)], () => ({}));
+  // Fitted on all the data but its last monitor.train_test_days trading days (the test slice, reported).
+  const testDays = cfg.monitor.train_test_days > 0 ? ['--test-days', String(cfg.monitor.train_test_days)] : [];
+  const trainForecast = cmd((ctx) => ['train', '--task', 'forecast', '--promote-if-better', ...testDays, ...dateArgs(ctx)], () => ({}));
   return {
     name: 'daily',
     description: 'fetch new bars → ingest → validate → features → forecast → monitor → retrain-if-needed',
