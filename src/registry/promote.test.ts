@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StockpipeError } from '../core/errors.js';
-import { promote, type PromoteOptions, type Rescored } from './promote.js';
+import { compareModelVersions, promote, type PromoteOptions, type Rescored } from './promote.js';
 import { openRegistry, registryPath, type ModelKind, type PromoteDecision, type Registry, type TestSlice } from './store.js';
 
 let ws: string;
@@ -172,6 +172,10 @@ describe('promote() outcomes', () => {
     await withProcedure('fold', 0.5, SLICE, 'a'.repeat(64));
     expect(await promote(reg, 'fold', 'forecast_champion', { rescore })).toMatchObject({ outcome: 'kept', holder_rescored: true });
     expect(rescored).toEqual(['fc on fo (mae_volume)', 'fc on fold (mae_volume)']);
+    // models compare says which pairs share a procedure.
+    expect(compareModelVersions(reg, 'fh', 'fc').backtest).toMatchObject({ same_rows: false, same_procedure: true });
+    expect(compareModelVersions(reg, 'fc', 'fo').backtest).toMatchObject({ same_rows: false, same_procedure: false });
+    expect(compareModelVersions(reg, 'f1', 'f2').backtest.same_procedure).toBe(false); // registered before fingerprints
   });
 
   it('the first model of an alias is recorded as "first" in the history (with the caller\'s note)', async () => {

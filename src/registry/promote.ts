@@ -95,7 +95,8 @@ export function compareModelVersions(reg: PromotionStore, a: string, b: string):
   const sa = side(reg.getModel(a, { checkFiles: false }));
   const sb = side(reg.getModel(b, { checkFiles: false }));
   const bt = (m: ModelComparison['a']): { on: string; metrics: Record<string, number> } => ({ on: describeSelection(m.test_slice?.selection), metrics: m.test_slice?.selection?.metrics ?? {} });
-  const backtest = { a: bt(sa), b: bt(sb), same_rows: sameSelection(sa.test_slice?.selection, sb.test_slice?.selection), differences: metricDifferences(bt(sa).metrics, bt(sb).metrics) };
+  const pa = sa.test_slice?.selection?.procedure;
+  const backtest = { a: bt(sa), b: bt(sb), same_rows: sameSelection(sa.test_slice?.selection, sb.test_slice?.selection), same_procedure: pa !== undefined && pa === sb.test_slice?.selection?.procedure, differences: metricDifferences(bt(sa).metrics, bt(sb).metrics) };
   return { a: sa, b: sb, same_test_slice: sameTestSlice(sa.test_slice, sb.test_slice), differences: metricDifferences(sa.metrics, sb.metrics), backtest };
 }
 

@@ -191,7 +191,14 @@ export interface ModelComparison {
   /** Each model's own-kind metrics side by side. */
   differences: MetricDifference[];
   /** What promotion compares: each model's backtest score (CV folds or validation window; never the test slice). */
-  backtest: { a: { on: string; metrics: MetricSet }; b: { on: string; metrics: MetricSet }; same_rows: boolean; differences: MetricDifference[] };
+  backtest: {
+    a: { on: string; metrics: MetricSet };
+    b: { on: string; metrics: MetricSet };
+    same_rows: boolean;
+    /** Both were trained by one procedure (SelectionSlice `procedure`): the one on newer data is what promotion keeps. */
+    same_procedure: boolean;
+    differences: MetricDifference[];
+  };
 }
 
 /** A data version to record (registry recordDataVersion): content-addressed by `hash`. */
