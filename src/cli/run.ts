@@ -140,20 +140,22 @@ export async function runCommand(ctxGiven: CommandContext, optsGiven: RunCommand
     const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resumedRun(ctxGiven, optsGiven, false));
     return dryRun(ctx, opts, buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version))));
   }
-  // The lock first (for a pipeline that exists): the run a resume continues (and so its source) is chosen once, under it.
-  const lock = await acquireRunLock(ctxGiven.ws, pipelineName(optsGiven.pipeline), { waitMs: optsGiven.waitMs, now: ctxGiven.now });
+  pipelineName(optsGiven.pipeline);
+  // The executor first (bullmq connects to Redis: a setup error is told before any wait), then the
+  // lock: the run a resume continues, and so its source, is chosen once, under it.
+  const executor = await runExecutor(ctxGiven, optsGiven.executor);
   try {
-    const resume = resumedRun(ctxGiven, optsGiven, true);
-    const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resume);
-    const penv = await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version));
-    const executor = await runExecutor(ctx, opts.executor);
+    const lock = await acquireRunLock(ctxGiven.ws, optsGiven.pipeline, { waitMs: optsGiven.waitMs, now: ctxGiven.now });
     try {
+      const resume = resumedRun(ctxGiven, optsGiven, true);
+      const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resume);
+      const penv = await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version));
       return await runWith(ctx, opts, buildPipeline(opts.pipeline, { ...penv, executor }), lock, resume);
     } finally {
-      await executor.close();
+      await lock.release();
     }
   } finally {
-    await lock.release();
+    await executor.close();
   }
 }
 
