@@ -519,19 +519,24 @@ describe.skipIf(!have)('lineage', () => {
     const page = await openPage();
     const ready = (sel: string) => page.waitForSelector(`#view > section[data-state="ready"] ${sel}`, { timeout: 15_000 });
     const model = `a.ln-model[data-model="${models.gbdt}"]`;
+    const visited: string[] = []; // each lineage page, for the phone's width below
+    const here = (): void => { visited.push(new URL(page.url()).hash); };
     await page.goto(`${url}/#/lineage/model/${encodeURIComponent(models.gbdt)}`);
     await ready('.ln-complete');
+    here();
     expect(await page.locator('.ln-source tbody tr').count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(shots, 'lineage-model.png'), fullPage: true });
 
     // Model → its features snapshot, which names the prices snapshot it was built from and the model back.
     await page.click('.ln-features a.ln-snapshot');
     await ready(`.ln-models ${model}`);
+    here();
     expect(await page.locator('.ln-from a.ln-snapshot').count()).toBe(1);
     await page.screenshot({ path: join(shots, 'lineage-snapshot-features.png'), fullPage: true });
     // → the prices snapshot: written by the ingest run, the source manifest, the same model through the features.
     await page.click('.ln-from a.ln-snapshot');
     await ready(`.ln-source .ln-run`);
+    here();
     expect(await page.locator('.ln-derived a.ln-snapshot').count()).toBeGreaterThan(0);
     expect(await page.locator(`.ln-models ${model}`).count()).toBe(1);
     await page.screenshot({ path: join(shots, 'lineage-snapshot-prices.png'), fullPage: true });
@@ -539,6 +544,8 @@ describe.skipIf(!have)('lineage', () => {
     await page.click('.ln-writer a.ln-run');
     await ready('.ln-wrote a.ln-snapshot');
     expect(await page.locator('.ln-parent a.ln-run').count()).toBe(1);
+    visited.push('#/lineage', (await page.getAttribute('.ln-parent a.ln-run', 'href'))!);
+    here(); // last: the phone's screenshot below is this page (a source manifest, its files, the params)
     await page.screenshot({ path: join(shots, 'lineage-run.png'), fullPage: true });
     // And back to the model from the prices snapshot's page.
     await page.goBack();
@@ -553,6 +560,19 @@ describe.skipIf(!have)('lineage', () => {
     await page.waitForSelector('#view > section[data-state="error"] code', { timeout: 15_000 });
     expect(await page.textContent('#view .error code')).toBe('SP_ERR_LINEAGE_NOT_FOUND');
     await page.close();
+
+    // A phone's width: every page fits (long ids, hashes and paths wrap), with no sideways scrolling of the page
+    // nor of a table in it.
+    const phone = await openPage(375, 812);
+    for (const hash of visited) {
+      await phone.goto('about:blank'); // a whole load: the previous page's ready view cannot answer for this one
+      await phone.goto(`${url}/${hash}`);
+      await phone.waitForSelector('#view > section[data-state="ready"]', { timeout: 15_000 });
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth), hash).toBeLessThanOrEqual(375);
+      expect(await phone.locator('#view .table-wrap').evaluateAll((ws) => ws.map((w) => w.scrollWidth - w.clientWidth).filter((d) => d > 0)), hash).toEqual([]);
+    }
+    await phone.screenshot({ path: join(shots, 'phone-lineage.png'), fullPage: true });
+    await phone.close();
     // The unknown model's 404 is the one console error the page may log.
     expect(problems.filter((p) => !p.includes('404'))).toEqual([]);
   }, 60_000);

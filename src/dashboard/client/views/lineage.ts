@@ -14,6 +14,8 @@ const modelLink = (id: string): HTMLElement => h('a', { href: `#/lineage/model/$
 const runLink = (r: RunRef | null): HTMLElement | string => (r === null ? 'not recorded' : h('span', null, h('a', { href: `#/lineage/run/${enc(r.run_id)}`, class: 'ln-run', 'data-run': r.run_id }, `${r.kind} run `, h('code', null, r.run_id.slice(0, 12))), ' ', badge(r.status), h('small', null, ` ${when(r.started_at)}`)));
 const snapLink = (s: SnapshotRef): HTMLElement => h('a', { href: `#/lineage/snapshot/${s.id}`, class: 'ln-snapshot', 'data-snapshot': s.id }, `${s.table} snapshot ${s.id}`);
 const snapMeta = (s: SnapshotRef): HTMLElement => h('small', null, ` ${s.operation}, ${int(s.rows)} rows, ${s.files} files, ${when(s.created_at)}`);
+/** A file path that a narrow table may break after each `/` or `_`, not inside a name (the column keeps whole words: style.css). */
+const pathText = (path: string): HTMLElement => h('span', null, path.split(/(?<=[/_])/).flatMap((part, i) => (i === 0 ? [part] : [h('wbr'), part])));
 
 /** One step of the chain: a title, what it is, and its links. */
 function step(kind: string, title: string, ...body: (Node | string | null)[]): HTMLElement {
@@ -26,7 +28,7 @@ function sourceStep(s: SourceNode | null): HTMLElement {
     h('p', null, h('code', null, s.source ?? '?'), ` ${s.source_spec ?? ''} at `, h('code', null, s.root ?? '?'), s.fetched_at ? ` · fetched ${when(s.fetched_at)}` : ''),
     h('p', { class: 'meta' }, s.manifest_hash === null ? 'manifest not recorded' : `${s.path} · sha256 ${s.manifest_hash.slice(0, 16)}… · ${int(s.files_total)} files · ${int(s.bytes)} bytes`),
     h('p', null, 'Ingested by ', runLink(s.ingest_run)),
-    s.files.length === 0 ? null : table(['File', 'Bytes', 'Rows', 'sha256'], s.files.map((f) => [f.path, int(f.size), int(f.rows), f.sha256 === null ? '–' : h('code', null, f.sha256.slice(0, 16))]), { numeric: [1, 2] }),
+    s.files.length === 0 ? null : table(['File', 'Bytes', 'Rows', 'sha256'], s.files.map((f) => [pathText(f.path), int(f.size), int(f.rows), f.sha256 === null ? '–' : h('code', null, f.sha256.slice(0, 16))]), { numeric: [1, 2] }),
     s.files_total !== null && s.files_total > s.files.length ? h('p', { class: 'meta' }, `… and ${int(s.files_total - s.files.length)} more`) : null);
 }
 
@@ -82,7 +84,8 @@ async function indexPage(ctx: ViewContext): Promise<void> {
   mount(ctx.el,
     h('h1', null, 'Lineage'),
     h('p', { class: 'meta' }, 'Pick a model to follow it to its training run, data snapshots and source files.'),
-    list.length === 0 ? empty('No models yet', 'Run `stockpipe train`.') : table(['Model', 'Kind', 'Aliases', 'Created'], list.map((m) => [modelLink(m.id), m.kind, m.aliases.join(', '), when(m.created_at)])));
+    // A list, not a table: it fits a phone's width as the other lineage pages' lists do.
+    list.length === 0 ? empty('No models yet', 'Run `stockpipe train`.') : h('ul', { class: 'card ln-index' }, list.map((m) => h('li', null, modelLink(m.id), ` ${m.kind} `, ...m.aliases.map((a) => badge(a, 'alias')), h('small', null, ` created ${when(m.created_at)}`)))));
 }
 
 export async function lineageView(ctx: ViewContext): Promise<void> {
