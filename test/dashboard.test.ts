@@ -285,6 +285,17 @@ describe.skipIf(!have)('models', () => {
     expect(await page.locator('[data-table="volume"] tbody tr').getAttribute('data-model')).toBe(models.gbdt);
     expect(page.url()).toContain('tag=stage%3Dproduction');
     await page.screenshot({ path: join(shots, 'models-search.png'), fullPage: true });
+    // At 1440 px both lists fit: Promote… is in sight without scrolling sideways; a tag cut short has the whole of it as its tooltip.
+    const wide = await openPage(1440, 900);
+    await wide.goto(`${url}/#/models`);
+    await wide.waitForSelector('#view > section[data-state="ready"] [data-table="forecast"] tbody tr');
+    expect(await wide.locator('[data-table="volume"] .table-wrap, [data-table="forecast"] .table-wrap').evaluateAll((ws) => ws.map((w) => w.scrollWidth - w.clientWidth))).toEqual([0, 0]);
+    const promote = await wide.locator('[data-table="volume"] button[data-promote]').evaluateAll((bs) => bs.map((b) => ({ right: b.getBoundingClientRect().right, edge: b.closest('.table-wrap')!.getBoundingClientRect().right })));
+    expect(promote.length).toBeGreaterThan(0);
+    for (const p of promote) expect(p.right).toBeLessThanOrEqual(Math.min(p.edge, 1440));
+    expect(await wide.locator('[data-table="volume"] .chip.tag').first().getAttribute('title')).toBe('stage=production');
+    await wide.screenshot({ path: join(shots, 'models-1440.png'), fullPage: true });
+    await wide.close();
     // Compare: unknown ids in the URL are said so; a volume and a day-ahead model are not set side by side.
     await show(page, '#/models?a=nope&b=nope2', 'models-compare-unknown');
     await page.waitForFunction(() => document.querySelector('#view')?.textContent?.includes('No model nope or nope2 in this list'));

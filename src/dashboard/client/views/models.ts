@@ -42,8 +42,17 @@ function winNotes(list: ModelVersion[]): HTMLElement | null {
   return h('ul', { class: 'baseline-notes' }, lines.map(({ m, w }) => h('li', { class: 'warn baseline-note', 'data-model': m.id, 'data-win': w.metric }, h('code', null, m.id), `: ${w.note}.`)));
 }
 
-const tags = (m: ModelVersion): HTMLElement => h('span', null, Object.entries(m.tags ?? {}).map(([k, v]) => h('span', { class: 'chip tag' }, `${k}=${v}`)));
+// A long tag or alias is cut short in the list (style.css): the whole of it is its tooltip.
+const tags = (m: ModelVersion): HTMLElement => h('span', null, Object.entries(m.tags ?? {}).map(([k, v]) => h('span', { class: 'chip tag', title: `${k}=${v}` }, `${k}=${v}`)));
+const aliases = (m: ModelVersion, champion: (a: string) => boolean): HTMLElement => h('span', null, m.aliases.map((a) => {
+  const b = badge(a, champion(a) ? 'champion' : 'alias');
+  b.title = a;
+  return b;
+}));
 const link = (m: ModelVersion): HTMLElement => h('span', null, m.aliases.some((a) => a.includes('champion')) ? h('span', { class: 'star', title: 'serving alias' }, '★ ') : null, h('a', { href: `#/models/${encodeURIComponent(m.id)}` }, h('code', null, m.id)));
+/** A list's first cell: the id, linked (starred when it serves), and under it the kind and creation time (their own
+ * columns made the volume list too wide for 1440 px). */
+const modelCell = (m: ModelVersion): HTMLElement => h('span', { class: 'model-cell' }, link(m), h('small', null, `${m.kind} · ${when(m.created_at)}`));
 
 export async function modelsView(ctx: ViewContext): Promise<void> {
   if (ctx.params[0] !== undefined) return modelPageView(ctx, ctx.params[0]);
@@ -135,20 +144,20 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
     const promote = (m: ModelVersion): HTMLElement | string => (m.aliases.includes('champion') || m.summary.task !== 'volume' ? '' : h('button', { type: 'button', 'data-promote': m.id, onclick: () => confirmPromote(m) }, 'Promote…'));
     const attrs = (list: ModelVersion[]) => (i: number) => ({ 'data-model': list[i]!.id, class: list[i]!.aliases.some((a) => a.includes('champion')) ? 'champion' : null });
     mount(listEl, h('p', { class: 'meta' }, `Serving ${data.serving ?? 'nothing yet'}. Scores are on each model's test slice, next to the baselines scored on the same rows: raw Volume in shares, and log1p(Volume) in log1p(shares).`),
-      volume.length === 0 ? null : h('div', { 'data-table': 'volume' }, h('h2', null, 'Volume models'),
-        table(['Model', 'Kind', 'Created (UTC)', 'Aliases', 'Tags', 'RMSE (shares)', 'R²', 'RMSE (log1p(shares))', 'R² log', 'Baselines: RMSE shares · log1p', ''],
-          volume.map((m) => [link(m), m.kind, when(m.created_at), h('span', null, m.aliases.map((a) => badge(a, a === 'champion' ? 'champion' : 'alias'))), tags(m),
+      volume.length === 0 ? null : h('div', { 'data-table': 'volume', class: 'model-list' }, h('h2', null, 'Volume models'),
+        table(['Model · kind · created (UTC)', 'Aliases', 'Tags', 'RMSE (shares)', 'R²', 'RMSE (log1p(shares))', 'R² log', 'Baselines: RMSE shares · log1p', ''],
+          volume.map((m) => [modelCell(m), aliases(m, (a) => a === 'champion'), tags(m),
             sci(own(m, 'rmse')), num(own(m, 'r2')), num(own(m, 'rmse_log')), num(own(m, 'r2_log')), baselines(m), promote(m)]),
-          { numeric: [5, 6, 7, 8], rowAttrs: attrs(volume) }),
+          { numeric: [3, 4, 5, 6], rowAttrs: attrs(volume) }),
         winNotes(volume)),
-      forecast.length === 0 ? null : h('div', { 'data-table': 'forecast' }, h('h2', null, 'Day-ahead models (skill = 1 − MAE/MAE of persistence)'),
-        table(['Model', 'Created (UTC)', 'Aliases', 'Tags', 'Skill volume', 'Skill Adj Close', 'MAE volume (shares)', 'MAE Adj Close ($)', 'MAE log1p volume', 'Note'],
+      forecast.length === 0 ? null : h('div', { 'data-table': 'forecast', class: 'model-list' }, h('h2', null, 'Day-ahead models (skill = 1 − MAE/MAE of persistence)'),
+        table(['Model · kind · created (UTC)', 'Aliases', 'Tags', 'Skill volume', 'Skill Adj Close', 'MAE volume (shares)', 'MAE Adj Close ($)', 'MAE log1p volume', 'Note'],
           forecast.map((m) => {
             const s = m.summary.task === 'forecast' ? m.summary : null;
-            return [link(m), when(m.created_at), h('span', null, m.aliases.map((a) => badge(a, a.includes('champion') ? 'champion' : 'alias'))), tags(m),
+            return [modelCell(m), aliases(m, (a) => a.includes('champion')), tags(m),
               h('span', { 'data-skill': 'volume' }, pct(s?.skill_volume)), h('span', { 'data-skill': 'adj_close' }, pct(s?.skill_adj_close)), sci(own(m, 'mae_volume')), num(own(m, 'mae_adj_close')), num(own(m, 'mae_volume_log')),
               s && s.notes.length ? h('span', { class: 'warn baseline-note' }, s.notes.join('; ')) : ''];
-          }), { numeric: [4, 5, 6, 7, 8], rowAttrs: attrs(forecast) })));
+          }), { numeric: [3, 4, 5, 6, 7], rowAttrs: attrs(forecast) })));
     renderCompare();
     void renderChampion();
   }
