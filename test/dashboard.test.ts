@@ -438,6 +438,96 @@ describe.skipIf(!have)('runsui', () => {
   }, 60_000);
 });
 
+describe.skipIf(!have)('axis labels', () => {
+  /** Records the text each canvas draws since it was last cleared, as boxes in CSS px (rotated text, the y axes'
+   * titles, left out); run before the page's own scripts. */
+  const recordCanvasText = (page: Page): Promise<unknown> => page.addInitScript(() => {
+    type Box = { t: string; x0: number; x1: number; y0: number; y1: number };
+    const drawn = new Map<HTMLCanvasElement, Box[]>();
+    (window as unknown as { __spText: typeof drawn }).__spText = drawn;
+    const proto = CanvasRenderingContext2D.prototype;
+    const clear = proto.clearRect;
+    proto.clearRect = function (x, y, w, h) {
+      if (w >= this.canvas.width && h >= this.canvas.height) drawn.set(this.canvas, []);
+      clear.call(this, x, y, w, h);
+    };
+    const fill = proto.fillText;
+    proto.fillText = function (text, x, y, maxWidth) {
+      const m = this.getTransform();
+      const r = devicePixelRatio;
+      if (m.b === 0 && m.c === 0 && text !== '') {
+        const w = this.measureText(text).width;
+        const size = parseFloat(/(\d+(?:\.\d+)?)px/.exec(this.font)?.[1] ?? '12');
+        const left = this.textAlign === 'center' ? x - w / 2 : this.textAlign === 'right' || this.textAlign === 'end' ? x - w : x;
+        const top = this.textBaseline === 'top' ? y : this.textBaseline === 'middle' ? y - size / 2 : y - size;
+        const list = drawn.get(this.canvas) ?? [];
+        list.push({ t: text, x0: (m.a * left + m.e) / r, x1: (m.a * (left + w) + m.e) / r, y0: (m.d * top + m.f) / r, y1: (m.d * (top + size) + m.f) / r });
+        drawn.set(this.canvas, list);
+      }
+      fill.call(this, text, x, y, maxWidth);
+    };
+  });
+  /** How many labels the page's chart canvases and run timeline axis show, and every pair drawn on top of each other. */
+  const overlaps = (page: Page): Promise<{ labels: number; found: string[] }> => page.evaluate(() => {
+    type Box = { t: string; x0: number; x1: number; y0: number; y1: number };
+    const drawn = (window as unknown as { __spText: Map<HTMLCanvasElement, Box[]> }).__spText;
+    const clash = (a: Box, b: Box): boolean => a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+    const found: string[] = [];
+    let labels = 0;
+    const check = (where: string, boxes: Box[]): void => {
+      labels += boxes.length;
+      for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) if (clash(boxes[i]!, boxes[j]!)) found.push(`${where}: "${boxes[i]!.t}" on "${boxes[j]!.t}"`);
+    };
+    for (const [canvas, boxes] of drawn) if (canvas.isConnected) check(canvas.closest('.chart')?.getAttribute('data-chart') ?? 'chart', boxes);
+    check('timeline', [...document.querySelectorAll<SVGTextElement>('svg.gantt .gantt-tick')].map((t) => {
+      const b = t.getBBox();
+      return { t: t.textContent ?? '', x0: b.x, x1: b.x + b.width, y0: b.y, y1: b.y + b.height };
+    }));
+    return { labels, found };
+  });
+
+  it('never draws two axis labels on top of each other, on a phone (375 px) or a desktop (1440 px): the uPlot charts and a run\'s timeline', async () => {
+    const before = problems.length;
+    // Stored runs of 95 s and 2.5 h: their timelines' ticks (1 min 20 s, 1 h 30 min…) are the long labels.
+    const reg = openRegistry(ws);
+    const long: string[] = [];
+    try {
+      for (const total of [95, 9_000]) {
+        const t0 = Date.now() - total * 1000;
+        const at = (s: number): string => new Date(t0 + s * 1000).toISOString();
+        const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch', 'train'], params: { edges: [['fetch', 'train']] }, started_at: at(0) });
+        updateTaskRun(reg, id, 'fetch', { status: 'succeeded', attempts: 1, started_at: at(0), ended_at: at(total / 4), seconds: total / 4 });
+        updateTaskRun(reg, id, 'train', { status: 'succeeded', attempts: 1, started_at: at(total / 4), ended_at: at(total), seconds: (total * 3) / 4 });
+        reg.endRun(id, 'finished');
+        long.push(id);
+      }
+    } finally {
+      reg.close();
+    }
+    const symbol = ((await (await fetch(`${url}/symbols`)).json()) as { symbols: { symbol: string }[] }).symbols[0]!.symbol;
+    const views = [...long.map((id) => `#/runs/${id}?view=gantt`), `#/symbols/${symbol}`, `#/symbols/${symbol}?range=3M&log=1`, '#/models', `#/models/${models.gbdt}`, '#/monitoring'];
+    for (const width of [375, 1440]) {
+      const page = await openPage(width, 900);
+      await recordCanvasText(page);
+      for (const hash of views) {
+        await page.goto('about:blank');
+        await page.goto(`${url}/${hash}`);
+        await page.waitForSelector('#view > section[data-state="ready"]', { timeout: 15_000 });
+        await page.waitForSelector(hash.includes('gantt') ? 'svg.gantt' : '.chart canvas', { timeout: 15_000 });
+        await page.waitForTimeout(300); // charts drawn in the view's own requests settle (a redraw clears its canvas's record)
+        const drawn = await overlaps(page);
+        expect(drawn.labels, `${hash} at ${width} px`).toBeGreaterThan(1);
+        expect(drawn.found, `${hash} at ${width} px`).toEqual([]);
+      }
+      await page.goto(`${url}/#/runs/${long[0]}?view=gantt`);
+      await page.waitForSelector('svg.gantt');
+      await page.locator('svg.gantt').screenshot({ path: join(shots, `run-gantt-axis-${width}.png`) });
+      await page.close();
+    }
+    expect(problems.slice(before)).toEqual([]);
+  }, 60_000);
+});
+
 describe.skipIf(!have)('charts', () => {
   it('picks a range, toggles log scale, overlays two symbols (state in the URL), previews a table and its schema, downloads a CSV equal to its CLI command', async () => {
     const before = problems.length;

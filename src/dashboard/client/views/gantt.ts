@@ -1,9 +1,9 @@
 /** @module dashboard/client/views/gantt
- * A run's tasks on a time axis (SVG): one row per task in plan order, a bar from its started_at to
- * its ended_at (now while running), coloured by status, with its attempts; under a task that ran
- * on queue workers, one thin bar per partition or job (its worker and seconds, from the task's
- * start: the store keeps their durations, not their start times). Tasks that never started (queued,
- * skipped, cached without a timing) get a row without a bar. */
+ * A run's tasks on a time axis (SVG; as many ticks as the width keeps apart): one row per task in plan
+ * order, a bar from its started_at to its ended_at (now while running), coloured by status, with its
+ * attempts; under a task that ran on queue workers, one thin bar per partition or job (its worker and
+ * seconds, from the task's start: the store keeps their durations, not their start times). Tasks that
+ * never started (queued, skipped, cached without a timing) get a row without a bar. */
 import type { TimedTask } from '../api-control.js';
 import { dur } from '../dom.js';
 
@@ -12,6 +12,7 @@ const LABEL = 150;
 const ROW = 26;
 const SUB = 14;
 const AXIS = 24;
+const RIGHT = 12;
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const el = document.createElementNS(NS, tag);
@@ -34,15 +35,36 @@ export function taskSpan(t: TimedTask, now: number): [number, number] | null {
   return [start, Math.max(start, end)];
 }
 
-/** 0, 5 s, 10 s… : about five round ticks over `span` ms. */
-function ticks(spanMs: number): number[] {
+/** Tick steps in seconds: 1-2-5 below ten seconds, then steps a clock reads easily. */
+const STEPS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 259200, 604800];
+/** A generous width of one character of a tick label (.gantt-tick is 10.5 px), the least room between two labels,
+ * and the least distance between two ticks (a grid line every label's width would be a busy one). */
+const TICK_CHAR_PX = 6.5;
+const TICK_GAP_PX = 8;
+const TICK_SPACE_PX = 80;
+
+/** A tick's label: 0, 0.25 s, 20 s, 1 min 20 s, 2 h 30 min (dur's "20.0 s" and "1 min 00 s" are longer than a tick needs). */
+export function tickLabel(s: number): string {
+  if (s === 0) return '0';
+  if (s < 60) return `${Number(s.toPrecision(3))} s`;
+  const [big, unit, small, smallUnit] = s < 3600 ? [Math.floor(s / 60), 'min', Math.round(s % 60), 's'] : [Math.floor(s / 3600), 'h', Math.round((s % 3600) / 60), 'min'];
+  return `${big} ${unit}${small > 0 ? ` ${small} ${smallUnit}` : ''}`;
+}
+
+const tickWidth = (s: number): number => tickLabel(s).length * TICK_CHAR_PX;
+
+/** Ticks 0, step, 2·step… (s) over `spanMs` drawn `plotPx` wide: the smallest step at least TICK_SPACE_PX long
+ * whose labels stay TICK_GAP_PX apart, so a narrow screen gets fewer ticks, not labels on top of each other. A
+ * label reaching more than `rightPx` past the plot's end is left out. */
+export function ticks(spanMs: number, plotPx: number, rightPx = 0): number[] {
   const s = Math.max(spanMs / 1000, 0.001);
-  const raw = s / 5;
-  const pow = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * pow).find((v) => v >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = 0; v <= s + 1e-9; v += step) out.push(v);
-  return out;
+  const pxPerS = plotPx / s;
+  for (const step of STEPS) {
+    if (step * pxPerS < TICK_SPACE_PX) continue; // too close: skipped before listing (maybe many) ticks
+    const values = Array.from({ length: Math.floor(s / step + 1e-9) + 1 }, (_, i) => i * step);
+    if (step * pxPerS >= Math.max(...values.map(tickWidth)) + TICK_GAP_PX) return values.filter((v) => v * pxPerS + tickWidth(v) / 2 <= plotPx + rightPx);
+  }
+  return [0];
 }
 
 export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: string; runEndedAt: string | null; width: number; now?: number; onSelect?: (task: string) => void }): SVGSVGElement {
@@ -54,14 +76,14 @@ export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: str
   const ends = [ms(opts.runEndedAt) ?? (sorted.some((t) => t.status === 'running') ? now : t0), ...[...spans.values()].flatMap((s) => (s ? [s[1]] : []))];
   const t1 = Math.max(t0 + 1, ...ends);
   const width = Math.max(360, opts.width);
-  const plot = width - LABEL - 12;
+  const plot = width - LABEL - RIGHT;
   const x = (t: number): number => LABEL + ((t - t0) / (t1 - t0)) * plot;
   const rows = sorted.map((t) => ({ t, subs: t.workers ?? [] }));
   const height = AXIS + rows.reduce((n, r) => n + ROW + r.subs.length * SUB, 0) + 4;
   const root = svg('svg', { class: 'gantt', viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': 'task timeline' });
-  for (const v of ticks(t1 - t0)) {
+  for (const v of ticks(t1 - t0, plot, RIGHT)) {
     const px = x(t0 + v * 1000);
-    root.append(svg('line', { x1: px, x2: px, y1: AXIS - 4, y2: height, class: 'gantt-grid' }), svg('text', { x: px, y: AXIS - 8, class: 'gantt-tick', 'text-anchor': 'middle' }, dur(v)));
+    root.append(svg('line', { x1: px, x2: px, y1: AXIS - 4, y2: height, class: 'gantt-grid' }), svg('text', { x: px, y: AXIS - 8, class: 'gantt-tick', 'text-anchor': 'middle' }, tickLabel(v)));
   }
   let y = AXIS;
   for (const { t, subs } of rows) {
