@@ -103,6 +103,21 @@ describe('run control routes', () => {
     expect((await get('/runs')).total).toBe(0);
   });
 
+  it('name a backfill range by the request\'s fields (the dashboard form\'s from and to), not by the CLI\'s flags', async () => {
+    // The wording is what is tested here: the form shows the message and hint as they are.
+    const cases = [[{ from: '2024-07-05', to: '2024-07-01' }, 'SP_ERR_BAD_REQUEST'], [{ from: '2024-02-30', to: '2024-07-01' }, 'SP_ERR_BAD_REQUEST'],
+      [{ from: '2024-07-01', to: '2024-07-32' }, 'SP_ERR_BAD_REQUEST'], [{ from: '2024-07-01', to: '2999-01-04' }, 'SP_ERR_DATE_IN_FUTURE']] as const;
+    for (const [range, code] of cases) {
+      const { error } = (await post('/backfills', { pipeline: 'daily', ...range })).body;
+      expect(error.code, JSON.stringify(range)).toBe(code);
+      expect(`${error.message} ${error.hint}`, JSON.stringify(range)).not.toMatch(/--from|--to/);
+      expect(error.message, JSON.stringify(range)).toMatch(/^"(from|to)" /);
+    }
+    // A reversed range keeps its own hint (which end is which), not the one about the dates' format.
+    expect((await post('/backfills', { pipeline: 'daily', from: '2024-07-05', to: '2024-07-01' })).body.error).toMatchObject({ message: '"from" 2024-07-05 is after "to" 2024-07-01', hint: 'Give the first day with "from" and the last with "to".' });
+    expect((await get('/runs')).total).toBe(0);
+  });
+
   it('a triggered run runs in its own CLI process and finishes; a second one meanwhile gets the runner\'s lock error', async () => {
     const r = await post('/runs', { pipeline: 'train' });
     expect(r.status).toBe(202);

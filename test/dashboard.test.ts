@@ -413,6 +413,26 @@ describe.skipIf(!have)('runsui', () => {
     expect(problems).toEqual([]);
   });
 
+  it('says what is wrong with a backfill range in the form\'s words (its from and to), not the CLI\'s --from and --to', async () => {
+    const before = problems.length;
+    const page = await openPage();
+    await page.goto(`${url}/#/runs`);
+    await page.waitForSelector('#view > section[data-state="ready"] form[data-form="backfill"]');
+    await page.locator('form[data-form="backfill"] input[name="from"]').fill('2024-07-05');
+    await page.locator('form[data-form="backfill"] input[name="to"]').fill('2024-07-01');
+    await page.locator('[data-action="start-backfill"]').click();
+    await page.waitForSelector('.control-out .error code');
+    expect(await page.locator('.control-out .error code').textContent()).toBe('SP_ERR_BAD_REQUEST');
+    const said = (await page.locator('.control-out .error').textContent())!;
+    expect(said).toContain('"from" 2024-07-05 is after "to" 2024-07-01');
+    expect(said).not.toMatch(/--from|--to/);
+    await page.locator('.control').screenshot({ path: join(shots, 'runs-backfill-refused.png') });
+    await page.close();
+    // The refused request's 400 is the one console error the page may log (and it is this test's own).
+    expect(problems.slice(before).filter((p) => !p.includes('400'))).toEqual([]);
+    problems.length = before;
+  });
+
   it('lists the config\'s schedules with their next run', async () => {
     // A second server on the same workspace with a config that has schedules (no pipeline runs).
     const cfg = join(ws, 'schedules.config.json');

@@ -10,13 +10,13 @@
 import { NO_QUERY } from '../http/validation.js';
 import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StockpipeError } from '../core/errors.js';
+import { ERROR_CODES, StockpipeError } from '../core/errors.js';
 import { readFileOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { PIPELINE_NAMES } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { lockHolder } from '../pipeline/lock.js';
-import { backfillDays, checkLogicalDate } from '../pipeline/logical-date.js';
+import { backfillDays, checkLogicalDate, type RangeNames } from '../pipeline/logical-date.js';
 import { localDate, occurrences, scheduleKey, type Schedule } from '../pipeline/schedule.js';
 import { getPipelineRun } from '../registry/pipeline.js';
 import type { RegistryReader } from '../registry/reader.js';
@@ -40,12 +40,18 @@ function checkPipeline(name: string): string {
   return name;
 }
 
-/** The CLI's date checks, with a malformed date as the API's 400 SP_ERR_BAD_REQUEST instead of a usage error. */
+/** POST /backfills' range in the checks' errors: the request's fields (the dashboard form's from and to), not the CLI's --from/--to. */
+const RANGE_FIELDS: RangeNames = { from: '"from"', to: '"to"' };
+
+/** The CLI's date checks, with a malformed date or range as the API's 400 SP_ERR_BAD_REQUEST instead of a usage
+ * error; its hint kept when it is the check's own (the CLI's generic one points at --help). */
 function asRequestError<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof StockpipeError && err.code === 'SP_ERR_USAGE') throw new StockpipeError('SP_ERR_BAD_REQUEST', err.message, { hint: 'Dates are YYYY-MM-DD (NYSE trading days, not after today in New York).' });
+    if (err instanceof StockpipeError && err.code === 'SP_ERR_USAGE') {
+      throw new StockpipeError('SP_ERR_BAD_REQUEST', err.message, { hint: err.hint === ERROR_CODES.SP_ERR_USAGE.hint ? 'Dates are YYYY-MM-DD (NYSE trading days, not after today in New York).' : err.hint });
+    }
     throw err;
   }
 }
@@ -149,7 +155,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
   }, async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body as { pipeline: string; from: string; to: string; force?: boolean; continue_on_failure?: boolean };
     const pipeline = checkPipeline(body.pipeline);
-    const days = asRequestError(() => backfillDays(body.from, body.to, now()));
+    const days = asRequestError(() => backfillDays(body.from, body.to, now(), RANGE_FIELDS));
     if (control === undefined) notLaunchable();
     const args = ['backfill', pipeline, '--from', body.from, '--to', body.to, ...(body.force === true ? ['--force'] : []), ...(body.continue_on_failure === true ? ['--continue-on-failure'] : [])];
     const got = await launchCli(ws, control, args, async (child) => {

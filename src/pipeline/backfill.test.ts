@@ -103,6 +103,22 @@ describe('logical dates', () => {
     expect(code(() => backfillDays('2024-07-09', '2024-07-01', NOW))).toBe('SP_ERR_USAGE');
     expect(code(() => backfillDays('2024-07-01', '2024-07-12', NOW))).toBe('SP_ERR_DATE_IN_FUTURE');
   });
+  it("a range's errors name its ends as the caller calls them: the CLI's flags by default, an API request's fields when asked", () => {
+    const said = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (err) {
+        return `${(err as StockpipeError).message} | ${(err as StockpipeError).hint}`;
+      }
+      return '';
+    };
+    expect(said(() => backfillDays('2024-07-09', '2024-07-01', NOW))).toBe('--from 2024-07-09 is after --to 2024-07-01 | Give the first day with --from and the last with --to.');
+    expect(said(() => backfillDays('2024-07-01', '2024-07-12', NOW))).toMatch(/^--to 2024-07-12 is after today/);
+    const fields = { from: '"from"', to: '"to"' };
+    expect(said(() => backfillDays('2024-07-09', '2024-07-01', NOW, fields))).toBe('"from" 2024-07-09 is after "to" 2024-07-01 | Give the first day with "from" and the last with "to".');
+    expect(said(() => backfillDays('2024-02-30', '2024-07-01', NOW, fields))).toMatch(/^"from" must be a real calendar date/);
+    expect(said(() => backfillDays('2024-07-01', '2024-07-12', NOW, fields))).toMatch(/^"to" 2024-07-12 is after today/);
+  });
 });
 
 describe('backfill', () => {

@@ -41,12 +41,20 @@ export function checkLogicalDate(flag: string, value: string, now: Date): string
   return value;
 }
 
-/** The NYSE trading days in [from, to] in order; usage errors for a bad or empty range or a future end. */
-export function backfillDays(from: string, to: string, now: Date): string[] {
-  realDate('--from', from);
-  realDate('--to', to);
-  if (from > to) throw new StockpipeError('SP_ERR_USAGE', `--from ${from} is after --to ${to}`, { hint: 'Give the first day with --from and the last with --to.' });
-  notFuture('--to', to, now);
+/** What the two ends of a range are called in its errors: the CLI's flags, or an API request's fields. */
+export interface RangeNames {
+  from: string;
+  to: string;
+}
+
+const RANGE_FLAGS: RangeNames = { from: '--from', to: '--to' };
+
+/** The NYSE trading days in [from, to] in order; usage errors for a bad or empty range or a future end, naming the ends as `names` says. */
+export function backfillDays(from: string, to: string, now: Date, names: RangeNames = RANGE_FLAGS): string[] {
+  realDate(names.from, from);
+  realDate(names.to, to);
+  if (from > to) throw new StockpipeError('SP_ERR_USAGE', `${names.from} ${from} is after ${names.to} ${to}`, { hint: `Give the first day with ${names.from} and the last with ${names.to}.` });
+  notFuture(names.to, to, now);
   const days = tradingDays(from, to);
   if (days.length === 0) {
     throw new StockpipeError('SP_ERR_NOT_TRADING_DAY', `${from}..${to} holds no NYSE trading day`, {
