@@ -225,12 +225,12 @@ describe.skipIf(!have)('dashboard in headless Chromium', () => {
     await page.close();
 
     // A phone-sized screen: no sideways scrolling of the page itself.
-    const phone = await openPage(390, 844);
+    const phone = await openPage(375, 812);
     for (const [hash, shot] of [['#/runs', 'phone-runs'], [`#/symbols/${target}`, 'phone-symbol'], ['#/models', 'phone-models']] as const) {
       await phone.goto(`${url}/${hash}`);
       await phone.waitForSelector('#view > section[data-state="ready"]');
       await phone.screenshot({ path: join(shots, `${shot}.png`), fullPage: true });
-      expect(await phone.evaluate(() => document.documentElement.scrollWidth), hash).toBeLessThanOrEqual(390);
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth), hash).toBeLessThanOrEqual(375);
     }
     await phone.close();
     expect(problems).toEqual([]);
