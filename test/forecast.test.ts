@@ -196,6 +196,13 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     // Another procedure on that data is compared on the backtest as before.
     const other = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--learning-rate', '0.2', '--promote-if-better']);
     expect(other.json.data.promotion.compared).toMatch(/^mae_volume on the validation window/);
+    // A study cut the same way: train --params-from keeps its cut.
+    const study = await sp(w, ['tune', '--task', 'forecast', '--trials', '1', '--max-trees', '10', '--test-days', '20', '--name', 'recent']);
+    expect(study.code, study.stderr).toBe(0);
+    const tuned = await sp(w, ['train', '--task', 'forecast', '--params-from', 'recent']);
+    expect(tuned.code, tuned.stderr).toBe(0);
+    expect(tuned.json.data.split.test_from).toBe(days.at(-20));
+    expect((await sp(w, ['tune', '--task', 'forecast', '--test-days', '20', '--resume', 'recent'])).json.error?.code).toBe('SP_ERR_USAGE');
     for (const bad of [['--test-days', '0'], ['--test-days', '20', '--test-from', days.at(-20)!]]) {
       const b = await sp(w, ['train', '--task', 'forecast', ...bad]);
       expect([b.code, b.json.error?.code], bad.join(' ')).toEqual([2, 'SP_ERR_USAGE']);

@@ -25,7 +25,7 @@ import { forecastRows, frameHash, loadForecastFrame, type ForecastFrame, type In
 import { forecastFromJSON, type ForecastModel } from './forecast-model.js';
 import { scoreForecastOnDays } from './forecast-train.js';
 import { regressionMetrics } from './metrics/regression.js';
-import { parseDay } from './split.js';
+import { parseDay, testFromLastDays } from './split.js';
 import { makeSlicesFromDays } from './train.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import { predictRows, scorerFromJSON, type VolumeScorer } from './volume-model.js';
@@ -57,8 +57,13 @@ export function featuresRead(ws: Workspace, asOf?: string | AsOf): TableRead {
   return readTable(ws, 'features', asOf, { missingCode: 'SP_ERR_TRAIN_DATA' });
 }
 
-/** The features table's last day (as of `asOf`, up to `until` when given): where `train --test-days` counts back from. */
-export async function lastFeaturesDay(ws: Workspace, asOf?: string, until?: string): Promise<string> {
+/** `--test-days N` (train, tune): the first day of a test slice of the features table's last `n` trading days (as of `asOf`, up to `until`). */
+export async function testFromDays(ws: Workspace, asOf: string | undefined, until: string | undefined, n: number): Promise<string> {
+  return testFromLastDays(await lastFeaturesDay(ws, asOf, until), n);
+}
+
+/** The features table's last day (as of `asOf`, up to `until` when given): where `--test-days` counts back from. */
+async function lastFeaturesDay(ws: Workspace, asOf?: string, until?: string): Promise<string> {
   const t = featuresRead(ws, asOf);
   const [r] = await withDuck(ws, (db) => queryRows(db.connection, `SELECT max("Date")::VARCHAR AS d FROM ${sourceOf(t)}${until === undefined ? '' : ` WHERE "Date" <= ${sqlString(until)}`}`));
   const d = r?.d;

@@ -3,7 +3,6 @@
  * help, examples); the work is in cli/train, cli/train-forecast, cli/evaluate, cli/forecast,
  * cli/models. */
 import { StockpipeError } from '../../core/errors.js';
-import type { Workspace } from '../../core/workspace.js';
 import { z } from 'zod';
 import { MODEL_KINDS } from '../../ml/volume-model.js';
 import { OBJECTIVE_NAMES, type ObjectiveName } from '../../ml/gbdt/objectives/index.js';
@@ -75,12 +74,6 @@ function refuseStudyFlags(o: z.infer<typeof TrainOptions>): void {
   });
 }
 
-/** `--test-days N`: the test cut N trading days back from the features table's last day (up to `until`). */
-async function testFromDays(ws: Workspace, asOf: string | undefined, until: string | undefined, n: number): Promise<string> {
-  const [{ lastFeaturesDay }, { testFromLastDays }] = await Promise.all([import('../../ml/rescore.js'), import('../../ml/split.js')]);
-  return testFromLastDays(await lastFeaturesDay(ws, asOf, until), n);
-}
-
 export const train = defineCommand({
   name: 'train',
   records: 'train',
@@ -109,7 +102,7 @@ export const train = defineCommand({
     const until = o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now());
     // The tree engine's parameters, shared by both tasks.
     const tree = {
-      testFrom: o.testDays === undefined ? o.testFrom : await testFromDays(ctx.ws, o.asOf, until, o.testDays),
+      testFrom: o.testDays === undefined ? o.testFrom : await (await import('../../ml/rescore.js')).testFromDays(ctx.ws, o.asOf, until, o.testDays),
       seed: o.seed ?? 42,
       threads: ctx.config.threads,
       trees: o.trees ?? (o.task === 'forecast' ? FORECAST_TREES : 100),

@@ -31,6 +31,7 @@ export const tune = defineCommand({
       resume: z.string().optional().describe('continue a study (killed, interrupted or stopped) without running its complete trials again').register(cli, { arg: 'study' }),
       name: z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters').refine((n) => /\S/.test(n) && ![...n].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), 'must hold a visible character and no control character').optional().describe('a name for the new study (resume and --params-from take it too; a name used before then means the newest study of that name, e.g. a nightly one)').register(cli, { arg: 'name', defaultText: 'the study id' }),
       testFrom: z.string().optional().describe('first day of the test slice, never read while tuning').register(cli, { arg: 'date', defaultText: "the 80th percentile of the rows' dates" }),
+      testDays: whole().optional().describe('the test slice is the last N NYSE trading days of the data instead (as `train --test-days`; `train --params-from` then fits on every earlier row)').register(cli, { arg: 'n' }),
       asOf: z.string().optional().describe('tune on the features table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
     })
     .strict(),
@@ -55,9 +56,12 @@ export const tune = defineCommand({
     inRange('--timeout', o.timeout, 1, 30 * 86_400);
     inRange('--parallel', o.parallel, 1, 64);
     calendarDate('--test-from', o.testFrom);
+    inRange('--test-days', o.testDays, 1, 100_000);
+    if (o.testDays !== undefined && (o.testFrom !== undefined || o.resume !== undefined)) throw new StockpipeError('SP_ERR_USAGE', `--test-days sets a new study's test cut: it cannot be given with ${o.testFrom !== undefined ? '--test-from' : '--resume (the study keeps its cut)'}`, { hint: 'Give one of --test-days or --test-from; drop both with --resume.' });
+    const testFrom = o.testDays === undefined ? o.testFrom : await (await import('../../ml/rescore.js')).testFromDays(ctx.ws, o.asOf, undefined, o.testDays);
     return (await import('../tune.js')).tuneCommand(ctx, {
       task: o.task, trials: o.trials, folds: o.folds, metric: o.metric, seed: o.seed, maxTrees: o.maxTrees, timeoutS: o.timeout, parallel: o.parallel,
-      resume: o.resume, name: o.name, testFrom: o.testFrom, asOf: o.asOf,
+      resume: o.resume, name: o.name, testFrom, asOf: o.asOf,
     }, { executor: o.executor, globalArgs: childGlobalArgs(inv.globals, { debug: true }) });
   },
 });
