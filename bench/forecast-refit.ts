@@ -12,9 +12,9 @@ import { silentProgress } from '../src/core/progress.js';
 import { Workspace } from '../src/core/workspace.js';
 import { openDuckDB } from '../src/db/duckdb.js';
 import { FORECAST_FEATURES, loadForecastFrame, type ForecastFrame } from '../src/ml/forecast-dataset.js';
-import { firstRowFrom, inputs } from '../src/ml/forecast-slices.js';
+import { firstRowFrom, volumeMaeRatio } from '../src/ml/forecast-slices.js';
 import { trainForecastModel, type ForecastTrainParams } from '../src/ml/forecast-train.js';
-import { predictBatch, type TreeModel } from '../src/ml/gbdt/model.js';
+import type { TreeModel } from '../src/ml/gbdt/model.js';
 import { featuresRead, readLabel } from '../src/ml/rescore.js';
 import { sourceOf } from '../src/store/read.js';
 
@@ -32,16 +32,7 @@ const all = { lo: 0, hi: frame.set.row.length };
 /** Volume skill of `model` on the rows whose target day is in [from, to). */
 function skill(model: TreeModel, from: string, to: string): { rows: number; skill_volume: number } {
   const r = { lo: firstRowFrom(frame, all, toDayNumber(from)), hi: firstRowFrom(frame, all, toDayNumber(to)) };
-  const n = r.hi - r.lo;
-  const pred = predictBatch(model, inputs(frame, model.featureNames, r), new Float64Array(n));
-  let e = 0;
-  let p = 0;
-  for (let k = 0; k < n; k++) {
-    const i = frame.set.row[r.lo + k]!;
-    e += Math.abs(frame.volume[i + 1]! - pred[k]!);
-    p += Math.abs(frame.volume[i + 1]! - frame.volume[i]!);
-  }
-  return { rows: n, skill_volume: 1 - e / p };
+  return { rows: r.hi - r.lo, skill_volume: 1 - volumeMaeRatio(frame, model, r) };
 }
 
 // train --task forecast's defaults (its tree flags; the volume booster's Huber loss comes with them).
