@@ -2,6 +2,7 @@
  * the cooldown counts from the newest data any retrain used (a re-run of an earlier day neither
  * retrains on older data nor moves that anchor back), and a run started at retrain-if-needed does
  * not judge its day by another day's monitor result. Found by probing (2026-12-05). */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,14 +15,18 @@ let ws: string;
 let cfg: string;
 let days: string[];
 
-interface Task { task: string; status: string; summary: { retrained?: boolean; data_date?: string; reason?: string; retrain_needed?: boolean } | null }
+interface Task { task: string; status: string; log_path: string | null; summary: { retrained?: boolean; data_date?: string; reason?: string; retrain_needed?: boolean } | null }
+
+/** `run daily --date D` (extra flags after): its tasks. */
+function dailyTasks(date: string, ...extra: string[]): Task[] {
+  const r = sp<{ run_id: string }>(['run', 'daily', '--date', date, ...extra, '-w', ws, '-c', cfg, '--json', '--threads', '2']);
+  expect(r.code, r.stderr).toBe(0);
+  return sp<{ tasks: Task[] }>(['runs', 'show', r.json.data!.run_id, '-w', ws, '--json']).json.data!.tasks;
+}
 
 /** `run daily --date D` (extra flags after), and its retrain-if-needed task. */
 function daily(date: string, ...extra: string[]): Task {
-  const r = sp<{ run_id: string }>(['run', 'daily', '--date', date, ...extra, '-w', ws, '-c', cfg, '--json', '--threads', '2']);
-  expect(r.code, r.stderr).toBe(0);
-  const show = sp<{ tasks: Task[] }>(['runs', 'show', r.json.data!.run_id, '-w', ws, '--json']);
-  return show.json.data!.tasks.find((t) => t.task === 'retrain-if-needed')!;
+  return dailyTasks(date, ...extra).find((t) => t.task === 'retrain-if-needed')!;
 }
 
 beforeAll(async () => {
@@ -45,7 +50,10 @@ function lastDays(last: string, n: number): string[] {
 describe('retrain-if-needed', () => {
   it('the cooldown counts from the newest data a retrain used; an earlier day re-run does not retrain or move it back; --from retrain-if-needed does not judge by another day', () => {
     const d = (k: number): string => days[days.length - 1 - k]!;
-    expect(daily(d(9)).summary).toMatchObject({ retrained: false }); // the first model: nothing matured yet
+    const first = dailyTasks(d(9));
+    expect(first.find((t) => t.task === 'retrain-if-needed')!.summary).toMatchObject({ retrained: false }); // the first model: nothing matured yet
+    // Tested on its data's last monitor.train_test_days (63) trading days, fitted on every day before them.
+    expect(readFileSync(first.find((t) => t.task === 'forecast-model')!.log_path!, 'utf8')).toContain(`$ stockpipe train --task forecast --promote-if-better --test-days 63 --date ${d(9)}`);
     expect(daily(d(8)).summary).toMatchObject({ retrained: true, data_date: d(8), promotion: { outcome: 'promoted', compared: expect.stringMatching(/^the same training procedure as forecast-/) } });
     // The retrain took forecast_champion (the same procedure on newer data): it has no matured forecast yet.
     expect(daily(d(7)).summary).toMatchObject({ retrained: false, reason: 'monitored error and drift within thresholds' });
