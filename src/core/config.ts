@@ -41,8 +41,9 @@ export const MonitorConfigSchema = z
     reference_days: intFrom(1, 5000).default(120),
     /** The reference window: the window just before the recent one ('previous', default), or the end
      * of the forecast champion's training period ('training'; the window before when there is no
-     * such model). With a time split the training period ends a whole test slice (20 % of the
-     * dates) before today, so 'training' also measures years of ordinary growth. */
+     * such model): the day before its validation window. With train's default cut that is a test
+     * slice (20 % of the dates) and a validation window before today, so 'training' also measures
+     * years of ordinary growth; the daily pipeline's models (monitor.train_test_days) end nearer. */
     drift_reference: z.enum(['training', 'previous']).default('previous'),
     /** Fewer rows than this in a window: not judged (no alert). */
     min_rows: intFrom(1, 1_000_000_000).default(100),
