@@ -13,6 +13,12 @@ describe('procedureHash', () => {
     expect(procedureHash('forecast', ['x'], { ...study, study: { test_from: '2020-01-02' }, fit: () => 0 })).toBe(procedureHash('forecast', ['x'], { ...study, volume: { ...study.volume, params: { ...study.volume.params, threads: 1 } } }));
   });
 
+  it('a study is its choice, not its name: two studies of one name differ, a study named by id or by name does not', () => {
+    const choice = (study_id: string, learning_rate: number) => ({ study_id, trial: 3, params: { learning_rate }, trees: 40 });
+    expect(procedureHash('gbdt', ['x'], { ...REQUEST, paramsFrom: 'nightly', choice: choice('study-1', 0.1) })).not.toBe(procedureHash('gbdt', ['x'], { ...REQUEST, paramsFrom: 'nightly', choice: choice('study-2', 0.02) }));
+    expect(procedureHash('gbdt', ['x'], { ...REQUEST, paramsFrom: 'nightly', choice: choice('study-1', 0.1) })).toBe(procedureHash('gbdt', ['x'], { ...REQUEST, paramsFrom: 'study-1', choice: choice('study-1', 0.1) }));
+  });
+
   it('changes with anything that changes how the model is fitted: a setting, the seed, the inputs, the kind, a study window', () => {
     const a = procedureHash('forecast', ['x', 'y'], REQUEST);
     for (const other of [

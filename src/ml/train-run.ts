@@ -53,8 +53,10 @@ export interface TrainedModel {
 }
 
 /** A training request's fields that choose its data or its machine, not how it trains: the test cut, the
- * logical date, the snapshot, the threads, promotion, and a study's choice object (its id stays). */
-const NOT_PROCEDURE: ReadonlySet<string> = new Set(['testFrom', 'until', 'asOf', 'threads', 'promoteIfBetter', 'fit', 'study']);
+ * logical date, the snapshot, the threads, promotion; and the study as named on the command line and its
+ * whole record (its test cut and data hash): the request carries the study's choice itself (the volume
+ * task's `choice`, the day-ahead task's `volume`). */
+const NOT_PROCEDURE: ReadonlySet<string> = new Set(['testFrom', 'until', 'asOf', 'threads', 'promoteIfBetter', 'fit', 'study', 'paramsFrom']);
 
 /** `v` without NOT_PROCEDURE's fields at any depth (a study's volume settings carry their own threads). */
 function procedureOf(v: unknown): unknown {

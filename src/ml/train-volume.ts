@@ -63,7 +63,7 @@ function intervalsDoc(out: TrainOutcome): { source: string; n: number; coverage:
 }
 
 /** `--params-from STUDY`: the study's choice, and train's options set from it (the study's test cut, its refit). */
-function fromStudy(env: TrainEnv, p: TrainParams & { paramsFrom?: string }): TrainParams {
+function fromStudy(env: TrainEnv, p: TrainParams & { paramsFrom?: string }): TrainParams & { choice?: Pick<StudyChoice, 'study_id' | 'trial' | 'params' | 'trees'> } {
   if (p.paramsFrom === undefined) return p;
   const reg = openRegistry(env.ws, { readonly: true, now: env.now });
   let c: StudyChoice;
@@ -73,7 +73,8 @@ function fromStudy(env: TrainEnv, p: TrainParams & { paramsFrom?: string }): Tra
     reg.close();
   }
   if (p.testFrom !== undefined && p.testFrom !== c.test_from) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${c.study_id} tuned on the rows before ${c.test_from}; --test-from ${p.testFrom} would test on rows it tuned on, or leave some out`, { hint: 'Drop --test-from: the study\'s test cut is used.' });
-  return { ...p, seed: c.seed, testFrom: c.test_from, protocol: 'cv', folds: c.folds, fit: refitChoice(c, p.threads) };
+  // `choice`: what the refit fits (the study's settings and trees), for the procedure fingerprint: `fit` is a closure over it.
+  return { ...p, seed: c.seed, testFrom: c.test_from, protocol: 'cv', folds: c.folds, fit: refitChoice(c, p.threads), choice: { study_id: c.study_id, trial: c.trial, params: c.params, trees: c.trees } };
 }
 
 export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteIfBetter: boolean; asOf?: string; paramsFrom?: string }): Promise<TrainData> {
@@ -81,12 +82,14 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
   const p = { ...given, ...fromStudy(env, given) };
   await ensureWritableDir(env.ws.root);
   const ds = await loadWorkspaceVolumeData(env.ws, p.asOf);
+  const procedure = procedureHash(p.kind, VOLUME_INPUTS, p);
+  const withProcedure = (o: TrainOutcome): TrainOutcome => ({ ...o, selection: o.selection && { ...o.selection, procedure } });
   const r = await trainAndRegister(env.ws, env.now, {
     runName: p.paramsFrom === undefined ? `train ${p.kind}` : `train ${p.kind} --params-from ${p.paramsFrom}`,
     seed: p.seed,
     fit: () => trainVolumeModel(ds, p, { progress: env.progress }),
     describe: (trained) => {
-      const out = { ...trained, selection: trained.selection && { ...trained.selection, procedure: procedureHash(p.kind, VOLUME_INPUTS, p) } };
+      const out = withProcedure(trained);
       return {
       kind: p.kind,
       modelJson: out.scorer.toJSON(),
@@ -123,7 +126,7 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
     promoteIfBetter: p.promoteIfBetter,
     rescore: workspaceRescorer(env.ws, { ds }),
   });
-  const out = r.out;
+  const out = withProcedure(r.out);
   return {
     model_id: r.modelId,
     kind: p.kind,
