@@ -127,7 +127,7 @@ export async function modelsCompareCommand(ctx: CommandContext, a: string, b: st
   const human = [
     table(['METRIC', `A ${c.a.id} (${c.a.kind})`, `B ${c.b.id} (${c.b.kind})`, 'B-A', 'BETTER'], rows, new Set([1, 2, 3])),
     c.same_test_slice ? '  same test slice: the metrics compare directly' : '  warning: different test slices; re-evaluate both on one slice before choosing',
-    `  backtest (what promotion compares, never the test slice), ${bm}: A ${fmt(c.backtest.a.metrics[bm] ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics[bm] ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : c.backtest.same_procedure ? ' (different rows, one training procedure: promotion keeps the one on newer data)' : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`,
+    `  backtest (what promotion compares, never the test slice), ${bm}: A ${fmt(c.backtest.a.metrics[bm] ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics[bm] ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : c.backtest.retrain !== null ? ` (different rows; ${c.backtest.retrain.toUpperCase()} is the other's training procedure on newer data: promotion keeps it)` : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`,
     `  settings from a tuning study: A ${studyText(c.study.a)}; B ${studyText(c.study.b)}`,
   ];
   return { data: c, human: human.join('\n') };

@@ -173,8 +173,14 @@ describe('promote() outcomes', () => {
     expect(await promote(reg, 'fold', 'forecast_champion', { rescore })).toMatchObject({ outcome: 'kept', holder_rescored: true });
     expect(rescored).toEqual(['fc on fo (mae_volume)', 'fc on fold (mae_volume)']);
     // models compare says which pairs share a procedure.
-    expect(compareModelVersions(reg, 'fh', 'fc').backtest).toMatchObject({ same_rows: false, same_procedure: true });
-    expect(compareModelVersions(reg, 'fc', 'fo').backtest).toMatchObject({ same_rows: false, same_procedure: false });
+    expect(compareModelVersions(reg, 'fh', 'fc').backtest).toMatchObject({ same_rows: false, same_procedure: true, retrain: 'b' });
+    expect(compareModelVersions(reg, 'fc', 'fh').backtest).toMatchObject({ same_procedure: true, retrain: 'a' });
+    expect(compareModelVersions(reg, 'fc', 'fold').backtest).toMatchObject({ same_procedure: true, retrain: 'a' });
+    expect(compareModelVersions(reg, 'fc', 'fo').backtest).toMatchObject({ same_rows: false, same_procedure: false, retrain: null });
+    // A metric the retrain's backtest lacks is refused, as for any candidate (not promoted without a comparison).
+    await withProcedure('fnew', 0.5, { ...newer, date_max: '2021-03-01', data_hash: 'b'.repeat(64) }, 'a'.repeat(64));
+    expect(await codeOf(() => promote(reg, 'fnew', 'forecast_champion', { rescore, metric: 'mae_adj_close' }))).toBe('SP_ERR_PROMOTE_REFUSED');
+    expect(await promote(reg, 'fnew', 'forecast_champion', { rescore })).toMatchObject({ outcome: 'promoted', holder_rescored: false });
     expect(compareModelVersions(reg, 'f1', 'f2').backtest.same_procedure).toBe(false); // registered before fingerprints
   });
 

@@ -89,6 +89,12 @@ function selectionMetric(m: ModelVersion, metric: string): number | null {
   return typeof v === 'number' && !Number.isNaN(v) ? v : null;
 }
 
+/** The candidate is the holder's procedure on newer data (compare.ts) with a backtest score for `metric`:
+ * it takes the alias without a comparison. A metric its backtest lacks is refused as for any candidate. */
+function isRetrain(cand: ModelVersion, holder: ModelVersion, metric: string): boolean {
+  return selectionMetric(cand, metric) !== null && sameProcedureOnNewerData(cand.test_slice, holder.test_slice);
+}
+
 /** Each model's own-kind test metrics side by side, with b − a and which is better, and their backtest scores (what promotion compares). */
 export function compareModelVersions(reg: PromotionStore, a: string, b: string): ModelComparison {
   const side = (m: ModelVersion): ModelComparison['a'] => ({ id: m.id, kind: m.kind, metrics: m.metrics[m.kind] ?? {}, test_slice: m.test_slice });
@@ -96,7 +102,8 @@ export function compareModelVersions(reg: PromotionStore, a: string, b: string):
   const sb = side(reg.getModel(b, { checkFiles: false }));
   const bt = (m: ModelComparison['a']): { on: string; metrics: Record<string, number> } => ({ on: describeSelection(m.test_slice?.selection), metrics: m.test_slice?.selection?.metrics ?? {} });
   const pa = sa.test_slice?.selection?.procedure;
-  const backtest = { a: bt(sa), b: bt(sb), same_rows: sameSelection(sa.test_slice?.selection, sb.test_slice?.selection), same_procedure: pa !== undefined && pa === sb.test_slice?.selection?.procedure, differences: metricDifferences(bt(sa).metrics, bt(sb).metrics) };
+  const retrain: 'a' | 'b' | null = sameProcedureOnNewerData(sb.test_slice, sa.test_slice) ? 'b' : sameProcedureOnNewerData(sa.test_slice, sb.test_slice) ? 'a' : null;
+  const backtest = { a: bt(sa), b: bt(sb), same_rows: sameSelection(sa.test_slice?.selection, sb.test_slice?.selection), same_procedure: pa !== undefined && pa === sb.test_slice?.selection?.procedure, retrain, differences: metricDifferences(bt(sa).metrics, bt(sb).metrics) };
   return { a: sa, b: sb, same_test_slice: sameTestSlice(sa.test_slice, sb.test_slice), differences: metricDifferences(sa.metrics, sb.metrics), backtest };
 }
 
@@ -133,7 +140,7 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
     const holder = reg.getModel(holderId);
     const metric = rest.metric ?? defaultPromoteMetric(cand.kind);
     const direct = sameSelection(cand.test_slice?.selection, holder.test_slice?.selection) && selectionMetric(cand, metric) !== null && selectionMetric(holder, metric) !== null;
-    if (kindFamily(holder.kind) === kindFamily(cand.kind) && !direct && !sameProcedureOnNewerData(cand.test_slice, holder.test_slice)) {
+    if (kindFamily(holder.kind) === kindFamily(cand.kind) && !direct && !isRetrain(cand, holder, metric)) {
       const r = await rescore(cand, holder, metric);
       if (r !== undefined && !Number.isNaN(r.value) && (r.candidate_value === null || !Number.isNaN(r.candidate_value))) holderOnCandidateSlice = { model_id: holder.id, ...r };
     }
@@ -186,7 +193,7 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     }
 
     const hs = holder.test_slice?.selection;
-    if (!sameSelection(cs, hs) && sameProcedureOnNewerData(cand.test_slice, holder.test_slice)) {
+    if (!sameSelection(cs, hs) && isRetrain(cand, holder, metric)) {
       const compared = `the same training procedure as ${holder.id} (${cs!.procedure!.slice(0, 12)}) on newer data (to ${cand.test_slice!.date_max}, against ${holder.test_slice!.date_max}): its backtest is the holder's procedure's on these rows by construction`;
       const why = `retrained: ${compared}`;
       return moved('promoted', why, move(opts.trigger ?? 'auto', why), { compared, same_test_slice: false });

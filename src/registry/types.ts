@@ -195,8 +195,11 @@ export interface ModelComparison {
     a: { on: string; metrics: MetricSet };
     b: { on: string; metrics: MetricSet };
     same_rows: boolean;
-    /** Both were trained by one procedure (SelectionSlice `procedure`): the one on newer data is what promotion keeps. */
+    /** Both were trained by one procedure (SelectionSlice `procedure`). */
     same_procedure: boolean;
+    /** The one that is the other's procedure on newer data (its data reaches later, its test cut no earlier):
+     * promotion keeps it without a comparison; null when neither is. */
+    retrain: 'a' | 'b' | null;
     differences: MetricDifference[];
   };
 }

@@ -21,7 +21,7 @@ interface Comparison {
   b: { id: string; kind: string };
   same_test_slice: boolean;
   differences: { metric: string; a: number | null; b: number | null; diff: number | null; better: 'a' | 'b' | 'tie' | null }[];
-  backtest?: { a: { on: string; metrics: Record<string, number> }; b: { on: string; metrics: Record<string, number> }; same_rows: boolean; same_procedure: boolean };
+  backtest?: { a: { on: string; metrics: Record<string, number> }; b: { on: string; metrics: Record<string, number> }; same_rows: boolean; same_procedure: boolean; retrain: 'a' | 'b' | null };
 }
 
 /** A volume model's baselines, each with its raw RMSE (shares) and rmse_log; green when the model beats it on both. */
@@ -193,7 +193,7 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
         }
         // What promotion compares by default: a volume model's rmse_log, a day-ahead model's volume MAE.
         const bm = family(sa.value) === 'forecast' ? 'mae_volume' : 'rmse_log';
-        mount(out, unknown.length > 0 ? h('p', { class: 'warn' }, `No model ${unknown.join(' or ')} in this list: comparing ${sa.value} and ${sb.value} instead.`) : null, bt ? h('p', {}, `Promotion compares the backtest, never the test slice: A ${bm} ${num(bt.a.metrics[bm] ?? null)} (${bt.a.on}), B ${num(bt.b.metrics[bm] ?? null)} (${bt.b.on})${bt.same_rows ? '' : bt.same_procedure ? '; different rows, one training procedure: promotion keeps the one on newer data' : '; different rows: the holder is re-scored on the candidate\'s'}.`) : null,
+        mount(out, unknown.length > 0 ? h('p', { class: 'warn' }, `No model ${unknown.join(' or ')} in this list: comparing ${sa.value} and ${sb.value} instead.`) : null, bt ? h('p', {}, `Promotion compares the backtest, never the test slice: A ${bm} ${num(bt.a.metrics[bm] ?? null)} (${bt.a.on}), B ${num(bt.b.metrics[bm] ?? null)} (${bt.b.on})${bt.same_rows ? '' : bt.retrain !== null ? `; different rows: ${bt.retrain.toUpperCase()} is the other's training procedure on newer data, which promotion keeps` : '; different rows: the holder is re-scored on the candidate\'s'}.`) : null,
           c.same_test_slice ? null : h('p', { class: 'warn' }, 'Different test slices: re-evaluate both on one slice before choosing.'),
           table(['Metric', `A ${c.a.id}`, `B ${c.b.id}`, 'B − A', 'Better'], c.differences.map((d) => [d.metric, num(d.a), num(d.b),
             d.diff === null ? '–' : `${d.diff > 0 ? '+' : ''}${num(d.diff)}`, d.better === 'a' ? 'A' : d.better === 'b' ? 'B' : (d.better ?? '–')]), { numeric: [1, 2, 3] }));
