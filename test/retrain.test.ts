@@ -67,4 +67,19 @@ describe('retrain-if-needed', () => {
     // Started at the retrain step for another day: the monitor result at hand is d(3)'s.
     expect(daily(d(1), '--from', 'retrain-if-needed').summary).toMatchObject({ retrained: false, reason: expect.stringContaining(`is for ${d(3)}, not ${d(1)}`) });
   }, 300_000);
+
+  it('a young workspace (at most 5 × monitor.train_test_days trading days) keeps train\'s default cut: its first model has rows to fit', async () => {
+    const young = await tempWorkspace('retrain-young');
+    for (const step of [['fetch', '--symbols', '4', '--years', '1'], ['ingest']]) {
+      const r = sp([...step, '-w', young, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const first = ((await sql(`SELECT min("Date")::VARCHAR AS d FROM ${viewSource(young, 'prices')}`)) as { d: string }[])[0]!.d;
+    const date = tradingDays(first, 120).at(-1)!; // 120 trading days of data: 63 of them would leave no row to fit
+    const r = sp<{ run_id: string }>(['run', 'daily', '--date', date, '-w', young, '--json', '--threads', '2']);
+    expect(r.code, r.stderr).toBe(0);
+    const tasks = sp<{ tasks: Task[] }>(['runs', 'show', r.json.data!.run_id, '-w', young, '--json']).json.data!.tasks;
+    const log = readFileSync(tasks.find((t) => t.task === 'forecast-model')!.log_path!, 'utf8');
+    expect(log).toContain(`$ stockpipe train --task forecast --promote-if-better --date ${date}`);
+  }, 180_000);
 });

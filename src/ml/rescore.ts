@@ -12,7 +12,7 @@ import { readModelJson } from './artifacts.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
+import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { StockpipeError } from '../core/errors.js';
 import { type AsOf } from '../registry/catalog.js';
 import { describeSelection } from '../registry/compare.js';
@@ -26,6 +26,8 @@ import { forecastFromJSON, type ForecastModel } from './forecast-model.js';
 import { scoreForecastOnDays } from './forecast-train.js';
 import { regressionMetrics } from './metrics/regression.js';
 import { parseDay, testFromLastDays } from './split.js';
+import { nextTradingDay } from '../core/calendar.js';
+import { SHORT_LOOKBACK } from '../features/lagged.js';
 import { makeSlicesFromDays } from './train.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import { predictRows, scorerFromJSON, type VolumeScorer } from './volume-model.js';
@@ -57,18 +59,46 @@ export function featuresRead(ws: Workspace, asOf?: string | AsOf): TableRead {
   return readTable(ws, 'features', asOf, { missingCode: 'SP_ERR_TRAIN_DATA' });
 }
 
-/** `--test-days N` (train, tune): the first day of a test slice of the features table's last `n` trading days (as of `asOf`, up to `until`). */
-export async function testFromDays(ws: Workspace, asOf: string | undefined, until: string | undefined, n: number): Promise<string> {
-  return testFromLastDays(await lastFeaturesDay(ws, asOf, until), n);
+/**
+ * `--test-days N` (train, tune): the first day of a test slice of the last `n` trading days, counted
+ * back from the last day a row of the task can be tested on (as of `asOf`, up to `until`) — not the
+ * table's last date, which may be a symbol's lone first row. SP_ERR_TRAIN_DATA when the slice would
+ * reach back to the first such day: nothing would be left to fit.
+ */
+export async function testFromDays(ws: Workspace, task: 'volume' | 'forecast', asOf: string | undefined, until: string | undefined, n: number): Promise<string> {
+  const t = featuresRead(ws, asOf);
+  const { first, last } = await withDuck(ws, (db) => usableDays(db.connection, sourceOf(t), task, until));
+  const upTo = until === undefined ? '' : ` up to ${until}`;
+  if (first === null || last === null) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${readLabel(ws, t)} has no row the ${task} model can use${upTo}: no last day to count --test-days back from`, { hint: 'Run `stockpipe features` on more data (with --extended for the day-ahead model), or give a later --date.' });
+  const from = testFromLastDays(last, n);
+  if (from <= first) {
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `--test-days ${n} reaches back to ${from}, and the first day the ${task} model can use${upTo} is ${first}: no row would be left to fit`, { hint: 'Give fewer --test-days (the daily pipeline: monitor.train_test_days; 0 = the default cut), or more history.' });
+  }
+  return from;
 }
 
-/** The features table's last day (as of `asOf`, up to `until` when given): where `--test-days` counts back from. */
-async function lastFeaturesDay(ws: Workspace, asOf?: string, until?: string): Promise<string> {
-  const t = featuresRead(ws, asOf);
-  const [r] = await withDuck(ws, (db) => queryRows(db.connection, `SELECT max("Date")::VARCHAR AS d FROM ${sourceOf(t)}${until === undefined ? '' : ` WHERE "Date" <= ${sqlString(until)}`}`));
-  const d = r?.d;
-  if (typeof d !== 'string') throw new StockpipeError('SP_ERR_TRAIN_DATA', `${readLabel(ws, t)} has no rows${until === undefined ? '' : ` dated up to ${until}`}: no last day to count --test-days back from`, { hint: 'Run `stockpipe features` on more data, or give a later --date.' });
-  return d.slice(0, 10);
+/** The first and last day a row of the task can be tested on: a volume row's date (both features and Volume
+ * present); a day-ahead row's target day (its symbol's previous row has SHORT_LOOKBACK earlier rows, is the
+ * previous NYSE trading day, and both Adj Close are positive: ml/forecast-dataset forecastRows). */
+async function usableDays(conn: DuckDBConnection, src: string, task: 'volume' | 'forecast', until: string | undefined): Promise<{ first: string | null; last: string | null }> {
+  const upTo = until === undefined ? '' : ` AND "Date" <= ${sqlString(until)}`;
+  if (task === 'volume') {
+    const [r] = await queryRows(conn, `SELECT min("Date")::VARCHAR AS a, max("Date")::VARCHAR AS b FROM ${src} WHERE vol_moving_avg IS NOT NULL AND adj_close_rolling_med IS NOT NULL AND "Volume" IS NOT NULL${upTo}`);
+    return { first: typeof r?.a === 'string' ? r.a.slice(0, 10) : null, last: typeof r?.b === 'string' ? r.b.slice(0, 10) : null };
+  }
+  // Each (target day, previous day) pair of the candidate rows, the NYSE calendar checked here (it is not SQL's).
+  const rows = await queryRows(conn, `WITH r AS (SELECT "Date" AS d, lag("Date") OVER w AS p, row_number() OVER w AS k, "Adj Close" AS a, lag("Adj Close") OVER w AS pa
+    FROM ${src} WHERE true${upTo} WINDOW w AS (PARTITION BY "Symbol" ORDER BY "Date"))
+    SELECT d::VARCHAR AS d, p::VARCHAR AS p FROM r WHERE k > ${SHORT_LOOKBACK + 1} AND a > 0 AND pa > 0 AND isfinite(a) AND isfinite(pa) GROUP BY 1, 2 ORDER BY 1`);
+  let first: string | null = null;
+  let last: string | null = null;
+  for (const row of rows) {
+    const d = String(row.d).slice(0, 10);
+    if (nextTradingDay(String(row.p).slice(0, 10)) !== d) continue;
+    if (first === null) first = d;
+    last = d;
+  }
+  return { first, last };
 }
 
 /** The snapshots a read came from: the features snapshot and the prices snapshot it was built from (when its writer recorded it). */

@@ -102,7 +102,7 @@ export const train = defineCommand({
     const until = o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now());
     // The tree engine's parameters, shared by both tasks.
     const tree = {
-      testFrom: o.testDays === undefined ? o.testFrom : await (await import('../../ml/rescore.js')).testFromDays(ctx.ws, o.asOf, until, o.testDays),
+      testFrom: o.testDays === undefined ? o.testFrom : await (await import('../../ml/rescore.js')).testFromDays(ctx.ws, o.task, o.asOf, until, o.testDays),
       seed: o.seed ?? 42,
       threads: ctx.config.threads,
       trees: o.trees ?? (o.task === 'forecast' ? FORECAST_TREES : 100),

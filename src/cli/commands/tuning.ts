@@ -58,7 +58,7 @@ export const tune = defineCommand({
     calendarDate('--test-from', o.testFrom);
     inRange('--test-days', o.testDays, 1, 100_000);
     if (o.testDays !== undefined && (o.testFrom !== undefined || o.resume !== undefined)) throw new StockpipeError('SP_ERR_USAGE', `--test-days sets a new study's test cut: it cannot be given with ${o.testFrom !== undefined ? '--test-from' : '--resume (the study keeps its cut)'}`, { hint: 'Give one of --test-days or --test-from; drop both with --resume.' });
-    const testFrom = o.testDays === undefined ? o.testFrom : await (await import('../../ml/rescore.js')).testFromDays(ctx.ws, o.asOf, undefined, o.testDays);
+    const testFrom = o.testDays === undefined ? o.testFrom : await (await import('../../ml/rescore.js')).testFromDays(ctx.ws, o.task ?? 'volume', o.asOf, undefined, o.testDays);
     return (await import('../tune.js')).tuneCommand(ctx, {
       task: o.task, trials: o.trials, folds: o.folds, metric: o.metric, seed: o.seed, maxTrees: o.maxTrees, timeoutS: o.timeout, parallel: o.parallel,
       resume: o.resume, name: o.name, testFrom, asOf: o.asOf,

@@ -21,7 +21,7 @@ export function preTestRows(ds: VolumeDataset, testFrom?: string): PreTestData {
   const cut = s.testFrom!;
   let n = 0;
   for (let i = 0; i < ds.rows; i++) if (ds.day[i]! < cut) n++;
-  if (n === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no rows before the test slice (test from ${civilFromDays(cut)})`, { hint: 'Use a later --test-from, or more history.' });
+  if (n === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no rows before the test slice (test from ${civilFromDays(cut)})`, { hint: 'Use a later --test-from or fewer --test-days, or more history.' });
   if (n === ds.rows) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row is dated on or after ${civilFromDays(cut)}`, { hint: 'Use an earlier --test-from (on or before the data\'s last day): the study\'s test slice is the one `train --params-from` reports on.' });
   const out = { day: new Int32Array(n), vma: new Float64Array(n), acm: new Float64Array(n), volume: new Float64Array(n) };
   let k = 0;

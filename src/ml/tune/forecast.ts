@@ -42,7 +42,7 @@ export function forecastTuneData(frame: ForecastFrame, testFrom?: string): Forec
   const cut = s.testFrom!;
   const train = range(s.train);
   const valid = range(s.valid);
-  if (size(train) === 0 || size(valid) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no ${size(train) === 0 ? 'training' : 'validation'} rows before the test slice (test from ${civilFromDays(cut)})`, { hint: 'Use a later --test-from, or more history.' });
+  if (size(train) === 0 || size(valid) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no ${size(train) === 0 ? 'training' : 'validation'} rows before the test slice (test from ${civilFromDays(cut)})`, { hint: 'Use a later --test-from or fewer --test-days, or more history.' });
   if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row's target day is on or after ${civilFromDays(cut)}`, { hint: 'Use an earlier --test-from (on or before the data\'s last day): the study\'s test slice is the one `train --params-from` reports on.' });
   const n = valid.hi;
   // Bars dated on or after the cut (the test targets) are NaN in the copy: nothing can read them.
