@@ -166,6 +166,28 @@ describe.concurrent('stockpipe run train', () => {
     expect(log).not.toContain('missing-one');
   }, 120_000);
 
+  it('run --resume (and its --dry-run) of a finished run is refused (SP_ERR_RUN_NOT_RESUMABLE, as the API does); its end is kept', async () => {
+    const ws = await tempWorkspace('run-resume-finished');
+    const done = await cli(['run', 'train', '--json', '-w', ws]).done;
+    expect(done.json.ok, done.stderr).toBe(true);
+    const id = String(done.json.data?.run_id);
+    const endOf = (): string | null => {
+      const reg = openRegistry(ws, { readonly: true });
+      try {
+        return getPipelineRun(reg, id)!.ended_at;
+      } finally {
+        reg.close();
+      }
+    };
+    const ended = endOf();
+    const again = await cli(['run', 'train', '--resume', id, '--json', '-w', ws]).done;
+    expect([again.code, again.json.error?.code]).toEqual([1, 'SP_ERR_RUN_NOT_RESUMABLE']);
+    expect(endOf()).toBe(ended);
+    // Its plan says the same; with nothing to resume, the plan is refused as the run is (it planned a new run).
+    expect((await cli(['run', 'train', '--resume', id, '--dry-run', '--json', '-w', ws]).done).json.error?.code).toBe('SP_ERR_RUN_NOT_RESUMABLE');
+    expect((await cli(['run', 'train', '--resume', '--dry-run', '--json', '-w', ws]).done).json.error?.code).toBe('SP_ERR_RUN_NOT_FOUND');
+  }, 240_000);
+
   it('a failed task sends a webhook alert with the task, error code and log tail; downstream is skipped', async () => {
     const got: unknown[] = [];
     const server = createServer((req, res) => {

@@ -98,17 +98,17 @@ export async function runExecutor(ctx: CommandContext, kind: ExecutorKind | unde
 
 /**
  * The run a resume continues: the given id, or (`--resume` alone) the pipeline's latest failed,
- * cancelled or killed run — read under the run lock when the caller holds it, so that a run still
- * marked 'running' was killed and no run can start between this choice and the resume.
+ * cancelled or killed run — read under the run lock by a run, so that a run still marked 'running'
+ * was killed and no run can start between this choice and the resume (a dry run plans without it).
  */
-function resumedRun(ctx: CommandContext, opts: RunCommandOptions, locked: boolean): string | undefined {
+function resumedRun(ctx: CommandContext, opts: RunCommandOptions): string | undefined {
   if (opts.resume === undefined) return undefined;
   if (typeof opts.resume === 'string') return opts.resume;
   const reg = openRegistry(ctx.ws, { readonly: true });
   try {
     const prev = latestUnfinishedRun(reg, opts.pipeline);
-    if (prev === null && locked) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${opts.pipeline}' run to resume in ${ctx.ws.root} (the latest one finished, or there is none)`, { hint: 'Start a new run without --resume (finished tasks are cached), or resume an older run by its id: `stockpipe run --resume RUN_ID`.' });
-    return prev?.run_id;
+    if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${opts.pipeline}' run to resume in ${ctx.ws.root} (the latest one finished, or there is none)`, { hint: 'Start a new run without --resume (finished tasks are cached), or resume an older run by its id: `stockpipe run --resume RUN_ID`.' });
+    return prev.run_id;
   } finally {
     reg.close();
   }
@@ -136,18 +136,19 @@ function withResumedSource(ctx: CommandContext, opts: RunCommandOptions, resume:
 }
 
 export async function runCommand(ctxGiven: CommandContext, optsGiven: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
-  if (optsGiven.dryRun) {
-    const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resumedRun(ctxGiven, optsGiven, false));
-    return dryRun(ctx, opts, buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version))));
-  }
   pipelineName(optsGiven.pipeline);
+  if (optsGiven.dryRun) {
+    const resume = resumedRun(ctxGiven, optsGiven);
+    const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resume);
+    return dryRun(ctx, opts, buildPipeline(opts.pipeline, await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version))), resume);
+  }
   // The executor first (bullmq connects to Redis: a setup error is told before any wait), then the
   // lock: the run a resume continues, and so its source, is chosen once, under it.
   const executor = await runExecutor(ctxGiven, optsGiven.executor);
   try {
     const lock = await acquireRunLock(ctxGiven.ws, optsGiven.pipeline, { waitMs: optsGiven.waitMs, now: ctxGiven.now });
     try {
-      const resume = resumedRun(ctxGiven, optsGiven, true);
+      const resume = resumedRun(ctxGiven, optsGiven);
       const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resume);
       const penv = await runSource(ctx, opts, pipelineEnv(ctx, opts.globalArgs, opts.version));
       return await runWith(ctx, opts, buildPipeline(opts.pipeline, { ...penv, executor }), lock, resume);
@@ -159,10 +160,10 @@ export async function runCommand(ctxGiven: CommandContext, optsGiven: RunCommand
   }
 }
 
-async function dryRun(ctx: CommandContext, opts: RunCommandOptions, pipeline: ReturnType<typeof buildPipeline>): Promise<CommandResult<{ pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
+async function dryRun(ctx: CommandContext, opts: RunCommandOptions, pipeline: ReturnType<typeof buildPipeline>, resume: string | undefined): Promise<CommandResult<{ pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
   const reg = openRegistry(ctx.ws, { readonly: true });
   try {
-    const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, logicalDate: opts.logicalDate });
+    const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, logicalDate: opts.logicalDate, resume });
     return { data: { pipeline: pipeline.name, logical_date: opts.logicalDate ?? null, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
   } finally {
     reg.close();

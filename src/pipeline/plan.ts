@@ -7,6 +7,7 @@ import { cacheLookup, latestTaskResult } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { sliceNames, topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
+import { keptOnResume, resumableRun, storedList } from './prepare.js';
 import { keyParams } from './runner.js';
 import type { Pipeline, TaskSummary } from './types.js';
 
@@ -17,9 +18,13 @@ export interface PlannedTask {
   reason: string;
 }
 
-export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string; logicalDate?: string }): Promise<PlannedTask[]> {
+/** `resume`: the run a resume would continue (checked as the resume checks it): its kept tasks are planned as kept, with its --force. */
+export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string; logicalDate?: string; resume?: string }): Promise<PlannedTask[]> {
+  const resumed = opts.resume === undefined ? null : resumableRun(opts.registry, opts.resume, opts.pipeline.name, opts.logicalDate);
+  const force = opts.force === true || resumed?.params.force === 'true';
+  const forceTasks = [...(opts.forceTasks ?? []), ...storedList(resumed?.params.force_tasks)];
   const order = topoOrder(opts.pipeline.tasks);
-  const slice = sliceNames(order, { from: opts.from, to: opts.to, forceTasks: opts.forceTasks });
+  const slice = sliceNames(order, { from: opts.from, to: opts.to, forceTasks });
   const hasher = new FileHasher(opts.ws);
   const summaries: Record<string, TaskSummary> = {};
   const actions = new Map<string, PlannedTask['action']>();
@@ -32,9 +37,11 @@ export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; re
       actions.set(t.name, action);
       out.push({ name: t.name, deps, action, reason });
     };
+    const kept = resumed?.tasks.find((r) => r.task === t.name);
+    if (kept !== undefined && keptOnResume(kept)) { add('cached', `kept from run ${resumed!.run_id} (${kept.status})`); continue; }
     if (!slice.has(t.name)) { add('skip', 'outside --from/--to'); continue; }
     if (t.cache === 'never') { add('run', 'always runs (decides itself whether anything changed)'); continue; }
-    if (opts.force || opts.forceTasks?.includes(t.name)) { add('run', 'forced'); continue; }
+    if (force || forceTasks.includes(t.name)) { add('run', 'forced'); continue; }
     const upstreamRuns = deps.filter((d) => actions.get(d) === 'run');
     let key: string;
     try {

@@ -5,7 +5,7 @@
  * recorded. The runner runs it. */
 import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
-import { createPipelineRun, getPipelineRun, latestTaskResult, recordRunner, reopenPipelineRun, type TaskPatch, type TaskStatus, thisRunner } from '../registry/pipeline.js';
+import { createPipelineRun, getPipelineRun, latestTaskResult, type PipelineRunDetails, recordRunner, reopenPipelineRun, type TaskPatch, type TaskRunRecord, type TaskStatus, thisRunner } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
 import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from './types.js';
@@ -30,6 +30,25 @@ export interface PreparedRun {
 
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 
+/** The run `id` of `pipelineName` that a resume may continue: SP_ERR_RUN_NOT_FOUND, SP_ERR_USAGE (another
+ * pipeline's, or another logical date's) or SP_ERR_RUN_NOT_RESUMABLE (finished: nothing to continue) otherwise. */
+export function resumableRun(reg: Registry, id: string, pipelineName: string, logicalDate?: string): PipelineRunDetails {
+  const prev = getPipelineRun(reg, id);
+  if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}'`);
+  if (prev.pipeline !== pipelineName) throw new StockpipeError('SP_ERR_USAGE', `run ${id} is a '${prev.pipeline}' run, not '${pipelineName}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${id}\`.` });
+  // As POST /runs/:id/resume: a finished run has nothing to continue (its end would be rewritten).
+  if (prev.status === 'finished') throw new StockpipeError('SP_ERR_RUN_NOT_RESUMABLE', `run ${id} (${prev.pipeline}) is finished: there is nothing to resume`, { hint: `Start a new run: \`stockpipe run ${prev.pipeline}\` (unchanged tasks are cached).` });
+  if (logicalDate !== undefined && logicalDate !== prev.logical_date) {
+    throw new StockpipeError('SP_ERR_USAGE', `run ${id} is for logical date ${prev.logical_date ?? 'none'}, not ${logicalDate}`, { hint: `Resume it without --date: \`stockpipe run ${prev.pipeline} --resume ${id}\`.` });
+  }
+  return prev;
+}
+
+/** A task a resume keeps (succeeded, cached, or skipped by its own decision): the others run again. */
+export function keptOnResume(t: Pick<TaskRunRecord, 'status' | 'error' | 'summary'>): boolean {
+  return DONE_OK.has(t.status) || (t.status === 'skipped' && t.error === null && t.summary !== null);
+}
+
 /** Plans a new run (stored by the runner) or reopens one in the store; returns each task's starting state. */
 export function prepareRun(reg: Registry, pipelineName: string, order: readonly TaskSpec[], opts: Pick<RunOptions, 'resume' | 'from' | 'to' | 'force' | 'forceTasks' | 'params' | 'configHash' | 'gitSha' | 'runner' | 'logicalDate' | 'backfillId'>): PreparedRun {
   const names = order.map((t) => t.name);
@@ -46,12 +65,7 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
   let forceTasks = [...(opts.forceTasks ?? [])];
 
   if (opts.resume !== undefined) {
-    const prev = getPipelineRun(reg, opts.resume);
-    if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${opts.resume}'`);
-    if (prev.pipeline !== pipelineName) throw new StockpipeError('SP_ERR_USAGE', `run ${opts.resume} is a '${prev.pipeline}' run, not '${pipelineName}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${opts.resume}\`.` });
-    if (opts.logicalDate !== undefined && opts.logicalDate !== prev.logical_date) {
-      throw new StockpipeError('SP_ERR_USAGE', `run ${opts.resume} is for logical date ${prev.logical_date ?? 'none'}, not ${opts.logicalDate}`, { hint: `Resume it without --date: \`stockpipe run ${prev.pipeline} --resume ${opts.resume}\`.` });
-    }
+    const prev = resumableRun(reg, opts.resume, pipelineName, opts.logicalDate);
     runId = prev.run_id;
     resumed = true;
     logicalDate = prev.logical_date;
@@ -61,7 +75,7 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
     for (const t of prev.tasks) {
       const st = states.get(t.task);
       if (st === undefined) continue;
-      if (DONE_OK.has(t.status) || (t.status === 'skipped' && t.error === null && t.summary !== null)) {
+      if (keptOnResume(t)) {
         st.status = t.status;
         st.attempts = t.attempts;
         st.seconds = t.seconds;
@@ -107,7 +121,7 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
 }
 
 /** A stored list param (the JSON text createPipelineRun wrote), or none (a run stored without it). */
-function storedList(v: string | null | undefined): string[] {
+export function storedList(v: string | null | undefined): string[] {
   if (v === null || v === undefined) return [];
   const x = JSON.parse(v) as unknown;
   return Array.isArray(x) ? x.filter((s): s is string => typeof s === 'string') : [];

@@ -7,6 +7,7 @@ import { getLog } from '../core/log.js';
 import { getPipelineRun } from '../registry/pipeline.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { sliceNames, topoOrder } from './graph.js';
+import { planPipeline } from './plan.js';
 import { backoffMs, runPipeline, type RunOptions } from './runner.js';
 import type { Pipeline, TaskSpec } from './types.js';
 import { Workspace } from '../core/workspace.js';
@@ -221,6 +222,9 @@ describe('runner', () => {
     const b: Partial<TaskSpec> = { run: async () => { calls.push('b'); if (fail) throw new StockpipeError('SP_ERR_INTERNAL', 'boom'); await writeFile(join(ws, 'b.txt'), 'B'); return {}; } };
     const r1 = await run(chain({ b }));
     expect(r1.status).toBe('failed');
+    // A dry run of the resume plans it so: a kept, the rest to run.
+    const plan = await planPipeline({ ws: new Workspace(ws), pipeline: chain({ b }), registry: reg, resume: r1.run_id });
+    expect(plan.map((t) => [t.name, t.action, t.reason])).toEqual([['a', 'cached', `kept from run ${r1.run_id} (succeeded)`], ['b', 'run', 'inputs, params or code version changed'], ['c', 'run', 'inputs come from b']]);
     fail = false;
     calls = [];
     const r2 = await run(chain({ b }), { resume: r1.run_id });
@@ -228,6 +232,9 @@ describe('runner', () => {
     expect(calls).toEqual(['b', 'c']);
     expect(statuses(r2)).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
     await expect(run(chain(), { resume: 'nope' })).rejects.toMatchObject({ code: 'SP_ERR_RUN_NOT_FOUND' });
+    // Finished: nothing to continue, for the run and its plan alike (the run's end is kept).
+    await expect(run(chain(), { resume: r1.run_id })).rejects.toMatchObject({ code: 'SP_ERR_RUN_NOT_RESUMABLE' });
+    await expect(planPipeline({ ws: new Workspace(ws), pipeline: chain(), registry: reg, resume: r1.run_id })).rejects.toMatchObject({ code: 'SP_ERR_RUN_NOT_RESUMABLE' });
   });
 
   it('cancellation aborts the running task, keeps finished ones, leaves the rest queued and resumable', async () => {
