@@ -210,6 +210,13 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
       const b = await sp(w, ['train', '--task', 'forecast', ...bad]);
       expect([b.code, b.json.error?.code], bad.join(' ')).toEqual([2, 'SP_ERR_USAGE']);
     }
+    // Features built with another window are another input (vol_moving_avg): not the holder's procedure, compared.
+    expect((await sp(w, ['models', 'promote', older.json.data.model_id, '--alias', 'forecast_champion', '--force'])).code).toBe(0);
+    expect((await sp(w, ['features', '--extended', '--window', '10'])).code).toBe(0);
+    const rewindowed = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--promote-if-better']);
+    expect(rewindowed.code, rewindowed.stderr).toBe(0);
+    expect(rewindowed.json.data.promotion.compared).not.toMatch(/same training procedure/);
+    expect(rewindowed.json.data.promotion.holder_rescored).toBe(true);
   });
 
   // Probed after issue 16: these were SP_ERR_INTERNAL ("Invalid typed array length", "input block cuts must ascend").

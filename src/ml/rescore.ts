@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { StockpipeError } from '../core/errors.js';
-import { type AsOf } from '../registry/catalog.js';
+import { getSnapshot, type AsOf } from '../registry/catalog.js';
+import { openRegistry } from '../registry/store.js';
 import { describeSelection } from '../registry/compare.js';
 import type { Rescored } from '../registry/promote.js';
 import type { SelectionSlice, TestSlice } from '../registry/types.js';
@@ -67,7 +68,7 @@ export function featuresRead(ws: Workspace, asOf?: string | AsOf): TableRead {
  */
 export async function testFromDays(ws: Workspace, task: 'volume' | 'forecast', asOf: string | undefined, until: string | undefined, n: number): Promise<string> {
   const t = featuresRead(ws, asOf);
-  const { first, last } = await withDuck(ws, (db) => usableDays(db.connection, sourceOf(t), task, until));
+  const { first, last } = await usableSpan(ws, task, asOf, until);
   const upTo = until === undefined ? '' : ` up to ${until}`;
   if (first === null || last === null) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${readLabel(ws, t)} has no row the ${task} model can use${upTo}: no last day to count --test-days back from`, { hint: 'Run `stockpipe features` on more data (with --extended for the day-ahead model), or give a later --date.' });
   const from = testFromLastDays(last, n);
@@ -75,6 +76,12 @@ export async function testFromDays(ws: Workspace, task: 'volume' | 'forecast', a
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `--test-days ${n} reaches back to ${from}, and the first day the ${task} model can use${upTo} is ${first}: no row would be left to fit`, { hint: 'Give fewer --test-days (the daily pipeline: monitor.train_test_days; 0 = the default cut), or more history.' });
   }
   return from;
+}
+
+/** The first and last day a row of the task can be tested on in the features table (as of `asOf`, up to `until`); nulls when none. */
+export async function usableSpan(ws: Workspace, task: 'volume' | 'forecast', asOf: string | undefined, until: string | undefined): Promise<{ first: string | null; last: string | null }> {
+  const t = featuresRead(ws, asOf);
+  return withDuck(ws, (db) => usableDays(db.connection, sourceOf(t), task, until));
 }
 
 /** The first and last day a row of the task can be tested on: a volume row's date (both features and Volume
@@ -99,6 +106,20 @@ async function usableDays(conn: DuckDBConnection, src: string, task: 'volume' | 
     last = d;
   }
   return { first, last };
+}
+
+/** How the features snapshot of `lineage` was built (its recorded build: code version, window, extended; not
+ * the prices snapshot it read), or null: part of a model's procedure fingerprint — another window is
+ * another input (ml/train-run procedureHash). */
+export function featuresBuild(ws: Workspace, lineage: DataLineage | undefined): Record<string, unknown> | null {
+  if (lineage === undefined) return null;
+  const reg = openRegistry(ws, { readonly: true });
+  try {
+    const { prices_snapshot: _data, ...build } = getSnapshot(reg, lineage.features_snapshot)?.source ?? {};
+    return build;
+  } finally {
+    reg.close();
+  }
 }
 
 /** The snapshots a read came from: the features snapshot and the prices snapshot it was built from (when its writer recorded it). */

@@ -14,7 +14,7 @@ import type { DataLineage } from './dataset.js';
 import { renderForecastCard } from './forecast-card.js';
 import { forecastToJSON } from './forecast-model.js';
 import { forecastSplitCuts, streamedTrainBins, trainForecastModel, type ForecastOutcome, type ForecastTrainParams } from './forecast-train.js';
-import { loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
+import { featuresBuild, loadWorkspaceForecastData, workspaceRescorer } from './rescore.js';
 import { lineageCard, procedureHash, trainAndRegister, type TrainEnv } from './train-run.js';
 import { FORECAST_FEATURES, frameHash } from './forecast-dataset.js';
 import { defaultPromoteMetric } from '../registry/promote.js';
@@ -100,7 +100,7 @@ export async function trainForecast(env: TrainEnv, given: ForecastTrainParams & 
       metrics: out.metrics,
       test: out.test,
       // Promotion compares the validation window (held out before the test slice), never the test slice.
-      selection: out.valid_window === null || out.valid_metrics === null ? null : { kind: 'validation', data_hash: dataHash, windows: [out.valid_window], metrics: out.valid_metrics, procedure: procedureHash('forecast', out.model.volume.featureNames, p) },
+      selection: out.valid_window === null || out.valid_metrics === null ? null : { kind: 'validation', data_hash: dataHash, windows: [out.valid_window], metrics: out.valid_metrics, procedure: procedureHash('forecast', out.model.volume.featureNames, { ...p, features: featuresBuild(env.ws, frame.lineage) }) },
       sliceTag: 'forecast',
       data: { hash: dataHash, path: frame.path, rows: frame.rows, lineage: frame.lineage },
     }),

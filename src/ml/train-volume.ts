@@ -13,7 +13,7 @@ import type { PromoteDecision } from '../registry/types.js';
 import { renderCard } from './artifacts.js';
 import { conformalToJSON, type CoverageRow } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
-import { loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
+import { featuresBuild, loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
 import { trainVolumeModel, type TrainOutcome, type TrainParams } from './train.js';
 import { lineageCard, metricSets, procedureHash, trainAndRegister, type TrainEnv } from './train-run.js';
 import type { DataLineage } from './dataset.js';
@@ -82,7 +82,7 @@ export async function trainVolume(env: TrainEnv, given: TrainParams & { promoteI
   const p = { ...given, ...fromStudy(env, given) };
   await ensureWritableDir(env.ws.root);
   const ds = await loadWorkspaceVolumeData(env.ws, p.asOf);
-  const procedure = procedureHash(p.kind, VOLUME_INPUTS, p);
+  const procedure = procedureHash(p.kind, VOLUME_INPUTS, { ...p, features: featuresBuild(env.ws, ds.lineage) });
   const withProcedure = (o: TrainOutcome): TrainOutcome => ({ ...o, selection: o.selection && { ...o.selection, procedure } });
   const r = await trainAndRegister(env.ws, env.now, {
     runName: p.paramsFrom === undefined ? `train ${p.kind}` : `train ${p.kind} --params-from ${p.paramsFrom}`,
