@@ -186,6 +186,14 @@ describe.concurrent('stockpipe run train', () => {
     // Its plan says the same; with nothing to resume, the plan is refused as the run is (it planned a new run).
     expect((await cli(['run', 'train', '--resume', id, '--dry-run', '--json', '-w', ws]).done).json.error?.code).toBe('SP_ERR_RUN_NOT_RESUMABLE');
     expect((await cli(['run', 'train', '--resume', '--dry-run', '--json', '-w', ws]).done).json.error?.code).toBe('SP_ERR_RUN_NOT_FOUND');
+    // The plan of a dated run's resume is for that run's date (it planned for none).
+    const day = '2024-07-03';
+    const config = join(ws, 'stockpipe.config.json');
+    await writeFile(config, JSON.stringify({ pipeline: { retries: 0 } }));
+    const failed = await cli(['run', 'daily', '--date', day, '--source', `dir:${join(ws, 'missing')}`, '--json', '-w', ws, '--config', config]).done;
+    expect(failed.json.error?.code).toBe('SP_ERR_RUN_FAILED');
+    const plan = await cli(['run', 'daily', '--resume', '--dry-run', '--json', '-w', ws, '--config', config]).done;
+    expect(plan.json.data, plan.stdout).toMatchObject({ logical_date: day, dry_run: true });
   }, 240_000);
 
   it('a failed task sends a webhook alert with the task, error code and log tail; downstream is skipped', async () => {

@@ -164,7 +164,9 @@ async function dryRun(ctx: CommandContext, opts: RunCommandOptions, pipeline: Re
   const reg = openRegistry(ctx.ws, { readonly: true });
   try {
     const tasks = await planPipeline({ ws: ctx.ws, pipeline, registry: reg, force: opts.force, forceTasks: opts.forceTasks, from: opts.from, to: opts.to, logicalDate: opts.logicalDate, resume });
-    return { data: { pipeline: pipeline.name, logical_date: opts.logicalDate ?? null, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
+    // A resume runs for its run's own logical date.
+    const logicalDate = resume === undefined ? (opts.logicalDate ?? null) : (getPipelineRun(reg, resume)?.logical_date ?? null);
+    return { data: { pipeline: pipeline.name, logical_date: logicalDate, dry_run: true, tasks }, human: planText(pipeline.name, tasks) };
   } finally {
     reg.close();
   }

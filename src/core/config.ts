@@ -55,7 +55,7 @@ export const MonitorConfigSchema = z
     /** The daily pipeline's day-ahead models (its first, and each retrain) test on the last this many
      * trading days of their data (`train --test-days`), so they are fitted on all but those days; 0 =
      * train's default cut (the 80th percentile of the dates: a model fitted on data years old), which
-     * a features table of at most five times this many trading days keeps too. */
+     * a history of at most five times this many usable trading days keeps too. */
     train_test_days: intFrom(0, 100_000).default(63),
   })
   .strict();

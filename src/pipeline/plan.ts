@@ -23,6 +23,8 @@ export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; re
   const resumed = opts.resume === undefined ? null : resumableRun(opts.registry, opts.resume, opts.pipeline.name, opts.logicalDate);
   const force = opts.force === true || resumed?.params.force === 'true';
   const forceTasks = [...(opts.forceTasks ?? []), ...storedList(resumed?.params.force_tasks)];
+  // A resumed run keeps its own logical date (its dated tasks' cache keys hold it).
+  const logicalDate = resumed === null ? (opts.logicalDate ?? null) : resumed.logical_date;
   const order = topoOrder(opts.pipeline.tasks);
   const slice = sliceNames(order, { from: opts.from, to: opts.to, forceTasks });
   const hasher = new FileHasher(opts.ws);
@@ -47,7 +49,7 @@ export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; re
     try {
       const files = typeof t.inputs === 'function' ? t.inputs(summaries) : (t.inputs ?? []);
       const inputs = await Promise.all(files.map((p) => hasher.hash(opts.ws.path(p))));
-      key = cacheKey({ task: t.name, version: t.version, params: keyParams(t, summaries, opts.logicalDate ?? null), inputs });
+      key = cacheKey({ task: t.name, version: t.version, params: keyParams(t, summaries, logicalDate), inputs });
     } catch (err) {
       if (!(err instanceof StockpipeError)) throw err;
       add('run', upstreamRuns.length > 0 ? `inputs come from ${upstreamRuns.join(', ')}` : `inputs not there yet (${err.code})`);

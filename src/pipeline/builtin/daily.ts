@@ -5,9 +5,9 @@
  * monitor.retrain_cooldown_days trading days of data). With a logical date, the last four get `--date D`
  * and read only rows dated up to D; the data tasks stay date-independent. */
 import { tradingDays } from '../../core/calendar.js';
+import { StockpipeError } from '../../core/errors.js';
 import { layout, type Workspace } from '../../core/workspace.js';
 import { FORECAST_ALIAS } from '../../ml/train-forecast-run.js';
-import { currentSnapshot, liveFiles, type DataFileRecord } from '../../registry/catalog.js';
 import { maxTaskSummaryField } from '../../registry/pipeline.js';
 import { openRegistry } from '../../registry/store.js';
 import { FORECAST, MONITOR, TRAIN_FORECAST } from '../task-data.js';
@@ -32,27 +32,20 @@ function monitoredUpTo(m: { models: { window: { to: string | null } }[]; drift: 
 }
 
 /**
- * `--test-days N` for the day-ahead trainings (N = monitor.train_test_days; none for 0) when the features
- * table holds more than five times N trading days up to the logical date (or its last day). A shorter
- * history keeps train's default cut, the last fifth of its dates, so that a young workspace (a backfill
- * from its first months) still has rows to fit.
+ * `--test-days N` for the day-ahead trainings (N = monitor.train_test_days; none for 0) when the days a
+ * day-ahead row can be tested on, up to the logical date, are more than five times N trading days. A
+ * shorter history keeps train's default cut, the last fifth of its dates, so that a young workspace (a
+ * backfill from its first months) still has rows to fit.
  */
-function testDaysArgs(ws: Workspace, n: number, logicalDate: string | null): string[] {
+async function testDaysArgs(ws: Workspace, n: number, logicalDate: string | null): Promise<string[]> {
   if (n === 0) return [];
-  const reg = openRegistry(ws, { readonly: true });
-  let files: DataFileRecord[];
-  try {
-    const snap = currentSnapshot(reg, 'features');
-    files = snap === null ? [] : liveFiles(reg, snap);
-  } finally {
-    reg.close();
-  }
-  const firsts = files.map((f) => f.date_min).filter((d): d is string => d !== null).sort();
-  const lasts = files.map((f) => f.date_max).filter((d): d is string => d !== null).sort();
-  if (firsts.length === 0) return ['--test-days', String(n)]; // no table: train says so
-  const last = lasts.at(-1)!;
-  const end = logicalDate !== null && logicalDate < last ? logicalDate : last;
-  return tradingDays(firsts[0]!, end).length > 5 * n ? ['--test-days', String(n)] : [];
+  const { usableSpan } = await import('../../ml/rescore.js'); // DuckDB, loaded by the runner for this task only
+  const { first, last } = await usableSpan(ws, 'forecast', undefined, logicalDate ?? undefined).catch((err: unknown) => {
+    if (err instanceof StockpipeError && err.code === 'SP_ERR_TRAIN_DATA') return { first: null, last: null }; // no features table: train says so
+    throw err;
+  });
+  if (first === null || last === null) return [];
+  return tradingDays(first, last).length > 5 * n ? ['--test-days', String(n)] : [];
 }
 
 /** The newest data day any retrain of the daily pipeline trained on (not the latest retrain to finish:
@@ -82,7 +75,10 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
   const dateArgs = (ctx: TaskContext): string[] => (ctx.logicalDate === null ? [] : ['--date', ctx.logicalDate]);
   const forecastRows = (d: TaskSummary): TaskResult => ({ rowsOut: FORECAST.read(d)?.rows_out ?? null });
   // Fitted on all the data but its last monitor.train_test_days trading days (the test slice, reported).
-  const trainForecast = cmd((ctx) => ['train', '--task', 'forecast', '--promote-if-better', ...testDaysArgs(penv.ws, cfg.monitor.train_test_days, ctx.logicalDate), ...dateArgs(ctx)], () => ({}));
+  const trainForecast = async (ctx: TaskContext): Promise<TaskResult> => {
+    const testDays = await testDaysArgs(penv.ws, cfg.monitor.train_test_days, ctx.logicalDate);
+    return cmd(() => ['train', '--task', 'forecast', '--promote-if-better', ...testDays, ...dateArgs(ctx)], () => ({}))(ctx);
+  };
   return {
     name: 'daily',
     description: 'fetch new bars → ingest → validate → features → forecast → monitor → retrain-if-needed',
