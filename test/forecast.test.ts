@@ -206,7 +206,7 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     const tooMany = await sp(w, ['train', '--task', 'forecast', '--test-days', String(days.length)]);
     expect([tooMany.code, tooMany.json.error?.code]).toEqual([1, 'SP_ERR_TRAIN_DATA']);
     expect(tooMany.json.error?.message).toMatch(/no row would be left to fit/);
-    for (const bad of [['--test-days', '0'], ['--test-days', '20', '--test-from', days.at(-20)!]]) {
+    for (const bad of [['--test-days', '0'], ['--test-days', '20', '--test-from', days.at(-20)!], ['--boost-from', 'mean'], ['--target', 'raw']]) {
       const b = await sp(w, ['train', '--task', 'forecast', ...bad]);
       expect([b.code, b.json.error?.code], bad.join(' ')).toEqual([2, 'SP_ERR_USAGE']);
     }

@@ -49,6 +49,7 @@ const TrainOptions = z
   .strict()
   .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
   .refine((o) => o.testDays === undefined || (o.testFrom === undefined && o.split === 'time' && o.paramsFrom === undefined), '--test-days sets the test cut on the time split: drop --test-from / --split random / --params-from (a study keeps its own cut)')
+  .refine((o) => o.task === 'volume' || (o.boostFrom === undefined && o.target === undefined), '--boost-from and --target are the volume model\'s: the day-ahead volume booster fits log1p(Volume) from persistence (drop them)')
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
   .refine((o) => o.objective === undefined || o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
   .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
