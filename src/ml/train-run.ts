@@ -66,8 +66,8 @@ function procedureOf(v: unknown): unknown {
 }
 
 /** The fingerprint of how a model is chosen and fitted whatever the data (SelectionSlice `procedure`):
- * sha256 of its kind, inputs and training request (settings, protocol, seed, a study's id and choice)
- * less the fields that choose the data or the machine. */
+ * sha256 of its kind, inputs and training request (settings, protocol, seed, a study's choice, and the
+ * features build the trainers add: ml/rescore featuresBuild) less the fields that choose the data or the machine. */
 export function procedureHash(kind: string, inputs: readonly string[], request: Record<string, unknown>): string {
   return hashJson({ kind, inputs, request: procedureOf(request) });
 }
