@@ -187,7 +187,18 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     const older = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--date', days.at(-11)!]);
     expect(older.code, older.stderr).toBe(0);
     expect(older.json.data.split.test_from).toBe(days.at(-30)); // 20 trading days up to --date
-    expect((await sp(w, ['models', 'promote', older.json.data.model_id, '--alias', 'forecast_champion', '--force'])).code).toBe(0);
+    // Without --alias a day-ahead model is promoted to forecast_champion (it was refused: champion takes volume models), by the CLI and the API.
+    const manual = await sp(w, ['models', 'promote', older.json.data.model_id, '--force']);
+    expect(manual.json.data, manual.stderr).toMatchObject({ alias: 'forecast_champion', promoted: true });
+    const holder = new ChampionHolder(w, silentLog);
+    await holder.refresh();
+    const { app } = await buildApp({ workspace: w, holder, accessLog: null, version: 'test' });
+    try {
+      const api = await app.inject({ method: 'POST', url: `/models/${older.json.data.model_id}/promote`, payload: {} });
+      expect([api.statusCode, api.json().alias], api.body).toEqual([200, 'forecast_champion']);
+    } finally {
+      await app.close();
+    }
     const r = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--promote-if-better']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.data.split.test_from).toBe(days.at(-20));

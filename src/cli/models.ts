@@ -3,6 +3,7 @@
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
 import { assertModelLoads } from '../ml/artifacts.js';
 import { defaultPromoteMetric, promote } from '../registry/promote.js';
+import { championAliasOf } from '../registry/alias-kinds.js';
 import { forecastMetricsTable } from '../ml/forecast-card.js';
 import { openRegistry, parseTime, type AliasMove, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
@@ -94,7 +95,7 @@ export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string):
 }
 
 /**
- * `models promote <id> [--alias champion] [--force]`: registry/promote on the backtest (the holder
+ * `models promote <id> [--alias NAME] [--force]` (default: the model family's champion alias): registry/promote on the backtest (the holder
  * re-scored on the model's CV folds when the two were scored on different rows); not better → SP_ERR_PROMOTE_REFUSED (exit 1), a kind the
  * alias does not take → SP_ERR_PROMOTE_KIND (even with --force). Recorded as 'manual'.
  */
@@ -103,10 +104,11 @@ export async function modelsPromoteCommand(
   id: string,
   opts: { alias?: string; force?: boolean; metric?: string; note?: string } = {},
 ): Promise<CommandResult<PromoteDecision>> {
-  const alias = opts.alias ?? 'champion';
   const actor = ctx.env.USER ?? ctx.env.USERNAME;
   const reg = openRegistry(ctx.ws, { now: ctx.now });
   try {
+    // No --alias: the model's family's champion (an unknown id is promote's SP_ERR_MODEL_NOT_FOUND).
+    const alias = opts.alias ?? championAliasOf(reg.findModel(id)?.kind ?? 'gbdt');
     const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws), loads: assertModelLoads });
     return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
   } finally {

@@ -6,6 +6,7 @@
  * The runner, validate and monitor write what is read here. Adds no hooks to the prediction
  * routes, and imports nothing from serve/ (the served model is a ChampionView). Paths come from
  * the served Workspace. */
+import { championAliasOf } from '../registry/alias-kinds.js';
 import { assertModelLoads } from '../ml/artifacts.js';
 import { compareWithStudies } from '../registry/model-study.js';
 import { NO_QUERY } from '../http/validation.js';
@@ -199,10 +200,11 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const body = (req.body ?? {}) as { alias?: string; force?: boolean; note?: string };
-    const alias = body.alias ?? 'champion';
     // registry/promote, as the CLI: the kind check, the holder re-scored on this model's CV folds
     // when the data grew (one DuckDB thread: the server keeps serving), not better → 409.
     const rescore = holderRescorer(workspaceData(ws.withResources({ threads: 1 })));
+    // No alias: the model's family's champion (an unknown id is promote's 404).
+    const alias = body.alias ?? championAliasOf(registry.read((r) => r.findModel(id))?.kind ?? 'gbdt');
     const reg = openRegistry(ws);
     let d;
     // A write, so a run, as `stockpipe models promote` records one (kind promote; a refusal or error fails it).

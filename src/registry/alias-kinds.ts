@@ -23,6 +23,11 @@ export function kindFamily(kind: ModelKind | string): KindFamily {
   return kind === 'forecast' ? 'forecast' : 'volume';
 }
 
+/** The alias a promotion names when none is given: the family's champion (`champion` for a volume model, `forecast_champion` for a day-ahead one). */
+export function championAliasOf(kind: ModelKind | string): string {
+  return kindFamily(kind) === 'forecast' ? FORECAST_ALIAS : 'champion';
+}
+
 /** The family `alias` takes and why, or null when it takes any kind (a new, non-fixed alias). */
 export function aliasFamily(alias: string, firstKind: ModelKind | null): { family: KindFamily; why: string } | null {
   const fixed = FIXED_ALIAS_FAMILIES[alias];

@@ -184,7 +184,7 @@ export const modelsPromote = defineCommand({
   args: z.object({ id: z.string() }).strict(),
   options: z
     .object({
-      alias: z.string().default('champion').describe('alias to move').register(cli, { arg: 'name' }),
+      alias: z.string().optional().describe('alias to move').register(cli, { arg: 'name', defaultText: 'champion; forecast_champion for a day-ahead (forecast) model' }),
       force: flag().describe('promote even if not better or not comparable (recorded as forced); never a model of the wrong kind'),
       metric: z.string().optional().describe('backtest metric to compare (lower is better for mae/rmse, higher for r2/skill): volume models mae, rmse, r2 and their _log forms; day-ahead models mae_volume, mae_volume_log, rmse_volume, skill_volume, mae_adj_close, …').register(cli, { arg: 'name', defaultText: 'rmse_log; mae_volume for a day-ahead (forecast) model' }),
       note: z.string().optional().describe('note kept in the alias history').register(cli, { arg: 'text' }),
@@ -192,7 +192,7 @@ export const modelsPromote = defineCommand({
     .strict(),
   examples: ['stockpipe models promote <model-id>', 'stockpipe models promote <model-id> --alias challenger', 'stockpipe models promote <model-id> --force --note "rollback"'],
   run: async (o, ctx) => {
-    aliasName(o.alias);
+    if (o.alias !== undefined) aliasName(o.alias);
     return (await import('../models.js')).modelsPromoteCommand(ctx, o.id, { alias: o.alias, force: o.force, metric: o.metric, note: o.note });
   },
 });
