@@ -53,7 +53,8 @@ export function lineChart(host: HTMLElement, text: ChartText, series: LineSeries
       points: { show: s.points === true || xs.length < 40, size: s.points ? 8 : 4, fill: s.color },
       value: (_u: uPlot, v: number | null) => num(v),
     }))],
-    axes: [{ label: text.x, labelSize: 18, ...(text.integerX ? { incrs: WHOLE } : {}), ...(text.daily ? { incrs: DAYS, values: dateValues, space: 80 } : {}) }, { label: text.y, labelSize: 18, size: 64, values: axisValues, scale: 'y' },
+    // A time axis's labels carry the date where it changes ("12/5/26 11:04pm", ≈ 95 px): ticks 100 px apart keep them apart.
+    axes: [{ label: text.x, labelSize: 18, ...(text.integerX ? { incrs: WHOLE } : {}), ...(text.daily ? { incrs: DAYS, values: dateValues, space: 80 } : text.time === true ? { space: 100 } : {}) }, { label: text.y, labelSize: 18, size: 64, values: axisValues, scale: 'y' },
       ...(hasY2 ? [{ label: text.y2 ?? '', labelSize: 18, side: 1, size: 64, scale: 'y2', grid: { show: false }, values: axisValues }] : [])],
   } as uPlot.Options, [xs, ...cols] as uPlot.AlignedData, host);
   return fit(host, u, signal);
