@@ -87,6 +87,14 @@ describe('runs', () => {
     expect(failed.runs.map((r) => r.run_id)).toEqual([ids[0]]);
     expect(failed.runs[0]!.tasks.map((t) => `${t.task}:${t.status}:${t.attempts}`)).toEqual(['fetch:queued:0', 'ingest:succeeded:2', 'train:failed:0']);
     expect(json<{ total: number }>((await app.inject('/runs?pipeline=other')).body).total).toBe(1);
+    // A pipeline with runs but none in that state: an empty page. A name no pipeline and no run has: a 404 naming the pipelines.
+    expect(json<{ total: number }>((await app.inject('/runs?pipeline=other&status=failed')).body).total).toBe(0);
+    expect(json<{ total: number }>((await app.inject('/runs?pipeline=daily')).body).total).toBe(0);
+    for (const url of ['/runs?pipeline=nope', '/backfills?pipeline=nope']) {
+      const unknown = await app.inject(url);
+      expect([url, unknown.statusCode, json<{ error: { code: string; message: string; hint: string } }>(unknown.body).error]).toEqual([url, 404, expect.objectContaining({ code: 'SP_ERR_PIPELINE_UNKNOWN', message: "pipeline: no pipeline 'nope'", hint: 'Pipelines: train, daily.' })]);
+    }
+    expect(json<{ backfills: unknown[] }>((await app.inject('/backfills?pipeline=daily')).body).backfills).toEqual([]);
     expect((await app.inject('/runs?status=nope')).statusCode).toBe(400);
 
     const d = json<{ tasks: { task: string; attempts: number }[]; params: { edges: string } }>((await app.inject(`/runs/${ids[0]}`)).body);

@@ -104,6 +104,8 @@ describe('numbers at and beyond their domain', () => {
     [['models', 'at', '1'], {}, 'SP_ERR_USAGE'],
     [['models', 'promote', 'x', '--alias', 'my alias'], {}, 'SP_ERR_USAGE'],
     [['models', 'promote', 'x', '--alias', 'a'.repeat(200)], {}, 'SP_ERR_USAGE'],
+    // A pipeline name that no pipeline and no recorded run has (was an empty list, as if none had run yet).
+    [['runs', 'list', '--pipeline', 'nope'], {}, 'SP_ERR_PIPELINE_UNKNOWN'],
   ];
   it.concurrent.each(cases)('%j %j → %s, exit 2', async (args, env, code) => {
     const ws = await temp();

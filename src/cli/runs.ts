@@ -4,6 +4,7 @@
  * `runs cancel ID` stops a running run (pipeline/cancel-run) and waits until its runner has marked it. */
 import { readFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
+import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { taskLine } from '../pipeline/live-view.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
@@ -35,7 +36,11 @@ export async function runsListCommand(ctx: CommandContext, opts: { limit?: numbe
     if (opts.pipeline !== undefined || opts.backfill !== undefined) throw new StockpipeError('SP_ERR_USAGE', '--pipeline and --backfill filter pipeline runs; they do not go with --kind or --parent', { hint: 'e.g. stockpipe runs list --kind train, or stockpipe runs list --pipeline daily' });
     return kindList(ctx, { ...opts, kind: opts.kind ?? 'all' });
   }
-  const data = withRegistry(ctx, true, (reg) => ({ runs: listPipelineRuns(reg, opts), total: countPipelineRuns(reg, opts) }));
+  const data = withRegistry(ctx, true, (reg) => {
+    const total = countPipelineRuns(reg, opts);
+    if (total === 0) checkListedPipeline(reg, opts.pipeline, '--pipeline');
+    return { runs: listPipelineRuns(reg, opts), total };
+  });
   const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${(r.logical_date ?? '').padEnd(10)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}${r.backfill_id ? `  backfill ${r.backfill_id.slice(0, 8)}` : ''}`);
   return { data, human: data.runs.length === 0 ? 'no pipeline runs yet: try `stockpipe run train`' : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
 }

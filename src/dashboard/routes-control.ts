@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, StockpipeError } from '../core/errors.js';
 import { readFileOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
-import { PIPELINE_NAMES } from '../pipeline/builtin/index.js';
+import { pipelineName } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { lockHolder } from '../pipeline/lock.js';
 import { backfillDays, checkLogicalDate, type RangeNames } from '../pipeline/logical-date.js';
@@ -31,14 +31,6 @@ export interface ControlOptions extends LaunchOptions {
 const runParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
 const DATE = { type: 'string', minLength: 1, maxLength: 40 } as const;
 const PIPELINE = { type: 'string', minLength: 1, maxLength: 100 } as const;
-
-/** An unknown pipeline name: the runner's own code (SP_ERR_PIPELINE_UNKNOWN). */
-function checkPipeline(name: string): string {
-  if (!(PIPELINE_NAMES as readonly string[]).includes(name)) {
-    throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `pipeline: no pipeline '${name.slice(0, 100)}'`, { hint: `Pipelines: ${PIPELINE_NAMES.join(', ')}.` });
-  }
-  return name;
-}
 
 /** POST /backfills' range in the checks' errors: the request's fields (the dashboard form's from and to), not the CLI's --from/--to. */
 const RANGE_FIELDS: RangeNames = { from: '"from"', to: '"to"' };
@@ -96,7 +88,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body as { pipeline: string; date?: string; force?: boolean };
-    const pipeline = checkPipeline(body.pipeline);
+    const pipeline = pipelineName(body.pipeline, 'pipeline');
     const date = body.date === undefined ? undefined : asRequestError(() => checkLogicalDate('date', body.date!, now()));
     if (control === undefined) notLaunchable();
     const args = ['run', pipeline, ...(date ? ['--date', date] : []), ...(body.force === true ? ['--force'] : [])];
@@ -154,7 +146,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body as { pipeline: string; from: string; to: string; force?: boolean; continue_on_failure?: boolean };
-    const pipeline = checkPipeline(body.pipeline);
+    const pipeline = pipelineName(body.pipeline, 'pipeline');
     const days = asRequestError(() => backfillDays(body.from, body.to, now(), RANGE_FIELDS));
     if (control === undefined) notLaunchable();
     const args = ['backfill', pipeline, '--from', body.from, '--to', body.to, ...(body.force === true ? ['--force'] : []), ...(body.continue_on_failure === true ? ['--continue-on-failure'] : [])];

@@ -19,6 +19,7 @@ import { FeatureTableReader } from '../db/feature-table.js';
 import { storeLocator } from './table-locator.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
+import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { getBackfill, listBackfills } from '../registry/backfills.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
@@ -133,7 +134,9 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     return registry.read((reg) => {
       const runs = listPipelineRuns(reg, q);
       const strips = taskStrips(reg, runs.map((r) => r.run_id));
-      return { runs: runs.map((r) => ({ ...r, tasks: strips.get(r.run_id) ?? [] })), total: countPipelineRuns(reg, q), limit: q.limit, offset: q.offset };
+      const total = countPipelineRuns(reg, q);
+      if (total === 0) checkListedPipeline(reg, q.pipeline, 'pipeline');
+      return { runs: runs.map((r) => ({ ...r, tasks: strips.get(r.run_id) ?? [] })), total, limit: q.limit, offset: q.offset };
     });
   });
 
@@ -150,7 +153,15 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
     },
   }, (req: FastifyRequest) => {
     const q = req.query as { limit: number; offset: number; pipeline?: string };
-    return { backfills: registry.read((reg) => listBackfills(reg, q)), limit: q.limit, offset: q.offset };
+    return {
+      backfills: registry.read((reg) => {
+        const list = listBackfills(reg, q);
+        if (list.length === 0) checkListedPipeline(reg, q.pipeline, 'pipeline');
+        return list;
+      }),
+      limit: q.limit,
+      offset: q.offset,
+    };
   });
 
   app.get('/backfills/:id', { schema: { summary: 'One backfill with its days in date order (date, run_id, status, seconds)', params: idParams, querystring: NO_QUERY } }, (req: FastifyRequest) => {
