@@ -197,6 +197,35 @@ describe('other routes', () => {
     await a.close();
   });
 
+  it('counts and logs what Node\'s HTTP parser refuses before a request exists (route unparsed)', async () => {
+    const ws = await tempWorkspace();
+    const holder = new ChampionHolder(ws, silentLog);
+    const lines: { status: number; route?: string }[] = [];
+    const accessLog = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as (typeof lines)[number]) });
+    const { app: a } = await buildApp({ workspace: ws, holder, accessLog, version: 'test' });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = a.server.address() as AddressInfo;
+      const raw = (text: string): Promise<string> => new Promise((resolve, reject) => {
+        let got = '';
+        const s = connect(port, '127.0.0.1', () => s.write(text));
+        s.on('data', (c: Buffer) => { got += c.toString(); });
+        s.on('close', () => resolve(got));
+        s.on('error', reject);
+      });
+      // Not HTTP at all; a header line without a colon; a request line and headers over 16 KiB.
+      for (const [text, status] of [['HELLO\r\n\r\n', 400], ['GET /ready HTTP/1.1\r\nHost: a\r\nbroken header\r\n\r\n', 400], [`GET /ready?x=${'Z'.repeat(20_000)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414]] as const) {
+        expect(await raw(text)).toMatch(new RegExp(`^HTTP/1\\.1 ${status} [\\s\\S]*"code":"SP_ERR_`));
+      }
+      const text = (await a.inject('/metrics')).body;
+      expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="400"\} 2$/m);
+      expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="414"\} 1$/m);
+      expect(lines.filter((l) => l.route === 'unparsed').map((l) => l.status)).toEqual([400, 400, 414]);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('a client gone before its answer is written is not counted: a body cut short on no route', async () => {
     const { app: a } = await app();
     await a.listen({ port: 0, host: '127.0.0.1' });

@@ -231,13 +231,23 @@ function rawError(code: ErrorCode, status: number, message: string, hint?: strin
   return `HTTP/1.1 ${status} ${status === 414 ? 'URI Too Long' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
-/** Fastify's `clientErrorHandler`: Node's HTTP parser errors (before Fastify sees a request). */
-export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  let text: string;
-  if (err.code === 'HPE_HEADER_OVERFLOW') text = rawError('SP_ERR_URI_TOO_LONG', 414, 'the request line (path and query string) and headers are larger than 16 KiB');
-  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') text = rawError('SP_ERR_BAD_REQUEST', 408, 'the request was not received in time (its headers and its whole body)', 'Send the whole request at once: a body shorter than its Content-Length is waited for until the time limit (docs/api.md).');
-  else text = rawError('SP_ERR_BAD_REQUEST', 400, 'the request is not valid HTTP');
-  if (socket.writable) socket.write(text);
-  socket.destroy(err);
+/**
+ * Fastify's `clientErrorHandler`: Node's HTTP parser errors (before Fastify sees a request), answered
+ * in the API's error shape. Each answer written is reported to `answered` with its status (the
+ * request metrics count them under route `unparsed`); a client already gone is not answered.
+ */
+export function clientErrorHandler(answered?: (status: number) => void): (err: NodeJS.ErrnoException, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    let status = 400;
+    let text: string;
+    if (err.code === 'HPE_HEADER_OVERFLOW') text = rawError('SP_ERR_URI_TOO_LONG', (status = 414), 'the request line (path and query string) and headers are larger than 16 KiB');
+    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') text = rawError('SP_ERR_BAD_REQUEST', (status = 408), 'the request was not received in time (its headers and its whole body)', 'Send the whole request at once: a body shorter than its Content-Length is waited for until the time limit (docs/api.md).');
+    else text = rawError('SP_ERR_BAD_REQUEST', status, 'the request is not valid HTTP');
+    if (socket.writable) {
+      socket.write(text);
+      answered?.(status);
+    }
+    socket.destroy(err);
+  };
 }

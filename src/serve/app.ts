@@ -122,7 +122,11 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // Node checks neither limit while headersTimeout (default 60 s) exceeds requestTimeout: both are set.
     requestTimeout: opts.requestTimeout?.ms ?? REQUEST_TIMEOUT_MS,
     http: { headersTimeout: opts.requestTimeout?.ms ?? REQUEST_TIMEOUT_MS, connectionsCheckingInterval: opts.requestTimeout?.checkMs ?? REQUEST_TIMEOUT_CHECK_MS },
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors: frameworkErrorHandler(unmatched), clientErrorHandler,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, ajv: AJV_OPTIONS, frameworkErrors: frameworkErrorHandler(unmatched),
+    clientErrorHandler: clientErrorHandler((status) => {
+      stats.record('unparsed', 'unknown', status, 0);
+      accessLog?.info({ status, route: 'unparsed' }, `refused before parsing: ${status}`);
+    }),
   });
   // Bodies are JSON only: a text/plain body is refused for its content type, as any other non-JSON one.
   app.removeContentTypeParser('text/plain');
