@@ -67,6 +67,22 @@ export function ticks(spanMs: number, plotPx: number, rightPx = 0): number[] {
   return [0];
 }
 
+/**
+ * Where a bar's label goes (`texts`: the label, then shorter ones): inside the bar when it fits, else
+ * after it, else before it (right-aligned) — never over the task names (left of LABEL) or past `width`.
+ * The first text that fits somewhere is taken; when none does, the last one goes inside the bar.
+ * Widths are estimated at 6.5 px a character (.gantt-label is 11 px), plus 8 px of room.
+ */
+export function barLabel(texts: readonly string[], bx: number, bw: number, width: number): { text: string; x: number; anchor: 'start' | 'end'; inside: boolean } {
+  for (const text of texts) {
+    const textW = text.length * 6.5 + 8;
+    if (bw > textW) return { text, x: bx + 4, anchor: 'start', inside: true };
+    if (bx + bw + textW <= width) return { text, x: bx + bw + 4, anchor: 'start', inside: false };
+    if (bx - textW >= LABEL) return { text, x: bx - 4, anchor: 'end', inside: false };
+  }
+  return { text: texts[texts.length - 1] ?? '', x: bx + 4, anchor: 'start', inside: true };
+}
+
 export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: string; runEndedAt: string | null; width: number; now?: number; onSelect?: (task: string) => void }): SVGSVGElement {
   const now = opts.now ?? Date.now();
   const sorted = [...tasks].sort((a, b) => a.position - b.position);
@@ -98,12 +114,9 @@ export function drawGantt(tasks: readonly TimedTask[], opts: { runStartedAt: str
       const bx = x(span[0]);
       const bw = Math.max(2, x(span[1]) - bx);
       g.append(svg('rect', { x: bx, y: 4, width: bw, height: ROW - 8, rx: 3, class: 'gantt-bar' }));
-      const label = `${t.status}${t.status === 'cached' ? '' : ` · ${dur(t.seconds ?? (span[1] - span[0]) / 1000)}`}`;
-      const textW = label.length * 6.5 + 8;
-      const inside = bw > textW;
-      // Outside the bar: after it, or before it when the bar ends near the right edge.
-      const after = bx + bw + textW <= width;
-      g.append(svg('text', { x: inside ? bx + 4 : after ? bx + bw + 4 : bx - 4, y: ROW / 2 + 4, class: `gantt-label${inside ? ' in' : ''}`, ...(inside || after ? {} : { 'text-anchor': 'end' }) }, label));
+      const full = `${t.status}${t.status === 'cached' ? '' : ` · ${dur(t.seconds ?? (span[1] - span[0]) / 1000)}`}`;
+      const at = barLabel([full, t.status], bx, bw, width);
+      g.append(svg('text', { x: at.x, y: ROW / 2 + 4, class: `gantt-label${at.inside ? ' in' : ''}`, ...(at.anchor === 'end' ? { 'text-anchor': 'end' } : {}) }, at.text));
     } else {
       g.append(svg('text', { x: LABEL + 4, y: ROW / 2 + 4, class: 'gantt-label' }, t.status));
     }
