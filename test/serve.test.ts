@@ -10,6 +10,7 @@ import { silentLog, tempWorkspace } from './helpers/workspace.js';
 import { writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { connect, type AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
 
 async function app(opts: { model?: boolean } = {}) {
   const ws = await tempWorkspace();
@@ -221,6 +222,86 @@ describe('other routes', () => {
       expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="400"\} 2$/m);
       expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="414"\} 1$/m);
       expect(lines.filter((l) => l.route === 'unparsed').map((l) => l.status)).toEqual([400, 400, 414]);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('what the parser refuses on a request already answered, or mid-answer, or from a client gone is neither answered again nor counted', async () => {
+    const ws = await tempWorkspace();
+    await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    const holder = new ChampionHolder(ws, silentLog);
+    await holder.refresh();
+    const { app: a } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test', requestTimeout: { ms: 300, checkMs: 100 } });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = a.server.address() as AddressInfo;
+      const raw = (text: string, after?: (s: ReturnType<typeof connect>) => void): Promise<string> => new Promise((resolve) => {
+        let got = '';
+        const s = connect(port, '127.0.0.1', () => {
+          s.write(text);
+          after?.(s);
+        });
+        s.on('data', (c: Buffer) => { got += c.toString(); });
+        s.on('close', () => resolve(got));
+        s.on('error', () => resolve(got));
+      });
+      // A GET answered before its (declared) body arrived: the time limit runs out on a request already answered.
+      const got = await raw('GET /predict?vol_moving_avg=12345&adj_close_rolling_med=25 HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nabc');
+      expect(got.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200']);
+      // A client that sends part of a request and leaves.
+      await raw('POST /nope HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{', (s) => setTimeout(() => s.destroy(), 50));
+      await raw('GET /ready HTTP/1.1\r\nHost: a\r\n', (s) => setTimeout(() => s.destroy(), 50));
+      await new Promise((r) => setTimeout(r, 200));
+      let text = (await a.inject('/metrics')).body;
+      expect(text).toMatch(/^stockpipe_http_requests_total\{route="\/predict",method="GET",status="200"\} 1$/m);
+      expect(text).not.toMatch(/route="unparsed"/);
+      // A good request and a malformed one in one write (pipelined): both answered, in order, each counted once.
+      expect((await raw('GET /health HTTP/1.1\r\nHost: a\r\n\r\nBROKEN\r\n\r\n')).match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 400']);
+      text = (await a.inject('/metrics')).body;
+      expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="400"\} 1$/m);
+      expect(text).toMatch(/^stockpipe_http_requests_total\{route="\/health",method="GET",status="200"\} 1$/m);
+    } finally {
+      await a.close();
+    }
+  });
+
+  it('what the parser refuses while a response is being streamed is not written into that response', async () => {
+    const ws = await tempWorkspace();
+    const holder = new ChampionHolder(ws, silentLog);
+    const { app: a } = await buildApp({ workspace: ws, holder, accessLog: null, version: 'test' });
+    a.get('/stream-probe', (_req, reply) => {
+      const body = new PassThrough();
+      let n = 0;
+      const tick = setInterval(() => {
+        body.write('x'.repeat(1000));
+        if (++n === 20) {
+          clearInterval(tick);
+          body.end();
+        }
+      }, 10);
+      return reply.header('content-length', 20_000).send(body);
+    });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = a.server.address() as AddressInfo;
+      const got = await new Promise<string>((resolve) => {
+        let text = '';
+        let sent = false;
+        const s = connect(port, '127.0.0.1', () => s.write('GET /stream-probe HTTP/1.1\r\nHost: a\r\n\r\n'));
+        s.on('data', (c: Buffer) => {
+          text += c.toString();
+          if (!sent && text.includes('xxxx')) {
+            sent = true;
+            s.write('BROKEN\r\n\r\n');
+          }
+        });
+        s.on('close', () => resolve(text));
+        s.on('error', () => resolve(text));
+      });
+      expect(got).toMatch(/^HTTP\/1\.1 200 /);
+      expect(got).not.toContain('HTTP/1.1 400');
+      expect((await a.inject('/metrics')).body).not.toMatch(/route="unparsed"/);
     } finally {
       await a.close();
     }

@@ -231,23 +231,41 @@ function rawError(code: ErrorCode, status: number, message: string, hint?: strin
   return `HTTP/1.1 ${status} ${status === 414 ? 'URI Too Long' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
+/** Marks a request whose answer the app counted (`clientErrorHandler` then neither answers nor counts it again). */
+const ANSWERED = Symbol('stockpipe.answered');
+export function markAnswered(raw: object): void {
+  (raw as { [ANSWERED]?: true })[ANSWERED] = true;
+}
+
 /**
  * Fastify's `clientErrorHandler`: Node's HTTP parser errors (before Fastify sees a request), answered
  * in the API's error shape. Each answer written is reported to `answered` with its status (the
- * request metrics count them under route `unparsed`); a client already gone is not answered.
+ * request metrics count them under route `unparsed`). Not answered, so not counted: a client
+ * already gone (a reset, or the connection ended mid-request); a socket with a response under way
+ * (an error answer would be written into its body); a request the app has already answered (a GET
+ * answered before the body it declared arrived, then past the time limit).
  */
 export function clientErrorHandler(answered?: (status: number) => void): (err: NodeJS.ErrnoException, socket: Socket) => void {
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const s = socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null; parser?: { incoming?: { complete?: boolean; [ANSWERED]?: true } | null } | null };
+    const gone = err.code === 'HPE_INVALID_EOF_STATE';
+    // A response begun and not ended (an answer written now would land inside its body); the request
+    // being received (headers read, body not) already answered by the app.
+    const res = s._httpMessage;
+    const incoming = s.parser?.incoming;
+    const underWay = (res?.headersSent === true && res.writableEnded !== true) || (incoming?.complete === false && incoming[ANSWERED] === true);
+    if (gone || underWay || !socket.writable) {
+      socket.destroy(err);
+      return;
+    }
     let status = 400;
     let text: string;
     if (err.code === 'HPE_HEADER_OVERFLOW') text = rawError('SP_ERR_URI_TOO_LONG', (status = 414), 'the request line (path and query string) and headers are larger than 16 KiB');
     else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') text = rawError('SP_ERR_BAD_REQUEST', (status = 408), 'the request was not received in time (its headers and its whole body)', 'Send the whole request at once: a body shorter than its Content-Length is waited for until the time limit (docs/api.md).');
     else text = rawError('SP_ERR_BAD_REQUEST', status, 'the request is not valid HTTP');
-    if (socket.writable) {
-      socket.write(text);
-      answered?.(status);
-    }
+    socket.write(text);
+    answered?.(status);
     socket.destroy(err);
   };
 }
