@@ -252,6 +252,8 @@ describe('other routes', () => {
       // A client that sends part of a request and leaves.
       await raw('POST /nope HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{', (s) => setTimeout(() => s.destroy(), 50));
       await raw('GET /ready HTTP/1.1\r\nHost: a\r\n', (s) => setTimeout(() => s.destroy(), 50));
+      // A connection that sends nothing (a preconnect) is closed at the time limit, unanswered and uncounted.
+      expect(await raw('')).toBe('');
       await new Promise((r) => setTimeout(r, 200));
       let text = (await a.inject('/metrics')).body;
       expect(text).toMatch(/^stockpipe_http_requests_total\{route="\/predict",method="GET",status="200"\} 1$/m);

@@ -241,7 +241,8 @@ export function markAnswered(raw: object): void {
  * Fastify's `clientErrorHandler`: Node's HTTP parser errors (before Fastify sees a request), answered
  * in the API's error shape. Each answer written is reported to `answered` with its status (the
  * request metrics count them under route `unparsed`). Not answered, so not counted: a client
- * already gone (a reset, or the connection ended mid-request); a socket with a response under way
+ * already gone (a reset, or the connection ended mid-request); a connection that timed out without
+ * sending a byte; a socket with a response under way
  * (an error answer would be written into its body); a request the app has already answered (a GET
  * answered before the body it declared arrived, then past the time limit).
  */
@@ -249,7 +250,9 @@ export function clientErrorHandler(answered?: (status: number) => void): (err: N
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const s = socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null; parser?: { incoming?: { complete?: boolean; [ANSWERED]?: true } | null } | null };
-    const gone = err.code === 'HPE_INVALID_EOF_STATE';
+    // The connection ended mid-request; or it timed out having sent nothing at all (a browser's preconnect,
+    // a port check): closed as nginx closes such a connection, with no answer and no request counted.
+    const gone = err.code === 'HPE_INVALID_EOF_STATE' || (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0);
     // A response begun and not ended (an answer written now would land inside its body); the request
     // being received (headers read, body not) already answered by the app.
     const res = s._httpMessage;
