@@ -42,7 +42,15 @@ export async function runsListCommand(ctx: CommandContext, opts: { limit?: numbe
     return { runs: listPipelineRuns(reg, opts), total };
   });
   const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${(r.logical_date ?? '').padEnd(10)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}${r.backfill_id ? `  backfill ${r.backfill_id.slice(0, 8)}` : ''}`);
-  return { data, human: data.runs.length === 0 ? 'no pipeline runs yet: try `stockpipe run train`' : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
+  return { data, human: data.runs.length === 0 ? noRunsText(opts, data.total) : [`${data.total} run${data.total === 1 ? '' : 's'}${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
+}
+
+/** What an empty page of pipeline runs says: past the last run, none matching the filters, or none yet. */
+export function noRunsText(opts: { pipeline?: string; status?: string; backfill?: string }, total: number): string {
+  if (total > 0) return `no runs on this page (${total} in all): use a smaller --offset`;
+  const filters = [opts.status === undefined ? '' : `${opts.status} `, opts.pipeline === undefined ? '' : `${opts.pipeline} `].join('');
+  if (opts.status !== undefined || opts.backfill !== undefined) return `no ${filters}pipeline runs${opts.backfill === undefined ? '' : ` in backfill ${opts.backfill}`}`;
+  return `no ${filters}pipeline runs yet: try \`stockpipe run ${opts.pipeline ?? 'train'}\``;
 }
 
 const snaps = (xs: readonly { id: number; table: string }[]): string => xs.map((s) => `${s.table} ${s.id}`).join(', ') || '-';

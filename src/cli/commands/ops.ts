@@ -206,7 +206,7 @@ export const runsList = defineCommand({
     .object({
       limit: whole().default(50).describe('at most N runs'),
       offset: whole().optional().describe('skip the newest N runs'),
-      pipeline: z.string().optional().describe('only runs of this pipeline').register(cli, { arg: 'name' }),
+      pipeline: z.string().min(1, 'expects a pipeline name').optional().describe('only runs of this pipeline').register(cli, { arg: 'name' }),
       status: z.enum(PIPELINE_RUN_STATUSES).optional().describe('only runs in this state (abandoned: left running by a killed runner)'),
       backfill: z.string().optional().describe("only this backfill's runs").register(cli, { arg: 'id' }),
       kind: z.enum([...RUN_KINDS, 'all']).optional().describe('runs of this kind, or all, in the command-run shape (docs/cli.md)').register(cli, { arg: 'kind', defaultText: 'pipeline' }),
