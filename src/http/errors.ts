@@ -231,12 +231,6 @@ function rawError(code: ErrorCode, status: number, message: string, hint?: strin
   return `HTTP/1.1 ${status} ${status === 414 ? 'URI Too Long' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
 }
 
-/** Marks a request whose answer the app counted (`clientErrorHandler` then neither answers nor counts it again). */
-const ANSWERED = Symbol('stockpipe.answered');
-export function markAnswered(raw: object): void {
-  (raw as { [ANSWERED]?: true })[ANSWERED] = true;
-}
-
 /**
  * Fastify's `clientErrorHandler`: Node's HTTP parser errors (before Fastify sees a request), answered
  * in the API's error shape. Each answer written is reported to `answered` with its status (the
@@ -249,15 +243,18 @@ export function markAnswered(raw: object): void {
 export function clientErrorHandler(answered?: (status: number) => void): (err: NodeJS.ErrnoException, socket: Socket) => void {
   return (err, socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const s = socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null; parser?: { incoming?: { complete?: boolean; [ANSWERED]?: true } | null } | null };
+    // Node's own fields, as its default clientError handler reads them: the response the socket is writing
+    // (null once the last one ended: Node detaches it), and the request its parser is reading.
+    const s = socket as Socket & { _httpMessage?: { headersSent?: boolean; writableEnded?: boolean } | null; parser?: { incoming?: { complete?: boolean } | null } | null };
     // The connection ended mid-request; or it timed out having sent nothing at all (a browser's preconnect,
     // a port check): closed as nginx closes such a connection, with no answer and no request counted.
     const gone = err.code === 'HPE_INVALID_EOF_STATE' || (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && socket.bytesRead === 0);
     // A response begun and not ended (an answer written now would land inside its body); the request
-    // being received (headers read, body not) already answered by the app.
+    // being received (headers read, body not) already answered by the app: no response is left on the
+    // socket (one waiting for its body would still be there).
     const res = s._httpMessage;
     const incoming = s.parser?.incoming;
-    const underWay = (res?.headersSent === true && res.writableEnded !== true) || (incoming?.complete === false && incoming[ANSWERED] === true);
+    const underWay = (res?.headersSent === true && res.writableEnded !== true) || (incoming?.complete === false && (res === null || res === undefined));
     if (gone || underWay || !socket.writable) {
       socket.destroy(err);
       return;

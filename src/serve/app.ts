@@ -26,7 +26,7 @@ import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, markCoverageExclusive, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
-import { clientErrorHandler, errorSchema, markAnswered, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError, whenWritten } from '../http/errors.js';
+import { clientErrorHandler, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError, whenWritten } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
@@ -113,7 +113,6 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const accessLog = opts.accessLog;
   const answered = (route: string, req: FastifyRequest, reply: FastifyReply): void => {
     const elapsed = reply.elapsedTime;
-    markAnswered(req.raw);
     stats.record(route, req.method, reply.statusCode, elapsed / 1000);
     if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
   };
