@@ -176,8 +176,14 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     const refused = await sp(ws, ['models', 'promote', other.json.data.model_id]);
     expect(refused.code).toBe(1);
     expect(refused.json.error!.code).toBe('SP_ERR_PROMOTE_REFUSED');
-    const forced = await sp(ws, ['models', 'promote', other.json.data.model_id, '--force']);
+    // The hint does not send the user to the test slice: promotion never reads it.
+    expect(refused.json.error!.hint).toMatch(/--force/);
+    expect(refused.json.error!.hint).not.toMatch(/test slice/);
+    // In a terminal: one line saying it was forced and why (the reason was printed a second time under it).
+    const forced = await cli(['models', 'promote', other.json.data.model_id, '--force', '-w', ws]);
     expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/^promoted to champion \(forced\): not better: /);
+    expect(forced.stdout.trim().split('\n')).toHaveLength(1);
     expect((await sp(ws, ['models', 'at', new Date(Date.now() - 86_400_000).toISOString()])).json.data.model_id).toBeNull(); // before any model
     const at = await sp(ws, ['models', 'at', new Date().toISOString()]);
     expect(at.json.data.model_id).toBe(other.json.data.model_id);
@@ -233,6 +239,8 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     const mae = await sp(w, ['models', 'promote', second.json.data.model_id, '--metric', 'mae']);
     expect(mae.code).toBe(1);
     expect(mae.json.error?.code).toBe('SP_ERR_PROMOTE_REFUSED');
-    expect(mae.json.error?.message).toMatch(/backtest \(.*\) has no metric mae; it has rmse_log \(its refit has seen those rows, so it is not re-scored there: compare by rmse_log\)$/);
+    expect(mae.json.error?.hint).toMatch(/--metric/); // not "re-evaluate on the same test slice": promotion never reads it
+    expect(mae.json.error?.hint).not.toMatch(/test slice/);
+    expect(mae.json.error?.message).toMatch(/backtest \(.*\) has no metric mae; it has rmse_log \(a candidate is not re-scored for another metric: it may have been fitted on those rows; compare by rmse_log\)$/);
   }, 240_000);
 });

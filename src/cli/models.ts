@@ -110,7 +110,9 @@ export async function modelsPromoteCommand(
     // No --alias: the model's family's champion (an unknown id is promote's SP_ERR_MODEL_NOT_FOUND).
     const alias = opts.alias ?? championAliasOf(reg.findModel(id)?.kind ?? 'gbdt');
     const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws), loads: assertModelLoads });
-    return { data: d, human: `${promotionLine(d)}\n  ${d.reason}` };
+    // The line of a forced or first-ever comparison already carries the reason: not said twice.
+    const line = promotionLine(d);
+    return { data: d, human: line.includes(d.reason.replace(/^forced: /, '')) ? line : `${line}\n  ${d.reason}` };
   } finally {
     reg.close();
   }

@@ -214,13 +214,13 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     const missing = (m: ModelVersion): string => {
       const has = Object.keys(m.test_slice?.selection?.metrics ?? {}).filter((k) => metricDirection(k) !== null);
       return has.length > 0
-        ? `${m.id}'s backtest (${describeSelection(m.test_slice?.selection)}) has no metric ${metric}; it has ${has.join(', ')}${m.id === cand.id ? ` (its refit has seen those rows, so it is not re-scored there: compare by ${has.join(' or ')})` : ''}`
+        ? `${m.id}'s backtest (${describeSelection(m.test_slice?.selection)}) has no metric ${metric}; it has ${has.join(', ')}${m.id === cand.id ? ` (a candidate is not re-scored for another metric: it may have been fitted on those rows; compare by ${has.join(' or ')})` : ''}`
         : `${m.id} has no backtest ${metric} (${describeSelection(m.test_slice?.selection)}; a random split has none)`;
     };
     if (cs != null && cv === null) {
       refusal = missing(cand);
     } else if (!same) {
-      refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and could not be re-scored; re-evaluate both to compare them`;
+      refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and the holder could not be re-scored on the candidate's rows; train both under the same protocol on a time split to compare them`;
     } else if (cv === null || hv === null) {
       refusal = missing(cv === null ? cand : holder);
     } else if (isBetter(direction, cv, hv)) {

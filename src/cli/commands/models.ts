@@ -186,7 +186,7 @@ export const modelsPromote = defineCommand({
     .object({
       alias: z.string().optional().describe('alias to move').register(cli, { arg: 'name', defaultText: 'champion; forecast_champion for a day-ahead (forecast) model' }),
       force: flag().describe('promote even if not better or not comparable (recorded as forced); never a model of the wrong kind'),
-      metric: z.string().optional().describe('backtest metric to compare (lower is better for mae/rmse, higher for r2/skill): volume models mae, rmse, r2 and their _log forms; day-ahead models mae_volume, mae_volume_log, rmse_volume, skill_volume, mae_adj_close, …').register(cli, { arg: 'name', defaultText: 'rmse_log; mae_volume for a day-ahead (forecast) model' }),
+      metric: z.string().optional().describe('backtest metric to compare (lower is better for mae/rmse, higher for r2/skill), one both backtests record: a volume model\'s records rmse_log; a day-ahead model\'s mae_volume, mae_volume_log, rmse_volume, skill_volume, mae_adj_close, …').register(cli, { arg: 'name', defaultText: 'rmse_log; mae_volume for a day-ahead (forecast) model' }),
       note: z.string().optional().describe('note kept in the alias history').register(cli, { arg: 'text' }),
     })
     .strict(),
