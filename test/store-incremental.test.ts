@@ -157,6 +157,10 @@ describe('incremental ingest and features', () => {
     const again = ok(['ingest', '--workspace', ws]);
     expect(again.mode).toBe('unchanged');
     expect(again.snapshot_id).toBe(first.snapshot_id);
+    // In a terminal it says so, and the table's rows, not "rows read 0 = kept 0".
+    const human = runCli(['ingest', '--workspace', ws]);
+    expect(human.stdout).toContain(`nothing read: no file changed since snapshot ${first.snapshot_id}, which holds 80 rows`);
+    expect(human.stdout).not.toContain('rows read 0');
     // A changed name is a change of every row of that symbol: a full rebuild, with the new name.
     await writeFile(join(src, 'symbols_valid_meta.csv'), meta.replace('Beta Inc', 'Beta Corp'));
     ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);

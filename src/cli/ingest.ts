@@ -35,7 +35,10 @@ function reportHuman(r: IngestReport): string {
   return [
     `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,
     `  files ${r.files}, symbols ${r.symbols} (${r.symbols_without_metadata} without metadata), dates ${r.date_min} .. ${r.date_max}`,
-    `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
+    // Nothing read is not "0 rows": the table is as it was (its rows said, not a row count of zero).
+    r.mode === 'unchanged'
+      ? `  nothing read: no file changed since snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows`
+      : `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
     ...(r.files_skipped ?? []).map((s) => `  skipped: ${s.path}: ${s.reason}`),
     ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}${m.value === undefined ? '' : ` (got ${JSON.stringify(m.value)})`}`),
     ...(r.malformed_total > 10 ? [`  … ${r.malformed_total - 10} more malformed lines (see --json)`] : []),
