@@ -109,6 +109,10 @@ describe('runs', () => {
       expect(r.statusCode, url).toBe(404);
       expect(json<{ error: { code: string } }>(r.body).error.code, url).toBe('SP_ERR_RUN_NOT_FOUND');
     }
+    // A task without a log says why, and where its state is; an unknown run's hint is about runs, not logs.
+    const never = json<{ error: { message: string; hint: string } }>((await app.inject(`/runs/${ids[0]}/logs/fetch`)).body).error;
+    expect(never).toEqual(expect.objectContaining({ message: `task 'fetch' of run '${ids[0]}' has no log: it never started (status queued)`, hint: `Its state, rows and summary: GET /runs/${ids[0]}.` }));
+    expect(json<{ error: { hint: string } }>((await app.inject('/runs/nope')).body).error.hint).not.toMatch(/log/);
     const post = await app.inject({ method: 'POST', url: `/runs/${ids[0]}` });
     expect(post.statusCode).toBe(405);
     expect(post.headers.allow).toBe('GET');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noLogReason } from './runs.js';
+import { noLogReason } from '../pipeline/live-view.js';
 
 describe('runs logs: why a task has no log', () => {
   it('tells a task that never started from one that ran in the runner and skipped, or succeeded quickly', () => {

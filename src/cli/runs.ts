@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
 import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
-import { taskLine } from '../pipeline/live-view.js';
+import { noLogReason, taskLine } from '../pipeline/live-view.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
 import { countRuns, getRunDetails, listRunSummaries, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -93,18 +93,11 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
   return { data: run, human: lines.join('\n') };
 }
 
-/** Why a task has no log file, from its state and attempts. */
-export function noLogReason(t: { status: string; attempts: number }): string {
-  if (t.status === 'queued' || (t.status === 'skipped' && t.attempts === 0)) return 'it never started';
-  if (t.status === 'skipped') return 'it ran in the runner and decided to skip, logging nothing';
-  return 'it logged nothing: a quick in-process or cached task that succeeded';
-}
-
 export async function runsLogsCommand(ctx: CommandContext, id: string, task: string): Promise<CommandResult<{ run_id: string; task: string; path: string; log: string }>> {
   const run = withRegistry(ctx, true, (reg) => mustGet(reg, id));
   const t = run.tasks.find((x) => x.task === task);
   if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${task}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
-  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log (${noLogReason(t)}: ${t.status})`);
+  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log: ${noLogReason(t)} (status ${t.status})`, { hint: `Its state, rows and summary: \`stockpipe runs show ${id}\`.` });
   let log: string;
   try {
     log = await readFile(t.log_path, 'utf8');

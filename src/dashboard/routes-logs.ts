@@ -10,6 +10,7 @@ import { StockpipeError } from '../core/errors.js';
 import { statOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { getPipelineRun } from '../registry/pipeline.js';
+import { noLogReason } from '../pipeline/live-view.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { NO_QUERY } from '../http/validation.js';
 
@@ -35,7 +36,7 @@ export async function taskLogFile(ws: Workspace, registry: RegistryReader, id: s
   if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
   const t = run.tasks.find((x) => x.task === task);
   if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
-  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log (status ${t.status})`);
+  if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log: ${noLogReason(t)} (status ${t.status})`, { hint: `Its state, rows and summary: GET /runs/${id}.` });
   const file = ws.path(t.log_path);
   if (!(await statOrNull(file))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
   return file;
