@@ -147,12 +147,16 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
   it.sequential('a second model on the same data is compared on mae_volume over the validation window, never the test slice (the early-stopped boosters\' score, refit or not); a plain features table is refused', async () => {
     const ws = await copyOfTrained();
     const plain = await tempWorkspace();
-    // A plain (not --extended) features table, built meanwhile in another workspace.
+    // A plain (not --extended) features table, built meanwhile in another workspace over an extended one
+    // (as the train pipeline does after the daily one): the build says it drops the lagged columns.
     const plainBuilt = (async () => {
-      for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features']]) {
+      let stderr = '';
+      for (const step of [['fetch', '--symbols', '5', '--years', '1'], ['ingest'], ['features', '--extended'], ['features']]) {
         const s = await sp(plain, step);
         expect(s.code, s.stderr).toBe(0);
+        stderr = s.stderr;
       }
+      expect(stderr).toMatch(/has the lagged day-ahead columns .*this build drops them.*features\.extended/);
     })();
     // The first model's settings under the holdout protocol: the same early-stopped boosters, not refitted.
     const r = await sp(ws, ['train', '--task', 'forecast', '--trees', '40', '--protocol', 'holdout', '--promote-if-better']);
@@ -178,6 +182,7 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     const t = await sp(plain, ['train', '--task', 'forecast']);
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(t.json.error!.hint).toMatch(/features --extended.*features\.extended/);
   });
 
   it.sequential('--test-days N tests on the last N trading days; a retrain by the same procedure on newer data takes the alias without re-scoring the holder', async () => {

@@ -213,6 +213,10 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         return { ...prev, cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
       }
     }
+    // A rebuild without the lagged columns the current table has: said, as the day-ahead model needs them.
+    if (built?.extended === true && !settings.extended) {
+      log.warn({ snapshot: cur?.id }, 'the features table has the lagged day-ahead columns (features --extended, the daily pipeline); this build drops them, and train --task forecast will refuse it: set features.extended to true in the config to keep them (train and daily on one workspace)');
+    }
     // Incremental only over prices snapshots that changed rows per symbol (an overwrite rebuilds all).
     const between = cur && sameSettings && !opts.force ? listSnapshots(reg, 'prices').filter((s) => s.id > built!.prices_snapshot && s.id <= prices.snapshot.id) : [];
     const incremental = cur !== null && sameSettings && !opts.force && between.length > 0 && between.every((s) => s.operation !== 'overwrite');

@@ -119,7 +119,7 @@ export async function checkExtended(conn: DuckDBConnection, input: string, path 
   }
   const names = new Set(cols.map((c) => String(c.column_name)));
   const missing = ['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', ...EXTENDED_COLUMNS].filter((c) => !names.has(c));
-  if (missing.length > 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} lacks the day-ahead column(s) ${missing.join(', ')}`, { hint: 'Rebuild it with `stockpipe features --extended`.' });
+  if (missing.length > 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} lacks the day-ahead column(s) ${missing.join(', ')}`, { hint: 'Rebuild it with `stockpipe features --extended`. Where the train and daily pipelines share a workspace, set features.extended to true in the config: the train pipeline otherwise rebuilds the table without these columns.' });
 }
 
 /** Day t's own bar, read for the inputs that use it (close_loc, oc_ret). */
