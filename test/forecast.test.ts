@@ -132,7 +132,11 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     expect(human.stdout.split('\n')[0]).toContain('SKILL_VOLUME');
     expect(human.stdout.split('\n').find((l) => l.startsWith(train.model_id))).toContain(String(Number(skill.toPrecision(5))));
     const show = await runCliAsync(['models', 'show', train.model_id, '-w', ws]);
-    expect(show.stdout).toContain('| forecast (this model) |');
+    // Aligned columns headed by the metrics' --json names, as the volume models' (card.md keeps a markdown table).
+    const lines = show.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('model '))).toMatch(/^model +mae_adj_close .* skill_volume +mae_volume_log +skill_volume_log$/);
+    expect(lines.find((l) => l.startsWith('forecast (this model) '))).toContain(String(Number(skill.toPrecision(5))));
+    expect(show.stdout).not.toContain('|');
   });
 
   it.sequential('evaluate re-scores the forecast model on its test slice: the same numbers as training, next to persistence', async () => {

@@ -2,7 +2,7 @@
  * `stockpipe evaluate [id|alias]`: ml/evaluate (the model on its own test slice next to the
  * baselines, the run recorded) → the result for people (metrics table, per-slice lines) and --json. */
 import { evaluateModel, isForecastEvaluation, type EvaluateData, type EvaluateForecastData } from '../ml/evaluate.js';
-import { forecastMetricsTable } from '../ml/forecast-card.js';
+import { forecastColumns } from './models.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { metricsTable } from './train.js';
 
@@ -21,7 +21,7 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
   if (isForecastEvaluation(data)) {
     const human = [
       `${data.model_id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,
-      forecastMetricsTable(data.metrics),
+      forecastColumns(data.metrics),
       snapshotLine(data),
     ].filter((l) => l !== '').join('\n');
     return { data, human };

@@ -4,7 +4,7 @@
 import { assertModelLoads } from '../ml/artifacts.js';
 import { defaultPromoteMetric, promote } from '../registry/promote.js';
 import { championAliasOf } from '../registry/alias-kinds.js';
-import { forecastMetricsTable } from '../ml/forecast-card.js';
+import { FORECAST_METRIC_KEYS, forecastMetricRows } from '../ml/forecast-card.js';
 import { openRegistry, parseTime, type AliasMove, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
 import { tagsOf, type Tags } from '../registry/tags.js';
@@ -44,6 +44,11 @@ function fmt(x: number | null | undefined): string {
   if (!Number.isFinite(x)) return String(x);
   if (Math.abs(x) >= 1e15) return x.toExponential(4);
   return Math.abs(x) >= 1000 ? Math.round(x).toString() : Number(x.toPrecision(5)).toString();
+}
+
+/** A day-ahead model's metrics next to its baselines, in aligned columns headed by the metrics' --json names (card.md has them as a markdown table). */
+export function forecastColumns(metrics: Record<string, Record<string, number>>): string {
+  return table(['model', ...FORECAST_METRIC_KEYS], forecastMetricRows(metrics), new Set(FORECAST_METRIC_KEYS.map((_, i) => i + 1)));
 }
 
 /** Left-aligned text columns, right-aligned numeric ones, two spaces apart. */
@@ -88,7 +93,7 @@ export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string):
     `  test slice ${s === null ? 'not recorded' : `${s.date_min} .. ${s.date_max}, ${s.rows} rows, data ${s.data_hash}`}`,
     '',
     m.kind === 'forecast'
-      ? forecastMetricsTable(m.metrics as Record<string, Record<string, number>>)
+      ? forecastColumns(m.metrics as Record<string, Record<string, number>>)
       : table(['MODEL', ...SHOWN.map((k) => k.toUpperCase())], kinds.map((k) => [k === m.kind ? `${k} (this)` : k, ...SHOWN.map((x) => fmt(m.metrics[k]?.[x]))]), new Set([1, 2, 3, 4, 5, 6])),
   ];
   return { data: { ...m, lineage }, human: lines.join('\n') };

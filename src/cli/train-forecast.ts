@@ -2,7 +2,7 @@
  * `stockpipe train --task forecast`: options → ml/train-forecast-run (the day-ahead model, its
  * folder, registration, promotion on `forecast_champion`) → the result for people (skill, the
  * metrics table, the promotion line) and --json. */
-import { forecastMetricsTable } from '../ml/forecast-card.js';
+import { forecastColumns } from './models.js';
 import type { ForecastTrainParams } from '../ml/forecast-train.js';
 import { trainForecast, type TrainForecastData } from '../ml/train-forecast-run.js';
 import type { CommandContext, CommandResult } from './context.js';
@@ -19,7 +19,7 @@ export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrain
     `  protocol ${data.protocol.label}`,
     `  skill vs persistence (1 - MAE/MAE_persistence): Adj Close ${data.skill.adj_close.toFixed(4)}, return ${data.skill.return.toFixed(4)}, Volume ${data.skill.volume.toFixed(4)}, log1p Volume ${data.skill.volume_log.toFixed(4)}`,
     data.study === null ? '' : `  volume booster: study ${data.study.study_id} trial ${data.study.trial} (validation ${data.study.metric} ${data.study.score.toFixed(4)}${data.study.same_data ? '' : '; the data changed since the study'})`,
-    forecastMetricsTable(data.metrics),
+    forecastColumns(data.metrics),
     `  ${promotionLine(data.promotion)}`,
   ].filter(Boolean).join('\n');
   return { data, human };

@@ -19,12 +19,20 @@ const COLUMNS: [string, string][] = [
 
 const fmt = (x: number | undefined): string => (x === undefined ? '-' : !Number.isFinite(x) ? String(x) : Math.abs(x) >= 1e4 ? x.toExponential(4) : x.toPrecision(5));
 
-/** A markdown table, one row per model (the forecast marked). */
+/** The table's cells: one row per model (the forecast marked), the model's name first, then each metric. */
+export function forecastMetricRows(metrics: Record<string, Record<string, number>>): string[][] {
+  return Object.entries(metrics).map(([k, m]) => [k === 'forecast' ? 'forecast (this model)' : k, ...COLUMNS.map(([key]) => fmt(m[key]))]);
+}
+
+/** The metric keys of the table's columns (the `--json` names), in order. */
+export const FORECAST_METRIC_KEYS: readonly string[] = COLUMNS.map(([key]) => key);
+
+/** A markdown table (card.md), one row per model (the forecast marked). */
 export function forecastMetricsTable(metrics: Record<string, Record<string, number>>): string {
   return [
     `| model | ${COLUMNS.map((c) => c[1]).join(' | ')} |`,
     `|---|${COLUMNS.map(() => '---').join('|')}|`,
-    ...Object.entries(metrics).map(([k, m]) => `| ${k === 'forecast' ? 'forecast (this model)' : k} | ${COLUMNS.map(([key]) => fmt(m[key])).join(' | ')} |`),
+    ...forecastMetricRows(metrics).map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
 }
 
