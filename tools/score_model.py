@@ -29,7 +29,7 @@ def load(path):
         fail("format_version %r is not supported (this scorer knows %d)" % (m.get("format_version"), VERSION))
     if m.get("aggregation") not in ("sum", "mean"):
         fail("unknown aggregation %r" % m.get("aggregation"))
-    if m.get("target_transform") not in ("identity", "log1p"):
+    if m.get("target_transform") not in ("identity", "log1p", "log"):
         fail("unknown target_transform %r" % m.get("target_transform"))
     if m.get("nan_rule") != "right":
         fail("unknown nan_rule %r" % m.get("nan_rule"))
@@ -66,6 +66,12 @@ def score(m, x):
         except OverflowError:
             v = math.inf
         return v if v > 0.0 else 0.0
+    if m["target_transform"] == "log":
+        # The log link of poisson and tweedie: exp(raw), unclipped (as Math.exp: overflow is inf).
+        try:
+            return math.exp(raw)
+        except OverflowError:
+            return math.inf
     return raw
 
 

@@ -57,6 +57,23 @@ describe.skipIf(!hasPython)('tools/score_model.py', () => {
     compare(model, 'gbdt-offset');
   });
 
+  it('equals predictBatch to 1e-12 relative (gbdt, poisson: log link)', async () => {
+    const d = synthetic(5_000, 44);
+    const y = Float64Array.from(d.y, (v) => Math.round(Math.exp(v + 3)));
+    const { model } = await trainGbdt({ ...d, y }, null, { objective: 'poisson', num_trees: 25, max_depth: 4, num_leaves: 16 });
+    expect(model.targetTransform).toBe('log');
+    compare(model, 'gbdt-poisson');
+  });
+
+  it('equals predictBatch to 1e-12 relative (gbdt, tweedie: log link, boosted from a log1p offset of feature 0)', async () => {
+    const d = synthetic(5_000, 45);
+    const y = Float64Array.from(d.y, (v, i) => (1 + d.columns[0]![i]!) * Math.exp(v));
+    const { model } = await trainGbdt({ ...d, y }, null, { objective: 'tweedie', tweedie_variance_power: 1.3, num_trees: 25, max_depth: 4, num_leaves: 16 });
+    expect(model.targetTransform).toBe('log');
+    model.offset = { feature: 0, transform: 'log1p' };
+    compare(model, 'gbdt-tweedie');
+  });
+
   it('equals predictBatch to 1e-12 relative (random forest)', async () => {
     const { model } = await trainForest(synthetic(5_000, 42), { num_trees: 15 });
     compare(model, 'rf');
