@@ -118,6 +118,28 @@ describe('usage errors', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ ok: false, error: { code } });
   });
 
+  // Commander's own message here is its placeholder "(outputHelp)".
+  it.each([
+    [[], 'stockpipe needs a command', ['fetch', 'train', 'models', 'runs', 'lineage']],
+    [['models'], 'stockpipe models needs a subcommand', ['list', 'show', 'promote', 'compare', 'at', 'history', 'tag']],
+    [['lineage'], 'stockpipe lineage needs a subcommand', ['model', 'run', 'snapshot']],
+  ])('%j without its command: SP_ERR_USAGE naming the commands, exit 2, the help on stderr', async (args, what, names) => {
+    const j = await cli([...args, '--json']);
+    expect(j.code).toBe(2);
+    expect(j.out.trim().split('\n')).toHaveLength(1);
+    const { error } = JSON.parse(j.out) as { error: { code: string; message: string; hint: string } };
+    expect(error.code).toBe('SP_ERR_USAGE');
+    expect(error.message).not.toContain('outputHelp');
+    expect(error.message.startsWith(`${what}: `)).toBe(true);
+    for (const n of names) expect(error.message.slice(what.length + 2).split(', ')).toContain(n);
+    expect(error.hint).toContain(`${['stockpipe', ...args].join(' ')} --help`);
+    const h = await cli(args);
+    expect(h.code).toBe(2);
+    expect(h.out).toBe('');
+    expect(h.err).toContain('Commands:');
+    expect(h.err).toContain(`SP_ERR_USAGE: ${what}: `);
+  });
+
   it('in human mode the code and hint go to stderr', async () => {
     const r = await cli(['validate', '--table', 'bars']);
     expect(r.code).toBe(2);

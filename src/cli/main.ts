@@ -135,7 +135,19 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
       await execute(s, spec, globals, prepared, globalFlags(globals), runParams(spec, cmd.opts(), cmd.processedArgs as unknown[]));
     });
   }
+  for (const cmd of [program, ...groups.values()]) sayWhatIsMissing(cmd);
   return program;
+}
+
+/** `stockpipe` or a group (`stockpipe models`) without a command: commander prints the help and
+ * exits with the placeholder message "(outputHelp)"; this names what is missing instead. */
+function sayWhatIsMissing(cmd: Command): void {
+  cmd.exitOverride((err) => {
+    if (err.code !== 'commander.help' || err.exitCode === 0) throw err;
+    const path = cmd.parent ? `stockpipe ${cmd.name()}` : 'stockpipe';
+    const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+    throw new StockpipeError('SP_ERR_USAGE', `${path} needs a ${cmd.parent ? 'subcommand' : 'command'}: ${names.join(', ')}`, { hint: `Run \`${path} --help\` to see what each one does.` });
+  });
 }
 
 /** The config flags the global options set (--workspace, --threads, --memory-limit). */
