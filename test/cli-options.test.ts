@@ -48,7 +48,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-const { COMMANDS } = await import('../src/cli/commands/index.js');
+const { COMMANDS, GROUPS } = await import('../src/cli/commands/index.js');
 const { fieldsOf, shownDefault } = await import('../src/cli/options.js');
 const { GlobalOptions } = await import('../src/cli/globals.js');
 
@@ -66,6 +66,25 @@ describe('--help of every command', () => {
     const defaults = fieldsOf(spec.options).map(shownDefault).filter((d) => d !== undefined);
     expect(opts.match(/default/g)?.length ?? 0).toBe(defaults.length);
     for (const d of defaults) expect(opts).toContain(`default: ${d}`);
+  });
+
+  it.each(Object.entries(GROUPS))('%s --help (a group): exit 0, its examples, each naming one of its subcommands', async (group, { examples }) => {
+    const r = await cli([group, '--help']);
+    expect(r.code).toBe(0);
+    expect(examples.length).toBeGreaterThan(0);
+    expect(r.out).toContain('Examples:');
+    const subcommands = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) => c.name.split(' ')[1]);
+    for (const e of examples) {
+      expect(r.out).toContain(`$ ${e}`);
+      const [prog, g, sub] = e.split(/\s+/);
+      expect([prog, g]).toEqual(['stockpipe', group]);
+      if (sub !== undefined && sub !== '#') expect(subcommands).toContain(sub);
+    }
+  });
+
+  it('backfill --help: its pipeline argument and its default', async () => {
+    const r = await cli(['backfill', '--help']);
+    expect(r.out.slice(r.out.indexOf('Arguments:'), r.out.indexOf('Options:')).replace(/\s+/g, ' ')).toMatch(/pipeline .*\(default: daily\)/);
   });
 
   it('stockpipe --help: the global options, each default once', async () => {

@@ -23,7 +23,7 @@ import { COMMANDS, GROUPS } from './commands/index.js';
 import type { CommandContext } from './context.js';
 import { GlobalOptions, outputMode, type Globals, type OutputMode } from './globals.js';
 import { commandLine, recordCommandRun } from './command-run.js';
-import { fieldsOf, flagsOf, helpOf, kebab, parseOptions, type CommandSpec, type Prepared } from './options.js';
+import { fieldInfo, fieldsOf, flagsOf, helpOf, kebab, parseOptions, type CommandSpec, type Prepared } from './options.js';
 
 /** package.json's version (src/cli/ and dist/cli/ both sit two folders below it). */
 export function readVersion(): string {
@@ -101,7 +101,7 @@ function addOptions(cmd: Command, schema: z.ZodObject): void {
   }
 }
 
-function helpAfter(spec: CommandSpec<Globals>): string {
+function helpAfter(spec: Pick<CommandSpec<Globals>, 'notes' | 'examples'>): string {
   const notes = spec.notes === undefined ? '' : `\n${spec.notes}\n`;
   return `${notes}\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}`;
 }
@@ -120,13 +120,21 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
     const leaf = words.pop()!;
     let parent = program;
     for (const w of words) {
-      const group = groups.get(w) ?? program.command(w).description(GROUPS[w] ?? '');
-      groups.set(w, group);
+      let group = groups.get(w);
+      if (group === undefined) {
+        group = program.command(w).description(GROUPS[w]?.summary ?? '');
+        group.addHelpText('after', helpAfter({ examples: GROUPS[w]?.examples ?? [] }));
+        groups.set(w, group);
+      }
       parent = group;
     }
     const cmd = parent.command(leaf, { isDefault: spec.isDefault === true }).description(spec.summary);
     // An array argument (the last one) takes the rest of the command line: `models tag <id> [tags...]`.
-    for (const [k, a] of Object.entries(spec.args?.shape ?? {})) cmd.argument(a instanceof z.ZodArray ? `[${k}...]` : (a as z.ZodType).safeParse(undefined).success ? `[${k}]` : `<${k}>`);
+    // A described argument gets a line under "Arguments:", with its default.
+    for (const [k, a] of Object.entries(spec.args?.shape ?? {})) {
+      const f = fieldInfo(k, a as z.ZodType);
+      cmd.argument(a instanceof z.ZodArray ? `[${k}...]` : (a as z.ZodType).safeParse(undefined).success ? `[${k}]` : `<${k}>`, f.description === '' ? undefined : helpOf(f));
+    }
     addOptions(cmd, spec.options);
     cmd.addHelpText('after', helpAfter(spec));
     cmd.action(async () => {

@@ -45,9 +45,18 @@ export const COMMANDS: readonly CommandSpec<Globals>[] = [
   lineageSnapshot,
 ];
 
-/** A group's summary (`stockpipe models --help`). */
-export const GROUPS: Readonly<Record<string, string>> = {
-  models: 'model versions, aliases (champion, …) and promotion, from <workspace>/stockpipe.db',
-  runs: "run history: pipeline runs (and with --kind, the runs every writing command records): list, show one run, a task's log",
-  lineage: 'model → training run → data snapshots → source manifest, and back from a snapshot or a run to what used it',
+/** A group's summary and examples (`stockpipe models --help`). */
+export const GROUPS: Readonly<Record<string, { summary: string; examples: readonly string[] }>> = {
+  models: {
+    summary: 'model versions, aliases (champion, …) and promotion, from <workspace>/stockpipe.db',
+    examples: ['stockpipe models list', 'stockpipe models show champion --json', 'stockpipe models promote <model-id>', 'stockpipe models history --alias champion'],
+  },
+  runs: {
+    summary: "run history: pipeline runs (and with --kind, the runs every writing command records): list, show one run, a task's log",
+    examples: ['stockpipe runs   # = runs list', 'stockpipe runs list --status failed', 'stockpipe runs show <run-id> --json', 'stockpipe runs logs <run-id> ingest', 'stockpipe runs cancel <run-id>'],
+  },
+  lineage: {
+    summary: 'model → training run → data snapshots → source manifest, and back from a snapshot or a run to what used it',
+    examples: ['stockpipe lineage model champion', 'stockpipe lineage run <run-id> --json', 'stockpipe lineage snapshot 1'],
+  },
 };

@@ -63,7 +63,7 @@ export const run = defineCommand({
   name: 'run',
   summary:
     'run a pipeline (train: fetch → ingest → validate → features → train → evaluate → register; daily: … → forecast → monitor → retrain-if-needed) with retries, caching and run history',
-  args: z.object({ pipeline: z.string().default('train') }).strict(),
+  args: z.object({ pipeline: z.string().default('train').describe('the pipeline to run: train or daily') }).strict(),
   options: z
     .object({
       resume: z
@@ -129,7 +129,7 @@ export const run = defineCommand({
 export const backfill = defineCommand({
   name: 'backfill',
   summary: 'run a pipeline once per NYSE trading day from --from to --to, each with that logical date (cached per day, resumable; days that finished before are skipped)',
-  args: z.object({ pipeline: z.string().default('daily') }).strict(),
+  args: z.object({ pipeline: z.string().default('daily').describe('the pipeline to run each day: daily or train') }).strict(),
   options: z
     .object({
       from: z.string().describe('the first day of the range').register(cli, { arg: 'YYYY-MM-DD' }),
