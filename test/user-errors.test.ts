@@ -72,17 +72,21 @@ describe('numbers at and beyond their domain', () => {
     [['features', '--window', '1e9'], {}, 'SP_ERR_FEATURES_WINDOW'],
     [['features', '--window', 'abc'], {}, 'SP_ERR_FEATURES_WINDOW'],
     [['features'], { STOCKPIPE_WINDOW: '1001' }, 'SP_ERR_FEATURES_WINDOW'],
-    [['features', '--threads', '-1'], {}, 'SP_ERR_CONFIG_INVALID'],
-    [['features', '--threads', '1.5'], {}, 'SP_ERR_CONFIG_INVALID'],
-    [['ingest', '--threads', '100000'], {}, 'SP_ERR_CONFIG_INVALID'],
-    [['features', '--memory-limit', 'banana'], {}, 'SP_ERR_CONFIG_INVALID'],
-    [['validate', '--memory-limit', '-1GB'], {}, 'SP_ERR_CONFIG_INVALID'],
+    // The global flags are usage errors, as every option's bad value is; their variables and the file are config errors.
+    [['features', '--threads', '-1'], {}, 'SP_ERR_USAGE'],
+    [['features', '--threads', '1.5'], {}, 'SP_ERR_USAGE'],
+    [['ingest', '--threads', '100000'], {}, 'SP_ERR_USAGE'],
+    [['features', '--threads', '1e3'], {}, 'SP_ERR_USAGE'],
+    [['features', '--memory-limit', 'banana'], {}, 'SP_ERR_USAGE'],
+    [['validate', '--memory-limit', '-1GB'], {}, 'SP_ERR_USAGE'],
     // Probed after issue 12: Number() took '' as 0 and '0x10' as 16; unbounded values misbehaved.
-    [['features', '--threads', ''], {}, 'SP_ERR_CONFIG_INVALID'],
-    [['features', '--threads', '0x10'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['features', '--threads', ''], {}, 'SP_ERR_USAGE'],
+    [['features', '--threads', '0x10'], {}, 'SP_ERR_USAGE'],
     [['features', '--window', '0x1e'], {}, 'SP_ERR_FEATURES_WINDOW'],
     [['features'], { STOCKPIPE_THREADS: ' ' }, 'SP_ERR_CONFIG_INVALID'],
-    [['features', '--memory-limit', '99999999999TB'], {}, 'SP_ERR_CONFIG_INVALID'],
+    [['features'], { STOCKPIPE_THREADS: '0x10' }, 'SP_ERR_CONFIG_INVALID'],
+    [['features'], { STOCKPIPE_MEMORY_LIMIT: 'banana' }, 'SP_ERR_CONFIG_INVALID'],
+    [['features', '--memory-limit', '99999999999TB'], {}, 'SP_ERR_USAGE'],
     [['serve', '--port', ''], {}, 'SP_ERR_USAGE'],
     [['serve', '--port', '0x1F90'], {}, 'SP_ERR_USAGE'],
     [['serve', '--port', 'abc'], {}, 'SP_ERR_USAGE'],
@@ -113,6 +117,18 @@ describe('numbers at and beyond their domain', () => {
     expect(r.error?.code, r.stderr).toBe(code);
     expect(r.status).toBe(2);
     expect(await readdir(ws)).toEqual([]);
+  });
+
+  // The message names where the value came from: the flag, or the variable.
+  it.concurrent.each([
+    [['features', '--threads', '0x10'], {}, 'SP_ERR_USAGE', '--threads'],
+    [['features', '--memory-limit', 'lots'], {}, 'SP_ERR_USAGE', '--memory-limit'],
+    [['features'], { STOCKPIPE_THREADS: 'x' }, 'SP_ERR_CONFIG_INVALID', 'STOCKPIPE_THREADS'],
+  ])('%j %j → %s naming %s', async (args, env, code, named) => {
+    const ws = await temp();
+    const r = await sp([...args, '-w', ws], { env });
+    expect(r.error?.code, r.stderr).toBe(code);
+    expect(r.error?.message).toContain(named);
   });
 
   // [what, --workspace relative to a temp folder holding a file 'f']: read commands took a file for an empty workspace, serve served it.

@@ -3,7 +3,8 @@
  * and the global flags a child stockpipe process (pipeline task, scheduled run) inherits. */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { cli, flag, type Invocation } from './options.js';
+import { MAX_THREADS, memorySize } from '../core/config.js';
+import { cli, flag, whole, type Invocation } from './options.js';
 
 export const GlobalOptions = z
   .object({
@@ -12,9 +13,14 @@ export const GlobalOptions = z
     json: flag().describe('print one JSON document on stdout ({ok, data} or {ok, error}); logs go to stderr'),
     quiet: flag().describe('print only errors').register(cli, { short: 'q' }),
     debug: flag().describe('debug logs and stack traces'),
-    // Checked by the config (SP_ERR_CONFIG_INVALID), as STOCKPIPE_THREADS and the file are.
-    threads: z.string().optional().describe('worker threads').register(cli, { arg: 'n', config: 'threads', defaultText: 'all cores' }),
-    memoryLimit: z.string().optional().describe("DuckDB's memory limit, e.g. 2GB").register(cli, { arg: 'size', config: 'memory_limit' }),
+    // A bad flag is SP_ERR_USAGE naming it, as every option's is; STOCKPIPE_THREADS, STOCKPIPE_MEMORY_LIMIT
+    // and the file are checked by the config (SP_ERR_CONFIG_INVALID naming the variable or the file).
+    threads: whole()
+      .refine((n) => n >= 0 && n <= MAX_THREADS, `must be a whole number from 0 to ${MAX_THREADS}`)
+      .optional()
+      .describe(`worker threads, 0 to ${MAX_THREADS}; 0 = one thread, without a parse worker`)
+      .register(cli, { arg: 'n', config: 'threads', defaultText: 'all cores' }),
+    memoryLimit: memorySize().optional().describe("DuckDB's memory limit, e.g. 2GB").register(cli, { arg: 'size', config: 'memory_limit' }),
   })
   .strict();
 export type Globals = z.output<typeof GlobalOptions>;
@@ -37,7 +43,7 @@ export function outputMode(argv: readonly string[]): OutputMode {
 export function childGlobalArgs(g: Globals, opts: { debug: boolean }): string[] {
   return [
     ...(g.config ? ['--config', resolve(g.config)] : []),
-    ...(g.threads ? ['--threads', g.threads] : []),
+    ...(g.threads !== undefined ? ['--threads', String(g.threads)] : []),
     ...(g.memoryLimit ? ['--memory-limit', g.memoryLimit] : []),
     ...(opts.debug && g.debug ? ['--debug'] : []),
   ];

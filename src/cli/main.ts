@@ -138,7 +138,7 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
     addOptions(cmd, spec.options);
     cmd.addHelpText('after', helpAfter(spec));
     cmd.action(async () => {
-      const globals = parseOptions(GlobalOptions, program.opts());
+      const globals = parseOptions(GlobalOptions, program.opts(), 'Run `stockpipe --help` to see the global options (--threads, --memory-limit, …) and their values.');
       const prepared = spec.prepare(cmd.opts(), cmd.processedArgs);
       await execute(s, spec, globals, prepared, globalFlags(globals), runParams(spec, cmd.opts(), cmd.processedArgs as unknown[]));
     });

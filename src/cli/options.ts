@@ -177,22 +177,22 @@ export function fieldsOf(schema: z.ZodObject): FieldInfo[] {
 }
 
 /** The first zod issue as a usage error naming the flag and the value given. */
-function usageError(issue: z.core.$ZodIssue, raw: Record<string, unknown>, name: (key: string) => string): StockpipeError {
+function usageError(issue: z.core.$ZodIssue, raw: Record<string, unknown>, name: (key: string) => string, hint?: string): StockpipeError {
   const key = issue.path[0];
-  if (typeof key !== 'string') return new StockpipeError('SP_ERR_USAGE', issue.message);
+  if (typeof key !== 'string') return new StockpipeError('SP_ERR_USAGE', issue.message, { hint });
   const got = raw[key];
   const shown = typeof got === 'string' ? ` (got '${clip(got)}')` : '';
   const what = issue.code === 'invalid_value' && 'values' in issue ? `must be one of: ${issue.values.join(', ')}` : issue.message.replace(/^expected/, 'expects');
-  return new StockpipeError('SP_ERR_USAGE', `${name(key)} ${what}${shown}`);
+  return new StockpipeError('SP_ERR_USAGE', `${name(key)} ${what}${shown}`, { hint });
 }
 
-/** commander's option values → the schema's output; an invalid one is SP_ERR_USAGE. */
-export function parseOptions<O extends z.ZodObject>(schema: O, raw: Record<string, unknown>): z.output<O> {
+/** commander's option values → the schema's output; an invalid one is SP_ERR_USAGE (with `hint`, else the code's). */
+export function parseOptions<O extends z.ZodObject>(schema: O, raw: Record<string, unknown>, hint?: string): z.output<O> {
   const presets = new Map(fieldsOf(schema).map((f) => [f.key, f.meta.preset]));
   const input: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (v !== undefined) input[k] = v === true ? (presets.get(k) ?? v) : v;
   const r = schema.safeParse(input);
-  if (!r.success) throw usageError(r.error.issues[0]!, input, (k) => `--${kebab(k)}`);
+  if (!r.success) throw usageError(r.error.issues[0]!, input, (k) => `--${kebab(k)}`, hint);
   return r.data;
 }
 

@@ -179,7 +179,7 @@ describe('which source a bad config value came from', () => {
     expect(unknown.message).toBe('config: Unrecognized key: "monitors" [from my.json]'); // the flags' values are not quoted
   });
   it('refuses a bad value in the file or a variable even when a flag overrides it; what depends on other keys is judged merged', () => {
-    expect(fail({ file: { threads: 'abc' }, flags: { threads: 2 } }).message).toBe('threads: Invalid input: expected number, received string (got "abc") [from my.json]');
+    expect(fail({ file: { threads: 'abc' }, flags: { threads: 2 } }).message).toBe('threads: expected a whole number from 0 to 256 (got "abc") [from my.json]');
     expect(fail({ env: { STOCKPIPE_THREADS: 'many' }, flags: { threads: 2 } }).message).toMatch(/^threads: .* \[from the variable STOCKPIPE_THREADS\]$/);
     expect(fail({ file: { features: { window: 1 } }, flags: { features: { window: 30 } } }).message).toBe('--window (features.window) must be a whole number from 2 to 1000 (got 1) [from my.json]');
     expect(fail({ file: { monitors: 1 }, flags: { threads: 2 } }).message).toBe('config: Unrecognized key: "monitors" [from my.json]');

@@ -17,7 +17,11 @@ const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)$/;
  * and fails (z.coerce.number took '' and null as 0, true as 1, [4] as 4 and '0x10' as 16).
  */
 const numeric = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === 'string' && DECIMAL_TEXT.test(v.trim()) ? Number(v) : v), schema);
-const intFrom = (min: number, max: number) => numeric(z.number().int().min(min).max(max));
+/** A whole number from min to max; every way to miss says so ("expected a whole number from 0 to 256"). */
+const intFrom = (min: number, max: number) => {
+  const m = `expected a whole number from ${min} to ${max}`;
+  return numeric(z.number(m).int(m).min(min, m).max(max, m));
+};
 /** The longest delay a Node timer takes (2^31−1 ms, ~24.8 days); a longer one fires at once. */
 const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
 const SIZE_UNITS: Record<string, number> = { kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
@@ -26,6 +30,15 @@ function sizeBytes(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(text);
   return m ? Number(m[1]) * (SIZE_UNITS[m[2]!.toLowerCase()] ?? NaN) : NaN;
 }
+
+/** The most worker threads the config (`threads`, STOCKPIPE_THREADS, `--threads`) takes; 0 = one thread, no parse worker. */
+export const MAX_THREADS = 256;
+
+/** A DuckDB memory limit such as `1GB` or `512 MiB`: the `memory_limit` key, and `--memory-limit` (cli/globals). */
+export const memorySize = () =>
+  z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB')
+    // DuckDB keeps the limit in 64 bits: a larger one failed as SP_ERR_INTERNAL ("Failed to set config").
+    .refine((v) => sizeBytes(v) < 2 ** 64, 'must be below 16 EiB');
 
 /** `stockpipe monitor` thresholds and windows (docs/data.md). */
 export const MonitorConfigSchema = z
@@ -64,10 +77,8 @@ export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
 export const ConfigSchema = z
   .object({
     workspace: z.string().min(1).default('./stockpipe-data'),
-    threads: intFrom(0, 256).default(availableParallelism()),
-    memory_limit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 1GB')
-      // DuckDB keeps the limit in 64 bits: a larger one failed as SP_ERR_INTERNAL ("Failed to set config").
-      .refine((v) => sizeBytes(v) < 2 ** 64, 'at most 16 EiB (e.g. 1GB)').default('1GB'),
+    threads: intFrom(0, MAX_THREADS).default(availableParallelism()),
+    memory_limit: memorySize().default('1GB'),
     fetch: z
       .object({
         source: z.string().min(1).default('synthetic'),

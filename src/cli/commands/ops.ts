@@ -193,8 +193,8 @@ export const worker = defineCommand({
   run: async (o, ctx, inv: Inv) => {
     inRange('--concurrency', o.concurrency, 1, 64);
     inRange('--lock-seconds', o.lockSeconds, 1, 3600);
-    const t = inv.globals.threads === undefined ? undefined : Number(inv.globals.threads);
-    return (await import('../worker.js')).workerCommand(ctx, { concurrency: o.concurrency, threads: t !== undefined && Number.isInteger(t) && t > 0 ? t : undefined, lockSeconds: o.lockSeconds });
+    const t = inv.globals.threads;
+    return (await import('../worker.js')).workerCommand(ctx, { concurrency: o.concurrency, threads: t !== undefined && t > 0 ? t : undefined, lockSeconds: o.lockSeconds });
   },
 });
 
