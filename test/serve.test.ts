@@ -149,6 +149,11 @@ describe('other routes', () => {
     const params = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).flatMap(([m, o]) => ((o as { parameters?: { name: string; schema?: unknown }[] }).parameters ?? []).map((x) => ({ at: `${m} ${path} ${x.name}`, schema: x.schema }))));
     expect(params.length).toBeGreaterThan(20);
     expect(params.filter((x) => typeof x.schema !== 'object' || x.schema === null).map((x) => x.at)).toEqual([]);
+    // Every operation documents a success and its errors (the error shape where the route names none of its own).
+    const responses = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([m, o]) => ({ at: `${m} ${path}`, codes: Object.keys((o as { responses?: object }).responses ?? {}) })));
+    expect(responses.filter((r) => !r.codes.some((c) => c.startsWith('2')) || !r.codes.some((c) => c.startsWith('4')) || !r.codes.some((c) => c.startsWith('5'))).map((r) => r.at)).toEqual([]);
+    const runs = (doc.paths['/runs']?.get as { responses: Record<string, { content: { 'application/json': { schema: { required: string[] } } } }> }).responses['4XX'];
+    expect(runs?.content['application/json'].schema.required).toEqual(['error']);
     const docs = await a.inject('/docs/');
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toMatch(/swagger/i);

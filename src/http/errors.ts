@@ -29,6 +29,25 @@ export const errorSchema = {
   required: ['error'],
 } as const;
 
+/**
+ * The OpenAPI document with every operation's errors: a 4XX and a 5XX answer in the error shape where
+ * the route's schema names none of its own (most routes declare their success only). Documentation
+ * only: the routes' serializers are not changed.
+ */
+export function documentErrors<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>> }).paths ?? {};
+  const answer = (what: string) => ({ description: `${what}: the error shape (code, message, hint; issues on a 400)`, content: { 'application/json': { schema: errorSchema } } });
+  for (const ops of Object.values(paths)) {
+    for (const op of Object.values(ops)) {
+      if (op === null || typeof op !== 'object') continue;
+      const responses = (op.responses ??= {});
+      if (!Object.keys(responses).some((k) => k.startsWith('4'))) responses['4XX'] = answer('A request error');
+      if (!Object.keys(responses).some((k) => k.startsWith('5'))) responses['5XX'] = answer('A server error');
+    }
+  }
+  return doc;
+}
+
 /** core/errors' clip, for the routes that import it from here. */
 export { clip, MAX_ECHO };
 

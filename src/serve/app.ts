@@ -26,7 +26,7 @@ import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, markCoverageExclusive, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
-import { clientErrorHandler, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError, whenWritten } from '../http/errors.js';
+import { clientErrorHandler, documentErrors, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError, whenWritten } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
@@ -160,7 +160,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       info: { title: 'stockpipe prediction API', version: opts.version, description: 'Predicts daily trading volume from the 30-day mean volume and the 30-day median adjusted close (docs/api.md).' },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token (STOCKPIPE_API_TOKEN); mutating routes only (docs/security.md).' } } },
     },
-    transformObject: (doc) => markCoverageExclusive('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject),
+    transformObject: (doc) => documentErrors(markCoverageExclusive('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject)),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
