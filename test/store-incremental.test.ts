@@ -161,6 +161,14 @@ describe('incremental ingest and features', () => {
     const human = runCli(['ingest', '--workspace', ws]);
     expect(human.stdout).toContain(`nothing read: no file changed since snapshot ${first.snapshot_id}, which holds 80 rows`);
     expect(human.stdout).not.toContain('rows read 0');
+    // A price file written again with the same rows: read again, and said so (not "nothing read").
+    await new Promise((res) => setTimeout(res, 20));
+    await writeFile(join(src, 'stocks', 'AA.csv'), await readFile(join(src, 'stocks', 'AA.csv'), 'utf8'));
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const reread = runCli(['ingest', '--workspace', ws]);
+    expect(reread.code, reread.stderr).toBe(0);
+    expect(reread.stdout).not.toContain('nothing read');
+    expect(reread.stdout).toContain(`re-read 40 rows of changed files: the same rows as snapshot ${first.snapshot_id}, which holds 80 rows (nothing written)`);
     // A changed name is a change of every row of that symbol: a full rebuild, with the new name.
     await writeFile(join(src, 'symbols_valid_meta.csv'), meta.replace('Beta Inc', 'Beta Corp'));
     ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);

@@ -36,8 +36,11 @@ function reportHuman(r: IngestReport): string {
     `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,
     `  files ${r.files}, symbols ${r.symbols} (${r.symbols_without_metadata} without metadata), dates ${r.date_min} .. ${r.date_max}`,
     // Nothing read is not "0 rows": the table is as it was (its rows said, not a row count of zero).
+    // Files that changed on disk (a new mtime) but hold the same rows were read again: said as such.
     r.mode === 'unchanged'
-      ? `  nothing read: no file changed since snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows`
+      ? r.rows_read === 0
+        ? `  nothing read: no file changed since snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows`
+        : `  re-read ${r.rows_read} rows of changed files: the same rows as snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows (nothing written)`
       : `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
     ...(r.files_skipped ?? []).map((s) => `  skipped: ${s.path}: ${s.reason}`),
     ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}${m.value === undefined ? '' : ` (got ${JSON.stringify(m.value)})`}`),
