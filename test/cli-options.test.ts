@@ -163,6 +163,15 @@ describe('usage errors', () => {
     expect(h.err).toContain(`SP_ERR_USAGE: ${what}: `);
   });
 
+  // `help X` with no command X: commander's path is the same as a missing command's; it names X.
+  it.each([[['help', 'nosuch']], [['models', 'help', 'nosuch']]])('%j: SP_ERR_USAGE unknown command, not "needs a command"', async (args) => {
+    const j = await cli([...args, '--json']);
+    expect(j.code).toBe(2);
+    const { error } = JSON.parse(j.out) as { error: { code: string; message: string } };
+    expect(error.code).toBe('SP_ERR_USAGE');
+    expect(error.message).toBe("unknown command 'nosuch'");
+  });
+
   it('in human mode the code and hint go to stderr', async () => {
     const r = await cli(['validate', '--table', 'bars']);
     expect(r.code).toBe(2);

@@ -154,6 +154,10 @@ function sayWhatIsMissing(cmd: Command): void {
     if (err.code !== 'commander.help' || err.exitCode === 0) throw err;
     const path = cmd.parent ? `stockpipe ${cmd.name()}` : 'stockpipe';
     const names = cmd.commands.map((c) => c.name()).filter((n) => n !== 'help');
+    // `stockpipe help nosuch` takes the same path (commander finds no command to show the help of).
+    if (cmd.args[0] === 'help' && cmd.args[1] !== undefined) {
+      throw new StockpipeError('SP_ERR_USAGE', `unknown command '${cmd.args[1]}'`, { hint: `Commands: ${names.join(', ')}. Run \`${path} --help\` to see what each one does.` });
+    }
     throw new StockpipeError('SP_ERR_USAGE', `${path} needs a ${cmd.parent ? 'subcommand' : 'command'}: ${names.join(', ')}`, { hint: `Run \`${path} --help\` to see what each one does.` });
   });
 }
