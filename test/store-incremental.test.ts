@@ -168,7 +168,7 @@ describe('incremental ingest and features', () => {
     const reread = runCli(['ingest', '--workspace', ws]);
     expect(reread.code, reread.stderr).toBe(0);
     expect(reread.stdout).not.toContain('nothing read');
-    expect(reread.stdout).toContain(`re-read 40 rows of changed files: the same rows as snapshot ${first.snapshot_id}, which holds 80 rows (nothing written)`);
+    expect(reread.stdout).toContain(`re-read 40 rows of changed files = kept 40 + dropped 0 (none): the same rows as snapshot ${first.snapshot_id}, which holds 80 rows (nothing written)`);
     // A changed name is a change of every row of that symbol: a full rebuild, with the new name.
     await writeFile(join(src, 'symbols_valid_meta.csv'), meta.replace('Beta Inc', 'Beta Corp'));
     ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);

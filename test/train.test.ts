@@ -184,6 +184,10 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/^promoted to champion \(forced\): not better: /);
     expect(forced.stdout.trim().split('\n')).toHaveLength(1);
+    // The holder promoted again: one line, "already holds it", said once.
+    const again = await cli(['models', 'promote', other.json.data.model_id, '-w', ws]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout.trim().split('\n')).toEqual([`champion unchanged: ${other.json.data.model_id} already holds it`]);
     expect((await sp(ws, ['models', 'at', new Date(Date.now() - 86_400_000).toISOString()])).json.data.model_id).toBeNull(); // before any model
     const at = await sp(ws, ['models', 'at', new Date().toISOString()]);
     expect(at.json.data.model_id).toBe(other.json.data.model_id);

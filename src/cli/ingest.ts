@@ -40,7 +40,7 @@ function reportHuman(r: IngestReport): string {
     r.mode === 'unchanged'
       ? r.rows_read === 0
         ? `  nothing read: no file changed since snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows`
-        : `  re-read ${r.rows_read} rows of changed files: the same rows as snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows (nothing written)`
+        : `  re-read ${r.rows_read} rows of changed files = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops}): the same rows as snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows (nothing written)`
       : `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
     ...(r.files_skipped ?? []).map((s) => `  skipped: ${s.path}: ${s.reason}`),
     ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}${m.value === undefined ? '' : ` (got ${JSON.stringify(m.value)})`}`),

@@ -115,9 +115,10 @@ export async function modelsPromoteCommand(
     // No --alias: the model's family's champion (an unknown id is promote's SP_ERR_MODEL_NOT_FOUND).
     const alias = opts.alias ?? championAliasOf(reg.findModel(id)?.kind ?? 'gbdt');
     const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws), loads: assertModelLoads });
-    // The line of a forced or first-ever comparison already carries the reason: not said twice.
+    // The line of a first model, of the holder itself, or of a forced or first-ever comparison already says the reason: not said twice.
     const line = promotionLine(d);
-    return { data: d, human: line.includes(d.reason.replace(/^forced: /, '')) ? line : `${line}\n  ${d.reason}` };
+    const said = d.outcome === 'first' || (d.outcome === 'kept' && d.from === d.candidate) || line.includes(d.reason.replace(/^forced: /, ''));
+    return { data: d, human: said ? line : `${line}\n  ${d.reason}` };
   } finally {
     reg.close();
   }
