@@ -65,7 +65,7 @@ export function createLiveView(stream: NodeJS.WriteStream, opts: { quiet: boolea
 
 /** Why a task has no log file, from its state and attempts. */
 export function noLogReason(t: { status: string; attempts: number }): string {
-  if (t.status === 'queued' || (t.status === 'skipped' && t.attempts === 0)) return 'it never started';
+  if (t.status === 'queued' || ((t.status === 'skipped' || t.status === 'cancelled') && t.attempts === 0)) return 'it never started';
   if (t.status === 'skipped') return 'it ran in the runner and decided to skip, logging nothing';
   return 'it logged nothing: a quick in-process or cached task that succeeded';
 }
