@@ -12,7 +12,7 @@ import { compareWithStudies, type ModelComparisonData, type ModelStudy } from '.
 import type { CommandContext, CommandResult } from './context.js';
 import { withRegistry } from './with-registry.js';
 import { workspaceRescorer } from '../ml/rescore.js';
-import { promotionLine } from './promotion-text.js';
+import { promotionText } from './promotion-text.js';
 
 /** One row of `models list --json` (docs/cli.md: id, kind, created_at, aliases, metrics). */
 export interface ModelListItem {
@@ -115,10 +115,7 @@ export async function modelsPromoteCommand(
     // No --alias: the model's family's champion (an unknown id is promote's SP_ERR_MODEL_NOT_FOUND).
     const alias = opts.alias ?? championAliasOf(reg.findModel(id)?.kind ?? 'gbdt');
     const d = await promote(reg, id, alias, { metric: opts.metric, force: opts.force === true, trigger: 'manual', actor, note: opts.note, refuseIfNotBetter: true, rescore: workspaceRescorer(ctx.ws), loads: assertModelLoads });
-    // The line of a first model, of the holder itself, or of a forced or first-ever comparison already says the reason: not said twice.
-    const line = promotionLine(d);
-    const said = d.outcome === 'first' || (d.outcome === 'kept' && d.from === d.candidate) || line.includes(d.reason.replace(/^forced: /, ''));
-    return { data: d, human: said ? line : `${line}\n  ${d.reason}` };
+    return { data: d, human: promotionText(d) };
   } finally {
     reg.close();
   }

@@ -24,3 +24,16 @@ export function promotionLine(d: PromoteDecision): string {
       return `promoted to ${d.alias}: beat ${d.from}'s ${values}`;
   }
 }
+
+/** Whether promotionLine already says the decision's reason: a first model, the holder itself, a forced move, a move with no comparison. */
+function lineSaysReason(d: PromoteDecision): boolean {
+  if (d.outcome === 'first') return true;
+  if (d.outcome === 'kept') return d.from === d.candidate;
+  return d.outcome === 'promoted' && (d.move?.reason === 'forced' || d.champion_value === null);
+}
+
+/** `models promote`'s text: the line, and under it the reason where the line does not say it already. */
+export function promotionText(d: PromoteDecision): string {
+  const line = promotionLine(d);
+  return lineSaysReason(d) ? line : `${line}\n  ${d.reason}`;
+}
