@@ -3,9 +3,12 @@
  * and a quarter of it, then on the real Kaggle sample (../shared/data/kaggle-sample, via
  * `fetch --source dir:`; skipped with the reason when absent); wall time, peak RSS, rows/s and
  * µs/row; next to the pandas reference (../shared/reference/pandas_etl.py, when Debian's
- * python3-pandas is present) and a plain DuckDB SQL version of the same job, on the same data in
- * the same run. A `per_row` table puts the µs/row of every data set side by side, so a gap between
- * synthetic and real data shows. */
+ * python3-pandas is present), the same job in Polars (bench/polars-etl.mjs, npm nodejs-polars, which
+ * the bench installs into bench/.cache/polars from the npm registry on first use: the product does not
+ * depend on it) and a plain DuckDB SQL version of the same job, on the same data in the same run.
+ * A `per_row` table puts the µs/row of every data set side by side, so a gap between synthetic and
+ * real data shows. Flags: --quarter-only, --no-real, --no-pandas, --no-polars, --no-sql, --runs=N. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -19,6 +22,22 @@ const CACHE = join(ROOT, 'bench', '.cache');
 const SHARED = [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].find((d) => existsSync(d)) ?? resolve(ROOT, '..', 'shared');
 const REFERENCE = join(SHARED, 'reference', 'pandas_etl.py');
 const REAL_SAMPLE = join(SHARED, 'data', 'kaggle-sample');
+/** The Polars version the reference numbers were taken with, and its Linux x64 binary (an optional dependency npm may skip). */
+const POLARS = ['nodejs-polars@0.25.2', 'nodejs-polars-linux-x64-gnu@0.25.2'];
+const POLARS_DIR = join(CACHE, 'polars');
+
+/** Installs nodejs-polars into bench/.cache/polars once; the reason it is unavailable otherwise. */
+function polarsReady(): string | null {
+  const mod = join(POLARS_DIR, 'node_modules', 'nodejs-polars-linux-x64-gnu');
+  if (existsSync(mod)) return null;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `skipped: the bench installs Polars for Linux x64 only (this is ${process.platform} ${process.arch})`;
+  mkdirSync(POLARS_DIR, { recursive: true });
+  writeFileSync(join(POLARS_DIR, 'package.json'), '{ "name": "stockpipe-bench-polars", "private": true }\n');
+  process.stderr.write(`[etl] installing ${POLARS.join(' ')} into ${POLARS_DIR}\n`);
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefix', POLARS_DIR, ...POLARS], { encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(mod)) return `skipped: npm install ${POLARS.join(' ')} failed: ${(r.stderr ?? '').trim().split('\n').pop()}`;
+  return null;
+}
 
 interface Scale {
   name: string;
@@ -75,6 +94,7 @@ export async function runEtlBench(argv: string[]): Promise<Record<string, unknow
   const runs = Number(argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? 2);
   const withPandas = !argv.includes('--no-pandas');
   const withSql = !argv.includes('--no-sql');
+  const polarsSkipped = argv.includes('--no-polars') ? 'skipped (--no-polars)' : polarsReady();
   const results: Record<string, unknown>[] = [];
   for (const scale of scales) {
     const ws = join(CACHE, `ws-${scale.name}`);
@@ -121,6 +141,16 @@ export async function runEtlBench(argv: string[]): Promise<Record<string, unknow
         row.pandas = `skipped: reference failed (${py.stderr.trim().split('\n').pop()}); install Debian's python3-pandas`;
       }
     } else row.pandas = withPandas ? `skipped: ${REFERENCE} not found` : 'skipped (--no-pandas)';
+    if (polarsSkipped === null) {
+      const out = join(CACHE, `polars-${scale.name}.parquet`);
+      const r = measure(process.execPath, [join(ROOT, 'bench', 'polars-etl.mjs'), POLARS_DIR, dataDir, out]);
+      if (r.status === 0) {
+        const p = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rows: number; seconds: number };
+        row.polars = { ...p, wall_s: r.seconds, peak_rss_mb: r.peak_rss_mb, us_per_row: usPerRow(r.seconds, p.rows) };
+        row.speedup_vs_polars = Math.round((r.seconds / (row.total_s as number)) * 10) / 10;
+        process.stderr.write(`[etl ${scale.name}] polars: ${r.seconds} s, ${r.peak_rss_mb} MB\n`);
+      } else row.polars = `failed (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}`;
+    } else row.polars = polarsSkipped;
     if (withSql) {
       const sqlOut = join(CACHE, `plain-sql-${scale.name}.parquet`);
       const s = await plainDuckDB(dataDir, sqlOut);
@@ -139,9 +169,10 @@ export async function runEtlBench(argv: string[]): Promise<Record<string, unknow
       stockpipe_us_per_row: r.total_us_per_row,
       ingest_us_per_row: r.ingest_us_per_row,
       pandas_us_per_row: typeof p === 'string' ? null : (p.us_per_row ?? null),
+      polars_us_per_row: typeof r.polars === 'object' && r.polars !== null ? ((r.polars as { us_per_row?: number }).us_per_row ?? null) : null,
     };
   });
-  for (const p of perRow) process.stderr.write(`[etl per-row] ${p.data}: stockpipe ${p.stockpipe_us_per_row} µs/row (ingest ${p.ingest_us_per_row}), pandas ${p.pandas_us_per_row ?? '—'} µs/row\n`);
+  for (const p of perRow) process.stderr.write(`[etl per-row] ${p.data}: stockpipe ${p.stockpipe_us_per_row} µs/row (ingest ${p.ingest_us_per_row}), pandas ${p.pandas_us_per_row ?? '—'} µs/row, polars ${p.polars_us_per_row ?? '—'} µs/row\n`);
   const out = { bench: 'etl', machine: machine(), runs, per_row: perRow, ...(realSkipped === undefined ? {} : { real_sample: realSkipped }), results };
   mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'out', 'etl.json'), `${JSON.stringify(out, null, 2)}\n`);

@@ -1,11 +1,12 @@
 /** @module db/parquet-stream
  * Streams typed-array columns from JS into DuckDB through a table function and writes them with
- * COPY … TO parquet (zstd), in order, without materialising the table: DuckDB pulls one chunk
+ * COPY … TO parquet (the store's format, db/parquet-format), in order, without materialising the table: DuckDB pulls one chunk
  * (≤ 2048 rows) per call and JS memcpy's each column into the chunk's vectors. */
 import type DuckDBBindings from '@duckdb/node-bindings';
 import type { DuckDBType } from '@duckdb/node-api';
 import type { DuckDBConnection } from './duckdb.js';
 import { duckdbApi, duckdbBindings, sqlString } from './duckdb.js';
+import { STORE_PARQUET } from './parquet-format.js';
 
 export const CHUNK_ROWS = 2048;
 
@@ -36,8 +37,6 @@ export interface CopyOptions {
   select?: (from: string) => string;
   /** Parquet key-value metadata. */
   kvMetadata?: Record<string, string>;
-  rowGroupSize?: number;
-  compressionLevel?: number;
 }
 
 let counter = 0;
@@ -91,9 +90,7 @@ export async function copyStreamToParquet(
   conn.registerTableFunction(tf);
   const from = `${name}()`;
   const select = opts.select ? opts.select(from) : `SELECT * FROM ${from}`;
-  const options = ['FORMAT parquet', 'COMPRESSION zstd'];
-  if (opts.compressionLevel !== undefined) options.push(`COMPRESSION_LEVEL ${opts.compressionLevel}`);
-  if (opts.rowGroupSize !== undefined) options.push(`ROW_GROUP_SIZE ${opts.rowGroupSize}`);
+  const options = [STORE_PARQUET];
   if (opts.kvMetadata) {
     const kv = Object.entries(opts.kvMetadata).map(([k, v]) => `${k}: ${sqlString(v)}`).join(', ');
     options.push(`KV_METADATA {${kv}}`);

@@ -12,6 +12,7 @@ import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
+import { STORE_PARQUET } from '../db/parquet-format.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { currentSnapshot, ingestState, type IngestFileState, type NewDataFile, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -483,7 +484,7 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_from AS SELECT * FROM (VALUES ${[...changes].filter(([, ch]) => ch.from !== null).map(([s, ch]) => `(${sqlString(s)}, ${sqlString(ch.from!)})`).join(', ') || "(NULL::VARCHAR, NULL::VARCHAR)"}) t("Symbol", from_date)`);
     const keepLineage = oldRows === null ? `n.${sqlIdent(LINEAGE_COLUMN)}` : `coalesce(CASE WHEN ${same} THEN o.${sqlIdent(LINEAGE_COLUMN)} END, n.${sqlIdent(LINEAGE_COLUMN)})`;
     await conn.run(`COPY (SELECT n.* REPLACE (${keepLineage} AS ${sqlIdent(LINEAGE_COLUMN)}) FROM ${fresh} n JOIN sp_from f ON n."Symbol" = f."Symbol" AND n."Date" >= f.from_date
-      ${oldRows === null ? '' : `LEFT JOIN ${oldRows} o ON n."Symbol" = o."Symbol" AND n."Date" = o."Date"`} ORDER BY n."Symbol", n."Date") TO ${sqlString(delta)} (FORMAT parquet, COMPRESSION zstd)`);
+      ${oldRows === null ? '' : `LEFT JOIN ${oldRows} o ON n."Symbol" = o."Symbol" AND n."Date" = o."Date"`} ORDER BY n."Symbol", n."Date") TO ${sqlString(delta)} (${STORE_PARQUET})`);
     const lastDates = new Map(touched.map((t) => [t.symbol, t.batch === null ? null : civilFromDays(t.batch.day[t.batch.rows - 1]!)]));
     if (changes.size === 0) {
       r.mode = 'unchanged';

@@ -19,6 +19,7 @@ import { StockpipeError } from '../core/errors.js';
 import { collectGarbage } from '../core/gc.js';
 import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
+import { STORE_PARQUET } from '../db/parquet-format.js';
 import { readNumericColumns, type NumericColumn } from '../db/read-columns.js';
 import { arrayHasher, type DataLineage, hashArrays } from './dataset.js';
 import { EXTENDED_COLUMNS, logRatio, NextTradingDay, SHORT_LOOKBACK } from '../features/lagged.js';
@@ -261,7 +262,7 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `forecast-rows-${process.pid}-${randomUUID()}.parquet`);
   try {
-    await conn.run(`COPY (SELECT ${SORTED_LIST} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    await conn.run(`COPY (SELECT ${SORTED_LIST} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (${STORE_PARQUET})`);
     const sorted = ` FROM read_parquet(${sqlString(tmp)})`;
     let at = 0;
     await readNumericColumns(conn, `SELECT ${BASE_LIST}${sorted}`, (c, n) => {

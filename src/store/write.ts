@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
+import { STORE_PARQUET } from '../db/parquet-format.js';
 import {
   commitSnapshot, currentSnapshot, type DataFileRecord, type CommitInput, liveFiles, type NewDataFile, nextSnapshotId, type SnapshotOperation, type SnapshotRecord, type StoreTable,
 } from '../registry/catalog.js';
@@ -227,7 +228,7 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
       const parts = [kept, fresh].filter((q): q is string => q !== null);
       if (parts.length > 0) {
         const f = await w.newFile(b);
-        await conn.run(`COPY (SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY "Symbol", "Date") TO ${sqlString(f.abs)} (FORMAT parquet, COMPRESSION zstd)`);
+        await conn.run(`COPY (SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY "Symbol", "Date") TO ${sqlString(f.abs)} (${STORE_PARQUET})`);
         await w.addWritten(conn, f);
       }
       w.removed.push(...affected);
@@ -235,7 +236,7 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
     compacted += await compactBucket(conn, w, b, MAX_FILES_PER_BUCKET);
   }
   const schemaOf = w.removed[0];
-  if (schemaOf) await w.keepSchema(conn, async (abs) => { await conn.run(`COPY (SELECT * FROM ${parquetSource([w.ws.path(schemaOf.path)])} LIMIT 0) TO ${sqlString(abs)} (FORMAT parquet, COMPRESSION zstd)`); });
+  if (schemaOf) await w.keepSchema(conn, async (abs) => { await conn.run(`COPY (SELECT * FROM ${parquetSource([w.ws.path(schemaOf.path)])} LIMIT 0) TO ${sqlString(abs)} (${STORE_PARQUET})`); });
   return { buckets: touched.size, compacted };
 }
 
@@ -244,7 +245,7 @@ async function appendByBucket(conn: DuckDBConnection, w: TableWrite, d: string):
   const dir = join(w.ws.tmpDir, `append-${process.pid}-${w.id}-${randomBytes(3).toString('hex')}`);
   try {
     await conn.run(`COPY (SELECT x.*, c.bucket AS sp_bucket FROM ${d} x JOIN ${CHANGES} c USING ("Symbol") WHERE c.kind = 'append' ORDER BY c.bucket, x."Symbol", x."Date")
-      TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (sp_bucket), WRITE_PARTITION_COLUMNS false)`);
+      TO ${sqlString(dir)} (${STORE_PARQUET}, PARTITION_BY (sp_bucket), WRITE_PARTITION_COLUMNS false)`);
     for (const part of await readdir(dir)) {
       const m = /^sp_bucket=(\d+)$/.exec(part);
       if (!m) continue;
@@ -271,7 +272,7 @@ export async function compactBucket(conn: DuckDBConnection, w: TableWrite, bucke
   if (old.length + fresh.length <= max || old.length + fresh.length <= 1) return 0;
   const paths = [...old.map((f) => w.ws.path(f.path)), ...fresh.map((f) => w.ws.path(f.path))];
   const f = await w.newFile(bucket);
-  await conn.run(`COPY (SELECT * FROM ${parquetSource(paths)} ORDER BY "Symbol", "Date") TO ${sqlString(f.abs)} (FORMAT parquet, COMPRESSION zstd)`);
+  await conn.run(`COPY (SELECT * FROM ${parquetSource(paths)} ORDER BY "Symbol", "Date") TO ${sqlString(f.abs)} (${STORE_PARQUET})`);
   // The files this write added and now merged were never committed: delete them.
   for (const a of fresh) {
     w.added.splice(w.added.indexOf(a), 1);

@@ -1,0 +1,11 @@
+/** @module db/parquet-format
+ * The Parquet options of every file stockpipe writes into its store (prices, features, appends,
+ * restatements, compactions) and of its own temporary files (docs/store.md, "File format"): zstd
+ * at level 1 and Parquet 2 data pages, with which DuckDB encodes doubles as BYTE_STREAM_SPLIT and
+ * integers as DELTA_BINARY_PACKED. Measured on the real-like benchmark data, a column encodes in
+ * 35–70% less time than with Parquet 1 pages at zstd's default level, and the files are no larger.
+ * DuckDB, pyarrow (so pandas) and polars read them. `stockpipe export` keeps Parquet 1 pages
+ * (DuckDB's default): a file handed to any other tool. */
+
+/** The COPY options of a store file (without the braces). */
+export const STORE_PARQUET = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2';
