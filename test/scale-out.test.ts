@@ -302,9 +302,11 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
   it('2 workers give the outputs of the local executor (tables value for value, model.json byte for byte)', async () => {
     const r = await redis();
     const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
-    // The workers give each job --threads 1, the local runner's tasks use all cores (the config's default):
-    // the model must not depend on the thread count (docs/style.md: same data, config and seed, same bytes).
-    const workers = await twoWorkers(env, ['--threads', '1']);
+    // One worker gives each job --threads 1, the other --threads 0 (one thread, no parse or feature worker
+    // threads), the local runner's tasks use all cores (the config's default): the model must not depend
+    // on the thread count (docs/style.md: same data, config and seed, same bytes).
+    const workers = await Promise.all([startWorker(env, ['--threads', '1']), startWorker(env, ['--threads', '0'])]);
+    const threadsOf = (id: string): number => (id === workers[0]!.id ? 1 : 0);
     const queued = tempDirSync('scale-q');
     // The local side: the seed's prices and features (fetch → features ran there on the local executor), then the rest.
     const local = await fromSeed('scale-l', seedF);
@@ -329,7 +331,7 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     const trainLog = (await readFile(tasks.train!.log_path!, 'utf8')).trim().split('\n');
     const worker = tasks.train!.workers![0]!.worker;
     expect(trainLog[0]).toMatch(/ \[runner\] attempt 1\/\d+ started$/);
-    expect(trainLog[1]).toMatch(new RegExp(` \\[worker ${worker}\\] \\$ stockpipe train .*--threads 1$`));
+    expect(trainLog[1]).toMatch(new RegExp(` \\[worker ${worker}\\] \\$ stockpipe train .*--threads ${threadsOf(worker)}$`));
     expect(trainLog.slice(-3).map((l) => l.split(' ').slice(1, 4).join(' '))).toEqual([`[worker ${worker}] result:`, `[worker ${worker}] exit`, '[runner] succeeded'].map((x) => expect.stringContaining(x)));
     const stamps = trainLog.map((l) => l.split(' ')[0]!).filter((t) => /^\d{4}-\d\d-\d\dT/.test(t));
     expect(stamps).toEqual([...stamps].sort());
@@ -352,6 +354,13 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     expect(tasks.register!.workers).toEqual([]);
     const names = new Set(JOBS.flatMap((t) => tasks[t]!.workers!.map((x) => x.worker)));
     expect([...names].sort()).toEqual(workers.map((w) => w.id).sort());
+    // Every job's command line carries the --threads of the worker that ran it (0 included: it is one thread,
+    // not "unset"). A fanned-out task's log holds the runner's commit; its partitions' command lines are not in it.
+    for (const t of JOBS.filter((x) => !FANNED.includes(x))) {
+      const started = (await readFile(tasks[t]!.log_path!, 'utf8')).split('\n').map((l) => / \[worker (\S+)\] \$ stockpipe .*--threads (\d+)$/.exec(l)).filter((m) => m !== null);
+      expect(started.length, t).toBe(1);
+      for (const m of started) expect(Number(m[2]), `${t} on ${m[1]}`).toBe(threadsOf(m[1]!));
+    }
   }, 200_000);
 
   it('a worker SIGKILLed mid-job: its job goes to the other worker after the lock expires; one model version', async () => {

@@ -193,8 +193,8 @@ export const worker = defineCommand({
   run: async (o, ctx, inv: Inv) => {
     inRange('--concurrency', o.concurrency, 1, 64);
     inRange('--lock-seconds', o.lockSeconds, 1, 3600);
-    const t = inv.globals.threads;
-    return (await import('../worker.js')).workerCommand(ctx, { concurrency: o.concurrency, threads: t !== undefined && t > 0 ? t : undefined, lockSeconds: o.lockSeconds });
+    // --threads 0 is one thread (core/config), handed on as it is; only a worker without --threads shares out its cores.
+    return (await import('../worker.js')).workerCommand(ctx, { concurrency: o.concurrency, threads: inv.globals.threads, lockSeconds: o.lockSeconds });
   },
 });
 
