@@ -1,6 +1,7 @@
-import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { appendFile, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { StockpipeError } from '../src/core/errors.js';
 import { ingest } from '../src/etl/ingest.js';
@@ -122,6 +123,62 @@ describe('ingest (docs/data.md)', () => {
     await (await import('node:fs/promises')).rm(join(fx.dir, 'stocks', 'AAA.csv'));
     const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect((err as StockpipeError).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
+  });
+
+  describe('a source file replaced after fetch: SP_ERR_SOURCE_NOT_FOUND naming it, never a hang, the previous snapshot kept', () => {
+    // A process that writes a CSV file into each FIFO again and again: a reader that blocks on it (the
+    // bug) is let go instead of hanging the test run.
+    const writers: ChildProcess[] = [];
+    afterEach(() => {
+      for (const w of writers.splice(0)) w.kill();
+    });
+    const replace = async (path: string, by: 'fifo' | 'folder' | 'nothing'): Promise<void> => {
+      await rm(path);
+      if (by === 'fifo') {
+        execFileSync('mkfifo', [path]);
+        writers.push(spawn('timeout', ['30', 'sh', '-c', 'while :; do printf "Date,Open,High,Low,Close,Adj Close,Volume\\n2020-01-02,1,1,1,1,1,5\\n" > "$0"; sleep 0.2; done', path], { stdio: 'ignore' }));
+      } else if (by === 'folder') await mkdir(path);
+    };
+    const expectNotFound = (err: unknown, path: string): void => {
+      expect(err, String(err)).toBeInstanceOf(StockpipeError);
+      expect((err as StockpipeError).code, (err as StockpipeError).message).toBe('SP_ERR_SOURCE_NOT_FOUND');
+      expect((err as StockpipeError).message).toContain(path);
+    };
+
+    // The parse workers run from dist/ (npx tsc first).
+    for (const [by, threads] of [['fifo', 2], ['fifo', 0], ['folder', 2]] as const) {
+      it(`a first ingest: ${by} (threads=${threads})`, async () => {
+        const fx = await writeQuirkFixture();
+        const ws = await tempWorkspace();
+        const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+        const path = join(fx.dir, 'stocks', 'AAA.csv');
+        await chmod(path, 0o644);
+        await replace(path, by);
+        const err = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+        expectNotFound(err, path);
+        expect(await stat(new Workspace(ws).tableHead('prices')).catch(() => null)).toBeNull();
+      }, 20_000);
+    }
+
+    // A grown file is read from its old end by ingest itself, not by the parse pool: the same errors there.
+    for (const [by, threads] of [['fifo', 1], ['folder', 1], ['nothing', 1], ['fifo', 0]] as const) {
+      it(`an incremental ingest of a grown file: ${by === 'nothing' ? 'deleted' : by} (threads=${threads})`, async () => {
+        const fx = await writeQuirkFixture();
+        const ws = await tempWorkspace();
+        const run = async (m: typeof manifest) => ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), manifest: m, strict: false, force: false, log: silentLog, progress: silentProgress });
+        const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+        await run(manifest);
+        const digest = await tableDigest(ws, 'prices');
+        const path = join(fx.dir, 'stocks', 'AAA.csv');
+        await chmod(path, 0o644);
+        await appendFile(path, '2021-01-04,1,1,1,1,1,5\n');
+        const { manifest: grown } = await dirSource(fx.dir).fetch(fetchContext(ws));
+        await replace(path, by);
+        const err = await run(grown).catch((e: unknown) => e);
+        expectNotFound(err, path);
+        expect(await tableDigest(ws, 'prices')).toBe(digest);
+      }, 20_000);
+    }
   });
 
   it('features: equal the naive rolling twin on every row, null for the first w-1 rows of each symbol', async () => {

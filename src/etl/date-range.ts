@@ -2,6 +2,7 @@
  * A quick guess of a folder source's date range from each file's first and last data line
  * (files are sorted by date in practice). Only a guess: ingest writes with the full range again
  * when any row falls outside it. */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { daysFromCivil } from './csv-parse.js';
@@ -15,9 +16,12 @@ function dayOf(line: string): number | null {
 }
 
 async function probe(path: string): Promise<{ first: number | null; last: number | null }> {
-  const fh = await open(path, 'r');
+  // Not blocking on a FIFO put where fetch saw a file (the parse step reports it).
+  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
-    const { size } = await fh.stat();
+    const st = await fh.stat();
+    if (!st.isFile()) return { first: null, last: null };
+    const { size } = st;
     const head = Buffer.alloc(Math.min(PROBE_BYTES, size));
     await fh.read(head, 0, head.length, 0);
     const tailLen = Math.min(PROBE_BYTES, size);

@@ -1,7 +1,6 @@
 /** @module etl/parse-pool
  * Parses the files of a source on worker threads, ahead of a synchronous consumer that takes
  * them strictly in order (the Parquet writer's table function cannot await). */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
@@ -9,6 +8,7 @@ import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { HeaderError, parseBarsCsv } from './csv-parse.js';
 import type { ParseResult, WorkerInit } from './parse-protocol.js';
+import { readSourceFile } from './source-state.js';
 
 export interface ParsePoolOptions {
   root: string;
@@ -54,7 +54,7 @@ export class ParsePool {
   private parseHere(index: number): ParseResult {
     const path = this.opts.files[index]!;
     try {
-      const bytes = readFileSync(join(this.opts.root, path));
+      const bytes = readSourceFile(join(this.opts.root, path));
       return { index, ok: true, parsed: parseBarsCsv(bytes), bytes: bytes.length };
     } catch (err) {
       const kind = err instanceof HeaderError ? 'header' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';

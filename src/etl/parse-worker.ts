@@ -2,13 +2,13 @@
  * Worker thread of the parse pool: claims file indexes from a shared counter, reads the file
  * (from a folder, or an entry of a zip), parses it and posts the typed columns back by transfer.
  * Waits when it runs more than `lookahead` files ahead of the consumer (bounded memory). */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import yauzl from 'yauzl';
 import { HeaderError, parseBarsCsv, type ParsedBars } from './csv-parse.js';
 import { InboxProducer, runProducer } from '../core/sync-inbox.js';
 import type { ParseResult, WorkerInit } from './parse-protocol.js';
+import { readSourceFile } from './source-state.js';
 
 const init = workerData as WorkerInit;
 
@@ -64,7 +64,7 @@ async function main(inbox: InboxProducer): Promise<void> {
     // Synchronous on this worker's own thread: fs.promises.readFile reads in chunks, each a round trip
     // through libuv's pool, and took 4× as long for the same files (0.33 s against 0.08 s for 1,500
     // files of 0.35 MB, BENCHMARKS.md "Ingest and features next to pandas and Polars").
-    if (init.layout === 'dir') return readFileSync(join(init.root, path));
+    if (init.layout === 'dir') return readSourceFile(join(init.root, path));
     if (zipMap === null) throw new ZipReadError(zipOpenError ?? 'cannot open the archive');
     try {
       return await readZipEntry(zipMap, path);
