@@ -160,6 +160,20 @@ describe('ingest (docs/data.md)', () => {
       }, 20_000);
     }
 
+    for (const by of ['fifo', 'folder', 'nothing'] as const) {
+      it(`the metadata file: ${by === 'nothing' ? 'deleted' : by}`, async () => {
+        const fx = await writeQuirkFixture();
+        const ws = await tempWorkspace();
+        const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+        const path = join(fx.dir, 'symbols_valid_meta.csv');
+        await chmod(path, 0o644);
+        await replace(path, by);
+        const err = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+        expectNotFound(err, path);
+        expect(await stat(new Workspace(ws).tableHead('prices')).catch(() => null)).toBeNull();
+      }, 20_000);
+    }
+
     // A grown file is read from its old end by ingest itself, not by the parse pool: the same errors there.
     for (const [by, threads] of [['fifo', 1], ['folder', 1], ['nothing', 1], ['fifo', 0]] as const) {
       it(`an incremental ingest of a grown file: ${by === 'nothing' ? 'deleted' : by} (threads=${threads})`, async () => {

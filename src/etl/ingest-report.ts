@@ -4,7 +4,6 @@
  * shape, the cache key, the source's identity, the layout and metadata read once, and the final
  * accounting (rows_read = rows_kept + Σ rows_dropped) before the report is written. */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, readFileOrNull, writeFileAtomic } from '../core/fs.js';
@@ -16,6 +15,7 @@ import type { Manifest } from '../sources/types.js';
 import { classifyFiles, type SourceLayout } from './layout.js';
 import { parseSymbolMetadata } from './metadata.js';
 import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
+import { readSourceFile } from './source-state.js';
 
 /** Bumped when ingest's output for the same input changes (part of the cache key). */
 export const INGEST_VERSION = 1;
@@ -80,8 +80,21 @@ export function inputHash(m: Manifest, strict: boolean): string {
   return hashJson({ v: INGEST_VERSION, p: PARSER_REVISION, root: m.root, layout: m.layout, version: m.source_version, files: m.files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]), strict });
 }
 
+/** A folder source's file that the manifest lists and that cannot be read now (`where`: its path). */
+export function unreadableSourceFile(where: string, missing: boolean, message: string): StockpipeError {
+  if (missing) return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
+  return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${message}`);
+}
+
 async function readMetadataText(m: Manifest, path: string): Promise<string> {
-  if (m.layout === 'dir') return readFile(join(m.root, path), 'utf8');
+  if (m.layout === 'dir') {
+    const where = join(m.root, path);
+    try {
+      return readSourceFile(where).toString('utf8');
+    } catch (err) {
+      throw unreadableSourceFile(where, (err as NodeJS.ErrnoException).code === 'ENOENT', err instanceof Error ? err.message : String(err));
+    }
+  }
   let text = '';
   await forEachZipEntry(m.root, async (entry, read) => {
     if (entry.name === path) text = (await read()).toString('utf8');

@@ -28,7 +28,7 @@ import { DROP_REASONS, mergeParsed, type ParsedBars } from './parsed-bars.js';
 import type { Asset, BarFile } from './layout.js';
 import { scanDateRange } from './date-range.js';
 import { ParsePool } from './parse-pool.js';
-import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readPreviousReport, round3 } from './ingest-report.js';
+import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readPreviousReport, round3, unreadableSourceFile } from './ingest-report.js';
 
 export { INGEST_VERSION, type IngestReport, type MalformedLine } from './ingest-report.js';
 export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
@@ -142,8 +142,7 @@ function parseFailure(c: IngestRun, f: BarFile, res: Extract<ParseResult, { ok: 
   const where = join(c.m.root, f.path);
   if (res.kind === 'header') return new StockpipeError('SP_ERR_INPUT_HEADER', `${where}: ${res.message}`);
   if (res.kind === 'zip') return new StockpipeError('SP_ERR_ZIP_CORRUPT', `${c.m.root}: entry ${f.path} cannot be read: ${res.message}`, { hint: 'The archive is damaged: download it again (fetch checks only its directory, not each entry).' });
-  if (res.kind === 'missing') return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
-  return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${res.message}`);
+  return unreadableSourceFile(where, res.kind === 'missing', res.message);
 }
 
 /** A read of a source file by ingest itself (its fingerprint, a grown file's new lines): a failure is coded as the parse pool's are. */
