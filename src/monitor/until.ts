@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { ensureWritableDir } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { queryRows, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
+import { STORE_PARQUET } from '../db/parquet-format.js';
 
 /** The oldest of the newest `n` distinct dates up to `end` in `src`, or null. */
 async function nthDateBack(conn: DuckDBConnection, src: string, end: string, n: number): Promise<string | null> {
@@ -36,6 +37,6 @@ export async function driftSourceUntil(
   const cols = ['Symbol', 'Date', 'Volume', 'Adj Close', ...(names.has('vol_moving_avg') ? ['vol_moving_avg'] : [])].map((c) => `"${c}"`).join(', ');
   await ensureWritableDir(ws.tmpDir);
   const out = join(ws.tmpDir, `monitor-until-${process.pid}-${randomUUID().slice(0, 8)}.parquet`);
-  await conn.run(`COPY (SELECT ${cols} FROM ${src} WHERE "Date" <= ${sqlString(until)}${from === null ? '' : ` AND "Date" >= ${sqlString(from)}`}) TO ${sqlString(out)} (FORMAT parquet)`);
+  await conn.run(`COPY (SELECT ${cols} FROM ${src} WHERE "Date" <= ${sqlString(until)}${from === null ? '' : ` AND "Date" >= ${sqlString(from)}`}) TO ${sqlString(out)} (${STORE_PARQUET})`);
   return { path: out, remove: () => rm(out, { force: true }) };
 }
