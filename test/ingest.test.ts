@@ -143,6 +143,8 @@ describe('ingest (docs/data.md)', () => {
       expect(err, String(err)).toBeInstanceOf(StockpipeError);
       expect((err as StockpipeError).code, (err as StockpipeError).message).toBe('SP_ERR_SOURCE_NOT_FOUND');
       expect((err as StockpipeError).message).toContain(path);
+      // The hint says how out of it (the error code's generic hint is about a source folder given by hand).
+      expect((err as StockpipeError).hint).toContain('stockpipe fetch');
     };
 
     // The parse workers run from dist/ (npx tsc first).

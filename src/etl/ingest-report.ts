@@ -83,7 +83,9 @@ export function inputHash(m: Manifest, strict: boolean): string {
 /** A folder source's file that the manifest lists and that cannot be read now (`where`: its path). */
 export function unreadableSourceFile(where: string, missing: boolean, message: string): StockpipeError {
   if (missing) return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
-  return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${message}`);
+  return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${message}`, {
+    hint: 'It was a readable file when the source was fetched: make it one again (a file, not a folder or a FIFO, that stockpipe may read), or run `stockpipe fetch` again to take the source as it is now.',
+  });
 }
 
 async function readMetadataText(m: Manifest, path: string): Promise<string> {
