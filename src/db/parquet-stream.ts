@@ -1,7 +1,8 @@
 /** @module db/parquet-stream
  * Streams typed-array columns from JS into DuckDB through a table function and writes them with
- * COPY … TO parquet (the store's format, db/parquet-format), in order, without materialising the table: DuckDB pulls one chunk
- * (≤ 2048 rows) per call and JS memcpy's each column into the chunk's vectors. */
+ * COPY … TO parquet (the store's format, db/parquet-format), in order, without materialising the
+ * table: DuckDB pulls one chunk (≤ 2048 rows) per call and JS memcpy's each column into the chunk's
+ * vectors. */
 import type DuckDBBindings from '@duckdb/node-bindings';
 import type { DuckDBType } from '@duckdb/node-api';
 import type { DuckDBConnection } from './duckdb.js';
