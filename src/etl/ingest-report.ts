@@ -88,15 +88,17 @@ export function unreadableSourceFile(where: string, missing: boolean, message: s
   });
 }
 
-async function readMetadataText(m: Manifest, path: string): Promise<string> {
-  if (m.layout === 'dir') {
-    const where = join(m.root, path);
-    try {
-      return readSourceFile(where).toString('utf8');
-    } catch (err) {
-      throw unreadableSourceFile(where, (err as NodeJS.ErrnoException).code === 'ENOENT', err instanceof Error ? err.message : String(err));
-    }
+/** A read of a folder source's file (`where`, its path) by ingest itself: any failure becomes unreadableSourceFile's error. */
+export function readingSourceFile<T>(where: string, read: (where: string) => T): T {
+  try {
+    return read(where);
+  } catch (err) {
+    throw unreadableSourceFile(where, (err as NodeJS.ErrnoException).code === 'ENOENT', err instanceof Error ? err.message : String(err));
   }
+}
+
+async function readMetadataText(m: Manifest, path: string): Promise<string> {
+  if (m.layout === 'dir') return readingSourceFile(join(m.root, path), (p) => readSourceFile(p).toString('utf8'));
   let text = '';
   await forEachZipEntry(m.root, async (entry, read) => {
     if (entry.name === path) text = (await read()).toString('utf8');

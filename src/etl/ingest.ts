@@ -28,7 +28,7 @@ import { DROP_REASONS, mergeParsed, type ParsedBars } from './parsed-bars.js';
 import type { Asset, BarFile } from './layout.js';
 import { scanDateRange } from './date-range.js';
 import { ParsePool } from './parse-pool.js';
-import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readPreviousReport, round3, unreadableSourceFile } from './ingest-report.js';
+import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readingSourceFile, readPreviousReport, round3, unreadableSourceFile } from './ingest-report.js';
 
 export { INGEST_VERSION, type IngestReport, type MalformedLine } from './ingest-report.js';
 export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
@@ -145,15 +145,6 @@ function parseFailure(c: IngestRun, f: BarFile, res: Extract<ParseResult, { ok: 
   return unreadableSourceFile(where, res.kind === 'missing', res.message);
 }
 
-/** A read of a source file by ingest itself (its fingerprint, a grown file's new lines): a failure is coded as the parse pool's are. */
-function readOrFail<T>(c: IngestRun, f: BarFile, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    throw parseFailure(c, f, { index: -1, ok: false, kind: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read', message: err instanceof Error ? err.message : String(err) });
-  }
-}
-
 /** A symbol's files as the pool parsed them (pool indexes from `first` on), each accounted in the report. */
 function takeGroup(c: IngestRun, pool: ParsePool, files: readonly BarFile[], first: number, issues: MalformedLine[], lines: Map<string, number>): { parsed: ParsedBars; asset: Asset }[] {
   return files.map((f, i) => {
@@ -190,7 +181,7 @@ async function statesOf(c: IngestRun, files: readonly BarFile[], lines: Map<stri
   const byPath = new Map(c.m.files.map((f) => [f.path, f]));
   return files.map((f) => {
     const mf = byPath.get(f.path)!;
-    const fp = known.get(f.path) ?? readOrFail(c, f, () => fingerprint(join(c.m.root, f.path), mf.size));
+    const fp = known.get(f.path) ?? readingSourceFile(join(c.m.root, f.path), (p) => fingerprint(p, mf.size));
     return { path: f.path, symbol: f.symbol, size: mf.size, mtime_ms: mf.mtime_ms, head_hash: fp.head_hash, tail_hash: fp.tail_hash, lines: lines.get(f.path) ?? 0, last_date: lastDate.get(f.symbol) ?? null };
   });
 }
@@ -391,7 +382,7 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     const st = g.files.length === 1 ? state.get(g.files[0]!.path) : undefined;
     if (st === undefined || st.last_date === null || goneBySymbol.has(g.symbol)) return null;
     const f = g.files[0]!;
-    return readOrFail(c, f, () => grownTail(join(m.root, f.path), { size: st.size, head_hash: st.head_hash, tail_hash: st.tail_hash }, manifestFiles.get(f.path)!.size));
+    return readingSourceFile(join(m.root, f.path), (p) => grownTail(p, { size: st.size, head_hash: st.head_hash, tail_hash: st.tail_hash }, manifestFiles.get(f.path)!.size));
   });
   for (const [gi, g] of touchedGroups.entries()) {
     const st = g.files.length === 1 ? state.get(g.files[0]!.path) : undefined;
