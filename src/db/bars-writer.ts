@@ -101,6 +101,11 @@ function specEnums(spec: BarsTableSpec): SpecEnums {
   return e;
 }
 
+/** Sets bits [from, from + n) of a validity mask (bit i of word i>>5). */
+function setBits(mask: Uint32Array, from: number, n: number): void {
+  for (let i = from; i < from + n; i++) mask[i >> 5]! |= 1 << (i & 31);
+}
+
 /** Writes batches from `next()` (null = done) to `target`. `next` may block; it may throw. */
 export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSpec, next: () => BarsBatch | null, target: string): Promise<void> {
   const extras = spec.extraColumns ?? [];
@@ -109,62 +114,75 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
   const nameIdx = enumIndexArray(Math.max(spec.names.length, 1), CHUNK_ROWS);
   const dateIdx = enumIndexArray(enums.dates, CHUNK_ROWS);
   const vol64 = new Int32Array(CHUNK_ROWS * 2);
-  const noRows = new Uint32Array(CHUNK_ROWS / 32);
-  const mask = new Uint32Array(CHUNK_ROWS / 32);
+  const nameMask = new Uint32Array(CHUNK_ROWS / 32);
+  const masks = extras.map(() => new Uint32Array(CHUNK_ROWS / 32));
   const lineage = spec.lineage === undefined ? null : new Int32Array(CHUNK_ROWS).fill(spec.lineage);
   let cur: BarsBatch | null = null;
   let off = 0;
 
+  // Each chunk is filled from as many batches as it takes: a new trading day is a one-row batch per
+  // symbol, and a chunk per batch cost DuckDB a call and a one-row vector each (8,000 chunks).
   const produce = (w: ChunkWriter): number => {
-    while (cur === null || off >= cur.rows) {
-      cur = next();
-      off = 0;
-      if (cur === null) return 0;
-    }
-    const b: BarsBatch = cur;
-    const n = Math.min(CHUNK_ROWS, b.rows - off);
-    symIdx.fill(b.sym, 0, n);
-    w.set(0, symIdx, 0, n);
-    if (b.name === undefined) w.setValidity(1, noRows, n);
-    else {
-      nameIdx.fill(b.name, 0, n);
-      w.set(1, nameIdx, 0, n);
-    }
-    for (let i = 0; i < n; i++) {
-      const d = b.day[off + i]!;
-      if (d < spec.dayMin || d > spec.dayMax) throw new DateRangeError(`date ${spec.formatDay(d)} of ${spec.symbols[b.sym]} is outside the table's range ${spec.formatDay(spec.dayMin)}..${spec.formatDay(spec.dayMax)}`);
-      dateIdx[i] = d - spec.dayMin;
-    }
-    w.set(2, dateIdx, 0, n);
-    w.set(3, b.open, off, n);
-    w.set(4, b.high, off, n);
-    w.set(5, b.low, off, n);
-    w.set(6, b.close, off, n);
-    w.set(7, b.adjClose, off, n);
-    if (b.volumeExact !== undefined) w.set(8, b.volumeExact, off, n);
-    else {
-      for (let i = 0; i < n; i++) {
-        const v = b.volume[off + i]!;
-        const hi = Math.floor(v / 4294967296);
-        vol64[2 * i] = (v - hi * 4294967296) | 0;
-        vol64[2 * i + 1] = hi | 0;
+    let at = 0;
+    let nullNames = false;
+    nameMask.fill(0);
+    for (const m of masks) m.fill(0);
+    while (at < CHUNK_ROWS) {
+      if (cur === null || off >= cur.rows) {
+        cur = next();
+        off = 0;
+        if (cur === null) break;
+        continue;
       }
-      w.set(8, vol64, 0, 2 * n);
+      const b: BarsBatch = cur;
+      const n = Math.min(CHUNK_ROWS - at, b.rows - off);
+      symIdx.fill(b.sym, at, at + n);
+      if (b.name === undefined) nullNames = true;
+      else {
+        nameIdx.fill(b.name, at, at + n);
+        setBits(nameMask, at, n);
+      }
+      for (let i = 0; i < n; i++) {
+        const d = b.day[off + i]!;
+        if (d < spec.dayMin || d > spec.dayMax) throw new DateRangeError(`date ${spec.formatDay(d)} of ${spec.symbols[b.sym]} is outside the table's range ${spec.formatDay(spec.dayMin)}..${spec.formatDay(spec.dayMax)}`);
+        dateIdx[at + i] = d - spec.dayMin;
+      }
+      w.set(3, b.open, off, n, at);
+      w.set(4, b.high, off, n, at);
+      w.set(5, b.low, off, n, at);
+      w.set(6, b.close, off, n, at);
+      w.set(7, b.adjClose, off, n, at);
+      if (b.volumeExact !== undefined) vol64.set(new Int32Array(b.volumeExact.buffer, b.volumeExact.byteOffset + off * 8, 2 * n), 2 * at);
+      else {
+        for (let i = 0; i < n; i++) {
+          const v = b.volume[off + i]!;
+          const hi = Math.floor(v / 4294967296);
+          vol64[2 * (at + i)] = (v - hi * 4294967296) | 0;
+          vol64[2 * (at + i) + 1] = hi | 0;
+        }
+      }
+      w.set(9, b.asset, off, n, at);
+      for (let e = 0; e < extras.length; e++) {
+        const col = b.extra![e]!;
+        const mask = masks[e]!;
+        for (let i = 0; i < n; i++) if (!Number.isNaN(col[off + i]!)) mask[(at + i) >> 5]! |= 1 << ((at + i) & 31);
+        w.set(10 + e, col, off, n, at);
+      }
+      if (lineage !== null) {
+        if (b.lineage !== undefined) w.set(10 + extras.length, b.lineage, off, n, at);
+        else w.set(10 + extras.length, lineage, 0, n, at);
+      }
+      off += n;
+      at += n;
     }
-    w.set(9, b.asset, off, n);
-    for (let e = 0; e < extras.length; e++) {
-      const col = b.extra![e]!;
-      mask.fill(0);
-      for (let i = 0; i < n; i++) if (!Number.isNaN(col[off + i]!)) mask[i >> 5]! |= 1 << (i & 31);
-      w.set(10 + e, col, off, n);
-      w.setValidity(10 + e, mask, n);
-    }
-    if (lineage !== null) {
-      if (b.lineage !== undefined) w.set(10 + extras.length, b.lineage, off, n);
-      else w.set(10 + extras.length, lineage, 0, n);
-    }
-    off += n;
-    return n;
+    if (at === 0) return 0;
+    w.set(0, symIdx, 0, at);
+    w.set(1, nameIdx, 0, at);
+    if (nullNames) w.setValidity(1, nameMask, at);
+    w.set(2, dateIdx, 0, at);
+    w.set(8, vol64, 0, 2 * at);
+    for (let e = 0; e < extras.length; e++) w.setValidity(10 + e, masks[e]!, at);
+    return at;
   };
 
   const { BIGINT, DOUBLE, INTEGER } = duckdbApi();

@@ -20,8 +20,11 @@ type Typed = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array 
 
 /** Handed to the producer once per chunk: it copies up to CHUNK_ROWS rows into each column. */
 export interface ChunkWriter {
-  /** Copies `count` elements of `src` from `offset` into column `col` (element width = src's). */
-  set(col: number, src: Typed, offset: number, count: number): void;
+  /**
+   * Copies `count` elements of `src` from `offset` into column `col` from element `at` of the
+   * vector on (element width = src's; `at` 0 when left out).
+   */
+  set(col: number, src: Typed, offset: number, count: number, at?: number): void;
   /** Sets the validity of column `col` for `count` rows from a mask (bit i of word i>>5 = row valid). */
   setValidity(col: number, mask: Uint32Array, count: number): void;
 }
@@ -66,9 +69,9 @@ export async function copyStreamToParquet(
       }
       const chunk = (out as unknown as { chunk: DuckDBBindings.DataChunk }).chunk;
       const writer: ChunkWriter = {
-        set(col, src, offset, count) {
+        set(col, src, offset, count, at = 0) {
           const v = duckdb.data_chunk_get_vector(chunk, col);
-          duckdb.copy_data_to_vector(v, 0, src.buffer as ArrayBuffer, src.byteOffset + offset * src.BYTES_PER_ELEMENT, count * src.BYTES_PER_ELEMENT);
+          duckdb.copy_data_to_vector(v, at * src.BYTES_PER_ELEMENT, src.buffer as ArrayBuffer, src.byteOffset + offset * src.BYTES_PER_ELEMENT, count * src.BYTES_PER_ELEMENT);
         },
         setValidity(col, mask, count) {
           const v = duckdb.data_chunk_get_vector(chunk, col);
@@ -92,7 +95,7 @@ export async function copyStreamToParquet(
   const from = `${name}()`;
   const select = opts.select ? opts.select(from) : `SELECT * FROM ${from}`;
   const options = [STORE_PARQUET];
-  if (opts.kvMetadata) {
+  if (opts.kvMetadata && Object.keys(opts.kvMetadata).length > 0) {
     const kv = Object.entries(opts.kvMetadata).map(([k, v]) => `${k}: ${sqlString(v)}`).join(', ');
     options.push(`KV_METADATA {${kv}}`);
   }
