@@ -74,6 +74,11 @@ describe('incremental ingest and features', () => {
       len.set(sym, n);
       await write(stocks, sym, 0, n, r);
     }
+    // G: a history, then a gap far longer than the lookback a changed row's window reads (its older
+    // rows must be read whole); O: a single row (no older rows to look for).
+    await write(stocks, 'G', 0, 30, r);
+    await appendFile(join(stocks, 'G.csv'), line(r, 200) + line(r, 201) + line(r, 202));
+    await write(stocks, 'O', 10, 11, r);
     const ws = join(root, 'ws');
     ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
     const first = ok(['ingest', '--workspace', ws]);
@@ -83,6 +88,7 @@ describe('incremental ingest and features', () => {
     for (let round = 0; round < 4; round++) {
       const names = (await readdir(stocks)).map((f) => f.slice(0, -4));
       for (const sym of names) {
+        if (sym === 'G' || sym === 'O') continue;
         const x = r();
         const n = len.get(sym)!;
         if (x < 0.4) {
@@ -104,6 +110,8 @@ describe('incremental ingest and features', () => {
           await appendFile(join(stocks, `${sym}.csv`), `${day(n - 1)},1,2,0.5,1.5,1.5,99\nnot,a,line\n`); // a duplicate date (the last wins) and a malformed line
         }
       }
+      await appendFile(join(stocks, 'G.csv'), line(r, 303 + 100 * round));
+      await appendFile(join(stocks, 'O.csv'), line(r, 11 + round));
       const fresh = `N${round}`;
       len.set(fresh, 15);
       await write(stocks, fresh, 3, 18, r);

@@ -473,12 +473,21 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   const minCutoff = civilFromDays(Math.min(...live.map(([, from]) => isoDays(from))) - lookbackDays);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ${rowsTable} AS SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Date" >= ${sqlString(minCutoff)}) p JOIN sp_fc c USING ("Symbol") WHERE p."Date" >= c.cutoff`);
   // Symbols with fewer than ctx rows before their change inside the cutoff, but older rows before it: read whole.
-  const short = await queryRows(conn, `SELECT c."Symbol" AS s FROM sp_fc c LEFT JOIN (SELECT "Symbol", count(*) FILTER (WHERE "Date" < from_date) AS k FROM ${rowsTable} GROUP BY "Symbol") r USING ("Symbol") WHERE coalesce(r.k, 0) < ${ctx}`);
+  let short = await queryRows(conn, `SELECT c."Symbol" AS s, coalesce(r.n, 0)::BIGINT AS n FROM sp_fc c LEFT JOIN (SELECT "Symbol", count(*) AS n, count(*) FILTER (WHERE "Date" < from_date) AS k FROM ${rowsTable} GROUP BY "Symbol") r USING ("Symbol") WHERE coalesce(r.k, 0) < ${ctx}`);
   lap('tails read');
+  if (short.length > 0) {
+    // Most such symbols have no older rows at all (listed lately, or a single row): their row count,
+    // from the Symbol column alone, says which do.
+    const candidates = short.map((r) => sqlString(String(r.s))).join(', ');
+    const totals = new Map((await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n FROM ${src} WHERE "Symbol" IN (${candidates}) GROUP BY "Symbol"`)).map((r) => [String(r.s), Number(r.n)]));
+    short = short.filter((r) => (totals.get(String(r.s)) ?? 0) > Number(r.n));
+    lap('short symbols counted');
+  }
   if (short.length > 0) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_short AS SELECT unnest([${short.map((r) => sqlString(String(r.s))).join(', ')}]::VARCHAR[]) AS "Symbol"`);
     await conn.run(`DELETE FROM ${rowsTable} WHERE "Symbol" IN (SELECT "Symbol" FROM sp_short)`);
-    // A literal list, so the scan can skip row groups by their Symbol statistics (files are sorted by Symbol).
+    // A literal list: files written by SQL (appends, restatements, compactions) carry each row group's
+    // Symbol range, so the scan skips the others; the bars writer's carry the whole symbol list there.
     const list = short.map((r) => sqlString(String(r.s))).join(', ');
     await conn.run(`INSERT INTO ${rowsTable} SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Symbol" IN (${list})) p JOIN sp_fc c USING ("Symbol")`);
     lap(`${short.length} short symbols read whole`);
