@@ -3,7 +3,7 @@
  * each file's size and mtime, and its sha256 and row count with --checksum. Symlinks (as DVC and
  * git-annex leave them) are followed, inside the folder or out; what cannot be followed is listed
  * as skipped with its reason, never dropped silently. */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -120,7 +120,8 @@ export function dirSource(path: string): Source {
       ctx.progress.start('scan', paths.length);
       const files: ManifestFile[] = [];
       for (const [i, { path: p, real }] of scan.files.entries()) {
-        const s = await stat(join(root, p));
+        // Synchronous: one await per file was a round trip through libuv's pool each (8,000 files: 0.3 s).
+        const s = statSync(join(root, p));
         const f: ManifestFile = { path: p, size: s.size, mtime_ms: Math.floor(s.mtimeMs), sha256: null, rows: null, ...(real === undefined ? {} : { real_path: real }) };
         if (ctx.checksum) Object.assign(f, await hashAndCountRows(join(root, p)));
         files.push(f);
