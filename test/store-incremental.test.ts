@@ -79,6 +79,9 @@ describe('incremental ingest and features', () => {
     await write(stocks, 'G', 0, 30, r);
     await appendFile(join(stocks, 'G.csv'), line(r, 200) + line(r, 201) + line(r, 202));
     await write(stocks, 'O', 10, 11, r);
+    // R: appended in round 0 (so its last rows are in the tails file), removed and written again
+    // with a later history between two feature builds in round 1 (none of its old rows may stay).
+    await write(stocks, 'R', 0, 40, r);
     const ws = join(root, 'ws');
     ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
     const first = ok(['ingest', '--workspace', ws]);
@@ -88,7 +91,7 @@ describe('incremental ingest and features', () => {
     for (let round = 0; round < 4; round++) {
       const names = (await readdir(stocks)).map((f) => f.slice(0, -4));
       for (const sym of names) {
-        if (sym === 'G' || sym === 'O') continue;
+        if (sym === 'G' || sym === 'O' || sym === 'R') continue;
         const x = r();
         const n = len.get(sym)!;
         if (x < 0.4) {
@@ -112,6 +115,13 @@ describe('incremental ingest and features', () => {
       }
       await appendFile(join(stocks, 'G.csv'), line(r, 303 + 100 * round));
       await appendFile(join(stocks, 'O.csv'), line(r, 11 + round));
+      if (round === 0) await appendFile(join(stocks, 'R.csv'), line(r, 40));
+      if (round === 1) {
+        await rm(join(stocks, 'R.csv'));
+        await okAsync(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+        await okAsync(['ingest', '--workspace', ws]);
+        await write(stocks, 'R', 100, 110, r);
+      }
       const fresh = `N${round}`;
       len.set(fresh, 15);
       await write(stocks, fresh, 3, 18, r);
@@ -124,6 +134,9 @@ describe('incremental ingest and features', () => {
       const [[inc, f], [fr]] = await Promise.all([update(ws), update(full)]);
       expect(inc!.mode).toBe('incremental');
       expect(f!.mode).toBe('incremental');
+      // The first incremental build reads every context from the table and leaves the tails file; later ones read theirs from it.
+      if (round === 0) expect(f!.symbols_context_cached).toBe(0);
+      else expect(f!.symbols_context_cached).toBeGreaterThan(0);
       expect(inc!.table_rows).toBe(fr!.table_rows);
       expect(await diff(ws, full, 'prices', cols)).toBe(0);
       expect(await diff(ws, full, 'features', featureCols)).toBe(0);
@@ -133,6 +146,19 @@ describe('incremental ingest and features', () => {
         WHERE ps IS NOT NULL AND (ps > "Symbol" OR (ps = "Symbol" AND pd >= "Date"))`);
       expect(unsorted!.n).toBe(0);
     }
+    // A tails file that is not Parquet: the build reads every context from the table, and still equals a rebuild.
+    await writeFile(join(ws, 'tmp', 'features-tails.parquet'), 'not parquet');
+    await appendFile(join(stocks, 'G.csv'), line(r, 1000));
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    ok(['ingest', '--workspace', ws]);
+    const afterBad = ok(['features', '--workspace', ws, '--window', '5']);
+    expect(afterBad.mode).toBe('incremental');
+    expect(afterBad.symbols_context_cached).toBe(0);
+    const rebuilt = join(root, 'full-bad-tails');
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
+    ok(['ingest', '--workspace', rebuilt]);
+    ok(['features', '--workspace', rebuilt, '--window', '5']);
+    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
     // As of the first prices snapshot, after restatements: the features computed again equal the ones stored then.
     const asOf = join(root, 'as-of.parquet');
     const a = ok(['features', '--workspace', ws, '--window', '5', '--as-of', String(first.snapshot_id), '--out', asOf]);

@@ -77,6 +77,8 @@ export const layout = {
   launchLog: (name: string): string => `pipeline/launches/${name}.log`,
   registry: 'stockpipe.db',
   tmpDir: 'tmp',
+  /** Incremental features' context rows as of the prices snapshot last built from (features/tails; an accelerator, never an input). */
+  featuresTails: 'tmp/features-tails.parquet',
   duckdbTemp: 'tmp/duckdb',
   duckdbReaderTemp: 'tmp/duckdb-reader',
   /** A queued task's staged partition outputs (executor bullmq), until its coordinator commits them. */
@@ -130,6 +132,7 @@ export class Workspace {
   readonly schedulerState: string;
   readonly registryPath: string;
   readonly tmpDir: string;
+  readonly featuresTails: string;
   readonly duckdbTempDir: string;
   readonly duckdbReaderTempDir: string;
 
@@ -153,6 +156,7 @@ export class Workspace {
     this.schedulerState = this.path(layout.schedulerState);
     this.registryPath = this.path(layout.registry);
     this.tmpDir = this.path(layout.tmpDir);
+    this.featuresTails = this.path(layout.featuresTails);
     this.duckdbTempDir = this.path(layout.duckdbTemp);
     this.duckdbReaderTempDir = this.path(layout.duckdbReaderTemp);
   }

@@ -15,7 +15,7 @@ import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
-import { changesBetween, currentSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
+import { changesBetween, currentSnapshot, listSnapshots, removedBetween, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource, readTable, tableAt } from '../store/read.js';
@@ -28,6 +28,7 @@ import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { FeatureAssembler } from './assemble.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 import { readNumericColumns } from '../db/read-columns.js';
+import { loadTails, saveTails, TAILS_TABLE } from './tails.js';
 
 export const FEATURES_VERSION = 2;
 export const DEFAULT_WINDOW = 30;
@@ -60,6 +61,8 @@ export interface FeaturesReport {
   /** Rows computed this time (all rows when full; the changed tails when incremental). */
   rows_computed: number;
   symbols_changed: number;
+  /** incremental only: the changed symbols whose context rows (those before their first change) came from the tails file (features/tails), not the table. */
+  symbols_context_cached?: number;
   rows: number;
   symbols: number;
   window: number;
@@ -224,11 +227,11 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     try {
       const w0 = TableWrite.begin(ws, reg, 'features');
       const source = { ...settings, prices_snapshot: prices.snapshot.id };
-      let r: Awaited<ReturnType<typeof fullBuild>>;
+      let r: Awaited<ReturnType<typeof fullBuild>> & { contextCached?: number };
       let snap: SnapshotRecord;
       try {
         r = incremental
-          ? await incrementalBuild(db.connection, w0, prices, settings, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
+          ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, removed: removedBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
           : await fullBuild(db, w0, prices.files, settings, opts);
         snap = await w0.commit(reg, {
           operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
@@ -251,6 +254,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         prices_snapshot: prices.snapshot.id,
         rows_computed: r.computed,
         symbols_changed: r.changes.size,
+        ...(incremental ? { symbols_context_cached: r.contextCached ?? 0 } : {}),
         rows: snap.rows,
         symbols: pricesSymbols ?? Number((await queryRows(db.connection, `SELECT count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(live)}`))[0]!.s),
         window: w,
@@ -450,48 +454,37 @@ function contextRows(s: FeatureSettings): number {
  * stored ones (docs/store.md). Each row's features read only its own window, so the result equals a
  * full rebuild bit for bit.
  */
-async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { files: DataFileRecord[] }, s: FeatureSettings, changed: Map<string, string | null>, append: boolean, log: Logger): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {  const ws = w.ws;
+async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { snapshot: SnapshotRecord; files: DataFileRecord[] }, s: FeatureSettings, base: { since: number; removed: ReadonlySet<string> }, changed: Map<string, string | null>, append: boolean, log: Logger): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached: number }> {
+  const ws = w.ws;
   const t0 = performance.now();
   const lap = (phase: string): void => log.debug({ phase, ms: Math.round(performance.now() - t0) }, 'incremental features');
   const ctx = contextRows(s);
+  await startReaddedAtOldRows(conn, w, changed, base.removed);
   const changes = new Map<string, SymbolDelta>();
   for (const [sym, from] of changed) changes.set(sym, { from, append: append && from !== null });
   const live = [...changed].filter(([, from]) => from !== null) as [string, string][];
   if (live.length === 0) {
     await applyChanges(conn, w, null, changes);
-    return { computed: 0, changes, append: false };
+    return { computed: 0, changes, append: false, contextCached: 0 };
   }
-  // Only the prices files whose symbol range holds a changed symbol are read.
-  const changedSymbols = live.map(([sym]) => sym);
-  const srcFiles = prices.files.filter((f) => live.some(([sym]) => partitionName(bucketOf(sym)) === f.partition) && mayHold(f, changedSymbols));
-  const src = parquetSource(srcFiles.map((f) => ws.path(f.path)));
-  // A calendar-day cutoff generous enough for `ctx` trading rows; symbols with gaps beyond it are read whole.
-  const lookbackDays = Math.ceil(ctx * 7 / 5) + 30;
   const rowsTable = 'sp_feature_rows';
-  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)}, ${sqlString(civilFromDays(isoDays(from) - lookbackDays))})`).join(', ')}) t("Symbol", from_date, cutoff)`);
-  // The earliest cutoff as a constant too: the scan filters on Date before it reads the other columns.
-  const minCutoff = civilFromDays(Math.min(...live.map(([, from]) => isoDays(from))) - lookbackDays);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${rowsTable} AS SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Date" >= ${sqlString(minCutoff)}) p JOIN sp_fc c USING ("Symbol") WHERE p."Date" >= c.cutoff`);
-  // Symbols with fewer than ctx rows before their change inside the cutoff, but older rows before it: read whole.
-  let short = await queryRows(conn, `SELECT c."Symbol" AS s, coalesce(r.n, 0)::BIGINT AS n FROM sp_fc c LEFT JOIN (SELECT "Symbol", count(*) AS n, count(*) FILTER (WHERE "Date" < from_date) AS k FROM ${rowsTable} GROUP BY "Symbol") r USING ("Symbol") WHERE coalesce(r.k, 0) < ${ctx}`);
-  lap('tails read');
-  if (short.length > 0) {
-    // Most such symbols have no older rows at all (listed lately, or a single row): their row count,
-    // from the Symbol column alone, says which do.
-    const candidates = short.map((r) => sqlString(String(r.s))).join(', ');
-    const totals = new Map((await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n FROM ${src} WHERE "Symbol" IN (${candidates}) GROUP BY "Symbol"`)).map((r) => [String(r.s), Number(r.n)]));
-    short = short.filter((r) => (totals.get(String(r.s)) ?? 0) > Number(r.n));
-    lap('short symbols counted');
+  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)})`).join(', ')}) t("Symbol", from_date)`);
+  // The context of the symbols the tails file holds comes from it (features/tails), their new rows from the files added since.
+  const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${parquetSource([ws.path(prices.files[0]!.path)])}`)).map((r) => String(r.column_name));
+  const tails = await loadTails(conn, ws, base.since, ctx, columns, log);
+  const fast = new Set<string>();
+  if (tails) {
+    const removed = [...base.removed].map(sqlString);
+    // A symbol's tail stands when all its changes come after its last row there and it was not removed meanwhile.
+    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fast AS SELECT c."Symbol", c.from_date FROM sp_fc c JOIN (SELECT "Symbol", max("Date") AS last FROM ${TAILS_TABLE} GROUP BY "Symbol") t USING ("Symbol") WHERE c.from_date > t.last${removed.length > 0 ? ` AND c."Symbol" NOT IN (${removed.join(', ')})` : ''}`);
+    for (const r of await queryRows(conn, 'SELECT "Symbol" AS s FROM sp_fast')) fast.add(String(r.s));
+    const added = prices.files.filter((f) => f.added_snapshot > base.since);
+    const fresh = added.length === 0 ? '' : ` UNION ALL SELECT p.*, f.from_date FROM ${parquetSource(added.map((f) => ws.path(f.path)))} p JOIN sp_fast f USING ("Symbol") WHERE p."Date" >= f.from_date`;
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${rowsTable} AS SELECT t.*, f.from_date FROM ${TAILS_TABLE} t JOIN sp_fast f USING ("Symbol")${fresh}`);
+    lap(`${fast.size} symbols' context from the tails file`);
   }
-  if (short.length > 0) {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_short AS SELECT unnest([${short.map((r) => sqlString(String(r.s))).join(', ')}]::VARCHAR[]) AS "Symbol"`);
-    await conn.run(`DELETE FROM ${rowsTable} WHERE "Symbol" IN (SELECT "Symbol" FROM sp_short)`);
-    // A literal list: files written by SQL (appends, restatements, compactions) carry each row group's
-    // Symbol range, so the scan skips the others; the bars writer's carry the whole symbol list there.
-    const list = short.map((r) => sqlString(String(r.s))).join(', ');
-    await conn.run(`INSERT INTO ${rowsTable} SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Symbol" IN (${list})) p JOIN sp_fc c USING ("Symbol")`);
-    lap(`${short.length} short symbols read whole`);
-  }
+  const slow = fast.size === 0 ? live : live.filter(([sym]) => !fast.has(sym));
+  if (slow.length > 0) await readContext(conn, ws, prices.files, slow, ctx, rowsTable, fast.size > 0, lap);
   // Keep exactly ctx rows before each symbol's change (a full rebuild's window sees no more than that).
   const slice = 'sp_slice';
   const delta = join(ws.tmpDir, `features-delta-${process.pid}-${w.id}.parquet`);
@@ -521,9 +514,67 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     lap('computed');
     await applyChanges(conn, w, delta, changes);
     lap('files written');
-    return { computed, changes, append };
+    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_changed AS SELECT unnest([${[...changed.keys()].map(sqlString).join(', ')}]::VARCHAR[]) AS "Symbol"`);
+    await saveTails(conn, ws, { pricesSnapshot: prices.snapshot.id, ctx, columns, slice, changedTable: 'sp_changed', kept: tails }, log);
+    lap('tails saved');
+    return { computed, changes, append, contextCached: fast.size };
   } finally {
     await rm(delta, { force: true });
+  }
+}
+
+/**
+ * A symbol removed and added again since the last build changed from the first date of its rows in
+ * the features table, when that is before the new rows' first date: those old rows are gone from
+ * prices and must go from features too (a removal and a later addition compose, in the prices
+ * snapshots' changes, to the addition's first date alone). Updates `changed` in place.
+ */
+async function startReaddedAtOldRows(conn: DuckDBConnection, w: TableWrite, changed: Map<string, string | null>, removed: ReadonlySet<string>): Promise<void> {
+  const readded = [...changed].filter(([sym, from]) => from !== null && removed.has(sym)).map(([sym]) => sym);
+  if (readded.length === 0) return;
+  const files = [...new Set(readded.map(bucketOf))].flatMap((b) => w.liveIn(b)).filter((f) => mayHold(f, readded));
+  if (files.length === 0) return;
+  const rows = await queryRows(conn, `SELECT "Symbol" AS s, min("Date") AS d FROM ${parquetSource(files.map((f) => w.ws.path(f.path)))} WHERE "Symbol" IN (${readded.map(sqlString).join(', ')}) GROUP BY "Symbol"`);
+  for (const r of rows) {
+    const sym = String(r.s);
+    if (String(r.d) < changed.get(sym)!) changed.set(sym, String(r.d));
+  }
+}
+
+/**
+ * Reads `slow` symbols' context from the prices table into `rowsTable` (created, or added to when
+ * `append`): each symbol's rows from a calendar-day cutoff generous enough for `ctx` trading rows
+ * before its first change; a symbol with fewer inside it and older rows before it is read whole.
+ */
+async function readContext(conn: DuckDBConnection, ws: Workspace, files: readonly DataFileRecord[], slow: readonly [string, string][], ctx: number, rowsTable: string, append: boolean, lap: (phase: string) => void): Promise<void> {
+  // Only the prices files whose symbol range holds such a symbol are read.
+  const symbols = slow.map(([sym]) => sym);
+  const buckets = new Set(symbols.map((sym) => partitionName(bucketOf(sym))));
+  const src = parquetSource(files.filter((f) => buckets.has(f.partition) && mayHold(f, symbols)).map((f) => ws.path(f.path)));
+  const lookbackDays = Math.ceil(ctx * 7 / 5) + 30;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_slow AS SELECT * FROM (VALUES ${slow.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)}, ${sqlString(civilFromDays(isoDays(from) - lookbackDays))})`).join(', ')}) t("Symbol", from_date, cutoff)`);
+  // The earliest cutoff as a constant too: the scan filters on Date before it reads the other columns.
+  const minCutoff = civilFromDays(Math.min(...slow.map(([, from]) => isoDays(from))) - lookbackDays);
+  const rows = `SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Date" >= ${sqlString(minCutoff)}) p JOIN sp_slow c USING ("Symbol") WHERE p."Date" >= c.cutoff`;
+  await conn.run(append ? `INSERT INTO ${rowsTable} ${rows}` : `CREATE OR REPLACE TEMP TABLE ${rowsTable} AS ${rows}`);
+  // Symbols with fewer than ctx rows before their change inside the cutoff, but older rows before it: read whole.
+  let short = await queryRows(conn, `SELECT c."Symbol" AS s, coalesce(r.n, 0)::BIGINT AS n FROM sp_slow c LEFT JOIN (SELECT "Symbol", count(*) AS n, count(*) FILTER (WHERE "Date" < from_date) AS k FROM ${rowsTable} GROUP BY "Symbol") r USING ("Symbol") WHERE coalesce(r.k, 0) < ${ctx}`);
+  lap('tails read');
+  if (short.length > 0) {
+    // Most such symbols have no older rows at all (listed lately, or a single row): their row count,
+    // from the Symbol column alone, says which do.
+    const candidates = short.map((r) => sqlString(String(r.s))).join(', ');
+    const totals = new Map((await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n FROM ${src} WHERE "Symbol" IN (${candidates}) GROUP BY "Symbol"`)).map((r) => [String(r.s), Number(r.n)]));
+    short = short.filter((r) => (totals.get(String(r.s)) ?? 0) > Number(r.n));
+    lap('short symbols counted');
+  }
+  if (short.length > 0) {
+    const list = short.map((r) => sqlString(String(r.s))).join(', ');
+    await conn.run(`DELETE FROM ${rowsTable} WHERE "Symbol" IN (${list})`);
+    // A literal list: files written by SQL (appends, restatements, compactions) carry each row group's
+    // Symbol range, so the scan skips the others; the bars writer's carry the whole symbol list there.
+    await conn.run(`INSERT INTO ${rowsTable} SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Symbol" IN (${list})) p JOIN sp_slow c USING ("Symbol")`);
+    lap(`${short.length} short symbols read whole`);
   }
 }
 

@@ -194,6 +194,17 @@ export function changesBetween(reg: Registry, table: StoreTable, after: number, 
   return out;
 }
 
+/** The symbols some snapshot after `after` up to `upTo` removed (even when a later one added them again). */
+export function removedBetween(reg: Registry, table: StoreTable, after: number, upTo: number): Set<string> {
+  const rows = reg.all<{ symbol: string }>(
+    'read snapshot changes',
+    `SELECT DISTINCT c.symbol FROM snapshot_changes c JOIN table_snapshots s USING (snapshot_id)
+     WHERE s.table_name = ? AND c.snapshot_id > ? AND c.snapshot_id <= ? AND c.from_date IS NULL`,
+    [table, after, upTo],
+  );
+  return new Set(rows.map((r) => r.symbol));
+}
+
 /** The source files as the prices table's current snapshot read them, by path. */
 export function ingestState(reg: Registry): Map<string, IngestFileState> {
   return new Map(reg.all<IngestFileState>('read ingest state', 'SELECT * FROM ingest_files').map((r) => [r.path, r]));
