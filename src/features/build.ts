@@ -14,7 +14,7 @@ import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
-import { writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
+import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, listSnapshots, removedBetween, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
@@ -28,7 +28,7 @@ import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { FeatureAssembler } from './assemble.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 import { readNumericColumns } from '../db/read-columns.js';
-import { loadTails, saveTails, TAILS_TABLE } from './tails.js';
+import { loadTails, publishTails, saveTails, TAILS_TABLE, tailsMetadata } from './tails.js';
 
 export const FEATURES_VERSION = 2;
 export const DEFAULT_WINDOW = 30;
@@ -232,7 +232,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       try {
         r = incremental
           ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, removed: removedBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
-          : await fullBuild(db, w0, prices.files, settings, opts);
+          : await fullBuild(db, w0, prices.files, settings, opts, { pricesSnapshot: prices.snapshot.id, log });
         snap = await w0.commit(reg, {
           operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
           source,
@@ -282,7 +282,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
  * once. Each symbol's values depend only on its own rows, so a build of some buckets' files (a
  * partition, features/partitions) writes the same values as a build of all of them.
  */
-export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>, tails?: { pricesSnapshot: number; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
   await assertExactVolumes(conn, parquetSource(files.map((f) => ws.path(f.path))));
@@ -310,6 +310,10 @@ export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFil
     plan.scan.queries.push(`SELECT ${SCAN_COLUMNS} FROM ${b.source}${b.ordered ? '' : ' ORDER BY "Symbol", "Date"'}`);
   }
   const rows = info.reduce((a, r) => a + Number(r.n), 0);
+  // The last context rows of each symbol as they pass, for the tails file (features/tails) the next incremental build reads.
+  const ctx = contextRows(s);
+  const globalSym = new Map(info.map((r, i) => [String(r.s), i]));
+  const tailRows: BarsBatch[] = [];
   opts.progress.start('features', rows);
   let done = 0;
   let failed: unknown = null;
@@ -327,6 +331,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFil
             const got = take();
             if (got === null) throw new Error('the feature worker ended early');
             left--;
+            if (tails !== undefined) tailRows.push(copyTail(got.batch, ctx, globalSym.get(plan.scan.symbols[got.batch.sym]!)!));
             done += got.batch.rows;
             rowsInFile += got.batch.rows;
             opts.progress.update(done);
@@ -350,6 +355,15 @@ export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFil
     throw failed ?? rejected.reason;
   }
   if (done !== rows) throw new StockpipeError('SP_ERR_INTERNAL', `features wrote ${done} rows, expected ${rows}`);
+  if (tails !== undefined && files.length > 0) {
+    // The bars writer writes the prices columns: the tails file is one only when the prices files have exactly those.
+    const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${parquetSource([ws.path(files[0]!.path)])}`)).map((r) => String(r.column_name));
+    if (columns.join('\u0000') === [...BARS_COLUMNS, LINEAGE_COLUMN].join('\u0000')) {
+      tailRows.sort((a, b) => a.sym - b.sym);
+      let i = 0;
+      await publishTails(ws, (tmp) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, lineage: tails.pricesSnapshot, kvMetadata: tailsMetadata(tails.pricesSnapshot, ctx, columns) }, () => tailRows[i++] ?? null, tmp), tails.log);
+    }
+  }
   w.removeAll();
   const lo = range?.lo === null || range?.lo === undefined ? 0 : Number(range.lo);
   await w.keepSchema(conn, (abs) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: lo, dayMax: lo, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => null, abs));
@@ -576,6 +590,18 @@ async function readContext(conn: DuckDBConnection, ws: Workspace, files: readonl
     await conn.run(`INSERT INTO ${rowsTable} SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Symbol" IN (${list})) p JOIN sp_slow c USING ("Symbol")`);
     lap(`${short.length} short symbols read whole`);
   }
+}
+
+/** A copy of a batch's last `ctx` rows (the prices columns; no feature columns), as symbol `sym` of another list. */
+function copyTail(b: BarsBatch, ctx: number, sym: number): BarsBatch {
+  const k = Math.max(0, b.rows - ctx);
+  return {
+    sym,
+    name: b.name,
+    rows: b.rows - k,
+    day: b.day.slice(k), open: b.open.slice(k), high: b.high.slice(k), low: b.low.slice(k), close: b.close.slice(k), adjClose: b.adjClose.slice(k), volume: b.volume.slice(k), asset: b.asset.slice(k),
+    ...(b.volumeExact === undefined ? {} : { volumeExact: b.volumeExact.slice(k) }),
+  };
 }
 
 function isoDays(d: string): number {

@@ -2,16 +2,18 @@
  * The context an incremental features build reads for a changed symbol: its prices rows just
  * before the first changed date. The table's files are sorted by Symbol, Date, so the last rows of
  * every symbol are spread over every page, and reading them from the table costs most of a full
- * scan (0.66 s of a 30M-row table's new trading day). Each incremental build therefore keeps, in
- * `tmp/features-tails.parquet`, each symbol's last `ctx` prices rows (or all of them, when it has
- * fewer) as of the prices snapshot it built from: the state a stream processor keeps between
- * batches. The next build reads a symbol's context from it when the file was written for the prices
- * snapshot the features were built from, with the same `ctx` and columns, and the symbol's changes
- * since all come after its last row there without a removal between; its changed rows then lie in
- * the files added since that snapshot (files are immutable). Every other changed symbol is read
- * from the table as before. The file is only ever an accelerator: a missing, stale or unreadable one
- * falls back to the table, and the result is the same bit for bit (test/store-incremental.test.ts).
- * Not in the catalog, not under store/: `vacuum` never sees it; any other build leaves it stale. */
+ * scan (0.66 s of a 30M-row table's new trading day). So every features build (full or
+ * incremental) keeps, in `tmp/features-tails.parquet`, each symbol's last `ctx` prices rows (all of
+ * them when it has fewer) as of the prices snapshot it built from: the state a stream processor
+ * keeps between batches. (Their `_snapshot_id` is not the rows' lineage: a full build writes the
+ * snapshot's id.) The next incremental build reads a symbol's context from it when the file was
+ * written for the prices snapshot the features were built from, with the same `ctx` and columns,
+ * and the symbol's changes since all come after its last row there without a removal between; its
+ * changed rows then lie in the files added since that snapshot (files are immutable). Every other
+ * changed symbol is read from the table as before. The file is only ever an accelerator: a missing,
+ * stale or unreadable one falls back to the table, and the result is the same bit for bit
+ * (test/store-incremental.test.ts). Not in the catalog, not under store/: `vacuum` never sees it;
+ * a build of partitions or `--as-of` leaves it as it was (then stale: not used). */
 import { rename, rm } from 'node:fs/promises';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
@@ -62,25 +64,38 @@ export async function loadTails(conn: DuckDBConnection, ws: Workspace, pricesSna
   }
 }
 
+/** The Parquet key-value metadata that makes a file the tails as of `pricesSnapshot` (what loadTails checks). */
+export function tailsMetadata(pricesSnapshot: number, ctx: number, columns: readonly string[]): Record<string, string> {
+  const key: TailsKey = { format: FORMAT, prices_snapshot: pricesSnapshot, ctx, columns: [...columns] };
+  return { [KEY]: JSON.stringify(key) };
+}
+
 /**
- * Writes the tails as of `pricesSnapshot`: the loaded ones of symbols that did not change (when
- * `kept` is true), and the last `ctx` rows of each changed symbol from `slice` (its rows from `ctx`
- * before its first change to its end; a `from_date` column, dropped). `changedTable` holds every
- * changed symbol (removed ones too) in a "Symbol" column. A failure is logged, never thrown: the next
- * build reads the table.
+ * Replaces the tails file with what `write` writes to the temporary path it is given (with
+ * tailsMetadata). A failure is logged, never thrown: the next build reads the table.
  */
-export async function saveTails(conn: DuckDBConnection, ws: Workspace, o: { pricesSnapshot: number; ctx: number; columns: readonly string[]; slice: string; changedTable: string; kept: boolean }, log: Logger): Promise<void> {
+export async function publishTails(ws: Workspace, write: (tmp: string) => Promise<void>, log: Logger): Promise<void> {
   const path = ws.featuresTails;
   const tmp = `${path}.${process.pid}.tmp`;
-  const key: TailsKey = { format: FORMAT, prices_snapshot: o.pricesSnapshot, ctx: o.ctx, columns: [...o.columns] };
-  const cols = o.columns.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
-  const fresh = `SELECT ${cols} FROM ${o.slice} QUALIFY row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date" DESC) <= ${o.ctx}`;
-  const kept = o.kept ? `SELECT ${cols} FROM ${TAILS_TABLE} WHERE "Symbol" NOT IN (SELECT "Symbol" FROM ${o.changedTable}) UNION ALL ` : '';
   try {
-    await conn.run(`COPY (${kept}${fresh}) TO ${sqlString(tmp)} (${STORE_PARQUET}, KV_METADATA {${KEY}: ${sqlString(JSON.stringify(key))}})`);
+    await write(tmp);
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true }); // an older tails file stays: written for an older snapshot, it is not used
     log.warn({ path, err: (err as Error).message }, 'features tails: not written; the next incremental build reads the table');
   }
+}
+
+/**
+ * Writes the tails as of `pricesSnapshot`: the loaded ones of symbols that did not change (when
+ * `kept` is true), and the last `ctx` rows of each changed symbol from `slice` (its rows from `ctx`
+ * before its first change to its end; a `from_date` column, dropped). `changedTable` holds every
+ * changed symbol (removed ones too) in a "Symbol" column.
+ */
+export async function saveTails(conn: DuckDBConnection, ws: Workspace, o: { pricesSnapshot: number; ctx: number; columns: readonly string[]; slice: string; changedTable: string; kept: boolean }, log: Logger): Promise<void> {
+  const cols = o.columns.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
+  const fresh = `SELECT ${cols} FROM ${o.slice} QUALIFY row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date" DESC) <= ${o.ctx}`;
+  const kept = o.kept ? `SELECT ${cols} FROM ${TAILS_TABLE} WHERE "Symbol" NOT IN (SELECT "Symbol" FROM ${o.changedTable}) UNION ALL ` : '';
+  const kv = Object.entries(tailsMetadata(o.pricesSnapshot, o.ctx, o.columns)).map(([k, v]) => `${k}: ${sqlString(v)}`).join(', ');
+  await publishTails(ws, (tmp) => conn.run(`COPY (${kept}${fresh}) TO ${sqlString(tmp)} (${STORE_PARQUET}, KV_METADATA {${kv}})`).then(() => undefined), log);
 }
