@@ -482,12 +482,12 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     return { computed: 0, changes, append: false, contextCached: 0 };
   }
   const rowsTable = 'sp_feature_rows';
-  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)})`).join(', ')}) t("Symbol", from_date)`);
   // The context of the symbols the tails file holds comes from it (features/tails), their new rows from the files added since.
   const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${parquetSource([ws.path(prices.files[0]!.path)])}`)).map((r) => String(r.column_name));
   const tails = await loadTails(conn, ws, base.since, ctx, columns, log);
   const fast = new Set<string>();
   if (tails) {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)})`).join(', ')}) t("Symbol", from_date)`);
     const removed = [...base.removed].map(sqlString);
     // A symbol's tail stands when all its changes come after its last row there and it was not removed meanwhile.
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fast AS SELECT c."Symbol", c.from_date FROM sp_fc c JOIN (SELECT "Symbol", max("Date") AS last FROM ${TAILS_TABLE} GROUP BY "Symbol") t USING ("Symbol") WHERE c.from_date > t.last${removed.length > 0 ? ` AND c."Symbol" NOT IN (${removed.join(', ')})` : ''}`);
