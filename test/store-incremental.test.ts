@@ -3,7 +3,8 @@
  * a duplicated date, a malformed line. Each round compares the incrementally updated workspace with
  * one rebuilt from scratch (every column but the row lineage), and checks as-of reads still see the
  * first snapshot unchanged. */
-import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -210,4 +211,69 @@ describe('incremental ingest and features', () => {
     const [n] = await sql(`SELECT count(*)::INT AS n FROM ${view(ws, 'prices')} WHERE "Security Name" = 'Beta Corp'`);
     expect(n!.n).toBe(40);
   }, 60_000);
+
+  it('a tails file of an earlier registry, or a FIFO where the tails file goes, is not read', async () => {
+    const root = await tempDir('store-tails');
+    const src = join(root, 'src');
+    const stocks = join(src, 'stocks');
+    await mkdir(stocks, { recursive: true });
+    const r = rng(11);
+    await write(stocks, 'AA', 0, 30, r);
+    await write(stocks, 'BB', 0, 30, r);
+    const ws = join(root, 'ws');
+    const update = (): void => {
+      ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+      ok(['ingest', '--workspace', ws]);
+    };
+    update();
+    ok(['features', '--workspace', ws, '--window', '5']);
+    await appendFile(join(stocks, 'AA.csv'), line(r, 30));
+    update();
+    const before = ok(['features', '--workspace', ws, '--window', '5']);
+    const oldTails = join(root, 'old-tails.parquet');
+    await copyFile(join(ws, 'tmp', 'features-tails.parquet'), oldTails);
+    // The registry moved aside (docs/errors.md: a new empty one is created), AA restated meanwhile:
+    // the new registry numbers its snapshots from 1 again, and its features are built (fully) from
+    // the prices snapshot with the id the old tails file was written for. The full build writes its
+    // own tails file; the old one put back (a backup of tmp/ restored) must not be taken for it.
+    await mkdir(join(root, 'aside'));
+    for (const f of await readdir(ws)) if (f.startsWith('stockpipe.db')) await rename(join(ws, f), join(root, 'aside', f));
+    await write(stocks, 'AA', 0, 31, r);
+    update();
+    await appendFile(join(stocks, 'BB.csv'), line(r, 30));
+    update();
+    await appendFile(join(stocks, 'BB.csv'), line(r, 31));
+    update();
+    const full = ok(['features', '--workspace', ws, '--window', '5']);
+    expect(full.mode).toBe('full');
+    expect(full.prices_snapshot).toBe(before.prices_snapshot);
+    await copyFile(oldTails, join(ws, 'tmp', 'features-tails.parquet'));
+    await appendFile(join(stocks, 'AA.csv'), line(r, 31));
+    update();
+    const next = ok(['features', '--workspace', ws, '--window', '5']);
+    expect(next.mode).toBe('incremental');
+    expect(next.symbols_context_cached).toBe(0);
+    const rebuilt = join(root, 'rebuilt');
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
+    ok(['ingest', '--workspace', rebuilt]);
+    ok(['features', '--workspace', rebuilt, '--window', '5']);
+    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+    // A FIFO at the tails path (nothing writes to it): the build does not wait on it, and reads the table.
+    const tails = join(ws, 'tmp', 'features-tails.parquet');
+    await rm(tails);
+    execFileSync('mkfifo', [tails]);
+    await appendFile(join(stocks, 'AA.csv'), line(r, 32));
+    update();
+    const res = runCli(['--json', 'features', '--workspace', ws, '--window', '5'], { timeoutMs: 30_000 });
+    expect(res.signal, res.stderr).toBeNull();
+    expect(res.json.data.mode).toBe('incremental');
+    expect(res.json.data.symbols_context_cached).toBe(0);
+    await appendFile(join(stocks, 'AA.csv'), line(r, 33));
+    update();
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
+    ok(['ingest', '--workspace', rebuilt]);
+    ok(['features', '--workspace', rebuilt, '--window', '5']);
+    expect(ok(['features', '--workspace', ws, '--window', '5']).symbols_context_cached).toBe(1);
+    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
-import { changesBetween, currentSnapshot, listSnapshots, removedBetween, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
+import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, removedBetween, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource, readTable, tableAt } from '../store/read.js';
@@ -28,7 +28,7 @@ import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { FeatureAssembler } from './assemble.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 import { readNumericColumns } from '../db/read-columns.js';
-import { loadTails, publishTails, saveTails, TAILS_TABLE, tailsMetadata } from './tails.js';
+import { loadTails, publishTails, saveTails, TAILS_TABLE, tailsMetadata, type TailsSnapshot } from './tails.js';
 
 export const FEATURES_VERSION = 2;
 export const DEFAULT_WINDOW = 30;
@@ -231,8 +231,8 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       let snap: SnapshotRecord;
       try {
         r = incremental
-          ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, removed: removedBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
-          : await fullBuild(db, w0, prices.files, settings, opts, { pricesSnapshot: prices.snapshot.id, log });
+          ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, sinceCreated: getSnapshot(reg, built!.prices_snapshot)?.created_at ?? '', removed: removedBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
+          : await fullBuild(db, w0, prices.files, settings, opts, { prices: prices.snapshot, log });
         snap = await w0.commit(reg, {
           operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
           source,
@@ -282,7 +282,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
  * once. Each symbol's values depend only on its own rows, so a build of some buckets' files (a
  * partition, features/partitions) writes the same values as a build of all of them.
  */
-export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>, tails?: { pricesSnapshot: number; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>, tails?: { prices: TailsSnapshot; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
   await assertExactVolumes(conn, parquetSource(files.map((f) => ws.path(f.path))));
@@ -361,7 +361,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFil
     if (columns.join('\u0000') === [...BARS_COLUMNS, LINEAGE_COLUMN].join('\u0000')) {
       tailRows.sort((a, b) => a.sym - b.sym);
       let i = 0;
-      await publishTails(ws, (tmp) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, lineage: tails.pricesSnapshot, kvMetadata: tailsMetadata(tails.pricesSnapshot, ctx, columns) }, () => tailRows[i++] ?? null, tmp), tails.log);
+      await publishTails(ws, (tmp) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, lineage: tails.prices.id, kvMetadata: tailsMetadata(tails.prices, ctx, columns) }, () => tailRows[i++] ?? null, tmp), tails.log);
     }
   }
   w.removeAll();
@@ -468,7 +468,7 @@ function contextRows(s: FeatureSettings): number {
  * stored ones (docs/store.md). Each row's features read only its own window, so the result equals a
  * full rebuild bit for bit.
  */
-async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { snapshot: SnapshotRecord; files: DataFileRecord[] }, s: FeatureSettings, base: { since: number; removed: ReadonlySet<string> }, changed: Map<string, string | null>, append: boolean, log: Logger): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached: number }> {
+async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { snapshot: SnapshotRecord; files: DataFileRecord[] }, s: FeatureSettings, base: { since: number; sinceCreated: string; removed: ReadonlySet<string> }, changed: Map<string, string | null>, append: boolean, log: Logger): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached: number }> {
   const ws = w.ws;
   const t0 = performance.now();
   const lap = (phase: string): void => log.debug({ phase, ms: Math.round(performance.now() - t0) }, 'incremental features');
@@ -484,7 +484,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   const rowsTable = 'sp_feature_rows';
   // The context of the symbols the tails file holds comes from it (features/tails), their new rows from the files added since.
   const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${parquetSource([ws.path(prices.files[0]!.path)])}`)).map((r) => String(r.column_name));
-  const tails = await loadTails(conn, ws, base.since, ctx, columns, log);
+  const tails = await loadTails(conn, ws, { id: base.since, created_at: base.sinceCreated }, ctx, columns, log);
   const fast = new Set<string>();
   if (tails) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)})`).join(', ')}) t("Symbol", from_date)`);
@@ -529,7 +529,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     await applyChanges(conn, w, delta, changes);
     lap('files written');
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_changed AS SELECT unnest([${[...changed.keys()].map(sqlString).join(', ')}]::VARCHAR[]) AS "Symbol"`);
-    await saveTails(conn, ws, { pricesSnapshot: prices.snapshot.id, ctx, columns, slice, changedTable: 'sp_changed', kept: tails }, log);
+    await saveTails(conn, ws, { prices: prices.snapshot, ctx, columns, slice, changedTable: 'sp_changed', kept: tails }, log);
     lap('tails saved');
     return { computed, changes, append, contextCached: fast.size };
   } finally {

@@ -7,14 +7,16 @@
  * them when it has fewer) as of the prices snapshot it built from: the state a stream processor
  * keeps between batches. (Their `_snapshot_id` is not the rows' lineage: a full build writes the
  * snapshot's id.) The next incremental build reads a symbol's context from it when the file was
- * written for the prices snapshot the features were built from, with the same `ctx` and columns,
+ * written for the prices snapshot the features were built from (its id and creation time: a new
+ * registry numbers its snapshots from 1 again while tmp/ stays), with the same `ctx` and columns,
  * and the symbol's changes since all come after its last row there without a removal between; its
  * changed rows then lie in the files added since that snapshot (files are immutable). Every other
  * changed symbol is read from the table as before. The file is only ever an accelerator: a missing,
  * stale or unreadable one falls back to the table, and the result is the same bit for bit
  * (test/store-incremental.test.ts). Not in the catalog, not under store/: `vacuum` never sees it;
  * a build of partitions or `--as-of` leaves it as it was (then stale: not used). */
-import { rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
@@ -23,19 +25,27 @@ import { STORE_PARQUET } from '../db/parquet-format.js';
 /** The temporary table the loaded tails are in (the prices columns). */
 export const TAILS_TABLE = 'sp_tails';
 const KEY = 'stockpipe_features_tails';
-const FORMAT = 1;
+const FORMAT = 2;
 
 interface TailsKey {
   format: number;
   prices_snapshot: number;
+  /** The snapshot's created_at: ids start again at 1 in a new registry (one moved aside, docs/errors.md), a time does not. */
+  prices_created_at: string;
   ctx: number;
   columns: string[];
+}
+
+/** The prices snapshot a tails file is for: its id and creation time. */
+export interface TailsSnapshot {
+  id: number;
+  created_at: string;
 }
 
 function parseKey(text: string): TailsKey | null {
   try {
     const k = JSON.parse(text) as Partial<TailsKey>;
-    if (k.format !== FORMAT || typeof k.prices_snapshot !== 'number' || typeof k.ctx !== 'number' || !Array.isArray(k.columns)) return null;
+    if (k.format !== FORMAT || typeof k.prices_snapshot !== 'number' || typeof k.prices_created_at !== 'string' || typeof k.ctx !== 'number' || !Array.isArray(k.columns)) return null;
     return k as TailsKey;
   } catch {
     return null; // not ours, or written by another version: the table is read instead
@@ -43,30 +53,45 @@ function parseKey(text: string): TailsKey | null {
 }
 
 /**
- * Loads the tails file into TAILS_TABLE when it was written for `pricesSnapshot` with this `ctx`
- * and these prices `columns`; false (and nothing loaded) otherwise, with the reason logged.
+ * Loads the tails file into TAILS_TABLE when it was written for `prices` (id and creation time) with
+ * this `ctx` and these prices `columns`; false (and nothing loaded) otherwise, with the reason logged.
+ * The file is opened once, without blocking (a FIFO or a folder there is not read), and copied: its
+ * key and its rows are read from that one version, even when another build renames a new one over it.
  */
-export async function loadTails(conn: DuckDBConnection, ws: Workspace, pricesSnapshot: number, ctx: number, columns: readonly string[], log: Logger): Promise<boolean> {
+export async function loadTails(conn: DuckDBConnection, ws: Workspace, prices: TailsSnapshot, ctx: number, columns: readonly string[], log: Logger): Promise<boolean> {
   const path = ws.featuresTails;
+  const copy = `${path}.${process.pid}.read`;
   try {
-    const [meta] = await queryRows(conn, `SELECT decode(value) AS v FROM parquet_kv_metadata(${sqlString(path)}) WHERE decode(key) = '${KEY}'`);
+    const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    try {
+      if (!(await fh.stat()).isFile()) {
+        log.debug({ path }, 'features tails: not a regular file; reading the table');
+        return false;
+      }
+      await writeFile(copy, await fh.readFile());
+    } finally {
+      await fh.close();
+    }
+    const [meta] = await queryRows(conn, `SELECT decode(value) AS v FROM parquet_kv_metadata(${sqlString(copy)}) WHERE decode(key) = '${KEY}'`);
     const key = typeof meta?.v === 'string' ? parseKey(meta.v) : null;
-    if (key === null || key.prices_snapshot !== pricesSnapshot || key.ctx !== ctx || key.columns.join('\u0000') !== columns.join('\u0000')) {
-      log.debug({ path, key, prices_snapshot: pricesSnapshot, ctx }, 'features tails: not for this build; reading the table');
+    if (key === null || key.prices_snapshot !== prices.id || key.prices_created_at !== prices.created_at || key.ctx !== ctx || key.columns.join('\u0000') !== columns.join('\u0000')) {
+      log.debug({ path, key, prices_snapshot: prices.id, ctx }, 'features tails: not for this build; reading the table');
       return false;
     }
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${TAILS_TABLE} AS SELECT * FROM read_parquet(${sqlString(path)})`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${TAILS_TABLE} AS SELECT * FROM read_parquet(${sqlString(copy)})`);
     return true;
   } catch (err) {
     // Missing (the first incremental build), or unreadable: the table has every row it holds.
     log.debug({ path, err: (err as Error).message }, 'features tails: none usable; reading the table');
     return false;
+  } finally {
+    await rm(copy, { force: true });
   }
 }
 
-/** The Parquet key-value metadata that makes a file the tails as of `pricesSnapshot` (what loadTails checks). */
-export function tailsMetadata(pricesSnapshot: number, ctx: number, columns: readonly string[]): Record<string, string> {
-  const key: TailsKey = { format: FORMAT, prices_snapshot: pricesSnapshot, ctx, columns: [...columns] };
+/** The Parquet key-value metadata that makes a file the tails as of the prices snapshot `prices` (what loadTails checks). */
+export function tailsMetadata(prices: TailsSnapshot, ctx: number, columns: readonly string[]): Record<string, string> {
+  const key: TailsKey = { format: FORMAT, prices_snapshot: prices.id, prices_created_at: prices.created_at, ctx, columns: [...columns] };
   return { [KEY]: JSON.stringify(key) };
 }
 
@@ -87,15 +112,15 @@ export async function publishTails(ws: Workspace, write: (tmp: string) => Promis
 }
 
 /**
- * Writes the tails as of `pricesSnapshot`: the loaded ones of symbols that did not change (when
+ * Writes the tails as of the prices snapshot `prices`: the loaded ones of symbols that did not change (when
  * `kept` is true), and the last `ctx` rows of each changed symbol from `slice` (its rows from `ctx`
  * before its first change to its end; a `from_date` column, dropped). `changedTable` holds every
  * changed symbol (removed ones too) in a "Symbol" column.
  */
-export async function saveTails(conn: DuckDBConnection, ws: Workspace, o: { pricesSnapshot: number; ctx: number; columns: readonly string[]; slice: string; changedTable: string; kept: boolean }, log: Logger): Promise<void> {
+export async function saveTails(conn: DuckDBConnection, ws: Workspace, o: { prices: TailsSnapshot; ctx: number; columns: readonly string[]; slice: string; changedTable: string; kept: boolean }, log: Logger): Promise<void> {
   const cols = o.columns.map((c) => `"${c.replaceAll('"', '""')}"`).join(', ');
   const fresh = `SELECT ${cols} FROM ${o.slice} QUALIFY row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date" DESC) <= ${o.ctx}`;
   const kept = o.kept ? `SELECT ${cols} FROM ${TAILS_TABLE} WHERE "Symbol" NOT IN (SELECT "Symbol" FROM ${o.changedTable}) UNION ALL ` : '';
-  const kv = Object.entries(tailsMetadata(o.pricesSnapshot, o.ctx, o.columns)).map(([k, v]) => `${k}: ${sqlString(v)}`).join(', ');
+  const kv = Object.entries(tailsMetadata(o.prices, o.ctx, o.columns)).map(([k, v]) => `${k}: ${sqlString(v)}`).join(', ');
   await publishTails(ws, (tmp) => conn.run(`COPY (${kept}${fresh}) TO ${sqlString(tmp)} (${STORE_PARQUET}, KV_METADATA {${kv}})`).then(() => undefined), log);
 }
