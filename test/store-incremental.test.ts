@@ -5,6 +5,7 @@
  * first snapshot unchanged. */
 import { execFileSync } from 'node:child_process';
 import { appendFile, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -148,12 +149,20 @@ describe('incremental ingest and features', () => {
     }
     // A tails file that is not Parquet: the build reads every context from the table, and still equals a rebuild.
     await writeFile(join(ws, 'tmp', 'features-tails.parquet'), 'not parquet');
+    // Temporary copies a killed build left (a pid no process has), and one of a live process (this one).
+    const orphan = join(ws, 'tmp', 'features-tails.parquet.2147483646.tmp');
+    const live = join(ws, 'tmp', `features-tails.parquet.${process.pid}.read`);
+    await writeFile(orphan, 'x');
+    await writeFile(live, 'x');
     await appendFile(join(stocks, 'G.csv'), line(r, 1000));
     ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
     ok(['ingest', '--workspace', ws]);
     const afterBad = ok(['features', '--workspace', ws, '--window', '5']);
     expect(afterBad.mode).toBe('incremental');
     expect(afterBad.symbols_context_cached).toBe(0);
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    await rm(live);
     const rebuilt = join(root, 'full-bad-tails');
     ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
     ok(['ingest', '--workspace', rebuilt]);

@@ -17,6 +17,9 @@
  * a build of partitions or `--as-of` leaves it as it was (then stale: not used). */
 import { constants } from 'node:fs';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { readdirOrEmpty } from '../core/fs.js';
+import { processAlive } from '../core/proc.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
@@ -95,6 +98,16 @@ export function tailsMetadata(prices: TailsSnapshot, ctx: number, columns: reado
   return { [KEY]: JSON.stringify(key) };
 }
 
+/** Deletes the temporary copies (`<tails>.<pid>.tmp|read`) of builds that died before removing theirs. */
+async function removeOrphans(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}.`;
+  for (const name of await readdirOrEmpty(dir)) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.(tmp|read)$/.exec(name.slice(prefix.length)) : null;
+    if (m !== null && !processAlive(Number(m[1]))) await rm(join(dir, name), { force: true });
+  }
+}
+
 /**
  * Replaces the tails file with what `write` writes to the temporary path it is given (with
  * tailsMetadata). A failure is logged, never thrown: the next build reads the table.
@@ -103,6 +116,7 @@ export async function publishTails(ws: Workspace, write: (tmp: string) => Promis
   const path = ws.featuresTails;
   const tmp = `${path}.${process.pid}.tmp`;
   try {
+    await removeOrphans(path);
     await write(tmp);
     await rename(tmp, path);
   } catch (err) {
