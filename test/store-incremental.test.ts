@@ -285,4 +285,36 @@ describe('incremental ingest and features', () => {
     expect(ok(['features', '--workspace', ws, '--window', '5']).symbols_context_cached).toBe(1);
     expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
   }, 120_000);
+
+  it('a build of removals only keeps the tails file current: the next build reads its context there', async () => {
+    const root = await tempDir('store-tails-removed');
+    const src = join(root, 'src');
+    const stocks = join(src, 'stocks');
+    await mkdir(stocks, { recursive: true });
+    const r = rng(5);
+    for (const sym of ['AA', 'BB', 'CC']) await write(stocks, sym, 0, 30, r);
+    const ws = join(root, 'ws');
+    const update = (): void => {
+      ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+      ok(['ingest', '--workspace', ws]);
+    };
+    update();
+    ok(['features', '--workspace', ws, '--window', '5']);
+    // A day with a delisting and no new rows: only CC goes.
+    await rm(join(stocks, 'CC.csv'));
+    update();
+    const removal = ok(['features', '--workspace', ws, '--window', '5']);
+    expect(removal.mode).toBe('incremental');
+    await appendFile(join(stocks, 'AA.csv'), line(r, 30));
+    await appendFile(join(stocks, 'BB.csv'), line(r, 30));
+    update();
+    const next = ok(['features', '--workspace', ws, '--window', '5']);
+    expect(next.mode).toBe('incremental');
+    expect(next.symbols_context_cached).toBe(2);
+    const rebuilt = join(root, 'rebuilt');
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
+    ok(['ingest', '--workspace', rebuilt]);
+    ok(['features', '--workspace', rebuilt, '--window', '5']);
+    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+  }, 120_000);
 });

@@ -477,14 +477,21 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   const changes = new Map<string, SymbolDelta>();
   for (const [sym, from] of changed) changes.set(sym, { from, append: append && from !== null });
   const live = [...changed].filter(([, from]) => from !== null) as [string, string][];
+  const columns = prices.files.length === 0 ? [] : (await queryRows(conn, `DESCRIBE SELECT * FROM ${parquetSource([ws.path(prices.files[0]!.path)])}`)).map((r) => String(r.column_name));
+  const sinceTails = { id: base.since, created_at: base.sinceCreated };
+  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_changed AS SELECT unnest([${[...changed.keys()].map(sqlString).join(', ')}]::VARCHAR[]) AS "Symbol"`);
   if (live.length === 0) {
     await applyChanges(conn, w, null, changes);
+    // Removals only: the tails file stays current (the removed symbols dropped, keyed to this prices
+    // snapshot), or the next build would read every symbol's context from the table.
+    if (columns.length > 0 && (await loadTails(conn, ws, sinceTails, ctx, columns, log))) {
+      await saveTails(conn, ws, { prices: prices.snapshot, ctx, columns, slice: `(SELECT * FROM ${TAILS_TABLE} WHERE false)`, changedTable: 'sp_changed', kept: true }, log);
+    }
     return { computed: 0, changes, append: false, contextCached: 0 };
   }
   const rowsTable = 'sp_feature_rows';
   // The context of the symbols the tails file holds comes from it (features/tails), their new rows from the files added since.
-  const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${parquetSource([ws.path(prices.files[0]!.path)])}`)).map((r) => String(r.column_name));
-  const tails = await loadTails(conn, ws, { id: base.since, created_at: base.sinceCreated }, ctx, columns, log);
+  const tails = await loadTails(conn, ws, sinceTails, ctx, columns, log);
   const fast = new Set<string>();
   if (tails) {
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)})`).join(', ')}) t("Symbol", from_date)`);
@@ -528,7 +535,6 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     lap('computed');
     await applyChanges(conn, w, delta, changes);
     lap('files written');
-    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_changed AS SELECT unnest([${[...changed.keys()].map(sqlString).join(', ')}]::VARCHAR[]) AS "Symbol"`);
     await saveTails(conn, ws, { prices: prices.snapshot, ctx, columns, slice, changedTable: 'sp_changed', kept: tails }, log);
     lap('tails saved');
     return { computed, changes, append, contextCached: fast.size };
