@@ -11,7 +11,7 @@ import { stableStringify } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
+import { openDuckDB, queryRows, sqlIdent, sqlString, tempTableOf } from '../db/duckdb.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { currentSnapshot, ingestState, type IngestFileState, type NewDataFile, type SnapshotRecord } from '../registry/catalog.js';
@@ -481,7 +481,11 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     for (const s of [...reread]) if (!changes.has(s) && existedBefore.has(s) && !touched.some((t) => t.symbol === s && t.batch !== null)) changes.set(s, { from: null, append: false });
     for (const ch of changes.values()) if (ch.from === null) ch.append = false;
     // The rows to write: each changed symbol's rows from its first changed date, unchanged ones keeping their lineage.
-    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_from AS SELECT * FROM (VALUES ${[...changes].filter(([, ch]) => ch.from !== null).map(([s, ch]) => `(${sqlString(s)}, ${sqlString(ch.from!)})`).join(', ') || "(NULL::VARCHAR, NULL::VARCHAR)"}) t("Symbol", from_date)`);
+    const froms = [...changes].filter(([, ch]) => ch.from !== null);
+    await tempTableOf(conn, 'sp_from', [
+      { name: 'Symbol', type: 'VARCHAR', values: froms.map(([s]) => s) },
+      { name: 'from_date', type: 'VARCHAR', values: froms.map(([, ch]) => ch.from) },
+    ]);
     const keepLineage = oldRows === null ? `n.${sqlIdent(LINEAGE_COLUMN)}` : `coalesce(CASE WHEN ${same} THEN o.${sqlIdent(LINEAGE_COLUMN)} END, n.${sqlIdent(LINEAGE_COLUMN)})`;
     await conn.run(`COPY (SELECT n.* REPLACE (${keepLineage} AS ${sqlIdent(LINEAGE_COLUMN)}) FROM ${fresh} n JOIN sp_from f ON n."Symbol" = f."Symbol" AND n."Date" >= f.from_date
       ${oldRows === null ? '' : `LEFT JOIN ${oldRows} o ON n."Symbol" = o."Symbol" AND n."Date" = o."Date"`} ORDER BY n."Symbol", n."Date") TO ${sqlString(delta)} (${STORE_PARQUET})`);

@@ -13,7 +13,7 @@ import { readFileOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
-import { type DuckDB, openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
+import { type DuckDB, openDuckDB, queryRows, sqlString, tempTableOf, type DuckDBConnection } from '../db/duckdb.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, removedBetween, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
@@ -479,7 +479,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   const live = [...changed].filter(([, from]) => from !== null) as [string, string][];
   const columns = prices.files.length === 0 ? [] : (await queryRows(conn, `DESCRIBE SELECT * FROM ${parquetSource([ws.path(prices.files[0]!.path)])}`)).map((r) => String(r.column_name));
   const sinceTails = { id: base.since, created_at: base.sinceCreated };
-  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_changed AS SELECT unnest([${[...changed.keys()].map(sqlString).join(', ')}]::VARCHAR[]) AS "Symbol"`);
+  await tempTableOf(conn, 'sp_changed', [{ name: 'Symbol', type: 'VARCHAR', values: [...changed.keys()] }]);
   if (live.length === 0) {
     await applyChanges(conn, w, null, changes);
     // Removals only: the tails file stays current (the removed symbols dropped, keyed to this prices
@@ -494,7 +494,10 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   const tails = await loadTails(conn, ws, sinceTails, ctx, columns, log);
   const fast = new Set<string>();
   if (tails) {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fc AS SELECT * FROM (VALUES ${live.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)})`).join(', ')}) t("Symbol", from_date)`);
+    await tempTableOf(conn, 'sp_fc', [
+      { name: 'Symbol', type: 'VARCHAR', values: live.map(([sym]) => sym) },
+      { name: 'from_date', type: 'VARCHAR', values: live.map(([, from]) => from) },
+    ]);
     const removed = [...base.removed].map(sqlString);
     // A symbol's tail stands when all its changes come after its last row there and it was not removed meanwhile.
     await conn.run(`CREATE OR REPLACE TEMP TABLE sp_fast AS SELECT c."Symbol", c.from_date FROM sp_fc c JOIN (SELECT "Symbol", max("Date") AS last FROM ${TAILS_TABLE} GROUP BY "Symbol") t USING ("Symbol") WHERE c.from_date > t.last${removed.length > 0 ? ` AND c."Symbol" NOT IN (${removed.join(', ')})` : ''}`);
@@ -572,7 +575,11 @@ async function readContext(conn: DuckDBConnection, ws: Workspace, files: readonl
   const buckets = new Set(symbols.map((sym) => partitionName(bucketOf(sym))));
   const src = parquetSource(files.filter((f) => buckets.has(f.partition) && mayHold(f, symbols)).map((f) => ws.path(f.path)));
   const lookbackDays = Math.ceil(ctx * 7 / 5) + 30;
-  await conn.run(`CREATE OR REPLACE TEMP TABLE sp_slow AS SELECT * FROM (VALUES ${slow.map(([sym, from]) => `(${sqlString(sym)}, ${sqlString(from)}, ${sqlString(civilFromDays(isoDays(from) - lookbackDays))})`).join(', ')}) t("Symbol", from_date, cutoff)`);
+  await tempTableOf(conn, 'sp_slow', [
+    { name: 'Symbol', type: 'VARCHAR', values: slow.map(([sym]) => sym) },
+    { name: 'from_date', type: 'VARCHAR', values: slow.map(([, from]) => from) },
+    { name: 'cutoff', type: 'VARCHAR', values: slow.map(([, from]) => civilFromDays(isoDays(from) - lookbackDays)) },
+  ]);
   // The earliest cutoff as a constant too: the scan filters on Date before it reads the other columns.
   const minCutoff = civilFromDays(Math.min(...slow.map(([, from]) => isoDays(from))) - lookbackDays);
   const rows = `SELECT p.*, c.from_date FROM (SELECT * FROM ${src} WHERE "Date" >= ${sqlString(minCutoff)}) p JOIN sp_slow c USING ("Symbol") WHERE p."Date" >= c.cutoff`;

@@ -10,7 +10,7 @@ import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
-import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
+import { type DuckDBConnection, queryRows, sqlString, tempTableOf } from '../db/duckdb.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 import {
   commitSnapshot, currentSnapshot, type DataFileRecord, type CommitInput, liveFiles, type NewDataFile, nextSnapshotId, type SnapshotOperation, type SnapshotRecord, type StoreTable,
@@ -194,9 +194,13 @@ export function mayHold(f: Pick<DataFileRecord, 'symbol_min' | 'symbol_max'>, sy
 
 /** Loads the per-symbol changes into a DuckDB temp table (Symbol, from_date, bucket, kind). */
 async function loadChanges(conn: DuckDBConnection, changes: ReadonlyMap<string, SymbolDelta>): Promise<void> {
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ${CHANGES} ("Symbol" VARCHAR, from_date VARCHAR, bucket INTEGER, kind VARCHAR)`);
-  const rows = [...changes].map(([s, d]) => `(${sqlString(s)}, ${d.from === null ? 'NULL' : sqlString(d.from)}, ${bucketOf(s)}, '${d.append ? 'append' : 'restate'}')`);
-  for (let i = 0; i < rows.length; i += 2000) await conn.run(`INSERT INTO ${CHANGES} VALUES ${rows.slice(i, i + 2000).join(', ')}`);
+  const all = [...changes];
+  await tempTableOf(conn, CHANGES, [
+    { name: 'Symbol', type: 'VARCHAR', values: all.map(([s]) => s) },
+    { name: 'from_date', type: 'VARCHAR', values: all.map(([, d]) => d.from) },
+    { name: 'bucket', type: 'INTEGER', values: all.map(([s]) => bucketOf(s)) },
+    { name: 'kind', type: 'VARCHAR', values: all.map(([, d]) => (d.append ? 'append' : 'restate')) },
+  ]);
 }
 
 /**
