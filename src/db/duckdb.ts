@@ -103,8 +103,12 @@ export async function tempTableOf(conn: DuckDBConnection, name: string, columns:
   const a = duckdbApi();
   const select = columns.map((c, i) => `unnest($${i + 1}::${c.type}[]) AS ${sqlIdent(c.name)}`).join(', ');
   const st = await conn.prepare(`CREATE OR REPLACE TEMP TABLE ${name} AS SELECT ${select}`);
-  columns.forEach((c, i) => st.bindList(i + 1, [...c.values], a.LIST(c.type === 'VARCHAR' ? a.VARCHAR : a.INTEGER)));
-  await st.run();
+  try {
+    columns.forEach((c, i) => st.bindList(i + 1, [...c.values], a.LIST(c.type === 'VARCHAR' ? a.VARCHAR : a.INTEGER)));
+    await st.run();
+  } finally {
+    st.destroySync();
+  }
 }
 
 /** Runs a query and returns its rows as JSON-friendly objects (BIGINT → number when safe). */
