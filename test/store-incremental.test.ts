@@ -62,6 +62,30 @@ async function diff(a: string, b: string, table: string, c: string): Promise<num
   return Number(r!.n);
 }
 
+/** Builds `rebuilt` from scratch out of the source folder (fetch, ingest, features --window 5) and expects `ws`'s features to equal its. */
+async function expectRebuildEqual(ws: string, src: string, rebuilt: string): Promise<void> {
+  ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
+  ok(['ingest', '--workspace', rebuilt]);
+  ok(['features', '--workspace', rebuilt, '--window', '5']);
+  expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+}
+
+/** A source folder with 30 days of each of `symbols`, and a workspace `update` fetches and ingests it into. */
+async function tailsFixture(name: string, seed: number, symbols: readonly string[]): Promise<{ root: string; src: string; stocks: string; ws: string; r: () => number; update: () => void }> {
+  const root = await tempDir(name);
+  const src = join(root, 'src');
+  const stocks = join(src, 'stocks');
+  await mkdir(stocks, { recursive: true });
+  const r = rng(seed);
+  for (const sym of symbols) await write(stocks, sym, 0, 30, r);
+  const ws = join(root, 'ws');
+  const update = (): void => {
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    ok(['ingest', '--workspace', ws]);
+  };
+  return { root, src, stocks, ws, r, update };
+}
+
 describe('incremental ingest and features', () => {
   it('equal a full rebuild after random appends, rewrites and deletions', async () => {
     const root = await tempDir('store-inc');
@@ -164,10 +188,7 @@ describe('incremental ingest and features', () => {
     expect(existsSync(live)).toBe(true);
     await rm(live);
     const rebuilt = join(root, 'full-bad-tails');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
-    ok(['ingest', '--workspace', rebuilt]);
-    ok(['features', '--workspace', rebuilt, '--window', '5']);
-    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+    await expectRebuildEqual(ws, src, rebuilt);
     // As of the first prices snapshot, after restatements: the features computed again equal the ones stored then.
     const asOf = join(root, 'as-of.parquet');
     const a = ok(['features', '--workspace', ws, '--window', '5', '--as-of', String(first.snapshot_id), '--out', asOf]);
@@ -222,18 +243,7 @@ describe('incremental ingest and features', () => {
   }, 60_000);
 
   it('a tails file of an earlier registry, or a FIFO where the tails file goes, is not read', async () => {
-    const root = await tempDir('store-tails');
-    const src = join(root, 'src');
-    const stocks = join(src, 'stocks');
-    await mkdir(stocks, { recursive: true });
-    const r = rng(11);
-    await write(stocks, 'AA', 0, 30, r);
-    await write(stocks, 'BB', 0, 30, r);
-    const ws = join(root, 'ws');
-    const update = (): void => {
-      ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-      ok(['ingest', '--workspace', ws]);
-    };
+    const { root, src, stocks, ws, r, update } = await tailsFixture('store-tails', 11, ['AA', 'BB']);
     update();
     ok(['features', '--workspace', ws, '--window', '5']);
     await appendFile(join(stocks, 'AA.csv'), line(r, 30));
@@ -263,10 +273,7 @@ describe('incremental ingest and features', () => {
     expect(next.mode).toBe('incremental');
     expect(next.symbols_context_cached).toBe(0);
     const rebuilt = join(root, 'rebuilt');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
-    ok(['ingest', '--workspace', rebuilt]);
-    ok(['features', '--workspace', rebuilt, '--window', '5']);
-    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+    await expectRebuildEqual(ws, src, rebuilt);
     // A FIFO at the tails path (nothing writes to it): the build does not wait on it, and reads the table.
     const tails = join(ws, 'tmp', 'features-tails.parquet');
     await rm(tails);
@@ -279,25 +286,12 @@ describe('incremental ingest and features', () => {
     expect(res.json.data.symbols_context_cached).toBe(0);
     await appendFile(join(stocks, 'AA.csv'), line(r, 33));
     update();
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
-    ok(['ingest', '--workspace', rebuilt]);
-    ok(['features', '--workspace', rebuilt, '--window', '5']);
     expect(ok(['features', '--workspace', ws, '--window', '5']).symbols_context_cached).toBe(1);
-    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+    await expectRebuildEqual(ws, src, rebuilt);
   }, 120_000);
 
   it('a build of removals only keeps the tails file current: the next build reads its context there', async () => {
-    const root = await tempDir('store-tails-removed');
-    const src = join(root, 'src');
-    const stocks = join(src, 'stocks');
-    await mkdir(stocks, { recursive: true });
-    const r = rng(5);
-    for (const sym of ['AA', 'BB', 'CC']) await write(stocks, sym, 0, 30, r);
-    const ws = join(root, 'ws');
-    const update = (): void => {
-      ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
-      ok(['ingest', '--workspace', ws]);
-    };
+    const { root, src, stocks, ws, r, update } = await tailsFixture('store-tails-removed', 5, ['AA', 'BB', 'CC']);
     update();
     ok(['features', '--workspace', ws, '--window', '5']);
     // A day with a delisting and no new rows: only CC goes.
@@ -312,9 +306,6 @@ describe('incremental ingest and features', () => {
     expect(next.mode).toBe('incremental');
     expect(next.symbols_context_cached).toBe(2);
     const rebuilt = join(root, 'rebuilt');
-    ok(['fetch', '--source', `dir:${src}`, '--workspace', rebuilt]);
-    ok(['ingest', '--workspace', rebuilt]);
-    ok(['features', '--workspace', rebuilt, '--window', '5']);
-    expect(await diff(ws, rebuilt, 'features', featureCols)).toBe(0);
+    await expectRebuildEqual(ws, src, rebuilt);
   }, 120_000);
 });
