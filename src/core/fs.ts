@@ -1,8 +1,9 @@
 /** @module core/fs
- * Safe file output (temp file + rename, so a killed run never leaves half a file) and hashing. */
+ * Safe file output (temp file + rename, so a killed run never leaves half a file), hashing, and reads of
+ * files that must be regular ones (without blocking on a FIFO put in their place). */
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile, access, constants, copyFile, link, stat } from 'node:fs/promises';
+import { closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
 import { StockpipeError } from './errors.js';
@@ -12,6 +13,53 @@ import { layout, type Workspace } from './workspace.js';
 import type { ZodType } from 'zod';
 
 export { processAlive };
+
+/** Why a path that should be a regular file is not one (a folder, a FIFO, …), as an error to throw. */
+function notRegular(st: Stats): Error {
+  return new Error(`not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'})`);
+}
+
+/** O_RDONLY without waiting: a FIFO where a file was expected would block the open until a writer came (forever). */
+const READ_NOWAIT = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+
+/**
+ * Opens a file that must be a regular one, for reading: the open does not wait (O_NONBLOCK, no
+ * effect on a regular file) and anything else (a FIFO, a device, a folder) is refused with an Error.
+ */
+export function openRegularFileSync(path: string): number {
+  const fd = openSync(path, READ_NOWAIT);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw notRegular(st);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** A regular file's bytes (openRegularFileSync's checks, then one synchronous read). */
+export function readRegularFileSync(path: string): Buffer {
+  const fd = openRegularFileSync(path);
+  try {
+    return readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** openRegularFileSync's checks on a promise file handle (the caller closes it). */
+export async function openRegularFile(path: string): Promise<FileHandle> {
+  const fh = await open(path, READ_NOWAIT);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(st);
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+  return fh;
+}
 
 /** A temp path beside `target` (same folder, so the rename is atomic). */
 export function tempPathFor(target: string): string {

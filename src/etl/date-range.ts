@@ -2,8 +2,7 @@
  * A quick guess of a folder source's date range from each file's first and last data line
  * (files are sorted by date in practice). Only a guess: ingest writes with the full range again
  * when any row falls outside it. */
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { openRegularFile } from '../core/fs.js';
 import { join } from 'node:path';
 import { daysFromCivil } from './csv-parse.js';
 
@@ -16,12 +15,10 @@ function dayOf(line: string): number | null {
 }
 
 async function probe(path: string): Promise<{ first: number | null; last: number | null }> {
-  // Not blocking on a FIFO put where fetch saw a file (the parse step reports it).
-  const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  // Not blocking on a FIFO put where fetch saw a file; refused, it leaves the guess as it is (the parse step reports it).
+  const fh = await openRegularFile(path);
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { first: null, last: null };
-    const { size } = st;
+    const { size } = await fh.stat();
     const head = Buffer.alloc(Math.min(PROBE_BYTES, size));
     await fh.read(head, 0, head.length, 0);
     const tailLen = Math.min(PROBE_BYTES, size);

@@ -15,7 +15,7 @@ import type { Manifest } from '../sources/types.js';
 import { classifyFiles, type SourceLayout } from './layout.js';
 import { parseSymbolMetadata } from './metadata.js';
 import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
-import { readSourceFile } from './source-state.js';
+import { readRegularFileSync } from '../core/fs.js';
 
 /** Bumped when ingest's output for the same input changes (part of the cache key). */
 export const INGEST_VERSION = 1;
@@ -98,7 +98,7 @@ export function readingSourceFile<T>(where: string, read: (where: string) => T):
 }
 
 async function readMetadataText(m: Manifest, path: string): Promise<string> {
-  if (m.layout === 'dir') return readingSourceFile(join(m.root, path), (p) => readSourceFile(p).toString('utf8'));
+  if (m.layout === 'dir') return readingSourceFile(join(m.root, path), (p) => readRegularFileSync(p).toString('utf8'));
   let text = '';
   await forEachZipEntry(m.root, async (entry, read) => {
     if (entry.name === path) text = (await read()).toString('utf8');

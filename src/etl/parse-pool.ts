@@ -8,7 +8,7 @@ import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { HeaderError, parseBarsCsv } from './csv-parse.js';
 import type { ParseResult, WorkerInit } from './parse-protocol.js';
-import { readSourceFile } from './source-state.js';
+import { readRegularFileSync } from '../core/fs.js';
 
 export interface ParsePoolOptions {
   root: string;
@@ -54,7 +54,7 @@ export class ParsePool {
   private parseHere(index: number): ParseResult {
     const path = this.opts.files[index]!;
     try {
-      const bytes = readSourceFile(join(this.opts.root, path));
+      const bytes = readRegularFileSync(join(this.opts.root, path));
       return { index, ok: true, parsed: parseBarsCsv(bytes), bytes: bytes.length };
     } catch (err) {
       const kind = err instanceof HeaderError ? 'header' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';

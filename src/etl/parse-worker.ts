@@ -8,7 +8,7 @@ import yauzl from 'yauzl';
 import { HeaderError, parseBarsCsv, type ParsedBars } from './csv-parse.js';
 import { InboxProducer, runProducer } from '../core/sync-inbox.js';
 import type { ParseResult, WorkerInit } from './parse-protocol.js';
-import { readSourceFile } from './source-state.js';
+import { readRegularFileSync } from '../core/fs.js';
 
 const init = workerData as WorkerInit;
 
@@ -64,7 +64,7 @@ async function main(inbox: InboxProducer): Promise<void> {
     // Synchronous on this worker's own thread: fs.promises.readFile reads in chunks, each a round trip
     // through libuv's pool, and took 4× as long for the same files (0.33 s against 0.08 s for 1,500
     // files of 0.35 MB, BENCHMARKS.md "Ingest and features next to pandas and Polars").
-    if (init.layout === 'dir') return readSourceFile(join(init.root, path));
+    if (init.layout === 'dir') return readRegularFileSync(join(init.root, path));
     if (zipMap === null) throw new ZipReadError(zipOpenError ?? 'cannot open the archive');
     try {
       return await readZipEntry(zipMap, path);

@@ -7,7 +7,8 @@
  * small reads per file, thousands of files, nothing else to do meanwhile — the thread-pool hop of
  * an async read would cost more than the read. */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFileSync } from '../core/fs.js';
 
 export const PROBE_BYTES = 4096;
 
@@ -30,36 +31,9 @@ function readAt(fd: number, pos: number, len: number): Buffer {
   return buf.subarray(0, off);
 }
 
-/**
- * Opens a source file for reading. A FIFO put where fetch saw a file would block the open until a
- * writer came (forever), so the open does not wait (O_NONBLOCK, no effect on a regular file) and
- * anything but a regular file is refused (a FIFO, a device, a folder named X.csv).
- */
-export function openSourceFile(path: string): number {
-  const fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new Error(`not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'})`);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-  return fd;
-}
-
-/** A source file's bytes (openSourceFile's checks, then one synchronous read). */
-export function readSourceFile(path: string): Buffer {
-  const fd = openSourceFile(path);
-  try {
-    return readFileSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Head and tail hashes of a file of `size` bytes (its size as the manifest saw it). */
 export function fingerprint(path: string, size: number): Fingerprint {
-  const fd = openSourceFile(path);
+  const fd = openRegularFileSync(path);
   try {
     const head = readAt(fd, 0, Math.min(PROBE_BYTES, size));
     const tail = size <= PROBE_BYTES ? head : readAt(fd, size - PROBE_BYTES, PROBE_BYTES);
@@ -72,7 +46,7 @@ export function fingerprint(path: string, size: number): Fingerprint {
 /** The bytes after `oldSize` with the file's header line before them, when the file only grew since it had `oldSize` bytes with the given hashes; else null. */
 export function grownTail(path: string, old: Fingerprint, size: number): { bytes: Buffer; head: Fingerprint } | null {
   if (size <= old.size) return null;
-  const fd = openSourceFile(path);
+  const fd = openRegularFileSync(path);
   try {
     const head = readAt(fd, 0, Math.min(PROBE_BYTES, size));
     const oldHead = head.subarray(0, Math.min(PROBE_BYTES, old.size));

@@ -15,7 +15,7 @@ import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlString, tempTableOf, type DuckDBConnection } from '../db/duckdb.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
-import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, removedBetween, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
+import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource, readTable, tableAt } from '../store/read.js';
@@ -231,7 +231,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       let snap: SnapshotRecord;
       try {
         r = incremental
-          ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, sinceCreated: getSnapshot(reg, built!.prices_snapshot)?.created_at ?? '', removed: removedBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id), between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
+          ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, sinceCreated: getSnapshot(reg, built!.prices_snapshot)?.created_at ?? '', ...changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
           : await fullBuild(db, w0, prices.files, settings, opts, { prices: prices.snapshot, log });
         snap = await w0.commit(reg, {
           operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
@@ -468,11 +468,12 @@ function contextRows(s: FeatureSettings): number {
  * stored ones (docs/store.md). Each row's features read only its own window, so the result equals a
  * full rebuild bit for bit.
  */
-async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { snapshot: SnapshotRecord; files: DataFileRecord[] }, s: FeatureSettings, base: { since: number; sinceCreated: string; removed: ReadonlySet<string> }, changed: Map<string, string | null>, append: boolean, log: Logger): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached: number }> {
+async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: { snapshot: SnapshotRecord; files: DataFileRecord[] }, s: FeatureSettings, base: { since: number; sinceCreated: string; changes: Map<string, string | null>; removed: ReadonlySet<string> }, append: boolean, log: Logger): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached: number }> {
   const ws = w.ws;
   const t0 = performance.now();
   const lap = (phase: string): void => log.debug({ phase, ms: Math.round(performance.now() - t0) }, 'incremental features');
   const ctx = contextRows(s);
+  const changed = base.changes;
   await startReaddedAtOldRows(conn, w, changed, base.removed);
   const changes = new Map<string, SymbolDelta>();
   for (const [sym, from] of changed) changes.set(sym, { from, append: append && from !== null });

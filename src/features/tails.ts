@@ -15,11 +15,9 @@
  * stale or unreadable one falls back to the table, and the result is the same bit for bit
  * (test/store-incremental.test.ts). Not in the catalog, not under store/: `vacuum` never sees it;
  * a build of partitions or `--as-of` leaves it as it was (then stale: not used). */
-import { constants } from 'node:fs';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { readdirOrEmpty } from '../core/fs.js';
-import { processAlive } from '../core/proc.js';
+import { processAlive, readdirOrEmpty, readRegularFileSync } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
@@ -65,16 +63,7 @@ export async function loadTails(conn: DuckDBConnection, ws: Workspace, prices: T
   const path = ws.featuresTails;
   const copy = `${path}.${process.pid}.read`;
   try {
-    const fh = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    try {
-      if (!(await fh.stat()).isFile()) {
-        log.debug({ path }, 'features tails: not a regular file; reading the table');
-        return false;
-      }
-      await writeFile(copy, await fh.readFile());
-    } finally {
-      await fh.close();
-    }
+    await writeFile(copy, readRegularFileSync(path));
     const [meta] = await queryRows(conn, `SELECT decode(value) AS v FROM parquet_kv_metadata(${sqlString(copy)}) WHERE decode(key) = '${KEY}'`);
     const key = typeof meta?.v === 'string' ? parseKey(meta.v) : null;
     if (key === null || key.prices_snapshot !== prices.id || key.prices_created_at !== prices.created_at || key.ctx !== ctx || key.columns.join('\u0000') !== columns.join('\u0000')) {
@@ -84,7 +73,7 @@ export async function loadTails(conn: DuckDBConnection, ws: Workspace, prices: T
     await conn.run(`CREATE OR REPLACE TEMP TABLE ${TAILS_TABLE} AS SELECT * FROM read_parquet(${sqlString(copy)})`);
     return true;
   } catch (err) {
-    // Missing (the first incremental build), or unreadable: the table has every row it holds.
+    // Missing (the first incremental build), not a regular file, or unreadable: the table has every row it holds.
     log.debug({ path, err: (err as Error).message }, 'features tails: none usable; reading the table');
     return false;
   } finally {

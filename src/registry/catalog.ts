@@ -176,33 +176,28 @@ export function allFiles(reg: Registry, table?: StoreTable): DataFileRecord[] {
   return reg.all<FileRow>('read files', 'SELECT * FROM table_files WHERE (@t IS NULL OR table_name = @t) ORDER BY path', { t: table ?? null }).map(toFile);
 }
 
-/** The symbols the table's snapshots after `after` up to `upTo` changed: per symbol the earliest from_date (null = removed, unless re-added later). */
-export function changesBetween(reg: Registry, table: StoreTable, after: number, upTo: number): Map<string, string | null> {
+/**
+ * What the table's snapshots after `after` up to `upTo` changed: per symbol the earliest from_date
+ * (null = removed, unless re-added later), and every symbol some of them removed (even when a later
+ * one added it again).
+ */
+export function changesBetween(reg: Registry, table: StoreTable, after: number, upTo: number): { changes: Map<string, string | null>; removed: Set<string> } {
   const rows = reg.all<{ symbol: string; from_date: string | null; snapshot_id: number }>(
     'read snapshot changes',
     `SELECT c.symbol, c.from_date, c.snapshot_id FROM snapshot_changes c JOIN table_snapshots s USING (snapshot_id)
      WHERE s.table_name = ? AND c.snapshot_id > ? AND c.snapshot_id <= ? ORDER BY c.snapshot_id`,
     [table, after, upTo],
   );
-  const out = new Map<string, string | null>();
+  const changes = new Map<string, string | null>();
+  const removed = new Set<string>();
   for (const r of rows) {
-    const prev = out.get(r.symbol);
+    const prev = changes.get(r.symbol);
+    if (r.from_date === null) removed.add(r.symbol);
     // A removal wins over earlier changes; a later re-add starts the symbol again from its first date.
-    if (r.from_date === null || prev === undefined || prev === null) out.set(r.symbol, r.from_date);
-    else out.set(r.symbol, r.from_date < prev ? r.from_date : prev);
+    if (r.from_date === null || prev === undefined || prev === null) changes.set(r.symbol, r.from_date);
+    else changes.set(r.symbol, r.from_date < prev ? r.from_date : prev);
   }
-  return out;
-}
-
-/** The symbols some snapshot after `after` up to `upTo` removed (even when a later one added them again). */
-export function removedBetween(reg: Registry, table: StoreTable, after: number, upTo: number): Set<string> {
-  const rows = reg.all<{ symbol: string }>(
-    'read snapshot changes',
-    `SELECT DISTINCT c.symbol FROM snapshot_changes c JOIN table_snapshots s USING (snapshot_id)
-     WHERE s.table_name = ? AND c.snapshot_id > ? AND c.snapshot_id <= ? AND c.from_date IS NULL`,
-    [table, after, upTo],
-  );
-  return new Set(rows.map((r) => r.symbol));
+  return { changes, removed };
 }
 
 /** The source files as the prices table's current snapshot read them, by path. */
