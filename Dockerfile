@@ -19,5 +19,5 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8000
-ENTRYPOINT ["node", "dist/cli/main.js"]
+ENTRYPOINT ["node", "dist/bin/main.js"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -18,7 +18,7 @@ import { createRng, deriveSeed } from '../src/core/rng.js';
 import { machine } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 const SAMPLE = resolve(ROOT, '..', 'shared', 'data', 'kaggle-sample');
 
 interface Doc { ok: boolean; data?: Record<string, any>; error?: { code: string; message: string } }

@@ -61,7 +61,7 @@ export async function runDashboardBench(argv: string[]): Promise<unknown> {
   const years = arg(argv, 'years', 2);
   const runs = arg(argv, 'runs', 100_000);
   const ws = join(ROOT, 'bench', '.cache', `dashboard-${symbols}x${years}`);
-  const cli = join(ROOT, 'dist', 'cli', 'main.js');
+  const cli = join(ROOT, 'dist', 'bin', 'main.js');
   if (!existsSync(join(ws, 'tables', 'features', '_snapshot.json'))) {
     for (const a of [['fetch', '--symbols', String(symbols), '--years', String(years)], ['ingest'], ['features'], ['train', '--kind', 'polyreg', '--promote-if-better']]) {
       execFileSync(process.execPath, [cli, ...a, '-w', ws, '--quiet'], { stdio: 'inherit' });

@@ -16,7 +16,7 @@ import { SYNTHETIC_BENCH } from '../src/sources/synthetic.js';
 import { machine, measure } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 const CACHE = join(ROOT, 'bench', '.cache');
 /** ../shared from the repo, or from a worktree one level deeper. */
 const SHARED = [resolve(ROOT, '..', 'shared'), resolve(ROOT, '..', '..', 'shared')].find((d) => existsSync(d)) ?? resolve(ROOT, '..', 'shared');

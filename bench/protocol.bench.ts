@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { machine, measure } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 const CACHE = join(ROOT, 'bench', '.cache');
 const SHARED = resolve(ROOT, '..', 'shared');
 const REFERENCE = join(SHARED, 'reference', 'sklearn_protocol.py');

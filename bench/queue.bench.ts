@@ -20,7 +20,7 @@ import { CLI, env, flush, startRedis, startWorkers, stopWorkers } from './queue-
 import { bucketRows, fitLine, type ModelJob, simulate } from './scale-model.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const TASK_MAIN = join(ROOT, 'dist', 'cli', 'task-main.js');
+const TASK_MAIN = join(ROOT, 'dist', 'bin', 'task-main.js');
 const log = pino({ level: 'silent' });
 const PREFIX = 'stockpipe';
 const load1 = (): number => Math.round(loadavg()[0]! * 100) / 100;
@@ -129,7 +129,7 @@ async function commandFixedCost(redisUrl: string, ws: string, k: number): Promis
     return { min: r3(o[0]!), median: r3(o[Math.floor(o.length / 2)]!) };
   };
   const out = {
-    runs: k, load_before: load, command: 'node dist/cli/task-main.js runs list --json',
+    runs: k, load_before: load, command: 'node dist/bin/task-main.js runs list --json',
     node_start_s: s(nodeOnly), command_direct_s: s(direct), job_in_worker_s: s(inWorker), job_end_to_end_s: s(endToEnd),
   };
   say(`  node -e 0: ${out.node_start_s.median} s; runs list directly: ${out.command_direct_s.median} s; as a job, in the worker (claim + spawn + child): ${out.job_in_worker_s.median} s; end to end through Redis: ${out.job_end_to_end_s.median} s (medians of ${k}, load ${load})`);

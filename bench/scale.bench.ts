@@ -14,7 +14,7 @@ import { SYNTHETIC_BENCH } from '../src/sources/synthetic.js';
 import { machine } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 const CACHE = join(ROOT, 'bench', '.cache');
 const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ)
 

@@ -24,7 +24,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { machine } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 const WS = join(ROOT, 'bench', '.cache', 'ws-serve');
 const SHARED = resolve(ROOT, '..', 'shared');
 

@@ -9,7 +9,7 @@ import { SYNTHETIC_BENCH } from '../src/sources/synthetic.js';
 import { machine, measure } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 const CACHE = join(ROOT, 'bench', '.cache');
 
 function cli(args: string[]): { seconds: number; peak_rss_mb: number | null; data: Record<string, unknown> } {

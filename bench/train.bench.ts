@@ -12,7 +12,7 @@ import { scorerFromJSON } from '../src/ml/volume-model.js';
 import { machine, measure } from './measure.js';
 
 const ROOT = resolve(new URL('..', import.meta.url).pathname);
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 const CACHE = join(ROOT, 'bench', '.cache');
 const SKLEARN = resolve(ROOT, '..', 'shared', 'reference', 'sklearn_train.py');
 

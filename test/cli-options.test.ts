@@ -10,7 +10,7 @@ import { tempWorkspace } from './helpers/workspace.js';
 import { RUN_KINDS } from '../src/registry/schema.js';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
-const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = join(ROOT, 'dist', 'bin', 'main.js');
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -1,4 +1,4 @@
-/** End-to-end CLI tests: the built binary (dist/cli/main.js, built by `npm test`'s tsc step),
+/** End-to-end CLI tests: the built binary (dist/bin/main.js, built by `npm test`'s tsc and bundle steps),
  * asserting on --json documents, exit codes and error codes. */
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

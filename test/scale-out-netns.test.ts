@@ -104,7 +104,7 @@ interface NsWorker {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>;
 }
 
-/** `ip netns exec NS node dist/cli/main.js worker …` with the Redis URL of its host address. */
+/** `ip netns exec NS node dist/bin/main.js worker …` with the Redis URL of its host address. */
 async function startNsWorker(net: Net): Promise<NsWorker> {
   const child = spawn('ip', ['netns', 'exec', net.ns, process.execPath, CLI, 'worker', '--lock-seconds', '2', '--json'], {
     env: cliEnv({ STOCKPIPE_REDIS_URL: `redis://${net.hostAddr}:${port}/0`, STOCKPIPE_WORKSPACE: ws }), stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,7 +15,12 @@ let bindings: typeof DuckDBBindings | null = null;
 
 /** @duckdb/node-api (and its native bindings, which db/parquet-stream calls directly), loaded once per thread. */
 async function loadDuckDBApi(): Promise<typeof DuckDBApi> {
-  api ??= await import('@duckdb/node-api');
+  if (api === null) {
+    // Named exports from Node's CommonJS loader; from the bundled command line (tools/build-cli),
+    // where esbuild cannot list this CommonJS package's exports, under `default`.
+    const m = await import('@duckdb/node-api');
+    api = 'DuckDBInstance' in m ? m : (m as { default: typeof DuckDBApi }).default;
+  }
   bindings ??= (await import('@duckdb/node-bindings')).default;
   return api;
 }

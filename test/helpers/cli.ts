@@ -1,13 +1,13 @@
 /** @module test/helpers/cli
- * The one way tests run the built CLI (dist/cli/main.js): synchronously (`runCli`) or as a child
- * to signal or read while it runs (`startCli`). Leaves building dist/ to `npm test`'s tsc step. */
+ * The one way tests run the built CLI (dist/bin/main.js, the bundle tools/build-cli writes): synchronously (`runCli`) or as a child
+ * to signal or read while it runs (`startCli`). Leaves building dist/ to `npm test`'s tsc and bundle steps. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const DIST = join(ROOT, 'dist');
-export const CLI = join(DIST, 'cli', 'main.js');
+export const CLI = join(DIST, 'bin', 'main.js');
 
 /** The --json document: `{ok:true,data}` or `{ok:false,error}` (`data` is undefined on errors). */
 export interface CliDoc<D = Record<string, any>> {
