@@ -511,18 +511,24 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   const slow = fast.size === 0 ? live : live.filter(([sym]) => !fast.has(sym));
   if (slow.length > 0) await readContext(conn, ws, prices.files, slow, ctx, rowsTable, fast.size > 0, lap);
   // Keep exactly ctx rows before each symbol's change (a full rebuild's window sees no more than that).
-  const slice = 'sp_slice';
+  // The tails file's symbols have at most ctx rows before their change (its rows are their last ctx,
+  // all before it): when every symbol came from there, the rows are the slice already.
+  const slice = slow.length === 0 ? rowsTable : 'sp_slice';
   const delta = join(ws.tmpDir, `features-delta-${process.pid}-${w.id}.parquet`);
   await mkdir(ws.tmpDir, { recursive: true });
   try {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${slice} AS SELECT * EXCLUDE (rn, k) FROM (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS rn, count(*) FILTER (WHERE "Date" < from_date) OVER (PARTITION BY "Symbol") AS k FROM ${rowsTable}) WHERE rn > k - ${ctx}`);
+    if (slice !== rowsTable) await conn.run(`CREATE OR REPLACE TEMP TABLE ${slice} AS SELECT * EXCLUDE (rn, k) FROM (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS rn, count(*) FILTER (WHERE "Date" < from_date) OVER (PARTITION BY "Symbol") AS k FROM ${rowsTable}) WHERE rn > k - ${ctx}`);
     await assertExactVolumes(conn, slice);
-    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip FROM ${slice} GROUP BY "Symbol" ORDER BY "Symbol"`);
+    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip, (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${slice} GROUP BY "Symbol" ORDER BY "Symbol"`);
     const scan: Scan = { queries: [`SELECT ${SCAN_COLUMNS} FROM ${slice} ORDER BY "Symbol", "Date"`], symbols: info.map((r) => String(r.s)), lengths: info.map((r) => Number(r.n)), names: info.map((r) => (typeof r.name === 'string' ? r.name : null)) };
     const skip = info.map((r) => Number(r.skip));
     const names = [...new Set(scan.names.filter((n): n is string => n !== null))].sort();
     const nameIndex = new Map(names.map((n, i) => [n, i]));
-    const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${slice}`);
+    const range = { lo: info.length === 0 ? 0 : Infinity, hi: info.length === 0 ? 0 : -Infinity };
+    for (const r of info) {
+      range.lo = Math.min(range.lo, Number(r.lo));
+      range.hi = Math.max(range.hi, Number(r.hi));
+    }
     lap('slice written');
     // The tails are small: computed here, on the command's own connection (no worker to start).
     const batches: BarsBatch[] = [];
@@ -535,7 +541,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     asm.end();
     const computed = batches.reduce((a, b) => a + b.rows, 0);
     let bi = 0;
-    await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => batches[bi++] ?? null, delta);
+    await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: range.lo, dayMax: range.hi, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => batches[bi++] ?? null, delta);
     lap('computed');
     await applyChanges(conn, w, delta, changes);
     lap('files written');
