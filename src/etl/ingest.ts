@@ -480,15 +480,20 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     // A symbol whose rows were all dropped now (or whose files are gone) but were stored before: removed.
     for (const s of [...reread]) if (!changes.has(s) && existedBefore.has(s) && !touched.some((t) => t.symbol === s && t.batch !== null)) changes.set(s, { from: null, append: false });
     for (const ch of changes.values()) if (ch.from === null) ch.append = false;
-    // The rows to write: each changed symbol's rows from its first changed date, unchanged ones keeping their lineage.
-    const froms = [...changes].filter(([, ch]) => ch.from !== null);
-    await tempTableOf(conn, 'sp_from', [
-      { name: 'Symbol', type: 'VARCHAR', values: froms.map(([s]) => s) },
-      { name: 'from_date', type: 'VARCHAR', values: froms.map(([, ch]) => ch.from) },
-    ]);
-    const keepLineage = oldRows === null ? `n.${sqlIdent(LINEAGE_COLUMN)}` : `coalesce(CASE WHEN ${same} THEN o.${sqlIdent(LINEAGE_COLUMN)} END, n.${sqlIdent(LINEAGE_COLUMN)})`;
-    await conn.run(`COPY (SELECT n.* REPLACE (${keepLineage} AS ${sqlIdent(LINEAGE_COLUMN)}) FROM ${fresh} n JOIN sp_from f ON n."Symbol" = f."Symbol" AND n."Date" >= f.from_date
-      ${oldRows === null ? '' : `LEFT JOIN ${oldRows} o ON n."Symbol" = o."Symbol" AND n."Date" = o."Date"`} ORDER BY n."Symbol", n."Date") TO ${sqlString(delta)} (${STORE_PARQUET})`);
+    // The rows to write: each changed symbol's rows from its first changed date, unchanged ones keeping
+    // their lineage. With nothing re-read (new and grown files only) that is every row read, as read:
+    // each symbol changed from its first new row (applyChanges sorts what it writes).
+    if (oldRows !== null) {
+      const froms = [...changes].filter(([, ch]) => ch.from !== null);
+      await tempTableOf(conn, 'sp_from', [
+        { name: 'Symbol', type: 'VARCHAR', values: froms.map(([s]) => s) },
+        { name: 'from_date', type: 'VARCHAR', values: froms.map(([, ch]) => ch.from) },
+      ]);
+      const keepLineage = `coalesce(CASE WHEN ${same} THEN o.${sqlIdent(LINEAGE_COLUMN)} END, n.${sqlIdent(LINEAGE_COLUMN)})`;
+      await conn.run(`COPY (SELECT n.* REPLACE (${keepLineage} AS ${sqlIdent(LINEAGE_COLUMN)}) FROM ${fresh} n JOIN sp_from f ON n."Symbol" = f."Symbol" AND n."Date" >= f.from_date
+        LEFT JOIN ${oldRows} o ON n."Symbol" = o."Symbol" AND n."Date" = o."Date" ORDER BY n."Symbol", n."Date") TO ${sqlString(delta)} (${STORE_PARQUET})`);
+    }
+    const deltaFile = oldRows === null ? deltaRaw : delta;
     const lastDates = new Map(touched.map((t) => [t.symbol, t.batch === null ? null : civilFromDays(t.batch.day[t.batch.rows - 1]!)]));
     if (changes.size === 0) {
       r.mode = 'unchanged';
@@ -510,10 +515,10 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     const states = await statesOf(c, touchedGroups.flatMap((g) => g.files), lines, lastDates, known);
     if (c.stage !== undefined) {
       const kept = join(c.stage.dir, 'delta.parquet');
-      await rename(delta, kept);
+      await rename(deltaFile, kept);
       return staged({ delta: kept, changes: [...changes].map(([symbol, ch]) => ({ symbol, ...ch })), symbols_delta: symbolsDelta, without_metadata_delta: withoutMetaDelta, states });
     }
-    const applied = await applyChanges(conn, w, delta, changes);
+    const applied = await applyChanges(conn, w, deltaFile, changes);
     lap('files written');
     const prevSummary = (w.base?.summary ?? {}) as { symbols?: number; symbols_without_metadata?: number };
     const symbols = (prevSummary.symbols ?? 0) + symbolsDelta;

@@ -4,7 +4,7 @@
  * `_snapshot.json` (id, time, rows, files). DuckDB, pandas and polars read the folder as one table
  * without stockpipe; stockpipe itself reads the files the catalog names, so a view being updated
  * never disturbs a stockpipe read. The view is rebuilt from the catalog after every commit. */
-import { link, mkdir, readdir, rm, rmdir, copyFile } from 'node:fs/promises';
+import { link, mkdir, rm, rmdir, copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { readdirOrEmpty, readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
@@ -29,25 +29,37 @@ export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRe
   const want = new Map<string, string>(); // view-relative → absolute store path
   for (const f of live) want.set(`${f.partition}/${basename(f.path)}`, ws.path(f.path));
   await mkdir(dir, { recursive: true });
+  // What the view holds already: one listing per partition folder, not one call per live file.
+  const parts = (await readdirOrEmpty(dir)).filter((part) => part.startsWith('bucket='));
+  const held = new Set<string>();
+  for (const part of parts) for (const name of await readdirOrEmpty(join(dir, part))) held.add(`${part}/${name}`);
+  const made = new Set(parts);
   for (const [rel, src] of want) {
+    if (held.has(rel)) continue; // file names are unique per write: the same file
     const target = join(dir, rel);
-    await mkdir(dirname(target), { recursive: true });
+    const part = dirname(rel);
+    if (!made.has(part)) {
+      await mkdir(dirname(target), { recursive: true });
+      made.add(part);
+    }
     try {
       await link(src, target);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') continue; // file names are unique per write: the same file
+      if (code === 'EEXIST') continue; // linked meanwhile: the same file
       if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP') await copyFile(src, target);
       else throw err;
     }
   }
-  for (const part of await readdirOrEmpty(dir)) {
-    if (!part.startsWith('bucket=')) continue;
+  for (const part of parts) {
     const pdir = join(dir, part);
-    for (const name of await readdir(pdir)) {
-      if (name.endsWith('.parquet') && !want.has(`${part}/${name}`)) await rm(join(pdir, name), { force: true });
+    let left = 0;
+    for (const rel of held) {
+      if (!rel.startsWith(`${part}/`)) continue;
+      if (rel.endsWith('.parquet') && !want.has(rel)) await rm(join(dir, rel), { force: true });
+      else left++;
     }
-    if ((await readdir(pdir)).length === 0) {
+    if (left === 0 && ![...want.keys()].some((rel) => rel.startsWith(`${part}/`))) {
       try {
         await rmdir(pdir);
       } catch (err) {
