@@ -16,9 +16,9 @@ import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlString, tempTableOf, type DuckDBConnection } from '../db/duckdb.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
-import { openRegistry } from '../registry/store.js';
+import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
-import { parquetSource, readTable, tableAt } from '../store/read.js';
+import { parquetSource, tableAt, type TableRead } from '../store/read.js';
 import { ensureView } from '../store/view.js';
 import { applyChanges, mayHold, type SymbolDelta, TableWrite, type WrittenFile } from '../store/write.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
@@ -159,13 +159,27 @@ async function withWorker<T>(ws: Workspace, scan: Scan, window: number, extended
   }
 }
 
-/** The live prices files of each bucket, and whether a bucket's files hold disjoint, ordered symbol ranges (then no sort is needed). */
-function bucketScans(ws: Workspace, files: readonly DataFileRecord[]): { bucket: number; source: string; ordered: boolean }[] {
+/**
+ * The prices files a full build reads, and the prices snapshots that were appends: an append's files
+ * are not trusted to be sorted within (before 2026-12-06 they were written by a partitioned COPY,
+ * which could leave a file in two sorted runs), so a bucket holding one is sorted when it is read.
+ */
+export interface PricesInput {
+  files: readonly DataFileRecord[];
+  appendSnapshots: ReadonlySet<number>;
+}
+
+export function pricesInput(reg: Registry, files: readonly DataFileRecord[]): PricesInput {
+  return { files, appendSnapshots: new Set(listSnapshots(reg, 'prices').filter((s) => s.operation === 'append').map((s) => s.id)) };
+}
+
+/** The live prices files of each bucket, and whether a bucket's files hold disjoint, ordered symbol ranges, each sorted within (then no sort is needed). */
+function bucketScans(ws: Workspace, input: PricesInput): { bucket: number; source: string; ordered: boolean }[] {
   const out: { bucket: number; source: string; ordered: boolean }[] = [];
   for (let b = 0; b < BUCKETS; b++) {
-    const fs = files.filter((f) => f.partition === partitionName(b)).sort((x, y) => ((x.symbol_min ?? '') < (y.symbol_min ?? '') ? -1 : 1));
+    const fs = input.files.filter((f) => f.partition === partitionName(b)).sort((x, y) => ((x.symbol_min ?? '') < (y.symbol_min ?? '') ? -1 : 1));
     if (fs.length === 0) continue;
-    const ordered = fs.every((f, i) => i === 0 || (fs[i - 1]!.symbol_max ?? '') < (f.symbol_min ?? ''));
+    const ordered = fs.every((f, i) => !input.appendSnapshots.has(f.added_snapshot) && (i === 0 || (fs[i - 1]!.symbol_max ?? '') < (f.symbol_min ?? '')));
     out.push({ bucket: b, source: parquetSource(fs.map((f) => ws.path(f.path))), ordered });
   }
   return out;
@@ -232,7 +246,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       try {
         r = incremental
           ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, sinceCreated: getSnapshot(reg, built!.prices_snapshot)?.created_at ?? '', ...changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
-          : await fullBuild(db, w0, prices.files, settings, opts, { prices: prices.snapshot, log });
+          : await fullBuild(db, w0, pricesInput(reg, prices.files), settings, opts, { prices: prices.snapshot, log });
         snap = await w0.commit(reg, {
           operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
           source,
@@ -282,11 +296,12 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
  * once. Each symbol's values depend only on its own rows, so a build of some buckets' files (a
  * partition, features/partitions) writes the same values as a build of all of them.
  */
-export async function fullBuild(db: DuckDB, w: FileSink, files: readonly DataFileRecord[], s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>, tails?: { prices: TailsSnapshot; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>, tails?: { prices: TailsSnapshot; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
+  const files = input.files;
   await assertExactVolumes(conn, parquetSource(files.map((f) => ws.path(f.path))));
-  const buckets = bucketScans(ws, files);
+  const buckets = bucketScans(ws, input);
   const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM ${parquetSource(files.map((f) => ws.path(f.path)))} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const names = [...new Set(info.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
   const nameIndex = new Map(names.map((n, i) => [n, i]));
@@ -441,11 +456,19 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   const format = o.out.endsWith('.parquet') ? 'parquet' : o.out.endsWith('.csv') ? 'csv' : null;
   if (format === null) throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out}: the file name must end in .parquet or .csv`);
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: o.extended === true };
-  const prices = readTable(o.ws, 'prices', o.asOf);
+  const reg = openRegistry(o.ws, { readonly: true });
+  let prices: TableRead;
+  let input: PricesInput;
+  try {
+    prices = tableAt(o.ws, reg, 'prices', o.asOf);
+    input = pricesInput(reg, prices.files);
+  } finally {
+    reg.close();
+  }
   const db = await openDuckDB(o.ws.duckdbSettings());
   const sink = new ScratchSink(o.ws, prices.snapshot.id, join(o.ws.tmpDir, `features-as-of-${process.pid}`));
   try {
-    await fullBuild(db, sink, prices.files, settings, o);
+    await fullBuild(db, sink, input, settings, o);
     const opts = format === 'parquet' ? '(FORMAT parquet, COMPRESSION zstd)' : '(FORMAT csv, HEADER true)';
     await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`));
     const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(sink.files)}`);

@@ -17,7 +17,7 @@ import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOfPartition, partitionName } from '../store/partition.js';
 import { parquetSource, tableAt } from '../store/read.js';
 import type { WrittenFile } from '../store/write.js';
-import { checkWindow, FEATURES_VERSION, type FeatureSettings, type FileSink, fullBuild, rowsWithFeatures } from './build.js';
+import { checkWindow, FEATURES_VERSION, type FeatureSettings, type FileSink, fullBuild, type PricesInput, pricesInput, rowsWithFeatures } from './build.js';
 
 /** What a partitioned build has to do, decided once by the coordinator. */
 export interface FeaturePartitionPlan {
@@ -183,14 +183,14 @@ export async function buildFeaturePartition(o: FeaturePartitionOptions): Promise
   if (buckets.length === 0 || bad !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--buckets must list distinct bucket numbers from 0 to ${BUCKETS - 1} (got ${o.buckets.join(',') || 'none'})`);
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: o.window, extended: o.extended };
   const reg = openRegistry(o.ws, { readonly: true });
-  let files: DataFileRecord[];
+  let input: PricesInput;
   try {
     const prices = tableAt(o.ws, reg, 'prices', { snapshot: o.pricesSnapshot });
     if (prices.snapshot.id !== o.pricesSnapshot) {
       throw new StockpipeError('SP_ERR_SNAPSHOT_NOT_FOUND', `snapshot ${o.pricesSnapshot} is not a prices snapshot (the prices table's snapshot as of it is ${prices.snapshot.id})`, { hint: 'Pass the plan\'s prices_snapshot (`stockpipe snapshots prices` lists them).' });
     }
     const parts = new Set(buckets.map(partitionName));
-    files = prices.files.filter((f) => parts.has(f.partition) && f.rows > 0);
+    input = pricesInput(reg, prices.files.filter((f) => parts.has(f.partition) && f.rows > 0));
   } finally {
     reg.close();
   }
@@ -201,7 +201,7 @@ export async function buildFeaturePartition(o: FeaturePartitionOptions): Promise
   try {
     let withFeatures = 0;
     try {
-      if (files.length > 0) await fullBuild(db, sink, files, settings, o);
+      if (input.files.length > 0) await fullBuild(db, sink, input, settings, o);
       withFeatures = await rowsWithFeatures(db.connection, sink.files.map((f) => join(o.stage, f.name)));
     } catch (err) {
       await sink.discard();

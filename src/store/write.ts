@@ -6,7 +6,7 @@
  * intact. Appends add a file per touched bucket; restated or removed symbols rewrite the files that
  * held them (copy-on-write); a bucket with more than MAX_FILES_PER_BUCKET small files has them merged. */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
@@ -244,24 +244,22 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
   return { buckets: touched.size, compacted };
 }
 
-/** Writes the delta's appended rows, one file per bucket, in one partitioned COPY; each file sorted by Symbol, Date. */
+/**
+ * Writes the delta's appended rows, one file per bucket, each sorted by Symbol, Date: the rows sorted
+ * once into a temporary table, then one COPY per bucket. (DuckDB's partitioned COPY does not keep an
+ * ORDER BY within a partition's file once the rows span several of its chunks: measured with
+ * DuckDB 1.5, a new day of 8,000 symbols gave files of two sorted runs.)
+ */
 async function appendByBucket(conn: DuckDBConnection, w: TableWrite, d: string): Promise<void> {
-  const dir = join(w.ws.tmpDir, `append-${process.pid}-${w.id}-${randomBytes(3).toString('hex')}`);
-  try {
-    await conn.run(`COPY (SELECT x.*, c.bucket AS sp_bucket FROM ${d} x JOIN ${CHANGES} c USING ("Symbol") WHERE c.kind = 'append' ORDER BY c.bucket, x."Symbol", x."Date")
-      TO ${sqlString(dir)} (${STORE_PARQUET}, PARTITION_BY (sp_bucket), WRITE_PARTITION_COLUMNS false)`);
-    for (const part of await readdir(dir)) {
-      const m = /^sp_bucket=(\d+)$/.exec(part);
-      if (!m) continue;
-      for (const name of await readdir(join(dir, part))) {
-        const f = await w.newFile(Number(m[1]));
-        await rename(join(dir, part, name), f.abs);
-        await w.addWritten(conn, f);
-      }
-    }
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const rows = 'sp_appended';
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ${rows} AS SELECT x.*, c.bucket AS sp_bucket FROM ${d} x JOIN ${CHANGES} c USING ("Symbol") WHERE c.kind = 'append' ORDER BY c.bucket, x."Symbol", x."Date"`);
+  const buckets = await queryRows(conn, `SELECT DISTINCT sp_bucket AS b FROM ${rows} ORDER BY 1`);
+  for (const { b } of buckets) {
+    const f = await w.newFile(Number(b));
+    await conn.run(`COPY (SELECT * EXCLUDE (sp_bucket) FROM ${rows} WHERE sp_bucket = ${Number(b)} ORDER BY "Symbol", "Date") TO ${sqlString(f.abs)} (${STORE_PARQUET})`);
+    await w.addWritten(conn, f);
   }
+  await conn.run(`DROP TABLE ${rows}`); // on a failure the command's connection goes, and the table with it
 }
 
 /**
