@@ -105,7 +105,7 @@ export async function runValidatePartition(o: { ws: Workspace; plan: ValidatePla
         partial.dates = dates;
         if (has('Symbol')) {
           const off = scanDates(dates, []).off.map((g) => g.date);
-          const symbols: SymbolGroup[] = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: off, duplicates: await duplicateRows(conn, input) });
+          const symbols: SymbolGroup[] = await symbolGroups(conn, input, { hasSecurityName: has('Security Name'), offDates: off, duplicates: await duplicateRows(conn, input, paths) });
           partial.symbols = symbols;
         }
       }

@@ -123,8 +123,8 @@ export interface WholeStats {
   drift: PeriodBins[];
 }
 
-/** Column statistics and rules over `input` (the rows to check); symbol and date checks over `whole` (the table), or from `pre`. */
-async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps, whole = input, pre?: WholeStats): Promise<Scanned> {
+/** Column statistics and rules over `input` (the rows to check); symbol and date checks over `whole` (the table: `wholeFiles`, each sorted within), or from `pre`. */
+async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps, whole: string, wholeFiles: readonly string[], pre?: WholeStats): Promise<Scanned> {
   // The lineage column is the store's, not data: it changes with every snapshot (never profiled, never drift).
   const all = await parquetColumns(conn, input).catch((err: unknown) => {
     if (isResourceFailure(err)) throw err;
@@ -142,7 +142,7 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
     else {
       // Rows on days the calendar calls closed must not count as present trading days.
       const closedDays = scanDates(dateGroups, []);
-      const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, whole));
+      const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, whole, wholeFiles));
       symbols = await lap(laps, 'symbols', () => symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: closedDays.off.map((g) => g.date), duplicates }));
     }
     dates = scanDates(dateGroups, symbols);
@@ -273,7 +273,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   try {
     const conn = db.connection;
     const laps = new Laps(o.progress ?? silentProgress);
-    const s = await scanAll(conn, rowsToCheck, ref, laps, input, pre?.stats);
+    const s = await scanAll(conn, rowsToCheck, ref, laps, input, t.paths, pre?.stats);
     let created = false;
     // A new reference is written with the report at the end: all of the outputs or none of them.
     let newReference: { path: string; data: string }[] = [];
