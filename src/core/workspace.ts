@@ -79,6 +79,8 @@ export const layout = {
   tmpDir: 'tmp',
   /** Incremental features' context rows as of the prices snapshot last built from (features/tails; an accelerator, never an input). */
   featuresTails: 'tmp/features-tails.parquet',
+  /** validate's drift bin counts per data file under one reference (validate/drift-cache; an accelerator, never an input). */
+  driftCounts: (table: TableName): string => `tmp/validate-drift-${table}.json`,
   duckdbTemp: 'tmp/duckdb',
   duckdbReaderTemp: 'tmp/duckdb-reader',
   /** A queued task's staged partition outputs (executor bullmq), until its coordinator commits them. */
@@ -208,6 +210,10 @@ export class Workspace {
 
   currentReference(table: TableName): string {
     return this.path(layout.currentReference(table));
+  }
+
+  driftCounts(table: TableName): string {
+    return this.path(layout.driftCounts(table));
   }
 
   versionedReference(table: TableName, version: number): string {

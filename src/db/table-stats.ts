@@ -171,12 +171,28 @@ export type PeriodSplit = { by: 'month'; column: string } | { by: 'after'; colum
  * period 'all'. Nulls and non-finite values fall in no bin, exactly as binCounts skips them.
  */
 export async function periodBinCounts(conn: DuckDBConnection, path: string, specs: readonly BinSpec[], split: PeriodSplit): Promise<PeriodBins[]> {
-  const byPeriod = new Map<string, PeriodBins>();
-  const period = (key: string): PeriodBins => {
-    let p = byPeriod.get(key);
+  return (await binCountsBy(conn, src(path), null, specs, split)).get('') ?? [];
+}
+
+/**
+ * periodBinCounts of each of `files` (Parquet paths) on its own, in one pass per column over them
+ * all: file path → its periods (a file of no rows has none). Counts add up: the files' sum is
+ * periodBinCounts of the table they make.
+ */
+export async function fileBinCounts(conn: DuckDBConnection, files: readonly string[], specs: readonly BinSpec[], split: PeriodSplit): Promise<Map<string, PeriodBins[]>> {
+  if (files.length === 0) return new Map();
+  return binCountsBy(conn, `read_parquet([${files.map(sqlString).join(', ')}], filename = true, hive_partitioning = false)`, 'filename', specs, split);
+}
+
+async function binCountsBy(conn: DuckDBConnection, from: string, group: string | null, specs: readonly BinSpec[], split: PeriodSplit): Promise<Map<string, PeriodBins[]>> {
+  const byGroup = new Map<string, Map<string, PeriodBins>>();
+  const period = (g: string, key: string): PeriodBins => {
+    let periods = byGroup.get(g);
+    if (periods === undefined) byGroup.set(g, (periods = new Map()));
+    let p = periods.get(key);
     if (p === undefined) {
       p = { period: key, rows: 0, counts: specs.map((s) => new Float64Array(s.edges.length + 1)) };
-      byPeriod.set(key, p);
+      periods.set(key, p);
     }
     return p;
   };
@@ -186,15 +202,17 @@ export async function periodBinCounts(conn: DuckDBConnection, path: string, spec
       split === null ? "'all'"
       : split.by === 'month' ? `coalesce(substr(${sqlIdent(split.column)}, 1, 7), '')`
       : `CASE WHEN ${sqlIdent(split.column)} > ${sqlString(split.date)} THEN 'new' ELSE 'old' END`;
-    const rows = await queryRows(conn, `SELECT ${key} AS p, ${binCase(d, s.edges)} AS b, count(*) AS n FROM ${src(path)} GROUP BY ALL`);
+    const rows = await queryRows(conn, `SELECT ${group === null ? "''" : group} AS g, ${key} AS p, ${binCase(d, s.edges)} AS b, count(*) AS n FROM ${from} GROUP BY ALL`);
     for (const r of rows) {
-      const p = period(String(r.p));
+      const p = period(String(r.g), String(r.p));
       const n = Number(r.n);
       if (i === 0) p.rows += n;
       if (r.b !== null) p.counts[i]![Number(r.b)]! += n;
     }
   }
-  return [...byPeriod.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
+  const out = new Map<string, PeriodBins[]>();
+  for (const [g, periods] of byGroup) out.set(g, [...periods.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0)));
+  return out;
 }
 
 export interface DateGroup {

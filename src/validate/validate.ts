@@ -24,6 +24,7 @@ import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOv
 import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
 import { LINEAGE_COLUMN } from '../store/partition.js';
 import { readTable, sourceOf } from '../store/read.js';
+import { type CountedFile, tableBinCounts } from './drift-cache.js';
 
 export interface ValidateSettings {
   null_rate_tolerance: number;
@@ -199,11 +200,12 @@ function driftOfCounts(ref: Reference, counts: readonly ArrayLike<number>[]): Dr
  * PSI of each reference-binned column of the new table, and of its rows dated after the reference
  * against the reference's last month (one pass per column, split on the date).
  */
-async function driftOf(conn: DuckDBConnection, input: string, ref: Reference, cols: readonly ColumnInfo[], minRows: number, pre?: PeriodBins[]): Promise<{ whole: Drift; fresh: NewRowsDrift }> {
+async function driftOf(conn: DuckDBConnection, table: { ws: Workspace; name: TableName; files: readonly CountedFile[]; log: Logger }, ref: Reference, cols: readonly ColumnInfo[], minRows: number, pre?: PeriodBins[]): Promise<{ whole: Drift; fresh: NewRowsDrift }> {
   const { specs, split } = driftSpecs(ref, cols);
   if (specs.length === 0) return { whole: {}, fresh: null };
   const since = ref.dates?.max ?? null;
-  const periods = pre ?? (await periodBinCounts(conn, input, specs, split));
+  // Counted file by file, each file once per reference (validate/drift-cache).
+  const periods = pre ?? (await tableBinCounts(conn, table.ws, table.name, table.files, specs, split, table.log));
   const totals = totalCounts(specs, periods);
   const recent = periods.find((p) => p.period === 'new');
   const whole: Drift = {};
@@ -290,7 +292,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     // Drift stays a whole-table measure (and the rows after the reference's last date, as before).
     const drift = created
       ? { whole: driftOfCounts(ref, Object.values(ref.drift.columns).map((c) => c.counts)), fresh: null }
-      : await lap(laps, 'drift', () => driftOf(conn, input, ref!, s.cols, o.settings.drift.min_period_rows, pre?.stats.drift));
+      : await lap(laps, 'drift', () => driftOf(conn, { ws: o.ws, name: o.table, files: t.files, log: o.log }, ref!, s.cols, o.settings.drift.min_period_rows, pre?.stats.drift));
     const checked = s.scan.rows;
     // Table-level checks (empty, coverage) see the whole table's row count.
     const whole = since === null ? cur : { ...cur, rows: t.snapshot.rows };

@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Workspace } from '../core/workspace.js';
+import { openDuckDB, sqlString, type DuckDB } from '../db/duckdb.js';
+import { type BinSpec, type PeriodSplit, periodBinCounts } from '../db/table-stats.js';
+import { type CountedFile, tableBinCounts } from './drift-cache.js';
+
+let root: string;
+let ws: Workspace;
+let db: DuckDB;
+const log = pino({ level: 'silent' });
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'sp-drift-cache-'));
+  ws = new Workspace(root);
+  await mkdir(join(root, 'store', 'prices'), { recursive: true });
+  db = await openDuckDB(ws.duckdbSettings());
+});
+afterAll(async () => {
+  db.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A data file of `rows` rows (x, Date) from `seed`, some x null or NaN; workspace-relative path, rows and bytes as the catalog has them. */
+async function file(rows: number, seed: number, firstDay: number): Promise<CountedFile> {
+  const rel = `store/prices/f${n++}.parquet`;
+  await db.connection.run(`COPY (SELECT CASE WHEN i % 17 = 0 THEN NULL WHEN i % 23 = 0 THEN 'NaN'::DOUBLE ELSE ((i * ${seed}) % 1000) / 10.0 END AS x,
+      strftime(DATE '2020-01-01' + INTERVAL (${firstDay} + i) DAY, '%Y-%m-%d') AS "Date" FROM range(${rows}) t(i)) TO ${sqlString(ws.path(rel))} (FORMAT parquet)`);
+  return { path: rel, rows, bytes: (await stat(ws.path(rel))).size };
+}
+
+const specs: BinSpec[] = [{ column: 'x', edges: [10, 25, 50, 75, 90] }];
+const split: PeriodSplit = { by: 'after', column: 'Date', date: '2020-03-01' };
+const whole = (files: readonly CountedFile[], s: readonly BinSpec[] = specs): ReturnType<typeof periodBinCounts> =>
+  periodBinCounts(db.connection, `read_parquet([${files.map((f) => sqlString(ws.path(f.path))).join(', ')}], hive_partitioning = false)`, s, split);
+
+describe('tableBinCounts', () => {
+  it('equals one pass over the whole table; a file counted before is not read again', async () => {
+    const [a, b, c] = [await file(120, 7, 0), await file(90, 13, 40), await file(30, 29, 100)];
+    const first = await whole([a!, b!, c!]);
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log)).toEqual(await whole([a!, b!]));
+    // a and b are in the cache: with a gone from the disk the sum is still a's, b's and c's.
+    const aBytes = await readFile(ws.path(a!.path));
+    await rm(ws.path(a!.path));
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!, c!], specs, split, log)).toEqual(first);
+    await writeFile(ws.path(a!.path), aBytes);
+  });
+
+  it('bins again a file whose rows or bytes differ, every file under other edges, and drops files no longer listed', async () => {
+    const [a, b] = [await file(100, 3, 0), await file(100, 11, 70)];
+    await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log);
+    // The same path, other rows: counted again.
+    const b2 = await file(60, 31, 70);
+    await rm(ws.path(b!.path));
+    await writeFile(ws.path(b!.path), await readFile(ws.path(b2.path)));
+    const again = { ...b!, rows: b2.rows, bytes: b2.bytes };
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, again], specs, split, log)).toEqual(await whole([a!, again]));
+    const other: BinSpec[] = [{ column: 'x', edges: [5, 50] }];
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, again], other, split, log)).toEqual(await whole([a!, again], other));
+    await tableBinCounts(db.connection, ws, 'prices', [a!], other, split, log);
+    const kept = JSON.parse(await readFile(ws.driftCounts('prices'), 'utf8')) as { files: Record<string, unknown> };
+    expect(Object.keys(kept.files)).toEqual([a!.path]);
+  });
+
+  it('a cache file that is not JSON, a folder or a FIFO in its place: every file binned, the result the same', async () => {
+    const [a, b] = [await file(50, 5, 0), await file(50, 9, 80)];
+    const want = await whole([a!, b!]);
+    const path = ws.driftCounts('prices');
+    await writeFile(path, '{ not json');
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log)).toEqual(want);
+    await rm(path);
+    await mkdir(path);
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log)).toEqual(want);
+    await rm(path, { recursive: true });
+    execFileSync('mkfifo', [path]);
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log)).toEqual(want);
+    await rm(path);
+  });
+});
