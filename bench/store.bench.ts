@@ -2,7 +2,8 @@
  * `npm run bench -- store [--symbols=N] [--years=Y]`: the partitioned store's day-to-day costs on
  * synthetic data read as a folder source: a cold ingest + features; two new trading days appended to
  * every file, one after the other (fetch + ingest + features, incremental); a restatement of 20 symbols' whole histories
- * (Adj Close re-adjusted, as after a dividend); each checked against a full rebuild's row count. */
+ * (Adj Close re-adjusted, as after a dividend); each checked against a full rebuild's row count;
+ * validate after the cold build (a full check that infers the reference) and after each new day. */
 import { readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SYNTHETIC_BENCH } from '../src/sources/synthetic.js';
@@ -67,9 +68,12 @@ export async function runStoreBench(argv: string[]): Promise<Record<string, unkn
     const x1 = cli(['features', '--workspace', ws]);
     return { fetch_s: f1.seconds, ingest_s: i1.seconds, features_s: x1.seconds, total_s: f1.seconds + i1.seconds + x1.seconds, ingest_mode: i1.data.mode, files_tail_read: i1.data.files_tail_read, features_mode: x1.data.mode, rows_computed: x1.data.rows_computed, symbols_context_cached: x1.data.symbols_context_cached };
   };
+  // Validated after each day, as the daily pipeline does: the first check after the reference bins
+  // every data file for drift (validate/drift-cache), the second only the day's new files.
   const day = newDay();
+  check('after the first new day');
   const day2 = newDay();
-  check('after the new days');
+  check('after the second new day');
   // A restatement: 20 symbols' Adj Close re-adjusted over their whole history.
   const restated = files.slice(0, 20);
   for (const f of restated) {
