@@ -79,8 +79,10 @@ export const layout = {
   tmpDir: 'tmp',
   /** Incremental features' context rows as of the prices snapshot last built from (features/tails; an accelerator, never an input). */
   featuresTails: 'tmp/features-tails.parquet',
-  /** validate's drift bin counts per data file under one reference (validate/drift-cache; an accelerator, never an input). */
+  /** validate's drift bin counts per data file under one reference (validate/file-cache; an accelerator, never an input). */
   driftCounts: (table: TableName): string => `tmp/validate-drift-${table}.json`,
+  /** validate's symbols per data file, for the duplicates check (validate/file-cache; an accelerator, never an input). */
+  symbolsCache: (table: TableName): string => `tmp/validate-symbols-${table}.json`,
   duckdbTemp: 'tmp/duckdb',
   duckdbReaderTemp: 'tmp/duckdb-reader',
   /** A queued task's staged partition outputs (executor bullmq), until its coordinator commits them. */
@@ -214,6 +216,10 @@ export class Workspace {
 
   driftCounts(table: TableName): string {
     return this.path(layout.driftCounts(table));
+  }
+
+  symbolsCache(table: TableName): string {
+    return this.path(layout.symbolsCache(table));
   }
 
   versionedReference(table: TableName, version: number): string {

@@ -263,44 +263,95 @@ export async function symbolGroups(conn: DuckDBConnection, path: string, opts: {
  * Repeated (Symbol, Date) rows per symbol (rows beyond the first). Rows sorted by Symbol, Date (as
  * ingest writes them) are checked by comparing each row with the one before (cheap); unsorted rows
  * fall back to a GROUP BY over every (Symbol, Date) pair. `files`: the table is these Parquet files,
- * each sorted within but not against the others (a store table's): the comparison restarts at each
- * file, and a symbol with rows in files whose date ranges overlap is counted by the GROUP BY, over its
- * own rows only (without `files`, a table of several files is unsorted at their seams: the GROUP BY
- * over every row, three times the work at 30M rows).
+ * each sorted within but not against the others (a store table's): they are checked file by file
+ * (fileSymbols, duplicatesOf), since without them a table of several files is unsorted at their
+ * seams (the GROUP BY over every row, three times the work at 30M rows).
  */
 export async function duplicateRows(conn: DuckDBConnection, path: string, files?: readonly string[]): Promise<Map<string, number>> {
-  const prev = (c: string): string => `lag(${c}) OVER ()`;
-  const key = (v: unknown): string => (v === null ? '(null)' : String(v));
-  const exact = async (where = ''): Promise<Map<string, number>> => {
-    const all = await queryRows(conn, `SELECT s, sum(n - 1) AS n FROM (SELECT "Symbol" AS s, count(*) AS n FROM ${src(path)}${where} GROUP BY "Symbol", "Date" HAVING count(*) > 1) GROUP BY ALL`);
-    return new Map(all.map((r) => [key(r.s), Number(r.n)]));
-  };
-  const perFile = files !== undefined && files.length > 1;
-  const from = perFile ? `read_parquet([${files.map(sqlString).join(', ')}], filename = true, hive_partitioning = false)` : src(path);
-  const same = perFile ? `filename = ${prev('filename')} AND ` : '';
+  if (files !== undefined && files.length > 1) return duplicatesOf(conn, path, (await fileSymbols(conn, files)).values());
   const rows = await queryRows(
     conn,
     `SELECT s, dup, count(*) AS n FROM (SELECT "Symbol" AS s,
-       ${same}"Symbol" = ${prev('"Symbol"')} AND "Date" = ${prev('"Date"')} AS dup,
-       ${same}("Symbol" < ${prev('"Symbol"')} OR ("Symbol" = ${prev('"Symbol"')} AND "Date" < ${prev('"Date"')})) AS back
+       "Symbol" = ${prev('"Symbol"')} AND "Date" = ${prev('"Date"')} AS dup,
+       "Symbol" < ${prev('"Symbol"')} OR ("Symbol" = ${prev('"Symbol"')} AND "Date" < ${prev('"Date"')}) AS back
+     FROM ${src(path)}) WHERE dup OR back GROUP BY ALL`,
+  );
+  if (rows.some((r) => r.dup !== true)) return exactDuplicates(conn, path);
+  return new Map(rows.map((r) => [symbolKey(r.s), Number(r.n)]));
+}
+
+const prev = (c: string): string => `lag(${c}) OVER ()`;
+const symbolKey = (v: unknown): string => (v === null ? '(null)' : String(v));
+
+/** The GROUP BY over every (Symbol, Date) pair of the table, or of `only` symbols' rows. */
+async function exactDuplicates(conn: DuckDBConnection, path: string, only?: readonly string[]): Promise<Map<string, number>> {
+  if (only !== undefined) await tempTableOf(conn, 'sp_dup_symbols', [{ name: 'Symbol', type: 'VARCHAR', values: only }]);
+  const where = only === undefined ? '' : ' WHERE "Symbol" IN (SELECT "Symbol" FROM sp_dup_symbols)';
+  const all = await queryRows(conn, `SELECT s, sum(n - 1) AS n FROM (SELECT "Symbol" AS s, count(*) AS n FROM ${src(path)}${where} GROUP BY "Symbol", "Date" HAVING count(*) > 1) GROUP BY ALL`);
+  return new Map(all.map((r) => [symbolKey(r.s), Number(r.n)]));
+}
+
+/** What duplicatesOf needs to know of one file of a table: whether it is sorted, and each symbol's date range and repeated rows there. */
+export interface FileSymbols {
+  /** No row comes before the row before it (by Symbol, Date), and no Symbol or Date is null. */
+  sorted: boolean;
+  /** [symbol, first date, last date, rows equal to the row before them] (empty when not sorted). */
+  symbols: [string, string, string, number][];
+}
+
+/** fileSymbols of each of `files` (Parquet paths), in two passes over them all: path → its FileSymbols (a file of no rows has none). */
+export async function fileSymbols(conn: DuckDBConnection, files: readonly string[]): Promise<Map<string, FileSymbols>> {
+  const out = new Map<string, FileSymbols>();
+  if (files.length === 0) return out;
+  const from = `read_parquet([${files.map(sqlString).join(', ')}], filename = true, hive_partitioning = false)`;
+  const same = `filename = ${prev('filename')}`;
+  // Each row against the one before it in its own file: a repeat, or a row out of order.
+  const marks = await queryRows(
+    conn,
+    `SELECT f, s, dup, count(*) AS n FROM (SELECT filename AS f, "Symbol" AS s,
+       ${same} AND "Symbol" = ${prev('"Symbol"')} AND "Date" = ${prev('"Date"')} AS dup,
+       ${same} AND ("Symbol" < ${prev('"Symbol"')} OR ("Symbol" = ${prev('"Symbol"')} AND "Date" < ${prev('"Date"')})) AS back
      FROM ${from}) WHERE dup OR back GROUP BY ALL`,
   );
-  if (rows.some((r) => r.dup !== true)) return exact();
-  const found = new Map(rows.map((r) => [key(r.s), Number(r.n)]));
-  if (!perFile) return found;
-  // Across files: only a symbol whose rows in two files have overlapping date ranges can repeat a date.
-  const ranges = await queryRows(conn, `SELECT "Symbol" AS s, min("Date") AS lo, max("Date") AS hi FROM ${from} GROUP BY "Symbol", filename ORDER BY "Symbol", lo`);
-  if (ranges.some((r) => r.s === null || r.lo === null)) return exact();
+  const unsorted = new Set(marks.filter((r) => r.dup !== true).map((r) => String(r.f)));
+  const dups = new Map(marks.filter((r) => r.dup === true).map((r) => [`${String(r.f)}\u0000${String(r.s)}`, Number(r.n)]));
+  const ranges = await queryRows(conn, `SELECT filename AS f, "Symbol" AS s, min("Date") AS lo, max("Date") AS hi, count(*) FILTER (WHERE "Date" IS NULL) AS nd FROM ${from} GROUP BY ALL ORDER BY f, s`);
+  for (const r of ranges) {
+    const f = String(r.f);
+    let e = out.get(f);
+    if (e === undefined) out.set(f, (e = { sorted: !unsorted.has(f), symbols: [] }));
+    if (r.s === null || r.lo === null || Number(r.nd) > 0) e.sorted = false;
+    if (e.sorted) e.symbols.push([String(r.s), String(r.lo), String(r.hi), dups.get(`${f}\u0000${String(r.s)}`) ?? 0]);
+  }
+  for (const e of out.values()) if (!e.sorted) e.symbols = [];
+  return out;
+}
+
+/**
+ * duplicateRows of the table at `path` from its files' FileSymbols: the repeats inside each file
+ * added up, and a GROUP BY over the rows of the symbols whose date ranges in two files overlap (only
+ * there can a date repeat across files). Any file not sorted: the GROUP BY over every row.
+ */
+export async function duplicatesOf(conn: DuckDBConnection, path: string, files: Iterable<FileSymbols>): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  const ranges: [string, string, string][] = [];
+  for (const f of files) {
+    if (!f.sorted) return exactDuplicates(conn, path);
+    for (const [sym, lo, hi, n] of f.symbols) {
+      ranges.push([sym, lo, hi]);
+      if (n > 0) found.set(sym, (found.get(sym) ?? 0) + n);
+    }
+  }
+  ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
   const overlapping = new Set<string>();
   let hi = '';
-  for (const [i, r] of ranges.entries()) {
-    const sym = String(r.s);
-    if (i > 0 && String(ranges[i - 1]!.s) === sym && String(r.lo) <= hi) overlapping.add(sym);
-    hi = i > 0 && String(ranges[i - 1]!.s) === sym && hi > String(r.hi) ? hi : String(r.hi);
+  for (const [i, [sym, lo, h]] of ranges.entries()) {
+    const sameSymbol = i > 0 && ranges[i - 1]![0] === sym;
+    if (sameSymbol && lo <= hi) overlapping.add(sym);
+    hi = sameSymbol && hi > h ? hi : h;
   }
   if (overlapping.size === 0) return found;
-  await tempTableOf(conn, 'sp_dup_symbols', [{ name: 'Symbol', type: 'VARCHAR', values: [...overlapping] }]);
-  const counted = await exact(' WHERE "Symbol" IN (SELECT "Symbol" FROM sp_dup_symbols)');
+  const counted = await exactDuplicates(conn, path, [...overlapping]);
   for (const sym of overlapping) {
     const n = counted.get(sym);
     if (n === undefined) found.delete(sym);

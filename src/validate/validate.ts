@@ -13,7 +13,7 @@ import { listSnapshots } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import {
-  BAR_RULES, type BinSpec, type ColumnInfo, type DateGroup, dateCounts, datesOfSymbols, duplicateRows, isNumericType, parquetColumns, type PeriodBins, type PeriodSplit, periodBinCounts, rangeRules, scanTable, type SymbolGroup, symbolGroups,
+  BAR_RULES, type BinSpec, type ColumnInfo, type DateGroup, dateCounts, datesOfSymbols, isNumericType, parquetColumns, type PeriodBins, type PeriodSplit, periodBinCounts, rangeRules, scanTable, type SymbolGroup, symbolGroups,
 } from '../db/table-stats.js';
 import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-gaps.js';
 import * as C from './checks.js';
@@ -24,7 +24,7 @@ import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOv
 import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
 import { LINEAGE_COLUMN } from '../store/partition.js';
 import { readTable, sourceOf } from '../store/read.js';
-import { type CountedFile, tableBinCounts } from './drift-cache.js';
+import { type CountedFile, tableBinCounts, tableDuplicates } from './file-cache.js';
 
 export interface ValidateSettings {
   null_rate_tolerance: number;
@@ -124,8 +124,8 @@ export interface WholeStats {
   drift: PeriodBins[];
 }
 
-/** Column statistics and rules over `input` (the rows to check); symbol and date checks over `whole` (the table: `wholeFiles`, each sorted within), or from `pre`. */
-async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps, whole: string, wholeFiles: readonly string[], pre?: WholeStats): Promise<Scanned> {
+/** Column statistics and rules over `input` (the rows to check); symbol and date checks over `whole` (the table; its repeated rows from `duplicates`), or from `pre`. */
+async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | null, laps: Laps, whole: string, duplicates: () => Promise<Map<string, number>>, pre?: WholeStats): Promise<Scanned> {
   // The lineage column is the store's, not data: it changes with every snapshot (never profiled, never drift).
   const all = await parquetColumns(conn, input).catch((err: unknown) => {
     if (isResourceFailure(err)) throw err;
@@ -143,8 +143,8 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
     else {
       // Rows on days the calendar calls closed must not count as present trading days.
       const closedDays = scanDates(dateGroups, []);
-      const duplicates = await lap(laps, 'duplicates', () => duplicateRows(conn, whole, wholeFiles));
-      symbols = await lap(laps, 'symbols', () => symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: closedDays.off.map((g) => g.date), duplicates }));
+      const repeated = await lap(laps, 'duplicates', duplicates);
+      symbols = await lap(laps, 'symbols', () => symbolGroups(conn, whole, { hasSecurityName: has('Security Name'), offDates: closedDays.off.map((g) => g.date), duplicates: repeated }));
     }
     dates = scanDates(dateGroups, symbols);
   } else if (has('Symbol')) {
@@ -204,7 +204,7 @@ async function driftOf(conn: DuckDBConnection, table: { ws: Workspace; name: Tab
   const { specs, split } = driftSpecs(ref, cols);
   if (specs.length === 0) return { whole: {}, fresh: null };
   const since = ref.dates?.max ?? null;
-  // Counted file by file, each file once per reference (validate/drift-cache).
+  // Counted file by file, each file once per reference (validate/file-cache).
   const periods = pre ?? (await tableBinCounts(conn, table.ws, table.name, table.files, specs, split, table.log));
   const totals = totalCounts(specs, periods);
   const recent = periods.find((p) => p.period === 'new');
@@ -275,7 +275,8 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   try {
     const conn = db.connection;
     const laps = new Laps(o.progress ?? silentProgress);
-    const s = await scanAll(conn, rowsToCheck, ref, laps, input, t.paths, pre?.stats);
+    // Repeated rows and drift bins file by file, each file once (validate/file-cache).
+    const s = await scanAll(conn, rowsToCheck, ref, laps, input, () => tableDuplicates(conn, o.ws, o.table, t.files, o.log), pre?.stats);
     let created = false;
     // A new reference is written with the report at the end: all of the outputs or none of them.
     let newReference: { path: string; data: string }[] = [];

@@ -6,8 +6,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../core/workspace.js';
 import { openDuckDB, sqlString, type DuckDB } from '../db/duckdb.js';
-import { type BinSpec, type PeriodSplit, periodBinCounts } from '../db/table-stats.js';
-import { type CountedFile, tableBinCounts } from './drift-cache.js';
+import { type BinSpec, duplicateRows, type PeriodSplit, periodBinCounts } from '../db/table-stats.js';
+import { type CountedFile, tableBinCounts, tableDuplicates } from './file-cache.js';
 
 let root: string;
 let ws: Workspace;
@@ -79,5 +79,48 @@ describe('tableBinCounts', () => {
     execFileSync('mkfifo', [path]);
     expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log)).toEqual(want);
     await rm(path);
+  });
+});
+
+/** A data file of (Symbol, Date) rows in the order given. */
+async function symbolFile(rows: readonly [string, number][]): Promise<CountedFile> {
+  const rel = `store/prices/f${n++}.parquet`;
+  const values = rows.map(([sym, d], i) => `(${sqlString(sym)}, strftime(DATE '2020-01-01' + INTERVAL ${d} DAY, '%Y-%m-%d'), ${i})`).join(', ');
+  await db.connection.run(`COPY (SELECT "Symbol", "Date" FROM (VALUES ${values}) t("Symbol", "Date", i) ORDER BY i) TO ${sqlString(ws.path(rel))} (FORMAT parquet)`);
+  return { path: rel, rows: rows.length, bytes: (await stat(ws.path(rel))).size };
+}
+
+const table = (files: readonly CountedFile[]): string => `read_parquet([${files.map((f) => sqlString(ws.path(f.path))).join(', ')}], hive_partitioning = false)`;
+
+describe('tableDuplicates', () => {
+  it('equals the GROUP BY over the whole table; a file read before is not read again', async () => {
+    await rm(ws.symbolsCache('prices'), { force: true });
+    const history = await symbolFile([['A', 0], ['A', 1], ['A', 1], ['A', 2], ['B', 0], ['B', 1]]);
+    const day3 = await symbolFile([['A', 3], ['B', 2]]);
+    const day4 = await symbolFile([['A', 4], ['B', 1]]); // B's day 1 again: a repeat across files
+    expect(await tableDuplicates(db.connection, ws, 'prices', [history, day3], log)).toEqual(new Map([['A', 1]]));
+    const want = await duplicateRows(db.connection, table([history, day3, day4]));
+    expect(want).toEqual(new Map([['A', 1], ['B', 1]]));
+    // history and day3 are in the cache: with day3 gone from the disk, its symbols still count.
+    const bytes = await readFile(ws.path(day3.path));
+    await rm(ws.path(day3.path));
+    const day5 = await symbolFile([['A', 5]]);
+    expect(await tableDuplicates(db.connection, ws, 'prices', [history, day3, day5], log)).toEqual(new Map([['A', 1]]));
+    await writeFile(ws.path(day3.path), bytes);
+    expect(await tableDuplicates(db.connection, ws, 'prices', [history, day3, day4, day5], log)).toEqual(new Map([['A', 1], ['B', 1]]));
+  });
+
+  it('a file not in order, or changed under the same name: counted from its rows, as the GROUP BY does', async () => {
+    await rm(ws.symbolsCache('prices'), { force: true });
+    const a = await symbolFile([['A', 0], ['A', 1], ['B', 0]]);
+    const b = await symbolFile([['A', 2], ['B', 1]]);
+    expect(await tableDuplicates(db.connection, ws, 'prices', [a, b], log)).toEqual(new Map());
+    // b rewritten under its name with other rows (out of order, with a repeat): the cache's entry is not taken.
+    const other = await symbolFile([['B', 1], ['A', 2], ['A', 1], ['B', 1]]);
+    await writeFile(ws.path(b.path), await readFile(ws.path(other.path)));
+    const changed = { ...b, rows: other.rows, bytes: other.bytes };
+    const want = await duplicateRows(db.connection, table([a, changed]));
+    expect(want).toEqual(new Map([['A', 1], ['B', 1]]));
+    expect(await tableDuplicates(db.connection, ws, 'prices', [a, changed], log)).toEqual(want);
   });
 });
