@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.js';
 import { type Progress, silentProgress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, sqlIdent, type DuckDBConnection } from '../db/duckdb.js';
-import { listSnapshots } from '../registry/catalog.js';
+import { getSnapshot, listSnapshots, liveFiles } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import {
@@ -242,6 +242,11 @@ export async function incrementalBase(o: Pick<ValidateOptions, 'ws' | 'table'>, 
   try {
     const between = listSnapshots(reg, o.table).filter((x) => x.id > last.snapshot! && x.id <= snapshot);
     if (between.length === 0 || between.some((x) => x.operation === 'overwrite')) return null;
+    // The snapshot the report validated must be this registry's: a registry moved aside (docs/errors.md:
+    // a new empty one is created) numbers its snapshots from 1 again, and its rows up to that number
+    // were never checked. Its files as this catalog lists them must hash to the report's data_hash.
+    const base = getSnapshot(reg, last.snapshot);
+    if (base === null || base.table !== o.table || typeof last.data_hash !== 'string' || (await filesHash(liveFiles(reg, base))) !== last.data_hash) return null;
     return last.snapshot;
   } finally {
     reg.close();
