@@ -295,8 +295,8 @@ async function exactDuplicates(conn: DuckDBConnection, path: string, only?: read
 export interface FileSymbols {
   /** No row comes before the row before it (by Symbol, Date), and no Symbol or Date is null. */
   sorted: boolean;
-  /** [symbol, first date, last date, rows equal to the row before them] (empty when not sorted). */
-  symbols: [string, string, string, number][];
+  /** [symbol, first date, last date, rows equal to the row before them, rows] (empty when not sorted). */
+  symbols: [string, string, string, number, number][];
 }
 
 /** fileSymbols of each of `files` (Parquet paths), in two passes over them all: path → its FileSymbols (a file of no rows has none). */
@@ -315,13 +315,13 @@ export async function fileSymbols(conn: DuckDBConnection, files: readonly string
   );
   const unsorted = new Set(marks.filter((r) => r.dup !== true).map((r) => String(r.f)));
   const dups = new Map(marks.filter((r) => r.dup === true).map((r) => [`${String(r.f)}\u0000${String(r.s)}`, Number(r.n)]));
-  const ranges = await queryRows(conn, `SELECT filename AS f, "Symbol" AS s, min("Date") AS lo, max("Date") AS hi, count(*) FILTER (WHERE "Date" IS NULL) AS nd FROM ${from} GROUP BY ALL ORDER BY f, s`);
+  const ranges = await queryRows(conn, `SELECT filename AS f, "Symbol" AS s, min("Date") AS lo, max("Date") AS hi, count(*) FILTER (WHERE "Date" IS NULL) AS nd, count(*) AS n FROM ${from} GROUP BY ALL ORDER BY f, s`);
   for (const r of ranges) {
     const f = String(r.f);
     let e = out.get(f);
     if (e === undefined) out.set(f, (e = { sorted: !unsorted.has(f), symbols: [] }));
     if (r.s === null || r.lo === null || Number(r.nd) > 0) e.sorted = false;
-    if (e.sorted) e.symbols.push([String(r.s), String(r.lo), String(r.hi), dups.get(`${f}\u0000${String(r.s)}`) ?? 0]);
+    if (e.sorted) e.symbols.push([String(r.s), String(r.lo), String(r.hi), dups.get(`${f}\u0000${String(r.s)}`) ?? 0, Number(r.n)]);
   }
   for (const e of out.values()) if (!e.sorted) e.symbols = [];
   return out;

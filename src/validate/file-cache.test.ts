@@ -92,6 +92,62 @@ async function symbolFile(rows: readonly [string, number][]): Promise<CountedFil
 
 const table = (files: readonly CountedFile[]): string => `read_parquet([${files.map((f) => sqlString(ws.path(f.path))).join(', ')}], hive_partitioning = false)`;
 
+describe('a cache of the same settings with malformed entries', () => {
+  it('drift: an entry of null, periods missing or of another shape, rows not adding up: that file binned again, never thrown on', async () => {
+    const [a, b] = [await file(70, 17, 0), await file(40, 19, 90)];
+    const want = await whole([a!, b!]);
+    const path = ws.driftCounts('prices');
+    type Doc = { files: Record<string, { value: { period: string; rows: number; counts: unknown }[] } | null> };
+    const breakings: ((d: Doc) => void)[] = [
+      (d) => { d.files[a!.path] = null; },
+      (d) => { (d.files[a!.path] as { value: unknown }).value = null; },
+      (d) => { d.files[a!.path]!.value = []; },
+      (d) => { for (const p of d.files[a!.path]!.value) delete (p as { counts?: unknown }).counts; },
+      (d) => { for (const p of d.files[a!.path]!.value) p.counts = (p.counts as number[][]).map((c) => c.slice(1)); },
+      (d) => { for (const p of d.files[a!.path]!.value) p.counts = (p.counts as number[][]).map((c) => c.map(String)); },
+      (d) => { d.files[a!.path]!.value = [...d.files[a!.path]!.value, ...d.files[a!.path]!.value]; },
+      (d) => { d.files[a!.path]!.value[0]!.rows += 5; },
+    ];
+    for (const breakIt of breakings) {
+      await rm(path, { force: true });
+      await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log);
+      const doc = JSON.parse(await readFile(path, 'utf8')) as Doc;
+      breakIt(doc);
+      await writeFile(path, JSON.stringify(doc));
+      expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log)).toEqual(want);
+      // and the cache was mended: the next check reads it as it is
+      expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log)).toEqual(want);
+    }
+  });
+
+  it('symbols: an entry of null, symbols missing or of another shape, rows not adding up: that file read again', async () => {
+    const a = await symbolFile([['A', 0], ['A', 1], ['B', 0]]);
+    const b = await symbolFile([['A', 1], ['B', 1], ['B', 1]]); // A's day 1 again, across files; B's day 1 twice, within
+    const want = await duplicateRows(db.connection, table([a, b]));
+    expect(want).toEqual(new Map([['A', 1], ['B', 1]]));
+    const path = ws.symbolsCache('prices');
+    type Doc = { files: Record<string, { value: { sorted: unknown; symbols: unknown[][] } } | null> };
+    const breakings: ((d: Doc) => void)[] = [
+      (d) => { d.files[b.path] = null; },
+      (d) => { d.files[b.path]!.value.symbols = []; }, // b's symbols gone: its rows do not add up
+      (d) => { d.files[b.path]!.value.symbols = d.files[b.path]!.value.symbols.map((x) => x.slice(0, 4)); },
+      (d) => { d.files[b.path]!.value.sorted = 'yes'; },
+      (d) => { d.files[b.path]!.value.symbols[0]![1] = 7; },
+      (d) => { const x = d.files[b.path]!.value.symbols[0]!; [x[1], x[2]] = ['2020-12-31', '2020-01-01']; },
+      (d) => { d.files[b.path]!.value.symbols[1]![3] = -1; },
+    ];
+    for (const breakIt of breakings) {
+      await rm(path, { force: true });
+      await tableDuplicates(db.connection, ws, 'prices', [a, b], log);
+      const doc = JSON.parse(await readFile(path, 'utf8')) as Doc;
+      breakIt(doc);
+      await writeFile(path, JSON.stringify(doc));
+      expect(await tableDuplicates(db.connection, ws, 'prices', [a, b], log)).toEqual(want);
+      expect(await tableDuplicates(db.connection, ws, 'prices', [a, b], log)).toEqual(want);
+    }
+  });
+});
+
 describe('tableDuplicates', () => {
   it('equals the GROUP BY over the whole table; a file read before is not read again', async () => {
     await rm(ws.symbolsCache('prices'), { force: true });

@@ -42,29 +42,35 @@ interface CacheDoc<T> {
   files: Record<string, Entry<T>>;
 }
 
-/** The cached values for `key`; none when the file is missing, unreadable (not a regular file: never waited on), not JSON, or for other settings. */
-function readCache<T>(path: string, key: string, log: Logger): Map<string, Entry<T>> {
-  let doc: CacheDoc<T>;
+/** The cached entries for `key`, each still to check (usable); none when the file is missing, unreadable (not a regular file: never waited on), not JSON, or for other settings. */
+function readCache(path: string, key: string, log: Logger): Map<string, unknown> {
+  let doc: CacheDoc<unknown>;
   try {
-    doc = JSON.parse(readRegularFileSync(path).toString('utf8')) as CacheDoc<T>;
+    doc = JSON.parse(readRegularFileSync(path).toString('utf8')) as CacheDoc<unknown>;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.debug({ path, err: (err as Error).message }, 'validate: per-file cache unreadable; computing every file');
     return new Map();
   }
   if (typeof doc !== 'object' || doc === null || doc.format !== FORMAT || doc.key !== key || typeof doc.files !== 'object' || doc.files === null) return new Map();
-  return new Map(Object.entries(doc.files));
+  return new Map(Object.entries(doc.files as Record<string, unknown>));
 }
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 
 /**
  * Each of `files`' value: from the cache at `path` when it holds the file (same rows and bytes) under
- * `key`, else from `compute` (given the others' absolute paths, returning absolute path → value;
- * a file it leaves out gets `empty`). The cache is rewritten to hold exactly these files.
+ * `key` with a value `fits` takes (a hand-edited or half-valid entry is computed again, never thrown
+ * on nor taken as a file of no rows), else from `compute` (given the others' absolute paths,
+ * returning absolute path → value; a file it leaves out gets `empty`). The cache is rewritten to hold
+ * exactly these files.
  */
-async function perFile<T>(ws: Workspace, path: string, key: string, files: readonly CountedFile[], empty: T, compute: (abs: string[]) => Promise<Map<string, T>>, log: Logger): Promise<T[]> {
-  const cached = readCache<T>(path, key, log);
+async function perFile<T>(ws: Workspace, path: string, key: string, files: readonly CountedFile[], empty: T, fits: (value: unknown, f: CountedFile) => value is T, compute: (abs: string[]) => Promise<Map<string, T>>, log: Logger): Promise<T[]> {
+  const cached = readCache(path, key, log);
   const known = (f: CountedFile): Entry<T> | undefined => {
     const e = cached.get(f.path);
-    return e !== undefined && e.rows === f.rows && e.bytes === f.bytes && e.value !== undefined ? e : undefined;
+    if (typeof e !== 'object' || e === null) return undefined;
+    const x = e as Partial<Entry<unknown>>;
+    return x.rows === f.rows && x.bytes === f.bytes && fits(x.value, f) ? (x as Entry<T>) : undefined;
   };
   const fresh = files.filter((f) => known(f) === undefined);
   const computed = fresh.length === 0 ? new Map<string, T>() : await compute(fresh.map((f) => ws.path(f.path)));
@@ -84,13 +90,46 @@ async function perFile<T>(ws: Workspace, path: string, key: string, files: reado
 
 type StoredBins = { period: string; rows: number; counts: number[][] }[];
 
+/** Counts of the settings' shape (one list of edges + 1 whole counts per spec in each period, no period twice, no bin over its period's rows) whose periods' rows add up to the file's. */
+function fitsBins(specs: readonly BinSpec[]): (v: unknown, f: CountedFile) => v is StoredBins {
+  return (v: unknown, f: CountedFile): v is StoredBins => {
+    if (!Array.isArray(v)) return false;
+    let rows = 0;
+    const seen = new Set<string>();
+    for (const p of v as unknown[]) {
+      if (typeof p !== 'object' || p === null) return false;
+      const q = p as Partial<StoredBins[number]>;
+      if (typeof q.period !== 'string' || seen.has(q.period) || !isCount(q.rows) || !Array.isArray(q.counts) || q.counts.length !== specs.length) return false;
+      seen.add(q.period);
+      for (const [i, c] of (q.counts as unknown[]).entries()) {
+        if (!Array.isArray(c) || c.length !== specs[i]!.edges.length + 1 || !c.every(isCount) || (c as number[]).reduce((a, b) => a + b, 0) > q.rows) return false;
+      }
+      rows += q.rows;
+    }
+    return rows === f.rows;
+  };
+}
+
+/** A file's symbols as fileSymbols gives them ([symbol, first date, last date, repeats, rows], none when it is not sorted), the rows adding up to the file's. */
+function fitsSymbols(v: unknown, f: CountedFile): v is FileSymbols {
+  if (typeof v !== 'object' || v === null) return false;
+  const x = v as Partial<FileSymbols>;
+  if (typeof x.sorted !== 'boolean' || !Array.isArray(x.symbols) || (!x.sorted && x.symbols.length > 0)) return false;
+  let rows = 0;
+  for (const s of x.symbols as unknown[]) {
+    if (!Array.isArray(s) || s.length !== 5 || typeof s[0] !== 'string' || typeof s[1] !== 'string' || typeof s[2] !== 'string' || !(s[1] <= s[2]) || !isCount(s[3]) || !isCount(s[4]) || s[3] >= s[4]) return false;
+    rows += s[4];
+  }
+  return !x.sorted || rows === f.rows;
+}
+
 /** periodBinCounts of the table made of `files` (a snapshot's data files), each file binned once per key. */
 export async function tableBinCounts(conn: DuckDBConnection, ws: Workspace, table: TableName, files: readonly CountedFile[], specs: readonly BinSpec[], split: PeriodSplit, log: Logger): Promise<PeriodBins[]> {
   const compute = async (abs: string[]): Promise<Map<string, StoredBins>> => {
     const counted = await fileBinCounts(conn, abs, specs, split);
     return new Map([...counted].map(([f, periods]) => [f, periods.map((p) => ({ period: p.period, rows: p.rows, counts: p.counts.map((c) => [...c]) }))]));
   };
-  const values = await perFile<StoredBins>(ws, ws.driftCounts(table), JSON.stringify({ specs, split }), files, [], compute, log);
+  const values = await perFile<StoredBins>(ws, ws.driftCounts(table), JSON.stringify({ specs, split }), files, [], fitsBins(specs), compute, log);
   // The sum over files, period by period.
   const sum = new Map<string, PeriodBins>();
   for (const periods of values) {
@@ -107,6 +146,6 @@ export async function tableBinCounts(conn: DuckDBConnection, ws: Workspace, tabl
 /** duplicateRows of the table made of `files` (a snapshot's data files), each file's symbols read once. */
 export async function tableDuplicates(conn: DuckDBConnection, ws: Workspace, table: TableName, files: readonly CountedFile[], log: Logger): Promise<Map<string, number>> {
   if (files.length === 0) return new Map();
-  const values = await perFile<FileSymbols>(ws, ws.symbolsCache(table), 'symbols', files, { sorted: true, symbols: [] }, (abs) => fileSymbols(conn, abs), log);
+  const values = await perFile<FileSymbols>(ws, ws.symbolsCache(table), 'symbols', files, { sorted: true, symbols: [] }, fitsSymbols, (abs) => fileSymbols(conn, abs), log);
   return duplicatesOf(conn, parquetSource(files.map((f) => ws.path(f.path))), values);
 }
