@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng } from '../core/rng.js';
 import { openDuckDB, queryRows, sqlString, type DuckDB } from './duckdb.js';
 import { duplicateRows } from './table-stats.js';
 
@@ -15,18 +16,6 @@ afterAll(async () => {
   db.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let n = 0;
 /** A Parquet file of (Symbol, Date, v) rows, sorted by Symbol, Date unless `unsorted`. */
@@ -50,7 +39,8 @@ const day = (i: number): string => new Date(Date.UTC(2020, 0, 1) + i * 86_400_00
 describe('duplicateRows over a table of files, each sorted within', () => {
   it('counts repeats inside a file and across files, as a GROUP BY over every row does (random tables)', async () => {
     for (let seed = 1; seed <= 12; seed++) {
-      const r = rng(seed);
+      const rand = createRng(seed);
+      const r = (): number => rand.next();
       const symbols = Array.from({ length: 2 + Math.floor(r() * 6) }, (_, i) => `S${i}`);
       // A first file of each symbol's history, then "appends" of later days (and, at random, a repeated day: within a file or across).
       const base: [string, string][] = [];
