@@ -138,12 +138,12 @@ describe('a cache of the same settings with malformed entries', () => {
     ];
     for (const breakIt of breakings) {
       await rm(path, { force: true });
-      await tableDuplicates(db.connection, ws, 'prices', [a, b], log);
+      await tableDuplicates(db.connection, ws, 'prices', table([a, b]), [a, b], log);
       const doc = JSON.parse(await readFile(path, 'utf8')) as Doc;
       breakIt(doc);
       await writeFile(path, JSON.stringify(doc));
-      expect(await tableDuplicates(db.connection, ws, 'prices', [a, b], log)).toEqual(want);
-      expect(await tableDuplicates(db.connection, ws, 'prices', [a, b], log)).toEqual(want);
+      expect(await tableDuplicates(db.connection, ws, 'prices', table([a, b]), [a, b], log)).toEqual(want);
+      expect(await tableDuplicates(db.connection, ws, 'prices', table([a, b]), [a, b], log)).toEqual(want);
     }
   });
 });
@@ -154,29 +154,29 @@ describe('tableDuplicates', () => {
     const history = await symbolFile([['A', 0], ['A', 1], ['A', 1], ['A', 2], ['B', 0], ['B', 1]]);
     const day3 = await symbolFile([['A', 3], ['B', 2]]);
     const day4 = await symbolFile([['A', 4], ['B', 1]]); // B's day 1 again: a repeat across files
-    expect(await tableDuplicates(db.connection, ws, 'prices', [history, day3], log)).toEqual(new Map([['A', 1]]));
+    expect(await tableDuplicates(db.connection, ws, 'prices', table([history, day3]), [history, day3], log)).toEqual(new Map([['A', 1]]));
     const want = await duplicateRows(db.connection, table([history, day3, day4]));
     expect(want).toEqual(new Map([['A', 1], ['B', 1]]));
     // history and day3 are in the cache: with day3 gone from the disk, its symbols still count.
     const bytes = await readFile(ws.path(day3.path));
     await rm(ws.path(day3.path));
     const day5 = await symbolFile([['A', 5]]);
-    expect(await tableDuplicates(db.connection, ws, 'prices', [history, day3, day5], log)).toEqual(new Map([['A', 1]]));
+    expect(await tableDuplicates(db.connection, ws, 'prices', table([history, day3, day5]), [history, day3, day5], log)).toEqual(new Map([['A', 1]]));
     await writeFile(ws.path(day3.path), bytes);
-    expect(await tableDuplicates(db.connection, ws, 'prices', [history, day3, day4, day5], log)).toEqual(new Map([['A', 1], ['B', 1]]));
+    expect(await tableDuplicates(db.connection, ws, 'prices', table([history, day3, day4, day5]), [history, day3, day4, day5], log)).toEqual(new Map([['A', 1], ['B', 1]]));
   });
 
   it('a file not in order, or changed under the same name: counted from its rows, as the GROUP BY does', async () => {
     await rm(ws.symbolsCache('prices'), { force: true });
     const a = await symbolFile([['A', 0], ['A', 1], ['B', 0]]);
     const b = await symbolFile([['A', 2], ['B', 1]]);
-    expect(await tableDuplicates(db.connection, ws, 'prices', [a, b], log)).toEqual(new Map());
+    expect(await tableDuplicates(db.connection, ws, 'prices', table([a, b]), [a, b], log)).toEqual(new Map());
     // b rewritten under its name with other rows (out of order, with a repeat): the cache's entry is not taken.
     const other = await symbolFile([['B', 1], ['A', 2], ['A', 1], ['B', 1]]);
     await writeFile(ws.path(b.path), await readFile(ws.path(other.path)));
     const changed = { ...b, rows: other.rows, bytes: other.bytes };
     const want = await duplicateRows(db.connection, table([a, changed]));
     expect(want).toEqual(new Map([['A', 1], ['B', 1]]));
-    expect(await tableDuplicates(db.connection, ws, 'prices', [a, changed], log)).toEqual(want);
+    expect(await tableDuplicates(db.connection, ws, 'prices', table([a, changed]), [a, changed], log)).toEqual(want);
   });
 });

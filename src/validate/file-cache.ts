@@ -16,7 +16,6 @@ import type { Logger } from '../core/log.js';
 import type { TableName, Workspace } from '../core/workspace.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
 import { type BinSpec, duplicatesOf, fileBinCounts, type FileSymbols, fileSymbols, type PeriodBins, type PeriodSplit } from '../db/table-stats.js';
-import { parquetSource } from '../store/read.js';
 
 /** 2: entries hold `value` (format 1, a drift-only cache of 2026-12-06, held `periods`). */
 const FORMAT = 2;
@@ -72,10 +71,12 @@ async function perFile<T>(ws: Workspace, path: string, key: string, files: reado
     const x = e as Partial<Entry<unknown>>;
     return x.rows === f.rows && x.bytes === f.bytes && fits(x.value, f) ? (x as Entry<T>) : undefined;
   };
-  const fresh = files.filter((f) => known(f) === undefined);
+  // Each entry checked once: a cache holds a few hundred files' entries of up to a bucket's symbols each.
+  const hits = new Map(files.map((f) => [f.path, known(f)]));
+  const fresh = files.filter((f) => hits.get(f.path) === undefined);
   const computed = fresh.length === 0 ? new Map<string, T>() : await compute(fresh.map((f) => ws.path(f.path)));
   const entries = new Map<string, Entry<T>>();
-  for (const f of files) entries.set(f.path, { rows: f.rows, bytes: f.bytes, value: known(f)?.value ?? computed.get(ws.path(f.path)) ?? empty });
+  for (const f of files) entries.set(f.path, { rows: f.rows, bytes: f.bytes, value: hits.get(f.path)?.value ?? computed.get(ws.path(f.path)) ?? empty });
   if (fresh.length > 0 || cached.size !== entries.size) {
     const doc: CacheDoc<T> = { format: FORMAT, key, files: Object.fromEntries(entries) };
     try {
@@ -143,9 +144,9 @@ export async function tableBinCounts(conn: DuckDBConnection, ws: Workspace, tabl
   return [...sum.values()].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
 }
 
-/** duplicateRows of the table made of `files` (a snapshot's data files), each file's symbols read once. */
-export async function tableDuplicates(conn: DuckDBConnection, ws: Workspace, table: TableName, files: readonly CountedFile[], log: Logger): Promise<Map<string, number>> {
+/** duplicateRows of `source` (the table expression of a snapshot made of `files`, its data files), each file's symbols read once. */
+export async function tableDuplicates(conn: DuckDBConnection, ws: Workspace, table: TableName, source: string, files: readonly CountedFile[], log: Logger): Promise<Map<string, number>> {
   if (files.length === 0) return new Map();
   const values = await perFile<FileSymbols>(ws, ws.symbolsCache(table), 'symbols', files, { sorted: true, symbols: [] }, fitsSymbols, (abs) => fileSymbols(conn, abs), log);
-  return duplicatesOf(conn, parquetSource(files.map((f) => ws.path(f.path))), values);
+  return duplicatesOf(conn, source, values);
 }

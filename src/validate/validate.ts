@@ -281,7 +281,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
     const conn = db.connection;
     const laps = new Laps(o.progress ?? silentProgress);
     // Repeated rows and drift bins file by file, each file once (validate/file-cache).
-    const s = await scanAll(conn, rowsToCheck, ref, laps, input, () => tableDuplicates(conn, o.ws, o.table, t.files, o.log), pre?.stats);
+    const s = await scanAll(conn, rowsToCheck, ref, laps, input, () => tableDuplicates(conn, o.ws, o.table, input, t.files, o.log), pre?.stats);
     let created = false;
     // A new reference is written with the report at the end: all of the outputs or none of them.
     let newReference: { path: string; data: string }[] = [];
