@@ -174,6 +174,9 @@ export async function periodBinCounts(conn: DuckDBConnection, path: string, spec
   return (await binCountsBy(conn, src(path), null, specs, split)).get('') ?? [];
 }
 
+/** Parquet files read as one table, with a `filename` column: what the per-file passes group by. */
+const withFilenames = (files: readonly string[]): string => `read_parquet([${files.map(sqlString).join(', ')}], filename = true, hive_partitioning = false)`;
+
 /**
  * periodBinCounts of each of `files` (Parquet paths) on its own, in one pass per column over them
  * all: file path → its periods (a file of no rows has none). Counts add up: the files' sum is
@@ -181,7 +184,7 @@ export async function periodBinCounts(conn: DuckDBConnection, path: string, spec
  */
 export async function fileBinCounts(conn: DuckDBConnection, files: readonly string[], specs: readonly BinSpec[], split: PeriodSplit): Promise<Map<string, PeriodBins[]>> {
   if (files.length === 0) return new Map();
-  return binCountsBy(conn, `read_parquet([${files.map(sqlString).join(', ')}], filename = true, hive_partitioning = false)`, 'filename', specs, split);
+  return binCountsBy(conn, withFilenames(files), 'filename', specs, split);
 }
 
 async function binCountsBy(conn: DuckDBConnection, from: string, group: string | null, specs: readonly BinSpec[], split: PeriodSplit): Promise<Map<string, PeriodBins[]>> {
@@ -303,7 +306,7 @@ export interface FileSymbols {
 export async function fileSymbols(conn: DuckDBConnection, files: readonly string[]): Promise<Map<string, FileSymbols>> {
   const out = new Map<string, FileSymbols>();
   if (files.length === 0) return out;
-  const from = `read_parquet([${files.map(sqlString).join(', ')}], filename = true, hive_partitioning = false)`;
+  const from = withFilenames(files);
   const same = `filename = ${prev('filename')}`;
   // Each row against the one before it in its own file: a repeat, or a row out of order.
   const marks = await queryRows(
