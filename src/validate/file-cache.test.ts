@@ -50,7 +50,7 @@ describe('tableBinCounts', () => {
     await writeFile(ws.path(a!.path), aBytes);
   });
 
-  it('bins again a file whose rows or bytes differ, every file under other edges, and drops files no longer listed', async () => {
+  it('bins again a file whose rows or bytes differ, every file under other edges, and drops files gone from the disk', async () => {
     const [a, b] = [await file(100, 3, 0), await file(100, 11, 70)];
     await tableBinCounts(db.connection, ws, 'prices', [a!, b!], specs, split, log);
     // The same path, other rows: counted again.
@@ -61,9 +61,22 @@ describe('tableBinCounts', () => {
     expect(await tableBinCounts(db.connection, ws, 'prices', [a!, again], specs, split, log)).toEqual(await whole([a!, again]));
     const other: BinSpec[] = [{ column: 'x', edges: [5, 50] }];
     expect(await tableBinCounts(db.connection, ws, 'prices', [a!, again], other, split, log)).toEqual(await whole([a!, again], other));
+    const listed = async (): Promise<string[]> => Object.keys((JSON.parse(await readFile(ws.driftCounts('prices'), 'utf8')) as { files: Record<string, unknown> }).files);
     await tableBinCounts(db.connection, ws, 'prices', [a!], other, split, log);
-    const kept = JSON.parse(await readFile(ws.driftCounts('prices'), 'utf8')) as { files: Record<string, unknown> };
-    expect(Object.keys(kept.files)).toEqual([a!.path]);
+    expect(await listed()).toEqual([a!.path, b!.path]); // b is not listed, but on disk (another snapshot's)
+    await rm(ws.path(b!.path));
+    await tableBinCounts(db.connection, ws, 'prices', [a!], other, split, log);
+    expect(await listed()).toEqual([a!.path]);
+  });
+
+  it('a check of an older snapshot (--as-of) keeps the newest files\' counts: the next check reads none of them', async () => {
+    const [a, b, c] = [await file(80, 37, 0), await file(50, 41, 60), await file(20, 43, 120)];
+    const newest = await whole([a!, b!, c!]);
+    await tableBinCounts(db.connection, ws, 'prices', [a!, b!, c!], specs, split, log);
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!], specs, split, log)).toEqual(await whole([a!]));
+    // b and c are not read again: bytes that are no Parquet file, of the same length, give the counts kept before.
+    for (const f of [b!, c!]) await writeFile(ws.path(f.path), Buffer.alloc(f.bytes, 0x20));
+    expect(await tableBinCounts(db.connection, ws, 'prices', [a!, b!, c!], specs, split, log)).toEqual(newest);
   });
 
   it('a cache file that is not JSON, a folder or a FIFO in its place: every file binned, the result the same', async () => {

@@ -11,6 +11,7 @@
  * its file names, from 1 again). The files are accelerators, never inputs: missing, unreadable (never
  * waited on) or for other settings, they are rebuilt; failing to write one is logged, not thrown.
  * Equality with a pass over the whole table: src/validate/file-cache.test.ts. */
+import { existsSync } from 'node:fs';
 import { readRegularFileSync, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { TableName, Workspace } from '../core/workspace.js';
@@ -61,7 +62,7 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isS
  * `key` with a value `fits` takes (a hand-edited or half-valid entry is computed again, never thrown
  * on nor taken as a file of no rows), else from `compute` (given the others' absolute paths,
  * returning absolute path → value; a file it leaves out gets `empty`). The cache is rewritten to hold
- * exactly these files.
+ * these files and the other files it held that are still on disk.
  */
 async function perFile<T>(ws: Workspace, path: string, key: string, files: readonly CountedFile[], empty: T, fits: (value: unknown, f: CountedFile) => value is T, compute: (abs: string[]) => Promise<Map<string, T>>, log: Logger): Promise<T[]> {
   const cached = readCache(path, key, log);
@@ -77,8 +78,12 @@ async function perFile<T>(ws: Workspace, path: string, key: string, files: reado
   const computed = fresh.length === 0 ? new Map<string, T>() : await compute(fresh.map((f) => ws.path(f.path)));
   const entries = new Map<string, Entry<T>>();
   for (const f of files) entries.set(f.path, { rows: f.rows, bytes: f.bytes, value: hits.get(f.path)?.value ?? computed.get(ws.path(f.path)) ?? empty });
-  if (fresh.length > 0 || cached.size !== entries.size) {
-    const doc: CacheDoc<T> = { format: FORMAT, key, files: Object.fromEntries(entries) };
+  // Other snapshots' files (a check `--as-of` an older one, or the newest after it) keep their
+  // entries while they are on disk; vacuum deletes the files no kept snapshot needs, and so these.
+  const kept = new Map(entries);
+  for (const [p, e] of cached) if (!kept.has(p) && existsSync(ws.path(p))) kept.set(p, e as Entry<T>);
+  if (fresh.length > 0 || cached.size !== kept.size) {
+    const doc: CacheDoc<T> = { format: FORMAT, key, files: Object.fromEntries(kept) };
     try {
       await writeFileAtomic(path, JSON.stringify(doc));
     } catch (err) {
