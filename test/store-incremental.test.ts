@@ -228,14 +228,18 @@ describe('incremental ingest and features', () => {
     await expectRebuildEqual(ws, src, join(root, 'rebuilt'));
   }, 120_000);
 
-  it('a full features build sorts a bucket whose only file an append wrote (such files were not always sorted)', async () => {
-    // AAA alone in the first ingest; NEW, in another bucket, comes with the second: its bucket's one file is an append's.
+  it.each([['an append', 'append'], ['a restatement', 'restate']])('a full features build sorts a bucket whose only file %s wrote (such files were not always sorted)', async (_by, operation) => {
+    // AAA alone in the first ingest; NEW, in another bucket, comes with the second (AAA's rows rewritten
+    // too for a restatement): its bucket's one file holds rows that snapshot appended.
     const fresh = ['NEW', 'NEW1', 'NEW2', 'NEW3'].find((sym) => bucketOf(sym) !== bucketOf('AAA'))!;
-    const { root, src, stocks, ws, r, update } = await tailsFixture('inc-append-trust', 91, ['AAA']);
+    const { root, src, stocks, ws, r, update } = await tailsFixture(`inc-${operation}-trust`, 91, ['AAA']);
     update();
     await write(stocks, fresh, 0, 60, r);
+    if (operation === 'restate') await write(stocks, 'AAA', 0, 30, r);
     update();
-    const appended = readTable(new Workspace(ws), 'prices').files.filter((f) => f.partition === partitionName(bucketOf(fresh)));
+    const t = readTable(new Workspace(ws), 'prices');
+    expect(t.snapshot.operation).toBe(operation);
+    const appended = t.files.filter((f) => f.partition === partitionName(bucketOf(fresh)));
     expect(appended).toHaveLength(1);
     // As a partitioned COPY could leave it before 2026-12-06: the same rows, not in order.
     const path = join(ws, appended[0]!.path);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
 import { openDuckDB, queryRows, sqlString, type DuckDB } from './duckdb.js';
-import { duplicateRows } from './table-stats.js';
+import { duplicateRows, unsortedFiles } from './table-stats.js';
 
 let dir: string;
 let db: DuckDB;
@@ -75,5 +75,18 @@ describe('duplicateRows over a table of files, each sorted within', () => {
   it('an unsorted file: every row counted by the GROUP BY', async () => {
     const files = [await file([['A', day(0)], ['A', day(1)], ['A', day(1)], ['B', day(0)], ['B', day(0)], ['B', day(0)]], true), await file([['A', day(1)]])];
     expect(await duplicateRows(db.connection, source(files), files)).toEqual(new Map([['A', 2], ['B', 2]]));
+  });
+});
+
+describe('unsortedFiles', () => {
+  it('names the files with a row before the row before it; a table of sorted files starting again at each file is none', async () => {
+    const sorted = await file([['A', day(0)], ['A', day(1)], ['B', day(0)]]);
+    const again = await file([['A', day(2)], ['C', day(0)]]);
+    const dates = await file([['A', day(0)], ['A', day(1)]], true); // written in reverse
+    const symbols = await file([['A', day(0)], ['B', day(5)]], true); // B first
+    const repeat = await file([['A', day(0)], ['A', day(0)]]);
+    expect(await unsortedFiles(db.connection, [sorted, again, dates, symbols, repeat])).toEqual(new Set([dates, symbols]));
+    expect(await unsortedFiles(db.connection, [sorted, again])).toEqual(new Set());
+    expect(await unsortedFiles(db.connection, [])).toEqual(new Set());
   });
 });

@@ -284,6 +284,10 @@ export async function duplicateRows(conn: DuckDBConnection, path: string, files?
 }
 
 const prev = (c: string): string => `lag(${c}) OVER ()`;
+/** Over rows read with withFilenames: the row before is of the same file. */
+const SAME_FILE = `filename = ${prev('filename')}`;
+/** …and the row comes before it (by Symbol, Date): its file is not sorted. */
+const BACK = `${SAME_FILE} AND ("Symbol" < ${prev('"Symbol"')} OR ("Symbol" = ${prev('"Symbol"')} AND "Date" < ${prev('"Date"')}))`;
 const symbolKey = (v: unknown): string => (v === null ? '(null)' : String(v));
 
 /** The GROUP BY over every (Symbol, Date) pair of the table, or of `only` symbols' rows. */
@@ -292,6 +296,13 @@ async function exactDuplicates(conn: DuckDBConnection, path: string, only?: read
   const where = only === undefined ? '' : ' WHERE "Symbol" IN (SELECT "Symbol" FROM sp_dup_symbols)';
   const all = await queryRows(conn, `SELECT s, sum(n - 1) AS n FROM (SELECT "Symbol" AS s, count(*) AS n FROM ${src(path)}${where} GROUP BY "Symbol", "Date" HAVING count(*) > 1) GROUP BY ALL`);
   return new Map(all.map((r) => [symbolKey(r.s), Number(r.n)]));
+}
+
+/** The files of `files` (Parquet paths) not sorted by Symbol, Date within: one pass over their rows. */
+export async function unsortedFiles(conn: DuckDBConnection, files: readonly string[]): Promise<Set<string>> {
+  if (files.length === 0) return new Set();
+  const rows = await queryRows(conn, `SELECT DISTINCT f FROM (SELECT filename AS f, ${BACK} AS back FROM ${withFilenames(files)}) WHERE back`);
+  return new Set(rows.map((r) => String(r.f)));
 }
 
 /** What duplicatesOf needs to know of one file of a table: whether it is sorted, and each symbol's date range and repeated rows there. */
@@ -307,13 +318,11 @@ export async function fileSymbols(conn: DuckDBConnection, files: readonly string
   const out = new Map<string, FileSymbols>();
   if (files.length === 0) return out;
   const from = withFilenames(files);
-  const same = `filename = ${prev('filename')}`;
   // Each row against the one before it in its own file: a repeat, or a row out of order.
   const marks = await queryRows(
     conn,
     `SELECT f, s, dup, count(*) AS n FROM (SELECT filename AS f, "Symbol" AS s,
-       ${same} AND "Symbol" = ${prev('"Symbol"')} AND "Date" = ${prev('"Date"')} AS dup,
-       ${same} AND ("Symbol" < ${prev('"Symbol"')} OR ("Symbol" = ${prev('"Symbol"')} AND "Date" < ${prev('"Date"')})) AS back
+       ${SAME_FILE} AND "Symbol" = ${prev('"Symbol"')} AND "Date" = ${prev('"Date"')} AS dup, ${BACK} AS back
      FROM ${from}) WHERE dup OR back GROUP BY ALL`,
   );
   const unsorted = new Set(marks.filter((r) => r.dup !== true).map((r) => String(r.f)));

@@ -14,6 +14,7 @@ import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlString, tempTableOf, type DuckDBConnection } from '../db/duckdb.js';
+import { unsortedFiles } from '../db/table-stats.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -160,9 +161,10 @@ async function withWorker<T>(ws: Workspace, scan: Scan, window: number, extended
 }
 
 /**
- * The prices files a full build reads, and the prices snapshots that were appends: an append's files
- * are not trusted to be sorted within (before 2026-12-06 they were written by a partitioned COPY,
- * which could leave a file in two sorted runs), so a bucket holding one is sorted when it is read.
+ * The prices files a full build reads, and the prices snapshots that appended rows (appends, and
+ * restatements, which append the other symbols' new days): before 2026-12-06 their appended rows were
+ * written by a partitioned COPY, which could leave a file in two sorted runs, so such a file is
+ * checked before a bucket is read without a sort.
  */
 export interface PricesInput {
   files: readonly DataFileRecord[];
@@ -170,19 +172,20 @@ export interface PricesInput {
 }
 
 export function pricesInput(reg: Registry, files: readonly DataFileRecord[]): PricesInput {
-  return { files, appendSnapshots: new Set(listSnapshots(reg, 'prices').filter((s) => s.operation === 'append').map((s) => s.id)) };
+  return { files, appendSnapshots: new Set(listSnapshots(reg, 'prices').filter((s) => s.operation === 'append' || s.operation === 'restate').map((s) => s.id)) };
 }
 
 /** The live prices files of each bucket, and whether a bucket's files hold disjoint, ordered symbol ranges, each sorted within (then no sort is needed). */
-function bucketScans(ws: Workspace, input: PricesInput): { bucket: number; source: string; ordered: boolean }[] {
-  const out: { bucket: number; source: string; ordered: boolean }[] = [];
+async function bucketScans(conn: DuckDBConnection, ws: Workspace, input: PricesInput): Promise<{ bucket: number; source: string; ordered: boolean }[]> {
+  const buckets: { bucket: number; files: DataFileRecord[]; ordered: boolean }[] = [];
   for (let b = 0; b < BUCKETS; b++) {
     const fs = input.files.filter((f) => f.partition === partitionName(b)).sort((x, y) => ((x.symbol_min ?? '') < (y.symbol_min ?? '') ? -1 : 1));
-    if (fs.length === 0) continue;
-    const ordered = fs.every((f, i) => !input.appendSnapshots.has(f.added_snapshot) && (i === 0 || (fs[i - 1]!.symbol_max ?? '') < (f.symbol_min ?? '')));
-    out.push({ bucket: b, source: parquetSource(fs.map((f) => ws.path(f.path))), ordered });
+    if (fs.length > 0) buckets.push({ bucket: b, files: fs, ordered: fs.every((f, i) => i === 0 || (fs[i - 1]!.symbol_max ?? '') < (f.symbol_min ?? '')) });
   }
-  return out;
+  // Only where no sort would be done: a bucket of overlapping files is sorted anyway.
+  const unsure = buckets.filter((b) => b.ordered).flatMap((b) => b.files.filter((f) => input.appendSnapshots.has(f.added_snapshot)).map((f) => ws.path(f.path)));
+  const unsorted = await unsortedFiles(conn, unsure);
+  return buckets.map((b) => ({ bucket: b.bucket, source: parquetSource(b.files.map((f) => ws.path(f.path))), ordered: b.ordered && b.files.every((f) => !unsorted.has(ws.path(f.path))) }));
 }
 
 export function kvMetadata(s: FeatureSettings): Record<string, string> {
@@ -301,7 +304,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   const conn = db.connection;
   const files = input.files;
   await assertExactVolumes(conn, parquetSource(files.map((f) => ws.path(f.path))));
-  const buckets = bucketScans(ws, input);
+  const buckets = await bucketScans(conn, ws, input);
   const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM ${parquetSource(files.map((f) => ws.path(f.path)))} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const names = [...new Set(info.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
   const nameIndex = new Map(names.map((n, i) => [n, i]));
