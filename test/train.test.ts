@@ -2,7 +2,7 @@
  * beforeAll builds one featured workspace with no models; each test trains in its own copy, so
  * any test runs alone (`-t`) or in any order. */
 import { existsSync } from 'node:fs';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conformalFromJSON } from '../src/ml/conformal.js';
@@ -216,6 +216,36 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect(r.code).toBe(1);
     expect(r.json.error!.code).toBe('SP_ERR_MODEL_FORMAT');
     expect(r.json.error!.message).toContain(show.json.data.path);
+  });
+
+  it('evaluate names a missing or broken metrics.json, or another model\'s model.json that is a folder, instead of SP_ERR_INTERNAL', async () => {
+    const ws = await featured();
+    const gbdt = (await sp(ws, ['train', '--trees', '10'])).json.data.path as string;
+    const naive = (await sp(ws, ['train', '--kind', 'naive'])).json.data.model_id as string;
+    const metrics = join(gbdt, 'metrics.json');
+    const saved = await readFile(metrics, 'utf8');
+    const cases: Array<[string, () => Promise<void>, string]> = [
+      ['gone', async () => {}, 'SP_ERR_MODEL_MISSING'],
+      ['a folder', () => mkdir(metrics), 'SP_ERR_MODEL_FORMAT'],
+      ['not JSON', () => writeFile(metrics, '{"split'), 'SP_ERR_MODEL_FORMAT'],
+      ['null', () => writeFile(metrics, 'null'), 'SP_ERR_MODEL_FORMAT'],
+      ['no split', () => writeFile(metrics, '{}'), 'SP_ERR_MODEL_FORMAT'],
+    ];
+    for (const [what, damage, code] of cases) {
+      await rm(metrics, { recursive: true, force: true });
+      await damage();
+      const r = await sp(ws, ['evaluate', 'champion']);
+      expect(r.json.error?.code, what).toBe(code);
+      expect(r.json.error!.message, what).toContain(metrics);
+    }
+    await rm(metrics, { recursive: true });
+    await writeFile(metrics, saved);
+    // Evaluating the naive model compares the gbdt on the same slice: its model.json a folder is named, not EISDIR.
+    await rm(join(gbdt, 'model.json'));
+    await mkdir(join(gbdt, 'model.json'));
+    const other = await sp(ws, ['evaluate', naive]);
+    expect(other.json.error?.code).toBe('SP_ERR_MODEL_FORMAT');
+    expect(other.json.error!.message).toContain(join(gbdt, 'model.json'));
   });
 
   it('after the data grew, --promote-if-better re-scores the champion on the candidate\'s CV folds (never the test slice) instead of refusing', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { CoverageRow } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { beforeCommit } from '../core/commit-guard.js';
-import type { Workspace } from '../core/workspace.js';
+import type { ModelFileName, Workspace } from '../core/workspace.js';
 import { forecastFromJSON } from './forecast-model.js';
 import { scorerFromJSON } from './volume-model.js';
 
@@ -133,15 +133,49 @@ export function cardTail(params: unknown, lineage: Record<string, string>): stri
 /** The longest model.json stockpipe reads: a larger file is refused, not parsed (1,000 trees of 64 leaves are ≈ 10 MB). */
 export const MODEL_JSON_MAX = 256 << 20;
 
-/** A registered model's model.json text: SP_ERR_MODEL_MISSING when it is gone, SP_ERR_MODEL_FORMAT when it
- * is no regular file (a folder, a device) or larger than MODEL_JSON_MAX — each naming the file. */
-export async function readModelJson(m: { id: string; path: string }): Promise<{ file: string; text: string }> {
-  const file = join(m.path, 'model.json');
+/** A file of a registered model's folder, or null when it is absent: SP_ERR_MODEL_FORMAT naming it when it
+ * is no regular file (a folder, a device) or larger than MODEL_JSON_MAX. */
+export async function readModelFileOrNull(m: { id: string; path: string }, name: ModelFileName): Promise<{ file: string; text: string } | null> {
+  const file = join(m.path, name);
   const st = await statOrNull(file);
-  if (st === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint: `Restore ${m.path}, or train again and promote the new model.` });
+  if (st === null) return null;
   const problem = modelFileProblem(st);
   if (problem !== null) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} ${problem}`, { hint: `Restore ${m.path} from a backup, or train again.` });
   return { file, text: await readFile(file, 'utf8') };
+}
+
+/** A registered model's model.json text: SP_ERR_MODEL_MISSING when it is gone, else as readModelFileOrNull. */
+export async function readModelJson(m: { id: string; path: string }): Promise<{ file: string; text: string }> {
+  const read = await readModelFileOrNull(m, 'model.json');
+  if (read === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${join(m.path, 'model.json')} is missing`, { hint: `Restore ${m.path}, or train again and promote the new model.` });
+  return read;
+}
+
+/** The split a model recorded in its metrics.json (what evaluate and a re-scoring re-cut the data with). */
+export interface RecordedSplit { kind: 'time' | 'random'; test_from: string | null }
+
+/** What evaluate and a re-scoring read of a model's metrics.json: its split, and its protocol's name. */
+export interface RecordedMetrics { split: RecordedSplit; protocol?: { name?: string } | null }
+
+/** A registered model's metrics.json: SP_ERR_MODEL_MISSING when it is gone, SP_ERR_MODEL_FORMAT naming it
+ * when it is no regular file, not JSON, or holds no valid `split` (kind time or random, test_from a day or null). */
+export async function readRecordedMetrics(m: { id: string; path: string }): Promise<RecordedMetrics> {
+  const file = join(m.path, 'metrics.json');
+  const hint = `Restore ${m.path} from a backup, or train again.`;
+  const read = await readModelFileOrNull(m, 'metrics.json');
+  if (read === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint });
+  let json: { split?: { kind?: unknown; test_from?: unknown } } | null;
+  try {
+    json = JSON.parse(read.text);
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} is not valid JSON: ${(err as Error).message}`, { hint, cause: err });
+  }
+  const split = json?.split;
+  const day = (v: unknown): boolean => v === null || (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v));
+  if ((split?.kind !== 'time' && split?.kind !== 'random') || !day(split.test_from)) {
+    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} has no valid split (kind time or random, test_from a day or null)`, { hint });
+  }
+  return json as RecordedMetrics;
 }
 
 /** Why a model folder's file cannot be read as one (not a regular file, larger than MODEL_JSON_MAX), or null. */

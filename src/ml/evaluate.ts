@@ -5,14 +5,11 @@
  * — with raw and log-scale metrics and per-slice metrics (stock/etf, volume deciles, years), and
  * records the evaluation run. A day-ahead (`forecast`) model is re-scored on its target-day test
  * slice next to persistence and the 20-day mean. Returns the command's --json data. */
-import { readModelJson } from './artifacts.js';
+import { readModelFileOrNull, readModelJson, readRecordedMetrics } from './artifacts.js';
 import { pretestRows } from './cv.js';
 import { sameTestSlice } from '../registry/compare.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
-import { readFileOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { modelLineage } from '../registry/lineage.js';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
@@ -70,7 +67,7 @@ function evaluatedSnapshot(reg: Registry, model: ModelVersion, read: number | nu
 /** A day-ahead model re-scored on its own (target-day) test slice of the current features. */
 async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVersion, t0: number, asOf?: string): Promise<EvaluateForecastData> {
   const { file, text } = await readModelJson(model);
-  const recorded = JSON.parse(await readFile(join(model.path, 'metrics.json'), 'utf8')) as { split: { test_from: string | null } };
+  const recorded = await readRecordedMetrics(model);
   const forecast = forecastFromJSON(text, file);
   const testFrom = recorded.split.test_from ?? undefined;
   // Only the test slice is scored: the pre-test rows' inputs are never computed (a frame of the model's own inputs).
@@ -98,8 +95,7 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
     if (target === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model is registered in ${reg.file}`, { hint: 'Run `stockpipe train` first.' });
     const model = reg.getModel(target);
     if (model.kind === 'forecast') return await evaluateForecast(env, reg, model, t0, asOf);
-    const metricsFile = join(model.path, 'metrics.json');
-    const recorded = JSON.parse(await readFile(metricsFile, 'utf8')) as { split: { kind: 'time' | 'random'; test_from: string | null }; protocol?: { name?: string } | null };
+    const recorded = await readRecordedMetrics(model);
     const own = await readModelJson(model);
     const scorer = scorerFromJSON(own.text, own.file);
     const ds = await loadWorkspaceVolumeData(env.ws, asOf);
@@ -112,10 +108,9 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
     for (const other of reg.listModels({ limit: 200 })) {
       if (other.id === model.id || metrics[other.kind] !== undefined || other.kind === 'naive' || other.kind === 'polyreg') continue;
       if (!sameTestSlice(other.test_slice, model.test_slice)) continue;
-      const file = join(other.path, 'model.json');
-      const text = await readFileOrNull(file);
-      if (text === null) continue; // its files are gone: it cannot be compared
-      metrics[other.kind] = regressionMetrics(y, predictRows(scorerFromJSON(text, file), ds.vma, ds.acm, s.test));
+      const theirs = await readModelFileOrNull(other, 'model.json');
+      if (theirs === null) continue; // its files are gone: it cannot be compared
+      metrics[other.kind] = regressionMetrics(y, predictRows(scorerFromJSON(theirs.text, theirs.file), ds.vma, ds.acm, s.test));
       compared[other.kind] = other.id;
     }
     // The polyreg baseline is fitted on the rows the model's protocol trained on, as train fits it: every pre-test row under cv.

@@ -8,9 +8,7 @@
  * protocol) both are measured there, the candidate on its recorded split's default folds. Rows are
  * chosen by date; test-slice rows are never read. The data is loaded lazily from the workspace's
  * features table (or taken from the caller, who has it loaded already). */
-import { readModelJson } from './artifacts.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readModelJson, readRecordedMetrics } from './artifacts.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { StockpipeError } from '../core/errors.js';
@@ -33,7 +31,6 @@ import { makeSlicesFromDays } from './train.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import { predictRows, scorerFromJSON, type VolumeScorer } from './volume-model.js';
 
-interface RecordedSplit { split: { kind: 'time' | 'random'; test_from: string | null } }
 
 /** A registered model as the re-scorer needs it (registry ModelVersion fits). */
 export interface ModelFiles { id: string; kind: string; path: string; test_slice?: TestSlice | null }
@@ -170,7 +167,7 @@ const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / 
 
 /** The candidate's windows when it recorded none: the default folds (volume) or validation window (day-ahead) of its recorded split. */
 async function fallbackWindows(candidate: ModelFiles, days: Int32Array, forecast: boolean): Promise<Window[] | undefined> {
-  const { split } = JSON.parse(await readFile(join(candidate.path, 'metrics.json'), 'utf8')) as RecordedSplit;
+  const { split } = await readRecordedMetrics(candidate);
   if (split.kind !== 'time') return undefined; // a random split holds no pre-test dates
   const s = makeSlicesFromDays(days, split.test_from ?? undefined);
   const window = (rows: Int32Array): Window => {
