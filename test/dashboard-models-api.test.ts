@@ -106,7 +106,7 @@ describe('model page routes', () => {
     }
   });
 
-  it('a metrics.json that does not parse is a problem on the page, not a failed page; a damaged model.json is SP_ERR_MODEL_FORMAT naming it', async () => {
+  it('a metrics.json that does not parse or is no JSON object is a problem on the page, not a failed page; a damaged model.json or training.log is SP_ERR_MODEL_FORMAT naming it', async () => {
     const metrics = join(ws, 'models', ids.poly!, 'metrics.json');
     const good = readFileSync(metrics, 'utf8');
     try {
@@ -115,8 +115,26 @@ describe('model page routes', () => {
       expect(p.problems).toHaveLength(1);
       expect(p.problems[0]).toMatch(/^metrics\.json is not valid JSON/);
       expect([p.model.id, p.intervals]).toEqual([ids.poly, null]);
+      // JSON that is no object (`null` was a 500: the page read its fields) is a problem too.
+      for (const text of ['null', '7', '[]']) {
+        writeFileSync(metrics, text);
+        expect((await get<Page>(`/models/${ids.poly}/page`)).problems, text).toEqual(['metrics.json is not a JSON object']);
+      }
     } finally {
       writeFileSync(metrics, good);
+    }
+    // A training.log that is a folder: the curves route names it (it was a 500, EISDIR).
+    const log = join(ws, 'models', ids.poly!, 'training.log');
+    const logText = readFileSync(log, 'utf8');
+    try {
+      rmSync(log);
+      mkdirSync(log);
+      const r = await app.inject(`/models/${ids.poly}/curves`);
+      const e = (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
+      expect([r.statusCode, e.code, e.message.includes('training.log is not a regular file'), r.body.includes(ws)]).toEqual([422, 'SP_ERR_MODEL_FORMAT', true, false]);
+    } finally {
+      rmSync(log, { recursive: true, force: true });
+      writeFileSync(log, logText);
     }
     const model = join(ws, 'models', ids.gbdt2!, 'model.json');
     const text = readFileSync(model, 'utf8');

@@ -6,14 +6,14 @@
  * every model over time with the alias moves, and the serving champion against the three models
  * of its family before it. Reads the server's registry handle, the model folder and the features
  * table (db/feature-table); writes nothing. */
-import { modelFileProblem, readModelJson } from '../ml/artifacts.js';
+import { modelFileProblem, readModelFileOrNull, readModelJson } from '../ml/artifacts.js';
 import { conformalFromJSON } from '../ml/conformal.js';
 import { NO_QUERY } from '../http/validation.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { clip, StockpipeError } from '../core/errors.js';
-import { readFileOrNull, statOrNull } from '../core/fs.js';
+import { statOrNull } from '../core/fs.js';
 import type { FeatureTableReader } from '../db/feature-table.js';
 import { CURVE_SLICE, curveLosses, curvesFromMetrics, parseTrainingLog } from '../ml/training-curve.js';
 import { scorerFromJSON } from '../ml/volume-model.js';
@@ -77,10 +77,16 @@ async function pageFile(dir: string, name: string, problems: string[], json = fa
   }
   const text = await readFile(file, 'utf8');
   if (json) {
+    let value: unknown;
     try {
-      JSON.parse(text);
+      value = JSON.parse(text);
     } catch (err) {
       problems.push(`${name} is not valid JSON (${(err as Error).message})`);
+      return { text: null, bad: true };
+    }
+    // The page reads fields of it: `null`, a number or an array is no metrics file.
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      problems.push(`${name} is not a JSON object`);
       return { text: null, bad: true };
     }
   }
@@ -153,7 +159,8 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
     });
     let curves = curvesFromMetrics(rows);
     let source = 'registry';
-    const log = await readFileOrNull(join(m.path, 'training.log'));
+    // A training.log that is no regular file (a folder) is SP_ERR_MODEL_FORMAT naming it, as model.json is.
+    const log = (await readModelFileOrNull(m, 'training.log'))?.text ?? null;
     if (curves.length === 0) {
       curves = log === null ? [] : parseTrainingLog(log);
       source = log === null ? 'none' : 'training.log';
