@@ -288,6 +288,11 @@ describe('tags and search', () => {
     expect(all.models.find((m) => m.id === ids.forecast)?.summary.task).toBe('forecast');
     expect((await get<{ error: { code: string } }>('/models?tag=bad%20key', 400)).error.code).toBe('SP_ERR_TAG_INVALID');
     expect((await get<{ error: { code: string } }>('/models?kind=svm', 400)).error.code).toBe('SP_ERR_BAD_REQUEST');
+    // A control character in q (a NUL ended SQLite's LIKE pattern: every model matched) and an alias
+    // that is no alias name are 400s, not searches.
+    for (const url of ['/models?q=%00', '/models?q=a%0Ab', '/models?alias=%20', '/models?alias=a%2Fb']) {
+      expect((await get<{ error: { code: string } }>(url, 400)).error.code, url).toBe('SP_ERR_BAD_REQUEST');
+    }
   });
 });
 
