@@ -395,6 +395,29 @@ describe('hot swap', () => {
   });
 });
 
+describe('a rejected champion', () => {
+  it('is loaded on the first poll after its model.json is restored, not again while it is unchanged', async () => {
+    const { app: a, holder, ws } = await app();
+    const dir = await registerModel(ws, 'naive-2', naiveJson(), { kind: 'naive' });
+    await writeFile(join(dir, 'model.json'), '{ not json');
+    const { openRegistry } = await import('../src/registry/store.js');
+    const reg = openRegistry(ws);
+    reg.setAlias('champion', 'naive-2', 'manual');
+    reg.close();
+    const error = vi.spyOn(silentLog, 'error');
+    await holder.refresh();
+    await holder.refresh();
+    expect(holder.current?.id).toBe('poly-1'); // the previous model keeps serving
+    expect(error).toHaveBeenCalledTimes(1); // an unchanged broken file is not loaded, nor logged, on every poll
+    error.mockRestore();
+    await writeFile(join(dir, 'model.json'), naiveJson());
+    await holder.refresh();
+    expect(holder.current?.id).toBe('naive-2');
+    const r = await a.inject('/predict?vol_moving_avg=5000&adj_close_rolling_med=10');
+    expect([r.headers['x-model-id'], JSON.parse(r.body)]).toEqual(['naive-2', 5000]);
+  });
+});
+
 describe('stockpipe serve (a real listening server)', () => {
   it('serves over HTTP and shuts down gracefully on SIGTERM with exit 0', async () => {
     const ws = await tempWorkspace();

@@ -170,7 +170,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const noModel = (reply: FastifyReply): FastifyReply => {
     const bad = holder.rejected;
     if (bad === undefined) return sendError(reply, 'SP_ERR_NO_MODEL', 'no champion model is loaded yet');
-    return sendError(reply, 'SP_ERR_NO_MODEL', `the champion ${bad} cannot be loaded (its model.json is missing or invalid; the server log says why)`, { hint: `Restore models/${bad}/model.json and restart the server, or move champion to a loadable model: \`stockpipe models promote <id> --force\`.` });
+    return sendError(reply, 'SP_ERR_NO_MODEL', `the champion ${bad} cannot be loaded (its model.json is missing or invalid; the server log says why)`, { hint: `Restore models/${bad}/model.json (the server loads it on its next poll), or move champion to a loadable model: \`stockpipe models promote <id> --force\`.` });
   };
 
   const predictOne = (req: FastifyRequest, reply: FastifyReply): FastifyReply => {

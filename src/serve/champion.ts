@@ -2,12 +2,14 @@
  * Holds the model being served and swaps it when the `champion` alias moves: the registry is
  * polled, the new model.json is loaded and validated first, then the reference is replaced in one
  * assignment (requests in flight keep the scorer they started with). A broken new model is
- * rejected and logged; the old one keeps serving. The model's intervals.json (ml/conformal) is loaded
+ * rejected and logged; the old one keeps serving, and the broken one is tried again once its
+ * model.json changes (restored). The model's intervals.json (ml/conformal) is loaded
  * with it when present; a missing one means no intervals, an invalid one is logged and the model
  * serves point predictions without intervals. The holder owns the server's one read-only registry
  * handle (`registry`, registry/reader), which the routes share; close() closes it. */
 import { readModelJson } from '../ml/artifacts.js';
 import { readFile } from 'node:fs/promises';
+import { statOrNull } from '../core/fs.js';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import { layout, type WorkspaceRef } from '../core/workspace.js';
@@ -44,13 +46,25 @@ async function loadIntervals(dir: string, modelId: string): Promise<{ intervals:
   }
 }
 
+/** What tells a model.json's versions apart between polls: inode, size and mtime, or why it has none. */
+async function fileStamp(file: string): Promise<string> {
+  try {
+    const st = await statOrNull(file);
+    return st === null ? 'missing' : `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch (err) {
+    // Unreadable (EACCES, ELOOP…): its code is its stamp, so the load that names it runs once, not every poll.
+    return `error:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
+  }
+}
+
 export class ChampionHolder {
   current: LoadedModel | null = null;
   private timer: NodeJS.Timeout | undefined;
-  private failedId: string | undefined;
+  /** The alias holder that failed to load, and its model.json's stamp then: it is tried again once that changes. */
+  private failed: { id: string; stamp: string } | undefined;
   /** The alias holder that failed to load while nothing else is served (503 answers name it). */
   get rejected(): string | undefined {
-    return this.current === null ? this.failedId : undefined;
+    return this.current === null ? this.failed?.id : undefined;
   }
   /** Called after each successful swap (metrics, logs). */
   onSwap: (m: LoadedModel) => void = () => {};
@@ -70,12 +84,15 @@ export class ChampionHolder {
   async refresh(): Promise<void> {
     const target = this.registry.read((reg) => {
       const id = reg.aliasTarget(this.alias);
-      if (id === null || id === this.current?.id || id === this.failedId) return null;
+      if (id === null || id === this.current?.id) return null;
       const m = reg.getModel(id, { checkFiles: false });
       return { model_id: m.id, path: m.path, kind: m.kind };
     });
     if (!target) return;
     const file = join(target.path, 'model.json');
+    // A rejected holder is loaded (and logged) again only once its model.json changed: restored, or replaced.
+    const stamp = await fileStamp(file);
+    if (target.model_id === this.failed?.id && stamp === this.failed.stamp) return;
     try {
       const scorer = scorerFromJSON((await readModelJson({ id: target.model_id, path: target.path })).text, file);
       const probe = scorer.predict(1e6, 25);
@@ -85,11 +102,11 @@ export class ChampionHolder {
       const loaded: LoadedModel = { id: target.model_id, kind: target.kind, scorer, loadedAt: new Date().toISOString(), intervals: iv.intervals, intervalsProblem: iv.problem };
       const previous = this.current?.id;
       this.current = loaded;
-      this.failedId = undefined;
+      this.failed = undefined;
       this.log.info({ model_id: loaded.id, previous }, previous === undefined ? `serving model ${loaded.id} (${loaded.kind})` : previous === loaded.id ? `reloaded model ${loaded.id}` : `the champion moved: now serving ${loaded.id} (${loaded.kind}), was ${previous}; requests already in flight finish on the previous one`);
       this.onSwap(loaded);
     } catch (err) {
-      this.failedId = target.model_id;
+      this.failed = { id: target.model_id, stamp };
       this.log.error({ model_id: target.model_id, file, err: (err as Error).message }, 'new champion rejected; the previous model keeps serving');
     }
   }
