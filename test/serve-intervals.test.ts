@@ -96,6 +96,22 @@ describe('GET /predict/interval', () => {
     expect((await (await app('no-model')).inject(`/predict/interval?${Q}`)).statusCode).toBe(503);
   });
 
+  it('an invalid intervals.json restored while serving is served from the next poll (the model page said ok while the routes answered 409)', async () => {
+    const ws = await tempWorkspace();
+    const dir = await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    await writeFile(join(dir, 'intervals.json'), '{"format":"stockpipe-conformal","version":1}');
+    const holder = new ChampionHolder(ws, silentLog);
+    await holder.refresh();
+    const a = (await buildApp({ workspace: ws, holder, accessLog: null, version: 'test' })).app;
+    expect((await a.inject(`/predict/interval?${Q}`)).statusCode).toBe(409);
+    await holder.refresh(); // unchanged: still none
+    expect((await a.inject(`/predict/interval?${Q}`)).statusCode).toBe(409);
+    await writeFile(join(dir, 'intervals.json'), conformalToJSON(CAL));
+    await holder.refresh();
+    const r = await a.inject(`/predict/interval?${Q}&coverage=0.9`);
+    expect([r.statusCode, r.headers['x-model-id']]).toEqual([200, 'poly-1']);
+  });
+
   it('is in the OpenAPI document with its coverage parameter', async () => {
     const a = await app();
     const doc = JSON.parse((await a.inject('/openapi.json')).body) as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> };

@@ -3,7 +3,8 @@
  * polled, the new model.json is loaded and validated first, then the reference is replaced in one
  * assignment (requests in flight keep the scorer they started with). A broken new model is
  * rejected and logged; the old one keeps serving, and the broken one is tried again once its
- * model.json changes (restored). The model's intervals.json (ml/conformal) is loaded
+ * model.json changes (restored); a served model's missing or invalid intervals.json is read again
+ * once it changes. The model's intervals.json (ml/conformal) is loaded
  * with it when present; a missing one means no intervals, an invalid one is logged and the model
  * serves point predictions without intervals. The holder owns the server's one read-only registry
  * handle (`registry`, registry/reader), which the routes share; close() closes it. */
@@ -25,6 +26,9 @@ export interface LoadedModel {
   /** Its prediction intervals (intervals.json), or null: then `intervalsProblem` says why. */
   intervals: ConformalCalibration | null;
   intervalsProblem: string | null;
+  /** Its folder, and intervals.json's stamp when read: a missing or invalid one is read again once it changes. */
+  path: string;
+  intervalsStamp: string;
 }
 
 /** Reads <model folder>/intervals.json: absent → no intervals; unreadable or invalid → no intervals, and why (`broken`). */
@@ -88,7 +92,7 @@ export class ChampionHolder {
       const m = reg.getModel(id, { checkFiles: false });
       return { model_id: m.id, path: m.path, kind: m.kind };
     });
-    if (!target) return;
+    if (!target) return this.refreshIntervals();
     const file = join(target.path, 'model.json');
     // A rejected holder is loaded (and logged) again only once its model.json changed: restored, or replaced.
     const stamp = await fileStamp(file);
@@ -97,9 +101,10 @@ export class ChampionHolder {
       const scorer = scorerFromJSON((await readModelJson({ id: target.model_id, path: target.path })).text, file);
       const probe = scorer.predict(1e6, 25);
       if (!Number.isFinite(probe)) throw new Error(`scores ${probe} on a probe row`);
+      const intervalsStamp = await fileStamp(join(target.path, 'intervals.json'));
       const iv = await loadIntervals(target.path, target.model_id);
       if (iv.broken) this.log.warn({ model_id: target.model_id, err: iv.problem }, 'the model\'s prediction intervals cannot be loaded; it serves point predictions only');
-      const loaded: LoadedModel = { id: target.model_id, kind: target.kind, scorer, loadedAt: new Date().toISOString(), intervals: iv.intervals, intervalsProblem: iv.problem };
+      const loaded: LoadedModel = { id: target.model_id, kind: target.kind, scorer, loadedAt: new Date().toISOString(), intervals: iv.intervals, intervalsProblem: iv.problem, path: target.path, intervalsStamp };
       const previous = this.current?.id;
       this.current = loaded;
       this.failed = undefined;
@@ -109,6 +114,19 @@ export class ChampionHolder {
       this.failed = { id: target.model_id, stamp };
       this.log.error({ model_id: target.model_id, file, err: (err as Error).message }, 'new champion rejected; the previous model keeps serving');
     }
+  }
+
+  /** The served model without intervals: reads its intervals.json again once the file changed (restored). */
+  private async refreshIntervals(): Promise<void> {
+    const served = this.current;
+    if (served === null || served.intervals !== null) return;
+    const stamp = await fileStamp(join(served.path, 'intervals.json'));
+    if (stamp === served.intervalsStamp) return;
+    const iv = await loadIntervals(served.path, served.id);
+    if (this.current !== served) return; // swapped meanwhile
+    this.current = { ...served, intervals: iv.intervals, intervalsProblem: iv.problem, intervalsStamp: stamp };
+    if (iv.intervals !== null) this.log.info({ model_id: served.id }, `model ${served.id} serves prediction intervals from its intervals.json`);
+    else if (iv.broken) this.log.warn({ model_id: served.id, err: iv.problem }, 'the model\'s prediction intervals cannot be loaded; it serves point predictions only');
   }
 
   /** Polls every `ms` (errors are logged, never thrown). */
