@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -70,6 +70,24 @@ describe('the lock records the live task processes', () => {
     await lock.release();
     lock.processes.ended(102);
     expect(existsSync(new Workspace(ws).runLock)).toBe(false);
+  });
+
+  it('a rewrite that fails (a full disk) is not thrown into the task\'s start or exit; the next one records the children', async () => {
+    const lock = await acquireRunLock(new Workspace(ws), 'train');
+    const file = new Workspace(ws).runLock;
+    try {
+      // A folder where the lock file is: the rename fails, as a write on a full disk would.
+      await rm(file);
+      await mkdir(join(file, 'x'), { recursive: true });
+      expect(() => lock.processes.started(101)).not.toThrow();
+      expect(readdirSync(join(ws, 'pipeline'))).toEqual(['run.lock']); // its temp file removed
+      await rm(file, { recursive: true });
+      lock.processes.started(102);
+      expect(((JSON.parse(await readFile(file, 'utf8')) as LockInfo).children ?? []).map((c) => c.pid)).toEqual([101, 102]);
+    } finally {
+      await rm(file, { recursive: true, force: true });
+      await lock.release();
+    }
   });
 
   it('taking the lock removes dead processes\' temp outputs, keeps live ones', async () => {

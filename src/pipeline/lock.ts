@@ -7,11 +7,12 @@
  * never shares the workspace with an orphan. Taking the lock also removes the temp outputs of dead
  * processes anywhere in the workspace. A live holder makes the second run refuse
  * (SP_ERR_PIPELINE_LOCKED) or wait. */
-import { renameSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
 import { removeStaleTempsIn, tempPathFor } from '../core/fs.js';
+import { getLog } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { processAlive, processCmdline, processGone, processStartTime } from '../core/proc.js';
 import type { ProcessTracker } from './types.js';
@@ -121,14 +122,24 @@ async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {
   }
 }
 
-/** The lock's process tracker: rewrites the lock file (temp + rename) with the live children. */
+/**
+ * The lock's process tracker: rewrites the lock file (temp + rename) with the live children. A
+ * failed rewrite (a full disk) is logged, not thrown: it runs in a child's start and exit handlers,
+ * where a throw would crash the runner with its task done but not recorded. The children stay in
+ * memory for the next rewrite, and a child the file misses still dies with its runner (core/runner-watch).
+ */
 function tracker(file: string, info: LockInfo, isReleased: () => boolean): ProcessTracker {
   const children = new Map<number, LockedProcess>();
   const write = (): void => {
     if (isReleased()) return;
     const tmp = tempPathFor(file);
-    writeFileSync(tmp, JSON.stringify({ ...info, children: [...children.values()] }));
-    renameSync(tmp, file);
+    try {
+      writeFileSync(tmp, JSON.stringify({ ...info, children: [...children.values()] }));
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      getLog('pipeline/lock').warn({ err, lock: file }, 'pipeline: cannot record the task processes in the run lock yet');
+    }
   };
   return {
     started(pid) {
