@@ -106,6 +106,15 @@ describe('stockpipe tune', () => {
     expect(late.json.error?.message).toContain('the test slice is empty');
   });
 
+  // Probed: a seed beyond the boosters' range was taken, and every evaluation then failed (SP_ERR_STUDY_FAILED, a failed study stored).
+  it('a --seed beyond ±(2^53 − 1) is SP_ERR_USAGE before a study is stored', async () => {
+    const ws = await copy();
+    const r = sp(ws, [...TUNE.slice(0, -1), '99999999999999999999']);
+    expect([r.code, r.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);
+    expect(r.json.error?.message).toContain('--seed');
+    expect(sp(ws, ['studies']).json.data.studies).toEqual([]);
+  });
+
   // Probed after issue 16: vacuum deleted the features snapshot a stopped study tunes on, so it could never resume.
   it('vacuum keeps the features snapshot of a study that is not complete: it still resumes after newer snapshots', async () => {
     const ws = await copy();

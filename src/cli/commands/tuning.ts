@@ -55,6 +55,7 @@ export const tune = defineCommand({
     inRange('--max-trees', o.maxTrees, 1, 100_000);
     inRange('--timeout', o.timeout, 1, 30 * 86_400);
     inRange('--parallel', o.parallel, 1, 64);
+    inRange('--seed', o.seed, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER); // the boosters' range (ml/gbdt/params)
     calendarDate('--test-from', o.testFrom);
     inRange('--test-days', o.testDays, 1, 100_000);
     if (o.testDays !== undefined && (o.testFrom !== undefined || o.resume !== undefined)) throw new StockpipeError('SP_ERR_USAGE', `--test-days sets a new study's test cut: it cannot be given with ${o.testFrom !== undefined ? '--test-from' : '--resume (the study keeps its cut)'}`, { hint: 'Give one of --test-days or --test-from; drop both with --resume.' });
