@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -134,6 +134,13 @@ describe('backfill', () => {
     const b = getBackfill(reg, out.backfill_id)!;
     expect([b.status, b.days_total, b.days_succeeded, b.days_failed, b.days_skipped]).toEqual(['finished', 6, 6, 0, 0]);
     expect(b.days.map((d) => d.run_id)).toEqual(out.days.map((d) => d.run_id));
+  });
+
+  it('a hash memo that cannot be saved does not keep the backfill from recording its end', async () => {
+    await mkdir(join(new Workspace(ws).hashMemo, 'x'), { recursive: true }); // a folder where the memo goes: its save fails
+    const out = await backfill();
+    expect(out.status).toBe('finished');
+    expect(getBackfill(reg, out.backfill_id)!.status).toBe('finished');
   });
 
   it('a second call skips every succeeded day without running a task or starting a run', async () => {

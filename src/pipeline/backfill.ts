@@ -135,7 +135,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillOutcome> 
     }
   } finally {
     record();
-    await hasher.save();
+    await hasher.saveOrWarn(o.log);
   }
   const status = cancelled ? 'cancelled' : failed ? 'failed' : 'finished';
   endBackfill(reg, id, status, failed ? `day ${failed.date}: ${failed.task}: ${failed.code}: ${failed.message}` : cancelled ? 'cancelled' : undefined);

@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import { sha256File, stableStringify, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import type { OutputRecord } from '../registry/pipeline.js';
@@ -82,6 +83,18 @@ export class FileHasher {
     if (!this.dirty) return;
     await writeFileAtomic(this.memoPath, JSON.stringify(this.memo));
     this.dirty = false;
+  }
+
+  /**
+   * save(), a failure (a full disk) logged: the memo is a cache, so it must not stop a run whose
+   * tasks are done from recording its end. The next run reads the files again.
+   */
+  async saveOrWarn(log: Logger): Promise<void> {
+    try {
+      await this.save();
+    } catch (err) {
+      log.warn({ err, memo: this.memoPath }, 'pipeline: cannot save the hash memo; the next run hashes the files again');
+    }
   }
 }
 

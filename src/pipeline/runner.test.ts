@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -322,6 +322,17 @@ describe('runner', () => {
     delete seen.b;
     await run(chain({ b: probe('b') }), { from: 'b', to: 'b', forceTasks: ['b'] });
     expect(seen.b).toBe('running/true');
+  });
+
+  // Probed on a full disk: the memo's failed save threw before the run's end was written, so a run whose
+  // tasks were all done stayed `running` (abandoned) with tasks still queued or running in the store.
+  it('a hash memo that cannot be saved does not keep the run from recording its end', async () => {
+    const memo = new Workspace(ws).hashMemo;
+    await mkdir(join(memo, 'x'), { recursive: true }); // a folder where the memo goes: its save fails
+    const r = await run(chain());
+    expect(r.status).toBe('finished');
+    const stored = getPipelineRun(reg, r.run_id)!;
+    expect([stored.status, ...stored.tasks.map((x) => x.status)]).toEqual(['finished', 'succeeded', 'succeeded', 'succeeded']);
   });
 
   it('a task may report itself cached or skipped; downstream of a decided skip still runs', async () => {

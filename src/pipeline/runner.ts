@@ -316,7 +316,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     if (running.size === 0) break; // nothing ready and nothing running: done (or cancelled)
     await Promise.race(running.values());
   }
-  if (opts.hasher === undefined) await hasher.save();
+  if (opts.hasher === undefined) await hasher.saveOrWarn(log);
   opts.signal?.removeEventListener('abort', onAbort);
 
   const list = names.map((n) => outcomes.get(n) ?? { name: n, status: states.get(n)!.status, seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
