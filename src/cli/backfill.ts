@@ -74,7 +74,7 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
   // Every day's run on the executor of pipeline.executor (bullmq: one Redis connection for them all).
   const executor = await runExecutor(ctx, undefined);
   const pipeline = buildPipeline(opts.pipeline, { ...penv, executor });
-  const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now }).catch(async (err: unknown) => {
+  const lock = await acquireRunLock(ctx.ws, pipeline.name, { waitMs: opts.waitMs, now: ctx.now, log: ctx.log }).catch(async (err: unknown) => {
     await executor.close();
     throw err;
   });

@@ -146,7 +146,7 @@ export async function runCommand(ctxGiven: CommandContext, optsGiven: RunCommand
   // lock: the run a resume continues, and so its source, is chosen once, under it.
   const executor = await runExecutor(ctxGiven, optsGiven.executor);
   try {
-    const lock = await acquireRunLock(ctxGiven.ws, optsGiven.pipeline, { waitMs: optsGiven.waitMs, now: ctxGiven.now });
+    const lock = await acquireRunLock(ctxGiven.ws, optsGiven.pipeline, { waitMs: optsGiven.waitMs, now: ctxGiven.now, log: ctxGiven.log });
     try {
       const resume = resumedRun(ctxGiven, optsGiven);
       const { ctx, opts } = withResumedSource(ctxGiven, optsGiven, resume);

@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
 import { removeStaleTempsIn, tempPathFor } from '../core/fs.js';
-import { getLog } from '../core/log.js';
+import { getLog, type Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { processAlive, processCmdline, processGone, processStartTime } from '../core/proc.js';
 import type { ProcessTracker } from './types.js';
@@ -51,6 +51,8 @@ export interface AcquireOptions {
   now?: () => Date;
   /** How long to wait for killed orphans to exit (default 10 s). */
   orphanWaitMs?: number;
+  /** Where a failed rewrite of the lock is reported (default: a `lock` module logger). */
+  log?: Logger;
 }
 
 async function readLock(ws: Workspace): Promise<{ text: string; info: LockInfo | null } | null> {
@@ -128,7 +130,7 @@ async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {
  * where a throw would crash the runner with its task done but not recorded. The children stay in
  * memory for the next rewrite, and a child the file misses still dies with its runner (core/runner-watch).
  */
-function tracker(file: string, info: LockInfo, isReleased: () => boolean): ProcessTracker {
+function tracker(file: string, info: LockInfo, isReleased: () => boolean, log: Logger): ProcessTracker {
   const children = new Map<number, LockedProcess>();
   const write = (): void => {
     if (isReleased()) return;
@@ -138,7 +140,7 @@ function tracker(file: string, info: LockInfo, isReleased: () => boolean): Proce
       renameSync(tmp, file);
     } catch (err) {
       rmSync(tmp, { force: true });
-      getLog('pipeline/lock').warn({ err, lock: file }, 'pipeline: cannot record the task processes in the run lock yet');
+      log.warn({ err, lock: file }, 'pipeline: cannot record the task processes in the run lock yet');
     }
   };
   return {
@@ -168,7 +170,7 @@ export async function acquireRunLock(ws: Workspace, pipeline: string, opts: Acqu
       const removedTemps = await removeStaleTempsIn(ws);
       return {
         path: file,
-        processes: tracker(file, info, () => released),
+        processes: tracker(file, info, () => released, opts.log ?? getLog('lock')),
         removedTemps,
         killedOrphans,
         release: async () => {
