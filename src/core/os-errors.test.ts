@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { StockpipeError } from './errors.js';
 import { diskFullError, resourceError, resourceKind } from './os-errors.js';
@@ -37,6 +38,16 @@ describe('machine failures that are the user\'s', () => {
     const estimate = diskFullError('/data/ws/tables', errno('ENOSPC'), { bytes: 99, basis: 'the size of the previous prices.parquet', exact: false });
     expect(estimate.message).toContain('estimated as the size of the previous prices.parquet');
     expect(estimate.hint).toContain('99 bytes');
+  });
+
+  // Probed: `export --out F` over a 4-byte F on a disk with 3 MB free said "needs about 4 bytes" and "Free at least 4 bytes".
+  it('an estimate no larger than the space free is not given as what is needed: the output needs more than the space free', () => {
+    const e = diskFullError(tmpdir(), errno('ENOSPC'), { bytes: 4, basis: 'the size of the previous out.csv', exact: false });
+    expect(e.code).toBe('SP_ERR_DISK_FULL');
+    expect(e.message).not.toContain('needs about 4 bytes');
+    expect(e.message).toContain('needs more than');
+    expect(e.hint).toMatch(/^Free more than /);
+    expect(e.hint).not.toContain('at least 4 bytes');
   });
 
   it('out of memory names the limit and the threads in the hint', () => {

@@ -104,11 +104,18 @@ function inside(dir: string, path: string): boolean {
 /** A disk-full error naming the folder, its free space and the bytes needed (or the best estimate). */
 export function diskFullError(folder: string, err: unknown, needed?: SpaceNeeded): StockpipeError {
   const free = freeBytes(folder);
-  const need = needed === undefined ? 'the size needed is unknown' : `the output needs ${needed.exact ? '' : 'about '}${formatBytes(needed.bytes)}, ${needed.exact ? '' : 'estimated as '}${needed.basis}`;
+  // An estimate no larger than the space free now (a previous output smaller than the new one) is no
+  // estimate: the write failed with that space there (its temp file since removed), so it needs more.
+  const moreThan = needed !== undefined && !needed.exact && free !== undefined && needed.bytes <= free ? free : undefined;
+  const need = needed === undefined
+    ? 'the size needed is unknown'
+    : moreThan !== undefined
+      ? `the output needs more than the ${formatBytes(moreThan)} free (it outgrew ${needed.basis}, ${formatBytes(needed.bytes)})`
+      : `the output needs ${needed.exact ? '' : 'about '}${formatBytes(needed.bytes)}, ${needed.exact ? '' : 'estimated as '}${needed.basis}`;
   const message = `no space left on the file system of ${folder}${free === undefined ? '' : ` (${formatBytes(free)} free)`}: ${need}; ${firstLine(err)}`;
   const hint = needed === undefined
     ? `Free space on the file system of ${folder} (or pass --workspace on a larger disk), then run again.`
-    : `Free at least ${formatBytes(needed.bytes)} on the file system of ${folder} (or pass --workspace on a larger disk), then run again.`;
+    : `Free ${moreThan !== undefined ? `more than ${formatBytes(moreThan)}` : `at least ${formatBytes(needed.bytes)}`} on the file system of ${folder} (or pass --workspace on a larger disk), then run again.`;
   return new StockpipeError('SP_ERR_DISK_FULL', message, { hint, cause: err });
 }
 
