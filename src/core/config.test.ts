@@ -85,6 +85,9 @@ describe('--window and other numbers at and beyond their domain', () => {
     // A timer longer than 2^31-1 ms fires at once: a huge timeout failed every task immediately.
     [{ pipeline: { tasks: { fetch: { timeout_s: 1e308 } } } }, 'SP_ERR_CONFIG_INVALID'],
     [{ pipeline: { tasks: { fetch: { timeout_s: 2147483 } } } }, undefined],
+    // Probed: a task name no pipeline has (a typo) was taken, and its settings silently never applied.
+    [{ pipeline: { tasks: { forecast_model: { timeout_s: 60 } } } }, 'SP_ERR_CONFIG_INVALID'],
+    [{ pipeline: { tasks: { 'forecast-model': { timeout_s: 60 }, 'retrain-if-needed': { retries: 0 } } } }, undefined],
     // DuckDB keeps the limit in 64 bits (a larger one was SP_ERR_INTERNAL).
     [{ memory_limit: '99999999999TB' }, 'SP_ERR_CONFIG_INVALID'],
     [{ memory_limit: '18000000TB' }, undefined],

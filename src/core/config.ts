@@ -24,6 +24,8 @@ const intFrom = (min: number, max: number) => {
 };
 /** The longest delay a Node timer takes (2^31−1 ms, ~24.8 days); a longer one fires at once. */
 const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
+/** The built-in pipelines' tasks, the keys `pipeline.tasks` takes (src/pipeline/builtin; its index test keeps the two in step). */
+export const PIPELINE_TASK_NAMES = ['fetch', 'ingest', 'validate', 'features', 'train', 'evaluate', 'register', 'forecast-model', 'forecast', 'monitor', 'retrain-if-needed'] as const;
 const SIZE_UNITS: Record<string, number> = { kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
 /** Bytes of a memory size such as `1GB` or `512 MiB` (DuckDB's units: KB = 1000, KiB = 1024). */
 function sizeBytes(text: string): number {
@@ -117,7 +119,15 @@ export const ConfigSchema = z
         /** With bullmq: the features task fans out as at most this many partition jobs (groups of the 16 symbol buckets). */
         partitions: intFrom(1, 16).default(8),
         /** Per task: retries, timeout_s (a timeout stops the task: SP_ERR_TASK_TIMEOUT). */
-        tasks: z.record(z.string(), z.object({ retries: intFrom(0, 20).optional(), timeout_s: numeric(z.number().positive().max(MAX_TIMER_S)).optional() }).strict()).default({}),
+        tasks: z
+          .record(z.string(), z.object({ retries: intFrom(0, 20).optional(), timeout_s: numeric(z.number().positive().max(MAX_TIMER_S)).optional() }).strict())
+          // A misspelt task name (forecast_model) would be ignored: its retries and timeout never applied.
+          .superRefine((tasks, ctx) => {
+            for (const name of Object.keys(tasks)) {
+              if (!(PIPELINE_TASK_NAMES as readonly string[]).includes(name)) ctx.addIssue({ code: 'custom', path: [name], message: `no pipeline has a task '${name}'; the tasks are ${PIPELINE_TASK_NAMES.join(', ')}` });
+            }
+          })
+          .default({}),
       })
       .strict()
       .prefault({}),
