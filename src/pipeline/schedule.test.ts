@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,5 +78,23 @@ describe('schedule', () => {
     expect(sleeps.every((ms) => ms <= 60_000)).toBe(true);
     const state = JSON.parse(await readFile(join(ws, 'pipeline', 'scheduler-state.json'), 'utf8')) as Record<string, string>;
     expect(Object.values(state)).toEqual(['2024-07-05T22:30:00.000Z']);
+  });
+
+  // Probed on a full disk: the state's failed write ended the scheduler (exit 1), and with it every later run.
+  it('a state that cannot be written does not stop the scheduler: its runs go on', async () => {
+    let now = new Date('2024-07-03T22:00:00Z');
+    const ac = new AbortController();
+    const started: string[] = [];
+    await runScheduler({
+      ws: new Workspace(ws), schedules: [daily], log: getLog('test'), now: () => now, signal: ac.signal, alert: async () => {},
+      startRun: async (p, occ) => {
+        // Once the state was read: a folder where it goes, so every write of it fails.
+        mkdirSync(join(new Workspace(ws).schedulerState, 'x'), { recursive: true });
+        started.push(`${p}@${ny(occ)}`);
+        return { status: 'finished', run_id: 'r' };
+      },
+      sleep: async (ms) => { now = new Date(now.getTime() + ms); if (started.length >= 2) ac.abort(); },
+    });
+    expect(started).toEqual(['daily@2024-07-03', 'daily@2024-07-05']);
   });
 });

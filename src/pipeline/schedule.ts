@@ -134,6 +134,19 @@ export async function schedulerTick(deps: SchedulerDeps, state: State, running: 
   return started;
 }
 
+/**
+ * Writes the state; a failure (a full disk) is logged, not thrown: it would stop the scheduler and
+ * its runs for good. The state stays in memory and the next occurrence writes it; until then a
+ * restart catches up at most one occurrence that already ran (its unchanged tasks cached).
+ */
+async function saveState(file: string, state: State, log: Logger): Promise<void> {
+  try {
+    await writeFileAtomic(file, JSON.stringify(state, null, 2));
+  } catch (err) {
+    log.warn({ err, state: file }, 'cannot save the scheduler state; the next occurrence writes it');
+  }
+}
+
 /** Runs until `signal` aborts, then waits for the runs in progress. */
 export async function runScheduler(deps: SchedulerDeps): Promise<void> {
   for (const s of deps.schedules) cronFor(s);
@@ -143,7 +156,7 @@ export async function runScheduler(deps: SchedulerDeps): Promise<void> {
   while (!deps.signal.aborted) {
     const before = JSON.stringify(state);
     await schedulerTick(deps, state, running);
-    if (JSON.stringify(state) !== before) await writeFileAtomic(file, JSON.stringify(state, null, 2));
+    if (JSON.stringify(state) !== before) await saveState(file, state, deps.log);
     const next = nextFire(deps.schedules, deps.now());
     const wait = next === null ? (deps.maxSleepMs ?? 60_000) : Math.max(0, Math.min(next.getTime() - deps.now().getTime() + 5, deps.maxSleepMs ?? 60_000));
     await deps.sleep(wait, deps.signal);
