@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.js';
@@ -35,5 +35,18 @@ describe('a task command process', () => {
     expect((failed.result as { code?: string }).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
     expect(failed.log).not.toMatch(/\[runner\] result/);
     expect(failed.log).toMatch(/\[runner\] exit 1 SP_ERR_SOURCE_NOT_FOUND\n$/);
+  });
+
+  // Probed on a full disk: the log stream's write error had no listener and crashed the scheduler (and could the runner).
+  it('a task log that cannot be written neither crashes the caller nor changes the outcome', async () => {
+    const dir = await tempDir('subprocess');
+    const main = join(dir, 'fake-main.cjs');
+    await writeFile(main, FAKE_MAIN);
+    const logPath = join(dir, 'task.log');
+    await mkdir(logPath); // a folder where the log goes: opening it fails
+    const ok = await runCommandProcess({ mainScript: main, args: [JSON.stringify({ ok: true, data: { rows: 1 } })], logPath, signal: new AbortController().signal });
+    expect(ok).toEqual({ rows: 1 });
+    const failed = await runCommandProcess({ mainScript: main, args: [JSON.stringify({ ok: false, error: { code: 'SP_ERR_DISK_FULL', message: 'full' } })], logPath, signal: new AbortController().signal }).catch((err: unknown) => err);
+    expect((failed as { code?: string }).code).toBe('SP_ERR_DISK_FULL');
   });
 });

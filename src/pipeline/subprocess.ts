@@ -10,6 +10,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream';
 import { clip, ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+import { getLog } from '../core/log.js';
 import type { ProcessTracker } from './types.js';
 
 export interface CommandDoc {
@@ -48,6 +49,9 @@ export function resultText(data: Record<string, unknown>): string {
 export function runCommandProcess(opts: SubprocessOptions): Promise<Record<string, unknown>> {
   mkdirSync(dirname(opts.logPath), { recursive: true });
   const log = createWriteStream(opts.logPath, { flags: 'a' });
+  // A log that cannot be written (a full disk) must neither crash this process (an 'error' event
+  // without a listener throws) nor decide the task: its outcome is the command's --json document.
+  log.on('error', (err) => getLog('subprocess').warn({ err, log: opts.logPath }, 'cannot write the task log'));
   const label = opts.label ?? 'runner';
   log.write(`${new Date().toISOString()} [${label}] $ stockpipe ${opts.args.join(' ')}\n`);
   return new Promise((resolve, reject) => {
