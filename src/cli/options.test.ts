@@ -1,7 +1,7 @@
 /** The declarative option layer: config flags, presets and defaults, strict numbers, output mode. */
 import { describe, expect, it } from 'vitest';
 import { fetch, features } from './commands/data.js';
-import { run } from './commands/ops.js';
+import { backfill, run } from './commands/ops.js';
 import { childGlobalArgs, GlobalOptions, outputMode } from './globals.js';
 import { parseOptions } from './options.js';
 
@@ -22,6 +22,11 @@ describe('config flags from options', () => {
 });
 
 describe('options', () => {
+  // Probed: `backfill --from D` said "--to Invalid input: expected string, received undefined".
+  it('a required option left out is SP_ERR_USAGE saying it is required', () => {
+    expect(() => parseOptions(backfill.options, { from: '2024-07-01' })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: '--to is required' }));
+  });
+
   it('a bare optional-value option takes its preset; defaults fill the rest', () => {
     expect(parseOptions(run.options, { wait: true })).toMatchObject({ wait: 3600, forceTask: [], dryRun: false });
     expect(parseOptions(run.options, { wait: '2.5', resume: true })).toMatchObject({ wait: 2.5, resume: true });

@@ -182,7 +182,9 @@ function usageError(issue: z.core.$ZodIssue, raw: Record<string, unknown>, name:
   if (typeof key !== 'string') return new StockpipeError('SP_ERR_USAGE', issue.message, { hint });
   const got = raw[key];
   const shown = typeof got === 'string' ? ` (got '${clip(got)}')` : '';
-  const what = issue.code === 'invalid_value' && 'values' in issue ? `must be one of: ${issue.values.join(', ')}` : issue.message.replace(/^expected/, 'expects');
+  // A required option left out: zod's "expected string, received undefined" names no option.
+  const what = got === undefined && issue.code === 'invalid_type' ? 'is required'
+    : issue.code === 'invalid_value' && 'values' in issue ? `must be one of: ${issue.values.join(', ')}` : issue.message.replace(/^expected/, 'expects');
   return new StockpipeError('SP_ERR_USAGE', `${name(key)} ${what}${shown}`, { hint });
 }
 
