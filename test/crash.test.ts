@@ -16,7 +16,7 @@ describe('a killed ingest', () => {
   it('leaves the previous snapshot intact (head and content), and the next run recovers', async () => {
     const ws = await tempWorkspace();
     const { manifest } = await syntheticSource({ seed: 7, symbols: 200, years: 10, start: '2010-01-04' }).fetch(fetchContext(ws));
-    const first = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const first = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     const head = new Workspace(ws).tableHead('prices');
     const before = await readFile(head);
     const digest = await tableDigest(ws, 'prices');
@@ -41,7 +41,7 @@ describe('a killed ingest', () => {
     expect(Buffer.compare(await readFile(head), before)).toBe(0);
     expect(await tableDigest(ws, 'prices')).toBe(digest);
     expect((await files()).some((f) => !committed.has(f))).toBe(true); // unreferenced: vacuum's to delete
-    const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
+    const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
     expect(again.rows_kept).toBe(first.rows_kept);
     // Same input: the rebuilt table holds the same rows.
     expect(await tableDigest(ws, 'prices')).toBe(digest);

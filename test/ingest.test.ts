@@ -16,7 +16,7 @@ async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?:
   const fx = await writeQuirkFixture();
   const ws = await tempWorkspace();
   const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
-  const report = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), manifest, strict: opts.strict ?? false, force: opts.force ?? false, log: silentLog, progress: silentProgress });
+  const report = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), lanes: threads, manifest, strict: opts.strict ?? false, force: opts.force ?? false, log: silentLog, progress: silentProgress });
   return { fx, ws, manifest, report };
 }
 
@@ -82,10 +82,10 @@ describe('ingest (docs/data.md)', () => {
   it('is a no-op that says so when the inputs are unchanged, and rebuilds with force', async () => {
     const { ws, manifest } = await fetchAndIngest(2);
     const before = await readFile(new Workspace(ws).tableHead('prices'), 'utf8');
-    const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const again = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(again.cached).toBe(true);
     expect(await readFile(new Workspace(ws).tableHead('prices'), 'utf8')).toBe(before); // no new snapshot
-    const forced = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
+    const forced = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
     expect(forced.cached).toBe(false);
     expect(forced.rows_kept).toBe(again.rows_kept);
   });
@@ -94,7 +94,7 @@ describe('ingest (docs/data.md)', () => {
     const { ws, manifest } = await fetchAndIngest(2);
     const before = await readFile(new Workspace(ws).tableHead('prices'));
     const digest = await tableDigest(ws, 'prices');
-    const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: true, force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict: true, force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StockpipeError);
     expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_MALFORMED');
     expect((err as StockpipeError).message).toMatch(/MAL\.csv:12/);
@@ -121,7 +121,7 @@ describe('ingest (docs/data.md)', () => {
     const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
     await chmod(join(fx.dir, 'stocks', 'AAA.csv'), 0o644);
     await (await import('node:fs/promises')).rm(join(fx.dir, 'stocks', 'AAA.csv'));
-    const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    const err = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
     expect((err as StockpipeError).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
   });
 
@@ -156,7 +156,7 @@ describe('ingest (docs/data.md)', () => {
         const path = join(fx.dir, 'stocks', 'AAA.csv');
         await chmod(path, 0o644);
         await replace(path, by);
-        const err = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+        const err = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), lanes: threads, manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
         expectNotFound(err, path);
         expect(await stat(new Workspace(ws).tableHead('prices')).catch(() => null)).toBeNull();
       }, 20_000);
@@ -181,7 +181,7 @@ describe('ingest (docs/data.md)', () => {
       it(`an incremental ingest of a grown file: ${by === 'nothing' ? 'deleted' : by} (threads=${threads})`, async () => {
         const fx = await writeQuirkFixture();
         const ws = await tempWorkspace();
-        const run = async (m: typeof manifest) => ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), manifest: m, strict: false, force: false, log: silentLog, progress: silentProgress });
+        const run = async (m: typeof manifest) => ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), lanes: threads, manifest: m, strict: false, force: false, log: silentLog, progress: silentProgress });
         const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
         await run(manifest);
         const digest = await tableDigest(ws, 'prices');
@@ -199,7 +199,7 @@ describe('ingest (docs/data.md)', () => {
 
   it('features: equal the naive rolling twin on every row, null for the first w-1 rows of each symbol', async () => {
     const { ws } = await fetchAndIngest(2);
-    const r = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
+    const r = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, window: 30, force: false, log: silentLog, progress: silentProgress });
     expect(r.rows).toBe(216);
     const check = await sql(`
       WITH f AS (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS k FROM ${viewSource(ws, 'features')}),
@@ -216,9 +216,9 @@ describe('ingest (docs/data.md)', () => {
     expect(check[0]!.rel_med as number).toBeLessThan(1e-12);
     const cols = await sql(`DESCRIBE SELECT * FROM ${viewSource(ws, 'features')}`);
     expect(cols.map((c) => c.column_name)).toEqual(['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', '_snapshot_id']);
-    const again = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 30, force: false, log: silentLog, progress: silentProgress });
+    const again = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, window: 30, force: false, log: silentLog, progress: silentProgress });
     expect(again.cached).toBe(true);
-    const w5 = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), window: 5, force: false, log: silentLog, progress: silentProgress });
+    const w5 = await buildFeatures({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, window: 5, force: false, log: silentLog, progress: silentProgress });
     expect(w5.cached).toBe(false);
     expect(w5.rows_with_features).toBe(182); // Σ max(0, rows - 4) over the 10 symbols
   });
@@ -264,7 +264,7 @@ describe('ingest date dictionary', () => {
     await writeFile(join(fx.dir, 'stocks', 'UNS.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2021-01-04,1,1,1,1,1,5\n1999-12-31,1,1,1,1,1,6\n2021-01-05,1,1,1,1,1,7\n');
     const ws = await tempWorkspace();
     const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
-    const r = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const r = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(r.date_min).toBe('1999-12-31');
     expect(r.rows_kept).toBe(fx.expected.rows_kept + 3);
     const rows = await sql(`SELECT "Date", "Volume" FROM ${viewSource(ws, 'prices')} WHERE "Symbol" = 'UNS' ORDER BY "Date"`);

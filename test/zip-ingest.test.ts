@@ -22,7 +22,7 @@ describe('zip:PATH source', () => {
     const z = await zipSource(zipPath).fetch(fetchContext(wsZip));
     expect(z.manifest.layout).toBe('zip');
     expect(z.manifest.files.length).toBe(entries.length);
-    const rz = await ingest({ ws: new Workspace(wsZip, { threads: 2, memoryLimit: '512MB' }), manifest: z.manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const rz = await ingest({ ws: new Workspace(wsZip, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest: z.manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     expect(rz.rows_read).toBe(fx.expected.rows_read);
     expect(rz.rows_kept).toBe(fx.expected.rows_kept);
     expect(rz.rows_dropped).toEqual(fx.expected.rows_dropped);
@@ -31,7 +31,7 @@ describe('zip:PATH source', () => {
     expect(await readdir(join(wsZip, 'raw', 'zip'))).toEqual(['manifest.json']);
     const wsDir = await tempWorkspace();
     const d = await dirSource(fx.dir).fetch(fetchContext(wsDir));
-    await ingest({ ws: new Workspace(wsDir, { threads: 2, memoryLimit: '512MB' }), manifest: d.manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    await ingest({ ws: new Workspace(wsDir, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest: d.manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
     // Explicit columns: the lineage column (_snapshot_id) may differ between workspaces.
     const cols = columnList(PRICE_COLUMNS);
     const [zs, d2] = [viewSource(wsZip, 'prices'), viewSource(wsDir, 'prices')];

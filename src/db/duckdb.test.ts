@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDuckDB, queryRows, tempTableOf, type DuckDB } from './duckdb.js';
+import { openDuckDB, queryRows, tempTableOf, type DuckDB, withThreads } from './duckdb.js';
 
 let dir: string;
 let db: DuckDB;
@@ -34,6 +34,26 @@ describe('tempTableOf', () => {
     ]);
     expect(await queryRows(db.connection, 'SELECT count(*)::INTEGER AS n FROM t_empty')).toEqual([{ n: 0 }]);
     const cols = await queryRows(db.connection, 'DESCRIBE t_empty');
-    expect(cols.map((c) => [c.column_name, c.column_type])).toEqual([['Symbol', 'VARCHAR'], ['bucket', 'INTEGER']]);
+    expect(cols.map((c) => [c.column_name, c.column_type])).toEqual([
+      ['Symbol', 'VARCHAR'],
+      ['bucket', 'INTEGER'],
+    ]);
+  });
+});
+
+describe('withThreads', () => {
+  it('sets the threads for the call and back after it, also when it throws', async () => {
+    const threads = async (): Promise<number> => Number((await queryRows(db.connection, `SELECT current_setting('threads')::INTEGER AS n`))[0]!.n);
+    const before = await threads();
+    expect(before).toBe(1);
+    expect(await withThreads(db.connection, 3, threads)).toBe(3);
+    expect(await threads()).toBe(before);
+    await expect(
+      withThreads(db.connection, 2, async () => {
+        expect(await threads()).toBe(2);
+        throw new Error('inside');
+      }),
+    ).rejects.toThrow('inside');
+    expect(await threads()).toBe(before);
   });
 });

@@ -49,6 +49,21 @@ export interface DuckDB {
   close(): void;
 }
 
+/**
+ * Runs `fn` with DuckDB's worker threads set to `n` (for the whole instance), then sets them back.
+ * A full build's lanes keep the cores busy themselves (each a JS worker and the COPY that encodes its
+ * files, which runs on the calling thread): DuckDB's own workers beyond would only contend with them.
+ */
+export async function withThreads<T>(conn: DuckDBConnection, n: number, fn: () => Promise<T>): Promise<T> {
+  const [was] = await queryRows(conn, `SELECT current_setting('threads')::INTEGER AS n`);
+  await conn.run(`SET threads = ${Math.max(1, Math.floor(n))}`);
+  try {
+    return await fn();
+  } finally {
+    await conn.run(`SET threads = ${Number(was!.n)}`);
+  }
+}
+
 /** Opens an in-memory DuckDB for one command. */
 export async function openDuckDB(opts: DuckDBOptions): Promise<DuckDB> {
   await mkdir(opts.tempDir, { recursive: true });

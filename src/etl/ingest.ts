@@ -43,6 +43,8 @@ export interface IngestOptions {
   force: boolean;
   log: Logger;
   progress: Progress;
+  /** A full ingest's lanes (buckets parsed and written at once): by default one under SMALL_INPUT_BYTES of CSV, else up to two (tests set 2 to run both on small data). */
+  lanes?: number;
 }
 
 /** A per-symbol group of files (usually one; several when stocks/ and etfs/ both hold it). */
@@ -187,6 +189,11 @@ async function statesOf(c: IngestRun, files: readonly BarFile[], lines: Map<stri
 }
 
 
+/** Under this much CSV a full ingest parses and writes in one lane, with one parse worker: a second
+ * lane's worker and DuckDB connection cost more than they save (BENCHMARKS.md, "Lanes and DuckDB's
+ * threads in full builds"). */
+const SMALL_INPUT_BYTES = 64 * 2 ** 20;
+
 /** A whole new table: every file parsed, one file per bucket written in (Symbol, Date) order; `lanes` buckets at once, each lane with its own parse workers and DuckDB connection (DuckDB encodes each streamed COPY on one thread). */
 export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord | null> {
   const { ws, m, opts } = c;
@@ -203,7 +210,8 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
   const bytes = new Array<number>(BUCKETS).fill(0);
   for (const b of ordered) bytes[bucketOf(b.symbol)]! += b.size;
   const used = [...new Set(ordered.map((b) => bucketOf(b.symbol)))];
-  const laneCount = Math.max(1, Math.min(2, ws.threads, used.length));
+  const small = bytes.reduce((a, b) => a + b, 0) < SMALL_INPUT_BYTES;
+  const laneCount = Math.max(1, Math.min(opts.lanes ?? (small ? 1 : 2), ws.threads, used.length));
   const laneOf = new Array<number>(BUCKETS).fill(0);
   const load = new Array<number>(laneCount).fill(0);
   for (const b of [...used].sort((x, y) => bytes[y]! - bytes[x]!)) {
@@ -211,7 +219,11 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
     laneOf[b] = l;
     load[l]! += bytes[b]!;
   }
-  const db = await openDuckDB(ws.duckdbSettings());
+  const poolThreads = small ? 1 : Math.max(1, Math.floor(ws.threads / laneCount));
+  log.debug({ lanes: laneCount, parse_workers: poolThreads }, 'ingest: full build lanes');
+  // DuckDB's work here is the lanes' COPYs (each encoded on its calling thread): it gets only the threads
+  // the lanes' parse workers and encoders leave (withThreads in db/duckdb).
+  const db = await openDuckDB({ ...ws.duckdbSettings(), threads: Math.max(1, ws.threads - laneCount * (poolThreads + 1)) });
   const w = c.stage === undefined ? TableWrite.begin(ws, c.reg, 'prices') : stagedWrite(c, c.stage);
   try {
     for (const [attempt, range] of ranges.entries()) {
@@ -229,7 +241,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
         const settled = await Promise.allSettled(Array.from({ length: laneCount }, async (_, lane) => {
           const laneGroups = groups.map((g, i) => ({ g, i })).filter(({ g }) => laneOf[bucketOf(g.symbol)] === lane);
           const files = laneGroups.flatMap(({ g }) => g.files);
-          const pool = new ParsePool({ root: m.root, layout: m.layout, files: files.map((b) => b.path), threads: Math.max(1, Math.floor(ws.threads / laneCount)), lookahead: 256 });
+          const pool = new ParsePool({ root: m.root, layout: m.layout, files: files.map((b) => b.path), threads: poolThreads, lookahead: 256 });
           pools.push(pool);
           const conn = lane === 0 ? db.connection : await db.connect();
           let k = 0;

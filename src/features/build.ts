@@ -13,7 +13,7 @@ import { readFileOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
-import { type DuckDB, openDuckDB, queryRows, sqlString, tempTableOf, type DuckDBConnection } from '../db/duckdb.js';
+import { type DuckDB, openDuckDB, queryRows, sqlString, tempTableOf, type DuckDBConnection, withThreads } from '../db/duckdb.js';
 import { unsortedFiles } from '../db/table-stats.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
@@ -45,6 +45,8 @@ export interface FeaturesOptions {
   force: boolean;
   log: Logger;
   progress: Progress;
+  /** A full build's lanes (feature workers at once): by default one under SMALL_INPUT_ROWS rows, else up to two (tests set 2 to run both on small data). */
+  lanes?: number;
 }
 
 export interface FeaturesReport {
@@ -293,13 +295,16 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
   }
 }
 
+/** Under this many rows a full build computes and writes in one lane: a second lane's worker and DuckDB connection cost more than they save (BENCHMARKS.md, "Lanes and DuckDB's threads in full builds"). */
+const SMALL_INPUT_ROWS = 500_000;
+
 /**
  * Every symbol of `files`: one worker scan per bucket (no sort when the bucket's files are ordered),
  * files of about TARGET_FILE_ROWS cut between symbols, written by `lanes` workers and connections at
  * once. Each symbol's values depend only on its own rows, so a build of some buckets' files (a
  * partition, features/partitions) writes the same values as a build of all of them.
  */
-export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress'>, tails?: { prices: TailsSnapshot; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress' | 'lanes'>, tails?: { prices: TailsSnapshot; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
   const files = input.files;
@@ -309,7 +314,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   const names = [...new Set(info.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
   const nameIndex = new Map(names.map((n, i) => [n, i]));
   const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${parquetSource(files.map((f) => ws.path(f.path)))}`);
-  const lanes = Math.max(1, Math.min(2, ws.threads, buckets.length));
+  const lanes = Math.max(1, Math.min(opts.lanes ?? (info.reduce((a, r) => a + Number(r.n), 0) < SMALL_INPUT_ROWS ? 1 : 2), ws.threads, buckets.length));
   const plans = Array.from({ length: lanes }, () => ({ scan: { queries: [], symbols: [], lengths: [], names: [] } as Scan, buckets: [] as { bucket: number; count: number }[] }));
   // Buckets dealt to the lanes largest first, so both lanes end at about the same time.
   const sized = buckets.map((b) => ({ ...b, rows: info.filter((r) => bucketOf(String(r.s)) === b.bucket).reduce((a, r) => a + Number(r.n), 0) })).sort((a, b) => b.rows - a.rows);
@@ -335,7 +340,8 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   opts.progress.start('features', rows);
   let done = 0;
   let failed: unknown = null;
-  const settled = await Promise.allSettled(plans.map(async (plan, l) => {
+  // Each lane is a feature worker and the COPY that encodes its files: DuckDB gets the threads they leave (withThreads).
+  const settled = await withThreads(conn, ws.threads - 2 * lanes, () => Promise.allSettled(plans.map(async (plan, l) => {
     const c = l === 0 ? conn : await db.connect();
     await withWorker(ws, plan.scan, s.window, s.extended, nameIndex, async (take) => {
       for (const pb of plan.buckets) {
@@ -366,7 +372,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
         }
       }
     });
-  }));
+  })));
   const rejected = settled.find((x) => x.status === 'rejected');
   if (rejected) {
     await w.discard();
