@@ -222,7 +222,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
   const poolThreads = small ? 1 : Math.max(1, Math.floor(ws.threads / laneCount));
   log.debug({ lanes: laneCount, parse_workers: poolThreads }, 'ingest: full build lanes');
   // DuckDB's work here is the lanes' COPYs (each encoded on its calling thread): it gets only the threads
-  // the lanes' parse workers and encoders leave (withThreads in db/duckdb).
+  // the lanes' parse workers and encoders leave (as features' full build does with db/duckdb withThreads).
   const db = await openDuckDB({ ...ws.duckdbSettings(), threads: Math.max(1, ws.threads - laneCount * (poolThreads + 1)) });
   const w = c.stage === undefined ? TableWrite.begin(ws, c.reg, 'prices') : stagedWrite(c, c.stage);
   try {
