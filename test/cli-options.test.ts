@@ -131,6 +131,8 @@ describe('usage errors', () => {
     [['train', '--target', 'raw'], 'SP_ERR_USAGE'],
     [['ingest', '--bogus'], 'SP_ERR_USAGE'],
     [['models', 'show'], 'SP_ERR_USAGE'],
+    // The API's limit too (POST /models/:id/promote).
+    [['models', 'promote', 'abc', '--note', 'x'.repeat(501)], 'SP_ERR_USAGE'],
     [['nosuchcommand'], 'SP_ERR_USAGE'],
   ];
   it.each(cases)('%j → %s, exit 2, one JSON document', async (args, code) => {

@@ -39,6 +39,9 @@ interface ModelRow {
 
 /** An alias name: a letter, then up to 63 letters, digits, _ . or - (the CLI and the API check it first). */
 export const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+/** The longest note a promotion keeps in the alias history (the CLI and the API check it first). */
+export const NOTE_MAX_LENGTH = 500;
 const jsonOr = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
 
 /** ISO-8601 date or date-time: date, hours, minutes, seconds, zone (captured to check them). */
