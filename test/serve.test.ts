@@ -163,6 +163,8 @@ describe('other routes', () => {
     const { app: a } = await app();
     await a.inject('/predict?vol_moving_avg=1&adj_close_rolling_med=2');
     await a.inject('/predict?vol_moving_avg=x&adj_close_rolling_med=2');
+    // A HEAD runs the same handler (Fastify's HEAD routes) but predicts for no one: not counted as a prediction.
+    expect((await a.inject({ method: 'HEAD', url: '/predict?vol_moving_avg=1&adj_close_rolling_med=2' })).statusCode).toBe(200);
     const text = (await a.inject('/metrics')).body;
     expect(text).toMatch(/stockpipe_http_requests_total\{route="\/predict",method="GET",status="200"\} 1/);
     expect(text).toMatch(/stockpipe_http_requests_total\{route="\/predict",method="GET",status="400"\} 1/);

@@ -183,7 +183,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     if (!model) return noModel(reply);
     const v = servedVolume(model.scorer.predict(vma, acm));
     if (v === null) return outOfRange(reply, model, 'prediction');
-    metrics.predicted.add(model.id, 1);
+    // A HEAD request runs this handler too (Fastify's HEAD routes) and sends no prediction: not counted.
+    if (req.method === 'GET') metrics.predicted.add(model.id, 1);
     return reply.header('x-model-id', model.id).send(v);
   };
 
