@@ -215,6 +215,9 @@ function scheduleProblem(cron: string, timezone: string): { field: 'cron' | 'tim
   } catch {
     return { field: 'timezone', message: 'not an IANA time zone such as America/New_York' };
   }
+  // croner also takes a 7th field (the year); the contract is 5 or 6 (docs/pipelines.md).
+  const fields = cron.trim().split(/\s+/).length;
+  if (fields > 6) return { field: 'cron', message: `${fields} fields; 5 or 6, e.g. "30 18 * * 1-5"` };
   let next: Date | null;
   try {
     next = new Cron(cron, { timezone, paused: true }).nextRun();
