@@ -314,7 +314,8 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   const names = [...new Set(info.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
   const nameIndex = new Map(names.map((n, i) => [n, i]));
   const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${parquetSource(files.map((f) => ws.path(f.path)))}`);
-  const lanes = Math.max(1, Math.min(opts.lanes ?? (info.reduce((a, r) => a + Number(r.n), 0) < SMALL_INPUT_ROWS ? 1 : 2), ws.threads, buckets.length));
+  const rows = info.reduce((a, r) => a + Number(r.n), 0);
+  const lanes = Math.max(1, Math.min(opts.lanes ?? (rows < SMALL_INPUT_ROWS ? 1 : 2), ws.threads, buckets.length));
   const plans = Array.from({ length: lanes }, () => ({ scan: { queries: [], symbols: [], lengths: [], names: [] } as Scan, buckets: [] as { bucket: number; count: number }[] }));
   // Buckets dealt to the lanes largest first, so both lanes end at about the same time.
   const sized = buckets.map((b) => ({ ...b, rows: info.filter((r) => bucketOf(String(r.s)) === b.bucket).reduce((a, r) => a + Number(r.n), 0) })).sort((a, b) => b.rows - a.rows);
@@ -332,7 +333,6 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
     }
     plan.scan.queries.push(`SELECT ${SCAN_COLUMNS} FROM ${b.source}${b.ordered ? '' : ' ORDER BY "Symbol", "Date"'}`);
   }
-  const rows = info.reduce((a, r) => a + Number(r.n), 0);
   // The last context rows of each symbol as they pass, for the tails file (features/tails) the next incremental build reads.
   const ctx = contextRows(s);
   const globalSym = new Map(info.map((r, i) => [String(r.s), i]));
