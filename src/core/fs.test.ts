@@ -32,6 +32,12 @@ describe('atomic outputs', () => {
     expect(await readFile(join(dir, 'features'), 'utf8')).toBe('not a folder');
   });
 
+  it.skipIf(!existsSync('/proc/self'))('a folder where no file can be made (/proc) → SP_ERR_WORKSPACE_UNWRITABLE naming it, before the producer runs', async () => {
+    const produce = vi.fn(async () => 1);
+    await expect(withAtomicOutput('/proc/sp-export.csv', produce)).rejects.toMatchObject({ code: 'SP_ERR_WORKSPACE_UNWRITABLE', message: expect.stringContaining('cannot create a file in /proc') });
+    expect(produce).not.toHaveBeenCalled();
+  });
+
   it('writes through a temp file and leaves no temp behind on failure', async () => {
     await writeFileAtomic(join(dir, 'a', 'b.txt'), 'one');
     expect(await readFile(join(dir, 'a', 'b.txt'), 'utf8')).toBe('one');

@@ -115,6 +115,26 @@ async function outputFailure(err: unknown, target: string, tmp: string, exact?: 
   return resourceError(err, { folder: dirname(failurePath(err) ?? target), needed }, kind) ?? err;
 }
 
+/**
+ * Creates and removes the temp file before a producer runs, so that a folder where no file can be
+ * made (e.g. under /proc, or one the user may not write) fails with a coded error naming it, not
+ * with the producer's own message (DuckDB's "Cannot open file") as an internal error.
+ */
+async function probeWritable(target: string, tmp: string): Promise<void> {
+  try {
+    await (await open(tmp, 'wx')).close();
+    await rm(tmp, { force: true });
+  } catch (err) {
+    const failure = await outputFailure(err, target, tmp);
+    if (failure !== err) throw failure;
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot create a file in ${dirname(target)} (for ${basename(target)}): ${code}`, {
+      hint: 'Write the output to a folder of an ordinary file system that you can write, e.g. --out ./export.csv.',
+      cause: err,
+    });
+  }
+}
+
 /** Writes `data` to `target` atomically. */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await makeOutputDir(dirname(target));
@@ -275,6 +295,7 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
   await makeOutputDir(dirname(target));
   await removeStaleTemps(target);
   const tmp = tempPathFor(target);
+  await probeWritable(target, tmp);
   try {
     const result = await produce(tmp);
     beforeCommit();
