@@ -196,6 +196,53 @@ describe.concurrent('stockpipe run train', () => {
     expect(plan.json.data, plan.stdout).toMatchObject({ logical_date: day, dry_run: true });
   }, 240_000);
 
+  it('a train task run again in its run after it had registered its model (the runner gone before it recorded that) registers no second model', async () => {
+    const ws = await tempWorkspace('run-train-again');
+    const done = await cli(['run', 'train', '--json', '-w', ws]).done;
+    expect(done.json.ok, done.stderr).toBe(true);
+    const id = String(done.json.data?.run_id);
+    const modelIds = (): string[] => {
+      const reg = openRegistry(ws, { readonly: true });
+      try {
+        return reg.all<{ model_id: string }>('t', 'SELECT model_id FROM model_versions ORDER BY model_id').map((r) => r.model_id);
+      } finally {
+        reg.close();
+      }
+    };
+    const first = modelIds();
+    expect(first).toHaveLength(1);
+    // What the store holds when the runner died after train's process had committed its model:
+    // the task never recorded as done (nor cached), the run left unfinished, later tasks not started.
+    const reg = openRegistry(ws);
+    try {
+      reg.run('t', "UPDATE runs SET status = 'failed' WHERE run_id = ?", [id]);
+      reg.run('t', "UPDATE task_runs SET status = 'failed', summary = NULL, outputs = NULL WHERE run_id = ? AND task = 'train'", [id]);
+      reg.run('t', "UPDATE task_runs SET status = 'queued', summary = NULL, outputs = NULL WHERE run_id = ? AND task IN ('evaluate', 'register')", [id]);
+      reg.run('t', "DELETE FROM task_cache WHERE run_id = ? AND task IN ('train', 'evaluate', 'register')", [id]);
+    } finally {
+      reg.close();
+    }
+    const resumed = await cli(['run', 'train', '--resume', id, '--json', '-w', ws]).done;
+    expect(resumed.json.ok, resumed.stderr).toBe(true);
+    expect(statuses(resumed)).toMatchObject({ train: 'succeeded', evaluate: 'succeeded', register: 'succeeded' });
+    expect(modelIds()).toEqual(first);
+    // The run's train task reports the model its first execution registered, which evaluate and register used.
+    const summaryOf = (task: string): Record<string, unknown> => {
+      const r = openRegistry(ws, { readonly: true });
+      try {
+        return JSON.parse(r.all<{ summary: string }>('t', 'SELECT summary FROM task_runs WHERE run_id = ? AND task = ?', [id, task])[0]!.summary) as Record<string, unknown>;
+      } finally {
+        r.close();
+      }
+    };
+    expect(summaryOf('train').model_id).toBe(first[0]);
+    expect(summaryOf('evaluate').model_id).toBe(first[0]);
+    // A new run of the same data is new work: it registers a model of its own.
+    const forced = await cli(['run', 'train', '--force-task', 'train', '--json', '-w', ws]).done;
+    expect(forced.json.ok, forced.stderr).toBe(true);
+    expect(modelIds()).toHaveLength(2);
+  }, 240_000);
+
   it('a failed task sends a webhook alert with the task, error code and log tail; downstream is skipped', async () => {
     const got: unknown[] = [];
     const server = createServer((req, res) => {

@@ -3,6 +3,7 @@
  * STOCKPIPE_TASK_CHILD=1 and STOCKPIPE_RUNNER_PID) starts watching its runner before the rest of
  * the program (DuckDB, the tree engine, …) is even loaded, so it dies with the runner at any
  * moment (core/runner-watch). A runner without STOCKPIPE_RUNNER_PID: its IPC channel only. */
+import { setTaskKey } from '../core/commit-guard.js';
 import { dieNow, watchRunner } from '../core/runner-watch.js';
 import { installJobFence } from '../queue/fence.js';
 
@@ -15,5 +16,7 @@ if (process.env.STOCKPIPE_TASK_CHILD === '1') {
   }
 }
 
-// A task run by a queue worker commits only while its execution holds the job (queue/fence).
-installJobFence(process.env);
+// A task run by a queue worker commits only while its execution holds the job (queue/fence); a
+// task run here is named by its task key, so that running it again registers no second model.
+if (!installJobFence(process.env) && process.env.STOCKPIPE_TASK_CHILD === '1' && process.env.STOCKPIPE_TASK_KEY) setTaskKey(process.env.STOCKPIPE_TASK_KEY);
+delete process.env.STOCKPIPE_TASK_KEY; // the processes this one starts run work of their own

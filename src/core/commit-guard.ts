@@ -27,7 +27,12 @@ export function setCommitFence(key: string | null, check: ((db: FenceDb | null) 
   fence = check;
 }
 
-/** The queued job this process runs for (its id), or null: a registration keyed by it is done once. */
+/** A pipeline task run here (executor local): its task key names the work, without a fence (pipeline/executor's taskKey). */
+export function setTaskKey(key: string | null): void {
+  jobKey = key;
+}
+
+/** The queued job (its id) or the pipeline task (its task key) this process runs for, or null: a registration keyed by it is done once. */
 export function currentJobKey(): string | null {
   return jobKey;
 }

@@ -22,6 +22,12 @@ export interface CommandJob {
   attempt: number;
   /** The queue's job id when the caller names the work itself (a tuning trial: `<study>.<trial>.<rung>`); else one is made of the fields above. */
   jobId?: string;
+  /**
+   * Names this work across its executions (the run, the task and its cache key): a model the command
+   * registered under it is its result when the same work runs again (an attempt after a failure, or a
+   * resumed run, after the first execution had registered it). A queued job's id plays that part.
+   */
+  taskKey?: string;
   /** `stockpipe` arguments, global flags included. */
   args: readonly string[];
   logPath: string;
@@ -54,6 +60,17 @@ export function parentRunEnv(job: Pick<CommandJob, 'runId' | 'task'>): Record<st
   return { STOCKPIPE_PARENT_RUN_ID: job.runId, STOCKPIPE_PARENT_TASK: job.task };
 }
 
+/** `env` without a task key of its own: only the job's names its command. */
+function withoutTaskKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { STOCKPIPE_TASK_KEY: _inherited, ...rest } = env;
+  return rest;
+}
+
+/** The task key (CommandJob.taskKey) as the command's process reads it (cli/task-child). */
+export function taskKeyEnv(job: Pick<CommandJob, 'taskKey'>): Record<string, string> {
+  return job.taskKey === undefined ? {} : { STOCKPIPE_TASK_KEY: job.taskKey };
+}
+
 /** Runs commands as child processes of this process (the default). */
 export class LocalExecutor implements CommandExecutor {
   readonly kind = 'local' as const;
@@ -61,7 +78,7 @@ export class LocalExecutor implements CommandExecutor {
   async run(job: CommandJob): Promise<CommandRun> {
     const token = randomBytes(4).toString('hex');
     const data = await runCommandProcess({
-      mainScript: this.mainScript, args: job.args.map((a) => a.replaceAll(EXECUTION_TOKEN, token)), logPath: job.logPath, signal: job.signal, processes: job.processes, env: { ...this.env, ...parentRunEnv(job) },
+      mainScript: this.mainScript, args: job.args.map((a) => a.replaceAll(EXECUTION_TOKEN, token)), logPath: job.logPath, signal: job.signal, processes: job.processes, env: { ...withoutTaskKey(this.env), ...parentRunEnv(job), ...taskKeyEnv(job) },
       onLine: job.onProgress === undefined ? undefined : (line) => job.onProgress!(progressOfLine(line)),
     });
     return { data, worker: null };

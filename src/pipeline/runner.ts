@@ -210,6 +210,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
         const work = spec.run({
           runId, task: name, attempt, signal: attemptAbort.signal, logPath, log: log.child({ task: name }), upstream: up, processes: opts.processes, logicalDate, flushLog,
           forced: force || forceTasks.includes(name),
+          cacheKey: key,
           progress: (p) => emit(name, { fraction: p.fraction ?? null, note: p.note ?? null }),
         });
         const result = spec.timeoutMs === undefined ? await work : await Promise.race([work, new Promise<never>((_, reject) => {

@@ -30,6 +30,8 @@ export interface TaskContext {
   logicalDate: string | null;
   /** The cache was ignored for this task (`--force`, `--force-task`): a task with caches of its own (partitions) ignores them too. */
   forced?: boolean;
+  /** The task's cache key (its code version, parameters and inputs' contents), or null when it is never cached. */
+  cacheKey?: string | null;
 }
 
 /** Keeps the pids of a run's live task processes (so a later run can find orphans). */

@@ -64,6 +64,7 @@ export function taskKit(penv: PipelineEnv): TaskKit {
       ctx.flushLog?.();
       const { data, worker } = await executorOf(penv).run({
         runId: ctx.runId, task: ctx.task, partition: null, attempt: ctx.attempt,
+        taskKey: ctx.cacheKey == null ? undefined : `${ctx.runId}.${ctx.task}.${ctx.cacheKey}`,
         args: [...args(ctx), ...penv.globalArgs], logPath: ctx.logPath, signal: ctx.signal, processes: ctx.processes, onProgress: (p) => ctx.progress(p),
       });
       return { summary: data, ...toResult(data), ...(worker === null ? {} : { workers: [worker] }) };
