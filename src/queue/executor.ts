@@ -13,7 +13,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import type { CommandExecutor, CommandJob, CommandRun } from '../pipeline/executor.js';
+import { type CommandExecutor, type CommandJob, type CommandRun, taskKeyEnv } from '../pipeline/executor.js';
 import { checkRedis, redisTarget, type RedisTarget } from './connection.js';
 import { JOB_PROTOCOL, type JobData, jobIdOf, type JobResult, QUEUE_NAME, reasonError } from './protocol.js';
 
@@ -22,7 +22,7 @@ export const cancelKey = (prefix: string, jobId: string): string => `${prefix}:$
 
 /** STOCKPIPE_* settings a worker's child should see as the coordinator does (no secrets, no process wiring). */
 export function forwardedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const skip = new Set(['STOCKPIPE_REDIS_URL', 'STOCKPIPE_API_TOKEN', 'STOCKPIPE_SMTP_PASSWORD', 'STOCKPIPE_ALERT_WEBHOOK', 'STOCKPIPE_TASK_CHILD', 'STOCKPIPE_RUNNER_PID', 'STOCKPIPE_PARENT_RUN_ID', 'STOCKPIPE_PARENT_TASK']);
+  const skip = new Set(['STOCKPIPE_REDIS_URL', 'STOCKPIPE_API_TOKEN', 'STOCKPIPE_SMTP_PASSWORD', 'STOCKPIPE_ALERT_WEBHOOK', 'STOCKPIPE_TASK_CHILD', 'STOCKPIPE_RUNNER_PID', 'STOCKPIPE_PARENT_RUN_ID', 'STOCKPIPE_PARENT_TASK', 'STOCKPIPE_TASK_KEY']);
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('STOCKPIPE_') && !skip.has(e[0]) && !e[0].startsWith('STOCKPIPE_JOB_') && e[1] !== undefined));
 }
 
@@ -163,7 +163,7 @@ export class BullmqExecutor implements CommandExecutor {
   async run(job: CommandJob): Promise<CommandRun> {
     const data: JobData = {
       protocol: JOB_PROTOCOL, kind: 'command', run_id: job.runId, task: job.task, partition: job.partition, args: [...job.args], workspace: this.o.workspace,
-      log_path: job.logPath, env: forwardedEnv(this.o.env), coordinator: this.coordinator,
+      log_path: job.logPath, env: { ...forwardedEnv(this.o.env), ...taskKeyEnv(job) }, coordinator: this.coordinator,
     };
     const r = await this.submit(job.jobId ?? jobIdOf(job.runId, job.task, job.partition, job.attempt, job.key), data, job.signal, job.onProgress);
     return { data: r.data, worker: { partition: job.partition, worker: r.worker.id, host: r.worker.host, pid: r.worker.pid, seconds: r.seconds, claims: r.claims } };

@@ -19,7 +19,8 @@ export function installJobFence(env: NodeJS.ProcessEnv): boolean {
   const registry = env.STOCKPIPE_JOB_REGISTRY;
   if (!id || !token || !registry) return false;
   let own: FenceDb | null = null;
-  setCommitFence(id, (db) => {
+  // The key a model is registered under: the task's (the same across the job's attempts), else the job's id.
+  setCommitFence(env.STOCKPIPE_TASK_KEY || id, (db) => {
     if (db === null) {
       const Database = createRequire(import.meta.url)('better-sqlite3') as new (...a: Parameters<OpenDb>) => FenceDb;
       own ??= new Database(registry, { readonly: true, fileMustExist: true });
