@@ -434,5 +434,17 @@ describe('stockpipe serve (a real listening server)', () => {
     server.child.kill('SIGTERM');
     const out = await server.done;
     expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout.trim().split('\n')).toHaveLength(1); // --json: the one document, nothing at the stop
+  });
+
+  it('says it stopped on Ctrl-C (SIGINT) in a terminal, as scheduler and worker do, and exits 0', async () => {
+    const ws = await tempWorkspace();
+    await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    const server = startCli(['serve', '--port', '0', '-w', ws]);
+    await vi.waitFor(() => { if (!server.stdout().includes('serving poly-1 at http://127.0.0.1:')) throw new Error('not listening yet'); }, { timeout: 30_000, interval: 50 });
+    server.child.kill('SIGINT');
+    const out = await server.done;
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout.trim().split('\n').at(-1)).toBe('serve stopped (SIGINT): no longer listening; the requests in flight were answered');
   });
 });

@@ -72,6 +72,13 @@ function printListening(ctx: CommandContext, data: ServeData): void {
   process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}${workers}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
 }
 
+/** The last line of a human-mode serve, as `scheduler` and `worker` end theirs (`--json` prints one document only). */
+function printStopped(ctx: CommandContext, why: unknown): void {
+  if (ctx.json || ctx.quiet) return;
+  const signal = typeof why === 'string' ? why : 'stopped';
+  process.stdout.write(`serve stopped (${signal}): no longer listening; the requests in flight were answered\n`);
+}
+
 const signalled = (): Promise<string> =>
   new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -93,6 +100,7 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const why = await (opts.until ?? signalled());
   ctx.log.info({ signal: why }, 'shutting down: draining requests');
   await server.close();
+  printStopped(ctx, why);
   return { data, human: '', printed: true };
 }
 
@@ -122,5 +130,6 @@ async function serveCluster(ctx: CommandContext, opts: ServeOptions): Promise<Co
   if (typeof why !== 'string') throw why;
   log.info({ signal: why }, 'shutting down: the workers drain their requests');
   await cluster.stop();
+  printStopped(ctx, why);
   return { data, human: '', printed: true };
 }
