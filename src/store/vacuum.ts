@@ -62,6 +62,9 @@ export interface VacuumData {
   stages: { folders: number; bytes: number; paths: string[] };
 }
 
+/** Whether snapshot `s` lists file `f`. */
+const liveIn = (f: DataFileRecord, s: SnapshotRecord): boolean => s.table === f.table && f.added_snapshot <= s.id && (f.removed_snapshot === null || f.removed_snapshot > s.id);
+
 /**
  * Which snapshots stay readable and which files go (pure). `snapshots`: every snapshot of every
  * table; `files`: every catalog file; `lineage`: snapshot ids registered models name.
@@ -82,8 +85,10 @@ export function planVacuum(snapshots: readonly SnapshotRecord[], files: readonly
   }
   const byId = new Map(snapshots.map((s) => [s.id, s]));
   for (const id of lineage) if (byId.has(id)) kept.add(id);
+  // A snapshot an earlier vacuum dropped (a file it lists is deleted) is not readable: not kept.
+  for (const id of kept) if (files.some((f) => f.deleted_at !== null && liveIn(f, byId.get(id)!))) kept.delete(id);
   const keptSnaps = [...kept].map((id) => byId.get(id)!);
-  const needed = (f: DataFileRecord): boolean => keptSnaps.some((s) => s.table === f.table && f.added_snapshot <= s.id && (f.removed_snapshot === null || f.removed_snapshot > s.id));
+  const needed = (f: DataFileRecord): boolean => keptSnaps.some((s) => liveIn(f, s));
   return { kept: [...kept].sort((a, b) => a - b), remove: files.filter((f) => f.deleted_at === null && !needed(f)) };
 }
 
