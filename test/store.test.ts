@@ -118,10 +118,20 @@ describe('as-of, lineage and train --as-of', () => {
     expect(card).toContain(`features_snapshot: ${f1}`);
     expect(card).toContain(`prices_snapshot: ${p}`);
 
+    // Two more restatements: the first of them is neither current nor any model's lineage.
+    const f3 = await restate(dir, 4);
+    await restate(dir, 5);
     // vacuum keeping only the current snapshot still keeps what the first model's lineage needs.
     const vac = runCli(['vacuum', '--keep-snapshots', '1', '-w', dir, '--json']);
     expect(vac.code, vac.stderr).toBe(0);
     expect(vac.json!.data.kept_snapshots).toContain(f1);
+    // The listing says which snapshots can still be read: each as export finds it, some not.
+    const listed = runCli(['snapshots', '-w', dir, '--json']).json!.data.snapshots as { id: number; table: string; readable: boolean }[];
+    expect(listed.filter((s) => !s.readable).map((s) => s.id)).toEqual([f3]);
+    for (const s of listed) {
+      const ex = runCli(['export', s.table, '--as-of', String(s.id), '--out', join(dir, `as-of-${s.id}.parquet`), '-w', dir, '--json']);
+      expect([s.readable, ex.json!.error?.code], `snapshot ${s.id}`).toEqual(s.readable ? [true, undefined] : [false, 'SP_ERR_SNAPSHOT_NOT_FOUND']);
+    }
     const after = runCli(['train', '--as-of', String(f1), '-w', dir, ...SMALL]);
     expect(after.json!.data.data_hash).toBe(first.json!.data.data_hash);
   });

@@ -4,7 +4,7 @@
  * `vacuum` (store/vacuum) → text for people and --json. */
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { assertStoreTable, listSnapshots, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
+import { assertStoreTable, type ListedSnapshot, listSnapshotsReadable, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { type ExportData, type ExportFilter, exportTable } from '../store/export.js';
 import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES } from '../store/export-registry.js';
@@ -16,7 +16,7 @@ import { table as textTable } from './models.js';
 /** `stockpipe snapshots --json` data. */
 export interface SnapshotsData {
   table: StoreTable | null;
-  snapshots: SnapshotRecord[];
+  snapshots: ListedSnapshot[];
 }
 
 export async function snapshotsCommand(ctx: CommandContext, tableName: string | undefined): Promise<CommandResult<SnapshotsData>> {
@@ -26,9 +26,9 @@ export async function snapshotsCommand(ctx: CommandContext, tableName: string | 
     table = tableName;
   }
   const reg = openRegistry(ctx.ws, { readonly: true, now: ctx.now });
-  let snapshots: SnapshotRecord[];
+  let snapshots: ListedSnapshot[];
   try {
-    snapshots = listSnapshots(reg, table);
+    snapshots = listSnapshotsReadable(reg, table);
   } finally {
     reg.close();
   }
@@ -36,8 +36,8 @@ export async function snapshotsCommand(ctx: CommandContext, tableName: string | 
     snapshots.length === 0
       ? `no snapshots${table ? ` of ${table}` : ''} in ${ctx.ws.root} yet; run \`stockpipe ingest\``
       : textTable(
-          ['ID', 'TABLE', 'CREATED', 'OPERATION', 'ROWS', 'FILES', 'PARENT'],
-          snapshots.map((s) => [String(s.id), s.table, s.created_at, s.operation, String(s.rows), String(s.files), s.parent_id === null ? '-' : String(s.parent_id)]),
+          ['ID', 'TABLE', 'CREATED', 'OPERATION', 'ROWS', 'FILES', 'PARENT', 'READABLE'],
+          snapshots.map((s) => [String(s.id), s.table, s.created_at, s.operation, String(s.rows), String(s.files), s.parent_id === null ? '-' : String(s.parent_id), s.readable ? 'yes' : 'no (vacuumed)']),
           new Set([0, 4, 5, 6]),
         );
   return { data: { table: table ?? null, snapshots }, human };

@@ -15,7 +15,7 @@ import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { TablePreviewReader } from '../db/table-preview.js';
 import { checkAsOf, checkDateRange } from '../http/validation.js';
-import { listSnapshots, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
+import { listSnapshotsReadable, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { EXPORT_FORMATS, type ExportData, exportTable, type ExportFormat } from '../store/export.js';
 import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES, registryColumns, registryRows, registrySummary } from '../store/export-registry.js';
@@ -146,12 +146,12 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
 
   app.get('/snapshots', {
     schema: {
-      summary: 'The store\'s snapshots, newest first (stockpipe snapshots): id, table, created_at, operation, rows, files, parent_id',
+      summary: 'The store\'s snapshots, newest first (stockpipe snapshots): id, table, created_at, operation, rows, files, parent_id, readable (false: vacuum deleted a file it needs)',
       querystring: { type: 'object', properties: { table: TABLE, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }, additionalProperties: false },
     },
   }, (req: FastifyRequest) => {
     const q = req.query as { table?: StoreTable; limit: number };
-    return { snapshots: opts.registry.read((reg) => listSnapshots(reg, q.table, { limit: q.limit })) };
+    return { snapshots: opts.registry.read((reg) => listSnapshotsReadable(reg, q.table, { limit: q.limit })) };
   });
 
   app.get('/export/:table', {

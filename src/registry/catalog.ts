@@ -122,6 +122,20 @@ export function listSnapshots(reg: Registry, table?: StoreTable, opts: { limit?:
     .map(toSnapshot);
 }
 
+/** A listed snapshot, with whether it can still be read (`readable: false`: vacuum deleted a file it needs). */
+export type ListedSnapshot = SnapshotRecord & { readable: boolean };
+
+/** listSnapshots, each marked readable or not (`stockpipe snapshots`, GET /snapshots). */
+export function listSnapshotsReadable(reg: Registry, table?: StoreTable, opts: { limit?: number } = {}): ListedSnapshot[] {
+  const snapshots = listSnapshots(reg, table, opts);
+  if (snapshots.length === 0) return [];
+  // Deleted files are few (what vacuum removed): the snapshots each was live in.
+  const gone = new Set(reg.all<{ id: number }>('list unreadable snapshots', `SELECT DISTINCT s.snapshot_id AS id FROM table_files f JOIN table_snapshots s
+      ON s.table_name = f.table_name AND s.snapshot_id >= f.added_snapshot AND (f.removed_snapshot IS NULL OR s.snapshot_id < f.removed_snapshot)
+    WHERE f.deleted_at IS NOT NULL AND (@t IS NULL OR f.table_name = @t)`, { t: table ?? null }).map((r) => r.id));
+  return snapshots.map((s) => ({ ...s, readable: !gone.has(s.id) }));
+}
+
 export function getSnapshot(reg: Registry, id: number): SnapshotRecord | null {
   const r = reg.get<SnapshotRow>('read snapshot', 'SELECT * FROM table_snapshots WHERE snapshot_id = ?', [id]);
   return r ? toSnapshot(r) : null;
