@@ -2,7 +2,7 @@
  * export (.parquet/.csv equal to the table as of then), model lineage and `train --as-of`
  * reproducing a model's data, vacuum keeping what lineage needs, SP_ERR_SNAPSHOT_NOT_FOUND.
  * Snapshots are committed by hand (test/helpers/store) so the readers are tested without the writers. */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -78,6 +78,18 @@ describe('export', () => {
     const r = runCli(['export', 'prices', '--out', join(ws, 'p.json'), '-w', ws, '--json']);
     expect(r.code).toBe(2);
     expect(r.json!.error!.code).toBe('SP_ERR_USAGE');
+  });
+
+  it('features --as-of --out a folder is SP_ERR_USAGE naming it (was SP_ERR_INTERNAL, EISDIR at the rename), the folder untouched', async () => {
+    const dir = await tempDir('store-asof-folder');
+    const out = join(dir, 'f.csv');
+    await mkdir(out);
+    const r = runCli(['features', '--as-of', String(prices1), '--out', out, '-w', ws, '--json']);
+    expect(r.json!.error, r.stderr).toMatchObject({ code: 'SP_ERR_USAGE' });
+    expect(r.code).toBe(2);
+    expect(r.json!.error!.message).toContain(out);
+    expect(await readdir(out)).toEqual([]);
+    expect((await readdir(dir)).sort()).toEqual(['f.csv']);
   });
 });
 

@@ -9,7 +9,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
+import { readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
@@ -464,6 +464,10 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   checkWindow(w);
   const format = o.out.endsWith('.parquet') ? 'parquet' : o.out.endsWith('.csv') ? 'csv' : null;
   if (format === null) throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out}: the file name must end in .parquet or .csv`);
+  // Before the build: a folder there failed only at the rename, as SP_ERR_INTERNAL (EISDIR).
+  if ((await statOrNull(o.out))?.isDirectory()) {
+    throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out} is a folder`, { hint: 'Give a file name, e.g. --out features-3.parquet.' });
+  }
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: o.extended === true };
   const reg = openRegistry(o.ws, { readonly: true });
   let prices: TableRead;
