@@ -2,8 +2,8 @@
  * export (.parquet/.csv equal to the table as of then), model lineage and `train --as-of`
  * reproducing a model's data, vacuum keeping what lineage needs, SP_ERR_SNAPSHOT_NOT_FOUND.
  * Snapshots are committed by hand (test/helpers/store) so the readers are tested without the writers. */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
 import { loadWorkspaceVolumeData } from '../src/ml/rescore.js';
@@ -90,6 +90,36 @@ describe('export', () => {
     expect(r.json!.error!.message).toContain(out);
     expect(await readdir(out)).toEqual([]);
     expect((await readdir(dir)).sort()).toEqual(['f.csv']);
+  });
+
+  it("an --out in the workspace's own folders (store/, tables/, tmp/, also through a symlinked folder) is SP_ERR_USAGE; the store file stays as it was", async () => {
+    const t = readTable(new Workspace(ws), 'prices');
+    const file = t.paths[0]!;
+    const before = await readFile(file);
+    const rel = relative(ws, file);
+    const link = join(await tempDir('store-out-link'), 'ws');
+    await symlink(ws, link);
+    const cases: [string, string[]][] = [
+      [file, ['export', 'prices']],
+      [join(link, rel), ['export', 'prices']],
+      [join(ws, 'tables', 'prices', relative(join(ws, 'store', 'prices'), file)), ['export', 'features']],
+      [join(ws, 'tmp', 'x.csv'), ['export', 'predictions']],
+      [join(ws, 'store', 'features', 'new.parquet'), ['features', '--as-of', String(prices1)]],
+    ];
+    for (const [out, cmd] of cases) {
+      const r = runCli([...cmd, '--out', out, '-w', ws, '--json']);
+      expect(r.json!.error, `${cmd.join(' ')} --out ${out}: ${r.stderr}`).toMatchObject({ code: 'SP_ERR_USAGE' });
+      expect(r.code).toBe(2);
+      expect(r.json!.error!.message).toContain(out);
+    }
+    expect((await readFile(file)).equals(before)).toBe(true);
+    await expect(readFile(join(ws, 'store', 'features', 'new.parquet'))).rejects.toThrow();
+    // A file of its own at the workspace's top level, or in a folder stockpipe does not keep, is written.
+    const mine = join(ws, 'exports', 'p.csv');
+    const ok = runCli(['export', 'prices', '--out', mine, '-w', ws, '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json!.data.rows).toBe(SYMBOLS.length * DAYS);
+    await rm(join(ws, 'exports'), { recursive: true });
   });
 });
 

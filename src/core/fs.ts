@@ -3,8 +3,8 @@
  * files that must be regular ones (without blocking on a FIFO put in their place). */
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join, basename } from 'node:path';
+import { mkdir, open, readdir, readFile, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
 import { StockpipeError } from './errors.js';
 import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
@@ -132,6 +132,44 @@ async function probeWritable(target: string, tmp: string): Promise<void> {
       hint: 'Write the output to a folder of an ordinary file system that you can write, e.g. --out ./export.csv.',
       cause: err,
     });
+  }
+}
+
+/** A path with its longest existing prefix resolved through symlinks (the rest, not created yet, as given). */
+async function realPathOf(p: string): Promise<string> {
+  const rest: string[] = [];
+  for (let dir = resolve(p); ; ) {
+    try {
+      return join(await realpath(dir), ...rest);
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return resolve(p);
+      rest.unshift(basename(dir));
+      dir = parent;
+    }
+  }
+}
+
+/**
+ * Refuses (SP_ERR_USAGE) a user's output file (`export --out`, `features --as-of --out`) inside one
+ * of the workspace's own folders (store/, tables/, raw/, tmp/, …: layout's outputDirs and
+ * transientDirs), its folder's symlinks resolved. Renamed over a store data file it replaced a file
+ * a snapshot lists (the table then read the export's rows besides its own), over tables/ a file of
+ * the view. The file itself may be a symlink: the rename replaces the link, not what it points to.
+ */
+export async function refuseOwnFolderOutput(ws: Workspace, out: string, flag = '--out'): Promise<void> {
+  const own = [...layout.outputDirs, ...layout.transientDirs];
+  const root = await realPathOf(ws.root);
+  const target = join(await realPathOf(dirname(resolve(out))), basename(out));
+  for (const [r, t] of [[ws.root, resolve(out)], [root, target]] as const) {
+    const rel = relative(r, t);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) continue;
+    const top = rel.split(sep)[0]!;
+    if (own.includes(top) && rel !== top) {
+      throw new StockpipeError('SP_ERR_USAGE', `${flag} ${out} lies in the workspace's ${top}/ folder (${join(r, top)}), whose files stockpipe keeps`, {
+        hint: `Write the file outside ${ws.root}'s own folders (${own.join(', ')}), e.g. --out ./${basename(out)}.`,
+      });
+    }
   }
 }
 
