@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readdirOrEmpty, readFileOrNull, removeStaleTempsIn, statOrNull, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
+import { readdirOrEmpty, readFileOrNull, removeStaleTemps, removeStaleTempsIn, statOrNull, tempPathFor, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
 import { Workspace } from './workspace.js';
 
 // rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
@@ -45,6 +45,25 @@ describe('atomic outputs', () => {
     expect(await readFile(join(dir, 'a', 'b.txt'), 'utf8')).toBe('one');
     const { readdir } = await import('node:fs/promises');
     expect(await readdir(join(dir, 'a'))).toEqual(['b.txt']);
+  });
+
+  it.each([200, 222, 223, 240, 255])('writes a file whose name is %i bytes (the temp name stays within 255 bytes)', async (bytes) => {
+    for (const unit of ['n', 'é']) {
+      const name = `${unit.repeat(Math.floor((bytes - 4) / Buffer.byteLength(unit)))}.csv`;
+      const target = join(dir, name);
+      await withAtomicOutput(target, async (tmp) => {
+        expect(Buffer.byteLength(basename(tmp))).toBeLessThanOrEqual(255);
+        await writeFile(tmp, 'x');
+      });
+      await writeFileAtomic(target, 'y');
+      expect(await readFile(target, 'utf8')).toBe('y');
+      // A dead writer's temp of the same long name is found and removed by the next write.
+      const stale = basename(tempPathFor(target)).replace(`.tmp-${process.pid}-`, '.tmp-999999999-');
+      await writeFile(join(dir, stale), 'stale');
+      expect(await removeStaleTemps(target)).toEqual([stale]);
+      await rm(target);
+    }
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

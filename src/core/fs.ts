@@ -61,9 +61,28 @@ export async function openRegularFile(path: string): Promise<FileHandle> {
   return fh;
 }
 
+/** The longest file name most file systems take, in bytes (ext4, xfs, btrfs, tmpfs: NAME_MAX). */
+const NAME_MAX = 255;
+/** Room kept for `.tmp-<pid>-<stamp>` after a temp's stem (pid ≤ 10 digits, a base-36 ms stamp ≤ 9). */
+const TEMP_SUFFIX_MAX = 32;
+
+/**
+ * The start of `target`'s temps' names: `.<name>`, or for a name too long to take the suffix within
+ * NAME_MAX, `.<its start>~<hash of the name>`: a file name of 240 bytes is valid, its temp
+ * `.<name>.tmp-…` was not (ENAMETOOLONG, and the output could not be written at all).
+ */
+function tempStem(target: string): string {
+  const name = basename(target);
+  if (Buffer.byteLength(name) + 1 + TEMP_SUFFIX_MAX <= NAME_MAX) return `.${name}`;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 16);
+  let head = Array.from(name).slice(0, 64).join('');
+  while (Buffer.byteLength(head) > 64) head = head.slice(0, -1);
+  return `.${head}~${hash}`;
+}
+
 /** A temp path beside `target` (same folder, so the rename is atomic). */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  return join(dirname(target), `${tempStem(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
 }
 
 /** Creates an output's folder, or SP_ERR_WORKSPACE_UNWRITABLE naming it (e.g. a file stands there). */
@@ -274,7 +293,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
 
 /** Removes temp files of `target` left by killed runs (their writer pid is gone). */
 export async function removeStaleTemps(target: string): Promise<string[]> {
-  const prefix = `.${basename(target)}.tmp-`;
+  const prefix = `${tempStem(target)}.tmp-`;
   const names = await readdirOrEmpty(dirname(target));
   const removed: string[] = [];
   for (const name of names) {
