@@ -121,6 +121,19 @@ describe('export', () => {
     expect(ok.json!.data.rows).toBe(SYMBOLS.length * DAYS);
     await rm(join(ws, 'exports'), { recursive: true });
   });
+
+  it('an --out name over 255 bytes, or a path too long for its temp file, is SP_ERR_USAGE (was SP_ERR_INTERNAL, ENAMETOOLONG)', async () => {
+    const dir = await tempDir('store-out-long');
+    const deep = join(dir, ...Array.from({ length: 21 }, () => 'd'.repeat(200)), 'x.csv');
+    for (const out of [join(dir, `${'n'.repeat(252)}.csv`), join(dir, `${'é'.repeat(126)}.csv`), deep]) {
+      for (const cmd of [['export', 'prices'], ['features', '--as-of', String(prices1)]]) {
+        const r = runCli([...cmd, '--out', out, '-w', ws, '--json']);
+        expect(r.json!.error, `${cmd.join(' ')}: ${r.stderr}`).toMatchObject({ code: 'SP_ERR_USAGE' });
+        expect(r.code).toBe(2);
+      }
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
 });
 
 describe('as-of, lineage and train --as-of', () => {

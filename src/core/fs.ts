@@ -6,7 +6,7 @@ import { closeSync, constants as fsConstants, createReadStream, fstatSync, openS
 import { mkdir, open, readdir, readFile, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
-import { StockpipeError } from './errors.js';
+import { clip, StockpipeError } from './errors.js';
 import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
 import { processAlive } from './proc.js';
 import { layout, type Workspace } from './workspace.js';
@@ -151,6 +151,24 @@ async function probeWritable(target: string, tmp: string): Promise<void> {
       hint: 'Write the output to a folder of an ordinary file system that you can write, e.g. --out ./export.csv.',
       cause: err,
     });
+  }
+}
+
+/** The longest path the OS takes, in bytes (Linux PATH_MAX, its final NUL included). */
+const PATH_MAX = 4096;
+
+/**
+ * Refuses (SP_ERR_USAGE) a user's output path no file system takes: a name over NAME_MAX bytes, or
+ * a path over PATH_MAX. It failed at the first stat or write as SP_ERR_INTERNAL (ENAMETOOLONG).
+ */
+export function checkOutputName(out: string, flag = '--out'): void {
+  const abs = resolve(out);
+  const long = abs.split(sep).find((part) => Buffer.byteLength(part) > NAME_MAX);
+  // The temp beside it (tempPathFor) is up to 1 + TEMP_SUFFIX_MAX bytes longer; the path leaves room for it.
+  const maxPath = PATH_MAX - 1 - (1 + TEMP_SUFFIX_MAX);
+  if (long !== undefined || Buffer.byteLength(abs) > maxPath) {
+    const what = long !== undefined ? `the name '${clip(long)}' has ${Buffer.byteLength(long)} bytes, more than the ${NAME_MAX} a file name may have` : `the path has ${Buffer.byteLength(abs)} bytes, more than the ${maxPath} an output's path may have (its temp file's path is longer)`;
+    throw new StockpipeError('SP_ERR_USAGE', `${flag} ${clip(out)}: ${what}`, { hint: 'Give a shorter file name.' });
   }
 }
 
