@@ -122,6 +122,20 @@ describe('export', () => {
     await rm(join(ws, 'exports'), { recursive: true });
   });
 
+  it('a snapshot whose data file was deleted by hand is SP_ERR_PRICES_MISSING / SP_ERR_VALIDATE_INPUT naming the file (was SP_ERR_INTERNAL from DuckDB)', async () => {
+    const dir = await tempDir('store-lost-file');
+    await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 40), { split: 2 });
+    const t = readTable(new Workspace(dir), 'prices');
+    await rm(t.paths[1]!);
+    for (const [cmd, code] of [[['export', 'prices', '--out', join(dir, 'p.csv')], 'SP_ERR_PRICES_MISSING'], [['validate'], 'SP_ERR_VALIDATE_INPUT']] as const) {
+      const r = runCli([...cmd, '-w', dir, '--json']);
+      expect(r.json!.error, `${cmd.join(' ')}: ${r.stderr}`).toMatchObject({ code });
+      expect(r.json!.error!.message).toContain(t.paths[1]);
+      expect(r.code).toBe(1);
+    }
+    await expect(readFile(join(dir, 'p.csv'))).rejects.toThrow();
+  });
+
   it('an --out name over 255 bytes, or a path too long for its temp file, is SP_ERR_USAGE (was SP_ERR_INTERNAL, ENAMETOOLONG)', async () => {
     const dir = await tempDir('store-out-long');
     const deep = join(dir, ...Array.from({ length: 21 }, () => 'd'.repeat(200)), 'x.csv');

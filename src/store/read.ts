@@ -2,6 +2,7 @@
  * Reading a table as of a snapshot (docs/store.md): the catalog names the snapshot and its live
  * files; readers scan exactly those files (under store/, never removed while a kept snapshot needs
  * them), so a read is consistent while another snapshot is written. `--as-of` picks an older one. */
+import { statSync } from 'node:fs';
 import { type ErrorCode, StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { sqlString } from '../db/duckdb.js';
@@ -42,8 +43,18 @@ export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: 
       hint: 'Vacuum keeps the snapshots asked for (--keep-snapshots, --older-than) and every model lineage; pick a kept snapshot.',
     });
   }
+  const paths = files.map((f) => ws.path(f.path));
+  // A file the catalog lists but the disk lacks (deleted or moved by hand, a partial copy of the
+  // workspace): every reader failed on it with DuckDB's "No files found" as SP_ERR_INTERNAL.
+  const lost = paths.findIndex((p) => statSync(p, { throwIfNoEntry: false }) === undefined);
+  if (lost >= 0) {
+    const rebuild = table === 'prices' ? 'stockpipe ingest --force' : 'stockpipe features --force';
+    throw new StockpipeError(opts.missingCode ?? (table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING'), `snapshot ${snapshot.id} of ${table} cannot be read: its data file ${paths[lost]} is missing (the catalog lists it; it was deleted or moved outside stockpipe)`, {
+      hint: `Put the file back (from a backup), or write a new snapshot from the sources: \`${rebuild}\`.`,
+    });
+  }
   noteSnapshotRead(snapshot.id);
-  return { table, snapshot, files, paths: files.map((f) => ws.path(f.path)) };
+  return { table, snapshot, files, paths };
 }
 
 /** The table as of `asOf`, opening the registry read-only for the lookup. */
