@@ -131,6 +131,20 @@ describe('stockpipe tune', () => {
     expect(resumed.json.data.settings.data.features_snapshot).toBe(snapshot);
   });
 
+  it('tune --resume --as-of: any spelling of the study\'s own snapshot is accepted; a malformed or unknown one is its own error, not SP_ERR_STUDY_MISMATCH', async () => {
+    const ws = await copy();
+    const st = sp(ws, ['tune', '--trials', '27', '--max-trees', '900', '--folds', '2', '--timeout', '1', '--name', 'asof']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.json.data.state).toBe('stopped');
+    const own = st.json.data.settings.data.features_snapshot as number;
+    const code = (asOf: string): string | undefined => sp(ws, ['tune', '--resume', 'asof', '--as-of', asOf, '--timeout', '1']).json.error?.code;
+    expect(code('abc')).toBe('SP_ERR_USAGE');
+    expect(code('999')).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
+    expect(code(String(own - 1))).toBe('SP_ERR_STUDY_MISMATCH'); // the prices snapshot before it: no features then
+    expect(code(`00${own}`)).toBeUndefined();
+    expect(code('2999-01-01T00:00:00Z')).toBeUndefined(); // a time after it: the newest features snapshot, the study's
+  });
+
   it('a study killed mid-trial resumes without repeating complete trials and ends as an unkilled one', async () => {
     const ref = await referenceStudy();
     const ws = await copy();

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../../core/errors.js';
 import type { Workspace } from '../../core/workspace.js';
+import { parseAsOf, snapshotAsOf } from '../../registry/catalog.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import { createStudy, getStudy, setStudyState, studyTrials, type StudyRecord, type TrialRecord } from '../../registry/studies.js';
 import { loadWorkspaceForecastData, loadWorkspaceVolumeData } from '../rescore.js';
@@ -88,8 +89,9 @@ function resumeStudy(reg: Registry, o: TuneOptions): StudyRecord {
   const st = s.settings as unknown as StudySettings;
   const checks: [string, unknown, unknown][] = [['--name', o.name, s.name], ['--task', o.task, s.task], ['--trials', o.trials, st.trials], ['--folds', o.folds, s.folds], ['--metric', o.metric, s.metric], ['--seed', o.seed, s.seed], ['--max-trees', o.maxTrees, st.max_trees], ['--test-from', o.testFrom, st.data.test_from]];
   for (const [what, given, stored] of checks) if (given !== undefined && given !== stored) throw mismatch(s, what, given, stored);
-  // Its own snapshot is accepted (it says nothing new); any other is refused.
-  if (o.asOf !== undefined && o.asOf !== String(st.data.features_snapshot)) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `--as-of ${o.asOf} contradicts study ${s.study_id}, which tunes on features snapshot ${st.data.features_snapshot}`, { hint: 'Drop --as-of: --resume reads the study\'s own snapshot.' });
+  // Its own snapshot is accepted (it says nothing new), however --as-of names it (006, a later prices
+  // snapshot's id, a time); any other is refused. An --as-of that names no snapshot is its own error.
+  if (o.asOf !== undefined && snapshotAsOf(reg, 'features', parseAsOf(o.asOf))?.id !== st.data.features_snapshot) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `--as-of ${o.asOf} contradicts study ${s.study_id}, which tunes on features snapshot ${st.data.features_snapshot}`, { hint: 'Drop --as-of: --resume reads the study\'s own snapshot.' });
   return s;
 }
 
