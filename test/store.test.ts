@@ -80,6 +80,24 @@ describe('export', () => {
     expect(r.json!.error!.code).toBe('SP_ERR_USAGE');
   });
 
+  it('features --as-of --out takes the names export takes (the extension in any case) and refuses the others', async () => {
+    const dir = await tempDir('store-asof-names');
+    const real = join(dir, 'ws');
+    for (const args of [['fetch', '--source', 'synthetic', '--symbols', '3', '--years', '1'], ['ingest']]) expect(runCli([...args, '-w', real, '--json']).code).toBe(0);
+    for (const [name, format] of [['F.CSV', 'csv'], ['f.Parquet', 'parquet']] as const) {
+      const r = runCli(['features', '--as-of', '1', '--out', join(dir, name), '-w', real, '--json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const ex = runCli(['export', 'prices', '--out', join(dir, `e-${name}`), '-w', real, '--json']);
+      expect(ex.json!.data.format, ex.stderr).toBe(format);
+    }
+    expect((await readdir(dir)).sort()).toEqual(['F.CSV', 'e-F.CSV', 'e-f.Parquet', 'f.Parquet', 'ws']);
+    for (const name of ['.csv', 'f.json', 'f']) {
+      const r = runCli(['features', '--as-of', '1', '--out', join(dir, name), '-w', real, '--json']);
+      expect(r.json!.error?.code, name).toBe('SP_ERR_USAGE');
+      expect(runCli(['export', 'prices', '--out', join(dir, name), '-w', real, '--json']).json!.error?.code, name).toBe('SP_ERR_USAGE');
+    }
+  });
+
   it('features --as-of --out a folder is SP_ERR_USAGE naming it (was SP_ERR_INTERNAL, EISDIR at the rename), the folder untouched', async () => {
     const dir = await tempDir('store-asof-folder');
     const out = join(dir, 'f.csv');

@@ -18,6 +18,7 @@ import { unsortedFiles } from '../db/table-stats.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
+import { exportFormat } from '../store/export.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, partitionName, TARGET_FILE_ROWS } from '../store/partition.js';
 import { parquetSource, tableAt, type TableRead } from '../store/read.js';
 import { ensureView } from '../store/view.js';
@@ -462,8 +463,8 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   const t0 = performance.now();
   const w = o.window;
   checkWindow(w);
-  const format = o.out.endsWith('.parquet') ? 'parquet' : o.out.endsWith('.csv') ? 'csv' : null;
-  if (format === null) throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out}: the file name must end in .parquet or .csv`);
+  // The same rule as `export --out` (the extension, in any case, names the format).
+  const format = exportFormat(o.out);
   // Before the build: a folder there failed only at the rename, as SP_ERR_INTERNAL (EISDIR).
   if ((await statOrNull(o.out))?.isDirectory()) {
     throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out} is a folder`, { hint: 'Give a file name, e.g. --out features-3.parquet.' });

@@ -46,7 +46,7 @@ export function exportFormat(out: string, format?: string): ExportFormat {
   }
   const byExt: ExportFormat | null = ext === '.parquet' ? 'parquet' : ext === '.csv' ? 'csv' : null;
   if (byExt === null) {
-    throw new StockpipeError('SP_ERR_USAGE', `--out ${out}: export writes .parquet or .csv files (got '${ext || 'no extension'}')`, { hint: 'Name the output FILE.parquet or FILE.csv.' });
+    throw new StockpipeError('SP_ERR_USAGE', `--out ${out}: the output is a .parquet or .csv file (got '${ext || 'no extension'}')`, { hint: 'Name the output FILE.parquet or FILE.csv.' });
   }
   if (format !== undefined && format !== byExt) {
     throw new StockpipeError('SP_ERR_USAGE', `--format ${format} does not match --out ${out} (a .${byExt} name)`, { hint: `Name the output FILE.${format}, or leave --format out.` });
