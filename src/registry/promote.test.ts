@@ -187,9 +187,11 @@ describe('promote() outcomes', () => {
   it('the first model of an alias is recorded as "first" in the history (with the caller\'s note)', async () => {
     await promote(reg, 'g1', 'champion', { mode: 'if-empty', trigger: 'auto' });
     await promote(reg, 'f1', 'forecast_champion', { trigger: 'auto', note: 'pipeline run r1' });
+    await promote(reg, 'g1', 'challenger', { trigger: 'auto', note: '' }); // an empty note (`--note ''`) adds nothing
     expect(reg.aliasHistory().map((m) => [m.alias, m.model_id, m.reason, m.note])).toEqual([
       ['champion', 'g1', 'auto', 'first'],
       ['forecast_champion', 'f1', 'auto', 'pipeline run r1 (first)'],
+      ['challenger', 'g1', 'auto', 'first'],
     ]);
   });
 

@@ -170,7 +170,7 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     const cs = cand.test_slice?.selection;
     const base = { alias, candidate: cand.id, champion_before: holderId, from: holderId, metric, candidate_value: selectionMetric(cand, metric), champion_value: null as number | null, same_test_slice: null as boolean | null, holder_rescored: false, candidate_rescored: false, compared: null as string | null };
     const move = (reason: AliasReason, why?: string): AliasMove | null => {
-      const note = why === undefined ? opts.note : opts.note === undefined ? why : `${opts.note} (${why})`;
+      const note = why === undefined ? opts.note : opts.note === undefined || opts.note === '' ? why : `${opts.note} (${why})`;
       return reg.setAlias(alias, cand.id, reason, { actor: opts.actor, note });
     };
     const stay = (outcome: PromoteOutcome, reason: string, extra: Partial<PromoteDecision> = {}): PromoteDecision => ({ ...base, ...extra, promoted: false, outcome, to: holderId, reason, move: null });
