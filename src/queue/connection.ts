@@ -89,7 +89,7 @@ export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000):
     if (out.maxmemoryPolicy !== '' && out.maxmemoryPolicy !== 'noeviction') {
       throw new StockpipeError('SP_ERR_REDIS_CONFIG', `Redis at ${t.shown} has maxmemory-policy ${out.maxmemoryPolicy}: it may evict queued jobs`, { hint: 'Set `maxmemory-policy noeviction` (redis.conf or CONFIG SET); docs/scale-out.md.' });
     }
-    if (!out.aof) log.warn({ redis: t.shown }, 'Redis has appendonly off: a Redis restart loses queued jobs (the run then fails with SP_ERR_QUEUE_JOB_LOST and resumes with run --resume)');
+    if (!out.aof) log.warn({ redis: t.shown }, 'Redis has appendonly off: a Redis restart loses queued jobs (a pipeline run or a tuning study then fails with SP_ERR_QUEUE_JOB_LOST; `run --resume` or `tune --resume STUDY` continues it)');
     return out;
   } catch (err) {
     if (err instanceof StockpipeError) throw err;
