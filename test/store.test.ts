@@ -2,7 +2,7 @@
  * export (.parquet/.csv equal to the table as of then), model lineage and `train --as-of`
  * reproducing a model's data, vacuum keeping what lineage needs, SP_ERR_SNAPSHOT_NOT_FOUND.
  * Snapshots are committed by hand (test/helpers/store) so the readers are tested without the writers. */
-import { mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -78,6 +78,16 @@ describe('export', () => {
     const r = runCli(['export', 'prices', '--out', join(ws, 'p.json'), '-w', ws, '--json']);
     expect(r.code).toBe(2);
     expect(r.json!.error!.code).toBe('SP_ERR_USAGE');
+  });
+
+  it('a copied workspace reports its own paths, also where ingest and features find nothing to do (their reports are the last build\'s)', async () => {
+    const dir = await tempDir('store-copied');
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    for (const args of [['fetch', '--source', 'synthetic', '--symbols', '3', '--years', '1'], ['ingest'], ['features']]) expect(runCli([...args, '-w', a, '--json']).code).toBe(0);
+    await cp(a, b, { recursive: true });
+    const ing = runCli(['ingest', '-w', b, '--json']).json!.data;
+    const fea = runCli(['features', '-w', b, '--json']).json!.data;
+    expect([ing.cached, ing.output, fea.cached, fea.output, fea.input]).toEqual([true, join(b, 'tables', 'prices'), true, join(b, 'tables', 'features'), join(b, 'tables', 'prices')]);
   });
 
   it('features --as-of --out takes the names export takes (the extension in any case) and refuses the others', async () => {

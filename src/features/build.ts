@@ -233,7 +233,8 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       const prev = previousReport(await readFileOrNull(ws.featuresReport), log);
       if (prev && prev.snapshot_id === cur.id) {
         log.info({ snapshot: cur.id }, 'prices and settings unchanged since the last build: nothing to do');
-        return { ...prev, cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
+        // The paths are this workspace's (a copied or moved one has the report of where it was built).
+        return { ...prev, output: ws.tableDir('features'), input: ws.tableDir('prices'), cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
       }
     }
     // A rebuild without the lagged columns the current table has: said, as the day-ahead model needs them.
