@@ -112,6 +112,14 @@ describe('GET /predict/interval', () => {
     expect([r.statusCode, r.headers['x-model-id']]).toEqual([200, 'poly-1']);
   });
 
+  it('counts a GET as one prediction and a HEAD (the same handler, no answer sent) as none', async () => {
+    const a = await app();
+    expect((await a.inject(`/predict/interval?${Q}`)).statusCode).toBe(200);
+    expect((await a.inject({ method: 'HEAD', url: `/predict/interval?${Q}` })).statusCode).toBe(200);
+    expect((await a.inject({ method: 'HEAD', url: `/predict/interval?${Q}` })).statusCode).toBe(200);
+    expect((await a.inject('/metrics')).body).toMatch(/stockpipe_predictions_total\{model_id="poly-1"\} 1\n/);
+  });
+
   it('is in the OpenAPI document with its coverage parameter', async () => {
     const a = await app();
     const doc = JSON.parse((await a.inject('/openapi.json')).body) as { paths: Record<string, { get?: { parameters?: { name: string }[] } }> };

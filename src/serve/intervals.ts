@@ -144,7 +144,8 @@ export function registerIntervalRoute(app: FastifyInstance, holder: ChampionHold
       const lower = servedVolume(b.lower);
       const upper = servedVolume(b.upper);
       if (lower === null || upper === null) return outOfRange(reply, model, `${upper === null ? 'upper' : 'lower'} bound at coverage ${coverage}`, 'coverage');
-      metrics.predicted.add(model.id, 1);
+      // A HEAD runs this handler too (Fastify's HEAD routes) and sends no prediction: not counted, as GET /predict.
+      if (req.method === 'GET') metrics.predicted.add(model.id, 1);
       return reply.header('x-model-id', model.id).send({ prediction, lower, upper, coverage, model_id: model.id });
     },
   );
