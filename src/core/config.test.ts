@@ -186,6 +186,12 @@ describe('which source a bad config value came from', () => {
     expect(fail({ env: { STOCKPIPE_THREADS: 'many' }, flags: { threads: 2 } }).message).toMatch(/^threads: .* \[from the variable STOCKPIPE_THREADS\]$/);
     expect(fail({ file: { features: { window: 1 } }, flags: { features: { window: 30 } } }).message).toBe('--window (features.window) must be a whole number from 2 to 1000 (got 1) [from my.json]');
     expect(fail({ file: { monitors: 1 }, flags: { threads: 2 } }).message).toBe('config: Unrecognized key: "monitors" [from my.json]');
+    // A section of the file that is no object is refused, also when a variable sets a key inside it (it was replaced by one of that key alone).
+    expect(fail({ file: { fetch: 5 }, env: { STOCKPIPE_SOURCE: 'synthetic' } }).message).toBe('fetch: Invalid input: expected object, received number (got 5) [from my.json]');
+    expect(fail({ file: { serve: null }, env: { STOCKPIPE_API_TOKEN: 'a'.repeat(20) } }).message).toMatch(/^serve: .* \[from my\.json\]$/);
+    expect(fail({ file: { features: 'x' }, env: { STOCKPIPE_WINDOW: '30' }, flags: { threads: 2 } }).message).toMatch(/^features: .* \(got "x"\) \[from my\.json\]$/);
+    expect(fail({ file: { fetch: [1] }, env: { STOCKPIPE_SEED: '3' } }).message).toMatch(/^fetch: .*received array .*\[from my\.json\]$/);
+    expect(loadConfig({ file: { fetch: { seed: 1 } }, env: { STOCKPIPE_SOURCE: 'synthetic', STOCKPIPE_API_TOKEN: 'a'.repeat(20) }, flags: {}, origin: 'my.json' })).toMatchObject({ fetch: { seed: 1, source: 'synthetic' }, serve: { api_token: 'a'.repeat(20) } });
     // A good file with a flag on top loads as before, the flag's value winning.
     expect(loadConfig({ file: { threads: 1 }, env: {}, flags: { threads: 2 }, origin: 'my.json' }).threads).toBe(2);
   });

@@ -271,10 +271,14 @@ function withoutSecrets(got: unknown, key: string): unknown {
   return copy;
 }
 
+/** Sets `path` in `obj`, making the sections it lacks. A section already there that is no object (the
+ * file's `"fetch": 5` or `null`) is left as it is, and the value not set: the schema refuses that
+ * section, naming where it was set; replacing it by `{}` dropped the file's bad value unseen. */
 function setPath(obj: Input, path: string[], value: unknown): void {
   let o = obj;
   for (const k of path.slice(0, -1)) {
-    if (typeof o[k] !== 'object' || o[k] === null) o[k] = {};
+    if (o[k] === undefined) o[k] = {};
+    if (typeof o[k] !== 'object' || o[k] === null || Array.isArray(o[k])) return;
     o = o[k] as Input;
   }
   o[path[path.length - 1]!] = value;
