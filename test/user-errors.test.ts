@@ -92,6 +92,9 @@ describe('numbers at and beyond their domain', () => {
     [['serve', '--port', 'abc'], {}, 'SP_ERR_USAGE'],
     [['serve', '--poll-ms', '0'], {}, 'SP_ERR_USAGE'],
     [['serve', '--poll-ms', '1e12'], {}, 'SP_ERR_USAGE'],
+    // An empty --host listened on every interface (Node's default for an empty host).
+    [['serve', '--host', '', '--port', '0'], {}, 'SP_ERR_USAGE'],
+    [['serve', '--host', ' ', '--port', '0'], {}, 'SP_ERR_USAGE'],
     [['serve', '--workers', '0'], {}, 'SP_ERR_USAGE'],
     [['serve', '--workers', '65'], {}, 'SP_ERR_USAGE'],
     [['serve', '--workers', '1.5'], {}, 'SP_ERR_USAGE'],

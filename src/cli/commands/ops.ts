@@ -17,7 +17,8 @@ export const serve = defineCommand({
   options: z
     .object({
       port: whole().default(8000).describe('port (0 = any free port)').register(cli, { short: 'p' }),
-      host: z.string().default('127.0.0.1').describe('address to listen on (beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)'),
+      // An empty host made Node listen on every interface (printing the URL http://:PORT).
+      host: z.string().refine((h) => h.trim() !== '', 'must not be empty (127.0.0.1: this machine only; 0.0.0.0: every interface)').default('127.0.0.1').describe('address to listen on (beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)'),
       pollMs: whole().default(1000).describe('how often to check whether the champion alias moved, in ms'),
       workers: whole()
         .refine((n) => n >= 1 && n <= 64, 'must be a whole number from 1 to 64')
