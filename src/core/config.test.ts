@@ -192,6 +192,12 @@ describe('which source a bad config value came from', () => {
     expect(fail({ file: { features: 'x' }, env: { STOCKPIPE_WINDOW: '30' }, flags: { threads: 2 } }).message).toMatch(/^features: .* \(got "x"\) \[from my\.json\]$/);
     expect(fail({ file: { fetch: [1] }, env: { STOCKPIPE_SEED: '3' } }).message).toMatch(/^fetch: .*received array .*\[from my\.json\]$/);
     expect(loadConfig({ file: { fetch: { seed: 1 } }, env: { STOCKPIPE_SOURCE: 'synthetic', STOCKPIPE_API_TOKEN: 'a'.repeat(20) }, flags: {}, origin: 'my.json' })).toMatchObject({ fetch: { seed: 1, source: 'synthetic' }, serve: { api_token: 'a'.repeat(20) } });
+    // A long value is quoted cut, with its length (the whole of it was quoted: a message of 300 KB).
+    const long = fail({ file: { threads: 'x'.repeat(300_000) } }).message;
+    expect(long).toBe(`threads: expected a whole number from 0 to 256 (got "${'x'.repeat(99)}… (300002 characters)) [from my.json]`);
+    expect(fail({ env: { STOCKPIPE_WINDOW: '9'.repeat(5000) } }).message.length).toBeLessThan(300);
+    // A required key left out has no value to quote.
+    expect(fail({ file: { alerts: { smtp: { host: 'x' } } } }).message).toMatch(/^alerts\.smtp\.\w+: .*expected string, received undefined \[from my\.json\]$/);
     // A good file with a flag on top loads as before, the flag's value winning.
     expect(loadConfig({ file: { threads: 1 }, env: {}, flags: { threads: 2 }, origin: 'my.json' }).threads).toBe(2);
   });

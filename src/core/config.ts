@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { mapStringsDeep, StockpipeError } from './errors.js';
+import { clip, mapStringsDeep, StockpipeError } from './errors.js';
 
 /** Decimal text, as flags and STOCKPIPE_* variables give numbers: `12`, `-3`, `1.5` — plain digits, as
  * the command options take them (`1e3` is refused, as `--trees 1e2` is; a JSON number in the file may
@@ -440,7 +440,8 @@ function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env
   const got = path.reduce<unknown>((o, k) => (o as Input | undefined)?.[k], merged);
   const from = setBy(opts, issue.code === 'unrecognized_keys' ? [...path, String(issue.keys[0])] : path);
   // JSON reads a number beyond the double range (1e400) as Infinity, which JSON.stringify writes as null.
-  const value = typeof got === 'number' && !Number.isFinite(got) ? `${got}: a number beyond ±1.8e308` : JSON.stringify(withoutSecrets(got, key));
+  // Cut as every echoed input is (core/errors clip): a value of the file or a variable may be of any length.
+  const value = typeof got === 'number' && !Number.isFinite(got) ? `${got}: a number beyond ±1.8e308` : clip(JSON.stringify(withoutSecrets(got, key)) ?? 'nothing');
   // --window has its own code (docs/errors.md), from the flag, STOCKPIPE_WINDOW or the file alike.
   if (key === 'features.window') {
     throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window (features.window) must be a whole number from 2 to 1000 (got ${value}) [from ${from}]`);
