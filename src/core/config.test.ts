@@ -21,6 +21,10 @@ describe('config file text', () => {
     ['invalid UTF-8', bytes(0x7b, 0x22, 0x77, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d), 'SP_ERR_CONFIG_INVALID'],
     ['a BOM before a valid object', bytes(0xef, 0xbb, 0xbf, ...utf8('{"workspace":"w"}')), undefined],
     ['an empty object', utf8('{}'), undefined],
+    // Nested thousands deep: copying or validating it overflowed the stack (SP_ERR_INTERNAL).
+    ['arrays nested 5,000 deep', utf8(`{"fetch":${'['.repeat(5000)}${']'.repeat(5000)}}`), 'SP_ERR_CONFIG_INVALID'],
+    ['objects nested 5,000 deep', utf8(`${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`), 'SP_ERR_CONFIG_INVALID'],
+    ['objects nested 8 deep (unknown keys, judged by the schema)', utf8(`${'{"a":'.repeat(8)}1${'}'.repeat(8)}`), undefined],
   ];
   it.each(cases.map(([what, text, code]) => [what, code, text] as const))('%s → %s', (_what, code, text) => {
     let got: unknown;
@@ -44,6 +48,11 @@ describe('config file text', () => {
       code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/\(line 4, column 3\)$/), hint: 'Fix the JSON syntax at line 4, column 3 in c.json.',
     }));
     expect(() => parseConfigText(utf8('{"a": 1,'), 'c.json')).toThrow(expect.objectContaining({ message: expect.stringMatching(/\(line 1, column 9\)$/) }));
+  });
+
+  it('a file nested thousands deep is refused by name, not a stack overflow when loaded', () => {
+    const deep = utf8(`{"fetch":${'['.repeat(5000)}${']'.repeat(5000)}}`);
+    expect(() => parseConfigText(deep, 'c.json')).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: 'c.json nests objects or arrays more than 32 levels deep: not a config file' }));
   });
 
   it('a number beyond the double range is shown as such, not as null', () => {

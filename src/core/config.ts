@@ -335,11 +335,30 @@ export function parseConfigText(bytes: Uint8Array, file: string): Input {
     const at = jsonErrorLine(text, (err as Error).message);
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}${at === null ? '' : ` (${at})`}`, { hint: `Fix the JSON syntax at ${at ?? 'the named position'} in ${file}.`, cause: err });
   }
+  if (deeperThan(value, MAX_CONFIG_DEPTH)) {
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} nests objects or arrays more than ${MAX_CONFIG_DEPTH} levels deep: not a config file`, { hint: FIX_FILE(file) });
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value} (${JSON.stringify(value).slice(0, 40)})`;
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} must hold a JSON object ({…}) at the top, got ${got}`, { hint: FIX_FILE(file) });
   }
   return value as Input;
+}
+
+/** The config's keys nest 4 levels at most; a file nested thousands deep overflowed the stack when copied
+ * or validated (SP_ERR_INTERNAL "Maximum call stack size exceeded"). */
+const MAX_CONFIG_DEPTH = 32;
+
+/** Whether JSON `value` has objects or arrays nested more than `max` levels (walked without recursion). */
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const x of Object.values(v)) stack.push([x, depth + 1]);
+  }
+  return false;
 }
 
 /** `line L, column C` of the character offset V8's JSON error names ("… at position N"), or null. */
