@@ -5,7 +5,7 @@
  * the whole store); a file is live from the snapshot that added it up to the one that removed it.
  * A commit checks that the table's current snapshot is still the one the writer started from
  * (optimistic concurrency, as Delta Lake and Iceberg do) and stores everything in one transaction. */
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { currentRunScope } from './run-scope.js';
 import { parseTime, type Registry } from './store.js';
 
@@ -156,7 +156,7 @@ export function parseAsOf(text: string): AsOf {
   try {
     return { time: parseTime(text) };
   } catch {
-    throw new StockpipeError('SP_ERR_USAGE', `--as-of '${text}' is neither a snapshot id nor a time`, { hint: 'Give a snapshot id from `stockpipe snapshots` (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T14:30:00Z).' });
+    throw new StockpipeError('SP_ERR_USAGE', `--as-of '${clip(text)}' is neither a snapshot id nor a time`, { hint: 'Give a snapshot id from `stockpipe snapshots` (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T14:30:00Z).' });
   }
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StockpipeError } from '../core/errors.js';
+import { parseAsOf } from './catalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { openRegistry, registryPath, type ModelKind, type Registry, type TestSlice } from './store.js';
 
@@ -168,6 +169,10 @@ describe('model versions and aliases', () => {
     expect(champ.metrics.gbdt?.rmse_log).toBe(0.5);
     expect(reg.getModel('m2').aliases).toEqual(['challenger']);
     expect(codeOf(() => reg.getModel('nope'))).toMatch(/^SP_ERR_MODEL_NOT_FOUND/);
+    // An id of any length (`forecast --model`, `models show`) is quoted cut, with its length (it was quoted whole).
+    const long = codeOf(() => reg.getModel('x'.repeat(5000)));
+    expect([long.length < 400, long.includes(`'${'x'.repeat(100)}… (5000 characters)'`)]).toEqual([true, true]);
+    expect(codeOf(() => parseAsOf('y'.repeat(5000)))).toBe(`SP_ERR_USAGE: --as-of '${'y'.repeat(100)}… (5000 characters)' is neither a snapshot id nor a time`);
     expect(codeOf(() => reg.setAlias('champion', 'nope', 'manual'))).toMatch(/^SP_ERR_MODEL_NOT_FOUND/);
     expect(codeOf(() => reg.setAlias('bad alias!', 'm1', 'manual'))).toMatch(/^SP_ERR_USAGE/);
     expect(reg.setAlias('champion', 'm1', 'manual')).toBeNull(); // not a move: no history row

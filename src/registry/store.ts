@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { beforeCommit } from '../core/commit-guard.js';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { assertAliasTakes } from './alias-kinds.js';
 import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
 import { connect, registryError } from './open.js';
@@ -209,7 +209,7 @@ export class Registry {
     const m = this.findModel(idOrAlias);
     if (m === null) {
       const aliases = Object.keys(this.aliasTargets());
-      throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model version or alias '${idOrAlias}' in ${this.file}${aliases.length ? ` (aliases: ${aliases.join(', ')})` : ''}`);
+      throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model version or alias '${clip(idOrAlias)}' in ${this.file}${aliases.length ? ` (aliases: ${aliases.join(', ')})` : ''}`);
     }
     if (opts.checkFiles !== false) this.assertFiles(m.id, m.path);
     return m;
