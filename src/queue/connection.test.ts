@@ -29,6 +29,20 @@ describe('redisTarget', () => {
   it('refuses what is not a Redis URL with SP_ERR_CONFIG_INVALID', () => {
     for (const bad of ['not a url', 'http://h:6379', 'unix://', 'redis://h/abc', 'redis://h/-1']) expect(code(() => redisTarget(bad))).toBe('SP_ERR_CONFIG_INVALID');
   });
+  it('never quotes a password in its errors, also of a URL that does not parse or has no host', () => {
+    for (const bad of ['redis://:s3cret@host:99999/0', 'redis//user:s3cret@host:6379', 's3cret', 'redis:/user:s3cret@host', 'rediss:s3cret@host']) {
+      let message = '';
+      try {
+        redisTarget(bad);
+      } catch (err) {
+        message = `${(err as StockpipeError).code}: ${(err as StockpipeError).message}`;
+      }
+      expect(message, bad).toMatch(/^SP_ERR_CONFIG_INVALID: /);
+      expect(message, bad).not.toContain('s3cret');
+    }
+    // Without a host and with a database number, as before: the local server.
+    expect(redisTarget('redis:/3')).toMatchObject({ shown: 'redis://', options: { host: '127.0.0.1', db: 3 } });
+  });
   it('needs a URL from the environment or the config (the environment wins)', () => {
     expect(code(() => redisUrlOf({}, undefined, 'the bullmq executor'))).toBe('SP_ERR_USAGE');
     expect(redisUrlOf({ STOCKPIPE_REDIS_URL: 'redis://a' }, 'redis://b', 'x')).toBe('redis://a');

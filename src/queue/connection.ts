@@ -20,11 +20,14 @@ export function redisTarget(url: string): RedisTarget {
   try {
     u = new URL(url);
   } catch {
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL '${url}' is not a URL`, { hint: 'Use redis://host:6379/0, rediss://host:6380 or unix:///path/redis.sock.' });
+    // Not quoted: it may hold a password the URL parser could not find (`redis://:pass@host:99999`), as config errors never quote it.
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', 'STOCKPIPE_REDIS_URL is not a URL (its value is not shown: it may hold a password)', { hint: 'Use redis://host:6379/0, rediss://host:6380 or unix:///path/redis.sock.' });
   }
+  // A redis URL without a host (`redis:/user:pass@host`, a slash short) has its credentials in the path: shown without it.
+  const noHost = u.protocol !== 'unix:' && u.host === '';
   const masked = new URL(url);
   if (masked.password !== '') masked.password = '***';
-  const shown = masked.toString();
+  const shown = noHost ? `${u.protocol}//` : masked.toString();
   const base: RedisOptions = {
     maxRetriesPerRequest: null, // BullMQ's blocking commands must wait through a reconnect
     retryStrategy: (times) => Math.min(100 * times, 2000),
@@ -34,7 +37,10 @@ export function redisTarget(url: string): RedisTarget {
   };
   const dbOf = (s: string | null): number | undefined => {
     if (s === null || s === '') return undefined;
-    if (!/^\d{1,4}$/.test(s)) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown}: the database must be a whole number such as 0 (got '${s}')`);
+    if (!/^\d{1,4}$/.test(s)) {
+      if (noHost) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown}: no host, and what follows is no database number (not shown: it may hold a password)`, { hint: 'Write redis://[user:password@]host[:port][/db], with two slashes.' });
+      throw new StockpipeError('SP_ERR_CONFIG_INVALID', `STOCKPIPE_REDIS_URL ${shown}: the database must be a whole number such as 0 (got '${s}')`);
+    }
     return Number(s);
   };
   if (u.protocol === 'unix:') {
