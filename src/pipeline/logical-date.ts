@@ -15,8 +15,10 @@ export function todayInNewYork(now: Date): string {
 /** SP_ERR_USAGE unless `value` is a real calendar date YYYY-MM-DD. */
 function realDate(flag: string, value: string): void {
   const m = YMD.exec(value);
+  // A year before 1900 was called "not a real calendar date" (1800-01-02 is one): said as it is.
+  if (m && Number(m[1]) < 1900) throw new StockpipeError('SP_ERR_USAGE', `${flag} ${value} is before 1900: give a date from 1900-01-01 on`);
   const back = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) : null;
-  if (back !== value || Number(m![1]) < 1900) throw new StockpipeError('SP_ERR_USAGE', `${flag} must be a real calendar date YYYY-MM-DD (got '${value.slice(0, 40)}')`);
+  if (back !== value) throw new StockpipeError('SP_ERR_USAGE', `${flag} must be a real calendar date YYYY-MM-DD (got '${value.slice(0, 40)}')`);
 }
 
 /** SP_ERR_DATE_IN_FUTURE when `value` is after today in New York. */
