@@ -298,6 +298,12 @@ describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () =
     const ignored = await sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--huber-delta', '0.5', '--learning-rate', '0.2']);
     expect([ignored.code, ignored.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);
     expect(ignored.json.error?.message).toContain('--learning-rate, --huber-delta would be ignored');
+    // A --date before the study's test cut leaves no test row: said so, not sent to --test-from (which --params-from refuses).
+    const cut = d.settings.data.test_from as string;
+    const before = tradingDays('2000-01-03', cut).filter((x) => x < cut).at(-1)!;
+    const early = await sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--date', before]);
+    expect([early.code, early.json.error?.code, early.json.error?.message]).toEqual([1, 'SP_ERR_TRAIN_DATA', `--date ${before} is before the test cut of study ${d.study_id} (${cut}): no row would be left to test on`]);
+    expect(early.json.error?.hint).not.toContain('--test-from');
     expect((await refusedTune).json.error?.code).toBe('SP_ERR_USAGE');
     const rt = await refusedTrain;
     expect([rt.code, rt.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);

@@ -56,6 +56,10 @@ function fromStudy(env: TrainEnv, p: ForecastTrainParams & { paramsFrom?: string
   }
   const c = r.choice;
   if (p.testFrom !== undefined && p.testFrom !== c.test_from) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${c.study_id} tuned on the rows before ${c.test_from}; --test-from ${p.testFrom} would test on rows it tuned on, or leave some out`, { hint: 'Drop --test-from: the study\'s test cut is used.' });
+  // The study's test slice starts at its cut: a --date before it leaves no row to test (the error then sent to --test-from, which --params-from refuses).
+  if (p.until !== undefined && p.until < c.test_from) {
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `--date ${p.until} is before the test cut of study ${c.study_id} (${c.test_from}): no row would be left to test on`, { hint: `Give a --date on or after ${c.test_from}, or train without --params-from.` });
+  }
   return { ...p, seed: c.seed, testFrom: c.test_from, volume: r.volume, study: { choice: c } };
 }
 
