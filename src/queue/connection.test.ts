@@ -47,6 +47,9 @@ describe('redisTarget', () => {
     expect(code(() => redisUrlOf({}, undefined, 'the bullmq executor'))).toBe('SP_ERR_USAGE');
     expect(redisUrlOf({ STOCKPIPE_REDIS_URL: 'redis://a' }, 'redis://b', 'x')).toBe('redis://a');
     expect(redisUrlOf({}, 'redis://b', 'x')).toBe('redis://b');
+    // An empty variable is unset (as for the config): pipeline.redis_url is used (it was "needs Redis").
+    expect(redisUrlOf({ STOCKPIPE_REDIS_URL: '' }, 'redis://b', 'x')).toBe('redis://b');
+    expect(code(() => redisUrlOf({ STOCKPIPE_REDIS_URL: '' }, undefined, 'x'))).toBe('SP_ERR_USAGE');
   });
 });
 

@@ -59,7 +59,8 @@ export function redisTarget(url: string): RedisTarget {
 
 /** The Redis URL from the environment (wins) or the config; SP_ERR_USAGE when neither is set. */
 export function redisUrlOf(env: NodeJS.ProcessEnv, configured: string | undefined, what: string): string {
-  const url = env.STOCKPIPE_REDIS_URL ?? configured;
+  // An empty variable is unset, as the config reads every STOCKPIPE_* one (core/config): it hid pipeline.redis_url.
+  const url = env.STOCKPIPE_REDIS_URL === '' ? configured : (env.STOCKPIPE_REDIS_URL ?? configured);
   if (url === undefined || url === '') {
     throw new StockpipeError('SP_ERR_USAGE', `${what} needs Redis: set STOCKPIPE_REDIS_URL (or pipeline.redis_url)`, { hint: 'e.g. STOCKPIPE_REDIS_URL=redis://127.0.0.1:6379/0; docs/scale-out.md.' });
   }
