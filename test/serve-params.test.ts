@@ -259,6 +259,14 @@ describe('POST /predict bodies', () => {
     expect(e.hint).not.toContain('{}');
   });
 
+  it('a value outside a parameter\'s choices lists them, not only "must be equal to one of the allowed values"', async () => {
+    const r = await app.inject('/runs?status=bogus');
+    expect(r.statusCode).toBe(400);
+    expect((JSON.parse(r.body) as ErrorBody).error.message).toMatch(/^GET \/runs: querystring\/status must be equal to one of the allowed values \(status: one of [a-z_]+(, [a-z_]+)+\)$/);
+    const k = (JSON.parse((await app.inject('/models?kind=FORECAST')).body) as ErrorBody).error.message;
+    expect(k).toMatch(/\(kind: one of .*\bgbdt\b.*\bforecast\b.*\)$/);
+  });
+
   it('a query parameter given twice says so, not only "must be integer"', async () => {
     for (const url of ['/runs?limit=1&limit=2', '/models?kind=gbdt&kind=rf']) {
       const r = await app.inject(url);

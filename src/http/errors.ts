@@ -206,7 +206,13 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
       const huge = err.validationContext === 'body' ? typeIssuesAt(err.validation, req.body, (x) => typeof x === 'number' && !Number.isFinite(x)).map((at) => `body${clip(at)}`) : [];
       // A query parameter given twice reaches Ajv as an array ("must be integer"): the message says so.
       const repeated = err.validationContext === 'querystring' ? typeIssuesAt(err.validation, req.query, Array.isArray).map((at) => clip(at.slice(1))) : [];
+      // Ajv's "must be equal to one of the allowed values" does not say which: the message lists them.
+      const choices = err.validation.flatMap((v) => {
+        const { keyword, instancePath, params } = v as { keyword?: string; instancePath?: string; params?: { allowedValues?: unknown } };
+        return keyword === 'enum' && Array.isArray(params?.allowedValues) ? [`${clip((instancePath ?? '').slice(1))}: one of ${params.allowedValues.slice(0, 20).map(String).join(', ')}`] : [];
+      });
       const named = (extra.length === 0 ? '' : ` (${extra.map((x) => JSON.stringify(clip(x))).join(', ')})`)
+        + (choices.length === 0 ? '' : ` (${choices.slice(0, 10).join('; ')})`)
         + (huge.length === 0 ? '' : ` (${huge.slice(0, 10).join(', ')}: a number beyond ±1.8e308, which JSON reads as Infinity)`)
         + (repeated.length === 0 ? '' : ` (${repeated.slice(0, 10).join(', ')}: given more than once; give each parameter once)`);
       return sendError(reply, 'SP_ERR_BAD_REQUEST', `${where}: ${clip(err.message)}${named}`, { issues: err.validation.map(clipDeep), hint: `See /docs (${route}) for the parameters, their types and ranges.` });
