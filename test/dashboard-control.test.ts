@@ -207,6 +207,15 @@ describe('run control routes', () => {
     }
   });
 
+  it('are documented in /openapi.json with the 202 they answer (not a 200)', async () => {
+    const doc = await get('/openapi.json');
+    for (const path of ['/runs', '/runs/{id}/resume', '/runs/{id}/cancel', '/backfills']) {
+      const codes = Object.keys(doc.paths[path].post.responses);
+      expect(codes, path).toContain('202');
+      expect(codes, path).not.toContain('200');
+    }
+  });
+
   it('lists the schedules with their next run (croner, NYSE trading days)', async () => {
     const s = await get('/schedules');
     expect(s.schedules).toHaveLength(1);

@@ -31,6 +31,8 @@ export interface ControlOptions extends LaunchOptions {
 const runParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
 const DATE = { type: 'string', minLength: 1, maxLength: 40 } as const;
 const PIPELINE = { type: 'string', minLength: 1, maxLength: 100 } as const;
+/** What the OpenAPI document says of a route that answers 202 (the fields each route's summary names, all passed through). */
+const accepted = (description: string) => ({ response: { 202: { description, type: 'object', additionalProperties: true } } }) as const;
 
 /** POST /backfills' range in the checks' errors: the request's fields (the dashboard form's from and to), not the CLI's --from/--to. */
 const RANGE_FIELDS: RangeNames = { from: '"from"', to: '"to"' };
@@ -82,6 +84,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
 
   app.post('/runs', {
     schema: {
+      ...accepted('The run was started and stored: its run id, pipeline and the launched process'),
       summary: 'Start a pipeline run as `stockpipe run PIPELINE [--date D] [--force]` in a detached process; answers 202 with its run id once the run is stored (409 SP_ERR_PIPELINE_LOCKED while another run holds the workspace)',
       querystring: NO_QUERY,
       body: { type: 'object', properties: { pipeline: PIPELINE, date: DATE, force: { type: 'boolean' } }, required: ['pipeline'], additionalProperties: false },
@@ -99,6 +102,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
 
   app.post('/runs/:id/resume', {
     schema: {
+      ...accepted('The run was resumed: its run id and the launched process'),
       summary: 'Continue a failed, cancelled or abandoned run in the same run id, as `stockpipe run PIPELINE --resume ID` in a detached process (202); a finished or live run is 409 SP_ERR_RUN_NOT_RESUMABLE',
       params: runParams, querystring: NO_QUERY,
     },
@@ -121,6 +125,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
 
   app.post('/runs/:id/cancel', {
     schema: {
+      ...accepted('The runner was signalled: status cancelling'),
       summary: 'Cancel a running run: SIGTERM to its runner process (as Ctrl-C: its tasks are stopped, the run is marked cancelled and stays resumable; a backfill\'s run stops its backfill). 202; a run that is not running here is 409 SP_ERR_RUN_NOT_RUNNING',
       params: runParams, querystring: NO_QUERY,
     },
@@ -136,6 +141,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
 
   app.post('/backfills', {
     schema: {
+      ...accepted('The backfill was started and stored: its id, pipeline, range, days and the launched process'),
       summary: 'Start a backfill as `stockpipe backfill PIPELINE --from D1 --to D2 [--force] [--continue-on-failure]` in a detached process; 202 with its backfill id once stored',
       querystring: NO_QUERY,
       body: {
