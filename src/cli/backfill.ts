@@ -11,6 +11,7 @@ import { buildPipeline } from '../pipeline/builtin/index.js';
 import { acquireRunLock } from '../pipeline/lock.js';
 import { backfillDays } from '../pipeline/logical-date.js';
 import { alertForRun } from '../pipeline/run-alerts.js';
+import { unfinishedBackfill } from '../registry/backfills.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { alertChannels, pipelineEnv, runExecutor, runSource } from './run.js';
@@ -58,7 +59,7 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
     const pipeline = buildPipeline(opts.pipeline, penv);
     const reg = openRegistry(ctx.ws, { readonly: true });
     try {
-      const plan = planBackfill(reg, pipeline.name, days, opts.force);
+      const plan = planBackfill(reg, pipeline.name, days, opts.force, unfinishedBackfill(reg, pipeline.name, opts.from, opts.to)?.backfill_id ?? null);
       const n = (a: PlannedDay['action']): number => plan.filter((p) => p.action === a).length;
       return {
         data: { pipeline: pipeline.name, from: opts.from, to: opts.to, dry_run: true, days: plan },
@@ -114,7 +115,8 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
       seconds: Math.round(performance.now() - t0) / 1000,
       days: out.days,
     };
-    const again = `stockpipe backfill ${out.pipeline} --from ${out.from} --to ${out.to}`;
+    // The same arguments: a forced backfill continues forced, one that goes on after a failure still does.
+    const again = `stockpipe backfill ${out.pipeline} --from ${out.from} --to ${out.to}${opts.force ? ' --force' : ''}${opts.continueOnFailure ? ' --continue-on-failure' : ''}`;
     if (out.status === 'cancelled') {
       throw new StockpipeError('SP_ERR_RUN_CANCELLED', `backfill ${out.backfill_id} (${out.pipeline} ${out.from}..${out.to}) was cancelled; finished days are kept`, {
         hint: `Continue it with \`${again}\`.`,

@@ -222,4 +222,26 @@ describe('backfill', () => {
     expect(again.backfill_id).toBe(out.backfill_id);
     expect(again.days.filter((d) => d.status === 'succeeded').map((d) => d.date)).toEqual(DAYS.slice(2));
   });
+
+  it('a cancelled --force backfill continued with --force does not run again the days it already ran', async () => {
+    await backfill(); // every day finished once
+    calls = [];
+    const abort = new AbortController();
+    const out = await backfill({
+      force: true,
+      signal: abort.signal,
+      onDay: (d) => {
+        if (d.date === '2024-07-02') abort.abort();
+      },
+    });
+    expect(out.status).toBe('cancelled');
+    // The days it ran are kept; the others are still forced.
+    expect(planBackfill(reg, 'daily', DAYS, true, out.backfill_id).map((p) => p.action)).toEqual(['skip', 'skip', 'run', 'run', 'run', 'run']);
+    calls = [];
+    const again = await backfill({ force: true });
+    expect(again.backfill_id).toBe(out.backfill_id);
+    expect(again.days.map((d) => d.status)).toEqual(['skipped', 'skipped', 'succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    expect(calls.filter((c) => c.startsWith('monitor')).map((c) => c.slice(8))).toEqual(DAYS.slice(2));
+    expect(calls.filter((c) => c === 'data')).toHaveLength(4); // still forced: the cache ignored on each remaining day
+  });
 });

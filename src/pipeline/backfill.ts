@@ -54,13 +54,18 @@ export interface PlannedDay {
   run_id: string | null;
 }
 
-/** Each day's action, from the store only (a dry run). */
-export function planBackfill(reg: Registry, pipeline: string, days: readonly string[], force = false): PlannedDay[] {
+/**
+ * Each day's action, from the store only (a dry run). `continuing`: the unfinished backfill a --force
+ * call continues; a day it already ran forced is not forced again (skipped when its run finished,
+ * that run resumed otherwise), so a forced backfill stopped and started again continues it.
+ */
+export function planBackfill(reg: Registry, pipeline: string, days: readonly string[], force = false, continuing: string | null = null): PlannedDay[] {
   return days.map((date) => {
     const last = latestRunForDate(reg, pipeline, date);
     if (last === null) return { date, action: 'run', run_id: null };
-    if (last.status === 'finished') return force ? { date, action: 'run', run_id: null } : { date, action: 'skip', run_id: last.run_id };
-    return { date, action: force ? 'run' : 'resume', run_id: force ? null : last.run_id };
+    const forced = force && !(continuing !== null && last.backfill_id === continuing && last.forced);
+    if (last.status === 'finished') return forced ? { date, action: 'run', run_id: null } : { date, action: 'skip', run_id: last.run_id };
+    return { date, action: forced ? 'run' : 'resume', run_id: forced ? null : last.run_id };
   });
 }
 
@@ -100,7 +105,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillOutcome> 
         cancelled = true;
         break;
       }
-      const plan = planBackfill(reg, pipeline.name, [date], o.force)[0]!;
+      const plan = planBackfill(reg, pipeline.name, [date], o.force, prev ? id : null)[0]!;
       if (plan.action === 'skip') {
         const day: BackfillDayResult = { date, run_id: plan.run_id, status: 'skipped', seconds: 0 };
         results.push(day);

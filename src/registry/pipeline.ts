@@ -116,10 +116,12 @@ export function createPipelineRun(reg: Registry, input: {
 }
 
 /** The newest pipeline run of `pipeline` for logical date `date` (any status as stored), or null. */
-export function latestRunForDate(reg: Registry, pipeline: string, date: string): { run_id: string; status: RunRecord['status']; backfill_id: string | null } | null {
-  return reg.get<{ run_id: string; status: RunRecord['status']; backfill_id: string | null }>('find run for date',
-    `SELECT run_id, status, backfill_id FROM runs WHERE kind = 'pipeline' AND name = ? AND logical_date = ?
-     ORDER BY started_at DESC, rowid DESC LIMIT 1`, [pipeline, date]) ?? null;
+export function latestRunForDate(reg: Registry, pipeline: string, date: string): { run_id: string; status: RunRecord['status']; backfill_id: string | null; forced: boolean } | null {
+  const r = reg.get<{ run_id: string; status: RunRecord['status']; backfill_id: string | null; forced: string | null }>('find run for date',
+    `SELECT r.run_id, r.status, r.backfill_id, f.value AS forced FROM runs r LEFT JOIN params f ON f.run_id = r.run_id AND f.key = 'force'
+     WHERE r.kind = 'pipeline' AND r.name = ? AND r.logical_date = ?
+     ORDER BY r.started_at DESC, r.rowid DESC LIMIT 1`, [pipeline, date]);
+  return r === undefined ? null : { run_id: r.run_id, status: r.status, backfill_id: r.backfill_id, forced: r.forced === 'true' };
 }
 
 /** Sets a run back to 'running' (a resumed run) and re-queues the given tasks. */
