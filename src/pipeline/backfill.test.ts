@@ -9,6 +9,7 @@ import { getBackfill } from '../registry/backfills.js';
 import { getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { planBackfill, runBackfill, type BackfillOptions } from './backfill.js';
+import { runPipeline } from './runner.js';
 import { backfillDays, checkLogicalDate, todayInNewYork } from './logical-date.js';
 import type { Pipeline } from './types.js';
 
@@ -159,6 +160,16 @@ describe('backfill', () => {
     calls = [];
     await backfill({ force: true });
     expect(calls.filter((c) => c === 'data')).toHaveLength(DAYS.length);
+  });
+
+  it('a day with only a --from/--to slice run is not skipped: the backfill runs the whole day', async () => {
+    await runPipeline({ ws: new Workspace(ws), pipeline, registry: reg, log: getLog('test'), logicalDate: '2024-07-02', to: 'forecast' });
+    expect(calls).toEqual(['data', 'forecast 2024-07-02']); // monitor never ran for 07-02
+    expect(planBackfill(reg, 'daily', DAYS).map((p) => p.action)).toEqual(DAYS.map(() => 'run'));
+    calls = [];
+    const out = await backfill();
+    expect(out.days.map((d) => d.status)).toEqual(DAYS.map(() => 'succeeded'));
+    expect(calls.filter((c) => c.startsWith('monitor')).map((c) => c.slice(8))).toEqual(DAYS);
   });
 
   it("a failing day stops it; started again it resumes that day's run and runs only the remaining days", async () => {

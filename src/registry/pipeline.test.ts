@@ -130,6 +130,15 @@ describe('pipeline run history', () => {
     expect(latestRunForDate(reg, 'daily', '2024-07-03')?.run_id).toBe(b);
     expect(latestRunForDate(reg, 'train', '2024-07-03')).toBeNull();
     expect(latestRunForDate(reg, 'daily', '2024-07-05')).toBeNull();
+    // A --from/--to slice of a day is not the day's run: it ran part of the pipeline only.
+    const slice = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-03', params: { from: null, to: 'fetch' } });
+    reg.endRun(slice, 'finished');
+    expect(latestRunForDate(reg, 'daily', '2024-07-03')?.run_id).toBe(b);
+    const onlySlice = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-05', params: { from: 'fetch', to: null } });
+    reg.endRun(onlySlice, 'finished');
+    expect(latestRunForDate(reg, 'daily', '2024-07-05')).toBeNull();
+    const whole = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-05', params: { from: null, to: null } });
+    expect(latestRunForDate(reg, 'daily', '2024-07-05')?.run_id).toBe(whole);
   });
 
   it('backfills: days queued, recorded with counts, ended, found again while unfinished', () => {

@@ -115,11 +115,16 @@ export function createPipelineRun(reg: Registry, input: {
   });
 }
 
-/** The newest pipeline run of `pipeline` for logical date `date` (any status as stored), or null. */
+/**
+ * The newest whole pipeline run of `pipeline` for logical date `date` (any status as stored), or null.
+ * A `--from/--to` slice does not count: it ran only part of the day (`run daily --date D --to forecast`
+ * never monitored D), so a backfill must not take the day for done, nor resume the slice as the day.
+ */
 export function latestRunForDate(reg: Registry, pipeline: string, date: string): { run_id: string; status: RunRecord['status']; backfill_id: string | null; forced: boolean } | null {
   const r = reg.get<{ run_id: string; status: RunRecord['status']; backfill_id: string | null; forced: string | null }>('find run for date',
     `SELECT r.run_id, r.status, r.backfill_id, f.value AS forced FROM runs r LEFT JOIN params f ON f.run_id = r.run_id AND f.key = 'force'
      WHERE r.kind = 'pipeline' AND r.name = ? AND r.logical_date = ?
+       AND NOT EXISTS (SELECT 1 FROM params s WHERE s.run_id = r.run_id AND s.key IN ('from', 'to') AND s.value IS NOT NULL)
      ORDER BY r.started_at DESC, r.rowid DESC LIMIT 1`, [pipeline, date]);
   return r === undefined ? null : { run_id: r.run_id, status: r.status, backfill_id: r.backfill_id, forced: r.forced === 'true' };
 }
