@@ -33,6 +33,16 @@ describe('schedule', () => {
     expect(dueAt(daily, null, new Date('2024-07-05T23:30:00Z')).run).toBeNull();
   });
 
+  it('a schedule every second finds its next trading-day occurrence across a weekend at once', () => {
+    const everySecond: Schedule = { ...daily, cron: '* * * * * *' };
+    const t0 = performance.now();
+    const next = occurrences(everySecond, new Date('2024-07-13T16:00:00Z'), new Date('2024-07-20T00:00:00Z'), 1);
+    expect(next.map((d) => d.toISOString())).toEqual(['2024-07-15T04:00:00.000Z']); // Monday 00:00:00 EDT
+    expect(performance.now() - t0).toBeLessThan(1000); // was seconds: every second of the weekend, one by one
+    // 2024-07-04 (a holiday) is skipped at a per-second schedule too.
+    expect(occurrences(everySecond, new Date('2024-07-04T03:59:58Z'), new Date('2024-07-06T00:00:00Z'), 2).map((d) => d.toISOString())).toEqual(['2024-07-04T03:59:59.000Z', '2024-07-05T04:00:00.000Z']);
+  });
+
   it('rejects an invalid cron expression with SP_ERR_SCHEDULE_INVALID', () => {
     expect(() => cronFor({ ...daily, cron: '61 25 * * *' })).toThrow(expect.objectContaining({ code: 'SP_ERR_SCHEDULE_INVALID' }));
   });

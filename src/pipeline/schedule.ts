@@ -29,20 +29,38 @@ export function cronFor(s: Schedule): Cron {
   }
 }
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The calendar date of `at` in `timeZone`, YYYY-MM-DD. */
 export function localDate(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  let f = dayFormats.get(timeZone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    dayFormats.set(timeZone, f);
+  }
+  return f.format(at);
 }
+
+/** Local midnights in a time zone (croner's arithmetic, DST included). */
+const midnights = (timeZone: string): Cron => new Cron('0 0 0 * * *', { timezone: timeZone, paused: true });
 
 /** The schedule's fire times in (after, until], on trading days only when asked; at most `limit`. */
 export function occurrences(s: Schedule, after: Date, until: Date, limit = 1000): Date[] {
   const cron = cronFor(s);
+  const midnight = s.trading_days_only ? midnights(s.timezone) : null;
   const out: Date[] = [];
   let t: Date | null = after;
   while (out.length < limit) {
     t = cron.nextRun(t);
     if (t === null || t.getTime() > until.getTime()) break;
-    if (!s.trading_days_only || isTradingDay(localDate(t, s.timezone))) out.push(t);
+    if (midnight === null || isTradingDay(localDate(t, s.timezone))) {
+      out.push(t);
+      continue;
+    }
+    // A closed day: go on from its last instant, not occurrence by occurrence (a schedule every
+    // second would take 86,400 steps a day: seconds of CPU for a weekend).
+    const next = midnight.nextRun(t);
+    if (next !== null && next.getTime() - 1 > t.getTime()) t = new Date(next.getTime() - 1);
   }
   return out;
 }
