@@ -33,6 +33,18 @@ describe('schedule', () => {
     expect(dueAt(daily, null, new Date('2024-07-05T23:30:00Z')).run).toBeNull();
   });
 
+  it('after a long downtime of a frequent schedule runs the latest occurrence, not the thousandth', () => {
+    const everyMinute: Schedule = { ...daily, cron: '* * * * *' };
+    // Down from Friday 10:00 to Monday 10:00 (New York): thousands of occurrences passed.
+    const d = dueAt(everyMinute, new Date('2024-07-12T14:00:00Z'), new Date('2024-07-15T14:00:00Z'));
+    expect(d.run?.toISOString()).toBe('2024-07-15T14:00:00.000Z');
+    expect(d.missed.length).toBeGreaterThan(0);
+    expect(d.missed.every((m) => m < d.run!)).toBe(true);
+    // The latest one on a trading day: down over the weekend until Sunday, Friday's last minute.
+    expect(dueAt(everyMinute, new Date('2024-07-12T14:00:00Z'), new Date('2024-07-14T14:00:00Z')).run?.toISOString()).toBe('2024-07-13T03:59:00.000Z');
+    expect(dueAt({ ...daily, cron: '* * * * * *' }, new Date('2024-07-12T14:00:00Z'), new Date('2024-07-14T14:00:00Z')).run?.toISOString()).toBe('2024-07-13T03:59:59.000Z');
+  });
+
   it('a schedule every second finds its next trading-day occurrence across a weekend at once', () => {
     const everySecond: Schedule = { ...daily, cron: '* * * * * *' };
     const t0 = performance.now();

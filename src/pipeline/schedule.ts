@@ -65,6 +65,22 @@ export function occurrences(s: Schedule, after: Date, until: Date, limit = 1000)
   return out;
 }
 
+/** The schedule's latest fire time in (after, until], on a trading day when asked, or null. */
+export function latestOccurrence(s: Schedule, after: Date, until: Date): Date | null {
+  const cron = cronFor(s);
+  const midnight = s.trading_days_only ? midnights(s.timezone) : null;
+  // previousRuns takes a run earlier in the reference's second, so 1 ms on includes one at `until`.
+  let ref = new Date(until.getTime() + 1);
+  for (;;) {
+    const t = cron.previousRuns(1, ref)[0];
+    if (t === undefined || t.getTime() <= after.getTime()) return null;
+    if (midnight === null || isTradingDay(localDate(t, s.timezone))) return t;
+    // A closed day: go back to its start (its midnight), not occurrence by occurrence.
+    const start = midnight.previousRuns(1, new Date(t.getTime() + 1))[0];
+    ref = start !== undefined && start.getTime() < t.getTime() ? start : t;
+  }
+}
+
 export interface Due {
   /** The occurrence to run now (the latest one due), or null. */
   run: Date | null;
@@ -79,9 +95,11 @@ export interface Due {
  */
 export function dueAt(s: Schedule, lastHandled: Date | null, now: Date, graceMs = 60_000): Due {
   const from = lastHandled ?? new Date(now.getTime() - graceMs);
-  const occ = occurrences(s, from, now);
-  if (occ.length === 0) return { run: null, missed: [] };
-  return { run: occ[occ.length - 1]!, missed: occ.slice(0, -1) };
+  // The latest one, however many passed (not the last of the first thousand: a schedule every
+  // minute down for a weekend would catch up on an occurrence of Friday, then again, and again).
+  const run = latestOccurrence(s, from, now);
+  if (run === null) return { run: null, missed: [] };
+  return { run, missed: occurrences(s, from, new Date(run.getTime() - 1)) };
 }
 
 /** When the next occurrence of any schedule fires after `now` (null: none ever). */
