@@ -222,4 +222,12 @@ describe('schedules are checked when the config is read', () => {
     expect(load({ cron: '0 0 31 2 *' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^schedules\.0\.cron: never fires/) }));
     expect(load({ cron: '30 18 * * 1-5', timezone: 'UTC' })().schedules).toHaveLength(1);
   });
+  it('refuses a trading-days-only schedule that fires only on days the NYSE is closed', () => {
+    for (const cron of ['30 18 * * 0,6', '0 9 25 12 *', '0 9 1 1 *']) {
+      expect(load({ cron })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/^schedules\.0\.cron: never fires on an NYSE trading day/) }));
+      expect(load({ cron, trading_days_only: false })().schedules).toHaveLength(1); // every day: it fires
+    }
+    expect(load({ cron: '0 9 24 12 *' })().schedules).toHaveLength(1); // Christmas Eve is a trading day most years
+    expect(load({ cron: '* * * * * *' })().schedules).toHaveLength(1);
+  });
 });

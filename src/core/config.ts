@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { isTradingDay } from './calendar.js';
 import { clip, mapStringsDeep, StockpipeError } from './errors.js';
 
 /** Decimal text, as flags and STOCKPIPE_* variables give numbers: `12`, `-3`, `1.5` — plain digits, as
@@ -168,7 +169,7 @@ export const ConfigSchema = z
           .strict()
           // Checked when the config is read, not first by the scheduler or GET /schedules.
           .superRefine((v, ctx) => {
-            const problem = scheduleProblem(v.cron, v.timezone);
+            const problem = scheduleProblem(v.cron, v.timezone, v.trading_days_only);
             if (problem !== null) ctx.addIssue({ code: 'custom', path: [problem.field], message: problem.message });
           }),
       )
@@ -207,9 +208,27 @@ export const ConfigSchema = z
 export type Config = z.infer<typeof ConfigSchema>;
 type Input = Record<string, unknown>;
 
+/**
+ * Whether a schedule fires on an NYSE trading day among its next 20 days of firing (each closed day
+ * skipped whole): one that fires only on weekends or a holiday (Christmas) never runs on trading days.
+ */
+function firesOnTradingDay(cron: Cron, timezone: string): boolean {
+  const midnight = new Cron('0 0 0 * * *', { timezone, paused: true });
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+  let t: Date | null = cron.nextRun();
+  for (let i = 0; i < 20 && t !== null; i++) {
+    if (isTradingDay(day.format(t))) return true;
+    const next = midnight.nextRun(t);
+    if (next === null) return false;
+    t = cron.nextRun(new Date(Math.max(next.getTime() - 1, t.getTime())));
+  }
+  return false;
+}
+
 /** What is wrong with a schedule's time zone or cron expression (croner's 5 or 6 fields), or null;
- * an expression that never fires (the 31st of February) is wrong too. */
-function scheduleProblem(cron: string, timezone: string): { field: 'cron' | 'timezone'; message: string } | null {
+ * an expression that never fires (the 31st of February, or only on days the NYSE is closed when
+ * `trading_days_only`) is wrong too. */
+function scheduleProblem(cron: string, timezone: string, tradingDaysOnly: boolean): { field: 'cron' | 'timezone'; message: string } | null {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
   } catch {
@@ -218,13 +237,17 @@ function scheduleProblem(cron: string, timezone: string): { field: 'cron' | 'tim
   // croner also takes a 7th field (the year); the contract is 5 or 6 (docs/pipelines.md).
   const fields = cron.trim().split(/\s+/).length;
   if (fields > 6) return { field: 'cron', message: `${fields} fields; 5 or 6, e.g. "30 18 * * 1-5"` };
-  let next: Date | null;
+  let c: Cron;
   try {
-    next = new Cron(cron, { timezone, paused: true }).nextRun();
+    c = new Cron(cron, { timezone, paused: true });
   } catch (err) {
     return { field: 'cron', message: `not a cron expression (${(err as Error).message.split('. ')[0]!.replace(/\.$/, '')}); 5 or 6 fields, e.g. "30 18 * * 1-5"` };
   }
-  return next === null ? { field: 'cron', message: 'never fires (no such date)' } : null;
+  if (c.nextRun() === null) return { field: 'cron', message: 'never fires (no such date)' };
+  if (tradingDaysOnly && !firesOnTradingDay(c, timezone)) {
+    return { field: 'cron', message: 'never fires on an NYSE trading day (only on weekends or holidays), and trading_days_only skips those; fix the days, or set "trading_days_only": false' };
+  }
+  return null;
 }
 
 /** STOCKPIPE_* variables and the config keys they set. */
