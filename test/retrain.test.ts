@@ -66,6 +66,11 @@ describe('retrain-if-needed', () => {
     expect(daily(d(3)).summary).toMatchObject({ retrained: false, reason: expect.stringContaining(`data up to ${d(4)}`) });
     // Started at the retrain step for another day: the monitor result at hand is d(3)'s.
     expect(daily(d(1), '--from', 'retrain-if-needed').summary).toMatchObject({ retrained: false, reason: expect.stringContaining(`is for ${d(3)}, not ${d(1)}`) });
+    // A run without --date judges all the data: a dated monitor result (d(3)'s) is not its own either.
+    const undated = sp<{ run_id: string }>(['run', 'daily', '--from', 'retrain-if-needed', '-w', ws, '-c', cfg, '--json', '--threads', '2']);
+    expect(undated.code, undated.stderr).toBe(0);
+    const undatedTasks = sp<{ tasks: Task[] }>(['runs', 'show', undated.json.data!.run_id, '-w', ws, '--json']).json.data!.tasks;
+    expect(undatedTasks.find((t) => t.task === 'retrain-if-needed')!.summary).toMatchObject({ retrained: false, reason: expect.stringContaining(`is for ${d(3)}, not all the data`) });
   }, 300_000);
 
   it('a young workspace (at most 5 × monitor.train_test_days trading days) keeps train\'s default cut: its first model has rows to fit', async () => {

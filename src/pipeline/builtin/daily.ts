@@ -124,9 +124,10 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         dated: true,
         run: async (ctx) => {
           const m = MONITOR.read(ctx.upstream.monitor);
-          // A run started --from retrain-if-needed gets the latest monitor result, which may be another day's.
-          if (m !== null && ctx.logicalDate !== null && m.logical_date !== undefined && m.logical_date !== ctx.logicalDate) {
-            return { status: 'skipped', summary: { retrained: false, reason: `the monitor result at hand is for ${m.logical_date ?? 'all the data'}, not ${ctx.logicalDate}: run from monitor (--from monitor) to judge this day` } satisfies RetrainSummary };
+          // A run started --from retrain-if-needed gets the latest monitor result, which may be another
+          // day's (or a dated one in a run without --date, which judges all the data).
+          if (m !== null && m.logical_date !== undefined && m.logical_date !== ctx.logicalDate) {
+            return { status: 'skipped', summary: { retrained: false, reason: `the monitor result at hand is for ${m.logical_date ?? 'all the data'}, not ${ctx.logicalDate ?? 'all the data (a run without --date)'}: run from monitor (--from monitor) to judge this day` } satisfies RetrainSummary };
           }
           if (m?.retrain_needed !== true) return { status: 'skipped', summary: { retrained: false, reason: noRetrainReason(m, cfg.monitor.retrain_on_alert) } satisfies RetrainSummary };
           const dataDate = monitoredUpTo(m);
