@@ -52,6 +52,20 @@ describe('zip:PATH source', () => {
     expect(await readdir(ws)).toEqual(['bad.zip']);
   });
 
+  it('refuses an archive holding two entries of one name (ingest read the last one twice, never the first)', async () => {
+    const ws = await tempWorkspace();
+    const head = 'Date,Open,High,Low,Close,Adj Close,Volume\n';
+    const zipPath = join(ws, 'dup.zip');
+    await writeFile(zipPath, buildZip([
+      { name: 'stocks/A.csv', data: `${head}2020-01-02,1,1,1,1,1,5\n` },
+      { name: 'stocks/A.csv', data: `${head}2020-01-03,2,2,2,2,2,6\n` },
+    ]));
+    const err = await zipSource(zipPath).fetch(fetchContext(ws)).catch((e: unknown) => e);
+    expect((err as StockpipeError).code).toBe('SP_ERR_ZIP_CORRUPT');
+    expect((err as StockpipeError).message).toContain('two entries named stocks/A.csv');
+    expect(await readdir(ws)).toEqual(['dup.zip']);
+  });
+
   describe('a corrupt entry (issue 12)', () => {
     const made: string[] = [];
     afterAll(async () => {

@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   SP_ERR_SNAPSHOT_NOT_FOUND: { exit: 2, http: 404, meaning: 'The --as-of snapshot does not exist, or vacuum deleted a file it needs.', hint: 'List the snapshots with `stockpipe snapshots`.' },
   SP_ERR_STORE_CONFLICT: { exit: 1, http: 409, meaning: 'Another stockpipe process committed a snapshot of the same table while this one was writing; nothing was committed.', hint: 'Run the command again (pipelines take the workspace run lock to avoid this).' },
   SP_ERR_PRICES_SCHEMA: { exit: 1, http: 422, meaning: 'The prices table lacks a required column or has the wrong type.', hint: 'Rebuild it with `stockpipe ingest`.' },
-  SP_ERR_ZIP_CORRUPT: { exit: 1, http: 422, meaning: 'The zip archive is corrupt, truncated, or holds an unsafe path.', hint: 'Download the archive again; entries must not contain ../ or absolute paths.' },
+  SP_ERR_ZIP_CORRUPT: { exit: 1, http: 422, meaning: 'The zip archive is corrupt, truncated, holds an unsafe path, or holds two entries of one name.', hint: 'Download the archive again; entries must not contain ../ or absolute paths.' },
   SP_ERR_KAGGLE_AUTH: { exit: 1, http: 401, meaning: 'Kaggle refused the credentials (401).', hint: 'Create a new API token on kaggle.com (Settings → API) and set KAGGLE_API_TOKEN or ~/.kaggle/kaggle.json.' },
   SP_ERR_KAGGLE_FORBIDDEN: { exit: 1, http: 403, meaning: 'Kaggle answered 403: the dataset\'s rules are not accepted for this account.', hint: 'Open the dataset page on kaggle.com while logged in and accept its rules, then retry.' },
   SP_ERR_KAGGLE_NOT_FOUND: { exit: 1, http: 404, meaning: 'Kaggle has no such dataset or version (404).', hint: 'Check the owner/slug (default jacksoncrow/stock-market-dataset).' },

@@ -2,7 +2,7 @@
  * `zip:PATH` — the downloaded Kaggle archive, read in place by streaming its entries (ingest
  * inflates one CSV at a time); it is never unpacked to disk or loaded whole into memory. */
 import { resolve } from 'node:path';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { sha256File, statOrNull } from '../core/fs.js';
 import { readManifest, saveFetched } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from './types.js';
@@ -23,6 +23,17 @@ export function zipSource(path: string): Source {
       if (cached) manifest = prev;
       else {
         const entries = await listZipEntries(root);
+        // Ingest reads an entry by its name: of two entries named alike it would read the last one twice
+        // and never the first (unzip asks which to keep). Refuse rather than guess.
+        const seen = new Set<string>();
+        for (const e of entries) {
+          if (seen.has(e.name)) {
+            throw new StockpipeError('SP_ERR_ZIP_CORRUPT', `zip source: ${root} holds two entries named ${clip(e.name, 100)}`, {
+              hint: 'Download the archive again, or rebuild it with one entry per file (stockpipe does not choose between them).',
+            });
+          }
+          seen.add(e.name);
+        }
         if (!entries.some((e) => /(^|\/)(stocks|etfs)\/[^/]+\.csv$/i.test(e.name))) {
           throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `zip source: ${root} has no stocks/*.csv or etfs/*.csv entries (${entries.length} entries)`);
         }
