@@ -144,6 +144,7 @@ function account(c: IngestRun, path: string, p: ParsedBars, lineOffset: number, 
 function parseFailure(c: IngestRun, f: BarFile, res: Extract<ParseResult, { ok: false }>): StockpipeError {
   const where = join(c.m.root, f.path);
   if (res.kind === 'header') return new StockpipeError('SP_ERR_INPUT_HEADER', `${where}: ${res.message}`);
+  if (res.kind === 'too_large') return new StockpipeError('SP_ERR_INPUT_TOO_LARGE', `${c.m.layout === 'zip' ? `${c.m.root}: entry ${f.path}` : where}: ${res.message}`);
   if (res.kind === 'zip') return new StockpipeError('SP_ERR_ZIP_CORRUPT', `${c.m.root}: entry ${f.path} cannot be read: ${res.message}`, { hint: 'The archive is damaged: download it again (fetch checks only its directory, not each entry).' });
   return unreadableSourceFile(where, res.kind === 'missing', res.message);
 }

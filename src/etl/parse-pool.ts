@@ -7,8 +7,8 @@ import { StockpipeError } from '../core/errors.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { HeaderError, parseBarsCsv } from './csv-parse.js';
+import { FileTooLargeError, readBarsFileSync } from './bars-file.js';
 import type { ParseResult, WorkerInit } from './parse-protocol.js';
-import { readRegularFileSync } from '../core/fs.js';
 
 export interface ParsePoolOptions {
   root: string;
@@ -54,10 +54,10 @@ export class ParsePool {
   private parseHere(index: number): ParseResult {
     const path = this.opts.files[index]!;
     try {
-      const bytes = readRegularFileSync(join(this.opts.root, path));
+      const bytes = readBarsFileSync(join(this.opts.root, path));
       return { index, ok: true, parsed: parseBarsCsv(bytes), bytes: bytes.length };
     } catch (err) {
-      const kind = err instanceof HeaderError ? 'header' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';
+      const kind = err instanceof HeaderError ? 'header' : err instanceof FileTooLargeError ? 'too_large' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';
       return { index, ok: false, kind, message: err instanceof Error ? err.message : String(err) };
     }
   }

@@ -14,4 +14,4 @@ export interface WorkerInit {
 
 export type ParseResult =
   | { index: number; ok: true; parsed: ParsedBars; bytes: number }
-  | { index: number; ok: false; kind: 'header' | 'missing' | 'read' | 'zip'; message: string };
+  | { index: number; ok: false; kind: 'header' | 'missing' | 'read' | 'zip' | 'too_large'; message: string };
