@@ -142,7 +142,7 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
   if (layout.metadata !== null && metadataText !== null) {
     const parsed = parseSymbolMetadata(metadataText);
     if ('missing' in parsed) {
-      throw new StockpipeError('SP_ERR_METADATA', `${join(m.root, layout.metadata)}: header lacks ${parsed.missing.join(' and ')}`);
+      throw new StockpipeError('SP_ERR_METADATA', `${join(m.root, layout.metadata)}: ${parsed.problem ?? `header lacks ${parsed.missing.join(' and ')}`}`);
     }
     names = parsed.names;
     metadataRows = parsed.rows;

@@ -8,8 +8,21 @@ export interface SymbolMetadata {
   rows: number;
 }
 
-/** Returns null when the header lacks Symbol or Security Name (the caller reports it). */
-export function parseSymbolMetadata(text: string): SymbolMetadata | { missing: string[] } {
+/**
+ * Why the text (decoded as UTF-8) cannot hold a CSV header, or null: a UTF-16 file, by its byte order
+ * mark (two U+FFFD once decoded) or NUL bytes in its first line. Said as the bars files say it.
+ */
+function encodingProblem(text: string): string | null {
+  if (text.startsWith('\uFFFD\uFFFD')) return 'the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8 (or ASCII) CSV';
+  const eol = text.indexOf('\n');
+  if ((eol < 0 ? text : text.slice(0, eol)).includes('\u0000')) return 'the header holds NUL bytes (UTF-16 without a byte order mark, or not a text file): save it as UTF-8 CSV';
+  return null;
+}
+
+/** Returns `missing` (the columns, and `problem` when the file is no UTF-8 text) when the header lacks Symbol or Security Name (the caller reports it). */
+export function parseSymbolMetadata(text: string): SymbolMetadata | { missing: string[]; problem?: string } {
+  const problem = encodingProblem(text);
+  if (problem !== null) return { missing: ['Symbol', 'Security Name'], problem };
   const records = parseCsvRecords(text);
   const header = (records[0] ?? []).map((h) => h.trim());
   const iSym = header.indexOf('Symbol');
