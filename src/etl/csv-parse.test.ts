@@ -103,6 +103,7 @@ describe('parseBarsCsv', () => {
     ['lower-case names', enc(`${HDR.toLowerCase()}\n2020-01-02,1,1,1,1,1,10\n`), /lacks/],
     ['semicolons', enc(`${HDR.replaceAll(',', ';')}\n2020-01-02;1;1;1;1;1;10\n`), /lacks/],
     ['data without a header', enc('2020-01-02,1,1,1,1,1,10\n'), /lacks/],
+    ['CR-only line ends, then CRLF ones (a CR-only file appended to)', enc(`${HDR}\r2020-01-02,1,1,1,1,1,10\r2020-01-03,1,1,1,1,1,11\r\n`), /mixes CR-only and LF/],
     ['a long wrong header (cut in the message)', enc(`${'x,'.repeat(20_000)}\n`), /characters\)\)$/],
   ])('refuses %s: %s', (_what, bytes, says) => {
     let err: unknown;

@@ -153,6 +153,10 @@ function checkHeaderBytes(input: Uint8Array): void {
   if (eol < 0) eol = input.length;
   if (eol > MAX_HEADER_BYTES) throw new HeaderError(`the first line is longer than ${MAX_HEADER_BYTES} bytes (${eol === input.length ? 'the file has no line end' : `${eol} bytes`}): it is not a CSV header`);
   if (input.subarray(0, eol).indexOf(0) >= 0) throw new HeaderError('the header holds NUL bytes (UTF-16 without a byte order mark, or not a text file): save it as UTF-8 CSV');
+  // A file read as LF-ended whose first line holds a CR before its end began with CR-only line ends
+  // (its header then reads as the header and the rows after it): say so rather than "lacks 'Volume'".
+  const cr = input.subarray(0, eol).indexOf(0x0d);
+  if (cr >= 0 && cr < eol - 1) throw new HeaderError('the file mixes CR-only and LF (or CRLF) line ends (its first line ends with a lone CR): save it with one kind of line end');
 }
 
 /** At most 200 characters of a header for a message, control characters shown as '?'. */
