@@ -105,3 +105,26 @@ describe('dir source: symlinks are followed or reported, never skipped silently 
     expect(report.rows_kept).toBe(2 * KEPT.length);
   });
 });
+
+describe('dir source: a file or folder whose name is not UTF-8', () => {
+  it('is reported as skipped (fetch failed with SP_ERR_INTERNAL, ENOENT of the name with U+FFFD)', async () => {
+    const base = await mkdtemp(join(tmpdir(), 'sp-latin1-'));
+    try {
+      const data = join(base, 'data');
+      await mkdir(join(data, 'stocks'), { recursive: true });
+      await writeFile(join(data, 'stocks', 'OK.csv'), bars(10));
+      const latin1 = (name: string): Buffer => Buffer.from(name, 'latin1');
+      await writeFile(Buffer.concat([Buffer.from(`${data}/stocks/`), latin1('SOCI\xe9T\xe9.csv')]), bars(20));
+      await mkdir(Buffer.concat([Buffer.from(`${data}/`), latin1('\xe9tfs')]));
+      const ws = join(base, 'ws');
+      const { manifest } = await dirSource(data).fetch(fetchContext(ws));
+      expect(manifest.files.map((f) => f.path)).toEqual(['stocks/OK.csv']);
+      expect(manifest.skipped).toEqual([
+        { path: 'stocks/SOCI\uFFFDT\uFFFD.csv', reason: expect.stringMatching(/^its name is not valid UTF-8/) },
+        { path: '\uFFFDtfs', reason: expect.stringMatching(/^its name is not valid UTF-8/) },
+      ]);
+    } finally {
+      await rm(base, { recursive: true, force: true });
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * each file's size and mtime, and its sha256 and row count with --checksum. Symlinks (as DVC and
  * git-annex leave them) are followed, inside the folder or out; what cannot be followed is listed
  * as skipped with its reason, never dropped silently. */
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -41,6 +41,11 @@ export async function scanFolder(root: string): Promise<FolderScan> {
       if (e.name.startsWith('.')) {
         // Dot entries are not read (.DS_Store, .git, macOS' ._X.csv); one named like a CSV is reported, not dropped silently.
         if (e.name.toLowerCase().endsWith('.csv')) skipped.push({ path, reason: 'hidden (dot) file: not read' });
+        continue;
+      }
+      // A name that is not UTF-8 (a Latin-1 é) comes back with U+FFFD in its place: no path names it.
+      if (e.name.includes('\uFFFD') && !existsSync(full)) {
+        skipped.push({ path, reason: 'its name is not valid UTF-8: cannot be read (rename it)' });
         continue;
       }
       // DT_UNKNOWN (some file systems) looks like neither file nor folder: stat decides.
