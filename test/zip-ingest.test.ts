@@ -66,6 +66,26 @@ describe('zip:PATH source', () => {
     expect(await readdir(ws)).toEqual(['dup.zip']);
   });
 
+  it('skips a symlink entry (zip -y) with its reason: its bytes are a path, which failed ingest as a CSV header', async () => {
+    const ws = await tempWorkspace();
+    const zip = buildZip([
+      { name: 'stocks/A.csv', data: 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,5\n', store: true },
+      { name: 'stocks/L.csv', data: 'A.csv', store: true },
+    ]);
+    // Made on Unix (version made by 3 << 8), mode S_IFLNK | 0777 in the high half of the external attributes.
+    const central = zip.indexOf(Buffer.from('stocks/L.csv'), zip.indexOf(Buffer.from('PK\u0001\u0002', 'latin1'))) - 46;
+    zip.writeUInt16LE((3 << 8) | 20, central + 4);
+    zip.writeUInt32LE((0o120777 << 16) >>> 0, central + 38);
+    const zipPath = join(ws, 'links.zip');
+    await writeFile(zipPath, zip);
+    const { manifest } = await zipSource(zipPath).fetch(fetchContext(ws));
+    expect(manifest.files.map((f) => f.path)).toEqual(['stocks/A.csv']);
+    expect(manifest.skipped).toEqual([{ path: 'stocks/L.csv', reason: 'symlink entry: not followed in an archive' }]);
+    const r = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    expect(r.rows_kept).toBe(1);
+    expect(r.files_skipped).toEqual(manifest.skipped);
+  });
+
   describe('a corrupt entry (issue 12)', () => {
     const made: string[] = [];
     afterAll(async () => {

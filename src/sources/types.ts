@@ -39,7 +39,7 @@ export interface Manifest {
   root: string;
   files: ManifestFile[];
   bytes: number;
-  /** Dir sources: entries skipped, each with its reason (absent when none). */
+  /** Dir and zip sources: entries skipped, each with its reason (absent when none). */
   skipped?: SkippedFile[];
 }
 

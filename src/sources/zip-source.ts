@@ -22,11 +22,16 @@ export function zipSource(path: string): Source {
       const cached = prev !== null && prev.root === root && prev.source_version === version;
       if (cached) manifest = prev;
       else {
-        const entries = await listZipEntries(root);
+        const all = await listZipEntries(root);
+        // A symlink entry holds its target's path, not CSV: reported as skipped (as a folder source
+        // reports what it cannot follow), never read as a file.
+        const entries = all.filter((e) => e.symlink !== true);
+        const skipped = all.filter((e) => e.symlink === true).map((e) => ({ path: e.name, reason: 'symlink entry: not followed in an archive' }));
+        for (const s of skipped) ctx.log.warn({ path: s.path, reason: s.reason }, 'zip source: skipped');
         // Ingest reads an entry by its name: of two entries named alike it would read the last one twice
         // and never the first (unzip asks which to keep). Refuse rather than guess.
         const seen = new Set<string>();
-        for (const e of entries) {
+        for (const e of all) {
           if (seen.has(e.name)) {
             throw new StockpipeError('SP_ERR_ZIP_CORRUPT', `zip source: ${root} holds two entries named ${clip(e.name, 100)}`, {
               hint: 'Download the archive again, or rebuild it with one entry per file (stockpipe does not choose between them).',
@@ -47,6 +52,7 @@ export function zipSource(path: string): Source {
           root,
           files: entries.map((e) => ({ path: e.name, size: e.size, mtime_ms: e.mtimeMs, sha256: null, rows: null })),
           bytes: entries.reduce((s, e) => s + e.size, 0),
+          ...(skipped.length > 0 ? { skipped } : {}),
         };
       }
       return saveFetched(ctx.ws, ctx.now(), manifest, cached);

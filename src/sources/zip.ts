@@ -14,6 +14,13 @@ export interface ZipEntryInfo {
   size: number;
   /** Modification time from the archive, in ms. */
   mtimeMs: number;
+  /** A symbolic link stored by a Unix zip (`zip -y`): its bytes are the link's target path, not data. */
+  symlink?: boolean;
+}
+
+/** Whether an entry made on Unix stores a symbolic link (file type S_IFLNK in its external attributes). */
+function isSymlinkEntry(entry: yauzl.Entry): boolean {
+  return entry.versionMadeBy >>> 8 === 3 && ((entry.externalFileAttributes >>> 16) & 0o170000) === 0o120000;
 }
 
 function openZip(path: string): Promise<yauzl.ZipFile> {
@@ -65,7 +72,7 @@ export async function forEachZipEntry(
           for await (const chunk of stream) chunks.push(chunk as Buffer);
           return Buffer.concat(chunks);
         };
-        const info: ZipEntryInfo = { name: entry.fileName, size: entry.uncompressedSize, mtimeMs: entry.getLastModDate().getTime() };
+        const info: ZipEntryInfo = { name: entry.fileName, size: entry.uncompressedSize, mtimeMs: entry.getLastModDate().getTime(), ...(isSymlinkEntry(entry) ? { symlink: true } : {}) };
         visit(info, read, openStream).then(() => { if (!failed) zip.readEntry(); }, fail);
       });
       zip.readEntry();
