@@ -86,6 +86,19 @@ describe('zip:PATH source', () => {
     expect(r.files_skipped).toEqual(manifest.skipped);
   });
 
+  it('refuses an archive replaced since fetch (read by the old names, it was "metadata lacks Symbol" or "damaged")', async () => {
+    const ws = await tempWorkspace();
+    const head = 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,5\n';
+    const zipPath = join(ws, 'data.zip');
+    await writeFile(zipPath, buildZip([{ name: 'symbols_valid_meta.csv', data: 'Symbol,Security Name\nA,a\n' }, { name: 'stocks/A.csv', data: head }]));
+    const { manifest } = await zipSource(zipPath).fetch(fetchContext(ws));
+    await writeFile(zipPath, buildZip([{ name: 'data/symbols_valid_meta.csv', data: 'Symbol,Security Name\nB,b\n' }, { name: 'data/stocks/B.csv', data: head }]));
+    const err = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    expect((err as StockpipeError).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
+    expect((err as StockpipeError).message).toContain(`${zipPath} changed since it was fetched`);
+    expect((err as StockpipeError).hint).toContain('stockpipe fetch');
+  });
+
   describe('a corrupt entry (issue 12)', () => {
     const made: string[] = [];
     afterAll(async () => {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { hashJson, readFileOrNull, writeFileAtomic } from '../core/fs.js';
+import { hashJson, readFileOrNull, statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import type { SnapshotRecord } from '../registry/catalog.js';
@@ -117,8 +117,26 @@ export function sourceIdentity(m: Manifest, layout: SourceLayout, metadataText: 
   return { source: m.source, spec: m.source_spec, root: m.root, layout: m.layout, ingest_version: INGEST_VERSION, parser_revision: PARSER_REVISION, metadata };
 }
 
-/** The metadata file's text (null without one). */
+/**
+ * A zip source's archive as fetch saw it (`archive:SIZE:MTIME…`, sources/zip-source): ingest reads its
+ * entries by the manifest's names, so another archive put in its place read as a metadata file that
+ * "lacks Symbol" or entries "damaged". Like a folder's file missing since the fetch, it is refused.
+ */
+async function checkArchiveAsFetched(m: Manifest): Promise<void> {
+  const [size, mtime] = /^archive:(\d+):(\d+)/.exec(m.source_version)?.slice(1).map(Number) ?? [];
+  if (size === undefined || mtime === undefined) return;
+  const st = await statOrNull(m.root);
+  if (st === null) throw unreadableSourceFile(m.root, true, 'missing');
+  if (st.size !== size || Math.floor(st.mtimeMs) !== mtime) {
+    throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${m.root} changed since it was fetched (${size} bytes then, ${st.size} now${st.size === size ? ', modified since' : ''})`, {
+      hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.',
+    });
+  }
+}
+
+/** The metadata file's text (null without one); for a zip source, first checks the archive is the one fetched. */
 export async function metadataTextOf(m: Manifest, layout: SourceLayout): Promise<string | null> {
+  if (m.layout === 'zip') await checkArchiveAsFetched(m);
   return layout.metadata === null ? null : readMetadataText(m, layout.metadata);
 }
 
