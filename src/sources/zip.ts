@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
 import { StockpipeError } from '../core/errors.js';
 import { beforeCommit } from '../core/commit-guard.js';
+import { diskFullError, formatBytes, freeBytes } from '../core/os-errors.js';
 
 export interface ZipEntryInfo {
   name: string;
@@ -93,9 +94,17 @@ export async function listZipEntries(path: string): Promise<ZipEntryInfo[]> {
 
 /**
  * Unpacks every entry under `destDir`, streaming each one to disk. Unpacks into a temp folder
- * first and renames it into place, so a failure leaves no half-unpacked folder.
+ * first and renames it into place, so a failure leaves no half-unpacked folder. An archive whose
+ * entries add up to more than the free space (a zip bomb declares gigabytes in a few KB) is refused
+ * before anything is written: yauzl holds each entry to its declared size, so the sum bounds the
+ * bytes written.
  */
 export async function extractZip(path: string, destDir: string, onEntry?: (entry: ZipEntryInfo) => void): Promise<ZipEntryInfo[]> {
+  const total = (await listZipEntries(path)).reduce((s, e) => s + e.size, 0);
+  const free = freeBytes(dirname(destDir));
+  if (free !== undefined && total > free) {
+    throw diskFullError(dirname(destDir), new Error(`${path}: its entries add up to ${formatBytes(total)} unpacked`), { bytes: total, basis: "the sizes the archive's entries declare", exact: true });
+  }
   const tmp = `${destDir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   const entries: ZipEntryInfo[] = [];
