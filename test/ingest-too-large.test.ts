@@ -53,4 +53,29 @@ describe('a bars file over 2 GiB (read whole, so refused by its size)', () => {
     expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_TOO_LARGE');
     expect((err as StockpipeError).message).toContain(`${zipPath}: entry stocks/BOMB.csv: it holds ${0xf0000000} bytes`);
   });
+
+  it('so is the metadata file (it was inflated whole, or read as "cannot read: make it a readable file again")', async () => {
+    const ws = await tempWorkspace();
+    made.push(ws);
+    const zip = buildZip([{ name: 'stocks/OK.csv', data: CSV }, { name: 'symbols_valid_meta.csv', data: 'Symbol,Security Name\nOK,ok\n' }]);
+    const central = zip.indexOf(Buffer.from('symbols_valid_meta.csv'), zip.indexOf(Buffer.from('PK\u0001\u0002', 'latin1'))) - 46;
+    zip.writeUInt32LE(0xf0000000, central + 24);
+    const zipPath = join(ws, 'meta.zip');
+    await writeFile(zipPath, zip);
+    const z = await zipSource(zipPath).fetch(fetchContext(ws));
+    const err = await run(ws, z.manifest);
+    expect((err as StockpipeError).code).toBe('SP_ERR_INPUT_TOO_LARGE');
+    expect((err as StockpipeError).message).toContain(`${zipPath}: entry symbols_valid_meta.csv: it holds ${0xf0000000} bytes`);
+    const src = join(ws, 'src');
+    await mkdir(join(src, 'stocks'), { recursive: true });
+    await writeFile(join(src, 'stocks', 'OK.csv'), CSV);
+    await writeFile(join(src, 'symbols_valid_meta.csv'), 'Symbol,Security Name\nOK,ok\n');
+    await truncate(join(src, 'symbols_valid_meta.csv'), 2 ** 31 + 10);
+    const ws2 = await tempWorkspace();
+    made.push(ws2);
+    const d = await dirSource(src).fetch(fetchContext(ws2));
+    const err2 = await run(ws2, d.manifest);
+    expect((err2 as StockpipeError).code).toBe('SP_ERR_INPUT_TOO_LARGE');
+    expect((err2 as StockpipeError).message).toContain(`${join(src, 'symbols_valid_meta.csv')}: it holds ${2 ** 31 + 10} bytes`);
+  });
 });

@@ -11,7 +11,7 @@ export const MAX_BARS_FILE_BYTES = 2 ** 31 - 1;
 /** A bars file (or zip entry, by the size it inflates to) over MAX_BARS_FILE_BYTES. */
 export class FileTooLargeError extends Error {
   constructor(size: number) {
-    super(`it holds ${size} bytes (${(size / 2 ** 30).toFixed(2)} GiB); a bars file may hold at most ${MAX_BARS_FILE_BYTES} bytes (2 GiB)`);
+    super(`it holds ${size} bytes (${(size / 2 ** 30).toFixed(2)} GiB); a source file may hold at most ${MAX_BARS_FILE_BYTES} bytes (2 GiB)`);
   }
 }
 

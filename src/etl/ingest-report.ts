@@ -15,7 +15,7 @@ import type { Manifest } from '../sources/types.js';
 import { classifyFiles, type SourceLayout } from './layout.js';
 import { parseSymbolMetadata } from './metadata.js';
 import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
-import { readRegularFileSync } from '../core/fs.js';
+import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync } from './bars-file.js';
 
 /** Bumped when ingest's output for the same input changes (part of the cache key). */
 export const INGEST_VERSION = 1;
@@ -97,11 +97,32 @@ export function readingSourceFile<T>(where: string, read: (where: string) => T):
   }
 }
 
+/** The metadata file over MAX_BARS_FILE_BYTES (`where`: its path, or the archive and entry). */
+function metadataTooLarge(where: string, err: FileTooLargeError): StockpipeError {
+  return new StockpipeError('SP_ERR_INPUT_TOO_LARGE', `${where}: ${err.message}`);
+}
+
 async function readMetadataText(m: Manifest, path: string): Promise<string> {
-  if (m.layout === 'dir') return readingSourceFile(join(m.root, path), (p) => readRegularFileSync(p).toString('utf8'));
+  if (m.layout === 'dir') {
+    const where = join(m.root, path);
+    // readingSourceFile makes every failure "cannot read": the size's own error is passed back instead.
+    const text = readingSourceFile(where, (p) => {
+      try {
+        return readBarsFileSync(p).toString('utf8');
+      } catch (err) {
+        if (err instanceof FileTooLargeError) return err;
+        throw err;
+      }
+    });
+    if (text instanceof FileTooLargeError) throw metadataTooLarge(where, text);
+    return text;
+  }
   let text = '';
   await forEachZipEntry(m.root, async (entry, read) => {
-    if (entry.name === path) text = (await read()).toString('utf8');
+    if (entry.name !== path) return;
+    // Inflated whole, as a bars entry is: refused by its declared size (a zip bomb), never held.
+    if (entry.size > MAX_BARS_FILE_BYTES) throw metadataTooLarge(`${m.root}: entry ${path}`, new FileTooLargeError(entry.size));
+    text = (await read()).toString('utf8');
   });
   return text;
 }
