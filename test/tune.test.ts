@@ -115,13 +115,18 @@ describe('stockpipe tune', () => {
     expect(sp(ws, ['studies']).json.data.studies).toEqual([]);
   });
 
+  /** Starts a study named `name` that its 1 s timeout stops unfinished; the features snapshot it tunes on. */
+  function stoppedStudy(ws: string, name: string): number {
+    const st = sp(ws, ['tune', '--trials', '27', '--max-trees', '900', '--folds', '2', '--timeout', '1', '--name', name]);
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.json.data.state).toBe('stopped');
+    return st.json.data.settings.data.features_snapshot as number;
+  }
+
   // Probed after issue 16: vacuum deleted the features snapshot a stopped study tunes on, so it could never resume.
   it('vacuum keeps the features snapshot of a study that is not complete: it still resumes after newer snapshots', async () => {
     const ws = await copy();
-    const st = sp(ws, ['tune', '--trials', '27', '--max-trees', '900', '--folds', '2', '--timeout', '1', '--name', 'st']);
-    expect(st.code, st.stderr).toBe(0);
-    expect(st.json.data.state).toBe('stopped');
-    const snapshot = st.json.data.settings.data.features_snapshot as number;
+    const snapshot = stoppedStudy(ws, 'st');
     for (let k = 0; k < 2; k++) expect(sp(ws, ['features', '--force']).code).toBe(0);
     const v = sp(ws, ['vacuum', '--keep-snapshots', '1']);
     expect(v.code, v.stderr).toBe(0);
@@ -133,10 +138,7 @@ describe('stockpipe tune', () => {
 
   it('tune --resume --as-of: any spelling of the study\'s own snapshot is accepted; a malformed or unknown one is its own error, not SP_ERR_STUDY_MISMATCH', async () => {
     const ws = await copy();
-    const st = sp(ws, ['tune', '--trials', '27', '--max-trees', '900', '--folds', '2', '--timeout', '1', '--name', 'asof']);
-    expect(st.code, st.stderr).toBe(0);
-    expect(st.json.data.state).toBe('stopped');
-    const own = st.json.data.settings.data.features_snapshot as number;
+    const own = stoppedStudy(ws, 'asof');
     const code = (asOf: string): string | undefined => sp(ws, ['tune', '--resume', 'asof', '--as-of', asOf, '--timeout', '1']).json.error?.code;
     expect(code('abc')).toBe('SP_ERR_USAGE');
     expect(code('999')).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
