@@ -5,7 +5,8 @@
  * above all: hundreds of small modules between them) in a few ES modules. Native and server-side
  * packages (DuckDB's bindings, better-sqlite3, Fastify, BullMQ, …) stay in node_modules, loaded as
  * before. A command starts ≈ 0.04 s sooner than from tsc's dist/cli/ (which keeps working: the
- * bundle is the same code). Worker threads load their scripts from dist/ (tsc's output).
+ * bundle is the same code). The ETL's worker threads (feature-worker.js, parse-worker.js) are bundled
+ * beside them; other worker threads load their scripts from dist/ (tsc's output).
  * Run by `npm run build`, `npm install` (prepare), `npm test` and `npm run bench`. */
 import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +20,13 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
 rmSync(out, { recursive: true, force: true });
 await build({
-  entryPoints: ['main', 'task-main', 'serve-worker'].map((n) => join(root, 'src', 'cli', `${n}.ts`)),
+  // The ETL's worker threads too (core/worker-script finds them here): each loaded @duckdb/node-api's
+  // CommonJS files (the features worker) or its modules one by one from dist/ at its start.
+  entryPoints: {
+    ...Object.fromEntries(['main', 'task-main', 'serve-worker'].map((n) => [n, join(root, 'src', 'cli', `${n}.ts`)])),
+    'feature-worker': join(root, 'src', 'features', 'feature-worker.ts'),
+    'parse-worker': join(root, 'src', 'etl', 'parse-worker.ts'),
+  },
   outdir: out,
   bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node20',
   external: [...external, '@duckdb/node-bindings'],
