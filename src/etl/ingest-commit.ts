@@ -151,7 +151,7 @@ export async function commitIngestStages(o: { ws: Workspace; commit: IngestCommi
     if (cur !== null && (cur.summary as { commit_key?: unknown } | null)?.commit_key === commit.commit_key) {
       const prev = await readPreviousReport(ws);
       log.info({ snapshot: cur.id, commit_key: commit.commit_key }, 'this partitioned ingest was committed already: nothing to do');
-      if (prev !== null && prev.snapshot_id === cur.id) return { ...prev, output: ws.tableDir('prices'), cached: true, seconds: round3((performance.now() - t0) / 1000) };
+      if (prev !== null && prev.snapshot_id === cur.id) return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
       throw stageError(`snapshot ${cur.id} holds this commit (${commit.commit_key}) but the ingest report is not its own`, 'Run `stockpipe ingest` to write the report again.');
     }
     const m = await latestManifest(ws, plan.source_id);

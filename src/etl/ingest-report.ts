@@ -250,7 +250,9 @@ export async function readPreviousReport(ws: Workspace): Promise<IngestReport | 
   const text = await readFileOrNull(ws.pricesReport);
   if (text === null) return null;
   try {
-    return JSON.parse(text) as IngestReport;
+    // Its path is this workspace's (a copied or moved one holds the report of where it was built).
+    const r = JSON.parse(text) as IngestReport | null;
+    return typeof r === 'object' && r !== null ? { ...r, output: ws.tableDir('prices') } : null;
   } catch (err) {
     if (err instanceof SyntaxError) return null; // a torn or edited report only means no cache hit
     throw err;

@@ -77,8 +77,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
       const prev = await readPreviousReport(ws);
       if (prev && prev.input_hash === hash && prev.snapshot_id === cur.id) {
         log.info({ snapshot: cur.id }, 'inputs unchanged since the last ingest: nothing to do');
-        // The path is this workspace's (a copied or moved one has the report of where it was built).
-        return { ...prev, output: ws.tableDir('prices'), cached: true, seconds: round3((performance.now() - t0) / 1000) };
+        return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
       }
     }
     const { layout, names, identity, report: r } = await prepareSource(ws, m, hash, log);

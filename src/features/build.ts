@@ -82,10 +82,12 @@ export interface FeaturesReport {
 
 
 /** The last build's report, or null when there is none or it is not JSON (a warning: the build runs again). */
-function previousReport(text: string | null, log: Logger): FeaturesReport | null {
+function previousReport(ws: Workspace, text: string | null, log: Logger): FeaturesReport | null {
   if (text === null) return null;
   try {
-    return JSON.parse(text) as FeaturesReport;
+    // Its paths are this workspace's (a copied or moved one holds the report of where it was built).
+    const r = JSON.parse(text) as FeaturesReport | null;
+    return typeof r === 'object' && r !== null ? { ...r, output: ws.tableDir('features'), input: ws.tableDir('prices') } : null;
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'the last features report is not valid JSON: building again');
     return null;
@@ -230,11 +232,10 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const sameSettings = built !== null && built.version === settings.version && built.window === settings.window && built.extended === settings.extended;
     const hash = featuresInputHash(prices.snapshot.id, settings);
     if (!opts.force && cur && sameSettings && built!.prices_snapshot === prices.snapshot.id) {
-      const prev = previousReport(await readFileOrNull(ws.featuresReport), log);
+      const prev = previousReport(ws, await readFileOrNull(ws.featuresReport), log);
       if (prev && prev.snapshot_id === cur.id) {
         log.info({ snapshot: cur.id }, 'prices and settings unchanged since the last build: nothing to do');
-        // The paths are this workspace's (a copied or moved one has the report of where it was built).
-        return { ...prev, output: ws.tableDir('features'), input: ws.tableDir('prices'), cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
+        return { ...prev, cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
       }
     }
     // A rebuild without the lagged columns the current table has: said, as the day-ahead model needs them.
