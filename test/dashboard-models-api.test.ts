@@ -123,31 +123,23 @@ describe('model page routes', () => {
     } finally {
       writeFileSync(metrics, good);
     }
-    // A training.log that is a folder: the curves route names it (it was a 500, EISDIR).
-    const log = join(ws, 'models', ids.poly!, 'training.log');
-    const logText = readFileSync(log, 'utf8');
-    try {
-      rmSync(log);
-      mkdirSync(log);
-      const r = await app.inject(`/models/${ids.poly}/curves`);
-      const e = (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
-      expect([r.statusCode, e.code, e.message.includes('training.log is not a regular file'), r.body.includes(ws)]).toEqual([422, 'SP_ERR_MODEL_FORMAT', true, false]);
-    } finally {
-      rmSync(log, { recursive: true, force: true });
-      writeFileSync(log, logText);
-    }
-    const model = join(ws, 'models', ids.gbdt2!, 'model.json');
-    const text = readFileSync(model, 'utf8');
-    try {
-      rmSync(model);
-      mkdirSync(model);
-      const r = await app.inject(`/models/${ids.gbdt2}/importance`);
-      const e = (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
-      expect([r.statusCode, e.code, e.message.includes('model.json is not a regular file'), r.body.includes(ws)]).toEqual([422, 'SP_ERR_MODEL_FORMAT', true, false]);
-    } finally {
-      rmSync(model, { recursive: true, force: true });
-      writeFileSync(model, text);
-    }
+    // A model file that is a folder: the route names it (it was a 500, EISDIR), without the server's path.
+    const folderInstead = async (id: string, file: string, route: string): Promise<void> => {
+      const path = join(ws, 'models', id, file);
+      const text = readFileSync(path, 'utf8');
+      try {
+        rmSync(path);
+        mkdirSync(path);
+        const r = await app.inject(`/models/${id}/${route}`);
+        const e = (JSON.parse(r.body) as { error: { code: string; message: string } }).error;
+        expect([r.statusCode, e.code, e.message.includes(`${file} is not a regular file`), r.body.includes(ws)]).toEqual([422, 'SP_ERR_MODEL_FORMAT', true, false]);
+      } finally {
+        rmSync(path, { recursive: true, force: true });
+        writeFileSync(path, text);
+      }
+    };
+    await folderInstead(ids.poly!, 'training.log', 'curves');
+    await folderInstead(ids.gbdt2!, 'model.json', 'importance');
   });
 
   it('a day-ahead model\'s page shows its skill against persistence; its residuals point to monitoring', async () => {

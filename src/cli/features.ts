@@ -6,7 +6,7 @@
  * stage folder, and `--commit-stage PLAN.json`: the staged partitions committed as one snapshot. */
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { checkOutputName, refuseOwnFolderOutput } from '../core/fs.js';
+import { checkUserOutput } from '../core/fs.js';
 import { buildFeatures, featuresAsOf, type FeaturesAsOfReport, type FeaturesReport } from '../features/build.js';
 import { commitFeatureStages, readStagePlan } from '../features/partition-commit.js';
 import { buildFeaturePartition, type FeaturePartitionReport } from '../features/partitions.js';
@@ -69,8 +69,7 @@ export async function featuresCommand(ctx: CommandContext, opts: FeaturesCommand
     return { data: r, human: reportHuman(r) };
   }
   if (opts.asOf !== undefined && opts.out !== undefined) {
-    checkOutputName(opts.out);
-    await refuseOwnFolderOutput(ctx.ws, opts.out);
+    await checkUserOutput(ctx.ws, opts.out);
     const a = await featuresAsOf({ ws: ctx.ws, window: ctx.config.features.window, extended, asOf: opts.asOf, out: opts.out, log: ctx.log, progress: ctx.progress });
     return { data: a, human: `${a.output}
   features of prices snapshot ${a.prices_snapshot}: rows ${a.rows}, symbols ${a.symbols}, window ${a.window}${a.extended ? ', extended' : ''}

@@ -4,7 +4,7 @@
  * `vacuum` (store/vacuum) → text for people and --json. */
 import { resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { checkOutputName, refuseOwnFolderOutput } from '../core/fs.js';
+import { checkUserOutput } from '../core/fs.js';
 import { assertStoreTable, type ListedSnapshot, listSnapshotsReadable, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { type ExportData, type ExportFilter, exportTable } from '../store/export.js';
@@ -49,8 +49,7 @@ export async function exportCommand(ctx: CommandContext, tableName: string, opts
   if (opts.model !== undefined && tableName !== 'predictions') {
     throw new StockpipeError('SP_ERR_USAGE', `--model: only \`export predictions\` scores rows with a model (not ${tableName})`, { hint: `Leave --model out, or export predictions: \`stockpipe export predictions --model ${opts.model} --out predictions.csv\`.` });
   }
-  checkOutputName(opts.out);
-  await refuseOwnFolderOutput(ctx.ws, opts.out);
+  await checkUserOutput(ctx.ws, opts.out);
   if (tableName === 'predictions') {
     const reg = openRegistry(ctx.ws, { readonly: true, now: ctx.now });
     let model;

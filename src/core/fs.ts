@@ -161,7 +161,7 @@ const PATH_MAX = 4096;
  * Refuses (SP_ERR_USAGE) a user's output path no file system takes: a name over NAME_MAX bytes, or
  * a path over PATH_MAX. It failed at the first stat or write as SP_ERR_INTERNAL (ENAMETOOLONG).
  */
-export function checkOutputName(out: string, flag = '--out'): void {
+function checkOutputName(out: string, flag: string): void {
   const abs = resolve(out);
   const long = abs.split(sep).find((part) => Buffer.byteLength(part) > NAME_MAX);
   // The temp beside it (tempPathFor) is up to 1 + TEMP_SUFFIX_MAX bytes longer; the path leaves room for it.
@@ -194,7 +194,7 @@ async function realPathOf(p: string): Promise<string> {
  * a snapshot lists (the table then read the export's rows besides its own), over tables/ a file of
  * the view. The file itself may be a symlink: the rename replaces the link, not what it points to.
  */
-export async function refuseOwnFolderOutput(ws: Workspace, out: string, flag = '--out'): Promise<void> {
+async function refuseOwnFolderOutput(ws: Workspace, out: string, flag: string): Promise<void> {
   const own = [...layout.outputDirs, ...layout.transientDirs];
   const root = await realPathOf(ws.root);
   const target = join(await realPathOf(dirname(resolve(out))), basename(out));
@@ -208,6 +208,12 @@ export async function refuseOwnFolderOutput(ws: Workspace, out: string, flag = '
       });
     }
   }
+}
+
+/** A user's output file (`export --out`, `features --as-of --out`), before any work: a name the file system takes, outside the workspace's own folders. */
+export async function checkUserOutput(ws: Workspace, out: string, flag = '--out'): Promise<void> {
+  checkOutputName(out, flag);
+  await refuseOwnFolderOutput(ws, out, flag);
 }
 
 /** Writes `data` to `target` atomically. */

@@ -122,6 +122,9 @@ export function listSnapshots(reg: Registry, table?: StoreTable, opts: { limit?:
     .map(toSnapshot);
 }
 
+/** Whether snapshot `s` lists file `f` (liveFiles' rule, for records at hand). */
+export const liveIn = (f: DataFileRecord, s: Pick<SnapshotRecord, 'id' | 'table'>): boolean => s.table === f.table && f.added_snapshot <= s.id && (f.removed_snapshot === null || f.removed_snapshot > s.id);
+
 /** A listed snapshot, with whether it can still be read (`readable: false`: vacuum deleted a file it needs). */
 export type ListedSnapshot = SnapshotRecord & { readable: boolean };
 
@@ -129,11 +132,9 @@ export type ListedSnapshot = SnapshotRecord & { readable: boolean };
 export function listSnapshotsReadable(reg: Registry, table?: StoreTable, opts: { limit?: number } = {}): ListedSnapshot[] {
   const snapshots = listSnapshots(reg, table, opts);
   if (snapshots.length === 0) return [];
-  // Deleted files are few (what vacuum removed): the snapshots each was live in.
-  const gone = new Set(reg.all<{ id: number }>('list unreadable snapshots', `SELECT DISTINCT s.snapshot_id AS id FROM table_files f JOIN table_snapshots s
-      ON s.table_name = f.table_name AND s.snapshot_id >= f.added_snapshot AND (f.removed_snapshot IS NULL OR s.snapshot_id < f.removed_snapshot)
-    WHERE f.deleted_at IS NOT NULL AND (@t IS NULL OR f.table_name = @t)`, { t: table ?? null }).map((r) => r.id));
-  return snapshots.map((s) => ({ ...s, readable: !gone.has(s.id) }));
+  // Deleted files are few (what vacuum removed).
+  const deleted = reg.all<FileRow>('read deleted files', 'SELECT * FROM table_files WHERE deleted_at IS NOT NULL AND (@t IS NULL OR table_name = @t)', { t: table ?? null }).map(toFile);
+  return snapshots.map((s) => ({ ...s, readable: !deleted.some((f) => liveIn(f, s)) }));
 }
 
 export function getSnapshot(reg: Registry, id: number): SnapshotRecord | null {

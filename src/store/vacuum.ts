@@ -13,7 +13,7 @@ import { StockpipeError } from '../core/errors.js';
 import { readdirOrEmpty, statOrNull } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
-import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
+import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, liveIn, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { lineageSnapshotIds, openStudySnapshotIds } from '../registry/lineage.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { bucketOfPartition, SMALL_FILE_ROWS } from './partition.js';
@@ -62,8 +62,6 @@ export interface VacuumData {
   stages: { folders: number; bytes: number; paths: string[] };
 }
 
-/** Whether snapshot `s` lists file `f`. */
-const liveIn = (f: DataFileRecord, s: SnapshotRecord): boolean => s.table === f.table && f.added_snapshot <= s.id && (f.removed_snapshot === null || f.removed_snapshot > s.id);
 
 /**
  * Which snapshots stay readable and which files go (pure). `snapshots`: every snapshot of every
