@@ -178,6 +178,12 @@ describe('runner', () => {
     expect(calls.filter((c) => c === 'b')).toHaveLength(1);
   });
 
+  it.each(['SP_ERR_PRICES_SCHEMA', 'SP_ERR_INPUT_HEADER', 'SP_ERR_MODEL_FORMAT', 'SP_ERR_KAGGLE_AUTH'] as const)('does not retry what another attempt reads the same way (%s)', async (code) => {
+    const bad: Partial<TaskSpec> = { retries: 5, run: async () => { calls.push('b'); throw new StockpipeError(code, 'as it is'); } };
+    await run(chain({ b: bad }));
+    expect(calls.filter((c) => c === 'b')).toHaveLength(1);
+  });
+
   it.each(['SP_ERR_QUEUE_JOB_LOST', 'SP_ERR_REDIS_UNREACHABLE'] as const)('does not retry a queued job it lost track of (%s): its execution may have committed', async (code) => {
     const lost: Partial<TaskSpec> = { retries: 5, run: async () => { calls.push('b'); throw new StockpipeError(code, 'lost'); } };
     await run(chain({ b: lost }));

@@ -36,9 +36,18 @@ const STORE_DELAY_MS = 50;
  * attempt's job id again, which re-attaches to the job or, through its fence and job-keyed model
  * registration, commits once (queue/executor, registry/job-claims).
  */
+/** Failures another attempt reads the same way (the input, a stored table's schema or a model file as it is;
+ * credentials refused): retrying them only delays the failure (docs/pipelines.md, "Retries"). A missing table or
+ * model file is retried: on a shared file system a worker may see a file another host just wrote late. */
+const NOT_RETRIED: ReadonlySet<string> = new Set([
+  'SP_ERR_PIPELINE_INPUT', 'SP_ERR_VALIDATION_FAILED', 'SP_ERR_INPUT_MALFORMED', 'SP_ERR_INPUT_HEADER', 'SP_ERR_INPUT_TOO_LARGE', 'SP_ERR_METADATA',
+  'SP_ERR_SOURCE_LAYOUT', 'SP_ERR_PRICES_SCHEMA', 'SP_ERR_TRAIN_DATA', 'SP_ERR_MODEL_FORMAT', 'SP_ERR_PROMOTE_KIND', 'SP_ERR_KAGGLE_AUTH', 'SP_ERR_KAGGLE_FORBIDDEN', 'SP_ERR_KAGGLE_NOT_FOUND',
+  'SP_ERR_RUN_CANCELLED', 'SP_ERR_QUEUE_JOB_LOST', 'SP_ERR_REDIS_UNREACHABLE',
+]);
+
 function retryable(code: string): boolean {
   if (code in ERROR_CODES && ERROR_CODES[code as keyof typeof ERROR_CODES].exit === 2) return false;
-  return !['SP_ERR_PIPELINE_INPUT', 'SP_ERR_VALIDATION_FAILED', 'SP_ERR_INPUT_MALFORMED', 'SP_ERR_RUN_CANCELLED', 'SP_ERR_QUEUE_JOB_LOST', 'SP_ERR_REDIS_UNREACHABLE'].includes(code);
+  return !NOT_RETRIED.has(code);
 }
 
 /** Backoff before attempt n+1 (n ≥ 1 failed attempts) and the sleep between: core/retry's. */
