@@ -111,8 +111,11 @@ describe('stockpipe monitor (CLI) and GET /monitoring', () => {
       const last = dates[dates.length - 1]!;
       const one = JSON.parse((await app.inject(`/monitoring?from=${last}&to=${last}`)).body) as typeof body;
       expect(one.models[0]!.series.map((s) => s.date)).toEqual([last]);
-      const none = JSON.parse((await app.inject('/monitoring?model=nope')).body) as typeof body;
-      expect(none.models).toEqual([]);
+      const other = JSON.parse((await app.inject(`/monitoring?model=${MODEL}&symbol=NOPE`)).body) as typeof body;
+      expect(other.models).toEqual([]);
+      const none = await app.inject('/monitoring?model=nope');
+      expect(none.statusCode).toBe(404);
+      expect((JSON.parse(none.body) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'SP_ERR_MODEL_NOT_FOUND', message: expect.stringContaining('nope') });
       const bad = await app.inject('/monitoring?from=yesterday');
       expect(bad.statusCode).toBe(400);
       expect((JSON.parse(bad.body) as { error: { code: string } }).error.code).toBe('SP_ERR_BAD_REQUEST');

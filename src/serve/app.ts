@@ -289,7 +289,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
 
   const thresholds = opts.monitor ?? MonitorConfigSchema.parse({});
-  app.get('/monitoring', { schema: { summary: 'Forecast error over time per model (all symbols, or one), input drift, monitoring alerts, thresholds', querystring: monitoringQuerySchema, response: { 200: monitoringResponseSchema, 400: errorSchema } } }, (req) =>
+  app.get('/monitoring', { schema: { summary: 'Forecast error over time per model (all symbols, or one), input drift, monitoring alerts, thresholds', querystring: monitoringQuerySchema, response: { 200: monitoringResponseSchema, 400: errorSchema, 404: errorSchema } } }, (req) =>
     registry.read((reg) => monitoringBody(reg, req.query as Record<string, string | undefined>, thresholds)));
   const forecastSchema = {
     type: 'object',

@@ -64,6 +64,11 @@ export interface MonitoringBody {
   thresholds: MonitorConfig;
 }
 
+/** Whether any monitor point was recorded for this model id (a model's series outlives its registry row). */
+function monitored(reg: Registry, id: string): boolean {
+  return reg.all<{ one: number }>('read monitor points', 'SELECT 1 AS one FROM monitor_points WHERE model_id = ? LIMIT 1', [id]).length > 0;
+}
+
 /** The body of GET /monitoring for a validated query. */
 export function monitoringBody(reg: Registry, q: { model?: string; symbol?: string; from?: string; to?: string }, thresholds: MonitorConfig): MonitoringBody {
   checkDateRange(q.from, q.to);
@@ -72,8 +77,12 @@ export function monitoringBody(reg: Registry, q: { model?: string; symbol?: stri
     .filter((a) => q.to === undefined || a.at.slice(0, 10) <= q.to)
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : b.id - a.id))
     .slice(0, ALERT_LIMIT);
+  const models = monitorSeries(reg, { model, symbol: q.symbol, from: q.from, to: q.to });
+  // A name that is no registered model and has no monitored series is a typo: SP_ERR_MODEL_NOT_FOUND (404), as
+  // everywhere a model is named, not an empty answer. (getModel throws it, with the hint.)
+  if (q.model !== undefined && models.length === 0 && reg.findModel(q.model) === null && !monitored(reg, q.model)) reg.getModel(q.model, { checkFiles: false });
   return {
-    models: monitorSeries(reg, { model, symbol: q.symbol, from: q.from, to: q.to }),
+    models,
     drift: driftSeries(reg, { from: q.from, to: q.to }),
     alerts,
     thresholds,
