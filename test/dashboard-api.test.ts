@@ -149,6 +149,23 @@ describe('run records read through the API', () => {
       await app.close();
     }
   });
+
+  it('write the workspace folder as <workspace> where an answer names its files (models, snapshots, validation)', async () => {
+    const own = await tempDir('dash-files');
+    for (const args of [['fetch', '--symbols', '3', '--years', '1'], ['ingest'], ['validate']]) expect(runCli([...args, '-w', own, '--quiet', '--json']).code).toBe(0);
+    await registerModel(own, 'poly-1', polyJson(), { alias: 'champion', rmseLog: 0.5 });
+    const app = await appOn(own);
+    try {
+      for (const url of ['/models', '/snapshots', '/validation']) {
+        const r = await app.inject(url);
+        expect(r.statusCode, url).toBe(200);
+        expect(r.body, url).toContain('<workspace>/');
+        expect(r.body, url).not.toContain(own);
+      }
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('models', () => {

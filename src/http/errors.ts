@@ -133,8 +133,10 @@ function invalidJsonBody(req: FastifyRequest, body: string): StockpipeError {
 }
 
 /** The route prefixes whose answers carry stored run records (their error texts, a study's trial
- * errors): their strings are read with the workspace's absolute folder written `<workspace>`. */
-export const RUN_RECORD_ROUTES = ['/runs', '/backfills', '/lineage', '/studies'] as const;
+ * errors) or the workspace's own files (a model's folder, a snapshot's source root, the validation
+ * report's input and reference): their strings are read with the workspace's absolute folder
+ * written `<workspace>`. `/predict` is not among them: it names no file. */
+export const RUN_RECORD_ROUTES = ['/runs', '/backfills', '/lineage', '/studies', '/models', '/snapshots', '/validation'] as const;
 
 /** Registers, on every route added after this call under one of RUN_RECORD_ROUTES (GET, answered as
  * JSON), a preSerialization hook writing the workspace's absolute folder as `<workspace>`: a run
