@@ -82,6 +82,12 @@ describe('stockpipe lineage', () => {
     const usage = sp(ws, 'lineage', 'snapshot', 'x');
     expect([usage.code, usage.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);
     expect(sp(ws, 'runs', 'show', 'nope').json.error?.code).toBe('SP_ERR_RUN_NOT_FOUND');
+    // An id pasted wrong (a whole log line) is echoed cut to 100 characters, as every echoed input is.
+    const long = 'r'.repeat(5000);
+    for (const args of [['runs', 'show', long], ['runs', 'logs', long, 'ingest'], ['run', 'train', '--resume', long], ['lineage', 'run', long]]) {
+      const e = sp(ws, ...args).json.error;
+      expect([e?.code, e?.message.length !== undefined && e.message.length < 400, e?.message.includes(`'${'r'.repeat(100)}… (5000 characters)'`)], args.join(' ')).toEqual([args[0] === 'lineage' ? 'SP_ERR_LINEAGE_NOT_FOUND' : 'SP_ERR_RUN_NOT_FOUND', true, true]);
+    }
   }, 120_000);
 
   it("a pipeline's task commands are children of the pipeline run, and its model's lineage resolves", async () => {

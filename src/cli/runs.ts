@@ -3,7 +3,7 @@
  * pipeline runs unless `--kind` asks for command runs (docs/cli.md); `runs show` finds a run of any kind;
  * `runs cancel ID` stops a running run (pipeline/cancel-run) and waits until its runner has marked it. */
 import { readFile } from 'node:fs/promises';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { noLogReason, taskLine } from '../pipeline/live-view.js';
@@ -15,7 +15,7 @@ import { withRegistry } from './with-registry.js';
 
 function mustGet(reg: Registry, id: string): PipelineRunDetails {
   const run = getPipelineRun(reg, id);
-  if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${reg.file}`);
+  if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}`);
   return run;
 }
 
@@ -75,7 +75,7 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
     const pipeline = getPipelineRun(reg, id);
     if (pipeline !== null) return { pipeline: { ...pipeline, child_runs: listRunSummaries(reg, { parent: id, limit: 10_000 }) } };
     const run = getRunDetails(reg, id);
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no run '${id}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list` (pipeline runs) or `stockpipe runs list --kind all`.' });
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list` (pipeline runs) or `stockpipe runs list --kind all`.' });
     return { run };
   });
   if ('run' in found) return showCommandRun(found.run);

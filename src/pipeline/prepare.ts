@@ -4,7 +4,7 @@
  * tasks kept with their summaries, the rest re-queued in the same run id), with the runner's pid
  * recorded. The runner runs it. */
 import { randomUUID } from 'node:crypto';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { createPipelineRun, getPipelineRun, latestTaskResult, type PipelineRunDetails, recordRunner, reopenPipelineRun, type TaskPatch, type TaskRunRecord, type TaskStatus, thisRunner } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
@@ -34,7 +34,7 @@ const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
  * pipeline's, or another logical date's) or SP_ERR_RUN_NOT_RESUMABLE (finished: nothing to continue) otherwise. */
 export function resumableRun(reg: Registry, id: string, pipelineName: string, logicalDate?: string): PipelineRunDetails {
   const prev = getPipelineRun(reg, id);
-  if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}'`);
+  if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}'`);
   if (prev.pipeline !== pipelineName) throw new StockpipeError('SP_ERR_USAGE', `run ${id} is a '${prev.pipeline}' run, not '${pipelineName}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${id}\`.` });
   // As POST /runs/:id/resume: a finished run has nothing to continue (its end would be rewritten).
   if (prev.status === 'finished') throw new StockpipeError('SP_ERR_RUN_NOT_RESUMABLE', `run ${id} (${prev.pipeline}) is finished: there is nothing to resume`, { hint: `Start a new run: \`stockpipe run ${prev.pipeline}\` (unchanged tasks are cached).` });

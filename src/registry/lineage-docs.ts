@@ -4,7 +4,7 @@
  * sizes, hashes) and the ingest run, and back: a snapshot's writer, readers, derived snapshots and the
  * models trained on it. Reads only the registry (runs, params, run_snapshots, the catalog, data
  * versions, model versions), so a lineage resolves after the files it names moved on. */
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { getSnapshot, type SnapshotRecord } from './catalog.js';
 import type { Registry } from './store.js';
 import type { ModelVersion, RunRecord } from './types.js';
@@ -234,7 +234,7 @@ export function snapshotLineageDoc(reg: Registry, id: number, opts: { files?: nu
 /** A run with its parent and children, the snapshots it read and wrote, the models it registered. */
 export function runLineageDoc(reg: Registry, id: string, opts: { files?: number } = {}): RunLineageDoc {
   const r = runRow(reg, id);
-  if (r === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no run '${id}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list --kind all`.' });
+  if (r === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list --kind all`.' });
   const snaps = (role: 'read' | 'wrote'): SnapshotRef[] => reg
     .all<{ snapshot_id: number }>('read lineage', 'SELECT snapshot_id FROM run_snapshots WHERE run_id = ? AND role = ? ORDER BY snapshot_id', [id, role])
     .flatMap((x) => { const s = getSnapshot(reg, x.snapshot_id); return s === null ? [] : [snapRef(s)]; });
