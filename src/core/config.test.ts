@@ -230,4 +230,12 @@ describe('schedules are checked when the config is read', () => {
     expect(load({ cron: '0 9 24 12 *' })().schedules).toHaveLength(1); // Christmas Eve is a trading day most years
     expect(load({ cron: '* * * * * *' })().schedules).toHaveLength(1);
   });
+  it("takes croner's nicknames (Airflow's presets), judged like any expression; says what a short one lacks", () => {
+    for (const cron of ['@daily', '@hourly', '@midnight', '@monthly']) expect(load({ cron })().schedules[0]!.cron).toBe(cron);
+    for (const cron of ['@weekly', '@yearly']) // Sunday midnight; 1 January: never a trading day
+      expect(load({ cron })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^schedules\.0\.cron: never fires on an NYSE trading day/) }));
+    expect(load({ cron: '@reboot' })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/^schedules\.0\.cron: not a cron expression \(.*@reboot/) }));
+    expect(load({ cron: '30 18' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^schedules\.0\.cron: 2 fields; 5 or 6, e\.g\. "30 18 \* \* 1-5", or a nickname such as "@daily"/) }));
+    expect(load({ cron: '' })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/^schedules\.0\.cron: /) }));
+  });
 });

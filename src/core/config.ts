@@ -160,8 +160,8 @@ export const ConfigSchema = z
         z
           .object({
             pipeline: z.enum(['train', 'daily']),
-            /** 5 or 6 fields (croner), e.g. "30 18 * * 1-5". */
-            cron: z.string().min(9),
+            /** 5 or 6 fields (croner), e.g. "30 18 * * 1-5", or a croner nickname (@daily, @hourly, …). */
+            cron: z.string(),
             timezone: z.string().default('America/New_York'),
             /** Skip days the NYSE is closed (weekends, holidays) and alert a missed trading day. */
             trading_days_only: z.boolean().default(true),
@@ -235,8 +235,9 @@ function scheduleProblem(cron: string, timezone: string, tradingDaysOnly: boolea
     return { field: 'timezone', message: 'not an IANA time zone such as America/New_York' };
   }
   // croner also takes a 7th field (the year); the contract is 5 or 6 (docs/pipelines.md).
-  const fields = cron.trim().split(/\s+/).length;
+  const fields = cron.trim() === '' ? 0 : cron.trim().split(/\s+/).length;
   if (fields > 6) return { field: 'cron', message: `${fields} fields; 5 or 6, e.g. "30 18 * * 1-5"` };
+  if (fields < 5 && !/^@\w+$/.test(cron.trim())) return { field: 'cron', message: `${fields} field${fields === 1 ? '' : 's'}; 5 or 6, e.g. "30 18 * * 1-5", or a nickname such as "@daily"` };
   let c: Cron;
   try {
     c = new Cron(cron, { timezone, paused: true });
