@@ -118,6 +118,10 @@ describe.concurrent('stockpipe run train', () => {
     expect(first.json.ok, first.stderr).toBe(true);
     const again = await cli(['run', 'train', '--json', '-w', ws]).done;
     expect(again.json.ok).toBe(true);
+    expect(statuses(again).fetch).toBe('cached'); // the source says nothing changed
+    // Forced, fetch ran as asked: shown as run, not as a cache hit (its summary still says nothing changed).
+    const forced = await cli(['run', 'train', '--force-task', 'fetch', '--json', '-w', ws]).done;
+    expect([forced.json.ok, statuses(forced).fetch, statuses(forced).ingest]).toEqual([true, 'succeeded', 'cached']);
   }, 240_000);
 
   it("run --resume fetches what the run was started with: its --source, not the workspace's default", async () => {

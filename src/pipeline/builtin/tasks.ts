@@ -111,13 +111,18 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const ingestWhole = cmd((ctx) => ['ingest', '--from', ingestFrom(ctx)], ingestRows);
   const validateRows = (d: TaskSummary): TaskResult => ({ rowsIn: VALIDATE.read(d)?.rows ?? null, rowsOut: null });
   const validateWhole = cmd(() => ['validate'], validateRows);
+  const fetchCmd = cmd(() => ['fetch', ...(penv.fetchArgs ?? [])], (d) => ({ status: FETCH.read(d)?.cached === true ? 'cached' : undefined, rowsOut: null }));
   const fetch = task({
     name: 'fetch',
     cache: 'never', // the source itself says whether anything changed (manifest hashes): shown as cached
     // The effective settings: the workspace's remembered source unless the user set another (cli/run).
     params: { ...cfg.fetch },
     outputs: (up) => [FETCH.need(up.fetch, 'manifest', 'fetch')],
-    run: cmd(() => ['fetch', ...(penv.fetchArgs ?? [])], (d) => ({ status: FETCH.read(d)?.cached === true ? 'cached' : undefined, rowsOut: null })),
+    run: async (ctx) => {
+      const r = await fetchCmd(ctx);
+      // Forced (`--force`, `--force-task fetch`): the task ran as asked, so it is shown as run; its summary still says nothing changed.
+      return ctx.forced === true ? { ...r, status: undefined } : r;
+    },
   });
   const ingest = task({
     name: 'ingest',
