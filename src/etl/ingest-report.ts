@@ -13,7 +13,7 @@ import type { SnapshotRecord } from '../registry/catalog.js';
 import { forEachZipEntry } from '../sources/zip.js';
 import type { Manifest } from '../sources/types.js';
 import { classifyFiles, type SourceLayout } from './layout.js';
-import { parseSymbolMetadata } from './metadata.js';
+import { decodeMetadata, parseSymbolMetadata } from './metadata.js';
 import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
 import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync } from './bars-file.js';
 
@@ -108,7 +108,7 @@ async function readMetadataText(m: Manifest, path: string): Promise<string> {
     // readingSourceFile makes every failure "cannot read": the size's own error is passed back instead.
     const text = readingSourceFile(where, (p) => {
       try {
-        return readBarsFileSync(p).toString('utf8');
+        return decodeMetadata(readBarsFileSync(p));
       } catch (err) {
         if (err instanceof FileTooLargeError) return err;
         throw err;
@@ -122,7 +122,7 @@ async function readMetadataText(m: Manifest, path: string): Promise<string> {
     if (entry.name !== path) return;
     // Inflated whole, as a bars entry is: refused by its declared size (a zip bomb), never held.
     if (entry.size > MAX_BARS_FILE_BYTES) throw metadataTooLarge(`${m.root}: entry ${path}`, new FileTooLargeError(entry.size));
-    text = (await read()).toString('utf8');
+    text = decodeMetadata(await read());
   });
   return text;
 }

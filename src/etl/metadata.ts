@@ -8,6 +8,36 @@ export interface SymbolMetadata {
   rows: number;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a BOM kept, as Buffer#toString kept it (the CSV reader drops it)
+/** Windows-1252's 0x80–0x9F (the rest is Latin-1); 0 = unassigned (kept as the C1 control, as WHATWG does).
+ * By hand: Node 20's TextDecoder('windows-1252') decodes these as Latin-1's C1 controls. */
+const CP1252_HIGH = [0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+  0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178];
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  const out: string[] = [];
+  for (let i = 0; i < bytes.length; i += 8192) {
+    const codes = Array.from(bytes.subarray(i, i + 8192), (b) => (b >= 0x80 && b <= 0x9f ? CP1252_HIGH[b - 0x80] || b : b));
+    out.push(String.fromCharCode(...codes));
+  }
+  return out.join('');
+}
+
+/**
+ * The metadata file's text: UTF-8, or, when its bytes are no valid UTF-8 and hold no
+ * UTF-16 mark or NUL byte, Windows-1252 (the superset of Latin-1 that spreadsheet programs save):
+ * "Société Générale" saved so reads as written, not with U+FFFD. A UTF-16 file stays decoded as UTF-8
+ * so that parseSymbolMetadata says what it is.
+ */
+export function decodeMetadata(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff) || bytes.includes(0);
+    return utf16 ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : decodeWindows1252(bytes);
+  }
+}
+
 /**
  * Why the text (decoded as UTF-8) cannot hold a CSV header, or null: a UTF-16 file, by its byte order
  * mark (two U+FFFD once decoded) or NUL bytes in its first line. Said as the bars files say it.
