@@ -36,4 +36,19 @@ describe('extractZip (the kaggle source unpacks its archive to disk)', () => {
     expect(entries.map((e) => e.name)).toEqual(['stocks/A.csv']);
     expect(await readdir(join(ws, 'data', 'stocks'))).toEqual(['A.csv']);
   });
+
+  it('does not write a symlink entry (zip -y) as a file: its bytes are a path, which ingest read as a CSV header', async () => {
+    const ws = await tempWorkspace();
+    made.push(ws);
+    const zip = buildZip([{ name: 'stocks/A.csv', data: 'Date\n', store: true }, { name: 'stocks/L.csv', data: 'A.csv', store: true }]);
+    // Made on Unix (version made by 3 << 8), mode S_IFLNK | 0777 in the high half of the external attributes.
+    const central = zip.indexOf(Buffer.from('stocks/L.csv'), zip.indexOf(Buffer.from('PK\u0001\u0002', 'latin1'))) - 46;
+    zip.writeUInt16LE((3 << 8) | 20, central + 4);
+    zip.writeUInt32LE((0o120777 << 16) >>> 0, central + 38);
+    const zipPath = join(ws, 'links.zip');
+    await writeFile(zipPath, zip);
+    const entries = await extractZip(zipPath, join(ws, 'data'));
+    expect(entries.map((e) => [e.name, e.symlink === true])).toEqual([['stocks/A.csv', false], ['stocks/L.csv', true]]);
+    expect(await readdir(join(ws, 'data', 'stocks'))).toEqual(['A.csv']);
+  });
 });

@@ -284,8 +284,11 @@ async function unpack(run: Run, zipPath: string, dir: string, key: string): Prom
   const old = join(dir, 'data.old');
   await rm(staging, { recursive: true, force: true });
   await rm(old, { recursive: true, force: true });
+  let skipped: { path: string; reason: string }[] = [];
   try {
-    await extractZip(zipPath, staging);
+    const entries = await extractZip(zipPath, staging);
+    skipped = entries.filter((e) => e.symlink === true).map((e) => ({ path: e.name, reason: 'symlink entry: not followed in an archive' }));
+    for (const s of skipped) log.warn({ path: s.path, reason: s.reason }, 'kaggle source: skipped');
   } catch (err) {
     if (err instanceof StockpipeError && err.code === 'SP_ERR_ZIP_CORRUPT') {
       log.warn({ path: zipPath }, 'deleting the corrupt kaggle archive');
@@ -298,6 +301,7 @@ async function unpack(run: Run, zipPath: string, dir: string, key: string): Prom
     const manifest: Manifest = {
       format: 1, source: 'kaggle', source_spec: `kaggle:${run.owner}/${run.slug}`, source_version: key,
       fetched_at: ctx.now().toISOString(), layout: 'dir', root: dataDir, files, bytes: files.reduce((s, f) => s + f.size, 0),
+      ...(skipped.length > 0 ? { skipped } : {}),
     };
     const hadData = await isDir(dataDir);
     beforeCommit();

@@ -97,7 +97,8 @@ export async function listZipEntries(path: string): Promise<ZipEntryInfo[]> {
  * first and renames it into place, so a failure leaves no half-unpacked folder. An archive whose
  * entries add up to more than the free space (a zip bomb declares gigabytes in a few KB) is refused
  * before anything is written: yauzl holds each entry to its declared size, so the sum bounds the
- * bytes written.
+ * bytes written. A symlink entry (`zip -y`) is returned with `symlink: true` and not written, as the
+ * zip source does not follow one.
  */
 export async function extractZip(path: string, destDir: string, onEntry?: (entry: ZipEntryInfo) => void): Promise<ZipEntryInfo[]> {
   const total = (await listZipEntries(path)).reduce((s, e) => s + e.size, 0);
@@ -110,6 +111,12 @@ export async function extractZip(path: string, destDir: string, onEntry?: (entry
   const entries: ZipEntryInfo[] = [];
   try {
     await forEachZipEntry(path, async (entry, _read, openStream) => {
+      // A symlink entry's bytes are its target's path, not data: not written (the caller lists it as skipped).
+      if (entry.symlink === true) {
+        entries.push(entry);
+        onEntry?.(entry);
+        return;
+      }
       const target = join(tmp, entry.name);
       await mkdir(dirname(target), { recursive: true });
       await pipeline(await openStream(), createWriteStream(target));
