@@ -294,6 +294,9 @@ describe.concurrent('stockpipe tune --task forecast', { timeout: 180_000 }, () =
     const cmp = await sp(ws, ['models', 'compare', m.model_id, train.model_id]);
     expect(cmp.json.data.study.a).toMatchObject({ study_id: d.study_id, metric: 'volume_mae_ratio', task: 'forecast' });
     expect(mismatch.json.error?.code).toBe('SP_ERR_STUDY_MISMATCH');
+    // --folds is no forecast option: --resume says so as a new study does (it said "created with --folds 1").
+    const folds = await sp(ws, ['tune', '--resume', d.study_id, '--folds', '3']);
+    expect([folds.code, folds.json.error?.code, folds.json.error?.message]).toEqual([2, 'SP_ERR_USAGE', expect.stringContaining('--folds is for the volume task')]);
     // What the study sets is refused beside it, named (it was ignored).
     const ignored = await sp(ws, ['train', '--task', 'forecast', '--params-from', 'fc', '--huber-delta', '0.5', '--learning-rate', '0.2']);
     expect([ignored.code, ignored.json.error?.code]).toEqual([2, 'SP_ERR_USAGE']);

@@ -87,6 +87,8 @@ function mismatch(study: StudyRecord, what: string, given: unknown, stored: unkn
 function resumeStudy(reg: Registry, o: TuneOptions): StudyRecord {
   const s = getStudy(reg, o.resume!);
   const st = s.settings as unknown as StudySettings;
+  // An option the study's task never takes (a forecast study's --folds) is the usage error a new study gets, not a "mismatch".
+  if (o.task === undefined || o.task === s.task) taskDefaults({ ...o, task: s.task as TuneOptions['task'] });
   const checks: [string, unknown, unknown][] = [['--name', o.name, s.name], ['--task', o.task, s.task], ['--trials', o.trials, st.trials], ['--folds', o.folds, s.folds], ['--metric', o.metric, s.metric], ['--seed', o.seed, s.seed], ['--max-trees', o.maxTrees, st.max_trees], ['--test-from', o.testFrom, st.data.test_from]];
   for (const [what, given, stored] of checks) if (given !== undefined && given !== stored) throw mismatch(s, what, given, stored);
   // Its own snapshot is accepted (it says nothing new), however --as-of names it (006, a later prices
