@@ -78,6 +78,17 @@ describe('an alias only takes a model of its kind, whoever promotes', () => {
     expect(await codeOf(() => reg.setAlias(alias, cand, 'forced'))).toBe(want);
   });
 
+  it('a new alias that differs from a known one only by case is refused, naming it (it started an alias nothing reads)', async () => {
+    for (const [alias, meant] of [['Champion', 'champion'], ['FORECAST_CHAMPION', 'forecast_champion']]) {
+      const err = await promote(reg, 'g1', alias!, { force: true }).catch((e: unknown) => e);
+      expect([(err as StockpipeError).code, (err as StockpipeError).hint]).toEqual(['SP_ERR_USAGE', `Use '${meant}'.`]);
+      expect(reg.aliasHistory(alias)).toHaveLength(0);
+    }
+    reg.setAlias('nightly', 'g1', 'manual');
+    expect(await codeOf(() => reg.setAlias('Nightly', 'g1', 'forced'))).toBe('SP_ERR_USAGE');
+    expect(await codeOf(() => reg.setAlias('nightly-2', 'g1', 'forced'))).toBe('ok'); // another name is another alias
+  });
+
   it('the error names the model, its kind, the alias and the kind it takes', async () => {
     const err = await promote(reg, 'f1', 'champion', { force: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StockpipeError);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { beforeCommit } from '../core/commit-guard.js';
 import { clip, StockpipeError } from '../core/errors.js';
-import { assertAliasTakes } from './alias-kinds.js';
+import { assertAliasTakes, FIXED_ALIAS_FAMILIES } from './alias-kinds.js';
 import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
 import { connect, registryError } from './open.js';
 import { compareModelVersions, decidePromotion, type PromoteOptions } from './promote.js';
@@ -260,6 +260,13 @@ export class Registry {
     return this.write('set alias', () => {
       const model = this.q('SELECT kind FROM model_versions WHERE model_id = ?').get(modelId) as { kind: ModelKind } | undefined;
       if (model === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model version '${modelId}' in ${this.file}`);
+      // A new alias that differs from a known one only by case (`Champion`) is a typo: it would start an alias that
+      // nothing reads (GET /predict serves `champion`). Refused, naming the one meant; an alias's history keeps its case.
+      if (this.aliasFirstKind(alias) === null) {
+        const known = [...Object.keys(FIXED_ALIAS_FAMILIES), ...(this.q('SELECT DISTINCT alias FROM alias_history').all() as { alias: string }[]).map((r) => r.alias)];
+        const meant = known.find((k) => k !== alias && k.toLowerCase() === alias.toLowerCase());
+        if (meant !== undefined) throw new StockpipeError('SP_ERR_USAGE', `alias '${alias}' differs from the alias '${meant}' only by case: aliases are case-sensitive, and a new one would be an alias nothing reads`, { hint: `Use '${meant}'.` });
+      }
       assertAliasTakes(alias, { id: modelId, kind: model.kind }, this.aliasFirstKind(alias));
       const previous = this.aliasTarget(alias);
       if (previous === modelId) return null;
