@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openDuckDB } from './duckdb.js';
-import { duckdbResourceError, isResourceFailure } from './duckdb-errors.js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { duckdbResourceError, isResourceFailure, vanishedStoreFileError } from './duckdb-errors.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,6 +27,37 @@ describe('DuckDB failures that are the user\'s', () => {
       const coded = duckdbResourceError(err, { memoryLimit: '1KB', threads: 1 });
       expect(coded?.code).toBe('SP_ERR_OUT_OF_MEMORY');
       expect(coded?.hint).toContain('now 1KB');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a store data file deleted while a command read it (a vacuum at the same time)', () => {
+  it('is SP_ERR_SNAPSHOT_NOT_FOUND naming the file and vacuum, not SP_ERR_INTERNAL', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sp-vanished-'));
+    try {
+      const file = join(dir, 'store', 'features', 'bucket=03', 's000019-004-588c9c.parquet');
+      await mkdir(join(file, '..'), { recursive: true });
+      const db = await openDuckDB({ tempDir: join(dir, 'tmp'), memoryLimit: '256MB', threads: 1 });
+      await db.connection.run(`COPY (SELECT 1 AS x) TO '${file}' (FORMAT parquet)`);
+      const source = `read_parquet(['${file}'], hive_partitioning = false)`;
+      await db.connection.run(`SELECT count(*) FROM ${source}`); // readable while it is there
+      await rm(file); // what vacuum does to a snapshot it drops, while a reader had resolved it
+      const err = await db.connection.run(`SELECT count(*) FROM ${source}`).then(() => null, (e: unknown) => e);
+      db.close();
+      const coded = vanishedStoreFileError(err);
+      expect(coded?.code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
+      expect(coded?.message).toContain(file);
+      expect(coded?.message).toContain('features table was deleted while this command read it');
+      expect(coded?.hint).toContain('vacuum');
+      // DuckDB's other wording, when the file goes after the query bound it.
+      expect(vanishedStoreFileError(new Error(`IO Error: Cannot open file "${file}": No such file or directory`))?.code).toBe('SP_ERR_SNAPSHOT_NOT_FOUND');
+      // The file back on disk, a file outside the store, or another error: not this.
+      await writeFile(file, 'x');
+      expect(vanishedStoreFileError(new Error(`IO Error: Cannot open file "${file}": No such file or directory`))).toBeUndefined();
+      expect(vanishedStoreFileError(new Error(`IO Error: No files found that match the pattern "${join(dir, 'export.parquet')}"`))).toBeUndefined();
+      expect(vanishedStoreFileError(new Error('Binder Error: Referenced column "x" not found'))).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
