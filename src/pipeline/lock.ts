@@ -1,6 +1,6 @@
 /** @module pipeline/lock
  * One pipeline run at a time per workspace: <workspace>/pipeline/run.lock, created exclusively
- * (O_EXCL) with the holder's pid, start time and run, and the pids of its live task processes
+ * (a hard link to a temp file holding its content, so never seen empty) with the holder's pid, start time and run, and the pids of its live task processes
  * (rewritten by temp file + rename as tasks start and end). A lock whose holder process is gone (a
  * killed run) is taken over: first any task process it recorded that is still alive (and verified
  * to be that process, by start time and command line) is killed and waited for, so a resumed run
@@ -9,7 +9,7 @@
  * (SP_ERR_PIPELINE_LOCKED) or wait. */
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
 import { removeStaleTempsIn, tempPathFor } from '../core/fs.js';
 import { getLog, type Logger } from '../core/log.js';
@@ -109,11 +109,31 @@ async function killOrphans(children: readonly LockedProcess[], ws: Workspace, wa
   }
 }
 
+/**
+ * Creates the lock with its content in one step: the holder's JSON is written to a temp file that
+ * is then hard-linked to the lock's name (link fails with EEXIST when the lock exists). Created
+ * empty and written after (O_EXCL, then a write), a lock could be read empty by a second run in
+ * between — as a holder killed before writing leaves it, so taken for stale and removed: both runs
+ * held it. Where the file system has no hard links, O_EXCL and a write as before.
+ */
 async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {
+  const text = JSON.stringify(info);
+  const tmp = tempPathFor(file);
+  await writeFile(tmp, text);
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
   try {
     const fh = await open(file, 'wx');
     try {
-      await fh.writeFile(JSON.stringify(info));
+      await fh.writeFile(text);
     } finally {
       await fh.close();
     }
