@@ -331,4 +331,27 @@ describe.concurrent('stockpipe run train', () => {
     expect(listPipelineRuns(reg)).toEqual([]);
     reg.close();
   }, 60_000);
+
+  it('a second scheduler on the workspace is refused (it would start every scheduled run twice); a killed one\'s place is taken over', async () => {
+    const ws = await tempWorkspace('run-sched-two');
+    const config = join(ws, 'stockpipe.config.json');
+    await writeFile(config, JSON.stringify({ schedules: [{ pipeline: 'train', cron: '0 0 1 1 *', trading_days_only: false }] }));
+    const started = async (): Promise<ReturnType<typeof cli>> => {
+      const s = cli(['scheduler', '-w', ws, '--config', config]);
+      for (let i = 0; i < 600 && !s.stderr().includes('next run'); i++) await sleep(50);
+      expect(s.stderr()).toContain('next run');
+      return s;
+    };
+    const first = await started();
+    const second = await cli(['scheduler', '--json', '-w', ws, '--config', config]).done;
+    expect(second.code).toBe(1);
+    expect(second.json.error?.code).toBe('SP_ERR_PIPELINE_LOCKED');
+    expect(second.json.error?.message).toContain(`pid ${first.child.pid}`);
+    first.child.kill('SIGKILL'); // its lock stays behind, its process gone
+    await first.done;
+    const third = await started();
+    third.child.kill('SIGTERM');
+    expect((await third.done).code).toBe(0);
+    await expect(readFile(new Workspace(ws).schedulerLock, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  }, 60_000);
 });

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { StockpipeError } from '../core/errors.js';
 import { deliverAlert } from '../pipeline/alerts.js';
+import { acquireSchedulerLock } from '../pipeline/lock.js';
 import { abortableSleep } from '../pipeline/runner.js';
 import { cronFor, nextFire, runScheduler, type SchedulerDeps } from '../pipeline/schedule.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
@@ -23,14 +24,15 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
   }
   for (const s of schedules) cronFor(s);
   const penv = pipelineEnv(ctx, opts.globalArgs, opts.version);
+  const lock = await acquireSchedulerLock(ctx.ws, { now: ctx.now });
   const ac = new AbortController();
   const stop = (): void => ac.abort();
-  if (opts.until) opts.until.addEventListener('abort', stop, { once: true });
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const next = nextFire(schedules, ctx.now());
-  process.stderr.write(`scheduler: ${schedules.map((s) => `${s.pipeline} at "${s.cron}" ${s.timezone}${s.trading_days_only ? ' (NYSE trading days)' : ''}`).join('; ')}; next run ${next?.toISOString() ?? 'never'}\n`);
   try {
+    if (opts.until) opts.until.addEventListener('abort', stop, { once: true });
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const next = nextFire(schedules, ctx.now());
+    process.stderr.write(`scheduler: ${schedules.map((s) => `${s.pipeline} at "${s.cron}" ${s.timezone}${s.trading_days_only ? ' (NYSE trading days)' : ''}`).join('; ')}; next run ${next?.toISOString() ?? 'never'}\n`);
     await runScheduler({
       ws: ctx.ws,
       schedules,
@@ -65,6 +67,7 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
   } finally {
     process.removeListener('SIGINT', stop);
     process.removeListener('SIGTERM', stop);
+    await lock.release();
   }
   return { data: { stopped: true }, human: 'scheduler stopped' };
 }

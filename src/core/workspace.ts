@@ -16,7 +16,7 @@
  *   validation/                      reference[-features][-v<N>].json, latest.json, report-<stamp>.json
  *   models/<model-id>/               model.json, metrics.json, training.log, card.md, intervals.json
  *   runs/<run-id>/<task>.log         one log per pipeline task
- *   pipeline/                        run.lock, hash-memo.json, scheduler-state.json, scheduler/<pipeline>-<stamp>.log
+ *   pipeline/                        run.lock, scheduler.lock, hash-memo.json, scheduler-state.json, scheduler/<pipeline>-<stamp>.log
  *   stockpipe.db                     the store (+ -wal, -shm)
  *   tmp/duckdb/, tmp/duckdb-reader/  DuckDB spill folders
  *   tmp/stage/<run>/<task>/     staged partition outputs of a queued task (executor bullmq)
@@ -71,6 +71,7 @@ export const layout = {
   taskLog: (runId: string, task: string): string => `runs/${runId}/${task}.log`,
   pipelineDir: 'pipeline',
   runLock: 'pipeline/run.lock',
+  schedulerLock: 'pipeline/scheduler.lock',
   hashMemo: 'pipeline/hash-memo.json',
   schedulerState: 'pipeline/scheduler-state.json',
   schedulerLog: (pipeline: string, stamp: string): string => `pipeline/scheduler/${pipeline}-${stamp}.log`,
@@ -132,6 +133,7 @@ export class Workspace {
   readonly runsDir: string;
   readonly pipelineDir: string;
   readonly runLock: string;
+  readonly schedulerLock: string;
   readonly hashMemo: string;
   readonly schedulerState: string;
   readonly registryPath: string;
@@ -156,6 +158,7 @@ export class Workspace {
     this.runsDir = this.path(layout.runsDir);
     this.pipelineDir = this.path(layout.pipelineDir);
     this.runLock = this.path(layout.runLock);
+    this.schedulerLock = this.path(layout.schedulerLock);
     this.hashMemo = this.path(layout.hashMemo);
     this.schedulerState = this.path(layout.schedulerState);
     this.registryPath = this.path(layout.registry);

@@ -55,10 +55,10 @@ export interface AcquireOptions {
   log?: Logger;
 }
 
-async function readLock(ws: Workspace): Promise<{ text: string; info: LockInfo | null } | null> {
+async function readLock(ws: Workspace, file = ws.runLock): Promise<{ text: string; info: LockInfo | null } | null> {
   let text: string;
   try {
-    text = await readFile(ws.runLock, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return { text: '', info: null }; // unreadable: treated as stale, as before
@@ -214,5 +214,36 @@ export async function acquireRunLock(ws: Workspace, pipeline: string, opts: Acqu
       });
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
+}
+
+/** The scheduler holding a workspace's schedules (scheduler.lock). */
+export interface SchedulerLock {
+  path: string;
+  release(): Promise<void>;
+}
+
+/**
+ * One `stockpipe scheduler` per workspace: <workspace>/pipeline/scheduler.lock, created as run.lock
+ * is (whole, with the holder's pid, host and start time) and taken over when its holder is gone. A
+ * second scheduler would fire every occurrence again: each run waits for the first one's and runs
+ * the pipeline a second time. A live holder is SP_ERR_PIPELINE_LOCKED naming it.
+ */
+export async function acquireSchedulerLock(ws: Workspace, opts: { now?: () => Date } = {}): Promise<SchedulerLock> {
+  const file = ws.schedulerLock;
+  await mkdir(ws.pipelineDir, { recursive: true });
+  const info: LockInfo = { pid: process.pid, host: hostname(), pipeline: 'scheduler', started_at: (opts.now ?? (() => new Date()))().toISOString(), start: processStartTime(process.pid) };
+  for (;;) {
+    if (await tryAcquire(file, info)) return { path: file, release: () => rm(file, { force: true }) };
+    const got = await readLock(ws, file);
+    if (got === null) continue; // released meanwhile
+    if (got.info === null || holderGone(got.info)) {
+      if ((await readLock(ws, file))?.text === got.text) await rm(file, { force: true });
+      continue;
+    }
+    const holder = got.info;
+    throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${ws.root} already has a scheduler: pid ${holder.pid} on ${holder.host}, since ${holder.started_at}; a second one would start every scheduled run twice`, {
+      hint: `Keep the one running, or stop process ${holder.pid} first; ${file} is taken over automatically once that process is gone.`,
+    });
   }
 }
