@@ -161,5 +161,30 @@ describe('store under kill -9', () => {
     const [n] = await sql(`SELECT count(*)::INT AS n FROM ${view(ws, 'prices')}`);
     expect(n!.n).toBe(second.table_rows);
   }, 120_000);
+
+  it('features killed after its commit, before its report: the next run finds nothing to do (was a full rebuild and a new snapshot of the same rows)', async () => {
+    const root = await tempDir('store-features-report');
+    const src = join(root, 'src');
+    await source(src, 6, 80);
+    const ws = join(root, 'ws');
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    await ok(['ingest', '--workspace', ws]);
+    await ok(['features', '--workspace', ws]);
+    await appendDay(src, 6, 80);
+    await ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    await ok(['ingest', '--workspace', ws]);
+    const built = await ok(['features', '--workspace', ws]);
+    expect(built.mode).toBe('incremental');
+    // As a kill after the catalog commit leaves it: the snapshot committed, the report the previous build's.
+    const reportPath = join(ws, 'tables', 'features.report.json');
+    const report = JSON.parse(await readFile(reportPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(reportPath, JSON.stringify({ ...report, snapshot_id: built.snapshot_id - 2 }));
+    const again = await ok(['features', '--workspace', ws]);
+    const same = ['snapshot_id', 'prices_snapshot', 'mode', 'rows', 'rows_computed', 'symbols_changed', 'symbols', 'rows_with_features'];
+    expect({ ...again, cached: undefined, seconds: undefined }).toMatchObject(Object.fromEntries(same.map((k) => [k, built[k]])));
+    expect(again.cached).toBe(true);
+    // The report is made again: the next run answers from it.
+    expect(JSON.parse(await readFile(reportPath, 'utf8')).snapshot_id).toBe(built.snapshot_id);
+  }, 120_000);
 });
 

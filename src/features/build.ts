@@ -206,6 +206,41 @@ export async function rowsWithFeatures(conn: DuckDBConnection, paths: readonly s
   return Number(tot!.f);
 }
 
+/**
+ * The report of a features snapshot already built from `prices` with these settings, read from the
+ * catalog and the files' metadata (no row is computed): what the build that wrote it reported, as a
+ * cached answer (rows_computed and symbols_changed as its summary recorded them).
+ */
+async function reportOfSnapshot(ws: Workspace, reg: Registry, cur: SnapshotRecord, prices: TableRead, settings: FeatureSettings, hash: string, t0: number): Promise<FeaturesReport> {
+  const live = tableAt(ws, reg, 'features', { snapshot: cur.id }).paths;
+  const summary = (cur.summary ?? {}) as { mode?: unknown; rows_computed?: unknown; symbols_changed?: unknown };
+  const mode = summary.mode === 'incremental' || summary.mode === 'partitioned' ? summary.mode : 'full';
+  const db = await openDuckDB(ws.duckdbSettings());
+  try {
+    const pricesSymbols = (prices.snapshot.summary as { symbols?: number } | null)?.symbols;
+    return {
+      output: ws.tableDir('features'),
+      input: ws.tableDir('prices'),
+      mode,
+      snapshot_id: cur.id,
+      prices_snapshot: prices.snapshot.id,
+      rows_computed: typeof summary.rows_computed === 'number' ? summary.rows_computed : 0,
+      symbols_changed: typeof summary.symbols_changed === 'number' ? summary.symbols_changed : 0,
+      rows: cur.rows,
+      symbols: pricesSymbols ?? Number((await queryRows(db.connection, `SELECT count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(live)}`))[0]!.s),
+      window: settings.window,
+      extended: settings.extended,
+      extended_columns: settings.extended ? [...EXTENDED_COLUMNS] : [],
+      rows_with_features: await rowsWithFeatures(db.connection, live),
+      seconds: Math.round(performance.now() - t0) / 1000,
+      cached: true,
+      input_hash: hash,
+    };
+  } finally {
+    db.close();
+  }
+}
+
 /** Refuses a window outside 2..1000 (SP_ERR_FEATURES_WINDOW). */
 export function checkWindow(w: number): void {
   if (!Number.isInteger(w) || w < 2 || w > 1000) throw new StockpipeError('SP_ERR_FEATURES_WINDOW', `--window must be a whole number from 2 to 1000 (got ${w})`);
@@ -237,6 +272,12 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         log.info({ snapshot: cur.id }, 'prices and settings unchanged since the last build: nothing to do');
         return { ...prev, cached: true, seconds: Math.round(performance.now() - t0) / 1000 };
       }
+      // The current snapshot is this build already, without its report: its writer was killed after
+      // the commit (or vacuum compacted it since). Nothing to compute: the report is made from it.
+      log.info({ snapshot: cur.id }, 'prices and settings unchanged since the last build (its report is missing or older): nothing to do');
+      const report = await reportOfSnapshot(ws, reg, cur, prices, settings, hash, t0);
+      await writeFileAtomic(ws.featuresReport, `${JSON.stringify({ ...report, cached: false }, null, 2)}\n`);
+      return report;
     }
     // A rebuild without the lagged columns the current table has: said, as the day-ahead model needs them.
     if (built?.extended === true && !settings.extended) {
