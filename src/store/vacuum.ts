@@ -179,12 +179,22 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
     const plan = planVacuum(listSnapshots(reg), files, new Set([...lineageSnapshotIds(reg), ...openStudySnapshotIds(reg)]), { snapshots: o.keepSnapshots, olderThan });
     const known = new Set(files.map((f) => f.path));
     const removed = { files: plan.remove.length, bytes: 0, paths: plan.remove.map((f) => f.path) };
-    for (const f of plan.remove) {
-      const abs = ws.path(f.path);
-      removed.bytes += (await sizeOf(abs)) || f.bytes;
-      if (!o.dryRun) await rm(abs, { force: true });
+    for (const f of plan.remove) removed.bytes += (await sizeOf(ws.path(f.path))) || f.bytes;
+    // Files an earlier vacuum marked deleted but did not get to delete (it was killed in between).
+    const leftover: DataFileRecord[] = [];
+    for (const f of files) if (f.deleted_at !== null && (await statOrNull(ws.path(f.path))) !== null) leftover.push(f);
+    for (const f of leftover) {
+      removed.files++;
+      removed.bytes += await sizeOf(ws.path(f.path));
+      removed.paths.push(f.path);
     }
-    if (!o.dryRun && plan.remove.length > 0) markDeleted(reg, plan.remove.map((f) => f.file_id));
+    if (!o.dryRun) {
+      // Marked deleted first, then deleted: a vacuum killed in between leaves files the catalog calls
+      // deleted (the next vacuum deletes them), never a snapshot listed readable whose files are gone;
+      // and a reader that resolves a snapshot from the marking on is told it was dropped.
+      if (plan.remove.length > 0) markDeleted(reg, plan.remove.map((f) => f.file_id));
+      for (const f of [...plan.remove, ...leftover]) await rm(ws.path(f.path), { force: true });
+    }
     const orphans = { files: 0, bytes: 0, paths: [] as string[] };
     const cutoff = o.now().getTime() - ORPHAN_MIN_AGE_MS;
     for (const rel of await storeFiles(ws)) {
