@@ -7,6 +7,7 @@
  * never shares the workspace with an orphan. Taking the lock also removes the temp outputs of dead
  * processes anywhere in the workspace. A live holder makes the second run refuse
  * (SP_ERR_PIPELINE_LOCKED) or wait. */
+import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
@@ -118,7 +119,8 @@ async function killOrphans(children: readonly LockedProcess[], ws: Workspace, wa
  */
 async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {
   const text = JSON.stringify(info);
-  const tmp = tempPathFor(file);
+  // Unique within the process too (two acquisitions in one millisecond must not share the temp file).
+  const tmp = `${tempPathFor(file)}${randomBytes(4).toString('hex')}`;
   await writeFile(tmp, text);
   try {
     await link(tmp, file);
@@ -141,6 +143,37 @@ async function tryAcquire(file: string, info: LockInfo): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
+  }
+}
+
+/**
+ * Removes a dead holder's lock, `text` as read, and only it. Checked then removed, a run taking over
+ * could remove the lock another run had just made in its place (both had seen the dead one: the
+ * other removed it and made its own in between) and take it too. So every removal of a dead lock
+ * happens under a short takeover lock (`<lock>.takeover`, made as the lock is), which re-reads the
+ * lock first: a lock made after the dead one went is never removed. When another process holds the
+ * takeover lock, this returns after a short pause and the caller looks at the lock again; a takeover
+ * lock whose process is gone is removed.
+ */
+async function removeIfStill(file: string, text: string): Promise<void> {
+  const mutex = `${file}.takeover`;
+  const me: LockInfo = { pid: process.pid, host: hostname(), pipeline: 'takeover', started_at: new Date().toISOString(), start: processStartTime(process.pid) };
+  if (!(await tryAcquire(mutex, me))) {
+    const other = await readFile(mutex, 'utf8').catch(() => null);
+    let info: LockInfo | null = null;
+    try {
+      info = other === null ? null : (JSON.parse(other) as LockInfo);
+    } catch {
+      info = null; // a takeover lock is made whole: unparsable is a damaged file, gone with its process
+    }
+    if (other !== null && (info === null || holderGone(info)) && (await readFile(mutex, 'utf8').catch(() => null)) === other) await rm(mutex, { force: true });
+    else await new Promise((r) => setTimeout(r, 10)); // another run is taking over: look again
+    return;
+  }
+  try {
+    if ((await readFile(file, 'utf8').catch(() => null)) === text) await rm(file, { force: true });
+  } finally {
+    await rm(mutex, { force: true });
   }
 }
 
@@ -204,7 +237,7 @@ export async function acquireRunLock(ws: Workspace, pipeline: string, opts: Acqu
     if (got.info === null || holderGone(got.info)) {
       // Stale: its runner is gone. Its task processes must be too before this run starts.
       killedOrphans.push(...(await killOrphans(got.info?.children ?? [], ws, opts.orphanWaitMs ?? 10_000)));
-      if ((await readLock(ws))?.text === got.text) await rm(file, { force: true });
+      await removeIfStill(file, got.text);
       continue;
     }
     const holder = got.info;
@@ -238,7 +271,7 @@ export async function acquireSchedulerLock(ws: Workspace, opts: { now?: () => Da
     const got = await readLock(ws, file);
     if (got === null) continue; // released meanwhile
     if (got.info === null || holderGone(got.info)) {
-      if ((await readLock(ws, file))?.text === got.text) await rm(file, { force: true });
+      await removeIfStill(file, got.text);
       continue;
     }
     const holder = got.info;
