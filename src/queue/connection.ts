@@ -80,7 +80,12 @@ export interface RedisInfo {
  */
 export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000): Promise<RedisInfo> {
   const c = new Redis({ ...t.options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs, enableOfflineQueue: false });
-  c.on('error', () => undefined); // reported by connect() below
+  // Kept for the message: a refused AUTH (a wrong or missing password, an unknown user) comes as an
+  // 'error' event, and connect() then rejects with only "Connection is closed.".
+  let refused: Error | undefined;
+  c.on('error', (err: Error) => {
+    refused = err;
+  });
   try {
     await c.connect();
     // ioredis only warns when its SELECT fails, and then uses database 0: the jobs would go elsewhere.
@@ -100,6 +105,13 @@ export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000):
     return out;
   } catch (err) {
     if (err instanceof StockpipeError) throw err;
+    const why = [refused, err as Error].find((e) => e !== undefined && /^(NOAUTH|WRONGPASS|NOPERM)\b/.test(e.message));
+    if (why !== undefined) {
+      throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `Redis at ${t.shown} refused stockpipe's connection (its user or password): ${why.message}`, {
+        cause: why,
+        hint: 'Give the user and password the server expects in STOCKPIPE_REDIS_URL: redis://:PASSWORD@host:port/db (requirepass) or redis://USER:PASSWORD@host:port/db (an ACL user, which needs the queue keys and commands, e.g. `~stockpipe:* +@all`); docs/scale-out.md.',
+      });
+    }
     throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${(err as Error).message}`, { cause: err });
   } finally {
     c.disconnect();
