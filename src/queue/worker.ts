@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
+import { basename } from 'node:path';
 import { type ConnectionOptions, type Job, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { StockpipeError } from '../core/errors.js';
@@ -89,10 +90,14 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
         if (stop.signal.aborted) throw new StockpipeError('SP_ERR_RUN_CANCELLED', `job ${id} was stopped`);
         return { data: { echo: d.probe?.echo ?? null }, worker: me, seconds: Math.round(performance.now() - t0) / 1000, claims: 1 };
       }
-      if (!existsSync(d.workspace)) {
-        throw new StockpipeError('SP_ERR_WORKSPACE_UNREACHABLE', `worker ${me.id} on ${me.host} cannot see the workspace ${d.workspace}`, { hint: 'Mount the shared workspace at the same absolute path on every worker (docs/scale-out.md).' });
-      }
       const ws = new Workspace(d.workspace);
+      // The runner's store is there before any job is queued: a folder without it is not the shared
+      // workspace (an empty mount point whose file system is not mounted), and a command run there
+      // would "succeed" into the worker's own disk (fetch) or fail as if data were missing.
+      const missing = !existsSync(d.workspace) ? 'no such folder' : !existsSync(ws.registryPath) ? `the folder has no ${basename(ws.registryPath)} (an empty mount point: the shared file system is not mounted there?)` : null;
+      if (missing !== null) {
+        throw new StockpipeError('SP_ERR_WORKSPACE_UNREACHABLE', `worker ${me.id} on ${me.host} cannot see the workspace ${d.workspace}: ${missing}`, { hint: 'Mount the shared workspace at the same absolute path on every worker (docs/scale-out.md).' });
+      }
       const execution = randomBytes(8).toString('hex');
       const reg = openRegistry(ws);
       let claims: number;
