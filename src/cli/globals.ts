@@ -1,6 +1,7 @@
 /** @module cli/globals
  * The options every command takes (before or after its name), the output mode read once from argv,
  * and the global flags a child stockpipe process (pipeline task, scheduled run) inherits. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { MAX_THREADS, memorySize } from '../core/config.js';
@@ -39,10 +40,18 @@ export function outputMode(argv: readonly string[]): OutputMode {
   return { json: args.includes('--json'), debug: args.includes('--debug') };
 }
 
-/** The global flags a child stockpipe process gets (the config path made absolute). */
-export function childGlobalArgs(g: Globals, opts: { debug: boolean }): string[] {
+/**
+ * The global flags a child stockpipe process gets (the config path made absolute). The config this
+ * process read from its folder (./stockpipe.config.json, no --config) is named too: a queue worker's
+ * child runs in the worker's folder, where it would read another file or none, and compute with
+ * settings other than those the runner keyed its cache on.
+ */
+export function childGlobalArgs(g: Globals, opts: { debug: boolean; cwd?: string }): string[] {
+  const cwd = opts.cwd ?? process.cwd();
+  const implicit = resolve(cwd, 'stockpipe.config.json');
+  const config = g.config ? resolve(cwd, g.config) : existsSync(implicit) ? implicit : undefined;
   return [
-    ...(g.config ? ['--config', resolve(g.config)] : []),
+    ...(config !== undefined ? ['--config', config] : []),
     ...(g.threads !== undefined ? ['--threads', String(g.threads)] : []),
     ...(g.memoryLimit ? ['--memory-limit', g.memoryLimit] : []),
     ...(opts.debug && g.debug ? ['--debug'] : []),

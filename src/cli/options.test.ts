@@ -1,5 +1,8 @@
 /** The declarative option layer: config flags, presets and defaults, strict numbers, output mode. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDirSync } from '../../test/helpers/temp.js';
 import { fetch, features } from './commands/data.js';
 import { backfill, run } from './commands/ops.js';
 import { childGlobalArgs, GlobalOptions, outputMode } from './globals.js';
@@ -50,5 +53,15 @@ describe('options', () => {
     const g = parseOptions(GlobalOptions, { config: 'c.json', threads: '2', memoryLimit: '2GB', debug: true, workspace: 'w' });
     expect(childGlobalArgs(g, { debug: true })).toEqual(['--config', `${process.cwd()}/c.json`, '--threads', '2', '--memory-limit', '2GB', '--debug']);
     expect(childGlobalArgs(g, { debug: false })).not.toContain('--debug');
+  });
+
+  it('a child process is given the ./stockpipe.config.json this process read without --config (a queue worker runs it in another folder)', () => {
+    const dir = tempDirSync('implicit-config');
+    const g = parseOptions(GlobalOptions, { workspace: 'w' });
+    expect(childGlobalArgs(g, { debug: false, cwd: dir })).toEqual([]);
+    writeFileSync(join(dir, 'stockpipe.config.json'), '{"validate": {"fail_on": "warning"}}');
+    expect(childGlobalArgs(g, { debug: false, cwd: dir })).toEqual(['--config', join(dir, 'stockpipe.config.json')]);
+    // --config wins, relative to the same folder.
+    expect(childGlobalArgs(parseOptions(GlobalOptions, { config: 'other.json' }), { debug: false, cwd: dir })).toEqual(['--config', join(dir, 'other.json')]);
   });
 });
