@@ -35,6 +35,8 @@ interface Pending {
   seen: number;
   /** The job is in Redis (added or re-attached): before that the watchdog would find it missing. */
   queued: boolean;
+  /** The watchdog said that it waits for a worker (once). */
+  toldWaiting?: boolean;
 }
 
 export interface BullmqExecutorOptions {
@@ -49,6 +51,8 @@ export interface BullmqExecutorOptions {
   /** How often the watchdog looks (default 2 s) and after how long without news it re-reads a job (default 5 s). */
   watchMs?: number;
   staleMs?: number;
+  /** Warn when jobs have waited this long with no worker listening on the queue (default 30 s). */
+  noWorkerWarnMs?: number;
   /** Completed and failed jobs are kept this long in Redis (re-attach window; default 7 days). */
   keepSeconds?: number;
 }
@@ -64,6 +68,9 @@ export class BullmqExecutor implements CommandExecutor {
   private downSince: number | null = null;
   private ticking = false;
   private closed = false;
+  /** Since when the watchdog has seen jobs waiting and no worker listening on the queue; whether it warned. */
+  private noWorkerSince: number | null = null;
+  private warnedNoWorker = false;
 
   private constructor(private readonly o: BullmqExecutorOptions, readonly target: RedisTarget, private readonly queue: Queue, private readonly events: QueueEvents, private readonly client: Redis, private readonly conns: Redis[]) {}
 
@@ -135,20 +142,43 @@ export class BullmqExecutor implements CommandExecutor {
       }
       this.downSince = null;
       const stale = [...this.pending.values()].filter((p) => p.queued && now - p.seen >= (this.o.staleMs ?? 5000)).slice(0, 500);
+      let waiting = false;
       for (const p of stale) {
         p.seen = now;
         const state = await this.queue.getJobState(p.id);
-        if (state === 'unknown') {
+        if (state === 'waiting' || state === 'prioritized') {
+          // Shown as the task's note (its state reads `running` while its job waits in Redis).
+          waiting = true;
+          if (!p.toldWaiting) p.onProgress?.({ note: `queued on ${this.o.prefix} at ${this.target.shown}: waiting for a worker` });
+          p.toldWaiting = true;
+        } else if (state === 'unknown') {
           this.settle(p, () => p.reject(new StockpipeError('SP_ERR_QUEUE_JOB_LOST', `job ${p.id} is no longer in Redis at ${this.target.shown} (restarted without appendonly, or removed)`)));
         } else if (state === 'completed' || state === 'failed') {
           await this.finishFromStore(p);
         }
       }
+      if (waiting) await this.checkWorkers(now);
     } catch (err) {
       this.o.log.debug({ err: (err as Error).message }, 'queue watchdog: Redis call failed (retried at the next look)');
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Warns once when jobs have waited with no worker listening on the queue (none started yet, or another pipeline.queue). */
+  private async checkWorkers(now: number): Promise<void> {
+    if (this.warnedNoWorker) return;
+    // CLIENT LIST: a Redis that refuses it (an ACL without it, some hosted ones) gives no warning.
+    const workers = await this.queue.getWorkersCount().catch(() => 1);
+    if (workers > 0) {
+      this.noWorkerSince = null;
+      return;
+    }
+    this.noWorkerSince ??= now;
+    if (now - this.noWorkerSince < (this.o.noWorkerWarnMs ?? 30_000)) return;
+    this.warnedNoWorker = true;
+    this.o.log.warn({ queue: this.o.prefix, redis: this.target.shown, jobs: this.pending.size },
+      `no stockpipe worker listens on queue ${this.o.prefix} at ${this.target.shown}: the run waits for one (start \`stockpipe worker\` with the same STOCKPIPE_REDIS_URL and pipeline.queue)`);
   }
 
   /** Settles a pending job from its stored state (completed or failed). */

@@ -4,12 +4,13 @@
  * nothing there; it ran the command into that folder (a `fetch` "succeeded" on the worker's own disk). */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../test/helpers/cli.js';
 import { REDIS_SKIP, startRedis, type TestRedis } from '../../test/helpers/redis.js';
 import { tempDirSync } from '../../test/helpers/temp.js';
 import { StockpipeError } from '../core/errors.js';
-import { getLog } from '../core/log.js';
+import { getLog, type Logger } from '../core/log.js';
 import { BullmqExecutor } from './executor.js';
 import { runWorker, type WorkerSummary } from './worker.js';
 
@@ -45,6 +46,29 @@ describe.skipIf(REDIS_SKIP !== null || !existsSync(TASK_MAIN))('stockpipe worker
       expect((err as StockpipeError).code).toBe('SP_ERR_WORKSPACE_UNREACHABLE');
       expect((err as StockpipeError).message).toContain('stockpipe.db');
       expect(readdirSync(mountPoint)).toEqual([]);
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it('a job that waits with no worker on its queue says so: the task\'s note, and one warning naming the queue', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) as unknown as Logger;
+    const ws = tempDirSync('no-worker');
+    const ex = await BullmqExecutor.open({ url: redis.url, prefix: 'nobody-listens', workspace: ws, env: {}, log, redisTimeoutMs: 30_000, watchMs: 100, staleMs: 200, noWorkerWarnMs: 500 });
+    const notes: string[] = [];
+    const stopRun = new AbortController();
+    try {
+      const done = ex.run({
+        runId: 'r2', task: 'fetch', partition: null, attempt: 1, args: ['fetch', '--workspace', ws], logPath: join(ws, 'fetch.log'), signal: stopRun.signal,
+        onProgress: (p) => void (p.note !== undefined && notes.push(p.note)),
+      }).then(() => null, (e: unknown) => e);
+      const t0 = Date.now();
+      while (!lines.some((l) => l.includes('no stockpipe worker listens')) && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 100));
+      stopRun.abort();
+      expect(((await done) as StockpipeError).code).toBe('SP_ERR_RUN_CANCELLED');
+      expect(notes).toEqual([expect.stringMatching(/^queued on nobody-listens at .*: waiting for a worker$/)]);
+      expect(lines.filter((l) => l.includes('no stockpipe worker listens on queue nobody-listens'))).toHaveLength(1);
     } finally {
       await ex.close();
     }
