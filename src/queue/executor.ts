@@ -8,6 +8,7 @@
  * fails everything when Redis stays unreachable (SP_ERR_REDIS_UNREACHABLE). A job that already
  * exists is re-attached: a completed one gives its result without running again (`run --resume`
  * after the runner was killed), a running one is waited for, a failed one is replaced. */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -35,6 +36,8 @@ interface Pending {
   seen: number;
   /** The job is in Redis (added or re-attached): before that the watchdog would find it missing. */
   queued: boolean;
+  /** Its job is known to be this workspace's (looked up, or being added): events for its id settle it only then. */
+  ours: boolean;
   /** The watchdog said that it waits for a worker (once). */
   toldWaiting?: boolean;
 }
@@ -97,19 +100,20 @@ export class BullmqExecutor implements CommandExecutor {
   }
 
   private listen(): void {
+    // An event for a pending id before its job was looked up may be another workspace's job of that id (submit).
     this.events.on('completed', ({ jobId, returnvalue }) => {
       const p = this.pending.get(jobId);
-      if (p === undefined) return;
+      if (p === undefined || !p.ours) return;
       this.settle(p, () => p.resolve((typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as JobResult));
     });
     this.events.on('failed', ({ jobId, failedReason }) => {
       const p = this.pending.get(jobId);
-      if (p === undefined) return;
+      if (p === undefined || !p.ours) return;
       this.settle(p, () => p.reject(reasonError(failedReason, jobId)));
     });
     this.events.on('progress', ({ jobId, data }) => {
       const p = this.pending.get(jobId);
-      if (p === undefined) return;
+      if (p === undefined || !p.ours) return;
       p.seen = Date.now();
       if (typeof data === 'object' && data !== null) p.onProgress?.(data as { fraction?: number; note?: string });
     });
@@ -208,34 +212,51 @@ export class BullmqExecutor implements CommandExecutor {
   private async submit(id: string, data: JobData, signal: AbortSignal, onProgress?: CommandJob['onProgress']): Promise<JobResult> {
     if (this.closed) throw new StockpipeError('SP_ERR_INTERNAL', 'the queue executor is closed');
     if (signal.aborted) throw cancelled(id);
-    const done = new Promise<JobResult>((resolve, reject) => this.pending.set(id, { id, resolve, reject, onProgress, seen: Date.now(), queued: false }));
+    const done = new Promise<JobResult>((resolve, reject) => this.pending.set(id, { id, resolve, reject, onProgress, seen: Date.now(), queued: false, ours: false }));
     // The watchdog may reject it while the job is still being queued (Redis gone): handled here, awaited below.
     done.catch(() => undefined);
     const p = this.pending.get(id)!;
+    let own: string | null = null;
     try {
       // A runner that was stopped left this job's cancel flag (for the worker that held it): a resumed
       // run submits the job again under the same id, and it must run. Deleted while the job is looked
       // up (two connections, one wait), before it is queued.
       let [, j] = await Promise.all([this.client.del(cancelKey(this.o.prefix, id)), Job.fromId<JobData, JobResult>(this.queue, id)]);
-      if (j !== undefined && (await j.getState()) === 'failed') {
+      const tag = `.w${workspaceTag(data.workspace)}`;
+      const theirs = j?.data?.workspace;
+      if (j !== undefined && theirs !== data.workspace && !id.endsWith(tag)) {
+        // Another workspace's job under this id: a copy of this workspace (`cp -a`) resuming the same
+        // run or study on the same queue. Its result (or its failure) is not ours; this workspace's
+        // job takes an id of its own, the same at each resume.
+        own = `${id}${tag}`;
+        j = undefined;
+      } else if (j !== undefined && (await j.getState()) === 'failed') {
         await j.remove(); // a failed execution of this attempt (before a resume): run it again
         j = undefined;
       }
-      if (j === undefined) {
+      if (own !== null) {
+        this.o.log.info({ job: id, theirs }, `job ${id} in Redis is another workspace's (a copy of this one?): this one's is ${own}`);
+      } else if (j === undefined) {
         const keep = this.o.keepSeconds ?? 7 * 86_400;
         // A new job ends after we started listening: its events settle it (the watchdog, a missed
         // one). Not re-reading its state here matters under load: BullMQ's getState scans the
         // wait list (LPOS), so N jobs queued at once cost O(N²) in Redis.
+        p.ours = true;
         await this.queue.add(data.task, data, { jobId: id, attempts: 1, removeOnComplete: { age: keep }, removeOnFail: { age: keep } });
         p.seen = Date.now();
         p.queued = true;
       } else {
         this.o.log.info({ job: id }, 're-attached to a job queued before (a resumed run)');
         p.queued = true;
+        p.ours = true; // before the read below: an event ignored until now is in the state it reads
         await this.finishFromStore(p); // it may have finished before we listened
       }
     } catch (err) {
       this.settle(p, () => p.reject(err instanceof StockpipeError ? err : new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot queue job ${id} at ${this.target.shown}: ${(err as Error).message}`, { cause: err })));
+    }
+    if (own !== null && this.pending.get(id) === p) {
+      this.pending.delete(id);
+      return this.submit(own, data, signal, onProgress);
     }
     this.watchSignal(signal, p);
     try {
@@ -305,6 +326,9 @@ export class BullmqExecutor implements CommandExecutor {
     this.client.disconnect();
   }
 }
+
+/** A short name of a workspace folder for job ids (hex: BullMQ ids must not hold ':'). */
+const workspaceTag = (root: string): string => createHash('sha256').update(root).digest('hex').slice(0, 8);
 
 /** How long close() waits for Redis before dropping the connections. */
 const CLOSE_WAIT_MS = 5_000;

@@ -73,4 +73,21 @@ describe.skipIf(REDIS_SKIP !== null || !existsSync(TASK_MAIN))('stockpipe worker
       await ex.close();
     }
   });
+
+  it('a copy of a workspace resuming the same run on the same queue gets its own jobs, not the other workspace\'s results', async () => {
+    const [a, b] = [tempDirSync('ws-a'), tempDirSync('ws-b')];
+    const open = (ws: string) => BullmqExecutor.open({ url: redis.url, prefix: 'wtest', workspace: ws, env: {}, log: getLog('test'), redisTimeoutMs: 30_000 });
+    const [exA, exB] = await Promise.all([open(a), open(b)]);
+    try {
+      const signal = new AbortController().signal;
+      // The same run id in both (b is a copy of a): the same deterministic job id.
+      expect((await exA.probe('copied-run', 'train', 'all', 0, 'from a', signal)).data).toEqual({ echo: 'from a' });
+      expect((await exB.probe('copied-run', 'train', 'all', 0, 'from b', signal)).data).toEqual({ echo: 'from b' });
+      // Each re-attaches to its own job at the next resume.
+      expect((await exB.probe('copied-run', 'train', 'all', 0, 'b again', signal)).data).toEqual({ echo: 'from b' });
+      expect((await exA.probe('copied-run', 'train', 'all', 0, 'a again', signal)).data).toEqual({ echo: 'from a' });
+    } finally {
+      await Promise.all([exA.close(), exB.close()]);
+    }
+  });
 });
