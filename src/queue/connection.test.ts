@@ -26,6 +26,12 @@ describe('redisTarget', () => {
   it('takes a unix socket with an optional db', () => {
     expect(redisTarget('unix:///run/redis/redis.sock?db=3').options).toMatchObject({ path: '/run/redis/redis.sock', db: 3 });
   });
+  it('takes a unix socket\'s user and password before its path, and masks the password', () => {
+    const t = redisTarget('unix://app:s3cr%40t@/run/redis/redis.sock?db=2');
+    expect(t.options).toMatchObject({ path: '/run/redis/redis.sock', db: 2, username: 'app', password: 's3cr@t' });
+    expect(t.shown).not.toContain('s3cr');
+    expect(redisTarget('unix://:pw@/run/redis.sock').options).toMatchObject({ path: '/run/redis.sock', password: 'pw' });
+  });
   it('refuses what is not a Redis URL with SP_ERR_CONFIG_INVALID', () => {
     for (const bad of ['not a url', 'http://h:6379', 'unix://', 'redis://h/abc', 'redis://h/-1']) expect(code(() => redisTarget(bad))).toBe('SP_ERR_CONFIG_INVALID');
   });

@@ -1,6 +1,6 @@
 /** @module queue/connection
  * Where the queue lives: STOCKPIPE_REDIS_URL (or pipeline.redis_url) parsed into ioredis options
- * (`redis://[user:pass@]host[:port][/db]`, `rediss://…` for TLS, `unix:///path/redis.sock[?db=N]`),
+ * (`redis://[user:pass@]host[:port][/db]`, `rediss://…` for TLS, `unix://[user:pass@]/path/redis.sock[?db=N]`),
  * shown with the password masked, and the server checked for what BullMQ needs: reachable, and
  * `maxmemory-policy noeviction` (an evicting Redis silently drops jobs). AOF off is allowed but
  * warned about: a restart then loses queued jobs (the runner reports SP_ERR_QUEUE_JOB_LOST). */
@@ -15,7 +15,10 @@ export interface RedisTarget {
 }
 
 /** Parses a Redis URL; SP_ERR_CONFIG_INVALID names what is wrong. */
-export function redisTarget(url: string): RedisTarget {
+export function redisTarget(given: string): RedisTarget {
+  // A unix socket's user and password come before its path (`unix://:PASSWORD@/run/redis.sock`), where
+  // the URL parser refuses credentials without a host: read it as if it had one (the host is not used).
+  const url = given.replace(/^unix:\/\/([^/@]*)@\//, 'unix://$1@localhost/');
   let u: URL;
   try {
     u = new URL(url);
@@ -109,7 +112,7 @@ export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000):
     if (why !== undefined) {
       throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `Redis at ${t.shown} refused stockpipe's connection (its user or password): ${why.message}`, {
         cause: why,
-        hint: 'Give the user and password the server expects in STOCKPIPE_REDIS_URL: redis://:PASSWORD@host:port/db (requirepass) or redis://USER:PASSWORD@host:port/db (an ACL user, which needs the queue keys and commands, e.g. `~stockpipe:* +@all`); docs/scale-out.md.',
+        hint: `Give the user and password the server expects in STOCKPIPE_REDIS_URL: ${t.options.path === undefined ? 'redis://:PASSWORD@host:port/db (requirepass) or redis://USER:PASSWORD@host:port/db' : 'unix://:PASSWORD@/path/redis.sock (requirepass) or unix://USER:PASSWORD@/path/redis.sock'} (an ACL user, which needs the queue keys and commands, e.g. \`~stockpipe:* +@all\`); docs/scale-out.md.`,
       });
     }
     throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${(err as Error).message}`, { cause: err });
