@@ -1,7 +1,7 @@
 /** @module cli/worker
  * `stockpipe worker`: runs queued pipeline tasks (executor bullmq) on this machine until
  * SIGINT/SIGTERM: the first signal lets running jobs finish and takes no new one; a second hands
- * them back to the queue at once (and exits within 10 s even when Redis is gone). The work is queue/worker's. */
+ * them back to the queue at once. Either exits within 10 s of its last job when Redis is gone. The work is queue/worker's. */
 import { fileURLToPath } from 'node:url';
 import type { WorkerSummary } from '../queue/worker.js';
 import type { CommandContext, CommandResult } from './context.js';
@@ -26,6 +26,10 @@ export async function workerCommand(ctx: CommandContext, o: WorkerCommandOptions
   const shown = redisTarget(url).shown;
   const stop = new AbortController();
   const handBack = new AbortController();
+  const exitUnclosed = (): void => {
+    process.stderr.write(`worker: the queue did not close within ${HANDBACK_EXIT_MS / 1000} s (is Redis at ${shown} reachable?): exiting; its jobs go back to the queue when their locks expire\n`);
+    process.exit(1);
+  };
   const onSignal = (): void => {
     if (!stop.signal.aborted) {
       process.stderr.write('worker: stopping after the running jobs (signal again to hand them back to the queue)\n');
@@ -34,10 +38,7 @@ export async function workerCommand(ctx: CommandContext, o: WorkerCommandOptions
       handBack.abort();
       // The close waits for Redis; when it is gone it would wait forever. The running commands are
       // stopped by now (handed back): the jobs return to the queue when their locks expire.
-      setTimeout(() => {
-        process.stderr.write(`worker: the queue did not close within ${HANDBACK_EXIT_MS / 1000} s (is Redis at ${shown} reachable?): exiting; its jobs go back to the queue when their locks expire\n`);
-        process.exit(1);
-      }, HANDBACK_EXIT_MS).unref();
+      setTimeout(exitUnclosed, HANDBACK_EXIT_MS).unref();
     }
   };
   process.on('SIGINT', onSignal);
@@ -47,6 +48,8 @@ export async function workerCommand(ctx: CommandContext, o: WorkerCommandOptions
     const summary = await runWorker({
       url, prefix: ctx.config.pipeline.queue, concurrency: o.concurrency, threads: o.threads, mainScript: TASK_MAIN, log: ctx.log,
       stop: stop.signal, handBack: handBack.signal, lockMs: o.lockSeconds * 1000, stalledMs: o.lockSeconds * 1000,
+      // The first signal with Redis gone: once no job runs, the close gets as long as after a second one.
+      closeWaitMs: HANDBACK_EXIT_MS, onCloseStuck: exitUnclosed,
       onReady: (me) => process.stderr.write(`worker ${me.id}: taking jobs from queue ${ctx.config.pipeline.queue} at ${shown} (concurrency ${o.concurrency})\n`),
       onJob: (e) => { if (!ctx.quiet) process.stderr.write(`worker: ${e.ok ? 'done' : 'failed'} ${e.task}${e.partition === null ? '' : ` [${e.partition}]`} (${e.id})${e.ok ? ` in ${e.seconds} s` : `: ${e.error ?? ''}`}\n`); },
     });

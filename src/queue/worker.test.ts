@@ -91,3 +91,24 @@ describe.skipIf(REDIS_SKIP !== null || !existsSync(TASK_MAIN))('stockpipe worker
     }
   });
 });
+
+describe.skipIf(REDIS_SKIP !== null || !existsSync(TASK_MAIN))('stockpipe worker stopped while Redis is gone', () => {
+  it('with no job running, gives the close closeWaitMs and says so, instead of waiting for Redis for ever', async () => {
+    const r = await startRedis({ aof: false });
+    const stop = new AbortController();
+    let ready!: () => void;
+    const listening = new Promise<void>((res) => (ready = res));
+    let stuck = 0;
+    const worker = runWorker({
+      url: r.url, prefix: 'gone', concurrency: 1, threads: 1, mainScript: TASK_MAIN, log: getLog('test'), stop: stop.signal, handBack: new AbortController().signal,
+      onReady: () => ready(), closeWaitMs: 300, onCloseStuck: () => void stuck++,
+    });
+    await listening;
+    await r.stop();
+    stop.abort(); // the first SIGTERM
+    const t0 = Date.now();
+    while (stuck === 0 && Date.now() - t0 < 10_000) await new Promise((res) => setTimeout(res, 50));
+    expect(stuck).toBe(1);
+    void worker.catch(() => undefined); // its close never ends: Redis is gone (the CLI exits the process here)
+  });
+});

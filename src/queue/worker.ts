@@ -43,6 +43,9 @@ export interface WorkerOptions {
   stalledMs?: number;
   /** Called once the worker listens (tests, the CLI's banner). */
   onReady?: (id: WorkerIdentity) => void;
+  /** Called when, stopping with no job running, the queue has not closed within closeWaitMs (default 10 s): Redis is gone. */
+  onCloseStuck?: () => void;
+  closeWaitMs?: number;
   /** Called after each job (for logs and tests). */
   onJob?: (e: { id: string; task: string; partition: string | null; ok: boolean; seconds: number; error?: string }) => void;
 }
@@ -162,8 +165,25 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     summary.failed++;
     o.onJob?.({ id: job.id!, task: job.data.task, partition: job.data.partition, ok: false, seconds: 0, error: err.message });
   });
+  let closed = false;
   const closing = new Promise<void>((resolve) => {
-    const close = (): void => void worker.close().then(resolve, resolve);
+    const close = (): void => {
+      const done = (): void => {
+        closed = true;
+        resolve();
+      };
+      void worker.close().then(done, done);
+      // The close waits for Redis; when it is gone it would wait for ever, though nothing is left to
+      // do once no job runs (they finished, or were handed back): then it gets closeWaitMs.
+      const idle = setInterval(() => {
+        if (active.size > 0) return;
+        clearInterval(idle);
+        setTimeout(() => {
+          if (!closed) o.onCloseStuck?.();
+        }, o.closeWaitMs ?? 10_000).unref();
+      }, 250);
+      idle.unref();
+    };
     if (o.stop.aborted) close();
     else o.stop.addEventListener('abort', close, { once: true });
   });
