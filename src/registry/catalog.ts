@@ -238,7 +238,7 @@ export function commitSnapshot(reg: Registry, c: CommitInput): SnapshotRecord {
     const files = liveCount - c.removed.length + c.added.length;
     const id = c.id;
     if (id !== nextSnapshotId(reg)) {
-      throw new StockpipeError('SP_ERR_STORE_CONFLICT', `snapshot id ${id} was taken by another write while this one ran: nothing was committed`, { hint: 'Run the command again.' });
+      throw new StockpipeError('SP_ERR_STORE_CONFLICT', `snapshot id ${id} was taken by another write while this one ran (snapshot ids are one sequence for both tables, and this write's rows carry the id it was to commit as): nothing was committed`, { hint: 'Run the command again; run ingest and features one after the other (a pipeline run does).' });
     }
     reg.run(
       'add snapshot',
