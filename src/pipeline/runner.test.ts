@@ -104,7 +104,8 @@ describe('runner', () => {
     expect(stored.tasks.map((x) => [x.task, x.status, x.attempts, x.rows_in, x.rows_out])).toEqual([['a', 'succeeded', 1, 1, 1], ['b', 'succeeded', 1, 1, 1], ['c', 'succeeded', 1, 1, 1]]);
     expect(stored.tasks[0]!.outputs[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
     // A quick in-process task that succeeded gets no log file (its row says it all); a failed one does.
-    expect(stored.tasks[0]!.log_path).toBeNull();
+    // (One that ran past the 50 ms log delay, as on a loaded machine, gets its file: not "quick".)
+    if (stored.tasks[0]!.seconds! < 0.04) expect(stored.tasks[0]!.log_path).toBeNull();
 
     calls = [];
     const r2 = await run(chain());
