@@ -3,6 +3,7 @@
  * file system not mounted at its mount point) fails with SP_ERR_WORKSPACE_UNREACHABLE and writes
  * nothing there; it ran the command into that folder (a `fetch` "succeeded" on the worker's own disk). */
 import { existsSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,8 @@ import { REDIS_SKIP, startRedis, type TestRedis } from '../../test/helpers/redis
 import { tempDirSync } from '../../test/helpers/temp.js';
 import { StockpipeError } from '../core/errors.js';
 import { getLog, type Logger } from '../core/log.js';
+import { createPipelineRun, recordRunner, thisRunner } from '../registry/pipeline.js';
+import { openRegistry } from '../registry/store.js';
 import { BullmqExecutor } from './executor.js';
 import { runWorker, type WorkerSummary } from './worker.js';
 
@@ -69,6 +72,26 @@ describe.skipIf(REDIS_SKIP !== null || !existsSync(TASK_MAIN))('stockpipe worker
       expect(((await done) as StockpipeError).code).toBe('SP_ERR_RUN_CANCELLED');
       expect(notes).toEqual([expect.stringMatching(/^queued on nobody-listens at .*: waiting for a worker$/)]);
       expect(lines.filter((l) => l.includes('no stockpipe worker listens on queue nobody-listens'))).toHaveLength(1);
+    } finally {
+      await ex.close();
+    }
+  });
+
+  it('a job of a pipeline run no runner waits for (abandoned: its runner was killed; or ended) is not run; the resumed run\'s is', async () => {
+    const ws = tempDirSync('orphan-job');
+    const reg = openRegistry(ws);
+    const runId = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'], runner: { pid: 2 ** 22 + 17, host: hostname(), start: null } }); // no such process
+    reg.close();
+    const ex = await BullmqExecutor.open({ url: redis.url, prefix: 'wtest', workspace: ws, env: {}, log: getLog('test'), redisTimeoutMs: 30_000 });
+    const job = () => ex.run({ runId, task: 'fetch', partition: null, attempt: 1, args: ['fetch', '--symbols', '3', '--years', '1', '--workspace', ws], logPath: join(ws, 'fetch.log'), signal: new AbortController().signal });
+    try {
+      const err = await job().then(() => null, (e: unknown) => e);
+      expect([(err as StockpipeError).code, (err as StockpipeError).message]).toEqual(['SP_ERR_RUN_CANCELLED', expect.stringContaining(`its pipeline run ${runId} is abandoned`)]);
+      expect(existsSync(join(ws, 'raw'))).toBe(false); // nothing fetched
+      const again = openRegistry(ws);
+      recordRunner(again, runId, thisRunner()); // `run --resume` takes the run over: its job runs
+      again.close();
+      expect((await job()).data).toMatchObject({ source: 'synthetic' });
     } finally {
       await ex.close();
     }

@@ -19,7 +19,8 @@ import { abortableSleep } from '../core/retry.js';
 import { Workspace } from '../core/workspace.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
 import { claimJob } from '../registry/job-claims.js';
-import { openRegistry } from '../registry/store.js';
+import { getPipelineRun } from '../registry/pipeline.js';
+import { openRegistry, type Registry } from '../registry/store.js';
 import { checkRedis, redisTarget } from './connection.js';
 import { EXECUTION_TOKEN, parentRunEnv, progressOfLine } from '../pipeline/executor.js';
 import { cancelKey } from './executor.js';
@@ -55,6 +56,19 @@ export interface WorkerSummary {
   jobs: number;
   failed: number;
   handed_back: number;
+}
+
+/**
+ * Why no runner waits for a pipeline run's job, or null: the run is `abandoned` (left running by a
+ * runner that is gone: killed on this host) or ended (`finished`, `failed`, `cancelled`). Such a job
+ * was queued by a run that will never read its result; run now, it would commit for that run (a model
+ * registered under it) beside a newer run. A `run --resume` reopens the run first, so its jobs pass.
+ * A job of no pipeline run (a tuning trial) is never refused here.
+ */
+export function runWithoutRunner(reg: Registry, runId: string): string | null {
+  const run = getPipelineRun(reg, runId);
+  if (run === null) return null;
+  return run.status === 'running' ? null : run.status;
 }
 
 /** Runs the worker until `stop` aborts and its jobs are done (or handed back). */
@@ -105,6 +119,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       const reg = openRegistry(ws);
       let claims: number;
       try {
+        const orphan = runWithoutRunner(reg, d.run_id);
+        if (orphan !== null) {
+          throw new StockpipeError('SP_ERR_RUN_CANCELLED', `job ${id}: its pipeline run ${d.run_id} is ${orphan}, so no runner waits for task ${d.task}: not run`, {
+            hint: `Resume that run to run its task (\`stockpipe run --resume ${d.run_id}\`): the job is queued again.`,
+          });
+        }
         claims = claimJob(reg, id, execution, me.id);
       } finally {
         reg.close();
