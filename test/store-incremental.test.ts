@@ -354,4 +354,28 @@ describe('incremental ingest and features', () => {
     const rebuilt = join(root, 'rebuilt');
     await expectRebuildEqual(ws, src, rebuilt);
   }, 120_000);
+
+  it('a grown file whose new lines close a quote its old lines left open is read whole, as a full build reads it', async () => {
+    const { root, src, stocks, ws, update } = await tailsFixture('store-quote-tail', 11, ['AA']);
+    // The old last line opens a quote it never closes: that line alone is malformed.
+    await appendFile(join(stocks, 'AA.csv'), `${day(30)},1,1,1,1,1,"100\n`);
+    update();
+    // New lines after the last date, the second closing that quote: read with the old lines, one
+    // quoted Volume runs over all three lines (malformed), so 2020-02-01 is not a row.
+    await appendFile(join(stocks, 'AA.csv'), `${day(31)},5,5,5,5,5,200\n${day(32)},6,6,6,6,6,300"\n`);
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const inc = ok(['ingest', '--workspace', ws]);
+    expect(inc.files_tail_read).toBe(0);
+    expect(inc.rows_read).toBe(inc.rows_kept + Object.values(inc.rows_dropped as Record<string, number>).reduce((a, b) => a + b, 0));
+    const full = join(root, 'full');
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', full]);
+    const fr = ok(['ingest', '--workspace', full]);
+    expect(inc.table_rows).toBe(fr.table_rows);
+    expect(await diff(ws, full, 'prices', cols)).toBe(0);
+    // New lines without a quote are still read from the old end on.
+    await appendFile(join(stocks, 'AA.csv'), `${day(40)},7,7,7,7,7,400\n`);
+    update();
+    const next = JSON.parse(await readFile(join(ws, 'tables', 'prices.report.json'), 'utf8')) as Record<string, number>;
+    expect(next.files_tail_read).toBe(1);
+  }, 60_000);
 });

@@ -402,7 +402,7 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     const f = g.files[0]!;
     const tail = tails[gi]!;
     if (st !== undefined && st.last_date !== null) {
-      if (tail !== null) {
+      if (tail !== null && !quotedAfterHeader(tail.bytes)) {
         let parsed: ParsedBars | null = null;
         try {
           parsed = parseBarsCsv(tail.bytes);
@@ -557,6 +557,18 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
 
 /** The columns whose values decide whether a stored row is the same as a re-read one. */
 const PRICE_VALUE_COLUMNS = ['Security Name', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
+
+/**
+ * Whether a grown file's new lines (after the header line `bytes` starts with) hold a `"`. Quoting
+ * carries state across lines (a quoted field spans line ends; after a quote never closed, no field
+ * spans lines), so such lines may read otherwise after the old ones than on their own: a quote in
+ * them can close one left open in the old lines, which a full read then takes for one field over
+ * every line between. The file is then read whole. New lines without a quote read the same either
+ * way (an open quote of the old lines stays unclosed to the end of the file).
+ */
+function quotedAfterHeader(bytes: Uint8Array): boolean {
+  return bytes.indexOf(0x22, bytes.indexOf(0x0a) + 1) >= 0;
+}
 
 function daysFromIso(d: string): number {
   return daysFromCivil(Number(d.slice(0, 4)), Number(d.slice(5, 7)), Number(d.slice(8, 10)));
