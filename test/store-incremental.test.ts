@@ -378,4 +378,16 @@ describe('incremental ingest and features', () => {
     const next = JSON.parse(await readFile(join(ws, 'tables', 'prices.report.json'), 'utf8')) as Record<string, number>;
     expect(next.files_tail_read).toBe(1);
   }, 60_000);
+
+  it('a malformed line appended after a record over two lines is reported by its line in the file', async () => {
+    const { src, stocks, ws, update } = await tailsFixture('store-quote-lines', 12, ['AA']);
+    // Line 32-33: one record, its quoted Volume over two lines (malformed).
+    await appendFile(join(stocks, 'AA.csv'), `${day(30)},1,1,1,1,1,"1\n0"\n`);
+    update();
+    await appendFile(join(stocks, 'AA.csv'), `${day(31)},5,5,5,5,x,200\n`);
+    ok(['fetch', '--source', `dir:${src}`, '--workspace', ws]);
+    const inc = ok(['ingest', '--workspace', ws]);
+    expect(inc.files_tail_read).toBe(1);
+    expect(inc.malformed).toEqual([{ path: 'stocks/AA.csv', line: 34, reason: 'Adj Close is not a number' }]);
+  }, 60_000);
 });

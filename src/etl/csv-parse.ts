@@ -320,6 +320,7 @@ export function parseBarsCsv(input: Uint8Array): ParsedBars {
     volume: vol.subarray(0, rows),
     ...(volX === null ? {} : { volumeExact: volX.subarray(0, rows) }),
     rowsRead,
+    lines: q === null ? rowsRead : q.lines,
     dropped,
     issues,
   };

@@ -130,3 +130,18 @@ describe('quoted path against the unquoted fast path (naive twin)', () => {
     }
   });
 });
+
+describe('physical lines (where an appended line is numbered from)', () => {
+  it('count each line of a record over several, with or without a last line end', () => {
+    const cases: [string, number][] = [
+      [`${H}\n`, 0],
+      [`${H}\n2020-01-02,1,1,1,1,1,"1\n0"\n`, 2],
+      [`${H}\n2020-01-02,1,1,1,1,1,"1\n0"\n2020-01-03,1,1,1,1,1,2`, 3],
+      [`${QH}\n2020-01-02,1,1,1,1,1,10\n\n`, 2],
+      [`${H}\n2020-01-02,1,1,1,1,1,"10\n2020-01-03,1,1,1,1,1,11\n`, 2],
+      [`${H}\n2020-01-02,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,"11`, 2],
+      [`${H}\n2020-01-02,1,1,1,1,1,10\n`, 1],
+    ];
+    for (const [text, lines] of cases) expect(parseBarsCsv(enc(text)).lines, JSON.stringify(text)).toBe(lines);
+  });
+});

@@ -13,6 +13,8 @@ export interface Unquoted {
   lineOf: Int32Array;
   /** Data records that are malformed for a reason of quoting, by record index. */
   forced: Map<number, string>;
+  /** Physical lines after the header (a record over several lines counts each). */
+  lines: number;
 }
 
 const QUOTE = 0x22;
@@ -82,8 +84,8 @@ export function unquoteCsv(src: Uint8Array, readColumns: readonly string[]): Unq
           // Unclosed: the line it starts on is malformed; go on with the next physical line.
           multiline = false;
           o = recOut;
-          line = recLine + 1;
           const eol = src.indexOf(LF, recStart);
+          line = eol < 0 ? recLine : recLine + 1;
           pos = eol < 0 ? n : eol + 1;
           if (!header) out[o++] = SENTINEL;
           out[o++] = LF;
@@ -137,5 +139,7 @@ export function unquoteCsv(src: Uint8Array, readColumns: readonly string[]): Unq
     const reason = record(false);
     if (reason !== '') forced.set(lineOf.length - 1, reason);
   }
-  return { names, bytes: out.subarray(0, o), lineOf: Int32Array.from(lineOf), forced };
+  // `line` is the line after the last one read: one more when the file ends with a line end.
+  const lines = Math.max(0, line - 1 - (n > 0 && src[n - 1] === LF ? 1 : 0));
+  return { names, bytes: out.subarray(0, o), lineOf: Int32Array.from(lineOf), forced, lines };
 }

@@ -154,7 +154,7 @@ function takeGroup(c: IngestRun, pool: ParsePool, files: readonly BarFile[], fir
     const res = pool.takeSync(first + i);
     if (!res.ok) throw parseFailure(c, f, res);
     account(c, f.path, res.parsed, 0, issues);
-    lines.set(f.path, res.parsed.rowsRead);
+    lines.set(f.path, res.parsed.lines);
     return { parsed: res.parsed, asset: f.asset };
   });
 }
@@ -412,7 +412,7 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
         const last = daysFromIso(st.last_date);
         if (parsed !== null && (parsed.rows === 0 || parsed.day[0]! > last)) {
           account(c, f.path, parsed, st.lines, issues);
-          lines.set(f.path, st.lines + parsed.rowsRead);
+          lines.set(f.path, st.lines + parsed.lines);
           touched.push({ symbol: g.symbol, batch: toBatch(c, gi, g.symbol, [{ parsed, asset: f.asset }], nameIndex), tail: true });
           known.set(f.path, tail.head);
           r.files_tail_read++;

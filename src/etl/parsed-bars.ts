@@ -20,6 +20,8 @@ export interface LineIssue {
 
 export interface ParsedBars extends BarColumns {
   rowsRead: number;
+  /** Physical lines after the header: rowsRead, but a record whose quoted field spans line ends counts each of its lines (where a line appended to the file is numbered from). */
+  lines: number;
   dropped: DropCounts;
   /** Malformed lines (the first MAX_ISSUES of them), by 1-based line number in the file. */
   issues: LineIssue[];
@@ -125,6 +127,7 @@ export function mergeParsed(parts: { parsed: ParsedBars; asset: Asset }[]): { pa
     volume: cat((p) => p.volume, new Float64Array(rows)),
     ...(volumeExact ? { volumeExact } : {}),
     rowsRead: 0,
+    lines: 0,
     dropped,
     issues: [],
   };
