@@ -37,6 +37,19 @@ describe('a bars file over 2 GiB (read whole, so refused by its size)', () => {
     expect(await readdir(ws)).not.toContain('tables');
   });
 
+  it('a file grown past 2 GiB since the last ingest is refused too: the incremental ingest read only its new bytes, without a bound', async () => {
+    const ws = await tempWorkspace();
+    made.push(ws);
+    const src = join(ws, 'src');
+    await mkdir(join(src, 'stocks'), { recursive: true });
+    await writeFile(join(src, 'stocks', 'BIG.csv'), CSV);
+    const first = await run(ws, (await dirSource(src).fetch(fetchContext(ws))).manifest);
+    expect(first).toMatchObject({ rows_kept: 1 });
+    await truncate(join(src, 'stocks', 'BIG.csv'), 2 ** 31 + 10); // grown (sparse: no disk used)
+    const err = await run(ws, (await dirSource(src).fetch(fetchContext(ws))).manifest);
+    expect([(err as StockpipeError).code, (err as StockpipeError).message]).toEqual(['SP_ERR_INPUT_TOO_LARGE', expect.stringContaining(`${2 ** 31 + 10} bytes`)]);
+  });
+
   it('a zip entry is refused by the size it inflates to, before it is inflated (a zip bomb is never held in memory)', async () => {
     const ws = await tempWorkspace();
     made.push(ws);

@@ -21,6 +21,7 @@ import { parquetSource } from '../store/read.js';
 import { ensureView } from '../store/view.js';
 import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
 import { type Fingerprint, fingerprint, grownTail } from './source-state.js';
+import { MAX_BARS_FILE_BYTES } from './bars-file.js';
 import type { ParseResult } from './parse-protocol.js';
 import type { Manifest } from '../sources/types.js';
 import { HeaderError, MAX_DAY, MIN_DAY, civilFromDays, daysFromCivil, parseBarsCsv } from './csv-parse.js';
@@ -395,6 +396,8 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     const st = g.files.length === 1 ? state.get(g.files[0]!.path) : undefined;
     if (st === undefined || st.last_date === null || goneBySymbol.has(g.symbol)) return null;
     const f = g.files[0]!;
+    // A file grown past the 2 GiB a bars file may hold is read whole, so refused by its size as a fresh ingest refuses it.
+    if (manifestFiles.get(f.path)!.size > MAX_BARS_FILE_BYTES) return null;
     return readingSourceFile(join(m.root, f.path), (p) => grownTail(p, { size: st.size, head_hash: st.head_hash, tail_hash: st.tail_hash }, manifestFiles.get(f.path)!.size));
   });
   for (const [gi, g] of touchedGroups.entries()) {
