@@ -12,7 +12,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
-import { removeStaleTempsIn, tempPathFor } from '../core/fs.js';
+import { readFileOrNull, removeStaleTempsIn, tempPathFor } from '../core/fs.js';
 import { getLog, type Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { processAlive, processCmdline, processGone, processStartTime } from '../core/proc.js';
@@ -159,19 +159,19 @@ async function removeIfStill(file: string, text: string): Promise<void> {
   const mutex = `${file}.takeover`;
   const me: LockInfo = { pid: process.pid, host: hostname(), pipeline: 'takeover', started_at: new Date().toISOString(), start: processStartTime(process.pid) };
   if (!(await tryAcquire(mutex, me))) {
-    const other = await readFile(mutex, 'utf8').catch(() => null);
+    const other = await readFileOrNull(mutex);
     let info: LockInfo | null = null;
     try {
       info = other === null ? null : (JSON.parse(other) as LockInfo);
     } catch {
       info = null; // a takeover lock is made whole: unparsable is a damaged file, gone with its process
     }
-    if (other !== null && (info === null || holderGone(info)) && (await readFile(mutex, 'utf8').catch(() => null)) === other) await rm(mutex, { force: true });
+    if (other !== null && (info === null || holderGone(info)) && (await readFileOrNull(mutex)) === other) await rm(mutex, { force: true });
     else await new Promise((r) => setTimeout(r, 10)); // another run is taking over: look again
     return;
   }
   try {
-    if ((await readFile(file, 'utf8').catch(() => null)) === text) await rm(file, { force: true });
+    if ((await readFileOrNull(file)) === text) await rm(file, { force: true });
   } finally {
     await rm(mutex, { force: true });
   }

@@ -173,7 +173,10 @@ export class BullmqExecutor implements CommandExecutor {
   private async checkWorkers(now: number): Promise<void> {
     if (this.warnedNoWorker) return;
     // CLIENT LIST: a Redis that refuses it (an ACL without it, some hosted ones) gives no warning.
-    const workers = await this.queue.getWorkersCount().catch(() => 1);
+    const workers = await this.queue.getWorkersCount().catch((err: unknown) => {
+      this.o.log.debug({ err: (err as Error).message }, 'queue watchdog: CLIENT LIST refused; no check for a listening worker');
+      return 1;
+    });
     if (workers > 0) {
       this.noWorkerSince = null;
       return;
