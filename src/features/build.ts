@@ -206,6 +206,16 @@ export async function rowsWithFeatures(conn: DuckDBConnection, paths: readonly s
   return Number(tot!.f);
 }
 
+/** The report's facts read from the written table (its files' metadata; Symbol counted only when the prices snapshot's summary lacks it). */
+async function tableFacts(conn: DuckDBConnection, live: readonly string[], prices: TableRead, settings: FeatureSettings): Promise<Pick<FeaturesReport, 'symbols' | 'extended_columns' | 'rows_with_features'>> {
+  const pricesSymbols = (prices.snapshot.summary as { symbols?: number } | null)?.symbols;
+  return {
+    symbols: pricesSymbols ?? Number((await queryRows(conn, `SELECT count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(live)}`))[0]!.s),
+    extended_columns: settings.extended ? [...EXTENDED_COLUMNS] : [],
+    rows_with_features: await rowsWithFeatures(conn, live),
+  };
+}
+
 /**
  * The report of a features snapshot already built from `prices` with these settings, read from the
  * catalog and the files' metadata (no row is computed): what the build that wrote it reported, as a
@@ -217,7 +227,7 @@ async function reportOfSnapshot(ws: Workspace, reg: Registry, cur: SnapshotRecor
   const mode = summary.mode === 'incremental' || summary.mode === 'partitioned' ? summary.mode : 'full';
   const db = await openDuckDB(ws.duckdbSettings());
   try {
-    const pricesSymbols = (prices.snapshot.summary as { symbols?: number } | null)?.symbols;
+    const facts = await tableFacts(db.connection, live, prices, settings);
     return {
       output: ws.tableDir('features'),
       input: ws.tableDir('prices'),
@@ -227,11 +237,11 @@ async function reportOfSnapshot(ws: Workspace, reg: Registry, cur: SnapshotRecor
       rows_computed: typeof summary.rows_computed === 'number' ? summary.rows_computed : 0,
       symbols_changed: typeof summary.symbols_changed === 'number' ? summary.symbols_changed : 0,
       rows: cur.rows,
-      symbols: pricesSymbols ?? Number((await queryRows(db.connection, `SELECT count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(live)}`))[0]!.s),
+      symbols: facts.symbols,
       window: settings.window,
       extended: settings.extended,
-      extended_columns: settings.extended ? [...EXTENDED_COLUMNS] : [],
-      rows_with_features: await rowsWithFeatures(db.connection, live),
+      extended_columns: facts.extended_columns,
+      rows_with_features: facts.rows_with_features,
       seconds: Math.round(performance.now() - t0) / 1000,
       cached: true,
       input_hash: hash,
@@ -308,7 +318,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       }
       log.debug({ phase: 'committed', ms: Math.round(performance.now() - t0) }, 'features');
       const live = tableAt(ws, reg, 'features').paths;
-      const pricesSymbols = (prices.snapshot.summary as { symbols?: number } | null)?.symbols;
+      const facts = await tableFacts(db.connection, live, prices, settings);
       const report: FeaturesReport = {
         output: ws.tableDir('features'),
         input: ws.tableDir('prices'),
@@ -319,11 +329,11 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         symbols_changed: r.changes.size,
         ...(incremental ? { symbols_context_cached: r.contextCached ?? 0 } : {}),
         rows: snap.rows,
-        symbols: pricesSymbols ?? Number((await queryRows(db.connection, `SELECT count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(live)}`))[0]!.s),
+        symbols: facts.symbols,
         window: w,
         extended: settings.extended,
-        extended_columns: settings.extended ? [...EXTENDED_COLUMNS] : [],
-        rows_with_features: await rowsWithFeatures(db.connection, live),
+        extended_columns: facts.extended_columns,
+        rows_with_features: facts.rows_with_features,
         seconds: Math.round(performance.now() - t0) / 1000,
         cached: false,
         input_hash: hash,
