@@ -1,13 +1,13 @@
 /** @module db/parquet-stream
  * Streams typed-array columns from JS into DuckDB through a table function and writes them with
- * COPY … TO parquet (the store's format, db/parquet-format), in order, without materialising the
+ * COPY … TO parquet (the store's format with no numeric dictionaries, db/parquet-format), in order, without materialising the
  * table: DuckDB pulls one chunk (≤ 2048 rows) per call and JS memcpy's each column into the chunk's
  * vectors. */
 import type DuckDBBindings from '@duckdb/node-bindings';
 import type { DuckDBType } from '@duckdb/node-api';
 import type { DuckDBConnection } from './duckdb.js';
 import { duckdbApi, duckdbBindings, sqlString } from './duckdb.js';
-import { STORE_PARQUET } from './parquet-format.js';
+import { STREAM_PARQUET } from './parquet-format.js';
 
 export const CHUNK_ROWS = 2048;
 
@@ -94,7 +94,7 @@ export async function copyStreamToParquet(
   conn.registerTableFunction(tf);
   const from = `${name}()`;
   const select = opts.select ? opts.select(from) : `SELECT * FROM ${from}`;
-  const options = [STORE_PARQUET];
+  const options = [STREAM_PARQUET];
   if (opts.kvMetadata && Object.keys(opts.kvMetadata).length > 0) {
     const kv = Object.entries(opts.kvMetadata).map(([k, v]) => `${k}: ${sqlString(v)}`).join(', ');
     options.push(`KV_METADATA {${kv}}`);
