@@ -364,10 +364,12 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   const files = input.files;
   await assertExactVolumes(conn, parquetSource(files.map((f) => ws.path(f.path))));
   const buckets = await bucketScans(conn, ws, input);
-  const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name FROM ${parquetSource(files.map((f) => ws.path(f.path)))} GROUP BY "Symbol" ORDER BY "Symbol"`);
+  // One scan for each symbol's rows, name and first and last date ("Date" is YYYY-MM-DD: the string
+  // order is the date order, so no row's text is cast to a date).
+  const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, min("Date") AS lo, max("Date") AS hi FROM ${parquetSource(files.map((f) => ws.path(f.path)))} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const names = [...new Set(info.map((r) => r.name).filter((n): n is string => typeof n === 'string'))].sort();
   const nameIndex = new Map(names.map((n, i) => [n, i]));
-  const [range] = await queryRows(conn, `SELECT (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${parquetSource(files.map((f) => ws.path(f.path)))}`);
+  const range = dayRange(info);
   const rows = info.reduce((a, r) => a + Number(r.n), 0);
   const lanes = Math.max(1, Math.min(opts.lanes ?? (rows < SMALL_INPUT_ROWS ? 1 : 2), ws.threads, buckets.length));
   const plans = Array.from({ length: lanes }, () => ({ scan: { queries: [], symbols: [], lengths: [], names: [] } as Scan, buckets: [] as { bucket: number; count: number }[] }));
@@ -417,7 +419,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
           };
           const f = await w.newFile(pb.bucket);
           try {
-            await writeBarsParquet(c, { symbols: plan.scan.symbols, names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
+            await writeBarsParquet(c, { symbols: plan.scan.symbols, names, dayMin: range.lo, dayMax: range.hi, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
           } catch (err) {
             failed ??= err;
             throw err;
@@ -439,11 +441,11 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
     if (columns.join('\u0000') === [...BARS_COLUMNS, LINEAGE_COLUMN].join('\u0000')) {
       tailRows.sort((a, b) => a.sym - b.sym);
       let i = 0;
-      await publishTails(ws, (tmp) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: Number(range!.lo), dayMax: Number(range!.hi), formatDay: civilFromDays, lineage: tails.prices.id, kvMetadata: tailsMetadata(tails.prices, ctx, columns) }, () => tailRows[i++] ?? null, tmp), tails.log);
+      await publishTails(ws, (tmp) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: range.lo, dayMax: range.hi, formatDay: civilFromDays, lineage: tails.prices.id, kvMetadata: tailsMetadata(tails.prices, ctx, columns) }, () => tailRows[i++] ?? null, tmp), tails.log);
     }
   }
   w.removeAll();
-  const lo = range?.lo === null || range?.lo === undefined ? 0 : Number(range.lo);
+  const lo = range.lo;
   await w.keepSchema(conn, (abs) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: lo, dayMax: lo, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => null, abs));
   return { computed: rows, changes: new Map(), append: false };
 }
@@ -609,7 +611,7 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
   try {
     if (slice !== rowsTable) await conn.run(`CREATE OR REPLACE TEMP TABLE ${slice} AS SELECT * EXCLUDE (rn, k) FROM (SELECT *, row_number() OVER (PARTITION BY "Symbol" ORDER BY "Date") AS rn, count(*) FILTER (WHERE "Date" < from_date) OVER (PARTITION BY "Symbol") AS k FROM ${rowsTable}) WHERE rn > k - ${ctx}`);
     await assertExactVolumes(conn, slice);
-    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip, (min(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS lo, (max(CAST("Date" AS DATE)) - DATE '1970-01-01')::INTEGER AS hi FROM ${slice} GROUP BY "Symbol" ORDER BY "Symbol"`);
+    const info = await queryRows(conn, `SELECT "Symbol" AS s, count(*)::BIGINT AS n, min("Security Name") AS name, count(*) FILTER (WHERE "Date" < from_date)::BIGINT AS skip, (CAST(min("Date") AS DATE) - DATE '1970-01-01')::INTEGER AS lo, (CAST(max("Date") AS DATE) - DATE '1970-01-01')::INTEGER AS hi FROM ${slice} GROUP BY "Symbol" ORDER BY "Symbol"`);
     const scan: Scan = { queries: [`SELECT ${SCAN_COLUMNS} FROM ${slice} ORDER BY "Symbol", "Date"`], symbols: info.map((r) => String(r.s)), lengths: info.map((r) => Number(r.n)), names: info.map((r) => (typeof r.name === 'string' ? r.name : null)) };
     const skip = info.map((r) => Number(r.skip));
     const names = [...new Set(scan.names.filter((n): n is string => n !== null))].sort();
@@ -712,6 +714,17 @@ function copyTail(b: BarsBatch, ctx: number, sym: number): BarsBatch {
     day: b.day.slice(k), open: b.open.slice(k), high: b.high.slice(k), low: b.low.slice(k), close: b.close.slice(k), adjClose: b.adjClose.slice(k), volume: b.volume.slice(k), asset: b.asset.slice(k),
     ...(b.volumeExact === undefined ? {} : { volumeExact: b.volumeExact.slice(k) }),
   };
+}
+
+/** The first and last day (days since 1970-01-01) over rows holding YYYY-MM-DD texts `lo` and `hi` (0 and 0 when none). */
+function dayRange(rows: readonly Record<string, unknown>[]): { lo: number; hi: number } {
+  let lo: string | null = null;
+  let hi: string | null = null;
+  for (const r of rows) {
+    if (typeof r.lo === 'string' && (lo === null || r.lo < lo)) lo = r.lo;
+    if (typeof r.hi === 'string' && (hi === null || r.hi > hi)) hi = r.hi;
+  }
+  return { lo: lo === null ? 0 : isoDays(lo), hi: hi === null ? 0 : isoDays(hi) };
 }
 
 function isoDays(d: string): number {
