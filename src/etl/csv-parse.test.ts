@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { civilFromDays, daysFromCivil, HeaderError, parseBarsCsv } from './csv-parse.js';
+import { civilFromDays, daysFromCivil, HeaderError, MAX_DAY, MIN_DAY, parseBarsCsv } from './csv-parse.js';
 
 const H = 'Date,Open,High,Low,Close,Adj Close,Volume\n';
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -134,6 +134,23 @@ describe('parseBarsCsv', () => {
     const p = parseBarsCsv(enc(`${H}${body}\n`));
     expect(p.rows).toBe(texts.length);
     for (let i = 0; i < texts.length; i++) expect(p.open[i]).toBe(Number(texts[i]));
+  });
+
+  it('reads every calendar date of 1900–2099 and refuses every other YYYY-MM-DD text (the month cache across files)', () => {
+    const lines: string[] = [];
+    const want: number[] = [];
+    for (let day = daysFromCivil(1899, 12, 25); day <= daysFromCivil(2100, 1, 5); day++) {
+      lines.push(`${civilFromDays(day)},1,1,1,1,1,1`);
+      if (day >= MIN_DAY && day <= MAX_DAY) want.push(day);
+    }
+    // Days past a month's end (leap rules: 1900 and 2100 are not leap years, 2000 is), months 00 and 13, day 00, non-digits.
+    for (const bad of ['1900-02-29', '2023-02-29', '2100-02-29', '2021-04-31', '2021-06-31', '2021-09-31', '2021-11-31', '2021-01-32', '2021-00-10', '2021-13-01', '2021-01-00', '2021-0a-01', '2021-01-1/', '20x1-01-01', '2021/01/01', '2021-1-01']) lines.push(`${bad},1,1,1,1,1,1`);
+    const p = parseBarsCsv(enc(`${H}${lines.join('\n')}\n`));
+    expect(Array.from(p.day)).toEqual(want);
+    expect(p.dropped.malformed).toBe(lines.length - want.length);
+    // Another file, with months in a different order, after the cache holds this one's last month.
+    const q = parseBarsCsv(enc(`${H}2099-12-31,1,1,1,1,1,1\n2000-02-29,1,1,1,1,1,1\n2099-12-01,1,1,1,1,1,1\n`));
+    expect(Array.from(q.day)).toEqual([daysFromCivil(2000, 2, 29), daysFromCivil(2099, 12, 1), daysFromCivil(2099, 12, 31)]);
   });
 
   it('converts civil dates both ways', () => {

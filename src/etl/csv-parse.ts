@@ -90,7 +90,7 @@ function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
       if (m < TWO53 && frac <= 22) v = frac === 0 ? m : m / POW10[frac]!;
       else {
         numInexact = true;
-        v = parseLongDecimal(bytes, first, intEnd, i, frac);
+        v = parseLongDecimal(bytes, first, intEnd, i, frac, m);
         if (Number.isNaN(v)) {
           v = Number(sliceText(bytes, first, i));
           if (v === Infinity) return NOT_FINITE; // e.g. 400 digits
@@ -116,23 +116,35 @@ function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
   return OK;
 }
 
+/** Days in each month of a common year (February's leap day is checked apart). */
+const MONTH_DAYS = new Uint8Array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]);
+/** The last year and month parseDate saw, and that month's day 0 (rows of a file share months). */
+let lastYearMonth = -1;
+let lastMonthDay0 = 0;
+
 function parseDate(bytes: Uint8Array, start: number, end: number): number {
   if (end - start !== 10 || bytes[start + 4] !== 0x2d || bytes[start + 7] !== 0x2d) return NaN;
-  let y = 0;
-  let m = 0;
-  let d = 0;
-  for (let k = 0; k < 10; k++) {
-    if (k === 4 || k === 7) continue;
-    const c = bytes[start + k]! - 0x30;
-    if (c < 0 || c > 9) return NaN;
-    if (k < 4) y = y * 10 + c;
-    else if (k < 7) m = m * 10 + c;
-    else d = d * 10 + c;
-  }
+  const y0 = bytes[start]! - 0x30;
+  const y1 = bytes[start + 1]! - 0x30;
+  const y2 = bytes[start + 2]! - 0x30;
+  const y3 = bytes[start + 3]! - 0x30;
+  const m0 = bytes[start + 5]! - 0x30;
+  const m1 = bytes[start + 6]! - 0x30;
+  const d0 = bytes[start + 8]! - 0x30;
+  const d1 = bytes[start + 9]! - 0x30;
+  // Any byte outside '0'..'9' makes its digit outside 0..9 (unsigned compare).
+  if ((y0 >>> 0) > 9 || (y1 >>> 0) > 9 || (y2 >>> 0) > 9 || (y3 >>> 0) > 9 || (m0 >>> 0) > 9 || (m1 >>> 0) > 9 || (d0 >>> 0) > 9 || (d1 >>> 0) > 9) return NaN;
+  const y = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
+  const m = m0 * 10 + m1;
+  const d = d0 * 10 + d1;
   if (m < 1 || m > 12 || d < 1) return NaN;
-  const mdays = [31, (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
-  if (d > mdays) return NaN;
-  const day = daysFromCivil(y, m, d);
+  if (d > MONTH_DAYS[m - 1]! && !(m === 2 && d === 29 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0))) return NaN;
+  const ym = y * 16 + m;
+  if (ym !== lastYearMonth) {
+    lastMonthDay0 = daysFromCivil(y, m, 1) - 1;
+    lastYearMonth = ym;
+  }
+  const day = lastMonthDay0 + d;
   return day < MIN_DAY || day > MAX_DAY ? NaN : day;
 }
 

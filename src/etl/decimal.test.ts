@@ -18,7 +18,9 @@ function viaParse(text: string, buf = Buffer.from(text, 'latin1')): number {
   const point = text.indexOf('.');
   const intEnd = point < 0 ? text.length : point;
   const frac = point < 0 ? 0 : text.length - point - 1;
-  return parseLongDecimal(buf, 0, intEnd, text.length, frac);
+  let m = 0; // csv-parse's mantissa: every digit, accumulated in doubles
+  for (let i = 0; i < text.length; i++) if (i !== point) m = m * 10 + (buf[i]! - 0x30);
+  return parseLongDecimal(buf, 0, intEnd, text.length, frac, m);
 }
 
 function lcg(seed: number): () => number {
@@ -143,6 +145,27 @@ describe('parseLongDecimal (correctly rounded 16–19 digit decimals)', () => {
       }
     }
     expect(decidedOffTie).toBeGreaterThan(25_000);
+  });
+
+  it('takes A from the inexact mantissa exactly where its error is largest: near 10^n, every point position', () => {
+    // The mantissa's error grows with the value and the number of rounded steps: the largest n-digit
+    // numbers (9…9, 9…95, 99…98x) and the smallest past 2^53, at every position of the point.
+    const rnd = lcg(5);
+    let checked = 0;
+    for (let n = 16; n <= 19; n++) {
+      const words = ['9'.repeat(n), `${'9'.repeat(n - 1)}5`, `${'9'.repeat(n - 2)}89`, '9007199254740993'.padEnd(n, '7'), `1${'0'.repeat(n - 2)}1`];
+      for (let i = 0; i < 200; i++) words.push(`99${Array.from({ length: n - 2 }, () => String(Math.floor(rnd() * 10))).join('')}`);
+      for (const d of words) {
+        for (let point = 0; point <= n; point++) {
+          const text = point === n ? d : `${d.slice(0, point) || '0'}.${d.slice(point)}`;
+          if (sigDigits(text) < 16 || Number(d) < 2 ** 53) continue;
+          const v = viaParse(text);
+          checked++;
+          expect(Number.isNaN(v) ? Number(text) : v, text).toBe(Number(text));
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(15_000);
   });
 
   it('refuses what it does not cover: > 19 digits, > 22 fraction digits', () => {

@@ -5,8 +5,8 @@
  * residual (Dekker's product against a pre-split 10^f), and the rounding checked with the
  * correction nudged both ways by far more than its error. Where the two disagree (w/10^f is at or
  * within ~2^-45 ulp of a tie) it returns NaN and the caller falls back to Number() on the text.
- * No allocation; it still reads the digits a second time (csv-parse's loop keeps only the inexact
- * mantissa), which is most of what a 17-digit field costs beyond a short one. Pure. */
+ * No allocation, and the digits are not read a second time: A comes from csv-parse's inexact mantissa
+ * (see parseLongDecimal), B from the last K digits. Pure. */
 
 const SPLITTER = 134217729; // 2^27 + 1
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
@@ -26,11 +26,16 @@ const BAND = 2 ** -45;
 
 /**
  * RN(w / 10^frac) for the plain decimal in bytes[first, end): digits, with the point at `intEnd`
- * when intEnd < end (frac digits after it; none for '5.'), no sign, no exponent. The caller guarantees ≥ 16 significant digits (its
- * mantissa reached 2^53). NaN when there are more than 19 significant digits, frac > 22, or the
- * rounding is too close to a tie to decide.
+ * when intEnd < end (frac digits after it; none for '5.'), no sign, no exponent. `m` is csv-parse's
+ * mantissa: the digits accumulated as m = m·10 + digit in doubles. Only the steps past 2^53 round
+ * (the last n − 15 at most), each by at most 2^-53 of its value, and the steps after one multiply its
+ * error by 10 as they multiply the value: |m − w| ≤ (n − 15)·2^-53·w, i.e. < 1.2 for 16 digits, < 23
+ * for 17, < 334 for 18, < 4,441 for 19. That is far below 10^K / 2 (5; 5,000; 5·10^6; 5·10^10), so
+ * A = round((m − B) / 10^K) is exact.
+ * The caller guarantees ≥ 16 significant digits (its mantissa reached 2^53). NaN when there are more
+ * than 19 significant digits, frac > 22, or the rounding is too close to a tie to decide.
  */
-export function parseLongDecimal(bytes: Uint8Array, first: number, intEnd: number, end: number, frac: number): number {
+export function parseLongDecimal(bytes: Uint8Array, first: number, intEnd: number, end: number, frac: number, m: number): number {
   if (frac > 22) return NaN;
   let j = first;
   while (j < end && (bytes[j] === 0x30 || bytes[j] === 0x2e)) j++; // leading zeros (and the point)
@@ -38,20 +43,17 @@ export function parseLongDecimal(bytes: Uint8Array, first: number, intEnd: numbe
   const n = end - j - (j < intEnd && hasPoint ? 1 : 0); // minus the point when it is among them
   if (n > 19 || n < 16) return NaN;
   const k = SPLIT_K[n]!;
-  // B is the last k digits, A all before (leading zeros add nothing): straight loops per part.
-  const fracFrom = hasPoint ? intEnd + 1 : end;
-  const split = end - fracFrom >= k ? end - k : intEnd - (k - (end - fracFrom));
-  let a = 0;
+  // B is the last k digits, read from the end (past the point when it is among them).
   let b = 0;
-  if (split >= fracFrom) {
-    for (j = first; j < intEnd; j++) a = a * 10 + (bytes[j]! - 0x30);
-    for (j = fracFrom; j < split; j++) a = a * 10 + (bytes[j]! - 0x30);
-    for (; j < end; j++) b = b * 10 + (bytes[j]! - 0x30);
-  } else {
-    for (j = first; j < split; j++) a = a * 10 + (bytes[j]! - 0x30);
-    for (; j < intEnd; j++) b = b * 10 + (bytes[j]! - 0x30);
-    for (j = fracFrom; j < end; j++) b = b * 10 + (bytes[j]! - 0x30);
+  let unit = 1;
+  for (let e = end - 1, left = k; left > 0; e--) {
+    const c = bytes[e]!;
+    if (c === 0x2e) continue;
+    b += (c - 0x30) * unit;
+    unit *= 10;
+    left--;
   }
+  const a = Math.round((m - b) / POW10[k]!);
   // w = s + e exactly: a·10^k is exact (see SPLIT_K) and ≥ b, so Fast2Sum applies.
   const x = a * POW10[k]!;
   const s = x + b;
