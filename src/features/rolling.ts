@@ -73,8 +73,11 @@ export class RollingWindow {
   /** Mean of the window, summed in window order (oldest first), as pandas' sum / nobs. */
   mean(): number {
     const w = this.window;
+    const r = this.ring;
+    const h = this.head;
     let sum = 0;
-    for (let k = 0; k < w; k++) sum += this.ring[(this.head + k) % w]!;
+    for (let k = h; k < w; k++) sum += r[k]!;
+    for (let k = 0; k < h; k++) sum += r[k]!;
     return sum / w;
   }
 
