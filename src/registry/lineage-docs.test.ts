@@ -172,6 +172,15 @@ describe('lineage documents', () => {
     expect(countRuns(reg, { status: 'running', gone })).toBe(1);
     expect(getRunDetails(reg, 'dead', gone)?.status).toBe('abandoned');
     expect(getRunDetails(reg, 'alive', gone)?.status).toBe('running');
+    // A process that ends its run between the look for it and the query (the reader paused): its stored status wins.
+    const endsThenGone = (r: { pid: number }): boolean => {
+      reg.endRun('dead', 'failed', 'x');
+      return r.pid === 101;
+    };
+    expect(getRunDetails(reg, 'dead', endsThenGone)?.status).toBe('failed');
+    reg.run('test', "UPDATE runs SET status = 'running', ended_at = NULL WHERE run_id = 'dead'");
+    expect(listRunSummaries(reg, { kind: 'ingest', gone: endsThenGone }).find((r) => r.run_id === 'dead')?.status).toBe('failed');
+    reg.run('test', "UPDATE runs SET status = 'running', ended_at = NULL WHERE run_id = 'dead'");
     // the stored row is not rewritten: a reader only judges it
     expect(reg.get<{ status: string }>('test', "SELECT status FROM runs WHERE run_id = 'dead'")?.status).toBe('running');
   });

@@ -92,6 +92,33 @@ describe('pipeline run history', () => {
     expect(getPipelineRun(reg, id, gone)!.status).toBe('running');
   });
 
+  it('a runner that ends its run after the reader read it running, and exits before the reader looks for it, leaves its status, not abandoned', () => {
+    // The reader is paused between its read of 'running' and its look for the runner (a busy machine):
+    // meanwhile the runner commits 'cancelled' and exits. The look finds it gone; the status it stored wins.
+    const id = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], params: { backfill: 'b1' } });
+    recordRunner(reg, id, { pid: DEAD, host: 'h', start: '1' });
+    let ended = false;
+    const endsThenGone: RunnerGoneCheck = (r) => {
+      if (!ended) {
+        reg.endRun(id, 'cancelled', 'cancelled');
+        ended = true;
+      }
+      return r.pid === DEAD;
+    };
+    expect(getPipelineRun(reg, id, endsThenGone)!.status).toBe('cancelled');
+    for (const list of [() => listPipelineRuns(reg, { gone: endsThenGone }), () => listPipelineRuns(reg, { status: 'cancelled', gone: endsThenGone })]) {
+      reopenPipelineRun(reg, id, ['fetch']);
+      ended = false;
+      expect(list().find((r) => r.run_id === id)?.status).toBe('cancelled');
+    }
+    reopenPipelineRun(reg, id, ['fetch']);
+    ended = false;
+    expect(countPipelineRuns(reg, { status: 'abandoned', gone: endsThenGone })).toBe(0);
+    // Still left running once the runner is gone: abandoned, as before.
+    reopenPipelineRun(reg, id, ['fetch']);
+    expect(getPipelineRun(reg, id, gone)!.status).toBe('abandoned');
+  });
+
   it('refuses an unknown task status', () => {
     const id = createPipelineRun(reg, { pipeline: 'train', tasks: ['fetch'] });
     expect(() => updateTaskRun(reg, id, 'fetch', { status: 'bogus' as 'queued' })).toThrow(expect.objectContaining({ code: 'SP_ERR_REGISTRY', cause: expect.objectContaining({ code: 'SQLITE_CONSTRAINT_CHECK' }) }));

@@ -213,8 +213,13 @@ export function abandonedRunIds(reg: Registry, gone: RunnerGoneCheck = runnerGon
   return rows.filter((r) => gone({ pid: Number(r.pid), host: r.host ?? '', start: r.start })).map((r) => r.run_id);
 }
 
-/** SQL for a run's status as read ('abandoned' for the ids in the JSON array @abandoned). */
-const READ_STATUS = "(CASE WHEN run_id IN (SELECT value FROM json_each(@abandoned)) THEN 'abandoned' ELSE status END)";
+/**
+ * SQL for a run's status as read: 'abandoned' for the ids in the JSON array @abandoned that are still
+ * stored 'running'. The array is taken before the query: a runner seen gone may have ended its run
+ * in between (a reader paused after reading 'running', while the runner committed and exited), and
+ * the status it stored wins.
+ */
+const READ_STATUS = "(CASE WHEN status = 'running' AND run_id IN (SELECT value FROM json_each(@abandoned)) THEN 'abandoned' ELSE status END)";
 
 /** Pipeline runs, newest first, with per-status task counts (paged). */
 export function listPipelineRuns(reg: Registry, opts: { pipeline?: string; status?: string; backfill?: string; limit?: number; offset?: number; gone?: RunnerGoneCheck } = {}): PipelineRunSummary[] {
@@ -243,7 +248,15 @@ export function getPipelineRun(reg: Registry, runId: string, gone: RunnerGoneChe
   for (const t of tasks) task_counts[t.status] = (task_counts[t.status] ?? 0) + 1;
   const { metrics: _m, artifacts: _a, params, ...rec } = run as typeof run & { logical_date?: string | null; backfill_id?: string | null };
   const pid = params.runner_pid;
-  const abandoned = rec.status === 'running' && pid !== undefined && pid !== null && gone({ pid: Number(pid), host: params.runner_host ?? '', start: params.runner_start ?? null });
+  let abandoned = rec.status === 'running' && pid !== undefined && pid !== null && gone({ pid: Number(pid), host: params.runner_host ?? '', start: params.runner_start ?? null });
+  // 'running' was read before the runner was seen gone: it may have ended the run and exited in
+  // between (a busy machine pauses a reader that long). Only a run still stored 'running' now, after
+  // its runner is gone, was left by it.
+  if (abandoned) {
+    const now = reg.getRun(runId);
+    if (now !== null && now.status !== 'running') return getPipelineRun(reg, runId, gone);
+    abandoned = now !== null;
+  }
   return { ...rec, logical_date: rec.logical_date ?? null, backfill_id: rec.backfill_id ?? null, status: abandoned ? 'abandoned' : rec.status, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
 }
 

@@ -37,8 +37,9 @@ export interface RunDetails extends RunSummary {
   models: ModelRef[];
 }
 
-// A stored 'running' run whose recorded process (params runner_pid, runner_host, runner_start) is gone reads 'abandoned'.
-const STATUS = "(CASE WHEN run_id IN (SELECT value FROM json_each(@abandoned)) THEN 'abandoned' ELSE status END)";
+// A stored 'running' run whose recorded process (params runner_pid, runner_host, runner_start) is gone reads 'abandoned';
+// one that process ended after @abandoned was taken (and before this query) reads as it stored it.
+const STATUS = "(CASE WHEN status = 'running' AND run_id IN (SELECT value FROM json_each(@abandoned)) THEN 'abandoned' ELSE status END)";
 const WHERE = `(@kind IS NULL OR kind = @kind) AND (@status IS NULL OR ${STATUS} = @status) AND (@parent IS NULL OR parent_run_id = @parent)`;
 const SECONDS = "CASE WHEN ended_at IS NULL THEN NULL ELSE ROUND((julianday(ended_at) - julianday(started_at)) * 86400, 3) END AS seconds";
 const bind = (reg: Registry, q: RunQuery) => ({ kind: q.kind ?? null, status: q.status ?? null, parent: q.parent ?? null, abandoned: JSON.stringify(abandonedRunIds(reg, q.gone, true)) });

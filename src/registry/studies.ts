@@ -109,8 +109,13 @@ function readState(reg: Registry, s: StudyRecord, abandoned: () => ReadonlySet<s
   if (s.state !== 'running') return s;
   const sessions = reg.all<{ run_id: string }>('find study sessions', `SELECT r.run_id FROM runs r JOIN params p ON p.run_id = r.run_id AND p.key = 'study_id' AND p.value = ?
     WHERE r.kind = 'tune' AND r.status = 'running'`, [s.study_id]);
-  if (sessions.length === 0) return s;
-  return sessions.every((r) => abandoned().has(r.run_id)) ? { ...s, state: 'abandoned' } : s;
+  if (sessions.length === 0 || !sessions.every((r) => abandoned().has(r.run_id))) return s;
+  // Read 'running' before its sessions were seen gone: the last one may have ended the study and
+  // exited in between (a busy machine pauses a reader that long). Only a study still stored running
+  // now was left by them.
+  const now = reg.get<StudyRow>('read study', 'SELECT * FROM studies WHERE study_id = ?', [s.study_id]);
+  if (now === undefined) return s;
+  return now.state === 'running' ? { ...s, state: 'abandoned' } : toStudy(now);
 }
 
 /** Every row of a study (trial × rung), by number then rung. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { completeTrial, createStudy, failTrial, getStudy, listStudies, startTrial, studyTrial, studyTrials, type TrialRecord } from '../../registry/studies.js';
+import { completeTrial, createStudy, failTrial, getStudy, listStudies, setStudyState, startTrial, studyTrial, studyTrials, type TrialRecord } from '../../registry/studies.js';
 import { hostname } from 'node:os';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import type { Evaluator } from './evaluate.js';
@@ -205,5 +205,17 @@ describe('a study whose session was killed', () => {
     reg.logParams(live, { study_id: 'k', runner_pid: process.pid, runner_host: hostname(), runner_start: null });
     expect(getStudy(reg, 'k').state).toBe('running');
     expect(listStudies(reg, { gone: () => true }).find((s) => s.study_id === 'k')?.state).toBe('abandoned');
+  });
+
+  it('a session that finishes the study after it was read running, and exits before the reader looks for it, leaves it complete', () => {
+    createStudy(reg, { study_id: 'f', name: 'f', task: 'volume', metric: 'rmse_log', direction: 'minimize', seed: 1, space: {}, settings: {}, folds: 2 });
+    const session = reg.startRun({ kind: 'tune', name: 'tune' });
+    reg.logParams(session, { study_id: 'f', runner_pid: process.pid, runner_host: hostname(), runner_start: null });
+    // The reader is paused between reading the study and looking for its session: meanwhile the session finishes it and exits.
+    const finishesThenGone = (): boolean => {
+      setStudyState(reg, 'f', 'complete');
+      return true;
+    };
+    expect(listStudies(reg, { gone: finishesThenGone }).find((s) => s.study_id === 'f')?.state).toBe('complete');
   });
 });
