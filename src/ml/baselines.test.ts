@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fitPolyreg, predictPoly, solveLinear } from './baselines.js';
+import { scorerFromJSON } from './volume-model.js';
 
 describe('polyreg', () => {
   it('solves linear systems exactly (pivoting)', () => {
@@ -22,5 +23,17 @@ describe('polyreg', () => {
     const idx = Int32Array.from({ length: n }, (_, i) => i);
     const m = fitPolyreg(vma, acm, y, idx);
     for (let i = 0; i < n; i += 37) expect(Math.log1p(predictPoly(m, vma[i]!, acm[i]!))).toBeCloseTo(Math.log1p(y[i]!), 8);
+  });
+});
+
+describe('baseline model.json readers', () => {
+  it('refuse a format_version they do not know, as the tree reader does (docs/model-format.md)', () => {
+    const naive = { format: 'stockpipe-naive', format_version: 1, kind: 'naive', feature_names: ['vol_moving_avg', 'adj_close_rolling_med'] };
+    const poly = { format: 'stockpipe-poly2', format_version: 1, kind: 'polyreg', feature_names: naive.feature_names, transforms: ['log1p', 'identity'], mean: [14, 22], std: [2, 27], coef: [14, 2, 0, 0, 0, 0], target_transform: 'log1p' };
+    expect(scorerFromJSON(JSON.stringify(naive), 'm').predict(5, 1)).toBe(5);
+    expect(Number.isFinite(scorerFromJSON(JSON.stringify(poly), 'm').predict(1e6, 25))).toBe(true);
+    for (const bad of [{ ...naive, format_version: 2 }, { ...poly, format_version: 2 }, { ...poly, format_version: undefined }]) {
+      expect(() => scorerFromJSON(JSON.stringify(bad), 'm')).toThrow(/format_version .* is not supported/);
+    }
   });
 });

@@ -46,6 +46,11 @@ export function scorerFromJSON(text: string, where: string): VolumeScorer {
     throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
   const format = (json as { format?: unknown } | null)?.format;
+  if (format === 'stockpipe-naive' || format === 'stockpipe-poly2') {
+    // As the tree reader: a version this reader does not know could be mis-scored (docs/model-format.md).
+    const version = (json as { format_version?: unknown }).format_version;
+    if (version !== 1) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${where}: format_version ${JSON.stringify(version)} is not supported (this reader knows 1)`);
+  }
   if (format === 'stockpipe-naive') return naiveScorer(json as NaiveModel);
   if (format === 'stockpipe-poly2') {
     const m = json as PolyModel;
