@@ -116,6 +116,23 @@ describe('alert delivery', () => {
     expect(withoutWebhookUrl(`failed: ${new URL('http://u:p@Example.com/x').href} and https://a:b@other/`, 'http://u:p@Example.com/x')).toBe('failed: <alerts.webhook_url> and https://(credentials not shown)@other/');
   });
 
+  it('escapes the webhook text as Slack asks, so a file name from the data is no mention nor link; the alert object stays as recorded', async () => {
+    const got: { text: string; alert: { details: { error: string } } }[] = [];
+    const http = createHttpServer((req, res) => { let b = ''; req.on('data', (c: Buffer) => { b += c.toString(); }); req.on('end', () => { got.push(JSON.parse(b) as (typeof got)[number]); res.end(); }); });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    try {
+      const error = 'stocks/<!channel> <https:evil.example|click> & co.csv:7: expected 7 fields, got 4';
+      const alert = recordAlert(reg, { kind: 'task_failed', severity: 'error', pipeline: 'train', run_id: 'r1', message: 'train run r1 failed at task ingest: SP_ERR_INPUT_MALFORMED', details: { task: 'ingest', error } });
+      const out = await deliverAlert(reg, alert, { webhookUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}/hook`, onSuccess: false, timeoutMs: 2000 }, { log });
+      expect(out.webhook).toBe('ok');
+      expect(got[0]!.text).toContain('error: stocks/&lt;!channel&gt; &lt;https:evil.example|click&gt; &amp; co.csv:7');
+      expect(got[0]!.text).not.toMatch(/[<>]/);
+      expect(got[0]!.alert.details.error).toBe(error);
+    } finally {
+      http.close();
+    }
+  });
+
   it('renders a subject and a body people can read', () => {
     const r = renderAlert(failed());
     expect(r.subject).toBe('[stockpipe] ERROR task_failed in train: train run r1 failed at task ingest: SP_ERR_INPUT_MALFORMED');

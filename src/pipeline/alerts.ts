@@ -53,6 +53,12 @@ export function renderAlert(a: AlertRecord): { subject: string; text: string } {
   return { subject, text: lines.join('\n') };
 }
 
+/** Text for a Slack-compatible `text` field: `&`, `<` and `>` escaped as Slack's mrkdwn asks, so a symbol or
+ * message holding `<!channel>` or `<url|label>` (a file name from the data) is shown as written, never a mention or a link. */
+export function slackText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
 /** A webhook error's message without the URL (a credential: whoever has it can post to the channel; e.g. "…includes credentials: <url>"), nor any URL's user and password. */
 export function withoutWebhookUrl(message: string, url: string): string {
   // Not a URL: only its text as given is looked for.
@@ -71,7 +77,7 @@ export async function deliverAlert(reg: Registry | null, alert: AlertRecord, cha
       const res = await (deps.fetch ?? fetch)(channels.webhookUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'stockpipe-alerts' },
-        body: JSON.stringify({ text: `${subject}\n${text}`, alert }),
+        body: JSON.stringify({ text: slackText(`${subject}\n${text}`), alert }),
         signal: AbortSignal.timeout(channels.timeoutMs),
       });
       out.webhook = res.ok ? 'ok' : `HTTP ${res.status}`;
