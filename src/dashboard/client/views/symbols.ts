@@ -23,7 +23,7 @@ function symbols(): Promise<SymbolInfo[]> {
   return cache;
 }
 
-/** The symbols matching `q`: symbol prefix first, then symbol or name containing it. */
+/** The symbols matching `q` (any case): symbol prefix first, then symbol or name containing it. */
 export function search(list: readonly SymbolInfo[], q: string, limit = SHOWN): SymbolInfo[] {
   const u = q.trim().toUpperCase();
   if (u === '') return list.slice(0, limit);
@@ -31,15 +31,23 @@ export function search(list: readonly SymbolInfo[], q: string, limit = SHOWN): S
   const first: SymbolInfo[] = [];
   const rest: SymbolInfo[] = [];
   for (const s of list) {
-    if (s.symbol.startsWith(u)) first.push(s);
-    else if (rest.length < limit && (s.symbol.includes(u) || (s.name !== null && s.name.toLowerCase().includes(l)))) rest.push(s);
+    const sym = s.symbol.toUpperCase();
+    if (sym.startsWith(u)) first.push(s);
+    else if (rest.length < limit && (sym.includes(u) || (s.name !== null && s.name.toLowerCase().includes(l)))) rest.push(s);
   }
   return [...first, ...rest].slice(0, limit);
 }
 
+/** The symbol a URL names: that exact one (symbols are case-sensitive: a file `aapl.csv` is `aapl`), else
+ * the one equal to it ignoring case (#/symbols/aapl opens AAPL). */
+export function findSymbol(list: readonly SymbolInfo[], name: string): SymbolInfo | undefined {
+  const u = name.toUpperCase();
+  return list.find((x) => x.symbol === name) ?? list.find((x) => x.symbol.toUpperCase() === u);
+}
+
 export async function symbolsView(ctx: ViewContext): Promise<void> {
   const list = await symbols();
-  const chosen = ctx.params[0]?.toUpperCase();
+  const chosen = ctx.params[0];
   const input = h('input', { type: 'search', id: 'symbol-search', role: 'combobox', 'aria-expanded': 'false', 'aria-controls': 'symbol-options', 'aria-autocomplete': 'list',
     placeholder: `Search ${int(list.length)} symbols`, autocomplete: 'off', value: chosen ?? '' });
   const box = h('ul', { id: 'symbol-options', role: 'listbox', class: 'listbox', hidden: true });
@@ -82,14 +90,13 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
     ctx.ready();
     return;
   }
-  const s = list.find((x) => x.symbol === chosen);
+  const s = findSymbol(list, chosen);
   if (s === undefined) {
     mount(charts, empty(`No symbol ${chosen}`, 'Search for another one above.'));
     ctx.ready();
     return;
   }
   const points = Math.min(1500, Math.max(300, Math.round(charts.clientWidth * 2)));
-  const byName = new Map(list.map((x) => [x.symbol, x]));
   const controls = h('div', { class: 'controls' });
   const exportHost = h('div');
   ctx.el.insertBefore(controls, charts);
@@ -101,12 +108,13 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
     const mine = ++drawn;
     ctx.setQuery(stateQuery(state));
     mount(controls, chartToolbar(state, {
-      known: (sym) => byName.has(sym), dateMin: s.date_min, dateMax: s.date_max,
+      known: (sym) => findSymbol(list, sym) !== undefined, dateMin: s.date_min, dateMax: s.date_max,
       onChange: (next) => { draw(next).catch((err: unknown) => { if (!ctx.signal.aborted) mount(charts, errorBox(err)); }); },
     }));
     const range = resolveRange(state, s.date_max, s.date_min);
-    const overlays = state.overlays.filter((o) => byName.has(o));
-    const unknown = state.overlays.filter((o) => !byName.has(o));
+    // The URL's overlays are upper-cased (chart-controls): each is the symbol findSymbol resolves it to.
+    const overlays = [...new Set(state.overlays.flatMap((o) => findSymbol(list, o)?.symbol ?? []))].filter((o) => o !== s.symbol);
+    const unknown = state.overlays.filter((o) => findSymbol(list, o) === undefined);
     const q = new URLSearchParams({ points: String(points) });
     if (range.from !== undefined) q.set('from', range.from);
     if (range.to !== undefined) q.set('to', range.to);
