@@ -397,6 +397,28 @@ describe('hot swap', () => {
   });
 });
 
+describe('polling', () => {
+  it('starts no poll while one is still loading: a model.json slower to load than --poll-ms is loaded once, not once per tick', async () => {
+    const { holder } = await app();
+    let inFlight = 0;
+    let most = 0;
+    let polls = 0;
+    // A load of 100 ms (a large model.json) under a 10 ms poll.
+    holder.refresh = async () => {
+      polls++;
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 100));
+      inFlight--;
+    };
+    holder.watch(10);
+    await new Promise((r) => setTimeout(r, 450));
+    holder.stop();
+    expect(most).toBe(1);
+    expect(polls).toBeGreaterThanOrEqual(2);
+    expect(polls).toBeLessThanOrEqual(5);
+  });
+});
+
 describe('a rejected champion', () => {
   it('is loaded on the first poll after its model.json is restored, not again while it is unchanged', async () => {
     const { app: a, holder, ws } = await app();

@@ -129,11 +129,19 @@ export class ChampionHolder {
     else if (iv.broken) this.log.warn({ model_id: served.id, err: iv.problem }, 'the model\'s prediction intervals cannot be loaded; it serves point predictions only');
   }
 
-  /** Polls every `ms` (errors are logged, never thrown). */
+  /** Polls every `ms` (errors are logged, never thrown); a poll starts only once the one before has
+   * ended, so a model.json that takes longer than `ms` to load is loaded once, not once per tick. */
   watch(ms: number): void {
     this.stop();
+    let polling = false;
     this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'champion poll failed'));
+      if (polling) return;
+      polling = true;
+      this.refresh()
+        .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'champion poll failed'))
+        .finally(() => {
+          polling = false;
+        });
     }, ms);
     this.timer.unref();
   }
