@@ -185,6 +185,11 @@ describe('models', () => {
     expect(reg.aliasTarget('champion')).toBe('poly-3');
     reg.close();
     expect((await app.inject({ method: 'POST', url: '/models/nope/promote', payload: {} })).statusCode).toBe(404);
+    // a note is printed by `models history` to a terminal: an escape sequence (or a newline) in it is refused, nothing moved
+    for (const note of ['\u001b[2J\u001b]0;pwned\u0007', 'two\nlines']) {
+      const bad = await app.inject({ method: 'POST', url: '/models/poly-2/promote', payload: { force: true, note } });
+      expect([bad.statusCode, json<{ error: { code: string; message: string } }>(bad.body).error.code]).toEqual([400, 'SP_ERR_BAD_REQUEST']);
+    }
     expect((await app.inject({ method: 'GET', url: '/models/poly-2/promote' })).statusCode).toBe(405);
     // each promotion the page asked for is a recorded run, as the CLI's: refused and unknown ones failed with their code
     const r2 = openRegistry(ws, { readonly: true });

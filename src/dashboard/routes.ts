@@ -24,7 +24,7 @@ import { getBackfill, listBackfills } from '../registry/backfills.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
 import type { RegistryReader } from '../registry/reader.js';
-import { ALIAS_NAME, NOTE_MAX_LENGTH, openRegistry, type Registry } from '../registry/store.js';
+import { ALIAS_NAME, NOTE_MAX_LENGTH, NOTE_TEXT, openRegistry, type Registry } from '../registry/store.js';
 import { registerSeriesRoutes, type ChampionView } from './series.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 import { registerStudyRoutes } from './studies.js';
@@ -204,7 +204,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       body: {
         type: 'object',
         // alias: the registry's alias names, so a bad one is a 400 with issues.
-        properties: { alias: { type: 'string', minLength: 1, maxLength: 64, pattern: ALIAS_NAME.source }, force: { type: 'boolean' }, note: { type: 'string', maxLength: NOTE_MAX_LENGTH } },
+        properties: { alias: { type: 'string', minLength: 1, maxLength: 64, pattern: ALIAS_NAME.source }, force: { type: 'boolean' }, note: { type: 'string', maxLength: NOTE_MAX_LENGTH, pattern: NOTE_TEXT, description: 'kept in the alias history; no control characters' } },
         additionalProperties: false,
       },
     },

@@ -42,6 +42,9 @@ export const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 /** The longest note a promotion keeps in the alias history (the CLI and the API check it first). */
 export const NOTE_MAX_LENGTH = 500;
+/** A note has no control character (as a tag value): `models history` prints it to a terminal, where an
+ * escape sequence sent through POST /models/:id/promote would act and a newline would break the table. */
+export const NOTE_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';
 const jsonOr = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
 
 /** ISO-8601 date or date-time: date, hours, minutes, seconds, zone (captured to check them). */

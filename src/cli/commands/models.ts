@@ -8,7 +8,7 @@ import { MODEL_KINDS } from '../../ml/volume-model.js';
 import { OBJECTIVE_NAMES, type ObjectiveName } from '../../ml/gbdt/objectives/index.js';
 import { aliasName, calendarDate, cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
-import { NOTE_MAX_LENGTH } from '../../registry/store.js';
+import { NOTE_MAX_LENGTH, NOTE_TEXT } from '../../registry/store.js';
 import { bucketList } from './data.js';
 // Each command's module is imported when the command runs, so a process loads only its own command's code
 // (about 0.15 s less CPU at each start, measured; every pipeline task is such a start).
@@ -188,7 +188,7 @@ export const modelsPromote = defineCommand({
       alias: z.string().optional().describe('alias to move').register(cli, { arg: 'name', defaultText: 'champion; forecast_champion for a day-ahead (forecast) model' }),
       force: flag().describe('promote even if not better or not comparable (recorded as forced); never a model of the wrong kind'),
       metric: z.string().optional().describe('backtest metric to compare (lower is better for mae/rmse, higher for r2/skill), one both backtests record: a volume model\'s records rmse_log; a day-ahead model\'s mae_volume, mae_volume_log, rmse_volume, skill_volume, mae_adj_close, …').register(cli, { arg: 'name', defaultText: 'rmse_log; mae_volume for a day-ahead (forecast) model' }),
-      note: z.string().max(NOTE_MAX_LENGTH).optional().describe(`note kept in the alias history (at most ${NOTE_MAX_LENGTH} characters)`).register(cli, { arg: 'text' }),
+      note: z.string().max(NOTE_MAX_LENGTH).regex(new RegExp(NOTE_TEXT), 'must have no control characters').optional().describe(`note kept in the alias history (at most ${NOTE_MAX_LENGTH} characters, no control characters)`).register(cli, { arg: 'text' }),
     })
     .strict(),
   examples: ['stockpipe models promote <model-id>', 'stockpipe models promote <model-id> --alias challenger', 'stockpipe models promote <model-id> --force --note "rollback"'],
