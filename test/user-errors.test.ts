@@ -201,3 +201,28 @@ describe('with data: memory too small, validate all or none', () => {
     expect(await snapshot(dir)).toEqual(before);
   });
 });
+
+describe('names from the data printed for people', () => {
+  it('a file name with an escape sequence is shown with ? for its control characters, in the summary and in an error, never sent to the terminal', async () => {
+    const dir = await temp();
+    const src = join(dir, 'src');
+    await mkdir(join(src, 'stocks'), { recursive: true });
+    // The terminal's title set to "pwned" (OSC 0 … BEL), then red text (CSI 31 m); line 4 is malformed.
+    await writeFile(join(src, 'stocks', 'A\u001b]0;pwned\u0007\u001b[31m.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,2,2,100\n2020-01-03,1,2,1,2,2,100\n2020-01-06,1,2,x\n');
+    const ws = join(dir, 'ws');
+    await writeFile(join(dir, 'strict.json'), '{"ingest": {"strict": true}}');
+    expect((await runCliAsync(['fetch', '--source', `dir:${src}`, '-w', ws, '--json'])).code).toBe(0);
+    const failed = await runCliAsync(['ingest', '--strict', '-w', ws]);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('SP_ERR_INPUT_MALFORMED: ');
+    expect(failed.stderr).toContain('A?]0;pwned??[31m.csv:4');
+    const kept = await runCliAsync(['ingest', '-w', ws]);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toContain('malformed: stocks/A?]0;pwned??[31m.csv:4');
+    // a pipeline run's progress lines (stderr, not a TTY here) name the failed task's error the same way
+    const run = await runCliAsync(['run', 'train', '-w', join(dir, 'ws2'), '--source', `dir:${src}`, '-c', join(dir, 'strict.json')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/ingest +failed .*SP_ERR_INPUT_MALFORMED: .*A\?\]0;pwned\?\?\[31m\.csv:4/);
+    for (const out of [failed.stderr, kept.stdout, run.stderr]) expect([out.includes('\u001b'), out.includes('\u0007')]).toEqual([false, false]);
+  });
+});

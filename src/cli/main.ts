@@ -18,6 +18,7 @@ import type { ResourceContext } from '../core/os-errors.js';
 import { checkWorkspacePath } from '../core/fs.js';
 import { Workspace } from '../core/workspace.js';
 import { createProgress } from '../core/progress.js';
+import { forTerminal } from '../core/terminal.js';
 import { duckdbResourceError, vanishedStoreFileError } from '../db/duckdb-errors.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
 import type { CommandContext } from './context.js';
@@ -44,7 +45,7 @@ function printError(s: Session, err: StockpipeError): void {
   if (s.mode.json) {
     process.stdout.write(`${JSON.stringify({ ok: false, error: err.toJSON() })}\n`);
   } else {
-    process.stderr.write(`${err.code}: ${err.message}\n  hint: ${err.hint}\n`);
+    process.stderr.write(forTerminal(`${err.code}: ${err.message}\n  hint: ${err.hint}\n`));
   }
   if (s.mode.debug && err.stack) process.stderr.write(`${err.stack}\n${err.cause instanceof Error ? `cause: ${err.cause.stack}\n` : ''}`);
 }
@@ -90,7 +91,7 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
     : await recordCommandRun(ws, { kind: spec.records, name: commandLine(spec.name, params), params, env: process.env, log: ctx.log }, invoke);
   if (result.printed) return;
   if (json) process.stdout.write(`${JSON.stringify({ ok: true, data: result.data })}\n`);
-  else if (!g.quiet) process.stdout.write(`${result.human}\n`);
+  else if (!g.quiet) process.stdout.write(`${forTerminal(result.human)}\n`);
 }
 
 function addOptions(cmd: Command, schema: z.ZodObject): void {

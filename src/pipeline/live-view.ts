@@ -1,6 +1,7 @@
 /** @module pipeline/live-view
  * Shows a run as it goes: on a TTY one line per task (state, elapsed time, progress), redrawn in
  * place; otherwise one plain line per state change. Always on stderr; nothing when quiet. */
+import { forTerminal } from '../core/terminal.js';
 import type { RunObserver, TaskState } from './types.js';
 
 const ICON: Record<string, string> = { queued: '·', running: '▶', retried: '↻', succeeded: '✓', failed: '✗', skipped: '-', cached: '≡', cancelled: '⊘' };
@@ -15,7 +16,8 @@ export function taskLine(s: TaskState, nowMs: number, width = 100): string {
   const f = s.fraction === null ? 0 : Math.min(1, Math.max(0, s.fraction));
   const pct = s.fraction !== null && s.status === 'running' ? ` [${'#'.repeat(Math.round(f * 12)).padEnd(12, '-')}] ${Math.round(f * 100)}%` : '';
   const tries = s.attempts > 1 ? ` (attempt ${s.attempts})` : '';
-  const detail = s.error && s.status !== 'running' ? ` ${s.error.code}: ${s.error.message}` : s.note ? ` ${s.note}` : '';
+  // One line, whatever the message holds (a file name from the data): no control character reaches the terminal.
+  const detail = forTerminal(s.error && s.status !== 'running' ? ` ${s.error.code}: ${s.error.message}` : s.note ? ` ${s.note}` : '').replace(/[\n\t]/g, ' ');
   return `${ICON[s.status] ?? '?'} ${s.name.padEnd(18)} ${s.status.padEnd(10)} ${elapsed(s, nowMs).padStart(8)}${pct}${tries}${detail}`.slice(0, width);
 }
 
