@@ -36,4 +36,20 @@ describe('baseline model.json readers', () => {
       expect(() => scorerFromJSON(JSON.stringify(bad), 'm')).toThrow(/format_version .* is not supported/);
     }
   });
+
+  it('refuse a volume model naming other inputs, or these in another order, which the scorers would mis-score (every format)', () => {
+    // A one-tree model valid for the format with the inputs swapped: it splits feature 0 (adj_close_rolling_med here) at 50.
+    const trees = {
+      format: 'stockpipe-trees', format_version: 1, kind: 'gbdt', feature_names: ['adj_close_rolling_med', 'vol_moving_avg'], base_score: 0, aggregation: 'sum', nan_rule: 'right', target_transform: 'identity',
+      params: { objective: 'l2', num_trees: 1, learning_rate: 1 },
+      trees: [{ feature: [0, -1, -1], threshold: [50, 0, 0], left: [1, -1, -1], right: [2, -1, -1], value: [0, 10, 20] }],
+    };
+    const naive = { format: 'stockpipe-naive', format_version: 1, kind: 'naive', feature_names: ['vol_moving_avg', 'adj_close_rolling_med'] };
+    const poly = { format: 'stockpipe-poly2', format_version: 1, kind: 'polyreg', feature_names: naive.feature_names, transforms: ['log1p', 'identity'], mean: [14, 22], std: [2, 27], coef: [14, 2, 0, 0, 0, 0], target_transform: 'log1p' };
+    for (const bad of [trees, { ...naive, feature_names: ['adj_close_rolling_med', 'vol_moving_avg'] }, { ...poly, feature_names: ['vol_moving_avg'] }, { ...naive, feature_names: undefined }, { ...poly, feature_names: ['vol_moving_avg', 'close'] }]) {
+      expect(() => scorerFromJSON(JSON.stringify(bad), 'm'), JSON.stringify(bad.feature_names)).toThrow(expect.objectContaining({ code: 'SP_ERR_MODEL_FORMAT', message: expect.stringMatching(/feature_names must be \["vol_moving_avg","adj_close_rolling_med"\], in that order/) }));
+    }
+    // The same tree with the inputs in the volume model's order is taken.
+    expect(scorerFromJSON(JSON.stringify({ ...trees, feature_names: ['vol_moving_avg', 'adj_close_rolling_med'] }), 'm').predict(60, 1)).toBe(20);
+  });
 });

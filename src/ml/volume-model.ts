@@ -1,8 +1,8 @@
 /** @module ml/volume-model
  * One interface over every volume-model kind (gbdt, rf, polyreg, naive): predict Volume from
  * (vol_moving_avg, adj_close_rolling_med), serialize to model.json, load it back. */
-import { StockpipeError } from '../core/errors.js';
-import { naiveModel, predictNaive, predictPoly, type NaiveModel, type PolyModel } from './baselines.js';
+import { clip, StockpipeError } from '../core/errors.js';
+import { FEATURE_NAMES, naiveModel, predictNaive, predictPoly, type NaiveModel, type PolyModel } from './baselines.js';
 import { treeScorer, isTreeModelJson } from './tree-scorer.js';
 
 export const MODEL_KINDS = ['gbdt', 'rf', 'polyreg', 'naive'] as const;
@@ -50,6 +50,14 @@ export function scorerFromJSON(text: string, where: string): VolumeScorer {
     // As the tree reader: a version this reader does not know could be mis-scored (docs/model-format.md).
     const version = (json as { format_version?: unknown }).format_version;
     if (version !== 1) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${where}: format_version ${JSON.stringify(version)} is not supported (this reader knows 1)`);
+  }
+  // Scorers take (vol_moving_avg, adj_close_rolling_med) by position: a model naming other inputs, or
+  // these in another order (valid trees for the format, docs/model-format.md), would be mis-scored.
+  const names = (json as { feature_names?: unknown } | null)?.feature_names;
+  if ((format === 'stockpipe-naive' || format === 'stockpipe-poly2' || isTreeModelJson(json)) && (!Array.isArray(names) || names.length !== FEATURE_NAMES.length || names.some((n, i) => n !== FEATURE_NAMES[i]))) {
+    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `${where}: a volume model's feature_names must be ${JSON.stringify(FEATURE_NAMES)}, in that order (got ${clip(JSON.stringify(names) ?? 'none', 200)})`, {
+      hint: 'Write the model with those two inputs, feature 0 being vol_moving_avg (docs/model-format.md).',
+    });
   }
   if (format === 'stockpipe-naive') return naiveScorer(json as NaiveModel);
   if (format === 'stockpipe-poly2') {
