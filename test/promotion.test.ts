@@ -21,7 +21,7 @@ import { Workspace } from '../src/core/workspace.js';
 interface Doc {
   ok: boolean;
   data: Record<string, any>;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; hint?: string };
 }
 
 function sp(args: string[], json = true): { status: number; doc: Doc; stdout: string; stderr: string } {
@@ -203,4 +203,35 @@ describe('first minutes: serve after a plain train', () => {
       ws = w;
     }
   }, 120_000);
+});
+
+describe('a holder that cannot be re-scored: the refusal says why', () => {
+  it('a features table without the day-ahead columns is named, with the rebuild as the hint; --force still promotes', async () => {
+    const w = ws;
+    ws = await tempWorkspace('promotion-unmeasured');
+    try {
+      for (const step of [['fetch', '--symbols', '12', '--years', '2'], ['ingest'], ['features', '--extended']]) {
+        const r = sp(step);
+        expect(r.status, r.stderr).toBe(0);
+      }
+      const holder = sp(['train', '--task', 'forecast', '--trees', '5']);
+      expect(holder.status, holder.stderr).toBe(0);
+      // Another validation window, so promotion must re-score the holder on the candidate's.
+      const cand = sp(['train', '--task', 'forecast', '--trees', '5', '--test-from', '2011-06-01']);
+      expect(cand.status, cand.stderr).toBe(0);
+      // A plain build drops the day-ahead columns the holder is scored from.
+      expect(sp(['features']).status).toBe(0);
+      const r = sp(['models', 'promote', cand.doc.data.model_id as string]);
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.doc.error?.code).toBe('SP_ERR_PROMOTE_REFUSED');
+      expect(r.doc.error?.message).toMatch(/could not be re-scored on the candidate's rows: tables\/features @ snapshot \d+ lacks the day-ahead column\(s\)/);
+      expect(r.doc.error?.message).not.toContain('train both under the same protocol');
+      expect(r.doc.error?.hint).toMatch(/^Rebuild it with `stockpipe features --extended`\..* Then promote again, or force the promotion \(--force; \{"force": true\} on the API\)/);
+      const forced = sp(['models', 'promote', cand.doc.data.model_id as string, '--force']);
+      expect(forced.status, forced.stderr).toBe(0);
+      expect(holderOf('forecast_champion')).toBe(cand.doc.data.model_id);
+    } finally {
+      ws = w;
+    }
+  }, 180_000);
 });

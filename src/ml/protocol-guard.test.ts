@@ -10,6 +10,7 @@ import { civilFromDays } from '../etl/csv-parse.js';
 import { crossValidate, pretestRows, refit } from './cv.js';
 import type { VolumeDataset } from './dataset.js';
 import { rescoreHolder } from './rescore.js';
+import type { Rescored } from '../registry/promote.js';
 import { timeSplit } from './split.js';
 import { syntheticVolumeData } from './test-volume-data.js';
 import { trainVolumeModel, type TrainParams } from './train.js';
@@ -117,18 +118,18 @@ describe('the test slice is never read to choose or promote a model', () => {
     const candidate = { id: 'c', kind: 'gbdt', path: await write('c', scorerForTrees(candFit.model).toJSON()), test_slice: { ...slice, selection } };
     const g = guarded(ds, s.test);
     const data = { volume: async () => g.ds, forecast: async () => Promise.reject(new Error('not a forecast')) };
-    const r = await rescoreHolder(data, candidate, holder, 'rmse_log');
+    const r = (await rescoreHolder(data, candidate, holder, 'rmse_log')) as Rescored;
     expect(r).toMatchObject({ candidate_value: null });
-    expect(r!.value).toBeGreaterThan(0);
+    expect(r.value).toBeGreaterThan(0);
     // the data changed since the candidate was trained: it still keeps its own (out-of-sample) score;
     // its refitted model re-scored on its own windows would be scored on rows it was trained on
-    const grown = await rescoreHolder(data, { ...candidate, test_slice: { ...slice, selection: { ...selection, data_hash: 'f'.repeat(64) } } }, holder, 'rmse_log');
-    expect(grown).toMatchObject({ candidate_value: null, value: r!.value });
-    expect(grown!.on).toMatch(/c's own score, from before its refit/);
+    const grown = (await rescoreHolder(data, { ...candidate, test_slice: { ...slice, selection: { ...selection, data_hash: 'f'.repeat(64) } } }, holder, 'rmse_log')) as Rescored;
+    expect(grown).toMatchObject({ candidate_value: null, value: r.value });
+    expect(grown.on).toMatch(/c's own score, from before its refit/);
     // an old candidate without a backtest: both measured on the default folds of its recorded split
-    const both = await rescoreHolder(data, { ...candidate, test_slice: slice }, holder, 'rmse_log');
-    expect(both!.candidate_value).toBeGreaterThan(0);
-    expect(both!.on).toMatch(/both re-scored/);
+    const both = (await rescoreHolder(data, { ...candidate, test_slice: slice }, holder, 'rmse_log')) as Rescored;
+    expect(both.candidate_value).toBeGreaterThan(0);
+    expect(both.on).toMatch(/both re-scored/);
     expect(g.touched).toBe(0);
   });
 });

@@ -15,7 +15,7 @@ import { StockpipeError } from '../core/errors.js';
 import { getSnapshot, type AsOf } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
 import { describeSelection } from '../registry/compare.js';
-import type { Rescored } from '../registry/promote.js';
+import type { Rescored, Unmeasured } from '../registry/promote.js';
 import type { SelectionSlice, TestSlice } from '../registry/types.js';
 import { readTable, type TableRead, sourceOf } from '../store/read.js';
 import { type DataLineage, loadVolumeDataset, type VolumeDataset } from './dataset.js';
@@ -188,12 +188,14 @@ async function fallbackWindows(candidate: ModelFiles, days: Int32Array, forecast
  * candidate's when it must be measured too; undefined when the two are of different families (a
  * volume model against a forecast model: not comparable), there are no such rows, or the metric is absent.
  */
-export async function rescoreHolder(data: RescoreData, candidate: ModelFiles, holder: ModelFiles, metric: string): Promise<Rescored | undefined> {
+export async function rescoreHolder(data: RescoreData, candidate: ModelFiles, holder: ModelFiles, metric: string): Promise<Rescored | Unmeasured | undefined> {
   try {
     return await rescore(data, candidate, holder, metric);
   } catch (err) {
-    // No features table, or a candidate folder without metrics.json: not measurable (promotion refuses and says so).
-    if ((err instanceof StockpipeError && err.code === 'SP_ERR_TRAIN_DATA') || (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // No features table, or one without the columns the models read: not measurable, and promotion's refusal says why and what to do.
+    if (err instanceof StockpipeError && err.code === 'SP_ERR_TRAIN_DATA') return { unmeasured: err.message, hint: err.hint };
+    // A candidate folder without metrics.json: not measurable (promotion refuses and says so).
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
 }
@@ -253,7 +255,7 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
 }
 
 /** A registry/promote HolderRescorer over `data`. */
-export function holderRescorer(data: RescoreData): (candidate: ModelFiles, holder: ModelFiles, metric: string) => Promise<Rescored | undefined> {
+export function holderRescorer(data: RescoreData): (candidate: ModelFiles, holder: ModelFiles, metric: string) => Promise<Rescored | Unmeasured | undefined> {
   return (candidate, holder, metric) => rescoreHolder(data, candidate, holder, metric);
 }
 

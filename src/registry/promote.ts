@@ -56,6 +56,8 @@ export interface PromoteOptions {
    * the two recorded selections differ (the champion / challenger evaluation a retrain on new data needs).
    */
   holderOnCandidateSlice?: Rescored & { model_id: string };
+  /** Why the re-scorer could not measure the holder (the data it reads), said in a refusal instead of a guess. */
+  holderNotRescored?: Unmeasured & { model_id: string };
   /** Set by promote() when the holder's model.json is there but does not load (`loads` threw
    * SP_ERR_MODEL_FORMAT): why; such a holder is replaced as a missing one is. */
   holderUnloadable?: { model_id: string; why: string };
@@ -69,8 +71,14 @@ export interface Rescored {
   on: string;
 }
 
-/** The holder (and, when needed, the candidate) measured on the candidate's selection rows (undefined: not measurable). */
-export type HolderRescorer = (candidate: ModelVersion, holder: ModelVersion, metric: string) => Promise<Rescored | undefined>;
+/** Why a re-scoring could not be made (e.g. the features table lacks the columns the models read), and what to do. */
+export interface Unmeasured {
+  unmeasured: string;
+  hint: string;
+}
+
+/** The holder (and, when needed, the candidate) measured on the candidate's selection rows (undefined or Unmeasured: not measurable). */
+export type HolderRescorer = (candidate: ModelVersion, holder: ModelVersion, metric: string) => Promise<Rescored | Unmeasured | undefined>;
 
 /** False when the model's folder no longer holds its model.json (getModel's file check fails). */
 function holderLoadable(reg: PromotionStore, id: string): boolean {
@@ -125,6 +133,7 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
     checkMetricForKind(rest.metric, cand.kind);
   }
   let holderOnCandidateSlice = rest.holderOnCandidateSlice;
+  let holderNotRescored = rest.holderNotRescored;
   const holderId = reg.aliasTarget(alias);
   let holderUnloadable = rest.holderUnloadable;
   if (loads !== undefined && rest.mode !== 'if-empty' && holderId !== null && holderId !== cand.id && holderLoadable(reg, holderId)) {
@@ -142,10 +151,11 @@ export async function promote(reg: PromotionStore, candidateId: string, alias: s
     const direct = sameSelection(cand.test_slice?.selection, holder.test_slice?.selection) && selectionMetric(cand, metric) !== null && selectionMetric(holder, metric) !== null;
     if (kindFamily(holder.kind) === kindFamily(cand.kind) && !direct && !isRetrain(cand, holder, metric)) {
       const r = await rescore(cand, holder, metric);
-      if (r !== undefined && !Number.isNaN(r.value) && (r.candidate_value === null || !Number.isNaN(r.candidate_value))) holderOnCandidateSlice = { model_id: holder.id, ...r };
+      if (r !== undefined && 'unmeasured' in r) holderNotRescored = { model_id: holder.id, ...r };
+      else if (r !== undefined && !Number.isNaN(r.value) && (r.candidate_value === null || !Number.isNaN(r.candidate_value))) holderOnCandidateSlice = { model_id: holder.id, ...r };
     }
   }
-  const d = decidePromotion(reg, cand.id, alias, { ...rest, holderOnCandidateSlice, holderUnloadable });
+  const d = decidePromotion(reg, cand.id, alias, { ...rest, holderOnCandidateSlice, holderNotRescored, holderUnloadable });
   if (rest.refuseIfNotBetter === true && d.outcome === 'kept' && d.from !== d.candidate) {
     throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${d.candidate} to '${alias}': ${d.reason}`, {
       hint: 'Keep the current model, or force the promotion (--force; {"force": true} on the API), recorded as forced.',
@@ -210,6 +220,7 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     // The history row says which score was compared.
     const note = (why: string): string => `${why}; compared ${compared}`;
     let refusal: string;
+    let hint: string | undefined;
     let comparable = false;
     const missing = (m: ModelVersion): string => {
       const has = Object.keys(m.test_slice?.selection?.metrics ?? {}).filter((k) => metricDirection(k) !== null);
@@ -220,7 +231,9 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     if (cs != null && cv === null) {
       refusal = missing(cand);
     } else if (!same) {
-      refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and the holder could not be re-scored on the candidate's rows; train both under the same protocol on a time split to compare them`;
+      const notRescored = opts.holderNotRescored?.model_id === holder.id ? opts.holderNotRescored : undefined;
+      refusal = `${cand.id} and ${holder.id} were not scored on the same rows (${describeSelection(cs)} vs ${describeSelection(hs)}) and the holder could not be re-scored on the candidate's rows${notRescored === undefined ? '; train both under the same protocol on a time split to compare them' : `: ${notRescored.unmeasured}`}`;
+      hint = notRescored === undefined ? undefined : `${notRescored.hint} Then promote again, or force the promotion (--force; {"force": true} on the API), recorded as forced.`;
     } else if (cv === null || hv === null) {
       refusal = missing(cv === null ? cand : holder);
     } else if (isBetter(direction, cv, hv)) {
@@ -231,6 +244,6 @@ export function decidePromotion(reg: PromotionStore, candidateId: string, alias:
     }
     if (opts.force) return moved('promoted', `forced: ${refusal}`, move('forced', `forced: ${refusal}`), decided);
     if (comparable) return stay('kept', refusal, decided);
-    throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${cand.id} to '${alias}': ${refusal}`);
+    throw new StockpipeError('SP_ERR_PROMOTE_REFUSED', `cannot promote ${cand.id} to '${alias}': ${refusal}`, { hint });
   });
 }
