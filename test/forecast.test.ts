@@ -10,6 +10,7 @@ import { nextTradingDay, toDayNumber, tradingDays } from '../src/core/calendar.j
 import { EXTENDED_COLUMNS, laggedFeatures } from '../src/features/lagged.js';
 import { Workspace } from '../src/core/workspace.js';
 import { openDuckDB } from '../src/db/duckdb.js';
+import type { StockpipeError } from '../src/core/errors.js';
 import { FORECAST_FEATURES, frameHash, inputColumn, loadForecastFrame, loadLastRows } from '../src/ml/forecast-dataset.js';
 import { forecastTestCut, scoreForecastOnTestSlice, streamedTrainBins, trainForecastModel } from '../src/ml/forecast-train.js';
 import { silentProgress } from '../src/core/progress.js';
@@ -415,6 +416,31 @@ describe.concurrent('stockpipe forecast and GET /forecast/:symbol', { timeout: 1
         compared++;
       }
       expect(compared).toBeGreaterThan(10);
+    } finally {
+      db.close();
+    }
+  });
+
+  it.sequential('a features table built before quarter_echo (an older stockpipe\'s) serves a model without that input, as the full table does; one with it is refused', async () => {
+    const w = new Workspace(ws);
+    const t = featuresRead(w);
+    const old = join(await tempWorkspace('forecast-v1'), 'features-v1.parquet');
+    const db = await openDuckDB(w.duckdbSettings());
+    try {
+      await db.connection.run(`COPY (SELECT * EXCLUDE (quarter_echo) FROM ${sourceOf(t)}) TO '${old}' (FORMAT parquet)`);
+      // A model trained before the inputs marked ² in docs/model-format.md names the first fourteen.
+      const inputs = FORECAST_FEATURES.slice(0, 14);
+      expect(inputs).not.toContain('quarter_echo');
+      const [lastOld, lastNew] = [await loadLastRows(db.connection, old, 'old', undefined, inputs), await loadLastRows(db.connection, sourceOf(t), 'features', undefined, inputs)];
+      expect(lastOld.symbols).toEqual(lastNew.symbols);
+      inputs.forEach((name, f) => expect(Array.from(lastOld.x[f]!), name).toEqual(Array.from(lastNew.x[f]!)));
+      const [frameOld, frameNew] = [await loadForecastFrame(db.connection, old, 'old', undefined, inputs), await loadForecastFrame(db.connection, sourceOf(t), 'features', undefined, inputs)];
+      expect(frameHash(frameOld)).toBe(frameHash(frameNew));
+      // Every default input, quarter_echo among them (training does): refused with the rebuild as the hint.
+      const refused = await loadForecastFrame(db.connection, old, 'old').then(() => null, (err: unknown) => err as StockpipeError);
+      expect(refused?.code).toBe('SP_ERR_TRAIN_DATA');
+      expect(refused?.message).toBe('old lacks the day-ahead column(s) quarter_echo');
+      expect(refused?.hint).toMatch(/^Rebuild it with `stockpipe features --extended`/);
     } finally {
       db.close();
     }

@@ -109,8 +109,13 @@ export function releaseInputs(f: ForecastFrame, lo: number, hi: number, names: r
   return releaseBlocks(f.set.blocks, lo, hi, names.map((n) => f.set.features.indexOf(n)).filter((k) => k >= 0));
 }
 
-/** Fails with SP_ERR_TRAIN_DATA unless `path` is a features table with the extended columns. */
-export async function checkExtended(conn: DuckDBConnection, input: string, path = input): Promise<void> {
+/** Lagged columns that only their own input reads and that extended tables built before they existed lack
+ * (quarter_echo: features version 2): a model without that input is scored from such a table, the column read as NaN. */
+const OWN_INPUT_COLUMNS: readonly string[] = ['quarter_echo'];
+
+/** Fails with SP_ERR_TRAIN_DATA unless `path` is a features table with the extended columns the inputs
+ * `features` read; returns the lagged columns it lacks that they do not read (OWN_INPUT_COLUMNS). */
+export async function checkExtended(conn: DuckDBConnection, input: string, path = input, features: readonly string[] = FORECAST_FEATURES): Promise<Set<string>> {
   let cols: Record<string, unknown>[];
   try {
     cols = await queryRows(conn, `DESCRIBE SELECT * FROM ${tableSource(input)}`);
@@ -119,15 +124,18 @@ export async function checkExtended(conn: DuckDBConnection, input: string, path 
     throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} is not a readable Parquet file: ${(err as Error).message}`, { cause: err, hint: 'Run `stockpipe features --extended` first.' });
   }
   const names = new Set(cols.map((c) => String(c.column_name)));
-  const missing = ['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', ...EXTENDED_COLUMNS].filter((c) => !names.has(c));
+  const unread = new Set(OWN_INPUT_COLUMNS.filter((c) => !names.has(c) && !features.includes(c)));
+  const missing = ['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', ...EXTENDED_COLUMNS].filter((c) => !names.has(c) && !unread.has(c));
   if (missing.length > 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} lacks the day-ahead column(s) ${missing.join(', ')}`, { hint: 'Rebuild it with `stockpipe features --extended`. Where the train and daily pipelines share a workspace, set features.extended to true in the config: the train pipeline otherwise rebuilds the table without these columns.' });
+  return unread;
 }
 
 /** Day t's own bar, read for the inputs that use it (close_loc, oc_ret). */
 const BAR = ['Open', 'High', 'Low', 'Close'] as const;
 const nan = (c: string): string => `coalesce(${sqlIdent(c)}, 'NaN'::DOUBLE)`;
-/** The columns the loader reads, in (Symbol, Date) order, nulls as NaN. */
-const SORTED_LIST = [`CAST("Date" AS DATE) AS d`, `"Adj Close" AS adj`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, `${nan('vol_moving_avg')} AS vma`, `${nan('adj_close_rolling_med')} AS acm`, ...EXTENDED_COLUMNS.map((c) => `${nan(c)} AS ${sqlIdent(c)}`), ...BAR.map((c) => `${nan(c)} AS ${sqlIdent(`bar_${c}`)}`)].join(', ');
+/** The columns the loader reads, in (Symbol, Date) order, nulls as NaN; the lagged columns `absent` (checkExtended) NaN throughout. */
+const sortedList = (absent: ReadonlySet<string>): string =>
+  [`CAST("Date" AS DATE) AS d`, `"Adj Close" AS adj`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, `${nan('vol_moving_avg')} AS vma`, `${nan('adj_close_rolling_med')} AS acm`, ...EXTENDED_COLUMNS.map((c) => `${absent.has(c) ? "'NaN'::DOUBLE" : nan(c)} AS ${sqlIdent(c)}`), ...BAR.map((c) => `${nan(c)} AS ${sqlIdent(`bar_${c}`)}`)].join(', ');
 /** Pass 1 (and the market's means): day, Adj Close, Volume, asset, log_volume, vol_ratio. */
 const BASE_LIST = ['d', 'adj', 'v', 'a', sqlIdent('log_volume'), sqlIdent('vol_ratio')].join(', ');
 /** Pass 2: everything an input may read. */
@@ -246,7 +254,7 @@ export function forecastRows(f: Pick<ForecastFrame, 'rows' | 'symbolStart' | 'da
  * (a caller that reads the later blocks only: `evaluate` scores the test slice). */
 export async function loadForecastFrame(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink | 'skip'): Promise<ForecastFrame> {
   const path = until === undefined ? label : `${label} up to ${until}`;
-  await checkExtended(conn, input, label);
+  const absent = await checkExtended(conn, input, label, features);
   const src = tableSource(input);
   const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src} WHERE true${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
   const rows = counts.reduce((s, r) => s + Number(r.n), 0);
@@ -262,7 +270,7 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `forecast-rows-${process.pid}-${randomUUID()}.parquet`);
   try {
-    await conn.run(`COPY (SELECT ${SORTED_LIST} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (${STORE_PARQUET})`);
+    await conn.run(`COPY (SELECT ${sortedList(absent)} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (${STORE_PARQUET})`);
     const sorted = ` FROM read_parquet(${sqlString(tmp)})`;
     let at = 0;
     await readNumericColumns(conn, `SELECT ${BASE_LIST}${sorted}`, (c, n) => {
@@ -337,7 +345,7 @@ const MARKET_DAYS_BACK = 14;
 
 /** Each symbol's last row with its inputs `features`, computed as for training (the market means from every symbol's rows of those days). */
 export async function loadLastRows(conn: DuckDBConnection, input: string, label = input, until?: string, features: readonly string[] = FORECAST_FEATURES): Promise<LastRows> {
-  await checkExtended(conn, input, label);
+  const absent = await checkExtended(conn, input, label, features);
   const src = tableSource(input);
   // One pass for the newest date per symbol, one join to fetch those rows, kept in a temp table
   // (one row per symbol) that the names and the numbers are then read from.
@@ -353,9 +361,9 @@ export async function loadLastRows(conn: DuckDBConnection, input: string, label 
     if (needsMarket(features)) {
       const lo = await queryRows(conn, `SELECT (CAST(min("Date") AS DATE) - INTERVAL ${MARKET_DAYS_BACK} DAY)::DATE::VARCHAR AS lo FROM ${table}`);
       const window = ` AND "Date" >= ${sqlString(String(lo[0]!.lo))}`;
-      await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM (SELECT ${SORTED_LIST} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date")`, (c, k) => market.add(baseChunk(c, k)));
+      await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM (SELECT ${sortedList(absent)} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date")`, (c, k) => market.add(baseChunk(c, k)));
     }
-    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${SORTED_LIST} FROM ${table} ORDER BY "Symbol")`, features, { cal: new TargetCalendar(), market }, [{ lo: 0, hi: n, x: out.x }], (i) => i);
+    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${sortedList(absent)} FROM ${table} ORDER BY "Symbol")`, features, { cal: new TargetCalendar(), market }, [{ lo: 0, hi: n, x: out.x }], (i) => i);
     let at = 0;
     await readNumericColumns(conn, `SELECT CAST("Date" AS DATE) AS d, "Adj Close", "Volume"::DOUBLE FROM ${table} ORDER BY "Symbol"`, (c, k) => {
       out.day.set((c[0] as Int32Array).subarray(0, k), at);
