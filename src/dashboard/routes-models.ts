@@ -103,7 +103,7 @@ function shownMetrics(m: ModelVersion): Record<string, number | null> {
 export function registerModelRoutes(app: FastifyInstance, opts: { registry: RegistryReader; table: FeatureTableReader }): void {
   const { registry, table } = opts;
   // Residuals score every test row: computed once per model (a model's files and data never change).
-  const residualCache = new Map<string, Promise<Residuals | null>>();
+  const residualCache = new Map<string, Promise<Residuals | string>>();
 
   app.get('/models/:id/page', {
     schema: { summary: 'One model version for its page: parameters, model card, protocol (folds, cv_rmse_log, trees), intervals, data lineage, tags, alias moves, and its test scores beside the baselines (raw shares and log1p, with units and the baselines that win) or its skill against persistence', params: idParams, querystring: NO_QUERY },
@@ -218,14 +218,15 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
         const { file, text } = await readModelJson(m);
         const scorer = scorerFromJSON(text, file);
         const rows = await table.featureRows(slice.date_min, slice.date_max, lineage.features_snapshot === null ? undefined : String(lineage.features_snapshot));
-        return rows === null ? null : residuals(scorer, rows, { points });
+        return typeof rows === 'string' ? rows : residuals(scorer, rows, { points });
       })();
       residualCache.set(key, p);
       p.catch(() => residualCache.delete(key));
       if (residualCache.size > 16) residualCache.delete(residualCache.keys().next().value!);
     }
     const r = await p;
-    return { ...base, residuals: r, reason: r === null ? 'the features table has no feature columns' : null };
+    if (typeof r === 'string') residualCache.delete(key); // no rows to read yet: a later build may give some
+    return typeof r === 'string' ? { ...base, residuals: null, reason: r } : { ...base, residuals: r, reason: null };
   });
 
   app.get('/models/history', {

@@ -115,11 +115,12 @@ export class FeatureTableReader {
   /**
    * Every row dated from `from` to `to` (inclusive) with both features and a volume, as of a
    * snapshot, ordered by Symbol, Date: a volume model's test slice (the model page's residuals).
-   * Null when the snapshot has no feature columns.
+   * A string saying why when there are none to read: no features table (or not that snapshot), or one without feature columns.
    */
-  async featureRows(from: string, to: string, asOf?: string): Promise<{ vma: Float64Array; acm: Float64Array; volume: Float64Array } | null> {
+  async featureRows(from: string, to: string, asOf?: string): Promise<{ vma: Float64Array; acm: Float64Array; volume: Float64Array } | string> {
     const t = await this.table(asOf);
-    if (t === null || !t.hasFeatures) return null;
+    if (t === null) return asOf === undefined ? 'there is no features table (run `stockpipe features`)' : `the features table has no snapshot ${asOf} (vacuum may have removed it)`;
+    if (!t.hasFeatures) return 'the features table has no feature columns';
     const chunks: { cols: Float64Array[]; n: number }[] = [];
     await this.conn.run((conn) => readNumericColumns(conn.connection,
       `SELECT vol_moving_avg::DOUBLE, adj_close_rolling_med::DOUBLE, "Volume"::DOUBLE FROM ${t.source}
