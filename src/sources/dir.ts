@@ -3,7 +3,7 @@
  * each file's size and mtime, and its sha256 and row count with --checksum. Symlinks (as DVC and
  * git-annex leave them) are followed, inside the folder or out; what cannot be followed is listed
  * as skipped with its reason, never dropped silently. */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, type Dirent, existsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
@@ -25,16 +25,34 @@ function skipReason(err: unknown): string {
   return `cannot be read (${code ?? String(err)})`;
 }
 
+/** Why this user cannot read `path` (a code such as EACCES), or null when it can. */
+function readError(path: string): unknown {
+  try {
+    accessSync(path, constants.R_OK);
+    return null;
+  } catch (err) {
+    return err;
+  }
+}
+
 /**
  * Walks `root`, skipping dot files (reported when named *.csv). Symlinks to files and folders are
  * followed; a broken link, a link loop, a link to an enclosing folder, or anything neither file nor
- * folder is skipped.
+ * folder is skipped, as is a file or folder this user may not read (a `lost+found`, a file of another
+ * user's with mode 600); the root itself unreadable is SP_ERR_SOURCE_NOT_FOUND.
  */
 export async function scanFolder(root: string): Promise<FolderScan> {
   const files: FolderScan['files'] = [];
   const skipped: SkippedFile[] = [];
   const walk = async (dir: string, ancestors: readonly string[], viaLink: boolean): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (dir === root) throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `dir source: cannot read ${root}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'Make the folder readable by this user (chmod a+rx), or pass dir:PATH with another one.', cause: err });
+      skipped.push({ path: relative(root, dir), reason: skipReason(err) });
+      return;
+    }
     for (const e of entries) {
       const full = join(dir, e.name);
       const path = relative(root, full);
@@ -71,7 +89,11 @@ export async function scanFolder(root: string): Promise<FolderScan> {
           continue;
         }
         await walk(full, [...ancestors, real], link);
-      } else files.push(link ? { path, real: await realpath(full) } : { path });
+        continue;
+      }
+      const denied = readError(full);
+      if (denied !== null) skipped.push({ path, reason: skipReason(denied) });
+      else files.push(link ? { path, real: await realpath(full) } : { path });
     }
   };
   await walk(root, [await realpath(root)], false);

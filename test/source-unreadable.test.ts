@@ -1,0 +1,95 @@
+/** A source this user may not read (found by probing as an unprivileged user): the dir: source skips a
+ * file or subfolder it cannot read (a `lost+found`, another user's mode-600 file) with its reason, as it
+ * does a broken symlink, and refuses an unreadable folder with SP_ERR_SOURCE_NOT_FOUND; both were
+ * SP_ERR_INTERNAL (scandir EACCES), and an unreadable file passed fetch to fail ingest, which said it
+ * "was a readable file when the source was fetched". Root reads anything, so as root the CLI runs as
+ * `nobody` (uid 65534). */
+import { spawnSync } from 'node:child_process';
+import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, cliEnv, type CliDoc, ROOT } from './helpers/cli.js';
+import { tempDir } from './helpers/temp.js';
+
+const NOBODY = 65534;
+const asRoot = process.getuid?.() === 0;
+const H = 'Date,Open,High,Low,Close,Adj Close,Volume\n';
+const BARS = `${H}2020-01-02,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`;
+
+/** The CLI as an unprivileged user (nobody when the tests run as root). */
+function sp(args: string[], home: string): CliDoc {
+  const r = spawnSync(process.execPath, [CLI, ...args, '--json', '--threads', '1'], {
+    cwd: ROOT, env: cliEnv({ HOME: home }), encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL',
+    ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+  });
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as CliDoc;
+}
+
+/** A folder the CLI's user owns (as root: chowned to nobody), inside a base it can reach. */
+async function ownFolder(base: string, name: string): Promise<string> {
+  const dir = join(base, name);
+  await mkdir(dir);
+  if (asRoot) await chown(dir, NOBODY, NOBODY);
+  return dir;
+}
+
+/** Gives the modes back, so that the temp folder can be removed by a user who is not root. */
+async function readable(data: string): Promise<void> {
+  await chmod(data, 0o755);
+  await chmod(join(data, 'stocks', 'BBB.csv'), 0o644);
+  await chmod(join(data, 'lost+found'), 0o755);
+}
+
+async function dataFolder(base: string): Promise<string> {
+  const data = join(base, 'data');
+  for (const d of ['stocks', 'etfs', 'lost+found']) await mkdir(join(data, d), { recursive: true });
+  await writeFile(join(data, 'stocks', 'AAA.csv'), BARS);
+  await writeFile(join(data, 'stocks', 'BBB.csv'), BARS);
+  await writeFile(join(data, 'etfs', 'EEE.csv'), BARS);
+  await writeFile(join(data, 'lost+found', 'CCC.csv'), BARS);
+  await chmod(join(data, 'stocks', 'BBB.csv'), 0o000);
+  await chmod(join(data, 'lost+found'), 0o000);
+  return data;
+}
+
+describe('a dir: source this user may not read all of', () => {
+  it('an unreadable file or subfolder is skipped with its reason; the rest is fetched and ingested', async () => {
+    const base = await tempDir('unreadable');
+    await chmod(base, 0o755);
+    const data = await dataFolder(base);
+    const home = await ownFolder(base, 'home');
+    try {
+      for (const checksum of [[], ['--checksum']]) {
+        const ws = await ownFolder(base, `ws${checksum.length}`);
+        const fetched = sp(['fetch', '--source', `dir:${data}`, ...checksum, '-w', ws], home);
+        expect(fetched.error, JSON.stringify(fetched.error)).toBeUndefined();
+        expect(fetched.data.files).toBe(2);
+        expect(fetched.data.skipped).toEqual([
+          { path: 'lost+found', reason: 'cannot be read (EACCES)' },
+          { path: 'stocks/BBB.csv', reason: 'cannot be read (EACCES)' },
+        ]);
+        const ingested = sp(['ingest', '-w', ws], home);
+        expect(ingested.error, JSON.stringify(ingested.error)).toBeUndefined();
+        expect(ingested.data.symbols).toBe(2);
+      }
+    } finally {
+      await readable(data);
+    }
+  });
+
+  it('the folder itself unreadable → SP_ERR_SOURCE_NOT_FOUND naming it, nothing fetched', async () => {
+    const base = await tempDir('unreadable');
+    await chmod(base, 0o755);
+    const data = await dataFolder(base);
+    await chmod(data, 0o311);
+    const ws = await ownFolder(base, 'ws');
+    try {
+      const r = sp(['fetch', '--source', `dir:${data}`, '-w', ws], await ownFolder(base, 'home'));
+      expect(r.error?.code, JSON.stringify(r.error)).toBe('SP_ERR_SOURCE_NOT_FOUND');
+      expect(r.error?.message).toContain(data);
+      expect(sp(['ingest', '-w', ws], base).error?.code).toBe('SP_ERR_NO_RAW_DATA');
+    } finally {
+      await readable(data);
+    }
+  });
+});
