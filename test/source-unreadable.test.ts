@@ -3,13 +3,14 @@
  * does a broken symlink, and refuses an unreadable folder with SP_ERR_SOURCE_NOT_FOUND; both were
  * SP_ERR_INTERNAL (scandir EACCES), and an unreadable file passed fetch to fail ingest, which said it
  * "was a readable file when the source was fetched". Root reads anything, so as root the CLI runs as
- * `nobody` (uid 65534). */
+ * `nobody` (uid 65534). A zip: archive it may not read was SP_ERR_ZIP_CORRUPT, "Download the archive again". */
 import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, cliEnv, type CliDoc, ROOT } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
+import { buildZip } from './helpers/zip-writer.js';
 
 const NOBODY = 65534;
 const asRoot = process.getuid?.() === 0;
@@ -90,6 +91,31 @@ describe('a dir: source this user may not read all of', () => {
       expect(sp(['ingest', '-w', ws], base).error?.code).toBe('SP_ERR_NO_RAW_DATA');
     } finally {
       await readable(data);
+    }
+  });
+});
+
+describe('a zip: archive this user may not read', () => {
+  it('→ SP_ERR_SOURCE_NOT_FOUND naming it (not SP_ERR_ZIP_CORRUPT), at fetch and at ingest', async () => {
+    const base = await tempDir('unreadable');
+    await chmod(base, 0o755);
+    const zip = join(base, 'archive.zip');
+    await writeFile(zip, buildZip([{ name: 'stocks/AAA.csv', data: Buffer.from(BARS) }]));
+    const home = await ownFolder(base, 'home');
+    const ws = await ownFolder(base, 'ws');
+    try {
+      await chmod(zip, 0o000);
+      const r = sp(['fetch', '--source', `zip:${zip}`, '-w', ws], home);
+      expect(r.error?.code, JSON.stringify(r.error)).toBe('SP_ERR_SOURCE_NOT_FOUND');
+      expect(r.error?.message).toContain(zip);
+      await chmod(zip, 0o644);
+      expect(sp(['fetch', '--source', `zip:${zip}`, '-w', ws], home).error).toBeUndefined();
+      await chmod(zip, 0o000);
+      const ingested = sp(['ingest', '-w', ws], home);
+      expect(ingested.error?.code, JSON.stringify(ingested.error)).toBe('SP_ERR_SOURCE_NOT_FOUND');
+      expect(ingested.error?.message).toContain(zip);
+    } finally {
+      await chmod(zip, 0o644);
     }
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { stableStringify } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
+import { resourceKind } from '../core/os-errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlIdent, sqlString, tempTableOf } from '../db/duckdb.js';
@@ -24,6 +25,7 @@ import { type Fingerprint, fingerprint, grownTail } from './source-state.js';
 import { MAX_BARS_FILE_BYTES } from './bars-file.js';
 import type { ParseResult } from './parse-protocol.js';
 import type { Manifest } from '../sources/types.js';
+import { unreadableZip } from '../sources/zip.js';
 import { HeaderError, MAX_DAY, MIN_DAY, civilFromDays, daysFromCivil, parseBarsCsv } from './csv-parse.js';
 import { DROP_REASONS, mergeParsed, type ParsedBars } from './parsed-bars.js';
 import type { Asset, BarFile } from './layout.js';
@@ -145,6 +147,8 @@ function parseFailure(c: IngestRun, f: BarFile, res: Extract<ParseResult, { ok: 
   const where = join(c.m.root, f.path);
   if (res.kind === 'header') return new StockpipeError('SP_ERR_INPUT_HEADER', `${where}: ${res.message}`);
   if (res.kind === 'too_large') return new StockpipeError('SP_ERR_INPUT_TOO_LARGE', `${c.m.layout === 'zip' ? `${c.m.root}: entry ${f.path}` : where}: ${res.message}`);
+  // The parse workers forward only the text: an archive whose mode changed since the fetch is not a damaged one.
+  if (res.kind === 'zip' && resourceKind(res.message) === 'no_permission') return unreadableZip(c.m.root, res.message);
   if (res.kind === 'zip') return new StockpipeError('SP_ERR_ZIP_CORRUPT', `${c.m.root}: entry ${f.path} cannot be read: ${res.message}`, { hint: 'The archive is damaged: download it again (fetch checks only its directory, not each entry).' });
   return unreadableSourceFile(where, res.kind === 'missing', res.message);
 }

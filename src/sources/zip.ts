@@ -33,11 +33,18 @@ function openZip(path: string): Promise<yauzl.ZipFile> {
   });
 }
 
+/** An archive this user may not read: SP_ERR_SOURCE_NOT_FOUND, not a damaged one (downloading it again would not help). */
+export function unreadableZip(path: string, why: string, cause?: unknown): StockpipeError {
+  return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read zip archive ${path}: ${why}`, { hint: 'Make it readable by this user (chmod a+r), or pass zip:PATH with a copy you can read.', cause });
+}
+
 function corrupt(path: string, err: unknown): StockpipeError {
   const msg = err instanceof Error ? err.message : String(err);
   if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
     return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `zip archive not found: ${path}`, { cause: err });
   }
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return unreadableZip(path, code, err);
   return new StockpipeError('SP_ERR_ZIP_CORRUPT', `${path}: ${msg}`, { cause: err });
 }
 
