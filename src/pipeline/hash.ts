@@ -98,12 +98,16 @@ export class FileHasher {
   }
 }
 
-/** The cache key: sha256 over the task's name, code version, params and input hashes. */
-export function cacheKey(input: { task: string; version: string; params: Record<string, unknown>; inputs: readonly OutputRecord[] }): string {
+/**
+ * The cache key: sha256 over the task's name, code version, params and input hashes. An input inside
+ * the workspace is named relative to it, so the key does not depend on how the workspace was reached
+ * (a symlink to it, a trailing slash, a bind mount): the same files are the same key.
+ */
+export function cacheKey(ws: Workspace, input: { task: string; version: string; params: Record<string, unknown>; inputs: readonly OutputRecord[] }): string {
   return createHash('sha256').update(stableStringify({
     task: input.task,
     version: input.version,
     params: input.params,
-    inputs: input.inputs.map((i) => [i.path, i.sha256]),
+    inputs: input.inputs.map((i) => [ws.relative(i.path), i.sha256]),
   })).digest('hex');
 }

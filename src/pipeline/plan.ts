@@ -49,7 +49,7 @@ export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; re
     try {
       const files = typeof t.inputs === 'function' ? t.inputs(summaries) : (t.inputs ?? []);
       const inputs = await Promise.all(files.map((p) => hasher.hash(opts.ws.path(p))));
-      key = cacheKey({ task: t.name, version: t.version, params: keyParams(t, summaries, logicalDate), inputs });
+      key = cacheKey(opts.ws, { task: t.name, version: t.version, params: keyParams(t, summaries, logicalDate), inputs });
     } catch (err) {
       if (!(err instanceof StockpipeError)) throw err;
       add('run', upstreamRuns.length > 0 ? `inputs come from ${upstreamRuns.join(', ')}` : `inputs not there yet (${err.code})`);

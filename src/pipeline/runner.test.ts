@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -136,6 +136,19 @@ describe('runner', () => {
     calls = [];
     await run(chain({ b: { params: { window: 20 }, version: '2' } }), { force: true });
     expect(calls).toEqual(['a', 'b', 'c']);
+  });
+
+  it('the workspace reached through a symlink (or with a trailing slash) is the same cache: nothing runs again', async () => {
+    await run(chain());
+    const link = `${ws}-link`;
+    await symlink(ws, link);
+    try {
+      calls = [];
+      for (const root of [link, `${link}/`, `${ws}/`]) expect(statuses(await run(chain(), { ws: new Workspace(root) }))).toEqual({ a: 'cached', b: 'cached', c: 'cached' });
+      expect(calls).toEqual([]);
+    } finally {
+      await rm(link);
+    }
   });
 
   it('a missing input is an error, never a cache hit', async () => {

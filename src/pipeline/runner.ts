@@ -174,7 +174,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     try {
       if (spec.cache !== 'never') {
         const inputs = await Promise.all(resolveFiles(spec.inputs, up).map((p) => hasher.hash(opts.ws.path(p), `task ${name}: input`)));
-        key = cacheKey({ task: name, version: spec.version, params: keyParams(spec, up, logicalDate), inputs });
+        key = cacheKey(opts.ws, { task: name, version: spec.version, params: keyParams(spec, up, logicalDate), inputs });
         const forced = force || forceTasks.includes(name);
         const hit = forced ? null : cacheLookup(reg, name, key);
         if (hit && (await outputsUnchanged(hasher, hit.outputs))) {
