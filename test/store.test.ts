@@ -90,6 +90,18 @@ describe('export', () => {
     expect([ing.cached, ing.output, fea.cached, fea.output, fea.input]).toEqual([true, join(b, 'tables', 'prices'), true, join(b, 'tables', 'features'), join(b, 'tables', 'prices')]);
   });
 
+  it('a workspace whose path holds glob characters (`ws?`, `ws*[1]`) reads only its own files, not those of a sibling the pattern matches (it counted them twice)', async () => {
+    const dir = await tempDir('store-glob');
+    for (const [name, sibling] of [['ws?', 'wsA'], ['ws*[1]', 'wsX1']] as const) {
+      const w = join(dir, name);
+      await commitQuery(w, 'prices', priceRowsQuery(SYMBOLS, 40));
+      await cp(w, join(dir, sibling), { recursive: true });
+      const r = runCli(['export', 'prices', '--out', join(dir, `${sibling}.csv`), '-w', w, '--json']);
+      expect(r.json.error, r.stderr).toBeUndefined();
+      expect(r.json.data.rows).toBe(SYMBOLS.length * 40);
+    }
+  });
+
   it('features --as-of --out takes the names export takes (the extension in any case) and refuses the others', async () => {
     const dir = await tempDir('store-asof-names');
     const real = join(dir, 'ws');

@@ -97,13 +97,22 @@ export function sqlString(s: string): string {
 }
 
 /**
+ * A file path as a SQL literal for DuckDB's readers (read_parquet, read_csv, parquet_metadata), which
+ * take a glob pattern: `*`, `?` and `[` are escaped as `[*]`, `[?]`, `[[]`, so a path names only its
+ * own file (a workspace named `ws?` read the files of its sibling `wsA` too, and counted them twice).
+ */
+export function sqlPath(path: string): string {
+  return sqlString(path.replace(/[*?[]/g, (c) => `[${c}]`));
+}
+
+/**
  * A FROM item for `input`: a table expression as store/read's `sourceOf` builds it
  * (`read_parquet([...], …)`, a table's snapshot of several files) or a parenthesised subquery
  * (`(SELECT … )`, e.g. a snapshot's new rows) is used as is; anything else is a Parquet file path
  * (tests and one-file inputs).
  */
 export function tableSource(input: string): string {
-  return input.startsWith('read_parquet(') || input.startsWith('(SELECT ') ? input : `read_parquet(${sqlString(input)})`;
+  return input.startsWith('read_parquet(') || input.startsWith('(SELECT ') ? input : `read_parquet(${sqlPath(input)})`;
 }
 
 /** Quotes an identifier for SQL. */

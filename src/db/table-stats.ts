@@ -3,7 +3,7 @@
  * exact ranges and means, quantiles (exact up to 250k rows, else on a seeded Bernoulli sample) and
  * approximate distinct counts (HyperLogLog); named row rules (counts + a few examples); per-period
  * bin counts on given edges; per-symbol and per-date groups. What they mean is left to validate/. */
-import { queryRows, sqlIdent, sqlString, tableSource, tempTableOf, type DuckDBConnection } from './duckdb.js';
+import { queryRows, sqlIdent, sqlPath, sqlString, tableSource, tempTableOf, type DuckDBConnection } from './duckdb.js';
 
 export interface ColumnInfo {
   name: string;
@@ -175,7 +175,7 @@ export async function periodBinCounts(conn: DuckDBConnection, path: string, spec
 }
 
 /** Parquet files read as one table, with a `filename` column: what the per-file passes group by. */
-const withFilenames = (files: readonly string[]): string => `read_parquet([${files.map(sqlString).join(', ')}], filename = true, hive_partitioning = false)`;
+const withFilenames = (files: readonly string[]): string => `read_parquet([${files.map(sqlPath).join(', ')}], filename = true, hive_partitioning = false)`;
 
 /**
  * periodBinCounts of each of `files` (Parquet paths) on its own, in one pass per column over them

@@ -13,7 +13,7 @@ import { readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '.
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
-import { type DuckDB, openDuckDB, queryRows, sqlString, tempTableOf, type DuckDBConnection, withThreads } from '../db/duckdb.js';
+import { type DuckDB, openDuckDB, queryRows, sqlPath, sqlString, tempTableOf, type DuckDBConnection, withThreads } from '../db/duckdb.js';
 import { unsortedFiles } from '../db/table-stats.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
@@ -202,7 +202,7 @@ export const extraColumns = (s: FeatureSettings): string[] => ['vol_moving_avg',
 /** Rows of `paths` whose features are non-null, from the files' footers (Parquet null counts), not a scan. */
 export async function rowsWithFeatures(conn: DuckDBConnection, paths: readonly string[]): Promise<number> {
   if (paths.length === 0) return 0;
-  const [tot] = await queryRows(conn, `SELECT coalesce(sum(num_values) - sum(stats_null_count), 0)::BIGINT AS f FROM parquet_metadata([${paths.map(sqlString).join(', ')}]) WHERE path_in_schema = 'vol_moving_avg'`);
+  const [tot] = await queryRows(conn, `SELECT coalesce(sum(num_values) - sum(stats_null_count), 0)::BIGINT AS f FROM parquet_metadata([${paths.map(sqlPath).join(', ')}]) WHERE path_in_schema = 'vol_moving_avg'`);
   return Number(tot!.f);
 }
 

@@ -20,7 +20,7 @@ import { basename, dirname, join } from 'node:path';
 import { processAlive, readdirOrEmpty, readRegularFileSync } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
-import { type DuckDBConnection, queryRows, sqlString } from '../db/duckdb.js';
+import { type DuckDBConnection, queryRows, sqlPath, sqlString } from '../db/duckdb.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 
 /** The temporary table the loaded tails are in (the prices columns). */
@@ -70,7 +70,7 @@ export async function loadTails(conn: DuckDBConnection, ws: Workspace, prices: T
       log.debug({ path, key, prices_snapshot: prices.id, ctx }, 'features tails: not for this build; reading the table');
       return false;
     }
-    await conn.run(`CREATE OR REPLACE TEMP TABLE ${TAILS_TABLE} AS SELECT * FROM read_parquet(${sqlString(copy)})`);
+    await conn.run(`CREATE OR REPLACE TEMP TABLE ${TAILS_TABLE} AS SELECT * FROM read_parquet(${sqlPath(copy)})`);
     return true;
   } catch (err) {
     // Missing (the first incremental build), not a regular file, or unreadable: the table has every row it holds.

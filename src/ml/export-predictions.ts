@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
 import { statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
+import { openDuckDB, queryRows, sqlPath, sqlString } from '../db/duckdb.js';
 import { checkExportFilter, checkSymbols, exportFormat, type ExportData, type ExportFilter } from '../store/export.js';
 import { readTable, sourceOf } from '../store/read.js';
 import { scorerFromJSON, servedVolume, type VolumeScorer } from './volume-model.js';
@@ -105,7 +105,7 @@ export async function exportPredictions(ws: Workspace, model: ScoringModel, out:
     const types = "{'Symbol': 'VARCHAR', 'Date': 'DATE', 'Volume': 'BIGINT', 'vol_moving_avg': 'DOUBLE', 'adj_close_rolling_med': 'DOUBLE', 'predicted_volume': 'BIGINT', 'model_id': 'VARCHAR'}";
     const options = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
     await withAtomicOutput(out, async (tmp) => {
-      await queryRows(db.connection, `COPY (SELECT * FROM read_csv(${sqlString(scored)}, header = true, columns = ${types}, quote = '"', escape = '"')) TO ${sqlString(tmp)} (${options})`);
+      await queryRows(db.connection, `COPY (SELECT * FROM read_csv(${sqlPath(scored)}, header = true, columns = ${types}, quote = '"', escape = '"')) TO ${sqlString(tmp)} (${options})`);
     });
   } finally {
     db.close();

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { collectGarbage } from '../core/gc.js';
-import { queryRows, sqlIdent, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
+import { queryRows, sqlIdent, sqlPath, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 import { readNumericColumns, type NumericColumn } from '../db/read-columns.js';
@@ -271,7 +271,7 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
   const tmp = join(dir, `forecast-rows-${process.pid}-${randomUUID()}.parquet`);
   try {
     await conn.run(`COPY (SELECT ${sortedList(absent)} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (${STORE_PARQUET})`);
-    const sorted = ` FROM read_parquet(${sqlString(tmp)})`;
+    const sorted = ` FROM read_parquet(${sqlPath(tmp)})`;
     let at = 0;
     await readNumericColumns(conn, `SELECT ${BASE_LIST}${sorted}`, (c, n) => {
       if (at + n > rows) throw new StockpipeError('SP_ERR_INTERNAL', `${path}: more rows than counted (${rows})`);

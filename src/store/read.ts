@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { type ErrorCode, StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
-import { sqlString } from '../db/duckdb.js';
+import { sqlPath } from '../db/duckdb.js';
 import { type AsOf, currentSnapshot, type DataFileRecord, liveFiles, parseAsOf, type SnapshotRecord, snapshotAsOf, type StoreTable } from '../registry/catalog.js';
 import { noteSnapshotRead } from '../registry/run-scope.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -80,7 +80,7 @@ export function snapshotIdOf(ws: Workspace, table: StoreTable, asOf?: string): n
 /** A DuckDB table expression over files (one table; the lineage column included; no hive column). */
 export function parquetSource(paths: readonly string[]): string {
   if (paths.length === 0) throw new StockpipeError('SP_ERR_INTERNAL', 'a table snapshot with no files');
-  return `read_parquet([${paths.map(sqlString).join(', ')}], hive_partitioning = false)`;
+  return `read_parquet([${paths.map(sqlPath).join(', ')}], hive_partitioning = false)`;
 }
 
 /** The DuckDB table expression of a table read. */

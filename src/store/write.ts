@@ -10,7 +10,7 @@ import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
-import { type DuckDBConnection, queryRows, sqlString, tempTableOf } from '../db/duckdb.js';
+import { type DuckDBConnection, queryRows, sqlPath, sqlString, tempTableOf } from '../db/duckdb.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 import {
   commitSnapshot, currentSnapshot, type DataFileRecord, type CommitInput, liveFiles, type NewDataFile, nextSnapshotId, type SnapshotOperation, type SnapshotRecord, type StoreTable,
@@ -224,7 +224,7 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
     if (kinds.some(([, c]) => !c.append)) {
       const restated = kinds.filter(([, c]) => !c.append).map(([sym]) => sym);
       const files = w.liveIn(b).filter((f) => mayHold(f, restated));
-      const held = files.length === 0 ? [] : await queryRows(conn, `SELECT DISTINCT p.filename AS f FROM read_parquet([${files.map((f) => sqlString(w.ws.path(f.path))).join(', ')}], filename = true, hive_partitioning = false) p JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'restate'`);
+      const held = files.length === 0 ? [] : await queryRows(conn, `SELECT DISTINCT p.filename AS f FROM read_parquet([${files.map((f) => sqlPath(w.ws.path(f.path))).join(', ')}], filename = true, hive_partitioning = false) p JOIN ${CHANGES} c USING ("Symbol") WHERE c.bucket = ${b} AND c.kind = 'restate'`);
       const heldPaths = new Set(held.map((r) => String(r.f)));
       const affected = files.filter((f) => heldPaths.has(w.ws.path(f.path)));
       const kept = affected.length === 0 ? null : `SELECT p.* FROM ${parquetSource(affected.map((f) => w.ws.path(f.path)))} p LEFT JOIN (SELECT * FROM ${CHANGES} WHERE kind = 'restate') c USING ("Symbol") WHERE c."Symbol" IS NULL OR (c.from_date IS NOT NULL AND p."Date" < c.from_date)`;
