@@ -407,7 +407,10 @@ export async function ensureWritableDir(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
   } catch (err) {
-    throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write to ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+    let code = (err as NodeJS.ErrnoException).code ?? String(err);
+    // Node's recursive mkdir says ENOENT where the folder cannot be made on a read-only file system; a plain one says why (EROFS).
+    if (code === 'ENOENT') code = await mkdir(dir).then(() => code, (again: NodeJS.ErrnoException) => again.code ?? code);
+    throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write to ${dir}: ${code}`, { cause: err });
   }
 }
 

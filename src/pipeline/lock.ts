@@ -10,9 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { link, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
-import { readFileOrNull, removeStaleTempsIn, tempPathFor } from '../core/fs.js';
+import { ensureWritableDir, readFileOrNull, removeStaleTempsIn, tempPathFor } from '../core/fs.js';
 import { getLog, type Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { processAlive, processCmdline, processGone, processStartTime } from '../core/proc.js';
@@ -213,7 +213,7 @@ function tracker(file: string, info: LockInfo, isReleased: () => boolean, log: L
  */
 export async function acquireRunLock(ws: Workspace, pipeline: string, opts: AcquireOptions = {}): Promise<RunLock> {
   const file = ws.runLock;
-  await mkdir(ws.pipelineDir, { recursive: true });
+  await ensureWritableDir(ws.pipelineDir);
   const info: LockInfo = { pid: process.pid, host: hostname(), pipeline, started_at: (opts.now ?? (() => new Date()))().toISOString(), start: processStartTime(process.pid), children: [] };
   const deadline = Date.now() + (opts.waitMs ?? 0);
   const killedOrphans: number[] = [];
@@ -264,7 +264,7 @@ export interface SchedulerLock {
  */
 export async function acquireSchedulerLock(ws: Workspace, opts: { now?: () => Date } = {}): Promise<SchedulerLock> {
   const file = ws.schedulerLock;
-  await mkdir(ws.pipelineDir, { recursive: true });
+  await ensureWritableDir(ws.pipelineDir);
   const info: LockInfo = { pid: process.pid, host: hostname(), pipeline: 'scheduler', started_at: (opts.now ?? (() => new Date()))().toISOString(), start: processStartTime(process.pid) };
   for (;;) {
     if (await tryAcquire(file, info)) return { path: file, release: () => rm(file, { force: true }) };
