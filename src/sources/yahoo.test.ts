@@ -137,6 +137,19 @@ describe('yahoo source', () => {
     expect(rep.symbols_without_metadata).toBe(0);
   });
 
+  it('does not store the bar of a session still open in New York (its live bar): a fetch after the close gets the final one', async () => {
+    const last = async (): Promise<string> => (await readFile(data('stocks', 'AAPL.csv'), 'utf8')).trim().split('\n').pop()!.split(',')[0]!;
+    // 2020-01-31 11:00 in New York: the session is open, so the newest final bar is the day before.
+    await source({ end: '2020-01-31' }).fetch(fetchContext(ws, { now: () => new Date('2020-01-31T16:00:00Z') }));
+    expect(await last()).toBe('2020-01-30');
+    expect(fake.seen[0]!.period2).toBe(toDayNumber('2020-01-31') * 86400);
+    // 17:00 there: closed; the incremental fetch asks for the 31st and appends its bar.
+    fake.seen = [];
+    await source({ end: '2020-01-31' }).fetch(fetchContext(ws, { now: () => new Date('2020-01-31T22:00:00Z') }));
+    expect(fake.seen[0]!.period1).toBe(toDayNumber('2020-01-31') * 86400);
+    expect(await last()).toBe('2020-01-31');
+  });
+
   it('is incremental: asks only for days after the newest stored, appends, and leaves the manifest untouched when nothing is new', async () => {
     await source().fetch(fetchContext(ws));
     const before = await readFile(data('stocks', 'AAPL.csv'), 'utf8');

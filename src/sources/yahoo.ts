@@ -41,8 +41,9 @@ export function yahooSource(opts: YahooSourceOptions): Source {
     async fetch(ctx: FetchContext): Promise<FetchResult> {
       const log = ctx.log.child({ source: 'yahoo' });
       const startDay = toDayNumber(opts.start);
-      const endDay = toDayNumber(opts.end ?? ctx.now().toISOString().slice(0, 10));
-      if (startDay > endDay) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `fetch: --start ${opts.start} is after --end ${fromDayNumber(endDay)}`, { hint: 'Give --start on or before --end.' });
+      const wanted = toDayNumber(opts.end ?? ctx.now().toISOString().slice(0, 10));
+      if (startDay > wanted) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `fetch: --start ${opts.start} is after --end ${fromDayNumber(wanted)}`, { hint: 'Give --start on or before --end.' });
+      const endDay = Math.min(wanted, lastClosedDay(ctx.now()));
       const raw = resolve(ctx.ws.rawDir('yahoo'));
       const root = join(raw, 'data');
       await mkdir(raw, { recursive: true });
@@ -196,6 +197,19 @@ async function readStored(root: string): Promise<Map<string, Stored>> {
     }
   }
   return out;
+}
+
+const newYorkClock = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', hourCycle: 'h23' });
+
+/**
+ * The newest day whose bar is final at `now` (a day number): today in New York once the NYSE has
+ * closed (16:00 there), else yesterday. During a session Yahoo answers that day's live bar (part of
+ * its volume, the last trade as Close); stored, it would stay: the next fetch asks only for later days.
+ */
+export function lastClosedDay(now: Date): number {
+  const p = Object.fromEntries(newYorkClock.formatToParts(now).map((x) => [x.type, x.value]));
+  const today = toDayNumber(`${p.year}-${p.month}-${p.day}`);
+  return Number(p.hour) >= 16 ? today : today - 1;
 }
 
 /** The date of a CSV's last data line (-Infinity for a header-only or empty file). */
