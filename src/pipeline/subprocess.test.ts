@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +36,20 @@ describe('a task command process', () => {
     expect((failed.result as { code?: string }).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
     expect(failed.log).not.toMatch(/\[runner\] result/);
     expect(failed.log).toMatch(/\[runner\] exit 1 SP_ERR_SOURCE_NOT_FOUND\n$/);
+  });
+
+  // Probed with a workspace path holding a space and a quote: the logged line split it into several words.
+  it("logs the command line as shell words: pasted into a shell, it gives back the same arguments", async () => {
+    const dir = await tempDir('subprocess');
+    const main = join(dir, 'fake-main.cjs');
+    await writeFile(main, FAKE_MAIN);
+    const logPath = join(dir, 'task.log');
+    const args = [JSON.stringify({ ok: true, data: {} }), '--workspace', "/tmp/my data/it's $HOME;`x`", '--date', '2020-01-02', ''];
+    await runCommandProcess({ mainScript: main, args, logPath, signal: new AbortController().signal });
+    const line = (await readFile(logPath, 'utf8')).split('\n')[0]!;
+    expect(line).toMatch(/^\S+ \[runner\] \$ stockpipe '\{"ok":true,"data":\{\}\}' --workspace '\/tmp\/my data\/it'\\''s \$HOME;`x`' --date 2020-01-02 ''$/);
+    const words = execFileSync('sh', ['-c', `for w in ${line.split(' $ stockpipe ')[1]}; do printf '%s\\0' "$w"; done`], { encoding: 'utf8' });
+    expect(words.split('\0').slice(0, -1)).toEqual(args);
   });
 
   // Probed on a full disk: the log stream's write error had no listener and crashed the scheduler (and could the runner).

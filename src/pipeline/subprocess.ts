@@ -45,6 +45,9 @@ export function resultText(data: Record<string, unknown>): string {
   return text.length <= RESULT_LOG_CHARS ? text : `${clip(text, RESULT_LOG_CHARS)}; the whole result is the task's summary: runs show`;
 }
 
+/** An argument as a shell word: bare when safe, else single-quoted, so that the log's command line can be pasted (a workspace path with a space). */
+const shellWord = (s: string): string => (/^[A-Za-z0-9._,:/=@+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
+
 /** Runs the command; resolves with its `data`, or throws its StockpipeError (code kept). */
 export function runCommandProcess(opts: SubprocessOptions): Promise<Record<string, unknown>> {
   mkdirSync(dirname(opts.logPath), { recursive: true });
@@ -53,7 +56,7 @@ export function runCommandProcess(opts: SubprocessOptions): Promise<Record<strin
   // without a listener throws) nor decide the task: its outcome is the command's --json document.
   log.on('error', (err) => getLog('subprocess').warn({ err, log: opts.logPath }, 'cannot write the task log'));
   const label = opts.label ?? 'runner';
-  log.write(`${new Date().toISOString()} [${label}] $ stockpipe ${opts.args.join(' ')}\n`);
+  log.write(`${new Date().toISOString()} [${label}] $ stockpipe ${opts.args.map(shellWord).join(' ')}\n`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.mainScript, ...opts.args, '--json'], {
       cwd: opts.cwd, env: { ...(opts.env ?? process.env), STOCKPIPE_TASK_CHILD: '1', STOCKPIPE_RUNNER_PID: String(process.pid) }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
