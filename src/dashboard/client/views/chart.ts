@@ -8,6 +8,7 @@
 import uPlot from 'uplot';
 import { getJson, type Series } from '../api.js';
 import { compact, h } from '../dom.js';
+import { utcDate } from './model-charts.js';
 
 type Col = (number | null)[];
 
@@ -108,6 +109,7 @@ export function drawCharts(host: HTMLElement, s: Series, signal: AbortSignal, op
   const common = (height: number): Partial<uPlot.Options> => ({
     width: width(), height,
     scales: { x: { time: true }, y: yScale as uPlot.Scale },
+    tzDate: utcDate,
     cursor: { sync: { key: sync.key, setSeries: true }, drag: { x: true, y: false } },
     legend: { live: true },
   });

@@ -20,6 +20,11 @@ const decades = (_u: uPlot, v: number[]): string[] => v.map((x) => (Math.abs(Mat
 const DAY = 86_400;
 const DAYS = [1, 2, 7, 14, 30, 91, 182, 365, 730, 1826, 3652].map((d) => d * DAY);
 const dateValues = (_u: uPlot, v: number[]): string[] => v.map((x) => new Date(x * 1000).toISOString().slice(0, 10));
+/**
+ * A time axis in UTC (uPlot's tzDate): the data's days are UTC midnights, and uPlot otherwise puts a
+ * time axis's ticks at the browser's local midnights: east of UTC each day was labelled as the one before.
+ */
+export const utcDate = (ts: number): Date => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
 /** Whole-number ticks (trees). */
 const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
 
@@ -45,7 +50,7 @@ export function lineChart(host: HTMLElement, text: ChartText, series: LineSeries
   });
   const hasY2 = series.some((s) => s.scale === 'y2');
   const u = new uPlot({
-    width: width(host), height, title: text.title,
+    width: width(host), height, title: text.title, tzDate: utcDate,
     // One x value: a range around it (uPlot would otherwise span years).
     scales: { x: { time: text.time === true, ...(xs.length === 1 ? { range: [xs[0]! - (text.time ? 3 * 86_400 : 1), xs[0]! + (text.time ? 3 * 86_400 : 1)] as [number, number] } : {}) } },
     series: [{ label: text.x }, ...series.map((s) => ({
