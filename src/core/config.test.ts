@@ -228,6 +228,8 @@ describe('schedules are checked when the config is read', () => {
       expect(load({ cron, trading_days_only: false })().schedules).toHaveLength(1); // every day: it fires
     }
     expect(load({ cron: '0 9 24 12 *' })().schedules).toHaveLength(1); // Christmas Eve is a trading day most years
+    // Saturday 07:00 in Tokyo is Friday evening in New York: a trading day there.
+    expect(load({ cron: '0 7 * * 6', timezone: 'Asia/Tokyo' })().schedules).toHaveLength(1);
     expect(load({ cron: '* * * * * *' })().schedules).toHaveLength(1);
   });
   it("takes croner's nicknames (Airflow's presets), judged like any expression; says what a short one lacks", () => {

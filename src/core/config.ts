@@ -209,12 +209,13 @@ export type Config = z.infer<typeof ConfigSchema>;
 type Input = Record<string, unknown>;
 
 /**
- * Whether a schedule fires on an NYSE trading day among its next 20 days of firing (each closed day
- * skipped whole): one that fires only on weekends or a holiday (Christmas) never runs on trading days.
+ * Whether a schedule fires on an NYSE trading day (its date in New York, as the scheduler checks it)
+ * among its next 20 days of firing (each closed day skipped whole): one that fires only on weekends or
+ * a holiday (Christmas) never runs on trading days.
  */
-function firesOnTradingDay(cron: Cron, timezone: string): boolean {
-  const midnight = new Cron('0 0 0 * * *', { timezone, paused: true });
-  const day = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+function firesOnTradingDay(cron: Cron): boolean {
+  const midnight = new Cron('0 0 0 * * *', { timezone: 'America/New_York', paused: true });
+  const day = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit', day: '2-digit' });
   let t: Date | null = cron.nextRun();
   for (let i = 0; i < 20 && t !== null; i++) {
     if (isTradingDay(day.format(t))) return true;
@@ -245,7 +246,7 @@ function scheduleProblem(cron: string, timezone: string, tradingDaysOnly: boolea
     return { field: 'cron', message: `not a cron expression (${(err as Error).message.split('. ')[0]!.replace(/\.$/, '')}); 5 or 6 fields, e.g. "30 18 * * 1-5"` };
   }
   if (c.nextRun() === null) return { field: 'cron', message: 'never fires (no such date)' };
-  if (tradingDaysOnly && !firesOnTradingDay(c, timezone)) {
+  if (tradingDaysOnly && !firesOnTradingDay(c)) {
     return { field: 'cron', message: 'never fires on an NYSE trading day (only on weekends or holidays), and trading_days_only skips those; fix the days, or set "trading_days_only": false' };
   }
   return null;

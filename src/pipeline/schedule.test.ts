@@ -23,6 +23,14 @@ describe('schedule', () => {
     expect(every.map(ny)).toContain('2024-07-04');
   });
 
+  it("judges a trading day by the occurrence's date in New York, whatever the schedule's zone (Tokyo's Saturday morning is Friday's close)", () => {
+    const tokyo: Schedule = { pipeline: 'daily', cron: '0 7 * * 2-6', timezone: 'Asia/Tokyo', trading_days_only: true };
+    const occ = occurrences(tokyo, new Date('2024-07-01T00:00:00Z'), new Date('2024-07-09T00:00:00Z'));
+    expect(occ.map((d) => localDate(d, 'Asia/Tokyo'))).toEqual(['2024-07-02', '2024-07-03', '2024-07-04', '2024-07-06', '2024-07-09']);
+    expect(occ.map(ny)).toEqual(['2024-07-01', '2024-07-02', '2024-07-03', '2024-07-05', '2024-07-08']); // not 07-04 (Independence Day)
+    expect(dueAt(tokyo, new Date('2024-07-04T22:00:00Z'), new Date('2024-07-05T22:30:00Z')).run?.toISOString()).toBe('2024-07-05T22:00:00.000Z');
+  });
+
   it('after downtime runs the latest occurrence once and reports the earlier ones missed', () => {
     const d = dueAt(daily, new Date('2024-07-01T22:30:00Z'), new Date('2024-07-05T23:00:00Z'));
     expect(d.run?.toISOString()).toBe('2024-07-05T22:30:00.000Z');

@@ -44,16 +44,24 @@ export function localDate(at: Date, timeZone: string): string {
 /** Local midnights in a time zone (croner's arithmetic, DST included). */
 const midnights = (timeZone: string): Cron => new Cron('0 0 0 * * *', { timezone: timeZone, paused: true });
 
+/**
+ * The NYSE's calendar day of an occurrence (its date in New York), which `trading_days_only` checks
+ * whatever the schedule's own zone: 07:00 on a Saturday in Tokyo is Friday evening in New York, the
+ * run after Friday's close (a schedule's local date skipped it, and ran on Sunday evenings instead).
+ */
+export const NYSE_TIME_ZONE = 'America/New_York';
+const nyseDay = (at: Date): string => localDate(at, NYSE_TIME_ZONE);
+
 /** The schedule's fire times in (after, until], on trading days only when asked; at most `limit`. */
 export function occurrences(s: Schedule, after: Date, until: Date, limit = 1000): Date[] {
   const cron = cronFor(s);
-  const midnight = s.trading_days_only ? midnights(s.timezone) : null;
+  const midnight = s.trading_days_only ? midnights(NYSE_TIME_ZONE) : null;
   const out: Date[] = [];
   let t: Date | null = after;
   while (out.length < limit) {
     t = cron.nextRun(t);
     if (t === null || t.getTime() > until.getTime()) break;
-    if (midnight === null || isTradingDay(localDate(t, s.timezone))) {
+    if (midnight === null || isTradingDay(nyseDay(t))) {
       out.push(t);
       continue;
     }
@@ -68,13 +76,13 @@ export function occurrences(s: Schedule, after: Date, until: Date, limit = 1000)
 /** The schedule's latest fire time in (after, until], on a trading day when asked, or null. */
 export function latestOccurrence(s: Schedule, after: Date, until: Date): Date | null {
   const cron = cronFor(s);
-  const midnight = s.trading_days_only ? midnights(s.timezone) : null;
+  const midnight = s.trading_days_only ? midnights(NYSE_TIME_ZONE) : null;
   // previousRuns takes a run earlier in the reference's second, so 1 ms on includes one at `until`.
   let ref = new Date(until.getTime() + 1);
   for (;;) {
     const t = cron.previousRuns(1, ref)[0];
     if (t === undefined || t.getTime() <= after.getTime()) return null;
-    if (midnight === null || isTradingDay(localDate(t, s.timezone))) return t;
+    if (midnight === null || isTradingDay(nyseDay(t))) return t;
     // A closed day: go back to its start (its midnight), not occurrence by occurrence.
     const start = midnight.previousRuns(1, new Date(t.getTime() + 1))[0];
     ref = start !== undefined && start.getTime() < t.getTime() ? start : t;
@@ -148,7 +156,7 @@ export async function schedulerTick(deps: SchedulerDeps, state: State, running: 
     const last = state[key] ? new Date(state[key]) : null;
     const due = dueAt(s, last, now);
     if (due.missed.length > 0) {
-      const days = [...new Set(due.missed.map((d) => localDate(d, s.timezone)))];
+      const days = [...new Set(due.missed.map((d) => (s.trading_days_only ? nyseDay(d) : localDate(d, s.timezone))))];
       await deps.alert({ kind: 'missing_run', severity: 'warning', pipeline: s.pipeline, message: `${s.pipeline}: ${due.missed.length} scheduled run(s) missed while the scheduler was down (${days.slice(0, 5).join(', ')}${days.length > 5 ? ', …' : ''}); running once to catch up`, details: { missed: due.missed.map((d) => d.toISOString()), cron: s.cron } });
     }
     if (due.run === null) continue;
