@@ -4,7 +4,7 @@
  * one meanwhile gets the runner's lock error, a forced run is cancelled and resumed, a backfill
  * starts and is stopped by cancelling its run with `stockpipe runs cancel`; the schedules' next run; a task log searched and
  * downloaded. */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -204,6 +204,22 @@ describe('run control routes', () => {
     } finally {
       await broken.close();
       await bare.close();
+    }
+  });
+
+  // Probed serving a workspace the server's user may not write: POST /runs answered SP_ERR_INTERNAL (mkdir EACCES).
+  it('answer SP_ERR_WORKSPACE_UNWRITABLE when the workspace cannot take the launch log (not SP_ERR_INTERNAL)', async () => {
+    const other = await tempDir('control-unwritable');
+    await writeFile(join(other, 'pipeline'), 'a file where the folder goes');
+    const holder = new ChampionHolder(other, silentLog);
+    const a = (await buildApp({ workspace: other, holder, accessLog: null, version: 'test', dashboardDir: other, control: { cliMain: CLI, env: cliEnv(SMALL), globalArgs: [], cwd: ROOT, schedules: [] } })).app;
+    try {
+      for (const [url, payload] of [['/runs', { pipeline: 'train' }], ['/backfills', { pipeline: 'daily', from: '2020-01-02', to: '2020-01-03' }]] as const) {
+        const r = await a.inject({ method: 'POST', url, payload });
+        expect([r.statusCode, (JSON.parse(r.body) as Json).error.code], r.body).toEqual([500, 'SP_ERR_WORKSPACE_UNWRITABLE']);
+      }
+    } finally {
+      await a.close();
     }
   });
 

@@ -5,9 +5,10 @@
  * runner's SP_ERR_PIPELINE_LOCKED becomes the request's error). The child's stdout and stderr go to
  * <workspace>/pipeline/launches/<name>.log; it outlives the server. What to look for is the caller's. */
 import { spawn } from 'node:child_process';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
+import { ensureWritableDir } from '../core/fs.js';
 import { processStartTime } from '../core/proc.js';
 import type { Workspace } from '../core/workspace.js';
 
@@ -72,7 +73,8 @@ const isCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, c
 export async function launchCli<T>(ws: Workspace, launch: LaunchOptions, args: readonly string[], find: (child: ChildIdentity) => T | null | Promise<T | null>, opts: { timeoutMs?: number; pollMs?: number } = {}): Promise<Launched<T>> {
   const name = `${new Date().toISOString().replace(/[:.]/g, '')}-${process.pid}-${++seq}-${args[0] ?? 'cli'}`;
   const log = ws.launchLog(name);
-  await mkdir(dirname(log), { recursive: true });
+  // A workspace the server may only read (served from a read-only volume): SP_ERR_WORKSPACE_UNWRITABLE, not a 500 'internal error'.
+  await ensureWritableDir(dirname(log));
   const out = await open(log, 'w');
   let exited: { code: number | null; signal: string | null } | null = null;
   let spawnError: Error | null = null;
