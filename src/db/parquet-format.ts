@@ -9,8 +9,8 @@
  *
  * The streamed writer (db/parquet-stream: every full build of prices and features) also turns off
  * DuckDB's dictionary for its numeric columns: a dictionary is tried on every column chunk and given
- * up on price-like doubles (nearly every value distinct), which cost a full build's encoding about a
- * third of its time; its string columns are ENUMs, written as dictionaries whatever the limit. */
+ * up on price-like doubles (nearly every value distinct), which cost a full build's encoding nearly
+ * 30% of its time; its string columns are ENUMs, written as dictionaries whatever the limit. */
 
 /** The COPY options of a store file (without the braces). */
 export const STORE_PARQUET = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2';
