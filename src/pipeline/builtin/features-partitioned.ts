@@ -6,13 +6,13 @@
  * (`features --buckets … --stage …`), then commits every stage as one snapshot in its own child
  * process (`features --commit-stage PLAN.json`, keyed by the run: a replay commits nothing new).
  * The fan-out and the commit child are ./partition-jobs; the run's stage folder is removed once the task ends. */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hashJson } from '../../core/fs.js';
 import { type FeaturePartitionPlan, planFeaturePartitions } from '../../features/partitions.js';
 import { openRegistry } from '../../registry/store.js';
 import type { CommandExecutor } from '../executor.js';
 import type { TaskContext, TaskResult, TaskSummary } from '../types.js';
-import { bucketGroups, type PartitionEnv, runCommit, runPartitionJobs } from './partition-jobs.js';
+import { bucketGroups, type PartitionEnv, removeStageRoot, runCommit, runPartitionJobs } from './partition-jobs.js';
 
 export function partitionedFeatures(penv: PartitionEnv, ex: CommandExecutor, extended: boolean, toResult: (data: TaskSummary) => TaskResult): (ctx: TaskContext) => Promise<TaskResult> {
   return async (ctx) => {
@@ -41,7 +41,7 @@ export function partitionedFeatures(penv: PartitionEnv, ex: CommandExecutor, ext
       const data = await runCommit(ctx, penv, { command: 'features', stageRoot, name: 'plan', doc: { version: 1, commit_key: `${ctx.runId}.features`, plan, stages } });
       return { summary: data, ...toResult(data), workers };
     } finally {
-      await rm(stageRoot, { recursive: true, force: true });
+      await removeStageRoot(stageRoot, ctx.log);
     }
   };
 }

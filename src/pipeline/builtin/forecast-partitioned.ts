@@ -5,13 +5,12 @@
  * feature is what a whole run sees), and the runner's child `forecast --commit-stage COMMIT.json`
  * writes them all in one registry transaction under a run named by the commit's key (a replay
  * writes nothing new). */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashJson, writeFileAtomic } from '../../core/fs.js';
 import { planForecastPartitions } from '../../ml/forecast-partitions.js';
 import type { CommandExecutor } from '../executor.js';
 import type { TaskContext, TaskResult, TaskSummary } from '../types.js';
-import { bucketGroups, type PartitionEnv, runCommit, runPartitionJobs } from './partition-jobs.js';
+import { bucketGroups, type PartitionEnv, removeStageRoot, runCommit, runPartitionJobs } from './partition-jobs.js';
 
 export function partitionedForecast(penv: PartitionEnv, ex: CommandExecutor, toResult: (data: TaskSummary) => TaskResult): (ctx: TaskContext) => Promise<TaskResult> {
   return async (ctx) => {
@@ -31,7 +30,7 @@ export function partitionedForecast(penv: PartitionEnv, ex: CommandExecutor, toR
       const data = await runCommit(ctx, penv, { command: 'forecast', stageRoot, name: 'commit', doc: { version: 1, commit_key: `${ctx.runId}.forecast${ctx.logicalDate === null ? '' : `.${ctx.logicalDate}`}`, plan, stages } });
       return { summary: data, ...toResult(data), workers };
     } finally {
-      await rm(stageRoot, { recursive: true, force: true });
+      await removeStageRoot(stageRoot, ctx.log);
     }
   };
 }

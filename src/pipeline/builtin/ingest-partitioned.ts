@@ -6,14 +6,13 @@
  * stage folders (`ingest --plan … --buckets … --stage …`), then commits every stage as ONE prices
  * snapshot in its own child process (`ingest --commit-stage COMMIT.json`, keyed by the run: a
  * replay commits nothing new). A zip source (read whole) runs as one plain `ingest` job. */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashJson, writeFileAtomic } from '../../core/fs.js';
 import { planIngestPartitions } from '../../etl/ingest-partitions.js';
 import { openRegistry } from '../../registry/store.js';
 import type { CommandExecutor } from '../executor.js';
 import type { TaskContext, TaskResult, TaskSummary } from '../types.js';
-import { bucketGroups, type PartitionEnv, runCommit, runPartitionJobs } from './partition-jobs.js';
+import { bucketGroups, type PartitionEnv, removeStageRoot, runCommit, runPartitionJobs } from './partition-jobs.js';
 
 /** `whole`: the task as one job (the zip case), as the local executor would run it. */
 export function partitionedIngest(penv: PartitionEnv, ex: CommandExecutor, sourceId: (ctx: TaskContext) => string, whole: (ctx: TaskContext) => Promise<TaskResult>, toResult: (data: TaskSummary) => TaskResult): (ctx: TaskContext) => Promise<TaskResult> {
@@ -51,7 +50,7 @@ export function partitionedIngest(penv: PartitionEnv, ex: CommandExecutor, sourc
       const data = await runCommit(ctx, penv, { command: 'ingest', stageRoot, name: 'commit', doc: { version: 1, commit_key: `${ctx.runId}.ingest`, plan, stages } });
       return { summary: data, ...toResult(data), workers };
     } finally {
-      await rm(stageRoot, { recursive: true, force: true });
+      await removeStageRoot(stageRoot, ctx.log);
     }
   };
 }

@@ -4,11 +4,12 @@
  * stage folder of its own execution, with its own log and progress; a failed one stops the others),
  * and the commit child — the coordinator's, run locally as every local command is. The tasks'
  * planning and their commands are features-partitioned and ingest-partitioned. */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/fs.js';
 import type { Config } from '../../core/config.js';
+import type { Logger } from '../../core/log.js';
 import type { Workspace } from '../../core/workspace.js';
 import type { WorkerRecord } from '../../registry/pipeline.js';
 import { type CommandExecutor, type CommandRun, EXECUTION_TOKEN, LocalExecutor } from '../executor.js';
@@ -100,4 +101,19 @@ export async function runCommit(ctx: TaskContext, penv: PartitionEnv, o: { comma
     logPath: ctx.logPath, signal: ctx.signal, processes: ctx.processes,
   });
   return commit.data;
+}
+
+/**
+ * Removes a task's stage folder once the task has ended. A fenced-out execution (a frozen worker's
+ * process that woke after its job went to another worker) may still be writing its own stage there,
+ * and rm then meets a folder refilled under it (ENOTEMPTY). That must not fail a task whose commit is
+ * done: its retry would answer from the cache, without the partitions' worker records. rm is retried
+ * a little; what is left is `stockpipe vacuum`'s (it removes the stage folders of finished runs).
+ */
+export async function removeStageRoot(stageRoot: string, log: Logger): Promise<void> {
+  try {
+    await rm(stageRoot, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+  } catch (err) {
+    log.warn({ stage: stageRoot, err: (err as Error).message }, 'could not remove the stage folder (a late execution may still write there): `stockpipe vacuum` removes it');
+  }
 }

@@ -6,13 +6,12 @@
  * --stage …`), and the runner's child `validate --commit-stage COMMIT.json` adds them up, checks the
  * new rows and writes the report — the same report as a local run. Otherwise (a first check, a new
  * reference, a full re-check) validate is one job. */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashJson, writeFileAtomic } from '../../core/fs.js';
 import { planValidatePartitions } from '../../validate/partitions.js';
 import type { CommandExecutor } from '../executor.js';
 import type { TaskContext, TaskResult, TaskSummary } from '../types.js';
-import { bucketGroups, type PartitionEnv, runCommit, runPartitionJobs } from './partition-jobs.js';
+import { bucketGroups, type PartitionEnv, removeStageRoot, runCommit, runPartitionJobs } from './partition-jobs.js';
 
 export function partitionedValidate(penv: PartitionEnv, ex: CommandExecutor, whole: (ctx: TaskContext) => Promise<TaskResult>, toResult: (data: TaskSummary) => TaskResult): (ctx: TaskContext) => Promise<TaskResult> {
   return async (ctx) => {
@@ -33,7 +32,7 @@ export function partitionedValidate(penv: PartitionEnv, ex: CommandExecutor, who
       const data = await runCommit(ctx, penv, { command: 'validate', stageRoot, name: 'commit', doc: { version: 1, commit_key: `${ctx.runId}.validate`, plan, stages } });
       return { summary: data, ...toResult(data), workers };
     } finally {
-      await rm(stageRoot, { recursive: true, force: true });
+      await removeStageRoot(stageRoot, ctx.log);
     }
   };
 }
