@@ -7,3 +7,7 @@ export function forTerminal(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is masked here
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
 }
+
+/** A JSON-schema / zod pattern for text a person typed that stockpipe keeps and prints again (a
+ * promotion's note, the model search's free text): no control character at all. */
+export const NO_CONTROL_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';

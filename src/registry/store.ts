@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { beforeCommit } from '../core/commit-guard.js';
 import { clip, StockpipeError } from '../core/errors.js';
+import { NO_CONTROL_TEXT } from '../core/terminal.js';
 import { assertAliasTakes, FIXED_ALIAS_FAMILIES } from './alias-kinds.js';
 import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
 import { connect, registryError } from './open.js';
@@ -44,7 +45,7 @@ export const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const NOTE_MAX_LENGTH = 500;
 /** A note has no control character (as a tag value): `models history` prints it to a terminal, where an
  * escape sequence sent through POST /models/:id/promote would act and a newline would break the table. */
-export const NOTE_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';
+export const NOTE_TEXT = NO_CONTROL_TEXT;
 const jsonOr = <T>(text: string | null, fallback: T): T => (text === null ? fallback : (JSON.parse(text) as T));
 
 /** ISO-8601 date or date-time: date, hours, minutes, seconds, zone (captured to check them). */
