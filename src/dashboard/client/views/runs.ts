@@ -34,10 +34,13 @@ export async function runsView(ctx: ViewContext): Promise<void> {
   const latestEl = h('div', { class: 'card' });
   const backfillEl = h('div');
   const listEl = h('div');
-  const select = h('select', { 'aria-label': 'status filter', onchange: () => { status = select.value; offset = 0; ctx.setQuery({ status, offset: null }); void load(); } },
+  // load() from a click or a started run: its error shows in the list, and a view left meanwhile
+  // (its requests aborted) is no error — unhandled, the abort was a page error.
+  const reload = (): void => { load().catch((err: unknown) => { if (!ctx.signal.aborted) mount(listEl, errorBox(err)); }); };
+  const select = h('select', { 'aria-label': 'status filter', onchange: () => { status = select.value; offset = 0; ctx.setQuery({ status, offset: null }); reload(); } },
     STATUSES.map((s) => h('option', { value: s, ...(s === status ? { selected: true } : {}) }, s === '' ? 'all statuses' : s)));
   // A run or backfill started here shows up at once, then every 2 s until it ends (the poll below).
-  const control = controlPanel(ctx.signal, () => { running = true; void load(); });
+  const control = controlPanel(ctx.signal, () => { running = true; reload(); });
   mount(ctx.el, h('h1', null, 'Pipeline runs'), control, backfillEl, latestEl, h('div', { class: 'toolbar' }, h('label', null, 'Show ', select)), listEl);
   let latestId: string | null = null;
   let running = false;
@@ -73,7 +76,7 @@ export async function runsView(ctx: ViewContext): Promise<void> {
     if (page.runs.length === 0) {
       // A page past the end (an old link, runs removed): say so, and offer the first page.
       mount(listEl, empty(`No runs on this page: there are ${int(page.total)}`), h('div', { class: 'pager' },
-        h('button', { type: 'button', onclick: () => { offset = 0; ctx.setQuery({ offset: null }); void load(); } }, '« Newest runs')));
+        h('button', { type: 'button', onclick: () => { offset = 0; ctx.setQuery({ offset: null }); reload(); } }, '« Newest runs')));
       return;
     }
     const rows = page.runs.map((r) => [
@@ -82,7 +85,7 @@ export async function runsView(ctx: ViewContext): Promise<void> {
       badge(r.status), when(r.started_at), dur(r.seconds), h('span', { class: 'taskcell' }, strip(r), counts(r.task_counts)),
     ]);
     const last = Math.min(offset + PAGE, page.total);
-    const go = (o: number): void => { offset = o; ctx.setQuery({ offset: o > 0 ? String(o) : null }); void load(); };
+    const go = (o: number): void => { offset = o; ctx.setQuery({ offset: o > 0 ? String(o) : null }); reload(); };
     mount(listEl, table(['Run', 'Pipeline', 'Logical date', 'Backfill', 'Status', 'Started (UTC)', 'Duration', 'Tasks'], rows, { numeric: [6] }),
       h('div', { class: 'pager' },
         h('button', { type: 'button', ...(offset === 0 ? { disabled: true } : {}), onclick: () => go(Math.max(0, offset - PAGE)) }, '‹ Newer'),
@@ -152,7 +155,7 @@ async function runView(ctx: ViewContext, id: string): Promise<void> {
     mount(head, h('h1', null, run.pipeline, ' ', badge(run.status)),
       h('p', { class: 'meta' }, `run ${run.run_id}${run.logical_date ? ` · for ${run.logical_date}` : ''} · started ${when(run.started_at)} · ${dur(run.seconds)}`,
         run.backfill_id ? h('span', null, ' · ', h('a', { href: `#/runs?backfill=${encodeURIComponent(run.backfill_id)}` }, `backfill ${run.backfill_id.slice(0, 8)}`)) : null, ' · ', h('a', { href: `#/lineage/run/${encodeURIComponent(run.run_id)}`, class: 'lineage-link' }, 'lineage')), run.error ? errorBox({ message: run.error }) : null,
-      runActions(run, () => void refresh()));
+      runActions(run, () => { refresh().catch((err: unknown) => { if (!ctx.signal.aborted) mount(tasksEl, errorBox(err)); }); }));
     for (const b of modes.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
     // A redraw replaces the graph's nodes: keyboard focus on one of them moves to its replacement.
     const focused = (document.activeElement as Element | null)?.closest?.('[data-task]');
