@@ -4,12 +4,16 @@
  * Node's recursive mkdir reports ENOENT there. Skips with a printed reason when not root or when the
  * mount fails. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/serve/app.js';
+import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli } from './helpers/cli.js';
+import { polyJson, registerModel } from './helpers/models.js';
+import { silentLog } from './helpers/workspace.js';
 
 /** Mounts an empty read-only tmpfs now (the suite is skipped, with the reason printed, when it cannot be). */
 function mountReadOnly(): { base: string; mnt: string; skip: string | null } {
@@ -44,5 +48,77 @@ describe.skipIf(skip !== null)('a workspace on a read-only file system', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.json.error?.code, r.json.error?.message).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
     expect(r.json.error?.message).toContain('EROFS');
+  });
+});
+
+/** A workspace built on a writable folder, then seen through a read-only bind mount of it (a `:ro`
+ * volume of a container, a read-only snapshot). Its store is in WAL mode, and SQLite cannot open such
+ * a store read-only when the -shm file beside it is absent and cannot be created: `serve`, `models
+ * list` and every read failed with SP_ERR_REGISTRY "unable to open database file (SQLITE_CANTOPEN)". */
+function bindReadOnly(): { src: string; mnt: string; skip: string | null } {
+  if (process.getuid?.() !== 0) return { src: '', mnt: '', skip: 'not root: cannot bind-mount' };
+  const dir = mkdtempSync(join(tmpdir(), 'sp-robind-'));
+  const src = join(dir, 'ws');
+  const point = join(dir, 'mnt');
+  mkdirSync(src);
+  mkdirSync(point);
+  try {
+    execFileSync('mount', ['--bind', src, point], { stdio: 'pipe' });
+  } catch (err) {
+    return { src, mnt: '', skip: `mount --bind failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+  try {
+    execFileSync('mount', ['-o', 'remount,ro,bind', point], { stdio: 'pipe' });
+    return { src, mnt: point, skip: null };
+  } catch (err) {
+    execFileSync('umount', [point]);
+    return { src, mnt: '', skip: `mount -o remount,ro,bind failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+const bound = bindReadOnly();
+if (bound.skip !== null) console.log(`skipping the read-only volume tests: ${bound.skip}`);
+
+afterAll(async () => {
+  if (bound.mnt !== '') execFileSync('umount', [bound.mnt]);
+  if (bound.src !== '') await rm(dirname(bound.src), { recursive: true, force: true });
+});
+
+describe.skipIf(bound.skip !== null)('a workspace served from a read-only volume', () => {
+  it('serves its champion, lists and exports, refuses writes with SP_ERR_WORKSPACE_UNWRITABLE, and sees a new champion written through the writable path', async () => {
+    const { src, mnt } = bound;
+    await registerModel(src, 'poly-ro', polyJson(), { alias: 'champion' });
+    expect(existsSync(join(src, 'stockpipe.db-wal')), 'the writer closed: no -wal left').toBe(false);
+    expect(() => writeFileSync(join(mnt, 'probe'), 'x')).toThrow(/EROFS/);
+
+    const list = runCli(['models', 'list', '-w', mnt, '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect((list.json.data as { id: string }[]).map((m) => m.id)).toEqual(['poly-ro']);
+
+    const holder = new ChampionHolder(mnt, silentLog);
+    await holder.refresh();
+    const { app } = await buildApp({ workspace: mnt, holder, accessLog: null, version: 'test' });
+    try {
+      const p = await app.inject('/predict?vol_moving_avg=12345&adj_close_rolling_med=25');
+      expect(p.statusCode, p.body).toBe(200);
+      expect(Number.isInteger(Number(p.body))).toBe(true);
+      expect(p.headers['x-model-id']).toBe('poly-ro');
+      // A download's scratch file goes to the system's temp folder: the workspace's tmp/ cannot be made.
+      const csv = await app.inject('/export/forecasts?format=csv');
+      expect(csv.statusCode, csv.body).toBe(200);
+      expect(csv.body.split('\n')[0]).toContain('model_id');
+
+      // Another process writes the store through the writable path: the server's copy is read again.
+      await registerModel(src, 'poly-ro-2', polyJson(2), { alias: 'champion' });
+      await holder.refresh();
+      const q = await app.inject('/predict?vol_moving_avg=12345&adj_close_rolling_med=25');
+      expect(q.headers['x-model-id']).toBe('poly-ro-2');
+    } finally {
+      await app.close();
+    }
+
+    const promote = runCli(['models', 'promote', 'poly-ro', '--alias', 'staging', '-w', mnt, '--json']);
+    expect(promote.code, promote.stderr).toBe(1);
+    expect(promote.json.error?.code, promote.json.error?.message).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
+    expect(existsSync(join(src, 'tmp')), 'nothing written under the workspace').toBe(false);
   });
 });

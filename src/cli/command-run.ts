@@ -110,13 +110,16 @@ export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput,
     // One handle for the whole command: the store is checkpointed once, when it closes at the end.
     let reg: Registry | null = null;
     let begun = false;
+    // A workspace on read-only media: its read commands run unrecorded, said once.
+    let readOnly = false;
     if (existsSync(ws.registryPath)) {
       try {
         reg = openRegistry(ws);
         start(reg, scope, input, task, startedAt);
         begun = true;
       } catch (err) {
-        warn('could not record the start of the run', err);
+        readOnly = toStockpipeError(err).code === 'SP_ERR_WORKSPACE_UNWRITABLE';
+        warn(readOnly ? 'the workspace is read-only: this command is not recorded in the run history' : 'could not record the start of the run', err);
       }
     }
     let failure: unknown = null;
@@ -129,7 +132,7 @@ export async function recordCommandRun<T>(ws: Workspace, input: CommandRunInput,
     try {
       const usage = failure !== null && toStockpipeError(failure).exitCode === 2;
       // A workspace that does not exist (a failed first fetch) gets no store just to hold a run.
-      if (reg === null && !usage && existsSync(ws.root)) reg = openRegistry(ws);
+      if (reg === null && !usage && !readOnly && existsSync(ws.root)) reg = openRegistry(ws);
       if (reg !== null && usage && begun) forget(reg, scope.runId);
       else if (reg !== null && !usage) {
         start(reg, scope, input, task, startedAt);

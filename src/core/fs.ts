@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
 import { clip, StockpipeError } from './errors.js';
@@ -83,6 +84,25 @@ function tempStem(target: string): string {
 /** A temp path beside `target` (same folder, so the rename is atomic). */
 export function tempPathFor(target: string): string {
   return join(dirname(target), `${tempStem(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/**
+ * `preferred` (a folder of the workspace's tmp/, created when missing), or `fallback` (the system's
+ * temp folder; not created) when this process may not write there: a read-only command's scratch files
+ * (a download, a registry table's rows on their way to an export, DuckDB's spill files) on a workspace
+ * served from read-only media.
+ */
+export async function scratchFolder(preferred: string, fallback = tmpdir()): Promise<string> {
+  try {
+    await mkdir(preferred, { recursive: true });
+    await access(preferred, constants.W_OK);
+    return preferred;
+  } catch (err) {
+    // A recursive mkdir on a read-only file system reports ENOENT.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') return fallback;
+    throw err;
+  }
 }
 
 /** Creates an output's folder, or SP_ERR_WORKSPACE_UNWRITABLE naming it (e.g. a file stands there). */

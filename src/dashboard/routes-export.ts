@@ -12,6 +12,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
+import { scratchFolder } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { TablePreviewReader } from '../db/table-preview.js';
 import { checkAsOf, checkDateRange } from '../http/validation.js';
@@ -57,12 +58,11 @@ function noAsOf(table: string, asOf: string | undefined): void {
   if (asOf !== undefined) throw new StockpipeError('SP_ERR_BAD_REQUEST', `as_of: the ${table} table lives in the registry and has no snapshots`, { hint: 'Leave as_of out; narrow it with from/to.' });
 }
 
-/** The file name a download is offered as: table, symbols (up to 3), range. */
-/** Writes a download into a temp file under tmp/ with `write` (removed if it fails), then streams it
- * as an attachment named `filename` with its length and `headers`, and removes it once sent (or the
- * client went away). */
+/** Writes a download into a temp file under tmp/ (or the system's: core/fs scratchFolder) with `write` (removed if it fails),
+ * then streams it as an attachment named `filename` with its length and `headers`, and removes it once
+ * sent (or the client went away). */
 export async function sendExport(ws: Workspace, reply: FastifyReply, format: ExportFormat, filename: string, write: (tmp: string) => Promise<{ bytes: number; headers: Record<string, string> }>): Promise<FastifyReply> {
-  const tmp = join(ws.tmpDir, `export-${randomUUID()}.${format}`);
+  const tmp = join(await scratchFolder(ws.tmpDir), `export-${randomUUID()}.${format}`);
   let out;
   try {
     out = await write(tmp);
@@ -81,6 +81,7 @@ export async function sendExport(ws: Workspace, reply: FastifyReply, format: Exp
     .send(stream);
 }
 
+/** The file name a download is offered as: table, symbols (up to 3), range. */
 export function downloadName(table: string, f: { symbols?: readonly string[]; from?: string; to?: string }, format: ExportFormat): string {
   const parts = [table];
   if (f.symbols !== undefined) parts.push(f.symbols.length <= 3 ? f.symbols.join('-') : `${f.symbols.length}-symbols`);

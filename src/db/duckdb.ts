@@ -4,10 +4,12 @@
  * query helpers. The module is loaded by the first openDuckDB, so commands that never open a
  * database do not pay for it (≈ 0.14 s of start-up); db/'s writers reach it through `duckdbApi()`
  * and `duckdbBindings()`. */
-import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type * as DuckDBApi from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type DuckDBBindings from '@duckdb/node-bindings';
+import { scratchFolder } from '../core/fs.js';
 import type { DuckDBSettings } from '../core/workspace.js';
 
 let api: typeof DuckDBApi | null = null;
@@ -66,12 +68,14 @@ export async function withThreads<T>(conn: DuckDBConnection, n: number, fn: () =
 
 /** Opens an in-memory DuckDB for one command. */
 export async function openDuckDB(opts: DuckDBOptions): Promise<DuckDB> {
-  await mkdir(opts.tempDir, { recursive: true });
+  // A workspace on read-only media: spill files (if a query needs any) go to a folder of this process
+  // in the system's temp folder, which DuckDB creates when it first spills and removes at close.
+  const tempDir = await scratchFolder(opts.tempDir, join(tmpdir(), `stockpipe-duckdb-${process.pid}`));
   const { DuckDBInstance } = await loadDuckDBApi();
   const instance = await DuckDBInstance.create(':memory:', {
     threads: String(opts.threads),
     memory_limit: opts.memoryLimit,
-    temp_directory: opts.tempDir,
+    temp_directory: tempDir,
     preserve_insertion_order: 'true',
   });
   const connection = await instance.connect();

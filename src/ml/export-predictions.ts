@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
-import { statOrNull, withAtomicOutput } from '../core/fs.js';
+import { scratchFolder, statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlPath, sqlString } from '../db/duckdb.js';
 import { checkExportFilter, checkSymbols, exportFormat, type ExportData, type ExportFilter } from '../store/export.js';
@@ -73,7 +73,7 @@ export async function exportPredictions(ws: Workspace, model: ScoringModel, out:
   if (opts.from !== undefined) w.push(`"Date" >= ${sqlString(opts.from)}`);
   if (opts.to !== undefined) w.push(`"Date" <= ${sqlString(opts.to)}`);
   const where = w.length === 0 ? '' : ` WHERE ${w.join(' AND ')}`;
-  const scored = join(ws.tmpDir, `predictions-${randomUUID()}.csv`);
+  const scored = join(await scratchFolder(ws.tmpDir), `predictions-${randomUUID()}.csv`);
   const db = await openDuckDB(ws.duckdbSettings());
   let rows = 0;
   try {

@@ -1,7 +1,7 @@
 /** @module registry/open
  * Opens a workspace's store (core/workspace's registryPath): WAL, busy timeout, foreign keys, migrations; maps SQLite failures
  * to SP_ERR_REGISTRY with the path and a hint. The typed API over the connection is store.ts. */
-import { existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
@@ -41,6 +41,18 @@ function configure(db: Database.Database, readonly: boolean): void {
   db.pragma('foreign_keys = ON');
 }
 
+/** Whether `dir` is a folder this process may not create files in (a read-only file system, or no write permission). */
+function unwritable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return true;
+    throw err;
+  }
+}
+
 function openWritable(file: string, now: () => Date): Database.Database {
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -56,13 +68,52 @@ function openWritable(file: string, now: () => Date): Database.Database {
     return db;
   } catch (err) {
     db.close();
+    // A store on read-only media (or a folder this user may only read): said as such, not as a damaged store.
+    if (err instanceof Database.SqliteError && /^SQLITE_(CANTOPEN|READONLY)/.test(err.code) && unwritable(dirname(file))) {
+      throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write the registry ${file}: its folder is read-only for this process (${err.code})`, {
+        hint: 'Commands that only read (serve, models list, export, runs) work on a read-only workspace; run the ones that write on a writable copy.',
+        cause: err,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * A store on read-only media (a `:ro` volume, a snapshot, a folder this user may only read): SQLite
+ * cannot open a WAL-mode database read-only when its -shm file is absent and cannot be created, which
+ * is always so there once the last writer closed it cleanly (that removes the -wal and -shm files).
+ * With no -wal file every commit is in the main file, so a copy of it in memory is the whole store:
+ * its header's WAL marks (bytes 18–19) are set back to the rollback journal's, an older schema is
+ * migrated in the copy only, and the copy is query-only. Null when that is not the case (a -wal file
+ * there holds commits the main file lacks; the folder is writable; not a WAL-mode SQLite file): the
+ * open's own error stands. The copy is the store at open time; registry/reader reopens it when the
+ * file changes.
+ */
+function readOnlyMediaCopy(file: string, now: () => Date): Database.Database | null {
+  if (existsSync(`${file}-wal`) || !unwritable(dirname(file))) return null;
+  const bytes = readFileSync(file);
+  if (bytes.length < 100 || bytes.toString('latin1', 0, 16) !== 'SQLite format 3\u0000' || bytes[18] !== 2 || bytes[19] !== 2) return null;
+  bytes[18] = 1;
+  bytes[19] = 1;
+  const db = new Database(bytes);
+  try {
+    configure(db, true);
+    const v = schemaVersion(db);
+    assertNotNewer(file, v);
+    if (v < SCHEMA_VERSION) migrate(db, file, now);
+    db.pragma('query_only = ON');
+    return db;
+  } catch (err) {
+    db.close();
     throw err;
   }
 }
 
 /**
  * A configured, migrated connection. Read-only: a missing store reads as an empty one (in memory, so
- * nothing is created); an older store is migrated once by a short writable connection first.
+ * nothing is created); an older store is migrated once by a short writable connection first; a store
+ * on read-only media is read from a copy in memory (readOnlyMediaCopy).
  */
 export function connect(file: string, readonly: boolean, now: () => Date): Database.Database {
   try {
@@ -82,6 +133,8 @@ export function connect(file: string, readonly: boolean, now: () => Date): Datab
       assertNotNewer(file, v);
     } catch (err) {
       db.close();
+      const copy = err instanceof Database.SqliteError && err.code === 'SQLITE_CANTOPEN' ? readOnlyMediaCopy(file, now) : null;
+      if (copy !== null) return copy;
       throw err;
     }
     if (v === SCHEMA_VERSION) return db;

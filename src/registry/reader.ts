@@ -3,7 +3,8 @@
  * champion poller) instead of a connection per request. Opened on first use: a store that cannot be
  * opened fails that call and the next call tries again. Reopened when stockpipe.db appears (a
  * missing store reads as empty), when it is replaced (another file at the path), and after an
- * SP_ERR_REGISTRY failure. In WAL mode every statement outside a transaction starts a new read
+ * SP_ERR_REGISTRY failure; a copy of a store on read-only media (registry/open) also when the file's
+ * size or time of change moves. In WAL mode every statement outside a transaction starts a new read
  * transaction, so the next read sees what other processes committed. Writers open their own
  * short-lived writable handle (openRegistry). */
 import { statSync, type Stats } from 'node:fs';
@@ -11,8 +12,8 @@ import { StockpipeError } from '../core/errors.js';
 import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
 import { openRegistry, type Registry } from './store.js';
 
-/** The file's identity (device and inode), or null when there is no file. */
-function identity(file: string): string | null {
+/** The file's identity: `file` its device and inode, `content` those and its size and time of change; null when there is no file. */
+function identity(file: string): { file: string; content: string } | null {
   let s: Stats | undefined;
   try {
     s = statSync(file, { throwIfNoEntry: false });
@@ -20,14 +21,17 @@ function identity(file: string): string | null {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new StockpipeError('SP_ERR_REGISTRY', `registry ${file}: cannot stat: ${code}`, { hint: `Check that ${file} and its folder are readable.`, cause: err });
   }
-  return s === undefined ? null : `${s.dev}:${s.ino}`;
+  if (s === undefined) return null;
+  return { file: `${s.dev}:${s.ino}`, content: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` };
 }
 
 export class RegistryReader {
   readonly file: string;
   private reg: Registry | null = null;
-  /** The identity of the file `reg` was opened on (null: opened while there was none, an empty store). */
+  /** The identity of the file `reg` was opened on (null: opened while there was none, an empty store); its content's when `copied`. */
   private openedOn: string | null = null;
+  /** `reg` is a copy of the file in memory (a store on read-only media): reopened when the file's content changes too. */
+  private copied = false;
   private closed = false;
 
   readonly ws: Workspace;
@@ -50,11 +54,15 @@ export class RegistryReader {
         reg.close();
       }
     }
-    const id = identity(this.file);
+    const now = identity(this.file);
+    const id = now === null ? null : this.copied ? now.content : now.file;
     if (this.reg !== null && id !== this.openedOn) this.drop();
     if (this.reg === null) {
-      this.reg = openRegistry(this.ws, { readonly: true, now: this.now });
-      this.openedOn = id;
+      const reg = openRegistry(this.ws, { readonly: true, now: this.now });
+      this.reg = reg;
+      // The identity taken before the open: a change while it opened is seen by the next read.
+      this.copied = reg.inMemory && now !== null;
+      this.openedOn = now === null ? null : this.copied ? now.content : now.file;
     }
     try {
       return fn(this.reg);
@@ -75,6 +83,7 @@ export class RegistryReader {
     const reg = this.reg;
     this.reg = null;
     this.openedOn = null;
+    this.copied = false;
     reg?.close();
   }
 }

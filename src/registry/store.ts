@@ -87,6 +87,11 @@ export class Registry {
     this.db.close();
   }
 
+  /** Read from memory: an empty store (no file yet) or a copy of a store on read-only media (registry/open). */
+  get inMemory(): boolean {
+    return this.db.memory;
+  }
+
   // ---- runs -------------------------------------------------------------------------------------
 
   /**
