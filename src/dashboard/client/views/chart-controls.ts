@@ -30,7 +30,8 @@ export function isDay(v: string): boolean {
 export function parseState(q: URLSearchParams, symbol: string): ChartState {
   const range = (PRESETS as readonly string[]).includes(q.get('range') ?? '') ? (q.get('range') as Preset) : null;
   const date = (k: string): string | null => { const v = q.get(k); return v !== null && isDay(v) ? v : null; };
-  const overlays = [...new Set((q.get('vs') ?? '').split(',').map((x) => x.trim().toUpperCase()).filter((x) => x !== '' && x !== symbol))];
+  // As written (symbols are case-sensitive): the view resolves each to a symbol it has (findSymbol).
+  const overlays = [...new Set((q.get('vs') ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '' && x !== symbol))];
   return { range, from: range ? null : date('from'), to: range ? null : date('to'), log: q.get('log') === '1', overlays, normalise: q.get('norm') !== 'abs' };
 }
 
@@ -60,8 +61,8 @@ export function resolveRange(s: ChartState, lastDate: string, firstDate?: string
   return { from: clamp(shift(lastDate, months)), to: lastDate };
 }
 
-/** The toolbar: presets, from/to, log, overlay symbols (known ones only), normalised/absolute. */
-export function chartToolbar(s: ChartState, opts: { known: (sym: string) => boolean; dateMin: string; dateMax: string; onChange: (next: ChartState) => void }): HTMLElement {
+/** The toolbar: presets, from/to, log, overlay symbols (known ones only: `resolve` gives the symbol a typed name is, or undefined), normalised/absolute. */
+export function chartToolbar(s: ChartState, opts: { resolve: (name: string) => string | undefined; dateMin: string; dateMax: string; onChange: (next: ChartState) => void }): HTMLElement {
   const set = (patch: Partial<ChartState>): void => opts.onChange({ ...s, ...patch });
   const presets = h('div', { class: 'seg', role: 'group', 'aria-label': 'Date range' }, PRESETS.map((p) => h('button', {
     type: 'button', 'data-range': p, 'aria-pressed': s.range === p || (p === 'Max' && s.range === null && s.from === null && s.to === null) ? 'true' : 'false',
@@ -80,10 +81,11 @@ export function chartToolbar(s: ChartState, opts: { known: (sym: string) => bool
   const note = h('small', { class: 'overlay-note', role: 'status' });
   const add = h('input', { type: 'text', name: 'overlay', placeholder: 'Compare with… (symbol)', autocomplete: 'off', size: 14 });
   const addSymbol = (): void => {
-    const sym = add.value.trim().toUpperCase();
-    if (sym === '') return;
-    if (!opts.known(sym)) {
-      note.textContent = `no symbol ${sym}`;
+    const typed = add.value.trim();
+    if (typed === '') return;
+    const sym = opts.resolve(typed);
+    if (sym === undefined) {
+      note.textContent = `no symbol ${typed}`;
       return;
     }
     if (!s.overlays.includes(sym)) set({ overlays: [...s.overlays, sym] });

@@ -8,6 +8,7 @@ import { empty, errorBox, h, int, mount, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { isDay } from './chart-controls.js';
 import { exportBox } from './export-box.js';
+import { resolveSymbols } from './symbols.js';
 
 const PAGE = 25;
 
@@ -15,13 +16,15 @@ const mib = (b: number): string => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)
 const cell = (v: unknown): string => (v === null || v === undefined ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 function filterOf(q: URLSearchParams): RowFilter {
-  const syms = (q.get('symbols') ?? '').split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
+  const syms = (q.get('symbols') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const d = (k: string): string | undefined => { const v = q.get(k); return v !== null && isDay(v) ? v : undefined; };
   return { symbols: syms.length > 0 ? syms : undefined, from: d('from'), to: d('to') };
 }
 
 /** One table's preview: filter inputs, a page of rows, a pager and the downloads of the filtered rows. */
-async function preview(ctx: ViewContext, host: HTMLElement, name: string, f: RowFilter, offset: number): Promise<void> {
+async function preview(ctx: ViewContext, host: HTMLElement, name: string, typed: RowFilter, offset: number): Promise<void> {
+  // Symbols are case-sensitive: `aapl` typed (or in the URL) is the symbol AAPL, a file's `brk.a` itself.
+  const f: RowFilter = typed.symbols === undefined ? typed : { ...typed, symbols: await resolveSymbols(typed.symbols) };
   ctx.setQuery({ preview: name, offset: offset > 0 ? String(offset) : null, symbols: f.symbols?.join(',') ?? null, from: f.from ?? null, to: f.to ?? null });
   const again = (nf: RowFilter, off: number): void => { preview(ctx, host, name, nf, off).catch((err: unknown) => { if (!ctx.signal.aborted) mount(host, errorBox(err)); }); };
   const page = await getRows(name, f, offset, PAGE, ctx.signal);
@@ -29,7 +32,7 @@ async function preview(ctx: ViewContext, host: HTMLElement, name: string, f: Row
   const from = h('input', { type: 'date', name: 'from', 'aria-label': 'From date', value: f.from ?? '' });
   const to = h('input', { type: 'date', name: 'to', 'aria-label': 'To date', value: f.to ?? '' });
   const apply = (): void => {
-    const syms = symbols.value.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
+    const syms = symbols.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
     again({ symbols: syms.length > 0 ? syms : undefined, from: from.value || undefined, to: to.value || undefined }, 0);
   };
   symbols.addEventListener('keydown', (e) => { if (e.key === 'Enter') apply(); });

@@ -2,7 +2,7 @@
  * symbol `aapl`), so one with lower-case letters must be found and opened as it is. */
 import { describe, expect, it } from 'vitest';
 import type { SymbolInfo } from '../api.js';
-import { findSymbol, search } from './symbols.js';
+import { findSymbol, resolveNames, search } from './symbols.js';
 
 const sym = (symbol: string, name: string | null = null): SymbolInfo => ({ symbol, name, asset: 'stock', rows: 1, date_min: '2020-01-02', date_max: '2020-01-02' }) as SymbolInfo;
 
@@ -21,5 +21,10 @@ describe('symbol search and route', () => {
     expect(findSymbol(list, 'MSFT')?.symbol).toBe('MSFT');
     expect(findSymbol(list, 'aapl')?.symbol).toBe('AAPL');
     expect(findSymbol(list, 'IBM')).toBeUndefined();
+  });
+
+  it('resolves typed filter names (the Data view, the overlays) to the symbols they are, without upper-casing a lower-case one', () => {
+    expect(resolveNames(list, ['brk.a', 'msft', 'Msft', 'aapl', 'IBM'])).toEqual(['BRK.a', 'msft', 'AAPL', 'IBM']);
+    expect(resolveNames(list, ['MSFT', 'msft'])).toEqual(['MSFT', 'msft']);
   });
 });

@@ -38,6 +38,17 @@ export function search(list: readonly SymbolInfo[], q: string, limit = SHOWN): S
   return [...first, ...rest].slice(0, limit);
 }
 
+/** The symbols typed names are (findSymbol: exact, else equal ignoring case), in order, once each; a
+ * name no symbol is stays as typed (the server then says it has no such symbol). */
+export function resolveNames(list: readonly SymbolInfo[], names: readonly string[]): string[] {
+  return [...new Set(names.map((n) => findSymbol(list, n)?.symbol ?? n))];
+}
+
+/** The symbols typed names are, from the list of every symbol (fetched once). */
+export async function resolveSymbols(names: readonly string[]): Promise<string[]> {
+  return resolveNames(await symbols(), names);
+}
+
 /** The symbol a URL names: that exact one (symbols are case-sensitive: a file `aapl.csv` is `aapl`), else
  * the one equal to it ignoring case (#/symbols/aapl opens AAPL). */
 export function findSymbol(list: readonly SymbolInfo[], name: string): SymbolInfo | undefined {
@@ -108,11 +119,11 @@ export async function symbolsView(ctx: ViewContext): Promise<void> {
     const mine = ++drawn;
     ctx.setQuery(stateQuery(state));
     mount(controls, chartToolbar(state, {
-      known: (sym) => findSymbol(list, sym) !== undefined, dateMin: s.date_min, dateMax: s.date_max,
+      resolve: (name) => findSymbol(list, name)?.symbol, dateMin: s.date_min, dateMax: s.date_max,
       onChange: (next) => { draw(next).catch((err: unknown) => { if (!ctx.signal.aborted) mount(charts, errorBox(err)); }); },
     }));
     const range = resolveRange(state, s.date_max, s.date_min);
-    // The URL's overlays are upper-cased (chart-controls): each is the symbol findSymbol resolves it to.
+    // The URL's overlays as written (a hand-typed `vs=msft`): each is the symbol findSymbol resolves it to.
     const overlays = [...new Set(state.overlays.flatMap((o) => findSymbol(list, o)?.symbol ?? []))].filter((o) => o !== s.symbol);
     const unknown = state.overlays.filter((o) => findSymbol(list, o) === undefined);
     const q = new URLSearchParams({ points: String(points) });
