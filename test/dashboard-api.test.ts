@@ -1,6 +1,6 @@
 /** The dashboard's JSON routes and static page through Fastify's inject (README.md (Dashboard)), on a real small
  * synthetic features table built by the CLI. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackfill, recordBackfillDays } from '../src/registry/backfills.js';
@@ -155,6 +155,25 @@ describe('run records read through the API', () => {
     for (const args of [['fetch', '--symbols', '3', '--years', '1'], ['ingest'], ['validate']]) expect(runCli([...args, '-w', own, '--quiet', '--json']).code).toBe(0);
     await registerModel(own, 'poly-1', polyJson(), { alias: 'champion', rmseLog: 0.5 });
     const app = await appOn(own);
+    try {
+      for (const url of ['/models', '/snapshots', '/validation']) {
+        const r = await app.inject(url);
+        expect(r.statusCode, url).toBe(200);
+        expect(r.body, url).toContain('<workspace>/');
+        expect(r.body, url).not.toContain(own);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('write the folder as <workspace> also when the server is given a symlink to the folder the records name', async () => {
+    const own = await tempDir('dash-real');
+    for (const args of [['fetch', '--symbols', '3', '--years', '1'], ['ingest'], ['validate']]) expect(runCli([...args, '-w', own, '--quiet', '--json']).code).toBe(0);
+    await registerModel(own, 'poly-1', polyJson(), { alias: 'champion', rmseLog: 0.5 });
+    const link = join(await tempDir('dash-link'), 'stocks');
+    await symlink(own, link);
+    const app = await appOn(link);
     try {
       for (const url of ['/models', '/snapshots', '/validation']) {
         const r = await app.inject(url);

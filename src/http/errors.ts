@@ -7,6 +7,7 @@
  * Shared by serve/ and dashboard/. Which methods a path takes is route-table's (Fastify's own
  * route table); the codes and their statuses are core/errors'. */
 import type { Socket } from 'node:net';
+import { realpathSync } from 'node:fs';
 import { sep } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clip, ERROR_CODES, mapStringsDeep, MAX_ECHO, StockpipeError, type ErrorCode } from '../core/errors.js';
@@ -143,10 +144,10 @@ export const RUN_RECORD_ROUTES = ['/runs', '/backfills', '/lineage', '/studies',
  * JSON), a preSerialization hook writing the workspace's absolute folder as `<workspace>`: a run
  * recorded by the CLI keeps the paths its error named (`runs show` prints them to the machine's
  * owner), and the API answers them as its error bodies do. Other routes carry no per-request work. */
-export function registerRunRecordRedaction(app: FastifyInstance, root: string): void {
-  if (root === '') return;
+export function registerRunRecordRedaction(app: FastifyInstance, roots: readonly string[]): void {
+  if (roots.length === 0) return;
   const hook = (_req: FastifyRequest, _reply: FastifyReply, payload: unknown, done: (err: Error | null, value: unknown) => void): void => {
-    done(null, mapStringsDeep(payload, (s) => withoutWorkspacePath(s, root)));
+    done(null, mapStringsDeep(payload, (s) => withoutWorkspacePath(s, roots)));
   };
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -166,15 +167,34 @@ function typeIssuesAt(issues: readonly unknown[], doc: unknown, test: (x: unknow
 }
 
 /** Installs the error and not-found handlers. `allowedMethods(path)` gives the methods of a known path (405; route-table.ts). */
-/** `text` with the served workspace's absolute folder replaced by `<workspace>` (its files named
- * `<workspace>/models/<id>/model.json`, as the docs name them): the server's own paths stay its own. */
-export function withoutWorkspacePath(text: string, root: string | undefined): string {
-  if (root === undefined || root === '' || !text.includes(root)) return text;
-  const dir = root.endsWith(sep) ? root : `${root}${sep}`;
-  return text.split(dir).join('<workspace>/').split(root).join('<workspace>');
+/** The names of the served workspace's folder: `root` as given and the path it resolves to (a
+ * symlinked workspace: runs recorded by a command given either path), longest first. */
+export function workspaceRoots(root: string): string[] {
+  if (root === '') return [];
+  let real = root;
+  try {
+    real = realpathSync(root);
+  } catch (err) {
+    // A workspace not created yet: its name as given is the only one.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return [...new Set([root, real])].sort((a, b) => b.length - a.length);
 }
 
-export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: string; unmatched?: (req: FastifyRequest, reply: FastifyReply) => void }): void {
+/** `text` with the served workspace's absolute folder (any of `roots`, workspaceRoots) replaced by
+ * `<workspace>` (its files named `<workspace>/models/<id>/model.json`, as the docs name them): the
+ * server's own paths stay its own. */
+export function withoutWorkspacePath(text: string, roots: string | readonly string[] | undefined): string {
+  let out = text;
+  for (const root of typeof roots === 'string' ? [roots] : roots ?? []) {
+    if (root === '' || !out.includes(root)) continue;
+    const dir = root.endsWith(sep) ? root : `${root}${sep}`;
+    out = out.split(dir).join('<workspace>/').split(root).join('<workspace>');
+  }
+  return out;
+}
+
+export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: readonly string[]; unmatched?: (req: FastifyRequest, reply: FastifyReply) => void }): void {
   // What no route matched (the not-found handler's answers, and an error raised before it) is reported to `unmatched` once written out.
   app.setNotFoundHandler((req, reply) => {
     if (opts.unmatched) whenWritten(req, reply, opts.unmatched);

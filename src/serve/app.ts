@@ -26,7 +26,7 @@ import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, markCoverageExclusive, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
-import { clientErrorHandler, documentErrors, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError, whenWritten } from '../http/errors.js';
+import { clientErrorHandler, documentErrors, errorSchema, frameworkErrorHandler, installErrorHandlers, installJsonBodyParser, MAX_PARAM_LENGTH, registerRunRecordRedaction, sendError, whenWritten, workspaceRoots } from '../http/errors.js';
 import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
@@ -133,7 +133,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   installJsonBodyParser(app, BODY_LIMIT_BYTES);
   // These before any route: they act when a route is added (the request counting below too).
   const routes = collectRoutes(app);
-  registerRunRecordRedaction(app, toWorkspace(opts.workspace).root);
+  const roots = workspaceRoots(toWorkspace(opts.workspace).root);
+  registerRunRecordRedaction(app, roots);
   registerAuth(app, { token: opts.apiToken, host: opts.host });
   registerParamValidation(app);
   const answeredHook = (route: string): onResponseHookHandler => (req, reply, done) => {
@@ -164,7 +165,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: toWorkspace(opts.workspace).root, unmatched });
+  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: roots, unmatched });
 
   // A champion that cannot be loaded (its model.json broken) is not "none yet": training again would not replace it.
   const noModel = (reply: FastifyReply): FastifyReply => {
