@@ -88,6 +88,9 @@ const signalled = (): Promise<string> =>
 export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<CommandResult> {
   if (opts.workers > 1) return serveCluster(ctx, opts);
   const apiToken = ctx.config.serve.api_token;
+  // Listening for SIGTERM/SIGINT before the "serving … at" line: a Ctrl-C (or a supervisor's stop) sent
+  // the moment it appears stops the server as documented instead of killing the process (exit 130).
+  const stop = opts.until ?? signalled();
   const server = await startServer({
     workspace: ctx.ws, host: opts.host, port: opts.port, pollMs: opts.pollMs, version: opts.version, monitor: ctx.config.monitor, apiToken,
     log: getLog('serve'), accessLog: ctx.quiet ? null : createAccessLog(), control: controlOf(ctx, opts),
@@ -97,7 +100,7 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const url = serverUrl(opts.host, server.port);
   const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: server.holder.current?.id ?? null, workers: 1, pids: [process.pid] };
   printListening(ctx, data);
-  const why = await (opts.until ?? signalled());
+  const why = await stop;
   ctx.log.info({ signal: why }, 'shutting down: draining requests');
   await server.close();
   printStopped(ctx, why);
