@@ -379,6 +379,41 @@ describe('incremental ingest and features', () => {
     expect(next.files_tail_read).toBe(1);
   }, 60_000);
 
+  it('keeps the sign of a zero Adj Close through full builds, appends and restatements, as a full rebuild does', async () => {
+    // ZZ's Adj Close is only zeros, half of them -0.0 (pandas reads "-0.0" as -0.0). DuckDB wrote a
+    // column chunk of few distinct values by == as a dictionary, which gave every zero the sign of
+    // the chunk's first one (duckdb/duckdb#25781).
+    const { root, src, stocks, ws, r, update } = await tailsFixture('store-negative-zero', 13, ['AA']);
+    const zz = (i: number): string => `${day(i)},1,1,1,1,${i % 2 === 0 ? '-0.0' : '0.0'},${100 + i}\n`;
+    let text = HEADER;
+    for (let i = 0; i < 30; i++) text += zz(i);
+    await writeFile(join(stocks, 'ZZ.csv'), text);
+    const signs = async (w: string, table: string): Promise<string> => {
+      const rows = await sql(`SELECT string_agg(CASE WHEN "Adj Close"::VARCHAR LIKE '-%' THEN '-' ELSE '+' END, '' ORDER BY "Date") AS s FROM ${view(w, table)} WHERE "Symbol" = 'ZZ'`);
+      return String(rows[0]!.s);
+    };
+    const expected = (n: number): string => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? '-' : '+')).join('');
+    update();
+    ok(['features', '--workspace', ws, '--window', '5']);
+    expect(await signs(ws, 'prices')).toBe(expected(30));
+    expect(await signs(ws, 'features')).toBe(expected(30));
+    // Appended days (AA's and ZZ's), then a restated day of ZZ: the bucket's files are written again.
+    await appendFile(join(stocks, 'AA.csv'), line(r, 30));
+    await appendFile(join(stocks, 'ZZ.csv'), zz(30) + zz(31));
+    update();
+    ok(['features', '--workspace', ws, '--window', '5']);
+    await writeFile(join(stocks, 'ZZ.csv'), (await readFile(join(stocks, 'ZZ.csv'), 'utf8')).replace(`${day(3)},1,1,1,1,0.0,103`, `${day(3)},1,1,1,1,0.0,999`));
+    update();
+    const restated = ok(['features', '--workspace', ws, '--window', '5']);
+    expect(restated.mode).toBe('incremental');
+    expect(await signs(ws, 'prices')).toBe(expected(32));
+    expect(await signs(ws, 'features')).toBe(expected(32));
+    const rebuilt = join(root, 'rebuilt');
+    await expectRebuildEqual(ws, src, rebuilt);
+    // Value for value as text (`=` holds -0.0 equal to 0.0).
+    expect(await diff(ws, rebuilt, 'features', `"Symbol", "Date", "Adj Close"::VARCHAR, adj_close_rolling_med::VARCHAR`)).toBe(0);
+  }, 120_000);
+
   it('a malformed line appended after a record over two lines is reported by its line in the file', async () => {
     const { src, stocks, ws, update } = await tailsFixture('store-quote-lines', 12, ['AA']);
     // Line 32-33: one record, its quoted Volume over two lines (malformed).

@@ -7,12 +7,17 @@
  * DuckDB, pyarrow (so pandas) and polars read them. `stockpipe export` keeps Parquet 1 pages
  * (DuckDB's default): a file handed to any other tool.
  *
- * The streamed writer (db/parquet-stream: every full build of prices and features) also turns off
- * DuckDB's dictionary for its numeric columns: a dictionary is tried on every column chunk and given
- * up on price-like doubles (nearly every value distinct), which cost a full build's encoding nearly
- * 30% of its time; its string columns are ENUMs, written as dictionaries whatever the limit. */
+ * No numeric column is a dictionary (`DICTIONARY_SIZE_LIMIT 0`, in every writer): DuckDB's dictionary
+ * keys a double by `==`, so -0.0 and 0.0 share one entry and every zero of a column chunk is written
+ * with the sign of its first one (duckdb/duckdb#25781): an Adj Close of `-0.0` read back as `0.0`, or
+ * the other way round, depending on which rows a file holds, so an incremental build (its appended,
+ * restated and compacted files) differed from a full one. Without it a column chunk is no larger on
+ * the real sample and encodes faster: a dictionary is tried on every chunk and given up on price-like
+ * doubles (nearly every value distinct), which cost a full build's encoding nearly 30% of its time.
+ * The streamed writer's string columns are ENUMs, written as dictionaries whatever the limit; the
+ * strings of a COPY (appends, restatements, compactions) are DELTA_LENGTH_BYTE_ARRAY. */
 
 /** The COPY options of a store file (without the braces). */
-export const STORE_PARQUET = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2';
-/** The COPY options of the streamed writer: STORE_PARQUET with no dictionary for numeric columns. */
-export const STREAM_PARQUET = `${STORE_PARQUET}, DICTIONARY_SIZE_LIMIT 1`;
+export const STORE_PARQUET = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 0';
+/** The COPY options of the streamed writer (db/parquet-stream: every full build of prices and features). */
+export const STREAM_PARQUET = STORE_PARQUET;
