@@ -2,7 +2,7 @@
  * export (.parquet/.csv equal to the table as of then), model lineage and `train --as-of`
  * reproducing a model's data, vacuum keeping what lineage needs, SP_ERR_SNAPSHOT_NOT_FOUND.
  * Snapshots are committed by hand (test/helpers/store) so the readers are tested without the writers. */
-import { cp, mkdir, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -72,6 +72,28 @@ describe('export', () => {
     // The current table differs (CCC restated): the export is of the older snapshot.
     const now = await sql(`SELECT count(*)::INTEGER AS n FROM ${viewSource(dir, 'prices')} WHERE _snapshot_id = ${later.id}`);
     expect(Number(now[0]!.n)).toBeGreaterThan(0);
+  });
+
+  it('a .parquet export (and features --as-of --out) keeps the sign of a zero, as the table and pandas do', async () => {
+    // DuckDB's Parquet dictionary keys a double by ==: every zero of a chunk took its first one's sign.
+    const dir = await tempDir('store-export-zero');
+    const src = join(dir, 'src');
+    await mkdir(join(src, 'stocks'), { recursive: true });
+    const days = Array.from({ length: 10 }, (_, i) => `2020-01-${String(i + 6).padStart(2, '0')}`);
+    await writeFile(join(src, 'stocks', 'ZZ.csv'), `Date,Open,High,Low,Close,Adj Close,Volume\n${days.map((d, i) => `${d},1,1,1,1,${i % 2 === 0 ? '-0.0' : '0.0'},${100 + i}\n`).join('')}`);
+    const w = join(dir, 'ws');
+    for (const args of [['fetch', '--source', `dir:${src}`], ['ingest'], ['features', '--window', '2']]) expect(runCli([...args, '-w', w, '--json']).code).toBe(0);
+    const want = days.map((_, i) => (i % 2 === 0 ? '-' : '+')).join('');
+    const signs = async (from: string): Promise<string> => String((await sql(`SELECT string_agg(CASE WHEN "Adj Close"::VARCHAR LIKE '-%' THEN '-' ELSE '+' END, '' ORDER BY "Date") AS s FROM ${from}`))[0]!.s);
+    expect(await signs(viewSource(w, 'prices'))).toBe(want);
+    for (const table of ['prices', 'features']) {
+      const out = join(dir, `${table}.parquet`);
+      expect(runCli(['export', table, '--out', out, '-w', w, '--json']).code).toBe(0);
+      expect(await signs(`read_parquet('${out}')`)).toBe(want);
+    }
+    const asOf = join(dir, 'as-of.parquet');
+    expect(runCli(['features', '--as-of', '1', '--window', '2', '--out', asOf, '-w', w, '--json']).code).toBe(0);
+    expect(await signs(`read_parquet('${asOf}')`)).toBe(want);
   });
 
   it('refuses other extensions with SP_ERR_USAGE', () => {

@@ -5,7 +5,7 @@
  * integers as DELTA_BINARY_PACKED. Measured on the real-like benchmark data, a column encodes in
  * 35–70% less time than with Parquet 1 pages at zstd's default level, and the files are no larger.
  * DuckDB, pyarrow (so pandas) and polars read them. `stockpipe export` keeps Parquet 1 pages
- * (DuckDB's default): a file handed to any other tool.
+ * (DuckDB's default; EXPORT_PARQUET): a file handed to any other tool.
  *
  * No numeric column is a dictionary (`DICTIONARY_SIZE_LIMIT 0`, in every writer): DuckDB's dictionary
  * keys a double by `==`, so -0.0 and 0.0 share one entry and every zero of a column chunk is written
@@ -21,3 +21,5 @@
 export const STORE_PARQUET = 'FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 0';
 /** The COPY options of the streamed writer (db/parquet-stream: every full build of prices and features). */
 export const STREAM_PARQUET = STORE_PARQUET;
+/** The COPY options of a file `stockpipe export` (or `features --as-of --out`) hands to other tools: DuckDB's default Parquet 1 pages, zstd, and no dictionary (it would merge -0.0 and 0.0, as above). */
+export const EXPORT_PARQUET = 'FORMAT parquet, COMPRESSION zstd, DICTIONARY_SIZE_LIMIT 0';

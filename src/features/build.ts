@@ -15,6 +15,7 @@ import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlPath, sqlString, tempTableOf, type DuckDBConnection, withThreads } from '../db/duckdb.js';
 import { unsortedFiles } from '../db/table-stats.js';
+import { EXPORT_PARQUET } from '../db/parquet-format.js';
 import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -538,7 +539,7 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   const sink = new ScratchSink(o.ws, prices.snapshot.id, join(o.ws.tmpDir, `features-as-of-${process.pid}`));
   try {
     await fullBuild(db, sink, input, settings, o);
-    const opts = format === 'parquet' ? '(FORMAT parquet, COMPRESSION zstd)' : '(FORMAT csv, HEADER true)';
+    const opts = format === 'parquet' ? `(${EXPORT_PARQUET})` : '(FORMAT csv, HEADER true)';
     await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`));
     const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(sink.files)}`);
     return { output: o.out, prices_snapshot: prices.snapshot.id, rows: Number(n!.n), symbols: Number(n!.s), window: w, extended: settings.extended, seconds: Math.round(performance.now() - t0) / 1000 };

@@ -17,6 +17,7 @@ import { StockpipeError } from '../core/errors.js';
 import { scratchFolder, statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlPath, sqlString } from '../db/duckdb.js';
+import { EXPORT_PARQUET } from '../db/parquet-format.js';
 import { checkExportFilter, checkSymbols, exportFormat, type ExportData, type ExportFilter } from '../store/export.js';
 import { readTable, sourceOf } from '../store/read.js';
 import { scorerFromJSON, servedVolume, type VolumeScorer } from './volume-model.js';
@@ -103,7 +104,7 @@ export async function exportPredictions(ws: Workspace, model: ScoringModel, out:
       }
     });
     const types = "{'Symbol': 'VARCHAR', 'Date': 'DATE', 'Volume': 'BIGINT', 'vol_moving_avg': 'DOUBLE', 'adj_close_rolling_med': 'DOUBLE', 'predicted_volume': 'BIGINT', 'model_id': 'VARCHAR'}";
-    const options = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+    const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
     await withAtomicOutput(out, async (tmp) => {
       await queryRows(db.connection, `COPY (SELECT * FROM read_csv(${sqlPath(scored)}, header = true, columns = ${types}, quote = '"', escape = '"')) TO ${sqlString(tmp)} (${options})`);
     });

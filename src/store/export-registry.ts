@@ -13,6 +13,7 @@ import { StockpipeError } from '../core/errors.js';
 import { scratchFolder, statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
+import { EXPORT_PARQUET } from '../db/parquet-format.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { checkExportFilter, type ExportData, exportFormat, type ExportFilter } from './export.js';
 
@@ -118,7 +119,7 @@ export async function exportRegistryTable(ws: Workspace, table: RegistryTable, o
     const source = rows === 0
       ? `(SELECT ${cols.map((c) => `NULL::${c.type} AS ${sqlIdent(c.name)}`).join(', ')} LIMIT 0)`
       : `read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${types})`;
-    const options = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+    const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
     await withAtomicOutput(out, async (tmp) => {
       await queryRows(db.connection, `COPY (SELECT ${cols.map((c) => sqlIdent(c.name)).join(', ')} FROM ${source} ORDER BY ${k.order.map(sqlIdent).join(', ')}) TO ${sqlString(tmp)} (${options})`);
     });

@@ -9,6 +9,7 @@ import { clip, StockpipeError } from '../core/errors.js';
 import { statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
+import { EXPORT_PARQUET } from '../db/parquet-format.js';
 import type { StoreTable } from '../registry/catalog.js';
 import { readTable, sourceOf, type TableRead } from './read.js';
 
@@ -116,7 +117,7 @@ export async function exportTable(ws: Workspace, table: StoreTable, out: string,
   let rows = 0;
   try {
     await checkSymbols(db.connection, t, opts.symbols);
-    const options = format === 'parquet' ? 'FORMAT parquet, COMPRESSION zstd' : 'FORMAT csv, HEADER true';
+    const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
     await withAtomicOutput(out, async (tmp) => {
       // COPY answers with the number of rows it wrote.
       const r = await queryRows(db.connection, `COPY (${exportQuery(sourceOf(t), opts)}) TO ${sqlString(tmp)} (${options})`);
