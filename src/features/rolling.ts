@@ -2,7 +2,11 @@
  * Streaming rolling-window kernels equal to pandas `rolling(w).mean()` and `.median()` with
  * min_periods = w: one state per series, fed value by value in date order. Pure: no I/O.
  * The mean sums the w values of each window directly (no running sum to drift), so a window's
- * result depends only on its own values: an incremental rebuild equals a full one bit for bit. */
+ * result depends only on its own values: an incremental rebuild equals a full one bit for bit. The
+ * median's sorted window orders -0.0 before 0.0 (`before`), so which zero is the middle one depends
+ * on the window's values alone, not on the order they came and went in (with `<`, equal zeros kept
+ * their arrival order and a removal took whichever zero came first: a rebuild from a window's
+ * context rows could give 0.0 where the full build gave -0.0). */
 
 export class RollingWindow {
   private readonly ring: Float64Array;
@@ -37,7 +41,7 @@ export class RollingWindow {
       }
       // insert into sorted[0..count)
       let i = this.count;
-      while (i > 0 && s[i - 1]! > x) {
+      while (i > 0 && before(x, s[i - 1]!)) {
         s[i] = s[i - 1]!;
         i--;
       }
@@ -51,13 +55,13 @@ export class RollingWindow {
     if (!this.keepSorted) return;
     // Remove `old` and insert `x` in one pass over the sorted window.
     let pos = lowerBound(s, w, old);
-    if (x >= old) {
-      while (pos + 1 < w && s[pos + 1]! < x) {
+    if (!before(x, old)) {
+      while (pos + 1 < w && before(s[pos + 1]!, x)) {
         s[pos] = s[pos + 1]!;
         pos++;
       }
     } else {
-      while (pos > 0 && s[pos - 1]! > x) {
+      while (pos > 0 && before(x, s[pos - 1]!)) {
         s[pos] = s[pos - 1]!;
         pos--;
       }
@@ -90,13 +94,18 @@ export class RollingWindow {
   }
 }
 
-/** First index in sorted[0..n) whose value is ≥ x (x is present). */
+/** The sorted window's order: `<`, with -0.0 before 0.0 (a total order of the finite values). */
+function before(a: number, b: number): boolean {
+  return a < b || (a === 0 && b === 0 && 1 / a < 1 / b);
+}
+
+/** First index in sorted[0..n) whose value is not before x (x is present: that index holds it, sign included). */
 function lowerBound(s: Float64Array, n: number, x: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (s[mid]! < x) lo = mid + 1;
+    if (before(s[mid]!, x)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
