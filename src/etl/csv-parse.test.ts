@@ -29,6 +29,16 @@ describe('parseBarsCsv', () => {
     expect(p.dropped.null_values).toBe(3);
   });
 
+  it('reads numbers padded with blanks as read_csv does (` 1.5`, `2.5 `, a tab), not as malformed', () => {
+    // pandas 1.5: read_csv gives Adj Close 1.5, 2.5, 3.5 and Volume 100, 7, 1000 for these rows.
+    const p = parseBarsCsv(enc(`${H}2020-01-02,1,1,1,1, 1.5,100\n2020-01-03,1,1,1,1,2.5 ,  7\n2020-01-06,1,1,1,1,\t3.5,"1e3 "\n2020-01-07,1,1,1,1, NaN,5\n2020-01-08,1,1,1,1,  ,5\n`));
+    expect(Array.from(p.adjClose)).toEqual([1.5, 2.5, 3.5]);
+    expect(Array.from(p.volume)).toEqual([100, 7, 1000]);
+    // ` NaN` is no NA string to read_csv (the column turns to text) and blanks alone are no number: malformed.
+    expect(p.issues.map((m) => m.line)).toEqual([5, 6]);
+    expect(p.rowsRead).toBe(5);
+  });
+
   it('reads float-typed volumes as integers and keeps zero prices, zero volume, negative Adj Close', () => {
     const p = parseBarsCsv(enc(`${H}2020-01-02,0.0,0.0,0.0,25.3,-1.25,84375.0\n2020-01-03,0,1,0,1,1,0\n`));
     expect(p.rows).toBe(2);

@@ -43,6 +43,14 @@ let numEnd = 0;
 /** The value did not come from the exact fast path (so a Volume needs exactVolume's check). */
 let numInexact = false;
 
+/**
+ * A number field without the ASCII blanks around it: read_csv parses ` 1.5`, `7 ` and `\t3` as
+ * numbers (its float and int parsers skip them), so they are numbers here too, not malformed.
+ */
+function unpad(text: string): string {
+  return text.replace(/^[ \t\v\f]+|[ \t\v\f]+$/g, '');
+}
+
 function sliceText(bytes: Uint8Array, start: number, end: number): string {
   // Buffer's latin1Slice is the fastest bytes → string here (no TextDecoder object per call).
   const b = bytes as Uint8Array & { latin1Slice?: (s: number, e: number) => string };
@@ -105,9 +113,10 @@ function scanNumber(bytes: Uint8Array, start: number, lineEnd: number): number {
   while (i < lineEnd && bytes[i] !== 0x2c) i++;
   numEnd = i;
   // Quotes never get here: a file with a `"` was rewritten by unquoteCsv first.
-  const text = sliceText(bytes, start, i);
-  if (NA_STRINGS.has(text)) return NULL;
-  // Number() accepts forms read_csv does not ('0x1A', ' 1', 'Infinity'): require a plain decimal.
+  const raw = sliceText(bytes, start, i);
+  if (NA_STRINGS.has(raw)) return NULL;
+  const text = unpad(raw);
+  // Number() accepts forms read_csv does not ('0x1A', 'Infinity'): require a plain decimal.
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return isNonFiniteLiteral(text) ? NOT_FINITE : BAD;
   const v = Number(text);
   if (!Number.isFinite(v)) return NOT_FINITE; // 1e309
@@ -274,7 +283,7 @@ export function parseBarsCsv(input: Uint8Array): ParsedBars {
           cols[slot - 1]![rows] = numValue;
           if (numInexact && slot === 6) {
             // Long, exponent or fraction forms: judge the text exactly against int64.
-            volText = sliceText(bytes, i, numEnd);
+            volText = unpad(sliceText(bytes, i, numEnd));
             volStatus = exactVolume(volText);
             if (volStatus === VOL_OK) {
               vol[rows] = exactValue;
@@ -282,7 +291,7 @@ export function parseBarsCsv(input: Uint8Array): ParsedBars {
             }
           }
         } else if (r === NULL) isNull = true;
-        else if (r === NOT_FINITE && slot === 6 && !isNonFiniteLiteral((volText = sliceText(bytes, i, numEnd)))) {
+        else if (r === NOT_FINITE && slot === 6 && !isNonFiniteLiteral((volText = unpad(sliceText(bytes, i, numEnd))))) {
           volStatus = exactVolume(volText); // beyond the double range: out of int64 (or not whole)
         } else if (bad === '') {
           bad = `${REQUIRED_COLUMNS[slot]} ${r === NOT_FINITE ? 'is not finite' : 'is not a number'}`;

@@ -52,7 +52,8 @@ const LINE_CASES: [string, string, Want][] = [
   ['a NUL byte in a price', `${H}\n2020-01-02,1\u0000,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, 'Open is not a number']] }],
   ['a line of NUL bytes', `${H}\n\u0000\u0000\u0000\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [11], issues: [[2, 'expected 7 fields, got 1']] }],
   ['the header again mid-file (concatenated exports)', `${H}\n2020-01-02,1,1,1,1,1,10\n${H}\n2020-01-03,1,1,1,1,1,11\n`, { volumes: [10, 11], issues: [[3, D]] }],
-  ['spaces around a number', `${H}\n2020-01-02, 1 ,1,1,1,1,10\n`, { volumes: [], issues: [[2, 'Open is not a number']] }],
+  ['spaces around a number (read_csv reads the number)', `${H}\n2020-01-02, 1 ,1,1,1,1,10\n`, { volumes: [10], opens: [1] }],
+  ['spaces alone', `${H}\n2020-01-02,  ,1,1,1,1,10\n`, { volumes: [], issues: [[2, 'Open is not a number']] }],
   ['full-width digits', `${H}\n2020-01-02,１,1,1,1,1,10\n`, { volumes: [], issues: [[2, 'Open is not a number']] }],
 ];
 
