@@ -3,10 +3,10 @@
  * min_periods = w: one state per series, fed value by value in date order. Pure: no I/O.
  * The mean sums the w values of each window directly (no running sum to drift), so a window's
  * result depends only on its own values: an incremental rebuild equals a full one bit for bit. The
- * median's sorted window orders -0.0 before 0.0 (`before`), so which zero is the middle one depends
- * on the window's values alone, not on the order they came and went in (with `<`, equal zeros kept
- * their arrival order and a removal took whichever zero came first: a rebuild from a window's
- * context rows could give 0.0 where the full build gave -0.0). */
+ * median is the middle of the window's values in the order -0.0 before 0.0 (zeroAt), so which zero is
+ * the middle one depends on the window's values alone, not on the order they came and went in (the
+ * sorted copy, ordered by `<`, keeps equal zeros in arrival order: a rebuild from a window's context
+ * rows could give 0.0 where the full build gave -0.0). */
 
 export class RollingWindow {
   private readonly ring: Float64Array;
@@ -41,7 +41,7 @@ export class RollingWindow {
       }
       // insert into sorted[0..count)
       let i = this.count;
-      while (i > 0 && before(x, s[i - 1]!)) {
+      while (i > 0 && s[i - 1]! > x) {
         s[i] = s[i - 1]!;
         i--;
       }
@@ -55,13 +55,13 @@ export class RollingWindow {
     if (!this.keepSorted) return;
     // Remove `old` and insert `x` in one pass over the sorted window.
     let pos = lowerBound(s, w, old);
-    if (!before(x, old)) {
-      while (pos + 1 < w && before(s[pos + 1]!, x)) {
+    if (x >= old) {
+      while (pos + 1 < w && s[pos + 1]! < x) {
         s[pos] = s[pos + 1]!;
         pos++;
       }
     } else {
-      while (pos > 0 && before(x, s[pos - 1]!)) {
+      while (pos > 0 && s[pos - 1]! > x) {
         s[pos] = s[pos - 1]!;
         pos--;
       }
@@ -90,22 +90,37 @@ export class RollingWindow {
     const w = this.window;
     const s = this.sorted;
     const mid = w >> 1;
-    return (w & 1) === 1 ? s[mid]! : (s[mid]! + s[mid - 1]!) / 2;
+    const a = s[mid]!;
+    if ((w & 1) === 1) return a === 0 ? this.zeroAt(mid) : a;
+    const b = s[mid - 1]!;
+    return ((a === 0 ? this.zeroAt(mid) : a) + (b === 0 ? this.zeroAt(mid - 1) : b)) / 2;
+  }
+
+  /**
+   * The zero at index k of the window sorted with -0.0 before 0.0: after the negative values come the
+   * -0.0s, then the 0.0s. Counted from the window itself (rare: only when a middle value is a zero),
+   * so push keeps the plain `<` of its hot loops.
+   */
+  private zeroAt(k: number): number {
+    const r = this.ring;
+    let negative = 0;
+    let negativeZeros = 0;
+    for (let i = 0; i < r.length; i++) {
+      const v = r[i]!;
+      if (v < 0) negative++;
+      else if (v === 0 && 1 / v < 0) negativeZeros++;
+    }
+    return k - negative < negativeZeros ? -0 : 0;
   }
 }
 
-/** The sorted window's order: `<`, with -0.0 before 0.0 (a total order of the finite values). */
-function before(a: number, b: number): boolean {
-  return a < b || (a === 0 && b === 0 && 1 / a < 1 / b);
-}
-
-/** First index in sorted[0..n) whose value is not before x (x is present: that index holds it, sign included). */
+/** First index in sorted[0..n) whose value is ≥ x (x is present). */
 function lowerBound(s: Float64Array, n: number, x: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (before(s[mid]!, x)) lo = mid + 1;
+    if (s[mid]! < x) lo = mid + 1;
     else hi = mid;
   }
   return lo;
