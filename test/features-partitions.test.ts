@@ -170,6 +170,9 @@ describe('partitioned features builds', () => {
     const f = await plainFromSeed(full);
     expect(await compare(ws, full)).toEqual({ diff: 0, rows: [f.rows, f.rows] });
     expect(r.rows_with_features).toBe(f.rows_with_features);
+    // Both builds computed every symbol, and both reports say so (a plain full build said 0).
+    expect(f).toMatchObject({ mode: 'full', symbols_changed: SYMBOLS.length, symbols: SYMBOLS.length });
+    expect(r.symbols_changed).toBe(f.symbols_changed);
     // The next plan has nothing to do, and a plain `features` agrees.
     expect(plan(ws)).toMatchObject({ cached: true, changed_buckets: [], kept_buckets: buckets });
     expect((await ok(['features', '--workspace', ws, '--window', WINDOW])).cached).toBe(true);

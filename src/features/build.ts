@@ -301,7 +301,8 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     try {
       const w0 = TableWrite.begin(ws, reg, 'features');
       const source = { ...settings, prices_snapshot: prices.snapshot.id };
-      let r: Awaited<ReturnType<typeof fullBuild>> & { contextCached?: number };
+      // symbols: a full build's count of symbols computed (all of them); an incremental one changes `changes`.
+      let r: { computed: number; symbols?: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached?: number };
       let snap: SnapshotRecord;
       try {
         r = incremental
@@ -310,7 +311,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         snap = await w0.commit(reg, {
           operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
           source,
-          summary: { mode: incremental ? 'incremental' : 'full', rows_computed: r.computed, symbols_changed: r.changes.size, files_added: w0.added.length, files_removed: w0.removed.length },
+          summary: { mode: incremental ? 'incremental' : 'full', rows_computed: r.computed, symbols_changed: r.symbols ?? r.changes.size, files_added: w0.added.length, files_removed: w0.removed.length },
           changes: incremental ? [...r.changes].map(([symbol, ch]) => ({ symbol, from_date: ch.from })) : [],
         });
       } catch (err) {
@@ -327,7 +328,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         snapshot_id: snap.id,
         prices_snapshot: prices.snapshot.id,
         rows_computed: r.computed,
-        symbols_changed: r.changes.size,
+        symbols_changed: r.symbols ?? r.changes.size,
         ...(incremental ? { symbols_context_cached: r.contextCached ?? 0 } : {}),
         rows: snap.rows,
         symbols: facts.symbols,
@@ -359,7 +360,7 @@ const SMALL_INPUT_ROWS = 500_000;
  * once. Each symbol's values depend only on its own rows, so a build of some buckets' files (a
  * partition, features/partitions) writes the same values as a build of all of them.
  */
-export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress' | 'lanes'>, tails?: { prices: TailsSnapshot; log: Logger }): Promise<{ computed: number; changes: Map<string, SymbolDelta>; append: boolean }> {
+export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: FeatureSettings, opts: Pick<FeaturesOptions, 'progress' | 'lanes'>, tails?: { prices: TailsSnapshot; log: Logger }): Promise<{ computed: number; symbols: number; changes: Map<string, SymbolDelta>; append: boolean }> {
   const ws = w.ws;
   const conn = db.connection;
   const files = input.files;
@@ -448,7 +449,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   w.removeAll();
   const lo = range.lo;
   await w.keepSchema(conn, (abs) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: lo, dayMax: lo, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => null, abs));
-  return { computed: rows, changes: new Map(), append: false };
+  return { computed: rows, symbols: info.length, changes: new Map(), append: false };
 }
 
 /** Where a full build puts its files: a snapshot being written (TableWrite), a scratch folder (features --as-of), or a stage folder (features --buckets). */
