@@ -97,6 +97,9 @@ describe('--window and other numbers at and beyond their domain', () => {
     // Probed: a task name no pipeline has (a typo) was taken, and its settings silently never applied.
     [{ pipeline: { tasks: { forecast_model: { timeout_s: 60 } } } }, 'SP_ERR_CONFIG_INVALID'],
     [{ pipeline: { tasks: { 'forecast-model': { timeout_s: 60 }, 'retrain-if-needed': { retries: 0 } } } }, undefined],
+    // Probed: an anomaly code no check has (stale_symbols) was taken, and refused only once validate ran (a pipeline's fetch and ingest done by then).
+    [{ validate: { severity: { stale_symbols: 'info' } } }, 'SP_ERR_CONFIG_INVALID'],
+    [{ validate: { severity: { stale_symbol: 'info', drift: 'off' } } }, undefined],
     // DuckDB keeps the limit in 64 bits (a larger one was SP_ERR_INTERNAL).
     [{ memory_limit: '99999999999TB' }, 'SP_ERR_CONFIG_INVALID'],
     [{ memory_limit: '18000000TB' }, undefined],

@@ -27,6 +27,35 @@ const intFrom = (min: number, max: number) => {
 const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
 /** The built-in pipelines' tasks, the keys `pipeline.tasks` takes (src/pipeline/builtin; its index test keeps the two in step). */
 export const PIPELINE_TASK_NAMES = ['fetch', 'ingest', 'validate', 'features', 'train', 'evaluate', 'register', 'forecast-model', 'forecast', 'monitor', 'retrain-if-needed'] as const;
+/** The validation anomaly codes (stable: added, never renamed; validate/types), the keys `validate.severity` takes. */
+export const ANOMALY_CODES = [
+  'empty_table',
+  'missing_column',
+  'extra_column',
+  'type_changed',
+  'non_finite',
+  'null_spike',
+  'out_of_range',
+  'nonpositive_price',
+  'negative_volume',
+  'zero_volume',
+  'large_volume',
+  'high_below_low',
+  'ohlc_inconsistent',
+  'invalid_date',
+  'duplicate_date',
+  'non_trading_day',
+  'calendar_gap',
+  'missing_trading_days',
+  'stale_symbol',
+  'short_history',
+  'missing_metadata',
+  'missing_symbols',
+  'rows_decreased',
+  'drift',
+  'identity_changed',
+  'source_changed',
+] as const;
 const SIZE_UNITS: Record<string, number> = { kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
 /** Bytes of a memory size such as `1GB` or `512 MiB` (DuckDB's units: KB = 1000, KiB = 1024). */
 function sizeBytes(text: string): number {
@@ -189,7 +218,15 @@ export const ConfigSchema = z
         table: z.enum(['prices', 'features']).default('prices'),
         fail_on: z.enum(['error', 'warning', 'never']).default('error'),
         /** Per anomaly code: a severity, or 'off' to drop it (codes: src/validate/types.ts). */
-        severity: z.record(z.string(), z.enum(['info', 'warning', 'error', 'off'])).default({}),
+        severity: z
+          .record(z.string(), z.enum(['info', 'warning', 'error', 'off']))
+          // A misspelt code (stale_symbols) would be ignored: refused when the config is read, not when validate runs.
+          .superRefine((codes, ctx) => {
+            for (const code of Object.keys(codes)) {
+              if (!(ANOMALY_CODES as readonly string[]).includes(code)) ctx.addIssue({ code: 'custom', path: [code], message: `unknown anomaly code '${code}'; the codes are ${ANOMALY_CODES.join(', ')}` });
+            }
+          })
+          .default({}),
         null_rate_tolerance: numeric(z.number().min(0).max(1)).default(0.01),
         out_of_range_rate: numeric(z.number().min(0).max(1)).default(0.001),
         missing_days_rate: numeric(z.number().min(0).max(1)).default(0.05),

@@ -2,37 +2,12 @@
  * The shapes validate reads and writes: anomalies, a table profile, the saved reference
  * (validation/reference-v<N>.json) and the report (validation/latest.json). Types only. */
 
+import { ANOMALY_CODES } from '../core/config.js';
+
 export type Severity = 'info' | 'warning' | 'error';
 
-/** Stable anomaly codes (add, never rename). */
-export const ANOMALY_CODES = [
-  'empty_table',
-  'missing_column',
-  'extra_column',
-  'type_changed',
-  'non_finite',
-  'null_spike',
-  'out_of_range',
-  'nonpositive_price',
-  'negative_volume',
-  'zero_volume',
-  'large_volume',
-  'high_below_low',
-  'ohlc_inconsistent',
-  'invalid_date',
-  'duplicate_date',
-  'non_trading_day',
-  'calendar_gap',
-  'missing_trading_days',
-  'stale_symbol',
-  'short_history',
-  'missing_metadata',
-  'missing_symbols',
-  'rows_decreased',
-  'drift',
-  'identity_changed',
-  'source_changed',
-] as const;
+/** Stable anomaly codes (add, never rename): kept in core/config, whose `validate.severity` keys they are. */
+export { ANOMALY_CODES };
 export type AnomalyCode = (typeof ANOMALY_CODES)[number];
 
 export interface Anomaly {
