@@ -2,6 +2,7 @@
  * missing one, or an unknown ACL user, is said as such, with a hint about the URL's credentials. */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_SKIP, startRedis, type TestRedis } from '../../test/helpers/redis.js';
@@ -53,6 +54,13 @@ describe.skipIf(REDIS_SKIP !== null)('checkRedis with a password', () => {
       expect(err.message, url).not.toContain('wrongpw');
       expect(err.hint, url).toMatch(/user and password/);
     }
+  });
+
+  it('nothing listening: says to start Redis and run the command again, not to resume a run it never started', async () => {
+    const err = await failure(`unix://${join(tmpdir(), `sp-no-redis-${process.pid}.sock`)}`);
+    expect(err.code).toBe('SP_ERR_REDIS_UNREACHABLE');
+    expect(err.hint).toContain('run the same command again');
+    expect(err.hint).not.toContain('--resume');
   });
 
   it('connects with the right password or ACL user', async () => {

@@ -115,7 +115,11 @@ export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000):
         hint: `Give the user and password the server expects in STOCKPIPE_REDIS_URL: ${t.options.path === undefined ? 'redis://:PASSWORD@host:port/db (requirepass) or redis://USER:PASSWORD@host:port/db' : 'unix://:PASSWORD@/path/redis.sock (requirepass) or unix://USER:PASSWORD@/path/redis.sock'} (an ACL user, which needs the queue keys and commands, e.g. \`~stockpipe:* +@all\`); docs/scale-out.md.`,
       });
     }
-    throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${(err as Error).message}`, { cause: err });
+    // Checked before anything is queued: the table's hint (a run lost Redis midway: `run --resume`) names a run that may not exist.
+    throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'Start Redis or fix STOCKPIPE_REDIS_URL (redis://host:port/db or unix:///path/redis.sock), then run the same command again; docs/scale-out.md.',
+    });
   } finally {
     c.disconnect();
   }
