@@ -174,6 +174,17 @@ describe('usage errors', () => {
     expect(error.message).toBe("unknown command 'nosuch'");
   });
 
+  // Probed: commander's suggestion came on a line of its own ("…'trian'\n(Did you mean train?)"), in --json too.
+  it.each([
+    [['trian'], "unknown command 'trian' (Did you mean train?)"],
+    [['models', 'lst'], "unknown command 'lst' (Did you mean list?)"],
+  ])('%j: a one-line message with the suggestion', async (args, message) => {
+    const j = await cli([...args, '--json']);
+    expect(j.code).toBe(2);
+    const { error } = JSON.parse(j.out) as { error: { code: string; message: string } };
+    expect([error.code, error.message]).toEqual(['SP_ERR_USAGE', message]);
+  });
+
   it('in human mode the code and hint go to stderr', async () => {
     const r = await cli(['validate', '--table', 'bars']);
     expect(r.code).toBe(2);

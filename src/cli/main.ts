@@ -178,7 +178,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
-      printError(s, new StockpipeError('SP_ERR_USAGE', err.message.replace(/^error: /, '')));
+      // One line, as every error message: commander puts its suggestion on a line of its own ("…\n(Did you mean train?)").
+      printError(s, new StockpipeError('SP_ERR_USAGE', err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')));
       return 2;
     }
     // A full disk, a read-only workspace, too many open files or too little memory is the user's to fix.
