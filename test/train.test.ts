@@ -6,6 +6,7 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conformalFromJSON } from '../src/ml/conformal.js';
+import { scorerFromJSON } from '../src/ml/volume-model.js';
 import { openRegistry } from '../src/registry/store.js';
 import { cliPool } from './helpers/cli.js';
 import { tempWorkspace } from './helpers/workspace.js';
@@ -52,6 +53,35 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect(list.json.data).toHaveLength(1);
     expect(list.json.data[0]).toMatchObject({ id: d.model_id, kind: 'gbdt', aliases: ['champion'] });
     for (const k of ['id', 'kind', 'created_at', 'aliases', 'metrics']) expect(list.json.data[0]).toHaveProperty(k);
+  });
+
+  it('--monotone-vma: model.json names monotone_constraints "1,0", and the served volume never falls as vol_moving_avg rises (the free model\'s does)', async () => {
+    const ws = await featured();
+    const held = await sp(ws, ['train', '--trees', '30', '--monotone-vma']);
+    expect(held.code, held.stderr).toBe(0);
+    const free = await sp(ws, ['train', '--trees', '30']);
+    expect(free.code, free.stderr).toBe(0);
+    // The largest fall of the served volume along a grid of vol_moving_avg, adj_close_rolling_med fixed.
+    const worstFall = async (dir: string): Promise<number> => {
+      const text = await readFile(join(dir, 'model.json'), 'utf8');
+      const scorer = scorerFromJSON(text, dir);
+      let worst = 0;
+      for (const acm of [5, 20, 60, 200]) {
+        let prev = -Infinity;
+        for (let k = 0; k <= 400; k++) {
+          const v = scorer.predict(10 ** (2 + (k / 400) * 6), acm);
+          worst = Math.max(worst, prev - v);
+          prev = v;
+        }
+      }
+      return worst;
+    };
+    expect(JSON.parse(await readFile(join(held.json.data.path, 'model.json'), 'utf8')).params.monotone_constraints).toBe('1,0');
+    expect(await worstFall(held.json.data.path)).toBe(0);
+    expect(await worstFall(free.json.data.path)).toBeGreaterThan(0);
+    const refused = await sp(ws, ['train', '--task', 'forecast', '--monotone-vma']);
+    expect(refused.code).toBe(2);
+    expect(refused.json.error?.message).toContain('--monotone-vma');
   });
 
   it('cv protocol by default: folds in the pre-test dates choose the trees, the refit has that many, the test slice is reported once; holdout on request', async () => {

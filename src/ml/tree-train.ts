@@ -37,6 +37,9 @@ export interface TreeTrainParams {
   /** gbdt with a log1p target: start from the naive forecast (trees fit log1p(Volume) −
    * log1p(vol_moving_avg), stored as the model's offset) or from the mean. Default naive. */
   boostFrom?: 'naive' | 'mean';
+  /** gbdt, volume model: the predicted volume never falls as vol_moving_avg rises (adj_close_rolling_med
+   * fixed): monotone_constraints "1,0" (SPEC §15). Every offset and link here rises with it too. */
+  monotoneVma?: boolean;
 }
 
 export interface TreeFit {
@@ -94,6 +97,7 @@ export function gbdtParams(p: TreeTrainParams): Partial<GbdtParams> {
     ...(p.objective === undefined ? {} : { objective: p.objective }),
     ...(p.tweediePower === undefined ? {} : { tweedie_variance_power: p.tweediePower }),
     ...(p.huberDelta === undefined ? {} : { huber_delta: p.huberDelta }),
+    ...(p.monotoneVma === true ? { monotone_constraints: '1,0' } : {}),
   };
 }
 

@@ -39,6 +39,7 @@ const TrainOptions = z
     objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).optional().describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name', defaultText: 'l2; huber with --task forecast' }),
     tweediePower: decimal().optional().describe('--objective tweedie: the variance power, strictly between 1 and 2').register(cli, { arg: 'p', defaultText: '1.5' }),
     huberDelta: decimal().optional().describe('--objective huber: the residual size (log scale) where the loss turns from squared to absolute').register(cli, { arg: 'd', defaultText: '1; 0.2 with --task forecast' }),
+    monotoneVma: flag().describe('gbdt, volume task: hold the model monotone in vol_moving_avg — the predicted volume never falls as it rises, adj_close_rolling_med fixed (LightGBM\'s monotone_constraints "1,0", stored in model.json\'s params)'),
     boostFrom: z.enum(['naive', 'mean']).optional().describe('gbdt: start from the naive forecast (trees fit the log residual over vol_moving_avg) or from the mean').register(cli, { arg: 'b', defaultText: 'naive' }),
     date: z.string().optional().describe('--task forecast: a logical date (an NYSE trading day): train on the rows dated up to it only').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
     asOf: z.string().optional().describe('train on the features table as of a snapshot id or an ISO-8601 time (reproduces the data of a model trained then: its card names the snapshot)').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }),
@@ -51,6 +52,7 @@ const TrainOptions = z
   .refine((o) => o.task !== 'forecast' || (o.kind === 'gbdt' && o.split === 'time'), '--task forecast trains gbdt on the time split only (drop --kind / --split)')
   .refine((o) => o.testDays === undefined || (o.testFrom === undefined && o.split === 'time' && o.paramsFrom === undefined), '--test-days sets the test cut on the time split: drop --test-from / --split random / --params-from (a study keeps its own cut)')
   .refine((o) => o.task === 'volume' || (o.boostFrom === undefined && o.target === undefined), '--boost-from and --target are the volume model\'s: the day-ahead volume booster fits log1p(Volume) from persistence (drop them)')
+  .refine((o) => !o.monotoneVma || (o.task === 'volume' && o.kind === 'gbdt' && o.paramsFrom === undefined), '--monotone-vma holds the volume gbdt monotone in vol_moving_avg (drop --task forecast / --kind / --params-from)')
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
   .refine((o) => o.objective === undefined || o.objective === 'l2' || o.objective === 'huber' || (o.task === 'volume' && o.kind === 'gbdt' && o.target === undefined), '--objective poisson|tweedie trains the volume gbdt on raw Volume (drop --task / --kind / --target)')
   .refine((o) => o.objective !== 'huber' || (o.kind === 'gbdt' && o.target !== 'raw'), '--objective huber trains gbdt on log1p(Volume) (drop --kind / --target)')
@@ -88,6 +90,7 @@ export const train = defineCommand({
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
     'stockpipe train --objective tweedie --tweedie-power 1.3   # log link on raw Volume instead of l2 on log1p(Volume)',
     'stockpipe train --task forecast --objective l2   # the day-ahead volume booster on l2 (its default: Huber, δ 0.2)',
+    'stockpipe train --monotone-vma   # the predicted volume never falls as vol_moving_avg rises (SPEC §15)',
     'stockpipe train --protocol holdout   # early stopping on the validation slice, for comparison with the cv default',
     'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
     'stockpipe train --task forecast --test-days 63   # fitted on all but the last quarter, tested there',
@@ -118,7 +121,7 @@ export const train = defineCommand({
       earlyStopping: o.earlyStopping ?? 10,
     };
     if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol });
-    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom ?? 'naive', promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
+    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom ?? 'naive', monotoneVma: o.monotoneVma, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 

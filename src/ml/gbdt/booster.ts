@@ -12,7 +12,7 @@ import { getObjective } from './objectives/index.js';
 import type { BinTree } from './kernels.js';
 import type { BinnedMatrix } from './histogram.js';
 import { betweenTrees, Engine } from './parallel.js';
-import { resolveGbdtParams, storedParams, type GbdtParams } from './params.js';
+import { monotoneOf, resolveGbdtParams, storedParams, type GbdtParams } from './params.js';
 import { growTree } from './tree.js';
 import { growTreeLevels, levelSlots, useLevels } from './tree-levels.js';
 
@@ -117,7 +117,7 @@ export async function trainGbdt(train: TrainSet, valid: TrainSet | null, params:
   const edges = binned?.edges ?? fitEdges(train.columns, p.max_bin, p.bin_sample_size, p.seed);
   const valueBins = valueBinCounts(edges);
   const base = objective.initScore(ls.y, weight ?? undefined, ls.init ?? undefined);
-  const grow = { ...p, shrinkage: p.learning_rate, max_features: 0 };
+  const grow = { ...p, shrinkage: p.learning_rate, max_features: 0, monotone: monotoneOf(p, F) };
   if (p.max_depth > 0) grow.num_leaves = Math.min(p.num_leaves, 2 ** Math.min(p.max_depth, 30));
   const levels = useLevels(grow);
   const engine = new Engine({

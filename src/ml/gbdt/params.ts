@@ -36,6 +36,9 @@ export interface GbdtParams {
   seed: number;
   /** Worker threads (1 = in-process). Not stored in the model: it does not change it. */
   threads: number;
+  /** LightGBM's monotone_constraints, one per input in order, comma-separated: 1 the prediction never
+   * falls as that input rises (the others fixed), −1 never rises, 0 free; '' none (the default). */
+  monotone_constraints: string;
 }
 
 export const GBDT_DEFAULTS: Readonly<GbdtParams> = Object.freeze({
@@ -58,6 +61,7 @@ export const GBDT_DEFAULTS: Readonly<GbdtParams> = Object.freeze({
   early_stopping_rounds: 20,
   seed: 42,
   threads: 1,
+  monotone_constraints: '',
 });
 
 export interface ForestParams {
@@ -94,7 +98,7 @@ export const FOREST_DEFAULTS: Readonly<ForestParams> = Object.freeze({
 
 type Rule = [min: number, max: number, integer: boolean];
 
-const GBDT_RULES: Record<Exclude<keyof GbdtParams, 'objective'>, Rule> = {
+const GBDT_RULES: Record<Exclude<keyof GbdtParams, 'objective' | 'monotone_constraints'>, Rule> = {
   tweedie_variance_power: [1, 2, false],
   huber_delta: [Number.MIN_VALUE, Number.MAX_VALUE, false],
   max_delta_step: [0, Number.MAX_VALUE, false],
@@ -162,7 +166,18 @@ export function resolveGbdtParams(given: Partial<GbdtParams> = {}): GbdtParams {
   const rho = p.tweedie_variance_power;
   if (p.objective === 'tweedie' && !(rho > 1 && rho < 2)) throw tweediePowerError(rho);
   if ((p.objective === 'poisson' || p.objective === 'tweedie') && given.max_delta_step === undefined) p.max_delta_step = LOG_LINK_MAX_DELTA_STEP;
+  if (typeof p.monotone_constraints !== 'string' || !/^$|^(-1|0|1)(,(-1|0|1))*$/.test(p.monotone_constraints)) {
+    throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `monotone_constraints must be -1, 0 or 1 per input, comma-separated (got ${JSON.stringify(p.monotone_constraints)})`, { hint: 'e.g. "1,0": the prediction never falls as the first input rises; the second is free.' });
+  }
   return p;
+}
+
+/** monotone_constraints for `features` inputs (null when none is constrained); SP_ERR_TRAIN_PARAMS when it names another number of inputs. */
+export function monotoneOf(p: Pick<GbdtParams, 'monotone_constraints'>, features: number): Int8Array | null {
+  if (p.monotone_constraints === '') return null;
+  const c = Int8Array.from(p.monotone_constraints.split(',').map(Number));
+  if (c.length !== features) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `monotone_constraints names ${c.length} inputs (${p.monotone_constraints}), the training set has ${features}`);
+  return c.some((x) => x !== 0) ? c : null;
 }
 
 /** Defaults filled in and every value checked. */
@@ -180,6 +195,7 @@ export function storedParams(p: GbdtParams | ForestParams): Record<string, numbe
     if (k === 'tweedie_variance_power' && objective !== 'tweedie') continue;
     if (k === 'huber_delta' && objective !== 'huber') continue;
     if (k === 'max_delta_step' && (objective === 'l2' || objective === 'huber') && v === 0) continue;
+    if (k === 'monotone_constraints' && v === '') continue;
     out[k] = v as number | string;
   }
   return out;

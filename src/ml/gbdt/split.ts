@@ -22,6 +22,67 @@ export interface SplitInfo {
   hl: number;
   gr: number;
   hr: number;
+  /** Under monotone constraints (a leaf with bounds, or a constrained feature): the children's
+   * values before shrinkage, within the leaf's bounds (else each is leafOutput of its sums). */
+  outL?: number;
+  outR?: number;
+}
+
+/** A leaf's allowed values (before shrinkage) under monotone constraints: [lo, hi]; ±Infinity when free. */
+export interface LeafBounds {
+  lo: number;
+  hi: number;
+}
+
+export const FREE: LeafBounds = Object.freeze({ lo: -Infinity, hi: Infinity });
+
+/** G·v + ½(H+λ)·v² at the leaf value v, negated and doubled: the gain terms' G²/(H+λ) when v is −G/(H+λ). */
+function gainAt(g: number, h: number, lambda: number, v: number): number {
+  return -(2 * g * v + (h + lambda) * v * v);
+}
+
+const clamp = (v: number, b: LeafBounds): number => (v < b.lo ? b.lo : v > b.hi ? b.hi : v);
+
+/**
+ * bestSplitForFeature under monotone constraints (LightGBM's basic method): each child's value is
+ * its leafOutput held within the leaf's `bounds`; `direction` +1 (−1) refuses a split whose left
+ * value is above (below) its right one; the gain is that of the held values. The children then get
+ * bounds of their own (childBounds), so that every leaf left of a constrained split stays on its side
+ * of the split's midpoint: the tree's value never falls (rises) as the feature rises.
+ */
+export function bestConstrainedSplit(hist: Float64Array, offset: number, valueBins: number, G: number, H: number, feature: number, p: SplitParams & { max_delta_step?: number }, direction: number, bounds: LeafBounds): SplitInfo | null {
+  const lambda = p.lambda_l2;
+  const mds = p.max_delta_step ?? 0;
+  const minH = Math.max(p.min_data_in_leaf, p.min_sum_hessian_in_leaf);
+  const parent = gainAt(G, H, lambda, clamp(leafOutput(G, H, lambda, mds), bounds));
+  let best: SplitInfo | null = null;
+  let bestGain = Math.max(0, p.min_gain_to_split);
+  let gl = 0;
+  let hl = 0;
+  for (let t = 0; t < valueBins - 1; t++) {
+    gl += hist[offset + 2 * t]!;
+    hl += hist[offset + 2 * t + 1]!;
+    if (hl < minH) continue;
+    const hr = H - hl;
+    if (hr < minH) break;
+    const gr = G - gl;
+    const outL = clamp(leafOutput(gl, hl, lambda, mds), bounds);
+    const outR = clamp(leafOutput(gr, hr, lambda, mds), bounds);
+    if ((direction > 0 && outL > outR) || (direction < 0 && outL < outR)) continue;
+    const gain = gainAt(gl, hl, lambda, outL) + gainAt(gr, hr, lambda, outR) - parent;
+    if (gain > bestGain) {
+      bestGain = gain;
+      best = { feature, bin: t, gain, gl, hl, gr, hr, outL, outR };
+    }
+  }
+  return best;
+}
+
+/** The children's bounds after split `s` of a leaf bounded by `b`: split at the midpoint of their values on a constrained feature, the leaf's own otherwise. */
+export function childBounds(s: SplitInfo, b: LeafBounds, direction: number): [LeafBounds, LeafBounds] {
+  if (direction === 0 || s.outL === undefined || s.outR === undefined) return [b, b];
+  const mid = (s.outL + s.outR) / 2;
+  return direction > 0 ? [{ lo: b.lo, hi: mid }, { lo: mid, hi: b.hi }] : [{ lo: mid, hi: b.hi }, { lo: b.lo, hi: mid }];
 }
 
 /** G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ). */

@@ -8,7 +8,7 @@ import { histogramTotals, subtractHistogram } from './histogram.js';
 import type { BinTree } from './kernels.js';
 import { MAX_LEVEL_DEPTH, NODE_TABLE, OOB_NODE } from './levels.js';
 import { leafOutput, type SplitInfo } from './split.js';
-import { attachSplit, splitFinder, type GrowOptions, type LeafStats } from './tree.js';
+import { attachSplit, splitBounds, splitFinder, type GrowOptions, type LeafStats } from './tree.js';
 
 export interface LevelBackend {
   rootHistogram(features: Int32Array): Promise<Float64Array>;
@@ -83,7 +83,7 @@ export async function growTreeLevels(
       const s = leaf.best!;
       const ln = nodes++;
       const rn = nodes++;
-      attachSplit(t, leaf.node, s, ln, rn, value);
+      attachSplit(t, leaf.node, s, ln, rn, value, o.shrinkage);
       next[leaf.node] = (ln << 8) | s.bin;
       next[leaf.node + OOB_NODE] = ((ln + OOB_NODE) << 8) | s.bin;
       col[leaf.node] = col[leaf.node + OOB_NODE] = s.feature * rows;
@@ -105,8 +105,9 @@ export async function growTreeLevels(
         const large = subtractHistogram(leaf.hist, small, features);
         [lh, rh] = s.hl <= s.hr ? [small, large] : [large, small];
       }
-      const l: Leaf = { node: ln, depth: d + 1, g: s.gl, h: s.hl, hist: lh, best: null };
-      const r: Leaf = { node: ln + 1, depth: d + 1, g: s.gr, h: s.hr, hist: rh, best: null };
+      const [bl, br] = splitBounds(o, leaf, s);
+      const l: Leaf = { node: ln, depth: d + 1, g: s.gl, h: s.hl, hist: lh, best: null, bounds: bl };
+      const r: Leaf = { node: ln + 1, depth: d + 1, g: s.gr, h: s.hr, hist: rh, best: null, bounds: br };
       if (more) {
         l.best = findBest(l);
         r.best = findBest(r);

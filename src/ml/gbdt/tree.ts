@@ -7,18 +7,24 @@ import type { Rng } from '../../core/rng.js';
 import { histogramTotals, HIST_STRIDE, subtractHistogram } from './histogram.js';
 import type { BinTree } from './kernels.js';
 import { SIDE_LEFT, SIDE_NONE, SIDE_RIGHT } from './partition.js';
-import { bestSplitForFeature, leafOutput, type SplitInfo, type SplitParams } from './split.js';
+import { bestConstrainedSplit, bestSplitForFeature, childBounds, FREE, leafOutput, type LeafBounds, type SplitInfo, type SplitParams } from './split.js';
 
 
 /** Turns `node` into an internal node splitting as `s`, with children ln and rn as leaves. Shared by both growers. */
-export function attachSplit(t: BinTree, node: number, s: SplitInfo, ln: number, rn: number, value: (g: number, h: number) => number): void {
+export function attachSplit(t: BinTree, node: number, s: SplitInfo, ln: number, rn: number, value: (g: number, h: number) => number, shrinkage: number): void {
   t.feature[node] = s.feature;
   t.bin[node] = s.bin;
   t.left[node] = ln;
   t.right[node] = rn;
-  t.value[ln] = value(s.gl, s.hl);
-  t.value[rn] = value(s.gr, s.hr);
+  // Under monotone constraints the split carries its children's values, held within their bounds.
+  t.value[ln] = s.outL === undefined ? value(s.gl, s.hl) : s.outL * shrinkage;
+  t.value[rn] = s.outR === undefined ? value(s.gr, s.hr) : s.outR * shrinkage;
   if (t.gain) t.gain[node] = s.gain;
+}
+
+/** The bounds of the two children of a leaf split as `s` (monotone constraints; FREE without). */
+export function splitBounds(o: GrowOptions, leaf: LeafStats, s: SplitInfo): [LeafBounds, LeafBounds] {
+  return o.monotone ? childBounds(s, leaf.bounds ?? FREE, o.monotone[s.feature] ?? 0) : [FREE, FREE];
 }
 
 export interface TreeBackend {
@@ -36,6 +42,8 @@ export interface GrowOptions extends SplitParams {
   max_delta_step?: number;
   /** Features tried per split, drawn with `rng` (0 or ≥ the tree's features: all). */
   max_features: number;
+  /** Per feature: +1 the tree's value may only rise with it, −1 only fall, 0 free (null / absent: no constraint). */
+  monotone?: Int8Array | null;
 }
 
 /** A grown tree: nodes in creation order (root 0), plus its leaves in index-range order. */
@@ -52,6 +60,8 @@ export interface LeafStats {
   g: number;
   h: number;
   hist: Float64Array;
+  /** Its allowed values under monotone constraints (absent: free). */
+  bounds?: LeafBounds;
 }
 
 /**
@@ -74,8 +84,11 @@ export function splitFinder(valueBins: Int32Array, features: Int32Array, o: Grow
   return (leaf) => {
     if (o.max_depth > 0 && leaf.depth >= o.max_depth) return null;
     let best: SplitInfo | null = null;
+    const mono = o.monotone ?? null;
     for (const f of candidates()) {
-      const s = bestSplitForFeature(leaf.hist, f * HIST_STRIDE, valueBins[f]!, leaf.g, leaf.h, f, o);
+      const s = mono === null
+        ? bestSplitForFeature(leaf.hist, f * HIST_STRIDE, valueBins[f]!, leaf.g, leaf.h, f, o)
+        : bestConstrainedSplit(leaf.hist, f * HIST_STRIDE, valueBins[f]!, leaf.g, leaf.h, f, o, mono[f] ?? 0, leaf.bounds ?? FREE);
       if (s !== null && (best === null || s.gain > best.gain)) best = s;
     }
     return best;
@@ -134,10 +147,11 @@ export async function growTree(
     const large = hist ? subtractHistogram(leaf.hist, small, features) : leaf.hist;
     const ln = nodes++;
     const rn = nodes++;
-    attachSplit(t, leaf.node, s, ln, rn, value);
+    attachSplit(t, leaf.node, s, ln, rn, value, o.shrinkage);
     const mid = leaf.start + nLeft;
-    const l: Leaf = { node: ln, start: leaf.start, end: mid, depth: leaf.depth + 1, g: s.gl, h: s.hl, hist: side === SIDE_LEFT ? small : large, best: null };
-    const r: Leaf = { node: rn, start: mid, end: leaf.end, depth: leaf.depth + 1, g: s.gr, h: s.hr, hist: side === SIDE_LEFT ? large : small, best: null };
+    const [bl, br] = splitBounds(o, leaf, s);
+    const l: Leaf = { node: ln, start: leaf.start, end: mid, depth: leaf.depth + 1, g: s.gl, h: s.hl, hist: side === SIDE_LEFT ? small : large, best: null, bounds: bl };
+    const r: Leaf = { node: rn, start: mid, end: leaf.end, depth: leaf.depth + 1, g: s.gr, h: s.hr, hist: side === SIDE_LEFT ? large : small, best: null, bounds: br };
     l.best = more ? findBest(l) : null;
     r.best = more ? findBest(r) : null;
     leaves.splice(pick, 1, l, r);
