@@ -13,7 +13,9 @@ import type { TrialParams } from './space.js';
 /** The booster's parameters of a trial (ml/gbdt/params names), its loss included. */
 export function boosterParams(p: TrialParams, seed: number): Partial<GbdtParams> {
   const loss: Partial<GbdtParams> = p.objective === 'huber' ? { objective: 'huber', huber_delta: p.huber_delta! } : { objective: 'l2' };
-  return { learning_rate: p.learning_rate, num_leaves: p.num_leaves, max_depth: p.max_depth, min_data_in_leaf: p.min_data_in_leaf, lambda_l2: p.lambda_l2, ...loss, seed };
+  // monotone_vma is a volume study's dimension (a forecast study's trials hold 0): the inputs vma, acm.
+  const mono: Partial<GbdtParams> = p.monotone_vma === 1 ? { monotone_constraints: '1,0' } : {};
+  return { learning_rate: p.learning_rate, num_leaves: p.num_leaves, max_depth: p.max_depth, min_data_in_leaf: p.min_data_in_leaf, lambda_l2: p.lambda_l2, ...loss, ...mono, seed };
 }
 
 /** A trial's data choices as ml/cv options. */

@@ -51,6 +51,29 @@ describe('the loss of a trial', () => {
     }
   }, 60_000);
 
+  it('a monotone trial is the CV of a constrained booster, and train --params-from refits it constrained ("1,0" in the model\'s params)', async () => {
+    const held: TrialParams = { ...DEFAULT_TRIAL, monotone_vma: 1 };
+    const evaluate = studyEvaluator(data, 2);
+    const m = await evaluate({ params: held, budget: 30, seed: 3, threads: 1 });
+    const { ds: pre, rows } = pretestDataset(data);
+    const direct = await crossValidate(pre, rows, { params: { learning_rate: 0.1, num_leaves: 64, max_depth: 6, min_data_in_leaf: 100, lambda_l2: 1, objective: 'l2', monotone_constraints: '1,0', seed: 3 }, maxTrees: 30, patience: 10, folds: 2, threads: 1 });
+    expect(m.fold_scores).toEqual(direct.folds.map((f) => f.best_score));
+    const dir = await mkdtemp(join(tmpdir(), 'sp-tune-mono-'));
+    const reg = openRegistry(dir);
+    try {
+      createStudy(reg, { study_id: 'm', name: 'm', task: 'volume', metric: 'rmse_log', direction: 'minimize', seed: 3, space: {}, settings: { data: { test_from: data.test_from, data_hash: data.data_hash } }, folds: 2 });
+      for (const [number, params, score] of [[0, DEFAULT_TRIAL, 0.5], [1, held, 0.4]] as const) {
+        startTrial(reg, { study_id: 'm', number, rung: 0, budget: 30, params: { ...params } });
+        completeTrial(reg, { study_id: 'm', number, rung: 0 }, { fold_scores: [score, score], fold_iterations: [20, 20], fold_trees: [20, 20], score, best_iteration: 20, seconds: 1 });
+      }
+      const out = await refitChoice(studyChoice(reg, 'm'), 1)(ds, makeSlicesFromDays(ds.day, data.test_from), { progress: silentProgress });
+      expect(out.fit.params).toMatchObject({ monotone_constraints: '1,0', study_trial: 1 });
+    } finally {
+      reg.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('on changed data, the study keeps its own score in the model\'s params; the new folds\' score is the protocol\'s', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sp-tune-changed-'));
     const reg = openRegistry(dir);

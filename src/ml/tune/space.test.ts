@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StockpipeError } from '../../core/errors.js';
-import { checkSpace, DEFAULT_SPACE, DEFAULT_TRIAL, sampleTrial, sampleTrials, toTrialParams, TRIAL_PARAM_NAMES } from './space.js';
+import { checkSpace, DEFAULT_SPACE, DEFAULT_TRIAL, FORECAST_SPACE, sampleTrial, sampleTrials, toTrialParams, TRIAL_PARAM_NAMES } from './space.js';
 
 describe('tune search space', () => {
   it('trial 0 is the defaults; the same seed gives the same trials, another seed others', () => {
@@ -51,12 +51,29 @@ describe('tune search space', () => {
     expect(huber).toBeLessThan(0.55);
     expect(DEFAULT_TRIAL).toMatchObject({ objective: 'l2', huber_delta: null });
     // A space stored before the loss was searched: the same trials for the other parameters, every one l2.
-    const { objective: _o, huber_delta: _d, ...old } = DEFAULT_SPACE;
+    const { objective: _o, huber_delta: _d, monotone_vma: _m, ...old } = DEFAULT_SPACE;
     const before = sampleTrials(checkSpace(old), 42, 30);
     const now = sampleTrials(DEFAULT_SPACE, 42, 30);
-    expect(before.map(({ objective: _a, huber_delta: _b, ...rest }) => rest)).toEqual(now.map(({ objective: _a, huber_delta: _b, ...rest }) => rest));
-    expect(before.every((t) => t.objective === 'l2' && t.huber_delta === null)).toBe(true);
+    expect(before.map(({ objective: _a, huber_delta: _b, monotone_vma: _c, ...rest }) => rest)).toEqual(now.map(({ objective: _a, huber_delta: _b, monotone_vma: _c, ...rest }) => rest));
+    expect(before.every((t) => t.objective === 'l2' && t.huber_delta === null && t.monotone_vma === 0)).toBe(true);
     expect(now.some((t) => t.objective === 'huber')).toBe(true);
+  });
+
+  it('the monotone constraint is a volume study\'s last dimension: 0 or 1, half each; the other draws are those of a space without it (a study from before, a forecast study\'s)', () => {
+    const xs = sampleTrials(DEFAULT_SPACE, 5, 2000).slice(1);
+    const held = xs.filter((x) => x.monotone_vma === 1).length / xs.length;
+    expect(xs.every((x) => x.monotone_vma === 0 || x.monotone_vma === 1)).toBe(true);
+    expect(held).toBeGreaterThan(0.45);
+    expect(held).toBeLessThan(0.55);
+    expect(DEFAULT_TRIAL.monotone_vma).toBe(0);
+    const { monotone_vma: _m, ...withoutIt } = DEFAULT_SPACE;
+    expect(FORECAST_SPACE).toEqual(withoutIt);
+    const before = sampleTrials(checkSpace(withoutIt), 42, 30);
+    const now = sampleTrials(DEFAULT_SPACE, 42, 30);
+    expect(before.map(({ monotone_vma: _a, ...rest }) => rest)).toEqual(now.map(({ monotone_vma: _a, ...rest }) => rest));
+    expect(before.every((t) => t.monotone_vma === 0)).toBe(true);
+    expect(toTrialParams({ ...sampleTrial(DEFAULT_SPACE, 3, 2), monotone_vma: 1 }).monotone_vma).toBe(1);
+    expect(() => toTrialParams({ ...sampleTrial(DEFAULT_SPACE, 3, 2), monotone_vma: 2 })).toThrow(StockpipeError);
   });
 
   it('stored parameters: a trial from before the loss was searched reads as l2; a bad objective or δ is SP_ERR_TRAIN_PARAMS', () => {

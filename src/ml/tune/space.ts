@@ -3,9 +3,10 @@
  * (learning rate, leaves, depth, rows per leaf, L2), data choices (training window, recency
  * half-life, early-stopping patience) and the loss (objective l2 or huber, huber's δ). Trial 0 is
  * the defaults; trial i ≥ 1 is drawn from its own random stream (seed, i), so adding trials never
- * changes the earlier ones. The loss dimensions come last in the stream, so a trial's other
- * parameters are those a space without them draws; a space stored without them (a study from
- * before) samples l2 for every trial, as it did. Pure. */
+ * changes the earlier ones. The loss dimensions come after the others in the stream and the monotone
+ * constraint last (a volume study's only), so a trial's other parameters are those a space without
+ * them draws; a space stored without them (a study from before) samples l2, free, for every trial, as
+ * it did. Pure. */
 import { StockpipeError } from '../../core/errors.js';
 import { createRng, deriveSeed, type Rng } from '../../core/rng.js';
 import { FORECAST_VOLUME_LOSS } from '../forecast-loss.js';
@@ -35,6 +36,8 @@ export interface TrialParams {
   objective: TrialObjective;
   /** Huber's δ (log scale: where the loss turns from squared to absolute); null with l2. */
   huber_delta: number | null;
+  /** 1: the booster held monotone in vol_moving_avg (`train --monotone-vma`); 0 free. A volume study's dimension only. */
+  monotone_vma: number;
 }
 
 /** The objectives a study samples: the ones that fit its metrics (docs/tuning.md, "The loss"). */
@@ -44,10 +47,12 @@ export type TrialObjective = (typeof TRIAL_OBJECTIVES)[number];
 /** The dimensions every space has (a study's space from before the loss was searched has only these). */
 const BASE_PARAM_NAMES = ['learning_rate', 'num_leaves', 'max_depth', 'min_data_in_leaf', 'lambda_l2', 'window_years', 'half_life_days', 'patience'] as const;
 const LOSS_PARAM_NAMES = ['objective', 'huber_delta'] as const;
-export const TRIAL_PARAM_NAMES = [...BASE_PARAM_NAMES, ...LOSS_PARAM_NAMES] as const;
+/** The monotone constraint: the volume task's last dimension (a forecast study's space leaves it out). */
+const MONOTONE_PARAM_NAMES = ['monotone_vma'] as const;
+export const TRIAL_PARAM_NAMES = [...BASE_PARAM_NAMES, ...LOSS_PARAM_NAMES, ...MONOTONE_PARAM_NAMES] as const;
 
-/** The dimensions of a space (the loss's may be absent: a study stored before they were searched). */
-export type SearchSpace = Record<(typeof BASE_PARAM_NAMES)[number], Dim> & Partial<Record<(typeof LOSS_PARAM_NAMES)[number], Dim>>;
+/** The dimensions of a space (the loss's and the constraint's may be absent: a study stored before they were searched, or a forecast study's). */
+export type SearchSpace = Record<(typeof BASE_PARAM_NAMES)[number], Dim> & Partial<Record<(typeof LOSS_PARAM_NAMES)[number] | (typeof MONOTONE_PARAM_NAMES)[number], Dim>>;
 
 /** Trial 0: `stockpipe train`'s defaults. */
 export const DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({
@@ -61,6 +66,7 @@ export const DEFAULT_TRIAL: Readonly<TrialParams> = Object.freeze({
   patience: 10,
   objective: 'l2',
   huber_delta: null,
+  monotone_vma: 0,
 });
 
 /** Trial 0 of a `--task forecast` study: `train --task forecast`'s volume booster (ml/forecast-loss). */
@@ -78,7 +84,11 @@ export const DEFAULT_SPACE: Readonly<SearchSpace> = Object.freeze({
   patience: { kind: 'choice', values: [10, 20, 50] },
   objective: { kind: 'choice', values: TRIAL_OBJECTIVES },
   huber_delta: { kind: 'log', low: 0.05, high: 1 },
+  monotone_vma: { kind: 'choice', values: [0, 1] },
 });
+
+/** A `--task forecast` study's space: the volume model's but the monotone constraint (its booster has other inputs). */
+export const FORECAST_SPACE: Readonly<SearchSpace> = Object.freeze((({ monotone_vma: _m, ...rest }) => rest)(DEFAULT_SPACE));
 
 /** Four significant digits: readable in tables, and exact in JSON. */
 const round4 = (x: number): number => Number(x.toPrecision(4));
@@ -105,8 +115,8 @@ function draw(d: Dim, rng: Rng): number | string | null {
 /** Checks a space read back from the store (or given by a caller): every dimension, or every one but the loss's (a study from before). */
 export function checkSpace(space: unknown): SearchSpace {
   const names = typeof space === 'object' && space !== null ? Object.keys(space).sort() : [];
-  const ok = [TRIAL_PARAM_NAMES, BASE_PARAM_NAMES].some((want) => names.length === want.length && [...want].sort().every((k, i) => names[i] === k));
-  if (!ok) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `a search space needs exactly the dimensions ${TRIAL_PARAM_NAMES.join(', ')} (or all but ${LOSS_PARAM_NAMES.join(', ')})`);
+  const ok = [TRIAL_PARAM_NAMES, [...BASE_PARAM_NAMES, ...LOSS_PARAM_NAMES], BASE_PARAM_NAMES].some((want) => names.length === want.length && [...want].sort().every((k, i) => names[i] === k));
+  if (!ok) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `a search space needs exactly the dimensions ${TRIAL_PARAM_NAMES.join(', ')} (or all but ${MONOTONE_PARAM_NAMES.join(', ')}, or all but those and ${LOSS_PARAM_NAMES.join(', ')})`);
   return space as SearchSpace;
 }
 
@@ -114,7 +124,7 @@ export function checkSpace(space: unknown): SearchSpace {
 export function sampleTrial(space: SearchSpace, seed: number, number: number, defaults: TrialParams = DEFAULT_TRIAL): TrialParams {
   if (number === 0) return { ...defaults };
   const rng = createRng(deriveSeed(seed, number));
-  const out: Record<string, number | string | null> = { objective: 'l2', huber_delta: null };
+  const out: Record<string, number | string | null> = { objective: 'l2', huber_delta: null, monotone_vma: 0 };
   for (const k of TRIAL_PARAM_NAMES) {
     const d = space[k];
     if (d !== undefined) out[k] = draw(d, rng);
@@ -131,7 +141,7 @@ export function sampleTrials(space: SearchSpace, seed: number, n: number, defaul
 
 /** Reads stored params back (study_trials.params): every name present, numbers or null where allowed; a trial stored without the loss (a study from before) is l2. */
 export function toTrialParams(stored: Record<string, number | string | null>): TrialParams {
-  const p: Record<string, number | string | null> = { objective: 'l2', huber_delta: null, ...stored };
+  const p: Record<string, number | string | null> = { objective: 'l2', huber_delta: null, monotone_vma: 0, ...stored };
   for (const k of BASE_PARAM_NAMES) {
     const v = p[k];
     const nullable = k === 'window_years' || k === 'half_life_days';
@@ -141,5 +151,6 @@ export function toTrialParams(stored: Record<string, number | string | null>): T
   const delta = p.huber_delta;
   const deltaOk = p.objective === 'huber' ? typeof delta === 'number' && Number.isFinite(delta) && delta > 0 : delta === null;
   if (!deltaOk) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `stored trial parameter huber_delta is ${JSON.stringify(delta)} with objective ${String(p.objective)} (a number > 0 with huber, null with l2)`);
+  if (p.monotone_vma !== 0 && p.monotone_vma !== 1) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `stored trial parameter monotone_vma is ${JSON.stringify(p.monotone_vma)} (0 or 1)`);
   return p as unknown as TrialParams;
 }

@@ -15,7 +15,7 @@ import { FORECAST_MAX_TREES, FORECAST_METRIC, forecastLanes, forecastTuneData } 
 import { rungPlan, type Rung } from './halving.js';
 import { laneEvaluators, type Lanes } from './lanes.js';
 import { queuedLanes, type TrialQueue } from './queued.js';
-import { checkSpace, DEFAULT_SPACE, DEFAULT_TRIAL, FORECAST_DEFAULT_TRIAL, sampleTrials } from './space.js';
+import { checkSpace, DEFAULT_SPACE, DEFAULT_TRIAL, FORECAST_DEFAULT_TRIAL, FORECAST_SPACE, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
 import { lockStudySession } from './session-lock.js';
 
@@ -159,7 +159,7 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
       const id = `study-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${randomUUID().slice(0, 6)}`;
       study = createStudy(reg, {
         study_id: id, name: o.name ?? id, task: o.task ?? 'volume', metric: defaults.metric, direction: 'minimize', seed: o.seed ?? TUNE_DEFAULTS.seed,
-        space: { ...DEFAULT_SPACE }, settings: settings as unknown as Record<string, unknown>, folds: o.folds ?? defaults.folds,
+        space: { ...(o.task === 'forecast' ? FORECAST_SPACE : DEFAULT_SPACE) }, settings: settings as unknown as Record<string, unknown>, folds: o.folds ?? defaults.folds,
       });
       release = await lockStudySession(env.ws, study.study_id);
     }

@@ -18,8 +18,15 @@ describe('a study as people read it', () => {
     expect(v.score_by_param.objective).toEqual([['huber', 0.5], ['l2', 0.6], ['l2', 0.7]]);
     expect(v.score_by_param.huber_delta).toEqual([[0.2, 0.5], [null, 0.6], [null, 0.7]]);
     const text = renderStudy(v);
-    expect(text).toMatch(/loss\s+delta/);
-    expect(text).toMatch(/\n1\*.*huber\s+0\.2\n/);
-    expect(text).toMatch(/\n2 .*l2\s+-\n/);
+    expect(text).toMatch(/loss\s+delta\s+mono/);
+    expect(text).toMatch(/\n1\*.*huber\s+0\.2\s+0\n/);
+    expect(text).toMatch(/\n2 .*l2\s+-\s+0\n/);
+  });
+
+  it('shows the monotone constraint: 0/1 in score_by_param and the table, 0 for a trial stored without it', () => {
+    const { monotone_vma: _m, ...old } = DEFAULT_TRIAL;
+    const v = studyView(study, [row(0, { ...DEFAULT_TRIAL }, 0.6), row(1, { ...DEFAULT_TRIAL, monotone_vma: 1 }, 0.5), row(2, old, 0.7)]);
+    expect(v.score_by_param.monotone_vma).toEqual([[0, 0.6], [0, 0.7], [1, 0.5]]);
+    expect(renderStudy(v)).toMatch(/\n1\*.*l2\s+-\s+1\n/);
   });
 });

@@ -55,10 +55,15 @@ export function studyView(study: StudyRecord, rows: readonly TrialRecord[]): Stu
   const score_by_param: Record<string, [ParamValue, number][]> = {};
   for (const k of TRIAL_PARAM_NAMES) {
     // A trial stored before the loss was searched is l2.
-    score_by_param[k] = rung0.map((r): [ParamValue, number] => [r.params[k] ?? (k === 'objective' ? 'l2' : null), r.score!]).sort((a, b) => byValue(a[0], b[0]) || a[1] - b[1]);
+    score_by_param[k] = rung0.map((r): [ParamValue, number] => [r.params[k] ?? storedDefault(k), r.score!]).sort((a, b) => byValue(a[0], b[0]) || a[1] - b[1]);
   }
   const best = bestOf(rows, study.direction, study.state === 'complete');
   return { study, trials, best, score_by_param, evaluations: [...rows] };
+}
+
+/** What a trial stored before a dimension was searched had: l2, free of the monotone constraint. */
+function storedDefault(k: string): ParamValue {
+  return k === 'objective' ? 'l2' : k === 'monotone_vma' ? 0 : null;
 }
 
 const num = (x: ParamValue | undefined, digits = 4): string => (x === null || x === undefined ? '-' : typeof x === 'string' ? x : Number(x.toPrecision(digits)).toString());
@@ -66,10 +71,10 @@ const num = (x: ParamValue | undefined, digits = 4): string => (x === null || x 
 /** The trials table and the score-by-parameter lines, for `stockpipe studies ID` and `tune`. */
 export function renderStudy(v: StudyView): string {
   const s = v.study;
-  const head = ['#', 'state', 'rung', 'trees', s.metric, 'iters', 'secs', 'lr', 'leaves', 'depth', 'min_leaf', 'l2', 'window_y', 'half_life', 'patience', 'loss', 'delta'];
+  const head = ['#', 'state', 'rung', 'trees', s.metric, 'iters', 'secs', 'lr', 'leaves', 'depth', 'min_leaf', 'l2', 'window_y', 'half_life', 'patience', 'loss', 'delta', 'mono'];
   const rows = v.trials.map((t) => [
     `${t.number}${t.number === s.best_trial ? '*' : ''}`, t.state, String(t.rung), String(t.budget), num(t.score, 5), num(t.best_iteration), num(t.seconds, 3),
-    ...TRIAL_PARAM_NAMES.map((k) => num(t.params[k] ?? (k === 'objective' ? 'l2' : null))),
+    ...TRIAL_PARAM_NAMES.map((k) => num(t.params[k] ?? storedDefault(k))),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();

@@ -10,7 +10,7 @@ interface Study { study_id: string; name: string; task: string; metric: string; 
 interface Trial { number: number; params: Record<string, number | string | null>; state: string; rung: number; budget: number; score: number | null; best_iteration: number | null; seconds: number; error: string | null }
 interface StudyView { study: Study; trials: Trial[]; best: Trial | null; score_by_param: Record<string, [number | string | null, number][]> }
 
-const PARAMS = ['learning_rate', 'num_leaves', 'max_depth', 'min_data_in_leaf', 'lambda_l2', 'window_years', 'half_life_days', 'patience', 'objective', 'huber_delta'];
+const PARAMS = ['learning_rate', 'num_leaves', 'max_depth', 'min_data_in_leaf', 'lambda_l2', 'window_years', 'half_life_days', 'patience', 'objective', 'huber_delta', 'monotone_vma'];
 const SVG = 'http://www.w3.org/2000/svg';
 
 function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
@@ -63,8 +63,8 @@ async function oneStudy(ctx: ViewContext, id: string): Promise<void> {
     v.best === null ? empty('No complete trial yet', `Continue it with \`stockpipe tune --resume ${s.study_id}\`.`)
       : h('p', { class: 'card' }, `Chosen: trial ${v.best.number}, ${s.metric} ${num(v.best.score)} at rung ${v.best.rung} with ${v.best.best_iteration ?? '–'} trees — refit with `, h('code', null, `stockpipe train --params-from ${s.study_id}`)),
     table(['#', 'State', 'Rung', 'Trees', s.metric, 'Iters', 'Time', ...PARAMS],
-      v.trials.map((t) => [t.number === s.best_trial ? `★ ${t.number}` : String(t.number), badge(t.state), t.rung, t.budget, num(t.score), num(t.best_iteration), dur(t.seconds), ...PARAMS.map((k) => { const x = t.params[k] ?? (k === 'objective' ? 'l2' : null); return x === null ? 'none' : typeof x === 'string' ? x : num(x); })]),
-      { numeric: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16], rowAttrs: (i) => ({ 'data-trial': v.trials[i]!.number, title: v.trials[i]!.error ?? null }) }),
+      v.trials.map((t) => [t.number === s.best_trial ? `★ ${t.number}` : String(t.number), badge(t.state), t.rung, t.budget, num(t.score), num(t.best_iteration), dur(t.seconds), ...PARAMS.map((k) => { const x = t.params[k] ?? (k === 'objective' ? 'l2' : k === 'monotone_vma' ? 0 : null); return x === null ? 'none' : typeof x === 'string' ? x : num(x); })]),
+      { numeric: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17], rowAttrs: (i) => ({ 'data-trial': v.trials[i]!.number, title: v.trials[i]!.error ?? null }) }),
     h('h2', null, `${s.metric} at rung 0 against each parameter`),
     h('div', { class: 'param-grid' }, PARAMS.map((k) => dots(k, v.score_by_param[k] ?? []))));
 }
