@@ -26,6 +26,49 @@ describe('polyreg', () => {
   });
 });
 
+describe('polyreg on degenerate inputs', () => {
+  const n = 300;
+  const idx = Int32Array.from({ length: n }, (_, i) => i);
+  const rows = (price: (i: number) => number, vma: (i: number) => number) => {
+    const v = Float64Array.from({ length: n }, (_, i) => vma(i));
+    const p = Float64Array.from({ length: n }, (_, i) => price(i));
+    const y = Float64Array.from({ length: n }, (_, i) => Math.expm1(0.3 + 0.95 * Math.log1p(v[i]!) + 0.02 * Math.sin(i)));
+    return { v, p, y };
+  };
+  const finite = (m: ReturnType<typeof fitPolyreg>) => [...m.mean, ...m.std, ...m.coef].every(Number.isFinite);
+
+  it('fits the other input when one is constant (one price throughout, one repeated volume, every volume 0)', () => {
+    const price = rows(() => 10, (i) => 1000 + i * 37);
+    const mp = fitPolyreg(price.v, price.p, price.y, idx);
+    expect(finite(mp)).toBe(true);
+    expect([mp.coef[2], mp.coef[4], mp.coef[5]]).toEqual([0, 0, 0]);
+    expect(Math.log1p(predictPoly(mp, price.v[50]!, 10))).toBeCloseTo(Math.log1p(price.y[50]!), 1);
+    // a price never seen moves nothing: the constant input's terms are 0
+    expect(predictPoly(mp, price.v[50]!, 1e6)).toBe(predictPoly(mp, price.v[50]!, 10));
+    const vol = rows((i) => 20 + (i % 17), () => 1000);
+    const mv = fitPolyreg(vol.v, vol.p, vol.y, idx);
+    expect(finite(mv)).toBe(true);
+    expect([mv.coef[1], mv.coef[3], mv.coef[4]]).toEqual([0, 0, 0]);
+    expect(Number.isFinite(predictPoly(mv, 1e7, 25))).toBe(true);
+    const zero = rows((i) => 20 + (i % 17), () => 0);
+    zero.y.fill(0);
+    const mz = fitPolyreg(zero.v, zero.p, zero.y, idx);
+    expect(predictPoly(mz, 0, 25)).toBe(0);
+  });
+
+  it('is the same model at prices of 1e300 and 1e-300 as at 1 (no overflow, no underflow)', () => {
+    const base = rows((i) => 1 + (i % 23) / 10, (i) => 1000 + ((i * 7919) % 100000));
+    const at = (scale: number) => fitPolyreg(base.v, Float64Array.from(base.p, (x) => x * scale), base.y, idx);
+    const m1 = at(1);
+    for (const scale of [1e300, 1e-300]) {
+      const m = at(scale);
+      expect(finite(m)).toBe(true);
+      for (let r = 0; r < 6; r++) expect(m.coef[r]!).toBeCloseTo(m1.coef[r]!, 6);
+      expect(Math.log1p(predictPoly(m, base.v[7]!, base.p[7]! * scale))).toBeCloseTo(Math.log1p(predictPoly(m1, base.v[7]!, base.p[7]!)), 6);
+    }
+  });
+});
+
 describe('baseline model.json readers', () => {
   it('refuse a format_version they do not know, as the tree reader does (docs/model-format.md)', () => {
     const naive = { format: 'stockpipe-naive', format_version: 1, kind: 'naive', feature_names: ['vol_moving_avg', 'adj_close_rolling_med'] };

@@ -74,39 +74,61 @@ export function solveLinear(A: Float64Array, b: Float64Array, n: number): Float6
   return x;
 }
 
-/** Least-squares fit of log1p(y) on the degree-2 polynomial, over rows `idx`. */
+/** Relative spread at or below which an input counts as constant: its spread is then rounding
+ * (a rolling mean of one repeated volume), and standardizing it would blow that noise up to ±1. */
+const CONSTANT_SPREAD = 1e-9;
+
+/** Mean and standard deviation of the transformed input over rows `idx`, without overflow or
+ * underflow at any scale (prices of 1e300 or 1e-300): the mean as a running mean when the plain sum
+ * overflows, the deviations scaled by the largest before squaring. `constant` when they all lie
+ * within rounding of the mean (std is then 1). */
+function inputStats(t: 'log1p' | 'identity', x: Float64Array, idx: Int32Array): { mean: number; std: number; constant: boolean } {
+  const n = idx.length;
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += transformed(t, x[idx[k]!]!);
+  let mean = sum / n;
+  if (!Number.isFinite(mean)) {
+    mean = 0;
+    for (let k = 0; k < n; k++) mean += (transformed(t, x[idx[k]!]!) - mean) / (k + 1);
+  }
+  let s = 0;
+  for (let k = 0; k < n; k++) s = Math.max(s, Math.abs(transformed(t, x[idx[k]!]!) - mean));
+  if (!(s > CONSTANT_SPREAD * Math.abs(mean))) return { mean, std: 1, constant: true };
+  let ss = 0;
+  for (let k = 0; k < n; k++) ss += ((transformed(t, x[idx[k]!]!) - mean) / s) ** 2;
+  return { mean, std: s * Math.sqrt(ss / n), constant: false };
+}
+
+/** Least-squares fit of log1p(y) on the degree-2 polynomial, over rows `idx`. The terms of a
+ * constant input (every volume 0, one price throughout) get coefficient 0: the polynomial of the
+ * other input (or the mean, when both are constant), as least squares with that input dropped. */
 export function fitPolyreg(x0: Float64Array, x1: Float64Array, y: Float64Array, idx: Int32Array): PolyModel {
   const n = idx.length;
   if (n < 6) throw new StockpipeError('SP_ERR_TRAIN_DATA', `polyreg needs at least 6 training rows (got ${n})`);
-  const mean = [0, 0];
-  const sq = [0, 0];
-  for (let k = 0; k < n; k++) {
-    const i = idx[k]!;
-    const a = transformed(TRANSFORMS[0]!, x0[i]!);
-    const b = transformed(TRANSFORMS[1]!, x1[i]!);
-    mean[0]! += a;
-    mean[1]! += b;
-    sq[0]! += a * a;
-    sq[1]! += b * b;
-  }
-  mean[0]! /= n;
-  mean[1]! /= n;
-  const std = [Math.sqrt(Math.max(sq[0]! / n - mean[0]! ** 2, 0)) || 1, Math.sqrt(Math.max(sq[1]! / n - mean[1]! ** 2, 0)) || 1];
-  const XtX = new Float64Array(36);
-  const Xty = new Float64Array(6);
+  const sa = inputStats(TRANSFORMS[0]!, x0, idx);
+  const sb = inputStats(TRANSFORMS[1]!, x1, idx);
+  const mean = [sa.mean, sb.mean];
+  const std = [sa.std, sb.std];
+  // The terms [1, a, b, a², a·b, b²] fitted: those of a constant input are left at 0.
+  const kept = [0, 1, 2, 3, 4, 5].filter((r) => !(sa.constant && (r === 1 || r === 3 || r === 4)) && !(sb.constant && (r === 2 || r === 4 || r === 5)));
+  const m = kept.length;
+  const XtX = new Float64Array(m * m);
+  const Xty = new Float64Array(m);
   const t = new Float64Array(6);
   for (let k = 0; k < n; k++) {
     const i = idx[k]!;
     terms((transformed('log1p', x0[i]!) - mean[0]!) / std[0]!, (transformed('identity', x1[i]!) - mean[1]!) / std[1]!, t);
     const target = Math.log1p(y[i]!);
-    for (let r = 0; r < 6; r++) {
-      Xty[r]! += t[r]! * target;
-      for (let c = r; c < 6; c++) XtX[r * 6 + c]! += t[r]! * t[c]!;
+    for (let r = 0; r < m; r++) {
+      Xty[r]! += t[kept[r]!]! * target;
+      for (let c = r; c < m; c++) XtX[r * m + c]! += t[kept[r]!]! * t[kept[c]!]!;
     }
   }
-  for (let r = 0; r < 6; r++) for (let c = 0; c < r; c++) XtX[r * 6 + c] = XtX[c * 6 + r]!;
-  const coef = solveLinear(XtX, Xty, 6);
-  return { format: 'stockpipe-poly2', format_version: 1, kind: 'polyreg', feature_names: [...FEATURE_NAMES], transforms: [...TRANSFORMS], mean, std, coef: Array.from(coef), target_transform: 'log1p' };
+  for (let r = 0; r < m; r++) for (let c = 0; c < r; c++) XtX[r * m + c] = XtX[c * m + r]!;
+  const solved = solveLinear(XtX, Xty, m);
+  const coef = [0, 0, 0, 0, 0, 0];
+  for (let r = 0; r < m; r++) coef[kept[r]!] = solved[r]!;
+  return { format: 'stockpipe-poly2', format_version: 1, kind: 'polyreg', feature_names: [...FEATURE_NAMES], transforms: [...TRANSFORMS], mean, std, coef, target_transform: 'log1p' };
 }
 
 /** Predicted Volume (≥ 0) for one row. */
