@@ -278,6 +278,24 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect(other.json.error!.message).toContain(join(gbdt, 'model.json'));
   });
 
+  it('evaluate on data that no longer reaches the model\'s test slice is SP_ERR_TRAIN_DATA naming the cut and --as-of, not NaN metrics', async () => {
+    const ws = await tempWorkspace();
+    for (const step of [['fetch', '--symbols', '12', '--years', '3'], ['ingest'], ['features']]) expect((await sp(ws, step)).code).toBe(0);
+    const t = await sp(ws, ['train', '--trees', '5']);
+    expect(t.code, t.stderr).toBe(0);
+    const testFrom = t.json.data.split.test_from as string;
+    // the source replaced by a shorter history: every row is dated before the model's test slice
+    for (const step of [['fetch', '--symbols', '12', '--years', '1', '--switch-source'], ['ingest'], ['features']]) expect((await sp(ws, step)).code).toBe(0);
+    const r = await sp(ws, ['evaluate']);
+    expect(r.code).toBe(1);
+    expect(r.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(r.json.error!.message).toContain(testFrom);
+    expect(r.json.error!.hint).toContain('--as-of 2');
+    const old = await sp(ws, ['evaluate', '--as-of', '2']);
+    expect(old.code, old.stderr).toBe(0);
+    expect(old.json.data.metrics.gbdt.rmse_log).toBeGreaterThan(0);
+  });
+
   it('after the data grew, --promote-if-better re-scores the champion on the candidate\'s CV folds (never the test slice) instead of refusing', async () => {
     const w = await tempWorkspace();
     for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect((await sp(w, step)).code).toBe(0);

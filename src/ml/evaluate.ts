@@ -100,6 +100,12 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
     const scorer = scorerFromJSON(own.text, own.file);
     const ds = await loadWorkspaceVolumeData(env.ws, asOf);
     const s = makeSlices(ds, recorded.split.kind, recorded.split.test_from ?? undefined);
+    if (s.test.length === 0) {
+      const trained = modelLineage(reg, model.run_id).features_snapshot;
+      throw new StockpipeError('SP_ERR_TRAIN_DATA', `model ${model.id}'s test slice is empty in ${ds.path}: no row with both features is dated on or after ${recorded.split.test_from ?? '?'}`, {
+        hint: `The features table no longer reaches the model's test slice (the data was replaced by shorter data, or features rebuilt).${trained === null ? '' : ` \`stockpipe evaluate ${model.id} --as-of ${trained}\` scores it on the snapshot it was trained on.`}`,
+      });
+    }
     const y = Float64Array.from(s.test, (i) => ds.volume[i]!);
     const pred = predictRows(scorer, ds.vma, ds.acm, s.test);
     const metrics: Record<string, RegressionMetrics> = { [model.kind]: regressionMetrics(y, pred) };
