@@ -26,7 +26,24 @@ function errors(y: Float64Array, p: Float64Array, transform: ((x: number) => num
     ae += Math.abs(d);
     se += d * d;
   }
-  return n === 0 ? { mae: NaN, rmse: NaN } : { mae: ae / n, rmse: Math.sqrt(se / n) };
+  if (n === 0) return { mae: NaN, rmse: NaN };
+  // Squares that overflow (prices near 1e300) or underflow (near 1e-300): the errors scaled by the largest first.
+  if (!Number.isFinite(se) || (se === 0 && ae > 0)) return { mae: ae / n, rmse: scaledRmse(y, p, transform) };
+  return { mae: ae / n, rmse: Math.sqrt(se / n) };
+}
+
+function scaledRmse(y: Float64Array, p: Float64Array, transform: ((x: number) => number) | null): number {
+  const n = y.length;
+  const d = new Float64Array(n);
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    d[i] = transform ? transform(y[i]!) - transform(p[i]!) : y[i]! - p[i]!;
+    s = Math.max(s, Math.abs(d[i]!));
+  }
+  if (!Number.isFinite(s)) return s;
+  let se = 0;
+  for (let i = 0; i < n; i++) se += (d[i]! / s) ** 2;
+  return s * Math.sqrt(se / n);
 }
 
 const log1pClipped = (x: number): number => Math.log1p(x > 0 ? x : 0);
