@@ -41,7 +41,7 @@ const SHOWN = ['rmse_log', 'mae_log', 'r2_log', 'rmse', 'mae', 'r2'];
 
 function fmt(x: number | null | undefined): string {
   if (x === null || x === undefined) return '-';
-  if (!Number.isFinite(x)) return String(x);
+  if (!Number.isFinite(x)) return '-';
   if (Math.abs(x) >= 1e15) return x.toExponential(4);
   return Math.abs(x) >= 1000 ? Math.round(x).toString() : Number(x.toPrecision(5)).toString();
 }

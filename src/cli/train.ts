@@ -12,7 +12,8 @@ import type { ModelVersion } from '../registry/types.js';
 
 export type { TrainData };
 
-const fmt = (x: number): string => (Math.abs(x) >= 1e4 ? x.toExponential(3) : x.toFixed(4));
+/** `-` for an undefined metric (R² of a slice whose volumes do not vary; null in --json). */
+const fmt = (x: number): string => (!Number.isFinite(x) ? '-' : Math.abs(x) >= 1e4 ? x.toExponential(3) : x.toFixed(4));
 
 /** The metrics table people read: one row per model kind. */
 export function metricsTable(metrics: Record<string, RegressionMetrics>, highlight: string): string {

@@ -81,7 +81,8 @@ function protocolLines(c: CardInput): string[] {
   ];
 }
 
-const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 1000 ? x.toExponential(4) : x.toPrecision(5)) : String(x));
+/** `-` for an undefined metric (R² of a slice whose volumes do not vary: NaN or −Infinity; null in --json). */
+const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 1000 ? x.toExponential(4) : x.toPrecision(5)) : '-');
 
 /** A human-readable model card. */
 export function renderCard(c: CardInput): string {

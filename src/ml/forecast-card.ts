@@ -17,7 +17,8 @@ const COLUMNS: [string, string][] = [
   ['skill_volume_log', 'skill log1p Vol'],
 ];
 
-const fmt = (x: number | undefined): string => (x === undefined ? '-' : !Number.isFinite(x) ? String(x) : Math.abs(x) >= 1e4 ? x.toExponential(4) : x.toPrecision(5));
+/** A metric for people: `-` when there is none or it is undefined (NaN, null from the registry: a skill whose persistence error is 0). */
+const fmt = (x: number | null | undefined): string => (x === undefined || x === null || !Number.isFinite(x) ? '-' : Math.abs(x) >= 1e4 ? x.toExponential(4) : x.toPrecision(5));
 
 /** The table's cells: one row per model (the forecast marked), the model's name first, then each metric. */
 export function forecastMetricRows(metrics: Record<string, Record<string, number>>): string[][] {
