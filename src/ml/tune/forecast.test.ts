@@ -9,7 +9,7 @@ import type { ForecastFrame } from '../forecast-dataset.js';
 import { FORECAST_VOLUME_LOSS } from '../forecast-loss.js';
 import { trainForecastModel } from '../forecast-train.js';
 import { FORECAST_DEFAULT_TRIAL } from './space.js';
-import { forecastChoice, forecastEvaluator, forecastTuneData, FORECAST_METRIC } from './forecast.js';
+import { assertScorable, forecastChoice, forecastEvaluator, forecastTuneData, FORECAST_METRIC } from './forecast.js';
 import { rungPlan } from './halving.js';
 import { DEFAULT_SPACE, sampleTrials } from './space.js';
 import { runStudy } from './study.js';
@@ -44,6 +44,13 @@ describe('tune --task forecast: the rows', () => {
     expect(a.score).toBeGreaterThan(0);
     // The signal is learnable: better than persistence on the validation window.
     expect(a.score).toBeLessThan(0.95);
+  });
+
+  it('refuses, before any trial, data on which persistence\'s volume error is 0 (every volume 0 or constant): the metric has no value', () => {
+    for (const v of [0, 1000]) {
+      const flat: ForecastFrame = { ...base, volume: base.volume.map(() => v) };
+      expect(() => assertScorable(forecastTuneData(flat))).toThrow(expect.objectContaining({ code: 'SP_ERR_TRAIN_DATA', message: expect.stringContaining("persistence's volume error is 0") }));
+    }
   });
 
   it('scores what `train --task forecast` trains with the same settings: 1 − its validation volume skill', async () => {

@@ -55,6 +55,24 @@ export function forecastTuneData(frame: ForecastFrame, testFrom?: string): Forec
   return { frame: pre, train, valid, test_from: civilFromDays(cut), rows: n, data_hash: hashArrays([set.row, set.targetDay, adjClose, volume, ...set.features.map((name, k) => columnParts(blocks, k, name))]) };
 }
 
+/** Refuses data on which the study's metric has no value: persistence's volume error on the
+ * validation window is 0 (every next volume equal to the day's: every volume 0, or constant), so
+ * every trial's ratio would be NaN. Called before a study starts or resumes (not by `train
+ * --params-from`, which reads these rows for their data hash only). */
+export function assertScorable(d: ForecastTuneData): void {
+  const { frame, valid } = d;
+  let persistenceError = 0;
+  for (let k = valid.lo; k < valid.hi; k++) {
+    const i = frame.set.row[k]!;
+    persistenceError += Math.abs(frame.volume[i + 1]! - frame.volume[i]!);
+  }
+  if (!(persistenceError > 0)) {
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path}: on the validation window (target days ${civilFromDays(frame.set.targetDay[valid.lo]!)}..${civilFromDays(frame.set.targetDay[valid.hi - 1]!)}) every next day's volume equals the day's, so persistence's volume error is 0 and ${FORECAST_METRIC} (volume MAE / persistence's) has no value`, {
+      hint: 'Tune on data whose volumes vary (every volume 0 or constant leaves nothing to tune); `train --task forecast` trains with its defaults on it.',
+    });
+  }
+}
+
 /** A trial's volume-booster settings (ml/forecast-slices VolumeChoice) for a tree budget. */
 export function volumeChoiceOf(params: StudyChoice['params'], seed: number, budget: number, threads: number): VolumeChoice {
   const d = dataChoices(params);

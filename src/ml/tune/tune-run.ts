@@ -11,7 +11,7 @@ import { openRegistry, type Registry } from '../../registry/store.js';
 import { createStudy, getStudy, setStudyState, studyTrials, type StudyRecord, type TrialRecord } from '../../registry/studies.js';
 import { loadWorkspaceForecastData, loadWorkspaceVolumeData } from '../rescore.js';
 import { preTestRows } from './data.js';
-import { FORECAST_MAX_TREES, FORECAST_METRIC, forecastLanes, forecastTuneData } from './forecast.js';
+import { assertScorable, FORECAST_MAX_TREES, FORECAST_METRIC, forecastLanes, forecastTuneData } from './forecast.js';
 import { rungPlan, type Rung } from './halving.js';
 import { laneEvaluators, type Lanes } from './lanes.js';
 import { queuedLanes, type TrialQueue } from './queued.js';
@@ -110,6 +110,7 @@ export async function loadStudyData(ws: Workspace, task: TuneOptions['task'], as
   if (task === 'forecast') {
     const frame = await loadWorkspaceForecastData(ws, asOf);
     const d = forecastTuneData(frame, testFrom);
+    assertScorable(d);
     return { test_from: d.test_from, rows: d.rows, data_hash: d.data_hash, snapshot: frame.lineage?.features_snapshot ?? null, lanes: (_folds, parallel, threads) => forecastLanes(d, parallel, threads) };
   }
   const ds = await loadWorkspaceVolumeData(ws, asOf);
