@@ -120,6 +120,16 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect((await sp(ws, ['train', '--folds', '12'])).code).toBe(2);
   });
 
+  it('--folds beside the other --protocol is SP_ERR_USAGE (--protocol cv --folds 0, --protocol holdout --folds 5), not one of them silently ignored', async () => {
+    const ws = await tempWorkspace();
+    for (const args of [['--protocol', 'cv', '--folds', '0'], ['--protocol', 'holdout', '--folds', '5']]) {
+      const r = await sp(ws, ['train', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.json.error!.code).toBe('SP_ERR_USAGE');
+      expect(r.json.error!.message).toContain(`--folds ${args[3]}`);
+    }
+  });
+
   it('writes intervals.json calibrated on the cv folds\' out-of-fold residuals; metrics.json, the card and --json report the test coverage at 80/90/95%', async () => {
     const ws = await featured();
     const r = await sp(ws, ['train', '--trees', '30']);

@@ -34,7 +34,7 @@ const TrainOptions = z
     featureFraction: decimal().optional().describe('features sampled per tree, 0..1').register(cli, { defaultText: '1' }),
     earlyStopping: whole().optional().describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off); under the cv protocol, per fold').register(cli, { defaultText: '10' }),
     folds: whole().optional().describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol').register(cli, { defaultText: '3' }),
-    protocol: z.enum(['cv', 'holdout']).default('cv').describe('cv (choose trees by CV, refit on all pre-test rows; --task forecast: one fold, the validation window), or holdout (early stopping on the validation slice, no refit: the previous protocol, for comparison)'),
+    protocol: z.enum(['cv', 'holdout']).optional().describe('cv (choose trees by CV, refit on all pre-test rows; --task forecast: one fold, the validation window), or holdout (early stopping on the validation slice, no refit: the previous protocol, for comparison)').register(cli, { defaultText: 'cv' }),
     target: z.enum(['log1p', 'raw']).optional().describe('train on log1p(Volume) or raw Volume').register(cli, { arg: 't', defaultText: 'log1p for gbdt, raw for rf — the classic setting' }),
     objective: z.enum(OBJECTIVE_NAMES as [ObjectiveName, ...ObjectiveName[]]).optional().describe('gbdt: l2 or huber on log1p(Volume), or (volume task) poisson / tweedie on raw Volume with the log link (leaf steps bounded by max_delta_step 0.7); --task forecast: the volume booster\'s, l2 or huber').register(cli, { arg: 'name', defaultText: 'l2; huber with --task forecast' }),
     tweediePower: decimal().optional().describe('--objective tweedie: the variance power, strictly between 1 and 2').register(cli, { arg: 'p', defaultText: '1.5' }),
@@ -60,7 +60,7 @@ const TrainOptions = z
   .refine((o) => o.huberDelta === undefined || o.paramsFrom !== undefined || o.objective === 'huber' || (o.objective === undefined && o.task === 'forecast'), '--huber-delta is for --objective huber (the default with --task forecast)')
   .refine((o) => o.tweediePower === undefined || o.objective === 'tweedie', '--tweedie-power is for --objective tweedie')
   .refine((o) => o.paramsFrom === undefined || o.objective === undefined, '--params-from refits the study\'s configuration, its objective included: drop --objective')
-  .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol === 'cv' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
+  .refine((o) => o.paramsFrom === undefined || o.task === 'forecast' || (o.kind === 'gbdt' && o.split === 'time' && o.protocol !== 'holdout' && o.folds !== 0), '--params-from refits a volume gbdt under the cv protocol on the time split (drop --kind / --split / --protocol / --folds: the study\'s folds are used)');
 
 /** The options `--params-from` takes from the study (volume: every tree flag and the data choices; forecast: the
  * volume booster's): given beside it they would be ignored, so they are refused, naming each. */
@@ -101,6 +101,12 @@ export const train = defineCommand({
     inRange('--folds', o.folds, 0, 9);
     // As tune does: a day-ahead model has one fold, its validation window; --folds would be ignored there.
     if (o.task === 'forecast' && o.folds !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--folds is for the volume task (got ${o.folds}); the day-ahead model chooses its trees on the validation window before the test slice`, { hint: 'Drop --folds; --protocol holdout keeps the early-stopped boosters (no refit).' });
+    // --folds 0 is the holdout protocol and a positive --folds the cv protocol's: beside the other --protocol, one of them would be ignored.
+    if (o.task === 'volume' && o.folds !== undefined && o.protocol !== undefined && (o.folds === 0) !== (o.protocol === 'holdout')) {
+      throw new StockpipeError('SP_ERR_USAGE', `--folds ${o.folds} ${o.folds === 0 ? 'is the holdout protocol' : 'sets the cv protocol\'s folds'}, and --protocol ${o.protocol} asks for the ${o.protocol === 'holdout' ? 'holdout protocol (no folds)' : 'cv protocol (1 to 9 folds)'}`, {
+        hint: o.protocol === 'holdout' ? 'Drop --folds (holdout early-stops on the validation slice), or drop --protocol holdout for cv with those folds.' : 'Drop --folds 0 for cv with 3 folds, or use --protocol holdout.',
+      });
+    }
     if (o.trees !== undefined) inRange('--trees', o.trees, 1, 1e6);
     inRange('--test-days', o.testDays, 1, 100_000);
     refuseStudyFlags(o);
@@ -120,8 +126,8 @@ export const train = defineCommand({
       featureFraction: o.featureFraction ?? 1,
       earlyStopping: o.earlyStopping ?? 10,
     };
-    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol });
-    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol, target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom ?? 'naive', monotoneVma: o.monotoneVma, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
+    if (o.task === 'forecast') return (await import('../train-forecast.js')).trainForecastCommand(ctx, { ...tree, until, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom, objective: o.objective, huberDelta: o.huberDelta, volumeLearningRate: o.learningRate, protocol: o.protocol ?? 'cv' });
+    return (await import('../train.js')).trainCommand(ctx, { ...tree, kind: o.kind, split: o.split, folds: o.folds ?? 3, protocol: o.protocol ?? 'cv', target: o.target, objective: o.objective ?? 'l2', tweediePower: o.tweediePower, huberDelta: o.huberDelta, boostFrom: o.boostFrom ?? 'naive', monotoneVma: o.monotoneVma, promoteIfBetter: o.promoteIfBetter, asOf: o.asOf, paramsFrom: o.paramsFrom });
   },
 });
 
