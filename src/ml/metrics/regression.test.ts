@@ -16,6 +16,18 @@ describe('regressionMetrics', () => {
     expect(m.rows).toBe(4);
   });
 
+  it('R² is undefined (not a finite number) on a slice of one volume throughout, whatever the rounding of its mean', () => {
+    for (const v of [1000, 1234567, 987654321]) {
+      for (const n of [1, 3, 7, 110]) {
+        const y = new Float64Array(n).fill(v);
+        for (const m of [regressionMetrics(y, new Float64Array(n).fill(v * 1.01)), regressionMetrics(y, y)]) {
+          expect(Number.isFinite(m.r2), `${v} × ${n}: r2 ${m.r2}`).toBe(false);
+          expect(Number.isFinite(m.r2_log), `${v} × ${n}: r2_log ${m.r2_log}`).toBe(false);
+        }
+      }
+    }
+  });
+
   it('restricts to an index subset and gives R² = 1 for a perfect fit', () => {
     const y = new Float64Array([10, 20, 30, 40]);
     const m = regressionMetrics(y, new Float64Array([10, 0, 30, 0]), new Int32Array([0, 2]));

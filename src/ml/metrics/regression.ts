@@ -18,13 +18,18 @@ export function regressionMetrics(y: Float64Array, pred: Float64Array, idx?: Int
   if (n === 0) return { mae: NaN, rmse: NaN, r2: NaN, mae_log: NaN, rmse_log: NaN, r2_log: NaN, rows: 0 };
   let sumY = 0;
   let sumLy = 0;
+  const first = y[idx ? idx[0]! : 0]!;
+  let constant = true;
   for (let k = 0; k < n; k++) {
     const i = idx ? idx[k]! : k;
     sumY += y[i]!;
     sumLy += Math.log1p(y[i]!);
+    if (y[i] !== first) constant = false;
   }
-  const meanY = sumY / n;
-  const meanLy = sumLy / n;
+  // One volume throughout: the means are that volume exactly (a rounded sum / n would leave a variance of
+  // rounding noise, and R² a huge finite number), so R² is undefined (NaN, or −Infinity), as documented.
+  const meanY = constant ? first : sumY / n;
+  const meanLy = constant ? Math.log1p(first) : sumLy / n;
   let ae = 0;
   let se = 0;
   let ss = 0;
