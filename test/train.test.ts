@@ -290,20 +290,25 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
 
   it('evaluate on data that no longer reaches the model\'s test slice is SP_ERR_TRAIN_DATA naming the cut and --as-of, not NaN metrics', async () => {
     const ws = await tempWorkspace();
-    for (const step of [['fetch', '--symbols', '12', '--years', '3'], ['ingest'], ['features']]) expect((await sp(ws, step)).code).toBe(0);
+    for (const step of [['fetch', '--symbols', '12', '--years', '3'], ['ingest'], ['features', '--extended']]) expect((await sp(ws, step)).code).toBe(0);
     const t = await sp(ws, ['train', '--trees', '5']);
     expect(t.code, t.stderr).toBe(0);
-    const testFrom = t.json.data.split.test_from as string;
-    // the source replaced by a shorter history: every row is dated before the model's test slice
-    for (const step of [['fetch', '--symbols', '12', '--years', '1', '--switch-source'], ['ingest'], ['features']]) expect((await sp(ws, step)).code).toBe(0);
-    const r = await sp(ws, ['evaluate']);
-    expect(r.code).toBe(1);
-    expect(r.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
-    expect(r.json.error!.message).toContain(testFrom);
-    expect(r.json.error!.hint).toContain('--as-of 2');
-    const old = await sp(ws, ['evaluate', '--as-of', '2']);
-    expect(old.code, old.stderr).toBe(0);
-    expect(old.json.data.metrics.gbdt.rmse_log).toBeGreaterThan(0);
+    const f = await sp(ws, ['train', '--task', 'forecast', '--trees', '5']);
+    expect(f.code, f.stderr).toBe(0);
+    // the source replaced by a shorter history: every row is dated before the models' test slices
+    for (const step of [['fetch', '--symbols', '12', '--years', '1', '--switch-source'], ['ingest'], ['features', '--extended']]) expect((await sp(ws, step)).code).toBe(0);
+    for (const [model, testFrom, metric] of [[t, t.json.data.split.test_from, 'gbdt'], [f, f.json.data.split.test_from, 'forecast']] as const) {
+      const id = model.json.data.model_id as string;
+      const r = await sp(ws, ['evaluate', id]);
+      expect(r.code, id).toBe(1);
+      expect(r.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
+      expect(r.json.error!.message).toContain(id);
+      expect(r.json.error!.message).toContain(testFrom as string);
+      expect(r.json.error!.hint).toContain(`evaluate ${id} --as-of 2`);
+      const old = await sp(ws, ['evaluate', id, '--as-of', '2']);
+      expect(old.code, old.stderr).toBe(0);
+      expect(Object.keys(old.json.data.metrics)).toContain(metric);
+    }
   });
 
   it('after the data grew, --promote-if-better re-scores the champion on the candidate\'s CV folds (never the test slice) instead of refusing', async () => {

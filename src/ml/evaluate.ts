@@ -72,7 +72,7 @@ async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVer
   const testFrom = recorded.split.test_from ?? undefined;
   // Only the test slice is scored: the pre-test rows' inputs are never computed (a frame of the model's own inputs).
   const frame = await loadWorkspaceForecastData(env.ws, asOf, undefined, forecastTestCut(testFrom), 'skip', forecast.featureNames);
-  const scored = scoreForecastOnTestSlice(forecast, frame, recorded.split.test_from);
+  const scored = scoreForecastOnTestSlice(forecast, frame, recorded.split.test_from, { modelId: model.id, trainedOn: modelLineage(reg, model.run_id).features_snapshot });
   const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
   reg.transaction(() => {
     reg.logParams(runId, { model_id: model.id, split: 'time' });

@@ -330,9 +330,14 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
  * on the test slice of `frame` cut at `testFrom` — the rows a candidate trained on this frame was
  * tested on: re-scores a champion on new data, and `evaluate` re-scores a forecast model.
  */
-export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFrame, testFrom: string | null): { metrics: Record<string, Record<string, number>>; test: { date_min: string; date_max: string; rows: number } } {
+export function scoreForecastOnTestSlice(model: ForecastModel, frame: ForecastFrame, testFrom: string | null, whose?: { modelId: string; trainedOn: number | null }): { metrics: Record<string, Record<string, number>>; test: { date_min: string; date_max: string; rows: number } } {
   const s = split(frame, testFrom ?? undefined);
-  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
+  if (size(s.test) === 0) {
+    const asOf = whose === undefined ? '' : whose.trainedOn === null ? ` (\`stockpipe evaluate ${whose.modelId} --as-of <snapshot>\`)` : `: \`stockpipe evaluate ${whose.modelId} --as-of ${whose.trainedOn}\``;
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `${whose === undefined ? 'the model' : `model ${whose.modelId}`}'s test slice is empty in ${frame.path}: no row's target day is on or after ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)}`, {
+      hint: `The features table no longer reaches the model's test slice (the data was replaced by shorter data); score it on the snapshot it was trained on${asOf}.`,
+    });
+  }
   return { metrics: evaluate(model, frame, s.test), test: dayRange(frame, s.test) };
 }
 
