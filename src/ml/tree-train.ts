@@ -38,7 +38,7 @@ export interface TreeTrainParams {
    * log1p(vol_moving_avg), stored as the model's offset) or from the mean. Default naive. */
   boostFrom?: 'naive' | 'mean';
   /** gbdt, volume model: the predicted volume never falls as vol_moving_avg rises (adj_close_rolling_med
-   * fixed): monotone_constraints "1,0" (SPEC §15). Every offset and link here rises with it too. */
+   * fixed): monotone_constraints "1,0" (docs/models.md). Every offset and link here rises with it too. */
   monotoneVma?: boolean;
 }
 

@@ -90,7 +90,7 @@ export const train = defineCommand({
     'stockpipe train --split random   # the classic leaky protocol, labelled as such',
     'stockpipe train --objective tweedie --tweedie-power 1.3   # log link on raw Volume instead of l2 on log1p(Volume)',
     'stockpipe train --task forecast --objective l2   # the day-ahead volume booster on l2 (its default: Huber, δ 0.2)',
-    'stockpipe train --monotone-vma   # the predicted volume never falls as vol_moving_avg rises (SPEC §15)',
+    'stockpipe train --monotone-vma   # the predicted volume never falls as vol_moving_avg rises (adj_close_rolling_med fixed)',
     'stockpipe train --protocol holdout   # early stopping on the validation slice, for comparison with the cv default',
     'stockpipe train --as-of 7 --json   # the data of a model trained at snapshot 7, byte for byte',
     'stockpipe train --task forecast --test-days 63   # fitted on all but the last quarter, tested there',
