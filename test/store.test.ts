@@ -276,6 +276,13 @@ describe('as-of, lineage and train --as-of', () => {
     expect(runCli(['train', '--as-of', 'yesterday', '-w', ws, '--quiet', '--json']).json!.error!.code).toBe('SP_ERR_USAGE');
   });
 
+  it('an id of another table\'s snapshot, before the table had any, says whose it is (ids are one sequence for the store)', () => {
+    const r = runCli(['train', '--as-of', String(prices1), '-w', ws, '--quiet', '--json']);
+    expect(r.json!.error!.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(r.json!.error!.message).toContain(`snapshot ${prices1} is the prices table's`);
+    expect(r.json!.error!.hint).toContain('stockpipe snapshots features');
+  });
+
   it('the training data does not depend on how rows are spread over files (1 vs 3 files a bucket)', async () => {
     const [a, b] = [await tempDir('store-split'), await tempDir('store-split')];
     await commitQuery(a, 'features', featureRowsQuery(SYMBOLS, 80), { split: 1 });

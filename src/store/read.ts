@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { type ErrorCode, StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { sqlPath } from '../db/duckdb.js';
-import { type AsOf, currentSnapshot, type DataFileRecord, liveFiles, parseAsOf, type SnapshotRecord, snapshotAsOf, type StoreTable } from '../registry/catalog.js';
+import { type AsOf, currentSnapshot, type DataFileRecord, getSnapshot, liveFiles, parseAsOf, type SnapshotRecord, snapshotAsOf, type StoreTable } from '../registry/catalog.js';
 import { noteSnapshotRead } from '../registry/run-scope.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 
@@ -23,19 +23,21 @@ export interface ReadOptions {
   missingCode?: ErrorCode;
 }
 
-function missing(ws: Workspace, table: StoreTable, asOf: string | undefined, code?: ErrorCode): StockpipeError {
+/** `other`: the snapshot an id given as --as-of names when it is another table's (ids are one sequence for the store). */
+function missing(ws: Workspace, table: StoreTable, asOf: string | undefined, code?: ErrorCode, other?: SnapshotRecord | null): StockpipeError {
   code ??= table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING';
   const step = table === 'prices' ? 'stockpipe ingest' : 'stockpipe features';
+  const whose = other && other.table !== table ? ` (snapshot ${other.id} is the ${other.table} table's: snapshot ids are one sequence for the store, and the ${table} table's first came later)` : '';
   return asOf === undefined
     ? new StockpipeError(code, `the ${table} table (${ws.tableDir(table)}) has no snapshot yet`, { hint: `Run \`${step}\` first.` })
-    : new StockpipeError(code, `the ${table} table (${ws.tableDir(table)}) had no snapshot as of ${asOf}`, { hint: 'List the snapshots with `stockpipe snapshots`; pick a later one.' });
+    : new StockpipeError(code, `the ${table} table (${ws.tableDir(table)}) had no snapshot as of ${asOf}${whose}`, { hint: `List the snapshots with \`stockpipe snapshots ${table}\`; pick a later one.` });
 }
 
 /** The table as of `asOf` (text as the user gave it; undefined = current), through an open registry. */
 export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: string | AsOf, opts: ReadOptions = {}): TableRead {
   const parsed = typeof asOf === 'string' ? parseAsOf(asOf) : asOf;
   const snapshot = parsed === undefined ? currentSnapshot(reg, table) : snapshotAsOf(reg, table, parsed);
-  if (snapshot === null) throw missing(ws, table, typeof asOf === 'string' ? asOf : asOf === undefined ? undefined : JSON.stringify(asOf), opts.missingCode);
+  if (snapshot === null) throw missing(ws, table, typeof asOf === 'string' ? asOf : asOf === undefined ? undefined : JSON.stringify(asOf), opts.missingCode, parsed !== undefined && 'snapshot' in parsed ? getSnapshot(reg, parsed.snapshot) : null);
   const files = liveFiles(reg, snapshot);
   const gone = files.find((f) => f.deleted_at !== null);
   if (gone) {
