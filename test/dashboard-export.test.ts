@@ -99,6 +99,10 @@ describe('tables and snapshots', () => {
     expect(snaps.map((s) => s.table).sort()).toEqual(['features', 'prices']);
     expect(snaps.find((s) => s.table === 'features')!.id).toBe(f.snapshot!.id);
     expect((await app.inject('/tables/nope/rows')).statusCode).toBe(400);
+    // The registry's forecasts table has no snapshots: a 400, as `stockpipe snapshots forecasts` is a usage error (it answered 200, an empty list).
+    const fc = await app.inject('/snapshots?table=forecasts');
+    expect([fc.statusCode, json<{ error: { code: string } }>(fc.body).error.code]).toEqual([400, 'SP_ERR_BAD_REQUEST']);
+    expect((await app.inject('/snapshots?table=prices')).statusCode).toBe(200);
   });
 
   it('pages rows in Symbol, Date order, narrowed by symbols and dates', async () => {

@@ -148,7 +148,8 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
   app.get('/snapshots', {
     schema: {
       summary: 'The store\'s snapshots, newest first (stockpipe snapshots): id, table, created_at, operation, rows, files, parent_id, readable (false: vacuum deleted a file it needs)',
-      querystring: { type: 'object', properties: { table: TABLE, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }, additionalProperties: false },
+      // The store's tables only: the registry's forecasts table has no snapshots (`stockpipe snapshots forecasts` is a usage error too).
+      querystring: { type: 'object', properties: { table: { type: 'string', enum: [...STORE_TABLES] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }, additionalProperties: false },
     },
   }, (req: FastifyRequest) => {
     const q = req.query as { table?: StoreTable; limit: number };
