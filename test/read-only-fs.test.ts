@@ -4,39 +4,60 @@
  * Node's recursive mkdir reports ENOENT there. Skips with a printed reason when not root or when the
  * mount fails. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli } from './helpers/cli.js';
 import { polyJson, registerModel } from './helpers/models.js';
 import { silentLog } from './helpers/workspace.js';
 
-/** Mounts an empty read-only tmpfs now (the suite is skipped, with the reason printed, when it cannot be). */
-function mountReadOnly(): { base: string; mnt: string; skip: string | null } {
-  if (process.getuid?.() !== 0) return { base: '', mnt: '', skip: 'not root: cannot mount a tmpfs' };
-  const dir = mkdtempSync(join(tmpdir(), 'sp-rofs-'));
-  const point = join(dir, 'mnt');
-  mkdirSync(point);
+/**
+ * Why the suites cannot run here (not root, or mount refused), or null. A probe mount is made and
+ * removed at once: the suites mount in their beforeAll, so a run that filters their tests out (-t)
+ * leaves no mount behind (a mount made when the file was imported stayed when no hook ran).
+ */
+function mountSkip(): string | null {
+  if (process.getuid?.() !== 0) return 'not root: cannot mount a tmpfs';
+  const dir = mkdtempSync(join(tmpdir(), 'sp-rofs-probe-'));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', point], { stdio: 'pipe' });
-    return { base: dir, mnt: point, skip: null };
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+    return null;
   } catch (err) {
-    return { base: dir, mnt: '', skip: `mount -t tmpfs -o ro failed: ${(err as Error).message.split('\n')[0]}` };
+    return `mount -t tmpfs -o ro failed: ${(err as Error).message.split('\n')[0]}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
-const { base, mnt, skip } = mountReadOnly();
-if (skip !== null) console.log(`skipping the read-only file system tests: ${skip}`);
+const skip = mountSkip();
+if (skip !== null) console.log(`skipping the read-only file system and volume tests: ${skip}`);
 
-afterAll(async () => {
-  if (mnt !== '') execFileSync('umount', [mnt]);
-  if (base !== '') await rm(base, { recursive: true, force: true });
-});
+/** Folders made by this file, each a mount point once mounted: unmounted and removed after its suite. */
+async function unmountAll(points: { base: string; mnt: string }[]): Promise<void> {
+  for (const p of points.splice(0)) {
+    if (p.mnt !== '') execFileSync('umount', [p.mnt]);
+    await rm(p.base, { recursive: true, force: true });
+  }
+}
 
 describe.skipIf(skip !== null)('a workspace on a read-only file system', () => {
+  const made: { base: string; mnt: string }[] = [];
+  let mnt = '';
+  let base = '';
+  beforeAll(() => {
+    base = mkdtempSync(join(tmpdir(), 'sp-rofs-'));
+    const point = join(base, 'mnt');
+    mkdirSync(point);
+    made.push({ base, mnt: '' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', point], { stdio: 'pipe' });
+    made[0]!.mnt = mnt = point;
+  });
+  afterAll(() => unmountAll(made));
+
   it.each([
     ['run', ['run']],
     ['backfill', ['backfill', '--from', '2020-01-02', '--to', '2020-01-03']],
@@ -55,35 +76,23 @@ describe.skipIf(skip !== null)('a workspace on a read-only file system', () => {
  * volume of a container, a read-only snapshot). Its store is in WAL mode, and SQLite cannot open such
  * a store read-only when the -shm file beside it is absent and cannot be created: `serve`, `models
  * list` and every read failed with SP_ERR_REGISTRY "unable to open database file (SQLITE_CANTOPEN)". */
-function bindReadOnly(): { src: string; mnt: string; skip: string | null } {
-  if (process.getuid?.() !== 0) return { src: '', mnt: '', skip: 'not root: cannot bind-mount' };
-  const dir = mkdtempSync(join(tmpdir(), 'sp-robind-'));
-  const src = join(dir, 'ws');
-  const point = join(dir, 'mnt');
-  mkdirSync(src);
-  mkdirSync(point);
-  try {
-    execFileSync('mount', ['--bind', src, point], { stdio: 'pipe' });
-  } catch (err) {
-    return { src, mnt: '', skip: `mount --bind failed: ${(err as Error).message.split('\n')[0]}` };
-  }
-  try {
+describe.skipIf(skip !== null)('a workspace served from a read-only volume', () => {
+  const made: { base: string; mnt: string }[] = [];
+  const bound = { src: '', mnt: '' };
+  beforeAll(() => {
+    const dir = mkdtempSync(join(tmpdir(), 'sp-robind-'));
+    bound.src = join(dir, 'ws');
+    const point = join(dir, 'mnt');
+    mkdirSync(bound.src);
+    mkdirSync(point);
+    made.push({ base: dir, mnt: '' });
+    execFileSync('mount', ['--bind', bound.src, point], { stdio: 'pipe' });
+    made[0]!.mnt = point;
     execFileSync('mount', ['-o', 'remount,ro,bind', point], { stdio: 'pipe' });
-    return { src, mnt: point, skip: null };
-  } catch (err) {
-    execFileSync('umount', [point]);
-    return { src, mnt: '', skip: `mount -o remount,ro,bind failed: ${(err as Error).message.split('\n')[0]}` };
-  }
-}
-const bound = bindReadOnly();
-if (bound.skip !== null) console.log(`skipping the read-only volume tests: ${bound.skip}`);
+    bound.mnt = point;
+  });
+  afterAll(() => unmountAll(made));
 
-afterAll(async () => {
-  if (bound.mnt !== '') execFileSync('umount', [bound.mnt]);
-  if (bound.src !== '') await rm(dirname(bound.src), { recursive: true, force: true });
-});
-
-describe.skipIf(bound.skip !== null)('a workspace served from a read-only volume', () => {
   it('serves its champion, lists and exports, refuses writes with SP_ERR_WORKSPACE_UNWRITABLE, and sees a new champion written through the writable path', async () => {
     const { src, mnt } = bound;
     await registerModel(src, 'poly-ro', polyJson(), { alias: 'champion' });
