@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
@@ -130,4 +131,30 @@ describe.skipIf(skip !== null)('a workspace served from a read-only volume', () 
     expect(promote.json.error?.code, promote.json.error?.message).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
     expect(existsSync(join(src, 'tmp')), 'nothing written under the workspace').toBe(false);
   });
+
+describe('whose store another process holds open', () => {
+  /** A server of the writable path (any process holding the store open) keeps the writer from folding its -wal file into the main
+   * file on close: the commits stay in the -wal file. The served copy was read again only when the main file changed, so the
+   * read-only server kept the old champion for as long as that process ran. */
+  it('sees a new champion that is still in the -wal file', async () => {
+    const src = join(bound.src, 'held');
+    const mnt = join(bound.mnt, 'held');
+    mkdirSync(src);
+    await registerModel(src, 'poly-held', polyJson(), { alias: 'champion' });
+    const holder = new ChampionHolder(mnt, silentLog);
+    await holder.refresh();
+    expect(holder.current?.id).toBe('poly-held');
+    const other = new Database(join(src, 'stockpipe.db'), { readonly: true });
+    try {
+      other.prepare('SELECT count(*) FROM model_versions').get();
+      await registerModel(src, 'poly-held-2', polyJson(2), { alias: 'champion' });
+      expect(existsSync(join(src, 'stockpipe.db-wal')), 'the commit is still in the -wal file').toBe(true);
+      await holder.refresh();
+      expect(holder.current?.id).toBe('poly-held-2');
+    } finally {
+      holder.close();
+      other.close();
+    }
+  });
+});
 });

@@ -4,7 +4,7 @@
  * opened fails that call and the next call tries again. Reopened when stockpipe.db appears (a
  * missing store reads as empty), when it is replaced (another file at the path), and after an
  * SP_ERR_REGISTRY failure; a copy of a store on read-only media (registry/open) also when the file's
- * size or time of change moves. In WAL mode every statement outside a transaction starts a new read
+ * size or time of change moves or its -wal file appears or changes. In WAL mode every statement outside a transaction starts a new read
  * transaction, so the next read sees what other processes committed. Writers open their own
  * short-lived writable handle (openRegistry). */
 import { statSync, type Stats } from 'node:fs';
@@ -12,17 +12,23 @@ import { StockpipeError } from '../core/errors.js';
 import { toWorkspace, type Workspace, type WorkspaceRef } from '../core/workspace.js';
 import { openRegistry, type Registry } from './store.js';
 
-/** The file's identity: `file` its device and inode, `content` those and its size and time of change; null when there is no file. */
-function identity(file: string): { file: string; content: string } | null {
-  let s: Stats | undefined;
+function statOf(file: string): Stats | undefined {
   try {
-    s = statSync(file, { throwIfNoEntry: false });
+    return statSync(file, { throwIfNoEntry: false });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new StockpipeError('SP_ERR_REGISTRY', `registry ${file}: cannot stat: ${code}`, { hint: `Check that ${file} and its folder are readable.`, cause: err });
   }
+}
+
+/** The file's identity: `file` its device and inode, `content` those, its size and time of change and the -wal file's beside it (while
+ * another process holds the store open, commits stay in the -wal file and the main file does not change); null when there is no file. */
+function identity(file: string): { file: string; content: string } | null {
+  const s = statOf(file);
   if (s === undefined) return null;
-  return { file: `${s.dev}:${s.ino}`, content: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` };
+  const wal = statOf(`${file}-wal`);
+  const walContent = wal === undefined ? 'no-wal' : `${wal.ino}:${wal.size}:${wal.mtimeMs}`;
+  return { file: `${s.dev}:${s.ino}`, content: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${walContent}` };
 }
 
 export class RegistryReader {
