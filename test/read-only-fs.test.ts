@@ -157,4 +157,31 @@ describe('whose store another process holds open', () => {
     }
   });
 });
+
+describe('whose store has a -wal file beside it (its writer still open)', () => {
+  /** Holds the store open through the writable path, as a server there does: the -wal and -shm files stay. */
+  function holdOpen(src: string): Database.Database {
+    const other = new Database(join(src, 'stockpipe.db'), { readonly: true });
+    other.prepare('SELECT count(*) FROM model_versions').get();
+    expect(existsSync(join(src, 'stockpipe.db-wal'))).toBe(true);
+    return other;
+  }
+
+  /** SQLite opened the store read-only without a word and the command's first write failed as a damaged store. */
+  it('refuses a write with SP_ERR_WORKSPACE_UNWRITABLE, not SP_ERR_REGISTRY', async () => {
+    const src = join(bound.src, 'walwrite');
+    const mnt = join(bound.mnt, 'walwrite');
+    mkdirSync(src);
+    await registerModel(src, 'poly-w', polyJson(), { alias: 'champion' });
+    const other = holdOpen(src);
+    try {
+      const tag = runCli(['models', 'tag', 'champion', 'k=v', '-w', mnt, '--json']);
+      expect(tag.code, tag.stderr).toBe(1);
+      expect(tag.json.error?.code, tag.json.error?.message).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
+      expect(tag.stderr).not.toContain('could not record');
+    } finally {
+      other.close();
+    }
+  });
+});
 });

@@ -41,10 +41,10 @@ function configure(db: Database.Database, readonly: boolean): void {
   db.pragma('foreign_keys = ON');
 }
 
-/** Whether `dir` is a folder this process may not create files in (a read-only file system, or no write permission). */
-function unwritable(dir: string): boolean {
+/** Whether `path` is a folder this process may not create files in, or a file it may not write (a read-only file system, or no write permission). */
+function unwritable(path: string): boolean {
   try {
-    accessSync(dir, constants.W_OK);
+    accessSync(path, constants.W_OK);
     return false;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -58,6 +58,13 @@ function openWritable(file: string, now: () => Date): Database.Database {
     mkdirSync(dirname(file), { recursive: true });
   } catch (err) {
     throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot create ${dirname(file)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  // SQLite opens a store it may not write read-only without a word (a -wal file beside it on read-only media, a file this user
+  // may only read), and the command's first write then failed as a damaged store: said as unwritable before any work instead.
+  if (existsSync(file) && unwritable(file)) {
+    throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write the registry ${file}: it is read-only for this process`, {
+      hint: 'Commands that only read (serve, models list, export, runs) work on a read-only workspace; run the ones that write on a writable copy.',
+    });
   }
   const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
   try {
