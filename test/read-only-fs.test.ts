@@ -184,4 +184,34 @@ describe('whose store has a -wal file beside it (its writer still open)', () => 
     }
   });
 });
+
+describe('with a store at an older schema and a -wal file beside it', () => {
+  /** The older store was migrated by a short writable connection first, which cannot be had there: every read failed with
+   * SP_ERR_WORKSPACE_UNWRITABLE. A store without a -wal file was already migrated in a copy in memory. */
+  it('is read, migrated in memory, with the commits in the -wal file', async () => {
+    const src = join(bound.src, 'walold');
+    const mnt = join(bound.mnt, 'walold');
+    mkdirSync(src);
+    await registerModel(src, 'poly-old', polyJson(), { alias: 'champion' });
+    const file = join(src, 'stockpipe.db');
+    const other = new Database(file, { readonly: true });
+    try {
+      other.prepare('SELECT count(*) FROM model_versions').get();
+      await registerModel(src, 'poly-old-2', polyJson(2), { alias: 'champion' });
+      // The newest migration undone (a store an older stockpipe wrote), after the writer's last open migrated it.
+      const undo = new Database(file);
+      undo.exec('DROP INDEX runs_kind_started; DROP TABLE run_snapshots; DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)');
+      undo.close();
+      expect(existsSync(`${file}-wal`), 'the second model is in the -wal file').toBe(true);
+      const list = runCli(['models', 'list', '-w', mnt, '--json']);
+      expect(list.code, list.stderr).toBe(0);
+      expect((list.json.data as { id: string }[]).map((m) => m.id).sort()).toEqual(['poly-old', 'poly-old-2']);
+    } finally {
+      other.close();
+    }
+    const left = new Database(file, { readonly: true });
+    expect(left.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'run_snapshots'").get()).toEqual({ n: 0 });
+    left.close();
+  });
+});
 });

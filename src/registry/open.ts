@@ -101,6 +101,11 @@ function readOnlyMediaCopy(file: string, now: () => Date): Database.Database | n
   if (existsSync(`${file}-wal`) || !unwritable(dirname(file))) return null;
   const bytes = readFileSync(file);
   if (bytes.length < 100 || bytes.toString('latin1', 0, 16) !== 'SQLite format 3\u0000' || bytes[18] !== 2 || bytes[19] !== 2) return null;
+  return memoryCopy(bytes, file, now);
+}
+
+/** A query-only store in memory from a WAL-mode store's bytes (its header's WAL marks set back to the rollback journal's), an older schema migrated there. */
+function memoryCopy(bytes: Buffer, file: string, now: () => Date): Database.Database {
   bytes[18] = 1;
   bytes[19] = 1;
   const db = new Database(bytes);
@@ -145,6 +150,15 @@ export function connect(file: string, readonly: boolean, now: () => Date): Datab
       throw err;
     }
     if (v === SCHEMA_VERSION) return db;
+    // An older store this process may not write (read-only media with a -wal file beside it, a file it may only read): migrated in
+    // a copy in memory, read through this connection so that the commits in the -wal file are in it.
+    if (unwritable(file) || unwritable(dirname(file))) {
+      try {
+        return memoryCopy(db.serialize(), file, now);
+      } finally {
+        db.close();
+      }
+    }
     db.close();
     openWritable(file, now).close();
     return connect(file, true, now);
