@@ -1,7 +1,7 @@
 /** @module registry/open
  * Opens a workspace's store (core/workspace's registryPath): WAL, busy timeout, foreign keys, migrations; maps SQLite failures
  * to SP_ERR_REGISTRY with the path and a hint. The typed API over the connection is store.ts. */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
@@ -98,10 +98,21 @@ function openWritable(file: string, now: () => Date): Database.Database {
  * file changes.
  */
 function readOnlyMediaCopy(file: string, now: () => Date): Database.Database | null {
-  if (existsSync(`${file}-wal`) || !unwritable(dirname(file))) return null;
-  const bytes = readFileSync(file);
-  if (bytes.length < 100 || bytes.toString('latin1', 0, 16) !== 'SQLite format 3\u0000' || bytes[18] !== 2 || bytes[19] !== 2) return null;
-  return memoryCopy(bytes, file, now);
+  if (!unwritable(dirname(file))) return null;
+  // A writer elsewhere (the writable path of a bind mount) may open, commit and checkpoint while the
+  // file is read: the copy is kept only when no -wal file was there before or after the read and the
+  // file's size and time of change did not move during it; else it is read again (three tries).
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (existsSync(`${file}-wal`)) return null;
+    const before = statSync(file);
+    const bytes = readFileSync(file);
+    const after = statSync(file);
+    if (existsSync(`${file}-wal`)) return null;
+    if (before.size !== after.size || before.mtimeMs !== after.mtimeMs || bytes.length !== after.size) continue;
+    if (bytes.length < 100 || bytes.toString('latin1', 0, 16) !== 'SQLite format 3\u0000' || bytes[18] !== 2 || bytes[19] !== 2) return null;
+    return memoryCopy(bytes, file, now);
+  }
+  return null;
 }
 
 /** A query-only store in memory from a WAL-mode store's bytes (its header's WAL marks set back to the rollback journal's), an older schema migrated there. */
