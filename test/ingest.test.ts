@@ -11,6 +11,10 @@ import { writeQuirkFixture } from './fixtures/quirks.js';
 import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
 import { tableDigest, viewGlob, viewSource } from './helpers/store.js';
+import { tempDir } from './helpers/temp.js';
+import { hashJson } from '../src/core/fs.js';
+import { currentSnapshot } from '../src/registry/catalog.js';
+import { openRegistry } from '../src/registry/store.js';
 
 async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?: boolean } = {}) {
   const fx = await writeQuirkFixture();
@@ -270,5 +274,37 @@ describe('ingest date dictionary', () => {
     expect(r.rows_kept).toBe(fx.expected.rows_kept + 3);
     const rows = await sql(`SELECT "Date", "Volume" FROM ${viewSource(ws, 'prices')} WHERE "Symbol" = 'UNS' ORDER BY "Date"`);
     expect(rows).toEqual([{ Date: '1999-12-31', Volume: '6' }, { Date: '2021-01-04', Volume: '5' }, { Date: '2021-01-05', Volume: '7' }]);
+  });
+});
+
+describe('a prices table ingested by an older stockpipe', () => {
+  it('is rebuilt in full by the first ingest (ingest version 1 kept no padded number and could write a -0.0 as 0.0)', async () => {
+    const src = await tempDir('old-ingest-src');
+    await mkdir(join(src, 'stocks'));
+    await writeFile(join(src, 'stocks', 'PAD.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1, 1.5,100\n2020-01-03,1,1,1,1,2.5 ,"7 "\n2020-01-06,1,1,1,1,3,9\n');
+    await writeFile(join(src, 'stocks', 'ZRO.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,0,0,0,0,0.0,1\n2020-01-03,0,0,0,0,-0.0,2\n');
+    const dir = await tempWorkspace();
+    const { manifest } = await dirSource(src).fetch(fetchContext(dir));
+    const ws = new Workspace(dir, { threads: 1, memoryLimit: '512MB' });
+    const run = () => ingest({ ws, lanes: 1, manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const first = await run();
+    expect(first.rows_kept).toBe(5);
+    // What the build before this version left: its snapshot's identity and its report's cache key
+    // (etl/ingest-report inputHash with version 1 and parser revision 2).
+    const reg = openRegistry(ws);
+    const head = currentSnapshot(reg, 'prices')!;
+    reg.run('t', 'UPDATE table_snapshots SET source = ? WHERE snapshot_id = ?', [JSON.stringify({ ...(head.source as Record<string, unknown>), ingest_version: 1, parser_revision: 2 }), head.id]);
+    reg.close();
+    const oldHash = hashJson({ v: 1, p: 2, root: manifest.root, layout: manifest.layout, version: manifest.source_version, files: manifest.files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]), strict: false });
+    const report = JSON.parse(await readFile(ws.pricesReport, 'utf8')) as Record<string, unknown>;
+    await writeFile(ws.pricesReport, JSON.stringify({ ...report, input_hash: oldHash, snapshot_id: head.id }));
+    const again = await run();
+    expect(again.cached).toBe(false);
+    const reg2 = openRegistry(ws);
+    const now = currentSnapshot(reg2, 'prices')!;
+    reg2.close();
+    expect(now.id).toBeGreaterThan(head.id);
+    expect(now.operation).toBe('overwrite');
+    expect(again.rows_kept).toBe(5);
   });
 });

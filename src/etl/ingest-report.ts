@@ -17,8 +17,12 @@ import { decodeMetadata, parseSymbolMetadata } from './metadata.js';
 import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
 import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync } from './bars-file.js';
 
-/** Bumped when ingest's output for the same input changes (part of the cache key). */
-export const INGEST_VERSION = 1;
+/**
+ * Bumped when ingest's output for the same input changes (part of the cache key and of a snapshot's
+ * source identity, so a table built before is rebuilt in full): 2 = numbers padded with blanks read,
+ * numeric columns without Parquet dictionaries (every zero keeps its sign).
+ */
+export const INGEST_VERSION = 2;
 /**
  * Bumped when what ingest accepts changes but its output for valid input does not (so the table's
  * ingest_version metadata, and its bytes, stay the same): 2 = range checks, quoting, symlinks.
