@@ -308,3 +308,26 @@ describe('a prices table ingested by an older stockpipe', () => {
     expect(again.rows_kept).toBe(5);
   });
 });
+
+describe('a features table built by an older stockpipe', () => {
+  it('is rebuilt in full by the first build (features version 2 took the rolling median of signed zeros in arrival order)', async () => {
+    const src = await tempDir('old-features-src');
+    await mkdir(join(src, 'stocks'));
+    await writeFile(join(src, 'stocks', 'ZRO.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,0,0,0,0,0.0,1\n2020-01-03,0,0,0,0,-0.0,2\n2020-01-06,0,0,0,0,0.0,3\n2020-01-07,0,0,0,0,-0.0,4\n');
+    const dir = await tempWorkspace();
+    const { manifest } = await dirSource(src).fetch(fetchContext(dir));
+    const ws = new Workspace(dir, { threads: 1, memoryLimit: '512MB' });
+    await ingest({ ws, lanes: 1, manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const build = () => buildFeatures({ ws, lanes: 1, window: 2, force: false, log: silentLog, progress: silentProgress });
+    expect((await build()).mode).toBe('full');
+    // What the build before this version left: its snapshot's settings say features version 2.
+    const reg = openRegistry(ws);
+    const head = currentSnapshot(reg, 'features')!;
+    reg.run('t', 'UPDATE table_snapshots SET source = ? WHERE snapshot_id = ?', [JSON.stringify({ ...(head.source as Record<string, unknown>), version: 2 }), head.id]);
+    reg.close();
+    const again = await build();
+    expect(again.cached).toBe(false);
+    expect(again.mode).toBe('full');
+    expect(again.snapshot_id).toBeGreaterThan(head.id);
+  });
+});

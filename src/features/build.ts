@@ -33,7 +33,11 @@ import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 import { readNumericColumns } from '../db/read-columns.js';
 import { loadTails, publishTails, saveTails, TAILS_TABLE, tailsMetadata, type TailsSnapshot } from './tails.js';
 
-export const FEATURES_VERSION = 2;
+/**
+ * Bumped when the features of the same prices change (a table of another version is rebuilt in full):
+ * 2 = the day-ahead inputs computed by one module, 3 = the rolling median orders -0.0 before 0.0.
+ */
+export const FEATURES_VERSION = 3;
 export const DEFAULT_WINDOW = 30;
 /** How long a finished reader worker may take to exit on its own before it is terminated. */
 const WORKER_EXIT_MS = 10_000;
