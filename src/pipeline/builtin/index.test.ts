@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, PIPELINE_TASK_NAMES } from '../../core/config.js';
 import { Workspace } from '../../core/workspace.js';
+import { INGEST_VERSION } from '../../etl/ingest-report.js';
+import { FEATURES_VERSION } from '../../features/build.js';
 import { buildPipeline, PIPELINE_NAMES } from './index.js';
 
 describe('built-in pipelines', () => {
@@ -10,5 +12,15 @@ describe('built-in pipelines', () => {
     const tasks = PIPELINE_NAMES.flatMap((name) => buildPipeline(name, penv).tasks);
     expect([...new Set(tasks.map((t) => t.name))].sort()).toEqual([...PIPELINE_TASK_NAMES].sort());
     expect(tasks.find((t) => t.name === 'forecast-model')).toMatchObject({ timeoutMs: 60_000, retries: 0 });
+  });
+
+  it("key ingest and features by their own versions too, so a run after an update that changes their output runs them again (the program's version stays 0.1.0)", () => {
+    const config = loadConfig({ file: {}, env: {}, flags: {}, origin: 'test' });
+    const penv = { ws: new Workspace('/nonexistent/ws'), config, globalArgs: [], env: {}, mainScript: 'main.js', codeVersion: 'test' };
+    for (const name of PIPELINE_NAMES) {
+      const tasks = buildPipeline(name, penv).tasks;
+      expect(tasks.find((t) => t.name === 'ingest')?.version).toBe(`test/${INGEST_VERSION}`);
+      expect(tasks.find((t) => t.name === 'features')?.version).toBe(`test/${FEATURES_VERSION}`);
+    }
   });
 });

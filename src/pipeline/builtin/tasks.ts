@@ -11,6 +11,8 @@ import { StockpipeError } from '../../core/errors.js';
 import { hashJson } from '../../core/fs.js';
 import { layout, type Workspace } from '../../core/workspace.js';
 import { type CommandExecutor, LocalExecutor } from '../executor.js';
+import { INGEST_VERSION } from '../../etl/ingest-report.js';
+import { FEATURES_VERSION } from '../../features/build.js';
 import { partitionedFeatures } from './features-partitioned.js';
 import { partitionedIngest } from './ingest-partitioned.js';
 import { partitionedValidate } from './validate-partitioned.js';
@@ -127,6 +129,8 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const ingest = task({
     name: 'ingest',
     deps: ['fetch'],
+    // What ingest makes of the same files changes with its version (a table of another one is rebuilt).
+    version: String(INGEST_VERSION),
     // The manifest's content without its fetched-at stamp (a dir: or zip: source restamps an
     // unchanged manifest): its files' paths, sizes, mtimes and hashes are what ingest reads.
     params: (up) => ({ ...cfg.ingest, source: FETCH.need(up.fetch, 'source', 'ingest'), manifest: manifestFingerprint(FETCH.need(up.fetch, 'manifest', 'ingest')) }),
@@ -151,6 +155,7 @@ export function dataTasks(kit: TaskKit, extended: boolean): TaskSpec[] {
   const features = task({
     name: 'features',
     deps: ['validate'],
+    version: String(FEATURES_VERSION),
     inputs: [layout.tableHead('prices')],
     params: { ...cfg.features, extended },
     outputs: [layout.tableHead('features'), layout.featuresReport],
