@@ -2,7 +2,7 @@
  * Safe file output (temp file + rename, so a killed run never leaves half a file), hashing, and reads of
  * files that must be regular ones (without blocking on a FIFO put in their place). */
 import { createHash } from 'node:crypto';
-import { closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -95,12 +95,24 @@ export function tempPathFor(target: string): string {
 export async function scratchFolder(preferred: string, fallback = tmpdir()): Promise<string> {
   try {
     await mkdir(preferred, { recursive: true });
-    await access(preferred, constants.W_OK);
-    return preferred;
   } catch (err) {
     // A recursive mkdir on a read-only file system reports ENOENT.
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOENT') return fallback;
+    if (code === 'ENOENT' || UNWRITABLE_CODES.has(code ?? '')) return fallback;
+    throw err;
+  }
+  return unwritable(preferred) ? fallback : preferred;
+}
+
+const UNWRITABLE_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/** Whether `path` is a folder this process may not create files in, or a file it may not write (a read-only file system, or no write permission). */
+export function unwritable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.W_OK);
+    return false;
+  } catch (err) {
+    if (UNWRITABLE_CODES.has((err as NodeJS.ErrnoException).code ?? '')) return true;
     throw err;
   }
 }

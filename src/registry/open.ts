@@ -1,10 +1,11 @@
 /** @module registry/open
  * Opens a workspace's store (core/workspace's registryPath): WAL, busy timeout, foreign keys, migrations; maps SQLite failures
  * to SP_ERR_REGISTRY with the path and a hint. The typed API over the connection is store.ts. */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
+import { unwritable } from '../core/fs.js';
 import { diskFullError } from '../core/os-errors.js';
 import { assertNotNewer, migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
 
@@ -39,18 +40,6 @@ function configure(db: Database.Database, readonly: boolean): void {
     db.pragma('synchronous = NORMAL'); // durable in WAL mode except for the last commit on power loss
   }
   db.pragma('foreign_keys = ON');
-}
-
-/** Whether `path` is a folder this process may not create files in, or a file it may not write (a read-only file system, or no write permission). */
-function unwritable(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return false;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return true;
-    throw err;
-  }
 }
 
 function openWritable(file: string, now: () => Date): Database.Database {

@@ -23,9 +23,11 @@ function statOf(file: string): Stats | undefined {
 
 /** The file's identity: `file` its device and inode, `content` those, its size and time of change and the -wal file's beside it (while
  * another process holds the store open, commits stay in the -wal file and the main file does not change); null when there is no file. */
-function identity(file: string): { file: string; content: string } | null {
+function identity(file: string, withContent: boolean): { file: string; content: string } | null {
   const s = statOf(file);
   if (s === undefined) return null;
+  // The content (a second stat) only for a copy, or before an open that may make one: a live store's reads need the file's alone.
+  if (!withContent) return { file: `${s.dev}:${s.ino}`, content: '' };
   const wal = statOf(`${file}-wal`);
   const walContent = wal === undefined ? 'no-wal' : `${wal.ino}:${wal.size}:${wal.mtimeMs}`;
   return { file: `${s.dev}:${s.ino}`, content: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${walContent}` };
@@ -60,10 +62,11 @@ export class RegistryReader {
         reg.close();
       }
     }
-    const now = identity(this.file);
+    let now = identity(this.file, this.copied);
     const id = now === null ? null : this.copied ? now.content : now.file;
     if (this.reg !== null && id !== this.openedOn) this.drop();
     if (this.reg === null) {
+      if (now !== null && now.content === '') now = identity(this.file, true);
       const reg = openRegistry(this.ws, { readonly: true, now: this.now });
       this.reg = reg;
       // The identity taken before the open: a change while it opened is seen by the next read.
