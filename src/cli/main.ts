@@ -96,7 +96,11 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
 
 function addOptions(cmd: Command, schema: z.ZodObject): void {
   for (const f of fieldsOf(schema)) {
-    const opt = new Option(flagsOf(f), helpOf(f));
+    const opt = new Option(flagsOf(f));
+    // The help line is worked out when help is shown (commander reads `description` only then):
+    // every option of every command read its default from the config schema at each start (≈ 35 ms).
+    let help: string | undefined;
+    Object.defineProperty(opt, 'description', { get: () => (help ??= helpOf(f)), enumerable: true, configurable: true });
     if (f.shape === 'repeats') opt.argParser((v: string, acc: string[] | undefined) => [...(acc ?? []), v]);
     cmd.addOption(opt);
   }

@@ -4,8 +4,8 @@ import type { Op } from './kernels.js';
 import { chunkSize, Engine } from './parallel.js';
 import { synthetic } from './test-data.js';
 
-function engine(threads: number): Engine {
-  const d = synthetic(100_000, 1);
+function engine(threads: number, rows = 100_000): Engine {
+  const d = synthetic(rows, 1);
   const m = binSet(d.columns, fitEdges(d.columns, 255, 10_000, 1));
   return new Engine({ layout: { kind: 'leaves' }, threads, train: m, y: d.y, valid: null, objective: 'l2', hessian: false, oob: false });
 }
@@ -35,6 +35,29 @@ describe('Engine', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('starts no worker for data of one chunk (every job would run in-process): a small training pays no thread start', async () => {
+    const small = engine(2, 10_000);
+    const large = engine(2, 100_000);
+    try {
+      expect(small.workerCount).toBe(0);
+      expect(large.workerCount).toBe(2);
+      small.state.grad.set(small.state.y);
+      await small.run({ op: 'iota' });
+      const one = engine(1, 10_000);
+      try {
+        one.state.grad.set(one.state.y);
+        await one.run({ op: 'iota' });
+        const f = Int32Array.of(0, 1);
+        expect([...(await small.histogram(0, 10_000, true, f))]).toEqual([...(await one.histogram(0, 10_000, true, f))]);
+      } finally {
+        await one.close();
+      }
+    } finally {
+      await small.close();
+      await large.close();
     }
   });
 

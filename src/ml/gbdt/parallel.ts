@@ -116,7 +116,9 @@ export class Engine {
       ...(opts.huberDelta === undefined ? {} : { huberDelta: opts.huberDelta }),
     };
     this.state = viewState(buffers);
-    const threads = Math.max(1, Math.floor(opts.threads));
+    // Workers only where a job can have two chunks: with one chunk every job runs in-process (run
+    // below), and starting a worker (its thread, its modules) costs more than a small training.
+    const threads = maxChunks > 1 ? Math.max(1, Math.floor(opts.threads)) : 1;
     if (threads > 1) {
       const url = workerScript(import.meta.url, 'ml/gbdt/hist-worker.js');
       for (let i = 0; i < threads; i++) {
@@ -130,6 +132,11 @@ export class Engine {
         this.pending.push(null);
       }
     }
+  }
+
+  /** Histogram workers started (0: every job runs in-process). */
+  get workerCount(): number {
+    return this.workers.length;
   }
 
   private settle(i: number, err: Error | null): void {
