@@ -18,6 +18,16 @@ const out = join(root, 'dist', 'bin');
 const BUNDLED = new Set(['zod', '@duckdb/node-api', 'commander', 'pino', 'croner', 'cli-progress', 'yauzl']);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)).flatMap((d) => [d, `${d}/*`]);
+/** zod's `z.locales` (error messages in some 50 languages, half of zod's code) reduced to English,
+ * the one zod's own messages use and the only one stockpipe sets: every command parsed and compiled
+ * the other 370 KB at its start. */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: join(dirname(args.importer), '..', 'locales', 'en.js') , namespace: 'zod-locales' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: dirname(args.path) }));
+  },
+};
 rmSync(out, { recursive: true, force: true });
 await build({
   // The ETL's worker threads too (core/worker-script finds them here): each loaded @duckdb/node-api's
@@ -32,6 +42,7 @@ await build({
   external: [...external, '@duckdb/node-bindings'],
   // @duckdb/node-api is CommonJS: its require() calls need one in an ES module.
   banner: { js: "import { createRequire as __spCreateRequire } from 'node:module'; const require = __spCreateRequire(import.meta.url);" },
+  plugins: [zodEnglishOnly],
   sourcemap: true, logLevel: 'warning',
 });
 if (!process.argv.includes('--quiet')) process.stdout.write(`dist/bin: the command line bundled\n`);
