@@ -9,7 +9,7 @@ import './task-child.js';
 import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { z } from 'zod';
 import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js';
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
@@ -118,6 +118,26 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => { if (!s.mode.json) process.stderr.write(text); } });
+  // A command's options are added when it is dispatched (or a help lists it), not here: building
+  // every command's option schemas cost each start ≈ 35 ms. The help configuration is set before
+  // the commands are made, which copy it.
+  const deferred = new Map<Command, CommandSpec<Globals>>();
+  const materialize = (cmd: Command): void => {
+    const spec = deferred.get(cmd);
+    if (spec === undefined) return;
+    deferred.delete(cmd);
+    addOptions(cmd, spec.options);
+  };
+  program.configureHelp({
+    visibleOptions(cmd) {
+      materialize(cmd);
+      return Help.prototype.visibleOptions.call(this, cmd);
+    },
+    visibleCommands(cmd) {
+      for (const sub of cmd.commands) materialize(sub);
+      return Help.prototype.visibleCommands.call(this, cmd);
+    },
+  });
   addOptions(program, GlobalOptions);
   const groups = new Map<string, Command>();
   for (const spec of COMMANDS) {
@@ -140,7 +160,7 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
       const f = fieldInfo(k, a as z.ZodType);
       cmd.argument(a instanceof z.ZodArray ? `[${k}...]` : (a as z.ZodType).safeParse(undefined).success ? `[${k}]` : `<${k}>`, f.description === '' ? undefined : helpOf(f));
     }
-    addOptions(cmd, spec.options);
+    deferred.set(cmd, spec);
     cmd.addHelpText('after', helpAfter(spec));
     cmd.action(async () => {
       const globals = parseOptions(GlobalOptions, program.opts(), 'Run `stockpipe --help` to see the global options (--threads, --memory-limit, …) and their values.');
@@ -148,7 +168,10 @@ export function buildProgram(s: Session = { mode: outputMode(process.argv), vers
       await execute(s, spec, globals, prepared, globalFlags(globals), runParams(spec, cmd.opts(), cmd.processedArgs as unknown[]));
     });
   }
-  for (const cmd of [program, ...groups.values()]) sayWhatIsMissing(cmd);
+  for (const cmd of [program, ...groups.values()]) {
+    sayWhatIsMissing(cmd);
+    cmd.hook('preSubcommand', (_parent, sub) => materialize(sub));
+  }
   return program;
 }
 

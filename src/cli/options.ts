@@ -59,7 +59,10 @@ export interface CommandSpec<G = Record<string, unknown>> {
   isDefault?: boolean;
   /** The kind of the run the command records (cli/command-run): set on every command that writes. */
   records?: string;
-  options: z.ZodObject;
+  /** The options' schema, built when first read: zod schemas cost ≈ 20 µs each to build, and the
+   * commands' options are some 800 of them, so a process builds only those of the command it runs
+   * (cli/main adds a command's options to commander when it is dispatched, or its help shown). */
+  readonly options: z.ZodObject;
   args?: z.ZodObject;
   /** argv values → the config flags and the bound handler; throws SP_ERR_USAGE. */
   prepare(rawOptions: Record<string, unknown>, rawArgs: readonly unknown[]): Prepared<G>;
@@ -78,10 +81,13 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
   notes?: string;
   isDefault?: boolean;
   records?: string;
-  options: O;
+  /** Made on first use: a process builds the options of the command it runs only (see CommandSpec.options). */
+  options: () => O;
   args?: A;
   run: (o: z.output<O> & z.output<A>, ctx: CommandContext, inv: Invocation<G>) => Promise<CommandResult>;
 }): CommandSpec<G> {
+  let made: O | undefined;
+  const options = (): O => (made ??= def.options());
   return {
     name: def.name,
     summary: def.summary,
@@ -89,13 +95,15 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
     notes: def.notes,
     isDefault: def.isDefault,
     records: def.records,
-    options: def.options,
+    get options() {
+      return options();
+    },
     args: def.args,
     prepare(rawOptions, rawArgs) {
-      const o = parseOptions(def.options, rawOptions);
+      const o = parseOptions(options(), rawOptions);
       const a = def.args ? parseArgs(def.args, rawArgs) : ({} as z.output<A>);
       const all = { ...o, ...a };
-      return { config: configFlags(def.options, o), run: (ctx, inv) => def.run(all, ctx, inv) };
+      return { config: configFlags(options(), o), run: (ctx, inv) => def.run(all, ctx, inv) };
     },
   };
 }

@@ -27,7 +27,8 @@ export const fetch = defineCommand({
   name: 'fetch',
   records: 'fetch',
   summary: 'acquire daily bars into <workspace>/raw/<source-id>/ with a manifest.json',
-  options: z
+  options: () =>
+    z
     .object({
       source: z.string().optional().describe('synthetic | dir:PATH | zip:PATH | kaggle[:owner/slug] | yahoo').register(cli, { short: 's', config: 'fetch.source' }),
       seed: whole().optional().describe('synthetic: random seed').register(cli, { config: 'fetch.seed' }),
@@ -59,7 +60,8 @@ export const ingest = defineCommand({
   name: 'ingest',
   records: 'ingest',
   summary: 'combine the fetched CSVs into the prices table (a snapshot of Parquet files under store/, viewed in tables/prices/) with a row-accounting report',
-  options: z
+  options: () =>
+    z
     .object({
       from: z.string().optional().describe('which fetched source to read').register(cli, { arg: 'source-id', config: 'ingest.source_id', defaultText: 'the one fetched last' }),
       strict: z.boolean().optional().describe('fail on the first malformed line instead of dropping and reporting it').register(cli, { config: 'ingest.strict' }),
@@ -85,7 +87,8 @@ export const features = defineCommand({
   name: 'features',
   records: 'features',
   summary: 'rolling features per symbol → a new snapshot of tables/features/ (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling; only changed tails when it can)',
-  options: z
+  options: () =>
+    z
     .object({
       // A string: the config checks it (features.window), so any bad value is SP_ERR_FEATURES_WINDOW.
       window: z.string().optional().describe('rows in the rolling window, 2 to 1000').register(cli, { arg: 'n', config: 'features.window' }),
@@ -119,7 +122,8 @@ export const validate = defineCommand({
   name: 'validate',
   records: 'validate',
   summary: 'check a table against its saved reference (schema, ranges, nulls, price/volume quirks, calendar gaps, drift by PSI) → validation/latest.json; exit 1 on errors',
-  options: z
+  options: () =>
+    z
     .object({
       table: z.enum(['prices', 'features']).optional().describe('which table').register(cli, { config: 'validate.table' }),
       setReference: flag().describe('infer a new reference version from the current table, then validate against it'),

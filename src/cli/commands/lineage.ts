@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { defineCommand, inRange, whole } from '../options.js';
 
-const options = z.object({ files: whole().default(20).describe("how many of the source manifest's files to list (0 to 100000)") }).strict();
+const options = () => z.object({ files: whole().default(20).describe("how many of the source manifest's files to list (0 to 100000)") }).strict();
 const files = (n: number): number => {
   inRange('--files', n, 0, 100_000);
   return n;

@@ -16,7 +16,8 @@ import { bucketList } from './data.js';
 /** The day-ahead model's tree cap: high enough that early stopping on the validation window, not the cap, ends training. */
 const FORECAST_TREES = 1000;
 
-const TrainOptions = z
+const trainOptions = () =>
+  z
   .object({
     task: z.enum(['volume', 'forecast']).default('volume').describe('volume (the serving model) or forecast (the day-ahead model: needs `features --extended`)'),
     kind: z.enum(MODEL_KINDS).default('gbdt').describe('model kind'),
@@ -69,7 +70,7 @@ const STUDY_FLAGS = {
   forecast: ['seed', 'learningRate', 'huberDelta'],
 } as const;
 
-function refuseStudyFlags(o: z.infer<typeof TrainOptions>): void {
+function refuseStudyFlags(o: z.infer<ReturnType<typeof trainOptions>>): void {
   if (o.paramsFrom === undefined) return;
   const given = STUDY_FLAGS[o.task].filter((k) => o[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
   if (given.length === 0) return;
@@ -82,7 +83,7 @@ export const train = defineCommand({
   name: 'train',
   records: 'train',
   summary: 'train a volume model on the features table (time split), score it next to the baselines, register it with the snapshot it read',
-  options: TrainOptions,
+  options: trainOptions,
   examples: [
     'stockpipe train --promote-if-better',
     'stockpipe train --task forecast --promote-if-better   # after `stockpipe features --extended`',
@@ -131,7 +132,7 @@ export const train = defineCommand({
   },
 });
 
-const none = z.object({}).strict();
+const none = () => z.object({}).strict();
 const alias = (what: string) => z.string().optional().describe(what).register(cli, { arg: 'name' });
 
 export const evaluate = defineCommand({
@@ -139,7 +140,7 @@ export const evaluate = defineCommand({
   records: 'evaluate',
   summary: 'score a registered model (default: the champion) on its test slice next to every baseline, with per-slice metrics',
   args: z.object({ model: z.string().optional() }).strict(),
-  options: z.object({ asOf: z.string().optional().describe('score on the features table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }), }).strict(),
+  options: () => z.object({ asOf: z.string().optional().describe('score on the features table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }), }).strict(),
   examples: ['stockpipe evaluate', 'stockpipe evaluate <model-id> --json', 'stockpipe evaluate champion --as-of 7'],
   run: async (o, ctx) => (await import('../evaluate.js')).evaluateCommand(ctx, o.model, o.asOf),
 });
@@ -148,7 +149,8 @@ export const forecast = defineCommand({
   name: 'forecast',
   records: 'forecast',
   summary: 'day-ahead forecast (Adj Close, Volume) of every symbol for the next trading day after its last bar → the store (GET /forecast/:symbol)',
-  options: z
+  options: () =>
+    z
     .object({
       model: z.string().optional().describe('the forecast model').register(cli, { arg: 'id|alias', defaultText: 'the forecast_champion alias' }),
       date: z.string().optional().describe('a logical date (an NYSE trading day): each symbol\'s last bar dated up to it, forecast for the next trading day').register(cli, { arg: 'YYYY-MM-DD', defaultText: 'none: all the data there is' }),
@@ -169,7 +171,7 @@ export const forecast = defineCommand({
 export const modelsList = defineCommand({
   name: 'models list',
   summary: 'every model version, newest first, with its aliases and test metrics',
-  options: z.object({ limit: whole().optional().describe('show at most N versions') }).strict(),
+  options: () => z.object({ limit: whole().optional().describe('show at most N versions') }).strict(),
   examples: ['stockpipe models list', 'stockpipe models list --json'],
   run: async (o, ctx) => {
     inRange('--limit', o.limit, 1, Number.MAX_SAFE_INTEGER);
@@ -192,7 +194,8 @@ export const modelsPromote = defineCommand({
   summary:
     "point an alias at a model only if it beats the current holder on the backtest (CV folds inside the pre-test dates, or a validation window; never the test slice; the holder re-scored on the model's folds when the two were scored on different rows); champion takes volume models, forecast_champion forecast models",
   args: z.object({ id: z.string() }).strict(),
-  options: z
+  options: () =>
+    z
     .object({
       alias: z.string().optional().describe('alias to move').register(cli, { arg: 'name', defaultText: 'champion; forecast_champion for a day-ahead (forecast) model' }),
       force: flag().describe('promote even if not better or not comparable (recorded as forced); never a model of the wrong kind'),
@@ -220,7 +223,7 @@ export const modelsAt = defineCommand({
   name: 'models at',
   summary: 'which model held an alias at a time (ISO-8601, UTC)',
   args: z.object({ time: z.string() }).strict(),
-  options: z.object({ alias: z.string().default('champion').describe('alias').register(cli, { arg: 'name' }) }).strict(),
+  options: () => z.object({ alias: z.string().default('champion').describe('alias').register(cli, { arg: 'name' }) }).strict(),
   examples: ['stockpipe models at 2024-05-01T14:30:00Z', 'stockpipe models at 2024-05-01 --alias challenger --json'],
   run: async (o, ctx) => {
     aliasName(o.alias);
@@ -231,7 +234,7 @@ export const modelsAt = defineCommand({
 export const modelsHistory = defineCommand({
   name: 'models history',
   summary: 'every alias move, oldest first (append-only)',
-  options: z.object({ alias: alias('only this alias') }).strict(),
+  options: () => z.object({ alias: alias('only this alias') }).strict(),
   examples: ['stockpipe models history --alias champion'],
   run: async (o, ctx) => {
     aliasName(o.alias);
@@ -244,7 +247,7 @@ export const modelsTag = defineCommand({
   records: 'tag',
   summary: 'set key=value tags on a model version (id or alias), or remove them; with none, list its tags (GET /models?tag= searches them)',
   args: z.object({ id: z.string(), tags: z.array(z.string()) }).strict(),
-  options: z.object({ remove: z.array(z.string()).default([]).describe('remove this tag key (repeatable)').register(cli, { arg: 'key' }) }).strict(),
+  options: () => z.object({ remove: z.array(z.string()).default([]).describe('remove this tag key (repeatable)').register(cli, { arg: 'key' }) }).strict(),
   examples: ['stockpipe models tag champion stage=production owner=ana', 'stockpipe models tag <model-id> --remove stage --json', 'stockpipe models tag <model-id>'],
   run: async (o, ctx) => (await import('../models-tag.js')).modelsTagCommand(ctx, o.id, o.tags, o.remove),
 });

@@ -9,12 +9,13 @@ import { PIPELINE_RUN_STATUSES, RUN_KINDS } from '../../registry/schema.js';
 // Each command's module is imported when the command runs, so a process loads only its own command's code
 // (about 0.15 s less CPU at each start, measured; every pipeline task is such a start).
 
-const none = z.object({}).strict();
+const none = () => z.object({}).strict();
 
 export const serve = defineCommand({
   name: 'serve',
   summary: 'the prediction API (GET/POST /predict, /docs, /openapi.json, /health, /ready, /metrics) serving the champion model, and the dashboard at /',
-  options: z
+  options: () =>
+    z
     .object({
       port: whole().default(8000).describe('port (0 = any free port)').register(cli, { short: 'p' }),
       // An empty host made Node listen on every interface (printing the URL http://:PORT).
@@ -46,7 +47,8 @@ export const monitor = defineCommand({
   name: 'monitor',
   records: 'monitor',
   summary: 'score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain',
-  options: z
+  options: () =>
+    z
     .object({
       model: z.string().optional().describe('only this model (id or alias)').register(cli, { arg: 'id', defaultText: 'every model with forecasts' }),
       date: z
@@ -65,7 +67,8 @@ export const run = defineCommand({
   summary:
     'run a pipeline (train: fetch → ingest → validate → features → train → evaluate → register; daily: … → forecast → monitor → retrain-if-needed) with retries, caching and run history',
   args: z.object({ pipeline: z.string().default('train').describe('the pipeline to run: train or daily') }).strict(),
-  options: z
+  options: () =>
+    z
     .object({
       resume: z
         .union([z.literal(true), z.string()])
@@ -131,7 +134,8 @@ export const backfill = defineCommand({
   name: 'backfill',
   summary: 'run a pipeline once per NYSE trading day from --from to --to, each with that logical date (cached per day, resumable; days that finished before are skipped)',
   args: z.object({ pipeline: z.string().default('daily').describe('the pipeline to run each day: daily or train') }).strict(),
-  options: z
+  options: () =>
+    z
     .object({
       from: z.string().describe('the first day of the range').register(cli, { arg: 'YYYY-MM-DD' }),
       to: z.string().describe('the last day of the range (today at the latest)').register(cli, { arg: 'YYYY-MM-DD' }),
@@ -180,7 +184,8 @@ export const scheduler = defineCommand({
 export const worker = defineCommand({
   name: 'worker',
   summary: 'run queued pipeline tasks (executor bullmq) on this machine until Ctrl-C: needs STOCKPIPE_REDIS_URL and the workspace at the same path as the runner',
-  options: z
+  options: () =>
+    z
     .object({
       concurrency: whole().default(1).describe('jobs at once (each job\'s command gets --threads = cores / concurrency unless --threads is given)'),
       lockSeconds: whole()
@@ -203,7 +208,8 @@ export const runsList = defineCommand({
   name: 'runs list',
   isDefault: true,
   summary: 'pipeline runs, newest first, with task counts by state (--kind: the runs of writing commands)',
-  options: z
+  options: () =>
+    z
     .object({
       limit: whole().default(50).describe('at most N runs'),
       offset: whole().optional().describe('skip the newest N runs'),
@@ -235,7 +241,8 @@ export const runsCancel = defineCommand({
   name: 'runs cancel',
   summary: 'stop a running run as Ctrl-C would (SIGTERM to its runner): tasks stopped, the run marked cancelled and resumable',
   args: z.object({ 'run-id': z.string() }).strict(),
-  options: z
+  options: () =>
+    z
     .object({
       wait: decimal()
         .pipe(z.number().min(0, 'expects seconds (0 or more)'))

@@ -10,7 +10,7 @@ export const snapshots = defineCommand({
   name: 'snapshots',
   summary: "a table's snapshots, newest first (id, time, operation, rows, files); all tables without TABLE",
   args: z.object({ table: z.string().optional() }).strict(),
-  options: z.object({}).strict(),
+  options: () => z.object({}).strict(),
   examples: ['stockpipe snapshots', 'stockpipe snapshots features --json'],
   run: async (o, ctx) => (await import('../store.js')).snapshotsCommand(ctx, o.table),
 });
@@ -27,7 +27,8 @@ export const exportTable = defineCommand({
   records: 'export',
   summary: 'one file of a table (prices, features: as of a snapshot, the _snapshot_id lineage column included; forecasts: from the registry; predictions: every features row with a volume model\'s predicted volume, as GET /predict answers), optionally some symbols and dates, sorted by symbol and date: .parquet or .csv',
   args: z.object({ table: z.string() }).strict(),
-  options: z
+  options: () =>
+    z
     .object({
       out: z.string().describe('the file to write: FILE.parquet or FILE.csv').register(cli, { arg: 'file' }),
       format: z.string().optional().describe('csv or parquet; must agree with the --out name').register(cli, { arg: 'csv|parquet', defaultText: "from --out's extension" }),
@@ -52,7 +53,8 @@ export const vacuum = defineCommand({
   name: 'vacuum',
   records: 'vacuum',
   summary: 'compact buckets with several files, then delete the files no kept snapshot or model lineage needs, orphans older than an hour and the stage folders finished runs left behind',
-  options: z
+  options: () =>
+    z
     .object({
       keepSnapshots: whole().optional().describe("keep each table's newest N snapshots").register(cli, { arg: 'n', defaultText: '5' }),
       olderThan: whole().optional().describe('instead: keep the snapshots younger than DAYS days').register(cli, { arg: 'days' }),

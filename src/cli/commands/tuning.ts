@@ -12,7 +12,8 @@ export const tune = defineCommand({
   name: 'tune',
   records: 'tune',
   summary: 'random search + successive halving over the booster and data choices, scored by expanding-window CV inside the pre-test dates; the study is kept in the registry',
-  options: z
+  options: () =>
+    z
     .object({
       task: z.enum(['volume', 'forecast']).optional().describe('the model to tune: volume (the serving model, by CV folds) or forecast (the day-ahead model\'s volume booster, on its validation window; needs `features --extended`)').register(cli, { defaultText: 'volume; --resume: the study\'s' }),
       trials: whole().optional().describe('configurations: trial 0 is train\'s settings, the others random').register(cli, { defaultText: '9' }),
@@ -71,7 +72,7 @@ export const studies = defineCommand({
   name: 'studies',
   summary: 'tuning studies, newest first; with an id or name: its trials table, the chosen configuration, the score against each parameter',
   args: z.object({ study: z.string().optional() }).strict(),
-  options: z.object({ limit: whole().default(50).describe('list at most N studies') }).strict(),
+  options: () => z.object({ limit: whole().default(50).describe('list at most N studies') }).strict(),
   examples: ['stockpipe studies', 'stockpipe studies nightly', 'stockpipe studies <study-id> --json'],
   run: async (o, ctx) => {
     inRange('--limit', o.limit, 1, 10_000);
