@@ -5,7 +5,7 @@
  * nothing asserts on durations. Every process a test starts is stopped by its pid in afterEach. */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { layout, Workspace } from '../src/core/workspace.js';
@@ -226,6 +226,7 @@ interface TaskRow {
   status: string;
   attempts: number;
   error_code: string | null;
+  error?: string | null;
   log_path: string | null;
   workers?: WorkerRecord[];
 }
@@ -545,6 +546,35 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
       ]),
     );
     expect(await readdir(ws)).not.toContain('stockpipe.db'); // refused before anything ran
+  });
+
+  it('a worker of another build (an update installed on the runner only): the job fails with SP_ERR_WORKER_BUILD naming both, nothing run', async () => {
+    const r = await redis();
+    const env = { ...SMALL, STOCKPIPE_REDIS_URL: r.url };
+    // The bundle copied beside dist/bin (node_modules still found), with another build id.
+    const other = join(ROOT, 'dist', `bin-other-${process.pid}`);
+    await cp(join(ROOT, 'dist', 'bin'), other, { recursive: true });
+    try {
+      const ours = JSON.parse(readFileSync(join(ROOT, 'dist', 'bin', 'build.json'), 'utf8')).id as string;
+      expect(ours).toMatch(/^[0-9a-f]{16}$/);
+      await writeFile(join(other, 'build.json'), '{"id":"00000000000000aa"}\n');
+      const worker = track(spawn(process.execPath, [join(other, 'main.js'), 'worker', '--debug'], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }));
+      await waitFor('the worker banner', () => /taking jobs/.test(worker.stderr()) || worker.child.exitCode !== null, 30_000);
+      expect(worker.stderr()).toMatch(/taking jobs .*build 00000000000000aa\)/);
+      const conf = join(tempDirSync('scale-conf'), 'stockpipe.config.json');
+      await writeFile(conf, JSON.stringify({ pipeline: { retries: 0 } })); // the first failure ends the run
+      const ws = join(tempDirSync('scale-build'), 'ws');
+      const out = await ended(cli(['run', 'train', '--executor', 'bullmq', '--config', conf, '--json', '-w', ws], env));
+      expect(out.json.error?.code, out.stderr).toBe('SP_ERR_RUN_FAILED');
+      const runId = (await json<{ runs: { run_id: string }[] }>(['runs', 'list', '-w', ws], env)).runs[0]!.run_id;
+      const tasks = await runTasks(ws, runId, env);
+      expect([tasks.fetch!.status, tasks.fetch!.error_code]).toEqual(['failed', 'SP_ERR_WORKER_BUILD']);
+      expect(tasks.fetch!.error).toContain(`build 00000000000000aa, the runner on`);
+      expect(tasks.fetch!.error).toContain(`build ${ours}`);
+      expect(await readdir(ws)).not.toContain('raw'); // nothing fetched
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(UNSHARE === null)('a worker whose machine lacks the workspace path: the job fails with SP_ERR_WORKSPACE_UNREACHABLE', async () => {

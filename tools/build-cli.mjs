@@ -8,7 +8,8 @@
  * bundle is the same code). The ETL's worker threads (feature-worker.js, parse-worker.js) are bundled
  * beside them; other worker threads load their scripts from dist/ (tsc's output).
  * Run by `npm run build`, `npm install` (prepare), `npm test` and `npm run bench`. */
-import { readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -24,8 +25,10 @@ const external = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.has(d)).fl
 const zodEnglishOnly = {
   name: 'zod-english-only',
   setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: join(dirname(args.importer), '..', 'locales', 'en.js') , namespace: 'zod-locales' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: dirname(args.path) }));
+    // A module of that name beside zod's locales (it exists only here): the bundle names it by its
+    // path relative to the project, so the build is the same wherever the project lies (core/build).
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) => (/[\\/]zod[\\/]v4[\\/](classic[\\/]external|core[\\/]index)\.js$/.test(args.importer) ? { path: join(dirname(args.importer), '..', 'locales', 'english-only.js') } : undefined));
+    b.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]english-only\.js$/ }, () => ({ contents: "export { default as en } from './en.js';", loader: 'js' }));
   },
 };
 rmSync(out, { recursive: true, force: true });
@@ -45,4 +48,9 @@ await build({
   plugins: [zodEnglishOnly],
   sourcemap: true, logLevel: 'warning',
 });
+// The build's id (core/build): a hash of every script of dist/bin/, in name order. The runner puts
+// it in each job it queues; a worker of another build refuses the job.
+const hash = createHash('sha256');
+for (const f of readdirSync(out).filter((n) => n.endsWith('.js')).sort()) hash.update(`${f}\0`).update(readFileSync(join(out, f))).update('\0');
+writeFileSync(join(out, 'build.json'), `${JSON.stringify({ id: hash.digest('hex').slice(0, 16) })}\n`);
 if (!process.argv.includes('--quiet')) process.stdout.write(`dist/bin: the command line bundled\n`);

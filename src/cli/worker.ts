@@ -3,6 +3,7 @@
  * SIGINT/SIGTERM: the first signal lets running jobs finish and takes no new one; a second hands
  * them back to the queue at once. Either exits within 10 s of its last job when Redis is gone. The work is queue/worker's. */
 import { fileURLToPath } from 'node:url';
+import { buildId } from '../core/build.js';
 import { forTerminal } from '../core/terminal.js';
 import type { WorkerSummary } from '../queue/worker.js';
 import type { CommandContext, CommandResult } from './context.js';
@@ -51,7 +52,7 @@ export async function workerCommand(ctx: CommandContext, o: WorkerCommandOptions
       stop: stop.signal, handBack: handBack.signal, lockMs: o.lockSeconds * 1000, stalledMs: o.lockSeconds * 1000,
       // The first signal with Redis gone: once no job runs, the close gets as long as after a second one.
       closeWaitMs: HANDBACK_EXIT_MS, onCloseStuck: exitUnclosed,
-      onReady: (me) => process.stderr.write(`worker ${me.id}: taking jobs from queue ${ctx.config.pipeline.queue} at ${shown} (concurrency ${o.concurrency})\n`),
+      onReady: (me) => process.stderr.write(`worker ${me.id}: taking jobs from queue ${ctx.config.pipeline.queue} at ${shown} (concurrency ${o.concurrency}, build ${buildId() ?? 'unknown: run from the sources'})\n`),
       onJob: (e) => { if (!ctx.quiet) process.stderr.write(forTerminal(`worker: ${e.ok ? 'done' : 'failed'} ${e.task}${e.partition === null ? '' : ` [${e.partition}]`} (${e.id})${e.ok ? ` in ${e.seconds} s` : `: ${e.error ?? ''}`}\n`)); },
     });
     return { data: summary, human: `worker ${summary.worker.id} stopped: ${summary.jobs} jobs done, ${summary.failed} failed, ${summary.handed_back} handed back` };

@@ -16,6 +16,7 @@ import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { type CommandExecutor, type CommandJob, type CommandRun, taskKeyEnv } from '../pipeline/executor.js';
 import { checkRedis, redisTarget, type RedisTarget } from './connection.js';
+import { buildId } from '../core/build.js';
 import { JOB_PROTOCOL, type JobData, jobIdOf, type JobResult, QUEUE_NAME, reasonError } from './protocol.js';
 
 /** Keys of the queue outside BullMQ's own: a job's cancel flag. */
@@ -200,7 +201,7 @@ export class BullmqExecutor implements CommandExecutor {
   async run(job: CommandJob): Promise<CommandRun> {
     const data: JobData = {
       protocol: JOB_PROTOCOL, kind: 'command', run_id: job.runId, task: job.task, partition: job.partition, args: [...job.args], workspace: this.o.workspace,
-      log_path: job.logPath, env: { ...forwardedEnv(this.o.env), ...taskKeyEnv(job) }, coordinator: this.coordinator,
+      log_path: job.logPath, env: { ...forwardedEnv(this.o.env), ...taskKeyEnv(job) }, coordinator: this.coordinator, build: buildId(),
     };
     const r = await this.submit(job.jobId ?? jobIdOf(job.runId, job.task, job.partition, job.attempt, job.key), data, job.signal, job.onProgress);
     return { data: r.data, worker: { partition: job.partition, worker: r.worker.id, host: r.worker.host, pid: r.worker.pid, seconds: r.seconds, claims: r.claims } };
@@ -208,7 +209,7 @@ export class BullmqExecutor implements CommandExecutor {
 
   /** A probe job (answered by the worker itself, no child process): for tests and the queue benchmark. */
   async probe(runId: string, task: string, partition: string, ms: number, echo: unknown, signal: AbortSignal): Promise<JobResult> {
-    const data: JobData = { protocol: JOB_PROTOCOL, kind: 'probe', run_id: runId, task, partition, args: [], workspace: this.o.workspace, log_path: '', env: {}, probe: { ms, echo }, coordinator: this.coordinator };
+    const data: JobData = { protocol: JOB_PROTOCOL, kind: 'probe', run_id: runId, task, partition, args: [], workspace: this.o.workspace, log_path: '', env: {}, probe: { ms, echo }, coordinator: this.coordinator, build: buildId() };
     return this.submit(jobIdOf(runId, task, partition, 1), data, signal);
   }
 

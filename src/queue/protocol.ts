@@ -2,11 +2,13 @@
  * What goes through Redis (executor bullmq ↔ `stockpipe worker`): a job's data (the command to run,
  * the workspace it runs on, where its log goes), its result (the command's --json data and who ran
  * it), its deterministic id, and errors as `{code, message, hint}` in the job's failed reason.
- * Checked with zod on the worker: a job from another stockpipe version fails with a clear error. */
+ * Checked with zod on the worker: a job from another stockpipe version fails with a clear error, and
+ * one from another build of the same version too (SP_ERR_WORKER_BUILD). */
 import { z } from 'zod';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
 
-export const JOB_PROTOCOL = 1;
+/** 2: jobs carry the runner's build (core/build). */
+export const JOB_PROTOCOL = 2;
 /** The BullMQ queue the runner and workers share (pipeline.queue sets its key prefix). */
 export const QUEUE_NAME = 'tasks';
 
@@ -28,6 +30,8 @@ export const JobData = z
     /** probe jobs: how long to take, and what to answer. */
     probe: z.object({ ms: z.number().min(0).max(600_000), echo: z.unknown() }).optional(),
     coordinator: z.object({ host: z.string(), pid: z.number() }),
+    /** The runner's build id (core/build), or null (run from the sources): a worker of another build refuses the job. */
+    build: z.string().nullable(),
   })
   .strict();
 export type JobData = z.infer<typeof JobData>;

@@ -24,6 +24,7 @@ import { openRegistry, type Registry } from '../registry/store.js';
 import { checkRedis, redisTarget } from './connection.js';
 import { EXECUTION_TOKEN, parentRunEnv, progressOfLine } from '../pipeline/executor.js';
 import { cancelKey } from './executor.js';
+import { buildId } from '../core/build.js';
 import { errorReason, JobData, type JobResult, QUEUE_NAME, type WorkerIdentity } from './protocol.js';
 
 export interface WorkerOptions {
@@ -88,6 +89,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     const parsed = JobData.safeParse(job.data);
     if (!parsed.success) throw new Error(errorReason(new StockpipeError('SP_ERR_USAGE', `job ${job.id} is not a job of this stockpipe version (protocol ${String((job.data as { protocol?: unknown }).protocol)}): ${parsed.error.issues[0]?.message ?? ''}`, { hint: 'Run the same stockpipe version on the runner and every worker.' })));
     const d = parsed.data;
+    const mine = buildId();
+    // Another build of the same version (an update installed on the runner's machine only) could compute
+    // other results under the same cache keys: nothing is run, and the runner's task fails saying so.
+    if (d.build !== null && mine !== null && d.build !== mine) {
+      throw new Error(errorReason(new StockpipeError('SP_ERR_WORKER_BUILD', `job ${job.id}: worker ${me.id} on ${me.host} runs stockpipe build ${mine}, the runner on ${d.coordinator.host} build ${d.build}: not run`, { hint: 'Install the same stockpipe (the same commit, `npm ci && npm run build`) on the runner and every worker, then restart the workers and `stockpipe run --resume RUN_ID`; `stockpipe worker` prints its build when it starts.' })));
+    }
     const id = job.id!;
     const stop = new AbortController();
     const slot = { stop, token, why: null as 'cancelled' | 'lost' | null };
