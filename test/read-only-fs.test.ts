@@ -132,21 +132,33 @@ describe.skipIf(skip !== null)('a workspace served from a read-only volume', () 
     expect(existsSync(join(src, 'tmp')), 'nothing written under the workspace').toBe(false);
   });
 
+  /** A workspace `name` in the bound folder (read-only under the mount) whose champion is `id`. */
+  async function seeded(name: string, id: string): Promise<{ src: string; mnt: string }> {
+    const src = join(bound.src, name);
+    mkdirSync(src);
+    await registerModel(src, id, polyJson(), { alias: 'champion' });
+    return { src, mnt: join(bound.mnt, name) };
+  }
+
+  /** Holds the store open through the writable path, as a server there does: the -wal and -shm files stay. */
+  function holdOpen(src: string): Database.Database {
+    const other = new Database(join(src, 'stockpipe.db'), { readonly: true });
+    other.prepare('SELECT count(*) FROM model_versions').get();
+    expect(existsSync(join(src, 'stockpipe.db-wal'))).toBe(true);
+    return other;
+  }
+
 describe('whose store another process holds open', () => {
   /** A server of the writable path (any process holding the store open) keeps the writer from folding its -wal file into the main
    * file on close: the commits stay in the -wal file. The served copy was read again only when the main file changed, so the
    * read-only server kept the old champion for as long as that process ran. */
   it('sees a new champion that is still in the -wal file', async () => {
-    const src = join(bound.src, 'held');
-    const mnt = join(bound.mnt, 'held');
-    mkdirSync(src);
-    await registerModel(src, 'poly-held', polyJson(), { alias: 'champion' });
+    const { src, mnt } = await seeded('held', 'poly-held');
     const holder = new ChampionHolder(mnt, silentLog);
     await holder.refresh();
     expect(holder.current?.id).toBe('poly-held');
-    const other = new Database(join(src, 'stockpipe.db'), { readonly: true });
+    const other = holdOpen(src);
     try {
-      other.prepare('SELECT count(*) FROM model_versions').get();
       await registerModel(src, 'poly-held-2', polyJson(2), { alias: 'champion' });
       expect(existsSync(join(src, 'stockpipe.db-wal')), 'the commit is still in the -wal file').toBe(true);
       await holder.refresh();
@@ -159,20 +171,9 @@ describe('whose store another process holds open', () => {
 });
 
 describe('whose store has a -wal file beside it (its writer still open)', () => {
-  /** Holds the store open through the writable path, as a server there does: the -wal and -shm files stay. */
-  function holdOpen(src: string): Database.Database {
-    const other = new Database(join(src, 'stockpipe.db'), { readonly: true });
-    other.prepare('SELECT count(*) FROM model_versions').get();
-    expect(existsSync(join(src, 'stockpipe.db-wal'))).toBe(true);
-    return other;
-  }
-
   /** SQLite opened the store read-only without a word and the command's first write failed as a damaged store. */
   it('refuses a write with SP_ERR_WORKSPACE_UNWRITABLE, not SP_ERR_REGISTRY', async () => {
-    const src = join(bound.src, 'walwrite');
-    const mnt = join(bound.mnt, 'walwrite');
-    mkdirSync(src);
-    await registerModel(src, 'poly-w', polyJson(), { alias: 'champion' });
+    const { src, mnt } = await seeded('walwrite', 'poly-w');
     const other = holdOpen(src);
     try {
       const tag = runCli(['models', 'tag', 'champion', 'k=v', '-w', mnt, '--json']);
@@ -189,14 +190,10 @@ describe('with a store at an older schema and a -wal file beside it', () => {
   /** The older store was migrated by a short writable connection first, which cannot be had there: every read failed with
    * SP_ERR_WORKSPACE_UNWRITABLE. A store without a -wal file was already migrated in a copy in memory. */
   it('is read, migrated in memory, with the commits in the -wal file', async () => {
-    const src = join(bound.src, 'walold');
-    const mnt = join(bound.mnt, 'walold');
-    mkdirSync(src);
-    await registerModel(src, 'poly-old', polyJson(), { alias: 'champion' });
+    const { src, mnt } = await seeded('walold', 'poly-old');
     const file = join(src, 'stockpipe.db');
-    const other = new Database(file, { readonly: true });
+    const other = holdOpen(src);
     try {
-      other.prepare('SELECT count(*) FROM model_versions').get();
       await registerModel(src, 'poly-old-2', polyJson(2), { alias: 'champion' });
       // The newest migration undone (a store an older stockpipe wrote), after the writer's last open migrated it.
       const undo = new Database(file);
