@@ -229,6 +229,26 @@ describe('ingest (docs/data.md)', () => {
   });
 });
 
+// A small build runs in the command's own thread (no parse or feature worker); two lanes always use
+// the workers. Both must write the same tables.
+describe('small builds in the command\'s thread', () => {
+  it('write the same prices and features (extended too) as the worker threads', async () => {
+    const fx = await writeQuirkFixture();
+    const digests = [];
+    for (const lanes of [1, 2]) {
+      const ws = await tempWorkspace();
+      const W = new Workspace(ws, { threads: 2, memoryLimit: '512MB' });
+      const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+      const report = await ingest({ ws: W, lanes, manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+      expect(report.rows_kept).toBe(fx.expected.rows_kept);
+      await buildFeatures({ ws: W, lanes, window: 5, extended: true, force: false, log: silentLog, progress: silentProgress });
+      digests.push({ prices: await tableDigest(ws, 'prices'), features: await tableDigest(ws, 'features'), malformed: report.malformed, dropped: report.rows_dropped });
+    }
+    expect(digests[0]).toEqual(digests[1]);
+    expect(digests[0]!.features).toMatch(/^216:/);
+  });
+});
+
 // Probed after issue 16: a Volume beyond 2^53 (kept exactly by ingest) came out of features changed,
 // and int64's maximum wrapped to its minimum, silently.
 describe('features and volumes beyond 2^53 − 1', () => {

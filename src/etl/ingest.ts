@@ -46,7 +46,7 @@ export interface IngestOptions {
   force: boolean;
   log: Logger;
   progress: Progress;
-  /** A full ingest's lanes (buckets parsed and written at once): by default one under SMALL_INPUT_BYTES of CSV, else up to two (tests set 2 to run both on small data). */
+  /** A full ingest's lanes (buckets parsed and written at once): by default one under SMALL_INPUT_BYTES of CSV (parsed in the command's thread under INLINE_PARSE_BYTES of a folder), else up to two (tests set 2 to run both with workers on small data). */
   lanes?: number;
 }
 
@@ -199,6 +199,15 @@ async function statesOf(c: IngestRun, files: readonly BarFile[], lines: Map<stri
  * lane's worker and DuckDB connection cost more than they save (BENCHMARKS.md, "Lanes and DuckDB's
  * threads in full builds"). */
 const SMALL_INPUT_BYTES = 64 * 2 ** 20;
+/** Under this much CSV of a folder a one-lane ingest parses in the command's own thread: a parse worker
+ * (≈ 0.1 s of CPU to start) costs more than it overlaps (BENCHMARKS.md, "Small builds without worker
+ * threads"). A zip's entries are always inflated on a worker (they are read asynchronously). */
+const INLINE_PARSE_BYTES = 4 * 2 ** 20;
+
+/** Parse workers for `files` of a source: none (the command's thread) for a folder's few megabytes read by one lane. */
+function parseThreads(layout: 'dir' | 'zip', files: readonly BarFile[], lanes: number, otherwise: number): number {
+  return layout === 'dir' && lanes === 1 && files.reduce((a, f) => a + f.size, 0) < INLINE_PARSE_BYTES ? 0 : otherwise;
+}
 
 /** A whole new table: every file parsed, one file per bucket written in (Symbol, Date) order; `lanes` buckets at once, each lane with its own parse workers and DuckDB connection (DuckDB encodes each streamed COPY on one thread). */
 export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identity: Record<string, unknown>): Promise<SnapshotRecord | null> {
@@ -225,7 +234,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
     laneOf[b] = l;
     load[l]! += bytes[b]!;
   }
-  const poolThreads = small ? 1 : Math.max(1, Math.floor(ws.threads / laneCount));
+  const poolThreads = parseThreads(m.layout, ordered, laneCount, small ? 1 : Math.max(1, Math.floor(ws.threads / laneCount)));
   log.debug({ lanes: laneCount, parse_workers: poolThreads }, 'ingest: full build lanes');
   // DuckDB's work here is the lanes' COPYs (each encoded on its calling thread): it gets only the threads
   // the lanes' parse workers and encoders leave (as features' full build does with db/duckdb withThreads).
@@ -433,7 +442,7 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
   // Everything else: read whole (on the parse pool), compared with the stored rows below.
   if (reparse.length > 0) {
     const files = reparse.flatMap((g) => g.files);
-    const pool = new ParsePool({ root: m.root, layout: m.layout, files: files.map((f) => f.path), threads: Math.min(ws.threads, Math.max(1, files.length)), lookahead: 256 });
+    const pool = new ParsePool({ root: m.root, layout: m.layout, files: files.map((f) => f.path), threads: parseThreads(m.layout, files, 1, Math.min(ws.threads, Math.max(1, files.length))), lookahead: 256 });
     let k = 0;
     opts.progress.start('ingest', files.length);
     try {

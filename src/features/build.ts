@@ -2,8 +2,9 @@
  * Features (docs/data.md): reads tables/prices.parquet (sorted by Symbol, Date, as ingest writes it),
  * computes vol_moving_avg and adj_close_rolling_med per symbol with the typed-array kernels, and
  * writes features/features.parquet = every prices column + the two features, in the same order.
- * A worker scans prices (numeric columns, its own DuckDB) and computes the features per symbol;
- * the main thread writes every column back through the same table-function writer as ingest. */
+ * A worker scans prices (numeric columns, its own DuckDB) and computes the features per symbol (a
+ * small build: the command's own thread, before writing); the main thread writes every column back
+ * through the same table-function writer as ingest. */
 import { once } from 'node:events';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
@@ -51,7 +52,7 @@ export interface FeaturesOptions {
   force: boolean;
   log: Logger;
   progress: Progress;
-  /** A full build's lanes (feature workers at once): by default one under SMALL_INPUT_ROWS rows, else up to two (tests set 2 to run both on small data). */
+  /** A full build's lanes (feature workers at once): by default one under SMALL_INPUT_ROWS rows (no worker under INLINE_ROWS), else up to two (tests set 2 to run both workers on small data). */
   lanes?: number;
 }
 
@@ -168,6 +169,29 @@ async function withWorker<T>(ws: Workspace, scan: Scan, window: number, extended
     port1.close();
     await worker.terminate();
   }
+}
+
+/**
+ * The same batches as withWorker's, computed here on `conn` before `use` runs (for a build small
+ * enough to hold whole: starting a worker thread and its DuckDB costs more CPU than the build).
+ */
+async function withoutWorker<T>(conn: DuckDBConnection, scan: Scan, window: number, extended: boolean, nameIndex: Map<string, number>, use: (take: () => { batch: BarsBatch; withFeatures: number } | null) => Promise<T>): Promise<T> {
+  const computed: ({ batch: BarsBatch; withFeatures: number } | undefined)[] = new Array(scan.lengths.length);
+  const nameIdx = scan.names.map((n) => (n === null ? -1 : nameIndex.get(n)!));
+  const asm = new FeatureAssembler({ lengths: scan.lengths, nameIdx, window, extended }, (sym, batch, withFeatures) => {
+    computed[sym] = { batch, withFeatures };
+  });
+  for (const sql of scan.queries) await readNumericColumns(conn, sql, (cols, n) => asm.push(cols, n));
+  asm.end();
+  let sym = 0;
+  return use(() => {
+    while (sym < scan.lengths.length && scan.lengths[sym] === 0) sym++;
+    if (sym >= scan.lengths.length) return null;
+    const got = computed[sym];
+    computed[sym++] = undefined;
+    if (got === undefined) throw new Error(`the scan gave no rows for symbol ${scan.symbols[sym - 1]}`);
+    return got;
+  });
 }
 
 /**
@@ -357,6 +381,8 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
 
 /** Under this many rows a full build computes and writes in one lane: a second lane's worker and DuckDB connection cost more than they save (BENCHMARKS.md, "Lanes and DuckDB's threads in full builds"). */
 const SMALL_INPUT_ROWS = 500_000;
+/** Under this many rows a full build computes in the command's own thread, before writing: no worker thread (≈ 0.2 s of CPU to start with its DuckDB) for a build of a few tenths of a second (BENCHMARKS.md, "Small builds without worker threads"). */
+const INLINE_ROWS = 300_000;
 
 /**
  * Every symbol of `files`: one worker scan per bucket (no sort when the bucket's files are ordered),
@@ -405,7 +431,8 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   // Each lane is a feature worker and the COPY that encodes its files: DuckDB gets the threads they leave (withThreads).
   const settled = await withThreads(conn, ws.threads - 2 * lanes, () => Promise.allSettled(plans.map(async (plan, l) => {
     const c = l === 0 ? conn : await db.connect();
-    await withWorker(ws, plan.scan, s.window, s.extended, nameIndex, async (take) => {
+    const compute = lanes === 1 && rows < INLINE_ROWS ? withoutWorker.bind(null, c) : withWorker.bind(null, ws);
+    await compute(plan.scan, s.window, s.extended, nameIndex, async (take) => {
       for (const pb of plan.buckets) {
         let left = pb.count;
         // One file per TARGET_FILE_ROWS rows of the bucket, cut between symbols (as ingest writes).
