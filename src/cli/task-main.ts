@@ -5,5 +5,4 @@
  * takes most of a process's start-up (seconds on a busy machine), then runs cli/main as usual. */
 import './task-child.js';
 
-const { runMain } = await import('./main.js');
-runMain();
+void import('./main.js').then(({ runMain }) => runMain());
