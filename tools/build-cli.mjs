@@ -6,9 +6,9 @@
  * `<entry>.js` through tools/bundle-loader with V8's code cache of the bundle, made here by running
  * the entry once (`--version`). Native and server-side packages (DuckDB's bindings, better-sqlite3,
  * Fastify, BullMQ, …) stay in node_modules, loaded as before. A command starts ≈ 0.1 s sooner than
- * from tsc's dist/cli/ (which keeps working: the bundle is the same code). The ETL's worker threads
- * (feature-worker.js, parse-worker.js) are bundled beside them; other worker threads load their
- * scripts from dist/ (tsc's output).
+ * from tsc's dist/cli/ (which keeps working: the bundle is the same code). The worker threads (the ETL's
+ * feature-worker.js and parse-worker.js, gbdt's hist-worker.js, tune's trial-worker.js) are bundled
+ * beside them; run from tsc's dist/, they load their scripts from there.
  * Run by `npm run build`, `npm install` (prepare), `npm test` and `npm run bench`. */
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,9 +52,14 @@ const common = (name) => ({
   sourcemap: true, logLevel: 'warning',
 });
 const ENTRIES = { main: join(root, 'src', 'cli', 'main.ts'), 'task-main': join(root, 'src', 'cli', 'task-main.ts'), 'serve-worker': join(root, 'src', 'cli', 'serve-worker.ts') };
-// The ETL's worker threads too (core/worker-script finds them here): each loaded @duckdb/node-api's
+// The worker threads too (core/worker-script finds them here): each loaded @duckdb/node-api's
 // CommonJS files (the features worker) or its modules one by one from dist/ at its start.
-const WORKERS = { 'feature-worker': join(root, 'src', 'features', 'feature-worker.ts'), 'parse-worker': join(root, 'src', 'etl', 'parse-worker.ts') };
+const WORKERS = {
+  'feature-worker': join(root, 'src', 'features', 'feature-worker.ts'),
+  'parse-worker': join(root, 'src', 'etl', 'parse-worker.ts'),
+  'hist-worker': join(root, 'src', 'ml', 'gbdt', 'hist-worker.ts'),
+  'trial-worker': join(root, 'src', 'ml', 'tune', 'trial-worker.ts'),
+};
 await Promise.all([
   ...Object.entries(ENTRIES).map(([name, entry]) => build({ ...common(name), entryPoints: [entry], outfile: join(out, `${name}.bundle.js`) })),
   ...Object.entries(WORKERS).map(([name, entry]) => build({ ...common(name), entryPoints: [entry], outfile: join(out, `${name}.js`) })),
