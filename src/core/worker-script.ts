@@ -15,7 +15,7 @@ export function workerScript(from: string, rel: string): URL {
     return pathToFileURL(built);
   }
   const distIdx = here.lastIndexOf(`${join('/', 'dist', '/')}`);
-  // The bundled command line (dist/bin/) has the ETL's workers bundled beside it (tools/build-cli).
+  // The bundled command line (dist/bin/) has the worker threads bundled beside it (tools/build-cli).
   if (here.startsWith(join(here.slice(0, distIdx), 'dist', 'bin', '/'))) {
     const bundled = join(here.slice(0, distIdx), 'dist', 'bin', basename(rel));
     if (existsSync(bundled)) return pathToFileURL(bundled);
