@@ -235,13 +235,8 @@ export function runMain(argv: string[] = process.argv): void {
   );
 }
 
-/** In a bundle of dist/bin/ (tools/build-cli), the entry it was built for: "main", "task-main", … */
-declare const __SP_BUNDLE__: string | undefined;
-
-/** This file is the process's script (`node dist/cli/main.js`, or the `stockpipe` bin link); in
- * dist/bin/, the bundle is main's (task-main's runs the program itself, after its runner watch). */
+/** This file is the process's script (`node dist/cli/main.js`, or the `stockpipe` bin link). */
 function isEntryPoint(): boolean {
-  if (typeof __SP_BUNDLE__ === 'string') return __SP_BUNDLE__ === 'main';
   const script = process.argv[1];
   if (script === undefined) return false;
   try {

@@ -12,34 +12,29 @@ import { createApiMetrics } from '../serve/metrics.js';
 import { startServer } from '../serve/server.js';
 import type { WorkerStart } from './serve.js';
 
-// One async function, not top-level awaits: the bundle of dist/bin/ is a CommonJS script (tools/build-cli).
-async function main(): Promise<void> {
-  const stop = whenToStop();
-  const start = await Promise.race([askStart<WorkerStart>(), stop.then(() => null)]);
-  if (start === null) process.exit(0);
-  configureLog({ level: start.logLevel });
-  const worker = workerId();
-  const log = getLog('serve').child({ worker, pid: process.pid });
-  const accessLog = start.quiet ? null : createAccessLog().child({ worker });
-  const metrics = createApiMetrics();
-  try {
-    const server = await startServer({
-      workspace: new Workspace(start.workspace, { threads: start.threads, memoryLimit: start.memoryLimit }),
-      host: start.host, port: start.port, pollMs: start.pollMs, version: start.version, monitor: start.monitor, apiToken: start.apiToken,
-      log, accessLog, replica: { pid: process.pid, worker }, metrics, metricsText: clusterMetrics(metrics.registry, log), control: { ...start.control, env: { ...process.env } },
-    });
-    await reportListening(server.port, server.holder.current?.id ?? null);
-    const why = await stop;
-    log.info({ signal: why }, 'shutting down: draining requests');
-    await server.close();
-    accessLog?.flush();
-    process.exit(0);
-  } catch (err) {
-    const e = toStockpipeError(err);
-    log.debug({ err }, 'could not start');
-    await reportFailed(e);
-    process.exit(e.exitCode);
-  }
+const stop = whenToStop();
+const start = await Promise.race([askStart<WorkerStart>(), stop.then(() => null)]);
+if (start === null) process.exit(0);
+configureLog({ level: start.logLevel });
+const worker = workerId();
+const log = getLog('serve').child({ worker, pid: process.pid });
+const accessLog = start.quiet ? null : createAccessLog().child({ worker });
+const metrics = createApiMetrics();
+try {
+  const server = await startServer({
+    workspace: new Workspace(start.workspace, { threads: start.threads, memoryLimit: start.memoryLimit }),
+    host: start.host, port: start.port, pollMs: start.pollMs, version: start.version, monitor: start.monitor, apiToken: start.apiToken,
+    log, accessLog, replica: { pid: process.pid, worker }, metrics, metricsText: clusterMetrics(metrics.registry, log), control: { ...start.control, env: { ...process.env } },
+  });
+  await reportListening(server.port, server.holder.current?.id ?? null);
+  const why = await stop;
+  log.info({ signal: why }, 'shutting down: draining requests');
+  await server.close();
+  accessLog?.flush();
+  process.exit(0);
+} catch (err) {
+  const e = toStockpipeError(err);
+  log.debug({ err }, 'could not start');
+  await reportFailed(e);
+  process.exit(e.exitCode);
 }
-
-void main();

@@ -5,4 +5,5 @@
  * takes most of a process's start-up (seconds on a busy machine), then runs cli/main as usual. */
 import './task-child.js';
 
-void import('./main.js').then(({ runMain }) => runMain());
+const { runMain } = await import('./main.js');
+runMain();
