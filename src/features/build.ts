@@ -133,6 +133,16 @@ interface Scan {
   names: (string | null)[];
 }
 
+/** Each scanned symbol's Security Name index into `nameIndex` (-1 = null). */
+const nameIdxOf = (scan: Scan, nameIndex: Map<string, number>): number[] => scan.names.map((n) => (n === null ? -1 : nameIndex.get(n)!));
+
+/** Runs `scan` on `conn` through the kernels in this thread (no worker): `emit` gets each symbol's batch, in order. */
+async function computeInThread(conn: DuckDBConnection, scan: Scan, window: number, extended: boolean, nameIndex: Map<string, number>, emit: (sym: number, batch: BarsBatch, withFeatures: number) => void): Promise<void> {
+  const asm = new FeatureAssembler({ lengths: scan.lengths, nameIdx: nameIdxOf(scan, nameIndex), window, extended }, emit);
+  for (const sql of scan.queries) await readNumericColumns(conn, sql, (cols, n) => asm.push(cols, n));
+  asm.end();
+}
+
 /**
  * Runs the feature worker over a scan and hands the main thread a `take()` that returns each
  * symbol's computed batch in order (blocking until the worker has it).
@@ -140,8 +150,7 @@ interface Scan {
 async function withWorker<T>(ws: Workspace, scan: Scan, window: number, extended: boolean, nameIndex: Map<string, number>, use: (take: () => { batch: BarsBatch; withFeatures: number } | null) => Promise<T>): Promise<T> {
   const control = createControl();
   const { port1, port2 } = new MessageChannel();
-  const nameIdx = scan.names.map((n) => (n === null ? -1 : nameIndex.get(n)!));
-  const init: FeatureWorkerInit = { queries: scan.queries, lengths: scan.lengths, nameIdx, window, extended, memoryLimit: ws.memoryLimit, tempDir: ws.duckdbReaderTempDir, lookahead: 64, control, port: port2 };
+  const init: FeatureWorkerInit = { queries: scan.queries, lengths: scan.lengths, nameIdx: nameIdxOf(scan, nameIndex), window, extended, memoryLimit: ws.memoryLimit, tempDir: ws.duckdbReaderTempDir, lookahead: 64, control, port: port2 };
   const worker = new Worker(workerScript(import.meta.url, 'features/feature-worker.js'), { workerData: init, transferList: [port2] });
   const inbox = new InboxConsumer<FeatureMessage>(control, [port1], (i) => `symbol ${scan.symbols[i]}`);
   worker.on('error', (err) => inbox.fail(err.message));
@@ -177,12 +186,9 @@ async function withWorker<T>(ws: Workspace, scan: Scan, window: number, extended
  */
 async function withoutWorker<T>(conn: DuckDBConnection, scan: Scan, window: number, extended: boolean, nameIndex: Map<string, number>, use: (take: () => { batch: BarsBatch; withFeatures: number } | null) => Promise<T>): Promise<T> {
   const computed: ({ batch: BarsBatch; withFeatures: number } | undefined)[] = new Array(scan.lengths.length);
-  const nameIdx = scan.names.map((n) => (n === null ? -1 : nameIndex.get(n)!));
-  const asm = new FeatureAssembler({ lengths: scan.lengths, nameIdx, window, extended }, (sym, batch, withFeatures) => {
+  await computeInThread(conn, scan, window, extended, nameIndex, (sym, batch, withFeatures) => {
     computed[sym] = { batch, withFeatures };
   });
-  for (const sql of scan.queries) await readNumericColumns(conn, sql, (cols, n) => asm.push(cols, n));
-  asm.end();
   let sym = 0;
   return use(() => {
     while (sym < scan.lengths.length && scan.lengths[sym] === 0) sym++;
@@ -657,13 +663,11 @@ async function incrementalBuild(conn: DuckDBConnection, w: TableWrite, prices: {
     lap('slice written');
     // The tails are small: computed here, on the command's own connection (no worker to start).
     const batches: BarsBatch[] = [];
-    const asm = new FeatureAssembler({ lengths: scan.lengths, nameIdx: scan.names.map((n) => (n === null ? -1 : nameIndex.get(n)!)), window: s.window, extended: s.extended }, (sym, b) => {
+    await computeInThread(conn, scan, s.window, s.extended, nameIndex, (sym, b) => {
       const k = skip[sym]!;
       const out = k === 0 ? b : sliceBatch(b, k);
       if (out.rows > 0) batches.push(out);
     });
-    await readNumericColumns(conn, scan.queries[0]!, (cols, n) => asm.push(cols, n));
-    asm.end();
     const computed = batches.reduce((a, b) => a + b.rows, 0);
     let bi = 0;
     await writeBarsParquet(conn, { symbols: scan.symbols, names, dayMin: range.lo, dayMax: range.hi, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => batches[bi++] ?? null, delta);
