@@ -1,10 +1,10 @@
 /** @module test/helpers/temp
- * Every temp folder a test makes: `/tmp/sp-<name>-XXXXXX`, removed after the file's tests (an
- * afterAll this module registers). test/global-setup.ts reports any `sp-*` left behind. */
+ * Every temp folder a test makes: `/tmp/sp-<name>-XXXXXX`, removed after the file's tests (the
+ * afterAll of test/setup-file.ts, which runs for every test file). test/global-setup.ts reports any
+ * `sp-*` left behind. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
 
 export const TEMP_PREFIX = 'sp-';
 const made: string[] = [];
@@ -14,10 +14,7 @@ export function removeTempDirs(): void {
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
 }
 
-// Test files import this module while vitest collects them, so this hook belongs to the file.
-afterAll(removeTempDirs);
-
-/** Makes `/tmp/sp-<name>-XXXXXX` and registers its removal after this file's tests. */
+/** Makes `/tmp/sp-<name>-XXXXXX`, removed after this file's tests. */
 export function tempDirSync(name = 'tmp'): string {
   const dir = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${name.replace(/^sp-/, '').replace(/-$/, '')}-`));
   made.push(dir);
