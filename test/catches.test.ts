@@ -23,6 +23,7 @@ const ALLOWED: [string, string, string][] = [
   ['pipeline/runner.ts', 'work.catch(() => undefined).finally(', 'waits for a timed-out task to settle; its error is the race\'s, awaited beside it'],
   ['features/build.ts', "once(worker, 'exit').catch(() => undefined)", 'a rejection repeats the worker\'s error event, which inbox.fail reports'],
   ['queue/executor.ts', 'done.catch(() => undefined);', 'marks a job\'s promise handled while the job is being queued (the Redis watchdog may reject it first); submit awaits the same promise and gets the error'],
+  ['queue/executor.ts', 'const failed = done.then(() => false, () => true);', 'whether a job\'s promise failed (the watchdog or a cancel ended it while the job was being queued): submit awaits the same promise and gets the error'],
   ['db/serial-duckdb.ts', 'db.then((d) => d.close(), () => {})', 'closing: an open that failed has nothing to close, and its error went to the query that started it'],
   ['db/serial-duckdb.ts', 'this.queue = next.catch(() => {})', 'the queue only waits for the query to settle; the caller gets its error from `next`'],
   ['dashboard/routes-models.ts', 'p.catch(() => residualCache.delete(key))', 'a failed residuals computation leaves the cache (the next request retries); the request awaiting it gets its error'],

@@ -67,6 +67,8 @@ export class BullmqExecutor implements CommandExecutor {
   private readonly pending = new Map<string, Pending>();
   /** The jobs waiting on each caller's signal: one abort listener per signal, however many jobs share it. */
   private readonly bySignal = new WeakMap<AbortSignal, Set<Pending>>();
+  /** The jobs of each signal still being queued (watchQueueing). */
+  private readonly queueingBySignal = new WeakMap<AbortSignal, Set<Pending>>();
   private readonly coordinator = { host: hostname(), pid: process.pid };
   private timer: NodeJS.Timeout | undefined;
   private downSince: number | null = null;
@@ -87,6 +89,20 @@ export class BullmqExecutor implements CommandExecutor {
     const queueConn = new Redis(target.options);
     const eventsConn = new Redis({ ...target.options, maxRetriesPerRequest: null });
     for (const c of [queueConn, eventsConn]) c.on('error', () => undefined); // logged by the queue's and events' 'error' below
+    // Redis may go between the check and these connections: ioredis then retries for ever, so the wait
+    // ends after pipeline.redis_timeout_s, as the watchdog's does once jobs are queued. The queue and
+    // its events are made once both are ready: before, closing them would wait on Redis too.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), o.redisTimeoutMs)));
+    const connected = await Promise.race([Promise.all([queueConn, eventsConn].map(readyOf)), gaveUp]);
+    clearTimeout(timer);
+    if (connected === 'timeout') {
+      queueConn.disconnect();
+      eventsConn.disconnect();
+      throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `Redis at ${target.shown} answered the check, then not the queue's connections within ${Math.round(o.redisTimeoutMs / 1000)} s (pipeline.redis_timeout_s)`, {
+        hint: 'Start Redis or fix STOCKPIPE_REDIS_URL (redis://host:port/db or unix:///path/redis.sock), then run the same command again; docs/scale-out.md.',
+      });
+    }
     const queue = new Queue(QUEUE_NAME, { connection: queueConn, prefix: o.prefix, streams: { events: { maxLen: 100_000 } } });
     const events = new QueueEvents(QUEUE_NAME, { connection: eventsConn, prefix: o.prefix });
     queue.on('error', (err) => o.log.warn({ err: err.message }, 'queue: Redis error (reconnecting)'));
@@ -220,6 +236,33 @@ export class BullmqExecutor implements CommandExecutor {
     // The watchdog may reject it while the job is still being queued (Redis gone): handled here, awaited below.
     done.catch(() => undefined);
     const p = this.pending.get(id)!;
+    // Queueing waits on Redis, which ioredis keeps retrying while it is gone: the watchdog giving up on
+    // Redis (pipeline.redis_timeout_s), or a cancel after CANCEL_WAIT_MS, ends the wait instead. A job
+    // queued after that, once Redis is back, is one nobody waits for: it is cancelled.
+    this.watchQueueing(signal, p);
+    const failed = done.then(() => false, () => true);
+    const queueing = this.enqueue(p, data).then(async (own) => {
+      this.queueingBySignal.get(signal)?.delete(p);
+      if (this.pending.get(id) !== p && p.queued && (await failed)) void this.cancel(p);
+      return own;
+    });
+    const own = await Promise.race([queueing, failed.then(() => null)]);
+    if (own !== null && this.pending.get(id) === p) {
+      this.pending.delete(id);
+      return this.submit(own, data, signal, onProgress);
+    }
+    this.watchSignal(signal, p);
+    try {
+      return await done;
+    } finally {
+      this.unwatchSignal(signal, p);
+    }
+  }
+
+  /** Queues the job of `p` (or re-attaches to it); settles `p` when that fails. Another workspace's
+   * job under this id: the id this workspace's job takes instead (nothing queued), else null. */
+  private async enqueue(p: Pending, data: JobData): Promise<string | null> {
+    const id = p.id;
     let own: string | null = null;
     try {
       // A runner that was stopped left this job's cancel flag (for the worker that held it): a resumed
@@ -258,19 +301,24 @@ export class BullmqExecutor implements CommandExecutor {
     } catch (err) {
       this.settle(p, () => p.reject(err instanceof StockpipeError ? err : new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot queue job ${id} at ${this.target.shown}: ${(err as Error).message}`, { cause: err })));
     }
-    if (own !== null && this.pending.get(id) === p) {
-      this.pending.delete(id);
-      return this.submit(own, data, signal, onProgress);
-    }
-    this.watchSignal(signal, p);
-    try {
-      return await done;
-    } finally {
-      this.unwatchSignal(signal, p);
-    }
+    return own;
   }
 
-  /** Cancels `p` when `signal` aborts; the jobs of one signal share one listener (a task's partitions, a storm of probes). */
+  /** While `p` is being queued, a cancel only bounds the wait (CANCEL_WAIT_MS): the job is cancelled
+   * once queued (watchSignal). One abort listener a signal, as there: a run queues thousands of jobs. */
+  private watchQueueing(signal: AbortSignal, p: Pending): void {
+    let set = this.queueingBySignal.get(signal);
+    if (set === undefined) {
+      const jobs = new Set<Pending>();
+      this.queueingBySignal.set(signal, (set = jobs));
+      signal.addEventListener('abort', () => {
+        this.queueingBySignal.delete(signal);
+        for (const q of jobs) setTimeout(() => this.settle(q, () => q.reject(cancelled(q.id))), CANCEL_WAIT_MS).unref();
+      }, { once: true });
+    }
+    set.add(p);
+  }
+
   private watchSignal(signal: AbortSignal, p: Pending): void {
     if (this.pending.get(p.id) !== p) return; // already settled (it could not be queued)
     if (signal.aborted) {
@@ -296,7 +344,7 @@ export class BullmqExecutor implements CommandExecutor {
   /** Cancels a job: removed if nobody took it yet, else its worker is told to stop it (it fails as cancelled). */
   private async cancel(p: Pending): Promise<void> {
     // Whatever happens below, the run does not wait for a cancelled job longer than this.
-    setTimeout(() => this.settle(p, () => p.reject(cancelled(p.id))), 15_000).unref();
+    setTimeout(() => this.settle(p, () => p.reject(cancelled(p.id))), CANCEL_WAIT_MS).unref();
     try {
       await this.client.set(cancelKey(this.o.prefix, p.id), '1', 'EX', 3600);
       const j = await Job.fromId(this.queue, p.id);
@@ -331,8 +379,14 @@ export class BullmqExecutor implements CommandExecutor {
   }
 }
 
+/** Resolves when an ioredis connection is ready (it retries while Redis is away). */
+const readyOf = (c: Redis): Promise<void> => (c.status === 'ready' ? Promise.resolve() : new Promise((res) => c.once('ready', () => res())));
+
 /** A short name of a workspace folder for job ids (hex: BullMQ ids must not hold ':'). */
 const workspaceTag = (root: string): string => createHash('sha256').update(root).digest('hex').slice(0, 8);
+
+/** The longest a cancelled job is waited for (its worker told to stop it, or Redis gone). */
+const CANCEL_WAIT_MS = 15_000;
 
 /** How long close() waits for Redis before dropping the connections. */
 const CLOSE_WAIT_MS = 5_000;

@@ -2,9 +2,11 @@
  * A real `redis-server` (Debian's package; .ci/run installs it) for the scale-out tests: started
  * by the test on a unix socket in a temp folder (nothing listens on TCP unless asked), with
  * `maxmemory-policy noeviction` and AOF (appendfsync always, so a restart keeps every job), stopped
- * by its pid. `REDIS_SKIP` is the printed reason when the binary is absent: those tests are skipped. */
+ * by its pid. `REDIS_SKIP` is the printed reason when the binary is absent: those tests are skipped.
+ * And a stand-in that passes the connection check and then vanishes (`startVanishingRedis`). */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { tempDirSync } from './temp.js';
 
@@ -68,6 +70,39 @@ export async function startRedis(o: RedisOptions = {}): Promise<TestRedis> {
       await gone(child, 'SIGKILL');
       await new Promise((res) => setTimeout(res, r.downMs ?? 200));
       await launch();
+    },
+  };
+}
+
+/** A server that answers the first connection like a Redis (stockpipe's check: INFO, SELECT) and then
+ * is gone for every later one: it closes them (`close`, as a Redis that died: ioredis reconnects) or
+ * never answers them (`silent`, as a Redis that hangs). No redis-server needed. */
+export async function startVanishingRedis(mode: 'close' | 'silent'): Promise<{ url: string; stop: () => Promise<void> }> {
+  const info = 'redis_version:7.0.0\r\nmaxmemory_policy:noeviction\r\naof_enabled:1\r\nloading:0\r\n';
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => undefined); // the client went first
+    if (++connections > 1) {
+      if (mode === 'close') sock.destroy();
+      return;
+    }
+    // RESP arrays of bulk strings: the command name is each array's first element.
+    sock.on('data', (buf) => {
+      for (const m of buf.toString('latin1').matchAll(/\*\d+\r\n\$\d+\r\n([^\r]*)\r\n/g)) {
+        sock.write(m[1]!.toUpperCase() === 'INFO' ? `$${Buffer.byteLength(info)}\r\n${info}\r\n` : '+OK\r\n');
+      }
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((res) => server.close(() => res()));
     },
   };
 }
