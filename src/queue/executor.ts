@@ -305,18 +305,9 @@ export class BullmqExecutor implements CommandExecutor {
   }
 
   /** While `p` is being queued, a cancel only bounds the wait (CANCEL_WAIT_MS): the job is cancelled
-   * once queued (watchSignal). One abort listener a signal, as there: a run queues thousands of jobs. */
+   * once queued (watchSignal). */
   private watchQueueing(signal: AbortSignal, p: Pending): void {
-    let set = this.queueingBySignal.get(signal);
-    if (set === undefined) {
-      const jobs = new Set<Pending>();
-      this.queueingBySignal.set(signal, (set = jobs));
-      signal.addEventListener('abort', () => {
-        this.queueingBySignal.delete(signal);
-        for (const q of jobs) setTimeout(() => this.settle(q, () => q.reject(cancelled(q.id))), CANCEL_WAIT_MS).unref();
-      }, { once: true });
-    }
-    set.add(p);
+    onAbortOf(this.queueingBySignal, signal, p, (q) => void setTimeout(() => this.settle(q, () => q.reject(cancelled(q.id))), CANCEL_WAIT_MS).unref());
   }
 
   private watchSignal(signal: AbortSignal, p: Pending): void {
@@ -325,16 +316,7 @@ export class BullmqExecutor implements CommandExecutor {
       void this.cancel(p); // aborted while the job was being queued: no abort event will come
       return;
     }
-    let set = this.bySignal.get(signal);
-    if (set === undefined) {
-      const jobs = new Set<Pending>();
-      this.bySignal.set(signal, (set = jobs));
-      signal.addEventListener('abort', () => {
-        this.bySignal.delete(signal);
-        for (const q of jobs) void this.cancel(q);
-      }, { once: true });
-    }
-    set.add(p);
+    onAbortOf(this.bySignal, signal, p, (q) => void this.cancel(q));
   }
 
   private unwatchSignal(signal: AbortSignal, p: Pending): void {
@@ -377,6 +359,21 @@ export class BullmqExecutor implements CommandExecutor {
     for (const c of this.conns) c.disconnect();
     this.client.disconnect();
   }
+}
+
+/** Adds `p` to `signal`'s jobs in `bySignal`; a signal's first job adds its one abort listener, which
+ * hands each of its jobs then to `onAbort` (a run queues thousands of jobs on one signal). */
+function onAbortOf(bySignal: WeakMap<AbortSignal, Set<Pending>>, signal: AbortSignal, p: Pending, onAbort: (q: Pending) => void): void {
+  let set = bySignal.get(signal);
+  if (set === undefined) {
+    const jobs = new Set<Pending>();
+    bySignal.set(signal, (set = jobs));
+    signal.addEventListener('abort', () => {
+      bySignal.delete(signal);
+      for (const q of jobs) onAbort(q);
+    }, { once: true });
+  }
+  set.add(p);
 }
 
 /** Resolves when an ioredis connection is ready (it retries while Redis is away). */
