@@ -310,6 +310,7 @@ export class BullmqExecutor implements CommandExecutor {
     onAbortOf(this.queueingBySignal, signal, p, (q) => void setTimeout(() => this.settle(q, () => q.reject(cancelled(q.id))), CANCEL_WAIT_MS).unref());
   }
 
+  /** Cancels `p` when `signal` aborts; the jobs of one signal share one listener (a task's partitions, a storm of probes). */
   private watchSignal(signal: AbortSignal, p: Pending): void {
     if (this.pending.get(p.id) !== p) return; // already settled (it could not be queued)
     if (signal.aborted) {
