@@ -9,9 +9,11 @@ function testFiles(dir: string): string[] {
 
 // The unit tests (src/) share one module graph per worker process: a fresh process and module graph for
 // each file cost about a third of their time. Files that replace a module (vi.mock) need a graph of
-// their own, so they run isolated, with the integration tests (test/).
-const MOCKS = /\bvi\.(mock|doMock)\(/;
-const mocking = testFiles('src').filter((f) => MOCKS.test(readFileSync(f, 'utf8')));
+// their own, and files that fake the clock (vi.useFakeTimers) a process of their own (a timer another
+// file left running, such as a Redis client's reconnect, would run on their fake clock), so they run
+// isolated, with the integration tests (test/).
+const OWN_PROCESS = /\bvi\.(mock|doMock|useFakeTimers)\(/;
+const mocking = testFiles('src').filter((f) => OWN_PROCESS.test(readFileSync(f, 'utf8')));
 
 export default defineConfig({
   test: {
