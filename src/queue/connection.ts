@@ -77,6 +77,9 @@ export interface RedisInfo {
   aof: boolean;
 }
 
+/** The hint of a Redis that cannot be reached when a command starts (nothing is queued yet). */
+export const UNREACHABLE_HINT = 'Start Redis or fix STOCKPIPE_REDIS_URL (redis://host:port/db or unix:///path/redis.sock), then run the same command again; docs/scale-out.md.';
+
 /**
  * Connects once (failing within `timeoutMs`), reads INFO and checks the eviction policy:
  * SP_ERR_REDIS_UNREACHABLE or SP_ERR_REDIS_CONFIG; warns when AOF is off.
@@ -118,7 +121,7 @@ export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000):
     // Checked before anything is queued: the table's hint (a run lost Redis midway: `run --resume`) names a run that may not exist.
     throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${(err as Error).message}`, {
       cause: err,
-      hint: 'Start Redis or fix STOCKPIPE_REDIS_URL (redis://host:port/db or unix:///path/redis.sock), then run the same command again; docs/scale-out.md.',
+      hint: UNREACHABLE_HINT,
     });
   } finally {
     c.disconnect();

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { type CommandExecutor, type CommandJob, type CommandRun, taskKeyEnv } from '../pipeline/executor.js';
-import { checkRedis, redisTarget, type RedisTarget } from './connection.js';
+import { checkRedis, redisTarget, type RedisTarget, UNREACHABLE_HINT } from './connection.js';
 import { buildId } from '../core/build.js';
 import { JOB_PROTOCOL, type JobData, jobIdOf, type JobResult, QUEUE_NAME, reasonError } from './protocol.js';
 
@@ -100,7 +100,7 @@ export class BullmqExecutor implements CommandExecutor {
       queueConn.disconnect();
       eventsConn.disconnect();
       throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `Redis at ${target.shown} answered the check, then not the queue's connections within ${Math.round(o.redisTimeoutMs / 1000)} s (pipeline.redis_timeout_s)`, {
-        hint: 'Start Redis or fix STOCKPIPE_REDIS_URL (redis://host:port/db or unix:///path/redis.sock), then run the same command again; docs/scale-out.md.',
+        hint: UNREACHABLE_HINT,
       });
     }
     const queue = new Queue(QUEUE_NAME, { connection: queueConn, prefix: o.prefix, streams: { events: { maxLen: 100_000 } } });
