@@ -5,5 +5,5 @@
  * takes most of a process's start-up (seconds on a busy machine), then runs cli/main as usual. */
 import './task-child.js';
 
-const { runMain } = await import('./main.js');
-runMain();
+// Not a top-level await: dist/bin/ also bundles this entry as CommonJS (tools/build-cli).
+void import('./main.js').then(({ runMain }) => runMain());
