@@ -83,10 +83,15 @@ for (const name of Object.keys(BUNDLES)) {
   writeFileSync(file, readFileSync(file, 'utf8').replace(/^#!.*/, '//'));
 }
 copyFileSync(join(root, 'tools', 'bundle-loader.cjs'), join(out, 'bundle-loader.cjs'));
-const ENTRY_NOTE = '// tools/build-cli: the command line\'s entry. `serve` runs the ES module build (main-esm.js and its\n// chunks); every other command main.bundle.cjs, compiled from V8\'s code cache by bundle-loader.cjs.\n';
-writeFileSync(join(out, 'main.js'), `#!/usr/bin/env node\n${ENTRY_NOTE}import { createRequire } from 'node:module';\nimport { dirname } from 'node:path';\nimport { fileURLToPath } from 'node:url';\n\nif (process.argv.slice(2).includes('serve')) (await import('./main-esm.js')).runMain();\nelse createRequire(import.meta.url)('./bundle-loader.cjs')(dirname(fileURLToPath(import.meta.url)), 'main').runMain();\n`);
-writeFileSync(join(out, 'task-main.js'), `#!/usr/bin/env node\n// tools/build-cli: a pipeline task's process runs task-main.bundle.cjs, compiled from V8's code cache by bundle-loader.cjs.\nimport { createRequire } from 'node:module';\nimport { dirname } from 'node:path';\nimport { fileURLToPath } from 'node:url';\n\ncreateRequire(import.meta.url)('./bundle-loader.cjs')(dirname(fileURLToPath(import.meta.url)), 'task-main');\n`);
-for (const f of ['main.js', 'task-main.js']) chmodSync(join(out, f), 0o755);
+/** An entry of dist/bin/: a small ES module saying what it runs, then `body`. */
+function writeEntry(name, what, body) {
+  const file = join(out, `${name}.js`);
+  writeFileSync(file, `#!/usr/bin/env node\n// tools/build-cli: ${what}\nimport { createRequire } from 'node:module';\n\nconst runBundle = (name) => createRequire(import.meta.url)('./bundle-loader.cjs')(name);\n${body}\n`);
+  chmodSync(file, 0o755);
+}
+writeEntry('main', "the command line. `serve` runs the ES module build (main-esm.js and its chunks); every other\n// command main.bundle.cjs, compiled from V8's code cache by bundle-loader.cjs.",
+  "if (process.argv.slice(2).includes('serve')) (await import('./main-esm.js')).runMain();\nelse runBundle('main').runMain();");
+writeEntry('task-main', "a pipeline task's process: task-main.bundle.cjs, compiled from V8's code cache by bundle-loader.cjs.", "runBundle('task-main');");
 // The build's id (core/build): a hash of every script of dist/bin/, in name order. The runner puts
 // it in each job it queues; a worker of another build refuses the job.
 const hash = createHash('sha256');

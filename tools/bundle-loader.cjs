@@ -11,10 +11,10 @@ const Module = require('node:module');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
 
-/** Runs `<dir>/<name>.bundle.cjs`; returns its exports. */
-module.exports = function runBundle(dir, name) {
-  const file = join(dir, `${name}.bundle.cjs`);
-  const cacheFile = join(dir, `${name}.bundle.cache`);
+/** Runs `<name>.bundle.cjs` beside this file; returns its exports. */
+module.exports = function runBundle(name) {
+  const file = join(__dirname, `${name}.bundle.cjs`);
+  const cacheFile = join(__dirname, `${name}.bundle.cache`);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);
@@ -33,6 +33,6 @@ module.exports = function runBundle(dir, name) {
   }
   const bundle = new Module(file, module);
   bundle.filename = file;
-  script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dir);
+  script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, __dirname);
   return bundle.exports;
 };
