@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
 import { type FeaturePartitionPlan, planFeaturePartitions } from '../src/features/partitions.js';
-import { liveFiles, listSnapshots, nextSnapshotId } from '../src/registry/catalog.js';
+import { currentSnapshot, liveFiles, listSnapshots, nextSnapshotId } from '../src/registry/catalog.js';
 import { openRegistry } from '../src/registry/store.js';
 import { bucketOf } from '../src/store/partition.js';
 import { TableWrite } from '../src/store/write.js';
@@ -140,6 +140,29 @@ async function storeFiles(ws: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * Every live file of the workspace's prices and features tables as its catalog record says (rows,
+ * Symbol and Date ranges: what the writers measured while writing) and as DuckDB reads the file.
+ */
+async function catalogAndFiles(ws: string): Promise<{ recorded: unknown[]; read: unknown[] }> {
+  const reg = openRegistry(new Workspace(ws), { readonly: true });
+  let files;
+  try {
+    files = (['prices', 'features'] as const).flatMap((t) => {
+      const snap = currentSnapshot(reg, t);
+      return snap === null ? [] : liveFiles(reg, snap);
+    });
+  } finally {
+    reg.close();
+  }
+  const recorded = files.map((f) => ({ path: f.path, rows: f.rows, symbol_min: f.symbol_min, symbol_max: f.symbol_max, date_min: f.date_min, date_max: f.date_max }));
+  const read = await Promise.all(files.map(async (f) => {
+    const [r] = await sql(`SELECT count(*)::INT AS rows, min("Symbol") AS symbol_min, max("Symbol") AS symbol_max, min("Date") AS date_min, max("Date") AS date_max FROM read_parquet('${join(ws, f.path)}')`);
+    return { path: f.path, ...r };
+  }));
+  return { recorded, read };
+}
+
 // The tests run side by side and wait for the pool's children too: their timeouts only bound a hang.
 describe('partitioned features builds', () => {
   it.concurrent('plan → 3 partitions → commit equals a plain full build, value for value', async () => {
@@ -170,6 +193,12 @@ describe('partitioned features builds', () => {
     const f = await plainFromSeed(full);
     expect(await compare(ws, full)).toEqual({ diff: 0, rows: [f.rows, f.rows] });
     expect(r.rows_with_features).toBe(f.rows_with_features);
+    // Both catalogs record each file as it is (the writers measure their files instead of reading them back).
+    for (const dir of [ws, full]) {
+      const { recorded, read } = await catalogAndFiles(dir);
+      expect(recorded.length).toBeGreaterThan(1);
+      expect(recorded).toEqual(read);
+    }
     // Both builds computed every symbol, and both reports say so (a plain full build said 0).
     expect(f).toMatchObject({ mode: 'full', symbols_changed: SYMBOLS.length, symbols: SYMBOLS.length });
     expect(r.symbols_changed).toBe(f.symbols_changed);

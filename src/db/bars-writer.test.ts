@@ -48,7 +48,9 @@ describe('writeBarsParquet', () => {
     const symbols = Array.from({ length: 44 }, (_, i) => `S${String(i).padStart(2, '0')}`);
     const target = join(dir, 'bars.parquet');
     let i = 0;
-    await writeBarsParquet(db.connection, { symbols, names: ['Alpha', 'Beta'], dayMin: day0, dayMax: day0 + 6000, formatDay: civilFromDays, extraColumns: ['x'], lineage: 7, kvMetadata: {} }, () => batches[i++] ?? null, target);
+    const wrote = await writeBarsParquet(db.connection, { symbols, names: ['Alpha', 'Beta'], dayMin: day0, dayMax: day0 + 6000, formatDay: civilFromDays, extraColumns: ['x'], lineage: 7, kvMetadata: {} }, () => batches[i++] ?? null, target);
+    expect(wrote).toEqual(await readBack(target));
+    expect(wrote.rows).toBe(batches.reduce((a, b) => a + b.rows, 0));
 
     const got = await queryRows(db.connection, `SELECT "Symbol" AS s, "Security Name" AS n, "Date" AS d, "Open" AS o, "Adj Close" AS a, CAST("Volume" AS VARCHAR) AS v, "Asset" AS t, x, _snapshot_id AS l FROM read_parquet(${sqlString(target)})`);
     const want = batches.flatMap((b) => Array.from({ length: b.rows }, (_, r) => ({
@@ -68,7 +70,31 @@ describe('writeBarsParquet', () => {
 
   it('writes an empty file when the first batch is already the end', async () => {
     const target = join(dir, 'empty.parquet');
-    await writeBarsParquet(db.connection, { symbols: ['A'], names: [], dayMin: day0, dayMax: day0, formatDay: civilFromDays, kvMetadata: {} }, () => null, target);
+    const wrote = await writeBarsParquet(db.connection, { symbols: ['A'], names: [], dayMin: day0, dayMax: day0, formatDay: civilFromDays, kvMetadata: {} }, () => null, target);
     expect(await queryRows(db.connection, `SELECT count(*)::INTEGER AS n FROM read_parquet(${sqlString(target)})`)).toEqual([{ n: 0 }]);
+    expect(wrote).toEqual(await readBack(target));
+  });
+
+  it('says what it wrote as DuckDB reads it back: Symbol by byte order (not JS string order or list order), the earliest and latest Date of any symbol, batches without rows skipped', async () => {
+    // Listed out of byte order; '\uFF21' (fullwidth A) sorts after '\u{1F600}' in JS (UTF-16 units) but before it in UTF-8;
+    // lower case after upper case; the symbol of an empty batch takes no part.
+    const symbols = ['b', 'B', '\u{1F600}', '\uFF21', 'A-1', 'ZZ', 'aa'];
+    const cases: { batches: BarsBatch[]; name: string }[] = [
+      { name: 'mixed', batches: [batch(0, 3, 40), batch(1, 5, 10), batch(2, 2, 500), batch(3, 4, 3), batch(5, 0, 0), batch(6, 1, 900)] },
+      { name: 'wide', batches: [batch(2, 1, 7), batch(3, 1, 8)] },
+      { name: 'one', batches: [batch(4, 2500, 100)] },
+    ];
+    for (const c of cases) {
+      const target = join(dir, `range-${c.name}.parquet`);
+      let i = 0;
+      const wrote = await writeBarsParquet(db.connection, { symbols, names: [], dayMin: day0, dayMax: day0 + 4000, formatDay: civilFromDays, kvMetadata: {} }, () => c.batches[i++] ?? null, target);
+      expect(wrote, c.name).toEqual(await readBack(target));
+    }
   });
 });
+
+/** A file's rows and Symbol and Date ranges as DuckDB reads them (what the store's catalog recorded before writers said it). */
+async function readBack(target: string): Promise<Record<string, unknown>> {
+  const [r] = await queryRows(db.connection, `SELECT count(*)::INTEGER AS rows, min("Symbol") AS symbol_min, max("Symbol") AS symbol_max, min("Date") AS date_min, max("Date") AS date_max FROM read_parquet(${sqlString(target)})`);
+  return r!;
+}

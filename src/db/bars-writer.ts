@@ -3,10 +3,10 @@
  * Parquet file, batch by batch in the order given, through a DuckDB table function. Symbol,
  * Security Name, Date and Asset go in as ENUM indexes — no per-row strings in JS — and come out
  * as dictionary-encoded UTF8 strings. */
-import type { DuckDBType } from '@duckdb/node-api';
+import type { DuckDBLogicalType } from '@duckdb/node-api';
 import { type DuckDBConnection, duckdbApi } from './duckdb.js';
 import { enumIndexArray } from './enum-index.js';
-import { CHUNK_ROWS, copyStreamToParquet, type ChunkWriter } from './parquet-stream.js';
+import { CHUNK_ROWS, type ColumnType, copyStreamToParquet, type ChunkWriter } from './parquet-stream.js';
 
 /** The daily-bar columns as typed arrays (shared with etl's parser output). */
 export interface BarColumns {
@@ -54,6 +54,23 @@ export interface BarsTableSpec {
 
 export const BARS_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
 
+/**
+ * What a written file holds, measured while writing it (the store's catalog records it): its rows, and
+ * the smallest and largest Symbol (byte order, as DuckDB compares VARCHAR) and Date; null without rows.
+ */
+export interface WrittenRange {
+  rows: number;
+  symbol_min: string | null;
+  symbol_max: string | null;
+  date_min: string | null;
+  date_max: string | null;
+}
+
+/** Compares two strings as DuckDB compares VARCHAR: by their UTF-8 bytes. */
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 /** A batch held a date outside the spec's [dayMin, dayMax]: the caller may retry with a wider range. */
 export class DateRangeError extends Error {}
 
@@ -63,7 +80,7 @@ interface SpecEnums {
   dayMin: number;
   dayMax: number;
   formatDay: (day: number) => string;
-  types: [DuckDBType, DuckDBType, DuckDBType, DuckDBType];
+  types: [ColumnType, ColumnType, ColumnType, ColumnType];
   dates: number;
 }
 
@@ -76,12 +93,15 @@ interface SpecEnums {
  */
 const enumCache = new WeakMap<readonly string[], SpecEnums>();
 
-function enumType(values: readonly string[]): DuckDBType {
-  const t = duckdbApi().ENUM([...values]);
-  const make = t.toLogicalType.bind(t);
-  let made: ReturnType<typeof make> | undefined;
-  t.toLogicalType = () => (made ??= make());
-  return t;
+/**
+ * An ENUM column's type: DuckDB's logical type of the members, made once, when first bound. Not
+ * node-api's DuckDBEnumType, which indexes every member by name on construction (≈ 30 ms for the
+ * Date enum of the real sample's 21k days, per command); the writer hands DuckDB indexes, never names.
+ */
+function enumType(values: readonly string[]): ColumnType {
+  const members = [...values];
+  let made: DuckDBLogicalType | undefined;
+  return { toLogicalType: () => (made ??= duckdbApi().DuckDBLogicalType.createEnum(members)) };
 }
 
 /**
@@ -89,9 +109,9 @@ function enumType(values: readonly string[]): DuckDBType {
  * (each lane's symbols), its tails file and its empty schema file with three symbol lists, and the
  * Date enum of a long history (21k days) cost ≈ 35 ms to build each time.
  */
-let lastDates: { dayMin: number; dayMax: number; formatDay: (day: number) => string; type: DuckDBType; count: number } | null = null;
+let lastDates: { dayMin: number; dayMax: number; formatDay: (day: number) => string; type: ColumnType; count: number } | null = null;
 
-function datesEnum(spec: BarsTableSpec): { type: DuckDBType; count: number } {
+function datesEnum(spec: BarsTableSpec): { type: ColumnType; count: number } {
   if (lastDates && lastDates.dayMin === spec.dayMin && lastDates.dayMax === spec.dayMax && lastDates.formatDay === spec.formatDay) return lastDates;
   const dates: string[] = [];
   for (let d = spec.dayMin; d <= spec.dayMax; d++) dates.push(spec.formatDay(d));
@@ -120,8 +140,8 @@ function setBits(mask: Uint32Array, from: number, n: number): void {
   for (let i = from; i < from + n; i++) mask[i >> 5]! |= 1 << (i & 31);
 }
 
-/** Writes batches from `next()` (null = done) to `target`. `next` may block; it may throw. */
-export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSpec, next: () => BarsBatch | null, target: string): Promise<void> {
+/** Writes batches from `next()` (null = done) to `target`, and says what it wrote. `next` may block; it may throw. */
+export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSpec, next: () => BarsBatch | null, target: string): Promise<WrittenRange> {
   const extras = spec.extraColumns ?? [];
   const enums = specEnums(spec);
   const symIdx = enumIndexArray(spec.symbols.length, CHUNK_ROWS);
@@ -133,6 +153,10 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
   const lineage = spec.lineage === undefined ? null : new Int32Array(CHUNK_ROWS).fill(spec.lineage);
   let cur: BarsBatch | null = null;
   let off = 0;
+  let rows = 0;
+  let dayLo = Infinity;
+  let dayHi = -Infinity;
+  const used = new Set<number>();
 
   // Each chunk is filled from as many batches as it takes: a new trading day is a one-row batch per
   // symbol, and a chunk per batch cost DuckDB a call and a one-row vector each (8,000 chunks).
@@ -146,6 +170,7 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
         cur = next();
         off = 0;
         if (cur === null) break;
+        if (cur.rows > 0) used.add(cur.sym);
         continue;
       }
       const b: BarsBatch = cur;
@@ -159,6 +184,8 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
       for (let i = 0; i < n; i++) {
         const d = b.day[off + i]!;
         if (d < spec.dayMin || d > spec.dayMax) throw new DateRangeError(`date ${spec.formatDay(d)} of ${spec.symbols[b.sym]} is outside the table's range ${spec.formatDay(spec.dayMin)}..${spec.formatDay(spec.dayMax)}`);
+        if (d < dayLo) dayLo = d;
+        if (d > dayHi) dayHi = d;
         dateIdx[at + i] = d - spec.dayMin;
       }
       w.set(3, b.open, off, n, at);
@@ -196,6 +223,7 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
     w.set(2, dateIdx, 0, at);
     w.set(8, vol64, 0, 2 * at);
     for (let e = 0; e < extras.length; e++) w.setValidity(10 + e, masks[e]!, at);
+    rows += at;
     return at;
   };
 
@@ -221,4 +249,7 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
     target,
     { kvMetadata: spec.kvMetadata },
   );
+  if (rows === 0) return { rows, symbol_min: null, symbol_max: null, date_min: null, date_max: null };
+  const names = [...used].map((i) => spec.symbols[i]!).sort(compareUtf8);
+  return { rows, symbol_min: names[0]!, symbol_max: names[names.length - 1]!, date_min: spec.formatDay(dayLo), date_max: spec.formatDay(dayHi) };
 }

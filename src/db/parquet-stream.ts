@@ -4,16 +4,21 @@
  * table: DuckDB pulls one chunk (≤ 2048 rows) per call and JS memcpy's each column into the chunk's
  * vectors. */
 import type DuckDBBindings from '@duckdb/node-bindings';
-import type { DuckDBType } from '@duckdb/node-api';
+import type { DuckDBLogicalType, DuckDBType } from '@duckdb/node-api';
 import type { DuckDBConnection } from './duckdb.js';
 import { duckdbApi, duckdbBindings, sqlString } from './duckdb.js';
 import { STREAM_PARQUET } from './parquet-format.js';
 
 export const CHUNK_ROWS = 2048;
 
+/** A column's type as the table function declares it: its DuckDB logical type (every DuckDBType is one). */
+export interface ColumnType {
+  toLogicalType(): DuckDBLogicalType;
+}
+
 export interface StreamColumn {
   name: string;
-  type: DuckDBType;
+  type: ColumnType;
 }
 
 type Typed = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | BigInt64Array;
@@ -59,7 +64,9 @@ export async function copyStreamToParquet(
   const tf = duckdbApi().DuckDBTableFunction.create({
     name,
     bindFunction: (bind) => {
-      for (const c of columns) bind.addResultColumn(c.name, c.type);
+      // addResultColumn reads nothing of the type but its logical type (node-api's bind info): a prebuilt
+      // ENUM logical type (db/bars-writer) goes in without a DuckDBEnumType, whose member index is not needed here.
+      for (const c of columns) bind.addResultColumn(c.name, c.type as DuckDBType);
     },
     initFunction: () => {},
     mainFunction: (info, out) => {

@@ -12,9 +12,9 @@ import type { Logger } from '../core/log.js';
 import { resourceKind } from '../core/os-errors.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
-import { openDuckDB, queryRows, sqlIdent, sqlString, tempTableOf } from '../db/duckdb.js';
+import { type DuckDB, openDuckDB, queryRows, sqlIdent, sqlString, tempTableOf } from '../db/duckdb.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
-import { DateRangeError, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
+import { DateRangeError, writeBarsParquet, type BarsBatch, type WrittenRange } from '../db/bars-writer.js';
 import { currentSnapshot, ingestState, type IngestFileState, type NewDataFile, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, TARGET_FILE_ROWS } from '../store/partition.js';
@@ -236,9 +236,21 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
   }
   const poolThreads = parseThreads(m.layout, ordered, laneCount, small ? 1 : Math.max(1, Math.floor(ws.threads / laneCount)));
   log.debug({ lanes: laneCount, parse_workers: poolThreads }, 'ingest: full build lanes');
+  const laneGroupsOf = Array.from({ length: laneCount }, (_, lane) => groups.map((g, i) => ({ g, i })).filter(({ g }) => laneOf[bucketOf(g.symbol)] === lane));
+  const poolFor = (lane: number): ParsePool =>
+    new ParsePool({ root: m.root, layout: m.layout, files: laneGroupsOf[lane]!.flatMap(({ g }) => g.files).map((b) => b.path), threads: poolThreads, lookahead: 256 });
+  // The first attempt's parse workers start before DuckDB opens: their start (a Node environment each)
+  // overlaps loading DuckDB and making the table's enums.
+  let early: ParsePool[] | null = laneGroupsOf.map((_, lane) => poolFor(lane));
   // DuckDB's work here is the lanes' COPYs (each encoded on its calling thread): it gets only the threads
   // the lanes' parse workers and encoders leave (as features' full build does with db/duckdb withThreads).
-  const db = await openDuckDB({ ...ws.duckdbSettings(), threads: Math.max(1, ws.threads - laneCount * (poolThreads + 1)) });
+  let db: DuckDB;
+  try {
+    db = await openDuckDB({ ...ws.duckdbSettings(), threads: Math.max(1, ws.threads - laneCount * (poolThreads + 1)) });
+  } catch (err) {
+    for (const p of early) await p.close();
+    throw err;
+  }
   const w = c.stage === undefined ? TableWrite.begin(ws, c.reg, 'prices') : stagedWrite(c, c.stage);
   try {
     for (const [attempt, range] of ranges.entries()) {
@@ -254,9 +266,8 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
       try {
         let failed: unknown = null;
         const settled = await Promise.allSettled(Array.from({ length: laneCount }, async (_, lane) => {
-          const laneGroups = groups.map((g, i) => ({ g, i })).filter(({ g }) => laneOf[bucketOf(g.symbol)] === lane);
-          const files = laneGroups.flatMap(({ g }) => g.files);
-          const pool = new ParsePool({ root: m.root, layout: m.layout, files: files.map((b) => b.path), threads: poolThreads, lookahead: 256 });
+          const laneGroups = laneGroupsOf[lane]!;
+          const pool = early?.[lane] ?? poolFor(lane);
           pools.push(pool);
           const conn = lane === 0 ? db.connection : await db.connect();
           let k = 0;
@@ -288,14 +299,15 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
                 return null;
               };
               const f = await w.newFile(bucket);
+              let wrote: WrittenRange;
               try {
-                await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, next, f.abs);
+                wrote = await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, next, f.abs);
               } catch (err) {
                 failed ??= err;
                 await rm(f.abs, { force: true });
                 throw err;
               }
-              await w.addWritten(conn, f);
+              await w.addMeasured(f, wrote);
             }
           }
         }));
@@ -326,11 +338,15 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
         log.debug({ err: err.message }, 'a file is not sorted by date: writing again with the full date dictionary');
       } finally {
         opts.progress.stop();
-        for (const p of pools) await p.close();
+        const started = new Set([...pools, ...(early ?? [])]);
+        early = null;
+        for (const p of started) await p.close();
       }
     }
     throw new StockpipeError('SP_ERR_INTERNAL', 'ingest wrote nothing');
   } finally {
+    // Started before DuckDB, if no attempt began (TableWrite.begin failed).
+    for (const p of early ?? []) await p.close();
     db.close();
   }
 }

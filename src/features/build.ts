@@ -17,7 +17,7 @@ import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlPath, sqlString, tempTableOf, type DuckDBConnection, withThreads } from '../db/duckdb.js';
 import { unsortedFiles } from '../db/table-stats.js';
 import { EXPORT_PARQUET } from '../db/parquet-format.js';
-import { BARS_COLUMNS, writeBarsParquet, type BarsBatch } from '../db/bars-writer.js';
+import { BARS_COLUMNS, writeBarsParquet, type BarsBatch, type WrittenRange } from '../db/bars-writer.js';
 import { changesBetween, currentSnapshot, getSnapshot, listSnapshots, type DataFileRecord, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { exportFormat } from '../store/export.js';
@@ -457,13 +457,14 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
             return got.batch;
           };
           const f = await w.newFile(pb.bucket);
+          let wrote: WrittenRange;
           try {
-            await writeBarsParquet(c, { symbols: plan.scan.symbols, names, dayMin: range.lo, dayMax: range.hi, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
+            wrote = await writeBarsParquet(c, { symbols: plan.scan.symbols, names, dayMin: range.lo, dayMax: range.hi, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, next, f.abs);
           } catch (err) {
             failed ??= err;
             throw err;
           }
-          await w.addWritten(c, f);
+          await w.addMeasured(f, wrote);
         }
       }
     });
@@ -494,10 +495,11 @@ export interface FileSink {
   readonly id: number;
   readonly ws: Workspace;
   newFile(bucket: number): Promise<WrittenFile>;
-  addWritten(conn: DuckDBConnection, f: WrittenFile): Promise<unknown>;
+  /** Records a file as its writer measured it (db/bars-writer); a sink may drop a file without rows. */
+  addMeasured(f: WrittenFile, r: WrittenRange): Promise<unknown>;
   removeAll(): void;
   discard(): Promise<void>;
-  keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<void>): Promise<void>;
+  keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<WrittenRange | null>): Promise<void>;
 }
 
 /** A sink of files in a temp folder, for a computation that is not a snapshot. */
@@ -510,11 +512,11 @@ class ScratchSink implements FileSink {
     const abs = join(this.dir, `${partitionName(bucket)}-${this.seq++}.parquet`);
     return { rel: abs, abs, partition: partitionName(bucket) };
   }
-  async addWritten(_conn: DuckDBConnection, f: WrittenFile): Promise<void> {
+  async addMeasured(f: WrittenFile): Promise<void> {
     this.files.push(f.abs);
   }
   removeAll(): void {}
-  async keepSchema(_conn: DuckDBConnection, write: (abs: string) => Promise<void>): Promise<void> {
+  async keepSchema(_conn: DuckDBConnection, write: (abs: string) => Promise<unknown>): Promise<void> {
     if (this.files.length > 0) return;
     const f = await this.newFile(0);
     await write(f.abs);

@@ -11,11 +11,12 @@ import { writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
-import { type DuckDBConnection, openDuckDB, queryRows } from '../db/duckdb.js';
+import type { WrittenRange } from '../db/bars-writer.js';
+import { openDuckDB } from '../db/duckdb.js';
 import { currentSnapshot, type DataFileRecord, getSnapshot, liveFiles, nextSnapshotId } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOfPartition, partitionName } from '../store/partition.js';
-import { parquetSource, tableAt } from '../store/read.js';
+import { tableAt } from '../store/read.js';
 import type { WrittenFile } from '../store/write.js';
 import { checkWindow, FEATURES_VERSION, type FeatureSettings, type FileSink, fullBuild, type PricesInput, pricesInput, rowsWithFeatures } from './build.js';
 
@@ -126,15 +127,13 @@ class StageSink implements FileSink {
     this.created.push(abs);
     return { rel: abs, abs, partition: partitionName(bucket) };
   }
-  async addWritten(conn: DuckDBConnection, f: WrittenFile): Promise<void> {
-    const [r] = await queryRows(conn, `SELECT count(*)::BIGINT AS n, min("Symbol") AS s0, max("Symbol") AS s1, min("Date") AS d0, max("Date") AS d1 FROM ${parquetSource([f.abs])}`);
-    const rows = Number(r!.n);
-    if (rows === 0) {
+  async addMeasured(f: WrittenFile, r: WrittenRange): Promise<void> {
+    if (r.rows === 0) {
       await rm(f.abs, { force: true });
       return;
     }
     const { size } = await stat(f.abs);
-    this.files.push({ name: f.abs.slice(this.dir.length + 1), bucket: bucketOfPartition(f.partition)!, rows, bytes: size, symbol_min: String(r!.s0), symbol_max: String(r!.s1), date_min: String(r!.d0), date_max: String(r!.d1) });
+    this.files.push({ name: f.abs.slice(this.dir.length + 1), bucket: bucketOfPartition(f.partition)!, rows: r.rows, bytes: size, symbol_min: r.symbol_min!, symbol_max: r.symbol_max!, date_min: r.date_min!, date_max: r.date_max! });
   }
   /** A stage replaces nothing: the commit removes the changed buckets' files. */
   removeAll(): void {}

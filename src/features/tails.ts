@@ -101,7 +101,7 @@ async function removeOrphans(path: string): Promise<void> {
  * Replaces the tails file with what `write` writes to the temporary path it is given (with
  * tailsMetadata). A failure is logged, never thrown: the next build reads the table.
  */
-export async function publishTails(ws: Workspace, write: (tmp: string) => Promise<void>, log: Logger): Promise<void> {
+export async function publishTails(ws: Workspace, write: (tmp: string) => Promise<unknown>, log: Logger): Promise<void> {
   const path = ws.featuresTails;
   const tmp = `${path}.${process.pid}.tmp`;
   try {

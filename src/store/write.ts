@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlPath, sqlString, tempTableOf } from '../db/duckdb.js';
+import type { WrittenRange } from '../db/bars-writer.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 import {
   commitSnapshot, currentSnapshot, type DataFileRecord, type CommitInput, liveFiles, type NewDataFile, nextSnapshotId, type SnapshotOperation, type SnapshotRecord, type StoreTable,
@@ -88,12 +89,19 @@ export class TableWrite {
   /** Records a written file with its row count and symbol/date ranges; an empty file is deleted instead (unless `keepEmpty`). */
   async addWritten(conn: DuckDBConnection, f: WrittenFile, keepEmpty = false): Promise<NewDataFile | null> {
     const [r] = await queryRows(conn, `SELECT count(*)::BIGINT AS n, min("Symbol") AS s0, max("Symbol") AS s1, min("Date") AS d0, max("Date") AS d1 FROM ${parquetSource([f.abs])}`);
-    const rows = Number(r!.n);
-    if (rows === 0 && !keepEmpty) {
+    return this.addMeasured(f, { rows: Number(r!.n), symbol_min: r!.s0 as string | null, symbol_max: r!.s1 as string | null, date_min: r!.d0 as string | null, date_max: r!.d1 as string | null }, keepEmpty);
+  }
+
+  /**
+   * Records a file of this write as its writer measured it while writing (db/bars-writer's
+   * WrittenRange), without reading it back; a file without rows is deleted unless `keepEmpty`.
+   */
+  async addMeasured(f: WrittenFile, r: WrittenRange, keepEmpty = false): Promise<NewDataFile | null> {
+    if (r.rows === 0 && !keepEmpty) {
       await rm(f.abs, { force: true });
       return null;
     }
-    const file: NewDataFile = { path: f.rel, partition: f.partition, rows, bytes: (await stat(f.abs)).size, symbol_min: r!.s0 as string, symbol_max: r!.s1 as string, date_min: r!.d0 as string, date_max: r!.d1 as string };
+    const file: NewDataFile = { path: f.rel, partition: f.partition, rows: r.rows, bytes: (await stat(f.abs)).size, symbol_min: r.symbol_min, symbol_max: r.symbol_max, date_min: r.date_min, date_max: r.date_max };
     this.added.push(file);
     return file;
   }
@@ -143,13 +151,15 @@ export class TableWrite {
 
   /**
    * A table with no rows keeps one empty file, so that it still has its columns (readers and other
-   * tools see an empty table, not a missing one). `write` writes the empty file at the path given.
+   * tools see an empty table, not a missing one). `write` writes the empty file at the path given
+   * and says what it wrote (db/bars-writer), or null: then the file is read back.
    */
-  async keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<void>): Promise<void> {
+  async keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<WrittenRange | null>): Promise<void> {
     if (!this.emptyAfter()) return;
     const f = await this.newFile(0);
-    await write(f.abs);
-    await this.addWritten(conn, f, true);
+    const r = await write(f.abs);
+    if (r) await this.addMeasured(f, r, true);
+    else await this.addWritten(conn, f, true);
   }
 
   /** The table's rows after this write. */
@@ -240,7 +250,12 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
     compacted += await compactBucket(conn, w, b, MAX_FILES_PER_BUCKET);
   }
   const schemaOf = w.removed[0];
-  if (schemaOf) await w.keepSchema(conn, async (abs) => { await conn.run(`COPY (SELECT * FROM ${parquetSource([w.ws.path(schemaOf.path)])} LIMIT 0) TO ${sqlString(abs)} (${STORE_PARQUET})`); });
+  if (schemaOf) {
+    await w.keepSchema(conn, async (abs) => {
+      await conn.run(`COPY (SELECT * FROM ${parquetSource([w.ws.path(schemaOf.path)])} LIMIT 0) TO ${sqlString(abs)} (${STORE_PARQUET})`);
+      return null;
+    });
+  }
   return { buckets: touched.size, compacted };
 }
 
