@@ -1,4 +1,5 @@
 /** Prediction intervals in the API (docs/api.md): GET /predict/interval and POST /predict's coverage. */
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +111,26 @@ describe('GET /predict/interval', () => {
     await holder.refresh();
     const r = await a.inject(`/predict/interval?${Q}&coverage=0.9`);
     expect([r.statusCode, r.headers['x-model-id']]).toEqual([200, 'poly-1']);
+  });
+
+  it('a FIFO at intervals.json is refused without waiting on it: the model serves without intervals, and the alias\'s next move is followed', async () => {
+    const ws = await tempWorkspace();
+    const first = await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    execFileSync('mkfifo', [join(first, 'intervals.json')]);
+    const holder = new ChampionHolder(ws, silentLog);
+    // Before: the read waited for a writer, this poll never ended, and no later poll ran.
+    await holder.refresh();
+    expect(holder.current?.id).toBe('poly-1');
+    expect(holder.current?.intervals).toBeNull();
+    expect(holder.current?.intervalsProblem).toMatch(/^models\/poly-1\/intervals\.json cannot be read \(not a regular file \(a FIFO\)\)$/);
+    const a = (await buildApp({ workspace: ws, holder, accessLog: null, version: 'test' })).app;
+    expect((await a.inject(`/predict/interval?${Q}`)).statusCode).toBe(409);
+    await holder.refresh();
+    const second = await registerModel(ws, 'poly-2', polyJson(), { alias: 'champion' });
+    await writeFile(join(second, 'intervals.json'), conformalToJSON(CAL));
+    await holder.refresh();
+    const r = await a.inject(`/predict/interval?${Q}`);
+    expect([r.statusCode, r.headers['x-model-id']]).toEqual([200, 'poly-2']);
   });
 
   it('counts a GET as one prediction and a HEAD (the same handler, no answer sent) as none', async () => {

@@ -8,9 +8,8 @@
  * with it when present; a missing one means no intervals, an invalid one is logged and the model
  * serves point predictions without intervals. The holder owns the server's one read-only registry
  * handle (`registry`, registry/reader), which the routes share; close() closes it. */
-import { readModelJson } from '../ml/artifacts.js';
-import { readFile } from 'node:fs/promises';
-import { statOrNull } from '../core/fs.js';
+import { modelFileProblem, readModelJson } from '../ml/artifacts.js';
+import { openRegularFile, statOrNull } from '../core/fs.js';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.js';
 import { layout, type WorkspaceRef } from '../core/workspace.js';
@@ -38,10 +37,20 @@ async function loadIntervals(dir: string, modelId: string): Promise<{ intervals:
   const where = layout.modelFile(modelId, 'intervals.json');
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // As model.json: a FIFO there would hold the read (and with it every later poll, so the alias's
+    // next move too) until something wrote to it; a device or a huge file is not read whole.
+    const fh = await openRegularFile(file);
+    try {
+      const problem = modelFileProblem(await fh.stat());
+      if (problem !== null) return { intervals: null, problem: `${where} ${problem}`, broken: true };
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { intervals: null, problem: 'the model was trained without prediction intervals (no intervals.json)' };
-    return { intervals: null, problem: `${where} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`, broken: true };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { intervals: null, problem: 'the model was trained without prediction intervals (no intervals.json)' };
+    return { intervals: null, problem: `${where} cannot be read (${code ?? (err as Error).message})`, broken: true };
   }
   try {
     return { intervals: conformalFromJSON(text, where), problem: null };
