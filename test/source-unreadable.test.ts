@@ -119,3 +119,35 @@ describe('a zip: archive this user may not read', () => {
     }
   });
 });
+
+/** Every folder and file under `dir` made read-only (a-w), or writable for its owner again. */
+function setWritable(dir: string, writable: boolean): void {
+  spawnSync('chmod', ['-R', writable ? 'u+w' : 'a-w', dir]);
+}
+
+describe('a workspace this user may only read (its modes, not a read-only mount)', () => {
+  it('the commands that only read work from a copy of the registry in memory (they said SP_ERR_REGISTRY SQLITE_READONLY_DIRECTORY)', async () => {
+    const base = await tempDir('readonly-ws');
+    await chmod(base, 0o755);
+    const home = await ownFolder(base, 'home');
+    const out = await ownFolder(base, 'out');
+    const ws = await ownFolder(base, 'ws');
+    expect(sp(['fetch', '--source', 'synthetic', '--symbols', '3', '--years', '1', '-w', ws], home).error).toBeUndefined();
+    expect(sp(['ingest', '-w', ws], home).error).toBeUndefined();
+    setWritable(ws, false);
+    try {
+      const snaps = sp(['snapshots', '-w', ws], home);
+      expect(snaps.error, JSON.stringify(snaps.error)).toBeUndefined();
+      expect((snaps.data.snapshots as { table: string }[]).map((s) => s.table)).toEqual(['prices']);
+      const exported = sp(['export', 'prices', '--out', join(out, 'prices.csv'), '-w', ws], home);
+      expect(exported.error, JSON.stringify(exported.error)).toBeUndefined();
+      expect(exported.data.rows).toBe(snaps.data.snapshots[0].rows);
+      const models = sp(['models', 'list', '-w', ws], home);
+      expect(models.error, JSON.stringify(models.error)).toBeUndefined();
+      // A command that writes still says so.
+      expect(sp(['features', '-w', ws], home).error?.code).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
+    } finally {
+      setWritable(ws, true);
+    }
+  });
+});

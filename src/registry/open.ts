@@ -75,6 +75,9 @@ function openWritable(file: string, now: () => Date): Database.Database {
   }
 }
 
+/** What SQLite says when a WAL-mode store's -shm file cannot be made beside it (readOnlyMediaCopy's case). */
+const NO_SHM_CODES = new Set(['SQLITE_CANTOPEN', 'SQLITE_READONLY_DIRECTORY', 'SQLITE_READONLY_CANTINIT']);
+
 /**
  * A store on read-only media (a `:ro` volume, a snapshot, a folder this user may only read): SQLite
  * cannot open a WAL-mode database read-only when its -shm file is absent and cannot be created, which
@@ -145,7 +148,9 @@ export function connect(file: string, readonly: boolean, now: () => Date): Datab
       assertNotNewer(file, v);
     } catch (err) {
       db.close();
-      const copy = err instanceof Database.SqliteError && err.code === 'SQLITE_CANTOPEN' ? readOnlyMediaCopy(file, now) : null;
+      // Read-only media say CANTOPEN; a folder this user may only read says READONLY_DIRECTORY (SQLite
+      // cannot make the -shm file there), or READONLY_CANTINIT: the same case, and the copy checks the folder.
+      const copy = err instanceof Database.SqliteError && NO_SHM_CODES.has(err.code) ? readOnlyMediaCopy(file, now) : null;
       if (copy !== null) return copy;
       throw err;
     }
