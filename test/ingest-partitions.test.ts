@@ -44,11 +44,11 @@ const failure = async (args: string[]): Promise<string> => {
   return String(res.json.error!.code);
 };
 
-async function plan(ws: string): Promise<IngestPartitionPlan> {
+async function plan(ws: string, strict = false): Promise<IngestPartitionPlan> {
   const w = new Workspace(ws);
   const reg = openRegistry(w);
   try {
-    return (await planIngestPartitions(w, reg, { strict: false })).plan;
+    return (await planIngestPartitions(w, reg, { strict })).plan;
   } finally {
     reg.close();
   }
@@ -114,6 +114,8 @@ describe('partitioned ingest', () => {
     const again = await ok(['ingest', '-w', P, '--commit-stage', first.commit]);
     expect(snapshots(P)).toEqual([first.report.snapshot_id]);
     expect({ ...masked(again), cached: false }).toEqual(masked(first.report));
+    // A strict plan after this plain ingest (which dropped malformed lines) reads every file again, as a plain strict ingest does.
+    expect(await plan(P, true)).toMatchObject({ mode: 'full', strict: true, cached: false, changed_buckets: p0.changed_buckets });
 
     // Grown (S2), restated (S7: a past close changed), removed (S11), new (S30): only their buckets.
     await appendFile(join(stocks, 'S2.csv'), line(2, 300) + line(2, 301));

@@ -109,6 +109,30 @@ describe('ingest (docs/data.md)', () => {
     expect((await leftovers).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
+  it('--strict after a plain ingest (no --force) reads every file again and fails on the malformed lines the plain one dropped; strict after strict stays incremental', async () => {
+    const { fx, ws, manifest, report } = await fetchAndIngest(2);
+    expect(report.strict).toBe(false);
+    expect(report.malformed.length).toBeGreaterThan(0);
+    const run = (strict: boolean) => ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest, strict, force: false, log: silentLog, progress: silentProgress });
+    // Before: the source was unchanged, so the strict ingest read nothing and reported success.
+    const err = await run(true).catch((e: unknown) => e);
+    expect((err as StockpipeError).code, String(err)).toBe('SP_ERR_INPUT_MALFORMED');
+    expect((err as StockpipeError).message).toMatch(/MAL\.csv:12/);
+    // Without the malformed file the strict ingest passes, reading every file (the one before it was not strict) …
+    await rm(join(fx.dir, 'etfs', 'MAL.csv'));
+    const refetched = (await dirSource(fx.dir).fetch(fetchContext(ws))).manifest;
+    const runWith = (strict: boolean) => ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest: refetched, strict, force: false, log: silentLog, progress: silentProgress });
+    const strict1 = await runWith(true);
+    expect([strict1.mode, strict1.strict, strict1.files_read]).toEqual(['full', true, fx.expected.files - 1]);
+    // … and the next strict ingest of a grown file reads only that one.
+    const csv = (await import('node:fs/promises')).readdir(join(fx.dir, 'stocks'));
+    const grown = (await csv).find((f) => f !== 'HDR.csv' && f.endsWith('.csv'))!;
+    await appendFile(join(fx.dir, 'stocks', grown), '2030-01-02,1,1,1,1,1,5\n');
+    const grownManifest = (await dirSource(fx.dir).fetch(fetchContext(ws))).manifest;
+    const strict2 = await ingest({ ws: new Workspace(ws, { threads: 2, memoryLimit: '512MB' }), lanes: 2, manifest: grownManifest, strict: true, force: false, log: silentLog, progress: silentProgress });
+    expect([strict2.mode, strict2.strict, strict2.files_read + strict2.files_tail_read]).toEqual(['incremental', true, 1]);
+  });
+
   it('fails with SP_ERR_INPUT_HEADER naming the file when a header lacks a column', async () => {
     const fx = await writeQuirkFixture();
     await writeFile(join(fx.dir, 'stocks', 'ZZZ.csv'), 'Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,5\n');

@@ -160,7 +160,7 @@ export async function commitIngestStages(o: { ws: Workspace; commit: IngestCommi
     if (hash !== plan.input_hash || (cur?.id ?? null) !== plan.base_snapshot) {
       throw new StockpipeError('SP_ERR_STORE_CONFLICT', `the source or the prices table moved since the ingest plan (prices at ${cur?.id ?? 'none'}, planned on ${plan.base_snapshot ?? 'none'}): nothing was committed`, { hint: 'Run the ingest again (plan, partitions, commit).' });
     }
-    const { report: r, identity } = await prepareSource(ws, m, hash, log);
+    const { report: r, identity } = await prepareSource(ws, m, hash, log, plan.strict);
     const stages = await readStages(commit);
     addPartials(r, stages);
     let snap: SnapshotRecord | null;

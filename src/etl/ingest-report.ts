@@ -77,6 +77,8 @@ export interface IngestReport {
   /** Malformed lines by path and line (the first 200; malformed_total counts them all). */
   malformed: MalformedLine[];
   malformed_total: number;
+  /** `--strict`: a malformed line failed the ingest, so the table holds none (see strictBase). */
+  strict: boolean;
 }
 
 /** The cache key: the source's files as the manifest saw them, the options, and the code. */
@@ -174,7 +176,7 @@ export interface PreparedSource {
 }
 
 /** Classifies the manifest's files and reads the metadata (SP_ERR_SOURCE_LAYOUT without bars, SP_ERR_METADATA on a bad header). */
-export async function prepareSource(ws: Workspace, m: Manifest, hash: string, log: Logger): Promise<PreparedSource> {
+export async function prepareSource(ws: Workspace, m: Manifest, hash: string, log: Logger, strict: boolean): Promise<PreparedSource> {
   const layout = classifyFiles(m.files);
   if (layout.bars.length === 0) {
     throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `${m.root} holds no stocks/<SYMBOL>.csv or etfs/<SYMBOL>.csv files (${m.files.length} files seen)`);
@@ -212,6 +214,7 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
     empty_files: [],
     malformed: [],
     malformed_total: 0,
+    strict,
     mode: 'full',
     snapshot_id: null,
     table_rows: 0,
@@ -248,6 +251,16 @@ export async function finishReport(ws: Workspace, r: IngestReport, snap: Snapsho
   }
   await writeFileAtomic(ws.pricesReport, `${JSON.stringify(r, null, 2)}\n`);
   return r;
+}
+
+/**
+ * Whether a `--strict` ingest may read only the changed files on top of the current snapshot: only when
+ * the ingest that wrote it was strict too (each strict ingest then vouches for every file of the table:
+ * the ones it read, and the unchanged ones a strict ingest read before). After a plain ingest, which
+ * drops malformed lines, a strict one reads every file again, and fails on them. Plain ingests: always.
+ */
+export function strictBase(strict: boolean, prev: IngestReport | null, cur: { id: number } | null): boolean {
+  return !strict || (prev !== null && prev.strict === true && prev.snapshot_id === (cur?.id ?? null));
 }
 
 export async function readPreviousReport(ws: Workspace): Promise<IngestReport | null> {

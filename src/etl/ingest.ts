@@ -31,7 +31,7 @@ import { DROP_REASONS, mergeParsed, type ParsedBars } from './parsed-bars.js';
 import type { Asset, BarFile } from './layout.js';
 import { scanDateRange } from './date-range.js';
 import { ParsePool } from './parse-pool.js';
-import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readingSourceFile, readPreviousReport, round3, unreadableSourceFile } from './ingest-report.js';
+import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readingSourceFile, readPreviousReport, round3, strictBase, unreadableSourceFile } from './ingest-report.js';
 
 export { INGEST_VERSION, type IngestReport, type MalformedLine } from './ingest-report.js';
 export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
@@ -76,16 +76,15 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   try {
     await ensureView(ws, reg, 'prices');
     const cur = currentSnapshot(reg, 'prices');
-    if (!opts.force && cur) {
-      const prev = await readPreviousReport(ws);
-      if (prev && prev.input_hash === hash && prev.snapshot_id === cur.id) {
-        log.info({ snapshot: cur.id }, 'inputs unchanged since the last ingest: nothing to do');
-        return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
-      }
+    const prev = cur ? await readPreviousReport(ws) : null;
+    if (!opts.force && cur && prev && prev.input_hash === hash && prev.snapshot_id === cur.id) {
+      log.info({ snapshot: cur.id }, 'inputs unchanged since the last ingest: nothing to do');
+      return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
     }
-    const { layout, names, identity, report: r } = await prepareSource(ws, m, hash, log);
+    const { layout, names, identity, report: r } = await prepareSource(ws, m, hash, log, opts.strict);
     const ctx: IngestRun = { opts, m, ws, reg, names, report: r };
-    const snap = incrementalFrom(cur, m, identity, opts.force) ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
+    const incremental = incrementalFrom(cur, m, identity, opts.force) && strictBase(opts.strict, prev, cur);
+    const snap = incremental ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
     return await finishReport(ws, r, snap, t0);
   } finally {
     reg.close();
