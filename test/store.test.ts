@@ -2,7 +2,7 @@
  * export (.parquet/.csv equal to the table as of then), model lineage and `train --as-of`
  * reproducing a model's data, vacuum keeping what lineage needs, SP_ERR_SNAPSHOT_NOT_FOUND.
  * Snapshots are committed by hand (test/helpers/store) so the readers are tested without the writers. */
-import { cp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -194,6 +194,24 @@ describe('export', () => {
       expect(r.json!.error, `${cmd.join(' ')}: ${r.stderr}`).toMatchObject({ code });
       expect(r.json!.error!.message).toContain(t.paths[1]);
       expect(r.code).toBe(1);
+    }
+    await expect(readFile(join(dir, 'p.csv'))).rejects.toThrow();
+  });
+
+  it('a data file damaged by hand (truncated, emptied) is the table\'s missing code naming the file, with how to rebuild (was SP_ERR_INTERNAL with DuckDB\'s SQL excerpt)', async () => {
+    const dir = await tempDir('store-damaged-file');
+    await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 40), { split: 2 });
+    const t = readTable(new Workspace(dir), 'prices');
+    for (const size of [100, 0]) {
+      await truncate(t.paths[1]!, size);
+      for (const cmd of [['export', 'prices', '--out', join(dir, 'p.csv')], ['features']]) {
+        const r = runCli([...cmd, '-w', dir, '--json']);
+        expect(r.json!.error, `${cmd.join(' ')}: ${r.stderr}`).toMatchObject({ code: 'SP_ERR_PRICES_MISSING' });
+        expect(r.json!.error!.message).toContain(`data file ${t.paths[1]} of the prices table is not a readable Parquet file`);
+        expect(r.json!.error!.message).not.toContain('\n');
+        expect(r.json!.error!.hint).toContain('stockpipe ingest --force');
+        expect(r.code).toBe(1);
+      }
     }
     await expect(readFile(join(dir, 'p.csv'))).rejects.toThrow();
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { openDuckDB } from './duckdb.js';
-import { duckdbResourceError, isResourceFailure, vanishedStoreFileError } from './duckdb-errors.js';
+import { damagedStoreFileError, duckdbResourceError, isResourceFailure, vanishedStoreFileError } from './duckdb-errors.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,5 +61,20 @@ describe('a store data file deleted while a command read it (a vacuum at the sam
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('damagedStoreFileError', () => {
+  it('recodes DuckDB\'s "not a Parquet file" words about a store data file, and nothing else', () => {
+    const file = '/ws/store/features/bucket=03/s000002-000-abc.parquet';
+    const truncated = damagedStoreFileError(new Error(`Invalid Input Error: No magic bytes found at end of file '${file}'\n\nLINE 1: COPY (SELECT …`));
+    expect(truncated?.code).toBe('SP_ERR_FEATURES_MISSING');
+    expect(truncated?.message).toBe(`data file ${file} of the features table is not a readable Parquet file (Invalid Input Error: No magic bytes found at end of file '${file}'): it was changed outside stockpipe (truncated, emptied or overwritten)`);
+    expect(truncated?.hint).toContain('stockpipe features --force');
+    const prices = file.replace('features', 'prices');
+    expect(damagedStoreFileError(new Error(`Invalid Input Error: File '${prices}' too small to be a Parquet file`))?.code).toBe('SP_ERR_PRICES_MISSING');
+    // A file outside the store (a user's export), or another error: not this.
+    expect(damagedStoreFileError(new Error("Invalid Input Error: File '/home/me/prices.parquet' too small to be a Parquet file"))).toBeUndefined();
+    expect(damagedStoreFileError(new Error('Binder Error: Referenced column "x" not found'))).toBeUndefined();
   });
 });

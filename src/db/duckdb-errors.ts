@@ -46,3 +46,25 @@ export function vanishedStoreFileError(err: unknown): StockpipeError | undefined
     cause: err,
   });
 }
+
+/** DuckDB's words for a store data file that is there but is no Parquet file (truncated, overwritten), with the file named. */
+const DAMAGED_STORE_FILE = /^(?:Invalid Input Error: )?(?:No magic bytes found at end of file|File) '([^']*[\\/]store[\\/](prices|features)[\\/]bucket=[^'\\/]+[\\/][^'\\/]+\.parquet)'(?: too small to be a Parquet file)?/;
+
+/**
+ * A DuckDB read that failed on a data file of the store that is on disk but is no Parquet file any
+ * more (truncated, emptied or overwritten outside stockpipe): the table's "missing" code (its files
+ * unreadable), naming the file, with DuckDB's first line and how to get a readable table back.
+ * Undefined for any other error.
+ */
+export function damagedStoreFileError(err: unknown): StockpipeError | undefined {
+  if (err instanceof StockpipeError) return undefined;
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  const m = DAMAGED_STORE_FILE.exec(message);
+  if (m === null) return undefined;
+  const table = m[2]!;
+  const rebuild = table === 'prices' ? 'stockpipe ingest --force' : 'stockpipe features --force';
+  return new StockpipeError(table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING', `data file ${m[1]} of the ${table} table is not a readable Parquet file (${message.split('\n')[0]}): it was changed outside stockpipe (truncated, emptied or overwritten)`, {
+    hint: `Put the file back from a backup, or write a new snapshot from the sources: \`${rebuild}\`${table === 'features' ? '' : ' (then `stockpipe features`)'}.`,
+    cause: err,
+  });
+}
