@@ -3,7 +3,7 @@
  * and a 5xx logged at error level with its cause. */
 import { Writable } from 'node:stream';
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -341,16 +341,16 @@ describe('POST /predict bodies', () => {
 
 // [method, path, expected status, Allow header (405)]: a known path with another method is 405, not 404.
 const METHOD_CASES: [string, string, number, string | null][] = [
-  ['PUT', '/runs', 405, 'GET, POST'],
-  ['DELETE', '/models/compare', 405, 'GET'],
-  ['PATCH', '/symbols', 405, 'GET'],
-  ['OPTIONS', '/validation', 405, 'GET'],
-  ['DELETE', '/', 405, 'GET'],
-  ['PUT', '/openapi.json', 405, 'GET'],
-  ['DELETE', '/docs', 405, 'GET'],
-  ['PUT', '/runs/x', 405, 'GET'],
-  ['PATCH', '/forecast/AAPL', 405, 'GET'],
-  ['OPTIONS', '/predict', 405, 'GET, POST'],
+  ['PUT', '/runs', 405, 'GET, HEAD, POST'],
+  ['DELETE', '/models/compare', 405, 'GET, HEAD'],
+  ['PATCH', '/symbols', 405, 'GET, HEAD'],
+  ['OPTIONS', '/validation', 405, 'GET, HEAD'],
+  ['DELETE', '/', 405, 'GET, HEAD'],
+  ['PUT', '/openapi.json', 405, 'GET, HEAD'],
+  ['DELETE', '/docs', 405, 'GET, HEAD'],
+  ['PUT', '/runs/x', 405, 'GET, HEAD'],
+  ['PATCH', '/forecast/AAPL', 405, 'GET, HEAD'],
+  ['OPTIONS', '/predict', 405, 'GET, HEAD, POST'],
   ['HEAD', '/models/x/promote', 405, 'POST'],
   ['DELETE', '/nope', 404, null],
   ['OPTIONS', '*', 404, null],
@@ -364,6 +364,29 @@ describe('methods', () => {
     expect(r.statusCode, r.body.slice(0, 300)).toBe(status);
     if (allow !== null) expect(r.headers.allow).toBe(allow);
     if (method !== 'HEAD') expect((JSON.parse(r.body) as ErrorBody).error.hint.length).toBeGreaterThan(10);
+  });
+
+  it('a static path leaving its folder (`..` sent as is, over a socket) → 404 SP_ERR_NOT_FOUND saying so (was 400 "Forbidden" with /predict\'s hint), and no file', async () => {
+    // inject() resolves dot segments as a URL parser does; a client that sends them as they are reaches the static route.
+    const { app: served } = await buildApp({ workspace: ws, holder: new ChampionHolder(ws, silentLog), accessLog: null, version: 'test' });
+    const port = await served.listen({ host: '127.0.0.1', port: 0 }).then(() => (served.server.address() as AddressInfo).port);
+    try {
+      const get = (path: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+        }).on('error', reject).end();
+      });
+      const r = await get('/docs/static/../../../package.json');
+      expect(r.status, r.body).toBe(404);
+      const body = JSON.parse(r.body) as ErrorBody;
+      expect(body.error.code).toBe('SP_ERR_NOT_FOUND');
+      expect(body.error.message).toBe('no file GET /docs/static/../../../package.json (a path that leaves the served folder)');
+      expect(body.error.hint).not.toMatch(/predict/);
+      expect(r.body).not.toContain('"dependencies"');
+    } finally {
+      await served.close();
+    }
   });
 
   it('every GET route in Fastify\'s route table answers DELETE with 405 naming GET', async () => {

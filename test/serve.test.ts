@@ -119,17 +119,17 @@ describe('other routes', () => {
     expect(JSON.parse(nf.body).error.code).toBe('SP_ERR_NOT_FOUND');
     const na = await a.inject({ method: 'DELETE', url: '/predict' });
     expect(na.statusCode).toBe(405);
-    expect(na.headers.allow).toBe('GET, POST');
+    expect(na.headers.allow).toBe('GET, HEAD, POST');
     expect(JSON.parse(na.body).error.code).toBe('SP_ERR_METHOD_NOT_ALLOWED');
   });
 
   // Every route's methods come from Fastify's route table: the dashboard's and the docs' too.
   it.each([
-    ['PUT', '/predict', 'GET, POST'], ['POST', '/health', 'GET'], ['DELETE', '/forecast/AAPL', 'GET'],
-    ['POST', '/', 'GET'], ['PUT', '/runs', 'GET, POST'], ['GET', '/runs/r1/cancel', 'POST'], ['POST', '/runs/r1', 'GET'], ['PUT', '/runs/r1/logs/fetch', 'GET'],
-    ['POST', '/models/compare', 'GET'], ['GET', '/models/m1/promote', 'POST'], ['DELETE', '/symbols', 'GET'],
-    ['POST', '/symbols/AAPL/series', 'GET'], ['PUT', '/validation', 'GET'], ['POST', '/assets/app.js', 'GET'],
-    ['POST', '/openapi.json', 'GET'], ['POST', '/docs', 'GET'],
+    ['PUT', '/predict', 'GET, HEAD, POST'], ['POST', '/health', 'GET, HEAD'], ['DELETE', '/forecast/AAPL', 'GET, HEAD'],
+    ['POST', '/', 'GET, HEAD'], ['PUT', '/runs', 'GET, HEAD, POST'], ['GET', '/runs/r1/cancel', 'POST'], ['POST', '/runs/r1', 'GET, HEAD'], ['PUT', '/runs/r1/logs/fetch', 'GET, HEAD'],
+    ['POST', '/models/compare', 'GET, HEAD'], ['GET', '/models/m1/promote', 'POST'], ['DELETE', '/symbols', 'GET, HEAD'],
+    ['POST', '/symbols/AAPL/series', 'GET, HEAD'], ['PUT', '/validation', 'GET, HEAD'], ['POST', '/assets/app.js', 'GET, HEAD'],
+    ['POST', '/openapi.json', 'GET, HEAD'], ['POST', '/docs', 'GET, HEAD'],
     ['GET', '/nope', null], ['GET', '/predict/', null], ['POST', '/models/m1', null], ['GET', '/runs/r1/logs', null],
   ])('%s %s → Allow %s (405), or 404 when no route has the path', async (method, url, allow) => {
     const { app: a } = await app({ model: false });

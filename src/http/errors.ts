@@ -205,8 +205,10 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
     const allowed = opts.allowedMethods(path);
     // A route that takes this method and still found nothing (a static file that is not there) is a 404.
     if (allowed && !allowed.includes(req.method)) {
-      void reply.header('allow', allowed.join(', '));
-      return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${clip(path)} (allowed: ${allowed.join(', ')})`);
+      // Every GET route answers HEAD too (Fastify's twin): Allow names it, as RFC 9110 asks of every method the path takes.
+      const allow = allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', ');
+      void reply.header('allow', allow);
+      return sendError(reply, 'SP_ERR_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${clip(path)} (allowed: ${allow})`);
     }
     return sendError(reply, 'SP_ERR_NOT_FOUND', `no route ${req.method} ${clip(path)}`);
   };
@@ -242,6 +244,8 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
     }
     const known = requestErrorMessage(err, req, opts.bodyLimit);
     if (known) return sendError(reply, known.code, known.message, { hint: known.hint });
+    // A static file route's 403 (a path leaving its folder, `..` sent as is) or 404: nothing is served there.
+    if (err.statusCode === 403 || err.statusCode === 404) return sendError(reply, 'SP_ERR_NOT_FOUND', `no file ${req.method} ${clip(req.url.split('?')[0] ?? '')}${err.statusCode === 403 ? ' (a path that leaves the served folder)' : ''}`, { hint: 'See /docs for the routes; static files are served only from their own folders.' });
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'SP_ERR_BAD_REQUEST', `${req.method} ${clip(req.url.split('?')[0] ?? '')}: ${err.message}`);
     // A store file deleted while the route read it (a vacuum at the same time): the snapshot is gone.
     const vanished = vanishedStoreFileError(err) ?? damagedStoreFileError(err);
