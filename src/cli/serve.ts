@@ -62,14 +62,18 @@ export interface ServeData {
   pids: number[];
 }
 
-function printListening(ctx: CommandContext, data: ServeData): void {
+/** `rejected`: the champion that is registered but could not be loaded (the log says why), when known. */
+function printListening(ctx: CommandContext, data: ServeData, rejected?: string): void {
   if (ctx.json) {
     process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);
     return;
   }
   const { url } = data;
   const workers = data.workers > 1 ? ` (${data.workers} worker processes, pids ${data.pids.join(', ')})` : '';
-  process.stdout.write(`serving ${data.model ?? 'no model yet (503 until a champion is registered)'} at ${url}${workers}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
+  const none = rejected !== undefined
+    ? `no model: the champion ${rejected} cannot be loaded (503 until it is restored or another model is promoted; the log above says why)`
+    : 'no model yet (503 until the champion alias names a model that loads)';
+  process.stdout.write(`serving ${data.model ?? none} at ${url}${workers}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
 }
 
 /** The last line of a human-mode serve, as `scheduler` and `worker` end theirs (`--json` prints one document only). */
@@ -99,7 +103,7 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   if (warning) process.stderr.write(warning);
   const url = serverUrl(opts.host, server.port);
   const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: server.holder.current?.id ?? null, workers: 1, pids: [process.pid] };
-  printListening(ctx, data);
+  printListening(ctx, data, server.holder.rejected);
   const why = await stop;
   ctx.log.info({ signal: why }, 'shutting down: draining requests');
   await server.close();
