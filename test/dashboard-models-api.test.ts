@@ -2,7 +2,7 @@
  * /models/history, /models/champion-compare) through Fastify's inject, and `stockpipe models tag`,
  * on a real small synthetic workspace: a cv gbdt, a polyreg, a second gbdt with other parameters
  * (promoted if better) and a day-ahead model, all trained by the CLI. */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,28 @@ describe('model page routes', () => {
     } finally {
       writeFileSync(file, good);
     }
+  });
+
+  // Probed: with the folder deleted, the page answered with every file null and no problem at all.
+  it('a model whose folder or model.json is gone says so among the page\'s problems', async () => {
+    const dir = join(ws, 'models', ids.poly!);
+    const aside = `${dir}.aside`;
+    renameSync(dir, aside);
+    try {
+      const p = await get<Page>(`/models/${ids.poly}/page`);
+      expect(p.problems).toEqual(["the model's folder is missing (removed outside stockpipe): it cannot be served, evaluated or promoted"]);
+      expect(p.model.id).toBe(ids.poly);
+    } finally {
+      renameSync(aside, dir);
+    }
+    const modelJson = join(dir, 'model.json');
+    renameSync(modelJson, `${modelJson}.aside`);
+    try {
+      expect((await get<Page>(`/models/${ids.poly}/page`)).problems).toEqual(['model.json is missing: the model cannot be served, evaluated or promoted']);
+    } finally {
+      renameSync(`${modelJson}.aside`, modelJson);
+    }
+    expect((await get<Page>(`/models/${ids.poly}/page`)).problems).toEqual([]);
   });
 
   it('a metrics.json that does not parse or is no JSON object is a problem on the page, not a failed page; a damaged model.json or training.log is SP_ERR_MODEL_FORMAT naming it', async () => {

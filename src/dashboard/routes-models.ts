@@ -114,6 +114,10 @@ export function registerModelRoutes(app: FastifyInstance, opts: { registry: Regi
       return { m: mv, params: runParams(reg, mv.run_id), lineage: modelLineage(reg, mv.run_id), tags: tagsOf(reg, [mv.id]).get(mv.id) ?? {}, moves: reg.aliasHistory().filter((h) => h.model_id === mv.id || h.previous_model_id === mv.id) };
     });
     const problems: string[] = [];
+    // A folder or model.json gone (deleted outside stockpipe) is said too: absent files are otherwise just not shown.
+    const folder = await statOrNull(m.path);
+    if (folder === null || !folder.isDirectory()) problems.push(`the model's folder ${folder === null ? 'is missing' : 'is not a folder'} (removed outside stockpipe): it cannot be served, evaluated or promoted`);
+    else if ((await statOrNull(join(m.path, 'model.json'))) === null) problems.push('model.json is missing: the model cannot be served, evaluated or promoted');
     const [card, metrics, iv] = await Promise.all([pageFile(m.path, 'card.md', problems), pageFile(m.path, 'metrics.json', problems, true), pageFile(m.path, 'intervals.json', problems)]);
     const d = (metrics.text === null ? {} : JSON.parse(metrics.text)) as { protocol?: unknown; split?: unknown; intervals?: unknown; slices?: unknown; valid?: unknown };
     // What the server can serve of them: the coverage table comes from metrics.json, the intervals from intervals.json.
