@@ -184,6 +184,29 @@ describe('export', () => {
     await rm(join(ws, 'exports'), { recursive: true });
   });
 
+  it('an --out in the folder of the workspace\'s dir: source (also through a symlink) is SP_ERR_USAGE, the source file untouched (an export there replaced a symbol\'s bars at the next ingest)', async () => {
+    const dir = await tempDir('store-out-source');
+    const src = join(dir, 'src');
+    await mkdir(join(src, 'stocks'), { recursive: true });
+    const bars = (p: number) => `Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,${p},${p},${p},${p},${p},10\n2020-01-03,${p},${p},${p},${p},${p},11\n`;
+    await writeFile(join(src, 'stocks', 'AA.csv'), bars(1));
+    await writeFile(join(src, 'stocks', 'BB.csv'), bars(2));
+    await symlink(src, join(dir, 'link'));
+    const w = join(dir, 'ws');
+    for (const args of [['fetch', '--source', `dir:${src}`], ['ingest']]) expect(runCli([...args, '-w', w, '--json']).code).toBe(0);
+    for (const out of [join(src, 'stocks', 'AA.csv'), join(src, 'new.csv'), join(dir, 'link', 'stocks', 'AA.parquet')]) {
+      for (const cmd of [['export', 'prices', '--symbols', 'BB'], ['features', '--as-of', '1']]) {
+        const r = runCli([...cmd, '--out', out, '-w', w, '--json']);
+        expect(r.json!.error, `${cmd.join(' ')} --out ${out}: ${r.stderr}`).toMatchObject({ code: 'SP_ERR_USAGE' });
+        expect(r.json!.error!.message).toContain(`the folder of this workspace's source (dir:${src})`);
+      }
+    }
+    expect(await readFile(join(src, 'stocks', 'AA.csv'), 'utf8')).toBe(bars(1));
+    await expect(readFile(join(src, 'new.csv'))).rejects.toThrow();
+    // Beside the source folder is fine.
+    expect(runCli(['export', 'prices', '--out', join(dir, 'prices.csv'), '-w', w, '--json']).json!.data.rows).toBe(4);
+  });
+
   it('a snapshot whose data file was deleted by hand is SP_ERR_PRICES_MISSING / SP_ERR_VALIDATE_INPUT naming the file (was SP_ERR_INTERNAL from DuckDB)', async () => {
     const dir = await tempDir('store-lost-file');
     await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 40), { split: 2 });

@@ -11,6 +11,7 @@ import { buildFeatures, featuresAsOf, type FeaturesAsOfReport, type FeaturesRepo
 import { commitFeatureStages, readStagePlan } from '../features/partition-commit.js';
 import { buildFeaturePartition, type FeaturePartitionReport } from '../features/partitions.js';
 import type { CommandContext, CommandResult } from './context.js';
+import { refuseSourceFolderOutput } from '../sources/workspace-source.js';
 
 export interface FeaturesCommandOptions {
   force: boolean;
@@ -70,6 +71,7 @@ export async function featuresCommand(ctx: CommandContext, opts: FeaturesCommand
   }
   if (opts.asOf !== undefined && opts.out !== undefined) {
     await checkUserOutput(ctx.ws, opts.out);
+    await refuseSourceFolderOutput(ctx.ws, opts.out);
     const a = await featuresAsOf({ ws: ctx.ws, window: ctx.config.features.window, extended, asOf: opts.asOf, out: opts.out, log: ctx.log, progress: ctx.progress });
     return { data: a, human: `${a.output}
   features of prices snapshot ${a.prices_snapshot}: rows ${a.rows}, symbols ${a.symbols}, window ${a.window}${a.extended ? ', extended' : ''}

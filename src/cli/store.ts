@@ -13,6 +13,7 @@ import { exportPredictions, type PredictionExportData } from '../ml/export-predi
 import { type VacuumData, vacuumStore } from '../store/vacuum.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { table as textTable } from './models.js';
+import { refuseSourceFolderOutput } from '../sources/workspace-source.js';
 
 /** `stockpipe snapshots --json` data. */
 export interface SnapshotsData {
@@ -50,6 +51,7 @@ export async function exportCommand(ctx: CommandContext, tableName: string, opts
     throw new StockpipeError('SP_ERR_USAGE', `--model: only \`export predictions\` scores rows with a model (not ${tableName})`, { hint: `Leave --model out, or export predictions: \`stockpipe export predictions --model ${opts.model} --out predictions.csv\`.` });
   }
   await checkUserOutput(ctx.ws, opts.out);
+  await refuseSourceFolderOutput(ctx.ws, opts.out);
   if (tableName === 'predictions') {
     const reg = openRegistry(ctx.ws, { readonly: true, now: ctx.now });
     let model;

@@ -205,7 +205,7 @@ function checkOutputName(out: string, flag: string): void {
 }
 
 /** A path with its longest existing prefix resolved through symlinks (the rest, not created yet, as given). */
-async function realPathOf(p: string): Promise<string> {
+export async function realPathOf(p: string): Promise<string> {
   const rest: string[] = [];
   for (let dir = resolve(p); ; ) {
     try {

@@ -8,10 +8,10 @@
  * changes every value or the ticker set); dir:/zip: → the absolute path; kaggle → owner/slug;
  * yahoo → 'yahoo' (its tickers and start are remembered, not identity: the user names them). */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
-import { statOrNull, writeFileAtomic } from '../core/fs.js';
+import { realPathOf, statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { latestManifest } from './manifest.js';
 import { syntheticSpec } from './synthetic.js';
@@ -193,4 +193,30 @@ export async function rememberSource(ws: Workspace, before: CurrentSource | null
   const record: SourceRecord = { format: 1, current, history: [...(rec?.history ?? []), ...(entry ? [entry] : [])] };
   await writeFileAtomic(ws.sourceRecord, `${JSON.stringify(record, null, 2)}\n`);
   return entry;
+}
+
+/**
+ * Refuses (SP_ERR_USAGE) a user's output file (`export --out`, `features --as-of --out`) inside the
+ * folder of the workspace's `dir:` source, symlinks resolved: `fetch` and `ingest` read every CSV
+ * there, so an export written into it became source data, or replaced a symbol's own file (found by
+ * probing: `export prices --symbols BB --out <source>/stocks/AA.csv`, then fetch and ingest, gave AA
+ * the bars of BB). A workspace whose source record cannot be read is not checked here (its own
+ * commands say what is wrong with it).
+ */
+export async function refuseSourceFolderOutput(ws: Workspace, out: string, flag = '--out'): Promise<void> {
+  let src: CurrentSource | null;
+  try {
+    src = await rememberedSource(ws);
+  } catch (err) {
+    if (err instanceof StockpipeError) return;
+    throw err;
+  }
+  if (src === null || kindOf(src.spec) !== 'dir') return;
+  const root = src.spec.slice('dir:'.length);
+  const [realRoot, target] = [await realPathOf(root), join(await realPathOf(dirname(resolve(out))), basename(out))];
+  const rel = relative(realRoot, target);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return;
+  throw new StockpipeError('SP_ERR_USAGE', `${flag} ${out} lies in the folder of this workspace's source (${src.spec}), which fetch and ingest read: the file would become source data, or replace a symbol's own`, {
+    hint: `Write the file outside ${root}, e.g. --out ./${basename(out)}.`,
+  });
 }
