@@ -133,6 +133,29 @@ describe('ingest (docs/data.md)', () => {
     expect([strict2.mode, strict2.strict, strict2.files_read + strict2.files_tail_read]).toEqual(['incremental', true, 1]);
   });
 
+  it('reads a folder\'s files as they were fetched: one grown since gives its fetched rows, one shorter since is SP_ERR_SOURCE_NOT_FOUND (it read the shorter file and recorded the fetched size)', async () => {
+    const { fx, ws, manifest, report } = await fetchAndIngest(2);
+    // The two longest files of the fixture (the others are one-row and header-only quirks).
+    const names = (await (await import('node:fs/promises')).readdir(join(fx.dir, 'stocks'))).filter((f) => f.endsWith('.csv'));
+    const sizes = await Promise.all(names.map(async (f) => (await stat(join(fx.dir, 'stocks', f))).size));
+    const [grown, shrunk] = names.map((f, i) => ({ f, n: sizes[i]! })).sort((a, b) => b.n - a.n).slice(0, 2).map((x) => join(fx.dir, 'stocks', x.f)) as [string, string];
+    await appendFile(grown, '2030-01-02,1,1,1,1,1,5\n');
+    for (const threads of [0, 2]) {
+      const again = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), lanes: Math.max(1, threads), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
+      expect([again.rows_read, again.rows_kept, again.date_max], `threads ${threads}`).toEqual([report.rows_read, report.rows_kept, report.date_max]);
+    }
+    const digest = await tableDigest(ws, 'prices');
+    const text = await readFile(shrunk, 'utf8');
+    await writeFile(shrunk, text.split('\n').slice(0, 3).join('\n'));
+    for (const threads of [0, 2]) {
+      const err = await ingest({ ws: new Workspace(ws, { threads, memoryLimit: '512MB' }), lanes: Math.max(1, threads), manifest, strict: false, force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+      expect((err as StockpipeError).code, String(err)).toBe('SP_ERR_SOURCE_NOT_FOUND');
+      expect((err as StockpipeError).message).toContain(`${shrunk}: it holds`);
+      expect((err as StockpipeError).hint).toMatch(/stockpipe fetch/);
+    }
+    expect(await tableDigest(ws, 'prices')).toBe(digest);
+  });
+
   it('fails with SP_ERR_INPUT_HEADER naming the file when a header lacks a column', async () => {
     const fx = await writeQuirkFixture();
     await writeFile(join(fx.dir, 'stocks', 'ZZZ.csv'), 'Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,5\n');

@@ -24,3 +24,21 @@ export function readBarsFileSync(path: string): Buffer {
     throw err;
   }
 }
+
+/** A folder's bars file shorter than when it was fetched: the source changed since (fetch again). */
+export class ChangedSinceFetchError extends Error {
+  constructor(readonly now: number, readonly then: number) {
+    super(`it holds ${now} bytes, ${then} when the source was fetched: it changed since`);
+  }
+}
+
+/**
+ * A folder's bars file as it was fetched (its manifest size): a file that grew since gives its first
+ * `size` bytes, the rows that were fetched (what an incremental ingest reads of it too, etl/source-state);
+ * a shorter one is a ChangedSinceFetchError (rows the manifest and the report count are gone).
+ */
+export function readFetchedBarsFileSync(path: string, size: number): Buffer {
+  const bytes = readBarsFileSync(path);
+  if (bytes.length < size) throw new ChangedSinceFetchError(bytes.length, size);
+  return bytes.length === size ? bytes : bytes.subarray(0, size);
+}

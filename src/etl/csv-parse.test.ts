@@ -81,6 +81,14 @@ describe('parseBarsCsv', () => {
     expect(p.rowsRead).toBe(3);
   });
 
+  it('counts a line of only spaces and tabs as blank, as pandas\' read_csv skips it (it was malformed, "expected 7 fields, got 1")', () => {
+    const p = parseBarsCsv(enc(`${H}2020-01-02,1,1,1,1,1,5\n   \n\t\n \t \r\n2020-01-03,1,1,1,1,1,5\n`));
+    expect([p.rows, p.dropped.blank, p.dropped.malformed, p.rowsRead]).toEqual([2, 3, 0, 5]);
+    // A blank-led line with a field is no blank line.
+    const q = parseBarsCsv(enc(`${H} ,1,1,1,1,1,5\n`));
+    expect([q.dropped.blank, q.rows + q.dropped.malformed + q.dropped.null_values]).toEqual([0, 1]);
+  });
+
   it('sorts by date and keeps the last row of a duplicated date', () => {
     const p = parseBarsCsv(enc(`${H}2020-01-03,1,1,1,1,1,30\n2020-01-02,1,1,1,1,1,20\n2020-01-03,1,1,1,1,1,31\n`));
     expect(dates(p)).toEqual(['2020-01-02', '2020-01-03']);

@@ -196,6 +196,12 @@ function headerNames(text: string): string[] {
  * Parses one file. Throws HeaderError when the header lacks a required column.
  * An empty file (0 bytes) is treated like a header-only file: 0 rows.
  */
+/** Whether bytes[from, to) are all spaces and tabs. */
+function onlyBlanks(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0x20 && bytes[i] !== 0x09) return false;
+  return true;
+}
+
 export function parseBarsCsv(input: Uint8Array): ParsedBars {
   // Lines ended by CR alone (classic Mac, some exporters; pandas reads them): read them as LF. A
   // usual file has an LF in its first line, so the check is one short memchr.
@@ -255,7 +261,8 @@ export function parseBarsCsv(input: Uint8Array): ParsedBars {
     if (end < 0) end = n;
     const lineEnd = end > pos && bytes[end - 1] === 0x0d ? end - 1 : end;
     rowsRead++;
-    if (lineEnd === pos) {
+    if (lineEnd === pos || ((bytes[pos] === 0x20 || bytes[pos] === 0x09) && onlyBlanks(bytes, pos, lineEnd))) {
+      // Empty, or only spaces and tabs: pandas' read_csv skips both as blank lines.
       dropped.blank++;
       pos = next;
       continue;

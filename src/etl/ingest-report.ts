@@ -25,9 +25,10 @@ import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync } from './bars
 export const INGEST_VERSION = 2;
 /**
  * Bumped when what ingest accepts changes but its output for valid input does not (so the table's
- * ingest_version metadata, and its bytes, stay the same): 2 = range checks, quoting, symlinks.
+ * ingest_version metadata, and its bytes, stay the same): 2 = range checks, quoting, symlinks;
+ * 3 = lines of only spaces and tabs are blank (were malformed).
  */
-const PARSER_REVISION = 2;
+const PARSER_REVISION = 3;
 export const MAX_REPORTED_ISSUES = 200;
 /** Malformed lines held while files are read (then sorted and cut to MAX_REPORTED_ISSUES). */
 export const MAX_KEPT_ISSUES = 20_000;

@@ -149,7 +149,13 @@ function parseFailure(c: IngestRun, f: BarFile, res: Extract<ParseResult, { ok: 
   // The parse workers forward only the text: an archive whose mode changed since the fetch is not a damaged one.
   if (res.kind === 'zip' && resourceKind(res.message) === 'no_permission') return unreadableZip(c.m.root, res.message);
   if (res.kind === 'zip') return new StockpipeError('SP_ERR_ZIP_CORRUPT', `${c.m.root}: entry ${f.path} cannot be read: ${res.message}`, { hint: 'The archive is damaged: download it again (fetch checks only its directory, not each entry).' });
+  if (res.kind === 'changed') return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where}: ${res.message}`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
   return unreadableSourceFile(where, res.kind === 'missing', res.message);
+}
+
+/** A pool's files: their paths, and for a folder their sizes as fetched (each is read as it was fetched). */
+function filesOf(m: Manifest, files: readonly BarFile[]): { files: string[]; sizes?: number[] } {
+  return { files: files.map((f) => f.path), ...(m.layout === 'dir' ? { sizes: files.map((f) => f.size) } : {}) };
 }
 
 /** A symbol's files as the pool parsed them (pool indexes from `first` on), each accounted in the report. */
@@ -237,7 +243,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
   log.debug({ lanes: laneCount, parse_workers: poolThreads }, 'ingest: full build lanes');
   const laneGroupsOf = Array.from({ length: laneCount }, (_, lane) => groups.map((g, i) => ({ g, i })).filter(({ g }) => laneOf[bucketOf(g.symbol)] === lane));
   const poolFor = (lane: number): ParsePool =>
-    new ParsePool({ root: m.root, layout: m.layout, files: laneGroupsOf[lane]!.flatMap(({ g }) => g.files).map((b) => b.path), threads: poolThreads, lookahead: 256 });
+    new ParsePool({ root: m.root, layout: m.layout, ...filesOf(m, laneGroupsOf[lane]!.flatMap(({ g }) => g.files)), threads: poolThreads, lookahead: 256 });
   // The first attempt's parse workers start before DuckDB opens: their start (a Node environment each)
   // overlaps loading DuckDB and making the table's enums.
   let early: ParsePool[] | null = laneGroupsOf.map((_, lane) => poolFor(lane));
@@ -457,7 +463,7 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
   // Everything else: read whole (on the parse pool), compared with the stored rows below.
   if (reparse.length > 0) {
     const files = reparse.flatMap((g) => g.files);
-    const pool = new ParsePool({ root: m.root, layout: m.layout, files: files.map((f) => f.path), threads: parseThreads(m.layout, files, 1, Math.min(ws.threads, Math.max(1, files.length))), lookahead: 256 });
+    const pool = new ParsePool({ root: m.root, layout: m.layout, ...filesOf(m, files), threads: parseThreads(m.layout, files, 1, Math.min(ws.threads, Math.max(1, files.length))), lookahead: 256 });
     let k = 0;
     opts.progress.start('ingest', files.length);
     try {

@@ -6,15 +6,17 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
-import { HeaderError, parseBarsCsv } from './csv-parse.js';
-import { FileTooLargeError, readBarsFileSync } from './bars-file.js';
-import type { ParseResult, WorkerInit } from './parse-protocol.js';
+import { parseBarsCsv } from './csv-parse.js';
+import { readBarsFileSync, readFetchedBarsFileSync } from './bars-file.js';
+import { failureKind, type ParseResult, type WorkerInit } from './parse-protocol.js';
 
 export interface ParsePoolOptions {
   root: string;
   layout: 'dir' | 'zip';
   /** Paths relative to root (or zip entry names), in the order they will be taken. */
   files: string[];
+  /** A folder's files' sizes as fetched (the manifest's), in `files` order: each is read as it was fetched (etl/bars-file). */
+  sizes?: number[];
   /** Worker threads; 0 parses in the consumer's thread (folders only). */
   threads: number;
   /** How many files the workers may run ahead of the consumer. */
@@ -35,7 +37,7 @@ export class ParsePool {
     const url = workerScript(import.meta.url, 'etl/parse-worker.js');
     for (let w = 0; w < opts.threads; w++) {
       const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit = { root: opts.root, layout: opts.layout, files: opts.files, lookahead: opts.lookahead ?? 64, control, port: port2 };
+      const init: WorkerInit = { root: opts.root, layout: opts.layout, files: opts.files, ...(opts.sizes === undefined ? {} : { sizes: opts.sizes }), lookahead: opts.lookahead ?? 64, control, port: port2 };
       const worker = new Worker(url, { workerData: init, transferList: [port2] });
       worker.on('error', (err) => this.inbox?.fail(err.message));
       worker.unref();
@@ -54,11 +56,11 @@ export class ParsePool {
   private parseHere(index: number): ParseResult {
     const path = this.opts.files[index]!;
     try {
-      const bytes = readBarsFileSync(join(this.opts.root, path));
+      const file = join(this.opts.root, path);
+      const bytes = this.opts.sizes === undefined ? readBarsFileSync(file) : readFetchedBarsFileSync(file, this.opts.sizes[index]!);
       return { index, ok: true, parsed: parseBarsCsv(bytes), bytes: bytes.length };
     } catch (err) {
-      const kind = err instanceof HeaderError ? 'header' : err instanceof FileTooLargeError ? 'too_large' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';
-      return { index, ok: false, kind, message: err instanceof Error ? err.message : String(err) };
+      return { index, ok: false, kind: failureKind(err), message: err instanceof Error ? err.message : String(err) };
     }
   }
 

@@ -5,10 +5,10 @@
 import { join } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import yauzl from 'yauzl';
-import { HeaderError, parseBarsCsv, type ParsedBars } from './csv-parse.js';
-import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync } from './bars-file.js';
+import { parseBarsCsv, type ParsedBars } from './csv-parse.js';
+import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync, readFetchedBarsFileSync } from './bars-file.js';
 import { InboxProducer, runProducer } from '../core/sync-inbox.js';
-import type { ParseResult, WorkerInit } from './parse-protocol.js';
+import { failureKind, type ParseResult, type WorkerInit } from './parse-protocol.js';
 
 const init = workerData as WorkerInit;
 
@@ -63,11 +63,11 @@ async function main(inbox: InboxProducer): Promise<void> {
       zipOpenError = `cannot open the archive: ${message(err)}`;
     }
   }
-  const read = async (path: string): Promise<Buffer> => {
+  const read = async (path: string, index: number): Promise<Buffer> => {
     // Synchronous on this worker's own thread: fs.promises.readFile reads in chunks, each a round trip
     // through libuv's pool, and took 4× as long for the same files (0.33 s against 0.08 s for 1,500
     // files of 0.35 MB, BENCHMARKS.md "Ingest and features next to pandas and Polars").
-    if (init.layout === 'dir') return readBarsFileSync(join(init.root, path));
+    if (init.layout === 'dir') return init.sizes === undefined ? readBarsFileSync(join(init.root, path)) : readFetchedBarsFileSync(join(init.root, path), init.sizes[index]!);
     if (zipMap === null) throw new ZipReadError(zipOpenError ?? 'cannot open the archive');
     try {
       return await readZipEntry(zipMap, path);
@@ -82,12 +82,11 @@ async function main(inbox: InboxProducer): Promise<void> {
     inbox.waitForRoom(index);
     const path = init.files[index]!;
     try {
-      const bytes = await read(path);
+      const bytes = await read(path, index);
       const parsed = parseBarsCsv(bytes);
       inbox.post<ParseResult>({ index, ok: true, parsed, bytes: bytes.length }, transferList(parsed));
     } catch (err) {
-      const kind = err instanceof HeaderError ? 'header' : err instanceof FileTooLargeError ? 'too_large' : err instanceof ZipReadError ? 'zip' : (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'read';
-      inbox.post<ParseResult>({ index, ok: false, kind, message: message(err) });
+      inbox.post<ParseResult>({ index, ok: false, kind: failureKind(err, err instanceof ZipReadError), message: message(err) });
     }
   }
 }
