@@ -22,7 +22,7 @@ import type { BinnedMatrix } from './gbdt/histogram.js';
 import { resolveGbdtParams } from './gbdt/params.js';
 import { forecastMetrics, withSkill } from './metrics/forecast.js';
 import { parseDay } from './split.js';
-import { makeSlicesFromDays } from './train.js';
+import { makeSlicesFromDays, STUDY_CUT_HINT } from './train.js';
 import { FORECAST_VOLUME_LOSS } from './forecast-loss.js';
 import type { GbdtParams } from './gbdt/params.js';
 import { gbdtParams, type TreeTrainParams } from './tree-train.js';
@@ -208,7 +208,7 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   const rows = frame.set;
   if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history (before --date, when it is given: a later --date may have them).' });
   const s = split(frame, p.testFrom);
-  if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use a later --test-from or fewer --test-days, or more history.' });
+  if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: p.volume === undefined ? 'Use a later --test-from or fewer --test-days, or more history.' : STUDY_CUT_HINT });
   if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row's target day is on or after ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)}`, { hint: 'Use an earlier --test-from (on or before the data\'s last day).' });
   const t0 = performance.now();
   const featureNames = [...rows.features];

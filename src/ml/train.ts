@@ -82,9 +82,12 @@ function pick(a: Float64Array | Int32Array | Uint8Array, idx: Int32Array): Float
   return out;
 }
 
+/** With --params-from the test cut is the study's (--test-from and --test-days are refused beside it). */
+export const STUDY_CUT_HINT = 'The study\'s test cut leaves no rows here now: tune a new study on this data (`stockpipe tune`), or train without --params-from.';
+
 export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks: { progress: Progress; signal?: AbortSignal }): Promise<TrainOutcome> {
   const s = makeSlices(ds, p.split, p.testFrom);
-  if (s.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: 'Use a later --test-from or fewer --test-days, or more history.' });
+  if (s.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: p.fit === undefined ? 'Use a later --test-from or fewer --test-days, or more history.' : STUDY_CUT_HINT });
   if (s.test.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', 'the test slice is empty', { hint: 'Use an earlier --test-from.' });
   const t0 = performance.now();
   let scorer: VolumeScorer;

@@ -35,4 +35,16 @@ describe('regressionMetrics', () => {
     expect(m.r2).toBe(1);
     expect(m.rows).toBe(2);
   });
+
+  it('an RMSE whose squares overflow is still a number (a far-extrapolated baseline: it was Infinity, written as null)', () => {
+    const y = new Float64Array([100, 200, 300, 400]);
+    const p = new Float64Array([1e206, 200, 9.2e206, -5]);
+    const m = regressionMetrics(y, p);
+    const want = Math.sqrt(((1e206 / 9.2e206) ** 2 + 1) / 4) * 9.2e206; // the errors scaled by the largest
+    expect(Number.isFinite(m.rmse)).toBe(true);
+    expect(m.rmse / want).toBeCloseTo(1, 12);
+    expect(m.mae).toBeCloseTo((1e206 + 9.2e206 + 400) / 4, -195);
+    // The subset path scales the same rows.
+    expect(regressionMetrics(y, p, new Int32Array([0, 2])).rmse / Math.sqrt(((1e206 / 9.2e206) ** 2 + 1) / 2) / 9.2e206).toBeCloseTo(1, 12);
+  });
 });

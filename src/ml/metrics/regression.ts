@@ -50,5 +50,23 @@ export function regressionMetrics(y: Float64Array, pred: Float64Array, idx?: Int
     seL += dl * dl;
     ssL += (lt - meanLy) ** 2;
   }
-  return { mae: ae / n, rmse: Math.sqrt(se / n), r2: 1 - se / ss, mae_log: aeL / n, rmse_log: Math.sqrt(seL / n), r2_log: 1 - seL / ssL, rows: n };
+  // Squares that overflow (a baseline extrapolated far, predicting 1e200): the RMSE is still a number, the
+  // errors scaled by the largest first (ml/metrics/forecast does the same); R² is then below −1e300, no number.
+  const rmse = Number.isFinite(se) ? Math.sqrt(se / n) : scaledRmse(y, pred, idx);
+  return { mae: ae / n, rmse, r2: 1 - se / ss, mae_log: aeL / n, rmse_log: Math.sqrt(seL / n), r2_log: 1 - seL / ssL, rows: n };
+}
+
+/** sqrt(mean(d²)) of the raw errors (predictions clipped at 0) as s·sqrt(mean((d/s)²)), s the largest |d|: no square overflows. */
+function scaledRmse(y: Float64Array, pred: Float64Array, idx: Int32Array | Uint32Array | undefined): number {
+  const n = idx ? idx.length : y.length;
+  const err = (k: number): number => {
+    const i = idx ? idx[k]! : k;
+    return y[i]! - Math.max(0, pred[i]!);
+  };
+  let s = 0;
+  for (let k = 0; k < n; k++) s = Math.max(s, Math.abs(err(k)));
+  if (!Number.isFinite(s)) return s;
+  let se = 0;
+  for (let k = 0; k < n; k++) se += (err(k) / s) ** 2;
+  return s * Math.sqrt(se / n);
 }

@@ -29,4 +29,12 @@ describe('a study as people read it', () => {
     expect(v.score_by_param.monotone_vma).toEqual([[0, 0.6], [0, 0.7], [1, 0.5]]);
     expect(renderStudy(v)).toMatch(/\n1\*.*l2\s+-\s+1\n/);
   });
+
+  it('lists each failed trial\'s error under the table, one line each (SP_ERR_STUDY_FAILED\'s hint sends people here; only --json had them)', () => {
+    const failed = (number: number, error: string): TrialRecord => ({ ...row(number, { ...DEFAULT_TRIAL }, 0), state: 'failed', score: null, best_iteration: null, error });
+    const v = studyView({ ...study, state: 'failed', best_trial: null }, [failed(0, 'SP_ERR_TRAIN_DATA: no rows\nin the fold'), row(1, { ...DEFAULT_TRIAL }, 0.5), failed(2, 'out of memory')]);
+    const text = renderStudy(v);
+    expect(text.split('\n').slice(-3)).toEqual(['errors of the failed trials:', '  trial 0: SP_ERR_TRAIN_DATA: no rows in the fold', '  trial 2: out of memory']);
+    expect(renderStudy(studyView(study, [row(0, { ...DEFAULT_TRIAL }, 0.6)]))).not.toMatch(/errors of the failed trials/);
+  });
 });

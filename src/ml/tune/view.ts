@@ -79,6 +79,8 @@ export function renderStudy(v: StudyView): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   const byParam = Object.entries(v.score_by_param).map(([k, pairs]) => `  ${k.padEnd(17)}${pairs.map(([x, y]) => `${num(x)}→${num(y)}`).join('  ')}`);
+  // Each failed trial's error (SP_ERR_STUDY_FAILED's hint sends people here), one line each.
+  const errors = v.trials.filter((t) => t.error !== null).map((t) => `  trial ${t.number}: ${t.error!.replace(/\s*\n\s*/g, ' ')}`);
   const st = s.settings as { rungs?: { budget: number; trials: number }[] };
   return [
     `study ${s.study_id}${s.name === s.study_id ? '' : ` (${s.name})`}: ${s.task}, ${s.metric} (${s.direction}), ${s.task === 'forecast' ? 'the validation window' : `${s.folds} folds`}, seed ${s.seed}, ${s.state}; ${num(s.seconds, 4)} s of evaluation`,
@@ -90,5 +92,6 @@ export function renderStudy(v: StudyView): string {
     '',
     `${s.metric} at rung 0 against each parameter (value→score):`,
     ...byParam,
+    ...(errors.length === 0 ? [] : ['', 'errors of the failed trials:', ...errors]),
   ].join('\n');
 }
