@@ -311,6 +311,22 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     }
   });
 
+  it('evaluate after features with a longer --window scores the model and says the polyreg baseline could not be refitted (it failed whole: "polyreg needs at least 6 training rows")', async () => {
+    const ws = await tempWorkspace();
+    for (const step of [['fetch', '--symbols', '5', '--years', '3'], ['ingest'], ['features']]) expect((await sp(ws, step)).code).toBe(0);
+    const t = await sp(ws, ['train', '--trees', '5']);
+    expect(t.code, t.stderr).toBe(0);
+    // Every row with features now lies in the model's test slice: none before it to fit polyreg on.
+    expect((await sp(ws, ['features', '--window', '700'])).code).toBe(0);
+    const r = await sp(ws, ['evaluate', t.json.data.model_id]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(r.json.data.metrics).sort()).toEqual(['gbdt', 'naive']);
+    expect(r.json.data.baselines_skipped.polyreg).toMatch(/^not fitted: 0 rows with both features before the test slice in .*, it needs 6$/);
+    expect(r.json.data.test.rows).toBeGreaterThan(0);
+    const human = await cli(['evaluate', t.json.data.model_id, '-w', ws]);
+    expect(human.stdout).toMatch(/\n {2}polyreg baseline not fitted: 0 rows/);
+  });
+
   it('after the data grew, --promote-if-better re-scores the champion on the candidate\'s CV folds (never the test slice) instead of refusing', async () => {
     const w = await tempWorkspace();
     for (const step of [['fetch', '--symbols', '15', '--years', '2'], ['ingest'], ['features']]) expect((await sp(w, step)).code).toBe(0);

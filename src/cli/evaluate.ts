@@ -31,6 +31,7 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
   const human = [
     `${data.model_id} (${data.kind}) on its ${data.split.kind} test slice ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows${data.split.kind === 'random' ? ' — random split: leaky across time, for comparison only' : ''}`,
     metricsTable(data.metrics, data.kind),
+    ...Object.entries(data.baselines_skipped).map(([kind, why]) => `  ${kind} baseline ${why}`),
     `  by asset: ${byAsset}`,
     `  by year: ${Object.entries(slices.by_year).map(([k, m]) => `${k} ${m.rmse_log.toFixed(4)}`).join(', ')} (rmse_log)`,
     `  by volume decile (rmse_log): ${slices.by_volume_decile.map((d) => d.rmse_log.toFixed(3)).join(' ')}`,

@@ -99,12 +99,15 @@ function inputStats(t: 'log1p' | 'identity', x: Float64Array, idx: Int32Array): 
   return { mean, std: s * Math.sqrt(ss / n), constant: false };
 }
 
+/** The fewest rows polyreg is fitted on: its six terms. */
+export const POLYREG_MIN_ROWS = 6;
+
 /** Least-squares fit of log1p(y) on the degree-2 polynomial, over rows `idx`. The terms of a
  * constant input (every volume 0, one price throughout) get coefficient 0: the polynomial of the
  * other input (or the mean, when both are constant), as least squares with that input dropped. */
 export function fitPolyreg(x0: Float64Array, x1: Float64Array, y: Float64Array, idx: Int32Array): PolyModel {
   const n = idx.length;
-  if (n < 6) throw new StockpipeError('SP_ERR_TRAIN_DATA', `polyreg needs at least 6 training rows (got ${n})`);
+  if (n < POLYREG_MIN_ROWS) throw new StockpipeError('SP_ERR_TRAIN_DATA', `polyreg needs at least ${POLYREG_MIN_ROWS} training rows (got ${n})`);
   const sa = inputStats(TRANSFORMS[0]!, x0, idx);
   const sb = inputStats(TRANSFORMS[1]!, x1, idx);
   const mean = [sa.mean, sb.mean];

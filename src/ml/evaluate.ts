@@ -13,7 +13,7 @@ import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { modelLineage } from '../registry/lineage.js';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
-import { fitPolyreg } from './baselines.js';
+import { fitPolyreg, POLYREG_MIN_ROWS } from './baselines.js';
 import { forecastFromJSON } from './forecast-model.js';
 import { forecastTestCut, scoreForecastOnTestSlice } from './forecast-train.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
@@ -33,6 +33,8 @@ export interface EvaluateData {
   /** The features snapshot scored (`--as-of`, else the current one) and the one the model was trained on. */
   snapshot: EvaluatedSnapshot;
   metrics: Record<string, RegressionMetrics>;
+  /** A baseline that could not be fitted here (polyreg: too few rows before the test slice), and why; `metrics` lacks it. */
+  baselines_skipped: Record<string, string>;
   /** Which registered model each tree-kind row of `metrics` is. */
   compared_models: Record<string, string>;
   slices: SliceMetrics;
@@ -121,7 +123,10 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
     }
     // The polyreg baseline is fitted on the rows the model's protocol trained on, as train fits it: every pre-test row under cv.
     const polyRows = recorded.protocol?.name === 'cv' ? pretestRows(s) : s.train;
-    if (metrics.polyreg === undefined) metrics.polyreg = regressionMetrics(y, predictRows(polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, polyRows)), ds.vma, ds.acm, s.test));
+    // Too few of them (features rebuilt with a longer window, shorter data): the model is still scored, the baseline is said to be missing.
+    const baselinesSkipped: Record<string, string> = {};
+    if (metrics.polyreg === undefined && polyRows.length < POLYREG_MIN_ROWS) baselinesSkipped.polyreg = `not fitted: ${polyRows.length} rows with both features before the test slice in ${ds.path}, it needs ${POLYREG_MIN_ROWS}`;
+    else if (metrics.polyreg === undefined) metrics.polyreg = regressionMetrics(y, predictRows(polyScorer(fitPolyreg(ds.vma, ds.acm, ds.volume, polyRows)), ds.vma, ds.acm, s.test));
     if (metrics.naive === undefined) metrics.naive = regressionMetrics(y, predictRows(naiveScorer(), ds.vma, ds.acm, s.test));
     const slices = sliceMetrics(y, pred, Int32Array.from(s.test, (i) => ds.day[i]!), Uint8Array.from(s.test, (i) => ds.isStock[i]!));
     let lo = Infinity;
@@ -143,6 +148,7 @@ export async function evaluateModel(env: EvaluateEnv, ref: string | undefined, a
       test: { date_min: civilFromDays(lo), date_max: civilFromDays(hi), rows: s.test.length },
       snapshot: evaluatedSnapshot(reg, model, ds.lineage?.features_snapshot ?? null),
       metrics,
+      baselines_skipped: baselinesSkipped,
       compared_models: compared,
       slices,
       seconds: Math.round(performance.now() - t0) / 1000,
