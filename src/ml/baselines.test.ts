@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fitPolyreg, predictPoly, solveLinear } from './baselines.js';
 import { scorerFromJSON } from './volume-model.js';
+import type { StockpipeError } from '../core/errors.js';
 
 describe('polyreg', () => {
   it('solves linear systems exactly (pivoting)', () => {
@@ -94,5 +95,22 @@ describe('baseline model.json readers', () => {
     }
     // The same tree with the inputs in the volume model's order is taken.
     expect(scorerFromJSON(JSON.stringify({ ...trees, feature_names: ['vol_moving_avg', 'adj_close_rolling_med'] }), 'm').predict(60, 1)).toBe(20);
+  });
+});
+
+describe('fitPolyreg on too few rows', () => {
+  it('is SP_ERR_TRAIN_DATA with a hint about the rows before the test slice (it had the generic "run stockpipe features first")', () => {
+    const x = new Float64Array([1, 2, 3, 4, 5]);
+    const err = (() => {
+      try {
+        fitPolyreg(x, x, x, new Int32Array([0, 1, 2, 3, 4]));
+      } catch (e) {
+        return e as StockpipeError;
+      }
+      return null;
+    })();
+    expect(err?.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(err?.message).toBe('polyreg needs at least 6 training rows (got 5): every training fits it, as a model or as the baseline beside one');
+    expect(err?.hint).toMatch(/later --test-from, fewer --test-days, more history, or features with a shorter --window/);
   });
 });

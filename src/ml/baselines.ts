@@ -107,7 +107,11 @@ export const POLYREG_MIN_ROWS = 6;
  * other input (or the mean, when both are constant), as least squares with that input dropped. */
 export function fitPolyreg(x0: Float64Array, x1: Float64Array, y: Float64Array, idx: Int32Array): PolyModel {
   const n = idx.length;
-  if (n < POLYREG_MIN_ROWS) throw new StockpipeError('SP_ERR_TRAIN_DATA', `polyreg needs at least ${POLYREG_MIN_ROWS} training rows (got ${n})`);
+  if (n < POLYREG_MIN_ROWS) {
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `polyreg needs at least ${POLYREG_MIN_ROWS} training rows (got ${n}): every training fits it, as a model or as the baseline beside one`, {
+      hint: 'Leave it more rows with both features before the test slice: a later --test-from, fewer --test-days, more history, or features with a shorter --window.',
+    });
+  }
   const sa = inputStats(TRANSFORMS[0]!, x0, idx);
   const sb = inputStats(TRANSFORMS[1]!, x1, idx);
   const mean = [sa.mean, sb.mean];
