@@ -1,11 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getLog } from '../core/log.js';
 import { cronFor, dueAt, localDate, occurrences, runScheduler, schedulerTick, type Schedule, type SchedulerDeps } from './schedule.js';
 import { Workspace } from '../core/workspace.js';
+import type { StockpipeError } from '../core/errors.js';
 
 const daily: Schedule = { pipeline: 'daily', cron: '30 18 * * 1-5', timezone: 'America/New_York', trading_days_only: true };
 const ny = (d: Date): string => localDate(d, 'America/New_York');
@@ -39,6 +40,10 @@ describe('schedule', () => {
     // first start: only an occurrence within the grace period, no history catch-up
     expect(dueAt(daily, null, new Date('2024-07-05T22:30:30Z')).run?.toISOString()).toBe('2024-07-05T22:30:00.000Z');
     expect(dueAt(daily, null, new Date('2024-07-05T23:30:00Z')).run).toBeNull();
+    // … and the grace window's earlier occurrences of a frequent schedule are no runs missed while it was down (it alerted 5 of them)
+    const every10s: Schedule = { ...daily, cron: '*/10 * * * * *' };
+    const first = dueAt(every10s, null, new Date('2024-07-05T22:30:55Z'));
+    expect([first.run?.toISOString(), first.missed]).toEqual(['2024-07-05T22:30:50.000Z', []]);
   });
 
   it('after a long downtime of a frequent schedule runs the latest occurrence, not the thousandth', () => {
@@ -126,5 +131,22 @@ describe('schedule', () => {
       sleep: async (ms) => { now = new Date(now.getTime() + ms); if (started.length >= 2) ac.abort(); },
     });
     expect(started).toEqual(['daily@2024-07-03', 'daily@2024-07-05']);
+  });
+
+  // Probed: `null` or a value that is no time in the state file was SP_ERR_INTERNAL (invalid JSON already said this).
+  it('a state file of the wrong shape is SP_ERR_CONFIG_INVALID naming it, with the way out', async () => {
+    const w = new Workspace(ws);
+    mkdirSync(dirname(w.schedulerState), { recursive: true });
+    for (const [text, why] of [['null', 'it is no JSON object'], ['[]', 'it is no JSON object'], ['{"daily@x":"garbage"}', '"daily@x" is no time ("garbage")'], ['{"daily@x":7}', '"daily@x" is no time (7)']] as const) {
+      writeFileSync(w.schedulerState, text);
+      const err = await runScheduler({
+        ws: w, schedules: [daily], log: getLog('test'), now: () => new Date('2024-07-03T22:00:00Z'), signal: new AbortController().signal, alert: async () => {},
+        startRun: async () => ({ status: 'finished' }), sleep: async () => {},
+      }).catch((e: unknown) => e);
+      expect((err as StockpipeError).code, text).toBe('SP_ERR_CONFIG_INVALID');
+      expect((err as StockpipeError).message).toBe(`scheduler state ${w.schedulerState} is unreadable: ${why}`);
+      expect((err as StockpipeError).hint).toMatch(/starts without catch-up/);
+    }
+    rmSync(w.schedulerState);
   });
 });

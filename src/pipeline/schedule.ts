@@ -107,6 +107,9 @@ export function dueAt(s: Schedule, lastHandled: Date | null, now: Date, graceMs 
   // minute down for a weekend would catch up on an occurrence of Friday, then again, and again).
   const run = latestOccurrence(s, from, now);
   if (run === null) return { run: null, missed: [] };
+  // The first time nothing was down: the grace window's earlier occurrences are not missed runs (a schedule every
+  // ten seconds alerted "5 scheduled run(s) missed while the scheduler was down" at its first start).
+  if (lastHandled === null) return { run, missed: [] };
   return { run, missed: occurrences(s, from, new Date(run.getTime() - 1)) };
 }
 
@@ -123,12 +126,19 @@ export function nextFire(schedules: readonly Schedule[], now: Date): Date | null
 type State = Record<string, string>;
 
 async function readState(file: string): Promise<State> {
+  let state: unknown;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as State;
+    state = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `scheduler state ${file} is unreadable: ${(err as Error).message}`, { hint: `Remove ${file}; the scheduler then starts without catch-up.`, cause: err });
   }
+  // Its shape too: `null` or a value that is no time was SP_ERR_INTERNAL ("Cannot read properties of null", "Invalid date passed to CronDate").
+  const bad = state === null || typeof state !== 'object' || Array.isArray(state)
+    ? 'it is no JSON object'
+    : Object.entries(state).map(([k, v]) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? null : `${JSON.stringify(k)} is no time (${JSON.stringify(v)})`)).find((x) => x !== null);
+  if (bad) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `scheduler state ${file} is unreadable: ${bad}`, { hint: `Remove ${file}; the scheduler then starts without catch-up.` });
+  return state as State;
 }
 
 export interface SchedulerDeps {
