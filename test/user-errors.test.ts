@@ -200,6 +200,19 @@ describe('with data: memory too small, validate all or none', () => {
     expect(r.error!.message).toContain(join(dir, 'latest.json'));
     expect(await snapshot(dir)).toEqual(before);
   });
+
+  // Probed: both together checked against FILE and wrote no new version, with exit 0.
+  it('validate --set-reference --reference FILE → SP_ERR_USAGE (exit 2), nothing written', async () => {
+    const w = await temp();
+    await commitQuery(w, 'prices', `SELECT ${columnList(PRICE_COLUMNS)} FROM ${viewSource(ws, 'prices')}`);
+    expect((await sp(['validate', '-w', w, '--fail-on', 'never'])).status).toBe(0);
+    const dir = join(w, 'validation');
+    const before = await snapshot(dir);
+    const r = await sp(['validate', '-w', w, '--set-reference', '--reference', join(dir, 'reference-v1.json')]);
+    expect([r.status, r.error?.code], r.stderr).toEqual([2, 'SP_ERR_USAGE']);
+    expect(r.error!.message).toMatch(/^--set-reference and --reference do not go together/);
+    expect(await snapshot(dir)).toEqual(before);
+  });
 });
 
 describe('names from the data printed for people', () => {

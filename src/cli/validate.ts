@@ -28,6 +28,10 @@ export async function validateCommand(ctx: CommandContext, opts: ValidateCommand
   const part = [opts.plan, opts.buckets, opts.stage].filter((x) => x !== undefined).length;
   const plain = [opts.setReference ? '--set-reference' : null, opts.reference !== undefined ? '--reference' : null, opts.asOf !== undefined ? '--as-of' : null].filter((x): x is string => x !== null);
   if (part > 0 && part < 3) throw new StockpipeError('SP_ERR_USAGE', 'a partition is --plan, --buckets and --stage together');
+  // --reference FILE checks against that file; --set-reference writes a new version of the workspace's own: one or the other (both silently did the first).
+  if (opts.setReference && opts.reference !== undefined) {
+    throw new StockpipeError('SP_ERR_USAGE', '--set-reference and --reference do not go together: --reference checks the table against that file, --set-reference makes the current data a new version of the workspace\'s own reference', { hint: 'Run `stockpipe validate --set-reference` to accept the current data, or `stockpipe validate --reference FILE` to check against FILE.' });
+  }
   if ((part > 0 || opts.commitStage !== undefined) && (plain.length > 0 || (part > 0 && opts.commitStage !== undefined))) {
     throw new StockpipeError('SP_ERR_USAGE', `--plan and --commit-stage do not go with each other or with ${plain.join(', ') || '--set-reference, --reference, --as-of'}`);
   }
