@@ -20,6 +20,7 @@ import { getPipelineRun, latestUnfinishedRun } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandExecutor } from '../pipeline/executor.js';
 import { type ExecutorKind, openExecutor } from '../queue/open.js';
+import { sourceFor } from '../sources/index.js';
 import { chooseSource, sourceMismatch } from '../sources/workspace-source.js';
 import type { CommandContext, CommandResult } from './context.js';
 
@@ -85,6 +86,9 @@ export function pipelineEnv(ctx: CommandContext, globalArgs: string[], version: 
  */
 export async function runSource(ctx: CommandContext, opts: Pick<RunCommandOptions, 'pipeline' | 'switchSource'>, penv: PipelineEnv): Promise<PipelineEnv> {
   const choice = await chooseSource(ctx.ws, ctx.config.fetch, ctx.explicitFetch);
+  // A source spec nothing can fetch (`--source bogus`) is the user's, refused as `fetch` refuses it: it was a failed
+  // run recorded in history whose hint said to resume, which would fail the same way.
+  sourceFor(choice.fetch.source, choice.fetch);
   if (choice.switching && opts.switchSource !== true) {
     throw sourceMismatch(ctx.ws, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe run ${opts.pipeline} --source ${choice.fetch.source}\`.`);
   }
