@@ -137,12 +137,12 @@ describe.concurrent('a workspace remembers its source', () => {
   // Probed: a run with `--source bogus` started, failed at its fetch task (SP_ERR_RUN_FAILED, exit 1), was recorded, and its hint said to resume.
   it.sequential('run --source with a source nothing fetches is SP_ERR_SOURCE_UNKNOWN (exit 2) before anything runs, as fetch refuses it; no run recorded', async () => {
     const ws = await copyOfFilled();
-    const runsBefore = (await sp(['runs', 'list', '-w', ws])).json.data.total;
+    const runsBefore = (await sp(['runs', 'list', '-w', ws])).json.data!.total;
     for (const args of [['run', 'train', '--source', 'bogus'], ['run', 'train', '--source', 'bogus', '--dry-run'], ['run', 'train', '--source', 'dir:'], ['fetch', '--source', 'bogus']]) {
       const r = await sp([...args, '-w', ws]);
       expect([r.status, r.json.error?.code], args.join(' ')).toEqual([2, 'SP_ERR_SOURCE_UNKNOWN']);
     }
-    expect((await sp(['runs', 'list', '-w', ws])).json.data.total).toBe(runsBefore);
+    expect((await sp(['runs', 'list', '-w', ws])).json.data!.total).toBe(runsBefore);
   }, 60_000);
 
   it.sequential('the same dir: with its symbols replaced fails validate (identity_changed); the champion stays', async () => {
