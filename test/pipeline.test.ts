@@ -4,7 +4,7 @@
  * only wait (bounded) for real child processes; nothing asserts on durations. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -63,6 +63,18 @@ describe.concurrent('stockpipe run train', () => {
     expect(stamps).toEqual([...stamps].sort());
     const second = await cli(['run', 'train', '--json', '-w', a]).done;
     expect(Object.values(statuses(second)).every((s) => s === 'cached'), JSON.stringify(statuses(second))).toBe(true);
+    // The workspace reached through a symlink shares the cache (its synthetic fetch rewrote the manifest's root to the other
+    // spelling: every task after it ran again, and register added the same model again), and so does the first spelling after it.
+    const link = `${a}-link`;
+    await symlink(a, link);
+    try {
+      for (const w of [link, a]) {
+        const again = await cli(['run', 'train', '--json', '-w', w]).done;
+        expect(Object.values(statuses(again)).every((s) => s === 'cached'), `${w}: ${JSON.stringify(statuses(again))}`).toBe(true);
+      }
+    } finally {
+      await rm(link);
+    }
     // The human summary ends with the champion, its backtest and its test scores next to the baselines'.
     const text = await cli(['run', 'train', '-w', a]).done;
     expect(text.stdout).toMatch(/^champion gbdt-\S+ \(gbdt\), backtest rmse_log \d\.\d{4} \(what promotion compares\)$/m);
