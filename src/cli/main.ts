@@ -19,7 +19,7 @@ import { checkWorkspacePath } from '../core/fs.js';
 import { Workspace } from '../core/workspace.js';
 import { createProgress } from '../core/progress.js';
 import { forTerminal } from '../core/terminal.js';
-import { damagedStoreFileError, duckdbResourceError, vanishedStoreFileError } from '../db/duckdb-errors.js';
+import { duckdbResourceError, storeFileError } from '../db/duckdb-errors.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
 import type { CommandContext } from './context.js';
 import { GlobalOptions, outputMode, type Globals, type OutputMode } from './globals.js';
@@ -212,7 +212,7 @@ export async function main(argv: string[]): Promise<number> {
     // A full disk, a read-only workspace, too many open files or too little memory is the user's to fix.
     // A store file deleted mid-read (a vacuum at the same time) is the snapshot gone, not a bug; one
     // damaged outside stockpipe is the table unreadable.
-    const e = (err instanceof StockpipeError ? undefined : (duckdbResourceError(err, s.resource) ?? vanishedStoreFileError(err) ?? damagedStoreFileError(err))) ?? toStockpipeError(err);
+    const e = (err instanceof StockpipeError ? undefined : (duckdbResourceError(err, s.resource) ?? storeFileError(err))) ?? toStockpipeError(err);
     printError(s, e);
     return e.exitCode;
   }

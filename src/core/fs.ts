@@ -204,6 +204,17 @@ function checkOutputName(out: string, flag: string): void {
   }
 }
 
+/** An output file's path with its folder resolved through symlinks (the file itself may be a link: a rename replaces the link). */
+export async function realOutputPath(out: string): Promise<string> {
+  return join(await realPathOf(dirname(resolve(out))), basename(out));
+}
+
+/** `target` relative to `folder` when it lies inside it (not the folder itself), else null. */
+export function pathInside(folder: string, target: string): string | null {
+  const rel = relative(folder, target);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? null : rel;
+}
+
 /** A path with its longest existing prefix resolved through symlinks (the rest, not created yet, as given). */
 export async function realPathOf(p: string): Promise<string> {
   const rest: string[] = [];
@@ -229,10 +240,10 @@ export async function realPathOf(p: string): Promise<string> {
 async function refuseOwnFolderOutput(ws: Workspace, out: string, flag: string): Promise<void> {
   const own = [...layout.outputDirs, ...layout.transientDirs];
   const root = await realPathOf(ws.root);
-  const target = join(await realPathOf(dirname(resolve(out))), basename(out));
+  const target = await realOutputPath(out);
   for (const [r, t] of [[ws.root, resolve(out)], [root, target]] as const) {
-    const rel = relative(r, t);
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) continue;
+    const rel = pathInside(r, t);
+    if (rel === null) continue;
     const top = rel.split(sep)[0]!;
     if (own.includes(top) && rel !== top) {
       throw new StockpipeError('SP_ERR_USAGE', `${flag} ${out} lies in the workspace's ${top}/ folder (${join(r, top)}), whose files stockpipe keeps`, {

@@ -68,3 +68,8 @@ export function damagedStoreFileError(err: unknown): StockpipeError | undefined 
     cause: err,
   });
 }
+
+/** A DuckDB read that failed on a store data file gone from disk (vanishedStoreFileError) or damaged (damagedStoreFileError), or undefined. */
+export function storeFileError(err: unknown): StockpipeError | undefined {
+  return vanishedStoreFileError(err) ?? damagedStoreFileError(err);
+}

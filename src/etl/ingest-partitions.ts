@@ -18,7 +18,7 @@ import { latestManifest } from '../sources/manifest.js';
 import type { Manifest } from '../sources/types.js';
 import { BUCKETS, bucketOf } from '../store/partition.js';
 import { incrementalFrom, ingestChanges, ingestFull, type IngestRun, sourceChanges, type StagedIngest } from './ingest.js';
-import { type IngestReport, inputHash, metadataTextOf, prepareSource, readPreviousReport, sourceIdentity, strictBase } from './ingest-report.js';
+import { type IngestReport, inputHash, metadataTextOf, prepareSource, readPreviousReport, sourceIdentity } from './ingest-report.js';
 import { checkIngestSource } from './ingest-workspace.js';
 import { classifyFiles } from './layout.js';
 
@@ -68,7 +68,7 @@ export async function planIngestPartitions(ws: Workspace, reg: Registry, o: { so
   const identity = sourceIdentity(m, layout, await metadataTextOf(m, layout));
   // A zip is read whole by one process; a source without bars fails in that process, as a plain ingest does.
   if (m.layout !== 'dir' || layout.bars.length === 0) return { plan: { ...base, mode: 'full', changed_buckets: [], cached: false, single: true }, previous: null };
-  const incremental = incrementalFrom(cur, m, identity, false) && strictBase(o.strict, prev, cur);
+  const incremental = incrementalFrom(cur, m, identity, { force: false, strict: o.strict, prev });
   const symbols = incremental ? (() => {
     const ch = sourceChanges(ingestState(reg), layout.bars, m);
     return [...ch.touched.map((g) => g.symbol), ...ch.removed];

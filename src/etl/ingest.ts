@@ -83,17 +83,19 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
     }
     const { layout, names, identity, report: r } = await prepareSource(ws, m, hash, log, opts.strict);
     const ctx: IngestRun = { opts, m, ws, reg, names, report: r };
-    const incremental = incrementalFrom(cur, m, identity, opts.force) && strictBase(opts.strict, prev, cur);
-    const snap = incremental ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
+    const snap = incrementalFrom(cur, m, identity, { force: opts.force, strict: opts.strict, prev }) ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
     return await finishReport(ws, r, snap, t0);
   } finally {
     reg.close();
   }
 }
 
-/** Whether an ingest of `m` may read only the changed files: a folder source, the same one the current snapshot was built from. */
-export function incrementalFrom(cur: SnapshotRecord | null, m: Manifest, identity: Record<string, unknown>, force: boolean): boolean {
-  return !force && cur !== null && m.layout === 'dir' && stableStringify(cur.source) === stableStringify(identity);
+/**
+ * Whether an ingest of `m` may read only the changed files: a folder source, the same one the current
+ * snapshot was built from, and for a `--strict` ingest a snapshot a strict ingest wrote (strictBase).
+ */
+export function incrementalFrom(cur: SnapshotRecord | null, m: Manifest, identity: Record<string, unknown>, o: { force: boolean; strict: boolean; prev: IngestReport | null }): boolean {
+  return !o.force && cur !== null && m.layout === 'dir' && stableStringify(cur.source) === stableStringify(identity) && strictBase(o.strict, o.prev, cur);
 }
 
 /** A source file's state as the catalog records it. */

@@ -12,7 +12,7 @@ import { sep } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clip, ERROR_CODES, mapStringsDeep, MAX_ECHO, StockpipeError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { damagedStoreFileError, vanishedStoreFileError } from '../db/duckdb-errors.js';
+import { storeFileError } from '../db/duckdb-errors.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; hint: string; issues?: unknown[] };
@@ -247,9 +247,9 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
     // A static file route's 403 (a path leaving its folder, `..` sent as is) or 404: nothing is served there.
     if (err.statusCode === 403 || err.statusCode === 404) return sendError(reply, 'SP_ERR_NOT_FOUND', `no file ${req.method} ${clip(req.url.split('?')[0] ?? '')}${err.statusCode === 403 ? ' (a path that leaves the served folder)' : ''}`, { hint: 'See /docs for the routes; static files are served only from their own folders.' });
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'SP_ERR_BAD_REQUEST', `${req.method} ${clip(req.url.split('?')[0] ?? '')}: ${err.message}`);
-    // A store file deleted while the route read it (a vacuum at the same time): the snapshot is gone.
-    const vanished = vanishedStoreFileError(err) ?? damagedStoreFileError(err);
-    if (vanished) return sendError(reply, vanished.code, withoutWorkspacePath(vanished.message, opts.workspaceRoot), { hint: vanished.hint });
+    // A store file deleted while the route read it (a vacuum at the same time), or damaged outside stockpipe.
+    const stored = storeFileError(err);
+    if (stored) return sendError(reply, stored.code, withoutWorkspacePath(stored.message, opts.workspaceRoot), { hint: stored.hint });
     opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: internal error`);
     return sendError(reply, 'SP_ERR_INTERNAL', 'internal error (logged by the server with its stack trace)');
   };

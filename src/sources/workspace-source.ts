@@ -8,10 +8,10 @@
  * changes every value or the ticker set); dir:/zip: → the absolute path; kaggle → owner/slug;
  * yahoo → 'yahoo' (its tickers and start are remembered, not identity: the user names them). */
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Config } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
-import { realPathOf, statOrNull, writeFileAtomic } from '../core/fs.js';
+import { pathInside, realOutputPath, realPathOf, statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { latestManifest } from './manifest.js';
 import { syntheticSpec } from './synthetic.js';
@@ -213,9 +213,7 @@ export async function refuseSourceFolderOutput(ws: Workspace, out: string, flag 
   }
   if (src === null || kindOf(src.spec) !== 'dir') return;
   const root = src.spec.slice('dir:'.length);
-  const [realRoot, target] = [await realPathOf(root), join(await realPathOf(dirname(resolve(out))), basename(out))];
-  const rel = relative(realRoot, target);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return;
+  if (pathInside(await realPathOf(root), await realOutputPath(out)) === null) return;
   throw new StockpipeError('SP_ERR_USAGE', `${flag} ${out} lies in the folder of this workspace's source (${src.spec}), which fetch and ingest read: the file would become source data, or replace a symbol's own`, {
     hint: `Write the file outside ${root}, e.g. --out ./${basename(out)}.`,
   });

@@ -4,6 +4,8 @@
  * against the persistence baseline, skill = 1 − MAE/MAE_persistence (and the same with RMSE).
  * Reported as they come out — a skill near zero or below is a result, never hidden. Pure. */
 
+import { scaledRms } from './scaled-rms.js';
+
 /** Predictions for the same rows as the actuals; a part left out is not scored. */
 export interface ForecastPredictions {
   adjClose?: Float64Array;
@@ -33,17 +35,7 @@ function errors(y: Float64Array, p: Float64Array, transform: ((x: number) => num
 }
 
 function scaledRmse(y: Float64Array, p: Float64Array, transform: ((x: number) => number) | null): number {
-  const n = y.length;
-  const d = new Float64Array(n);
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    d[i] = transform ? transform(y[i]!) - transform(p[i]!) : y[i]! - p[i]!;
-    s = Math.max(s, Math.abs(d[i]!));
-  }
-  if (!Number.isFinite(s)) return s;
-  let se = 0;
-  for (let i = 0; i < n; i++) se += (d[i]! / s) ** 2;
-  return s * Math.sqrt(se / n);
+  return scaledRms(y.length, (i) => (transform ? transform(y[i]!) - transform(p[i]!) : y[i]! - p[i]!));
 }
 
 const log1pClipped = (x: number): number => Math.log1p(x > 0 ? x : 0);

@@ -2,6 +2,8 @@
  * Regression metrics on raw Volume and on log1p(Volume): MAE, RMSE, R². Predictions are clipped
  * at 0 first (a volume is never negative), as the reference protocol does. Pure. */
 
+import { scaledRms } from './scaled-rms.js';
+
 export interface RegressionMetrics {
   mae: number;
   rmse: number;
@@ -56,17 +58,10 @@ export function regressionMetrics(y: Float64Array, pred: Float64Array, idx?: Int
   return { mae: ae / n, rmse, r2: 1 - se / ss, mae_log: aeL / n, rmse_log: Math.sqrt(seL / n), r2_log: 1 - seL / ssL, rows: n };
 }
 
-/** sqrt(mean(d²)) of the raw errors (predictions clipped at 0) as s·sqrt(mean((d/s)²)), s the largest |d|: no square overflows. */
+/** The RMSE of the raw errors (predictions clipped at 0) over rows `idx` (all when omitted), scaled so that no square overflows. */
 function scaledRmse(y: Float64Array, pred: Float64Array, idx: Int32Array | Uint32Array | undefined): number {
-  const n = idx ? idx.length : y.length;
-  const err = (k: number): number => {
+  return scaledRms(idx ? idx.length : y.length, (k) => {
     const i = idx ? idx[k]! : k;
     return y[i]! - Math.max(0, pred[i]!);
-  };
-  let s = 0;
-  for (let k = 0; k < n; k++) s = Math.max(s, Math.abs(err(k)));
-  if (!Number.isFinite(s)) return s;
-  let se = 0;
-  for (let k = 0; k < n; k++) se += (err(k) / s) ** 2;
-  return s * Math.sqrt(se / n);
+  });
 }
