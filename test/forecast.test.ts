@@ -238,6 +238,8 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     expect(rewindowed.code, rewindowed.stderr).toBe(0);
     expect(rewindowed.json.data.promotion.compared).not.toMatch(/same training procedure/);
     expect(rewindowed.json.data.promotion.holder_rescored).toBe(true);
+    // The holder reads its inputs with another meaning on these features: the comparison says so.
+    expect(rewindowed.json.data.promotion.compared).toContain(`${older.json.data.model_id} was trained on features of --window 30, these are of --window 10`);
   });
 
   // Probed after issue 16: these were SP_ERR_INTERNAL ("Invalid typed array length", "input block cuts must ascend").

@@ -12,8 +12,11 @@ export type { EvaluateData, EvaluateForecastData };
 function snapshotLine(data: EvaluateData | EvaluateForecastData): string {
   const s = data.snapshot;
   if (s.read === null) return '';
-  if (s.same !== false) return `  features snapshot ${s.read}${s.same === true ? ' (the one it was trained on)' : ''}`;
-  return `  features snapshot ${s.read}, not ${s.trained_on}, the one it was trained on: rows may have changed since, and the scores with them (\`--as-of ${s.trained_on}\` scores what it was trained and tested on)`;
+  const w = s.window;
+  // Another window: the inputs themselves mean something else (a 10-row mean where the model learned a 30-row one).
+  const window = w.same === false ? `\n  features built with --window ${w.read}; the model was trained on --window ${w.trained_on}: vol_moving_avg and adj_close_rolling_med mean other things than it learned, and the scores with them` : '';
+  if (s.same !== false) return `  features snapshot ${s.read}${s.same === true ? ' (the one it was trained on)' : ''}${window}`;
+  return `  features snapshot ${s.read}, not ${s.trained_on}, the one it was trained on: rows may have changed since, and the scores with them (\`--as-of ${s.trained_on}\` scores what it was trained and tested on)${window}`;
 }
 
 export async function evaluateCommand(ctx: CommandContext, ref: string | undefined, asOf?: string): Promise<CommandResult<EvaluateData | EvaluateForecastData>> {

@@ -11,7 +11,7 @@ import { sameTestSlice } from '../registry/compare.js';
 import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
-import { modelLineage } from '../registry/lineage.js';
+import { featuresWindow, modelLineage } from '../registry/lineage.js';
 import { openRegistry, type ModelVersion, type Registry } from '../registry/store.js';
 import { fitPolyreg, POLYREG_MIN_ROWS } from './baselines.js';
 import { forecastFromJSON } from './forecast-model.js';
@@ -59,11 +59,15 @@ export interface EvaluatedSnapshot {
   trained_on: number | null;
   /** Whether they are the same: when not, the test slice's rows may have changed since, and the scores with them. */
   same: boolean | null;
+  /** The rolling window (`features --window`) of the snapshot read and of the one the model was trained on (null: not recorded).
+   * When they differ, vol_moving_avg and adj_close_rolling_med mean other things than the model learned. */
+  window: { read: number | null; trained_on: number | null; same: boolean | null };
 }
 
 function evaluatedSnapshot(reg: Registry, model: ModelVersion, read: number | null): EvaluatedSnapshot {
   const trained = modelLineage(reg, model.run_id).features_snapshot;
-  return { read, trained_on: trained, same: read === null || trained === null ? null : read === trained };
+  const w = { read: featuresWindow(reg, read), trained_on: featuresWindow(reg, trained) };
+  return { read, trained_on: trained, same: read === null || trained === null ? null : read === trained, window: { ...w, same: w.read === null || w.trained_on === null ? null : w.read === w.trained_on } };
 }
 
 /** A day-ahead model re-scored on its own (target-day) test slice of the current features. */

@@ -13,6 +13,7 @@ import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { StockpipeError } from '../core/errors.js';
 import { getSnapshot, type AsOf } from '../registry/catalog.js';
+import { featuresWindow, modelLineage } from '../registry/lineage.js';
 import { openRegistry } from '../registry/store.js';
 import { describeSelection } from '../registry/compare.js';
 import type { Rescored, Unmeasured } from '../registry/promote.js';
@@ -40,6 +41,9 @@ type Window = SelectionSlice['windows'][number];
 export interface RescoreData {
   volume: () => Promise<VolumeDataset>;
   forecast: () => Promise<ForecastFrame>;
+  /** The rolling window (`features --window`) model `id` was trained on and that of features snapshot `read` (null: not
+   * recorded); absent: not known, nothing said. */
+  windows?: (id: string, read: number | null) => { trained: number | null; read: number | null };
 }
 
 /** The features table is opened with the workspace's DuckDB settings (config threads and memory_limit). */
@@ -151,6 +155,14 @@ export function workspaceData(ws: Workspace, loaded: { ds?: VolumeDataset; frame
   return {
     volume: () => (ds ??= loadWorkspaceVolumeData(ws)),
     forecast: () => (frame ??= loadWorkspaceForecastData(ws)),
+    windows: (id, read) => {
+      const reg = openRegistry(ws, { readonly: true });
+      try {
+        return { trained: featuresWindow(reg, modelLineage(reg, reg.getModel(id, { checkFiles: false }).run_id).features_snapshot), read: featuresWindow(reg, read) };
+      } finally {
+        reg.close();
+      }
+    },
   };
 }
 
@@ -207,9 +219,11 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
   let score: (model: ModelFiles) => Promise<number | undefined>;
   let hash: string;
   let days: Int32Array;
+  let read: number | null;
   if (forecast) {
     const frame = await data.forecast();
     hash = frameHash(frame);
+    read = frame.lineage?.features_snapshot ?? null;
     days = forecastRows(frame).targetDay;
     score = async (m) => {
       const { file, text } = await readModelJson(m);
@@ -220,6 +234,7 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
   } else {
     const ds = await data.volume();
     hash = ds.dataHash;
+    read = ds.lineage?.features_snapshot ?? null;
     days = ds.day;
     const rowsOf = new Map<Window, Int32Array>();
     score = async (m) => {
@@ -251,7 +266,10 @@ async function rescore(data: RescoreData, candidate: ModelFiles, holder: ModelFi
   const on = describeSelection({ kind: recorded?.kind ?? (forecast ? 'validation' : 'cv'), data_hash: hash, windows, metrics: {} });
   const sameData = recorded !== null && recorded.data_hash.split(':')[0] === hash;
   const how = !keep ? 'both re-scored there' : sameData ? `${holder.id} re-scored there` : `${holder.id} re-scored there on today's rows; ${candidate.id}'s own score, from before its refit`;
-  return { value, candidate_value: candidateValue ?? null, on: `${on} (${how})` };
+  // A holder trained on features of another window reads its inputs with another meaning there: said, not hidden.
+  const w = data.windows?.(holder.id, read);
+  const window = w !== undefined && w.trained !== null && w.read !== null && w.trained !== w.read ? `; ${holder.id} was trained on features of --window ${w.trained}, these are of --window ${w.read}` : '';
+  return { value, candidate_value: candidateValue ?? null, on: `${on} (${how}${window})` };
 }
 
 /** A registry/promote HolderRescorer over `data`. */

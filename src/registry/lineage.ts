@@ -2,6 +2,7 @@
  * The store snapshots registered models were trained on (docs/store.md): each training run records
  * `data.features_snapshot` and `data.prices_snapshot` as params (ml/train-run); `models show` and
  * vacuum (which must keep those snapshots readable) read them back here. */
+import { getSnapshot } from './catalog.js';
 import type { Registry } from './store.js';
 
 /** A model's data lineage: the features snapshot it read and the prices snapshot that one was built from. */
@@ -45,4 +46,13 @@ export function openStudySnapshotIds(reg: Registry): Set<number> {
   const out = new Set<number>();
   for (const r of rows) if (typeof r.value === 'number' && Number.isInteger(r.value)) out.add(r.value);
   return out;
+}
+
+/** The rolling window (`features --window`) the features snapshot `id` was built with, as its build recorded it; null when
+ * unknown (no snapshot, or one written before builds recorded it). A model trained on one window reads its two inputs with
+ * another meaning on features of another window. */
+export function featuresWindow(reg: Registry, id: number | null): number | null {
+  if (id === null) return null;
+  const w = getSnapshot(reg, id)?.source?.window;
+  return typeof w === 'number' && Number.isSafeInteger(w) ? w : null;
 }
