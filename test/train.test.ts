@@ -323,8 +323,24 @@ describe.concurrent('stockpipe train / evaluate / models', { timeout: 240_000 },
     expect(Object.keys(r.json.data.metrics).sort()).toEqual(['gbdt', 'naive']);
     expect(r.json.data.baselines_skipped.polyreg).toMatch(/^not fitted: 0 rows with both features before the test slice in .*, it needs 6$/);
     expect(r.json.data.test.rows).toBeGreaterThan(0);
+    // The inputs now mean other things than the model learned (a 700-row mean, not a 30-row one): said, in --json and for people.
+    expect(r.json.data.snapshot.window).toEqual({ read: 700, trained_on: 30, same: false });
     const human = await cli(['evaluate', t.json.data.model_id, '-w', ws]);
     expect(human.stdout).toMatch(/\n {2}polyreg baseline not fitted: 0 rows/);
+    expect(human.stdout).toMatch(/\n {2}features built with --window 700; the model was trained on --window 30: vol_moving_avg and adj_close_rolling_med mean other things/);
+    // On the snapshot it was trained on, nothing to say.
+    const own = await sp(ws, ['evaluate', t.json.data.model_id, '--as-of', String(r.json.data.snapshot.trained_on)]);
+    expect(own.json.data.snapshot.window).toEqual({ read: 30, trained_on: 30, same: true });
+    // A model of so few rows has too few calibration residuals for 95% intervals: left out with its reason, not silently.
+    expect((await sp(ws, ['features', '--window', '740'])).code).toBe(0);
+    const few = await sp(ws, ['train', '--trees', '5']);
+    expect(few.code, few.stderr).toBe(0);
+    const iv = few.json.data.intervals as { n: number; coverage: { coverage: number }[]; not_reported: { coverage: number; reason: string }[] };
+    expect(iv.n).toBeLessThan(19);
+    expect(iv.not_reported.map((u) => u.coverage)).toContain(0.95);
+    expect([...iv.coverage.map((c) => c.coverage), ...iv.not_reported.map((u) => u.coverage)].sort()).toEqual([0.8, 0.9, 0.95]);
+    expect(iv.not_reported.find((u) => u.coverage === 0.95)!.reason).toBe(`no finite interval: ${iv.n} calibration residuals give at most ${((100 * iv.n) / (iv.n + 1)).toFixed(1)}% (n/(n + 1)); it needs at least 19`);
+    expect(await readFile(join(few.json.data.path, 'card.md'), 'utf8')).toContain(`| 95.0% | - | - | no finite interval: ${iv.n} calibration residuals`);
   });
 
   it('after the data grew, --promote-if-better re-scores the champion on the candidate\'s CV folds (never the test slice) instead of refusing', async () => {

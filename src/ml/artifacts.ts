@@ -7,7 +7,7 @@ import { statOrNull } from '../core/fs.js';
 import type { Stats } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CoverageRow } from './conformal.js';
+import type { CoverageRow, UnreportedCoverage } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { beforeCommit } from '../core/commit-guard.js';
 import type { ModelFileName, Workspace } from '../core/workspace.js';
@@ -59,7 +59,7 @@ export interface CardInput {
   seconds: number;
   lineage: Record<string, string>;
   /** Prediction intervals: where they were calibrated, and their coverage on the test slice. */
-  intervals?: { source: string; n: number; coverage: CoverageRow[] };
+  intervals?: { source: string; n: number; coverage: CoverageRow[]; not_reported?: UnreportedCoverage[] };
 }
 
 /** The card's protocol section: how the model was chosen and the score promotion compares. */
@@ -122,6 +122,7 @@ function intervalSection(iv: CardInput['intervals']): string[] {
     '| asked | seen | half-width (log1p) | rows |',
     '|---|---|---|---|',
     ...iv.coverage.map((r) => `| ${pct(r.coverage)} | ${pct(r.covered)} | ${r.q_log.toFixed(4)} | ${r.rows} |`),
+    ...(iv.not_reported ?? []).map((r) => `| ${pct(r.coverage)} | - | - | ${r.reason} |`),
     '',
   ];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
-import { calibrateConformal, conformalFromJSON, conformalQuantile, conformalRank, conformalToJSON, coverageReport, intervalAround, maxCoverage, TAIL_COVERAGES } from './conformal.js';
+import { calibrateConformal, conformalFromJSON, conformalQuantile, conformalRank, conformalToJSON, coverageReport, intervalAround, maxCoverage, TAIL_COVERAGES, unreportedCoverages } from './conformal.js';
 
 /** log1p(volume) = 12 + 1.5·x + 0.6·t(5) noise; the model knows the mean but slightly biased (+0.05). */
 function synthetic(n: number, seed: number): { y: Float64Array; pred: Float64Array } {
@@ -46,6 +46,24 @@ describe('split-conformal intervals', () => {
     expect(conformalQuantile(c, 0.5)).toBe(5);
     expect(conformalQuantile(c, 0.91)).toBeNull();
     expect(maxCoverage(c)).toBeCloseTo(0.9, 12);
+  });
+
+  it('says why a reported coverage is left out: too few residuals for it, and how many it needs', () => {
+    const of = (n: number) => calibrateConformal(Array.from({ length: n }, (_, i) => i + 1), new Array<number>(n).fill(0), 'v');
+    // 9 residuals give 90% (k = 9) but not 95%; the report leaves 95% out and says why.
+    expect(coverageReport(of(9), [1], [1]).map((r) => r.coverage)).toEqual([0.8, 0.9]);
+    expect(unreportedCoverages(of(9))).toEqual([{ coverage: 0.95, reason: 'no finite interval: 9 calibration residuals give at most 90.0% (n/(n + 1)); it needs at least 19' }]);
+    // 18 residuals are one short of 95%, 19 give it; 3 give none of the three.
+    expect(unreportedCoverages(of(18)).map((r) => r.coverage)).toEqual([0.95]);
+    expect(unreportedCoverages(of(19))).toEqual([]);
+    expect(unreportedCoverages(of(3)).map((r) => r.reason.split('; ')[1])).toEqual(['it needs at least 4', 'it needs at least 9', 'it needs at least 19']);
+    // Exactly the coverages coverageReport leaves out, at every n.
+    for (let n = 1; n <= 40; n++) {
+      const shown = coverageReport(of(n), [1], [1]).map((r) => r.coverage);
+      const left = unreportedCoverages(of(n)).map((r) => r.coverage);
+      expect([...shown, ...left].sort()).toEqual([0.8, 0.9, 0.95]);
+      for (const c of left) expect(n).toBeLessThan(Number(unreportedCoverages(of(n)).find((r) => r.coverage === c)!.reason.match(/at least (\d+)/)![1]));
+    }
   });
 
   it('the finite-sample rule holds its coverage with small n (the uncorrected ⌈n·c⌉ would not)', () => {

@@ -126,6 +126,21 @@ export function coverageReport(cal: ConformalCalibration, y: ArrayLike<number>, 
   return out;
 }
 
+/** A reported coverage the calibration cannot give (above n/(n + 1): too few residuals), and why. */
+export interface UnreportedCoverage {
+  coverage: number;
+  reason: string;
+}
+
+/** The coverages of `coverages` that coverageReport leaves out, each with its reason. */
+export function unreportedCoverages(cal: ConformalCalibration, coverages: readonly number[] = REPORTED_COVERAGES): UnreportedCoverage[] {
+  const most = maxCoverage(cal);
+  return coverages.filter((c) => conformalQuantile(cal, c) === null).map((c) => ({
+    coverage: c,
+    reason: `no finite interval: ${cal.n} calibration residuals give at most ${(100 * most).toFixed(1)}% (n/(n + 1)); it needs at least ${Math.ceil(c / (1 - c) - 1e-9)}`,
+  }));
+}
+
 /** intervals.json text. */
 export function conformalToJSON(cal: ConformalCalibration): string {
   return `${JSON.stringify(cal)}\n`;

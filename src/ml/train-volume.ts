@@ -11,7 +11,7 @@ import { openRegistry } from '../registry/store.js';
 import { refitChoice, studyChoice, type StudyChoice } from './tune/refit.js';
 import type { PromoteDecision } from '../registry/types.js';
 import { renderCard } from './artifacts.js';
-import { conformalToJSON, type CoverageRow } from './conformal.js';
+import { conformalToJSON, type CoverageRow, type UnreportedCoverage } from './conformal.js';
 import type { RegressionMetrics } from './metrics/regression.js';
 import { featuresBuild, loadWorkspaceVolumeData, workspaceRescorer } from './rescore.js';
 import { trainVolumeModel, type TrainOutcome, type TrainParams } from './train.js';
@@ -42,7 +42,7 @@ export interface TrainData {
   selection: SelectionSlice | null;
   metrics: Record<string, RegressionMetrics>;
   /** Prediction intervals: calibration source and size, coverage on the test slice (null: none). */
-  intervals: { source: string; n: number; coverage: CoverageRow[] } | null;
+  intervals: { source: string; n: number; coverage: CoverageRow[]; not_reported: UnreportedCoverage[] } | null;
   data_hash: string;
   /** The store snapshots the data was read from (features, and the prices it was built from). */
   lineage: DataLineage | null;
@@ -58,8 +58,8 @@ export const VOLUME_ALIAS = 'champion';
 export const VOLUME_PROMOTE_METRIC = 'rmse_log';
 
 /** metrics.json's and the card's `intervals`: where they were calibrated and their test coverage (null: none). */
-function intervalsDoc(out: TrainOutcome): { source: string; n: number; coverage: CoverageRow[] } | null {
-  return out.intervals ? { source: out.intervals.source, n: out.intervals.n, coverage: out.interval_coverage } : null;
+function intervalsDoc(out: TrainOutcome): { source: string; n: number; coverage: CoverageRow[]; not_reported: UnreportedCoverage[] } | null {
+  return out.intervals ? { source: out.intervals.source, n: out.intervals.n, coverage: out.interval_coverage, not_reported: out.interval_not_reported } : null;
 }
 
 /** `--params-from STUDY`: the study's choice, and train's options set from it (the study's test cut, its refit). */

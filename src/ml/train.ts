@@ -6,7 +6,7 @@ import { StockpipeError } from '../core/errors.js';
 import type { Progress } from '../core/progress.js';
 import { civilFromDays } from '../etl/csv-parse.js';
 import { fitPolyreg, naiveModel } from './baselines.js';
-import { calibrateConformal, coverageReport, type ConformalCalibration, type CoverageRow } from './conformal.js';
+import { calibrateConformal, coverageReport, unreportedCoverages, type ConformalCalibration, type CoverageRow, type UnreportedCoverage } from './conformal.js';
 import type { VolumeDataset } from './dataset.js';
 import { regressionMetrics, type RegressionMetrics } from './metrics/regression.js';
 import { sliceMetrics, type SliceMetrics } from './metrics/slices.js';
@@ -53,6 +53,8 @@ export interface TrainOutcome {
   /** Split-conformal calibration (intervals.json), null without calibration rows; its coverage on the test slice. */
   intervals: ConformalCalibration | null;
   interval_coverage: CoverageRow[];
+  /** The reported coverages (80/90/95%) the calibration cannot give, and why. */
+  interval_not_reported: UnreportedCoverage[];
 }
 
 export function makeSlices(ds: VolumeDataset, split: 'time' | 'random', testFrom?: string): Slices {
@@ -173,5 +175,6 @@ export async function trainVolumeModel(ds: VolumeDataset, p: TrainParams, hooks:
     selection,
     intervals,
     interval_coverage: intervals ? coverageReport(intervals, yTest, predTest) : [],
+    interval_not_reported: intervals ? unreportedCoverages(intervals) : [],
   };
 }

@@ -23,7 +23,7 @@ export interface ModelPage {
   params: Record<string, string | null>;
   protocol: { name?: string; label?: string; folds?: Fold[]; cv_rmse_log?: number; trees?: number } | null;
   split: { kind?: string; test_from?: string; valid_from?: string; leaky?: boolean } | null;
-  intervals: { source: string; n: number; coverage: { coverage: number; q_log: number; covered: number; rows: number }[] } | null;
+  intervals: { source: string; n: number; coverage: { coverage: number; q_log: number; covered: number; rows: number }[]; not_reported?: { coverage: number; reason: string }[] } | null;
   /** Whether intervals.json (what the server serves) is there and valid; null without intervals. */
   intervals_file: 'ok' | 'missing' | 'invalid' | null;
   /** The model's files the page could not read (not a regular file, not valid JSON): the rest is shown. */

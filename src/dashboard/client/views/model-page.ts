@@ -88,7 +88,9 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
     p.intervals ? h('div', { class: 'card', 'data-section': 'intervals' }, h('h2', null, 'Prediction intervals (split-conformal)'),
       p.intervals_file !== 'ok' ? h('p', { class: 'warn', 'data-intervals-file': String(p.intervals_file) }, `intervals.json is ${p.intervals_file === 'missing' ? 'missing' : 'not valid'}: GET /predict/interval and POST /predict with coverage answer 409 for this model (the table below is its training report).`) : null,
       h('p', { class: 'meta' }, `Calibrated on ${int(p.intervals.n)} residuals of the ${p.intervals.source} slice (log1p scale); coverage seen on the test slice:`),
-      table(['Asked', 'Seen', 'Half-width (log1p(shares))', 'Rows'], p.intervals.coverage.map((c) => [pct(c.coverage), pct(c.covered), num(c.q_log), int(c.rows)]), { numeric: [0, 1, 2, 3] })) : null,
+      table(['Asked', 'Seen', 'Half-width (log1p(shares))', 'Rows'], p.intervals.coverage.map((c) => [pct(c.coverage), pct(c.covered), num(c.q_log), int(c.rows)]), { numeric: [0, 1, 2, 3] }),
+      // Coverages too few calibration residuals cannot give (a model trained before this was recorded has none listed).
+      ...(p.intervals.not_reported ?? []).map((u) => h('p', { class: 'meta', 'data-not-reported': String(u.coverage) }, `${pct(u.coverage)} asked: ${u.reason}`))) : null,
     h('div', { class: 'card', 'data-section': 'data' }, h('h2', null, 'Data'),
       h('p', null, `Features snapshot ${p.lineage.features_snapshot ?? '–'} (built from prices snapshot ${p.lineage.prices_snapshot ?? '–'}), data hash `, h('code', null, (m.data_hash ?? '–').slice(0, 16)), '. ',
         h('a', { href: p.lineage.link, 'data-link': 'lineage' }, 'Lineage: model → run → snapshot → source'))),
