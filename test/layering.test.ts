@@ -1,6 +1,6 @@
 /** The import rules of ARCHITECTURE.md, checked on src/'s import graph (test/helpers/import-graph):
  * no import cycle between files or between folders, nothing imports cli/, core/ imports nothing
- * else from src/, and only db/ imports @duckdb/node-api. */
+ * else from src/, only db/ imports @duckdb/node-api, and only core/zod imports zod. */
 import { describe, expect, it } from 'vitest';
 import { importCycles, importGraph, importsOf, sourceFiles } from './helpers/import-graph.js';
 
@@ -58,6 +58,13 @@ describe('src/ import graph', () => {
   ])('%s', (_rule, broken) => {
     const offending = [...graph].flatMap(([f, targets]) => targets.filter((t) => broken(f, t)).map((t) => `${f} → ${t}`));
     expect(offending).toEqual([]);
+  });
+
+  it("only core/zod imports 'zod' (it sets zod up before any schema is made; the others take z from it)", () => {
+    const offending = files.filter((f) => f !== 'core/zod.ts' && importsOf(f).some((e) => e.spec === 'zod' || e.spec.startsWith('zod/')));
+    expect(offending).toEqual([]);
+    expect(importsOf('core/zod.ts').map((e) => e.spec)).toContain('zod');
+    expect(files.filter((f) => importsOf(f).some((e) => e.target === 'core/zod.ts')).length).toBeGreaterThan(10);
   });
 
   it('only db/ imports @duckdb/node-api (statically or with import())', () => {

@@ -3,7 +3,7 @@
  * and the global flags a child stockpipe process (pipeline task, scheduled run) inherits. */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { MAX_THREADS, memorySize } from '../core/config.js';
 import { cli, flag, whole, type Invocation } from './options.js';
 

@@ -10,7 +10,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Help, Option } from 'commander';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { explicitFetchKeys, loadConfig, readConfigFile } from '../core/config.js';
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';

@@ -4,7 +4,7 @@
  * options, the help text (each default shown once), the coercion of argv strings and the typed
  * object the handler gets. An option that sets a config key names it: its default and environment
  * variable in the help come from core/config. Knows no particular command (cli/commands/). */
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { ConfigSchema, ENV_KEYS } from '../core/config.js';
 import { clip, StockpipeError } from '../core/errors.js';
 import { ALIAS_NAME } from '../registry/store.js';

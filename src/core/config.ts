@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
-import { z } from 'zod';
+import { z } from './zod.js';
 import { isTradingDay } from './calendar.js';
 import { clip, mapStringsDeep, StockpipeError } from './errors.js';
 

@@ -11,7 +11,7 @@ import { clip, StockpipeError } from './errors.js';
 import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
 import { processAlive } from './proc.js';
 import { layout, type Workspace } from './workspace.js';
-import type { ZodType } from 'zod';
+import type { ZodType } from './zod.js';
 
 export { processAlive };
 

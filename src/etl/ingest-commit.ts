@@ -8,7 +8,7 @@
  * are etl/ingest-partitions. */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';

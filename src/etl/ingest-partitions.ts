@@ -6,7 +6,7 @@
  * etl/ingest-commit commits the stages as one prices snapshot. */
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';

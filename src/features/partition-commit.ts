@@ -5,7 +5,7 @@
  * same commit_key is a no-op. Planning and the partitions' builds are features/partitions. */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';

@@ -5,7 +5,7 @@
  * catalog or the store. features/partition-commit commits the stages as one snapshot. */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';

@@ -7,7 +7,7 @@
  * forecast computes is ml/forecast-next's; this module only decides which symbols a job predicts. */
 import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import { readJsonFile, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';

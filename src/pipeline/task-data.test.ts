@@ -3,7 +3,7 @@
  * row counts read as null when absent, and (checked by `tsc -p tsconfig.check.json`) a reader cannot
  * name a field its producer's data type does not have, or read it as another type. */
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import type { TrainData } from '../ml/train-volume.js';
 import { dataOf, EVALUATE, FEATURES, FETCH, MONITOR, TRAIN } from './task-data.js';

@@ -4,7 +4,7 @@
  * data type (FetchData, IngestReport, …, defined beside the code that produces them), so renaming
  * or retyping a field there fails the type check here. Reading a field an upstream result lacks is
  * SP_ERR_PIPELINE_INPUT (e.g. `--from` skipped the task that produces it). */
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import type { IngestReport } from '../etl/ingest.js';
 import type { FeaturesReport } from '../features/build.js';

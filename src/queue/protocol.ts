@@ -4,7 +4,7 @@
  * it), its deterministic id, and errors as `{code, message, hint}` in the job's failed reason.
  * Checked with zod on the worker: a job from another stockpipe version fails with a clear error, and
  * one from another build of the same version too (SP_ERR_WORKER_BUILD). */
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { ERROR_CODES, StockpipeError, type ErrorCode } from '../core/errors.js';
 
 /** 2: jobs carry the runner's build (core/build). */

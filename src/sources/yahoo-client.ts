@@ -2,7 +2,7 @@
  * The Yahoo chart API client (docs/data.md): one GET per symbol and date range, at most N requests a
  * second, retried with backoff + jitter (Retry-After honoured on 429), and the chart JSON parsed
  * into typed columns (NaN = a null in Yahoo's arrays). Storing the bars is sources/yahoo.ts. */
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { abortableSleep, randomJitter, retryAfterMs, retryLoop, sourceBackoffMs } from '../core/retry.js';

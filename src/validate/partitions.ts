@@ -7,7 +7,7 @@
  * same report as a local run. A first check, a new reference or a full re-check is one job. */
 import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { z } from 'zod';
+import { z } from '../core/zod.js';
 import { StockpipeError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';

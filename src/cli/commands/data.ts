@@ -1,7 +1,7 @@
 /** @module cli/commands/data
  * The data commands' command lines: fetch, ingest, features, validate (options, help, examples);
  * the work is in cli/fetch, cli/ingest, cli/features, cli/validate. */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { BUCKETS } from '../../store/partition.js';
 import { cli, defineCommand, flag, whole } from '../options.js';
 // Each command's module is imported when the command runs, so a process loads only its own command's code

@@ -1,6 +1,6 @@
 /** @module cli/commands/lineage
  * `stockpipe lineage model|run|snapshot`: the command lines (the work is in cli/lineage). */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { defineCommand, inRange, whole } from '../options.js';
 
 const options = () => z.object({ files: whole().default(20).describe("how many of the source manifest's files to list (0 to 100000)") }).strict();

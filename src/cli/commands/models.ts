@@ -3,7 +3,7 @@
  * help, examples); the work is in cli/train, cli/train-forecast, cli/evaluate, cli/forecast,
  * cli/models. */
 import { StockpipeError } from '../../core/errors.js';
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { MODEL_KINDS } from '../../ml/volume-model.js';
 import { OBJECTIVE_NAMES, type ObjectiveName } from '../../ml/gbdt/objectives/index.js';
 import { aliasName, calendarDate, cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';

@@ -1,7 +1,7 @@
 /** @module cli/commands/ops
  * The operating commands' command lines: serve, monitor, run, scheduler and the `runs` group
  * (options, help, examples); the work is in cli/serve, cli/monitor, cli/run, cli/scheduler, cli/runs. */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { childGlobalArgs, type Inv } from '../globals.js';
 import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';

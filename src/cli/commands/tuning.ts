@@ -1,7 +1,7 @@
 /** @module cli/commands/tuning
  * The tuning commands' command lines: `tune` and `studies` (options, help, examples); the work is
  * in cli/tune (and ml/tune). */
-import { z } from 'zod';
+import { z } from '../../core/zod.js';
 import { StockpipeError } from '../../core/errors.js';
 import { childGlobalArgs, type Inv } from '../globals.js';
 import { calendarDate, cli, defineCommand, inRange, whole } from '../options.js';
