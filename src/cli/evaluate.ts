@@ -37,7 +37,8 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
     ...Object.entries(data.baselines_skipped).map(([kind, why]) => `  ${kind} baseline ${why}`),
     `  by asset: ${byAsset}`,
     `  by year: ${Object.entries(slices.by_year).map(([k, m]) => `${k} ${m.rmse_log.toFixed(4)}`).join(', ')} (rmse_log)`,
-    `  by volume decile (rmse_log): ${slices.by_volume_decile.map((d) => d.rmse_log.toFixed(3)).join(' ')}`,
+    // All ten in order as before; numbered when a tie of one volume (zero-volume days) swallowed some.
+    `  by volume decile (rmse_log): ${slices.by_volume_decile.map((d) => (slices.by_volume_decile.length === 10 ? '' : `${d.decile}:`) + d.rmse_log.toFixed(3)).join(' ')}`,
     snapshotLine(data),
   ].filter((l) => l !== '').join('\n');
   return { data, human };

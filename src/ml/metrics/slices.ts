@@ -6,7 +6,8 @@ import { regressionMetrics, type RegressionMetrics } from './regression.js';
 export interface SliceMetrics {
   overall: RegressionMetrics;
   by_asset: Record<string, RegressionMetrics>;
-  /** Decile k (1..10) of the test rows' actual Volume, with its volume range. */
+  /** Decile k (1..10) of the test rows' actual Volume, with its volume range. Rows of one volume stay in one decile
+   * (the cut moves past the tie), so the ranges do not overlap; a decile a tie swallowed whole is left out. */
   by_volume_decile: (RegressionMetrics & { decile: number; volume_min: number; volume_max: number })[];
   by_year: Record<string, RegressionMetrics>;
 }
@@ -31,8 +32,14 @@ export function sliceMetrics(y: Float64Array, pred: Float64Array, day: Int32Arra
   for (const [k, idx] of groupIdx(n, (i) => String(new Date(day[i]! * 86400000).getUTCFullYear()))) byYear[k] = regressionMetrics(y, pred, idx);
   const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => y[a]! - y[b]! || a - b);
   const deciles: SliceMetrics['by_volume_decile'] = [];
+  // The cut before position c moves up while it would split rows of one volume (a run of zero-volume days, say).
+  const cut = (d: number): number => {
+    let c = Math.floor((d * n) / 10);
+    while (c > 0 && c < n && y[order[c]!] === y[order[c - 1]!]) c++;
+    return c;
+  };
   for (let d = 0; d < 10 && n > 0; d++) {
-    const idx = order.slice(Math.floor((d * n) / 10), Math.floor(((d + 1) * n) / 10));
+    const idx = order.slice(cut(d), cut(d + 1));
     if (idx.length === 0) continue;
     deciles.push({ decile: d + 1, volume_min: y[idx[0]!]!, volume_max: y[idx[idx.length - 1]!]!, ...regressionMetrics(y, pred, idx) });
   }
