@@ -51,6 +51,11 @@ describe('model tags', () => {
     expect(codeOf(() => parseTagFilter('bad key'))).toBe('SP_ERR_TAG_INVALID');
   });
 
+  it('counts a value\'s length in characters: 256 emoji fit, 257 are refused naming 257', () => {
+    expect(parseTag(`k=${'😀'.repeat(256)}`).value).toBe('😀'.repeat(256));
+    expect(() => parseTag(`k=${'😀'.repeat(257)}`)).toThrow(/the value has 257 characters \(at most 256\)/);
+  });
+
   it('sets, replaces and removes tags in one transaction, by id or alias', () => {
     expect(tagModel(reg, 'champion', { stage: 'staging', owner: 'ana' }).tags).toEqual({ owner: 'ana', stage: 'staging' });
     const after = tagModel(reg, 'gbdt-a', { stage: 'production' }, ['owner', 'absent']);

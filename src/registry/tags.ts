@@ -28,7 +28,9 @@ function checkKey(what: string, text: string, key: string): void {
 
 function checkValue(what: string, text: string, value: string): void {
   if (value.length === 0) throw invalid(what, text, 'the value is empty');
-  if (value.length > TAG_VALUE_MAX) throw invalid(what, text, `the value has ${value.length} characters (at most ${TAG_VALUE_MAX})`);
+  // Characters, not UTF-16 units: an emoji is one of the 256 (a lone surrogate is refused below).
+  const chars = [...value].length;
+  if (chars > TAG_VALUE_MAX) throw invalid(what, text, `the value has ${chars} characters (at most ${TAG_VALUE_MAX})`);
   // Control characters would break the table views and the one-line CLI output.
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
