@@ -89,6 +89,13 @@ describe('an alias only takes a model of its kind, whoever promotes', () => {
     expect(await codeOf(() => reg.setAlias('nightly-2', 'g1', 'forced'))).toBe('ok'); // another name is another alias
   });
 
+  it('an alias spelled as a model id is refused (the id is looked up first: nothing could read it)', async () => {
+    expect(await codeOf(() => promote(reg, 'g1', 'r1', { force: true, trigger: 'manual' }))).toBe('SP_ERR_USAGE');
+    expect(await codeOf(() => reg.setAlias('g1', 'g1', 'manual'))).toBe('SP_ERR_USAGE');
+    expect(reg.aliasHistory('r1')).toHaveLength(0);
+    expect(reg.findModel('r1')?.id).toBe('r1');
+  });
+
   it('the error names the model, its kind, the alias and the kind it takes', async () => {
     const err = await promote(reg, 'f1', 'champion', { force: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StockpipeError);

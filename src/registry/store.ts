@@ -269,6 +269,10 @@ export class Registry {
     return this.write('set alias', () => {
       const model = this.q('SELECT kind FROM model_versions WHERE model_id = ?').get(modelId) as { kind: ModelKind } | undefined;
       if (model === undefined) throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no model version '${modelId}' in ${this.file}`);
+      // A model id is looked up before an alias (findModel): an alias spelled as a model id would be one nothing reads.
+      if (this.q('SELECT 1 FROM model_versions WHERE model_id = ?').get(alias) !== undefined) {
+        throw new StockpipeError('SP_ERR_USAGE', `alias '${alias}' is the id of a model version: \`${alias}\` names that model, so the alias could never be read`, { hint: 'Choose an alias name that is no model id, e.g. staging.' });
+      }
       // A new alias that differs from a known one only by case (`Champion`) is a typo: it would start an alias that
       // nothing reads (GET /predict serves `champion`). Refused, naming the one meant; an alias's history keeps its case.
       if (this.aliasFirstKind(alias) === null) {
