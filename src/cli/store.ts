@@ -3,7 +3,7 @@
  * or predictions --model: ml/export-predictions) [--symbols] [--from] [--to] [--as-of X] [--format] --out FILE` (store/export) and
  * `vacuum` (store/vacuum) → text for people and --json. */
 import { resolve } from 'node:path';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { checkUserOutput } from '../core/fs.js';
 import { assertStoreTable, type ListedSnapshot, listSnapshotsReadable, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
@@ -66,7 +66,7 @@ export async function exportCommand(ctx: CommandContext, tableName: string, opts
     data = await exportRegistryTable(ctx.ws, tableName, resolve(opts.out), opts);
   } else {
     if (!(STORE_TABLES as readonly string[]).includes(tableName)) {
-      throw new StockpipeError('SP_ERR_USAGE', `unknown table '${tableName}'`, { hint: `Tables: ${[...STORE_TABLES, ...REGISTRY_TABLES].join(', ')}, or predictions (with --model).` });
+      throw new StockpipeError('SP_ERR_USAGE', `unknown table '${clip(tableName)}'`, { hint: `Tables: ${[...STORE_TABLES, ...REGISTRY_TABLES].join(', ')}, or predictions (with --model).` });
     }
     assertStoreTable(tableName);
     data = await exportTable(ctx.ws, tableName, resolve(opts.out), opts);

@@ -111,7 +111,7 @@ const toFile = ({ table_name, ...r }: FileRow): DataFileRecord => ({ ...r, table
 /** Refuses a table name the store does not keep (CLI and API check it first). */
 export function assertStoreTable(name: string): asserts name is StoreTable {
   if (!(STORE_TABLES as readonly string[]).includes(name)) {
-    throw new StockpipeError('SP_ERR_USAGE', `unknown table '${name}'`, { hint: `Tables: ${STORE_TABLES.join(', ')}.` });
+    throw new StockpipeError('SP_ERR_USAGE', `unknown table '${clip(name)}'`, { hint: `Tables: ${STORE_TABLES.join(', ')}.` });
   }
 }
 

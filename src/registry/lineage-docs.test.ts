@@ -148,6 +148,20 @@ describe('lineage documents', () => {
     expect(parseSnapshotId('12')).toBe(12);
   });
 
+  it('quotes an unknown model id or a bad snapshot id of any length cut, with its length', () => {
+    const messageOf = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (err) {
+        if (err instanceof StockpipeError) return err.message;
+        throw err;
+      }
+      throw new Error('expected a StockpipeError');
+    };
+    expect(messageOf(() => modelLineageDoc(reg, 'm'.repeat(5000)))).toContain(`'${'m'.repeat(100)}… (5000 characters)' in `);
+    expect(messageOf(() => parseSnapshotId('9'.repeat(5000)))).toBe(`snapshot id '${'9'.repeat(100)}… (5000 characters)' is not a whole number ≥ 1`);
+  });
+
   it('lists runs of any kind, by kind, status and parent, newest first', () => {
     command('p', 'pipeline', () => undefined);
     command('a', 'ingest', () => undefined, 'p');

@@ -179,7 +179,7 @@ function lineageParams(reg: Registry, runId: string | null): { features: number 
 /** model → run → features snapshot → prices snapshot → source manifest. SP_ERR_LINEAGE_NOT_FOUND for an unknown id or alias. */
 export function modelLineageDoc(reg: Registry, idOrAlias: string, opts: { files?: number } = {}): ModelLineageDoc {
   const m = reg.findModel(idOrAlias);
-  if (m === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no model version or alias '${idOrAlias}' in ${reg.file}`, { hint: 'List them with `stockpipe models list`.' });
+  if (m === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no model version or alias '${clip(idOrAlias)}' in ${reg.file}`, { hint: 'List them with `stockpipe models list`.' });
   const missing: string[] = [];
   const run = m.run_id === null ? null : runRow(reg, m.run_id);
   if (run === null) missing.push('run');
@@ -202,7 +202,7 @@ export function modelLineageDoc(reg: Registry, idOrAlias: string, opts: { files?
 
 /** Parses a snapshot id as given (SP_ERR_USAGE unless a whole number ≥ 1). */
 export function parseSnapshotId(text: string): number {
-  if (!/^\d{1,15}$/.test(text) || Number(text) < 1) throw new StockpipeError('SP_ERR_USAGE', `snapshot id '${text}' is not a whole number ≥ 1`, { hint: 'Snapshot ids come from `stockpipe snapshots`, e.g. 12.' });
+  if (!/^\d{1,15}$/.test(text) || Number(text) < 1) throw new StockpipeError('SP_ERR_USAGE', `snapshot id '${clip(text)}' is not a whole number ≥ 1`, { hint: 'Snapshot ids come from `stockpipe snapshots`, e.g. 12.' });
   return Number(text);
 }
 

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StockpipeError } from '../core/errors.js';
-import { parseAsOf } from './catalog.js';
+import { assertStoreTable, parseAsOf } from './catalog.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import { openRegistry, registryPath, type ModelKind, type Registry, type TestSlice } from './store.js';
+import { openRegistry, parseTime, registryPath, type ModelKind, type Registry, type TestSlice } from './store.js';
 
 let ws: string;
 let t: number;
@@ -173,6 +173,8 @@ describe('model versions and aliases', () => {
     const long = codeOf(() => reg.getModel('x'.repeat(5000)));
     expect([long.length < 400, long.includes(`'${'x'.repeat(100)}… (5000 characters)'`)]).toEqual([true, true]);
     expect(codeOf(() => parseAsOf('y'.repeat(5000)))).toBe(`SP_ERR_USAGE: --as-of '${'y'.repeat(100)}… (5000 characters)' is neither a snapshot id nor a time`);
+    expect(codeOf(() => parseTime('2'.repeat(5000)))).toBe(`SP_ERR_USAGE: invalid time '${'2'.repeat(100)}… (5000 characters)'`);
+    expect(codeOf(() => assertStoreTable('t'.repeat(5000)))).toBe(`SP_ERR_USAGE: unknown table '${'t'.repeat(100)}… (5000 characters)'`);
     expect(codeOf(() => reg.setAlias('champion', 'nope', 'manual'))).toMatch(/^SP_ERR_MODEL_NOT_FOUND/);
     expect(codeOf(() => reg.setAlias('bad alias!', 'm1', 'manual'))).toMatch(/^SP_ERR_USAGE/);
     expect(reg.setAlias('champion', 'm1', 'manual')).toBeNull(); // not a move: no history row

@@ -62,7 +62,7 @@ export function parseTime(time: Date | string): Date {
   const d = new Date(m && m[4] !== undefined && m[7] === undefined ? `${time}Z` : time);
   const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toISOString().slice(0, 10) : null;
   if (!m || day !== time.slice(0, 10) || Number(m[4] ?? 0) > 23 || Number.isNaN(d.getTime())) {
-    throw new StockpipeError('SP_ERR_USAGE', `invalid time '${time}'`, { hint: 'Use ISO-8601 in UTC, e.g. 2024-05-01 or 2024-05-01T14:30:00Z.' });
+    throw new StockpipeError('SP_ERR_USAGE', `invalid time '${clip(time)}'`, { hint: 'Use ISO-8601 in UTC, e.g. 2024-05-01 or 2024-05-01T14:30:00Z.' });
   }
   return d;
 }
