@@ -186,6 +186,12 @@ describe('lineage documents', () => {
     expect(countRuns(reg, { status: 'running', gone })).toBe(1);
     expect(getRunDetails(reg, 'dead', gone)?.status).toBe('abandoned');
     expect(getRunDetails(reg, 'alive', gone)?.status).toBe('running');
+    // `lineage run` (and GET /lineage/run/:id) reads it so too: the run, and as a child of its parent.
+    expect([runLineageDoc(reg, 'dead', { gone }).run.status, runLineageDoc(reg, 'alive', { gone }).run.status]).toEqual(['abandoned', 'running']);
+    reg.run('test', "INSERT INTO runs (run_id, kind, name, status, started_at, parent_run_id) VALUES ('child', 'train', 'train', 'running', ?, 'dead')", [reg.timestamp()]);
+    reg.logParams('child', { runner_pid: 101, runner_host: 'h', runner_start: 's' });
+    expect(runLineageDoc(reg, 'dead', { gone }).children.map((c) => c.status)).toEqual(['abandoned']);
+    expect(runLineageDoc(reg, 'child', { gone }).parent?.status).toBe('abandoned');
     // A process that ends its run between the look for it and the query (the reader paused): its stored status wins.
     const endsThenGone = (r: { pid: number }): boolean => {
       reg.endRun('dead', 'failed', 'x');

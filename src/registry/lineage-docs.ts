@@ -6,6 +6,7 @@
  * versions, model versions), so a lineage resolves after the files it names moved on. */
 import { clip, StockpipeError } from '../core/errors.js';
 import { getSnapshot, type SnapshotRecord } from './catalog.js';
+import { abandonedRunIds, type RunnerGoneCheck } from './pipeline.js';
 import type { Registry } from './store.js';
 import type { ModelVersion, RunRecord } from './types.js';
 
@@ -231,15 +232,20 @@ export function snapshotLineageDoc(reg: Registry, id: number, opts: { files?: nu
   };
 }
 
-/** A run with its parent and children, the snapshots it read and wrote, the models it registered. */
-export function runLineageDoc(reg: Registry, id: string, opts: { files?: number } = {}): RunLineageDoc {
-  const r = runRow(reg, id);
+/**
+ * A run with its parent and children, the snapshots it read and wrote, the models it registered. A run
+ * left 'running' by a process that is gone reads 'abandoned', as in `runs list --kind` and `runs show`.
+ */
+export function runLineageDoc(reg: Registry, id: string, opts: { files?: number; gone?: RunnerGoneCheck } = {}): RunLineageDoc {
+  const abandoned = new Set(abandonedRunIds(reg, opts.gone, true));
+  const asRead = (run: RunRecord | null): RunRecord | null => (run !== null && run.status === 'running' && abandoned.has(run.run_id) ? { ...run, status: 'abandoned' as RunRecord['status'] } : run);
+  const r = asRead(runRow(reg, id));
   if (r === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list --kind all`.' });
   const snaps = (role: 'read' | 'wrote'): SnapshotRef[] => reg
     .all<{ snapshot_id: number }>('read lineage', 'SELECT snapshot_id FROM run_snapshots WHERE run_id = ? AND role = ? ORDER BY snapshot_id', [id, role])
     .flatMap((x) => { const s = getSnapshot(reg, x.snapshot_id); return s === null ? [] : [snapRef(s)]; });
-  const parent = r.parent_run_id === null ? null : runRow(reg, r.parent_run_id);
-  const children = reg.all<RunRecord>('read runs', 'SELECT * FROM runs WHERE parent_run_id = ? ORDER BY started_at, rowid', [id]).map(runRef);
+  const parent = r.parent_run_id === null ? null : asRead(runRow(reg, r.parent_run_id));
+  const children = reg.all<RunRecord>('read runs', 'SELECT * FROM runs WHERE parent_run_id = ? ORDER BY started_at, rowid', [id]).map((c) => runRef(asRead(c)!));
   const models = reg.all<{ model_id: string }>('read models', 'SELECT model_id FROM model_versions WHERE run_id = ? ORDER BY created_at', [id])
     .flatMap((x) => { const m = reg.findModel(x.model_id); return m === null ? [] : [modelRef(m)]; });
   const wrote = snaps('wrote');

@@ -59,6 +59,6 @@ export function getRunDetails(reg: Registry, id: string, gone?: RunnerGoneCheck)
   const row = reg.get<RunSummary>('read run', `SELECT *, ${STATUS} AS status, ${SECONDS} FROM runs WHERE run_id = @id`, { id, abandoned: JSON.stringify(abandonedRunIds(reg, gone, true)) });
   const run = row === undefined ? null : reg.getRun(id);
   if (row === undefined || run === null) return null;
-  const l = runLineageDoc(reg, id, { files: 0 });
+  const l = runLineageDoc(reg, id, { files: 0, gone });
   return { ...row, params: run.params, metrics: run.metrics, artifacts: run.artifacts, parent: l.parent, children: l.children, read: l.read, wrote: l.wrote, models: l.models };
 }
