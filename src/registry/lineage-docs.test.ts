@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,6 +193,15 @@ describe('lineage documents', () => {
     reg.logParams('child', { runner_pid: 101, runner_host: 'h', runner_start: 's' });
     expect(runLineageDoc(reg, 'dead', { gone }).children.map((c) => c.status)).toEqual(['abandoned']);
     expect(runLineageDoc(reg, 'child', { gone }).parent?.status).toBe('abandoned');
+    // A snapshot's writer and readers, and a model's training run, read so too.
+    const snap = snapshot('prices', { source: 'synthetic' });
+    reg.run('test', "INSERT INTO run_snapshots VALUES ('dead', ?, 'wrote'), ('alive', ?, 'read'), ('child', ?, 'read')", [snap, snap, snap]);
+    const doc = snapshotLineageDoc(reg, snap, { gone });
+    expect([doc.snapshot.written_by?.status, doc.read_by.map((x) => x.status)]).toEqual(['abandoned', ['running', 'abandoned']]);
+    mkdirSync(join(ws, 'models', 'm-killed'), { recursive: true });
+    writeFileSync(join(ws, 'models', 'm-killed', 'model.json'), '{}');
+    reg.registerModel({ model_id: 'm-killed', kind: 'naive', path: join(ws, 'models', 'm-killed'), run_id: 'child', metrics: {}, test_slice: null });
+    expect(modelLineageDoc(reg, 'm-killed', { gone }).run?.status).toBe('abandoned');
     // A process that ends its run between the look for it and the query (the reader paused): its stored status wins.
     const endsThenGone = (r: { pid: number }): boolean => {
       reg.endRun('dead', 'failed', 'x');

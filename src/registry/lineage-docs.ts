@@ -134,25 +134,33 @@ function runNode(reg: Registry, r: RunRecord): RunNode {
   return { ...runRef(r), error: r.error, params: params(reg, r.run_id) };
 }
 
-/** The runs that used a snapshot in a role, oldest first. */
-function runsOf(reg: Registry, snapshotId: number, role: 'read' | 'wrote'): RunRecord[] {
-  return reg.all<RunRecord>('read lineage', 'SELECT r.* FROM run_snapshots s JOIN runs r USING (run_id) WHERE s.snapshot_id = ? AND s.role = ? ORDER BY r.started_at, r.rowid', [snapshotId, role]);
+/** A run as read: 'abandoned' when it was left 'running' by a process that is gone (runs-query's rule). */
+type AsRead = (run: RunRecord) => RunRecord;
+
+function readStatus(reg: Registry, gone?: RunnerGoneCheck): AsRead {
+  const abandoned = new Set(abandonedRunIds(reg, gone, true));
+  return (run) => (run.status === 'running' && abandoned.has(run.run_id) ? { ...run, status: 'abandoned' as RunRecord['status'] } : run);
 }
 
-function snapshotNode(reg: Registry, s: SnapshotRecord): SnapshotNode {
-  const writer = runsOf(reg, s.id, 'wrote')[0];
+/** The runs that used a snapshot in a role, oldest first. */
+function runsOf(reg: Registry, snapshotId: number, role: 'read' | 'wrote', asRead: AsRead): RunRecord[] {
+  return reg.all<RunRecord>('read lineage', 'SELECT r.* FROM run_snapshots s JOIN runs r USING (run_id) WHERE s.snapshot_id = ? AND s.role = ? ORDER BY r.started_at, r.rowid', [snapshotId, role]).map(asRead);
+}
+
+function snapshotNode(reg: Registry, s: SnapshotRecord, asRead: AsRead): SnapshotNode {
+  const writer = runsOf(reg, s.id, 'wrote', asRead)[0];
   return { ...snapRef(s), parent_id: s.parent_id, source: s.source, written_by: writer === undefined ? null : runRef(writer) };
 }
 
 /** The source manifest of a prices snapshot: the one its ingest run recorded (a compaction's: its parent's),
  * else what the snapshot's source names. */
-function sourceOf(reg: Registry, snapshot: SnapshotNode, files: number): SourceNode | null {
+function sourceOf(reg: Registry, snapshot: SnapshotNode, files: number, asRead: AsRead): SourceNode | null {
   let prices = snapshot;
   // A compaction holds its parent's rows in fewer files: the data came from the parent's source.
   for (let hops = 0; prices.operation === 'compact' && prices.parent_id !== null && hops < 1000; hops++) {
     const parent = getSnapshot(reg, prices.parent_id);
     if (parent === null) break;
-    prices = snapshotNode(reg, parent);
+    prices = snapshotNode(reg, parent, asRead);
   }
   const ingest = prices.written_by;
   const hash = ingest === null ? null : (reg.get<{ value: string | null }>('read params', "SELECT value FROM params WHERE run_id = ? AND key = 'data.source_manifest'", [ingest.run_id])?.value ?? null);
@@ -178,11 +186,13 @@ function lineageParams(reg: Registry, runId: string | null): { features: number 
 }
 
 /** model → run → features snapshot → prices snapshot → source manifest. SP_ERR_LINEAGE_NOT_FOUND for an unknown id or alias. */
-export function modelLineageDoc(reg: Registry, idOrAlias: string, opts: { files?: number } = {}): ModelLineageDoc {
+export function modelLineageDoc(reg: Registry, idOrAlias: string, opts: { files?: number; gone?: RunnerGoneCheck } = {}): ModelLineageDoc {
   const m = reg.findModel(idOrAlias);
   if (m === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no model version or alias '${clip(idOrAlias)}' in ${reg.file}`, { hint: 'List them with `stockpipe models list`.' });
+  const asRead = readStatus(reg, opts.gone);
   const missing: string[] = [];
-  const run = m.run_id === null ? null : runRow(reg, m.run_id);
+  const row = m.run_id === null ? null : runRow(reg, m.run_id);
+  const run = row === null ? null : asRead(row);
   if (run === null) missing.push('run');
   const ids = lineageParams(reg, m.run_id);
   const feat = ids.features === null ? null : getSnapshot(reg, ids.features);
@@ -190,13 +200,13 @@ export function modelLineageDoc(reg: Registry, idOrAlias: string, opts: { files?
   const pricesId = ids.prices ?? intOf(feat?.source?.prices_snapshot);
   const prices = pricesId === null ? null : getSnapshot(reg, pricesId);
   if (prices === null) missing.push('prices_snapshot');
-  const pricesNode = prices === null ? null : snapshotNode(reg, prices);
-  const source = pricesNode === null ? null : sourceOf(reg, pricesNode, opts.files ?? DEFAULT_FILES);
+  const pricesNode = prices === null ? null : snapshotNode(reg, prices, asRead);
+  const source = pricesNode === null ? null : sourceOf(reg, pricesNode, opts.files ?? DEFAULT_FILES, asRead);
   if (source?.manifest_hash == null) missing.push('source_manifest');
   return {
     model: { ...modelRef(m), data_hash: m.data_hash, path: m.path },
     run: run === null ? null : runNode(reg, run),
-    features_snapshot: feat === null ? null : snapshotNode(reg, feat),
+    features_snapshot: feat === null ? null : snapshotNode(reg, feat, asRead),
     prices_snapshot: pricesNode, source, missing,
   };
 }
@@ -208,10 +218,11 @@ export function parseSnapshotId(text: string): number {
 }
 
 /** A snapshot with who wrote and read it, what it was built from and what was built from it, and the models trained on it. */
-export function snapshotLineageDoc(reg: Registry, id: number, opts: { files?: number } = {}): SnapshotLineageDoc {
+export function snapshotLineageDoc(reg: Registry, id: number, opts: { files?: number; gone?: RunnerGoneCheck } = {}): SnapshotLineageDoc {
   const s = getSnapshot(reg, id);
   if (s === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no snapshot ${id} in ${reg.file}`, { hint: 'List them with `stockpipe snapshots`.' });
-  const node = snapshotNode(reg, s);
+  const asRead = readStatus(reg, opts.gone);
+  const node = snapshotNode(reg, s, asRead);
   const parent = s.parent_id === null ? null : getSnapshot(reg, s.parent_id);
   const fromId = s.table === 'features' ? intOf(s.source?.prices_snapshot) : null;
   const from = fromId === null ? null : getSnapshot(reg, fromId);
@@ -228,30 +239,31 @@ export function snapshotLineageDoc(reg: Registry, id: number, opts: { files?: nu
   }
   return {
     snapshot: node, parent: parent === null ? null : snapRef(parent), built_from: from === null ? null : snapRef(from), derived,
-    read_by: runsOf(reg, id, 'read').map(runRef), source: s.table === 'prices' ? sourceOf(reg, node, opts.files ?? DEFAULT_FILES) : null, models,
+    read_by: runsOf(reg, id, 'read', asRead).map(runRef), source: s.table === 'prices' ? sourceOf(reg, node, opts.files ?? DEFAULT_FILES, asRead) : null, models,
   };
 }
 
 /**
- * A run with its parent and children, the snapshots it read and wrote, the models it registered. A run
- * left 'running' by a process that is gone reads 'abandoned', as in `runs list --kind` and `runs show`.
+ * A run with its parent and children, the snapshots it read and wrote, the models it registered. Here as in
+ * the model's and the snapshot's documents, a run left 'running' by a process that is gone reads 'abandoned'.
  */
 export function runLineageDoc(reg: Registry, id: string, opts: { files?: number; gone?: RunnerGoneCheck } = {}): RunLineageDoc {
-  const abandoned = new Set(abandonedRunIds(reg, opts.gone, true));
-  const asRead = (run: RunRecord | null): RunRecord | null => (run !== null && run.status === 'running' && abandoned.has(run.run_id) ? { ...run, status: 'abandoned' as RunRecord['status'] } : run);
-  const r = asRead(runRow(reg, id));
-  if (r === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list --kind all`.' });
+  const asRead = readStatus(reg, opts.gone);
+  const row = runRow(reg, id);
+  if (row === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list --kind all`.' });
+  const r = asRead(row);
   const snaps = (role: 'read' | 'wrote'): SnapshotRef[] => reg
     .all<{ snapshot_id: number }>('read lineage', 'SELECT snapshot_id FROM run_snapshots WHERE run_id = ? AND role = ? ORDER BY snapshot_id', [id, role])
     .flatMap((x) => { const s = getSnapshot(reg, x.snapshot_id); return s === null ? [] : [snapRef(s)]; });
-  const parent = r.parent_run_id === null ? null : asRead(runRow(reg, r.parent_run_id));
-  const children = reg.all<RunRecord>('read runs', 'SELECT * FROM runs WHERE parent_run_id = ? ORDER BY started_at, rowid', [id]).map((c) => runRef(asRead(c)!));
+  const parentRow = r.parent_run_id === null ? null : runRow(reg, r.parent_run_id);
+  const parent = parentRow === null ? null : asRead(parentRow);
+  const children = reg.all<RunRecord>('read runs', 'SELECT * FROM runs WHERE parent_run_id = ? ORDER BY started_at, rowid', [id]).map((c) => runRef(asRead(c)));
   const models = reg.all<{ model_id: string }>('read models', 'SELECT model_id FROM model_versions WHERE run_id = ? ORDER BY created_at', [id])
     .flatMap((x) => { const m = reg.findModel(x.model_id); return m === null ? [] : [modelRef(m)]; });
   const wrote = snaps('wrote');
   const prices = wrote.find((s) => s.table === 'prices');
   return {
     run: runNode(reg, r), parent: parent === null ? null : runRef(parent), children, read: snaps('read'), wrote, models,
-    source: prices === undefined ? null : sourceOf(reg, snapshotNode(reg, getSnapshot(reg, prices.id)!), opts.files ?? DEFAULT_FILES),
+    source: prices === undefined ? null : sourceOf(reg, snapshotNode(reg, getSnapshot(reg, prices.id)!, asRead), opts.files ?? DEFAULT_FILES, asRead),
   };
 }
