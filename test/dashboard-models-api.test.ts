@@ -376,6 +376,20 @@ describe('tags from the page', () => {
     expect(failed.map((r) => r.error?.split(':')[0])).toEqual([...Array(7).fill('SP_ERR_TAG_INVALID'), 'SP_ERR_MODEL_NOT_FOUND', 'SP_ERR_BAD_REQUEST']);
   });
 
+  // Probed: DELETE /models/:id/tags/:key with a body ({"remove": ["keep"]}) answered 200 and ignored it.
+  it('DELETE /models/:id/tags/:key takes no body: one is a 400 that changes nothing and records no run; none or {} removes the key', async () => {
+    await send('POST', `/models/${ids.gbdt2}/tags`, { set: { keep: 'me', drop: 'x' } });
+    const before = tagRuns().length;
+    for (const body of [{ remove: ['keep'] }, ['keep'], { key: 'keep' }]) {
+      const e = await send<Err>('DELETE', `/models/${ids.gbdt2}/tags/drop`, body, 400);
+      expect(e.error.code).toBe('SP_ERR_BAD_REQUEST');
+      expect(e.error.message).toContain('takes no body');
+    }
+    expect(tagRuns().length).toBe(before);
+    expect((await get<Page>(`/models/${ids.gbdt2}/page`)).model.tags).toEqual({ keep: 'me', drop: 'x' });
+    expect((await send<Change>('DELETE', `/models/${ids.gbdt2}/tags/drop`, {})).tags).toEqual({ keep: 'me' });
+  });
+
   // Probed after issue 16: a 40,000-character value came back whole (80 KB) and was stored whole in the failed run.
   it('quotes a huge key or value back cut to 100 characters, and records it cut in the run', async () => {
     for (const body of [{ set: { k: 'é'.repeat(40_000) } }, { set: { ['k'.repeat(5_000)]: 'v' } }, { remove: ['r'.repeat(5_000)] }]) {

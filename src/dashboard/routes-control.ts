@@ -7,7 +7,7 @@
  * croner as the scheduler). The POSTs sit behind serve/auth's guard like every mutating route.
  * The runner, the lock and the backfill logic stay the CLI's: a run already in progress answers
  * with the runner's own SP_ERR_PIPELINE_LOCKED. */
-import { NO_QUERY } from '../http/validation.js';
+import { checkNoBody, NO_QUERY } from '../http/validation.js';
 import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, StockpipeError } from '../core/errors.js';
@@ -61,13 +61,6 @@ function runOf(reg: Registry, child: ChildIdentity): { run_id: string; backfill_
     { pid: String(child.pid), host: hostname(), start: child.start }) ?? null;
 }
 
-/** Resume and cancel take no body: none, or an empty JSON object (what a form sends); anything else is a 400. */
-function noBody(req: FastifyRequest): void {
-  const b = req.body;
-  if (b === undefined || b === null || (typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0)) return;
-  throw new StockpipeError('SP_ERR_BAD_REQUEST', `${req.method} ${req.routeOptions.url ?? ''}: takes no body (got ${JSON.stringify(b).slice(0, 100)})`, { hint: 'Send no body, or {}.' });
-}
-
 function notLaunchable(): never {
   throw new StockpipeError('SP_ERR_LAUNCH_FAILED', 'this server was started without the CLI to launch runs with (not by `stockpipe serve`)', { hint: 'Start the server with `stockpipe serve`, or run the command in a terminal.' });
 }
@@ -107,7 +100,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
       params: runParams, querystring: NO_QUERY,
     },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
-    noBody(req);
+    checkNoBody(req);
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
@@ -130,7 +123,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
       params: runParams, querystring: NO_QUERY,
     },
   }, (req: FastifyRequest, reply: FastifyReply) => {
-    noBody(req);
+    checkNoBody(req);
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
     if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);

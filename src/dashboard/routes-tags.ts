@@ -6,7 +6,7 @@
  * so behind serve/auth's guard like every mutating route; a refusal after the body's schema check
  * fails its run, as a refused command does. Opens a short-lived writable registry
  * handle per request, as promotion does. */
-import { NO_QUERY } from '../http/validation.js';
+import { checkNoBody, NO_QUERY } from '../http/validation.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
 import type { Workspace } from '../core/workspace.js';
@@ -76,6 +76,8 @@ export function registerTagRoutes(app: FastifyInstance, opts: { ws: Workspace })
     schema: { summary: 'Remove one tag from a model version (id or alias), as `stockpipe models tag ID --remove KEY`; answers the tags after (removed is empty when the key was absent)', params: keyParams, querystring: NO_QUERY },
   }, (req: FastifyRequest) => {
     const { id, key } = req.params as { id: string; key: string };
+    // The key is the path's: a body ({"remove": [...]}) would be ignored, so it is refused before any run is recorded.
+    checkNoBody(req);
     return change(id, {}, [key], `DELETE /models/${id}/tags/${key}`);
   });
 }

@@ -21,6 +21,14 @@ export const AJV_OPTIONS: NonNullable<FastifyServerOptions['ajv']> = {
 /** The querystring schema of a route that takes no query parameter: any one is a 400. */
 export const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const; // properties: {} (empty), or @fastify/swagger lists 'type' and 'additionalProperties' as parameters
 
+/** A route that takes no body (resume, cancel, DELETE a tag) gets none, or an empty JSON object (what a
+ * form sends); anything else is a 400, as an unknown parameter is, not silently ignored. */
+export function checkNoBody(req: FastifyRequest): void {
+  const b = req.body;
+  if (b === undefined || b === null || (typeof b === 'object' && !Array.isArray(b) && Object.keys(b).length === 0)) return;
+  throw new StockpipeError('SP_ERR_BAD_REQUEST', `${req.method} ${req.routeOptions.url ?? ''}: takes no body (got ${JSON.stringify(b).slice(0, 100)})`, { hint: 'Send no body, or {}.' });
+}
+
 /** A `from`/`to` pair (already valid dates) in order, or SP_ERR_BAD_REQUEST. */
 export function checkDateRange(from: string | undefined, to: string | undefined): void {
   if (from !== undefined && to !== undefined && from > to) {
