@@ -1,6 +1,7 @@
 /** The dashboard's JSON routes and static page through Fastify's inject (README.md (Dashboard)), on a real small
  * synthetic features table built by the CLI. */
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackfill, recordBackfillDays } from '../src/registry/backfills.js';
@@ -276,6 +277,27 @@ describe('validation and the page', () => {
     const report = { status: 'warn', anomalies: [{ code: 'x', severity: 'warning', column: 'Volume', detail: 'd' }] };
     await writeFile(join(ws, 'validation', 'latest.json'), JSON.stringify(report));
     expect(json<{ report: unknown }>((await app.inject('/validation')).body).report).toEqual(report);
+    await app.close();
+  });
+
+  // Probed: validation/latest.json as a folder answered 500 SP_ERR_INTERNAL, and as a FIFO never answered.
+  it('lists a report or reference that is no regular file (a folder, a FIFO) in errors, with the other still served', async () => {
+    const { app } = await start();
+    const dir = join(ws, 'validation');
+    await mkdir(dir, { recursive: true });
+    const reference = { format: 'stockpipe-validation-reference', version: 1 };
+    await writeFile(join(dir, 'reference.json'), JSON.stringify(reference));
+    await rm(join(dir, 'latest.json'), { force: true });
+    await mkdir(join(dir, 'latest.json'));
+    const folder = await app.inject('/validation');
+    expect(folder.statusCode, folder.body).toBe(200);
+    expect(json<{ report: unknown; reference: unknown; errors: string[] }>(folder.body)).toEqual({ report: null, reference, errors: ['<workspace>/validation/latest.json: not a regular file'] });
+    await rm(join(dir, 'latest.json'), { recursive: true });
+    execFileSync('mkfifo', [join(dir, 'latest.json')]);
+    const fifo = await app.inject('/validation');
+    expect(fifo.statusCode, fifo.body).toBe(200);
+    expect(json<{ errors: string[] }>(fifo.body).errors).toEqual(['<workspace>/validation/latest.json: not a regular file']);
+    await rm(join(dir, 'latest.json'));
     await app.close();
   });
 

@@ -13,7 +13,7 @@ import { NO_QUERY } from '../http/validation.js';
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
-import { readFileOrNull } from '../core/fs.js';
+import { readFileOrNull, statOrNull } from '../core/fs.js';
 import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
 import { storeLocator } from './table-locator.js';
@@ -85,6 +85,10 @@ function taskStrips(reg: Registry, runIds: readonly string[]): Map<string, TaskS
 }
 
 async function readJsonOrNull(file: string): Promise<{ value: unknown; error: string | null }> {
+  // Stat first: a folder there would throw EISDIR (a 500), and reading a FIFO would wait for a writer forever.
+  const st = await statOrNull(file);
+  if (st === null) return { value: null, error: null };
+  if (!st.isFile()) return { value: null, error: `${file}: not a regular file` };
   const text = await readFileOrNull(file);
   if (text === null) return { value: null, error: null };
   try {
