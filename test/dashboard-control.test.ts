@@ -4,12 +4,14 @@
  * one meanwhile gets the runner's lock error, a forced run is cancelled and resumed, a backfill
  * starts and is stopped by cancelling its run with `stockpipe runs cancel`; the schedules' next run; a task log searched and
  * downloaded. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { isTradingDay } from '../src/core/calendar.js';
 import { searchLog } from '../src/dashboard/routes-logs.js';
+import { scheduleKey } from '../src/pipeline/schedule.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { CLI, cliEnv, ROOT, runCliAsync } from './helpers/cli.js';
@@ -242,6 +244,33 @@ describe('run control routes', () => {
     expect(next.getTime() - Date.parse(s.now as string)).toBeLessThan(5 * 86_400_000);
     expect(x.next_run_local).toMatch(/ 18:30$/);
     expect(isTradingDay((x.next_run_local as string).slice(0, 10))).toBe(true);
+  });
+
+  // Probed: a state file of `null` (or a folder there) answered 500 SP_ERR_INTERNAL, a FIFO never answered.
+  it('shows a scheduler state the scheduler would refuse (null, a folder, a FIFO) as state_error, not a 500', async () => {
+    const dir = join(ws, 'pipeline');
+    const file = join(dir, 'scheduler-state.json');
+    await mkdir(dir, { recursive: true });
+    const cases: [string, () => Promise<void>, string][] = [
+      ['null', () => writeFile(file, 'null'), 'it is no JSON object'],
+      ['a value that is no time', () => writeFile(file, JSON.stringify({ [scheduleKey(SCHEDULE)]: 5 })), 'is no time (5)'],
+      ['a folder', () => mkdir(file), 'not a regular file'],
+      ['a FIFO', async () => void execFileSync('mkfifo', [file]), 'not a regular file'],
+    ];
+    for (const [name, make, error] of cases) {
+      await rm(file, { recursive: true, force: true });
+      await make();
+      const r = await app.inject('/schedules');
+      expect(r.statusCode, `${name}: ${r.body}`).toBe(200);
+      const s = JSON.parse(r.body) as Json;
+      expect(s.state_error, name).toContain(error);
+      expect((s.schedules[0] as Json).last_handled, name).toBeNull();
+    }
+    await rm(file, { recursive: true, force: true });
+    await writeFile(file, JSON.stringify({ [scheduleKey(SCHEDULE)]: '2024-07-01T22:30:00.000Z' }));
+    const ok = await get('/schedules');
+    expect([ok.state_error, (ok.schedules[0] as Json).last_handled]).toEqual([null, '2024-07-01T22:30:00.000Z']);
+    await rm(file);
   });
 });
 

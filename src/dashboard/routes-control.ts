@@ -11,13 +11,13 @@ import { checkNoBody, NO_QUERY } from '../http/validation.js';
 import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, StockpipeError } from '../core/errors.js';
-import { readFileOrNull } from '../core/fs.js';
+import { readFileOrNull, statOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { pipelineName } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { lockHolder } from '../pipeline/lock.js';
 import { backfillDays, checkLogicalDate, type RangeNames } from '../pipeline/logical-date.js';
-import { localDate, occurrences, scheduleKey, type Schedule } from '../pipeline/schedule.js';
+import { localDate, occurrences, scheduleKey, schedulerStateProblem, type Schedule } from '../pipeline/schedule.js';
 import { getPipelineRun } from '../registry/pipeline.js';
 import type { RegistryReader } from '../registry/reader.js';
 import type { Registry } from '../registry/store.js';
@@ -164,13 +164,18 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
 
   app.get('/schedules', { schema: { summary: 'The config\'s schedules (docs/pipelines.md) with their next fire time (croner, NYSE trading days when asked) and the last occurrence the scheduler handled', querystring: NO_QUERY } }, async () => {
     const at = now();
-    const stateText = await readFileOrNull(ws.schedulerState);
+    // A state file the scheduler would refuse (SP_ERR_CONFIG_INVALID) is shown as state_error with the answer; stat
+    // first: a folder there would throw EISDIR (a 500), and reading a FIFO would wait for a writer forever.
+    const st = await statOrNull(ws.schedulerState);
+    const stateText = st === null || !st.isFile() ? null : await readFileOrNull(ws.schedulerState);
     let state: Record<string, string> = {};
-    let stateError: string | null = null;
+    let stateError: string | null = st !== null && !st.isFile() ? `${ws.schedulerState}: not a regular file` : null;
     try {
-      state = stateText === null ? {} : (JSON.parse(stateText) as Record<string, string>);
+      const parsed: unknown = stateText === null ? {} : JSON.parse(stateText);
+      const bad = schedulerStateProblem(parsed);
+      if (bad === null) state = parsed as Record<string, string>;
+      else stateError = `${ws.schedulerState}: ${bad}`;
     } catch (err) {
-      // Shown with the answer; the scheduler itself refuses to start on it (SP_ERR_CONFIG_INVALID).
       stateError = `${ws.schedulerState}: not valid JSON (${(err as Error).message})`;
     }
     const schedules = (control?.schedules ?? []).map((s) => {

@@ -125,6 +125,14 @@ export function nextFire(schedules: readonly Schedule[], now: Date): Date | null
 
 type State = Record<string, string>;
 
+/** What is wrong with a parsed scheduler-state.json (no JSON object, a value that is no time), or null.
+ * Its shape is checked: `null` or a value that is no time was SP_ERR_INTERNAL ("Cannot read properties of
+ * null", "Invalid date passed to CronDate"), in the scheduler and in GET /schedules. */
+export function schedulerStateProblem(state: unknown): string | null {
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) return 'it is no JSON object';
+  return Object.entries(state).map(([k, v]) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? null : `${JSON.stringify(k)} is no time (${JSON.stringify(v)})`)).find((x) => x !== null) ?? null;
+}
+
 async function readState(file: string): Promise<State> {
   let state: unknown;
   try {
@@ -133,10 +141,7 @@ async function readState(file: string): Promise<State> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `scheduler state ${file} is unreadable: ${(err as Error).message}`, { hint: `Remove ${file}; the scheduler then starts without catch-up.`, cause: err });
   }
-  // Its shape too: `null` or a value that is no time was SP_ERR_INTERNAL ("Cannot read properties of null", "Invalid date passed to CronDate").
-  const bad = state === null || typeof state !== 'object' || Array.isArray(state)
-    ? 'it is no JSON object'
-    : Object.entries(state).map(([k, v]) => (typeof v === 'string' && Number.isFinite(Date.parse(v)) ? null : `${JSON.stringify(k)} is no time (${JSON.stringify(v)})`)).find((x) => x !== null);
+  const bad = schedulerStateProblem(state);
   if (bad) throw new StockpipeError('SP_ERR_CONFIG_INVALID', `scheduler state ${file} is unreadable: ${bad}`, { hint: `Remove ${file}; the scheduler then starts without catch-up.` });
   return state as State;
 }
