@@ -225,10 +225,15 @@ describe('other routes', () => {
       for (const [text, status] of [['HELLO\r\n\r\n', 400], ['GET /ready HTTP/1.1\r\nHost: a\r\nbroken header\r\n\r\n', 400], [`GET /ready?x=${'Z'.repeat(20_000)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414]] as const) {
         expect(await raw(text)).toMatch(new RegExp(`^HTTP/1\\.1 ${status} [\\s\\S]*"code":"SP_ERR_`));
       }
+      // Probed: each was hinted with GET /predict's parameters, whatever the request; a raw non-ASCII URL is told to percent-encode.
+      const hintOf = (answer: string): string => (JSON.parse(answer.slice(answer.indexOf('{'))) as { error: { hint: string } }).error.hint;
+      expect(hintOf(await raw('GET /forecast/\u0661 HTTP/1.1\r\nHost: a\r\n\r\n'))).toMatch(/^Percent-encode/);
+      expect(hintOf(await raw('FOO /models HTTP/1.1\r\nHost: a\r\n\r\n'))).toMatch(/^Use GET, HEAD, POST or DELETE/);
+      expect(hintOf(await raw('GET /ready HTTP/1.1\r\nHost: a\r\nbroken header\r\n\r\n'))).not.toMatch(/predict/);
       const text = (await a.inject('/metrics')).body;
-      expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="400"\} 2$/m);
+      expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="400"\} 5$/m);
       expect(text).toMatch(/^stockpipe_http_requests_total\{route="unparsed",method="unknown",status="414"\} 1$/m);
-      expect(lines.filter((l) => l.route === 'unparsed').map((l) => l.status)).toEqual([400, 400, 414]);
+      expect(lines.filter((l) => l.route === 'unparsed').map((l) => l.status)).toEqual([400, 400, 414, 400, 400, 400]);
     } finally {
       await a.close();
     }

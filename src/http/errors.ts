@@ -318,7 +318,9 @@ export function clientErrorHandler(answered?: (status: number) => void): (err: N
     let text: string;
     if (err.code === 'HPE_HEADER_OVERFLOW') text = rawError('SP_ERR_URI_TOO_LONG', (status = 414), 'the request line (path and query string) and headers are larger than 16 KiB');
     else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') text = rawError('SP_ERR_BAD_REQUEST', (status = 408), 'the request was not received in time (its headers and its whole body)', 'Send the whole request at once: a body shorter than its Content-Length is waited for until the time limit (docs/api.md).');
-    else text = rawError('SP_ERR_BAD_REQUEST', status, 'the request is not valid HTTP');
+    else if (err.code === 'HPE_INVALID_URL') text = rawError('SP_ERR_BAD_REQUEST', status, 'the request is not valid HTTP: its URL holds a character HTTP does not allow there (a control character or a non-ASCII byte)', 'Percent-encode the path and query (encodeURIComponent: UTF-8 bytes as %XX, a space as %20).');
+    else if (err.code === 'HPE_INVALID_METHOD') text = rawError('SP_ERR_BAD_REQUEST', status, 'the request is not valid HTTP: its method is none HTTP knows', 'Use GET, HEAD, POST or DELETE: docs/api.md gives each route\'s methods.');
+    else text = rawError('SP_ERR_BAD_REQUEST', status, 'the request is not valid HTTP', 'Send an HTTP/1.1 request line and well-formed headers (docs/api.md).');
     socket.write(text);
     answered?.(status);
     socket.destroy(err);
