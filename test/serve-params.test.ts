@@ -288,6 +288,10 @@ describe('POST /predict bodies', () => {
     const gz = await post(gzipSync('{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":25}]}'), { 'content-encoding': 'gzip' });
     expect(gz.message).toBe('POST /predict: the body is sent with Content-Encoding "gzip", which the server does not decode');
     expect(gz.hint).toMatch(/uncompressed/);
+    // Probed: Latin-1 bytes (a tag value "Z\xfcrich") were decoded to U+FFFD without a word, and stored so.
+    const latin1 = await post(Buffer.from('{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":2}],"Z\xfcrich":1}', 'latin1'), { 'content-type': 'application/json; charset=iso-8859-1' });
+    expect(latin1.message).toBe('POST /predict: the body is not valid UTF-8 (bytes that are no UTF-8 text, e.g. Latin-1)');
+    expect(latin1.hint).toMatch(/UTF-8/);
     for (const payload of ['{"__proto__":{"x":1},"instances":[]}', '{"constructor":{"prototype":{"x":1}},"instances":[]}']) {
       const e = await post(payload);
       expect(e.message).toMatch(/^POST \/predict: the body has a "__proto__" key or a "constructor" key holding "prototype", which is refused$/);

@@ -6,6 +6,7 @@
  * HTTP). Messages never echo an oversized input. A 5xx is logged at error level with its cause.
  * Shared by serve/ and dashboard/. Which methods a path takes is route-table's (Fastify's own
  * route table); the codes and their statuses are core/errors'. */
+import { isUtf8 } from 'node:buffer';
 import type { Socket } from 'node:net';
 import { realpathSync } from 'node:fs';
 import { sep } from 'node:path';
@@ -105,8 +106,14 @@ function valueAt(doc: unknown, pointer: string): unknown {
 export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (req, raw, done) => {
-    const body = String(raw); // parseAs 'string': a string already
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (req, raw, done) => {
+    // Read as bytes: decoded as a string, bytes that are no UTF-8 (Latin-1 text) became U+FFFD without a word, and were stored so.
+    const bytes = raw as Buffer;
+    if (!isUtf8(bytes)) {
+      done(compressedBody(req) ?? new StockpipeError('SP_ERR_BAD_REQUEST', `${bodyWhere(req)}: the body is not valid UTF-8 (bytes that are no UTF-8 text, e.g. Latin-1)`, { hint: 'Send the JSON body encoded as UTF-8, the only charset the API reads (e.g. "ü" as the bytes c3 bc).' }), undefined);
+      return;
+    }
+    const body = bytes.toString('utf8');
     void parse(req, body, (err, value) => {
       if ((err as FastifyError | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') done(invalidJsonBody(req, body), undefined);
       else done(err, value);
@@ -114,12 +121,19 @@ export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): 
   });
 }
 
-function invalidJsonBody(req: FastifyRequest, body: string): StockpipeError {
-  const where = `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
+/** The request, as a refused body's message names it. */
+const bodyWhere = (req: FastifyRequest): string => `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
+
+/** The refusal of a body sent compressed (a Content-Encoding other than identity), or null. */
+function compressedBody(req: FastifyRequest): StockpipeError | null {
   const encoding = String(req.headers['content-encoding'] ?? '').trim();
-  if (encoding !== '' && encoding.toLowerCase() !== 'identity') {
-    return new StockpipeError('SP_ERR_BAD_REQUEST', `${where}: the body is sent with Content-Encoding ${JSON.stringify(clip(encoding))}, which the server does not decode`, { hint: 'Send the JSON body uncompressed, without a Content-Encoding header.' });
-  }
+  if (encoding === '' || encoding.toLowerCase() === 'identity') return null;
+  return new StockpipeError('SP_ERR_BAD_REQUEST', `${bodyWhere(req)}: the body is sent with Content-Encoding ${JSON.stringify(clip(encoding))}, which the server does not decode`, { hint: 'Send the JSON body uncompressed, without a Content-Encoding header.' });
+}
+
+function invalidJsonBody(req: FastifyRequest, body: string): StockpipeError {
+  const compressed = compressedBody(req);
+  if (compressed !== null) return compressed;
   try {
     JSON.parse(body);
   } catch (e) {
@@ -128,10 +142,10 @@ function invalidJsonBody(req: FastifyRequest, body: string): StockpipeError {
     const at = /position (\d+)/.exec(text)?.[1];
     const token = /^Unexpected token '(.)'/u.exec(text)?.[1];
     const place = at !== undefined ? ` (it breaks at character ${at})` : token !== undefined ? ` (an unexpected ${JSON.stringify(token)})` : /end of JSON input/.test(text) ? ' (it ends too early)' : '';
-    return new StockpipeError('SP_ERR_BAD_REQUEST', `${where}: the body is not valid JSON${place}`, { hint: 'Send one JSON object with `Content-Type: application/json`; see /docs for its fields.' });
+    return new StockpipeError('SP_ERR_BAD_REQUEST', `${bodyWhere(req)}: the body is not valid JSON${place}`, { hint: 'Send one JSON object with `Content-Type: application/json`; see /docs for its fields.' });
   }
   // Valid JSON that Fastify refused: a prototype-poisoning key.
-  return new StockpipeError('SP_ERR_BAD_REQUEST', `${where}: the body has a "__proto__" key or a "constructor" key holding "prototype", which is refused`, { hint: 'Leave that key out: no route takes it (see /docs for the fields).' });
+  return new StockpipeError('SP_ERR_BAD_REQUEST', `${bodyWhere(req)}: the body has a "__proto__" key or a "constructor" key holding "prototype", which is refused`, { hint: 'Leave that key out: no route takes it (see /docs for the fields).' });
 }
 
 /** The route prefixes whose answers carry stored run records (their error texts, a study's trial
