@@ -253,6 +253,7 @@ describe('run control routes', () => {
     await mkdir(dir, { recursive: true });
     const cases: [string, () => Promise<void>, string][] = [
       ['null', () => writeFile(file, 'null'), 'it is no JSON object'],
+      ['not JSON', () => writeFile(file, '{'), 'not valid JSON'],
       ['a value that is no time', () => writeFile(file, JSON.stringify({ [scheduleKey(SCHEDULE)]: 5 })), 'is no time (5)'],
       ['a folder', () => mkdir(file), 'not a regular file'],
       ['a FIFO', async () => void execFileSync('mkfifo', [file]), 'not a regular file'],
@@ -264,6 +265,7 @@ describe('run control routes', () => {
       expect(r.statusCode, `${name}: ${r.body}`).toBe(200);
       const s = JSON.parse(r.body) as Json;
       expect(s.state_error, name).toContain(error);
+      expect(s.state_error, name).toMatch(/^<workspace>\/pipeline\/scheduler-state\.json: /);
       expect((s.schedules[0] as Json).last_handled, name).toBeNull();
     }
     await rm(file, { recursive: true, force: true });

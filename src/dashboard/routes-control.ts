@@ -12,7 +12,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, StockpipeError } from '../core/errors.js';
 import { readFileOrNull, statOrNull } from '../core/fs.js';
-import type { Workspace } from '../core/workspace.js';
+import { layout, type Workspace } from '../core/workspace.js';
 import { pipelineName } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { lockHolder } from '../pipeline/lock.js';
@@ -169,14 +169,16 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     const st = await statOrNull(ws.schedulerState);
     const stateText = st === null || !st.isFile() ? null : await readFileOrNull(ws.schedulerState);
     let state: Record<string, string> = {};
-    let stateError: string | null = st !== null && !st.isFile() ? `${ws.schedulerState}: not a regular file` : null;
+    // Named as the other answers name the workspace's files (docs/api.md), never by its absolute path.
+    const shown = `<workspace>/${layout.schedulerState}`;
+    let stateError: string | null = st !== null && !st.isFile() ? `${shown}: not a regular file` : null;
     try {
       const parsed: unknown = stateText === null ? {} : JSON.parse(stateText);
       const bad = schedulerStateProblem(parsed);
       if (bad === null) state = parsed as Record<string, string>;
-      else stateError = `${ws.schedulerState}: ${bad}`;
+      else stateError = `${shown}: ${bad}`;
     } catch (err) {
-      stateError = `${ws.schedulerState}: not valid JSON (${(err as Error).message})`;
+      stateError = `${shown}: not valid JSON (${(err as Error).message})`;
     }
     const schedules = (control?.schedules ?? []).map((s) => {
       let next: Date | null = null;
