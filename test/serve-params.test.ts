@@ -337,6 +337,13 @@ describe('POST /predict bodies', () => {
     }
   });
 
+  it('POST /models/:id/promote without a body takes the defaults (every field is optional; it was 400 "body must be object")', async () => {
+    const r = await app.inject({ method: 'POST', url: '/models/no-such-model/promote' });
+    expect([r.statusCode, (JSON.parse(r.body) as ErrorBody).error.code], r.body).toEqual([404, 'SP_ERR_MODEL_NOT_FOUND']);
+    // A body of JSON null is still no object.
+    expect((await app.inject({ method: 'POST', url: '/models/no-such-model/promote', headers: { 'content-type': 'application/json' }, payload: 'null' })).statusCode).toBe(400);
+  });
+
   it('POST /models/:id/promote with a query parameter → 400 (it was ignored)', async () => {
     const r = await app.inject({ method: 'POST', url: '/models/no-such-model/promote?force=true', headers: { 'content-type': 'application/json' }, payload: '{}' });
     expect(r.statusCode, r.body).toBe(400);

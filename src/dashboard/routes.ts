@@ -212,9 +212,14 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
         additionalProperties: false,
       },
     },
+    // Every field is optional: no body at all (`curl -X POST …/promote`) is {} (it was 400 "body must be object").
+    preValidation: (req, _reply, done) => {
+      if (req.body === undefined) req.body = {};
+      done();
+    },
   }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
-    const body = (req.body ?? {}) as { alias?: string; force?: boolean; note?: string };
+    const body = req.body as { alias?: string; force?: boolean; note?: string };
     // registry/promote, as the CLI: the kind check, the holder re-scored on this model's CV folds
     // when the data grew (one DuckDB thread: the server keeps serving), not better → 409.
     const rescore = holderRescorer(workspaceData(ws.withResources({ threads: 1 })));
