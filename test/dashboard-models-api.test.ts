@@ -281,6 +281,9 @@ describe('tags and search', () => {
     const listed = sp('models', 'list').json.data as unknown as { id: string; tags: Record<string, string> }[];
     expect(listed.find((m) => m.id === ids.poly)?.tags).toEqual({ stage: 'staging' });
     expect(listed.find((m) => m.id === ids.gbdt)?.tags).toEqual({ stage: 'production' }); // the refused commands changed nothing
+    // models show has them too (it had none), by id or alias, and {} for a model without.
+    expect((sp('models', 'show', ids.gbdt).json.data as { tags: Record<string, string> }).tags).toEqual({ stage: 'production' });
+    expect((sp('models', 'show', ids.forecast).json.data as { tags: Record<string, string> }).tags).toEqual({});
     // models tag writes, so each one that ran records a run (kind tag): 3 finished, 1 failed on the unknown model;
     // the usage errors (exit 2) never started and record none.
     const runs = (sp('runs', 'list', '--kind', 'tag').json.data as unknown as { runs: { status: string; error: string | null }[] }).runs;

@@ -78,10 +78,10 @@ export async function modelsListCommand(ctx: CommandContext, opts: { limit?: num
 }
 
 /** `models show <id|alias>`: one model version (its folder must still hold model.json). */
-export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string): Promise<CommandResult<ModelVersion & { lineage: ModelLineage }>> {
-  const { m, lineage } = withRegistry(ctx, true, (reg) => {
+export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string): Promise<CommandResult<ModelVersion & { lineage: ModelLineage; tags: Tags }>> {
+  const { m, lineage, tags } = withRegistry(ctx, true, (reg) => {
     const mv = reg.getModel(idOrAlias);
-    return { m: mv, lineage: modelLineage(reg, mv.run_id) };
+    return { m: mv, lineage: modelLineage(reg, mv.run_id), tags: tagsOf(reg, [mv.id]).get(mv.id) ?? {} };
   });
   const s = m.test_slice;
   const kinds = Object.keys(m.metrics).sort((a, b) => (a === m.kind ? -1 : b === m.kind ? 1 : a.localeCompare(b)));
@@ -90,13 +90,14 @@ export async function modelsShowCommand(ctx: CommandContext, idOrAlias: string):
     `  created ${m.created_at}, run ${m.run_id ?? '-'}, data ${m.data_hash ?? '-'}`,
     `  folder ${m.path}`,
     `  trained on features snapshot ${lineage.features_snapshot ?? '-'} (prices snapshot ${lineage.prices_snapshot ?? '-'})`,
+    `  tags ${Object.keys(tags).length === 0 ? '-' : Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `  test slice ${s === null ? 'not recorded' : `${s.date_min} .. ${s.date_max}, ${s.rows} rows, data ${s.data_hash}`}`,
     '',
     m.kind === 'forecast'
       ? forecastColumns(m.metrics as Record<string, Record<string, number>>)
       : table(['MODEL', ...SHOWN.map((k) => k.toUpperCase())], kinds.map((k) => [k === m.kind ? `${k} (this)` : k, ...SHOWN.map((x) => fmt(m.metrics[k]?.[x]))]), new Set([1, 2, 3, 4, 5, 6])),
   ];
-  return { data: { ...m, lineage }, human: lines.join('\n') };
+  return { data: { ...m, lineage, tags }, human: lines.join('\n') };
 }
 
 /**
