@@ -86,7 +86,7 @@ export async function modelPageView(ctx: ViewContext, id: string): Promise<void>
     p.family === 'volume' ? h('div', { class: 'card', 'data-section': 'residuals' }, h('h2', null, 'Residuals on the test slice'), residEl) : null,
     h('div', { class: 'card', 'data-section': 'importance' }, h('h2', null, 'Feature importance (splits and split gain per feature)'), impEl),
     p.intervals ? h('div', { class: 'card', 'data-section': 'intervals' }, h('h2', null, 'Prediction intervals (split-conformal)'),
-      p.intervals_file !== 'ok' ? h('p', { class: 'warn', 'data-intervals-file': String(p.intervals_file) }, `intervals.json is ${p.intervals_file === 'missing' ? 'missing' : 'not valid'}: GET /predict/interval and POST /predict with coverage answer 409 for this model (the table below is its training report).`) : null,
+      p.intervals_file !== 'ok' ? h('p', { class: 'warn', 'data-intervals-file': String(p.intervals_file) }, `intervals.json is ${p.intervals_file === 'missing' ? 'missing' : 'not valid'}: a server that loads this model (a start, a promotion) answers 409 on GET /predict/interval and POST /predict with coverage; one serving it already keeps the intervals it loaded (the table below is its training report).`) : null,
       h('p', { class: 'meta' }, `Calibrated on ${int(p.intervals.n)} residuals of the ${p.intervals.source} slice (log1p scale); coverage seen on the test slice:`),
       table(['Asked', 'Seen', 'Half-width (log1p(shares))', 'Rows'], p.intervals.coverage.map((c) => [pct(c.coverage), pct(c.covered), num(c.q_log), int(c.rows)]), { numeric: [0, 1, 2, 3] }),
       // Coverages too few calibration residuals cannot give (a model trained before this was recorded has none listed).
