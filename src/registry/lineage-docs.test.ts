@@ -15,15 +15,18 @@ let reg: Registry;
 let t: number;
 const now = (): Date => new Date((t += 1000));
 
-const codeOf = (fn: () => unknown): string => {
+/** The StockpipeError `fn` throws (any other error is rethrown; none fails). */
+const errorOf = (fn: () => unknown): StockpipeError => {
   try {
     fn();
   } catch (err) {
-    if (err instanceof StockpipeError) return err.code;
+    if (err instanceof StockpipeError) return err;
     throw err;
   }
   throw new Error('expected a StockpipeError');
 };
+const codeOf = (fn: () => unknown): string => errorOf(fn).code;
+const messageOf = (fn: () => unknown): string => errorOf(fn).message;
 
 /** A command run as cli/command-run records one: the scope open, the row, `work` inside it. */
 function command<T>(id: string, kind: string, work: () => T, parent: string | null = null): T {
@@ -150,15 +153,6 @@ describe('lineage documents', () => {
   });
 
   it('quotes an unknown model id or a bad snapshot id of any length cut, with its length', () => {
-    const messageOf = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (err) {
-        if (err instanceof StockpipeError) return err.message;
-        throw err;
-      }
-      throw new Error('expected a StockpipeError');
-    };
     expect(messageOf(() => modelLineageDoc(reg, 'm'.repeat(5000)))).toContain(`'${'m'.repeat(100)}… (5000 characters)' in `);
     expect(messageOf(() => parseSnapshotId('9'.repeat(5000)))).toBe(`snapshot id '${'9'.repeat(100)}… (5000 characters)' is not a whole number ≥ 1`);
   });
