@@ -13,7 +13,7 @@ import { Workspace } from '../src/core/workspace.js';
 import { tableDigest, viewGlob, viewSource } from './helpers/store.js';
 import { tempDir } from './helpers/temp.js';
 import { hashJson } from '../src/core/fs.js';
-import { currentSnapshot } from '../src/registry/catalog.js';
+import { currentSnapshot, liveFiles } from '../src/registry/catalog.js';
 import { openRegistry } from '../src/registry/store.js';
 
 async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?: boolean } = {}) {
@@ -341,6 +341,32 @@ describe('ingest date dictionary', () => {
     expect(r.rows_kept).toBe(fx.expected.rows_kept + 3);
     const rows = await sql(`SELECT "Date", "Volume" FROM ${viewSource(ws, 'prices')} WHERE "Symbol" = 'UNS' ORDER BY "Date"`);
     expect(rows).toEqual([{ Date: '1999-12-31', Volume: '6' }, { Date: '2021-01-04', Volume: '5' }, { Date: '2021-01-05', Volume: '7' }]);
+  });
+});
+
+describe('an incremental ingest that leaves no row', () => {
+  it('keeps one empty file with the table\'s columns, recorded as empty (every source file emptied to its header)', async () => {
+    const src = await tempDir('emptied-src');
+    await mkdir(join(src, 'stocks'));
+    const header = 'Date,Open,High,Low,Close,Adj Close,Volume\n';
+    for (const s of ['AA', 'BB']) await writeFile(join(src, 'stocks', `${s}.csv`), `${header}2020-01-02,1,1,1,1,1,100\n2020-01-03,1,1,1,1,1,200\n`);
+    const dir = await tempWorkspace();
+    const ws = new Workspace(dir, { threads: 1, memoryLimit: '512MB' });
+    const run = async () => ingest({ ws, lanes: 1, manifest: (await dirSource(src).fetch(fetchContext(dir))).manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    expect((await run()).rows_kept).toBe(4);
+    for (const s of ['AA', 'BB']) await writeFile(join(src, 'stocks', `${s}.csv`), header);
+    expect((await run()).rows_kept).toBe(0);
+    const reg = openRegistry(ws, { readonly: true });
+    try {
+      const snap = currentSnapshot(reg, 'prices')!;
+      expect([snap.operation, snap.rows]).toEqual(['restate', 0]);
+      const files = liveFiles(reg, snap);
+      expect(files.map((f) => [f.rows, f.symbol_min, f.symbol_max, f.date_min, f.date_max])).toEqual([[0, null, null, null, null]]);
+      const cols = (await sql(`DESCRIBE SELECT * FROM read_parquet('${join(dir, files[0]!.path)}')`)).map((c) => c.column_name);
+      expect(cols).toEqual(expect.arrayContaining(['Symbol', 'Security Name', 'Date', 'Adj Close', 'Volume', 'Asset']));
+    } finally {
+      reg.close();
+    }
   });
 });
 

@@ -66,6 +66,9 @@ export interface WrittenRange {
   date_max: string | null;
 }
 
+/** The range of a file without rows. */
+export const EMPTY_RANGE: Readonly<WrittenRange> = Object.freeze({ rows: 0, symbol_min: null, symbol_max: null, date_min: null, date_max: null });
+
 /** Compares two strings as DuckDB compares VARCHAR: by their UTF-8 bytes. */
 function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));

@@ -184,7 +184,7 @@ export async function commitIngestStages(o: { ws: Workspace; commit: IngestCommi
           }
           r.symbols_changed = kept;
           w.removeAll();
-          await w.keepSchema(conn, (abs) => writeBarsParquet(conn, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
+          await w.keepSchema((abs) => writeBarsParquet(conn, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
           snap = await w.commit(reg, {
             operation: 'overwrite',
             source: identity,

@@ -331,7 +331,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
           return null;
         }
         w.removeAll();
-        await w.keepSchema(db.connection, (abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
+        await w.keepSchema((abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
         return await w.commit(c.reg, {
           operation: 'overwrite',
           source: identity,

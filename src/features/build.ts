@@ -486,7 +486,7 @@ export async function fullBuild(db: DuckDB, w: FileSink, input: PricesInput, s: 
   }
   w.removeAll();
   const lo = range.lo;
-  await w.keepSchema(conn, (abs) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: lo, dayMax: lo, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => null, abs));
+  await w.keepSchema((abs) => writeBarsParquet(conn, { symbols: info.map((r) => String(r.s)), names, dayMin: lo, dayMax: lo, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => null, abs));
   return { computed: rows, symbols: info.length, changes: new Map(), append: false };
 }
 
@@ -499,7 +499,7 @@ export interface FileSink {
   addMeasured(f: WrittenFile, r: WrittenRange): Promise<unknown>;
   removeAll(): void;
   discard(): Promise<void>;
-  keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<WrittenRange | null>): Promise<void>;
+  keepSchema(write: (abs: string) => Promise<WrittenRange>): Promise<void>;
 }
 
 /** A sink of files in a temp folder, for a computation that is not a snapshot. */
@@ -516,7 +516,7 @@ class ScratchSink implements FileSink {
     this.files.push(f.abs);
   }
   removeAll(): void {}
-  async keepSchema(_conn: DuckDBConnection, write: (abs: string) => Promise<unknown>): Promise<void> {
+  async keepSchema(write: (abs: string) => Promise<unknown>): Promise<void> {
     if (this.files.length > 0) return;
     const f = await this.newFile(0);
     await write(f.abs);

@@ -230,7 +230,7 @@ export async function commitFeatureStages(o: { ws: Workspace; plan: StagePlan; l
           // An empty schema file (a table that had no rows) goes too: keepSchema makes one again if the table stays empty.
           w.removed.push(...w.live.filter((f) => changed.has(f.partition) || f.rows === 0));
         }
-        await w.keepSchema(conn, (abs) => writeBarsParquet(conn, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, extraColumns: extraColumns(settings), lineage: w.id, kvMetadata: kvMetadata(settings) }, () => null, abs));
+        await w.keepSchema((abs) => writeBarsParquet(conn, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, extraColumns: extraColumns(settings), lineage: w.id, kvMetadata: kvMetadata(settings) }, () => null, abs));
         const rows = staged.reduce((a, s) => a + s.file.rows, 0);
         snap = await w.commit(reg, {
           operation: overwrite ? 'overwrite' : 'restate',

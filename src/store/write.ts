@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlPath, sqlString, tempTableOf } from '../db/duckdb.js';
-import type { WrittenRange } from '../db/bars-writer.js';
+import { EMPTY_RANGE, type WrittenRange } from '../db/bars-writer.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 import {
   commitSnapshot, currentSnapshot, type DataFileRecord, type CommitInput, liveFiles, type NewDataFile, nextSnapshotId, type SnapshotOperation, type SnapshotRecord, type StoreTable,
@@ -152,14 +152,12 @@ export class TableWrite {
   /**
    * A table with no rows keeps one empty file, so that it still has its columns (readers and other
    * tools see an empty table, not a missing one). `write` writes the empty file at the path given
-   * and says what it wrote (db/bars-writer), or null: then the file is read back.
+   * and says what it wrote (db/bars-writer's range, or EMPTY_RANGE).
    */
-  async keepSchema(conn: DuckDBConnection, write: (abs: string) => Promise<WrittenRange | null>): Promise<void> {
+  async keepSchema(write: (abs: string) => Promise<WrittenRange>): Promise<void> {
     if (!this.emptyAfter()) return;
     const f = await this.newFile(0);
-    const r = await write(f.abs);
-    if (r) await this.addMeasured(f, r, true);
-    else await this.addWritten(conn, f, true);
+    await this.addMeasured(f, await write(f.abs), true);
   }
 
   /** The table's rows after this write. */
@@ -251,9 +249,9 @@ export async function applyChanges(conn: DuckDBConnection, w: TableWrite, delta:
   }
   const schemaOf = w.removed[0];
   if (schemaOf) {
-    await w.keepSchema(conn, async (abs) => {
+    await w.keepSchema(async (abs) => {
       await conn.run(`COPY (SELECT * FROM ${parquetSource([w.ws.path(schemaOf.path)])} LIMIT 0) TO ${sqlString(abs)} (${STORE_PARQUET})`);
-      return null;
+      return EMPTY_RANGE;
     });
   }
   return { buckets: touched.size, compacted };

@@ -2,10 +2,10 @@
  * The `synthetic` Source (the default): generates raw/synthetic/data once per option set into a
  * temp folder, swaps it in, writes the manifest; a later fetch with the same options and intact
  * files is served from cache. Generation is generate.ts's. */
-import { mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StockpipeError } from '../../core/errors.js';
-import { processAlive, statOrNull } from '../../core/fs.js';
+import { processAlive, realPathOf, statOrNull } from '../../core/fs.js';
 import { beforeCommit } from '../../core/commit-guard.js';
 import { readManifest, writeManifest } from '../manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from '../types.js';
@@ -56,7 +56,7 @@ export function syntheticSource(opts: Partial<SyntheticOptions> = {}): Source {
         // The workspace moved (copied elsewhere): same files, new absolute path. The same folder by another
         // spelling (a symlink to the workspace) keeps the manifest as it is: rewriting it made every task after
         // fetch miss the pipeline's cache, and `run train` registered the same model again at each switch of path.
-        if (previous.root !== root && !(await sameFolder(previous.root, root))) {
+        if (previous.root !== root && (await realPathOf(previous.root)) !== (await realPathOf(root))) {
           manifest = { ...previous, root };
           path = await writeManifest(ctx.ws, manifest);
         }
@@ -101,18 +101,4 @@ export function syntheticSource(opts: Partial<SyntheticOptions> = {}): Source {
       return { manifest, manifestPath: path, cached: false };
     },
   };
-}
-
-/** Whether two paths name one existing folder (symlinks resolved); false when either is not there. */
-async function sameFolder(a: string, b: string): Promise<boolean> {
-  const real = async (p: string): Promise<string | null> => {
-    try {
-      return await realpath(p);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-      throw err;
-    }
-  };
-  const [x, y] = [await real(a), await real(b)];
-  return x !== null && x === y;
 }
