@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StockpipeError } from '../core/errors.js';
+import { Workspace } from '../core/workspace.js';
 import { noLogReason } from '../pipeline/live-view.js';
+import { createPipelineRun, updateTaskRun } from '../registry/pipeline.js';
+import { openRegistry } from '../registry/store.js';
+import type { CommandContext } from './context.js';
+import { runsLogsCommand } from './runs.js';
 
 describe('runs logs: why a task has no log', () => {
   it('tells a task that never started from one that ran in the runner and skipped, or succeeded quickly', () => {
@@ -9,5 +18,48 @@ describe('runs logs: why a task has no log', () => {
     expect(noLogReason({ status: 'skipped', attempts: 1 })).toMatch(/ran in the runner and decided to skip/);
     expect(noLogReason({ status: 'succeeded', attempts: 1 })).toMatch(/quick in-process or cached task that succeeded/);
     expect(noLogReason({ status: 'cached', attempts: 0 })).toMatch(/cached task/);
+  });
+});
+
+describe('runs logs ID TASK', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sp-runs-logs-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const failure = (p: Promise<unknown>): Promise<{ code: string; message: string; hint: string }> =>
+    p.then(() => ({ code: 'none', message: '', hint: '' }), (e: unknown) => (e instanceof StockpipeError ? { code: e.code, message: e.message, hint: e.hint ?? '' } : { code: String(e), message: '', hint: '' }));
+
+  it('reads a task log, names a command run as such with the pipeline task that has its log, and says a folder is no log', async () => {
+    const ws = new Workspace(dir);
+    const ctx = { ws, now: () => new Date() } as unknown as CommandContext;
+    const reg = openRegistry(ws);
+    let pipe: string;
+    try {
+      pipe = createPipelineRun(reg, { pipeline: 'train', tasks: ['ingest', 'train'], params: { edges: [['ingest', 'train']] } });
+      await mkdir(join(dir, 'logs', pipe), { recursive: true });
+      await writeFile(join(dir, 'logs', pipe, 'ingest.log'), '{"msg":"ingest done"}\n');
+      await mkdir(join(dir, 'logs', pipe, 'train.log'));
+      updateTaskRun(reg, pipe, 'ingest', { status: 'succeeded', attempts: 1, log_path: join(dir, 'logs', pipe, 'ingest.log') });
+      updateTaskRun(reg, pipe, 'train', { status: 'succeeded', attempts: 1, log_path: join(dir, 'logs', pipe, 'train.log') });
+      reg.startRun({ kind: 'train', run_id: 'c-in-pipeline', name: 'train', parent_run_id: pipe });
+      reg.logParams('c-in-pipeline', { 'pipeline.task': 'train' });
+      reg.startRun({ kind: 'ingest', run_id: 'c-alone', name: 'ingest' });
+    } finally {
+      reg.close();
+    }
+    expect((await runsLogsCommand(ctx, pipe, 'ingest')).data.log).toBe('{"msg":"ingest done"}\n');
+    // A command run: what it is, and where its log is when a pipeline task ran it.
+    const inPipeline = await failure(runsLogsCommand(ctx, 'c-in-pipeline', 'train'));
+    expect(inPipeline.code).toBe('SP_ERR_RUN_NOT_FOUND');
+    expect(inPipeline.message).toMatch(/^run c-in-pipeline is a train command run, not a pipeline run/);
+    expect(inPipeline.hint).toContain(`stockpipe runs logs ${pipe} train`);
+    const alone = await failure(runsLogsCommand(ctx, 'c-alone', 'ingest'));
+    expect([alone.code, alone.message.startsWith('run c-alone is a ingest command run'), alone.hint]).toEqual(['SP_ERR_RUN_NOT_FOUND', true, 'Its params and lineage: `stockpipe runs show c-alone`.']);
+    expect((await failure(runsLogsCommand(ctx, 'no-such-run', 'train'))).message).toMatch(/^no pipeline run 'no-such-run'/);
+    const folder = await failure(runsLogsCommand(ctx, pipe, 'train'));
+    expect([folder.code, folder.message]).toEqual(['SP_ERR_RUN_NOT_FOUND', `the log of task 'train' of run '${pipe}' (${join(dir, 'logs', pipe, 'train.log')}) is not a regular file (a folder)`]);
   });
 });

@@ -2,11 +2,11 @@
  * `stockpipe runs list|show ID|logs ID TASK|cancel ID`: the run history in the store. `runs list` lists
  * pipeline runs unless `--kind` asks for command runs (docs/cli.md); `runs show` finds a run of any kind;
  * `runs cancel ID` stops a running run (pipeline/cancel-run) and waits until its runner has marked it. */
-import { readFile } from 'node:fs/promises';
 import { clip, StockpipeError } from '../core/errors.js';
 import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { noLogReason, taskLine } from '../pipeline/live-view.js';
+import { readTaskLog } from '../pipeline/task-log.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
 import { countRuns, getRunDetails, listRunSummaries, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -94,17 +94,27 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
 }
 
 export async function runsLogsCommand(ctx: CommandContext, id: string, task: string): Promise<CommandResult<{ run_id: string; task: string; path: string; log: string }>> {
-  const run = withRegistry(ctx, true, (reg) => mustGet(reg, id));
+  const run = withRegistry(ctx, true, (reg) => getPipelineRun(reg, id) ?? notPipelineRun(reg, id));
   const t = run.tasks.find((x) => x.task === task);
-  if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${task}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
+  if (t === undefined) throw new StockpipeError('SP_ERR_PIPELINE_UNKNOWN', `run ${id} has no task '${clip(task)}'`, { hint: `Tasks: ${run.tasks.map((x) => x.task).join(', ')}.` });
   if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task ${task} of run ${id} has no log: ${noLogReason(t)} (status ${t.status})`, { hint: `Its state, rows and summary: \`stockpipe runs show ${id}\`.` });
-  let log: string;
-  try {
-    log = await readFile(t.log_path, 'utf8');
-  } catch (err) {
-    throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task ${task} (${t.log_path}) is gone: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  }
-  return { data: { run_id: id, task, path: t.log_path, log }, human: log.trimEnd() };
+  const path = ctx.ws.path(t.log_path);
+  const log = await readTaskLog(path, task, id);
+  return { data: { run_id: id, task, path, log }, human: log.trimEnd() };
+}
+
+/**
+ * SP_ERR_RUN_NOT_FOUND for `runs logs` of an id that is no pipeline run: a command run (train, ingest, …)
+ * has no task logs (it logs to its terminal), but the pipeline task that ran it has one, which the hint names.
+ */
+function notPipelineRun(reg: Registry, id: string): never {
+  const cmd = getRunDetails(reg, id);
+  if (cmd === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}`, { hint: 'List pipeline runs with `stockpipe runs list`.' });
+  const task = cmd.params['pipeline.task'];
+  const hint = cmd.parent !== null && task
+    ? `It ran as task ${task} of pipeline run ${cmd.parent.run_id}: \`stockpipe runs logs ${cmd.parent.run_id} ${task}\`.`
+    : `Its params and lineage: \`stockpipe runs show ${id}\`.`;
+  throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is a ${cmd.kind} command run, not a pipeline run: only a pipeline run's tasks have logs (a command run logs to the terminal that ran it)`, { hint });
 }
 
 /** SIGTERM to the run's runner, then the store read until the run has ended (at most `waitMs`; 0: do not wait). */

@@ -7,10 +7,10 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
-import { statOrNull } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { getPipelineRun } from '../registry/pipeline.js';
 import { noLogReason } from '../pipeline/live-view.js';
+import { checkTaskLog } from '../pipeline/task-log.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { NO_QUERY } from '../http/validation.js';
 
@@ -38,7 +38,7 @@ export async function taskLogFile(ws: Workspace, registry: RegistryReader, id: s
   if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
   if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log: ${noLogReason(t)} (status ${t.status})`, { hint: `Its state, rows and summary: GET /runs/${id}.` });
   const file = ws.path(t.log_path);
-  if (!(await statOrNull(file))?.isFile()) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `the log of task '${task}' of run '${id}' is missing (${file})`);
+  await checkTaskLog(file, task, id);
   return file;
 }
 
