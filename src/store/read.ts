@@ -33,11 +33,24 @@ function missing(ws: Workspace, table: StoreTable, asOf: string | undefined, cod
     : new StockpipeError(code, `the ${table} table (${ws.tableDir(table)}) had no snapshot as of ${asOf}${whose}`, { hint: `List the snapshots with \`stockpipe snapshots ${table}\`; pick a later one.` });
 }
 
+/**
+ * `--as-of` as an error names it: the text as given, and the instant it was read as when that differs
+ * (a date alone is 00:00 UTC of that day, which a snapshot written later that day is after).
+ */
+export function asOfLabel(asOf: string | AsOf | undefined, parsed: AsOf | undefined): string | undefined {
+  if (asOf === undefined || parsed === undefined) return undefined;
+  if (typeof asOf !== 'string') return 'snapshot' in asOf ? `snapshot ${asOf.snapshot}` : asOf.time.toISOString();
+  if (!('time' in parsed)) return asOf;
+  const iso = parsed.time.toISOString();
+  if (/^\d{4}-\d{2}-\d{2}$/.test(asOf)) return `${asOf} (read as ${iso}: a date alone is the start of that day in UTC)`;
+  return asOf === iso ? asOf : `${asOf} (${iso})`;
+}
+
 /** The table as of `asOf` (text as the user gave it; undefined = current), through an open registry. */
 export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: string | AsOf, opts: ReadOptions = {}): TableRead {
   const parsed = typeof asOf === 'string' ? parseAsOf(asOf) : asOf;
   const snapshot = parsed === undefined ? currentSnapshot(reg, table) : snapshotAsOf(reg, table, parsed);
-  if (snapshot === null) throw missing(ws, table, typeof asOf === 'string' ? asOf : asOf === undefined ? undefined : JSON.stringify(asOf), opts.missingCode, parsed !== undefined && 'snapshot' in parsed ? getSnapshot(reg, parsed.snapshot) : null);
+  if (snapshot === null) throw missing(ws, table, asOfLabel(asOf, parsed), opts.missingCode, parsed !== undefined && 'snapshot' in parsed ? getSnapshot(reg, parsed.snapshot) : null);
   const files = liveFiles(reg, snapshot);
   const gone = files.find((f) => f.deleted_at !== null);
   if (gone) {

@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StockpipeError } from '../core/errors.js';
+import { Workspace } from '../core/workspace.js';
+import { parseAsOf } from '../registry/catalog.js';
+import { openRegistry } from '../registry/store.js';
+import { asOfLabel, tableAt } from './read.js';
+
+describe('--as-of in errors', () => {
+  it('names a plain date as the start of its day in UTC, another time with its instant, a snapshot id as given', () => {
+    const label = (t: string): string | undefined => asOfLabel(t, parseAsOf(t));
+    expect(label('2026-12-07')).toBe('2026-12-07 (read as 2026-12-07T00:00:00.000Z: a date alone is the start of that day in UTC)');
+    expect(label('2026-12-07T15:30:00+01:00')).toBe('2026-12-07T15:30:00+01:00 (2026-12-07T14:30:00.000Z)');
+    expect(label('2026-12-07T14:30:00.000Z')).toBe('2026-12-07T14:30:00.000Z');
+    expect(label('12')).toBe('12');
+    expect(asOfLabel({ snapshot: 3 }, { snapshot: 3 })).toBe('snapshot 3');
+    expect(asOfLabel(undefined, undefined)).toBeUndefined();
+  });
+
+  describe('a table with no snapshot as of a date', () => {
+    let dir: string;
+    beforeEach(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'sp-read-'));
+    });
+    afterEach(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('says which instant the date was read as', () => {
+      const ws = new Workspace(dir);
+      const reg = openRegistry(ws);
+      try {
+        let err: unknown;
+        try {
+          tableAt(ws, reg, 'prices', '2026-12-07');
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(StockpipeError);
+        expect((err as StockpipeError).code).toBe('SP_ERR_PRICES_MISSING');
+        expect((err as StockpipeError).message).toContain('had no snapshot as of 2026-12-07 (read as 2026-12-07T00:00:00.000Z: a date alone is the start of that day in UTC)');
+      } finally {
+        reg.close();
+      }
+    });
+  });
+});
