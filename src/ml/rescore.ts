@@ -12,8 +12,8 @@ import { readModelJson, readRecordedMetrics } from './artifacts.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { StockpipeError } from '../core/errors.js';
-import { getSnapshot, type AsOf } from '../registry/catalog.js';
-import { featuresWindow, modelLineage } from '../registry/lineage.js';
+import type { AsOf } from '../registry/catalog.js';
+import { featuresSnapshotBuild, featuresWindow, modelLineage } from '../registry/lineage.js';
 import { openRegistry } from '../registry/store.js';
 import { describeSelection } from '../registry/compare.js';
 import type { Rescored, Unmeasured } from '../registry/promote.js';
@@ -116,8 +116,7 @@ export function featuresBuild(ws: Workspace, lineage: DataLineage | undefined): 
   if (lineage === undefined) return null;
   const reg = openRegistry(ws, { readonly: true });
   try {
-    const { prices_snapshot: _data, ...build } = getSnapshot(reg, lineage.features_snapshot)?.source ?? {};
-    return build;
+    return featuresSnapshotBuild(reg, lineage.features_snapshot);
   } finally {
     reg.close();
   }

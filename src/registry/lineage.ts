@@ -48,11 +48,17 @@ export function openStudySnapshotIds(reg: Registry): Set<number> {
   return out;
 }
 
+/** How the features snapshot `id` was built, as its writer recorded it (code version, window, extended), less the prices
+ * snapshot it read: {} when unrecorded (no snapshot, or one written before builds recorded it). */
+export function featuresSnapshotBuild(reg: Registry, id: number): Record<string, unknown> {
+  const { prices_snapshot: _read, ...build } = getSnapshot(reg, id)?.source ?? {};
+  return build;
+}
+
 /** The rolling window (`features --window`) the features snapshot `id` was built with, as its build recorded it; null when
- * unknown (no snapshot, or one written before builds recorded it). A model trained on one window reads its two inputs with
- * another meaning on features of another window. */
+ * unknown. A model trained on one window reads its two inputs with another meaning on features of another window. */
 export function featuresWindow(reg: Registry, id: number | null): number | null {
   if (id === null) return null;
-  const w = getSnapshot(reg, id)?.source?.window;
+  const w = featuresSnapshotBuild(reg, id).window;
   return typeof w === 'number' && Number.isSafeInteger(w) ? w : null;
 }
