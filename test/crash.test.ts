@@ -1,11 +1,14 @@
 /** A run killed half-way (SIGKILL while the new table is being written) leaves the previous
  * outputs intact; the next run clears the dead run's temp file and produces the same table. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
 import { ingest } from '../src/etl/ingest.js';
 import { syntheticSource } from '../src/sources/synthetic.js';
-import { startCli } from './helpers/cli.js';
+import { DIST, startCli } from './helpers/cli.js';
 import { fetchContext, silentLog, tempWorkspace } from './helpers/workspace.js';
 import { Workspace } from '../src/core/workspace.js';
 import { tableDigest } from './helpers/store.js';
@@ -45,5 +48,39 @@ describe('a killed ingest', () => {
     expect(again.rows_kept).toBe(first.rows_kept);
     // Same input: the rebuilt table holds the same rows.
     expect(await tableDigest(ws, 'prices')).toBe(digest);
+  });
+});
+
+describe('an output interrupted by a signal', () => {
+  // A child that writes `out` through withAtomicOutput and never finishes: it prints its temp's path once written.
+  const writer = (out: string, ownListener: boolean): string => `
+    const { withAtomicOutput } = await import(${JSON.stringify(join(DIST, 'core', 'fs.js'))});
+    const { writeFileSync } = await import('node:fs');
+    ${ownListener ? "process.on('SIGINT', () => { console.log('own listener'); setTimeout(() => process.exit(0), 50); });" : ''}
+    setInterval(() => {}, 1000);
+    await withAtomicOutput(${JSON.stringify(out)}, async (tmp) => { writeFileSync(tmp, 'x'.repeat(1 << 20)); console.log(tmp); await new Promise(() => {}); });`;
+
+  async function interrupt(ownListener: boolean): Promise<{ signal: NodeJS.Signals | null; code: number | null; tmp: string; stdout: string; left: string[]; dir: string }> {
+    const dir = await tempWorkspace();
+    const child = spawn(process.execPath, ['--input-type=module', '-e', writer(join(dir, 'prices.csv'), ownListener)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    const ended = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (code, signal) => r([code, signal])));
+    for (let i = 0; i < 1000 && !stdout.includes('\n') && child.exitCode === null; i++) await sleep(10);
+    const tmp = stdout.split('\n')[0]!;
+    expect(existsSync(tmp), `the temp ${tmp} is written before the signal`).toBe(true);
+    child.kill('SIGINT');
+    const [code, signal] = await ended;
+    return { code, signal, tmp, stdout, left: await readdir(dir), dir };
+  }
+
+  it('Ctrl-C ends the process as before and leaves no temp beside the output', async () => {
+    const r = await interrupt(false);
+    expect([r.signal, r.left]).toEqual(['SIGINT', []]);
+  });
+
+  it('a command that handles the signal itself (serve) goes on; the temp is still removed', async () => {
+    const r = await interrupt(true);
+    expect([r.code, r.signal, r.stdout.includes('own listener'), r.left]).toEqual([0, null, true, []]);
   });
 });

@@ -2,7 +2,7 @@
  * Safe file output (temp file + rename, so a killed run never leaves half a file), hashing, and reads of
  * files that must be regular ones (without blocking on a FIFO put in their place). */
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -414,12 +414,39 @@ export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<stri
   return removed;
 }
 
-/** Runs `produce(tmp)` then renames tmp to target; removes tmp on failure. */
+/**
+ * The temps withAtomicOutput is writing, removed when a signal ends the process: Ctrl-C during an
+ * export left a hidden temp as large as the output beside it until the next export to that path.
+ */
+const liveTemps = new Set<string>();
+const END_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function onEndSignal(sig: NodeJS.Signals): void {
+  for (const t of liveTemps) rmSync(t, { force: true, recursive: true });
+  liveTemps.clear();
+  for (const s of END_SIGNALS) process.off(s, onEndSignal);
+  // With no other listener the signal ends the process, as it would have without this one; a command
+  // that handles it (serve's graceful stop) goes on, and its output fails for want of the temp.
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
+
+function holdTemp(tmp: string): void {
+  if (liveTemps.size === 0) for (const s of END_SIGNALS) process.on(s, onEndSignal);
+  liveTemps.add(tmp);
+}
+
+function releaseTemp(tmp: string): void {
+  if (!liveTemps.delete(tmp) || liveTemps.size > 0) return;
+  for (const s of END_SIGNALS) process.off(s, onEndSignal);
+}
+
+/** Runs `produce(tmp)` then renames tmp to target; removes tmp on failure, or when SIGINT/SIGTERM/SIGHUP ends the process. */
 export async function withAtomicOutput<T>(target: string, produce: (tmpPath: string) => Promise<T>): Promise<T> {
   await makeOutputDir(dirname(target));
   await removeStaleTemps(target);
   const tmp = tempPathFor(target);
   await probeWritable(target, tmp);
+  holdTemp(tmp);
   try {
     const result = await produce(tmp);
     beforeCommit();
@@ -429,6 +456,8 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
     const failure = await outputFailure(err, target, tmp);
     await rm(tmp, { force: true, recursive: true });
     throw failure;
+  } finally {
+    releaseTemp(tmp);
   }
 }
 
