@@ -126,3 +126,21 @@ describe('day-ahead inputs in row blocks', () => {
     expect(() => makeBlocks(10, 1, [6, 3])).toThrow(/ascend/);
   });
 });
+
+describe('bars that are never on consecutive trading days', () => {
+  it('are SP_ERR_TRAIN_DATA saying the next bar comes later than the next trading day, not that history is short', async () => {
+    const weekly = syntheticForecastFrame({ symbols: 3, days: 80, seed: 5, start: '2016-01-04', every: 5 });
+    expect(weekly.set.row.length).toBe(0);
+    let err: unknown;
+    try {
+      await trainForecastModel(weekly, P, { progress: silentProgress });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StockpipeError);
+    expect((err as StockpipeError).code).toBe('SP_ERR_TRAIN_DATA');
+    expect((err as StockpipeError).message).toContain(`the ${weekly.set.skippedGaps} rows with enough history are each followed by a bar later than the next NYSE trading day`);
+    expect(weekly.set.skippedGaps).toBeGreaterThan(0);
+    expect((err as StockpipeError).hint).toMatch(/daily bars/);
+  });
+});

@@ -206,7 +206,13 @@ const dayRange = (frame: ForecastFrame, r: Range): { date_min: string; date_max:
 /** `trainBins`: the training rows' bins made while loading (streamedTrainBins), for the split at p.testFrom. */
 export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainParams, hooks: { progress: Progress; signal?: AbortSignal }, trainBins?: TrainBins | null): Promise<ForecastOutcome> {
   const rows = frame.set;
-  if (rows.row.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day`, { hint: 'Symbols need more than 21 rows of history (before --date, when it is given: a later --date may have them).' });
+  if (rows.row.length === 0) {
+    // Rows with history whose next bar is never the next trading day: weekly or otherwise sparse bars.
+    const gaps = rows.skippedGaps > 0 ? `: the ${rows.skippedGaps} rows with enough history are each followed by a bar later than the next NYSE trading day` : '';
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `${frame.path} has no row with complete lagged columns and a next trading day${gaps}`, {
+      hint: gaps === '' ? 'Symbols need more than 21 rows of history (before --date, when it is given: a later --date may have them).' : 'The day-ahead model learns from daily bars: a symbol\'s bars on consecutive NYSE trading days (weekly or sparse bars give it no example).',
+    });
+  }
   const s = split(frame, p.testFrom);
   if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: p.volume === undefined ? 'Use a later --test-from or fewer --test-days, or more history.' : STUDY_CUT_HINT });
   if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row's target day is on or after ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)}`, { hint: 'Use an earlier --test-from (on or before the data\'s last day).' });

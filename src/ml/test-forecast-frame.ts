@@ -20,13 +20,19 @@ export interface SyntheticFrameOptions {
   /** Adds the input `w`. */
   w?: boolean;
   cuts?: (targetDay: Int32Array) => readonly number[];
+  /** Bars every `every` trading days (default 1: every day; 5: weekly bars, which give the model no example). */
+  every?: number;
 }
 
 export function syntheticForecastFrame(o: SyntheticFrameOptions): ForecastFrame {
   const rng = createRng(o.seed);
   const cal = new NextTradingDay();
   const dates = [parseDay(o.start, 'start')];
-  while (dates.length < o.days) dates.push(cal.next(dates[dates.length - 1]!));
+  while (dates.length < o.days) {
+    let d = dates[dates.length - 1]!;
+    for (let k = 0; k < (o.every ?? 1); k++) d = cal.next(d);
+    dates.push(d);
+  }
   const { symbols, days } = o;
   const rows = symbols * days;
   const f = { rows, symbolStart: Int32Array.from({ length: symbols + 1 }, (_, s) => s * days), day: new Int32Array(rows), adjClose: new Float64Array(rows), volume: new Float64Array(rows) };
