@@ -105,6 +105,11 @@ describe('other routes', () => {
     const tooMany = await a.inject({ method: 'POST', url: '/predict', payload: big });
     expect(tooMany.statusCode).toBe(413);
     expect(JSON.parse(tooMany.body).error.code).toBe('SP_ERR_PAYLOAD_TOO_LARGE');
+    // The OpenAPI document gives the limit (the 413 is the route's own check, not the schema's).
+    type Doc = { paths: Record<string, { post?: { requestBody: { content: Record<string, { schema: { properties: Record<string, { maxItems?: number; minItems?: number }> } }> } } }> };
+    const doc = JSON.parse((await a.inject('/openapi.json')).body) as Doc;
+    expect(doc.paths['/predict']?.post?.requestBody.content['application/json']?.schema.properties.instances).toMatchObject({ minItems: 1, maxItems: 10_000 });
+    expect((await a.inject({ method: 'POST', url: '/predict', payload: { instances: big.instances.slice(0, 10_000) } })).statusCode).toBe(200);
     const bad = await a.inject({ method: 'POST', url: '/predict', payload: { instances: [{ vol_moving_avg: -1, adj_close_rolling_med: 1 }] } });
     expect(bad.statusCode).toBe(400);
     expect(JSON.parse(bad.body).error.code).toBe('SP_ERR_BAD_REQUEST');

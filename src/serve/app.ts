@@ -31,6 +31,20 @@ import { collectRoutes } from '../http/route-table.js';
 import { AJV_OPTIONS, NO_QUERY, registerParamValidation } from '../http/validation.js';
 
 export const MAX_BATCH = 10_000;
+
+/**
+ * POST /predict's batch limit in the OpenAPI document (`maxItems` of `instances`): the route answers
+ * 413 SP_ERR_PAYLOAD_TOO_LARGE beyond it by hand, where a `maxItems` in the validating schema would be a 400.
+ */
+export function documentBatchLimit<T>(doc: T): T {
+  type Op = { requestBody?: { content?: Record<string, { schema?: { properties?: Record<string, Record<string, unknown>> } }> } };
+  const instances = (doc as { paths?: Record<string, { post?: Op }> }).paths?.['/predict']?.post?.requestBody?.content?.['application/json']?.schema?.properties?.instances;
+  if (instances !== undefined) {
+    instances.maxItems = MAX_BATCH;
+    instances.description = `1 to ${MAX_BATCH.toLocaleString('en-US')} instances a request; more is a 413 SP_ERR_PAYLOAD_TOO_LARGE`;
+  }
+  return doc;
+}
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 /** How long a client may take to send a whole request (headers and body): a body cut short is
  * answered 408 after this, checked every `REQUEST_TIMEOUT_CHECK_MS` (Node's own interval). */
@@ -161,7 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
       info: { title: 'stockpipe prediction API', version: opts.version, description: 'Predicts daily trading volume from the 30-day mean volume and the 30-day median adjusted close (docs/api.md).' },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'The API token (STOCKPIPE_API_TOKEN); mutating routes only (docs/security.md).' } } },
     },
-    transformObject: (doc) => documentErrors(markCoverageExclusive('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject)),
+    transformObject: (doc) => documentErrors(documentBatchLimit(markCoverageExclusive('openapiObject' in doc ? doc.openapiObject : doc.swaggerObject))),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
