@@ -7,7 +7,7 @@ import { cacheLookup, latestTaskResult } from '../registry/pipeline.js';
 import type { Registry } from '../registry/store.js';
 import { sliceNames, topoOrder } from './graph.js';
 import { cacheKey, FileHasher } from './hash.js';
-import { keptOnResume, resumableRun, storedList } from './prepare.js';
+import { keptOnResume, resumableRun, resumedSlice, storedList } from './prepare.js';
 import { keyParams } from './runner.js';
 import type { Pipeline, TaskSummary } from './types.js';
 
@@ -20,13 +20,14 @@ export interface PlannedTask {
 
 /** `resume`: the run a resume would continue (checked as the resume checks it): its kept tasks are planned as kept, with its --force. */
 export async function planPipeline(opts: { ws: Workspace; pipeline: Pipeline; registry: Registry; force?: boolean; forceTasks?: readonly string[]; from?: string; to?: string; logicalDate?: string; resume?: string }): Promise<PlannedTask[]> {
-  const resumed = opts.resume === undefined ? null : resumableRun(opts.registry, opts.resume, opts.pipeline.name, opts.logicalDate);
+  const resumed = opts.resume === undefined ? null : resumableRun(opts.registry, opts.resume, opts.pipeline.name, opts.logicalDate, { from: opts.from, to: opts.to });
   const force = opts.force === true || resumed?.params.force === 'true';
   const forceTasks = [...(opts.forceTasks ?? []), ...storedList(resumed?.params.force_tasks)];
   // A resumed run keeps its own logical date (its dated tasks' cache keys hold it).
   const logicalDate = resumed === null ? (opts.logicalDate ?? null) : resumed.logical_date;
   const order = topoOrder(opts.pipeline.tasks);
-  const slice = sliceNames(order, { from: opts.from, to: opts.to, forceTasks });
+  // A resume plans the run's own slice (resumableRun refused another --from/--to).
+  const slice = resumed === null ? sliceNames(order, { from: opts.from, to: opts.to, forceTasks }) : resumedSlice(order, resumed, forceTasks);
   const hasher = new FileHasher(opts.ws);
   const summaries: Record<string, TaskSummary> = {};
   const actions = new Map<string, PlannedTask['action']>();

@@ -31,8 +31,9 @@ export interface PreparedRun {
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 
 /** The run `id` of `pipelineName` that a resume may continue: SP_ERR_RUN_NOT_FOUND, SP_ERR_USAGE (another
- * pipeline's, or another logical date's) or SP_ERR_RUN_NOT_RESUMABLE (finished: nothing to continue) otherwise. */
-export function resumableRun(reg: Registry, id: string, pipelineName: string, logicalDate?: string): PipelineRunDetails {
+ * pipeline's, another logical date's, or another --from/--to slice's) or SP_ERR_RUN_NOT_RESUMABLE (finished:
+ * nothing to continue) otherwise. */
+export function resumableRun(reg: Registry, id: string, pipelineName: string, logicalDate?: string, slice: { from?: string; to?: string } = {}): PipelineRunDetails {
   const prev = getPipelineRun(reg, id);
   if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}'`);
   if (prev.pipeline !== pipelineName) throw new StockpipeError('SP_ERR_USAGE', `run ${id} is a '${prev.pipeline}' run, not '${pipelineName}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${id}\`.` });
@@ -41,7 +42,22 @@ export function resumableRun(reg: Registry, id: string, pipelineName: string, lo
   if (logicalDate !== undefined && logicalDate !== prev.logical_date) {
     throw new StockpipeError('SP_ERR_USAGE', `run ${id} is for logical date ${prev.logical_date ?? 'none'}, not ${logicalDate}`, { hint: `Resume it without --date: \`stockpipe run ${prev.pipeline} --resume ${id}\`.` });
   }
+  // A resume continues the run's own slice (its tasks outside it stay skipped): another --from/--to was ignored.
+  for (const flag of ['from', 'to'] as const) {
+    const given = slice[flag];
+    const own = prev.params[flag] ?? null;
+    if (given !== undefined && given !== own) {
+      throw new StockpipeError('SP_ERR_USAGE', `run ${id} was started ${own === null ? `without --${flag}` : `with --${flag} ${own}`}, not --${flag} ${clip(given)}: a resume continues the run's own tasks`, {
+        hint: `Resume it without --from/--to: \`stockpipe run ${prev.pipeline} --resume ${id}\`; for another slice start a new run (\`stockpipe run ${prev.pipeline} --${flag} ${clip(given)}\`: unchanged tasks are cached).`,
+      });
+    }
+  }
   return prev;
+}
+
+/** The tasks a resumed run may run: its own --from/--to slice (the whole pipeline when it had none). */
+export function resumedSlice(order: readonly TaskSpec[], prev: PipelineRunDetails, forceTasks: readonly string[]): Set<string> {
+  return sliceNames(order, { from: prev.params.from ?? undefined, to: prev.params.to ?? undefined, forceTasks });
 }
 
 /** A task a resume keeps (succeeded, cached, or skipped by its own decision): the others run again. */
@@ -65,16 +81,27 @@ export function prepareRun(reg: Registry, pipelineName: string, order: readonly 
   let forceTasks = [...(opts.forceTasks ?? [])];
 
   if (opts.resume !== undefined) {
-    const prev = resumableRun(reg, opts.resume, pipelineName, opts.logicalDate);
+    const prev = resumableRun(reg, opts.resume, pipelineName, opts.logicalDate, { from: opts.from, to: opts.to });
     runId = prev.run_id;
     resumed = true;
     logicalDate = prev.logical_date;
     force ||= prev.params.force === 'true';
     forceTasks = [...new Set([...forceTasks, ...storedList(prev.params.force_tasks)])];
+    // A task outside the run's --from/--to stays skipped, fed its last result: a `run --to ingest`
+    // resumed ran every task after ingest too (those that had no result yet when it started).
+    const slice = resumedSlice(order, prev, forceTasks);
     const requeue: string[] = [];
     for (const t of prev.tasks) {
       const st = states.get(t.task);
       if (st === undefined) continue;
+      if (!slice.has(t.task) && !keptOnResume(t)) {
+        const last = latestTaskResult(reg, pipelineName, t.task);
+        st.status = 'skipped';
+        st.note = 'outside --from/--to';
+        if (last) summaries[t.task] = last.summary ?? {};
+        outcomes.set(t.task, { name: t.task, status: 'skipped', seconds: null, attempts: 0, rows_in: null, rows_out: null, cache_key: null, error: null });
+        continue;
+      }
       if (keptOnResume(t)) {
         st.status = t.status;
         st.attempts = t.attempts;

@@ -257,6 +257,27 @@ describe('runner', () => {
     await expect(planPipeline({ ws: new Workspace(ws), pipeline: chain(), registry: reg, resume: r1.run_id })).rejects.toMatchObject({ code: 'SP_ERR_RUN_NOT_RESUMABLE' });
   });
 
+  it('a resumed run keeps its --from/--to slice: the tasks outside it stay skipped; another slice is refused', async () => {
+    let fail = true;
+    const a: Partial<TaskSpec> = { run: async () => { calls.push('a'); if (fail) throw new StockpipeError('SP_ERR_INTERNAL', 'boom'); await writeFile(join(ws, 'a.txt'), 'A'); return { summary: { a: 1 } }; } };
+    // A fresh workspace: b and c have no result yet (nothing to keep), and lie outside `--to a`.
+    const r1 = await run(chain({ a }), { to: 'a' });
+    expect(statuses(r1)).toEqual({ a: 'failed', b: 'skipped', c: 'skipped' });
+    const plan = await planPipeline({ ws: new Workspace(ws), pipeline: chain({ a }), registry: reg, resume: r1.run_id });
+    expect(plan.map((t) => [t.name, t.action])).toEqual([['a', 'run'], ['b', 'skip'], ['c', 'skip']]);
+    // Another slice given to the resume (it was ignored): refused, for the plan and the run, nothing run.
+    await expect(planPipeline({ ws: new Workspace(ws), pipeline: chain({ a }), registry: reg, resume: r1.run_id, to: 'c' })).rejects.toMatchObject({ code: 'SP_ERR_USAGE' });
+    await expect(run(chain({ a }), { resume: r1.run_id, from: 'b' })).rejects.toMatchObject({ code: 'SP_ERR_USAGE' });
+    fail = false;
+    calls = [];
+    // The run's own --to again is what it was started with: accepted.
+    const r2 = await run(chain({ a }), { resume: r1.run_id, to: 'a' });
+    expect(calls).toEqual(['a']);
+    expect(r2).toMatchObject({ run_id: r1.run_id, status: 'finished' });
+    expect(statuses(r2)).toEqual({ a: 'succeeded', b: 'skipped', c: 'skipped' });
+    expect(getPipelineRun(reg, r1.run_id)!.tasks.map((t) => t.status)).toEqual(['succeeded', 'skipped', 'skipped']);
+  });
+
   it('cancellation aborts the running task, keeps finished ones, leaves the rest queued and resumable', async () => {
     const ac = new AbortController();
     // The run is cancelled while b runs: b listens, then the caller aborts (no clock involved).
