@@ -59,6 +59,16 @@ function lastRetrain(ws: Workspace): string | null {
   }
 }
 
+/** The model `forecast` uses (the forecast_champion's id), or null when there is none yet. */
+function forecastHolder(ws: Workspace): string | null {
+  const reg = openRegistry(ws, { readonly: true });
+  try {
+    return reg.aliasTarget(FORECAST_ALIAS);
+  } finally {
+    reg.close();
+  }
+}
+
 /** Why monitor asked for no retrain: thresholds not passed, nothing judged, or retraining switched off. */
 function noRetrainReason(m: { checks?: { status: string }[]; drift: { status?: string }[] } | null, retrainOnAlert: boolean): string {
   if (m === null) return 'no monitor result';
@@ -91,8 +101,7 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         dated: true,
         // The first daily run of a workspace has no forecast model yet: train one; later runs skip.
         run: async (ctx) => {
-          const reg = openRegistry(penv.ws, { readonly: true });
-          const holder = (() => { try { return reg.aliasTarget(FORECAST_ALIAS); } finally { reg.close(); } })();
+          const holder = forecastHolder(penv.ws);
           if (holder !== null) return { status: 'skipped', summary: { model_id: holder, trained: false } };
           return trainForecast(ctx);
         },
@@ -102,6 +111,9 @@ export function dailyPipeline(kit: TaskKit): Pipeline {
         deps: ['forecast-model'],
         dated: true, // each logical date is cached on its own
         inputs: [layout.tableHead('features')],
+        // The model it forecasts with: a forecast_champion moved since (a retrain, `models promote`) forecasts
+        // again; on the same features the task was cached with the old model's forecasts, the new one had none.
+        params: () => ({ model_id: forecastHolder(penv.ws) }),
         // On a queue executor, one job per group of symbol buckets, written by the runner in one transaction.
         run: executorOf(penv).kind === 'bullmq'
           ? partitionedForecast(penv, executorOf(penv), forecastRows)
