@@ -3,7 +3,7 @@
  * the NYSE calendar), each run as a `stockpipe run <pipeline>` child process, until SIGTERM/SIGINT
  * (then it waits for the runs in progress). Missed and overlapping runs are alerted. */
 import { fileURLToPath } from 'node:url';
-import { StockpipeError } from '../core/errors.js';
+import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { deliverAlert } from '../pipeline/alerts.js';
 import { acquireSchedulerLock } from '../pipeline/lock.js';
 import { abortableSleep } from '../pipeline/runner.js';
@@ -47,9 +47,15 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
           const data = await runCommandProcess({ mainScript: MAIN, args: ['run', pipeline, '--wait', '3600', ...penv.globalArgs], logPath, signal: ac.signal, env: penv.env });
           return { status: String(data.status), run_id: typeof data.run_id === 'string' ? data.run_id : null };
         } catch (err) {
-          // The run itself recorded and alerted its failure; the scheduler only logs and goes on.
-          ctx.log.warn({ pipeline, error: (err as Error).message, log: logPath }, 'scheduled run failed');
-          return { status: 'failed' };
+          // A failed run recorded and alerted its failure itself (SP_ERR_RUN_FAILED), and a cancelled one is
+          // no news (the scheduler stopping, `runs cancel`): logged only. Anything else happened before or
+          // outside the run (a config file broken since, the lock held past --wait): the scheduler alerts it.
+          const e = toStockpipeError(err);
+          if (ac.signal.aborted || e.code === 'SP_ERR_RUN_FAILED' || e.code === 'SP_ERR_RUN_CANCELLED') {
+            ctx.log.warn({ pipeline, error: e.message, log: logPath }, 'scheduled run failed');
+            return { status: e.code === 'SP_ERR_RUN_FAILED' ? 'failed' : 'cancelled' };
+          }
+          return { status: 'failed', error: { code: e.code, message: e.message, log_path: logPath } };
         }
       },
       alert: async (a) => {

@@ -94,9 +94,34 @@ describe('schedule', () => {
     now = new Date('2024-07-08T22:31:00Z'); // down over 07-03 .. 07-05 (07-04 a holiday)
     expect(await schedulerTick(deps, state, running)).toEqual(['daily']);
     await Promise.all(running.values());
-    expect(alerts).toEqual(['overlap_skipped', 'missing_run']);
+    // A run that could not start is alerted (it had no run to alert it).
+    expect(alerts).toEqual(['overlap_skipped', 'missing_run', 'scheduled_run_failed']);
     expect(running.size).toBe(0);
     expect(starts).toEqual(['daily@2024-07-01']);
+  });
+
+  // Probed: the config file broken while the scheduler ran (or the lock held past --wait): each scheduled run failed at
+  // its start, with no run to record or alert it, and the scheduler only logged a warning: nobody was told.
+  it('a scheduled run that failed without its own alert is alerted; a failed pipeline run (which alerted) is not again', async () => {
+    const got: { kind: string; message: string; details: Record<string, unknown> }[] = [];
+    const deps: SchedulerDeps = {
+      ws: new Workspace(ws), schedules: [daily], log: getLog('test'), now: () => new Date('2024-07-01T22:30:10Z'), signal: new AbortController().signal, sleep: async () => {},
+      alert: async (a) => { got.push(a); },
+      startRun: async () => ({ status: 'failed', error: { code: 'SP_ERR_CONFIG_INVALID', message: 'config: Unrecognized key: "bogus"', log_path: '/ws/pipeline/scheduler/x.log' } }),
+    };
+    const running = new Map<string, Promise<unknown>>();
+    await schedulerTick(deps, {}, running);
+    await Promise.all(running.values());
+    expect(got).toEqual([{
+      kind: 'scheduled_run_failed', severity: 'error', pipeline: 'daily',
+      message: 'daily: the scheduled run due at 2024-07-01T22:30:00.000Z failed: SP_ERR_CONFIG_INVALID: config: Unrecognized key: "bogus"',
+      details: { cron: daily.cron, occurrence: '2024-07-01T22:30:00.000Z', error_code: 'SP_ERR_CONFIG_INVALID', error: 'config: Unrecognized key: "bogus"', log_path: '/ws/pipeline/scheduler/x.log' },
+    }]);
+    got.length = 0;
+    deps.startRun = async () => ({ status: 'failed', run_id: 'r1' });
+    await schedulerTick(deps, {}, running);
+    await Promise.all(running.values());
+    expect(got).toEqual([]);
   });
 
   it('the loop sleeps until the next fire time, persists its state, stops on abort', async () => {

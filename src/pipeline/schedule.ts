@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Cron } from 'croner';
 import { isTradingDay } from '../core/calendar.js';
-import { StockpipeError } from '../core/errors.js';
+import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
@@ -146,13 +146,22 @@ async function readState(file: string): Promise<State> {
   return state as State;
 }
 
+/** How a scheduled run ended (SchedulerDeps.startRun). */
+export interface ScheduledRun {
+  status: string;
+  run_id?: string | null;
+  error?: { code: string; message: string; log_path?: string };
+}
+
 export interface SchedulerDeps {
   ws: Workspace;
   schedules: readonly Schedule[];
   log: Logger;
   now: () => Date;
-  /** Starts one pipeline run and resolves with its final status (a failure must not reject). */
-  startRun: (pipeline: string, occurrence: Date) => Promise<{ status: string; run_id?: string | null }>;
+  /** Starts one pipeline run and resolves with its final status (a failure must not reject). `error`: it failed
+   * with no alert of its own (the run's process refused to start — a config, lock or source error — or ended without
+   * a result); the scheduler alerts it (`scheduled_run_failed`). A failed pipeline run alerted itself: no `error`. */
+  startRun: (pipeline: string, occurrence: Date) => Promise<ScheduledRun>;
   /** Records and delivers an alert (missed runs, overlaps). */
   alert: (a: { kind: string; severity: 'warning' | 'error'; pipeline: string; message: string; details: Record<string, unknown> }) => Promise<void>;
   /** Waits up to `ms` (resolves early when `signal` aborts). */
@@ -183,9 +192,25 @@ export async function schedulerTick(deps: SchedulerDeps, state: State, running: 
     }
     const occurrence = due.run;
     deps.log.info({ pipeline: s.pipeline, occurrence: occurrence.toISOString() }, 'starting scheduled run');
+    // A run that failed with no alert of its own (it never started: the config file broken since, the lock held past
+    // --wait, another source) is alerted here: it only logged a warning, and every later occurrence failed the same way.
+    const failed = async (error: NonNullable<ScheduledRun['error']>): Promise<void> => {
+      deps.log.error({ pipeline: s.pipeline, error: `${error.code}: ${error.message}`, log: error.log_path }, 'scheduled run failed');
+      await deps.alert({
+        kind: 'scheduled_run_failed', severity: 'error', pipeline: s.pipeline,
+        message: `${s.pipeline}: the scheduled run due at ${occurrence.toISOString()} failed: ${error.code}: ${error.message}`,
+        details: { cron: s.cron, occurrence: occurrence.toISOString(), error_code: error.code, error: error.message, ...(error.log_path === undefined ? {} : { log_path: error.log_path }) },
+      });
+    };
     const p = deps.startRun(s.pipeline, occurrence)
-      .then((r) => deps.log.info({ pipeline: s.pipeline, status: r.status, run: r.run_id }, 'scheduled run ended'))
-      .catch((err: unknown) => deps.log.error({ pipeline: s.pipeline, error: (err as Error).message }, 'scheduled run could not start'))
+      .then(async (r) => {
+        deps.log.info({ pipeline: s.pipeline, status: r.status, run: r.run_id }, 'scheduled run ended');
+        if (r.error !== undefined) await failed(r.error);
+      }, async (err: unknown) => {
+        const e = toStockpipeError(err);
+        await failed({ code: e.code, message: e.message });
+      })
+      .catch((err: unknown) => deps.log.error({ pipeline: s.pipeline, error: (err as Error).message }, 'scheduled run: could not alert its failure'))
       .finally(() => running.delete(s.pipeline));
     running.set(s.pipeline, p);
     started.push(s.pipeline);
