@@ -245,5 +245,21 @@ describe('monitor', () => {
     expect(t.drift[0]).toMatchObject({ reference_to: DATES[29], reference_from: DATES[15], from: DATES[50], to: DATES[59] });
     const p = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'previous' }));
     expect(p.drift[0]).toMatchObject({ reference_to: DATES[49], reference_from: DATES[35] });
+    // Probed: a metrics.json damaged outside stockpipe was SP_ERR_INTERNAL ("Unexpected end of JSON input", "Cannot read
+    // properties of null"); it is the champion's format error naming the file. Gone or without a split: the window before.
+    const metrics = join(dir, 'metrics.json');
+    for (const [text, why] of [['{"split": ', 'is not valid JSON'], ['null', 'holds no JSON object'], ['{"split": {"valid_from": 7}}', 'has no valid split']] as const) {
+      await writeFile(metrics, text);
+      const err = await pass(cfg({ drift_reference: 'training' })).catch((e: unknown) => e);
+      expect(err, text).toMatchObject({ code: 'SP_ERR_MODEL_FORMAT' });
+      expect((err as Error).message).toContain(`${metrics} ${why}`);
+    }
+    await rm(metrics);
+    await mkdir(metrics);
+    expect(await pass(cfg({ drift_reference: 'training' })).catch((e: unknown) => e)).toMatchObject({ code: 'SP_ERR_MODEL_FORMAT', message: expect.stringContaining('not a regular file (a folder)') });
+    await rm(metrics, { recursive: true });
+    expect((await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }))).drift[0]).toMatchObject({ reference_to: DATES[49] });
+    await writeFile(metrics, '{"split": null}');
+    expect((await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }))).drift[0]).toMatchObject({ reference_to: DATES[49] });
   });
 });
