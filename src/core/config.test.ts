@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfigText, readConfigFile } from './config.js';
+import { explicitFetchKeys, loadConfig, parseConfigText, readConfigFile } from './config.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
@@ -212,6 +212,22 @@ describe('which source a bad config value came from', () => {
     expect(fail({ file: { alerts: { smtp: { host: 'x' } } } }).message).toMatch(/^alerts\.smtp\.\w+: .*expected string, received undefined \[from my\.json\]$/);
     // A good file with a flag on top loads as before, the flag's value winning.
     expect(loadConfig({ file: { threads: 1 }, env: {}, flags: { threads: 2 }, origin: 'my.json' }).threads).toBe(2);
+  });
+});
+
+// Probed: `STOCKPIPE_SYMBOLS=AAPL,MSFT stockpipe fetch --source yahoo` was "fetch.symbols: expected a whole number", though
+// `fetch --help` names the variable for `--symbols <n|list>`, which takes tickers.
+describe('STOCKPIPE_SYMBOLS takes what --symbols takes', () => {
+  const load = (env: Record<string, string>) => loadConfig({ file: {}, env, flags: {}, origin: 'my.json' });
+  it('a number sets fetch.symbols, a comma list of tickers fetch.tickers (and counts as set for the workspace source)', () => {
+    expect(load({ STOCKPIPE_SYMBOLS: '40' }).fetch).toMatchObject({ symbols: 40 });
+    expect(load({ STOCKPIPE_SYMBOLS: ' AAPL, BRK-B,^GSPC ' }).fetch).toMatchObject({ symbols: 500, tickers: ['AAPL', 'BRK-B', '^GSPC'] });
+    expect([...explicitFetchKeys({ file: {}, env: { STOCKPIPE_SYMBOLS: 'AAPL,MSFT' }, flags: {} })]).toEqual(['tickers']);
+    expect([...explicitFetchKeys({ file: {}, env: { STOCKPIPE_SYMBOLS: '12' }, flags: {} })]).toEqual(['symbols']);
+  });
+  it('a bad ticker or a number spelt otherwise is refused naming the variable', () => {
+    expect(() => load({ STOCKPIPE_SYMBOLS: 'AAPL,b@d' })).toThrow(/^fetch\.tickers\.1: a ticker such as AAPL.* \[from the variable STOCKPIPE_SYMBOLS\]$/);
+    expect(() => load({ STOCKPIPE_SYMBOLS: '1e3' })).toThrow(/^fetch\.symbols: expected a whole number .* \[from the variable STOCKPIPE_SYMBOLS\]$/);
   });
 });
 

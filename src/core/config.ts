@@ -307,6 +307,24 @@ export const ENV_KEYS: Record<string, string[]> = {
   STOCKPIPE_EXECUTOR: ['pipeline', 'executor'],
 };
 
+/**
+ * The config paths and values the set STOCKPIPE_* variables give (an empty one is unset). STOCKPIPE_SYMBOLS is
+ * `--symbols`: a number sets fetch.symbols (synthetic), a comma list of tickers fetch.tickers (yahoo), as the
+ * flag does; a list was refused as "expected a whole number" though the help names the variable for both.
+ */
+export function envSettings(env: Readonly<Record<string, string | undefined>>): { name: string; path: string[]; value: string | string[] }[] {
+  const out: { name: string; path: string[]; value: string | string[] }[] = [];
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const v = env[name];
+    if (v === undefined || v === '') continue;
+    // Tickers start with a letter or ^ (AAPL, BRK-B, ^GSPC); `1e3` or `0x10` stay a number the schema refuses.
+    const tickers = name === 'STOCKPIPE_SYMBOLS' ? v.split(',').map((t) => t.trim()).filter((t) => t !== '') : [];
+    if (tickers.length > 0 && tickers.every((t) => /^[A-Za-z^]/.test(t))) out.push({ name, path: ['fetch', 'tickers'], value: tickers });
+    else out.push({ name, path, value: v });
+  }
+  return out;
+}
+
 /** Config keys whose values are secrets: never quoted in an error message. */
 // A webhook URL is a credential (whoever has it can post to the channel).
 const SECRET_KEYS = new Set(['serve.api_token', 'alerts.smtp.password', 'pipeline.redis_url', 'alerts.webhook_url']);
@@ -462,10 +480,8 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 /** Which source set the config key at `path` (a flag, a STOCKPIPE_* variable, or the file) — the one that won the merge. */
 function setBy(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }, path: readonly string[]): string {
   if (path.length > 0 && isSet(opts.flags, path)) return 'a command-line flag';
-  for (const [name, p] of Object.entries(ENV_KEYS)) {
-    const v = opts.env[name];
-    if (v !== undefined && v !== '' && p.join('.') === path.join('.')) return `the variable ${name}`;
-  }
+  // A key inside what the variable set (fetch.tickers.0) is the variable's too.
+  for (const { name, path: p } of envSettings(opts.env)) if (p.join('.') === path.slice(0, p.length).join('.')) return `the variable ${name}`;
   return opts.origin;
 }
 
@@ -475,10 +491,7 @@ function setBy(opts: { file: Input; env: Readonly<Record<string, string | undefi
  */
 export function loadConfig(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }): Config {
   const merged: Input = structuredClone(opts.file);
-  for (const [name, path] of Object.entries(ENV_KEYS)) {
-    const v = opts.env[name];
-    if (v !== undefined && v !== '') setPath(merged, path, v);
-  }
+  for (const { path, value } of envSettings(opts.env)) setPath(merged, path, value);
   const apply = (src: Input, prefix: string[]): void => {
     for (const [k, v] of Object.entries(src)) {
       if (v === undefined) continue;
@@ -546,9 +559,6 @@ export function explicitFetchKeys(opts: { file: Input; env: Readonly<Record<stri
   };
   section(opts.file);
   section(opts.flags);
-  for (const [name, path] of Object.entries(ENV_KEYS)) {
-    const v = opts.env[name];
-    if (path[0] === 'fetch' && v !== undefined && v !== '') keys.add(path[1]!);
-  }
+  for (const { path } of envSettings(opts.env)) if (path[0] === 'fetch') keys.add(path[1]!);
   return keys;
 }
