@@ -35,7 +35,10 @@ export class FileHasher {
     if (this.loaded) return;
     this.loaded = true;
     try {
-      this.memo = JSON.parse(await readFile(this.memoPath, 'utf8')) as Record<string, MemoEntry>;
+      const memo: unknown = JSON.parse(await readFile(this.memoPath, 'utf8'));
+      // `null` (or an array, a number: a memo edited or damaged) is no memo: `null[path]` failed every task with
+      // SP_ERR_INTERNAL ("Cannot read properties of null"), and every dry run, until the file was removed.
+      if (typeof memo === 'object' && memo !== null && !Array.isArray(memo)) this.memo = memo as Record<string, MemoEntry>;
     } catch (err) {
       // A missing or unreadable memo only costs a re-read of the files; it never changes a hash.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.memo = {};

@@ -376,6 +376,20 @@ describe('runner', () => {
     expect([stored.status, ...stored.tasks.map((x) => x.status)]).toEqual(['finished', 'succeeded', 'succeeded', 'succeeded']);
   });
 
+  // Probed: a memo holding `null` failed every task (and the dry run) with SP_ERR_INTERNAL until it was removed.
+  it('a hash memo that holds no JSON object only costs a re-read of the files', async () => {
+    await writeFile(join(ws, 'src.txt'), 'x');
+    const first = await run(chain());
+    const memo = new Workspace(ws).hashMemo;
+    for (const text of ['null', '[1]', '7', '{"broken']) {
+      await writeFile(memo, text);
+      expect(statuses(await run(chain())), text).toEqual({ a: 'cached', b: 'cached', c: 'cached' });
+      await writeFile(memo, text);
+      expect((await planPipeline({ ws: new Workspace(ws), pipeline: chain(), registry: reg })).map((t) => t.action), text).toEqual(['cached', 'cached', 'cached']);
+    }
+    expect(first.status).toBe('finished');
+  });
+
   it('a task may report itself cached or skipped; downstream of a decided skip still runs', async () => {
     const a: Partial<TaskSpec> = { cache: 'never', run: async () => { await writeFile(join(ws, 'a.txt'), 'A'); return { status: 'cached' }; } };
     const b: Partial<TaskSpec> = { cache: 'never', run: async () => ({ status: 'skipped', summary: { retrained: false } }) };
