@@ -17,7 +17,7 @@ import { pipelineName } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { lockHolder } from '../pipeline/lock.js';
 import { backfillDays, checkLogicalDate, type RangeNames } from '../pipeline/logical-date.js';
-import { localDate, occurrences, scheduleKey, schedulerStateProblem, type Schedule } from '../pipeline/schedule.js';
+import { localDate, nextOccurrence, scheduleKey, schedulerStateProblem, type Schedule } from '../pipeline/schedule.js';
 import { getPipelineRun } from '../registry/pipeline.js';
 import type { RegistryReader } from '../registry/reader.js';
 import type { Registry } from '../registry/store.js';
@@ -184,7 +184,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
       let next: Date | null = null;
       let error: string | null = null;
       try {
-        next = occurrences(s, at, new Date(at.getTime() + 400 * 86_400_000), 1)[0] ?? null;
+        next = nextOccurrence(s, at);
       } catch (err) {
         error = (err as Error).message;
       }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getLog } from '../core/log.js';
-import { cronFor, dueAt, localDate, occurrences, runScheduler, schedulerTick, type Schedule, type SchedulerDeps } from './schedule.js';
+import { cronFor, dueAt, localDate, nextFire, occurrences, runScheduler, schedulerTick, type Schedule, type SchedulerDeps } from './schedule.js';
 import { Workspace } from '../core/workspace.js';
 import type { StockpipeError } from '../core/errors.js';
 
@@ -66,6 +66,17 @@ describe('schedule', () => {
     expect(performance.now() - t0).toBeLessThan(1000); // was seconds: every second of the weekend, one by one
     // 2024-07-04 (a holiday) is skipped at a per-second schedule too.
     expect(occurrences(everySecond, new Date('2024-07-04T03:59:58Z'), new Date('2024-07-06T00:00:00Z'), 2).map((d) => d.toISOString())).toEqual(['2024-07-04T03:59:59.000Z', '2024-07-05T04:00:00.000Z']);
+  });
+
+  // Probed: the scheduler printed "next run never" (and GET /schedules next_run null) for schedules the config took and
+  // the scheduler then ran: the next occurrence was looked for 400 days ahead only.
+  it('finds a next occurrence years away: a leap day, a yearly date on weekends and holidays', () => {
+    const leap: Schedule = { ...daily, cron: '0 18 29 2 *' };
+    expect(nextFire([leap], new Date('2026-12-07T16:00:00Z'))?.toISOString()).toBe('2028-02-29T23:00:00.000Z');
+    // 15 January: a Saturday in 2028, Martin Luther King Jr. Day in 2029: the next trading one is in 2030.
+    const yearly: Schedule = { ...daily, cron: '0 18 15 1 *' };
+    expect(nextFire([yearly], new Date('2027-01-16T00:00:00Z'))?.toISOString()).toBe('2030-01-15T23:00:00.000Z');
+    expect(nextFire([yearly, daily], new Date('2027-01-16T00:00:00Z'))?.toISOString()).toBe('2027-01-19T23:30:00.000Z'); // Tuesday (Monday the 18th: MLK day)
   });
 
   it('rejects an invalid cron expression with SP_ERR_SCHEDULE_INVALID', () => {

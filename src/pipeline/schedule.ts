@@ -113,11 +113,20 @@ export function dueAt(s: Schedule, lastHandled: Date | null, now: Date, graceMs 
   return { run, missed: occurrences(s, from, new Date(run.getTime() - 1)) };
 }
 
+/** How far ahead the next occurrence is looked for: a leap day on a trading day (`0 18 29 2 *`) or a yearly date on
+ * a weekend or holiday can be years away; 400 days said "next run never" of such a schedule, which then ran. */
+const NEXT_HORIZON_MS = 12 * 366 * 86_400_000;
+
+/** The schedule's next occurrence after `after` (on a trading day when asked), or null when none comes. */
+export function nextOccurrence(s: Schedule, after: Date): Date | null {
+  return occurrences(s, after, new Date(after.getTime() + NEXT_HORIZON_MS), 1)[0] ?? null;
+}
+
 /** When the next occurrence of any schedule fires after `now` (null: none ever). */
 export function nextFire(schedules: readonly Schedule[], now: Date): Date | null {
   let best: Date | null = null;
   for (const s of schedules) {
-    const n = occurrences(s, now, new Date(now.getTime() + 400 * 86_400_000), 1)[0] ?? null;
+    const n = nextOccurrence(s, now);
     if (n && (best === null || n < best)) best = n;
   }
   return best;
