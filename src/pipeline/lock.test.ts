@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processAlive, processStartTime } from '../core/proc.js';
+import type { StockpipeError } from '../core/errors.js';
 import { acquireRunLock, type LockInfo } from './lock.js';
 import { Workspace } from '../core/workspace.js';
 
@@ -53,7 +54,10 @@ describe.runIf(linux)('taking over a dead runner\'s lock', () => {
   it('a live holder is SP_ERR_PIPELINE_LOCKED and its task processes are left alone', async () => {
     const pid = await sleeper(ws);
     await writeLock({ pid: process.pid, start: processStartTime(process.pid), children: [{ pid, start: processStartTime(pid) }] });
-    await expect(acquireRunLock(new Workspace(ws), 'train')).rejects.toMatchObject({ code: 'SP_ERR_PIPELINE_LOCKED' });
+    await expect(acquireRunLock(new Workspace(ws), 'train')).rejects.toMatchObject({ code: 'SP_ERR_PIPELINE_LOCKED', hint: expect.stringContaining('pass --wait') });
+    // After a --wait (a scheduled run's hour) it says it waited, not to pass --wait.
+    const err = await acquireRunLock(new Workspace(ws), 'train', { waitMs: 60, pollMs: 10 }).catch((e: unknown) => e as StockpipeError);
+    expect(err).toMatchObject({ code: 'SP_ERR_PIPELINE_LOCKED', message: expect.stringMatching(/still after waiting 0\.1 s \(--wait\)$/), hint: expect.stringContaining('wait longer (a larger --wait)') });
     expect(processAlive(pid)).toBe(true);
   });
 });

@@ -242,8 +242,10 @@ export async function acquireRunLock(ws: Workspace, pipeline: string, opts: Acqu
     }
     const holder = got.info;
     if (Date.now() >= deadline) {
-      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${ws.root} is in use by pipeline '${holder.pipeline}' (pid ${holder.pid} on ${holder.host}, since ${holder.started_at})`, {
-        hint: `Wait for it to finish, pass --wait, or stop process ${holder.pid}; ${file} is taken over automatically once that process is gone.`,
+      // After a --wait (a scheduled run waits an hour) the hint said to pass --wait, which was given.
+      const waited = (opts.waitMs ?? 0) > 0 ? ` still after waiting ${Math.round(opts.waitMs! / 100) / 10} s (--wait)` : '';
+      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${ws.root} is in use by pipeline '${holder.pipeline}' (pid ${holder.pid} on ${holder.host}, since ${holder.started_at})${waited}`, {
+        hint: `Wait for it to finish, ${waited === '' ? 'pass --wait' : 'wait longer (a larger --wait)'}, or stop process ${holder.pid}; ${file} is taken over automatically once that process is gone.`,
       });
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
