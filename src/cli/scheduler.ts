@@ -20,7 +20,12 @@ const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: string[]; version: string; until?: AbortSignal; sleep?: SchedulerDeps['sleep'] }): Promise<CommandResult> {
   const schedules = ctx.config.schedules;
   if (schedules.length === 0) {
-    throw new StockpipeError('SP_ERR_SCHEDULE_INVALID', 'no schedules in the config', { hint: 'Add e.g. "schedules": [{"pipeline": "daily", "cron": "30 18 * * 1-5"}] to stockpipe.config.json.' });
+    // The file read (`--config prod.json` is named: the hint pointed at ./stockpipe.config.json whatever was given).
+    const at = opts.globalArgs.indexOf('--config');
+    const file = at >= 0 && opts.globalArgs[at + 1] !== undefined ? opts.globalArgs[at + 1]! : null;
+    throw new StockpipeError('SP_ERR_SCHEDULE_INVALID', `no schedules in the config${file === null ? ' (no config file: none given with --config, no ./stockpipe.config.json)' : ` (${file})`}`, {
+      hint: `Add e.g. "schedules": [{"pipeline": "daily", "cron": "30 18 * * 1-5"}] to ${file ?? './stockpipe.config.json'}.`,
+    });
   }
   for (const s of schedules) cronFor(s);
   const penv = pipelineEnv(ctx, opts.globalArgs, opts.version);
