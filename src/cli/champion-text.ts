@@ -2,6 +2,8 @@
  * The lines a finished `run` ends with (`npm start` shows them before it serves): the model each
  * serving alias points at, its test scores next to its baselines' on the raw and the log scale, and
  * plainly which baseline beats it where one does. Reads the store only. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { baselineWins } from '../registry/model-summary.js';
 import type { Registry } from '../registry/store.js';
 import type { ModelVersion } from '../registry/types.js';
@@ -35,14 +37,18 @@ function forecastLines(mv: ModelVersion): string[] {
   return lines;
 }
 
-/** The summary lines for the serving aliases that point at a model (none: no line). */
+/** The summary lines for the serving aliases that point at a model (none: no line). Its scores are the store's: a
+ * model whose folder was deleted is summed up with a note, not an error (a finished `run` failed with
+ * SP_ERR_MODEL_MISSING here, exit 1 and `ok: false`, for a champion the run had not even used). */
 export function championText(reg: Registry): string[] {
   const out: string[] = [];
   for (const alias of ['champion', 'forecast_champion']) {
     const id = reg.aliasTarget(alias);
     if (id === null) continue;
-    const mv = reg.getModel(id);
+    const mv = reg.getModel(id, { checkFiles: false });
     out.push(...(alias === 'champion' ? volumeLines(mv) : forecastLines(mv)));
+    const file = join(mv.path, 'model.json');
+    if (!existsSync(file)) out.push(`  note: ${file} is missing: nothing can load ${alias} (restore ${mv.path}, or promote another model)`);
   }
   return out;
 }
