@@ -2,7 +2,8 @@
  * command's --help (exit 0, its examples, each default once), usage errors (code, exit 2), the
  * --json document of one command through the built binary, and importing cli/main runs nothing. */
 import { spawnSync } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -202,6 +203,20 @@ describe('the built binary', () => {
       expect(r.stdout).toBe('{"ok":true,"data":{"alias":"champion","at":"2024-05-01T00:00:00.000Z","model_id":null,"since":null,"reason":null}}\n');
     } finally {
       await rm(ws, { recursive: true, force: true });
+    }
+  });
+
+  it('takes a workspace of ~/… as the home folder\'s (a config file\'s or --workspace=~/… reaches no shell), not a folder named ~', async () => {
+    const home = await tempWorkspace('sp-cliopt-home-');
+    try {
+      const cwd = join(home, 'cwd');
+      await mkdir(cwd);
+      const r = spawnSync(process.execPath, [CLI, 'fetch', '--source', 'synthetic', '--symbols', '2', '--years', '1', '--json', '--workspace=~/ws'], { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: home } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(join(home, 'ws', 'raw'))).toBe(true);
+      expect(await readdir(cwd)).toEqual([]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
     }
   });
 

@@ -16,7 +16,7 @@ import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
 import type { ResourceContext } from '../core/os-errors.js';
 import { checkWorkspacePath } from '../core/fs.js';
-import { Workspace } from '../core/workspace.js';
+import { expandHome, Workspace } from '../core/workspace.js';
 import { createProgress } from '../core/progress.js';
 import { forTerminal } from '../core/terminal.js';
 import { duckdbResourceError, storeFileError } from '../db/duckdb-errors.js';
@@ -69,7 +69,7 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   const file = readConfigFile(g.config, process.cwd());
   const flags = { ...globalFlags, ...cmd.config };
   const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json' }); // flags and STOCKPIPE_* variables are named by loadConfig
-  const ws = new Workspace(config.workspace, { threads: config.threads, memoryLimit: config.memory_limit });
+  const ws = new Workspace(expandHome(config.workspace, homedir()), { threads: config.threads, memoryLimit: config.memory_limit });
   s.resource = { workspace: ws.root, memoryLimit: ws.memoryLimit, threads: ws.threads };
   await checkWorkspacePath(ws.root);
   const taskChild = process.env.STOCKPIPE_TASK_CHILD === '1';

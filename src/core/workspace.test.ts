@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { layout, toWorkspace, Workspace } from './workspace.js';
+import { expandHome, layout, toWorkspace, Workspace } from './workspace.js';
 
 const ROOT = join(sep, 'data', 'sp-ws');
 const ws = new Workspace(ROOT, { threads: 3, memoryLimit: '2GB' });
@@ -121,5 +121,14 @@ describe('no workspace paths joined by hand', () => {
       });
     }
     expect(hits).toEqual([]);
+  });
+});
+
+describe('expandHome', () => {
+  it('reads ~ and a leading ~/ as the home folder, and leaves every other path as written', () => {
+    const home = join(sep, 'home', 'ann');
+    expect(expandHome('~', home)).toBe(home);
+    expect(expandHome('~/data/sp', home)).toBe(join(home, 'data', 'sp'));
+    for (const p of ['./stockpipe-data', '/srv/sp', 'data/~', '~ann/data', '~data']) expect(expandHome(p, home)).toBe(p);
   });
 });

@@ -115,6 +115,17 @@ export interface DuckDBSettings {
 export const DEFAULT_RESOURCES: WorkspaceResources = { threads: 1, memoryLimit: '1GB' };
 
 /** A workspace folder: its absolute paths and the resources commands use there. Cheap; creates nothing on disk. */
+/**
+ * `~` or a leading `~/` of a workspace path as the home folder `home`: a config file's
+ * `"workspace": "~/data"` (or a quoted `STOCKPIPE_WORKSPACE`, `--workspace=~/data`) reaches no shell
+ * that would expand it, and made a folder named `~` in the current one. `~user/` is left as written.
+ */
+export function expandHome(path: string, home: string): string {
+  if (path === '~') return home;
+  if (path.startsWith('~/') || path.startsWith(`~${sep}`)) return resolve(home, path.slice(2));
+  return path;
+}
+
 export class Workspace {
   /** The workspace folder, absolute. */
   readonly root: string;
