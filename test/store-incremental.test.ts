@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
 import { bucketOf, partitionName } from '../src/store/partition.js';
 import { readTable } from '../src/store/read.js';
+import { currentSnapshot } from '../src/registry/catalog.js';
+import { openRegistry } from '../src/registry/store.js';
 import { runCli, runCliAsync } from './helpers/cli.js';
 import { tempDir } from './helpers/temp.js';
 import { sql } from './helpers/workspace.js';
@@ -424,5 +426,51 @@ describe('incremental ingest and features', () => {
     const inc = ok(['ingest', '--workspace', ws]);
     expect(inc.files_tail_read).toBe(1);
     expect(inc.malformed).toEqual([{ path: 'stocks/AA.csv', line: 34, reason: 'Adj Close is not a number' }]);
+  }, 60_000);
+
+  it('a data file deleted by hand fails the next incremental ingest, features and vacuum naming it, with the rebuild that brings the table back; nothing is committed', async () => {
+    const { root, stocks, ws, r, update } = await tailsFixture('store-lost-base', 13, ['AA', 'BB']);
+    update();
+    ok(['features', '--workspace', ws, '--window', '5']);
+    await appendFile(join(stocks, 'AA.csv'), line(r, 30));
+    update();
+    ok(['features', '--workspace', ws, '--window', '5']);
+    const head = (table: 'prices' | 'features'): number | undefined => {
+      const reg = openRegistry(ws, { readonly: true });
+      try {
+        return currentSnapshot(reg, table)?.id;
+      } finally {
+        reg.close();
+      }
+    };
+    const failsNaming = (args: string[], code: string, path: string, rebuild: string): void => {
+      const res = runCli(['--json', ...args, '--workspace', ws]);
+      expect(res.json?.error, `${args.join(' ')}: ${res.stdout}${res.stderr}`).toMatchObject({ code });
+      expect(res.json!.error!.message).toContain(`its data file ${path} is missing`);
+      expect(res.json!.error!.hint).toContain(rebuild);
+    };
+    // The prices append file of AA's bucket gone: an ingest of AA's next day, and vacuum's compaction
+    // of that bucket, stop before writing (they said a vacuum had deleted it meanwhile; the ingest of
+    // another bucket committed a snapshot listing the lost file).
+    const prices = readTable(new Workspace(ws), 'prices');
+    const lostPrices = prices.paths[prices.files.findIndex((f) => f.rows === 1)]!;
+    const aside = join(root, 'aside.parquet');
+    await rename(lostPrices, aside);
+    const pricesHead = head('prices');
+    await appendFile(join(stocks, 'AA.csv'), line(r, 31));
+    ok(['fetch', '--source', `dir:${join(root, 'src')}`, '--workspace', ws]);
+    failsNaming(['ingest'], 'SP_ERR_PRICES_MISSING', lostPrices, 'stockpipe ingest --force');
+    failsNaming(['vacuum'], 'SP_ERR_PRICES_MISSING', lostPrices, 'stockpipe ingest --force');
+    expect(head('prices')).toBe(pricesHead);
+    await rename(aside, lostPrices);
+    ok(['ingest', '--workspace', ws]);
+    // A features file gone: the incremental build stops before its commit (it committed a snapshot
+    // listing the lost file, then failed reading it; or failed as if a vacuum had deleted it).
+    const features = readTable(new Workspace(ws), 'features');
+    const featuresHead = head('features');
+    await rm(features.paths[0]!);
+    failsNaming(['features', '--window', '5'], 'SP_ERR_FEATURES_MISSING', features.paths[0]!, 'stockpipe features --force');
+    expect(head('features')).toBe(featuresHead);
+    ok(['features', '--workspace', ws, '--window', '5', '--force']);
   }, 60_000);
 });

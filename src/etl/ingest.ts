@@ -15,10 +15,10 @@ import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlIdent, sqlString, tempTableOf } from '../db/duckdb.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch, type WrittenRange } from '../db/bars-writer.js';
-import { currentSnapshot, ingestState, type IngestFileState, type NewDataFile, type SnapshotRecord } from '../registry/catalog.js';
+import { currentSnapshot, ingestState, type IngestFileState, liveFiles, type NewDataFile, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOf, LINEAGE_COLUMN, TARGET_FILE_ROWS } from '../store/partition.js';
-import { parquetSource } from '../store/read.js';
+import { assertFilesOnDisk, parquetSource } from '../store/read.js';
 import { ensureView } from '../store/view.js';
 import { applyChanges, type SymbolDelta, TableWrite } from '../store/write.js';
 import { type Fingerprint, fingerprint, grownTail } from './source-state.js';
@@ -418,6 +418,10 @@ export async function ingestChanges(c: IngestRun, bars: readonly BarFile[], iden
     const cur = currentSnapshot(reg, 'prices')!;
     return cur;
   }
+  // Copy-on-write keeps the current snapshot's files: one deleted by hand fails here, before any file is
+  // read, with the way back (ingest --force), not in the comparison as if a vacuum had deleted it.
+  const base = currentSnapshot(reg, 'prices');
+  if (base !== null) assertFilesOnDisk(ws, base, liveFiles(reg, base));
   const touchedSymbols = touchedGroups.map((g) => g.symbol);
   const nameList = [...new Set(touchedSymbols.map((s) => c.names.get(s)).filter((n): n is string => n !== undefined))].sort();
   const nameIndex = new Map(nameList.map((n, i) => [n, i]));

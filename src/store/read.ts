@@ -58,18 +58,29 @@ export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: 
       hint: 'Vacuum keeps the snapshots asked for (--keep-snapshots, --older-than) and every model lineage; pick a kept snapshot.',
     });
   }
+  const paths = assertFilesOnDisk(ws, snapshot, files, opts.missingCode);
+  noteSnapshotRead(snapshot.id);
+  return { table, snapshot, files, paths };
+}
+
+/**
+ * The absolute paths of a snapshot's files, or the table's "missing" code (or `code`) naming the
+ * first file the catalog lists but the disk lacks (deleted or moved by hand, a partial copy of the
+ * workspace): every reader failed on it with DuckDB's "No files found" as SP_ERR_INTERNAL, and an
+ * incremental write on such a snapshot carried the missing file into its own (or failed as if a
+ * vacuum had deleted it meanwhile). The way back is a full rebuild, which reads none of them.
+ */
+export function assertFilesOnDisk(ws: Workspace, snapshot: Pick<SnapshotRecord, 'id' | 'table'>, files: readonly DataFileRecord[], code?: ErrorCode): string[] {
+  const table = snapshot.table;
   const paths = files.map((f) => ws.path(f.path));
-  // A file the catalog lists but the disk lacks (deleted or moved by hand, a partial copy of the
-  // workspace): every reader failed on it with DuckDB's "No files found" as SP_ERR_INTERNAL.
   const lost = paths.findIndex((p) => statSync(p, { throwIfNoEntry: false }) === undefined);
   if (lost >= 0) {
     const rebuild = table === 'prices' ? 'stockpipe ingest --force' : 'stockpipe features --force';
-    throw new StockpipeError(opts.missingCode ?? (table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING'), `snapshot ${snapshot.id} of ${table} cannot be read: its data file ${paths[lost]} is missing (the catalog lists it; it was deleted or moved outside stockpipe)`, {
+    throw new StockpipeError(code ?? (table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING'), `snapshot ${snapshot.id} of ${table} cannot be read: its data file ${paths[lost]} is missing (the catalog lists it; it was deleted or moved outside stockpipe)`, {
       hint: `Put the file back (from a backup), or write a new snapshot from the sources: \`${rebuild}\`.`,
     });
   }
-  noteSnapshotRead(snapshot.id);
-  return { table, snapshot, files, paths };
+  return paths;
 }
 
 /** The table as of `asOf`, opening the registry read-only for the lookup. */

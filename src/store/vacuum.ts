@@ -17,6 +17,7 @@ import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFile
 import { lineageSnapshotIds, openStudySnapshotIds } from '../registry/lineage.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { bucketOfPartition, SMALL_FILE_ROWS } from './partition.js';
+import { assertFilesOnDisk } from './read.js';
 import { compactBucket, TableWrite } from './write.js';
 
 /** Orphans younger than this may belong to a write in progress (Delta's default retention is longer; a stockpipe write is minutes). */
@@ -113,6 +114,8 @@ async function compactTables(ws: Workspace, reg: Registry, dryRun: boolean): Pro
     const buckets = crowdedBuckets(live);
     if (buckets.length === 0) continue;
     const before = live.filter((f) => buckets.includes(bucketOfPartition(f.partition) ?? -1)).length;
+    // The files to merge must be on disk: one deleted by hand is named, with the rebuild that brings the table back.
+    assertFilesOnDisk(ws, cur, live.filter((f) => f.rows < SMALL_FILE_ROWS && buckets.includes(bucketOfPartition(f.partition) ?? -1)));
     if (dryRun) {
       out.push({ table, snapshot_id: null, buckets: buckets.length, files_before: before, files_after: buckets.length });
       continue;

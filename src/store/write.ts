@@ -18,7 +18,7 @@ import {
 } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
 import { BUCKETS, bucketOf, MAX_FILES_PER_BUCKET, partitionName, SMALL_FILE_ROWS } from './partition.js';
-import { parquetSource } from './read.js';
+import { assertFilesOnDisk, parquetSource } from './read.js';
 import { publishView } from './view.js';
 
 /** A file the write produced, before it is described. */
@@ -126,6 +126,15 @@ export class TableWrite {
     const file: NewDataFile = { ...d, path: f.rel, partition: f.partition };
     this.added.push(file);
     return file;
+  }
+
+  /**
+   * For a write that keeps files of its base snapshot (incremental, compaction): every one of them
+   * must be on disk, else the table's missing code naming the file, with the full rebuild that
+   * brings the table back (a full write reads none of them and needs no such check).
+   */
+  assertBaseOnDisk(): void {
+    if (this.base !== null) assertFilesOnDisk(this.ws, this.base, this.live);
   }
 
   /** Removes every live file (an overwrite). */
