@@ -2,7 +2,9 @@
  * export (.parquet/.csv equal to the table as of then), model lineage and `train --as-of`
  * reproducing a model's data, vacuum keeping what lineage needs, SP_ERR_SNAPSHOT_NOT_FOUND.
  * Snapshots are committed by hand (test/helpers/store) so the readers are tested without the writers. */
-import { cp, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rm, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
@@ -128,6 +130,13 @@ describe('export', () => {
     const dir = await tempDir('store-asof-names');
     const real = join(dir, 'ws');
     for (const args of [['fetch', '--source', 'synthetic', '--symbols', '3', '--years', '1'], ['ingest']]) expect(runCli([...args, '-w', real, '--json']).code).toBe(0);
+    // The build of a features --as-of killed two hours ago (kill -9: the size of the features table) is deleted by the next one.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const killed = join(real, 'tmp', `features-as-of-${dead}`);
+    await mkdir(killed, { recursive: true });
+    await writeFile(join(killed, 'bucket=00-000.parquet'), 'x');
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    for (const p of [join(killed, 'bucket=00-000.parquet'), killed]) await utimes(p, old, old);
     for (const [name, format] of [['F.CSV', 'csv'], ['f.Parquet', 'parquet']] as const) {
       const r = runCli(['features', '--as-of', '1', '--out', join(dir, name), '-w', real, '--json']);
       expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -135,6 +144,7 @@ describe('export', () => {
       expect(ex.json!.data.format, ex.stderr).toBe(format);
     }
     expect((await readdir(dir)).sort()).toEqual(['F.CSV', 'e-F.CSV', 'e-f.Parquet', 'f.Parquet', 'ws']);
+    expect(existsSync(killed)).toBe(false);
     for (const name of ['.csv', 'f.json', 'f']) {
       const r = runCli(['features', '--as-of', '1', '--out', join(dir, name), '-w', real, '--json']);
       expect(r.json!.error?.code, name).toBe('SP_ERR_USAGE');

@@ -374,6 +374,64 @@ export async function removeStaleTemps(target: string): Promise<string[]> {
   return removed;
 }
 
+/**
+ * The scratch files and folders commands write in the workspace's tmp/ under their pid, deleted by the
+ * command itself when it ends: features --as-of's build (`features-as-of-<pid>/`), the incremental
+ * builds' deltas (`features-delta-<pid>-…`, `ingest-delta-<pid>-…`, `ingest-changes-<pid>-…`) and
+ * monitor's rows (`monitor-until-<pid>-…`). A command killed (kill -9, a runner's watchdog, power
+ * loss) leaves its own behind: a full-size `features --as-of` build is the size of the features table.
+ */
+const SCRATCH_NAME = /^(?:features-as-of|features-delta|ingest-delta|ingest-changes|monitor-until)-(\d+)(?:[-.]|$)/;
+
+/** The newest mtime (ms) of a path and, for a folder, of what it holds (null when it is gone). */
+async function newestMtime(path: string): Promise<number | null> {
+  const st = await statOrNull(path);
+  if (st === null) return null;
+  let newest = st.mtimeMs;
+  if (st.isDirectory()) {
+    for (const name of await readdirOrEmpty(path)) newest = Math.max(newest, (await newestMtime(join(path, name))) ?? 0);
+  }
+  return newest;
+}
+
+/** Bytes of a file, or of the files a folder holds (0 when gone). */
+async function bytesOf(path: string): Promise<number> {
+  const st = await statOrNull(path);
+  if (st === null) return 0;
+  if (!st.isDirectory()) return st.size;
+  let n = 0;
+  for (const name of await readdirOrEmpty(path)) n += await bytesOf(join(path, name));
+  return n;
+}
+
+/**
+ * Deletes (unless `dryRun`) the scratch entries of tmp/ (SCRATCH_NAME) whose command is gone: its pid
+ * is not a live process of this machine and nothing in it changed since `cutoff` (ms; a workspace
+ * shared with other machines may hold a live command's scratch under a pid that means nothing here).
+ * Returns them workspace-relative, with their bytes.
+ */
+export async function removeDeadScratch(ws: Workspace, cutoff: number, dryRun = false): Promise<{ paths: string[]; bytes: number }> {
+  const out = { paths: [] as string[], bytes: 0 };
+  for (const name of (await readdirOrEmpty(ws.tmpDir)).sort()) {
+    const m = SCRATCH_NAME.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    const path = join(ws.tmpDir, name);
+    const newest = await newestMtime(path);
+    if (newest === null || newest > cutoff) continue;
+    const bytes = await bytesOf(path);
+    // Best effort: a workspace this user may only read keeps them (its commands write scratch elsewhere).
+    if (!dryRun && !(await rm(path, { recursive: true, force: true }).then(() => true, () => false))) continue;
+    out.bytes += bytes;
+    out.paths.push(ws.relative(path));
+  }
+  return out;
+}
+
+/** How long a dead command's scratch is left alone before the next command deletes it (see removeDeadScratch). */
+export const DEAD_SCRATCH_AGE_MS = 60 * 60 * 1000;
+
 /** A temp output's name: `.<name>.tmp-<pid>-<stamp>` (this file's) or `<name>.tmp-<pid>` (folders). */
 const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/;
 /**

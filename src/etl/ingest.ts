@@ -7,7 +7,7 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { stableStringify } from '../core/fs.js';
+import { DEAD_SCRATCH_AGE_MS, removeDeadScratch, stableStringify } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import { resourceKind } from '../core/os-errors.js';
 import type { Progress } from '../core/progress.js';
@@ -72,6 +72,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
   const t0 = performance.now();
   const { manifest: m, ws, log } = opts;
   const hash = inputHash(m, opts.strict);
+  await removeDeadScratch(ws, Date.now() - DEAD_SCRATCH_AGE_MS);
   const reg = openRegistry(ws);
   try {
     await ensureView(ws, reg, 'prices');

@@ -10,7 +10,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileOrNull, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
+import { DEAD_SCRATCH_AGE_MS, readFileOrNull, removeDeadScratch, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
@@ -302,6 +302,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
   const { ws, window: w, log } = opts;
   checkWindow(w);
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: opts.extended === true };
+  await removeDeadScratch(ws, Date.now() - DEAD_SCRATCH_AGE_MS);
   const reg = openRegistry(ws);
   try {
     await ensureView(ws, reg, 'prices');
@@ -566,6 +567,7 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
     throw new StockpipeError('SP_ERR_USAGE', `--out ${o.out} is a folder`, { hint: 'Give a file name, e.g. --out features-3.parquet.' });
   }
   const settings: FeatureSettings = { version: FEATURES_VERSION, window: w, extended: o.extended === true };
+  await removeDeadScratch(o.ws, Date.now() - DEAD_SCRATCH_AGE_MS);
   const reg = openRegistry(o.ws, { readonly: true });
   let prices: TableRead;
   let input: PricesInput;

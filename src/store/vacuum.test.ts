@@ -1,6 +1,7 @@
 /** Vacuum never removes a file a kept snapshot or a model lineage needs: planVacuum on random
  * histories against a naive twin (many seeds), then real vacuums of random snapshot sequences with
  * random keep settings, after which every kept snapshot still reads its full row count. */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -215,5 +216,41 @@ describe('vacuumStore', () => {
     const out = await vacuumStore(ws, { dryRun: false, now: () => new Date() });
     expect(out.stages.paths).toEqual(expected);
     for (const [run, kept] of [[finished, false], ['not-a-run', false], [failed, true], [running, true], [fresh, true]] as const) expect(existsSync(ws.stageDir(run, 'features')), run).toBe(kept);
+  });
+
+  it('deletes the tmp/ scratch a killed command left (features --as-of, incremental deltas) once untouched for an hour; a live or recent one, and other tmp/ files, stay', async () => {
+    const dir = await tempDir('vacuum-scratch');
+    const ws = new Workspace(dir);
+    await commitQuery(dir, 'prices', priceRowsQuery(['AA'], 40));
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const old = new Date(Date.now() - 2 * 3_600_000);
+    const put = async (name: string, when: Date | null, folder = false): Promise<void> => {
+      const p = join(ws.tmpDir, name);
+      if (folder) {
+        await mkdir(p, { recursive: true });
+        await writeFile(join(p, 'bucket=00-000.parquet'), 'x'.repeat(50));
+        if (when !== null) await utimes(join(p, 'bucket=00-000.parquet'), when, when);
+      } else {
+        await mkdir(ws.tmpDir, { recursive: true });
+        await writeFile(p, 'x'.repeat(50));
+      }
+      if (when !== null) await utimes(p, when, when);
+    };
+    await put(`features-as-of-${dead}`, old, true);
+    await put(`features-delta-${dead}-7.parquet`, old);
+    await put(`ingest-delta-${dead}-7.parquet`, old);
+    await put(`ingest-changes-${dead}-7.parquet`, old);
+    await put(`features-as-of-${process.pid}`, old, true); // this process: alive
+    await put(`ingest-delta-${dead}-8.parquet`, null); // a minute old: perhaps another machine's live command
+    await put('features-tails.parquet', old);
+    await put('notes-123.txt', old);
+    const gone = [`features-as-of-${dead}`, `features-delta-${dead}-7.parquet`, `ingest-changes-${dead}-7.parquet`, `ingest-delta-${dead}-7.parquet`].map((n) => `tmp/${n}`);
+    const dry = await vacuumStore(ws, { dryRun: true, now: () => new Date() });
+    expect(dry.orphans).toEqual({ files: 4, bytes: 200, paths: gone });
+    expect(existsSync(ws.path(gone[0]!))).toBe(true);
+    const out = await vacuumStore(ws, { dryRun: false, now: () => new Date() });
+    expect(out.orphans.paths).toEqual(gone);
+    for (const p of gone) expect(existsSync(ws.path(p)), p).toBe(false);
+    for (const n of [`features-as-of-${process.pid}`, `ingest-delta-${dead}-8.parquet`, 'features-tails.parquet', 'notes-123.txt']) expect(existsSync(join(ws.tmpDir, n)), n).toBe(true);
   });
 });

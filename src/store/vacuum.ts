@@ -10,7 +10,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { readdirOrEmpty, statOrNull } from '../core/fs.js';
+import { DEAD_SCRATCH_AGE_MS, readdirOrEmpty, removeDeadScratch, statOrNull } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, liveIn, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
@@ -21,7 +21,7 @@ import { assertFilesOnDisk } from './read.js';
 import { compactBucket, TableWrite } from './write.js';
 
 /** Orphans younger than this may belong to a write in progress (Delta's default retention is longer; a stockpipe write is minutes). */
-export const ORPHAN_MIN_AGE_MS = 60 * 60 * 1000;
+export const ORPHAN_MIN_AGE_MS = DEAD_SCRATCH_AGE_MS;
 export const DEFAULT_KEEP_SNAPSHOTS = 5;
 
 export interface VacuumOptions {
@@ -216,6 +216,11 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
       orphans.paths.push(rel);
       if (!o.dryRun) await rm(abs, { force: true });
     }
+    // Scratch a killed command left in tmp/ (a features --as-of build, an incremental build's delta).
+    const scratch = await removeDeadScratch(ws, cutoff, o.dryRun);
+    orphans.files += scratch.paths.length;
+    orphans.bytes += scratch.bytes;
+    orphans.paths.push(...scratch.paths);
     const stages = await staleStages(ws, reg, cutoff, o.dryRun);
     return {
       dry_run: o.dryRun,
