@@ -3,6 +3,7 @@
  * `sourceId`) → etl/ingest → tables/prices.parquet + report. A fetched source other than the
  * workspace's remembered one (source.json) is refused with SP_ERR_SOURCE_MISMATCH unless
  * `switchSource`; a first source or a switch is recorded. Returns the command's --json data. */
+import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
@@ -44,15 +45,35 @@ export async function checkIngestSource(ws: Workspace, manifest: Manifest, switc
 export async function ingestWorkspace(o: IngestWorkspaceOptions): Promise<IngestReport> {
   await ensureWritableDir(o.ws.root);
   const manifest = await latestManifest(o.ws, o.sourceId);
+  const before = await rememberedSource(o.ws);
   const remember = await checkIngestSource(o.ws, manifest, o.switchSource);
-  const r = await ingest({
-    ws: o.ws,
-    manifest,
-    strict: o.strict,
-    force: o.force,
-    log: o.log,
-    progress: o.progress,
-  });
+  let r: IngestReport;
+  try {
+    r = await ingest({
+      ws: o.ws,
+      manifest,
+      strict: o.strict,
+      force: o.force,
+      log: o.log,
+      progress: o.progress,
+    });
+  } catch (err) {
+    throw fetchAgainHint(err, manifest, before !== null && before.identity !== sourceOfManifest(manifest).identity);
+  }
   await remember(o.now());
   return r;
+}
+
+/**
+ * A source changed since its fetch is hinted "Run `stockpipe fetch` again", which fetches the
+ * workspace's own source: right for it, but for another one ingested with --switch-source (a `dir:`
+ * or `zip:` folder the user went back to) that fetch leaves its manifest as it was, and the ingest
+ * fails the same way again. The hint then names that source and the switch.
+ */
+function fetchAgainHint(err: unknown, m: Manifest, switching: boolean): unknown {
+  const plain = '`stockpipe fetch`';
+  if (!switching || !(err instanceof StockpipeError) || err.code !== 'SP_ERR_SOURCE_NOT_FOUND' || !err.hint.includes(plain)) return err;
+  if (m.source !== 'dir' && m.source !== 'zip') return err;
+  const hint = `${err.hint.replace(plain, `\`stockpipe fetch --source ${m.source_spec} --switch-source\``)} It is not the workspace's source: that fetch switches to it, as this ingest would; then run \`stockpipe ingest\`.`;
+  return new StockpipeError(err.code, err.message, { hint, cause: err });
 }

@@ -2,7 +2,11 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigSchema, explicitFetchKeys, type Config } from '../core/config.js';
-import { tempWorkspace } from '../../test/helpers/workspace.js';
+import { fetchContext, silentLog, tempWorkspace } from '../../test/helpers/workspace.js';
+import { silentProgress } from '../core/progress.js';
+import type { StockpipeError } from '../core/errors.js';
+import { ingestWorkspace } from '../etl/ingest-workspace.js';
+import { dirSource } from './dir.js';
 import { chooseSource, rememberSource, sourceOf, type CurrentSource, type SourceRecord } from './workspace-source.js';
 import { Workspace } from '../core/workspace.js';
 
@@ -91,5 +95,34 @@ describe('rememberSource', () => {
     expect(await rememberSource(new Workspace(ws), before, sourceOf(cfg({ source: 'yahoo', tickers: ['MSFT'] })), at(2), 'fetch')).toBeNull();
     const rec = JSON.parse(await readFile(join(ws, 'source.json'), 'utf8')) as SourceRecord;
     expect([rec.current.params.tickers, rec.current.since, rec.history]).toEqual([['MSFT'], at(1).toISOString(), []]);
+  });
+});
+
+describe('ingest of a source changed since its fetch', () => {
+  const at = (d: number): Date => new Date(Date.UTC(2026, 0, d));
+  // Probed: `ingest --from dir --switch-source` (back to a folder after trying synthetic) whose files
+  // changed since their fetch was hinted "Run `stockpipe fetch` again", which fetched the workspace's
+  // synthetic source: the ingest failed the same way again.
+  it('names the fetch that takes the folder again: with --switch-source when it is not the workspace\'s source', async () => {
+    const ws = await workspaceWith(null);
+    const src = join(ws, '..', `${ws.split('/').at(-1)}-src`);
+    workspaces.push(src);
+    await mkdir(join(src, 'stocks'), { recursive: true });
+    const bars = 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,10\n2020-01-03,1,1,1,1,1,11\n';
+    await writeFile(join(src, 'stocks', 'AA.csv'), bars);
+    await dirSource(src).fetch(fetchContext(ws));
+    await writeFile(join(src, 'stocks', 'AA.csv'), bars.slice(0, -20)); // shorter than fetched
+    const ingestIt = (switchSource: boolean): Promise<unknown> => ingestWorkspace({ ws: new Workspace(ws), sourceId: 'dir', strict: false, force: false, switchSource, now: () => at(5), log: silentLog, progress: silentProgress }).then(() => null, (err: unknown) => err);
+    // The workspace's own source: a plain fetch takes it again.
+    await rememberSource(new Workspace(ws), null, sourceOf(cfg({ source: `dir:${src}` })), at(1), 'fetch');
+    const own = await ingestIt(false);
+    expect(own).toMatchObject({ code: 'SP_ERR_SOURCE_NOT_FOUND', hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
+    // Switched to synthetic since: that fetch names the folder and the switch.
+    await rememberSource(new Workspace(ws), remembered(`dir:${src}`), sourceOf(DEFAULTS), at(2), 'fetch');
+    const other = (await ingestIt(true)) as StockpipeError;
+    expect(other.code).toBe('SP_ERR_SOURCE_NOT_FOUND');
+    expect(other.message).toContain('AA.csv');
+    expect(other.hint).toContain(`Run \`stockpipe fetch --source dir:${src} --switch-source\` again`);
+    expect(JSON.parse(await readFile(join(ws, 'source.json'), 'utf8')).current.identity).toBe(DEF_ID); // nothing switched
   });
 });
