@@ -10,6 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Workspace } from '../src/core/workspace.js';
 import { loadWorkspaceVolumeData } from '../src/ml/rescore.js';
 import { readTable, sourceOf } from '../src/store/read.js';
+import { ensureView } from '../src/store/view.js';
+import { TableWrite } from '../src/store/write.js';
+import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli } from './helpers/cli.js';
@@ -357,6 +360,29 @@ describe('as-of, lineage and train --as-of', () => {
     const a = await sql(`SELECT ${cols} FROM ${viewSource(ws, 'features')} ORDER BY "Symbol", "Date"`);
     const b = await sql(`SELECT ${cols} FROM ${sourceOf(t)} ORDER BY "Symbol", "Date"`);
     expect(a).toEqual(b);
+  });
+
+  it('a file where the view\'s folder (tables/<table>) or a store bucket folder goes is SP_ERR_WORKSPACE_UNWRITABLE naming it (was SP_ERR_INTERNAL EEXIST from every ingest and features)', async () => {
+    const dir = await tempDir('store-view-file');
+    await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 5));
+    const w = new Workspace(dir);
+    const view = w.tableDir('prices');
+    await rm(view, { recursive: true });
+    await writeFile(view, 'x');
+    const reg = openRegistry(w);
+    try {
+      await expect(ensureView(w, reg, 'prices')).rejects.toMatchObject({ code: 'SP_ERR_WORKSPACE_UNWRITABLE', message: expect.stringContaining(view), hint: expect.stringContaining('A file stands where the folder') });
+      await rm(view);
+      await ensureView(w, reg, 'prices');
+      expect(existsSync(w.tableHead('prices'))).toBe(true);
+      const write = TableWrite.begin(w, reg, 'prices');
+      const bucket = join(w.storeTableDir('prices'), 'bucket=07');
+      await rm(bucket, { recursive: true, force: true });
+      await writeFile(bucket, 'x');
+      await expect(write.newFile(7)).rejects.toMatchObject({ code: 'SP_ERR_WORKSPACE_UNWRITABLE', message: expect.stringContaining(bucket) });
+    } finally {
+      reg.close();
+    }
   });
 });
 

@@ -118,7 +118,7 @@ export function unwritable(path: string): boolean {
 }
 
 /** Creates an output's folder, or SP_ERR_WORKSPACE_UNWRITABLE naming it (e.g. a file stands there). */
-async function makeOutputDir(dir: string): Promise<void> {
+export async function makeOutputDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {

@@ -4,9 +4,9 @@
  * `_snapshot.json` (id, time, rows, files). DuckDB, pandas and polars read the folder as one table
  * without stockpipe; stockpipe itself reads the files the catalog names, so a view being updated
  * never disturbs a stockpipe read. The view is rebuilt from the catalog after every commit. */
-import { link, mkdir, rm, rmdir, copyFile } from 'node:fs/promises';
+import { link, rm, rmdir, copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { readdirOrEmpty, readFileOrNull, writeFileAtomic } from '../core/fs.js';
+import { makeOutputDir, readdirOrEmpty, readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
 import { currentSnapshot, liveFiles, type SnapshotRecord } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
@@ -28,7 +28,8 @@ export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRe
   const live = liveFiles(reg, snap);
   const want = new Map<string, string>(); // view-relative → absolute store path
   for (const f of live) want.set(`${f.partition}/${basename(f.path)}`, ws.path(f.path));
-  await mkdir(dir, { recursive: true });
+  // A file standing where the view's folder goes (tables/<table>, a bucket=NN): named, with what to do.
+  await makeOutputDir(dir);
   // What the view holds already: one listing per partition folder, not one call per live file.
   const parts = (await readdirOrEmpty(dir)).filter((part) => part.startsWith('bucket='));
   const held = new Set<string>();
@@ -39,7 +40,7 @@ export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRe
     const target = join(dir, rel);
     const part = dirname(rel);
     if (!made.has(part)) {
-      await mkdir(dirname(target), { recursive: true });
+      await makeOutputDir(dirname(target));
       made.add(part);
     }
     try {

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeOutputDir } from '../core/fs.js';
 import { diskFullError, resourceKind } from '../core/os-errors.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlPath, sqlString, tempTableOf } from '../db/duckdb.js';
@@ -81,7 +82,7 @@ export class TableWrite {
     }
     const rel = `${this.ws.relative(this.ws.storeTableDir(this.table))}/${partition}/s${String(this.id).padStart(6, '0')}-${String(this.seq++).padStart(3, '0')}-${this.tag}.parquet`;
     const abs = this.ws.path(rel);
-    await mkdir(join(abs, '..'), { recursive: true });
+    await makeOutputDir(join(abs, '..'));
     this.created.add(abs);
     return { rel, abs, partition };
   }
