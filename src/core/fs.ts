@@ -412,15 +412,16 @@ async function bytesOf(path: string): Promise<number> {
  */
 export async function removeDeadScratch(ws: Workspace, cutoff: number, dryRun = false): Promise<{ paths: string[]; bytes: number }> {
   const out = { paths: [] as string[], bytes: 0 };
-  for (const name of (await readdirOrEmpty(ws.tmpDir)).sort()) {
+  // Best effort throughout: a tmp/ (or an entry) this user may not read is left as it is.
+  for (const name of (await readdirOrEmpty(ws.tmpDir).catch(() => [] as string[])).sort()) {
     const m = SCRATCH_NAME.exec(name);
     if (m === null) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || processAlive(pid)) continue;
     const path = join(ws.tmpDir, name);
-    const newest = await newestMtime(path);
+    const newest = await newestMtime(path).catch(() => null);
     if (newest === null || newest > cutoff) continue;
-    const bytes = await bytesOf(path);
+    const bytes = await bytesOf(path).catch(() => 0);
     // Best effort: a workspace this user may only read keeps them (its commands write scratch elsewhere).
     if (!dryRun && !(await rm(path, { recursive: true, force: true }).then(() => true, () => false))) continue;
     out.bytes += bytes;
