@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
-import { noRunsText } from './runs.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StockpipeError } from '../core/errors.js';
+import { Workspace } from '../core/workspace.js';
+import { createBackfill } from '../registry/backfills.js';
+import { createPipelineRun } from '../registry/pipeline.js';
+import { openRegistry } from '../registry/store.js';
+import type { CommandContext } from './context.js';
+import { noRunsText, runsListCommand } from './runs.js';
 
 describe('runs list, an empty page', () => {
   it('says why: past the last run, nothing matching the filters, or nothing yet (with the pipeline to run)', () => {
@@ -8,5 +17,39 @@ describe('runs list, an empty page', () => {
     expect(noRunsText({ backfill: 'b1' }, 0)).toBe('no pipeline runs in backfill b1');
     expect(noRunsText({ pipeline: 'daily' }, 0)).toBe('no daily pipeline runs yet: try `stockpipe run daily`');
     expect(noRunsText({}, 0)).toBe('no pipeline runs yet: try `stockpipe run train`');
+  });
+});
+
+describe('runs list --backfill', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sp-runs-list-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const failure = (p: Promise<unknown>): Promise<{ code: string; message: string }> =>
+    p.then(() => ({ code: 'none', message: '' }), (e: unknown) => ({ code: e instanceof StockpipeError ? e.code : String(e), message: (e as Error).message }));
+
+  it('takes the start of an id that runs list shows (8 characters); an unknown one is an error, not "no runs"', async () => {
+    const ws = new Workspace(dir);
+    const ctx = { ws, now: () => new Date() } as unknown as CommandContext;
+    const reg = openRegistry(ws);
+    try {
+      for (const [id, day] of [['3f2a9c41d07e4b55a1c2', '2024-05-01'], ['3f2a9c41ffff0000aaaa', '2024-05-02'], ['9d00e5b7aa114c2d8e3f', '2024-05-03']] as const) {
+        createBackfill(reg, { backfill_id: id, pipeline: 'daily', from: day, to: day, days: [day] });
+        createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], params: { edges: [] }, logical_date: day, backfill_id: id });
+      }
+    } finally {
+      reg.close();
+    }
+    const of = async (backfill: string): Promise<string[]> => ((await runsListCommand(ctx, { backfill })).data.runs as { logical_date: string | null }[]).map((r) => r.logical_date ?? '');
+    expect(await of('9d00e5b7aa114c2d8e3f')).toEqual(['2024-05-03']);
+    expect(await of('9d00e5b7')).toEqual(['2024-05-03']);
+    expect(await of('3f2a9c41d0')).toEqual(['2024-05-01']);
+    const several = await failure(of('3f2a9c41'));
+    expect([several.code, several.message]).toEqual(['SP_ERR_USAGE', expect.stringContaining('starts the ids of several backfills')]);
+    const unknown = await failure(of('0000beef'));
+    expect([unknown.code, unknown.message.startsWith("no backfill '0000beef'")]).toEqual(['SP_ERR_RUN_NOT_FOUND', true]);
   });
 });

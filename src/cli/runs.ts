@@ -7,6 +7,7 @@ import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { noLogReason, taskLine } from '../pipeline/live-view.js';
 import { readTaskLog } from '../pipeline/task-log.js';
+import { backfillIdsFor, listBackfills } from '../registry/backfills.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
 import { countRuns, getRunDetails, listRunSummaries, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -37,12 +38,22 @@ export async function runsListCommand(ctx: CommandContext, opts: { limit?: numbe
     return kindList(ctx, { ...opts, kind: opts.kind ?? 'all' });
   }
   const data = withRegistry(ctx, true, (reg) => {
-    const total = countPipelineRuns(reg, opts);
-    if (total === 0) checkListedPipeline(reg, opts.pipeline, '--pipeline');
-    return { runs: listPipelineRuns(reg, opts), total };
+    const q = opts.backfill === undefined ? opts : { ...opts, backfill: backfillId(reg, opts.backfill) };
+    const total = countPipelineRuns(reg, q);
+    if (total === 0) checkListedPipeline(reg, q.pipeline, '--pipeline');
+    return { runs: listPipelineRuns(reg, q), total };
   });
   const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${(r.logical_date ?? '').padEnd(10)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}${r.backfill_id ? `  backfill ${r.backfill_id.slice(0, 8)}` : ''}`);
   return { data, human: data.runs.length === 0 ? noRunsText(opts, data.total) : [`${data.total} run${data.total === 1 ? '' : 's'}${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
+}
+
+/** `--backfill X`: the backfill's full id from X or the start of it `runs list` shows; SP_ERR_RUN_NOT_FOUND for none, SP_ERR_USAGE for several. */
+function backfillId(reg: Registry, text: string): string {
+  const ids = backfillIdsFor(reg, text);
+  if (ids.length === 1) return ids[0]!;
+  if (ids.length > 1) throw new StockpipeError('SP_ERR_USAGE', `--backfill ${clip(text)} starts the ids of several backfills: ${ids.join(', ')}`, { hint: 'Give more of the id.' });
+  const recent = listBackfills(reg, { limit: 3 }).map((b) => `${b.backfill_id} (${b.pipeline} ${b.date_from}..${b.date_to})`);
+  throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${clip(text)}' in ${reg.file}`, { hint: recent.length === 0 ? 'No backfill has run in this workspace: `stockpipe backfill --from D1 --to D2` starts one.' : `The newest: ${recent.join('; ')}.` });
 }
 
 /** What an empty page of pipeline runs says: past the last run, none matching the filters, or none yet. */

@@ -94,6 +94,13 @@ export function getBackfill(reg: Registry, id: string): BackfillDetails | null {
   return { ...b, days: reg.all<BackfillDay>('read backfill days', 'SELECT date, run_id, status, seconds FROM backfill_days WHERE backfill_id = ? ORDER BY date', [id]) };
 }
 
+/** The ids of the backfills `text` names: its full id, or else every id that starts with it (`runs list` shows the first 8 characters). */
+export function backfillIdsFor(reg: Registry, text: string): string[] {
+  if (getBackfill(reg, text) !== null) return [text];
+  if (text === '') return [];
+  return reg.all<{ backfill_id: string }>('find backfill', 'SELECT backfill_id FROM backfills WHERE substr(backfill_id, 1, length(@t)) = @t ORDER BY started_at DESC LIMIT 5', { t: text }).map((r) => r.backfill_id);
+}
+
 /** Backfills, newest first. */
 export function listBackfills(reg: Registry, opts: { pipeline?: string; limit?: number; offset?: number } = {}): BackfillRecord[] {
   return reg.all<BackfillRecord>(
