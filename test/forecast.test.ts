@@ -197,6 +197,10 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     const older = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--date', days.at(-11)!]);
     expect(older.code, older.stderr).toBe(0);
     expect(older.json.data.split.test_from).toBe(days.at(-30)); // 20 trading days up to --date
+    // evaluate scores the test slice it was trained with: the rows up to its --date, not every later day the table holds.
+    const evaluated = await sp(w, ['evaluate', older.json.data.model_id]);
+    expect(evaluated.json.data, evaluated.stderr).toMatchObject({ test: older.json.data.test, split: { until: days.at(-11) } });
+    expect(evaluated.json.data.metrics).toEqual(older.json.data.metrics);
     // Without --alias a day-ahead model is promoted to forecast_champion (it was refused: champion takes volume models), by the CLI and the API.
     const manual = await sp(w, ['models', 'promote', older.json.data.model_id, '--force']);
     expect(manual.json.data, manual.stderr).toMatchObject({ alias: 'forecast_champion', promoted: true });

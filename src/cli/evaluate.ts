@@ -23,7 +23,7 @@ export async function evaluateCommand(ctx: CommandContext, ref: string | undefin
   const data = await evaluateModel({ ws: ctx.ws }, ref, asOf);
   if (isForecastEvaluation(data)) {
     const human = [
-      `${data.model_id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows)`,
+      `${data.model_id} (day-ahead forecast) on its test slice (target days ${data.test.date_min} .. ${data.test.date_max}, ${data.test.rows} rows${data.split.until === null ? '' : `; rows dated up to ${data.split.until}, its --date`})`,
       forecastColumns(data.metrics),
       snapshotLine(data),
     ].filter((l) => l !== '').join('\n');

@@ -156,17 +156,19 @@ export async function readModelJson(m: { id: string; path: string }): Promise<{ 
 /** The split a model recorded in its metrics.json (what evaluate and a re-scoring re-cut the data with). */
 export interface RecordedSplit { kind: 'time' | 'random'; test_from: string | null }
 
-/** What evaluate and a re-scoring read of a model's metrics.json: its split, and its protocol's name. */
-export interface RecordedMetrics { split: RecordedSplit; protocol?: { name?: string } | null }
+/** What evaluate and a re-scoring read of a model's metrics.json: its split, its protocol's name, and (a day-ahead
+ * model trained with `--date D`) the logical date its rows were bounded by: its test slice ends there. */
+export interface RecordedMetrics { split: RecordedSplit; protocol?: { name?: string } | null; data_until?: string | null }
 
 /** A registered model's metrics.json: SP_ERR_MODEL_MISSING when it is gone, SP_ERR_MODEL_FORMAT naming it
- * when it is no regular file, not JSON, or holds no valid `split` (kind time or random, test_from a day or null). */
+ * when it is no regular file, not JSON, or holds no valid `split` (kind time or random, test_from a day or null)
+ * or `data_until` (a day, null or absent). */
 export async function readRecordedMetrics(m: { id: string; path: string }): Promise<RecordedMetrics> {
   const file = join(m.path, 'metrics.json');
   const hint = `Restore ${m.path} from a backup, or train again.`;
   const read = await readModelFileOrNull(m, 'metrics.json');
   if (read === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint });
-  let json: { split?: { kind?: unknown; test_from?: unknown } } | null;
+  let json: { split?: { kind?: unknown; test_from?: unknown }; data_until?: unknown } | null;
   try {
     json = JSON.parse(read.text);
   } catch (err) {
@@ -177,6 +179,7 @@ export async function readRecordedMetrics(m: { id: string; path: string }): Prom
   if ((split?.kind !== 'time' && split?.kind !== 'random') || !day(split.test_from)) {
     throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} has no valid split (kind time or random, test_from a day or null)`, { hint });
   }
+  if (json?.data_until !== undefined && !day(json.data_until)) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} has a data_until that is no day (YYYY-MM-DD) or null`, { hint });
   return json as RecordedMetrics;
 }
 

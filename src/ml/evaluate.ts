@@ -44,7 +44,8 @@ export interface EvaluateData {
 export interface EvaluateForecastData {
   model_id: string;
   kind: 'forecast';
-  split: { kind: 'time'; test_from: string | null; leaky: false; on: 'target_day' };
+  /** `until`: the logical date (`train --task forecast --date D`) the model's rows, and so its test slice, ended on; null: none. */
+  split: { kind: 'time'; test_from: string | null; until: string | null; leaky: false; on: 'target_day' };
   test: { date_min: string; date_max: string; rows: number };
   snapshot: EvaluatedSnapshot;
   /** forecast (this model), persistence, vol_ma_20 → mae_/rmse_ of adj_close, return, volume, volume_log, skill_*. */
@@ -76,8 +77,10 @@ async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVer
   const recorded = await readRecordedMetrics(model);
   const forecast = forecastFromJSON(text, file);
   const testFrom = recorded.split.test_from ?? undefined;
+  // A model trained with --date D read the rows dated up to D only: its test slice ends there, not at the table's end.
+  const until = recorded.data_until ?? null;
   // Only the test slice is scored: the pre-test rows' inputs are never computed (a frame of the model's own inputs).
-  const frame = await loadWorkspaceForecastData(env.ws, asOf, undefined, forecastTestCut(testFrom), 'skip', forecast.featureNames);
+  const frame = await loadWorkspaceForecastData(env.ws, asOf, until ?? undefined, forecastTestCut(testFrom), 'skip', forecast.featureNames);
   const scored = scoreForecastOnTestSlice(forecast, frame, recorded.split.test_from, { modelId: model.id, trainedOn: modelLineage(reg, model.run_id).features_snapshot });
   const runId = reg.startRun({ kind: 'evaluate', name: `evaluate ${model.id}` });
   reg.transaction(() => {
@@ -86,7 +89,7 @@ async function evaluateForecast(env: EvaluateEnv, reg: Registry, model: ModelVer
   });
   reg.endRun(runId, 'finished');
   const data: EvaluateForecastData = {
-    model_id: model.id, kind: 'forecast', split: { kind: 'time', test_from: recorded.split.test_from, leaky: false, on: 'target_day' },
+    model_id: model.id, kind: 'forecast', split: { kind: 'time', test_from: recorded.split.test_from, until, leaky: false, on: 'target_day' },
     test: scored.test, snapshot: evaluatedSnapshot(reg, model, frame.lineage?.features_snapshot ?? null), metrics: scored.metrics, seconds: Math.round(performance.now() - t0) / 1000,
   };
   return data;
