@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirSync } from '../../test/helpers/temp.js';
 import { fetch, features } from './commands/data.js';
+import { train } from './commands/models.js';
 import { backfill, run } from './commands/ops.js';
 import { childGlobalArgs, GlobalOptions, outputMode } from './globals.js';
 import { parseOptions } from './options.js';
@@ -28,6 +29,16 @@ describe('options', () => {
   // Probed: `backfill --from D` said "--to Invalid input: expected string, received undefined".
   it('a required option left out is SP_ERR_USAGE saying it is required', () => {
     expect(() => parseOptions(backfill.options, { from: '2024-07-01' })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: '--to is required' }));
+  });
+
+  // Probed: `train --split random --test-from D` (or --folds, --protocol) trained on a random 80/20 split, the option ignored without a word.
+  it.each([
+    ['--test-from', { testFrom: '2013-01-02' }],
+    ['--folds', { folds: '5' }],
+    ['--protocol', { protocol: 'cv' }],
+  ])('train --split random with %s is SP_ERR_USAGE naming it', (_flag, raw) => {
+    expect(() => parseOptions(train.options, { split: 'random', ...raw })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: expect.stringMatching(/^--split random .*drop --test-from \/ --folds \/ --protocol/) }));
+    expect(parseOptions(train.options, { split: 'time', ...raw })).toMatchObject({ split: 'time' });
   });
 
   it('a bare optional-value option takes its preset; defaults fill the rest', () => {
