@@ -238,6 +238,9 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     // Features built with another window are another input (vol_moving_avg): not the holder's procedure, compared.
     expect((await sp(w, ['models', 'promote', older.json.data.model_id, '--alias', 'forecast_champion', '--force'])).code).toBe(0);
     expect((await sp(w, ['features', '--extended', '--window', '10'])).code).toBe(0);
+    // forecast says so too (it was silent): the champion's inputs from vol_moving_avg mean a 10-row mean where it learned a 30-row one.
+    const rewindowedForecast = await sp(w, ['forecast']);
+    expect(rewindowedForecast.json.data, rewindowedForecast.stderr).toMatchObject({ model_id: older.json.data.model_id, window: { read: 10, trained_on: 30, same: false } });
     const rewindowed = await sp(w, ['train', '--task', 'forecast', '--trees', '40', '--test-days', '20', '--promote-if-better']);
     expect(rewindowed.code, rewindowed.stderr).toBe(0);
     expect(rewindowed.json.data.promotion.compared).not.toMatch(/same training procedure/);
@@ -339,7 +342,7 @@ describe.concurrent('stockpipe forecast and GET /forecast/:symbol', { timeout: 1
     const champion = reg.aliasTarget('forecast_champion');
     const last = await sql(`SELECT "Symbol" AS s, max("Date") AS d, arg_max("Adj Close", "Date") AS a FROM ${viewSource(ws, 'features')} GROUP BY 1 ORDER BY 1`);
     try {
-      expect(d).toMatchObject({ model_id: champion, symbols: last.length, rows_out: last.length });
+      expect(d).toMatchObject({ model_id: champion, symbols: last.length, rows_out: last.length, window: { read: 30, trained_on: 30, same: true } });
       for (const k of ['asof_date_max', 'target_dates', 'seconds']) expect(d).toHaveProperty(k);
       for (const row of last) {
         const f = latestForecast(reg, String(row.s))!;

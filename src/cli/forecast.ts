@@ -36,6 +36,9 @@ export async function forecastCommand(ctx: CommandContext, opts: ForecastCommand
     ? await commitForecastStages(env, await readJsonFile(resolve(opts.commitStage), ForecastCommitSchema, 'forecast commit file'))
     : await forecastNextDay(env, opts);
   const shown = data.target_dates.length > 3 ? `${data.target_dates.slice(-3).join(', ')} (+${data.target_dates.length - 3} earlier)` : data.target_dates.join(', ');
-  const human = `forecast ${data.model_id}: ${data.rows_out} symbols → target day(s) ${shown}; last bar ${data.asof_date_max}\n  written to ${ctx.ws.registryPath} in ${data.seconds} s`;
+  const w = data.window;
+  // Another window: the model's inputs from vol_moving_avg and adj_close_rolling_med mean something else than it learned (as evaluate says).
+  const window = w.same === false ? `\n  warning: features built with --window ${w.read}; the model was trained on --window ${w.trained_on}: vol_moving_avg and adj_close_rolling_med mean other things than it learned, and the forecasts with them (train a model on these features: \`stockpipe train --task forecast --promote-if-better\`)` : '';
+  const human = `forecast ${data.model_id}: ${data.rows_out} symbols → target day(s) ${shown}; last bar ${data.asof_date_max}\n  written to ${ctx.ws.registryPath} in ${data.seconds} s${window}`;
   return { data, human };
 }

@@ -11,7 +11,8 @@ import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { NextTradingDay } from '../features/lagged.js';
 import { writeForecasts, type ForecastInput } from '../registry/forecasts.js';
-import { openRegistry } from '../registry/store.js';
+import { featuresWindow, modelLineage } from '../registry/lineage.js';
+import { openRegistry, type Registry } from '../registry/store.js';
 import { loadLastRows } from './forecast-dataset.js';
 import { KNOWN_INPUTS } from './forecast-inputs.js';
 import { featuresRead, readLabel } from './rescore.js';
@@ -35,6 +36,10 @@ export interface ForecastData {
   rows_in: number;
   rows_out: number;
   seconds: number;
+  /** The rolling window (`features --window`) of the features snapshot read and of the one the model was trained on (null: not
+   * recorded); `same` false: vol_moving_avg and adj_close_rolling_med (the inputs log_vol_moving_avg, price_vs_med) mean other
+   * things than the model learned, and the forecasts with them. */
+  window: { read: number | null; trained_on: number | null; same: boolean | null };
 }
 
 /** The forecasts one scoring produces (run_id left to the writer) and what --json reports of them. */
@@ -43,6 +48,8 @@ export interface ScoredForecasts {
   rows: Omit<ForecastInput, 'run_id'>[];
   /** The symbols read and scored (a partition keeps only its own: `rows` may be fewer). */
   symbols: number;
+  /** The features snapshot read. */
+  features_snapshot: number;
 }
 
 /**
@@ -81,14 +88,29 @@ export async function scoreNextDay(env: ForecastEnv, opts: { model?: string; unt
     const day = frame.day[i]!;
     rows.push({ model_id: mv.id, symbol: symbols[i]!, asof_date: civilFromDays(day), target_date: civilFromDays(cal.next(day)), adj_close: scores.adjClose[i]!, volume: scores.volume[i]!, last_adj_close: frame.adjClose[i]!, last_volume: frame.volume[i]! });
   }
-  return { model_id: mv.id, rows, symbols: symbols.length };
+  return { model_id: mv.id, rows, symbols: symbols.length, features_snapshot: t.snapshot.id };
+}
+
+/** The window of features snapshot `read` (default: the current one) and of the one model `modelId` was trained on. */
+export function forecastWindow(ws: Workspace, reg: Registry, modelId: string, read?: number): ForecastData['window'] {
+  let id: number | null = read ?? null;
+  if (read === undefined) {
+    try {
+      id = featuresRead(ws).snapshot.id;
+    } catch {
+      id = null; // no features snapshot to name: nothing said
+    }
+  }
+  const w = { read: featuresWindow(reg, id), trained_on: featuresWindow(reg, modelLineage(reg, reg.getModel(modelId, { checkFiles: false }).run_id).features_snapshot) };
+  return { ...w, same: w.read === null || w.trained_on === null ? null : w.read === w.trained_on };
 }
 
 /**
  * Writes scored forecasts in one transaction under a new tracked run (`runName`, default `forecast
- * <model>`); returns the command's --json data. `rowsIn`: the symbols read (every partition's, added up, when partitioned).
+ * <model>`); returns the command's --json data. `rowsIn`: the symbols read (every partition's, added up, when partitioned);
+ * `featuresSnapshot`: the features snapshot they were scored on (default: the current one).
  */
-export function writeNextDay(env: ForecastEnv, s: { model_id: string; rows: readonly Omit<ForecastInput, 'run_id'>[]; rowsIn: number; symbols: number; until?: string; runName?: string }, t0: number): ForecastData {
+export function writeNextDay(env: ForecastEnv, s: { model_id: string; rows: readonly Omit<ForecastInput, 'run_id'>[]; rowsIn: number; symbols: number; until?: string; runName?: string; featuresSnapshot?: number }, t0: number): ForecastData {
   if (s.rows.length === 0) {
     // Nothing to forecast is a failure, not an empty success: a --date before the data starts, most often.
     throw new StockpipeError('SP_ERR_FEATURES_MISSING', `no symbol of the features table has a bar${s.until === undefined ? '' : ` dated on or before ${s.until}`}: nothing to forecast, nothing written`, {
@@ -122,6 +144,7 @@ export function writeNextDay(env: ForecastEnv, s: { model_id: string; rows: read
       rows_in: s.rowsIn,
       rows_out: rows.length,
       seconds: Math.round(performance.now() - t0) / 1000,
+      window: forecastWindow(env.ws, reg, s.model_id, s.featuresSnapshot),
     };
   } finally {
     reg.close();
@@ -135,5 +158,5 @@ export function writeNextDay(env: ForecastEnv, s: { model_id: string; rows: read
 export async function forecastNextDay(env: ForecastEnv, opts: { model?: string; until?: string } = {}): Promise<ForecastData> {
   const t0 = performance.now();
   const s = await scoreNextDay(env, opts);
-  return writeNextDay(env, { model_id: s.model_id, rows: s.rows, rowsIn: s.rows.length, symbols: s.symbols, until: opts.until }, t0);
+  return writeNextDay(env, { model_id: s.model_id, rows: s.rows, rowsIn: s.rows.length, symbols: s.symbols, until: opts.until, featuresSnapshot: s.features_snapshot }, t0);
 }

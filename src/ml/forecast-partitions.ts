@@ -13,7 +13,7 @@ import { readJsonFile, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openRegistry } from '../registry/store.js';
 import { BUCKETS, bucketOf } from '../store/partition.js';
-import { type ForecastData, type ForecastEnv, scoreNextDay, writeNextDay } from './forecast-next.js';
+import { type ForecastData, type ForecastEnv, forecastWindow, scoreNextDay, writeNextDay } from './forecast-next.js';
 import { FORECAST_ALIAS } from './train-forecast-run.js';
 
 const bucketList = z.array(z.number().int().min(0).max(BUCKETS - 1));
@@ -100,7 +100,7 @@ export async function commitForecastStages(env: ForecastEnv, commit: ForecastCom
       return {
         model_id: plan.model_id, logical_date: plan.until, run_id: done.run_id,
         asof_date_max: rows.reduce((m, r) => (r.asof_date > m ? r.asof_date : m), ''), target_dates: [...new Set(rows.map((r) => r.target_date))].sort(),
-        symbols: rows.length, rows_in: rows.length, rows_out: rows.length, seconds: Math.round(performance.now() - t0) / 1000,
+        symbols: rows.length, rows_in: rows.length, rows_out: rows.length, seconds: Math.round(performance.now() - t0) / 1000, window: forecastWindow(env.ws, reg, plan.model_id),
       };
     }
   } finally {
