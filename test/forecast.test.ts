@@ -16,7 +16,8 @@ import { forecastTestCut, scoreForecastOnTestSlice, streamedTrainBins, trainFore
 import { silentProgress } from '../src/core/progress.js';
 import { KNOWN_INPUTS } from '../src/ml/forecast-inputs.js';
 import { forecastFromJSON, forecastToJSON } from '../src/ml/forecast-model.js';
-import { featuresRead } from '../src/ml/rescore.js';
+import { featuresRead, loadWorkspaceForecastData } from '../src/ml/rescore.js';
+import { currentSnapshot } from '../src/registry/catalog.js';
 import { sourceOf } from '../src/store/read.js';
 import { forecastsDue, forecastsFor, latestForecast } from '../src/registry/forecasts.js';
 import { openRegistry } from '../src/registry/store.js';
@@ -188,6 +189,16 @@ describe.concurrent('stockpipe train --task forecast', { timeout: 180_000 }, () 
     expect(t.code).toBe(1);
     expect(t.json.error!.code).toBe('SP_ERR_TRAIN_DATA');
     expect(t.json.error!.hint).toMatch(/features --extended.*features\.extended/);
+    // --as-of that plain snapshot once the current one has the columns again: rebuilding (the hint above) would not change
+    // what --as-of reads, so the hint says to drop or change --as-of (train, evaluate and tune read through this one loader).
+    const reg = openRegistry(plain, { readonly: true });
+    const plainId = currentSnapshot(reg, 'features')!.id;
+    reg.close();
+    expect((await sp(plain, ['features', '--extended'])).code).toBe(0);
+    const asOf = await loadWorkspaceForecastData(new Workspace(plain), String(plainId)).then(() => null, (err: StockpipeError) => err);
+    expect(asOf?.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(asOf!.message).toMatch(new RegExp(`lacks the day-ahead column.*\\(--as-of ${plainId} reads snapshot ${plainId}, built without --extended\\)$`));
+    expect(asOf!.hint).toMatch(/^Drop --as-of: the current features snapshot, \d+, has the day-ahead columns/);
   });
 
   it.sequential('--test-days N tests on the last N trading days; a retrain by the same procedure on newer data takes the alias without re-scoring the holder', async () => {

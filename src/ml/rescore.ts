@@ -12,7 +12,7 @@ import { readModelJson, readRecordedMetrics } from './artifacts.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlString, type DuckDBConnection } from '../db/duckdb.js';
 import { StockpipeError } from '../core/errors.js';
-import type { AsOf } from '../registry/catalog.js';
+import { type AsOf, currentSnapshot } from '../registry/catalog.js';
 import { featuresSnapshotBuild, featuresWindow, modelLineage } from '../registry/lineage.js';
 import { openRegistry } from '../registry/store.js';
 import { describeSelection } from '../registry/compare.js';
@@ -21,7 +21,7 @@ import type { SelectionSlice, TestSlice } from '../registry/types.js';
 import { readTable, type TableRead, sourceOf } from '../store/read.js';
 import { type DataLineage, loadVolumeDataset, type VolumeDataset } from './dataset.js';
 import { DEFAULT_FOLDS, pretestRows, timeSeriesFolds } from './cv.js';
-import { forecastRows, frameHash, loadForecastFrame, type ForecastFrame, type InputSink } from './forecast-dataset.js';
+import { forecastRows, frameHash, LACKS_EXTENDED, loadForecastFrame, type ForecastFrame, type InputSink } from './forecast-dataset.js';
 import { forecastFromJSON, type ForecastModel } from './forecast-model.js';
 import { scoreForecastOnDays } from './forecast-train.js';
 import { regressionMetrics } from './metrics/regression.js';
@@ -144,7 +144,29 @@ export async function loadWorkspaceVolumeData(ws: Workspace, asOf?: string | AsO
  * `features`: the inputs to compute (default: the day-ahead model's default inputs). */
 export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | AsOf, until?: string, cuts?: (targetDay: Int32Array) => readonly number[], sink?: InputSink | 'skip', features?: readonly string[]): Promise<ForecastFrame> {
   const t = featuresRead(ws, asOf);
-  return withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until, features, cuts, sink)), lineage: lineageOf(t) }));
+  try {
+    return await withDuck(ws, async (db) => ({ ...(await loadForecastFrame(db.connection, sourceOf(t), readLabel(ws, t), until, features, cuts, sink)), lineage: lineageOf(t) }));
+  } catch (err) {
+    throw asOf === undefined ? err : asOfWithoutExtended(ws, t, asOf, err);
+  }
+}
+
+/** `--as-of` naming a features snapshot built without the day-ahead columns while the current one has them: rebuilding
+ * with --extended (the plain error's hint) would not change what --as-of reads, so the error says to drop or change it. */
+function asOfWithoutExtended(ws: Workspace, t: TableRead, asOf: string | AsOf, err: unknown): unknown {
+  if (!(err instanceof StockpipeError) || err.code !== 'SP_ERR_TRAIN_DATA' || !err.message.includes(LACKS_EXTENDED)) return err;
+  const reg = openRegistry(ws, { readonly: true });
+  try {
+    const current = currentSnapshot(reg, 'features');
+    if (current === null || current.id === t.snapshot.id || featuresSnapshotBuild(reg, current.id).extended !== true) return err;
+    const given = typeof asOf === 'string' ? asOf : 'snapshot' in asOf ? String(asOf.snapshot) : asOf.time.toISOString();
+    return new StockpipeError('SP_ERR_TRAIN_DATA', `${err.message} (--as-of ${given} reads snapshot ${t.snapshot.id}, built without --extended)`, {
+      hint: `Drop --as-of: the current features snapshot, ${current.id}, has the day-ahead columns. Or give --as-of a snapshot built with --extended (\`stockpipe snapshots features\`).`,
+      cause: err,
+    });
+  } finally {
+    reg.close();
+  }
 }
 
 /** Loaders over the workspace that read at most once; `loaded` is data the caller holds already. */
