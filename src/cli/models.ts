@@ -3,7 +3,7 @@
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
 import { assertModelLoads } from '../ml/artifacts.js';
 import { defaultPromoteMetric, promote } from '../registry/promote.js';
-import { championAliasOf } from '../registry/alias-kinds.js';
+import { championAliasOf, kindFamily } from '../registry/alias-kinds.js';
 import { FORECAST_METRIC_KEYS, forecastMetricRows } from '../ml/forecast-card.js';
 import { openRegistry, parseTime, type AliasMove, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
@@ -132,10 +132,15 @@ export async function modelsCompareCommand(ctx: CommandContext, a: string, b: st
   const c = withRegistry(ctx, true, (reg) => compareWithStudies(reg, a, b));
   const bm = defaultPromoteMetric(c.a.kind);
   const rows = c.differences.map((d) => [d.metric, fmt(d.a), fmt(d.b), d.diff === null ? '-' : `${d.diff > 0 ? '+' : ''}${fmt(d.diff)}`, d.better === 'a' ? c.a.id : d.better === 'b' ? c.b.id : (d.better ?? '-')]);
+  const family = (kind: string): string => (kindFamily(kind) === 'forecast' ? 'a day-ahead forecast model' : `a ${kind} volume model`);
+  // A volume model and a day-ahead one predict different things: no slice or backtest compares them, and no alias takes both.
+  const apart = kindFamily(c.a.kind) !== kindFamily(c.b.kind)
+    ? [`  not comparable: A is ${family(c.a.kind)} and B ${family(c.b.kind)}: they predict different things, and promotion never weighs one against the other (${championAliasOf(c.a.kind)} takes A's kind, ${championAliasOf(c.b.kind)} B's)`]
+    : null;
   const human = [
     table(['METRIC', `A ${c.a.id} (${c.a.kind})`, `B ${c.b.id} (${c.b.kind})`, 'B-A', 'BETTER'], rows, new Set([1, 2, 3])),
-    c.same_test_slice ? '  same test slice: the metrics compare directly' : '  warning: different test slices; re-evaluate both on one slice before choosing',
-    `  backtest (what promotion compares, never the test slice), ${bm}: A ${fmt(c.backtest.a.metrics[bm] ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics[bm] ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : c.backtest.retrain !== null ? ` (different rows; ${c.backtest.retrain.toUpperCase()} is the other's training procedure on newer data: promotion keeps it)` : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`,
+    ...(apart ?? [c.same_test_slice ? '  same test slice: the metrics compare directly' : '  warning: different test slices; re-evaluate both on one slice before choosing',
+    `  backtest (what promotion compares, never the test slice), ${bm}: A ${fmt(c.backtest.a.metrics[bm] ?? null)} on ${c.backtest.a.on}; B ${fmt(c.backtest.b.metrics[bm] ?? null)} on ${c.backtest.b.on}${c.backtest.same_rows ? ' (same rows)' : c.backtest.retrain !== null ? ` (different rows; ${c.backtest.retrain.toUpperCase()} is the other's training procedure on newer data: promotion keeps it)` : ' (different rows: promotion re-scores the holder on the candidate\'s)'}`]),
     `  settings from a tuning study: A ${studyText(c.study.a)}; B ${studyText(c.study.b)}`,
   ];
   return { data: c, human: human.join('\n') };

@@ -1,0 +1,50 @@
+/** `models compare` for people: what it says beside the metrics table. */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Workspace } from '../core/workspace.js';
+import { openRegistry, type ModelKind } from '../registry/store.js';
+import type { CommandContext } from './context.js';
+import { modelsCompareCommand } from './models.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sp-models-cli-'));
+  const reg = openRegistry(new Workspace(dir));
+  try {
+    for (const [id, kind] of [['g1', 'gbdt'], ['g2', 'gbdt'], ['f1', 'forecast']] as [string, ModelKind][]) {
+      const path = join(dir, 'models', id);
+      await mkdir(path, { recursive: true });
+      await writeFile(join(path, 'model.json'), '{}');
+      const slice = { date_min: '2020-05-27', date_max: '2020-12-31', rows: 1000, data_hash: (kind === 'forecast' ? 'e' : 'f').repeat(64) };
+      const selection = { kind: 'cv' as const, data_hash: slice.data_hash, windows: [{ from: '2019-01-02', to: '2020-05-26', rows: 300 }], metrics: (kind === 'forecast' ? { mae_volume: 5 } : { rmse_log: id === 'g1' ? 0.5 : 0.6 }) as Record<string, number> };
+      reg.registerModel({ model_id: id, kind, path, metrics: { [kind]: kind === 'forecast' ? { mae_volume: 5 } : { mae: 10, rmse: 20, r2: 0.5, mae_log: 0.4, rmse_log: 0.5, r2_log: 0.9 } }, test_slice: { ...slice, selection } });
+    }
+  } finally {
+    reg.close();
+  }
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('models compare', () => {
+  const ctx = (): CommandContext => ({ ws: new Workspace(dir), now: () => new Date() }) as unknown as CommandContext;
+
+  // Probed: a volume model beside a day-ahead one said "different test slices; re-evaluate both on one slice" and that
+  // promotion would re-score the holder on the candidate's rows, though no alias takes both and promotion refuses the pair.
+  it('a volume model and a day-ahead model are said not to be comparable, with the alias each goes to', async () => {
+    const { human } = await modelsCompareCommand(ctx(), 'g1', 'f1');
+    expect(human).toContain('not comparable: A is a gbdt volume model and B a day-ahead forecast model');
+    expect(human).toContain('(champion takes A\'s kind, forecast_champion B\'s)');
+    expect(human).not.toMatch(/re-evaluate both|re-scores the holder|backtest \(what promotion compares/);
+  });
+
+  it('two volume models get the test-slice and backtest lines', async () => {
+    const { human } = await modelsCompareCommand(ctx(), 'g1', 'g2');
+    expect(human).toContain('same test slice: the metrics compare directly');
+    expect(human).toMatch(/backtest \(what promotion compares, never the test slice\), rmse_log: A 0\.5 .* B 0\.6 .*\(same rows\)/);
+    expect(human).not.toContain('not comparable');
+  });
+});
