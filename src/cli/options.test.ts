@@ -41,6 +41,13 @@ describe('options', () => {
     expect(parseOptions(train.options, { split: 'time', ...raw })).toMatchObject({ split: 'time' });
   });
 
+  // Probed: `train --split random --promote-if-better` trained and registered the model, then failed (exit 1, the run
+  // recorded failed) with SP_ERR_PROMOTE_REFUSED and the hint to pass --force, which train does not take.
+  it('train --split random --promote-if-better is SP_ERR_USAGE before training', () => {
+    expect(() => parseOptions(train.options, { split: 'random', promoteIfBetter: true })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: expect.stringMatching(/^--split random has no backtest .*models promote <id> --force/) }));
+    expect(parseOptions(train.options, { split: 'random' })).toMatchObject({ split: 'random', promoteIfBetter: false });
+  });
+
   it('a bare optional-value option takes its preset; defaults fill the rest', () => {
     expect(parseOptions(run.options, { wait: true })).toMatchObject({ wait: 3600, forceTask: [], dryRun: false });
     expect(parseOptions(run.options, { wait: '2.5', resume: true })).toMatchObject({ wait: 2.5, resume: true });

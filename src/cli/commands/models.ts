@@ -54,6 +54,8 @@ const trainOptions = () =>
   .refine((o) => o.testDays === undefined || (o.testFrom === undefined && o.split === 'time' && o.paramsFrom === undefined), '--test-days sets the test cut on the time split: drop --test-from / --split random / --params-from (a study keeps its own cut)')
   // A random split has no test cut, no folds and one protocol (random-holdout): these would be ignored without a word.
   .refine((o) => o.split === 'time' || (o.testFrom === undefined && o.folds === undefined && o.protocol === undefined), '--split random tests on a random fifth of the rows, with no test cut or CV folds: drop --test-from / --folds / --protocol (they are the time split\'s)')
+  // Nor a backtest: promotion refuses such a candidate unless forced, which train cannot be (it failed after registering the model).
+  .refine((o) => o.split === 'time' || !o.promoteIfBetter, '--split random has no backtest to compare with the alias holder, so --promote-if-better could never promote it: drop it (the model still takes an empty alias; `stockpipe models promote <id> --force` moves one by hand)')
   .refine((o) => o.task === 'volume' || (o.boostFrom === undefined && o.target === undefined), '--boost-from and --target are the volume model\'s: the day-ahead volume booster fits log1p(Volume) from persistence (drop them)')
   .refine((o) => !o.monotoneVma || (o.task === 'volume' && o.kind === 'gbdt' && o.paramsFrom === undefined), '--monotone-vma holds the volume gbdt monotone in vol_moving_avg (drop --task forecast / --kind / --params-from)')
   .refine((o) => o.task === 'forecast' || o.date === undefined, '--date is for --task forecast (the daily pipeline\'s model)')
