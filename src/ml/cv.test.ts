@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { civilFromDays } from '../core/calendar.js';
 import { StockpipeError } from '../core/errors.js';
 import { crossValidate, medianIterations, pretestRows, recencyWeights, refit, timeSeriesFolds } from './cv.js';
 import { toJSON } from './gbdt/model.js';
@@ -38,6 +39,24 @@ describe('timeSeriesFolds', () => {
     // A sliding window of 2 days: each fold trains on the two days before its start.
     const slide = timeSeriesFolds(days, pretest, 3, undefined, 2);
     expect(slide.map((x) => [...x.train].map((i) => days[i]!).sort())).toEqual([[5, 5, 6, 6], [6, 6, 7, 7], [7, 7, 8, 8]]);
+  });
+
+  // Probed: `train --test-from 2010-02-18` on data from 2010-02-16 said "56 pre-test rows" and hinted "fewer --folds, or more
+  // history", though years of history followed the cut: the pre-test rows were two days.
+  it('a fold without validation rows names the days the pre-test rows cover, and hints a later --test-from', () => {
+    const days = Int32Array.from([100, 100, 100, 101, 101, 101, 200]);
+    const pretest = Int32Array.from([0, 1, 2, 3, 4, 5]);
+    const err = (() => {
+      try {
+        timeSeriesFolds(days, pretest, 3);
+      } catch (e) {
+        return e as StockpipeError;
+      }
+      return null;
+    })();
+    expect(err?.code).toBe('SP_ERR_TRAIN_DATA');
+    expect(err!.message).toBe(`fold 1 of 3 has no validation rows (6 pre-test rows on 2 days, ${civilFromDays(100)}..${civilFromDays(101)}: several folds start on the same day)`);
+    expect(err!.hint).toMatch(/^Use a later --test-from/);
   });
 
   it('folds are time-ordered, do not overlap, and train strictly before they validate', () => {

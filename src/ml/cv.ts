@@ -156,7 +156,13 @@ export function timeSeriesFolds(days: Int32Array, pretest: Int32Array, folds: nu
       valid: rowsWhere(days, pretest, (d) => d >= validFrom && (validTo === null || d < validTo)),
     };
     const what = `fold ${k + 1} of ${folds}`;
-    if (spec.valid.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} has no validation rows (${n} pre-test rows; several folds start on the same day)`, { hint: 'Use fewer --folds, or more history.' });
+    if (spec.valid.length === 0) {
+      // Most often a test cut close to the data's first day: the pre-test rows are a few days only (the history after the cut does not count).
+      let dayCount = 0;
+      for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) dayCount++;
+      const span = n === 0 ? '' : ` on ${dayCount} day${dayCount === 1 ? '' : 's'}, ${civilFromDays(sorted[0]!)}..${civilFromDays(sorted[n - 1]!)}`;
+      throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} has no validation rows (${n} pre-test rows${span}: several folds start on the same day)`, { hint: 'Use a later --test-from (or fewer --test-days), fewer --folds, or more history.' });
+    }
     if (spec.train.length === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${what} has no training rows before ${civilFromDays(validFrom)}${from === -Infinity ? '' : ` from the training-window start ${civilFromDays(from)}`}`, { hint: 'Use fewer --folds, an earlier training-window start, or more history.' });
     return spec;
   });
