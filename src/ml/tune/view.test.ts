@@ -37,4 +37,12 @@ describe('a study as people read it', () => {
     expect(text.split('\n').slice(-3)).toEqual(['errors of the failed trials:', '  trial 0: SP_ERR_TRAIN_DATA: no rows in the fold', '  trial 2: out of memory']);
     expect(renderStudy(studyView(study, [row(0, { ...DEFAULT_TRIAL }, 0.6)]))).not.toMatch(/errors of the failed trials/);
   });
+
+  it('reads a trial left running by a killed session as abandoned, as its study reads (running while a session works on it)', () => {
+    const running = (number: number): TrialRecord => ({ ...row(number, { ...DEFAULT_TRIAL }, 0), state: 'running', score: null, best_iteration: null });
+    const rows = [row(0, { ...DEFAULT_TRIAL }, 0.6), running(1)];
+    expect(studyView({ ...study, state: 'abandoned', best_trial: null }, rows).trials.map((t) => t.state)).toEqual(['complete', 'abandoned']);
+    expect(studyView({ ...study, state: 'running', best_trial: null }, rows).trials.map((t) => t.state)).toEqual(['complete', 'running']);
+    expect(studyView({ ...study, state: 'abandoned', best_trial: null }, rows).evaluations.map((e) => e.state)).toEqual(['complete', 'running']);
+  });
 });

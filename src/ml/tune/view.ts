@@ -9,7 +9,8 @@ import { bestOf } from './study.js';
 export interface TrialSummary {
   number: number;
   params: Record<string, number | string | null>;
-  /** The trial's state after its highest rung: complete (it reached the last rung or the study stopped there), pruned, running, failed. */
+  /** The trial's state after its highest rung: complete (it reached the last rung or the study stopped there), pruned, running,
+   * failed; abandoned: left running by a session that is gone (the study reads abandoned; `tune --resume` evaluates it again). */
   state: string;
   rung: number;
   budget: number;
@@ -47,7 +48,7 @@ export function studyView(study: StudyRecord, rows: readonly TrialRecord[]): Stu
   const trials: TrialSummary[] = [...byNumber.entries()].sort((a, b) => a[0] - b[0]).map(([number, rs]) => {
     const top = rs.reduce((a, b) => (b.rung > a.rung ? b : a));
     return {
-      number, params: top.params, state: top.state, rung: top.rung, budget: top.budget, score: top.score, fold_scores: top.fold_scores,
+      number, params: top.params, state: study.state === 'abandoned' && top.state === 'running' ? 'abandoned' : top.state, rung: top.rung, budget: top.budget, score: top.score, fold_scores: top.fold_scores,
       best_iteration: top.best_iteration, seconds: Math.round(rs.reduce((s, r) => s + (r.seconds ?? 0), 0) * 1000) / 1000, error: top.error,
     };
   });
