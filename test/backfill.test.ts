@@ -6,6 +6,7 @@
 import { cp } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nextTradingDay, previousTradingDay } from '../src/core/calendar.js';
+import { currentSnapshot } from '../src/registry/catalog.js';
 import { openRegistry } from '../src/registry/store.js';
 import { runCliAsync } from './helpers/cli.js';
 import { commitQuery, viewSource } from './helpers/store.js';
@@ -49,7 +50,11 @@ async function changeRowsAfter(ws: string, day: string): Promise<void> {
     const select = cols.map((c) => (c === 'Volume' ? `CASE WHEN "Date" > '${day}' THEN "Volume" * 7 ELSE "Volume" END AS "Volume"` : c === 'Adj Close' ? `CASE WHEN "Date" > '${day}' THEN "Adj Close" * 1.5 ELSE "Adj Close" END AS "Adj Close"` : `"${c}"`)).join(', ');
     const syms = (await sql(`SELECT DISTINCT "Symbol" AS s FROM ${src} WHERE "Date" > '${day}'`)).map((r) => String(r.s));
     const firstAfter = await sql(`SELECT "Symbol" AS s, min("Date") AS d FROM ${src} WHERE "Date" > '${day}' GROUP BY 1`);
-    await commitQuery(ws, table, `SELECT ${select} FROM ${src}`, { restate: new Map(firstAfter.map((r) => [String(r.s), String(r.d)])) });
+    // A features build records how it built (its window, which forecast and evaluate compare with the model's): the restated snapshot keeps it.
+    const reg = openRegistry(ws, { readonly: true });
+    const source = table === 'features' ? (currentSnapshot(reg, table)?.source ?? undefined) : undefined;
+    reg.close();
+    await commitQuery(ws, table, `SELECT ${select} FROM ${src}`, { restate: new Map(firstAfter.map((r) => [String(r.s), String(r.d)])), source });
     expect(syms.length).toBeGreaterThan(0);
   }
   const changed = await sql(`SELECT count(*)::INTEGER AS n FROM ${viewSource(ws, 'prices')} WHERE "Date" > '${day}'`);
