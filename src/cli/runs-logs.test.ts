@@ -1,8 +1,8 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StockpipeError } from '../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import { failureOf } from '../../test/helpers/failure.js';
+import { tempDir } from '../../test/helpers/temp.js';
 import { Workspace } from '../core/workspace.js';
 import { noLogReason } from '../pipeline/live-view.js';
 import { createPipelineRun, updateTaskRun } from '../registry/pipeline.js';
@@ -22,17 +22,8 @@ describe('runs logs: why a task has no log', () => {
 });
 
 describe('runs logs ID TASK', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sp-runs-logs-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-  const failure = (p: Promise<unknown>): Promise<{ code: string; message: string; hint: string }> =>
-    p.then(() => ({ code: 'none', message: '', hint: '' }), (e: unknown) => (e instanceof StockpipeError ? { code: e.code, message: e.message, hint: e.hint ?? '' } : { code: String(e), message: '', hint: '' }));
-
   it('reads a task log, names a command run as such with the pipeline task that has its log, and says a folder is no log', async () => {
+    const dir = await tempDir('runs-logs');
     const ws = new Workspace(dir);
     const ctx = { ws, now: () => new Date() } as unknown as CommandContext;
     const reg = openRegistry(ws);
@@ -52,14 +43,14 @@ describe('runs logs ID TASK', () => {
     }
     expect((await runsLogsCommand(ctx, pipe, 'ingest')).data.log).toBe('{"msg":"ingest done"}\n');
     // A command run: what it is, and where its log is when a pipeline task ran it.
-    const inPipeline = await failure(runsLogsCommand(ctx, 'c-in-pipeline', 'train'));
+    const inPipeline = await failureOf(runsLogsCommand(ctx, 'c-in-pipeline', 'train'));
     expect(inPipeline.code).toBe('SP_ERR_RUN_NOT_FOUND');
     expect(inPipeline.message).toMatch(/^run c-in-pipeline is a train command run, not a pipeline run/);
     expect(inPipeline.hint).toContain(`stockpipe runs logs ${pipe} train`);
-    const alone = await failure(runsLogsCommand(ctx, 'c-alone', 'ingest'));
+    const alone = await failureOf(runsLogsCommand(ctx, 'c-alone', 'ingest'));
     expect([alone.code, alone.message.startsWith('run c-alone is a ingest command run'), alone.hint]).toEqual(['SP_ERR_RUN_NOT_FOUND', true, 'Its params and lineage: `stockpipe runs show c-alone`.']);
-    expect((await failure(runsLogsCommand(ctx, 'no-such-run', 'train'))).message).toMatch(/^no pipeline run 'no-such-run'/);
-    const folder = await failure(runsLogsCommand(ctx, pipe, 'train'));
+    expect((await failureOf(runsLogsCommand(ctx, 'no-such-run', 'train'))).message).toMatch(/^no pipeline run 'no-such-run'/);
+    const folder = await failureOf(runsLogsCommand(ctx, pipe, 'train'));
     expect([folder.code, folder.message]).toEqual(['SP_ERR_RUN_NOT_FOUND', `the log of task 'train' of run '${pipe}' (${join(dir, 'logs', pipe, 'train.log')}) is not a regular file (a folder)`]);
   });
 });

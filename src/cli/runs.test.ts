@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StockpipeError } from '../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import { failureOf } from '../../test/helpers/failure.js';
+import { tempDir } from '../../test/helpers/temp.js';
 import { Workspace } from '../core/workspace.js';
 import { createBackfill } from '../registry/backfills.js';
 import { createPipelineRun } from '../registry/pipeline.js';
@@ -21,18 +19,8 @@ describe('runs list, an empty page', () => {
 });
 
 describe('runs list --backfill', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sp-runs-list-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-  const failure = (p: Promise<unknown>): Promise<{ code: string; message: string }> =>
-    p.then(() => ({ code: 'none', message: '' }), (e: unknown) => ({ code: e instanceof StockpipeError ? e.code : String(e), message: (e as Error).message }));
-
   it('takes the start of an id that runs list shows (8 characters); an unknown one is an error, not "no runs"', async () => {
-    const ws = new Workspace(dir);
+    const ws = new Workspace(await tempDir('runs-list'));
     const ctx = { ws, now: () => new Date() } as unknown as CommandContext;
     const reg = openRegistry(ws);
     try {
@@ -47,9 +35,9 @@ describe('runs list --backfill', () => {
     expect(await of('9d00e5b7aa114c2d8e3f')).toEqual(['2024-05-03']);
     expect(await of('9d00e5b7')).toEqual(['2024-05-03']);
     expect(await of('3f2a9c41d0')).toEqual(['2024-05-01']);
-    const several = await failure(of('3f2a9c41'));
+    const several = await failureOf(of('3f2a9c41'));
     expect([several.code, several.message]).toEqual(['SP_ERR_USAGE', expect.stringContaining('starts the ids of several backfills')]);
-    const unknown = await failure(of('0000beef'));
+    const unknown = await failureOf(of('0000beef'));
     expect([unknown.code, unknown.message.startsWith("no backfill '0000beef'")]).toEqual(['SP_ERR_RUN_NOT_FOUND', true]);
   });
 });

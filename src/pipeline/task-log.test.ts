@@ -1,24 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StockpipeError } from '../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import { failureOf } from '../../test/helpers/failure.js';
+import { tempDir } from '../../test/helpers/temp.js';
 import { readTaskLog, taskLogProblem } from './task-log.js';
-
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'sp-task-log-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const codeOf = (p: Promise<unknown>): Promise<{ code: string; message: string }> =>
-  p.then(() => ({ code: 'none', message: '' }), (e: unknown) => ({ code: e instanceof StockpipeError ? e.code : String(e), message: (e as Error).message }));
 
 describe('a task log as runs logs and the dashboard read it', () => {
   it('reads a regular file whole', async () => {
+    const dir = await tempDir('task-log');
     const f = join(dir, 'ingest.log');
     await writeFile(f, '{"msg":"one"}\n{"msg":"two"}\n');
     expect(await taskLogProblem(f)).toBeNull();
@@ -26,14 +16,15 @@ describe('a task log as runs logs and the dashboard read it', () => {
   });
 
   it('says a removed log is gone, and a folder or a FIFO at its path is not a regular file, without waiting on the FIFO', async () => {
+    const dir = await tempDir('task-log');
     expect(await taskLogProblem(join(dir, 'gone.log'))).toMatch(/^is gone/);
     await mkdir(join(dir, 'folder.log'));
-    const folder = await codeOf(readTaskLog(join(dir, 'folder.log'), 'features', 'r1'));
+    const folder = await failureOf(readTaskLog(join(dir, 'folder.log'), 'features', 'r1'));
     expect(folder.code).toBe('SP_ERR_RUN_NOT_FOUND');
     expect(folder.message).toContain("the log of task 'features' of run 'r1'");
     expect(folder.message).toContain('is not a regular file (a folder)');
     execFileSync('mkfifo', [join(dir, 'fifo.log')]);
-    const fifo = await codeOf(readTaskLog(join(dir, 'fifo.log'), 'train', 'r1'));
+    const fifo = await failureOf(readTaskLog(join(dir, 'fifo.log'), 'train', 'r1'));
     expect([fifo.code, fifo.message.includes('is not a regular file (a FIFO)')]).toEqual(['SP_ERR_RUN_NOT_FOUND', true]);
   });
 });

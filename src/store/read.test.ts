@@ -1,8 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StockpipeError } from '../core/errors.js';
+import { describe, expect, it } from 'vitest';
+import { failureOf } from '../../test/helpers/failure.js';
+import { tempDir } from '../../test/helpers/temp.js';
 import { Workspace } from '../core/workspace.js';
 import { parseAsOf } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
@@ -19,31 +17,15 @@ describe('--as-of in errors', () => {
     expect(asOfLabel(undefined, undefined)).toBeUndefined();
   });
 
-  describe('a table with no snapshot as of a date', () => {
-    let dir: string;
-    beforeEach(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'sp-read-'));
-    });
-    afterEach(async () => {
-      await rm(dir, { recursive: true, force: true });
-    });
-
-    it('says which instant the date was read as', () => {
-      const ws = new Workspace(dir);
-      const reg = openRegistry(ws);
-      try {
-        let err: unknown;
-        try {
-          tableAt(ws, reg, 'prices', '2026-12-07');
-        } catch (e) {
-          err = e;
-        }
-        expect(err).toBeInstanceOf(StockpipeError);
-        expect((err as StockpipeError).code).toBe('SP_ERR_PRICES_MISSING');
-        expect((err as StockpipeError).message).toContain('had no snapshot as of 2026-12-07 (read as 2026-12-07T00:00:00.000Z: a date alone is the start of that day in UTC)');
-      } finally {
-        reg.close();
-      }
-    });
+  it('says which instant a date was read as when the table had no snapshot then', async () => {
+    const ws = new Workspace(await tempDir('read'));
+    const reg = openRegistry(ws);
+    try {
+      const f = await failureOf(() => tableAt(ws, reg, 'prices', '2026-12-07'));
+      expect(f.code).toBe('SP_ERR_PRICES_MISSING');
+      expect(f.message).toContain('had no snapshot as of 2026-12-07 (read as 2026-12-07T00:00:00.000Z: a date alone is the start of that day in UTC)');
+    } finally {
+      reg.close();
+    }
   });
 });
