@@ -88,7 +88,8 @@ describe.concurrent('stockpipe run train', () => {
   async function killedAndResumed(b: string): Promise<void> {
     const victim = cli(['run', 'train', '--json', '-w', b]);
     let killedAt: string | null = null;
-    for (let i = 0; i < 3000 && killedAt === null; i++) {
+    // Until a features or train task runs, or the run ends without one having been seen (its output then says why).
+    for (let i = 0; i < 3000 && killedAt === null && victim.child.exitCode === null; i++) {
       await sleep(20);
       try {
         const reg = openRegistry(b, { readonly: true });
@@ -103,8 +104,8 @@ describe.concurrent('stockpipe run train', () => {
         // the store may not exist yet on the first polls
       }
     }
-    await victim.done;
-    expect(killedAt).not.toBeNull();
+    const ended = await victim.done;
+    expect(killedAt, `the run was not seen running features or train (exit ${ended.code}, signal ${ended.signal}); stdout: ${ended.stdout.slice(-1500)}; stderr: ${ended.stderr.slice(-1500)}`).not.toBeNull();
     const resumed = await cli(['run', 'train', '--resume', '--json', '-w', b]).done;
     expect(resumed.json.ok, resumed.stderr).toBe(true);
     expect(resumed.json.data?.resumed).toBe(true);
