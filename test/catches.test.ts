@@ -18,7 +18,6 @@ const ALLOWED: [string, string, string][] = [
   ['core/fs.ts', 'readdir(dir, { withFileTypes: true }).catch(() => [])', 'best-effort removal of stale temps; a folder that cannot be listed is reported by the command that reads it'],
   ['core/fs.ts', 'for (const name of (await readdirOrEmpty(ws.tmpDir).catch(() => [] as string[])).sort()) {', 'the sweep of a dead command\'s scratch is housekeeping at a command\'s start: a tmp/ this user may not list is left alone, never fails the command'],
   ['core/fs.ts', 'const newest = await newestMtime(path).catch(() => null);', 'the same sweep: an entry whose age cannot be read is kept'],
-  ['core/fs.ts', 'const bytes = await bytesOf(path).catch(() => 0);', 'the same sweep: the bytes only count what was freed'],
   ['core/fs.ts', 'if (!dryRun && !(await rm(path, { recursive: true, force: true }).then(() => true, () => false))) continue;', 'the same sweep: an entry that cannot be removed is kept and not reported as removed'],
   ['sources/kaggle-auth.ts', 'stat(envToken).catch(() => null)', 'KAGGLE_API_TOKEN may be the token itself: a stat error must never quote it, so any error means "not a file"'],
   ['sources/kaggle-util.ts', 'res.body?.cancel().catch(() => undefined)', 'discarding a response body that is not read; the request\'s outcome is already decided'],

@@ -15,8 +15,8 @@ import type { ZodType } from './zod.js';
 
 export { processAlive };
 
-/** Why a path that should be a regular file is not one (a folder, a FIFO, …), as an error to throw. */
-function notRegular(st: Stats): Error {
+/** Why a path that should be a regular file is not one (a folder, a FIFO, …), as an error to throw (no `code`). */
+export function notRegular(st: Stats): Error {
   return new Error(`not a regular file (${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : 'a device'})`);
 }
 
@@ -134,7 +134,7 @@ const byteLength = (data: string | Uint8Array): number => (typeof data === 'stri
 
 /** Size of a file or of a folder's files (a writer may produce a folder), 0 when absent. */
 async function sizeOf(path: string): Promise<number> {
-  // An estimate made while reporting a full disk: whatever cannot be read counts as 0 bytes.
+  // An estimate (the space a full disk needed, what a scratch sweep freed): whatever cannot be read counts as 0 bytes.
   const st = await stat(path).catch(() => null);
   if (st === null) return 0;
   if (!st.isDirectory()) return st.size;
@@ -394,16 +394,6 @@ async function newestMtime(path: string): Promise<number | null> {
   return newest;
 }
 
-/** Bytes of a file, or of the files a folder holds (0 when gone). */
-async function bytesOf(path: string): Promise<number> {
-  const st = await statOrNull(path);
-  if (st === null) return 0;
-  if (!st.isDirectory()) return st.size;
-  let n = 0;
-  for (const name of await readdirOrEmpty(path)) n += await bytesOf(join(path, name));
-  return n;
-}
-
 /**
  * Deletes (unless `dryRun`) the scratch entries of tmp/ (SCRATCH_NAME) whose command is gone: its pid
  * is not a live process of this machine and nothing in it changed since `cutoff` (ms; a workspace
@@ -421,7 +411,7 @@ export async function removeDeadScratch(ws: Workspace, cutoff: number, dryRun = 
     const path = join(ws.tmpDir, name);
     const newest = await newestMtime(path).catch(() => null);
     if (newest === null || newest > cutoff) continue;
-    const bytes = await bytesOf(path).catch(() => 0);
+    const bytes = await sizeOf(path);
     // Best effort: a workspace this user may only read keeps them (its commands write scratch elsewhere).
     if (!dryRun && !(await rm(path, { recursive: true, force: true }).then(() => true, () => false))) continue;
     out.bytes += bytes;

@@ -113,8 +113,13 @@ export function releaseInputs(f: ForecastFrame, lo: number, hi: number, names: r
  * (quarter_echo: features version 2): a model without that input is scored from such a table, the column read as NaN. */
 const OWN_INPUT_COLUMNS: readonly string[] = ['quarter_echo'];
 
-/** The words of checkExtended's error (ml/rescore tells an --as-of's snapshot without the columns by them). */
-export const LACKS_EXTENDED = 'lacks the day-ahead column';
+/** checkExtended's SP_ERR_TRAIN_DATA: a features table without the day-ahead columns (ml/rescore tells an --as-of's
+ * snapshot built without them by its class). */
+export class LacksExtendedError extends StockpipeError {
+  constructor(path: string, missing: readonly string[]) {
+    super('SP_ERR_TRAIN_DATA', `${path} lacks the day-ahead column(s) ${missing.join(', ')}`, { hint: 'Rebuild it with `stockpipe features --extended`. Where the train and daily pipelines share a workspace, set features.extended to true in the config: the train pipeline otherwise rebuilds the table without these columns.' });
+  }
+}
 
 /** Fails with SP_ERR_TRAIN_DATA unless `path` is a features table with the extended columns the inputs
  * `features` read; returns the lagged columns it lacks that they do not read (OWN_INPUT_COLUMNS). */
@@ -129,7 +134,7 @@ export async function checkExtended(conn: DuckDBConnection, input: string, path 
   const names = new Set(cols.map((c) => String(c.column_name)));
   const unread = new Set(OWN_INPUT_COLUMNS.filter((c) => !names.has(c) && !features.includes(c)));
   const missing = ['Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset', 'vol_moving_avg', 'adj_close_rolling_med', ...EXTENDED_COLUMNS].filter((c) => !names.has(c) && !unread.has(c));
-  if (missing.length > 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `${path} ${LACKS_EXTENDED}(s) ${missing.join(', ')}`, { hint: 'Rebuild it with `stockpipe features --extended`. Where the train and daily pipelines share a workspace, set features.extended to true in the config: the train pipeline otherwise rebuilds the table without these columns.' });
+  if (missing.length > 0) throw new LacksExtendedError(path, missing);
   return unread;
 }
 

@@ -11,6 +11,7 @@ import type { Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
 import { NextTradingDay } from '../features/lagged.js';
 import { writeForecasts, type ForecastInput } from '../registry/forecasts.js';
+import { currentSnapshot } from '../registry/catalog.js';
 import { featuresWindow, modelLineage } from '../registry/lineage.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { loadLastRows } from './forecast-dataset.js';
@@ -92,15 +93,9 @@ export async function scoreNextDay(env: ForecastEnv, opts: { model?: string; unt
 }
 
 /** The window of features snapshot `read` (default: the current one) and of the one model `modelId` was trained on. */
-export function forecastWindow(ws: Workspace, reg: Registry, modelId: string, read?: number): ForecastData['window'] {
-  let id: number | null = read ?? null;
-  if (read === undefined) {
-    try {
-      id = featuresRead(ws).snapshot.id;
-    } catch {
-      id = null; // no features snapshot to name: nothing said
-    }
-  }
+export function forecastWindow(reg: Registry, modelId: string, read?: number): ForecastData['window'] {
+  // The current snapshot's id from the open store (no table read: its files were read when the rows were scored).
+  const id = read ?? currentSnapshot(reg, 'features')?.id ?? null;
   const w = { read: featuresWindow(reg, id), trained_on: featuresWindow(reg, modelLineage(reg, reg.getModel(modelId, { checkFiles: false }).run_id).features_snapshot) };
   return { ...w, same: w.read === null || w.trained_on === null ? null : w.read === w.trained_on };
 }
@@ -144,7 +139,7 @@ export function writeNextDay(env: ForecastEnv, s: { model_id: string; rows: read
       rows_in: s.rowsIn,
       rows_out: rows.length,
       seconds: Math.round(performance.now() - t0) / 1000,
-      window: forecastWindow(env.ws, reg, s.model_id, s.featuresSnapshot),
+      window: forecastWindow(reg, s.model_id, s.featuresSnapshot),
     };
   } finally {
     reg.close();

@@ -100,7 +100,7 @@ export async function commitForecastStages(env: ForecastEnv, commit: ForecastCom
       return {
         model_id: plan.model_id, logical_date: plan.until, run_id: done.run_id,
         asof_date_max: rows.reduce((m, r) => (r.asof_date > m ? r.asof_date : m), ''), target_dates: [...new Set(rows.map((r) => r.target_date))].sort(),
-        symbols: rows.length, rows_in: rows.length, rows_out: rows.length, seconds: Math.round(performance.now() - t0) / 1000, window: forecastWindow(env.ws, reg, plan.model_id),
+        symbols: rows.length, rows_in: rows.length, rows_out: rows.length, seconds: Math.round(performance.now() - t0) / 1000, window: forecastWindow(reg, plan.model_id),
       };
     }
   } finally {

@@ -21,7 +21,7 @@ import type { SelectionSlice, TestSlice } from '../registry/types.js';
 import { readTable, type TableRead, sourceOf } from '../store/read.js';
 import { type DataLineage, loadVolumeDataset, type VolumeDataset } from './dataset.js';
 import { DEFAULT_FOLDS, pretestRows, timeSeriesFolds } from './cv.js';
-import { forecastRows, frameHash, LACKS_EXTENDED, loadForecastFrame, type ForecastFrame, type InputSink } from './forecast-dataset.js';
+import { forecastRows, frameHash, LacksExtendedError, loadForecastFrame, type ForecastFrame, type InputSink } from './forecast-dataset.js';
 import { forecastFromJSON, type ForecastModel } from './forecast-model.js';
 import { scoreForecastOnDays } from './forecast-train.js';
 import { regressionMetrics } from './metrics/regression.js';
@@ -154,7 +154,7 @@ export async function loadWorkspaceForecastData(ws: Workspace, asOf?: string | A
 /** `--as-of` naming a features snapshot built without the day-ahead columns while the current one has them: rebuilding
  * with --extended (the plain error's hint) would not change what --as-of reads, so the error says to drop or change it. */
 function asOfWithoutExtended(ws: Workspace, t: TableRead, asOf: string | AsOf, err: unknown): unknown {
-  if (!(err instanceof StockpipeError) || err.code !== 'SP_ERR_TRAIN_DATA' || !err.message.includes(LACKS_EXTENDED)) return err;
+  if (!(err instanceof LacksExtendedError)) return err;
   const reg = openRegistry(ws, { readonly: true });
   try {
     const current = currentSnapshot(reg, 'features');
