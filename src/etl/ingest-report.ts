@@ -87,12 +87,37 @@ export function inputHash(m: Manifest, strict: boolean): string {
   return hashJson({ v: INGEST_VERSION, p: PARSER_REVISION, root: m.root, layout: m.layout, version: m.source_version, files: m.files.map((f) => [f.path, f.size, f.mtime_ms, f.sha256]), strict });
 }
 
+/**
+ * A source's file (or archive) that changed or went since its fetch: SP_ERR_SOURCE_NOT_FOUND, whose
+ * hint names the command that fetches the source again. That is `stockpipe fetch`, which fetches the
+ * workspace's own source; `refetchedBy` names another (etl/ingest-workspace, for a source ingested
+ * with --switch-source, which that fetch would not take again).
+ */
+export class SourceChangedError extends StockpipeError {
+  private readonly hintOf: (refetch: string) => string;
+  constructor(message: string, hintOf: (refetch: string) => string, refetch = '`stockpipe fetch`', cause?: unknown) {
+    super('SP_ERR_SOURCE_NOT_FOUND', message, { hint: hintOf(refetch), cause });
+    this.hintOf = hintOf;
+  }
+
+  /** The same error, hinting `refetch` (a command in backquotes) and then `note`. */
+  refetchedBy(refetch: string, note: string): SourceChangedError {
+    return new SourceChangedError(this.message, (r) => `${this.hintOf(r)} ${note}`, refetch, this);
+  }
+}
+
+/** A source changed since its fetch: the file, entry or archive `message` names. */
+export function sourceChanged(message: string): SourceChangedError {
+  return new SourceChangedError(message, (refetch) => `Run ${refetch} again: the source changed since it was fetched.`);
+}
+
 /** A folder source's file that the manifest lists and that cannot be read now (`where`: its path). */
-export function unreadableSourceFile(where: string, missing: boolean, message: string): StockpipeError {
-  if (missing) return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where} is listed in the manifest but missing`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
-  return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `cannot read ${where}: ${message}`, {
-    hint: 'It was a readable file when the source was fetched: make it one again (a file, not a folder or a FIFO, that stockpipe may read), or run `stockpipe fetch` again to take the source as it is now.',
-  });
+export function unreadableSourceFile(where: string, missing: boolean, message: string): SourceChangedError {
+  if (missing) return sourceChanged(`${where} is listed in the manifest but missing`);
+  return new SourceChangedError(
+    `cannot read ${where}: ${message}`,
+    (refetch) => `It was a readable file when the source was fetched: make it one again (a file, not a folder or a FIFO, that stockpipe may read), or run ${refetch} again to take the source as it is now.`,
+  );
 }
 
 /** A read of a folder source's file (`where`, its path) by ingest itself: any failure becomes unreadableSourceFile's error. */
@@ -156,9 +181,7 @@ async function checkArchiveAsFetched(m: Manifest): Promise<void> {
   const st = await statOrNull(m.root);
   if (st === null) throw unreadableSourceFile(m.root, true, 'missing');
   if (st.size !== size || Math.floor(st.mtimeMs) !== mtime) {
-    throw new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${m.root} changed since it was fetched (${size} bytes then, ${st.size} now${st.size === size ? ', modified since' : ''})`, {
-      hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.',
-    });
+    throw sourceChanged(`${m.root} changed since it was fetched (${size} bytes then, ${st.size} now${st.size === size ? ', modified since' : ''})`);
   }
 }
 

@@ -3,7 +3,6 @@
  * `sourceId`) → etl/ingest → tables/prices.parquet + report. A fetched source other than the
  * workspace's remembered one (source.json) is refused with SP_ERR_SOURCE_MISMATCH unless
  * `switchSource`; a first source or a switch is recorded. Returns the command's --json data. */
-import { StockpipeError } from '../core/errors.js';
 import { ensureWritableDir } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
@@ -12,6 +11,7 @@ import { latestManifest } from '../sources/manifest.js';
 import type { Manifest } from '../sources/types.js';
 import { rememberedSource, rememberSource, sourceMismatch, sourceOfManifest } from '../sources/workspace-source.js';
 import { ingest, type IngestReport } from './ingest.js';
+import { SourceChangedError } from './ingest-report.js';
 
 export interface IngestWorkspaceOptions {
   /** The workspace (with its threads and DuckDB settings). */
@@ -71,9 +71,6 @@ export async function ingestWorkspace(o: IngestWorkspaceOptions): Promise<Ingest
  * fails the same way again. The hint then names that source and the switch.
  */
 function fetchAgainHint(err: unknown, m: Manifest, switching: boolean): unknown {
-  const plain = '`stockpipe fetch`';
-  if (!switching || !(err instanceof StockpipeError) || err.code !== 'SP_ERR_SOURCE_NOT_FOUND' || !err.hint.includes(plain)) return err;
-  if (m.source !== 'dir' && m.source !== 'zip') return err;
-  const hint = `${err.hint.replace(plain, `\`stockpipe fetch --source ${m.source_spec} --switch-source\``)} It is not the workspace's source: that fetch switches to it, as this ingest would; then run \`stockpipe ingest\`.`;
-  return new StockpipeError(err.code, err.message, { hint, cause: err });
+  if (!switching || !(err instanceof SourceChangedError) || (m.source !== 'dir' && m.source !== 'zip')) return err;
+  return err.refetchedBy(`\`stockpipe fetch --source ${m.source_spec} --switch-source\``, "It is not the workspace's source: that fetch switches to it, as this ingest would; then run `stockpipe ingest`.");
 }

@@ -31,7 +31,7 @@ import { DROP_REASONS, mergeParsed, type ParsedBars } from './parsed-bars.js';
 import type { Asset, BarFile } from './layout.js';
 import { scanDateRange } from './date-range.js';
 import { ParsePool } from './parse-pool.js';
-import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readingSourceFile, readPreviousReport, round3, strictBase, unreadableSourceFile } from './ingest-report.js';
+import { finishReport, INGEST_VERSION, inputHash, type IngestReport, keepIssues, MAX_KEPT_ISSUES, type MalformedLine, prepareSource, readingSourceFile, readPreviousReport, round3, sourceChanged, strictBase, unreadableSourceFile } from './ingest-report.js';
 
 export { INGEST_VERSION, type IngestReport, type MalformedLine } from './ingest-report.js';
 export const PRICES_COLUMNS = ['Symbol', 'Security Name', 'Date', 'Open', 'High', 'Low', 'Close', 'Adj Close', 'Volume', 'Asset'] as const;
@@ -152,7 +152,7 @@ function parseFailure(c: IngestRun, f: BarFile, res: Extract<ParseResult, { ok: 
   // The parse workers forward only the text: an archive whose mode changed since the fetch is not a damaged one.
   if (res.kind === 'zip' && resourceKind(res.message) === 'no_permission') return unreadableZip(c.m.root, res.message);
   if (res.kind === 'zip') return new StockpipeError('SP_ERR_ZIP_CORRUPT', `${c.m.root}: entry ${f.path} cannot be read: ${res.message}`, { hint: 'The archive is damaged: download it again (fetch checks only its directory, not each entry).' });
-  if (res.kind === 'changed') return new StockpipeError('SP_ERR_SOURCE_NOT_FOUND', `${where}: ${res.message}`, { hint: 'Run `stockpipe fetch` again: the source changed since it was fetched.' });
+  if (res.kind === 'changed') return sourceChanged(`${where}: ${res.message}`);
   return unreadableSourceFile(where, res.kind === 'missing', res.message);
 }
 
