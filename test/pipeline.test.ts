@@ -310,7 +310,7 @@ describe.concurrent('stockpipe run train', () => {
     const result = await schedulerCommand(
       { config, ws: new Workspace(ws), log, progress: silentProgress, json: true, quiet: true, env: cliEnv(SMALL), homeDir: ws, now: () => now, explicitFetch: new Set<string>() },
       {
-        globalArgs: ['--quiet'], version: 'test', until: ac.signal,
+        globalArgs: ['--quiet'], configFile: null, version: 'test', until: ac.signal,
         // The fake sleep: let the real child run finish (bounded), then move the clock by `ms`.
         sleep: async (ms) => {
           sleeps.push(ms);

@@ -47,13 +47,17 @@ export function outputMode(argv: readonly string[]): OutputMode {
  * settings other than those the runner keyed its cache on.
  */
 export function childGlobalArgs(g: Globals, opts: { debug: boolean; cwd?: string }): string[] {
-  const cwd = opts.cwd ?? process.cwd();
-  const implicit = resolve(cwd, 'stockpipe.config.json');
-  const config = g.config ? resolve(cwd, g.config) : existsSync(implicit) ? implicit : undefined;
+  const config = configFileOf(g, opts.cwd);
   return [
-    ...(config !== undefined ? ['--config', config] : []),
+    ...(config !== null ? ['--config', config] : []),
     ...(g.threads !== undefined ? ['--threads', String(g.threads)] : []),
     ...(g.memoryLimit ? ['--memory-limit', g.memoryLimit] : []),
     ...(opts.debug && g.debug ? ['--debug'] : []),
   ];
+}
+
+/** The config file a command reads, as an absolute path: -c/--config's, else ./stockpipe.config.json when there is one; null for none (the defaults). */
+export function configFileOf(g: Pick<Globals, 'config'>, cwd = process.cwd()): string | null {
+  const implicit = resolve(cwd, 'stockpipe.config.json');
+  return g.config ? resolve(cwd, g.config) : existsSync(implicit) ? implicit : null;
 }

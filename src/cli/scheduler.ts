@@ -17,12 +17,11 @@ import { alertChannels, pipelineEnv } from './run.js';
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** `until` stops it like SIGTERM; `sleep` replaces the real wait between ticks (tests pass one that moves a fake `ctx.now`). */
-export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: string[]; version: string; until?: AbortSignal; sleep?: SchedulerDeps['sleep'] }): Promise<CommandResult> {
+/** `configFile`: the config file read (cli/globals configFileOf), named when it holds no schedules. */
+export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: string[]; configFile: string | null; version: string; until?: AbortSignal; sleep?: SchedulerDeps['sleep'] }): Promise<CommandResult> {
   const schedules = ctx.config.schedules;
   if (schedules.length === 0) {
-    // The file read (`--config prod.json` is named: the hint pointed at ./stockpipe.config.json whatever was given).
-    const at = opts.globalArgs.indexOf('--config');
-    const file = at >= 0 && opts.globalArgs[at + 1] !== undefined ? opts.globalArgs[at + 1]! : null;
+    const file = opts.configFile;
     throw new StockpipeError('SP_ERR_SCHEDULE_INVALID', `no schedules in the config${file === null ? ' (no config file: none given with --config, no ./stockpipe.config.json)' : ` (${file})`}`, {
       hint: `Add e.g. "schedules": [{"pipeline": "daily", "cron": "30 18 * * 1-5"}] to ${file ?? './stockpipe.config.json'}.`,
     });

@@ -2,7 +2,7 @@
  * The operating commands' command lines: serve, monitor, run, scheduler and the `runs` group
  * (options, help, examples); the work is in cli/serve, cli/monitor, cli/run, cli/scheduler, cli/runs. */
 import { z } from '../../core/zod.js';
-import { childGlobalArgs, type Inv } from '../globals.js';
+import { childGlobalArgs, configFileOf, type Inv } from '../globals.js';
 import { cli, decimal, defineCommand, flag, inRange, whole } from '../options.js';
 import { checkLogicalDate } from '../../pipeline/logical-date.js';
 import { PIPELINE_RUN_STATUSES, RUN_KINDS } from '../../registry/schema.js';
@@ -178,7 +178,7 @@ export const scheduler = defineCommand({
     '  "alerts": { "webhook_url": "https://hooks.example.com/T0/B0/x" }',
   ].join('\n'),
   examples: ['stockpipe scheduler', 'stockpipe scheduler --config prod.config.json'],
-  run: async (_o, ctx, inv: Inv) => (await import('../scheduler.js')).schedulerCommand(ctx, { globalArgs: childGlobalArgs(inv.globals, { debug: false }), version: inv.version }),
+  run: async (_o, ctx, inv: Inv) => (await import('../scheduler.js')).schedulerCommand(ctx, { globalArgs: childGlobalArgs(inv.globals, { debug: false }), configFile: configFileOf(inv.globals), version: inv.version }),
 });
 
 export const worker = defineCommand({
