@@ -66,7 +66,8 @@ describe('an output interrupted by a signal', () => {
     let stdout = '';
     child.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
     const ended = new Promise<[number | null, NodeJS.Signals | null]>((r) => child.on('close', (code, signal) => r([code, signal])));
-    for (let i = 0; i < 1000 && !stdout.includes('\n') && child.exitCode === null; i++) await sleep(10);
+    // Until it names its temp, bounded by time (1,000 polls, about 10 s, are little for a start on a loaded machine).
+    for (const until = Date.now() + 60_000; !stdout.includes('\n') && child.exitCode === null && Date.now() < until; ) await sleep(10);
     const tmp = stdout.split('\n')[0]!;
     expect(existsSync(tmp), `the temp ${tmp} is written before the signal`).toBe(true);
     child.kill('SIGINT');

@@ -122,10 +122,13 @@ describe.concurrent('stockpipe run train', () => {
   it('a second run on a busy workspace refuses with SP_ERR_PIPELINE_LOCKED; nothing is corrupted', async () => {
     const ws = await tempWorkspace('run-lock');
     const one = cli(['run', 'train', '--json', '-w', ws]);
-    for (let i = 0; i < 500; i++) {
+    // Until the first run holds the lock, bounded by time (500 polls, about 10 s, are little on a loaded machine).
+    let held = false;
+    for (const until = Date.now() + 120_000; !held && one.child.exitCode === null && Date.now() < until; ) {
       await sleep(20);
-      if ((await readFile(join(ws, 'pipeline', 'run.lock'), 'utf8').catch(() => '')) !== '') break;
+      held = (await readFile(join(ws, 'pipeline', 'run.lock'), 'utf8').catch(() => '')) !== '';
     }
+    expect(held, 'the first run never took the lock').toBe(true);
     const two = await cli(['run', 'train', '--json', '-w', ws]).done;
     expect(two.code).toBe(1);
     expect(two.json.error?.code).toBe('SP_ERR_PIPELINE_LOCKED');
