@@ -353,6 +353,45 @@ describe('partitioned features builds', () => {
     expect(plan(ws).cached).toBe(true);
   }, 240_000);
 
+  it.concurrent('a kept bucket\'s features file deleted by hand: the plan and the commit stop with SP_ERR_FEATURES_MISSING, nothing committed', async () => {
+    const { root, ws } = await seeded('fpart-lost');
+    const p0 = plan(ws);
+    const first = await runPartitions(ws, p0, join(root, 'stage0'), 1);
+    await ok(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan0.json'), 'run-0', p0, first.stages)]);
+    // A prices snapshot with one bucket's file replaced (its rows as they were): that bucket changes, the others are kept.
+    const w = new Workspace(ws);
+    const reg = openRegistry(w);
+    const pw = TableWrite.begin(w, reg, 'prices');
+    const moved = pw.live[0]!;
+    const copy = join(root, 'copy.parquet');
+    await cp(w.path(moved.path), copy);
+    await pw.addMoved(copy, Number(moved.partition.slice(7)), { rows: moved.rows, bytes: moved.bytes, symbol_min: moved.symbol_min, symbol_max: moved.symbol_max, date_min: moved.date_min, date_max: moved.date_max });
+    pw.removed.push(moved);
+    await pw.commit(reg, { operation: 'restate', source: {} });
+    reg.close();
+    const p = plan(ws);
+    expect(p.changed_buckets).toEqual([Number(moved.partition.slice(7))]);
+    const { stages } = await runPartitions(ws, p, join(root, 'stage1'), 1);
+    // A features file of a kept bucket deleted by hand.
+    const before = await storeFiles(ws);
+    const lost = before.find((f) => !f.startsWith(moved.partition))!;
+    await rm(join(ws, 'store', 'features', lost));
+    expect((await failure(['features', '--workspace', ws, '--commit-stage', await writePlan(join(root, 'plan1.json'), 'run-1', p, stages)])).code).toBe('SP_ERR_FEATURES_MISSING');
+    // The runner's plan stops before any partition job runs.
+    const code = (() => {
+      try {
+        plan(ws);
+        return 'none';
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+    })();
+    expect(code).toBe('SP_ERR_FEATURES_MISSING');
+    expect(featureSnapshots(ws).length).toBe(1);
+    expect(await storeFiles(ws)).toEqual(before.filter((f) => f !== lost));
+    expect((await readdir(stages[0]!)).includes('_manifest.json')).toBe(true);
+  }, 240_000);
+
   it.concurrent('--buckets of buckets without prices rows stages no file; bad --buckets and missing partition flags are usage errors', async () => {
     const { root, ws } = await setup('fpart-usage', 4);
     const p = plan(ws);

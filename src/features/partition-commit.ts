@@ -221,6 +221,9 @@ export async function commitFeatureStages(o: { ws: Workspace; plan: StagePlan; l
         });
       }
       const overwrite = plan.kept_buckets.length === 0;
+      // A restate keeps the current snapshot's files of the kept buckets: one deleted by hand fails here,
+      // before a stage is moved, as a local incremental build does (not a snapshot that lists it again).
+      if (!overwrite) w.assertBaseOnDisk();
       let snap: SnapshotRecord;
       try {
         for (const s of staged) await w.addMoved(s.abs, s.bucket, { rows: s.file.rows, bytes: s.file.bytes, symbol_min: s.file.symbol_min, symbol_max: s.file.symbol_max, date_min: s.file.date_min, date_max: s.file.date_max });

@@ -16,7 +16,7 @@ import { openDuckDB } from '../db/duckdb.js';
 import { currentSnapshot, type DataFileRecord, getSnapshot, liveFiles, nextSnapshotId } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOfPartition, partitionName } from '../store/partition.js';
-import { tableAt } from '../store/read.js';
+import { assertFilesOnDisk, tableAt } from '../store/read.js';
 import type { WrittenFile } from '../store/write.js';
 import { checkWindow, FEATURES_VERSION, type FeatureSettings, type FileSink, fullBuild, type PricesInput, pricesInput, rowsWithFeatures } from './build.js';
 
@@ -79,6 +79,9 @@ export function planFeaturePartitions(ws: Workspace, reg: Registry, o: { window:
     if (!cached && (everything || differs)) changed.push(b);
     else kept.push(b);
   }
+  // A build that keeps buckets keeps the current features files: one deleted by hand fails before any
+  // partition runs (features --force rebuilds), as a local incremental build does.
+  if (!cached && kept.length > 0 && cur !== null) assertFilesOnDisk(ws, cur, liveFiles(reg, cur));
   return { prices_snapshot: prices.snapshot.id, lineage_id: nextSnapshotId(reg), ...settings, changed_buckets: changed, kept_buckets: kept, cached };
 }
 
