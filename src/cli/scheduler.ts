@@ -1,7 +1,9 @@
 /** @module cli/scheduler
  * `stockpipe scheduler`: the long-running process that runs the config's `schedules` (cron on
  * the NYSE calendar), each run as a `stockpipe run <pipeline>` child process, until SIGTERM/SIGINT
- * (then it waits for the runs in progress). Missed and overlapping runs are alerted. */
+ * (then it waits for the runs in progress). Missed and overlapping runs are alerted, and so is a
+ * run the last scheduler left when it was killed. */
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { deliverAlert } from '../pipeline/alerts.js';
@@ -10,6 +12,7 @@ import { abortableSleep } from '../pipeline/runner.js';
 import { cronFor, nextFire, runScheduler, type SchedulerDeps } from '../pipeline/schedule.js';
 import { runCommandProcess } from '../pipeline/subprocess.js';
 import { recordAlert } from '../registry/alerts.js';
+import { runOfRunner } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { alertChannels, pipelineEnv } from './run.js';
@@ -44,11 +47,11 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
       now: ctx.now,
       signal: ac.signal,
       sleep: opts.sleep ?? abortableSleep,
-      startRun: async (pipeline, occurrence) => {
+      startRun: async (pipeline, occurrence, started) => {
         const logPath = ctx.ws.schedulerLog(pipeline, occurrence.toISOString().replace(/[:.]/g, ''));
         try {
           // --wait: a manual run in progress delays the scheduled one instead of failing it.
-          const data = await runCommandProcess({ mainScript: MAIN, args: ['run', pipeline, '--wait', '3600', ...penv.globalArgs], logPath, signal: ac.signal, env: penv.env });
+          const data = await runCommandProcess({ mainScript: MAIN, args: ['run', pipeline, '--wait', '3600', ...penv.globalArgs], logPath, signal: ac.signal, env: penv.env, processes: { started: (pid) => started?.(pid), ended: () => undefined } });
           return { status: String(data.status), run_id: typeof data.run_id === 'string' ? data.run_id : null };
         } catch (err) {
           // A failed run recorded and alerted its failure itself (SP_ERR_RUN_FAILED), and a cancelled one is
@@ -60,6 +63,15 @@ export async function schedulerCommand(ctx: CommandContext, opts: { globalArgs: 
             return { status: e.code === 'SP_ERR_RUN_FAILED' ? 'failed' : 'cancelled' };
           }
           return { status: 'failed', error: { code: e.code, message: e.message, log_path: logPath } };
+        }
+      },
+      runOf: (left) => {
+        if (left.pid === null) return null;
+        const reg = openRegistry(ctx.ws, { readonly: true });
+        try {
+          return runOfRunner(reg, left.pipeline, { pid: left.pid, host: hostname() }, left.started_at);
+        } finally {
+          reg.close();
         }
       },
       alert: async (a) => {

@@ -43,6 +43,7 @@ describe('Workspace paths', () => {
     ['run lock', ws.runLock, 'pipeline/run.lock'],
     ['hash memo', ws.hashMemo, 'pipeline/hash-memo.json'],
     ['scheduler state', ws.schedulerState, 'pipeline/scheduler-state.json'],
+    ['scheduler runs', ws.schedulerRuns, 'pipeline/scheduler-runs.json'],
     ['scheduler log', ws.schedulerLog('daily', '20260102T030405000Z'), 'pipeline/scheduler/daily-20260102T030405000Z.log'],
     ['registry', ws.registryPath, 'stockpipe.db'],
     ['tmp folder', ws.tmpDir, 'tmp'],
@@ -95,7 +96,7 @@ describe('Workspace resources', () => {
 // The layout has one owner: a path join onto a workspace-layout name anywhere else in src/ fails here.
 describe('no workspace paths joined by hand', () => {
   const SRC = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const NAMES = ['source.json', 'raw', 'tables', 'store', 'validation', 'features', 'models', 'runs', 'pipeline', 'stockpipe.db', 'tmp', 'prices.parquet', 'features.parquet', 'manifest.json', 'run.lock', 'hash-memo.json', 'scheduler-state.json', '_snapshot.json'];
+  const NAMES = ['source.json', 'raw', 'tables', 'store', 'validation', 'features', 'models', 'runs', 'pipeline', 'stockpipe.db', 'tmp', 'prices.parquet', 'features.parquet', 'manifest.json', 'run.lock', 'hash-memo.json', 'scheduler-state.json', 'scheduler-runs.json', '_snapshot.json'];
   const JOINED = new RegExp(`(?:join|resolve)\\([^)]*'(?:${NAMES.map((n) => n.replace('.', '\\.')).join('|')})'`);
   const LITERAL = /['`](?:tables|store|features|models|validation|runs|raw|pipeline)\/[\w${}.-]+/;
 

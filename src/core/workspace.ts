@@ -16,7 +16,7 @@
  *   validation/                      reference[-features][-v<N>].json, latest.json, report-<stamp>.json
  *   models/<model-id>/               model.json, metrics.json, training.log, card.md, intervals.json
  *   runs/<run-id>/<task>.log         one log per pipeline task
- *   pipeline/                        run.lock, scheduler.lock, hash-memo.json, scheduler-state.json, scheduler/<pipeline>-<stamp>.log
+ *   pipeline/                        run.lock, scheduler.lock, hash-memo.json, scheduler-state.json, scheduler-runs.json, scheduler/<pipeline>-<stamp>.log
  *   stockpipe.db                     the store (+ -wal, -shm)
  *   tmp/duckdb/, tmp/duckdb-reader/  DuckDB spill folders
  *   tmp/stage/<run>/<task>/     staged partition outputs of a queued task (executor bullmq)
@@ -74,6 +74,7 @@ export const layout = {
   schedulerLock: 'pipeline/scheduler.lock',
   hashMemo: 'pipeline/hash-memo.json',
   schedulerState: 'pipeline/scheduler-state.json',
+  schedulerRuns: 'pipeline/scheduler-runs.json',
   schedulerLog: (pipeline: string, stamp: string): string => `pipeline/scheduler/${pipeline}-${stamp}.log`,
   launchLog: (name: string): string => `pipeline/launches/${name}.log`,
   registry: 'stockpipe.db',
@@ -147,6 +148,8 @@ export class Workspace {
   readonly schedulerLock: string;
   readonly hashMemo: string;
   readonly schedulerState: string;
+  /** The scheduled runs in progress (pipeline/schedule): one left there was going when its scheduler was killed. */
+  readonly schedulerRuns: string;
   readonly registryPath: string;
   readonly tmpDir: string;
   readonly featuresTails: string;
@@ -172,6 +175,7 @@ export class Workspace {
     this.schedulerLock = this.path(layout.schedulerLock);
     this.hashMemo = this.path(layout.hashMemo);
     this.schedulerState = this.path(layout.schedulerState);
+    this.schedulerRuns = this.path(layout.schedulerRuns);
     this.registryPath = this.path(layout.registry);
     this.tmpDir = this.path(layout.tmpDir);
     this.featuresTails = this.path(layout.featuresTails);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getLog } from '../core/log.js';
-import { cronFor, dueAt, localDate, nextFire, occurrences, runScheduler, schedulerTick, type Schedule, type SchedulerDeps } from './schedule.js';
+import { cronFor, dueAt, type LeftRun, localDate, nextFire, occurrences, runScheduler, RunsInFlight, schedulerTick, type Schedule, type SchedulerDeps } from './schedule.js';
 import { Workspace } from '../core/workspace.js';
 import type { StockpipeError } from '../core/errors.js';
 
@@ -133,6 +133,60 @@ describe('schedule', () => {
     await schedulerTick(deps, {}, running);
     await Promise.all(running.values());
     expect(got).toEqual([]);
+  });
+
+  // Probed: a scheduler SIGKILLed during a scheduled run left the run abandoned (its process dies with the scheduler) and
+  // the occurrence handled; the next scheduler said nothing of it, and nothing resumed or alerted it.
+  it('keeps each scheduled run in progress in scheduler-runs.json until it ends', async () => {
+    const w = new Workspace(ws);
+    mkdirSync(w.pipelineDir, { recursive: true });
+    let finish: (() => void) | undefined;
+    const deps: SchedulerDeps = {
+      ws: w, schedules: [daily], log: getLog('test'), now: () => new Date('2024-07-01T22:30:10Z'), signal: new AbortController().signal, sleep: async () => {}, alert: async () => {},
+      startRun: (_p, _occ, started) => { started?.(4242); return new Promise((resolve) => { finish = () => resolve({ status: 'finished' }); }); },
+    };
+    const running = new Map<string, Promise<unknown>>();
+    await schedulerTick(deps, {}, running, new RunsInFlight(w.schedulerRuns, deps.log));
+    expect(JSON.parse(await readFile(w.schedulerRuns, 'utf8'))).toEqual([{ pipeline: 'daily', occurrence: '2024-07-01T22:30:00.000Z', started_at: '2024-07-01T22:30:10.000Z', pid: 4242 }]);
+    finish!();
+    await Promise.all(running.values());
+    expect(JSON.parse(await readFile(w.schedulerRuns, 'utf8'))).toEqual([]);
+  });
+
+  it('a run the last scheduler left when it was killed is alerted at the next start: abandoned (with its resume) or never begun; one that ended is not', async () => {
+    const w = new Workspace(ws);
+    mkdirSync(w.pipelineDir, { recursive: true });
+    const left = (pipeline: string, pid: number | null): LeftRun => ({ pipeline, occurrence: '2024-07-01T22:30:00.000Z', started_at: '2024-07-01T22:30:01.000Z', pid });
+    writeFileSync(w.schedulerRuns, JSON.stringify([left('daily', 11), left('train', 12), left('backfill', 13)]));
+    const got: { kind: string; run_id?: string; message: string; details: Record<string, unknown> }[] = [];
+    const asked: (number | null)[] = [];
+    const ac = new AbortController();
+    ac.abort(); // the loop stops at once: only the start's check runs
+    await runScheduler({
+      ws: w, schedules: [daily], log: getLog('test'), now: () => new Date('2024-07-02T10:00:00Z'), signal: ac.signal, sleep: async () => {},
+      startRun: async () => ({ status: 'finished' }),
+      alert: async (a) => { got.push(a); },
+      runOf: (l) => { asked.push(l.pid); return l.pipeline === 'daily' ? { run_id: 'r1', status: 'abandoned' } : l.pipeline === 'backfill' ? { run_id: 'r3', status: 'failed' } : null; },
+    });
+    expect(asked).toEqual([11, 12, 13]);
+    expect(got.map((a) => [a.kind, a.run_id, a.details.reason])).toEqual([['scheduled_run_failed', 'r1', 'scheduler_killed'], ['scheduled_run_failed', undefined, 'scheduler_killed']]);
+    expect(got[0]!.message).toContain('stockpipe run daily --resume r1');
+    expect(got[1]!.message).toMatch(/^train: the scheduled run due at 2024-07-01T22:30:00.000Z never ran/);
+    // Reported once: the next start finds nothing left.
+    expect(JSON.parse(await readFile(w.schedulerRuns, 'utf8'))).toEqual([]);
+    // A store that cannot be read now: still alerted (without the run), and the scheduler starts.
+    writeFileSync(w.schedulerRuns, JSON.stringify([left('daily', 11)]));
+    got.length = 0;
+    await runScheduler({
+      ws: w, schedules: [daily], log: getLog('test'), now: () => new Date('2024-07-02T10:00:00Z'), signal: ac.signal, sleep: async () => {},
+      startRun: async () => ({ status: 'finished' }), alert: async (a) => { got.push(a); },
+      runOf: () => { throw new Error('database is locked'); },
+    });
+    expect(got.map((a) => [a.kind, a.details.reason])).toEqual([['scheduled_run_failed', 'scheduler_killed']]);
+    expect(got[0]!.message).toContain('stockpipe runs list --pipeline daily');
+    // A damaged file is logged and read as nothing: the scheduler starts.
+    writeFileSync(w.schedulerRuns, 'null');
+    expect(await RunsInFlight.readLeft(w.schedulerRuns, getLog('test'))).toEqual([]);
   });
 
   it('the loop sleeps until the next fire time, persists its state, stops on abort', async () => {

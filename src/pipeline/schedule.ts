@@ -2,7 +2,8 @@
  * Cron schedules (croner) on a trading calendar: which runs are due at a given time, pure and
  * clock-driven so a fake clock can test it; and the long-running scheduler loop that starts them
  * (never two of one pipeline at once, at most one catch-up run after downtime, missed trading days
- * alerted, a failed run logged and survived). State: <workspace>/pipeline/scheduler-state.json. */
+ * alerted, a failed run logged and survived, a run left by a killed scheduler alerted at the next start).
+ * State: <workspace>/pipeline/scheduler-state.json, and the runs in progress in scheduler-runs.json. */
 import { readFile } from 'node:fs/promises';
 import { Cron } from 'croner';
 import { isTradingDay } from '../core/calendar.js';
@@ -170,9 +171,11 @@ export interface SchedulerDeps {
   /** Starts one pipeline run and resolves with its final status (a failure must not reject). `error`: it failed
    * with no alert of its own (the run's process refused to start — a config, lock or source error — or ended without
    * a result); the scheduler alerts it (`scheduled_run_failed`). A failed pipeline run alerted itself: no `error`. */
-  startRun: (pipeline: string, occurrence: Date) => Promise<ScheduledRun>;
+  startRun: (pipeline: string, occurrence: Date, started?: (pid: number) => void) => Promise<ScheduledRun>;
   /** Records and delivers an alert (missed runs, overlaps). */
-  alert: (a: { kind: string; severity: 'warning' | 'error'; pipeline: string; message: string; details: Record<string, unknown> }) => Promise<void>;
+  alert: (a: { kind: string; severity: 'warning' | 'error'; pipeline: string; run_id?: string; message: string; details: Record<string, unknown> }) => Promise<void>;
+  /** The pipeline run a scheduled run's process (`started`'s pid) began, with its status as read; null when none began. */
+  runOf?: (left: LeftRun) => { run_id: string; status: string } | null;
   /** Waits up to `ms` (resolves early when `signal` aborts). */
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   signal: AbortSignal;
@@ -180,8 +183,106 @@ export interface SchedulerDeps {
   maxSleepMs?: number;
 }
 
+/** A scheduled run in progress, as <workspace>/pipeline/scheduler-runs.json keeps it until the scheduler sees it end. */
+export interface LeftRun {
+  pipeline: string;
+  occurrence: string;
+  /** When the scheduler started its process, and the process (the `stockpipe run` child). */
+  started_at: string;
+  pid: number | null;
+}
+
+/**
+ * The scheduled runs in progress, written through to ws.schedulerRuns (one write at a time; a failed
+ * write is logged: it is bookkeeping, never a reason to stop the scheduler). A run left there when
+ * the scheduler starts was going when the last one was killed (SIGKILL, a power loss): nothing saw it end.
+ */
+export class RunsInFlight {
+  private readonly runs = new Map<string, LeftRun>();
+  private writing: Promise<void> = Promise.resolve();
+  constructor(private readonly file: string, private readonly log: Logger) {}
+
+  /** What the last scheduler left (an unreadable file is logged and read as nothing). */
+  static async readLeft(file: string, log: Logger): Promise<LeftRun[]> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err: (err as Error).message, file }, 'cannot read the scheduled runs the last scheduler left: not checked');
+      return [];
+    }
+    try {
+      const doc = JSON.parse(text) as unknown;
+      if (!Array.isArray(doc)) throw new Error('it is no JSON array');
+      return doc.filter((r): r is LeftRun => typeof r === 'object' && r !== null && typeof r.pipeline === 'string' && typeof r.occurrence === 'string' && typeof r.started_at === 'string' && (r.pid === null || Number.isInteger(r.pid)));
+    } catch (err) {
+      log.warn({ err: (err as Error).message, file }, 'the scheduled runs the last scheduler left are unreadable: not checked');
+      return [];
+    }
+  }
+
+  set(run: LeftRun): Promise<void> {
+    this.runs.set(run.pipeline, run);
+    return this.save();
+  }
+
+  drop(pipeline: string): Promise<void> {
+    this.runs.delete(pipeline);
+    return this.save();
+  }
+
+  save(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      try {
+        await writeFileAtomic(this.file, JSON.stringify([...this.runs.values()], null, 2));
+      } catch (err) {
+        this.log.warn({ err, file: this.file }, 'cannot save the scheduled runs in progress; a scheduler killed now would not report them');
+      }
+    });
+    return this.writing;
+  }
+}
+
+/**
+ * A scheduled run the last scheduler did not see end: it was killed meanwhile, and the run's process
+ * with it (it dies with its parent). Nothing resumes such a run and it alerts nothing itself, so (as
+ * Airflow fails a zombie task) it is alerted here, `scheduled_run_failed`, naming the abandoned run
+ * and its resume, or saying that it never began. A run that ended on its own is left alone (a failed
+ * one alerted itself).
+ */
+async function reportLeftRun(deps: SchedulerDeps, left: LeftRun): Promise<void> {
+  const { pipeline, occurrence } = left;
+  let found: { run_id: string; status: string } | null;
+  try {
+    found = deps.runOf?.(left) ?? null;
+  } catch (err) {
+    // The store unreadable now (locked, damaged): still said, without the run's id; the scheduler starts.
+    deps.log.warn({ pipeline, occurrence, err: (err as Error).message }, 'cannot look up the run the last scheduler left');
+    found = { run_id: '', status: 'unknown' };
+  }
+  if (found !== null && found.status === 'unknown') {
+    deps.log.error({ pipeline, occurrence }, 'the last scheduler was killed during this scheduled run');
+    await deps.alert({
+      kind: 'scheduled_run_failed', severity: 'error', pipeline,
+      message: `${pipeline}: the scheduled run due at ${occurrence} did not end under the scheduler, which was killed meanwhile; find it with \`stockpipe runs list --pipeline ${pipeline}\` and resume it if it reads abandoned`,
+      details: { occurrence, reason: 'scheduler_killed', started_at: left.started_at },
+    });
+    return;
+  }
+  if (found !== null && found.status !== 'abandoned') {
+    deps.log.info({ pipeline, occurrence, run: found.run_id, status: found.status }, 'the scheduled run the last scheduler left did not end under it, but is not abandoned');
+    return;
+  }
+  const details = { occurrence, reason: 'scheduler_killed', started_at: left.started_at, ...(found === null ? {} : { run_id: found.run_id, resume: `stockpipe run ${pipeline} --resume ${found.run_id}` }) };
+  const message = found === null
+    ? `${pipeline}: the scheduled run due at ${occurrence} never ran: the scheduler was killed before its run began (it may have been waiting for the run lock); the next occurrence runs as usual, or run \`stockpipe run ${pipeline}\` now`
+    : `${pipeline}: the scheduled run due at ${occurrence} was abandoned: the scheduler was killed while run ${found.run_id} was going, and nothing resumes it; resume it with \`stockpipe run ${pipeline} --resume ${found.run_id}\``;
+  deps.log.error({ pipeline, occurrence, run: found?.run_id }, found === null ? 'the last scheduler was killed before this scheduled run began: nothing ran for it' : 'the last scheduler was killed during this scheduled run: it is abandoned');
+  await deps.alert({ kind: 'scheduled_run_failed', severity: 'error', pipeline, ...(found === null ? {} : { run_id: found.run_id }), message, details });
+}
+
 /** One scheduler step at `now`: starts what is due, alerts what was missed. Returns the runs started. */
-export async function schedulerTick(deps: SchedulerDeps, state: State, running: Map<string, Promise<unknown>>): Promise<string[]> {
+export async function schedulerTick(deps: SchedulerDeps, state: State, running: Map<string, Promise<unknown>>, inFlight?: RunsInFlight): Promise<string[]> {
   const now = deps.now();
   const started: string[] = [];
   for (const s of deps.schedules) {
@@ -211,7 +312,9 @@ export async function schedulerTick(deps: SchedulerDeps, state: State, running: 
         details: { cron: s.cron, occurrence: occurrence.toISOString(), error_code: error.code, error: error.message, ...(error.log_path === undefined ? {} : { log_path: error.log_path }) },
       });
     };
-    const p = deps.startRun(s.pipeline, occurrence)
+    let pid: number | null = null;
+    const startedAt = deps.now().toISOString();
+    const p = deps.startRun(s.pipeline, occurrence, (x) => { pid = x; })
       .then(async (r) => {
         deps.log.info({ pipeline: s.pipeline, status: r.status, run: r.run_id }, 'scheduled run ended');
         if (r.error !== undefined) await failed(r.error);
@@ -220,9 +323,14 @@ export async function schedulerTick(deps: SchedulerDeps, state: State, running: 
         await failed({ code: e.code, message: e.message });
       })
       .catch((err: unknown) => deps.log.error({ pipeline: s.pipeline, error: (err as Error).message }, 'scheduled run: could not alert its failure'))
-      .finally(() => running.delete(s.pipeline));
+      .finally(async () => {
+        running.delete(s.pipeline);
+        await inFlight?.drop(s.pipeline);
+      });
     running.set(s.pipeline, p);
     started.push(s.pipeline);
+    // Kept until the run ends: a scheduler killed meanwhile finds it at its next start (reportLeftRun).
+    await inFlight?.set({ pipeline: s.pipeline, occurrence: occurrence.toISOString(), started_at: startedAt, pid });
   }
   return started;
 }
@@ -246,9 +354,12 @@ export async function runScheduler(deps: SchedulerDeps): Promise<void> {
   const file = deps.ws.schedulerState;
   const state = await readState(file);
   const running = new Map<string, Promise<unknown>>();
+  for (const left of await RunsInFlight.readLeft(deps.ws.schedulerRuns, deps.log)) await reportLeftRun(deps, left);
+  const inFlight = new RunsInFlight(deps.ws.schedulerRuns, deps.log);
+  await inFlight.save();
   while (!deps.signal.aborted) {
     const before = JSON.stringify(state);
-    await schedulerTick(deps, state, running);
+    await schedulerTick(deps, state, running, inFlight);
     if (JSON.stringify(state) !== before) await saveState(file, state, deps.log);
     const next = nextFire(deps.schedules, deps.now());
     const wait = next === null ? (deps.maxSleepMs ?? 60_000) : Math.max(0, Math.min(next.getTime() - deps.now().getTime() + 5, deps.maxSleepMs ?? 60_000));

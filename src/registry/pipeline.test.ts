@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listAlerts, markAlertDelivered, recordAlert } from './alerts.js';
 import { createBackfill, endBackfill, getBackfill, listBackfills, recordBackfillDays, reopenBackfill, unfinishedBackfill } from './backfills.js';
-import { abandonedRunIds, cacheLookup, cacheStore, countPipelineRuns, createPipelineRun, getPipelineRun, latestRunForDate, latestUnfinishedRun, listPipelineRuns, recordRunner, reopenPipelineRun, updateTaskRun, type RunnerGoneCheck } from './pipeline.js';
+import { abandonedRunIds, cacheLookup, cacheStore, countPipelineRuns, createPipelineRun, getPipelineRun, latestRunForDate, latestUnfinishedRun, listPipelineRuns, recordRunner, reopenPipelineRun, runOfRunner, updateTaskRun, type RunnerGoneCheck } from './pipeline.js';
 import { openRegistry, type Registry } from './store.js';
 
 let ws: string;
@@ -63,6 +63,23 @@ describe('pipeline run history', () => {
     expect(countPipelineRuns(reg, { status: read, gone })).toBe(1);
     expect(abandonedRunIds(reg, gone)).toEqual(read === 'abandoned' ? [id] : []);
     if (read === 'abandoned') expect(latestUnfinishedRun(reg, 'train')?.run_id).toBe(id); // still resumable
+  });
+
+  it('finds the run a scheduled process began by its pid and host, started since it was spawned, with its status as read', () => {
+    const old = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'] });
+    recordRunner(reg, old, { pid: DEAD, host: 'h', start: '0' }); // an earlier run by a process of the same pid
+    reg.endRun(old, 'finished');
+    const since = new Date(t).toISOString();
+    const command = reg.startRun({ kind: 'train', name: 'daily' }); // a command run of that process is no pipeline run
+    recordRunner(reg, command, { pid: DEAD, host: 'h', start: '1' });
+    const id = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'] });
+    recordRunner(reg, id, { pid: DEAD, host: 'h', start: '1' });
+    expect(runOfRunner(reg, 'daily', { pid: DEAD, host: 'h' }, since, gone)).toEqual({ run_id: id, status: 'abandoned' });
+    expect(runOfRunner(reg, 'daily', { pid: DEAD, host: 'other' }, since, gone)).toBeNull();
+    expect(runOfRunner(reg, 'train', { pid: DEAD, host: 'h' }, since, gone)).toBeNull();
+    expect(runOfRunner(reg, 'daily', { pid: 7, host: 'h' }, since, gone)).toBeNull();
+    reg.endRun(id, 'failed');
+    expect(runOfRunner(reg, 'daily', { pid: DEAD, host: 'h' }, since, gone)).toEqual({ run_id: id, status: 'failed' });
   });
 
   // [the pipeline's runs, oldest first (status each ended with)] → which one `run --resume` picks (index, or null).

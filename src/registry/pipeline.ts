@@ -260,6 +260,22 @@ export function getPipelineRun(reg: Registry, runId: string, gone: RunnerGoneChe
   return { ...rec, logical_date: rec.logical_date ?? null, backfill_id: rec.backfill_id ?? null, status: abandoned ? 'abandoned' : rec.status, pipeline: run.name ?? '', seconds: seconds(run), task_counts, tasks, params };
 }
 
+/**
+ * The first run of `pipeline` started at `since` or later whose runner was process `pid` on `host`
+ * (the `stockpipe run` child a scheduler started then), with its status as read ('abandoned' when that
+ * process is gone and left it running); null when none began.
+ */
+export function runOfRunner(reg: Registry, pipeline: string, runner: { pid: number; host: string }, since: string, gone: RunnerGoneCheck = runnerGoneHere): { run_id: string; status: PipelineRunStatus } | null {
+  const row = reg.get<{ run_id: string }>('find the run of a runner',
+    `SELECT r.run_id FROM runs r
+     JOIN params p ON p.run_id = r.run_id AND p.key = 'runner_pid' AND p.value = @pid
+     LEFT JOIN params h ON h.run_id = r.run_id AND h.key = 'runner_host'
+     WHERE r.kind = 'pipeline' AND r.name = @pipeline AND r.started_at >= @since AND (h.value IS NULL OR h.value = @host)
+     ORDER BY r.started_at, r.rowid LIMIT 1`, { pid: String(runner.pid), host: runner.host, pipeline, since });
+  const run = row === undefined ? null : getPipelineRun(reg, row.run_id, gone);
+  return run === null ? null : { run_id: run.run_id, status: run.status };
+}
+
 /** The newest pipeline run (of `pipeline`, when given) if it failed, was cancelled, or was left running; else null. */
 export function latestUnfinishedRun(reg: Registry, pipeline?: string): RunRecord | null {
   // The latest run, when it did not finish: an older unfinished run is superseded by a newer one
