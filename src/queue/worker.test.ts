@@ -54,6 +54,31 @@ describe.skipIf(REDIS_SKIP !== null || !existsSync(TASK_MAIN))('stockpipe worker
     }
   });
 
+  // Probed: a worker whose machine had its own workspace at the runner's path (the shared file system not mounted over it)
+  // ran every job there: fetch and ingest wrote into that workspace, and the runner's features commit failed saying
+  // its stages "did not finish".
+  it('a workspace at the path that is not the runner\'s (its store lacks the job\'s run) is SP_ERR_WORKSPACE_UNREACHABLE: nothing run, claimed or written', async () => {
+    const ws = tempDirSync('other-ws');
+    openRegistry(ws).close(); // a workspace of its own: a store, without the runner's run
+    const ex = await BullmqExecutor.open({ url: redis.url, prefix: 'wtest', workspace: ws, env: {}, log: getLog('test'), redisTimeoutMs: 30_000 });
+    try {
+      const err = await ex.run({
+        runId: 'runner-run', task: 'fetch', partition: null, attempt: 1, args: ['fetch', '--symbols', '3', '--years', '1', '--workspace', ws],
+        logPath: join(ws, 'runs', 'runner-run', 'fetch.log'), signal: new AbortController().signal,
+      }).then(() => null, (e: unknown) => e);
+      expect([(err as StockpipeError).code, (err as StockpipeError).message]).toEqual(['SP_ERR_WORKSPACE_UNREACHABLE', expect.stringContaining('its store has no run runner-run')]);
+      expect(existsSync(join(ws, 'raw'))).toBe(false); // nothing fetched
+      const reg = openRegistry(ws, { readonly: true });
+      try {
+        expect(reg.all('claims', 'SELECT * FROM job_claims')).toEqual([]);
+      } finally {
+        reg.close();
+      }
+    } finally {
+      await ex.close();
+    }
+  });
+
   it('a job that waits with no worker on its queue says so: the task\'s note, and one warning naming the queue', async () => {
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) }) as unknown as Logger;

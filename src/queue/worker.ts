@@ -126,6 +126,15 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       const reg = openRegistry(ws);
       let claims: number;
       try {
+        // The runner records the job's run (a pipeline run, a tuning session) before it queues the job: a
+        // store without it is another workspace at that path (the worker's own, the shared file system not
+        // mounted over it). Run there, the commands read and wrote that workspace, and the runner read
+        // the results of another (a partitioned commit then said its stages "did not finish").
+        if (reg.getRun(d.run_id) === null) {
+          throw new StockpipeError('SP_ERR_WORKSPACE_UNREACHABLE', `worker ${me.id} on ${me.host} sees another workspace at ${d.workspace}: its store has no run ${d.run_id}, which the runner on ${d.coordinator.host} queued job ${id} for: not run`, {
+            hint: 'Mount the shared workspace at the same absolute path on every worker (docs/scale-out.md); a folder of the same name on the worker\'s own disk is another workspace. Nothing was run or written there.',
+          });
+        }
         const orphan = runWithoutRunner(reg, d.run_id);
         if (orphan !== null) {
           throw new StockpipeError('SP_ERR_RUN_CANCELLED', `job ${id}: its pipeline run ${d.run_id} is ${orphan}, so no runner waits for task ${d.task}: not run`, {
