@@ -5,6 +5,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../test/helpers/cli.js';
@@ -14,7 +16,9 @@ import { StockpipeError } from '../core/errors.js';
 import { getLog, type Logger } from '../core/log.js';
 import { createPipelineRun, recordRunner, thisRunner } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
+import { redisTarget } from './connection.js';
 import { BullmqExecutor } from './executor.js';
+import { JOB_PROTOCOL, QUEUE_NAME, reasonError } from './protocol.js';
 import { runWorker, type WorkerSummary } from './worker.js';
 
 const TASK_MAIN = join(ROOT, 'dist', 'bin', 'task-main.js');
@@ -76,6 +80,26 @@ describe.skipIf(REDIS_SKIP !== null || !existsSync(TASK_MAIN))('stockpipe worker
       }
     } finally {
       await ex.close();
+    }
+  });
+
+  // Probed: a job queued by another stockpipe version (another protocol) failed with SP_ERR_USAGE, which the runner never
+  // retries (another worker of the right version would have run it) and which names no version.
+  it('a job of another stockpipe version is SP_ERR_WORKER_BUILD naming both protocols, as one of another build', async () => {
+    const options = redisTarget(redis.url).options;
+    const conns = [new Redis(options), new Redis(options)];
+    const queue = new Queue(QUEUE_NAME, { connection: conns[0]!, prefix: 'wtest' });
+    const events = new QueueEvents(QUEUE_NAME, { connection: conns[1]!, prefix: 'wtest' });
+    try {
+      await events.waitUntilReady();
+      const job = await queue.add('fetch', { protocol: JOB_PROTOCOL + 1, kind: 'command', run_id: 'r', task: 'fetch', partition: null, args: ['fetch'], workspace: '/nowhere', log_path: '/nowhere/x.log', env: {}, coordinator: { host: 'h', pid: 1 }, build: null, priority: 'new field' }, { jobId: 'other-version-job' });
+      const failed = await job.waitUntilFinished(events).then(() => null, (e: unknown) => e as Error);
+      const err = reasonError(failed?.message, 'other-version-job');
+      expect([err.code, err.message]).toEqual(['SP_ERR_WORKER_BUILD', expect.stringContaining(`(protocol ${JOB_PROTOCOL + 1}; worker `)]);
+      expect(err.message).toContain(`reads protocol ${JOB_PROTOCOL}`);
+    } finally {
+      await Promise.all([queue.close(), events.close()]);
+      for (const c of conns) c.disconnect();
     }
   });
 

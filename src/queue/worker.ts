@@ -25,7 +25,7 @@ import { checkRedis, redisTarget } from './connection.js';
 import { EXECUTION_TOKEN, parentRunEnv, progressOfLine } from '../pipeline/executor.js';
 import { cancelKey } from './executor.js';
 import { buildId } from '../core/build.js';
-import { errorReason, JobData, type JobResult, QUEUE_NAME, type WorkerIdentity } from './protocol.js';
+import { errorReason, JOB_PROTOCOL, JobData, type JobResult, QUEUE_NAME, type WorkerIdentity } from './protocol.js';
 
 export interface WorkerOptions {
   url: string;
@@ -72,6 +72,8 @@ export function runWithoutRunner(reg: Registry, runId: string): string | null {
   return run.status === 'running' ? null : run.status;
 }
 
+const BUILD_HINT = 'Install the same stockpipe (the same commit, `npm ci && npm run build`) on the runner and every worker, then restart the workers and `stockpipe run --resume RUN_ID`; `stockpipe worker` prints its build when it starts.';
+
 /** Runs the worker until `stop` aborts and its jobs are done (or handed back). */
 export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const target = redisTarget(o.url);
@@ -87,13 +89,17 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const processor = async (job: Job<JobData, JobResult>, token?: string, signal?: AbortSignal): Promise<JobResult> => {
     const t0 = performance.now();
     const parsed = JobData.safeParse(job.data);
-    if (!parsed.success) throw new Error(errorReason(new StockpipeError('SP_ERR_USAGE', `job ${job.id} is not a job of this stockpipe version (protocol ${String((job.data as { protocol?: unknown }).protocol)}): ${parsed.error.issues[0]?.message ?? ''}`, { hint: 'Run the same stockpipe version on the runner and every worker.' })));
-    const d = parsed.data;
     const mine = buildId();
+    // A job of another version is another build's: the same code and the same handling (the runner retries it, another
+    // worker may run it). It was SP_ERR_USAGE, which the runner never retries and whose code speaks of the command's flags.
+    if (!parsed.success) {
+      throw new Error(errorReason(new StockpipeError('SP_ERR_WORKER_BUILD', `job ${job.id} is not a job of this stockpipe version (protocol ${String((job.data as { protocol?: unknown }).protocol)}; worker ${me.id} on ${me.host} reads protocol ${JOB_PROTOCOL}, build ${mine ?? 'unknown'}: ${parsed.error.issues[0]?.message ?? ''}): not run`, { hint: BUILD_HINT })));
+    }
+    const d = parsed.data;
     // Another build of the same version (an update installed on the runner's machine only) could compute
     // other results under the same cache keys: nothing is run, and the runner's task fails saying so.
     if (d.build !== null && mine !== null && d.build !== mine) {
-      throw new Error(errorReason(new StockpipeError('SP_ERR_WORKER_BUILD', `job ${job.id}: worker ${me.id} on ${me.host} runs stockpipe build ${mine}, the runner on ${d.coordinator.host} build ${d.build}: not run`, { hint: 'Install the same stockpipe (the same commit, `npm ci && npm run build`) on the runner and every worker, then restart the workers and `stockpipe run --resume RUN_ID`; `stockpipe worker` prints its build when it starts.' })));
+      throw new Error(errorReason(new StockpipeError('SP_ERR_WORKER_BUILD', `job ${job.id}: worker ${me.id} on ${me.host} runs stockpipe build ${mine}, the runner on ${d.coordinator.host} build ${d.build}: not run`, { hint: BUILD_HINT })));
     }
     const id = job.id!;
     const stop = new AbortController();
