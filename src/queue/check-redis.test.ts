@@ -59,6 +59,9 @@ describe.skipIf(REDIS_SKIP !== null)('checkRedis with a password', () => {
   it('nothing listening: says to start Redis and run the command again, not to resume a run it never started', async () => {
     const err = await failure(`unix://${join(tmpdir(), `sp-no-redis-${process.pid}.sock`)}`);
     expect(err.code).toBe('SP_ERR_REDIS_UNREACHABLE');
+    // Why, as the connection said it (it read "Connection is closed." for a socket or port where nothing listens).
+    expect(err.message).toMatch(/: connect ENOENT .*sp-no-redis-\d+\.sock$/);
+    expect((await failure('redis://127.0.0.1:1/0')).message).toMatch(/: connect ECONNREFUSED 127\.0\.0\.1:1$/);
     expect(err.hint).toContain('run the same command again');
     expect(err.hint).not.toContain('--resume');
   });

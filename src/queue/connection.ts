@@ -118,9 +118,12 @@ export async function checkRedis(t: RedisTarget, log: Logger, timeoutMs = 5000):
         hint: `Give the user and password the server expects in STOCKPIPE_REDIS_URL: ${t.options.path === undefined ? 'redis://:PASSWORD@host:port/db (requirepass) or redis://USER:PASSWORD@host:port/db' : 'unix://:PASSWORD@/path/redis.sock (requirepass) or unix://USER:PASSWORD@/path/redis.sock'} (an ACL user, which needs the queue keys and commands, e.g. \`~stockpipe:* +@all\`); docs/scale-out.md.`,
       });
     }
+    // connect() rejects with "Connection is closed." whatever stopped it; the 'error' event has why
+    // (connect ECONNREFUSED 127.0.0.1:6379, connect ENOENT /path/redis.sock, connect ETIMEDOUT).
+    const reason = (err as Error).message === 'Connection is closed.' && refused !== undefined ? refused : (err as Error);
     // Checked before anything is queued: the table's hint (a run lost Redis midway: `run --resume`) names a run that may not exist.
-    throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${(err as Error).message}`, {
-      cause: err,
+    throw new StockpipeError('SP_ERR_REDIS_UNREACHABLE', `cannot reach Redis at ${t.shown}: ${reason.message}`, {
+      cause: reason,
       hint: UNREACHABLE_HINT,
     });
   } finally {
