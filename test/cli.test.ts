@@ -107,6 +107,10 @@ describe('stockpipe CLI', () => {
     expect(r.json.error!.message).toContain('features.window');
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ nonsense: 1 }));
     expect(sp(['features', '--json'], { cwd: ws }).json.error!.code).toBe('SP_ERR_CONFIG_INVALID');
+    // A queued job's command (a worker's child, STOCKPIPE_JOB_ID) reads the runner's --config or none, never the
+    // worker's folder's file: it took settings the runner never had (a fetch failed with SP_ERR_SOURCE_MISMATCH).
+    const job = sp(['runs', 'list', '--json', '-w', ws], { cwd: ws, env: { STOCKPIPE_JOB_ID: 'run.fetch.all.a1' } });
+    expect(job.code, job.stdout + job.stderr).toBe(0);
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ workspace: 'from-file' }));
     const env = sp(['ingest', '--json'], { cwd: ws, env: { STOCKPIPE_WORKSPACE: 'from-env' } });
     expect(env.json.error!.code).toBe('SP_ERR_NO_RAW_DATA');

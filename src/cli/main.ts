@@ -66,7 +66,9 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   const { json, debug } = s.mode;
   // A task's process (the runner's child) logs at info: its lines are the task's log, as in Airflow.
   configureLog({ level: debug ? 'debug' : g.quiet ? 'error' : process.env.STOCKPIPE_TASK_CHILD === '1' ? 'info' : 'warn' });
-  const file = readConfigFile(g.config, process.cwd());
+  // A queued job's command (a worker's child: STOCKPIPE_JOB_ID) reads the config the runner named with --config, or
+  // none as the runner did: the worker's folder's ./stockpipe.config.json gave it settings the runner never had.
+  const file = readConfigFile(g.config, process.cwd(), { implicit: process.env.STOCKPIPE_JOB_ID === undefined });
   const flags = { ...globalFlags, ...cmd.config };
   const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json' }); // flags and STOCKPIPE_* variables are named by loadConfig
   const ws = new Workspace(expandHome(config.workspace, homedir()), { threads: config.threads, memoryLimit: config.memory_limit });

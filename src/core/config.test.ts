@@ -170,6 +170,11 @@ describe('a -c file that cannot be read', () => {
       expect(() => readConfigFile('nope.json', dir)).toThrow(expect.objectContaining({ message: `cannot read config file ${join(dir, 'nope.json')}: no such file`, hint: expect.stringContaining('-c/--config') }));
       expect(() => readConfigFile('.', dir)).toThrow(expect.objectContaining({ message: expect.stringMatching(/: it is a folder$/) }));
       expect(readConfigFile(undefined, dir)).toEqual({}); // no -c and no ./stockpipe.config.json: the defaults
+      // A queued job's command reads no ./stockpipe.config.json of the worker's folder (the runner names its file with -c).
+      writeFileSync(join(dir, 'stockpipe.config.json'), '{"fetch": {"symbols": 10}}');
+      expect(readConfigFile(undefined, dir)).toEqual({ fetch: { symbols: 10 } });
+      expect(readConfigFile(undefined, dir, { implicit: false })).toEqual({});
+      expect(readConfigFile('stockpipe.config.json', dir, { implicit: false })).toEqual({ fetch: { symbols: 10 } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -364,8 +364,13 @@ function setPath(obj: Input, path: string[], value: unknown): void {
   o[path[path.length - 1]!] = value;
 }
 
-/** Reads the config file: the given path (must exist) or ./stockpipe.config.json (optional). */
-export function readConfigFile(path: string | undefined, cwd: string): Input {
+/**
+ * Reads the config file: the given path (must exist) or ./stockpipe.config.json (optional). `implicit`
+ * false: no path given reads no file (a queued job's command: the runner named its file with --config
+ * if it read one; the worker's folder may hold another).
+ */
+export function readConfigFile(path: string | undefined, cwd: string, opts: { implicit?: boolean } = {}): Input {
+  if (path === undefined && opts.implicit === false) return {};
   const file = resolve(cwd, path ?? 'stockpipe.config.json');
   let bytes: Buffer;
   try {
