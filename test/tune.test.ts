@@ -84,13 +84,26 @@ describe('stockpipe tune', () => {
 
   // Probed after issue 16: a study whose every evaluation failed ended `complete` with exit 0 and no choice;
   // a --test-from past the data tuned on every row, a study train --params-from could then not refit.
-  it('every evaluation failing is SP_ERR_STUDY_FAILED (exit 1, the study failed); an empty test slice is refused up front', async () => {
+  // Probed: a test cut too early for the folds created a study whose every trial failed the same way
+  // (SP_ERR_STUDY_FAILED), where train refuses the cut before training.
+  it('a test cut too early for the folds, or an empty test slice, is refused up front as train refuses it; a failed study is not refitted', async () => {
     const ws = await copy();
-    const r = sp(ws, ['tune', '--trials', '2', '--folds', '2', '--max-trees', '10', '--test-from', '2010-02-17']);
-    expect([r.code, r.json.error?.code], r.stderr).toEqual([1, 'SP_ERR_STUDY_FAILED']);
+    const r = sp(ws, ['tune', '--trials', '2', '--folds', '2', '--max-trees', '10', '--test-from', '2010-02-18']);
+    expect([r.code, r.json.error?.code], r.stderr).toEqual([1, 'SP_ERR_TRAIN_DATA']);
     expect(r.json.error?.message).toContain('has no validation rows');
-    const id = /study (study-\S+) failed/.exec(r.json.error?.message ?? '')?.[1];
-    expect(sp(ws, ['studies', String(id)]).json.data.study.state).toBe('failed');
+    expect(r.json.error).toEqual(sp(ws, ['train', '--folds', '2', '--test-from', '2010-02-18']).json.error);
+    expect(sp(ws, ['studies']).json.data.studies).toEqual([]);
+    // A study whose every evaluation failed (as a lost worker's can): marked so by hand.
+    const ok = sp(ws, ['tune', '--trials', '2', '--folds', '2', '--max-trees', '10']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const id = ok.json.data.study_id as string;
+    const db = new Database(join(ws, 'stockpipe.db'));
+    try {
+      db.prepare("UPDATE study_trials SET state = 'failed', score = NULL, error = 'lost' WHERE study_id = ?").run(id);
+      db.prepare("UPDATE studies SET state = 'failed', error = 'every evaluation failed' WHERE study_id = ?").run(id);
+    } finally {
+      db.close();
+    }
     // train --params-from on it says so, and does not send the user to --resume (which would fail again).
     const refit = sp(ws, ['train', '--params-from', String(id)]);
     expect([refit.json.error?.code, refit.json.error?.hint?.includes('--resume')]).toEqual(['SP_ERR_STUDY_INCOMPLETE', false]);

@@ -9,6 +9,7 @@ import type { Workspace } from '../../core/workspace.js';
 import { parseAsOf, snapshotAsOf } from '../../registry/catalog.js';
 import { openRegistry, type Registry } from '../../registry/store.js';
 import { createStudy, getStudy, setStudyState, studyTrials, type StudyRecord, type TrialRecord } from '../../registry/studies.js';
+import { timeSeriesFolds } from '../cv.js';
 import { loadWorkspaceForecastData, loadWorkspaceVolumeData } from '../rescore.js';
 import { preTestRows } from './data.js';
 import { assertScorable, FORECAST_MAX_TREES, FORECAST_METRIC, forecastLanes, forecastTuneData } from './forecast.js';
@@ -104,6 +105,8 @@ export interface StudyData {
   data_hash: string;
   snapshot: number | null;
   lanes(folds: number, parallel: number, threads: number): Lanes;
+  /** Throws train's own error when the pre-test rows cannot make `folds` folds (a forecast study has none). */
+  checkFolds(folds: number): void;
 }
 
 export async function loadStudyData(ws: Workspace, task: TuneOptions['task'], asOf: string | undefined, testFrom: string | undefined): Promise<StudyData> {
@@ -111,11 +114,15 @@ export async function loadStudyData(ws: Workspace, task: TuneOptions['task'], as
     const frame = await loadWorkspaceForecastData(ws, asOf);
     const d = forecastTuneData(frame, testFrom);
     assertScorable(d);
-    return { test_from: d.test_from, rows: d.rows, data_hash: d.data_hash, snapshot: frame.lineage?.features_snapshot ?? null, lanes: (_folds, parallel, threads) => forecastLanes(d, parallel, threads) };
+    return { test_from: d.test_from, rows: d.rows, data_hash: d.data_hash, snapshot: frame.lineage?.features_snapshot ?? null, lanes: (_folds, parallel, threads) => forecastLanes(d, parallel, threads), checkFolds: () => undefined };
   }
   const ds = await loadWorkspaceVolumeData(ws, asOf);
   const d = preTestRows(ds, testFrom);
-  return { test_from: d.test_from, rows: d.rows, data_hash: d.data_hash, snapshot: ds.lineage?.features_snapshot ?? null, lanes: (folds, parallel, threads) => laneEvaluators(d, folds, parallel, threads) };
+  return {
+    test_from: d.test_from, rows: d.rows, data_hash: d.data_hash, snapshot: ds.lineage?.features_snapshot ?? null, lanes: (folds, parallel, threads) => laneEvaluators(d, folds, parallel, threads),
+    // train's check of its cv folds (ml/cv): every pre-test row, no training window (a trial's window is the trial's to fail).
+    checkFolds: (folds) => void timeSeriesFolds(d.day, Int32Array.from({ length: d.rows }, (_, i) => i), folds),
+  };
 }
 
 /** A task's defaults: forecast studies score one validation window (folds 1) with up to 1000 trees. */
@@ -151,6 +158,8 @@ export async function tuneVolume(env: TuneEnv, o: TuneOptions): Promise<TuneData
       }
       const defaults = taskDefaults(o);
       data = await loadStudyData(env.ws, o.task ?? 'volume', o.asOf, o.testFrom);
+      // A test cut that leaves a fold without rows fails as `train` fails, before a study is created (not as a study of failed trials).
+      data.checkFolds(o.folds ?? defaults.folds);
       const trials = o.trials ?? TUNE_DEFAULTS.trials;
       const maxTrees = o.maxTrees ?? defaults.maxTrees;
       const settings: StudySettings = {
