@@ -192,6 +192,25 @@ describe('usage errors', () => {
     expect(r.out).toBe('');
     expect(r.err).toMatch(/SP_ERR_USAGE: --table must be one of: prices, features .*\n {2}hint: /);
   });
+
+  // Probed: the baselines fit no trees, and a tree option beside them was ignored without a word.
+  it.each([
+    [['--kind', 'polyreg', '--learning-rate', '0.3', '--trees', '5'], '--trees, --learning-rate'],
+    [['--kind', 'naive', '--max-depth', '3', '--objective', 'l2', '--boost-from', 'mean', '--target', 'log1p'], '--max-depth, --target, --objective, --boost-from'],
+  ])('train %j: SP_ERR_USAGE naming the tree options, nothing trained', async (args, named) => {
+    const ws = await tempWorkspace('sp-cliopt-');
+    try {
+      const r = await cli(['train', ...args, '--json', '-w', ws]);
+      expect(r.code).toBe(2);
+      const { error } = JSON.parse(r.out) as { error: { code: string; message: string; hint: string } };
+      expect(error.code).toBe('SP_ERR_USAGE');
+      expect(error.message).toContain(`${named} would be ignored`);
+      expect(error.hint).toContain(`Drop ${named}`);
+      expect(existsSync(join(ws, 'models'))).toBe(false);
+    } finally {
+      await rm(ws, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('the built binary', () => {

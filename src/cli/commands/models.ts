@@ -74,12 +74,27 @@ const STUDY_FLAGS = {
   forecast: ['seed', 'learningRate', 'huberDelta'],
 } as const;
 
+const flagOf = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 function refuseStudyFlags(o: z.infer<ReturnType<typeof trainOptions>>): void {
   if (o.paramsFrom === undefined) return;
-  const given = STUDY_FLAGS[o.task].filter((k) => o[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  const given = STUDY_FLAGS[o.task].filter((k) => o[k] !== undefined).map(flagOf);
   if (given.length === 0) return;
   throw new StockpipeError('SP_ERR_USAGE', `--params-from ${o.paramsFrom} trains with the study's ${o.task === 'forecast' ? 'volume-booster settings and seed' : 'settings, folds and seed'}: ${given.join(', ')} would be ignored`, {
     hint: `Drop ${given.join(', ')}; to try other settings, run a new study (\`stockpipe tune${o.task === 'forecast' ? ' --task forecast' : ''}\`) or train without --params-from.`,
+  });
+}
+
+/** The tree kinds' options (docs/cli.md: "booster options (gbdt; rf where it says so)"): the baselines fit no trees. */
+const TREE_FLAGS = ['trees', 'maxDepth', 'numLeaves', 'learningRate', 'minDataInLeaf', 'lambdaL2', 'baggingFraction', 'featureFraction', 'earlyStopping', 'target', 'objective', 'boostFrom'] as const;
+
+/** naive and polyreg take none of the tree options: given beside them they would be ignored, so they are refused, naming each. */
+function refuseTreeFlags(o: z.infer<ReturnType<typeof trainOptions>>): void {
+  if (o.kind !== 'naive' && o.kind !== 'polyreg') return;
+  const given = TREE_FLAGS.filter((k) => o[k] !== undefined).map(flagOf);
+  if (given.length === 0) return;
+  throw new StockpipeError('SP_ERR_USAGE', `--kind ${o.kind} fits no trees (${o.kind === 'naive' ? 'it predicts vol_moving_avg' : 'degree-2 least squares on log1p(Volume)'}): ${given.join(', ')} would be ignored`, {
+    hint: `Drop ${given.join(', ')}: they are the tree kinds' options (--kind gbdt, or rf where --help says so).`,
   });
 }
 
@@ -115,6 +130,7 @@ export const train = defineCommand({
     if (o.trees !== undefined) inRange('--trees', o.trees, 1, 1e6);
     inRange('--test-days', o.testDays, 1, 100_000);
     refuseStudyFlags(o);
+    refuseTreeFlags(o);
     const until = o.date === undefined ? undefined : checkLogicalDate('--date', o.date, ctx.now());
     // The tree engine's parameters, shared by both tasks.
     const tree = {
