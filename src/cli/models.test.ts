@@ -1,4 +1,4 @@
-/** `models compare` for people: what it says beside the metrics table. */
+/** `models compare` for people: what it says beside the metrics table; `models at` for an alias that held nothing then, or never. */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Workspace } from '../core/workspace.js';
 import { openRegistry, type ModelKind } from '../registry/store.js';
 import type { CommandContext } from './context.js';
-import { modelsCompareCommand } from './models.js';
+import { modelsAtCommand, modelsCompareCommand } from './models.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -46,5 +46,28 @@ describe('models compare', () => {
     expect(human).toContain('same test slice: the metrics compare directly');
     expect(human).toMatch(/backtest \(what promotion compares, never the test slice\), rmse_log: A 0\.5 .* B 0\.6 .*\(same rows\)/);
     expect(human).not.toContain('not comparable');
+  });
+});
+
+describe('models at', () => {
+  const ctx = (): CommandContext => ({ ws: new Workspace(dir), now: () => new Date() }) as unknown as CommandContext;
+
+  // Probed: `models at T --alias champoin` (an alias never used) said "no model held 'champoin' at T", as for an alias empty then.
+  it('an alias that never pointed at a model is SP_ERR_MODEL_NOT_FOUND naming the aliases; one that held nothing then says when it first did', async () => {
+    const reg = openRegistry(new Workspace(dir));
+    let since: string;
+    try {
+      since = reg.setAlias('challenger', 'g2', 'manual')!.at;
+    } finally {
+      reg.close();
+    }
+    await expect(modelsAtCommand(ctx(), '2030-01-01', { alias: 'challenegr' })).rejects.toMatchObject({ code: 'SP_ERR_MODEL_NOT_FOUND', message: "no alias 'challenegr': it never pointed at a model (the aliases: challenger)" });
+    const before = await modelsAtCommand(ctx(), '2000-01-01', { alias: 'challenger' });
+    expect(before.data.model_id).toBeNull();
+    expect(before.human).toBe(`no model held 'challenger' at 2000-01-01T00:00:00.000Z: its first model, g2, took it at ${since}`);
+    expect((await modelsAtCommand(ctx(), '2030-01-01', { alias: 'challenger' })).data.model_id).toBe('g2');
+    // The two aliases of the model families always exist, empty or not.
+    const empty = await modelsAtCommand(ctx(), '2030-01-01', { alias: 'forecast_champion' });
+    expect([empty.data.model_id, empty.human]).toEqual([null, "no model held 'forecast_champion' at 2030-01-01T00:00:00.000Z: no model has held it yet"]);
   });
 });

@@ -3,7 +3,8 @@
  * Argument parsing and output live in cli/main.ts; `data` is snake_case (docs/cli.md). */
 import { assertModelLoads } from '../ml/artifacts.js';
 import { defaultPromoteMetric, promote } from '../registry/promote.js';
-import { championAliasOf, kindFamily } from '../registry/alias-kinds.js';
+import { championAliasOf, FIXED_ALIAS_FAMILIES, kindFamily } from '../registry/alias-kinds.js';
+import { StockpipeError } from '../core/errors.js';
 import { FORECAST_METRIC_KEYS, forecastMetricRows } from '../ml/forecast-card.js';
 import { openRegistry, parseTime, type AliasMove, type ModelVersion, type PromoteDecision } from '../registry/store.js';
 import { modelLineage, type ModelLineage } from '../registry/lineage.js';
@@ -150,9 +151,22 @@ export async function modelsCompareCommand(ctx: CommandContext, a: string, b: st
 export async function modelsAtCommand(ctx: CommandContext, time: string, opts: { alias?: string } = {}): Promise<CommandResult<ModelAtResult>> {
   const alias = opts.alias ?? 'champion';
   const at = parseTime(time).toISOString();
-  const move = withRegistry(ctx, true, (reg) => reg.aliasMoveAt(alias, at));
+  const { move, first, aliases } = withRegistry(ctx, true, (reg) => {
+    const m = reg.aliasMoveAt(alias, at);
+    // Only when no move answers: the alias's first move (a time before it), or every alias there is (an alias never used).
+    const history = m === null ? reg.aliasHistory() : [];
+    return { move: m, first: history.find((h) => h.alias === alias) ?? null, aliases: [...new Set(history.map((h) => h.alias))] };
+  });
+  // An alias that never pointed at a model (a typo: `--alias champoin`) is no alias: saying no model held it then would read as an answer.
+  if (move === null && first === null && FIXED_ALIAS_FAMILIES[alias] === undefined) {
+    throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no alias '${alias}': it never pointed at a model (${aliases.length === 0 ? 'no alias has moved yet' : `the aliases: ${aliases.join(', ')}`})`, {
+      hint: 'Check the alias name; `stockpipe models history` lists every alias move.',
+    });
+  }
   const data: ModelAtResult = { alias, at, model_id: move?.model_id ?? null, since: move?.at ?? null, reason: move?.reason ?? null };
-  const human = move === null ? `no model held '${alias}' at ${at}` : `${move.model_id} held '${alias}' at ${at} (since ${move.at}, ${move.reason})`;
+  const human = move !== null
+    ? `${move.model_id} held '${alias}' at ${at} (since ${move.at}, ${move.reason})`
+    : `no model held '${alias}' at ${at}${first === null ? ': no model has held it yet' : `: its first model, ${first.model_id}, took it at ${first.at}`}`;
   return { data, human };
 }
 
