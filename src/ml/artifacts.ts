@@ -3,7 +3,7 @@
  * training.log, card.md, and intervals.json when the model has prediction intervals (ml/conformal)
  * — written into a temp folder and renamed, so a model folder is complete or absent. */
 import { StockpipeError } from '../core/errors.js';
-import { statOrNull } from '../core/fs.js';
+import { removeStaleTemps, statOrNull, tempPathFor } from '../core/fs.js';
 import type { Stats } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,11 +23,19 @@ export interface ModelFiles {
   intervals?: string;
 }
 
+/**
+ * Every model folder is written in a temp named as a temp of one name, models/model
+ * (`models/.model.tmp-<pid>-<stamp>`), whatever its model id: a write then sweeps the temps that
+ * killed writers left (core/fs removeStaleTemps, by their dead pid), which a temp named after its
+ * own, never repeated, model id would escape.
+ */
+const modelTempTarget = (ws: Workspace): string => join(ws.modelsDir, 'model');
+
 /** Writes the files to models/<id>/ atomically; returns the folder. */
 export async function writeModelFolder(ws: Workspace, modelId: string, files: ModelFiles): Promise<string> {
   const dir = ws.modelDir(modelId);
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
+  await removeStaleTemps(modelTempTarget(ws));
+  const tmp = tempPathFor(modelTempTarget(ws));
   await mkdir(tmp, { recursive: true });
   try {
     await writeFile(join(tmp, 'model.json'), files.modelJson);
