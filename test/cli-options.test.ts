@@ -193,6 +193,26 @@ describe('usage errors', () => {
     expect(r.err).toMatch(/SP_ERR_USAGE: --table must be one of: prices, features .*\n {2}hint: /);
   });
 
+  // Probed: --learning-rate 500 (the engine takes up to 1000) trained and registered a diverged booster: a day-ahead
+  // model whose Volume skill read -1.656207706358428e+33, a volume gbdt with R2 -1.453e+73.
+  it.each([
+    [['--learning-rate', '500']],
+    [['--task', 'forecast', '--learning-rate', '1.5']],
+    [['--learning-rate', '0']],
+  ])('train %j: SP_ERR_TRAIN_PARAMS naming --learning-rate and its range, nothing trained', async (args) => {
+    const ws = await tempWorkspace('sp-cliopt-');
+    try {
+      const r = await cli(['train', ...args, '--json', '-w', ws]);
+      expect(r.code).toBe(2);
+      const { error } = JSON.parse(r.out) as { error: { code: string; message: string } };
+      expect(error.code).toBe('SP_ERR_TRAIN_PARAMS');
+      expect(error.message).toMatch(/^--learning-rate must be a number in \(0, 1\]/);
+      expect(existsSync(join(ws, 'models'))).toBe(false);
+    } finally {
+      await rm(ws, { recursive: true, force: true });
+    }
+  });
+
   // Probed: the baselines fit no trees, and a tree option beside them was ignored without a word.
   it.each([
     [['--kind', 'polyreg', '--learning-rate', '0.3', '--trees', '5'], '--trees, --learning-rate'],

@@ -11,8 +11,8 @@ import { trainEnv } from './train.js';
 
 export type { TrainForecastData };
 
-/** A skill for people: undefined (`-`) when persistence's error is 0. */
-const skill = (x: number): string => (Number.isFinite(x) ? x.toFixed(4) : '-');
+/** A skill for people: undefined (`-`) when persistence's error is 0; far below -1 in 4 digits (toFixed spells 1e21 and more out raw). */
+const skill = (x: number): string => (!Number.isFinite(x) ? '-' : Math.abs(x) < 1e4 ? x.toFixed(4) : x.toPrecision(4));
 
 export async function trainForecastCommand(ctx: CommandContext, p: ForecastTrainParams & { promoteIfBetter: boolean; asOf?: string; paramsFrom?: string }): Promise<CommandResult<TrainForecastData>> {
   const data = await trainForecast(trainEnv(ctx), p);

@@ -28,7 +28,7 @@ const trainOptions = () =>
     trees: whole().optional().describe('gbdt: boosting rounds at most; rf: trees').register(cli, { arg: 'n', defaultText: '100; 1000 with --task forecast, where early stopping on the validation window decides' }),
     maxDepth: whole().optional().describe('tree depth limit (gbdt: 0 = none, num-leaves bounds the tree; rf: at least 1)').register(cli, { defaultText: '6' }),
     numLeaves: whole().optional().describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)').register(cli, { defaultText: '64' }),
-    learningRate: decimal().optional().describe('gbdt: shrinkage').register(cli, { arg: 'x', defaultText: '0.1; 0.3 for the day-ahead volume booster without --objective' }),
+    learningRate: decimal().optional().describe('gbdt: shrinkage, in (0, 1]').register(cli, { arg: 'x', defaultText: '0.1; 0.3 for the day-ahead volume booster without --objective' }),
     minDataInLeaf: whole().optional().describe('rows a leaf needs at least').register(cli, { defaultText: '100' }),
     lambdaL2: decimal().optional().describe('L2 regularisation of leaf values').register(cli, { defaultText: '1' }),
     baggingFraction: decimal().optional().describe('rows sampled per tree, 0..1 (rf always bootstraps)').register(cli, { defaultText: '1' }),
@@ -128,6 +128,13 @@ export const train = defineCommand({
       });
     }
     if (o.trees !== undefined) inRange('--trees', o.trees, 1, 1e6);
+    // The engine takes up to 1000 (its library range); a shrinkage above 1 overshoots every tree's step and,
+    // from 2 on, the booster diverges: a registered model whose skill reads -1.6e+33 (volume gbdt: R2 -1e+73).
+    if (o.learningRate !== undefined && !(o.learningRate > 0 && o.learningRate <= 1)) {
+      throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `--learning-rate must be a number in (0, 1] (got ${o.learningRate}): it shrinks each tree's step, and above 1 the steps overshoot (from 2 on the booster diverges)`, {
+        hint: 'Use a learning rate from 0.01 to 0.3 (0.1 is the default) with more --trees.',
+      });
+    }
     inRange('--test-days', o.testDays, 1, 100_000);
     refuseStudyFlags(o);
     refuseTreeFlags(o);
