@@ -215,7 +215,13 @@ export async function trainForecastModel(frame: ForecastFrame, p: ForecastTrainP
   }
   const s = split(frame, p.testFrom);
   if (size(s.train) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `no training rows before the test slice (test from ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)})`, { hint: p.volume === undefined ? 'Use a later --test-from or fewer --test-days, or more history.' : STUDY_CUT_HINT });
-  if (size(s.test) === 0) throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row's target day is on or after ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)}`, { hint: 'Use an earlier --test-from (on or before the data\'s last day).' });
+  if (size(s.test) === 0) {
+    // With --date the rows end there, however far the table reaches: "the data's last day" would send the user to the wrong one.
+    const last = civilFromDays(rows.targetDay.reduce((m, d) => Math.max(m, d), -Infinity));
+    throw new StockpipeError('SP_ERR_TRAIN_DATA', `the test slice is empty: no row's target day is on or after ${s.testFrom === null ? '?' : civilFromDays(s.testFrom)} (the last is ${last}${p.until === undefined ? '' : `: the rows end at --date ${p.until}`})`, {
+      hint: p.until === undefined ? `Use an earlier --test-from (on or before ${last}).` : `Use a --test-from on or before ${last}, or a later --date (\`--test-days N\` tests on the last N trading days up to --date).`,
+    });
+  }
   const t0 = performance.now();
   const featureNames = [...rows.features];
   const logVolume = featureNames.indexOf('log_volume');
