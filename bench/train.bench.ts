@@ -36,7 +36,8 @@ export async function runTrainBench(argv: string[]): Promise<Record<string, unkn
       continue;
     }
     for (const kind of ['gbdt', 'rf']) {
-      const r = measure(process.execPath, [CLI, 'train', '--kind', kind, '--trees', '100', '--max-depth', '6', '--early-stopping', '0', '--json', '-w', ws]);
+      // rf has no early stopping (train refuses the option beside it).
+      const r = measure(process.execPath, [CLI, 'train', '--kind', kind, '--trees', '100', '--max-depth', '6', ...(kind === 'gbdt' ? ['--early-stopping', '0'] : []), '--json', '-w', ws]);
       if (r.status !== 0) throw new Error(`train ${kind} failed: ${r.stdout}${r.stderr}`);
       const d = (JSON.parse(r.stdout) as { data: Record<string, any> }).data;
       const row = { scale, kind, rows_train: d.rows_train, rows_test: d.rows_test, train_s: d.train_seconds, process_s: r.seconds, peak_rss_mb: r.peak_rss_mb, predict_us_per_row: await predictMicros(d.path), metrics: d.metrics };

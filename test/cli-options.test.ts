@@ -217,7 +217,9 @@ describe('usage errors', () => {
   it.each([
     [['--kind', 'polyreg', '--learning-rate', '0.3', '--trees', '5'], '--trees, --learning-rate'],
     [['--kind', 'naive', '--max-depth', '3', '--objective', 'l2', '--boost-from', 'mean', '--target', 'log1p'], '--max-depth, --target, --objective, --boost-from'],
-  ])('train %j: SP_ERR_USAGE naming the tree options, nothing trained', async (args, named) => {
+    // rf takes --trees, --max-depth and --target; gbdt's options beside it were ignored too (its leaves go down to one row whatever --min-data-in-leaf said).
+    [['--kind', 'rf', '--trees', '5', '--max-depth', '3', '--target', 'log1p', '--min-data-in-leaf', '50', '--early-stopping', '0'], '--min-data-in-leaf, --early-stopping'],
+  ])('train %j: SP_ERR_USAGE naming the tree options the kind does not take, nothing trained', async (args, named) => {
     const ws = await tempWorkspace('sp-cliopt-');
     try {
       const r = await cli(['train', ...args, '--json', '-w', ws]);

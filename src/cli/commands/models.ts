@@ -29,10 +29,10 @@ const trainOptions = () =>
     maxDepth: whole().optional().describe('tree depth limit (gbdt: 0 = none, num-leaves bounds the tree; rf: at least 1)').register(cli, { defaultText: '6' }),
     numLeaves: whole().optional().describe('gbdt: leaves per tree (64: full depth-6 trees, grown level by level, the fast path)').register(cli, { defaultText: '64' }),
     learningRate: decimal().optional().describe('gbdt: shrinkage, in (0, 1]').register(cli, { arg: 'x', defaultText: '0.1; 0.3 for the day-ahead volume booster without --objective' }),
-    minDataInLeaf: whole().optional().describe('rows a leaf needs at least').register(cli, { defaultText: '100' }),
-    lambdaL2: decimal().optional().describe('L2 regularisation of leaf values').register(cli, { defaultText: '1' }),
-    baggingFraction: decimal().optional().describe('rows sampled per tree, 0..1 (rf always bootstraps)').register(cli, { defaultText: '1' }),
-    featureFraction: decimal().optional().describe('features sampled per tree, 0..1').register(cli, { defaultText: '1' }),
+    minDataInLeaf: whole().optional().describe('gbdt: rows a leaf needs at least').register(cli, { defaultText: '100' }),
+    lambdaL2: decimal().optional().describe('gbdt: L2 regularisation of leaf values').register(cli, { defaultText: '1' }),
+    baggingFraction: decimal().optional().describe('gbdt: rows sampled per tree, 0..1 (rf always bootstraps)').register(cli, { defaultText: '1' }),
+    featureFraction: decimal().optional().describe('gbdt: features sampled per tree, 0..1').register(cli, { defaultText: '1' }),
     earlyStopping: whole().optional().describe('gbdt: stop when the validation loss has not improved for N rounds (0 = off); under the cv protocol, per fold').register(cli, { defaultText: '10' }),
     folds: whole().optional().describe('volume task, time split: expanding-window CV folds inside the pre-test dates that choose the number of trees (the model is then refitted on all pre-test rows); 0 = the holdout protocol').register(cli, { defaultText: '3' }),
     protocol: z.enum(['cv', 'holdout']).optional().describe('cv (choose trees by CV, refit on all pre-test rows; --task forecast: one fold, the validation window), or holdout (early stopping on the validation slice, no refit: the previous protocol, for comparison)').register(cli, { defaultText: 'cv' }),
@@ -87,14 +87,17 @@ function refuseStudyFlags(o: z.infer<ReturnType<typeof trainOptions>>): void {
 
 /** The tree kinds' options (docs/cli.md: "booster options (gbdt; rf where it says so)"): the baselines fit no trees. */
 const TREE_FLAGS = ['trees', 'maxDepth', 'numLeaves', 'learningRate', 'minDataInLeaf', 'lambdaL2', 'baggingFraction', 'featureFraction', 'earlyStopping', 'target', 'objective', 'boostFrom'] as const;
+/** The ones rf takes (ml/tree-train: its trees, their depth and the target; every leaf down to one bootstrap draw). */
+const RF_FLAGS: ReadonlySet<string> = new Set(['trees', 'maxDepth', 'target']);
 
-/** naive and polyreg take none of the tree options: given beside them they would be ignored, so they are refused, naming each. */
+/** The tree options a kind does not take (naive and polyreg: none; rf: gbdt's): given beside it they would be ignored, so they are refused, naming each. */
 function refuseTreeFlags(o: z.infer<ReturnType<typeof trainOptions>>): void {
-  if (o.kind !== 'naive' && o.kind !== 'polyreg') return;
-  const given = TREE_FLAGS.filter((k) => o[k] !== undefined).map(flagOf);
+  if (o.kind === 'gbdt') return;
+  const given = TREE_FLAGS.filter((k) => o[k] !== undefined && !(o.kind === 'rf' && RF_FLAGS.has(k))).map(flagOf);
   if (given.length === 0) return;
-  throw new StockpipeError('SP_ERR_USAGE', `--kind ${o.kind} fits no trees (${o.kind === 'naive' ? 'it predicts vol_moving_avg' : 'degree-2 least squares on log1p(Volume)'}): ${given.join(', ')} would be ignored`, {
-    hint: `Drop ${given.join(', ')}: they are the tree kinds' options (--kind gbdt, or rf where --help says so).`,
+  const what = o.kind === 'rf' ? 'grows full-depth trees on bootstrap samples, with --trees, --max-depth and --target only' : `fits no trees (${o.kind === 'naive' ? 'it predicts vol_moving_avg' : 'degree-2 least squares on log1p(Volume)'})`;
+  throw new StockpipeError('SP_ERR_USAGE', `--kind ${o.kind} ${what}: ${given.join(', ')} would be ignored`, {
+    hint: `Drop ${given.join(', ')}: ${o.kind === 'rf' ? 'they are gbdt\'s options (--kind gbdt)' : 'they are the tree kinds\' options (--kind gbdt, or rf where --help says so)'}.`,
   });
 }
 
