@@ -64,6 +64,13 @@ export async function scoreNextDay(env: ForecastEnv, opts: { model?: string; unt
   let mv: ReturnType<typeof reg.getModel>;
   try {
     mv = reg.getModel(ref);
+  } catch (err) {
+    // No --model and no day-ahead model trained yet: the way out is training one, not listing the volume models.
+    if (opts.model !== undefined || !(err instanceof StockpipeError && err.code === 'SP_ERR_MODEL_NOT_FOUND')) throw err;
+    throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no day-ahead model to forecast with: the alias ${FORECAST_ALIAS} has none (${err.message})`, {
+      hint: `Train one: \`stockpipe features --extended\`, then \`stockpipe train --task forecast\` (an empty ${FORECAST_ALIAS} takes it); or pass --model <forecast-model-id>.`,
+      cause: err,
+    });
   } finally {
     reg.close();
   }
