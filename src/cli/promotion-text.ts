@@ -3,13 +3,20 @@
  * rendered from registry/promote's PromoteDecision; the decision itself lives in registry/. */
 import type { PromoteDecision } from '../registry/types.js';
 
-const num = (x: number | null): string => (x === null ? '-' : Number(x.toPrecision(4)).toString());
+const num = (x: number | null, digits = 4): string => (x === null ? '-' : Number(x.toPrecision(digits)).toString());
+
+/** "a → b" in 4 significant digits, or as many more as tell two different values apart (a win by 3e-6 read "0.7262 → 0.7262"). */
+function pair(a: number | null, b: number | null): string {
+  let digits = 4;
+  while (digits < 17 && a !== null && b !== null && a !== b && num(a, digits) === num(b, digits)) digits++;
+  return `${num(a, digits)} → ${num(b, digits)}`;
+}
 
 /** e.g. "champion: gbdt-… (first model)", "promoted to champion: beat gbdt-…'s rmse_log 0.61 → 0.59 (cv over 3 pre-test folds …)". */
 export function promotionLine(d: PromoteDecision): string {
   // The compared phrase names the rows (CV folds or validation window; never the test slice) and any re-scoring.
   const on = d.compared ? d.compared.slice(d.metric.length + 4) : null;
-  const values = `${d.metric} ${num(d.champion_value)} → ${num(d.candidate_value)}${on ? ` (${on})` : ''}`;
+  const values = `${d.metric} ${pair(d.champion_value, d.candidate_value)}${on ? ` (${on})` : ''}`;
   switch (d.outcome) {
     case 'first':
       return `${d.alias}: ${d.to} (first model)`;
