@@ -44,7 +44,12 @@ export interface StudyChoice {
 /** The choice of a study of `task` (another task's study: SP_ERR_STUDY_MISMATCH). */
 export function studyChoice(reg: Registry, idOrName: string, task: 'volume' | 'forecast' = 'volume'): StudyChoice {
   const s = getStudy(reg, idOrName);
-  if (s.task !== task) throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${s.study_id} tuned the ${s.task} model; train ${task === 'forecast' ? '--task forecast ' : ''}--params-from takes a ${task} study`, { hint: `Tune it with \`stockpipe tune --task ${task}\`.` });
+  if (s.task !== task) {
+    // Most often the train's --task is the one missing (or extra): it is the first way out, a new study of this task the second.
+    throw new StockpipeError('SP_ERR_STUDY_MISMATCH', `study ${s.study_id} tuned the ${s.task} model; train ${task === 'forecast' ? '--task forecast ' : ''}--params-from takes a ${task} study`, {
+      hint: `Train the ${s.task} model on it (\`stockpipe train ${s.task === 'forecast' ? '--task forecast ' : ''}--params-from ${idOrName}\`), or tune the ${task} model first (\`stockpipe tune${task === 'forecast' ? ' --task forecast' : ''}\`).`,
+    });
+  }
   const best = bestOf(studyTrials(reg, s.study_id), s.direction, s.state === 'complete');
   if (best === null || best.best_iteration === null || best.score === null) {
     // A failed study (every evaluation failed) would fail the same way again when resumed.

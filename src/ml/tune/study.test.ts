@@ -130,6 +130,8 @@ describe('runStudy (successive halving over the store)', () => {
     };
     expect(code(() => studyChoice(reg, 'c'))).toBe('SP_ERR_STUDY_INCOMPLETE');
     expect(code(() => studyChoice(reg, 'nope'))).toBe('SP_ERR_STUDY_NOT_FOUND');
+    // Probed: `train --params-from <a forecast study>` without --task forecast hinted `stockpipe tune --task volume`, not the --task the train lacked.
+    expect(() => studyChoice(reg, 'c', 'forecast')).toThrow(expect.objectContaining({ code: 'SP_ERR_STUDY_MISMATCH', hint: 'Train the volume model on it (`stockpipe train --params-from c`), or tune the forecast model first (`stockpipe tune --task forecast`).' }));
     const out = await runStudy({ reg, ...s, lanes: [fakeEvaluator([])], seed: 3, threads: 1 });
     const c = studyChoice(reg, 'c');
     expect(c).toMatchObject({ trial: out.best!.number, rung: 2, trees: out.best!.best_iteration, cv_score: out.best!.score, folds: 2, budget: 270 });
