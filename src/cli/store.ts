@@ -10,6 +10,7 @@ import { openRegistry } from '../registry/store.js';
 import { type ExportData, type ExportFilter, exportTable } from '../store/export.js';
 import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES } from '../store/export-registry.js';
 import { exportPredictions, type PredictionExportData } from '../ml/export-predictions.js';
+import { onDiskIn } from '../store/read.js';
 import { type VacuumData, vacuumStore } from '../store/vacuum.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { table as textTable } from './models.js';
@@ -30,7 +31,7 @@ export async function snapshotsCommand(ctx: CommandContext, tableName: string | 
   const reg = openRegistry(ctx.ws, { readonly: true, now: ctx.now });
   let snapshots: ListedSnapshot[];
   try {
-    snapshots = listSnapshotsReadable(reg, table);
+    snapshots = listSnapshotsReadable(reg, table, { onDisk: onDiskIn(ctx.ws) });
   } finally {
     reg.close();
   }
@@ -39,7 +40,7 @@ export async function snapshotsCommand(ctx: CommandContext, tableName: string | 
       ? `no snapshots${table ? ` of ${table}` : ''} in ${ctx.ws.root} yet; run \`stockpipe ingest\``
       : textTable(
           ['ID', 'TABLE', 'CREATED', 'OPERATION', 'ROWS', 'FILES', 'PARENT', 'READABLE'],
-          snapshots.map((s) => [String(s.id), s.table, s.created_at, s.operation, String(s.rows), String(s.files), s.parent_id === null ? '-' : String(s.parent_id), s.readable ? 'yes' : 'no (vacuumed)']),
+          snapshots.map((s) => [String(s.id), s.table, s.created_at, s.operation, String(s.rows), String(s.files), s.parent_id === null ? '-' : String(s.parent_id), s.readable ? 'yes' : s.missing_file === null ? 'no (vacuumed)' : 'no (file missing)']),
           new Set([0, 4, 5, 6]),
         );
   return { data: { table: table ?? null, snapshots }, human };

@@ -20,7 +20,7 @@ import { listSnapshotsReadable, STORE_TABLES, type StoreTable } from '../registr
 import type { RegistryReader } from '../registry/reader.js';
 import { EXPORT_FORMATS, type ExportData, exportTable, type ExportFormat } from '../store/export.js';
 import { exportRegistryTable, isRegistryTable, REGISTRY_TABLES, registryColumns, registryRows, registrySummary } from '../store/export-registry.js';
-import { sourceOf, tableAt, type TableRead } from '../store/read.js';
+import { onDiskIn, sourceOf, tableAt, type TableRead } from '../store/read.js';
 
 /** The store's tables, then the registry's (forecasts). */
 const TABLE = { type: 'string', enum: [...STORE_TABLES, ...REGISTRY_TABLES] } as const;
@@ -147,13 +147,13 @@ export function registerExportRoutes(app: FastifyInstance, opts: { ws: Workspace
 
   app.get('/snapshots', {
     schema: {
-      summary: 'The store\'s snapshots, newest first (stockpipe snapshots): id, table, created_at, operation, rows, files, parent_id, readable (false: vacuum deleted a file it needs)',
+      summary: 'The store\'s snapshots, newest first (stockpipe snapshots): id, table, created_at, operation, rows, files, parent_id, readable (false: vacuum deleted a file it needs, or one it lists is missing from disk: missing_file)',
       // The store's tables only: the registry's forecasts table has no snapshots (`stockpipe snapshots forecasts` is a usage error too).
       querystring: { type: 'object', properties: { table: { type: 'string', enum: [...STORE_TABLES] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }, additionalProperties: false },
     },
   }, (req: FastifyRequest) => {
     const q = req.query as { table?: StoreTable; limit: number };
-    return { snapshots: opts.registry.read((reg) => listSnapshotsReadable(reg, q.table, { limit: q.limit })) };
+    return { snapshots: opts.registry.read((reg) => listSnapshotsReadable(reg, q.table, { limit: q.limit, onDisk: onDiskIn(ws) })) };
   });
 
   app.get('/export/:table', {

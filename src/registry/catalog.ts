@@ -125,16 +125,36 @@ export function listSnapshots(reg: Registry, table?: StoreTable, opts: { limit?:
 /** Whether snapshot `s` lists file `f` (liveFiles' rule, for records at hand). */
 export const liveIn = (f: DataFileRecord, s: Pick<SnapshotRecord, 'id' | 'table'>): boolean => s.table === f.table && f.added_snapshot <= s.id && (f.removed_snapshot === null || f.removed_snapshot > s.id);
 
-/** A listed snapshot, with whether it can still be read (`readable: false`: vacuum deleted a file it needs). */
-export type ListedSnapshot = SnapshotRecord & { readable: boolean };
+/**
+ * A listed snapshot, with whether it can still be read (`readable: false`: vacuum deleted a file it
+ * needs, or one it lists is missing from disk: `missing_file`, deleted or moved outside stockpipe).
+ */
+export type ListedSnapshot = SnapshotRecord & { readable: boolean; missing_file: string | null };
 
-/** listSnapshots, each marked readable or not (`stockpipe snapshots`, GET /snapshots). */
-export function listSnapshotsReadable(reg: Registry, table?: StoreTable, opts: { limit?: number } = {}): ListedSnapshot[] {
+/**
+ * listSnapshots, each marked readable or not (`stockpipe snapshots`, GET /snapshots). `onDisk` (a
+ * workspace-relative path → whether the file is there) is asked once per file a listed snapshot
+ * needs that vacuum did not delete: a file deleted by hand made a snapshot listed readable whose
+ * every read failed.
+ */
+export function listSnapshotsReadable(reg: Registry, table?: StoreTable, opts: { limit?: number; onDisk?: (path: string) => boolean } = {}): ListedSnapshot[] {
   const snapshots = listSnapshots(reg, table, opts);
   if (snapshots.length === 0) return [];
   // Deleted files are few (what vacuum removed).
   const deleted = reg.all<FileRow>('read deleted files', 'SELECT * FROM table_files WHERE deleted_at IS NOT NULL AND (@t IS NULL OR table_name = @t)', { t: table ?? null }).map(toFile);
-  return snapshots.map((s) => ({ ...s, readable: !deleted.some((f) => liveIn(f, s)) }));
+  // The files the listed snapshots need that vacuum did not delete, each checked once (those of the snapshots listed only).
+  const lowest = Math.min(...snapshots.map((s) => s.id));
+  const missing = opts.onDisk === undefined
+    ? []
+    : reg
+        .all<FileRow>('read live files', 'SELECT * FROM table_files WHERE deleted_at IS NULL AND (@t IS NULL OR table_name = @t) AND (removed_snapshot IS NULL OR removed_snapshot > @low) ORDER BY file_id', { t: table ?? null, low: lowest })
+        .map(toFile)
+        .filter((f) => snapshots.some((s) => liveIn(f, s)) && !opts.onDisk!(f.path));
+  return snapshots.map((s) => {
+    const vacuumed = deleted.some((f) => liveIn(f, s));
+    const lost = vacuumed ? undefined : missing.find((f) => liveIn(f, s));
+    return { ...s, readable: !vacuumed && lost === undefined, missing_file: lost?.path ?? null };
+  });
 }
 
 export function getSnapshot(reg: Registry, id: number): SnapshotRecord | null {

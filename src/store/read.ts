@@ -83,6 +83,20 @@ export function assertFilesOnDisk(ws: Workspace, snapshot: Pick<SnapshotRecord, 
   return paths;
 }
 
+/**
+ * Whether a workspace-relative data file is on disk (listSnapshotsReadable's `onDisk`): one stat;
+ * an error other than "nothing there" (a permission) is left to the read to report.
+ */
+export function onDiskIn(ws: Workspace): (path: string) => boolean {
+  return (path) => {
+    try {
+      return statSync(ws.path(path), { throwIfNoEntry: false }) !== undefined;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== 'ENOTDIR';
+    }
+  };
+}
+
 /** The table as of `asOf`, opening the registry read-only for the lookup. */
 export function readTable(ws: Workspace, table: StoreTable, asOf?: string | AsOf, opts: ReadOptions = {}): TableRead {
   const reg = openRegistry(ws, { readonly: true });
