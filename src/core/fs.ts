@@ -1,7 +1,7 @@
 /** @module core/fs
  * Safe file output (temp file + rename, so a killed run never leaves half a file), hashing, and reads of
  * files that must be regular ones (without blocking on a FIFO put in their place). */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -358,30 +358,66 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
   await cleanup();
 }
 
-/** Removes temp files of `target` left by killed runs (their writer pid is gone). */
+/** Whether the process `pid` that named a leftover is gone: not this process, and no live process of this machine. */
+function writerGone(pid: number): boolean {
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid);
+}
+
+/** A leftover a gone process left in a folder (what sweepDead found). */
+interface Leftover {
+  name: string;
+  path: string;
+  /** Its bytes (a folder's files' sum), when `measure` was asked. */
+  bytes: number;
+}
+
+/**
+ * The one sweep of a gone process's leftovers: the entries of `dir` whose name carries the pid of
+ * their writer (`pidOf`; null: not a leftover) when that process is gone (writerGone) and, with
+ * `cutoff` (ms), nothing in the entry changed since then (a workspace shared with other machines may
+ * hold a live command's under a pid that means nothing here). Deleted unless `dryRun`. Best effort
+ * throughout: a folder or entry this user may not read or delete is left as it is.
+ */
+async function sweepDead(dir: string, pidOf: (name: string) => number | null, o: { cutoff?: number; dryRun?: boolean; measure?: boolean } = {}): Promise<Leftover[]> {
+  const out: Leftover[] = [];
+  for (const name of (await readdirOrEmpty(dir).catch(() => [] as string[])).sort()) {
+    const pid = pidOf(name);
+    if (pid === null || !writerGone(pid)) continue;
+    const path = join(dir, name);
+    if (o.cutoff !== undefined) {
+      const newest = await newestMtime(path).catch(() => null);
+      if (newest === null || newest > o.cutoff) continue;
+    }
+    const bytes = o.measure === true ? await sizeOf(path) : 0;
+    if (o.dryRun !== true && !(await rm(path, { recursive: true, force: true }).then(() => true, () => false))) continue;
+    out.push({ name, path, bytes });
+  }
+  return out;
+}
+
+/** Removes temp files of `target` left by killed runs (their writer pid is gone), whatever their age. */
 export async function removeStaleTemps(target: string): Promise<string[]> {
   const prefix = `${tempStem(target)}.tmp-`;
-  const names = await readdirOrEmpty(dirname(target));
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) {
-      await rm(join(dirname(target), name), { force: true, recursive: true });
-      removed.push(name);
-    }
-  }
-  return removed;
+  const pidOf = (name: string): number | null => (name.startsWith(prefix) ? Number(name.slice(prefix.length).split('-')[0]) : null);
+  return (await sweepDead(dirname(target), pidOf)).map((l) => l.name);
 }
 
 /**
  * The scratch files and folders commands write in the workspace's tmp/ under their pid, deleted by the
  * command itself when it ends: features --as-of's build (`features-as-of-<pid>/`), the incremental
- * builds' deltas (`features-delta-<pid>-…`, `ingest-delta-<pid>-…`, `ingest-changes-<pid>-…`) and
- * monitor's rows (`monitor-until-<pid>-…`). A command killed (kill -9, a runner's watchdog, power
- * loss) leaves its own behind: a full-size `features --as-of` build is the size of the features table.
+ * builds' deltas (`features-delta-<pid>-…`, `ingest-delta-<pid>-…`, `ingest-changes-<pid>-…`),
+ * monitor's rows (`monitor-until-<pid>-…`), the exports' scratch (`export-<pid>-…`: `export forecasts`'
+ * rows and the dashboard's downloads; `predictions-<pid>-…`: `export predictions`' rows; scratchName),
+ * and a scratch file's own temp (`.<name>.tmp-<pid>-…`). A command killed (kill -9, a runner's
+ * watchdog, power loss) leaves its own behind: a full-size `features --as-of` build is the size of
+ * the features table. In DuckDB's spill folder (tmp/duckdb/): the forecast inputs' sorted rows (`forecast-rows-<pid>-…`).
  */
-const SCRATCH_NAME = /^(?:features-as-of|features-delta|ingest-delta|ingest-changes|monitor-until)-(\d+)(?:[-.]|$)/;
+const SCRATCH_NAME = /^\.?(?:features-as-of|features-delta|ingest-delta|ingest-changes|monitor-until|export|predictions|forecast-rows)-(\d+)(?:[-.]|$)/;
+
+/** A scratch file's name in tmp/ that the scratch sweep (removeDeadScratch) knows: `<kind>-<pid>-<random id>`. */
+export function scratchName(kind: 'export' | 'predictions' | 'forecast-rows', ext: string): string {
+  return `${kind}-${process.pid}-${randomUUID()}.${ext}`;
+}
 
 /** The newest mtime (ms) of a path and, for a folder, of what it holds (null when it is gone). */
 async function newestMtime(path: string): Promise<number | null> {
@@ -395,27 +431,21 @@ async function newestMtime(path: string): Promise<number | null> {
 }
 
 /**
- * Deletes (unless `dryRun`) the scratch entries of tmp/ (SCRATCH_NAME) whose command is gone: its pid
- * is not a live process of this machine and nothing in it changed since `cutoff` (ms; a workspace
- * shared with other machines may hold a live command's scratch under a pid that means nothing here).
- * Returns them workspace-relative, with their bytes.
+ * Deletes (unless `dryRun`) the scratch entries of tmp/ and of DuckDB's spill folder (SCRATCH_NAME)
+ * whose command is gone and in which nothing changed since `cutoff` (ms): sweepDead. Returns them
+ * workspace-relative, with their bytes.
  */
 export async function removeDeadScratch(ws: Workspace, cutoff: number, dryRun = false): Promise<{ paths: string[]; bytes: number }> {
-  const out = { paths: [] as string[], bytes: 0 };
-  // Best effort throughout: a tmp/ (or an entry) this user may not read is left as it is.
-  for (const name of (await readdirOrEmpty(ws.tmpDir).catch(() => [] as string[])).sort()) {
+  const pidOf = (name: string): number | null => {
     const m = SCRATCH_NAME.exec(name);
-    if (m === null) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || processAlive(pid)) continue;
-    const path = join(ws.tmpDir, name);
-    const newest = await newestMtime(path).catch(() => null);
-    if (newest === null || newest > cutoff) continue;
-    const bytes = await sizeOf(path);
-    // Best effort: a workspace this user may only read keeps them (its commands write scratch elsewhere).
-    if (!dryRun && !(await rm(path, { recursive: true, force: true }).then(() => true, () => false))) continue;
-    out.bytes += bytes;
-    out.paths.push(ws.relative(path));
+    return m === null ? null : Number(m[1]);
+  };
+  const out = { paths: [] as string[], bytes: 0 };
+  for (const dir of [ws.tmpDir, ws.duckdbTempDir]) {
+    for (const l of await sweepDead(dir, pidOf, { cutoff, dryRun, measure: true })) {
+      out.bytes += l.bytes;
+      out.paths.push(ws.relative(l.path));
+    }
   }
   return out;
 }
@@ -449,8 +479,7 @@ export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<stri
       if (level === 0 && !TEMP_DIRS.has(e.name) && !TOP_TEMP.test(e.name)) continue;
       const m = TEMP_NAME.exec(e.name);
       if (m) {
-        const pid = Number(m[1]);
-        if (pid !== process.pid && !processAlive(pid)) {
+        if (writerGone(Number(m[1]))) {
           await rm(path, { force: true, recursive: true });
           removed.push(path);
         }

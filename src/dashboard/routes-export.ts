@@ -6,13 +6,12 @@
  * store/export — the function behind `stockpipe export` — into a temp file under tmp/ and streamed,
  * then removed). The registry's forecasts table is listed, previewed and exported the same way
  * (store/export-registry). DuckDB is db/'s; which files a snapshot reads is store/read's. All reads. */
-import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StockpipeError } from '../core/errors.js';
-import { scratchFolder } from '../core/fs.js';
+import { scratchFolder, scratchName } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { TablePreviewReader } from '../db/table-preview.js';
 import { checkAsOf, checkDateRange } from '../http/validation.js';
@@ -62,7 +61,7 @@ function noAsOf(table: string, asOf: string | undefined): void {
  * then streams it as an attachment named `filename` with its length and `headers`, and removes it once
  * sent (or the client went away). */
 export async function sendExport(ws: Workspace, reply: FastifyReply, format: ExportFormat, filename: string, write: (tmp: string) => Promise<{ bytes: number; headers: Record<string, string> }>): Promise<FastifyReply> {
-  const tmp = join(await scratchFolder(ws.tmpDir), `export-${randomUUID()}.${format}`);
+  const tmp = join(await scratchFolder(ws.tmpDir), scratchName('export', format));
   let out;
   try {
     out = await write(tmp);

@@ -12,9 +12,8 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { randomUUID } from 'node:crypto';
 import { StockpipeError } from '../core/errors.js';
-import { scratchFolder, statOrNull, withAtomicOutput } from '../core/fs.js';
+import { scratchFolder, scratchName, statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlPath, sqlString } from '../db/duckdb.js';
 import { EXPORT_PARQUET } from '../db/parquet-format.js';
@@ -74,7 +73,7 @@ export async function exportPredictions(ws: Workspace, model: ScoringModel, out:
   if (opts.from !== undefined) w.push(`"Date" >= ${sqlString(opts.from)}`);
   if (opts.to !== undefined) w.push(`"Date" <= ${sqlString(opts.to)}`);
   const where = w.length === 0 ? '' : ` WHERE ${w.join(' AND ')}`;
-  const scored = join(await scratchFolder(ws.tmpDir), `predictions-${randomUUID()}.csv`);
+  const scored = join(await scratchFolder(ws.tmpDir), scratchName('predictions', 'csv'));
   const db = await openDuckDB(ws.duckdbSettings());
   let rows = 0;
   try {

@@ -11,11 +11,11 @@
  * once they are binned, or an InputSink take the first block's a group of inputs per further pass
  * and keep none of them). `stockpipe forecast` computes the same
  * inputs of each symbol's last row with the same code. Reads through db/; no model code here. */
-import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
+import { scratchName } from '../core/fs.js';
 import { collectGarbage } from '../core/gc.js';
 import { queryRows, sqlIdent, sqlPath, sqlString, tableSource, type DuckDBConnection } from '../db/duckdb.js';
 import { isResourceFailure } from '../db/duckdb-errors.js';
@@ -276,7 +276,7 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
   const setting = String((await queryRows(conn, `SELECT current_setting('temp_directory') AS d`))[0]!.d ?? '');
   const dir = setting === '' ? tmpdir() : setting;
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `forecast-rows-${process.pid}-${randomUUID()}.parquet`);
+  const tmp = join(dir, scratchName('forecast-rows', 'parquet'));
   try {
     await conn.run(`COPY (SELECT ${sortedList(absent)} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (${STORE_PARQUET})`);
     const sorted = ` FROM read_parquet(${sqlPath(tmp)})`;

@@ -7,10 +7,9 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { scratchFolder, statOrNull, withAtomicOutput } from '../core/fs.js';
+import { scratchFolder, scratchName, statOrNull, withAtomicOutput } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
 import { EXPORT_PARQUET } from '../db/parquet-format.js';
@@ -81,7 +80,7 @@ export async function exportRegistryTable(ws: Workspace, table: RegistryTable, o
   if ((await statOrNull(out))?.isDirectory()) throw new StockpipeError('SP_ERR_USAGE', `--out ${out} is a folder`, { hint: 'Give a file name, e.g. --out forecasts.csv.' });
   const cols = COLUMNS[table];
   const k = KEYS[table];
-  const json = join(await scratchFolder(ws.tmpDir), `export-${randomUUID()}.ndjson`);
+  const json = join(await scratchFolder(ws.tmpDir), scratchName('export', 'ndjson'));
   const reg = openRegistry(ws, { readonly: true });
   let rows = 0;
   try {

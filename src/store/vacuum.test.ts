@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { scratchName } from '../core/fs.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows } from '../db/duckdb.js';
@@ -244,13 +245,26 @@ describe('vacuumStore', () => {
     await put(`ingest-delta-${dead}-8.parquet`, null); // a minute old: perhaps another machine's live command
     await put('features-tails.parquet', old);
     await put('notes-123.txt', old);
-    const gone = [`features-as-of-${dead}`, `features-delta-${dead}-7.parquet`, `ingest-changes-${dead}-7.parquet`, `ingest-delta-${dead}-7.parquet`].map((n) => `tmp/${n}`);
+    // The exports' scratch (export forecasts, export predictions, a dashboard download) and its own temp, killed with kill -9: named with the pid (scratchName).
+    const exported = scratchName('export', 'ndjson').replace(`-${process.pid}-`, `-${dead}-`);
+    const predicted = scratchName('predictions', 'csv').replace(`-${process.pid}-`, `-${dead}-`);
+    await put(exported, old);
+    await put(`.${exported}.tmp-${dead}-abc`, old);
+    await put(predicted, old);
+    const mine = scratchName('export', 'csv');
+    await put(mine, old); // this process's download: alive
+    await mkdir(ws.duckdbTempDir, { recursive: true });
+    const rows = join(ws.duckdbTempDir, scratchName('forecast-rows', 'parquet').replace(`-${process.pid}-`, `-${dead}-`));
+    await writeFile(rows, 'x'.repeat(50));
+    await utimes(rows, old, old);
+    const gone = [`.${exported}.tmp-${dead}-abc`, exported, `features-as-of-${dead}`, `features-delta-${dead}-7.parquet`, `ingest-changes-${dead}-7.parquet`, `ingest-delta-${dead}-7.parquet`, predicted].map((n) => `tmp/${n}`);
+    gone.push(ws.relative(rows));
     const dry = await vacuumStore(ws, { dryRun: true, now: () => new Date() });
-    expect(dry.orphans).toEqual({ files: 4, bytes: 200, paths: gone });
+    expect(dry.orphans).toEqual({ files: 8, bytes: 400, paths: gone });
     expect(existsSync(ws.path(gone[0]!))).toBe(true);
     const out = await vacuumStore(ws, { dryRun: false, now: () => new Date() });
     expect(out.orphans.paths).toEqual(gone);
     for (const p of gone) expect(existsSync(ws.path(p)), p).toBe(false);
-    for (const n of [`features-as-of-${process.pid}`, `ingest-delta-${dead}-8.parquet`, 'features-tails.parquet', 'notes-123.txt']) expect(existsSync(join(ws.tmpDir, n)), n).toBe(true);
+    for (const n of [`features-as-of-${process.pid}`, `ingest-delta-${dead}-8.parquet`, 'features-tails.parquet', 'notes-123.txt', mine]) expect(existsSync(join(ws.tmpDir, n)), n).toBe(true);
   });
 });
