@@ -61,16 +61,16 @@ export async function exportCommand(ctx: CommandContext, tableName: string, opts
     } finally {
       reg.close();
     }
-    data = await exportPredictions(ctx.ws, model, resolve(opts.out), opts);
+    data = await exportPredictions(ctx.ws, model, resolve(opts.out), { ...opts, outFlag: '--out' });
   } else if (isRegistryTable(tableName)) {
     if (opts.asOf !== undefined) throw new StockpipeError('SP_ERR_USAGE', `--as-of: the ${tableName} table lives in the registry and has no snapshots`, { hint: `Leave --as-of out; narrow ${tableName} with --from/--to.` });
-    data = await exportRegistryTable(ctx.ws, tableName, resolve(opts.out), opts);
+    data = await exportRegistryTable(ctx.ws, tableName, resolve(opts.out), { ...opts, outFlag: '--out' });
   } else {
     if (!(STORE_TABLES as readonly string[]).includes(tableName)) {
       throw new StockpipeError('SP_ERR_USAGE', `unknown table '${clip(tableName)}'`, { hint: `Tables: ${[...STORE_TABLES, ...REGISTRY_TABLES].join(', ')}, or predictions (with --model).` });
     }
     assertStoreTable(tableName);
-    data = await exportTable(ctx.ws, tableName, resolve(opts.out), opts);
+    data = await exportTable(ctx.ws, tableName, resolve(opts.out), { ...opts, outFlag: '--out' });
   }
   const narrowed = [data.symbols ? `symbols ${data.symbols.join(',')}` : '', data.from ? `from ${data.from}` : '', data.to ? `to ${data.to}` : ''].filter((x) => x !== '').join(', ');
   const at = data.snapshot_id === null ? '' : ` as of snapshot ${data.snapshot_id} (${data.created_at})`;

@@ -38,6 +38,13 @@ describe('atomic outputs', () => {
     expect(produce).not.toHaveBeenCalled();
   });
 
+  it('a full disk under a user\'s --out is hinted another file for --out, not another --workspace', async () => {
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const target = join(dir, 'out.csv');
+    await expect(withAtomicOutput(target, async () => { throw enospc; }, '--out')).rejects.toMatchObject({ code: 'SP_ERR_DISK_FULL', hint: expect.stringContaining('give --out a file on a larger disk') });
+    await expect(withAtomicOutput(target, async () => { throw enospc; })).rejects.toMatchObject({ code: 'SP_ERR_DISK_FULL', hint: expect.stringContaining('pass --workspace on a larger disk') });
+  });
+
   it('writes through a temp file and leaves no temp behind on failure', async () => {
     await writeFileAtomic(join(dir, 'a', 'b.txt'), 'one');
     expect(await readFile(join(dir, 'a', 'b.txt'), 'utf8')).toBe('one');

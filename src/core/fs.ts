@@ -117,14 +117,14 @@ export function unwritable(path: string): boolean {
   }
 }
 
-/** Creates an output's folder, or SP_ERR_WORKSPACE_UNWRITABLE naming it (e.g. a file stands there). */
-export async function makeOutputDir(dir: string): Promise<void> {
+/** Creates an output's folder, or SP_ERR_WORKSPACE_UNWRITABLE naming it (e.g. a file stands there); `output`: as withAtomicOutput's. */
+export async function makeOutputDir(dir: string, output?: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot create the output folder ${dir}: ${code}`, {
-      hint: code === 'EEXIST' || code === 'ENOTDIR' ? `A file stands where the folder ${dir} should be: move it away.` : 'Pass --workspace with a folder you can write, or fix its permissions.',
+      hint: code === 'EEXIST' || code === 'ENOTDIR' ? `A file stands where the folder ${dir} should be: move it away.` : output === undefined ? 'Pass --workspace with a folder you can write, or fix its permissions.' : `Give ${output} a file in a folder you can write, or fix its permissions.`,
       cause: err,
     });
   }
@@ -149,7 +149,7 @@ async function sizeOf(path: string): Promise<number> {
  * for a full disk the bytes needed are exact when known, else the larger of the previous output and
  * what was written before the disk filled (an estimate, and the message says which).
  */
-async function outputFailure(err: unknown, target: string, tmp: string, exact?: SpaceNeeded): Promise<unknown> {
+async function outputFailure(err: unknown, target: string, tmp: string, exact?: SpaceNeeded, output?: string): Promise<unknown> {
   const kind = resourceKind(err);
   if (kind === undefined) return err;
   let needed: SpaceNeeded | undefined;
@@ -163,7 +163,7 @@ async function outputFailure(err: unknown, target: string, tmp: string, exact?: 
     }
   }
   // The folder the OS named (e.g. DuckDB's spill folder) or else the output's.
-  return resourceError(err, { folder: dirname(failurePath(err) ?? target), needed }, kind) ?? err;
+  return resourceError(err, { folder: dirname(failurePath(err) ?? target), needed, output }, kind) ?? err;
 }
 
 /**
@@ -171,12 +171,12 @@ async function outputFailure(err: unknown, target: string, tmp: string, exact?: 
  * made (e.g. under /proc, or one the user may not write) fails with a coded error naming it, not
  * with the producer's own message (DuckDB's "Cannot open file") as an internal error.
  */
-async function probeWritable(target: string, tmp: string): Promise<void> {
+async function probeWritable(target: string, tmp: string, output?: string): Promise<void> {
   try {
     await (await open(tmp, 'wx')).close();
     await rm(tmp, { force: true });
   } catch (err) {
-    const failure = await outputFailure(err, target, tmp);
+    const failure = await outputFailure(err, target, tmp, undefined, output);
     if (failure !== err) throw failure;
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot create a file in ${dirname(target)} (for ${basename(target)}): ${code}`, {
@@ -518,12 +518,16 @@ function releaseTemp(tmp: string): void {
   for (const s of END_SIGNALS) process.off(s, onEndSignal);
 }
 
-/** Runs `produce(tmp)` then renames tmp to target; removes tmp on failure, or when SIGINT/SIGTERM/SIGHUP ends the process. */
-export async function withAtomicOutput<T>(target: string, produce: (tmpPath: string) => Promise<T>): Promise<T> {
-  await makeOutputDir(dirname(target));
+/**
+ * Runs `produce(tmp)` then renames tmp to target; removes tmp on failure, or when SIGINT/SIGTERM/SIGHUP
+ * ends the process. `output`: the option that named target when it is the user's file (`--out`), for
+ * the hints of a full disk or an unwritable folder (another file for it, not another --workspace).
+ */
+export async function withAtomicOutput<T>(target: string, produce: (tmpPath: string) => Promise<T>, output?: string): Promise<T> {
+  await makeOutputDir(dirname(target), output);
   await removeStaleTemps(target);
   const tmp = tempPathFor(target);
-  await probeWritable(target, tmp);
+  await probeWritable(target, tmp, output);
   holdTemp(tmp);
   try {
     const result = await produce(tmp);
@@ -531,7 +535,7 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
     await rename(tmp, target);
     return result;
   } catch (err) {
-    const failure = await outputFailure(err, target, tmp);
+    const failure = await outputFailure(err, target, tmp, undefined, output);
     await rm(tmp, { force: true, recursive: true });
     throw failure;
   } finally {

@@ -50,6 +50,18 @@ describe('machine failures that are the user\'s', () => {
     expect(e.hint).not.toContain('at least 4 bytes');
   });
 
+  // Probed: `export prices --out /mnt/ro/a.csv` on a read-only (or full) file system hinted "or pass --workspace with a writable folder", which moves nothing of an --out.
+  it('a user\'s output file (--out) is hinted another file, not another --workspace', () => {
+    for (const [code, kind] of [['EROFS', 'writable folder'], ['EACCES', 'folder you can write'], ['ENOSPC', 'larger disk']] as const) {
+      const e = resourceError(errno(code, '/mnt/ro/.a.csv.tmp-1-x'), { folder: '/mnt/ro', output: '--out' })!;
+      expect(e.hint, code).toContain(`give --out a file`);
+      expect(e.hint, code).toContain(kind);
+      expect(e.hint, code).not.toContain('--workspace');
+      // The workspace's own outputs keep the --workspace hint.
+      expect(resourceError(errno(code, `${WS}/tables/x`), { workspace: WS })!.hint, code).toContain('--workspace');
+    }
+  });
+
   it('out of memory names the limit and the threads in the hint', () => {
     const e = resourceError(errno('ENOMEM'), { memoryLimit: '1KB', threads: 3 })!;
     expect(e.hint).toContain('--memory-limit (now 1KB');

@@ -87,6 +87,11 @@ export interface ResourceContext {
   /** The folder the failing output goes to (default: the failure's path's folder). */
   folder?: string;
   needed?: SpaceNeeded;
+  /**
+   * The option naming the failing output when it is a file the user chose (`--out`), not one of the
+   * workspace's: the hints then offer another file for it, not another --workspace (which moves nothing of it).
+   */
+  output?: string;
   /** The memory limit in force (e.g. '1GB') and the threads, for out-of-memory hints. */
   memoryLimit?: string;
   threads?: number;
@@ -102,7 +107,7 @@ function inside(dir: string, path: string): boolean {
 }
 
 /** A disk-full error naming the folder, its free space and the bytes needed (or the best estimate). */
-export function diskFullError(folder: string, err: unknown, needed?: SpaceNeeded): StockpipeError {
+export function diskFullError(folder: string, err: unknown, needed?: SpaceNeeded, output?: string): StockpipeError {
   const free = freeBytes(folder);
   // An estimate no larger than the space free now (a previous output smaller than the new one) is no
   // estimate: the write failed with that space there (its temp file since removed), so it needs more.
@@ -113,9 +118,10 @@ export function diskFullError(folder: string, err: unknown, needed?: SpaceNeeded
       ? `the output needs more than the ${formatBytes(moreThan)} free (it outgrew ${needed.basis}, ${formatBytes(needed.bytes)})`
       : `the output needs ${needed.exact ? '' : 'about '}${formatBytes(needed.bytes)}, ${needed.exact ? '' : 'estimated as '}${needed.basis}`;
   const message = `no space left on the file system of ${folder}${free === undefined ? '' : ` (${formatBytes(free)} free)`}: ${need}; ${firstLine(err)}`;
+  const elsewhere = output === undefined ? 'pass --workspace on a larger disk' : `give ${output} a file on a larger disk`;
   const hint = needed === undefined
-    ? `Free space on the file system of ${folder} (or pass --workspace on a larger disk), then run again.`
-    : `Free ${moreThan !== undefined ? `more than ${formatBytes(moreThan)}` : `at least ${formatBytes(needed.bytes)}`} on the file system of ${folder} (or pass --workspace on a larger disk), then run again.`;
+    ? `Free space on the file system of ${folder} (or ${elsewhere}), then run again.`
+    : `Free ${moreThan !== undefined ? `more than ${formatBytes(moreThan)}` : `at least ${formatBytes(needed.bytes)}`} on the file system of ${folder} (or ${elsewhere}), then run again.`;
   return new StockpipeError('SP_ERR_DISK_FULL', message, { hint, cause: err });
 }
 
@@ -130,14 +136,15 @@ export function resourceError(err: unknown, ctx: ResourceContext = {}, kind: Res
   const what = firstLine(err);
   switch (kind) {
     case 'disk_full':
-      return diskFullError(folder, err, ctx.needed);
+      return diskFullError(folder, err, ctx.needed, ctx.output);
     case 'read_only':
     case 'no_permission': {
       // Only a failure inside the workspace (or naming no file) is the workspace's; others stay as they are.
       if (path !== undefined && ctx.workspace !== undefined && !inside(ctx.workspace, path)) return undefined;
       const why = kind === 'read_only' ? 'the file system is read-only' : 'permission denied';
+      const elsewhere = ctx.output === undefined ? `pass --workspace with ${kind === 'read_only' ? 'a writable folder' : 'a folder you can write'}` : `give ${ctx.output} a file in ${kind === 'read_only' ? 'a writable folder' : 'a folder you can write'}`;
       return new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `cannot write ${path ?? folder}: ${why} (${what})`, {
-        hint: kind === 'read_only' ? `Remount the file system of ${folder} read-write, or pass --workspace with a writable folder.` : `Fix the permissions of ${folder} (it must be writable by this user), or pass --workspace with a folder you can write.`,
+        hint: kind === 'read_only' ? `Remount the file system of ${folder} read-write, or ${elsewhere}.` : `Fix the permissions of ${folder} (it must be writable by this user), or ${elsewhere}.`,
         cause: err,
       });
     }

@@ -582,7 +582,7 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   try {
     await fullBuild(db, sink, input, settings, o);
     const opts = format === 'parquet' ? `(${EXPORT_PARQUET})` : '(FORMAT csv, HEADER true)';
-    await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`));
+    await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`), '--out');
     const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(sink.files)}`);
     return { output: o.out, prices_snapshot: prices.snapshot.id, rows: Number(n!.n), symbols: Number(n!.s), window: w, extended: settings.extended, seconds: Math.round(performance.now() - t0) / 1000 };
   } finally {

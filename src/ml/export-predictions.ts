@@ -60,7 +60,7 @@ const numeric = (x: unknown): string => (x === null || x === undefined ? '' : St
 const asNumber = (x: unknown): number | null => (x === null || x === undefined ? null : Number(x));
 
 /** Writes the predictions of `model` for the features rows of `filter` (as of `asOf`) to `out` (absolute). */
-export async function exportPredictions(ws: Workspace, model: ScoringModel, out: string, opts: ExportFilter & { asOf?: string; format?: string } = {}): Promise<PredictionExportData> {
+export async function exportPredictions(ws: Workspace, model: ScoringModel, out: string, opts: ExportFilter & { asOf?: string; format?: string; outFlag?: string } = {}): Promise<PredictionExportData> {
   const format = exportFormat(out, opts.format);
   checkExportFilter(opts);
   if ((await statOrNull(out))?.isDirectory()) {
@@ -106,7 +106,7 @@ export async function exportPredictions(ws: Workspace, model: ScoringModel, out:
     const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
     await withAtomicOutput(out, async (tmp) => {
       await queryRows(db.connection, `COPY (SELECT * FROM read_csv(${sqlPath(scored)}, header = true, columns = ${types}, quote = '"', escape = '"')) TO ${sqlString(tmp)} (${options})`);
-    });
+    }, opts.outFlag);
   } finally {
     db.close();
     await rm(scored, { force: true });

@@ -74,7 +74,7 @@ export function registryRows(reg: Registry, table: RegistryTable, f: ExportFilte
 const PAGE = 50_000;
 
 /** Writes a registry table (narrowed by `opts`) to `out` as CSV or Parquet (temp file + rename). */
-export async function exportRegistryTable(ws: Workspace, table: RegistryTable, out: string, opts: ExportFilter & { format?: string } = {}): Promise<ExportData> {
+export async function exportRegistryTable(ws: Workspace, table: RegistryTable, out: string, opts: ExportFilter & { format?: string; outFlag?: string } = {}): Promise<ExportData> {
   const format = exportFormat(out, opts.format);
   checkExportFilter(opts);
   if ((await statOrNull(out))?.isDirectory()) throw new StockpipeError('SP_ERR_USAGE', `--out ${out} is a folder`, { hint: 'Give a file name, e.g. --out forecasts.csv.' });
@@ -121,7 +121,7 @@ export async function exportRegistryTable(ws: Workspace, table: RegistryTable, o
     const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
     await withAtomicOutput(out, async (tmp) => {
       await queryRows(db.connection, `COPY (SELECT ${cols.map((c) => sqlIdent(c.name)).join(', ')} FROM ${source} ORDER BY ${k.order.map(sqlIdent).join(', ')}) TO ${sqlString(tmp)} (${options})`);
-    });
+    }, opts.outFlag);
   } finally {
     db.close();
     await rm(json, { force: true });

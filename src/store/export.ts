@@ -105,8 +105,8 @@ export async function checkSymbols(conn: Parameters<typeof queryRows>[0], t: Tab
   }
 }
 
-/** Writes the table as of `asOf` (current when undefined), narrowed by `filter`, to `out` (an absolute path; cli/ resolves it). */
-export async function exportTable(ws: Workspace, table: StoreTable, out: string, opts: ExportFilter & { asOf?: string; format?: string } = {}): Promise<ExportData> {
+/** Writes the table as of `asOf` (current when undefined), narrowed by `filter`, to `out` (an absolute path; cli/ resolves it); `outFlag`: the option that named `out` when the user chose it (`--out`: withAtomicOutput's hints). */
+export async function exportTable(ws: Workspace, table: StoreTable, out: string, opts: ExportFilter & { asOf?: string; format?: string; outFlag?: string } = {}): Promise<ExportData> {
   const format = exportFormat(out, opts.format);
   checkExportFilter(opts);
   if ((await statOrNull(out))?.isDirectory()) {
@@ -122,7 +122,7 @@ export async function exportTable(ws: Workspace, table: StoreTable, out: string,
       // COPY answers with the number of rows it wrote.
       const r = await queryRows(db.connection, `COPY (${exportQuery(sourceOf(t), opts)}) TO ${sqlString(tmp)} (${options})`);
       rows = Number(Object.values(r[0] ?? {})[0] ?? 0);
-    });
+    }, opts.outFlag);
   } finally {
     db.close();
   }
