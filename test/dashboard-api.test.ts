@@ -2,6 +2,7 @@
  * synthetic features table built by the CLI. */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createBackfill, recordBackfillDays } from '../src/registry/backfills.js';
@@ -56,10 +57,17 @@ describe('runs', () => {
       const all = json<{ runs: { logical_date: string | null; backfill_id: string | null }[]; total: number }>((await app.inject('/runs')).body);
       expect(all.runs.map((r) => [r.logical_date, r.backfill_id])).toEqual([[null, null], ['2024-07-02', 'b1'], ['2024-07-01', 'b1']]);
       expect(json<{ total: number }>((await app.inject('/runs?backfill=b1')).body).total).toBe(2);
-      const list = json<{ backfills: { backfill_id: string; days_total: number; days_failed: number }[] }>((await app.inject('/backfills')).body);
+      const list = json<{ backfills: { backfill_id: string; days_total: number; days_failed: number; status: string }[] }>((await app.inject('/backfills')).body);
       expect(list.backfills.map((b) => [b.backfill_id, b.days_total, b.days_failed])).toEqual([['b1', 3, 1]]);
-      const one = json<{ days: { date: string; status: string }[] }>((await app.inject('/backfills/b1')).body);
+      const one = json<{ status: string; days: { date: string; status: string }[] }>((await app.inject('/backfills/b1')).body);
       expect(one.days.map((d) => `${d.date}:${d.status}`)).toEqual(['2024-07-01:succeeded', '2024-07-02:failed', '2024-07-03:queued']);
+      // Stored 'running' with no live process holding the run lock (its backfill was killed): abandoned, not running for good.
+      expect([list.backfills[0]!.status, one.status]).toEqual(['abandoned', 'abandoned']);
+      // A live holder of the run lock (this process): running.
+      await mkdir(join(own, 'pipeline'), { recursive: true });
+      await writeFile(join(own, 'pipeline', 'run.lock'), JSON.stringify({ pid: process.pid, host: hostname(), pipeline: 'daily', started_at: new Date().toISOString() }));
+      expect(json<{ backfills: { status: string }[] }>((await app.inject('/backfills')).body).backfills[0]!.status).toBe('running');
+      expect(json<{ status: string }>((await app.inject('/backfills/b1')).body).status).toBe('running');
       const missing = await app.inject('/backfills/nope');
       expect([missing.statusCode, json<{ error: { code: string } }>(missing.body).error.code]).toEqual([404, 'SP_ERR_RUN_NOT_FOUND']);
     } finally {

@@ -20,7 +20,8 @@ import { storeLocator } from './table-locator.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { checkListedPipeline } from '../pipeline/builtin/index.js';
-import { getBackfill, listBackfills } from '../registry/backfills.js';
+import { backfillsAsRead, getBackfill, listBackfills } from '../registry/backfills.js';
+import { lockHolder } from '../pipeline/lock.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
 import type { RegistryReader } from '../registry/reader.js';
@@ -146,7 +147,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   app.get('/backfills', {
     schema: {
-      summary: 'Backfills (one pipeline run per NYSE trading day of a range), newest first, with their day counts',
+      summary: 'Backfills (one pipeline run per NYSE trading day of a range), newest first, with their day counts; status running, finished, failed, cancelled, or abandoned (left running by a process that is gone)',
       querystring: {
         type: 'object',
         properties: {
@@ -155,24 +156,24 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
         additionalProperties: false,
       },
     },
-  }, (req: FastifyRequest) => {
+  }, async (req: FastifyRequest) => {
     const q = req.query as { limit: number; offset: number; pipeline?: string };
-    return {
-      backfills: registry.read((reg) => {
-        const list = listBackfills(reg, q);
-        if (list.length === 0) checkListedPipeline(reg, q.pipeline, 'pipeline');
-        return list;
-      }),
-      limit: q.limit,
-      offset: q.offset,
-    };
+    const list = registry.read((reg) => {
+      const found = listBackfills(reg, q);
+      if (found.length === 0) checkListedPipeline(reg, q.pipeline, 'pipeline');
+      return found;
+    });
+    // A backfill killed (kill -9, power loss) stays stored 'running': it reads 'abandoned' once no live process holds the run lock.
+    const live = !list.some((b) => b.status === 'running') || (await lockHolder(ws)) !== null;
+    return { backfills: registry.read((reg) => backfillsAsRead(reg, list, live)), limit: q.limit, offset: q.offset };
   });
 
-  app.get('/backfills/:id', { schema: { summary: 'One backfill with its days in date order (date, run_id, status, seconds)', params: idParams, querystring: NO_QUERY } }, (req: FastifyRequest) => {
+  app.get('/backfills/:id', { schema: { summary: 'One backfill with its days in date order (date, run_id, status, seconds)', params: idParams, querystring: NO_QUERY } }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const b = registry.read((reg) => getBackfill(reg, id));
     if (b === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${id}' in ${ws.root}`);
-    return b;
+    const live = b.status !== 'running' || (await lockHolder(ws)) !== null;
+    return registry.read((reg) => backfillsAsRead(reg, [b], live)[0]!);
   });
 
   app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: NO_QUERY } }, (req: FastifyRequest) => {

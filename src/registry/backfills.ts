@@ -7,6 +7,8 @@ import type { Registry } from './store.js';
 
 export type BackfillDayStatus = (typeof BACKFILL_DAY_STATUSES)[number];
 export type BackfillStatus = (typeof RUN_STATUSES)[number];
+/** A backfill's status as read: 'abandoned' when it is stored 'running' but its process is gone (killed). */
+export type BackfillReadStatus = BackfillStatus | 'abandoned';
 
 export interface BackfillDay {
   date: string;
@@ -99,6 +101,24 @@ export function backfillIdsFor(reg: Registry, text: string): string[] {
   if (getBackfill(reg, text) !== null) return [text];
   if (text === '') return [];
   return reg.all<{ backfill_id: string }>('find backfill', 'SELECT backfill_id FROM backfills WHERE substr(backfill_id, 1, length(@t)) = @t ORDER BY started_at DESC LIMIT 5', { t: text }).map((r) => r.backfill_id);
+}
+
+/**
+ * Backfills as read (GET /backfills): those stored 'running' read 'abandoned' when `holderLive` is
+ * false, i.e. no live process held the workspace's run lock after they were read (a backfill holds it
+ * from before it is created or reopened until after it ends; killed, it stayed 'running' for good).
+ * Each such one's stored status is read again: one that ended meanwhile (its lock released) reads as
+ * it ended.
+ */
+export function backfillsAsRead<T extends BackfillRecord>(reg: Registry, list: readonly T[], holderLive: boolean): (Omit<T, 'status'> & { status: BackfillReadStatus })[] {
+  if (holderLive) return [...list];
+  return list.map((b) => {
+    if (b.status !== 'running') return b;
+    // Ended meanwhile (and its lock released): as it ended (a detailed one keeps the days read before).
+    const fresh = reg.get<BackfillRecord>('read backfill', 'SELECT * FROM backfills WHERE backfill_id = ?', [b.backfill_id]);
+    if (fresh !== undefined && fresh.status !== 'running') return { ...b, ...fresh };
+    return { ...b, status: 'abandoned' as const };
+  });
 }
 
 /** Backfills, newest first. */

@@ -103,7 +103,8 @@ export interface BackfillDetails {
   pipeline: string;
   date_from: string;
   date_to: string;
-  status: 'running' | 'finished' | 'failed' | 'cancelled';
+  /** abandoned: left running by a process that is gone (killed). */
+  status: 'running' | 'finished' | 'failed' | 'cancelled' | 'abandoned';
   started_at: string;
   ended_at: string | null;
   days_total: number;
