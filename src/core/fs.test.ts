@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readdirOrEmpty, readFileOrNull, removeStaleTemps, removeStaleTempsIn, statOrNull, tempPathFor, withAtomicOutput, writeFileAtomic, writeFilesAtomic } from './fs.js';
+import { readdirOrEmpty, readFileOrNull, removeStaleTemps, removeStaleTempsIn, statOrNull, tempPathFor, withAtomicOutput, withScratch, writeFileAtomic, writeFilesAtomic } from './fs.js';
 import { Workspace } from './workspace.js';
 
 // rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
@@ -43,6 +43,26 @@ describe('atomic outputs', () => {
     const target = join(dir, 'out.csv');
     await expect(withAtomicOutput(target, async () => { throw enospc; }, '--out')).rejects.toMatchObject({ code: 'SP_ERR_DISK_FULL', hint: expect.stringContaining('give --out a file on a larger disk') });
     await expect(withAtomicOutput(target, async () => { throw enospc; })).rejects.toMatchObject({ code: 'SP_ERR_DISK_FULL', hint: expect.stringContaining('pass --workspace on a larger disk') });
+  });
+
+  it('a scratch file (withScratch) is deleted when the command ends, fails, or a signal ends it', async () => {
+    const scratch = join(dir, 'export-1-a.ndjson');
+    expect(await withScratch(scratch, async (p) => { await writeFile(p, 'rows'); return 7; })).toBe(7);
+    expect(existsSync(scratch)).toBe(false);
+    await expect(withScratch(scratch, async (p) => { await writeFile(p, 'rows'); throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(existsSync(scratch)).toBe(false);
+    // Ctrl-C while the export's output is written: the signal's handler deletes it (a listener of the test's own keeps the process alive).
+    const keep = (): void => {};
+    process.on('SIGINT', keep);
+    try {
+      await withScratch(scratch, async (p) => {
+        await writeFile(p, 'rows');
+        process.emit('SIGINT', 'SIGINT');
+        expect(existsSync(p)).toBe(false);
+      });
+    } finally {
+      process.off('SIGINT', keep);
+    }
   });
 
   it('writes through a temp file and leaves no temp behind on failure', async () => {

@@ -544,6 +544,22 @@ export async function withAtomicOutput<T>(target: string, produce: (tmpPath: str
 }
 
 /**
+ * Runs `use(path)` with a scratch file (a scratchName under tmp/, or the system's temp folder), then
+ * deletes it; deleted too when SIGINT/SIGTERM/SIGHUP ends the process, as withAtomicOutput's temps:
+ * Ctrl-C while `export forecasts` or `export predictions` wrote its output left the rows it had
+ * gathered (as large as the export) in tmp/.
+ */
+export async function withScratch<T>(path: string, use: (path: string) => Promise<T>): Promise<T> {
+  holdTemp(path);
+  try {
+    return await use(path);
+  } finally {
+    await rm(path, { force: true, recursive: true });
+    releaseTemp(path);
+  }
+}
+
+/**
  * Fails with SP_ERR_WORKSPACE_UNWRITABLE when the workspace path is a file, or lies under one (a
  * missing folder is fine: commands that write create it). Read commands answered as if a file
  * were an empty workspace, and `serve` served it.

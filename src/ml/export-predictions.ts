@@ -9,11 +9,10 @@
  * out of DuckDB as `export` writes them. The dashboard's predictions download writes through here. */
 import { readModelJson } from './artifacts.js';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { StockpipeError } from '../core/errors.js';
-import { scratchFolder, scratchName, statOrNull, withAtomicOutput } from '../core/fs.js';
+import { scratchFolder, scratchName, statOrNull, withAtomicOutput, withScratch } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlPath, sqlString } from '../db/duckdb.js';
 import { EXPORT_PARQUET } from '../db/parquet-format.js';
@@ -73,48 +72,48 @@ export async function exportPredictions(ws: Workspace, model: ScoringModel, out:
   if (opts.from !== undefined) w.push(`"Date" >= ${sqlString(opts.from)}`);
   if (opts.to !== undefined) w.push(`"Date" <= ${sqlString(opts.to)}`);
   const where = w.length === 0 ? '' : ` WHERE ${w.join(' AND ')}`;
-  const scored = join(await scratchFolder(ws.tmpDir), scratchName('predictions', 'csv'));
-  const db = await openDuckDB(ws.duckdbSettings());
-  let rows = 0;
-  try {
-    await checkSymbols(db.connection, t, opts.symbols);
-    await withAtomicOutput(scored, async (tmp) => {
-      const file = createWriteStream(tmp);
-      const done = once(file, 'close');
-      try {
-        file.write(`${PREDICTION_COLUMNS.join(',')}\n`);
-        const result = await db.connection.stream(`SELECT "Symbol", CAST("Date" AS VARCHAR), "Volume", "vol_moving_avg", "adj_close_rolling_med" FROM ${sourceOf(t)}${where} ORDER BY "Symbol", "Date"`);
-        const id = field(model.id);
-        for (;;) {
-          const chunk = await result.fetchChunk();
-          if (!chunk || chunk.rowCount === 0) break;
-          const [sym, day, vol, vma, acm] = chunk.getColumns();
-          let text = '';
-          for (let i = 0; i < chunk.rowCount; i++) {
-            const p = servedPrediction(scorer, asNumber(vma![i]), asNumber(acm![i]));
-            text += `${field(String(sym![i]))},${String(day![i])},${numeric(vol![i])},${numeric(vma![i])},${numeric(acm![i])},${numeric(p)},${id}\n`;
+  return withScratch(join(await scratchFolder(ws.tmpDir), scratchName('predictions', 'csv')), async (scored) => {
+    const db = await openDuckDB(ws.duckdbSettings());
+    let rows = 0;
+    try {
+      await checkSymbols(db.connection, t, opts.symbols);
+      await withAtomicOutput(scored, async (tmp) => {
+        const file = createWriteStream(tmp);
+        const done = once(file, 'close');
+        try {
+          file.write(`${PREDICTION_COLUMNS.join(',')}\n`);
+          const result = await db.connection.stream(`SELECT "Symbol", CAST("Date" AS VARCHAR), "Volume", "vol_moving_avg", "adj_close_rolling_med" FROM ${sourceOf(t)}${where} ORDER BY "Symbol", "Date"`);
+          const id = field(model.id);
+          for (;;) {
+            const chunk = await result.fetchChunk();
+            if (!chunk || chunk.rowCount === 0) break;
+            const [sym, day, vol, vma, acm] = chunk.getColumns();
+            let text = '';
+            for (let i = 0; i < chunk.rowCount; i++) {
+              const p = servedPrediction(scorer, asNumber(vma![i]), asNumber(acm![i]));
+              text += `${field(String(sym![i]))},${String(day![i])},${numeric(vol![i])},${numeric(vma![i])},${numeric(acm![i])},${numeric(p)},${id}\n`;
+            }
+            rows += chunk.rowCount;
+            if (!file.write(text)) await once(file, 'drain');
           }
-          rows += chunk.rowCount;
-          if (!file.write(text)) await once(file, 'drain');
+        } finally {
+          file.end();
+          await done;
         }
-      } finally {
-        file.end();
-        await done;
-      }
-    });
-    const types = "{'Symbol': 'VARCHAR', 'Date': 'DATE', 'Volume': 'BIGINT', 'vol_moving_avg': 'DOUBLE', 'adj_close_rolling_med': 'DOUBLE', 'predicted_volume': 'BIGINT', 'model_id': 'VARCHAR'}";
-    const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
-    await withAtomicOutput(out, async (tmp) => {
-      await queryRows(db.connection, `COPY (SELECT * FROM read_csv(${sqlPath(scored)}, header = true, columns = ${types}, quote = '"', escape = '"')) TO ${sqlString(tmp)} (${options})`);
-    }, opts.outFlag);
-  } finally {
-    db.close();
-    await rm(scored, { force: true });
-  }
-  const st = await statOrNull(out);
-  return {
-    table: 'predictions', snapshot_id: t.snapshot.id, created_at: t.snapshot.created_at, format, path: out, rows, bytes: st?.size ?? 0,
-    symbols: opts.symbols === undefined ? null : [...opts.symbols], from: opts.from ?? null, to: opts.to ?? null,
-    model_id: model.id, model_kind: model.kind,
-  };
+      });
+      const types = "{'Symbol': 'VARCHAR', 'Date': 'DATE', 'Volume': 'BIGINT', 'vol_moving_avg': 'DOUBLE', 'adj_close_rolling_med': 'DOUBLE', 'predicted_volume': 'BIGINT', 'model_id': 'VARCHAR'}";
+      const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
+      await withAtomicOutput(out, async (tmp) => {
+        await queryRows(db.connection, `COPY (SELECT * FROM read_csv(${sqlPath(scored)}, header = true, columns = ${types}, quote = '"', escape = '"')) TO ${sqlString(tmp)} (${options})`);
+      }, opts.outFlag);
+    } finally {
+      db.close();
+    }
+    const st = await statOrNull(out);
+    return {
+      table: 'predictions', snapshot_id: t.snapshot.id, created_at: t.snapshot.created_at, format, path: out, rows, bytes: st?.size ?? 0,
+      symbols: opts.symbols === undefined ? null : [...opts.symbols], from: opts.from ?? null, to: opts.to ?? null,
+      model_id: model.id, model_kind: model.kind,
+    };
+  });
 }

@@ -6,10 +6,9 @@
  * writes them (COPY), so a CSV and a Parquet file look like a store table's. */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
-import { scratchFolder, scratchName, statOrNull, withAtomicOutput } from '../core/fs.js';
+import { scratchFolder, scratchName, statOrNull, withAtomicOutput, withScratch } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
 import { EXPORT_PARQUET } from '../db/parquet-format.js';
@@ -80,52 +79,52 @@ export async function exportRegistryTable(ws: Workspace, table: RegistryTable, o
   if ((await statOrNull(out))?.isDirectory()) throw new StockpipeError('SP_ERR_USAGE', `--out ${out} is a folder`, { hint: 'Give a file name, e.g. --out forecasts.csv.' });
   const cols = COLUMNS[table];
   const k = KEYS[table];
-  const json = join(await scratchFolder(ws.tmpDir), scratchName('export', 'ndjson'));
-  const reg = openRegistry(ws, { readonly: true });
-  let rows = 0;
-  try {
-    const w = where(table, opts);
-    if (opts.symbols !== undefined) {
-      const have = new Set(reg.all<{ s: string }>('check symbols', `SELECT DISTINCT ${k.symbol} AS s FROM ${table}${w.sql}`, w.params).map((r) => r.s));
-      const missing = opts.symbols.filter((s) => !have.has(s));
-      if (missing.length > 0) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${table} table has no rows for ${missing.join(', ')}${opts.from || opts.to ? ' in that date range' : ''}`, { hint: 'Leave --symbols out to export every symbol, or widen --from/--to.' });
-    }
-    await withAtomicOutput(json, async (tmp) => {
-      const file = createWriteStream(tmp);
-      // Keyset pages in export order: memory stays one page whatever the table's size.
-      let after: unknown[] | null = null;
-      for (;;) {
-        const keyWhere: string = after === null ? '' : `${w.sql === '' ? ' WHERE' : ' AND'} (${k.order.join(', ')}) > (${k.order.map(() => '?').join(', ')})`;
-        const page: Record<string, unknown>[] = reg.all<Record<string, unknown>>('export registry rows',
-          `SELECT ${cols.map((c) => c.name).join(', ')} FROM ${table}${w.sql}${keyWhere} ORDER BY ${k.order.join(', ')} LIMIT ${PAGE}`, [...w.params, ...(after ?? [])]);
-        if (page.length === 0) break;
-        const text = `${page.map((r) => JSON.stringify(r)).join('\n')}\n`;
-        if (!file.write(text)) await once(file, 'drain');
-        rows += page.length;
-        const last = page[page.length - 1]!;
-        after = k.order.map((c) => last[c]);
-        if (page.length < PAGE) break;
+  return withScratch(join(await scratchFolder(ws.tmpDir), scratchName('export', 'ndjson')), async (json) => {
+    const reg = openRegistry(ws, { readonly: true });
+    let rows = 0;
+    try {
+      const w = where(table, opts);
+      if (opts.symbols !== undefined) {
+        const have = new Set(reg.all<{ s: string }>('check symbols', `SELECT DISTINCT ${k.symbol} AS s FROM ${table}${w.sql}`, w.params).map((r) => r.s));
+        const missing = opts.symbols.filter((s) => !have.has(s));
+        if (missing.length > 0) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${table} table has no rows for ${missing.join(', ')}${opts.from || opts.to ? ' in that date range' : ''}`, { hint: 'Leave --symbols out to export every symbol, or widen --from/--to.' });
       }
-      file.end();
-      await once(file, 'close');
-    });
-  } finally {
-    reg.close();
-  }
-  const db = await openDuckDB(ws.duckdbSettings());
-  try {
-    const types = `{${cols.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}}`;
-    const source = rows === 0
-      ? `(SELECT ${cols.map((c) => `NULL::${c.type} AS ${sqlIdent(c.name)}`).join(', ')} LIMIT 0)`
-      : `read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${types})`;
-    const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
-    await withAtomicOutput(out, async (tmp) => {
-      await queryRows(db.connection, `COPY (SELECT ${cols.map((c) => sqlIdent(c.name)).join(', ')} FROM ${source} ORDER BY ${k.order.map(sqlIdent).join(', ')}) TO ${sqlString(tmp)} (${options})`);
-    }, opts.outFlag);
-  } finally {
-    db.close();
-    await rm(json, { force: true });
-  }
-  const st = await statOrNull(out);
-  return { table, snapshot_id: null, created_at: null, format, path: out, rows, bytes: st?.size ?? 0, symbols: opts.symbols === undefined ? null : [...opts.symbols], from: opts.from ?? null, to: opts.to ?? null };
+      await withAtomicOutput(json, async (tmp) => {
+        const file = createWriteStream(tmp);
+        // Keyset pages in export order: memory stays one page whatever the table's size.
+        let after: unknown[] | null = null;
+        for (;;) {
+          const keyWhere: string = after === null ? '' : `${w.sql === '' ? ' WHERE' : ' AND'} (${k.order.join(', ')}) > (${k.order.map(() => '?').join(', ')})`;
+          const page: Record<string, unknown>[] = reg.all<Record<string, unknown>>('export registry rows',
+            `SELECT ${cols.map((c) => c.name).join(', ')} FROM ${table}${w.sql}${keyWhere} ORDER BY ${k.order.join(', ')} LIMIT ${PAGE}`, [...w.params, ...(after ?? [])]);
+          if (page.length === 0) break;
+          const text = `${page.map((r) => JSON.stringify(r)).join('\n')}\n`;
+          if (!file.write(text)) await once(file, 'drain');
+          rows += page.length;
+          const last = page[page.length - 1]!;
+          after = k.order.map((c) => last[c]);
+          if (page.length < PAGE) break;
+        }
+        file.end();
+        await once(file, 'close');
+      });
+    } finally {
+      reg.close();
+    }
+    const db = await openDuckDB(ws.duckdbSettings());
+    try {
+      const types = `{${cols.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}}`;
+      const source = rows === 0
+        ? `(SELECT ${cols.map((c) => `NULL::${c.type} AS ${sqlIdent(c.name)}`).join(', ')} LIMIT 0)`
+        : `read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${types})`;
+      const options = format === 'parquet' ? EXPORT_PARQUET : 'FORMAT csv, HEADER true';
+      await withAtomicOutput(out, async (tmp) => {
+        await queryRows(db.connection, `COPY (SELECT ${cols.map((c) => sqlIdent(c.name)).join(', ')} FROM ${source} ORDER BY ${k.order.map(sqlIdent).join(', ')}) TO ${sqlString(tmp)} (${options})`);
+      }, opts.outFlag);
+    } finally {
+      db.close();
+    }
+    const st = await statOrNull(out);
+    return { table, snapshot_id: null, created_at: null, format, path: out, rows, bytes: st?.size ?? 0, symbols: opts.symbols === undefined ? null : [...opts.symbols], from: opts.from ?? null, to: opts.to ?? null };
+  });
 }
