@@ -10,7 +10,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEAD_SCRATCH_AGE_MS, readFileOrNull, removeDeadScratch, statOrNull, withAtomicOutput, writeFileAtomic } from '../core/fs.js';
+import { DEAD_SCRATCH_AGE_MS, readFileOrNull, removeDeadScratch, statOrNull, withAtomicOutput, withScratch, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
@@ -577,19 +577,22 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   } finally {
     reg.close();
   }
-  const db = await openDuckDB(o.ws.duckdbSettings());
-  const sink = new ScratchSink(o.ws, prices.snapshot.id, join(o.ws.tmpDir, `features-as-of-${process.pid}`));
-  try {
-    await fullBuild(db, sink, input, settings, o);
-    const opts = format === 'parquet' ? `(${EXPORT_PARQUET})` : '(FORMAT csv, HEADER true)';
-    await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`), '--out');
-    const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(sink.files)}`);
-    return { output: o.out, prices_snapshot: prices.snapshot.id, rows: Number(n!.n), symbols: Number(n!.s), window: w, extended: settings.extended, seconds: Math.round(performance.now() - t0) / 1000 };
-  } finally {
-    await sink.discard();
-    o.progress.stop();
-    db.close();
-  }
+  // The build (the size of the features table) is deleted when the command ends, also by Ctrl-C (withScratch).
+  return withScratch(join(o.ws.tmpDir, `features-as-of-${process.pid}`), async (scratch) => {
+    const db = await openDuckDB(o.ws.duckdbSettings());
+    const sink = new ScratchSink(o.ws, prices.snapshot.id, scratch);
+    try {
+      await fullBuild(db, sink, input, settings, o);
+      const opts = format === 'parquet' ? `(${EXPORT_PARQUET})` : '(FORMAT csv, HEADER true)';
+      await withAtomicOutput(o.out, (tmp) => db.connection.run(`COPY (SELECT * EXCLUDE (${LINEAGE_COLUMN}) FROM ${parquetSource(sink.files)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} ${opts}`), '--out');
+      const [n] = await queryRows(db.connection, `SELECT count(*)::BIGINT AS n, count(DISTINCT "Symbol")::BIGINT AS s FROM ${parquetSource(sink.files)}`);
+      return { output: o.out, prices_snapshot: prices.snapshot.id, rows: Number(n!.n), symbols: Number(n!.s), window: w, extended: settings.extended, seconds: Math.round(performance.now() - t0) / 1000 };
+    } finally {
+      await sink.discard();
+      o.progress.stop();
+      db.close();
+    }
+  });
 }
 
 /** Rows before a changed row that its features may read: the rolling window's w − 1, the extended columns' lookback. */
