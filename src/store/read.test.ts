@@ -44,7 +44,11 @@ describe('snapshots: readable', () => {
       await rm(ws.path(gone.path));
       const listed = listSnapshotsReadable(reg, 'prices', { onDisk: onDiskIn(ws) });
       expect(listed.map((s) => [s.id, s.readable, s.missing_file])).toEqual([[second.id, true, null], [first.id, false, gone.path]]);
-      expect((await failureOf(() => tableAt(ws, reg, 'prices', String(first.id)))).code).toBe('SP_ERR_PRICES_MISSING');
+      // Read --as-of, an older snapshot is hinted another snapshot: a new one (ingest --force) does not bring it back.
+      const f = await failureOf(() => tableAt(ws, reg, 'prices', String(first.id)));
+      expect(f.code).toBe('SP_ERR_PRICES_MISSING');
+      expect(f.hint).toContain('`stockpipe snapshots prices` lists which are readable');
+      expect(f.hint).toContain('does not bring this one back');
       // Without onDisk (the catalog alone) nothing is stat'ed.
       expect(listSnapshotsReadable(reg, 'prices').every((s) => s.readable)).toBe(true);
     } finally {

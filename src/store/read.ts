@@ -58,7 +58,9 @@ export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: 
       hint: 'Vacuum keeps the snapshots asked for (--keep-snapshots, --older-than) and every model lineage; pick a kept snapshot.',
     });
   }
-  const paths = assertFilesOnDisk(ws, snapshot, files, opts.missingCode);
+  // An older snapshot than the table's current one (--as-of): a rebuild writes a new one and never brings it back.
+  const older = parsed !== undefined && currentSnapshot(reg, table)?.id !== snapshot.id;
+  const paths = assertFilesOnDisk(ws, snapshot, files, opts.missingCode, older);
   noteSnapshotRead(snapshot.id);
   return { table, snapshot, files, paths };
 }
@@ -68,16 +70,19 @@ export function tableAt(ws: Workspace, reg: Registry, table: StoreTable, asOf?: 
  * first file the catalog lists but the disk lacks (deleted or moved by hand, a partial copy of the
  * workspace): every reader failed on it with DuckDB's "No files found" as SP_ERR_INTERNAL, and an
  * incremental write on such a snapshot carried the missing file into its own (or failed as if a
- * vacuum had deleted it meanwhile). The way back is a full rebuild, which reads none of them.
+ * vacuum had deleted it meanwhile). The way back is a full rebuild, which reads none of them; for an
+ * `older` snapshot than the current one (--as-of), which a rebuild does not restore, another snapshot.
  */
-export function assertFilesOnDisk(ws: Workspace, snapshot: Pick<SnapshotRecord, 'id' | 'table'>, files: readonly DataFileRecord[], code?: ErrorCode): string[] {
+export function assertFilesOnDisk(ws: Workspace, snapshot: Pick<SnapshotRecord, 'id' | 'table'>, files: readonly DataFileRecord[], code?: ErrorCode, older = false): string[] {
   const table = snapshot.table;
   const paths = files.map((f) => ws.path(f.path));
   const lost = paths.findIndex((p) => statSync(p, { throwIfNoEntry: false }) === undefined);
   if (lost >= 0) {
     const rebuild = table === 'prices' ? 'stockpipe ingest --force' : 'stockpipe features --force';
     throw new StockpipeError(code ?? (table === 'prices' ? 'SP_ERR_PRICES_MISSING' : 'SP_ERR_FEATURES_MISSING'), `snapshot ${snapshot.id} of ${table} cannot be read: its data file ${paths[lost]} is missing (the catalog lists it; it was deleted or moved outside stockpipe)`, {
-      hint: `Put the file back (from a backup), or write a new snapshot from the sources: \`${rebuild}\`.`,
+      hint: older
+        ? `Put the file back (from a backup), or read another snapshot: \`stockpipe snapshots ${table}\` lists which are readable (a new snapshot, \`${rebuild}\`, does not bring this one back).`
+        : `Put the file back (from a backup), or write a new snapshot from the sources: \`${rebuild}\`.`,
     });
   }
   return paths;
