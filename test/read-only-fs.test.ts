@@ -4,17 +4,21 @@
  * Node's recursive mkdir reports ENOENT there. Skips with a printed reason when not root or when the
  * mount fails. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { runCli } from './helpers/cli.js';
 import { polyJson, registerModel } from './helpers/models.js';
-import { silentLog } from './helpers/workspace.js';
+import { fetchContext, silentLog } from './helpers/workspace.js';
+import { silentProgress } from '../src/core/progress.js';
+import { Workspace } from '../src/core/workspace.js';
+import { ingest } from '../src/etl/ingest.js';
+import { syntheticSource } from '../src/sources/synthetic.js';
 
 /**
  * Why the suites cannot run here (not root, or mount refused), or null. A probe mount is made and
@@ -130,6 +134,20 @@ describe.skipIf(skip !== null)('a workspace served from a read-only volume', () 
     expect(promote.code, promote.stderr).toBe(1);
     expect(promote.json.error?.code, promote.json.error?.message).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
     expect(existsSync(join(src, 'tmp')), 'nothing written under the workspace').toBe(false);
+  });
+
+  it('features --as-of --out reads its store and writes the file outside (it failed with SP_ERR_INTERNAL: mkdir tmp/features-as-of-<pid>)', async () => {
+    const src = join(bound.src, 'as-of');
+    mkdirSync(src);
+    const { manifest } = await syntheticSource({ seed: 7, symbols: 3, years: 1, start: '2010-01-04' }).fetch(fetchContext(src));
+    await ingest({ ws: new Workspace(src), lanes: 1, manifest, strict: false, force: false, log: silentLog, progress: silentProgress });
+    const out = join(mkdtempSync(join(tmpdir(), 'sp-ro-out-')), 'f.parquet');
+    const r = runCli(['features', '--as-of', '1', '--out', out, '-w', join(bound.mnt, 'as-of'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    const tmp = join(src, 'tmp');
+    expect((existsSync(tmp) ? readdirSync(tmp) : []).filter((n) => n.startsWith('features-as-of-')), 'nothing written under the workspace').toEqual([]);
+    await rm(dirname(out), { recursive: true, force: true });
   });
 
   /** A workspace `name` in the bound folder (read-only under the mount) whose champion is `id`. */

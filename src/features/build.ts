@@ -10,7 +10,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { StockpipeError } from '../core/errors.js';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEAD_SCRATCH_AGE_MS, readFileOrNull, removeDeadScratch, statOrNull, withAtomicOutput, withScratch, writeFileAtomic } from '../core/fs.js';
+import { DEAD_SCRATCH_AGE_MS, readFileOrNull, removeDeadScratch, scratchFolder, statOrNull, withAtomicOutput, withScratch, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
@@ -577,8 +577,9 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
   } finally {
     reg.close();
   }
-  // The build (the size of the features table) is deleted when the command ends, also by Ctrl-C (withScratch).
-  return withScratch(join(o.ws.tmpDir, `features-as-of-${process.pid}`), async (scratch) => {
+  // The build (the size of the features table) is deleted when the command ends, also by Ctrl-C (withScratch);
+  // in the system's temp folder when the workspace is read-only (the store is only read: scratchFolder).
+  return withScratch(join(await scratchFolder(o.ws.tmpDir), `features-as-of-${process.pid}`), async (scratch) => {
     const db = await openDuckDB(o.ws.duckdbSettings());
     const sink = new ScratchSink(o.ws, prices.snapshot.id, scratch);
     try {
