@@ -136,7 +136,7 @@ describe.skipIf(skip !== null)('a workspace served from a read-only volume', () 
     expect(existsSync(join(src, 'tmp')), 'nothing written under the workspace').toBe(false);
   });
 
-  it('features --as-of --out reads its store and writes the file outside (it failed with SP_ERR_INTERNAL: mkdir tmp/features-as-of-<pid>)', async () => {
+  it('features --as-of --out reads its store and writes the file outside (it failed with SP_ERR_INTERNAL: mkdir tmp/features-as-of-<pid>); vacuum --dry-run lists, vacuum refuses', async () => {
     const src = join(bound.src, 'as-of');
     mkdirSync(src);
     const { manifest } = await syntheticSource({ seed: 7, symbols: 3, years: 1, start: '2010-01-04' }).fetch(fetchContext(src));
@@ -148,6 +148,12 @@ describe.skipIf(skip !== null)('a workspace served from a read-only volume', () 
     const tmp = join(src, 'tmp');
     expect((existsSync(tmp) ? readdirSync(tmp) : []).filter((n) => n.startsWith('features-as-of-')), 'nothing written under the workspace').toEqual([]);
     await rm(dirname(out), { recursive: true, force: true });
+    // vacuum --dry-run writes nothing either: it lists what a vacuum would do (it failed with SP_ERR_WORKSPACE_UNWRITABLE).
+    const dry = runCli(['vacuum', '--dry-run', '-w', join(bound.mnt, 'as-of'), '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((dry.json.data as { dry_run: boolean; kept_snapshots: number[] })).toMatchObject({ dry_run: true, kept_snapshots: [1] });
+    const wet = runCli(['vacuum', '-w', join(bound.mnt, 'as-of'), '--json']);
+    expect(wet.json.error?.code).toBe('SP_ERR_WORKSPACE_UNWRITABLE');
   });
 
   /** A workspace `name` in the bound folder (read-only under the mount) whose champion is `id`. */

@@ -174,7 +174,8 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
     throw new StockpipeError('SP_ERR_USAGE', 'give --keep-snapshots or --older-than, not both', { hint: 'vacuum keeps the newest N snapshots of each table (default 5), or those younger than DAYS days.' });
   }
   if (o.keepSnapshots !== undefined && o.keepSnapshots < 1) throw new StockpipeError('SP_ERR_USAGE', `--keep-snapshots must be ≥ 1 (got ${o.keepSnapshots})`, { hint: 'The current snapshot of each table is always kept.' });
-  const reg = openRegistry(ws, { now: o.now });
+  // A dry run writes nothing: it reads the store as a read-only command does (a workspace on read-only media).
+  const reg = openRegistry(ws, { now: o.now, readonly: o.dryRun });
   try {
     const compacted = await compactTables(ws, reg, o.dryRun);
     const olderThan = o.olderThanDays === undefined ? undefined : new Date(o.now().getTime() - o.olderThanDays * 86_400_000);
