@@ -125,7 +125,7 @@ export async function backfillCommand(ctx: CommandContext, opts: BackfillCommand
     if (out.failed) {
       const f = out.failed;
       throw new StockpipeError('SP_ERR_RUN_FAILED', `backfill ${out.backfill_id}: day ${f.date} (run ${f.run_id}) failed at task ${f.task}: ${f.code}: ${f.message}`, {
-        hint: `Log: ${f.log_path}. Fix the cause, then \`${again}\` continues with the days not yet succeeded.`,
+        hint: `${f.hint === null ? '' : `${f.hint} `}Log: ${f.log_path}. Fix the cause, then \`${again}\` continues with the days not yet succeeded.`,
       });
     }
     const n = (s: string): number => out.days.filter((d) => d.status === s).length;

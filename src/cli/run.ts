@@ -194,7 +194,7 @@ async function runWith(ctx: CommandContext, opts: RunCommandOptions, pipeline: R
     }
     if (out.failed) {
       throw new StockpipeError('SP_ERR_RUN_FAILED', `run ${out.run_id} (${out.pipeline}) failed at task ${out.failed.task}: ${out.failed.code}: ${out.failed.message}`, {
-        hint: `Log: ${out.failed.log_path}. Fix the cause, then \`stockpipe run ${out.pipeline} --resume\`.`,
+        hint: `${out.failed.hint === null ? '' : `${out.failed.hint} `}Log: ${out.failed.log_path}. Fix the cause, then \`stockpipe run ${out.pipeline} --resume\`.`,
       });
     }
     const cached = data.tasks.filter((t) => t.status === 'cached').length;

@@ -44,7 +44,7 @@ export interface BackfillOutcome {
   /** The days that were handled, in date order (days after a stopping failure are left out). */
   days: BackfillDayResult[];
   /** The first failed day and its run's failed task. */
-  failed: { date: string; run_id: string; task: string; code: string; message: string; log_path: string } | null;
+  failed: { date: string; run_id: string; task: string; code: string; message: string; hint: string | null; log_path: string } | null;
 }
 
 /** What a backfill would do with each day: run it, resume its unfinished run, or skip it (finished). */
@@ -134,7 +134,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillOutcome> 
         break;
       }
       if (status === 'failed') {
-        failed ??= { date, run_id: out.run_id, task: out.failed?.task ?? '', code: out.failed?.code ?? 'SP_ERR_TASK_FAILED', message: out.failed?.message ?? '', log_path: out.failed?.log_path ?? '' };
+        failed ??= { date, run_id: out.run_id, task: out.failed?.task ?? '', code: out.failed?.code ?? 'SP_ERR_TASK_FAILED', message: out.failed?.message ?? '', hint: out.failed?.hint ?? null, log_path: out.failed?.log_path ?? '' };
         if (o.continueOnFailure !== true) break;
       }
     }

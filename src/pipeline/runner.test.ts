@@ -175,15 +175,16 @@ describe('runner', () => {
   });
 
   it('retries exhausted → failed, downstream skipped, run failed with the error code', async () => {
-    const broken: Partial<TaskSpec> = { retries: 2, run: async () => { calls.push('b'); throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', 'still down'); } };
+    const broken: Partial<TaskSpec> = { retries: 2, run: async () => { calls.push('b'); throw new StockpipeError('SP_ERR_KAGGLE_UNAVAILABLE', 'still down', { hint: 'Try again after 18:00.' }); } };
     const r = await run(chain({ b: broken }));
     expect(r.status).toBe('failed');
     expect(statuses(r)).toEqual({ a: 'succeeded', b: 'failed', c: 'skipped' });
     expect(r.tasks[1]).toMatchObject({ attempts: 3, error: { code: 'SP_ERR_KAGGLE_UNAVAILABLE' } });
-    expect(r.failed).toMatchObject({ task: 'b', code: 'SP_ERR_KAGGLE_UNAVAILABLE' });
+    // The task's hint is the run's (a task's command said what to do, and the run's error dropped it).
+    expect(r.failed).toMatchObject({ task: 'b', code: 'SP_ERR_KAGGLE_UNAVAILABLE', hint: 'Try again after 18:00.' });
     expect(getPipelineRun(reg, r.run_id)!.status).toBe('failed');
     const log = await readFile(getPipelineRun(reg, r.run_id)!.tasks[1]!.log_path!, 'utf8');
-    expect(log).toMatch(/attempt 1\/3 started[\s\S]*attempt 1 failed: SP_ERR_KAGGLE_UNAVAILABLE[\s\S]*retrying[\s\S]*failed SP_ERR_KAGGLE_UNAVAILABLE/);
+    expect(log).toMatch(/attempt 1\/3 started[\s\S]*attempt 1 failed: SP_ERR_KAGGLE_UNAVAILABLE[\s\S]*retrying[\s\S]*failed SP_ERR_KAGGLE_UNAVAILABLE[^\n]*\n[^\n]*hint: Try again after 18:00\.\n/);
   });
 
   it('does not retry an error another attempt cannot fix', async () => {

@@ -80,6 +80,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
   if (opts.signal?.aborted) cancel.abort();
 
   const { runId, resumed, logicalDate, states, summaries, outcomes, writeRun, patches, force, forceTasks } = prepareRun(reg, pipeline.name, order, opts);
+  /** A failed task's hint (its command's StockpipeError), for the run's failure. */
+  const hints = new Map<string, string>();
   opts.observer?.onPlan?.(runId, [...states.values()]);
 
   // Store writes behind the state: merged per task and committed together (STORE_DELAY_MS).
@@ -157,6 +159,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
       const rowsOut = extra.result?.rowsOut ?? null;
       if (extra.result?.summary) summaries[name] = extra.result.summary;
       logLine(name, logPath, `${status}${err ? ` ${err.code}: ${err.message}` : ''} (${seconds} s)`);
+      // The command's hint (what to do about its error) goes to the log and the run's error: it was lost with the child process.
+      if (status === 'failed' && extra.error !== undefined) {
+        hints.set(name, extra.error.hint);
+        logLine(name, logPath, `hint: ${extra.error.hint}`);
+      }
       const l = logs.get(name)!;
       clearTimeout(l.timer);
       if (!l.written && (status === 'failed' || status === 'cancelled' || extra.attempts > 1 || (extra.attempts > 0 && existsSync(logPath)))) writeLog(l);
@@ -348,7 +355,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunOutcome> {
     resumed,
     seconds: Math.round(performance.now() - t0) / 1000,
     tasks: list,
-    failed: failedTask ? { task: failedTask.name, code: failedTask.error?.code ?? 'SP_ERR_TASK_FAILED', message: failedTask.error?.message ?? '', log_path: taskLogPath(opts.ws, runId, failedTask.name) } : null,
+    failed: failedTask ? { task: failedTask.name, code: failedTask.error?.code ?? 'SP_ERR_TASK_FAILED', message: failedTask.error?.message ?? '', hint: hints.get(failedTask.name) ?? null, log_path: taskLogPath(opts.ws, runId, failedTask.name) } : null,
   };
 }
 

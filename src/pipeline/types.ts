@@ -170,5 +170,6 @@ export interface RunOutcome {
   seconds: number;
   tasks: TaskOutcome[];
   /** The first failed task, for alerts. */
-  failed: { task: string; code: string; message: string; log_path: string } | null;
+  /** The failed task, its error and its hint (what the task's command said to do: kept in its log too). */
+  failed: { task: string; code: string; message: string; hint: string | null; log_path: string } | null;
 }
