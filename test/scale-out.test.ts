@@ -306,7 +306,10 @@ describe.skipIf(REDIS_SKIP !== null)('stockpipe run --executor bullmq', () => {
     // One worker gives each job --threads 1, the other --threads 0 (one thread, no parse or feature worker
     // threads), the local runner's tasks use all cores (the config's default): the model must not depend
     // on the thread count (docs/style.md: same data, config and seed, same bytes).
-    const workers = await Promise.all([startWorker(env, ['--threads', '1']), startWorker(env, ['--threads', '0'])]);
+    // The first is given a --workspace of its own: a job runs on the workspace its runner named, and the worker says so.
+    const workers = await Promise.all([startWorker(env, ['--threads', '1', '-w', tempDirSync('scale-own')]), startWorker(env, ['--threads', '0'])]);
+    expect(workers[0]!.cli.stderr()).toContain('worker: --workspace is not used');
+    expect(workers[1]!.cli.stderr()).not.toContain('--workspace is not used');
     const threadsOf = (id: string): number => (id === workers[0]!.id ? 1 : 0);
     const queued = tempDirSync('scale-q');
     // The local side: the seed's prices and features (fetch → features ran there on the local executor), then the rest.

@@ -199,6 +199,8 @@ export const worker = defineCommand({
   run: async (o, ctx, inv: Inv) => {
     inRange('--concurrency', o.concurrency, 1, 64);
     inRange('--lock-seconds', o.lockSeconds, 1, 3600);
+    // A job names its workspace (the runner's); `worker --workspace X` read as "only X's jobs" took every job of the queue without a word.
+    if (inv.globals.workspace !== undefined) ctx.log.warn({ workspace: ctx.ws.root, queue: ctx.config.pipeline.queue }, 'worker: --workspace is not used: each job runs on the workspace its runner named; give another deployment its own pipeline.queue');
     // --threads 0 is one thread (core/config), handed on as it is; only a worker without --threads shares out its cores.
     return (await import('../worker.js')).workerCommand(ctx, { concurrency: o.concurrency, threads: inv.globals.threads, lockSeconds: o.lockSeconds });
   },
