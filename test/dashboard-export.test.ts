@@ -131,6 +131,18 @@ describe('tables and snapshots', () => {
     expect(end.rows.length).toBe(3);
     expect((json<{ rows: unknown[][] }>((await app.inject(`/tables/features/rows?offset=${p.total}`)).body)).rows).toEqual([]);
   });
+
+  it('refuses a symbols value naming an empty symbol (400), and the unfiltered page keeps its rows', async () => {
+    // Probed: `symbols=%20` was read as the symbol '' (0 rows) and cached under the unfiltered page's key:
+    // whichever came first, the other answered its rows (the whole table 'of 0 rows', or ' ' all of them).
+    const [all] = await sql(`SELECT count(*)::INTEGER AS n FROM ${source}`);
+    for (const u of ['/tables/features/rows?symbols=%20', `/tables/features/rows?symbols=${symbols[0]},%20`, '/export/features?symbols=%20', '/export/predictions?symbols=%20']) {
+      const r = await app.inject(u);
+      expect([r.statusCode, json<{ error: { code: string; message: string } }>(r.body).error.code], u).toEqual([400, 'SP_ERR_BAD_REQUEST']);
+      expect(json<{ error: { message: string } }>(r.body).error.message).toMatch(/^symbols '.*' names an empty symbol$/);
+    }
+    expect(json<{ total: number }>((await app.inject('/tables/features/rows?limit=1')).body).total).toBe(all!.n);
+  });
 });
 
 describe('downloads', () => {

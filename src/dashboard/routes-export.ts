@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { scratchFolder, scratchName } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import { TablePreviewReader } from '../db/table-preview.js';
@@ -44,12 +44,20 @@ interface FilterQuery {
 
 const MIME: Record<ExportFormat, string> = { csv: 'text/csv; charset=utf-8', parquet: 'application/vnd.apache.parquet' };
 
-/** The filter of a query, checked (dates in order, as_of parseable). */
+/** A `symbols` query value as its symbols (trimmed, each once); one left empty by the trim (`symbols=%20`,
+ * `A, ,B`) is a 400 naming it: read as a symbol '' it matched no row, and the preview's page cache took it for no filter. */
+export function symbolsOf(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const symbols = [...new Set(text.split(',').map((s) => s.trim()))];
+  if (symbols.includes('')) throw new StockpipeError('SP_ERR_BAD_REQUEST', `symbols '${clip(text)}' names an empty symbol`, { hint: 'Give symbols separated by commas, e.g. symbols=AAPL,MSFT (GET /symbols lists them), or leave symbols out for all of them.' });
+  return symbols;
+}
+
+/** The filter of a query, checked (dates in order, as_of parseable, no empty symbol). */
 function filterOf(q: FilterQuery): { symbols?: string[]; from?: string; to?: string; asOf?: string } {
   checkDateRange(q.from, q.to);
   checkAsOf(q.as_of);
-  const symbols = q.symbols === undefined ? undefined : [...new Set(q.symbols.split(',').map((s) => s.trim()))];
-  return { symbols, from: q.from, to: q.to, asOf: q.as_of };
+  return { symbols: symbolsOf(q.symbols), from: q.from, to: q.to, asOf: q.as_of };
 }
 
 /** A registry table has no snapshots: as_of on it is a 400. */

@@ -10,7 +10,7 @@ import { checkAsOf, checkDateRange } from '../http/validation.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../store/export.js';
 import { exportPredictions } from '../ml/export-predictions.js';
-import { downloadName, sendExport, SYMBOLS_QUERY } from './routes-export.js';
+import { downloadName, sendExport, SYMBOLS_QUERY, symbolsOf } from './routes-export.js';
 
 export function registerPredictionRoutes(app: FastifyInstance, opts: { ws: Workspace; registry: RegistryReader }): void {
   const ws = opts.ws.withResources({ threads: 1 });
@@ -35,7 +35,7 @@ export function registerPredictionRoutes(app: FastifyInstance, opts: { ws: Works
     const q = req.query as { model: string; symbols?: string; from?: string; to?: string; as_of?: string; format: ExportFormat };
     checkDateRange(q.from, q.to);
     checkAsOf(q.as_of);
-    const symbols = q.symbols === undefined ? undefined : [...new Set(q.symbols.split(',').map((s) => s.trim()))];
+    const symbols = symbolsOf(q.symbols);
     const model = opts.registry.read((reg) => reg.getModel(q.model, { checkFiles: false }));
     return sendExport(ws, reply, q.format, downloadName('predictions', { symbols, from: q.from, to: q.to }, q.format), async (tmp) => {
       const data = await exportPredictions(ws, model, tmp, { symbols, from: q.from, to: q.to, asOf: q.as_of, format: q.format });

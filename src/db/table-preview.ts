@@ -102,7 +102,8 @@ export class TablePreviewReader {
 
   /** Rows per symbol (sorted by symbol) that the filter keeps; the last 16 (snapshot, filter) pairs cached. */
   private async symbolCounts(source: string, version: string, f: RowFilter): Promise<{ symbol: string; n: number }[]> {
-    const key = `${version}|${f.symbols?.join(',') ?? ''}|${f.from ?? ''}|${f.to ?? ''}`;
+    // JSON: a joined key read the symbol '' as no filter (and 'A,B' as A and B).
+    const key = JSON.stringify([version, f.symbols ?? null, f.from ?? null, f.to ?? null]);
     const hit = this.counts.get(key);
     if (hit) return hit;
     const rows = await this.conn.run(async (db) => queryRows(db.connection, `SELECT "Symbol" AS s, count(*)::BIGINT AS n FROM ${source}${where(f)} GROUP BY 1 ORDER BY 1`));
