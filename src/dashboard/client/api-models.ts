@@ -51,6 +51,14 @@ export interface ChampionCompare {
 
 const enc = encodeURIComponent;
 
+/** The model `alias` points at: from `list` when it is in it, else asked of the server (GET /models?alias=): a
+ * search (?q=, ?tag=) or the list's first page can leave the champion out, which is no sign that there is none. */
+export async function aliasHolder(list: readonly ListedModel[], alias: string, signal?: AbortSignal): Promise<ListedModel | null> {
+  const listed = list.find((m) => m.aliases.includes(alias));
+  if (listed !== undefined) return listed;
+  return (await getJson<ModelList>(`/models?alias=${enc(alias)}&limit=1`, signal)).models[0] ?? null;
+}
+
 export const listModels = (q: { q?: string; tag?: string }, signal?: AbortSignal): Promise<ModelList> => {
   const p = new URLSearchParams();
   if (q.q) p.set('q', q.q);

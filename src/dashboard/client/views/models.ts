@@ -6,7 +6,7 @@
  * dialog; a refusal offers forcing, recorded as forced); the comparison of two versions
  * (#/models?a=<id>&b=<id>). #/models/<id> is views/model-page. */
 import { ApiError, apiToken, getJson, postJson, setApiToken } from '../api.js';
-import { listModels, type ListedModel, type ModelList } from '../api-models.js';
+import { aliasHolder, listModels, type ListedModel, type ModelList } from '../api-models.js';
 import { badge, empty, errorBox, h, mount, num, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { championSection, historySection } from './model-compare.js';
@@ -92,12 +92,19 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
     }
   }
 
-  function confirmPromote(m: ModelVersion): void {
+  async function confirmPromote(m: ModelVersion): Promise<void> {
     const note = h('input', { type: 'text', name: 'note', placeholder: 'note (optional)', maxlength: 500 });
     const force = h('input', { type: 'checkbox', name: 'force' });
     const token = h('input', { type: 'password', name: 'token', placeholder: 'API token (when the server has one)', autocomplete: 'off', value: apiToken() });
     const out = h('div', { class: 'result' });
-    const champ = data.models.find((x) => x.aliases.includes('champion'));
+    // The champion may be outside the list shown (a search, the newest 100): the server names it.
+    let champ: ModelVersion | null = null;
+    let unread: string | null = null;
+    try {
+      champ = await aliasHolder(data.models, 'champion', ctx.signal);
+    } catch (err) {
+      unread = err instanceof Error ? err.message : String(err);
+    }
     const go = h('button', { type: 'button', class: 'primary', 'data-action': 'confirm-promote', onclick: async () => {
       go.disabled = true;
       setApiToken(token.value.trim());
@@ -122,7 +129,7 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
       return `backtest rmse_log ${num(s.metrics.rmse_log)} on ${s.kind === 'cv' ? `${s.windows.length} CV fold${s.windows.length === 1 ? '' : 's'}` : 'the validation window'}${span}`;
     };
     mount(dialog, h('h2', null, `Promote ${m.id} to champion?`),
-      h('p', null, champ ? `The champion is ${champ.id} (${champ.kind}, ${backtest(champ)}). ` : 'No model is champion yet. ',
+      h('p', null, champ ? `The champion is ${champ.id} (${champ.kind}, ${backtest(champ)}). ` : unread !== null ? `The champion could not be read (${unread}). ` : 'No model is champion yet. ',
         `${m.id}: ${backtest(m)}. It is promoted only if its backtest is better (the test slice is never compared); when the two were scored on different rows, the server first re-scores the champion on ${m.id}'s.`),
       h('p', null, note), h('label', null, force, ' force (promote even if not better)'), h('p', null, token), out,
       h('div', { class: 'buttons' }, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'), go));
@@ -141,7 +148,7 @@ export async function modelsView(ctx: ViewContext): Promise<void> {
     const volume = data.models.filter((m) => m.summary.task === 'volume');
     const forecast = data.models.filter((m) => m.summary.task === 'forecast');
     const own = (m: ModelVersion, k: string): number | null => m.summary.rows.find((r) => r.model)?.metrics[k] ?? null;
-    const promote = (m: ModelVersion): HTMLElement | string => (m.aliases.includes('champion') || m.summary.task !== 'volume' ? '' : h('button', { type: 'button', 'data-promote': m.id, onclick: () => confirmPromote(m) }, 'Promote…'));
+    const promote = (m: ModelVersion): HTMLElement | string => (m.aliases.includes('champion') || m.summary.task !== 'volume' ? '' : h('button', { type: 'button', 'data-promote': m.id, onclick: () => void confirmPromote(m) }, 'Promote…'));
     const attrs = (list: ModelVersion[]) => (i: number) => ({ 'data-model': list[i]!.id, class: list[i]!.aliases.some((a) => a.includes('champion')) ? 'champion' : null });
     mount(listEl, h('p', { class: 'meta' }, `Serving ${data.serving ?? 'nothing yet'}. Scores are on each model's test slice, next to the baselines scored on the same rows: raw Volume in shares, and log1p(Volume) in log1p(shares).`),
       volume.length === 0 ? null : h('div', { 'data-table': 'volume', class: 'model-list' }, h('h2', null, 'Volume models'),
