@@ -3,6 +3,7 @@
  * #/monitoring, #/try, #/lineage[/model|run|snapshot/<id>]) → one view at a time. Each view gets a
  * context whose signal aborts (and whose timers stop) when the route changes. The views live in views/. */
 import { errorBox, h, mount } from './dom.js';
+import { parseHash as parseHashOf } from './hash.js';
 import { dataView } from './views/data.js';
 import { lineageView } from './views/lineage.js';
 import { modelsView } from './views/models.js';
@@ -52,12 +53,7 @@ const RETRY_MS = 5000;
 let current: AbortController | null = null;
 let firstReady = false;
 
-function parseHash(): { name: string; params: string[]; query: URLSearchParams } {
-  const raw = location.hash.replace(/^#\/?/, '');
-  const [path = '', q = ''] = raw.split('?', 2);
-  const parts = path.split('/').filter((p) => p !== '').map((p) => decodeURIComponent(p));
-  return { name: parts[0] ?? 'runs', params: parts.slice(1), query: new URLSearchParams(q) };
-}
+const parseHash = (): ReturnType<typeof parseHashOf> => parseHashOf(location.hash);
 
 function route(): void {
   current?.abort();
