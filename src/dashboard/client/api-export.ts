@@ -41,6 +41,9 @@ export interface SnapshotInfo {
   operation: string;
   rows: number;
   files: number;
+  /** false: vacuum deleted a file it needs, or one it lists is missing from disk (missing_file). */
+  readable?: boolean;
+  missing_file?: string | null;
 }
 
 /** Which rows of a table: some symbols (all when absent) and an inclusive date range. */

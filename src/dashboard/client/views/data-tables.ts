@@ -3,7 +3,7 @@
  * range, files, size), its schema with types, a paged preview of its rows (narrowed by symbols and
  * dates; state in the URL: ?preview=<table>&offset=…&symbols=…&from=…&to=…), the downloads with
  * their CLI commands, and the store's snapshots. Fetching is api-export.ts'. */
-import { getRows, getSnapshots, getTables, type RowFilter, type TableInfo } from '../api-export.js';
+import { getRows, getSnapshots, getTables, type RowFilter, type SnapshotInfo, type TableInfo } from '../api-export.js';
 import { empty, errorBox, h, int, mount, table, when } from '../dom.js';
 import type { ViewContext } from '../main.js';
 import { isDay } from './chart-controls.js';
@@ -70,6 +70,12 @@ function tableCard(ctx: ViewContext, t: TableInfo, open: boolean): HTMLElement {
   return card;
 }
 
+/** Whether a snapshot can still be read (`--as-of`, an export), as `stockpipe snapshots` says it: a vacuumed one cannot. */
+export function readableText(s: Pick<SnapshotInfo, 'readable' | 'missing_file'>): string {
+  if (s.readable !== false) return 'yes';
+  return s.missing_file == null ? 'no (vacuumed)' : 'no (file missing)';
+}
+
 /** The store section of the Data view (tables, then snapshots); resolves with the tables for the report's exact counts. */
 export async function tablesSection(ctx: ViewContext): Promise<{ el: HTMLElement; tables: TableInfo[] }> {
   const [{ tables }, { snapshots }] = await Promise.all([getTables(ctx.signal), getSnapshots(ctx.signal)]);
@@ -80,7 +86,8 @@ export async function tablesSection(ctx: ViewContext): Promise<{ el: HTMLElement
     tables.map((t) => tableCard(ctx, t, openOne === t.table)),
     h('h2', null, 'Snapshots'),
     snapshots.length === 0 ? empty('No snapshots yet', 'Run `stockpipe ingest`.')
-      : table(['ID', 'Table', 'Created', 'Operation', 'Rows', 'Files', 'Parent'], snapshots.map((s) => [String(s.id), s.table, when(s.created_at), s.operation, int(s.rows), int(s.files), s.parent_id === null ? '–' : String(s.parent_id)]), { numeric: [0, 4, 5, 6] }),
-    h('p', { class: 'meta' }, 'Any snapshot can be read or exported as it was: ', h('code', { class: 'cli' }, 'stockpipe export prices --as-of <ID> --out prices.parquet')));
+      : table(['ID', 'Table', 'Created', 'Operation', 'Rows', 'Files', 'Parent', 'Readable'], snapshots.map((s) => [String(s.id), s.table, when(s.created_at), s.operation, int(s.rows), int(s.files), s.parent_id === null ? '–' : String(s.parent_id),
+        s.readable === false ? h('span', { class: 'warn', 'data-unreadable': String(s.id), title: s.missing_file ?? 'vacuum deleted a file it needs' }, readableText(s)) : readableText(s)]), { numeric: [0, 4, 5, 6] }),
+    h('p', { class: 'meta' }, 'A readable snapshot can be read or exported as it was (vacuum deletes the files of the others): ', h('code', { class: 'cli' }, 'stockpipe export prices --as-of <ID> --out prices.parquet')));
   return { el, tables };
 }
