@@ -127,6 +127,9 @@ describe('run control routes', () => {
     expect(r.body.pid).not.toBe(process.pid);
     const second = await post('/runs', { pipeline: 'daily' });
     expect([second.status, second.body.error?.code]).toEqual([409, 'SP_ERR_PIPELINE_LOCKED']);
+    // Hinted for a request: it has no --wait to pass (the CLI's hint said to).
+    expect(second.body.error.hint).not.toContain('--wait');
+    expect(second.body.error.hint).toMatch(/^Wait for that run to finish \(GET \/runs shows it\), or cancel it \(POST \/runs\/:id\/cancel\), then try again; .*run\.lock is taken over automatically/);
     expect((await post(`/runs/${r.body.run_id}/resume`)).body.error.code).toBe('SP_ERR_RUN_NOT_RESUMABLE'); // live
     const run = await waitRun(r.body.run_id, ended);
     expect(run.status).toBe('finished');

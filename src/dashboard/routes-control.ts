@@ -50,6 +50,17 @@ function asRequestError<T>(fn: () => T): T {
   }
 }
 
+/** The runner's SP_ERR_PIPELINE_LOCKED hinted for a request, which has no --wait to pass (the CLI's hint offered it):
+ * wait for the run or cancel it; the rest of the hint (the lock is taken over once its process is gone) kept. */
+export function lockedForApi(err: unknown): never {
+  if (err instanceof StockpipeError && err.code === 'SP_ERR_PIPELINE_LOCKED') {
+    const at = err.hint.indexOf('; ');
+    const rest = at < 0 ? '' : `; ${err.hint.slice(at + 2)}`;
+    throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', err.message, { hint: `Wait for that run to finish (GET /runs shows it), or cancel it (POST /runs/:id/cancel), then try again${rest === '' ? '.' : rest}` });
+  }
+  throw err;
+}
+
 /** The newest pipeline run whose recorded runner is this child (params runner_pid, runner_start). */
 function runOf(reg: Registry, child: ChildIdentity): { run_id: string; backfill_id: string | null } | null {
   return reg.get<{ run_id: string; backfill_id: string | null }>('find launched run',
@@ -88,7 +99,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     const date = body.date === undefined ? undefined : asRequestError(() => checkLogicalDate('date', body.date!, now()));
     if (control === undefined) notLaunchable();
     const args = ['run', pipeline, ...(date ? ['--date', date] : []), ...(body.force === true ? ['--force'] : [])];
-    const got = await launchCli(ws, control, args, (child) => registry.read((reg) => runOf(reg, child)));
+    const got = await launchCli(ws, control, args, (child) => registry.read((reg) => runOf(reg, child))).catch(lockedForApi);
     const runId = got.found?.run_id ?? String(got.data?.run_id ?? '');
     return reply.code(202).send(runAnswer(registry, runId, got.pid));
   });
@@ -112,7 +123,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     const got = await launchCli(ws, control, ['run', run.pipeline, '--resume', id], (child) => registry.read((reg) => {
       const r = runOf(reg, child);
       return r !== null && r.run_id === id ? r : null;
-    }));
+    })).catch(lockedForApi);
     return reply.code(202).send({ ...runAnswer(registry, id, got.pid), resumed: true });
   });
 
@@ -157,7 +168,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
       if (holder === null || holder.pid !== child.pid || (holder.start ?? null) !== child.start) return null;
       return registry.read((reg) => reg.get<{ backfill_id: string }>('find launched backfill',
         "SELECT backfill_id FROM backfills WHERE pipeline = ? AND date_from = ? AND date_to = ? AND status = 'running' ORDER BY started_at DESC, rowid DESC LIMIT 1", [pipeline, body.from, body.to])?.backfill_id ?? null);
-    });
+    }).catch(lockedForApi);
     const backfillId = got.found ?? String(got.data?.backfill_id ?? '');
     return reply.code(202).send({ backfill_id: backfillId, pipeline, from: body.from, to: body.to, days: days.length, pid: got.pid });
   });
