@@ -265,6 +265,14 @@ describe('the registry\'s forecasts table', () => {
     expect(page.total).toBe(mine.length);
     expect(page.rows.map((r) => `${r[0]} ${r[3]} ${r[4]}`)).toEqual(mine.slice(10, 30).map((r) => `${r.model_id} ${r.target_date} ${r.adj_close}`));
     expect((await app.inject('/tables/forecasts/rows?as_of=1')).statusCode).toBe(400);
+    // Probed: an unknown symbol quoted every one back whole (as issue 16 did for the store tables), hinted with the CLI's flags only.
+    const unknown = await app.inject(`/export/forecasts?symbols=${'Z'.repeat(900)},${Array.from({ length: 30 }, (_, i) => `NO${i}`).join(',')}`);
+    expect(unknown.statusCode).toBe(404);
+    const e = json<{ error: { code: string; message: string; hint: string } }>(unknown.body).error;
+    expect(e.code).toBe('SP_ERR_SYMBOL_NOT_FOUND');
+    expect(e.message).not.toContain('Z'.repeat(101));
+    expect(e.message).toContain('and 21 more');
+    expect(e.hint).toContain('?symbols=');
 
     const csv = await app.inject('/export/forecasts?format=csv');
     expect(csv.statusCode, csv.body).toBe(200);

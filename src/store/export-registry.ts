@@ -13,7 +13,7 @@ import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, queryRows, sqlIdent, sqlString } from '../db/duckdb.js';
 import { EXPORT_PARQUET } from '../db/parquet-format.js';
 import { openRegistry, type Registry } from '../registry/store.js';
-import { checkExportFilter, type ExportData, exportFormat, type ExportFilter } from './export.js';
+import { checkExportFilter, clipList, type ExportData, exportFormat, type ExportFilter } from './export.js';
 
 export const REGISTRY_TABLES = ['forecasts'] as const;
 export type RegistryTable = (typeof REGISTRY_TABLES)[number];
@@ -87,7 +87,7 @@ export async function exportRegistryTable(ws: Workspace, table: RegistryTable, o
       if (opts.symbols !== undefined) {
         const have = new Set(reg.all<{ s: string }>('check symbols', `SELECT DISTINCT ${k.symbol} AS s FROM ${table}${w.sql}`, w.params).map((r) => r.s));
         const missing = opts.symbols.filter((s) => !have.has(s));
-        if (missing.length > 0) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${table} table has no rows for ${missing.join(', ')}${opts.from || opts.to ? ' in that date range' : ''}`, { hint: 'Leave --symbols out to export every symbol, or widen --from/--to.' });
+        if (missing.length > 0) throw new StockpipeError('SP_ERR_SYMBOL_NOT_FOUND', `the ${table} table has no rows for ${clipList(missing)}${opts.from || opts.to ? ' in that date range' : ''}`, { hint: 'Symbols are case-sensitive; leave the symbols filter (--symbols, ?symbols=) out to export every symbol, or widen the dates (--from/--to, ?from=&to=).' });
       }
       await withAtomicOutput(json, async (tmp) => {
         const file = createWriteStream(tmp);

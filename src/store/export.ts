@@ -89,7 +89,7 @@ export function exportQuery(source: string, filter: ExportFilter = {}): string {
 }
 
 /** Symbols quoted back in a message: at most 10, each cut to 100 characters (a request's symbols may be long). */
-function clipList(symbols: readonly string[]): string {
+export function clipList(symbols: readonly string[]): string {
   const cut = symbols.slice(0, 10).map((x) => clip(x));
   return `${cut.join(', ')}${symbols.length > 10 ? ` and ${symbols.length - 10} more` : ''}`;
 }
