@@ -323,6 +323,9 @@ describe('validation and the page', () => {
     expect(a.headers['content-type']).toMatch(/javascript/);
     expect((await app.inject({ url: '/assets/app.js', headers: { 'if-none-match': String(a.headers.etag) } })).statusCode).toBe(304);
     expect((await app.inject('/assets/..%2Fsecret.js')).statusCode).toBe(404);
+    // The build writes the server's modules beside the page's assets: a file the page does not link is not served.
+    await writeFile(join(dir, 'routes.js'), 'export const secret = 1;');
+    expect((await app.inject('/assets/routes.js')).statusCode).toBe(404);
     await app.close();
     const bare = await start();
     expect((await bare.app.inject('/')).statusCode).toBe(503);

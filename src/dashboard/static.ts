@@ -18,6 +18,8 @@ export function defaultAssetsDir(): string {
 
 const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', html: 'text/html; charset=utf-8', svg: 'image/svg+xml' };
 const ASSET_NAME = /^[a-z0-9][a-z0-9._-]*\.(js|css|svg)$/;
+/** An asset URL in index.html. */
+const LINKED_ASSET = /\/assets\/([a-z0-9._-]+\.(?:js|css|svg))/g;
 
 interface Loaded {
   key: string;
@@ -46,11 +48,17 @@ export function registerStatic(app: FastifyInstance, dir: string): void {
     reply.code(503).type(TYPES.html!).header('cache-control', 'no-store')
       .send(`<!doctype html><meta charset="utf-8"><title>stockpipe</title><p>The dashboard is not built (no ${dir}/index.html). Run <code>npm run build</code>.</p>`);
 
+  /** The assets index.html links: the only files of `dir` served (the build writes the server's own modules beside them). */
+  const linked = async (): Promise<Set<string>> => {
+    const page = await load('index.html');
+    return new Set(page === null ? [] : [...page.body.toString('utf8').matchAll(LINKED_ASSET)].map((m) => m[1]!));
+  };
+
   app.get('/', { schema: { summary: 'The dashboard (HTML page)', hide: true } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const page = await load('index.html');
     if (page === null) return notBuilt(reply);
     let html = page.body.toString('utf8');
-    for (const m of html.matchAll(/\/assets\/([a-z0-9._-]+\.(?:js|css))/g)) {
+    for (const m of html.matchAll(LINKED_ASSET)) {
       const a = await load(m[1]!);
       if (a !== null) html = html.replace(m[0], `${m[0]}?v=${a.hash}`);
     }
@@ -62,7 +70,8 @@ export function registerStatic(app: FastifyInstance, dir: string): void {
 
   app.get('/assets/:file', { schema: { summary: 'Dashboard assets (JS, CSS)', hide: true } }, async (req: FastifyRequest, reply: FastifyReply) => {
     const { file } = req.params as { file: string };
-    const a = ASSET_NAME.test(file) ? await load(file) : null;
+    // A file the page does not link (dist/dashboard/routes.js, a source map) is not the dashboard's: it was served.
+    const a = ASSET_NAME.test(file) && (await linked()).has(file) ? await load(file) : null;
     if (a === null) return sendError(reply, 'SP_ERR_NOT_FOUND', `no dashboard asset '${clip(file)}'`, { hint: 'The page links its assets itself; reload / (rebuild with `npm run build` if it is missing).' });
     const v = (req.query as { v?: unknown }).v;
     void reply.header('etag', a.etag)
