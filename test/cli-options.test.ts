@@ -235,6 +235,34 @@ describe('usage errors', () => {
   });
 });
 
+describe('a workspace folder that does not exist (a typo)', () => {
+  // Probed: these made the folder with a stockpipe.db (monitor, export forecasts also tmp/duckdb/), then failed as on an
+  // empty workspace hinting the step before, or said "kept snapshots: none" / wrote an empty export, exit 0.
+  const existing = COMMANDS.filter((c) => c.existing === true).map((c) => c.name);
+  it('is refused by the commands that read or act on its data, and only by them', () => {
+    expect(existing.sort()).toEqual(['evaluate', 'export', 'features', 'forecast', 'ingest', 'models promote', 'models tag', 'monitor', 'train', 'tune', 'vacuum', 'validate']);
+  });
+
+  it.each([
+    [['validate']], [['validate', '--as-of', '1']], [['monitor']], [['vacuum']], [['evaluate']], [['forecast']], [['features']], [['ingest']],
+    [['train']], [['tune']], [['export', 'forecasts', '--out', 'OUT/f.csv']], [['models', 'promote', 'abc']], [['models', 'tag', 'abc', 'k=v']],
+  ])('%j → SP_ERR_WORKSPACE_NOT_FOUND (exit 2), nothing created', async (args) => {
+    const dir = await tempWorkspace('sp-cliopt-typo-');
+    try {
+      const typo = join(dir, 'typo');
+      const r = await cli([...args.map((a) => a.replace('OUT', dir)), '--json', '-w', typo]);
+      expect(r.code, r.out).toBe(2);
+      const { error } = JSON.parse(r.out) as { error: { code: string; message: string; hint: string } };
+      expect(error.code).toBe('SP_ERR_WORKSPACE_NOT_FOUND');
+      expect(error.message).toContain(`no workspace at ${typo} (from --workspace)`);
+      expect(error.hint).toContain('STOCKPIPE_WORKSPACE');
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the built binary', () => {
   it('prints the same --json document for `models at` on an empty workspace', async () => {
     const ws = await tempWorkspace('sp-cliopt-');

@@ -112,12 +112,13 @@ describe('stockpipe CLI', () => {
     const job = sp(['runs', 'list', '--json', '-w', ws], { cwd: ws, env: { STOCKPIPE_JOB_ID: 'run.fetch.all.a1' } });
     expect(job.code, job.stdout + job.stderr).toBe(0);
     await writeFile(join(ws, 'stockpipe.config.json'), JSON.stringify({ workspace: 'from-file' }));
+    // None of the three folders exists: the error names the one used and where its path came from.
     const env = sp(['ingest', '--json'], { cwd: ws, env: { STOCKPIPE_WORKSPACE: 'from-env' } });
-    expect(env.json.error!.code).toBe('SP_ERR_NO_RAW_DATA');
-    expect(env.json.error!.message).toContain(join(ws, 'from-env'));
+    expect(env.json.error!.code).toBe('SP_ERR_WORKSPACE_NOT_FOUND');
+    expect(env.json.error!.message).toContain(`${join(ws, 'from-env')} (from STOCKPIPE_WORKSPACE)`);
     const flag = sp(['ingest', '--json', '-w', 'from-flag'], { cwd: ws, env: { STOCKPIPE_WORKSPACE: 'from-env' } });
-    expect(flag.json.error!.code).toBe('SP_ERR_NO_RAW_DATA');
-    expect(flag.json.error!.message).toContain(join(ws, 'from-flag'));
+    expect(flag.json.error!.code).toBe('SP_ERR_WORKSPACE_NOT_FOUND');
+    expect(flag.json.error!.message).toContain(`${join(ws, 'from-flag')} (from --workspace)`);
     expect(await stat(join(ws, 'from-file')).catch(() => null)).toBeNull();
   });
 });

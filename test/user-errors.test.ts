@@ -57,8 +57,8 @@ describe('config files that are not a JSON object', () => {
     const dir = await temp();
     await writeFile(join(dir, 'c.json'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ workspace: join(dir, 'from-bom') }))]));
     const r = await sp(['features', '-c', join(dir, 'c.json')]);
-    expect(r.error?.code, r.stderr).toBe('SP_ERR_PRICES_MISSING');
-    expect(r.error!.message).toContain(join(dir, 'from-bom'));
+    expect(r.error?.code, r.stderr).toBe('SP_ERR_WORKSPACE_NOT_FOUND');
+    expect(r.error!.message).toContain(`${join(dir, 'from-bom')} (from the config file's "workspace")`);
   });
 });
 

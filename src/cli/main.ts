@@ -6,7 +6,7 @@
  * cli/task-main); importing it runs nothing. The only place that sets the exit code. */
 // First, for its side effect: a pipeline task's process watches its runner from here on.
 import './task-child.js';
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Help, Option } from 'commander';
@@ -74,6 +74,9 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   const ws = new Workspace(expandHome(config.workspace, homedir()), { threads: config.threads, memoryLimit: config.memory_limit });
   s.resource = { workspace: ws.root, memoryLimit: ws.memoryLimit, threads: ws.threads };
   await checkWorkspacePath(ws.root);
+  // A command that reads or acts on the workspace's data made the folder of a mistyped --workspace (a store,
+  // tmp/duckdb/ in it) and then failed as on an empty workspace, hinting the step before it.
+  if (spec.existing === true && !existsSync(ws.root)) throw missingWorkspace(ws.root, g, file, spec.name);
   const taskChild = process.env.STOCKPIPE_TASK_CHILD === '1';
   const ctx: CommandContext = {
     config,
@@ -94,6 +97,16 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   if (result.printed) return;
   if (json) process.stdout.write(`${JSON.stringify({ ok: true, data: result.data })}\n`);
   else if (!g.quiet) process.stdout.write(`${forTerminal(result.human)}\n`);
+}
+
+/** SP_ERR_WORKSPACE_NOT_FOUND for a command whose workspace folder does not exist, naming where the path came from. */
+function missingWorkspace(root: string, g: Globals, file: Record<string, unknown>, command: string): StockpipeError {
+  const from = g.workspace !== undefined ? '--workspace'
+    : process.env.STOCKPIPE_WORKSPACE !== undefined && process.env.STOCKPIPE_WORKSPACE !== '' ? 'STOCKPIPE_WORKSPACE'
+    : file.workspace !== undefined ? `the config file's "workspace"` : 'the default, ./stockpipe-data';
+  return new StockpipeError('SP_ERR_WORKSPACE_NOT_FOUND', `no workspace at ${root} (from ${from}): the folder does not exist, and ${command} needs a workspace's data`, {
+    hint: 'Check --workspace (or STOCKPIPE_WORKSPACE, the config file\'s "workspace") for a typo; `stockpipe fetch` or `stockpipe run train` starts a new workspace there.',
+  });
 }
 
 function addOptions(cmd: Command, schema: z.ZodObject): void {

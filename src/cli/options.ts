@@ -59,6 +59,10 @@ export interface CommandSpec<G = Record<string, unknown>> {
   isDefault?: boolean;
   /** The kind of the run the command records (cli/command-run): set on every command that writes. */
   records?: string;
+  /** The command reads or acts on a workspace's data: a workspace folder that does not exist (a typo) is
+   * SP_ERR_WORKSPACE_NOT_FOUND before any work, and nothing is created. Unset: the command starts a
+   * workspace (fetch, run, backfill) or reads a missing one as empty (models list, runs, snapshots, serve). */
+  existing?: boolean;
   /** The options' schema, built when first read: zod schemas cost ≈ 20 µs each to build, and the
    * commands' options are some 800 of them, so a process builds only those of the command it runs
    * (cli/main adds a command's options to commander when it is dispatched, or its help shown). */
@@ -81,6 +85,7 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
   notes?: string;
   isDefault?: boolean;
   records?: string;
+  existing?: boolean;
   /** Made on first use: a process builds the options of the command it runs only (see CommandSpec.options). */
   options: () => O;
   args?: A;
@@ -95,6 +100,7 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
     notes: def.notes,
     isDefault: def.isDefault,
     records: def.records,
+    existing: def.existing,
     get options() {
       return options();
     },

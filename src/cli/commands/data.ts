@@ -59,6 +59,7 @@ export const fetch = defineCommand({
 export const ingest = defineCommand({
   name: 'ingest',
   records: 'ingest',
+  existing: true,
   summary: 'combine the fetched CSVs into the prices table (a snapshot of Parquet files under store/, viewed in tables/prices/) with a row-accounting report',
   options: () =>
     z
@@ -86,6 +87,7 @@ export const ingest = defineCommand({
 export const features = defineCommand({
   name: 'features',
   records: 'features',
+  existing: true,
   summary: 'rolling features per symbol → a new snapshot of tables/features/ (vol_moving_avg, adj_close_rolling_med; equal to pandas rolling; only changed tails when it can)',
   options: () =>
     z
@@ -121,6 +123,7 @@ export const features = defineCommand({
 export const validate = defineCommand({
   name: 'validate',
   records: 'validate',
+  existing: true,
   summary: 'check a table against its saved reference (schema, ranges, nulls, price/volume quirks, calendar gaps, drift by PSI) → validation/latest.json; exit 1 on errors',
   options: () =>
     z

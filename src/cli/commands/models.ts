@@ -104,6 +104,7 @@ function refuseTreeFlags(o: z.infer<ReturnType<typeof trainOptions>>): void {
 export const train = defineCommand({
   name: 'train',
   records: 'train',
+  existing: true,
   summary: 'train a volume model on the features table (time split), score it next to the baselines, register it with the snapshot it read',
   options: trainOptions,
   examples: [
@@ -168,6 +169,7 @@ const alias = (what: string) => z.string().optional().describe(what).register(cl
 export const evaluate = defineCommand({
   name: 'evaluate',
   records: 'evaluate',
+  existing: true,
   summary: 'score a registered model (default: the champion) on its test slice next to every baseline, with per-slice metrics',
   args: z.object({ model: z.string().optional() }).strict(),
   options: () => z.object({ asOf: z.string().optional().describe('score on the features table as of a snapshot id or an ISO-8601 time').register(cli, { arg: 'snapshot|time', defaultText: 'the current snapshot' }), }).strict(),
@@ -178,6 +180,7 @@ export const evaluate = defineCommand({
 export const forecast = defineCommand({
   name: 'forecast',
   records: 'forecast',
+  existing: true,
   summary: 'day-ahead forecast (Adj Close, Volume) of every symbol for the next trading day after its last bar → the store (GET /forecast/:symbol)',
   options: () =>
     z
@@ -221,6 +224,7 @@ export const modelsShow = defineCommand({
 export const modelsPromote = defineCommand({
   name: 'models promote',
   records: 'promote',
+  existing: true,
   summary:
     "point an alias at a model only if it beats the current holder on the backtest (CV folds inside the pre-test dates, or a validation window; never the test slice; the holder re-scored on the model's folds when the two were scored on different rows); champion takes volume models, forecast_champion forecast models",
   args: z.object({ id: z.string() }).strict(),
@@ -275,6 +279,7 @@ export const modelsHistory = defineCommand({
 export const modelsTag = defineCommand({
   name: 'models tag',
   records: 'tag',
+  existing: true,
   summary: 'set key=value tags on a model version (id or alias), or remove them; with none, list its tags (GET /models?tag= searches them)',
   args: z.object({ id: z.string(), tags: z.array(z.string()) }).strict(),
   options: () => z.object({ remove: z.array(z.string()).default([]).describe('remove this tag key (repeatable)').register(cli, { arg: 'key' }) }).strict(),

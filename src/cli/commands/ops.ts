@@ -46,6 +46,7 @@ export const serve = defineCommand({
 export const monitor = defineCommand({
   name: 'monitor',
   records: 'monitor',
+  existing: true,
   summary: 'score stored forecasts whose actuals arrived, measure input drift, alert past the config thresholds (monitor.*), say whether to retrain',
   options: () =>
     z

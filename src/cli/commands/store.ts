@@ -25,6 +25,7 @@ const tickerList = z.string().transform((v, ctx): string[] => {
 export const exportTable = defineCommand({
   name: 'export',
   records: 'export',
+  existing: true,
   summary: 'one file of a table (prices, features: as of a snapshot, the _snapshot_id lineage column included; forecasts: from the registry; predictions: every features row with a volume model\'s predicted volume, as GET /predict answers), optionally some symbols and dates, sorted by symbol and date: .parquet or .csv',
   args: z.object({ table: z.string() }).strict(),
   options: () =>
@@ -52,6 +53,7 @@ export const exportTable = defineCommand({
 export const vacuum = defineCommand({
   name: 'vacuum',
   records: 'vacuum',
+  existing: true,
   summary: 'compact buckets with several files, then delete the files no kept snapshot or model lineage needs, orphans older than an hour and the stage folders finished runs left behind',
   options: () =>
     z

@@ -11,6 +11,7 @@ import { calendarDate, cli, defineCommand, inRange, whole } from '../options.js'
 export const tune = defineCommand({
   name: 'tune',
   records: 'tune',
+  existing: true,
   summary: 'random search + successive halving over the booster and data choices, scored by expanding-window CV inside the pre-test dates; the study is kept in the registry',
   options: () =>
     z
