@@ -190,6 +190,22 @@ describe('which source a bad config value came from', () => {
     }
     throw new Error('no error');
   };
+  // Probed: `-w ' '`, STOCKPIPE_WORKSPACE='/data/ws ' made a folder of that name: fetch started a new workspace, the reads read it as empty.
+  it.each([
+    [{ flags: { workspace: ' ' } }, 'a command-line flag'],
+    [{ env: { STOCKPIPE_WORKSPACE: '/data/ws ' } }, 'the variable STOCKPIPE_WORKSPACE'],
+    [{ file: { workspace: '\t./data' } }, 'my.json'],
+    [{ file: { workspace: './data\n' }, flags: { workspace: 'w' } }, 'my.json'],
+  ])('a workspace path with a space, tab or line break around it (%j) is refused naming it and %s', (o, from) => {
+    const e = fail(o) as Error & { code: string };
+    expect(e.code).toBe('SP_ERR_CONFIG_INVALID');
+    expect(e.message).toMatch(new RegExp(`^workspace: must not start or end with a space.*\\(got ".*"\\) \\[from ${from}\\]$`));
+  });
+
+  it('takes a workspace path with spaces inside it', () => {
+    expect(loadConfig({ file: {}, env: { STOCKPIPE_WORKSPACE: '/data/my ws ü' }, flags: {}, origin: 'my.json' }).workspace).toBe('/data/my ws ü');
+  });
+
   it('names the flag, the variable or the file that set it (the one that won the merge)', () => {
     expect(fail({ file: { monitor: { min_rows: 5 } }, flags: { threads: 'abc' } }).message).toMatch(/\[from a command-line flag\]$/);
     expect(fail({ file: { monitor: { min_rows: 5 } }, env: { STOCKPIPE_THREADS: 'abc' } }).message).toMatch(/\[from the variable STOCKPIPE_THREADS\]$/);

@@ -108,7 +108,9 @@ export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
 
 export const ConfigSchema = z
   .object({
-    workspace: z.string().min(1).default('./stockpipe-data'),
+    // A space around the path (`STOCKPIPE_WORKSPACE=/data/ws ` in an env file, `-w " $DIR"`) named another folder:
+    // fetch and run started a new workspace beside the real one, and every read command read it as empty.
+    workspace: z.string().min(1).regex(/^(?!\s)[\s\S]*(?<!\s)$/, 'must not start or end with a space, tab or line break (that names another folder than the one meant)').default('./stockpipe-data'),
     threads: intFrom(0, MAX_THREADS).default(availableParallelism()),
     memory_limit: memorySize().default('1GB'),
     fetch: z
