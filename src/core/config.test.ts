@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { explicitFetchKeys, loadConfig, parseConfigText, readConfigFile } from './config.js';
+import { explicitFetchKeys, jsonErrorOffset, loadConfig, parseConfigText, readConfigFile } from './config.js';
+import { createRng } from './rng.js';
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
@@ -48,6 +49,55 @@ describe('config file text', () => {
       code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/\(line 4, column 3\)$/), hint: 'Fix the JSON syntax at line 4, column 3 in c.json.',
     }));
     expect(() => parseConfigText(utf8('{"a": 1,'), 'c.json')).toThrow(expect.objectContaining({ message: expect.stringMatching(/\(line 1, column 9\)$/) }));
+  });
+
+  // Probed: V8 names no position for an unexpected token, and quotes the file around it, line breaks included: the
+  // message ran over several lines and the hint said "at the named position", naming none.
+  it.each([
+    ['// my settings\n{}', 'Unexpected token \'/\'', 'line 1, column 1'],
+    ['{\n  "workspace": \'./data\'\n}\n', 'Unexpected token \'\'\'', 'line 2, column 16'],
+    ['{\n  "threads": two\n}', 'Unexpected token \'w\'', 'line 2, column 15'],
+    ['{\n  "fetch": {"checksum": tr', 'Unexpected end of JSON input', 'line 2, column 27'],
+  ])('%j: one line naming the token, the line and column in the message and the hint', (text, what, at) => {
+    const fail = (() => {
+      try {
+        parseConfigText(utf8(text), 'c.json');
+      } catch (e) {
+        return e as { message: string; hint: string };
+      }
+      throw new Error('parsed');
+    })();
+    expect(fail.message).toBe(`c.json is not valid JSON: ${what} (${at})`);
+    expect(fail.hint).toBe(`Fix the JSON syntax at ${at} in c.json.`);
+  });
+
+  it('jsonErrorOffset finds the character JSON.parse refuses where V8 names none, and nothing in valid JSON (random edits)', () => {
+    const base = '{\n  "workspace": "./d\\u00e9 \\"x\\"",\n  "threads": -2.5e+3,\n  "fetch": {"symbols": [1, 2, {"a": null}], "checksum": true},\n  "x": false\n}\n';
+    const alphabet = '{}[]:,"\\\'/ \nux1-.etfn';
+    const rng = createRng(7);
+    let unplaced = 0;
+    for (let n = 0; n < 3000; n++) {
+      let t = base;
+      for (let k = 1 + rng.int(2); k > 0; k--) {
+        const at = rng.int(t.length + 1);
+        t = rng.int(2) === 0 ? t.slice(0, at) + t.slice(at + 1) : t.slice(0, at) + alphabet[rng.int(alphabet.length)]! + t.slice(at);
+      }
+      let message: string | null = null;
+      try {
+        JSON.parse(t);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      const offset = jsonErrorOffset(t);
+      if (message === null) expect(offset, t).toBeNull();
+      else if (message.startsWith('Unexpected end of JSON input')) expect(offset, t).toBe(t.length);
+      else if (message.startsWith('Unexpected token')) {
+        unplaced++;
+        expect(offset, `${t}\n${message}`).not.toBeNull();
+        expect(message, t).toMatch(new RegExp(`^Unexpected token '${t[offset!]!.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}'`));
+      } else expect(offset, `${t}\n${message}`).not.toBeNull();
+    }
+    expect(unplaced).toBeGreaterThan(100);
   });
 
   it('a file nested thousands deep is refused by name, not a stack overflow when loaded', () => {

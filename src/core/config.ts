@@ -420,7 +420,7 @@ export function parseConfigText(bytes: Uint8Array, file: string): Input {
     value = JSON.parse(text);
   } catch (err) {
     const at = jsonErrorLine(text, (err as Error).message);
-    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not valid JSON: ${(err as Error).message}${at === null ? '' : ` (${at})`}`, { hint: `Fix the JSON syntax at ${at ?? 'the named position'} in ${file}.`, cause: err });
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} is not valid JSON: ${jsonMessage((err as Error).message)}${at === null ? '' : ` (${at})`}`, { hint: `Fix the JSON syntax at ${at ?? 'the named position'} in ${file}.`, cause: err });
   }
   if (deeperThan(value, MAX_CONFIG_DEPTH)) {
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${file} nests objects or arrays more than ${MAX_CONFIG_DEPTH} levels deep: not a config file`, { hint: FIX_FILE(file) });
@@ -450,13 +450,106 @@ function deeperThan(value: unknown, max: number): boolean {
 
 /** `line L, column C` of the character offset V8's JSON error names ("… at position N"), or null. */
 function jsonErrorLine(text: string, message: string): string | null {
+  // V8 names no position for an unexpected token (a comment, 'single quotes', an unquoted word) nor for an
+  // unfinished file: the hint said "at the named position", and none was named. Found by scanning then.
   const m = /at position (\d+)/.exec(message);
-  if (m === null) return null;
-  const pos = Math.min(Number(m[1]), text.length);
+  const found = m === null ? jsonErrorOffset(text) : Number(m[1]);
+  if (found === null) return null;
+  const pos = Math.min(found, text.length);
   const before = text.slice(0, pos);
   const line = before.split('\n').length;
   const column = pos - (before.lastIndexOf('\n') + 1) + 1;
   return `line ${line}, column ${column}`;
+}
+
+/** V8's message without the source it quotes for an unexpected token (`Unexpected token ''', ..."a": 'x'\n}"... is not
+ * valid JSON`): that quote is any text of the file, line breaks included, and the line and column say where. */
+function jsonMessage(message: string): string {
+  const m = /^Unexpected token '[\s\S]{1,2}?'(?=, )/.exec(message);
+  return m === null ? message : m[0];
+}
+
+/** Offset of the first character JSON.parse refuses in `text` (the end when it stops short), or null when none is found.
+ * A scan without recursion: a file nested thousands deep is refused later (deeperThan), not here by a stack overflow. */
+export function jsonErrorOffset(t: string): number | null {
+  const stack: string[] = [];
+  const literal = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  let state: 'value' | 'valueOrEnd' | 'key' | 'keyOrEnd' | 'colon' | 'after' = 'value';
+  let i = 0;
+  /** Past a string starting at i (a quote): -1 when it is valid, else the offset of its fault. */
+  const string = (): number => {
+    for (i++; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return -1;
+      }
+      if (c < 0x20) return i;
+      if (c === 0x5c) {
+        const e = t[++i];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 1, i + 5))) return i;
+          i += 4;
+        } else if (e === undefined || !'"\\/bfnrt'.includes(e)) return i;
+      }
+    }
+    return i;
+  };
+  for (;;) {
+    while (i < t.length && ' \t\n\r'.includes(t[i]!)) i++;
+    if (i >= t.length) return state === 'after' && stack.length === 0 ? null : i;
+    const c = t[i]!;
+    if (state === 'value' || state === 'valueOrEnd') {
+      if (state === 'valueOrEnd' && c === ']') {
+        stack.pop();
+        i++;
+        state = 'after';
+      } else if (c === '{' || c === '[') {
+        stack.push(c);
+        i++;
+        state = c === '{' ? 'keyOrEnd' : 'valueOrEnd';
+      } else if (c === '"') {
+        const e = string();
+        if (e >= 0) return e;
+        state = 'after';
+      } else {
+        literal.lastIndex = i;
+        if (!literal.test(t)) {
+          // Inside a word (`tru'e`, `two`) JSON.parse refuses the first character that leaves true, false or null.
+          const word = ['true', 'false', 'null'].find((w) => w[0] === c);
+          let k = 0;
+          while (word !== undefined && k < word.length && t[i + k] === word[k]) k++;
+          return i + k;
+        }
+        i = literal.lastIndex;
+        state = 'after';
+      }
+    } else if (state === 'key' || state === 'keyOrEnd') {
+      if (state === 'keyOrEnd' && c === '}') {
+        stack.pop();
+        i++;
+        state = 'after';
+      } else {
+        if (c !== '"') return i;
+        const e = string();
+        if (e >= 0) return e;
+        state = 'colon';
+      }
+    } else if (state === 'colon') {
+      if (c !== ':') return i;
+      i++;
+      state = 'value';
+    } else {
+      const top = stack.at(-1);
+      if (top === undefined) return i;
+      i++;
+      if (c === ',') state = top === '{' ? 'key' : 'value';
+      else if (c === (top === '{' ? '}' : ']')) {
+        stack.pop();
+        state = 'after';
+      } else return i - 1;
+    }
+  }
 }
 
 /** Offset of the first byte that is not valid UTF-8 (the decoder only says that one exists). */
