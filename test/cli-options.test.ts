@@ -144,6 +144,20 @@ describe('usage errors', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ ok: false, error: { code } });
   });
 
+  // Probed: `-w "$DIR"` with DIR unset said "workspace: Too small: expected string to have >=1 characters [from a
+  // command-line flag]"; `-w "$DIR "` made a folder named with the space (a new empty workspace).
+  it.each([
+    [['models', 'list', '-w', ''], "--workspace must not be empty (got '')"],
+    [['fetch', '--workspace= '], '--workspace must not start or end with a space'],
+    [['runs', 'list', '-w', '/tmp/ws '], '--workspace must not start or end with a space'],
+  ])('%j → SP_ERR_USAGE naming --workspace, exit 2', async (args, message) => {
+    const r = await cli([...args, '--json']);
+    expect(r.code).toBe(2);
+    const { error } = JSON.parse(r.out) as { error: { code: string; message: string } };
+    expect(error.code).toBe('SP_ERR_USAGE');
+    expect(error.message.startsWith(message)).toBe(true);
+  });
+
   // Commander's own message here is its placeholder "(outputHelp)".
   it.each([
     [[], 'stockpipe needs a command', ['fetch', 'train', 'models', 'runs', 'lineage']],

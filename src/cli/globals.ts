@@ -4,12 +4,13 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from '../core/zod.js';
-import { MAX_THREADS, memorySize } from '../core/config.js';
+import { MAX_THREADS, memorySize, workspacePath } from '../core/config.js';
 import { cli, flag, whole, type Invocation } from './options.js';
 
 export const GlobalOptions = z
   .object({
-    workspace: z.string().optional().describe('workspace folder').register(cli, { short: 'w', arg: 'dir', config: 'workspace' }),
+    // `-w "$DIR"` with DIR unset said "workspace: Too small: expected string to have >=1 characters [from a command-line flag]".
+    workspace: workspacePath().optional().describe('workspace folder').register(cli, { short: 'w', arg: 'dir', config: 'workspace' }),
     config: z.string().optional().describe('config file').register(cli, { short: 'c', arg: 'file', defaultText: './stockpipe.config.json when present' }),
     json: flag().describe('print one JSON document on stdout ({ok, data} or {ok, error}); logs go to stderr'),
     quiet: flag().describe('print only errors').register(cli, { short: 'q' }),

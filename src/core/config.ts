@@ -66,6 +66,12 @@ function sizeBytes(text: string): number {
 /** The most worker threads the config (`threads`, STOCKPIPE_THREADS, `--threads`) takes; 0 = one thread, no parse worker. */
 export const MAX_THREADS = 256;
 
+/** A workspace folder: the `workspace` key, and `--workspace` (cli/globals). A space around the path
+ * (`STOCKPIPE_WORKSPACE=/data/ws ` in an env file, `-w " $DIR"`) named another folder: fetch and run started a
+ * new workspace beside the real one, and every read command read it as empty. */
+export const workspacePath = () =>
+  z.string().min(1, 'must not be empty').regex(/^(?!\s)[\s\S]*(?<!\s)$/, 'must not start or end with a space, tab or line break (that names another folder than the one meant)');
+
 /** A DuckDB memory limit such as `1GB` or `512 MiB`: the `memory_limit` key, and `--memory-limit` (cli/globals). */
 export const memorySize = () =>
   z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB')
@@ -108,9 +114,7 @@ export type MonitorConfig = z.infer<typeof MonitorConfigSchema>;
 
 export const ConfigSchema = z
   .object({
-    // A space around the path (`STOCKPIPE_WORKSPACE=/data/ws ` in an env file, `-w " $DIR"`) named another folder:
-    // fetch and run started a new workspace beside the real one, and every read command read it as empty.
-    workspace: z.string().min(1).regex(/^(?!\s)[\s\S]*(?<!\s)$/, 'must not start or end with a space, tab or line break (that names another folder than the one meant)').default('./stockpipe-data'),
+    workspace: workspacePath().default('./stockpipe-data'),
     threads: intFrom(0, MAX_THREADS).default(availableParallelism()),
     memory_limit: memorySize().default('1GB'),
     fetch: z
