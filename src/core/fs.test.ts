@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { readdirOrEmpty, readFileOrNull, removeStaleTemps, removeStaleTempsIn, statOrNull, tempPathFor, withAtomicOutput, withScratch, writeFileAtomic, writeFilesAtomic } from './fs.js';
+import { checkWorkspacePath, readdirOrEmpty, readFileOrNull, removeStaleTemps, removeStaleTempsIn, statOrNull, tempPathFor, withAtomicOutput, withScratch, writeFileAtomic, writeFilesAtomic } from './fs.js';
 import { Workspace } from './workspace.js';
 
 // rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
@@ -130,6 +130,27 @@ describe('several outputs written together (all or none)', () => {
     expect(err).not.toBeNull();
     expect((err as { code?: string }).code).toBe(code); // EIO: not the user's, passed through as it was
     expect(await snapshot(d)).toEqual(before);
+  });
+});
+
+describe('checkWorkspacePath', () => {
+  it('takes a folder, a missing one, and a link to a folder', async () => {
+    await mkdir(join(dir, 'ws'));
+    await symlink(join(dir, 'ws'), join(dir, 'link'));
+    for (const p of ['ws', 'missing', 'link']) await expect(checkWorkspacePath(join(dir, p))).resolves.toBeUndefined();
+  });
+
+  // Probed: fetch on a link whose disk is not mounted said "cannot write to DIR: EEXIST" hinting permissions; reads read it as empty.
+  it('refuses a symbolic link to a folder that is gone, naming where it points', async () => {
+    await symlink('gone', join(dir, 'link'));
+    await expect(checkWorkspacePath(join(dir, 'link'))).rejects.toMatchObject({
+      code: 'SP_ERR_WORKSPACE_UNWRITABLE', message: `the workspace ${join(dir, 'link')} is a symbolic link to ${join(dir, 'gone')}, which does not exist`,
+    });
+  });
+
+  it('refuses a file, and a path under one', async () => {
+    await writeFile(join(dir, 'f'), 'x');
+    for (const p of ['f', 'f/sub']) await expect(checkWorkspacePath(join(dir, p))).rejects.toMatchObject({ code: 'SP_ERR_WORKSPACE_UNWRITABLE' });
   });
 });
 

@@ -3,7 +3,7 @@
  * files that must be regular ones (without blocking on a FIFO put in their place). */
 import { createHash, randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, rmSync, type Stats } from 'node:fs';
-import { mkdir, open, readdir, readFile, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, readlink, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
@@ -560,12 +560,20 @@ export async function withScratch<T>(path: string, use: (path: string) => Promis
 }
 
 /**
- * Fails with SP_ERR_WORKSPACE_UNWRITABLE when the workspace path is a file, or lies under one (a
- * missing folder is fine: commands that write create it). Read commands answered as if a file
+ * Fails with SP_ERR_WORKSPACE_UNWRITABLE when the workspace path is a file, lies under one, or is a
+ * symbolic link to nothing (a missing folder is fine: commands that write create it). Read commands answered as if a file
  * were an empty workspace, and `serve` served it.
  */
 export async function checkWorkspacePath(dir: string): Promise<void> {
   const s = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : err));
+  // A symbolic link to a folder that is gone (a disk not mounted, a target deleted): fetch failed with "cannot write
+  // to DIR: EEXIST" and a hint to fix permissions, and the read commands read it as an empty workspace.
+  const target = s === null ? await readlink(dir).catch(() => null) : null;
+  if (target !== null) {
+    throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `the workspace ${dir} is a symbolic link to ${resolve(dirname(dir), target)}, which does not exist`, {
+      hint: 'Mount the disk it points to or create that folder, or pass --workspace (or STOCKPIPE_WORKSPACE) with another folder.',
+    });
+  }
   if (s === null || (!(s instanceof Error) && s.isDirectory())) return;
   const what = s instanceof Error ? (s.code === 'ENOTDIR' ? 'lies under a file' : `cannot be read (${s.code ?? s.message})`) : 'is a file';
   throw new StockpipeError('SP_ERR_WORKSPACE_UNWRITABLE', `the workspace ${dir} ${what}, not a folder`, { hint: 'Pass --workspace (or STOCKPIPE_WORKSPACE) with a folder, e.g. ./stockpipe-data; it is created when missing.', cause: s instanceof Error ? s : undefined });
