@@ -9,7 +9,7 @@ import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { sourceFor } from './index.js';
 import type { Config } from '../core/config.js';
-import { chooseSource, rememberSource, sourceMismatch, sourceOf, type SourceSwitch } from './workspace-source.js';
+import { chooseSource, rememberSource, sourceMismatch, sourceOf, type SourceChoice, type SourceSwitch } from './workspace-source.js';
 
 /** `stockpipe fetch --json` data. */
 export interface FetchData {
@@ -45,7 +45,7 @@ export async function fetchWorkspace(o: FetchWorkspaceOptions): Promise<FetchDat
   const choice = await chooseSource(o.ws, o.fetch, o.explicitFetch);
   const source = sourceFor(choice.fetch.source, choice.fetch);
   if (choice.switching && !o.switchSource) {
-    throw sourceMismatch(o.ws, choice.remembered!, choice.identity, `Switch on purpose: \`stockpipe fetch --source ${choice.fetch.source} --switch-source\` (or \`stockpipe run --source ${choice.fetch.source}\`).`);
+    throw sourceMismatch(o.ws, choice.remembered!, choice.identity, switchHint(choice, o.explicitFetch));
   }
   await ensureWritableDir(o.ws.root);
   const r = await source.fetch({ ws: o.ws, log: o.log, progress: o.progress, now: o.now, env: o.env, homeDir: o.homeDir, checksum: choice.fetch.checksum });
@@ -62,4 +62,25 @@ export async function fetchWorkspace(o: FetchWorkspaceOptions): Promise<FetchDat
     skipped: r.manifest.skipped ?? [],
     source_switch: sw,
   };
+}
+
+/** The synthetic generator's flags (fetch.seed, …) by config key. */
+const SYNTHETIC_FLAGS: Record<string, string> = { seed: '--seed', symbols: '--symbols', years: '--years', start: '--start' };
+
+/**
+ * SP_ERR_SOURCE_MISMATCH's hint: the fetch that makes the switch. Another synthetic generator
+ * setting (`fetch --symbols 6` on a workspace of 12) is a switch too: the hint spells the settings
+ * the user set that differ from the remembered ones (`--source synthetic --switch-source` alone
+ * fetched the remembered 12 again, and so did `run --source synthetic`, which takes no such flag).
+ */
+function switchHint(choice: SourceChoice, explicit: ReadonlySet<string>): string {
+  const source = choice.fetch.source;
+  const remembered = choice.remembered!;
+  if (source === 'synthetic' && remembered.spec === 'synthetic') {
+    const flags = Object.entries(SYNTHETIC_FLAGS)
+      .filter(([k]) => explicit.has(k) && choice.fetch[k as keyof typeof choice.fetch] !== remembered.params[k])
+      .map(([k, flag]) => `${flag} ${String(choice.fetch[k as keyof typeof choice.fetch])}`);
+    return `Switch on purpose: \`stockpipe fetch --source synthetic ${flags.length ? `${flags.join(' ')} ` : ''}--switch-source\`.`;
+  }
+  return `Switch on purpose: \`stockpipe fetch --source ${source} --switch-source\` (or \`stockpipe run --source ${source}\`).`;
 }

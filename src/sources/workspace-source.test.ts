@@ -9,6 +9,7 @@ import { ingestWorkspace } from '../etl/ingest-workspace.js';
 import { dirSource } from './dir.js';
 import { chooseSource, rememberSource, sourceOf, type CurrentSource, type SourceRecord } from './workspace-source.js';
 import { Workspace } from '../core/workspace.js';
+import { fetchWorkspace, type FetchData } from './workspace-fetch.js';
 
 type Fetch = Config['fetch'];
 const DEFAULTS: Fetch = ConfigSchema.parse({}).fetch;
@@ -124,5 +125,29 @@ describe('ingest of a source changed since its fetch', () => {
     expect(other.message).toContain('AA.csv');
     expect(other.hint).toContain(`Run \`stockpipe fetch --source dir:${src} --switch-source\` again`);
     expect(JSON.parse(await readFile(join(ws, 'source.json'), 'utf8')).current.identity).toBe(DEF_ID); // nothing switched
+  });
+});
+
+describe('fetch of other synthetic settings than the workspace remembers', () => {
+  // Probed: `fetch --symbols 6` on a workspace of 12 synthetic symbols was hinted
+  // `stockpipe fetch --source synthetic --switch-source` (or `run --source synthetic`): both fetched
+  // the remembered 12 again ("unchanged (cached)"), no switch made.
+  it('hints the fetch with the settings that differ, which then switches', async () => {
+    const ws = await workspaceWith(remembered('synthetic', { symbols: 12, years: 1 }));
+    const fetchIt = (over: Partial<Fetch>, explicit: string[], switchSource: boolean): Promise<unknown> =>
+      fetchWorkspace({ ...fetchContext(ws), fetch: cfg({ years: 1, ...over }), explicitFetch: new Set(explicit), switchSource }).then(
+        (r) => r,
+        (err: unknown) => err,
+      );
+    const refused = (await fetchIt({ symbols: 6, seed: 42 }, ['symbols', 'seed'], false)) as StockpipeError;
+    expect(refused.code).toBe('SP_ERR_SOURCE_MISMATCH');
+    expect(refused.hint).toContain('`stockpipe fetch --source synthetic --symbols 6 --switch-source`');
+    expect(refused.hint).not.toContain('run --source');
+    // What the hint says to run: --source synthetic, --symbols 6 and --switch-source set.
+    const done = (await fetchIt({ source: 'synthetic', symbols: 6 }, ['source', 'symbols'], true)) as FetchData;
+    expect(done.source_switch).toMatchObject({ to: 'synthetic:seed=42,symbols=6,years=1,start=2010-01-04' });
+    // Another source kind keeps the run alternative (run --source switches it as well).
+    const other = (await fetchIt({ source: 'dir:/nowhere' }, ['source'], false)) as StockpipeError;
+    expect(other.hint).toContain('`stockpipe fetch --source dir:/nowhere --switch-source` (or `stockpipe run --source dir:/nowhere`)');
   });
 });
