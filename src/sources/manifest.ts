@@ -44,22 +44,36 @@ export async function readManifest(ws: Workspace, sourceId: string): Promise<Man
 export async function latestManifest(ws: Workspace, sourceId?: string): Promise<Manifest> {
   if (sourceId !== undefined) {
     const m = await readManifest(ws, sourceId);
-    if (m === null) throw new StockpipeError('SP_ERR_NO_RAW_DATA', `source '${sourceId}' was never fetched into ${ws.rawRoot}`);
+    if (m === null) {
+      // `ingest --from` takes a fetched source's id (its folder under raw/), not a --source spec such as dir:PATH.
+      const fetched = await fetchedIds(ws);
+      throw new StockpipeError('SP_ERR_NO_RAW_DATA', `source '${sourceId}' was never fetched into ${ws.rawRoot}`, {
+        hint:
+          fetched.length > 0
+            ? `--from takes the id of a fetched source (its folder under raw/): ${fetched.join(', ')}, e.g. \`stockpipe ingest --from ${fetched[0]}\`; fetch another first (\`stockpipe fetch --source S\`).`
+            : 'Run `stockpipe fetch` first (the default source is synthetic).',
+      });
+    }
     return m;
   }
+  let best: Manifest | null = null;
+  for (const id of await fetchedIds(ws)) {
+    const m = await readManifest(ws, id);
+    if (m && (best === null || m.fetched_at > best.fetched_at)) best = m;
+  }
+  if (best === null) throw new StockpipeError('SP_ERR_NO_RAW_DATA', `no fetched source in ${ws.rawRoot}`);
+  return best;
+}
+
+/** The ids of the sources fetched into the workspace (folders under raw/ holding a manifest.json), sorted. */
+async function fetchedIds(ws: Workspace): Promise<string[]> {
   let ids: string[] = [];
   try {
     ids = await readdir(ws.rawRoot);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  let best: Manifest | null = null;
-  for (const id of ids) {
-    const p = ws.manifest(id);
-    if (!(await statOrNull(p))) continue;
-    const m = await readManifest(ws, id);
-    if (m && (best === null || m.fetched_at > best.fetched_at)) best = m;
-  }
-  if (best === null) throw new StockpipeError('SP_ERR_NO_RAW_DATA', `no fetched source in ${ws.rawRoot}`);
-  return best;
+  const out: string[] = [];
+  for (const id of ids.sort()) if (await statOrNull(ws.manifest(id))) out.push(id);
+  return out;
 }

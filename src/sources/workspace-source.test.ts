@@ -10,6 +10,7 @@ import { dirSource } from './dir.js';
 import { chooseSource, rememberSource, sourceOf, type CurrentSource, type SourceRecord } from './workspace-source.js';
 import { Workspace } from '../core/workspace.js';
 import { fetchWorkspace, type FetchData } from './workspace-fetch.js';
+import { latestManifest } from './manifest.js';
 
 type Fetch = Config['fetch'];
 const DEFAULTS: Fetch = ConfigSchema.parse({}).fetch;
@@ -149,5 +150,24 @@ describe('fetch of other synthetic settings than the workspace remembers', () =>
     // Another source kind keeps the run alternative (run --source switches it as well).
     const other = (await fetchIt({ source: 'dir:/nowhere' }, ['source'], false)) as StockpipeError;
     expect(other.hint).toContain('`stockpipe fetch --source dir:/nowhere --switch-source` (or `stockpipe run --source dir:/nowhere`)');
+  });
+});
+
+describe('ingest --from a source that was never fetched', () => {
+  // Probed: `ingest --from dir:./stock-market-dataset` (a --source spec, where --from takes the id `dir`)
+  // on a workspace holding dir and zip was hinted "Run `stockpipe fetch` first (the default source is
+  // synthetic)": a fetch of the remembered source, after which the same ingest failed the same way.
+  it('names the fetched sources --from takes', async () => {
+    const ws = await workspaceWith(null);
+    for (const id of ['zip', 'dir']) {
+      await mkdir(join(ws, 'raw', id), { recursive: true });
+      await writeFile(join(ws, 'raw', id, 'manifest.json'), '{}');
+    }
+    await mkdir(join(ws, 'raw', 'kaggle')); // a download that never finished: no manifest
+    const err = (await latestManifest(new Workspace(ws), 'dir:./stock-market-dataset').catch((e: unknown) => e)) as StockpipeError;
+    expect(err.code).toBe('SP_ERR_NO_RAW_DATA');
+    expect(err.hint).toBe('--from takes the id of a fetched source (its folder under raw/): dir, zip, e.g. `stockpipe ingest --from dir`; fetch another first (`stockpipe fetch --source S`).');
+    const none = (await latestManifest(new Workspace(await workspaceWith(null)), 'dir').catch((e: unknown) => e)) as StockpipeError;
+    expect([none.code, none.hint]).toEqual(['SP_ERR_NO_RAW_DATA', 'Run `stockpipe fetch` first (the default source is synthetic).']);
   });
 });
