@@ -14,12 +14,6 @@ import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { withRegistry } from './with-registry.js';
 
-function mustGet(reg: Registry, id: string): PipelineRunDetails {
-  const run = getPipelineRun(reg, id);
-  if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}`);
-  return run;
-}
-
 const counts = (r: PipelineRunSummary): string => Object.entries(r.task_counts).map(([k, n]) => `${n} ${k}`).join(', ');
 
 const secs = (s: number | null): string => (s === null ? '' : `${s} s`);
@@ -114,25 +108,38 @@ export async function runsLogsCommand(ctx: CommandContext, id: string, task: str
   return { data: { run_id: id, task, path, log }, human: log.trimEnd() };
 }
 
+/** "a train", "an ingest". */
+const aKind = (kind: string): string => `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
+
 /**
- * SP_ERR_RUN_NOT_FOUND for `runs logs` of an id that is no pipeline run: a command run (train, ingest, …)
- * has no task logs (it logs to its terminal), but the pipeline task that ran it has one, which the hint names.
+ * SP_ERR_RUN_NOT_FOUND for `runs logs` or `runs cancel` of an id that is no pipeline run: a command run (train,
+ * ingest, …) has no task logs (it logs to its terminal) and is not cancelled by id, but the pipeline task that ran it
+ * has a log and a run to cancel, which the hint names.
  */
-function notPipelineRun(reg: Registry, id: string): never {
+function notPipelineRun(reg: Registry, id: string, purpose: 'logs' | 'cancel' = 'logs'): never {
   const cmd = getRunDetails(reg, id);
   if (cmd === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}`, { hint: 'List pipeline runs with `stockpipe runs list`.' });
   const task = cmd.params['pipeline.task'];
-  const hint = cmd.parent !== null && task
-    ? `It ran as task ${task} of pipeline run ${cmd.parent.run_id}: \`stockpipe runs logs ${cmd.parent.run_id} ${task}\`.`
+  const inPipeline = cmd.parent !== null && task ? { parent: cmd.parent.run_id, task } : null;
+  if (purpose === 'cancel') {
+    const hint = cmd.status !== 'running'
+      ? `It is ${cmd.status}${inPipeline !== null ? ` (task ${inPipeline.task} of pipeline run ${inPipeline.parent})` : ''}: there is nothing to cancel.`
+      : inPipeline !== null
+        ? `It runs as task ${inPipeline.task} of pipeline run ${inPipeline.parent}: \`stockpipe runs cancel ${inPipeline.parent}\` stops that run.`
+        : 'Stop it as any command: Ctrl-C in the terminal that runs it.';
+    throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${aKind(cmd.kind)} command run, not a pipeline run: \`runs cancel\` stops pipeline runs`, { hint });
+  }
+  const hint = inPipeline !== null
+    ? `It ran as task ${inPipeline.task} of pipeline run ${inPipeline.parent}: \`stockpipe runs logs ${inPipeline.parent} ${inPipeline.task}\`.`
     : `Its params and lineage: \`stockpipe runs show ${id}\`.`;
-  throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is a ${cmd.kind} command run, not a pipeline run: only a pipeline run's tasks have logs (a command run logs to the terminal that ran it)`, { hint });
+  throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${aKind(cmd.kind)} command run, not a pipeline run: only a pipeline run's tasks have logs (a command run logs to the terminal that ran it)`, { hint });
 }
 
 /** SIGTERM to the run's runner, then the store read until the run has ended (at most `waitMs`; 0: do not wait). */
 export async function runsCancelCommand(ctx: CommandContext, id: string, waitMs: number): Promise<CommandResult<{ run_id: string; pipeline: string; pid: number; backfill_id: string | null; status: string }>> {
   const reg = openRegistry(ctx.ws, { readonly: true });
   try {
-    const sent = cancelRun(mustGet(reg, id));
+    const sent = cancelRun(getPipelineRun(reg, id) ?? notPipelineRun(reg, id, 'cancel'));
     const until = Date.now() + waitMs;
     let status = 'cancelling';
     for (;;) {
