@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Workspace } from '../core/workspace.js';
 import { openRegistry, type ModelKind } from '../registry/store.js';
 import type { CommandContext } from './context.js';
-import { modelsAtCommand, modelsCompareCommand } from './models.js';
+import { modelsAtCommand, modelsCompareCommand, modelsHistoryCommand } from './models.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -69,5 +69,25 @@ describe('models at', () => {
     // The two aliases of the model families always exist, empty or not.
     const empty = await modelsAtCommand(ctx(), '2030-01-01', { alias: 'forecast_champion' });
     expect([empty.data.model_id, empty.human]).toEqual([null, "no model held 'forecast_champion' at 2030-01-01T00:00:00.000Z: no model has held it yet"]);
+  });
+});
+
+describe('models history --alias', () => {
+  const ctx = (): CommandContext => ({ ws: new Workspace(dir), now: () => new Date() }) as unknown as CommandContext;
+
+  // Probed: `models history --alias champoin` (a typo) printed "no alias moves for 'champoin'", exit 0, as for an alias
+  // that is empty; `models at --alias champoin` is SP_ERR_MODEL_NOT_FOUND naming the aliases.
+  it('an alias that never pointed at a model is SP_ERR_MODEL_NOT_FOUND naming the aliases, as for models at', async () => {
+    const reg = openRegistry(new Workspace(dir));
+    try {
+      reg.setAlias('challenger', 'g2', 'manual');
+    } finally {
+      reg.close();
+    }
+    await expect(modelsHistoryCommand(ctx(), { alias: 'challenegr' })).rejects.toMatchObject({ code: 'SP_ERR_MODEL_NOT_FOUND', message: "no alias 'challenegr': it never pointed at a model (the aliases: challenger)" });
+    expect((await modelsHistoryCommand(ctx(), { alias: 'challenger' })).data.map((m) => m.model_id)).toEqual(['g2']);
+    // The two aliases of the model families always exist, empty or not.
+    const empty = await modelsHistoryCommand(ctx(), { alias: 'forecast_champion' });
+    expect([empty.data, empty.human]).toEqual([[], "no alias moves for 'forecast_champion'"]);
   });
 });

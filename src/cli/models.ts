@@ -172,7 +172,16 @@ export async function modelsAtCommand(ctx: CommandContext, time: string, opts: {
 
 /** `models history [--alias A]`: every alias move, oldest first (append-only). */
 export async function modelsHistoryCommand(ctx: CommandContext, opts: { alias?: string } = {}): Promise<CommandResult<AliasMove[]>> {
-  const moves = withRegistry(ctx, true, (reg) => reg.aliasHistory(opts.alias));
+  const { moves, aliases } = withRegistry(ctx, true, (reg) => {
+    const m = reg.aliasHistory(opts.alias);
+    return { moves: m, aliases: m.length === 0 && opts.alias !== undefined ? [...new Set(reg.aliasHistory().map((h) => h.alias))] : [] };
+  });
+  // An alias that never pointed at a model (a typo: `--alias champoin`) is no alias, as for `models at`: an empty history would read as an answer.
+  if (moves.length === 0 && opts.alias !== undefined && FIXED_ALIAS_FAMILIES[opts.alias] === undefined) {
+    throw new StockpipeError('SP_ERR_MODEL_NOT_FOUND', `no alias '${opts.alias}': it never pointed at a model (${aliases.length === 0 ? 'no alias has moved yet' : `the aliases: ${aliases.join(', ')}`})`, {
+      hint: 'Check the alias name; `stockpipe models history` without --alias lists every alias move.',
+    });
+  }
   if (moves.length === 0) return { data: moves, human: `no alias moves${opts.alias ? ` for '${opts.alias}'` : ''}` };
   const rows = moves.map((m) => [m.at, m.alias, m.model_id, m.previous_model_id ?? '-', m.reason, m.actor ?? '-', m.note ?? '']);
   return { data: moves, human: table(['AT', 'ALIAS', 'MODEL', 'PREVIOUS', 'REASON', 'ACTOR', 'NOTE'], rows) };
