@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirSync } from '../../test/helpers/temp.js';
 import { fetch, features } from './commands/data.js';
-import { train } from './commands/models.js';
+import { modelsPromote, train } from './commands/models.js';
 import { backfill, run } from './commands/ops.js';
 import { childGlobalArgs, GlobalOptions, outputMode } from './globals.js';
 import { parseOptions } from './options.js';
@@ -46,6 +46,12 @@ describe('options', () => {
   it('train --split random --promote-if-better is SP_ERR_USAGE before training', () => {
     expect(() => parseOptions(train.options, { split: 'random', promoteIfBetter: true })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: expect.stringMatching(/^--split random has no backtest .*models promote <id> --force/) }));
     expect(parseOptions(train.options, { split: 'random' })).toMatchObject({ split: 'random', promoteIfBetter: false });
+  });
+
+  // Probed: `models promote ID --note <501 characters>` said "--note Too big: expected string to have <=500 characters".
+  it('models promote --note over 500 characters is SP_ERR_USAGE saying the limit in words', () => {
+    expect(() => parseOptions(modelsPromote.options, { note: 'a'.repeat(501) })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: expect.stringMatching(/^--note must be at most 500 characters \(got 'a+… \(501 characters\)'\)$/) }));
+    expect(parseOptions(modelsPromote.options, { note: 'a'.repeat(500) })).toMatchObject({ note: 'a'.repeat(500) });
   });
 
   it('a bare optional-value option takes its preset; defaults fill the rest', () => {
