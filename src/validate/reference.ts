@@ -65,6 +65,12 @@ export async function readReference(path: string, table?: TableName): Promise<Re
     Object.values(ref.drift.columns).every((d) => Array.isArray(d?.edges) && Array.isArray(d.counts) && d.counts.length === d.edges.length + 1 && Number.isFinite(d.threshold)) &&
     (ref.symbols === null || (typeof ref.symbols === 'object' && Array.isArray(ref.symbols.names)));
   if (!ok) throw invalid(path, 'not a stockpipe validation reference (missing or malformed format, version, table, columns, symbols or drift)');
-  if (table !== undefined && ref.table !== table) throw invalid(path, `the reference describes the ${ref.table} table, not ${table}`, undefined);
+  if (table !== undefined && ref.table !== table) {
+    // Not a broken file: one of the other table (`validate --table features --reference validation/reference.json`).
+    // Inferring a new reference (the generic hint) would not check the table against this file.
+    throw new StockpipeError('SP_ERR_REFERENCE_INVALID', `${path}: the reference describes the ${ref.table} table, not ${table}`, {
+      hint: `Check the ${ref.table} table against it (\`stockpipe validate --table ${ref.table} --reference ${path}\`), or give --reference a ${table} table's reference (validation/${table === 'prices' ? 'reference' : 'reference-features'}.json, or leave --reference out).`,
+    });
+  }
   return ref;
 }
