@@ -11,6 +11,7 @@ const BLANKET = /\.catch\(\s*(\(\s*\)|\(\s*_\w*[^)]*\)|_\w*)\s*=>|\.then\(.*,\s*
 
 /** [file under src/, text on the line, why ignoring the error is right there]. */
 const ALLOWED: [string, string, string][] = [
+  ['core/fs.ts', 'await readlink(dir).catch(() => null)', 'checkWorkspacePath: a missing workspace path that is no symbolic link (EINVAL), or one that cannot be read as one, is a missing folder, created by the commands that write as before'],
   ['core/fs.ts', 'const st = await stat(path).catch(() => null);', 'sizeOf estimates the space a full disk needed while that error is reported; unreadable counts as 0'],
   ['core/fs.ts', 'const names = await readdir(path).catch(() => [] as string[]);', 'the same estimate, for a folder'],
   ['core/fs.ts', 'copyFile(f.path, backup).catch(() => Promise.reject(err))', 'not swallowed: the hard link\'s error is rethrown instead of the copy\'s'],
