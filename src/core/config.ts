@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Cron } from 'croner';
+import { type ParseError, parse as parseJsonc } from 'jsonc-parser';
 import { z } from './zod.js';
 import { isTradingDay } from './calendar.js';
 import { clip, mapStringsDeep, StockpipeError } from './errors.js';
@@ -455,7 +456,7 @@ function deeperThan(value: unknown, max: number): boolean {
 /** `line L, column C` of the character offset V8's JSON error names ("… at position N"), or null. */
 function jsonErrorLine(text: string, message: string): string | null {
   // V8 names no position for an unexpected token (a comment, 'single quotes', an unquoted word) nor for an
-  // unfinished file: the hint said "at the named position", and none was named. Found by scanning then.
+  // unfinished file: the hint said "at the named position", and none was named. Found by a parser that names it then.
   const m = /at position (\d+)/.exec(message);
   const found = m === null ? jsonErrorOffset(text) : Number(m[1]);
   if (found === null) return null;
@@ -473,87 +474,13 @@ function jsonMessage(message: string): string {
   return m === null ? message : m[0];
 }
 
-/** Offset of the first character JSON.parse refuses in `text` (the end when it stops short), or null when none is found.
- * A scan without recursion: a file nested thousands deep is refused later (deeperThan), not here by a stack overflow. */
+/** Offset of the first token a JSON parser refuses in `text` (jsonc-parser, in strict JSON mode: no comments, no
+ * trailing commas), or null when it finds none. jsonc-parser scans without recursion: a file nested thousands deep is
+ * refused later (deeperThan), not here by a stack overflow. */
 export function jsonErrorOffset(t: string): number | null {
-  const stack: string[] = [];
-  const literal = /true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-  let state: 'value' | 'valueOrEnd' | 'key' | 'keyOrEnd' | 'colon' | 'after' = 'value';
-  let i = 0;
-  /** Past a string starting at i (a quote): -1 when it is valid, else the offset of its fault. */
-  const string = (): number => {
-    for (i++; i < t.length; i++) {
-      const c = t.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return -1;
-      }
-      if (c < 0x20) return i;
-      if (c === 0x5c) {
-        const e = t[++i];
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 1, i + 5))) return i;
-          i += 4;
-        } else if (e === undefined || !'"\\/bfnrt'.includes(e)) return i;
-      }
-    }
-    return i;
-  };
-  for (;;) {
-    while (i < t.length && ' \t\n\r'.includes(t[i]!)) i++;
-    if (i >= t.length) return state === 'after' && stack.length === 0 ? null : i;
-    const c = t[i]!;
-    if (state === 'value' || state === 'valueOrEnd') {
-      if (state === 'valueOrEnd' && c === ']') {
-        stack.pop();
-        i++;
-        state = 'after';
-      } else if (c === '{' || c === '[') {
-        stack.push(c);
-        i++;
-        state = c === '{' ? 'keyOrEnd' : 'valueOrEnd';
-      } else if (c === '"') {
-        const e = string();
-        if (e >= 0) return e;
-        state = 'after';
-      } else {
-        literal.lastIndex = i;
-        if (!literal.test(t)) {
-          // Inside a word (`tru'e`, `two`) JSON.parse refuses the first character that leaves true, false or null.
-          const word = ['true', 'false', 'null'].find((w) => w[0] === c);
-          let k = 0;
-          while (word !== undefined && k < word.length && t[i + k] === word[k]) k++;
-          return i + k;
-        }
-        i = literal.lastIndex;
-        state = 'after';
-      }
-    } else if (state === 'key' || state === 'keyOrEnd') {
-      if (state === 'keyOrEnd' && c === '}') {
-        stack.pop();
-        i++;
-        state = 'after';
-      } else {
-        if (c !== '"') return i;
-        const e = string();
-        if (e >= 0) return e;
-        state = 'colon';
-      }
-    } else if (state === 'colon') {
-      if (c !== ':') return i;
-      i++;
-      state = 'value';
-    } else {
-      const top = stack.at(-1);
-      if (top === undefined) return i;
-      i++;
-      if (c === ',') state = top === '{' ? 'key' : 'value';
-      else if (c === (top === '{' ? '}' : ']')) {
-        stack.pop();
-        state = 'after';
-      } else return i - 1;
-    }
-  }
+  const errors: ParseError[] = [];
+  parseJsonc(t, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  return errors[0]?.offset ?? null;
 }
 
 /** Offset of the first byte that is not valid UTF-8 (the decoder only says that one exists). */
