@@ -15,7 +15,7 @@ import { readFileOrNull, statOrNull } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
 import { pipelineName } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
-import { lockHolder } from '../pipeline/lock.js';
+import { inUse, lockHolder } from '../pipeline/lock.js';
 import { backfillDays, checkLogicalDate, type RangeNames } from '../pipeline/logical-date.js';
 import { localDate, nextOccurrence, scheduleKey, schedulerStateProblem, type Schedule } from '../pipeline/schedule.js';
 import { getPipelineRun } from '../registry/pipeline.js';
@@ -50,15 +50,17 @@ function asRequestError<T>(fn: () => T): T {
   }
 }
 
-/** The runner's SP_ERR_PIPELINE_LOCKED hinted for a request, which has no --wait to pass (the CLI's hint offered it):
- * wait for the run or cancel it; the rest of the hint (the lock is taken over once its process is gone) kept. */
-export function lockedForApi(err: unknown): never {
-  if (err instanceof StockpipeError && err.code === 'SP_ERR_PIPELINE_LOCKED') {
-    const at = err.hint.indexOf('; ');
-    const rest = at < 0 ? '' : `; ${err.hint.slice(at + 2)}`;
-    throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', err.message, { hint: `Wait for that run to finish (GET /runs shows it), or cancel it (POST /runs/:id/cancel), then try again${rest === '' ? '.' : rest}` });
-  }
-  throw err;
+/**
+ * SP_ERR_PIPELINE_LOCKED before a launch while a live run holds the workspace, hinted for a request: the launched
+ * command's own error hints `--wait`, which a request has not. A lock taken between this look and the launch still
+ * fails as that command says.
+ */
+async function refuseWhileLocked(ws: Workspace): Promise<void> {
+  const holder = await lockHolder(ws);
+  if (holder === null) return;
+  throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', inUse(ws, holder), {
+    hint: `Wait for that run to finish (GET /runs shows it), or cancel it (POST /runs/:id/cancel), then try again; ${ws.runLock} is taken over automatically once process ${holder.pid} is gone.`,
+  });
 }
 
 /** The newest pipeline run whose recorded runner is this child (params runner_pid, runner_start). */
@@ -98,8 +100,9 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     const pipeline = pipelineName(body.pipeline, 'pipeline');
     const date = body.date === undefined ? undefined : asRequestError(() => checkLogicalDate('date', body.date!, now()));
     if (control === undefined) notLaunchable();
+    await refuseWhileLocked(ws);
     const args = ['run', pipeline, ...(date ? ['--date', date] : []), ...(body.force === true ? ['--force'] : [])];
-    const got = await launchCli(ws, control, args, (child) => registry.read((reg) => runOf(reg, child))).catch(lockedForApi);
+    const got = await launchCli(ws, control, args, (child) => registry.read((reg) => runOf(reg, child)));
     const runId = got.found?.run_id ?? String(got.data?.run_id ?? '');
     return reply.code(202).send(runAnswer(registry, runId, got.pid));
   });
@@ -120,10 +123,11 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
         { hint: run.status === 'finished' ? `Start a new run of ${run.pipeline} (unchanged tasks are cached).` : 'Cancel it first (POST /runs/:id/cancel), then resume it.' });
     }
     if (control === undefined) notLaunchable();
+    await refuseWhileLocked(ws);
     const got = await launchCli(ws, control, ['run', run.pipeline, '--resume', id], (child) => registry.read((reg) => {
       const r = runOf(reg, child);
       return r !== null && r.run_id === id ? r : null;
-    })).catch(lockedForApi);
+    }));
     return reply.code(202).send({ ...runAnswer(registry, id, got.pid), resumed: true });
   });
 
@@ -159,6 +163,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     const pipeline = pipelineName(body.pipeline, 'pipeline');
     const days = asRequestError(() => backfillDays(body.from, body.to, now(), RANGE_FIELDS));
     if (control === undefined) notLaunchable();
+    await refuseWhileLocked(ws);
     const args = ['backfill', pipeline, '--from', body.from, '--to', body.to, ...(body.force === true ? ['--force'] : []), ...(body.continue_on_failure === true ? ['--continue-on-failure'] : [])];
     const got = await launchCli(ws, control, args, async (child) => {
       // A day's run names it; before the first one, the backfill row is found while the child holds the lock.
@@ -168,7 +173,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
       if (holder === null || holder.pid !== child.pid || (holder.start ?? null) !== child.start) return null;
       return registry.read((reg) => reg.get<{ backfill_id: string }>('find launched backfill',
         "SELECT backfill_id FROM backfills WHERE pipeline = ? AND date_from = ? AND date_to = ? AND status = 'running' ORDER BY started_at DESC, rowid DESC LIMIT 1", [pipeline, body.from, body.to])?.backfill_id ?? null);
-    }).catch(lockedForApi);
+    });
     const backfillId = got.found ?? String(got.data?.backfill_id ?? '');
     return reply.code(202).send({ backfill_id: backfillId, pipeline, from: body.from, to: body.to, days: days.length, pid: got.pid });
   });

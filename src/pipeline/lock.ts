@@ -73,6 +73,11 @@ async function readLock(ws: Workspace, file = ws.runLock): Promise<{ text: strin
 
 const holderGone = (info: LockInfo): boolean => info.host === hostname() && processGone(info.pid, info.start);
 
+/** What SP_ERR_PIPELINE_LOCKED says of a live holder. */
+export function inUse(ws: Workspace, holder: LockInfo): string {
+  return `workspace ${ws.root} is in use by pipeline '${holder.pipeline}' (pid ${holder.pid} on ${holder.host}, since ${holder.started_at})`;
+}
+
 /** The current holder, or null when the lock is free or stale. */
 export async function lockHolder(ws: Workspace): Promise<LockInfo | null> {
   const got = await readLock(ws);
@@ -244,7 +249,7 @@ export async function acquireRunLock(ws: Workspace, pipeline: string, opts: Acqu
     if (Date.now() >= deadline) {
       // After a --wait (a scheduled run waits an hour) the hint said to pass --wait, which was given.
       const waited = (opts.waitMs ?? 0) > 0 ? ` still after waiting ${Math.round(opts.waitMs! / 100) / 10} s (--wait)` : '';
-      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `workspace ${ws.root} is in use by pipeline '${holder.pipeline}' (pid ${holder.pid} on ${holder.host}, since ${holder.started_at})${waited}`, {
+      throw new StockpipeError('SP_ERR_PIPELINE_LOCKED', `${inUse(ws, holder)}${waited}`, {
         hint: `Wait for it to finish, ${waited === '' ? 'pass --wait' : 'wait longer (a larger --wait)'}, or stop process ${holder.pid}; ${file} is taken over automatically once that process is gone.`,
       });
     }
