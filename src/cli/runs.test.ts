@@ -6,7 +6,7 @@ import { createBackfill } from '../registry/backfills.js';
 import { createPipelineRun } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandContext } from './context.js';
-import { noRunsText, runsListCommand } from './runs.js';
+import { listedRuns, noRunsText, runsListCommand } from './runs.js';
 
 describe('runs list, an empty page', () => {
   it('says why: past the last run, nothing matching the filters, or nothing yet (with the pipeline to run)', () => {
@@ -15,6 +15,17 @@ describe('runs list, an empty page', () => {
     expect(noRunsText({ backfill: 'b1' }, 0)).toBe('no pipeline runs in backfill b1');
     expect(noRunsText({ pipeline: 'daily' }, 0)).toBe('no daily pipeline runs yet: try `stockpipe run daily`');
     expect(noRunsText({}, 0)).toBe('no pipeline runs yet: try `stockpipe run train`');
+  });
+});
+
+describe('runs list, the first line', () => {
+  // Probed: `runs list --limit 1 --offset 1` printed "6 runs (newest 1)" above the second newest run.
+  it('says which runs are shown: all, the newest N, or N after the newest --offset', () => {
+    expect(listedRuns(1, 1)).toBe('1 run');
+    expect(listedRuns(6, 6)).toBe('6 runs');
+    expect(listedRuns(6, 2)).toBe('6 runs (newest 2)');
+    expect(listedRuns(6, 1, 1)).toBe('6 runs (1 shown, after the newest 1)');
+    expect(listedRuns(6, 2, 4)).toBe('6 runs (2 shown, after the newest 4)');
   });
 });
 

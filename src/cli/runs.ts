@@ -18,12 +18,18 @@ const counts = (r: PipelineRunSummary): string => Object.entries(r.task_counts).
 
 const secs = (s: number | null): string => (s === null ? '' : `${s} s`);
 
+/** A listing's first line: how many runs, and which of them are shown ("6 runs (newest 1)" read wrong for `--offset 1`, which shows the second newest). */
+export function listedRuns(total: number, shown: number, offset = 0): string {
+  const which = offset > 0 ? ` (${shown} shown, after the newest ${offset})` : total > shown ? ` (newest ${shown})` : '';
+  return `${total} run${total === 1 ? '' : 's'}${which}`;
+}
+
 /** `runs list --kind K|all`: command runs (and pipeline runs with `all`), in the generic shape. */
 function kindList(ctx: CommandContext, opts: { limit?: number; offset?: number; status?: string; kind: string; parent?: string }): CommandResult<{ kind: string; runs: RunSummary[]; total: number }> {
   const q = { kind: opts.kind === 'all' ? undefined : opts.kind, status: opts.status, parent: opts.parent, limit: opts.limit, offset: opts.offset };
   const data = withRegistry(ctx, true, (reg) => ({ kind: opts.kind, runs: listRunSummaries(reg, q), total: countRuns(reg, q) }));
   const lines = data.runs.map((r) => `${r.run_id}  ${r.kind.padEnd(9)} ${r.status.padEnd(9)} ${r.started_at}  ${secs(r.seconds).padEnd(9)} ${r.name ?? ''}${r.parent_run_id ? `  (in ${r.parent_run_id})` : ''}`);
-  return { data, human: data.runs.length === 0 ? `no ${opts.kind === 'all' ? '' : `${opts.kind} `}runs` : [`${data.total} runs${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
+  return { data, human: data.runs.length === 0 ? `no ${opts.kind === 'all' ? '' : `${opts.kind} `}runs` : [listedRuns(data.total, data.runs.length, opts.offset), ...lines].join('\n') };
 }
 
 export async function runsListCommand(ctx: CommandContext, opts: { limit?: number; offset?: number; pipeline?: string; status?: string; backfill?: string; kind?: string; parent?: string }): Promise<CommandResult<{ runs: PipelineRunSummary[] | RunSummary[]; total: number }>> {
@@ -38,7 +44,7 @@ export async function runsListCommand(ctx: CommandContext, opts: { limit?: numbe
     return { runs: listPipelineRuns(reg, q), total };
   });
   const lines = data.runs.map((r) => `${r.run_id}  ${r.pipeline.padEnd(6)} ${(r.logical_date ?? '').padEnd(10)} ${r.status.padEnd(9)} ${r.started_at}  ${r.seconds === null ? '' : `${r.seconds} s`}  ${counts(r)}${r.backfill_id ? `  backfill ${r.backfill_id.slice(0, 8)}` : ''}`);
-  return { data, human: data.runs.length === 0 ? noRunsText(opts, data.total) : [`${data.total} run${data.total === 1 ? '' : 's'}${data.total > data.runs.length ? ` (newest ${data.runs.length})` : ''}`, ...lines].join('\n') };
+  return { data, human: data.runs.length === 0 ? noRunsText(opts, data.total) : [listedRuns(data.total, data.runs.length, opts.offset), ...lines].join('\n') };
 }
 
 /** `--backfill X`: the backfill's full id from X or the start of it `runs list` shows; SP_ERR_RUN_NOT_FOUND for none, SP_ERR_USAGE for several. */
