@@ -320,7 +320,9 @@ describe('STOCKPIPE_SYMBOLS takes what --symbols takes', () => {
 describe('schedules are checked when the config is read', () => {
   const load = (s: Record<string, unknown>) => () => loadConfig({ file: { schedules: [{ pipeline: 'daily', ...s }] }, env: {}, flags: {}, origin: 'c.json' });
   it('refuses a bad cron expression, an unknown time zone and a date that never comes, naming the field', () => {
-    expect(load({ cron: '61 * * * *' })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/^schedules\.0\.cron: not a cron expression \(.*minute.*\)/) }));
+    // A list entry's key has no default: the hint said "or remove it to use the default".
+    expect(load({ cron: '61 * * * *' })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/^schedules\.0\.cron: not a cron expression \(.*minute.*\)/), hint: expect.stringMatching(/^Fix schedules\.0\.cron in .*\.$/) }));
+    expect(load({ cron: '61 * * * *' })).not.toThrow(expect.objectContaining({ hint: expect.stringContaining('use the default') }));
     expect(load({ cron: '0 30 18 * * 1-5' })).not.toThrow(); // 6 fields: seconds first
     expect(load({ cron: '0 30 18 * * 1-5 2027' })).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message: expect.stringMatching(/^schedules\.0\.cron: 7 fields; 5 or 6/) }));
     expect(load({ cron: '30 18 * * 1-5', timezone: 'Mars/Olympus' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^schedules\.0\.timezone: not an IANA time zone/) }));

@@ -589,8 +589,10 @@ function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env
   }
   // An unknown key is named by the message: the section around it is not quoted (it may hold secrets).
   const shown = got === undefined || issue.code === 'unrecognized_keys' ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${value})`;
+  // A key of a list's entry (schedules.0.cron) has no default to fall back to: removing it breaks the entry.
+  const fix = path.some((k) => /^\d+$/.test(k)) ? `Fix ${key} in ${from}.` : `Fix ${key} in ${from}, or remove it to use the default.`;
   throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${boundText(issue) ?? issue.message}${shown} [from ${from}]`, {
-    hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? `Fix ${key} in ${from}, or remove it to use the default.` : undefined,
+    hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? fix : undefined,
   });
 }
 
