@@ -25,4 +25,13 @@ describe('readReference', () => {
     expect([err.code, err.message]).toEqual(['SP_ERR_REFERENCE_INVALID', `${path}: the reference describes the prices table, not features`]);
     expect(err.hint).toBe(`Check the prices table against it (\`stockpipe validate --table prices --reference ${path}\`), or give --reference a features table's reference (validation/reference-features.json, or leave --reference out).`);
   });
+
+  // Probed: `validate --reference /typo.json` was hinted to infer a new reference with --set-reference.
+  it('a --reference that names no file says so and hints the path, not a new reference', async () => {
+    const dir = await tempDir('reference');
+    dirs.push(dir);
+    const err = await failureOf(readReference(join(dir, 'nope.json'), 'prices'));
+    expect([err.code, err.message]).toEqual(['SP_ERR_REFERENCE_INVALID', `${join(dir, 'nope.json')}: no such file`]);
+    expect(err.hint).toMatch(/^Check the --reference path/);
+  });
 });

@@ -46,7 +46,10 @@ export async function readReference(path: string, table?: TableName): Promise<Re
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw invalid(path, `cannot read the reference (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+    const code = (err as NodeJS.ErrnoException).code;
+    // No file there (a mistyped --reference): inferring a new reference (the code's hint) would not read the file meant.
+    if (code === 'ENOENT') throw new StockpipeError('SP_ERR_REFERENCE_INVALID', `${path}: no such file`, { cause: err, hint: 'Check the --reference path; without --reference, validate checks against the workspace\'s own reference (validation/reference.json for prices).' });
+    throw invalid(path, `cannot read the reference (${code ?? String(err)})`, err);
   }
   let ref: Reference;
   try {
