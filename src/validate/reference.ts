@@ -72,7 +72,7 @@ export async function readReference(path: string, table?: TableName): Promise<Re
     // Not a broken file: one of the other table (`validate --table features --reference validation/reference.json`).
     // Inferring a new reference (the generic hint) would not check the table against this file.
     throw new StockpipeError('SP_ERR_REFERENCE_INVALID', `${path}: the reference describes the ${ref.table} table, not ${table}`, {
-      hint: `Check the ${ref.table} table against it (\`stockpipe validate --table ${ref.table} --reference ${path}\`), or give --reference a ${table} table's reference (validation/${table === 'prices' ? 'reference' : 'reference-features'}.json, or leave --reference out).`,
+      hint: `Check the ${ref.table} table against it (\`stockpipe validate --table ${ref.table} --reference ${path}\`), or give --reference a ${table} table's reference (${layout.currentReference(table)}, or leave --reference out).`,
     });
   }
   return ref;
