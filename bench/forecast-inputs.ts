@@ -1,8 +1,9 @@
 /** @module bench/forecast-inputs
- * `npx tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --add a,b [--with c,d] | --ceiling]`: how much each group of day-ahead
+ * `npx tsx bench/forecast-inputs.ts <workspace> [--threads N] [--seed S] [--feature-fraction F] [--each | --add a,b [--with c,d] | --ceiling]`: how much each group of day-ahead
  * inputs (ml/forecast-inputs) adds. Loads the workspace's features table (built with --extended)
  * once with every input stockpipe computes, then trains the day-ahead model (the CLI's defaults:
- * depth 6, 64 leaves, ≤ 1000 trees, early stopping on the validation window) on the base inputs,
+ * depth 6, 64 leaves, ≤ 1000 trees, early stopping on the validation window; seed 42 unless --seed, every input in every tree unless --feature-fraction: with it, the seed
+ * draws each tree's inputs and so moves the skill, which is how large a gain must be to mean anything) on the base inputs,
  * base + each group, every group, and every group but one. Prints the volume skill against
  * persistence on the validation window (what the inputs are chosen by) and on the test slice (reported, never
  * used to choose), with the trees kept. With --each: the default inputs, and without each non-base
@@ -22,8 +23,12 @@ import { sourceOf } from '../src/store/read.js';
 
 const args = process.argv.slice(2);
 const root = args.find((a) => !a.startsWith('--'));
-if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--each | --add a,b [--with c,d] | --ceiling]');
+if (!root) throw new Error('usage: tsx bench/forecast-inputs.ts <workspace> [--threads N] [--seed S] [--feature-fraction F] [--each | --add a,b [--with c,d] | --ceiling]');
 const threads = Number(args[args.indexOf('--threads') + 1] ?? 1) || 1;
+const seed = args.includes('--seed') ? Number(args[args.indexOf('--seed') + 1]) : 42;
+if (!Number.isInteger(seed)) throw new Error('--seed takes an integer');
+const featureFraction = args.includes('--feature-fraction') ? Number(args[args.indexOf('--feature-fraction') + 1]) : 1;
+if (!(featureFraction > 0 && featureFraction <= 1)) throw new Error('--feature-fraction takes a number in (0, 1]');
 const withInputs = args.includes('--with') ? (args[args.indexOf('--with') + 1] ?? '').split(',').filter((n) => n !== '') : [];
 const ws = new Workspace(root, { threads, memoryLimit: '1GB' });
 const t = featuresRead(ws);
@@ -47,7 +52,7 @@ async function run(gs: string[], only?: string[], label?: string): Promise<numbe
   const names = only ?? withGroups(gs);
   const s0 = performance.now();
   // The holdout protocol: inputs are chosen on the validation window, which the default refit does not change (half the fits).
-  const out = await trainForecastModel(view(names), { seed: 42, threads, trees: 1000, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 10, protocol: 'holdout' }, { progress: silentProgress });
+  const out = await trainForecastModel(view(names), { seed, threads, trees: 1000, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction, earlyStopping: 10, protocol: 'holdout' }, { progress: silentProgress });
   const r = {
     variant: key,
     inputs: names.length,
@@ -74,7 +79,7 @@ if (args.includes('--ceiling')) {
   const test = range(s.test);
   const out = [];
   for (const trees of [100, 300]) {
-    const params = { ...forecastVolumeParams({ seed: 42, threads, trees, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 0 }), early_stopping_rounds: 0 };
+    const params = { ...forecastVolumeParams({ seed, threads, trees, maxDepth: 6, numLeaves: 64, learningRate: 0.1, minDataInLeaf: 100, lambdaL2: 1, baggingFraction: 1, featureFraction: 1, earlyStopping: 0 }), early_stopping_rounds: 0 };
     const { result } = await fitForecastVolume(f, test, null, params, {}, {});
     out.push({ trees, in_sample_test_skill_volume: 1 - volumeMaeRatio(f, result.model, test) });
   }
@@ -91,7 +96,7 @@ if (args.includes('--add')) {
   const all = await run([], chosen, 'default');
   for (const n of extra) await run([], [...chosen, n], `default+${n}`);
   if (extra.length > 1) await run([], [...chosen, ...extra], `default+${extra.join('+')}`);
-  process.stdout.write(`${JSON.stringify({ workspace: ws.root, default_valid_skill_volume: all, runs: [...runs.values()] }, null, 1)}\n`);
+  process.stdout.write(`${JSON.stringify({ workspace: ws.root, seed, feature_fraction: featureFraction, default_valid_skill_volume: all, runs: [...runs.values()] }, null, 1)}\n`);
   process.exit(0);
 }
 
@@ -100,7 +105,7 @@ if (args.includes('--each')) {
   const chosen = [...FORECAST_FEATURES] as string[];
   const all = await run([], chosen, 'default');
   for (const n of chosen.filter((x) => inputGroup(x) !== 'base')) await run([], chosen.filter((x) => x !== n), `default-${n}`);
-  process.stdout.write(`${JSON.stringify({ workspace: ws.root, default_valid_skill_volume: all, runs: [...runs.values()] }, null, 1)}\n`);
+  process.stdout.write(`${JSON.stringify({ workspace: ws.root, seed, feature_fraction: featureFraction, default_valid_skill_volume: all, runs: [...runs.values()] }, null, 1)}\n`);
   process.exit(0);
 }
 // Each group alone on top of the base, all of them, all but each one.
