@@ -24,7 +24,7 @@ import { readNumericColumns, type NumericColumn } from '../db/read-columns.js';
 import { arrayHasher, type DataLineage, hashArrays } from './dataset.js';
 import { EXTENDED_COLUMNS, logRatio, NextTradingDay, SHORT_LOOKBACK } from '../features/lagged.js';
 import { blockColumn, columnParts, makeBlocks, releaseBlocks, type InputBlock } from './forecast-blocks.js';
-import { inputComputer, MarketDays, needsMarket, TargetCalendar, type InputChunk, type InputContext } from './forecast-inputs.js';
+import { DividendCycles, inputComputer, MarketDays, needsDividends, needsMarket, TargetCalendar, type InputChunk, type InputContext } from './forecast-inputs.js';
 
 /** The model's inputs, in model.json feature_names order (chosen by validation skill, docs/models.md). */
 export const FORECAST_FEATURES = [
@@ -146,6 +146,8 @@ const sortedList = (absent: ReadonlySet<string>): string =>
   [`CAST("Date" AS DATE) AS d`, `"Adj Close" AS adj`, `"Volume"::DOUBLE AS v`, `("Asset" = 'stock')::UTINYINT AS a`, `${nan('vol_moving_avg')} AS vma`, `${nan('adj_close_rolling_med')} AS acm`, ...EXTENDED_COLUMNS.map((c) => `${absent.has(c) ? "'NaN'::DOUBLE" : nan(c)} AS ${sqlIdent(c)}`), ...BAR.map((c) => `${nan(c)} AS ${sqlIdent(`bar_${c}`)}`)].join(', ');
 /** Pass 1 (and the market's means): day, Adj Close, Volume, asset, log_volume, vol_ratio. */
 const BASE_LIST = ['d', 'adj', 'v', 'a', sqlIdent('log_volume'), sqlIdent('vol_ratio')].join(', ');
+/** Pass 1 when a dividend input is asked for: Close too (DividendCycles). */
+const BASE_CLOSE_LIST = `${BASE_LIST}, ${sqlIdent('bar_Close')}`;
 /** Pass 2: everything an input may read. */
 const INPUT_LIST = ['d', 'adj', 'a', 'vma', 'acm', ...EXTENDED_COLUMNS.map(sqlIdent), ...BAR.map((c) => sqlIdent(`bar_${c}`))].join(', ');
 
@@ -181,18 +183,24 @@ const upTo = (until: string | undefined): string => (until === undefined ? '' : 
  * position pos(row) of the blocks (rows with pos < 0 are skipped; an input no block has a column
  * for is not computed); `ma20` gets vol_ma_20 the same way when given.
  */
-async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, blocks: readonly InputBlock[], pos: (row: number) => number, ma20?: Float32Array): Promise<number> {
+async function fillInputs(conn: DuckDBConnection, sql: string, features: readonly string[], ctx: InputContext, blocks: readonly InputBlock[], pos: (row: number) => number, ma20?: Float32Array, frameRow: (row: number) => number = (i) => i): Promise<number> {
   const computers = features.map(inputComputer);
   let scratch = new Float64Array(0);
   let dest = new Int32Array(0);
+  let rowsOf = new Int32Array(0);
   let at = 0;
   await readNumericColumns(conn, sql, (cols, n) => {
     if (scratch.length < n) {
       scratch = new Float64Array(n);
       dest = new Int32Array(n);
+      if (ctx.dividends) rowsOf = new Int32Array(n);
     }
     for (let i = 0; i < n; i++) dest[i] = pos(at + i);
     const chunk = inputChunk(cols, n);
+    if (ctx.dividends) {
+      for (let i = 0; i < n; i++) rowsOf[i] = frameRow(at + i);
+      chunk.frameRow = rowsOf;
+    }
     computers.forEach((compute, f) => {
       if (blocks.every((b) => !b.x[f])) return;
       compute(chunk, scratch, ctx);
@@ -271,6 +279,7 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
   const base = { rows, symbolStart, day: new Int32Array(rows), adjClose: new Float64Array(rows), volume: new Float64Array(rows) };
   const market = new MarketDays();
   const withMarket = needsMarket(features);
+  const close = needsDividends(features) ? new Float64Array(rows) : null;
   // Sorted once by DuckDB (within its memory limit, spilling to its temp folder) into a temporary
   // file that both passes then stream in order: DuckDB holds no sorted result while the inputs fill.
   const setting = String((await queryRows(conn, `SELECT current_setting('temp_directory') AS d`))[0]!.d ?? '');
@@ -281,11 +290,12 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
     await conn.run(`COPY (SELECT ${sortedList(absent)} FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date") TO ${sqlString(tmp)} (${STORE_PARQUET})`);
     const sorted = ` FROM read_parquet(${sqlPath(tmp)})`;
     let at = 0;
-    await readNumericColumns(conn, `SELECT ${BASE_LIST}${sorted}`, (c, n) => {
+    await readNumericColumns(conn, `SELECT ${close ? BASE_CLOSE_LIST : BASE_LIST}${sorted}`, (c, n) => {
       if (at + n > rows) throw new StockpipeError('SP_ERR_INTERNAL', `${path}: more rows than counted (${rows})`);
       base.day.set((c[0] as Int32Array).subarray(0, n), at);
       base.adjClose.set((c[1] as Float64Array).subarray(0, n), at);
       base.volume.set((c[2] as Float64Array).subarray(0, n), at);
+      close?.set((c[6] as Float64Array).subarray(0, n), at);
       if (withMarket) market.add(baseChunk(c, n));
       at += n;
     });
@@ -300,7 +310,7 @@ export async function loadForecastFrame(conn: DuckDBConnection, input: string, l
     const cutAt = cuts?.(r.targetDay) ?? [];
     const streamed = sink !== undefined && makeBlocks(n, 0, cutAt).length > 1;
     const set = { ...r, features: [...features], blocks: makeBlocks(n, features.length, cutAt, streamed), ma20: new Float32Array(n) };
-    const ctx = { cal: new TargetCalendar(), market };
+    const ctx: InputContext = { cal: new TargetCalendar(), market, dividends: close ? new DividendCycles(symbolStart, base.day, close, base.adjClose, base.volume) : undefined };
     // 'skip': the first block's columns stay unallocated (makeBlocks), and fillInputs writes none of its rows.
     if (!streamed || sink === 'skip') {
       const read = await fillInputs(conn, `SELECT ${INPUT_LIST}${sorted}`, features, ctx, set.blocks, (i) => pos[i]!, set.ma20);
@@ -338,6 +348,27 @@ function checkSorted(base: Pick<ForecastFrame, 'symbolStart' | 'day'>, path: str
     }
   }
 }
+/** Every symbol's rows (dated up to `until`) as the dividend inputs read them, in (Symbol, Date) order. */
+async function symbolHistory(conn: DuckDBConnection, src: string, until: string | undefined): Promise<{ symbolStart: Int32Array; dividends: DividendCycles }> {
+  const counts = await queryRows(conn, `SELECT count(*)::BIGINT AS n FROM ${src} WHERE true${upTo(until)} GROUP BY "Symbol" ORDER BY "Symbol"`);
+  const symbolStart = new Int32Array(counts.length + 1);
+  for (let s = 0; s < counts.length; s++) symbolStart[s + 1] = symbolStart[s]! + Number(counts[s]!.n);
+  const rows = symbolStart[counts.length]!;
+  const day = new Int32Array(rows);
+  const close = new Float64Array(rows);
+  const adj = new Float64Array(rows);
+  const volume = new Float64Array(rows);
+  let at = 0;
+  await readNumericColumns(conn, `SELECT CAST("Date" AS DATE) AS d, ${nan('Close')}, ${nan('Adj Close')}, "Volume"::DOUBLE FROM ${src} WHERE true${upTo(until)} ORDER BY "Symbol", "Date"`, (c, k) => {
+    day.set((c[0] as Int32Array).subarray(0, k), at);
+    close.set((c[1] as Float64Array).subarray(0, k), at);
+    adj.set((c[2] as Float64Array).subarray(0, k), at);
+    volume.set((c[3] as Float64Array).subarray(0, k), at);
+    at += k;
+  });
+  return { symbolStart, dividends: new DividendCycles(symbolStart, day, close, adj, volume) };
+}
+
 /** Each symbol's last row (its newest bar, dated up to `until` when given), ordered by Symbol. */
 export interface LastRows {
   symbols: string[];
@@ -371,7 +402,10 @@ export async function loadLastRows(conn: DuckDBConnection, input: string, label 
       const window = ` AND "Date" >= ${sqlString(String(lo[0]!.lo))}`;
       await readNumericColumns(conn, `SELECT ${BASE_LIST} FROM (SELECT ${sortedList(absent)} FROM ${src} WHERE true${window}${upTo(until)} ORDER BY "Symbol", "Date")`, (c, k) => market.add(baseChunk(c, k)));
     }
-    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${sortedList(absent)} FROM ${table} ORDER BY "Symbol")`, features, { cal: new TargetCalendar(), market }, [{ lo: 0, hi: n, x: out.x }], (i) => i);
+    const history = needsDividends(features) ? await symbolHistory(conn, src, until) : null;
+    if (history && history.symbolStart.length !== n + 1) throw new StockpipeError('SP_ERR_INTERNAL', `${label}: ${history.symbolStart.length - 1} symbols in the history, ${n} last rows`);
+    const ctx: InputContext = { cal: new TargetCalendar(), market, dividends: history?.dividends };
+    await fillInputs(conn, `SELECT ${INPUT_LIST} FROM (SELECT ${sortedList(absent)} FROM ${table} ORDER BY "Symbol")`, features, ctx, [{ lo: 0, hi: n, x: out.x }], (i) => i, undefined, (i) => history!.symbolStart[i + 1]! - 1);
     let at = 0;
     await readNumericColumns(conn, `SELECT CAST("Date" AS DATE) AS d, "Adj Close", "Volume"::DOUBLE FROM ${table} ORDER BY "Symbol"`, (c, k) => {
       out.day.set((c[0] as Int32Array).subarray(0, k), at);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toDayNumber, tradingDays } from '../core/calendar.js';
 import { EXTENDED_COLUMNS, laggedFeatures, NextTradingDay, type LaggedInput } from '../features/lagged.js';
 import { FORECAST_FEATURES } from './forecast-dataset.js';
-import { closeLocation, inputComputer, KNOWN_INPUTS, MarketDays, TargetCalendar, type InputChunk } from './forecast-inputs.js';
+import { closeLocation, DividendCycles, EX_DIVIDEND_JUMP, inputComputer, KNOWN_INPUTS, MarketDays, TargetCalendar, type InputChunk } from './forecast-inputs.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -18,6 +18,7 @@ type Bars = LaggedInput & { open: Float64Array; close: Float64Array };
 
 function market(seed: number, symbols: number, len: number): { sym: Bars[]; stock: boolean[] } {
   const rnd = lcg(seed);
+  const div = lcg(seed + 7919);
   const all = tradingDays('2019-10-01', len + 60);
   const sym: Bars[] = [];
   const stock: boolean[] = [];
@@ -27,14 +28,18 @@ function market(seed: number, symbols: number, len: number): { sym: Bars[]; stoc
     const n = dates.length;
     const x: Bars = { rows: n, day: Int32Array.from(dates, toDayNumber), high: new Float64Array(n), low: new Float64Array(n), adjClose: new Float64Array(n), volume: new Float64Array(n), open: new Float64Array(n), close: new Float64Array(n) };
     let p = 5 + rnd() * 100;
+    // Close / Adj Close: steps down on ex-dividend days (about one row in 25), float noise far below a step otherwise.
+    // Drawn from a stream of their own, so that every other value is as before they existed.
+    let q = 1 + div() * 0.5;
     for (let i = 0; i < n; i++) {
+      if (div() < 0.04) q /= 1 + 1e-4 + div() * 0.02;
       p *= Math.exp((rnd() - 0.5) * 0.1);
       x.adjClose[i] = rnd() < 0.02 ? -p : p;
       x.low[i] = p * (1 - rnd() * 0.05);
       x.high[i] = p * (1 + rnd() * 0.05);
       // Open and Close within the range, now and then missing (NaN) or a range of 0.
       x.open[i] = rnd() < 0.02 ? NaN : x.low[i]! + rnd() * (x.high[i]! - x.low[i]!);
-      x.close[i] = x.low[i]! + rnd() * (x.high[i]! - x.low[i]!);
+      x.close[i] = p * q * (1 + (rnd() - 0.5) * 2e-6);
       if (rnd() < 0.02) x.high[i] = x.low[i]!;
       x.volume[i] = rnd() < 0.03 ? 0 : Math.floor(rnd() ** 3 * 5e8);
     }
@@ -53,6 +58,8 @@ function inputsOf(m: { sym: Bars[]; stock: boolean[] }, names: readonly string[]
   const isStock = new Uint8Array(rows);
   const bar = { open: new Float64Array(rows), high: new Float64Array(rows), low: new Float64Array(rows), close: new Float64Array(rows) };
   const cal = new NextTradingDay();
+  const symbolStart = new Int32Array(m.sym.length + 1);
+  m.sym.forEach((x, s) => (symbolStart[s + 1] = symbolStart[s]! + x.rows));
   let at = 0;
   m.sym.forEach((x, s) => {
     const out = EXTENDED_COLUMNS.map(() => new Float64Array(x.rows));
@@ -65,10 +72,12 @@ function inputsOf(m: { sym: Bars[]; stock: boolean[] }, names: readonly string[]
     at += x.rows;
   });
   // The stored rolling columns are not under test here: a stand-in that reads day t only.
-  const chunk: InputChunk = { rows, day, isStock, adjClose: adj, vma: Float64Array.from(ext[EXTENDED_COLUMNS.indexOf('vol_ma_20')]!), acm: new Float64Array(rows).fill(50), ...bar, ext: (n) => ext[EXTENDED_COLUMNS.indexOf(n as (typeof EXTENDED_COLUMNS)[number])]! };
+  const chunk: InputChunk = { rows, day, isStock, adjClose: adj, vma: Float64Array.from(ext[EXTENDED_COLUMNS.indexOf('vol_ma_20')]!), acm: new Float64Array(rows).fill(50), ...bar, ext: (n) => ext[EXTENDED_COLUMNS.indexOf(n as (typeof EXTENDED_COLUMNS)[number])]!, frameRow: Int32Array.from({ length: rows }, (_, i) => i) };
   const mk = new MarketDays();
   mk.add(chunk);
-  const ctx = { cal: new TargetCalendar(), market: mk };
+  const volume = new Float64Array(rows);
+  m.sym.forEach((x, s) => volume.set(x.volume, symbolStart[s]));
+  const ctx = { cal: new TargetCalendar(), market: mk, dividends: new DividendCycles(symbolStart, day, bar.close, adj, volume) };
   return names.map((n) => {
     const out = new Float64Array(rows);
     inputComputer(n)(chunk, out, ctx);
@@ -225,5 +234,51 @@ describe('day-ahead inputs', () => {
     expect(closeLocation(10, 12, 8)).toBe(0.5);
     expect(closeLocation(10, 8, 8)).toBeNaN();
     expect(closeLocation(NaN, 12, 8)).toBeNaN();
+  });
+
+  it('find the ex-dividend days in the steps of Close / Adj Close, and the dividend cycle of each row from the days up to it', () => {
+    const days = tradingDays('2020-01-02', 300).map(toDayNumber);
+    const n = days.length;
+    const ex = [10, 73, 136, 203, 262];
+    const rnd = lcg(3);
+    const close = new Float64Array(n);
+    const adj = new Float64Array(n);
+    const volume = Float64Array.from({ length: n }, (_, i) => (i === 240 ? 1e6 : 1000 + i)); // a spike (earnings) before the ex-date of row 262
+    let q = 1.3;
+    for (let i = 0; i < n; i++) {
+      if (ex.includes(i)) q /= 1 + (i === 136 ? 2 * EX_DIVIDEND_JUMP : 0.01); // one dividend just above the threshold
+      adj[i] = 50 + rnd() * 10;
+      close[i] = adj[i]! * q * (1 + (rnd() - 0.5) * 1e-5); // float noise of 5e-6 at most: no ex-date
+    }
+    const symbolStart = Int32Array.of(0, n);
+    const d = new DividendCycles(symbolStart, Int32Array.from(days), close, adj, volume);
+    expect(d.count).toBe(ex.length);
+    const at = (row: number): number[] => Array.from(d.facts(row, days[row + 1]!));
+    const T = (row: number): number => days[row + 1]!;
+    // Before the first ex-date nothing is known; after one, only the days since it and its volume.
+    expect(at(9).every(Number.isNaN)).toBe(true);
+    expect(at(10).slice(0, 2).every(Number.isNaN)).toBe(true);
+    expect(at(10)[2]).toBe(T(10) - days[10]!);
+    expect(at(10)[4]).toBeCloseTo(Math.log1p(1010), 12); // rows 8..10 (none after t)
+    // From the second on: the next one expected one interval (or the median of up to four) after the last.
+    const gap = (a: number, b: number): number => days[b]! - days[a]!;
+    expect(at(100)[0]).toBe(days[73]! + gap(10, 73) - T(100));
+    expect(at(100)[1]).toBe(days[73]! + gap(10, 73) - T(100));
+    expect(at(290)[0]).toBe(days[262]! + gap(203, 262) - T(290));
+    const g = [gap(10, 73), gap(73, 136), gap(136, 203), gap(203, 262)].sort((a, b) => a - b);
+    expect(at(290)[1]).toBe(days[262]! + (g[1]! + g[2]!) / 2 - T(290));
+    expect(at(290)[2]).toBe(T(290) - days[262]!);
+    // The echo: the rows around the target day one interval earlier; around the last ex-date (±2 rows).
+    let back = 290;
+    while (days[back]! > T(290) - gap(203, 262)) back--;
+    expect(at(290)[3]).toBeCloseTo(Math.log1p(volume[back + 2]!), 12);
+    expect(at(290)[4]).toBeCloseTo(Math.log1p(volume[264]!), 12);
+    // The largest volume between the last two ex-dates (rows 204..262: the spike), one interval on.
+    expect(back < 238 || back > 242).toBe(true);
+    expect(at(290)[5]).toBe(days[240]! + gap(203, 262) - T(290));
+    expect(at(250)[5]).toBe(days[203]! + gap(136, 203) - T(250)); // no spike between rows 137 and 203: the largest volume is the last
+    // The ratio's level (which carries every later dividend) is never read: scaling Close is no change.
+    const scaled = new DividendCycles(symbolStart, Int32Array.from(days), close.map((c) => c * 1.7), adj, volume);
+    for (let row = 0; row < n - 1; row++) expect(Array.from(scaled.facts(row, T(row)))).toEqual(at(row));
   });
 });

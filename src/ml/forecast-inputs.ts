@@ -6,6 +6,7 @@
  *   - facts about the target day (the next NYSE trading day after t), known in advance,
  *   - means over all symbols' rows dated t (the market's and the symbol's group's volume that day),
  *     and the market's mean on earlier days,
+ *   - the symbol's own rows dated t or earlier (the ex-dividend days seen in them: DividendCycles),
  * and nothing dated after t: no row's own next-day values, no market mean of a later day.
  * Pure; no database, no model code. */
 import { isTradingDayNumber } from '../core/calendar.js';
@@ -27,6 +28,8 @@ export interface InputChunk {
   close: Float64Array;
   /** The stored lagged column `name` (EXTENDED_COLUMNS). */
   ext(name: string): Float64Array;
+  /** Each row's row in the DividendCycles of the context (only the dividend inputs read it). */
+  frameRow?: Int32Array;
 }
 
 /** Facts about a day (a row's target day, or its own day t: both known in advance): [trading days
@@ -139,10 +142,104 @@ export class MarketDays {
   }
 }
 
+/** A relative change of Close / Adj Close from one row of a symbol to the next above this marks an
+ * ex-dividend day. Both are split-adjusted and Adj Close is also dividend-adjusted backward, so the ratio
+ * steps exactly on each ex-date, by that day's dividend alone (on the real sample: 1e-4 and up); the
+ * float noise of the stored prices changes it by at most 3e-6. */
+export const EX_DIVIDEND_JUMP = 3e-5;
+
+/**
+ * The ex-dividend days of each symbol, seen in its rows (in Symbol, Date order): a row whose ratio
+ * Close / Adj Close differs from the previous row's by more than EX_DIVIDEND_JUMP. Whether row d is one
+ * reads rows d-1 and d only (the ratio's change, never its level, which carries every later dividend),
+ * so facts(t, …) reads the symbol's rows up to t: [calendar days from the target day to the next
+ * ex-date expected from the last one plus the last interval between two; the same with the median of
+ * the last (up to) 4 intervals; days since the last ex-date at the target day; the largest log1p(Volume)
+ * of the rows around the target day one interval earlier (±2 rows); the same around the last ex-date; calendar days from the target day to the symbol's largest volume between the last two
+ * ex-dates moved one interval on (earnings, which sit a fixed number of days before the ex-date)].
+ * NaN where too few ex-dates are known (2 for an interval, 1 for the rest).
+ */
+export class DividendCycles {
+  /** Rows of the ex-dates, symbol by symbol, ascending; exStart[s] is the first of symbol s. */
+  private readonly exRows: Int32Array;
+  private readonly exStart: Int32Array;
+  private readonly out = new Float64Array(6);
+
+  constructor(private readonly symbolStart: Int32Array, private readonly day: Int32Array, close: Float64Array, adjClose: Float64Array, private readonly volume: Float64Array) {
+    const ex: number[] = [];
+    const start = new Int32Array(symbolStart.length);
+    for (let s = 0; s + 1 < symbolStart.length; s++) {
+      start[s] = ex.length;
+      let prev = NaN;
+      for (let i = symbolStart[s]!; i < symbolStart[s + 1]!; i++) {
+        const q = close[i]! > 0 && adjClose[i]! > 0 ? close[i]! / adjClose[i]! : NaN;
+        if (Math.abs(prev / q - 1) > EX_DIVIDEND_JUMP) ex.push(i);
+        prev = q;
+      }
+    }
+    start[symbolStart.length - 1] = ex.length;
+    this.exRows = Int32Array.from(ex);
+    this.exStart = start;
+  }
+
+  /** How many ex-dates were seen in the rows (all symbols). */
+  get count(): number {
+    return this.exRows.length;
+  }
+
+  /** The facts of the row `row` (day t) whose target day is `target`; a view reused by the next call. */
+  facts(row: number, target: number): Float64Array {
+    const o = this.out;
+    o.fill(NaN);
+    const s = upperBound(this.symbolStart, 0, this.symbolStart.length, row) - 1;
+    const lo = this.exStart[s]!;
+    const n = upperBound(this.exRows, lo, this.exStart[s + 1]!, row) - lo; // ex-dates dated up to t
+    if (n === 0) return o;
+    const first = this.symbolStart[s]!;
+    const last = this.day[this.exRows[lo + n - 1]!]!;
+    o[2] = target - last;
+    o[4] = this.maxLogVolume(first, row, this.exRows[lo + n - 1]!);
+    if (n < 2) return o;
+    const gaps: number[] = [];
+    for (let k = n - 1; k >= Math.max(1, n - 4); k--) gaps.push(this.day[this.exRows[lo + k]!]! - this.day[this.exRows[lo + k - 1]!]!);
+    gaps.sort((a, b) => a - b);
+    const interval = this.day[this.exRows[lo + n - 1]!]! - this.day[this.exRows[lo + n - 2]!]!;
+    const median = gaps.length % 2 === 1 ? gaps[(gaps.length - 1) / 2]! : (gaps[gaps.length / 2 - 1]! + gaps[gaps.length / 2]!) / 2;
+    o[0] = last + interval - target;
+    o[1] = last + median - target;
+    // The row dated on or just before the target day one interval earlier.
+    const at = upperBound(this.day, first, row + 1, target - interval) - 1;
+    if (at >= first) o[3] = this.maxLogVolume(first, row, at);
+    let spike = this.exRows[lo + n - 2]! + 1;
+    for (let k = spike + 1; k <= this.exRows[lo + n - 1]!; k++) if (this.volume[k]! > this.volume[spike]!) spike = k;
+    o[5] = this.day[spike]! + interval - target;
+    return o;
+  }
+
+  /** The largest log1p(Volume) of rows at-2..at+2 within [first, row]. */
+  private maxLogVolume(first: number, row: number, at: number): number {
+    let m = -Infinity;
+    for (let k = Math.max(first, at - 2); k <= Math.min(row, at + 2); k++) m = Math.max(m, Math.log1p(this.volume[k]!));
+    return Number.isFinite(m) ? m : NaN;
+  }
+}
+
+/** The first index in [lo, hi) of ascending `a` whose value is above `x` (hi when none). */
+function upperBound(a: Int32Array, lo: number, hi: number, x: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** What inputs beyond a row's own columns read. */
 export interface InputContext {
   cal: TargetCalendar;
   market: MarketDays;
+  /** The symbols' ex-dividend days (only the dividend inputs read them; the loaders fill it when one is asked for). */
+  dividends?: DividendCycles;
 }
 
 export type Compute = (c: InputChunk, out: Float64Array, ctx: InputContext) => void;
@@ -159,6 +256,16 @@ const market = (k: number | 'group'): Compute => perRow((c, i, ctx) => {
   if (m === undefined) return NaN;
   return m[k === 'group' ? (c.isStock[i] === 1 ? 3 : 4) : k]!;
 });
+/** Fact k of DividendCycles.facts of each row; the two volumes (k 3 and 4) against the row's log_vol_ma_20. */
+const dividend = (k: number): Compute => (c, out, ctx) => {
+  const d = ctx.dividends;
+  if (d === undefined || c.frameRow === undefined) throw new Error('the dividend inputs need the symbols\' rows (InputContext.dividends, InputChunk.frameRow)');
+  const ma = k === 3 || k === 4 ? c.ext('log_vol_ma_20') : null;
+  for (let i = 0; i < c.rows; i++) {
+    const v = d.facts(c.frameRow[i]!, ctx.cal.target(c.day[i]!))[k]!;
+    out[i] = ma === null ? v : v - ma[i]!;
+  }
+};
 /** Where day t closed within its range: 0 at the low, 1 at the high (NaN for a range of 0 or a missing price). */
 export function closeLocation(close: number, high: number, low: number): number {
   const range = high - low;
@@ -195,16 +302,25 @@ const INPUTS: Record<string, { group: string; compute: Compute }> = {
   mkt_vol_ratio: { group: 'market', compute: market(2) },
   group_vol_ratio: { group: 'market', compute: market('group') },
   quarter_echo: { group: 'quarter', compute: stored('quarter_echo') },
+  div_to_next: { group: 'dividends', compute: dividend(0) },
+  div_to_next_med: { group: 'dividends', compute: dividend(1) },
+  div_since: { group: 'dividends', compute: dividend(2) },
+  div_echo: { group: 'dividends', compute: dividend(3) },
+  div_ex_vol: { group: 'dividends', compute: dividend(4) },
+  div_spike_to: { group: 'dividends', compute: dividend(5) },
 };
 
 /** Every input name stockpipe computes. */
 export const KNOWN_INPUTS: readonly string[] = Object.keys(INPUTS);
 
-/** The group of an input (base, ratios, calendar, events, season, bar, market, quarter), or undefined for an unknown name. */
+/** The group of an input (base, ratios, calendar, events, season, bar, market, quarter, dividends), or undefined for an unknown name. */
 export const inputGroup = (name: string): string | undefined => INPUTS[name]?.group;
 
 /** True when any of `names` reads the market means (the caller must fill a MarketDays first). */
 export const needsMarket = (names: readonly string[]): boolean => names.some((n) => INPUTS[n]?.group === 'market');
+
+/** True when any of `names` reads the symbols' ex-dividend days (the caller must pass a DividendCycles and each row's frameRow). */
+export const needsDividends = (names: readonly string[]): boolean => names.some((n) => INPUTS[n]?.group === 'dividends');
 
 /** The function that computes the input `name` of every row of a batch into `out` (≥ rows long); throws on an unknown name. */
 export function inputComputer(name: string): Compute {
