@@ -5,7 +5,7 @@ import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createBackfill, recordBackfillDays } from '../src/registry/backfills.js';
+import { createBackfill, recordBackfillDays, reopenBackfill } from '../src/registry/backfills.js';
 import { createPipelineRun, updateTaskRun } from '../src/registry/pipeline.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
@@ -44,7 +44,8 @@ describe('runs', () => {
     const own = await tempDir('dash-backfill');
     const reg = openRegistry(own);
     try {
-      createBackfill(reg, { backfill_id: 'b1', pipeline: 'daily', from: '2024-07-01', to: '2024-07-03', days: ['2024-07-01', '2024-07-02', '2024-07-03'] });
+      // Its process is gone (this pid, another start time: a pid reused after the backfill was killed).
+      createBackfill(reg, { backfill_id: 'b1', pipeline: 'daily', from: '2024-07-01', to: '2024-07-03', days: ['2024-07-01', '2024-07-02', '2024-07-03'], runner: { pid: process.pid, host: hostname(), start: 'gone' } });
       const r1 = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-01', backfill_id: 'b1' });
       const r2 = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-02', backfill_id: 'b1' });
       createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'] });
@@ -61,13 +62,28 @@ describe('runs', () => {
       expect(list.backfills.map((b) => [b.backfill_id, b.days_total, b.days_failed])).toEqual([['b1', 3, 1]]);
       const one = json<{ status: string; days: { date: string; status: string }[] }>((await app.inject('/backfills/b1')).body);
       expect(one.days.map((d) => `${d.date}:${d.status}`)).toEqual(['2024-07-01:succeeded', '2024-07-02:failed', '2024-07-03:queued']);
-      // Stored 'running' with no live process holding the run lock (its backfill was killed): abandoned, not running for good.
+      // Stored 'running' and its process gone (its backfill was killed): abandoned, not running for good.
       expect([list.backfills[0]!.status, one.status]).toEqual(['abandoned', 'abandoned']);
-      // A live holder of the run lock (this process): running.
+      // Another run holds the run lock now (this process): the killed backfill is still abandoned (it read 'running' until that run ended).
       await mkdir(join(own, 'pipeline'), { recursive: true });
       await writeFile(join(own, 'pipeline', 'run.lock'), JSON.stringify({ pid: process.pid, host: hostname(), pipeline: 'daily', started_at: new Date().toISOString() }));
-      expect(json<{ backfills: { status: string }[] }>((await app.inject('/backfills')).body).backfills[0]!.status).toBe('running');
-      expect(json<{ status: string }>((await app.inject('/backfills/b1')).body).status).toBe('running');
+      const statuses = async () => [json<{ backfills: { status: string }[] }>((await app.inject('/backfills')).body).backfills[0]!.status, json<{ status: string }>((await app.inject('/backfills/b1')).body).status];
+      expect(await statuses()).toEqual(['abandoned', 'abandoned']);
+      // Its process alive (this one): running, with or without the lock file.
+      const reg2 = openRegistry(own);
+      try {
+        reopenBackfill(reg2, 'b1');
+        expect(await statuses()).toEqual(['running', 'running']);
+        await rm(join(own, 'pipeline', 'run.lock'));
+        expect(await statuses()).toEqual(['running', 'running']);
+        // One started before backfills recorded their process: judged by the run lock's holder.
+        reg2.run('forget the process', 'UPDATE backfills SET runner_pid = NULL, runner_host = NULL, runner_start = NULL');
+        expect(await statuses()).toEqual(['abandoned', 'abandoned']);
+        await writeFile(join(own, 'pipeline', 'run.lock'), JSON.stringify({ pid: process.pid, host: hostname(), pipeline: 'daily', started_at: new Date().toISOString() }));
+        expect(await statuses()).toEqual(['running', 'running']);
+      } finally {
+        reg2.close();
+      }
       const missing = await app.inject('/backfills/nope');
       expect([missing.statusCode, json<{ error: { code: string } }>(missing.body).error.code]).toEqual([404, 'SP_ERR_RUN_NOT_FOUND']);
     } finally {

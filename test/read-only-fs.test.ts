@@ -221,7 +221,8 @@ describe('with a store at an older schema and a -wal file beside it', () => {
       await registerModel(src, 'poly-old-2', polyJson(2), { alias: 'champion' });
       // The newest migration undone (a store an older stockpipe wrote), after the writer's last open migrated it.
       const undo = new Database(file);
-      undo.exec('DROP INDEX runs_kind_started; DROP TABLE run_snapshots; DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)');
+      undo.exec(`ALTER TABLE backfills DROP COLUMN runner_pid; ALTER TABLE backfills DROP COLUMN runner_host; ALTER TABLE backfills DROP COLUMN runner_start;
+        DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)`);
       undo.close();
       expect(existsSync(`${file}-wal`), 'the second model is in the -wal file').toBe(true);
       const list = runCli(['models', 'list', '-w', mnt, '--json']);
@@ -231,7 +232,7 @@ describe('with a store at an older schema and a -wal file beside it', () => {
       other.close();
     }
     const left = new Database(file, { readonly: true });
-    expect(left.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'run_snapshots'").get()).toEqual({ n: 0 });
+    expect(left.prepare("SELECT count(*) AS n FROM pragma_table_info('backfills') WHERE name = 'runner_pid'").get()).toEqual({ n: 0 });
     left.close();
   });
 });

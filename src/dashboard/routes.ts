@@ -163,7 +163,8 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       if (found.length === 0) checkListedPipeline(reg, q.pipeline, 'pipeline');
       return found;
     });
-    // A backfill killed (kill -9, power loss) stays stored 'running': it reads 'abandoned' once no live process holds the run lock.
+    // A backfill killed (kill -9, power loss) stays stored 'running': it reads 'abandoned' once its process is gone (one
+    // started before backfills recorded their process: once no live process holds the run lock).
     const live = !list.some((b) => b.status === 'running') || (await lockHolder(ws)) !== null;
     return { backfills: registry.read((reg) => backfillsAsRead(reg, list, live)), limit: q.limit, offset: q.offset };
   });

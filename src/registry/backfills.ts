@@ -2,6 +2,7 @@
  * Backfills in the store (docs/pipelines.md): a `backfills` row (pipeline, from, to, day counts,
  * status) and one `backfill_days` row per NYSE trading day in its range (the day's pipeline run, its
  * state, seconds). pipeline/backfill decides what runs; this file only stores and reads. */
+import { runnerGoneHere, thisRunner, type RunnerGoneCheck, type RunnerIdentity } from './pipeline.js';
 import type { BACKFILL_DAY_STATUSES, RUN_STATUSES } from './schema.js';
 import type { Registry } from './store.js';
 
@@ -32,20 +33,28 @@ export interface BackfillRecord {
   error: string | null;
 }
 
+/** A backfill's columns as read (its runner, migration 9, is read only to judge it: backfillsAsRead). */
+const COLUMNS = 'backfill_id, pipeline, date_from, date_to, status, started_at, ended_at, days_total, days_succeeded, days_failed, days_skipped, error';
+
 export interface BackfillDetails extends BackfillRecord {
   days: BackfillDay[];
 }
 
-/** Starts a backfill with every day 'queued', in one transaction. */
-export function createBackfill(reg: Registry, input: { backfill_id: string; pipeline: string; from: string; to: string; days: readonly string[] }): void {
+/** Starts a backfill with every day 'queued', in one transaction, recording its process (`runner`, this one by default). */
+export function createBackfill(reg: Registry, input: { backfill_id: string; pipeline: string; from: string; to: string; days: readonly string[]; runner?: RunnerIdentity }): void {
+  const runner = input.runner ?? thisRunner();
   reg.transaction(() => {
-    reg.run('start backfill', `INSERT INTO backfills (backfill_id, pipeline, date_from, date_to, status, started_at, days_total) VALUES (?, ?, ?, ?, 'running', ?, ?)`, [
+    reg.run('start backfill', `INSERT INTO backfills (backfill_id, pipeline, date_from, date_to, status, started_at, days_total, runner_pid, runner_host, runner_start)
+      VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)`, [
       input.backfill_id,
       input.pipeline,
       input.from,
       input.to,
       reg.timestamp(),
       input.days.length,
+      runner.pid,
+      runner.host,
+      runner.start,
     ]);
     for (const d of input.days) reg.run('plan backfill day', "INSERT INTO backfill_days (backfill_id, date, status) VALUES (?, ?, 'queued')", [input.backfill_id, d]);
   });
@@ -55,16 +64,21 @@ export function createBackfill(reg: Registry, input: { backfill_id: string; pipe
 export function unfinishedBackfill(reg: Registry, pipeline: string, from: string, to: string): BackfillRecord | null {
   const r = reg.get<BackfillRecord>(
     'find backfill',
-    `SELECT * FROM backfills WHERE pipeline = ? AND date_from = ? AND date_to = ?
+    `SELECT ${COLUMNS} FROM backfills WHERE pipeline = ? AND date_from = ? AND date_to = ?
     ORDER BY started_at DESC, rowid DESC LIMIT 1`,
     [pipeline, from, to],
   );
   return r !== undefined && r.status !== 'finished' ? r : null;
 }
 
-/** Sets a backfill back to running (continued by a later call with the same arguments). */
-export function reopenBackfill(reg: Registry, id: string): void {
-  reg.run('reopen backfill', "UPDATE backfills SET status = 'running', ended_at = NULL, error = NULL WHERE backfill_id = ?", [id]);
+/** Sets a backfill back to running (continued by a later call with the same arguments), run by `runner` (this process by default). */
+export function reopenBackfill(reg: Registry, id: string, runner: RunnerIdentity = thisRunner()): void {
+  reg.run('reopen backfill', "UPDATE backfills SET status = 'running', ended_at = NULL, error = NULL, runner_pid = ?, runner_host = ?, runner_start = ? WHERE backfill_id = ?", [
+    runner.pid,
+    runner.host,
+    runner.start,
+    id,
+  ]);
 }
 
 /** The number of days in each final state (kept by the caller, stored with the days). */
@@ -91,7 +105,7 @@ export function endBackfill(reg: Registry, id: string, status: Exclude<BackfillS
 
 /** One backfill with its days in date order; null when unknown. */
 export function getBackfill(reg: Registry, id: string): BackfillDetails | null {
-  const b = reg.get<BackfillRecord>('read backfill', 'SELECT * FROM backfills WHERE backfill_id = ?', [id]);
+  const b = reg.get<BackfillRecord>('read backfill', `SELECT ${COLUMNS} FROM backfills WHERE backfill_id = ?`, [id]);
   if (b === undefined) return null;
   return { ...b, days: reg.all<BackfillDay>('read backfill days', 'SELECT date, run_id, status, seconds FROM backfill_days WHERE backfill_id = ? ORDER BY date', [id]) };
 }
@@ -104,18 +118,22 @@ export function backfillIdsFor(reg: Registry, text: string): string[] {
 }
 
 /**
- * Backfills as read (GET /backfills): those stored 'running' read 'abandoned' when `holderLive` is
- * false, i.e. no live process held the workspace's run lock after they were read (a backfill holds it
- * from before it is created or reopened until after it ends; killed, it stayed 'running' for good).
- * Each such one's stored status is read again: one that ended meanwhile (its lock released) reads as
- * it ended.
+ * Backfills as read (GET /backfills): one stored 'running' reads 'abandoned' when the process it
+ * recorded is gone (killed: it stayed 'running' for good), judged as a pipeline run's runner is
+ * (registry/pipeline runnerGoneHere), whatever process holds the run lock now. One started before its
+ * process was recorded (migration 9) reads 'abandoned' when `holderLive` is false, i.e. no live
+ * process held the workspace's run lock after it was read. Each one seen left running has its stored
+ * status read again: one that ended meanwhile reads as it ended.
  */
-export function backfillsAsRead<T extends BackfillRecord>(reg: Registry, list: readonly T[], holderLive: boolean): (Omit<T, 'status'> & { status: BackfillReadStatus })[] {
-  if (holderLive) return [...list];
+export function backfillsAsRead<T extends BackfillRecord>(reg: Registry, list: readonly T[], holderLive: boolean, gone: RunnerGoneCheck = runnerGoneHere): (Omit<T, 'status'> & { status: BackfillReadStatus })[] {
   return list.map((b) => {
     if (b.status !== 'running') return b;
-    // Ended meanwhile (and its lock released): as it ended (a detailed one keeps the days read before).
-    const fresh = reg.get<BackfillRecord>('read backfill', 'SELECT * FROM backfills WHERE backfill_id = ?', [b.backfill_id]);
+    const r = reg.get<{ pid: number | null; host: string | null; start: string | null }>('read backfill process',
+      'SELECT runner_pid AS pid, runner_host AS host, runner_start AS start FROM backfills WHERE backfill_id = ?', [b.backfill_id]);
+    const left = r === undefined || r.pid === null ? !holderLive : gone({ pid: r.pid, host: r.host ?? '', start: r.start });
+    if (!left) return b;
+    // Ended meanwhile (its process committed the end and exited after `b` was read): as it ended (a detailed one keeps the days read before).
+    const fresh = reg.get<BackfillRecord>('read backfill', `SELECT ${COLUMNS} FROM backfills WHERE backfill_id = ?`, [b.backfill_id]);
     if (fresh !== undefined && fresh.status !== 'running') return { ...b, ...fresh };
     return { ...b, status: 'abandoned' as const };
   });
@@ -125,7 +143,7 @@ export function backfillsAsRead<T extends BackfillRecord>(reg: Registry, list: r
 export function listBackfills(reg: Registry, opts: { pipeline?: string; limit?: number; offset?: number } = {}): BackfillRecord[] {
   return reg.all<BackfillRecord>(
     'list backfills',
-    `SELECT * FROM backfills WHERE (@pipeline IS NULL OR pipeline = @pipeline)
+    `SELECT ${COLUMNS} FROM backfills WHERE (@pipeline IS NULL OR pipeline = @pipeline)
     ORDER BY started_at DESC, rowid DESC LIMIT @limit OFFSET @offset`,
     { pipeline: opts.pipeline ?? null, limit: opts.limit ?? 50, offset: opts.offset ?? 0 },
   );

@@ -199,7 +199,8 @@ export function recordRunner(reg: Registry, runId: string, runner: RunnerIdentit
 
 /** Whether a recorded runner is gone; injectable for tests. Another host's runner is never judged. */
 export type RunnerGoneCheck = (runner: RunnerIdentity) => boolean;
-const runnerGoneHere: RunnerGoneCheck = (r) => r.host === hostname() && processGone(r.pid, r.start);
+/** The check of a runner on this machine (pipeline runs, and backfills: registry/backfills). */
+export const runnerGoneHere: RunnerGoneCheck = (r) => r.host === hostname() && processGone(r.pid, r.start);
 
 /** The ids of stored 'running' runs whose recorded runner is gone: pipeline runs by default, or
  * every kind (a command killed before it could end its run: registry/runs-query). */

@@ -335,6 +335,17 @@ CREATE UNIQUE INDEX model_versions_job_key ON model_versions(job_key) WHERE job_
   STUDIES_MIGRATION,
   TAGS_MIGRATION,
   LINEAGE_MIGRATION,
+  {
+    version: 9,
+    name: 'the process running each backfill',
+    sql: `
+-- The backfill's process (as a pipeline run's params runner_pid, runner_host, runner_start): a backfill
+-- stored 'running' whose process is gone reads 'abandoned'. NULL in backfills started before this migration.
+ALTER TABLE backfills ADD COLUMN runner_pid INTEGER;
+ALTER TABLE backfills ADD COLUMN runner_host TEXT;
+ALTER TABLE backfills ADD COLUMN runner_start TEXT;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
