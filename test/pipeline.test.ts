@@ -216,6 +216,12 @@ describe.concurrent('stockpipe run train', () => {
     expect(failed.json.error?.code).toBe('SP_ERR_RUN_FAILED');
     const plan = await cli(['run', 'daily', '--resume', '--dry-run', '--json', '-w', ws, '--config', config]).done;
     expect(plan.json.data, plan.stdout).toMatchObject({ logical_date: day, dry_run: true });
+    // Given by id, the run needs no pipeline name: its own (it was SP_ERR_USAGE "is a 'daily' run, not 'train'"); a name that disagrees is refused.
+    const dailyId = /^run (\w+) /.exec(failed.json.error?.message ?? '')![1]!;
+    const byId = await cli(['run', '--resume', dailyId, '--dry-run', '--json', '-w', ws, '--config', config]).done;
+    expect(byId.json.data, byId.stdout + byId.stderr).toMatchObject({ pipeline: 'daily', logical_date: day, dry_run: true });
+    const named = await cli(['run', 'train', '--resume', dailyId, '--dry-run', '--json', '-w', ws, '--config', config]).done;
+    expect([named.json.error?.code, named.json.error?.message]).toEqual(['SP_ERR_USAGE', `run ${dailyId} is a 'daily' run, not 'train'`]);
   }, 240_000);
 
   it('a train task run again in its run after it had registered its model (the runner gone before it recorded that) registers no second model', async () => {

@@ -4,6 +4,7 @@
  * and sends failure (or success) alerts. A failed run exits 1 with SP_ERR_RUN_FAILED. */
 import { championText } from './champion-text.js';
 import { cancelOnSignals } from './cancel.js';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hashJson } from '../core/fs.js';
 import { StockpipeError } from '../core/errors.js';
@@ -139,7 +140,21 @@ function withResumedSource(ctx: CommandContext, opts: RunCommandOptions, resume:
   };
 }
 
-export async function runCommand(ctxGiven: CommandContext, optsGiven: RunCommandOptions): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
+/** The pipeline to run: the one named, else (`run --resume RUN_ID`) that run's, else train. A run the
+ * store does not hold is left to the resume to refuse (SP_ERR_RUN_NOT_FOUND). */
+function pipelineToRun(ctx: CommandContext, named: string | undefined, resume: string | true | undefined): string {
+  if (named !== undefined) return named;
+  if (typeof resume !== 'string' || !existsSync(ctx.ws.registryPath)) return 'train';
+  const reg = openRegistry(ctx.ws, { readonly: true });
+  try {
+    return getPipelineRun(reg, resume)?.pipeline ?? 'train';
+  } finally {
+    reg.close();
+  }
+}
+
+export async function runCommand(ctxGiven: CommandContext, optsNamed: Omit<RunCommandOptions, 'pipeline'> & { pipeline?: string }): Promise<CommandResult<RunData | { pipeline: string; logical_date: string | null; dry_run: true; tasks: PlannedTask[] }>> {
+  const optsGiven: RunCommandOptions = { ...optsNamed, pipeline: pipelineToRun(ctxGiven, optsNamed.pipeline, optsNamed.resume) };
   pipelineName(optsGiven.pipeline);
   if (optsGiven.dryRun) {
     const resume = resumedRun(ctxGiven, optsGiven);

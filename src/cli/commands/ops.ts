@@ -67,7 +67,15 @@ export const run = defineCommand({
   name: 'run',
   summary:
     'run a pipeline (train: fetch → ingest → validate → features → train → evaluate → register; daily: … → forecast → monitor → retrain-if-needed) with retries, caching and run history',
-  args: z.object({ pipeline: z.string().default('train').describe('the pipeline to run: train or daily') }).strict(),
+  args: z
+    .object({
+      pipeline: z
+        .string()
+        .optional()
+        .describe('the pipeline to run: train or daily')
+        .register(cli, { defaultText: "train; with --resume RUN_ID, that run's pipeline" }),
+    })
+    .strict(),
   options: () =>
     z
     .object({
@@ -108,6 +116,7 @@ export const run = defineCommand({
     'STOCKPIPE_REDIS_URL=redis://10.0.0.5:6379/0 stockpipe run daily --executor bullmq   # on queue workers',
     'stockpipe run train --dry-run',
     'stockpipe run --resume             # continue the latest failed run',
+    'stockpipe run --resume <run-id>    # continue that run, daily or train',
     'stockpipe run daily --from features --force-task features',
     'stockpipe run daily --date 2024-07-03   # as of the close of 2024-07-03',
     'stockpipe run train --json',
