@@ -86,6 +86,8 @@ describe('runs', () => {
       }
       const missing = await app.inject('/backfills/nope');
       expect([missing.statusCode, json<{ error: { code: string } }>(missing.body).error.code]).toEqual([404, 'SP_ERR_RUN_NOT_FOUND']);
+      // Its hint names what lists backfills and the newest (it named `runs list`, which lists runs).
+      expect(json<{ error: { hint: string } }>(missing.body).error.hint).toBe('GET /backfills lists them; the newest: b1 (daily 2024-07-01..2024-07-03).');
     } finally {
       await app.close();
     }

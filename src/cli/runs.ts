@@ -7,7 +7,7 @@ import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { noLogReason, taskLine } from '../pipeline/live-view.js';
 import { readTaskLog } from '../pipeline/task-log.js';
-import { backfillIdsFor, listBackfills } from '../registry/backfills.js';
+import { backfillIdsFor, newestBackfillsText } from '../registry/backfills.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
 import { countRuns, getRunDetails, listRunSummaries, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -52,7 +52,7 @@ function backfillId(reg: Registry, text: string): string {
   const ids = backfillIdsFor(reg, text);
   if (ids.length === 1) return ids[0]!;
   if (ids.length > 1) throw new StockpipeError('SP_ERR_USAGE', `--backfill ${clip(text)} starts the ids of several backfills: ${ids.join(', ')}`, { hint: 'Give more of the id.' });
-  const recent = listBackfills(reg, { limit: 3 }).map((b) => `${b.backfill_id} (${b.pipeline} ${b.date_from}..${b.date_to})`);
+  const recent = newestBackfillsText(reg);
   throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${clip(text)}' in ${reg.file}`, { hint: recent.length === 0 ? 'No backfill has run in this workspace: `stockpipe backfill --from D1 --to D2` starts one.' : `The newest: ${recent.join('; ')}.` });
 }
 

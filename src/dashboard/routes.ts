@@ -20,7 +20,7 @@ import { storeLocator } from './table-locator.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { checkListedPipeline } from '../pipeline/builtin/index.js';
-import { backfillsAsRead, getBackfill, listBackfills } from '../registry/backfills.js';
+import { backfillsAsRead, getBackfill, listBackfills, newestBackfillsText } from '../registry/backfills.js';
 import { lockHolder } from '../pipeline/lock.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
@@ -171,8 +171,16 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
 
   app.get('/backfills/:id', { schema: { summary: 'One backfill with its days in date order (date, run_id, status, seconds)', params: idParams, querystring: NO_QUERY } }, async (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
-    const b = registry.read((reg) => getBackfill(reg, id));
-    if (b === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${id}' in ${ws.root}`);
+    const { b, recent } = registry.read((reg) => {
+      const one = getBackfill(reg, id);
+      return { b: one, recent: one === null ? newestBackfillsText(reg) : [] };
+    });
+    // Not the code's hint (`runs list`, which lists runs): what lists backfills.
+    if (b === null) {
+      throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${id}' in ${ws.root}`, {
+        hint: recent.length === 0 ? 'No backfill has run in this workspace: POST /backfills (or `stockpipe backfill --from D1 --to D2`) starts one.' : `GET /backfills lists them; the newest: ${recent.join('; ')}.`,
+      });
+    }
     const live = b.status !== 'running' || (await lockHolder(ws)) !== null;
     return registry.read((reg) => backfillsAsRead(reg, [b], live)[0]!);
   });

@@ -117,6 +117,11 @@ export function backfillIdsFor(reg: Registry, text: string): string[] {
   return reg.all<{ backfill_id: string }>('find backfill', 'SELECT backfill_id FROM backfills WHERE substr(backfill_id, 1, length(@t)) = @t ORDER BY started_at DESC LIMIT 5', { t: text }).map((r) => r.backfill_id);
 }
 
+/** The newest `n` backfills as a hint names them: `ID (PIPELINE FROM..TO)`. */
+export function newestBackfillsText(reg: Registry, n = 3): string[] {
+  return listBackfills(reg, { limit: n }).map((b) => `${b.backfill_id} (${b.pipeline} ${b.date_from}..${b.date_to})`);
+}
+
 /**
  * Backfills as read (GET /backfills): one stored 'running' reads 'abandoned' when the process it
  * recorded is gone (killed: it stayed 'running' for good), judged as a pipeline run's runner is
