@@ -121,4 +121,22 @@ describe('stockpipe CLI', () => {
     expect(flag.json.error!.message).toContain(`${join(ws, 'from-flag')} (from --workspace)`);
     expect(await stat(join(ws, 'from-file')).catch(() => null)).toBeNull();
   });
+
+  it('a command that needs a workspace refuses a folder of other files (-w ~) and writes nothing there; an empty folder is a new workspace', async () => {
+    const home = await tempWorkspace();
+    await mkdir(join(home, 'Documents'));
+    await writeFile(join(home, 'notes.txt'), 'mine');
+    await writeFile(join(home, '.profile'), 'mine');
+    // It wrote stockpipe.db there and failed as on an empty workspace (`vacuum` succeeded).
+    for (const cmd of ['validate', 'vacuum']) {
+      const r = sp([cmd, '--json', '-w', home]);
+      expect([r.code, r.json.error?.code], r.stdout).toEqual([2, 'SP_ERR_WORKSPACE_NOT_FOUND']);
+      expect(r.json.error!.message).toContain(`${home} (from --workspace): the folder holds other files (Documents, notes.txt)`);
+      expect(r.json.error!.hint).toContain('stockpipe fetch -w NEW_FOLDER');
+    }
+    expect((await readdir(home)).sort()).toEqual(['.profile', 'Documents', 'notes.txt']);
+    const empty = await tempWorkspace();
+    await writeFile(join(empty, '.DS_Store'), '');
+    expect(sp(['vacuum', '--json', '-w', empty]).json.ok).toBe(true);
+  });
 });

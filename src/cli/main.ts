@@ -6,7 +6,7 @@
  * cli/task-main); importing it runs nothing. The only place that sets the exit code. */
 // First, for its side effect: a pipeline task's process watches its runner from here on.
 import './task-child.js';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Help, Option } from 'commander';
@@ -16,7 +16,7 @@ import { StockpipeError, toStockpipeError } from '../core/errors.js';
 import { configureLog, getLog } from '../core/log.js';
 import type { ResourceContext } from '../core/os-errors.js';
 import { checkWorkspacePath } from '../core/fs.js';
-import { expandHome, Workspace } from '../core/workspace.js';
+import { expandHome, Workspace, workspaceMarks } from '../core/workspace.js';
 import { createProgress } from '../core/progress.js';
 import { forTerminal } from '../core/terminal.js';
 import { duckdbResourceError, storeFileError } from '../db/duckdb-errors.js';
@@ -77,6 +77,11 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   // A command that reads or acts on the workspace's data made the folder of a mistyped --workspace (a store,
   // tmp/duckdb/ in it) and then failed as on an empty workspace, hinting the step before it.
   if (spec.existing === true && !existsSync(ws.root)) throw missingWorkspace(ws.root, g, file, spec.name);
+  // Pointed at another folder (`-w ~`), it wrote a store there and failed as on an empty workspace (vacuum succeeded).
+  if (spec.existing === true) {
+    const other = otherFiles(ws.root);
+    if (other !== null) throw missingWorkspace(ws.root, g, file, spec.name, other);
+  }
   const taskChild = process.env.STOCKPIPE_TASK_CHILD === '1';
   const ctx: CommandContext = {
     config,
@@ -99,11 +104,30 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   else if (!g.quiet) process.stdout.write(`${forTerminal(result.human)}\n`);
 }
 
-/** SP_ERR_WORKSPACE_NOT_FOUND for a command whose workspace folder does not exist, naming where the path came from. */
-function missingWorkspace(root: string, g: Globals, file: Record<string, unknown>, command: string): StockpipeError {
+/** The entries of a folder that holds files but nothing of a workspace's (core/workspace workspaceMarks); null for
+ * a workspace, an empty folder (or one of hidden files only: made with mkdir for a new workspace) or one not readable here. */
+function otherFiles(root: string): string[] | null {
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((n) => !n.startsWith('.'));
+  } catch {
+    return null; // not listable: what the command reads says why
+  }
+  if (names.length === 0 || names.some((n) => workspaceMarks.has(n))) return null;
+  return names.sort();
+}
+
+/** SP_ERR_WORKSPACE_NOT_FOUND for a command whose workspace folder does not exist (or, `other`, holds other files and
+ * none of a workspace's), naming where the path came from. */
+function missingWorkspace(root: string, g: Globals, file: Record<string, unknown>, command: string, other?: string[]): StockpipeError {
   const from = g.workspace !== undefined ? '--workspace'
     : process.env.STOCKPIPE_WORKSPACE !== undefined && process.env.STOCKPIPE_WORKSPACE !== '' ? 'STOCKPIPE_WORKSPACE'
     : file.workspace !== undefined ? `the config file's "workspace"` : 'the default, ./stockpipe-data';
+  if (other !== undefined) {
+    return new StockpipeError('SP_ERR_WORKSPACE_NOT_FOUND', `no workspace at ${root} (from ${from}): the folder holds other files (${other.slice(0, 3).join(', ')}${other.length > 3 ? `, and ${other.length - 3} more` : ''}) and none of a stockpipe workspace's (stockpipe.db, source.json, tables/, …), and ${command} needs a workspace's data; nothing was written there`, {
+      hint: 'Check --workspace (or STOCKPIPE_WORKSPACE, the config file\'s "workspace") for a typo; `stockpipe fetch -w NEW_FOLDER` or `stockpipe run train -w NEW_FOLDER` starts a new workspace.',
+    });
+  }
   return new StockpipeError('SP_ERR_WORKSPACE_NOT_FOUND', `no workspace at ${root} (from ${from}): the folder does not exist, and ${command} needs a workspace's data`, {
     hint: 'Check --workspace (or STOCKPIPE_WORKSPACE, the config file\'s "workspace") for a typo; `stockpipe fetch` or `stockpipe run train` starts a new workspace there.',
   });

@@ -97,6 +97,13 @@ export const layout = {
   outputDirs: ['tables', 'store', 'validation', 'models', 'raw', 'pipeline'] as readonly string[],
 } as const;
 
+/** The names the layout creates at a workspace's top (and the config file's name, stockpipe's own too): a folder
+ * holding one of them is a stockpipe workspace; one holding other files and none of these is not (cli/main). */
+export const workspaceMarks: ReadonlySet<string> = new Set([
+  layout.sourceRecord, layout.rawRoot, layout.tablesDir, layout.storeDir, layout.validationDir, layout.modelsDir, layout.runsDir, layout.pipelineDir,
+  layout.registry, `${layout.registry}-wal`, layout.tmpDir, ...layout.legacyTableFiles('features').map((f) => f.split('/')[0]!), 'stockpipe.config.json',
+]);
+
 /** What a command runs with: worker/DuckDB threads and DuckDB's memory limit (config `threads`, `memory_limit`). */
 export interface WorkspaceResources {
   threads: number;
