@@ -625,6 +625,12 @@ describe.skipIf(!have)('charts', () => {
     const api = (await (await fetch(`${url}/tables/prices/rows?offset=25&limit=25`)).json()) as { rows: unknown[][] };
     const shown = await page.locator('.preview[data-preview="prices"] tbody tr').evaluateAll((rows) => rows.map((r) => r.querySelector('td')!.textContent + ' ' + r.querySelectorAll('td')[2]!.textContent));
     expect(shown).toEqual(api.rows.map((r) => `${r[0]} ${r[2]}`));
+    // A filter that matches nothing: no download buttons (they answered a 404 the browser did not show), a word why
+    await page.locator('.preview[data-preview="prices"] input[name="symbols"]').fill('NOSUCHSYMBOL');
+    await page.locator('.preview[data-preview="prices"] button[data-action="filter"]').click();
+    await page.waitForSelector('.preview[data-preview="prices"] [data-export-none]');
+    expect(await page.locator('.preview[data-preview="prices"] a[data-export]').count()).toBe(0);
+    expect(await page.locator('.preview[data-preview="prices"] [data-export-none]').textContent()).toBe('Nothing to download: no rows match this filter.');
     // the report's distinct counts are estimates (≈); the exact symbol count of the same data is beside them
     const exact = (validation as unknown as { symbols: { count: number } }).symbols.count;
     expect(await page.locator('[data-distinct="Symbol"]').first().textContent()).toMatch(new RegExp(`^≈[\\d,]+ · exact ${exact}$`));

@@ -45,7 +45,9 @@ async function preview(ctx: ViewContext, host: HTMLElement, name: string, typed:
       h('button', { type: 'button', 'data-action': 'prev', disabled: offset === 0, onclick: () => again(f, Math.max(0, offset - PAGE)) }, '← Prev'),
       h('span', { class: 'meta', 'data-rows': `${offset + 1}-${last}` }, page.total === 0 ? '0 rows' : `rows ${int(offset + 1)}–${int(last)} of ${int(page.total)} (${name === 'forecasts' ? 'symbol, target day, model order: a registry table, without snapshots' : `Symbol, Date order; snapshot ${page.snapshot_id}`})`),
       h('button', { type: 'button', 'data-action': 'next', disabled: last >= page.total, onclick: () => again(f, offset + PAGE) }, 'Next →')),
-    exportBox(name, f, f.symbols || f.from || f.to ? `these ${int(page.total)} ${name} rows` : `the whole ${name} table (${int(page.total)} rows)`));
+    // No rows: no download (the server answers a filter that matches nothing with a 404 the browser did not show).
+    page.total === 0 ? h('p', { class: 'meta', 'data-export-none': name }, `Nothing to download: ${f.symbols || f.from || f.to ? 'no rows match this filter' : `the ${name} table is empty`}.`)
+      : exportBox(name, f, f.symbols || f.from || f.to ? `these ${int(page.total)} ${name} rows` : `the whole ${name} table (${int(page.total)} rows)`));
   host.dataset.offset = String(offset);
 }
 
