@@ -30,12 +30,25 @@ export interface PreparedRun {
 
 const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 
+/** SP_ERR_RUN_NOT_FOUND for a resume of an id that is no pipeline run: a command run (the train a pipeline task ran,
+ * `runs list --kind all` lists it) says so and names the pipeline run that ran it, or how it is run again. */
+function notResumable(reg: Registry, id: string): StockpipeError {
+  const cmd = reg.getRun(id);
+  if (cmd === null) return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}'`);
+  const task = cmd.params['pipeline.task'];
+  const parent = cmd.parent_run_id === null || !task ? null : getPipelineRun(reg, cmd.parent_run_id);
+  const hint = parent !== null
+    ? `It ran as task ${task} of ${parent.pipeline} run ${parent.run_id}${parent.status === 'finished' ? ', which finished: start a new run (unchanged tasks are cached)' : `: \`stockpipe run --resume ${parent.run_id}\` continues that run`}.`
+    : `Run the command again: \`stockpipe ${cmd.name ?? cmd.kind}\`.`;
+  return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${/^[aeiou]/i.test(cmd.kind) ? 'an' : 'a'} ${cmd.kind} command run, not a pipeline run: \`run --resume\` continues pipeline runs`, { hint });
+}
+
 /** The run `id` of `pipelineName` that a resume may continue: SP_ERR_RUN_NOT_FOUND, SP_ERR_USAGE (another
  * pipeline's, another logical date's, or another --from/--to slice's) or SP_ERR_RUN_NOT_RESUMABLE (finished:
  * nothing to continue) otherwise. */
 export function resumableRun(reg: Registry, id: string, pipelineName: string, logicalDate?: string, slice: { from?: string; to?: string } = {}): PipelineRunDetails {
   const prev = getPipelineRun(reg, id);
-  if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}'`);
+  if (prev === null) throw notResumable(reg, id);
   if (prev.pipeline !== pipelineName) throw new StockpipeError('SP_ERR_USAGE', `run ${id} is a '${prev.pipeline}' run, not '${pipelineName}'`, { hint: `Resume it with \`stockpipe run ${prev.pipeline} --resume ${id}\`.` });
   // As POST /runs/:id/resume: a finished run has nothing to continue (its end would be rewritten).
   if (prev.status === 'finished') throw new StockpipeError('SP_ERR_RUN_NOT_RESUMABLE', `run ${id} (${prev.pipeline}) is finished: there is nothing to resume`, { hint: `Start a new run: \`stockpipe run ${prev.pipeline}\` (unchanged tasks are cached).` });
