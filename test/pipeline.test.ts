@@ -220,6 +220,9 @@ describe.concurrent('stockpipe run train', () => {
     const dailyId = /^run (\w+) /.exec(failed.json.error?.message ?? '')![1]!;
     const byId = await cli(['run', '--resume', dailyId, '--dry-run', '--json', '-w', ws, '--config', config]).done;
     expect(byId.json.data, byId.stdout + byId.stderr).toMatchObject({ pipeline: 'daily', logical_date: day, dry_run: true });
+    // `--resume` alone resumes a train run; none is unfinished: the unfinished daily run is named (the hint said to give a run id)
+    const alone = await cli(['run', '--resume', '--dry-run', '--json', '-w', ws, '--config', config]).done;
+    expect([alone.json.error?.code, alone.json.error?.hint]).toEqual(['SP_ERR_RUN_NOT_FOUND', `The latest 'daily' run, ${dailyId}, failed: \`stockpipe run --resume ${dailyId}\`.`]);
     const named = await cli(['run', 'train', '--resume', dailyId, '--dry-run', '--json', '-w', ws, '--config', config]).done;
     expect([named.json.error?.code, named.json.error?.message]).toEqual(['SP_ERR_USAGE', `run ${dailyId} is a 'daily' run, not 'train'`]);
   }, 240_000);

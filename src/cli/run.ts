@@ -11,7 +11,7 @@ import { StockpipeError } from '../core/errors.js';
 import type { AlertChannels } from '../pipeline/alerts.js';
 import { createLiveView } from '../pipeline/live-view.js';
 import { alertChannelsOf, alertForRun, deliverRecorded } from '../pipeline/run-alerts.js';
-import { buildPipeline, pipelineName, type PipelineEnv } from '../pipeline/builtin/index.js';
+import { buildPipeline, PIPELINE_NAMES, pipelineName, type PipelineEnv } from '../pipeline/builtin/index.js';
 import { acquireRunLock, type RunLock } from '../pipeline/lock.js';
 import { planPipeline, type PlannedTask } from '../pipeline/plan.js';
 import { runPipeline } from '../pipeline/runner.js';
@@ -112,7 +112,15 @@ function resumedRun(ctx: CommandContext, opts: RunCommandOptions): string | unde
   const reg = openRegistry(ctx.ws, { readonly: true });
   try {
     const prev = latestUnfinishedRun(reg, opts.pipeline);
-    if (prev === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${opts.pipeline}' run to resume in ${ctx.ws.root} (the latest one finished, or there is none)`, { hint: 'Start a new run without --resume (finished tasks are cached), or resume an older run by its id: `stockpipe run --resume RUN_ID`.' });
+    if (prev === null) {
+      // `run --resume` alone resumes the train pipeline's: a daily run left unfinished is named (it was not).
+      const others = PIPELINE_NAMES.filter((p) => p !== opts.pipeline).map((p) => latestUnfinishedRun(reg, p)).filter((r) => r !== null);
+      throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no failed, cancelled or killed '${opts.pipeline}' run to resume in ${ctx.ws.root} (the latest one finished, or there is none)`, {
+        hint: others.length > 0
+          ? `The latest ${others.map((r) => `'${r.name}' run, ${r.run_id}, ${r.status === 'running' ? 'was left running' : r.status === 'cancelled' ? 'was cancelled' : r.status}: \`stockpipe run --resume ${r.run_id}\``).join('; the latest ')}.`
+          : 'Start a new run without --resume (finished tasks are cached), or resume an older run by its id: `stockpipe run --resume RUN_ID`.',
+      });
+    }
     return prev.run_id;
   } finally {
     reg.close();
