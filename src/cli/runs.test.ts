@@ -6,7 +6,7 @@ import { createBackfill } from '../registry/backfills.js';
 import { createPipelineRun } from '../registry/pipeline.js';
 import { openRegistry } from '../registry/store.js';
 import type { CommandContext } from './context.js';
-import { listedRuns, noRunsText, runsListCommand } from './runs.js';
+import { listedRuns, noRunsText, runsCancelCommand, runsListCommand, runsLogsCommand, runsShowCommand } from './runs.js';
 
 describe('runs list, an empty page', () => {
   it('says why: past the last run, nothing matching the filters, or nothing yet (with the pipeline to run)', () => {
@@ -50,5 +50,15 @@ describe('runs list --backfill', () => {
     expect([several.code, several.message]).toEqual(['SP_ERR_USAGE', expect.stringContaining('starts the ids of several backfills')]);
     const unknown = await failureOf(of('0000beef'));
     expect([unknown.code, unknown.message.startsWith("no backfill '0000beef'")]).toEqual(['SP_ERR_RUN_NOT_FOUND', true]);
+    // The backfill id runs list shows, given to runs show|logs|cancel: it said "no run" and hinted runs list.
+    const show = await failureOf(runsShowCommand(ctx, '9d00e5b7'));
+    expect([show.code, show.message, show.hint]).toEqual(['SP_ERR_RUN_NOT_FOUND', `no run '9d00e5b7' in ${ws.registryPath}: it starts the id of a backfill, not of a run`,
+      '`stockpipe runs list --backfill 9d00e5b7` lists its runs, one per day; `stockpipe runs show RUN_ID` shows one.']);
+    const cancel = await failureOf(runsCancelCommand(ctx, '9d00e5b7aa114c2d8e3f', 0));
+    expect([cancel.message, cancel.hint]).toEqual([`no pipeline run '9d00e5b7aa114c2d8e3f' in ${ws.registryPath}: it is the id of a backfill, not of a run`,
+      '`stockpipe runs list --backfill 9d00e5b7` lists its runs, one per day; `stockpipe runs cancel RUN_ID` of its running one stops the backfill.']);
+    expect((await failureOf(runsLogsCommand(ctx, '9d00e5b7', 'fetch'))).hint).toContain('`stockpipe runs logs RUN_ID TASK` shows a day');
+    // Several backfills start so: no backfill named.
+    expect((await failureOf(runsShowCommand(ctx, '3f2a9c41'))).message).toBe(`no run '3f2a9c41' in ${ws.registryPath}`);
   });
 });

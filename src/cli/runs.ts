@@ -86,7 +86,7 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
     const pipeline = getPipelineRun(reg, id);
     if (pipeline !== null) return { pipeline: { ...pipeline, child_runs: listRunSummaries(reg, { parent: id, limit: 10_000 }) } };
     const run = getRunDetails(reg, id);
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}`, { hint: 'List runs with `stockpipe runs list` (pipeline runs) or `stockpipe runs list --kind all`.' });
+    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}${backfillNamed(reg, id)}`, { hint: backfillHint(reg, id) ?? 'List runs with `stockpipe runs list` (pipeline runs) or `stockpipe runs list --kind all`.' });
     return { run };
   });
   if ('run' in found) return showCommandRun(found.run);
@@ -114,6 +114,27 @@ export async function runsLogsCommand(ctx: CommandContext, id: string, task: str
   return { data: { run_id: id, task, path, log }, human: log.trimEnd() };
 }
 
+/** The backfill an id that is no run names (its id or the start `runs list` shows), or null. */
+function backfillOf(reg: Registry, id: string): string | null {
+  const ids = id.length >= 4 ? backfillIdsFor(reg, id) : [];
+  return ids.length === 1 ? ids[0]! : null;
+}
+
+/** ": it is a backfill's id" when it is (`runs list` shows each run's backfill by the start of its id), else ''. */
+function backfillNamed(reg: Registry, id: string): string {
+  const b = backfillOf(reg, id);
+  return b === null ? '' : `: ${b === id ? 'it is' : 'it starts'} the id of a backfill, not of a run`;
+}
+
+/** What to do with a backfill's id given to `runs show|logs|cancel`: list its runs (or cancel its running one), or null. */
+function backfillHint(reg: Registry, id: string, purpose: 'show' | 'logs' | 'cancel' = 'show'): string | null {
+  const b = backfillOf(reg, id);
+  if (b === null) return null;
+  const list = `\`stockpipe runs list --backfill ${b.slice(0, 8)}\` lists its runs, one per day`;
+  if (purpose === 'cancel') return `${list}; \`stockpipe runs cancel RUN_ID\` of its running one stops the backfill.`;
+  return purpose === 'logs' ? `${list}; \`stockpipe runs logs RUN_ID TASK\` shows a day's task log.` : `${list}; \`stockpipe runs show RUN_ID\` shows one.`;
+}
+
 /** "a train", "an ingest". */
 const aKind = (kind: string): string => `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
 
@@ -124,7 +145,7 @@ const aKind = (kind: string): string => `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} 
  */
 function notPipelineRun(reg: Registry, id: string, purpose: 'logs' | 'cancel' = 'logs'): never {
   const cmd = getRunDetails(reg, id);
-  if (cmd === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}`, { hint: 'List pipeline runs with `stockpipe runs list`.' });
+  if (cmd === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}${backfillNamed(reg, id)}`, { hint: backfillHint(reg, id, purpose) ?? 'List pipeline runs with `stockpipe runs list`.' });
   const task = cmd.params['pipeline.task'];
   const inPipeline = cmd.parent !== null && task ? { parent: cmd.parent.run_id, task } : null;
   if (purpose === 'cancel') {
