@@ -58,6 +58,11 @@ describe('runs', () => {
       const all = json<{ runs: { logical_date: string | null; backfill_id: string | null }[]; total: number }>((await app.inject('/runs')).body);
       expect(all.runs.map((r) => [r.logical_date, r.backfill_id])).toEqual([[null, null], ['2024-07-02', 'b1'], ['2024-07-01', 'b1']]);
       expect(json<{ total: number }>((await app.inject('/runs?backfill=b1')).body).total).toBe(2);
+      expect(json<{ total: number }>((await app.inject('/runs?backfill=b')).body).total).toBe(2); // the start of its id, as runs list shows it
+      // A backfill no backfill has (or the start of none): 404 naming the newest, as `runs list --backfill` (it was an empty page).
+      const noSuch = await app.inject('/runs?backfill=b9');
+      expect([noSuch.statusCode, json<{ error: { code: string; hint: string } }>(noSuch.body).error.code]).toEqual([404, 'SP_ERR_RUN_NOT_FOUND']);
+      expect(json<{ error: { hint: string } }>(noSuch.body).error.hint).toBe('GET /backfills lists them; the newest: b1 (daily 2024-07-01..2024-07-03).');
       const list = json<{ backfills: { backfill_id: string; days_total: number; days_failed: number; status: string }[] }>((await app.inject('/backfills')).body);
       expect(list.backfills.map((b) => [b.backfill_id, b.days_total, b.days_failed])).toEqual([['b1', 3, 1]]);
       const one = json<{ status: string; days: { date: string; status: string }[] }>((await app.inject('/backfills/b1')).body);

@@ -12,7 +12,7 @@ import { compareWithStudies } from '../registry/model-study.js';
 import { NO_QUERY } from '../http/validation.js';
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { readFileOrNull, statOrNull } from '../core/fs.js';
 import { toWorkspace, type WorkspaceRef } from '../core/workspace.js';
 import { FeatureTableReader } from '../db/feature-table.js';
@@ -20,7 +20,7 @@ import { storeLocator } from './table-locator.js';
 import { holderRescorer, workspaceData } from '../ml/rescore.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns } from '../registry/pipeline.js';
 import { checkListedPipeline } from '../pipeline/builtin/index.js';
-import { backfillsAsRead, getBackfill, listBackfills, newestBackfillsText } from '../registry/backfills.js';
+import { backfillIdsFor, backfillsAsRead, getBackfill, listBackfills, newestBackfillsText } from '../registry/backfills.js';
 import { lockHolder } from '../pipeline/lock.js';
 import { promote } from '../registry/promote.js';
 import { PIPELINE_RUN_STATUSES } from '../registry/schema.js';
@@ -121,6 +121,18 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   const table = new FeatureTableReader(ws.withResources({ threads: 1 }), storeLocator(ws, registry));
   app.addHook('onClose', async () => table.close());
 
+  /** `?backfill=X`: the backfill's id from X or the start of it a list shows (as `runs list --backfill`); an unknown one is a
+   * 404 naming the newest (it answered an empty page, as for a backfill without runs). */
+  const backfillIdOf = (reg: Registry, text: string): string => {
+    const ids = backfillIdsFor(reg, text);
+    if (ids.length === 1) return ids[0]!;
+    if (ids.length > 1) throw new StockpipeError('SP_ERR_BAD_REQUEST', `backfill '${clip(text)}' starts the ids of several backfills: ${ids.join(', ')}`, { hint: 'Give more of the id.' });
+    const recent = newestBackfillsText(reg);
+    throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no backfill '${clip(text)}' in ${ws.root}`, {
+      hint: recent.length === 0 ? 'No backfill has run in this workspace: POST /backfills (or `stockpipe backfill --from D1 --to D2`) starts one.' : `GET /backfills lists them; the newest: ${recent.join('; ')}.`,
+    });
+  };
+
   app.get('/runs', {
     schema: {
       summary: 'Pipeline runs, newest first (paged), with per-status task counts and each run\'s tasks in plan order',
@@ -135,8 +147,9 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
       },
     },
   }, (req: FastifyRequest) => {
-    const q = req.query as { limit: number; offset: number; pipeline?: string; status?: string; backfill?: string };
+    const given = req.query as { limit: number; offset: number; pipeline?: string; status?: string; backfill?: string };
     return registry.read((reg) => {
+      const q = given.backfill === undefined ? given : { ...given, backfill: backfillIdOf(reg, given.backfill) };
       const runs = listPipelineRuns(reg, q);
       const strips = taskStrips(reg, runs.map((r) => r.run_id));
       const total = countPipelineRuns(reg, q);
