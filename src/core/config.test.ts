@@ -122,7 +122,7 @@ describe('a value past its bound, in words', () => {
     [{ pipeline: { tasks: { fetch: { timeout_s: 2147484 } } } }, 'pipeline.tasks.fetch.timeout_s: must be at most 2147483 (got 2147484) [from c.json]'],
     [{ monitor: { max_psi: 0 } }, 'monitor.max_psi: must be greater than 0 (got 0) [from c.json]'],
     [{ pipeline: { retry_delay_s: -1 } }, 'pipeline.retry_delay_s: must be at least 0 (got -1) [from c.json]'],
-    [{ alerts: { smtp: { host: 'h', from: 'a@b', to: [] } } }, 'alerts.smtp.to: must have at least 1 item (got []) [from c.json]'],
+    [{ alerts: { smtp: { host: 'h', from: 'a@b', to: [] } } }, 'alerts.smtp.to: must have at least 1 entry (got []) [from c.json]'],
   ])('%j', (file, message) => {
     expect(() => load(file)).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message }));
   });

@@ -71,7 +71,7 @@ export const MAX_THREADS = 256;
  * (`STOCKPIPE_WORKSPACE=/data/ws ` in an env file, `-w " $DIR"`) named another folder: fetch and run started a
  * new workspace beside the real one, and every read command read it as empty. */
 export const workspacePath = () =>
-  z.string().min(1, 'must not be empty').regex(/^(?!\s)[\s\S]*(?<!\s)$/, 'must not start or end with a space, tab or line break (that names another folder than the one meant)');
+  z.string().min(1).regex(/^(?!\s)[\s\S]*(?<!\s)$/, 'must not start or end with a space, tab or line break (that names another folder than the one meant)');
 
 /** A DuckDB memory limit such as `1GB` or `512 MiB`: the `memory_limit` key, and `--memory-limit` (cli/globals). */
 export const memorySize = () =>
@@ -558,22 +558,6 @@ function isSet(o: Input, path: readonly string[]): boolean {
   return v !== undefined;
 }
 
-/**
- * A bound a key's value is past, in words ("must be at most 2147483"), for the issues whose message is
- * zod's own ("Too big: expected number to be <=2147483"); null for the others (their messages are ours).
- */
-function boundText(issue: z.core.$ZodIssue): string | null {
-  if ((issue.code !== 'too_big' && issue.code !== 'too_small') || !/^Too (big|small):/.test(issue.message)) return null;
-  const big = issue.code === 'too_big';
-  const bound = String(big ? issue.maximum : issue.minimum);
-  const inclusive = issue.inclusive !== false;
-  if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
-    return `must be ${big ? (inclusive ? 'at most' : 'below') : inclusive ? 'at least' : 'greater than'} ${bound}`;
-  }
-  const unit = issue.origin === 'string' ? 'character' : issue.origin === 'array' || issue.origin === 'set' ? 'item' : null;
-  return unit === null ? null : `must have ${big ? 'at most' : 'at least'} ${bound} ${unit}${bound === '1' ? '' : 's'}`;
-}
-
 /** Throws the config error of one zod issue, naming the key, the value (unless a secret) and its source. */
 function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }): never {
   const path = issue.path.map(String);
@@ -591,7 +575,7 @@ function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env
   const shown = got === undefined || issue.code === 'unrecognized_keys' ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${value})`;
   // A key of a list's entry (schedules.0.cron) has no default to fall back to: removing it breaks the entry.
   const fix = path.some((k) => /^\d+$/.test(k)) ? `Fix ${key} in ${from}.` : `Fix ${key} in ${from}, or remove it to use the default.`;
-  throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${boundText(issue) ?? issue.message}${shown} [from ${from}]`, {
+  throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${from}]`, {
     hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? fix : undefined,
   });
 }

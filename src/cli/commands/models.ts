@@ -234,7 +234,7 @@ export const modelsPromote = defineCommand({
       alias: z.string().optional().describe('alias to move').register(cli, { arg: 'name', defaultText: 'champion; forecast_champion for a day-ahead (forecast) model' }),
       force: flag().describe('promote even if not better or not comparable (recorded as forced); never a model of the wrong kind'),
       metric: z.string().optional().describe('backtest metric to compare (lower is better for mae/rmse, higher for r2/skill), one both backtests record: a volume model\'s records rmse_log; a day-ahead model\'s mae_volume, mae_volume_log, rmse_volume, skill_volume, mae_adj_close, …').register(cli, { arg: 'name', defaultText: 'rmse_log; mae_volume for a day-ahead (forecast) model' }),
-      note: z.string().max(NOTE_MAX_LENGTH, `must be at most ${NOTE_MAX_LENGTH} characters`).regex(new RegExp(NOTE_TEXT), 'must have no control characters').optional().describe(`note kept in the alias history (at most ${NOTE_MAX_LENGTH} characters, no control characters)`).register(cli, { arg: 'text' }),
+      note: z.string().max(NOTE_MAX_LENGTH).regex(new RegExp(NOTE_TEXT), 'must have no control characters').optional().describe(`note kept in the alias history (at most ${NOTE_MAX_LENGTH} characters, no control characters)`).register(cli, { arg: 'text' }),
     })
     .strict(),
   examples: ['stockpipe models promote <model-id>', 'stockpipe models promote <model-id> --alias challenger', 'stockpipe models promote <model-id> --force --note "rollback"'],
