@@ -98,7 +98,7 @@ describe('model page routes', () => {
       // A folder where the file should be: invalid, said among the page's problems (it was a 500).
       mkdirSync(file);
       const f = await get<Page>(`/models/${ids.gbdt2}/page`);
-      expect([f.intervals_file, f.problems]).toEqual(['invalid', ['intervals.json is not a regular file']]);
+      expect([f.intervals_file, f.problems]).toEqual(['invalid', ['intervals.json is not a regular file (a folder)']]);
       rmSync(file, { recursive: true });
       expect((await get<Page>(`/models/${ids.forecast}/page`)).intervals_file).toBeNull();
     } finally {

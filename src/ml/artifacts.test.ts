@@ -1,12 +1,12 @@
-/** A model folder's temp: a killed writer's is swept by the next model write. */
+/** A model folder's temp: a killed writer's is swept by the next model write; a model's metrics.json as its readers get it. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.js';
 import { Workspace } from '../core/workspace.js';
-import { writeModelFolder } from './artifacts.js';
+import { readHeldOutFrom, readMetricsOrNull, writeModelFolder } from './artifacts.js';
 
 const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
 const files = { modelJson: '{}', metrics: {}, trainingLog: '', card: '# card\n' };
@@ -28,5 +28,26 @@ describe('writeModelFolder', () => {
     // A second write's own temp is gone after it, as the first's was.
     await writeModelFolder(ws, 'gbdt-2', files);
     expect((await readdir(ws.modelsDir)).filter((n) => n.includes('.tmp-'))).toEqual([`.model.tmp-${process.ppid}-x1`]);
+  });
+});
+
+describe('readMetricsOrNull, readHeldOutFrom', () => {
+  it('read the split of a metrics.json; null when it is gone or records none; SP_ERR_MODEL_FORMAT naming a damaged one', async () => {
+    const m = { id: 'forecast-1', path: await tempDir('metrics') };
+    const file = join(m.path, 'metrics.json');
+    expect([await readMetricsOrNull(m), await readHeldOutFrom(m)]).toEqual([null, null]);
+    for (const [split, first] of [[{ kind: 'time', valid_from: '2020-03-02', test_from: '2020-04-01' }, '2020-03-02'], [{ kind: 'time', valid_from: null, test_from: '2020-04-01' }, '2020-04-01'], [{ kind: 'time', valid_from: null, test_from: null }, null], [null, null], [undefined, null]] as const) {
+      await writeFile(file, JSON.stringify({ split }));
+      expect(await readHeldOutFrom(m), JSON.stringify(split)).toBe(first);
+    }
+    expect((await readMetricsOrNull(m))?.doc).toEqual({});
+    for (const [text, why] of [['{"split": ', 'is not valid JSON'], ['null', 'holds no JSON object'], ['[1]', 'holds no JSON object'], ['{"split": {"valid_from": 7}}', 'has no valid split (valid_from or test_from 7 is no day']] as const) {
+      await writeFile(file, text);
+      const err = await readHeldOutFrom(m).catch((e: unknown) => e);
+      expect(err, text).toMatchObject({ code: 'SP_ERR_MODEL_FORMAT', message: expect.stringContaining(`model forecast-1: ${file} ${why}`) });
+    }
+    await rm(file);
+    await mkdir(file);
+    expect(await readHeldOutFrom(m).catch((e: unknown) => e)).toMatchObject({ code: 'SP_ERR_MODEL_FORMAT', message: `model forecast-1: ${file} is not a regular file (a folder)` });
   });
 });

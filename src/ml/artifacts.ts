@@ -3,7 +3,7 @@
  * training.log, card.md, and intervals.json when the model has prediction intervals (ml/conformal)
  * — written into a temp folder and renamed, so a model folder is complete or absent. */
 import { StockpipeError } from '../core/errors.js';
-import { removeStaleTemps, statOrNull, tempPathFor } from '../core/fs.js';
+import { notRegular, removeStaleTemps, statOrNull, tempPathFor } from '../core/fs.js';
 import type { Stats } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -168,32 +168,58 @@ export interface RecordedSplit { kind: 'time' | 'random'; test_from: string | nu
  * model trained with `--date D`) the logical date its rows were bounded by: its test slice ends there. */
 export interface RecordedMetrics { split: RecordedSplit; protocol?: { name?: string } | null; data_until?: string | null }
 
+/** A registered model's metrics.json as a JSON object, or null when it is absent: SP_ERR_MODEL_FORMAT naming it
+ * when it is no regular file, not valid JSON or no JSON object (`null`, a list): damaged outside stockpipe. */
+export async function readMetricsOrNull(m: { id: string; path: string }): Promise<{ file: string; doc: Record<string, unknown> } | null> {
+  const read = await readModelFileOrNull(m, 'metrics.json');
+  if (read === null) return null;
+  const hint = `Restore ${m.path} from a backup, or train again.`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(read.text);
+  } catch (err) {
+    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${read.file} is not valid JSON: ${(err as Error).message}`, { hint, cause: err });
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${read.file} holds no JSON object`, { hint });
+  return { file: read.file, doc: doc as Record<string, unknown> };
+}
+
+const isDay = (v: unknown): v is string => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
+
 /** A registered model's metrics.json: SP_ERR_MODEL_MISSING when it is gone, SP_ERR_MODEL_FORMAT naming it
  * when it is no regular file, not JSON, or holds no valid `split` (kind time or random, test_from a day or null)
  * or `data_until` (a day, null or absent). */
 export async function readRecordedMetrics(m: { id: string; path: string }): Promise<RecordedMetrics> {
-  const file = join(m.path, 'metrics.json');
   const hint = `Restore ${m.path} from a backup, or train again.`;
-  const read = await readModelFileOrNull(m, 'metrics.json');
-  if (read === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${file} is missing`, { hint });
-  let json: { split?: { kind?: unknown; test_from?: unknown }; data_until?: unknown } | null;
-  try {
-    json = JSON.parse(read.text);
-  } catch (err) {
-    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} is not valid JSON: ${(err as Error).message}`, { hint, cause: err });
-  }
-  const split = json?.split;
-  const day = (v: unknown): boolean => v === null || (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v));
+  const read = await readMetricsOrNull(m);
+  if (read === null) throw new StockpipeError('SP_ERR_MODEL_MISSING', `model ${m.id}: ${join(m.path, 'metrics.json')} is missing`, { hint });
+  const { file, doc: json } = read as { file: string; doc: { split?: { kind?: unknown; test_from?: unknown }; data_until?: unknown } };
+  const split = json.split;
+  const day = (v: unknown): boolean => v === null || isDay(v);
   if ((split?.kind !== 'time' && split?.kind !== 'random') || !day(split.test_from)) {
     throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} has no valid split (kind time or random, test_from a day or null)`, { hint });
   }
-  if (json?.data_until !== undefined && !day(json.data_until)) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} has a data_until that is no day (YYYY-MM-DD) or null`, { hint });
+  if (json.data_until !== undefined && !day(json.data_until)) throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${file} has a data_until that is no day (YYYY-MM-DD) or null`, { hint });
   return json as RecordedMetrics;
+}
+
+/** The first day a model held out of its training (its split's valid_from, else its test_from), from its
+ * metrics.json; null when it has none or records no split (nothing held out). SP_ERR_MODEL_FORMAT naming the file
+ * as readMetricsOrNull, and when that day is no day (YYYY-MM-DD). */
+export async function readHeldOutFrom(m: { id: string; path: string }): Promise<string | null> {
+  const read = await readMetricsOrNull(m);
+  const split = read?.doc.split as { valid_from?: unknown; test_from?: unknown } | null | undefined;
+  if (read === null || split === undefined || split === null) return null;
+  const first = split.valid_from ?? split.test_from ?? null;
+  if (first === null || isDay(first)) return first;
+  throw new StockpipeError('SP_ERR_MODEL_FORMAT', `model ${m.id}: ${read.file} has no valid split (valid_from or test_from ${JSON.stringify(first)?.slice(0, 40)} is no day YYYY-MM-DD)`, {
+    hint: `Restore ${m.path} from a backup, or train again.`,
+  });
 }
 
 /** Why a model folder's file cannot be read as one (not a regular file, larger than MODEL_JSON_MAX), or null. */
 export function modelFileProblem(st: Stats): string | null {
-  if (!st.isFile()) return 'is not a regular file';
+  if (!st.isFile()) return `is ${notRegular(st).message}`;
   return st.size > MODEL_JSON_MAX ? `is larger than ${MODEL_JSON_MAX} bytes (${st.size})` : null;
 }
 

@@ -3,15 +3,14 @@
  * (the prices table's current snapshot), upserts error points, measures input drift (PSI of the recent window
  * against the one before), checks the thresholds and records alerts. It never trains: it says
  * whether a retrain is needed. Delivering alerts is the caller's (pipeline/alerts.ts). */
-import { join } from 'node:path';
 import { previousTradingDay, toDayNumber } from '../core/calendar.js';
 import type { MonitorConfig } from '../core/config.js';
 import { StockpipeError } from '../core/errors.js';
-import { openRegularFile } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
 import { readActuals, readDriftWindows } from '../db/monitor-reads.js';
+import { readHeldOutFrom } from '../ml/artifacts.js';
 import { driftAlerted, recordAlert, type AlertRecord } from '../registry/alerts.js';
 import {
   driftSeries, forecastCounts, forecastsBetween, INPUTS_MODEL_ID, modelWindow, unscoredForecasts, upsertMonitorPoints,
@@ -155,38 +154,19 @@ async function trainingEnd(reg: Registry): Promise<string | undefined> {
   if (holder === null) return undefined;
   const m = reg.findModel(holder);
   if (m === null) return undefined;
-  const file = join(m.path, 'metrics.json');
   // A metrics.json damaged outside stockpipe (cut short, `null`, a folder) was SP_ERR_INTERNAL ("Unexpected end of JSON
   // input", "Cannot read properties of null"), failing the daily pipeline's monitor task; it is the model's format error.
-  const bad = (why: string, cause?: unknown): StockpipeError => new StockpipeError('SP_ERR_MODEL_FORMAT', `monitor.drift_reference "training": the forecast champion ${m.id}'s ${file} ${why}`, {
-    hint: `Restore ${m.path} from a backup, promote another forecast model, or set monitor.drift_reference to "previous".`, ...(cause === undefined ? {} : { cause }),
-  });
-  let text: string;
+  let first: string | null;
   try {
-    const fh = await openRegularFile(file); // a FIFO there would hold the pass
-    try {
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
+    first = await readHeldOutFrom(m); // null: no metrics.json, or no split: compare with the window before
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined; // no metrics.json: compare with the window before
-    throw bad(`cannot be read: ${code ?? (err as Error).message}`, err);
+    if (!(err instanceof StockpipeError) || err.code !== 'SP_ERR_MODEL_FORMAT') throw err;
+    throw new StockpipeError('SP_ERR_MODEL_FORMAT', `monitor.drift_reference "training" reads the forecast champion's metrics.json: ${err.message}`, {
+      hint: `Restore ${m.path} from a backup, promote another forecast model, or set monitor.drift_reference to "previous".`,
+      cause: err,
+    });
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw bad(`is not valid JSON: ${(err as Error).message}`, err);
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('holds no JSON object');
-  const split = (doc as { split?: unknown }).split;
-  if (split === undefined || split === null) return undefined; // it records no split
-  const { valid_from: valid, test_from: test } = split as { valid_from?: unknown; test_from?: unknown };
-  const first = valid ?? test ?? null;
   if (first === null) return undefined;
-  if (typeof first !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(first)) throw bad(`has no valid split (valid_from or test_from ${JSON.stringify(first)?.slice(0, 40)} is no day YYYY-MM-DD)`);
   return previousTradingDay(first);
 }
 
