@@ -243,6 +243,25 @@ describe('readFileOrNull and readdirOrEmpty (absent → null / [], every other e
 // A pid that is certainly dead: a process that ran and was reaped.
 const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
 
+describe('a killed writer\'s temps are swept by the next write of the output', () => {
+  // Probed: a validate or ingest killed (kill -9) while writing tmp/validate-drift-prices.json or tables/prices.report.json
+  // left its `.<name>.tmp-<pid>-<stamp>` there for good (tmp/ is no folder the run start searches); so did validate's
+  // outputs written together (`….tmp-<pid>-<stamp>-0`, and `…-0-prev`), anywhere, whose names the run start did not read as temps.
+  it.each([
+    ['writeFileAtomic', (target: string) => writeFileAtomic(target, 'new')],
+    ['writeFilesAtomic', (target: string) => writeFilesAtomic([{ path: target, data: 'new' }])],
+  ])('%s: a dead pid\'s temps go, a live one\'s stay', async (_name, write) => {
+    const target = join(dir, 'tmp', 'validate-drift-prices.json');
+    await mkdir(join(dir, 'tmp'));
+    await writeFile(target, 'old');
+    const names = [`.validate-drift-prices.json.tmp-${deadPid}-mx1abc`, `.validate-drift-prices.json.tmp-${deadPid}-mx1abc-0`, `.validate-drift-prices.json.tmp-${deadPid}-mx1abc-0-prev`, `.validate-drift-prices.json.tmp-${process.ppid}-mx1abc`];
+    for (const n of names) await writeFile(join(dir, 'tmp', n), 'half');
+    await write(target);
+    expect((await readdir(join(dir, 'tmp'))).sort()).toEqual([names[3], 'validate-drift-prices.json'].sort());
+    expect(await readFile(target, 'utf8')).toBe('new');
+  });
+});
+
 describe('removeStaleTempsIn (run start: dead processes\' temp outputs anywhere in the workspace)', () => {
   // One case a line: where the temp is, whose pid wrote it, whether it is removed.
   it.each([
@@ -253,6 +272,8 @@ describe('removeStaleTempsIn (run start: dead processes\' temp outputs anywhere 
     { path: `models/m1.tmp-${deadPid}/model.json`, pid: 'dead', removed: true },
     { path: `raw/synthetic/data.tmp-${deadPid}/A.csv`, pid: 'dead', removed: true },
     { path: `pipeline/.run.lock.tmp-${deadPid}-zz`, pid: 'dead', removed: true },
+    { path: `validation/.latest.json.tmp-${deadPid}-k2-0`, pid: 'dead, several files written together', removed: true },
+    { path: `validation/.latest.json.tmp-${deadPid}-k2-0-prev`, pid: 'dead, the backup of several files written together', removed: true },
     { path: `tables/.prices.parquet.tmp-${process.pid}-mx1abc`, pid: 'this process', removed: false },
     { path: `tables/.prices.parquet.tmp-1-mx1abc`, pid: 'live (pid 1)', removed: false },
     { path: `runs/r1/.x.tmp-${deadPid}-a`, pid: 'dead, under runs/ (logs: not searched)', removed: false },

@@ -259,9 +259,10 @@ export async function checkUserOutput(ws: Workspace, out: string, flag = '--out'
   await refuseOwnFolderOutput(ws, out, flag);
 }
 
-/** Writes `data` to `target` atomically. */
+/** Writes `data` to `target` atomically; first removes the temps of `target` killed writers left (removeStaleTemps). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await makeOutputDir(dirname(target));
+  await removeStaleTemps(target);
   const tmp = tempPathFor(target);
   try {
     await writeFile(tmp, data);
@@ -306,7 +307,8 @@ async function orAbsent<T, A>(op: Promise<T>, absent: A): Promise<T | A> {
 /**
  * Writes several files as one: all are staged as temp files first, then renamed into place; when a
  * write or a rename fails, every target already replaced is restored (or removed when it is new), so
- * the files are all new or all as before. Temp files and backups are removed either way.
+ * the files are all new or all as before. Temp files and backups are removed either way (and those
+ * of killed writers before: removeStaleTemps).
  */
 export async function writeFilesAtomic(files: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
   const staged: { target: string; tmp: string; backup: string | null }[] = [];
@@ -322,6 +324,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
   try {
     for (const [i, f] of files.entries()) {
       await makeOutputDir(dirname(f.path));
+      await removeStaleTemps(f.path);
       const tmp = `${tempPathFor(f.path)}-${i}`;
       current = { target: f.path, tmp };
       const entry = { target: f.path, tmp, backup: null as string | null };
@@ -453,8 +456,14 @@ export async function removeDeadScratch(ws: Workspace, cutoff: number, dryRun = 
 /** How long a dead command's scratch is left alone before the next command deletes it (see removeDeadScratch). */
 export const DEAD_SCRATCH_AGE_MS = 60 * 60 * 1000;
 
-/** A temp output's name: `.<name>.tmp-<pid>-<stamp>` (this file's) or `<name>.tmp-<pid>` (folders). */
-const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)?$/;
+/** A temp output's name: `.<name>.tmp-<pid>-<stamp>` (this file's; writeFilesAtomic's `…-<stamp>-<i>` and
+ * its backup `…-<i>-prev`) or `<name>.tmp-<pid>` (folders, as earlier versions named a model's). */
+const TEMP_NAME = /\.tmp-(\d+)(?:-[0-9a-z]+)*$/;
+/** The writer pid a temp output's name carries (TEMP_NAME), or null for another name. */
+const tempPid = (name: string): number | null => {
+  const m = TEMP_NAME.exec(name);
+  return m === null ? null : Number(m[1]);
+};
 /**
  * The workspace's folders searched for temps (not runs/, the logs, nor tmp/, DuckDB's spill folder),
  * and its own files whose temps sit at the top. Only these: a --workspace that is also a home folder
@@ -472,24 +481,24 @@ const TOP_TEMP = new RegExp(`^\\.${layout.sourceRecord.replace('.', '\\.')}\\.tm
 export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<string[]> {
   const removed: string[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
+    removed.push(...(await sweepDead(dir, level === 0 ? (name) => (TOP_TEMP.test(name) ? tempPid(name) : null) : tempPid)).map((l) => l.path));
+    if (level + 1 >= depth) return;
     // Best-effort cleanup: a folder that cannot be listed is skipped (the command reading it reports it).
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      const path = join(dir, e.name);
-      if (level === 0 && !TEMP_DIRS.has(e.name) && !TOP_TEMP.test(e.name)) continue;
-      const m = TEMP_NAME.exec(e.name);
-      if (m) {
-        if (writerGone(Number(m[1]))) {
-          await rm(path, { force: true, recursive: true });
-          removed.push(path);
-        }
-      } else if (e.isDirectory() && level + 1 < depth) {
-        await walk(path, level + 1);
-      }
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory() && tempPid(e.name) === null && (level > 0 || TEMP_DIRS.has(e.name))) await walk(join(dir, e.name), level + 1);
     }
   };
   await walk(ws.root, 0);
   return removed;
+}
+
+/**
+ * Removes the temp outputs (files or folders, TEMP_NAME) that killed processes left in `dir`, one of the
+ * workspace's own folders, whatever output they were for: models/, whose temps are named after a model id
+ * never written again (`models/<id>.tmp-<pid>`, by earlier versions) or after models/model.
+ */
+export async function removeStaleTempsInDir(dir: string): Promise<string[]> {
+  return (await sweepDead(dir, tempPid)).map((l) => l.name);
 }
 
 /**

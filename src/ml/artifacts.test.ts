@@ -17,17 +17,21 @@ describe('writeModelFolder', () => {
     const ws = new Workspace(await tempDir('artifacts'));
     const dead = join(ws.modelsDir, `.model.tmp-${deadPid}-x1`);
     const live = join(ws.modelsDir, `.model.tmp-${process.ppid}-x1`);
-    for (const d of [dead, live]) {
+    // Probed: earlier versions named a model's temp after its id (`models/<id>.tmp-<pid>`): a killed train's stayed
+    // until a pipeline run started (`stockpipe train` alone never swept it).
+    const legacy = join(ws.modelsDir, `gbdt-0.tmp-${deadPid}`);
+    const legacyLive = join(ws.modelsDir, `gbdt-00.tmp-${process.ppid}`);
+    for (const d of [dead, live, legacy, legacyLive]) {
       await mkdir(d, { recursive: true });
       await writeFile(join(d, 'model.json'), '{');
     }
     const dir = await writeModelFolder(ws, 'gbdt-1', files);
     expect(dir).toBe(ws.modelDir('gbdt-1'));
-    expect((await readdir(ws.modelsDir)).sort()).toEqual([`.model.tmp-${process.ppid}-x1`, 'gbdt-1']);
+    expect((await readdir(ws.modelsDir)).sort()).toEqual([`.model.tmp-${process.ppid}-x1`, `gbdt-00.tmp-${process.ppid}`, 'gbdt-1']);
     expect(existsSync(join(dir, 'card.md'))).toBe(true);
     // A second write's own temp is gone after it, as the first's was.
     await writeModelFolder(ws, 'gbdt-2', files);
-    expect((await readdir(ws.modelsDir)).filter((n) => n.includes('.tmp-'))).toEqual([`.model.tmp-${process.ppid}-x1`]);
+    expect((await readdir(ws.modelsDir)).filter((n) => n.includes('.tmp-')).sort()).toEqual([`.model.tmp-${process.ppid}-x1`, `gbdt-00.tmp-${process.ppid}`]);
   });
 });
 

@@ -3,7 +3,7 @@
  * training.log, card.md, and intervals.json when the model has prediction intervals (ml/conformal)
  * — written into a temp folder and renamed, so a model folder is complete or absent. */
 import { StockpipeError } from '../core/errors.js';
-import { notRegular, removeStaleTemps, statOrNull, tempPathFor } from '../core/fs.js';
+import { notRegular, removeStaleTempsInDir, statOrNull, tempPathFor } from '../core/fs.js';
 import type { Stats } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,16 +25,16 @@ export interface ModelFiles {
 
 /**
  * Every model folder is written in a temp named as a temp of one name, models/model
- * (`models/.model.tmp-<pid>-<stamp>`), whatever its model id: a write then sweeps the temps that
- * killed writers left (core/fs removeStaleTemps, by their dead pid), which a temp named after its
- * own, never repeated, model id would escape.
+ * (`models/.model.tmp-<pid>-<stamp>`), whatever its model id. A write first sweeps the temps that
+ * killed writers left in models/ (core/fs removeStaleTempsInDir, by their dead pid): those, and those
+ * earlier versions named after the model id (`models/<id>.tmp-<pid>`), which no later write repeats.
  */
 const modelTempTarget = (ws: Workspace): string => join(ws.modelsDir, 'model');
 
 /** Writes the files to models/<id>/ atomically; returns the folder. */
 export async function writeModelFolder(ws: Workspace, modelId: string, files: ModelFiles): Promise<string> {
   const dir = ws.modelDir(modelId);
-  await removeStaleTemps(modelTempTarget(ws));
+  await removeStaleTempsInDir(ws.modelsDir);
   const tmp = tempPathFor(modelTempTarget(ws));
   await mkdir(tmp, { recursive: true });
   try {
