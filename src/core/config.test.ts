@@ -128,6 +128,24 @@ describe('a value past its bound, in words', () => {
   });
 });
 
+describe('a key its section needs, and one without a default', () => {
+  const load = (file: Record<string, unknown>) => loadConfig({ file, env: {}, flags: {}, origin: 'c.json' });
+  // Probed: alerts.smtp without `to` said "alerts.smtp.to: Invalid input: expected array, received undefined" and hinted
+  // "Fix alerts.smtp.to in c.json, or remove it to use the default"; a bad alerts.smtp.host was hinted to be removed too.
+  it.each([
+    [{ alerts: { smtp: { host: 'h', from: 'a@b' } } }, 'alerts.smtp.to: is missing; alerts.smtp needs it [from c.json]', 'Add alerts.smtp.to to c.json, or remove alerts.smtp.'],
+    [{ schedules: [{ pipeline: 'daily' }] }, 'schedules.0.cron: is missing; schedules.0 needs it [from c.json]', 'Add schedules.0.cron to c.json, or remove schedules.0.'],
+    [{ schedules: [{ cron: '@daily' }] }, 'schedules.0.pipeline: is missing; schedules.0 needs it (one of "train", "daily") [from c.json]', 'Add schedules.0.pipeline to c.json, or remove schedules.0.'],
+    [{ alerts: { smtp: { host: '', from: 'a@b', to: ['c@d'] } } }, 'alerts.smtp.host: must not be empty (got "") [from c.json]', 'Fix alerts.smtp.host in c.json.'],
+    [{ fetch: { tickers: ['A', '$$'] } }, 'fetch.tickers.1: a ticker such as AAPL, BRK-B or ^GSPC (got "$$") [from c.json]', 'Fix fetch.tickers.1 in c.json.'],
+    // A key with a default, in a list's entry or not, may still be removed.
+    [{ schedules: [{ pipeline: 'daily', cron: '@daily', timezone: 'Mars/Olympus' }] }, expect.stringMatching(/^schedules\.0\.timezone: not an IANA time zone/), 'Fix schedules.0.timezone in c.json, or remove it to use the default.'],
+    [{ fetch: { tickers: [] } }, 'fetch.tickers: must have at least 1 entry (got []) [from c.json]', 'Fix fetch.tickers in c.json, or remove it to use the default.'],
+  ])('%j', (file, message, hint) => {
+    expect(() => load(file)).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message, hint }));
+  });
+});
+
 describe('--window and other numbers at and beyond their domain', () => {
   const load = (flags: Record<string, unknown>) => loadConfig({ file: {}, env: {}, flags, origin: 'flags' });
   // [flags, expected code (undefined: accepted)]
@@ -295,7 +313,7 @@ describe('which source a bad config value came from', () => {
     expect(long).toBe(`threads: expected a whole number from 0 to 256 (got "${'x'.repeat(99)}… (300002 characters)) [from my.json]`);
     expect(fail({ env: { STOCKPIPE_WINDOW: '9'.repeat(5000) } }).message.length).toBeLessThan(300);
     // A required key left out has no value to quote.
-    expect(fail({ file: { alerts: { smtp: { host: 'x' } } } }).message).toMatch(/^alerts\.smtp\.\w+: .*expected string, received undefined \[from my\.json\]$/);
+    expect(fail({ file: { alerts: { smtp: { host: 'x' } } } }).message).toMatch(/^alerts\.smtp\.\w+: is missing; alerts\.smtp needs it \[from my\.json\]$/);
     // A good file with a flag on top loads as before, the flag's value winning.
     expect(loadConfig({ file: { threads: 1 }, env: {}, flags: { threads: 2 }, origin: 'my.json' }).threads).toBe(2);
   });

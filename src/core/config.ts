@@ -573,11 +573,28 @@ function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env
   }
   // An unknown key is named by the message: the section around it is not quoted (it may hold secrets).
   const shown = got === undefined || issue.code === 'unrecognized_keys' ? '' : SECRET_KEYS.has(key) ? ' (value not shown: a secret)' : ` (got ${value})`;
-  // A key of a list's entry (schedules.0.cron) has no default to fall back to: removing it breaks the entry.
-  const fix = path.some((k) => /^\d+$/.test(k)) ? `Fix ${key} in ${from}.` : `Fix ${key} in ${from}, or remove it to use the default.`;
+  // A key its section needs, left out (alerts.smtp without `to`, a schedule without `cron`): zod said "Invalid input:
+  // expected array, received undefined", and the hint to remove it.
+  const parent = path.slice(0, -1).join('.');
+  if (got === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value') && key !== '') {
+    const choices = issue.code === 'invalid_value' ? ` (one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')})` : '';
+    throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key}: is missing; ${parent || 'the config'} needs it${choices} [from ${from}]`, { hint: `Add ${key} to ${from}${parent ? `, or remove ${parent}` : ''}.` });
+  }
+  // A key without a default (alerts.smtp.host, a schedule's cron) is fixed, not removed: that breaks its section.
+  const fix = removable(merged, path) ? `Fix ${key} in ${from}, or remove it to use the default.` : `Fix ${key} in ${from}.`;
   throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${from}]`, {
     hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? fix : undefined,
   });
+}
+
+/** Whether the config is valid at `path` without it (the key has a default or may be left out); a list's entry is not removed. */
+function removable(merged: Input, path: readonly string[]): boolean {
+  const copy = structuredClone(merged);
+  const section = path.slice(0, -1).reduce<unknown>((o, k) => (o as Input | undefined)?.[k], copy);
+  if (typeof section !== 'object' || section === null || Array.isArray(section)) return false;
+  delete (section as Input)[path[path.length - 1]!];
+  const r = ConfigSchema.safeParse(copy);
+  return r.success || !r.error.issues.some((i) => i.path.map(String).join('.') === path.join('.'));
 }
 
 /**
