@@ -70,7 +70,8 @@ async function execute(s: Session, spec: CommandSpec<Globals>, g: Globals, cmd: 
   // none as the runner did: the worker's folder's ./stockpipe.config.json gave it settings the runner never had.
   const file = readConfigFile(g.config, process.cwd(), { implicit: process.env.STOCKPIPE_JOB_ID === undefined });
   const flags = { ...globalFlags, ...cmd.config };
-  const config = loadConfig({ file, env: process.env, flags, origin: g.config ?? 'stockpipe.config.json' }); // flags and STOCKPIPE_* variables are named by loadConfig
+  const flagNames = { workspace: '--workspace', threads: '--threads', memory_limit: '--memory-limit', ...cmd.flagNames };
+  const config = loadConfig({ file, env: process.env, flags, flagNames, origin: g.config ?? 'stockpipe.config.json' }); // flags and STOCKPIPE_* variables are named by loadConfig
   const ws = new Workspace(expandHome(config.workspace, homedir()), { threads: config.threads, memoryLimit: config.memory_limit });
   s.resource = { workspace: ws.root, memoryLimit: ws.memoryLimit, threads: ws.threads };
   await checkWorkspacePath(ws.root);

@@ -23,6 +23,12 @@ describe('config flags from options', () => {
   it.each(cases)('%s', (_what, spec, raw, config) => {
     expect(spec.prepare(raw, []).config).toEqual(config);
   });
+
+  it('names the option that set each config key (a bad value is refused naming it)', () => {
+    expect(fetch.prepare({ seed: '7', symbols: '3' }, []).flagNames).toEqual({ 'fetch.seed': '--seed', 'fetch.symbols': '--symbols' });
+    expect(fetch.prepare({ symbols: 'AAPL' }, []).flagNames).toEqual({ 'fetch.tickers': '--symbols' });
+    expect(fetch.prepare({}, []).flagNames).toEqual({});
+  });
 });
 
 describe('options', () => {

@@ -74,6 +74,8 @@ export interface CommandSpec<G = Record<string, unknown>> {
 
 export interface Prepared<G> {
   config: ConfigFlags;
+  /** The option that set each of `config`'s keys (`fetch.seed` → `--seed`): a bad value is named by it (core/config). */
+  flagNames: Record<string, string>;
   run(ctx: CommandContext, inv: Invocation<G>): Promise<CommandResult>;
 }
 
@@ -109,7 +111,7 @@ export function defineCommand<G, O extends z.ZodObject, A extends z.ZodObject = 
       const o = parseOptions(options(), rawOptions);
       const a = def.args ? parseArgs(def.args, rawArgs) : ({} as z.output<A>);
       const all = { ...o, ...a };
-      return { config: configFlags(options(), o), run: (ctx, inv) => def.run(all, ctx, inv) };
+      return { config: configFlags(options(), o), flagNames: configFlagNames(options(), o), run: (ctx, inv) => def.run(all, ctx, inv) };
     },
   };
 }
@@ -231,6 +233,22 @@ export function configFlags(schema: z.ZodObject, values: Record<string, unknown>
     if (v === undefined) continue;
     if (f.meta.toConfig) mergeInto(out, f.meta.toConfig(v));
     else if (f.meta.config !== undefined) mergeInto(out, f.meta.config.split('.').reduceRight<unknown>((acc, k) => ({ [k]: acc }), v) as ConfigFlags);
+  }
+  return out;
+}
+
+/** The option that sets each config key the set options give (`fetch.seed` → `--seed`; both of --symbols' keys). */
+export function configFlagNames(schema: z.ZodObject, values: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of fieldsOf(schema)) {
+    const v = values[f.key];
+    if (v === undefined || (f.meta.toConfig === undefined && f.meta.config === undefined)) continue;
+    const leaves = (o: unknown, path: string[]): void => {
+      if (typeof o === 'object' && o !== null && !Array.isArray(o)) for (const [k, x] of Object.entries(o)) leaves(x, [...path, k]);
+      else out[path.join('.')] = `--${kebab(f.key)}`;
+    };
+    if (f.meta.toConfig) leaves(f.meta.toConfig(v), []);
+    else out[f.meta.config!] = `--${kebab(f.key)}`;
   }
   return out;
 }

@@ -297,6 +297,18 @@ describe('which source a bad config value came from', () => {
     const unknown = fail({ file: { monitors: { x: 1 } }, flags: { workspace: 'w' } });
     expect(unknown.message).toBe('config: Unrecognized key: "monitors" [from my.json]'); // the flags' values are not quoted
   });
+  // Probed: `fetch --seed -1` said "fetch.seed: … [from a command-line flag]" and hinted "Fix fetch.seed in a command-line flag".
+  it('names the option that set a bad value when the command line says which (flagNames)', () => {
+    const load = (flags: Record<string, unknown>) => () => loadConfig({ file: { fetch: { seed: 1 } }, env: {}, flags, flagNames: { 'fetch.seed': '--seed', 'fetch.tickers': '--symbols', threads: '--threads' }, origin: 'my.json' });
+    expect(load({ fetch: { seed: -1 } })).toThrow(expect.objectContaining({
+      message: 'fetch.seed: expected a whole number from 0 to 2147483647 (got -1) [from --seed]',
+      hint: 'Fix --seed, or leave it out: fetch.seed then comes from the config, or is the default.',
+    }));
+    expect(load({ fetch: { tickers: ['A', '$$'] } })).toThrow(expect.objectContaining({ message: 'fetch.tickers.1: a ticker such as AAPL, BRK-B or ^GSPC (got "$$") [from --symbols]', hint: expect.stringMatching(/^Fix --symbols, or leave it out: fetch\.tickers then/) }));
+    // A bad value of the file is the file's, a flag over it or not.
+    expect(() => loadConfig({ file: { fetch: { seed: -2 } }, env: {}, flags: { fetch: { seed: 3 } }, flagNames: { 'fetch.seed': '--seed' }, origin: 'my.json' })).toThrow(expect.objectContaining({ message: expect.stringMatching(/\(got -2\) \[from my\.json\]$/), hint: 'Fix fetch.seed in my.json, or remove it to use the default.' }));
+  });
+
   it('refuses a bad value in the file or a variable even when a flag overrides it; what depends on other keys is judged merged', () => {
     expect(fail({ file: { threads: 'abc' }, flags: { threads: 2 } }).message).toBe('threads: expected a whole number from 0 to 256 (got "abc") [from my.json]');
     expect(fail({ env: { STOCKPIPE_THREADS: 'many' }, flags: { threads: 2 } }).message).toMatch(/^threads: .* \[from the variable STOCKPIPE_THREADS\]$/);

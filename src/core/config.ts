@@ -509,18 +509,40 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 }
 
 /** Which source set the config key at `path` (a flag, a STOCKPIPE_* variable, or the file) — the one that won the merge. */
-function setBy(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }, path: readonly string[]): string {
-  if (path.length > 0 && isSet(opts.flags, path)) return 'a command-line flag';
+function setBy(opts: LoadOptions, path: readonly string[]): string {
+  if (path.length > 0 && isSet(opts.flags, path)) return flagOf(opts, path)?.name ?? 'a command-line flag';
   // A key inside what the variable set (fetch.tickers.0) is the variable's too.
   for (const { name, path: p } of envSettings(opts.env)) if (p.join('.') === path.slice(0, p.length).join('.')) return `the variable ${name}`;
   return opts.origin;
+}
+
+/** What loadConfig reads: the file's object (named by `origin`), the environment, and the flags in config
+ * paths, with the option that set each (`flagNames`: `fetch.seed` → `--seed`) when the command line gave them. */
+interface LoadOptions {
+  file: Input;
+  env: Readonly<Record<string, string | undefined>>;
+  flags: Input;
+  flagNames?: Readonly<Record<string, string>>;
+  origin: string;
+}
+
+/** The option that set `path` or the key it is inside (fetch.tickers.1: --symbols, which set fetch.tickers), when
+ * the flags set it and it is known. */
+function flagOf(opts: LoadOptions, path: readonly string[]): { name: string; key: string } | undefined {
+  if (!isSet(opts.flags, path)) return undefined;
+  for (let n = path.length; n > 0; n--) {
+    const key = path.slice(0, n).join('.');
+    const name = opts.flagNames?.[key];
+    if (name !== undefined) return { name, key };
+  }
+  return undefined;
 }
 
 /**
  * Merges file < env < flags and validates. `flags` uses config paths, e.g.
  * { workspace: 'x', fetch: { source: 'synthetic' } }; undefined values are ignored.
  */
-export function loadConfig(opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }): Config {
+export function loadConfig(opts: LoadOptions): Config {
   const merged: Input = structuredClone(opts.file);
   for (const { path, value } of envSettings(opts.env)) setPath(merged, path, value);
   const apply = (src: Input, prefix: string[]): void => {
@@ -559,7 +581,7 @@ function isSet(o: Input, path: readonly string[]): boolean {
 }
 
 /** Throws the config error of one zod issue, naming the key, the value (unless a secret) and its source. */
-function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env: Readonly<Record<string, string | undefined>>; flags: Input; origin: string }): never {
+function refuse(issue: z.core.$ZodIssue, merged: Input, opts: LoadOptions): never {
   const path = issue.path.map(String);
   const key = path.join('.');
   const got = path.reduce<unknown>((o, k) => (o as Input | undefined)?.[k], merged);
@@ -581,7 +603,9 @@ function refuse(issue: z.core.$ZodIssue, merged: Input, opts: { file: Input; env
     throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key}: is missing; ${parent || 'the config'} needs it${choices} [from ${from}]`, { hint: `Add ${key} to ${from}${parent ? `, or remove ${parent}` : ''}.` });
   }
   // A key without a default (alerts.smtp.host, a schedule's cron) is fixed, not removed: that breaks its section.
-  const fix = removable(merged, path) ? `Fix ${key} in ${from}, or remove it to use the default.` : `Fix ${key} in ${from}.`;
+  const flag = flagOf(opts, path);
+  const fix = flag !== undefined ? `Fix ${flag.name}, or leave it out: ${flag.key} then comes from the config, or is the default.`
+    : removable(merged, path) ? `Fix ${key} in ${from}, or remove it to use the default.` : `Fix ${key} in ${from}.`;
   throw new StockpipeError('SP_ERR_CONFIG_INVALID', `${key || 'config'}: ${issue.message}${shown} [from ${from}]`, {
     hint: issue.code === 'unrecognized_keys' ? `Remove or correct it in ${from}; the README's Configuration section lists every key.` : key ? fix : undefined,
   });
