@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -247,17 +247,24 @@ describe('a killed writer\'s temps are swept by the next write of the output', (
   // Probed: a validate or ingest killed (kill -9) while writing tmp/validate-drift-prices.json or tables/prices.report.json
   // left its `.<name>.tmp-<pid>-<stamp>` there for good (tmp/ is no folder the run start searches); so did validate's
   // outputs written together (`….tmp-<pid>-<stamp>-0`, and `…-0-prev`), anywhere, whose names the run start did not read as temps.
+  // One of the last hour is kept: on a workspace shared by several machines its pid may be a live writer's of another.
   it.each([
     ['writeFileAtomic', (target: string) => writeFileAtomic(target, 'new')],
     ['writeFilesAtomic', (target: string) => writeFilesAtomic([{ path: target, data: 'new' }])],
-  ])('%s: a dead pid\'s temps go, a live one\'s stay', async (_name, write) => {
+  ])('%s: a dead pid\'s temps of over an hour ago go, a live one\'s and a recent one stay', async (_name, write) => {
     const target = join(dir, 'tmp', 'validate-drift-prices.json');
     await mkdir(join(dir, 'tmp'));
     await writeFile(target, 'old');
-    const names = [`.validate-drift-prices.json.tmp-${deadPid}-mx1abc`, `.validate-drift-prices.json.tmp-${deadPid}-mx1abc-0`, `.validate-drift-prices.json.tmp-${deadPid}-mx1abc-0-prev`, `.validate-drift-prices.json.tmp-${process.ppid}-mx1abc`];
-    for (const n of names) await writeFile(join(dir, 'tmp', n), 'half');
+    const stem = '.validate-drift-prices.json.tmp-';
+    const [gone, kept] = [[`${stem}${deadPid}-mx1abc`, `${stem}${deadPid}-mx1abc-0`, `${stem}${deadPid}-mx1abc-0-prev`], [`${stem}${process.ppid}-mx1abc`, `${stem}${deadPid}-mx1abd`]];
+    const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+    for (const n of [...gone!, kept![0]!]) {
+      await writeFile(join(dir, 'tmp', n), 'half');
+      await utimes(join(dir, 'tmp', n), hoursAgo, hoursAgo);
+    }
+    await writeFile(join(dir, 'tmp', kept![1]!), 'half');
     await write(target);
-    expect((await readdir(join(dir, 'tmp'))).sort()).toEqual([names[3], 'validate-drift-prices.json'].sort());
+    expect((await readdir(join(dir, 'tmp'))).sort()).toEqual([...kept!, 'validate-drift-prices.json'].sort());
     expect(await readFile(target, 'utf8')).toBe('new');
   });
 });

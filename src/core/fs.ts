@@ -259,10 +259,10 @@ export async function checkUserOutput(ws: Workspace, out: string, flag = '--out'
   await refuseOwnFolderOutput(ws, out, flag);
 }
 
-/** Writes `data` to `target` atomically; first removes the temps of `target` killed writers left (removeStaleTemps). */
+/** Writes `data` to `target` atomically; first removes the temps of `target` killed writers left over an hour ago (removeStaleTemps). */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await makeOutputDir(dirname(target));
-  await removeStaleTemps(target);
+  await removeStaleTemps(target, smallTempCutoff());
   const tmp = tempPathFor(target);
   try {
     await writeFile(tmp, data);
@@ -308,7 +308,7 @@ async function orAbsent<T, A>(op: Promise<T>, absent: A): Promise<T | A> {
  * Writes several files as one: all are staged as temp files first, then renamed into place; when a
  * write or a rename fails, every target already replaced is restored (or removed when it is new), so
  * the files are all new or all as before. Temp files and backups are removed either way (and those
- * of killed writers before: removeStaleTemps).
+ * killed writers left over an hour ago, before: removeStaleTemps).
  */
 export async function writeFilesAtomic(files: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
   const staged: { target: string; tmp: string; backup: string | null }[] = [];
@@ -324,7 +324,7 @@ export async function writeFilesAtomic(files: readonly { path: string; data: str
   try {
     for (const [i, f] of files.entries()) {
       await makeOutputDir(dirname(f.path));
-      await removeStaleTemps(f.path);
+      await removeStaleTemps(f.path, smallTempCutoff());
       const tmp = `${tempPathFor(f.path)}-${i}`;
       current = { target: f.path, tmp };
       const entry = { target: f.path, tmp, backup: null as string | null };
@@ -398,12 +398,17 @@ async function sweepDead(dir: string, pidOf: (name: string) => number | null, o:
   return out;
 }
 
-/** Removes temp files of `target` left by killed runs (their writer pid is gone), whatever their age. */
-export async function removeStaleTemps(target: string): Promise<string[]> {
+/** Removes temp files of `target` left by killed runs (their writer pid is gone), whatever their age unless
+ * `cutoff` (ms) is given: then only those unchanged since (sweepDead). */
+export async function removeStaleTemps(target: string, cutoff?: number): Promise<string[]> {
   const prefix = `${tempStem(target)}.tmp-`;
   const pidOf = (name: string): number | null => (name.startsWith(prefix) ? Number(name.slice(prefix.length).split('-')[0]) : null);
-  return (await sweepDead(dirname(target), pidOf)).map((l) => l.name);
+  return (await sweepDead(dirname(target), pidOf, { cutoff })).map((l) => l.name);
 }
+
+/** A small file's temp lives for milliseconds: one an hour old is a killed writer's, also where its pid means nothing
+ * here (a worker of another machine writing the same file on a shared workspace: its temp must not be taken from it). */
+const smallTempCutoff = (): number => Date.now() - DEAD_SCRATCH_AGE_MS;
 
 /**
  * The scratch files and folders commands write in the workspace's tmp/ under their pid, deleted by the
