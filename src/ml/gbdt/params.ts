@@ -133,9 +133,19 @@ const FOREST_RULES: Record<keyof ForestParams, Rule> = {
   threads: [1, 256, true],
 };
 
-function check(name: string, v: unknown, [min, max, integer]: Rule): number {
+/** A rule's range in words: its bounds as written, without the doubles' extremes that stand for "above 0" and "no
+ * upper bound" (`huber_delta 0` was told "must be a number in [5e-324, 1.7976931348623157e+308]"). */
+function ruleText([min, max, integer]: Rule): string {
+  const what = integer ? 'an integer' : 'a number';
+  const above = min === Number.MIN_VALUE;
+  if (max === Number.MAX_VALUE) return above ? `${what} greater than 0` : `${what} of at least ${min}`;
+  return `${what} in ${above ? '(0' : `[${min}`}, ${max}]`;
+}
+
+function check(name: string, v: unknown, rule: Rule): number {
+  const [min, max, integer] = rule;
   const ok = typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max && (!integer || Number.isInteger(v));
-  if (!ok) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(v)})`);
+  if (!ok) throw new StockpipeError('SP_ERR_TRAIN_PARAMS', `${name} must be ${ruleText(rule)} (got ${JSON.stringify(v)})`);
   return v;
 }
 
