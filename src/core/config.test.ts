@@ -128,6 +128,21 @@ describe('a value past its bound, in words', () => {
   });
 });
 
+describe('the API bases and the webhook are http(s) URLs', () => {
+  const load = (file: Record<string, unknown>) => () => loadConfig({ file, env: {}, flags: {}, origin: 'c.json' });
+  // Probed: `fetch --yahoo-base-url ftp://example.com` was taken, then retried for half a minute and said "Yahoo kept failing … Try again later".
+  it.each([
+    [{ fetch: { yahoo_base_url: 'ftp://example.com' } }, 'fetch.yahoo_base_url: must be an http:// or https:// URL (got "ftp://example.com") [from c.json]'],
+    [{ fetch: { kaggle_base_url: 'htps://www.kaggle.com' } }, 'fetch.kaggle_base_url: must be an http:// or https:// URL (got "htps://www.kaggle.com") [from c.json]'],
+    [{ alerts: { webhook_url: 'file:///tmp/hook' } }, 'alerts.webhook_url: must be an http:// or https:// URL (value not shown: a secret) [from c.json]'],
+  ])('%j', (file, message) => {
+    expect(load(file)).toThrow(expect.objectContaining({ code: 'SP_ERR_CONFIG_INVALID', message }));
+  });
+  it('takes http and https', () => {
+    expect(load({ fetch: { yahoo_base_url: 'http://127.0.0.1:8080', kaggle_base_url: 'HTTPS://mirror.example' }, alerts: { webhook_url: 'https://hooks.example.com/x' } })()).toMatchObject({ fetch: { yahoo_base_url: 'http://127.0.0.1:8080' } });
+  });
+});
+
 describe('a key its section needs, and one without a default', () => {
   const load = (file: Record<string, unknown>) => loadConfig({ file, env: {}, flags: {}, origin: 'c.json' });
   // Probed: alerts.smtp without `to` said "alerts.smtp.to: Invalid input: expected array, received undefined" and hinted

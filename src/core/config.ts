@@ -73,6 +73,11 @@ export const MAX_THREADS = 256;
 export const workspacePath = () =>
   z.string().min(1).regex(/^(?!\s)[\s\S]*(?<!\s)$/, 'must not start or end with a space, tab or line break (that names another folder than the one meant)');
 
+/** An http(s) URL: the sources' API bases and the alert webhook. Another scheme (`ftp://`, a typo's `htps://`) passed as
+ * a URL, and every request failed as the service being down: `fetch --yahoo-base-url ftp://…` retried for half a
+ * minute, then said "Yahoo kept failing … Try again later". */
+const httpUrl = () => z.string().url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' });
+
 /** A DuckDB memory limit such as `1GB` or `512 MiB`: the `memory_limit` key, and `--memory-limit` (cli/globals). */
 export const memorySize = () =>
   z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'expected a size such as 1GB or 512MiB')
@@ -126,12 +131,12 @@ export const ConfigSchema = z
         years: intFrom(1, 60).default(10),
         start: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').default('2010-01-04'),
         checksum: z.boolean().default(false),
-        kaggle_base_url: z.string().url().default('https://www.kaggle.com'),
+        kaggle_base_url: httpUrl().default('https://www.kaggle.com'),
         kaggle_dataset: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/slug').default('jacksoncrow/stock-market-dataset'),
         // yahoo: tickers (a non-numeric --symbols sets them), last day, API base, rate limit.
         tickers: z.array(z.string().regex(/^[A-Za-z0-9^][A-Za-z0-9.=^-]{0,31}$/, 'a ticker such as AAPL, BRK-B or ^GSPC')).min(1).optional(),
         end: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date YYYY-MM-DD').optional(),
-        yahoo_base_url: z.string().url().default('https://query1.finance.yahoo.com'),
+        yahoo_base_url: httpUrl().default('https://query1.finance.yahoo.com'),
         yahoo_requests_per_second: numeric(z.number().positive().max(100)).default(2),
       })
       .strict()
@@ -171,7 +176,7 @@ export const ConfigSchema = z
     alerts: z
       .object({
         /** POSTed a JSON alert ({text, alert}: Slack-compatible) on failure. */
-        webhook_url: z.string().url().optional(),
+        webhook_url: httpUrl().optional(),
         smtp: z
           .object({
             host: z.string().min(1),
