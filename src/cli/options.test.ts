@@ -7,7 +7,7 @@ import { fetch, features } from './commands/data.js';
 import { modelsPromote, train } from './commands/models.js';
 import { backfill, run } from './commands/ops.js';
 import { childGlobalArgs, GlobalOptions, outputMode } from './globals.js';
-import { parseOptions } from './options.js';
+import { inRange, parseOptions } from './options.js';
 
 describe('config flags from options', () => {
   // [command, commander's values, config flags]: unset options set nothing (file and env stay in charge).
@@ -58,6 +58,14 @@ describe('options', () => {
   it('models promote --note over 500 characters is SP_ERR_USAGE saying the limit in words', () => {
     expect(() => parseOptions(modelsPromote.options, { note: 'a'.repeat(501) })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: expect.stringMatching(/^--note must be at most 500 characters \(got 'a+… \(501 characters\)'\)$/) }));
     expect(parseOptions(modelsPromote.options, { note: 'a'.repeat(500) })).toMatchObject({ note: 'a'.repeat(500) });
+  });
+
+  // Probed: `models list --limit 0` said "--limit must be a whole number from 1 to 9007199254740991 (got 0)".
+  it('a whole number past its bound names the bound, without the largest exact integer for "no upper bound"', () => {
+    expect(() => inRange('--limit', 0, 1, Number.MAX_SAFE_INTEGER)).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: '--limit must be a whole number of at least 1 (got 0)' }));
+    expect(() => inRange('--folds', 10, 0, 9)).toThrow(expect.objectContaining({ message: '--folds must be a whole number from 0 to 9 (got 10)' }));
+    expect(() => inRange('--limit', Number.MAX_SAFE_INTEGER, 1, Number.MAX_SAFE_INTEGER)).not.toThrow();
+    expect(() => inRange('--limit', 1e20, 1, Number.MAX_SAFE_INTEGER)).toThrow(expect.objectContaining({ message: '--limit must be a whole number from 1 to 9007199254740991 (got 100000000000000000000)' }));
   });
 
   it('a bare optional-value option takes its preset; defaults fill the rest', () => {

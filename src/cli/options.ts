@@ -263,7 +263,10 @@ function mergeInto(target: ConfigFlags, src: ConfigFlags): void {
 
 /** A whole number from min to max, checked where the command runs (a 0 ms poll spins; LIMIT -1 is no limit). */
 export function inRange(name: string, value: number | undefined, min: number, max: number): void {
-  if (value !== undefined && (value < min || value > max)) throw new StockpipeError('SP_ERR_USAGE', `${name} must be a whole number from ${min} to ${max} (got ${value})`);
+  if (value === undefined || (value >= min && value <= max)) return;
+  // No upper bound but the largest exact integer: `--limit 0` said "from 1 to 9007199254740991".
+  const range = value < min && max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+  throw new StockpipeError('SP_ERR_USAGE', `${name} must be a whole number ${range} (got ${value})`);
 }
 
 /** A real calendar date YYYY-MM-DD (Date.UTC rolls 2020-02-30 over to March 1). */
