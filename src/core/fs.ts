@@ -500,10 +500,12 @@ export async function removeStaleTempsIn(ws: Workspace, depth = 3): Promise<stri
 /**
  * Removes the temp outputs (files or folders, TEMP_NAME) that killed processes left in `dir`, one of the
  * workspace's own folders, whatever output they were for: models/, whose temps are named after a model id
- * never written again (`models/<id>.tmp-<pid>`, by earlier versions) or after models/model.
+ * never written again (`models/<id>.tmp-<pid>`, by earlier versions) or after models/model. Only those
+ * unchanged for an hour, as a small file's (smallTempCutoff): a model folder is written in seconds, and on a
+ * workspace shared with other machines a worker's train writing one now carries a pid that means nothing here.
  */
 export async function removeStaleTempsInDir(dir: string): Promise<string[]> {
-  return (await sweepDead(dir, tempPid)).map((l) => l.name);
+  return (await sweepDead(dir, tempPid, { cutoff: smallTempCutoff() })).map((l) => l.name);
 }
 
 /**

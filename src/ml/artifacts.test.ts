@@ -1,7 +1,7 @@
 /** A model folder's temp: a killed writer's is swept by the next model write; a model's metrics.json as its readers get it. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/temp.js';
@@ -21,13 +21,22 @@ describe('writeModelFolder', () => {
     // until a pipeline run started (`stockpipe train` alone never swept it).
     const legacy = join(ws.modelsDir, `gbdt-0.tmp-${deadPid}`);
     const legacyLive = join(ws.modelsDir, `gbdt-00.tmp-${process.ppid}`);
-    for (const d of [dead, live, legacy, legacyLive]) {
+    // Probed: a dead pid's temp written just now may be a worker's of another machine on a shared workspace
+    // (its pid means nothing here): it was swept at once, under that train's feet. Kept until an hour old.
+    const recent = join(ws.modelsDir, `.model.tmp-${deadPid}-x2`);
+    const hourAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    for (const d of [dead, live, legacy, legacyLive, recent]) {
       await mkdir(d, { recursive: true });
       await writeFile(join(d, 'model.json'), '{');
+      if (d !== recent) {
+        await utimes(join(d, 'model.json'), hourAgo, hourAgo);
+        await utimes(d, hourAgo, hourAgo);
+      }
     }
     const dir = await writeModelFolder(ws, 'gbdt-1', files);
     expect(dir).toBe(ws.modelDir('gbdt-1'));
-    expect((await readdir(ws.modelsDir)).sort()).toEqual([`.model.tmp-${process.ppid}-x1`, `gbdt-00.tmp-${process.ppid}`, 'gbdt-1']);
+    expect((await readdir(ws.modelsDir)).sort()).toEqual([`.model.tmp-${deadPid}-x2`, `.model.tmp-${process.ppid}-x1`, `gbdt-00.tmp-${process.ppid}`, 'gbdt-1'].sort());
+    await rm(recent, { recursive: true });
     expect(existsSync(join(dir, 'card.md'))).toBe(true);
     // A second write's own temp is gone after it, as the first's was.
     await writeModelFolder(ws, 'gbdt-2', files);
