@@ -1,12 +1,13 @@
 /** @module registry/open
  * Opens a workspace's store (core/workspace's registryPath): WAL, busy timeout, foreign keys, migrations; maps SQLite failures
  * to SP_ERR_REGISTRY with the path and a hint. The typed API over the connection is store.ts. */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { StockpipeError } from '../core/errors.js';
 import { unwritable } from '../core/fs.js';
 import { diskFullError } from '../core/os-errors.js';
+import { layout } from '../core/workspace.js';
 import { assertNotNewer, migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
 
 /** How long a statement waits for another process's write lock before SQLITE_BUSY. */
@@ -125,6 +126,41 @@ function memoryCopy(bytes: Buffer, file: string, now: () => Date): Database.Data
   }
 }
 
+/** The size of a file (0 when it is gone or not a file this process may stat). */
+function sizeOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // gone or unreadable: nothing SQLite could read either
+  }
+}
+
+/** Whether a folder of the workspace holds anything (false when it is gone or unreadable). */
+function holdsEntries(dir: string): boolean {
+  try {
+    return readdirSync(dir).length > 0;
+  } catch {
+    return false; // gone or unreadable: no evidence of data
+  }
+}
+
+/**
+ * A store of 0 bytes (and no commits in a -wal file beside it) in a workspace whose store/ or models/
+ * hold files: a registry truncated by a full disk, a bad copy or a `> stockpipe.db`. SQLite opens such a
+ * file as a new empty database without a word: every command then read the workspace as one without
+ * snapshots or models (monitor hinted fetch and ingest), and the tables' files as nobody's. Refused
+ * before anything is written to it, so the file is as it was for a restore.
+ */
+function assertNotEmptied(file: string): void {
+  if (!existsSync(file) || sizeOrZero(file) > 0 || sizeOrZero(`${file}-wal`) > 0) return;
+  const root = dirname(file);
+  const held = [layout.storeDir, layout.modelsDir].filter((d) => holdsEntries(join(root, d)));
+  if (held.length === 0) return;
+  throw new StockpipeError('SP_ERR_REGISTRY', `registry ${file} is empty (0 bytes) while the workspace's ${held.join('/ and ')}/ hold files: the registry was truncated, and opening it would start a new empty one that knows none of them`, {
+    hint: `Restore ${file} from a backup (or the copy the truncation came from); to start over instead, move the workspace aside and run \`stockpipe run train\` in a new one.`,
+  });
+}
+
 /**
  * A configured, migrated connection. Read-only: a missing store reads as an empty one (in memory, so
  * nothing is created); an older store is migrated once by a short writable connection first; a store
@@ -132,6 +168,7 @@ function memoryCopy(bytes: Buffer, file: string, now: () => Date): Database.Data
  */
 export function connect(file: string, readonly: boolean, now: () => Date): Database.Database {
   try {
+    assertNotEmptied(file);
     if (!readonly) return openWritable(file, now);
     if (!existsSync(file)) {
       const mem = new Database(':memory:');

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -111,6 +111,22 @@ describe('registry schema', () => {
     after.prepare("INSERT INTO model_versions (model_id, kind, created_at, path, metrics) VALUES ('f', 'forecast', 'x', 'p', '{}')").run();
     expect(() => after.prepare("INSERT INTO aliases VALUES ('x', 'nope', 'x')").run()).toThrow(expect.objectContaining({ code: 'SQLITE_CONSTRAINT_FOREIGNKEY' }));
     after.close();
+  });
+
+  // Probed: a registry truncated to 0 bytes (a full disk, `> stockpipe.db`) opened as a new empty one without a word: monitor
+  // then hinted fetch and ingest beside a store of data, and the store's files read as nobody's.
+  it('refuses a 0-byte store beside store/ or models/ files (SP_ERR_REGISTRY), writing nothing to it', async () => {
+    for (const dir of ['store', 'models']) {
+      await rm(join(ws, 'store'), { recursive: true, force: true });
+      await rm(join(ws, 'models'), { recursive: true, force: true });
+      await mkdir(join(ws, dir, 'x'), { recursive: true });
+      await writeFile(registryPath(ws), '');
+      for (const readonly of [false, true]) {
+        const msg = codeOf(() => open({ readonly }));
+        expect(msg).toMatch(new RegExp(`^SP_ERR_REGISTRY: registry .*stockpipe\\.db is empty \\(0 bytes\\) while the workspace's ${dir}/ hold files`));
+        expect(statSync(registryPath(ws)).size).toBe(0);
+      }
+    }
   });
 
   it('read-only on an older (here: empty) store migrates it once, then reads', async () => {
