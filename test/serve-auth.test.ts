@@ -239,5 +239,7 @@ describe('config', () => {
     const err = (() => { try { load(); return null; } catch (e) { return e as StockpipeError; } })();
     expect(err?.code).toBe(errCode);
     expect(err?.message).not.toContain('short-secret');
+    // Worded as every other bound of the config ('must be at least …'); it read 'serve.api_token: at least 16 characters'.
+    expect(err?.message).toMatch(/^serve\.api_token: must be at least 16 characters/);
   });
 });

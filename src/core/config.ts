@@ -219,7 +219,7 @@ export const ConfigSchema = z
     serve: z
       .object({
         /** The token mutating API routes need (`Authorization: Bearer …`); prefer STOCKPIPE_API_TOKEN (docs/security.md). */
-        api_token: z.string().min(16, 'at least 16 characters (e.g. `openssl rand -hex 32`)').regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
+        api_token: z.string().min(16, 'must be at least 16 characters (e.g. `openssl rand -hex 32`)').regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces').optional(),
         /** Processes answering on host:port (node:cluster workers); 1 = the command's own process. */
         workers: intFrom(1, 64).default(1),
       })
