@@ -7,12 +7,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliAsync } from './helpers/cli.js';
 import { startVanishingRedis } from './helpers/redis.js';
+import { tempDir } from './helpers/temp.js';
 import { tempWorkspace } from './helpers/workspace.js';
 
 describe('the queue executor when Redis vanishes right after the check', () => {
   it.each([['closes', 'close'], ['stops answering', 'silent']] as const)('Redis that %s: run and tune end with SP_ERR_REDIS_UNREACHABLE within the timeout, no stack trace', async (_what, mode) => {
     const ws = await tempWorkspace(`queue-vanish-${mode}`);
-    const config = join(ws, 'redis-timeout.json');
+    // Beside the workspace, not in it: a folder of other files and none of a workspace's is refused by tune (no data to tune on).
+    const config = join(await tempDir(`queue-vanish-config-${mode}`), 'redis-timeout.json');
     writeFileSync(config, '{"pipeline": {"redis_timeout_s": 1}}');
     for (const args of [['run', 'train'], ['tune', '--trials', '2']]) {
       const redis = await startVanishingRedis(mode);
