@@ -50,6 +50,9 @@ describe('runs', () => {
       const r2 = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], logical_date: '2024-07-02', backfill_id: 'b1' });
       createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'] });
       recordBackfillDays(reg, 'b1', [{ date: '2024-07-01', run_id: r1, status: 'succeeded', seconds: 1 }, { date: '2024-07-02', run_id: r2, status: 'failed', seconds: 2 }], { succeeded: 1, failed: 1, skipped: 0 });
+      reg.startRun({ kind: 'fetch', run_id: 'cmd-1', name: 'fetch', parent_run_id: r1 });
+      reg.logParams('cmd-1', { 'pipeline.task': 'fetch' });
+      reg.startRun({ kind: 'ingest', run_id: 'cmd-2', name: 'ingest' });
     } finally {
       reg.close();
     }
@@ -89,6 +92,20 @@ describe('runs', () => {
       } finally {
         reg2.close();
       }
+      // Probed: a command run's id or a backfill's given to a pipeline-run route was a bare "no pipeline run" 404 without a
+      // hint (the CLI's runs and run --resume say what the id is): it says so, and where the API reads it.
+      const r1 = json<{ runs: { run_id: string; logical_date: string }[] }>((await app.inject('/runs?backfill=b1')).body).runs.find((r) => r.logical_date === '2024-07-01')!.run_id;
+      for (const [method, url] of [['GET', '/runs/cmd-1'], ['GET', '/runs/cmd-1/logs/fetch'], ['POST', '/runs/cmd-1/resume'], ['POST', '/runs/cmd-1/cancel']] as const) {
+        const r = await app.inject({ method, url });
+        expect([url, r.statusCode, json<{ error: { code: string; message: string; hint: string } }>(r.body).error]).toEqual([url, 404, {
+          code: 'SP_ERR_RUN_NOT_FOUND', message: "no pipeline run 'cmd-1' in <workspace>: it is a fetch command run",
+          hint: `It ran as task fetch of pipeline run ${r1}: GET /runs/${r1} reads that run (its task's log: GET /runs/${r1}/logs/fetch).`,
+        }]);
+      }
+      expect(json<{ error: { hint: string } }>((await app.inject('/runs/cmd-2')).body).error.hint).toBe('GET /lineage/run/cmd-2 reads a command run.');
+      expect(json<{ error: { message: string; hint: string } }>((await app.inject({ method: 'POST', url: '/runs/b1/cancel' })).body).error).toEqual(expect.objectContaining({
+        message: "no pipeline run 'b1' in <workspace>: it is the id of a backfill", hint: 'GET /backfills/b1 reads the backfill; GET /runs?backfill=b1 lists its runs, one per day.',
+      }));
       const missing = await app.inject('/backfills/nope');
       expect([missing.statusCode, json<{ error: { code: string } }>(missing.body).error.code]).toEqual([404, 'SP_ERR_RUN_NOT_FOUND']);
       // Its hint names what lists backfills and the newest (it named `runs list`, which lists runs).

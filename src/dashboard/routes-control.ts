@@ -22,6 +22,7 @@ import { getPipelineRun } from '../registry/pipeline.js';
 import type { RegistryReader } from '../registry/reader.js';
 import type { Registry } from '../registry/store.js';
 import { type ChildIdentity, launchCli, type LaunchOptions } from './launch.js';
+import { noPipelineRun } from './run-not-found.js';
 
 /** What the server needs to start runs (from cli/serve): how to start the CLI, and the config's schedules. */
 export interface ControlOptions extends LaunchOptions {
@@ -117,7 +118,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     checkNoBody(req);
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
+    if (run === null) throw registry.read((reg) => noPipelineRun(reg, ws.root, id));
     if (run.status === 'finished' || run.status === 'running') {
       throw new StockpipeError('SP_ERR_RUN_NOT_RESUMABLE', `run ${id} (${run.pipeline}) is ${run.status === 'finished' ? 'finished' : `still running (runner pid ${run.params.runner_pid ?? '?'})`}: there is nothing to resume`,
         { hint: run.status === 'finished' ? `Start a new run of ${run.pipeline} (unchanged tasks are cached).` : 'Cancel it first (POST /runs/:id/cancel), then resume it.' });
@@ -141,7 +142,7 @@ export function registerControlRoutes(app: FastifyInstance, o: { ws: Workspace; 
     checkNoBody(req);
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
+    if (run === null) throw registry.read((reg) => noPipelineRun(reg, ws.root, id));
     const sent = cancelRun(run);
     req.log.info({ run: id, runner: sent.pid }, 'run cancelled from the dashboard');
     return reply.code(202).send({ ...sent, status: 'cancelling' });

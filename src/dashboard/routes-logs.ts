@@ -13,6 +13,7 @@ import { noLogReason } from '../pipeline/live-view.js';
 import { checkTaskLog } from '../pipeline/task-log.js';
 import type { RegistryReader } from '../registry/reader.js';
 import { NO_QUERY } from '../http/validation.js';
+import { noPipelineRun } from './run-not-found.js';
 
 const logParams = {
   type: 'object',
@@ -33,7 +34,7 @@ export interface LogMatch {
 /** The task's log file, or SP_ERR_RUN_NOT_FOUND naming what is missing (the run, the task, its log). */
 export async function taskLogFile(ws: Workspace, registry: RegistryReader, id: string, task: string): Promise<string> {
   const run = registry.read((reg) => getPipelineRun(reg, id));
-  if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
+  if (run === null) throw registry.read((reg) => noPipelineRun(reg, ws.root, id));
   const t = run.tasks.find((x) => x.task === task);
   if (t === undefined) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `pipeline run '${id}' has no task '${task}'`);
   if (t.log_path === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `task '${task}' of run '${id}' has no log: ${noLogReason(t)} (status ${t.status})`, { hint: `Its state, rows and summary: GET /runs/${id}.` });

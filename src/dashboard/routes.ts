@@ -37,6 +37,7 @@ import { registerLineageRoutes } from './routes-lineage.js';
 import { registerTagRoutes } from './routes-tags.js';
 import { registerPredictionRoutes } from './routes-predictions.js';
 import { recordedApiWrite } from './api-run.js';
+import { noPipelineRun } from './run-not-found.js';
 
 
 /** The query parameters of a paged list that can be narrowed to one pipeline (/runs, /backfills). */
@@ -201,7 +202,7 @@ export async function registerDashboard(app: FastifyInstance, opts: DashboardOpt
   app.get('/runs/:id', { schema: { summary: 'One pipeline run with its tasks in plan order and its params', params: idParams, querystring: NO_QUERY } }, (req: FastifyRequest) => {
     const { id } = req.params as { id: string };
     const run = registry.read((reg) => getPipelineRun(reg, id));
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${id}' in ${ws.root}`);
+    if (run === null) throw registry.read((reg) => noPipelineRun(reg, ws.root, id));
     return run;
   });
 

@@ -1,0 +1,32 @@
+/** @module dashboard/run-not-found
+ * The 404 of a pipeline-run route (GET /runs/:id, its logs, POST /runs/:id/resume|cancel) given an id
+ * that is no pipeline run: what the id is instead, as the CLI's `runs` and `run --resume` say it —
+ * a command run (the `train` a pipeline task ran: the pipeline run that ran it), a backfill's id (or
+ * the start of one) — and where the API reads it. */
+import { clip, StockpipeError } from '../core/errors.js';
+import { backfillIdsFor, getBackfill } from '../registry/backfills.js';
+import type { Registry } from '../registry/store.js';
+
+/** SP_ERR_RUN_NOT_FOUND for `id`, which no pipeline run of the workspace at `root` has. */
+export function noPipelineRun(reg: Registry, root: string, id: string): StockpipeError {
+  const head = `no pipeline run '${clip(id)}' in ${root}`;
+  const cmd = reg.getRun(id);
+  if (cmd !== null) {
+    const task = cmd.params['pipeline.task'];
+    const parent = cmd.parent_run_id !== null && task ? cmd.parent_run_id : null;
+    return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `${head}: it is ${/^[aeiou]/i.test(cmd.kind) ? 'an' : 'a'} ${cmd.kind} command run`, {
+      hint: parent !== null
+        ? `It ran as task ${task} of pipeline run ${parent}: GET /runs/${parent} reads that run (its task's log: GET /runs/${parent}/logs/${task}).`
+        : `GET /lineage/run/${id} reads a command run.`,
+    });
+  }
+  // Its whole id, or a start of one long enough to mean it (as `runs list` shows 8 characters).
+  const backfills = getBackfill(reg, id) !== null ? [id] : id.length >= 4 ? backfillIdsFor(reg, id) : [];
+  if (backfills.length === 1) {
+    const b = backfills[0]!;
+    return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `${head}: ${b === id ? 'it is' : 'it starts'} the id of a backfill`, {
+      hint: `GET /backfills/${b} reads the backfill; GET /runs?backfill=${b} lists its runs, one per day.`,
+    });
+  }
+  return new StockpipeError('SP_ERR_RUN_NOT_FOUND', head, { hint: 'GET /runs lists the pipeline runs.' });
+}
