@@ -1,9 +1,11 @@
 /** `stockpipe serve --workers N` as real processes (docs/api.md, docs/cli.md): two workers behind one
  * port each answer GET /ready with their pid, a SIGKILLed worker is replaced, a new champion reaches
  * both, /metrics sums the workers, SIGTERM to the primary ends every process; a busy port fails. */
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openRegistry } from '../src/registry/store.js';
 import { startCli, waitForJsonLine } from './helpers/cli.js';
 import { naiveJson, polyJson, registerModel } from './helpers/models.js';
@@ -118,6 +120,20 @@ describe('stockpipe serve --workers 2', () => {
     } finally {
       for (const pid of everyPid) if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
+  });
+
+  it('a registered champion that cannot be loaded is named on the start line, as a single process does (it said "no model yet")', async () => {
+    const ws = await tempWorkspace();
+    const dir = await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    await writeFile(join(dir, 'model.json'), '{"format":');
+    const server = startCli(['serve', '--workers', '2', '--port', '0', '-w', ws], { timeoutMs: 60_000 });
+    try {
+      await vi.waitFor(() => { if (!server.stdout().includes(' at http://127.0.0.1:')) throw new Error('not listening yet'); }, { timeout: 30_000, interval: 50 });
+      expect(server.stdout()).toMatch(/^serving no model: the champion poly-1 cannot be loaded \(503 until it is restored or another model is promoted; the log above says why\) at http:.* \(2 worker processes/);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect((await server.done).code).toBe(0);
   });
 
   it('exits 1 with SP_ERR_PORT_IN_USE when the port is taken (no hang)', async () => {

@@ -443,12 +443,32 @@ describe('a rejected champion', () => {
     await holder.refresh();
     expect(holder.current?.id).toBe('poly-1'); // the previous model keeps serving
     expect(error).toHaveBeenCalledTimes(1); // an unchanged broken file is not loaded, nor logged, on every poll
+    expect(error.mock.calls[0]![1]).toBe('new champion naive-2 rejected; the previous model poly-1 keeps serving');
     error.mockRestore();
     await writeFile(join(dir, 'model.json'), naiveJson());
     await holder.refresh();
     expect(holder.current?.id).toBe('naive-2');
     const r = await a.inject('/predict?vol_moving_avg=5000&adj_close_rolling_med=10');
     expect([r.headers['x-model-id'], JSON.parse(r.body)]).toEqual(['naive-2', 5000]);
+  });
+});
+
+describe('a rejected champion with nothing served before', () => {
+  it('is logged as leaving the server without a model (it said "the previous model keeps serving")', async () => {
+    const ws = await tempWorkspace();
+    const dir = await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    await writeFile(join(dir, 'model.json'), '{ not json');
+    const holder = new ChampionHolder(ws, silentLog);
+    const error = vi.spyOn(silentLog, 'error');
+    try {
+      await holder.refresh();
+      expect(holder.current).toBeNull();
+      expect(holder.rejected).toBe('poly-1');
+      expect(error.mock.calls[0]![1]).toBe('champion poly-1 rejected: no model is served (503 SP_ERR_NO_MODEL) until its model.json loads or another model is promoted');
+    } finally {
+      error.mockRestore();
+      holder.close();
+    }
   });
 });
 

@@ -26,7 +26,7 @@ try {
     host: start.host, port: start.port, pollMs: start.pollMs, version: start.version, monitor: start.monitor, apiToken: start.apiToken,
     log, accessLog, replica: { pid: process.pid, worker }, metrics, metricsText: clusterMetrics(metrics.registry, log), control: { ...start.control, env: { ...process.env } },
   });
-  await reportListening(server.port, server.holder.current?.id ?? null);
+  await reportListening(server.port, server.holder.current?.id ?? null, server.holder.rejected);
   const why = await stop;
   log.info({ signal: why }, 'shutting down: draining requests');
   await server.close();

@@ -132,7 +132,7 @@ async function serveCluster(ctx: CommandContext, opts: ServeOptions): Promise<Co
   if (warning) process.stderr.write(warning);
   const url = serverUrl(opts.host, ready.port);
   const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: ready.model, workers: opts.workers, pids: ready.pids };
-  printListening(ctx, data);
+  printListening(ctx, data, ready.rejected);
   const why = await Promise.race([stop, cluster.failed]);
   if (typeof why !== 'string') throw why;
   log.info({ signal: why }, 'shutting down: the workers drain their requests');

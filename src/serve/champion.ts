@@ -121,7 +121,8 @@ export class ChampionHolder {
       this.onSwap(loaded);
     } catch (err) {
       this.failed = { id: target.model_id, stamp };
-      this.log.error({ model_id: target.model_id, file, err: (err as Error).message }, 'new champion rejected; the previous model keeps serving');
+      const served = this.current?.id;
+      this.log.error({ model_id: target.model_id, file, err: (err as Error).message }, served === undefined ? `champion ${target.model_id} rejected: no model is served (503 SP_ERR_NO_MODEL) until its model.json loads or another model is promoted` : `new champion ${target.model_id} rejected; the previous model ${served} keeps serving`);
     }
   }
 

@@ -7,7 +7,8 @@
 export type ToPrimary =
   /** Loaded, waiting for its options. */
   | { sp: 'hello' }
-  | { sp: 'listening'; port: number; model: string | null }
+  /** `rejected`: the champion it could not load (serve/champion), when it serves none. */
+  | { sp: 'listening'; port: number; model: string | null; rejected?: string }
   /** Could not start; it exits next. */
   | { sp: 'failed'; error: { code: string; message: string; hint: string } }
   /** Asks for the metrics of every worker, summed (its GET /metrics). */

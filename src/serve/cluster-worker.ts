@@ -46,8 +46,8 @@ export function whenToStop(): Promise<string> {
   });
 }
 
-export function reportListening(port: number, model: string | null): Promise<boolean> {
-  return send({ sp: 'listening', port, model });
+export function reportListening(port: number, model: string | null, rejected?: string): Promise<boolean> {
+  return send(rejected === undefined ? { sp: 'listening', port, model } : { sp: 'listening', port, model, rejected });
 }
 
 /** Tells the primary why this worker could not start (it exits next). */

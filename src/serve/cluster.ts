@@ -47,11 +47,13 @@ export interface ClusterReady {
   port: number;
   /** The model the first worker served when it started listening (null: none yet). */
   model: string | null;
+  /** The champion the first worker could not load, when it served none (the start line names it). */
+  rejected?: string;
   pids: number[];
 }
 
 interface Startup {
-  listening: Map<number, { pid: number; port: number; model: string | null }>;
+  listening: Map<number, { pid: number; port: number; model: string | null; rejected?: string }>;
   resolve: (r: ClusterReady) => void;
   reject: (e: StockpipeError) => void;
 }
@@ -153,7 +155,7 @@ export class ServeCluster<S> {
         this.send(w, { sp: 'start', options: this.o.start });
         return;
       case 'listening':
-        this.onListening(w, msg.port, msg.model);
+        this.onListening(w, msg.port, msg.model, msg.rejected);
         return;
       case 'failed':
         this.failures.set(w.id, new StockpipeError(errorCode(msg.error.code), msg.error.message, { hint: msg.error.hint }));
@@ -167,17 +169,17 @@ export class ServeCluster<S> {
     }
   };
 
-  private onListening(w: Worker, port: number, model: string | null): void {
+  private onListening(w: Worker, port: number, model: string | null, rejected?: string): void {
     const s = this.startup;
     if (s === null) {
       this.o.log.info({ worker: w.id, pid: w.process.pid, model }, 'replacement worker listening');
       return;
     }
-    s.listening.set(w.id, { pid: w.process.pid ?? 0, port, model });
+    s.listening.set(w.id, { pid: w.process.pid ?? 0, port, model, rejected });
     if (s.listening.size < this.o.workers) return;
     this.startup = null;
     const first = [...s.listening.values()][0]!;
-    s.resolve({ port: first.port, model: first.model, pids: [...s.listening.values()].map((l) => l.pid) });
+    s.resolve({ port: first.port, model: first.model, ...(first.rejected === undefined ? {} : { rejected: first.rejected }), pids: [...s.listening.values()].map((l) => l.pid) });
   }
 
   private readonly onExit = (w: Worker, code: number | null, signal: string | null): void => {
