@@ -4,8 +4,9 @@ import { createServer, type Server } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { buildApp } from '../src/serve/app.js';
-import { exposureWarning, isLoopbackHost } from '../src/serve/auth.js';
+import { exposureWarning, isLoopbackHost, tokenRedactor } from '../src/serve/auth.js';
 import { ChampionHolder } from '../src/serve/champion.js';
 import { listen, listenError } from '../src/serve/listen.js';
 import { loadConfig } from '../src/core/config.js';
@@ -144,6 +145,35 @@ describe('mutating routes', () => {
     expect(doc.components.securitySchemes.bearerAuth).toBeDefined();
     expect(doc.paths['/models/{id}/promote']?.post?.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.paths['/predict']?.post?.security).toBeUndefined();
+  });
+});
+
+describe('a token in the URL', () => {
+  it('is not written to the access log (it was, in the url field, for ?token=… or ?api_token=…)', async () => {
+    const ws = await tempWorkspace();
+    folders.push(ws);
+    await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    const holder = new ChampionHolder(ws, silentLog);
+    await holder.refresh();
+    const lines: string[] = [];
+    const accessLog = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const { app } = await buildApp({ workspace: ws, holder, accessLog, version: 'test', dashboardDir: ws, apiToken: TOKEN });
+    apps.push(app);
+    const encoded = [...TOKEN].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('');
+    for (const url of [`/models/poly-1/promote?token=${TOKEN}`, `/models/poly-1/promote?api_token=${encoded}`, `/models/poly-1/promote?x=1&access_token=${TOKEN}`]) {
+      expect((await app.inject({ method: 'POST', url })).statusCode, url).toBe(401);
+    }
+    expect((await app.inject(`/models/${TOKEN}`)).statusCode).toBe(404);
+    expect(lines).toHaveLength(4);
+    for (const l of lines) expect(l).not.toContain(TOKEN.slice(2, -2));
+    expect(lines.map((l) => (JSON.parse(l) as { url: string }).url)).toEqual(['/models/poly-1/promote?token=[redacted]', '/models/poly-1/promote?api_token=[redacted]', '/models/poly-1/promote?x=1&access_token=[redacted]', '/models/[redacted]']);
+  });
+
+  it('tokenRedactor leaves URLs without the token, and every URL when there is none, as they are', () => {
+    const url = '/predict?vol_moving_avg=1%2E5&adj_close_rolling_med=2';
+    expect(tokenRedactor(TOKEN)(url)).toBe(url);
+    expect(tokenRedactor(undefined)(`/x?token=${TOKEN}`)).toBe(`/x?token=${TOKEN}`);
+    expect(tokenRedactor(TOKEN)('/x?q=%zz')).toBe('/x?q=%zz');
   });
 });
 

@@ -20,7 +20,8 @@ export function configureLog(opts: { level: 'silent' | 'error' | 'warn' | 'info'
 /**
  * The HTTP access log: its own pino logger with an asynchronous stderr destination, so a
  * request never waits for the write (lines are flushed in batches, and at exit). It writes a fixed
- * set of fields (method, url, status, ms, model), never headers, so it needs no redaction.
+ * set of fields (method, url, status, ms, model), never headers; serve/app writes the url without an API
+ * token a client put in it (serve/auth tokenRedactor), so it needs no pino redaction.
  */
 export function createAccessLog(): Logger {
   return pino({ level: 'info', base: undefined }, pino.destination({ fd: 2, sync: false, minLength: 4096 }));

@@ -208,7 +208,9 @@ export function withoutWorkspacePath(text: string, roots: string | readonly stri
   return out;
 }
 
-export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: readonly string[]; unmatched?: (req: FastifyRequest, reply: FastifyReply) => void }): void {
+export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger | null; bodyLimit: number; allowedMethods: (path: string) => string[] | undefined; workspaceRoot?: readonly string[]; unmatched?: (req: FastifyRequest, reply: FastifyReply) => void; logUrl?: (url: string) => string }): void {
+  // The URL as the error log writes it (serve/auth's tokenRedactor: without an API token a client put in it).
+  const logUrl = opts.logUrl ?? ((url: string): string => url);
   // What no route matched (the not-found handler's answers, and an error raised before it) is reported to `unmatched` once written out.
   app.setNotFoundHandler((req, reply) => {
     if (opts.unmatched) whenWritten(req, reply, opts.unmatched);
@@ -233,7 +235,7 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
   });
   const errorAnswer = (err: FastifyError & { validation?: unknown[]; validationContext?: string }, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof StockpipeError) {
-      if (err.httpStatus >= 500) opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: ${err.code}`);
+      if (err.httpStatus >= 500) opts.log?.error({ err, method: req.method, url: logUrl(req.url) }, `${req.method} ${logUrl(req.url)} failed: ${err.code}`);
       return sendError(reply, err.code, withoutWorkspacePath(err.message, opts.workspaceRoot), { hint: withoutWorkspacePath(err.hint, opts.workspaceRoot) });
     }
     if (err.validation) {
@@ -264,7 +266,7 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
     // A store file deleted while the route read it (a vacuum at the same time), or damaged outside stockpipe.
     const stored = storeFileError(err);
     if (stored) return sendError(reply, stored.code, withoutWorkspacePath(stored.message, opts.workspaceRoot), { hint: stored.hint });
-    opts.log?.error({ err, method: req.method, url: req.url }, `${req.method} ${req.url} failed: internal error`);
+    opts.log?.error({ err, method: req.method, url: logUrl(req.url) }, `${req.method} ${logUrl(req.url)} failed: internal error`);
     return sendError(reply, 'SP_ERR_INTERNAL', 'internal error (logged by the server with its stack trace)');
   };
 }

@@ -22,7 +22,7 @@ import { monitoringBody, monitoringQuerySchema, monitoringResponseSchema } from 
 import type { ChampionHolder } from './champion.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { checkUnknownParams, FEATURE_QUERY_PROPERTIES, parseFeatureParams, type ParamIssue } from './params.js';
-import { READ_ONLY_ROUTE, registerAuth } from './auth.js';
+import { READ_ONLY_ROUTE, registerAuth, tokenRedactor } from './auth.js';
 import { COVERAGE_HINT, coverageRangeMessage, coverageSchema, halfWidth, isCoverage, markCoverageExclusive, outOfRange, registerIntervalRoute } from './intervals.js';
 import { servedVolume } from '../ml/volume-model.js';
 import { intervalAround } from '../ml/conformal.js';
@@ -125,10 +125,12 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   // error handlers (installErrorHandlers), and those refused before routing by frameworkErrors.
   const { stats } = metrics;
   const accessLog = opts.accessLog;
+  // A token a client put in the URL (it is only read from the Authorization header) is not written to the logs.
+  const logUrl = tokenRedactor(opts.apiToken);
   const answered = (route: string, req: FastifyRequest, reply: FastifyReply): void => {
     const elapsed = reply.elapsedTime;
     stats.record(route, req.method, reply.statusCode, elapsed / 1000);
-    if (accessLog) accessLog.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
+    if (accessLog) accessLog.info({ method: req.method, url: logUrl(req.url), status: reply.statusCode, ms: Math.round(elapsed * 1000) / 1000, model: reply.getHeader('x-model-id') });
   };
   const unmatched = (req: FastifyRequest, reply: FastifyReply): void => answered('unmatched', req, reply);
   const app = Fastify({
@@ -179,7 +181,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: roots, unmatched });
+  installErrorHandlers(app, { log: opts.errorLog === undefined ? opts.accessLog : opts.errorLog, bodyLimit: BODY_LIMIT_BYTES, allowedMethods: routes.allowedMethods, workspaceRoot: roots, unmatched, logUrl });
 
   // A champion that cannot be loaded (its model.json broken) is not "none yet": training again would not replace it.
   const noModel = (reply: FastifyReply): FastifyReply => {

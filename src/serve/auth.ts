@@ -43,6 +43,32 @@ export function exposureWarning(host: string, tokenSet: boolean): string | null 
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
+/**
+ * What the access and error logs write for a request's URL: the URL, with the API token replaced by
+ * `[redacted]` wherever a careless client put it (`?token=…`, `?api_token=…`, a path segment), as
+ * is or percent-encoded. No token: the URL as is (GET /predict's hot path does one `includes` more
+ * with one).
+ */
+export function tokenRedactor(token: string | undefined): (url: string) => string {
+  if (token === undefined) return (url) => url;
+  return (url) => {
+    let out = url.includes(token) ? url.split(token).join(REDACTED) : url;
+    if (!out.includes('%')) return out;
+    // A percent-encoded form (%2D or %2d, any of its characters): each segment decoded and checked.
+    out = out.replace(/[^/?&=;]+/g, (seg) => {
+      if (!seg.includes('%')) return seg;
+      try {
+        return decodeURIComponent(seg.replace(/\+/g, ' ')).includes(token) || decodeURIComponent(seg).includes(token) ? REDACTED : seg;
+      } catch {
+        return seg;
+      }
+    });
+    return out;
+  };
+}
+
+const REDACTED = '[redacted]';
+
 /** The Bearer token of an Authorization header value, or null. */
 function bearer(header: string | undefined): string | null {
   if (header === undefined) return null;
