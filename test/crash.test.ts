@@ -53,14 +53,14 @@ describe('a killed ingest', () => {
 
 describe('an output interrupted by a signal', () => {
   // A child that writes `out` through withAtomicOutput and never finishes: it prints its temp's path once written.
-  const writer = (out: string, ownListener: boolean): string => `
+  const writer = (out: string, ownListener: boolean | 'once'): string => `
     const { withAtomicOutput } = await import(${JSON.stringify(join(DIST, 'core', 'fs.js'))});
     const { writeFileSync } = await import('node:fs');
-    ${ownListener ? "process.on('SIGINT', () => { console.log('own listener'); setTimeout(() => process.exit(0), 50); });" : ''}
+    ${ownListener ? `process.${ownListener === 'once' ? 'once' : 'on'}('SIGINT', () => { console.log('own listener'); setTimeout(() => process.exit(0), 50); });` : ''}
     setInterval(() => {}, 1000);
     await withAtomicOutput(${JSON.stringify(out)}, async (tmp) => { writeFileSync(tmp, 'x'.repeat(1 << 20)); console.log(tmp); await new Promise(() => {}); });`;
 
-  async function interrupt(ownListener: boolean): Promise<{ signal: NodeJS.Signals | null; code: number | null; tmp: string; stdout: string; left: string[]; dir: string }> {
+  async function interrupt(ownListener: boolean | 'once'): Promise<{ signal: NodeJS.Signals | null; code: number | null; tmp: string; stdout: string; left: string[]; dir: string }> {
     const dir = await tempWorkspace();
     const child = spawn(process.execPath, ['--input-type=module', '-e', writer(join(dir, 'prices.csv'), ownListener)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -82,6 +82,11 @@ describe('an output interrupted by a signal', () => {
 
   it('a command that handles the signal itself (serve) goes on; the temp is still removed', async () => {
     const r = await interrupt(true);
+    expect([r.code, r.signal, r.stdout.includes('own listener'), r.left]).toEqual([0, null, true, []]);
+  });
+
+  it('a handler registered with process.once (serve\'s) goes on too (the signal was raised again: killed mid-drain, exit 143)', async () => {
+    const r = await interrupt('once');
     expect([r.code, r.signal, r.stdout.includes('own listener'), r.left]).toEqual([0, null, true, []]);
   });
 });

@@ -516,16 +516,20 @@ const liveTemps = new Set<string>();
 const END_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function onEndSignal(sig: NodeJS.Signals): void {
+  // Counted first, this listener being the signal's first (prepended): a `process.once` listener
+  // (serve's graceful stop) run before it would have removed itself, and the signal re-raised below
+  // ended the server mid-drain (exit 143, its requests in flight cut off).
+  const others = process.listenerCount(sig) - 1;
   for (const t of liveTemps) rmSync(t, { force: true, recursive: true });
   liveTemps.clear();
   for (const s of END_SIGNALS) process.off(s, onEndSignal);
   // With no other listener the signal ends the process, as it would have without this one; a command
   // that handles it (serve's graceful stop) goes on, and its output fails for want of the temp.
-  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  if (others === 0) process.kill(process.pid, sig);
 }
 
 function holdTemp(tmp: string): void {
-  if (liveTemps.size === 0) for (const s of END_SIGNALS) process.on(s, onEndSignal);
+  if (liveTemps.size === 0) for (const s of END_SIGNALS) process.prependListener(s, onEndSignal);
   liveTemps.add(tmp);
 }
 
