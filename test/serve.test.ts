@@ -7,7 +7,7 @@ import { scorerFromJSON } from '../src/ml/volume-model.js';
 import { naiveJson, polyJson, registerModel } from './helpers/models.js';
 import { startCli, waitForJsonLine } from './helpers/cli.js';
 import { silentLog, tempWorkspace } from './helpers/workspace.js';
-import { writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { connect, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -450,6 +450,38 @@ describe('a rejected champion', () => {
     expect(holder.current?.id).toBe('naive-2');
     const r = await a.inject('/predict?vol_moving_avg=5000&adj_close_rolling_med=10');
     expect([r.headers['x-model-id'], JSON.parse(r.body)]).toEqual(['naive-2', 5000]);
+  });
+});
+
+describe('a poll that fails', () => {
+  it('logs the same failure once, not on every poll, and says when the poll works again', async () => {
+    const ws = await tempWorkspace();
+    await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
+    const holder = new ChampionHolder(ws, silentLog);
+    const warn = vi.spyOn(silentLog, 'warn');
+    const info = vi.spyOn(silentLog, 'info');
+    try {
+      await holder.poll();
+      expect(holder.current?.id).toBe('poly-1');
+      const db = join(ws, 'stockpipe.db');
+      await rename(db, `${db}.bak`);
+      await writeFile(db, Buffer.alloc(8192, 7));
+      for (let i = 0; i < 3; i++) await holder.poll();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]![1]).toMatch(/^champion poll failed/);
+      expect(holder.current?.id).toBe('poly-1'); // the model loaded keeps serving
+      await rm(db);
+      await rename(`${db}.bak`, db);
+      info.mockClear();
+      await holder.poll();
+      expect(info.mock.calls.map((c) => c[1])).toEqual(['champion poll works again']);
+      await holder.poll();
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+      info.mockRestore();
+      holder.close();
+    }
   });
 });
 

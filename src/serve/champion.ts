@@ -139,6 +139,24 @@ export class ChampionHolder {
     else if (iv.broken) this.log.warn({ model_id: served.id, err: iv.problem }, 'the model\'s prediction intervals cannot be loaded; it serves point predictions only');
   }
 
+  /** Why the last poll failed (null: it did not): the same failure is logged once, not on every poll. */
+  private pollError: string | null = null;
+
+  /** One poll (watch's tick): refresh(), its error logged, never thrown. A failure that repeats (a
+   * stockpipe.db damaged or unreadable, every poll until it is mended) is logged once, and the poll
+   * working again once: at --poll-ms 1000 it was a warning a second, 86,400 lines a day. */
+  async poll(): Promise<void> {
+    try {
+      await this.refresh();
+      if (this.pollError !== null) this.log.info({ was: this.pollError }, 'champion poll works again');
+      this.pollError = null;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (message !== this.pollError) this.log.warn({ err: message }, 'champion poll failed (logged again only when its error changes; the model loaded keeps serving)');
+      this.pollError = message;
+    }
+  }
+
   /** Polls every `ms` (errors are logged, never thrown); a poll starts only once the one before has
    * ended, so a model.json that takes longer than `ms` to load is loaded once, not once per tick. */
   watch(ms: number): void {
@@ -147,11 +165,9 @@ export class ChampionHolder {
     this.timer = setInterval(() => {
       if (polling) return;
       polling = true;
-      this.refresh()
-        .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'champion poll failed'))
-        .finally(() => {
-          polling = false;
-        });
+      void this.poll().finally(() => {
+        polling = false;
+      });
     }, ms);
     this.timer.unref();
   }
