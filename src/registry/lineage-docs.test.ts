@@ -152,6 +152,11 @@ describe('lineage documents', () => {
     expect(parseSnapshotId('12')).toBe(12);
   });
 
+  it('an empty champion or forecast_champion says the alias names no model yet and how to fill it (it said "no model version or alias" and hinted models list)', () => {
+    expect(() => modelLineageDoc(reg, 'forecast_champion')).toThrow(expect.objectContaining({ code: 'SP_ERR_LINEAGE_NOT_FOUND', message: expect.stringMatching(/^the alias 'forecast_champion' names no model yet in /), hint: expect.stringContaining('`stockpipe train --task forecast`') }));
+    expect(() => modelLineageDoc(reg, 'champion')).toThrow(expect.objectContaining({ code: 'SP_ERR_LINEAGE_NOT_FOUND', message: expect.stringMatching(/^the alias 'champion' names no model yet in /), hint: expect.stringContaining('`stockpipe train`') }));
+  });
+
   it('quotes an unknown model id or a bad snapshot id of any length cut, with its length', () => {
     expect(messageOf(() => modelLineageDoc(reg, 'm'.repeat(5000)))).toContain(`'${'m'.repeat(100)}… (5000 characters)' in `);
     expect(messageOf(() => parseSnapshotId('9'.repeat(5000)))).toBe(`snapshot id '${'9'.repeat(100)}… (5000 characters)' is not a whole number ≥ 1`);

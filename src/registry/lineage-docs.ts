@@ -5,6 +5,7 @@
  * models trained on it. Reads only the registry (runs, params, run_snapshots, the catalog, data
  * versions, model versions), so a lineage resolves after the files it names moved on. */
 import { clip, StockpipeError } from '../core/errors.js';
+import { FIXED_ALIAS_FAMILIES } from './alias-kinds.js';
 import { getSnapshot, type SnapshotRecord } from './catalog.js';
 import { abandonedRunIds, type RunnerGoneCheck } from './pipeline.js';
 import type { Registry } from './store.js';
@@ -188,7 +189,18 @@ function lineageParams(reg: Registry, runId: string | null): { features: number 
 /** model → run → features snapshot → prices snapshot → source manifest. SP_ERR_LINEAGE_NOT_FOUND for an unknown id or alias. */
 export function modelLineageDoc(reg: Registry, idOrAlias: string, opts: { files?: number; gone?: RunnerGoneCheck } = {}): ModelLineageDoc {
   const m = reg.findModel(idOrAlias);
-  if (m === null) throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no model version or alias '${clip(idOrAlias)}' in ${reg.file}`, { hint: 'List them with `stockpipe models list`.' });
+  if (m === null) {
+    // champion and forecast_champion always exist as names: empty, they are not "no alias" (whose hint, models list, shows no way to fill them).
+    const family = FIXED_ALIAS_FAMILIES[idOrAlias];
+    if (family !== undefined) {
+      throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `the alias '${idOrAlias}' names no model yet in ${reg.file}`, {
+        hint: family === 'forecast'
+          ? 'Train a day-ahead model: `stockpipe features --extended`, then `stockpipe train --task forecast` (an empty forecast_champion takes it); or promote one with `stockpipe models promote <id>`.'
+          : 'Train a volume model: `stockpipe train` (an empty champion takes it); or promote one with `stockpipe models promote <id>`.',
+      });
+    }
+    throw new StockpipeError('SP_ERR_LINEAGE_NOT_FOUND', `no model version or alias '${clip(idOrAlias)}' in ${reg.file}`, { hint: 'List them with `stockpipe models list`.' });
+  }
   const asRead = readStatus(reg, opts.gone);
   const missing: string[] = [];
   const row = m.run_id === null ? null : runRow(reg, m.run_id);
