@@ -304,6 +304,14 @@ describe('POST /predict bodies', () => {
     expect(r.statusCode, r.body).toBe(200);
   });
 
+  it('GET /predict with a coverage → 400 hinted to GET /predict/interval (the hint pointed at /docs alone)', async () => {
+    const r = await app.inject('/predict?vol_moving_avg=1&adj_close_rolling_med=2&coverage=0.9');
+    expect(r.statusCode, r.body).toBe(400);
+    const e = (JSON.parse(r.body) as ErrorBody).error;
+    expect(e.message).toContain('unknown parameter "coverage"');
+    expect(e.hint).toContain('GET /predict/interval?vol_moving_avg=12345&adj_close_rolling_med=25&coverage=0.9');
+  });
+
   it('POST /predict with a query parameter → 400 naming it (a coverage there was ignored)', async () => {
     const r = await app.inject({ method: 'POST', url: '/predict?coverage=0.9', headers: { 'content-type': 'application/json' }, payload: '{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":2}]}' });
     expect(r.statusCode, r.body).toBe(400);

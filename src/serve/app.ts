@@ -96,6 +96,9 @@ declare module 'fastify' {
 
 const PREDICT_PARAMS = ['vol_moving_avg', 'adj_close_rolling_med'] as const;
 
+/** The hint of a GET /predict given a `coverage`: intervals come from the interval routes (docs/api.md), not from it. */
+const PREDICT_COVERAGE_HINT = 'GET /predict answers the point prediction alone; for a prediction interval ask GET /predict/interval?vol_moving_avg=12345&adj_close_rolling_med=25&coverage=0.9 (or POST /predict with "coverage" in the body).';
+
 const instanceSchema = {
   type: 'object',
   properties: { vol_moving_avg: { type: 'number', minimum: 0 }, adj_close_rolling_med: { type: 'number' } },
@@ -195,7 +198,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     const issues: ParamIssue[] = [];
     const { vma, acm } = parseFeatureParams(q, issues);
     checkUnknownParams(q, PREDICT_PARAMS, issues);
-    if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), { issues });
+    if (issues.length > 0) return sendError(reply, 'SP_ERR_BAD_REQUEST', issues.map((i) => i.message).join('; '), Object.hasOwn(q, 'coverage') ? { issues, hint: PREDICT_COVERAGE_HINT } : { issues });
     const model = holder.current;
     if (!model) return noModel(reply);
     const v = servedVolume(model.scorer.predict(vma, acm));
