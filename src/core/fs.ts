@@ -367,7 +367,7 @@ function writerGone(pid: number): boolean {
 }
 
 /** A leftover a gone process left in a folder (what sweepDead found). */
-interface Leftover {
+export interface Leftover {
   name: string;
   path: string;
   /** Its bytes (a folder's files' sum), when `measure` was asked. */
@@ -381,7 +381,7 @@ interface Leftover {
  * hold a live command's under a pid that means nothing here). Deleted unless `dryRun`. Best effort
  * throughout: a folder or entry this user may not read or delete is left as it is.
  */
-async function sweepDead(dir: string, pidOf: (name: string) => number | null, o: { cutoff?: number; dryRun?: boolean; measure?: boolean } = {}): Promise<Leftover[]> {
+export async function sweepDead(dir: string, pidOf: (name: string) => number | null, o: { cutoff?: number; dryRun?: boolean; measure?: boolean } = {}): Promise<Leftover[]> {
   const out: Leftover[] = [];
   for (const name of (await readdirOrEmpty(dir).catch(() => [] as string[])).sort()) {
     const pid = pidOf(name);

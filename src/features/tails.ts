@@ -16,8 +16,8 @@
  * (test/store-incremental.test.ts). Not in the catalog, not under store/: `vacuum` never sees it;
  * a build of partitions or `--as-of` leaves it as it was (then stale: not used). */
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { processAlive, readdirOrEmpty, readRegularFileSync } from '../core/fs.js';
+import { basename, dirname } from 'node:path';
+import { readRegularFileSync, sweepDead } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDBConnection, queryRows, sqlPath, sqlString } from '../db/duckdb.js';
@@ -87,14 +87,14 @@ export function tailsMetadata(prices: TailsSnapshot, ctx: number, columns: reado
   return { [KEY]: JSON.stringify(key) };
 }
 
-/** Deletes the temporary copies (`<tails>.<pid>.tmp|read`) of builds that died before removing theirs. */
+/** Deletes the temporary copies (`<tails>.<pid>.tmp|read`) of builds that died before removing theirs (sweepDead, whatever their age). */
 async function removeOrphans(path: string): Promise<void> {
-  const dir = dirname(path);
   const prefix = `${basename(path)}.`;
-  for (const name of await readdirOrEmpty(dir)) {
+  const pidOf = (name: string): number | null => {
     const m = name.startsWith(prefix) ? /^(\d+)\.(tmp|read)$/.exec(name.slice(prefix.length)) : null;
-    if (m !== null && !processAlive(Number(m[1]))) await rm(join(dir, name), { force: true });
-  }
+    return m === null ? null : Number(m[1]);
+  };
+  await sweepDead(dirname(path), pidOf);
 }
 
 /**
