@@ -6,6 +6,7 @@ import { StockpipeError } from '../src/core/errors.js';
 import { ingest } from '../src/etl/ingest.js';
 import { dirSource, listFiles } from '../src/sources/dir.js';
 import { zipSource } from '../src/sources/zip-source.js';
+import { extractZip } from '../src/sources/zip.js';
 import { writeQuirkFixture } from './fixtures/quirks.js';
 import { buildZip } from './helpers/zip-writer.js';
 import { fetchContext, silentLog, sql, tempWorkspace } from './helpers/workspace.js';
@@ -97,6 +98,27 @@ describe('zip:PATH source', () => {
     expect((err as StockpipeError).code).toBe('SP_ERR_SOURCE_NOT_FOUND');
     expect((err as StockpipeError).message).toContain(`${zipPath} changed since it was fetched`);
     expect((err as StockpipeError).hint).toContain('stockpipe fetch');
+  });
+
+  it('refuses an entry whose bytes do not match its CRC-32 (a flipped digit in a stored entry was ingested as another price)', async () => {
+    const ws = await tempWorkspace();
+    const csv = 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,5\n2020-01-03,1,1,1,1,1,5\n';
+    const zip = buildZip([{ name: 'data/stocks/AAA.csv', data: csv, store: true }]);
+    const at = zip.indexOf(Buffer.from('2020-01-03,1')) + 11;
+    zip[at] = '7'.charCodeAt(0); // Open 1 → 7: still a valid CSV, the CRC-32 no longer matches
+    const zipPath = join(ws, 'flipped.zip');
+    await writeFile(zipPath, zip);
+    const { manifest } = await zipSource(zipPath).fetch(fetchContext(ws));
+    const err = await ingest({ ws: new Workspace(ws, { threads: 1, memoryLimit: '512MB' }), manifest, strict: false, force: false, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    expect((err as StockpipeError).code).toBe('SP_ERR_ZIP_CORRUPT');
+    expect((err as StockpipeError).message).toContain('data/stocks/AAA.csv');
+    // Unpacking it (the Kaggle download's path) is refused too, leaving nothing behind.
+    const dest = join(ws, 'unpacked');
+    const unpacked = await extractZip(zipPath, dest).catch((e: unknown) => e);
+    expect((unpacked as StockpipeError).code).toBe('SP_ERR_ZIP_CORRUPT');
+    expect((unpacked as StockpipeError).message).toContain('data/stocks/AAA.csv');
+    expect(await readdir(ws)).not.toContain('unpacked');
+    await rm(ws, { recursive: true, force: true });
   });
 
   describe('a corrupt entry (issue 12)', () => {

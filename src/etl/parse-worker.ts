@@ -5,9 +5,11 @@
 import { join } from 'node:path';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import yauzl from 'yauzl';
+import { crc32 } from 'node:zlib';
 import { parseBarsCsv, type ParsedBars } from './csv-parse.js';
 import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync, readFetchedBarsFileSync } from './bars-file.js';
 import { InboxProducer, runProducer } from '../core/sync-inbox.js';
+import { entryCrcError } from '../sources/zip.js';
 import { failureKind, type ParseResult, type WorkerInit } from './parse-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -39,7 +41,10 @@ async function readZipEntry(map: Map<string, { zip: yauzl.ZipFile; entry: yauzl.
   );
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
+  const bytes = Buffer.concat(chunks);
+  const damaged = entryCrcError(hit.entry, crc32(bytes));
+  if (damaged !== null) throw damaged;
+  return bytes;
 }
 
 function transferList(p: ParsedBars): ArrayBuffer[] {

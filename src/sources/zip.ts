@@ -4,7 +4,9 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import { StockpipeError } from '../core/errors.js';
 import { beforeCommit } from '../core/commit-guard.js';
@@ -22,6 +24,32 @@ export interface ZipEntryInfo {
 /** Whether an entry made on Unix stores a symbolic link (file type S_IFLNK in its external attributes). */
 function isSymlinkEntry(entry: yauzl.Entry): boolean {
   return entry.versionMadeBy >>> 8 === 3 && ((entry.externalFileAttributes >>> 16) & 0o170000) === 0o120000;
+}
+
+/**
+ * The error for an entry whose inflated bytes do not have the CRC-32 the archive records for it, or
+ * null. yauzl holds an entry to its declared size but checks no checksum: a flipped bit in a stored
+ * entry (or one that still inflates) was read as other prices without a word.
+ */
+export function entryCrcError(entry: { fileName: string; crc32: number }, actual: number): Error | null {
+  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+  return actual >>> 0 === entry.crc32 >>> 0 ? null : new Error(`its bytes have CRC-32 ${hex(actual)} where the archive records ${hex(entry.crc32)} for ${entry.fileName} (damaged)`);
+}
+
+/** `stream` (an entry's inflated bytes) passed through, failing at its end when entryCrcError finds them damaged. */
+export function crcChecked(entry: { fileName: string; crc32: number }, stream: NodeJS.ReadableStream): NodeJS.ReadableStream {
+  let crc = 0;
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      crc = crc32(chunk, crc);
+      done(null, chunk);
+    },
+    flush(done) {
+      done(entryCrcError(entry, crc));
+    },
+  });
+  stream.on('error', (err: Error) => check.destroy(err));
+  return stream.pipe(check);
 }
 
 function openZip(path: string): Promise<yauzl.ZipFile> {
@@ -73,7 +101,7 @@ export async function forEachZipEntry(
           return;
         }
         const openStream = (): Promise<NodeJS.ReadableStream> =>
-          new Promise((res, rej) => zip.openReadStream(entry, (err, stream) => (err || !stream ? rej(corrupt(path, err)) : res(stream))));
+          new Promise((res, rej) => zip.openReadStream(entry, (err, stream) => (err || !stream ? rej(corrupt(path, err)) : res(crcChecked(entry, stream)))));
         const read = async (): Promise<Buffer> => {
           const stream = await openStream();
           const chunks: Buffer[] = [];
