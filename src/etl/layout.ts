@@ -33,7 +33,8 @@ export function classifyFiles(files: readonly { path: string; size: number }[]):
       if (metadata === null || f.path.length < metadata.length) metadata = f.path;
       continue;
     }
-    if (base.toLowerCase().endsWith('.csv') && (folder === 'stocks' || folder === 'etfs') && base.length > 4 && !base.startsWith('._')) {
+    // A dot file or one in a dot folder (macOS' ._X.csv, .Trash/) is not read, as a folder source skips them (sources/dir): an archive lists them too.
+    if (base.toLowerCase().endsWith('.csv') && (folder === 'stocks' || folder === 'etfs') && base.length > 4 && !parts.some((p) => p.startsWith('.'))) {
       bars.push({ path: f.path, symbol: base.slice(0, -4), asset: folder === 'stocks' ? 'stock' : 'etf', size: f.size });
     } else ignored.push(f.path);
   }
