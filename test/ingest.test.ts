@@ -154,6 +154,19 @@ describe('ingest (docs/data.md)', () => {
       expect((err as StockpipeError).hint).toMatch(/stockpipe fetch/);
     }
     expect(await tableDigest(ws, 'prices')).toBe(digest);
+    // The metadata file alike: cut short since (rewritten while ingest ran), it lost the Security Names after the cut without a word.
+    await writeFile(shrunk, text);
+    const meta = join(fx.dir, 'symbols_valid_meta.csv');
+    const metaText = await readFile(meta, 'utf8');
+    await writeFile(meta, metaText.slice(0, metaText.indexOf('\n') + 3));
+    const cut = await ingest({ ws: new Workspace(ws, { threads: 0, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress }).catch((e: unknown) => e);
+    expect((cut as StockpipeError).code, String(cut)).toBe('SP_ERR_SOURCE_NOT_FOUND');
+    expect((cut as StockpipeError).message).toContain(`${meta}: it holds`);
+    expect(await tableDigest(ws, 'prices')).toBe(digest);
+    // Grown since: read as fetched, the table is the same.
+    await writeFile(meta, `${metaText}Y,ZZZZ,Appended Co,Q,G,N,100,N,N,,ZZZZ,N\n`);
+    await ingest({ ws: new Workspace(ws, { threads: 0, memoryLimit: '512MB' }), manifest, strict: false, force: true, log: silentLog, progress: silentProgress });
+    expect(await tableDigest(ws, 'prices')).toBe(digest);
   });
 
   it('fails with SP_ERR_INPUT_HEADER naming the file when a header lacks a column', async () => {

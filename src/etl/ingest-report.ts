@@ -15,7 +15,7 @@ import type { Manifest } from '../sources/types.js';
 import { classifyFiles, type SourceLayout } from './layout.js';
 import { decodeMetadata, parseSymbolMetadata } from './metadata.js';
 import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
-import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync } from './bars-file.js';
+import { ChangedSinceFetchError, FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync, readFetchedBarsFileSync } from './bars-file.js';
 
 /**
  * Bumped when ingest's output for the same input changes (part of the cache key and of a snapshot's
@@ -137,16 +137,20 @@ function metadataTooLarge(where: string, err: FileTooLargeError): StockpipeError
 async function readMetadataText(m: Manifest, path: string): Promise<string> {
   if (m.layout === 'dir') {
     const where = join(m.root, path);
-    // readingSourceFile makes every failure "cannot read": the size's own error is passed back instead.
+    // As fetched, as a bars file is (its manifest size): one cut short since (rewritten while ingest ran) lost
+    // every Security Name after the cut without a word; one that grew gives what the fetch listed.
+    const size = m.files.find((f) => f.path === path)?.size;
+    // readingSourceFile makes every failure "cannot read": the size's and the change's own errors are passed back instead.
     const text = readingSourceFile(where, (p) => {
       try {
-        return decodeMetadata(readBarsFileSync(p));
+        return decodeMetadata(size === undefined ? readBarsFileSync(p) : readFetchedBarsFileSync(p, size));
       } catch (err) {
-        if (err instanceof FileTooLargeError) return err;
+        if (err instanceof FileTooLargeError || err instanceof ChangedSinceFetchError) return err;
         throw err;
       }
     });
     if (text instanceof FileTooLargeError) throw metadataTooLarge(where, text);
+    if (text instanceof ChangedSinceFetchError) throw sourceChanged(`${where}: ${text.message}`);
     return text;
   }
   let text = '';
