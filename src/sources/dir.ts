@@ -107,24 +107,39 @@ export async function listFiles(root: string): Promise<string[]> {
   return (await scanFolder(root)).files.map((f) => f.path);
 }
 
-/** sha256 and data-row count (newlines after the header) of one file, in one streamed read. */
+/**
+ * sha256 and data-row count (line ends after the header: LF, CRLF, or a CR alone, as in the classic Mac
+ * files ingest reads) of one file, in one streamed read.
+ */
 export async function hashAndCountRows(path: string): Promise<{ sha256: string; rows: number }> {
   const hash = createHash('sha256');
-  let newlines = 0;
+  let lineEnds = 0;
   let last = 0x0a;
   let size = 0;
+  /** The previous chunk ended in a CR: a line end unless this chunk starts with its LF. */
+  let pendingCr = false;
   for await (const chunk of createReadStream(path)) {
     const buf = chunk as Buffer;
+    if (buf.length === 0) continue;
     hash.update(buf);
     size += buf.length;
+    if (pendingCr && buf[0] !== 0x0a) lineEnds++;
     let i = buf.indexOf(0x0a);
     while (i >= 0) {
-      newlines++;
+      lineEnds++;
       i = buf.indexOf(0x0a, i + 1);
     }
-    last = buf[buf.length - 1] ?? last;
+    // A CR not followed by an LF ends a line too (a CRLF was counted by its LF).
+    i = buf.indexOf(0x0d);
+    while (i >= 0 && i < buf.length - 1) {
+      if (buf[i + 1] !== 0x0a) lineEnds++;
+      i = buf.indexOf(0x0d, i + 1);
+    }
+    pendingCr = buf[buf.length - 1] === 0x0d;
+    last = buf[buf.length - 1]!;
   }
-  const lines = newlines + (size > 0 && last !== 0x0a ? 1 : 0);
+  if (pendingCr) lineEnds++;
+  const lines = lineEnds + (size > 0 && last !== 0x0a && last !== 0x0d ? 1 : 0);
   return { sha256: hash.digest('hex'), rows: Math.max(0, lines - 1) };
 }
 
