@@ -11,6 +11,7 @@ import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import type { SnapshotRecord } from '../registry/catalog.js';
 import { forEachZipEntry } from '../sources/zip.js';
+import { noBarsFileHint } from '../sources/manifest.js';
 import type { Manifest } from '../sources/types.js';
 import { classifyFiles, type SourceLayout } from './layout.js';
 import { decodeMetadata, parseSymbolMetadata } from './metadata.js';
@@ -207,7 +208,7 @@ export interface PreparedSource {
 export async function prepareSource(ws: Workspace, m: Manifest, hash: string, log: Logger, strict: boolean): Promise<PreparedSource> {
   const layout = classifyFiles(m.files);
   if (layout.bars.length === 0) {
-    throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `${m.root} holds no stocks/<SYMBOL>.csv or etfs/<SYMBOL>.csv files (${m.files.length} files seen)`);
+    throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `${m.root} holds no stocks/<SYMBOL>.csv or etfs/<SYMBOL>.csv files (${m.files.length} files seen)`, { hint: noBarsFileHint(m.files.map((f) => f.path)) });
   }
   let names = new Map<string, string>();
   let metadataRows = 0;

@@ -1,8 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hashAndCountRows } from './dir.js';
+import { fetchContext, tempWorkspace } from '../../test/helpers/workspace.js';
+import type { StockpipeError } from '../core/errors.js';
+import { dirSource, hashAndCountRows } from './dir.js';
+import { holdsBarsFile } from './manifest.js';
 
 describe('hashAndCountRows', () => {
   const dirs: string[] = [];
@@ -35,5 +38,29 @@ describe('hashAndCountRows', () => {
     await writeFile(p, long);
     expect(long.indexOf('\r\n', h.length + 2)).toBe(65535);
     expect((await hashAndCountRows(p)).rows).toBe(2);
+  });
+});
+
+describe('a source without bars files ingest reads', () => {
+  it('holdsBarsFile agrees with ingest: the folder named exactly stocks/ or etfs/, no dot file', () => {
+    expect(holdsBarsFile(['data/stocks/AAA.csv'])).toBe(true);
+    expect(holdsBarsFile(['etfs/EEE.CSV'])).toBe(true);
+    expect(holdsBarsFile(['Stocks/AAA.csv', 'ETFs/EEE.csv'])).toBe(false);
+    expect(holdsBarsFile(['stocks/.x.csv', '.Trash/stocks/A.csv', 'stocks/.csv', 'other/A.csv'])).toBe(false);
+  });
+
+  it('fetch refuses Stocks/ and ETFs/ naming the folder to rename (fetch took them; ingest then said "no stocks/<SYMBOL>.csv")', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sp-dir-case-'));
+    const ws = await tempWorkspace();
+    try {
+      await mkdir(join(dir, 'Stocks'));
+      await writeFile(join(dir, 'Stocks', 'AAA.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,0.5,1.5,1.4,100\n');
+      const err = (await dirSource(dir).fetch(fetchContext(ws)).catch((e: unknown) => e)) as StockpipeError;
+      expect(err.code).toBe('SP_ERR_SOURCE_LAYOUT');
+      expect(err.hint).toContain('rename Stocks/ to stocks/');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await rm(ws, { recursive: true, force: true });
+    }
   });
 });

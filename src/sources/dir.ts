@@ -9,7 +9,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { StockpipeError } from '../core/errors.js';
 import { hashJson, statOrNull } from '../core/fs.js';
-import { readManifest, saveFetched } from './manifest.js';
+import { holdsBarsFile, noBarsFileHint, readManifest, saveFetched } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, ManifestFile, SkippedFile, Source } from './types.js';
 
 export interface FolderScan {
@@ -155,9 +155,9 @@ export function dirSource(path: string): Source {
       const scan = await scanFolder(root);
       const paths = scan.files.map((f) => f.path);
       for (const s of scan.skipped) ctx.log.warn({ path: join(root, s.path), reason: s.reason }, 'dir source: skipped');
-      if (!paths.some((p) => /(^|\/)(stocks|etfs)\/[^/]+\.csv$/i.test(p))) {
+      if (!holdsBarsFile(paths)) {
         const skips = scan.skipped.length > 0 ? `; skipped ${scan.skipped.map((s) => `${s.path} (${s.reason})`).join(', ')}` : '';
-        throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `dir source: ${root} has no stocks/*.csv or etfs/*.csv (${paths.length} files seen${skips})`);
+        throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `dir source: ${root} has no stocks/*.csv or etfs/*.csv (${paths.length} files seen${skips})`, { hint: noBarsFileHint(paths) });
       }
       ctx.progress.start('scan', paths.length);
       const files: ManifestFile[] = [];

@@ -1,10 +1,36 @@
 /** @module sources/manifest
- * Reading and writing raw/<source-id>/manifest.json, and finding the newest fetched source. */
+ * Reading and writing raw/<source-id>/manifest.json, and finding the newest fetched source; whether a
+ * source's files hold a bars file as ingest reads them (etl/layout), and the hint when none is. */
 import { readFile, readdir } from 'node:fs/promises';
 import { StockpipeError } from '../core/errors.js';
 import { statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import type { FetchResult, Manifest } from './types.js';
+
+/** A bars file as ingest reads one (etl/layout's classifyFiles): `<…>/stocks/<SYMBOL>.csv` or `etfs/`, the folder named
+ * exactly so, `.csv` in any case, no dot file or dot folder on the way. */
+const BARS_FILE = /^(?:[^./\\][^/\\]*[/\\])*(?:stocks|etfs)[/\\][^./\\][^/\\]*\.[cC][sS][vV]$/;
+
+/** Whether `paths` (a source's files, relative) hold a bars file that ingest reads. */
+export function holdsBarsFile(paths: readonly string[]): boolean {
+  return paths.some((p) => BARS_FILE.test(p));
+}
+
+/**
+ * The hint for a source whose files hold no bars file ingest reads: a folder named stocks/ or etfs/ in
+ * another case (`Stocks/`, `ETFs/`: a copy made on Windows or macOS) is named, as it is not read.
+ */
+export function noBarsFileHint(paths: readonly string[]): string {
+  for (const p of paths) {
+    const parts = p.split(/[/\\]/);
+    const folder = parts[parts.length - 2];
+    if (folder !== undefined && folder !== 'stocks' && folder !== 'etfs' && /^(stocks|etfs)$/i.test(folder)) {
+      const at = [...parts.slice(0, -2), folder].join('/');
+      return `Folder names are read as written: rename ${at}/ to ${[...parts.slice(0, -2), folder.toLowerCase()].join('/')}/ (stockpipe reads stocks/ and etfs/), then fetch again.`;
+    }
+  }
+  return 'Point the source at the folder (or zip) that contains stocks/ and etfs/.';
+}
 
 /** Writes the manifest atomically and returns its path. */
 export async function writeManifest(ws: Workspace, manifest: Manifest): Promise<string> {

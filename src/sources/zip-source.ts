@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { clip, StockpipeError } from '../core/errors.js';
 import { sha256File, statOrNull } from '../core/fs.js';
-import { readManifest, saveFetched } from './manifest.js';
+import { holdsBarsFile, noBarsFileHint, readManifest, saveFetched } from './manifest.js';
 import type { FetchContext, FetchResult, Manifest, Source } from './types.js';
 import { listZipEntries } from './zip.js';
 
@@ -39,8 +39,8 @@ export function zipSource(path: string): Source {
           }
           seen.add(e.name);
         }
-        if (!entries.some((e) => /(^|\/)(stocks|etfs)\/[^/]+\.csv$/i.test(e.name))) {
-          throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `zip source: ${root} has no stocks/*.csv or etfs/*.csv entries (${entries.length} entries)`);
+        if (!holdsBarsFile(entries.map((e) => e.name))) {
+          throw new StockpipeError('SP_ERR_SOURCE_LAYOUT', `zip source: ${root} has no stocks/*.csv or etfs/*.csv entries (${entries.length} entries)`, { hint: noBarsFileHint(entries.map((e) => e.name)) });
         }
         manifest = {
           format: 1,
