@@ -30,7 +30,17 @@ function checkModes(o: IngestCommandOptions): void {
   if (o.commitStage !== undefined && plain.length > 0) throw new StockpipeError('SP_ERR_USAGE', `--commit-stage does not go with ${plain.join(', ')}: the plan names everything`);
 }
 
-function reportHuman(r: IngestReport): string {
+/** CSV files of the source that ingest did not read (neither in stocks/ or etfs/ nor the metadata: `Stocks/A.csv`,
+ * `data/A.csv`, a dot file), said by name: in --json they are files_ignored, and the terminal said nothing of them. */
+function ignoredCsvLines(r: IngestReport): string[] {
+  const csv = (r.files_ignored ?? []).filter((p) => p.toLowerCase().endsWith('.csv'));
+  if (csv.length === 0) return [];
+  const shown = csv.slice(0, 5).join(', ');
+  return [`  not read: ${csv.length} CSV file${csv.length === 1 ? '' : 's'} not in the stocks/ or etfs/ layout: ${shown}${csv.length > 5 ? `, … ${csv.length - 5} more (see --json: files_ignored)` : ''}`];
+}
+
+/** The ingest report as the terminal shows it. */
+export function reportHuman(r: IngestReport): string {
   const drops = Object.entries(r.rows_dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   return [
     `${r.cached ? 'unchanged (cached): ' : ''}${r.output}`,
@@ -43,6 +53,7 @@ function reportHuman(r: IngestReport): string {
         : `  re-read ${r.rows_read} rows of changed files = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops}): the same rows as snapshot ${r.snapshot_id}, which holds ${r.table_rows} rows (nothing written)`
       : `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
     ...(r.files_skipped ?? []).map((s) => `  skipped: ${s.path}: ${s.reason}`),
+    ...ignoredCsvLines(r),
     ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}${m.value === undefined ? '' : ` (got ${JSON.stringify(m.value)})`}`),
     ...(r.malformed_total > 10 ? [`  … ${r.malformed_total - 10} more malformed lines (see --json)`] : []),
     `  ${r.seconds} s`,
