@@ -32,6 +32,11 @@ describe('config flags from options', () => {
 });
 
 describe('options', () => {
+  it("fetch --checksum says what it computes of a zip: the archive's sha256 (it claimed every file's sha256 and row counts)", () => {
+    const shape = (fetch.options as unknown as { shape: Record<string, { description?: string }> }).shape;
+    expect(shape.checksum?.description).toContain("zip: the archive's sha256");
+  });
+
   // Probed: `backfill --from D` said "--to Invalid input: expected string, received undefined".
   it('a required option left out is SP_ERR_USAGE saying it is required', () => {
     expect(() => parseOptions(backfill.options, { from: '2024-07-01' })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: '--to is required' }));

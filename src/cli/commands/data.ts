@@ -39,7 +39,7 @@ export const fetch = defineCommand({
       years: whole().optional().describe('synthetic: years of history').register(cli, { config: 'fetch.years' }),
       start: z.string().optional().describe('synthetic: first trading day; yahoo: first day wanted; YYYY-MM-DD').register(cli, { arg: 'date', config: 'fetch.start' }),
       end: z.string().optional().describe('yahoo: last day wanted, YYYY-MM-DD').register(cli, { arg: 'date', config: 'fetch.end', defaultText: 'today, UTC' }),
-      checksum: z.boolean().optional().describe('dir/zip: compute sha256 (and row counts) of every file').register(cli, { config: 'fetch.checksum' }),
+      checksum: z.boolean().optional().describe("dir: compute every file's sha256 and row count; zip: the archive's sha256 (its entries' are not counted)").register(cli, { config: 'fetch.checksum' }),
       switchSource: flag().describe("fetch another source than the workspace remembers (source.json) and make it the workspace's source"),
       kaggleBaseUrl: z.string().optional().describe('kaggle: API base URL').register(cli, { arg: 'url', config: 'fetch.kaggle_base_url' }),
       yahooBaseUrl: z.string().optional().describe('yahoo: chart API base URL').register(cli, { arg: 'url', config: 'fetch.yahoo_base_url' }),
