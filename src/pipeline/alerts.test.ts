@@ -133,6 +133,27 @@ describe('alert delivery', () => {
     }
   });
 
+  it('a webhook that redirects is a failed delivery naming the redirect, not followed: a 302 made the POST a GET without the alert, recorded "ok"', async () => {
+    const seen: string[] = [];
+    const http = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      if (req.url === '/moved') res.writeHead(200).end('ok');
+      else res.writeHead(Number(req.url!.slice(1)), { location: 'https://hooks.example.net/services/T0/B0/SECRET' }).end();
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      for (const status of [301, 302, 307]) {
+        const out = await deliverAlert(reg, failed(), { webhookUrl: `${base}/${status}`, onSuccess: false, timeoutMs: 2000 }, { log });
+        expect(out.webhook).toBe(`HTTP ${status}: a redirect to https://hooks.example.net, not followed (the alert was not delivered); set alerts.webhook_url to the URL the service gives`);
+        expect(listAlerts(reg)[0]!.delivered).toEqual(out);
+      }
+      expect(seen).toEqual(['POST /301', 'POST /302', 'POST /307']);
+    } finally {
+      http.close();
+    }
+  });
+
   it('renders a subject and a body people can read', () => {
     const r = renderAlert(failed());
     expect(r.subject).toBe('[stockpipe] ERROR task_failed in train: train run r1 failed at task ingest: SP_ERR_INPUT_MALFORMED');

@@ -68,6 +68,15 @@ export function withoutWebhookUrl(message: string, url: string): string {
   return withoutUserinfo(out);
 }
 
+/** A redirect's answer as a delivery error (the alert was not delivered), naming the origin it points to; null for any other status. */
+function redirectOf(res: Response, url: string): string | null {
+  if (res.status < 300 || res.status > 399) return null;
+  const to = res.headers.get('location');
+  // Only its origin: the path may hold the hook's secret again (an http:// URL sent on to https://).
+  const where = to === null || !URL.canParse(to, url) ? 'elsewhere' : `to ${new URL(to, url).origin}`;
+  return `HTTP ${res.status}: a redirect ${where}, not followed (the alert was not delivered); set alerts.webhook_url to the URL the service gives`;
+}
+
 /** Sends `alert` to every configured channel; returns channel → 'ok' | error, also stored. */
 export async function deliverAlert(reg: Registry | null, alert: AlertRecord, channels: AlertChannels, deps: { log: Logger; fetch?: typeof fetch; mail?: MailSender }): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -79,8 +88,11 @@ export async function deliverAlert(reg: Registry | null, alert: AlertRecord, cha
         headers: { 'content-type': 'application/json', 'user-agent': 'stockpipe-alerts' },
         body: JSON.stringify({ text: slackText(`${subject}\n${text}`), alert }),
         signal: AbortSignal.timeout(channels.timeoutMs),
+        // Not followed: a 301/302/303 turns the POST into a GET without the alert, whose 200 read as delivered.
+        redirect: 'manual',
       });
-      out.webhook = res.ok ? 'ok' : `HTTP ${res.status}`;
+      out.webhook = res.ok ? 'ok' : redirectOf(res, channels.webhookUrl) ?? `HTTP ${res.status}`;
+      await res.body?.cancel().catch(() => undefined);
     } catch (err) {
       out.webhook = withoutWebhookUrl((err as Error).message, channels.webhookUrl);
     }
