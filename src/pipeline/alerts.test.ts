@@ -154,6 +154,26 @@ describe('alert delivery', () => {
     }
   });
 
+  it('alerts.timeout_s bounds both channels: an SMTP server that never greets, a webhook that never answers, each fail within it and say so', async () => {
+    const silent = createServer(() => undefined); // accepts, never speaks
+    const hang = createHttpServer(() => undefined); // reads the POST, never answers
+    await Promise.all([silent, hang].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const t0 = performance.now();
+      const out = await deliverAlert(reg, failed(), {
+        webhookUrl: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/hook`,
+        smtp: { host: '127.0.0.1', port, secure: false, from: 'a@b.c', to: ['d@e.f'] }, onSuccess: false, timeoutMs: 300,
+      }, { log });
+      expect(performance.now() - t0).toBeLessThan(3000); // nodemailer's own waits were 10 s (greeting) and 20 s (socket)
+      expect(out).toEqual({ webhook: 'no answer within 0.3 s (alerts.timeout_s)', smtp: `127.0.0.1:${port} did not answer within 0.3 s (alerts.timeout_s; Greeting never received)` });
+    } finally {
+      silent.close();
+      hang.closeAllConnections();
+      hang.close();
+    }
+  });
+
   it('renders a subject and a body people can read', () => {
     const r = renderAlert(failed());
     expect(r.subject).toBe('[stockpipe] ERROR task_failed in train: train run r1 failed at task ingest: SP_ERR_INPUT_MALFORMED');

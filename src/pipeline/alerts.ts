@@ -25,13 +25,14 @@ export interface AlertChannels {
 }
 
 /** How a message is mailed (tests pass a fake; default: a nodemailer SMTP transport). */
-export type MailSender = (smtp: SmtpChannel, mail: { from: string; to: string[]; subject: string; text: string }) => Promise<void>;
+export type MailSender = (smtp: SmtpChannel, mail: { from: string; to: string[]; subject: string; text: string }, timeoutMs: number) => Promise<void>;
 
-const smtpSender: MailSender = async (smtp, mail) => {
+const smtpSender: MailSender = async (smtp, mail, timeoutMs) => {
   // Loaded when mail is sent, not with every command (≈ 0.08 s of start-up).
   const { default: nodemailer } = await import('nodemailer');
+  // alerts.timeout_s bounds every wait, as the webhook's (fixed 10 s / 20 s waits took a minute per alert on a server that stalled).
   const transport = nodemailer.createTransport({
-    host: smtp.host, port: smtp.port, secure: smtp.secure, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000,
+    host: smtp.host, port: smtp.port, secure: smtp.secure, connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs,
     auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
   });
   try {
@@ -68,6 +69,14 @@ export function withoutWebhookUrl(message: string, url: string): string {
   return withoutUserinfo(out);
 }
 
+const seconds = (ms: number): string => `${ms / 1000} s`;
+
+/** Whether a delivery failed for want of an answer: fetch's AbortSignal.timeout, nodemailer's ETIMEDOUT (connection, greeting, socket). */
+function timedOut(err: unknown): boolean {
+  const e = err as { name?: string; code?: string } | null;
+  return e?.name === 'TimeoutError' || e?.code === 'ETIMEDOUT';
+}
+
 /** A redirect's answer as a delivery error (the alert was not delivered), naming the origin it points to; null for any other status. */
 function redirectOf(res: Response, url: string): string | null {
   if (res.status < 300 || res.status > 399) return null;
@@ -94,15 +103,15 @@ export async function deliverAlert(reg: Registry | null, alert: AlertRecord, cha
       out.webhook = res.ok ? 'ok' : redirectOf(res, channels.webhookUrl) ?? `HTTP ${res.status}`;
       await res.body?.cancel().catch(() => undefined);
     } catch (err) {
-      out.webhook = withoutWebhookUrl((err as Error).message, channels.webhookUrl);
+      out.webhook = timedOut(err) ? `no answer within ${seconds(channels.timeoutMs)} (alerts.timeout_s)` : withoutWebhookUrl((err as Error).message, channels.webhookUrl);
     }
   }
   if (channels.smtp) {
     try {
-      await (deps.mail ?? smtpSender)(channels.smtp, { from: channels.smtp.from, to: channels.smtp.to, subject, text });
+      await (deps.mail ?? smtpSender)(channels.smtp, { from: channels.smtp.from, to: channels.smtp.to, subject, text }, channels.timeoutMs);
       out.smtp = 'ok';
     } catch (err) {
-      out.smtp = (err as Error).message;
+      out.smtp = timedOut(err) ? `${channels.smtp.host}:${channels.smtp.port} did not answer within ${seconds(channels.timeoutMs)} (alerts.timeout_s; ${(err as Error).message})` : (err as Error).message;
     }
   }
   for (const [channel, result] of Object.entries(out)) {
