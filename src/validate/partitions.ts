@@ -43,7 +43,7 @@ export async function planValidatePartitions(ws: Workspace, table: TableName): P
   const ref = await readReference(refPath, table);
   if (referenceOfOtherSource(ref, await workspaceSource(ws))) return null;
   const t = readTable(ws, table, undefined, { missingCode: 'SP_ERR_VALIDATE_INPUT' });
-  const since = await incrementalBase({ ws, table }, t.snapshot.id, ref.version);
+  const since = await incrementalBase({ ws, table }, t.snapshot.id, ref);
   if (since === null) return null;
   const buckets = [...new Set(t.files.map((f) => bucketOfPartition(f.partition)).filter((b): b is number => b !== null))].sort((a, b) => a - b);
   if (t.files.some((f) => bucketOfPartition(f.partition) === null)) return null; // a file outside the buckets: check it whole

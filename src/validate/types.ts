@@ -105,6 +105,8 @@ export interface ValidationReport {
   /** sha256 over the snapshot's files as the catalog lists them (path, rows, bytes; the files are immutable). */
   data_hash: string;
   reference_version: number;
+  /** sha256 of the reference's JSON (validate/validate's referenceHash): an incremental check needs the same one. */
+  reference_hash: string;
   reference: string;
   /** True when this run inferred (and saved) the reference it validated against. */
   reference_created: boolean;

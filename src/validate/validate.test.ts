@@ -8,6 +8,7 @@ import type { Anomaly, Reference, ValidationReport } from './types.js';
 import { validateTable, type ValidateResult } from './validate.js';
 import { Workspace } from '../core/workspace.js';
 import type { Progress } from '../core/progress.js';
+import { commitQuery, priceRowsQuery } from '../../test/helpers/store.js';
 
 const settings = ConfigSchema.parse({}).validate;
 
@@ -233,5 +234,30 @@ describe('the reference across a source switch', () => {
     const r = await validate(ws, { source: now, referencePath: explicit ? first.reference_path : undefined });
     expect([r.report.reference_version, find(r.report.anomalies, 'source_changed')?.severity ?? null]).toEqual([version, renewed ? 'info' : null]);
     expect(r.report.reference_created).toBe(renewed);
+  });
+});
+
+describe('incremental checks and the reference', () => {
+  it('checks whole against another reference of the same version number (another workspace\'s v1), and whole against its own after that', async () => {
+    const ws = await tempWorkspace('sp-val-inc-');
+    const other = await tempWorkspace('sp-val-inc-other-');
+    await commitQuery(ws, 'prices', priceRowsQuery(['AA', 'BB', 'CC'], 200));
+    await commitQuery(other, 'prices', priceRowsQuery(['AA', 'BB', 'CC'], 200, 500));
+    const own = await validate(ws);
+    const foreign = (await validate(other)).reference_path; // v1 too, of other prices
+    expect(own.report.reference_version).toBe(1);
+    const restate = (bump: number): Promise<unknown> => commitQuery(ws, 'prices', priceRowsQuery(['AA', 'BB', 'CC'], 200, bump), { restate: new Map([['AA', '2018-06-01']]) });
+    await restate(1);
+    // Only the restated rows (≈ 50) were checked against the other reference: its out-of-range prices went unseen.
+    const against = await validate(ws, { referencePath: foreign });
+    expect([against.report.mode, against.report.rows_checked]).toEqual(['full', 600]);
+    expect(find(against.report.anomalies, 'out_of_range', 'Adj Close')).toBeDefined();
+    await restate(2);
+    // The rows the last report checked were checked against the other reference, not this one: whole again.
+    const back = await validate(ws);
+    expect([back.report.mode, back.report.rows_checked, back.report.reference_version]).toEqual(['full', 600, 1]);
+    await restate(3);
+    const next = await validate(ws);
+    expect([next.report.mode, next.report.since_snapshot]).toEqual(['incremental', back.report.snapshot]);
   });
 });

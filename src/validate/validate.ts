@@ -69,6 +69,12 @@ async function filesHash(files: readonly { path: string; rows: number; bytes: nu
   return h.digest('hex');
 }
 
+/** The reference's identity: sha256 of its JSON (the same for reference.json and its reference-v<N>.json copy). Two
+ * references of one version number may differ (another workspace's v1 given as --reference). */
+export function referenceHash(ref: Reference): string {
+  return createHash('sha256').update(JSON.stringify(ref)).digest('hex');
+}
+
 /** Whether the current reference describes another source than the workspace's (see ValidateOptions.source). */
 export function referenceOfOtherSource(ref: Reference, source: ValidateOptions['source']): boolean {
   if (!source) return false;
@@ -227,7 +233,7 @@ async function driftOf(conn: DuckDBConnection, table: { ws: Workspace; name: Tab
  * same table and reference version, an older snapshot, and only appends, restatements or compactions
  * since (an overwrite is a new table: check it whole).
  */
-export async function incrementalBase(o: Pick<ValidateOptions, 'ws' | 'table'>, snapshot: number, referenceVersion: number): Promise<number | null> {
+export async function incrementalBase(o: Pick<ValidateOptions, 'ws' | 'table'>, snapshot: number, ref: Reference): Promise<number | null> {
   const text = await readFileOrNull(o.ws.latestValidation);
   if (text === null) return null;
   let last: Partial<ValidationReport>;
@@ -237,7 +243,9 @@ export async function incrementalBase(o: Pick<ValidateOptions, 'ws' | 'table'>, 
     if (err instanceof SyntaxError) return null; // a torn report only means a full check
     throw err;
   }
-  if (last.table !== o.table || last.reference_version !== referenceVersion || typeof last.snapshot !== 'number' || last.snapshot >= snapshot) return null;
+  // The same reference, not only its version number: `--reference` of another workspace's v1 checked only the new rows
+  // against it, and the next plain check only those after it against the workspace's own (a report without the hash: whole).
+  if (last.table !== o.table || last.reference_version !== ref.version || last.reference_hash !== referenceHash(ref) || typeof last.snapshot !== 'number' || last.snapshot >= snapshot) return null;
   const reg = openRegistry(o.ws, { readonly: true });
   try {
     const between = listSnapshots(reg, o.table).filter((x) => x.id > last.snapshot! && x.id <= snapshot);
@@ -270,7 +278,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   }
   // Incremental: the last report validated an older snapshot of this table against this same
   // reference, and every snapshot since only added or replaced rows: check the rows they brought.
-  const since = ref !== null && o.asOf === undefined && !o.setReference ? await incrementalBase(o, t.snapshot.id, ref.version) : null;
+  const since = ref !== null && o.asOf === undefined && !o.setReference ? await incrementalBase(o, t.snapshot.id, ref) : null;
   const pre = o.partials;
   if (pre !== undefined && (pre.snapshot !== t.snapshot.id || pre.since !== since || ref === null || ref.version !== pre.referenceVersion)) {
     throw new StockpipeError('SP_ERR_STORE_CONFLICT', `the ${o.table} table or its validation moved since the plan (snapshot ${t.snapshot.id}, checked since ${since ?? 'none'}, reference v${ref?.version ?? 'none'}; the partitions saw ${pre.snapshot}, ${pre.since}, v${pre.referenceVersion}): nothing was written`, { hint: 'Run the validate task again.' });
@@ -346,6 +354,7 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
       snapshot: t.snapshot.id,
       data_hash: created ? ref.data_hash : await lap(laps, 'hash', () => filesHash(t.files)),
       reference_version: ref.version,
+      reference_hash: referenceHash(ref),
       reference: refPath,
       reference_created: created,
       rows: t.snapshot.rows,
