@@ -6,6 +6,8 @@ import { silentLog, tempWorkspace } from '../../test/helpers/workspace.js';
 import { cleanBars, writePrices, type Bar } from '../../test/helpers/bars.js';
 import type { Anomaly, Reference, ValidationReport } from './types.js';
 import { validateTable, type ValidateResult } from './validate.js';
+import { failedHint, validateWorkspace } from './workspace.js';
+import { StockpipeError } from '../core/errors.js';
 import { Workspace } from '../core/workspace.js';
 import type { Progress } from '../core/progress.js';
 import { commitQuery, priceRowsQuery } from '../../test/helpers/store.js';
@@ -259,5 +261,27 @@ describe('incremental checks and the reference', () => {
     await restate(3);
     const next = await validate(ws);
     expect([next.report.mode, next.report.since_snapshot]).toEqual(['incremental', back.report.snapshot]);
+  });
+});
+
+describe('SP_ERR_VALIDATION_FAILED\'s hint', () => {
+  it('hints --set-reference only for anomalies measured against the reference: a zero price fails again after it', async () => {
+    const ws = await tempWorkspace('sp-val-hint-');
+    const bars = copy();
+    bars[5]!.Open = 0;
+    await writePrices(ws, bars);
+    const run = (setReference: boolean): Promise<unknown> => validateWorkspace({
+      ws: new Workspace(ws, { threads: 1, memoryLimit: '256MB' }), settings: { ...settings, fail_on: 'warning' }, setReference, now: () => new Date('2026-01-02T03:04:05Z'), log: silentLog,
+    }).then(() => null, (e: unknown) => e);
+    for (const setReference of [false, true]) {
+      const err = await run(setReference);
+      expect(err).toBeInstanceOf(StockpipeError);
+      expect((err as StockpipeError).code).toBe('SP_ERR_VALIDATION_FAILED');
+      // It hinted `stockpipe validate --set-reference`, after which the same check failed the same way (here, the second pass).
+      expect((err as StockpipeError).hint).toBe('nonpositive_price is found in the data whatever the reference (`stockpipe validate --set-reference` would find it again): fix the data, or give it another severity in the config ("validate": {"severity": {"nonpositive_price": "info"}}), or fail on errors only (validate.fail_on "error", --fail-on error). Read the named report for the rows.');
+    }
+    // Reference-relative ones keep the code's own hint (accept with --set-reference); a mix names both.
+    expect(failedHint([{ code: 'drift', severity: 'warning' }, { code: 'out_of_range', severity: 'warning' }])).toEqual({});
+    expect(failedHint([{ code: 'duplicate_date', severity: 'error' }, { code: 'missing_column', severity: 'error' }]).hint).toBe('duplicate_date is found in the data whatever the reference (`stockpipe validate --set-reference` would find it again): fix the data, or give it another severity in the config ("validate": {"severity": {"duplicate_date": "info"}}). If the change in missing_column is intended, accept it with `stockpipe validate --set-reference`. Read the named report for the rows.');
   });
 });

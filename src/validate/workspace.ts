@@ -11,7 +11,7 @@ import type { Workspace } from '../core/workspace.js';
 import { readSourceRecord } from '../sources/workspace-source.js';
 import type { TableName } from './reference.js';
 import { fails } from './report.js';
-import type { Anomaly, Severity, Status } from './types.js';
+import type { Anomaly, AnomalyCode, Severity, Status } from './types.js';
 import { type ValidateOptions, validateTable, type ValidateSettings } from './validate.js';
 
 /** `stockpipe validate --json` data. */
@@ -62,6 +62,26 @@ export async function workspaceSource(ws: Workspace): Promise<{ identity: string
   return { identity: rec.current.identity, switchedAt: last !== undefined && last.from !== null ? last.at : null };
 }
 
+/** The anomalies measured against the reference: a new reference (`--set-reference`) accepts them. The others
+ * (bad values, dates, symbols' histories) are found in the data whatever the reference. */
+const REFERENCE_RELATIVE: ReadonlySet<AnomalyCode> = new Set(['missing_column', 'type_changed', 'extra_column', 'null_spike', 'out_of_range', 'missing_symbols', 'rows_decreased', 'drift', 'identity_changed', 'source_changed']);
+
+/**
+ * SP_ERR_VALIDATION_FAILED's hint for the failing codes: `--set-reference` only where it helps. It was always hinted, and for
+ * anomalies of the data itself (nonpositive_price, duplicate_date) the new reference failed the same way, and so did the resumed run.
+ */
+export function failedHint(failing: readonly Pick<Anomaly, 'code' | 'severity'>[]): { hint?: string } {
+  const mine = failing.filter((a) => !REFERENCE_RELATIVE.has(a.code));
+  const own = [...new Set(mine.map((a) => a.code))];
+  if (own.length === 0) return {};
+  const relative = [...new Set(failing.map((a) => a.code).filter((c) => REFERENCE_RELATIVE.has(c)))];
+  const onlyWarnings = mine.every((a) => a.severity === 'warning');
+  const example = `"validate": {"severity": {"${own[0]}": "info"}}`;
+  return {
+    hint: `${own.join(', ')} ${own.length === 1 ? 'is' : 'are'} found in the data whatever the reference (\`stockpipe validate --set-reference\` would find ${own.length === 1 ? 'it' : 'them'} again): fix the data, or give ${own.length === 1 ? 'it' : 'them'} another severity in the config (${example})${onlyWarnings ? ', or fail on errors only (validate.fail_on "error", --fail-on error)' : ''}.${relative.length > 0 ? ` If the change in ${relative.join(', ')} is intended, accept it with \`stockpipe validate --set-reference\`.` : ''} Read the named report for the rows.`,
+  };
+}
+
 export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<ValidateData> {
   await ensureWritableDir(o.ws.root);
   const cfg = o.settings;
@@ -100,11 +120,12 @@ export async function validateWorkspace(o: ValidateWorkspaceOptions): Promise<Va
   if (fails(rep.status, cfg.fail_on)) {
     const n = cfg.fail_on === 'warning' ? rep.summary.error + rep.summary.warning : rep.summary.error;
     const what = cfg.fail_on === 'warning' ? 'errors or warnings' : 'errors';
-    const codes = [...new Set(rep.anomalies.filter((a) => a.severity === 'error' || (cfg.fail_on === 'warning' && a.severity === 'warning')).map((a) => a.code))].join(', ');
+    const failing = rep.anomalies.filter((a) => a.severity === 'error' || (cfg.fail_on === 'warning' && a.severity === 'warning'));
+    const codes = [...new Set(failing.map((a) => a.code))].join(', ');
     const replaced = rep.anomalies.some((a) => a.code === 'identity_changed' && a.severity === 'error');
     throw new StockpipeError('SP_ERR_VALIDATION_FAILED', `${rep.table} validation failed with ${n} ${what} (${codes}); report ${r.report_path}`, replaced
       ? { hint: 'The table holds other data than the reference (identity_changed). If the source changed on purpose, accept it with `stockpipe validate --set-reference`; otherwise restore the source\'s data and run again.' }
-      : {});
+      : failedHint(failing));
   }
   return data;
 }
