@@ -12,8 +12,14 @@ export interface MonitorCommandOptions {
   /** A logical date: only data known by then. */
   until?: string;
   /** Sends the alerts this pass recorded (cli/run's deliverAlerts); unset = recorded only. */
-  deliver?: (alerts: readonly AlertRecord[]) => Promise<void>;
+  deliver?: (alerts: readonly AlertRecord[]) => Promise<AlertRecord[]>;
 }
+
+/** The channels an alert could not be sent to, and why (it stays recorded in the store). */
+const undelivered = (a: AlertRecord): string => {
+  const failed = Object.entries(a.delivered ?? {}).filter(([, r]) => r !== 'ok');
+  return failed.length === 0 ? '' : ` (not delivered: ${failed.map(([c, r]) => `${c}: ${r}`).join('; ')})`;
+};
 
 const f = (x: number | null, digits = 4): string => (x === null ? '-' : Math.abs(x) >= 1000 ? x.toFixed(0) : x.toFixed(digits));
 
@@ -27,7 +33,7 @@ export async function monitorCommand(ctx: CommandContext, opts: MonitorCommandOp
     ...(data.models.length > 0 ? [`  ${'model'.padEnd(34)} ${'days'.padStart(4)} ${'mape_adj'.padStart(9)} ${'mape_vol'.padStart(9)} ${'skill_adj'.padStart(9)} ${'skill_vol'.padStart(9)} ${'pending'.padStart(8)}`] : []),
     ...data.models.map((m) => `  ${m.model_id.padEnd(34)} ${String(m.window.days).padStart(4)} ${f(m.mape_adj_close).padStart(9)} ${f(m.mape_volume).padStart(9)} ${f(m.skill_adj_close).padStart(9)} ${f(m.skill_volume).padStart(9)} ${String(m.pending).padStart(8)}`),
     ...data.drift.map((d) => `  drift ${d.column.padEnd(16)} PSI ${f(d.psi, 3)} (${d.from}..${d.to} vs ${d.reference_from}..${d.reference_to}) ${d.status}`),
-    ...data.alerts.map((a) => `  ALERT ${a.kind}: ${a.message}`),
+    ...data.alerts.map((a) => `  ALERT ${a.kind}: ${a.message}${undelivered(a)}`),
     `  retrain needed: ${data.retrain_needed ? 'yes' : 'no'}`,
   ];
   return { data, human: lines.join('\n') };

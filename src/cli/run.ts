@@ -65,8 +65,8 @@ export function alertChannels(ctx: CommandContext): AlertChannels {
 }
 
 /** Delivers alerts already recorded (e.g. by monitor) to the configured channels. Never throws. */
-export async function deliverAlerts(ctx: CommandContext, alerts: readonly AlertRecord[]): Promise<void> {
-  await deliverRecorded(ctx.ws, alerts, alertChannels(ctx), ctx.log);
+export async function deliverAlerts(ctx: CommandContext, alerts: readonly AlertRecord[]): Promise<AlertRecord[]> {
+  return deliverRecorded(ctx.ws, alerts, alertChannels(ctx), ctx.log);
 }
 
 function planText(name: string, plan: PlannedTask[]): string {

@@ -22,9 +22,10 @@ export interface MonitorPassOptions {
   until?: string;
   /**
    * Sends the alerts this pass recorded through the runner's channels (webhook/SMTP). The one call
-   * site for delivery: the pipeline passes pipeline/alerts.ts here; unset = recorded only.
+   * site for delivery: the pipeline passes pipeline/alerts.ts here; unset = recorded only. Returns the alerts with how
+   * each channel answered (`delivered`), as stored.
    */
-  deliver?: (alerts: readonly AlertRecord[]) => Promise<void>;
+  deliver?: (alerts: readonly AlertRecord[]) => Promise<AlertRecord[]>;
 }
 
 /** `stockpipe monitor --json` data. */
@@ -55,7 +56,8 @@ export async function monitorPass(o: MonitorPassOptions): Promise<MonitorData> {
   } finally {
     reg.close();
   }
-  if (o.deliver && result.alerts.length > 0) await o.deliver(result.alerts);
+  // The --json alerts as stored after delivery: they said `delivered: null` (never tried) when a channel had failed.
+  if (o.deliver && result.alerts.length > 0) result = { ...result, alerts: await o.deliver(result.alerts) };
   return {
     ...result, logical_date: o.until ?? null, thresholds: o.thresholds, rows_in: result.matured + result.pending, rows_out: result.points,
     seconds: Math.round(performance.now() - t0) / 1000,

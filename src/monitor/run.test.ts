@@ -14,6 +14,10 @@ import { listAlerts } from '../registry/alerts.js';
 import { monitorSeries } from '../registry/monitoring.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { runMonitor } from './run.js';
+import { monitorPass } from './pass.js';
+import { deliverRecorded } from '../pipeline/run-alerts.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Workspace } from '../core/workspace.js';
 
 interface Bar { sym: string; date: string; adj: number; vol: number }
@@ -126,6 +130,22 @@ describe('monitor', () => {
     const last = monitorSeries(reg, { model: 'm-good', from: next })[0]!.series;
     expect(last.map((s) => [s.date, s.n])).toEqual([[next, 3]]);
     expect(last[0]!.mape_adj_close).toBeCloseTo(naiveDay('m-good', next, more).mape_adj_close!, 12);
+  });
+
+  it('the pass\'s alerts say how their delivery went (--json said delivered: null, never tried, when the webhook had answered 500)', async () => {
+    await writePrices(bars(SYMS, DATES, price));
+    forecastAll('m-bad', 1.2, 1.1);
+    const hook = createServer((_req, res) => void res.writeHead(500).end());
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const channels = { webhookUrl: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`, onSuccess: false, timeoutMs: 2000 };
+      const w = new Workspace(ws);
+      const data = await monitorPass({ ws: w, thresholds: cfg({ max_mape_adj_close: 0.15 }), now: () => new Date('2026-01-05T00:00:00Z'), log: silentLog, deliver: (a) => deliverRecorded(w, a, channels, silentLog) });
+      expect(data.alerts.map((a) => [a.kind, a.delivered])).toEqual([['error_threshold', { webhook: 'HTTP 500' }]]);
+      expect(listAlerts(reg).map((a) => a.delivered)).toEqual([{ webhook: 'HTTP 500' }]);
+    } finally {
+      hook.close();
+    }
   });
 
   it('retrain triggers past the error threshold and not below it; the alert is recorded once', async () => {

@@ -18,12 +18,15 @@ export function alertChannelsOf(alerts: Config['alerts'], env: Readonly<Record<s
   return { webhookUrl: alerts.webhook_url, smtp, onSuccess: alerts.on_success, timeoutMs: alerts.timeout_s * 1000 };
 }
 
-/** Delivers alerts already recorded (e.g. by monitor) to the channels. Never throws. */
-export async function deliverRecorded(ws: Workspace, alerts: readonly AlertRecord[], channels: AlertChannels, log: Logger): Promise<void> {
-  if (!channels.webhookUrl && !channels.smtp) return;
+/** Delivers alerts already recorded (e.g. by monitor) to the channels; returns them as stored after, with how each
+ * channel answered (`delivered`; null when no channel is configured). Never throws. */
+export async function deliverRecorded(ws: Workspace, alerts: readonly AlertRecord[], channels: AlertChannels, log: Logger): Promise<AlertRecord[]> {
+  if (!channels.webhookUrl && !channels.smtp) return [...alerts];
   const reg = openRegistry(ws);
   try {
-    for (const a of alerts) await deliverAlert(reg, a, channels, { log });
+    const out: AlertRecord[] = [];
+    for (const a of alerts) out.push({ ...a, delivered: await deliverAlert(reg, a, channels, { log }) });
+    return out;
   } finally {
     reg.close();
   }
