@@ -15,6 +15,7 @@ import { monitorSeries } from '../registry/monitoring.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { runMonitor } from './run.js';
 import { monitorPass } from './pass.js';
+import { monitoringBody } from '../serve/monitoring.js';
 import { deliverRecorded } from '../pipeline/run-alerts.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -146,6 +147,22 @@ describe('monitor', () => {
     } finally {
       hook.close();
     }
+  });
+
+  it('GET /monitoring\'s from..to picks alerts by their data window, as the series, not by when they were recorded', async () => {
+    await writePrices(bars(SYMS, DATES, price));
+    forecastAll('m-bad', 1.2, 1.1);
+    const past = await pass(cfg({ max_mape_adj_close: 0.15 }));
+    const [alert] = past.alerts;
+    expect(alert).toMatchObject({ kind: 'error_threshold', details: { from: DATES[55], to: DATES[59] } });
+    const body = (from: string, to: string, model?: string) => monitoringBody(reg, { from, to, model }, cfg()).alerts.map((a) => a.id);
+    // Recorded on 2026-01-05 (the registry's clock) about days of 2024: a range of those days showed none.
+    expect(body(DATES[50]!, DATES[59]!)).toEqual([alert!.id]);
+    expect(body(DATES[0]!, DATES[40]!)).toEqual([]);
+    expect(body('2026-01-01', '2026-12-31')).toEqual([]);
+    await registerForecastModel('m-other');
+    expect(body(DATES[50]!, DATES[59]!, 'm-other')).toEqual([]); // another model's error alert
+    expect(body(DATES[50]!, DATES[59]!, 'm-bad')).toEqual([alert!.id]);
   });
 
   it('retrain triggers past the error threshold and not below it; the alert is recorded once', async () => {

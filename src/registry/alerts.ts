@@ -61,6 +61,18 @@ export function driftAlerted(reg: Registry, m: { date: string; column: string; f
     AND coalesce(json_extract(details, '$.threshold'), @threshold) = @threshold LIMIT 1`, m).length > 0;
 }
 
+/**
+ * Monitor's alerts (error_threshold, drift) whose data window (details.from..details.to: days of the data, not when
+ * the alert was recorded) meets from..to, newest first; `model`: that model's error alerts and every drift alert.
+ */
+export function listMonitorAlerts(reg: Registry, opts: { from?: string; to?: string; model?: string; limit: number }): AlertRecord[] {
+  return reg.all<Row>('list monitor alerts', `SELECT * FROM alerts WHERE kind IN ('error_threshold', 'drift')
+    AND (@from IS NULL OR coalesce(json_extract(details, '$.to'), json_extract(details, '$.date'), substr(at, 1, 10)) >= @from)
+    AND (@to IS NULL OR coalesce(json_extract(details, '$.from'), json_extract(details, '$.date'), substr(at, 1, 10)) <= @to)
+    AND (@model IS NULL OR kind = 'drift' OR json_extract(details, '$.model_id') = @model)
+    ORDER BY at DESC, id DESC LIMIT @limit`, { from: opts.from ?? null, to: opts.to ?? null, model: opts.model ?? null, limit: opts.limit }).map(toRecord);
+}
+
 /** Alerts, newest first (paged; `since` = ISO time). */
 export function listAlerts(reg: Registry, opts: { since?: string; kind?: string; limit?: number; offset?: number } = {}): AlertRecord[] {
   return reg.all<Row>('list alerts', `SELECT * FROM alerts WHERE (@since IS NULL OR at >= @since) AND (@kind IS NULL OR kind = @kind)

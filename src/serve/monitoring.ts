@@ -3,12 +3,11 @@
  * and monitoring alerts from the store, and the thresholds in force. Its query and response
  * schemas (OpenAPI). The numbers are written by `stockpipe monitor`; this only reads them. */
 import type { MonitorConfig } from '../core/config.js';
-import { listAlerts, type AlertRecord } from '../registry/alerts.js';
+import { listMonitorAlerts, type AlertRecord } from '../registry/alerts.js';
 import { driftSeries, monitorSeries, SERIES_METRICS, type DriftPoint, type ModelSeries } from '../registry/monitoring.js';
 import type { Registry } from '../registry/store.js';
 import { checkDateRange } from '../http/validation.js';
 
-const MONITOR_ALERT_KINDS = ['error_threshold', 'drift'] as const;
 const ALERT_LIMIT = 100;
 
 export const monitoringQuerySchema = {
@@ -73,10 +72,9 @@ function monitored(reg: Registry, id: string): boolean {
 export function monitoringBody(reg: Registry, q: { model?: string; symbol?: string; from?: string; to?: string }, thresholds: MonitorConfig): MonitoringBody {
   checkDateRange(q.from, q.to);
   const model = q.model === undefined ? undefined : (reg.findModel(q.model)?.id ?? q.model);
-  const alerts = MONITOR_ALERT_KINDS.flatMap((kind) => listAlerts(reg, { kind, since: q.from, limit: ALERT_LIMIT }))
-    .filter((a) => q.to === undefined || a.at.slice(0, 10) <= q.to)
-    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : b.id - a.id))
-    .slice(0, ALERT_LIMIT);
+  // from/to are days of the data, as for the series: an alert's is its window (a backfill of 2012 alerts in 2026; the time
+  // it was recorded made every alert of a past range vanish), and a model's are its own error alerts and the drift ones.
+  const alerts = listMonitorAlerts(reg, { from: q.from, to: q.to, model, limit: ALERT_LIMIT });
   const models = monitorSeries(reg, { model, symbol: q.symbol, from: q.from, to: q.to });
   // A name that is no registered model and has no monitored series is a typo: SP_ERR_MODEL_NOT_FOUND (404), as
   // everywhere a model is named, not an empty answer. (getModel throws it, with the hint.)
