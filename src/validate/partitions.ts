@@ -17,7 +17,7 @@ import { readJsonFile, statOrNull, writeFileAtomic } from '../core/fs.js';
 import { BUCKETS, bucketOfPartition, LINEAGE_COLUMN } from '../store/partition.js';
 import { parquetSource, readTable } from '../store/read.js';
 import { scanDates } from './calendar-gaps.js';
-import { readReference, type TableName } from './reference.js';
+import { readCurrentReference, readReference, type TableName } from './reference.js';
 import { driftSpecs, incrementalBase, referenceOfOtherSource, type WholeStats } from './validate.js';
 import { type ValidateData, validateWorkspace, type ValidateWorkspaceOptions, workspaceSource } from './workspace.js';
 
@@ -40,7 +40,7 @@ export type ValidatePlan = z.infer<typeof ValidatePlanSchema>;
 export async function planValidatePartitions(ws: Workspace, table: TableName): Promise<ValidatePlan | null> {
   const refPath = ws.currentReference(table);
   if ((await statOrNull(refPath)) === null) return null;
-  const ref = await readReference(refPath, table);
+  const ref = await readCurrentReference(ws, table);
   if (referenceOfOtherSource(ref, await workspaceSource(ws))) return null;
   const t = readTable(ws, table, undefined, { missingCode: 'SP_ERR_VALIDATE_INPUT' });
   const since = await incrementalBase({ ws, table }, t.snapshot.id, ref);

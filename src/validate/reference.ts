@@ -40,6 +40,28 @@ function invalid(path: string, why: string, cause?: unknown): StockpipeError {
   return new StockpipeError('SP_ERR_REFERENCE_INVALID', `${path}: ${why}`, { cause });
 }
 
+/**
+ * Reads the workspace's current reference (reference.json: a copy of its newest reference-v<N>.json). When it is
+ * damaged and that copy is sound, the error hints to restore it: `--set-reference` (the code's hint) accepts the
+ * current data as the reference without checking it against the one it had.
+ */
+export async function readCurrentReference(ws: Workspace, table: TableName): Promise<Reference> {
+  const path = ws.currentReference(table);
+  try {
+    return await readReference(path, table);
+  } catch (err) {
+    if (!(err instanceof StockpipeError) || err.code !== 'SP_ERR_REFERENCE_INVALID') throw err;
+    const newest = (await nextReferenceVersion(ws, table)) - 1;
+    const copy = ws.versionedReference(table, newest);
+    const sound = newest > 0 && (await readReference(copy, table).then((r) => r.version === newest, () => false));
+    if (!sound) throw err;
+    throw new StockpipeError('SP_ERR_REFERENCE_INVALID', err.message, {
+      cause: err,
+      hint: `It is a copy of ${copy}, which is intact: restore it (\`cp ${copy} ${path}\`) and run again. \`stockpipe validate --set-reference\` would accept the current data as the reference without checking it.`,
+    });
+  }
+}
+
 /** Reads a saved reference; SP_ERR_REFERENCE_INVALID when unreadable, not JSON, or not a reference. */
 export async function readReference(path: string, table?: TableName): Promise<Reference> {
   let text: string;

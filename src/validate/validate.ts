@@ -19,7 +19,7 @@ import { missingDates, scanDates, staleSymbols, symbolGaps } from './calendar-ga
 import * as C from './checks.js';
 import { driftBaseline, columnPsi, newRowsPsi, totalCounts, type DriftOptions } from './drift.js';
 import { buildProfile, decileEdges, QUANTILE_PROBS } from './profile.js';
-import { nextReferenceVersion, readReference, referenceFiles, type TableName } from './reference.js';
+import { nextReferenceVersion, readCurrentReference, readReference, referenceFiles, type TableName } from './reference.js';
 import { checkOverrides, finalizeAnomalies, statusOf, summarize, type SeverityOverride } from './report.js';
 import type { Anomaly, DriftValue, Reference, ValidationReport } from './types.js';
 import { LINEAGE_COLUMN } from '../store/partition.js';
@@ -270,7 +270,8 @@ export async function validateTable(o: ValidateOptions): Promise<ValidateResult>
   const current = o.ws.currentReference(o.table);
   let refPath = o.referencePath ?? current;
   let ref: Reference | null = null;
-  if (o.referencePath !== undefined || (!o.setReference && (await statOrNull(current)))) ref = await readReference(refPath, o.table);
+  if (o.referencePath !== undefined) ref = await readReference(refPath, o.table);
+  else if (!o.setReference && (await statOrNull(current))) ref = await readCurrentReference(o.ws, o.table);
   let renewed: Anomaly | null = null;
   if (ref !== null && o.referencePath === undefined && referenceOfOtherSource(ref, o.source)) {
     renewed = { code: 'source_changed', severity: 'info', column: null, detail: `the workspace's source is now '${o.source!.identity}'; reference v${ref.version} describes ${typeof ref.data_source === 'string' ? `'${ref.data_source}'` : 'the data before the switch'}, so a new reference was inferred from this table`, values: { previous_reference_version: ref.version } };
