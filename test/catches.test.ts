@@ -30,6 +30,8 @@ const ALLOWED: [string, string, string][] = [
   ['queue/executor.ts', 'const failed = done.then(() => false, () => true);', 'whether a job\'s promise failed (the watchdog or a cancel ended it while the job was being queued): submit awaits the same promise and gets the error'],
   ['db/serial-duckdb.ts', 'db.then((d) => d.close(), () => {})', 'closing: an open that failed has nothing to close, and its error went to the query that started it'],
   ['db/serial-duckdb.ts', 'this.queue = next.catch(() => {})', 'the queue only waits for the query to settle; the caller gets its error from `next`'],
+  ['pipeline/alerts.ts', 'await res.body?.cancel().catch(() => undefined);', 'the webhook\'s answer is read by its status alone: closing its body is best effort (a server that sent headers and hangs must not hold the command); the delivery is already recorded'],
+  ['validate/reference.ts', 'await readReference(copy, table).then((r) => r.version === newest, () => false)', 'whether the versioned copy beside a damaged reference is sound, only to choose the hint: an unreadable copy is not offered, and the damaged file\'s own error is thrown'],
   ['dashboard/routes-models.ts', 'p.catch(() => residualCache.delete(key))', 'a failed residuals computation leaves the cache (the next request retries); the request awaiting it gets its error'],
 ];
 
