@@ -3,13 +3,14 @@
  * pipeline runs unless `--kind` asks for command runs (docs/cli.md); `runs show` finds a run of any kind;
  * `runs cancel ID` stops a running run (pipeline/cancel-run) and waits until its runner has marked it. */
 import { clip, StockpipeError } from '../core/errors.js';
+import { withArticle } from '../core/terminal.js';
 import { checkListedPipeline } from '../pipeline/builtin/index.js';
 import { cancelRun } from '../pipeline/cancel-run.js';
 import { noLogReason, taskLine } from '../pipeline/live-view.js';
 import { readTaskLog } from '../pipeline/task-log.js';
-import { backfillIdsFor, newestBackfillsText } from '../registry/backfills.js';
+import { backfillIdsFor, backfillNamedBy, newestBackfillsText } from '../registry/backfills.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
-import { countRuns, getRunDetails, listRunSummaries, type RunDetails, type RunSummary } from '../registry/runs-query.js';
+import { countRuns, getRunDetails, listRunSummaries, pipelineTaskOf, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { withRegistry } from './with-registry.js';
@@ -114,29 +115,20 @@ export async function runsLogsCommand(ctx: CommandContext, id: string, task: str
   return { data: { run_id: id, task, path, log }, human: log.trimEnd() };
 }
 
-/** The backfill an id that is no run names (its id or the start `runs list` shows), or null. */
-function backfillOf(reg: Registry, id: string): string | null {
-  const ids = id.length >= 4 ? backfillIdsFor(reg, id) : [];
-  return ids.length === 1 ? ids[0]! : null;
-}
-
 /** ": it is a backfill's id" when it is (`runs list` shows each run's backfill by the start of its id), else ''. */
 function backfillNamed(reg: Registry, id: string): string {
-  const b = backfillOf(reg, id);
+  const b = backfillNamedBy(reg, id);
   return b === null ? '' : `: ${b === id ? 'it is' : 'it starts'} the id of a backfill, not of a run`;
 }
 
 /** What to do with a backfill's id given to `runs show|logs|cancel`: list its runs (or cancel its running one), or null. */
 function backfillHint(reg: Registry, id: string, purpose: 'show' | 'logs' | 'cancel' = 'show'): string | null {
-  const b = backfillOf(reg, id);
+  const b = backfillNamedBy(reg, id);
   if (b === null) return null;
   const list = `\`stockpipe runs list --backfill ${b.slice(0, 8)}\` lists its runs, one per day`;
   if (purpose === 'cancel') return `${list}; \`stockpipe runs cancel RUN_ID\` of its running one stops the backfill.`;
   return purpose === 'logs' ? `${list}; \`stockpipe runs logs RUN_ID TASK\` shows a day's task log.` : `${list}; \`stockpipe runs show RUN_ID\` shows one.`;
 }
-
-/** "a train", "an ingest". */
-const aKind = (kind: string): string => `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} ${kind}`;
 
 /**
  * SP_ERR_RUN_NOT_FOUND for `runs logs` or `runs cancel` of an id that is no pipeline run: a command run (train,
@@ -146,20 +138,19 @@ const aKind = (kind: string): string => `${/^[aeiou]/i.test(kind) ? 'an' : 'a'} 
 function notPipelineRun(reg: Registry, id: string, purpose: 'logs' | 'cancel' = 'logs'): never {
   const cmd = getRunDetails(reg, id);
   if (cmd === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}${backfillNamed(reg, id)}`, { hint: backfillHint(reg, id, purpose) ?? 'List pipeline runs with `stockpipe runs list`.' });
-  const task = cmd.params['pipeline.task'];
-  const inPipeline = cmd.parent !== null && task ? { parent: cmd.parent.run_id, task } : null;
+  const inPipeline = pipelineTaskOf(cmd);
   if (purpose === 'cancel') {
     const hint = cmd.status !== 'running'
       ? `It is ${cmd.status}${inPipeline !== null ? ` (task ${inPipeline.task} of pipeline run ${inPipeline.parent})` : ''}: there is nothing to cancel.`
       : inPipeline !== null
         ? `It runs as task ${inPipeline.task} of pipeline run ${inPipeline.parent}: \`stockpipe runs cancel ${inPipeline.parent}\` stops that run.`
         : 'Stop it as any command: Ctrl-C in the terminal that runs it.';
-    throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${aKind(cmd.kind)} command run, not a pipeline run: \`runs cancel\` stops pipeline runs`, { hint });
+    throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${withArticle(cmd.kind)} command run, not a pipeline run: \`runs cancel\` stops pipeline runs`, { hint });
   }
   const hint = inPipeline !== null
     ? `It ran as task ${inPipeline.task} of pipeline run ${inPipeline.parent}: \`stockpipe runs logs ${inPipeline.parent} ${inPipeline.task}\`.`
     : `Its params and lineage: \`stockpipe runs show ${id}\`.`;
-  throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${aKind(cmd.kind)} command run, not a pipeline run: only a pipeline run's tasks have logs (a command run logs to the terminal that ran it)`, { hint });
+  throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${withArticle(cmd.kind)} command run, not a pipeline run: only a pipeline run's tasks have logs (a command run logs to the terminal that ran it)`, { hint });
 }
 
 /** SIGTERM to the run's runner, then the store read until the run has ended (at most `waitMs`; 0: do not wait). */

@@ -10,4 +10,7 @@ export function forTerminal(text: string): string {
 
 /** A JSON-schema / zod pattern for text a person typed that stockpipe keeps and prints again (a
  * promotion's note, the model search's free text): no control character at all. */
+/** A word with its indefinite article, for a run's kind: "a train", "an ingest". */
+export const withArticle = (word: string): string => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+
 export const NO_CONTROL_TEXT = '^[^\\u0000-\\u001f\\u007f]*$';

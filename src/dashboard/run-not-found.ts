@@ -4,7 +4,9 @@
  * a command run (the `train` a pipeline task ran: the pipeline run that ran it), a backfill's id (or
  * the start of one) — and where the API reads it. */
 import { clip, StockpipeError } from '../core/errors.js';
-import { backfillIdsFor, getBackfill } from '../registry/backfills.js';
+import { withArticle } from '../core/terminal.js';
+import { backfillNamedBy } from '../registry/backfills.js';
+import { pipelineTaskOf } from '../registry/runs-query.js';
 import type { Registry } from '../registry/store.js';
 
 /** SP_ERR_RUN_NOT_FOUND for `id`, which no pipeline run of the workspace at `root` has. */
@@ -12,18 +14,15 @@ export function noPipelineRun(reg: Registry, root: string, id: string): Stockpip
   const head = `no pipeline run '${clip(id)}' in ${root}`;
   const cmd = reg.getRun(id);
   if (cmd !== null) {
-    const task = cmd.params['pipeline.task'];
-    const parent = cmd.parent_run_id !== null && task ? cmd.parent_run_id : null;
-    return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `${head}: it is ${/^[aeiou]/i.test(cmd.kind) ? 'an' : 'a'} ${cmd.kind} command run`, {
-      hint: parent !== null
-        ? `It ran as task ${task} of pipeline run ${parent}: GET /runs/${parent} reads that run (its task's log: GET /runs/${parent}/logs/${task}).`
+    const ran = pipelineTaskOf(cmd);
+    return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `${head}: it is ${withArticle(cmd.kind)} command run`, {
+      hint: ran !== null
+        ? `It ran as task ${ran.task} of pipeline run ${ran.parent}: GET /runs/${ran.parent} reads that run (its task's log: GET /runs/${ran.parent}/logs/${ran.task}).`
         : `GET /lineage/run/${id} reads a command run.`,
     });
   }
-  // Its whole id, or a start of one long enough to mean it (as `runs list` shows 8 characters).
-  const backfills = getBackfill(reg, id) !== null ? [id] : id.length >= 4 ? backfillIdsFor(reg, id) : [];
-  if (backfills.length === 1) {
-    const b = backfills[0]!;
+  const b = backfillNamedBy(reg, id);
+  if (b !== null) {
     return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `${head}: ${b === id ? 'it is' : 'it starts'} the id of a backfill`, {
       hint: `GET /backfills/${b} reads the backfill; GET /runs?backfill=${b} lists its runs, one per day.`,
     });

@@ -5,7 +5,9 @@
  * recorded. The runner runs it. */
 import { randomUUID } from 'node:crypto';
 import { clip, StockpipeError } from '../core/errors.js';
+import { withArticle } from '../core/terminal.js';
 import { createPipelineRun, getPipelineRun, latestTaskResult, type PipelineRunDetails, recordRunner, reopenPipelineRun, type TaskPatch, type TaskRunRecord, type TaskStatus, thisRunner } from '../registry/pipeline.js';
+import { pipelineTaskOf } from '../registry/runs-query.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
 import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from './types.js';
@@ -35,12 +37,12 @@ const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
 function notResumable(reg: Registry, id: string): StockpipeError {
   const cmd = reg.getRun(id);
   if (cmd === null) return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}'`);
-  const task = cmd.params['pipeline.task'];
-  const parent = cmd.parent_run_id === null || !task ? null : getPipelineRun(reg, cmd.parent_run_id);
-  const hint = parent !== null
-    ? `It ran as task ${task} of ${parent.pipeline} run ${parent.run_id}${parent.status === 'finished' ? ', which finished: start a new run (unchanged tasks are cached)' : `: \`stockpipe run --resume ${parent.run_id}\` continues that run`}.`
+  const ran = pipelineTaskOf(cmd);
+  const parent = ran === null ? null : getPipelineRun(reg, ran.parent);
+  const hint = ran !== null && parent !== null
+    ? `It ran as task ${ran.task} of ${parent.pipeline} run ${parent.run_id}${parent.status === 'finished' ? ', which finished: start a new run (unchanged tasks are cached)' : `: \`stockpipe run --resume ${parent.run_id}\` continues that run`}.`
     : `Run the command again: \`stockpipe ${cmd.name ?? cmd.kind}\`.`;
-  return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${/^[aeiou]/i.test(cmd.kind) ? 'an' : 'a'} ${cmd.kind} command run, not a pipeline run: \`run --resume\` continues pipeline runs`, { hint });
+  return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `run ${id} is ${withArticle(cmd.kind)} command run, not a pipeline run: \`run --resume\` continues pipeline runs`, { hint });
 }
 
 /** The run `id` of `pipelineName` that a resume may continue: SP_ERR_RUN_NOT_FOUND, SP_ERR_USAGE (another

@@ -117,6 +117,13 @@ export function backfillIdsFor(reg: Registry, text: string): string[] {
   return reg.all<{ backfill_id: string }>('find backfill', 'SELECT backfill_id FROM backfills WHERE substr(backfill_id, 1, length(@t)) = @t ORDER BY started_at DESC LIMIT 5', { t: text }).map((r) => r.backfill_id);
 }
 
+/** The one backfill an id given where a run's was expected names (`runs show|logs|cancel`, the API's run routes): its whole
+ * id, or a start of at least 4 characters that one backfill's id alone has (`runs list` shows 8); null otherwise. */
+export function backfillNamedBy(reg: Registry, id: string): string | null {
+  const ids = backfillIdsFor(reg, id);
+  return ids.length === 1 && (ids[0] === id || id.length >= 4) ? ids[0]! : null;
+}
+
 /** The newest `n` backfills as a hint names them: `ID (PIPELINE FROM..TO)`. */
 export function newestBackfillsText(reg: Registry, n = 3): string[] {
   return listBackfills(reg, { limit: n }).map((b) => `${b.backfill_id} (${b.pipeline} ${b.date_from}..${b.date_to})`);

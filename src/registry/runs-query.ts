@@ -25,6 +25,12 @@ export interface RunSummary extends Omit<RunRecord, 'status'> {
   seconds: number | null;
 }
 
+/** The pipeline run and task a command run ran as (cli/command-run records `pipeline.task` for a task's command), or null for a command run alone. */
+export function pipelineTaskOf(run: { parent_run_id: string | null; params: Record<string, string | null> }): { parent: string; task: string } | null {
+  const task = run.params['pipeline.task'];
+  return run.parent_run_id !== null && task ? { parent: run.parent_run_id, task } : null;
+}
+
 /** A command run in full: the row, params, metrics, artifacts and its lineage. */
 export interface RunDetails extends RunSummary {
   params: Record<string, string | null>;
