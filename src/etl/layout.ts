@@ -2,7 +2,9 @@
  * Which files of a source are daily bars: <anything>/stocks/<SYMBOL>.csv and .../etfs/<SYMBOL>.csv,
  * and where the metadata file is. Symbol = file name without .csv (BCV-A style names kept). */
 
-export type Asset = 'stock' | 'etf';
+import { barsFileOf, type Asset } from '../sources/manifest.js';
+
+export type { Asset };
 
 export interface BarFile {
   /** Path relative to the source root (or zip entry name). */
@@ -27,16 +29,13 @@ export function classifyFiles(files: readonly { path: string; size: number }[]):
   let metadata: string | null = null;
   for (const f of files) {
     const parts = f.path.split(/[\\/]/);
-    const base = parts[parts.length - 1] ?? '';
-    const folder = parts[parts.length - 2];
-    if (base === 'symbols_valid_meta.csv') {
+    if (parts[parts.length - 1] === 'symbols_valid_meta.csv') {
       if (metadata === null || f.path.length < metadata.length) metadata = f.path;
       continue;
     }
-    // A dot file or one in a dot folder (macOS' ._X.csv, .Trash/) is not read, as a folder source skips them (sources/dir): an archive lists them too.
-    if (base.toLowerCase().endsWith('.csv') && (folder === 'stocks' || folder === 'etfs') && base.length > 4 && !parts.some((p) => p.startsWith('.'))) {
-      bars.push({ path: f.path, symbol: base.slice(0, -4), asset: folder === 'stocks' ? 'stock' : 'etf', size: f.size });
-    } else ignored.push(f.path);
+    const bar = barsFileOf(f.path);
+    if (bar !== null) bars.push({ path: f.path, ...bar, size: f.size });
+    else ignored.push(f.path);
   }
   bars.sort((a, b) => cmp(a.symbol, b.symbol) || cmp(a.path, b.path));
   return { bars, metadata, ignored };

@@ -7,13 +7,26 @@ import { statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Workspace } from '../core/workspace.js';
 import type { FetchResult, Manifest } from './types.js';
 
-/** A bars file as ingest reads one (etl/layout's classifyFiles): `<…>/stocks/<SYMBOL>.csv` or `etfs/`, the folder named
- * exactly so, `.csv` in any case, no dot file or dot folder on the way. */
-const BARS_FILE = /^(?:[^./\\][^/\\]*[/\\])*(?:stocks|etfs)[/\\][^./\\][^/\\]*\.[cC][sS][vV]$/;
+/** What a source's bars file holds: a stock's or an ETF's daily bars. */
+export type Asset = 'stock' | 'etf';
+
+/**
+ * The symbol and asset of a bars file as ingest reads one (etl/layout's classifyFiles), or null for another file:
+ * `<…>/stocks/<SYMBOL>.csv` or `etfs/`, the folder named exactly so, `.csv` in any case, a symbol of at least one
+ * character (BCV-A style names kept). A dot file or one in a dot folder (macOS' ._X.csv, .Trash/) is not one, as a
+ * folder source skips them (sources/dir): an archive lists them too.
+ */
+export function barsFileOf(path: string): { symbol: string; asset: Asset } | null {
+  const parts = path.split(/[\\/]/);
+  const base = parts[parts.length - 1] ?? '';
+  const folder = parts[parts.length - 2];
+  if (!base.toLowerCase().endsWith('.csv') || (folder !== 'stocks' && folder !== 'etfs') || base.length <= 4 || parts.some((p) => p.startsWith('.'))) return null;
+  return { symbol: base.slice(0, -4), asset: folder === 'stocks' ? 'stock' : 'etf' };
+}
 
 /** Whether `paths` (a source's files, relative) hold a bars file that ingest reads. */
 export function holdsBarsFile(paths: readonly string[]): boolean {
-  return paths.some((p) => BARS_FILE.test(p));
+  return paths.some((p) => barsFileOf(p) !== null);
 }
 
 /**
