@@ -437,3 +437,87 @@ describe('a features table built by an older stockpipe', () => {
     expect(again.snapshot_id).toBeGreaterThan(head.id);
   });
 });
+
+// A full ingest computes the features of the rows it writes and stages them (features/prepare); the
+// next features build commits them instead of reading the prices back. Either way, the same table.
+describe('features prepared by a full ingest', () => {
+  const stage = (ws: string): string => join(ws, 'tmp', 'prepared-features');
+  const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+  const summaryOf = (ws: string): Record<string, unknown> => {
+    const reg = openRegistry(new Workspace(ws));
+    try {
+      return (currentSnapshot(reg, 'features')?.summary ?? {}) as Record<string, unknown>;
+    } finally {
+      reg.close();
+    }
+  };
+
+  it('are committed by the next features build, equal to a build that computes them (extended, one lane and two, a symbol of two files)', async () => {
+    const fx = await writeQuirkFixture();
+    for (const lanes of [1, 2]) {
+      const ws = await tempWorkspace();
+      const W = new Workspace(ws, { threads: 2, memoryLimit: '512MB' });
+      const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+      const report = await ingest({ ws: W, lanes, manifest, strict: false, force: false, prepareFeatures: { window: 5, extended: true }, log: silentLog, progress: silentProgress });
+      expect(report.features_prepared).toBe(true);
+      expect(await exists(join(stage(ws), '_prepared.json'))).toBe(true);
+      const built = await buildFeatures({ ws: W, lanes, window: 5, extended: true, force: false, log: silentLog, progress: silentProgress });
+      expect(built).toMatchObject({ mode: 'full', prepared: true, cached: false, rows: fx.expected.rows_kept });
+      expect(summaryOf(ws).prepared).toBe(true);
+      expect(await exists(stage(ws))).toBe(false);
+      const prepared = await tableDigest(ws, 'features');
+      // Every row carries the features snapshot that brought it.
+      expect(await sql(`SELECT DISTINCT _snapshot_id AS s FROM ${viewSource(ws, 'features')}`)).toEqual([{ s: built.snapshot_id }]);
+      const computed = await buildFeatures({ ws: W, lanes, window: 5, extended: true, force: true, log: silentLog, progress: silentProgress });
+      expect(computed.prepared).toBeUndefined();
+      expect(summaryOf(ws).prepared).toBeUndefined();
+      expect(await tableDigest(ws, 'features')).toBe(prepared);
+      expect(computed.rows_with_features).toBe(built.rows_with_features);
+      expect(prepared).toMatch(/^216:/);
+    }
+  });
+
+  it('are not used, and deleted, when stale: other settings, another snapshot in between, a newer ingest, --force; a Volume beyond 2^53 prepares nothing', async () => {
+    const fx = await writeQuirkFixture();
+    const ws = await tempWorkspace();
+    const W = new Workspace(ws, { threads: 2, memoryLimit: '512MB' });
+    const run = async (force = true): Promise<Awaited<ReturnType<typeof ingest>>> => {
+      const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+      return ingest({ ws: W, manifest, strict: false, force, prepareFeatures: { window: 5, extended: false }, log: silentLog, progress: silentProgress });
+    };
+    const features = (window: number, force = false) => buildFeatures({ ws: W, window, force, log: silentLog, progress: silentProgress });
+    // Other settings: a build of window 6 computes them.
+    await run();
+    await features(6);
+    expect(summaryOf(ws).prepared).toBeUndefined();
+    expect(await exists(stage(ws))).toBe(false);
+    const w6 = await tableDigest(ws, 'features');
+    // Another snapshot committed in between: its rows would carry the wrong snapshot id.
+    await run();
+    const m = join(stage(ws), '_prepared.json');
+    const doc = JSON.parse(await readFile(m, 'utf8')) as { lineage_id: number };
+    await writeFile(m, JSON.stringify({ ...doc, lineage_id: doc.lineage_id + 1 }));
+    await features(5);
+    expect(summaryOf(ws).prepared).toBeUndefined();
+    expect(await exists(stage(ws))).toBe(false);
+    const w5 = await tableDigest(ws, 'features');
+    // --force computes anew and deletes the stage.
+    await run();
+    await features(5, true);
+    expect(summaryOf(ws).prepared).toBeUndefined();
+    expect(await exists(stage(ws))).toBe(false);
+    expect(await tableDigest(ws, 'features')).toBe(w5);
+    // A newer ingest (an incremental one) replaces the prices snapshot the stage was made from.
+    await run();
+    await appendFile(join(fx.dir, 'stocks', 'AAA.csv'), '2030-01-02,1,1,1,1,1,5\n');
+    expect((await run(false)).mode).toBe('incremental');
+    expect(await exists(stage(ws))).toBe(false);
+    await features(6);
+    expect(w6).not.toBe(await tableDigest(ws, 'features'));
+    // A Volume a double cannot hold: nothing prepared; the build refuses it as before.
+    await writeFile(join(fx.dir, 'stocks', 'XBIG.csv'), 'Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,1,9223372036854775807\n');
+    expect((await run()).features_prepared).toBe(false);
+    expect(await exists(stage(ws))).toBe(false);
+    expect(((await features(5).catch((e: unknown) => e)) as StockpipeError).code).toBe('SP_ERR_FEATURES_INPUT');
+  });
+});

@@ -77,6 +77,7 @@ export async function ingestCommand(ctx: CommandContext, opts: IngestCommandOpti
     sourceId: ctx.config.ingest.source_id,
     strict: ctx.config.ingest.strict,
     force: opts.force,
+    ...(ctx.config.features.prepare ? { prepareFeatures: { window: ctx.config.features.window, extended: ctx.config.features.extended } } : {}),
     switchSource: opts.switchSource,
     now: ctx.now,
     log: ctx.log,

@@ -142,7 +142,8 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     ingest: z.object({ strict: z.boolean().default(false), source_id: z.string().optional() }).strict().prefault({}),
-    features: z.object({ window: intFrom(2, 1000).default(30), extended: z.boolean().default(false) }).strict().prefault({}),
+    /** prepare: a full ingest also computes the features with these settings for the next `features` (features/prepare). */
+    features: z.object({ window: intFrom(2, 1000).default(30), extended: z.boolean().default(false), prepare: z.boolean().default(true) }).strict().prefault({}),
     pipeline: z
       .object({
         /** Tasks running at once. */

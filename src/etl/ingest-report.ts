@@ -69,6 +69,8 @@ export interface IngestReport {
   date_max: string | null;
   seconds: number;
   cached: boolean;
+  /** A full ingest also computed the features table's rows (features.prepare) and staged them for the next `features` (docs/store.md, "Features prepared by ingest"). */
+  features_prepared?: boolean;
   input_hash: string;
   metadata_file: string | null;
   metadata_rows: number;
@@ -235,6 +237,7 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
     date_max: null,
     seconds: 0,
     cached: false,
+    features_prepared: false,
     input_hash: hash,
     metadata_file: layout.metadata,
     metadata_rows: metadataRows,

@@ -20,6 +20,8 @@ export interface IngestWorkspaceOptions {
   sourceId?: string;
   strict: boolean;
   force: boolean;
+  /** A full ingest also prepares the features with these settings (features/prepare). */
+  prepareFeatures?: { window: number; extended: boolean };
   switchSource?: boolean;
   now: () => Date;
   log: Logger;
@@ -54,6 +56,7 @@ export async function ingestWorkspace(o: IngestWorkspaceOptions): Promise<Ingest
       manifest,
       strict: o.strict,
       force: o.force,
+      ...(o.prepareFeatures === undefined ? {} : { prepareFeatures: o.prepareFeatures }),
       log: o.log,
       progress: o.progress,
     });

@@ -14,6 +14,8 @@ import type { Progress } from '../core/progress.js';
 import type { Workspace } from '../core/workspace.js';
 import { type DuckDB, openDuckDB, queryRows, sqlIdent, sqlString, tempTableOf } from '../db/duckdb.js';
 import { STORE_PARQUET } from '../db/parquet-format.js';
+import { contextRows, extraColumns, FEATURES_VERSION, kvMetadata } from '../features/build.js';
+import { discardPrepared, FeaturePreparation } from '../features/prepare.js';
 import { DateRangeError, writeBarsParquet, type BarsBatch, type WrittenRange } from '../db/bars-writer.js';
 import { currentSnapshot, ingestState, type IngestFileState, liveFiles, type NewDataFile, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -46,6 +48,8 @@ export interface IngestOptions {
   force: boolean;
   log: Logger;
   progress: Progress;
+  /** A full ingest also computes the features with these settings (config features.window, features.extended) and stages them for the next `features` (features/prepare); absent: it does not. */
+  prepareFeatures?: { window: number; extended: boolean };
   /** A full ingest's lanes (buckets parsed and written at once): by default one under SMALL_INPUT_BYTES of CSV (parsed in the command's thread under INLINE_PARSE_BYTES of a folder), else up to two (tests set 2 to run both with workers on small data). */
   lanes?: number;
 }
@@ -83,6 +87,8 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
       return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
     }
     const { layout, names, identity, report: r } = await prepareSource(ws, m, hash, log, opts.strict);
+    // Features an earlier full ingest prepared are of a prices snapshot this one replaces.
+    await discardPrepared(ws);
     const ctx: IngestRun = { opts, m, ws, reg, names, report: r };
     const snap = incrementalFrom(cur, m, identity, { force: opts.force, strict: opts.strict, prev }) ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
     return await finishReport(ws, r, snap, t0);
@@ -180,7 +186,9 @@ function toBatch(c: IngestRun, groupIndex: number, symbol: string, parts: { pars
   if (p.rows === 0) return null;
   c.report.rows_kept += p.rows;
   const name = c.names.get(symbol);
-  return { sym: groupIndex, name: name === undefined ? undefined : nameIndex.get(name), rows: p.rows, day: p.day, open: p.open, high: p.high, low: p.low, close: p.close, adjClose: p.adjClose, volume: p.volume, ...(p.volumeExact ? { volumeExact: p.volumeExact } : {}), asset: merged.asset };
+  // One file's rows as parsed: the features the parse computed are theirs (features/prepare computes a merged symbol's).
+  const extra = parts.length === 1 ? p.features : undefined;
+  return { sym: groupIndex, name: name === undefined ? undefined : nameIndex.get(name), rows: p.rows, day: p.day, open: p.open, high: p.high, low: p.low, close: p.close, adjClose: p.adjClose, volume: p.volume, ...(p.volumeExact ? { volumeExact: p.volumeExact } : {}), asset: merged.asset, ...(extra === undefined ? {} : { extra }) };
 }
 
 /** The table's summary after a write: symbols, those without metadata, date range (from the catalog's file stats and the given counts). */
@@ -245,8 +253,10 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
   const poolThreads = parseThreads(m.layout, ordered, laneCount, small ? 1 : Math.max(1, Math.floor(ws.threads / laneCount)));
   log.debug({ lanes: laneCount, parse_workers: poolThreads }, 'ingest: full build lanes');
   const laneGroupsOf = Array.from({ length: laneCount }, (_, lane) => groups.map((g, i) => ({ g, i })).filter(({ g }) => laneOf[bucketOf(g.symbol)] === lane));
+  // A local full ingest prepares the features (features/prepare): the parse computes each file's.
+  const featureRequest = c.stage === undefined ? opts.prepareFeatures : undefined;
   const poolFor = (lane: number): ParsePool =>
-    new ParsePool({ root: m.root, layout: m.layout, ...filesOf(m, laneGroupsOf[lane]!.flatMap(({ g }) => g.files)), threads: poolThreads, lookahead: 256 });
+    new ParsePool({ root: m.root, layout: m.layout, ...filesOf(m, laneGroupsOf[lane]!.flatMap(({ g }) => g.files)), threads: poolThreads, lookahead: 256, ...(featureRequest === undefined ? {} : { features: featureRequest }) });
   // The first attempt's parse workers start before DuckDB opens: their start (a Node environment each)
   // overlaps loading DuckDB and making the table's enums.
   let early: ParsePool[] | null = laneGroupsOf.map((_, lane) => poolFor(lane));
@@ -271,7 +281,13 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
       const issues: MalformedLine[] = [];
       opts.progress.start('ingest', ordered.length);
       const pools: ParsePool[] = [];
+      const spec = { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays };
+      let prep: FeaturePreparation | null = null;
       try {
+        if (featureRequest !== undefined) {
+          const settings = { version: FEATURES_VERSION, ...featureRequest };
+          prep = await FeaturePreparation.begin(ws, settings, w.id, { extra: extraColumns(settings), kv: kvMetadata(settings), ctx: contextRows(settings), log });
+        }
         let failed: unknown = null;
         const settled = await Promise.allSettled(Array.from({ length: laneCount }, async (_, lane) => {
           const laneGroups = laneGroupsOf[lane]!;
@@ -285,6 +301,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
             // One file per TARGET_FILE_ROWS rows of the bucket, cut between symbols.
             while (inBucket(bucket)) {
               let rowsInFile = 0;
+              const fileBatches: BarsBatch[] = [];
               const next = (): BarsBatch | null => {
                 if (failed !== null) throw new Error('another lane failed'); // stop this lane's write too
                 if (rowsInFile >= TARGET_FILE_ROWS) return null;
@@ -302,6 +319,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
                   if (!c.names.has(group.symbol)) withoutMeta++;
                   lastDate.set(group.symbol, civilFromDays(batch.day[batch.rows - 1]!));
                   rowsInFile += batch.rows;
+                  if (prep?.active) fileBatches.push(batch);
                   return batch;
                 }
                 return null;
@@ -309,13 +327,15 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
               const f = await w.newFile(bucket);
               let wrote: WrittenRange;
               try {
-                wrote = await writeBarsParquet(conn, { symbols, names: nameList, dayMin: range.min, dayMax: range.max, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, next, f.abs);
+                wrote = await writeBarsParquet(conn, { ...spec, lineage: w.id, kvMetadata: PRICES_KV }, next, f.abs);
               } catch (err) {
                 failed ??= err;
                 await rm(f.abs, { force: true });
                 throw err;
               }
               await w.addMeasured(f, wrote);
+              // The same rows' features, into the prepared stage, while they are in memory.
+              if (prep !== null) await prep.file(conn, bucket, fileBatches, spec);
             }
           }
         }));
@@ -333,13 +353,17 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
         }
         w.removeAll();
         await w.keepSchema((abs) => writeBarsParquet(db.connection, { symbols, names: nameList, dayMin: range.min, dayMax: range.min, formatDay: civilFromDays, lineage: w.id, kvMetadata: PRICES_KV }, () => null, abs));
-        return await w.commit(c.reg, {
+        const snap = await w.commit(c.reg, {
           operation: 'overwrite',
           source: identity,
           summary: { ...tableSummary(w, kept, withoutMeta), mode: 'full', rows_added: c.report.rows_kept },
           ingestState: { reset: true, files: states, removedPaths: [] },
         });
+        if (prep !== null) c.report.features_prepared = await prep.finish(db.connection, snap, spec);
+        prep = null;
+        return snap;
       } catch (err) {
+        if (prep !== null) await discardPrepared(ws);
         await w.discard();
         if (!(err instanceof DateRangeError) || attempt === ranges.length - 1) throw w.failure(err);
         Object.assign(c.report, JSON.parse(saved));

@@ -8,7 +8,8 @@ import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
 import { parseBarsCsv } from './csv-parse.js';
 import { readBarsFileSync, readFetchedBarsFileSync } from './bars-file.js';
-import { failureKind, type ParseResult, type WorkerInit } from './parse-protocol.js';
+import { failureKind, type FeatureRequest, type ParseResult, type WorkerInit } from './parse-protocol.js';
+import { withFeatures } from './parsed-bars.js';
 
 export interface ParsePoolOptions {
   root: string;
@@ -21,6 +22,8 @@ export interface ParsePoolOptions {
   threads: number;
   /** How many files the workers may run ahead of the consumer. */
   lookahead?: number;
+  /** Compute each file's features too (features/prepare). */
+  features?: FeatureRequest;
 }
 
 export class ParsePool {
@@ -37,7 +40,7 @@ export class ParsePool {
     const url = workerScript(import.meta.url, 'etl/parse-worker.js');
     for (let w = 0; w < opts.threads; w++) {
       const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit = { root: opts.root, layout: opts.layout, files: opts.files, ...(opts.sizes === undefined ? {} : { sizes: opts.sizes }), lookahead: opts.lookahead ?? 64, control, port: port2 };
+      const init: WorkerInit = { root: opts.root, layout: opts.layout, files: opts.files, ...(opts.sizes === undefined ? {} : { sizes: opts.sizes }), lookahead: opts.lookahead ?? 64, ...(opts.features === undefined ? {} : { features: opts.features }), control, port: port2 };
       const worker = new Worker(url, { workerData: init, transferList: [port2] });
       worker.on('error', (err) => this.inbox?.fail(err.message));
       worker.unref();
@@ -58,7 +61,7 @@ export class ParsePool {
     try {
       const file = join(this.opts.root, path);
       const bytes = this.opts.sizes === undefined ? readBarsFileSync(file) : readFetchedBarsFileSync(file, this.opts.sizes[index]!);
-      return { index, ok: true, parsed: parseBarsCsv(bytes), bytes: bytes.length };
+      return { index, ok: true, parsed: withFeatures(parseBarsCsv(bytes), this.opts.features), bytes: bytes.length };
     } catch (err) {
       return { index, ok: false, kind: failureKind(err), message: err instanceof Error ? err.message : String(err) };
     }

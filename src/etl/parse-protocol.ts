@@ -11,8 +11,16 @@ export interface WorkerInit {
   /** A folder's files' sizes as fetched (the manifest's), in `files` order: each is read as it was fetched. */
   sizes?: number[];
   lookahead: number;
+  /** Compute each file's features too (a full ingest preparing them, features/prepare). */
+  features?: FeatureRequest;
   control: SharedArrayBuffer;
   port: MessagePort;
+}
+
+/** The features a parse computes for each file's rows: features/assemble's symbolFeatures settings. */
+export interface FeatureRequest {
+  window: number;
+  extended: boolean;
 }
 
 export type ParseResult =

@@ -11,6 +11,7 @@ import { FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync, readFetchedBa
 import { InboxProducer, runProducer } from '../core/sync-inbox.js';
 import { entryCrcError } from '../sources/zip.js';
 import { failureKind, type ParseResult, type WorkerInit } from './parse-protocol.js';
+import { withFeatures } from './parsed-bars.js';
 
 const init = workerData as WorkerInit;
 
@@ -49,7 +50,7 @@ async function readZipEntry(map: Map<string, { zip: yauzl.ZipFile; entry: yauzl.
 
 function transferList(p: ParsedBars): ArrayBuffer[] {
   const set = new Set<ArrayBuffer>();
-  for (const a of [p.day, p.open, p.high, p.low, p.close, p.adjClose, p.volume, ...(p.volumeExact ? [p.volumeExact] : [])]) set.add(a.buffer as ArrayBuffer);
+  for (const a of [p.day, p.open, p.high, p.low, p.close, p.adjClose, p.volume, ...(p.volumeExact ? [p.volumeExact] : []), ...(p.features ?? [])]) set.add(a.buffer as ArrayBuffer);
   return [...set];
 }
 
@@ -88,7 +89,7 @@ async function main(inbox: InboxProducer): Promise<void> {
     const path = init.files[index]!;
     try {
       const bytes = await read(path, index);
-      const parsed = parseBarsCsv(bytes);
+      const parsed = withFeatures(parseBarsCsv(bytes), init.features);
       inbox.post<ParseResult>({ index, ok: true, parsed, bytes: bytes.length }, transferList(parsed));
     } catch (err) {
       inbox.post<ParseResult>({ index, ok: false, kind: failureKind(err, err instanceof ZipReadError), message: message(err) });

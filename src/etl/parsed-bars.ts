@@ -4,6 +4,8 @@
  * symbol's files. Parsing itself is csv-parse's. Pure. */
 
 import type { BarColumns } from '../db/bars-writer.js';
+import { symbolFeatures } from '../features/assemble.js';
+import { NextTradingDay } from '../features/lagged.js';
 import type { Asset } from './layout.js';
 
 /** Reasons a data line is not kept; every line read ends up kept or in exactly one of these. */
@@ -25,6 +27,22 @@ export interface ParsedBars extends BarColumns {
   dropped: DropCounts;
   /** Malformed lines (the first MAX_ISSUES of them), by 1-based line number in the file. */
   issues: LineIssue[];
+  /** The features of the file's rows (features/assemble's symbolFeatures), when the parse was asked for them (a full ingest preparing features). */
+  features?: Float64Array[];
+}
+
+/** The trading calendar of this thread's feature computations (filled once per day range). */
+const calendar = new NextTradingDay();
+
+/**
+ * `p` with its rows' features (`features`) when asked for them (`request`), it has rows and every
+ * Volume is a double's exact whole number (a larger one stops the preparation: features/prepare).
+ * On the parse workers: the features of a full ingest are computed where its rows are parsed.
+ */
+export function withFeatures(p: ParsedBars, request: { window: number; extended: boolean } | undefined): ParsedBars {
+  if (request === undefined || p.rows === 0 || p.volumeExact !== undefined) return p;
+  p.features = symbolFeatures(p, request.window, request.extended, calendar);
+  return p;
 }
 
 export function emptyDrops(): DropCounts {

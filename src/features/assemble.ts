@@ -5,7 +5,7 @@
  * (full builds) and in the command's own thread (small incremental builds). Pure: no I/O. */
 import type { BarsBatch } from '../db/bars-writer.js';
 import type { NumericColumn } from '../db/read-columns.js';
-import { EXTENDED_COLUMNS, laggedFeatures, NextTradingDay } from './lagged.js';
+import { EXTENDED_COLUMNS, laggedFeatures, type LaggedInput, NextTradingDay } from './lagged.js';
 import { RollingWindow } from './rolling.js';
 
 export interface AssembleSpec {
@@ -15,6 +15,44 @@ export interface AssembleSpec {
   nameIdx: readonly number[];
   window: number;
   extended: boolean;
+}
+
+/** The kernels of one window length, kept between symbols (symbolFeatures runs once per symbol). */
+let kernels: { window: number; vol: RollingWindow; adj: RollingWindow } | null = null;
+
+/**
+ * The extra columns of one symbol's complete rows, in extraColumns' order (the two rolling features,
+ * then with `extended` the lagged ones): the same kernels, fed the same values in the same order, as
+ * FeatureAssembler, so the same values bit for bit. For a full ingest's batches (features/prepare).
+ */
+export function symbolFeatures(b: LaggedInput, window: number, extended: boolean, cal: NextTradingDay = new NextTradingDay()): Float64Array[] {
+  if (kernels === null || kernels.window !== window) kernels = { window, vol: new RollingWindow(window, false), adj: new RollingWindow(window) };
+  const { vol, adj } = kernels;
+  vol.reset();
+  adj.reset();
+  const n = b.rows;
+  const v = b.volume;
+  const a = b.adjClose;
+  const mean = new Float64Array(n);
+  const median = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    vol.push(v[i]!);
+    adj.push(a[i]!);
+    if (vol.full) {
+      mean[i] = vol.mean();
+      median[i] = adj.median();
+    } else {
+      mean[i] = NaN;
+      median[i] = NaN;
+    }
+  }
+  const out = [mean, median];
+  if (extended) {
+    const lagged = EXTENDED_COLUMNS.map(() => new Float64Array(n));
+    laggedFeatures(b, lagged, cal);
+    out.push(...lagged);
+  }
+  return out;
 }
 
 /** Feed `push` every chunk of the scan (d, Open, High, Low, Close, Adj Close, v, a); `emit` gets each symbol's batch. */

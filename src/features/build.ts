@@ -27,11 +27,12 @@ import { ensureView } from '../store/view.js';
 import { applyChanges, mayHold, type SymbolDelta, TableWrite, type WrittenFile } from '../store/write.js';
 import { InboxConsumer, createControl } from '../core/sync-inbox.js';
 import { workerScript } from '../core/worker-script.js';
-import { civilFromDays, daysFromCivil } from '../etl/csv-parse.js';
+import { civilFromDays, daysFromCivil } from '../core/calendar.js';
 import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { FeatureAssembler } from './assemble.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 import { readNumericColumns } from '../db/read-columns.js';
+import { commitPrepared, discardPrepared } from './prepare.js';
 import { loadTails, publishTails, saveTails, TAILS_TABLE, tailsMetadata, type TailsSnapshot } from './tails.js';
 
 /**
@@ -71,6 +72,8 @@ export interface FeaturesReport {
   /** Rows computed this time (all rows when full; the changed tails when incremental). */
   rows_computed: number;
   symbols_changed: number;
+  /** full only: true when the build was the one the last full ingest prepared (features/prepare), committed without computing. */
+  prepared?: boolean;
   /** incremental only: the changed symbols whose context rows (those before their first change) came from the tails file (features/tails), not the table. */
   symbols_context_cached?: number;
   rows: number;
@@ -334,24 +337,33 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const incremental = cur !== null && sameSettings && !opts.force && between.length > 0 && between.every((s) => s.operation !== 'overwrite');
     const db = await openDuckDB(ws.duckdbSettings());
     try {
-      const w0 = TableWrite.begin(ws, reg, 'features');
       const source = { ...settings, prices_snapshot: prices.snapshot.id };
       // symbols: a full build's count of symbols computed (all of them); an incremental one changes `changes`.
       let r: { computed: number; symbols?: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached?: number };
       let snap: SnapshotRecord;
-      try {
-        r = incremental
-          ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, sinceCreated: getSnapshot(reg, built!.prices_snapshot)?.created_at ?? '', ...changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
-          : await fullBuild(db, w0, pricesInput(reg, prices.files), settings, opts, { prices: prices.snapshot, log });
-        snap = await w0.commit(reg, {
-          operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
-          source,
-          summary: { mode: incremental ? 'incremental' : 'full', rows_computed: r.computed, symbols_changed: r.symbols ?? r.changes.size, files_added: w0.added.length, files_removed: w0.removed.length },
-          changes: incremental ? [...r.changes].map(([symbol, ch]) => ({ symbol, from_date: ch.from })) : [],
-        });
-      } catch (err) {
-        await w0.discard(); // nothing was committed: the files written so far are nobody's
-        throw w0.failure(err);
+      // A full build the last full ingest prepared (features/prepare) is committed as it is; --force computes anew.
+      const keepSchema = (w: TableWrite): Promise<void> => w.keepSchema((abs) => writeBarsParquet(db.connection, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, extraColumns: extraColumns(settings), lineage: w.id, kvMetadata: kvMetadata(settings) }, () => null, abs));
+      const prepared = incremental ? null : opts.force ? await discardPrepared(ws).then(() => null) : await commitPrepared(ws, reg, { settings, prices: prices.snapshot, source, keepSchema, log });
+      if (prepared !== null) {
+        snap = prepared.snapshot;
+        r = { computed: prepared.rows, symbols: prepared.symbols, changes: new Map(), append: false };
+        log.info({ snapshot: snap.id, rows: prepared.rows }, 'features: committed the rows the full ingest prepared');
+      } else {
+        const w0 = TableWrite.begin(ws, reg, 'features');
+        try {
+          r = incremental
+            ? await incrementalBuild(db.connection, w0, prices, settings, { since: built!.prices_snapshot, sinceCreated: getSnapshot(reg, built!.prices_snapshot)?.created_at ?? '', ...changesBetween(reg, 'prices', built!.prices_snapshot, prices.snapshot.id) }, between.every((s) => s.operation === 'append' || s.operation === 'compact'), log)
+            : await fullBuild(db, w0, pricesInput(reg, prices.files), settings, opts, { prices: prices.snapshot, log });
+          snap = await w0.commit(reg, {
+            operation: incremental ? (r.append ? 'append' : 'restate') : 'overwrite',
+            source,
+            summary: { mode: incremental ? 'incremental' : 'full', rows_computed: r.computed, symbols_changed: r.symbols ?? r.changes.size, files_added: w0.added.length, files_removed: w0.removed.length },
+            changes: incremental ? [...r.changes].map(([symbol, ch]) => ({ symbol, from_date: ch.from })) : [],
+          });
+        } catch (err) {
+          await w0.discard(); // nothing was committed: the files written so far are nobody's
+          throw w0.failure(err);
+        }
       }
       log.debug({ phase: 'committed', ms: Math.round(performance.now() - t0) }, 'features');
       const live = tableAt(ws, reg, 'features').paths;
@@ -365,6 +377,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
         rows_computed: r.computed,
         symbols_changed: r.symbols ?? r.changes.size,
         ...(incremental ? { symbols_context_cached: r.contextCached ?? 0 } : {}),
+        ...(prepared !== null ? { prepared: true } : {}),
         rows: snap.rows,
         symbols: facts.symbols,
         window: w,
@@ -597,7 +610,7 @@ export async function featuresAsOf(o: FeaturesAsOfOptions): Promise<FeaturesAsOf
 }
 
 /** Rows before a changed row that its features may read: the rolling window's w − 1, the extended columns' lookback. */
-function contextRows(s: FeatureSettings): number {
+export function contextRows(s: FeatureSettings): number {
   return Math.max(s.window - 1, s.extended ? EXTENDED_LOOKBACK : 0);
 }
 

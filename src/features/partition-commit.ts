@@ -12,7 +12,7 @@ import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { writeBarsParquet } from '../db/bars-writer.js';
 import { type DuckDBConnection, openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
-import { civilFromDays } from '../etl/csv-parse.js';
+import { civilFromDays } from '../core/calendar.js';
 import { currentSnapshot, getSnapshot, liveFiles, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, partitionName } from '../store/partition.js';
