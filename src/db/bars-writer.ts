@@ -256,3 +256,47 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
   const names = [...used].map((i) => spec.symbols[i]!).sort(compareUtf8);
   return { rows, symbol_min: names[0]!, symbol_max: names[names.length - 1]!, date_min: spec.formatDay(dayLo), date_max: spec.formatDay(dayHi) };
 }
+
+/**
+ * Writes only the extra columns of `next()`'s batches (NaN as null) and, with `lineage`, the
+ * `_snapshot_id` column: the right half of a file db/parquet-splice joins to a bars file written
+ * from the same batches in the same order (the same 2,048-row chunks, so the same row groups).
+ */
+export async function writeExtraParquet(conn: DuckDBConnection, spec: { extraColumns: readonly string[]; lineage?: number; kvMetadata: Record<string, string> }, next: () => BarsBatch | null, target: string): Promise<number> {
+  const extras = spec.extraColumns;
+  const masks = extras.map(() => new Uint32Array(CHUNK_ROWS / 32));
+  const lineage = spec.lineage === undefined ? null : new Int32Array(CHUNK_ROWS).fill(spec.lineage);
+  let cur: BarsBatch | null = null;
+  let off = 0;
+  let rows = 0;
+  const produce = (w: ChunkWriter): number => {
+    let at = 0;
+    for (const m of masks) m.fill(0);
+    while (at < CHUNK_ROWS) {
+      if (cur === null || off >= cur.rows) {
+        cur = next();
+        off = 0;
+        if (cur === null) break;
+        continue;
+      }
+      const b: BarsBatch = cur;
+      const n = Math.min(CHUNK_ROWS - at, b.rows - off);
+      for (let e = 0; e < extras.length; e++) {
+        const col = b.extra![e]!;
+        const mask = masks[e]!;
+        for (let i = 0; i < n; i++) if (!Number.isNaN(col[off + i]!)) mask[(at + i) >> 5]! |= 1 << ((at + i) & 31);
+        w.set(e, col, off, n, at);
+      }
+      off += n;
+      at += n;
+    }
+    if (at === 0) return 0;
+    for (let e = 0; e < extras.length; e++) w.setValidity(e, masks[e]!, at);
+    if (lineage !== null) w.set(extras.length, lineage, 0, at);
+    rows += at;
+    return at;
+  };
+  const { DOUBLE, INTEGER } = duckdbApi();
+  await copyStreamToParquet(conn, [...extras.map((name) => ({ name, type: DOUBLE })), ...(spec.lineage === undefined ? [] : [{ name: '_snapshot_id', type: INTEGER }])], produce, target, { kvMetadata: spec.kvMetadata });
+  return rows;
+}

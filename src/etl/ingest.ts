@@ -335,7 +335,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
               }
               await w.addMeasured(f, wrote);
               // The same rows' features, into the prepared stage, while they are in memory.
-              if (prep !== null) await prep.file(conn, bucket, fileBatches, spec);
+              if (prep !== null) await prep.file(conn, bucket, fileBatches, { path: f.abs, range: wrote }, spec);
             }
           }
         }));

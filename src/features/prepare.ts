@@ -16,7 +16,8 @@ import { z } from '../core/zod.js';
 import { readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
-import { writeBarsParquet, type BarsBatch, type BarsTableSpec } from '../db/bars-writer.js';
+import { writeBarsParquet, writeExtraParquet, type BarsBatch, type BarsTableSpec, type WrittenRange } from '../db/bars-writer.js';
+import { spliceParquet } from '../db/parquet-splice.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
 import type { SnapshotRecord } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
@@ -132,10 +133,13 @@ export class FeaturePreparation {
   }
 
   /**
-   * Writes the features of `batches` (one prices file's, in order) as one file of `bucket`. A batch
-   * without features (a symbol of several files, merged after parsing) gets them computed here.
+   * Writes the features of `batches` (one prices file's, in order: `prices`, as its writer measured
+   * it) as one file of `bucket`. A batch without features (a symbol of several files, merged after
+   * parsing) gets them computed here. Only the features are encoded: the price columns are the
+   * prices file's own column chunks (db/parquet-splice), unless that file cannot be joined to them,
+   * when the whole file is encoded.
    */
-  async file(conn: DuckDBConnection, bucket: number, batches: readonly BarsBatch[], spec: Pick<BarsTableSpec, 'symbols' | 'names' | 'dayMin' | 'dayMax' | 'formatDay'>): Promise<void> {
+  async file(conn: DuckDBConnection, bucket: number, batches: readonly BarsBatch[], prices: { path: string; range: WrittenRange }, spec: Pick<BarsTableSpec, 'symbols' | 'names' | 'dayMin' | 'dayMax' | 'formatDay'>): Promise<void> {
     if (this.stopped !== null || batches.length === 0) return;
     if (batches.some((b) => b.volumeExact !== undefined)) {
       this.stop('a Volume is beyond 2^53 − 1 (the features build refuses it)');
@@ -151,9 +155,17 @@ export class FeaturePreparation {
     }
     const name = `${partitionName(bucket)}-${this.seq++}.parquet`;
     const abs = join(preparedDir(this.ws), name);
+    const right = `${abs}.features-only`;
     let i = 0;
     try {
-      const r = await writeBarsParquet(conn, { ...spec, extraColumns: this.extra, lineage: this.lineageId, kvMetadata: this.kv }, () => batches[i++] ?? null, abs);
+      let r = prices.range;
+      await writeExtraParquet(conn, { extraColumns: this.extra, lineage: this.lineageId, kvMetadata: this.kv }, () => batches[i++] ?? null, right);
+      const joined = await spliceParquet(prices.path, right, BARS_COLUMNS.length, abs);
+      await rm(right, { force: true });
+      if (!joined) {
+        i = 0;
+        r = await writeBarsParquet(conn, { ...spec, extraColumns: this.extra, lineage: this.lineageId, kvMetadata: this.kv }, () => batches[i++] ?? null, abs);
+      }
       const { size } = await stat(abs);
       this.files.push({ name, bucket, rows: r.rows, bytes: size, symbol_min: r.symbol_min!, symbol_max: r.symbol_max!, date_min: r.date_min!, date_max: r.date_max! });
     } catch (err) {
