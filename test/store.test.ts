@@ -15,6 +15,7 @@ import { TableWrite } from '../src/store/write.js';
 import { openRegistry } from '../src/registry/store.js';
 import { buildApp } from '../src/serve/app.js';
 import { ChampionHolder } from '../src/serve/champion.js';
+import { cleanBars, writePrices } from './helpers/bars.js';
 import { runCli } from './helpers/cli.js';
 import { columnList, commitQuery, FEATURE_COLUMNS, featureRowsQuery, priceRowsQuery, viewSource } from './helpers/store.js';
 import { tempDir } from './helpers/temp.js';
@@ -383,6 +384,30 @@ describe('as-of, lineage and train --as-of', () => {
     } finally {
       reg.close();
     }
+  });
+
+  it('a view behind a snapshot whose data file is gone (a registry copied without its store) is left as it was; features --force writes a new snapshot (was SP_ERR_INTERNAL ENOENT from every writer, --force included)', async () => {
+    const dir = await tempDir('store-view-lost');
+    await writePrices(dir, cleanBars({ symbols: 4, days: 40 }));
+    const w = new Workspace(dir);
+    const p = readTable(w, 'prices').snapshot;
+    await commitQuery(dir, 'features', featureRowsQuery(SYMBOLS, 40), { source: { prices_snapshot: p.id } });
+    const lost = readTable(w, 'features').paths[0]!;
+    await rm(lost);
+    await rm(join(dir, 'tables'), { recursive: true });
+    const reg = openRegistry(w);
+    try {
+      await ensureView(w, reg, 'features');
+      await ensureView(w, reg, 'prices');
+    } finally {
+      reg.close();
+    }
+    expect(existsSync(w.tableHead('features'))).toBe(false);
+    expect(existsSync(w.tableHead('prices'))).toBe(true);
+    const r = runCli(['features', '--force', '-w', dir, '--json']);
+    expect(r.json!.ok, r.stderr).toBe(true);
+    expect(readTable(w, 'features').snapshot.id).toBeGreaterThan(p.id + 1);
+    expect(existsSync(w.tableHead('features'))).toBe(true);
   });
 });
 

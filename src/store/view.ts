@@ -10,6 +10,7 @@ import { makeOutputDir, readdirOrEmpty, readFileOrNull, writeFileAtomic } from '
 import { layout, type Workspace } from '../core/workspace.js';
 import { currentSnapshot, liveFiles, type SnapshotRecord } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
+import { onDiskIn } from './read.js';
 
 /** What tables/<table>/_snapshot.json holds. */
 export interface TableHead {
@@ -79,7 +80,8 @@ export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRe
 /**
  * Publishes the current snapshot when the view does not show it: a writer killed between its
  * catalog commit and its view update left the view one snapshot behind. Every writer calls this
- * first, so the next command repairs it (even one that then finds nothing to do).
+ * first, so the next command repairs it (even one that then finds nothing to do). A snapshot with a
+ * data file missing from disk is left unpublished (the view stays as it was).
  */
 export async function ensureView(ws: Workspace, reg: Registry, table: SnapshotRecord['table']): Promise<void> {
   const cur = currentSnapshot(reg, table);
@@ -93,5 +95,12 @@ export async function ensureView(ws: Workspace, reg: Registry, table: SnapshotRe
       if (!(err instanceof SyntaxError)) throw err; // a torn head is rewritten below
     }
   }
-  if (shown !== cur.id) await publishView(ws, reg, cur);
+  if (shown === cur.id) return;
+  // A snapshot whose data files are not all on disk (deleted or moved by hand, a registry copied from
+  // another workspace) is not published: linking its files failed as SP_ERR_INTERNAL (ENOENT) before
+  // the writer began, even `--force`, which needs none of them. The writer names the missing file
+  // (store/read's assertFilesOnDisk) or writes a new snapshot, which it publishes.
+  const onDisk = onDiskIn(ws);
+  if (!liveFiles(reg, cur).every((f) => onDisk(f.path))) return;
+  await publishView(ws, reg, cur);
 }
