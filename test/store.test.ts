@@ -251,6 +251,11 @@ describe('export', () => {
       }
     }
     await expect(readFile(join(dir, 'p.csv'))).rejects.toThrow();
+    // The first file is the one validate reads the columns from (it was SP_ERR_VALIDATE_INPUT with DuckDB's SQL, hinting `stockpipe ingest`).
+    await truncate(t.paths[0]!, 100);
+    const v = runCli(['validate', '-w', dir, '--json']);
+    expect(v.json!.error, v.stderr).toMatchObject({ code: 'SP_ERR_PRICES_MISSING', message: expect.stringContaining(`data file ${t.paths[0]} of the prices table is not a readable Parquet file`), hint: expect.stringContaining('stockpipe ingest --force') });
+    expect(v.json!.error!.message).not.toContain('\n');
   });
 
   it('an --out name over 255 bytes, or a path too long for its temp file, is SP_ERR_USAGE (was SP_ERR_INTERNAL, ENAMETOOLONG)', async () => {

@@ -11,7 +11,7 @@ import type { Workspace } from '../core/workspace.js';
 import { openDuckDB, sqlIdent, type DuckDBConnection } from '../db/duckdb.js';
 import { getSnapshot, listSnapshots, liveFiles } from '../registry/catalog.js';
 import { openRegistry } from '../registry/store.js';
-import { isResourceFailure } from '../db/duckdb-errors.js';
+import { isResourceFailure, storeFileError } from '../db/duckdb-errors.js';
 import {
   BAR_RULES, type BinSpec, type ColumnInfo, type DateGroup, dateCounts, datesOfSymbols, isNumericType, parquetColumns, type PeriodBins, type PeriodSplit, periodBinCounts, rangeRules, scanTable, type SymbolGroup, symbolGroups,
 } from '../db/table-stats.js';
@@ -135,6 +135,10 @@ async function scanAll(conn: DuckDBConnection, input: string, ref: Reference | n
   // The lineage column is the store's, not data: it changes with every snapshot (never profiled, never drift).
   const all = await parquetColumns(conn, input).catch((err: unknown) => {
     if (isResourceFailure(err)) throw err;
+    // A store data file damaged or deleted under the read: named, with the rebuild, as every other pass of validate and
+    // every reader says it (it was SP_ERR_VALIDATE_INPUT with DuckDB's SQL excerpt, hinting `stockpipe ingest`).
+    const stored = storeFileError(err);
+    if (stored !== undefined) throw stored;
     throw new StockpipeError('SP_ERR_VALIDATE_INPUT', `the table is not readable Parquet: ${(err as Error).message}`, { cause: err });
   });
   const cols = all.filter((c) => c.name !== LINEAGE_COLUMN);
