@@ -3,7 +3,7 @@
  * random keep settings, after which every kept snapshot still reads its full row count. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { utimes, writeFile, mkdir } from 'node:fs/promises';
+import { cp, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { scratchName } from '../core/fs.js';
@@ -183,6 +183,23 @@ describe('vacuumStore', () => {
     expect(allFiles(reg).every((f) => f.deleted_at === null)).toBe(true);
     reg.close();
     await expect(vacuumStore(ws, { keepSnapshots: 1, olderThanDays: 3, dryRun: true, now: () => new Date() })).rejects.toMatchObject({ code: 'SP_ERR_USAGE' });
+  });
+
+  it("a catalog whose current snapshot lists a file the disk lacks (stockpipe.db copied from another workspace) fails naming it, and deletes none of the workspace's own files as orphans", async () => {
+    const other = await tempDir('vacuum-other');
+    await commitQuery(other, 'prices', priceRowsQuery(['AA', 'BB'], 10));
+    const dir = await tempDir('vacuum-copied');
+    const ws = new Workspace(dir);
+    await commitQuery(dir, 'prices', priceRowsQuery(['CC', 'DD'], 10));
+    const own = readTable(ws, 'prices').paths;
+    const lost = readTable(new Workspace(other), 'prices').paths[0]!.replace(other, dir);
+    await cp(join(other, 'stockpipe.db'), join(dir, 'stockpipe.db'));
+    const old = new Date(Date.now() - 3 * 3_600_000);
+    for (const p of own) await utimes(p, old, old);
+    for (const dryRun of [true, false]) {
+      await expect(vacuumStore(ws, { dryRun, now: () => new Date() })).rejects.toMatchObject({ code: 'SP_ERR_PRICES_MISSING', message: expect.stringContaining(`its data file ${lost} is missing`), hint: expect.stringContaining('stockpipe ingest --force') });
+    }
+    for (const p of own) expect(existsSync(p), p).toBe(true);
   });
 
   it('removes the stage folders of finished or unknown runs untouched for an hour, and keeps the others', async () => {

@@ -168,6 +168,27 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
+/**
+ * Every data file of each table's current snapshot is on disk, else the table's missing code naming the
+ * first one gone, nothing deleted: a catalog that lists files the disk lacks does not describe this store
+ * (a file deleted by hand, a stockpipe.db copied from another workspace), and the workspace's own data
+ * files, which that catalog does not list, would be deleted as orphans.
+ */
+function assertCurrentOnDisk(ws: Workspace, reg: Registry): void {
+  for (const table of STORE_TABLES) {
+    const cur = currentSnapshot(reg, table);
+    if (cur === null) continue;
+    try {
+      assertFilesOnDisk(ws, cur, liveFiles(reg, cur));
+    } catch (err) {
+      if (!(err instanceof StockpipeError)) throw err;
+      throw new StockpipeError(err.code, `${err.message}; vacuum deleted nothing: files under store/ this catalog does not list would be taken for orphans`, {
+        hint: `${err.hint} If stockpipe.db was copied from another workspace, put this workspace's own back.`,
+      });
+    }
+  }
+}
+
 /** Runs vacuum: compaction, then the retention rule, then orphans. */
 export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<VacuumData> {
   if (o.keepSnapshots !== undefined && o.olderThanDays !== undefined) {
@@ -177,6 +198,7 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
   // A dry run writes nothing: it reads the store as a read-only command does (a workspace on read-only media).
   const reg = openRegistry(ws, { now: o.now, readonly: o.dryRun });
   try {
+    assertCurrentOnDisk(ws, reg);
     const compacted = await compactTables(ws, reg, o.dryRun);
     const olderThan = o.olderThanDays === undefined ? undefined : new Date(o.now().getTime() - o.olderThanDays * 86_400_000);
     const files = allFiles(reg);
