@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { checkWorkspacePath, readdirOrEmpty, readFileOrNull, removeStaleTemps, removeStaleTempsIn, statOrNull, tempPathFor, withAtomicOutput, withScratch, writeFileAtomic, writeFilesAtomic } from './fs.js';
+import { checkUserOutput, checkWorkspacePath, readdirOrEmpty, readFileOrNull, removeStaleTemps, removeStaleTempsIn, statOrNull, tempPathFor, withAtomicOutput, withScratch, writeFileAtomic, writeFilesAtomic } from './fs.js';
 import { Workspace } from './workspace.js';
 
 // rename fails for one named target when `failRenameOf` is set (a commit failing half-way).
@@ -151,6 +151,23 @@ describe('checkWorkspacePath', () => {
   it('refuses a file, and a path under one', async () => {
     await writeFile(join(dir, 'f'), 'x');
     for (const p of ['f', 'f/sub']) await expect(checkWorkspacePath(join(dir, p))).rejects.toMatchObject({ code: 'SP_ERR_WORKSPACE_UNWRITABLE' });
+  });
+});
+
+describe('checkUserOutput', () => {
+  // Probed: `export prices --out pipe.csv` onto a FIFO renamed a regular file over it, exit 0; `cat pipe.csv` waited forever.
+  it('refuses an --out that is a FIFO (or a link to one), naming it; the FIFO stays; a regular file, a new name and a folder pass', async () => {
+    const ws = new Workspace(join(dir, 'ws'));
+    const fifo = join(dir, 'pipe.csv');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    await symlink(fifo, join(dir, 'link.csv'));
+    for (const out of [fifo, join(dir, 'link.csv')]) {
+      await expect(checkUserOutput(ws, out)).rejects.toMatchObject({ code: 'SP_ERR_USAGE', message: expect.stringContaining(`--out ${out} is a FIFO (named pipe), not a regular file`), hint: expect.stringContaining('--out ./export.csv') });
+    }
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    await writeFile(join(dir, 'old.csv'), 'x');
+    await mkdir(join(dir, 'folder.csv'));
+    for (const name of ['old.csv', 'new.csv', 'folder.csv']) await expect(checkUserOutput(ws, join(dir, name))).resolves.toBeUndefined();
   });
 });
 

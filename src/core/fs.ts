@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { accessSync, closeSync, constants as fsConstants, createReadStream, fstatSync, openSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, readlink, realpath, rename, rm, writeFile, access, constants, copyFile, link, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, extname, join, basename, isAbsolute, relative, resolve, sep } from 'node:path';
 import { beforeCommit } from './commit-guard.js';
 import { clip, StockpipeError } from './errors.js';
 import { failurePath, resourceError, resourceKind, type SpaceNeeded } from './os-errors.js';
@@ -253,10 +253,31 @@ async function refuseOwnFolderOutput(ws: Workspace, out: string, flag: string): 
   }
 }
 
-/** A user's output file (`export --out`, `features --as-of --out`), before any work: a name the file system takes, outside the workspace's own folders. */
+/** What a file that is neither a regular file nor a folder is, in words. */
+function specialKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/**
+ * An output that stands as a FIFO, a socket or a device → SP_ERR_USAGE: the output is written to a temp
+ * file beside it and renamed over it, so a FIFO was silently replaced by a regular file (a reader
+ * waiting on the pipe waited forever). A folder is each command's own error; a stat error is left to the write.
+ */
+async function refuseSpecialOutput(out: string, flag: string): Promise<void> {
+  const st = await stat(resolve(out)).catch(() => null);
+  if (st === null || st.isFile() || st.isDirectory()) return;
+  throw new StockpipeError('SP_ERR_USAGE', `${flag} ${clip(out)} is ${specialKind(st)}, not a regular file: the output is written to a temp file beside it and renamed into place, which would replace it (nothing is streamed into it)`, {
+    hint: `Give the name of a regular file, e.g. ${flag} ./export${extname(out)}, and read that file once the command is done.`,
+  });
+}
+
+/** A user's output file (`export --out`, `features --as-of --out`), before any work: a name the file system takes, outside the workspace's own folders, not a FIFO, socket or device. */
 export async function checkUserOutput(ws: Workspace, out: string, flag = '--out'): Promise<void> {
   checkOutputName(out, flag);
   await refuseOwnFolderOutput(ws, out, flag);
+  await refuseSpecialOutput(out, flag);
 }
 
 /** Writes `data` to `target` atomically; first removes the temps of `target` killed writers left over an hour ago (removeStaleTemps). */
