@@ -3,7 +3,7 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
-import { AJV_OPTIONS, checkBounded, DECIMAL, isDecimal, registerParamValidation } from './validation.js';
+import { AJV_OPTIONS, checkAsOf, checkBounded, DECIMAL, isDecimal, registerParamValidation } from './validation.js';
 
 describe('checkBounded', () => {
   // [property schema, throws]
@@ -74,5 +74,27 @@ describe('isDecimal', () => {
     for (const t of ['2326635.5', '25.75', '1e308', '-0', '.5', '5.', '1E+5', '1e-5', '+.5e-0', '1e', 'e5', '.', '+', '1.2.3', '--1', 'Infinity', 'NaN', '0x10', '1_000']) check(t);
     expect(checked).toBeGreaterThan(100_000);
     expect(differ).toEqual([]);
+  });
+});
+
+describe('checkAsOf', () => {
+  // Probed: GET /symbols/X/series?as_of=2026-12-08T10:00:00+01:00 said only "is neither a snapshot id nor a time" with the
+  // space the URL made of the '+' in it, hinting an ISO-8601 time — which is what was typed.
+  it("names the '+' of an offset that the URL's query turned into a space, and how to write it", () => {
+    const caught = (v: string): unknown => {
+      try {
+        checkAsOf(v);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    };
+    expect(caught('2026-12-08T10:00:00 01:00')).toMatchObject({
+      code: 'SP_ERR_BAD_REQUEST',
+      message: expect.stringContaining("the offset +01:00 arrived as ' 01:00'"),
+      hint: expect.stringContaining('as_of=2026-12-08T10:00:00%2B01:00'),
+    });
+    expect(caught('yesterday')).toMatchObject({ code: 'SP_ERR_BAD_REQUEST', hint: expect.stringContaining('ISO-8601') });
+    for (const ok of ['12', '2026-12-08', '2026-12-08T10:00:00+01:00', '2026-12-08T10:00:00-05:00']) expect(caught(ok)).toBeNull();
   });
 });

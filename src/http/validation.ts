@@ -10,7 +10,7 @@
  * a route added later cannot take an unbounded parameter. Routes with their own validator
  * (GET /predict, parsed by hand) are left alone. */
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions, preValidationHookHandler } from 'fastify';
-import { StockpipeError } from '../core/errors.js';
+import { clip, StockpipeError } from '../core/errors.js';
 import { parseAsOf } from '../registry/catalog.js';
 
 /** Fastify's `ajv` option. allErrors stays off (a large body cannot make validation quadratic). */
@@ -36,13 +36,24 @@ export function checkDateRange(from: string | undefined, to: string | undefined)
   }
 }
 
+/** An ISO time whose offset's '+' a URL query decoded as a space: `2026-12-08T10:00:00 01:00`. */
+const PLUS_AS_SPACE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$/;
+
 /** An `as_of` query value: a snapshot id or an ISO-8601 time (registry/catalog parseAsOf), else SP_ERR_BAD_REQUEST. */
 export function checkAsOf(asOf: string | undefined): void {
   if (asOf === undefined) return;
   try {
     parseAsOf(asOf);
   } catch (err) {
-    throw new StockpipeError('SP_ERR_BAD_REQUEST', `as_of '${asOf}' is neither a snapshot id nor a time`, { hint: 'Give a snapshot id from `stockpipe snapshots` (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T14:30:00Z).', cause: err });
+    // A '+' offset typed into a URL arrives as a space (the query's encoding of a space): say so, as the text alone looks right to whoever typed it.
+    const plus = PLUS_AS_SPACE.exec(asOf);
+    if (plus !== null) {
+      throw new StockpipeError('SP_ERR_BAD_REQUEST', `as_of '${clip(asOf)}' is neither a snapshot id nor a time: a '+' in a URL's query means a space, so the offset +${plus[2]} arrived as ' ${plus[2]}'`, {
+        hint: `Write the '+' as %2B (as_of=${plus[1]}%2B${plus[2]}), or give the time in UTC with Z.`,
+        cause: err,
+      });
+    }
+    throw new StockpipeError('SP_ERR_BAD_REQUEST', `as_of '${clip(asOf)}' is neither a snapshot id nor a time`, { hint: 'Give a snapshot id from `stockpipe snapshots` (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T14:30:00Z).', cause: err });
   }
 }
 
