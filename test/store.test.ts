@@ -391,6 +391,23 @@ describe('as-of, lineage and train --as-of', () => {
     }
   });
 
+  it('a file deleted from the view by hand (tables/<table>/bucket=NN/) is linked back by the next writer, which found the head current and left the table half there for pandas', async () => {
+    const dir = await tempDir('store-view-hole');
+    await commitQuery(dir, 'prices', priceRowsQuery(SYMBOLS, 5));
+    const w = new Workspace(dir);
+    const f = readTable(w, 'prices').files[0]!;
+    const held = join(w.tableDir('prices'), f.partition, f.path.split('/').at(-1)!);
+    await rm(held);
+    const reg = openRegistry(w);
+    try {
+      await ensureView(w, reg, 'prices');
+    } finally {
+      reg.close();
+    }
+    expect(existsSync(held)).toBe(true);
+    expect(await sql(`SELECT count(*)::INTEGER AS n FROM ${viewSource(dir, 'prices')}`)).toEqual([{ n: SYMBOLS.length * 5 }]);
+  });
+
   it('a view behind a snapshot whose data file is gone (a registry copied without its store) is left as it was; features --force writes a new snapshot (was SP_ERR_INTERNAL ENOENT from every writer, --force included)', async () => {
     const dir = await tempDir('store-view-lost');
     await writePrices(dir, cleanBars({ symbols: 4, days: 40 }));

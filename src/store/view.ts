@@ -4,6 +4,7 @@
  * `_snapshot.json` (id, time, rows, files). DuckDB, pandas and polars read the folder as one table
  * without stockpipe; stockpipe itself reads the files the catalog names, so a view being updated
  * never disturbs a stockpipe read. The view is rebuilt from the catalog after every commit. */
+import { existsSync } from 'node:fs';
 import { link, rm, rmdir, copyFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { makeOutputDir, readdirOrEmpty, readFileOrNull, writeFileAtomic } from '../core/fs.js';
@@ -79,7 +80,8 @@ export async function publishView(ws: Workspace, reg: Registry, snap: SnapshotRe
 
 /**
  * Publishes the current snapshot when the view does not show it: a writer killed between its
- * catalog commit and its view update left the view one snapshot behind. Every writer calls this
+ * catalog commit and its view update left the view one snapshot behind, or a file of it was deleted
+ * from the folder by hand. Every writer calls this
  * first, so the next command repairs it (even one that then finds nothing to do). A snapshot with a
  * data file missing from disk is left unpublished (the view stays as it was).
  */
@@ -95,12 +97,15 @@ export async function ensureView(ws: Workspace, reg: Registry, table: SnapshotRe
       if (!(err instanceof SyntaxError)) throw err; // a torn head is rewritten below
     }
   }
-  if (shown === cur.id) return;
+  const live = liveFiles(reg, cur);
+  // The head names the snapshot and every one of its files is in the folder (one stat each): a file
+  // deleted from tables/ by hand left pandas and DuckDB reading part of the table, never repaired.
+  if (shown === cur.id && live.every((f) => existsSync(join(ws.tableDir(table), f.partition, basename(f.path))))) return;
   // A snapshot whose data files are not all on disk (deleted or moved by hand, a registry copied from
   // another workspace) is not published: linking its files failed as SP_ERR_INTERNAL (ENOENT) before
   // the writer began, even `--force`, which needs none of them. The writer names the missing file
   // (store/read's assertFilesOnDisk) or writes a new snapshot, which it publishes.
   const onDisk = onDiskIn(ws);
-  if (!liveFiles(reg, cur).every((f) => onDisk(f.path))) return;
+  if (!live.every((f) => onDisk(f.path))) return;
   await publishView(ws, reg, cur);
 }
