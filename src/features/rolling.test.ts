@@ -100,4 +100,30 @@ describe('rolling kernels', () => {
     expect(win.median()).toBe(2);
     expect(win.mean()).toBe(2);
   });
+
+  it('take the mean of whole numbers from a running sum equal, bit for bit, to the direct sum: volumes, huge ones near 2^53 / w, fractions and -0.0 mixed in, across reset', () => {
+    const r = lcg(11);
+    for (const w of [2, 3, 30, 31, 1000]) {
+      const bound = Math.floor(Number.MAX_SAFE_INTEGER / (w + 1));
+      // Runs of volumes, then runs where the window holds a value it cannot sum exactly (a fraction,
+      // a whole number past the bound, 2^53 itself), then volumes again: the running sum must come back exact.
+      const values: number[] = [];
+      for (let k = 0; k < 6 * w + 50; k++) {
+        const phase = Math.floor(k / (w + 7)) % 4;
+        const x = r();
+        values.push(phase === 0 ? Math.floor(x * 1e9) : phase === 1 ? (x < 0.3 ? bound : x < 0.6 ? bound + 1 : Math.floor(x * 1e6) + 0.5) : phase === 2 ? (x < 0.1 ? -0 : x < 0.2 ? 2 ** 53 : Math.floor(x * bound)) : Math.floor(x * 3e14));
+      }
+      const win = new RollingWindow(w, false);
+      for (const restart of [false, true]) {
+        if (restart) win.reset();
+        values.forEach((x, i) => {
+          win.push(x);
+          if (i + 1 < w) return;
+          let direct = 0;
+          for (let k = i + 1 - w; k <= i; k++) direct += values[k]!;
+          expect(Object.is(win.mean(), direct / w), `w=${w} i=${i}`).toBe(true);
+        });
+      }
+    }
+  });
 });

@@ -1,8 +1,11 @@
 /** @module features/rolling
  * Streaming rolling-window kernels equal to pandas `rolling(w).mean()` and `.median()` with
  * min_periods = w: one state per series, fed value by value in date order. Pure: no I/O.
- * The mean sums the w values of each window directly (no running sum to drift), so a window's
- * result depends only on its own values: an incremental rebuild equals a full one bit for bit. The
+ * The mean is the exact sum of the w values of each window over w: a running sum while every value
+ * in the window is a whole number small enough for every partial sum to be exact (a volume's: the
+ * same number whatever the order), else the values summed directly, oldest first (no running sum to
+ * drift), so a window's result depends only on its own values: an incremental rebuild equals a full
+ * one bit for bit. The
  * median is the middle of the window's values in the order -0.0 before 0.0 (zeroAt), so which zero is
  * the middle one depends on the window's values alone, not on the order they came and went in (the
  * sorted copy, ordered by `<`, keeps equal zeros in arrival order: a rebuild from a window's context
@@ -13,6 +16,17 @@ export class RollingWindow {
   private readonly sorted: Float64Array;
   private count = 0;
   private head = 0;
+  /**
+   * The window's sum kept as values come and go, and how many of its values it cannot hold
+   * exactly. A value that is a whole number of at most `exactBound` in magnitude is added and
+   * taken away exactly: w + 1 such values sum to less than 2^53, where doubles hold every whole
+   * number, so every partial sum — in whatever order — is the exact sum, and the running sum is
+   * the sum mean() would add up value by value (a volume's, always). Any other value is counted in
+   * `inexact`, and while one is in the window mean() sums it directly, as before.
+   */
+  private sum = 0;
+  private inexact = 0;
+  private readonly exactBound: number;
 
   /** `keepSorted` = false skips the sorted copy when only the mean is wanted. */
   constructor(
@@ -21,18 +35,29 @@ export class RollingWindow {
   ) {
     this.ring = new Float64Array(window);
     this.sorted = new Float64Array(keepSorted ? window : 0);
+    // w + 1: a push adds the new value before it takes the old one away.
+    this.exactBound = Math.floor(Number.MAX_SAFE_INTEGER / (window + 1));
+  }
+
+  /** Whether `x` is added and taken away exactly (see `sum`). */
+  private exact(x: number): boolean {
+    return Number.isInteger(x) && Math.abs(x) <= this.exactBound;
   }
 
   /** Starts a new series. */
   reset(): void {
     this.count = 0;
     this.head = 0;
+    this.sum = 0;
+    this.inexact = 0;
   }
 
   /** Adds the next value of the series. */
   push(x: number): void {
     const w = this.window;
     const s = this.sorted;
+    if (this.exact(x)) this.sum += x;
+    else this.inexact++;
     if (this.count < w) {
       this.ring[(this.head + this.count) % w] = x;
       if (!this.keepSorted) {
@@ -50,6 +75,8 @@ export class RollingWindow {
       return;
     }
     const old = this.ring[this.head]!;
+    if (this.exact(old)) this.sum -= old;
+    else this.inexact--;
     this.ring[this.head] = x;
     this.head = this.head + 1 === w ? 0 : this.head + 1;
     if (!this.keepSorted) return;
@@ -74,9 +101,13 @@ export class RollingWindow {
     return this.count === this.window;
   }
 
-  /** Mean of the window, summed in window order (oldest first), as pandas' sum / nobs. */
+  /**
+   * Mean of the window, summed in window order (oldest first), as pandas' sum / nobs: the running
+   * sum when it is that sum exactly (whole numbers: every volume), else value by value.
+   */
   mean(): number {
     const w = this.window;
+    if (this.inexact === 0) return this.sum / w;
     const r = this.ring;
     const h = this.head;
     let sum = 0;
