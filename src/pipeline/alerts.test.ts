@@ -6,9 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toWorkspace } from '../core/workspace.js';
 import { listAlerts, recordAlert } from '../registry/alerts.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { deliverAlert, renderAlert, withoutWebhookUrl, type AlertChannels } from './alerts.js';
+import { ALERTS_AT_ONCE, deliverRecorded } from './run-alerts.js';
 
 /** A minimal SMTP server on 127.0.0.1 that accepts one message per session and keeps its DATA. */
 function smtpServer(received: string[]): Server {
@@ -172,6 +174,57 @@ describe('alert delivery', () => {
       hang.closeAllConnections();
       hang.close();
     }
+  });
+
+  it('alerts go out a few at once, both channels together: six alerts to a stalled webhook and SMTP server took 6 × 2 timeouts, one after another', async () => {
+    let open = 0;
+    let firstWave = 0; // connections opened before any closed
+    let closed = false;
+    const count = (sock: { on: (e: 'close', f: () => void) => void }): void => {
+      open += 1;
+      if (!closed) firstWave = open;
+      sock.on('close', () => { open -= 1; closed = true; });
+    };
+    const silent = createServer(count); // accepts, never greets
+    const hang = createHttpServer(() => undefined); // reads the POST, never answers
+    hang.on('connection', count);
+    await Promise.all([silent, hang].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', r))));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const alerts = Array.from({ length: 6 }, failed);
+      const out = await deliverRecorded(toWorkspace(ws), alerts, {
+        webhookUrl: `http://127.0.0.1:${(hang.address() as AddressInfo).port}/hook`,
+        smtp: { host: '127.0.0.1', port, secure: false, from: 'a@b.c', to: ['d@e.f'] }, onSuccess: false, timeoutMs: 600,
+      }, log);
+      expect(firstWave).toBeGreaterThanOrEqual(2 * ALERTS_AT_ONCE); // was 1: one channel of one alert at a time
+      const outcome = { webhook: 'no answer within 0.6 s (alerts.timeout_s)', smtp: `127.0.0.1:${port} did not answer within 0.6 s (alerts.timeout_s; Greeting never received)` };
+      expect(out.map((a) => [a.id, a.delivered])).toEqual(alerts.map((a) => [a.id, outcome]));
+      expect(listAlerts(reg).map((a) => a.delivered)).toEqual(alerts.map(() => outcome));
+    } finally {
+      silent.close();
+      hang.closeAllConnections();
+      hang.close();
+    }
+  });
+
+  it('sends at most ALERTS_AT_ONCE alerts at a time and returns them in their order', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const seen: number[] = [];
+    const fakeFetch = (async (_url: string, init: { body: string }) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      const id = (JSON.parse(init.body) as { alert: { id: number } }).alert.id;
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight -= 1;
+      seen.push(id);
+      return new Response(null, { status: id === alerts[3]?.id ? 500 : 200 });
+    }) as unknown as typeof fetch;
+    const alerts = Array.from({ length: 10 }, failed);
+    const out = await deliverRecorded(toWorkspace(ws), alerts, { webhookUrl: 'http://hook.invalid/x', onSuccess: false, timeoutMs: 1000 }, log, { fetch: fakeFetch });
+    expect(most).toBe(ALERTS_AT_ONCE);
+    expect(seen.length).toBe(10);
+    expect(out.map((a) => [a.id, a.delivered])).toEqual(alerts.map((a, i) => [a.id, { webhook: i === 3 ? 'HTTP 500' : 'ok' }]));
   });
 
   it('renders a subject and a body people can read', () => {

@@ -86,34 +86,46 @@ function redirectOf(res: Response, url: string): string | null {
   return `HTTP ${res.status}: a redirect ${where}, not followed (the alert was not delivered); set alerts.webhook_url to the URL the service gives`;
 }
 
+async function postWebhook(url: string, subject: string, text: string, alert: AlertRecord, timeoutMs: number, post: typeof fetch): Promise<string> {
+  try {
+    const res = await post(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'stockpipe-alerts' },
+      body: JSON.stringify({ text: slackText(`${subject}\n${text}`), alert }),
+      signal: AbortSignal.timeout(timeoutMs),
+      // Not followed: a 301/302/303 turns the POST into a GET without the alert, whose 200 read as delivered.
+      redirect: 'manual',
+    });
+    const result = res.ok ? 'ok' : redirectOf(res, url) ?? `HTTP ${res.status}`;
+    await res.body?.cancel().catch(() => undefined);
+    return result;
+  } catch (err) {
+    return timedOut(err) ? `no answer within ${seconds(timeoutMs)} (alerts.timeout_s)` : withoutWebhookUrl((err as Error).message, url);
+  }
+}
+
+async function sendMail(smtp: SmtpChannel, subject: string, text: string, timeoutMs: number, send: MailSender): Promise<string> {
+  try {
+    await send(smtp, { from: smtp.from, to: smtp.to, subject, text }, timeoutMs);
+    return 'ok';
+  } catch (err) {
+    return timedOut(err) ? `${smtp.host}:${smtp.port} did not answer within ${seconds(timeoutMs)} (alerts.timeout_s; ${(err as Error).message})` : (err as Error).message;
+  }
+}
+
 /** Sends `alert` to every configured channel; returns channel → 'ok' | error, also stored. */
 export async function deliverAlert(reg: Registry | null, alert: AlertRecord, channels: AlertChannels, deps: { log: Logger; fetch?: typeof fetch; mail?: MailSender }): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
   const { subject, text } = renderAlert(alert);
-  if (channels.webhookUrl) {
-    try {
-      const res = await (deps.fetch ?? fetch)(channels.webhookUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'stockpipe-alerts' },
-        body: JSON.stringify({ text: slackText(`${subject}\n${text}`), alert }),
-        signal: AbortSignal.timeout(channels.timeoutMs),
-        // Not followed: a 301/302/303 turns the POST into a GET without the alert, whose 200 read as delivered.
-        redirect: 'manual',
-      });
-      out.webhook = res.ok ? 'ok' : redirectOf(res, channels.webhookUrl) ?? `HTTP ${res.status}`;
-      await res.body?.cancel().catch(() => undefined);
-    } catch (err) {
-      out.webhook = timedOut(err) ? `no answer within ${seconds(channels.timeoutMs)} (alerts.timeout_s)` : withoutWebhookUrl((err as Error).message, channels.webhookUrl);
-    }
-  }
-  if (channels.smtp) {
-    try {
-      await (deps.mail ?? smtpSender)(channels.smtp, { from: channels.smtp.from, to: channels.smtp.to, subject, text }, channels.timeoutMs);
-      out.smtp = 'ok';
-    } catch (err) {
-      out.smtp = timedOut(err) ? `${channels.smtp.host}:${channels.smtp.port} did not answer within ${seconds(channels.timeoutMs)} (alerts.timeout_s; ${(err as Error).message})` : (err as Error).message;
-    }
-  }
+  const { webhookUrl, smtp } = channels;
+  // Both channels at once: a stalled webhook does not hold the e-mail back (each waits at most alerts.timeout_s).
+  const [webhook, mail] = await Promise.all([
+    webhookUrl ? postWebhook(webhookUrl, subject, text, alert, channels.timeoutMs, deps.fetch ?? fetch) : undefined,
+    smtp ? sendMail(smtp, subject, text, channels.timeoutMs, deps.mail ?? smtpSender) : undefined,
+  ]);
+  // webhook first, then smtp, as stored before.
+  const out: Record<string, string> = {};
+  if (webhook !== undefined) out.webhook = webhook;
+  if (mail !== undefined) out.smtp = mail;
   for (const [channel, result] of Object.entries(out)) {
     if (result === 'ok') deps.log.info({ alert: alert.id, channel }, 'alert delivered');
     else deps.log.warn({ alert: alert.id, channel, error: result }, 'alert delivery failed');

@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { recordAlert, type AlertRecord } from '../registry/alerts.js';
 import { openRegistry, type Registry } from '../registry/store.js';
-import { deliverAlert, type AlertChannels } from './alerts.js';
+import { deliverAlert, type AlertChannels, type MailSender } from './alerts.js';
 import type { RunOutcome } from './runner.js';
 
 /** The alert channels of `alerts` (the SMTP password from STOCKPIPE_SMTP_PASSWORD when the file has none). */
@@ -18,14 +18,26 @@ export function alertChannelsOf(alerts: Config['alerts'], env: Readonly<Record<s
   return { webhookUrl: alerts.webhook_url, smtp, onSuccess: alerts.on_success, timeoutMs: alerts.timeout_s * 1000 };
 }
 
-/** Delivers alerts already recorded (e.g. by monitor) to the channels; returns them as stored after, with how each
- * channel answered (`delivered`; null when no channel is configured). Never throws. */
-export async function deliverRecorded(ws: Workspace, alerts: readonly AlertRecord[], channels: AlertChannels, log: Logger): Promise<AlertRecord[]> {
+/** How many alerts are sent at once: a stalled channel holds a pass about one alerts.timeout_s per this many alerts, not
+ * one per alert, and a burst of them stays a few connections to the webhook or SMTP server. */
+export const ALERTS_AT_ONCE = 4;
+
+/** Delivers alerts already recorded (e.g. by monitor) to the channels, up to ALERTS_AT_ONCE at a time; returns them in
+ * their order as stored after, with how each channel answered (`delivered`; null when no channel is configured). Never throws. */
+export async function deliverRecorded(ws: Workspace, alerts: readonly AlertRecord[], channels: AlertChannels, log: Logger, deps: { fetch?: typeof fetch; mail?: MailSender } = {}): Promise<AlertRecord[]> {
   if (!channels.webhookUrl && !channels.smtp) return [...alerts];
   const reg = openRegistry(ws);
   try {
-    const out: AlertRecord[] = [];
-    for (const a of alerts) out.push({ ...a, delivered: await deliverAlert(reg, a, channels, { log }) });
+    const out: AlertRecord[] = [...alerts];
+    let next = 0;
+    const work = async (): Promise<void> => {
+      while (next < alerts.length) {
+        const i = next++;
+        const a = alerts[i] as AlertRecord;
+        out[i] = { ...a, delivered: await deliverAlert(reg, a, channels, { log, ...deps }) };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ALERTS_AT_ONCE, alerts.length) }, work));
     return out;
   } finally {
     reg.close();
