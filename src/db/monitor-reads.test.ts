@@ -28,7 +28,7 @@ describe('readDriftWindows', () => {
   it('by default compares the recent days with the days just before them', async () => {
     const w = (await readDriftWindows(db.connection, path, 10, 20))!;
     expect(w.recent).toEqual({ from: days[50], to: days[59], days: 10 });
-    expect(w.reference).toEqual({ from: days[30], to: days[49], days: 20 });
+    expect(w.reference).toEqual({ from: days[30], to: days[49], days: 20, kind: 'before_recent' });
     expect(w.columns.log_volume!.recent.length).toBe(20);
     expect(w.columns.log_volume!.reference.length).toBe(40);
     expect(Math.exp(Math.min(...w.columns.log_volume!.reference)) - 1).toBeCloseTo(1030, 6);
@@ -36,7 +36,7 @@ describe('readDriftWindows', () => {
 
   it('with a reference end (the training period) takes the days up to it, and the gap is in neither window', async () => {
     const w = (await readDriftWindows(db.connection, path, 10, 15, days[24]))!;
-    expect(w.reference).toEqual({ from: days[10], to: days[24], days: 15 });
+    expect(w.reference).toEqual({ from: days[10], to: days[24], days: 15, kind: 'until_end' });
     const ref = [...w.columns.log_volume!.reference].map((x) => Math.round(Math.exp(x) - 1));
     expect(Math.min(...ref)).toBe(1010);
     expect(Math.max(...ref)).toBe(1024);
@@ -47,6 +47,6 @@ describe('readDriftWindows', () => {
 
   it('a reference end inside the recent window falls back to the window before', async () => {
     const w = (await readDriftWindows(db.connection, path, 10, 20, days[55]))!;
-    expect(w.reference.to).toBe(days[49]);
+    expect(w.reference).toMatchObject({ to: days[49], kind: 'before_recent' });
   });
 });

@@ -38,8 +38,9 @@ export async function readActuals(conn: DuckDBConnection, pricesPath: string, sy
 }
 
 export interface DriftWindows {
-  /** First and last date of each window (YYYY-MM-DD). */
-  reference: { from: string; to: string; days: number };
+  /** First and last date of each window (YYYY-MM-DD); the reference's `kind`: the days up to the reference end
+   * given ('until_end'), or those just before the recent ones ('before_recent': none given, or it was unusable). */
+  reference: { from: string; to: string; days: number; kind: 'until_end' | 'before_recent' };
   recent: { from: string; to: string; days: number };
   /** Column name → values in the reference window and in the recent window (NaN = null). */
   columns: Record<string, { reference: Float64Array; recent: Float64Array }>;
@@ -59,9 +60,13 @@ export async function readDriftWindows(conn: DuckDBConnection, path: string, rec
   const recentFrom = dates[dates.length - recentDays]!;
   // The reference: its first date only feeds the first reference day's return.
   let refDates = dates.slice(0, dates.length - recentDays);
+  let kind: DriftWindows['reference']['kind'] = 'before_recent';
   if (referenceEnd !== undefined && referenceEnd < recentFrom) {
     const own = (await queryRows(conn, `SELECT DISTINCT "Date"::VARCHAR AS d FROM ${src} WHERE "Date" <= ${sqlString(referenceEnd)} ORDER BY 1 DESC LIMIT ${referenceDays + 1}`)).map((r) => String(r.d)).reverse();
-    if (own.length >= 2) refDates = own;
+    if (own.length >= 2) {
+      refDates = own;
+      kind = 'until_end';
+    }
   }
   const refFrom = refDates[1]!;
   const refTo = refDates[refDates.length - 1]!;
@@ -95,7 +100,7 @@ export async function readDriftWindows(conn: DuckDBConnection, path: string, rec
     }
   });
   return {
-    reference: { from: refFrom, to: refTo, days: refDates.length - 1 },
+    reference: { from: refFrom, to: refTo, days: refDates.length - 1, kind },
     recent: { from: recentFrom, to: dates[dates.length - 1]!, days: recentDays },
     columns: out,
   };

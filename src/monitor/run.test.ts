@@ -272,16 +272,26 @@ describe('monitor', () => {
   it("drift_reference 'training': the reference window ends where the forecast champion's training did", async () => {
     const syms = Array.from({ length: 40 }, (_, i) => `S${String(i).padStart(2, '0')}`);
     await writePrices(bars(syms, DATES, (s) => ({ adj: 50 + s, vol: 10_000 * (s + 1) ** 2 })));
+    // Probed: without a forecast champion the window before was measured without a word; the result says so.
+    const none = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }));
+    expect(none.drift[0]).toMatchObject({ reference_to: DATES[49] });
+    expect(none.drift_reference).toEqual({ configured: 'training', used: 'previous', model_id: null, fallback: 'no forecast champion yet (forecast_champion names no model)' });
     const dir = join(ws, 'models', 'forecast-x');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'model.json'), '{}');
-    await writeFile(join(dir, 'metrics.json'), JSON.stringify({ split: { kind: 'time', test_from: DATES[40], valid_from: DATES[30] } }));
+    await writeFile(join(dir, 'metrics.json'), JSON.stringify({ split: { kind: 'time', test_from: DATES[55], valid_from: DATES[52] } }));
     reg.registerModel({ model_id: 'forecast-x', kind: 'forecast', path: dir, metrics: { forecast: { mae_adj_close: 1 } }, test_slice: null });
     reg.setAlias('forecast_champion', 'forecast-x', 'manual');
+    const inside = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }));
+    expect(inside.drift[0]).toMatchObject({ reference_to: DATES[49] });
+    expect(inside.drift_reference).toEqual({ configured: 'training', used: 'previous', model_id: null, fallback: `the forecast champion forecast-x trained up to ${DATES[51]}, inside the recent window (from ${DATES[50]})` });
+    await writeFile(join(dir, 'metrics.json'), JSON.stringify({ split: { kind: 'time', test_from: DATES[40], valid_from: DATES[30] } }));
     const t = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }));
     expect(t.drift[0]).toMatchObject({ reference_to: DATES[29], reference_from: DATES[15], from: DATES[50], to: DATES[59] });
+    expect(t.drift_reference).toEqual({ configured: 'training', used: 'training', model_id: 'forecast-x', fallback: null });
     const p = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'previous' }));
     expect(p.drift[0]).toMatchObject({ reference_to: DATES[49], reference_from: DATES[35] });
+    expect(p.drift_reference).toEqual({ configured: 'previous', used: 'previous', model_id: null, fallback: null });
     // Probed: a metrics.json damaged outside stockpipe was SP_ERR_INTERNAL ("Unexpected end of JSON input", "Cannot read
     // properties of null"); it is the champion's format error naming the file. Gone or without a split: the window before.
     const metrics = join(dir, 'metrics.json');
@@ -295,7 +305,9 @@ describe('monitor', () => {
     await mkdir(metrics);
     expect(await pass(cfg({ drift_reference: 'training' })).catch((e: unknown) => e)).toMatchObject({ code: 'SP_ERR_MODEL_FORMAT', message: expect.stringContaining('not a regular file (a folder)') });
     await rm(metrics, { recursive: true });
-    expect((await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }))).drift[0]).toMatchObject({ reference_to: DATES[49] });
+    const gone = await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }));
+    expect(gone.drift[0]).toMatchObject({ reference_to: DATES[49] });
+    expect(gone.drift_reference).toMatchObject({ used: 'previous', fallback: 'the forecast champion forecast-x records no training split (metrics.json)' });
     await writeFile(metrics, '{"split": null}');
     expect((await pass(cfg({ window_days: 10, reference_days: 15, drift_reference: 'training' }))).drift[0]).toMatchObject({ reference_to: DATES[49] });
   });

@@ -86,6 +86,18 @@ export interface ModelSummary {
   skill_volume: number | null;
 }
 
+/** The reference window drift was measured against: the one configured, the one used, and why they differ. */
+export interface DriftReference {
+  /** monitor.drift_reference. */
+  configured: 'training' | 'previous';
+  /** 'training': the last reference_days of the forecast champion's training period; 'previous': the days before the recent window. */
+  used: 'training' | 'previous';
+  /** The forecast champion whose training period was the reference (used 'training'), else null. */
+  model_id: string | null;
+  /** Why "training" was configured and the window before used (no forecast champion, no split, …); else null. */
+  fallback: string | null;
+}
+
 export interface MonitorResult {
   matured: number;
   scored: number;
@@ -94,6 +106,7 @@ export interface MonitorResult {
   models: ModelSummary[];
   checks: ThresholdCheck[];
   drift: DriftResult[];
+  drift_reference: DriftReference;
   alerts: AlertRecord[];
   retrain_needed: boolean;
 }
@@ -147,13 +160,13 @@ async function scoreMatured(o: MonitorOptions, prices: string): Promise<{ points
 
 /**
  * The last day the forecast champion trained on (the day before its validation slice), from its
- * metrics.json; undefined when there is no such model or it records no split.
+ * metrics.json, and its id; without such a day, why not (no such model, no split recorded).
  */
-async function trainingEnd(reg: Registry): Promise<string | undefined> {
+async function trainingEnd(reg: Registry): Promise<{ end: string; model_id: string } | { fallback: string }> {
   const holder = reg.aliasTarget(FORECAST_ALIAS);
-  if (holder === null) return undefined;
+  if (holder === null) return { fallback: `no forecast champion yet (${FORECAST_ALIAS} names no model)` };
   const m = reg.findModel(holder);
-  if (m === null) return undefined;
+  if (m === null) return { fallback: `the forecast champion ${holder} is not in the registry` };
   // A metrics.json damaged outside stockpipe (cut short, `null`, a folder) was SP_ERR_INTERNAL ("Unexpected end of JSON
   // input", "Cannot read properties of null"), failing the daily pipeline's monitor task; it is the model's format error.
   let first: string | null;
@@ -166,16 +179,23 @@ async function trainingEnd(reg: Registry): Promise<string | undefined> {
       cause: err,
     });
   }
-  if (first === null) return undefined;
-  return previousTradingDay(first);
+  if (first === null) return { fallback: `the forecast champion ${m.id} records no training split (metrics.json)` };
+  return { end: previousTradingDay(first), model_id: m.id };
 }
 
 /** PSI of each input column; points for the recent window's last day. */
-async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift: DriftResult[]; points: number }> {
+async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift: DriftResult[]; points: number; reference: DriftReference }> {
   const features = currentSnapshot(o.reg, 'features') === null ? null : tableAt(o.ws, o.reg, 'features');
   const src = features === null ? prices : sourceOf(features);
   const t = o.thresholds;
-  const refEnd = t.drift_reference === 'training' ? await trainingEnd(o.reg) : undefined;
+  const training = t.drift_reference === 'training' ? await trainingEnd(o.reg) : null;
+  const refEnd = training !== null && 'end' in training ? training.end : undefined;
+  // Said, not silent: "training" configured and the window before measured read as drift from the training period.
+  let reference: DriftReference = training === null
+    ? { configured: 'previous', used: 'previous', model_id: null, fallback: null }
+    : 'end' in training
+      ? { configured: 'training', used: 'training', model_id: training.model_id, fallback: null }
+      : { configured: 'training', used: 'previous', model_id: null, fallback: training.fallback };
   const bounded = o.until === undefined ? null : await driftSourceUntil(o.conn, o.ws, src, o.until, t.window_days, t.reference_days, refEnd);
   let w: Awaited<ReturnType<typeof readDriftWindows>>;
   try {
@@ -183,7 +203,11 @@ async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift:
   } finally {
     await bounded?.remove();
   }
-  if (w === null) return { drift: [], points: 0 };
+  if (w === null) return { drift: [], points: 0, reference };
+  if (reference.used === 'training' && w.reference.kind === 'before_recent') {
+    const why = refEnd! >= w.recent.from ? `inside the recent window (from ${w.recent.from})` : 'with fewer than 2 days of data up to it';
+    reference = { ...reference, used: 'previous', model_id: null, fallback: `the forecast champion ${reference.model_id} trained up to ${refEnd}, ${why}` };
+  }
   const before = new Map(driftSeries(o.reg, { date: w.recent.to }).map((d) => [d.column, d.psi]));
   const drift: DriftResult[] = [];
   const points: MonitorPoint[] = [];
@@ -199,7 +223,7 @@ async function measureDrift(o: MonitorOptions, prices: string): Promise<{ drift:
     drift.push({ column, psi: v, n, reference_n: refN, date: w.recent.to, from: w.recent.from, to: w.recent.to, reference_from: w.reference.from, reference_to: w.reference.to, status, new: fresh });
     points.push({ model_id: INPUTS_MODEL_ID, date: w.recent.to, symbol: '', metric: `psi:${column}`, value: v, n });
   }
-  return { drift, points: upsertMonitorPoints(o.reg, points) };
+  return { drift, points: upsertMonitorPoints(o.reg, points), reference };
 }
 
 const num = (x: { value: number } | undefined): number | null => x?.value ?? null;
@@ -256,7 +280,7 @@ export async function runMonitor(o: MonitorOptions): Promise<MonitorResult> {
   o.log.info({ scored: [...scored.fresh.values()].reduce((a, b) => a + b, 0), alerts: alerts.length }, 'monitor pass done');
   return {
     matured, scored: [...scored.fresh.values()].reduce((a, b) => a + b, 0), pending: total - matured, points: scored.points + drift.points,
-    models, checks, drift: drift.drift, alerts, retrain_needed: t.retrain_on_alert && pastThreshold(o.reg, checks, drift.drift),
+    models, checks, drift: drift.drift, drift_reference: drift.reference, alerts, retrain_needed: t.retrain_on_alert && pastThreshold(o.reg, checks, drift.drift),
   };
 }
 
