@@ -299,6 +299,17 @@ describe('POST /predict bodies', () => {
     }
   });
 
+  it('a JSON body giving a key twice → 400 naming it, as a repeated query parameter (the last value was used without a word)', async () => {
+    const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":25,"vol_moving_avg":2}]}' });
+    expect(r.statusCode, r.body).toBe(400);
+    const e = (JSON.parse(r.body) as ErrorBody).error;
+    expect(e.code).toBe('SP_ERR_BAD_REQUEST');
+    expect(e.message).toBe('POST /predict: instances/0/vol_moving_avg is given 2 times in the body; give it once (JSON would keep only the last)');
+    expect(e.issues).toEqual([{ param: 'instances/0/vol_moving_avg', code: 'repeated', message: 'instances/0/vol_moving_avg is given 2 times in the body; give it once' }]);
+    const ok = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': 'application/json' }, payload: '{"instances":[{"vol_moving_avg":1,"adj_close_rolling_med":25},{"vol_moving_avg":2,"adj_close_rolling_med":25}]}' });
+    expect(ok.statusCode, ok.body).toBe(200);
+  });
+
   it.each(['application/json; charset=latin1', 'APPLICATION/JSON', 'application/json; charset=utf-8'])('POST /predict with Content-Type %s is read as JSON (UTF-8)', async (type) => {
     const r = await app.inject({ method: 'POST', url: '/predict', headers: { 'content-type': type }, payload: '{"instances":[{"vol_moving_avg":12345,"adj_close_rolling_med":25}]}' });
     expect(r.statusCode, r.body).toBe(200);

@@ -14,6 +14,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { clip, ERROR_CODES, mapStringsDeep, MAX_ECHO, StockpipeError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { storeFileError } from '../db/duckdb-errors.js';
+import { repeatedKey, type RepeatedKey } from './json-keys.js';
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; hint: string; issues?: unknown[] };
@@ -102,7 +103,7 @@ function valueAt(doc: unknown, pointer: string): unknown {
 /** Replaces Fastify's JSON body parser by the same parser (its `__proto__` and `constructor.prototype`
  * refusal included) whose refusal says why: a compressed body (the server decodes no
  * Content-Encoding), a forbidden key, or where the JSON breaks. Only a refused body takes the
- * extra steps. */
+ * extra steps. A key given twice in one object is refused too (http/json-keys). */
 export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -116,13 +117,26 @@ export function installJsonBodyParser(app: FastifyInstance, bodyLimit: number): 
     const body = bytes.toString('utf8');
     void parse(req, body, (err, value) => {
       if ((err as FastifyError | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') done(invalidJsonBody(req, body), undefined);
-      else done(err, value);
+      else if (err) done(err, undefined);
+      else {
+        // JSON keeps a key's last value: {"vol_moving_avg":1,"vol_moving_avg":2} was read as 2, where a repeated query parameter is a 400.
+        const twice = repeatedKey(body, value);
+        done(twice === null ? null : repeatedKeyError(req, twice), twice === null ? value : undefined);
+      }
     });
   });
 }
 
 /** The request, as a refused body's message names it. */
 const bodyWhere = (req: FastifyRequest): string => `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
+
+/** The refusal of a body giving a key twice in one object, as GET /predict refuses a repeated parameter (issue code `repeated`). */
+function repeatedKeyError(req: FastifyRequest, r: RepeatedKey): StockpipeError {
+  const name = clip(r.path === '' ? r.key : `${r.path}/${r.key}`);
+  const message = `${name} is given ${r.times} times in the body; give it once`;
+  const err = new StockpipeError('SP_ERR_BAD_REQUEST', `${bodyWhere(req)}: ${message} (JSON would keep only the last)`, { hint: 'Give each key of a JSON object once; see /docs for the fields.' });
+  return Object.assign(err, { issues: [{ param: name, code: 'repeated', message }] });
+}
 
 /** The refusal of a body sent compressed (a Content-Encoding other than identity), or null. */
 function compressedBody(req: FastifyRequest): StockpipeError | null {
@@ -236,7 +250,9 @@ export function installErrorHandlers(app: FastifyInstance, opts: { log: Logger |
   const errorAnswer = (err: FastifyError & { validation?: unknown[]; validationContext?: string }, req: FastifyRequest, reply: FastifyReply): FastifyReply => {
     if (err instanceof StockpipeError) {
       if (err.httpStatus >= 500) opts.log?.error({ err, method: req.method, url: logUrl(req.url) }, `${req.method} ${logUrl(req.url)} failed: ${err.code}`);
-      return sendError(reply, err.code, withoutWorkspacePath(err.message, opts.workspaceRoot), { hint: withoutWorkspacePath(err.hint, opts.workspaceRoot) });
+      // A refused body's issues (repeatedKeyError) are answered as a schema failure's.
+      const issues = (err as StockpipeError & { issues?: unknown[] }).issues;
+      return sendError(reply, err.code, withoutWorkspacePath(err.message, opts.workspaceRoot), { hint: withoutWorkspacePath(err.hint, opts.workspaceRoot), ...(issues === undefined ? {} : { issues }) });
     }
     if (err.validation) {
       const where = `${req.method} ${clip(req.url.split('?')[0] ?? '')}`;
