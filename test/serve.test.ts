@@ -532,13 +532,13 @@ describe('stockpipe serve (a real listening server)', () => {
     expect(out.stdout.trim().split('\n').at(-1)).toBe('serve stopped (SIGINT): no longer listening; the requests in flight were answered');
   });
 
-  it('a registered champion that cannot be loaded is named on the start line (it said "no model yet … until a champion is registered")', async () => {
+  it('a registered champion that cannot be loaded is named by --json as on the start line (listeningText; --json had only "model": null, as with none registered)', async () => {
     const ws = await tempWorkspace();
     const dir = await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
     await writeFile(join(dir, 'model.json'), '{"format":');
-    const server = startCli(['serve', '--port', '0', '-w', ws]);
-    await vi.waitFor(() => { if (!server.stdout().includes(' at http://127.0.0.1:')) throw new Error('not listening yet'); }, { timeout: 30_000, interval: 50 });
-    expect(server.stdout()).toMatch(/^serving no model: the champion poly-1 cannot be loaded \(503 until it is restored or another model is promoted; the log above says why\) at http:/);
+    const server = startCli(['serve', '--port', '0', '--json', '-w', ws]);
+    const { data } = await waitForJsonLine<{ data: { model: string | null; rejected: string | null } }>(server);
+    expect(data).toMatchObject({ model: null, rejected: 'poly-1' });
     server.child.kill('SIGINT');
     expect((await server.done).code).toBe(0);
   });

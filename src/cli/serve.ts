@@ -57,23 +57,25 @@ export interface ServeData {
   dashboard: string;
   docs: string;
   model: string | null;
+  /** The champion registered that could not be loaded (the log says why), else null. */
+  rejected: string | null;
   workers: number;
   /** The processes answering (a single process: this one). */
   pids: number[];
 }
 
-/** `rejected`: the champion that is registered but could not be loaded (the log says why), when known. */
-function printListening(ctx: CommandContext, data: ServeData, rejected?: string): void {
-  if (ctx.json) {
-    process.stdout.write(`${JSON.stringify({ ok: true, data })}\n`);
-    return;
-  }
+/** The start lines for people, rendered from the --json data. */
+export function listeningText(data: ServeData): string {
   const { url } = data;
   const workers = data.workers > 1 ? ` (${data.workers} worker processes, pids ${data.pids.join(', ')})` : '';
-  const none = rejected !== undefined
-    ? `no model: the champion ${rejected} cannot be loaded (503 until it is restored or another model is promoted; the log above says why)`
+  const none = data.rejected !== null
+    ? `no model: the champion ${data.rejected} cannot be loaded (503 until it is restored or another model is promoted; the log above says why)`
     : 'no model yet (503 until the champion alias names a model that loads)';
-  process.stdout.write(`serving ${data.model ?? none} at ${url}${workers}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`);
+  return `serving ${data.model ?? none} at ${url}${workers}\n  dashboard: ${url}/   API docs: ${url}/docs   try: curl "${url}/predict?vol_moving_avg=12345&adj_close_rolling_med=25"\n`;
+}
+
+function printListening(ctx: CommandContext, data: ServeData): void {
+  process.stdout.write(ctx.json ? `${JSON.stringify({ ok: true, data })}\n` : listeningText(data));
 }
 
 /** The last line of a human-mode serve, as `scheduler` and `worker` end theirs (`--json` prints one document only). */
@@ -102,8 +104,9 @@ export async function serveCommand(ctx: CommandContext, opts: ServeOptions): Pro
   const warning = exposureWarning(opts.host, apiToken !== undefined);
   if (warning) process.stderr.write(warning);
   const url = serverUrl(opts.host, server.port);
-  const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: server.holder.current?.id ?? null, workers: 1, pids: [process.pid] };
-  printListening(ctx, data, server.holder.rejected);
+  const model = server.holder.current?.id ?? null;
+  const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model, rejected: model === null ? server.holder.rejected ?? null : null, workers: 1, pids: [process.pid] };
+  printListening(ctx, data);
   const why = await stop;
   ctx.log.info({ signal: why }, 'shutting down: draining requests');
   await server.close();
@@ -131,8 +134,8 @@ async function serveCluster(ctx: CommandContext, opts: ServeOptions): Promise<Co
   const warning = exposureWarning(opts.host, apiToken !== undefined);
   if (warning) process.stderr.write(warning);
   const url = serverUrl(opts.host, ready.port);
-  const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: ready.model, workers: opts.workers, pids: ready.pids };
-  printListening(ctx, data, ready.rejected);
+  const data: ServeData = { url, dashboard: `${url}/`, docs: `${url}/docs`, model: ready.model, rejected: ready.model === null ? ready.rejected ?? null : null, workers: opts.workers, pids: ready.pids };
+  printListening(ctx, data);
   const why = await Promise.race([stop, cluster.failed]);
   if (typeof why !== 'string') throw why;
   log.info({ signal: why }, 'shutting down: the workers drain their requests');

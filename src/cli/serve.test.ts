@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { listeningText, type ServeData } from './serve.js';
+
+const base: ServeData = { url: 'http://127.0.0.1:8080', dashboard: 'http://127.0.0.1:8080/', docs: 'http://127.0.0.1:8080/docs', model: null, rejected: null, workers: 1, pids: [42] };
+
+describe('serve start line', () => {
+  it('names the model served, a champion that cannot be loaded (--json: rejected), or none yet', () => {
+    expect(listeningText({ ...base, model: 'poly-1' })).toMatch(/^serving poly-1 at http:\/\/127\.0\.0\.1:8080\n/);
+    expect(listeningText({ ...base, rejected: 'poly-1' })).toMatch(/^serving no model: the champion poly-1 cannot be loaded \(503 until it is restored or another model is promoted; the log above says why\) at http:/);
+    expect(listeningText(base)).toMatch(/^serving no model yet \(503 until the champion alias names a model that loads\) at http:/);
+    expect(listeningText({ ...base, workers: 2, pids: [1, 2] })).toContain('(2 worker processes, pids 1, 2)');
+  });
+});
