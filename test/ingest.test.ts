@@ -34,6 +34,7 @@ describe('ingest (docs/data.md)', () => {
       expect(report.rows_dropped).toEqual(fx.expected.rows_dropped);
       expect(report.symbols).toBe(fx.expected.symbols);
       expect(report.symbols_without_metadata).toBe(fx.expected.symbols_without_metadata);
+      expect([report.metadata_duplicate_symbols, report.metadata_duplicates]).toEqual([1, fx.expected.metadata_duplicates]);
       expect(report.duplicates).toBe(2);
       expect(report.malformed.map((m) => `${m.path}:${m.line}`)).toEqual(['etfs/MAL.csv:12', 'etfs/MAL.csv:23']);
       expect(report.empty_files).toEqual(['stocks/HDR.csv']);

@@ -39,6 +39,15 @@ function ignoredCsvLines(r: IngestReport): string[] {
   return [`  not read: ${csv.length} CSV file${csv.length === 1 ? '' : 's'} not in the stocks/ or etfs/ layout: ${shown}${csv.length > 5 ? `, … ${csv.length - 5} more (see --json: files_ignored)` : ''}`];
 }
 
+/** Symbols the metadata file names twice, otherwise: the first row's name is used, said here (a report written before has none). */
+function metadataDuplicateLines(r: IngestReport): string[] {
+  const n = r.metadata_duplicate_symbols ?? 0;
+  if (n === 0) return [];
+  const shown = (r.metadata_duplicates ?? []).map((d) => `${d.symbol} (${JSON.stringify(d.kept)}; not ${d.ignored.map((x) => JSON.stringify(x)).join(', ')})`).join(', ');
+  const more = n - (r.metadata_duplicates ?? []).length;
+  return [`  metadata: ${n} symbol${n === 1 ? '' : 's'} given more than one Security Name in ${r.metadata_file ?? 'the metadata file'}, the first row's used: ${shown}${more > 0 ? `, … ${more} more (see --json: metadata_duplicates)` : ''}`];
+}
+
 /** The ingest report as the terminal shows it. */
 export function reportHuman(r: IngestReport): string {
   const drops = Object.entries(r.rows_dropped).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
@@ -54,6 +63,7 @@ export function reportHuman(r: IngestReport): string {
       : `  rows read ${r.rows_read} = kept ${r.rows_kept} + dropped ${r.rows_read - r.rows_kept} (${drops})`,
     ...(r.files_skipped ?? []).map((s) => `  skipped: ${s.path}: ${s.reason}`),
     ...ignoredCsvLines(r),
+    ...metadataDuplicateLines(r),
     ...r.malformed.slice(0, 10).map((m) => `  malformed: ${m.path}:${m.line}: ${m.reason}${m.value === undefined ? '' : ` (got ${JSON.stringify(m.value)})`}`),
     ...(r.malformed_total > 10 ? [`  … ${r.malformed_total - 10} more malformed lines (see --json)`] : []),
     `  ${r.seconds} s`,

@@ -14,7 +14,7 @@ import { forEachZipEntry } from '../sources/zip.js';
 import { noBarsFileHint } from '../sources/manifest.js';
 import type { Manifest } from '../sources/types.js';
 import { classifyFiles, type SourceLayout } from './layout.js';
-import { decodeMetadata, parseSymbolMetadata } from './metadata.js';
+import { decodeMetadata, parseSymbolMetadata, type MetadataDuplicate } from './metadata.js';
 import { DROP_REASONS, emptyDrops, type DropCounts } from './parsed-bars.js';
 import { ChangedSinceFetchError, FileTooLargeError, MAX_BARS_FILE_BYTES, readBarsFileSync, readFetchedBarsFileSync } from './bars-file.js';
 
@@ -74,6 +74,10 @@ export interface IngestReport {
   input_hash: string;
   metadata_file: string | null;
   metadata_rows: number;
+  /** Symbols the metadata file gives more than one Security Name (the first row's is used). */
+  metadata_duplicate_symbols: number;
+  /** The first MAX_METADATA_DUPLICATES of them: the symbol, the name used, the names ignored. */
+  metadata_duplicates: MetadataDuplicate[];
   files_ignored: string[];
   /** Entries the source could not follow (broken symlinks, loops), from its manifest. */
   files_skipped: { path: string; reason: string }[];
@@ -198,6 +202,9 @@ export async function metadataTextOf(m: Manifest, layout: SourceLayout): Promise
   return layout.metadata === null ? null : readMetadataText(m, layout.metadata);
 }
 
+/** How many of the metadata file's duplicate symbols the report lists (metadata_duplicate_symbols counts them all). */
+export const MAX_METADATA_DUPLICATES = 5;
+
 /** A source read for ingest: its bars files, the metadata's names, its identity, and an empty report. */
 export interface PreparedSource {
   layout: SourceLayout;
@@ -214,6 +221,7 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
   }
   let names = new Map<string, string>();
   let metadataRows = 0;
+  let duplicates: MetadataDuplicate[] = [];
   const metadataText = await metadataTextOf(m, layout);
   if (layout.metadata !== null && metadataText !== null) {
     const parsed = parseSymbolMetadata(metadataText);
@@ -222,6 +230,7 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
     }
     names = parsed.names;
     metadataRows = parsed.rows;
+    duplicates = parsed.duplicates;
   } else log.warn({ root: m.root }, 'no symbols_valid_meta.csv: Security Name will be null for every symbol');
   const report: IngestReport = {
     output: ws.tableDir('prices'),
@@ -241,6 +250,8 @@ export async function prepareSource(ws: Workspace, m: Manifest, hash: string, lo
     input_hash: hash,
     metadata_file: layout.metadata,
     metadata_rows: metadataRows,
+    metadata_duplicate_symbols: duplicates.length,
+    metadata_duplicates: duplicates.slice(0, MAX_METADATA_DUPLICATES),
     files_ignored: layout.ignored.filter((p) => !p.endsWith('manifest.json')),
     files_skipped: m.skipped ?? [],
     empty_files: [],

@@ -1,11 +1,20 @@
 /** @module etl/metadata
  * Reads symbols_valid_meta.csv: finds Symbol and Security Name by header name (copies in the
- * wild drop or reorder columns) and returns Symbol → Security Name. Pure: takes the text. */
+ * wild drop or reorder columns) and returns Symbol → Security Name (the first row naming a symbol;
+ * the symbols named otherwise in later rows are listed). Pure: takes the text. */
 import { parseCsvRecords } from '../core/csv-records.js';
 
 export interface SymbolMetadata {
   names: Map<string, string>;
   rows: number;
+  /** Symbols given more than one Security Name (in file order): the first row naming one is kept, the others ignored. */
+  duplicates: MetadataDuplicate[];
+}
+
+export interface MetadataDuplicate {
+  symbol: string;
+  kept: string;
+  ignored: string[];
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a BOM kept, as Buffer#toString kept it (the CSV reader drops it)
@@ -59,6 +68,7 @@ export function parseSymbolMetadata(text: string): SymbolMetadata | { missing: s
   const iName = header.indexOf('Security Name');
   if (iSym < 0 || iName < 0) return { missing: [iSym < 0 ? 'Symbol' : '', iName < 0 ? 'Security Name' : ''].filter(Boolean) };
   const names = new Map<string, string>();
+  const duplicates = new Map<string, MetadataDuplicate>();
   let rows = 0;
   for (let r = 1; r < records.length; r++) {
     const rec = records[r]!;
@@ -66,8 +76,15 @@ export function parseSymbolMetadata(text: string): SymbolMetadata | { missing: s
     rows++;
     const sym = rec[iSym];
     const name = rec[iName];
-    if (sym === undefined || sym === '' || names.has(sym)) continue;
-    if (name !== undefined && name !== '') names.set(sym, name);
+    if (sym === undefined || sym === '' || name === undefined || name === '') continue;
+    const kept = names.get(sym);
+    if (kept === undefined) names.set(sym, name);
+    else if (name !== kept) {
+      // The first name kept, as before; another one is reported (ingest's metadata_duplicates), not silently dropped.
+      const d = duplicates.get(sym) ?? { symbol: sym, kept, ignored: [] };
+      if (!d.ignored.includes(name)) d.ignored.push(name);
+      duplicates.set(sym, d);
+    }
   }
-  return { names, rows };
+  return { names, rows, duplicates: [...duplicates.values()] };
 }
