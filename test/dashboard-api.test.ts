@@ -106,6 +106,11 @@ describe('runs', () => {
       expect(json<{ error: { message: string; hint: string } }>((await app.inject({ method: 'POST', url: '/runs/b1/cancel' })).body).error).toEqual(expect.objectContaining({
         message: "no pipeline run 'b1' in <workspace>: it is the id of a backfill", hint: 'GET /backfills/b1 reads the backfill; GET /runs?backfill=b1 lists its runs, one per day.',
       }));
+      // Probed: an id of nothing hinted only "GET /runs lists the pipeline runs"; POST /runs/:id/resume as GET /runs/:id, the newest named.
+      const nothing = await Promise.all([app.inject('/runs/nope'), app.inject({ method: 'POST', url: '/runs/nope/resume' })]);
+      const hints = nothing.map((r) => [r.statusCode, json<{ error: { code: string; hint: string } }>(r.body).error]);
+      expect(hints[0]).toEqual([404, { code: 'SP_ERR_RUN_NOT_FOUND', message: "no pipeline run 'nope' in <workspace>", hint: expect.stringMatching(/^GET \/runs lists the pipeline runs; the newest: \S+ \(pipeline daily, \w+, started [^)]+\); /) }]);
+      expect(hints[1]).toEqual(hints[0]);
       const missing = await app.inject('/backfills/nope');
       expect([missing.statusCode, json<{ error: { code: string } }>(missing.body).error.code]).toEqual([404, 'SP_ERR_RUN_NOT_FOUND']);
       // Its hint names what lists backfills and the newest (it named `runs list`, which lists runs).

@@ -62,3 +62,28 @@ describe('runs list --backfill', () => {
     expect((await failureOf(runsShowCommand(ctx, '3f2a9c41'))).message).toBe(`no run '3f2a9c41' in ${ws.registryPath}`);
   });
 });
+
+describe('runs list --parent', () => {
+  // Probed: `runs list --parent <a mistyped id>` printed "no runs", as for a run without children.
+  it('an id no run has is SP_ERR_RUN_NOT_FOUND naming the newest runs (as runs show, runs logs); a run without children lists none', async () => {
+    const ws = new Workspace(await tempDir('runs-parent'));
+    const ctx = { ws, now: () => new Date() } as unknown as CommandContext;
+    const empty = await failureOf(runsListCommand(ctx, { parent: 'nope' }));
+    expect([empty.code, empty.hint]).toEqual(['SP_ERR_RUN_NOT_FOUND', 'No run is recorded in this workspace yet.']);
+    const reg = openRegistry(ws);
+    let pipe = '';
+    try {
+      reg.startRun({ kind: 'fetch', run_id: 'c-old', name: 'fetch', started_at: '2026-01-01T00:00:00.000Z' });
+      reg.endRun('c-old', 'finished');
+      pipe = createPipelineRun(reg, { pipeline: 'daily', tasks: ['fetch'], params: { edges: [] }, started_at: '2026-01-02T00:00:00.000Z' });
+    } finally {
+      reg.close();
+    }
+    expect((await runsListCommand(ctx, { parent: pipe })).data).toEqual({ kind: 'all', runs: [], total: 0 });
+    const unknown = await failureOf(runsListCommand(ctx, { parent: 'nope' }));
+    expect([unknown.code, unknown.message]).toEqual(['SP_ERR_RUN_NOT_FOUND', `no run 'nope' in ${ws.registryPath}`]);
+    expect(unknown.hint).toBe(`The newest: ${pipe} (pipeline daily, running, started 2026-01-02T00:00:00.000Z); c-old (fetch, finished, started 2026-01-01T00:00:00.000Z); \`stockpipe runs list --kind all\` lists every run.`);
+    expect((await failureOf(runsShowCommand(ctx, 'nope'))).hint).toBe(unknown.hint);
+    expect((await failureOf(runsLogsCommand(ctx, 'nope', 'fetch'))).hint).toBe(`The newest pipeline runs: ${pipe} (pipeline daily, running, started 2026-01-02T00:00:00.000Z); \`stockpipe runs list\` lists them.`);
+  });
+});

@@ -10,7 +10,7 @@ import { noLogReason, taskLine } from '../pipeline/live-view.js';
 import { readTaskLog } from '../pipeline/task-log.js';
 import { backfillIdsFor, backfillNamedBy, newestBackfillsText } from '../registry/backfills.js';
 import { countPipelineRuns, getPipelineRun, listPipelineRuns, type PipelineRunDetails, type PipelineRunSummary } from '../registry/pipeline.js';
-import { countRuns, getRunDetails, listRunSummaries, pipelineTaskOf, type RunDetails, type RunSummary } from '../registry/runs-query.js';
+import { countRuns, getRunDetails, listRunSummaries, newestRunsText, pipelineTaskOf, type RunDetails, type RunSummary } from '../registry/runs-query.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { withRegistry } from './with-registry.js';
@@ -28,7 +28,10 @@ export function listedRuns(total: number, shown: number, offset = 0): string {
 /** `runs list --kind K|all`: command runs (and pipeline runs with `all`), in the generic shape. */
 function kindList(ctx: CommandContext, opts: { limit?: number; offset?: number; status?: string; kind: string; parent?: string }): CommandResult<{ kind: string; runs: RunSummary[]; total: number }> {
   const q = { kind: opts.kind === 'all' ? undefined : opts.kind, status: opts.status, parent: opts.parent, limit: opts.limit, offset: opts.offset };
-  const data = withRegistry(ctx, true, (reg) => ({ kind: opts.kind, runs: listRunSummaries(reg, q), total: countRuns(reg, q) }));
+  const data = withRegistry(ctx, true, (reg) => {
+    if (opts.parent !== undefined && reg.getRun(opts.parent) === null) throw noRun(reg, opts.parent);
+    return { kind: opts.kind, runs: listRunSummaries(reg, q), total: countRuns(reg, q) };
+  });
   const lines = data.runs.map((r) => `${r.run_id}  ${r.kind.padEnd(9)} ${r.status.padEnd(9)} ${r.started_at}  ${secs(r.seconds).padEnd(9)} ${r.name ?? ''}${r.parent_run_id ? `  (in ${r.parent_run_id})` : ''}`);
   return { data, human: data.runs.length === 0 ? `no ${opts.kind === 'all' ? '' : `${opts.kind} `}runs` : [listedRuns(data.total, data.runs.length, opts.offset), ...lines].join('\n') };
 }
@@ -87,7 +90,7 @@ export async function runsShowCommand(ctx: CommandContext, id: string): Promise<
     const pipeline = getPipelineRun(reg, id);
     if (pipeline !== null) return { pipeline: { ...pipeline, child_runs: listRunSummaries(reg, { parent: id, limit: 10_000 }) } };
     const run = getRunDetails(reg, id);
-    if (run === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}${backfillNamed(reg, id)}`, { hint: backfillHint(reg, id) ?? 'List runs with `stockpipe runs list` (pipeline runs) or `stockpipe runs list --kind all`.' });
+    if (run === null) throw noRun(reg, id);
     return { run };
   });
   if ('run' in found) return showCommandRun(found.run);
@@ -115,6 +118,15 @@ export async function runsLogsCommand(ctx: CommandContext, id: string, task: str
   return { data: { run_id: id, task, path, log }, human: log.trimEnd() };
 }
 
+/** SP_ERR_RUN_NOT_FOUND for an id no run of any kind has (`runs show ID`, `runs list --parent ID`): a backfill's id said as
+ * such, else the newest runs named (an empty `--parent` listing said "no runs", as for a run without children). */
+function noRun(reg: Registry, id: string): StockpipeError {
+  const recent = newestRunsText(reg);
+  const hint = backfillHint(reg, id)
+    ?? (recent.length === 0 ? 'No run is recorded in this workspace yet.' : `The newest: ${recent.join('; ')}; \`stockpipe runs list --kind all\` lists every run.`);
+  return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no run '${clip(id)}' in ${reg.file}${backfillNamed(reg, id)}`, { hint });
+}
+
 /** ": it is a backfill's id" when it is (`runs list` shows each run's backfill by the start of its id), else ''. */
 function backfillNamed(reg: Registry, id: string): string {
   const b = backfillNamedBy(reg, id);
@@ -137,7 +149,12 @@ function backfillHint(reg: Registry, id: string, purpose: 'show' | 'logs' | 'can
  */
 function notPipelineRun(reg: Registry, id: string, purpose: 'logs' | 'cancel' = 'logs'): never {
   const cmd = getRunDetails(reg, id);
-  if (cmd === null) throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}${backfillNamed(reg, id)}`, { hint: backfillHint(reg, id, purpose) ?? 'List pipeline runs with `stockpipe runs list`.' });
+  if (cmd === null) {
+    const recent = newestRunsText(reg, { kind: 'pipeline' });
+    const hint = backfillHint(reg, id, purpose)
+      ?? (recent.length === 0 ? 'No pipeline run is recorded in this workspace yet: `stockpipe run train` starts one.' : `The newest pipeline runs: ${recent.join('; ')}; \`stockpipe runs list\` lists them.`);
+    throw new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}' in ${reg.file}${backfillNamed(reg, id)}`, { hint });
+  }
   const inPipeline = pipelineTaskOf(cmd);
   if (purpose === 'cancel') {
     const hint = cmd.status !== 'running'

@@ -31,7 +31,9 @@ describe('resumableRun of an id that is no pipeline run', () => {
       expect(inPipeline.hint).toBe(`It ran as task train of daily run ${pipe}: \`stockpipe run --resume ${pipe}\` continues that run.`);
       const alone = refusal(() => resumableRun(reg, 'c-alone', 'train'));
       expect([alone.message, alone.hint]).toEqual(['run c-alone is an ingest command run, not a pipeline run: `run --resume` continues pipeline runs', 'Run the command again: `stockpipe ingest --strict`.']);
-      expect(refusal(() => resumableRun(reg, 'no-such-run', 'train')).message).toBe("no pipeline run 'no-such-run'");
+      const none = refusal(() => resumableRun(reg, 'no-such-run', 'train'));
+      expect(none.message).toBe("no pipeline run 'no-such-run'");
+      expect(none.hint).toMatch(new RegExp(`^The newest pipeline runs: ${pipe} \\(pipeline daily, failed, started [^)]+\\); \`stockpipe runs list\` lists them\\.$`));
     } finally {
       reg.close();
     }

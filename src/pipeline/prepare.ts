@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { clip, StockpipeError } from '../core/errors.js';
 import { withArticle } from '../core/terminal.js';
 import { createPipelineRun, getPipelineRun, latestTaskResult, type PipelineRunDetails, recordRunner, reopenPipelineRun, type TaskPatch, type TaskRunRecord, type TaskStatus, thisRunner } from '../registry/pipeline.js';
-import { pipelineTaskOf } from '../registry/runs-query.js';
+import { newestRunsText, pipelineTaskOf } from '../registry/runs-query.js';
 import type { Registry } from '../registry/store.js';
 import { edges, sliceNames } from './graph.js';
 import type { RunOptions, TaskOutcome, TaskSpec, TaskState, TaskSummary } from './types.js';
@@ -36,7 +36,10 @@ const DONE_OK: ReadonlySet<TaskStatus> = new Set(['succeeded', 'cached']);
  * `runs list --kind all` lists it) says so and names the pipeline run that ran it, or how it is run again. */
 function notResumable(reg: Registry, id: string): StockpipeError {
   const cmd = reg.getRun(id);
-  if (cmd === null) return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}'`);
+  if (cmd === null) {
+    const recent = newestRunsText(reg, { kind: 'pipeline' });
+    return new StockpipeError('SP_ERR_RUN_NOT_FOUND', `no pipeline run '${clip(id)}'`, recent.length === 0 ? {} : { hint: `The newest pipeline runs: ${recent.join('; ')}; \`stockpipe runs list\` lists them.` });
+  }
   const ran = pipelineTaskOf(cmd);
   const parent = ran === null ? null : getPipelineRun(reg, ran.parent);
   const hint = ran !== null && parent !== null

@@ -56,6 +56,11 @@ export function listRunSummaries(reg: Registry, q: RunQuery = {}): RunSummary[] 
   return reg.all<RunSummary>('list runs', sql, { ...bind(reg, q), limit: q.limit ?? 50, offset: q.offset ?? 0 });
 }
 
+/** The newest `n` runs (of `kind`, else of every kind) as a hint names them: `ID (pipeline daily, failed, started AT)`. */
+export function newestRunsText(reg: Registry, opts: { kind?: string; n?: number } = {}): string[] {
+  return listRunSummaries(reg, { kind: opts.kind, limit: opts.n ?? 3 }).map((r) => `${r.run_id} (${r.kind === 'pipeline' ? `pipeline ${r.name ?? ''}` : r.kind}, ${r.status}, started ${r.started_at})`);
+}
+
 export function countRuns(reg: Registry, q: RunQuery = {}): number {
   return reg.get<{ n: number }>('count runs', `SELECT COUNT(*) AS n FROM runs WHERE ${WHERE}`, bind(reg, q))?.n ?? 0;
 }
