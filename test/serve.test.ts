@@ -537,9 +537,12 @@ describe('stockpipe serve (a real listening server)', () => {
     const dir = await registerModel(ws, 'poly-1', polyJson(), { alias: 'champion' });
     await writeFile(join(dir, 'model.json'), '{"format":');
     const server = startCli(['serve', '--port', '0', '--json', '-w', ws]);
-    const { data } = await waitForJsonLine<{ data: { model: string | null; rejected: string | null } }>(server);
-    expect(data).toMatchObject({ model: null, rejected: 'poly-1' });
-    server.child.kill('SIGINT');
+    try {
+      const { data } = await waitForJsonLine<{ data: { model: string | null; rejected: string | null } }>(server);
+      expect(data).toMatchObject({ model: null, rejected: 'poly-1' });
+    } finally {
+      server.child.kill('SIGINT'); // also when the check fails: no server left behind
+    }
     expect((await server.done).code).toBe(0);
   });
 });
