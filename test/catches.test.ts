@@ -14,6 +14,7 @@ const ALLOWED: [string, string, string][] = [
   ['core/fs.ts', 'await readlink(dir).catch(() => null)', 'checkWorkspacePath: a missing workspace path that is no symbolic link (EINVAL), or one that cannot be read as one, is a missing folder, created by the commands that write as before'],
   ['core/fs.ts', 'const st = await stat(path).catch(() => null);', 'sizeOf estimates the space a full disk needed while that error is reported; unreadable counts as 0'],
   ['core/fs.ts', 'const names = await readdir(path).catch(() => [] as string[]);', 'the same estimate, for a folder'],
+  ['core/fs.ts', 'const st = await stat(resolve(out)).catch(() => null);', 'refuseSpecialOutput looks only for a FIFO, socket or device standing at --out; an output it cannot stat is left to the write, which reports its own error'],
   ['core/fs.ts', 'copyFile(f.path, backup).catch(() => Promise.reject(err))', 'not swallowed: the hard link\'s error is rethrown instead of the copy\'s'],
   ['core/fs.ts', 'rename(c.backup, c.target).catch(() => undefined)', 'rollback after another error, which is the one thrown; the backup stays beside the target'],
   ['core/fs.ts', 'readdir(dir, { withFileTypes: true }).catch(() => [])', 'best-effort removal of stale temps; a folder that cannot be listed is reported by the command that reads it'],

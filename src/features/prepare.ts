@@ -10,10 +10,10 @@
  * stage of another prices snapshot, other settings, another snapshot committed in between, a file
  * missing or of another size) is not used: the stage is deleted and the features built as before.
  * The result is the same rows, bit for bit, either way (test/prepared-features.test.ts). */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from '../core/zod.js';
-import { readFileOrNull, writeFileAtomic } from '../core/fs.js';
+import { readdirOrEmpty, readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { writeBarsParquet, writeExtraParquet, type BarsBatch, type BarsTableSpec, type WrittenRange } from '../db/bars-writer.js';
@@ -244,7 +244,7 @@ export async function commitPrepared(ws: Workspace, reg: Registry, o: { settings
   const text = await readFileOrNull(join(dir, MANIFEST));
   if (text === null) {
     // A stage without its manifest is an unfinished one (its ingest failed or was killed).
-    if ((await readdir(dir).catch(() => [])).length > 0) await discardPrepared(ws);
+    if ((await readdirOrEmpty(dir)).length > 0) await discardPrepared(ws);
     return null;
   }
   const unusable = async (why: string): Promise<null> => {
