@@ -478,6 +478,26 @@ describe('features prepared by a full ingest', () => {
     }
   });
 
+  it('leave the tails file the next incremental build reads its context from: its result equals a full build', async () => {
+    const fx = await writeQuirkFixture();
+    const ws = await tempWorkspace();
+    const W = new Workspace(ws, { threads: 2, memoryLimit: '512MB' });
+    const run = async (): Promise<Awaited<ReturnType<typeof ingest>>> => {
+      const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+      return ingest({ ws: W, manifest, strict: false, force: false, prepareFeatures: { window: 5, extended: true }, log: silentLog, progress: silentProgress });
+    };
+    const features = (force = false) => buildFeatures({ ws: W, window: 5, extended: true, force, log: silentLog, progress: silentProgress });
+    expect((await run()).features_prepared).toBe(true);
+    expect(await features()).toMatchObject({ mode: 'full', prepared: true });
+    await appendFile(join(fx.dir, 'stocks', 'AAA.csv'), '2030-01-02,1,1,1,1,1,5\n2030-01-03,2,2,2,2,2,6\n');
+    expect((await run()).mode).toBe('incremental');
+    const inc = await features();
+    expect(inc).toMatchObject({ mode: 'incremental', symbols_changed: 1, symbols_context_cached: 1 });
+    const incremental = await tableDigest(ws, 'features');
+    await features(true);
+    expect(await tableDigest(ws, 'features')).toBe(incremental);
+  });
+
   it('are not used, and deleted, when stale: other settings, another snapshot in between, a newer ingest, --force; a Volume beyond 2^53 prepares nothing', async () => {
     const fx = await writeQuirkFixture();
     const ws = await tempWorkspace();

@@ -12,7 +12,7 @@
  * null and the caller encodes the file whole instead. The footer is Thrift's compact protocol,
  * read into a generic tree that keeps every field's type and order, so what is not changed is
  * written back byte for byte. No Node library writes Parquet footers this way. Pure but for I/O. */
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, open, readFile, rm, truncate } from 'node:fs/promises';
 
 const MAGIC = Buffer.from('PAR1', 'latin1');
 
@@ -243,19 +243,31 @@ const structs = (xs: TValue[]): TStruct[] =>
     return x.v;
   });
 
-/** A file's footer, decoded, and where its body ends. */
-async function footerOf(path: string): Promise<{ bytes: Buffer; bodyEnd: number; meta: TStruct }> {
-  const bytes = await readFile(path);
-  if (bytes.length < 12 || !bytes.subarray(0, 4).equals(MAGIC) || !bytes.subarray(bytes.length - 4).equals(MAGIC)) throw new SpliceError(`${path} is not a Parquet file`);
-  const len = bytes.readUInt32LE(bytes.length - 8);
-  const bodyEnd = bytes.length - 8 - len;
-  if (bodyEnd < 4) throw new SpliceError(`${path}: footer length ${len} is too large`);
-  const r = new Reader(bytes.subarray(bodyEnd, bytes.length - 8));
-  const meta = r.struct();
-  if (r.pos !== len) throw new SpliceError(`${path}: footer has ${len - r.pos} bytes after its end`);
-  // FileMetaData 8/9: an encrypted footer's algorithm and key: not this writer's files.
-  if (field(meta, 8) !== undefined || field(meta, 9) !== undefined) throw new SpliceError(`${path} is encrypted`);
-  return { bytes, bodyEnd, meta };
+/** A file's footer, decoded, and where its body ends (the body itself is not read). */
+async function footerOf(path: string): Promise<{ bodyEnd: number; meta: TStruct }> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const head = Buffer.alloc(4);
+    const tail = Buffer.alloc(8);
+    if (size < 12) throw new SpliceError(`${path} is not a Parquet file`);
+    await fh.read(head, 0, 4, 0);
+    await fh.read(tail, 0, 8, size - 8);
+    if (!head.equals(MAGIC) || !tail.subarray(4).equals(MAGIC)) throw new SpliceError(`${path} is not a Parquet file`);
+    const len = tail.readUInt32LE(0);
+    const bodyEnd = size - 8 - len;
+    if (bodyEnd < 4) throw new SpliceError(`${path}: footer length ${len} is too large`);
+    const footer = Buffer.alloc(len);
+    await fh.read(footer, 0, len, bodyEnd);
+    const r = new Reader(footer);
+    const meta = r.struct();
+    if (r.pos !== len) throw new SpliceError(`${path}: footer has ${len - r.pos} bytes after its end`);
+    // FileMetaData 8/9: an encrypted footer's algorithm and key: not this writer's files.
+    if (field(meta, 8) !== undefined || field(meta, 9) !== undefined) throw new SpliceError(`${path} is encrypted`);
+    return { bodyEnd, meta };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** The leaf columns of a flat schema (root, then one element per column), refusing nested ones. */
@@ -359,7 +371,17 @@ export async function spliceParquet(left: string, right: string, leftColumns: nu
     const footer = w.done();
     const len = Buffer.alloc(4);
     len.writeUInt32LE(footer.length);
-    await writeFile(target, Buffer.concat([a.bytes.subarray(0, a.bodyEnd), b.bytes.subarray(4, b.bodyEnd), footer, len, MAGIC]));
+    // The left file's head and body copied by the kernel (copy_file_range: no pass through this
+    // process), cut at its footer; then the right file's body and the new footer.
+    const rightBytes = await readFile(right);
+    await copyFile(left, target);
+    try {
+      await truncate(target, a.bodyEnd);
+      await appendFile(target, Buffer.concat([rightBytes.subarray(4, b.bodyEnd), footer, len, MAGIC]));
+    } catch (err) {
+      await rm(target, { force: true });
+      throw err;
+    }
     return true;
   } catch (err) {
     if (err instanceof SpliceError) return false;
@@ -372,6 +394,6 @@ export async function footerRoundTrip(path: string): Promise<{ same: boolean }> 
   const f = await footerOf(path);
   const w = new Writer();
   w.struct(f.meta);
-  const len = f.bytes.readUInt32LE(f.bytes.length - 8);
-  return { same: w.done().equals(f.bytes.subarray(f.bodyEnd, f.bodyEnd + len)) };
+  const bytes = await readFile(path);
+  return { same: w.done().equals(bytes.subarray(f.bodyEnd, bytes.length - 8)) };
 }

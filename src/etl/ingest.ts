@@ -336,6 +336,9 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
               await w.addMeasured(f, wrote);
               // The same rows' features, into the prepared stage, while they are in memory.
               if (prep !== null) await prep.file(conn, bucket, fileBatches, { path: f.abs, range: wrote }, spec);
+              // Let the rows go: DuckDB keeps every table function a COPY registered, and with it the
+              // producer's closure (`next`, which holds this array) until the connection closes.
+              fileBatches.length = 0;
             }
           }
         }));
