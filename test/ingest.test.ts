@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { appendFile, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, cp, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
@@ -15,6 +15,7 @@ import { tempDir } from './helpers/temp.js';
 import { hashJson } from '../src/core/fs.js';
 import { currentSnapshot, liveFiles } from '../src/registry/catalog.js';
 import { openRegistry } from '../src/registry/store.js';
+import { vacuumStore } from '../src/store/vacuum.js';
 
 async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?: boolean } = {}) {
   const fx = await writeQuirkFixture();
@@ -540,5 +541,41 @@ describe('features prepared by a full ingest', () => {
     expect((await run()).features_prepared).toBe(false);
     expect(await exists(stage(ws))).toBe(false);
     expect(((await features(5).catch((e: unknown) => e)) as StockpipeError).code).toBe('SP_ERR_FEATURES_INPUT');
+  });
+
+  it('a stage no build can commit any more is deleted by the next (cached) features and by vacuum; one a killed ingest left, once an hour old', async () => {
+    const fx = await writeQuirkFixture();
+    const ws = await tempWorkspace();
+    const W = new Workspace(ws, { threads: 2, memoryLimit: '512MB' });
+    const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+    const run = (): ReturnType<typeof ingest> => ingest({ ws: W, manifest, strict: false, force: true, prepareFeatures: { window: 5, extended: false }, log: silentLog, progress: silentProgress });
+    const features = (): ReturnType<typeof buildFeatures> => buildFeatures({ ws: W, window: 5, force: false, log: silentLog, progress: silentProgress });
+    const aside = join(await tempDir('stage'), 'prepared-features');
+    // A stage that came too late (a features build of the same prices committed first): the cached build deletes it.
+    expect((await run()).features_prepared).toBe(true);
+    await cp(stage(ws), aside, { recursive: true });
+    expect(await features()).toMatchObject({ prepared: true });
+    await cp(aside, stage(ws), { recursive: true });
+    expect((await features()).cached).toBe(true);
+    expect(await exists(stage(ws))).toBe(false);
+    // The same stage found by vacuum (its dry run lists it, keeping it).
+    await cp(aside, stage(ws), { recursive: true });
+    const dry = await vacuumStore(W, { dryRun: true, now: () => new Date() });
+    expect(dry.orphans.paths).toContain('tmp/prepared-features/_prepared.json');
+    expect(await exists(stage(ws))).toBe(true);
+    await vacuumStore(W, { dryRun: false, now: () => new Date() });
+    expect(await exists(stage(ws))).toBe(false);
+    // An ingest killed while writing its stage (no manifest): kept while it may still be writing, deleted an hour on.
+    expect((await run()).features_prepared).toBe(true);
+    await features();
+    await cp(aside, stage(ws), { recursive: true });
+    await rm(join(stage(ws), '_prepared.json'));
+    expect((await vacuumStore(W, { dryRun: false, now: () => new Date() })).orphans.paths.filter((p) => p.startsWith('tmp/prepared-features'))).toEqual([]);
+    expect((await features()).cached).toBe(true);
+    expect(await exists(stage(ws))).toBe(true);
+    const old = new Date(Date.now() - 2 * 3600_000);
+    for (const n of await readdir(stage(ws))) await utimes(join(stage(ws), n), old, old);
+    expect((await features()).cached).toBe(true);
+    expect(await exists(stage(ws))).toBe(false);
   });
 });

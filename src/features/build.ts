@@ -32,7 +32,7 @@ import type { FeatureMessage, FeatureWorkerInit } from './feature-protocol.js';
 import { FeatureAssembler } from './assemble.js';
 import { EXTENDED_COLUMNS, EXTENDED_LOOKBACK } from './lagged.js';
 import { readNumericColumns } from '../db/read-columns.js';
-import { commitPrepared, discardPrepared } from './prepare.js';
+import { commitPrepared, discardPrepared, removeStalePrepared } from './prepare.js';
 import { loadTails, publishTails, saveTails, TAILS_TABLE, tailsMetadata, type TailsSnapshot } from './tails.js';
 
 /**
@@ -316,6 +316,9 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
     const sameSettings = built !== null && built.version === settings.version && built.window === settings.window && built.extended === settings.extended;
     const hash = featuresInputHash(prices.snapshot.id, settings);
     if (!opts.force && cur && sameSettings && built!.prices_snapshot === prices.snapshot.id) {
+      // The features of these prices are built: a stage prepared for them was used or came too late,
+      // and one a killed ingest left is of no use either (features/prepare).
+      await removeStalePrepared(ws, reg, { cutoff: Date.now() - DEAD_SCRATCH_AGE_MS });
       const prev = previousReport(ws, await readFileOrNull(ws.featuresReport), log);
       if (prev && prev.snapshot_id === cur.id) {
         log.info({ snapshot: cur.id }, 'prices and settings unchanged since the last build: nothing to do');

@@ -19,7 +19,7 @@ import type { Workspace } from '../core/workspace.js';
 import { writeBarsParquet, writeExtraParquet, type BarsBatch, type BarsTableSpec, type WrittenRange } from '../db/bars-writer.js';
 import { spliceParquet } from '../db/parquet-splice.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
-import type { SnapshotRecord } from '../registry/catalog.js';
+import { currentSnapshot, nextSnapshotId, type SnapshotRecord } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
 import { BUCKETS, LINEAGE_COLUMN, partitionName } from '../store/partition.js';
 import { TableWrite } from '../store/write.js';
@@ -76,6 +76,41 @@ export async function discardPrepared(ws: Workspace): Promise<void> {
   const dir = preparedDir(ws);
   await rm(join(dir, MANIFEST), { force: true });
   await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * Deletes (unless `dryRun`) a stage that can never be committed: its manifest does not parse, names
+ * another prices snapshot than the current one, or a lineage id a snapshot already took (a features
+ * build, or another write, came first); or it has no manifest (an ingest killed while writing it,
+ * with Ctrl-C or kill -9) and nothing in it changed since `cutoff` (ms: an ingest writing it now
+ * keeps touching it). A usable stage is left alone. Returns its files (workspace-relative) and bytes.
+ */
+export async function removeStalePrepared(ws: Workspace, reg: Registry, o: { cutoff: number; dryRun?: boolean }): Promise<{ paths: string[]; bytes: number }> {
+  const dir = preparedDir(ws);
+  const names = await readdirOrEmpty(dir);
+  if (names.length === 0) return { paths: [], bytes: 0 };
+  const text = await readFileOrNull(join(dir, MANIFEST));
+  const entries: { path: string; bytes: number; mtime: number }[] = [];
+  for (const n of names) {
+    const st = await stat(join(dir, n)).catch(() => null);
+    if (st !== null) entries.push({ path: ws.relative(join(dir, n)), bytes: st.size, mtime: st.mtimeMs });
+  }
+  let stale: boolean;
+  if (text === null) stale = entries.every((e) => e.mtime <= o.cutoff);
+  else {
+    let m: PreparedManifest | null = null;
+    try {
+      const r = PreparedManifestSchema.safeParse(JSON.parse(text));
+      if (r.success) m = r.data;
+    } catch {
+      m = null;
+    }
+    const prices = currentSnapshot(reg, 'prices');
+    stale = m === null || prices === null || m.prices_snapshot !== prices.id || m.prices_created_at !== prices.created_at || m.lineage_id !== nextSnapshotId(reg);
+  }
+  if (!stale) return { paths: [], bytes: 0 };
+  if (o.dryRun !== true) await discardPrepared(ws);
+  return { paths: entries.map((e) => e.path), bytes: entries.reduce((a, e) => a + e.bytes, 0) };
 }
 
 /** The columns of a prices file a full ingest writes (the tails file is one only for those). */

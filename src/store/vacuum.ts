@@ -13,6 +13,7 @@ import { StockpipeError } from '../core/errors.js';
 import { DEAD_SCRATCH_AGE_MS, readdirOrEmpty, removeDeadScratch, statOrNull } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
+import { removeStalePrepared } from '../features/prepare.js';
 import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, liveIn, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { lineageSnapshotIds, openStudySnapshotIds } from '../registry/lineage.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -244,6 +245,11 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
     orphans.files += scratch.paths.length;
     orphans.bytes += scratch.bytes;
     orphans.paths.push(...scratch.paths);
+    // A prepared features stage no features build can commit any more (features/prepare), or one a killed ingest left unfinished.
+    const prepared = await removeStalePrepared(ws, reg, { cutoff, dryRun: o.dryRun });
+    orphans.files += prepared.paths.length;
+    orphans.bytes += prepared.bytes;
+    orphans.paths.push(...prepared.paths);
     const stages = await staleStages(ws, reg, cutoff, o.dryRun);
     return {
       dry_run: o.dryRun,
