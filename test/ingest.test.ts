@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { appendFile, chmod, cp, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, cp, mkdir, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentProgress } from '../src/core/progress.js';
@@ -541,6 +541,23 @@ describe('features prepared by a full ingest', () => {
     expect((await run()).features_prepared).toBe(false);
     expect(await exists(stage(ws))).toBe(false);
     expect(((await features(5).catch((e: unknown) => e)) as StockpipeError).code).toBe('SP_ERR_FEATURES_INPUT');
+  });
+
+  it('a stage folder that cannot be made (or deleted) prepares nothing; the ingest goes on and features computes them', async () => {
+    const fx = await writeQuirkFixture();
+    const ws = await tempWorkspace();
+    const W = new Workspace(ws, { threads: 2, memoryLimit: '512MB' });
+    const { manifest } = await dirSource(fx.dir).fetch(fetchContext(ws));
+    // tmp/prepared-features leads into a file: every mkdir and rm under it fails ENOTDIR (as a read-only tmp/ fails EROFS).
+    await mkdir(join(ws, 'tmp'), { recursive: true });
+    await writeFile(join(ws, 'tmp', 'a-file'), 'x');
+    await symlink(join(ws, 'tmp', 'a-file', 'x'), stage(ws));
+    const report = await ingest({ ws: W, manifest, strict: false, force: false, prepareFeatures: { window: 5, extended: false }, log: silentLog, progress: silentProgress });
+    expect(report).toMatchObject({ mode: 'full', features_prepared: false, rows_kept: fx.expected.rows_kept });
+    await rm(stage(ws));
+    const built = await buildFeatures({ ws: W, window: 5, force: false, log: silentLog, progress: silentProgress });
+    expect(built.prepared).toBeUndefined();
+    expect(built.rows).toBe(fx.expected.rows_kept);
   });
 
   it('a stage no build can commit any more is deleted by the next (cached) features and by vacuum; one a killed ingest left, once an hour old', async () => {

@@ -87,8 +87,9 @@ export async function ingest(opts: IngestOptions): Promise<IngestReport> {
       return { ...prev, cached: true, seconds: round3((performance.now() - t0) / 1000) };
     }
     const { layout, names, identity, report: r } = await prepareSource(ws, m, hash, log, opts.strict);
-    // Features an earlier full ingest prepared are of a prices snapshot this one replaces.
-    await discardPrepared(ws);
+    // Features an earlier full ingest prepared are of a prices snapshot this one replaces (a stage that
+    // cannot be deleted, in a read-only tmp/, is never committed: it names the prices snapshot it was made from).
+    await discardPrepared(ws).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'ingest: the features an earlier ingest prepared could not be deleted'));
     const ctx: IngestRun = { opts, m, ws, reg, names, report: r };
     const snap = incrementalFrom(cur, m, identity, { force: opts.force, strict: opts.strict, prev }) ? await ingestChanges(ctx, layout.bars, identity) : await ingestFull(ctx, layout.bars, identity);
     return await finishReport(ws, r, snap, t0);
@@ -366,7 +367,7 @@ export async function ingestFull(c: IngestRun, bars: readonly BarFile[], identit
         prep = null;
         return snap;
       } catch (err) {
-        if (prep !== null) await discardPrepared(ws);
+        if (prep !== null) await discardPrepared(ws).catch(() => undefined); // the ingest's own failure is the one to report
         await w.discard();
         if (!(err instanceof DateRangeError) || attempt === ranges.length - 1) throw w.failure(err);
         Object.assign(c.report, JSON.parse(saved));

@@ -151,9 +151,15 @@ export class FeaturePreparation {
    * tails file's rows per symbol (features/build's).
    */
   static async begin(ws: Workspace, settings: PrepareSettings, pricesId: number, o: { extra: readonly string[]; kv: Record<string, string>; ctx: number; log: Logger }): Promise<FeaturePreparation> {
-    await discardPrepared(ws);
-    await mkdir(preparedDir(ws), { recursive: true });
-    return new FeaturePreparation(ws, settings, pricesId + 1, o.extra, o.kv, o.ctx, o.log);
+    const prep = new FeaturePreparation(ws, settings, pricesId + 1, o.extra, o.kv, o.ctx, o.log);
+    try {
+      await discardPrepared(ws);
+      await mkdir(preparedDir(ws), { recursive: true });
+    } catch (err) {
+      // A read-only or full tmp/: the ingest goes on without preparing (as when a stage file fails).
+      prep.stop(`the stage folder ${preparedDir(ws)} cannot be made: ${(err as Error).message}`);
+    }
+    return prep;
   }
 
   get active(): boolean {
@@ -218,7 +224,8 @@ export class FeaturePreparation {
    */
   async finish(conn: DuckDBConnection, prices: SnapshotRecord | null, spec: Pick<BarsTableSpec, 'symbols' | 'names' | 'dayMin' | 'dayMax' | 'formatDay'>): Promise<boolean> {
     if (prices === null || this.stopped !== null || prices.id + 1 !== this.lineageId) {
-      await discardPrepared(this.ws);
+      // After the prices commit: a stage that cannot even be deleted is the next build's to clean, never the ingest's failure.
+      await discardPrepared(this.ws).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'ingest: the unfinished prepared features could not be deleted'));
       return false;
     }
     try {
@@ -243,7 +250,7 @@ export class FeaturePreparation {
       return true;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'ingest: the prepared features could not be finished (the next features build computes them)');
-      await discardPrepared(this.ws);
+      await discardPrepared(this.ws).catch(() => undefined);
       return false;
     }
   }
