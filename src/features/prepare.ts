@@ -9,7 +9,7 @@
  * it moves the files into the store and commits, without reading the prices back. Anything else (a
  * stage of another prices snapshot, other settings, another snapshot committed in between, a file
  * missing or of another size) is not used: the stage is deleted and the features built as before.
- * The result is the same rows, bit for bit, either way (test/prepared-features.test.ts). */
+ * The result is the same rows, bit for bit, either way (test/ingest.test.ts, "features prepared by a full ingest"). */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from '../core/zod.js';
@@ -174,6 +174,17 @@ export class FeaturePreparation {
   }
 
   /**
+   * Stops preparing and deletes the stage's files now, not after the prices commit: on a full disk
+   * they hold the room the prices files still to be written need (a failure to delete is left to finish).
+   */
+  private async abandon(reason: string): Promise<void> {
+    this.stop(reason);
+    this.files.length = 0;
+    this.tails.length = 0;
+    await discardPrepared(this.ws).catch(() => undefined);
+  }
+
+  /**
    * Writes the features of `batches` (one prices file's, in order: `prices`, as its writer measured
    * it) as one file of `bucket`. A batch without features (a symbol of several files, merged after
    * parsing) gets them computed here. Only the features are encoded: the price columns are the
@@ -183,7 +194,7 @@ export class FeaturePreparation {
   async file(conn: DuckDBConnection, bucket: number, batches: readonly BarsBatch[], prices: { path: string; range: WrittenRange }, spec: Pick<BarsTableSpec, 'symbols' | 'names' | 'dayMin' | 'dayMax' | 'formatDay'>): Promise<void> {
     if (this.stopped !== null || batches.length === 0) return;
     if (batches.some((b) => b.volumeExact !== undefined)) {
-      this.stop('a Volume is beyond 2^53 − 1 (the features build refuses it)');
+      await this.abandon('a Volume is beyond 2^53 − 1 (the features build refuses it)');
       return;
     }
     const { window, extended } = this.settings;
@@ -210,7 +221,7 @@ export class FeaturePreparation {
       const { size } = await stat(abs);
       this.files.push({ name, bucket, rows: r.rows, bytes: size, symbol_min: r.symbol_min!, symbol_max: r.symbol_max!, date_min: r.date_min!, date_max: r.date_max! });
     } catch (err) {
-      this.stop(`writing ${name} failed: ${(err as Error).message}`);
+      await this.abandon(`writing ${name} failed: ${(err as Error).message}`);
     } finally {
       // The prices writer keeps no reference to a batch once written: the features are let go of with it.
       for (const b of batches) delete b.extra;
