@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDirSync } from '../../test/helpers/temp.js';
 import { fetch, features } from './commands/data.js';
 import { modelsPromote, train } from './commands/models.js';
-import { backfill, run } from './commands/ops.js';
+import { backfill, run, serve } from './commands/ops.js';
 import { childGlobalArgs, GlobalOptions, outputMode } from './globals.js';
 import { inRange, parseOptions } from './options.js';
 
@@ -40,6 +40,13 @@ describe('options', () => {
   // Probed: `backfill --from D` said "--to Invalid input: expected string, received undefined".
   it('a required option left out is SP_ERR_USAGE saying it is required', () => {
     expect(() => parseOptions(backfill.options, { from: '2024-07-01' })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: '--to is required' }));
+  });
+
+  // Probed: `serve --host [::1]` (the URL's form) said "cannot listen on [[::1]]:8000: --host "[::1]" is not an
+  // address of this machine (ENOTFOUND)", though ::1 is one.
+  it('serve --host in brackets is SP_ERR_USAGE saying to drop them; ::1 itself is taken', () => {
+    expect(() => parseOptions(serve.options, { host: '[::1]' })).toThrow(expect.objectContaining({ code: 'SP_ERR_USAGE', message: expect.stringContaining('without the brackets a URL puts around it (--host ::1)') }));
+    expect(parseOptions(serve.options, { host: '::1' })).toMatchObject({ host: '::1' });
   });
 
   // Probed: `train --split random --test-from D` (or --folds, --protocol) trained on a random 80/20 split, the option ignored without a word.

@@ -19,7 +19,12 @@ export const serve = defineCommand({
     .object({
       port: whole().default(8000).describe('port (0 = any free port)').register(cli, { short: 'p' }),
       // An empty host made Node listen on every interface (printing the URL http://:PORT).
-      host: z.string().refine((h) => h.trim() !== '', 'must not be empty (127.0.0.1: this machine only; 0.0.0.0: every interface)').default('127.0.0.1').describe('address to listen on (beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)'),
+      // `--host [::1]` (as a URL writes it) was "not an address of this machine (ENOTFOUND)", naming [[::1]].
+      host: z
+        .string()
+        .refine((h) => h.trim() !== '', 'must not be empty (127.0.0.1: this machine only; 0.0.0.0: every interface)')
+        .refine((h) => !/^\[.*\]$/.test(h.trim()), 'takes an IPv6 address without the brackets a URL puts around it (--host ::1)')
+        .default('127.0.0.1').describe('address to listen on (beyond loopback, set STOCKPIPE_API_TOKEN: docs/security.md)'),
       pollMs: whole().default(1000).describe('how often to check whether the champion alias moved, in ms'),
       workers: whole()
         .refine((n) => n >= 1 && n <= 64, 'must be a whole number from 1 to 64')
