@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDirSync } from '../../test/helpers/temp.js';
-import { startArgs, startScript } from './npm-start.js';
+import { npmStart, startArgs, startScript } from './npm-start.js';
 
 describe('npm start', () => {
   // Probed: `npm start -- --workspace DIR` trained ./stockpipe-data (npm appends the arguments to the
@@ -33,5 +33,15 @@ describe('npm start', () => {
     ]);
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts.start).toContain('dist/cli/npm-start.js');
+  });
+
+  // Probed: `npm start --port 8001` (no `--`) trained for a minute, then serve said "too many arguments for
+  // 'serve'. Expected 0 arguments but got 1." (npm kept --port as npm_config_port and passed on "8001").
+  it('stockpipe options npm took as its own settings stop it before training, saying to put them after --', () => {
+    const r = npmStart(['8001'], { npm_config_port: 'true', npm_config_cache: '/root/.npm' });
+    expect(r.script).toBe('exit 2\n');
+    expect(r.stderr).toContain('SP_ERR_USAGE: npm took --port as its own setting');
+    expect(r.stderr).toContain('npm start -- --port 8001');
+    expect(npmStart(['--port', '8001'], { npm_config_cache: '/root/.npm' }).script).toContain("'serve' '--port' '8001'");
   });
 });

@@ -48,4 +48,28 @@ export function startScript(argv: readonly string[], node = process.execPath, ma
   return `${cmd(['run', 'train', ...train])} && exec ${cmd(['serve', ...serve])}\n`;
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) process.stdout.write(startScript(process.argv.slice(2)));
+/** stockpipe options that are no npm setting: given before `--` (`npm start --port 8001`), npm takes them as
+ * its own (npm_config_port=true) and passes their values on as bare words. */
+const NOT_NPM = ['port', 'host', 'workers', 'poll-ms', 'threads', 'memory-limit'];
+
+/** The stockpipe options npm took for its own settings (`npm start --port 8001` without `--`). */
+export function swallowedByNpm(env: Readonly<Record<string, string | undefined>>): string[] {
+  return NOT_NPM.filter((o) => env[`npm_config_${o.replace('-', '_')}`] !== undefined);
+}
+
+/** What `npm start` evals, or, when npm took stockpipe's options, a message on stderr and `exit 2` before any training. */
+export function npmStart(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): { script: string; stderr: string } {
+  const swallowed = swallowedByNpm(env);
+  if (swallowed.length === 0) return { script: startScript(argv), stderr: '' };
+  const given = swallowed.map((o) => `--${o}`).join(', ');
+  return {
+    script: 'exit 2\n',
+    stderr: `SP_ERR_USAGE: npm took ${given} as its own setting (given before \`--\`), so stockpipe would not see ${swallowed.length > 1 ? 'them' : 'it'}\n  hint: Put stockpipe's options after \`--\`, e.g. npm start -- --port 8001 (or run \`npx stockpipe serve --port 8001\`).\n`,
+  };
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { script, stderr } = npmStart(process.argv.slice(2), process.env);
+  process.stderr.write(stderr);
+  process.stdout.write(script);
+}
