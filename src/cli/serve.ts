@@ -126,10 +126,13 @@ async function serveCluster(ctx: CommandContext, opts: ServeOptions): Promise<Co
   const cluster = new ServeCluster({ workers: opts.workers, exec: fileURLToPath(new URL('./serve-worker.js', import.meta.url)), start, log });
   // Listened for before forking: a signal while the workers start stops them too.
   const stop = opts.until ?? signalled();
-  const ready = await Promise.race([cluster.start(), stop.then(() => null)]);
+  let stoppedBy: unknown = null;
+  const ready = await Promise.race([cluster.start(), stop.then((why) => { stoppedBy = why; return null; })]);
   if (ready === null) {
+    // Said so (--json: {"ok":true,"data":null}); it ended without a word, --json without its one document.
     await cluster.stop();
-    return { data: null, human: '', printed: true };
+    const signal = typeof stoppedBy === 'string' ? stoppedBy : 'stopped';
+    return { data: null, human: `serve stopped (${signal}) before its workers listened`, printed: false };
   }
   const warning = exposureWarning(opts.host, apiToken !== undefined);
   if (warning) process.stderr.write(warning);
