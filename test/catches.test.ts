@@ -15,6 +15,8 @@ const ALLOWED: [string, string, string][] = [
   ['core/fs.ts', 'const st = await stat(path).catch(() => null);', 'sizeOf estimates the space a full disk needed while that error is reported; unreadable counts as 0'],
   ['core/fs.ts', 'const names = await readdir(path).catch(() => [] as string[]);', 'the same estimate, for a folder'],
   ['core/fs.ts', 'const st = await stat(resolve(out)).catch(() => null);', 'refuseSpecialOutput looks only for a FIFO, socket or device standing at --out; an output it cannot stat is left to the write, which reports its own error'],
+  ['etl/ingest.ts', 'await discardPrepared(ws).catch(() => undefined)', 'a failed ingest deletes its prepared features stage as best it can: its own failure is the one to report, and a stage left behind names a prices snapshot that never came (never committed)'],
+  ['features/prepare.ts', 'await discardPrepared(this.ws).catch(() => undefined);', 'a stopped or unfinished preparation deletes its stage as best it can: the ingest goes on (features/prepare), and a stage left behind has no manifest or names a snapshot no build commits'],
   ['core/fs.ts', 'copyFile(f.path, backup).catch(() => Promise.reject(err))', 'not swallowed: the hard link\'s error is rethrown instead of the copy\'s'],
   ['core/fs.ts', 'rename(c.backup, c.target).catch(() => undefined)', 'rollback after another error, which is the one thrown; the backup stays beside the target'],
   ['core/fs.ts', 'readdir(dir, { withFileTypes: true }).catch(() => [])', 'best-effort removal of stale temps; a folder that cannot be listed is reported by the command that reads it'],

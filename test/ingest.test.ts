@@ -16,6 +16,7 @@ import { hashJson } from '../src/core/fs.js';
 import { currentSnapshot, liveFiles } from '../src/registry/catalog.js';
 import { openRegistry } from '../src/registry/store.js';
 import { vacuumStore } from '../src/store/vacuum.js';
+import { removeStalePrepared } from '../src/features/prepare.js';
 
 async function fetchAndIngest(threads: number, opts: { strict?: boolean; force?: boolean } = {}) {
   const fx = await writeQuirkFixture();
@@ -577,17 +578,17 @@ describe('features prepared by a full ingest', () => {
     expect(await exists(stage(ws))).toBe(false);
     // The same stage found by vacuum (its dry run lists it, keeping it).
     await cp(aside, stage(ws), { recursive: true });
-    const dry = await vacuumStore(W, { dryRun: true, now: () => new Date() });
+    const dry = await vacuumStore(W, { dryRun: true, now: () => new Date(), moreOrphans: (reg, o) => removeStalePrepared(W, reg, o) });
     expect(dry.orphans.paths).toContain('tmp/prepared-features/_prepared.json');
     expect(await exists(stage(ws))).toBe(true);
-    await vacuumStore(W, { dryRun: false, now: () => new Date() });
+    await vacuumStore(W, { dryRun: false, now: () => new Date(), moreOrphans: (reg, o) => removeStalePrepared(W, reg, o) });
     expect(await exists(stage(ws))).toBe(false);
     // An ingest killed while writing its stage (no manifest): kept while it may still be writing, deleted an hour on.
     expect((await run()).features_prepared).toBe(true);
     await features();
     await cp(aside, stage(ws), { recursive: true });
     await rm(join(stage(ws), '_prepared.json'));
-    expect((await vacuumStore(W, { dryRun: false, now: () => new Date() })).orphans.paths.filter((p) => p.startsWith('tmp/prepared-features'))).toEqual([]);
+    expect((await vacuumStore(W, { dryRun: false, now: () => new Date(), moreOrphans: (reg, o) => removeStalePrepared(W, reg, o) })).orphans.paths.filter((p) => p.startsWith('tmp/prepared-features'))).toEqual([]);
     expect((await features()).cached).toBe(true);
     expect(await exists(stage(ws))).toBe(true);
     const old = new Date(Date.now() - 2 * 3600_000);

@@ -15,6 +15,7 @@ import { type VacuumData, vacuumStore } from '../store/vacuum.js';
 import type { CommandContext, CommandResult } from './context.js';
 import { table as textTable } from './models.js';
 import { refuseSourceFolderOutput } from '../sources/workspace-source.js';
+import { removeStalePrepared } from '../features/prepare.js';
 
 /** `stockpipe snapshots --json` data. */
 export interface SnapshotsData {
@@ -81,7 +82,7 @@ export async function exportCommand(ctx: CommandContext, tableName: string, opts
 const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
 
 export async function vacuumCommand(ctx: CommandContext, opts: { keepSnapshots?: number; olderThan?: number; dryRun: boolean }): Promise<CommandResult<VacuumData>> {
-  const data = await vacuumStore(ctx.ws, { keepSnapshots: opts.keepSnapshots, olderThanDays: opts.olderThan, dryRun: opts.dryRun, now: ctx.now });
+  const data = await vacuumStore(ctx.ws, { keepSnapshots: opts.keepSnapshots, olderThanDays: opts.olderThan, dryRun: opts.dryRun, now: ctx.now, moreOrphans: (reg, o) => removeStalePrepared(ctx.ws, reg, o) });
   const verb = data.dry_run ? 'would remove' : 'removed';
   const lines = [
     ...data.compacted.map((c) => `${data.dry_run ? 'would compact' : 'compacted'} ${c.table}: ${c.buckets} bucket(s), ${c.files_before} → ${c.files_after} file(s)${c.snapshot_id === null ? '' : ` (snapshot ${c.snapshot_id})`}`),

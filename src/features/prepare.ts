@@ -13,7 +13,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from '../core/zod.js';
-import { readdirOrEmpty, readFileOrNull, writeFileAtomic } from '../core/fs.js';
+import { readdirOrEmpty, readFileOrNull, statOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
 import { writeBarsParquet, writeExtraParquet, type BarsBatch, type BarsTableSpec, type WrittenRange } from '../db/bars-writer.js';
@@ -92,7 +92,7 @@ export async function removeStalePrepared(ws: Workspace, reg: Registry, o: { cut
   const text = await readFileOrNull(join(dir, MANIFEST));
   const entries: { path: string; bytes: number; mtime: number }[] = [];
   for (const n of names) {
-    const st = await stat(join(dir, n)).catch(() => null);
+    const st = await statOrNull(join(dir, n));
     if (st !== null) entries.push({ path: ws.relative(join(dir, n)), bytes: st.size, mtime: st.mtimeMs });
   }
   let stale: boolean;
@@ -261,7 +261,7 @@ export class FeaturePreparation {
       return true;
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'ingest: the prepared features could not be finished (the next features build computes them)');
-      await discardPrepared(this.ws).catch(() => undefined);
+      await discardPrepared(this.ws).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'ingest: the unfinished prepared features could not be deleted'));
       return false;
     }
   }

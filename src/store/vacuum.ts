@@ -13,7 +13,6 @@ import { StockpipeError } from '../core/errors.js';
 import { DEAD_SCRATCH_AGE_MS, readdirOrEmpty, removeDeadScratch, statOrNull } from '../core/fs.js';
 import { layout, type Workspace } from '../core/workspace.js';
 import { openDuckDB } from '../db/duckdb.js';
-import { removeStalePrepared } from '../features/prepare.js';
 import { allFiles, currentSnapshot, type DataFileRecord, listSnapshots, liveFiles, liveIn, markDeleted, type SnapshotRecord, STORE_TABLES, type StoreTable } from '../registry/catalog.js';
 import { lineageSnapshotIds, openStudySnapshotIds } from '../registry/lineage.js';
 import { openRegistry, type Registry } from '../registry/store.js';
@@ -32,6 +31,11 @@ export interface VacuumOptions {
   olderThanDays?: number;
   dryRun: boolean;
   now: () => Date;
+  /**
+   * Other scratch of the workspace's commands to clean with the orphans (the command passes
+   * features/prepare's removeStalePrepared: the store does not import features).
+   */
+  moreOrphans?: (reg: Registry, o: { cutoff: number; dryRun: boolean }) => Promise<{ paths: string[]; bytes: number }>;
 }
 
 /** What the retention rule keeps and what it frees. */
@@ -246,7 +250,7 @@ export async function vacuumStore(ws: Workspace, o: VacuumOptions): Promise<Vacu
     orphans.bytes += scratch.bytes;
     orphans.paths.push(...scratch.paths);
     // A prepared features stage no features build can commit any more (features/prepare), or one a killed ingest left unfinished.
-    const prepared = await removeStalePrepared(ws, reg, { cutoff, dryRun: o.dryRun });
+    const prepared = (await o.moreOrphans?.(reg, { cutoff, dryRun: o.dryRun })) ?? { paths: [], bytes: 0 };
     orphans.files += prepared.paths.length;
     orphans.bytes += prepared.bytes;
     orphans.paths.push(...prepared.paths);
