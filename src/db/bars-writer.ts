@@ -143,6 +143,19 @@ function setBits(mask: Uint32Array, from: number, n: number): void {
   for (let i = from; i < from + n; i++) mask[i >> 5]! |= 1 << (i & 31);
 }
 
+/**
+ * Copies rows [off, off + n) of each of the batch's extra columns (one per mask) into the chunk's
+ * columns from `firstCol` on, at row `at`, marking the non-NaN ones valid (NaN is written as null).
+ */
+function setExtras(w: ChunkWriter, firstCol: number, b: BarsBatch, masks: readonly Uint32Array[], off: number, n: number, at: number): void {
+  for (let e = 0; e < masks.length; e++) {
+    const col = b.extra![e]!;
+    const mask = masks[e]!;
+    for (let i = 0; i < n; i++) if (!Number.isNaN(col[off + i]!)) mask[(at + i) >> 5]! |= 1 << ((at + i) & 31);
+    w.set(firstCol + e, col, off, n, at);
+  }
+}
+
 /** Writes batches from `next()` (null = done) to `target`, and says what it wrote. `next` may block; it may throw. */
 export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSpec, next: () => BarsBatch | null, target: string): Promise<WrittenRange> {
   const extras = spec.extraColumns ?? [];
@@ -206,12 +219,7 @@ export async function writeBarsParquet(conn: DuckDBConnection, spec: BarsTableSp
         }
       }
       w.set(9, b.asset, off, n, at);
-      for (let e = 0; e < extras.length; e++) {
-        const col = b.extra![e]!;
-        const mask = masks[e]!;
-        for (let i = 0; i < n; i++) if (!Number.isNaN(col[off + i]!)) mask[(at + i) >> 5]! |= 1 << ((at + i) & 31);
-        w.set(10 + e, col, off, n, at);
-      }
+      setExtras(w, 10, b, masks, off, n, at);
       if (lineage !== null) {
         if (b.lineage !== undefined) w.set(10 + extras.length, b.lineage, off, n, at);
         else w.set(10 + extras.length, lineage, 0, n, at);
@@ -281,12 +289,7 @@ export async function writeExtraParquet(conn: DuckDBConnection, spec: { extraCol
       }
       const b: BarsBatch = cur;
       const n = Math.min(CHUNK_ROWS - at, b.rows - off);
-      for (let e = 0; e < extras.length; e++) {
-        const col = b.extra![e]!;
-        const mask = masks[e]!;
-        for (let i = 0; i < n; i++) if (!Number.isNaN(col[off + i]!)) mask[(at + i) >> 5]! |= 1 << ((at + i) & 31);
-        w.set(e, col, off, n, at);
-      }
+      setExtras(w, 0, b, masks, off, n, at);
       off += n;
       at += n;
     }

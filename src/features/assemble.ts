@@ -6,7 +6,7 @@
 import type { BarsBatch } from '../db/bars-writer.js';
 import type { NumericColumn } from '../db/read-columns.js';
 import { EXTENDED_COLUMNS, laggedFeatures, type LaggedInput, NextTradingDay } from './lagged.js';
-import { RollingWindow } from './rolling.js';
+import { rollingFeatures, RollingWindow } from './rolling.js';
 
 export interface AssembleSpec {
   /** Rows per symbol, in the scan's order. */
@@ -17,35 +17,14 @@ export interface AssembleSpec {
   extended: boolean;
 }
 
-/** The kernels of one window length, kept between symbols (symbolFeatures runs once per symbol). */
-let kernels: { window: number; vol: RollingWindow; adj: RollingWindow } | null = null;
-
 /**
  * The extra columns of one symbol's complete rows, in extraColumns' order (the two rolling features,
  * then with `extended` the lagged ones): the same kernels, fed the same values in the same order, as
  * FeatureAssembler, so the same values bit for bit. For a full ingest's batches (features/prepare).
  */
 export function symbolFeatures(b: LaggedInput, window: number, extended: boolean, cal: NextTradingDay = new NextTradingDay()): Float64Array[] {
-  if (kernels === null || kernels.window !== window) kernels = { window, vol: new RollingWindow(window, false), adj: new RollingWindow(window) };
-  const { vol, adj } = kernels;
-  vol.reset();
-  adj.reset();
   const n = b.rows;
-  const v = b.volume;
-  const a = b.adjClose;
-  const mean = new Float64Array(n);
-  const median = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    vol.push(v[i]!);
-    adj.push(a[i]!);
-    if (vol.full) {
-      mean[i] = vol.mean();
-      median[i] = adj.median();
-    } else {
-      mean[i] = NaN;
-      median[i] = NaN;
-    }
-  }
+  const { mean, median } = rollingFeatures(b.volume.subarray(0, n), b.adjClose.subarray(0, n), window);
   const out = [mean, median];
   if (extended) {
     const lagged = EXTENDED_COLUMNS.map(() => new Float64Array(n));

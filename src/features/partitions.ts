@@ -18,6 +18,7 @@ import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, bucketOfPartition, partitionName } from '../store/partition.js';
 import { assertFilesOnDisk, tableAt } from '../store/read.js';
 import type { WrittenFile } from '../store/write.js';
+import { STAGE_FILE, type StageFile, StageFileSchema } from './stage-file.js';
 import { checkWindow, FEATURES_VERSION, type FeatureSettings, type FileSink, fullBuild, type PricesInput, pricesInput, rowsWithFeatures } from './build.js';
 
 /** What a partitioned build has to do, decided once by the coordinator. */
@@ -87,21 +88,7 @@ export function planFeaturePartitions(ws: Workspace, reg: Registry, o: { window:
 
 /** The file a stage's manifest is written to, last. */
 export const STAGE_MANIFEST = '_manifest.json';
-const STAGE_FILE = /^bucket=(\d{2})-(\d+)\.parquet$/;
-
-const StageFileSchema = z
-  .object({
-    name: z.string().regex(STAGE_FILE),
-    bucket: z.number().int().min(0).max(BUCKETS - 1),
-    rows: z.number().int().min(1),
-    bytes: z.number().int().min(1),
-    symbol_min: z.string(),
-    symbol_max: z.string(),
-    date_min: z.string(),
-    date_max: z.string(),
-  })
-  .strict();
-export type StageFile = z.infer<typeof StageFileSchema>;
+export type { StageFile } from './stage-file.js';
 
 /** DIR/_manifest.json: a finished partition (written after all its files, atomically). */
 export const StageManifestSchema = z

@@ -21,11 +21,12 @@ import { spliceParquet } from '../db/parquet-splice.js';
 import type { DuckDBConnection } from '../db/duckdb.js';
 import { currentSnapshot, nextSnapshotId, type SnapshotRecord } from '../registry/catalog.js';
 import type { Registry } from '../registry/store.js';
-import { BUCKETS, LINEAGE_COLUMN, partitionName } from '../store/partition.js';
+import { LINEAGE_COLUMN, partitionName } from '../store/partition.js';
 import { TableWrite } from '../store/write.js';
 import { BARS_COLUMNS } from '../db/bars-writer.js';
 import { NextTradingDay } from './lagged.js';
 import { symbolFeatures } from './assemble.js';
+import { StageFileSchema } from './stage-file.js';
 import { publishTails, tailsMetadata } from './tails.js';
 
 /** The stage folder, under the workspace's tmp/ (never swept by pid: it outlives the ingest that wrote it). */
@@ -39,19 +40,6 @@ export interface PrepareSettings {
   extended: boolean;
 }
 
-const PreparedFileSchema = z
-  .object({
-    name: z.string().regex(/^bucket=\d{2}-\d+\.parquet$/),
-    bucket: z.number().int().min(0).max(BUCKETS - 1),
-    rows: z.number().int().min(1),
-    bytes: z.number().int().min(1),
-    symbol_min: z.string(),
-    symbol_max: z.string(),
-    date_min: z.string(),
-    date_max: z.string(),
-  })
-  .strict();
-
 const PreparedManifestSchema = z
   .object({
     version: z.literal(1),
@@ -63,7 +51,7 @@ const PreparedManifestSchema = z
     prices_created_at: z.string(),
     /** The `_snapshot_id` every row carries: the id the features commit must take. */
     lineage_id: z.number().int().min(1),
-    files: z.array(PreparedFileSchema),
+    files: z.array(StageFileSchema),
     rows: z.number().int().min(0),
     symbols: z.number().int().min(0),
     rows_with_features: z.number().int().min(0),
