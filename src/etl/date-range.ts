@@ -5,6 +5,7 @@
 import { openRegularFile } from '../core/fs.js';
 import { join } from 'node:path';
 import { daysFromCivil } from './csv-parse.js';
+import { forEachAtMost } from '../core/at-most.js';
 
 const PROBE_BYTES = 256;
 const DATE_AT_LINE_START = /^\uFEFF?(\d{4})-(\d{2})-(\d{2}),/;
@@ -36,16 +37,11 @@ async function probe(path: string): Promise<{ first: number | null; last: number
 export async function scanDateRange(root: string, paths: readonly string[], concurrency = 32): Promise<{ min: number; max: number } | null> {
   let min = Infinity;
   let max = -Infinity;
-  let next = 0;
-  const work = async (): Promise<void> => {
-    while (next < paths.length) {
-      const p = paths[next++]!;
-      // An unreadable file only leaves the guess unchanged; the parse step reports it properly.
-      const { first, last } = await probe(join(root, p)).catch(() => ({ first: null, last: null }));
-      if (first !== null) min = Math.min(min, first);
-      if (last !== null) max = Math.max(max, last);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, work));
+  await forEachAtMost(paths, concurrency, async (p) => {
+    // An unreadable file only leaves the guess unchanged; the parse step reports it properly.
+    const { first, last } = await probe(join(root, p)).catch(() => ({ first: null, last: null }));
+    if (first !== null) min = Math.min(min, first);
+    if (last !== null) max = Math.max(max, last);
+  });
   return Number.isFinite(min) && Number.isFinite(max) && min <= max ? { min, max } : null;
 }

@@ -235,6 +235,11 @@ export function kvMetadata(s: FeatureSettings): Record<string, string> {
   return { stockpipe_table: 'features', stockpipe_sorted_by: 'Symbol,Date', stockpipe_window: String(s.window), stockpipe_features_version: String(s.version), ...(s.extended ? { stockpipe_extended: EXTENDED_COLUMNS.join(',') } : {}) };
 }
 
+/** A features write left without files keeps one empty file with the table's columns (TableWrite.keepSchema). */
+export function keepFeaturesSchema(conn: DuckDBConnection, w: TableWrite, s: FeatureSettings): Promise<void> {
+  return w.keepSchema((abs) => writeBarsParquet(conn, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, extraColumns: extraColumns(s), lineage: w.id, kvMetadata: kvMetadata(s) }, () => null, abs));
+}
+
 export const extraColumns = (s: FeatureSettings): string[] => ['vol_moving_avg', 'adj_close_rolling_med', ...(s.extended ? EXTENDED_COLUMNS : [])];
 
 /** Rows of `paths` whose features are non-null, from the files' footers (Parquet null counts), not a scan. */
@@ -345,7 +350,7 @@ export async function buildFeatures(opts: FeaturesOptions): Promise<FeaturesRepo
       let r: { computed: number; symbols?: number; changes: Map<string, SymbolDelta>; append: boolean; contextCached?: number };
       let snap: SnapshotRecord;
       // A full build the last full ingest prepared (features/prepare) is committed as it is; --force computes anew.
-      const keepSchema = (w: TableWrite): Promise<void> => w.keepSchema((abs) => writeBarsParquet(db.connection, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, extraColumns: extraColumns(settings), lineage: w.id, kvMetadata: kvMetadata(settings) }, () => null, abs));
+      const keepSchema = (w: TableWrite): Promise<void> => keepFeaturesSchema(db.connection, w, settings);
       const prepared = incremental ? null : opts.force ? await discardPrepared(ws).then(() => null) : await commitPrepared(ws, reg, { settings, prices: prices.snapshot, source, keepSchema, log });
       if (prepared !== null) {
         snap = prepared.snapshot;

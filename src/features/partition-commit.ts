@@ -10,16 +10,14 @@ import { StockpipeError } from '../core/errors.js';
 import { readFileOrNull, writeFileAtomic } from '../core/fs.js';
 import type { Logger } from '../core/log.js';
 import type { Workspace } from '../core/workspace.js';
-import { writeBarsParquet } from '../db/bars-writer.js';
 import { type DuckDBConnection, openDuckDB, queryRows, sqlString } from '../db/duckdb.js';
-import { civilFromDays } from '../core/calendar.js';
 import { currentSnapshot, getSnapshot, liveFiles, type SnapshotRecord } from '../registry/catalog.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { BUCKETS, partitionName } from '../store/partition.js';
 import { parquetSource } from '../store/read.js';
 import { ensureView } from '../store/view.js';
 import { TableWrite } from '../store/write.js';
-import { checkWindow, extraColumns, FEATURES_VERSION, type FeatureSettings, type FeaturesReport, featuresInputHash, kvMetadata, rowsWithFeatures } from './build.js';
+import { checkWindow, FEATURES_VERSION, keepFeaturesSchema, type FeatureSettings, type FeaturesReport, featuresInputHash, rowsWithFeatures } from './build.js';
 import { EXTENDED_COLUMNS } from './lagged.js';
 import { type FeaturePartitionPlan, STAGE_MANIFEST, type StageManifest, StageManifestSchema } from './partitions.js';
 
@@ -233,7 +231,7 @@ export async function commitFeatureStages(o: { ws: Workspace; plan: StagePlan; l
           // An empty schema file (a table that had no rows) goes too: keepSchema makes one again if the table stays empty.
           w.removed.push(...w.live.filter((f) => changed.has(f.partition) || f.rows === 0));
         }
-        await w.keepSchema((abs) => writeBarsParquet(conn, { symbols: [], names: [], dayMin: 0, dayMax: 0, formatDay: civilFromDays, extraColumns: extraColumns(settings), lineage: w.id, kvMetadata: kvMetadata(settings) }, () => null, abs));
+        await keepFeaturesSchema(conn, w, settings);
         const rows = staged.reduce((a, s) => a + s.file.rows, 0);
         snap = await w.commit(reg, {
           operation: overwrite ? 'overwrite' : 'restate',

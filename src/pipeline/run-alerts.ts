@@ -10,6 +10,7 @@ import type { Workspace } from '../core/workspace.js';
 import { recordAlert, type AlertRecord } from '../registry/alerts.js';
 import { openRegistry, type Registry } from '../registry/store.js';
 import { deliverAlert, type AlertChannels, type MailSender } from './alerts.js';
+import { forEachAtMost } from '../core/at-most.js';
 import type { RunOutcome } from './runner.js';
 
 /** The alert channels of `alerts` (the SMTP password from STOCKPIPE_SMTP_PASSWORD when the file has none). */
@@ -29,15 +30,9 @@ export async function deliverRecorded(ws: Workspace, alerts: readonly AlertRecor
   const reg = openRegistry(ws);
   try {
     const out: AlertRecord[] = [...alerts];
-    let next = 0;
-    const work = async (): Promise<void> => {
-      while (next < alerts.length) {
-        const i = next++;
-        const a = alerts[i] as AlertRecord;
-        out[i] = { ...a, delivered: await deliverAlert(reg, a, channels, { log, ...deps }) };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(ALERTS_AT_ONCE, alerts.length) }, work));
+    await forEachAtMost(alerts, ALERTS_AT_ONCE, async (a, i) => {
+      out[i] = { ...a, delivered: await deliverAlert(reg, a, channels, { log, ...deps }) };
+    });
     return out;
   } finally {
     reg.close();

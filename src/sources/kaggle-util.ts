@@ -8,6 +8,7 @@ import { open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { sha256File, statOrNull } from '../core/fs.js';
 import type { FetchContext, ManifestFile } from './types.js';
+import { forEachAtMost } from '../core/at-most.js';
 
 /** What a `.part` download's sidecar JSON records, to resume it. */
 export interface PartInfo { url_host: string; accept_ranges: boolean; total: number | null; md5: string | null }
@@ -17,19 +18,14 @@ export async function describeFiles(root: string, ctx: FetchContext): Promise<Ma
   const paths = (await walk(root)).sort();
   const out: ManifestFile[] = new Array<ManifestFile>(paths.length);
   ctx.progress.start('kaggle: hashing files', paths.length);
-  let next = 0;
   let done = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < paths.length; i = next++) {
-      const abs = paths[i] as string;
+  try {
+    await forEachAtMost(paths, 4, async (abs, i) => {
       const st = await stat(abs);
       const rows = /\.csv$/i.test(abs) ? await countDataRows(abs) : null;
       out[i] = { path: relative(root, abs).split(sep).join('/'), size: st.size, mtime_ms: Math.floor(st.mtimeMs), sha256: await sha256File(abs), rows };
       ctx.progress.update(++done);
-    }
-  };
-  try {
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    });
   } finally {
     ctx.progress.stop();
   }
